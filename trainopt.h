@@ -556,6 +556,12 @@ TRAINOPT_API trainopt_status trainopt_adamw_step(const trainopt_adam_config *c, 
     return trainopt__adam_any(c, 1, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);
 }
 
+/* Families under development, merged into this file as they land. */
+#include "wip/schedules.h"
+#include "wip/random.h"
+#include "wip/batchnorm.h"
+#include "wip/losses.h"
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,95 @@
+# trainopt - see README.md. The library itself is two headers; this Makefile
+# builds and runs its tests, benchmarks and examples.
+#   make test    every test, on every backend, plus the build matrix (ends "N passed, N failed")
+#   make demo    the flagship example
+#   make bench   benchmarks (bench/), make bench-quick for a smoke run
+#   make clean
+
+CC      ?= cc
+CFLAGS  ?= -O2
+WARN     = -std=c99 -Wall -Wextra -Wpedantic -Werror
+BUILD    = build
+HEADERS  = trainopt.h trainopt_simd.h $(wildcard wip/*.h)
+
+BACKEND_SUITES := $(shell sed -n 's/^TO_BACKEND_SUITE(\(.*\))/\1/p' tests/suites.h)
+ONCE_SUITES    := $(shell sed -n 's/^TO_ONCE_SUITE(\(.*\))/\1/p' tests/suites.h)
+
+# Compiler flags that select each backend.
+FLAGS_scalar = -DTRAINOPT_NO_SIMD
+FLAGS_avx2   = -mavx2 -mfma -DTRAINOPT_NO_AVX512
+FLAGS_avx512 = -mavx512f -mavx2 -mfma
+FLAGS_neon   = -mavx2 -mfma -DTRAINOPT_SIMDE_NEON
+X86_BACKENDS = scalar avx2 avx512 neon
+
+.PHONY: all test test-deps demo bench bench-quick examples clean
+all: $(BUILD)/runner
+
+# ---- the test runner: every suite compiled once per backend --------------------
+# $(call runner_rule,LEG,CC,CFLAGS) builds $(BUILD)/LEG/runner for the x86 backends.
+define runner_rule
+$(BUILD)/$(1)/%.o: tests/%.c tests/harness.h tests/suites.h $(HEADERS)
+	@mkdir -p $$(@D)
+	$(2) $(WARN) $(3) -I. -Itests -c $$< -o $$@
+$(foreach b,$(X86_BACKENDS),$(foreach s,$(BACKEND_SUITES),
+$(BUILD)/$(1)/test_$(s).$(b).o: tests/test_$(s).c tests/harness.h $(HEADERS)
+	@mkdir -p $$(@D)
+	$(2) $(WARN) $(3) $(FLAGS_$(b)) -DTO_BACKEND_ID=$(b) -I. -Itests -c $$< -o $$@
+))
+$(foreach s,$(ONCE_SUITES),
+$(BUILD)/$(1)/test_$(s).once.o: tests/test_$(s).c tests/harness.h $(HEADERS)
+	@mkdir -p $$(@D)
+	$(2) $(WARN) $(3) -DTO_BACKEND_ID=once -I. -Itests -c $$< -o $$@
+)
+$(BUILD)/$(1)/runner.o: tests/runner.c tests/harness.h tests/suites.h
+	@mkdir -p $$(@D)
+	$(2) $(WARN) $(3) -DTO_WITH_X86 -DTO_WITH_NEON -Itests -c $$< -o $$@
+$(BUILD)/$(1)/runner: $(BUILD)/$(1)/runner.o $(BUILD)/$(1)/harness.o \
+		$(foreach b,$(X86_BACKENDS),$(foreach s,$(BACKEND_SUITES),$(BUILD)/$(1)/test_$(s).$(b).o)) \
+		$(foreach s,$(ONCE_SUITES),$(BUILD)/$(1)/test_$(s).once.o)
+	$(2) $(3) $$^ -o $$@ -lm
+endef
+
+# The reference build, and the matrix the bit-identity promise covers.
+$(eval $(call runner_rule,ref,gcc,-O2))
+$(eval $(call runner_rule,gcc-O3-contract-off,gcc,-O3 -ffp-contract=off))
+$(eval $(call runner_rule,gcc-O3-contract-fast,gcc,-O3 -ffp-contract=fast))
+$(eval $(call runner_rule,gcc-O2-native,gcc,-O2 -march=native -ffp-contract=fast))
+$(eval $(call runner_rule,clang-O2,clang,-O2))
+$(eval $(call runner_rule,clang-O3-contract-fast,clang,-O3 -ffp-contract=fast))
+MATRIX_LEGS = gcc-O3-contract-off gcc-O3-contract-fast gcc-O2-native clang-O2 clang-O3-contract-fast
+
+$(BUILD)/runner: $(BUILD)/ref/runner
+	cp $< $@
+
+# ---- native AArch64 under qemu-user: the neon backend on its own instruction set ----
+AARCH64_CC = aarch64-linux-gnu-gcc
+$(BUILD)/aarch64/%.o: tests/%.c tests/harness.h tests/suites.h $(HEADERS)
+	@mkdir -p $(@D)
+	$(AARCH64_CC) $(WARN) -O2 -DTO_WITH_NEON -I. -Itests -c $< -o $@
+$(BUILD)/aarch64/test_%.neon.o: tests/test_%.c tests/harness.h $(HEADERS)
+	@mkdir -p $(@D)
+	$(AARCH64_CC) $(WARN) -O2 -DTO_BACKEND_ID=neon -I. -Itests -c $< -o $@
+$(BUILD)/aarch64/test_%.scalar.o: tests/test_%.c tests/harness.h $(HEADERS)
+	@mkdir -p $(@D)
+	$(AARCH64_CC) $(WARN) -O2 -DTRAINOPT_NO_SIMD -DTO_BACKEND_ID=scalar -I. -Itests -c $< -o $@
+$(BUILD)/aarch64/test_%.once.o: tests/test_%.c tests/harness.h $(HEADERS)
+	@mkdir -p $(@D)
+	$(AARCH64_CC) $(WARN) -O2 -DTO_BACKEND_ID=once -I. -Itests -c $< -o $@
+$(BUILD)/aarch64/runner: $(BUILD)/aarch64/runner.o $(BUILD)/aarch64/harness.o \
+		$(foreach b,scalar neon,$(foreach s,$(BACKEND_SUITES),$(BUILD)/aarch64/test_$(s).$(b).o)) \
+		$(foreach s,$(ONCE_SUITES),$(BUILD)/aarch64/test_$(s).once.o)
+	$(AARCH64_CC) -static $^ -o $@ -lm
+
+# ---- make test ---------------------------------------------------------------------
+test: test-deps
+	@$(MAKE) --no-print-directory -j2 $(BUILD)/ref/runner $(foreach l,$(MATRIX_LEGS),$(BUILD)/$(l)/runner) \
+		$(if $(shell command -v $(AARCH64_CC)),$(BUILD)/aarch64/runner)
+	@sh tests/run.sh $(BUILD) "$(MATRIX_LEGS)"
+
+# Installs what the tests need when root; otherwise names it and stops.
+TEST_PACKAGES = gcc clang make libsimde-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+test-deps:
+	@sh tools/need-packages.sh $(TEST_PACKAGES)
+
+clean:
+	rm -rf $(BUILD)

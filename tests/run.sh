@@ -1,0 +1,45 @@
+#!/bin/sh
+# tests/run.sh BUILD "LEGS" - runs the reference runner, then checks every other
+# build (compiler x flags, and native AArch64 under qemu-user) against the
+# reference build's battery hashes. Ends with the total "N passed, N failed[, N skipped]".
+build=$1
+legs=$2
+passed=0 failed=0 skipped=0
+
+tally() { # tally LOGFILE: add the runner's closing counts
+    line=$(tail -n 1 "$1")
+    p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
+    f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+    s=$(echo "$line" | sed -n 's/.* \([0-9]*\) skipped.*/\1/p')
+    if [ -z "$p" ] || [ -z "$f" ]; then failed=$((failed + 1)); echo "FAIL $1: no closing count (crashed?)"; return; fi
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + ${s:-0}))
+}
+
+echo "== reference build (gcc -O2): unit tests on every backend, identity with scalar"
+"$build/ref/runner" --write-hashes "$build/ref/hashes.txt" > "$build/ref/log.txt" 2>&1
+grep -v '^PASS' "$build/ref/log.txt"
+tally "$build/ref/log.txt"
+
+for leg in $legs; do
+    echo "== build $leg: batteries against the reference build"
+    "$build/$leg/runner" --battery-only --expect "$build/ref/hashes.txt" > "$build/$leg/log.txt" 2>&1
+    grep -v '^PASS' "$build/$leg/log.txt"
+    tally "$build/$leg/log.txt"
+done
+
+echo "== native AArch64 (neon) under qemu-user"
+if [ -x "$build/aarch64/runner" ] && command -v qemu-aarch64 >/dev/null 2>&1; then
+    qemu-aarch64 "$build/aarch64/runner" --expect "$build/ref/hashes.txt" > "$build/aarch64/log.txt" 2>&1
+    grep -v '^PASS' "$build/aarch64/log.txt"
+    tally "$build/aarch64/log.txt"
+else
+    skipped=$((skipped + 1))
+    echo "SKIP aarch64: needs gcc-aarch64-linux-gnu and qemu-user (make test-deps installs them as root)"
+fi
+
+if [ "$skipped" -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]

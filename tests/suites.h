@@ -1,0 +1,8 @@
+/* tests/suites.h - every suite, once. TO_BACKEND_SUITE(name): compiled per
+   backend from tests/test_<name>.c, with tests and a battery.
+   TO_ONCE_SUITE(name): backend-independent, compiled once, tests only. */
+TO_BACKEND_SUITE(optim)
+TO_BACKEND_SUITE(random)
+TO_BACKEND_SUITE(batchnorm)
+TO_BACKEND_SUITE(losses)
+TO_ONCE_SUITE(schedules)

@@ -1,0 +1,1 @@
+/* wip/schedules.h - fragment of trainopt.h under development; merged into trainopt.h before the session ends. */
