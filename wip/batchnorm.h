@@ -68,6 +68,16 @@
      logical tensor. */
 
 /* >>batchnorm */
+/* Complete unrolling of the small fixed-count loops over a group's vectors, so
+   that the group's accumulators live in registers (without it gcc keeps the
+   arrays on the stack). Results do not depend on it. */
+#if defined(__clang__)
+#define TRAINOPT__UNROLL _Pragma("unroll")
+#elif defined(__GNUC__) && __GNUC__ >= 8
+#define TRAINOPT__UNROLL _Pragma("GCC unroll 16")
+#else
+#define TRAINOPT__UNROLL
+#endif
 typedef enum { TRAINOPT_NCHW = 0, TRAINOPT_NHWC = 1 } trainopt_layout;
 typedef struct {
     size_t n, c, spatial; /* spatial = H*W; 1 for [N][C] */
@@ -87,13 +97,16 @@ typedef struct {
 
 /* ---- shape, blocks and validation ---- */
 
-/* The canonical blocks of one channel's N*S values: block k covers rows n0..n1-1
-   and positions s0..s1-1 of each of those rows. */
+/* The canonical blocks of one channel's N*S values. When S <= BLOCK a block is
+   `rows` whole rows (rows*round_up(S, 16) <= BLOCK), in n order. Otherwise each
+   row is cut into segments of BLOCK and the blocks run segment-major: (segment 0,
+   n = 0..N-1), (segment 1, n = 0..N-1), ..., so that neighbouring blocks have the
+   same shape and can be swept together. Block k covers rows n0..n1-1, positions
+   s0..s1-1 of each. */
 typedef struct {
-    size_t n, s;      /* N and S */
-    size_t rows;      /* rows per block when S <= BLOCK, else 0 */
-    size_t segs;      /* segments per row when S > BLOCK */
-    size_t count;     /* number of blocks */
+    size_t n, s;  /* N and S */
+    size_t rows;  /* rows per block when S <= BLOCK, else 0 */
+    size_t count; /* number of blocks */
 } trainopt__bn_blocks;
 typedef struct {
     size_t n0, n1, s0, s1;
@@ -104,14 +117,11 @@ TRAINOPT__FORCE_INLINE trainopt__bn_blocks trainopt__bn_blocks_of(size_t n, size
     b.n = n;
     b.s = s;
     if (s <= TRAINOPT__BN_BLOCK) {
-        /* Whole rows; each partial sum gets at most BLOCK/16 values. */
-        b.rows = TRAINOPT__BN_BLOCK / ((s + 15) / 16 * 16);
-        b.segs = 1;
+        b.rows = TRAINOPT__BN_BLOCK / ((s + 15) / 16 * 16); /* each partial sum gets at most BLOCK/16 values */
         b.count = (n + b.rows - 1) / b.rows;
     } else {
         b.rows = 0;
-        b.segs = (s + TRAINOPT__BN_BLOCK - 1) / TRAINOPT__BN_BLOCK;
-        b.count = n * b.segs;
+        b.count = n * ((s + TRAINOPT__BN_BLOCK - 1) / TRAINOPT__BN_BLOCK);
     }
     return b;
 }
@@ -124,12 +134,16 @@ TRAINOPT__FORCE_INLINE trainopt__bn_block trainopt__bn_block_at(const trainopt__
         r.s0 = 0;
         r.s1 = b->s;
     } else {
-        r.n0 = k / b->segs;
+        r.n0 = k % b->n;
         r.n1 = r.n0 + 1;
-        r.s0 = (k % b->segs) * TRAINOPT__BN_BLOCK;
+        r.s0 = (k / b->n) * TRAINOPT__BN_BLOCK;
         r.s1 = r.s0 + TRAINOPT__BN_BLOCK < b->s ? r.s0 + TRAINOPT__BN_BLOCK : b->s;
     }
     return r;
+}
+
+TRAINOPT__FORCE_INLINE int trainopt__bn_same_shape(const trainopt__bn_block *a, const trainopt__bn_block *b) {
+    return a->n1 - a->n0 == b->n1 - b->n0 && a->s1 - a->s0 == b->s1 - b->s0;
 }
 
 /* An array taking part in the overlap check. */
@@ -251,56 +265,157 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_grad(trainopt__vf dy, const flo
     return trainopt__v_select(trainopt__v_le(trainopt__v_load_n(y, k), trainopt__v_zero()), trainopt__v_zero(), dy);
 }
 
-/* NCHW: a run of len values of one channel; value i goes to partial i % 16. */
-TRAINOPT__FORCE_INLINE void trainopt__bn_row_sum(trainopt__acc16 *acc, const float *x, size_t len) {
-    size_t i = 0;
-    int j;
-    for (; i + 16 <= len; i += 16)
-        for (j = 0; j < TRAINOPT__ACC_VECS; j++)
-            acc->v[j] = trainopt__v_add(acc->v[j], trainopt__v_load(x + i + (size_t)j * TRAINOPT_SIMD_LANES));
-    for (j = 0; i < len; i += TRAINOPT_SIMD_LANES, j++)
-        acc->v[j] = trainopt__v_add(acc->v[j], trainopt__v_load_n(x + i, trainopt__bn_min(len - i, TRAINOPT_SIMD_LANES)));
-}
+/* ---- NCHW kernels: one channel at a time, so that its second pass reads from cache ---- */
 
-/* NCHW: sum(x - mb) into s1 and sum((x - mb)^2) into s2. */
-TRAINOPT__FORCE_INLINE void trainopt__bn_row_dev(trainopt__acc16 *s1, trainopt__acc16 *s2, const float *x, size_t len,
-                                                 trainopt__vf mb) {
-    size_t i = 0;
-    int j;
-    for (; i + 16 <= len; i += 16)
-        for (j = 0; j < TRAINOPT__ACC_VECS; j++) {
-            trainopt__vf d = trainopt__v_sub(trainopt__v_load(x + i + (size_t)j * TRAINOPT_SIMD_LANES), mb);
-            s1->v[j] = trainopt__v_add(s1->v[j], d);
-            s2->v[j] = trainopt__v_fma(d, d, s2->v[j]);
+/* Blocks swept together: enough independent sums to hide the add and fma latency
+   where one acc16 is only one or two vectors. A performance choice only: each
+   block's sums are the same whatever the grouping. */
+#if TRAINOPT__ACC_VECS >= 4
+#define TRAINOPT__BN_GROUP 1
+#else
+#define TRAINOPT__BN_GROUP (4 / TRAINOPT__ACC_VECS)
+#endif
+
+/* G streams swept together: stream j's row r starts at off[j] + r*stride. The
+   streams are G same-shape blocks of one channel (S > BLOCK), or the same block of
+   G channels (S <= BLOCK). */
+typedef struct {
+    size_t off[TRAINOPT__BN_GROUP];
+    size_t rows, len, stride;
+} trainopt__bn_group;
+
+/* Sweep kinds: sum(x); sum(x - m) and sum((x - m)^2); sum(g) and sum((x - m)*g). */
+enum { TRAINOPT__BN_SUM = 0, TRAINOPT__BN_DEV = 1, TRAINOPT__BN_DOT = 2 };
+
+/* One vector of k values at offset o into s1 (and s2). Lanes past k add +0. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_accum(int kind, int relu, size_t o, size_t k, trainopt__vf m,
+                                               const float *x, const float *dy, const float *y, trainopt__vf *s1,
+                                               trainopt__vf *s2) {
+    trainopt__vf xv = trainopt__v_load_n(x + o, k);
+    if (kind == TRAINOPT__BN_SUM) {
+        *s1 = trainopt__v_add(*s1, xv);
+    } else {
+        trainopt__vf d = trainopt__v_keep_first(trainopt__v_sub(xv, m), k);
+        if (kind == TRAINOPT__BN_DEV) {
+            *s1 = trainopt__v_add(*s1, d);
+            *s2 = trainopt__v_fma(d, d, *s2);
+        } else {
+            trainopt__vf g = trainopt__v_load_n(dy + o, k);
+            if (relu) g = trainopt__v_select(trainopt__v_le(trainopt__v_load_n(y + o, k), trainopt__v_zero()),
+                                             trainopt__v_zero(), g);
+            *s1 = trainopt__v_add(*s1, g);
+            *s2 = trainopt__v_fma(d, g, *s2);
         }
-    for (j = 0; i < len; i += TRAINOPT_SIMD_LANES, j++) {
-        size_t k = trainopt__bn_min(len - i, TRAINOPT_SIMD_LANES);
-        trainopt__vf d = trainopt__v_keep_first(trainopt__v_sub(trainopt__v_load_n(x + i, k), mb), k);
-        s1->v[j] = trainopt__v_add(s1->v[j], d);
-        s2->v[j] = trainopt__v_fma(d, d, s2->v[j]);
     }
 }
 
-/* NCHW backward: sum(g) into s1 and sum((x - mu)*g) into s2. */
-TRAINOPT__FORCE_INLINE void trainopt__bn_row_dot(trainopt__acc16 *s1, trainopt__acc16 *s2, const float *x,
-                                                 const float *dy, const float *y, size_t len, trainopt__vf mu, int relu) {
-    size_t i = 0;
-    int j;
-    for (; i + 16 <= len; i += 16)
-        for (j = 0; j < TRAINOPT__ACC_VECS; j++) {
-            size_t o = i + (size_t)j * TRAINOPT_SIMD_LANES;
-            trainopt__vf g = trainopt__bn_grad(trainopt__v_load(dy + o), y + o, TRAINOPT_SIMD_LANES, relu);
-            trainopt__vf t = trainopt__v_sub(trainopt__v_load(x + o), mu);
-            s1->v[j] = trainopt__v_add(s1->v[j], g);
-            s2->v[j] = trainopt__v_fma(t, g, s2->v[j]);
-        }
-    for (j = 0; i < len; i += TRAINOPT_SIMD_LANES, j++) {
-        size_t k = trainopt__bn_min(len - i, TRAINOPT_SIMD_LANES);
-        trainopt__vf g = trainopt__bn_grad(trainopt__v_load_n(dy + i, k), y + i, k, relu);
-        trainopt__vf t = trainopt__v_keep_first(trainopt__v_sub(trainopt__v_load_n(x + i, k), mu), k);
-        s1->v[j] = trainopt__v_add(s1->v[j], g);
-        s2->v[j] = trainopt__v_fma(t, g, s2->v[j]);
+/* Sweeps G streams; value i of a row goes to partial i % 16 of its stream's acc16. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_group_sweep(const trainopt__bn_group *gr, int G, int kind, int relu,
+                                                     const trainopt__vf *m, const float *x, const float *dy,
+                                                     const float *y, trainopt__acc16 *s1, trainopt__acc16 *s2) {
+    const size_t full = gr->len / 16 * 16;
+    size_t r, i;
+    int j, v;
+    for (r = 0; r < gr->rows; r++) {
+        const size_t ro = r * gr->stride;
+        for (i = 0; i < full; i += 16)
+            TRAINOPT__UNROLL
+            for (j = 0; j < G; j++)
+                TRAINOPT__UNROLL
+                for (v = 0; v < TRAINOPT__ACC_VECS; v++)
+                    trainopt__bn_accum(kind, relu, gr->off[j] + ro + i + (size_t)v * TRAINOPT_SIMD_LANES,
+                                       TRAINOPT_SIMD_LANES, m[j], x, dy, y, &s1[j].v[v], &s2[j].v[v]);
+        if (full < gr->len)
+            TRAINOPT__UNROLL
+            for (j = 0; j < G; j++)
+                TRAINOPT__UNROLL
+                for (v = 0; v < TRAINOPT__ACC_VECS; v++) {
+                    i = full + (size_t)v * TRAINOPT_SIMD_LANES;
+                    if (i < gr->len)
+                        trainopt__bn_accum(kind, relu, gr->off[j] + ro + i,
+                                           trainopt__bn_min(gr->len - i, TRAINOPT_SIMD_LANES), m[j], x, dy, y,
+                                           &s1[j].v[v], &s2[j].v[v]);
+                }
     }
+}
+
+/* Statistics of G streams: each block's float mean mb (first sweep), then its
+   centered sums s1, s2 (second sweep, from cache). */
+TRAINOPT__FORCE_INLINE void trainopt__bn_group_stats(const trainopt__bn_group *gr, int G, const float *x, float *mb,
+                                                     float *s1, float *s2) {
+    trainopt__acc16 a1[TRAINOPT__BN_GROUP], a2[TRAINOPT__BN_GROUP];
+    trainopt__vf m[TRAINOPT__BN_GROUP];
+    const float nb = (float)gr->rows * (float)gr->len; /* at most BLOCK: exact */
+    int j;
+    TRAINOPT__UNROLL
+    for (j = 0; j < TRAINOPT__BN_GROUP; j++) {
+        trainopt__acc16_zero(&a1[j]);
+        trainopt__acc16_zero(&a2[j]);
+        m[j] = trainopt__v_zero();
+    }
+    trainopt__bn_group_sweep(gr, G, TRAINOPT__BN_SUM, 0, m, x, NULL, NULL, a1, a2);
+    TRAINOPT__UNROLL
+    for (j = 0; j < G; j++) {
+        mb[j] = trainopt__acc16_sum(&a1[j]) / nb;
+        m[j] = trainopt__v_set1(mb[j]);
+        trainopt__acc16_zero(&a1[j]);
+    }
+    trainopt__bn_group_sweep(gr, G, TRAINOPT__BN_DEV, 0, m, x, NULL, NULL, a1, a2);
+    TRAINOPT__UNROLL
+    for (j = 0; j < G; j++) {
+        s1[j] = trainopt__acc16_sum(&a1[j]);
+        s2[j] = trainopt__acc16_sum(&a2[j]);
+    }
+}
+
+/* The backward sums of G streams: s1 = sum(g), s2 = sum((x - mu_j)*g). */
+TRAINOPT__FORCE_INLINE void trainopt__bn_group_dots(const trainopt__bn_group *gr, int G, int relu, const float *mu,
+                                                    const float *x, const float *dy, const float *y, float *s1,
+                                                    float *s2) {
+    trainopt__acc16 a1[TRAINOPT__BN_GROUP], a2[TRAINOPT__BN_GROUP];
+    trainopt__vf m[TRAINOPT__BN_GROUP];
+    int j;
+    TRAINOPT__UNROLL
+    for (j = 0; j < TRAINOPT__BN_GROUP; j++) {
+        trainopt__acc16_zero(&a1[j]);
+        trainopt__acc16_zero(&a2[j]);
+        m[j] = trainopt__v_set1(mu[j < G ? j : 0]);
+    }
+    trainopt__bn_group_sweep(gr, G, TRAINOPT__BN_DOT, relu, m, x, dy, y, a1, a2);
+    TRAINOPT__UNROLL
+    for (j = 0; j < G; j++) {
+        s1[j] = trainopt__acc16_sum(&a1[j]);
+        s2[j] = trainopt__acc16_sum(&a2[j]);
+    }
+}
+
+/* S > BLOCK: the next run of blocks of channel c from block k, GROUP blocks of
+   one shape when there are, else one. Returns the number of blocks. */
+TRAINOPT__FORCE_INLINE int trainopt__bn_block_group(const trainopt__bn_blocks *bl, size_t k, size_t cs, size_t c,
+                                                    trainopt__bn_group *gr) {
+    trainopt__bn_block b0 = trainopt__bn_block_at(bl, k), b;
+    int g = 1;
+    gr->rows = b0.n1 - b0.n0;
+    gr->len = b0.s1 - b0.s0;
+    gr->stride = cs * bl->s;
+    gr->off[0] = (b0.n0 * cs + c) * bl->s + b0.s0;
+    while (g < TRAINOPT__BN_GROUP && k + (size_t)g < bl->count) {
+        b = trainopt__bn_block_at(bl, k + (size_t)g);
+        if (!trainopt__bn_same_shape(&b, &b0)) break;
+        gr->off[g++] = (b.n0 * cs + c) * bl->s + b.s0;
+    }
+    return g == TRAINOPT__BN_GROUP ? g : 1;
+}
+
+/* S <= BLOCK: block k of channels c..c+g-1. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_channel_group(const trainopt__bn_blocks *bl, size_t k, size_t cs, size_t c,
+                                                       int g, trainopt__bn_group *gr) {
+    trainopt__bn_block b = trainopt__bn_block_at(bl, k);
+    int j;
+    gr->rows = b.n1 - b.n0;
+    gr->len = b.s1 - b.s0;
+    gr->stride = cs * bl->s;
+    for (j = 0; j < g; j++) gr->off[j] = (b.n0 * cs + c + (size_t)j) * bl->s;
 }
 
 /* NCHW: normalize a run of one channel. */
@@ -316,6 +431,12 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_row_norm(const float *x, float *y, size
     }
 }
 
+/* dx = fma(x - mu, k, fma(g, a, c)) for one vector. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_dx(trainopt__vf x, trainopt__vf g, trainopt__vf mu, trainopt__vf a,
+                                                    trainopt__vf k, trainopt__vf c) {
+    return trainopt__v_fma(trainopt__v_sub(x, mu), k, trainopt__v_fma(g, a, c));
+}
+
 /* NCHW backward: dx for a run of one channel. */
 TRAINOPT__FORCE_INLINE void trainopt__bn_row_dx(const float *x, const float *dy, const float *y, float *dx, size_t len,
                                                 float mu, float a, float k, float c, int relu) {
@@ -324,18 +445,45 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_row_dx(const float *x, const float *dy,
     size_t i = 0;
     for (; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES) {
         trainopt__vf g = trainopt__bn_grad(trainopt__v_load(dy + i), y + i, TRAINOPT_SIMD_LANES, relu);
-        trainopt__vf t = trainopt__v_sub(trainopt__v_load(x + i), vmu);
-        trainopt__v_store(dx + i, trainopt__v_fma(t, vk, trainopt__v_fma(g, va, vc)));
+        trainopt__v_store(dx + i, trainopt__bn_dx(trainopt__v_load(x + i), g, vmu, va, vk, vc));
     }
     if (i < len) {
         size_t n = len - i;
         trainopt__vf g = trainopt__bn_grad(trainopt__v_load_n(dy + i, n), y + i, n, relu);
-        trainopt__vf t = trainopt__v_sub(trainopt__v_load_n(x + i, n), vmu);
-        trainopt__v_store_n(dx + i, trainopt__v_fma(t, vk, trainopt__v_fma(g, va, vc)), n);
+        trainopt__v_store_n(dx + i, trainopt__bn_dx(trainopt__v_load_n(x + i, n), g, vmu, va, vk, vc), n);
     }
 }
 
-/* ---- NCHW kernels: one channel at a time, so its second pass reads from cache ---- */
+/* Statistics, saved and running statistics and the normalization of channels
+   c..c+g-1 (S <= BLOCK: the channels are swept together). */
+TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw_channels(const trainopt__bn_params *p, const trainopt__bn_blocks *bl,
+                                                             size_t cs, size_t c, int g, int relu, const float *x,
+                                                             const float *gamma, const float *beta, float *running_mean,
+                                                             float *running_var, float *y, float *save_mean,
+                                                             float *save_invstd) {
+    const double m = (double)bl->n * (double)bl->s;
+    double count = 0.0, mean[TRAINOPT__BN_GROUP], m2[TRAINOPT__BN_GROUP];
+    float mb[TRAINOPT__BN_GROUP], s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP];
+    trainopt__bn_group gr;
+    size_t k, r;
+    int j;
+    for (j = 0; j < TRAINOPT__BN_GROUP; j++) mean[j] = m2[j] = 0.0;
+    for (k = 0; k < bl->count; k++) {
+        trainopt__bn_channel_group(bl, k, cs, c, g, &gr);
+        trainopt__bn_group_stats(&gr, g, x, mb, s1, s2);
+        for (j = 0; j < g; j++) trainopt__bn_merge(count, (double)gr.rows * (double)gr.len, mb[j], s1[j], s2[j], mean + j, m2 + j);
+        count += (double)gr.rows * (double)gr.len;
+    }
+    for (j = 0; j < g; j++) {
+        const size_t ch = c + (size_t)j;
+        float mu, a, b;
+        trainopt__bn_finish(p, m, mean[j], m2[j], gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f, save_mean + ch,
+                            save_invstd + ch, running_mean ? running_mean + ch : NULL,
+                            running_var ? running_var + ch : NULL, &mu, &a, &b);
+        for (r = bl->n; r-- > 0;)
+            trainopt__bn_row_norm(x + (r * cs + ch) * bl->s, y + (r * cs + ch) * bl->s, bl->s, mu, a, b, relu);
+    }
+}
 
 TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw(const trainopt__bn_params *p, size_t n, size_t cs, size_t s,
                                                     int relu, const float *x, const float *gamma, const float *beta,
@@ -343,30 +491,68 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw(const trainopt__bn_params *p
                                                     float *save_invstd) {
     const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
     const double m = (double)n * (double)s;
-    size_t c, k, r;
-    for (c = 0; c < cs; c++) {
+    trainopt__bn_group gr;
+    size_t c = 0, k, r;
+    if (s <= TRAINOPT__BN_BLOCK) {
+        for (; c + TRAINOPT__BN_GROUP <= cs; c += TRAINOPT__BN_GROUP)
+            trainopt__bn_train_nchw_channels(p, &bl, cs, c, TRAINOPT__BN_GROUP, relu, x, gamma, beta, running_mean,
+                                             running_var, y, save_mean, save_invstd);
+        for (; c < cs; c++)
+            trainopt__bn_train_nchw_channels(p, &bl, cs, c, 1, relu, x, gamma, beta, running_mean, running_var, y,
+                                             save_mean, save_invstd);
+        return;
+    }
+    for (; c < cs; c++) {
         double count = 0.0, mean = 0.0, m2 = 0.0;
-        float mu, a, b;
-        for (k = 0; k < bl.count; k++) {
-            const trainopt__bn_block B = trainopt__bn_block_at(&bl, k);
-            const size_t len = B.s1 - B.s0;
-            const double nb = (double)(B.n1 - B.n0) * (double)len;
-            trainopt__acc16 sum, s1, s2;
-            float mb;
-            trainopt__acc16_zero(&sum);
-            for (r = B.n0; r < B.n1; r++) trainopt__bn_row_sum(&sum, x + (r * cs + c) * s + B.s0, len);
-            mb = trainopt__acc16_sum(&sum) / (float)nb;
-            trainopt__acc16_zero(&s1);
-            trainopt__acc16_zero(&s2);
-            for (r = B.n0; r < B.n1; r++)
-                trainopt__bn_row_dev(&s1, &s2, x + (r * cs + c) * s + B.s0, len, trainopt__v_set1(mb));
-            trainopt__bn_merge(count, nb, mb, trainopt__acc16_sum(&s1), trainopt__acc16_sum(&s2), &mean, &m2);
-            count += nb;
+        float mb[TRAINOPT__BN_GROUP], s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP], mu, a, b;
+        int g, j;
+        for (k = 0; k < bl.count; k += (size_t)g) {
+            g = trainopt__bn_block_group(&bl, k, cs, c, &gr);
+            if (g > 1) trainopt__bn_group_stats(&gr, TRAINOPT__BN_GROUP, x, mb, s1, s2);
+            else trainopt__bn_group_stats(&gr, 1, x, mb, s1, s2);
+            for (j = 0; j < g; j++) {
+                trainopt__bn_merge(count, (double)gr.rows * (double)gr.len, mb[j], s1[j], s2[j], &mean, &m2);
+                count += (double)gr.rows * (double)gr.len;
+            }
         }
         trainopt__bn_finish(p, m, mean, m2, gamma ? gamma[c] : 1.0f, beta ? beta[c] : 0.0f, save_mean + c,
                             save_invstd + c, running_mean ? running_mean + c : NULL,
                             running_var ? running_var + c : NULL, &mu, &a, &b);
+        /* Backwards: the statistics left the end of the channel in cache. */
         for (r = n; r-- > 0;) trainopt__bn_row_norm(x + (r * cs + c) * s, y + (r * cs + c) * s, s, mu, a, b, relu);
+    }
+}
+
+/* Backward sums and dx of channels c..c+g-1 (S <= BLOCK). */
+TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw_channels(const trainopt__bn_blocks *bl, size_t cs, size_t c, int g,
+                                                                int relu, const float *x, const float *dy,
+                                                                const float *gamma, const float *save_mean,
+                                                                const float *save_invstd, const float *y, float *dx,
+                                                                float *dgamma, float *dbeta) {
+    const double m = (double)bl->n * (double)bl->s;
+    double sum_g[TRAINOPT__BN_GROUP], dot[TRAINOPT__BN_GROUP];
+    float s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP];
+    trainopt__bn_group gr;
+    size_t k, r;
+    int j;
+    for (j = 0; j < TRAINOPT__BN_GROUP; j++) sum_g[j] = dot[j] = 0.0;
+    for (k = 0; k < bl->count; k++) {
+        trainopt__bn_channel_group(bl, k, cs, c, g, &gr);
+        trainopt__bn_group_dots(&gr, g, relu, save_mean + c, x, dy, y, s1, s2);
+        for (j = 0; j < g; j++) {
+            sum_g[j] += (double)s1[j];
+            dot[j] += (double)s2[j];
+        }
+    }
+    for (j = 0; j < g; j++) {
+        const size_t ch = c + (size_t)j;
+        float a, kk, cc;
+        trainopt__bn_backward_coefs(m, sum_g[j], dot[j], save_invstd[ch], gamma ? gamma[ch] : 1.0f,
+                                    dgamma ? dgamma + ch : NULL, dbeta ? dbeta + ch : NULL, &a, &kk, &cc);
+        for (r = bl->n; r-- > 0;) {
+            const size_t o = (r * cs + ch) * bl->s;
+            trainopt__bn_row_dx(x + o, dy + o, relu ? y + o : NULL, dx + o, bl->s, save_mean[ch], a, kk, cc, relu);
+        }
     }
 }
 
@@ -376,251 +562,364 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw(size_t n, size_t cs, size
                                                        float *dgamma, float *dbeta) {
     const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
     const double m = (double)n * (double)s;
-    size_t c, k, r;
-    for (c = 0; c < cs; c++) {
-        const trainopt__vf mu = trainopt__v_set1(save_mean[c]);
+    trainopt__bn_group gr;
+    size_t c = 0, k, r;
+    if (s <= TRAINOPT__BN_BLOCK) {
+        for (; c + TRAINOPT__BN_GROUP <= cs; c += TRAINOPT__BN_GROUP)
+            trainopt__bn_backward_nchw_channels(&bl, cs, c, TRAINOPT__BN_GROUP, relu, x, dy, gamma, save_mean,
+                                                save_invstd, y, dx, dgamma, dbeta);
+        for (; c < cs; c++)
+            trainopt__bn_backward_nchw_channels(&bl, cs, c, 1, relu, x, dy, gamma, save_mean, save_invstd, y, dx,
+                                                dgamma, dbeta);
+        return;
+    }
+    for (; c < cs; c++) {
         double sum_g = 0.0, dot = 0.0;
-        float a, kk, cc;
-        for (k = 0; k < bl.count; k++) {
-            const trainopt__bn_block B = trainopt__bn_block_at(&bl, k);
-            trainopt__acc16 s1, s2;
-            trainopt__acc16_zero(&s1);
-            trainopt__acc16_zero(&s2);
-            for (r = B.n0; r < B.n1; r++) {
-                size_t o = (r * cs + c) * s + B.s0;
-                trainopt__bn_row_dot(&s1, &s2, x + o, dy + o, relu ? y + o : NULL, B.s1 - B.s0, mu, relu);
+        float mu[TRAINOPT__BN_GROUP], s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP], a, kk, cc;
+        int g, j;
+        for (j = 0; j < TRAINOPT__BN_GROUP; j++) mu[j] = save_mean[c];
+        for (k = 0; k < bl.count; k += (size_t)g) {
+            g = trainopt__bn_block_group(&bl, k, cs, c, &gr);
+            if (g > 1) trainopt__bn_group_dots(&gr, TRAINOPT__BN_GROUP, relu, mu, x, dy, y, s1, s2);
+            else trainopt__bn_group_dots(&gr, 1, relu, mu, x, dy, y, s1, s2);
+            for (j = 0; j < g; j++) {
+                sum_g += (double)s1[j];
+                dot += (double)s2[j];
             }
-            sum_g += (double)trainopt__acc16_sum(&s1);
-            dot += (double)trainopt__acc16_sum(&s2);
         }
         trainopt__bn_backward_coefs(m, sum_g, dot, save_invstd[c], gamma ? gamma[c] : 1.0f,
                                     dgamma ? dgamma + c : NULL, dbeta ? dbeta + c : NULL, &a, &kk, &cc);
         for (r = n; r-- > 0;) {
-            size_t o = (r * cs + c) * s;
+            const size_t o = (r * cs + c) * s;
             trainopt__bn_row_dx(x + o, dy + o, relu ? y + o : NULL, dx + o, s, save_mean[c], a, kk, cc, relu);
         }
     }
 }
 
-/* ---- NHWC kernels: a tile of up to TILE channels at a time, lanes across channels ---- */
+/* ---- NHWC kernels: lanes across channels, passes over whole rows ---- */
 
-/* Per-tile scratch on the stack (about 9 KB). Arrays are padded to whole vectors. */
-typedef struct {
-    float a1[16 * TRAINOPT__BN_TILE]; /* partial sums: [partial][channel] */
-    float a2[16 * TRAINOPT__BN_TILE];
-    float mu[TRAINOPT__BN_TILE], ca[TRAINOPT__BN_TILE], cb[TRAINOPT__BN_TILE], cc[TRAINOPT__BN_TILE];
-    double d1[TRAINOPT__BN_TILE], d2[TRAINOPT__BN_TILE];
-} trainopt__bn_tile;
+/* Every pass reads whole rows of C channels: a pass over part of each row costs
+   about twice as much (the prefetchers fetch the whole row anyway). So the
+   per-channel state of a pass must cover all C channels. It lives in the output
+   array (y or dx), which the last pass overwrites, when that array is not also an
+   input and holds enough floats; otherwise passes work on tiles of TILE channels
+   with their state on the stack (slower for large tensors, the same bits). */
 
-TRAINOPT__FORCE_INLINE void trainopt__bn_tile_zero(float *a, size_t width) {
-    size_t j, v;
-    for (j = 0; j < 16; j++)
-        for (v = 0; v < width; v += TRAINOPT_SIMD_LANES)
-            trainopt__v_store(a + j * TRAINOPT__BN_TILE + v, trainopt__v_zero());
-}
+/* Vectors of channels held in registers by the NHWC sweeps. */
+#define TRAINOPT__BN_VB 4
 
-/* The canonical tree over the 16 partial sums of each channel (as trainopt__acc16_sum);
-   the result lands in row 0. */
-TRAINOPT__FORCE_INLINE void trainopt__bn_tile_tree(float *a, size_t width) {
-    size_t w, j, v;
-    for (w = 8; w >= 1; w /= 2)
-        for (j = 0; j < w; j++)
-            for (v = 0; v < width; v += TRAINOPT_SIMD_LANES)
-                trainopt__v_store(a + j * TRAINOPT__BN_TILE + v,
-                                  trainopt__v_add(trainopt__v_load(a + j * TRAINOPT__BN_TILE + v),
-                                                  trainopt__v_load(a + (j + w) * TRAINOPT__BN_TILE + v)));
-}
-
-/* Partial sum of position s: s % 16 (s0 of every block is a multiple of 16). */
-#define TRAINOPT__BN_PART(s) (((s) & 15u) * TRAINOPT__BN_TILE)
-
-TRAINOPT__FORCE_INLINE void trainopt__bn_tile_sum(trainopt__bn_tile *t, const trainopt__bn_block *B, size_t s, size_t cs,
-                                                  size_t tc, const float *x) {
-    size_t n, p, v;
-    for (n = B->n0; n < B->n1; n++)
-        for (p = B->s0; p < B->s1; p++) {
-            const float *row = x + (n * s + p) * cs;
-            float *a = t->a1 + TRAINOPT__BN_PART(p);
-            for (v = 0; v + TRAINOPT_SIMD_LANES <= tc; v += TRAINOPT_SIMD_LANES)
-                trainopt__v_store(a + v, trainopt__v_add(trainopt__v_load(a + v), trainopt__v_load(row + v)));
-            if (v < tc)
-                trainopt__v_store(a + v, trainopt__v_add(trainopt__v_load(a + v), trainopt__v_load_n(row + v, tc - v)));
-        }
-}
-
-TRAINOPT__FORCE_INLINE void trainopt__bn_tile_dev_vec(trainopt__bn_tile *t, size_t off, size_t v, trainopt__vf xv) {
-    trainopt__vf d = trainopt__v_sub(xv, trainopt__v_load(t->mu + v));
-    trainopt__v_store(t->a1 + off + v, trainopt__v_add(trainopt__v_load(t->a1 + off + v), d));
-    trainopt__v_store(t->a2 + off + v, trainopt__v_fma(d, d, trainopt__v_load(t->a2 + off + v)));
-}
-
-TRAINOPT__FORCE_INLINE void trainopt__bn_tile_dev(trainopt__bn_tile *t, const trainopt__bn_block *B, size_t s, size_t cs,
-                                                  size_t tc, const float *x) {
-    size_t n, p, v;
-    for (n = B->n0; n < B->n1; n++)
-        for (p = B->s0; p < B->s1; p++) {
-            const float *row = x + (n * s + p) * cs;
-            for (v = 0; v + TRAINOPT_SIMD_LANES <= tc; v += TRAINOPT_SIMD_LANES)
-                trainopt__bn_tile_dev_vec(t, TRAINOPT__BN_PART(p), v, trainopt__v_load(row + v));
-            if (v < tc) trainopt__bn_tile_dev_vec(t, TRAINOPT__BN_PART(p), v, trainopt__v_load_n(row + v, tc - v));
-        }
-}
-
-TRAINOPT__FORCE_INLINE void trainopt__bn_tile_dot_vec(trainopt__bn_tile *t, size_t off, size_t v, trainopt__vf xv,
-                                                      trainopt__vf g) {
-    trainopt__vf d = trainopt__v_sub(xv, trainopt__v_load(t->mu + v));
-    trainopt__v_store(t->a1 + off + v, trainopt__v_add(trainopt__v_load(t->a1 + off + v), g));
-    trainopt__v_store(t->a2 + off + v, trainopt__v_fma(d, g, trainopt__v_load(t->a2 + off + v)));
-}
-
-TRAINOPT__FORCE_INLINE void trainopt__bn_tile_dot(trainopt__bn_tile *t, const trainopt__bn_block *B, size_t s, size_t cs,
-                                                  size_t tc, int relu, const float *x, const float *dy, const float *y) {
-    size_t n, p, v;
-    for (n = B->n0; n < B->n1; n++)
-        for (p = B->s0; p < B->s1; p++) {
-            const size_t o = (n * s + p) * cs;
-            for (v = 0; v + TRAINOPT_SIMD_LANES <= tc; v += TRAINOPT_SIMD_LANES)
-                trainopt__bn_tile_dot_vec(t, TRAINOPT__BN_PART(p), v, trainopt__v_load(x + o + v),
-                                          trainopt__bn_grad(trainopt__v_load(dy + o + v), y + o + v,
-                                                            TRAINOPT_SIMD_LANES, relu));
-            if (v < tc)
-                trainopt__bn_tile_dot_vec(t, TRAINOPT__BN_PART(p), v, trainopt__v_load_n(x + o + v, tc - v),
-                                          trainopt__bn_grad(trainopt__v_load_n(dy + o + v, tc - v), y + o + v,
-                                                            tc - v, relu));
-        }
-}
-
-/* y = fma(x - mu, ca, cb) over all m rows of the tile. */
-TRAINOPT__FORCE_INLINE void trainopt__bn_tile_norm(const trainopt__bn_tile *t, size_t m, size_t cs, size_t tc, int relu,
-                                                   const float *x, float *y) {
-    size_t r, v;
-    for (r = m; r-- > 0;) { /* backwards: the first pass left the end of x in cache */
-        const float *xr = x + r * cs;
-        float *yr = y + r * cs;
-        for (v = 0; v + TRAINOPT_SIMD_LANES <= tc; v += TRAINOPT_SIMD_LANES)
-            trainopt__v_store(yr + v, trainopt__bn_norm(trainopt__v_load(xr + v), trainopt__v_load(t->mu + v),
-                                                        trainopt__v_load(t->ca + v), trainopt__v_load(t->cb + v), relu));
-        if (v < tc)
-            trainopt__v_store_n(yr + v,
-                                trainopt__bn_norm(trainopt__v_load_n(xr + v, tc - v), trainopt__v_load(t->mu + v),
-                                                  trainopt__v_load(t->ca + v), trainopt__v_load(t->cb + v), relu),
-                                tc - v);
-    }
-}
-
-/* dx = fma(x - mu, cb, fma(g, ca, cc)) over all m rows of the tile. */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_tile_dx_vec(const trainopt__bn_tile *t, size_t v, trainopt__vf xv,
-                                                             trainopt__vf g) {
-    trainopt__vf d = trainopt__v_sub(xv, trainopt__v_load(t->mu + v));
-    return trainopt__v_fma(d, trainopt__v_load(t->cb + v),
-                           trainopt__v_fma(g, trainopt__v_load(t->ca + v), trainopt__v_load(t->cc + v)));
-}
-
-TRAINOPT__FORCE_INLINE void trainopt__bn_tile_dx(const trainopt__bn_tile *t, size_t m, size_t cs, size_t tc, int relu,
-                                                 const float *x, const float *dy, const float *y, float *dx) {
-    size_t r, v;
-    for (r = m; r-- > 0;) { /* backwards: the first pass left the end of x and dy in cache */
-        const size_t o = r * cs;
-        for (v = 0; v + TRAINOPT_SIMD_LANES <= tc; v += TRAINOPT_SIMD_LANES)
-            trainopt__v_store(dx + o + v,
-                              trainopt__bn_tile_dx_vec(t, v, trainopt__v_load(x + o + v),
-                                                       trainopt__bn_grad(trainopt__v_load(dy + o + v), y + o + v,
-                                                                         TRAINOPT_SIMD_LANES, relu)));
-        if (v < tc)
-            trainopt__v_store_n(dx + o + v,
-                                trainopt__bn_tile_dx_vec(t, v, trainopt__v_load_n(x + o + v, tc - v),
-                                                         trainopt__bn_grad(trainopt__v_load_n(dy + o + v, tc - v),
-                                                                           y + o + v, tc - v, relu)),
-                                tc - v);
-    }
-}
-
-/* Zeroes the padding lanes of the coefficient arrays past tc. */
-TRAINOPT__FORCE_INLINE void trainopt__bn_tile_pad(trainopt__bn_tile *t, size_t tc, size_t width) {
-    size_t j;
-    for (j = tc; j < width; j++) t->mu[j] = t->ca[j] = t->cb[j] = t->cc[j] = 0.0f;
-}
-
+/* tc rounded up to whole vectors. */
 TRAINOPT__FORCE_INLINE size_t trainopt__bn_width(size_t tc) {
     return (tc + TRAINOPT_SIMD_LANES - 1) / TRAINOPT_SIMD_LANES * TRAINOPT_SIMD_LANES;
 }
 
-TRAINOPT__FORCE_INLINE void trainopt__bn_train_nhwc(const trainopt__bn_params *p, size_t n, size_t cs, size_t s,
-                                                    int relu, const float *x, const float *gamma, const float *beta,
-                                                    float *running_mean, float *running_var, float *y, float *save_mean,
-                                                    float *save_invstd) {
-    const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
-    const double m = (double)n * (double)s;
-    trainopt__bn_tile t;
-    size_t c0, k, j, v;
-    for (c0 = 0; c0 < cs; c0 += TRAINOPT__BN_TILE) {
-        const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, cs - c0), width = trainopt__bn_width(tc);
-        double count = 0.0;
-        for (k = 0; k < bl.count; k++) {
-            const trainopt__bn_block B = trainopt__bn_block_at(&bl, k);
-            const double nb = (double)(B.n1 - B.n0) * (double)(B.s1 - B.s0);
-            trainopt__bn_tile_zero(t.a1, width);
-            trainopt__bn_tile_sum(&t, &B, s, cs, tc, x + c0);
-            trainopt__bn_tile_tree(t.a1, width);
-            for (v = 0; v < width; v += TRAINOPT_SIMD_LANES)
-                trainopt__v_store(t.mu + v, trainopt__v_div(trainopt__v_load(t.a1 + v), trainopt__v_set1((float)nb)));
-            trainopt__bn_tile_zero(t.a1, width);
-            trainopt__bn_tile_zero(t.a2, width);
-            trainopt__bn_tile_dev(&t, &B, s, cs, tc, x + c0);
-            trainopt__bn_tile_tree(t.a1, width);
-            trainopt__bn_tile_tree(t.a2, width);
-            for (j = 0; j < tc; j++) trainopt__bn_merge(count, nb, t.mu[j], t.a1[j], t.a2[j], t.d1 + j, t.d2 + j);
-            count += nb;
-        }
-        for (j = 0; j < tc; j++) {
-            const size_t c = c0 + j;
-            trainopt__bn_finish(p, m, t.d1[j], t.d2[j], gamma ? gamma[c] : 1.0f, beta ? beta[c] : 0.0f,
-                                save_mean + c, save_invstd + c, running_mean ? running_mean + c : NULL,
-                                running_var ? running_var + c : NULL, t.mu + j, t.ca + j, t.cb + j);
-        }
-        trainopt__bn_tile_pad(&t, tc, width);
-        trainopt__bn_tile_norm(&t, n * s, cs, tc, relu, x + c0, y + c0);
-    }
+/* The per-channel state of a pass over channels [0, width). */
+typedef struct {
+    float *a1, *a2;   /* partial sums [16][stride] */
+    float *mu;        /* block shift (forward) or channel mean (backward), [stride] */
+    unsigned char *d; /* two doubles per channel (memcpy: the output array is only float-aligned) */
+    size_t stride;    /* a multiple of 16, >= width */
+    float *coef[4];   /* per-channel coefficients of the elementwise pass, [width] each */
+} trainopt__bn_state;
+
+/* Stack state of one tile. */
+typedef struct {
+    float a1[16 * TRAINOPT__BN_TILE], a2[16 * TRAINOPT__BN_TILE], mu[TRAINOPT__BN_TILE];
+    double d[2 * TRAINOPT__BN_TILE];
+    float coef[4][TRAINOPT__BN_TILE];
+} trainopt__bn_tile;
+
+TRAINOPT__FORCE_INLINE void trainopt__bn_tile_state(trainopt__bn_tile *t, trainopt__bn_state *st) {
+    int i;
+    st->a1 = t->a1;
+    st->a2 = t->a2;
+    st->mu = t->mu;
+    st->d = (unsigned char *)t->d;
+    st->stride = TRAINOPT__BN_TILE;
+    for (i = 0; i < 4; i++) st->coef[i] = t->coef[i];
 }
 
-TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nhwc(size_t n, size_t cs, size_t s, int relu, const float *x,
-                                                       const float *dy, const float *gamma, const float *save_mean,
-                                                       const float *save_invstd, const float *y, float *dx,
-                                                       float *dgamma, float *dbeta) {
-    const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
-    const double m = (double)n * (double)s;
-    trainopt__bn_tile t;
-    size_t c0, k, j;
-    for (c0 = 0; c0 < cs; c0 += TRAINOPT__BN_TILE) {
-        const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, cs - c0), width = trainopt__bn_width(tc);
-        for (j = 0; j < width; j++) t.mu[j] = j < tc ? save_mean[c0 + j] : 0.0f;
-        for (j = 0; j < tc; j++) t.d1[j] = t.d2[j] = 0.0;
-        for (k = 0; k < bl.count; k++) {
-            const trainopt__bn_block B = trainopt__bn_block_at(&bl, k);
-            trainopt__bn_tile_zero(t.a1, width);
-            trainopt__bn_tile_zero(t.a2, width);
-            trainopt__bn_tile_dot(&t, &B, s, cs, tc, relu, x + c0, dy + c0, relu ? y + c0 : NULL);
-            trainopt__bn_tile_tree(t.a1, width);
-            trainopt__bn_tile_tree(t.a2, width);
-            for (j = 0; j < tc; j++) {
-                t.d1[j] += (double)t.a1[j];
-                t.d2[j] += (double)t.a2[j];
+/* Floats of scratch the full-width state needs in the output array, for c channels:
+   4 coefficient rows, then (8-byte aligned) 2 doubles per channel, then 33 arrays of
+   stride floats. Row 0..3 of the output are the coefficient rows. */
+TRAINOPT__FORCE_INLINE size_t trainopt__bn_stride(size_t c) { return (c + 15) / 16 * 16; }
+TRAINOPT__FORCE_INLINE size_t trainopt__bn_scratch_floats(size_t c) {
+    return 4 * c + 1 + 4 * c + 33 * trainopt__bn_stride(c);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__bn_out_state(float *out, size_t c, trainopt__bn_state *st) {
+    float *p = out + 4 * c;
+    int i;
+    if ((uintptr_t)p % 8 != 0) p++;
+    st->d = (unsigned char *)p;
+    p += 4 * c;
+    st->stride = trainopt__bn_stride(c);
+    st->mu = p;
+    st->a1 = p + st->stride;
+    st->a2 = st->a1 + 16 * st->stride;
+    for (i = 0; i < 4; i++) st->coef[i] = out + (size_t)i * c;
+}
+
+TRAINOPT__FORCE_INLINE double trainopt__bn_getd(const trainopt__bn_state *st, size_t i) {
+    double v;
+    memcpy(&v, st->d + i * sizeof(double), sizeof v);
+    return v;
+}
+TRAINOPT__FORCE_INLINE void trainopt__bn_setd(const trainopt__bn_state *st, size_t i, double v) {
+    memcpy(st->d + i * sizeof(double), &v, sizeof v);
+}
+
+/* Zeroes partial sums [16][width rounded to vectors] (and a2 unless only_a1). */
+TRAINOPT__FORCE_INLINE void trainopt__bn_state_zero(const trainopt__bn_state *st, size_t width, int only_a1) {
+    size_t j, v;
+    for (j = 0; j < 16; j++)
+        for (v = 0; v < width; v += TRAINOPT_SIMD_LANES) {
+            trainopt__v_store(st->a1 + j * st->stride + v, trainopt__v_zero());
+            if (!only_a1) trainopt__v_store(st->a2 + j * st->stride + v, trainopt__v_zero());
+        }
+}
+
+/* The canonical tree over the 16 partial sums of each channel (as trainopt__acc16_sum);
+   the result lands in row 0. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_state_tree(float *a, size_t stride, size_t width) {
+    size_t w, j, v;
+    for (w = 8; w >= 1; w /= 2)
+        for (j = 0; j < w; j++)
+            for (v = 0; v < width; v += TRAINOPT_SIMD_LANES)
+                trainopt__v_store(a + j * stride + v,
+                                  trainopt__v_add(trainopt__v_load(a + j * stride + v), trainopt__v_load(a + (j + w) * stride + v)));
+}
+
+/* Adds the up to 4 values of partial p in one 64-position chunk (rows r0, r0+16, ...
+   < r1; r0 = chunk start + p) to nv channel vectors from v0, in registers. The
+   partial sum sees its values in position order, as in the NCHW sweep. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_state_group(const trainopt__bn_state *st, size_t p, size_t r0, size_t r1,
+                                                     size_t cs, size_t v0, int nv, size_t klast, int kind, int relu,
+                                                     const float *x, const float *dy, const float *y) {
+    trainopt__vf m[TRAINOPT__BN_VB], s1[TRAINOPT__BN_VB], s2[TRAINOPT__BN_VB];
+    float *a1 = st->a1 + p * st->stride + v0, *a2 = st->a2 + p * st->stride + v0;
+    size_t r;
+    int j;
+    TRAINOPT__UNROLL
+    for (j = 0; j < TRAINOPT__BN_VB; j++) {
+        const size_t o = (size_t)(j < nv ? j : 0) * TRAINOPT_SIMD_LANES;
+        m[j] = kind == TRAINOPT__BN_SUM ? trainopt__v_zero() : trainopt__v_load(st->mu + v0 + o);
+        s1[j] = trainopt__v_load(a1 + o);
+        s2[j] = kind == TRAINOPT__BN_SUM ? trainopt__v_zero() : trainopt__v_load(a2 + o);
+    }
+    for (r = r0; r < r1; r += 16)
+        TRAINOPT__UNROLL
+        for (j = 0; j < TRAINOPT__BN_VB; j++)
+            if (j < nv)
+                trainopt__bn_accum(kind, relu, r * cs + v0 + (size_t)j * TRAINOPT_SIMD_LANES,
+                                   j == nv - 1 ? klast : TRAINOPT_SIMD_LANES, m[j], x, dy, y, &s1[j], &s2[j]);
+    TRAINOPT__UNROLL
+    for (j = 0; j < TRAINOPT__BN_VB; j++)
+        if (j < nv) {
+            trainopt__v_store(a1 + (size_t)j * TRAINOPT_SIMD_LANES, s1[j]);
+            if (kind != TRAINOPT__BN_SUM) trainopt__v_store(a2 + (size_t)j * TRAINOPT_SIMD_LANES, s2[j]);
+        }
+}
+
+/* One sweep of block B over channels [0, tc) (x, dy, y already offset to the first
+   channel; rows are cs floats apart). Position s goes to partial s % 16 (blocks
+   start at multiples of 16). */
+TRAINOPT__FORCE_INLINE void trainopt__bn_state_sweep(const trainopt__bn_state *st, const trainopt__bn_block *B, size_t s,
+                                                     size_t cs, size_t tc, int kind, int relu, const float *x,
+                                                     const float *dy, const float *y) {
+    const size_t span = (size_t)TRAINOPT__BN_VB * TRAINOPT_SIMD_LANES;
+    const size_t full = tc / span * span;
+    const size_t rest = tc - full, rest_nv = (rest + TRAINOPT_SIMD_LANES - 1) / TRAINOPT_SIMD_LANES;
+    const size_t rest_k = rest - (rest_nv ? rest_nv - 1 : 0) * TRAINOPT_SIMD_LANES;
+    size_t n, q, p, v0;
+    for (n = B->n0; n < B->n1; n++)
+        for (q = B->s0; q < B->s1; q += 64) {
+            const size_t end = trainopt__bn_min(q + 64, B->s1);
+            for (p = 0; p < 16 && q + p < end; p++) {
+                const size_t r0 = n * s + q + p, r1 = n * s + end;
+                for (v0 = 0; v0 < full; v0 += span)
+                    trainopt__bn_state_group(st, p, r0, r1, cs, v0, TRAINOPT__BN_VB, TRAINOPT_SIMD_LANES, kind, relu,
+                                             x, dy, y);
+                if (rest)
+                    trainopt__bn_state_group(st, p, r0, r1, cs, full, (int)rest_nv, rest_k, kind, relu, x, dy, y);
             }
         }
+}
+
+/* Forward statistics of channels [0, tc): per block a sum sweep for the shift,
+   then a centered sweep (the block is in cache), merged in double per channel.
+   Leaves each channel's mean and m2 in the state's doubles. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_state_stats(const trainopt__bn_state *st, const trainopt__bn_blocks *bl,
+                                                     size_t cs, size_t tc, const float *x) {
+    const size_t width = trainopt__bn_width(tc);
+    double count = 0.0;
+    size_t k, j, v;
+    for (k = 0; k < bl->count; k++) {
+        const trainopt__bn_block B = trainopt__bn_block_at(bl, k);
+        const double nb = (double)(B.n1 - B.n0) * (double)(B.s1 - B.s0);
+        trainopt__bn_state_zero(st, width, 1);
+        trainopt__bn_state_sweep(st, &B, bl->s, cs, tc, TRAINOPT__BN_SUM, 0, x, NULL, NULL);
+        trainopt__bn_state_tree(st->a1, st->stride, width);
+        for (v = 0; v < width; v += TRAINOPT_SIMD_LANES)
+            trainopt__v_store(st->mu + v, trainopt__v_div(trainopt__v_load(st->a1 + v), trainopt__v_set1((float)nb)));
+        trainopt__bn_state_zero(st, width, 0);
+        trainopt__bn_state_sweep(st, &B, bl->s, cs, tc, TRAINOPT__BN_DEV, 0, x, NULL, NULL);
+        trainopt__bn_state_tree(st->a1, st->stride, width);
+        trainopt__bn_state_tree(st->a2, st->stride, width);
         for (j = 0; j < tc; j++) {
-            const size_t c = c0 + j;
-            /* ca = a, cb = k, cc = c of dx = fma(x - mu, k, fma(g, a, c)) */
-            trainopt__bn_backward_coefs(m, t.d1[j], t.d2[j], save_invstd[c], gamma ? gamma[c] : 1.0f,
-                                        dgamma ? dgamma + c : NULL, dbeta ? dbeta + c : NULL, t.ca + j, t.cb + j,
-                                        t.cc + j);
+            double mean = trainopt__bn_getd(st, 2 * j), m2 = trainopt__bn_getd(st, 2 * j + 1);
+            trainopt__bn_merge(count, nb, st->mu[j], st->a1[j], st->a2[j], &mean, &m2);
+            trainopt__bn_setd(st, 2 * j, mean);
+            trainopt__bn_setd(st, 2 * j + 1, m2);
         }
-        trainopt__bn_tile_pad(&t, tc, width);
-        for (j = 0; j < tc; j++) t.mu[j] = save_mean[c0 + j];
-        trainopt__bn_tile_dx(&t, n * s, cs, tc, relu, x + c0, dy + c0, relu ? y + c0 : NULL, dx + c0);
+        count += nb;
     }
 }
 
-/* NHWC inference: the coefficients of a tile, then one pass. */
+/* Backward sums of channels [0, tc) with the channel means in st->mu: leaves
+   sum(g) and sum((x - mean)*g) in the state's doubles. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_state_dots(const trainopt__bn_state *st, const trainopt__bn_blocks *bl,
+                                                    size_t cs, size_t tc, int relu, const float *x, const float *dy,
+                                                    const float *y) {
+    const size_t width = trainopt__bn_width(tc);
+    size_t k, j;
+    for (j = 0; j < 2 * tc; j++) trainopt__bn_setd(st, j, 0.0);
+    for (k = 0; k < bl->count; k++) {
+        const trainopt__bn_block B = trainopt__bn_block_at(bl, k);
+        trainopt__bn_state_zero(st, width, 0);
+        trainopt__bn_state_sweep(st, &B, bl->s, cs, tc, TRAINOPT__BN_DOT, relu, x, dy, y);
+        trainopt__bn_state_tree(st->a1, st->stride, width);
+        trainopt__bn_state_tree(st->a2, st->stride, width);
+        for (j = 0; j < tc; j++) {
+            trainopt__bn_setd(st, 2 * j, trainopt__bn_getd(st, 2 * j) + (double)st->a1[j]);
+            trainopt__bn_setd(st, 2 * j + 1, trainopt__bn_getd(st, 2 * j + 1) + (double)st->a2[j]);
+        }
+    }
+}
+
+/* The elementwise pass over rows [r0, r1) (backwards: the sums left the end of the
+   tensor in cache), channels [0, tc), with per-channel coefficients coef[0..3]:
+   forward y = fma(x - coef0, coef1, coef2); backward dx = fma(x - coef0, coef2,
+   fma(g, coef1, coef3)). */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_elem_vec(int backward, int relu, const float *const *coef, size_t v,
+                                                          size_t o, size_t k, const float *x, const float *dy,
+                                                          const float *y) {
+    const trainopt__vf xv = trainopt__v_load_n(x + o, k), mu = trainopt__v_load_n(coef[0] + v, k);
+    if (!backward) return trainopt__bn_norm(xv, mu, trainopt__v_load_n(coef[1] + v, k), trainopt__v_load_n(coef[2] + v, k), relu);
+    return trainopt__bn_dx(xv, trainopt__bn_grad(trainopt__v_load_n(dy + o, k), y + o, k, relu), mu,
+                           trainopt__v_load_n(coef[1] + v, k), trainopt__v_load_n(coef[2] + v, k),
+                           trainopt__v_load_n(coef[3] + v, k));
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__bn_elem_rows(int backward, int relu, const float *const *coef, size_t r0,
+                                                   size_t r1, size_t cs, size_t tc, const float *x, const float *dy,
+                                                   const float *y, float *out) {
+    size_t r, v;
+    for (r = r1; r-- > r0;) {
+        const size_t o = r * cs;
+        for (v = 0; v + TRAINOPT_SIMD_LANES <= tc; v += TRAINOPT_SIMD_LANES)
+            trainopt__v_store(out + o + v,
+                              trainopt__bn_elem_vec(backward, relu, coef, v, o + v, TRAINOPT_SIMD_LANES, x, dy, y));
+        if (v < tc) trainopt__v_store_n(out + o + v, trainopt__bn_elem_vec(backward, relu, coef, v, o + v, tc - v, x, dy, y), tc - v);
+    }
+}
+
+/* The elementwise pass when the coefficients sit in rows 0..3 of the output itself:
+   rows 4.. first, then rows 0..3 a tile at a time from a copy of its coefficients. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_elem_out(int backward, int relu, const trainopt__bn_state *st, size_t m,
+                                                  size_t cs, const float *x, const float *dy, const float *y,
+                                                  float *out) {
+    float copy[4][TRAINOPT__BN_TILE];
+    const float *cp[4];
+    size_t c0, i;
+    int j;
+    trainopt__bn_elem_rows(backward, relu, (const float *const *)st->coef, 4, m, cs, cs, x, dy, y, out);
+    for (j = 0; j < 4; j++) cp[j] = copy[j];
+    for (c0 = 0; c0 < cs; c0 += TRAINOPT__BN_TILE) {
+        const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, cs - c0);
+        for (j = 0; j < (backward ? 4 : 3); j++)
+            for (i = 0; i < tc; i++) copy[j][i] = st->coef[j][c0 + i];
+        trainopt__bn_elem_rows(backward, relu, cp, 0, 4, cs, tc, x + c0, dy ? dy + c0 : NULL, y ? y + c0 : NULL,
+                               out + c0);
+    }
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__bn_train_nhwc(const trainopt__bn_params *p, size_t n, size_t cs, size_t s,
+                                                    int relu, int in_out, const float *x, const float *gamma,
+                                                    const float *beta, float *running_mean, float *running_var,
+                                                    float *y, float *save_mean, float *save_invstd) {
+    const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
+    const double m = (double)n * (double)s;
+    trainopt__bn_state st;
+    trainopt__bn_tile t;
+    size_t c0, j;
+    if (cs > TRAINOPT__BN_TILE && in_out) {
+        trainopt__bn_out_state(y, cs, &st);
+        for (j = 0; j < 2 * cs; j++) trainopt__bn_setd(&st, j, 0.0);
+        trainopt__bn_state_stats(&st, &bl, cs, cs, x);
+        for (j = 0; j < cs; j++)
+            trainopt__bn_finish(p, m, trainopt__bn_getd(&st, 2 * j), trainopt__bn_getd(&st, 2 * j + 1),
+                                gamma ? gamma[j] : 1.0f, beta ? beta[j] : 0.0f, save_mean + j, save_invstd + j,
+                                running_mean ? running_mean + j : NULL, running_var ? running_var + j : NULL,
+                                st.coef[0] + j, st.coef[1] + j, st.coef[2] + j);
+        trainopt__bn_elem_out(0, relu, &st, n * s, cs, x, NULL, NULL, y);
+        return;
+    }
+    trainopt__bn_tile_state(&t, &st);
+    for (c0 = 0; c0 < cs; c0 += TRAINOPT__BN_TILE) {
+        const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, cs - c0);
+        for (j = 0; j < 2 * TRAINOPT__BN_TILE; j++) t.d[j] = 0.0;
+        trainopt__bn_state_stats(&st, &bl, cs, tc, x + c0);
+        for (j = 0; j < tc; j++) {
+            const size_t c = c0 + j;
+            trainopt__bn_finish(p, m, t.d[2 * j], t.d[2 * j + 1], gamma ? gamma[c] : 1.0f, beta ? beta[c] : 0.0f,
+                                save_mean + c, save_invstd + c, running_mean ? running_mean + c : NULL,
+                                running_var ? running_var + c : NULL, t.coef[0] + j, t.coef[1] + j, t.coef[2] + j);
+        }
+        trainopt__bn_elem_rows(0, relu, (const float *const *)st.coef, 0, n * s, cs, tc, x + c0, NULL, NULL, y + c0);
+    }
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nhwc(size_t n, size_t cs, size_t s, int relu, int in_out,
+                                                       const float *x, const float *dy, const float *gamma,
+                                                       const float *save_mean, const float *save_invstd,
+                                                       const float *y, float *dx, float *dgamma, float *dbeta) {
+    const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
+    const double m = (double)n * (double)s;
+    trainopt__bn_state st;
+    trainopt__bn_tile t;
+    size_t c0, j;
+    if (cs > TRAINOPT__BN_TILE && in_out) {
+        trainopt__bn_out_state(dx, cs, &st);
+        for (j = 0; j < st.stride; j++) st.mu[j] = j < cs ? save_mean[j] : 0.0f;
+        trainopt__bn_state_dots(&st, &bl, cs, cs, relu, x, dy, y);
+        for (j = 0; j < cs; j++) {
+            st.coef[0][j] = save_mean[j];
+            trainopt__bn_backward_coefs(m, trainopt__bn_getd(&st, 2 * j), trainopt__bn_getd(&st, 2 * j + 1),
+                                        save_invstd[j], gamma ? gamma[j] : 1.0f, dgamma ? dgamma + j : NULL,
+                                        dbeta ? dbeta + j : NULL, st.coef[1] + j, st.coef[2] + j, st.coef[3] + j);
+        }
+        trainopt__bn_elem_out(1, relu, &st, n * s, cs, x, dy, y, dx);
+        return;
+    }
+    trainopt__bn_tile_state(&t, &st);
+    for (c0 = 0; c0 < cs; c0 += TRAINOPT__BN_TILE) {
+        const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, cs - c0);
+        for (j = 0; j < TRAINOPT__BN_TILE; j++) t.mu[j] = j < tc ? save_mean[c0 + j] : 0.0f;
+        trainopt__bn_state_dots(&st, &bl, cs, tc, relu, x + c0, dy + c0, y ? y + c0 : NULL);
+        for (j = 0; j < tc; j++) {
+            const size_t c = c0 + j;
+            t.coef[0][j] = save_mean[c];
+            trainopt__bn_backward_coefs(m, t.d[2 * j], t.d[2 * j + 1], save_invstd[c], gamma ? gamma[c] : 1.0f,
+                                        dgamma ? dgamma + c : NULL, dbeta ? dbeta + c : NULL, t.coef[1] + j,
+                                        t.coef[2] + j, t.coef[3] + j);
+        }
+        trainopt__bn_elem_rows(1, relu, (const float *const *)st.coef, 0, n * s, cs, tc, x + c0, dy + c0,
+                               y ? y + c0 : NULL, dx + c0);
+    }
+}
+
+/* Inference coefficients: y = fma(x - mean, a, b), a = gamma/sqrt(var + eps) in double. */
 TRAINOPT__FORCE_INLINE void trainopt__bn_infer_coefs(double eps, float gamma, float beta, float mean, float var,
                                                      float *mu, float *a, float *b) {
     *mu = mean;
@@ -642,6 +941,13 @@ TRAINOPT__FORCE_INLINE int trainopt__bn_view(const trainopt_bn_shape *s, size_t 
     return s->layout;
 }
 
+/* Whether the NHWC passes may keep their state in the output array `out` of
+   total floats: it is not also an input, and it is large enough. */
+TRAINOPT__FORCE_INLINE int trainopt__bn_out_usable(const float *out, const float *a, const float *b, const float *c,
+                                                   size_t total, size_t channels) {
+    return out != a && out != b && out != c && total >= trainopt__bn_scratch_floats(channels);
+}
+
 /* ---- public functions ---- */
 
 TRAINOPT_API trainopt_status trainopt_batchnorm_forward_train(const trainopt_bn_config *c, trainopt_bn_shape s,
@@ -651,18 +957,17 @@ TRAINOPT_API trainopt_status trainopt_batchnorm_forward_train(const trainopt_bn_
     trainopt__bn_params p;
     trainopt__bn_span spans[8];
     size_t total, m, n, sp;
+    int i, in_out;
     trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m);
     if (st != TRAINOPT_OK) return st;
     if (total == 0) return TRAINOPT_OK;
     if (m == 1) return TRAINOPT_ERR_SHAPE;
     if (!x || !y || !save_mean || !save_invstd || (!running_mean != !running_var)) return TRAINOPT_ERR_NULL;
-    spans[0].p = x; spans[0].bytes = total * sizeof(float); spans[0].role = TRAINOPT__BN_EW_IN;
-    spans[1].p = y; spans[1].bytes = total * sizeof(float); spans[1].role = TRAINOPT__BN_EW_OUT;
-    spans[2].p = gamma; spans[3].p = beta; spans[4].p = running_mean; spans[5].p = running_var;
-    spans[6].p = save_mean; spans[7].p = save_invstd;
-    for (n = 2; n < 8; n++) {
-        spans[n].bytes = s.c * sizeof(float);
-        spans[n].role = n < 4 ? TRAINOPT__BN_IN : TRAINOPT__BN_OUT;
+    spans[0].p = x; spans[1].p = y; spans[2].p = gamma; spans[3].p = beta;
+    spans[4].p = running_mean; spans[5].p = running_var; spans[6].p = save_mean; spans[7].p = save_invstd;
+    for (i = 0; i < 8; i++) {
+        spans[i].bytes = (i < 2 ? total : s.c) * sizeof(float);
+        spans[i].role = i == 0 ? TRAINOPT__BN_EW_IN : i == 1 ? TRAINOPT__BN_EW_OUT : i < 4 ? TRAINOPT__BN_IN : TRAINOPT__BN_OUT;
     }
     if ((st = trainopt__bn_check_overlap(spans, 8)) != TRAINOPT_OK) return st;
 
@@ -673,8 +978,9 @@ TRAINOPT_API trainopt_status trainopt_batchnorm_forward_train(const trainopt_bn_
         if (p.relu) trainopt__bn_train_nchw(&p, n, s.c, sp, 1, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd);
         else trainopt__bn_train_nchw(&p, n, s.c, sp, 0, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd);
     } else {
-        if (p.relu) trainopt__bn_train_nhwc(&p, n, s.c, sp, 1, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd);
-        else trainopt__bn_train_nhwc(&p, n, s.c, sp, 0, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd);
+        in_out = trainopt__bn_out_usable(y, x, x, x, total, s.c);
+        if (p.relu) trainopt__bn_train_nhwc(&p, n, s.c, sp, 1, in_out, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd);
+        else trainopt__bn_train_nhwc(&p, n, s.c, sp, 0, in_out, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd);
     }
     return TRAINOPT_OK;
 }
@@ -684,46 +990,61 @@ TRAINOPT_API trainopt_status trainopt_batchnorm_forward_infer(const trainopt_bn_
                                                              const float *running_mean, const float *running_var,
                                                              float *y) {
     trainopt__bn_span spans[6];
-    size_t total, m, n, sp, ch, r, j;
-    int relu;
+    size_t total, m, n, sp, ch, r, j, c0;
+    int i, relu;
     trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m);
     if (st != TRAINOPT_OK) return st;
     if (total == 0) return TRAINOPT_OK;
     if (!x || !y || !running_mean || !running_var) return TRAINOPT_ERR_NULL;
-    spans[0].p = x; spans[0].bytes = total * sizeof(float); spans[0].role = TRAINOPT__BN_EW_IN;
-    spans[1].p = y; spans[1].bytes = total * sizeof(float); spans[1].role = TRAINOPT__BN_EW_OUT;
-    spans[2].p = gamma; spans[3].p = beta; spans[4].p = running_mean; spans[5].p = running_var;
-    for (n = 2; n < 6; n++) {
-        spans[n].bytes = s.c * sizeof(float);
-        spans[n].role = TRAINOPT__BN_IN;
+    spans[0].p = x; spans[1].p = y; spans[2].p = gamma; spans[3].p = beta;
+    spans[4].p = running_mean; spans[5].p = running_var;
+    for (i = 0; i < 6; i++) {
+        spans[i].bytes = (i < 2 ? total : s.c) * sizeof(float);
+        spans[i].role = i == 0 ? TRAINOPT__BN_EW_IN : i == 1 ? TRAINOPT__BN_EW_OUT : TRAINOPT__BN_IN;
     }
     if ((st = trainopt__bn_check_overlap(spans, 6)) != TRAINOPT_OK) return st;
 
     relu = c->fuse_relu != 0;
     if (trainopt__bn_view(&s, &n, &sp) == TRAINOPT_NCHW) {
-        for (ch = 0; ch < s.c; ch++) {
-            float mu, a, b;
-            trainopt__bn_infer_coefs(c->eps, gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f, running_mean[ch],
-                                     running_var[ch], &mu, &a, &b);
-            for (r = 0; r < n; r++) {
-                const size_t o = (r * s.c + ch) * sp;
-                if (relu) trainopt__bn_row_norm(x + o, y + o, sp, mu, a, b, 1);
-                else trainopt__bn_row_norm(x + o, y + o, sp, mu, a, b, 0);
-            }
-        }
-    } else {
-        trainopt__bn_tile t;
-        size_t c0;
+        /* Elementwise, so nearly in memory order (channel by channel costs TLB and
+           prefetch misses): a tile of channels at a time, image by image. */
+        float mu[TRAINOPT__BN_TILE], a[TRAINOPT__BN_TILE], b[TRAINOPT__BN_TILE];
         for (c0 = 0; c0 < s.c; c0 += TRAINOPT__BN_TILE) {
-            const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, s.c - c0), width = trainopt__bn_width(tc);
+            const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, s.c - c0);
             for (j = 0; j < tc; j++) {
                 ch = c0 + j;
                 trainopt__bn_infer_coefs(c->eps, gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f, running_mean[ch],
-                                         running_var[ch], t.mu + j, t.ca + j, t.cb + j);
+                                         running_var[ch], mu + j, a + j, b + j);
             }
-            trainopt__bn_tile_pad(&t, tc, width);
-            if (relu) trainopt__bn_tile_norm(&t, m, s.c, tc, 1, x + c0, y + c0);
-            else trainopt__bn_tile_norm(&t, m, s.c, tc, 0, x + c0, y + c0);
+            for (r = 0; r < n; r++)
+                for (j = 0; j < tc; j++) {
+                    const size_t o = (r * s.c + c0 + j) * sp;
+                    if (relu) trainopt__bn_row_norm(x + o, y + o, sp, mu[j], a[j], b[j], 1);
+                    else trainopt__bn_row_norm(x + o, y + o, sp, mu[j], a[j], b[j], 0);
+                }
+        }
+    } else if (s.c > TRAINOPT__BN_TILE && y != x && m >= 4) {
+        /* Whole rows, the coefficients in rows 0..2 of y (see >>batchnorm NHWC). */
+        trainopt__bn_state stt;
+        stt.coef[0] = y; stt.coef[1] = y + s.c; stt.coef[2] = y + 2 * s.c; stt.coef[3] = y + 3 * s.c;
+        for (ch = 0; ch < s.c; ch++)
+            trainopt__bn_infer_coefs(c->eps, gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f, running_mean[ch],
+                                     running_var[ch], stt.coef[0] + ch, stt.coef[1] + ch, stt.coef[2] + ch);
+        if (relu) trainopt__bn_elem_out(0, 1, &stt, m, s.c, x, NULL, NULL, y);
+        else trainopt__bn_elem_out(0, 0, &stt, m, s.c, x, NULL, NULL, y);
+    } else {
+        float coef[3][TRAINOPT__BN_TILE];
+        const float *cp[3];
+        cp[0] = coef[0]; cp[1] = coef[1]; cp[2] = coef[2];
+        for (c0 = 0; c0 < s.c; c0 += TRAINOPT__BN_TILE) {
+            const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, s.c - c0);
+            for (j = 0; j < tc; j++) {
+                ch = c0 + j;
+                trainopt__bn_infer_coefs(c->eps, gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f, running_mean[ch],
+                                         running_var[ch], coef[0] + j, coef[1] + j, coef[2] + j);
+            }
+            if (relu) trainopt__bn_elem_rows(0, 1, cp, 0, m, s.c, tc, x + c0, NULL, NULL, y + c0);
+            else trainopt__bn_elem_rows(0, 0, cp, 0, m, s.c, tc, x + c0, NULL, NULL, y + c0);
         }
     }
     return TRAINOPT_OK;
@@ -735,7 +1056,7 @@ TRAINOPT_API trainopt_status trainopt_batchnorm_backward(const trainopt_bn_confi
                                                         const float *y, float *dx, float *dgamma, float *dbeta) {
     trainopt__bn_span spans[9];
     size_t total, m, n, sp;
-    int relu, i;
+    int relu, i, in_out;
     trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m);
     if (st != TRAINOPT_OK) return st;
     if (total == 0) return TRAINOPT_OK;
@@ -754,8 +1075,9 @@ TRAINOPT_API trainopt_status trainopt_batchnorm_backward(const trainopt_bn_confi
         if (relu) trainopt__bn_backward_nchw(n, s.c, sp, 1, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma, dbeta);
         else trainopt__bn_backward_nchw(n, s.c, sp, 0, x, dy, gamma, save_mean, save_invstd, NULL, dx, dgamma, dbeta);
     } else {
-        if (relu) trainopt__bn_backward_nhwc(n, s.c, sp, 1, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma, dbeta);
-        else trainopt__bn_backward_nhwc(n, s.c, sp, 0, x, dy, gamma, save_mean, save_invstd, NULL, dx, dgamma, dbeta);
+        in_out = trainopt__bn_out_usable(dx, x, dy, y, total, s.c);
+        if (relu) trainopt__bn_backward_nhwc(n, s.c, sp, 1, in_out, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma, dbeta);
+        else trainopt__bn_backward_nhwc(n, s.c, sp, 0, in_out, x, dy, gamma, save_mean, save_invstd, NULL, dx, dgamma, dbeta);
     }
     return TRAINOPT_OK;
 }
