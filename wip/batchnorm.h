@@ -214,38 +214,49 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_merge(double count, double nb, float mb
     }
 }
 
+/* A per-channel scalar rounded to float, with every NaN made the one quiet NaN
+   0x7fc00000: a NaN's sign and payload depend on which operand the compiler put
+   first (after a negation two NaNs differ), and outputs must not. */
+TRAINOPT__FORCE_INLINE float trainopt__bn_f(double v) {
+    float f = (float)v;
+    if (f != f) {
+        const uint32_t bits = 0x7fc00000u;
+        memcpy(&f, &bits, sizeof f);
+    }
+    return f;
+}
+
 /* Writes a channel's saved and running statistics; returns the normalization's
-   float coefficients y = fma(x - *mu, *a, *b). */
+   float coefficients y = fma(x - *mu, *a, *b). *mu is the mean rounded to float,
+   and *b carries the rounding error of the mean (beta - (mean - *mu)*a), so y is
+   exact to float rounding even where |mean| >> std. */
 TRAINOPT__FORCE_INLINE void trainopt__bn_finish(const trainopt__bn_params *p, double m, double mean, double m2,
                                                 float gamma, float beta, float *save_mean, float *save_invstd,
                                                 float *running_mean, float *running_var, float *mu, float *a,
                                                 float *b) {
-    double sd;
-    mean = mean + 0.0; /* -0 -> +0: a zero mean has one sign whichever partial sums were -0 */
+    double sd, ad;
     if (m2 < 0.0) m2 = 0.0;
     sd = sqrt(m2 / m + p->eps);
-    *save_mean = (float)mean;
-    *save_invstd = (float)(1.0 / sd);
+    ad = (double)gamma / sd;
+    *save_mean = *mu = trainopt__bn_f(mean);
+    *save_invstd = trainopt__bn_f(1.0 / sd);
     if (running_mean) {
-        *running_mean = (float)fma(p->momentum, mean, (1.0 - p->momentum) * (double)*running_mean);
-        *running_var = (float)fma(p->momentum, m2 / (m - 1.0), (1.0 - p->momentum) * (double)*running_var);
+        *running_mean = trainopt__bn_f(fma(p->momentum, mean, (1.0 - p->momentum) * (double)*running_mean));
+        *running_var = trainopt__bn_f(fma(p->momentum, m2 / (m - 1.0), (1.0 - p->momentum) * (double)*running_var));
     }
-    *mu = (float)mean;
-    *a = (float)((double)gamma / sd);
-    *b = beta;
+    *a = trainopt__bn_f(ad);
+    *b = trainopt__bn_f(fma(-(mean - (double)*mu), ad, (double)beta));
 }
 
 /* The backward pass's per-channel scalars from the double sums of g and (x-mean)*g. */
 TRAINOPT__FORCE_INLINE void trainopt__bn_backward_coefs(double m, double sum_g, double dot, float invstd, float gamma,
                                                         float *dgamma, float *dbeta, float *a, float *k, float *c) {
     double r = (double)invstd, ad = (double)gamma * r;
-    sum_g = sum_g + 0.0;
-    dot = dot + 0.0;
-    if (dgamma) *dgamma = (float)(dot * r);
-    if (dbeta) *dbeta = (float)sum_g;
-    *a = (float)ad;
-    *k = (float)(-ad * (r * r) * (dot / m));
-    *c = (float)(-ad * (sum_g / m));
+    if (dgamma) *dgamma = trainopt__bn_f(dot * r);
+    if (dbeta) *dbeta = trainopt__bn_f(sum_g);
+    *a = trainopt__bn_f(ad);
+    *k = trainopt__bn_f(-ad * (r * r) * (dot / m));
+    *c = trainopt__bn_f(-ad * (sum_g / m));
 }
 
 /* ---- vector bodies ---- */
@@ -923,7 +934,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nhwc(size_t n, size_t cs, size
 TRAINOPT__FORCE_INLINE void trainopt__bn_infer_coefs(double eps, float gamma, float beta, float mean, float var,
                                                      float *mu, float *a, float *b) {
     *mu = mean;
-    *a = (float)((double)gamma / sqrt((double)var + eps));
+    *a = trainopt__bn_f((double)gamma / sqrt((double)var + eps));
     *b = beta;
 }
 
@@ -1112,7 +1123,7 @@ TRAINOPT_API trainopt_status trainopt_batchnorm_fold(const trainopt_bn_config *c
         trainopt__bn_infer_coefs(c->eps, gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f, running_mean[ch],
                                  running_var[ch], &mu, &a, &b);
         scale[ch] = a;
-        shift[ch] = (float)fma(-(double)mu, (double)a, (double)b);
+        shift[ch] = trainopt__bn_f(fma(-(double)mu, (double)a, (double)b));
     }
     return TRAINOPT_OK;
 }
