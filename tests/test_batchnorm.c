@@ -34,13 +34,14 @@ static trainopt_bn_config bn_config(double eps, double momentum, int relu) {
     return c;
 }
 
-/* Random data in NCHW order with a per-channel offset and spread. */
+/* Random data with a per-channel offset and spread. Products feeding sums are
+   explicit fmaf, so -ffp-contract cannot give backends different inputs. */
 static void bn_fill(uint64_t *seed, float *x, size_t n, size_t c, size_t s, trainopt_layout l, float offset) {
     size_t i, j, k;
     for (j = 0; j < c; j++) {
-        float mu = offset + 0.5f * (float)j - 1.0f, sd = 0.5f + 0.1f * (float)(j % 7);
+        float mu = fmaf(0.5f, (float)j, offset - 1.0f), sd = fmaf(0.125f, (float)(j % 7), 0.5f);
         for (i = 0; i < n; i++)
-            for (k = 0; k < s; k++) x[bn_idx(l, c, s, i, j, k)] = mu + sd * to_rand_normal(seed);
+            for (k = 0; k < s; k++) x[bn_idx(l, c, s, i, j, k)] = fmaf(sd, to_rand_normal(seed), mu);
     }
 }
 
@@ -610,7 +611,7 @@ static void bn_run_all(trainopt_bn_shape sh, int relu, const float *x_nchw, cons
         gamma[j] = 0.5f + 0.125f * (float)(j % 9);
         beta[j] = 0.25f * (float)(j % 5) - 0.5f;
         p[total + 2 * c + j] = 0.1f * (float)j; /* running_mean */
-        p[total + 3 * c + j] = 1.0f + 0.01f * (float)j;
+        p[total + 3 * c + j] = fmaf(0.01f, (float)j, 1.0f);
     }
     if (sh.layout == TRAINOPT_NCHW) {
         memcpy(x, x_nchw, total * sizeof(float));
@@ -1023,36 +1024,36 @@ static void bn_battery_case(to_sink *s, size_t n, size_t c, size_t sp, trainopt_
         rv = B.rv.p;
     }
     snprintf(tag, sizeof tag, "%s/%zux%zux%zu/o%d/d%d", l ? "nhwc" : "nchw", n, c, sp, opt, data);
-    snprintf(name, sizeof name, "%s/train", tag);
-    to_emit_status(s, name, trainopt_batchnorm_forward_train(&cfg, sh, B.x.p, g, be, rm, rv, B.y.p, B.sm.p, B.si.p));
-    snprintf(name, sizeof name, "%s/y", tag);
-    bn_emit(s, name, B.y.p, B.total, canon);
-    snprintf(name, sizeof name, "%s/save", tag);
-    bn_emit(s, name, B.sm.p, c, canon);
-    bn_emit(s, name, B.si.p, c, canon);
-    snprintf(name, sizeof name, "%s/running", tag);
-    bn_emit(s, name, B.rm.p, c, canon);
-    bn_emit(s, name, B.rv.p, c, canon);
-    snprintf(name, sizeof name, "%s/backward", tag);
-    to_emit_status(s, name, trainopt_batchnorm_backward(&cfg, sh, B.x.p, B.dy.p, opt & 1 ? B.gamma.p : NULL, B.sm.p, B.si.p, B.y.p, B.dx.p, opt & 32 ? NULL : B.dgamma.p, opt & 32 ? NULL : B.dbeta.p));
-    snprintf(name, sizeof name, "%s/dx", tag);
-    bn_emit(s, name, B.dx.p, B.total, canon);
-    snprintf(name, sizeof name, "%s/dparams", tag);
-    bn_emit(s, name, B.dgamma.p, c, canon);
-    bn_emit(s, name, B.dbeta.p, c, canon);
-    snprintf(name, sizeof name, "%s/infer", tag);
-    to_emit_status(s, name, trainopt_batchnorm_forward_infer(&cfg, sh, B.x.p, g, be, B.rm.p, B.rv.p, B.y.p));
-    bn_emit(s, name, B.y.p, B.total, canon);
+#define BN_NAME(suffix) (snprintf(name, sizeof name, "%s/" suffix, tag), name)
+    to_emit_status(s, BN_NAME("train-status"),
+                   trainopt_batchnorm_forward_train(&cfg, sh, B.x.p, g, be, rm, rv, B.y.p, B.sm.p, B.si.p));
+    bn_emit(s, BN_NAME("y"), B.y.p, B.total, canon);
+    bn_emit(s, BN_NAME("save_mean"), B.sm.p, c, canon);
+    bn_emit(s, BN_NAME("save_invstd"), B.si.p, c, canon);
+    bn_emit(s, BN_NAME("running_mean"), B.rm.p, c, canon);
+    bn_emit(s, BN_NAME("running_var"), B.rv.p, c, canon);
+    to_emit_status(s, BN_NAME("backward-status"),
+                   trainopt_batchnorm_backward(&cfg, sh, B.x.p, B.dy.p, opt & 1 ? B.gamma.p : NULL, B.sm.p, B.si.p,
+                                               B.y.p, B.dx.p, opt & 32 ? NULL : B.dgamma.p,
+                                               opt & 32 ? NULL : B.dbeta.p));
+    bn_emit(s, BN_NAME("dx"), B.dx.p, B.total, canon);
+    bn_emit(s, BN_NAME("dgamma"), B.dgamma.p, c, canon);
+    bn_emit(s, BN_NAME("dbeta"), B.dbeta.p, c, canon);
+    to_emit_status(s, BN_NAME("infer-status"),
+                   trainopt_batchnorm_forward_infer(&cfg, sh, B.x.p, g, be, B.rm.p, B.rv.p, B.y.p));
+    bn_emit(s, BN_NAME("infer-y"), B.y.p, B.total, canon);
     /* In place: y = x, then dx = dy. */
-    snprintf(name, sizeof name, "%s/inplace", tag);
-    to_emit_status(s, name, trainopt_batchnorm_forward_train(&cfg, sh, B.x.p, g, be, NULL, NULL, B.x.p, B.sm.p, B.si.p));
-    bn_emit(s, name, B.x.p, B.total, canon);
-    to_emit_status(s, name, trainopt_batchnorm_backward(&cfg, sh, B.y.p, B.dy.p, g, B.sm.p, B.si.p, B.x.p, B.dy.p, B.dgamma.p, B.dbeta.p));
-    bn_emit(s, name, B.dy.p, B.total, canon);
-    snprintf(name, sizeof name, "%s/fold", tag);
-    to_emit_status(s, name, trainopt_batchnorm_fold(&cfg, c, g, be, B.rm.p, B.rv.p, B.sm.p, B.si.p));
-    bn_emit(s, name, B.sm.p, c, canon);
-    bn_emit(s, name, B.si.p, c, canon);
+    to_emit_status(s, BN_NAME("inplace-train-status"),
+                   trainopt_batchnorm_forward_train(&cfg, sh, B.x.p, g, be, NULL, NULL, B.x.p, B.sm.p, B.si.p));
+    bn_emit(s, BN_NAME("inplace-y"), B.x.p, B.total, canon);
+    to_emit_status(s, BN_NAME("inplace-backward-status"),
+                   trainopt_batchnorm_backward(&cfg, sh, B.y.p, B.dy.p, g, B.sm.p, B.si.p, B.x.p, B.dy.p, B.dgamma.p,
+                                               B.dbeta.p));
+    bn_emit(s, BN_NAME("inplace-dx"), B.dy.p, B.total, canon);
+    to_emit_status(s, BN_NAME("fold-status"), trainopt_batchnorm_fold(&cfg, c, g, be, B.rm.p, B.rv.p, B.sm.p, B.si.p));
+    bn_emit(s, BN_NAME("fold-scale"), B.sm.p, c, canon);
+    bn_emit(s, BN_NAME("fold-shift"), B.si.p, c, canon);
+#undef BN_NAME
     bn_bufs_free(&B);
 }
 
