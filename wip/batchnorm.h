@@ -97,12 +97,10 @@ typedef struct {
 
 /* ---- shape, blocks and validation ---- */
 
-/* The canonical blocks of one channel's N*S values. When S <= BLOCK a block is
-   `rows` whole rows (rows*round_up(S, 16) <= BLOCK), in n order. Otherwise each
-   row is cut into segments of BLOCK and the blocks run segment-major: (segment 0,
-   n = 0..N-1), (segment 1, n = 0..N-1), ..., so that neighbouring blocks have the
-   same shape and can be swept together. Block k covers rows n0..n1-1, positions
-   s0..s1-1 of each. */
+/* The canonical blocks of one channel's N*S values, in (n, s) order: when
+   S <= BLOCK a block is `rows` whole rows (rows*round_up(S, 16) <= BLOCK);
+   otherwise each row is cut into segments of BLOCK values. Block k covers rows
+   n0..n1-1, positions s0..s1-1 of each. */
 typedef struct {
     size_t n, s;  /* N and S */
     size_t rows;  /* rows per block when S <= BLOCK, else 0 */
@@ -134,16 +132,13 @@ TRAINOPT__FORCE_INLINE trainopt__bn_block trainopt__bn_block_at(const trainopt__
         r.s0 = 0;
         r.s1 = b->s;
     } else {
-        r.n0 = k % b->n;
+        const size_t segs = (b->s + TRAINOPT__BN_BLOCK - 1) / TRAINOPT__BN_BLOCK;
+        r.n0 = k / segs;
         r.n1 = r.n0 + 1;
-        r.s0 = (k / b->n) * TRAINOPT__BN_BLOCK;
+        r.s0 = (k % segs) * TRAINOPT__BN_BLOCK;
         r.s1 = r.s0 + TRAINOPT__BN_BLOCK < b->s ? r.s0 + TRAINOPT__BN_BLOCK : b->s;
     }
     return r;
-}
-
-TRAINOPT__FORCE_INLINE int trainopt__bn_same_shape(const trainopt__bn_block *a, const trainopt__bn_block *b) {
-    return a->n1 - a->n0 == b->n1 - b->n0 && a->s1 - a->s0 == b->s1 - b->s0;
 }
 
 /* An array taking part in the overlap check. */
@@ -278,18 +273,18 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_grad(trainopt__vf dy, const flo
 
 /* ---- NCHW kernels: one channel at a time, so that its second pass reads from cache ---- */
 
-/* Blocks swept together: enough independent sums to hide the add and fma latency
-   where one acc16 is only one or two vectors. A performance choice only: each
-   block's sums are the same whatever the grouping. */
+/* Channels swept together: enough independent sums to hide the add and fma
+   latency where one acc16 is only one or two vectors. A performance choice only:
+   each channel's sums are the same whatever the grouping. */
 #if TRAINOPT__ACC_VECS >= 4
 #define TRAINOPT__BN_GROUP 1
 #else
 #define TRAINOPT__BN_GROUP (4 / TRAINOPT__ACC_VECS)
 #endif
 
-/* G streams swept together: stream j's row r starts at off[j] + r*stride. The
-   streams are G same-shape blocks of one channel (S > BLOCK), or the same block of
-   G channels (S <= BLOCK). */
+/* G streams swept together: stream j's row r starts at off[j] + r*stride; the
+   streams are the same block of G neighbouring channels (whose rows are
+   neighbours in memory). */
 typedef struct {
     size_t off[TRAINOPT__BN_GROUP];
     size_t rows, len, stride;
@@ -400,25 +395,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_group_dots(const trainopt__bn_group *gr
     }
 }
 
-/* S > BLOCK: the next run of blocks of channel c from block k, GROUP blocks of
-   one shape when there are, else one. Returns the number of blocks. */
-TRAINOPT__FORCE_INLINE int trainopt__bn_block_group(const trainopt__bn_blocks *bl, size_t k, size_t cs, size_t c,
-                                                    trainopt__bn_group *gr) {
-    trainopt__bn_block b0 = trainopt__bn_block_at(bl, k), b;
-    int g = 1;
-    gr->rows = b0.n1 - b0.n0;
-    gr->len = b0.s1 - b0.s0;
-    gr->stride = cs * bl->s;
-    gr->off[0] = (b0.n0 * cs + c) * bl->s + b0.s0;
-    while (g < TRAINOPT__BN_GROUP && k + (size_t)g < bl->count) {
-        b = trainopt__bn_block_at(bl, k + (size_t)g);
-        if (!trainopt__bn_same_shape(&b, &b0)) break;
-        gr->off[g++] = (b.n0 * cs + c) * bl->s + b.s0;
-    }
-    return g == TRAINOPT__BN_GROUP ? g : 1;
-}
-
-/* S <= BLOCK: block k of channels c..c+g-1. */
+/* Block k of channels c..c+g-1. */
 TRAINOPT__FORCE_INLINE void trainopt__bn_channel_group(const trainopt__bn_blocks *bl, size_t k, size_t cs, size_t c,
                                                        int g, trainopt__bn_group *gr) {
     trainopt__bn_block b = trainopt__bn_block_at(bl, k);
@@ -426,7 +403,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_channel_group(const trainopt__bn_blocks
     gr->rows = b.n1 - b.n0;
     gr->len = b.s1 - b.s0;
     gr->stride = cs * bl->s;
-    for (j = 0; j < g; j++) gr->off[j] = (b.n0 * cs + c + (size_t)j) * bl->s;
+    for (j = 0; j < g; j++) gr->off[j] = (b.n0 * cs + c + (size_t)j) * bl->s + b.s0;
 }
 
 /* NCHW: normalize a run of one channel. */
@@ -466,7 +443,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_row_dx(const float *x, const float *dy,
 }
 
 /* Statistics, saved and running statistics and the normalization of channels
-   c..c+g-1 (S <= BLOCK: the channels are swept together). */
+   c..c+g-1, swept together; the normalization then reads them from cache. */
 TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw_channels(const trainopt__bn_params *p, const trainopt__bn_blocks *bl,
                                                              size_t cs, size_t c, int g, int relu, const float *x,
                                                              const float *gamma, const float *beta, float *running_mean,
@@ -501,40 +478,16 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw(const trainopt__bn_params *p
                                                     float *running_mean, float *running_var, float *y, float *save_mean,
                                                     float *save_invstd) {
     const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
-    const double m = (double)n * (double)s;
-    trainopt__bn_group gr;
-    size_t c = 0, k, r;
-    if (s <= TRAINOPT__BN_BLOCK) {
-        for (; c + TRAINOPT__BN_GROUP <= cs; c += TRAINOPT__BN_GROUP)
-            trainopt__bn_train_nchw_channels(p, &bl, cs, c, TRAINOPT__BN_GROUP, relu, x, gamma, beta, running_mean,
-                                             running_var, y, save_mean, save_invstd);
-        for (; c < cs; c++)
-            trainopt__bn_train_nchw_channels(p, &bl, cs, c, 1, relu, x, gamma, beta, running_mean, running_var, y,
-                                             save_mean, save_invstd);
-        return;
-    }
-    for (; c < cs; c++) {
-        double count = 0.0, mean = 0.0, m2 = 0.0;
-        float mb[TRAINOPT__BN_GROUP], s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP], mu, a, b;
-        int g, j;
-        for (k = 0; k < bl.count; k += (size_t)g) {
-            g = trainopt__bn_block_group(&bl, k, cs, c, &gr);
-            if (g > 1) trainopt__bn_group_stats(&gr, TRAINOPT__BN_GROUP, x, mb, s1, s2);
-            else trainopt__bn_group_stats(&gr, 1, x, mb, s1, s2);
-            for (j = 0; j < g; j++) {
-                trainopt__bn_merge(count, (double)gr.rows * (double)gr.len, mb[j], s1[j], s2[j], &mean, &m2);
-                count += (double)gr.rows * (double)gr.len;
-            }
-        }
-        trainopt__bn_finish(p, m, mean, m2, gamma ? gamma[c] : 1.0f, beta ? beta[c] : 0.0f, save_mean + c,
-                            save_invstd + c, running_mean ? running_mean + c : NULL,
-                            running_var ? running_var + c : NULL, &mu, &a, &b);
-        /* Backwards: the statistics left the end of the channel in cache. */
-        for (r = n; r-- > 0;) trainopt__bn_row_norm(x + (r * cs + c) * s, y + (r * cs + c) * s, s, mu, a, b, relu);
-    }
+    size_t c = 0;
+    for (; c + TRAINOPT__BN_GROUP <= cs; c += TRAINOPT__BN_GROUP)
+        trainopt__bn_train_nchw_channels(p, &bl, cs, c, TRAINOPT__BN_GROUP, relu, x, gamma, beta, running_mean,
+                                         running_var, y, save_mean, save_invstd);
+    for (; c < cs; c++)
+        trainopt__bn_train_nchw_channels(p, &bl, cs, c, 1, relu, x, gamma, beta, running_mean, running_var, y,
+                                         save_mean, save_invstd);
 }
 
-/* Backward sums and dx of channels c..c+g-1 (S <= BLOCK). */
+/* Backward sums and dx of channels c..c+g-1. */
 TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw_channels(const trainopt__bn_blocks *bl, size_t cs, size_t c, int g,
                                                                 int relu, const float *x, const float *dy,
                                                                 const float *gamma, const float *save_mean,
@@ -572,39 +525,13 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw(size_t n, size_t cs, size
                                                        const float *save_invstd, const float *y, float *dx,
                                                        float *dgamma, float *dbeta) {
     const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
-    const double m = (double)n * (double)s;
-    trainopt__bn_group gr;
-    size_t c = 0, k, r;
-    if (s <= TRAINOPT__BN_BLOCK) {
-        for (; c + TRAINOPT__BN_GROUP <= cs; c += TRAINOPT__BN_GROUP)
-            trainopt__bn_backward_nchw_channels(&bl, cs, c, TRAINOPT__BN_GROUP, relu, x, dy, gamma, save_mean,
-                                                save_invstd, y, dx, dgamma, dbeta);
-        for (; c < cs; c++)
-            trainopt__bn_backward_nchw_channels(&bl, cs, c, 1, relu, x, dy, gamma, save_mean, save_invstd, y, dx,
-                                                dgamma, dbeta);
-        return;
-    }
-    for (; c < cs; c++) {
-        double sum_g = 0.0, dot = 0.0;
-        float mu[TRAINOPT__BN_GROUP], s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP], a, kk, cc;
-        int g, j;
-        for (j = 0; j < TRAINOPT__BN_GROUP; j++) mu[j] = save_mean[c];
-        for (k = 0; k < bl.count; k += (size_t)g) {
-            g = trainopt__bn_block_group(&bl, k, cs, c, &gr);
-            if (g > 1) trainopt__bn_group_dots(&gr, TRAINOPT__BN_GROUP, relu, mu, x, dy, y, s1, s2);
-            else trainopt__bn_group_dots(&gr, 1, relu, mu, x, dy, y, s1, s2);
-            for (j = 0; j < g; j++) {
-                sum_g += (double)s1[j];
-                dot += (double)s2[j];
-            }
-        }
-        trainopt__bn_backward_coefs(m, sum_g, dot, save_invstd[c], gamma ? gamma[c] : 1.0f,
-                                    dgamma ? dgamma + c : NULL, dbeta ? dbeta + c : NULL, &a, &kk, &cc);
-        for (r = n; r-- > 0;) {
-            const size_t o = (r * cs + c) * s;
-            trainopt__bn_row_dx(x + o, dy + o, relu ? y + o : NULL, dx + o, s, save_mean[c], a, kk, cc, relu);
-        }
-    }
+    size_t c = 0;
+    for (; c + TRAINOPT__BN_GROUP <= cs; c += TRAINOPT__BN_GROUP)
+        trainopt__bn_backward_nchw_channels(&bl, cs, c, TRAINOPT__BN_GROUP, relu, x, dy, gamma, save_mean, save_invstd,
+                                            y, dx, dgamma, dbeta);
+    for (; c < cs; c++)
+        trainopt__bn_backward_nchw_channels(&bl, cs, c, 1, relu, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma,
+                                            dbeta);
 }
 
 /* ---- NHWC kernels: lanes across channels, passes over whole rows ---- */
