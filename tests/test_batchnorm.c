@@ -258,7 +258,8 @@ static int bn_bufs_canaries(to_ctx *t, const bn_bufs *b) {
    every option, misaligned buffers, NaN-filled outputs and canaries. */
 static void test_reference(to_ctx *t) {
     static const size_t ns[] = {1, 2, 3, 5}, cs[] = {1, 3, 17, 64, 65}, ss[] = {1, 3, 7, 16, 17, 49};
-    static const size_t big[][3] = {{3, 5, 1100}, {70, 130, 1}, {2, 70, 25}, {2, 1, 2100}, {1, 3, 1024}, {64, 16, 1}};
+    static const size_t big[][3] = {{3, 5, 1100}, {70, 130, 1}, {2, 70, 25}, {2, 1, 2100}, {1, 3, 1024},
+                                    {64, 16, 1},  {9, 2, 4000}, {50, 2, 700}};
     size_t a, b, c, count = 0;
     for (a = 0; a < sizeof ns / sizeof *ns; a++)
         for (b = 0; b < sizeof cs / sizeof *cs; b++)
@@ -646,7 +647,7 @@ static void bn_run_all(trainopt_bn_shape sh, int relu, const float *x_nchw, cons
 static void test_identities(to_ctx *t) {
     static const size_t shapes[][3] = {{2, 3, 5},   {4, 5, 1},   {3, 17, 3},   {2, 64, 49}, {2, 70, 25},
                                        {1, 70, 30}, {64, 130, 1}, {37, 130, 1}, {2, 3, 1100}, {1, 2, 2100},
-                                       {5, 65, 16}, {40, 1, 1}};
+                                       {5, 65, 16}, {40, 1, 1},    {9, 3, 4000}, {50, 2, 700}};
     size_t q;
     int relu;
     for (q = 0; q < sizeof shapes / sizeof *shapes; q++)
@@ -1060,7 +1061,7 @@ static void bn_battery_case(to_sink *s, size_t n, size_t c, size_t sp, trainopt_
 void TO_NAME(batchnorm_battery)(to_sink *s) {
     static const size_t shapes[][3] = {{2, 3, 5},  {3, 17, 7},  {1, 65, 3},   {5, 1, 1},    {4, 70, 13},
                                        {2, 3, 1100}, {64, 130, 1}, {37, 130, 1}, {1, 7, 17},  {8, 16, 16},
-                                       {2, 64, 49}, {3, 33, 33},  {2, 2, 2}};
+                                       {2, 64, 49}, {3, 33, 33},  {2, 2, 2},    {9, 2, 4000}, {43, 2, 900}};
     const trainopt_bn_config cfg = bn_config(1e-5, 0.1, 0);
     size_t q, count = 0;
     int l, data;

@@ -97,9 +97,12 @@ typedef struct {
 
 /* ---- shape, blocks and validation ---- */
 
-/* The canonical blocks of one channel's N*S values, in (n, s) order: when
-   S <= BLOCK a block is `rows` whole rows (rows*round_up(S, 16) <= BLOCK);
-   otherwise each row is cut into segments of BLOCK values. Block k covers rows
+/* The canonical blocks of one channel's N*S values. When S <= BLOCK a block is
+   `rows` whole rows (rows*round_up(S, 16) <= BLOCK), in n order. Otherwise each
+   row is cut into segments of BLOCK values, and the rows go in groups of 4, each
+   group segment by segment: (segment 0 of rows 0..3), (segment 1 of rows 0..3),
+   ..., then rows 4..7. So four consecutive blocks have one shape and can be swept
+   together while each row is still read front to back. Block k covers rows
    n0..n1-1, positions s0..s1-1 of each. */
 typedef struct {
     size_t n, s;  /* N and S */
@@ -109,6 +112,8 @@ typedef struct {
 typedef struct {
     size_t n0, n1, s0, s1;
 } trainopt__bn_block;
+
+TRAINOPT__FORCE_INLINE size_t trainopt__bn_min(size_t a, size_t b) { return a < b ? a : b; }
 
 TRAINOPT__FORCE_INLINE trainopt__bn_blocks trainopt__bn_blocks_of(size_t n, size_t s) {
     trainopt__bn_blocks b;
@@ -133,9 +138,10 @@ TRAINOPT__FORCE_INLINE trainopt__bn_block trainopt__bn_block_at(const trainopt__
         r.s1 = b->s;
     } else {
         const size_t segs = (b->s + TRAINOPT__BN_BLOCK - 1) / TRAINOPT__BN_BLOCK;
-        r.n0 = k / segs;
+        const size_t g0 = k / (4 * segs) * 4, q = trainopt__bn_min(4, b->n - g0), in = k - g0 * segs;
+        r.n0 = g0 + in % q;
         r.n1 = r.n0 + 1;
-        r.s0 = (k % segs) * TRAINOPT__BN_BLOCK;
+        r.s0 = in / q * TRAINOPT__BN_BLOCK;
         r.s1 = r.s0 + TRAINOPT__BN_BLOCK < b->s ? r.s0 + TRAINOPT__BN_BLOCK : b->s;
     }
     return r;
@@ -255,8 +261,6 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_backward_coefs(double m, double sum_g, 
 }
 
 /* ---- vector bodies ---- */
-
-TRAINOPT__FORCE_INLINE size_t trainopt__bn_min(size_t a, size_t b) { return a < b ? a : b; }
 
 /* y = fma(x - mu, a, b), then max(0, y) with relu (NaN stays NaN). */
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_norm(trainopt__vf x, trainopt__vf mu, trainopt__vf a, trainopt__vf b,
@@ -395,6 +399,24 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_group_dots(const trainopt__bn_group *gr
     }
 }
 
+/* From block k of channel c: GROUP consecutive blocks of one shape when there
+   are, else one. Returns the number of blocks. */
+TRAINOPT__FORCE_INLINE int trainopt__bn_block_group(const trainopt__bn_blocks *bl, size_t k, size_t cs, size_t c,
+                                                    trainopt__bn_group *gr) {
+    const trainopt__bn_block b0 = trainopt__bn_block_at(bl, k);
+    int g = 1;
+    gr->rows = b0.n1 - b0.n0;
+    gr->len = b0.s1 - b0.s0;
+    gr->stride = cs * bl->s;
+    gr->off[0] = (b0.n0 * cs + c) * bl->s + b0.s0;
+    while (g < TRAINOPT__BN_GROUP && k + (size_t)g < bl->count) {
+        const trainopt__bn_block b = trainopt__bn_block_at(bl, k + (size_t)g);
+        if (b.n1 - b.n0 != gr->rows || b.s1 - b.s0 != gr->len) break;
+        gr->off[g++] = (b.n0 * cs + c) * bl->s + b.s0;
+    }
+    return g == TRAINOPT__BN_GROUP ? g : 1;
+}
+
 /* Block k of channels c..c+g-1. */
 TRAINOPT__FORCE_INLINE void trainopt__bn_channel_group(const trainopt__bn_blocks *bl, size_t k, size_t cs, size_t c,
                                                        int g, trainopt__bn_group *gr) {
@@ -473,12 +495,50 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw_channels(const trainopt__bn_
     }
 }
 
+/* Large channels go one at a time (the second pass then reads the channel from
+   L2), their blocks swept GROUP at a time; small ones GROUP channels at a time. */
+#define TRAINOPT__BN_SMALL_CHANNEL 32768
+
+/* One large channel: statistics over groups of blocks, then the normalization. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw_channel(const trainopt__bn_params *p, const trainopt__bn_blocks *bl,
+                                                            size_t cs, size_t c, int relu, const float *x,
+                                                            const float *gamma, const float *beta, float *running_mean,
+                                                            float *running_var, float *y, float *save_mean,
+                                                            float *save_invstd) {
+    double count = 0.0, mean = 0.0, m2 = 0.0;
+    float mb[TRAINOPT__BN_GROUP], s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP], mu, a, b;
+    trainopt__bn_group gr;
+    size_t k, r;
+    int g, j;
+    for (k = 0; k < bl->count; k += (size_t)g) {
+        g = trainopt__bn_block_group(bl, k, cs, c, &gr);
+        if (g > 1) trainopt__bn_group_stats(&gr, TRAINOPT__BN_GROUP, x, mb, s1, s2);
+        else trainopt__bn_group_stats(&gr, 1, x, mb, s1, s2);
+        for (j = 0; j < g; j++) {
+            trainopt__bn_merge(count, (double)gr.rows * (double)gr.len, mb[j], s1[j], s2[j], &mean, &m2);
+            count += (double)gr.rows * (double)gr.len;
+        }
+    }
+    trainopt__bn_finish(p, (double)bl->n * (double)bl->s, mean, m2, gamma ? gamma[c] : 1.0f, beta ? beta[c] : 0.0f,
+                        save_mean + c, save_invstd + c, running_mean ? running_mean + c : NULL,
+                        running_var ? running_var + c : NULL, &mu, &a, &b);
+    /* Backwards: the statistics left the end of the channel in cache. */
+    for (r = bl->n; r-- > 0;)
+        trainopt__bn_row_norm(x + (r * cs + c) * bl->s, y + (r * cs + c) * bl->s, bl->s, mu, a, b, relu);
+}
+
 TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw(const trainopt__bn_params *p, size_t n, size_t cs, size_t s,
                                                     int relu, const float *x, const float *gamma, const float *beta,
                                                     float *running_mean, float *running_var, float *y, float *save_mean,
                                                     float *save_invstd) {
     const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
     size_t c = 0;
+    if (n * s > TRAINOPT__BN_SMALL_CHANNEL) {
+        for (; c < cs; c++)
+            trainopt__bn_train_nchw_channel(p, &bl, cs, c, relu, x, gamma, beta, running_mean, running_var, y,
+                                            save_mean, save_invstd);
+        return;
+    }
     for (; c + TRAINOPT__BN_GROUP <= cs; c += TRAINOPT__BN_GROUP)
         trainopt__bn_train_nchw_channels(p, &bl, cs, c, TRAINOPT__BN_GROUP, relu, x, gamma, beta, running_mean,
                                          running_var, y, save_mean, save_invstd);
@@ -520,12 +580,47 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw_channels(const trainopt__
     }
 }
 
+/* One large channel's backward sums over groups of blocks, then dx. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw_channel(const trainopt__bn_blocks *bl, size_t cs, size_t c,
+                                                               int relu, const float *x, const float *dy,
+                                                               const float *gamma, const float *save_mean,
+                                                               const float *save_invstd, const float *y, float *dx,
+                                                               float *dgamma, float *dbeta) {
+    double sum_g = 0.0, dot = 0.0;
+    float mu[TRAINOPT__BN_GROUP], s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP], a, kk, cc;
+    trainopt__bn_group gr;
+    size_t k, r;
+    int g, j;
+    for (j = 0; j < TRAINOPT__BN_GROUP; j++) mu[j] = save_mean[c];
+    for (k = 0; k < bl->count; k += (size_t)g) {
+        g = trainopt__bn_block_group(bl, k, cs, c, &gr);
+        if (g > 1) trainopt__bn_group_dots(&gr, TRAINOPT__BN_GROUP, relu, mu, x, dy, y, s1, s2);
+        else trainopt__bn_group_dots(&gr, 1, relu, mu, x, dy, y, s1, s2);
+        for (j = 0; j < g; j++) {
+            sum_g += (double)s1[j];
+            dot += (double)s2[j];
+        }
+    }
+    trainopt__bn_backward_coefs((double)bl->n * (double)bl->s, sum_g, dot, save_invstd[c], gamma ? gamma[c] : 1.0f,
+                                dgamma ? dgamma + c : NULL, dbeta ? dbeta + c : NULL, &a, &kk, &cc);
+    for (r = bl->n; r-- > 0;) {
+        const size_t o = (r * cs + c) * bl->s;
+        trainopt__bn_row_dx(x + o, dy + o, relu ? y + o : NULL, dx + o, bl->s, save_mean[c], a, kk, cc, relu);
+    }
+}
+
 TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw(size_t n, size_t cs, size_t s, int relu, const float *x,
                                                        const float *dy, const float *gamma, const float *save_mean,
                                                        const float *save_invstd, const float *y, float *dx,
                                                        float *dgamma, float *dbeta) {
     const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
     size_t c = 0;
+    if (n * s > TRAINOPT__BN_SMALL_CHANNEL) {
+        for (; c < cs; c++)
+            trainopt__bn_backward_nchw_channel(&bl, cs, c, relu, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma,
+                                               dbeta);
+        return;
+    }
     for (; c + TRAINOPT__BN_GROUP <= cs; c += TRAINOPT__BN_GROUP)
         trainopt__bn_backward_nchw_channels(&bl, cs, c, TRAINOPT__BN_GROUP, relu, x, dy, gamma, save_mean, save_invstd,
                                             y, dx, dgamma, dbeta);
