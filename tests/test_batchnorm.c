@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "harness.h"
+/* Small, so that the tests and the battery cover both the cached and the
+   streaming store paths (the results must not differ). */
+#define TRAINOPT_STREAM_BYTES ((size_t)32 << 10)
 #include "trainopt.h"
 
 /* ---- shapes and data ---- */

@@ -78,6 +78,38 @@
 #else
 #define TRAINOPT__UNROLL
 #endif
+
+/* >>batchnorm-simd: vector-layer ops this family adds; they belong in
+   trainopt_simd.h. trainopt__v_stream stores a whole vector to an address
+   aligned to the vector's size, bypassing the cache where the ISA can (x86
+   non-temporal stores: no read-for-ownership, no eviction of data the next pass
+   reads); elsewhere it is a plain store. trainopt__stream_fence orders those
+   stores before any later store (sfence); a no-op where v_stream is plain. The
+   values stored are the same either way. */
+#define TRAINOPT__STREAM_ALIGN (TRAINOPT_SIMD_LANES * sizeof(float))
+#if defined(TRAINOPT__BACKEND_AVX512)
+TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm512_stream_ps(p, v); }
+TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
+#elif defined(TRAINOPT__BACKEND_AVX2)
+TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm256_stream_ps(p, v); }
+TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
+#else
+TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { trainopt__v_store(p, v); }
+TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) {}
+#endif
+
+/* Outputs (y, dx) of at least this many bytes are written with streaming stores:
+   they do not fit in cache with their inputs, so caching them only evicts data.
+   Define it before including trainopt.h to change it (SIZE_MAX: never). */
+#ifndef TRAINOPT_STREAM_BYTES
+#define TRAINOPT_STREAM_BYTES ((size_t)16 << 20)
+#endif
+
+/* Floats from p to the next TRAINOPT__STREAM_ALIGN boundary, at most len. */
+TRAINOPT__FORCE_INLINE size_t trainopt__bn_head(const float *p, size_t len) {
+    const size_t h = (size_t)((TRAINOPT__STREAM_ALIGN - (uintptr_t)p % TRAINOPT__STREAM_ALIGN) % TRAINOPT__STREAM_ALIGN) / sizeof(float);
+    return h < len ? h : len;
+}
 typedef enum { TRAINOPT_NCHW = 0, TRAINOPT_NHWC = 1 } trainopt_layout;
 typedef struct {
     size_t n, c, spatial; /* spatial = H*W; 1 for [N][C] */
@@ -194,7 +226,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_check_config(const trainopt_
 /* Per-call scalars of the normalization. */
 typedef struct {
     double eps, momentum;
-    int relu;
+    int relu, stream; /* stream: write y with streaming stores */
 } trainopt__bn_params;
 
 /* ---- per-channel double arithmetic (the same code serves both layouts) ---- */
@@ -428,13 +460,21 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_channel_group(const trainopt__bn_blocks
     for (j = 0; j < g; j++) gr->off[j] = (b.n0 * cs + c + (size_t)j) * bl->s + b.s0;
 }
 
-/* NCHW: normalize a run of one channel. */
+/* NCHW: normalize a run of one channel; with stream, aligned vectors go through
+   streaming stores and the unaligned head and tail through v_store_n. */
 TRAINOPT__FORCE_INLINE void trainopt__bn_row_norm(const float *x, float *y, size_t len, float mu, float a, float b,
-                                                  int relu) {
+                                                  int relu, int stream) {
     const trainopt__vf vmu = trainopt__v_set1(mu), va = trainopt__v_set1(a), vb = trainopt__v_set1(b);
     size_t i = 0;
-    for (; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES)
-        trainopt__v_store(y + i, trainopt__bn_norm(trainopt__v_load(x + i), vmu, va, vb, relu));
+    if (stream) {
+        const size_t h = trainopt__bn_head(y, len);
+        if (h) trainopt__v_store_n(y, trainopt__bn_norm(trainopt__v_load_n(x, h), vmu, va, vb, relu), h);
+        for (i = h; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES)
+            trainopt__v_stream(y + i, trainopt__bn_norm(trainopt__v_load(x + i), vmu, va, vb, relu));
+    } else {
+        for (; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES)
+            trainopt__v_store(y + i, trainopt__bn_norm(trainopt__v_load(x + i), vmu, va, vb, relu));
+    }
     if (i < len) {
         size_t k = len - i;
         trainopt__v_store_n(y + i, trainopt__bn_norm(trainopt__v_load_n(x + i, k), vmu, va, vb, relu), k);
@@ -447,21 +487,29 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_dx(trainopt__vf x, trainopt__vf
     return trainopt__v_fma(trainopt__v_sub(x, mu), k, trainopt__v_fma(g, a, c));
 }
 
-/* NCHW backward: dx for a run of one channel. */
+/* NCHW backward: dx for a run of one channel (stream as in trainopt__bn_row_norm). */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_row_dx_vec(const float *x, const float *dy, const float *y, size_t i,
+                                                            size_t k, trainopt__vf mu, trainopt__vf a, trainopt__vf kk,
+                                                            trainopt__vf c, int relu) {
+    trainopt__vf g = trainopt__bn_grad(trainopt__v_load_n(dy + i, k), y + i, k, relu);
+    return trainopt__bn_dx(trainopt__v_load_n(x + i, k), g, mu, a, kk, c);
+}
+
 TRAINOPT__FORCE_INLINE void trainopt__bn_row_dx(const float *x, const float *dy, const float *y, float *dx, size_t len,
-                                                float mu, float a, float k, float c, int relu) {
+                                                float mu, float a, float k, float c, int relu, int stream) {
     const trainopt__vf vmu = trainopt__v_set1(mu), va = trainopt__v_set1(a), vk = trainopt__v_set1(k),
                        vc = trainopt__v_set1(c);
     size_t i = 0;
-    for (; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES) {
-        trainopt__vf g = trainopt__bn_grad(trainopt__v_load(dy + i), y + i, TRAINOPT_SIMD_LANES, relu);
-        trainopt__v_store(dx + i, trainopt__bn_dx(trainopt__v_load(x + i), g, vmu, va, vk, vc));
+    if (stream) {
+        const size_t h = trainopt__bn_head(dx, len);
+        if (h) trainopt__v_store_n(dx, trainopt__bn_row_dx_vec(x, dy, y, 0, h, vmu, va, vk, vc, relu), h);
+        for (i = h; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES)
+            trainopt__v_stream(dx + i, trainopt__bn_row_dx_vec(x, dy, y, i, TRAINOPT_SIMD_LANES, vmu, va, vk, vc, relu));
+    } else {
+        for (; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES)
+            trainopt__v_store(dx + i, trainopt__bn_row_dx_vec(x, dy, y, i, TRAINOPT_SIMD_LANES, vmu, va, vk, vc, relu));
     }
-    if (i < len) {
-        size_t n = len - i;
-        trainopt__vf g = trainopt__bn_grad(trainopt__v_load_n(dy + i, n), y + i, n, relu);
-        trainopt__v_store_n(dx + i, trainopt__bn_dx(trainopt__v_load_n(x + i, n), g, vmu, va, vk, vc), n);
-    }
+    if (i < len) trainopt__v_store_n(dx + i, trainopt__bn_row_dx_vec(x, dy, y, i, len - i, vmu, va, vk, vc, relu), len - i);
 }
 
 /* Statistics, saved and running statistics and the normalization of channels
@@ -491,7 +539,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw_channels(const trainopt__bn_
                             save_invstd + ch, running_mean ? running_mean + ch : NULL,
                             running_var ? running_var + ch : NULL, &mu, &a, &b);
         for (r = bl->n; r-- > 0;)
-            trainopt__bn_row_norm(x + (r * cs + ch) * bl->s, y + (r * cs + ch) * bl->s, bl->s, mu, a, b, relu);
+            trainopt__bn_row_norm(x + (r * cs + ch) * bl->s, y + (r * cs + ch) * bl->s, bl->s, mu, a, b, relu, p->stream);
     }
 }
 
@@ -524,7 +572,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw_channel(const trainopt__bn_p
                         running_var ? running_var + c : NULL, &mu, &a, &b);
     /* Backwards: the statistics left the end of the channel in cache. */
     for (r = bl->n; r-- > 0;)
-        trainopt__bn_row_norm(x + (r * cs + c) * bl->s, y + (r * cs + c) * bl->s, bl->s, mu, a, b, relu);
+        trainopt__bn_row_norm(x + (r * cs + c) * bl->s, y + (r * cs + c) * bl->s, bl->s, mu, a, b, relu, p->stream);
 }
 
 TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw(const trainopt__bn_params *p, size_t n, size_t cs, size_t s,
@@ -549,7 +597,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw(const trainopt__bn_params *p
 
 /* Backward sums and dx of channels c..c+g-1. */
 TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw_channels(const trainopt__bn_blocks *bl, size_t cs, size_t c, int g,
-                                                                int relu, const float *x, const float *dy,
+                                                                int relu, int stream, const float *x, const float *dy,
                                                                 const float *gamma, const float *save_mean,
                                                                 const float *save_invstd, const float *y, float *dx,
                                                                 float *dgamma, float *dbeta) {
@@ -575,14 +623,14 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw_channels(const trainopt__
                                     dgamma ? dgamma + ch : NULL, dbeta ? dbeta + ch : NULL, &a, &kk, &cc);
         for (r = bl->n; r-- > 0;) {
             const size_t o = (r * cs + ch) * bl->s;
-            trainopt__bn_row_dx(x + o, dy + o, relu ? y + o : NULL, dx + o, bl->s, save_mean[ch], a, kk, cc, relu);
+            trainopt__bn_row_dx(x + o, dy + o, relu ? y + o : NULL, dx + o, bl->s, save_mean[ch], a, kk, cc, relu, stream);
         }
     }
 }
 
 /* One large channel's backward sums over groups of blocks, then dx. */
 TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw_channel(const trainopt__bn_blocks *bl, size_t cs, size_t c,
-                                                               int relu, const float *x, const float *dy,
+                                                               int relu, int stream, const float *x, const float *dy,
                                                                const float *gamma, const float *save_mean,
                                                                const float *save_invstd, const float *y, float *dx,
                                                                float *dgamma, float *dbeta) {
@@ -605,11 +653,11 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw_channel(const trainopt__b
                                 dgamma ? dgamma + c : NULL, dbeta ? dbeta + c : NULL, &a, &kk, &cc);
     for (r = bl->n; r-- > 0;) {
         const size_t o = (r * cs + c) * bl->s;
-        trainopt__bn_row_dx(x + o, dy + o, relu ? y + o : NULL, dx + o, bl->s, save_mean[c], a, kk, cc, relu);
+        trainopt__bn_row_dx(x + o, dy + o, relu ? y + o : NULL, dx + o, bl->s, save_mean[c], a, kk, cc, relu, stream);
     }
 }
 
-TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw(size_t n, size_t cs, size_t s, int relu, const float *x,
+TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw(size_t n, size_t cs, size_t s, int relu, int stream, const float *x,
                                                        const float *dy, const float *gamma, const float *save_mean,
                                                        const float *save_invstd, const float *y, float *dx,
                                                        float *dgamma, float *dbeta) {
@@ -617,15 +665,15 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw(size_t n, size_t cs, size
     size_t c = 0;
     if (n * s > TRAINOPT__BN_SMALL_CHANNEL) {
         for (; c < cs; c++)
-            trainopt__bn_backward_nchw_channel(&bl, cs, c, relu, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma,
+            trainopt__bn_backward_nchw_channel(&bl, cs, c, relu, stream, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma,
                                                dbeta);
         return;
     }
     for (; c + TRAINOPT__BN_GROUP <= cs; c += TRAINOPT__BN_GROUP)
-        trainopt__bn_backward_nchw_channels(&bl, cs, c, TRAINOPT__BN_GROUP, relu, x, dy, gamma, save_mean, save_invstd,
+        trainopt__bn_backward_nchw_channels(&bl, cs, c, TRAINOPT__BN_GROUP, relu, stream, x, dy, gamma, save_mean, save_invstd,
                                             y, dx, dgamma, dbeta);
     for (; c < cs; c++)
-        trainopt__bn_backward_nchw_channels(&bl, cs, c, 1, relu, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma,
+        trainopt__bn_backward_nchw_channels(&bl, cs, c, 1, relu, stream, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma,
                                             dbeta);
 }
 
@@ -830,8 +878,9 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_state_dots(const trainopt__bn_state *st
     }
 }
 
-/* The elementwise pass over rows [r0, r1) (backwards: the sums left the end of the
-   tensor in cache), channels [0, tc), with per-channel coefficients coef[0..3]:
+/* The elementwise pass over rows [r0, r1), channels [0, tc), with per-channel
+   coefficients coef[0..3] (front to back: measured faster here than back to front,
+   whose reuse of the cache the write stream spoils):
    forward y = fma(x - coef0, coef1, coef2); backward dx = fma(x - coef0, coef2,
    fma(g, coef1, coef3)). */
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_elem_vec(int backward, int relu, const float *const *coef, size_t v,
@@ -844,35 +893,44 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_elem_vec(int backward, int relu
                            trainopt__v_load_n(coef[3] + v, k));
 }
 
-TRAINOPT__FORCE_INLINE void trainopt__bn_elem_rows(int backward, int relu, const float *const *coef, size_t r0,
-                                                   size_t r1, size_t cs, size_t tc, const float *x, const float *dy,
-                                                   const float *y, float *out) {
+TRAINOPT__FORCE_INLINE void trainopt__bn_elem_rows(int backward, int relu, int stream, const float *const *coef,
+                                                   size_t r0, size_t r1, size_t cs, size_t tc, const float *x,
+                                                   const float *dy, const float *y, float *out) {
     size_t r, v;
-    for (r = r1; r-- > r0;) {
+    for (r = r0; r < r1; r++) {
         const size_t o = r * cs;
-        for (v = 0; v + TRAINOPT_SIMD_LANES <= tc; v += TRAINOPT_SIMD_LANES)
-            trainopt__v_store(out + o + v,
-                              trainopt__bn_elem_vec(backward, relu, coef, v, o + v, TRAINOPT_SIMD_LANES, x, dy, y));
+        v = 0;
+        if (stream) {
+            const size_t h = trainopt__bn_head(out + o, tc);
+            if (h) trainopt__v_store_n(out + o, trainopt__bn_elem_vec(backward, relu, coef, 0, o, h, x, dy, y), h);
+            for (v = h; v + TRAINOPT_SIMD_LANES <= tc; v += TRAINOPT_SIMD_LANES)
+                trainopt__v_stream(out + o + v,
+                                   trainopt__bn_elem_vec(backward, relu, coef, v, o + v, TRAINOPT_SIMD_LANES, x, dy, y));
+        } else {
+            for (; v + TRAINOPT_SIMD_LANES <= tc; v += TRAINOPT_SIMD_LANES)
+                trainopt__v_store(out + o + v,
+                                  trainopt__bn_elem_vec(backward, relu, coef, v, o + v, TRAINOPT_SIMD_LANES, x, dy, y));
+        }
         if (v < tc) trainopt__v_store_n(out + o + v, trainopt__bn_elem_vec(backward, relu, coef, v, o + v, tc - v, x, dy, y), tc - v);
     }
 }
 
 /* The elementwise pass when the coefficients sit in rows 0..3 of the output itself:
    rows 4.. first, then rows 0..3 a tile at a time from a copy of its coefficients. */
-TRAINOPT__FORCE_INLINE void trainopt__bn_elem_out(int backward, int relu, const trainopt__bn_state *st, size_t m,
+TRAINOPT__FORCE_INLINE void trainopt__bn_elem_out(int backward, int relu, int stream, const trainopt__bn_state *st, size_t m,
                                                   size_t cs, const float *x, const float *dy, const float *y,
                                                   float *out) {
     float copy[4][TRAINOPT__BN_TILE];
     const float *cp[4];
     size_t c0, i;
     int j;
-    trainopt__bn_elem_rows(backward, relu, (const float *const *)st->coef, 4, m, cs, cs, x, dy, y, out);
+    trainopt__bn_elem_rows(backward, relu, stream, (const float *const *)st->coef, 4, m, cs, cs, x, dy, y, out);
     for (j = 0; j < 4; j++) cp[j] = copy[j];
     for (c0 = 0; c0 < cs; c0 += TRAINOPT__BN_TILE) {
         const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, cs - c0);
         for (j = 0; j < (backward ? 4 : 3); j++)
             for (i = 0; i < tc; i++) copy[j][i] = st->coef[j][c0 + i];
-        trainopt__bn_elem_rows(backward, relu, cp, 0, 4, cs, tc, x + c0, dy ? dy + c0 : NULL, y ? y + c0 : NULL,
+        trainopt__bn_elem_rows(backward, relu, 0, cp, 0, 4, cs, tc, x + c0, dy ? dy + c0 : NULL, y ? y + c0 : NULL,
                                out + c0);
     }
 }
@@ -895,7 +953,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_train_nhwc(const trainopt__bn_params *p
                                 gamma ? gamma[j] : 1.0f, beta ? beta[j] : 0.0f, save_mean + j, save_invstd + j,
                                 running_mean ? running_mean + j : NULL, running_var ? running_var + j : NULL,
                                 st.coef[0] + j, st.coef[1] + j, st.coef[2] + j);
-        trainopt__bn_elem_out(0, relu, &st, n * s, cs, x, NULL, NULL, y);
+        trainopt__bn_elem_out(0, relu, p->stream, &st, n * s, cs, x, NULL, NULL, y);
         return;
     }
     trainopt__bn_tile_state(&t, &st);
@@ -909,11 +967,12 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_train_nhwc(const trainopt__bn_params *p
                                 save_mean + c, save_invstd + c, running_mean ? running_mean + c : NULL,
                                 running_var ? running_var + c : NULL, t.coef[0] + j, t.coef[1] + j, t.coef[2] + j);
         }
-        trainopt__bn_elem_rows(0, relu, (const float *const *)st.coef, 0, n * s, cs, tc, x + c0, NULL, NULL, y + c0);
+        trainopt__bn_elem_rows(0, relu, p->stream, (const float *const *)st.coef, 0, n * s, cs, tc, x + c0, NULL, NULL,
+                               y + c0);
     }
 }
 
-TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nhwc(size_t n, size_t cs, size_t s, int relu, int in_out,
+TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nhwc(size_t n, size_t cs, size_t s, int relu, int stream, int in_out,
                                                        const float *x, const float *dy, const float *gamma,
                                                        const float *save_mean, const float *save_invstd,
                                                        const float *y, float *dx, float *dgamma, float *dbeta) {
@@ -932,7 +991,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nhwc(size_t n, size_t cs, size
                                         save_invstd[j], gamma ? gamma[j] : 1.0f, dgamma ? dgamma + j : NULL,
                                         dbeta ? dbeta + j : NULL, st.coef[1] + j, st.coef[2] + j, st.coef[3] + j);
         }
-        trainopt__bn_elem_out(1, relu, &st, n * s, cs, x, dy, y, dx);
+        trainopt__bn_elem_out(1, relu, stream, &st, n * s, cs, x, dy, y, dx);
         return;
     }
     trainopt__bn_tile_state(&t, &st);
@@ -947,7 +1006,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nhwc(size_t n, size_t cs, size
                                         dgamma ? dgamma + c : NULL, dbeta ? dbeta + c : NULL, t.coef[1] + j,
                                         t.coef[2] + j, t.coef[3] + j);
         }
-        trainopt__bn_elem_rows(1, relu, (const float *const *)st.coef, 0, n * s, cs, tc, x + c0, dy + c0,
+        trainopt__bn_elem_rows(1, relu, stream, (const float *const *)st.coef, 0, n * s, cs, tc, x + c0, dy + c0,
                                y ? y + c0 : NULL, dx + c0);
     }
 }
@@ -1007,6 +1066,7 @@ TRAINOPT_API trainopt_status trainopt_batchnorm_forward_train(const trainopt_bn_
     p.eps = c->eps;
     p.momentum = c->momentum;
     p.relu = c->fuse_relu != 0;
+    p.stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
     if (trainopt__bn_view(&s, &n, &sp) == TRAINOPT_NCHW) {
         if (p.relu) trainopt__bn_train_nchw(&p, n, s.c, sp, 1, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd);
         else trainopt__bn_train_nchw(&p, n, s.c, sp, 0, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd);
@@ -1015,6 +1075,7 @@ TRAINOPT_API trainopt_status trainopt_batchnorm_forward_train(const trainopt_bn_
         if (p.relu) trainopt__bn_train_nhwc(&p, n, s.c, sp, 1, in_out, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd);
         else trainopt__bn_train_nhwc(&p, n, s.c, sp, 0, in_out, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd);
     }
+    if (p.stream) trainopt__stream_fence();
     return TRAINOPT_OK;
 }
 
@@ -1024,7 +1085,7 @@ TRAINOPT_API trainopt_status trainopt_batchnorm_forward_infer(const trainopt_bn_
                                                              float *y) {
     trainopt__bn_span spans[6];
     size_t total, m, n, sp, ch, r, j, c0;
-    int i, relu;
+    int i, relu, stream;
     trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m);
     if (st != TRAINOPT_OK) return st;
     if (total == 0) return TRAINOPT_OK;
@@ -1038,6 +1099,7 @@ TRAINOPT_API trainopt_status trainopt_batchnorm_forward_infer(const trainopt_bn_
     if ((st = trainopt__bn_check_overlap(spans, 6)) != TRAINOPT_OK) return st;
 
     relu = c->fuse_relu != 0;
+    stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
     if (trainopt__bn_view(&s, &n, &sp) == TRAINOPT_NCHW) {
         /* Elementwise, so nearly in memory order (channel by channel costs TLB and
            prefetch misses): a tile of channels at a time, image by image. */
@@ -1052,8 +1114,8 @@ TRAINOPT_API trainopt_status trainopt_batchnorm_forward_infer(const trainopt_bn_
             for (r = 0; r < n; r++)
                 for (j = 0; j < tc; j++) {
                     const size_t o = (r * s.c + c0 + j) * sp;
-                    if (relu) trainopt__bn_row_norm(x + o, y + o, sp, mu[j], a[j], b[j], 1);
-                    else trainopt__bn_row_norm(x + o, y + o, sp, mu[j], a[j], b[j], 0);
+                    if (relu) trainopt__bn_row_norm(x + o, y + o, sp, mu[j], a[j], b[j], 1, stream);
+                    else trainopt__bn_row_norm(x + o, y + o, sp, mu[j], a[j], b[j], 0, stream);
                 }
         }
     } else if (s.c > TRAINOPT__BN_TILE && y != x && m >= 4) {
@@ -1063,8 +1125,8 @@ TRAINOPT_API trainopt_status trainopt_batchnorm_forward_infer(const trainopt_bn_
         for (ch = 0; ch < s.c; ch++)
             trainopt__bn_infer_coefs(c->eps, gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f, running_mean[ch],
                                      running_var[ch], stt.coef[0] + ch, stt.coef[1] + ch, stt.coef[2] + ch);
-        if (relu) trainopt__bn_elem_out(0, 1, &stt, m, s.c, x, NULL, NULL, y);
-        else trainopt__bn_elem_out(0, 0, &stt, m, s.c, x, NULL, NULL, y);
+        if (relu) trainopt__bn_elem_out(0, 1, stream, &stt, m, s.c, x, NULL, NULL, y);
+        else trainopt__bn_elem_out(0, 0, stream, &stt, m, s.c, x, NULL, NULL, y);
     } else {
         float coef[3][TRAINOPT__BN_TILE];
         const float *cp[3];
@@ -1076,10 +1138,11 @@ TRAINOPT_API trainopt_status trainopt_batchnorm_forward_infer(const trainopt_bn_
                 trainopt__bn_infer_coefs(c->eps, gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f, running_mean[ch],
                                          running_var[ch], coef[0] + j, coef[1] + j, coef[2] + j);
             }
-            if (relu) trainopt__bn_elem_rows(0, 1, cp, 0, m, s.c, tc, x + c0, NULL, NULL, y + c0);
-            else trainopt__bn_elem_rows(0, 0, cp, 0, m, s.c, tc, x + c0, NULL, NULL, y + c0);
+            if (relu) trainopt__bn_elem_rows(0, 1, stream, cp, 0, m, s.c, tc, x + c0, NULL, NULL, y + c0);
+            else trainopt__bn_elem_rows(0, 0, stream, cp, 0, m, s.c, tc, x + c0, NULL, NULL, y + c0);
         }
     }
+    if (stream) trainopt__stream_fence();
     return TRAINOPT_OK;
 }
 
@@ -1089,7 +1152,7 @@ TRAINOPT_API trainopt_status trainopt_batchnorm_backward(const trainopt_bn_confi
                                                         const float *y, float *dx, float *dgamma, float *dbeta) {
     trainopt__bn_span spans[9];
     size_t total, m, n, sp;
-    int relu, i, in_out;
+    int relu, i, in_out, stream;
     trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m);
     if (st != TRAINOPT_OK) return st;
     if (total == 0) return TRAINOPT_OK;
@@ -1104,14 +1167,16 @@ TRAINOPT_API trainopt_status trainopt_batchnorm_backward(const trainopt_bn_confi
     }
     if ((st = trainopt__bn_check_overlap(spans, 9)) != TRAINOPT_OK) return st;
 
+    stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
     if (trainopt__bn_view(&s, &n, &sp) == TRAINOPT_NCHW) {
-        if (relu) trainopt__bn_backward_nchw(n, s.c, sp, 1, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma, dbeta);
-        else trainopt__bn_backward_nchw(n, s.c, sp, 0, x, dy, gamma, save_mean, save_invstd, NULL, dx, dgamma, dbeta);
+        if (relu) trainopt__bn_backward_nchw(n, s.c, sp, 1, stream, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma, dbeta);
+        else trainopt__bn_backward_nchw(n, s.c, sp, 0, stream, x, dy, gamma, save_mean, save_invstd, NULL, dx, dgamma, dbeta);
     } else {
         in_out = trainopt__bn_out_usable(dx, x, dy, y, total, s.c);
-        if (relu) trainopt__bn_backward_nhwc(n, s.c, sp, 1, in_out, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma, dbeta);
-        else trainopt__bn_backward_nhwc(n, s.c, sp, 0, in_out, x, dy, gamma, save_mean, save_invstd, NULL, dx, dgamma, dbeta);
+        if (relu) trainopt__bn_backward_nhwc(n, s.c, sp, 1, stream, in_out, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma, dbeta);
+        else trainopt__bn_backward_nhwc(n, s.c, sp, 0, stream, in_out, x, dy, gamma, save_mean, save_invstd, NULL, dx, dgamma, dbeta);
     }
+    if (stream) trainopt__stream_fence();
     return TRAINOPT_OK;
 }
 
