@@ -52,20 +52,37 @@
      pairwise update). A channel whose mean is 1e4 times its standard deviation gets
      its variance to about 1e-6 relative (PyTorch 1.13's channels-last kernel, a
      one-pass float sum, gets it wrong by orders of magnitude). Per-channel scalars
-     (invstd, a, the backward coefficients, running statistics) are computed in
+     (invstd, a, b, the backward coefficients, running statistics) are computed in
      double and rounded to float once; the per-element math is float:
-       y  = fma(x - mean, a, b)
+       y  = fma(x - mu, a, b),  mu = mean rounded to float,  a = gamma/sqrt(var + eps),
+                                b = beta - (mean - mu)*a
        dx = fma(x - mean, k, fma(g, a, c)),  k = -a*invstd^2*sum((x-mean)*g)/M,
                                             c = -a*sum(g)/M
-     Subtracting the mean first keeps y exact when |mean| >> std, where PyTorch's
-     x*alpha + (beta - mean*alpha) loses digits. forward_infer therefore does not give
-     the bits of x*scale + shift with fold's outputs (they agree to a few ulps).
+     Subtracting the mean first, and carrying the mean's rounding error in b, keeps y
+     exact when |mean| >> std, where PyTorch's x*alpha + (beta - mean*alpha) loses
+     digits. (The backward pass gets the mean as a float, save_mean, as PyTorch's
+     does, and inherits its rounding.) forward_infer computes y = fma(x - mean, a,
+     beta) from the running statistics, so it does not give the bits of
+     x*scale + shift with fold's outputs (they agree to a few ulps).
      Reproducibility. Each float sum has one fixed order, which depends only on the
-     shape: within a block, value (n, s) goes to partial sum s % 16 (n % 16 when S = 1),
-     partial sums run in (n, s) order and are combined by the fixed tree of the vector
-     layer's canonical reduction; blocks merge in double in (n, s) order. So every
-     backend gives the same bits, and NCHW and NHWC give the same bits for the same
-     logical tensor. */
+     shape: within a block, value (n, s) goes to partial sum s % 16 (n % 16 when
+     S = 1), each partial sum takes its values in (n, s) order, and the 16 are
+     combined by the fixed tree of the vector layer's canonical reduction; blocks
+     merge in double in block order (when S > 1024: rows in groups of 4, each group
+     segment by segment). So every backend gives the same bits, and NCHW and NHWC
+     give the same bits for the same logical tensor. NaN outputs are the quiet NaN
+     0x7fc00000 where they come from NaN inputs (from Inf - Inf: the CPU's default
+     NaN, whose sign differs between x86 and ARM).
+     Memory. Forward training reads x twice (statistics, then normalization) and
+     writes y once; backward reads x and dy twice and writes dx once. NCHW works a
+     channel (or four small channels) at a time so the second read comes from cache.
+     NHWC passes always cover whole rows of C channels; for C > 64 their per-channel
+     state lives in the output array (y, dx) before it is written, so an in-place
+     call (y = x, dx = dy), or N*S below about 42, runs on 64-channel tiles (same bits,
+     slower for large tensors). Outputs of TRAINOPT_STREAM_BYTES or more (default
+     16 MB) are written with non-temporal stores on x86. Nothing allocates; the
+     stack use is about 12 KB.
+*/
 
 /* >>batchnorm */
 /* Complete unrolling of the small fixed-count loops over a group's vectors, so
