@@ -1054,7 +1054,7 @@ TRAINOPT__FORCE_INLINE int trainopt__bn_view(const trainopt_bn_shape *s, size_t 
    total floats: it is not also an input, and it is large enough. */
 TRAINOPT__FORCE_INLINE int trainopt__bn_out_usable(const float *out, const float *a, const float *b, const float *c,
                                                    size_t total, size_t channels) {
-    return out != a && out != b && out != c && total >= trainopt__bn_scratch_floats(channels);
+    return out != a && out != b && out != c && channels < SIZE_MAX / 64 && total >= trainopt__bn_scratch_floats(channels);
 }
 
 /* ---- public functions ---- */
