@@ -260,6 +260,7 @@ static void test_golden_plateau(to_ctx *t) {
         c.threshold_mode = strcmp(tmode, "abs") == 0 ? TRAINOPT_THRESHOLD_ABS : TRAINOPT_THRESHOLD_REL;
         c.patience = patience;
         c.cooldown = cooldown;
+        memset(&p, 0, sizeof p);
         rows = (double *)malloc(2 * (size_t)n * sizeof *rows);
         if (!rows) return;
         if (!golden_numbers(&g, rows, 2 * (size_t)n)) {
@@ -669,6 +670,7 @@ static void test_plateau_rules(to_ctx *t) {
     const double metrics[] = {1.0, NAN, 0.5, NAN, NAN, 0.4, INFINITY, -INFINITY, NAN, 0.0};
     const double want[] = {1.0, 0.5, 0.5, 0.25, 0.125, 0.125, 0.0625, 0.0625, 0.03125, 0.015625};
     size_t i;
+    memset(&p, 0, sizeof p);
     c.patience = 0, c.factor = 0.5;
     if (!to_expect_status(t, trainopt_plateau_init(&p, &c, 1.0), TRAINOPT_OK, "init")) return;
     /* patience 0: every epoch that is not better reduces; NaN is never better */

@@ -7,7 +7,10 @@
      exact to 2^53 and never saturating. Invalid arguments (t < 0, a NaN, Inf or
      negative lr, a period < 1, ...) return NaN; no schedule crashes or reads past
      what it is given. Where PyTorch has both a recursive (chainable) form and a
-     closed form, trainopt implements the closed form, as written below.
+     closed form, trainopt implements the closed form, as written below. Where
+     PyTorch's recursive form breaks (ConstantLR with total_iters 0 stays at factor
+     forever; LinearLR with start_factor 0 and ConstantLR with factor 0 divide by
+     zero) the closed form still gives its value.
      Below, base is base_lr and min(a, b) the smaller of a and b.
 
      trainopt_lr_step(base, t, step_size, gamma)                     StepLR
@@ -96,10 +99,14 @@
      take, a missing or repeated field, a bad number, or a value out of range.
      trainopt_schedule_parse_join reads "linear:start_factor=0.1,total_iters=5 @5
      cosine:t_max=95" (a part, then "@milestone part" for each further part) into a
-     TRAINOPT_SCHEDULE_JOIN schedule whose parts live in the caller's array; a part
-     without lr takes the join's lr. trainopt_schedule_momentum gives the momentum a
-     onecycle or cyclic schedule (or a join's current part) sets, NaN for the others.
-     Parsing writes *s only on success.
+     TRAINOPT_SCHEDULE_JOIN schedule whose parts live in the caller's array (one part
+     gives that part itself); a part without lr takes the join's lr, so s.lr = cfg.lr
+     works for both. trainopt_schedule_momentum gives the momentum a onecycle or
+     cyclic schedule (or a join's current part) sets, NaN for the others. The parsers
+     write their outputs only on success. In code, start from
+     trainopt_schedule_defaults(TRAINOPT_SCHEDULE_COSINE) (PyTorch's defaults; lr and
+     parameters without a default are NaN or 0 until set) and set the fields;
+     trainopt_schedule_kind_name(kind) gives the name the parser reads.
 
      ReduceLROnPlateau is the one stateful schedule: trainopt_plateau_init(&p, &cfg, lr),
      then once per epoch lr = trainopt_plateau_step(&p, metric), PyTorch's rules exactly:
@@ -120,9 +127,12 @@
      product rounded on its own (never fused into an fma, whatever -ffp-contract says),
      with libm pow and cos as Python's math uses them, so with the same libm they give
      PyTorch's closed-form doubles; tested to 1e-12 relative against them and to 1e-9
-     against PyTorch's recursive form (what its scheduler.step() computes). A different
-     libm may move the last bit of a double; the float an optimizer rounds it to then
-     changes only when the double sits within that bit of a float rounding boundary.
+     against PyTorch's recursive form (what its scheduler.step() computes). Measured
+     with glibc on x86-64 and on AArch64: 0 against the closed forms (the same bits),
+     7.5e-14 at worst against the recursive forms. ReduceLROnPlateau gives PyTorch's
+     lrs bit for bit (only IEEE multiply and compare). A different libm may move the
+     last bit of a double; the float an optimizer rounds it to then changes only when
+     the double sits within that bit of a float rounding boundary.
 */
 
 /* strtod for the parser. trainopt.h includes this fragment inside its extern "C"
@@ -931,54 +941,64 @@ TRAINOPT_API trainopt_status trainopt_schedule_parse(const char *text, trainopt_
     return trainopt_schedule_parse_msg(text, s, NULL, 0);
 }
 
+/* Walks "part @m part @m part": checks every part and milestone; with `out` and
+   `ms` also stores them (part i in out[i], or in *out alone when there is one).
+   Returns the number of parts, or 0 after writing a message. */
+static inline size_t trainopt__parse_parts(const char *text, trainopt_schedule *out, int64_t *ms, char *msg,
+                                           size_t msg_size) {
+    trainopt_schedule one;
+    int64_t m, last = 0;
+    size_t k = 0, len = 0;
+    const char *p = text;
+    for (;;) {
+        const char *e = p;
+        while (*e && *e != '@') e++;
+        if (k == TRAINOPT_SCHEDULE_MAX_MILESTONES + 1) {
+            trainopt__msg(msg, msg_size, &len, "too many parts (more than TRAINOPT_SCHEDULE_MAX_MILESTONES + 1)");
+            return 0;
+        }
+        if (trainopt__parse_one(p, e, out ? &out[k] : &one, msg, msg_size) != TRAINOPT_OK) return 0;
+        k++;
+        if (!*e) return k;
+        p = e + 1; /* "@milestone part" */
+        while (trainopt__is_space(*p)) p++;
+        e = p;
+        while (*e >= '0' && *e <= '9') e++;
+        if (e == p || !trainopt__parse_int(p, (size_t)(e - p), &m) || (k >= 2 && m < last)) {
+            trainopt__msg(msg, msg_size, &len, "expected a milestone >= the one before after '@' at \"");
+            trainopt__msg(msg, msg_size, &len, p);
+            trainopt__msg(msg, msg_size, &len, "\"");
+            return 0;
+        }
+        if (ms) ms[k - 1] = m;
+        last = m;
+        p = e;
+    }
+}
+
 TRAINOPT_API trainopt_status trainopt_schedule_parse_join(const char *text, trainopt_schedule *join,
                                                           trainopt_schedule *parts, size_t max_parts, char *msg,
                                                           size_t msg_size) {
-    trainopt_schedule tmp[TRAINOPT_SCHEDULE_MAX_MILESTONES + 1];
-    int64_t ms[TRAINOPT_SCHEDULE_MAX_MILESTONES];
-    size_t k = 0, len = 0, i;
-    const char *p = text;
+    size_t k, len = 0;
     if (msg && msg_size) msg[0] = '\0';
     if (!text || !join || (!parts && max_parts > 0)) {
         trainopt__msg(msg, msg_size, &len, "null pointer");
         return TRAINOPT_ERR_NULL;
     }
-    for (;;) {
-        const char *e = p;
-        trainopt_status st;
-        while (*e && *e != '@') e++;
-        if (k == TRAINOPT_SCHEDULE_MAX_MILESTONES + 1) {
-            trainopt__msg(msg, msg_size, &len, "too many parts (more than TRAINOPT_SCHEDULE_MAX_MILESTONES + 1)");
-            return TRAINOPT_ERR_HPARAM;
-        }
-        st = trainopt__parse_one(p, e, &tmp[k], msg, msg_size);
-        if (st != TRAINOPT_OK) return st;
-        k++;
-        if (!*e) break;
-        p = e + 1; /* "@milestone part" */
-        while (trainopt__is_space(*p)) p++;
-        e = p;
-        while (*e >= '0' && *e <= '9') e++;
-        if (e == p || !trainopt__parse_int(p, (size_t)(e - p), &ms[k - 1]) ||
-            (k >= 2 && ms[k - 1] < ms[k - 2])) {
-            trainopt__msg(msg, msg_size, &len, "expected a milestone >= the one before after '@' at \"");
-            trainopt__msg(msg, msg_size, &len, p);
-            trainopt__msg(msg, msg_size, &len, "\"");
-            return TRAINOPT_ERR_HPARAM;
-        }
-        p = e;
-    }
+    /* First pass checks everything, so a failure writes nothing; the second stores. */
+    k = trainopt__parse_parts(text, NULL, NULL, msg, msg_size);
+    if (k == 0) return TRAINOPT_ERR_HPARAM;
     if (k == 1) { /* one part needs no parts array */
-        *join = tmp[0];
-        return TRAINOPT_OK;
+        const char *end = text;
+        while (*end) end++;
+        return trainopt__parse_one(text, end, join, msg, msg_size);
     }
     if (k > max_parts) {
         trainopt__msg(msg, msg_size, &len, "more parts than max_parts");
         return TRAINOPT_ERR_HPARAM;
     }
-    for (i = 0; i < k; i++) parts[i] = tmp[i];
     *join = trainopt_schedule_defaults(TRAINOPT_SCHEDULE_JOIN);
-    for (i = 0; i + 1 < k; i++) join->milestones[i] = ms[i];
+    trainopt__parse_parts(text, parts, join->milestones, msg, msg_size);
     join->milestone_count = k - 1;
     join->parts = parts;
     return TRAINOPT_OK;
