@@ -389,8 +389,9 @@ TRAINOPT__FORCE_INLINE void trainopt__rmsprop_lanes(const trainopt__rmsprop_scal
     }
     avg = trainopt__v_add(avg, trainopt__v_set1(s->eps));
     if (has_momentum) {
-        trainopt__vf b = trainopt__v_mul(trainopt__v_load_n(momentum_buf + i, k), trainopt__v_set1(s->momentum));
-        b = trainopt__v_add(b, trainopt__v_div(g, avg));
+        /* buf.mul_(momentum).addcdiv_(g, avg), as one FMA so no compiler can fuse it differently */
+        trainopt__vf b = trainopt__v_fma(trainopt__v_load_n(momentum_buf + i, k), trainopt__v_set1(s->momentum),
+                                         trainopt__v_div(g, avg));
         trainopt__v_store_n(momentum_buf + i, b, k);
         p = trainopt__v_fma(trainopt__v_set1(s->neg_lr), b, p);
     } else {
@@ -468,8 +469,7 @@ TRAINOPT__FORCE_INLINE void trainopt__adam_lanes(const trainopt__adam_scalars *s
                                                  float *exp_avg_sq, float *max_exp_avg_sq) {
     trainopt__vf p = trainopt__v_load_n(param + i, k);
     trainopt__vf g = trainopt__v_xor_bits(trainopt__v_load_n(grad + i, k), s->grad_sign);
-    trainopt__vf m, v, denom;
-    if (decoupled) p = trainopt__v_mul(p, trainopt__v_set1(s->decay_factor));
+    trainopt__vf m, v, denom, update;
     if (l2) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
     m = trainopt__v_mul(trainopt__v_load_n(exp_avg + i, k), trainopt__v_set1(s->beta1));
     m = trainopt__v_fma(trainopt__v_set1(s->one_minus_beta1), g, m);
@@ -482,8 +482,10 @@ TRAINOPT__FORCE_INLINE void trainopt__adam_lanes(const trainopt__adam_scalars *s
         trainopt__v_store_n(max_exp_avg_sq + i, v, k);
     }
     denom = trainopt__v_fma(trainopt__v_sqrt(v), trainopt__v_set1(s->inv_bias_correction2_sqrt), trainopt__v_set1(s->eps));
-    /* addcdiv: p + (-step_size * m) / denom */
-    p = trainopt__v_add(p, trainopt__v_div(trainopt__v_mul(trainopt__v_set1(s->neg_step_size), m), denom));
+    /* addcdiv: p + (-step_size * m) / denom; AdamW's decay p * (1 - lr*wd) is fused into that sum */
+    update = trainopt__v_div(trainopt__v_mul(trainopt__v_set1(s->neg_step_size), m), denom);
+    if (decoupled) p = trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), update);
+    else p = trainopt__v_add(p, update);
     trainopt__v_store_n(param + i, p, k);
 }
 

@@ -156,7 +156,7 @@ uint64_t to_rand_u64(uint64_t *state) {
 
 float to_rand_uniform(uint64_t *state, float lo, float hi) {
     double u = (double)(to_rand_u64(state) >> 11) * (1.0 / 9007199254740992.0);
-    return (float)(lo + (hi - lo) * u);
+    return (float)fma((double)hi - lo, u, lo); /* explicit fma: test data must not depend on -ffp-contract */
 }
 
 float to_rand_normal(uint64_t *state) {
@@ -226,6 +226,15 @@ void to_emit(to_sink *s, const char *name, const void *data, size_t bytes) {
 }
 
 void to_emit_status(to_sink *s, const char *name, int status) { to_emit(s, name, &status, sizeof status); }
+
+void to_emit_floats(to_sink *s, const char *name, const float *x, size_t n) {
+    float *canon = (float *)malloc(n ? n * sizeof(float) : 1);
+    size_t i;
+    if (!canon) exit(2);
+    for (i = 0; i < n; i++) canon[i] = isnan(x[i]) ? to_from_bits(0x7fc00000u) : x[i];
+    to_emit(s, name, canon, n * sizeof(float));
+    free(canon);
+}
 
 /* Used by the runner only. */
 to_sink *to_sink_new(void) {

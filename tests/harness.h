@@ -73,7 +73,7 @@ void to_copy(float *dst, const float *src, size_t n);
 /* Deterministic generator for test data (splitmix64). */
 uint64_t to_rand_u64(uint64_t *state);
 float to_rand_uniform(uint64_t *state, float lo, float hi);
-float to_rand_normal(uint64_t *state);
+float to_rand_normal(uint64_t *state); /* libm log/cos: not bit-stable across platforms, keep out of batteries */
 void to_rand_fill(uint64_t *state, float *x, size_t n, float lo, float hi);
 
 /* Whole file into memory (malloc'd, caller frees), path relative to golden_dir.
@@ -85,6 +85,11 @@ void *to_read_golden(to_ctx *t, const char *name, size_t *len);
 typedef struct to_sink to_sink;
 void to_emit(to_sink *s, const char *name, const void *data, size_t bytes);
 void to_emit_status(to_sink *s, const char *name, int status);
+/* Float arrays: every NaN is emitted as the one quiet NaN 0x7fc00000, all other
+   bits exactly. x86 and ARM generate NaNs of different sign (0xffc00000 versus
+   0x7fc00000), and which NaN operand propagates differs, so NaN payloads are
+   not part of the bit-identity promise; NaN-ness, -0 and every other bit are. */
+void to_emit_floats(to_sink *s, const char *name, const float *x, size_t n);
 
 /* Float bit helpers. */
 uint32_t to_bits(float x);
