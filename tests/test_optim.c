@@ -45,6 +45,22 @@ static trainopt_status step_once(const opt_case *c, int64_t step, size_t n, floa
     }
 }
 
+/* The same call through the fused-step options form. */
+static trainopt_status step_once_ex(const opt_case *c, int64_t step, size_t n, float *p, const float *g, float **st,
+                                    const trainopt_step_opts *o) {
+    switch (c->kind) {
+    case K_SGD: return trainopt_sgd_step_ex(&c->sgd, step, n, p, g, st[0], o);
+    case K_ADAGRAD: return trainopt_adagrad_step_ex(&c->adagrad, step, n, p, g, st[0], o);
+    case K_RMSPROP: {
+        float *mom = c->rmsprop.momentum > 0.0 ? st[1] : NULL;
+        float *avg = c->rmsprop.centered ? st[c->rmsprop.momentum > 0.0 ? 2 : 1] : NULL;
+        return trainopt_rmsprop_step_ex(&c->rmsprop, step, n, p, g, st[0], mom, avg, o);
+    }
+    case K_ADAM: return trainopt_adam_step_ex(&c->adam, step, n, p, g, st[0], st[1], st[2], o);
+    default: return trainopt_adamw_step_ex(&c->adam, step, n, p, g, st[0], st[1], st[2], o);
+    }
+}
+
 /* Initial state as PyTorch creates it: zeros, Adagrad's initial accumulator. */
 static void init_states(const opt_case *c, size_t n, float **st) {
     int s, count = state_count(c);
@@ -612,6 +628,92 @@ static void test_pointer_errors(to_ctx *t) {
     to_expect_status(t, trainopt_adam_step(&adam, 1, 0, NULL, NULL, NULL, NULL, NULL), TRAINOPT_ERR_HPARAM, "adam n = 0, NaN lr");
 }
 
+/* ---- the fused step: scale, skip, count ---------------------------------------------------- */
+static void test_fused_equals_prescaled(to_ctx *t) {
+    opt_case cases[32];
+    int nc = make_cases(cases), ci, s;
+    static const size_t sizes[] = {1, 5, 16, 33, 70, 1031};
+    static const double scales[] = {1.0, 1.0 / 65536.0, 0.37, 3.0};
+    size_t si, sc;
+    for (ci = 0; ci < nc; ci++)
+        for (si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+            for (sc = 0; sc < sizeof scales / sizeof scales[0]; sc++) {
+                const opt_case *c = &cases[ci];
+                size_t n = sizes[si], i, bad = 99, want_bad = 0;
+                opt_bufs fused, plain;
+                float *st_f[3], *st_p[3];
+                uint64_t rng = 11 + (uint64_t)ci * 100 + si * 10 + sc;
+                trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+                char label[64];
+                int step;
+                bufs_new(&fused, n, 1);
+                bufs_new(&plain, n, 2);
+                bufs_used_states(c, &fused, st_f);
+                bufs_used_states(c, &plain, st_p);
+                fill_inputs(&rng, c, n, fused.p.p, fused.g.p, fused.stp);
+                fused.g.p[n - 1] = n > 1 ? NAN : fused.g.p[n - 1]; /* a non-finite gradient in the tail */
+                to_copy(plain.p.p, fused.p.p, n);
+                for (s = 0; s < 3; s++) to_copy(plain.stp[s], fused.stp[s], n);
+                o.grad_scale = scales[sc];
+                o.nonfinite = &bad;
+                /* The plain step sees gradients already multiplied by the same float scale. */
+                for (i = 0; i < n; i++) {
+                    plain.g.p[i] = fused.g.p[i] * (float)scales[sc];
+                    want_bad += !isfinite(plain.g.p[i]);
+                }
+                case_label(c, ci, label, sizeof label);
+                for (step = 1; step <= 2; step++) {
+                    to_expect_status(t, step_once_ex(c, step, n, fused.p.p, fused.g.p, st_f, &o), TRAINOPT_OK, label);
+                    to_expect_status(t, step_once(c, step, n, plain.p.p, plain.g.p, st_p), TRAINOPT_OK, label);
+                }
+                to_bits_equal(t, label, fused.p.p, plain.p.p, n);
+                for (s = 0; s < state_count(c); s++) to_bits_equal(t, label, fused.stp[s], plain.stp[s], n);
+                TO_CHECK(t, bad == want_bad, "%s n=%zu: nonfinite = %zu, want %zu", label, n, bad, want_bad);
+                bufs_canaries_ok(t, &fused, label);
+                bufs_free(&fused);
+                bufs_free(&plain);
+            }
+}
+
+static void test_fused_skip_and_errors(to_ctx *t) {
+    opt_case cases[32];
+    int nc = make_cases(cases), ci, s;
+    const size_t n = 23;
+    for (ci = 0; ci < nc; ci++) {
+        const opt_case *c = &cases[ci];
+        opt_bufs b;
+        float *st[3];
+        size_t sums[5], bad = 77;
+        uint64_t rng = 8 + (uint64_t)ci;
+        int found_inf = 1;
+        trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+        char label[64];
+        bufs_new(&b, n, 0);
+        bufs_used_states(c, &b, st);
+        fill_inputs(&rng, c, n, b.p.p, b.g.p, b.stp);
+        sums[0] = checksum(b.p.p, n);
+        sums[1] = checksum(b.g.p, n);
+        for (s = 0; s < 3; s++) sums[2 + s] = checksum(b.stp[s], n);
+        case_label(c, ci, label, sizeof label);
+        o.found_inf = &found_inf;
+        o.nonfinite = &bad;
+        to_expect_status(t, step_once_ex(c, 3, n, b.p.p, b.g.p, st, &o), TRAINOPT_OK, "found_inf skip");
+        TO_CHECK(t, bad == 0, "%s: a skipped step reports %zu non-finite gradients", label, bad);
+        o.found_inf = NULL;
+        o.grad_scale = NAN;
+        to_expect_status(t, step_once_ex(c, 3, n, b.p.p, b.g.p, st, &o), TRAINOPT_ERR_HPARAM, "NaN grad_scale");
+        o.grad_scale = -1.0;
+        to_expect_status(t, step_once_ex(c, 3, n, b.p.p, b.g.p, st, &o), TRAINOPT_ERR_HPARAM, "negative grad_scale");
+        o.grad_scale = INFINITY;
+        to_expect_status(t, step_once_ex(c, 3, n, b.p.p, b.g.p, st, &o), TRAINOPT_ERR_HPARAM, "infinite grad_scale");
+        TO_CHECK(t, checksum(b.p.p, n) == sums[0], "%s: skipped or rejected step changed param", label);
+        for (s = 0; s < 3; s++) TO_CHECK(t, checksum(b.stp[s], n) == sums[2 + s], "%s: state %d changed", label, s);
+        /* NULL options: the plain step. */
+        to_expect_status(t, step_once_ex(c, 3, n, b.p.p, b.g.p, st, NULL), TRAINOPT_OK, "NULL options");
+        bufs_free(&b);
+    }
+}
+
 static void test_status_strings(to_ctx *t) {
     int s;
     for (s = TRAINOPT_OK; s <= TRAINOPT_ERR_ALIAS; s++) {
@@ -631,6 +733,8 @@ void TO_NAME(optim_tests)(to_ctx *t) {
     to_run(t, "nonfinite-gradients", test_nonfinite_gradients);
     to_run(t, "hyperparameter-and-step-errors", test_errors);
     to_run(t, "pointer-alias-size-errors", test_pointer_errors);
+    to_run(t, "fused-step-equals-prescaled-plain-step", test_fused_equals_prescaled);
+    to_run(t, "fused-step-skip-and-errors", test_fused_skip_and_errors);
     to_run(t, "status-strings", test_status_strings);
 }
 
@@ -664,6 +768,16 @@ void TO_NAME(optim_battery)(to_sink *sink) {
             for (step = 1; step <= 3; step++) {
                 snprintf(name, sizeof name, "%s#%d/n=%zu/step=%d/status", kind_name[c->kind], ci, n, step);
                 to_emit_status(sink, name, step_once(c, step, n, b.p.p, b.g.p, st));
+            }
+            {
+                trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+                size_t bad = 0;
+                o.grad_scale = 0.125 * (double)(1 + ci % 5);
+                o.nonfinite = &bad;
+                snprintf(name, sizeof name, "%s#%d/n=%zu/step_ex", kind_name[c->kind], ci, n);
+                to_emit_status(sink, name, step_once_ex(c, 4, n, b.p.p, b.g.p, st, &o));
+                snprintf(name, sizeof name, "%s#%d/n=%zu/nonfinite", kind_name[c->kind], ci, n);
+                to_emit(sink, name, &bad, sizeof bad);
             }
             snprintf(name, sizeof name, "%s#%d/n=%zu/param", kind_name[c->kind], ci, n);
             to_emit_floats(sink, name, b.p.p, n);
