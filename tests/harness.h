@@ -48,7 +48,9 @@ void to_fail(to_ctx *t, const char *fmt, ...)
 /* Checks a status code; `what` names the call. Returns 1 when equal. */
 int to_expect_status(to_ctx *t, int got, int want, const char *what);
 
-/* Bitwise equality (so NaN payloads and -0 count). Reports index, n and both values in hex. */
+/* Bitwise equality (so -0 counts), except that any NaN equals any NaN: NaN sign and
+   payload differ between x86 and ARM (see to_emit_floats). Reports index, n and both
+   values in hex. */
 int to_bits_equal(to_ctx *t, const char *what, const float *got, const float *want, size_t n);
 /* |got - want| <= tol for finite values; NaN must match NaN and Inf the same Inf. */
 int to_close(to_ctx *t, const char *what, const float *got, const float *want, size_t n, double tol);
