@@ -24,10 +24,11 @@
    CONTENTS (each name is a greppable marker in the body: search ">>name")
      >>status       trainopt_status, trainopt_status_str, trainopt_backend
      >>validate     argument checks shared by every kernel
-     >>sgd          trainopt_sgd_step
-     >>adagrad      trainopt_adagrad_init, trainopt_adagrad_step
-     >>rmsprop      trainopt_rmsprop_step
-     >>adam         trainopt_adam_step, trainopt_adamw_step (and AMSGrad)
+     >>stepopts     trainopt_step_opts: the fused step (gradient scale, skip, non-finite count)
+     >>sgd          trainopt_sgd_step, trainopt_sgd_step_ex
+     >>adagrad      trainopt_adagrad_init, trainopt_adagrad_step, trainopt_adagrad_step_ex
+     >>rmsprop      trainopt_rmsprop_step, trainopt_rmsprop_step_ex
+     >>adam         trainopt_adam_step, trainopt_adamw_step, and their _ex forms (AMSGrad included)
 
    COMPILE-TIME OPTIONS
      TRAINOPT_API         storage class of every function; default `static inline`
@@ -77,6 +78,23 @@
      TRAINOPT_RMSPROP_DEFAULTS (lr 1e-2, alpha 0.99, eps 1e-8), TRAINOPT_ADAM_DEFAULTS
      (lr 1e-3, betas 0.9/0.999, eps 1e-8), TRAINOPT_ADAMW_DEFAULTS (the same, wd 1e-2).
      State arrays other than Adagrad's start at zero.
+
+   THE FUSED STEP (every optimizer's _ex form)
+     trainopt_<opt>_step_ex(..., const trainopt_step_opts *o) is the plain step with
+     three options applied in the same single pass over memory:
+       o->grad_scale  every gradient is first multiplied by (float)grad_scale. Fold
+                      mixed precision's 1/loss_scale and clip_grad_norm's coefficient
+                      into this one number. The result is bit for bit the plain step
+                      applied to gradients already multiplied by (float)grad_scale.
+       o->found_inf   if non-NULL and nonzero, the step is skipped: nothing is read or
+                      written and the call returns TRAINOPT_OK (GradScaler's skip).
+       o->nonfinite   if non-NULL, receives the number of scaled gradients that are
+                      NaN or +-Inf (0 when the step is skipped).
+     o == NULL is the plain step. A NaN, Inf or negative grad_scale is TRAINOPT_ERR_HPARAM.
+     Recommended loop with loss scaling and norm clipping: compute the global norm of the
+     raw gradients, set grad_scale = (1/loss_scale) * min(1, max_norm/(norm/loss_scale + 1e-6)),
+     skip (found_inf) when the norm is not finite, then one _ex call per tensor: the gradients
+     are read once instead of three times (unscale, clip, step).
 
    ERRORS
      Every kernel returns trainopt_status and checks all of its arguments before
