@@ -37,6 +37,11 @@ else
     echo "SKIP aarch64: needs gcc-aarch64-linux-gnu and qemu-user (make test-deps installs them as root)"
 fi
 
+echo "== header hygiene: C and C++ standards, gcc and clang, two units, overrides"
+sh tests/hygiene.sh "$build/hygiene" > "$build/hygiene.log" 2>&1
+grep -v '^PASS' "$build/hygiene.log"
+tally "$build/hygiene.log"
+
 if [ "$skipped" -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"
 else
