@@ -251,6 +251,12 @@ int main(int argc, char **argv) {
             else t.passed++;
         }
     }
+    for (s = 0; s < 32; s++)
+        if (reference[s]) to_sink_free(reference[s]);
+    if (have_expect) {
+        free(expect.names);
+        free(expect.hashes);
+    }
     printf("%d passed, %d failed", t.passed, t.failed);
     if (t.skipped) printf(", %d skipped", t.skipped);
     printf("\n");
