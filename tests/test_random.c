@@ -500,7 +500,7 @@ static void test_dropout_special(to_ctx *t) {
     x[1] = to_from_bits(0x7f800001u); /* a signalling NaN payload survives p == 0 */
     memset(m, 0, sizeof m);
     trainopt_dropout_forward(0.0, 1, 2, n, x, y, m);
-    to_bits_equal(t, "p == 0 copies", y, x, n);
+    TO_CHECK(t, memcmp(y, x, sizeof x) == 0, "p == 0 copies every bit (NaN payloads included)");
     TO_CHECK(t, m[0] == 0xff && m[4] == 0xff && m[5] == 0x1f, "p == 0 mask all ones (last byte 0x%02x)", m[5]);
     memset(m, 0xff, sizeof m);
     to_fill_nan(y, n);
@@ -1215,6 +1215,47 @@ static void test_init_errors(to_ctx *t) {
     TO_CHECK(t, trainopt_calculate_gain(TRAINOPT_NL_RELU, NAN) == sqrt(2.0), "relu ignores its param");
 }
 
+/* ---- guard pages: no access outside [0, n) of any array, at either end ----------------- */
+
+/* A mask of ceil(n/8) bytes flush against a guard page. */
+static uint8_t *guard_mask(to_guard *g, size_t n, int at_end) {
+    size_t bytes = (n + 7) / 8;
+    *g = to_guard_new((bytes + 3) / 4, at_end);
+    return at_end ? (uint8_t *)(void *)(g->p + g->n) - bytes : (uint8_t *)(void *)g->p;
+}
+
+static void test_guard_pages(to_ctx *t) {
+    static const uint64_t offs[] = {0, 5, 123};
+    trainopt_kaiming_config kc = TRAINOPT_KAIMING_DEFAULTS;
+    trainopt_trunc_normal_config tc = TRAINOPT_TRUNC_NORMAL_DEFAULTS;
+    size_t n, oi;
+    int at_end;
+    for (at_end = 0; at_end <= 1; at_end++)
+        for (oi = 0; oi < 3; oi++)
+            for (n = 0; n <= 49; n = n < 48 ? n + 1 : 4099) {
+                uint64_t off = offs[oi];
+                to_guard x = to_guard_new(n, at_end), y = to_guard_new(n, at_end), gm;
+                uint8_t *m = guard_mask(&gm, n, at_end);
+                size_t i;
+                for (i = 0; i < n; i++) x.p[i] = (float)i;
+                to_expect_status(t, trainopt_rand_u32(1, off, n, (uint32_t *)(void *)y.p), TRAINOPT_OK, "guarded rand_u32");
+                to_expect_status(t, trainopt_rand_uniform(1, off, n, 0.0, 1.0, y.p), TRAINOPT_OK, "guarded uniform");
+                to_expect_status(t, trainopt_rand_normal(1, off, n, 0.0, 1.0, y.p), TRAINOPT_OK, "guarded normal");
+                to_expect_status(t, trainopt_trunc_normal(&tc, 1, off, n, y.p), TRAINOPT_OK, "guarded trunc_normal");
+                to_expect_status(t, trainopt_xavier_uniform(1, off, n, 3, 4, 1.0, y.p), TRAINOPT_OK, "guarded xavier");
+                to_expect_status(t, trainopt_kaiming_normal(&kc, 1, off, n, 3, 4, y.p), TRAINOPT_OK, "guarded kaiming");
+                to_expect_status(t, trainopt_dropout_forward(0.3, 1, off, n, x.p, y.p, m), TRAINOPT_OK, "guarded dropout");
+                to_expect_status(t, trainopt_dropout_forward(0.0, 1, off, n, x.p, y.p, m), TRAINOPT_OK, "guarded dropout p 0");
+                to_expect_status(t, trainopt_dropout_forward(1.0, 1, off, n, x.p, y.p, m), TRAINOPT_OK, "guarded dropout p 1");
+                to_expect_status(t, trainopt_dropout_backward(0.3, 1, off, n, x.p, y.p, m), TRAINOPT_OK, "guarded backward, mask");
+                to_expect_status(t, trainopt_dropout_backward(0.0, 1, off, n, x.p, y.p, m), TRAINOPT_OK, "guarded backward p 0");
+                to_expect_status(t, trainopt_dropout_backward(0.3, 1, off, n, x.p, y.p, NULL), TRAINOPT_OK, "guarded backward");
+                to_guard_free(&x);
+                to_guard_free(&y);
+                to_guard_free(&gm);
+            }
+}
+
 void TO_NAME(random_tests)(to_ctx *t) {
     to_run(t, "philox_kat", test_philox_kat);
     to_run(t, "rand_u32_reference", test_rand_u32_reference);
@@ -1241,6 +1282,7 @@ void TO_NAME(random_tests)(to_ctx *t) {
     to_run(t, "trunc_normal", test_trunc_normal);
     to_run(t, "trunc_golden", test_trunc_golden);
     to_run(t, "init_errors", test_init_errors);
+    to_run(t, "guard-pages", test_guard_pages);
 }
 
 /* ---- the battery: outputs whose bits must match on every backend ---------------- */
@@ -1263,60 +1305,66 @@ void TO_NAME(random_battery)(to_sink *s) {
             size_t n = sizes[si];
             uint64_t off = offs[oi], seed = 0x5eed0000ull + si * 7 + oi;
             const double p = oi % 3 == 0 ? 0.1 : oi % 3 == 1 ? 0.5 : 0.875;
-#define EMIT(kind, data, bytes)                                                    \
-    do {                                                                           \
-        snprintf(name, sizeof name, "%s/n%zu/o%zu", kind, n, oi);                  \
-        to_emit(s, name, data, bytes);                                             \
+#define EMIT(kind, data, bytes)                                   \
+    do {                                                          \
+        snprintf(name, sizeof name, "%s/n%zu/o%zu", kind, n, oi); \
+        to_emit(s, name, data, bytes);                            \
+    } while (0)
+#define EMIT_F(kind, data)                                        \
+    do {                                                          \
+        snprintf(name, sizeof name, "%s/n%zu/o%zu", kind, n, oi); \
+        to_emit_floats(s, name, data, n);                         \
     } while (0)
             memset(w, 0, nmax * 4);
             trainopt_rand_u32(seed, off, n, w);
             EMIT("u32", w, n * 4);
             to_fill_nan(y, n);
             trainopt_rand_uniform(seed, off, n, -1.5, 2.5, y);
-            EMIT("uniform", y, n * 4);
+            EMIT_F("uniform", y);
             to_fill_nan(y, n);
             trainopt_rand_normal(seed, off, n, 0.25, 1.5, y);
-            EMIT("normal", y, n * 4);
+            EMIT_F("normal", y);
             to_fill_nan(y, n);
             trainopt_trunc_normal(&tc, seed, off, n, y);
-            EMIT("trunc_normal", y, n * 4);
+            EMIT_F("trunc_normal", y);
             to_fill_nan(y, n);
             trainopt_xavier_uniform(seed, off, n, 48, 80, 1.25, y);
-            EMIT("xavier_uniform", y, n * 4);
+            EMIT_F("xavier_uniform", y);
             to_fill_nan(y, n);
             trainopt_kaiming_normal(&kc, seed, off, n, 48, 80, y);
-            EMIT("kaiming_normal", y, n * 4);
+            EMIT_F("kaiming_normal", y);
             to_fill_nan(y, n);
             memset(m, 0xa5, sizeof m);
             trainopt_dropout_forward(p, seed, off, n, x, y, m);
-            EMIT("dropout_y", y, n * 4);
+            EMIT_F("dropout_y", y);
             EMIT("dropout_mask", m, (n + 7) / 8);
             to_fill_nan(y, n);
             trainopt_dropout_backward(p, seed, off, n, x, y, NULL);
-            EMIT("dropout_bwd_regen", y, n * 4);
+            EMIT_F("dropout_bwd_regen", y);
             for (i = 0; i < (n + 7) / 8; i++) m[i] = (uint8_t)(m[i] ^ (i * 37));
             to_fill_nan(y, n);
             trainopt_dropout_backward(p, seed, off, n, x, y, m);
-            EMIT("dropout_bwd_mask", y, n * 4);
+            EMIT_F("dropout_bwd_mask", y);
 #undef EMIT
+#undef EMIT_F
         }
     /* a threshold whose high half matches draws: the tie-break path */
     {
         uint32_t th = (ref_dropout_draw(77, 500) & 0xffff0000u) | 0x8000u;
         trainopt_dropout_forward((double)th / 4294967296.0, 77, 300, 1000, x, y, m);
-        to_emit(s, "dropout_tie_y", y, 1000 * 4);
+        to_emit_floats(s, "dropout_tie_y", y, 1000);
         to_emit(s, "dropout_tie_mask", m, 125);
     }
     /* the library's own log, sin/cos, erfinv on a sample of their domains */
     for (i = 0; i < nmax; i++) x[i] = (float)(i * 16273 + 1) * 5.9604644775390625e-8f;
     apply_log(x, y, nmax);
-    to_emit(s, "v_log", y, nmax * 4);
+    to_emit_floats(s, "v_log", y, nmax);
     apply_sincos(0, 16273, x, y, nmax);
-    to_emit(s, "v_sin", x, nmax * 4);
-    to_emit(s, "v_cos", y, nmax * 4);
+    to_emit_floats(s, "v_sin", x, nmax);
+    to_emit_floats(s, "v_cos", y, nmax);
     for (i = 0; i < nmax; i++) x[i] = -1.0f + 2.0f * (float)i / (float)(nmax - 1);
     apply_erfinv(x, y, nmax);
-    to_emit(s, "v_erfinv", y, nmax * 4);
+    to_emit_floats(s, "v_erfinv", y, nmax);
     /* statuses */
     to_emit_status(s, "status/dropout_nan_p", trainopt_dropout_forward(NAN, 1, 0, 4, x, y, NULL));
     to_emit_status(s, "status/uniform_lo_gt_hi", trainopt_rand_uniform(1, 0, 4, 1.0, 0.0, y));
