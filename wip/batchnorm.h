@@ -1039,7 +1039,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_infer_coefs(double eps, float gamma, fl
 /* S = 1 is the same memory in both layouts; NHWC (lanes across channels) serves
    it, viewed as one image of N positions so that consecutive samples fill the 16
    partial sums. */
-TRAINOPT__FORCE_INLINE int trainopt__bn_view(const trainopt_bn_shape *s, size_t *n, size_t *sp) {
+TRAINOPT__FORCE_INLINE trainopt_layout trainopt__bn_view(const trainopt_bn_shape *s, size_t *n, size_t *sp) {
     if (s->spatial == 1) {
         *n = 1;
         *sp = s->n;
