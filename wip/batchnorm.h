@@ -252,8 +252,10 @@ typedef struct {
    s2 = sum((x-mb)^2)) into a channel's running (count, mean, m2). */
 TRAINOPT__FORCE_INLINE void trainopt__bn_merge(double count, double nb, float mb, float s1, float s2, double *mean,
                                                double *m2) {
-    double mean_b = (double)mb + (double)s1 / nb;
-    double m2_b = fma(-(double)s1, (double)s1 / nb, (double)s2);
+    /* Reciprocals of per-block constants, so that the per-channel loops divide nothing. */
+    const double inv_nb = 1.0 / nb;
+    double mean_b = fma((double)s1, inv_nb, (double)mb);
+    double m2_b = fma(-(double)s1, (double)s1 * inv_nb, (double)s2);
     if (count == 0.0) {
         *mean = mean_b;
         *m2 = m2_b;
@@ -284,15 +286,15 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_finish(const trainopt__bn_params *p, do
                                                 float gamma, float beta, float *save_mean, float *save_invstd,
                                                 float *running_mean, float *running_var, float *mu, float *a,
                                                 float *b) {
-    double sd, ad;
+    double invstd, ad;
     if (m2 < 0.0) m2 = 0.0;
-    sd = sqrt(m2 / m + p->eps);
-    ad = (double)gamma / sd;
+    invstd = 1.0 / sqrt(fma(m2, 1.0 / m, p->eps)); /* 1/m: hoisted out of the channel loop */
+    ad = (double)gamma * invstd;
     *save_mean = *mu = trainopt__bn_f(mean);
-    *save_invstd = trainopt__bn_f(1.0 / sd);
+    *save_invstd = trainopt__bn_f(invstd);
     if (running_mean) {
         *running_mean = trainopt__bn_f(fma(p->momentum, mean, (1.0 - p->momentum) * (double)*running_mean));
-        *running_var = trainopt__bn_f(fma(p->momentum, m2 / (m - 1.0), (1.0 - p->momentum) * (double)*running_var));
+        *running_var = trainopt__bn_f(fma(p->momentum, m2 * (1.0 / (m - 1.0)), (1.0 - p->momentum) * (double)*running_var));
     }
     *a = trainopt__bn_f(ad);
     *b = trainopt__bn_f(fma(-(mean - (double)*mu), ad, (double)beta));
@@ -305,8 +307,8 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_backward_coefs(double m, double sum_g, 
     if (dgamma) *dgamma = trainopt__bn_f(dot * r);
     if (dbeta) *dbeta = trainopt__bn_f(sum_g);
     *a = trainopt__bn_f(ad);
-    *k = trainopt__bn_f(-ad * (r * r) * (dot / m));
-    *c = trainopt__bn_f(-ad * (sum_g / m));
+    *k = trainopt__bn_f(-ad * (r * r) * (dot * (1.0 / m)));
+    *c = trainopt__bn_f(-ad * (sum_g * (1.0 / m)));
 }
 
 /* ---- vector bodies ---- */
@@ -768,24 +770,35 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_setd(const trainopt__bn_state *st, size
 }
 
 /* Zeroes partial sums [16][width rounded to vectors] (and a2 unless only_a1). */
-TRAINOPT__FORCE_INLINE void trainopt__bn_state_zero(const trainopt__bn_state *st, size_t width, int only_a1) {
+/* The first chunk of a block initializes partial sums 0..min(16, len)-1 (the
+   sweep's init); this zeroes the others, which no value of the block reaches when
+   its rows are shorter than 16. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_state_zero(const trainopt__bn_state *st, const trainopt__bn_block *B,
+                                                    size_t width, int only_a1) {
     size_t j, v;
-    for (j = 0; j < 16; j++)
+    for (j = trainopt__bn_min(16, B->s1 - B->s0); j < 16; j++)
         for (v = 0; v < width; v += TRAINOPT_SIMD_LANES) {
             trainopt__v_store(st->a1 + j * st->stride + v, trainopt__v_zero());
             if (!only_a1) trainopt__v_store(st->a2 + j * st->stride + v, trainopt__v_zero());
         }
 }
 
-/* The canonical tree over the 16 partial sums of each channel (as trainopt__acc16_sum);
+/* The canonical tree over the 16 partial sums of each channel (as trainopt__acc16_sum:
+   s[j] + s[j + w] for w = 8, 4, 2, 1), a vector of channels at a time in registers;
    the result lands in row 0. */
 TRAINOPT__FORCE_INLINE void trainopt__bn_state_tree(float *a, size_t stride, size_t width) {
-    size_t w, j, v;
-    for (w = 8; w >= 1; w /= 2)
-        for (j = 0; j < w; j++)
-            for (v = 0; v < width; v += TRAINOPT_SIMD_LANES)
-                trainopt__v_store(a + j * stride + v,
-                                  trainopt__v_add(trainopt__v_load(a + j * stride + v), trainopt__v_load(a + (j + w) * stride + v)));
+    trainopt__vf t[16];
+    size_t v;
+    int j, w;
+    for (v = 0; v < width; v += TRAINOPT_SIMD_LANES) {
+        TRAINOPT__UNROLL
+        for (j = 0; j < 16; j++) t[j] = trainopt__v_load(a + (size_t)j * stride + v);
+        TRAINOPT__UNROLL
+        for (w = 8; w >= 1; w /= 2)
+            TRAINOPT__UNROLL
+            for (j = 0; j < w; j++) t[j] = trainopt__v_add(t[j], t[j + w]);
+        trainopt__v_store(a + v, t[0]);
+    }
 }
 
 /* Adds the up to 4 values of partial p in one 64-position chunk (rows r0, r0+16, ...
@@ -793,7 +806,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_state_tree(float *a, size_t stride, siz
    partial sum sees its values in position order, as in the NCHW sweep. */
 TRAINOPT__FORCE_INLINE void trainopt__bn_state_group(const trainopt__bn_state *st, size_t p, size_t r0, size_t r1,
                                                      size_t cs, size_t v0, int nv, size_t klast, int kind, int relu,
-                                                     const float *x, const float *dy, const float *y) {
+                                                     int init, const float *x, const float *dy, const float *y) {
     trainopt__vf m[TRAINOPT__BN_VB], s1[TRAINOPT__BN_VB], s2[TRAINOPT__BN_VB];
     float *a1 = st->a1 + p * st->stride + v0, *a2 = st->a2 + p * st->stride + v0;
     size_t r;
@@ -802,8 +815,8 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_state_group(const trainopt__bn_state *s
     for (j = 0; j < TRAINOPT__BN_VB; j++) {
         const size_t o = (size_t)(j < nv ? j : 0) * TRAINOPT_SIMD_LANES;
         m[j] = kind == TRAINOPT__BN_SUM ? trainopt__v_zero() : trainopt__v_load(st->mu + v0 + o);
-        s1[j] = trainopt__v_load(a1 + o);
-        s2[j] = kind == TRAINOPT__BN_SUM ? trainopt__v_zero() : trainopt__v_load(a2 + o);
+        s1[j] = init ? trainopt__v_zero() : trainopt__v_load(a1 + o);
+        s2[j] = kind == TRAINOPT__BN_SUM || init ? trainopt__v_zero() : trainopt__v_load(a2 + o);
     }
     for (r = r0; r < r1; r += 16)
         TRAINOPT__UNROLL
@@ -833,13 +846,14 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_state_sweep(const trainopt__bn_state *s
     for (n = B->n0; n < B->n1; n++)
         for (q = B->s0; q < B->s1; q += 64) {
             const size_t end = trainopt__bn_min(q + 64, B->s1);
+            const int init = n == B->n0 && q == B->s0; /* the block's first chunk starts its sums */
             for (p = 0; p < 16 && q + p < end; p++) {
                 const size_t r0 = n * s + q + p, r1 = n * s + end;
                 for (v0 = 0; v0 < full; v0 += span)
                     trainopt__bn_state_group(st, p, r0, r1, cs, v0, TRAINOPT__BN_VB, TRAINOPT_SIMD_LANES, kind, relu,
-                                             x, dy, y);
+                                             init, x, dy, y);
                 if (rest)
-                    trainopt__bn_state_group(st, p, r0, r1, cs, full, (int)rest_nv, rest_k, kind, relu, x, dy, y);
+                    trainopt__bn_state_group(st, p, r0, r1, cs, full, (int)rest_nv, rest_k, kind, relu, init, x, dy, y);
             }
         }
 }
@@ -855,12 +869,12 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_state_stats(const trainopt__bn_state *s
     for (k = 0; k < bl->count; k++) {
         const trainopt__bn_block B = trainopt__bn_block_at(bl, k);
         const double nb = (double)(B.n1 - B.n0) * (double)(B.s1 - B.s0);
-        trainopt__bn_state_zero(st, width, 1);
+        trainopt__bn_state_zero(st, &B, width, 1);
         trainopt__bn_state_sweep(st, &B, bl->s, cs, tc, TRAINOPT__BN_SUM, 0, x, NULL, NULL);
         trainopt__bn_state_tree(st->a1, st->stride, width);
         for (v = 0; v < width; v += TRAINOPT_SIMD_LANES)
             trainopt__v_store(st->mu + v, trainopt__v_div(trainopt__v_load(st->a1 + v), trainopt__v_set1((float)nb)));
-        trainopt__bn_state_zero(st, width, 0);
+        trainopt__bn_state_zero(st, &B, width, 0);
         trainopt__bn_state_sweep(st, &B, bl->s, cs, tc, TRAINOPT__BN_DEV, 0, x, NULL, NULL);
         trainopt__bn_state_tree(st->a1, st->stride, width);
         trainopt__bn_state_tree(st->a2, st->stride, width);
@@ -884,7 +898,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_state_dots(const trainopt__bn_state *st
     for (j = 0; j < 2 * tc; j++) trainopt__bn_setd(st, j, 0.0);
     for (k = 0; k < bl->count; k++) {
         const trainopt__bn_block B = trainopt__bn_block_at(bl, k);
-        trainopt__bn_state_zero(st, width, 0);
+        trainopt__bn_state_zero(st, &B, width, 0);
         trainopt__bn_state_sweep(st, &B, bl->s, cs, tc, TRAINOPT__BN_DOT, relu, x, dy, y);
         trainopt__bn_state_tree(st->a1, st->stride, width);
         trainopt__bn_state_tree(st->a2, st->stride, width);
