@@ -85,6 +85,17 @@
 */
 
 /* >>batchnorm */
+typedef enum { TRAINOPT_NCHW = 0, TRAINOPT_NHWC = 1 } trainopt_layout;
+typedef struct {
+    size_t n, c, spatial; /* spatial = H*W; 1 for [N][C] */
+    trainopt_layout layout;
+} trainopt_bn_shape;
+typedef struct {
+    double eps, momentum;
+    int fuse_relu;
+} trainopt_bn_config;
+#define TRAINOPT_BN_DEFAULTS {1e-5, 0.1, 0}
+
 /* Complete unrolling of the small fixed-count loops over a group's vectors, so
    that the group's accumulators live in registers (without it gcc keeps the
    arrays on the stack). Results do not depend on it. */
@@ -127,16 +138,7 @@ TRAINOPT__FORCE_INLINE size_t trainopt__bn_head(const float *p, size_t len) {
     const size_t h = (size_t)((TRAINOPT__STREAM_ALIGN - (uintptr_t)p % TRAINOPT__STREAM_ALIGN) % TRAINOPT__STREAM_ALIGN) / sizeof(float);
     return h < len ? h : len;
 }
-typedef enum { TRAINOPT_NCHW = 0, TRAINOPT_NHWC = 1 } trainopt_layout;
-typedef struct {
-    size_t n, c, spatial; /* spatial = H*W; 1 for [N][C] */
-    trainopt_layout layout;
-} trainopt_bn_shape;
-typedef struct {
-    double eps, momentum;
-    int fuse_relu;
-} trainopt_bn_config;
-#define TRAINOPT_BN_DEFAULTS {1e-5, 0.1, 0}
+
 
 /* Values per channel per block (a multiple of 16): bounds each float partial sum
    to 64 terms. Part of the canonical order: changing it changes results. */
@@ -326,7 +328,8 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_grad(trainopt__vf dy, const flo
     return trainopt__v_select(trainopt__v_le(trainopt__v_load_n(y, k), trainopt__v_zero()), trainopt__v_zero(), dy);
 }
 
-/* ---- NCHW kernels: one channel at a time, so that its second pass reads from cache ---- */
+/* ---- NCHW kernels: a large channel, or four small ones, at a time, so that the
+   second pass reads from cache ---- */
 
 /* Channels swept together: enough independent sums to hide the add and fma
    latency where one acc16 is only one or two vectors. A performance choice only:
