@@ -171,12 +171,13 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_log(trainopt__vf x) {
 }
 
 /* log1p(x) for x in (-1, 1]: u = 1 + x, c = x - (u - 1) is u's rounding error exactly
-   (Fast2Sum, |x| <= 1), and log1p(x) = log(u) + c/u. */
+   (Fast2Sum, |x| <= 1), and log1p(x) = log(u) + c/u. log1p(+-0) = +-0. */
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_log1p(trainopt__vf x) {
     const trainopt__vf one = trainopt__v_set1(1.0f);
     const trainopt__vf u = trainopt__v_add(x, one);
     const trainopt__vf c = trainopt__v_sub(x, trainopt__v_sub(u, one));
-    return trainopt__v_canon_nan(trainopt__v_add(trainopt__v_log(u), trainopt__v_div(c, u)));
+    const trainopt__vf y = trainopt__v_add(trainopt__v_log(u), trainopt__v_div(c, u));
+    return trainopt__v_canon_nan(trainopt__v_select(trainopt__v_eq(x, trainopt__v_zero()), x, y));
 }
 
 /* >>sumblock: the canonical blocked reduction of this family. Elements are taken in
