@@ -395,7 +395,7 @@ static void test_pointwise_special(to_ctx *t) {
     {
         const float x[8] = {50.0f, -50.0f, 1e30f, -1e30f, INFINITY, INFINITY, -INFINITY, -INFINITY};
         const float y[8] = {1.0f, 0.0f, 1.0f, 0.0f, 0.0f, 1.0f, 0.0f, 1.0f};
-        float g[8], l, want_g[8];
+        float g[8] = {0}, l = 0.0f, want_g[8];
         size_t i;
         TO_CHECK(t, trainopt_bce_with_logits(2, x, y, &l, g) == TRAINOPT_OK, "bce status");
         close_rel(t, "bce at |x| = 50: log1p(e^-50) (PyTorch's log(1 + e) rounds it to 0)", l, log1p(exp(-50.0)), 1e-6);
@@ -582,7 +582,7 @@ static void test_ce_extreme(to_ctx *t) {
     {
         const float x[3] = {5.0f, -1e4f, 0.0f};
         const int32_t lab[3] = {0, 0, 0};
-        float g[3], l;
+        float g[3] = {0.0f, 0.0f, 0.0f}, l = 0.0f;
         size_t i;
         double eps;
         for (eps = 0.0; eps <= 0.5; eps += 0.25) {
@@ -634,7 +634,7 @@ static void test_ce_extreme(to_ctx *t) {
     }
     /* every row ignored: NaN loss, zero gradient */
     {
-        float x[12], g[12], l;
+        float x[12], g[12], l = 0.0f;
         const int32_t lab[3] = {7, 7, 7};
         size_t i;
         fill_data(&seed, x, 12, 1.0f);
@@ -996,11 +996,10 @@ static void test_sum_squares(to_ctx *t) {
     uint64_t seed = 71;
     float *all, *ptrs[K];
     double sum = -1.0, ref = 0.0;
-    size_t bad = 99, i, j, total = 0;
+    size_t bad = 99, i, j;
     make_tensors(&seed, K, lens, &all, ptrs, 1.5f);
     for (i = 0; i < K; i++)
         for (j = 0; j < lens[i]; j++) ref += (double)ptrs[i][j] * (double)ptrs[i][j];
-    for (i = 0; i < K; i++) total += lens[i];
     TO_CHECK(t, trainopt_sum_squares(K, (const float *const *)ptrs, lens, &sum, &bad) == TRAINOPT_OK && bad == 0,
              "sum_squares status / nonfinite %zu", bad);
     close_rel(t, "sum_squares over 10 tensors", sum, ref, 1e-6);
@@ -1098,7 +1097,7 @@ static void test_clip_norm(to_ctx *t) {
         float *all, *ptrs[K], *copy, tn = -1.0f;
         size_t i, j, total = 0;
         double ss = 0.0, norm, coef;
-        trainopt_grad_norm_info info;
+        trainopt_grad_norm_info info = {0.0, 0, 0, 0.0f, 0.0f, 0.0f};
         char what[64];
         snprintf(what, sizeof what, "clip_grad_norm max_norm=%g", max_norms[m]);
         make_tensors(&seed, K, lens, &all, ptrs, 0.5f);
@@ -1143,7 +1142,7 @@ static void test_clip_norm(to_ctx *t) {
         float a[8], b[8], a0[8], tn = 2.0f, *ptrs[3];
         const float tn0 = 2.0f;
         size_t l[3] = {8, 8, 4}, i;
-        trainopt_grad_norm_info info;
+        trainopt_grad_norm_info info = {0.0, 0, 0, 0.0f, 0.0f, 0.0f};
         for (i = 0; i < 8; i++) a[i] = a0[i] = b[i] = (float)(i + 1);
         ptrs[0] = a; ptrs[1] = b; ptrs[2] = a + 6;
         to_expect_status(t, trainopt_clip_grad_norm(3, ptrs, l, 1.0, &tn), TRAINOPT_ERR_ALIAS, "tensors overlap");
@@ -1185,7 +1184,7 @@ static void test_grad_norm_fused(to_ctx *t) {
     for (si = 0; si < 4; si++)
         for (mi = 0; mi < 3; mi++) {
             float *all, *ptrs[K], *three = (float *)malloc(total * sizeof(float)), *three_ptrs[K], tn = 0.0f;
-            trainopt_grad_norm_info info;
+            trainopt_grad_norm_info info = {0.0, 0, 0, 0.0f, 0.0f, 0.0f};
             int found = 0;
             double worst = 0.0;
             char what[80];
@@ -1221,7 +1220,7 @@ static void test_grad_norm_fused(to_ctx *t) {
     {
         float g1[4] = {1.0f, NAN, 2.0f, INFINITY}, g2[2] = {-INFINITY, 0.0f}, *ptrs[2];
         const size_t l[2] = {4, 2};
-        trainopt_grad_norm_info info;
+        trainopt_grad_norm_info info = {0.0, 0, 0, 0.0f, 0.0f, 0.0f};
         ptrs[0] = g1; ptrs[1] = g2;
         TO_CHECK(t, trainopt_grad_norm(2, ptrs, l, 0.5f, 1.0, &info) == TRAINOPT_OK && info.found_inf && info.nonfinite == 3,
                  "grad_norm: found_inf %d, nonfinite %zu", info.found_inf, info.nonfinite);
@@ -1377,7 +1376,7 @@ static void battery_utils(to_sink *s) {
         for (k = 0; k < K; k++) total += lens[k];
         all = (float *)malloc(total * sizeof(float));
         for (r = 0; r < 3; r++) {
-            trainopt_grad_norm_info info;
+            trainopt_grad_norm_info info = {0.0, 0, 0, 0.0f, 0.0f, 0.0f};
             double sum = 0.0;
             size_t nonfinite = 0;
             uint64_t fields[3];
