@@ -37,8 +37,9 @@
          trainopt_grad_norm(k, grads, lens, 1.0f / S, max_norm, &info);   // reads them once
          if (!info.found_inf) { fused step with multiplier info.grad_scale }  // reads them again
          S = info.found_inf ? S * 0.5 : S;                     // GradScaler-style update
-     instead of unscale (read + write), clip (read, read + write) and step: two passes over
-     the gradients instead of five, and one rounding (g * grad_scale) instead of two.
+     instead of unscale (read + write), clip (read, then read + write) and step: two passes
+     over the gradients, both read-only, instead of four, two of which also write them; and
+     one rounding (g * grad_scale) instead of two.
      Without a fused step: trainopt_grad_unscale, then trainopt_clip_grad_norm, then the step.
 
      Losses (mean reduction, PyTorch 1.13; `grad` may be NULL, otherwise it receives
@@ -60,7 +61,7 @@
                                (the row max is subtracted); classes == 1 gives loss 0, grad 0.
      NaN and Inf are data, as in PyTorch: a row holding NaN or +Inf, or only -Inf, has NaN
      loss and NaN gradient (also when ignored: PyTorch's grad is then NaN too); a -Inf logit
-     is a zero probability (an Inf loss if it is the label or eps > 0). Every rows ignored, or
+     is a zero probability (an Inf loss if it is the label or eps > 0). Every row ignored, or
      n == 0, gives loss NaN (PyTorch's mean over nothing) and gradient +0.
      Exact in-place aliasing is allowed where a kernel is elementwise: grad may be the same
      pointer as pred/target (mse, bce) or logits (cross-entropy), and l1l2_grad's grad as
@@ -82,12 +83,16 @@
      Reductions: elements go in blocks of 256; within a block element i goes to partial
      sum i % 16 through trainopt__acc16 (float, fixed tree), and the block sums are added
      in double, in order (across tensors too, in order). The result is the same on every
-     backend and its error does not grow with n beyond the double sum: about 1e-7
-     relative for sums of same-sign terms, against ~1e-4 for one float sum of 16M terms.
+     backend and its error does not grow with n: about 1e-7 relative for same-sign terms
+     at any n (2^21 squares: < 2e-7, tested), where 16 float partial sums alone lose 8e-5
+     at n = 2^24.
      Scalars (means, norms, coefficients) are computed in double and rounded to float once.
-     exp and log are the library's own (trainopt__v_exp, trainopt__v_log, >>math), the same
-     operations on every backend, measured against double libm over every float:
-       exp: max 1.0 ulp... (see >>math for the measured figures)
+     exp and log are the library's own (trainopt__v_exp, trainopt__v_log, trainopt__v_log1p,
+     >>math): the same operations on every backend, so the same bits (checked over every
+     float), and measured against double libm over every float of their ranges:
+       exp    x in [-104, 89] (subnormal results included)   max 0.91 ulp
+       log    x in (0, FLT_MAX] (subnormal x included)        max 0.76 ulp
+       log1p  x in [0, 1] / (-1, 0]                           max 1.21 / 1.44 ulp
      Against PyTorch: loss within 1e-6 relative, gradients within 1e-6 of their largest
      magnitude (PyTorch sums in its own order; the tests hold both to that).
      NaN outputs that PyTorch would make from Inf - Inf or 0 * Inf are the canonical quiet
@@ -96,13 +101,19 @@
 
 /* >>math: exp, log and log1p from vector-layer ops only (v_round, v_fma, integer ops
    for the exponent), so every backend computes the same bits. Maximum errors against
-   double libm, measured over every float of the range (tests/test_losses.c, ulp test;
-   TRAINOPT_ULP_STRIDE=1 makes it exhaustive):
-     trainopt__v_exp    x in [-104, 88.8] (results down to the subnormals):   see README
-     trainopt__v_log    x in (0, FLT_MAX], subnormals included:                see README
-     trainopt__v_log1p  x in (-1, 1]:                                          see README
-   Specials: exp(-Inf) = 0, exp(+Inf) = exp(x > 88.72...) = +Inf, log(0) = -Inf,
-   log(+Inf) = +Inf; NaN in, or log of a negative number, gives the canonical NaN. */
+   double libm, measured over every float of the range (exhaustively, AVX-512 build; the
+   suite's math_ulp test re-measures every 4099th float on every backend, and every float
+   with TRAINOPT_ULP_STRIDE=1 in the environment):
+     trainopt__v_exp    x in [-104, 89], results down to the subnormals   0.91 ulp
+     trainopt__v_log    x in (0, FLT_MAX], subnormal x included            0.76 ulp (0.7517)
+     trainopt__v_log1p  x in [0, 1]                                        1.21 ulp
+                        x in (-1, 0]                                       1.44 ulp (1.4375)
+   The outputs of all three over all 2^32 inputs hash identically on scalar, avx2, avx512,
+   neon (SIMDe) and native AArch64 (qemu).
+   Specials: exp(-Inf) = exp(x < -103.98) = 0, exp(+Inf) = exp(x > 88.7228) = +Inf,
+   log(+-0) = -Inf, log(+Inf) = +Inf, log1p(+-0) = +-0; NaN in, or log of a negative
+   number, gives the canonical NaN 0x7fc00000. Cost per vector: exp ~16 ops (~26 when a
+   lane is outside |x| < 86), log ~25 ops including one division, log1p log + 5. */
 #define TRAINOPT__CANON_NAN_BITS 0x7fc00000u
 
 /* NaN lanes become the canonical quiet NaN: x86 and ARM create different NaN bits for
@@ -116,25 +127,47 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_pow2i(trainopt__vf k) {
     return trainopt__v_from_bits(trainopt__vi_shl(trainopt__v_to_i(trainopt__v_add(k, trainopt__v_set1(127.0f))), 23));
 }
 
-/* exp(x) = 2^k * exp(r), k = round(x / ln2), r = x - k*ln2 in [-ln2/2, ln2/2] (Cody-Waite
-   with ln2_hi exact in 15 bits, so k * ln2_hi and x - k * ln2_hi are exact), exp(r) by a
-   degree-6 minimax polynomial (relative error 3e-9), and 2^k applied as two factors so
-   that results near overflow and in the subnormal range are rounded once. */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_exp(trainopt__vf x) {
-    /* Clamping keeps k in range; x86-semantics min/max turn NaN into the bound (fixed below). */
-    const trainopt__vf xc = trainopt__v_max(trainopt__v_min(x, trainopt__v_set1(100.0f)), trainopt__v_set1(-150.0f));
-    const trainopt__vf k = trainopt__v_round(trainopt__v_mul(xc, trainopt__v_set1(1.44269502162933349609375f)));
-    trainopt__vf r, p, k1;
-    r = trainopt__v_fnma(k, trainopt__v_set1(0.693145751953125f), xc);
+/* exp(x) = 2^k * exp(r), k = round(x / ln2) (one fma with 1.5*2^23 rounds x*log2(e) to an
+   integer without rounding the product first), r = x - k*ln2 in about [-ln2/2, ln2/2]
+   (Cody-Waite with ln2_hi exact in 15 bits, so k * ln2_hi and x - k * ln2_hi are exact),
+   exp(r) by a degree-6 minimax polynomial (relative error 3e-9) in Horner form.
+   *t receives k + 1.5*2^23 (its bits minus those of 1.5*2^23 are k as an integer). */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__exp_reduced(trainopt__vf x, trainopt__vf *t) {
+    const trainopt__vf magic = trainopt__v_set1(12582912.0f), one = trainopt__v_set1(1.0f); /* 1.5 * 2^23 */
+    trainopt__vf k, r, p;
+    *t = trainopt__v_fma(x, trainopt__v_set1(1.44269502162933349609375f), magic);
+    k = trainopt__v_sub(*t, magic);
+    r = trainopt__v_fnma(k, trainopt__v_set1(0.693145751953125f), x);
     r = trainopt__v_fnma(k, trainopt__v_set1(1.428606765330187045e-06f), r);
     p = trainopt__v_fma(trainopt__v_set1(1.3814467238262296e-03f), r, trainopt__v_set1(8.3687808364629745e-03f));
     p = trainopt__v_fma(p, r, trainopt__v_set1(4.1668392717838287e-02f));
     p = trainopt__v_fma(p, r, trainopt__v_set1(1.6666519641876221e-01f));
     p = trainopt__v_fma(p, r, trainopt__v_set1(4.9999994039535522e-01f));
-    p = trainopt__v_add(trainopt__v_fma(trainopt__v_mul(r, r), p, r), trainopt__v_set1(1.0f));
-    k1 = trainopt__v_round(trainopt__v_mul(k, trainopt__v_set1(0.5f)));
-    p = trainopt__v_mul(trainopt__v_mul(p, trainopt__v_pow2i(k1)), trainopt__v_pow2i(trainopt__v_sub(k, k1)));
-    return trainopt__v_select(trainopt__v_unord(x, x), trainopt__v_from_bits(trainopt__vi_set1(TRAINOPT__CANON_NAN_BITS)), p);
+    p = trainopt__v_fma(p, r, one);
+    return trainopt__v_fma(p, r, one); /* in [0.70, 1.42] */
+}
+
+/* When every lane has |x| < 86 (k in [-125, 125]: result and 2^k normal), 2^k goes straight
+   into the exponent field. Otherwise x is clamped to [-150, 100] and 2^k applied as two
+   factors, so that results near overflow and in the subnormal range are rounded once, and
+   NaN lanes become the canonical NaN. A lane gets the same bits either way (scaling a normal
+   result by 2^k is exact), so the choice, made per vector, does not depend on the width. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_exp(trainopt__vf x) {
+    trainopt__vf t, p;
+    if (trainopt__m_bits(trainopt__m_not(trainopt__v_lt(trainopt__v_abs(x), trainopt__v_set1(86.0f)))) == 0) {
+        p = trainopt__exp_reduced(x, &t);
+        return trainopt__v_from_bits(trainopt__vi_add(trainopt__v_bits(p),
+                                                      trainopt__vi_shl(trainopt__vi_sub(trainopt__v_bits(t), trainopt__vi_set1(0x4b400000u)), 23)));
+    } else {
+        /* x86-semantics min/max turn NaN into the bound (fixed below) */
+        const trainopt__vf xc = trainopt__v_max(trainopt__v_min(x, trainopt__v_set1(100.0f)), trainopt__v_set1(-150.0f));
+        trainopt__vf k, k1;
+        p = trainopt__exp_reduced(xc, &t);
+        k = trainopt__v_sub(t, trainopt__v_set1(12582912.0f));
+        k1 = trainopt__v_round(trainopt__v_mul(k, trainopt__v_set1(0.5f)));
+        p = trainopt__v_mul(trainopt__v_mul(p, trainopt__v_pow2i(k1)), trainopt__v_pow2i(trainopt__v_sub(k, k1)));
+        return trainopt__v_select(trainopt__v_unord(x, x), trainopt__v_from_bits(trainopt__vi_set1(TRAINOPT__CANON_NAN_BITS)), p);
+    }
 }
 
 /* log(x) = n*ln2 + log(m), x = 2^n * m with m in [2/3, 4/3), f = m - 1 (exact),
@@ -577,28 +610,41 @@ TRAINOPT_API trainopt_status trainopt_bce_with_logits(size_t n, const float *log
 
 /* >>softmax_ce */
 
-/* Largest element of x[0, n) (+0 for a zero max) and whether any is NaN; n >= 1. Max is
-   exact in any order, so lanes are combined in a plain loop. */
-TRAINOPT__FORCE_INLINE float trainopt__row_max(const float *x, size_t n, int *has_nan) {
+/* Largest element of x[0, n) (+0 for a zero max), n >= 1. Max is exact in any order, so
+   four independent chains (no latency bound) and a plain loop over the lanes give the same
+   value on every backend, for rows without NaN. (x86-semantics max may or may not drop a
+   NaN; callers detect NaN rows from the exp sum, which any NaN makes NaN.) */
+TRAINOPT__FORCE_INLINE float trainopt__row_max(const float *x, size_t n) {
     const trainopt__vf ninf = trainopt__v_set1(-INFINITY);
-    trainopt__vf mx = ninf;
-    trainopt__vm nan = trainopt__m_first(0);
+    trainopt__vf mx[4];
     float lanes[TRAINOPT_SIMD_LANES], m;
-    size_t i;
+    size_t i = 0;
     int j;
-    for (i = 0; i < n; i += TRAINOPT_SIMD_LANES) {
+    for (j = 0; j < 4; j++) mx[j] = ninf;
+    for (; i + 4 * TRAINOPT_SIMD_LANES <= n; i += 4 * TRAINOPT_SIMD_LANES)
+        for (j = 0; j < 4; j++) mx[j] = trainopt__v_max(mx[j], trainopt__v_load(x + i + (size_t)j * TRAINOPT_SIMD_LANES));
+    for (; i < n; i += TRAINOPT_SIMD_LANES) {
         const size_t k = n - i < TRAINOPT_SIMD_LANES ? n - i : TRAINOPT_SIMD_LANES;
         trainopt__vf v = trainopt__v_load_n(x + i, k);
         if (k < TRAINOPT_SIMD_LANES) v = trainopt__v_select(trainopt__m_first(k), v, ninf);
-        nan = trainopt__m_or(nan, trainopt__v_unord(v, v));
-        mx = trainopt__v_max(mx, v);
+        mx[0] = trainopt__v_max(mx[0], v);
     }
-    trainopt__v_store(lanes, mx);
+    trainopt__v_store(lanes, trainopt__v_max(trainopt__v_max(mx[0], mx[1]), trainopt__v_max(mx[2], mx[3])));
     m = lanes[0];
     for (j = 1; j < TRAINOPT_SIMD_LANES; j++)
-        if (lanes[j] > m) m = lanes[j];
-    *has_nan = trainopt__m_bits(nan) != 0;
+        if (lanes[j] > m || lanes[j] != lanes[j]) m = lanes[j];
     return m + 0.0f; /* -0 and +0 tie in max: make the choice independent of lane order */
+}
+
+/* Whether x[0, n) holds a NaN. */
+TRAINOPT__FORCE_INLINE int trainopt__has_nan(const float *x, size_t n) {
+    trainopt__vm nan = trainopt__m_first(0);
+    size_t i;
+    for (i = 0; i < n; i += TRAINOPT_SIMD_LANES) {
+        const trainopt__vf v = trainopt__v_load_n(x + i, n - i < TRAINOPT_SIMD_LANES ? n - i : TRAINOPT_SIMD_LANES);
+        nan = trainopt__m_or(nan, trainopt__v_unord(v, v));
+    }
+    return trainopt__m_bits(nan) != 0;
 }
 
 TRAINOPT__FORCE_INLINE float trainopt__log_scalar(float x) {
@@ -664,26 +710,30 @@ TRAINOPT_API trainopt_status trainopt_softmax_cross_entropy(size_t batch, size_t
         double s_sum = 0.0, z_sum = 0.0;
         float m, s, log_s, zy, ey, r;
         size_t y, i;
-        int has_nan;
         if (ignored && !g) continue;
-        m = trainopt__row_max(x, classes, &has_nan);
-        if (has_nan || !trainopt__finite(m)) {
-            /* NaN, +Inf, or nothing but -Inf: log_softmax is NaN on the whole row */
-            if (!ignored) nll = NAN;
-            if (g) trainopt__fill(g, classes, TRAINOPT__CANON_NAN_BITS);
-            continue;
-        }
+        m = trainopt__row_max(x, classes);
         if (ignored) {
-            trainopt__fill(g, classes, 0u);
+            /* PyTorch's gradient there is 0 - p * 0: NaN where log_softmax is NaN */
+            const int bad = !trainopt__finite(m) || trainopt__has_nan(x, classes);
+            trainopt__fill(g, classes, bad ? TRAINOPT__CANON_NAN_BITS : 0u);
             continue;
         }
         y = (size_t)labels[b];
         zy = x[y] - m; /* read before an in-place grad overwrites it */
-        a.x = x; a.out = g; a.scale = m;
-        if (g && smoothing) trainopt__red_run(TRAINOPT__RED_SOFTMAX, 1, 1, &a, classes, &s_sum, &z_sum);
-        else if (g) trainopt__red_run(TRAINOPT__RED_SOFTMAX, 1, 0, &a, classes, &s_sum, &z_sum);
-        else if (smoothing) trainopt__red_run(TRAINOPT__RED_SOFTMAX, 0, 1, &a, classes, &s_sum, &z_sum);
-        else trainopt__red_run(TRAINOPT__RED_SOFTMAX, 0, 0, &a, classes, &s_sum, &z_sum);
+        if (trainopt__finite(m)) {
+            a.x = x; a.out = g; a.scale = m;
+            if (g && smoothing) trainopt__red_run(TRAINOPT__RED_SOFTMAX, 1, 1, &a, classes, &s_sum, &z_sum);
+            else if (g) trainopt__red_run(TRAINOPT__RED_SOFTMAX, 1, 0, &a, classes, &s_sum, &z_sum);
+            else if (smoothing) trainopt__red_run(TRAINOPT__RED_SOFTMAX, 0, 1, &a, classes, &s_sum, &z_sum);
+            else trainopt__red_run(TRAINOPT__RED_SOFTMAX, 0, 0, &a, classes, &s_sum, &z_sum);
+        }
+        if (!trainopt__finite(m) || s_sum != s_sum) {
+            /* NaN, +Inf, or nothing but -Inf: log_softmax is NaN on the whole row (a NaN
+               anywhere makes the exp sum NaN) */
+            nll = NAN;
+            if (g) trainopt__fill(g, classes, TRAINOPT__CANON_NAN_BITS);
+            continue;
+        }
         s = (float)s_sum; /* in [1, classes]: the max term is exp(0) = 1 */
         log_s = trainopt__log_scalar(s);
         nll += (double)log_s - (double)zy;                             /* -log p[y] */
