@@ -1037,14 +1037,20 @@ static void test_sum_squares(to_ctx *t) {
         const float *pv = v;
         union { float f[4]; double d[2]; } u;
         const float *pu = u.f;
-        to_expect_status(t, trainopt_sum_squares(2, null_ptrs, l2, &sum, NULL), TRAINOPT_ERR_NULL, "NULL tensor with len 3");
+        size_t nf = 77;
+        sum = -1.0;
+        to_expect_status(t, trainopt_sum_squares(2, null_ptrs, l2, &sum, &nf), TRAINOPT_ERR_NULL, "NULL tensor with len 3");
         to_expect_status(t, trainopt_sum_squares(2, null_ptrs, l0, &sum, NULL), TRAINOPT_OK, "NULL tensors with len 0");
+        sum = -1.0;
         to_expect_status(t, trainopt_sum_squares(1, NULL, l2, &sum, NULL), TRAINOPT_ERR_NULL, "xs NULL");
         to_expect_status(t, trainopt_sum_squares(1, &pv, NULL, &sum, NULL), TRAINOPT_ERR_NULL, "lens NULL");
         to_expect_status(t, trainopt_sum_squares(1, &pv, l2 + 1, NULL, NULL), TRAINOPT_ERR_NULL, "sum NULL");
         to_expect_status(t, trainopt_sum_squares(1, &pv, lbig, &sum, NULL), TRAINOPT_ERR_SHAPE, "len overflows");
+        to_expect_status(t, trainopt_sum_squares(1, &pv, lbig, &sum, &nf), TRAINOPT_ERR_SHAPE, "len overflows (nonfinite given)");
+        TO_CHECK(t, sum == -1.0 && nf == 77, "sum_squares wrote its outputs on an error: %g %zu", sum, nf);
+        u.f[0] = 1.0f; u.f[1] = 2.0f; u.f[2] = 3.0f; u.f[3] = 4.0f;
         to_expect_status(t, trainopt_sum_squares(1, &pu, l2 + 1, &u.d[1], NULL), TRAINOPT_ERR_ALIAS, "sum inside a tensor");
-        sum = -1.0;
+        TO_CHECK(t, u.f[2] == 3.0f && u.f[3] == 4.0f, "sum_squares wrote into the tensor on an error");
         TO_CHECK(t, trainopt_sum_squares(0, NULL, NULL, &sum, NULL) == TRAINOPT_OK && sum == 0.0, "k = 0: sum 0");
     }
 }
