@@ -857,7 +857,8 @@ static void test_clip_value(to_ctx *t) {
             to_copy(a.p, g.p, n);
             ref_clip_value(n, want, (float)clips[c]);
             if (!to_expect_status(t, trainopt_clip_grad_value(n, g.p, clips[c]), TRAINOPT_OK, what)) continue;
-            to_bits_equal(t, what, g.p, want, n); /* NaN payloads pass through untouched */
+            to_bits_equal(t, what, g.p, want, n);
+            if (n > 5) TO_CHECK(t, to_bits(g.p[2]) == 0xffc01234u, "%s: a NaN must pass through bit for bit", what);
             to_buf_canaries_ok(t, &g, what);
             trainopt_clip_grad_value(n / 2, a.p, clips[c]);
             trainopt_clip_grad_value(n - n / 2, a.p + n / 2, clips[c]);
@@ -920,7 +921,9 @@ static void test_unscale(to_ctx *t) {
             }
             to_copy(a.p, g.p, n);
             if (!to_expect_status(t, trainopt_grad_unscale(n, g.p, invs[c], &found), TRAINOPT_OK, what)) continue;
-            to_bits_equal(t, what, g.p, want, n); /* a NaN keeps its payload */
+            to_bits_equal(t, what, g.p, want, n);
+            if (n > 0 && c == 2)
+                TO_CHECK(t, to_bits(g.p[(s * 7) % n]) == 0x7fc04321u, "%s: a NaN must keep its payload", what);
             TO_CHECK(t, found == expect, "%s: found_inf %d, want %d", what, found, expect);
             to_buf_canaries_ok(t, &g, what);
             /* chunked: same bits, found_inf accumulates; a set flag is never cleared */
@@ -1233,6 +1236,51 @@ static void test_grad_norm_fused(to_ctx *t) {
     }
 }
 
+/* ---------------------------------------------------------------- guard pages ---- */
+
+/* Every kernel with its arrays flush against an inaccessible page, at either end: one
+   byte touched outside [0, n) crashes the runner. */
+static void test_guard_pages(to_ctx *t) {
+    size_t n;
+    int at_end;
+    for (at_end = 0; at_end <= 1; at_end++)
+        for (n = 0; n <= 3 * 16 + 1; n = n < 3 * 16 ? n + 1 : 4099) {
+            to_guard x = to_guard_new(n, at_end), y = to_guard_new(n, at_end), g = to_guard_new(n, at_end);
+            to_guard x2 = to_guard_new(2 * n, at_end), g2 = to_guard_new(2 * n, at_end);
+            float l = 0.0f, *ptrs[2];
+            const float *cptrs[2];
+            int32_t lab[2] = {0, 0};
+            int found = 0;
+            size_t lens[2], nf = 0;
+            double sum = 0.0;
+            trainopt_grad_norm_info info = {0.0, 0, 0, 0.0f, 0.0f, 0.0f};
+            char what[64];
+            int st = 0;
+            snprintf(what, sizeof what, "guarded calls n=%zu at_end=%d", n, at_end);
+            if (n > 0) { x.p[0] = -3.0f; x2.p[2 * n - 1] = 200.0f; } /* an exp slow path in the last row */
+            st |= trainopt_mse_loss(n, x.p, y.p, &l, g.p);
+            st |= trainopt_bce_with_logits(n, x.p, y.p, &l, g.p);
+            if (n > 0) {
+                lab[1] = (int32_t)(n - 1);
+                st |= trainopt_softmax_cross_entropy(2, n, x2.p, lab, -100, 0.1, &l, g2.p);
+                st |= trainopt_softmax_cross_entropy(2, n, x2.p, lab, -100, 0.0, &l, NULL);
+                lab[0] = -100; /* an ignored row: its NaN scan reads the row too */
+                st |= trainopt_softmax_cross_entropy(2, n, x2.p, lab, -100, 0.0, &l, g2.p);
+            }
+            st |= trainopt_l1l2_penalty(n, x.p, 0.1, 0.2, &l);
+            st |= trainopt_l1l2_grad(n, x.p, g.p, 0.1, 0.2);
+            st |= trainopt_clip_grad_value(n, g.p, 0.25);
+            st |= trainopt_grad_unscale(n, g.p, 0.5f, &found);
+            ptrs[0] = g.p; ptrs[1] = y.p; cptrs[0] = g.p; cptrs[1] = y.p;
+            lens[0] = n; lens[1] = n;
+            st |= trainopt_sum_squares(2, cptrs, lens, &sum, &nf);
+            st |= trainopt_grad_norm(2, ptrs, lens, 0.5f, 0.1, &info);
+            st |= trainopt_clip_grad_norm(2, ptrs, lens, 0.1, &l);
+            TO_CHECK(t, st == 0, "%s: a call failed", what);
+            to_guard_free(&x); to_guard_free(&y); to_guard_free(&g); to_guard_free(&x2); to_guard_free(&g2);
+        }
+}
+
 /* ---------------------------------------------------------------- battery ---- */
 
 /* Battery inputs come from integer arithmetic and explicit fmaf only, so every build
@@ -1454,6 +1502,7 @@ void TO_NAME(losses_tests)(to_ctx *t) {
     to_run(t, "clip_norm_golden", test_clip_norm_golden);
     to_run(t, "clip_norm", test_clip_norm);
     to_run(t, "grad_norm_fused", test_grad_norm_fused);
+    to_run(t, "guard_pages", test_guard_pages);
 }
 
 void TO_NAME(losses_battery)(to_sink *s) {
