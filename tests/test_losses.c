@@ -1134,7 +1134,7 @@ static void test_clip_norm(to_ctx *t) {
     }
     /* Inf and NaN: PyTorch multiplies by 0 (Inf norm) or NaN (NaN norm); NaNs are canonical */
     {
-        float g1[5] = {1.0f, -2.0f, INFINITY, 0.0f, -0.0f}, g2[3] = {3.0f, 4.0f, 5.0f}, *ptrs[2], tn;
+        float g1[5] = {1.0f, -2.0f, INFINITY, 0.0f, -0.0f}, g2[3] = {3.0f, 4.0f, 5.0f}, *ptrs[2], tn = 0.0f;
         const size_t l[2] = {5, 3};
         ptrs[0] = g1; ptrs[1] = g2;
         TO_CHECK(t, trainopt_clip_grad_norm(2, ptrs, l, 1.0, &tn) == TRAINOPT_OK && tn == INFINITY, "Inf norm: %g", (double)tn);
