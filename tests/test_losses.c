@@ -1236,6 +1236,92 @@ static void test_grad_norm_fused(to_ctx *t) {
     }
 }
 
+/* The training-loop sequence end to end, with the core's fused AdamW step: trainopt_grad_norm
+   on the loss-scaled gradients, then trainopt_adamw_step_ex with its grad_scale and found_inf.
+   It equals, bit for bit, the plain step on gradients prescaled by (float)grad_scale; against
+   unscale -> clip_grad_norm -> plain step it agrees within the rounding of the one multiply
+   (exactly, for a power-of-two loss scale); and a non-finite gradient skips the step. */
+static void test_fused_adamw_sequence(to_ctx *t) {
+    static const size_t lens[] = {33, 1000, 7};
+    enum { K = sizeof lens / sizeof lens[0], STEPS = 3 };
+    static const float scales[] = {65536.0f, 1000.0f};
+    trainopt_adam_config cfg = TRAINOPT_ADAMW_DEFAULTS;
+    uint64_t seed = 131;
+    size_t si, i, k, total = 0;
+    int64_t step;
+    for (k = 0; k < K; k++) total += lens[k];
+    cfg.lr = 1e-2;
+    for (si = 0; si < 2; si++) {
+        float *p[3], *m[3], *v[3], *raw, *g3 = (float *)malloc(total * sizeof(float));
+        float *pre = (float *)malloc(total * sizeof(float)), *gp[K];
+        size_t o;
+        int r, ok = 1;
+        char what[64];
+        snprintf(what, sizeof what, "grad_norm + adamw_step_ex, loss scale %g", (double)scales[si]);
+        for (r = 0; r < 3; r++) { /* 0: fused, 1: plain on prescaled, 2: three passes */
+            p[r] = (float *)malloc(total * sizeof(float));
+            m[r] = (float *)calloc(total, sizeof(float));
+            v[r] = (float *)calloc(total, sizeof(float));
+        }
+        fill_data(&seed, p[0], total, 1.0f);
+        to_copy(p[1], p[0], total);
+        to_copy(p[2], p[0], total);
+        raw = (float *)malloc(total * sizeof(float));
+        for (step = 1; step <= STEPS; step++) {
+            trainopt_grad_norm_info info = {0.0, 0, 0, 0.0f, 0.0f, 0.0f};
+            trainopt_step_opts opts = TRAINOPT_STEP_OPTS_DEFAULTS;
+            int found = 0;
+            float tn = 0.0f;
+            fill_data(&seed, raw, total, 0.05f * scales[si]); /* the loss-scaled gradients */
+            for (k = 0, o = 0; k < K; o += lens[k], k++) gp[k] = raw + o;
+            ok &= trainopt_grad_norm(K, gp, lens, 1.0f / scales[si], 0.5, &info) == TRAINOPT_OK;
+            opts.grad_scale = info.grad_scale;
+            opts.found_inf = &info.found_inf;
+            for (i = 0; i < total; i++) pre[i] = raw[i] * info.grad_scale;
+            to_copy(g3, raw, total);
+            for (k = 0, o = 0; k < K; o += lens[k], k++) {
+                ok &= trainopt_adamw_step_ex(&cfg, step, lens[k], p[0] + o, raw + o, m[0] + o, v[0] + o, NULL, &opts) == TRAINOPT_OK;
+                ok &= trainopt_adamw_step(&cfg, step, lens[k], p[1] + o, pre + o, m[1] + o, v[1] + o, NULL) == TRAINOPT_OK;
+                ok &= trainopt_grad_unscale(lens[k], g3 + o, 1.0f / scales[si], &found) == TRAINOPT_OK;
+                gp[k] = g3 + o;
+            }
+            ok &= trainopt_clip_grad_norm(K, gp, lens, 0.5, &tn) == TRAINOPT_OK && !found && !info.found_inf;
+            for (k = 0, o = 0; k < K; o += lens[k], k++)
+                ok &= trainopt_adamw_step(&cfg, step, lens[k], p[2] + o, g3 + o, m[2] + o, v[2] + o, NULL) == TRAINOPT_OK;
+            TO_CHECK(t, info.clip_coef < 1.0f, "%s: the test data must be clipped (coef %g)", what, (double)info.clip_coef);
+        }
+        TO_CHECK(t, ok, "%s: a call failed", what);
+        to_bits_equal(t, "fused step vs plain step on prescaled gradients", p[0], p[1], total);
+        to_bits_equal(t, "fused exp_avg_sq vs plain", v[0], v[1], total);
+        if (si == 0) to_bits_equal(t, "fused vs unscale, clip, step (power-of-two scale)", p[0], p[2], total);
+        else close_scaled(t, "fused vs unscale, clip, step", p[0], p[2], total, 2.5e-7);
+        /* a NaN gradient: found_inf, and the fused step leaves everything untouched */
+        {
+            trainopt_grad_norm_info info = {0.0, 0, 0, 0.0f, 0.0f, 0.0f};
+            trainopt_step_opts opts = TRAINOPT_STEP_OPTS_DEFAULTS;
+            to_copy(pre, p[0], total);
+            to_copy(g3, v[0], total);
+            raw[500] = NAN;
+            for (k = 0, o = 0; k < K; o += lens[k], k++) gp[k] = raw + o;
+            TO_CHECK(t, trainopt_grad_norm(K, gp, lens, 1.0f / scales[si], 0.5, &info) == TRAINOPT_OK && info.found_inf &&
+                            info.nonfinite == 1,
+                     "%s: found_inf %d nonfinite %zu", what, info.found_inf, info.nonfinite);
+            TO_CHECK(t, info.grad_scale == 1.0f / scales[si], "%s: with found_inf, grad_scale must be inv_scale, got %a", what,
+                     (double)info.grad_scale);
+            opts.grad_scale = info.grad_scale;
+            opts.found_inf = &info.found_inf;
+            for (k = 0, o = 0; k < K; o += lens[k], k++)
+                TO_CHECK(t, trainopt_adamw_step_ex(&cfg, STEPS + 1, lens[k], p[0] + o, raw + o, m[0] + o, v[0] + o, NULL, &opts) ==
+                                TRAINOPT_OK,
+                         "%s: the skipped step must return OK", what);
+            to_bits_equal(t, "skipped step: params", p[0], pre, total);
+            to_bits_equal(t, "skipped step: exp_avg_sq", v[0], g3, total);
+        }
+        for (r = 0; r < 3; r++) { free(p[r]); free(m[r]); free(v[r]); }
+        free(raw); free(g3); free(pre);
+    }
+}
+
 /* ---------------------------------------------------------------- guard pages ---- */
 
 /* Every kernel with its arrays flush against an inaccessible page, at either end: one
@@ -1502,6 +1588,7 @@ void TO_NAME(losses_tests)(to_ctx *t) {
     to_run(t, "clip_norm_golden", test_clip_norm_golden);
     to_run(t, "clip_norm", test_clip_norm);
     to_run(t, "grad_norm_fused", test_grad_norm_fused);
+    to_run(t, "fused_adamw_sequence", test_fused_adamw_sequence);
     to_run(t, "guard_pages", test_guard_pages);
 }
 

@@ -31,12 +31,17 @@
        trainopt_grad_norm        the read-only half of clipping and unscaling: one pass over
                                  the (still scaled) gradients gives the unscaled L2 norm, the
                                  clip coefficient, found_inf, and grad_scale = inv_scale * coef,
-                                 the single multiplier a fused optimizer step applies.
+                                 the single multiplier a fused optimizer step applies (with
+                                 found_inf set it is inv_scale: still a valid grad_scale).
      Recommended training-loop sequence (AMP loss scale S, clipping at max_norm):
-         backward(S * loss);                                   // gradients are scaled by S
-         trainopt_grad_norm(k, grads, lens, 1.0f / S, max_norm, &info);   // reads them once
-         if (!info.found_inf) { fused step with multiplier info.grad_scale }  // reads them again
-         S = info.found_inf ? S * 0.5 : S;                     // GradScaler-style update
+         backward(S * loss);                                      // gradients scaled by S
+         trainopt_grad_norm_info info;
+         trainopt_grad_norm(k, grads, lens, 1.0f / S, max_norm, &info);  // reads them once
+         trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+         o.grad_scale = info.grad_scale;  o.found_inf = &info.found_inf;
+         for (t = 0; t < k; t++)                                  // reads them again, or skips
+             trainopt_adamw_step_ex(&cfg, step, lens[t], params[t], grads[t], m[t], v[t], NULL, &o);
+         S = info.found_inf ? S * 0.5 : S;                        // GradScaler-style update
      instead of unscale (read + write), clip (read, then read + write) and step: two passes
      over the gradients, both read-only, instead of four, two of which also write them; and
      one rounding (g * grad_scale) instead of two.
@@ -504,7 +509,8 @@ typedef struct {
     int found_inf;      /* nonfinite != 0: skip the step (GradScaler) */
     float total_norm;   /* L2 norm of the unscaled gradients: sqrt(sum_squares) * inv_scale */
     float clip_coef;    /* min(1, max_norm / (total_norm + 1e-6)), as clip_grad_norm_ */
-    float grad_scale;   /* inv_scale * clip_coef rounded once: the fused step's multiplier */
+    float grad_scale;   /* inv_scale * clip_coef rounded once: the fused step's multiplier
+                           (inv_scale alone when found_inf: always finite and > 0) */
 } trainopt_grad_norm_info;
 
 TRAINOPT__FORCE_INLINE void trainopt__norm_finish(double sum_squares, size_t nonfinite, double inv_scale, double max_norm,
@@ -519,7 +525,9 @@ TRAINOPT__FORCE_INLINE void trainopt__norm_finish(double sum_squares, size_t non
     info->found_inf = nonfinite != 0;
     info->total_norm = total_norm;
     trainopt__store_scalar(&info->clip_coef, coef);
-    trainopt__store_scalar(&info->grad_scale, inv_scale * coef);
+    /* With a non-finite gradient the coefficient is 0 or NaN; the step is to be skipped, and
+       grad_scale stays a multiplier every _step_ex accepts (it checks it before found_inf). */
+    trainopt__store_scalar(&info->grad_scale, nonfinite ? inv_scale : inv_scale * coef);
 }
 
 /* The read-only half of unscale + clip: global L2 norm of k gradient tensors (as scaled by
