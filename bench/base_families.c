@@ -1,0 +1,3 @@
+/* bench/base_families.c - placeholder */
+#include "bench_config.h"
+typedef int tob_placeholder_base_families;

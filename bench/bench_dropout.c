@@ -1,0 +1,3 @@
+/* bench/bench_dropout.c - placeholder */
+#include "bench_config.h"
+typedef int tob_placeholder_bench_dropout;

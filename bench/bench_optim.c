@@ -1,0 +1,113 @@
+/* bench/bench_optim.c - trainopt's optimizers. Compiled once per backend
+   (-DTOB_BACKEND=avx512|avx2|scalar with that backend's flags); each copy
+   exports its table as tob_optim_<backend>. */
+#include "bench.h"
+#include "trainopt.h"
+
+#define TOB_EXPORT(x) TOB_CAT(x, TOB_BACKEND)
+
+static void bm_sgd(tob_state *s, const void *arg) {
+    size_t n = (size_t)tob_arg(s);
+    float **a = tob_arrays(s, "sgd", 3, n);
+    trainopt_sgd_config c = TRAINOPT_SGD_DEFAULTS;
+    (void)arg;
+    if (!a) return;
+    c.lr = TOB_SGD_LR;
+    c.momentum = TOB_SGD_MOMENTUM;
+    if (trainopt_sgd_step(&c, TOB_STEP, n, a[0], a[1], a[2]) != TRAINOPT_OK) {
+        tob_error(s, "trainopt_sgd_step failed");
+        return;
+    }
+    while (tob_loop(s)) {
+        trainopt_sgd_step(&c, TOB_STEP, n, a[0], a[1], a[2]);
+        tob_clobber();
+    }
+    tob_rates(s, (double)n, TOB_BYTES_SGD * (double)n);
+}
+
+static void bm_adagrad(tob_state *s, const void *arg) {
+    size_t n = (size_t)tob_arg(s);
+    float **a = tob_arrays(s, "adagrad", 3, n);
+    trainopt_adagrad_config c = TRAINOPT_ADAGRAD_DEFAULTS;
+    (void)arg;
+    if (!a) return;
+    c.lr = TOB_ADAGRAD_LR;
+    c.eps = TOB_ADAGRAD_EPS;
+    if (trainopt_adagrad_step(&c, TOB_STEP, n, a[0], a[1], a[2]) != TRAINOPT_OK) {
+        tob_error(s, "trainopt_adagrad_step failed");
+        return;
+    }
+    while (tob_loop(s)) {
+        trainopt_adagrad_step(&c, TOB_STEP, n, a[0], a[1], a[2]);
+        tob_clobber();
+    }
+    tob_rates(s, (double)n, TOB_BYTES_ADAGRAD * (double)n);
+}
+
+static void bm_rmsprop(tob_state *s, const void *arg) {
+    size_t n = (size_t)tob_arg(s);
+    float **a = tob_arrays(s, "rmsprop", 3, n);
+    trainopt_rmsprop_config c = TRAINOPT_RMSPROP_DEFAULTS;
+    (void)arg;
+    if (!a) return;
+    c.lr = TOB_RMSPROP_LR;
+    c.alpha = TOB_RMSPROP_ALPHA;
+    c.eps = TOB_RMSPROP_EPS;
+    if (trainopt_rmsprop_step(&c, TOB_STEP, n, a[0], a[1], a[2], NULL, NULL) != TRAINOPT_OK) {
+        tob_error(s, "trainopt_rmsprop_step failed");
+        return;
+    }
+    while (tob_loop(s)) {
+        trainopt_rmsprop_step(&c, TOB_STEP, n, a[0], a[1], a[2], NULL, NULL);
+        tob_clobber();
+    }
+    tob_rates(s, (double)n, TOB_BYTES_RMSPROP * (double)n);
+}
+
+/* arg: 0 Adam, 1 AdamW, 2 AMSGrad (Adam with amsgrad). */
+static void bm_adam(tob_state *s, const void *arg) {
+    const int which = *(const int *)arg;
+    size_t n = (size_t)tob_arg(s);
+    float **a = tob_arrays(s, which == 2 ? "amsgrad" : "adam", which == 2 ? 5 : 4, n);
+    trainopt_adam_config c = TRAINOPT_ADAM_DEFAULTS;
+    trainopt_status (*step)(const trainopt_adam_config *, int64_t, size_t, float *, const float *, float *, float *,
+                            float *) = which == 1 ? trainopt_adamw_step : trainopt_adam_step;
+    float *vmax;
+    if (!a) return;
+    vmax = which == 2 ? a[4] : NULL;
+    c.lr = TOB_ADAM_LR;
+    c.beta1 = TOB_ADAM_BETA1;
+    c.beta2 = TOB_ADAM_BETA2;
+    c.eps = TOB_ADAM_EPS;
+    c.weight_decay = which == 1 ? TOB_ADAMW_WD : 0.0;
+    c.amsgrad = which == 2;
+    if (step(&c, TOB_STEP, n, a[0], a[1], a[2], a[3], vmax) != TRAINOPT_OK) {
+        tob_error(s, "trainopt_adam_step failed");
+        return;
+    }
+    /* Separate loops so each call site is the direct, inlined call a user makes. */
+    if (which == 1) {
+        while (tob_loop(s)) {
+            trainopt_adamw_step(&c, TOB_STEP, n, a[0], a[1], a[2], a[3], NULL);
+            tob_clobber();
+        }
+    } else {
+        while (tob_loop(s)) {
+            trainopt_adam_step(&c, TOB_STEP, n, a[0], a[1], a[2], a[3], vmax);
+            tob_clobber();
+        }
+    }
+    tob_rates(s, (double)n, (which == 2 ? TOB_BYTES_AMSGRAD : TOB_BYTES_ADAM) * (double)n);
+}
+
+static const int adam_plain = 0, adam_w = 1, adam_ams = 2;
+
+const tob_entry TOB_EXPORT(tob_optim)[] = {
+    {"sgd", TRAINOPT_SIMD_NAME, bm_sgd, NULL, tob_sizes_elementwise, 0},
+    {"adagrad", TRAINOPT_SIMD_NAME, bm_adagrad, NULL, tob_sizes_elementwise, 0},
+    {"rmsprop", TRAINOPT_SIMD_NAME, bm_rmsprop, NULL, tob_sizes_elementwise, 0},
+    {"adam", TRAINOPT_SIMD_NAME, bm_adam, &adam_plain, tob_sizes_elementwise, 0},
+    {"adamw", TRAINOPT_SIMD_NAME, bm_adam, &adam_w, tob_sizes_elementwise, 0},
+    {"amsgrad", TRAINOPT_SIMD_NAME, bm_adam, &adam_ams, tob_sizes_elementwise, 0},
+    {NULL, NULL, NULL, NULL, NULL, 0},
+};

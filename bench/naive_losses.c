@@ -1,0 +1,3 @@
+/* bench/naive_losses.c - placeholder */
+#include "bench_config.h"
+typedef int tob_placeholder_naive_losses;
