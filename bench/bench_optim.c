@@ -102,6 +102,31 @@ static void bm_adam(tob_state *s, const void *arg) {
 
 static const int adam_plain = 0, adam_w = 1, adam_ams = 2;
 
+/* The compute floor of the sqrt-and-divide optimizers in cache: one IEEE sqrt
+   and one division per element, on registers (eight independent chains, so
+   the divider's throughput, not its latency, is measured), with this
+   backend's vectors. x -> 1.0001 / sqrt(x) stays near 1: no special values. */
+static void bm_divider(tob_state *s, const void *arg) {
+    size_t n = (size_t)tob_arg(s), i;
+    const trainopt__vf c = trainopt__v_set1(1.0001f);
+    trainopt__vf x[8];
+    float sink[TRAINOPT_SIMD_LANES];
+    int j;
+    (void)arg;
+    for (j = 0; j < 8; j++) x[j] = trainopt__v_set1(1.5f + (float)j);
+    while (tob_loop(s)) {
+        for (i = 0; i + 8 * TRAINOPT_SIMD_LANES <= n; i += 8 * TRAINOPT_SIMD_LANES)
+            for (j = 0; j < 8; j++) x[j] = trainopt__v_div(c, trainopt__v_sqrt(x[j]));
+        tob_clobber();
+    }
+    for (j = 1; j < 8; j++) x[0] = trainopt__v_add(x[0], x[j]);
+    trainopt__v_store(sink, x[0]);
+    tob_escape(sink);
+    tob_rates(s, (double)n, 0.0);
+}
+
+static const int64_t divider_sizes[] = {1 << 16, 0};
+
 const tob_entry TOB_EXPORT(tob_optim)[] = {
     {"sgd", TRAINOPT_SIMD_NAME, bm_sgd, NULL, tob_sizes_elementwise, 0},
     {"adagrad", TRAINOPT_SIMD_NAME, bm_adagrad, NULL, tob_sizes_elementwise, 0},
@@ -109,5 +134,6 @@ const tob_entry TOB_EXPORT(tob_optim)[] = {
     {"adam", TRAINOPT_SIMD_NAME, bm_adam, &adam_plain, tob_sizes_elementwise, 0},
     {"adamw", TRAINOPT_SIMD_NAME, bm_adam, &adam_w, tob_sizes_elementwise, 0},
     {"amsgrad", TRAINOPT_SIMD_NAME, bm_adam, &adam_ams, tob_sizes_elementwise, 0},
+    {"divider", TRAINOPT_SIMD_NAME, bm_divider, NULL, divider_sizes, 0},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };

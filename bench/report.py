@@ -30,19 +30,35 @@ KERNELS = {
              "(param, grad, exp_avg, exp_avg_sq read; all but grad written)"),
     "adamw": ("AdamW", "torch.optim.AdamW(lr=1e-3, weight_decay=1e-2); 28 B/element"),
     "amsgrad": ("AMSGrad", "torch.optim.Adam(amsgrad=True); 36 B/element (max_exp_avg_sq too)"),
-    "batchnorm_fwd": ("Batch norm forward (training)", "F.batch_norm(training=True), N=32, C=64, NCHW unless "
-                      "named; statistics, normalization and running-stat update"),
-    "batchnorm_infer": ("Batch norm forward (inference)", "F.batch_norm(training=False), N=32, C=64"),
-    "batchnorm_bwd": ("Batch norm backward", "native_batch_norm_backward: dx, dgamma, dbeta; N=32, C=64"),
-    "dropout_fwd": ("Dropout forward", "F.dropout(p=0.5, training=True): y and the 1-bit mask"),
-    "dropout_bwd": ("Dropout backward", "dx = dy * mask * 1/(1-p) from the stored mask"),
-    "cross_entropy": ("Softmax cross-entropy", "F.cross_entropy with its gradient, rows x 1024 classes"),
-    "mse": ("MSE loss", "F.mse_loss with its gradient"),
-    "clip_norm": ("clip_grad_norm_", "torch.nn.utils.clip_grad_norm_ (L2), 4 tensors"),
-    "clip_value": ("clip_grad_value_", "torch.nn.utils.clip_grad_value_"),
-    "grad_unscale": ("AMP grad unscale", "torch._amp_foreach_non_finite_check_and_unscale_"),
+    "batchnorm_fwd": ("Batch norm forward, training, NCHW", "F.batch_norm(training=True, momentum=0.1, eps=1e-5), "
+                      "N=32, C=64, H*W = n/2048: batch statistics, normalization, running-statistics update; "
+                      "12 B/element (x read twice, y written). oneDNN does not update running statistics"),
+    "batchnorm_fwd_nhwc": ("Batch norm forward, training, NHWC (channels_last)", "as above, channels last"),
+    "batchnorm_infer": ("Batch norm forward, inference, NCHW", "F.batch_norm(training=False); 8 B/element"),
+    "batchnorm_infer_nhwc": ("Batch norm forward, inference, NHWC", "as above, channels last"),
+    "batchnorm_bwd": ("Batch norm backward, NCHW", "aten.native_batch_norm_backward (dx, dgamma, dbeta from the "
+                      "saved mean and invstd); 20 B/element (x and dy read twice, dx written)"),
+    "batchnorm_bwd_nhwc": ("Batch norm backward, NHWC", "as above, channels last"),
+    "dropout_fwd": ("Dropout forward", "F.dropout(p=0.5, training=True); trainopt writes y and the 1-bit mask "
+                    "(8.125 B/element). PyTorch 1.13 on CPU draws a float bernoulli_ tensor and multiplies"),
+    "dropout_bwd": ("Dropout backward", "dx = dy * mask / (1-p) from the stored 1-bit mask (8.125 B/element); "
+                    "PyTorch: dy * its float noise tensor"),
+    "cross_entropy": ("Softmax cross-entropy with gradient", "F.cross_entropy (mean) and its gradient, rows x 1024 "
+                      "classes; 8 B/element (logits read, gradient written). PyTorch: forward + backward via autograd"),
+    "mse": ("MSE loss with gradient", "F.mse_loss (mean) and its gradient; 12 B/element"),
+    "clip_norm": ("clip_grad_norm_, nothing to clip", "torch.nn.utils.clip_grad_norm_(4 tensors, max_norm=1e9): "
+                  "the norm pass (4 B/element); PyTorch 1.13 multiplies by the clamped coefficient (1) anyway"),
+    "clip_norm_active": ("clip_grad_norm_, clipping", "max_norm=1: the norm pass, then every gradient scaled "
+                         "(12 B/element); gradients restored before each call with the timer stopped"),
+    "clip_value": ("clip_grad_value_", "torch.nn.utils.clip_grad_value_(0.5), in place; 8 B/element"),
+    "grad_unscale": ("Gradient unscale and non-finite check", "trainopt_grad_unscale (AMP's unscale_); PyTorch 1.13 "
+                     "has no CPU kernel for it, its row is torch._foreach_mul_ then torch.isfinite(g).all(); "
+                     "8 B/element"),
 }
 OPTIMIZERS = ["sgd", "adagrad", "rmsprop", "adam", "adamw", "amsgrad"]
+BN = ["batchnorm_fwd", "batchnorm_fwd_nhwc", "batchnorm_infer", "batchnorm_infer_nhwc", "batchnorm_bwd",
+      "batchnorm_bwd_nhwc"]
+SQRT_DIV = ["adagrad", "rmsprop", "adam", "adamw", "amsgrad"]  # one sqrt and one division per element
 BACKENDS = ["avx512", "avx2", "scalar"]
 NAIVE = ["naive-O2", "naive-O3-native", "naive-O3-native-nomerrno", "naive-Ofast-native",
          "naive-O3-haswell", "naive-O3-haswell-nomerrno", "naive-Ofast-haswell"]
@@ -146,9 +162,13 @@ def pkg_version(p):
 class Report:
     def __init__(self, ctx, rows, torch_ctx, dnnl_ctx):
         self.ctx, self.torch_ctx, self.dnnl_ctx = ctx, torch_ctx, dnnl_ctx
-        self.rows = {}
+        self.rows = {}   # (kernel, impl, n) -> Row, single-threaded
+        self.mt = []     # the thread-scaling rows
         for r in rows:
-            self.rows[(r.kernel, r.impl, r.n)] = r
+            if r.kernel.endswith("_mt"):
+                self.mt.append(r)
+            else:
+                self.rows[(r.kernel, r.impl, r.n)] = r
         self.lines = []
         self.shortfalls = []
 
@@ -193,7 +213,8 @@ class Report:
         if impl.startswith("torch"):
             base, _, mode = impl.partition("/")
             kind = {"torch-single": "PyTorch (foreach=False)", "torch-foreach": "PyTorch (foreach=True)"}.get(
-                base, "PyTorch " + base[len("torch-"):] if base.startswith("torch-") else "PyTorch")
+                base, "PyTorch " + base[len("torch-"):] if base.startswith("torch-") else "PyTorch %s" %
+                self.torch_ctx.get("torch", ""))
             return "%s, %s" % (kind, {"steady": "steady state", "shipped": "as shipped"}.get(mode, mode))
         if impl.startswith("onednn"):
             return "oneDNN %s (%s)" % (self.dnnl_ctx.get("version", ""), impl.partition("-")[2])
@@ -247,7 +268,7 @@ class Report:
         self.out()
 
     def bandwidth(self):
-        self.out("## Memory bandwidth in this run")
+        self.out("## Memory bandwidth and compute floors in this run")
         self.out()
         sizes = self.sizes("stream")
         if sizes:
@@ -258,12 +279,21 @@ class Report:
                     fmt(self.get("stream", impl, n).gbs if self.get("stream", impl, n) else None) for n in sizes)
                     + " |")
             self.out()
-        mt = [r for r in self.rows.values() if r.kernel == "stream_mt"]
+        mt = [r for r in self.mt if r.kernel == "stream_mt"]
         if mt:
             mt.sort(key=lambda r: (r.impl, r.threads))
             self.out("At 64M elements with OpenMP: " + ", ".join(
                 "%s %d thread%s %s GB/s" % (r.impl, r.threads, "s" if r.threads > 1 else "", fmt(r.gbs))
                 for r in mt) + ".")
+            self.out()
+        div = [(b, self.get("divider", b, 1 << 16)) for b in BACKENDS]
+        div = [(b, r) for b, r in div if r]
+        if div:
+            self.out("The divider floor: one IEEE sqrt and one division per element, on registers, with each "
+                     "backend's vectors (bench_optim.c `bm_divider`): " + ", ".join(
+                         "%s %s ns/element" % (b, fmt(r.ns)) for b, r in div) + ". Adagrad, RMSprop and the Adam "
+                     "family need exactly one of each per element, so in cache they cannot run faster than this; "
+                     "the floor for a plain scalar loop is the scalar figure.")
             self.out()
 
     def goals(self):
@@ -273,8 +303,50 @@ class Report:
                  "avx512 is compared with `-march=native` builds of the naive loop, avx2 with `-march=haswell` "
                  "builds (the same machine, the instruction set a user of that backend has).")
         self.out()
-        self.out("| goal | kernel | backend | measured | target | |")
-        self.out("|---|---|---|---:|---:|---|")
+        self.out("The last column, where it applies, is the most the goal's ratio could be on this machine: the "
+                 "reference's time over trainopt's compute floor (the divider floor for its vector width, or the "
+                 "same-traffic kernel in cache, whichever is slower).")
+        self.out()
+        self.out("| goal | kernel | backend | measured | target | | bound |")
+        self.out("|---|---|---|---:|---:|---|---:|")
+        self.goals_optimizers()
+        self.goals_families()
+        self.out()
+
+    def goal_row(self, what, k, b, ref, t, target, unit, bound="", why=""):
+        if ref is None or t is None:
+            return
+        ratio = ref / t
+        ok = ratio >= target
+        shown = ("%.0f%%" % (100 * ratio)) if unit == "%" else ("%.2fx" % ratio)
+        want = (">= %.0f%%" % (100 * target)) if unit == "%" else (">= %gx" % target)
+        status = "ok" if ok else "**short**" + (": " + why if why else "")
+        self.out("| %s | %s | %s | %s | %s | %s | %s |" % (what, k, b, shown, want, status, bound))
+        if not ok:
+            self.shortfalls.append((k, b, what, shown, want))
+
+    def goals_families(self):
+        for k in BN:
+            for n in self.sizes(k):
+                t = self.ns(k, "avx512", n)
+                dnnl = [(self.ns(k, i, n), i) for i in self.impls(k) if i.startswith("onednn")]
+                dnnl = [d for d in dnnl if d[0]]
+                if dnnl:
+                    best = min(dnnl)
+                    self.goal_row("%s: vs oneDNN's best format (%s)" % (human_n(n), best[1][7:]), k, "avx512",
+                                  best[0], t, 1.0, "x")
+                self.goal_row("%s: vs PyTorch (steady state)" % human_n(n), k, "avx512",
+                              self.ns(k, "torch/steady", n), t, 2.0, "x")
+        for k in ("dropout_fwd", "dropout_bwd"):
+            big = 1 << 24
+            self.goal_row("16M: speed vs same-traffic kernel", k, "avx512", self.ns(k, "roofline", big),
+                          self.ns(k, "avx512", big), 0.80, "%")
+            if k == "dropout_fwd":
+                for n in (1 << 16, big):
+                    self.goal_row("%s: vs PyTorch (steady state)" % human_n(n), k, "avx512",
+                                  self.ns(k, "torch/steady", n), self.ns(k, "avx512", n), 40.0, "x")
+
+    def goals_optimizers(self):
         big, small = 1 << 24, 1 << 16
         for k in OPTIMIZERS:
             for b, arch in (("avx512", "native"), ("avx2", "haswell")):
@@ -286,18 +358,13 @@ class Report:
                     ("64K: vs plain naive (`-O3 -march=%s`)" % arch, self.ns(k, "naive-O3-%s" % arch, small),
                      t_small, 10.0, "x"),
                 ]
+                floor = None
+                if k in SQRT_DIV and self.ns("divider", b, small):
+                    floor = max(self.ns("divider", b, small), self.ns(k, "roofline", small) or 0)
                 for what, ref, t, target, unit in checks:
-                    if ref is None or t is None:
-                        continue
-                    ratio = ref / t
-                    ok = ratio >= target
-                    shown = ("%.0f%%" % (100 * ratio)) if unit == "%" else ("%.2fx" % ratio)
-                    want = (">= %.0f%%" % (100 * target)) if unit == "%" else (">= %gx" % target)
-                    self.out("| %s | %s | %s | %s | %s | %s |" % (what, k, b, shown, want,
-                                                                 "ok" if ok else "**short**"))
-                    if not ok:
-                        self.shortfalls.append((k, b, what, shown, want))
-        self.out()
+                    bound = ("%.1fx" % (ref / floor)) if floor and ref and unit == "x" else ""
+                    why = "no sqrt, so the plain loop vectorizes" if k not in SQRT_DIV and "plain" in what else ""
+                    self.goal_row(what, k, b, ref, t, target, unit, bound, why)
 
     def kernel_section(self, k):
         title, desc = KERNELS.get(k, (k, ""))
@@ -349,7 +416,7 @@ class Report:
         self.out()
 
     def threads(self):
-        rows = [r for r in self.rows.values() if r.kernel in ("adamw_mt", "stream_mt")]
+        rows = list(self.mt)
         if not rows:
             return
         self.out("## Thread scaling: AdamW at 64M elements")
@@ -361,7 +428,6 @@ class Report:
         self.out("|---|---:|---:|---:|---:|---:|")
         rows.sort(key=lambda r: (r.kernel != "adamw_mt", r.impl, r.threads))
         for r in rows:
-            one = self.get(r.kernel, r.impl, r.n)
             base = [x for x in rows if x.kernel == r.kernel and x.impl == r.impl and x.threads == 1]
             triad = [x for x in rows if x.kernel == "stream_mt" and x.impl == "triad" and x.threads == r.threads]
             lab = ("trainopt " + r.impl) if r.impl in BACKENDS else (
@@ -370,11 +436,10 @@ class Report:
                 lab, r.threads, fmt(r.ns), fmt(r.gbs),
                 ("%.2fx" % (base[0].ns / r.ns)) if base else "-",
                 ("%.0f%%" % (100 * r.gbs / triad[0].gbs)) if triad and r.gbs else "-"))
-            del one
         self.out()
 
     def noise(self):
-        cvs = sorted((r.cv, r.kernel + "/" + r.impl + "/" + human_n(r.n)) for r in self.rows.values()
+        cvs = sorted((r.cv, r.kernel + "/" + r.impl + "/" + human_n(r.n)) for r in list(self.rows.values()) + self.mt
                      if r.cv is not None)
         if not cvs:
             return
@@ -399,6 +464,11 @@ def plot(rep, kernels, build, png):
         "naive-Ofast-native": 'lw 1.5 lc rgb "#9467bd" dt 3 pt 8',
         "torch-single/steady": 'lw 1.5 lc rgb "#2ca02c" pt 10',
         "torch-single/shipped": 'lw 1.5 lc rgb "#2ca02c" dt 2 pt 11',
+        "torch/steady": 'lw 1.5 lc rgb "#2ca02c" pt 10',
+        "torch/shipped": 'lw 1.5 lc rgb "#2ca02c" dt 2 pt 11',
+        "onednn-nchw": 'lw 1.5 lc rgb "#8c564b" pt 12',
+        "onednn-nhwc": 'lw 1.5 lc rgb "#8c564b" pt 12',
+        "onednn-nChw16c": 'lw 1.5 lc rgb "#e377c2" pt 13',
         "roofline": 'lw 3 lc rgb "black" dt 4 pt -1',
         "copy": 'lw 1.5 lc rgb "#7f7f7f" dt 3 pt 4',
         "triad": 'lw 2 lc rgb "#7f7f7f" pt 6',
@@ -407,6 +477,8 @@ def plot(rep, kernels, build, png):
               "naive-O3-native": "naive -O3 -march=native", "naive-O3-native-nomerrno": "naive ... -fno-math-errno",
               "naive-Ofast-native": "naive -Ofast (inexact)", "torch-single/steady": "PyTorch steady",
               "torch-single/shipped": "PyTorch as shipped", "roofline": "roofline (same traffic)",
+              "torch/steady": "PyTorch steady", "torch/shipped": "PyTorch as shipped",
+              "onednn-nchw": "oneDNN nchw", "onednn-nhwc": "oneDNN nhwc", "onednn-nChw16c": "oneDNN nChw16c",
               "copy": "STREAM copy", "triad": "STREAM triad"}
     panels = [k for k in kernels if rep.sizes(k)]
     cols = 3

@@ -47,7 +47,7 @@ OPTIMIZERS = {
     "adamw": ("AdamW", dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2)),
     "amsgrad": ("Adam", dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, amsgrad=True)),
 }
-# Batch norm: NCHW, C = 64, N = 32, spatial = n / (N*C) (bench_batchnorm.c).
+# Batch norm: N = 32, C = 64, spatial = n / (N*C), NCHW and channels_last (bench.h).
 BN_C, BN_N = 64, 32
 BN_SIZES = [1 << 16, 1 << 20, 1 << 24]
 DROPOUT_P = 0.5
@@ -60,8 +60,11 @@ def clock():
     return time.thread_time_ns(), time.perf_counter_ns()
 
 
-def measure(first, again, n):
-    """first(): the first call; again(): one more call. Returns per-element ns."""
+def measure(first, again, n, prep=None):
+    """first(): the first call; again(): one more call; prep(): untimed work
+    before each call (restoring inputs). Returns per-element ns."""
+    if prep:
+        prep()
     c0, w0 = clock()
     first()
     c1, w1 = clock()
@@ -70,6 +73,8 @@ def measure(first, again, n):
     cpu, wall = [], []
     start = time.perf_counter()
     while len(cpu) < MAX_CALLS and (len(cpu) < MIN_CALLS or time.perf_counter() - start < STEP_TIME):
+        if prep:
+            prep()
         c0, w0 = clock()
         again()
         c1, w1 = clock()
@@ -109,48 +114,52 @@ def bench_optimizers(torch, sizes, kernels):
     return out
 
 
+def bn_dims(n):
+    """N=32, C=64, H x W = 4x8, 16x32, 64x128 (as dnnl_peer.c)."""
+    hw = n // (BN_N * BN_C)
+    h = 1
+    while (2 * h) * (2 * h) <= hw:
+        h *= 2
+    return (BN_N, BN_C, h, hw // h)
+
+
 def bench_batchnorm(torch, kernels):
     F = torch.nn.functional
     gen = torch.Generator().manual_seed(2)
     out = []
     for n in BN_SIZES:
-        hw = n // (BN_N * BN_C)
-        side = int(hw ** 0.5)
-        shape = (BN_N, BN_C, side, hw // side)
-        for layout in ("nchw", "nhwc"):
-            fmt = torch.contiguous_format if layout == "nchw" else torch.channels_last
-            x = torch.rand(shape, generator=gen).contiguous(memory_format=fmt)
-            gamma, beta = torch.rand(BN_C, generator=gen), torch.rand(BN_C, generator=gen)
-            rm, rv = torch.zeros(BN_C), torch.ones(BN_C)
-            if not kernels or "batchnorm_fwd" in kernels:
-                def fwd():
-                    return F.batch_norm(x, rm, rv, gamma, beta, training=True, momentum=0.1, eps=1e-5)
-                r = measure(fwd, fwd, n)
-                r.update(kernel="batchnorm_fwd", impl="torch-" + layout, n=n)
-                out.append(r)
-            if not kernels or "batchnorm_infer" in kernels:
-                def infer():
-                    return F.batch_norm(x, rm, rv, gamma, beta, training=False, eps=1e-5)
-                r = measure(infer, infer, n)
-                r.update(kernel="batchnorm_infer", impl="torch-" + layout, n=n)
-                out.append(r)
-            if not kernels or "batchnorm_bwd" in kernels:
+        shape = bn_dims(n)
+        for suffix, fmt in (("", torch.contiguous_format), ("_nhwc", torch.channels_last)):
+            x = (1e-3 + torch.rand(shape, generator=gen)).contiguous(memory_format=fmt)
+            gamma, beta = 1 + 0.01 * torch.rand(BN_C, generator=gen), 0.1 * torch.rand(BN_C, generator=gen)
+            rm, rv = torch.full((BN_C,), 0.5), torch.full((BN_C,), 0.1)
+            dy = grad_like(torch, n, gen).reshape(shape).contiguous(memory_format=fmt)
+            mean = x.mean(dim=(0, 2, 3))
+            invstd = 1.0 / torch.sqrt(x.var(dim=(0, 2, 3), unbiased=False) + 1e-5)
+
+            def fwd():
+                return F.batch_norm(x, rm, rv, gamma, beta, training=True, momentum=0.1, eps=1e-5)
+
+            def infer():
+                return F.batch_norm(x, rm, rv, gamma, beta, training=False, eps=1e-5)
+
+            def bwd():
                 # The backward kernel alone, as trainopt_batchnorm_backward is: the
                 # forward's saved statistics are its inputs.
-                dy = torch.rand(shape, generator=gen).contiguous(memory_format=fmt)
-                mean = x.mean(dim=(0, 2, 3))
-                invstd = 1.0 / torch.sqrt(x.var(dim=(0, 2, 3), unbiased=False) + 1e-5)
-
-                def bwd():
-                    return torch.ops.aten.native_batch_norm_backward(
-                        dy, x, gamma, rm, rv, mean, invstd, True, 1e-5, [True, True, True])
-                r = measure(bwd, bwd, n)
-                r.update(kernel="batchnorm_bwd", impl="torch-" + layout, n=n)
+                return torch.ops.aten.native_batch_norm_backward(
+                    dy, x, gamma, rm, rv, mean, invstd, True, 1e-5, [True, True, True])
+            for kernel, fn in (("batchnorm_fwd", fwd), ("batchnorm_infer", infer), ("batchnorm_bwd", bwd)):
+                if kernels and kernel + suffix not in kernels:
+                    continue
+                r = measure(fn, fn, n)
+                r.update(kernel=kernel + suffix, impl="torch", n=n)
                 out.append(r)
     return out
 
 
 def bench_dropout(torch, sizes, kernels):
+    """F.dropout in training on CPU (1.13): noise = bernoulli_(1-p) / (1-p) as a
+    float tensor, y = x * noise; its backward is dy * noise."""
     F = torch.nn.functional
     gen = torch.Generator().manual_seed(3)
     out = []
@@ -162,18 +171,29 @@ def bench_dropout(torch, sizes, kernels):
             r = measure(fwd, fwd, n)
             r.update(kernel="dropout_fwd", impl="torch", n=n)
             out.append(r)
+        if not kernels or "dropout_bwd" in kernels:
+            noise = torch.empty(n).bernoulli_(1 - DROPOUT_P).div_(1 - DROPOUT_P)
+
+            def bwd():
+                return x * noise
+            r = measure(bwd, bwd, n)
+            r.update(kernel="dropout_bwd", impl="torch", n=n)
+            out.append(r)
     return out
 
 
-def bench_losses(torch, kernels):
+def bench_losses(torch, sizes, kernels):
     F = torch.nn.functional
     gen = torch.Generator().manual_seed(4)
     out = []
+
+    def want(k):
+        return not kernels or k in kernels
     for n in CE_SIZES:
         rows = n // CE_CLASSES
-        logits = torch.randn(rows, CE_CLASSES, generator=gen)
+        logits = grad_like(torch, n, gen).reshape(rows, CE_CLASSES)
         labels = torch.randint(0, CE_CLASSES, (rows,), generator=gen)
-        if not kernels or "cross_entropy" in kernels:
+        if want("cross_entropy"):
             # Loss and gradient, as trainopt_softmax_cross_entropy computes both.
             def ce():
                 lg = logits.detach().requires_grad_(True)
@@ -181,6 +201,53 @@ def bench_losses(torch, kernels):
                 return lg.grad
             r = measure(ce, ce, n)
             r.update(kernel="cross_entropy", impl="torch", n=n)
+            out.append(r)
+    for n in sizes:
+        a, b = 1e-3 + torch.rand(n, generator=gen), 1e-3 + torch.rand(n, generator=gen)
+        g = grad_like(torch, n, gen)
+        if want("mse"):
+            def mse():
+                p = a.detach().requires_grad_(True)
+                F.mse_loss(p, b).backward()
+                return p.grad
+            r = measure(mse, mse, n)
+            r.update(kernel="mse", impl="torch", n=n)
+            out.append(r)
+        params = [torch.nn.Parameter(torch.empty(n // 4)) for _ in range(4)]
+        for t, p in enumerate(params):
+            p.grad = g[t * (n // 4):(t + 1) * (n // 4)].clone()
+        if want("clip_norm"):
+            def idle():
+                return torch.nn.utils.clip_grad_norm_(params, 1e9)
+            r = measure(idle, idle, n)
+            r.update(kernel="clip_norm", impl="torch", n=n)
+            out.append(r)
+        if want("clip_norm_active") and n >= 1 << 20:
+            def restore():
+                for t, p in enumerate(params):
+                    p.grad.copy_(g[t * (n // 4):(t + 1) * (n // 4)])
+
+            def active():
+                return torch.nn.utils.clip_grad_norm_(params, 1.0)
+            r = measure(active, active, n, prep=restore)
+            r.update(kernel="clip_norm_active", impl="torch", n=n)
+            out.append(r)
+        if want("clip_value"):
+            def value():
+                return torch.nn.utils.clip_grad_value_(params, 0.5)
+            r = measure(value, value, n)
+            r.update(kernel="clip_value", impl="torch", n=n)
+            out.append(r)
+        if want("grad_unscale"):
+            # PyTorch 1.13 has no CPU kernel for _amp_foreach_non_finite_check_and_unscale_
+            # (GradScaler is CUDA-only): what a CPU user writes instead.
+            grads = [p.grad for p in params]
+
+            def unscale():
+                torch._foreach_mul_(grads, 1.0)
+                return not all(bool(torch.isfinite(x).all()) for x in grads)
+            r = measure(unscale, unscale, n)
+            r.update(kernel="grad_unscale", impl="torch", n=n)
             out.append(r)
     return out
 
@@ -193,7 +260,7 @@ def child(args):
     results = bench_optimizers(torch, sizes, kernels)
     results += bench_batchnorm(torch, kernels)
     results += bench_dropout(torch, sizes, kernels)
-    results += bench_losses(torch, kernels)
+    results += bench_losses(torch, sizes, kernels)
     for r in results:
         r["mode"] = args.mode
     json.dump(dict(torch=torch.__version__, threads=torch.get_num_threads(), results=results), sys.stdout)
