@@ -21,7 +21,7 @@ FLAGS_avx512 = -mavx512f -mavx2 -mfma
 FLAGS_neon   = -mavx2 -mfma -DTRAINOPT_SIMDE_NEON
 X86_BACKENDS = scalar avx2 avx512 neon
 
-.PHONY: all test test-deps demo bench bench-quick examples clean
+.PHONY: all test test-deps demo bench bench-quick examples clean plot-schedules
 all: $(BUILD)/runner
 
 # ---- the test runner: every suite compiled once per backend --------------------
@@ -57,6 +57,8 @@ $(eval $(call runner_rule,gcc-O2-native,gcc,-O2 -march=native -ffp-contract=fast
 $(eval $(call runner_rule,clang-O2,clang,-O2))
 $(eval $(call runner_rule,clang-O3-contract-fast,clang,-O3 -ffp-contract=fast))
 MATRIX_LEGS = gcc-O3-contract-off gcc-O3-contract-fast gcc-O2-native clang-O2 clang-O3-contract-fast
+# AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite, not just the batteries.
+$(eval $(call runner_rule,asan,gcc,-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer))
 
 $(BUILD)/runner: $(BUILD)/ref/runner
 	cp $< $@
@@ -82,7 +84,7 @@ $(BUILD)/aarch64/runner: $(BUILD)/aarch64/runner.o $(BUILD)/aarch64/harness.o \
 
 # ---- make test ---------------------------------------------------------------------
 test: test-deps
-	@$(MAKE) --no-print-directory -j2 $(BUILD)/ref/runner $(foreach l,$(MATRIX_LEGS),$(BUILD)/$(l)/runner) \
+	@$(MAKE) --no-print-directory -j2 $(BUILD)/ref/runner $(foreach l,$(MATRIX_LEGS) asan,$(BUILD)/$(l)/runner) \
 		$(if $(shell command -v $(AARCH64_CC)),$(BUILD)/aarch64/runner)
 	@sh tests/run.sh $(BUILD) "$(MATRIX_LEGS)"
 
@@ -93,3 +95,20 @@ test-deps:
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- the flagship example ----------------------------------------------------------
+demo:
+	@echo "make demo will build and run examples/fashion_mnist.c (an MLP trained on Fashion-MNIST"
+	@echo "with every trainopt kernel family); that example has not landed yet."
+
+# ---- make plot-schedules: the learning-rate schedules figure (examples/lr_schedules.c) ----
+plot-schedules: $(BUILD)/lr_schedules.png
+$(BUILD)/examples/lr_schedules: examples/lr_schedules.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -I. $< -o $@ -lm
+$(BUILD)/lr_schedules.csv: $(BUILD)/examples/lr_schedules
+	$< > $@
+$(BUILD)/lr_schedules.png: $(BUILD)/lr_schedules.csv tools/plot_schedules.gp
+	@command -v gnuplot >/dev/null 2>&1 || sh tools/need-packages.sh gnuplot-nox
+	gnuplot -e "csv='$<'; png='$@'" tools/plot_schedules.gp
+	@echo "wrote $@"

@@ -24,10 +24,11 @@
    CONTENTS (each name is a greppable marker in the body: search ">>name")
      >>status       trainopt_status, trainopt_status_str, trainopt_backend
      >>validate     argument checks shared by every kernel
-     >>sgd          trainopt_sgd_step
-     >>adagrad      trainopt_adagrad_init, trainopt_adagrad_step
-     >>rmsprop      trainopt_rmsprop_step
-     >>adam         trainopt_adam_step, trainopt_adamw_step (and AMSGrad)
+     >>stepopts     trainopt_step_opts: the fused step (gradient scale, skip, non-finite count)
+     >>sgd          trainopt_sgd_step, trainopt_sgd_step_ex
+     >>adagrad      trainopt_adagrad_init, trainopt_adagrad_step, trainopt_adagrad_step_ex
+     >>rmsprop      trainopt_rmsprop_step, trainopt_rmsprop_step_ex
+     >>adam         trainopt_adam_step, trainopt_adamw_step, and their _ex forms (AMSGrad included)
 
    COMPILE-TIME OPTIONS
      TRAINOPT_API         storage class of every function; default `static inline`
@@ -78,6 +79,23 @@
      (lr 1e-3, betas 0.9/0.999, eps 1e-8), TRAINOPT_ADAMW_DEFAULTS (the same, wd 1e-2).
      State arrays other than Adagrad's start at zero.
 
+   THE FUSED STEP (every optimizer's _ex form)
+     trainopt_<opt>_step_ex(..., const trainopt_step_opts *o) is the plain step with
+     three options applied in the same single pass over memory:
+       o->grad_scale  every gradient is first multiplied by (float)grad_scale. Fold
+                      mixed precision's 1/loss_scale and clip_grad_norm's coefficient
+                      into this one number. The result is bit for bit the plain step
+                      applied to gradients already multiplied by (float)grad_scale.
+       o->found_inf   if non-NULL and nonzero, the step is skipped: nothing is read or
+                      written and the call returns TRAINOPT_OK (GradScaler's skip).
+       o->nonfinite   if non-NULL, receives the number of scaled gradients that are
+                      NaN or +-Inf (0 when the step is skipped).
+     o == NULL is the plain step. A NaN, Inf or negative grad_scale is TRAINOPT_ERR_HPARAM.
+     Recommended loop with loss scaling and norm clipping: compute the global norm of the
+     raw gradients, set grad_scale = (1/loss_scale) * min(1, max_norm/(norm/loss_scale + 1e-6)),
+     skip (found_inf) when the norm is not finite, then one _ex call per tensor: the gradients
+     are read once instead of three times (unscale, clip, step).
+
    ERRORS
      Every kernel returns trainopt_status and checks all of its arguments before
      it writes anything: on an error, not one element of any output or state has
@@ -116,6 +134,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h> /* strtod, for trainopt_schedule_parse */
 #include <math.h>
 #include "trainopt_simd.h"
 
@@ -196,8 +215,64 @@ TRAINOPT__FORCE_INLINE double trainopt__powi(double base, int64_t e) {
     return r;
 }
 
-/* Sign pattern xored into each gradient: maximize negates it exactly. */
-#define TRAINOPT__GRAD_SIGN(maximize) ((maximize) ? 0x80000000u : 0u)
+/* >>stepopts: the fused step. Every optimizer has an _ex form taking these options. */
+typedef struct {
+    double grad_scale;      /* every gradient is multiplied by (float)grad_scale before use: fold AMP's
+                               1/loss_scale and clip_grad_norm's coefficient into this one number; 1 = none */
+    const int *found_inf;   /* when non-NULL and *found_inf != 0 the step is skipped: nothing is read or
+                               written and the call returns TRAINOPT_OK (AMP's GradScaler skip) */
+    size_t *nonfinite;      /* when non-NULL, receives the number of scaled gradients that are NaN or +-Inf */
+} trainopt_step_opts;
+#define TRAINOPT_STEP_OPTS_DEFAULTS {1.0, NULL, NULL}
+
+/* How a kernel reads its gradient: times `scale` when scaled, negated by xor with `sign` (maximize). */
+typedef struct {
+    float scale;
+    uint32_t sign;
+} trainopt__grad_in;
+
+TRAINOPT__FORCE_INLINE trainopt__grad_in trainopt__grad_in_make(int maximize, const trainopt_step_opts *o) {
+    trainopt__grad_in gi;
+    gi.scale = o ? (float)o->grad_scale : 1.0f;
+    gi.sign = maximize ? 0x80000000u : 0u; /* xor with the sign bit negates exactly, NaN included */
+    return gi;
+}
+
+/* k gradients from grad + i, scaled, counted when not finite, then negated for maximize.
+   `scaled` is a compile-time constant at each call site and `nonfinite` a literal NULL
+   in the plain steps, so the plain loops carry none of this. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__grad_load(const trainopt__grad_in *gi, const float *grad, size_t i, size_t k,
+                                                        int scaled, size_t *nonfinite) {
+    trainopt__vf g = trainopt__v_load_n(grad + i, k);
+    if (scaled) g = trainopt__v_mul(g, trainopt__v_set1(gi->scale));
+    if (nonfinite) {
+        trainopt__vm bad = trainopt__m_not(trainopt__v_lt(trainopt__v_abs(g), trainopt__v_set1(INFINITY)));
+        if (k != TRAINOPT_SIMD_LANES) bad = trainopt__m_and(bad, trainopt__m_first(k));
+        *nonfinite += trainopt__popcount(trainopt__m_bits(bad));
+    }
+    return trainopt__v_xor_bits(g, gi->sign);
+}
+
+/* Checks the options; tells the caller to skip the step (returning OK) when found_inf is set. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__step_opts_check(const trainopt_step_opts *o, int *skip) {
+    *skip = 0;
+    if (o == NULL) return TRAINOPT_OK;
+    if (!trainopt__nonneg(o->grad_scale)) return TRAINOPT_ERR_HPARAM;
+    *skip = o->found_inf != NULL && *o->found_inf != 0;
+    return TRAINOPT_OK;
+}
+
+/* Runs LOOP(scaled, nonfinite) as the plain step (o == NULL) or as the fused step, and reports the count. */
+#define TRAINOPT__RUN_STEP(o, LOOP)                                      \
+    do {                                                                 \
+        if ((o) == NULL) {                                               \
+            LOOP(0, (size_t *)NULL);                                     \
+        } else {                                                         \
+            size_t trainopt__bad = 0;                                    \
+            LOOP((o)->grad_scale != 1.0, &trainopt__bad);                \
+            if ((o)->nonfinite) *(o)->nonfinite = trainopt__bad;         \
+        }                                                                \
+    } while (0)
 
 /* >>sgd */
 typedef struct {
@@ -207,17 +282,17 @@ typedef struct {
 #define TRAINOPT_SGD_DEFAULTS {1e-3, 0.0, 0.0, 0.0, 0, 0}
 
 typedef struct {
+    trainopt__grad_in gi;
     float neg_lr, weight_decay, momentum, one_minus_dampening;
-    uint32_t grad_sign;
 } trainopt__sgd_scalars;
 
 /* One vector of k <= LANES elements at offset i. The flags are compile-time
    constants at each call site, so every option combination gets its own loop. */
-TRAINOPT__FORCE_INLINE void trainopt__sgd_lanes(const trainopt__sgd_scalars *s, size_t i, size_t k,
-                                                int has_wd, int has_momentum, int first_step, int nesterov,
-                                                float *param, const float *grad, float *buf) {
+TRAINOPT__FORCE_INLINE void trainopt__sgd_lanes(const trainopt__sgd_scalars *s, size_t i, size_t k, int scaled,
+                                                size_t *nonfinite, int has_wd, int has_momentum, int first_step,
+                                                int nesterov, float *param, const float *grad, float *buf) {
     trainopt__vf p = trainopt__v_load_n(param + i, k);
-    trainopt__vf g = trainopt__v_xor_bits(trainopt__v_load_n(grad + i, k), s->grad_sign);
+    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
     if (has_wd) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
     if (has_momentum) {
         trainopt__vf b;
@@ -233,52 +308,71 @@ TRAINOPT__FORCE_INLINE void trainopt__sgd_lanes(const trainopt__sgd_scalars *s, 
     trainopt__v_store_n(param + i, trainopt__v_fma(trainopt__v_set1(s->neg_lr), g, p), k);
 }
 
-TRAINOPT__FORCE_INLINE void trainopt__sgd_loop(const trainopt__sgd_scalars *s, size_t n, int has_wd, int has_momentum,
-                                               int first_step, int nesterov, float *param, const float *grad, float *buf) {
+TRAINOPT__FORCE_INLINE void trainopt__sgd_loop(const trainopt__sgd_scalars *s, size_t n, int scaled, size_t *nonfinite,
+                                               int has_wd, int has_momentum, int first_step, int nesterov,
+                                               float *param, const float *grad, float *buf) {
     size_t i = 0;
     for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
-        trainopt__sgd_lanes(s, i, TRAINOPT_SIMD_LANES, has_wd, has_momentum, first_step, nesterov, param, grad, buf);
-    if (i < n) trainopt__sgd_lanes(s, i, n - i, has_wd, has_momentum, first_step, nesterov, param, grad, buf);
+        trainopt__sgd_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov,
+                            param, grad, buf);
+    if (i < n)
+        trainopt__sgd_lanes(s, i, n - i, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov, param, grad, buf);
 }
 
-TRAINOPT_API trainopt_status trainopt_sgd_step(const trainopt_sgd_config *c, int64_t step, size_t n,
-                                              float *param, const float *grad, float *momentum_buf) {
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
+                                                         const float *grad, float *buf, const trainopt_step_opts *o) {
     trainopt__sgd_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
-    int has_wd, has_momentum;
+    int has_wd, has_momentum, skip;
     if (c == NULL) return TRAINOPT_ERR_NULL;
     if (!trainopt__nonneg(c->lr) || !trainopt__nonneg(c->momentum) || !trainopt__finite(c->dampening) ||
         !trainopt__nonneg(c->weight_decay) || (c->nesterov && (c->momentum <= 0.0 || c->dampening != 0.0)))
         return TRAINOPT_ERR_HPARAM;
+    if ((st = trainopt__step_opts_check(o, &skip)) != TRAINOPT_OK) return st;
     if (step < 1) return TRAINOPT_ERR_STEP;
-    if (n == 0) return TRAINOPT_OK;
+    if (n == 0 || skip) {
+        if (o && o->nonfinite) *o->nonfinite = 0;
+        return TRAINOPT_OK;
+    }
     has_wd = c->weight_decay != 0.0;
     has_momentum = c->momentum != 0.0;
-    arrays.ptr[0] = param; arrays.ptr[1] = grad; arrays.ptr[2] = momentum_buf;
+    arrays.ptr[0] = param; arrays.ptr[1] = grad; arrays.ptr[2] = buf;
     arrays.count = has_momentum ? 3 : 2;
     if ((st = trainopt__check_arrays(&arrays, n)) != TRAINOPT_OK) return st;
 
+    s.gi = trainopt__grad_in_make(c->maximize, o);
     s.neg_lr = (float)-c->lr;
     s.weight_decay = (float)c->weight_decay;
     s.momentum = (float)c->momentum;
     s.one_minus_dampening = (float)(1.0 - c->dampening);
-    s.grad_sign = TRAINOPT__GRAD_SIGN(c->maximize);
     /* The common configurations get their own loop; the rest share a generic one. */
-    if (!has_momentum) {
-        if (has_wd) trainopt__sgd_loop(&s, n, 1, 0, 0, 0, param, grad, NULL);
-        else trainopt__sgd_loop(&s, n, 0, 0, 0, 0, param, grad, NULL);
-    } else if (step == 1) {
-        if (c->nesterov) trainopt__sgd_loop(&s, n, has_wd, 1, 1, 1, param, grad, momentum_buf);
-        else trainopt__sgd_loop(&s, n, has_wd, 1, 1, 0, param, grad, momentum_buf);
-    } else if (c->nesterov) {
-        trainopt__sgd_loop(&s, n, has_wd, 1, 0, 1, param, grad, momentum_buf);
-    } else if (has_wd) {
-        trainopt__sgd_loop(&s, n, 1, 1, 0, 0, param, grad, momentum_buf);
-    } else {
-        trainopt__sgd_loop(&s, n, 0, 1, 0, 0, param, grad, momentum_buf);
+#define TRAINOPT__SGD_LOOP(scaled, bad)                                                                         \
+    if (!has_momentum) {                                                                                        \
+        if (has_wd) trainopt__sgd_loop(&s, n, scaled, bad, 1, 0, 0, 0, param, grad, NULL);                      \
+        else trainopt__sgd_loop(&s, n, scaled, bad, 0, 0, 0, 0, param, grad, NULL);                             \
+    } else if (step == 1) {                                                                                     \
+        trainopt__sgd_loop(&s, n, scaled, bad, has_wd, 1, 1, c->nesterov, param, grad, buf);                    \
+    } else if (c->nesterov) {                                                                                   \
+        trainopt__sgd_loop(&s, n, scaled, bad, has_wd, 1, 0, 1, param, grad, buf);                              \
+    } else if (has_wd) {                                                                                        \
+        trainopt__sgd_loop(&s, n, scaled, bad, 1, 1, 0, 0, param, grad, buf);                                   \
+    } else {                                                                                                    \
+        trainopt__sgd_loop(&s, n, scaled, bad, 0, 1, 0, 0, param, grad, buf);                                   \
     }
+    TRAINOPT__RUN_STEP(o, TRAINOPT__SGD_LOOP);
+#undef TRAINOPT__SGD_LOOP
     return TRAINOPT_OK;
+}
+
+TRAINOPT_API trainopt_status trainopt_sgd_step(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
+                                              const float *grad, float *momentum_buf) {
+    return trainopt__sgd_run(c, step, n, param, grad, momentum_buf, NULL);
+}
+
+TRAINOPT_API trainopt_status trainopt_sgd_step_ex(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
+                                                 const float *grad, float *momentum_buf, const trainopt_step_opts *o) {
+    return trainopt__sgd_run(c, step, n, param, grad, momentum_buf, o);
 }
 
 /* >>adagrad */
@@ -309,14 +403,15 @@ TRAINOPT_API trainopt_status trainopt_adagrad_init(const trainopt_adagrad_config
 }
 
 typedef struct {
+    trainopt__grad_in gi;
     float neg_clr, weight_decay, eps;
-    uint32_t grad_sign;
 } trainopt__adagrad_scalars;
 
-TRAINOPT__FORCE_INLINE void trainopt__adagrad_lanes(const trainopt__adagrad_scalars *s, size_t i, size_t k, int has_wd,
-                                                    float *param, const float *grad, float *state_sum) {
+TRAINOPT__FORCE_INLINE void trainopt__adagrad_lanes(const trainopt__adagrad_scalars *s, size_t i, size_t k, int scaled,
+                                                    size_t *nonfinite, int has_wd, float *param, const float *grad,
+                                                    float *state_sum) {
     trainopt__vf p = trainopt__v_load_n(param + i, k);
-    trainopt__vf g = trainopt__v_xor_bits(trainopt__v_load_n(grad + i, k), s->grad_sign);
+    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
     trainopt__vf sum, std;
     if (has_wd) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
     sum = trainopt__v_fma(g, g, trainopt__v_load_n(state_sum + i, k));
@@ -327,33 +422,54 @@ TRAINOPT__FORCE_INLINE void trainopt__adagrad_lanes(const trainopt__adagrad_scal
     trainopt__v_store_n(param + i, p, k);
 }
 
-TRAINOPT__FORCE_INLINE void trainopt__adagrad_loop(const trainopt__adagrad_scalars *s, size_t n, int has_wd,
-                                                   float *param, const float *grad, float *state_sum) {
+TRAINOPT__FORCE_INLINE void trainopt__adagrad_loop(const trainopt__adagrad_scalars *s, size_t n, int scaled,
+                                                   size_t *nonfinite, int has_wd, float *param, const float *grad,
+                                                   float *state_sum) {
     size_t i = 0;
     for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
-        trainopt__adagrad_lanes(s, i, TRAINOPT_SIMD_LANES, has_wd, param, grad, state_sum);
-    if (i < n) trainopt__adagrad_lanes(s, i, n - i, has_wd, param, grad, state_sum);
+        trainopt__adagrad_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, param, grad, state_sum);
+    if (i < n) trainopt__adagrad_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, state_sum);
 }
 
-TRAINOPT_API trainopt_status trainopt_adagrad_step(const trainopt_adagrad_config *c, int64_t step, size_t n,
-                                                  float *param, const float *grad, float *state_sum) {
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__adagrad_run(const trainopt_adagrad_config *c, int64_t step, size_t n,
+                                                             float *param, const float *grad, float *state_sum,
+                                                             const trainopt_step_opts *o) {
     trainopt__adagrad_scalars s;
     trainopt__arrays arrays;
     trainopt_status st = trainopt__adagrad_check(c);
+    int skip;
     if (st != TRAINOPT_OK) return st;
+    if ((st = trainopt__step_opts_check(o, &skip)) != TRAINOPT_OK) return st;
     if (step < 1) return TRAINOPT_ERR_STEP;
-    if (n == 0) return TRAINOPT_OK;
+    if (n == 0 || skip) {
+        if (o && o->nonfinite) *o->nonfinite = 0;
+        return TRAINOPT_OK;
+    }
     arrays.ptr[0] = param; arrays.ptr[1] = grad; arrays.ptr[2] = state_sum;
     arrays.count = 3;
     if ((st = trainopt__check_arrays(&arrays, n)) != TRAINOPT_OK) return st;
 
+    s.gi = trainopt__grad_in_make(c->maximize, o);
     s.neg_clr = (float)-(c->lr / fma((double)(step - 1), c->lr_decay, 1.0));
     s.weight_decay = (float)c->weight_decay;
     s.eps = (float)c->eps;
-    s.grad_sign = TRAINOPT__GRAD_SIGN(c->maximize);
-    if (c->weight_decay != 0.0) trainopt__adagrad_loop(&s, n, 1, param, grad, state_sum);
-    else trainopt__adagrad_loop(&s, n, 0, param, grad, state_sum);
+#define TRAINOPT__ADAGRAD_LOOP(scaled, bad)                                                  \
+    if (c->weight_decay != 0.0) trainopt__adagrad_loop(&s, n, scaled, bad, 1, param, grad, state_sum); \
+    else trainopt__adagrad_loop(&s, n, scaled, bad, 0, param, grad, state_sum);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAGRAD_LOOP);
+#undef TRAINOPT__ADAGRAD_LOOP
     return TRAINOPT_OK;
+}
+
+TRAINOPT_API trainopt_status trainopt_adagrad_step(const trainopt_adagrad_config *c, int64_t step, size_t n,
+                                                  float *param, const float *grad, float *state_sum) {
+    return trainopt__adagrad_run(c, step, n, param, grad, state_sum, NULL);
+}
+
+TRAINOPT_API trainopt_status trainopt_adagrad_step_ex(const trainopt_adagrad_config *c, int64_t step, size_t n,
+                                                     float *param, const float *grad, float *state_sum,
+                                                     const trainopt_step_opts *o) {
+    return trainopt__adagrad_run(c, step, n, param, grad, state_sum, o);
 }
 
 /* >>rmsprop */
@@ -364,16 +480,17 @@ typedef struct {
 #define TRAINOPT_RMSPROP_DEFAULTS {1e-2, 0.99, 1e-8, 0.0, 0.0, 0, 0}
 
 typedef struct {
+    trainopt__grad_in gi;
     float neg_lr, alpha, one_minus_alpha, eps, weight_decay, momentum;
-    uint32_t grad_sign;
 } trainopt__rmsprop_scalars;
 
-TRAINOPT__FORCE_INLINE void trainopt__rmsprop_lanes(const trainopt__rmsprop_scalars *s, size_t i, size_t k, int has_wd,
-                                                    int centered, int has_momentum, float *param, const float *grad,
-                                                    float *square_avg, float *momentum_buf, float *grad_avg) {
+TRAINOPT__FORCE_INLINE void trainopt__rmsprop_lanes(const trainopt__rmsprop_scalars *s, size_t i, size_t k, int scaled,
+                                                    size_t *nonfinite, int has_wd, int centered, int has_momentum,
+                                                    float *param, const float *grad, float *square_avg,
+                                                    float *momentum_buf, float *grad_avg) {
     const trainopt__vf alpha = trainopt__v_set1(s->alpha), one_minus_alpha = trainopt__v_set1(s->one_minus_alpha);
     trainopt__vf p = trainopt__v_load_n(param + i, k);
-    trainopt__vf g = trainopt__v_xor_bits(trainopt__v_load_n(grad + i, k), s->grad_sign);
+    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
     trainopt__vf sq, avg;
     if (has_wd) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
     sq = trainopt__v_mul(trainopt__v_load_n(square_avg + i, k), alpha);
@@ -389,8 +506,9 @@ TRAINOPT__FORCE_INLINE void trainopt__rmsprop_lanes(const trainopt__rmsprop_scal
     }
     avg = trainopt__v_add(avg, trainopt__v_set1(s->eps));
     if (has_momentum) {
-        trainopt__vf b = trainopt__v_mul(trainopt__v_load_n(momentum_buf + i, k), trainopt__v_set1(s->momentum));
-        b = trainopt__v_add(b, trainopt__v_div(g, avg));
+        /* buf.mul_(momentum).addcdiv_(g, avg), as one FMA so no compiler can fuse it differently */
+        trainopt__vf b = trainopt__v_fma(trainopt__v_load_n(momentum_buf + i, k), trainopt__v_set1(s->momentum),
+                                         trainopt__v_div(g, avg));
         trainopt__v_store_n(momentum_buf + i, b, k);
         p = trainopt__v_fma(trainopt__v_set1(s->neg_lr), b, p);
     } else {
@@ -399,31 +517,37 @@ TRAINOPT__FORCE_INLINE void trainopt__rmsprop_lanes(const trainopt__rmsprop_scal
     trainopt__v_store_n(param + i, p, k);
 }
 
-TRAINOPT__FORCE_INLINE void trainopt__rmsprop_loop(const trainopt__rmsprop_scalars *s, size_t n, int has_wd, int centered,
-                                                   int has_momentum, float *param, const float *grad,
-                                                   float *square_avg, float *momentum_buf, float *grad_avg) {
+TRAINOPT__FORCE_INLINE void trainopt__rmsprop_loop(const trainopt__rmsprop_scalars *s, size_t n, int scaled,
+                                                   size_t *nonfinite, int has_wd, int centered, int has_momentum,
+                                                   float *param, const float *grad, float *square_avg,
+                                                   float *momentum_buf, float *grad_avg) {
     size_t i = 0;
     for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
-        trainopt__rmsprop_lanes(s, i, TRAINOPT_SIMD_LANES, has_wd, centered, has_momentum, param, grad, square_avg,
-                                momentum_buf, grad_avg);
+        trainopt__rmsprop_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, centered, has_momentum, param,
+                                grad, square_avg, momentum_buf, grad_avg);
     if (i < n)
-        trainopt__rmsprop_lanes(s, i, n - i, has_wd, centered, has_momentum, param, grad, square_avg, momentum_buf,
-                                grad_avg);
+        trainopt__rmsprop_lanes(s, i, n - i, scaled, nonfinite, has_wd, centered, has_momentum, param, grad,
+                                square_avg, momentum_buf, grad_avg);
 }
 
-TRAINOPT_API trainopt_status trainopt_rmsprop_step(const trainopt_rmsprop_config *c, int64_t step, size_t n,
-                                                  float *param, const float *grad, float *square_avg,
-                                                  float *momentum_buf, float *grad_avg) {
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__rmsprop_run(const trainopt_rmsprop_config *c, int64_t step, size_t n,
+                                                             float *param, const float *grad, float *square_avg,
+                                                             float *momentum_buf, float *grad_avg,
+                                                             const trainopt_step_opts *o) {
     trainopt__rmsprop_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
-    int has_wd, has_momentum;
+    int has_wd, has_momentum, skip;
     if (c == NULL) return TRAINOPT_ERR_NULL;
     if (!trainopt__nonneg(c->lr) || !trainopt__nonneg(c->alpha) || c->alpha > 1.0 || !trainopt__nonneg(c->eps) ||
         !trainopt__nonneg(c->weight_decay) || !trainopt__nonneg(c->momentum))
         return TRAINOPT_ERR_HPARAM;
+    if ((st = trainopt__step_opts_check(o, &skip)) != TRAINOPT_OK) return st;
     if (step < 1) return TRAINOPT_ERR_STEP;
-    if (n == 0) return TRAINOPT_OK;
+    if (n == 0 || skip) {
+        if (o && o->nonfinite) *o->nonfinite = 0;
+        return TRAINOPT_OK;
+    }
     has_wd = c->weight_decay != 0.0;
     has_momentum = c->momentum > 0.0;
     arrays.ptr[0] = param; arrays.ptr[1] = grad; arrays.ptr[2] = square_avg;
@@ -432,19 +556,34 @@ TRAINOPT_API trainopt_status trainopt_rmsprop_step(const trainopt_rmsprop_config
     if (c->centered) arrays.ptr[arrays.count++] = grad_avg;
     if ((st = trainopt__check_arrays(&arrays, n)) != TRAINOPT_OK) return st;
 
+    s.gi = trainopt__grad_in_make(c->maximize, o);
     s.neg_lr = (float)-c->lr;
     s.alpha = (float)c->alpha;
     s.one_minus_alpha = (float)(1.0 - c->alpha);
     s.eps = (float)c->eps;
     s.weight_decay = (float)c->weight_decay;
     s.momentum = (float)c->momentum;
-    s.grad_sign = TRAINOPT__GRAD_SIGN(c->maximize);
-    if (!has_wd && !c->centered && !has_momentum)
-        trainopt__rmsprop_loop(&s, n, 0, 0, 0, param, grad, square_avg, NULL, NULL);
-    else
-        trainopt__rmsprop_loop(&s, n, has_wd, c->centered, has_momentum, param, grad, square_avg, momentum_buf,
-                               grad_avg);
+#define TRAINOPT__RMSPROP_LOOP(scaled, bad)                                                                        \
+    if (!has_wd && !c->centered && !has_momentum)                                                                  \
+        trainopt__rmsprop_loop(&s, n, scaled, bad, 0, 0, 0, param, grad, square_avg, NULL, NULL);                  \
+    else                                                                                                           \
+        trainopt__rmsprop_loop(&s, n, scaled, bad, has_wd, c->centered, has_momentum, param, grad, square_avg,     \
+                               momentum_buf, grad_avg);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__RMSPROP_LOOP);
+#undef TRAINOPT__RMSPROP_LOOP
     return TRAINOPT_OK;
+}
+
+TRAINOPT_API trainopt_status trainopt_rmsprop_step(const trainopt_rmsprop_config *c, int64_t step, size_t n,
+                                                  float *param, const float *grad, float *square_avg,
+                                                  float *momentum_buf, float *grad_avg) {
+    return trainopt__rmsprop_run(c, step, n, param, grad, square_avg, momentum_buf, grad_avg, NULL);
+}
+
+TRAINOPT_API trainopt_status trainopt_rmsprop_step_ex(const trainopt_rmsprop_config *c, int64_t step, size_t n,
+                                                     float *param, const float *grad, float *square_avg,
+                                                     float *momentum_buf, float *grad_avg, const trainopt_step_opts *o) {
+    return trainopt__rmsprop_run(c, step, n, param, grad, square_avg, momentum_buf, grad_avg, o);
 }
 
 /* >>adam */
@@ -456,20 +595,20 @@ typedef struct {
 #define TRAINOPT_ADAMW_DEFAULTS {1e-3, 0.9, 0.999, 1e-8, 1e-2, 0, 0}
 
 typedef struct {
+    trainopt__grad_in gi;
     float beta1, one_minus_beta1, beta2, one_minus_beta2;
     float inv_bias_correction2_sqrt, eps, neg_step_size;
     float weight_decay; /* Adam: L2 term added to the gradient */
     float decay_factor; /* AdamW: 1 - lr * weight_decay applied to the parameter */
-    uint32_t grad_sign;
 } trainopt__adam_scalars;
 
-TRAINOPT__FORCE_INLINE void trainopt__adam_lanes(const trainopt__adam_scalars *s, size_t i, size_t k, int l2, int decoupled,
-                                                 int amsgrad, float *param, const float *grad, float *exp_avg,
-                                                 float *exp_avg_sq, float *max_exp_avg_sq) {
+TRAINOPT__FORCE_INLINE void trainopt__adam_lanes(const trainopt__adam_scalars *s, size_t i, size_t k, int scaled,
+                                                 size_t *nonfinite, int l2, int decoupled, int amsgrad, float *param,
+                                                 const float *grad, float *exp_avg, float *exp_avg_sq,
+                                                 float *max_exp_avg_sq) {
     trainopt__vf p = trainopt__v_load_n(param + i, k);
-    trainopt__vf g = trainopt__v_xor_bits(trainopt__v_load_n(grad + i, k), s->grad_sign);
-    trainopt__vf m, v, denom;
-    if (decoupled) p = trainopt__v_mul(p, trainopt__v_set1(s->decay_factor));
+    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
+    trainopt__vf m, v, denom, update;
     if (l2) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
     m = trainopt__v_mul(trainopt__v_load_n(exp_avg + i, k), trainopt__v_set1(s->beta1));
     m = trainopt__v_fma(trainopt__v_set1(s->one_minus_beta1), g, m);
@@ -482,37 +621,45 @@ TRAINOPT__FORCE_INLINE void trainopt__adam_lanes(const trainopt__adam_scalars *s
         trainopt__v_store_n(max_exp_avg_sq + i, v, k);
     }
     denom = trainopt__v_fma(trainopt__v_sqrt(v), trainopt__v_set1(s->inv_bias_correction2_sqrt), trainopt__v_set1(s->eps));
-    /* addcdiv: p + (-step_size * m) / denom */
-    p = trainopt__v_add(p, trainopt__v_div(trainopt__v_mul(trainopt__v_set1(s->neg_step_size), m), denom));
+    /* addcdiv: p + (-step_size * m) / denom; AdamW's decay p * (1 - lr*wd) is fused into that sum */
+    update = trainopt__v_div(trainopt__v_mul(trainopt__v_set1(s->neg_step_size), m), denom);
+    if (decoupled) p = trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), update);
+    else p = trainopt__v_add(p, update);
     trainopt__v_store_n(param + i, p, k);
 }
 
-TRAINOPT__FORCE_INLINE void trainopt__adam_loop(const trainopt__adam_scalars *s, size_t n, int l2, int decoupled,
-                                                int amsgrad, float *param, const float *grad, float *exp_avg,
-                                                float *exp_avg_sq, float *max_exp_avg_sq) {
+TRAINOPT__FORCE_INLINE void trainopt__adam_loop(const trainopt__adam_scalars *s, size_t n, int scaled, size_t *nonfinite,
+                                                int l2, int decoupled, int amsgrad, float *param, const float *grad,
+                                                float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq) {
     size_t i = 0;
     for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
-        trainopt__adam_lanes(s, i, TRAINOPT_SIMD_LANES, l2, decoupled, amsgrad, param, grad, exp_avg, exp_avg_sq,
-                             max_exp_avg_sq);
+        trainopt__adam_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, l2, decoupled, amsgrad, param, grad, exp_avg,
+                             exp_avg_sq, max_exp_avg_sq);
     if (i < n)
-        trainopt__adam_lanes(s, i, n - i, l2, decoupled, amsgrad, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);
+        trainopt__adam_lanes(s, i, n - i, scaled, nonfinite, l2, decoupled, amsgrad, param, grad, exp_avg, exp_avg_sq,
+                             max_exp_avg_sq);
 }
 
 /* Shared by Adam and AdamW: validation, per-step scalars, and the choice of loop. */
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_any(const trainopt_adam_config *c, int decoupled, int64_t step,
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_config *c, int decoupled, int64_t step,
                                                           size_t n, float *param, const float *grad, float *exp_avg,
-                                                          float *exp_avg_sq, float *max_exp_avg_sq) {
+                                                          float *exp_avg_sq, float *max_exp_avg_sq,
+                                                          const trainopt_step_opts *o) {
     trainopt__adam_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
     double bias_correction1, bias_correction2;
-    int weighted;
+    int l2, decay, skip;
     if (c == NULL) return TRAINOPT_ERR_NULL;
     if (!trainopt__nonneg(c->lr) || !trainopt__in_01(c->beta1) || !trainopt__in_01(c->beta2) ||
         !trainopt__nonneg(c->eps) || !trainopt__nonneg(c->weight_decay))
         return TRAINOPT_ERR_HPARAM;
+    if ((st = trainopt__step_opts_check(o, &skip)) != TRAINOPT_OK) return st;
     if (step < 1) return TRAINOPT_ERR_STEP;
-    if (n == 0) return TRAINOPT_OK;
+    if (n == 0 || skip) {
+        if (o && o->nonfinite) *o->nonfinite = 0;
+        return TRAINOPT_OK;
+    }
     arrays.ptr[0] = param; arrays.ptr[1] = grad; arrays.ptr[2] = exp_avg; arrays.ptr[3] = exp_avg_sq;
     arrays.ptr[4] = max_exp_avg_sq;
     arrays.count = c->amsgrad ? 5 : 4;
@@ -520,6 +667,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_any(const trainopt_adam_co
 
     bias_correction1 = 1.0 - trainopt__powi(c->beta1, step);
     bias_correction2 = 1.0 - trainopt__powi(c->beta2, step);
+    s.gi = trainopt__grad_in_make(c->maximize, o);
     s.beta1 = (float)c->beta1;
     s.one_minus_beta1 = (float)(1.0 - c->beta1);
     s.beta2 = (float)c->beta2;
@@ -529,31 +677,46 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_any(const trainopt_adam_co
     s.neg_step_size = (float)-(c->lr / bias_correction1);
     s.weight_decay = (float)c->weight_decay;
     s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
-    s.grad_sign = TRAINOPT__GRAD_SIGN(c->maximize);
-    weighted = c->weight_decay != 0.0;
+    l2 = !decoupled && c->weight_decay != 0.0;
+    decay = decoupled && c->weight_decay != 0.0;
     /* Each (weight decay, amsgrad) combination gets its own loop. */
-    if (c->amsgrad) {
-        if (!weighted) trainopt__adam_loop(&s, n, 0, 0, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);
-        else if (decoupled) trainopt__adam_loop(&s, n, 0, 1, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);
-        else trainopt__adam_loop(&s, n, 1, 0, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);
-    } else {
-        if (!weighted) trainopt__adam_loop(&s, n, 0, 0, 0, param, grad, exp_avg, exp_avg_sq, NULL);
-        else if (decoupled) trainopt__adam_loop(&s, n, 0, 1, 0, param, grad, exp_avg, exp_avg_sq, NULL);
-        else trainopt__adam_loop(&s, n, 1, 0, 0, param, grad, exp_avg, exp_avg_sq, NULL);
+#define TRAINOPT__ADAM_LOOP(scaled, bad)                                                                             \
+    if (c->amsgrad) {                                                                                                \
+        if (l2) trainopt__adam_loop(&s, n, scaled, bad, 1, 0, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);  \
+        else if (decay) trainopt__adam_loop(&s, n, scaled, bad, 0, 1, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq); \
+        else trainopt__adam_loop(&s, n, scaled, bad, 0, 0, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);     \
+    } else {                                                                                                         \
+        if (l2) trainopt__adam_loop(&s, n, scaled, bad, 1, 0, 0, param, grad, exp_avg, exp_avg_sq, NULL);            \
+        else if (decay) trainopt__adam_loop(&s, n, scaled, bad, 0, 1, 0, param, grad, exp_avg, exp_avg_sq, NULL);    \
+        else trainopt__adam_loop(&s, n, scaled, bad, 0, 0, 0, param, grad, exp_avg, exp_avg_sq, NULL);               \
     }
+    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAM_LOOP);
+#undef TRAINOPT__ADAM_LOOP
     return TRAINOPT_OK;
 }
 
 TRAINOPT_API trainopt_status trainopt_adam_step(const trainopt_adam_config *c, int64_t step, size_t n, float *param,
                                                const float *grad, float *exp_avg, float *exp_avg_sq,
                                                float *max_exp_avg_sq) {
-    return trainopt__adam_any(c, 0, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);
+    return trainopt__adam_run(c, 0, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, NULL);
 }
 
 TRAINOPT_API trainopt_status trainopt_adamw_step(const trainopt_adam_config *c, int64_t step, size_t n, float *param,
                                                 const float *grad, float *exp_avg, float *exp_avg_sq,
                                                 float *max_exp_avg_sq) {
-    return trainopt__adam_any(c, 1, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);
+    return trainopt__adam_run(c, 1, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, NULL);
+}
+
+TRAINOPT_API trainopt_status trainopt_adam_step_ex(const trainopt_adam_config *c, int64_t step, size_t n, float *param,
+                                                  const float *grad, float *exp_avg, float *exp_avg_sq,
+                                                  float *max_exp_avg_sq, const trainopt_step_opts *o) {
+    return trainopt__adam_run(c, 0, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o);
+}
+
+TRAINOPT_API trainopt_status trainopt_adamw_step_ex(const trainopt_adam_config *c, int64_t step, size_t n, float *param,
+                                                   const float *grad, float *exp_avg, float *exp_avg_sq,
+                                                   float *max_exp_avg_sq, const trainopt_step_opts *o) {
+    return trainopt__adam_run(c, 1, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o);
 }
 
 /* Families under development, merged into this file as they land. */

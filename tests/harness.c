@@ -1,5 +1,9 @@
 /* tests/harness.c - implementation of the shared test harness (compiled once). */
+#define _DEFAULT_SOURCE /* mmap's MAP_ANONYMOUS under -std=c99 */
 #include "harness.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <math.h>
 #include <stdarg.h>
@@ -66,7 +70,7 @@ float to_from_bits(uint32_t u) {
 int to_bits_equal(to_ctx *t, const char *what, const float *got, const float *want, size_t n) {
     size_t i;
     for (i = 0; i < n; i++)
-        if (to_bits(got[i]) != to_bits(want[i])) {
+        if (to_bits(got[i]) != to_bits(want[i]) && !(isnan(got[i]) && isnan(want[i]))) {
             to_fail(t, "%s: element %zu / %zu differs: got %a (0x%08x), want %a (0x%08x)", what, i, n, (double)got[i],
                     (unsigned)to_bits(got[i]), (double)want[i], (unsigned)to_bits(want[i]));
             return 0;
@@ -138,6 +142,34 @@ int to_buf_canaries_ok(to_ctx *t, const to_buf *b, const char *what) {
     return 1;
 }
 
+to_guard to_guard_new(size_t n, int at_end) {
+    to_guard g;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes = n * sizeof(float);
+    size_t data_pages = (bytes + page - 1) / page, i;
+    unsigned char *base;
+    g.map_bytes = (data_pages + 2) * page;
+    g.map = mmap(NULL, g.map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (g.map == MAP_FAILED) {
+        fprintf(stderr, "mmap failed\n");
+        exit(2);
+    }
+    base = (unsigned char *)g.map;
+    if (mprotect(base, page, PROT_NONE) != 0 || mprotect(base + (data_pages + 1) * page, page, PROT_NONE) != 0) {
+        fprintf(stderr, "mprotect failed\n");
+        exit(2);
+    }
+    g.p = (float *)(at_end ? base + (data_pages + 1) * page - bytes : base + page);
+    g.n = n;
+    for (i = 0; i < n; i++) g.p[i] = 0.5f;
+    return g;
+}
+
+void to_guard_free(to_guard *g) {
+    munmap(g->map, g->map_bytes);
+    g->map = NULL;
+    g->p = NULL;
+}
+
 void to_fill_nan(float *x, size_t n) {
     size_t i;
     for (i = 0; i < n; i++) x[i] = NAN;
@@ -156,7 +188,7 @@ uint64_t to_rand_u64(uint64_t *state) {
 
 float to_rand_uniform(uint64_t *state, float lo, float hi) {
     double u = (double)(to_rand_u64(state) >> 11) * (1.0 / 9007199254740992.0);
-    return (float)(lo + (hi - lo) * u);
+    return (float)fma((double)hi - lo, u, lo); /* explicit fma: test data must not depend on -ffp-contract */
 }
 
 float to_rand_normal(uint64_t *state) {
@@ -226,6 +258,15 @@ void to_emit(to_sink *s, const char *name, const void *data, size_t bytes) {
 }
 
 void to_emit_status(to_sink *s, const char *name, int status) { to_emit(s, name, &status, sizeof status); }
+
+void to_emit_floats(to_sink *s, const char *name, const float *x, size_t n) {
+    float *canon = (float *)malloc(n ? n * sizeof(float) : 1);
+    size_t i;
+    if (!canon) exit(2);
+    for (i = 0; i < n; i++) canon[i] = isnan(x[i]) ? to_from_bits(0x7fc00000u) : x[i];
+    to_emit(s, name, canon, n * sizeof(float));
+    free(canon);
+}
 
 /* Used by the runner only. */
 to_sink *to_sink_new(void) {

@@ -48,7 +48,9 @@ void to_fail(to_ctx *t, const char *fmt, ...)
 /* Checks a status code; `what` names the call. Returns 1 when equal. */
 int to_expect_status(to_ctx *t, int got, int want, const char *what);
 
-/* Bitwise equality (so NaN payloads and -0 count). Reports index, n and both values in hex. */
+/* Bitwise equality (so -0 counts), except that any NaN equals any NaN: NaN sign and
+   payload differ between x86 and ARM (see to_emit_floats). Reports index, n and both
+   values in hex. */
 int to_bits_equal(to_ctx *t, const char *what, const float *got, const float *want, size_t n);
 /* |got - want| <= tol for finite values; NaN must match NaN and Inf the same Inf. */
 int to_close(to_ctx *t, const char *what, const float *got, const float *want, size_t n, double tol);
@@ -70,10 +72,22 @@ int to_buf_canaries_ok(to_ctx *t, const to_buf *b, const char *what);
 void to_fill_nan(float *x, size_t n);
 void to_copy(float *dst, const float *src, size_t n);
 
+/* An array of n floats flush against an inaccessible (PROT_NONE) page: after its
+   last element when at_end, else before its first. A kernel that touches one byte
+   outside [0, n) crashes the runner, which run.sh counts as a failure. */
+typedef struct {
+    float *p;
+    size_t n;
+    void *map;
+    size_t map_bytes;
+} to_guard;
+to_guard to_guard_new(size_t n, int at_end);
+void to_guard_free(to_guard *g);
+
 /* Deterministic generator for test data (splitmix64). */
 uint64_t to_rand_u64(uint64_t *state);
 float to_rand_uniform(uint64_t *state, float lo, float hi);
-float to_rand_normal(uint64_t *state);
+float to_rand_normal(uint64_t *state); /* libm log/cos: not bit-stable across platforms, keep out of batteries */
 void to_rand_fill(uint64_t *state, float *x, size_t n, float lo, float hi);
 
 /* Whole file into memory (malloc'd, caller frees), path relative to golden_dir.
@@ -85,6 +99,11 @@ void *to_read_golden(to_ctx *t, const char *name, size_t *len);
 typedef struct to_sink to_sink;
 void to_emit(to_sink *s, const char *name, const void *data, size_t bytes);
 void to_emit_status(to_sink *s, const char *name, int status);
+/* Float arrays: every NaN is emitted as the one quiet NaN 0x7fc00000, all other
+   bits exactly. x86 and ARM generate NaNs of different sign (0xffc00000 versus
+   0x7fc00000), and which NaN operand propagates differs, so NaN payloads are
+   not part of the bit-identity promise; NaN-ness, -0 and every other bit are. */
+void to_emit_floats(to_sink *s, const char *name, const float *x, size_t n);
 
 /* Float bit helpers. */
 uint32_t to_bits(float x);
