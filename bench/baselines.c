@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "bench.h"
+#include "bench_config.h"
 
 extern const tob_naive_optim tob_naive_optim_O2, tob_naive_optim_O3_native, tob_naive_optim_O3_native_nomerrno,
     tob_naive_optim_Ofast_native, tob_naive_optim_O3_haswell, tob_naive_optim_O3_haswell_nomerrno,
@@ -178,6 +179,9 @@ const tob_entry tob_baselines[] = {
     {"adam", "roofline", bm_rw4_3, NULL, tob_sizes_elementwise, 0},
     TOB_NAIVE_ENTRIES(adamw),
     {"adamw", "roofline", bm_rw4_3, NULL, tob_sizes_elementwise, 0},
+#ifdef TOB_HAVE_STEP_EX
+    {"adamw_ex", "roofline", bm_rw4_3, NULL, tob_sizes_elementwise, 0},
+#endif
     TOB_NAIVE_ENTRIES(amsgrad),
     {"amsgrad", "roofline", bm_rw5_4, NULL, tob_sizes_elementwise, 0},
     {"stream", "copy", bm_copy, NULL, tob_sizes_elementwise, 0},

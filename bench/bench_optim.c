@@ -2,6 +2,7 @@
    (-DTOB_BACKEND=avx512|avx2|scalar with that backend's flags); each copy
    exports its table as tob_optim_<backend>. */
 #include "bench.h"
+#include "bench_config.h"
 #include "trainopt.h"
 
 #define TOB_EXPORT(x) TOB_CAT(x, TOB_BACKEND)
@@ -102,6 +103,36 @@ static void bm_adam(tob_state *s, const void *arg) {
 
 static const int adam_plain = 0, adam_w = 1, adam_ams = 2;
 
+#ifdef TOB_HAVE_STEP_EX
+/* AdamW's fused step: gradients scaled (AMP's 1/loss_scale times a clipping
+   coefficient, here 1/1024), the found_inf skip flag read, non-finite
+   gradients counted, all in the step's one pass. */
+static void bm_adamw_ex(tob_state *s, const void *arg) {
+    size_t n = (size_t)tob_arg(s), nonfinite = 0;
+    float **a = tob_arrays(s, "adam", 4, n);
+    trainopt_adam_config c = TRAINOPT_ADAMW_DEFAULTS;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    const int found_inf = 0;
+    (void)arg;
+    if (!a) return;
+    c.lr = TOB_ADAM_LR;
+    c.weight_decay = TOB_ADAMW_WD;
+    o.grad_scale = 1.0 / 1024.0;
+    o.found_inf = &found_inf;
+    o.nonfinite = &nonfinite;
+    if (trainopt_adamw_step_ex(&c, TOB_STEP, n, a[0], a[1], a[2], a[3], NULL, &o) != TRAINOPT_OK) {
+        tob_error(s, "trainopt_adamw_step_ex failed");
+        return;
+    }
+    while (tob_loop(s)) {
+        trainopt_adamw_step_ex(&c, TOB_STEP, n, a[0], a[1], a[2], a[3], NULL, &o);
+        tob_clobber();
+    }
+    tob_escape(&nonfinite);
+    tob_rates(s, (double)n, TOB_BYTES_ADAM * (double)n);
+}
+#endif
+
 /* The compute floor of the sqrt-and-divide optimizers in cache: one IEEE sqrt
    and one division per element, on registers (eight independent chains, so
    the divider's throughput, not its latency, is measured), with this
@@ -134,6 +165,9 @@ const tob_entry TOB_EXPORT(tob_optim)[] = {
     {"adam", TRAINOPT_SIMD_NAME, bm_adam, &adam_plain, tob_sizes_elementwise, 0},
     {"adamw", TRAINOPT_SIMD_NAME, bm_adam, &adam_w, tob_sizes_elementwise, 0},
     {"amsgrad", TRAINOPT_SIMD_NAME, bm_adam, &adam_ams, tob_sizes_elementwise, 0},
+#ifdef TOB_HAVE_STEP_EX
+    {"adamw_ex", TRAINOPT_SIMD_NAME, bm_adamw_ex, NULL, tob_sizes_elementwise, 0},
+#endif
     {"divider", TRAINOPT_SIMD_NAME, bm_divider, NULL, divider_sizes, 0},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };

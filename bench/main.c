@@ -31,11 +31,14 @@ typedef struct {
 
 /* Display and run order: bandwidth first, then each kernel family. */
 static const char *const kernel_order[] = {
-    "stream",        "divider",          "sgd",           "adagrad",          "rmsprop",
-    "adam",          "adamw",            "amsgrad",       "batchnorm_fwd",    "batchnorm_fwd_nhwc",
-    "batchnorm_infer", "batchnorm_infer_nhwc", "batchnorm_bwd", "batchnorm_bwd_nhwc", "dropout_fwd",
-    "dropout_bwd",   "cross_entropy",    "mse",           "clip_norm",        "clip_norm_active",
-    "clip_value",    "grad_unscale",     "adamw_mt",      "stream_mt",        NULL,
+    "stream", "divider",
+    "sgd", "adagrad", "rmsprop", "adam", "adamw", "amsgrad", "adamw_ex",
+    "batchnorm_fwd", "batchnorm_fwd_nhwc", "batchnorm_infer", "batchnorm_infer_nhwc", "batchnorm_bwd",
+    "batchnorm_bwd_nhwc",
+    "dropout_fwd", "dropout_bwd",
+    "cross_entropy", "mse", "clip_norm", "clip_norm_active", "clip_value", "grad_unscale",
+    "adamw_mt", "stream_mt",
+    NULL,
 };
 
 static int cpu_has(unsigned needs) {

@@ -18,6 +18,7 @@ int tob_probe(void) { int k = 0;'
     fi
 }
 families="optim"
+have STEP_EX trainopt_adamw_step_ex
 have BATCHNORM trainopt_batchnorm_forward_train trainopt_batchnorm_forward_infer trainopt_batchnorm_backward
 have DROPOUT trainopt_dropout_forward trainopt_dropout_backward
 have LOSSES trainopt_softmax_cross_entropy trainopt_mse_loss trainopt_clip_grad_norm trainopt_clip_grad_value \
