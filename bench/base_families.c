@@ -119,15 +119,23 @@ extern const tob_naive_dropout tob_naive_dropout_O2, tob_naive_dropout_O3_native
     tob_naive_dropout_O3_native_nomerrno, tob_naive_dropout_Ofast_native, tob_naive_dropout_O3_haswell,
     tob_naive_dropout_O3_haswell_nomerrno, tob_naive_dropout_Ofast_haswell;
 
+/* New masks every call, as in bench_dropout.c (the branch predictor must not learn them). */
 static void bm_naive_dropout(tob_state *s, const tob_naive_dropout *f, int bwd) {
-    size_t n = (size_t)tob_arg(s);
+    size_t n = (size_t)tob_arg(s), j;
     float **a = tob_arrays(s, "dropout", 2, n);
-    uint8_t *mask = (uint8_t *)tob_bytes(s, 0, n / 8 + 1);
-    if (!a || !mask) return;
-    f->fwd(n, a[1], a[0], mask, (float)TOB_DROPOUT_P, 1234, 0);
+    uint8_t *masks = (uint8_t *)tob_bytes(s, 0, TOB_DROPOUT_MASKS(n) * TOB_MASK_STRIDE(n));
+    uint64_t offset = 0;
+    if (!a || !masks) return;
+    for (j = 0; j < TOB_DROPOUT_MASKS(n); j++)
+        f->fwd(n, a[1], a[0], masks + j * TOB_MASK_STRIDE(n), (float)TOB_DROPOUT_P, 1234, j * n);
+    j = 0;
     while (tob_loop(s)) {
-        if (bwd) f->bwd(n, a[1], a[0], mask, (float)TOB_DROPOUT_P);
-        else f->fwd(n, a[1], a[0], mask, (float)TOB_DROPOUT_P, 1234, 0);
+        if (bwd) {
+            j = (j + 1) % TOB_DROPOUT_MASKS(n);
+            f->bwd(n, a[1], a[0], masks + j * TOB_MASK_STRIDE(n), (float)TOB_DROPOUT_P);
+        } else {
+            f->fwd(n, a[1], a[0], masks, (float)TOB_DROPOUT_P, 1234, offset += n);
+        }
         tob_clobber();
     }
     tob_rates(s, (double)n, TOB_BYTES_DROPOUT * (double)n);
@@ -137,14 +145,16 @@ static void bm_dropout_bwd(tob_state *s, const void *arg) { bm_naive_dropout(s, 
 
 static void bm_roof_dropout(tob_state *s, const void *arg) {
     const int bwd = *(const int *)arg;
-    size_t n = (size_t)tob_arg(s);
+    size_t n = (size_t)tob_arg(s), j = 0;
     float **a = tob_arrays(s, "roofline", 2, n);
-    uint8_t *mask = (uint8_t *)tob_bytes(s, 0, n / 8 + 1);
-    if (!a || !mask) return;
-    tob_rw_bits(n, a[1], a[0], mask);
+    uint8_t *masks = (uint8_t *)tob_bytes(s, 0, TOB_DROPOUT_MASKS(n) * TOB_MASK_STRIDE(n));
+    if (!a || !masks) return;
+    for (j = 0; j < TOB_DROPOUT_MASKS(n); j++) tob_rw_bits(n, a[1], a[0], masks + j * TOB_MASK_STRIDE(n));
+    j = 0;
     while (tob_loop(s)) {
-        if (bwd) tob_rw_from_bits(n, a[1], a[0], mask);
-        else tob_rw_bits(n, a[1], a[0], mask);
+        j = (j + 1) % TOB_DROPOUT_MASKS(n);
+        if (bwd) tob_rw_from_bits(n, a[1], a[0], masks + j * TOB_MASK_STRIDE(n));
+        else tob_rw_bits(n, a[1], a[0], masks);
         tob_clobber();
     }
     tob_rates(s, (double)n, TOB_BYTES_DROPOUT * (double)n);

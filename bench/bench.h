@@ -105,6 +105,10 @@ typedef struct {
    1-bit mask; backward reads dy and the mask, writes dx. */
 #define TOB_DROPOUT_P 0.5
 #define TOB_BYTES_DROPOUT 8.125
+/* The backward benchmarks cycle through masks holding at least 2^20 decisions
+   in all (at least 8 masks), more than a branch predictor can learn. */
+#define TOB_DROPOUT_MASKS(n) ((n) >= ((size_t)1 << 17) ? (size_t)8 : ((size_t)1 << 20) / (n))
+#define TOB_MASK_STRIDE(n) ((n) / 8 + 64)        /* bytes between them */
 typedef struct {
     /* Philox4x32-10, one block per four elements, plain C. */
     void (*fwd)(size_t n, const float *x, float *y, uint8_t *mask, float p, uint64_t seed, uint64_t offset);

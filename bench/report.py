@@ -328,7 +328,7 @@ class Report:
         ratio = ref.ns / t.ns
         ok = ratio >= target
         spread = 1.1 * ((ref.cv or 0.0) ** 2 + (t.cv or 0.0) ** 2) ** 0.5
-        shown = ("%.0f%%" % (100 * ratio)) if unit == "%" else ("%.2fx" % ratio)
+        shown = ("%.1f%%" % (100 * ratio)) if unit == "%" else ("%.2fx" % ratio)
         want = (">= %.0f%%" % (100 * target)) if unit == "%" else (">= %gx" % target)
         if ok:
             status = "ok"
