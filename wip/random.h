@@ -43,8 +43,10 @@
        trainopt_dropout_forward(p, seed, offset, n, x, y, mask)
            Element i is dropped when its 32-bit draw d < round(p * 2^32), so p acts
            with 2^-32 resolution; y[i] = x[i] * (float)(1 / (1 - p)) where kept (the
-           scale computed in double, as torch's native_dropout), +0 where dropped.
-           p == 0 copies x bit for bit, p == 1 writes zeros. x == y (in place) is allowed.
+           scale computed in double, as torch's native_dropout) and x[i] * 0 where
+           dropped, as PyTorch multiplies by its 0/1 noise: a dropped NaN or Inf stays
+           NaN, a dropped negative value gives -0. p == 0 copies x bit for bit, p == 1
+           gives x * 0 everywhere. x == y (in place) is allowed.
            The draw takes 16 bits per element, so dropout costs half a word:
                block b = (e >> 7) * 16 + (e & 15), word (e >> 4) & 3, half (e >> 6) & 1
                (the low 16 bits for half 0, the high 16 for half 1),
@@ -57,12 +59,11 @@
            Calls that share one mask array must start at elements that are
            multiples of 8 (mask + s/8); any split gives the same bits.
        trainopt_dropout_backward(p, seed, offset, n, dy, dx, mask)
-           dx = dy where kept times the same scale, +0 where dropped. With a mask
+           dx = dy where kept times the same scale, dy * 0 where dropped. With a mask
            the keep bits are read from it; with mask NULL they are regenerated from
            (seed, offset), which costs the generator but no memory traffic.
        Differences from PyTorch: the mask is a different (but equally distributed)
-       draw; dropped elements are +0 even where x is NaN, Inf or negative (PyTorch
-       multiplies by 0, giving NaN or -0); PyTorch 1.13's CPU F.dropout divides
+       draw; PyTorch 1.13's CPU F.dropout divides
        1.0f / (float)(1 - p) in float, which differs in the last bit for some p
        (0.999: 999.99994 against 1000).
 
@@ -97,8 +98,8 @@
 
 /* >>vecmath: new derived vector ops, built only from trainopt_simd.h's op set
    (so each is one fixed sequence of IEEE operations and fused multiply-adds,
-   bit-identical on every backend). Candidates for trainopt_simd.h's >>derived
-   block; the loss family's exp/log may replace trainopt__v_log when unified. */
+   bit-identical on every backend). Box-Muller's log is the library's
+   trainopt__v_log (>>math). */
 
 /* Stores the first k lanes of an integer vector, never touching memory past them. */
 TRAINOPT__FORCE_INLINE void trainopt__vi_store_n(uint32_t *p, trainopt__vi a, size_t k) {
@@ -115,32 +116,6 @@ TRAINOPT__FORCE_INLINE void trainopt__vi_store_n(uint32_t *p, trainopt__vi a, si
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_lane_bits(void) {
     trainopt__vi e = trainopt__vi_shl(trainopt__vi_add(trainopt__vi_iota(), trainopt__vi_set1(127u)), 23);
     return trainopt__v_to_i(trainopt__v_from_bits(e));
-}
-
-/* Natural log of positive normal floats (cephes logf with fused multiply-adds):
-   x = 2^e * m with m in [sqrt(1/2), sqrt(2)), log x = e ln2 + log1p(m - 1).
-   Zero, negative, subnormal, Inf and NaN inputs are outside its domain. */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_log(trainopt__vf x) {
-    /* Adding 1 - sqrt(1/2) to the mantissa field carries into the exponent exactly
-       when m >= sqrt(2) (musl's logf reduction). */
-    trainopt__vi t = trainopt__vi_add(trainopt__v_bits(x), trainopt__vi_set1(0x3f800000u - 0x3f3504f3u));
-    trainopt__vf e = trainopt__vi_to_f(trainopt__vi_sub(trainopt__vi_shr(t, 23), trainopt__vi_set1(127u)));
-    trainopt__vi mb = trainopt__vi_add(trainopt__vi_and(t, trainopt__vi_set1(0x007fffffu)), trainopt__vi_set1(0x3f3504f3u));
-    trainopt__vf f = trainopt__v_sub(trainopt__v_from_bits(mb), trainopt__v_set1(1.0f)); /* exact */
-    trainopt__vf z = trainopt__v_mul(f, f);
-    trainopt__vf y = trainopt__v_set1(7.0376836292e-2f);
-    y = trainopt__v_fma(y, f, trainopt__v_set1(-1.1514610310e-1f));
-    y = trainopt__v_fma(y, f, trainopt__v_set1(1.1676998740e-1f));
-    y = trainopt__v_fma(y, f, trainopt__v_set1(-1.2420140846e-1f));
-    y = trainopt__v_fma(y, f, trainopt__v_set1(1.4249322787e-1f));
-    y = trainopt__v_fma(y, f, trainopt__v_set1(-1.6668057665e-1f));
-    y = trainopt__v_fma(y, f, trainopt__v_set1(2.0000714765e-1f));
-    y = trainopt__v_fma(y, f, trainopt__v_set1(-2.4999993993e-1f));
-    y = trainopt__v_fma(y, f, trainopt__v_set1(3.3333331174e-1f));
-    y = trainopt__v_mul(trainopt__v_mul(y, f), z);
-    y = trainopt__v_fma(e, trainopt__v_set1(-2.12194440e-4f), y); /* ln2 = 0.693359375 - 2.12194440e-4 */
-    y = trainopt__v_fma(z, trainopt__v_set1(-0.5f), y);
-    return trainopt__v_fma(e, trainopt__v_set1(0.693359375f), trainopt__v_add(f, y));
 }
 
 /* sin and cos of 2 pi u 2^-24 for integers u in [0, 2^24). The reduction is
@@ -442,11 +417,12 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__half16(trainopt__vi w, int high) {
     return high ? trainopt__vi_shr(w, 16) : trainopt__vi_and(w, trainopt__vi_set1(0xffffu));
 }
 
-/* y = x * scale where kept, +0 where dropped, for k lanes at call index i; returns the keep bits. */
+/* y = x * scale where kept, x * 0 where dropped (PyTorch's x * noise: NaN stays NaN),
+   for k lanes at call index i; returns the keep bits. */
 TRAINOPT__FORCE_INLINE uint32_t trainopt__dropout_lanes(const trainopt__rng_scalars *s, const trainopt__rng_io *io, size_t i,
                                                         size_t k, trainopt__vm drop) {
     trainopt__vf x = trainopt__v_load_n(io->x + i, k);
-    trainopt__v_store_n(io->y + i, trainopt__v_select(drop, trainopt__v_zero(), trainopt__v_mul(x, trainopt__v_set1(s->scale))), k);
+    trainopt__v_store_n(io->y + i, trainopt__v_mul(x, trainopt__v_select(drop, trainopt__v_zero(), trainopt__v_set1(s->scale))), k);
     return trainopt__m_bits(trainopt__m_not(drop));
 }
 
@@ -562,10 +538,6 @@ TRAINOPT__FORCE_INLINE void trainopt__rng_run(int kind, int has_mask, const trai
 TRAINOPT__FORCE_INLINE int trainopt__float_range(double x) { return trainopt__finite(x) && fabs(x) <= 3.4028234663852886e38; }
 
 /* Overlap of two byte ranges. */
-TRAINOPT__FORCE_INLINE int trainopt__overlap(const void *a, size_t abytes, const void *b, size_t bbytes) {
-    uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
-    return x < y + bbytes && y < x + abytes;
-}
 
 TRAINOPT__FORCE_INLINE void trainopt__rng_init(trainopt__rng_scalars *s, trainopt__rng_io *io, uint64_t seed, uint64_t offset) {
     memset(s, 0, sizeof *s);
@@ -655,6 +627,16 @@ TRAINOPT__FORCE_INLINE uint32_t trainopt__dropout_threshold(double p) {
     return t > 0xffffffffu ? 0xffffffffu : (uint32_t)t;
 }
 
+/* y = x * c over n elements (p == 1: PyTorch multiplies by zero noise). */
+TRAINOPT__FORCE_INLINE void trainopt__scale_lanes(size_t i, size_t k, float c, const float *x, float *y) {
+    trainopt__v_store_n(y + i, trainopt__v_mul(trainopt__v_load_n(x + i, k), trainopt__v_set1(c)), k);
+}
+TRAINOPT__FORCE_INLINE void trainopt__scale_loop(size_t n, float c, const float *x, float *y) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES) trainopt__scale_lanes(i, TRAINOPT_SIMD_LANES, c, x, y);
+    if (i < n) trainopt__scale_lanes(i, n - i, c, x, y);
+}
+
 /* The shared body of forward and regenerating backward: y from x with the keep bits of (seed, offset). */
 TRAINOPT__FORCE_INLINE void trainopt__dropout_apply(double p, uint64_t seed, uint64_t offset, size_t n, const float *x, float *y,
                                                     uint8_t *mask) {
@@ -662,7 +644,7 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_apply(double p, uint64_t seed, uin
     trainopt__rng_io io;
     if (p == 0.0 || p == 1.0) {
         if (p == 0.0 && x != y) memcpy(y, x, n * sizeof(float));
-        if (p == 1.0) memset(y, 0, n * sizeof(float)); /* all-zero bytes are +0.0f */
+        if (p == 1.0) trainopt__scale_loop(n, 0.0f, x, y); /* x * 0, as PyTorch: NaN stays NaN */
         if (mask) trainopt__mask_fill(mask, n, p == 0.0);
         return;
     }
@@ -698,8 +680,8 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_mask_lanes(size_t i, size_t k, int
     trainopt__vi bits = trainopt__vi_set1(trainopt__mask_read(mask, i, k));
     trainopt__vm keep = trainopt__vi_lt(trainopt__vi_set1(0u), trainopt__vi_and(bits, lane_bits));
     trainopt__vf g = trainopt__v_load_n(dy + i, k);
-    if (!copy) g = trainopt__v_mul(g, trainopt__v_set1(scale));
-    trainopt__v_store_n(dx + i, trainopt__v_select(keep, g, trainopt__v_zero()), k);
+    trainopt__vf kept = copy ? g : trainopt__v_mul(g, trainopt__v_set1(scale));
+    trainopt__v_store_n(dx + i, trainopt__v_select(keep, kept, trainopt__v_mul(g, trainopt__v_zero())), k);
 }
 
 TRAINOPT__FORCE_INLINE void trainopt__dropout_mask_loop(size_t n, int copy, float scale, const float *dy, float *dx,
@@ -718,7 +700,7 @@ TRAINOPT_API trainopt_status trainopt_dropout_backward(double p, uint64_t seed, 
     if (mask == NULL) {
         trainopt__dropout_apply(p, seed, offset, n, dy, dx, NULL);
     } else if (p == 1.0) {
-        memset(dx, 0, n * sizeof(float));
+        trainopt__scale_loop(n, 0.0f, dy, dx);
     } else if (p == 0.0) {
         trainopt__dropout_mask_loop(n, 1, 1.0f, dy, dx, mask);
     } else {
