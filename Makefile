@@ -94,7 +94,5 @@ test-deps:
 clean:
 	rm -rf $(BUILD)
 
-# ---- the flagship example ----------------------------------------------------------
-demo:
-	@echo "make demo will build and run examples/fashion_mnist.c (an MLP trained on Fashion-MNIST"
-	@echo "with every trainopt kernel family); that example has not landed yet."
+# ---- the examples and the flagship demo (make examples, demo, demo-compare, examples-check)
+include demo.mk

@@ -51,6 +51,12 @@ static inline trainopt_status trainopt_rand_normal(uint64_t seed, uint64_t offse
     }
     return TRAINOPT_OK;
 }
+static inline trainopt_status trainopt_rand_uniform(uint64_t seed, uint64_t offset, size_t n, double lo, double hi,
+                                             float *out) {
+    size_t i;
+    for (i = 0; i < n; i++) out[i] = (float)(lo + (hi - lo) * temp__u01(seed, offset + i));
+    return TRAINOPT_OK;
+}
 static inline trainopt_status trainopt_dropout_forward(double p, uint64_t seed, uint64_t offset, size_t n, const float *x,
                                                 float *y, uint8_t *mask) {
     float scale = (float)(1.0 / (1.0 - p));

@@ -431,7 +431,7 @@ int main(int argc, char **argv) {
     uint64_t order_state;
     int64_t step = 0, steps_per_epoch, total_steps, warmup_steps;
     double train_seconds = 0.0, acc = 0.0, test_loss = 0.0, lr = 0.0;
-    size_t i;
+    size_t i, total_seen = 0;
     int epoch;
     FILE *csv;
 
@@ -469,7 +469,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "cannot write %s\n", o.csv);
         return 1;
     }
-    fprintf(csv, "epoch,lr,train_loss,test_loss,test_acc,seconds\n");
+    fprintf(csv, "epoch,lr,train_loss,test_loss,test_acc,seconds,train_seconds,images_per_s\n");
 
     printf("trainopt %d.%d.%d, backend %s", TRAINOPT_VERSION_MAJOR, TRAINOPT_VERSION_MINOR, TRAINOPT_VERSION_PATCH,
            trainopt_backend());
@@ -506,11 +506,13 @@ int main(int argc, char **argv) {
         printf("epoch %2d/%d  lr %.2e  train loss %.4f  test loss %.4f  test acc %.4f  %5.2f s\n", epoch, o.epochs, lr,
                loss_sum / (double)seen, test_loss, acc, seconds);
         fflush(stdout);
-        fprintf(csv, "%d,%.6e,%.6f,%.6f,%.4f,%.3f\n", epoch, lr, loss_sum / (double)seen, test_loss, acc, seconds);
+        fprintf(csv, "%d,%.6e,%.6f,%.6f,%.4f,%.3f,%.3f,%.0f\n", epoch, lr, loss_sum / (double)seen, test_loss, acc,
+                seconds, t_train, (double)seen / t_train);
+        total_seen += seen;
     }
     fclose(csv);
     printf("final test accuracy %.4f  |  %.1f s training, %.0f images/s  |  curve: %s\n", acc, train_seconds,
-           (double)(steps_per_epoch > 0 ? train.n : 0) * o.epochs / train_seconds, o.csv);
+           (double)total_seen / train_seconds, o.csv);
     if (acc < o.min_acc) {
         fprintf(stderr, "test accuracy %.4f is below --min-acc %.4f\n", acc, o.min_acc);
         return 1;
