@@ -57,6 +57,8 @@ $(eval $(call runner_rule,gcc-O2-native,gcc,-O2 -march=native -ffp-contract=fast
 $(eval $(call runner_rule,clang-O2,clang,-O2))
 $(eval $(call runner_rule,clang-O3-contract-fast,clang,-O3 -ffp-contract=fast))
 MATRIX_LEGS = gcc-O3-contract-off gcc-O3-contract-fast gcc-O2-native clang-O2 clang-O3-contract-fast
+# AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite, not just the batteries.
+$(eval $(call runner_rule,asan,gcc,-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer))
 
 $(BUILD)/runner: $(BUILD)/ref/runner
 	cp $< $@
@@ -82,7 +84,7 @@ $(BUILD)/aarch64/runner: $(BUILD)/aarch64/runner.o $(BUILD)/aarch64/harness.o \
 
 # ---- make test ---------------------------------------------------------------------
 test: test-deps
-	@$(MAKE) --no-print-directory -j2 $(BUILD)/ref/runner $(foreach l,$(MATRIX_LEGS),$(BUILD)/$(l)/runner) \
+	@$(MAKE) --no-print-directory -j2 $(BUILD)/ref/runner $(foreach l,$(MATRIX_LEGS) asan,$(BUILD)/$(l)/runner) \
 		$(if $(shell command -v $(AARCH64_CC)),$(BUILD)/aarch64/runner)
 	@sh tests/run.sh $(BUILD) "$(MATRIX_LEGS)"
 

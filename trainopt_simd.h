@@ -99,7 +99,14 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fnma(trainopt__vf a, trainopt__v
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sqrt(trainopt__vf a) { return _mm512_sqrt_ps(a); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_min(trainopt__vf a, trainopt__vf b) { return _mm512_min_ps(a, b); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_max(trainopt__vf a, trainopt__vf b) { return _mm512_max_ps(a, b); }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push /* gcc's -O0 macro form of roundscale trips -Wsign-conversion */
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#endif
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_round(trainopt__vf a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_lt(trainopt__vf a, trainopt__vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
 TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_le(trainopt__vf a, trainopt__vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }
 TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_eq(trainopt__vf a, trainopt__vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }

@@ -1,5 +1,9 @@
 /* tests/harness.c - implementation of the shared test harness (compiled once). */
+#define _DEFAULT_SOURCE /* mmap's MAP_ANONYMOUS under -std=c99 */
 #include "harness.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <math.h>
 #include <stdarg.h>
@@ -136,6 +140,34 @@ int to_buf_canaries_ok(to_ctx *t, const to_buf *b, const char *what) {
             return 0;
         }
     return 1;
+}
+
+to_guard to_guard_new(size_t n, int at_end) {
+    to_guard g;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes = n * sizeof(float);
+    size_t data_pages = (bytes + page - 1) / page, i;
+    unsigned char *base;
+    g.map_bytes = (data_pages + 2) * page;
+    g.map = mmap(NULL, g.map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (g.map == MAP_FAILED) {
+        fprintf(stderr, "mmap failed\n");
+        exit(2);
+    }
+    base = (unsigned char *)g.map;
+    if (mprotect(base, page, PROT_NONE) != 0 || mprotect(base + (data_pages + 1) * page, page, PROT_NONE) != 0) {
+        fprintf(stderr, "mprotect failed\n");
+        exit(2);
+    }
+    g.p = (float *)(at_end ? base + (data_pages + 1) * page - bytes : base + page);
+    g.n = n;
+    for (i = 0; i < n; i++) g.p[i] = 0.5f;
+    return g;
+}
+
+void to_guard_free(to_guard *g) {
+    munmap(g->map, g->map_bytes);
+    g->map = NULL;
+    g->p = NULL;
 }
 
 void to_fill_nan(float *x, size_t n) {

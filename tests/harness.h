@@ -72,6 +72,18 @@ int to_buf_canaries_ok(to_ctx *t, const to_buf *b, const char *what);
 void to_fill_nan(float *x, size_t n);
 void to_copy(float *dst, const float *src, size_t n);
 
+/* An array of n floats flush against an inaccessible (PROT_NONE) page: after its
+   last element when at_end, else before its first. A kernel that touches one byte
+   outside [0, n) crashes the runner, which run.sh counts as a failure. */
+typedef struct {
+    float *p;
+    size_t n;
+    void *map;
+    size_t map_bytes;
+} to_guard;
+to_guard to_guard_new(size_t n, int at_end);
+void to_guard_free(to_guard *g);
+
 /* Deterministic generator for test data (splitmix64). */
 uint64_t to_rand_u64(uint64_t *state);
 float to_rand_uniform(uint64_t *state, float lo, float hi);

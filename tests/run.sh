@@ -27,6 +27,11 @@ for leg in $legs; do
     tally "$build/$leg/log.txt"
 done
 
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer (gcc -O1): every test on every backend"
+"$build/asan/runner" --expect "$build/ref/hashes.txt" > "$build/asan/log.txt" 2>&1
+grep -v '^PASS' "$build/asan/log.txt" | head -n 40
+tally "$build/asan/log.txt"
+
 echo "== native AArch64 (neon) under qemu-user"
 if [ -x "$build/aarch64/runner" ] && command -v qemu-aarch64 >/dev/null 2>&1; then
     qemu-aarch64 "$build/aarch64/runner" --expect "$build/ref/hashes.txt" > "$build/aarch64/log.txt" 2>&1
@@ -36,6 +41,11 @@ else
     skipped=$((skipped + 1))
     echo "SKIP aarch64: needs gcc-aarch64-linux-gnu and qemu-user (make test-deps installs them as root)"
 fi
+
+echo "== header hygiene: C and C++ standards, gcc and clang, two units, overrides"
+sh tests/hygiene.sh "$build/hygiene" > "$build/hygiene.log" 2>&1
+grep -v '^PASS' "$build/hygiene.log"
+tally "$build/hygiene.log"
 
 if [ "$skipped" -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"

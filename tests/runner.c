@@ -12,6 +12,7 @@
 #include "harness.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,6 +128,17 @@ static int to_load_expect(const char *path, to_expect *e) {
     return 1;
 }
 
+/* A kernel that touches a guard page kills the process: say where, and close with a count. */
+static to_ctx *to_crash_ctx;
+static void to_on_crash(int sig) {
+    to_ctx *t = to_crash_ctx;
+    printf("CRASH %s/%s [%s]: signal %d (an access outside the arrays?)\n", t->suite ? t->suite : "?",
+           t->test ? t->test : "?", t->backend ? t->backend : "?", sig);
+    printf("%d passed, %d failed\n", t->passed, t->failed + 1);
+    fflush(stdout);
+    _Exit(1);
+}
+
 static const char *to_cpu_lacks(const char *backend) {
 #if defined(TO_WITH_X86) && (defined(__x86_64__) || defined(__i386__))
     __builtin_cpu_init();
@@ -182,6 +194,9 @@ int main(int argc, char **argv) {
 
     memset(&t, 0, sizeof t);
     t.golden_dir = golden;
+    to_crash_ctx = &t;
+    signal(SIGSEGV, to_on_crash);
+    signal(SIGBUS, to_on_crash);
     if (!battery_only) {
         t.backend = "once";
         to_run_once_suites(&t);
@@ -250,6 +265,12 @@ int main(int argc, char **argv) {
             if (t.failures) { t.failed++; printf("FAIL build/identity-with-reference-build [%s]\n", b->name); }
             else t.passed++;
         }
+    }
+    for (s = 0; s < 32; s++)
+        if (reference[s]) to_sink_free(reference[s]);
+    if (have_expect) {
+        free(expect.names);
+        free(expect.hashes);
     }
     printf("%d passed, %d failed", t.passed, t.failed);
     if (t.skipped) printf(", %d skipped", t.skipped);

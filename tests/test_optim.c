@@ -628,6 +628,34 @@ static void test_pointer_errors(to_ctx *t) {
     to_expect_status(t, trainopt_adam_step(&adam, 1, 0, NULL, NULL, NULL, NULL, NULL), TRAINOPT_ERR_HPARAM, "adam n = 0, NaN lr");
 }
 
+/* ---- guard pages: no access outside [0, n), at either end ----------------------------------- */
+static void test_guard_pages(to_ctx *t) {
+    opt_case cases[32];
+    int nc = make_cases(cases), ci, s, at_end;
+    size_t n;
+    for (at_end = 0; at_end <= 1; at_end++)
+        for (ci = 0; ci < nc; ci++)
+            for (n = 0; n <= 3 * 16 + 1; n = n < 3 * 16 ? n + 1 : 4099) {
+                const opt_case *c = &cases[ci];
+                to_guard p = to_guard_new(n, at_end), g = to_guard_new(n, at_end), st[3];
+                float *stp[3];
+                trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+                size_t bad;
+                o.grad_scale = 0.5;
+                o.nonfinite = &bad;
+                for (s = 0; s < 3; s++) {
+                    st[s] = to_guard_new(n, at_end);
+                    stp[s] = s < state_count(c) ? st[s].p : NULL;
+                }
+                to_expect_status(t, step_once(c, 1, n, p.p, g.p, stp), TRAINOPT_OK, "guarded step 1");
+                to_expect_status(t, step_once(c, 2, n, p.p, g.p, stp), TRAINOPT_OK, "guarded step 2");
+                to_expect_status(t, step_once_ex(c, 3, n, p.p, g.p, stp, &o), TRAINOPT_OK, "guarded fused step");
+                to_guard_free(&p);
+                to_guard_free(&g);
+                for (s = 0; s < 3; s++) to_guard_free(&st[s]);
+            }
+}
+
 /* ---- the fused step: scale, skip, count ---------------------------------------------------- */
 static void test_fused_equals_prescaled(to_ctx *t) {
     opt_case cases[32];
@@ -733,6 +761,7 @@ void TO_NAME(optim_tests)(to_ctx *t) {
     to_run(t, "nonfinite-gradients", test_nonfinite_gradients);
     to_run(t, "hyperparameter-and-step-errors", test_errors);
     to_run(t, "pointer-alias-size-errors", test_pointer_errors);
+    to_run(t, "guard-pages", test_guard_pages);
     to_run(t, "fused-step-equals-prescaled-plain-step", test_fused_equals_prescaled);
     to_run(t, "fused-step-skip-and-errors", test_fused_skip_and_errors);
     to_run(t, "status-strings", test_status_strings);
