@@ -9,13 +9,15 @@
 #
 # Each installs the Debian packages it needs when run as root; otherwise it names them and stops.
 #
-# OpenBLAS threads. cblas_sgemm's results depend on how many threads OpenBLAS splits a product
-# over (and on the CPU kernel it picks), so the thread count is fixed here rather than left to
-# OpenBLAS's default (all cores): with the same DEMO_THREADS the same command prints the same
-# accuracy every time. 2 is this machine's core count; DEMO_THREADS=1 is as fast on a busy
-# machine and gives other (equally good) digits. The PyTorch twin gets the same count.
-
-DEMO_THREADS   ?= 2
+# OpenBLAS threads: 1. cblas_sgemm's results depend on how many threads OpenBLAS splits a
+# product over (and on the CPU kernel it picks: OPENBLAS_CORETYPE), so the count is fixed here
+# rather than left to OpenBLAS's default of one per core: with the same DEMO_THREADS the same
+# command prints the same accuracy every time (1 and 2 threads give different, equally good
+# digits). One thread, because the demo's products are small (128-row minibatches) and,
+# measured on this 2-core machine while other jobs ran, a second OpenBLAS thread made epochs
+# slower, not faster (12.5k and 9.9k images/s with 1 thread, 7.5k and 8.6k with 2). On an idle
+# machine try DEMO_THREADS=2. The PyTorch twin gets the same count.
+DEMO_THREADS   ?= 1
 EX             ?= $(BUILD)/examples
 DEMO_OUT       ?= $(BUILD)/demo
 # The examples are built as a user would: all of the CPU's vector ISA. -ffp-contract=off keeps

@@ -20,16 +20,16 @@ static inline double trainopt_lr_exponential(double base_lr, int64_t t, double g
     for (i = 0; i < t; i++) r *= gamma;
     return base_lr * r;
 }
-/* optax.warmup_cosine_decay_schedule: linear init_lr -> peak over warmup_steps, then
-   cosine to end_lr at decay_steps (decay_steps counts the warmup too). */
+/* optax.warmup_cosine_decay_schedule (decay_steps counts the warmup too). */
 static inline double trainopt_lr_warmup_cosine(double peak_lr, int64_t t, int64_t warmup_steps, int64_t decay_steps,
-                                        double init_lr, double end_lr) {
-    double frac;
-    if (t < 0) return NAN;
-    if (t < warmup_steps) return init_lr + (peak_lr - init_lr) * (double)t / (double)warmup_steps;
-    if (t >= decay_steps) return end_lr;
-    frac = (double)(t - warmup_steps) / (double)(decay_steps - warmup_steps);
-    return end_lr + (peak_lr - end_lr) * 0.5 * (1.0 + cos(3.14159265358979323846 * frac));
+                                               double init_lr, double end_lr) {
+    int64_t span = decay_steps - warmup_steps, since = t - warmup_steps;
+    double c, alpha;
+    if (t < 0 || warmup_steps < 0 || span < 1) return NAN;
+    if (t < warmup_steps) return (init_lr - peak_lr) * (1.0 - (double)t / (double)warmup_steps) + peak_lr;
+    c = 0.5 * (1.0 + cos(3.14159265358979323846 * (double)(since < span ? since : span) / (double)span));
+    alpha = peak_lr == 0.0 ? 0.0 : end_lr / peak_lr;
+    return peak_lr * ((1.0 - alpha) * c + alpha);
 }
 #endif
 
@@ -79,12 +79,17 @@ static inline trainopt_status trainopt_dropout_backward(double p, uint64_t seed,
     }
     return TRAINOPT_OK;
 }
-/* Guessed shape of the initializer (the random family designs the real one):
-   torch.nn.init.kaiming_normal_(w, mode='fan_in', nonlinearity=relu ? 'relu' : 'linear'). */
-static inline trainopt_status temp_kaiming_normal(uint64_t seed, uint64_t offset, size_t n, size_t fan_in, int relu,
-                                           float *w) {
-    double gain = relu ? sqrt(2.0) : 1.0;
-    return trainopt_rand_normal(seed, offset, n, 0.0, gain / sqrt((double)fan_in), w);
+/* The initializer as the random family's branch has it (wip/random.h there). */
+typedef enum { TRAINOPT_NL_LINEAR = 0, TRAINOPT_NL_SIGMOID, TRAINOPT_NL_TANH, TRAINOPT_NL_RELU, TRAINOPT_NL_LEAKY_RELU,
+               TRAINOPT_NL_SELU } trainopt_nonlinearity;
+typedef enum { TRAINOPT_FAN_IN = 0, TRAINOPT_FAN_OUT = 1 } trainopt_fan_mode;
+typedef struct { double a; trainopt_fan_mode mode; trainopt_nonlinearity nonlinearity; } trainopt_kaiming_config;
+#define TRAINOPT_KAIMING_DEFAULTS {0.0, TRAINOPT_FAN_IN, TRAINOPT_NL_LEAKY_RELU}
+static inline trainopt_status trainopt_kaiming_normal(const trainopt_kaiming_config *c, uint64_t seed, uint64_t offset,
+                                                      size_t n, size_t fan_in, size_t fan_out, float *out) {
+    double gain = c->nonlinearity == TRAINOPT_NL_RELU ? sqrt(2.0) : 1.0;
+    return trainopt_rand_normal(seed, offset, n, 0.0, gain / sqrt((double)(c->mode == TRAINOPT_FAN_IN ? fan_in : fan_out)),
+                                out);
 }
 #endif
 

@@ -52,8 +52,8 @@ for e in $examples; do
             same fashion_mnist "$out/fm.native.cmp" "$out/fm.scalar.cmp"
         fi
         ;;
-    lr_schedules) # the schedules example takes no size option
-        run lr_schedules "$native" && run lr_schedules "$scalar" &&
+    lr_schedules) # the schedules example's size is its number of steps
+        run lr_schedules "$native" 100 && run lr_schedules "$scalar" 100 &&
             same lr_schedules "$out/lr_schedules.$(basename "$native").txt" "$out/lr_schedules.$(basename "$scalar").txt"
         ;;
     *)

@@ -256,12 +256,18 @@ static void model_init(model *m, size_t batch, uint64_t seed) {
     m->v = alloc_floats(N_PARAMS, 0.0f);
     m->p = carve(m->param);
     m->g = carve(m->grad);
-    /* Kaiming (He) normal with the ReLU gain for the hidden layers, gain 1 for the
-       output layer: torch.nn.init.kaiming_normal_(w, mode="fan_in"). Each tensor takes
-       its own stretch of the generator's counter, so the three never share numbers. */
-    CHECK(temp_kaiming_normal(seed, 0, (size_t)H1 * IN, IN, 1, m->p.w1));
-    CHECK(temp_kaiming_normal(seed, N_DECAY, (size_t)H2 * H1, H1, 1, m->p.w2));
-    CHECK(temp_kaiming_normal(seed, 2 * N_DECAY, (size_t)OUT * H2, H2, 0, m->p.w3));
+    /* Kaiming (He) normal, fan_in, with the ReLU gain sqrt(2) for the hidden layers and
+       gain 1 for the output layer: torch.nn.init.kaiming_normal_(w, mode="fan_in",
+       nonlinearity=...). Each tensor takes its own stretch of the generator's counter
+       (the offset), so no two share random numbers. */
+    {
+        trainopt_kaiming_config relu = TRAINOPT_KAIMING_DEFAULTS, linear = TRAINOPT_KAIMING_DEFAULTS;
+        relu.nonlinearity = TRAINOPT_NL_RELU;
+        linear.nonlinearity = TRAINOPT_NL_LINEAR;
+        CHECK(trainopt_kaiming_normal(&relu, seed, 0, (size_t)H1 * IN, IN, H1, m->p.w1));
+        CHECK(trainopt_kaiming_normal(&relu, seed, N_DECAY, (size_t)H2 * H1, H1, H2, m->p.w2));
+        CHECK(trainopt_kaiming_normal(&linear, seed, 2 * N_DECAY, (size_t)OUT * H2, H2, OUT, m->p.w3));
+    }
     for (i = 0; i < H1; i++) m->p.g1[i] = 1.0f; /* batch norm starts as the identity */
     for (i = 0; i < H2; i++) m->p.g2[i] = 1.0f;
     m->run_mean1 = alloc_floats(H1, 0.0f);
@@ -453,7 +459,10 @@ int main(int argc, char **argv) {
     steps_per_epoch = (int64_t)((train.n + o.batch - 1) / o.batch);
     if (train.n % o.batch == 1) steps_per_epoch--;
     total_steps = steps_per_epoch * o.epochs;
+    /* Warm up for warmup_epochs, but never for more than a tenth of the run (the
+       schedule needs some steps left to decay over). */
     warmup_steps = (int64_t)(o.warmup_epochs * (double)steps_per_epoch);
+    if (warmup_steps > total_steps / 10) warmup_steps = total_steps / 10;
 
     model_init(&m, o.batch, o.seed);
     order = (uint32_t *)malloc(train.n * sizeof *order);
@@ -493,6 +502,11 @@ int main(int argc, char **argv) {
             }
             /* the learning rate for this step: optax.warmup_cosine_decay_schedule */
             lr = trainopt_lr_warmup_cosine(o.peak_lr, step, warmup_steps, total_steps, 0.0, o.end_lr);
+            if (lr != lr) { /* schedules return NaN for arguments out of range */
+                fprintf(stderr, "warmup-cosine schedule: invalid arguments (steps %lld, warmup %lld)\n",
+                        (long long)total_steps, (long long)warmup_steps);
+                return 1;
+            }
             loss = forward_backward(&m, &o, n, xb, yb);
             step++; /* optimizer steps are 1-based */
             optimizer_step(&m, &o, step, lr);

@@ -95,13 +95,13 @@ def shuffle(order, state):
 
 
 def warmup_cosine(peak, t, warmup, decay, init, end):
-    """optax.warmup_cosine_decay_schedule, as trainopt_lr_warmup_cosine."""
+    """optax.warmup_cosine_decay_schedule, written as trainopt_lr_warmup_cosine computes it."""
     if t < warmup:
-        return init + (peak - init) * t / warmup
-    if t >= decay:
-        return end
-    frac = (t - warmup) / (decay - warmup)
-    return end + (peak - end) * 0.5 * (1.0 + math.cos(math.pi * frac))
+        return (init - peak) * (1.0 - t / warmup) + peak
+    span = decay - warmup
+    c = 0.5 * (1.0 + math.cos(math.pi * min(t - warmup, span) / span))
+    alpha = end / peak if peak else 0.0
+    return peak * ((1 - alpha) * c + alpha)
 
 
 def make_model():
@@ -168,7 +168,7 @@ def main():
     if n % a.batch == 1:
         steps_per_epoch -= 1  # as the C program: a one-row batch norm batch is an error
     total_steps = steps_per_epoch * a.epochs
-    warmup_steps = int(WARMUP_EPOCHS * steps_per_epoch)
+    warmup_steps = min(int(WARMUP_EPOCHS * steps_per_epoch), total_steps // 10)
 
     model = make_model()
     decay = [p for p in model.parameters() if p.dim() == 2]      # Linear weights
