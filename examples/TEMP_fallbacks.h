@@ -11,28 +11,6 @@
 #include <stdint.h>
 #include <string.h>
 
-/* ---- TEMP: schedules (DESIGN 4.2) ---------------------------------------------- */
-#ifndef TEMP_HAVE_SCHEDULES
-static inline double trainopt_lr_exponential(double base_lr, int64_t t, double gamma) {
-    double r = 1.0;
-    int64_t i;
-    if (t < 0) return NAN;
-    for (i = 0; i < t; i++) r *= gamma;
-    return base_lr * r;
-}
-/* optax.warmup_cosine_decay_schedule (decay_steps counts the warmup too). */
-static inline double trainopt_lr_warmup_cosine(double peak_lr, int64_t t, int64_t warmup_steps, int64_t decay_steps,
-                                               double init_lr, double end_lr) {
-    int64_t span = decay_steps - warmup_steps, since = t - warmup_steps;
-    double c, alpha;
-    if (t < 0 || warmup_steps < 0 || span < 1) return NAN;
-    if (t < warmup_steps) return (init_lr - peak_lr) * (1.0 - (double)t / (double)warmup_steps) + peak_lr;
-    c = 0.5 * (1.0 + cos(3.14159265358979323846 * (double)(since < span ? since : span) / (double)span));
-    alpha = peak_lr == 0.0 ? 0.0 : end_lr / peak_lr;
-    return peak_lr * ((1.0 - alpha) * c + alpha);
-}
-#endif
-
 /* ---- TEMP: random numbers, dropout, initializers (DESIGN 4.4) ----------------------- */
 #ifndef TEMP_HAVE_RANDOM
 static inline uint32_t temp__hash(uint64_t seed, uint64_t i) { /* splitmix64 of (seed, i): NOT Philox */
