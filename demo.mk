@@ -4,6 +4,7 @@
 #                        epoch, the final accuracy and images/s, the learning curve as CSV (and PNG
 #                        where gnuplot is installed) in build/demo/
 #   make demo-compare    the same run, then its PyTorch twin, printed side by side
+#                        (both take DEMO_ARGS, e.g. DEMO_ARGS=--small for a 10-second run)
 #   make examples-check  every example at a small size, on the scalar and the native backend, with
 #                        the backends' outputs compared; ends with "N passed, N failed[, N skipped]"
 #
@@ -18,6 +19,7 @@
 # slower, not faster (12.5k and 9.9k images/s with 1 thread, 7.5k and 8.6k with 2). On an idle
 # machine try DEMO_THREADS=2. The PyTorch twin gets the same count.
 DEMO_THREADS   ?= 1
+DEMO_ARGS      ?=
 EX             ?= $(BUILD)/examples
 DEMO_OUT       ?= $(BUILD)/demo
 # The examples are built as a user would: all of the CPU's vector ISA. -ffp-contract=off keeps
@@ -53,16 +55,16 @@ $(EX)/fashion_mnist: examples/fashion_mnist.c $(EXAMPLE_HEADERS)
 demo: demo-deps
 	@$(MAKE) --no-print-directory $(EX)/fashion_mnist
 	@mkdir -p $(DEMO_OUT)
-	OPENBLAS_NUM_THREADS=$(DEMO_THREADS) $(EX)/fashion_mnist --csv $(DEMO_OUT)/fashion_mnist_curve.csv
+	OPENBLAS_NUM_THREADS=$(DEMO_THREADS) $(EX)/fashion_mnist --csv $(DEMO_OUT)/fashion_mnist_curve.csv $(DEMO_ARGS)
 	@$(call demo_plot,$(DEMO_OUT)/fashion_mnist_curve.csv,$(DEMO_OUT)/fashion_mnist_curve.png)
 
 demo-compare: demo-deps
 	@sh tools/need-packages.sh $(TWIN_PACKAGES)
 	@$(MAKE) --no-print-directory $(EX)/fashion_mnist
 	@mkdir -p $(DEMO_OUT)
-	OPENBLAS_NUM_THREADS=$(DEMO_THREADS) $(EX)/fashion_mnist --csv $(DEMO_OUT)/fashion_mnist_curve.csv
+	OPENBLAS_NUM_THREADS=$(DEMO_THREADS) $(EX)/fashion_mnist --csv $(DEMO_OUT)/fashion_mnist_curve.csv $(DEMO_ARGS)
 	OPENBLAS_NUM_THREADS=$(DEMO_THREADS) OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 examples/fashion_mnist_torch.py \
-		--threads $(DEMO_THREADS) --csv $(DEMO_OUT)/fashion_mnist_torch_curve.csv \
+		--threads $(DEMO_THREADS) --csv $(DEMO_OUT)/fashion_mnist_torch_curve.csv $(DEMO_ARGS) \
 		--compare $(DEMO_OUT)/fashion_mnist_curve.csv
 	@$(call demo_plot,$(DEMO_OUT)/fashion_mnist_curve.csv,$(DEMO_OUT)/fashion_mnist_curve.png,$(DEMO_OUT)/fashion_mnist_torch_curve.csv)
 
