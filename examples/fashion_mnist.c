@@ -487,6 +487,9 @@ int main(int argc, char **argv) {
 #endif
     printf("\nMLP %d-%d-%d-%d, %zu parameters; %zu train / %zu test images; batch %zu, %d epochs\n", IN, H1, H2, OUT,
            (size_t)N_PARAMS, train.n, test.n, o.batch, o.epochs);
+    printf("AdamW peak lr %g (warmup %lld steps, cosine to %g), weight decay %g; dropout %g, label smoothing %g, "
+           "clip norm %g\n", o.peak_lr, (long long)warmup_steps, o.end_lr, o.weight_decay, o.dropout, o.label_smoothing,
+           o.clip_norm);
 
     for (epoch = 1; epoch <= o.epochs; epoch++) {
         double t0 = now(), loss_sum = 0.0, t_train, seconds, cpu_train;
