@@ -21,7 +21,7 @@ FLAGS_avx512 = -mavx512f -mavx2 -mfma
 FLAGS_neon   = -mavx2 -mfma -DTRAINOPT_SIMDE_NEON
 X86_BACKENDS = scalar avx2 avx512 neon
 
-.PHONY: all test test-deps demo bench bench-quick examples clean
+.PHONY: all test test-deps demo bench bench-quick examples clean plot-schedules
 all: $(BUILD)/runner
 
 # ---- the test runner: every suite compiled once per backend --------------------
@@ -95,6 +95,18 @@ test-deps:
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- make plot-schedules: the learning-rate schedules figure (examples/lr_schedules.c) ----
+plot-schedules: $(BUILD)/lr_schedules.png
+$(BUILD)/examples/lr_schedules: examples/lr_schedules.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -I. $< -o $@ -lm
+$(BUILD)/lr_schedules.csv: $(BUILD)/examples/lr_schedules
+	$< > $@
+$(BUILD)/lr_schedules.png: $(BUILD)/lr_schedules.csv tools/plot_schedules.gp
+	@command -v gnuplot >/dev/null 2>&1 || sh tools/need-packages.sh gnuplot-nox
+	gnuplot -e "csv='$<'; png='$@'" tools/plot_schedules.gp
+	@echo "wrote $@"
 
 # ---- the examples and the flagship demo (make examples, demo, demo-compare, examples-check)
 include demo.mk

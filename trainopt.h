@@ -134,6 +134,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h> /* strtod, for trainopt_schedule_parse */
 #include <math.h>
 #include "trainopt_simd.h"
 

@@ -21,8 +21,8 @@ grep -v '^PASS' "$build/ref/log.txt"
 tally "$build/ref/log.txt"
 
 for leg in $legs; do
-    echo "== build $leg: batteries against the reference build"
-    "$build/$leg/runner" --battery-only --expect "$build/ref/hashes.txt" > "$build/$leg/log.txt" 2>&1
+    echo "== build $leg: every test, and the batteries against the reference build"
+    "$build/$leg/runner" --expect "$build/ref/hashes.txt" > "$build/$leg/log.txt" 2>&1
     grep -v '^PASS' "$build/$leg/log.txt"
     tally "$build/$leg/log.txt"
 done

@@ -135,16 +135,6 @@
      the double sits within that bit of a float rounding boundary.
 */
 
-/* strtod for the parser. trainopt.h includes this fragment inside its extern "C"
-   block, so the include steps out of it; on merging, move it beside <math.h>. */
-#ifdef __cplusplus
-}
-#endif
-#include <stdlib.h>
-#ifdef __cplusplus
-extern "C" {
-#endif
-
 /* >>schedules */
 
 #define TRAINOPT__PI 3.141592653589793 /* math.pi, the double nearest pi */
