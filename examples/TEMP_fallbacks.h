@@ -11,66 +11,6 @@
 #include <stdint.h>
 #include <string.h>
 
-/* ---- TEMP: random numbers, dropout, initializers (DESIGN 4.4) ----------------------- */
-#ifndef TEMP_HAVE_RANDOM
-static inline uint32_t temp__hash(uint64_t seed, uint64_t i) { /* splitmix64 of (seed, i): NOT Philox */
-    uint64_t z = seed * 0x9E3779B97F4A7C15ull + i + 0x632BE59BD9B4E019ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return (uint32_t)((z ^ (z >> 31)) >> 32);
-}
-static inline float temp__u01(uint64_t seed, uint64_t i) { return ((float)(temp__hash(seed, i) >> 8) + 0.5f) / 16777216.0f; }
-static inline trainopt_status trainopt_rand_normal(uint64_t seed, uint64_t offset, size_t n, double mean, double std,
-                                            float *out) {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        double u1 = temp__u01(seed, 2 * (offset + i)), u2 = temp__u01(seed, 2 * (offset + i) + 1);
-        out[i] = (float)(mean + std * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
-    }
-    return TRAINOPT_OK;
-}
-static inline trainopt_status trainopt_rand_uniform(uint64_t seed, uint64_t offset, size_t n, double lo, double hi,
-                                             float *out) {
-    size_t i;
-    for (i = 0; i < n; i++) out[i] = (float)(lo + (hi - lo) * temp__u01(seed, offset + i));
-    return TRAINOPT_OK;
-}
-static inline trainopt_status trainopt_dropout_forward(double p, uint64_t seed, uint64_t offset, size_t n, const float *x,
-                                                float *y, uint8_t *mask) {
-    float scale = (float)(1.0 / (1.0 - p));
-    size_t i;
-    if (mask) memset(mask, 0, (n + 7) / 8);
-    for (i = 0; i < n; i++) {
-        int keep = temp__u01(seed, offset + i) >= (float)p;
-        y[i] = keep ? x[i] * scale : 0.0f;
-        if (keep && mask) mask[i / 8] |= (uint8_t)(1u << (i % 8));
-    }
-    return TRAINOPT_OK;
-}
-static inline trainopt_status trainopt_dropout_backward(double p, uint64_t seed, uint64_t offset, size_t n, const float *dy,
-                                                 float *dx, const uint8_t *mask) {
-    float scale = (float)(1.0 / (1.0 - p));
-    size_t i;
-    for (i = 0; i < n; i++) {
-        int keep = mask ? (mask[i / 8] >> (i % 8)) & 1 : temp__u01(seed, offset + i) >= (float)p;
-        dx[i] = keep ? dy[i] * scale : 0.0f;
-    }
-    return TRAINOPT_OK;
-}
-/* The initializer as the random family's branch has it (wip/random.h there). */
-typedef enum { TRAINOPT_NL_LINEAR = 0, TRAINOPT_NL_SIGMOID, TRAINOPT_NL_TANH, TRAINOPT_NL_RELU, TRAINOPT_NL_LEAKY_RELU,
-               TRAINOPT_NL_SELU } trainopt_nonlinearity;
-typedef enum { TRAINOPT_FAN_IN = 0, TRAINOPT_FAN_OUT = 1 } trainopt_fan_mode;
-typedef struct { double a; trainopt_fan_mode mode; trainopt_nonlinearity nonlinearity; } trainopt_kaiming_config;
-#define TRAINOPT_KAIMING_DEFAULTS {0.0, TRAINOPT_FAN_IN, TRAINOPT_NL_LEAKY_RELU}
-static inline trainopt_status trainopt_kaiming_normal(const trainopt_kaiming_config *c, uint64_t seed, uint64_t offset,
-                                                      size_t n, size_t fan_in, size_t fan_out, float *out) {
-    double gain = c->nonlinearity == TRAINOPT_NL_RELU ? sqrt(2.0) : 1.0;
-    return trainopt_rand_normal(seed, offset, n, 0.0, gain / sqrt((double)(c->mode == TRAINOPT_FAN_IN ? fan_in : fan_out)),
-                                out);
-}
-#endif
-
 /* ---- TEMP: batch normalization (DESIGN 4.3) ---------------------------------------- */
 #ifndef TEMP_HAVE_BATCHNORM
 typedef enum { TRAINOPT_NCHW = 0, TRAINOPT_NHWC = 1 } trainopt_layout;
