@@ -183,6 +183,12 @@ TRAINOPT__FORCE_INLINE int trainopt__finite(double x) { return x - x == 0.0; } /
 TRAINOPT__FORCE_INLINE int trainopt__nonneg(double x) { return trainopt__finite(x) && x >= 0.0; }
 TRAINOPT__FORCE_INLINE int trainopt__in_01(double x) { return trainopt__finite(x) && x >= 0.0 && x < 1.0; } /* [0, 1) */
 
+/* Whether two byte ranges share a byte (empty ranges share none). */
+TRAINOPT__FORCE_INLINE int trainopt__overlap(const void *a, size_t abytes, const void *b, size_t bbytes) {
+    const uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+    return abytes && bbytes && x < y + bbytes && y < x + abytes;
+}
+
 /* A set of arrays of n floats each; NULL entries are absent (state not in use). */
 typedef struct {
     const void *ptr[6];
@@ -196,10 +202,8 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__check_arrays(const trainopt__ar
     for (i = 0; i < a->count; i++)
         if (a->ptr[i] == NULL) return TRAINOPT_ERR_NULL;
     for (i = 0; i < a->count; i++)
-        for (j = i + 1; j < a->count; j++) {
-            uintptr_t x = (uintptr_t)a->ptr[i], y = (uintptr_t)a->ptr[j], bytes = n * sizeof(float);
-            if (x < y + bytes && y < x + bytes) return TRAINOPT_ERR_ALIAS;
-        }
+        for (j = i + 1; j < a->count; j++)
+            if (trainopt__overlap(a->ptr[i], n * sizeof(float), a->ptr[j], n * sizeof(float))) return TRAINOPT_ERR_ALIAS;
     return TRAINOPT_OK;
 }
 

@@ -43,8 +43,10 @@
        trainopt_dropout_forward(p, seed, offset, n, x, y, mask)
            Element i is dropped when its 32-bit draw d < round(p * 2^32), so p acts
            with 2^-32 resolution; y[i] = x[i] * (float)(1 / (1 - p)) where kept (the
-           scale computed in double, as torch's native_dropout), +0 where dropped.
-           p == 0 copies x bit for bit, p == 1 writes zeros. x == y (in place) is allowed.
+           scale computed in double, as torch's native_dropout) and x[i] * 0 where
+           dropped, as PyTorch multiplies by its 0/1 noise: a dropped NaN or Inf stays
+           NaN, a dropped negative value gives -0. p == 0 copies x bit for bit, p == 1
+           gives x * 0 everywhere. x == y (in place) is allowed.
            The draw takes 16 bits per element, so dropout costs half a word:
                block b = (e >> 7) * 16 + (e & 15), word (e >> 4) & 3, half (e >> 6) & 1
                (the low 16 bits for half 0, the high 16 for half 1),
@@ -57,12 +59,11 @@
            Calls that share one mask array must start at elements that are
            multiples of 8 (mask + s/8); any split gives the same bits.
        trainopt_dropout_backward(p, seed, offset, n, dy, dx, mask)
-           dx = dy where kept times the same scale, +0 where dropped. With a mask
+           dx = dy where kept times the same scale, dy * 0 where dropped. With a mask
            the keep bits are read from it; with mask NULL they are regenerated from
            (seed, offset), which costs the generator but no memory traffic.
        Differences from PyTorch: the mask is a different (but equally distributed)
-       draw; dropped elements are +0 even where x is NaN, Inf or negative (PyTorch
-       multiplies by 0, giving NaN or -0); PyTorch 1.13's CPU F.dropout divides
+       draw; PyTorch 1.13's CPU F.dropout divides
        1.0f / (float)(1 - p) in float, which differs in the last bit for some p
        (0.999: 999.99994 against 1000).
 
@@ -442,11 +443,12 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__half16(trainopt__vi w, int high) {
     return high ? trainopt__vi_shr(w, 16) : trainopt__vi_and(w, trainopt__vi_set1(0xffffu));
 }
 
-/* y = x * scale where kept, +0 where dropped, for k lanes at call index i; returns the keep bits. */
+/* y = x * scale where kept, x * 0 where dropped (PyTorch's x * noise: NaN stays NaN),
+   for k lanes at call index i; returns the keep bits. */
 TRAINOPT__FORCE_INLINE uint32_t trainopt__dropout_lanes(const trainopt__rng_scalars *s, const trainopt__rng_io *io, size_t i,
                                                         size_t k, trainopt__vm drop) {
     trainopt__vf x = trainopt__v_load_n(io->x + i, k);
-    trainopt__v_store_n(io->y + i, trainopt__v_select(drop, trainopt__v_zero(), trainopt__v_mul(x, trainopt__v_set1(s->scale))), k);
+    trainopt__v_store_n(io->y + i, trainopt__v_mul(x, trainopt__v_select(drop, trainopt__v_zero(), trainopt__v_set1(s->scale))), k);
     return trainopt__m_bits(trainopt__m_not(drop));
 }
 
@@ -562,10 +564,6 @@ TRAINOPT__FORCE_INLINE void trainopt__rng_run(int kind, int has_mask, const trai
 TRAINOPT__FORCE_INLINE int trainopt__float_range(double x) { return trainopt__finite(x) && fabs(x) <= 3.4028234663852886e38; }
 
 /* Overlap of two byte ranges. */
-TRAINOPT__FORCE_INLINE int trainopt__overlap(const void *a, size_t abytes, const void *b, size_t bbytes) {
-    uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
-    return x < y + bbytes && y < x + abytes;
-}
 
 TRAINOPT__FORCE_INLINE void trainopt__rng_init(trainopt__rng_scalars *s, trainopt__rng_io *io, uint64_t seed, uint64_t offset) {
     memset(s, 0, sizeof *s);
@@ -655,6 +653,16 @@ TRAINOPT__FORCE_INLINE uint32_t trainopt__dropout_threshold(double p) {
     return t > 0xffffffffu ? 0xffffffffu : (uint32_t)t;
 }
 
+/* y = x * c over n elements (p == 1: PyTorch multiplies by zero noise). */
+TRAINOPT__FORCE_INLINE void trainopt__scale_lanes(size_t i, size_t k, float c, const float *x, float *y) {
+    trainopt__v_store_n(y + i, trainopt__v_mul(trainopt__v_load_n(x + i, k), trainopt__v_set1(c)), k);
+}
+TRAINOPT__FORCE_INLINE void trainopt__scale_loop(size_t n, float c, const float *x, float *y) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES) trainopt__scale_lanes(i, TRAINOPT_SIMD_LANES, c, x, y);
+    if (i < n) trainopt__scale_lanes(i, n - i, c, x, y);
+}
+
 /* The shared body of forward and regenerating backward: y from x with the keep bits of (seed, offset). */
 TRAINOPT__FORCE_INLINE void trainopt__dropout_apply(double p, uint64_t seed, uint64_t offset, size_t n, const float *x, float *y,
                                                     uint8_t *mask) {
@@ -662,7 +670,7 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_apply(double p, uint64_t seed, uin
     trainopt__rng_io io;
     if (p == 0.0 || p == 1.0) {
         if (p == 0.0 && x != y) memcpy(y, x, n * sizeof(float));
-        if (p == 1.0) memset(y, 0, n * sizeof(float)); /* all-zero bytes are +0.0f */
+        if (p == 1.0) trainopt__scale_loop(n, 0.0f, x, y); /* x * 0, as PyTorch: NaN stays NaN */
         if (mask) trainopt__mask_fill(mask, n, p == 0.0);
         return;
     }
@@ -698,8 +706,8 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_mask_lanes(size_t i, size_t k, int
     trainopt__vi bits = trainopt__vi_set1(trainopt__mask_read(mask, i, k));
     trainopt__vm keep = trainopt__vi_lt(trainopt__vi_set1(0u), trainopt__vi_and(bits, lane_bits));
     trainopt__vf g = trainopt__v_load_n(dy + i, k);
-    if (!copy) g = trainopt__v_mul(g, trainopt__v_set1(scale));
-    trainopt__v_store_n(dx + i, trainopt__v_select(keep, g, trainopt__v_zero()), k);
+    trainopt__vf kept = copy ? g : trainopt__v_mul(g, trainopt__v_set1(scale));
+    trainopt__v_store_n(dx + i, trainopt__v_select(keep, kept, trainopt__v_mul(g, trainopt__v_zero())), k);
 }
 
 TRAINOPT__FORCE_INLINE void trainopt__dropout_mask_loop(size_t n, int copy, float scale, const float *dy, float *dx,
@@ -718,7 +726,7 @@ TRAINOPT_API trainopt_status trainopt_dropout_backward(double p, uint64_t seed, 
     if (mask == NULL) {
         trainopt__dropout_apply(p, seed, offset, n, dy, dx, NULL);
     } else if (p == 1.0) {
-        memset(dx, 0, n * sizeof(float));
+        trainopt__scale_loop(n, 0.0f, dy, dx);
     } else if (p == 0.0) {
         trainopt__dropout_mask_loop(n, 1, 1.0f, dy, dx, mask);
     } else {
