@@ -108,5 +108,16 @@ $(BUILD)/lr_schedules.png: $(BUILD)/lr_schedules.csv tools/plot_schedules.gp
 	gnuplot -e "csv='$<'; png='$@'" tools/plot_schedules.gp
 	@echo "wrote $@"
 
+# ---- regenerating golden data (needs Debian's python3-torch; the tests themselves need no Python) ----
+.PHONY: golden ulp-exhaustive
+golden:
+	/usr/bin/python3 tests/gen_optim.py
+	/usr/bin/python3 tests/gen_schedules.py
+	/usr/bin/python3 tests/gen_random.py
+	/usr/bin/python3 tests/gen_losses.py
+# exp/log/log1p maximum ulp error over every float of their ranges, on every backend (several minutes).
+ulp-exhaustive: $(BUILD)/ref/runner
+	TRAINOPT_ULP_STRIDE=1 $(BUILD)/ref/runner
+
 # ---- the examples and the flagship demo (make examples, demo, demo-compare, examples-check)
 include demo.mk

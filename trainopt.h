@@ -109,6 +109,8 @@
        TRAINOPT_ERR_STEP    step < 1
        TRAINOPT_ERR_SHAPE   n * sizeof(float) overflows size_t
        TRAINOPT_ERR_ALIAS   two of the arrays overlap (optimizer arrays must be disjoint)
+       TRAINOPT_ERR_INDEX   an index out of range: a class label outside [0, classes) that is
+                            not ignore_index
      NaN and Inf in gradients or parameters are data, not errors: they propagate
      exactly as in PyTorch.
 
@@ -157,7 +159,8 @@ extern "C" {
     X(TRAINOPT_ERR_HPARAM, "hyperparameter out of range or not finite")              \
     X(TRAINOPT_ERR_STEP, "step must be >= 1")                                        \
     X(TRAINOPT_ERR_SHAPE, "invalid shape (zero dimension or size overflow)")         \
-    X(TRAINOPT_ERR_ALIAS, "buffers overlap")
+    X(TRAINOPT_ERR_ALIAS, "buffers overlap")                                           \
+    X(TRAINOPT_ERR_INDEX, "index out of range (a class label)")
 
 typedef enum trainopt_status {
 #define TRAINOPT__STATUS_ENUM(name, text) name,
@@ -261,8 +264,9 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__grad_load(const trainopt__grad_in 
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__step_opts_check(const trainopt_step_opts *o, int *skip) {
     *skip = 0;
     if (o == NULL) return TRAINOPT_OK;
-    if (!trainopt__nonneg(o->grad_scale)) return TRAINOPT_ERR_HPARAM;
+    /* A skipped step ignores the scale: with AMP it is often NaN exactly when found_inf is set. */
     *skip = o->found_inf != NULL && *o->found_inf != 0;
+    if (!*skip && !trainopt__nonneg(o->grad_scale)) return TRAINOPT_ERR_HPARAM;
     return TRAINOPT_OK;
 }
 
@@ -725,9 +729,9 @@ TRAINOPT_API trainopt_status trainopt_adamw_step_ex(const trainopt_adam_config *
 
 /* Families under development, merged into this file as they land. */
 #include "wip/schedules.h"
+#include "wip/losses.h"
 #include "wip/random.h"
 #include "wip/batchnorm.h"
-#include "wip/losses.h"
 
 #ifdef __cplusplus
 }

@@ -668,9 +668,9 @@ static void test_ce_errors(to_ctx *t) {
                      "loss inside logits");
     to_expect_status(t, trainopt_softmax_cross_entropy(4, 5, x, lab, -100, 0.0, g, g), TRAINOPT_ERR_ALIAS, "loss inside grad");
     lab[3] = 5;
-    to_expect_status(t, trainopt_softmax_cross_entropy(4, 5, x, lab, -100, 0.0, &l, g), TRAINOPT__ERR_LABEL, "label == classes");
+    to_expect_status(t, trainopt_softmax_cross_entropy(4, 5, x, lab, -100, 0.0, &l, g), TRAINOPT_ERR_INDEX, "label == classes");
     lab[3] = -1;
-    to_expect_status(t, trainopt_softmax_cross_entropy(4, 5, x, lab, -100, 0.0, &l, g), TRAINOPT__ERR_LABEL, "label -1");
+    to_expect_status(t, trainopt_softmax_cross_entropy(4, 5, x, lab, -100, 0.0, &l, g), TRAINOPT_ERR_INDEX, "label -1");
     bytes_equal(t, "loss after errors", &l, &l0, sizeof l);
     bytes_equal(t, "grad after errors", g, g0, sizeof g);
     for (i = 0; i < 40; i++) TO_CHECK(t, both[i] == (float)i, "overlapping buffer changed at %zu", i);

@@ -76,9 +76,9 @@
      TRAINOPT_ERR_HPARAM  l1, l2, clip_value negative or not finite; max_norm negative or NaN
                           (+Inf is allowed: no clipping); inv_scale not finite or <= 0;
                           label_smoothing outside [0, 1] or NaN
-     TRAINOPT_ERR_SHAPE   classes == 0 with batch > 0; batch * classes overflows; a label
-                          outside [0, classes) that is not ignore_index (PyTorch raises
-                          "Target out of bounds"): see TRAINOPT__ERR_LABEL
+     TRAINOPT_ERR_SHAPE   classes == 0 with batch > 0; batch * classes overflows
+     TRAINOPT_ERR_INDEX   a label outside [0, classes) that is not ignore_index (PyTorch
+                          raises "Target out of bounds")
      TRAINOPT_ERR_NULL    a required pointer is NULL (loss, penalty, found_inf, sum, info
                           included); grads[i] NULL with lens[i] > 0
    With nothing to sum (n == 0, batch == 0, k == 0) the scalar outputs get the empty
@@ -328,10 +328,6 @@ TRAINOPT__FORCE_INLINE void trainopt__sumsq_run(const float *x, size_t n, double
 }
 
 /* ---- argument checks shared by this family ---- */
-TRAINOPT__FORCE_INLINE int trainopt__overlap(const void *a, size_t abytes, const void *b, size_t bbytes) {
-    const uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
-    return abytes && bbytes && x < y + bbytes && y < x + abytes;
-}
 /* Two arrays of `bytes` each that overlap other than by being the same pointer. */
 TRAINOPT__FORCE_INLINE int trainopt__partial_overlap(const void *a, const void *b, size_t bytes) {
     return a != b && trainopt__overlap(a, bytes, b, bytes);
@@ -344,10 +340,6 @@ TRAINOPT__FORCE_INLINE void trainopt__store_scalar(float *out, double v) {
     }
     *out = f;
 }
-
-/* The status for a label outside [0, classes) that is not ignore_index. (A dedicated
-   TRAINOPT_ERR_INDEX would read better; until the status list has one, it is a shape error.) */
-#define TRAINOPT__ERR_LABEL TRAINOPT_ERR_SHAPE
 
 /* >>regularization: trainopt_l1l2_penalty, trainopt_l1l2_grad */
 TRAINOPT_API trainopt_status trainopt_l1l2_penalty(size_t n, const float *param, double l1, double l2, float *penalty) {
@@ -701,7 +693,7 @@ TRAINOPT_API trainopt_status trainopt_softmax_cross_entropy(size_t batch, size_t
         return TRAINOPT_ERR_ALIAS;
     for (b = 0; b < batch; b++) {
         if (labels[b] == ignore_index) continue;
-        if (labels[b] < 0 || (size_t)labels[b] >= classes) return TRAINOPT__ERR_LABEL;
+        if (labels[b] < 0 || (size_t)labels[b] >= classes) return TRAINOPT_ERR_INDEX;
         count++;
     }
 

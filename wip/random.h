@@ -98,8 +98,8 @@
 
 /* >>vecmath: new derived vector ops, built only from trainopt_simd.h's op set
    (so each is one fixed sequence of IEEE operations and fused multiply-adds,
-   bit-identical on every backend). Candidates for trainopt_simd.h's >>derived
-   block; the loss family's exp/log may replace trainopt__v_log when unified. */
+   bit-identical on every backend). Box-Muller's log is the library's
+   trainopt__v_log (>>math). */
 
 /* Stores the first k lanes of an integer vector, never touching memory past them. */
 TRAINOPT__FORCE_INLINE void trainopt__vi_store_n(uint32_t *p, trainopt__vi a, size_t k) {
@@ -116,32 +116,6 @@ TRAINOPT__FORCE_INLINE void trainopt__vi_store_n(uint32_t *p, trainopt__vi a, si
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_lane_bits(void) {
     trainopt__vi e = trainopt__vi_shl(trainopt__vi_add(trainopt__vi_iota(), trainopt__vi_set1(127u)), 23);
     return trainopt__v_to_i(trainopt__v_from_bits(e));
-}
-
-/* Natural log of positive normal floats (cephes logf with fused multiply-adds):
-   x = 2^e * m with m in [sqrt(1/2), sqrt(2)), log x = e ln2 + log1p(m - 1).
-   Zero, negative, subnormal, Inf and NaN inputs are outside its domain. */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_log(trainopt__vf x) {
-    /* Adding 1 - sqrt(1/2) to the mantissa field carries into the exponent exactly
-       when m >= sqrt(2) (musl's logf reduction). */
-    trainopt__vi t = trainopt__vi_add(trainopt__v_bits(x), trainopt__vi_set1(0x3f800000u - 0x3f3504f3u));
-    trainopt__vf e = trainopt__vi_to_f(trainopt__vi_sub(trainopt__vi_shr(t, 23), trainopt__vi_set1(127u)));
-    trainopt__vi mb = trainopt__vi_add(trainopt__vi_and(t, trainopt__vi_set1(0x007fffffu)), trainopt__vi_set1(0x3f3504f3u));
-    trainopt__vf f = trainopt__v_sub(trainopt__v_from_bits(mb), trainopt__v_set1(1.0f)); /* exact */
-    trainopt__vf z = trainopt__v_mul(f, f);
-    trainopt__vf y = trainopt__v_set1(7.0376836292e-2f);
-    y = trainopt__v_fma(y, f, trainopt__v_set1(-1.1514610310e-1f));
-    y = trainopt__v_fma(y, f, trainopt__v_set1(1.1676998740e-1f));
-    y = trainopt__v_fma(y, f, trainopt__v_set1(-1.2420140846e-1f));
-    y = trainopt__v_fma(y, f, trainopt__v_set1(1.4249322787e-1f));
-    y = trainopt__v_fma(y, f, trainopt__v_set1(-1.6668057665e-1f));
-    y = trainopt__v_fma(y, f, trainopt__v_set1(2.0000714765e-1f));
-    y = trainopt__v_fma(y, f, trainopt__v_set1(-2.4999993993e-1f));
-    y = trainopt__v_fma(y, f, trainopt__v_set1(3.3333331174e-1f));
-    y = trainopt__v_mul(trainopt__v_mul(y, f), z);
-    y = trainopt__v_fma(e, trainopt__v_set1(-2.12194440e-4f), y); /* ln2 = 0.693359375 - 2.12194440e-4 */
-    y = trainopt__v_fma(z, trainopt__v_set1(-0.5f), y);
-    return trainopt__v_fma(e, trainopt__v_set1(0.693359375f), trainopt__v_add(f, y));
 }
 
 /* sin and cos of 2 pi u 2^-24 for integers u in [0, 2^24). The reduction is
