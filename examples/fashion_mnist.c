@@ -37,7 +37,6 @@
 #include <zlib.h>
 
 #include "trainopt.h"
-#include "TEMP_fallbacks.h" /* TEMPORARY: kernel families not yet on main */
 
 /* Any trainopt call that fails stops the program with the call and the reason. */
 #define CHECK(call)                                                                                  \
