@@ -96,11 +96,6 @@ test-deps:
 clean:
 	rm -rf $(BUILD)
 
-# ---- the flagship example ----------------------------------------------------------
-demo:
-	@echo "make demo will build and run examples/fashion_mnist.c (an MLP trained on Fashion-MNIST"
-	@echo "with every trainopt kernel family); that example has not landed yet."
-
 # ---- make plot-schedules: the learning-rate schedules figure (examples/lr_schedules.c) ----
 plot-schedules: $(BUILD)/lr_schedules.png
 $(BUILD)/examples/lr_schedules: examples/lr_schedules.c $(HEADERS)
@@ -123,3 +118,6 @@ golden:
 # exp/log/log1p maximum ulp error over every float of their ranges, on every backend (several minutes).
 ulp-exhaustive: $(BUILD)/ref/runner
 	TRAINOPT_ULP_STRIDE=1 $(BUILD)/ref/runner
+
+# ---- the examples and the flagship demo (make examples, demo, demo-compare, examples-check)
+include demo.mk
