@@ -9,7 +9,7 @@ CC      ?= cc
 CFLAGS  ?= -O2
 WARN     = -std=c99 -Wall -Wextra -Wpedantic -Werror
 BUILD    = build
-HEADERS  = trainopt.h trainopt_simd.h $(wildcard wip/*.h)
+HEADERS  = trainopt.h trainopt_simd.h
 
 BACKEND_SUITES := $(shell sed -n 's/^TO_BACKEND_SUITE(\(.*\))/\1/p' tests/suites.h)
 ONCE_SUITES    := $(shell sed -n 's/^TO_ONCE_SUITE(\(.*\))/\1/p' tests/suites.h)
@@ -21,7 +21,7 @@ FLAGS_avx512 = -mavx512f -mavx2 -mfma
 FLAGS_neon   = -mavx2 -mfma -DTRAINOPT_SIMDE_NEON
 X86_BACKENDS = scalar avx2 avx512 neon
 
-.PHONY: all test test-deps demo bench bench-quick examples clean plot-schedules
+.PHONY: all test test-deps bench bench-quick bench-report clean plot-schedules
 all: $(BUILD)/runner
 
 # ---- the test runner: every suite compiled once per backend --------------------
@@ -58,7 +58,8 @@ $(eval $(call runner_rule,clang-O2,clang,-O2))
 $(eval $(call runner_rule,clang-O3-contract-fast,clang,-O3 -ffp-contract=fast))
 MATRIX_LEGS = gcc-O3-contract-off gcc-O3-contract-fast gcc-O2-native clang-O2 clang-O3-contract-fast
 # AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite, not just the batteries.
-$(eval $(call runner_rule,asan,gcc,-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer))
+SANITIZE = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+$(eval $(call runner_rule,asan,gcc,$(SANITIZE)))
 
 $(BUILD)/runner: $(BUILD)/ref/runner
 	cp $< $@
@@ -121,3 +122,11 @@ ulp-exhaustive: $(BUILD)/ref/runner
 
 # ---- the examples and the flagship demo (make examples, demo, demo-compare, examples-check)
 include demo.mk
+
+# ---- benchmarks (bench/, Google Benchmark through a C shim; see bench/README.md) ----
+bench:
+	@$(MAKE) --no-print-directory -C bench run
+bench-quick:
+	@$(MAKE) --no-print-directory -C bench quick
+bench-report:
+	@$(MAKE) --no-print-directory -C bench report

@@ -1,7 +1,7 @@
 #!/bin/sh
 # probe.sh CC TOPDIR - prints the TOB_HAVE_<FAMILY> defines for bench_config.h:
 # a family's benchmarks are built once every function they call compiles
-# against trainopt.h (its fragment wip/<family>.h may still be a placeholder).
+# against trainopt.h (a family may be missing from an older checkout).
 cc=$1
 top=$2
 have() { # have FAMILY FUNCTION...

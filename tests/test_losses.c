@@ -12,7 +12,7 @@
    trainopt__v_log and trainopt__v_log1p against double libm over their ranges, taking
    every 4099th float (1.6M evaluations per backend). TRAINOPT_ULP_STRIDE=1 in the
    environment sweeps every float instead (6.5e9 evaluations, about 90 s per backend on
-   AVX-512). The bounds asserted are the exhaustive maxima documented in wip/losses.h. */
+   AVX-512). The bounds asserted are the exhaustive maxima documented in trainopt.h (>>math). */
 #include "harness.h"
 #include "trainopt.h"
 

@@ -1,5 +1,5 @@
 /* tests/test_random.c - the generator, random fills, dropout and initializers
-   (wip/random.h), compiled once per backend.
+   (trainopt.h, >>rng), compiled once per backend.
 
    References written here in plain C: Philox4x32 (checked against Random123's
    published known-answer vectors), the element -> word mappings, dropout, and
