@@ -9,7 +9,7 @@ CC      ?= cc
 CFLAGS  ?= -O2
 WARN     = -std=c99 -Wall -Wextra -Wpedantic -Werror
 BUILD    = build
-HEADERS  = trainopt.h trainopt_simd.h $(wildcard wip/*.h)
+HEADERS  = trainopt.h trainopt_simd.h
 
 BACKEND_SUITES := $(shell sed -n 's/^TO_BACKEND_SUITE(\(.*\))/\1/p' tests/suites.h)
 ONCE_SUITES    := $(shell sed -n 's/^TO_ONCE_SUITE(\(.*\))/\1/p' tests/suites.h)
@@ -21,7 +21,7 @@ FLAGS_avx512 = -mavx512f -mavx2 -mfma
 FLAGS_neon   = -mavx2 -mfma -DTRAINOPT_SIMDE_NEON
 X86_BACKENDS = scalar avx2 avx512 neon
 
-.PHONY: all test test-deps demo bench bench-quick examples clean plot-schedules
+.PHONY: all test test-deps bench bench-quick bench-report clean plot-schedules
 all: $(BUILD)/runner
 
 # ---- the test runner: every suite compiled once per backend --------------------
@@ -58,7 +58,8 @@ $(eval $(call runner_rule,clang-O2,clang,-O2))
 $(eval $(call runner_rule,clang-O3-contract-fast,clang,-O3 -ffp-contract=fast))
 MATRIX_LEGS = gcc-O3-contract-off gcc-O3-contract-fast gcc-O2-native clang-O2 clang-O3-contract-fast
 # AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite, not just the batteries.
-$(eval $(call runner_rule,asan,gcc,-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer))
+SANITIZE = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+$(eval $(call runner_rule,asan,gcc,$(SANITIZE)))
 
 $(BUILD)/runner: $(BUILD)/ref/runner
 	cp $< $@
@@ -96,11 +97,6 @@ test-deps:
 clean:
 	rm -rf $(BUILD)
 
-# ---- the flagship example ----------------------------------------------------------
-demo:
-	@echo "make demo will build and run examples/fashion_mnist.c (an MLP trained on Fashion-MNIST"
-	@echo "with every trainopt kernel family); that example has not landed yet."
-
 # ---- make plot-schedules: the learning-rate schedules figure (examples/lr_schedules.c) ----
 plot-schedules: $(BUILD)/lr_schedules.png
 $(BUILD)/examples/lr_schedules: examples/lr_schedules.c $(HEADERS)
@@ -112,3 +108,25 @@ $(BUILD)/lr_schedules.png: $(BUILD)/lr_schedules.csv tools/plot_schedules.gp
 	@command -v gnuplot >/dev/null 2>&1 || sh tools/need-packages.sh gnuplot-nox
 	gnuplot -e "csv='$<'; png='$@'" tools/plot_schedules.gp
 	@echo "wrote $@"
+
+# ---- regenerating golden data (needs Debian's python3-torch; the tests themselves need no Python) ----
+.PHONY: golden ulp-exhaustive
+golden:
+	/usr/bin/python3 tests/gen_optim.py
+	/usr/bin/python3 tests/gen_schedules.py
+	/usr/bin/python3 tests/gen_random.py
+	/usr/bin/python3 tests/gen_losses.py
+# exp/log/log1p maximum ulp error over every float of their ranges, on every backend (several minutes).
+ulp-exhaustive: $(BUILD)/ref/runner
+	TRAINOPT_ULP_STRIDE=1 $(BUILD)/ref/runner
+
+# ---- the examples and the flagship demo (make examples, demo, demo-compare, examples-check)
+include demo.mk
+
+# ---- benchmarks (bench/, Google Benchmark through a C shim; see bench/README.md) ----
+bench:
+	@$(MAKE) --no-print-directory -C bench run
+bench-quick:
+	@$(MAKE) --no-print-directory -C bench quick
+bench-report:
+	@$(MAKE) --no-print-directory -C bench report

@@ -7,7 +7,7 @@ tests/golden/random_*.bin (little-endian float32 / uint32 arrays).
 
 The random draws cannot come from PyTorch (its CPU generator is mt19937), so
 this script has its own Philox4x32-10 (checked against Random123's known-answer
-vectors) and the element -> word mapping of wip/random.h, written independently
+vectors) and the element -> word mapping of the >>rng section of trainopt.h, written independently
 of the C code; PyTorch's own operations then turn those draws into dropout,
 uniform, normal and trunc_normal outputs, which the C kernels must reproduce:
   random_words.bin      u32 words of (seed, offset) = (0x0123456789abcdef, 1000003), n = 1000

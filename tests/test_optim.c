@@ -744,7 +744,7 @@ static void test_fused_skip_and_errors(to_ctx *t) {
 
 static void test_status_strings(to_ctx *t) {
     int s;
-    for (s = TRAINOPT_OK; s <= TRAINOPT_ERR_ALIAS; s++) {
+    for (s = TRAINOPT_OK; s <= TRAINOPT_ERR_INDEX; s++) {
         const char *str = trainopt_status_str((trainopt_status)s);
         TO_CHECK(t, str != NULL && str[0] != '\0', "status %d has no string", s);
     }

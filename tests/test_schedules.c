@@ -1,4 +1,4 @@
-/* tests/test_schedules.c - learning-rate schedules (wip/schedules.h).
+/* tests/test_schedules.c - learning-rate schedules (trainopt.h, >>schedules).
 
    Backend-independent (pure double math, no vector code): compiled once, run once.
 

@@ -1,0 +1,71 @@
+#!/bin/sh
+# examples/check.sh NATIVE_DIR SCALAR_DIR "EXAMPLES" - the examples' test leg (make examples-check).
+# Runs every example at its small size from two builds, the CPU's own vector ISA (NATIVE_DIR) and
+# the scalar backend (SCALAR_DIR); each run must exit 0 (each example checks its own result),
+# and the two builds must print the same numbers: trainopt is bit-identical across backends.
+# Ends with "N passed, N failed" (", N skipped" when something could not run, with the reason).
+native=$1
+scalar=$2
+examples=$3
+out=$native/check
+mkdir -p "$out"
+passed=0 failed=0 skipped=0
+pass() { echo "PASS $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1"; failed=$((failed + 1)); }
+skip() { echo "SKIP $1"; skipped=$((skipped + 1)); }
+
+# run NAME BUILD_DIR ARGS...: runs one example, keeps its output in $out/NAME.BUILD.txt
+run() {
+    name=$1 dir=$2 tag=$(basename "$2")
+    shift 2
+    if "$dir/$name" "$@" > "$out/$name.$tag.txt" 2>&1; then
+        pass "$name $* ($tag)"
+        return 0
+    fi
+    fail "$name $* ($tag): exit status $? (output in $out/$name.$tag.txt)"
+    return 1
+}
+
+# same NAME A B: the two builds' outputs (files) must be identical
+same() {
+    if cmp -s "$2" "$3"; then pass "$1: scalar and native builds print the same numbers"
+    else fail "$1: scalar and native builds differ:"; diff "$2" "$3" | head -n 6; fi
+}
+
+for e in $examples; do
+    case $e in
+    fashion_mnist)
+        if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+            skip "fashion_mnist: needs the Fashion-MNIST files (apt-get install dataset-fashion-mnist)"
+            continue
+        fi
+        # One OpenBLAS thread: its results also depend on the thread count.
+        ok=1
+        for d in "$native" "$scalar"; do
+            OPENBLAS_NUM_THREADS=1 run fashion_mnist "$d" --small --min-acc 0.75 \
+                --csv "$out/fashion_mnist.$(basename "$d").csv" || ok=0
+        done
+        # Compare the curves without the timing columns.
+        if [ $ok = 1 ]; then
+            cut -d, -f1-5 "$out/fashion_mnist.$(basename "$native").csv" > "$out/fm.native.cmp"
+            cut -d, -f1-5 "$out/fashion_mnist.$(basename "$scalar").csv" > "$out/fm.scalar.cmp"
+            same fashion_mnist "$out/fm.native.cmp" "$out/fm.scalar.cmp"
+        fi
+        ;;
+    lr_schedules) # the schedules example's size is its number of steps
+        run lr_schedules "$native" 100 && run lr_schedules "$scalar" 100 &&
+            same lr_schedules "$out/lr_schedules.$(basename "$native").txt" "$out/lr_schedules.$(basename "$scalar").txt"
+        ;;
+    *)
+        run "$e" "$native" --small && run "$e" "$scalar" --small &&
+            same "$e" "$out/$e.$(basename "$native").txt" "$out/$e.$(basename "$scalar").txt"
+        ;;
+    esac
+done
+
+if [ "$skipped" -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]

@@ -1,1 +1,0 @@
-/* wip/losses.h - fragment of trainopt.h under development; merged into trainopt.h before the session ends. */
