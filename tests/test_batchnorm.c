@@ -260,7 +260,7 @@ static int bn_bufs_canaries(to_ctx *t, const bn_bufs *b) {
 /* Every kernel against the double reference over a grid of shapes, both layouts,
    every option, misaligned buffers, NaN-filled outputs and canaries. */
 static void test_reference(to_ctx *t) {
-    static const size_t ns[] = {1, 2, 3, 5}, cs[] = {1, 3, 17, 64, 65}, ss[] = {1, 3, 7, 16, 17, 49};
+    static const size_t ns[] = {1, 2, 3, 5}, cs[] = {1, 3, 7, 17, 64, 65}, ss[] = {1, 3, 7, 16, 17, 49};
     static const size_t big[][3] = {{3, 5, 1100}, {70, 130, 1}, {2, 70, 25}, {2, 1, 2100}, {1, 3, 1024},
                                     {64, 16, 1},  {9, 2, 4000}, {50, 2, 700}};
     size_t a, b, c, count = 0;

@@ -1,0 +1,173 @@
+/* bench/bench_optim.c - trainopt's optimizers. Compiled once per backend
+   (-DTOB_BACKEND=avx512|avx2|scalar with that backend's flags); each copy
+   exports its table as tob_optim_<backend>. */
+#include "bench.h"
+#include "bench_config.h"
+#include "trainopt.h"
+
+#define TOB_EXPORT(x) TOB_CAT(x, TOB_BACKEND)
+
+static void bm_sgd(tob_state *s, const void *arg) {
+    size_t n = (size_t)tob_arg(s);
+    float **a = tob_arrays(s, "sgd", 3, n);
+    trainopt_sgd_config c = TRAINOPT_SGD_DEFAULTS;
+    (void)arg;
+    if (!a) return;
+    c.lr = TOB_SGD_LR;
+    c.momentum = TOB_SGD_MOMENTUM;
+    if (trainopt_sgd_step(&c, TOB_STEP, n, a[0], a[1], a[2]) != TRAINOPT_OK) {
+        tob_error(s, "trainopt_sgd_step failed");
+        return;
+    }
+    while (tob_loop(s)) {
+        trainopt_sgd_step(&c, TOB_STEP, n, a[0], a[1], a[2]);
+        tob_clobber();
+    }
+    tob_rates(s, (double)n, TOB_BYTES_SGD * (double)n);
+}
+
+static void bm_adagrad(tob_state *s, const void *arg) {
+    size_t n = (size_t)tob_arg(s);
+    float **a = tob_arrays(s, "adagrad", 3, n);
+    trainopt_adagrad_config c = TRAINOPT_ADAGRAD_DEFAULTS;
+    (void)arg;
+    if (!a) return;
+    c.lr = TOB_ADAGRAD_LR;
+    c.eps = TOB_ADAGRAD_EPS;
+    if (trainopt_adagrad_step(&c, TOB_STEP, n, a[0], a[1], a[2]) != TRAINOPT_OK) {
+        tob_error(s, "trainopt_adagrad_step failed");
+        return;
+    }
+    while (tob_loop(s)) {
+        trainopt_adagrad_step(&c, TOB_STEP, n, a[0], a[1], a[2]);
+        tob_clobber();
+    }
+    tob_rates(s, (double)n, TOB_BYTES_ADAGRAD * (double)n);
+}
+
+static void bm_rmsprop(tob_state *s, const void *arg) {
+    size_t n = (size_t)tob_arg(s);
+    float **a = tob_arrays(s, "rmsprop", 3, n);
+    trainopt_rmsprop_config c = TRAINOPT_RMSPROP_DEFAULTS;
+    (void)arg;
+    if (!a) return;
+    c.lr = TOB_RMSPROP_LR;
+    c.alpha = TOB_RMSPROP_ALPHA;
+    c.eps = TOB_RMSPROP_EPS;
+    if (trainopt_rmsprop_step(&c, TOB_STEP, n, a[0], a[1], a[2], NULL, NULL) != TRAINOPT_OK) {
+        tob_error(s, "trainopt_rmsprop_step failed");
+        return;
+    }
+    while (tob_loop(s)) {
+        trainopt_rmsprop_step(&c, TOB_STEP, n, a[0], a[1], a[2], NULL, NULL);
+        tob_clobber();
+    }
+    tob_rates(s, (double)n, TOB_BYTES_RMSPROP * (double)n);
+}
+
+/* arg: 0 Adam, 1 AdamW, 2 AMSGrad (Adam with amsgrad). */
+static void bm_adam(tob_state *s, const void *arg) {
+    const int which = *(const int *)arg;
+    size_t n = (size_t)tob_arg(s);
+    float **a = tob_arrays(s, which == 2 ? "amsgrad" : "adam", which == 2 ? 5 : 4, n);
+    trainopt_adam_config c = TRAINOPT_ADAM_DEFAULTS;
+    trainopt_status (*step)(const trainopt_adam_config *, int64_t, size_t, float *, const float *, float *, float *,
+                            float *) = which == 1 ? trainopt_adamw_step : trainopt_adam_step;
+    float *vmax;
+    if (!a) return;
+    vmax = which == 2 ? a[4] : NULL;
+    c.lr = TOB_ADAM_LR;
+    c.beta1 = TOB_ADAM_BETA1;
+    c.beta2 = TOB_ADAM_BETA2;
+    c.eps = TOB_ADAM_EPS;
+    c.weight_decay = which == 1 ? TOB_ADAMW_WD : 0.0;
+    c.amsgrad = which == 2;
+    if (step(&c, TOB_STEP, n, a[0], a[1], a[2], a[3], vmax) != TRAINOPT_OK) {
+        tob_error(s, "trainopt_adam_step failed");
+        return;
+    }
+    /* Separate loops so each call site is the direct, inlined call a user makes. */
+    if (which == 1) {
+        while (tob_loop(s)) {
+            trainopt_adamw_step(&c, TOB_STEP, n, a[0], a[1], a[2], a[3], NULL);
+            tob_clobber();
+        }
+    } else {
+        while (tob_loop(s)) {
+            trainopt_adam_step(&c, TOB_STEP, n, a[0], a[1], a[2], a[3], vmax);
+            tob_clobber();
+        }
+    }
+    tob_rates(s, (double)n, (which == 2 ? TOB_BYTES_AMSGRAD : TOB_BYTES_ADAM) * (double)n);
+}
+
+static const int adam_plain = 0, adam_w = 1, adam_ams = 2;
+
+#ifdef TOB_HAVE_STEP_EX
+/* AdamW's fused step: gradients scaled (AMP's 1/loss_scale times a clipping
+   coefficient, here 1/1024), the found_inf skip flag read, non-finite
+   gradients counted, all in the step's one pass. */
+static void bm_adamw_ex(tob_state *s, const void *arg) {
+    size_t n = (size_t)tob_arg(s), nonfinite = 0;
+    float **a = tob_arrays(s, "adam", 4, n);
+    trainopt_adam_config c = TRAINOPT_ADAMW_DEFAULTS;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    const int found_inf = 0;
+    (void)arg;
+    if (!a) return;
+    c.lr = TOB_ADAM_LR;
+    c.weight_decay = TOB_ADAMW_WD;
+    o.grad_scale = 1.0 / 1024.0;
+    o.found_inf = &found_inf;
+    o.nonfinite = &nonfinite;
+    if (trainopt_adamw_step_ex(&c, TOB_STEP, n, a[0], a[1], a[2], a[3], NULL, &o) != TRAINOPT_OK) {
+        tob_error(s, "trainopt_adamw_step_ex failed");
+        return;
+    }
+    while (tob_loop(s)) {
+        trainopt_adamw_step_ex(&c, TOB_STEP, n, a[0], a[1], a[2], a[3], NULL, &o);
+        tob_clobber();
+    }
+    tob_escape(&nonfinite);
+    tob_rates(s, (double)n, TOB_BYTES_ADAM * (double)n);
+}
+#endif
+
+/* The compute floor of the sqrt-and-divide optimizers in cache: one IEEE sqrt
+   and one division per element, on registers (eight independent chains, so
+   the divider's throughput, not its latency, is measured), with this
+   backend's vectors. x -> 1.0001 / sqrt(x) stays near 1: no special values. */
+static void bm_divider(tob_state *s, const void *arg) {
+    size_t n = (size_t)tob_arg(s), i;
+    const trainopt__vf c = trainopt__v_set1(1.0001f);
+    trainopt__vf x[8];
+    float sink[TRAINOPT_SIMD_LANES];
+    int j;
+    (void)arg;
+    for (j = 0; j < 8; j++) x[j] = trainopt__v_set1(1.5f + (float)j);
+    while (tob_loop(s)) {
+        for (i = 0; i + 8 * TRAINOPT_SIMD_LANES <= n; i += 8 * TRAINOPT_SIMD_LANES)
+            for (j = 0; j < 8; j++) x[j] = trainopt__v_div(c, trainopt__v_sqrt(x[j]));
+        tob_clobber();
+    }
+    for (j = 1; j < 8; j++) x[0] = trainopt__v_add(x[0], x[j]);
+    trainopt__v_store(sink, x[0]);
+    tob_escape(sink);
+    tob_rates(s, (double)n, 0.0);
+}
+
+static const int64_t divider_sizes[] = {1 << 16, 0};
+
+const tob_entry TOB_EXPORT(tob_optim)[] = {
+    {"sgd", TRAINOPT_SIMD_NAME, bm_sgd, NULL, tob_sizes_elementwise, 0},
+    {"adagrad", TRAINOPT_SIMD_NAME, bm_adagrad, NULL, tob_sizes_elementwise, 0},
+    {"rmsprop", TRAINOPT_SIMD_NAME, bm_rmsprop, NULL, tob_sizes_elementwise, 0},
+    {"adam", TRAINOPT_SIMD_NAME, bm_adam, &adam_plain, tob_sizes_elementwise, 0},
+    {"adamw", TRAINOPT_SIMD_NAME, bm_adam, &adam_w, tob_sizes_elementwise, 0},
+    {"amsgrad", TRAINOPT_SIMD_NAME, bm_adam, &adam_ams, tob_sizes_elementwise, 0},
+#ifdef TOB_HAVE_STEP_EX
+    {"adamw_ex", TRAINOPT_SIMD_NAME, bm_adamw_ex, NULL, tob_sizes_elementwise, 0},
+#endif
+    {"divider", TRAINOPT_SIMD_NAME, bm_divider, NULL, divider_sizes, 0},
+    {NULL, NULL, NULL, NULL, NULL, 0},
+};

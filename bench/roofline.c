@@ -1,0 +1,159 @@
+/* bench/roofline.c - kernels that move exactly a kernel's bytes with trivial
+   math: the memory roofline a kernel is measured against (STREAM itself is
+   in stream.c).
+
+   tob_rwR_W reads R arrays and writes W of them back (every written array is
+   also read, as an optimizer's state is): the traffic of an in-place kernel
+   with R inputs and W in-place outputs; a1 plays the gradient (read only).
+   They are written with trainopt's vector layer and compiled -march=native,
+   so they use the widest vectors the machine has and load each array exactly
+   once per element (gcc -O3 turns the plain C loop into one that re-reads a1
+   for every output, which in cache makes the "roofline" slower than the
+   kernels it bounds). Tails use the same partial vectors as the kernels. */
+#include <stddef.h>
+
+#include "bench.h"
+#include "trainopt_simd.h"
+
+#define LANES TRAINOPT_SIMD_LANES
+#if defined(__GNUC__) || defined(__clang__)
+#define TOB_OPAQUE(v) __asm__("" : "+x"(v)) /* the compiler forgets what v is */
+#else
+#define TOB_OPAQUE(v) (void)0
+#endif
+
+/* The library's loop shape: whole vectors, then one partial vector. */
+#define TOB_ROOF_LOOP(body)                          \
+    size_t i = 0;                                    \
+    for (; i + LANES <= n; i += LANES) body(i, LANES) \
+    if (i < n) body(i, n - i)
+#define TOB_ADD_X(a, i, k) trainopt__v_store_n(a + i, trainopt__v_add(trainopt__v_load_n(a + i, k), x), k)
+
+#define TOB_BODY3_2(i, k)                                   \
+    {                                                       \
+        trainopt__vf x = trainopt__v_load_n(a1 + (i), (k)); \
+        TOB_ADD_X(a0, i, k);                                \
+        TOB_ADD_X(a2, i, k);                                \
+    }
+#define TOB_BODY4_3(i, k)                                   \
+    {                                                       \
+        trainopt__vf x = trainopt__v_load_n(a1 + (i), (k)); \
+        TOB_ADD_X(a0, i, k);                                \
+        TOB_ADD_X(a2, i, k);                                \
+        TOB_ADD_X(a3, i, k);                                \
+    }
+#define TOB_BODY5_4(i, k)                                   \
+    {                                                       \
+        trainopt__vf x = trainopt__v_load_n(a1 + (i), (k)); \
+        TOB_ADD_X(a0, i, k);                                \
+        TOB_ADD_X(a2, i, k);                                \
+        TOB_ADD_X(a3, i, k);                                \
+        TOB_ADD_X(a4, i, k);                                \
+    }
+
+void tob_rw3_2(size_t n, float *a0, const float *a1, float *a2) { TOB_ROOF_LOOP(TOB_BODY3_2); }
+void tob_rw4_3(size_t n, float *a0, const float *a1, float *a2, float *a3) { TOB_ROOF_LOOP(TOB_BODY4_3); }
+void tob_rw5_4(size_t n, float *a0, const float *a1, float *a2, float *a3, float *a4) { TOB_ROOF_LOOP(TOB_BODY5_4); }
+
+
+/* ---- the other families' traffic shapes (see bench.h) ------------------------------ */
+void tob_rw_1_1(size_t n, const float *x, float *y) {
+    const trainopt__vf one = trainopt__v_set1(1.0f);
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES) trainopt__v_store(y + i, trainopt__v_add(trainopt__v_load(x + i), one));
+    if (i < n) trainopt__v_store_n(y + i, trainopt__v_add(trainopt__v_load_n(x + i, n - i), one), n - i);
+}
+
+void tob_rw_inplace(size_t n, float *x) { tob_rw_1_1(n, x, x); }
+
+void tob_rw_2_1(size_t n, const float *x, const float *y, float *z) {
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        trainopt__v_store(z + i, trainopt__v_add(trainopt__v_load(x + i), trainopt__v_load(y + i)));
+    if (i < n)
+        trainopt__v_store_n(z + i, trainopt__v_add(trainopt__v_load_n(x + i, n - i), trainopt__v_load_n(y + i, n - i)),
+                            n - i);
+}
+
+/* Sums with four independent accumulators, so the reduction is not latency-bound. */
+float tob_rd_1(size_t n, const float *x) {
+    trainopt__vf s0 = trainopt__v_zero(), s1 = s0, s2 = s0, s3 = s0;
+    float out[LANES], r = 0.0f;
+    size_t i = 0, j;
+    for (; i + 4 * LANES <= n; i += 4 * LANES) {
+        s0 = trainopt__v_add(s0, trainopt__v_load(x + i));
+        s1 = trainopt__v_add(s1, trainopt__v_load(x + i + LANES));
+        s2 = trainopt__v_add(s2, trainopt__v_load(x + i + 2 * LANES));
+        s3 = trainopt__v_add(s3, trainopt__v_load(x + i + 3 * LANES));
+    }
+    for (; i < n; i += LANES) s0 = trainopt__v_add(s0, trainopt__v_load_n(x + i, n - i < LANES ? n - i : LANES));
+    trainopt__v_store(out, trainopt__v_add(trainopt__v_add(s0, s1), trainopt__v_add(s2, s3)));
+    for (j = 0; j < LANES; j++) r += out[j];
+    return r;
+}
+
+float tob_rd_2(size_t n, const float *x, const float *y) {
+    trainopt__vf s0 = trainopt__v_zero(), s1 = s0, s2 = s0, s3 = s0;
+    float out[LANES], r = 0.0f;
+    size_t i = 0, j;
+    for (; i + 2 * LANES <= n; i += 2 * LANES) {
+        s0 = trainopt__v_add(s0, trainopt__v_load(x + i));
+        s1 = trainopt__v_add(s1, trainopt__v_load(y + i));
+        s2 = trainopt__v_add(s2, trainopt__v_load(x + i + LANES));
+        s3 = trainopt__v_add(s3, trainopt__v_load(y + i + LANES));
+    }
+    for (; i < n; i += LANES) {
+        size_t k = n - i < LANES ? n - i : LANES;
+        s0 = trainopt__v_add(s0, trainopt__v_add(trainopt__v_load_n(x + i, k), trainopt__v_load_n(y + i, k)));
+    }
+    trainopt__v_store(out, trainopt__v_add(trainopt__v_add(s0, s1), trainopt__v_add(s2, s3)));
+    for (j = 0; j < LANES; j++) r += out[j];
+    return r;
+}
+
+/* y = x + 1 and one mask bit per element (x > 0), LANES bits at a time. */
+void tob_rw_bits(size_t n, const float *x, float *y, uint8_t *mask) {
+    const trainopt__vf one = trainopt__v_set1(1.0f), zero = trainopt__v_zero();
+    uint32_t acc = 0;
+    int nb = 0;
+    size_t i = 0, byte = 0;
+    for (; i + LANES <= n; i += LANES) {
+        trainopt__vf v = trainopt__v_load(x + i);
+        trainopt__v_store(y + i, trainopt__v_add(v, one));
+        acc |= trainopt__m_bits(trainopt__v_lt(zero, v)) << nb;
+        nb += LANES;
+        for (; nb >= 8; nb -= 8, acc >>= 8) mask[byte++] = (uint8_t)acc;
+    }
+    for (; i < n; i++) {
+        y[i] = x[i] + 1.0f;
+        acc |= (uint32_t)(x[i] > 0.0f) << nb;
+        if (++nb == 8) {
+            mask[byte++] = (uint8_t)acc;
+            acc = 0;
+            nb = 0;
+        }
+    }
+    if (nb) mask[byte] = (uint8_t)acc;
+}
+
+/* y = mask bit ? x + 1 : 0. */
+void tob_rw_from_bits(size_t n, const float *x, float *y, const uint8_t *mask) {
+    static const union {
+        uint32_t u[16];
+        float f[16];
+    } lane_bit = {{1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u, 512u, 1024u, 2048u, 4096u, 8192u, 16384u, 32768u}};
+    const trainopt__vi lanes = trainopt__v_bits(trainopt__v_load(lane_bit.f)), zero_i = trainopt__vi_set1(0u);
+    const trainopt__vf one = trainopt__v_set1(1.0f), zero = trainopt__v_zero();
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES) {
+        uint32_t bits = LANES >= 8 ? (uint32_t)mask[i / 8] | (LANES == 16 ? (uint32_t)mask[i / 8 + 1] << 8 : 0u)
+                                   : ((uint32_t)mask[i / 8] >> (i % 8)) & ((1u << LANES) - 1u);
+        trainopt__vm keep = trainopt__vi_lt(zero_i, trainopt__vi_and(trainopt__vi_set1(bits), lanes));
+        trainopt__vf v = trainopt__v_add(trainopt__v_load(x + i), one);
+        /* Left to itself gcc folds the select into a zero-masked load of x, which
+           on this CPU (Zen 5) runs at half speed from DRAM: a full load, then a blend. */
+        TOB_OPAQUE(v);
+        trainopt__v_store(y + i, trainopt__v_select(keep, v, zero));
+    }
+    for (; i < n; i++) y[i] = (mask[i / 8] >> (i % 8)) & 1u ? x[i] + 1.0f : 0.0f;
+}
