@@ -90,7 +90,8 @@ test: test-deps
 	@sh tests/run.sh $(BUILD) "$(MATRIX_LEGS)"
 
 # Installs what the tests need when root; otherwise names it and stops.
-TEST_PACKAGES = gcc clang make libsimde-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+TEST_PACKAGES = gcc clang make libsimde-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
+	libopenblas-dev zlib1g-dev dataset-fashion-mnist
 test-deps:
 	@sh tools/need-packages.sh $(TEST_PACKAGES)
 

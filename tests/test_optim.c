@@ -285,7 +285,7 @@ static void test_golden(to_ctx *t) {
         read_bytes(&r, grads, (size_t)steps * n * sizeof(float));
         init_states(&c, n, st);
         for (step = 1; step <= (int)steps && ok; step++) {
-            char what[96];
+            char what[192];
             if (!to_expect_status(t, step_once(&c, step, n, param, grads + (size_t)(step - 1) * n, st), TRAINOPT_OK, name)) {
                 ok = 0;
                 break;
@@ -357,7 +357,7 @@ static void test_reference_sizes(to_ctx *t) {
             for (s = 0; s < 3; s++) to_copy(ref_st[s], b.stp[s], n);
             case_label(c, ci, label, sizeof label);
             for (step = 1; step <= 3 && ok; step++) {
-                char what[96];
+                char what[192];
                 ok &= to_expect_status(t, step_once(c, step, n, b.p.p, b.g.p, st), TRAINOPT_OK, label);
                 reference_step(c, step, n, ref_p, b.g.p, ref_st);
                 snprintf(what, sizeof what, "%s n=%zu step %d param", label, n, step);
@@ -780,7 +780,7 @@ void TO_NAME(optim_battery)(to_sink *sink) {
             opt_bufs b;
             float *st[3];
             uint64_t rng = 1 + si * 7 + (uint64_t)ci * 1000;
-            char name[96];
+            char name[192];
             int step;
             bufs_new(&b, n, si % 4);
             bufs_used_states(c, &b, st);
