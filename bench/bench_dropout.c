@@ -54,7 +54,28 @@ static void bm_bwd(tob_state *s, const void *arg) {
     tob_rates(s, (double)n, TOB_BYTES_DROPOUT * (double)n);
 }
 
+/* The generator alone: n raw 32-bit words (trainopt_rand_u32), and n normal
+   floats (Box-Muller on top of it), each call at a fresh offset. 4 B/element written. */
+static void bm_rand(tob_state *s, const void *arg) {
+    size_t n = (size_t)tob_arg(s);
+    const int normal = *(const int *)arg;
+    float **a = tob_arrays(s, "rand", 1, n);
+    uint64_t offset = 0;
+    if (!a) return;
+    while (tob_loop(s)) {
+        offset += n;
+        if (normal) trainopt_rand_normal(1234, offset, n, 0.0f, 1.0f, a[0]);
+        else trainopt_rand_u32(1234, offset, n, (uint32_t *)(void *)a[0]);
+        tob_clobber();
+    }
+    tob_rates(s, (double)n, 4.0 * (double)n);
+}
+
+static const int rand_words = 0, rand_normal = 1;
+
 const tob_entry TOB_EXPORT(tob_dropout)[] = {
+    {"rand_u32", TRAINOPT_SIMD_NAME, bm_rand, &rand_words, tob_sizes_elementwise, 0},
+    {"rand_normal", TRAINOPT_SIMD_NAME, bm_rand, &rand_normal, tob_sizes_elementwise, 0},
     {"dropout_fwd", TRAINOPT_SIMD_NAME, bm_fwd, NULL, tob_sizes_elementwise, 0},
     {"dropout_bwd", TRAINOPT_SIMD_NAME, bm_bwd, NULL, tob_sizes_elementwise, 0},
     {NULL, NULL, NULL, NULL, NULL, 0},

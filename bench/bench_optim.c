@@ -131,6 +131,55 @@ static void bm_adamw_ex(tob_state *s, const void *arg) {
     tob_escape(&nonfinite);
     tob_rates(s, (double)n, TOB_BYTES_ADAM * (double)n);
 }
+
+/* The whole AMP-and-clipping sequence of a step, both ways, with clipping active
+   (max_norm is half the unscaled norm) and the loss scale 1024:
+     adamw_amp_fused  trainopt_grad_norm (read g) + trainopt_adamw_step_ex: 32 B/element
+     adamw_amp_3pass  trainopt_grad_unscale (read, write g) + trainopt_clip_grad_norm
+                      (read g; read, write g) + trainopt_adamw_step: 48 B/element
+   The 3-pass form rewrites g, so g is restored from a copy with the timer stopped.
+   Both report rates over the fused form's 32 B/element, so their times compare
+   directly. */
+static void bm_adamw_amp(tob_state *s, const void *arg) {
+    const int fused = *(const int *)arg;
+    const float inv_scale = 1.0f / 1024.0f;
+    size_t n = (size_t)tob_arg(s), i;
+    float **a = tob_arrays(s, "adam", 5, n); /* p, g, m, v, the saved g */
+    trainopt_adam_config c = TRAINOPT_ADAMW_DEFAULTS;
+    trainopt_grad_norm_info info;
+    double max_norm;
+    if (!a) return;
+    c.lr = TOB_ADAM_LR;
+    c.weight_decay = TOB_ADAMW_WD;
+    for (i = 0; i < n; i++) a[4][i] = a[1][i];
+    if (trainopt_grad_norm(1, &a[1], &n, inv_scale, 1e30, &info) != TRAINOPT_OK) {
+        tob_error(s, "trainopt_grad_norm failed");
+        return;
+    }
+    max_norm = 0.5 * (double)info.total_norm;
+    while (tob_loop(s)) {
+        if (fused) {
+            trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+            trainopt_grad_norm(1, &a[1], &n, inv_scale, max_norm, &info);
+            o.grad_scale = info.grad_scale;
+            o.found_inf = &info.found_inf;
+            trainopt_adamw_step_ex(&c, TOB_STEP, n, a[0], a[1], a[2], a[3], NULL, &o);
+        } else {
+            int found_inf = 0;
+            float total;
+            tob_pause(s);
+            for (i = 0; i < n; i++) a[1][i] = a[4][i];
+            tob_resume(s);
+            trainopt_grad_unscale(n, a[1], inv_scale, &found_inf);
+            trainopt_clip_grad_norm(1, &a[1], &n, max_norm, &total);
+            if (!found_inf) trainopt_adamw_step(&c, TOB_STEP, n, a[0], a[1], a[2], a[3], NULL);
+        }
+        tob_clobber();
+    }
+    tob_rates(s, (double)n, 32.0 * (double)n);
+}
+
+static const int amp_fused = 1, amp_3pass = 0;
 #endif
 
 /* The compute floor of the sqrt-and-divide optimizers in cache: one IEEE sqrt
@@ -167,6 +216,8 @@ const tob_entry TOB_EXPORT(tob_optim)[] = {
     {"amsgrad", TRAINOPT_SIMD_NAME, bm_adam, &adam_ams, tob_sizes_elementwise, 0},
 #ifdef TOB_HAVE_STEP_EX
     {"adamw_ex", TRAINOPT_SIMD_NAME, bm_adamw_ex, NULL, tob_sizes_elementwise, 0},
+    {"adamw_amp_fused", TRAINOPT_SIMD_NAME, bm_adamw_amp, &amp_fused, tob_sizes_large, 0},
+    {"adamw_amp_3pass", TRAINOPT_SIMD_NAME, bm_adamw_amp, &amp_3pass, tob_sizes_large, 0},
 #endif
     {"divider", TRAINOPT_SIMD_NAME, bm_divider, NULL, divider_sizes, 0},
     {NULL, NULL, NULL, NULL, NULL, 0},
