@@ -2864,8 +2864,9 @@ TRAINOPT__FORCE_INLINE void trainopt__philox_key_init(trainopt__philox_key *k, t
 
 TRAINOPT__FORCE_INLINE void trainopt__philox_round(trainopt__vi c[4], trainopt__vi k0, trainopt__vi k1) {
     const trainopt__vi m0 = trainopt__vi_set1(TRAINOPT__PHILOX_M0), m1 = trainopt__vi_set1(TRAINOPT__PHILOX_M1);
-    trainopt__vi hi0 = trainopt__vi_mulhi(c[0], m0), lo0 = trainopt__vi_mullo(c[0], m0);
-    trainopt__vi hi1 = trainopt__vi_mulhi(c[2], m1), lo1 = trainopt__vi_mullo(c[2], m1);
+    trainopt__vi hi0, lo0, hi1, lo1;
+    trainopt__vi_mul_wide(c[0], m0, &hi0, &lo0);
+    trainopt__vi_mul_wide(c[2], m1, &hi1, &lo1);
     c[0] = trainopt__vi_xor(trainopt__vi_xor(hi1, c[1]), k0);
     c[1] = lo1;
     c[2] = trainopt__vi_xor(trainopt__vi_xor(hi0, c[3]), k1);
@@ -2930,7 +2931,9 @@ TRAINOPT__FORCE_INLINE void trainopt__bitw_put(trainopt__bitw *w, uint32_t bits,
 }
 TRAINOPT__FORCE_INLINE void trainopt__bitw_put64(trainopt__bitw *w, uint64_t bits) {
     uint64_t out = w->acc | (bits << w->n);
-    /* Written out so that compilers merge them into one 8-byte store. */
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(w->p, &out, 8); /* one store (gcc does not merge the byte stores below) */
+#else
     w->p[0] = (uint8_t)out;
     w->p[1] = (uint8_t)(out >> 8);
     w->p[2] = (uint8_t)(out >> 16);
@@ -2939,6 +2942,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bitw_put64(trainopt__bitw *w, uint64_t bit
     w->p[5] = (uint8_t)(out >> 40);
     w->p[6] = (uint8_t)(out >> 48);
     w->p[7] = (uint8_t)(out >> 56);
+#endif
     w->p += 8;
     w->acc = w->n ? bits >> (64 - w->n) : 0;
 }
@@ -2960,6 +2964,25 @@ TRAINOPT__FORCE_INLINE void trainopt__philox_blocks(trainopt__vi c[4], uint64_t 
     c[2] = trainopt__vi_set1(stream);
     c[3] = trainopt__vi_set1(0u);
     trainopt__philox4x32(c, key, 10);
+}
+
+/* Two sets of blocks, bc + lane and bd + lane, round by round. One set is a chain
+   of ten dependent multiply-and-mix rounds (about 60 cycles), longer than the
+   out-of-order window overlaps with the next one; two independent chains
+   interleaved nearly double the generator's throughput. */
+TRAINOPT__FORCE_INLINE void trainopt__philox_blocks2(trainopt__vi c[4], uint64_t bc, trainopt__vi d[4], uint64_t bd, uint32_t stream,
+                                                     const trainopt__philox_key *key) {
+    int r;
+    c[0] = trainopt__vi_add(trainopt__vi_set1((uint32_t)bc), trainopt__vi_iota());
+    c[1] = trainopt__vi_set1((uint32_t)(bc >> 32));
+    d[0] = trainopt__vi_add(trainopt__vi_set1((uint32_t)bd), trainopt__vi_iota());
+    d[1] = trainopt__vi_set1((uint32_t)(bd >> 32));
+    c[2] = d[2] = trainopt__vi_set1(stream);
+    c[3] = d[3] = trainopt__vi_set1(0u);
+    for (r = 0; r < 10; r++) {
+        trainopt__philox_round(c, key->k0[r], key->k1[r]);
+        trainopt__philox_round(d, key->k0[r], key->k1[r]);
+    }
 }
 
 /* e = e0 + lane as 32-bit halves (lo, hi), carrying across 2^32 and wrapping at 2^64. */
@@ -3020,22 +3043,40 @@ TRAINOPT__FORCE_INLINE void trainopt__normal_pair(const trainopt__rng_scalars *s
     trainopt__v_store(io->y + i + 16, trainopt__v_fma(zs, trainopt__v_set1(s->mul), trainopt__v_set1(s->add)));
 }
 
-/* One whole 64-element group: e = E .. E+63 (E a multiple of 64) at call indices ib .. ib+63. */
-TRAINOPT__FORCE_INLINE void trainopt__rng_group(int kind, const trainopt__rng_scalars *s, trainopt__rng_io *io,
-                                                const trainopt__philox_key *key, uint64_t e, size_t ib) {
-    const uint64_t b = e >> 2; /* = (e >> 6) * 16: the group's first block */
-    size_t j0;
-    for (j0 = 0; j0 < 16; j0 += TRAINOPT_SIMD_LANES) {
-        trainopt__vi c[4];
-        trainopt__philox_blocks(c, b + j0, 0u, key);
-        if (kind == TRAINOPT__RNG_NORMAL) {
-            trainopt__normal_pair(s, io, ib + j0, c[0], c[1]);
-            trainopt__normal_pair(s, io, ib + 32 + j0, c[2], c[3]);
+/* The four words of a batch of LANES consecutive blocks (b0 + j0 + lane of a
+   64-element group whose element 0 is at call index ib): elements ib + j0 + 16w. */
+TRAINOPT__FORCE_INLINE void trainopt__rng_batch(int kind, const trainopt__rng_scalars *s, const trainopt__rng_io *io, size_t i,
+                                                const trainopt__vi c[4]) {
+    if (kind == TRAINOPT__RNG_NORMAL) {
+        trainopt__normal_pair(s, io, i, c[0], c[1]);
+        trainopt__normal_pair(s, io, i + 32, c[2], c[3]);
+    } else {
+        trainopt__rng_one(kind, s, io, i, TRAINOPT_SIMD_LANES, c[0]);
+        trainopt__rng_one(kind, s, io, i + 16, TRAINOPT_SIMD_LANES, c[1]);
+        trainopt__rng_one(kind, s, io, i + 32, TRAINOPT_SIMD_LANES, c[2]);
+        trainopt__rng_one(kind, s, io, i + 48, TRAINOPT_SIMD_LANES, c[3]);
+    }
+}
+
+/* ngroups (1 or 2) whole 64-element groups: e = E .. E+64*ngroups-1 (E a multiple
+   of 64) at call indices ib ... Their batches of LANES blocks go through Philox two
+   at a time. Batch q is blocks j0 .. j0+LANES-1 of group q / (16/LANES). */
+TRAINOPT__FORCE_INLINE void trainopt__rng_groups(int kind, const trainopt__rng_scalars *s, trainopt__rng_io *io,
+                                                 const trainopt__philox_key *key, uint64_t e, size_t ib, size_t ngroups) {
+    const size_t per_group = 16 / TRAINOPT_SIMD_LANES, batches = ngroups * per_group;
+    size_t q;
+    for (q = 0; q < batches; q += 2) {
+        const size_t g0 = q / per_group, j0 = q % per_group * TRAINOPT_SIMD_LANES;
+        const uint64_t b0 = ((e + 64 * g0) >> 2) + j0; /* (e >> 6) * 16: a group's first block (e wraps at 2^64) */
+        trainopt__vi c[4], d[4];
+        if (q + 1 < batches) {
+            const size_t g1 = (q + 1) / per_group, j1 = (q + 1) % per_group * TRAINOPT_SIMD_LANES;
+            trainopt__philox_blocks2(c, b0, d, ((e + 64 * g1) >> 2) + j1, 0u, key);
+            trainopt__rng_batch(kind, s, io, ib + 64 * g0 + j0, c);
+            trainopt__rng_batch(kind, s, io, ib + 64 * g1 + j1, d);
         } else {
-            trainopt__rng_one(kind, s, io, ib + j0, TRAINOPT_SIMD_LANES, c[0]);
-            trainopt__rng_one(kind, s, io, ib + 16 + j0, TRAINOPT_SIMD_LANES, c[1]);
-            trainopt__rng_one(kind, s, io, ib + 32 + j0, TRAINOPT_SIMD_LANES, c[2]);
-            trainopt__rng_one(kind, s, io, ib + 48 + j0, TRAINOPT_SIMD_LANES, c[3]);
+            trainopt__philox_blocks(c, b0, 0u, key);
+            trainopt__rng_batch(kind, s, io, ib + 64 * g0 + j0, c);
         }
     }
 }
@@ -3077,17 +3118,20 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__half16(trainopt__vi w, int high) {
 /* y = x * scale where kept, x * 0 where dropped (PyTorch's x * noise: NaN stays NaN),
    for k lanes at call index i; returns the keep bits. */
 TRAINOPT__FORCE_INLINE uint32_t trainopt__dropout_lanes(const trainopt__rng_scalars *s, const trainopt__rng_io *io, size_t i,
-                                                        size_t k, trainopt__vm drop) {
+                                                        size_t k, trainopt__vm keep) {
     trainopt__vf x = trainopt__v_load_n(io->x + i, k);
-    trainopt__v_store_n(io->y + i, trainopt__v_mul(x, trainopt__v_select(drop, trainopt__v_zero(), trainopt__v_set1(s->scale))), k);
-    return trainopt__m_bits(trainopt__m_not(drop));
+    trainopt__v_store_n(io->y + i, trainopt__v_mul(x, trainopt__v_select(keep, trainopt__v_set1(s->scale), trainopt__v_zero())), k);
+    return trainopt__m_bits(keep);
 }
 
-/* Lanes of a word vector whose high or low half equals the threshold's high half. */
-TRAINOPT__FORCE_INLINE uint32_t trainopt__dropout_ties(trainopt__vi w, trainopt__vi thi) {
-    const trainopt__vi one = trainopt__vi_set1(1u);
-    return trainopt__m_bits(trainopt__vi_lt(trainopt__vi_xor(trainopt__half16(w, 0), thi), one)) |
-           trainopt__m_bits(trainopt__vi_lt(trainopt__vi_xor(trainopt__half16(w, 1), thi), one));
+/* Nonzero high bits (0x80008000) in a lane where a 16-bit half of w equals the
+   threshold's high half h (thi2 = h * 0x10001): the exact "has a zero field"
+   test (x - 0x00010001) & ~x & 0x80008000 on x = w ^ thi2. A borrow can only
+   start at a zero half, so a lane without one gives 0. */
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__dropout_ties(trainopt__vi w, trainopt__vi thi2) {
+    const trainopt__vi x = trainopt__vi_xor(w, thi2);
+    return trainopt__vi_and(trainopt__vi_sub(x, trainopt__vi_set1(0x00010001u)),
+                            trainopt__vi_andnot(x, trainopt__vi_set1(0x80008000u)));
 }
 
 /* Both halves of word vector w of a group: call indices i (low halves) and i + 64
@@ -3095,49 +3139,70 @@ TRAINOPT__FORCE_INLINE uint32_t trainopt__dropout_ties(trainopt__vi w, trainopt_
    high 16 bits decide; with one (tie != 0) the stream-1 word t breaks it. */
 TRAINOPT__FORCE_INLINE void trainopt__dropout_word(const trainopt__rng_scalars *s, const trainopt__rng_io *io, size_t i, int shift,
                                                    int tie, trainopt__vi w, trainopt__vi t, uint64_t bits[2]) {
-    trainopt__vm drop0, drop1;
+    trainopt__vm keep0, keep1;
     if (!tie) {
         const trainopt__vi thi = trainopt__vi_set1(s->threshold >> 16);
-        drop0 = trainopt__vi_lt(trainopt__half16(w, 0), thi);
-        drop1 = trainopt__vi_lt(trainopt__half16(w, 1), thi);
+        keep0 = trainopt__vi_ge(trainopt__half16(w, 0), thi);
+        keep1 = trainopt__vi_ge(trainopt__half16(w, 1), thi);
     } else {
         const trainopt__vi th = trainopt__vi_set1(s->threshold);
-        drop0 = trainopt__vi_lt(trainopt__vi_or(trainopt__vi_shl(w, 16), trainopt__half16(t, 0)), th);
-        drop1 = trainopt__vi_lt(trainopt__vi_or(trainopt__vi_and(w, trainopt__vi_set1(0xffff0000u)), trainopt__half16(t, 1)), th);
+        keep0 = trainopt__vi_ge(trainopt__vi_or(trainopt__vi_shl(w, 16), trainopt__half16(t, 0)), th);
+        keep1 = trainopt__vi_ge(trainopt__vi_or(trainopt__vi_and(w, trainopt__vi_set1(0xffff0000u)), trainopt__half16(t, 1)), th);
     }
-    bits[0] |= (uint64_t)trainopt__dropout_lanes(s, io, i, TRAINOPT_SIMD_LANES, drop0) << shift;
-    bits[1] |= (uint64_t)trainopt__dropout_lanes(s, io, i + 64, TRAINOPT_SIMD_LANES, drop1) << shift;
+    bits[0] |= (uint64_t)trainopt__dropout_lanes(s, io, i, TRAINOPT_SIMD_LANES, keep0) << shift;
+    bits[1] |= (uint64_t)trainopt__dropout_lanes(s, io, i + 64, TRAINOPT_SIMD_LANES, keep1) << shift;
 }
 
-/* One whole 128-element group: e = E .. E+127 (E a multiple of 128) at call indices ib .. ib+127. */
-TRAINOPT__FORCE_INLINE void trainopt__dropout_group(int has_mask, const trainopt__rng_scalars *s, trainopt__rng_io *io,
-                                                    const trainopt__philox_key *key, uint64_t e, size_t ib) {
-    const uint64_t b = e >> 3; /* = (e >> 7) * 16 */
-    const trainopt__vi thi = trainopt__vi_set1(s->threshold >> 16);
-    uint64_t bits[2] = {0, 0};
-    size_t j0;
-    for (j0 = 0; j0 < 16; j0 += TRAINOPT_SIMD_LANES) {
-        const int sh = (int)j0;
+/* One batch of LANES blocks (b + lane, stream 0, already computed in c) of a
+   128-element group: call indices i + 16w and i + 64 + 16w, mask bits at
+   shift + 16w of bits[0] and bits[1]. */
+TRAINOPT__FORCE_INLINE void trainopt__dropout_batch(const trainopt__rng_scalars *s, const trainopt__rng_io *io,
+                                                    const trainopt__philox_key *key, uint64_t b, size_t i, int shift,
+                                                    const trainopt__vi c[4], uint64_t bits[2]) {
+    const trainopt__vi thi2 = trainopt__vi_set1((s->threshold >> 16) * 0x10001u);
+    if (!trainopt__vi_any(trainopt__vi_or(trainopt__vi_or(trainopt__dropout_ties(c[0], thi2), trainopt__dropout_ties(c[1], thi2)),
+                                          trainopt__vi_or(trainopt__dropout_ties(c[2], thi2), trainopt__dropout_ties(c[3], thi2))))) {
+        trainopt__dropout_word(s, io, i, shift, 0, c[0], c[0], bits);
+        trainopt__dropout_word(s, io, i + 16, 16 + shift, 0, c[1], c[1], bits);
+        trainopt__dropout_word(s, io, i + 32, 32 + shift, 0, c[2], c[2], bits);
+        trainopt__dropout_word(s, io, i + 48, 48 + shift, 0, c[3], c[3], bits);
+    } else { /* rare: 2^-16 per element */
+        trainopt__vi d[4];
+        trainopt__philox_blocks(d, b, 1u, key);
+        trainopt__dropout_word(s, io, i, shift, 1, c[0], d[0], bits);
+        trainopt__dropout_word(s, io, i + 16, 16 + shift, 1, c[1], d[1], bits);
+        trainopt__dropout_word(s, io, i + 32, 32 + shift, 1, c[2], d[2], bits);
+        trainopt__dropout_word(s, io, i + 48, 48 + shift, 1, c[3], d[3], bits);
+    }
+}
+
+/* ngroups (1 or 2) whole 128-element groups: e = E .. (E a multiple of 128) at call
+   indices ib ..; batches through Philox two at a time, as trainopt__rng_groups. */
+TRAINOPT__FORCE_INLINE void trainopt__dropout_groups(int has_mask, const trainopt__rng_scalars *s, trainopt__rng_io *io,
+                                                     const trainopt__philox_key *key, uint64_t e, size_t ib, size_t ngroups) {
+    const size_t per_group = 16 / TRAINOPT_SIMD_LANES, batches = ngroups * per_group;
+    uint64_t bits[2][2] = {{0, 0}, {0, 0}};
+    size_t q, g;
+    for (q = 0; q < batches; q += 2) {
+        const size_t g0 = q / per_group, j0 = q % per_group * TRAINOPT_SIMD_LANES;
+        const uint64_t b0 = ((e + 128 * g0) >> 3) + j0; /* (e >> 7) * 16: a group's first block (e wraps at 2^64) */
         trainopt__vi c[4], d[4];
-        trainopt__philox_blocks(c, b + j0, 0u, key);
-        if ((trainopt__dropout_ties(c[0], thi) | trainopt__dropout_ties(c[1], thi) | trainopt__dropout_ties(c[2], thi) |
-             trainopt__dropout_ties(c[3], thi)) == 0) {
-            trainopt__dropout_word(s, io, ib + j0, sh, 0, c[0], c[0], bits);
-            trainopt__dropout_word(s, io, ib + 16 + j0, 16 + sh, 0, c[1], c[1], bits);
-            trainopt__dropout_word(s, io, ib + 32 + j0, 32 + sh, 0, c[2], c[2], bits);
-            trainopt__dropout_word(s, io, ib + 48 + j0, 48 + sh, 0, c[3], c[3], bits);
-        } else { /* rare: 2^-16 per element */
-            trainopt__philox_blocks(d, b + j0, 1u, key);
-            trainopt__dropout_word(s, io, ib + j0, sh, 1, c[0], d[0], bits);
-            trainopt__dropout_word(s, io, ib + 16 + j0, 16 + sh, 1, c[1], d[1], bits);
-            trainopt__dropout_word(s, io, ib + 32 + j0, 32 + sh, 1, c[2], d[2], bits);
-            trainopt__dropout_word(s, io, ib + 48 + j0, 48 + sh, 1, c[3], d[3], bits);
+        if (q + 1 < batches) {
+            const size_t g1 = (q + 1) / per_group, j1 = (q + 1) % per_group * TRAINOPT_SIMD_LANES;
+            const uint64_t b1 = ((e + 128 * g1) >> 3) + j1;
+            trainopt__philox_blocks2(c, b0, d, b1, 0u, key);
+            trainopt__dropout_batch(s, io, key, b0, ib + 128 * g0 + j0, (int)j0, c, bits[g0]);
+            trainopt__dropout_batch(s, io, key, b1, ib + 128 * g1 + j1, (int)j1, d, bits[g1]);
+        } else {
+            trainopt__philox_blocks(c, b0, 0u, key);
+            trainopt__dropout_batch(s, io, key, b0, ib + 128 * g0 + j0, (int)j0, c, bits[g0]);
         }
     }
-    if (has_mask) {
-        trainopt__bitw_put64(&io->bw, bits[0]);
-        trainopt__bitw_put64(&io->bw, bits[1]);
-    }
+    if (has_mask)
+        for (g = 0; g < ngroups; g++) {
+            trainopt__bitw_put64(&io->bw, bits[g][0]);
+            trainopt__bitw_put64(&io->bw, bits[g][1]);
+        }
 }
 
 /* k <= LANES dropout elements at call index i, any alignment: both streams, every lane its own block. */
@@ -3163,14 +3228,14 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_partial(int has_mask, const traino
     high = trainopt__vi_lt(trainopt__vi_set1(0u), trainopt__vi_and(elo, trainopt__vi_set1(64u)));
     draw = trainopt__vi_or(trainopt__vi_shl(trainopt__vi_select(high, trainopt__half16(wc, 1), trainopt__half16(wc, 0)), 16),
                            trainopt__vi_select(high, trainopt__half16(wd, 1), trainopt__half16(wd, 0)));
-    bits = trainopt__dropout_lanes(s, io, i, k, trainopt__vi_lt(draw, trainopt__vi_set1(s->threshold)));
+    bits = trainopt__dropout_lanes(s, io, i, k, trainopt__vi_ge(draw, trainopt__vi_set1(s->threshold)));
     if (has_mask) trainopt__bitw_put(&io->bw, bits & (uint32_t)((1ull << k) - 1u), (unsigned)k);
 }
 
 TRAINOPT__FORCE_INLINE void trainopt__rng_run(int kind, int has_mask, const trainopt__rng_scalars *s, trainopt__rng_io *io, size_t n) {
     const size_t group = kind == TRAINOPT__RNG_DROPOUT ? 128 : 64;
     trainopt__philox_key key;
-    size_t head = (size_t)((group - (s->offset & (group - 1))) & (group - 1)), i = 0, end, k;
+    size_t head = (size_t)((group - (s->offset & (group - 1))) & (group - 1)), i = 0, end, k, ngroups;
     trainopt__philox_key_init(&key, trainopt__vi_set1((uint32_t)s->seed), trainopt__vi_set1((uint32_t)(s->seed >> 32)));
     if (head > n) head = n;
     end = head + (n - head) / group * group;
@@ -3179,9 +3244,10 @@ TRAINOPT__FORCE_INLINE void trainopt__rng_run(int kind, int has_mask, const trai
         if (kind == TRAINOPT__RNG_DROPOUT) trainopt__dropout_partial(has_mask, s, io, &key, i, k);
         else trainopt__rng_partial(kind, s, io, &key, i, k);
     }
-    for (; i < end; i += group) {
-        if (kind == TRAINOPT__RNG_DROPOUT) trainopt__dropout_group(has_mask, s, io, &key, s->offset + i, i);
-        else trainopt__rng_group(kind, s, io, &key, s->offset + i, i);
+    for (; i < end; i += ngroups * group) {
+        ngroups = end - i >= 2 * group ? 2 : 1;
+        if (kind == TRAINOPT__RNG_DROPOUT) trainopt__dropout_groups(has_mask, s, io, &key, s->offset + i, i, ngroups);
+        else trainopt__rng_groups(kind, s, io, &key, s->offset + i, i, ngroups);
     }
     for (; i < n; i += k) {
         k = n - i < TRAINOPT_SIMD_LANES ? n - i : TRAINOPT_SIMD_LANES;

@@ -123,16 +123,22 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_sub(trainopt__vi a, trainopt__v
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_and(trainopt__vi a, trainopt__vi b) { return _mm512_and_si512(a, b); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_or(trainopt__vi a, trainopt__vi b) { return _mm512_or_si512(a, b); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_xor(trainopt__vi a, trainopt__vi b) { return _mm512_xor_si512(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_andnot(trainopt__vi a, trainopt__vi b) { return _mm512_andnot_si512(a, b); }
+TRAINOPT__FORCE_INLINE int trainopt__vi_any(trainopt__vi a) { return _mm512_test_epi32_mask(a, a) != 0; }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_shl(trainopt__vi a, int n) { return _mm512_sll_epi32(a, _mm_cvtsi32_si128(n)); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_shr(trainopt__vi a, int n) { return _mm512_srl_epi32(a, _mm_cvtsi32_si128(n)); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_mullo(trainopt__vi a, trainopt__vi b) { return _mm512_mullo_epi32(a, b); }
-/* The high 32 bits of the unsigned 64-bit product, lane by lane (Philox). */
-TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_mulhi(trainopt__vi a, trainopt__vi b) {
-    __m512i even = _mm512_srli_epi64(_mm512_mul_epu32(a, b), 32);
+/* The unsigned 64-bit product a * b, lane by lane, as its high and low 32 bits
+   (Philox). Two widening multiplies give every product; one masked in-lane swap
+   each puts the halves in place (cheaper than vpmulld for the low half). */
+TRAINOPT__FORCE_INLINE void trainopt__vi_mul_wide(trainopt__vi a, trainopt__vi b, trainopt__vi *hi, trainopt__vi *lo) {
+    __m512i even = _mm512_mul_epu32(a, b);
     __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), _mm512_srli_epi64(b, 32));
-    return _mm512_mask_blend_epi32((__mmask16)0xAAAA, even, odd);
+    *hi = _mm512_mask_shuffle_epi32(odd, (__mmask16)0x5555, even, _MM_PERM_CDAB);
+    *lo = _mm512_mask_shuffle_epi32(even, (__mmask16)0xAAAA, odd, _MM_PERM_CDAB);
 }
 TRAINOPT__FORCE_INLINE trainopt__vm trainopt__vi_lt(trainopt__vi a, trainopt__vi b) { return _mm512_cmplt_epu32_mask(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__vi_ge(trainopt__vi a, trainopt__vi b) { return _mm512_cmpge_epu32_mask(a, b); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_select(trainopt__vm m, trainopt__vi a, trainopt__vi b) { return _mm512_mask_blend_epi32(m, b, a); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__vi_to_f(trainopt__vi a) { return _mm512_cvtepi32_ps(a); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) { return _mm512_cvttps_epi32(a); }
@@ -190,17 +196,23 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_sub(trainopt__vi a, trainopt__v
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_and(trainopt__vi a, trainopt__vi b) { return _mm256_and_si256(a, b); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_or(trainopt__vi a, trainopt__vi b) { return _mm256_or_si256(a, b); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_xor(trainopt__vi a, trainopt__vi b) { return _mm256_xor_si256(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_andnot(trainopt__vi a, trainopt__vi b) { return _mm256_andnot_si256(a, b); }
+TRAINOPT__FORCE_INLINE int trainopt__vi_any(trainopt__vi a) { return !_mm256_testz_si256(a, a); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_shl(trainopt__vi a, int n) { return _mm256_sll_epi32(a, _mm_cvtsi32_si128(n)); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_shr(trainopt__vi a, int n) { return _mm256_srl_epi32(a, _mm_cvtsi32_si128(n)); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_mullo(trainopt__vi a, trainopt__vi b) { return _mm256_mullo_epi32(a, b); }
-TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_mulhi(trainopt__vi a, trainopt__vi b) {
+TRAINOPT__FORCE_INLINE void trainopt__vi_mul_wide(trainopt__vi a, trainopt__vi b, trainopt__vi *hi, trainopt__vi *lo) {
     __m256i even = _mm256_srli_epi64(_mm256_mul_epu32(a, b), 32);
     __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(b, 32));
-    return _mm256_blend_epi32(even, odd, 0xAA);
+    *hi = _mm256_blend_epi32(even, odd, 0xAA);
+    *lo = _mm256_mullo_epi32(a, b);
 }
 TRAINOPT__FORCE_INLINE trainopt__vm trainopt__vi_lt(trainopt__vi a, trainopt__vi b) {
     const __m256i bias = _mm256_set1_epi32(INT32_MIN); /* unsigned order via signed compare */
     return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_xor_si256(b, bias), _mm256_xor_si256(a, bias)));
+}
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__vi_ge(trainopt__vi a, trainopt__vi b) {
+    return _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_max_epu32(a, b), a));
 }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_select(trainopt__vm m, trainopt__vi a, trainopt__vi b) {
     return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(b), _mm256_castsi256_ps(a), m));
@@ -299,15 +311,19 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_sub(trainopt__vi a, trainopt__v
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_and(trainopt__vi a, trainopt__vi b) { return vandq_u32(a, b); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_or(trainopt__vi a, trainopt__vi b) { return vorrq_u32(a, b); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_xor(trainopt__vi a, trainopt__vi b) { return veorq_u32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_andnot(trainopt__vi a, trainopt__vi b) { return vbicq_u32(b, a); }
+TRAINOPT__FORCE_INLINE int trainopt__vi_any(trainopt__vi a) { return vmaxvq_u32(a) != 0; }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_shl(trainopt__vi a, int n) { return vshlq_u32(a, vdupq_n_s32(n)); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_shr(trainopt__vi a, int n) { return vshlq_u32(a, vdupq_n_s32(-n)); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_mullo(trainopt__vi a, trainopt__vi b) { return vmulq_u32(a, b); }
-TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_mulhi(trainopt__vi a, trainopt__vi b) {
-    uint64x2_t lo = vmull_u32(vget_low_u32(a), vget_low_u32(b));
-    uint64x2_t hi = vmull_u32(vget_high_u32(a), vget_high_u32(b));
-    return vuzp2q_u32(vreinterpretq_u32_u64(lo), vreinterpretq_u32_u64(hi));
+TRAINOPT__FORCE_INLINE void trainopt__vi_mul_wide(trainopt__vi a, trainopt__vi b, trainopt__vi *hi, trainopt__vi *lo) {
+    uint32x4_t p01 = vreinterpretq_u32_u64(vmull_u32(vget_low_u32(a), vget_low_u32(b)));
+    uint32x4_t p23 = vreinterpretq_u32_u64(vmull_u32(vget_high_u32(a), vget_high_u32(b)));
+    *hi = vuzp2q_u32(p01, p23);
+    *lo = vuzp1q_u32(p01, p23);
 }
 TRAINOPT__FORCE_INLINE trainopt__vm trainopt__vi_lt(trainopt__vi a, trainopt__vi b) { return vcltq_u32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__vi_ge(trainopt__vi a, trainopt__vi b) { return vcgeq_u32(a, b); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_select(trainopt__vm m, trainopt__vi a, trainopt__vi b) { return vbslq_u32(m, a, b); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__vi_to_f(trainopt__vi a) { return vcvtq_f32_s32(vreinterpretq_s32_u32(a)); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) { return vreinterpretq_u32_s32(vcvtq_s32_f32(a)); }
@@ -356,11 +372,18 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_sub(trainopt__vi a, trainopt__v
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_and(trainopt__vi a, trainopt__vi b) { return a & b; }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_or(trainopt__vi a, trainopt__vi b) { return a | b; }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_xor(trainopt__vi a, trainopt__vi b) { return a ^ b; }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_andnot(trainopt__vi a, trainopt__vi b) { return ~a & b; }
+TRAINOPT__FORCE_INLINE int trainopt__vi_any(trainopt__vi a) { return a != 0; }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_shl(trainopt__vi a, int n) { return a << n; }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_shr(trainopt__vi a, int n) { return a >> n; }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_mullo(trainopt__vi a, trainopt__vi b) { return a * b; }
-TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_mulhi(trainopt__vi a, trainopt__vi b) { return (uint32_t)(((uint64_t)a * b) >> 32); }
+TRAINOPT__FORCE_INLINE void trainopt__vi_mul_wide(trainopt__vi a, trainopt__vi b, trainopt__vi *hi, trainopt__vi *lo) {
+    uint64_t p = (uint64_t)a * b;
+    *hi = (uint32_t)(p >> 32);
+    *lo = (uint32_t)p;
+}
 TRAINOPT__FORCE_INLINE trainopt__vm trainopt__vi_lt(trainopt__vi a, trainopt__vi b) { return a < b; }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__vi_ge(trainopt__vi a, trainopt__vi b) { return a >= b; }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_select(trainopt__vm m, trainopt__vi a, trainopt__vi b) { return m ? a : b; }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__vi_to_f(trainopt__vi a) { return (float)(int32_t)a; }
 /* Like cvttps2dq: truncates; out of range or NaN gives INT32_MIN (callers clamp first). */

@@ -176,7 +176,8 @@ static void fill_x(uint64_t *st, float *x, size_t n) {
 }
 
 static const uint64_t offsets[] = {0, 1, 3, 7, 8, 15, 16, 17, 63, 64, 65, 100, 127, 128, 129, 1000003,
-                                   0xfffffff0u, 0x7ffffffffffull - 5, 0xffffffffffffff9cull, 0xffffffffffffffffull};
+                                   0xfffffff0u, 0x7ffffffffffull - 5, 0xffffffffffffff10ull, 0xffffffffffffff9cull,
+                                   0xffffffffffffffffull};
 #define N_OFFSETS (sizeof offsets / sizeof offsets[0])
 static const size_t big_sizes[] = {127, 128, 129, 255, 256, 257, 1000, 4099};
 #define N_BIG (sizeof big_sizes / sizeof big_sizes[0])
