@@ -58,8 +58,10 @@
      TRAINOPT_NO_AVX512   cap x86 at AVX2+FMA even where -mavx512f is given
                           (useful where 512-bit code lowers the clock).
      TRAINOPT_SIMDE_NEON  testing only: the NEON backend through SIMDe on any CPU.
-     TRAINOPT_STREAM_BYTES  batch-norm outputs of at least this many bytes (default 16 MiB)
-                          are written with non-temporal stores on x86; SIZE_MAX: never.
+     TRAINOPT_STREAM_BYTES  batch-norm and dropout outputs of at least this many bytes
+                          (default 16 MiB) are written with non-temporal stores on x86
+                          (dropout: where y + the first whole group is vector-aligned);
+                          SIZE_MAX: never.
      TRAINOPT_ALLOW_FAST_MATH  silence the warning under -ffast-math (which voids
                           the NaN and bit-identity guarantees).
 
@@ -583,6 +585,14 @@
 
 #ifndef TRAINOPT_API
 #define TRAINOPT_API static inline
+#endif
+
+/* Outputs (batch norm's y and dx, dropout's y) of at least this many bytes are
+   written with streaming stores: they do not fit in cache with their inputs, so
+   caching them only evicts data. Define it before including trainopt.h to change
+   it (SIZE_MAX: never). */
+#ifndef TRAINOPT_STREAM_BYTES
+#define TRAINOPT_STREAM_BYTES ((size_t)16 << 20)
 #endif
 
 #ifdef __cplusplus
@@ -2955,6 +2965,7 @@ typedef struct {
     float *y;
     uint32_t *u;
     trainopt__bitw bw;
+    int stream; /* dropout: whole group vectors of y go out with streaming stores */
 } trainopt__rng_io;
 
 /* The blocks b0 + lane of stream c2 (b0 % LANES == 0, so the low word never carries). */
@@ -3116,11 +3127,14 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__half16(trainopt__vi w, int high) {
 }
 
 /* y = x * scale where kept, x * 0 where dropped (PyTorch's x * noise: NaN stays NaN),
-   for k lanes at call index i; returns the keep bits. */
+   for k lanes at call index i; returns the keep bits. k is LANES in a whole group,
+   whose vectors are the aligned ones io->stream speaks of; below LANES in partials. */
 TRAINOPT__FORCE_INLINE uint32_t trainopt__dropout_lanes(const trainopt__rng_scalars *s, const trainopt__rng_io *io, size_t i,
-                                                        size_t k, trainopt__vm keep) {
-    trainopt__vf x = trainopt__v_load_n(io->x + i, k);
-    trainopt__v_store_n(io->y + i, trainopt__v_mul(x, trainopt__v_select(keep, trainopt__v_set1(s->scale), trainopt__v_zero())), k);
+                                                        size_t k, int in_group, trainopt__vm keep) {
+    const trainopt__vf y =
+        trainopt__v_mul(trainopt__v_load_n(io->x + i, k), trainopt__v_select(keep, trainopt__v_set1(s->scale), trainopt__v_zero()));
+    if (in_group && io->stream) trainopt__v_stream(io->y + i, y);
+    else trainopt__v_store_n(io->y + i, y, k);
     return trainopt__m_bits(keep);
 }
 
@@ -3149,8 +3163,8 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_word(const trainopt__rng_scalars *
         keep0 = trainopt__vi_ge(trainopt__vi_or(trainopt__vi_shl(w, 16), trainopt__half16(t, 0)), th);
         keep1 = trainopt__vi_ge(trainopt__vi_or(trainopt__vi_and(w, trainopt__vi_set1(0xffff0000u)), trainopt__half16(t, 1)), th);
     }
-    bits[0] |= (uint64_t)trainopt__dropout_lanes(s, io, i, TRAINOPT_SIMD_LANES, keep0) << shift;
-    bits[1] |= (uint64_t)trainopt__dropout_lanes(s, io, i + 64, TRAINOPT_SIMD_LANES, keep1) << shift;
+    bits[0] |= (uint64_t)trainopt__dropout_lanes(s, io, i, TRAINOPT_SIMD_LANES, 1, keep0) << shift;
+    bits[1] |= (uint64_t)trainopt__dropout_lanes(s, io, i + 64, TRAINOPT_SIMD_LANES, 1, keep1) << shift;
 }
 
 /* One batch of LANES blocks (b + lane, stream 0, already computed in c) of a
@@ -3228,7 +3242,7 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_partial(int has_mask, const traino
     high = trainopt__vi_lt(trainopt__vi_set1(0u), trainopt__vi_and(elo, trainopt__vi_set1(64u)));
     draw = trainopt__vi_or(trainopt__vi_shl(trainopt__vi_select(high, trainopt__half16(wc, 1), trainopt__half16(wc, 0)), 16),
                            trainopt__vi_select(high, trainopt__half16(wd, 1), trainopt__half16(wd, 0)));
-    bits = trainopt__dropout_lanes(s, io, i, k, trainopt__vi_ge(draw, trainopt__vi_set1(s->threshold)));
+    bits = trainopt__dropout_lanes(s, io, i, k, 0, trainopt__vi_ge(draw, trainopt__vi_set1(s->threshold)));
     if (has_mask) trainopt__bitw_put(&io->bw, bits & (uint32_t)((1ull << k) - 1u), (unsigned)k);
 }
 
@@ -3377,8 +3391,13 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_apply(double p, uint64_t seed, uin
     io.x = x;
     io.y = y;
     io.bw.p = mask;
+    /* Streaming stores need every whole-group vector aligned: the groups start
+       at call index head = (-offset) % 128, and their vectors are LANES apart. */
+    io.stream = n >= TRAINOPT_STREAM_BYTES / sizeof(float) &&
+                (uintptr_t)(y + ((128 - offset % 128) % 128)) % TRAINOPT__STREAM_ALIGN == 0;
     if (mask) trainopt__rng_run(TRAINOPT__RNG_DROPOUT, 1, &s, &io, n);
     else trainopt__rng_run(TRAINOPT__RNG_DROPOUT, 0, &s, &io, n);
+    if (io.stream) trainopt__stream_fence();
 }
 
 TRAINOPT_API trainopt_status trainopt_dropout_forward(double p, uint64_t seed, uint64_t offset, size_t n, const float *x, float *y,
@@ -3656,31 +3675,6 @@ typedef struct {
 #define TRAINOPT__UNROLL
 #endif
 
-/* >>batchnorm-simd: vector-layer ops this family adds; they belong in
-   trainopt_simd.h. trainopt__v_stream stores a whole vector to an address
-   aligned to the vector's size, bypassing the cache where the ISA can (x86
-   non-temporal stores: no read-for-ownership, no eviction of data the next pass
-   reads); elsewhere it is a plain store. trainopt__stream_fence orders those
-   stores before any later store (sfence); a no-op where v_stream is plain. The
-   values stored are the same either way. */
-#define TRAINOPT__STREAM_ALIGN (TRAINOPT_SIMD_LANES * sizeof(float))
-#if defined(TRAINOPT__BACKEND_AVX512)
-TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm512_stream_ps(p, v); }
-TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
-#elif defined(TRAINOPT__BACKEND_AVX2)
-TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm256_stream_ps(p, v); }
-TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
-#else
-TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { trainopt__v_store(p, v); }
-TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) {}
-#endif
-
-/* Outputs (y, dx) of at least this many bytes are written with streaming stores:
-   they do not fit in cache with their inputs, so caching them only evicts data.
-   Define it before including trainopt.h to change it (SIZE_MAX: never). */
-#ifndef TRAINOPT_STREAM_BYTES
-#define TRAINOPT_STREAM_BYTES ((size_t)16 << 20)
-#endif
 
 /* Floats from p to the next TRAINOPT__STREAM_ALIGN boundary, at most len. */
 TRAINOPT__FORCE_INLINE size_t trainopt__bn_head(const float *p, size_t len) {

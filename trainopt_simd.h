@@ -145,6 +145,9 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) { return _m
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_bits(trainopt__vf a) { return _mm512_castps_si512(a); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bits(trainopt__vi a) { return _mm512_castsi512_ps(a); }
 TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { _mm512_storeu_si512((void *)p, a); }
+/* A whole vector to a 64-byte-aligned p, bypassing the cache (see >>derived). */
+TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm512_stream_ps(p, v); }
+TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
 
 /* >>avx2 */
 #elif defined(TRAINOPT__BACKEND_AVX2)
@@ -222,6 +225,8 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) { return _m
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_bits(trainopt__vf a) { return _mm256_castps_si256(a); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bits(trainopt__vi a) { return _mm256_castsi256_ps(a); }
 TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { _mm256_storeu_si256((__m256i *)(void *)p, a); }
+TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm256_stream_ps(p, v); }
+TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
 
 /* >>neon */
 #elif defined(TRAINOPT__BACKEND_NEON)
@@ -330,6 +335,8 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) { return vr
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_bits(trainopt__vf a) { return vreinterpretq_u32_f32(a); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bits(trainopt__vi a) { return vreinterpretq_f32_u32(a); }
 TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { vst1q_u32(p, a); }
+TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { trainopt__v_store(p, v); }
+TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) {}
 
 /* >>scalar: the same op set at one lane, so forcing scalar runs the same kernel bodies. */
 #else
@@ -393,10 +400,20 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) {
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_bits(trainopt__vf a) { uint32_t u; memcpy(&u, &a, 4); return u; }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bits(trainopt__vi a) { float f; memcpy(&f, &a, 4); return f; }
 TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { *p = a; }
+TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { trainopt__v_store(p, v); }
+TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) {}
 #endif
 
 /* >>derived: ops built from the set above, identical on every backend. */
 #define TRAINOPT__ACC_VECS (16 / TRAINOPT_SIMD_LANES)
+
+/* trainopt__v_stream (per backend above) stores a whole vector to an address
+   aligned to TRAINOPT__STREAM_ALIGN, bypassing the cache where the ISA can (x86
+   non-temporal stores: no read-for-ownership, no eviction of data a later pass
+   reads); elsewhere it is a plain store. trainopt__stream_fence orders those
+   stores before any later store (sfence); a no-op where v_stream is plain. The
+   values stored are the same either way. */
+#define TRAINOPT__STREAM_ALIGN (TRAINOPT_SIMD_LANES * sizeof(float))
 
 /* Bitwise xor of a float vector with a pattern: with 0x80000000 it negates
    exactly (NaN payloads included), with 0 it is the identity. */

@@ -11,6 +11,7 @@
    for every output, which in cache makes the "roofline" slower than the
    kernels it bounds). Tails use the same partial vectors as the kernels. */
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bench.h"
 #include "trainopt_simd.h"
@@ -57,22 +58,40 @@ void tob_rw5_4(size_t n, float *a0, const float *a1, float *a2, float *a3, float
 
 
 /* ---- the other families' traffic shapes (see bench.h) ------------------------------ */
+
+/* Whether a write-only output goes out with streaming stores, as trainopt writes
+   batch norm's and dropout's outputs of TRAINOPT_STREAM_BYTES (16 MiB by default)
+   or more: the same kind of store, so the roofline is the machine's, not a
+   handicapped one. Needs y vector-aligned (the pool's arrays are). */
+#define TOB_STREAM_BYTES ((size_t)16 << 20)
+static int tob_streams(size_t n, const float *y) {
+    return n * sizeof(float) >= TOB_STREAM_BYTES && (uintptr_t)y % TRAINOPT__STREAM_ALIGN == 0;
+}
+static void tob_store(float *p, trainopt__vf v, int stream) {
+    if (stream) trainopt__v_stream(p, v);
+    else trainopt__v_store(p, v);
+}
+
 void tob_rw_1_1(size_t n, const float *x, float *y) {
     const trainopt__vf one = trainopt__v_set1(1.0f);
+    const int stream = x != y && tob_streams(n, y);
     size_t i = 0;
-    for (; i + LANES <= n; i += LANES) trainopt__v_store(y + i, trainopt__v_add(trainopt__v_load(x + i), one));
+    for (; i + LANES <= n; i += LANES) tob_store(y + i, trainopt__v_add(trainopt__v_load(x + i), one), stream);
     if (i < n) trainopt__v_store_n(y + i, trainopt__v_add(trainopt__v_load_n(x + i, n - i), one), n - i);
+    if (stream) trainopt__stream_fence();
 }
 
 void tob_rw_inplace(size_t n, float *x) { tob_rw_1_1(n, x, x); }
 
 void tob_rw_2_1(size_t n, const float *x, const float *y, float *z) {
+    const int stream = tob_streams(n, z);
     size_t i = 0;
     for (; i + LANES <= n; i += LANES)
-        trainopt__v_store(z + i, trainopt__v_add(trainopt__v_load(x + i), trainopt__v_load(y + i)));
+        tob_store(z + i, trainopt__v_add(trainopt__v_load(x + i), trainopt__v_load(y + i)), stream);
     if (i < n)
         trainopt__v_store_n(z + i, trainopt__v_add(trainopt__v_load_n(x + i, n - i), trainopt__v_load_n(y + i, n - i)),
                             n - i);
+    if (stream) trainopt__stream_fence();
 }
 
 /* Sums with four independent accumulators, so the reduction is not latency-bound. */
@@ -114,12 +133,13 @@ float tob_rd_2(size_t n, const float *x, const float *y) {
 /* y = x + 1 and one mask bit per element (x > 0), LANES bits at a time. */
 void tob_rw_bits(size_t n, const float *x, float *y, uint8_t *mask) {
     const trainopt__vf one = trainopt__v_set1(1.0f), zero = trainopt__v_zero();
+    const int stream = x != y && tob_streams(n, y);
     uint32_t acc = 0;
     int nb = 0;
     size_t i = 0, byte = 0;
     for (; i + LANES <= n; i += LANES) {
         trainopt__vf v = trainopt__v_load(x + i);
-        trainopt__v_store(y + i, trainopt__v_add(v, one));
+        tob_store(y + i, trainopt__v_add(v, one), stream);
         acc |= trainopt__m_bits(trainopt__v_lt(zero, v)) << nb;
         nb += LANES;
         for (; nb >= 8; nb -= 8, acc >>= 8) mask[byte++] = (uint8_t)acc;
@@ -134,6 +154,7 @@ void tob_rw_bits(size_t n, const float *x, float *y, uint8_t *mask) {
         }
     }
     if (nb) mask[byte] = (uint8_t)acc;
+    if (stream) trainopt__stream_fence();
 }
 
 /* y = mask bit ? x + 1 : 0. */

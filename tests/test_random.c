@@ -452,6 +452,43 @@ static void test_dropout_chunked(to_ctx *t) {
     free(y2);
 }
 
+/* Outputs of TRAINOPT_STREAM_BYTES (16 MiB) or more go out with streaming stores
+   when y is vector-aligned: one whole call then equals the same range done in
+   chunks below the threshold, for an aligned y (streams) and a misaligned one
+   (does not), with the mask. */
+static void test_dropout_streaming(to_ctx *t) {
+    const size_t n = ((size_t)16 << 20) / sizeof(float) + 1001, chunk = 100000;
+    const uint64_t off = 37; /* a head of 91 elements before the first whole group */
+    to_buf x = to_buf_new(n, 0), y2 = to_buf_new(n, 0);
+    uint8_t *m1 = (uint8_t *)malloc(n / 8 + 1), *m2 = (uint8_t *)malloc(n / 8 + 1);
+    uint64_t st = 23;
+    size_t i, shift;
+    if (!m1 || !m2) {
+        to_fail(t, "out of memory");
+        shift = 2;
+    } else {
+        shift = 0;
+    }
+    fill_x(&st, x.p, n);
+    for (; shift < 2; shift++) {
+        /* to_buf's p is 64-byte aligned + misalign floats: y1.p + 91 is aligned for shift 0 */
+        to_buf y1 = to_buf_new(n, 5 + shift);
+        to_expect_status(t, trainopt_dropout_forward(0.3, 99, off, n, x.p, y1.p, m1), TRAINOPT_OK, "dropout_forward, 16 MiB");
+        for (i = 0; i < n; i += chunk) {
+            size_t k = n - i < chunk ? n - i : chunk;
+            trainopt_dropout_forward(0.3, 99, off + i, k, x.p + i, y2.p + i, m2 + i / 8);
+        }
+        to_bits_equal(t, shift ? "dropout 16 MiB, misaligned y" : "dropout 16 MiB, streaming stores", y1.p, y2.p, n);
+        bytes_equal(t, "dropout 16 MiB mask", m1, m2, (n + 7) / 8);
+        to_buf_canaries_ok(t, &y1, "dropout 16 MiB");
+        to_buf_free(&y1);
+    }
+    to_buf_free(&x);
+    to_buf_free(&y2);
+    free(m1);
+    free(m2);
+}
+
 static void test_dropout_backward(to_ctx *t) {
     size_t pi, s;
     uint64_t st = 23;
@@ -1271,6 +1308,7 @@ void TO_NAME(random_tests)(to_ctx *t) {
     to_run(t, "dropout_reference", test_dropout_reference);
     to_run(t, "dropout_ties", test_dropout_ties);
     to_run(t, "dropout_chunked", test_dropout_chunked);
+    to_run(t, "dropout_streaming", test_dropout_streaming);
     to_run(t, "dropout_backward", test_dropout_backward);
     to_run(t, "dropout_special", test_dropout_special);
     to_run(t, "dropout_errors", test_dropout_errors);
