@@ -4027,9 +4027,8 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_channel_group(const trainopt__bn_blocks
 
 /* NCHW: normalize a run of one channel; with stream, aligned vectors go through
    streaming stores and the unaligned head and tail through v_store_n. */
-TRAINOPT__FORCE_INLINE void trainopt__bn_row_norm(const float *x, float *y, size_t len, float mu, float a, float b,
-                                                  int relu, int stream) {
-    const trainopt__vf vmu = trainopt__v_set1(mu), va = trainopt__v_set1(a), vb = trainopt__v_set1(b);
+TRAINOPT__FORCE_INLINE void trainopt__bn_row_norm_v(const float *x, float *y, size_t len, trainopt__vf vmu, trainopt__vf va,
+                                                    trainopt__vf vb, int relu, int stream) {
     size_t i = 0;
     if (stream) {
         const size_t h = trainopt__bn_head(y, len);
@@ -4044,6 +4043,10 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_row_norm(const float *x, float *y, size
         size_t k = len - i;
         trainopt__v_store_n(y + i, trainopt__bn_norm(trainopt__v_load_n(x + i, k), vmu, va, vb, relu), k);
     }
+}
+TRAINOPT__FORCE_INLINE void trainopt__bn_row_norm(const float *x, float *y, size_t len, float mu, float a, float b,
+                                                  int relu, int stream) {
+    trainopt__bn_row_norm_v(x, y, len, trainopt__v_set1(mu), trainopt__v_set1(a), trainopt__v_set1(b), relu, stream);
 }
 
 /* dx = fma(x - mu, k, fma(g, a, c)) for one vector. */
@@ -4061,9 +4064,8 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_row_dx_vec(const float *x, cons
 }
 
 TRAINOPT__FORCE_INLINE void trainopt__bn_row_dx(const float *x, const float *dy, const float *y, float *dx, size_t len,
-                                                float mu, float a, float k, float c, int relu, int stream) {
-    const trainopt__vf vmu = trainopt__v_set1(mu), va = trainopt__v_set1(a), vk = trainopt__v_set1(k),
-                       vc = trainopt__v_set1(c);
+                                                trainopt__vf vmu, trainopt__vf va, trainopt__vf vk, trainopt__vf vc, int relu,
+                                                int stream) {
     size_t i = 0;
     if (stream) {
         const size_t h = trainopt__bn_head(dx, len);
@@ -4087,6 +4089,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw_channels(const trainopt__bn_
     const double m = (double)bl->n * (double)bl->s;
     double count = 0.0, mean[TRAINOPT__BN_GROUP], m2[TRAINOPT__BN_GROUP];
     float mb[TRAINOPT__BN_GROUP], s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP];
+    trainopt__vf vmu[TRAINOPT__BN_GROUP], va[TRAINOPT__BN_GROUP], vb[TRAINOPT__BN_GROUP];
     trainopt__bn_group gr;
     size_t k, r;
     int j;
@@ -4103,9 +4106,27 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw_channels(const trainopt__bn_
         trainopt__bn_finish(p, m, mean[j], m2[j], gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f, save_mean + ch,
                             save_invstd + ch, running_mean ? running_mean + ch : NULL,
                             running_var ? running_var + ch : NULL, &mu, &a, &b);
-        for (r = bl->n; r-- > 0;)
-            trainopt__bn_row_norm(x + (r * cs + ch) * bl->s, y + (r * cs + ch) * bl->s, bl->s, mu, a, b, relu, p->stream);
+        vmu[j] = trainopt__v_set1(mu);
+        va[j] = trainopt__v_set1(a);
+        vb[j] = trainopt__v_set1(b);
     }
+    /* Coefficients in registers, and where S is a whole number of vectors row by
+       row (the g channels' runs of a row are neighbours): with small S the
+       per-run setup, not the arithmetic, was the cost. Runs with a partial vector
+       go channel by channel, which measured faster for them (S = 7, 20, 33). The
+       values are the same in any order. */
+    if (bl->s % TRAINOPT_SIMD_LANES == 0)
+        for (r = bl->n; r-- > 0;)
+            for (j = 0; j < g; j++) {
+                const size_t o = (r * cs + c + (size_t)j) * bl->s;
+                trainopt__bn_row_norm_v(x + o, y + o, bl->s, vmu[j], va[j], vb[j], relu, p->stream);
+            }
+    else
+        for (j = 0; j < g; j++)
+            for (r = bl->n; r-- > 0;) {
+                const size_t o = (r * cs + c + (size_t)j) * bl->s;
+                trainopt__bn_row_norm_v(x + o, y + o, bl->s, vmu[j], va[j], vb[j], relu, p->stream);
+            }
 }
 
 /* Large channels go one at a time (the second pass then reads the channel from
@@ -4169,6 +4190,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw_channels(const trainopt__
     const double m = (double)bl->n * (double)bl->s;
     double sum_g[TRAINOPT__BN_GROUP], dot[TRAINOPT__BN_GROUP];
     float s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP];
+    trainopt__vf vmu[TRAINOPT__BN_GROUP], va[TRAINOPT__BN_GROUP], vk[TRAINOPT__BN_GROUP], vc[TRAINOPT__BN_GROUP];
     trainopt__bn_group gr;
     size_t k, r;
     int j;
@@ -4186,11 +4208,25 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw_channels(const trainopt__
         float a, kk, cc;
         trainopt__bn_backward_coefs(m, sum_g[j], dot[j], save_invstd[ch], gamma ? gamma[ch] : 1.0f,
                                     dgamma ? dgamma + ch : NULL, dbeta ? dbeta + ch : NULL, &a, &kk, &cc);
-        for (r = bl->n; r-- > 0;) {
-            const size_t o = (r * cs + ch) * bl->s;
-            trainopt__bn_row_dx(x + o, dy + o, relu ? y + o : NULL, dx + o, bl->s, save_mean[ch], a, kk, cc, relu, stream);
-        }
+        vmu[j] = trainopt__v_set1(save_mean[ch]);
+        va[j] = trainopt__v_set1(a);
+        vk[j] = trainopt__v_set1(kk);
+        vc[j] = trainopt__v_set1(cc);
     }
+    if (bl->s % TRAINOPT_SIMD_LANES == 0) /* the order as in the forward pass */
+        for (r = bl->n; r-- > 0;)
+            for (j = 0; j < g; j++) {
+                const size_t o = (r * cs + c + (size_t)j) * bl->s;
+                trainopt__bn_row_dx(x + o, dy + o, relu ? y + o : NULL, dx + o, bl->s, vmu[j], va[j], vk[j], vc[j], relu,
+                                    stream);
+            }
+    else
+        for (j = 0; j < g; j++)
+            for (r = bl->n; r-- > 0;) {
+                const size_t o = (r * cs + c + (size_t)j) * bl->s;
+                trainopt__bn_row_dx(x + o, dy + o, relu ? y + o : NULL, dx + o, bl->s, vmu[j], va[j], vk[j], vc[j], relu,
+                                    stream);
+            }
 }
 
 /* One large channel's backward sums over groups of blocks, then dx. */
@@ -4218,7 +4254,8 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw_channel(const trainopt__b
                                 dgamma ? dgamma + c : NULL, dbeta ? dbeta + c : NULL, &a, &kk, &cc);
     for (r = bl->n; r-- > 0;) {
         const size_t o = (r * cs + c) * bl->s;
-        trainopt__bn_row_dx(x + o, dy + o, relu ? y + o : NULL, dx + o, bl->s, save_mean[c], a, kk, cc, relu, stream);
+        trainopt__bn_row_dx(x + o, dy + o, relu ? y + o : NULL, dx + o, bl->s, trainopt__v_set1(save_mean[c]),
+                            trainopt__v_set1(a), trainopt__v_set1(kk), trainopt__v_set1(cc), relu, stream);
     }
 }
 
