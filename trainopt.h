@@ -3069,25 +3069,42 @@ TRAINOPT__FORCE_INLINE void trainopt__rng_batch(int kind, const trainopt__rng_sc
     }
 }
 
+/* Runs of whole groups (64 elements, or dropout's 128) are cut into batches of
+   LANES blocks, 16 / LANES per group, that go through Philox two at a time.
+   Batch q is group g = q / (16/LANES), blocks j0 .. j0+LANES-1 of it: first block
+   b = ((e + g * 2^log2_size) >> (log2_size - 4)) + j0, that is (group's first
+   element >> log2_size) * 16 + j0, with e wrapping at 2^64 as element indices do. */
+typedef struct {
+    size_t g, j0;
+    uint64_t b;
+} trainopt__batch;
+
+TRAINOPT__FORCE_INLINE trainopt__batch trainopt__batch_at(uint64_t e, size_t q, int log2_size) {
+    const size_t per_group = 16 / TRAINOPT_SIMD_LANES;
+    trainopt__batch t;
+    t.g = q / per_group;
+    t.j0 = q % per_group * TRAINOPT_SIMD_LANES;
+    t.b = ((e + ((uint64_t)t.g << log2_size)) >> (log2_size - 4)) + t.j0;
+    return t;
+}
+
 /* ngroups (1 or 2) whole 64-element groups: e = E .. E+64*ngroups-1 (E a multiple
-   of 64) at call indices ib ... Their batches of LANES blocks go through Philox two
-   at a time. Batch q is blocks j0 .. j0+LANES-1 of group q / (16/LANES). */
+   of 64) at call indices ib ... */
 TRAINOPT__FORCE_INLINE void trainopt__rng_groups(int kind, const trainopt__rng_scalars *s, trainopt__rng_io *io,
                                                  const trainopt__philox_key *key, uint64_t e, size_t ib, size_t ngroups) {
-    const size_t per_group = 16 / TRAINOPT_SIMD_LANES, batches = ngroups * per_group;
+    const size_t batches = ngroups * (16 / TRAINOPT_SIMD_LANES);
     size_t q;
     for (q = 0; q < batches; q += 2) {
-        const size_t g0 = q / per_group, j0 = q % per_group * TRAINOPT_SIMD_LANES;
-        const uint64_t b0 = ((e + 64 * g0) >> 2) + j0; /* (e >> 6) * 16: a group's first block (e wraps at 2^64) */
+        const trainopt__batch t0 = trainopt__batch_at(e, q, 6);
         trainopt__vi c[4], d[4];
         if (q + 1 < batches) {
-            const size_t g1 = (q + 1) / per_group, j1 = (q + 1) % per_group * TRAINOPT_SIMD_LANES;
-            trainopt__philox_blocks2(c, b0, d, ((e + 64 * g1) >> 2) + j1, 0u, key);
-            trainopt__rng_batch(kind, s, io, ib + 64 * g0 + j0, c);
-            trainopt__rng_batch(kind, s, io, ib + 64 * g1 + j1, d);
+            const trainopt__batch t1 = trainopt__batch_at(e, q + 1, 6);
+            trainopt__philox_blocks2(c, t0.b, d, t1.b, 0u, key);
+            trainopt__rng_batch(kind, s, io, ib + 64 * t0.g + t0.j0, c);
+            trainopt__rng_batch(kind, s, io, ib + 64 * t1.g + t1.j0, d);
         } else {
-            trainopt__philox_blocks(c, b0, 0u, key);
-            trainopt__rng_batch(kind, s, io, ib + 64 * g0 + j0, c);
+            trainopt__philox_blocks(c, t0.b, 0u, key);
+            trainopt__rng_batch(kind, s, io, ib + 64 * t0.g + t0.j0, c);
         }
     }
 }
@@ -3194,22 +3211,20 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_batch(const trainopt__rng_scalars 
    indices ib ..; batches through Philox two at a time, as trainopt__rng_groups. */
 TRAINOPT__FORCE_INLINE void trainopt__dropout_groups(int has_mask, const trainopt__rng_scalars *s, trainopt__rng_io *io,
                                                      const trainopt__philox_key *key, uint64_t e, size_t ib, size_t ngroups) {
-    const size_t per_group = 16 / TRAINOPT_SIMD_LANES, batches = ngroups * per_group;
+    const size_t batches = ngroups * (16 / TRAINOPT_SIMD_LANES);
     uint64_t bits[2][2] = {{0, 0}, {0, 0}};
     size_t q, g;
     for (q = 0; q < batches; q += 2) {
-        const size_t g0 = q / per_group, j0 = q % per_group * TRAINOPT_SIMD_LANES;
-        const uint64_t b0 = ((e + 128 * g0) >> 3) + j0; /* (e >> 7) * 16: a group's first block (e wraps at 2^64) */
+        const trainopt__batch t0 = trainopt__batch_at(e, q, 7);
         trainopt__vi c[4], d[4];
         if (q + 1 < batches) {
-            const size_t g1 = (q + 1) / per_group, j1 = (q + 1) % per_group * TRAINOPT_SIMD_LANES;
-            const uint64_t b1 = ((e + 128 * g1) >> 3) + j1;
-            trainopt__philox_blocks2(c, b0, d, b1, 0u, key);
-            trainopt__dropout_batch(s, io, key, b0, ib + 128 * g0 + j0, (int)j0, c, bits[g0]);
-            trainopt__dropout_batch(s, io, key, b1, ib + 128 * g1 + j1, (int)j1, d, bits[g1]);
+            const trainopt__batch t1 = trainopt__batch_at(e, q + 1, 7);
+            trainopt__philox_blocks2(c, t0.b, d, t1.b, 0u, key);
+            trainopt__dropout_batch(s, io, key, t0.b, ib + 128 * t0.g + t0.j0, (int)t0.j0, c, bits[t0.g]);
+            trainopt__dropout_batch(s, io, key, t1.b, ib + 128 * t1.g + t1.j0, (int)t1.j0, d, bits[t1.g]);
         } else {
-            trainopt__philox_blocks(c, b0, 0u, key);
-            trainopt__dropout_batch(s, io, key, b0, ib + 128 * g0 + j0, (int)j0, c, bits[g0]);
+            trainopt__philox_blocks(c, t0.b, 0u, key);
+            trainopt__dropout_batch(s, io, key, t0.b, ib + 128 * t0.g + t0.j0, (int)t0.j0, c, bits[t0.g]);
         }
     }
     if (has_mask)
