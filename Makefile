@@ -3,6 +3,7 @@
 #   make test    every test, on every backend, plus the build matrix (ends "N passed, N failed")
 #   make demo    the flagship example
 #   make bench   benchmarks (bench/), make bench-quick for a smoke run
+#   make install PREFIX=/usr/local   the two headers and trainopt.pc (pkg-config); make uninstall
 #   make clean
 
 CC      ?= cc
@@ -23,8 +24,24 @@ FLAGS_avx512 = -mavx512f -mavx2 -mfma
 FLAGS_neon   = -mavx2 -mfma -DTRAINOPT_SIMDE_NEON -fno-sanitize=signed-integer-overflow
 X86_BACKENDS = scalar avx2 avx512 neon
 
-.PHONY: all test test-deps bench bench-quick bench-report clean plot-schedules
+.PHONY: all test test-deps bench bench-quick bench-report clean plot-schedules install uninstall
 all: $(BUILD)/runner
+
+# ---- make install / uninstall: the two headers and a pkg-config file ----------------
+# The .pc goes to share/pkgconfig: a header-only library has nothing architecture-specific.
+PREFIX       ?= /usr/local
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(PREFIX)/share/pkgconfig
+VERSION := $(shell sed -n 's/^\#define TRAINOPT_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$$/\2/p' trainopt.h | paste -sd.)
+install:
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/
+	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$(INCLUDEDIR)' '' 'Name: trainopt' \
+		'Description: SIMD training kernels (optimizers, schedules, batch norm, dropout, losses) in one C header' \
+		'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -lm' \
+		> $(DESTDIR)$(PKGCONFIGDIR)/trainopt.pc
+uninstall:
+	rm -f $(foreach h,$(HEADERS),$(DESTDIR)$(INCLUDEDIR)/$(h)) $(DESTDIR)$(PKGCONFIGDIR)/trainopt.pc
 
 # ---- the test runner: every suite compiled once per backend --------------------
 # $(call runner_rule,LEG,CC,CFLAGS) builds $(BUILD)/LEG/runner for the x86 backends.

@@ -1,8 +1,9 @@
 #!/bin/sh
 # tests/hygiene.sh OUTDIR - header hygiene: both headers compile warning-free as
 # C99/C11/C17 and C++11/17/20 under gcc and clang, two translation units that
-# include them link, each TRAINOPT_NO_* override builds, and -ffast-math gives
-# the documented warning. Ends with "N passed, N failed".
+# include them link (gcc, clang, and C with C++), each TRAINOPT_NO_* override
+# builds, -ffast-math gives the documented warning, and the headers include only
+# C standard headers. Ends with "N passed, N failed".
 out=${1:-build/hygiene}
 mkdir -p "$out"
 passed=0 failed=0
@@ -32,6 +33,31 @@ for flags in "-O2" "-O2 -march=native" "-O2 -march=native -DTRAINOPT_NO_AVX512" 
     check "two-units-link-[$flags]" sh -c "gcc -std=c99 $strict $flags -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/a.o &&
         gcc -std=c99 $strict $flags -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $out/b.o && gcc $out/a.o $out/b.o -o $out/two -lm && $out/two"
 done
+# The same under clang, and one C unit linked with one C++ unit (extern "C" linkage).
+for flags in "-O2 -march=native" "-O2 -march=native -DTRAINOPT_NO_AVX512" "-O2 -march=native -DTRAINOPT_NO_SIMD"; do
+    check "two-units-link-clang-[$flags]" sh -c "clang -std=c11 $strict $flags -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/a.o &&
+        clang -std=c11 $strict $flags -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $out/b.o && clang $out/a.o $out/b.o -o $out/two -lm && $out/two"
+done
+check "two-units-link-c-and-c++" sh -c "gcc -std=c99 $strict -O2 -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/a.o &&
+    g++ -std=c++17 $strict -O2 -DHYGIENE_TU=2 -x c++ -c tests/hygiene_tu.c -o $out/b.o && g++ $out/a.o $out/b.o -o $out/two -lm && $out/two"
+
+# Only C standard headers (and the compiler's own intrinsics header of the backend):
+# every #include of both headers is on this list, and stdio.h does not leak in
+# (FILE stays undeclared unless the user includes it).
+only_standard_includes() {
+    allowed=" stddef.h stdint.h stdlib.h string.h math.h trainopt_simd.h immintrin.h arm_neon.h simde/arm/neon.h "
+    for h in $(sed -n 's/^# *include *[<"]\([^>"]*\)[>"].*/\1/p' trainopt.h trainopt_simd.h); do
+        case "$allowed" in *" $h "*) ;; *) echo "trainopt includes <$h>, not on the list"; return 1 ;; esac
+    done
+}
+check "includes-only-standard-headers" only_standard_includes
+stdio_not_pulled_in() {
+    printf '#include "trainopt.h"\nint uses_file(FILE *f);\n' > "$out/leak.c"
+    printf '#include <stdio.h>\n#include "trainopt.h"\nint uses_file(FILE *f);\n' > "$out/noleak.c"
+    gcc -std=c99 -I. -march=native -c "$out/noleak.c" -o "$out/leak.o" || return 1
+    ! gcc -std=c99 -I. -march=native -c "$out/leak.c" -o "$out/leak.o" 2> "$out/leak.err" && grep -q FILE "$out/leak.err"
+}
+check "stdio-not-pulled-in" stdio_not_pulled_in
 check "fast-math-warns" sh -c "gcc -std=c99 -I. -ffast-math -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/fm.o 2>&1 | grep -q 'trainopt: -ffast-math'"
 check "fast-math-warning-can-be-silenced" sh -c "gcc -std=c99 -I. -Werror -ffast-math -DTRAINOPT_ALLOW_FAST_MATH -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/fm.o"
 echo "$passed passed, $failed failed"

@@ -47,6 +47,11 @@ sh tests/hygiene.sh "$build/hygiene" > "$build/hygiene.log" 2>&1
 grep -v '^PASS' "$build/hygiene.log"
 tally "$build/hygiene.log"
 
+echo "== make install into a temporary PREFIX: pkg-config, a CMake project, make uninstall"
+sh tests/install.sh "$build/install" > "$build/install.log" 2>&1
+grep -v '^PASS' "$build/install.log"
+tally "$build/install.log"
+
 echo "== examples at small sizes, scalar and native builds compared (make examples-check)"
 make --no-print-directory examples-check > "$build/examples-check.log" 2>&1
 grep -E '^(FAIL|SKIP)|passed' "$build/examples-check.log"
