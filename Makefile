@@ -73,9 +73,15 @@ $(eval $(call runner_rule,ref,gcc,-O2))
 $(eval $(call runner_rule,gcc-O3-contract-off,gcc,-O3 -ffp-contract=off))
 $(eval $(call runner_rule,gcc-O3-contract-fast,gcc,-O3 -ffp-contract=fast))
 $(eval $(call runner_rule,gcc-O2-native,gcc,-O2 -march=native -ffp-contract=fast))
-$(eval $(call runner_rule,clang-O2,clang,-O2))
+# Baseline x86-64 (SSE2; the per-backend objects add their own -m flags). gcc's and
+# clang's default -march on Debian is x86-64 too, so the reference build is one as well.
+$(eval $(call runner_rule,clang-O2,clang,-O2 -march=x86-64))
 $(eval $(call runner_rule,clang-O3-contract-fast,clang,-O3 -ffp-contract=fast))
-MATRIX_LEGS = gcc-O3-contract-off gcc-O3-contract-fast gcc-O2-native clang-O2 clang-O3-contract-fast
+# Unoptimized code: no inlining, every value through memory.
+$(eval $(call runner_rule,gcc-O0,gcc,-O0))
+$(eval $(call runner_rule,clang-O0,clang,-O0))
+MATRIX_LEGS = gcc-O3-contract-off gcc-O3-contract-fast gcc-O2-native clang-O2 clang-O3-contract-fast \
+	gcc-O0 clang-O0
 # AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite, not just the batteries.
 SANITIZE = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 $(eval $(call runner_rule,asan,gcc,$(SANITIZE)))
