@@ -68,6 +68,30 @@ $(BUILD)/$(1)/runner: $(BUILD)/$(1)/runner.o $(BUILD)/$(1)/harness.o \
 	$(2) $(3) $$^ -o $$@ -lm
 endef
 
+# $(call dispatch_runner_rule,LEG,CC,CFLAGS) builds $(BUILD)/LEG/runner with every suite
+# compiled once with TRAINOPT_DISPATCH (runtime dispatch: the runner's one backend slot, named
+# scalar, runs whichever variant the dispatcher picks); run.sh runs it once per
+# TRAINOPT_MAX_BACKEND value.
+define dispatch_runner_rule
+$(BUILD)/$(1)/%.o: tests/%.c tests/harness.h tests/suites.h $(HEADERS)
+	@mkdir -p $$(@D)
+	$(2) $(WARN) $(3) -DTRAINOPT_DISPATCH -I. -Itests -c $$< -o $$@
+$(foreach s,$(BACKEND_SUITES),
+$(BUILD)/$(1)/test_$(s).dispatch.o: tests/test_$(s).c tests/harness.h $(HEADERS)
+	@mkdir -p $$(@D)
+	$(2) $(WARN) $(3) -DTRAINOPT_DISPATCH -DTO_BACKEND_ID=scalar -I. -Itests -c $$< -o $$@
+)
+$(foreach s,$(ONCE_SUITES),
+$(BUILD)/$(1)/test_$(s).once.o: tests/test_$(s).c tests/harness.h $(HEADERS)
+	@mkdir -p $$(@D)
+	$(2) $(WARN) $(3) -DTRAINOPT_DISPATCH -DTO_BACKEND_ID=once -I. -Itests -c $$< -o $$@
+)
+$(BUILD)/$(1)/runner: $(BUILD)/$(1)/runner.o $(BUILD)/$(1)/harness.o \
+		$(foreach s,$(BACKEND_SUITES),$(BUILD)/$(1)/test_$(s).dispatch.o) \
+		$(foreach s,$(ONCE_SUITES),$(BUILD)/$(1)/test_$(s).once.o)
+	$(2) $(3) $$^ -o $$@ -lm
+endef
+
 # The reference build, and the matrix the bit-identity promise covers.
 $(eval $(call runner_rule,ref,gcc,-O2))
 $(eval $(call runner_rule,gcc-O3-contract-off,gcc,-O3 -ffp-contract=off))
@@ -82,6 +106,10 @@ $(eval $(call runner_rule,gcc-O0,gcc,-O0))
 $(eval $(call runner_rule,clang-O0,clang,-O0))
 MATRIX_LEGS = gcc-O3-contract-off gcc-O3-contract-fast gcc-O2-native clang-O2 clang-O3-contract-fast \
 	gcc-O0 clang-O0
+# Baseline x86-64 programs with runtime dispatch: every variant must give the reference bits.
+$(eval $(call dispatch_runner_rule,gcc-dispatch,gcc,-O2 -march=x86-64))
+$(eval $(call dispatch_runner_rule,clang-dispatch,clang,-O2 -march=x86-64))
+DISPATCH_LEGS = gcc-dispatch clang-dispatch
 # AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite, not just the batteries.
 SANITIZE = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 $(eval $(call runner_rule,asan,gcc,$(SANITIZE)))
@@ -110,9 +138,9 @@ $(BUILD)/aarch64/runner: $(BUILD)/aarch64/runner.o $(BUILD)/aarch64/harness.o \
 
 # ---- make test ---------------------------------------------------------------------
 test: test-deps
-	@$(MAKE) --no-print-directory -j2 $(BUILD)/ref/runner $(foreach l,$(MATRIX_LEGS) asan,$(BUILD)/$(l)/runner) \
+	@$(MAKE) --no-print-directory -j2 $(BUILD)/ref/runner $(foreach l,$(MATRIX_LEGS) $(DISPATCH_LEGS) asan,$(BUILD)/$(l)/runner) \
 		$(if $(shell command -v $(AARCH64_CC)),$(BUILD)/aarch64/runner)
-	@sh tests/run.sh $(BUILD) "$(MATRIX_LEGS)"
+	@sh tests/run.sh $(BUILD) "$(MATRIX_LEGS)" "$(DISPATCH_LEGS)"
 
 # Installs what the tests need when root; otherwise names it and stops.
 TEST_PACKAGES = gcc clang make libsimde-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
