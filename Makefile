@@ -2,7 +2,8 @@
 # builds and runs its tests, benchmarks and examples.
 #   make test    every test, on every backend, plus the build matrix (ends "N passed, N failed")
 #   make demo    the flagship example
-#   make bench   benchmarks (bench/), make bench-quick for a smoke run
+#   make bench   benchmarks (bench/), make bench-quick for a smoke run,
+#                make bench-dispatch for the per-call cost of runtime dispatch
 #   make install PREFIX=/usr/local   the two headers and trainopt.pc (pkg-config); make uninstall
 #   make clean
 
@@ -184,3 +185,12 @@ bench-quick:
 	@$(MAKE) --no-print-directory -C bench quick
 bench-report:
 	@$(MAKE) --no-print-directory -C bench report
+# The per-call cost of runtime dispatch (bench/dispatch_overhead.c; recorded in bench/FINDINGS.md).
+.PHONY: bench-dispatch
+bench-dispatch: $(BUILD)/bench-dispatch/dispatch_overhead
+	$(if $(shell command -v taskset),taskset -c 1) $<
+$(BUILD)/bench-dispatch/dispatch_overhead: bench/dispatch_overhead.c $(HEADERS)
+	@mkdir -p $(@D)
+	gcc $(WARN) -O2 -march=x86-64 -I. -c $< -o $(@D)/dispatching.o
+	gcc $(WARN) -O2 -mavx512f -mavx2 -mfma -DDISPATCH_STATIC_UNIT -I. -c $< -o $(@D)/static.o
+	gcc $(@D)/dispatching.o $(@D)/static.o -o $@ -lm
