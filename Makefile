@@ -2,7 +2,9 @@
 # builds and runs its tests, benchmarks and examples.
 #   make test    every test, on every backend, plus the build matrix (ends "N passed, N failed")
 #   make demo    the flagship example
-#   make bench   benchmarks (bench/), make bench-quick for a smoke run
+#   make bench   benchmarks (bench/), make bench-quick for a smoke run,
+#                make bench-dispatch for the per-call cost of runtime dispatch
+#   make install PREFIX=/usr/local   the two headers and trainopt.pc (pkg-config); make uninstall
 #   make clean
 
 CC      ?= cc
@@ -23,8 +25,24 @@ FLAGS_avx512 = -mavx512f -mavx2 -mfma
 FLAGS_neon   = -mavx2 -mfma -DTRAINOPT_SIMDE_NEON -fno-sanitize=signed-integer-overflow
 X86_BACKENDS = scalar avx2 avx512 neon
 
-.PHONY: all test test-deps bench bench-quick bench-report clean plot-schedules
+.PHONY: all test test-deps bench bench-quick bench-report clean plot-schedules install uninstall
 all: $(BUILD)/runner
+
+# ---- make install / uninstall: the two headers and a pkg-config file ----------------
+# The .pc goes to share/pkgconfig: a header-only library has nothing architecture-specific.
+PREFIX       ?= /usr/local
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(PREFIX)/share/pkgconfig
+VERSION := $(shell sed -n 's/^\#define TRAINOPT_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$$/\2/p' trainopt.h | paste -sd.)
+install:
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/
+	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$(INCLUDEDIR)' '' 'Name: trainopt' \
+		'Description: SIMD training kernels (optimizers, schedules, batch norm, dropout, losses) in one C header' \
+		'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -lm' \
+		> $(DESTDIR)$(PKGCONFIGDIR)/trainopt.pc
+uninstall:
+	rm -f $(foreach h,$(HEADERS),$(DESTDIR)$(INCLUDEDIR)/$(h)) $(DESTDIR)$(PKGCONFIGDIR)/trainopt.pc
 
 # ---- the test runner: every suite compiled once per backend --------------------
 # $(call runner_rule,LEG,CC,CFLAGS) builds $(BUILD)/LEG/runner for the x86 backends.
@@ -51,14 +69,48 @@ $(BUILD)/$(1)/runner: $(BUILD)/$(1)/runner.o $(BUILD)/$(1)/harness.o \
 	$(2) $(3) $$^ -o $$@ -lm
 endef
 
+# $(call dispatch_runner_rule,LEG,CC,CFLAGS) builds $(BUILD)/LEG/runner with every suite
+# compiled once with TRAINOPT_DISPATCH (runtime dispatch: the runner's one backend slot, named
+# scalar, runs whichever variant the dispatcher picks); run.sh runs it once per
+# TRAINOPT_MAX_BACKEND value.
+define dispatch_runner_rule
+$(BUILD)/$(1)/%.o: tests/%.c tests/harness.h tests/suites.h $(HEADERS)
+	@mkdir -p $$(@D)
+	$(2) $(WARN) $(3) -DTRAINOPT_DISPATCH -I. -Itests -c $$< -o $$@
+$(foreach s,$(BACKEND_SUITES),
+$(BUILD)/$(1)/test_$(s).dispatch.o: tests/test_$(s).c tests/harness.h $(HEADERS)
+	@mkdir -p $$(@D)
+	$(2) $(WARN) $(3) -DTRAINOPT_DISPATCH -DTO_BACKEND_ID=scalar -I. -Itests -c $$< -o $$@
+)
+$(foreach s,$(ONCE_SUITES),
+$(BUILD)/$(1)/test_$(s).once.o: tests/test_$(s).c tests/harness.h $(HEADERS)
+	@mkdir -p $$(@D)
+	$(2) $(WARN) $(3) -DTRAINOPT_DISPATCH -DTO_BACKEND_ID=once -I. -Itests -c $$< -o $$@
+)
+$(BUILD)/$(1)/runner: $(BUILD)/$(1)/runner.o $(BUILD)/$(1)/harness.o \
+		$(foreach s,$(BACKEND_SUITES),$(BUILD)/$(1)/test_$(s).dispatch.o) \
+		$(foreach s,$(ONCE_SUITES),$(BUILD)/$(1)/test_$(s).once.o)
+	$(2) $(3) $$^ -o $$@ -lm
+endef
+
 # The reference build, and the matrix the bit-identity promise covers.
 $(eval $(call runner_rule,ref,gcc,-O2))
 $(eval $(call runner_rule,gcc-O3-contract-off,gcc,-O3 -ffp-contract=off))
 $(eval $(call runner_rule,gcc-O3-contract-fast,gcc,-O3 -ffp-contract=fast))
 $(eval $(call runner_rule,gcc-O2-native,gcc,-O2 -march=native -ffp-contract=fast))
-$(eval $(call runner_rule,clang-O2,clang,-O2))
+# Baseline x86-64 (SSE2; the per-backend objects add their own -m flags). gcc's and
+# clang's default -march on Debian is x86-64 too, so the reference build is one as well.
+$(eval $(call runner_rule,clang-O2,clang,-O2 -march=x86-64))
 $(eval $(call runner_rule,clang-O3-contract-fast,clang,-O3 -ffp-contract=fast))
-MATRIX_LEGS = gcc-O3-contract-off gcc-O3-contract-fast gcc-O2-native clang-O2 clang-O3-contract-fast
+# Unoptimized code: no inlining, every value through memory.
+$(eval $(call runner_rule,gcc-O0,gcc,-O0))
+$(eval $(call runner_rule,clang-O0,clang,-O0))
+MATRIX_LEGS = gcc-O3-contract-off gcc-O3-contract-fast gcc-O2-native clang-O2 clang-O3-contract-fast \
+	gcc-O0 clang-O0
+# Baseline x86-64 programs with runtime dispatch: every variant must give the reference bits.
+$(eval $(call dispatch_runner_rule,gcc-dispatch,gcc,-O2 -march=x86-64))
+$(eval $(call dispatch_runner_rule,clang-dispatch,clang,-O2 -march=x86-64))
+DISPATCH_LEGS = gcc-dispatch clang-dispatch
 # AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite, not just the batteries.
 SANITIZE = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 $(eval $(call runner_rule,asan,gcc,$(SANITIZE)))
@@ -87,9 +139,9 @@ $(BUILD)/aarch64/runner: $(BUILD)/aarch64/runner.o $(BUILD)/aarch64/harness.o \
 
 # ---- make test ---------------------------------------------------------------------
 test: test-deps
-	@$(MAKE) --no-print-directory -j2 $(BUILD)/ref/runner $(foreach l,$(MATRIX_LEGS) asan,$(BUILD)/$(l)/runner) \
+	@$(MAKE) --no-print-directory -j2 $(BUILD)/ref/runner $(foreach l,$(MATRIX_LEGS) $(DISPATCH_LEGS) asan,$(BUILD)/$(l)/runner) \
 		$(if $(shell command -v $(AARCH64_CC)),$(BUILD)/aarch64/runner)
-	@sh tests/run.sh $(BUILD) "$(MATRIX_LEGS)"
+	@sh tests/run.sh $(BUILD) "$(MATRIX_LEGS)" "$(DISPATCH_LEGS)"
 
 # Installs what the tests need when root; otherwise names it and stops.
 TEST_PACKAGES = gcc clang make libsimde-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
@@ -133,3 +185,12 @@ bench-quick:
 	@$(MAKE) --no-print-directory -C bench quick
 bench-report:
 	@$(MAKE) --no-print-directory -C bench report
+# The per-call cost of runtime dispatch (bench/dispatch_overhead.c; recorded in bench/FINDINGS.md).
+.PHONY: bench-dispatch
+bench-dispatch: $(BUILD)/bench-dispatch/dispatch_overhead
+	$(if $(shell command -v taskset),taskset -c 1) $<
+$(BUILD)/bench-dispatch/dispatch_overhead: bench/dispatch_overhead.c $(HEADERS)
+	@mkdir -p $(@D)
+	gcc $(WARN) -O2 -march=x86-64 -I. -c $< -o $(@D)/dispatching.o
+	gcc $(WARN) -O2 -mavx512f -mavx2 -mfma -DDISPATCH_STATIC_UNIT -I. -c $< -o $(@D)/static.o
+	gcc $(@D)/dispatching.o $(@D)/static.o -o $@ -lm

@@ -1,4 +1,5 @@
 /* trainopt_simd.h - the vector layer of trainopt (see trainopt.h for the manual).
+   MIT license, as trainopt.h (see LICENSE).
 
    One compile-time ladder picks a backend; every backend defines the same
    small op set, in the same order, as static inline functions:
@@ -25,7 +26,12 @@
 
    TRAINOPT_SIMDE_NEON (testing only): build the neon backend on any machine
    through SIMDe's portable NEON (Debian libsimde-dev). Compile with -mfma on
-   x86, or SIMDe emulates vfmaq_f32 as a multiply and an add. */
+   x86, or SIMDe emulates vfmaq_f32 as a multiply and an add.
+
+   TRAINOPT_DISPATCH (see trainopt.h): trainopt.h includes this file once per
+   variant, each time under a target pragma with TRAINOPT__VARIANT_<NAME> naming
+   the backend, after undefining the include guard and the macros below that
+   differ per backend. Op names are then renamed per variant by trainopt.h. */
 #ifndef TRAINOPT_SIMD_H
 #define TRAINOPT_SIMD_H
 
@@ -42,12 +48,17 @@
 #define TRAINOPT__FORCE_INLINE static inline
 #endif
 
-#if defined(__FAST_MATH__) && !defined(TRAINOPT_ALLOW_FAST_MATH)
+#if defined(__FAST_MATH__) && !defined(TRAINOPT_ALLOW_FAST_MATH) && !defined(TRAINOPT__FAST_MATH_WARNED)
+#define TRAINOPT__FAST_MATH_WARNED 1 /* once, though dispatch includes this file once per variant */
 #warning "trainopt: -ffast-math voids the bit-identity and NaN guarantees (define TRAINOPT_ALLOW_FAST_MATH to silence)"
 #endif
 
 /* >>ladder */
-#if defined(TRAINOPT_NO_SIMD)
+#if defined(TRAINOPT__VARIANT_AVX512) /* a dispatch variant: chosen by trainopt.h, not by -m flags */
+#define TRAINOPT__BACKEND_AVX512 1
+#elif defined(TRAINOPT__VARIANT_AVX2)
+#define TRAINOPT__BACKEND_AVX2 1
+#elif defined(TRAINOPT__VARIANT_SCALAR) || defined(TRAINOPT_NO_SIMD)
 #define TRAINOPT__BACKEND_SCALAR 1
 #elif defined(TRAINOPT_SIMDE_NEON)
 #define TRAINOPT__BACKEND_NEON 1

@@ -4,9 +4,16 @@
 #include "trainopt.h"
 
 #if HYGIENE_TU == 1
+#ifdef __cplusplus
+extern "C"
+#endif
+const char *hygiene_backend_1(void);
 const char *hygiene_backend_1(void) { return trainopt_backend(); }
 #else
 #include <stdio.h>
+#ifdef __cplusplus
+extern "C" /* unit 1 may be C */
+#endif
 const char *hygiene_backend_1(void);
 int main(void) {
     printf("%s %s\n", hygiene_backend_1(), trainopt_status_str(TRAINOPT_OK));

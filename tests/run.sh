@@ -1,9 +1,11 @@
 #!/bin/sh
-# tests/run.sh BUILD "LEGS" - runs the reference runner, then checks every other
-# build (compiler x flags, and native AArch64 under qemu-user) against the
-# reference build's battery hashes. Ends with the total "N passed, N failed[, N skipped]".
+# tests/run.sh BUILD "LEGS" ["DISPATCH_LEGS"] - runs the reference runner, then checks
+# every other build (compiler x flags, runtime dispatch under each TRAINOPT_MAX_BACKEND,
+# and native AArch64 under qemu-user) against the reference build's battery hashes.
+# Ends with the total "N passed, N failed[, N skipped]".
 build=$1
 legs=$2
+dispatch_legs=$3
 passed=0 failed=0 skipped=0
 
 tally() { # tally LOGFILE: add the runner's closing counts
@@ -27,6 +29,20 @@ for leg in $legs; do
     tally "$build/$leg/log.txt"
 done
 
+cpu_has() { grep -qw "$1" /proc/cpuinfo 2>/dev/null; }
+for leg in $dispatch_legs; do
+    for cap in scalar avx2 avx512; do
+        case $cap in
+            avx2) cpu_has avx2 && cpu_has fma || { skipped=$((skipped + 1)); echo "SKIP $leg [$cap]: this CPU lacks AVX2+FMA"; continue; } ;;
+            avx512) cpu_has avx512f || { skipped=$((skipped + 1)); echo "SKIP $leg [$cap]: this CPU lacks AVX-512F"; continue; } ;;
+        esac
+        echo "== build $leg (baseline x86-64, TRAINOPT_DISPATCH) with TRAINOPT_MAX_BACKEND=$cap: every test, batteries against the reference build"
+        TRAINOPT_MAX_BACKEND=$cap "$build/$leg/runner" --expect "$build/ref/hashes.txt" > "$build/$leg/log-$cap.txt" 2>&1
+        grep -v '^PASS' "$build/$leg/log-$cap.txt"
+        tally "$build/$leg/log-$cap.txt"
+    done
+done
+
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer (gcc -O1): every test on every backend"
 "$build/asan/runner" --expect "$build/ref/hashes.txt" > "$build/asan/log.txt" 2>&1
 grep -v '^PASS' "$build/asan/log.txt" | head -n 40
@@ -46,6 +62,11 @@ echo "== header hygiene: C and C++ standards, gcc and clang, two units, override
 sh tests/hygiene.sh "$build/hygiene" > "$build/hygiene.log" 2>&1
 grep -v '^PASS' "$build/hygiene.log"
 tally "$build/hygiene.log"
+
+echo "== make install into a temporary PREFIX: pkg-config, a CMake project, make uninstall"
+sh tests/install.sh "$build/install" > "$build/install.log" 2>&1
+grep -v '^PASS' "$build/install.log"
+tally "$build/install.log"
 
 echo "== examples at small sizes, scalar and native builds compared (make examples-check)"
 make --no-print-directory examples-check > "$build/examples-check.log" 2>&1
