@@ -3996,7 +3996,7 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_dx(trainopt__vf x, trainopt__vf
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_row_dx_vec(const float *x, const float *dy, const float *y, size_t i,
                                                             size_t k, trainopt__vf mu, trainopt__vf a, trainopt__vf kk,
                                                             trainopt__vf c, int relu) {
-    trainopt__vf g = trainopt__bn_grad(trainopt__v_load_n(dy + i, k), y + i, k, relu);
+    trainopt__vf g = trainopt__bn_grad(trainopt__v_load_n(dy + i, k), relu ? y + i : y, k, relu); /* y is NULL without relu */
     return trainopt__bn_dx(trainopt__v_load_n(x + i, k), g, mu, a, kk, c);
 }
 
@@ -4404,7 +4404,7 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_elem_vec(int backward, int relu
                                                           const float *y) {
     const trainopt__vf xv = trainopt__v_load_n(x + o, k), mu = trainopt__v_load_n(coef[0] + v, k);
     if (!backward) return trainopt__bn_norm(xv, mu, trainopt__v_load_n(coef[1] + v, k), trainopt__v_load_n(coef[2] + v, k), relu);
-    return trainopt__bn_dx(xv, trainopt__bn_grad(trainopt__v_load_n(dy + o, k), y + o, k, relu), mu,
+    return trainopt__bn_dx(xv, trainopt__bn_grad(trainopt__v_load_n(dy + o, k), relu ? y + o : y, k, relu), mu, /* NULL y */
                            trainopt__v_load_n(coef[1] + v, k), trainopt__v_load_n(coef[2] + v, k),
                            trainopt__v_load_n(coef[3] + v, k));
 }
