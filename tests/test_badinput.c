@@ -77,7 +77,8 @@ struct bi_kernel {
     size_t n_big;     /* a length whose byte size overflows (ERR_SHAPE); 0: none */
     int ok, bad_null, bad_h, bad_step; /* expected results */
     int empty_writes; /* n = 0 writes the empty result to a scalar output (loss NaN, penalty 0) */
-    int scratch;      /* a slot excluded from the checksum (a message buffer, a schedule the call fills), or -1 */
+    int scratch;      /* a slot excluded from the checksum, or -1: a message buffer, a schedule the call
+                         fills, schedules copied in whole (their padding bytes are undefined) */
     void (*setup)(bi_args *a);
     void (*extra)(to_ctx *t, const bi_kernel *k);
 };
@@ -215,7 +216,8 @@ static void bi_generic(to_ctx *t, const bi_kernel *k) {
 
     for (j = 0; k->ikinds[j]; j++) { /* each integer parameter out of range, and at its edge */
         const char c = k->ikinds[j];
-        const int64_t bad[] = {c == 'P' ? 0 : -1, INT64_MIN, 99};
+        /* enums: values an int holds (INT64_MIN would convert to 0, a valid enumerator) */
+        const int64_t bad[] = {c == 'P' ? 0 : -1, c == 'E' || c == 'L' ? INT32_MIN : INT64_MIN, 99};
         const int nb = c == 'E' || c == 'L' ? 3 : 2;
         if (c == '-') continue;
         for (v = 0; v < nb; v++) {
@@ -526,8 +528,10 @@ static void bi_ce_extra(to_ctx *t, const bi_kernel *k) {
     bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_INDEX, 0, "label = classes"));
     bi_setup(k, &a), ((int32_t *)a.p[1])[BI_N - 1] = -1;
     bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_INDEX, 0, "label -1"));
-    bi_setup(k, &a), a.i[1] = 3;
+    bi_setup(k, &a), a.i[1] = 3, ((int32_t *)a.p[1])[4] = 3; /* (-100 is then an ordinary, bad label) */
     bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "ignore_index inside [0, classes)"));
+    bi_setup(k, &a), a.i[1] = 3;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_INDEX, 0, "label -100 when ignore_index is 3"));
     bi_setup(k, &a), a.p[3] = (float *)a.p[1] + 2;
     bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "grad overlapping the labels"));
     bi_setup(k, &a), a.p[2] = (float *)a.p[1] + 2;
@@ -757,6 +761,10 @@ static void bi_onecycle_extra(to_ctx *t, const bi_kernel *k) {
     bi_args a;
     bi_setup(k, &a), a.step = a.i[0] + 1;
     bi_logged(bi_row(t, k, &a, BI_NAN, 0, "t past total_steps"));
+    bi_setup(k, &a), a.i[0] = 0; /* (a generic 'P' row would try total_steps 1, which t = 2 is past) */
+    bi_logged(bi_row(t, k, &a, BI_NAN, 0, "total_steps 0"));
+    bi_setup(k, &a), a.i[0] = INT64_MIN;
+    bi_logged(bi_row(t, k, &a, BI_NAN, 0, "total_steps INT64_MIN"));
     bi_setup(k, &a), a.h[1] = 0.01, a.step = 0; /* pct_start * total_steps == 1: phase 1 has zero length */
     bi_logged(bi_row(t, k, &a, BI_NAN, 0, "a phase of zero length"));
 }
@@ -1014,18 +1022,18 @@ static const bi_kernel bi_kernels[] = {
     {"lr_warmup_cosine", bi_lr_warmup_cosine, "", "", "nnn", "N-", {0.1, 0.0, 1e-4}, {5, 50}, 0, 0, 0, SC, 0, -1, NULL,
      bi_warmup_cosine_extra},
     {"lr_warmup_factor", bi_lr_warmup_factor, "", "", "u", "N", {0.25}, {10}, 0, 0, 0, SC, 0, -1, NULL, NULL},
-    {"lr_onecycle", bi_lr_onecycle, "c", "", "nupp--", "PE-", {0.1, 0.3, 25.0, 1e4, 0.85, 0.95}, {100, 0, 0}, 0, 0, 0, SC, 0,
+    {"lr_onecycle", bi_lr_onecycle, "c", "", "nupp--", "-E-", {0.1, 0.3, 25.0, 1e4, 0.85, 0.95}, {100, 0, 0}, 0, 0, 0, SC, 0,
      -1, NULL, bi_onecycle_extra},
-    {"momentum_onecycle", bi_momentum_onecycle, "c", "", "nuppff", "PE-", {0.1, 0.3, 25.0, 1e4, 0.85, 0.95}, {100, 0, 0}, 0,
+    {"momentum_onecycle", bi_momentum_onecycle, "c", "", "nuppff", "-E-", {0.1, 0.3, 25.0, 1e4, 0.85, 0.95}, {100, 0, 0}, 0,
      0, 0, SC, 0, -1, NULL, bi_onecycle_extra},
     {"lr_cyclic", bi_lr_cyclic, "c", "", "nnn--", "P-E", {0.01, 0.1, 0.99, 0.8, 0.9}, {20, -1, TRAINOPT_CYCLIC_EXP_RANGE}, 0,
      0, 0, SC, 0, -1, NULL, bi_cyclic_extra},
     {"momentum_cyclic", bi_momentum_cyclic, "c", "", "nnnff", "P-E", {0.01, 0.1, 0.99, 0.8, 0.9},
      {20, -1, TRAINOPT_CYCLIC_EXP_RANGE}, 0, 0, 0, SC, 0, -1, NULL, bi_cyclic_extra},
     {"schedule_lr", bi_schedule_lr, "c", "", "nnu", "PN", {0.1, 1e-4, 0.25}, {100, 5}, 0, 0, 0, SC, 0, 0, NULL, NULL},
-    {"schedule_momentum", bi_schedule_momentum, "c", "", "nff", "P-", {0.1, 0.85, 0.95}, {100, TRAINOPT_SCHEDULE_ONECYCLE}, 0,
+    {"schedule_momentum", bi_schedule_momentum, "c", "", "nff", "--", {0.1, 0.85, 0.95}, {100, TRAINOPT_SCHEDULE_ONECYCLE}, 0,
      0, 0, SC, 0, 0, NULL, bi_schedule_momentum_extra},
-    {"lr_join", bi_lr_join, "xx", "", "", "", {0}, {0}, 0, 2, 0, SC, 0, -1, bi_join_setup, bi_join_extra},
+    {"lr_join", bi_lr_join, "xx", "", "", "", {0}, {0}, 0, 2, 0, SC, 0, 0, bi_join_setup, bi_join_extra},
     {"schedule_parse", bi_parse, "xS", "", "", "", {0}, {0}, NO_STEP, 0, 0, ST, 0, -1, bi_text_setup, bi_parse_extra},
     {"schedule_parse_msg", bi_parse_msg, "xSy", "", "", "-", {0}, {64}, NO_STEP, 0, 0, ST, 0, 2, bi_text_setup,
      bi_parse_extra},

@@ -41,12 +41,13 @@ void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
     }
     g = flags & 64 ? param : grad; /* exact aliasing: refused with ERR_ALIAS */
     if (flags & 128 && n >= 2) s[0] = param + n / 2; /* partial overlap: refused before any access */
+    /* adagrad_init takes one array, so it cannot see that overlap: give it the real one */
 
     fz_tag(out, "statuses");
     for (k = 0; k < 3; k++) {
         trainopt_status r = TRAINOPT_OK;
         const trainopt_step_opts *op = fused ? &o : NULL;
-        const int64_t t = step + k < step ? step : step + k; /* no signed overflow at INT64_MAX */
+        const int64_t t = step > INT64_MAX - k ? step : step + k; /* no signed overflow at INT64_MAX */
         switch (kind) {
         case 0: {
             trainopt_sgd_config c;
@@ -59,7 +60,7 @@ void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
             trainopt_adagrad_config c;
             c.lr = h[0], c.lr_decay = h[1], c.weight_decay = h[3], c.initial_accumulator_value = h[4], c.eps = h[5];
             c.maximize = (flags >> 5) & 1;
-            if (k == 0) fz_put_status(out, trainopt_adagrad_init(&c, n, s[0]));
+            if (k == 0) fz_put_status(out, trainopt_adagrad_init(&c, n, s[0] && s[0] != st[0] ? st[0] : s[0]));
             r = fused ? trainopt_adagrad_step_ex(&c, t, n, param, g, s[0], op) : trainopt_adagrad_step(&c, t, n, param, g, s[0]);
             break;
         }
