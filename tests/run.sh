@@ -6,7 +6,7 @@
 # Environment: VALGRIND_SUITES (the suites valgrind runs), FUZZ_TARGETS (the corpora replayed).
 build=$1
 legs=$2
-valgrind_suites=${VALGRIND_SUITES:-optim,random,batchnorm,losses,badinput,threads,schedules}
+valgrind_suites=${VALGRIND_SUITES:-optim,random,batchnorm,losses,badinput,threads,guard,schedules}
 fuzz_targets=${FUZZ_TARGETS:-optim schedules batchnorm random losses}
 passed=0 failed=0 skipped=0
 
