@@ -1,6 +1,7 @@
 # trainopt - see README.md. The library itself is two headers; this Makefile
 # builds and runs its tests, benchmarks and examples.
 #   make test    every test, on every backend, plus the build matrix (ends "N passed, N failed")
+#   make fuzz    differential fuzzing, every backend against scalar (FUZZ_SECONDS=60 per target)
 #   make demo    the flagship example
 #   make bench   benchmarks (bench/), make bench-quick for a smoke run,
 #                make bench-dispatch for the per-call cost of runtime dispatch
@@ -25,7 +26,7 @@ FLAGS_avx512 = -mavx512f -mavx2 -mfma
 FLAGS_neon   = -mavx2 -mfma -DTRAINOPT_SIMDE_NEON -fno-sanitize=signed-integer-overflow
 X86_BACKENDS = scalar avx2 avx512 neon
 
-.PHONY: all test test-deps bench bench-quick bench-report clean plot-schedules install uninstall
+.PHONY: all test test-deps bench bench-quick bench-report clean plot-schedules install uninstall fuzz fuzz-targets
 all: $(BUILD)/runner
 
 # ---- make install / uninstall: the two headers and a pkg-config file ----------------
@@ -66,7 +67,7 @@ $(BUILD)/$(1)/runner.o: tests/runner.c tests/harness.h tests/suites.h
 $(BUILD)/$(1)/runner: $(BUILD)/$(1)/runner.o $(BUILD)/$(1)/harness.o \
 		$(foreach b,$(X86_BACKENDS),$(foreach s,$(BACKEND_SUITES),$(BUILD)/$(1)/test_$(s).$(b).o)) \
 		$(foreach s,$(ONCE_SUITES),$(BUILD)/$(1)/test_$(s).once.o)
-	$(2) $(3) $$^ -o $$@ -lm
+	$(2) $(3) $$^ -o $$@ -lm -pthread
 endef
 
 # $(call dispatch_runner_rule,LEG,CC,CFLAGS) builds $(BUILD)/LEG/runner with every suite
@@ -90,7 +91,7 @@ $(BUILD)/$(1)/test_$(s).once.o: tests/test_$(s).c tests/harness.h $(HEADERS)
 $(BUILD)/$(1)/runner: $(BUILD)/$(1)/runner.o $(BUILD)/$(1)/harness.o \
 		$(foreach s,$(BACKEND_SUITES),$(BUILD)/$(1)/test_$(s).dispatch.o) \
 		$(foreach s,$(ONCE_SUITES),$(BUILD)/$(1)/test_$(s).once.o)
-	$(2) $(3) $$^ -o $$@ -lm
+	$(2) $(3) $$^ -o $$@ -lm -pthread
 endef
 
 # The reference build, and the matrix the bit-identity promise covers.
@@ -114,6 +115,7 @@ DISPATCH_LEGS = gcc-dispatch clang-dispatch
 # AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite, not just the batteries.
 SANITIZE = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 $(eval $(call runner_rule,asan,gcc,$(SANITIZE)))
+$(eval $(call runner_rule,asan-clang,clang,$(SANITIZE)))
 
 $(BUILD)/runner: $(BUILD)/ref/runner
 	cp $< $@
@@ -135,17 +137,75 @@ $(BUILD)/aarch64/test_%.once.o: tests/test_%.c tests/harness.h $(HEADERS)
 $(BUILD)/aarch64/runner: $(BUILD)/aarch64/runner.o $(BUILD)/aarch64/harness.o \
 		$(foreach b,scalar neon,$(foreach s,$(BACKEND_SUITES),$(BUILD)/aarch64/test_$(s).$(b).o)) \
 		$(foreach s,$(ONCE_SUITES),$(BUILD)/aarch64/test_$(s).once.o)
-	$(AARCH64_CC) -static $^ -o $@ -lm
+	$(AARCH64_CC) -static $^ -o $@ -lm -pthread
+
+# ---- valgrind memcheck: the scalar backend alone (valgrind has no AVX-512), every suite
+# by default (about 3 min under valgrind); VALGRIND_SUITES picks a subset (see README, Hardening) ----
+VALGRIND_SUITES ?= optim,random,batchnorm,losses,badinput,threads,guard,schedules
+VALGRIND_FLAGS = -O2 -g
+$(BUILD)/valgrind/%.o: tests/%.c tests/harness.h tests/suites.h $(HEADERS)
+	@mkdir -p $(@D)
+	gcc $(WARN) $(VALGRIND_FLAGS) -I. -Itests -c $< -o $@
+$(BUILD)/valgrind/test_%.scalar.o: tests/test_%.c tests/harness.h $(HEADERS)
+	@mkdir -p $(@D)
+	gcc $(WARN) $(VALGRIND_FLAGS) $(FLAGS_scalar) -DTO_BACKEND_ID=scalar -I. -Itests -c $< -o $@
+$(BUILD)/valgrind/test_%.once.o: tests/test_%.c tests/harness.h $(HEADERS)
+	@mkdir -p $(@D)
+	gcc $(WARN) $(VALGRIND_FLAGS) -DTO_BACKEND_ID=once -I. -Itests -c $< -o $@
+$(BUILD)/valgrind/runner: $(BUILD)/valgrind/runner.o $(BUILD)/valgrind/harness.o \
+		$(foreach s,$(BACKEND_SUITES),$(BUILD)/valgrind/test_$(s).scalar.o) \
+		$(foreach s,$(ONCE_SUITES),$(BUILD)/valgrind/test_$(s).once.o)
+	gcc $^ -o $@ -lm -pthread
+
+# ---- differential fuzzing with libFuzzer: per kernel family, the calling code compiled
+# once per backend (FZ_NAME), every backend's bits and statuses compared with scalar's ----
+FUZZ_TARGETS  = optim schedules batchnorm random losses
+FUZZ_BACKENDS = scalar avx2 avx512 neon
+FUZZ_CC       = clang
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS   = $(WARN) -O1 -g $(FUZZ_SAN)
+FUZZ_SECONDS ?= 60
+# Whether clang can link a libFuzzer program (Debian: libclang-rt-14-dev); evaluated only when used.
+HAVE_LIBFUZZER = $(shell echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' | \
+	$(FUZZ_CC) -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null && echo yes)
+define fuzz_rule
+$(foreach b,$(FUZZ_BACKENDS),
+$(BUILD)/fuzz/fuzz_$(1).$(b).o: tests/fuzz/fuzz_$(1).c tests/fuzz/fuzz.h $(HEADERS)
+	@mkdir -p $$(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FLAGS_$(b)) -DFZ_BACKEND=$(b) -I. -Itests/fuzz -c $$< -o $$@
+)
+$(BUILD)/fuzz/main_$(1).o: tests/fuzz/fuzz_main.c tests/fuzz/fuzz.h
+	@mkdir -p $$(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -DFZ_FAMILY=$(1) -Itests/fuzz -c $$< -o $$@
+$(BUILD)/fuzz/fuzz_$(1): $(BUILD)/fuzz/main_$(1).o $(foreach b,$(FUZZ_BACKENDS),$(BUILD)/fuzz/fuzz_$(1).$(b).o)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $$^ -o $$@ -lm
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
+
+fuzz-targets: $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/fuzz_$(t))
+# Each target for FUZZ_SECONDS, starting from the committed corpus; new inputs go to
+# $(BUILD)/fuzz/work/<target>, a crash or difference to $(BUILD)/fuzz/crash-*.
+fuzz: test-deps
+	@$(MAKE) --no-print-directory -j2 fuzz-targets
+	@status=0; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(BUILD)/fuzz/work/$$t; \
+		echo "== fuzz_$$t for $(FUZZ_SECONDS) s (log: $(BUILD)/fuzz/$$t.log)"; \
+		if $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+				-artifact_prefix=$(BUILD)/fuzz/$$t- $(BUILD)/fuzz/work/$$t tests/fuzz/corpus/$$t > $(BUILD)/fuzz/$$t.log 2>&1; \
+		then grep -E '^Done [0-9]+ runs|stat::number_of_executed_units|stat::new_units_added' $(BUILD)/fuzz/$$t.log; \
+		else status=1; echo "FAIL fuzz_$$t"; grep -E 'FUZZ DIFF|ERROR|SUMMARY|Test unit written' $(BUILD)/fuzz/$$t.log | head -n 20; fi; \
+	done; exit $$status
 
 # ---- make test ---------------------------------------------------------------------
 test: test-deps
-	@$(MAKE) --no-print-directory -j2 $(BUILD)/ref/runner $(foreach l,$(MATRIX_LEGS) $(DISPATCH_LEGS) asan,$(BUILD)/$(l)/runner) \
-		$(if $(shell command -v $(AARCH64_CC)),$(BUILD)/aarch64/runner)
-	@sh tests/run.sh $(BUILD) "$(MATRIX_LEGS)" "$(DISPATCH_LEGS)"
+	@$(MAKE) --no-print-directory -j2 $(BUILD)/ref/runner $(foreach l,$(MATRIX_LEGS) $(DISPATCH_LEGS) asan asan-clang,$(BUILD)/$(l)/runner) \
+		$(BUILD)/valgrind/runner $(if $(shell command -v $(AARCH64_CC)),$(BUILD)/aarch64/runner) \
+		$(if $(HAVE_LIBFUZZER),fuzz-targets)
+	@VALGRIND_SUITES=$(VALGRIND_SUITES) FUZZ_TARGETS="$(FUZZ_TARGETS)" sh tests/run.sh $(BUILD) "$(MATRIX_LEGS)" "$(DISPATCH_LEGS)"
 
 # Installs what the tests need when root; otherwise names it and stops.
 TEST_PACKAGES = gcc clang make libsimde-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
-	libopenblas-dev zlib1g-dev dataset-fashion-mnist
+	libopenblas-dev zlib1g-dev dataset-fashion-mnist valgrind libclang-rt-14-dev
 test-deps:
 	@sh tools/need-packages.sh $(TEST_PACKAGES)
 

@@ -1079,10 +1079,17 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__grad_load(const trainopt__grad_in 
     return trainopt__v_xor_bits(g, gi->sign);
 }
 
-/* Checks the options; tells the caller to skip the step (returning OK) when found_inf is set. */
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__step_opts_check(const trainopt_step_opts *o, int *skip) {
+/* Checks the options; tells the caller to skip the step (returning OK) when found_inf is set.
+   The count output may not lie in any of the step's count arrays of n floats (ptrs, NULL
+   entries ignored): even a skipped step writes it. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__step_opts_check(const trainopt_step_opts *o, size_t n, const void *const *ptrs,
+                                                                int count, int *skip) {
+    int i;
     *skip = 0;
     if (o == NULL) return TRAINOPT_OK;
+    if (o->nonfinite != NULL && n <= SIZE_MAX / sizeof(float))
+        for (i = 0; i < count; i++)
+            if (trainopt__overlap(o->nonfinite, sizeof *o->nonfinite, ptrs[i], n * sizeof(float))) return TRAINOPT_ERR_ALIAS;
     /* A skipped step ignores the scale: with AMP it is often NaN exactly when found_inf is set. */
     *skip = o->found_inf != NULL && *o->found_inf != 0;
     if (!*skip && !trainopt__nonneg(o->grad_scale)) return TRAINOPT_ERR_HPARAM;
@@ -1150,6 +1157,7 @@ TRAINOPT__FORCE_INLINE void trainopt__sgd_loop(const trainopt__sgd_scalars *s, s
 
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
                                                          const float *grad, float *buf, const trainopt_step_opts *o) {
+    const void *const ptrs[] = {param, grad, buf}; /* for the count output's overlap check */
     trainopt__sgd_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
@@ -1158,7 +1166,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_conf
     if (!trainopt__nonneg(c->lr) || !trainopt__nonneg(c->momentum) || !trainopt__finite(c->dampening) ||
         !trainopt__nonneg(c->weight_decay) || (c->nesterov && (c->momentum <= 0.0 || c->dampening != 0.0)))
         return TRAINOPT_ERR_HPARAM;
-    if ((st = trainopt__step_opts_check(o, &skip)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__step_opts_check(o, n, ptrs, 3, &skip)) != TRAINOPT_OK) return st;
     if (step < 1) return TRAINOPT_ERR_STEP;
     if (n == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
@@ -1265,12 +1273,13 @@ TRAINOPT__FORCE_INLINE void trainopt__adagrad_loop(const trainopt__adagrad_scala
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__adagrad_run(const trainopt_adagrad_config *c, int64_t step, size_t n,
                                                              float *param, const float *grad, float *state_sum,
                                                              const trainopt_step_opts *o) {
+    const void *const ptrs[] = {param, grad, state_sum}; /* for the count output's overlap check */
     trainopt__adagrad_scalars s;
     trainopt__arrays arrays;
     trainopt_status st = trainopt__adagrad_check(c);
     int skip;
     if (st != TRAINOPT_OK) return st;
-    if ((st = trainopt__step_opts_check(o, &skip)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__step_opts_check(o, n, ptrs, 3, &skip)) != TRAINOPT_OK) return st;
     if (step < 1) return TRAINOPT_ERR_STEP;
     if (n == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
@@ -1367,6 +1376,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__rmsprop_run(const trainopt_rmsp
                                                              float *param, const float *grad, float *square_avg,
                                                              float *momentum_buf, float *grad_avg,
                                                              const trainopt_step_opts *o) {
+    const void *const ptrs[] = {param, grad, square_avg, momentum_buf, grad_avg}; /* for the count output's overlap check */
     trainopt__rmsprop_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
@@ -1375,7 +1385,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__rmsprop_run(const trainopt_rmsp
     if (!trainopt__nonneg(c->lr) || !trainopt__nonneg(c->alpha) || c->alpha > 1.0 || !trainopt__nonneg(c->eps) ||
         !trainopt__nonneg(c->weight_decay) || !trainopt__nonneg(c->momentum))
         return TRAINOPT_ERR_HPARAM;
-    if ((st = trainopt__step_opts_check(o, &skip)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__step_opts_check(o, n, ptrs, 5, &skip)) != TRAINOPT_OK) return st;
     if (step < 1) return TRAINOPT_ERR_STEP;
     if (n == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
@@ -1480,6 +1490,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_co
                                                           size_t n, float *param, const float *grad, float *exp_avg,
                                                           float *exp_avg_sq, float *max_exp_avg_sq,
                                                           const trainopt_step_opts *o) {
+    const void *const ptrs[] = {param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq}; /* for the count output's overlap check */
     trainopt__adam_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
@@ -1489,7 +1500,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_co
     if (!trainopt__nonneg(c->lr) || !trainopt__in_01(c->beta1) || !trainopt__in_01(c->beta2) ||
         !trainopt__nonneg(c->eps) || !trainopt__nonneg(c->weight_decay))
         return TRAINOPT_ERR_HPARAM;
-    if ((st = trainopt__step_opts_check(o, &skip)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__step_opts_check(o, n, ptrs, 5, &skip)) != TRAINOPT_OK) return st;
     if (step < 1) return TRAINOPT_ERR_STEP;
     if (n == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
@@ -2887,6 +2898,10 @@ TRAINOPT_API trainopt_status trainopt_sum_squares(size_t k, const float *const *
     size_t bad = 0, t;
     if (k > 0 && sum == NULL) return TRAINOPT_ERR_NULL;
     if ((st = trainopt__check_tensors(k, (const void *const *)xs, lens, 0, sum, sizeof *sum)) != TRAINOPT_OK) return st;
+    if (nonfinite != NULL &&
+        ((st = trainopt__check_tensors(k, (const void *const *)xs, lens, 0, nonfinite, sizeof *nonfinite)) != TRAINOPT_OK ||
+         trainopt__overlap(nonfinite, sizeof *nonfinite, sum, sizeof *sum)))
+        return st != TRAINOPT_OK ? st : TRAINOPT_ERR_ALIAS;
     for (t = 0; t < k; t++) trainopt__sumsq_run(xs[t], lens[t], &total, &bad);
     if (sum) *sum = total;
     if (nonfinite) *nonfinite = bad;
@@ -4472,7 +4487,7 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_dx(trainopt__vf x, trainopt__vf
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_row_dx_vec(const float *x, const float *dy, const float *y, size_t i,
                                                             size_t k, trainopt__vf mu, trainopt__vf a, trainopt__vf kk,
                                                             trainopt__vf c, int relu) {
-    trainopt__vf g = trainopt__bn_grad(trainopt__v_load_n(dy + i, k), y + i, k, relu);
+    trainopt__vf g = trainopt__bn_grad(trainopt__v_load_n(dy + i, k), relu ? y + i : y, k, relu); /* y is NULL without relu */
     return trainopt__bn_dx(trainopt__v_load_n(x + i, k), g, mu, a, kk, c);
 }
 
@@ -4914,7 +4929,7 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_elem_vec(int backward, int relu
                                                           const float *y) {
     const trainopt__vf xv = trainopt__v_load_n(x + o, k), mu = trainopt__v_load_n(coef[0] + v, k);
     if (!backward) return trainopt__bn_norm(xv, mu, trainopt__v_load_n(coef[1] + v, k), trainopt__v_load_n(coef[2] + v, k), relu);
-    return trainopt__bn_dx(xv, trainopt__bn_grad(trainopt__v_load_n(dy + o, k), y + o, k, relu), mu,
+    return trainopt__bn_dx(xv, trainopt__bn_grad(trainopt__v_load_n(dy + o, k), relu ? y + o : y, k, relu), mu, /* NULL y */
                            trainopt__v_load_n(coef[1] + v, k), trainopt__v_load_n(coef[2] + v, k),
                            trainopt__v_load_n(coef[3] + v, k));
 }

@@ -1,11 +1,15 @@
 #!/bin/sh
 # tests/run.sh BUILD "LEGS" ["DISPATCH_LEGS"] - runs the reference runner, then checks
 # every other build (compiler x flags, runtime dispatch under each TRAINOPT_MAX_BACKEND,
-# and native AArch64 under qemu-user) against the reference build's battery hashes.
-# Ends with the total "N passed, N failed[, N skipped]".
+# and native AArch64 under qemu-user) against the reference build's battery hashes, then
+# the hardening legs (clang sanitizers, valgrind, a second run for determinism, the fuzz
+# corpus). Ends with the total "N passed, N failed[, N skipped]".
+# Environment: VALGRIND_SUITES (the suites valgrind runs), FUZZ_TARGETS (the corpora replayed).
 build=$1
 legs=$2
 dispatch_legs=$3
+valgrind_suites=${VALGRIND_SUITES:-optim,random,batchnorm,losses,badinput,threads,guard,schedules}
+fuzz_targets=${FUZZ_TARGETS:-optim schedules batchnorm random losses}
 passed=0 failed=0 skipped=0
 
 tally() { # tally LOGFILE: add the runner's closing counts
@@ -47,6 +51,53 @@ echo "== AddressSanitizer + UndefinedBehaviorSanitizer (gcc -O1): every test on 
 "$build/asan/runner" --expect "$build/ref/hashes.txt" > "$build/asan/log.txt" 2>&1
 grep -v '^PASS' "$build/asan/log.txt" | head -n 40
 tally "$build/asan/log.txt"
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer (clang -O1): every test on every backend"
+"$build/asan-clang/runner" --expect "$build/ref/hashes.txt" > "$build/asan-clang/log.txt" 2>&1
+grep -v '^PASS' "$build/asan-clang/log.txt" | head -n 40
+tally "$build/asan-clang/log.txt"
+
+echo "== valgrind memcheck, scalar backend only (suites: $valgrind_suites)"
+if [ -x "$build/valgrind/runner" ] && command -v valgrind >/dev/null 2>&1; then
+    # valgrind's own report goes to memcheck.txt, so the runner's closing count stays last in log.txt
+    valgrind -q --error-exitcode=99 --leak-check=no --log-file="$build/valgrind/memcheck.txt" \
+        "$build/valgrind/runner" --only "$valgrind_suites" --expect "$build/ref/hashes.txt" > "$build/valgrind/log.txt" 2>&1
+    rc=$?
+    grep -v '^PASS' "$build/valgrind/log.txt" | head -n 40
+    tally "$build/valgrind/log.txt"
+    if [ "$rc" -eq 99 ] || [ -s "$build/valgrind/memcheck.txt" ]; then
+        failed=$((failed + 1))
+        echo "FAIL valgrind: memcheck reported errors"
+        head -n 40 "$build/valgrind/memcheck.txt"
+    fi
+else
+    skipped=$((skipped + 1))
+    echo "SKIP valgrind: needs valgrind (make test-deps installs it as root)"
+fi
+
+echo "== determinism: the reference runner run again gives the same battery hashes"
+"$build/ref/runner" --battery-only --write-hashes "$build/ref/hashes-rerun.txt" > "$build/ref/rerun-log.txt" 2>&1
+if cmp -s "$build/ref/hashes.txt" "$build/ref/hashes-rerun.txt"; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+    echo "FAIL determinism/run-twice: the second run's hashes differ"
+    diff "$build/ref/hashes.txt" "$build/ref/hashes-rerun.txt" | head -n 10
+fi
+
+echo "== fuzz corpus replay: every committed input, every backend against scalar (libFuzzer, ASan, UBSan)"
+for t in $fuzz_targets; do
+    if [ ! -x "$build/fuzz/fuzz_$t" ]; then
+        skipped=$((skipped + 1))
+        echo "SKIP fuzz-replay/$t: clang cannot link -fsanitize=fuzzer here (Debian: libclang-rt-14-dev)"
+    elif "$build/fuzz/fuzz_$t" tests/fuzz/corpus/"$t"/* > "$build/fuzz/replay-$t.log" 2>&1; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL fuzz-replay/$t"
+        grep -E 'FUZZ DIFF|ERROR|SUMMARY|Running' "$build/fuzz/replay-$t.log" | tail -n 20
+    fi
+done
 
 echo "== native AArch64 (neon) under qemu-user"
 if [ -x "$build/aarch64/runner" ] && command -v qemu-aarch64 >/dev/null 2>&1; then

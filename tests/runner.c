@@ -8,7 +8,9 @@
      --write-hashes FILE  write the scalar battery's per-record hashes
      --expect FILE        also compare every backend's battery with those hashes
                           (how builds with other compilers, flags or CPUs are
-                          checked against the reference build) */
+                          checked against the reference build)
+     --only A,B,...       run only these suites (the valgrind leg's subset); their
+                          battery records are the ones compared with --expect */
 #include "harness.h"
 
 #include <inttypes.h>
@@ -91,10 +93,23 @@ static void to_fill_neon(to_backend *b) {
 }
 #endif
 
-static void to_run_once_suites(to_ctx *t) {
+/* Whether `name` is one of the comma-separated suites in `list` (NULL: every suite). */
+static int to_selected(const char *list, const char *name) {
+    size_t len = strlen(name);
+    const char *p = list;
+    if (!list) return 1;
+    while ((p = strstr(p, name)) != NULL) {
+        if ((p == list || p[-1] == ',') && (p[len] == ',' || p[len] == '\0')) return 1;
+        p += len;
+    }
+    return 0;
+}
+
+static void to_run_once_suites(to_ctx *t, const char *only) {
 #define TO_BACKEND_SUITE(name)
 #undef TO_ONCE_SUITE
-#define TO_ONCE_SUITE(name) t->suite = #name, name##_tests_once(t);
+#define TO_ONCE_SUITE(name) \
+    if (to_selected(only, #name)) t->suite = #name, name##_tests_once(t);
 #include "suites.h"
 #undef TO_BACKEND_SUITE
 #undef TO_ONCE_SUITE
@@ -154,7 +169,7 @@ static const char *to_cpu_lacks(const char *backend) {
 }
 
 int main(int argc, char **argv) {
-    const char *golden = "tests/golden", *write_hashes = NULL, *expect_path = NULL;
+    const char *golden = "tests/golden", *write_hashes = NULL, *expect_path = NULL, *only = NULL;
     int battery_only = 0, i, s;
     to_backend backends[4];
     int nb = 0;
@@ -168,8 +183,10 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--battery-only") == 0) battery_only = 1;
         else if (strcmp(argv[i], "--write-hashes") == 0 && i + 1 < argc) write_hashes = argv[++i];
         else if (strcmp(argv[i], "--expect") == 0 && i + 1 < argc) expect_path = argv[++i];
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--golden DIR] [--battery-only] [--write-hashes FILE] [--expect FILE]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--golden DIR] [--battery-only] [--write-hashes FILE] [--expect FILE] [--only A,B]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -190,7 +207,13 @@ int main(int argc, char **argv) {
 #if defined(TO_WITH_NEON)
     backends[nb].name = "neon"; to_fill_neon(&backends[nb++]);
 #endif
-    for (i = 0; i < nb; i++) backends[i].why_not = to_cpu_lacks(backends[i].name);
+    for (i = 0; i < nb; i++) {
+        int kept = 0;
+        backends[i].why_not = to_cpu_lacks(backends[i].name);
+        for (s = 0; s < backends[i].count; s++)
+            if (to_selected(only, backends[i].suites[s].name)) backends[i].suites[kept++] = backends[i].suites[s];
+        backends[i].count = kept;
+    }
 
     memset(&t, 0, sizeof t);
     t.golden_dir = golden;
@@ -199,7 +222,7 @@ int main(int argc, char **argv) {
     signal(SIGBUS, to_on_crash);
     if (!battery_only) {
         t.backend = "once";
-        to_run_once_suites(&t);
+        to_run_once_suites(&t, only);
     }
     for (i = 0; i < nb; i++) {
         to_backend *b = &backends[i];

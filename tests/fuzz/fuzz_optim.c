@@ -1,0 +1,102 @@
+/* tests/fuzz/fuzz_optim.c - optimizers: one configuration, three consecutive steps of
+   SGD, Adagrad (with its init), RMSprop, Adam or AdamW, plain or fused (_ex with a
+   gradient scale, found_inf, a non-finite count); state arrays present, NULL, the
+   gradient aliasing the parameters or a state array overlapping them. Outputs: the
+   statuses, the count, the parameters and every state array. See fuzz.h. */
+#include "fuzz.h"
+#include "trainopt.h"
+
+#include <stdlib.h>
+
+void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out);
+
+void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
+    fz_in in;
+    unsigned kind, flags, fused;
+    size_t n, i, nonfinite = 7;
+    double h[6];
+    int64_t step;
+    float *param, *grad, *st[3], *g, *s[3];
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    int found_inf, k;
+
+    in.p = data, in.n = size;
+    kind = fz_u8(&in) % 5;
+    flags = fz_u8(&in);
+    fused = flags & 1;
+    n = fz_len(&in, 300);
+    for (i = 0; i < 6; i++) h[i] = i == 1 || i == 2 ? fz_unit(&in) : fz_double(&in);
+    step = fz_i64(&in);
+    o.grad_scale = fz_double(&in);
+    found_inf = (fz_u8(&in) & 7) == 0;
+    o.found_inf = &found_inf;
+    o.nonfinite = flags & 2 ? &nonfinite : NULL;
+    param = fz_alloc(n), grad = fz_alloc(n);
+    fz_fill(&in, param, n);
+    fz_fill(&in, grad, n);
+    for (i = 0; i < 3; i++) {
+        st[i] = fz_alloc(n);
+        fz_fill(&in, st[i], n);
+        s[i] = flags & (8u << i) ? NULL : st[i]; /* a state array left out */
+    }
+    g = flags & 64 ? param : grad; /* exact aliasing: refused with ERR_ALIAS */
+    if (flags & 128 && n >= 2) s[0] = param + n / 2; /* partial overlap: refused before any access */
+    /* adagrad_init takes one array, so it cannot see that overlap: give it the real one */
+
+    fz_tag(out, "statuses");
+    for (k = 0; k < 3; k++) {
+        trainopt_status r = TRAINOPT_OK;
+        const trainopt_step_opts *op = fused ? &o : NULL;
+        const int64_t t = step > INT64_MAX - k ? step : step + k; /* no signed overflow at INT64_MAX */
+        switch (kind) {
+        case 0: {
+            trainopt_sgd_config c;
+            c.lr = h[0], c.momentum = h[1], c.dampening = h[2], c.weight_decay = h[3];
+            c.nesterov = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
+            r = fused ? trainopt_sgd_step_ex(&c, t, n, param, g, s[0], op) : trainopt_sgd_step(&c, t, n, param, g, s[0]);
+            break;
+        }
+        case 1: {
+            trainopt_adagrad_config c;
+            c.lr = h[0], c.lr_decay = h[1], c.weight_decay = h[3], c.initial_accumulator_value = h[4], c.eps = h[5];
+            c.maximize = (flags >> 5) & 1;
+            if (k == 0) fz_put_status(out, trainopt_adagrad_init(&c, n, s[0] && s[0] != st[0] ? st[0] : s[0]));
+            r = fused ? trainopt_adagrad_step_ex(&c, t, n, param, g, s[0], op) : trainopt_adagrad_step(&c, t, n, param, g, s[0]);
+            break;
+        }
+        case 2: {
+            trainopt_rmsprop_config c;
+            c.lr = h[0], c.alpha = h[1], c.eps = h[5], c.weight_decay = h[3], c.momentum = h[2];
+            c.centered = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
+            r = fused ? trainopt_rmsprop_step_ex(&c, t, n, param, g, s[0], s[1], s[2], op)
+                      : trainopt_rmsprop_step(&c, t, n, param, g, s[0], s[1], s[2]);
+            break;
+        }
+        default: {
+            trainopt_adam_config c;
+            c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.eps = h[5], c.weight_decay = h[3];
+            c.amsgrad = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
+            if (kind == 3)
+                r = fused ? trainopt_adam_step_ex(&c, t, n, param, g, s[0], s[1], s[2], op)
+                          : trainopt_adam_step(&c, t, n, param, g, s[0], s[1], s[2]);
+            else
+                r = fused ? trainopt_adamw_step_ex(&c, t, n, param, g, s[0], s[1], s[2], op)
+                          : trainopt_adamw_step(&c, t, n, param, g, s[0], s[1], s[2]);
+            break;
+        }
+        }
+        fz_put_status(out, r);
+    }
+    fz_tag(out, "nonfinite");
+    fz_put(out, &nonfinite, sizeof nonfinite);
+    fz_tag(out, "param");
+    fz_put_floats(out, param, n);
+    fz_tag(out, "grad");
+    fz_put_floats(out, grad, n);
+    for (i = 0; i < 3; i++) {
+        fz_tag(out, i == 0 ? "state 0" : i == 1 ? "state 1" : "state 2");
+        fz_put_floats(out, st[i], n);
+    }
+    free(param), free(grad);
+    for (i = 0; i < 3; i++) free(st[i]);
+}

@@ -1,0 +1,1058 @@
+/* tests/test_badinput.c - the bad-input matrix (issue 10): every public function of
+   trainopt.h, called with a NULL for each pointer, n = 0, lengths whose byte size
+   overflows size_t, NaN/Inf/negative/out-of-range values for each hyperparameter,
+   step 0 and negative, and overlapping buffers. Each call must return its documented
+   status (trainopt.h's ERRORS sections; schedules document NaN as their error) and,
+   when it refuses, leave every byte of every buffer as it was (a checksum of all
+   memory the call could reach, before and after).
+
+   The matrix is generated from one table row per function (bi_kernels below): the
+   letters of `slots` say what each pointer argument is, those of `hkinds` and
+   `ikinds` the valid range of each real and integer parameter, and the generic rows
+   follow from them. Rows no letter can express are written out in each function's
+   `extra`. Compiled once per backend (see tests/harness.h): validation runs before
+   any vector code, and this checks that no backend writes before it refuses. */
+#include "harness.h"
+#include "trainopt.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Pseudo-statuses of the functions that return a double or a string. */
+#define BI_NAN (-1)    /* returned NaN (or "unknown"): their documented answer to bad input */
+#define BI_NUMBER (-2) /* returned a number (a name): accepted */
+#define BI_ANY (-3)    /* either is documented; the row checks only that nothing crashes */
+
+enum { BI_SLOTS = 10, BI_SLOT_FLOATS = 512, BI_PAD = 16, BI_STRIDE = BI_SLOT_FLOATS + 2 * BI_PAD };
+#define BI_N 37 /* a valid length: two AVX-512 vectors and a tail of 5 */
+#define BI_BIG_N (SIZE_MAX / sizeof(float) + 1)
+
+/* All memory a call can reach: one region per pointer slot, with padding so that a
+   slot moved one float into another stays inside the arena. Doubles keep it aligned
+   for the structs some slots hold. */
+static union {
+    double align;
+    float f[BI_SLOTS * BI_STRIDE];
+} bi_arena;
+
+typedef struct {
+    void *p[BI_SLOTS]; /* the pointer arguments, in signature order (config pointers included) */
+    double h[8];       /* real parameters, in the order the row's hkinds names them */
+    int64_t i[6];      /* integer parameters, in the order the row's ikinds names them */
+    int64_t step;      /* step, or t for the schedules */
+    size_t n;          /* the length (batch, channels, k or ndim: see the row) */
+    float *list[2];    /* the tensors of the list kernels (clip_grad_norm, ...) */
+    size_t lens[2];
+} bi_args;
+
+typedef struct bi_kernel bi_kernel;
+struct bi_kernel {
+    const char *name;
+    int (*call)(bi_args *a);
+    /* Pointer slots, one letter each:
+         c  a config or other required pointer that is not an array: NULL -> bad_null
+         R/W  a required float array the call reads / writes:           NULL -> bad_null
+         r/w  an optional float array (NULL allowed) it reads / writes: NULL -> ok
+         S/s  a required / optional scalar output (written)
+         x  a required pointer to something else (labels, lens, text...): NULL -> bad_null
+         y  an optional pointer to something else:                        NULL -> ok
+       Every pair of arrays and scalars with at least one written member is also made
+       to overlap (ERR_ALIAS), and arrays to coincide exactly (ERR_ALIAS unless the pair
+       is in exact_ok, a list of slot-digit pairs). */
+    const char *slots;
+    const char *exact_ok;
+    /* Real parameters: n >= 0 finite, f finite, p > 0 finite, b in [0, 1), u in [0, 1],
+       m >= 0 or +Inf (max_norm), F finite within float range, g as F and >= 0,
+       q as F and > 0, - not checked here. */
+    const char *hkinds;
+    /* Integer parameters: P >= 1, N >= 0, E an enum (-1 and 99 refused),
+       L the batch-norm layout enum (refused with ERR_SHAPE), - not checked here. */
+    const char *ikinds;
+    double h0[8];
+    int64_t i0[6];
+    int64_t step_min; /* the smallest valid step/t; INT64_MIN: the function takes none */
+    size_t n_valid;   /* 0: the function takes no length */
+    size_t n_big;     /* a length whose byte size overflows (ERR_SHAPE); 0: none */
+    int ok, bad_null, bad_h, bad_step; /* expected results */
+    int empty_writes; /* n = 0 writes the empty result to a scalar output (loss NaN, penalty 0) */
+    int scratch;      /* a slot excluded from the checksum, or -1: a message buffer, a schedule the call
+                         fills, schedules copied in whole (their padding bytes are undefined) */
+    void (*setup)(bi_args *a);
+    void (*extra)(to_ctx *t, const bi_kernel *k);
+};
+
+/* ---- the arena, checksums and the row runner ------------------------------------------ */
+
+static float *bi_slot(int s) { return bi_arena.f + s * BI_STRIDE + BI_PAD; }
+
+static uint64_t bi_checksum(int exclude) {
+    const unsigned char *b = (const unsigned char *)bi_arena.f;
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i, skip_lo = (size_t)-1, skip_hi = 0;
+    if (exclude >= 0) {
+        skip_lo = (size_t)exclude * BI_STRIDE * sizeof(float);
+        skip_hi = skip_lo + BI_STRIDE * sizeof(float);
+    }
+    for (i = 0; i < sizeof bi_arena.f; i++) {
+        if (i >= skip_lo && i < skip_hi) continue;
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* A valid call: every slot points at its own region of finite data in [0.25, 1). */
+static void bi_setup(const bi_kernel *k, bi_args *a) {
+    uint64_t seed = 0x5eedu;
+    size_t i;
+    memset(a, 0, sizeof *a);
+    to_rand_fill(&seed, bi_arena.f, sizeof bi_arena.f / sizeof(float), 0.25f, 1.0f);
+    for (i = 0; i < BI_SLOTS; i++) a->p[i] = i < strlen(k->slots) ? (void *)bi_slot((int)i) : NULL;
+    memcpy(a->h, k->h0, sizeof a->h);
+    memcpy(a->i, k->i0, sizeof a->i);
+    a->step = k->step_min == INT64_MIN ? 0 : k->step_min + 2;
+    a->n = k->n_valid;
+    if (k->setup) k->setup(a);
+}
+
+static int bi_is_error(int want) { return want != TRAINOPT_OK && want != BI_NUMBER && want != BI_ANY; }
+
+/* Runs one row: the status must be `want`; a refused call must leave the arena as it was
+   (also an accepted one when `unchanged`). Returns what the call returned. */
+static int bi_row(to_ctx *t, const bi_kernel *k, bi_args *a, int want, int unchanged, const char *what) {
+    uint64_t before = bi_checksum(k->scratch), after;
+    int got = k->call(a);
+    after = bi_checksum(k->scratch);
+    if (!t) return got;
+    if (want != BI_ANY && got != want)
+        to_fail(t, "%s: %s returned %d, documented %d", k->name, what, got, want);
+    else if ((bi_is_error(want) || unchanged) && after != before)
+        to_fail(t, "%s: %s returned %d but changed memory it was given", k->name, what, got);
+    return got;
+}
+
+/* Statuses of every row, for the battery (the same on every backend). */
+static int bi_log[4096];
+static size_t bi_log_n;
+static int bi_logged(int s) {
+    if (bi_log_n < sizeof bi_log / sizeof bi_log[0]) bi_log[bi_log_n++] = s;
+    return s;
+}
+
+static int bi_is_array(char c) { return c == 'R' || c == 'W' || c == 'r' || c == 'w'; }
+static int bi_is_scalar(char c) { return c == 'S' || c == 's'; }
+static int bi_writes(char c) { return c == 'W' || c == 'w' || c == 'S' || c == 's'; }
+static int bi_exact_ok(const bi_kernel *k, int i, int j) {
+    const char *e = k->exact_ok;
+    for (; e && e[0] && e[1]; e += e[2] ? 3 : 2)
+        if ((e[0] - '0' == i && e[1] - '0' == j) || (e[0] - '0' == j && e[1] - '0' == i)) return 1;
+    return 0;
+}
+
+/* The rows every function gets from its table entry. */
+static void bi_generic(to_ctx *t, const bi_kernel *k) {
+    static const double nan_inf[] = {NAN, INFINITY, -INFINITY};
+    const int nslots = (int)strlen(k->slots);
+    bi_args a;
+    char what[128];
+    int s, j, v;
+    size_t q;
+
+    bi_setup(k, &a);
+    bi_logged(bi_row(t, k, &a, k->ok, 0, "the valid call"));
+
+    for (s = 0; s < nslots; s++) { /* NULL for each pointer */
+        const char c = k->slots[s];
+        const int required = c == 'c' || c == 'R' || c == 'W' || c == 'S' || c == 'x';
+        bi_setup(k, &a);
+        a.p[s] = NULL;
+        snprintf(what, sizeof what, "pointer argument %d NULL", s);
+        bi_logged(bi_row(t, k, &a, required ? k->bad_null : k->ok, 0, what));
+    }
+
+    for (j = 0; k->hkinds[j]; j++) { /* each real parameter out of range, and at its edges */
+        const char c = k->hkinds[j];
+        double bad[6], good[3];
+        int nb = 0, ng = 0;
+        if (c == '-') continue;
+        for (v = 0; v < 3; v++) bad[nb++] = nan_inf[v];
+        if (c == 'm') nb = 2, bad[1] = -INFINITY, good[ng++] = INFINITY, good[ng++] = 0.0;
+        if (c == 'n' || c == 'b' || c == 'u' || c == 'g') bad[nb++] = -1.0, bad[nb++] = -DBL_MIN, good[ng++] = 0.0;
+        if (c == 'm') bad[nb++] = -1.0;
+        if (c == 'p' || c == 'q') bad[nb++] = 0.0, bad[nb++] = -1.0;
+        if (c == 'b') bad[nb++] = 1.0, bad[nb++] = 1.5;
+        if (c == 'u') bad[nb++] = 1.0 + DBL_EPSILON, good[ng++] = 1.0;
+        if (c == 'F' || c == 'g' || c == 'q') bad[nb++] = 1e39;
+        for (v = 0; v < nb; v++) {
+            bi_setup(k, &a);
+            a.h[j] = bad[v];
+            snprintf(what, sizeof what, "real parameter %d = %g", j, bad[v]);
+            bi_logged(bi_row(t, k, &a, k->bad_h, 0, what));
+        }
+        for (v = 0; v < ng; v++) {
+            bi_setup(k, &a);
+            a.h[j] = good[v];
+            snprintf(what, sizeof what, "real parameter %d = %g", j, good[v]);
+            bi_logged(bi_row(t, k, &a, k->ok, 0, what));
+        }
+    }
+
+    for (j = 0; k->ikinds[j]; j++) { /* each integer parameter out of range, and at its edge */
+        const char c = k->ikinds[j];
+        /* enums: values an int holds (INT64_MIN would convert to 0, a valid enumerator) */
+        const int64_t bad[] = {c == 'P' ? 0 : -1, c == 'E' || c == 'L' ? INT32_MIN : INT64_MIN, 99};
+        const int nb = c == 'E' || c == 'L' ? 3 : 2;
+        if (c == '-') continue;
+        for (v = 0; v < nb; v++) {
+            if (v == 0 && c == 'N') continue; /* -1 is tried as INT64_MIN's neighbour below */
+            bi_setup(k, &a);
+            a.i[j] = bad[v];
+            snprintf(what, sizeof what, "integer parameter %d = %lld", j, (long long)bad[v]);
+            bi_logged(bi_row(t, k, &a, c == 'L' ? TRAINOPT_ERR_SHAPE : k->bad_h, 0, what));
+        }
+        if (c == 'N' || c == 'P') {
+            bi_setup(k, &a);
+            a.i[j] = c == 'N' ? -1 : 0;
+            bi_logged(bi_row(t, k, &a, k->bad_h, 0, "integer parameter one below its range"));
+            bi_setup(k, &a);
+            a.i[j] = c == 'N' ? 0 : 1;
+            bi_logged(bi_row(t, k, &a, k->ok, 0, "integer parameter at the edge of its range"));
+        }
+    }
+
+    if (k->step_min != INT64_MIN) { /* step 0, negative, and the extremes */
+        const int64_t bad[] = {k->step_min - 1, -1, INT64_MIN};
+        for (v = 0; v < 3; v++) {
+            bi_setup(k, &a);
+            a.step = bad[v];
+            if (a.step >= k->step_min) continue;
+            snprintf(what, sizeof what, "step %lld", (long long)bad[v]);
+            bi_logged(bi_row(t, k, &a, k->bad_step, 0, what));
+        }
+        bi_setup(k, &a);
+        a.step = k->step_min;
+        bi_logged(bi_row(t, k, &a, k->ok, 0, "the first step"));
+        bi_setup(k, &a);
+        a.step = INT64_MAX;
+        bi_logged(bi_row(t, k, &a, k->ok == TRAINOPT_OK ? TRAINOPT_OK : BI_ANY, 0, "step INT64_MAX"));
+    }
+
+    if (k->n_big) { /* lengths: zero, and byte sizes that overflow */
+        const size_t big[] = {k->n_big, SIZE_MAX};
+        bi_setup(k, &a);
+        a.n = 0;
+        bi_logged(bi_row(t, k, &a, k->ok, !k->empty_writes, "n = 0"));
+        bi_setup(k, &a);
+        a.n = 0;
+        for (s = 0; s < nslots; s++)
+            if (k->slots[s] != 'c') a.p[s] = NULL;
+        bi_logged(bi_row(t, k, &a, k->ok, 1, "n = 0, every array NULL"));
+        for (q = 0; q < 2; q++) {
+            bi_setup(k, &a);
+            a.n = big[q];
+            snprintf(what, sizeof what, "n = %zu (bytes overflow size_t)", big[q]);
+            bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, what));
+        }
+    }
+
+    for (s = 0; s < nslots; s++) /* overlapping buffers */
+        for (j = s + 1; j < nslots; j++) {
+            const char cs = k->slots[s], cj = k->slots[j];
+            const int arrays = bi_is_array(cs) && bi_is_array(cj);
+            if (!(bi_is_array(cs) || bi_is_scalar(cs)) || !(bi_is_array(cj) || bi_is_scalar(cj))) continue;
+            if (bi_is_scalar(cs) && bi_is_scalar(cj)) continue;
+            if (!bi_writes(cs) && !bi_writes(cj)) continue;
+            bi_setup(k, &a); /* one float into the other (a scalar always inside the array) */
+            if (bi_is_scalar(cs)) a.p[s] = (float *)a.p[j] + 1;
+            else a.p[j] = (float *)a.p[s] + 1;
+            snprintf(what, sizeof what, "pointer arguments %d and %d overlapping", s, j);
+            bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, what));
+            if (!arrays) continue;
+            bi_setup(k, &a);
+            a.p[j] = a.p[s];
+            snprintf(what, sizeof what, "pointer arguments %d and %d the same array", s, j);
+            bi_logged(bi_row(t, k, &a, bi_exact_ok(k, s, j) ? k->ok : TRAINOPT_ERR_ALIAS, 0, what));
+        }
+
+    if (k->extra) k->extra(t, k);
+}
+
+/* Shorthands for the call functions. */
+#define F(s) ((float *)a->p[s])
+#define C(s) (a->p[s] != NULL) /* a config slot: pass the stack config, or NULL */
+#define SCHED(x) (isnan(x) ? BI_NAN : BI_NUMBER)
+
+/* ---- optimizers ------------------------------------------------------------------------ */
+
+static trainopt_sgd_config bi_sgd_cfg(const bi_args *a) {
+    trainopt_sgd_config c;
+    c.lr = a->h[0], c.momentum = a->h[1], c.dampening = a->h[2], c.weight_decay = a->h[3];
+    c.nesterov = (int)a->i[0], c.maximize = (int)a->i[1];
+    return c;
+}
+/* The fused-step options: grad_scale h[hi], found_inf i[ii], nonfinite in slot ns. */
+static trainopt_step_opts bi_opts(const bi_args *a, int hi, int ii, int ns, int *found_inf) {
+    trainopt_step_opts o;
+    *found_inf = (int)a->i[ii];
+    o.grad_scale = a->h[hi];
+    o.found_inf = found_inf;
+    o.nonfinite = (size_t *)a->p[ns];
+    return o;
+}
+static int bi_sgd(bi_args *a) {
+    trainopt_sgd_config c = bi_sgd_cfg(a);
+    return trainopt_sgd_step(C(0) ? &c : NULL, a->step, a->n, F(1), F(2), F(3));
+}
+static int bi_sgd_ex(bi_args *a) {
+    trainopt_sgd_config c = bi_sgd_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 4, 2, 5, &fi);
+    return trainopt_sgd_step_ex(C(0) ? &c : NULL, a->step, a->n, F(1), F(2), F(3), a->p[4] ? &o : NULL);
+}
+static void bi_sgd_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.h[1] = 0.0, a.p[3] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "no momentum, no buffer"));
+    bi_setup(k, &a), a.h[1] = 0.0, a.i[0] = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "nesterov without momentum"));
+    bi_setup(k, &a), a.h[2] = 0.5, a.i[0] = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "nesterov with dampening"));
+    bi_setup(k, &a), a.i[0] = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "nesterov"));
+}
+
+/* What every _ex form shares: a skipped step writes nothing but *nonfinite = 0 and
+   ignores the scale; *nonfinite overlapping an array is refused, skipped or not. */
+static void bi_ex_extra(to_ctx *t, const bi_kernel *k, int hi, int ii, int ns) {
+    bi_args a;
+    size_t *nf;
+    uint64_t before;
+    int got;
+    bi_setup(k, &a), a.i[ii] = 1, a.h[hi] = NAN;
+    nf = (size_t *)a.p[ns];
+    *nf = 12345;
+    before = bi_checksum(ns);
+    got = bi_logged(k->call(&a));
+    if (t)
+        TO_CHECK(t, got == TRAINOPT_OK && *nf == 0 && bi_checksum(ns) == before,
+                 "%s: found_inf with a NaN scale: status %d, nonfinite %zu, arrays %s (documented: OK, 0, untouched)",
+                 k->name, got, *nf, bi_checksum(ns) == before ? "untouched" : "changed");
+    bi_setup(k, &a), a.p[ns] = (float *)a.p[1] + 2; /* 8-byte aligned, as a size_t needs */
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "opts->nonfinite inside param"));
+    bi_setup(k, &a), a.i[ii] = 1, a.p[ns] = (float *)a.p[1] + 2; /* even a skipped step writes the count */
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "opts->nonfinite inside param, found_inf set"));
+}
+static void bi_sgd_ex_extra(to_ctx *t, const bi_kernel *k) {
+    bi_sgd_extra(t, k);
+    bi_ex_extra(t, k, 4, 2, 5);
+}
+
+static trainopt_adagrad_config bi_adagrad_cfg(const bi_args *a) {
+    trainopt_adagrad_config c;
+    c.lr = a->h[0], c.lr_decay = a->h[1], c.weight_decay = a->h[2], c.initial_accumulator_value = a->h[3];
+    c.eps = a->h[4], c.maximize = (int)a->i[0];
+    return c;
+}
+static int bi_adagrad_init(bi_args *a) {
+    trainopt_adagrad_config c = bi_adagrad_cfg(a);
+    return trainopt_adagrad_init(C(0) ? &c : NULL, a->n, F(1));
+}
+static int bi_adagrad(bi_args *a) {
+    trainopt_adagrad_config c = bi_adagrad_cfg(a);
+    return trainopt_adagrad_step(C(0) ? &c : NULL, a->step, a->n, F(1), F(2), F(3));
+}
+static int bi_adagrad_ex(bi_args *a) {
+    trainopt_adagrad_config c = bi_adagrad_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 5, 1, 5, &fi);
+    return trainopt_adagrad_step_ex(C(0) ? &c : NULL, a->step, a->n, F(1), F(2), F(3), a->p[4] ? &o : NULL);
+}
+static void bi_adagrad_ex_extra(to_ctx *t, const bi_kernel *k) { bi_ex_extra(t, k, 5, 1, 5); }
+
+static trainopt_rmsprop_config bi_rmsprop_cfg(const bi_args *a) {
+    trainopt_rmsprop_config c;
+    c.lr = a->h[0], c.alpha = a->h[1], c.eps = a->h[2], c.weight_decay = a->h[3], c.momentum = a->h[4];
+    c.centered = (int)a->i[0], c.maximize = (int)a->i[1];
+    return c;
+}
+static int bi_rmsprop(bi_args *a) {
+    trainopt_rmsprop_config c = bi_rmsprop_cfg(a);
+    return trainopt_rmsprop_step(C(0) ? &c : NULL, a->step, a->n, F(1), F(2), F(3), F(4), F(5));
+}
+static int bi_rmsprop_ex(bi_args *a) {
+    trainopt_rmsprop_config c = bi_rmsprop_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 5, 2, 7, &fi);
+    return trainopt_rmsprop_step_ex(C(0) ? &c : NULL, a->step, a->n, F(1), F(2), F(3), F(4), F(5), a->p[6] ? &o : NULL);
+}
+static void bi_rmsprop_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.h[4] = 0.0, a.p[4] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "no momentum, no momentum buffer"));
+    bi_setup(k, &a), a.i[0] = 0, a.p[5] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "not centered, no grad_avg"));
+}
+static void bi_rmsprop_ex_extra(to_ctx *t, const bi_kernel *k) {
+    bi_rmsprop_extra(t, k);
+    bi_ex_extra(t, k, 5, 2, 7);
+}
+
+static trainopt_adam_config bi_adam_cfg(const bi_args *a) {
+    trainopt_adam_config c;
+    c.lr = a->h[0], c.beta1 = a->h[1], c.beta2 = a->h[2], c.eps = a->h[3], c.weight_decay = a->h[4];
+    c.amsgrad = (int)a->i[0], c.maximize = (int)a->i[1];
+    return c;
+}
+static int bi_adam(bi_args *a) {
+    trainopt_adam_config c = bi_adam_cfg(a);
+    return trainopt_adam_step(C(0) ? &c : NULL, a->step, a->n, F(1), F(2), F(3), F(4), F(5));
+}
+static int bi_adamw(bi_args *a) {
+    trainopt_adam_config c = bi_adam_cfg(a);
+    return trainopt_adamw_step(C(0) ? &c : NULL, a->step, a->n, F(1), F(2), F(3), F(4), F(5));
+}
+static int bi_adam_ex(bi_args *a) {
+    trainopt_adam_config c = bi_adam_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 5, 2, 7, &fi);
+    return trainopt_adam_step_ex(C(0) ? &c : NULL, a->step, a->n, F(1), F(2), F(3), F(4), F(5), a->p[6] ? &o : NULL);
+}
+static int bi_adamw_ex(bi_args *a) {
+    trainopt_adam_config c = bi_adam_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 5, 2, 7, &fi);
+    return trainopt_adamw_step_ex(C(0) ? &c : NULL, a->step, a->n, F(1), F(2), F(3), F(4), F(5), a->p[6] ? &o : NULL);
+}
+static void bi_adam_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.i[0] = 0, a.p[5] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "no amsgrad, no max_exp_avg_sq"));
+}
+static void bi_adam_ex_extra(to_ctx *t, const bi_kernel *k) {
+    bi_adam_extra(t, k);
+    bi_ex_extra(t, k, 5, 2, 7);
+}
+
+/* ---- regularization, gradient utilities, losses --------------------------------------- */
+
+static int bi_l1l2_penalty(bi_args *a) { return trainopt_l1l2_penalty(a->n, F(0), a->h[0], a->h[1], F(1)); }
+static int bi_l1l2_grad(bi_args *a) { return trainopt_l1l2_grad(a->n, F(0), F(1), a->h[0], a->h[1]); }
+static int bi_clip_value(bi_args *a) { return trainopt_clip_grad_value(a->n, F(0), a->h[0]); }
+static int bi_unscale(bi_args *a) { return trainopt_grad_unscale(a->n, F(0), (float)a->h[0], (int *)a->p[1]); }
+
+/* The list kernels: n is k, the number of tensors (list[0] in slot 5, list[1] in slot 6). */
+static void bi_list_setup(bi_args *a) {
+    a->list[0] = bi_slot(5), a->list[1] = bi_slot(6);
+    a->lens[0] = BI_N, a->lens[1] = 20;
+    a->p[0] = a->list, a->p[1] = a->lens;
+}
+static int bi_sum_squares(bi_args *a) {
+    return trainopt_sum_squares(a->n, (const float *const *)a->p[0], (const size_t *)a->p[1], (double *)a->p[2],
+                                (size_t *)a->p[3]);
+}
+static int bi_grad_norm(bi_args *a) {
+    return trainopt_grad_norm(a->n, (float *const *)a->p[0], (const size_t *)a->p[1], (float)a->h[0], a->h[1],
+                              (trainopt_grad_norm_info *)a->p[2]);
+}
+static int bi_clip_norm(bi_args *a) {
+    return trainopt_clip_grad_norm(a->n, (float *const *)a->p[0], (const size_t *)a->p[1], a->h[0], F(2));
+}
+/* Rows on the tensor list: none, an overflowing length, a NULL tensor, tensors that overlap,
+   the scalar output inside a tensor. `writes` says whether the kernel writes the tensors. */
+static void bi_list_extra(to_ctx *t, const bi_kernel *k, int writes) {
+    bi_args a;
+    bi_setup(k, &a), a.n = 0, a.p[0] = a.p[1] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "k = 0, no lists"));
+    bi_setup(k, &a), a.lens[1] = BI_BIG_N;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "a length whose bytes overflow"));
+    bi_setup(k, &a), a.lens[1] = SIZE_MAX;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "length SIZE_MAX"));
+    bi_setup(k, &a), a.list[1] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "a NULL tensor"));
+    bi_setup(k, &a), a.list[1] = NULL, a.lens[1] = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "a NULL empty tensor"));
+    bi_setup(k, &a), a.list[1] = a.list[0] + 3;
+    bi_logged(bi_row(t, k, &a, writes ? TRAINOPT_ERR_ALIAS : TRAINOPT_OK, 0, "overlapping tensors"));
+    bi_setup(k, &a), a.p[2] = a.list[1] + 2;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "the scalar output inside a tensor"));
+}
+static void bi_sum_squares_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_list_extra(t, k, 0);
+    bi_setup(k, &a), a.p[3] = a.list[0] + 2;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "nonfinite inside a tensor"));
+}
+static void bi_grad_norm_extra(to_ctx *t, const bi_kernel *k) { bi_list_extra(t, k, 0); }
+static void bi_clip_norm_extra(to_ctx *t, const bi_kernel *k) { bi_list_extra(t, k, 1); }
+
+static int bi_mse(bi_args *a) { return trainopt_mse_loss(a->n, F(0), F(1), F(2), F(3)); }
+static int bi_bce(bi_args *a) { return trainopt_bce_with_logits(a->n, F(0), F(1), F(2), F(3)); }
+
+/* Cross-entropy: batch n, classes i[0], labels (int32) in slot 1, ignore_index i[1]. */
+static void bi_ce_setup(bi_args *a) {
+    int32_t *labels = (int32_t *)a->p[1];
+    size_t b;
+    for (b = 0; b < BI_N; b++) labels[b] = (int32_t)(b % 7);
+    labels[4] = -100; /* an ignored row */
+}
+static int bi_ce(bi_args *a) {
+    return trainopt_softmax_cross_entropy(a->n, (size_t)a->i[0], F(0), (const int32_t *)a->p[1], (int32_t)a->i[1], a->h[0],
+                                          F(2), F(3));
+}
+static void bi_ce_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.i[0] = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "classes = 0"));
+    bi_setup(k, &a), a.i[0] = (int64_t)(SIZE_MAX / 64);
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "batch * classes overflows"));
+    bi_setup(k, &a), ((int32_t *)a.p[1])[BI_N - 1] = 7;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_INDEX, 0, "label = classes"));
+    bi_setup(k, &a), ((int32_t *)a.p[1])[BI_N - 1] = -1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_INDEX, 0, "label -1"));
+    bi_setup(k, &a), a.i[1] = 3, ((int32_t *)a.p[1])[4] = 3; /* (-100 is then an ordinary, bad label) */
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "ignore_index inside [0, classes)"));
+    bi_setup(k, &a), a.i[1] = 3;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_INDEX, 0, "label -100 when ignore_index is 3"));
+    bi_setup(k, &a), a.p[3] = (float *)a.p[1] + 2;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "grad overlapping the labels"));
+    bi_setup(k, &a), a.p[2] = (float *)a.p[1] + 2;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "loss inside the labels"));
+}
+
+/* ---- random numbers, dropout, initializers --------------------------------------------- */
+
+static int bi_rand_u32(bi_args *a) { return trainopt_rand_u32((uint64_t)a->i[0], (uint64_t)a->i[1], a->n, (uint32_t *)a->p[0]); }
+static int bi_rand_uniform(bi_args *a) {
+    return trainopt_rand_uniform((uint64_t)a->i[0], (uint64_t)a->i[1], a->n, a->h[0], a->h[1], F(0));
+}
+static void bi_rand_uniform_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.h[0] = 2.0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "lo > hi"));
+    bi_setup(k, &a), a.h[0] = -3e38, a.h[1] = 3e38;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "hi - lo beyond FLT_MAX"));
+    bi_setup(k, &a), a.h[0] = a.h[1] = 0.5;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "lo == hi"));
+}
+static int bi_rand_normal(bi_args *a) {
+    return trainopt_rand_normal((uint64_t)a->i[0], (uint64_t)a->i[1], a->n, a->h[0], a->h[1], F(0));
+}
+static int bi_dropout_fwd(bi_args *a) {
+    return trainopt_dropout_forward(a->h[0], (uint64_t)a->i[0], (uint64_t)a->i[1], a->n, F(0), F(1), (uint8_t *)a->p[2]);
+}
+static int bi_dropout_bwd(bi_args *a) {
+    return trainopt_dropout_backward(a->h[0], (uint64_t)a->i[0], (uint64_t)a->i[1], a->n, F(0), F(1),
+                                     (const uint8_t *)a->p[2]);
+}
+static void bi_dropout_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.p[2] = (uint8_t *)a.p[0] + BI_N * sizeof(float) - 2; /* the mask's first bytes are x's last */
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "mask straddling the end of the input"));
+    bi_setup(k, &a), a.p[2] = (uint8_t *)a.p[0] + BI_N * sizeof(float);
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "mask right after the input"));
+}
+
+/* calculate_fans: ndim n, the shape (size_t) in slot 0. */
+static void bi_fans_setup(bi_args *a) {
+    size_t *shape = (size_t *)a->p[0];
+    shape[0] = 8, shape[1] = 3, shape[2] = 5, shape[3] = 5;
+}
+static int bi_fans(bi_args *a) { return trainopt_calculate_fans(a->n, (const size_t *)a->p[0], (size_t *)a->p[1], (size_t *)a->p[2]); }
+static void bi_fans_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.n = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "ndim 1"));
+    bi_setup(k, &a), a.n = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "ndim 0"));
+    bi_setup(k, &a), ((size_t *)a.p[0])[0] = SIZE_MAX / 2;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "fan_out overflows"));
+    bi_setup(k, &a), ((size_t *)a.p[0])[2] = SIZE_MAX / 2;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "receptive field overflows"));
+    bi_setup(k, &a), ((size_t *)a.p[0])[3] = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "a zero dimension (fans 0)"));
+}
+
+/* Xavier: seed i0, offset i1, fan_in i2, fan_out i3, gain h0. */
+static int bi_xavier_u(bi_args *a) {
+    return trainopt_xavier_uniform((uint64_t)a->i[0], (uint64_t)a->i[1], a->n, (size_t)a->i[2], (size_t)a->i[3], a->h[0], F(0));
+}
+static int bi_xavier_n(bi_args *a) {
+    return trainopt_xavier_normal((uint64_t)a->i[0], (uint64_t)a->i[1], a->n, (size_t)a->i[2], (size_t)a->i[3], a->h[0], F(0));
+}
+static void bi_xavier_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.i[2] = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "fan_in 0"));
+    bi_setup(k, &a), a.i[2] = -1; /* (size_t)-1: fan_in + fan_out overflows */
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "fan_in + fan_out overflows"));
+    bi_setup(k, &a), a.h[0] = 1e39;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "a gain too large for float"));
+}
+/* Kaiming: a h0, seed i0, offset i1, mode i2, nonlinearity i3, fan_in i4, fan_out i5. */
+static trainopt_kaiming_config bi_kaiming_cfg(const bi_args *a) {
+    trainopt_kaiming_config c;
+    c.a = a->h[0], c.mode = (trainopt_fan_mode)a->i[2], c.nonlinearity = (trainopt_nonlinearity)a->i[3];
+    return c;
+}
+static int bi_kaiming_u(bi_args *a) {
+    trainopt_kaiming_config c = bi_kaiming_cfg(a);
+    return trainopt_kaiming_uniform(C(0) ? &c : NULL, (uint64_t)a->i[0], (uint64_t)a->i[1], a->n, (size_t)a->i[4],
+                                    (size_t)a->i[5], F(1));
+}
+static int bi_kaiming_n(bi_args *a) {
+    trainopt_kaiming_config c = bi_kaiming_cfg(a);
+    return trainopt_kaiming_normal(C(0) ? &c : NULL, (uint64_t)a->i[0], (uint64_t)a->i[1], a->n, (size_t)a->i[4],
+                                   (size_t)a->i[5], F(1));
+}
+static void bi_kaiming_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.i[4] = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "fan_in 0 (mode fan_in)"));
+    bi_setup(k, &a), a.i[5] = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "fan_out 0 (not the fan used)"));
+}
+static int bi_trunc(bi_args *a) {
+    trainopt_trunc_normal_config c;
+    c.mean = a->h[0], c.std = a->h[1], c.a = a->h[2], c.b = a->h[3];
+    return trainopt_trunc_normal(C(0) ? &c : NULL, (uint64_t)a->i[0], (uint64_t)a->i[1], a->n, F(1));
+}
+static void bi_trunc_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.h[2] = 3.0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "a > b"));
+    bi_setup(k, &a), a.h[1] = 3e38;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "std * sqrt(2) beyond FLT_MAX"));
+}
+
+/* ---- batch normalization: shape (n, c = i0, spatial = i1, layout i2), fuse_relu i3 ---- */
+
+static trainopt_bn_config bi_bn_cfg(const bi_args *a) {
+    trainopt_bn_config c;
+    c.eps = a->h[0], c.momentum = a->h[1], c.fuse_relu = (int)a->i[3];
+    return c;
+}
+static trainopt_bn_shape bi_bn_shape(const bi_args *a) {
+    trainopt_bn_shape s;
+    s.n = a->n, s.c = (size_t)a->i[0], s.spatial = (size_t)a->i[1], s.layout = (trainopt_layout)a->i[2];
+    return s;
+}
+static int bi_bn_train(bi_args *a) {
+    trainopt_bn_config c = bi_bn_cfg(a);
+    return trainopt_batchnorm_forward_train(C(0) ? &c : NULL, bi_bn_shape(a), F(1), F(2), F(3), F(4), F(5), F(6), F(7), F(8));
+}
+static int bi_bn_infer(bi_args *a) {
+    trainopt_bn_config c = bi_bn_cfg(a);
+    return trainopt_batchnorm_forward_infer(C(0) ? &c : NULL, bi_bn_shape(a), F(1), F(2), F(3), F(4), F(5), F(6));
+}
+static int bi_bn_backward(bi_args *a) {
+    trainopt_bn_config c = bi_bn_cfg(a);
+    return trainopt_batchnorm_backward(C(0) ? &c : NULL, bi_bn_shape(a), F(1), F(2), F(3), F(4), F(5), F(6), F(7), F(8), F(9));
+}
+static int bi_bn_fold(bi_args *a) {
+    trainopt_bn_config c = bi_bn_cfg(a);
+    return trainopt_batchnorm_fold(C(0) ? &c : NULL, a->n, F(1), F(2), F(3), F(4), F(5), F(6));
+}
+/* Rows on the shape every batch-norm function shares. */
+static void bi_bn_shape_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.i[0] = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 1, "c = 0 (a no-op)"));
+    bi_setup(k, &a), a.i[1] = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 1, "spatial = 0 (a no-op)"));
+    bi_setup(k, &a), a.i[1] = -1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "n * spatial overflows"));
+    bi_setup(k, &a), a.i[0] = (int64_t)(SIZE_MAX / 32);
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "n * c * spatial * 4 overflows"));
+    bi_setup(k, &a), a.i[2] = TRAINOPT_NHWC;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "NHWC"));
+}
+static void bi_bn_train_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_bn_shape_extra(t, k);
+    bi_setup(k, &a), a.p[4] = a.p[5] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "running statistics not tracked"));
+    bi_setup(k, &a), a.n = 1, a.i[1] = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "one value per channel"));
+}
+static void bi_bn_backward_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_bn_shape_extra(t, k);
+    bi_setup(k, &a), a.i[3] = 0, a.p[6] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "no fuse_relu, no y"));
+    bi_setup(k, &a), a.i[3] = 0, a.p[6] = (float *)a.p[7] + 1; /* y is not read: "it is not touched" */
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "no fuse_relu, an unused y overlapping dx"));
+}
+
+/* ---- schedules: t is `step`; NaN is the documented answer to bad arguments -------------- */
+
+static int bi_lr_step(bi_args *a) { return SCHED(trainopt_lr_step(a->h[0], a->step, a->i[0], a->h[1])); }
+static void bi_milestones_setup(bi_args *a) {
+    int64_t *m = (int64_t *)a->p[0];
+    m[0] = 3, m[1] = 30, m[2] = 3;
+}
+static int bi_lr_multistep(bi_args *a) {
+    return SCHED(trainopt_lr_multistep(a->h[0], a->step, (const int64_t *)a->p[0], a->n, a->h[1]));
+}
+static void bi_multistep_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.n = 0, a.p[0] = NULL;
+    bi_logged(bi_row(t, k, &a, BI_NUMBER, 0, "no milestones"));
+    bi_setup(k, &a), ((int64_t *)a.p[0])[1] = -1;
+    bi_logged(bi_row(t, k, &a, BI_NAN, 0, "a negative milestone"));
+}
+static int bi_lr_exponential(bi_args *a) { return SCHED(trainopt_lr_exponential(a->h[0], a->step, a->h[1])); }
+static int bi_lr_inverse_time(bi_args *a) {
+    return SCHED(trainopt_lr_inverse_time(a->h[0], a->step, a->h[1], a->i[0], (int)a->i[1]));
+}
+static int bi_lr_polynomial(bi_args *a) { return SCHED(trainopt_lr_polynomial(a->h[0], a->step, a->i[0], a->h[1], a->h[2])); }
+static int bi_lr_linear(bi_args *a) { return SCHED(trainopt_lr_linear(a->h[0], a->step, a->h[1], a->h[2], a->i[0])); }
+static int bi_lr_constant(bi_args *a) { return SCHED(trainopt_lr_constant(a->h[0], a->step, a->h[1], a->i[0])); }
+static int bi_lr_cosine(bi_args *a) { return SCHED(trainopt_lr_cosine(a->h[0], a->step, a->i[0], a->h[1])); }
+static int bi_lr_restarts(bi_args *a) { return SCHED(trainopt_lr_cosine_restarts(a->h[0], a->step, a->i[0], a->i[1], a->h[1])); }
+static int bi_lr_warmup_cosine(bi_args *a) {
+    return SCHED(trainopt_lr_warmup_cosine(a->h[0], a->step, a->i[0], a->i[1], a->h[1], a->h[2]));
+}
+static void bi_warmup_cosine_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.i[1] = a.i[0];
+    bi_logged(bi_row(t, k, &a, BI_NAN, 0, "decay_steps == warmup_steps"));
+    bi_setup(k, &a), a.i[0] = 0;
+    bi_logged(bi_row(t, k, &a, BI_NUMBER, 0, "no warmup"));
+}
+static int bi_lr_warmup_factor(bi_args *a) { return SCHED(trainopt_lr_warmup_factor(a->step, a->i[0], a->h[0])); }
+
+/* OneCycle: max_lr h0, pct_start h1, div h2, final_div h3, base_m h4, max_m h5;
+   total_steps i0, anneal i1, three_phase i2. */
+static trainopt_onecycle_config bi_onecycle_cfg(const bi_args *a) {
+    trainopt_onecycle_config c;
+    c.max_lr = a->h[0], c.pct_start = a->h[1], c.div_factor = a->h[2], c.final_div_factor = a->h[3];
+    c.base_momentum = a->h[4], c.max_momentum = a->h[5];
+    c.total_steps = a->i[0], c.anneal_strategy = (trainopt_anneal)a->i[1], c.three_phase = (int)a->i[2];
+    return c;
+}
+static int bi_lr_onecycle(bi_args *a) {
+    trainopt_onecycle_config c = bi_onecycle_cfg(a);
+    return SCHED(trainopt_lr_onecycle(C(0) ? &c : NULL, a->step));
+}
+static int bi_momentum_onecycle(bi_args *a) {
+    trainopt_onecycle_config c = bi_onecycle_cfg(a);
+    return SCHED(trainopt_momentum_onecycle(C(0) ? &c : NULL, a->step));
+}
+static void bi_onecycle_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.step = a.i[0] + 1;
+    bi_logged(bi_row(t, k, &a, BI_NAN, 0, "t past total_steps"));
+    bi_setup(k, &a), a.i[0] = 0; /* (a generic 'P' row would try total_steps 1, which t = 2 is past) */
+    bi_logged(bi_row(t, k, &a, BI_NAN, 0, "total_steps 0"));
+    bi_setup(k, &a), a.i[0] = INT64_MIN;
+    bi_logged(bi_row(t, k, &a, BI_NAN, 0, "total_steps INT64_MIN"));
+    bi_setup(k, &a), a.h[1] = 0.01, a.step = 0; /* pct_start * total_steps == 1: phase 1 has zero length */
+    bi_logged(bi_row(t, k, &a, BI_NAN, 0, "a phase of zero length"));
+}
+/* Cyclic: base_lr h0, max_lr h1, gamma h2, base_m h3, max_m h4; up i0, down i1, mode i2. */
+static trainopt_cyclic_config bi_cyclic_cfg(const bi_args *a) {
+    trainopt_cyclic_config c;
+    c.base_lr = a->h[0], c.max_lr = a->h[1], c.gamma = a->h[2], c.base_momentum = a->h[3], c.max_momentum = a->h[4];
+    c.step_size_up = a->i[0], c.step_size_down = a->i[1], c.mode = (trainopt_cyclic_mode)a->i[2];
+    return c;
+}
+static int bi_lr_cyclic(bi_args *a) {
+    trainopt_cyclic_config c = bi_cyclic_cfg(a);
+    return SCHED(trainopt_lr_cyclic(C(0) ? &c : NULL, a->step));
+}
+static int bi_momentum_cyclic(bi_args *a) {
+    trainopt_cyclic_config c = bi_cyclic_cfg(a);
+    return SCHED(trainopt_momentum_cyclic(C(0) ? &c : NULL, a->step));
+}
+static void bi_cyclic_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.i[1] = -2;
+    bi_logged(bi_row(t, k, &a, BI_NAN, 0, "step_size_down -2"));
+    bi_setup(k, &a), a.i[1] = -1;
+    bi_logged(bi_row(t, k, &a, BI_NUMBER, 0, "step_size_down -1 (= up)"));
+    bi_setup(k, &a), a.i[1] = 0;
+    bi_logged(bi_row(t, k, &a, BI_NUMBER, 0, "step_size_down 0"));
+}
+
+/* The tagged schedule (slot 0): a cosine whose lr h0, eta_min h1, warmup_start_factor h2,
+   t_max i0, warmup_iters i1 come from the row; the momentum row uses a onecycle. */
+static int bi_schedule_lr(bi_args *a) {
+    trainopt_schedule s = trainopt_schedule_defaults(TRAINOPT_SCHEDULE_COSINE);
+    s.lr = a->h[0], s.eta_min = a->h[1], s.warmup_start_factor = a->h[2], s.t_max = a->i[0], s.warmup_iters = a->i[1];
+    if (a->p[0]) memcpy(a->p[0], &s, sizeof s); /* the schedule lives in the checked memory */
+    return SCHED(trainopt_schedule_lr((const trainopt_schedule *)a->p[0], a->step));
+}
+static int bi_schedule_momentum(bi_args *a) {
+    trainopt_schedule s = trainopt_schedule_defaults((trainopt_schedule_kind)a->i[1]);
+    s.lr = a->h[0], s.base_momentum = a->h[1], s.max_momentum = a->h[2], s.total_steps = a->i[0], s.t_max = 100;
+    if (a->p[0]) memcpy(a->p[0], &s, sizeof s);
+    return SCHED(trainopt_schedule_momentum((const trainopt_schedule *)a->p[0], a->step));
+}
+static void bi_schedule_momentum_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.i[1] = TRAINOPT_SCHEDULE_COSINE;
+    bi_logged(bi_row(t, k, &a, BI_NAN, 0, "a schedule that sets no momentum"));
+}
+/* lr_join: two parts in slot 0, milestones in slot 1, k = n. */
+static void bi_join_setup(bi_args *a) {
+    trainopt_schedule *parts = (trainopt_schedule *)a->p[0];
+    int64_t *m = (int64_t *)a->p[1];
+    parts[0] = trainopt_schedule_defaults(TRAINOPT_SCHEDULE_LINEAR), parts[0].lr = 0.1;
+    parts[1] = trainopt_schedule_defaults(TRAINOPT_SCHEDULE_COSINE), parts[1].lr = 0.1, parts[1].t_max = 95;
+    parts[2] = parts[1];
+    m[0] = 5, m[1] = 50;
+}
+static int bi_lr_join(bi_args *a) {
+    return SCHED(trainopt_lr_join((const trainopt_schedule *)a->p[0], a->n, (const int64_t *)a->p[1], a->step));
+}
+static void bi_join_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.n = 0;
+    bi_logged(bi_row(t, k, &a, BI_NAN, 0, "k = 0"));
+    bi_setup(k, &a), a.n = 1, a.p[1] = NULL;
+    bi_logged(bi_row(t, k, &a, BI_NUMBER, 0, "one part, no milestones"));
+    bi_setup(k, &a), a.n = 3, ((int64_t *)a.p[1])[1] = 4;
+    bi_logged(bi_row(t, k, &a, BI_NAN, 0, "decreasing milestones"));
+    bi_setup(k, &a), ((int64_t *)a.p[1])[0] = -1;
+    bi_logged(bi_row(t, k, &a, BI_NAN, 0, "a negative milestone"));
+    bi_setup(k, &a), ((trainopt_schedule *)a.p[0])[1].t_max = 0;
+    bi_logged(bi_row(t, k, &a, BI_NAN, 0, "an invalid part"));
+}
+
+/* The parsers: text (slot 0), outputs written only on success; msg (slot 2) is scratch. */
+static void bi_text_setup(bi_args *a) { strcpy((char *)a->p[0], "cosine:t_max=100,lr=0.1,eta_min=1e-5"); }
+static void bi_join_text_setup(bi_args *a) { strcpy((char *)a->p[0], "linear:start_factor=0.1,total_iters=5,lr=0.1 @5 cosine:t_max=95"); }
+static int bi_parse(bi_args *a) { return trainopt_schedule_parse((const char *)a->p[0], (trainopt_schedule *)a->p[1]); }
+static int bi_parse_msg(bi_args *a) {
+    return trainopt_schedule_parse_msg((const char *)a->p[0], (trainopt_schedule *)a->p[1], (char *)a->p[2], (size_t)a->i[0]);
+}
+static int bi_parse_join(bi_args *a) {
+    return trainopt_schedule_parse_join((const char *)a->p[0], (trainopt_schedule *)a->p[1], (trainopt_schedule *)a->p[3],
+                                        (size_t)a->i[1], (char *)a->p[2], (size_t)a->i[0]);
+}
+static void bi_parse_extra(to_ctx *t, const bi_kernel *k) {
+    static const char *const bad[] = {"", "cosine", "cosine:t_max=0", "cosine:t_max=1e400", "cosine:t_max=nan",
+                                      "bogus:lr=1", "cosine:t_max=5,t_max=6", "cosine:lr=-1,t_max=5",
+                                      "step:step_size=1,gamma=inf", "cosine:t_max=9223372036854775808"};
+    bi_args a;
+    size_t i;
+    char what[96];
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        bi_setup(k, &a);
+        strcpy((char *)a.p[0], bad[i]);
+        snprintf(what, sizeof what, "text \"%s\"", bad[i]);
+        bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, what));
+    }
+}
+static void bi_parse_join_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_parse_extra(t, k);
+    bi_setup(k, &a), a.i[1] = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "more parts than max_parts"));
+    bi_setup(k, &a), a.i[1] = 0, a.p[3] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "two parts, no parts array"));
+    bi_setup(k, &a), a.p[3] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "parts NULL with max_parts > 0"));
+    bi_setup(k, &a), strcpy((char *)a.p[0], "cosine:t_max=9,lr=1 @3 fixed:lr=1 @2 fixed:lr=2");
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "decreasing milestones"));
+}
+
+/* ReduceLROnPlateau: state in slot 0. init: factor h0, threshold h1, min_lr h2, eps h3, lr h4;
+   patience i0, cooldown i1, mode i2, threshold_mode i3. step: metric h0. */
+static trainopt_plateau_config bi_plateau_cfg(const bi_args *a) {
+    trainopt_plateau_config c;
+    c.factor = a->h[0], c.threshold = a->h[1], c.min_lr = a->h[2], c.eps = a->h[3];
+    c.patience = a->i[0], c.cooldown = a->i[1], c.mode = (trainopt_plateau_mode)a->i[2];
+    c.threshold_mode = (trainopt_threshold_mode)a->i[3];
+    return c;
+}
+static int bi_plateau_init(bi_args *a) {
+    trainopt_plateau_config c = bi_plateau_cfg(a);
+    return trainopt_plateau_init((trainopt_plateau *)a->p[0], C(1) ? &c : NULL, a->h[4]);
+}
+static void bi_plateau_setup(bi_args *a) {
+    trainopt_plateau_config c = TRAINOPT_PLATEAU_DEFAULTS;
+    trainopt_plateau_init((trainopt_plateau *)a->p[0], &c, 0.1);
+}
+static int bi_plateau_step(bi_args *a) { return SCHED(trainopt_plateau_step((trainopt_plateau *)a->p[0], a->h[0])); }
+static void bi_plateau_step_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), memset(a.p[0], 0, sizeof(trainopt_plateau));
+    bi_logged(bi_row(t, k, &a, BI_NAN, 0, "an uninitialised state"));
+    bi_setup(k, &a), ((trainopt_plateau *)a.p[0])->lr = -1.0;
+    bi_logged(bi_row(t, k, &a, BI_NAN, 0, "a state with a negative lr"));
+    bi_setup(k, &a), ((trainopt_plateau *)a.p[0])->config.factor = 1.0;
+    bi_logged(bi_row(t, k, &a, BI_NAN, 0, "a state with factor 1"));
+    bi_setup(k, &a), a.h[0] = NAN;
+    bi_logged(bi_row(t, k, &a, BI_NUMBER, 0, "a NaN metric (never better)"));
+}
+
+/* ---- names and small helpers ------------------------------------------------------------ */
+
+static int bi_name(const char *s, const char *unknown) {
+    if (s == NULL) return -99; /* documented never NULL */
+    return strcmp(s, unknown) == 0 ? BI_NAN : BI_NUMBER;
+}
+static int bi_status_str(bi_args *a) { return bi_name(trainopt_status_str((trainopt_status)a->i[0]), "unknown status"); }
+static int bi_kind_name(bi_args *a) { return bi_name(trainopt_schedule_kind_name((trainopt_schedule_kind)a->i[0]), "unknown"); }
+static int bi_backend(bi_args *a) {
+    const char *b = trainopt_backend();
+    (void)a;
+    return b && (!strcmp(b, "scalar") || !strcmp(b, "avx2") || !strcmp(b, "avx512") || !strcmp(b, "neon")) ? BI_NUMBER : -99;
+}
+/* schedule_defaults has no error; an unknown kind must come back as that kind, whose lr is NaN. */
+static int bi_schedule_defaults(bi_args *a) {
+    trainopt_schedule s = trainopt_schedule_defaults((trainopt_schedule_kind)a->i[0]);
+    if (s.kind != (trainopt_schedule_kind)a->i[0]) return -99;
+    s.lr = 0.1;
+    return SCHED(trainopt_schedule_lr(&s, 0));
+}
+static int bi_gain(bi_args *a) { return SCHED(trainopt_calculate_gain((trainopt_nonlinearity)a->i[0], a->h[0])); }
+static void bi_gain_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.i[0] = TRAINOPT_NL_RELU, a.h[0] = NAN;
+    bi_logged(bi_row(t, k, &a, BI_NUMBER, 0, "relu ignores the (NaN) slope"));
+}
+
+/* ---- the table: every public function of trainopt.h ------------------------------------ */
+
+#define ST TRAINOPT_OK, TRAINOPT_ERR_NULL, TRAINOPT_ERR_HPARAM, TRAINOPT_ERR_STEP /* status kernels */
+#define SC BI_NUMBER, BI_NAN, BI_NAN, BI_NAN                                      /* schedules */
+#define NO_STEP INT64_MIN
+#define OPT_H {0.1, 0.9, 0.0, 0.01, 0.0, 0.5}
+
+static const bi_kernel bi_kernels[] = {
+    /* name, call, slots, exact_ok, hkinds, ikinds, h0, i0, step_min, n_valid, n_big, ok, null, h, step,
+       empty_writes, scratch, setup, extra */
+    {"sgd_step", bi_sgd, "cWRW", "", "nnfn", "--", OPT_H, {0}, 1, BI_N, BI_BIG_N, ST, 0, -1, NULL, bi_sgd_extra},
+    {"sgd_step_ex", bi_sgd_ex, "cWRWyy", "", "nnfnn", "---", {0.1, 0.9, 0.0, 0.01, 0.5}, {0}, 1, BI_N, BI_BIG_N, ST, 1, -1,
+     NULL, bi_sgd_ex_extra},
+    {"adagrad_init", bi_adagrad_init, "cW", "", "nnnnn", "-", {0.01, 0.0, 0.0, 0.1, 1e-10}, {0}, NO_STEP, BI_N, BI_BIG_N,
+     ST, 0, -1, NULL, NULL},
+    {"adagrad_step", bi_adagrad, "cWRW", "", "nnnnn", "-", {0.01, 0.01, 0.01, 0.1, 1e-10}, {0}, 1, BI_N, BI_BIG_N, ST, 0,
+     -1, NULL, NULL},
+    {"adagrad_step_ex", bi_adagrad_ex, "cWRWyy", "", "nnnnnn", "--", {0.01, 0.01, 0.01, 0.1, 1e-10, 0.5}, {0}, 1, BI_N,
+     BI_BIG_N, ST, 1, -1, NULL, bi_adagrad_ex_extra},
+    {"rmsprop_step", bi_rmsprop, "cWRWWW", "", "nunnn", "--", {0.01, 0.99, 1e-8, 0.01, 0.9}, {1}, 1, BI_N, BI_BIG_N, ST,
+     0, -1, NULL, bi_rmsprop_extra},
+    {"rmsprop_step_ex", bi_rmsprop_ex, "cWRWWWyy", "", "nunnnn", "---", {0.01, 0.99, 1e-8, 0.01, 0.9, 0.5}, {1}, 1, BI_N,
+     BI_BIG_N, ST, 1, -1, NULL, bi_rmsprop_ex_extra},
+    {"adam_step", bi_adam, "cWRWWW", "", "nbbnn", "--", {1e-3, 0.9, 0.999, 1e-8, 0.01}, {1}, 1, BI_N, BI_BIG_N, ST, 0,
+     -1, NULL, bi_adam_extra},
+    {"adamw_step", bi_adamw, "cWRWWW", "", "nbbnn", "--", {1e-3, 0.9, 0.999, 1e-8, 0.01}, {1}, 1, BI_N, BI_BIG_N, ST, 0,
+     -1, NULL, bi_adam_extra},
+    {"adam_step_ex", bi_adam_ex, "cWRWWWyy", "", "nbbnnn", "---", {1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5}, {1}, 1, BI_N,
+     BI_BIG_N, ST, 1, -1, NULL, bi_adam_ex_extra},
+    {"adamw_step_ex", bi_adamw_ex, "cWRWWWyy", "", "nbbnnn", "---", {1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5}, {1}, 1, BI_N,
+     BI_BIG_N, ST, 1, -1, NULL, bi_adam_ex_extra},
+
+    {"l1l2_penalty", bi_l1l2_penalty, "RS", "", "nn", "", {0.1, 0.2}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 1, -1, NULL, NULL},
+    {"l1l2_grad", bi_l1l2_grad, "RW", "01", "nn", "", {0.1, 0.2}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL, NULL},
+    {"clip_grad_value", bi_clip_value, "W", "", "n", "", {0.5}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL, NULL},
+    {"grad_unscale", bi_unscale, "WS", "", "p", "", {0.5}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL, NULL},
+    {"sum_squares", bi_sum_squares, "xxSy", "", "", "", {0}, {0}, NO_STEP, 2, 0, ST, 0, -1, bi_list_setup,
+     bi_sum_squares_extra},
+    {"grad_norm", bi_grad_norm, "xxS", "", "pm", "", {0.5, 1.0}, {0}, NO_STEP, 2, 0, ST, 0, -1, bi_list_setup,
+     bi_grad_norm_extra},
+    {"clip_grad_norm", bi_clip_norm, "xxs", "", "m", "", {0.1}, {0}, NO_STEP, 2, 0, ST, 0, -1, bi_list_setup,
+     bi_clip_norm_extra},
+    {"mse_loss", bi_mse, "RRSw", "03 13", "", "", {0}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 1, -1, NULL, NULL},
+    {"bce_with_logits", bi_bce, "RRSw", "03 13", "", "", {0}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 1, -1, NULL, NULL},
+    {"softmax_cross_entropy", bi_ce, "RxSw", "03", "u", "--", {0.1}, {7, -100}, NO_STEP, BI_N, SIZE_MAX / 8, ST, 1, -1,
+     bi_ce_setup, bi_ce_extra},
+
+    {"rand_u32", bi_rand_u32, "W", "", "", "--", {0}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL, NULL},
+    {"rand_uniform", bi_rand_uniform, "W", "", "FF", "--", {-1.0, 1.0}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL,
+     bi_rand_uniform_extra},
+    {"rand_normal", bi_rand_normal, "W", "", "Fg", "--", {0.5, 2.0}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL, NULL},
+    {"dropout_forward", bi_dropout_fwd, "RWs", "01", "u", "--", {0.3}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL,
+     bi_dropout_extra},
+    {"dropout_backward", bi_dropout_bwd, "RWs", "01", "u", "--", {0.3}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL,
+     bi_dropout_extra},
+    {"calculate_fans", bi_fans, "xSS", "", "", "", {0}, {0}, NO_STEP, 4, 0, ST, 0, -1, bi_fans_setup, bi_fans_extra},
+    {"xavier_uniform", bi_xavier_u, "W", "", "n", "----", {1.0}, {42, 5, 30, 20}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL,
+     bi_xavier_extra},
+    {"xavier_normal", bi_xavier_n, "W", "", "n", "----", {1.0}, {42, 5, 30, 20}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL,
+     bi_xavier_extra},
+    {"kaiming_uniform", bi_kaiming_u, "cW", "", "f", "--EE--", {0.01}, {42, 5, TRAINOPT_FAN_IN, TRAINOPT_NL_LEAKY_RELU, 30, 20},
+     NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL, bi_kaiming_extra},
+    {"kaiming_normal", bi_kaiming_n, "cW", "", "f", "--EE--", {0.01}, {42, 5, TRAINOPT_FAN_IN, TRAINOPT_NL_LEAKY_RELU, 30, 20},
+     NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL, bi_kaiming_extra},
+    {"trunc_normal", bi_trunc, "cW", "", "FqFF", "--", {0.0, 1.0, -2.0, 2.0}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1,
+     NULL, bi_trunc_extra},
+
+    {"batchnorm_forward_train", bi_bn_train, "cRrrWWWWW", "16", "pu", "--L-", {1e-5, 0.1}, {3, 5, TRAINOPT_NCHW, 0},
+     NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL, bi_bn_train_extra},
+    {"batchnorm_forward_infer", bi_bn_infer, "cRrrRRW", "16", "pu", "--L-", {1e-5, 0.1}, {3, 5, TRAINOPT_NCHW, 0}, NO_STEP,
+     4, SIZE_MAX / 4, ST, 0, -1, NULL, bi_bn_shape_extra},
+    {"batchnorm_backward", bi_bn_backward, "cRRrRRRWww", "17 27 67", "pu", "--L-", {1e-5, 0.1}, {3, 5, TRAINOPT_NCHW, 1},
+     NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL, bi_bn_backward_extra},
+    {"batchnorm_fold", bi_bn_fold, "crrRRWW", "15 16 25 26 35 36 45 46", "pu", "", {1e-5, 0.1}, {0}, NO_STEP, 3, BI_BIG_N,
+     ST, 0, -1, NULL, NULL},
+
+    {"lr_step", bi_lr_step, "", "", "nn", "P", {0.1, 0.5}, {3}, 0, 0, 0, SC, 0, -1, NULL, NULL},
+    {"lr_multistep", bi_lr_multistep, "x", "", "nn", "", {0.1, 0.5}, {0}, 0, 3, 0, SC, 0, -1, bi_milestones_setup,
+     bi_multistep_extra},
+    {"lr_exponential", bi_lr_exponential, "", "", "nn", "", {0.1, 0.9}, {0}, 0, 0, 0, SC, 0, -1, NULL, NULL},
+    {"lr_inverse_time", bi_lr_inverse_time, "", "", "nn", "P-", {0.1, 0.5}, {10, 1}, 0, 0, 0, SC, 0, -1, NULL, NULL},
+    {"lr_polynomial", bi_lr_polynomial, "", "", "nnn", "P", {0.1, 2.0, 0.001}, {10}, 0, 0, 0, SC, 0, -1, NULL, NULL},
+    {"lr_linear", bi_lr_linear, "", "", "nuu", "P", {0.1, 0.25, 1.0}, {10}, 0, 0, 0, SC, 0, -1, NULL, NULL},
+    {"lr_constant", bi_lr_constant, "", "", "nu", "N", {0.1, 0.25}, {10}, 0, 0, 0, SC, 0, -1, NULL, NULL},
+    {"lr_cosine", bi_lr_cosine, "", "", "nn", "P", {0.1, 1e-4}, {100}, 0, 0, 0, SC, 0, -1, NULL, NULL},
+    {"lr_cosine_restarts", bi_lr_restarts, "", "", "nn", "PP", {0.1, 1e-4}, {10, 2}, 0, 0, 0, SC, 0, -1, NULL, NULL},
+    {"lr_warmup_cosine", bi_lr_warmup_cosine, "", "", "nnn", "N-", {0.1, 0.0, 1e-4}, {5, 50}, 0, 0, 0, SC, 0, -1, NULL,
+     bi_warmup_cosine_extra},
+    {"lr_warmup_factor", bi_lr_warmup_factor, "", "", "u", "N", {0.25}, {10}, 0, 0, 0, SC, 0, -1, NULL, NULL},
+    {"lr_onecycle", bi_lr_onecycle, "c", "", "nupp--", "-E-", {0.1, 0.3, 25.0, 1e4, 0.85, 0.95}, {100, 0, 0}, 0, 0, 0, SC, 0,
+     -1, NULL, bi_onecycle_extra},
+    {"momentum_onecycle", bi_momentum_onecycle, "c", "", "nuppff", "-E-", {0.1, 0.3, 25.0, 1e4, 0.85, 0.95}, {100, 0, 0}, 0,
+     0, 0, SC, 0, -1, NULL, bi_onecycle_extra},
+    {"lr_cyclic", bi_lr_cyclic, "c", "", "nnn--", "P-E", {0.01, 0.1, 0.99, 0.8, 0.9}, {20, -1, TRAINOPT_CYCLIC_EXP_RANGE}, 0,
+     0, 0, SC, 0, -1, NULL, bi_cyclic_extra},
+    {"momentum_cyclic", bi_momentum_cyclic, "c", "", "nnnff", "P-E", {0.01, 0.1, 0.99, 0.8, 0.9},
+     {20, -1, TRAINOPT_CYCLIC_EXP_RANGE}, 0, 0, 0, SC, 0, -1, NULL, bi_cyclic_extra},
+    {"schedule_lr", bi_schedule_lr, "c", "", "nnu", "PN", {0.1, 1e-4, 0.25}, {100, 5}, 0, 0, 0, SC, 0, 0, NULL, NULL},
+    {"schedule_momentum", bi_schedule_momentum, "c", "", "nff", "--", {0.1, 0.85, 0.95}, {100, TRAINOPT_SCHEDULE_ONECYCLE}, 0,
+     0, 0, SC, 0, 0, NULL, bi_schedule_momentum_extra},
+    {"lr_join", bi_lr_join, "xx", "", "", "", {0}, {0}, 0, 2, 0, SC, 0, 0, bi_join_setup, bi_join_extra},
+    {"schedule_parse", bi_parse, "xS", "", "", "", {0}, {0}, NO_STEP, 0, 0, ST, 0, -1, bi_text_setup, bi_parse_extra},
+    {"schedule_parse_msg", bi_parse_msg, "xSy", "", "", "-", {0}, {64}, NO_STEP, 0, 0, ST, 0, 2, bi_text_setup,
+     bi_parse_extra},
+    {"schedule_parse_join", bi_parse_join, "xSyS", "", "", "--", {0}, {64, 3}, NO_STEP, 0, 0, ST, 0, 2, bi_join_text_setup,
+     bi_parse_join_extra},
+    {"plateau_init", bi_plateau_init, "Sc", "", "bnnnn", "NNEE", {0.1, 1e-4, 0.0, 1e-8, 0.1}, {10, 0, 0, 0}, NO_STEP, 0, 0,
+     ST, 0, -1, NULL, NULL},
+    {"plateau_step", bi_plateau_step, "x", "", "-", "", {0.5}, {0}, NO_STEP, 0, 0, SC, 0, -1, bi_plateau_setup,
+     bi_plateau_step_extra},
+    {"calculate_gain", bi_gain, "", "", "f", "E", {0.01}, {TRAINOPT_NL_LEAKY_RELU}, NO_STEP, 0, 0, SC, 0, -1, NULL,
+     bi_gain_extra},
+    {"status_str", bi_status_str, "", "", "", "E", {0}, {TRAINOPT_ERR_ALIAS}, NO_STEP, 0, 0, SC, 0, -1, NULL, NULL},
+    {"schedule_kind_name", bi_kind_name, "", "", "", "E", {0}, {TRAINOPT_SCHEDULE_CYCLIC}, NO_STEP, 0, 0, SC, 0, -1, NULL,
+     NULL},
+    {"schedule_defaults", bi_schedule_defaults, "", "", "", "E", {0}, {TRAINOPT_SCHEDULE_FIXED}, NO_STEP, 0, 0, SC, 0, -1,
+     NULL, NULL},
+    {"backend", bi_backend, "", "", "", "", {0}, {0}, NO_STEP, 0, 0, SC, 0, -1, NULL, NULL},
+};
+#define BI_COUNT (sizeof bi_kernels / sizeof bi_kernels[0])
+
+static const bi_kernel *bi_current;
+static void bi_test_current(to_ctx *t) { bi_generic(t, bi_current); }
+
+void TO_NAME(badinput_tests)(to_ctx *t) {
+    size_t i;
+    for (i = 0; i < BI_COUNT; i++) {
+        bi_current = &bi_kernels[i];
+        to_run(t, bi_kernels[i].name, bi_test_current);
+    }
+}
+
+/* The status of every row, per function: the same on every backend and build. */
+void TO_NAME(badinput_battery)(to_sink *s) {
+    size_t i;
+    for (i = 0; i < BI_COUNT; i++) {
+        bi_log_n = 0;
+        bi_generic(NULL, &bi_kernels[i]);
+        to_emit(s, bi_kernels[i].name, bi_log, bi_log_n * sizeof bi_log[0]);
+    }
+}

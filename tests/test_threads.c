@@ -1,0 +1,293 @@
+/* tests/test_threads.c - determinism under threads (issue 10). The contract says
+   kernels on disjoint ranges may run concurrently and that splitting a range into
+   chunks, one call per chunk, gives the bits of one whole call; random kernels give
+   element i the same bits for any split when called with offset + i. Here every
+   elementwise and random kernel runs over a range three ways: one whole call; two
+   chunk calls on one worker thread; the same two chunks on two threads at once.
+   All outputs and state must be bit-identical (any NaN matching any NaN, as
+   to_bits_equal). Threads exist only in this test; the library has none.
+   Compiled once per backend (see tests/harness.h). */
+#define _POSIX_C_SOURCE 200112L /* pthreads under -std=c99 */
+#include "harness.h"
+#include "trainopt.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { TH_ARRAYS = 10 };
+#define TH_N 3001 /* elements per array: odd, not a multiple of any vector width */
+#define TH_SEED 0x7a11u
+#define TH_OFFSET 5 /* random kernels start inside a Philox group */
+
+/* One run's memory: float arrays of TH_N, a dropout mask, and a found_inf per chunk. */
+typedef struct {
+    float *a[TH_ARRAYS];
+    uint8_t mask[(TH_N + 7) / 8];
+    int found_inf[2];
+    int status; /* the first non-OK status any call returned */
+} th_mem;
+
+typedef struct {
+    const char *name;
+    int arrays;          /* how many of th_mem.a the kernel uses */
+    size_t range;        /* the range split: elements, or channels for batch norm */
+    size_t splits[3];    /* chunk boundaries tried (multiples of 8 where a mask is shared) */
+    /* Runs the kernel on [begin, end) of the range; `chunk` (0 or 1) picks a private flag. */
+    void (*run)(th_mem *m, int chunk, size_t begin, size_t end);
+} th_kernel;
+
+static void th_note(th_mem *m, trainopt_status s) {
+    if (s != TRAINOPT_OK && m->status == TRAINOPT_OK) m->status = (int)s;
+}
+
+/* ---- the kernels, each on [b, e) ------------------------------------------------------ */
+
+static void th_sgd(th_mem *m, int chunk, size_t b, size_t e) {
+    trainopt_sgd_config c = TRAINOPT_SGD_DEFAULTS;
+    int64_t step;
+    (void)chunk;
+    c.lr = 0.05, c.momentum = 0.9, c.weight_decay = 0.01, c.nesterov = 1;
+    for (step = 1; step <= 3; step++) th_note(m, trainopt_sgd_step(&c, step, e - b, m->a[0] + b, m->a[1] + b, m->a[2] + b));
+}
+
+static void th_adagrad(th_mem *m, int chunk, size_t b, size_t e) {
+    trainopt_adagrad_config c = TRAINOPT_ADAGRAD_DEFAULTS;
+    int64_t step;
+    (void)chunk;
+    c.lr_decay = 0.01, c.weight_decay = 0.02, c.initial_accumulator_value = 0.1;
+    th_note(m, trainopt_adagrad_init(&c, e - b, m->a[2] + b));
+    for (step = 1; step <= 3; step++) th_note(m, trainopt_adagrad_step(&c, step, e - b, m->a[0] + b, m->a[1] + b, m->a[2] + b));
+}
+
+static void th_rmsprop(th_mem *m, int chunk, size_t b, size_t e) {
+    trainopt_rmsprop_config c = TRAINOPT_RMSPROP_DEFAULTS;
+    int64_t step;
+    (void)chunk;
+    c.momentum = 0.9, c.centered = 1, c.weight_decay = 0.01;
+    for (step = 1; step <= 3; step++)
+        th_note(m, trainopt_rmsprop_step(&c, step, e - b, m->a[0] + b, m->a[1] + b, m->a[2] + b, m->a[3] + b, m->a[4] + b));
+}
+
+static void th_adam(th_mem *m, int chunk, size_t b, size_t e) {
+    trainopt_adam_config c = TRAINOPT_ADAM_DEFAULTS;
+    int64_t step;
+    (void)chunk;
+    c.amsgrad = 1, c.weight_decay = 0.01;
+    for (step = 1; step <= 3; step++)
+        th_note(m, trainopt_adam_step(&c, step, e - b, m->a[0] + b, m->a[1] + b, m->a[2] + b, m->a[3] + b, m->a[4] + b));
+}
+
+/* AdamW through the fused step: gradient scale, and the non-finite count per chunk. */
+static void th_adamw_ex(th_mem *m, int chunk, size_t b, size_t e) {
+    trainopt_adam_config c = TRAINOPT_ADAMW_DEFAULTS;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    size_t bad = 0;
+    int64_t step;
+    o.grad_scale = 0.25;
+    o.nonfinite = &bad;
+    for (step = 1; step <= 3; step++) {
+        th_note(m, trainopt_adamw_step_ex(&c, step, e - b, m->a[0] + b, m->a[1] + b, m->a[2] + b, m->a[3] + b, NULL, &o));
+        m->found_inf[chunk] += (int)bad; /* the counts of the chunks add up to the whole's */
+    }
+}
+
+/* The gradient utilities that are elementwise: l1l2_grad, clip_grad_value, grad_unscale. */
+static void th_gradutil(th_mem *m, int chunk, size_t b, size_t e) {
+    th_note(m, trainopt_l1l2_grad(e - b, m->a[0] + b, m->a[1] + b, 0.01, 0.02));
+    th_note(m, trainopt_clip_grad_value(e - b, m->a[1] + b, 0.75));
+    th_note(m, trainopt_grad_unscale(e - b, m->a[1] + b, 0.5f, &m->found_inf[chunk]));
+}
+
+/* Dropout forward with a mask, then backward from that mask and by regeneration. */
+static void th_dropout(th_mem *m, int chunk, size_t b, size_t e) {
+    const uint64_t off = TH_OFFSET + b;
+    (void)chunk;
+    th_note(m, trainopt_dropout_forward(0.3, TH_SEED, off, e - b, m->a[0] + b, m->a[1] + b, m->mask + b / 8));
+    th_note(m, trainopt_dropout_backward(0.3, TH_SEED, off, e - b, m->a[2] + b, m->a[3] + b, m->mask + b / 8));
+    th_note(m, trainopt_dropout_backward(0.3, TH_SEED, off, e - b, m->a[2] + b, m->a[4] + b, NULL));
+}
+
+/* Every generator and initializer, element i from offset + i. */
+static void th_random(th_mem *m, int chunk, size_t b, size_t e) {
+    const uint64_t off = TH_OFFSET + b;
+    const size_t n = e - b;
+    trainopt_kaiming_config kc = TRAINOPT_KAIMING_DEFAULTS;
+    trainopt_trunc_normal_config tc = TRAINOPT_TRUNC_NORMAL_DEFAULTS;
+    (void)chunk;
+    th_note(m, trainopt_rand_u32(TH_SEED, off, n, (uint32_t *)(void *)(m->a[0] + b)));
+    th_note(m, trainopt_rand_uniform(TH_SEED, off, n, -2.0, 3.0, m->a[1] + b));
+    th_note(m, trainopt_rand_normal(TH_SEED, off, n, 1.0, 0.5, m->a[2] + b));
+    th_note(m, trainopt_trunc_normal(&tc, TH_SEED, off, n, m->a[3] + b));
+    th_note(m, trainopt_xavier_uniform(TH_SEED, off, n, 30, 20, 1.0, m->a[4] + b));
+    th_note(m, trainopt_xavier_normal(TH_SEED, off, n, 30, 20, 1.0, m->a[5] + b));
+    th_note(m, trainopt_kaiming_uniform(&kc, TH_SEED, off, n, 30, 20, m->a[6] + b));
+    th_note(m, trainopt_kaiming_normal(&kc, TH_SEED, off, n, 30, 20, m->a[7] + b));
+}
+
+/* Batch norm on one NCHW image: channels are contiguous and independent, so a split of
+   the channels is a split into disjoint ranges. x a0, y a1, dy a2, dx a3, running mean
+   and var a4 a5, saved mean and invstd a6 a7, dgamma a8, dbeta a9. */
+#define TH_BN_S 49
+static void th_batchnorm(th_mem *m, int chunk, size_t b, size_t e) {
+    trainopt_bn_config c = TRAINOPT_BN_DEFAULTS;
+    trainopt_bn_shape s;
+    const size_t x = b * TH_BN_S;
+    (void)chunk;
+    s.n = 1, s.c = e - b, s.spatial = TH_BN_S, s.layout = TRAINOPT_NCHW;
+    th_note(m, trainopt_batchnorm_forward_train(&c, s, m->a[0] + x, NULL, NULL, m->a[4] + b, m->a[5] + b, m->a[1] + x,
+                                                m->a[6] + b, m->a[7] + b));
+    th_note(m, trainopt_batchnorm_backward(&c, s, m->a[0] + x, m->a[2] + x, NULL, m->a[6] + b, m->a[7] + b, NULL,
+                                           m->a[3] + x, m->a[8] + b, m->a[9] + b));
+}
+
+static const th_kernel th_kernels[] = {
+    {"sgd", 3, TH_N, {8, 1000, 2992}, th_sgd},
+    {"adagrad", 3, TH_N, {8, 1000, 2992}, th_adagrad},
+    {"rmsprop", 5, TH_N, {8, 1000, 2992}, th_rmsprop},
+    {"adam", 5, TH_N, {8, 1000, 2992}, th_adam},
+    {"adamw_ex", 4, TH_N, {8, 1000, 2992}, th_adamw_ex},
+    {"gradutil", 2, TH_N, {8, 1000, 2992}, th_gradutil},
+    {"dropout", 5, TH_N, {8, 1000, 2992}, th_dropout},
+    {"random", 8, TH_N, {8, 1000, 2992}, th_random},
+    {"batchnorm", 10, TH_N / TH_BN_S, {1, 30, 60}, th_batchnorm},
+};
+#define TH_COUNT (sizeof th_kernels / sizeof th_kernels[0])
+
+/* ---- memory, threads, comparison ------------------------------------------------------- */
+
+/* The same inputs for every run: values around 1 with NaN, +-Inf, -0 and a denormal
+   sprinkled in (array a[i] gets its own stream). */
+static void th_fill(th_mem *m) {
+    int i;
+    for (i = 0; i < TH_ARRAYS; i++) {
+        uint64_t seed = 1000u + (uint64_t)i;
+        size_t j;
+        /* a[0], a[1] (parameters, gradients, inputs) take both signs; state arrays start
+           non-negative, as second moments and variances do, so they do not turn all-NaN */
+        to_rand_fill(&seed, m->a[i], TH_N, i < 2 ? -1.5f : 0.0f, 1.5f);
+        if (i == 0 || i == 1)
+            for (j = 17; j < TH_N; j += 97) m->a[i][j] = (j / 97) % 4 == 0 ? NAN : (j / 97) % 4 == 1 ? INFINITY
+                                                                          : (j / 97) % 4 == 2 ? -0.0f : 1e-40f;
+    }
+    memset(m->mask, 0xa5, sizeof m->mask);
+    m->found_inf[0] = m->found_inf[1] = 0;
+    m->status = TRAINOPT_OK;
+}
+
+static th_mem *th_mem_new(void) {
+    th_mem *m = (th_mem *)calloc(1, sizeof *m);
+    int i;
+    if (!m) exit(2);
+    for (i = 0; i < TH_ARRAYS; i++)
+        if (!(m->a[i] = (float *)malloc(TH_N * sizeof(float)))) exit(2);
+    th_fill(m);
+    return m;
+}
+
+static void th_mem_free(th_mem *m) {
+    int i;
+    for (i = 0; i < TH_ARRAYS; i++) free(m->a[i]);
+    free(m);
+}
+
+typedef struct {
+    const th_kernel *k;
+    th_mem *m;
+    size_t begin[2], end[2];
+    int first, count; /* chunks first .. first+count-1 */
+} th_job;
+
+static void *th_worker(void *arg) {
+    th_job *j = (th_job *)arg;
+    int c;
+    for (c = j->first; c < j->first + j->count; c++) j->k->run(j->m, c, j->begin[c], j->end[c]);
+    return NULL;
+}
+
+/* Runs the kernel split at `split` on `threads` worker threads (1: both chunks in order on one). */
+static int th_split_run(const th_kernel *k, th_mem *m, size_t split, int threads) {
+    th_job jobs[2];
+    pthread_t tid[2];
+    int i;
+    for (i = 0; i < 2; i++) {
+        jobs[i].k = k, jobs[i].m = m;
+        jobs[i].begin[0] = 0, jobs[i].end[0] = split, jobs[i].begin[1] = split, jobs[i].end[1] = k->range;
+        jobs[i].first = threads == 2 ? i : 0;
+        jobs[i].count = threads == 2 ? 1 : 2;
+    }
+    for (i = 0; i < threads; i++)
+        if (pthread_create(&tid[i], NULL, th_worker, &jobs[i]) != 0) return 0;
+    for (i = 0; i < threads; i++) pthread_join(tid[i], NULL);
+    return 1;
+}
+
+static void th_compare(to_ctx *t, const th_kernel *k, const th_mem *whole, const th_mem *split, const char *how) {
+    char what[96];
+    int i;
+    TO_CHECK(t, split->status == TRAINOPT_OK, "%s %s: a call returned status %d", k->name, how, split->status);
+    for (i = 0; i < k->arrays; i++) {
+        snprintf(what, sizeof what, "%s %s: array %d", k->name, how, i);
+        if (k->run == th_random && i == 0) /* raw 32-bit words: every bit counts */
+            TO_CHECK(t, memcmp(split->a[0], whole->a[0], TH_N * sizeof(float)) == 0, "%s differs", what);
+        else
+            to_bits_equal(t, what, split->a[i], whole->a[i], TH_N);
+    }
+    TO_CHECK(t, memcmp(split->mask, whole->mask, sizeof whole->mask) == 0, "%s %s: dropout masks differ", k->name, how);
+    TO_CHECK(t, (split->found_inf[0] + split->found_inf[1] != 0) == (whole->found_inf[0] != 0) &&
+                    (k->run != th_adamw_ex || split->found_inf[0] + split->found_inf[1] == whole->found_inf[0]),
+             "%s %s: found_inf / non-finite count %d + %d, whole call %d", k->name, how, split->found_inf[0],
+             split->found_inf[1], whole->found_inf[0]);
+}
+
+static const th_kernel *th_current;
+static void th_test_current(to_ctx *t) {
+    const th_kernel *k = th_current;
+    th_mem *whole = th_mem_new(), *split = th_mem_new();
+    int s, threads;
+    k->run(whole, 0, 0, k->range);
+    TO_CHECK(t, whole->status == TRAINOPT_OK, "%s: the whole call returned status %d", k->name, whole->status);
+    for (s = 0; s < 3; s++)
+        for (threads = 1; threads <= 2; threads++) {
+            char how[64];
+            th_fill(split);
+            snprintf(how, sizeof how, "split at %zu on %d thread%s", k->splits[s], threads, threads > 1 ? "s" : "");
+            if (!th_split_run(k, split, k->splits[s], threads)) {
+                to_fail(t, "%s: pthread_create failed", k->name);
+                continue;
+            }
+            th_compare(t, k, whole, split, how);
+        }
+    th_mem_free(whole);
+    th_mem_free(split);
+}
+
+void TO_NAME(threads_tests)(to_ctx *t) {
+    size_t i;
+    for (i = 0; i < TH_COUNT; i++) {
+        th_current = &th_kernels[i];
+        to_run(t, th_kernels[i].name, th_test_current);
+    }
+}
+
+/* The whole calls' outputs: the same bits on every backend, every build, and every run. */
+void TO_NAME(threads_battery)(to_sink *sink) {
+    size_t i;
+    for (i = 0; i < TH_COUNT; i++) {
+        th_mem *m = th_mem_new();
+        char name[64];
+        int a;
+        th_kernels[i].run(m, 0, 0, th_kernels[i].range);
+        for (a = 0; a < th_kernels[i].arrays; a++) {
+            snprintf(name, sizeof name, "%s/array%d", th_kernels[i].name, a);
+            if (th_kernels[i].run == th_random && a == 0) to_emit(sink, name, m->a[a], TH_N * sizeof(float)); /* words */
+            else to_emit_floats(sink, name, m->a[a], TH_N);
+        }
+        snprintf(name, sizeof name, "%s/mask", th_kernels[i].name);
+        to_emit(sink, name, m->mask, sizeof m->mask);
+        snprintf(name, sizeof name, "%s/status", th_kernels[i].name);
+        to_emit_status(sink, name, m->status);
+        th_mem_free(m);
+    }
+}
