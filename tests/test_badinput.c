@@ -173,7 +173,7 @@ static void bi_generic(to_ctx *t, const bi_kernel *k) {
 
     for (j = 0; k->hkinds[j]; j++) { /* each real parameter out of range, and at its edges */
         const char c = k->hkinds[j];
-        double bad[6], good[3];
+        double bad[8], good[4]; /* at most 3 + 2 + 2 bad values (kind b) */
         int nb = 0, ng = 0;
         if (c == '-') continue;
         for (v = 0; v < 3; v++) bad[nb++] = nan_inf[v];
