@@ -1089,7 +1089,8 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__step_opts_check(const trainopt_
     if (o == NULL) return TRAINOPT_OK;
     if (o->nonfinite != NULL && n <= SIZE_MAX / sizeof(float))
         for (i = 0; i < count; i++)
-            if (trainopt__overlap(o->nonfinite, sizeof *o->nonfinite, ptrs[i], n * sizeof(float))) return TRAINOPT_ERR_ALIAS;
+            if (ptrs[i] != NULL && trainopt__overlap(o->nonfinite, sizeof *o->nonfinite, ptrs[i], n * sizeof(float)))
+                return TRAINOPT_ERR_ALIAS;
     /* A skipped step ignores the scale: with AMP it is often NaN exactly when found_inf is set. */
     *skip = o->found_inf != NULL && *o->found_inf != 0;
     if (!*skip && !trainopt__nonneg(o->grad_scale)) return TRAINOPT_ERR_HPARAM;
