@@ -48,6 +48,20 @@
 #define TRAINOPT__FORCE_INLINE static inline
 #endif
 
+/* A product that the kernel rounds on its own must stay rounded. Once inlining
+   turns an fma's multiplier into the constant 1 (SGD with dampening 0 gives
+   fma(1, g, momentum * buf)), compilers fold the fma to an add and, under
+   -ffp-contract=fast, fuse the product into it: one rounding instead of two.
+   v_mul passes its result through an empty asm that claims to change it in
+   place, which no rewrite can see through; it emits no instruction. Where no
+   register constraint fits, a volatile round trip does the same, slower. */
+#if defined(__GNUC__) || defined(__clang__)
+#define TRAINOPT__ROUNDED(v, reg) __asm__("" : "+" reg(v))
+#define TRAINOPT__HAVE_ROUNDED 1
+#else
+#define TRAINOPT__ROUNDED(v, reg) ((void)0) /* MSVC does not contract intrinsics */
+#endif
+
 #if defined(__FAST_MATH__) && !defined(TRAINOPT_ALLOW_FAST_MATH) && !defined(TRAINOPT__FAST_MATH_WARNED)
 #define TRAINOPT__FAST_MATH_WARNED 1 /* once, though dispatch includes this file once per variant */
 #warning "trainopt: -ffast-math voids the bit-identity and NaN guarantees (define TRAINOPT_ALLOW_FAST_MATH to silence)"
@@ -103,7 +117,11 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_set1(float x) { return _mm512_se
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_zero(void) { return _mm512_setzero_ps(); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_add(trainopt__vf a, trainopt__vf b) { return _mm512_add_ps(a, b); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sub(trainopt__vf a, trainopt__vf b) { return _mm512_sub_ps(a, b); }
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_mul(trainopt__vf a, trainopt__vf b) { return _mm512_mul_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_mul(trainopt__vf a, trainopt__vf b) {
+    trainopt__vf p = _mm512_mul_ps(a, b);
+    TRAINOPT__ROUNDED(p, "v");
+    return p;
+}
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_div(trainopt__vf a, trainopt__vf b) { return _mm512_div_ps(a, b); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fma(trainopt__vf a, trainopt__vf b, trainopt__vf c) { return _mm512_fmadd_ps(a, b, c); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fnma(trainopt__vf a, trainopt__vf b, trainopt__vf c) { return _mm512_fnmadd_ps(a, b, c); }
@@ -186,7 +204,11 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_set1(float x) { return _mm256_se
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_zero(void) { return _mm256_setzero_ps(); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_add(trainopt__vf a, trainopt__vf b) { return _mm256_add_ps(a, b); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sub(trainopt__vf a, trainopt__vf b) { return _mm256_sub_ps(a, b); }
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_mul(trainopt__vf a, trainopt__vf b) { return _mm256_mul_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_mul(trainopt__vf a, trainopt__vf b) {
+    trainopt__vf p = _mm256_mul_ps(a, b);
+    TRAINOPT__ROUNDED(p, "x");
+    return p;
+}
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_div(trainopt__vf a, trainopt__vf b) { return _mm256_div_ps(a, b); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fma(trainopt__vf a, trainopt__vf b, trainopt__vf c) { return _mm256_fmadd_ps(a, b, c); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fnma(trainopt__vf a, trainopt__vf b, trainopt__vf c) { return _mm256_fnmadd_ps(a, b, c); }
@@ -276,7 +298,15 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_set1(float x) { return vdupq_n_f
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_zero(void) { return vdupq_n_f32(0.0f); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_add(trainopt__vf a, trainopt__vf b) { return vaddq_f32(a, b); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sub(trainopt__vf a, trainopt__vf b) { return vsubq_f32(a, b); }
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_mul(trainopt__vf a, trainopt__vf b) { return vmulq_f32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_mul(trainopt__vf a, trainopt__vf b) {
+    trainopt__vf p = vmulq_f32(a, b);
+#if defined(TRAINOPT_SIMDE_NEON)
+    TRAINOPT__ROUNDED(p, "x"); /* SIMDe keeps float32x4_t in an SSE register (__m128) */
+#else
+    TRAINOPT__ROUNDED(p, "w");
+#endif
+    return p;
+}
 #if defined(TRAINOPT_SIMDE_NEON)
 /* SIMDe (2.x as in Debian 12) lacks the AArch64-only vdivq/vsqrtq: emulate them
    lane by lane with the same IEEE operations. */
@@ -366,7 +396,20 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_set1(float x) { return x; }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_zero(void) { return 0.0f; }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_add(trainopt__vf a, trainopt__vf b) { return a + b; }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sub(trainopt__vf a, trainopt__vf b) { return a - b; }
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_mul(trainopt__vf a, trainopt__vf b) { return a * b; }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_mul(trainopt__vf a, trainopt__vf b) {
+#if defined(TRAINOPT__HAVE_ROUNDED) && defined(__x86_64__)
+    trainopt__vf p = a * b;
+    TRAINOPT__ROUNDED(p, "x");
+    return p;
+#elif defined(TRAINOPT__HAVE_ROUNDED) && defined(__aarch64__)
+    trainopt__vf p = a * b;
+    TRAINOPT__ROUNDED(p, "w");
+    return p;
+#else
+    volatile trainopt__vf p = a * b;
+    return p;
+#endif
+}
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_div(trainopt__vf a, trainopt__vf b) { return a / b; }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fma(trainopt__vf a, trainopt__vf b, trainopt__vf c) { return fmaf(a, b, c); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fnma(trainopt__vf a, trainopt__vf b, trainopt__vf c) { return fmaf(-a, b, c); }

@@ -394,6 +394,40 @@ static void test_sgd_first_step_writes_buffer(to_ctx *t) {
     to_buf_free(&buf);
 }
 
+/* ---- a product the kernel rounds on its own stays rounded ------------------------------- */
+/* SGD's buffer update is fma(1 - dampening, g, momentum * buf). Once inlining makes
+   the multiplier the constant 1, clang folds the fma to g + momentum * buf and,
+   under -ffp-contract=fast, fused that into one fma (one rounding, not two); the
+   threads suite's SGD showed it in the clang -O3 -ffp-contract=fast build. The
+   expression here, with its constants visible, gives every build that chance. */
+static float rounded_product(float a, float b) {
+    volatile float p = a * b;
+    return p;
+}
+
+static void test_product_stays_rounded(to_ctx *t) {
+    enum { N = 4096 };
+    static float g[N], buf[N], got[N], want[N];
+    uint64_t rng = 11;
+    size_t i, k, fused_differs = 0;
+    to_rand_fill(&rng, g, N, -1, 1);
+    to_rand_fill(&rng, buf, N, -1, 1);
+    for (i = 0; i < N; i += k) {
+        trainopt__vf b, v;
+        k = N - i < TRAINOPT_SIMD_LANES ? N - i : TRAINOPT_SIMD_LANES;
+        b = trainopt__v_mul(trainopt__v_set1(0.9f), trainopt__v_load_n(buf + i, k));
+        v = trainopt__v_fma(trainopt__v_set1(1.0f), trainopt__v_load_n(g + i, k), b);
+        trainopt__v_store_n(got + i, v, k);
+    }
+    for (i = 0; i < N; i++) {
+        want[i] = rounded_product(0.9f, buf[i]) + g[i];
+        fused_differs += fmaf(0.9f, buf[i], g[i]) != want[i];
+    }
+    /* The data must tell the two apart, or this test could not fail. */
+    TO_CHECK(t, fused_differs > 0, "no element where one rounding differs from two: the data cannot catch it");
+    to_bits_equal(t, "fma(1, g, 0.9 * buf)", got, want, N);
+}
+
 /* ---- chunked calls give the same bits as one call ---------------------------------------- */
 static void test_chunked(to_ctx *t) {
     opt_case cases[32];
@@ -766,6 +800,7 @@ void TO_NAME(optim_tests)(to_ctx *t) {
     to_run(t, "golden-pytorch", test_golden);
     to_run(t, "reference-sizes-0-70-and-large", test_reference_sizes);
     to_run(t, "sgd-first-step-writes-buffer", test_sgd_first_step_writes_buffer);
+    to_run(t, "product-stays-rounded", test_product_stays_rounded);
     to_run(t, "chunked-equals-whole", test_chunked);
     to_run(t, "nonfinite-gradients", test_nonfinite_gradients);
     to_run(t, "hyperparameter-and-step-errors", test_errors);
