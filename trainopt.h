@@ -3035,10 +3035,11 @@ TRAINOPT__FORCE_INLINE float trainopt__row_max(const float *x, size_t n) {
     const trainopt__vf ninf = trainopt__v_set1(-INFINITY);
     trainopt__vf mx[4];
     float lanes[TRAINOPT_SIMD_LANES], m;
+    const size_t whole = n - n % (4 * TRAINOPT_SIMD_LANES); /* elements in whole blocks of four vectors */
     size_t i = 0;
     int j;
     for (j = 0; j < 4; j++) mx[j] = ninf;
-    for (; i + 4 * TRAINOPT_SIMD_LANES <= n; i += 4 * TRAINOPT_SIMD_LANES)
+    for (; i < whole; i += 4 * TRAINOPT_SIMD_LANES)
         for (j = 0; j < 4; j++) mx[j] = trainopt__v_max(mx[j], trainopt__v_load(x + i + (size_t)j * TRAINOPT_SIMD_LANES));
     for (; i < n; i += TRAINOPT_SIMD_LANES) {
         const size_t k = n - i < TRAINOPT_SIMD_LANES ? n - i : TRAINOPT_SIMD_LANES;
@@ -4595,6 +4596,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw(const trainopt__bn_params *p
                                                     float *running_mean, float *running_var, float *y, float *save_mean,
                                                     float *save_invstd) {
     const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
+    const size_t whole = cs - cs % TRAINOPT__BN_GROUP; /* channels in whole groups */
     size_t c = 0;
     if (n * s > TRAINOPT__BN_SMALL_CHANNEL) {
         for (; c < cs; c++)
@@ -4602,7 +4604,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw(const trainopt__bn_params *p
                                             save_mean, save_invstd);
         return;
     }
-    for (; c + TRAINOPT__BN_GROUP <= cs; c += TRAINOPT__BN_GROUP)
+    for (; c < whole; c += TRAINOPT__BN_GROUP)
         trainopt__bn_train_nchw_channels(p, &bl, cs, c, TRAINOPT__BN_GROUP, relu, x, gamma, beta, running_mean,
                                          running_var, y, save_mean, save_invstd);
     for (; c < cs; c++)
@@ -4693,6 +4695,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw(size_t n, size_t cs, size
                                                        const float *save_invstd, const float *y, float *dx,
                                                        float *dgamma, float *dbeta) {
     const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
+    const size_t whole = cs - cs % TRAINOPT__BN_GROUP; /* channels in whole groups */
     size_t c = 0;
     if (n * s > TRAINOPT__BN_SMALL_CHANNEL) {
         for (; c < cs; c++)
@@ -4700,7 +4703,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw(size_t n, size_t cs, size
                                                dbeta);
         return;
     }
-    for (; c + TRAINOPT__BN_GROUP <= cs; c += TRAINOPT__BN_GROUP)
+    for (; c < whole; c += TRAINOPT__BN_GROUP)
         trainopt__bn_backward_nchw_channels(&bl, cs, c, TRAINOPT__BN_GROUP, relu, stream, x, dy, gamma, save_mean, save_invstd,
                                             y, dx, dgamma, dbeta);
     for (; c < cs; c++)

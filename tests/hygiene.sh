@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/hygiene.sh OUTDIR - header hygiene: both headers compile warning-free as
 # C99/C11/C17 and C++11/17/20 under gcc and clang, two translation units that
-# include them link (gcc, clang, and C with C++), each TRAINOPT_NO_* override
+# include them link (gcc, clang, and C with C++), a caller with constant
+# arguments compiles warning-free at -O2 and -O3, each TRAINOPT_NO_* override
 # builds, -ffast-math gives the documented warning, and the headers include only
 # C standard headers. Ends with "N passed, N failed".
 out=${1:-build/hygiene}
@@ -40,6 +41,16 @@ for flags in "-O2 -march=native" "-O2 -march=native -DTRAINOPT_NO_AVX512" "-O2 -
 done
 check "two-units-link-c-and-c++" sh -c "gcc -std=c99 $strict -O2 -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/a.o &&
     g++ -std=c++17 $strict -O2 -DHYGIENE_TU=2 -x c++ -c tests/hygiene_tu.c -o $out/b.o && g++ $out/a.o $out/b.o -o $out/two -lm && $out/two"
+
+# A caller whose arguments are all constants: warning-free too once the compiler
+# clones the kernels for them (tests/hygiene_consts.c says what this caught).
+for cc in gcc clang; do
+    for opt in -O2 -O3; do
+        for isa in "" "-mavx2 -mfma" "-mavx512f -mavx2 -mfma" "-DTRAINOPT_DISPATCH"; do
+            check "constant-arguments-$cc$opt-[$isa]" $cc -std=c99 $strict $opt $isa -c tests/hygiene_consts.c -o "$out/consts.o"
+        done
+    done
+done
 
 # Runtime dispatch: units built for baseline x86-64 link, and trainopt_backend() reports
 # the best variant the CPU has, or the one TRAINOPT_MAX_BACKEND caps it at.
