@@ -582,7 +582,8 @@
      For the same inputs every backend (scalar, avx2, avx512, neon) gives the same
      output bits, at any optimization level, with gcc or clang and any
      -ffp-contract setting: every product that feeds a sum is an explicit fused
-     multiply-add, only IEEE sqrt and division are used, tails run the same
+     multiply-add, a product meant to be rounded on its own is hidden from the
+     compiler's contraction, only IEEE sqrt and division are used, tails run the same
      kernel body on a partial vector, reductions use one fixed order, and
      beta^step is computed by repeated squaring in double rather than libm pow.
      Splitting a range into chunks, one call per chunk, gives the same bits as

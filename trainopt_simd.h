@@ -15,7 +15,9 @@
    follow to keep that promise:
      - a product that feeds a sum is written as trainopt__v_fma, never as
        v_mul followed by v_add (a compiler may contract the latter into an
-       FMA on one backend and not on another);
+       FMA on one backend and not on another); v_mul's own result is kept
+       rounded even where constants turn a later fma into an add (see
+       TRAINOPT__ROUNDED);
      - v_min/v_max have x86 semantics on every backend: min(a, b) is
        (a < b ? a : b), so a NaN in either operand yields b;
      - tails run the same kernel body on a partial vector: v_load_n/v_store_n
