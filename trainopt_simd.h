@@ -61,7 +61,7 @@
 #define TRAINOPT__ROUNDED(v, reg) __asm__("" : "+" reg(v))
 #define TRAINOPT__HAVE_ROUNDED 1
 #else
-#define TRAINOPT__ROUNDED(v, reg) ((void)0) /* MSVC does not contract intrinsics */
+#define TRAINOPT__ROUNDED(v, reg) ((void)0) /* other compilers: no barrier for vectors (not tested here) */
 #endif
 
 #if defined(__FAST_MATH__) && !defined(TRAINOPT_ALLOW_FAST_MATH) && !defined(TRAINOPT__FAST_MATH_WARNED)
