@@ -26,7 +26,7 @@ FLAGS_avx512 = -mavx512f -mavx2 -mfma
 FLAGS_neon   = -mavx2 -mfma -DTRAINOPT_SIMDE_NEON -fno-sanitize=signed-integer-overflow
 X86_BACKENDS = scalar avx2 avx512 neon
 
-.PHONY: all test test-deps bench bench-quick bench-report clean plot-schedules install uninstall fuzz fuzz-targets
+.PHONY: all test test-deps bench bench-quick bench-report clean plot-schedules install uninstall fuzz fuzz-targets fuzz-merge
 all: $(BUILD)/runner
 
 # ---- make install / uninstall: the two headers and a pkg-config file ----------------
@@ -195,6 +195,15 @@ fuzz: test-deps
 		then grep -E '^Done [0-9]+ runs|stat::number_of_executed_units|stat::new_units_added' $(BUILD)/fuzz/$$t.log; \
 		else status=1; echo "FAIL fuzz_$$t"; grep -E 'FUZZ DIFF|ERROR|SUMMARY|Test unit written' $(BUILD)/fuzz/$$t.log | head -n 20; fi; \
 	done; exit $$status
+
+# Adds to the committed corpus the inputs from $(BUILD)/fuzz/work that reach coverage
+# it lacks (libFuzzer's -merge=1 keeps a small set, not every input).
+fuzz-merge: fuzz-targets
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(BUILD)/fuzz/work/$$t; \
+		$(BUILD)/fuzz/fuzz_$$t -merge=1 -max_len=4096 tests/fuzz/corpus/$$t $(BUILD)/fuzz/work/$$t 2>&1 | \
+			grep 'MERGE-OUTER: [0-9]* new files' | sed "s/^/fuzz_$$t: /"; \
+	done
 
 # ---- make test ---------------------------------------------------------------------
 test: test-deps
