@@ -10,7 +10,7 @@
 
 CC      ?= cc
 CFLAGS  ?= -O2
-WARN     = -std=c99 -Wall -Wextra -Wpedantic -Werror
+WARN     = -std=c99 -Wall -Wextra -Wpedantic -Werror -DTRAINOPT_STATIC
 BUILD    = build
 HEADERS  = trainopt.h trainopt_simd.h
 
@@ -28,6 +28,13 @@ X86_BACKENDS = scalar avx2 avx512 neon
 
 .PHONY: all test test-deps bench bench-quick bench-report clean plot-schedules install uninstall fuzz fuzz-targets fuzz-merge
 all: $(BUILD)/runner
+
+# ---- make headers: trainopt.h and trainopt_simd.h, generated from src/ (tools/pack.sh) ----
+.PHONY: headers check-headers
+headers:
+	sh tools/pack.sh
+check-headers:
+	@sh tools/pack.sh --check
 
 # ---- make install / uninstall: the two headers and a pkg-config file ----------------
 # The .pc goes to share/pkgconfig: a header-only library has nothing architecture-specific.

@@ -8,7 +8,7 @@
 out=${1:-build/hygiene}
 mkdir -p "$out"
 passed=0 failed=0 skipped=0
-strict="-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror -I."
+strict="-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror -DTRAINOPT_STATIC -I."
 
 check() { # check NAME COMMAND...: one test
     name=$1; shift

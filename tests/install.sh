@@ -20,6 +20,7 @@ skip() { skipped=$((skipped + 1)); echo "SKIP install/$1: $2"; }
 # The program prints the header's version; the .pc must carry the same one.
 cat > "$out/app.c" <<'EOF'
 #include <stdio.h>
+#define TRAINOPT_STATIC
 #include <trainopt.h>
 int main(void) {
     float p[3] = {1, 2, 3}, g[3] = {1, 1, 1};

@@ -1,0 +1,452 @@
+#ifndef TRAINOPT_H
+#define TRAINOPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h> /* NAN, in the schedules' _DEFAULTS */
+
+#define TRAINOPT_VERSION_MAJOR 0
+#define TRAINOPT_VERSION_MINOR 2
+#define TRAINOPT_VERSION_PATCH 0
+
+/* Linkage of every public function: extern, or private copies in this translation
+   unit with TRAINOPT_STATIC (which also compiles the implementation here). */
+#if defined(TRAINOPT_STATIC) && !defined(TRAINOPT_IMPLEMENTATION)
+#define TRAINOPT_IMPLEMENTATION
+#endif
+#ifndef TRAINOPT_API
+#if defined(TRAINOPT_STATIC)
+#define TRAINOPT_API static inline
+#else
+#define TRAINOPT_API extern
+#endif
+#endif
+
+#define TRAINOPT__STR_(x) #x
+#define TRAINOPT__STR(x) TRAINOPT__STR_(x)
+/* TRAINOPT_SYMBOL_PREFIX (gcc and clang): every public function's link name is this
+   prefix and its short name (trainopt_adam_step links as <prefix>adam_step), so two
+   builds of trainopt can live in one program. The C names do not change. */
+#if defined(TRAINOPT_SYMBOL_PREFIX)
+#define TRAINOPT__SYMBOL(name) __asm__(TRAINOPT__STR(__USER_LABEL_PREFIX__) TRAINOPT__STR(TRAINOPT_SYMBOL_PREFIX) #name)
+#else
+#define TRAINOPT__SYMBOL(name)
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* >>api: the public types, then every public function (the kernel list). */
+/* One X-macro list makes the enum and trainopt_status_str's texts, so they cannot drift. */
+#define TRAINOPT__STATUS_LIST(X)                                                     \
+    X(TRAINOPT_OK, "ok")                                                             \
+    X(TRAINOPT_ERR_NULL, "null pointer (or state required by the config is missing)") \
+    X(TRAINOPT_ERR_HPARAM, "hyperparameter out of range or not finite")              \
+    X(TRAINOPT_ERR_STEP, "step must be >= 1")                                        \
+    X(TRAINOPT_ERR_SHAPE, "invalid shape (zero dimension or size overflow)")         \
+    X(TRAINOPT_ERR_ALIAS, "buffers overlap")                                           \
+    X(TRAINOPT_ERR_INDEX, "index out of range (a class label)")
+
+typedef enum trainopt_status {
+#define TRAINOPT__STATUS_ENUM(name, text) name,
+    TRAINOPT__STATUS_LIST(TRAINOPT__STATUS_ENUM)
+#undef TRAINOPT__STATUS_ENUM
+    TRAINOPT__STATUS_COUNT
+} trainopt_status;
+
+/* >>api-optim: configs of the optimizers (>>sgd .. >>adam) and the fused step's options (>>stepopts). */
+typedef struct {
+    double grad_scale;      /* every gradient is multiplied by (float)grad_scale before use: fold AMP's
+                               1/loss_scale and clip_grad_norm's coefficient into this one number; 1 = none */
+    const int *found_inf;   /* when non-NULL and *found_inf != 0 the step is skipped: nothing is read or
+                               written and the call returns TRAINOPT_OK (AMP's GradScaler skip) */
+    size_t *nonfinite;      /* when non-NULL, receives the number of scaled gradients that are NaN or +-Inf */
+} trainopt_step_opts;
+#define TRAINOPT_STEP_OPTS_DEFAULTS {1.0, NULL, NULL}
+
+typedef struct {
+    double lr, momentum, dampening, weight_decay;
+    int nesterov, maximize;
+} trainopt_sgd_config;
+#define TRAINOPT_SGD_DEFAULTS {1e-3, 0.0, 0.0, 0.0, 0, 0}
+
+typedef struct {
+    double lr, lr_decay, weight_decay, initial_accumulator_value, eps;
+    int maximize;
+} trainopt_adagrad_config;
+#define TRAINOPT_ADAGRAD_DEFAULTS {1e-2, 0.0, 0.0, 0.0, 1e-10, 0}
+
+typedef struct {
+    double lr, alpha, eps, weight_decay, momentum;
+    int centered, maximize;
+} trainopt_rmsprop_config;
+#define TRAINOPT_RMSPROP_DEFAULTS {1e-2, 0.99, 1e-8, 0.0, 0.0, 0, 0}
+
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay;
+    int amsgrad, maximize;
+} trainopt_adam_config;
+#define TRAINOPT_ADAM_DEFAULTS {1e-3, 0.9, 0.999, 1e-8, 0.0, 0, 0}
+#define TRAINOPT_ADAMW_DEFAULTS {1e-3, 0.9, 0.999, 1e-8, 1e-2, 0, 0}
+
+/* >>api-schedules: the schedules' configs (>>onecycle, >>cyclic, >>schedule, >>plateau). */
+typedef enum trainopt_anneal { TRAINOPT_ANNEAL_COS = 0, TRAINOPT_ANNEAL_LINEAR = 1 } trainopt_anneal;
+
+typedef struct trainopt_onecycle_config {
+    double max_lr;                   /* no default in PyTorch: must be set */
+    int64_t total_steps;             /* no default in PyTorch: must be set (>= 1) */
+    double pct_start;                /* 0.3 */
+    trainopt_anneal anneal_strategy; /* cos */
+    double div_factor;               /* 25: initial lr = max_lr / div_factor */
+    double final_div_factor;         /* 1e4: min lr = initial lr / final_div_factor */
+    int three_phase;                 /* 0 */
+    double base_momentum;            /* 0.85 (momentum at the lr peak) */
+    double max_momentum;             /* 0.95 */
+} trainopt_onecycle_config;
+/* max_lr NaN and total_steps 0 until set: the schedule is NaN until then. */
+#define TRAINOPT_ONECYCLE_DEFAULTS {NAN, 0, 0.3, TRAINOPT_ANNEAL_COS, 25.0, 1e4, 0, 0.85, 0.95}
+
+typedef enum trainopt_cyclic_mode {
+    TRAINOPT_CYCLIC_TRIANGULAR = 0,
+    TRAINOPT_CYCLIC_TRIANGULAR2 = 1,
+    TRAINOPT_CYCLIC_EXP_RANGE = 2
+} trainopt_cyclic_mode;
+
+typedef struct trainopt_cyclic_config {
+    double base_lr, max_lr;       /* no defaults in PyTorch: must be set */
+    int64_t step_size_up;         /* 2000 */
+    int64_t step_size_down;       /* -1: the same as step_size_up (PyTorch's None); 0 is a real 0 */
+    trainopt_cyclic_mode mode;    /* triangular */
+    double gamma;                 /* 1.0 (exp_range) */
+    double base_momentum;         /* 0.8 */
+    double max_momentum;          /* 0.9 */
+} trainopt_cyclic_config;
+#define TRAINOPT_CYCLIC_DEFAULTS {NAN, NAN, 2000, -1, TRAINOPT_CYCLIC_TRIANGULAR, 1.0, 0.8, 0.9}
+
+#define TRAINOPT_SCHEDULE_MAX_MILESTONES 16
+
+/* X(ID, "name"): one list makes the enum and the names, so they cannot drift. */
+#define TRAINOPT__SCHEDULE_KINDS(X)         \
+    X(FIXED, "fixed")                       \
+    X(STEP, "step")                         \
+    X(MULTISTEP, "multistep")               \
+    X(EXPONENTIAL, "exponential")           \
+    X(INVERSE_TIME, "inverse_time")         \
+    X(POLYNOMIAL, "polynomial")             \
+    X(LINEAR, "linear")                     \
+    X(CONSTANT, "constant")                 \
+    X(COSINE, "cosine")                     \
+    X(COSINE_RESTARTS, "cosine_restarts")   \
+    X(WARMUP_COSINE, "warmup_cosine")       \
+    X(ONECYCLE, "onecycle")                 \
+    X(CYCLIC, "cyclic")                     \
+    X(JOIN, "join")
+
+typedef enum trainopt_schedule_kind {
+#define TRAINOPT__SCHEDULE_KIND_ENUM(id, name) TRAINOPT_SCHEDULE_##id,
+    TRAINOPT__SCHEDULE_KINDS(TRAINOPT__SCHEDULE_KIND_ENUM)
+#undef TRAINOPT__SCHEDULE_KIND_ENUM
+    TRAINOPT__SCHEDULE_KIND_COUNT
+} trainopt_schedule_kind;
+
+/* One kind and its parameters. Each field is used by the kinds named beside it. */
+typedef struct trainopt_schedule {
+    trainopt_schedule_kind kind;
+    double lr;                  /* every kind: base lr (warmup_cosine: peak; onecycle: max_lr;
+                                   cyclic: base_lr); NaN in a join part: the join's lr */
+    double gamma;               /* step, multistep, exponential, cyclic (exp_range) */
+    int64_t step_size;          /* step */
+    int64_t milestones[TRAINOPT_SCHEDULE_MAX_MILESTONES]; /* multistep; join: where part i+1 starts */
+    size_t milestone_count;
+    double decay_rate;          /* inverse_time */
+    int64_t decay_steps;        /* inverse_time, warmup_cosine */
+    int staircase;              /* inverse_time */
+    int64_t total_iters;        /* polynomial, linear, constant */
+    double power, end_lr;       /* polynomial; end_lr also warmup_cosine */
+    double start_factor, end_factor; /* linear */
+    double factor;              /* constant */
+    int64_t t_max;              /* cosine */
+    int64_t t_0, t_mult;        /* cosine_restarts */
+    double eta_min;             /* cosine, cosine_restarts */
+    int64_t warmup_steps;       /* warmup_cosine */
+    double init_lr;             /* warmup_cosine */
+    int64_t total_steps;        /* onecycle */
+    double pct_start, div_factor, final_div_factor; /* onecycle */
+    trainopt_anneal anneal_strategy; /* onecycle */
+    int three_phase;            /* onecycle */
+    double base_momentum, max_momentum; /* onecycle, cyclic */
+    double max_lr;              /* cyclic */
+    int64_t step_size_up, step_size_down; /* cyclic */
+    trainopt_cyclic_mode mode;  /* cyclic */
+    int64_t warmup_iters;       /* every kind: multiplied by trainopt_lr_warmup_factor */
+    double warmup_start_factor;
+    const struct trainopt_schedule *parts; /* join: milestone_count + 1 parts (not joins) */
+} trainopt_schedule;
+
+typedef enum trainopt_plateau_mode { TRAINOPT_PLATEAU_MIN = 0, TRAINOPT_PLATEAU_MAX = 1 } trainopt_plateau_mode;
+typedef enum trainopt_threshold_mode { TRAINOPT_THRESHOLD_REL = 0, TRAINOPT_THRESHOLD_ABS = 1 } trainopt_threshold_mode;
+
+typedef struct trainopt_plateau_config {
+    trainopt_plateau_mode mode;             /* min: lower metric is better */
+    double factor;                          /* 0.1: new lr = lr * factor, in [0, 1) */
+    int64_t patience;                       /* 10 epochs without improvement are tolerated */
+    double threshold;                       /* 1e-4 */
+    trainopt_threshold_mode threshold_mode; /* rel */
+    int64_t cooldown;                       /* 0 epochs ignored after a reduction */
+    double min_lr;                          /* 0 */
+    double eps;                             /* 1e-8: smaller reductions are skipped */
+} trainopt_plateau_config;
+#define TRAINOPT_PLATEAU_DEFAULTS {TRAINOPT_PLATEAU_MIN, 0.1, 10, 1e-4, TRAINOPT_THRESHOLD_REL, 0, 0.0, 1e-8}
+
+typedef struct trainopt_plateau {
+    trainopt_plateau_config config;
+    double lr;                /* the learning rate now */
+    double best;              /* best metric so far (+Inf for min, -Inf for max, before the first) */
+    int64_t num_bad_epochs;   /* epochs since the last improvement */
+    int64_t cooldown_counter; /* epochs of cooldown left */
+    int64_t last_epoch;       /* calls to trainopt_plateau_step so far */
+    uint32_t ready;           /* set by trainopt_plateau_init */
+} trainopt_plateau;
+
+/* >>api-gradutil */
+typedef struct {
+    double sum_squares; /* sum of g^2 over every element as given (still scaled), canonical order */
+    size_t nonfinite;   /* number of Inf/NaN elements */
+    int found_inf;      /* nonfinite != 0: skip the step (GradScaler) */
+    float total_norm;   /* L2 norm of the unscaled gradients: sqrt(sum_squares) * inv_scale */
+    float clip_coef;    /* min(1, max_norm / (total_norm + 1e-6)), as clip_grad_norm_ */
+    float grad_scale;   /* inv_scale * clip_coef rounded once: the fused step's multiplier
+                           (inv_scale alone when found_inf: always finite and > 0) */
+} trainopt_grad_norm_info;
+
+/* >>api-init */
+typedef enum {
+    TRAINOPT_NL_LINEAR = 0, /* also PyTorch's conv1d/2d/3d, conv_transpose1d/2d/3d: gain 1 */
+    TRAINOPT_NL_SIGMOID,    /* 1 */
+    TRAINOPT_NL_TANH,       /* 5/3 */
+    TRAINOPT_NL_RELU,       /* sqrt(2) */
+    TRAINOPT_NL_LEAKY_RELU, /* sqrt(2 / (1 + negative_slope^2)) */
+    TRAINOPT_NL_SELU        /* 3/4 */
+} trainopt_nonlinearity;
+
+typedef enum { TRAINOPT_FAN_IN = 0, TRAINOPT_FAN_OUT = 1 } trainopt_fan_mode;
+
+typedef struct {
+    double a; /* negative slope of the leaky_relu that follows (ignored by the other nonlinearities) */
+    trainopt_fan_mode mode;
+    trainopt_nonlinearity nonlinearity;
+} trainopt_kaiming_config;
+#define TRAINOPT_KAIMING_DEFAULTS {0.0, TRAINOPT_FAN_IN, TRAINOPT_NL_LEAKY_RELU}
+
+typedef struct {
+    double mean, std, a, b; /* a, b: absolute cutoffs, not in units of std (as PyTorch) */
+} trainopt_trunc_normal_config;
+#define TRAINOPT_TRUNC_NORMAL_DEFAULTS {0.0, 1.0, -2.0, 2.0}
+
+/* >>api-batchnorm */
+typedef enum { TRAINOPT_NCHW = 0, TRAINOPT_NHWC = 1 } trainopt_layout;
+typedef struct {
+    size_t n, c, spatial; /* spatial = H*W; 1 for [N][C] */
+    trainopt_layout layout;
+} trainopt_bn_shape;
+typedef struct {
+    double eps, momentum;
+    int fuse_relu;
+} trainopt_bn_config;
+#define TRAINOPT_BN_DEFAULTS {1e-5, 0.1, 0}
+
+/* >>kernels: every public function, once. X(family, return type, name without
+   the trainopt_ prefix, (parameters), (arguments)). This list makes the
+   prototypes below, the runtime-dispatch wrappers (>>dispatch), the exported
+   symbols of libtrainopt, and the completeness checks of tests/ and bench/;
+   CONTRIBUTING in README.md says what a new kernel needs beside its entry here.
+   Families: text and schedule have no vector code (compiled once under dispatch);
+   the others do. */
+#define TRAINOPT_KERNELS(X)                                                                                    \
+    X(text, const char *, status_str, (trainopt_status s),                                                     \
+      (s))                                                                                                     \
+    X(backend, const char *, backend, (void),                                                                  \
+      ())                                                                                                      \
+    X(optim, trainopt_status, sgd_step, (const trainopt_sgd_config *c, int64_t step, size_t n, float *param,   \
+      const float *grad, float *momentum_buf),                                                                 \
+      (c, step, n, param, grad, momentum_buf))                                                                 \
+    X(optim, trainopt_status, sgd_step_ex, (const trainopt_sgd_config *c, int64_t step, size_t n,              \
+      float *param, const float *grad, float *momentum_buf, const trainopt_step_opts *o),                      \
+      (c, step, n, param, grad, momentum_buf, o))                                                              \
+    X(optim, trainopt_status, adagrad_init, (const trainopt_adagrad_config *c, size_t n, float *state_sum),    \
+      (c, n, state_sum))                                                                                       \
+    X(optim, trainopt_status, adagrad_step, (const trainopt_adagrad_config *c, int64_t step, size_t n,         \
+      float *param, const float *grad, float *state_sum),                                                      \
+      (c, step, n, param, grad, state_sum))                                                                    \
+    X(optim, trainopt_status, adagrad_step_ex, (const trainopt_adagrad_config *c, int64_t step, size_t n,      \
+      float *param, const float *grad, float *state_sum, const trainopt_step_opts *o),                         \
+      (c, step, n, param, grad, state_sum, o))                                                                 \
+    X(optim, trainopt_status, rmsprop_step, (const trainopt_rmsprop_config *c, int64_t step, size_t n,         \
+      float *param, const float *grad, float *square_avg, float *momentum_buf, float *grad_avg),               \
+      (c, step, n, param, grad, square_avg, momentum_buf, grad_avg))                                           \
+    X(optim, trainopt_status, rmsprop_step_ex, (const trainopt_rmsprop_config *c, int64_t step, size_t n,      \
+      float *param, const float *grad, float *square_avg, float *momentum_buf, float *grad_avg,                \
+      const trainopt_step_opts *o),                                                                            \
+      (c, step, n, param, grad, square_avg, momentum_buf, grad_avg, o))                                        \
+    X(optim, trainopt_status, adam_step, (const trainopt_adam_config *c, int64_t step, size_t n,               \
+      float *param, const float *grad, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq),              \
+      (c, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq))                                          \
+    X(optim, trainopt_status, adamw_step, (const trainopt_adam_config *c, int64_t step, size_t n,              \
+      float *param, const float *grad, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq),              \
+      (c, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq))                                          \
+    X(optim, trainopt_status, adam_step_ex, (const trainopt_adam_config *c, int64_t step, size_t n,            \
+      float *param, const float *grad, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq,               \
+      const trainopt_step_opts *o),                                                                            \
+      (c, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o))                                       \
+    X(optim, trainopt_status, adamw_step_ex, (const trainopt_adam_config *c, int64_t step, size_t n,           \
+      float *param, const float *grad, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq,               \
+      const trainopt_step_opts *o),                                                                            \
+      (c, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o))                                       \
+    X(schedule, double, lr_step, (double base_lr, int64_t t, int64_t step_size, double gamma),                 \
+      (base_lr, t, step_size, gamma))                                                                          \
+    X(schedule, double, lr_multistep, (double base_lr, int64_t t, const int64_t *milestones, size_t k,         \
+      double gamma),                                                                                           \
+      (base_lr, t, milestones, k, gamma))                                                                      \
+    X(schedule, double, lr_exponential, (double base_lr, int64_t t, double gamma),                             \
+      (base_lr, t, gamma))                                                                                     \
+    X(schedule, double, lr_inverse_time, (double base_lr, int64_t t, double decay_rate, int64_t decay_steps,   \
+      int staircase),                                                                                          \
+      (base_lr, t, decay_rate, decay_steps, staircase))                                                        \
+    X(schedule, double, lr_polynomial, (double base_lr, int64_t t, int64_t total_iters, double power,          \
+      double end_lr),                                                                                          \
+      (base_lr, t, total_iters, power, end_lr))                                                                \
+    X(schedule, double, lr_linear, (double base_lr, int64_t t, double start_factor, double end_factor,         \
+      int64_t total_iters),                                                                                    \
+      (base_lr, t, start_factor, end_factor, total_iters))                                                     \
+    X(schedule, double, lr_constant, (double base_lr, int64_t t, double factor, int64_t total_iters),          \
+      (base_lr, t, factor, total_iters))                                                                       \
+    X(schedule, double, lr_cosine, (double base_lr, int64_t t, int64_t t_max, double eta_min),                 \
+      (base_lr, t, t_max, eta_min))                                                                            \
+    X(schedule, double, lr_cosine_restarts, (double base_lr, int64_t t, int64_t t_0, int64_t t_mult,           \
+      double eta_min),                                                                                         \
+      (base_lr, t, t_0, t_mult, eta_min))                                                                      \
+    X(schedule, double, lr_warmup_cosine, (double peak_lr, int64_t t, int64_t warmup_steps,                    \
+      int64_t decay_steps, double init_lr, double end_lr),                                                     \
+      (peak_lr, t, warmup_steps, decay_steps, init_lr, end_lr))                                                \
+    X(schedule, double, lr_warmup_factor, (int64_t t, int64_t warmup_iters, double start_factor),              \
+      (t, warmup_iters, start_factor))                                                                         \
+    X(schedule, double, lr_onecycle, (const trainopt_onecycle_config *c, int64_t t),                           \
+      (c, t))                                                                                                  \
+    X(schedule, double, momentum_onecycle, (const trainopt_onecycle_config *c, int64_t t),                     \
+      (c, t))                                                                                                  \
+    X(schedule, double, lr_cyclic, (const trainopt_cyclic_config *c, int64_t t),                               \
+      (c, t))                                                                                                  \
+    X(schedule, double, momentum_cyclic, (const trainopt_cyclic_config *c, int64_t t),                         \
+      (c, t))                                                                                                  \
+    X(schedule, const char *, schedule_kind_name, (trainopt_schedule_kind kind),                               \
+      (kind))                                                                                                  \
+    X(schedule, trainopt_schedule, schedule_defaults, (trainopt_schedule_kind kind),                           \
+      (kind))                                                                                                  \
+    X(schedule, double, schedule_lr, (const trainopt_schedule *s, int64_t t),                                  \
+      (s, t))                                                                                                  \
+    X(schedule, double, schedule_momentum, (const trainopt_schedule *s, int64_t t),                            \
+      (s, t))                                                                                                  \
+    X(schedule, double, lr_join, (const trainopt_schedule *parts, size_t k, const int64_t *milestones,         \
+      int64_t t),                                                                                              \
+      (parts, k, milestones, t))                                                                               \
+    X(schedule, trainopt_status, schedule_parse_msg, (const char *text, trainopt_schedule *s, char *msg,       \
+      size_t msg_size),                                                                                        \
+      (text, s, msg, msg_size))                                                                                \
+    X(schedule, trainopt_status, schedule_parse, (const char *text, trainopt_schedule *s),                     \
+      (text, s))                                                                                               \
+    X(schedule, trainopt_status, schedule_parse_join, (const char *text, trainopt_schedule *join,              \
+      trainopt_schedule *parts, size_t max_parts, char *msg, size_t msg_size),                                 \
+      (text, join, parts, max_parts, msg, msg_size))                                                           \
+    X(schedule, trainopt_status, plateau_init, (trainopt_plateau *p, const trainopt_plateau_config *c,         \
+      double lr),                                                                                              \
+      (p, c, lr))                                                                                              \
+    X(schedule, double, plateau_step, (trainopt_plateau *p, double metric),                                    \
+      (p, metric))                                                                                             \
+    X(regularize, trainopt_status, l1l2_penalty, (size_t n, const float *param, double l1, double l2,          \
+      float *penalty),                                                                                         \
+      (n, param, l1, l2, penalty))                                                                             \
+    X(regularize, trainopt_status, l1l2_grad, (size_t n, const float *param, float *grad, double l1,           \
+      double l2),                                                                                              \
+      (n, param, grad, l1, l2))                                                                                \
+    X(gradutil, trainopt_status, clip_grad_value, (size_t n, float *grad, double clip_value),                  \
+      (n, grad, clip_value))                                                                                   \
+    X(gradutil, trainopt_status, grad_unscale, (size_t n, float *grad, float inv_scale, int *found_inf),       \
+      (n, grad, inv_scale, found_inf))                                                                         \
+    X(gradutil, trainopt_status, sum_squares, (size_t k, const float *const *xs, const size_t *lens,           \
+      double *sum, size_t *nonfinite),                                                                         \
+      (k, xs, lens, sum, nonfinite))                                                                           \
+    X(gradutil, trainopt_status, grad_norm, (size_t k, float *const *grads, const size_t *lens,                \
+      float inv_scale, double max_norm, trainopt_grad_norm_info *info),                                        \
+      (k, grads, lens, inv_scale, max_norm, info))                                                             \
+    X(gradutil, trainopt_status, clip_grad_norm, (size_t k, float *const *grads, const size_t *lens,           \
+      double max_norm, float *total_norm),                                                                     \
+      (k, grads, lens, max_norm, total_norm))                                                                  \
+    X(loss, trainopt_status, mse_loss, (size_t n, const float *pred, const float *target, float *loss,         \
+      float *grad),                                                                                            \
+      (n, pred, target, loss, grad))                                                                           \
+    X(loss, trainopt_status, bce_with_logits, (size_t n, const float *logits, const float *target,             \
+      float *loss, float *grad),                                                                               \
+      (n, logits, target, loss, grad))                                                                         \
+    X(loss, trainopt_status, softmax_cross_entropy, (size_t batch, size_t classes, const float *logits,        \
+      const int32_t *labels, int32_t ignore_index, double label_smoothing, float *loss, float *grad),          \
+      (batch, classes, logits, labels, ignore_index, label_smoothing, loss, grad))                             \
+    X(random, trainopt_status, rand_u32, (uint64_t seed, uint64_t offset, size_t n, uint32_t *out),            \
+      (seed, offset, n, out))                                                                                  \
+    X(random, trainopt_status, rand_uniform, (uint64_t seed, uint64_t offset, size_t n, double lo,             \
+      double hi, float *out),                                                                                  \
+      (seed, offset, n, lo, hi, out))                                                                          \
+    X(random, trainopt_status, rand_normal, (uint64_t seed, uint64_t offset, size_t n, double mean,            \
+      double std, float *out),                                                                                 \
+      (seed, offset, n, mean, std, out))                                                                       \
+    X(random, trainopt_status, dropout_forward, (double p, uint64_t seed, uint64_t offset, size_t n,           \
+      const float *x, float *y, uint8_t *mask),                                                                \
+      (p, seed, offset, n, x, y, mask))                                                                        \
+    X(random, trainopt_status, dropout_backward, (double p, uint64_t seed, uint64_t offset, size_t n,          \
+      const float *dy, float *dx, const uint8_t *mask),                                                        \
+      (p, seed, offset, n, dy, dx, mask))                                                                      \
+    X(init, double, calculate_gain, (trainopt_nonlinearity nl, double param),                                  \
+      (nl, param))                                                                                             \
+    X(init, trainopt_status, calculate_fans, (size_t ndim, const size_t *shape, size_t *fan_in,                \
+      size_t *fan_out),                                                                                        \
+      (ndim, shape, fan_in, fan_out))                                                                          \
+    X(init, trainopt_status, xavier_uniform, (uint64_t seed, uint64_t offset, size_t n, size_t fan_in,         \
+      size_t fan_out, double gain, float *out),                                                                \
+      (seed, offset, n, fan_in, fan_out, gain, out))                                                           \
+    X(init, trainopt_status, xavier_normal, (uint64_t seed, uint64_t offset, size_t n, size_t fan_in,          \
+      size_t fan_out, double gain, float *out),                                                                \
+      (seed, offset, n, fan_in, fan_out, gain, out))                                                           \
+    X(init, trainopt_status, kaiming_uniform, (const trainopt_kaiming_config *c, uint64_t seed,                \
+      uint64_t offset, size_t n, size_t fan_in, size_t fan_out, float *out),                                   \
+      (c, seed, offset, n, fan_in, fan_out, out))                                                              \
+    X(init, trainopt_status, kaiming_normal, (const trainopt_kaiming_config *c, uint64_t seed,                 \
+      uint64_t offset, size_t n, size_t fan_in, size_t fan_out, float *out),                                   \
+      (c, seed, offset, n, fan_in, fan_out, out))                                                              \
+    X(init, trainopt_status, trunc_normal, (const trainopt_trunc_normal_config *c, uint64_t seed,              \
+      uint64_t offset, size_t n, float *out),                                                                  \
+      (c, seed, offset, n, out))                                                                               \
+    X(batchnorm, trainopt_status, batchnorm_forward_train, (const trainopt_bn_config *c,                       \
+      trainopt_bn_shape s, const float *x, const float *gamma, const float *beta, float *running_mean,         \
+      float *running_var, float *y, float *save_mean, float *save_invstd),                                     \
+      (c, s, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd))                            \
+    X(batchnorm, trainopt_status, batchnorm_forward_infer, (const trainopt_bn_config *c,                       \
+      trainopt_bn_shape s, const float *x, const float *gamma, const float *beta, const float *running_mean,   \
+      const float *running_var, float *y),                                                                     \
+      (c, s, x, gamma, beta, running_mean, running_var, y))                                                    \
+    X(batchnorm, trainopt_status, batchnorm_backward, (const trainopt_bn_config *c, trainopt_bn_shape s,       \
+      const float *x, const float *dy, const float *gamma, const float *save_mean, const float *save_invstd,   \
+      const float *y, float *dx, float *dgamma, float *dbeta),                                                 \
+      (c, s, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma, dbeta))                                      \
+    X(batchnorm, trainopt_status, batchnorm_fold, (const trainopt_bn_config *c, size_t channels,               \
+      const float *gamma, const float *beta, const float *running_mean, const float *running_var,              \
+      float *scale, float *shift),                                                                             \
+      (c, channels, gamma, beta, running_mean, running_var, scale, shift))
+
+#define TRAINOPT__DECLARE(family, ret, name, params, args) TRAINOPT_API ret trainopt_##name params TRAINOPT__SYMBOL(name);
+TRAINOPT_KERNELS(TRAINOPT__DECLARE)
+#undef TRAINOPT__DECLARE
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TRAINOPT_H */

@@ -1,0 +1,1167 @@
+/* >>batchnorm */
+
+/* Complete unrolling of the small fixed-count loops over a group's vectors, so
+   that the group's accumulators live in registers (without it gcc keeps the
+   arrays on the stack). Results do not depend on it. */
+#if defined(__clang__)
+#define TRAINOPT__UNROLL _Pragma("unroll")
+#elif defined(__GNUC__) && __GNUC__ >= 8
+#define TRAINOPT__UNROLL _Pragma("GCC unroll 16")
+#else
+#define TRAINOPT__UNROLL
+#endif
+
+
+/* Floats from p to the next TRAINOPT__STREAM_ALIGN boundary, at most len. */
+TRAINOPT__FORCE_INLINE size_t trainopt__bn_head(const float *p, size_t len) {
+    const size_t h = (size_t)((TRAINOPT__STREAM_ALIGN - (uintptr_t)p % TRAINOPT__STREAM_ALIGN) % TRAINOPT__STREAM_ALIGN) / sizeof(float);
+    return h < len ? h : len;
+}
+
+
+/* Values per channel per block (a multiple of 16): bounds each float partial sum
+   to 64 terms. Part of the canonical order: changing it changes results. */
+#define TRAINOPT__BN_BLOCK 1024
+/* Channels per NHWC tile: a performance choice only (results do not depend on it). */
+#define TRAINOPT__BN_TILE 64
+
+/* ---- shape, blocks and validation ---- */
+
+/* The canonical blocks of one channel's N*S values. When S <= BLOCK a block is
+   `rows` whole rows (rows*round_up(S, 16) <= BLOCK), in n order. Otherwise each
+   row is cut into segments of BLOCK values, and the rows go in groups of 4, each
+   group segment by segment: (segment 0 of rows 0..3), (segment 1 of rows 0..3),
+   ..., then rows 4..7. So four consecutive blocks have one shape and can be swept
+   together while each row is still read front to back. Block k covers rows
+   n0..n1-1, positions s0..s1-1 of each. */
+typedef struct {
+    size_t n, s;  /* N and S */
+    size_t rows;  /* rows per block when S <= BLOCK, else 0 */
+    size_t count; /* number of blocks */
+} trainopt__bn_blocks;
+typedef struct {
+    size_t n0, n1, s0, s1;
+} trainopt__bn_block;
+
+TRAINOPT__FORCE_INLINE size_t trainopt__bn_min(size_t a, size_t b) { return a < b ? a : b; }
+
+TRAINOPT__FORCE_INLINE trainopt__bn_blocks trainopt__bn_blocks_of(size_t n, size_t s) {
+    trainopt__bn_blocks b;
+    b.n = n;
+    b.s = s;
+    if (s <= TRAINOPT__BN_BLOCK) {
+        b.rows = TRAINOPT__BN_BLOCK / ((s + 15) / 16 * 16); /* each partial sum gets at most BLOCK/16 values */
+        b.count = (n + b.rows - 1) / b.rows;
+    } else {
+        b.rows = 0;
+        b.count = n * ((s + TRAINOPT__BN_BLOCK - 1) / TRAINOPT__BN_BLOCK);
+    }
+    return b;
+}
+
+TRAINOPT__FORCE_INLINE trainopt__bn_block trainopt__bn_block_at(const trainopt__bn_blocks *b, size_t k) {
+    trainopt__bn_block r;
+    if (b->rows) {
+        r.n0 = k * b->rows;
+        r.n1 = r.n0 + b->rows < b->n ? r.n0 + b->rows : b->n;
+        r.s0 = 0;
+        r.s1 = b->s;
+    } else {
+        const size_t segs = (b->s + TRAINOPT__BN_BLOCK - 1) / TRAINOPT__BN_BLOCK;
+        const size_t g0 = k / (4 * segs) * 4, q = trainopt__bn_min(4, b->n - g0), in = k - g0 * segs;
+        r.n0 = g0 + in % q;
+        r.n1 = r.n0 + 1;
+        r.s0 = in / q * TRAINOPT__BN_BLOCK;
+        r.s1 = r.s0 + TRAINOPT__BN_BLOCK < b->s ? r.s0 + TRAINOPT__BN_BLOCK : b->s;
+    }
+    return r;
+}
+
+/* An array taking part in the overlap check. */
+#ifndef TRAINOPT__TYPES_DEFINED /* constants: once (>>dispatch) */
+enum { TRAINOPT__BN_IN = 0, TRAINOPT__BN_OUT = 1, TRAINOPT__BN_EW_IN = 2, TRAINOPT__BN_EW_OUT = 3 };
+#endif
+typedef struct {
+    const void *p;
+    size_t bytes;
+    int role; /* IN/EW_IN: read only; OUT: written; EW_OUT: written elementwise (may be exactly an EW_IN) */
+} trainopt__bn_span;
+
+/* Overlaps between a written array and any other are errors, except an
+   elementwise output that is exactly an elementwise input. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_check_overlap(const trainopt__bn_span *a, int count) {
+    int i, j;
+    for (i = 0; i < count; i++)
+        for (j = i + 1; j < count; j++) {
+            uintptr_t x = (uintptr_t)a[i].p, y = (uintptr_t)a[j].p;
+            int wi = a[i].role == TRAINOPT__BN_OUT || a[i].role == TRAINOPT__BN_EW_OUT;
+            int wj = a[j].role == TRAINOPT__BN_OUT || a[j].role == TRAINOPT__BN_EW_OUT;
+            if (!a[i].p || !a[j].p || !a[i].bytes || !a[j].bytes || (!wi && !wj)) continue;
+            if (!(x < y + a[j].bytes && y < x + a[i].bytes)) continue;
+            if (x == y && a[i].bytes == a[j].bytes &&
+                ((a[i].role == TRAINOPT__BN_EW_OUT && a[j].role == TRAINOPT__BN_EW_IN) ||
+                 (a[i].role == TRAINOPT__BN_EW_IN && a[j].role == TRAINOPT__BN_EW_OUT)))
+                continue;
+            return TRAINOPT_ERR_ALIAS;
+        }
+    return TRAINOPT_OK;
+}
+
+/* Config and shape checks shared by every batchnorm function. *total gets n*c*s
+   and *m gets n*s. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_check_config(const trainopt_bn_config *c, const trainopt_bn_shape *s,
+                                                               size_t *total, size_t *m) {
+    if (c == NULL) return TRAINOPT_ERR_NULL;
+    if (!trainopt__finite(c->eps) || !(c->eps > 0.0) || !trainopt__finite(c->momentum) || c->momentum < 0.0 ||
+        c->momentum > 1.0)
+        return TRAINOPT_ERR_HPARAM;
+    if (s->layout != TRAINOPT_NCHW && s->layout != TRAINOPT_NHWC) return TRAINOPT_ERR_SHAPE;
+    if (s->n != 0 && s->spatial > SIZE_MAX / s->n) return TRAINOPT_ERR_SHAPE;
+    *m = s->n * s->spatial;
+    if (*m != 0 && s->c > SIZE_MAX / sizeof(float) / *m) return TRAINOPT_ERR_SHAPE;
+    *total = *m * s->c;
+    return TRAINOPT_OK;
+}
+
+/* Per-call scalars of the normalization. */
+typedef struct {
+    double eps, momentum;
+    int relu, stream; /* stream: write y with streaming stores */
+} trainopt__bn_params;
+
+/* ---- per-channel double arithmetic (the same code serves both layouts) ---- */
+
+/* Merges one block (nb values, float shift mb, float sums s1 = sum(x-mb) and
+   s2 = sum((x-mb)^2)) into a channel's running (count, mean, m2). */
+TRAINOPT__FORCE_INLINE void trainopt__bn_merge(double count, double nb, float mb, float s1, float s2, double *mean,
+                                               double *m2) {
+    /* Reciprocals of per-block constants, so that the per-channel loops divide nothing. */
+    const double inv_nb = 1.0 / nb;
+    double mean_b = fma((double)s1, inv_nb, (double)mb);
+    double m2_b = fma(-(double)s1, (double)s1 * inv_nb, (double)s2);
+    if (count == 0.0) {
+        *mean = mean_b;
+        *m2 = m2_b;
+    } else {
+        double total = count + nb, delta = mean_b - *mean;
+        *mean = fma(delta, nb / total, *mean);
+        *m2 = fma(delta, delta * (count * nb / total), *m2 + m2_b);
+    }
+}
+
+/* A per-channel scalar rounded to float, with every NaN made the one quiet NaN
+   0x7fc00000: a NaN's sign and payload depend on which operand the compiler put
+   first (after a negation two NaNs differ), and outputs must not. */
+TRAINOPT__FORCE_INLINE float trainopt__bn_f(double v) {
+    float f = (float)v;
+    if (f != f) {
+        const uint32_t bits = 0x7fc00000u;
+        memcpy(&f, &bits, sizeof f);
+    }
+    return f;
+}
+
+/* Writes a channel's saved and running statistics; returns the normalization's
+   float coefficients y = fma(x - *mu, *a, *b). *mu is the mean rounded to float,
+   and *b carries the rounding error of the mean (beta - (mean - *mu)*a), so y is
+   exact to float rounding even where |mean| >> std. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_finish(const trainopt__bn_params *p, double m, double mean, double m2,
+                                                float gamma, float beta, float *save_mean, float *save_invstd,
+                                                float *running_mean, float *running_var, float *mu, float *a,
+                                                float *b) {
+    double invstd, ad;
+    if (m2 < 0.0) m2 = 0.0;
+    invstd = 1.0 / sqrt(fma(m2, 1.0 / m, p->eps)); /* 1/m: hoisted out of the channel loop */
+    ad = (double)gamma * invstd;
+    *save_mean = *mu = trainopt__bn_f(mean);
+    *save_invstd = trainopt__bn_f(invstd);
+    if (running_mean) {
+        *running_mean = trainopt__bn_f(fma(p->momentum, mean, (1.0 - p->momentum) * (double)*running_mean));
+        *running_var = trainopt__bn_f(fma(p->momentum, m2 * (1.0 / (m - 1.0)), (1.0 - p->momentum) * (double)*running_var));
+    }
+    *a = trainopt__bn_f(ad);
+    *b = trainopt__bn_f(fma(-(mean - (double)*mu), ad, (double)beta));
+}
+
+/* The backward pass's per-channel scalars from the double sums of g and (x-mean)*g. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_backward_coefs(double m, double sum_g, double dot, float invstd, float gamma,
+                                                        float *dgamma, float *dbeta, float *a, float *k, float *c) {
+    double r = (double)invstd, ad = (double)gamma * r;
+    if (dgamma) *dgamma = trainopt__bn_f(dot * r);
+    if (dbeta) *dbeta = trainopt__bn_f(sum_g);
+    *a = trainopt__bn_f(ad);
+    *k = trainopt__bn_f(-ad * (r * r) * (dot * (1.0 / m)));
+    *c = trainopt__bn_f(-ad * (sum_g * (1.0 / m)));
+}
+
+/* ---- vector bodies ---- */
+
+/* y = fma(x - mu, a, b), then max(0, y) with relu (NaN stays NaN). */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_norm(trainopt__vf x, trainopt__vf mu, trainopt__vf a, trainopt__vf b,
+                                                      int relu) {
+    trainopt__vf y = trainopt__v_fma(trainopt__v_sub(x, mu), a, b);
+    return relu ? trainopt__v_max(trainopt__v_zero(), y) : y;
+}
+
+/* dy with the relu mask: 0 where y <= 0. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_grad(trainopt__vf dy, const float *y, size_t k, int relu) {
+    if (!relu) return dy;
+    return trainopt__v_select(trainopt__v_le(trainopt__v_load_n(y, k), trainopt__v_zero()), trainopt__v_zero(), dy);
+}
+
+/* ---- NCHW kernels: a large channel, or four small ones, at a time, so that the
+   second pass reads from cache ---- */
+
+/* Channels swept together: enough independent sums to hide the add and fma
+   latency where one acc16 is only one or two vectors. A performance choice only:
+   each channel's sums are the same whatever the grouping. */
+#define TRAINOPT__BN_GROUP (TRAINOPT__ACC_VECS >= 4 ? 1 : 4 / TRAINOPT__ACC_VECS)
+
+/* G streams swept together: stream j's row r starts at off[j] + r*stride; the
+   streams are the same block of G neighbouring channels (whose rows are
+   neighbours in memory). */
+typedef struct {
+    size_t off[TRAINOPT__BN_GROUP];
+    size_t rows, len, stride;
+} trainopt__bn_group;
+
+/* Sweep kinds: sum(x); sum(x - m) and sum((x - m)^2); sum(g) and sum((x - m)*g). */
+#ifndef TRAINOPT__TYPES_DEFINED /* constants: once (>>dispatch) */
+enum { TRAINOPT__BN_SUM = 0, TRAINOPT__BN_DEV = 1, TRAINOPT__BN_DOT = 2 };
+#endif
+
+/* One vector of k values at offset o into s1 (and s2). Lanes past k add +0. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_accum(int kind, int relu, size_t o, size_t k, trainopt__vf m,
+                                               const float *x, const float *dy, const float *y, trainopt__vf *s1,
+                                               trainopt__vf *s2) {
+    trainopt__vf xv = trainopt__v_load_n(x + o, k);
+    if (kind == TRAINOPT__BN_SUM) {
+        *s1 = trainopt__v_add(*s1, xv);
+    } else {
+        trainopt__vf d = trainopt__v_keep_first(trainopt__v_sub(xv, m), k);
+        if (kind == TRAINOPT__BN_DEV) {
+            *s1 = trainopt__v_add(*s1, d);
+            *s2 = trainopt__v_fma(d, d, *s2);
+        } else {
+            trainopt__vf g = trainopt__v_load_n(dy + o, k);
+            if (relu) g = trainopt__v_select(trainopt__v_le(trainopt__v_load_n(y + o, k), trainopt__v_zero()),
+                                             trainopt__v_zero(), g);
+            *s1 = trainopt__v_add(*s1, g);
+            *s2 = trainopt__v_fma(d, g, *s2);
+        }
+    }
+}
+
+/* Sweeps G streams; value i of a row goes to partial i % 16 of its stream's acc16. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_group_sweep(const trainopt__bn_group *gr, int G, int kind, int relu,
+                                                     const trainopt__vf *m, const float *x, const float *dy,
+                                                     const float *y, trainopt__acc16 *s1, trainopt__acc16 *s2) {
+    const size_t full = gr->len / 16 * 16;
+    size_t r, i;
+    int j, v;
+    for (r = 0; r < gr->rows; r++) {
+        const size_t ro = r * gr->stride;
+        for (i = 0; i < full; i += 16)
+            TRAINOPT__UNROLL
+            for (j = 0; j < G; j++)
+                TRAINOPT__UNROLL
+                for (v = 0; v < TRAINOPT__ACC_VECS; v++)
+                    trainopt__bn_accum(kind, relu, gr->off[j] + ro + i + (size_t)v * TRAINOPT_SIMD_LANES,
+                                       TRAINOPT_SIMD_LANES, m[j], x, dy, y, &s1[j].v[v], &s2[j].v[v]);
+        if (full < gr->len)
+            TRAINOPT__UNROLL
+            for (j = 0; j < G; j++)
+                TRAINOPT__UNROLL
+                for (v = 0; v < TRAINOPT__ACC_VECS; v++) {
+                    i = full + (size_t)v * TRAINOPT_SIMD_LANES;
+                    if (i < gr->len)
+                        trainopt__bn_accum(kind, relu, gr->off[j] + ro + i,
+                                           trainopt__bn_min(gr->len - i, TRAINOPT_SIMD_LANES), m[j], x, dy, y,
+                                           &s1[j].v[v], &s2[j].v[v]);
+                }
+    }
+}
+
+/* Statistics of G streams: each block's float mean mb (first sweep), then its
+   centered sums s1, s2 (second sweep, from cache). */
+TRAINOPT__FORCE_INLINE void trainopt__bn_group_stats(const trainopt__bn_group *gr, int G, const float *x, float *mb,
+                                                     float *s1, float *s2) {
+    trainopt__acc16 a1[TRAINOPT__BN_GROUP], a2[TRAINOPT__BN_GROUP];
+    trainopt__vf m[TRAINOPT__BN_GROUP];
+    const float nb = (float)gr->rows * (float)gr->len; /* at most BLOCK: exact */
+    int j;
+    TRAINOPT__UNROLL
+    for (j = 0; j < TRAINOPT__BN_GROUP; j++) {
+        trainopt__acc16_zero(&a1[j]);
+        trainopt__acc16_zero(&a2[j]);
+        m[j] = trainopt__v_zero();
+    }
+    trainopt__bn_group_sweep(gr, G, TRAINOPT__BN_SUM, 0, m, x, NULL, NULL, a1, a2);
+    TRAINOPT__UNROLL
+    for (j = 0; j < G; j++) {
+        mb[j] = trainopt__acc16_sum(&a1[j]) / nb;
+        m[j] = trainopt__v_set1(mb[j]);
+        trainopt__acc16_zero(&a1[j]);
+    }
+    trainopt__bn_group_sweep(gr, G, TRAINOPT__BN_DEV, 0, m, x, NULL, NULL, a1, a2);
+    TRAINOPT__UNROLL
+    for (j = 0; j < G; j++) {
+        s1[j] = trainopt__acc16_sum(&a1[j]);
+        s2[j] = trainopt__acc16_sum(&a2[j]);
+    }
+}
+
+/* The backward sums of G streams: s1 = sum(g), s2 = sum((x - mu_j)*g). */
+TRAINOPT__FORCE_INLINE void trainopt__bn_group_dots(const trainopt__bn_group *gr, int G, int relu, const float *mu,
+                                                    const float *x, const float *dy, const float *y, float *s1,
+                                                    float *s2) {
+    trainopt__acc16 a1[TRAINOPT__BN_GROUP], a2[TRAINOPT__BN_GROUP];
+    trainopt__vf m[TRAINOPT__BN_GROUP];
+    int j;
+    TRAINOPT__UNROLL
+    for (j = 0; j < TRAINOPT__BN_GROUP; j++) {
+        trainopt__acc16_zero(&a1[j]);
+        trainopt__acc16_zero(&a2[j]);
+        m[j] = trainopt__v_set1(mu[j < G ? j : 0]);
+    }
+    trainopt__bn_group_sweep(gr, G, TRAINOPT__BN_DOT, relu, m, x, dy, y, a1, a2);
+    TRAINOPT__UNROLL
+    for (j = 0; j < G; j++) {
+        s1[j] = trainopt__acc16_sum(&a1[j]);
+        s2[j] = trainopt__acc16_sum(&a2[j]);
+    }
+}
+
+/* From block k of channel c: GROUP consecutive blocks of one shape when there
+   are, else one. Returns the number of blocks. */
+TRAINOPT__FORCE_INLINE int trainopt__bn_block_group(const trainopt__bn_blocks *bl, size_t k, size_t cs, size_t c,
+                                                    trainopt__bn_group *gr) {
+    const trainopt__bn_block b0 = trainopt__bn_block_at(bl, k);
+    int g = 1;
+    gr->rows = b0.n1 - b0.n0;
+    gr->len = b0.s1 - b0.s0;
+    gr->stride = cs * bl->s;
+    gr->off[0] = (b0.n0 * cs + c) * bl->s + b0.s0;
+    while (g < TRAINOPT__BN_GROUP && k + (size_t)g < bl->count) {
+        const trainopt__bn_block b = trainopt__bn_block_at(bl, k + (size_t)g);
+        if (b.n1 - b.n0 != gr->rows || b.s1 - b.s0 != gr->len) break;
+        gr->off[g++] = (b.n0 * cs + c) * bl->s + b.s0;
+    }
+    return g == TRAINOPT__BN_GROUP ? g : 1;
+}
+
+/* Block k of channels c..c+g-1. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_channel_group(const trainopt__bn_blocks *bl, size_t k, size_t cs, size_t c,
+                                                       int g, trainopt__bn_group *gr) {
+    trainopt__bn_block b = trainopt__bn_block_at(bl, k);
+    int j;
+    gr->rows = b.n1 - b.n0;
+    gr->len = b.s1 - b.s0;
+    gr->stride = cs * bl->s;
+    for (j = 0; j < g; j++) gr->off[j] = (b.n0 * cs + c + (size_t)j) * bl->s + b.s0;
+}
+
+/* NCHW: normalize a run of one channel; with stream, aligned vectors go through
+   streaming stores and the unaligned head and tail through v_store_n. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_row_norm_v(const float *x, float *y, size_t len, trainopt__vf vmu, trainopt__vf va,
+                                                    trainopt__vf vb, int relu, int stream) {
+    size_t i = 0;
+    if (stream) {
+        const size_t h = trainopt__bn_head(y, len);
+        if (h) trainopt__v_store_n(y, trainopt__bn_norm(trainopt__v_load_n(x, h), vmu, va, vb, relu), h);
+        for (i = h; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES)
+            trainopt__v_stream(y + i, trainopt__bn_norm(trainopt__v_load(x + i), vmu, va, vb, relu));
+    } else {
+        for (; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES)
+            trainopt__v_store(y + i, trainopt__bn_norm(trainopt__v_load(x + i), vmu, va, vb, relu));
+    }
+    if (i < len) {
+        size_t k = len - i;
+        trainopt__v_store_n(y + i, trainopt__bn_norm(trainopt__v_load_n(x + i, k), vmu, va, vb, relu), k);
+    }
+}
+TRAINOPT__FORCE_INLINE void trainopt__bn_row_norm(const float *x, float *y, size_t len, float mu, float a, float b,
+                                                  int relu, int stream) {
+    trainopt__bn_row_norm_v(x, y, len, trainopt__v_set1(mu), trainopt__v_set1(a), trainopt__v_set1(b), relu, stream);
+}
+
+/* dx = fma(x - mu, k, fma(g, a, c)) for one vector. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_dx(trainopt__vf x, trainopt__vf g, trainopt__vf mu, trainopt__vf a,
+                                                    trainopt__vf k, trainopt__vf c) {
+    return trainopt__v_fma(trainopt__v_sub(x, mu), k, trainopt__v_fma(g, a, c));
+}
+
+/* NCHW backward: dx for a run of one channel (stream as in trainopt__bn_row_norm). */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_row_dx_vec(const float *x, const float *dy, const float *y, size_t i,
+                                                            size_t k, trainopt__vf mu, trainopt__vf a, trainopt__vf kk,
+                                                            trainopt__vf c, int relu) {
+    trainopt__vf g = trainopt__bn_grad(trainopt__v_load_n(dy + i, k), relu ? y + i : y, k, relu); /* y is NULL without relu */
+    return trainopt__bn_dx(trainopt__v_load_n(x + i, k), g, mu, a, kk, c);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__bn_row_dx(const float *x, const float *dy, const float *y, float *dx, size_t len,
+                                                trainopt__vf vmu, trainopt__vf va, trainopt__vf vk, trainopt__vf vc, int relu,
+                                                int stream) {
+    size_t i = 0;
+    if (stream) {
+        const size_t h = trainopt__bn_head(dx, len);
+        if (h) trainopt__v_store_n(dx, trainopt__bn_row_dx_vec(x, dy, y, 0, h, vmu, va, vk, vc, relu), h);
+        for (i = h; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES)
+            trainopt__v_stream(dx + i, trainopt__bn_row_dx_vec(x, dy, y, i, TRAINOPT_SIMD_LANES, vmu, va, vk, vc, relu));
+    } else {
+        for (; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES)
+            trainopt__v_store(dx + i, trainopt__bn_row_dx_vec(x, dy, y, i, TRAINOPT_SIMD_LANES, vmu, va, vk, vc, relu));
+    }
+    if (i < len) trainopt__v_store_n(dx + i, trainopt__bn_row_dx_vec(x, dy, y, i, len - i, vmu, va, vk, vc, relu), len - i);
+}
+
+/* Statistics, saved and running statistics and the normalization of channels
+   c..c+g-1, swept together; the normalization then reads them from cache. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw_channels(const trainopt__bn_params *p, const trainopt__bn_blocks *bl,
+                                                             size_t cs, size_t c, int g, int relu, const float *x,
+                                                             const float *gamma, const float *beta, float *running_mean,
+                                                             float *running_var, float *y, float *save_mean,
+                                                             float *save_invstd) {
+    const double m = (double)bl->n * (double)bl->s;
+    double count = 0.0, mean[TRAINOPT__BN_GROUP], m2[TRAINOPT__BN_GROUP];
+    float mb[TRAINOPT__BN_GROUP], s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP];
+    trainopt__vf vmu[TRAINOPT__BN_GROUP], va[TRAINOPT__BN_GROUP], vb[TRAINOPT__BN_GROUP];
+    trainopt__bn_group gr;
+    size_t k, r;
+    int j;
+    for (j = 0; j < TRAINOPT__BN_GROUP; j++) mean[j] = m2[j] = 0.0;
+    for (k = 0; k < bl->count; k++) {
+        trainopt__bn_channel_group(bl, k, cs, c, g, &gr);
+        trainopt__bn_group_stats(&gr, g, x, mb, s1, s2);
+        for (j = 0; j < g; j++) trainopt__bn_merge(count, (double)gr.rows * (double)gr.len, mb[j], s1[j], s2[j], mean + j, m2 + j);
+        count += (double)gr.rows * (double)gr.len;
+    }
+    for (j = 0; j < g; j++) {
+        const size_t ch = c + (size_t)j;
+        float mu, a, b;
+        trainopt__bn_finish(p, m, mean[j], m2[j], gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f, save_mean + ch,
+                            save_invstd + ch, running_mean ? running_mean + ch : NULL,
+                            running_var ? running_var + ch : NULL, &mu, &a, &b);
+        vmu[j] = trainopt__v_set1(mu);
+        va[j] = trainopt__v_set1(a);
+        vb[j] = trainopt__v_set1(b);
+    }
+    /* Coefficients in registers, and where S is a whole number of vectors row by
+       row (the g channels' runs of a row are neighbours): with small S the
+       per-run setup, not the arithmetic, was the cost. Runs with a partial vector
+       go channel by channel, which measured faster for them (S = 7, 20, 33). The
+       values are the same in any order. */
+    if (bl->s % TRAINOPT_SIMD_LANES == 0)
+        for (r = bl->n; r-- > 0;)
+            for (j = 0; j < g; j++) {
+                const size_t o = (r * cs + c + (size_t)j) * bl->s;
+                trainopt__bn_row_norm_v(x + o, y + o, bl->s, vmu[j], va[j], vb[j], relu, p->stream);
+            }
+    else
+        for (j = 0; j < g; j++)
+            for (r = bl->n; r-- > 0;) {
+                const size_t o = (r * cs + c + (size_t)j) * bl->s;
+                trainopt__bn_row_norm_v(x + o, y + o, bl->s, vmu[j], va[j], vb[j], relu, p->stream);
+            }
+}
+
+/* Large channels go one at a time (the second pass then reads the channel from
+   L2), their blocks swept GROUP at a time; small ones GROUP channels at a time. */
+#define TRAINOPT__BN_SMALL_CHANNEL 32768
+
+/* One large channel: statistics over groups of blocks, then the normalization. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw_channel(const trainopt__bn_params *p, const trainopt__bn_blocks *bl,
+                                                            size_t cs, size_t c, int relu, const float *x,
+                                                            const float *gamma, const float *beta, float *running_mean,
+                                                            float *running_var, float *y, float *save_mean,
+                                                            float *save_invstd) {
+    double count = 0.0, mean = 0.0, m2 = 0.0;
+    float mb[TRAINOPT__BN_GROUP], s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP], mu, a, b;
+    trainopt__bn_group gr;
+    size_t k, r;
+    int g, j;
+    for (k = 0; k < bl->count; k += (size_t)g) {
+        g = trainopt__bn_block_group(bl, k, cs, c, &gr);
+        if (g > 1) trainopt__bn_group_stats(&gr, TRAINOPT__BN_GROUP, x, mb, s1, s2);
+        else trainopt__bn_group_stats(&gr, 1, x, mb, s1, s2);
+        for (j = 0; j < g; j++) {
+            trainopt__bn_merge(count, (double)gr.rows * (double)gr.len, mb[j], s1[j], s2[j], &mean, &m2);
+            count += (double)gr.rows * (double)gr.len;
+        }
+    }
+    trainopt__bn_finish(p, (double)bl->n * (double)bl->s, mean, m2, gamma ? gamma[c] : 1.0f, beta ? beta[c] : 0.0f,
+                        save_mean + c, save_invstd + c, running_mean ? running_mean + c : NULL,
+                        running_var ? running_var + c : NULL, &mu, &a, &b);
+    /* Backwards: the statistics left the end of the channel in cache. */
+    for (r = bl->n; r-- > 0;)
+        trainopt__bn_row_norm(x + (r * cs + c) * bl->s, y + (r * cs + c) * bl->s, bl->s, mu, a, b, relu, p->stream);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw(const trainopt__bn_params *p, size_t n, size_t cs, size_t s,
+                                                    int relu, const float *x, const float *gamma, const float *beta,
+                                                    float *running_mean, float *running_var, float *y, float *save_mean,
+                                                    float *save_invstd) {
+    const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
+    const size_t whole = cs - cs % TRAINOPT__BN_GROUP; /* channels in whole groups */
+    size_t c = 0;
+    if (n * s > TRAINOPT__BN_SMALL_CHANNEL) {
+        for (; c < cs; c++)
+            trainopt__bn_train_nchw_channel(p, &bl, cs, c, relu, x, gamma, beta, running_mean, running_var, y,
+                                            save_mean, save_invstd);
+        return;
+    }
+    for (; c < whole; c += TRAINOPT__BN_GROUP)
+        trainopt__bn_train_nchw_channels(p, &bl, cs, c, TRAINOPT__BN_GROUP, relu, x, gamma, beta, running_mean,
+                                         running_var, y, save_mean, save_invstd);
+    for (; c < cs; c++)
+        trainopt__bn_train_nchw_channels(p, &bl, cs, c, 1, relu, x, gamma, beta, running_mean, running_var, y,
+                                         save_mean, save_invstd);
+}
+
+/* Backward sums and dx of channels c..c+g-1. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw_channels(const trainopt__bn_blocks *bl, size_t cs, size_t c, int g,
+                                                                int relu, int stream, const float *x, const float *dy,
+                                                                const float *gamma, const float *save_mean,
+                                                                const float *save_invstd, const float *y, float *dx,
+                                                                float *dgamma, float *dbeta) {
+    const double m = (double)bl->n * (double)bl->s;
+    double sum_g[TRAINOPT__BN_GROUP], dot[TRAINOPT__BN_GROUP];
+    float s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP];
+    trainopt__vf vmu[TRAINOPT__BN_GROUP], va[TRAINOPT__BN_GROUP], vk[TRAINOPT__BN_GROUP], vc[TRAINOPT__BN_GROUP];
+    trainopt__bn_group gr;
+    size_t k, r;
+    int j;
+    for (j = 0; j < TRAINOPT__BN_GROUP; j++) sum_g[j] = dot[j] = 0.0;
+    for (k = 0; k < bl->count; k++) {
+        trainopt__bn_channel_group(bl, k, cs, c, g, &gr);
+        trainopt__bn_group_dots(&gr, g, relu, save_mean + c, x, dy, y, s1, s2);
+        for (j = 0; j < g; j++) {
+            sum_g[j] += (double)s1[j];
+            dot[j] += (double)s2[j];
+        }
+    }
+    for (j = 0; j < g; j++) {
+        const size_t ch = c + (size_t)j;
+        float a, kk, cc;
+        trainopt__bn_backward_coefs(m, sum_g[j], dot[j], save_invstd[ch], gamma ? gamma[ch] : 1.0f,
+                                    dgamma ? dgamma + ch : NULL, dbeta ? dbeta + ch : NULL, &a, &kk, &cc);
+        vmu[j] = trainopt__v_set1(save_mean[ch]);
+        va[j] = trainopt__v_set1(a);
+        vk[j] = trainopt__v_set1(kk);
+        vc[j] = trainopt__v_set1(cc);
+    }
+    if (bl->s % TRAINOPT_SIMD_LANES == 0) /* the order as in the forward pass */
+        for (r = bl->n; r-- > 0;)
+            for (j = 0; j < g; j++) {
+                const size_t o = (r * cs + c + (size_t)j) * bl->s;
+                trainopt__bn_row_dx(x + o, dy + o, relu ? y + o : NULL, dx + o, bl->s, vmu[j], va[j], vk[j], vc[j], relu,
+                                    stream);
+            }
+    else
+        for (j = 0; j < g; j++)
+            for (r = bl->n; r-- > 0;) {
+                const size_t o = (r * cs + c + (size_t)j) * bl->s;
+                trainopt__bn_row_dx(x + o, dy + o, relu ? y + o : NULL, dx + o, bl->s, vmu[j], va[j], vk[j], vc[j], relu,
+                                    stream);
+            }
+}
+
+/* One large channel's backward sums over groups of blocks, then dx. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw_channel(const trainopt__bn_blocks *bl, size_t cs, size_t c,
+                                                               int relu, int stream, const float *x, const float *dy,
+                                                               const float *gamma, const float *save_mean,
+                                                               const float *save_invstd, const float *y, float *dx,
+                                                               float *dgamma, float *dbeta) {
+    double sum_g = 0.0, dot = 0.0;
+    float mu[TRAINOPT__BN_GROUP], s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP], a, kk, cc;
+    trainopt__bn_group gr;
+    size_t k, r;
+    int g, j;
+    for (j = 0; j < TRAINOPT__BN_GROUP; j++) mu[j] = save_mean[c];
+    for (k = 0; k < bl->count; k += (size_t)g) {
+        g = trainopt__bn_block_group(bl, k, cs, c, &gr);
+        if (g > 1) trainopt__bn_group_dots(&gr, TRAINOPT__BN_GROUP, relu, mu, x, dy, y, s1, s2);
+        else trainopt__bn_group_dots(&gr, 1, relu, mu, x, dy, y, s1, s2);
+        for (j = 0; j < g; j++) {
+            sum_g += (double)s1[j];
+            dot += (double)s2[j];
+        }
+    }
+    trainopt__bn_backward_coefs((double)bl->n * (double)bl->s, sum_g, dot, save_invstd[c], gamma ? gamma[c] : 1.0f,
+                                dgamma ? dgamma + c : NULL, dbeta ? dbeta + c : NULL, &a, &kk, &cc);
+    for (r = bl->n; r-- > 0;) {
+        const size_t o = (r * cs + c) * bl->s;
+        trainopt__bn_row_dx(x + o, dy + o, relu ? y + o : NULL, dx + o, bl->s, trainopt__v_set1(save_mean[c]),
+                            trainopt__v_set1(a), trainopt__v_set1(kk), trainopt__v_set1(cc), relu, stream);
+    }
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw(size_t n, size_t cs, size_t s, int relu, int stream, const float *x,
+                                                       const float *dy, const float *gamma, const float *save_mean,
+                                                       const float *save_invstd, const float *y, float *dx,
+                                                       float *dgamma, float *dbeta) {
+    const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
+    const size_t whole = cs - cs % TRAINOPT__BN_GROUP; /* channels in whole groups */
+    size_t c = 0;
+    if (n * s > TRAINOPT__BN_SMALL_CHANNEL) {
+        for (; c < cs; c++)
+            trainopt__bn_backward_nchw_channel(&bl, cs, c, relu, stream, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma,
+                                               dbeta);
+        return;
+    }
+    for (; c < whole; c += TRAINOPT__BN_GROUP)
+        trainopt__bn_backward_nchw_channels(&bl, cs, c, TRAINOPT__BN_GROUP, relu, stream, x, dy, gamma, save_mean, save_invstd,
+                                            y, dx, dgamma, dbeta);
+    for (; c < cs; c++)
+        trainopt__bn_backward_nchw_channels(&bl, cs, c, 1, relu, stream, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma,
+                                            dbeta);
+}
+
+/* ---- NHWC kernels: lanes across channels, passes over whole rows ---- */
+
+/* Every pass reads whole rows of C channels: a pass over part of each row costs
+   about twice as much (the prefetchers fetch the whole row anyway). So the
+   per-channel state of a pass must cover all C channels. It lives in the output
+   array (y or dx), which the last pass overwrites, when that array is not also an
+   input and holds enough floats; otherwise passes work on tiles of TILE channels
+   with their state on the stack (slower for large tensors, the same bits). */
+
+/* Vectors of channels held in registers by the NHWC sweeps. */
+#define TRAINOPT__BN_VB 4
+
+/* tc rounded up to whole vectors. */
+TRAINOPT__FORCE_INLINE size_t trainopt__bn_width(size_t tc) {
+    return (tc + TRAINOPT_SIMD_LANES - 1) / TRAINOPT_SIMD_LANES * TRAINOPT_SIMD_LANES;
+}
+
+/* The per-channel state of a pass over channels [0, width). */
+typedef struct {
+    float *a1, *a2;   /* partial sums [16][stride] */
+    float *mu;        /* block shift (forward) or channel mean (backward), [stride] */
+    unsigned char *d; /* two doubles per channel (memcpy: the output array is only float-aligned) */
+    size_t stride;    /* a multiple of 16, >= width */
+    float *coef[4];   /* per-channel coefficients of the elementwise pass, [width] each */
+} trainopt__bn_state;
+
+/* Stack state of one tile. */
+typedef struct {
+    float a1[16 * TRAINOPT__BN_TILE], a2[16 * TRAINOPT__BN_TILE], mu[TRAINOPT__BN_TILE];
+    double d[2 * TRAINOPT__BN_TILE];
+    float coef[4][TRAINOPT__BN_TILE];
+} trainopt__bn_tile;
+
+TRAINOPT__FORCE_INLINE void trainopt__bn_tile_state(trainopt__bn_tile *t, trainopt__bn_state *st) {
+    int i;
+    st->a1 = t->a1;
+    st->a2 = t->a2;
+    st->mu = t->mu;
+    st->d = (unsigned char *)t->d;
+    st->stride = TRAINOPT__BN_TILE;
+    for (i = 0; i < 4; i++) st->coef[i] = t->coef[i];
+}
+
+/* Floats of scratch the full-width state needs in the output array, for c channels:
+   4 coefficient rows, then (8-byte aligned) 2 doubles per channel, then 33 arrays of
+   stride floats. Row 0..3 of the output are the coefficient rows. */
+TRAINOPT__FORCE_INLINE size_t trainopt__bn_stride(size_t c) { return (c + 15) / 16 * 16; }
+TRAINOPT__FORCE_INLINE size_t trainopt__bn_scratch_floats(size_t c) {
+    return 4 * c + 1 + 4 * c + 33 * trainopt__bn_stride(c);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__bn_out_state(float *out, size_t c, trainopt__bn_state *st) {
+    float *p = out + 4 * c;
+    int i;
+    if ((uintptr_t)p % 8 != 0) p++;
+    st->d = (unsigned char *)p;
+    p += 4 * c;
+    st->stride = trainopt__bn_stride(c);
+    st->mu = p;
+    st->a1 = p + st->stride;
+    st->a2 = st->a1 + 16 * st->stride;
+    for (i = 0; i < 4; i++) st->coef[i] = out + (size_t)i * c;
+}
+
+TRAINOPT__FORCE_INLINE double trainopt__bn_getd(const trainopt__bn_state *st, size_t i) {
+    double v;
+    memcpy(&v, st->d + i * sizeof(double), sizeof v);
+    return v;
+}
+TRAINOPT__FORCE_INLINE void trainopt__bn_setd(const trainopt__bn_state *st, size_t i, double v) {
+    memcpy(st->d + i * sizeof(double), &v, sizeof v);
+}
+
+/* The first chunk of a block initializes partial sums 0..min(16, len)-1 (the
+   sweep's init); this zeroes the others (a2 too unless only_a1), which no value
+   of the block reaches when its rows are shorter than 16. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_state_zero(const trainopt__bn_state *st, const trainopt__bn_block *B,
+                                                    size_t width, int only_a1) {
+    size_t j, v;
+    for (j = trainopt__bn_min(16, B->s1 - B->s0); j < 16; j++)
+        for (v = 0; v < width; v += TRAINOPT_SIMD_LANES) {
+            trainopt__v_store(st->a1 + j * st->stride + v, trainopt__v_zero());
+            if (!only_a1) trainopt__v_store(st->a2 + j * st->stride + v, trainopt__v_zero());
+        }
+}
+
+/* The canonical tree over the 16 partial sums of each channel (as trainopt__acc16_sum:
+   s[j] + s[j + w] for w = 8, 4, 2, 1), a vector of channels at a time in registers;
+   the result lands in row 0. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_state_tree(float *a, size_t stride, size_t width) {
+    trainopt__vf t[16];
+    size_t v;
+    int j, w;
+    for (v = 0; v < width; v += TRAINOPT_SIMD_LANES) {
+        TRAINOPT__UNROLL
+        for (j = 0; j < 16; j++) t[j] = trainopt__v_load(a + (size_t)j * stride + v);
+        TRAINOPT__UNROLL
+        for (w = 8; w >= 1; w /= 2)
+            TRAINOPT__UNROLL
+            for (j = 0; j < w; j++) t[j] = trainopt__v_add(t[j], t[j + w]);
+        trainopt__v_store(a + v, t[0]);
+    }
+}
+
+/* Adds the up to 4 values of partial p in one 64-position chunk (rows r0, r0+16, ...
+   < r1; r0 = chunk start + p) to nv channel vectors from v0, in registers. The
+   partial sum sees its values in position order, as in the NCHW sweep. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_state_group(const trainopt__bn_state *st, size_t p, size_t r0, size_t r1,
+                                                     size_t cs, size_t v0, int nv, size_t klast, int kind, int relu,
+                                                     int init, const float *x, const float *dy, const float *y) {
+    trainopt__vf m[TRAINOPT__BN_VB], s1[TRAINOPT__BN_VB], s2[TRAINOPT__BN_VB];
+    float *a1 = st->a1 + p * st->stride + v0, *a2 = st->a2 + p * st->stride + v0;
+    size_t r;
+    int j;
+    TRAINOPT__UNROLL
+    for (j = 0; j < TRAINOPT__BN_VB; j++) {
+        const size_t o = (size_t)(j < nv ? j : 0) * TRAINOPT_SIMD_LANES;
+        m[j] = kind == TRAINOPT__BN_SUM ? trainopt__v_zero() : trainopt__v_load(st->mu + v0 + o);
+        s1[j] = init ? trainopt__v_zero() : trainopt__v_load(a1 + o);
+        s2[j] = kind == TRAINOPT__BN_SUM || init ? trainopt__v_zero() : trainopt__v_load(a2 + o);
+    }
+    for (r = r0; r < r1; r += 16)
+        TRAINOPT__UNROLL
+        for (j = 0; j < TRAINOPT__BN_VB; j++)
+            if (j < nv)
+                trainopt__bn_accum(kind, relu, r * cs + v0 + (size_t)j * TRAINOPT_SIMD_LANES,
+                                   j == nv - 1 ? klast : TRAINOPT_SIMD_LANES, m[j], x, dy, y, &s1[j], &s2[j]);
+    TRAINOPT__UNROLL
+    for (j = 0; j < TRAINOPT__BN_VB; j++)
+        if (j < nv) {
+            trainopt__v_store(a1 + (size_t)j * TRAINOPT_SIMD_LANES, s1[j]);
+            if (kind != TRAINOPT__BN_SUM) trainopt__v_store(a2 + (size_t)j * TRAINOPT_SIMD_LANES, s2[j]);
+        }
+}
+
+/* One sweep of block B over channels [0, tc) (x, dy, y already offset to the first
+   channel; rows are cs floats apart). Position s goes to partial s % 16 (blocks
+   start at multiples of 16). */
+TRAINOPT__FORCE_INLINE void trainopt__bn_state_sweep(const trainopt__bn_state *st, const trainopt__bn_block *B, size_t s,
+                                                     size_t cs, size_t tc, int kind, int relu, const float *x,
+                                                     const float *dy, const float *y) {
+    const size_t span = (size_t)TRAINOPT__BN_VB * TRAINOPT_SIMD_LANES;
+    const size_t full = tc / span * span;
+    const size_t rest = tc - full, rest_nv = (rest + TRAINOPT_SIMD_LANES - 1) / TRAINOPT_SIMD_LANES;
+    const size_t rest_k = rest - (rest_nv ? rest_nv - 1 : 0) * TRAINOPT_SIMD_LANES;
+    size_t n, q, p, v0;
+    for (n = B->n0; n < B->n1; n++)
+        for (q = B->s0; q < B->s1; q += 64) {
+            const size_t end = trainopt__bn_min(q + 64, B->s1);
+            const int init = n == B->n0 && q == B->s0; /* the block's first chunk starts its sums */
+            for (p = 0; p < 16 && q + p < end; p++) {
+                const size_t r0 = n * s + q + p, r1 = n * s + end;
+                for (v0 = 0; v0 < full; v0 += span)
+                    trainopt__bn_state_group(st, p, r0, r1, cs, v0, TRAINOPT__BN_VB, TRAINOPT_SIMD_LANES, kind, relu,
+                                             init, x, dy, y);
+                if (rest)
+                    trainopt__bn_state_group(st, p, r0, r1, cs, full, (int)rest_nv, rest_k, kind, relu, init, x, dy, y);
+            }
+        }
+}
+
+/* Forward statistics of channels [0, tc): per block a sum sweep for the shift,
+   then a centered sweep (the block is in cache), merged in double per channel.
+   Leaves each channel's mean and m2 in the state's doubles. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_state_stats(const trainopt__bn_state *st, const trainopt__bn_blocks *bl,
+                                                     size_t cs, size_t tc, const float *x) {
+    const size_t width = trainopt__bn_width(tc);
+    double count = 0.0;
+    size_t k, j, v;
+    for (k = 0; k < bl->count; k++) {
+        const trainopt__bn_block B = trainopt__bn_block_at(bl, k);
+        const double nb = (double)(B.n1 - B.n0) * (double)(B.s1 - B.s0);
+        trainopt__bn_state_zero(st, &B, width, 1);
+        trainopt__bn_state_sweep(st, &B, bl->s, cs, tc, TRAINOPT__BN_SUM, 0, x, NULL, NULL);
+        trainopt__bn_state_tree(st->a1, st->stride, width);
+        for (v = 0; v < width; v += TRAINOPT_SIMD_LANES)
+            trainopt__v_store(st->mu + v, trainopt__v_div(trainopt__v_load(st->a1 + v), trainopt__v_set1((float)nb)));
+        trainopt__bn_state_zero(st, &B, width, 0);
+        trainopt__bn_state_sweep(st, &B, bl->s, cs, tc, TRAINOPT__BN_DEV, 0, x, NULL, NULL);
+        trainopt__bn_state_tree(st->a1, st->stride, width);
+        trainopt__bn_state_tree(st->a2, st->stride, width);
+        for (j = 0; j < tc; j++) {
+            double mean = trainopt__bn_getd(st, 2 * j), m2 = trainopt__bn_getd(st, 2 * j + 1);
+            trainopt__bn_merge(count, nb, st->mu[j], st->a1[j], st->a2[j], &mean, &m2);
+            trainopt__bn_setd(st, 2 * j, mean);
+            trainopt__bn_setd(st, 2 * j + 1, m2);
+        }
+        count += nb;
+    }
+}
+
+/* Backward sums of channels [0, tc) with the channel means in st->mu: leaves
+   sum(g) and sum((x - mean)*g) in the state's doubles. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_state_dots(const trainopt__bn_state *st, const trainopt__bn_blocks *bl,
+                                                    size_t cs, size_t tc, int relu, const float *x, const float *dy,
+                                                    const float *y) {
+    const size_t width = trainopt__bn_width(tc);
+    size_t k, j;
+    for (j = 0; j < 2 * tc; j++) trainopt__bn_setd(st, j, 0.0);
+    for (k = 0; k < bl->count; k++) {
+        const trainopt__bn_block B = trainopt__bn_block_at(bl, k);
+        trainopt__bn_state_zero(st, &B, width, 0);
+        trainopt__bn_state_sweep(st, &B, bl->s, cs, tc, TRAINOPT__BN_DOT, relu, x, dy, y);
+        trainopt__bn_state_tree(st->a1, st->stride, width);
+        trainopt__bn_state_tree(st->a2, st->stride, width);
+        for (j = 0; j < tc; j++) {
+            trainopt__bn_setd(st, 2 * j, trainopt__bn_getd(st, 2 * j) + (double)st->a1[j]);
+            trainopt__bn_setd(st, 2 * j + 1, trainopt__bn_getd(st, 2 * j + 1) + (double)st->a2[j]);
+        }
+    }
+}
+
+/* The elementwise pass over rows [r0, r1), channels [0, tc), with per-channel
+   coefficients coef[0..3] (front to back: measured faster here than back to front,
+   whose reuse of the cache the write stream spoils):
+   forward y = fma(x - coef0, coef1, coef2); backward dx = fma(x - coef0, coef2,
+   fma(g, coef1, coef3)). */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_elem_vec(int backward, int relu, const float *const *coef, size_t v,
+                                                          size_t o, size_t k, const float *x, const float *dy,
+                                                          const float *y) {
+    const trainopt__vf xv = trainopt__v_load_n(x + o, k), mu = trainopt__v_load_n(coef[0] + v, k);
+    if (!backward) return trainopt__bn_norm(xv, mu, trainopt__v_load_n(coef[1] + v, k), trainopt__v_load_n(coef[2] + v, k), relu);
+    return trainopt__bn_dx(xv, trainopt__bn_grad(trainopt__v_load_n(dy + o, k), relu ? y + o : y, k, relu), mu, /* NULL y */
+                           trainopt__v_load_n(coef[1] + v, k), trainopt__v_load_n(coef[2] + v, k),
+                           trainopt__v_load_n(coef[3] + v, k));
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__bn_elem_rows(int backward, int relu, int stream, const float *const *coef,
+                                                   size_t r0, size_t r1, size_t cs, size_t tc, const float *x,
+                                                   const float *dy, const float *y, float *out) {
+    size_t r, v;
+    for (r = r0; r < r1; r++) {
+        const size_t o = r * cs;
+        v = 0;
+        if (stream) {
+            const size_t h = trainopt__bn_head(out + o, tc);
+            if (h) trainopt__v_store_n(out + o, trainopt__bn_elem_vec(backward, relu, coef, 0, o, h, x, dy, y), h);
+            for (v = h; v + TRAINOPT_SIMD_LANES <= tc; v += TRAINOPT_SIMD_LANES)
+                trainopt__v_stream(out + o + v,
+                                   trainopt__bn_elem_vec(backward, relu, coef, v, o + v, TRAINOPT_SIMD_LANES, x, dy, y));
+        } else {
+            for (; v + TRAINOPT_SIMD_LANES <= tc; v += TRAINOPT_SIMD_LANES)
+                trainopt__v_store(out + o + v,
+                                  trainopt__bn_elem_vec(backward, relu, coef, v, o + v, TRAINOPT_SIMD_LANES, x, dy, y));
+        }
+        if (v < tc) trainopt__v_store_n(out + o + v, trainopt__bn_elem_vec(backward, relu, coef, v, o + v, tc - v, x, dy, y), tc - v);
+    }
+}
+
+/* The elementwise pass when the coefficients sit in rows 0..3 of the output itself:
+   rows 4.. first, then rows 0..3 a tile at a time from a copy of its coefficients. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_elem_out(int backward, int relu, int stream, const trainopt__bn_state *st, size_t m,
+                                                  size_t cs, const float *x, const float *dy, const float *y,
+                                                  float *out) {
+    float copy[4][TRAINOPT__BN_TILE];
+    const float *cp[4];
+    size_t c0, i;
+    int j;
+    trainopt__bn_elem_rows(backward, relu, stream, (const float *const *)st->coef, 4, m, cs, cs, x, dy, y, out);
+    for (j = 0; j < 4; j++) cp[j] = copy[j];
+    for (c0 = 0; c0 < cs; c0 += TRAINOPT__BN_TILE) {
+        const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, cs - c0);
+        for (j = 0; j < (backward ? 4 : 3); j++)
+            for (i = 0; i < tc; i++) copy[j][i] = st->coef[j][c0 + i];
+        trainopt__bn_elem_rows(backward, relu, 0, cp, 0, 4, cs, tc, x + c0, dy ? dy + c0 : NULL, y ? y + c0 : NULL,
+                               out + c0);
+    }
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__bn_train_nhwc(const trainopt__bn_params *p, size_t n, size_t cs, size_t s,
+                                                    int relu, int in_out, const float *x, const float *gamma,
+                                                    const float *beta, float *running_mean, float *running_var,
+                                                    float *y, float *save_mean, float *save_invstd) {
+    const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
+    const double m = (double)n * (double)s;
+    trainopt__bn_state st;
+    trainopt__bn_tile t;
+    size_t c0, j;
+    if (cs > TRAINOPT__BN_TILE && in_out) {
+        trainopt__bn_out_state(y, cs, &st);
+        for (j = 0; j < 2 * cs; j++) trainopt__bn_setd(&st, j, 0.0);
+        trainopt__bn_state_stats(&st, &bl, cs, cs, x);
+        for (j = 0; j < cs; j++)
+            trainopt__bn_finish(p, m, trainopt__bn_getd(&st, 2 * j), trainopt__bn_getd(&st, 2 * j + 1),
+                                gamma ? gamma[j] : 1.0f, beta ? beta[j] : 0.0f, save_mean + j, save_invstd + j,
+                                running_mean ? running_mean + j : NULL, running_var ? running_var + j : NULL,
+                                st.coef[0] + j, st.coef[1] + j, st.coef[2] + j);
+        trainopt__bn_elem_out(0, relu, p->stream, &st, n * s, cs, x, NULL, NULL, y);
+        return;
+    }
+    trainopt__bn_tile_state(&t, &st);
+    for (c0 = 0; c0 < cs; c0 += TRAINOPT__BN_TILE) {
+        const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, cs - c0);
+        for (j = 0; j < 2 * TRAINOPT__BN_TILE; j++) t.d[j] = 0.0;
+        trainopt__bn_state_stats(&st, &bl, cs, tc, x + c0);
+        for (j = 0; j < tc; j++) {
+            const size_t c = c0 + j;
+            trainopt__bn_finish(p, m, t.d[2 * j], t.d[2 * j + 1], gamma ? gamma[c] : 1.0f, beta ? beta[c] : 0.0f,
+                                save_mean + c, save_invstd + c, running_mean ? running_mean + c : NULL,
+                                running_var ? running_var + c : NULL, t.coef[0] + j, t.coef[1] + j, t.coef[2] + j);
+        }
+        trainopt__bn_elem_rows(0, relu, p->stream, (const float *const *)st.coef, 0, n * s, cs, tc, x + c0, NULL, NULL,
+                               y + c0);
+    }
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nhwc(size_t n, size_t cs, size_t s, int relu, int stream, int in_out,
+                                                       const float *x, const float *dy, const float *gamma,
+                                                       const float *save_mean, const float *save_invstd,
+                                                       const float *y, float *dx, float *dgamma, float *dbeta) {
+    const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
+    const double m = (double)n * (double)s;
+    trainopt__bn_state st;
+    trainopt__bn_tile t;
+    size_t c0, j;
+    if (cs > TRAINOPT__BN_TILE && in_out) {
+        trainopt__bn_out_state(dx, cs, &st);
+        for (j = 0; j < st.stride; j++) st.mu[j] = j < cs ? save_mean[j] : 0.0f;
+        trainopt__bn_state_dots(&st, &bl, cs, cs, relu, x, dy, y);
+        for (j = 0; j < cs; j++) {
+            st.coef[0][j] = save_mean[j];
+            trainopt__bn_backward_coefs(m, trainopt__bn_getd(&st, 2 * j), trainopt__bn_getd(&st, 2 * j + 1),
+                                        save_invstd[j], gamma ? gamma[j] : 1.0f, dgamma ? dgamma + j : NULL,
+                                        dbeta ? dbeta + j : NULL, st.coef[1] + j, st.coef[2] + j, st.coef[3] + j);
+        }
+        trainopt__bn_elem_out(1, relu, stream, &st, n * s, cs, x, dy, y, dx);
+        return;
+    }
+    trainopt__bn_tile_state(&t, &st);
+    for (c0 = 0; c0 < cs; c0 += TRAINOPT__BN_TILE) {
+        const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, cs - c0);
+        for (j = 0; j < TRAINOPT__BN_TILE; j++) t.mu[j] = j < tc ? save_mean[c0 + j] : 0.0f;
+        trainopt__bn_state_dots(&st, &bl, cs, tc, relu, x + c0, dy + c0, y ? y + c0 : NULL);
+        for (j = 0; j < tc; j++) {
+            const size_t c = c0 + j;
+            t.coef[0][j] = save_mean[c];
+            trainopt__bn_backward_coefs(m, t.d[2 * j], t.d[2 * j + 1], save_invstd[c], gamma ? gamma[c] : 1.0f,
+                                        dgamma ? dgamma + c : NULL, dbeta ? dbeta + c : NULL, t.coef[1] + j,
+                                        t.coef[2] + j, t.coef[3] + j);
+        }
+        trainopt__bn_elem_rows(1, relu, stream, (const float *const *)st.coef, 0, n * s, cs, tc, x + c0, dy + c0,
+                               y ? y + c0 : NULL, dx + c0);
+    }
+}
+
+/* Inference coefficients: y = fma(x - mean, a, b), a = gamma/sqrt(var + eps) in double. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_infer_coefs(double eps, float gamma, float beta, float mean, float var,
+                                                     float *mu, float *a, float *b) {
+    *mu = mean;
+    *a = trainopt__bn_f((double)gamma / sqrt((double)var + eps));
+    *b = beta;
+}
+
+/* S = 1 is the same memory in both layouts; NHWC (lanes across channels) serves
+   it, viewed as one image of N positions so that consecutive samples fill the 16
+   partial sums. */
+TRAINOPT__FORCE_INLINE trainopt_layout trainopt__bn_view(const trainopt_bn_shape *s, size_t *n, size_t *sp) {
+    if (s->spatial == 1) {
+        *n = 1;
+        *sp = s->n;
+        return TRAINOPT_NHWC;
+    }
+    *n = s->n;
+    *sp = s->spatial;
+    return s->layout;
+}
+
+/* Whether the NHWC passes may keep their state in the output array `out` of
+   total floats: it is not also an input, and it is large enough. */
+TRAINOPT__FORCE_INLINE int trainopt__bn_out_usable(const float *out, const float *a, const float *b, const float *c,
+                                                   size_t total, size_t channels) {
+    return out != a && out != b && out != c && channels < SIZE_MAX / 64 && total >= trainopt__bn_scratch_floats(channels);
+}
+
+/* ---- public functions ---- */
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_train(const trainopt_bn_config *c, trainopt_bn_shape s,
+                                                             const float *x, const float *gamma, const float *beta,
+                                                             float *running_mean, float *running_var, float *y,
+                                                             float *save_mean, float *save_invstd) {
+    trainopt__bn_params p;
+    trainopt__bn_span spans[8];
+    size_t total, m, n, sp;
+    int i, in_out;
+    trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m);
+    if (st != TRAINOPT_OK) return st;
+    if (total == 0) return TRAINOPT_OK;
+    if (m == 1) return TRAINOPT_ERR_SHAPE;
+    if (!x || !y || !save_mean || !save_invstd || (!running_mean != !running_var)) return TRAINOPT_ERR_NULL;
+    spans[0].p = x; spans[1].p = y; spans[2].p = gamma; spans[3].p = beta;
+    spans[4].p = running_mean; spans[5].p = running_var; spans[6].p = save_mean; spans[7].p = save_invstd;
+    for (i = 0; i < 8; i++) {
+        spans[i].bytes = (i < 2 ? total : s.c) * sizeof(float);
+        spans[i].role = i == 0 ? TRAINOPT__BN_EW_IN : i == 1 ? TRAINOPT__BN_EW_OUT : i < 4 ? TRAINOPT__BN_IN : TRAINOPT__BN_OUT;
+    }
+    if ((st = trainopt__bn_check_overlap(spans, 8)) != TRAINOPT_OK) return st;
+
+    p.eps = c->eps;
+    p.momentum = c->momentum;
+    p.relu = c->fuse_relu != 0;
+    p.stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
+    if (trainopt__bn_view(&s, &n, &sp) == TRAINOPT_NCHW) {
+        if (p.relu) trainopt__bn_train_nchw(&p, n, s.c, sp, 1, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd);
+        else trainopt__bn_train_nchw(&p, n, s.c, sp, 0, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd);
+    } else {
+        in_out = trainopt__bn_out_usable(y, x, x, x, total, s.c);
+        if (p.relu) trainopt__bn_train_nhwc(&p, n, s.c, sp, 1, in_out, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd);
+        else trainopt__bn_train_nhwc(&p, n, s.c, sp, 0, in_out, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd);
+    }
+    if (p.stream) trainopt__stream_fence();
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_infer(const trainopt_bn_config *c, trainopt_bn_shape s,
+                                                             const float *x, const float *gamma, const float *beta,
+                                                             const float *running_mean, const float *running_var,
+                                                             float *y) {
+    trainopt__bn_span spans[6];
+    size_t total, m, n, sp, ch, r, j, c0;
+    int i, relu, stream;
+    trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m);
+    if (st != TRAINOPT_OK) return st;
+    if (total == 0) return TRAINOPT_OK;
+    if (!x || !y || !running_mean || !running_var) return TRAINOPT_ERR_NULL;
+    spans[0].p = x; spans[1].p = y; spans[2].p = gamma; spans[3].p = beta;
+    spans[4].p = running_mean; spans[5].p = running_var;
+    for (i = 0; i < 6; i++) {
+        spans[i].bytes = (i < 2 ? total : s.c) * sizeof(float);
+        spans[i].role = i == 0 ? TRAINOPT__BN_EW_IN : i == 1 ? TRAINOPT__BN_EW_OUT : TRAINOPT__BN_IN;
+    }
+    if ((st = trainopt__bn_check_overlap(spans, 6)) != TRAINOPT_OK) return st;
+
+    relu = c->fuse_relu != 0;
+    stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
+    if (trainopt__bn_view(&s, &n, &sp) == TRAINOPT_NCHW) {
+        /* Elementwise, so nearly in memory order (channel by channel costs TLB and
+           prefetch misses): a tile of channels at a time, image by image. */
+        float mu[TRAINOPT__BN_TILE], a[TRAINOPT__BN_TILE], b[TRAINOPT__BN_TILE];
+        for (c0 = 0; c0 < s.c; c0 += TRAINOPT__BN_TILE) {
+            const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, s.c - c0);
+            for (j = 0; j < tc; j++) {
+                ch = c0 + j;
+                trainopt__bn_infer_coefs(c->eps, gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f, running_mean[ch],
+                                         running_var[ch], mu + j, a + j, b + j);
+            }
+            for (r = 0; r < n; r++)
+                for (j = 0; j < tc; j++) {
+                    const size_t o = (r * s.c + c0 + j) * sp;
+                    if (relu) trainopt__bn_row_norm(x + o, y + o, sp, mu[j], a[j], b[j], 1, stream);
+                    else trainopt__bn_row_norm(x + o, y + o, sp, mu[j], a[j], b[j], 0, stream);
+                }
+        }
+    } else if (s.c > TRAINOPT__BN_TILE && y != x && m >= 4) {
+        /* Whole rows, the coefficients in rows 0..2 of y (see >>batchnorm NHWC). */
+        trainopt__bn_state stt;
+        stt.coef[0] = y; stt.coef[1] = y + s.c; stt.coef[2] = y + 2 * s.c; stt.coef[3] = y + 3 * s.c;
+        for (ch = 0; ch < s.c; ch++)
+            trainopt__bn_infer_coefs(c->eps, gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f, running_mean[ch],
+                                     running_var[ch], stt.coef[0] + ch, stt.coef[1] + ch, stt.coef[2] + ch);
+        if (relu) trainopt__bn_elem_out(0, 1, stream, &stt, m, s.c, x, NULL, NULL, y);
+        else trainopt__bn_elem_out(0, 0, stream, &stt, m, s.c, x, NULL, NULL, y);
+    } else {
+        float coef[3][TRAINOPT__BN_TILE];
+        const float *cp[3];
+        cp[0] = coef[0]; cp[1] = coef[1]; cp[2] = coef[2];
+        for (c0 = 0; c0 < s.c; c0 += TRAINOPT__BN_TILE) {
+            const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, s.c - c0);
+            for (j = 0; j < tc; j++) {
+                ch = c0 + j;
+                trainopt__bn_infer_coefs(c->eps, gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f, running_mean[ch],
+                                         running_var[ch], coef[0] + j, coef[1] + j, coef[2] + j);
+            }
+            if (relu) trainopt__bn_elem_rows(0, 1, stream, cp, 0, m, s.c, tc, x + c0, NULL, NULL, y + c0);
+            else trainopt__bn_elem_rows(0, 0, stream, cp, 0, m, s.c, tc, x + c0, NULL, NULL, y + c0);
+        }
+    }
+    if (stream) trainopt__stream_fence();
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_backward(const trainopt_bn_config *c, trainopt_bn_shape s,
+                                                        const float *x, const float *dy, const float *gamma,
+                                                        const float *save_mean, const float *save_invstd,
+                                                        const float *y, float *dx, float *dgamma, float *dbeta) {
+    trainopt__bn_span spans[9];
+    size_t total, m, n, sp;
+    int relu, i, in_out, stream;
+    trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m);
+    if (st != TRAINOPT_OK) return st;
+    if (total == 0) return TRAINOPT_OK;
+    relu = c->fuse_relu != 0;
+    if (!x || !dy || !save_mean || !save_invstd || !dx || (relu && !y)) return TRAINOPT_ERR_NULL;
+    if (!relu) y = NULL; /* not read */
+    spans[0].p = x; spans[1].p = dy; spans[2].p = y; spans[3].p = dx;
+    spans[4].p = gamma; spans[5].p = save_mean; spans[6].p = save_invstd; spans[7].p = dgamma; spans[8].p = dbeta;
+    for (i = 0; i < 9; i++) {
+        spans[i].bytes = (i < 4 ? total : s.c) * sizeof(float);
+        spans[i].role = i < 3 ? TRAINOPT__BN_EW_IN : i == 3 ? TRAINOPT__BN_EW_OUT : i < 7 ? TRAINOPT__BN_IN : TRAINOPT__BN_OUT;
+    }
+    if ((st = trainopt__bn_check_overlap(spans, 9)) != TRAINOPT_OK) return st;
+
+    stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
+    if (trainopt__bn_view(&s, &n, &sp) == TRAINOPT_NCHW) {
+        if (relu) trainopt__bn_backward_nchw(n, s.c, sp, 1, stream, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma, dbeta);
+        else trainopt__bn_backward_nchw(n, s.c, sp, 0, stream, x, dy, gamma, save_mean, save_invstd, NULL, dx, dgamma, dbeta);
+    } else {
+        in_out = trainopt__bn_out_usable(dx, x, dy, y, total, s.c);
+        if (relu) trainopt__bn_backward_nhwc(n, s.c, sp, 1, stream, in_out, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma, dbeta);
+        else trainopt__bn_backward_nhwc(n, s.c, sp, 0, stream, in_out, x, dy, gamma, save_mean, save_invstd, NULL, dx, dgamma, dbeta);
+    }
+    if (stream) trainopt__stream_fence();
+    return TRAINOPT_OK;
+}
+
+/* Per-channel scale and shift for inference: y = x*scale + shift equals
+   forward_infer to a few ulps. Computed in double, rounded once; shift uses the
+   rounded scale so that the pair is consistent. */
+TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_fold(const trainopt_bn_config *c, size_t channels, const float *gamma,
+                                                    const float *beta, const float *running_mean,
+                                                    const float *running_var, float *scale, float *shift) {
+    trainopt__bn_span spans[6];
+    trainopt_bn_shape shape;
+    size_t total, m, ch;
+    int i;
+    trainopt_status st;
+    shape.n = 1;
+    shape.c = channels;
+    shape.spatial = 1;
+    shape.layout = TRAINOPT_NCHW;
+    if ((st = trainopt__bn_check_config(c, &shape, &total, &m)) != TRAINOPT_OK) return st;
+    if (channels == 0) return TRAINOPT_OK;
+    if (!running_mean || !running_var || !scale || !shift) return TRAINOPT_ERR_NULL;
+    spans[0].p = gamma; spans[1].p = beta; spans[2].p = running_mean; spans[3].p = running_var;
+    spans[4].p = scale; spans[5].p = shift;
+    for (i = 0; i < 6; i++) {
+        spans[i].bytes = channels * sizeof(float);
+        spans[i].role = i < 4 ? TRAINOPT__BN_EW_IN : TRAINOPT__BN_EW_OUT;
+    }
+    if ((st = trainopt__bn_check_overlap(spans, 6)) != TRAINOPT_OK) return st;
+    for (ch = 0; ch < channels; ch++) {
+        float mu, a, b;
+        trainopt__bn_infer_coefs(c->eps, gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f, running_mean[ch],
+                                 running_var[ch], &mu, &a, &b);
+        scale[ch] = a;
+        shift[ch] = trainopt__bn_f(fma(-(double)mu, (double)a, (double)b));
+    }
+    return TRAINOPT_OK;
+}

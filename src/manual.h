@@ -1,0 +1,598 @@
+/* trainopt.h - SIMD training kernels in one C header.        version 0.1.0
+
+   Optimizer update rules, learning-rate schedules, batch normalization,
+   dropout, regularization, gradient utilities, losses and weight
+   initialization, vectorized for AVX-512, AVX2+FMA and ARM NEON with a scalar
+   fallback chosen at compile time. The math follows PyTorch 1.13, and every
+   backend gives bit-identical results.
+
+   DO THIS
+   -------
+       #include "trainopt.h"      // and keep trainopt_simd.h beside it
+
+       trainopt_adam_config cfg = TRAINOPT_ADAMW_DEFAULTS;
+       cfg.lr = 3e-4;
+       for (int64_t step = 1; step <= steps; step++) {
+           backward(model, grad);                 // your code
+           trainopt_status s = trainopt_adamw_step(&cfg, step, n, param, grad, m, v, NULL);
+           if (s != TRAINOPT_OK) { fprintf(stderr, "%s\n", trainopt_status_str(s)); abort(); }
+       }
+
+   Compile with the vector ISA you want the kernels to use (-mavx2 -mfma,
+   -mavx512f, -march=native, or nothing for the scalar fallback), or, for one
+   binary that runs on many x86-64 CPUs, #define TRAINOPT_DISPATCH before the
+   include and let it pick at run time (RUNTIME DISPATCH below).
+
+   CONTENTS (each name is a greppable marker in the body: search ">>name")
+     >>status       trainopt_status, trainopt_status_str, trainopt_backend
+     >>validate     argument checks shared by every kernel
+     >>stepopts     trainopt_step_opts: the fused step (gradient scale, skip, non-finite count)
+     >>sgd          trainopt_sgd_step, trainopt_sgd_step_ex
+     >>adagrad      trainopt_adagrad_init, trainopt_adagrad_step, trainopt_adagrad_step_ex
+     >>rmsprop      trainopt_rmsprop_step, trainopt_rmsprop_step_ex
+     >>adam         trainopt_adam_step, trainopt_adamw_step, and their _ex forms (AMSGrad included)
+     >>schedules    trainopt_lr_* (step, multistep, exponential, inverse_time, polynomial,
+                    linear, constant, cosine, cosine_restarts, warmup_cosine, warmup_factor)
+     >>onecycle     trainopt_lr_onecycle, trainopt_momentum_onecycle
+     >>cyclic       trainopt_lr_cyclic, trainopt_momentum_cyclic
+     >>schedule     trainopt_schedule, trainopt_schedule_lr, trainopt_lr_join
+     >>parse        trainopt_schedule_parse, _parse_msg, _parse_join
+     >>plateau      trainopt_plateau_init, trainopt_plateau_step (ReduceLROnPlateau)
+     >>math         the library's own vector exp, log, log1p
+     >>sumblock     the blocked canonical reduction of the losses and gradient utilities
+     >>regularization trainopt_l1l2_penalty, trainopt_l1l2_grad
+     >>gradutil     trainopt_clip_grad_value, trainopt_grad_unscale, trainopt_sum_squares,
+                    trainopt_grad_norm, trainopt_clip_grad_norm
+     >>mse          trainopt_mse_loss, trainopt_bce_with_logits
+     >>softmax_ce   trainopt_softmax_cross_entropy
+     >>vecmath      sin/cos and erfinv for the generator
+     >>philox       Philox4x32-10 on vector lanes
+     >>rng          the element-to-word mapping shared by every random kernel
+     >>rand         trainopt_rand_u32, trainopt_rand_uniform, trainopt_rand_normal
+     >>dropout      trainopt_dropout_forward, trainopt_dropout_backward
+     >>init         trainopt_calculate_gain, _fans, xavier/kaiming uniform and normal, trunc_normal
+     >>batchnorm    trainopt_batchnorm_forward_train, _forward_infer, _backward, _fold
+     >>dispatch     runtime dispatch (TRAINOPT_DISPATCH): the variants, the choice, the wrappers
+
+   COMPILE-TIME OPTIONS
+     TRAINOPT_API         storage class of every function; default `static inline`
+                          (each translation unit gets private copies; no link step).
+     TRAINOPT_NO_SIMD     force the scalar backend (same results, several times slower).
+     TRAINOPT_NO_AVX512   cap x86 at AVX2+FMA even where -mavx512f is given
+                          (useful where 512-bit code lowers the clock).
+     TRAINOPT_SIMDE_NEON  testing only: the NEON backend through SIMDe on any CPU.
+     TRAINOPT_STREAM_BYTES  batch-norm and dropout outputs of at least this many bytes
+                          (default 16 MiB) are written with non-temporal stores on x86
+                          (dropout: where y + the first whole group is vector-aligned);
+                          SIZE_MAX: never.
+     TRAINOPT_ALLOW_FAST_MATH  silence the warning under -ffast-math (which voids
+                          the NaN and bit-identity guarantees).
+     TRAINOPT_DISPATCH    runtime dispatch on x86-64 with gcc or clang (below); ignored
+                          elsewhere. Costs compile time (each kernel the unit calls is
+                          compiled three times) and an indirect call per kernel call.
+
+   RUNTIME DISPATCH (TRAINOPT_DISPATCH)
+     With #define TRAINOPT_DISPATCH before the include, on x86-64 under gcc or clang,
+     the kernels are compiled three times in the including translation unit: the
+     scalar variant with the unit's own flags, the avx2 and avx512 variants under
+     target pragmas (no -m flags needed: build for baseline x86-64). At the first call
+     of a kernel the best variant the CPU and OS support is chosen (cpuid, through
+     __builtin_cpu_supports) and kept for the life of the process; each public
+     function is a wrapper calling the chosen variant through a function pointer.
+     trainopt_backend() reports the choice ("avx512", "avx2" or "scalar").
+     The environment variable TRAINOPT_MAX_BACKEND=scalar|avx2|avx512, read once at
+     that first call, caps the choice (for testing; any other value is no cap).
+     TRAINOPT_NO_AVX512 leaves the avx512 variant out; TRAINOPT_NO_SIMD turns dispatch
+     off (scalar only). Every variant gives the same bits, as every backend does, so
+     the choice never changes a result (make test runs the whole suite under each cap).
+     In a dispatch build the compile-time layer (TRAINOPT_SIMD_NAME, the trainopt__v_*
+     ops) is the scalar one. The learning-rate schedules, their parser and
+     trainopt_status_str have no vector code and are compiled once, without a wrapper.
+     Per-call overhead, measured: see bench/FINDINGS.md ("Runtime dispatch").
+
+   OPTIMIZERS (torch.optim, PyTorch 1.13 single-tensor path)
+     All update `param` and their state in place, in one pass over memory. `step`
+     is the 1-based number of the update being applied. g is the gradient, negated
+     first when `maximize` is set. Per-step scalars (1 - beta, bias corrections,
+     lr/(1+(step-1)*lr_decay), 1 - lr*wd) are computed in double and rounded to
+     float once per call; the elementwise math is float.
+
+     SGD (torch.optim.SGD). momentum_buf is NULL iff momentum == 0.
+         if wd:        g = g + wd*p
+         if momentum:  b = (step == 1) ? g : momentum*b + (1-dampening)*g
+                       g = nesterov ? g + momentum*b : b
+         p = p - lr*g
+     Adagrad (torch.optim.Adagrad). state_sum starts at initial_accumulator_value
+     (trainopt_adagrad_init).
+         if wd: g = g + wd*p
+         s = s + g*g;   p = p - clr * g / (sqrt(s) + eps),   clr = lr / (1 + (step-1)*lr_decay)
+     RMSprop (torch.optim.RMSprop). momentum_buf NULL iff momentum == 0; grad_avg
+     NULL iff !centered.
+         if wd: g = g + wd*p
+         v = alpha*v + (1-alpha)*g*g
+         if centered: a = alpha*a + (1-alpha)*g;  d = sqrt(v - a*a) + eps
+         else:        d = sqrt(v) + eps
+         if momentum: b = momentum*b + g/d;  p = p - lr*b
+         else:        p = p - lr*g/d
+     Adam (torch.optim.Adam), AMSGrad with cfg.amsgrad (max_exp_avg_sq NULL iff !amsgrad).
+         if wd: g = g + wd*p                  (Adam: L2 penalty in the gradient)
+         m = beta1*m + (1-beta1)*g
+         v = beta2*v + (1-beta2)*g*g
+         if amsgrad: vmax = max(vmax, v) and vmax replaces v below (NaN propagates)
+         d = sqrt(v) / sqrt(1-beta2^step) + eps
+         p = p - (lr / (1-beta1^step)) * m / d
+     AdamW (torch.optim.AdamW) is Adam with decoupled weight decay: first
+         p = p * (1 - lr*wd), then the Adam update without the L2 term.
+     Defaults are PyTorch's: TRAINOPT_SGD_DEFAULTS (lr 1e-3: PyTorch 1.13 has no
+     default lr for SGD; 2.x uses 1e-3), TRAINOPT_ADAGRAD_DEFAULTS (lr 1e-2, eps 1e-10),
+     TRAINOPT_RMSPROP_DEFAULTS (lr 1e-2, alpha 0.99, eps 1e-8), TRAINOPT_ADAM_DEFAULTS
+     (lr 1e-3, betas 0.9/0.999, eps 1e-8), TRAINOPT_ADAMW_DEFAULTS (the same, wd 1e-2).
+     State arrays other than Adagrad's start at zero.
+
+   THE FUSED STEP (every optimizer's _ex form)
+     trainopt_<opt>_step_ex(..., const trainopt_step_opts *o) is the plain step with
+     three options applied in the same single pass over memory:
+       o->grad_scale  every gradient is first multiplied by (float)grad_scale. Fold
+                      mixed precision's 1/loss_scale and clip_grad_norm's coefficient
+                      into this one number. The result is bit for bit the plain step
+                      applied to gradients already multiplied by (float)grad_scale.
+       o->found_inf   if non-NULL and nonzero, the step is skipped: nothing is read or
+                      written and the call returns TRAINOPT_OK (GradScaler's skip).
+       o->nonfinite   if non-NULL, receives the number of scaled gradients that are
+                      NaN or +-Inf (0 when the step is skipped).
+     o == NULL is the plain step. A NaN, Inf or negative grad_scale is TRAINOPT_ERR_HPARAM.
+     Recommended loop with loss scaling and norm clipping: compute the global norm of the
+     raw gradients, set grad_scale = (1/loss_scale) * min(1, max_norm/(norm/loss_scale + 1e-6)),
+     skip (found_inf) when the norm is not finite, then one _ex call per tensor: the gradients
+     are read once instead of three times (unscale, clip, step).
+
+   LEARNING-RATE SCHEDULES (torch.optim.lr_scheduler, PyTorch 1.13; Keras; optax)
+     Pure functions of the step t (0-based, PyTorch's last_epoch): the lr for step t
+     is the value a PyTorch training loop sees after t calls to scheduler.step()
+     (the constructor's own step gives t = 0). All math is in double; t is int64_t,
+     exact to 2^53 and never saturating. Invalid arguments (t < 0, a NaN, Inf or
+     negative lr, a period < 1, ...) return NaN; no schedule crashes or reads past
+     what it is given. Where PyTorch has both a recursive (chainable) form and a
+     closed form, trainopt implements the closed form, as written below. Where
+     PyTorch's recursive form breaks (ConstantLR with total_iters 0 stays at factor
+     forever; LinearLR with start_factor 0 and ConstantLR with factor 0 divide by
+     zero) the closed form still gives its value.
+     Below, base is base_lr and min(a, b) the smaller of a and b.
+
+     trainopt_lr_step(base, t, step_size, gamma)                     StepLR
+         base * gamma^floor(t / step_size)                   step_size >= 1, gamma >= 0
+     trainopt_lr_multistep(base, t, milestones, k, gamma)            MultiStepLR
+         base * gamma^(number of milestones <= t)            milestones >= 0, any order;
+                                                             a repeated milestone counts twice
+     trainopt_lr_exponential(base, t, gamma)                         ExponentialLR
+         base * gamma^t               (e^(-k t) is gamma = exp(-k); 0.95^epoch is gamma = 0.95)
+     trainopt_lr_inverse_time(base, t, rate, steps, staircase)       Keras InverseTimeDecay
+         base / (1 + rate * p),  p = t / steps  (floor(t / steps) when staircase)   steps >= 1
+     trainopt_lr_polynomial(base, t, total_iters, power, end_lr)     PolynomialLR, Keras PolynomialDecay
+         (base - end_lr) * (1 - min(t, T) / T)^power + end_lr     T = total_iters >= 1, power >= 0;
+                                                             end_lr = 0 is PyTorch's PolynomialLR
+     trainopt_lr_linear(base, t, start_factor, end_factor, T)        LinearLR
+         base * (s + (e - s) * min(t, T) / T)                 s, e in [0, 1], T >= 1
+     trainopt_lr_constant(base, t, factor, T)                         ConstantLR
+         base * factor for t < T, then base * (factor + (1 - factor))     factor in [0, 1], T >= 0
+     trainopt_lr_cosine(base, t, t_max, eta_min)                      CosineAnnealingLR
+         eta_min + (base - eta_min) * (1 + cos(pi * t / t_max)) / 2       t_max >= 1
+         As in PyTorch, past t_max the cosine goes on: it climbs back to base at
+         2 t_max (use trainopt_lr_warmup_cosine to stay at the end value).
+     trainopt_lr_cosine_restarts(base, t, t_0, t_mult, eta_min)       CosineAnnealingWarmRestarts
+         the same cosine with t_max = T_i and t = T_cur, where period i lasts
+         T_i = t_0 * t_mult^i steps (t_0 >= 1, t_mult >= 1, integers: no log()).
+     trainopt_lr_warmup_cosine(peak, t, warmup, decay, init_lr, end_lr)  optax warmup_cosine_decay_schedule
+         t < warmup: (init_lr - peak) * (1 - t / warmup) + peak
+         else:       peak * ((1 - a) * c + a),  a = end_lr / peak (0 when peak is 0),
+                     c = (1 + cos(pi * min(t - warmup, D) / D)) / 2,  D = decay - warmup >= 1
+         (decay counts the warmup, as in optax; warmup = 0 is allowed.)
+     trainopt_lr_onecycle(&cfg, t), trainopt_momentum_onecycle(&cfg, t)  OneCycleLR
+         Phases end at step pct_start*total - 1 (then 2*pct_start*total - 2 with
+         three_phase) and total - 1; within a phase pct = (t - start) / (end - start) and
+             cos:    end_v + (start_v - end_v) / 2 * (cos(pi * pct) + 1)
+             linear: (end_v - start_v) * pct + start_v
+         lr goes initial -> max_lr (-> initial) -> min, initial = max_lr / div_factor,
+         min = initial / final_div_factor; momentum (SGD momentum or Adam beta1) goes
+         max_momentum -> base_momentum -> max_momentum. 0 <= t <= total_steps (PyTorch
+         raises past it); a phase of zero length (pct_start*total == 1) is NaN where
+         PyTorch raises ZeroDivisionError.
+     trainopt_lr_cyclic(&cfg, t), trainopt_momentum_cyclic(&cfg, t)     CyclicLR
+         cycle = floor(1 + t / (up + down)),  x = 1 + t / (up + down) - cycle,
+         h = x / r when x <= r, else (x - 1) / (r - 1),   r = up / (up + down)
+         lr = base_lr + (max_lr - base_lr) * h * s,  momentum = max_m - (max_m - base_m) * h * s
+         s = 1 (triangular), 1 / 2^(cycle - 1) (triangular2), gamma^t (exp_range).
+         step_size_down = -1 means equal to step_size_up (PyTorch's None).
+     trainopt_lr_warmup_factor(t, warmup_iters, start_factor)
+         start_factor + (1 - start_factor) * t / warmup_iters for t < warmup_iters, else 1:
+         LinearLR's factor with end_factor 1. Multiply any schedule by it (what
+         ChainedScheduler([LinearLR, X]) gives when X is multiplicative); warmup_iters = 0 is 1.
+     trainopt_lr_join(parts, k, milestones, t)                       SequentialLR, optax join_schedules
+         parts[i] for milestones[i-1] <= t < milestones[i], evaluated at t - milestones[i-1]
+         (each part starts again from its own step 0). k - 1 milestones, nondecreasing, >= 0.
+
+     Tagged description. trainopt_schedule holds a kind and the parameters (named as
+     PyTorch names them); trainopt_schedule_lr(&s, t) evaluates it, so a program can
+     take its schedule from a config file:
+         trainopt_schedule s;
+         if (trainopt_schedule_parse("cosine:t_max=100,eta_min=1e-5", &s) != TRAINOPT_OK) ...
+         s.lr = cfg.lr;                       // or write lr=... in the text
+         lr_t = trainopt_schedule_lr(&s, t);
+     Text is "kind" or "kind:field=value,field=value". Kinds and fields (defaults in
+     parentheses; "!" has none and must be given; lr may be left out and set in s.lr):
+         fixed            lr
+         step             lr, step_size!, gamma (0.1)
+         multistep        lr, milestones! ([30,80]: at most TRAINOPT_SCHEDULE_MAX_MILESTONES), gamma (0.1)
+         exponential      lr, gamma!
+         inverse_time     lr, decay_rate!, decay_steps!, staircase (0)
+         polynomial       lr, total_iters (5), power (1), end_lr (0)
+         linear           lr, start_factor (1/3), end_factor (1), total_iters (5)
+         constant         lr, factor (1/3), total_iters (5)
+         cosine           lr, t_max!, eta_min (0)
+         cosine_restarts  lr, t_0!, t_mult (1), eta_min (0)
+         warmup_cosine    lr (the peak), warmup_steps!, decay_steps!, init_lr (0), end_lr (0)
+         onecycle         lr (max_lr), total_steps!, pct_start (0.3), anneal_strategy (cos|linear),
+                          div_factor (25), final_div_factor (1e4), three_phase (0),
+                          base_momentum (0.85), max_momentum (0.95)
+         cyclic           lr (base_lr), max_lr!, step_size_up (2000), step_size_down (-1: = up),
+                          mode (triangular|triangular2|exp_range), gamma (1),
+                          base_momentum (0.8), max_momentum (0.9)
+     and every kind takes warmup_iters (0) and warmup_start_factor (1/3): the result is
+     multiplied by trainopt_lr_warmup_factor(t, warmup_iters, warmup_start_factor).
+     Booleans are 0/1/true/false; integers may be written 1e4. Numbers are read with
+     strtod, so in the C locale's notation. trainopt_schedule_parse_msg also writes a
+     message naming the problem: an unknown kind or field, a field the kind does not
+     take, a missing or repeated field, a bad number, or a value out of range.
+     trainopt_schedule_parse_join reads "linear:start_factor=0.1,total_iters=5 @5
+     cosine:t_max=95" (a part, then "@milestone part" for each further part) into a
+     TRAINOPT_SCHEDULE_JOIN schedule whose parts live in the caller's array (one part
+     gives that part itself); a part without lr takes the join's lr, so s.lr = cfg.lr
+     works for both. trainopt_schedule_momentum gives the momentum a onecycle or
+     cyclic schedule (or a join's current part) sets, NaN for the others. The parsers
+     write their outputs only on success. In code, start from
+     trainopt_schedule_defaults(TRAINOPT_SCHEDULE_COSINE) (PyTorch's defaults; lr and
+     parameters without a default are NaN or 0 until set) and set the fields;
+     trainopt_schedule_kind_name(kind) gives the name the parser reads.
+
+     ReduceLROnPlateau is the one stateful schedule: trainopt_plateau_init(&p, &cfg, lr),
+     then once per epoch lr = trainopt_plateau_step(&p, metric), PyTorch's rules exactly:
+         better = min/rel: m < best * (1 - threshold)    min/abs: m < best - threshold
+                  max/rel: m > best * (1 + threshold)    max/abs: m > best + threshold
+         if better: best = m, bad = 0; else bad += 1       (a NaN metric is never better)
+         if cooldown_counter > 0: cooldown_counter -= 1, bad = 0
+         if bad > patience: new = max(lr * factor, min_lr); if lr - new > eps: lr = new;
+                            cooldown_counter = cooldown, bad = 0
+     TRAINOPT_PLATEAU_DEFAULTS is PyTorch's (min, factor 0.1, patience 10, threshold 1e-4
+     rel, cooldown 0, min_lr 0, eps 1e-8). init returns TRAINOPT_ERR_NULL for a NULL
+     pointer and TRAINOPT_ERR_HPARAM for factor outside [0, 1), negative patience or
+     cooldown, threshold, min_lr, eps or lr negative or not finite, an unknown mode;
+     it writes nothing then. step returns NaN (and changes nothing) for NULL or an
+     uninitialised or invalid state.
+
+     Precision: the closed forms are evaluated in PyTorch's operation order, each
+     product rounded on its own (never fused into an fma, whatever -ffp-contract says),
+     with libm pow and cos as Python's math uses them, so with the same libm they give
+     PyTorch's closed-form doubles; tested to 1e-12 relative against them and to 1e-9
+     against PyTorch's recursive form (what its scheduler.step() computes). Measured
+     with glibc on x86-64 and on AArch64: 0 against the closed forms (the same bits),
+     7.5e-14 at worst against the recursive forms. ReduceLROnPlateau gives PyTorch's
+     lrs bit for bit (only IEEE multiply and compare). A different libm may move the
+     last bit of a double; the float an optimizer rounds it to then changes only when
+     the double sits within that bit of a float rounding boundary.
+
+   REGULARIZATION, GRADIENT UTILITIES AND LOSSES (DESIGN 4.5)
+     Everything between the backward pass and the optimizer step. Sums go through
+     the canonical blocked reduction (below), so every backend gives the same bits.
+
+     Regularization (Keras' L1/L2/L1L2 convention, tf.keras.regularizers):
+       trainopt_l1l2_penalty   *penalty = l1 * sum|w| + l2 * sum w^2   (a term with a zero
+                               coefficient is skipped, as Keras does: l1 = 0 never gives 0*Inf)
+       trainopt_l1l2_grad      grad += l1 * sign(w) + 2 * l2 * w        (sign(0) = 0)
+     PyTorch has no L1 term; its optimizers' weight_decay wd adds wd * w to the gradient,
+     which is trainopt_l1l2_grad with l1 = 0 and l2 = wd / 2 (and the penalty l2 * sum w^2
+     with l2 = wd / 2 is the loss term it differentiates). AdamW's decoupled decay is not
+     a gradient term at all: use trainopt_adamw_step's weight_decay for that.
+
+     Gradient utilities:
+       trainopt_clip_grad_value  g = clamp(g, -c, c)            torch.nn.utils.clip_grad_value_
+                                 (NaN stays NaN, bits untouched)
+       trainopt_clip_grad_norm   total = ||all gradients||_2; coef = max_norm / (total + 1e-6),
+                                 clamped to 1; every g *= coef.  torch.nn.utils.clip_grad_norm_
+                                 (L2). *total_norm is the report: when it is Inf or NaN the
+                                 gradients hold Inf/NaN (or the squares overflowed float) and,
+                                 as in PyTorch, they are multiplied by 0 or NaN. When coef is 1
+                                 the gradients are not rewritten.
+       trainopt_grad_unscale     g *= inv_scale; *found_inf = 1 if any input g is Inf/NaN, else
+                                 *found_inf is left as it was (zero it before the first tensor),
+                                 as torch.cuda.amp.GradScaler.unscale_ does
+                                 (_amp_foreach_non_finite_check_and_unscale_).
+       trainopt_sum_squares      sum of x^2 over many tensors (and the count of Inf/NaN
+                                 elements): the global sum of squares, same bits everywhere.
+       trainopt_grad_norm        the read-only half of clipping and unscaling: one pass over
+                                 the (still scaled) gradients gives the unscaled L2 norm, the
+                                 clip coefficient, found_inf, and grad_scale = inv_scale * coef,
+                                 the single multiplier a fused optimizer step applies (with
+                                 found_inf set it is inv_scale: still a valid grad_scale).
+     Recommended training-loop sequence (AMP loss scale S, clipping at max_norm):
+         backward(S * loss);                                      // gradients scaled by S
+         trainopt_grad_norm_info info;
+         trainopt_grad_norm(k, grads, lens, 1.0f / S, max_norm, &info);  // reads them once
+         trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+         o.grad_scale = info.grad_scale;  o.found_inf = &info.found_inf;
+         for (t = 0; t < k; t++)                                  // reads them again, or skips
+             trainopt_adamw_step_ex(&cfg, step, lens[t], params[t], grads[t], m[t], v[t], NULL, &o);
+         S = info.found_inf ? S * 0.5 : S;                        // GradScaler-style update
+     instead of unscale (read + write), clip (read, then read + write) and step: two passes
+     over the gradients, both read-only, instead of four, two of which also write them; and
+     one rounding (g * grad_scale) instead of two.
+     Without a fused step: trainopt_grad_unscale, then trainopt_clip_grad_norm, then the step.
+
+     Losses (mean reduction, PyTorch 1.13; `grad` may be NULL, otherwise it receives
+     d loss / d input):
+       trainopt_mse_loss       loss = mean (p - t)^2;  grad = (p - t) * (float)(2/n)
+                               (torch.nn.MSELoss, bit-identical gradient)
+       trainopt_bce_with_logits  loss = mean [(1 - t) x + max(-x, 0) + log1p(exp(-|x|))];
+                               grad = (sigmoid(x) - t) / n     (torch.nn.BCEWithLogitsLoss, no
+                               weights; stable for any |x|; log1p where PyTorch uses log(1+e),
+                               so large |x| is more accurate than PyTorch)
+       trainopt_softmax_cross_entropy  logits [batch][classes], labels [batch]:
+                               p = softmax(row), nll = -log p[label],
+                               smooth = -sum_c log p[c],
+                               loss = (1 - eps) * mean nll + (eps / classes) * mean smooth,
+                               the means over rows whose label != ignore_index
+                               (torch.nn.CrossEntropyLoss(ignore_index, label_smoothing=eps)).
+                               grad = (p - (1 - eps) * onehot - eps / classes) / count on
+                               counted rows, +0 on ignored rows. Stable for logits of any size
+                               (the row max is subtracted); classes == 1 gives loss 0, grad 0.
+     NaN and Inf are data, as in PyTorch: a row holding NaN or +Inf, or only -Inf, has NaN
+     loss and NaN gradient (also when ignored: PyTorch's grad is then NaN too); a -Inf logit
+     is a zero probability (an Inf loss if it is the label or eps > 0). Every row ignored, or
+     n == 0, gives loss NaN (PyTorch's mean over nothing) and gradient +0.
+     Exact in-place aliasing is allowed where a kernel is elementwise: grad may be the same
+     pointer as pred/target (mse, bce) or logits (cross-entropy), and l1l2_grad's grad as
+     param. Any other overlap, including of the scalar outputs, is TRAINOPT_ERR_ALIAS.
+
+   ERRORS (in addition to the common ones)
+     TRAINOPT_ERR_HPARAM  l1, l2, clip_value negative or not finite; max_norm negative or NaN
+                          (+Inf is allowed: no clipping); inv_scale not finite or <= 0;
+                          label_smoothing outside [0, 1] or NaN
+     TRAINOPT_ERR_SHAPE   classes == 0 with batch > 0; batch * classes overflows
+     TRAINOPT_ERR_INDEX   a label outside [0, classes) that is not ignore_index (PyTorch
+                          raises "Target out of bounds")
+     TRAINOPT_ERR_NULL    a required pointer is NULL (loss, penalty, found_inf, sum, info
+                          included); grads[i] NULL with lens[i] > 0
+   With nothing to sum (n == 0, batch == 0, k == 0) the scalar outputs get the empty
+   result when their pointer is not NULL: loss NaN, penalty 0, total_norm 0, sum 0.
+
+   PRECISION
+     Reductions: elements go in blocks of 256; within a block element i goes to partial
+     sum i % 16 through trainopt__acc16 (float, fixed tree), and the block sums are added
+     in double, in order (across tensors too, in order). The result is the same on every
+     backend and its error does not grow with n: about 1e-7 relative for same-sign terms
+     at any n (2^21 squares: < 2e-7, tested), where 16 float partial sums alone lose 8e-5
+     at n = 2^24.
+     Scalars (means, norms, coefficients) are computed in double and rounded to float once.
+     exp and log are the library's own (trainopt__v_exp, trainopt__v_log, trainopt__v_log1p,
+     >>math): the same operations on every backend, so the same bits (checked over all
+     2^32 inputs), and measured against double libm over every float of their ranges:
+       exp    x in [-104, 89] (subnormal results included)   max 0.91 ulp
+       log    x in (0, FLT_MAX] (subnormal x included)        max 0.76 ulp
+       log1p  x in [0, 1] / (-1, 0]                           max 1.21 / 1.44 ulp
+     Against PyTorch: loss within 1e-6 relative, gradients within 1e-6 of their largest
+     magnitude (PyTorch sums in its own order; the tests hold both to that).
+     NaN outputs that PyTorch would make from Inf - Inf or 0 * Inf are the canonical quiet
+     NaN 0x7fc00000 here (x86 and ARM make different NaN bits from such operations).
+
+   RANDOM NUMBERS, DROPOUT, INITIALIZATION (torch.nn.functional.dropout, torch.nn.init)
+     Every random value is a pure function of (seed, offset + i): element i of a
+     call with a given offset gets the same bits on every backend and compiler,
+     at any thread count, and for any split of a range into calls (call a chunk
+     starting at element s with offset + s and the arrays advanced by s). There is
+     no generator state: the caller keeps a 64-bit seed and advances offset by n
+     after each use, the way PyTorch's CUDA Philox does.
+
+     Generator: Philox4x32-10 (Salmon, Moraes, Dror, Shaw, "Parallel random
+     numbers: as easy as 1, 2, 3", SC'11; Random123's known-answer vectors are in
+     the tests). Element index e = offset + i (mod 2^64) takes one 32-bit word:
+         block   b = (e >> 6) * 16 + (e & 15)                 (a 62-bit block number)
+         key     (k0, k1)         = (seed & 0xffffffff, seed >> 32)
+         counter (c0, c1, c2, c3) = (b & 0xffffffff, b >> 32, 0, 0)
+         word    (e >> 4) & 3 of philox4x32_10(counter, key)
+     So 64 consecutive elements take all four words of 16 consecutive blocks, and
+     a vector of 1, 4, 8 or 16 lanes computes each block once with no shuffles.
+     Every word is used exactly once: distinct e give distinct (block, word).
+       trainopt_rand_u32(seed, offset, n, out)          the raw words
+       trainopt_rand_uniform(seed, offset, n, lo, hi, out)
+           u = (word >> 8) * 2^-24 in [0, 1) (24 bits, as PyTorch's float
+           uniform_); out = fma(u, hi - lo, lo) in float with hi - lo and lo
+           rounded to float once (may round up to hi, as PyTorch's may).
+           Needs lo <= hi, both finite, hi - lo <= FLT_MAX (PyTorch's checks).
+       trainopt_rand_normal(seed, offset, n, mean, std, out)
+           Box-Muller as PyTorch's CPU normal_: elements e and e + 16 of each
+           64-element group share the words of one block (words 0 and 1, or
+           2 and 3): u1 = 1 - (w_even >> 8) * 2^-24 in (0, 1], t = (w_odd >> 8)
+           * 2^-24, r = sqrt(-2 log u1); the even word's element gets r cos(2 pi t),
+           the odd word's r sin(2 pi t); out = fma(z, std, mean). |z| <= 5.77
+           (24-bit u1, as PyTorch). Needs std >= 0 (std = 0 gives mean).
+     log, sin and cos are the library's own (trainopt__v_log, trainopt__v_sincos2pi:
+     fixed sequences of IEEE operations and fused multiply-adds, so every backend
+     gives the same bits). Measured against double-precision libm on every input
+     Box-Muller can give them: log within 0.82 ulp, sin and cos within 6.1e-8
+     (absolute, about half an ulp of 1).
+
+     Dropout (torch.nn.functional.dropout, training mode):
+       trainopt_dropout_forward(p, seed, offset, n, x, y, mask)
+           Element i is dropped when its 32-bit draw d < round(p * 2^32), so p acts
+           with 2^-32 resolution; y[i] = x[i] * (float)(1 / (1 - p)) where kept (the
+           scale computed in double, as torch's native_dropout) and x[i] * 0 where
+           dropped, as PyTorch multiplies by its 0/1 noise: a dropped NaN or Inf stays
+           NaN, a dropped negative value gives -0. p == 0 copies x bit for bit, p == 1
+           gives x * 0 everywhere. x == y (in place) is allowed.
+           The draw takes 16 bits per element, so dropout costs half a word:
+               block b = (e >> 7) * 16 + (e & 15), word (e >> 4) & 3, half (e >> 6) & 1
+               (the low 16 bits for half 0, the high 16 for half 1),
+               d = (that half of philox(b, 0, 0, 0) << 16) | (that half of philox(b, 0, 1, 0))
+           where philox(c0 c1 c2 c3) splits b as above. The second block (c2 = 1) is
+           computed only when the first half equals the threshold's high half
+           (probability 2^-16), so d acts as a full 32-bit draw at half the cost.
+           mask (may be NULL): ceil(n/8) bytes, bit i%8 of byte i/8 is 1 where
+           element i was kept; the unused high bits of the last byte are written 0.
+           Calls that share one mask array must start at elements that are
+           multiples of 8 (mask + s/8); any split gives the same bits.
+       trainopt_dropout_backward(p, seed, offset, n, dy, dx, mask)
+           dx = dy where kept times the same scale, dy * 0 where dropped. With a mask
+           the keep bits are read from it; with mask NULL they are regenerated from
+           (seed, offset), which costs the generator but no memory traffic.
+       Differences from PyTorch: the mask is a different (but equally distributed)
+       draw; PyTorch 1.13's CPU F.dropout divides
+       1.0f / (float)(1 - p) in float, which differs in the last bit for some p
+       (0.999: 999.99994 against 1000).
+
+     Initializers (torch.nn.init; fans as torch.nn.init._calculate_fan_in_and_fan_out,
+     see trainopt_calculate_fans; all bounds and deviations derived in double exactly
+     as PyTorch's Python does, then rounded to float once):
+       trainopt_calculate_gain(nl, param)   linear/conv/sigmoid 1, tanh 5/3, relu sqrt(2),
+                                           leaky_relu sqrt(2 / (1 + param^2)), selu 3/4
+       trainopt_xavier_uniform   U(-a, a),  a = sqrt(3) * (gain * sqrt(2 / (fan_in + fan_out)))
+       trainopt_xavier_normal    N(0, std), std = gain * sqrt(2 / (fan_in + fan_out))
+       trainopt_kaiming_uniform  U(-b, b),  b = sqrt(3) * (gain / sqrt(fan)),  gain = calculate_gain(nl, a)
+       trainopt_kaiming_normal   N(0, std), std = gain / sqrt(fan)
+           (trainopt_kaiming_config {a, mode, nonlinearity}; TRAINOPT_KAIMING_DEFAULTS
+           is PyTorch's a = 0, fan_in, leaky_relu.)
+       trainopt_trunc_normal     N(mean, std) truncated to [a, b] by PyTorch's inverse-CDF
+           method: v = U(2 Phi(alpha) - 1, 2 Phi(beta) - 1), out = clamp(mean + std *
+           sqrt(2) * erfinv(v), a, b), alpha = (a - mean) / std, beta = (b - mean) / std.
+           erf (per call, double, a fixed Taylor series) and erfinv (per element,
+           float: Giles 2010, relative error 2.4e-7 measured) are the library's own
+           (trainopt__erf, trainopt__v_erfinv). As in PyTorch, bounds more than about 4 std from the mean
+           lose resolution (v is a float near +-1).
+       The uniform initializers use trainopt_rand_uniform's words and formula, the
+       normal ones trainopt_rand_normal's, so xavier_normal(seed, offset, ...) is
+       rand_normal(seed, offset, ..., 0, std) bit for bit.
+
+     Errors: TRAINOPT_ERR_HPARAM for p outside [0, 1] or NaN, lo > hi, std < 0 (or
+     <= 0 for trunc_normal), a > b, gain < 0, any NaN/Inf or a value beyond FLT_MAX,
+     an unknown mode or nonlinearity; TRAINOPT_ERR_SHAPE for a zero fan (the one
+     used) when n > 0, or n * 4 overflowing; TRAINOPT_ERR_NULL for a NULL array
+     when n > 0; TRAINOPT_ERR_ALIAS when x and y overlap without being equal, or
+     the mask overlaps either. Nothing is written on an error.
+
+   BATCH NORMALIZATION (torch.nn.functional.batch_norm, PyTorch 1.13; oneDNN's fuse_norm_relu)
+     Shapes: trainopt_bn_shape {n, c, spatial, layout}. TRAINOPT_NCHW is [N][C][S],
+     TRAINOPT_NHWC is [N][S][C] (PyTorch channels_last), S = spatial = H*W (D*H*W for
+     3-d); spatial = 1 is BatchNorm1d on [N][C], the same memory in both layouts. Per
+     channel c the M = N*S values x are normalized:
+       forward_train  mean = sum(x)/M,  var = sum((x-mean)^2)/M  (biased),
+                      invstd = 1/sqrt(var + eps)
+                      y = (x - mean)*a + b,   a = gamma*invstd, b = beta
+                      running_mean = (1-momentum)*running_mean + momentum*mean
+                      running_var  = (1-momentum)*running_var  + momentum*var*M/(M-1)
+                      save_mean = mean, save_invstd = invstd (what the backward pass needs)
+       forward_infer  y = (x - running_mean)*a + beta,  a = gamma/sqrt(running_var + eps)
+       backward       (training mode: the statistics depend on x)
+                      g = dy, or with fuse_relu g = (y <= 0 ? 0 : dy)
+                      dbeta = sum(g),  dgamma = sum((x-mean)*g) * invstd
+                      dx = gamma*invstd * (g - dbeta/M - (x-mean)*invstd^2*sum((x-mean)*g)/M)
+       fold           scale = gamma/sqrt(running_var + eps),  shift = beta - running_mean*scale
+                      (y = x*scale + shift: the form an inference engine applies, or merges
+                      into the preceding convolution's weights and bias)
+     gamma and beta may be NULL (1 and 0). running_mean and running_var are both given
+     (tracked) or both NULL (training only). dgamma and dbeta may be NULL. fuse_relu
+     (in trainopt_bn_config) makes the forward functions return y = max(0, y) (NaN
+     stays NaN) and the backward pass mask dy where y <= 0; the backward pass then
+     needs the forward output y (NULL is allowed without fuse_relu).
+     Exact aliasing: y may be x (in place); dx may be x, dy or y. Any other overlap
+     of an output with another array is TRAINOPT_ERR_ALIAS. fold's outputs may be
+     exactly its inputs.
+     TRAINOPT_BN_DEFAULTS is PyTorch's {eps 1e-5, momentum 0.1, fuse_relu 0}.
+     Differences from PyTorch, all refused rather than guessed: eps <= 0 (PyTorch
+     accepts eps = 0 and divides by zero for a constant channel), momentum outside
+     [0, 1], and momentum = None (PyTorch's cumulative average: pass
+     momentum = 1/(number of batches so far) to get the same result).
+     Errors (nothing is written on any of them):
+       TRAINOPT_ERR_NULL    config, x, y, dy, dx, save_mean, save_invstd, running stats for
+                            forward_infer/fold, y with fuse_relu in backward; exactly one of
+                            running_mean/running_var given
+       TRAINOPT_ERR_HPARAM  eps not > 0 or not finite; momentum NaN or outside [0, 1]
+       TRAINOPT_ERR_SHAPE   layout not NCHW/NHWC; n*c*spatial*sizeof(float) overflows size_t;
+                            N*S == 1 in forward_train (the unbiased variance is undefined;
+                            PyTorch raises "Expected more than 1 value per channel")
+       TRAINOPT_ERR_ALIAS   overlapping buffers other than the exact aliases above
+     A zero dimension is a successful no-op (nothing is written; PyTorch also leaves
+     the running statistics alone for an empty batch).
+
+     Precision. Statistics are exact to a few float ulps whatever the ratio of mean to
+     standard deviation: each channel's values are cut into blocks of at most 1024
+     (rows of S, or segments of a row when S > 1024); a block is read twice while it
+     is in cache, first for its float mean m_b, then for sum(x - m_b) and
+     sum((x - m_b)^2) in float, and the blocks are merged in double (Chan et al.'s
+     pairwise update). A channel whose mean is 1e4 times its standard deviation gets
+     its variance to about 1e-6 relative (PyTorch 1.13's channels-last kernel, a
+     one-pass float sum, gets it wrong by orders of magnitude). Per-channel scalars
+     (invstd, a, b, the backward coefficients, running statistics) are computed in
+     double and rounded to float once; the per-element math is float:
+       y  = fma(x - mu, a, b),  mu = mean rounded to float,  a = gamma/sqrt(var + eps),
+                                b = beta - (mean - mu)*a
+       dx = fma(x - mean, k, fma(g, a, c)),  k = -a*invstd^2*sum((x-mean)*g)/M,
+                                            c = -a*sum(g)/M
+     Subtracting the mean first, and carrying the mean's rounding error in b, keeps y
+     exact when |mean| >> std, where PyTorch's x*alpha + (beta - mean*alpha) loses
+     digits. (The backward pass gets the mean as a float, save_mean, as PyTorch's
+     does, and inherits its rounding.) forward_infer computes y = fma(x - mean, a,
+     beta) from the running statistics, so it does not give the bits of
+     x*scale + shift with fold's outputs (they agree to a few ulps).
+     Reproducibility. Each float sum has one fixed order, which depends only on the
+     shape: within a block, value (n, s) goes to partial sum s % 16 (n % 16 when
+     S = 1), each partial sum takes its values in (n, s) order, and the 16 are
+     combined by the fixed tree of the vector layer's canonical reduction; blocks
+     merge in double in block order (when S > 1024: rows in groups of 4, each group
+     segment by segment). So every backend gives the same bits, and NCHW and NHWC
+     give the same bits for the same logical tensor. NaN outputs are the quiet NaN
+     0x7fc00000 where they come from NaN inputs (from Inf - Inf: the CPU's default
+     NaN, whose sign differs between x86 and ARM).
+     Memory. Forward training reads x twice (statistics, then normalization) and
+     writes y once; backward reads x and dy twice and writes dx once. NCHW works a
+     channel (or four small channels) at a time so the second read comes from cache.
+     NHWC passes always cover whole rows of C channels; for C > 64 their per-channel
+     state lives in the output array (y, dx) before it is written, so an in-place
+     call (y = x, dx = dy), or N*S below about 42, runs on 64-channel tiles (same bits,
+     slower for large tensors). Outputs of TRAINOPT_STREAM_BYTES or more (default
+     16 MB) are written with non-temporal stores on x86. Nothing allocates; the
+     stack use is about 12 KB.
+
+   ERRORS (all families)
+     Every kernel returns trainopt_status and checks all of its arguments before
+     it writes anything: on an error, not one element of any output or state has
+     changed. n == 0 is a successful no-op (pointers may then be NULL).
+       TRAINOPT_ERR_NULL    a required pointer is NULL, or state the config needs is missing
+                            (state the config does not need may be NULL or not; it is not touched)
+       TRAINOPT_ERR_HPARAM  a hyperparameter is NaN/Inf or outside the range PyTorch accepts:
+                            lr, eps, weight_decay, momentum, lr_decay, initial_accumulator_value < 0;
+                            betas outside [0, 1); alpha outside [0, 1]; nesterov without
+                            momentum or with dampening
+       TRAINOPT_ERR_STEP    step < 1
+       TRAINOPT_ERR_SHAPE   n * sizeof(float) overflows size_t
+       TRAINOPT_ERR_ALIAS   two of the arrays overlap (optimizer arrays must be disjoint)
+       TRAINOPT_ERR_INDEX   an index out of range: a class label outside [0, classes) that is
+                            not ignore_index
+     NaN and Inf in gradients or parameters are data, not errors: they propagate
+     exactly as in PyTorch.
+
+   PRECISION AND REPRODUCIBILITY
+     For the same inputs every backend (scalar, avx2, avx512, neon) gives the same
+     output bits, at any optimization level, with gcc or clang and any
+     -ffp-contract setting: every product that feeds a sum is an explicit fused
+     multiply-add, a product meant to be rounded on its own is hidden from the
+     compiler's contraction, only IEEE sqrt and division are used, tails run the same
+     kernel body on a partial vector, reductions use one fixed order, and
+     beta^step is computed by repeated squaring in double rather than libm pow.
+     Splitting a range into chunks, one call per chunk, gives the same bits as
+     one call. -ffast-math voids all of this.
+     Against PyTorch the results agree to a few float ulps per step, not bit for
+     bit: PyTorch's own CPU kernels differ by build (its vectorized addcmul may
+     or may not be contracted to an FMA), and trainopt multiplies by the
+     precomputed 1/sqrt(1-beta2^step) where PyTorch divides by it.
+
+   LICENSE
+     MIT. Copyright (c) 2026 the trainopt authors. See LICENSE.
+*/

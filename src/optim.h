@@ -1,0 +1,427 @@
+/* >>sgd */
+
+typedef struct {
+    trainopt__grad_in gi;
+    float neg_lr, weight_decay, momentum, one_minus_dampening;
+} trainopt__sgd_scalars;
+
+/* One vector of k <= LANES elements at offset i. The flags are compile-time
+   constants at each call site, so every option combination gets its own loop. */
+TRAINOPT__FORCE_INLINE void trainopt__sgd_lanes(const trainopt__sgd_scalars *s, size_t i, size_t k, int scaled,
+                                                size_t *nonfinite, int has_wd, int has_momentum, int first_step,
+                                                int nesterov, float *param, const float *grad, float *buf) {
+    trainopt__vf p = trainopt__v_load_n(param + i, k);
+    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
+    if (has_wd) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
+    if (has_momentum) {
+        trainopt__vf b;
+        if (first_step) {
+            b = g; /* PyTorch clones d_p into a new buffer on the first step */
+        } else {
+            b = trainopt__v_mul(trainopt__v_load_n(buf + i, k), trainopt__v_set1(s->momentum));
+            b = trainopt__v_fma(trainopt__v_set1(s->one_minus_dampening), g, b);
+        }
+        trainopt__v_store_n(buf + i, b, k);
+        g = nesterov ? trainopt__v_fma(trainopt__v_set1(s->momentum), b, g) : b;
+    }
+    trainopt__v_store_n(param + i, trainopt__v_fma(trainopt__v_set1(s->neg_lr), g, p), k);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__sgd_loop(const trainopt__sgd_scalars *s, size_t n, int scaled, size_t *nonfinite,
+                                               int has_wd, int has_momentum, int first_step, int nesterov,
+                                               float *param, const float *grad, float *buf) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
+        trainopt__sgd_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov,
+                            param, grad, buf);
+    if (i < n)
+        trainopt__sgd_lanes(s, i, n - i, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov, param, grad, buf);
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
+                                                         const float *grad, float *buf, const trainopt_step_opts *o) {
+    const void *const ptrs[] = {param, grad, buf}; /* for the count output's overlap check */
+    trainopt__sgd_scalars s;
+    trainopt__arrays arrays;
+    trainopt_status st;
+    int has_wd, has_momentum, skip;
+    if (c == NULL) return TRAINOPT_ERR_NULL;
+    if (!trainopt__nonneg(c->lr) || !trainopt__nonneg(c->momentum) || !trainopt__finite(c->dampening) ||
+        !trainopt__nonneg(c->weight_decay) || (c->nesterov && (c->momentum <= 0.0 || c->dampening != 0.0)))
+        return TRAINOPT_ERR_HPARAM;
+    if ((st = trainopt__step_opts_check(o, n, ptrs, 3, &skip)) != TRAINOPT_OK) return st;
+    if (step < 1) return TRAINOPT_ERR_STEP;
+    if (n == 0 || skip) {
+        if (o && o->nonfinite) *o->nonfinite = 0;
+        return TRAINOPT_OK;
+    }
+    has_wd = c->weight_decay != 0.0;
+    has_momentum = c->momentum != 0.0;
+    arrays.ptr[0] = param; arrays.ptr[1] = grad; arrays.ptr[2] = buf;
+    arrays.count = has_momentum ? 3 : 2;
+    if ((st = trainopt__check_arrays(&arrays, n)) != TRAINOPT_OK) return st;
+
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.neg_lr = (float)-c->lr;
+    s.weight_decay = (float)c->weight_decay;
+    s.momentum = (float)c->momentum;
+    s.one_minus_dampening = (float)(1.0 - c->dampening);
+    /* The common configurations get their own loop; the rest share a generic one. */
+#define TRAINOPT__SGD_LOOP(scaled, bad)                                                                         \
+    if (!has_momentum) {                                                                                        \
+        if (has_wd) trainopt__sgd_loop(&s, n, scaled, bad, 1, 0, 0, 0, param, grad, NULL);                      \
+        else trainopt__sgd_loop(&s, n, scaled, bad, 0, 0, 0, 0, param, grad, NULL);                             \
+    } else if (step == 1) {                                                                                     \
+        trainopt__sgd_loop(&s, n, scaled, bad, has_wd, 1, 1, c->nesterov, param, grad, buf);                    \
+    } else if (c->nesterov) {                                                                                   \
+        trainopt__sgd_loop(&s, n, scaled, bad, has_wd, 1, 0, 1, param, grad, buf);                              \
+    } else if (has_wd) {                                                                                        \
+        trainopt__sgd_loop(&s, n, scaled, bad, 1, 1, 0, 0, param, grad, buf);                                   \
+    } else {                                                                                                    \
+        trainopt__sgd_loop(&s, n, scaled, bad, 0, 1, 0, 0, param, grad, buf);                                   \
+    }
+    TRAINOPT__RUN_STEP(o, TRAINOPT__SGD_LOOP);
+#undef TRAINOPT__SGD_LOOP
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_sgd_step(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
+                                              const float *grad, float *momentum_buf) {
+    return trainopt__sgd_run(c, step, n, param, grad, momentum_buf, NULL);
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_sgd_step_ex(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
+                                                 const float *grad, float *momentum_buf, const trainopt_step_opts *o) {
+    return trainopt__sgd_run(c, step, n, param, grad, momentum_buf, o);
+}
+
+/* >>adagrad */
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__adagrad_check(const trainopt_adagrad_config *c) {
+    if (c == NULL) return TRAINOPT_ERR_NULL;
+    if (!trainopt__nonneg(c->lr) || !trainopt__nonneg(c->lr_decay) || !trainopt__nonneg(c->weight_decay) ||
+        !trainopt__nonneg(c->initial_accumulator_value) || !trainopt__nonneg(c->eps))
+        return TRAINOPT_ERR_HPARAM;
+    return TRAINOPT_OK;
+}
+
+/* Fills state_sum with initial_accumulator_value, as torch.optim.Adagrad's constructor does. */
+TRAINOPT__KERNEL_API trainopt_status trainopt_adagrad_init(const trainopt_adagrad_config *c, size_t n, float *state_sum) {
+    trainopt_status st = trainopt__adagrad_check(c);
+    size_t i;
+    if (st != TRAINOPT_OK) return st;
+    if (n == 0) return TRAINOPT_OK;
+    if (state_sum == NULL) return TRAINOPT_ERR_NULL;
+    if (n > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
+    for (i = 0; i < n; i++) state_sum[i] = (float)c->initial_accumulator_value;
+    return TRAINOPT_OK;
+}
+
+typedef struct {
+    trainopt__grad_in gi;
+    float neg_clr, weight_decay, eps;
+} trainopt__adagrad_scalars;
+
+TRAINOPT__FORCE_INLINE void trainopt__adagrad_lanes(const trainopt__adagrad_scalars *s, size_t i, size_t k, int scaled,
+                                                    size_t *nonfinite, int has_wd, float *param, const float *grad,
+                                                    float *state_sum) {
+    trainopt__vf p = trainopt__v_load_n(param + i, k);
+    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
+    trainopt__vf sum, std;
+    if (has_wd) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
+    sum = trainopt__v_fma(g, g, trainopt__v_load_n(state_sum + i, k));
+    std = trainopt__v_add(trainopt__v_sqrt(sum), trainopt__v_set1(s->eps));
+    /* addcdiv: p + (value * g) / std */
+    p = trainopt__v_add(p, trainopt__v_div(trainopt__v_mul(trainopt__v_set1(s->neg_clr), g), std));
+    trainopt__v_store_n(state_sum + i, sum, k);
+    trainopt__v_store_n(param + i, p, k);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__adagrad_loop(const trainopt__adagrad_scalars *s, size_t n, int scaled,
+                                                   size_t *nonfinite, int has_wd, float *param, const float *grad,
+                                                   float *state_sum) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
+        trainopt__adagrad_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, param, grad, state_sum);
+    if (i < n) trainopt__adagrad_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, state_sum);
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__adagrad_run(const trainopt_adagrad_config *c, int64_t step, size_t n,
+                                                             float *param, const float *grad, float *state_sum,
+                                                             const trainopt_step_opts *o) {
+    const void *const ptrs[] = {param, grad, state_sum}; /* for the count output's overlap check */
+    trainopt__adagrad_scalars s;
+    trainopt__arrays arrays;
+    trainopt_status st = trainopt__adagrad_check(c);
+    int skip;
+    if (st != TRAINOPT_OK) return st;
+    if ((st = trainopt__step_opts_check(o, n, ptrs, 3, &skip)) != TRAINOPT_OK) return st;
+    if (step < 1) return TRAINOPT_ERR_STEP;
+    if (n == 0 || skip) {
+        if (o && o->nonfinite) *o->nonfinite = 0;
+        return TRAINOPT_OK;
+    }
+    arrays.ptr[0] = param; arrays.ptr[1] = grad; arrays.ptr[2] = state_sum;
+    arrays.count = 3;
+    if ((st = trainopt__check_arrays(&arrays, n)) != TRAINOPT_OK) return st;
+
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.neg_clr = (float)-(c->lr / fma((double)(step - 1), c->lr_decay, 1.0));
+    s.weight_decay = (float)c->weight_decay;
+    s.eps = (float)c->eps;
+#define TRAINOPT__ADAGRAD_LOOP(scaled, bad)                                                  \
+    if (c->weight_decay != 0.0) trainopt__adagrad_loop(&s, n, scaled, bad, 1, param, grad, state_sum); \
+    else trainopt__adagrad_loop(&s, n, scaled, bad, 0, param, grad, state_sum);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAGRAD_LOOP);
+#undef TRAINOPT__ADAGRAD_LOOP
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adagrad_step(const trainopt_adagrad_config *c, int64_t step, size_t n,
+                                                  float *param, const float *grad, float *state_sum) {
+    return trainopt__adagrad_run(c, step, n, param, grad, state_sum, NULL);
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adagrad_step_ex(const trainopt_adagrad_config *c, int64_t step, size_t n,
+                                                     float *param, const float *grad, float *state_sum,
+                                                     const trainopt_step_opts *o) {
+    return trainopt__adagrad_run(c, step, n, param, grad, state_sum, o);
+}
+
+/* >>rmsprop */
+
+typedef struct {
+    trainopt__grad_in gi;
+    float neg_lr, alpha, one_minus_alpha, eps, weight_decay, momentum;
+} trainopt__rmsprop_scalars;
+
+TRAINOPT__FORCE_INLINE void trainopt__rmsprop_lanes(const trainopt__rmsprop_scalars *s, size_t i, size_t k, int scaled,
+                                                    size_t *nonfinite, int has_wd, int centered, int has_momentum,
+                                                    float *param, const float *grad, float *square_avg,
+                                                    float *momentum_buf, float *grad_avg) {
+    const trainopt__vf alpha = trainopt__v_set1(s->alpha), one_minus_alpha = trainopt__v_set1(s->one_minus_alpha);
+    trainopt__vf p = trainopt__v_load_n(param + i, k);
+    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
+    trainopt__vf sq, avg;
+    if (has_wd) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
+    sq = trainopt__v_mul(trainopt__v_load_n(square_avg + i, k), alpha);
+    sq = trainopt__v_fma(trainopt__v_mul(one_minus_alpha, g), g, sq);
+    trainopt__v_store_n(square_avg + i, sq, k);
+    if (centered) {
+        trainopt__vf a = trainopt__v_mul(trainopt__v_load_n(grad_avg + i, k), alpha);
+        a = trainopt__v_fma(one_minus_alpha, g, a);
+        trainopt__v_store_n(grad_avg + i, a, k);
+        avg = trainopt__v_sqrt(trainopt__v_fnma(a, a, sq));
+    } else {
+        avg = trainopt__v_sqrt(sq);
+    }
+    avg = trainopt__v_add(avg, trainopt__v_set1(s->eps));
+    if (has_momentum) {
+        /* buf.mul_(momentum).addcdiv_(g, avg), as one FMA so no compiler can fuse it differently */
+        trainopt__vf b = trainopt__v_fma(trainopt__v_load_n(momentum_buf + i, k), trainopt__v_set1(s->momentum),
+                                         trainopt__v_div(g, avg));
+        trainopt__v_store_n(momentum_buf + i, b, k);
+        p = trainopt__v_fma(trainopt__v_set1(s->neg_lr), b, p);
+    } else {
+        p = trainopt__v_add(p, trainopt__v_div(trainopt__v_mul(trainopt__v_set1(s->neg_lr), g), avg));
+    }
+    trainopt__v_store_n(param + i, p, k);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__rmsprop_loop(const trainopt__rmsprop_scalars *s, size_t n, int scaled,
+                                                   size_t *nonfinite, int has_wd, int centered, int has_momentum,
+                                                   float *param, const float *grad, float *square_avg,
+                                                   float *momentum_buf, float *grad_avg) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
+        trainopt__rmsprop_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, centered, has_momentum, param,
+                                grad, square_avg, momentum_buf, grad_avg);
+    if (i < n)
+        trainopt__rmsprop_lanes(s, i, n - i, scaled, nonfinite, has_wd, centered, has_momentum, param, grad,
+                                square_avg, momentum_buf, grad_avg);
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__rmsprop_run(const trainopt_rmsprop_config *c, int64_t step, size_t n,
+                                                             float *param, const float *grad, float *square_avg,
+                                                             float *momentum_buf, float *grad_avg,
+                                                             const trainopt_step_opts *o) {
+    const void *const ptrs[] = {param, grad, square_avg, momentum_buf, grad_avg}; /* for the count output's overlap check */
+    trainopt__rmsprop_scalars s;
+    trainopt__arrays arrays;
+    trainopt_status st;
+    int has_wd, has_momentum, skip;
+    if (c == NULL) return TRAINOPT_ERR_NULL;
+    if (!trainopt__nonneg(c->lr) || !trainopt__nonneg(c->alpha) || c->alpha > 1.0 || !trainopt__nonneg(c->eps) ||
+        !trainopt__nonneg(c->weight_decay) || !trainopt__nonneg(c->momentum))
+        return TRAINOPT_ERR_HPARAM;
+    if ((st = trainopt__step_opts_check(o, n, ptrs, 5, &skip)) != TRAINOPT_OK) return st;
+    if (step < 1) return TRAINOPT_ERR_STEP;
+    if (n == 0 || skip) {
+        if (o && o->nonfinite) *o->nonfinite = 0;
+        return TRAINOPT_OK;
+    }
+    has_wd = c->weight_decay != 0.0;
+    has_momentum = c->momentum > 0.0;
+    arrays.ptr[0] = param; arrays.ptr[1] = grad; arrays.ptr[2] = square_avg;
+    arrays.count = 3;
+    if (has_momentum) arrays.ptr[arrays.count++] = momentum_buf;
+    if (c->centered) arrays.ptr[arrays.count++] = grad_avg;
+    if ((st = trainopt__check_arrays(&arrays, n)) != TRAINOPT_OK) return st;
+
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.neg_lr = (float)-c->lr;
+    s.alpha = (float)c->alpha;
+    s.one_minus_alpha = (float)(1.0 - c->alpha);
+    s.eps = (float)c->eps;
+    s.weight_decay = (float)c->weight_decay;
+    s.momentum = (float)c->momentum;
+#define TRAINOPT__RMSPROP_LOOP(scaled, bad)                                                                        \
+    if (!has_wd && !c->centered && !has_momentum)                                                                  \
+        trainopt__rmsprop_loop(&s, n, scaled, bad, 0, 0, 0, param, grad, square_avg, NULL, NULL);                  \
+    else                                                                                                           \
+        trainopt__rmsprop_loop(&s, n, scaled, bad, has_wd, c->centered, has_momentum, param, grad, square_avg,     \
+                               momentum_buf, grad_avg);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__RMSPROP_LOOP);
+#undef TRAINOPT__RMSPROP_LOOP
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_rmsprop_step(const trainopt_rmsprop_config *c, int64_t step, size_t n,
+                                                  float *param, const float *grad, float *square_avg,
+                                                  float *momentum_buf, float *grad_avg) {
+    return trainopt__rmsprop_run(c, step, n, param, grad, square_avg, momentum_buf, grad_avg, NULL);
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_rmsprop_step_ex(const trainopt_rmsprop_config *c, int64_t step, size_t n,
+                                                     float *param, const float *grad, float *square_avg,
+                                                     float *momentum_buf, float *grad_avg, const trainopt_step_opts *o) {
+    return trainopt__rmsprop_run(c, step, n, param, grad, square_avg, momentum_buf, grad_avg, o);
+}
+
+/* >>adam */
+
+typedef struct {
+    trainopt__grad_in gi;
+    float beta1, one_minus_beta1, beta2, one_minus_beta2;
+    float inv_bias_correction2_sqrt, eps, neg_step_size;
+    float weight_decay; /* Adam: L2 term added to the gradient */
+    float decay_factor; /* AdamW: 1 - lr * weight_decay applied to the parameter */
+} trainopt__adam_scalars;
+
+TRAINOPT__FORCE_INLINE void trainopt__adam_lanes(const trainopt__adam_scalars *s, size_t i, size_t k, int scaled,
+                                                 size_t *nonfinite, int l2, int decoupled, int amsgrad, float *param,
+                                                 const float *grad, float *exp_avg, float *exp_avg_sq,
+                                                 float *max_exp_avg_sq) {
+    trainopt__vf p = trainopt__v_load_n(param + i, k);
+    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
+    trainopt__vf m, v, denom, update;
+    if (l2) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
+    m = trainopt__v_mul(trainopt__v_load_n(exp_avg + i, k), trainopt__v_set1(s->beta1));
+    m = trainopt__v_fma(trainopt__v_set1(s->one_minus_beta1), g, m);
+    v = trainopt__v_mul(trainopt__v_load_n(exp_avg_sq + i, k), trainopt__v_set1(s->beta2));
+    v = trainopt__v_fma(trainopt__v_mul(trainopt__v_set1(s->one_minus_beta2), g), g, v);
+    trainopt__v_store_n(exp_avg + i, m, k);
+    trainopt__v_store_n(exp_avg_sq + i, v, k);
+    if (amsgrad) {
+        v = trainopt__v_max_nan(trainopt__v_load_n(max_exp_avg_sq + i, k), v);
+        trainopt__v_store_n(max_exp_avg_sq + i, v, k);
+    }
+    denom = trainopt__v_fma(trainopt__v_sqrt(v), trainopt__v_set1(s->inv_bias_correction2_sqrt), trainopt__v_set1(s->eps));
+    /* addcdiv: p + (-step_size * m) / denom; AdamW's decay p * (1 - lr*wd) is fused into that sum */
+    update = trainopt__v_div(trainopt__v_mul(trainopt__v_set1(s->neg_step_size), m), denom);
+    if (decoupled) p = trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), update);
+    else p = trainopt__v_add(p, update);
+    trainopt__v_store_n(param + i, p, k);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__adam_loop(const trainopt__adam_scalars *s, size_t n, int scaled, size_t *nonfinite,
+                                                int l2, int decoupled, int amsgrad, float *param, const float *grad,
+                                                float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
+        trainopt__adam_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, l2, decoupled, amsgrad, param, grad, exp_avg,
+                             exp_avg_sq, max_exp_avg_sq);
+    if (i < n)
+        trainopt__adam_lanes(s, i, n - i, scaled, nonfinite, l2, decoupled, amsgrad, param, grad, exp_avg, exp_avg_sq,
+                             max_exp_avg_sq);
+}
+
+/* Shared by Adam and AdamW: validation, per-step scalars, and the choice of loop. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_config *c, int decoupled, int64_t step,
+                                                          size_t n, float *param, const float *grad, float *exp_avg,
+                                                          float *exp_avg_sq, float *max_exp_avg_sq,
+                                                          const trainopt_step_opts *o) {
+    const void *const ptrs[] = {param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq}; /* for the count output's overlap check */
+    trainopt__adam_scalars s;
+    trainopt__arrays arrays;
+    trainopt_status st;
+    double bias_correction1, bias_correction2;
+    int l2, decay, skip;
+    if (c == NULL) return TRAINOPT_ERR_NULL;
+    if (!trainopt__nonneg(c->lr) || !trainopt__in_01(c->beta1) || !trainopt__in_01(c->beta2) ||
+        !trainopt__nonneg(c->eps) || !trainopt__nonneg(c->weight_decay))
+        return TRAINOPT_ERR_HPARAM;
+    if ((st = trainopt__step_opts_check(o, n, ptrs, 5, &skip)) != TRAINOPT_OK) return st;
+    if (step < 1) return TRAINOPT_ERR_STEP;
+    if (n == 0 || skip) {
+        if (o && o->nonfinite) *o->nonfinite = 0;
+        return TRAINOPT_OK;
+    }
+    arrays.ptr[0] = param; arrays.ptr[1] = grad; arrays.ptr[2] = exp_avg; arrays.ptr[3] = exp_avg_sq;
+    arrays.ptr[4] = max_exp_avg_sq;
+    arrays.count = c->amsgrad ? 5 : 4;
+    if ((st = trainopt__check_arrays(&arrays, n)) != TRAINOPT_OK) return st;
+
+    bias_correction1 = 1.0 - trainopt__powi(c->beta1, step);
+    bias_correction2 = 1.0 - trainopt__powi(c->beta2, step);
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(bias_correction2));
+    s.eps = (float)c->eps;
+    s.neg_step_size = (float)-(c->lr / bias_correction1);
+    s.weight_decay = (float)c->weight_decay;
+    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
+    l2 = !decoupled && c->weight_decay != 0.0;
+    decay = decoupled && c->weight_decay != 0.0;
+    /* Each (weight decay, amsgrad) combination gets its own loop. */
+#define TRAINOPT__ADAM_LOOP(scaled, bad)                                                                             \
+    if (c->amsgrad) {                                                                                                \
+        if (l2) trainopt__adam_loop(&s, n, scaled, bad, 1, 0, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);  \
+        else if (decay) trainopt__adam_loop(&s, n, scaled, bad, 0, 1, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq); \
+        else trainopt__adam_loop(&s, n, scaled, bad, 0, 0, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);     \
+    } else {                                                                                                         \
+        if (l2) trainopt__adam_loop(&s, n, scaled, bad, 1, 0, 0, param, grad, exp_avg, exp_avg_sq, NULL);            \
+        else if (decay) trainopt__adam_loop(&s, n, scaled, bad, 0, 1, 0, param, grad, exp_avg, exp_avg_sq, NULL);    \
+        else trainopt__adam_loop(&s, n, scaled, bad, 0, 0, 0, param, grad, exp_avg, exp_avg_sq, NULL);               \
+    }
+    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAM_LOOP);
+#undef TRAINOPT__ADAM_LOOP
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adam_step(const trainopt_adam_config *c, int64_t step, size_t n, float *param,
+                                               const float *grad, float *exp_avg, float *exp_avg_sq,
+                                               float *max_exp_avg_sq) {
+    return trainopt__adam_run(c, 0, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, NULL);
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adamw_step(const trainopt_adam_config *c, int64_t step, size_t n, float *param,
+                                                const float *grad, float *exp_avg, float *exp_avg_sq,
+                                                float *max_exp_avg_sq) {
+    return trainopt__adam_run(c, 1, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, NULL);
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adam_step_ex(const trainopt_adam_config *c, int64_t step, size_t n, float *param,
+                                                  const float *grad, float *exp_avg, float *exp_avg_sq,
+                                                  float *max_exp_avg_sq, const trainopt_step_opts *o) {
+    return trainopt__adam_run(c, 0, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o);
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adamw_step_ex(const trainopt_adam_config *c, int64_t step, size_t n, float *param,
+                                                   const float *grad, float *exp_avg, float *exp_avg_sq,
+                                                   float *max_exp_avg_sq, const trainopt_step_opts *o) {
+    return trainopt__adam_run(c, 1, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o);
+}

@@ -1,0 +1,516 @@
+/* trainopt_simd.h - the vector layer of trainopt (see trainopt.h for the manual).
+   MIT license, as trainopt.h (see LICENSE).
+
+   One compile-time ladder picks a backend; every backend defines the same
+   small op set, in the same order, as static inline functions:
+
+     backend  chosen when                               lanes
+     avx512   __AVX512F__ (and not TRAINOPT_NO_AVX512)   16
+     avx2     __AVX2__ and __FMA__                        8
+     neon     __aarch64__ and __ARM_NEON (or TRAINOPT_SIMDE_NEON, see below)  4
+     scalar   otherwise, or TRAINOPT_NO_SIMD              1
+
+   Every op is exact IEEE binary32 arithmetic or a bit operation, so the same
+   sequence of ops gives the same bits on every backend. The rules kernels
+   follow to keep that promise:
+     - a product that feeds a sum is written as trainopt__v_fma, never as
+       v_mul followed by v_add (a compiler may contract the latter into an
+       FMA on one backend and not on another); v_mul's own result is kept
+       rounded even where constants turn a later fma into an add (see
+       TRAINOPT__ROUNDED);
+     - v_min/v_max have x86 semantics on every backend: min(a, b) is
+       (a < b ? a : b), so a NaN in either operand yields b;
+     - tails run the same kernel body on a partial vector: v_load_n/v_store_n
+       touch exactly k elements, never memory past them;
+     - reductions go through trainopt__acc16: element i of a range always lands
+       in partial sum i % 16, and the 16 partial sums are combined by one fixed
+       tree, whatever the vector width.
+
+   TRAINOPT_SIMDE_NEON (testing only): build the neon backend on any machine
+   through SIMDe's portable NEON (Debian libsimde-dev). Compile with -mfma on
+   x86, or SIMDe emulates vfmaq_f32 as a multiply and an add.
+
+   TRAINOPT_DISPATCH (see trainopt.h): trainopt.h includes this file once per
+   variant, each time under a target pragma with TRAINOPT__VARIANT_<NAME> naming
+   the backend, after undefining the include guard and the macros below that
+   differ per backend. Op names are then renamed per variant by trainopt.h. */
+#ifndef TRAINOPT_SIMD_H
+#define TRAINOPT_SIMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TRAINOPT__FORCE_INLINE static inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define TRAINOPT__FORCE_INLINE static __forceinline
+#else
+#define TRAINOPT__FORCE_INLINE static inline
+#endif
+
+/* A product that the kernel rounds on its own must stay rounded. Once inlining
+   turns an fma's multiplier into the constant 1 (SGD with dampening 0 gives
+   fma(1, g, momentum * buf)), compilers fold the fma to an add and, under
+   -ffp-contract=fast, fuse the product into it: one rounding instead of two.
+   v_mul passes its result through an empty asm that claims to change it in
+   place, which no rewrite can see through; it emits no instruction. Where no
+   register constraint fits, a volatile round trip does the same, slower. */
+#if defined(__GNUC__) || defined(__clang__)
+#define TRAINOPT__ROUNDED(v, reg) __asm__("" : "+" reg(v))
+#define TRAINOPT__HAVE_ROUNDED 1
+#else
+#define TRAINOPT__ROUNDED(v, reg) ((void)0) /* other compilers: no barrier for vectors (not tested here) */
+#endif
+
+#if defined(__FAST_MATH__) && !defined(TRAINOPT_ALLOW_FAST_MATH) && !defined(TRAINOPT__FAST_MATH_WARNED)
+#define TRAINOPT__FAST_MATH_WARNED 1 /* once, though dispatch includes this file once per variant */
+#warning "trainopt: -ffast-math voids the bit-identity and NaN guarantees (define TRAINOPT_ALLOW_FAST_MATH to silence)"
+#endif
+
+/* >>ladder */
+#if defined(TRAINOPT__VARIANT_AVX512) /* a dispatch variant: chosen by trainopt.h, not by -m flags */
+#define TRAINOPT__BACKEND_AVX512 1
+#elif defined(TRAINOPT__VARIANT_AVX2)
+#define TRAINOPT__BACKEND_AVX2 1
+#elif defined(TRAINOPT__VARIANT_SCALAR) || defined(TRAINOPT_NO_SIMD)
+#define TRAINOPT__BACKEND_SCALAR 1
+#elif defined(TRAINOPT_SIMDE_NEON)
+#define TRAINOPT__BACKEND_NEON 1
+#elif defined(__AVX512F__) && !defined(TRAINOPT_NO_AVX512)
+#define TRAINOPT__BACKEND_AVX512 1
+#elif defined(__AVX2__) && defined(__FMA__)
+#define TRAINOPT__BACKEND_AVX2 1
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#define TRAINOPT__BACKEND_NEON 1
+#else
+#define TRAINOPT__BACKEND_SCALAR 1
+#endif
+
+/* >>avx512 */
+#if defined(TRAINOPT__BACKEND_AVX512)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__cplusplus)
+/* g++ 12 warns on its own AVX-512 headers (GCC bug 105593, _mm512_undefined_ps). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+#else
+#include <immintrin.h>
+#endif
+#define TRAINOPT_SIMD_NAME "avx512"
+#define TRAINOPT_SIMD_LANES 16
+typedef __m512 trainopt__vf;    /* float lanes */
+typedef __m512i trainopt__vi;   /* 32-bit integer lanes */
+typedef __mmask16 trainopt__vm; /* one flag per lane */
+
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_first(size_t k) { return (__mmask16)((1u << k) - 1u); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_load(const float *p) { return _mm512_loadu_ps(p); }
+TRAINOPT__FORCE_INLINE void trainopt__v_store(float *p, trainopt__vf v) { _mm512_storeu_ps(p, v); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_load_n(const float *p, size_t k) {
+    return k == 16 ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(trainopt__m_first(k), p);
+}
+TRAINOPT__FORCE_INLINE void trainopt__v_store_n(float *p, trainopt__vf v, size_t k) {
+    if (k == 16) _mm512_storeu_ps(p, v);
+    else _mm512_mask_storeu_ps(p, trainopt__m_first(k), v);
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_set1(float x) { return _mm512_set1_ps(x); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_zero(void) { return _mm512_setzero_ps(); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_add(trainopt__vf a, trainopt__vf b) { return _mm512_add_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sub(trainopt__vf a, trainopt__vf b) { return _mm512_sub_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_mul(trainopt__vf a, trainopt__vf b) {
+    trainopt__vf p = _mm512_mul_ps(a, b);
+    TRAINOPT__ROUNDED(p, "v");
+    return p;
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_div(trainopt__vf a, trainopt__vf b) { return _mm512_div_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fma(trainopt__vf a, trainopt__vf b, trainopt__vf c) { return _mm512_fmadd_ps(a, b, c); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fnma(trainopt__vf a, trainopt__vf b, trainopt__vf c) { return _mm512_fnmadd_ps(a, b, c); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sqrt(trainopt__vf a) { return _mm512_sqrt_ps(a); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_min(trainopt__vf a, trainopt__vf b) { return _mm512_min_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_max(trainopt__vf a, trainopt__vf b) { return _mm512_max_ps(a, b); }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push /* gcc's -O0 macro form of roundscale trips -Wsign-conversion */
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#endif
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_round(trainopt__vf a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_lt(trainopt__vf a, trainopt__vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_le(trainopt__vf a, trainopt__vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_eq(trainopt__vf a, trainopt__vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_unord(trainopt__vf a, trainopt__vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_select(trainopt__vm m, trainopt__vf a, trainopt__vf b) { return _mm512_mask_blend_ps(m, b, a); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_and(trainopt__vm a, trainopt__vm b) { return (__mmask16)(a & b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_or(trainopt__vm a, trainopt__vm b) { return (__mmask16)(a | b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_not(trainopt__vm a) { return (__mmask16)~a; }
+TRAINOPT__FORCE_INLINE uint32_t trainopt__m_bits(trainopt__vm a) { return (uint32_t)a; }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_set1(uint32_t x) { return _mm512_set1_epi32((int)x); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_iota(void) { return _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_add(trainopt__vi a, trainopt__vi b) { return _mm512_add_epi32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_sub(trainopt__vi a, trainopt__vi b) { return _mm512_sub_epi32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_and(trainopt__vi a, trainopt__vi b) { return _mm512_and_si512(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_or(trainopt__vi a, trainopt__vi b) { return _mm512_or_si512(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_xor(trainopt__vi a, trainopt__vi b) { return _mm512_xor_si512(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_andnot(trainopt__vi a, trainopt__vi b) { return _mm512_andnot_si512(a, b); }
+TRAINOPT__FORCE_INLINE int trainopt__vi_any(trainopt__vi a) { return _mm512_test_epi32_mask(a, a) != 0; }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_shl(trainopt__vi a, int n) { return _mm512_sll_epi32(a, _mm_cvtsi32_si128(n)); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_shr(trainopt__vi a, int n) { return _mm512_srl_epi32(a, _mm_cvtsi32_si128(n)); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_mullo(trainopt__vi a, trainopt__vi b) { return _mm512_mullo_epi32(a, b); }
+/* The unsigned 64-bit product a * b, lane by lane, as its high and low 32 bits
+   (Philox). Two widening multiplies give every product; one masked in-lane swap
+   each puts the halves in place (cheaper than vpmulld for the low half). */
+TRAINOPT__FORCE_INLINE void trainopt__vi_mul_wide(trainopt__vi a, trainopt__vi b, trainopt__vi *hi, trainopt__vi *lo) {
+    __m512i even = _mm512_mul_epu32(a, b);
+    __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), _mm512_srli_epi64(b, 32));
+    *hi = _mm512_mask_shuffle_epi32(odd, (__mmask16)0x5555, even, _MM_PERM_CDAB);
+    *lo = _mm512_mask_shuffle_epi32(even, (__mmask16)0xAAAA, odd, _MM_PERM_CDAB);
+}
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__vi_lt(trainopt__vi a, trainopt__vi b) { return _mm512_cmplt_epu32_mask(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__vi_ge(trainopt__vi a, trainopt__vi b) { return _mm512_cmpge_epu32_mask(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_select(trainopt__vm m, trainopt__vi a, trainopt__vi b) { return _mm512_mask_blend_epi32(m, b, a); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__vi_to_f(trainopt__vi a) { return _mm512_cvtepi32_ps(a); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) { return _mm512_cvttps_epi32(a); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_bits(trainopt__vf a) { return _mm512_castps_si512(a); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bits(trainopt__vi a) { return _mm512_castsi512_ps(a); }
+TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { _mm512_storeu_si512((void *)p, a); }
+/* A whole vector to a 64-byte-aligned p, bypassing the cache (see >>derived). */
+TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm512_stream_ps(p, v); }
+TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
+
+/* >>avx2 */
+#elif defined(TRAINOPT__BACKEND_AVX2)
+#include <immintrin.h>
+#define TRAINOPT_SIMD_NAME "avx2"
+#define TRAINOPT_SIMD_LANES 8
+typedef __m256 trainopt__vf;
+typedef __m256i trainopt__vi;
+typedef __m256 trainopt__vm; /* all-ones or all-zeros lanes */
+
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_first(size_t k) {
+    return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)k), _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0)));
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_load(const float *p) { return _mm256_loadu_ps(p); }
+TRAINOPT__FORCE_INLINE void trainopt__v_store(float *p, trainopt__vf v) { _mm256_storeu_ps(p, v); }
+/* vmaskmov never faults on, nor reads, the lanes its mask leaves out. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_load_n(const float *p, size_t k) {
+    return k == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, _mm256_castps_si256(trainopt__m_first(k)));
+}
+TRAINOPT__FORCE_INLINE void trainopt__v_store_n(float *p, trainopt__vf v, size_t k) {
+    if (k == 8) _mm256_storeu_ps(p, v);
+    else _mm256_maskstore_ps(p, _mm256_castps_si256(trainopt__m_first(k)), v);
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_set1(float x) { return _mm256_set1_ps(x); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_zero(void) { return _mm256_setzero_ps(); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_add(trainopt__vf a, trainopt__vf b) { return _mm256_add_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sub(trainopt__vf a, trainopt__vf b) { return _mm256_sub_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_mul(trainopt__vf a, trainopt__vf b) {
+    trainopt__vf p = _mm256_mul_ps(a, b);
+    TRAINOPT__ROUNDED(p, "x");
+    return p;
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_div(trainopt__vf a, trainopt__vf b) { return _mm256_div_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fma(trainopt__vf a, trainopt__vf b, trainopt__vf c) { return _mm256_fmadd_ps(a, b, c); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fnma(trainopt__vf a, trainopt__vf b, trainopt__vf c) { return _mm256_fnmadd_ps(a, b, c); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sqrt(trainopt__vf a) { return _mm256_sqrt_ps(a); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_min(trainopt__vf a, trainopt__vf b) { return _mm256_min_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_max(trainopt__vf a, trainopt__vf b) { return _mm256_max_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_round(trainopt__vf a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_lt(trainopt__vf a, trainopt__vf b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_le(trainopt__vf a, trainopt__vf b) { return _mm256_cmp_ps(a, b, _CMP_LE_OQ); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_eq(trainopt__vf a, trainopt__vf b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_unord(trainopt__vf a, trainopt__vf b) { return _mm256_cmp_ps(a, b, _CMP_UNORD_Q); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_select(trainopt__vm m, trainopt__vf a, trainopt__vf b) { return _mm256_blendv_ps(b, a, m); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_and(trainopt__vm a, trainopt__vm b) { return _mm256_and_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_or(trainopt__vm a, trainopt__vm b) { return _mm256_or_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_not(trainopt__vm a) { return _mm256_xor_ps(a, _mm256_castsi256_ps(_mm256_set1_epi32(-1))); }
+TRAINOPT__FORCE_INLINE uint32_t trainopt__m_bits(trainopt__vm a) { return (uint32_t)_mm256_movemask_ps(a); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_set1(uint32_t x) { return _mm256_set1_epi32((int)x); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_iota(void) { return _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_add(trainopt__vi a, trainopt__vi b) { return _mm256_add_epi32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_sub(trainopt__vi a, trainopt__vi b) { return _mm256_sub_epi32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_and(trainopt__vi a, trainopt__vi b) { return _mm256_and_si256(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_or(trainopt__vi a, trainopt__vi b) { return _mm256_or_si256(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_xor(trainopt__vi a, trainopt__vi b) { return _mm256_xor_si256(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_andnot(trainopt__vi a, trainopt__vi b) { return _mm256_andnot_si256(a, b); }
+TRAINOPT__FORCE_INLINE int trainopt__vi_any(trainopt__vi a) { return !_mm256_testz_si256(a, a); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_shl(trainopt__vi a, int n) { return _mm256_sll_epi32(a, _mm_cvtsi32_si128(n)); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_shr(trainopt__vi a, int n) { return _mm256_srl_epi32(a, _mm_cvtsi32_si128(n)); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_mullo(trainopt__vi a, trainopt__vi b) { return _mm256_mullo_epi32(a, b); }
+TRAINOPT__FORCE_INLINE void trainopt__vi_mul_wide(trainopt__vi a, trainopt__vi b, trainopt__vi *hi, trainopt__vi *lo) {
+    __m256i even = _mm256_srli_epi64(_mm256_mul_epu32(a, b), 32);
+    __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(b, 32));
+    *hi = _mm256_blend_epi32(even, odd, 0xAA);
+    *lo = _mm256_mullo_epi32(a, b);
+}
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__vi_lt(trainopt__vi a, trainopt__vi b) {
+    const __m256i bias = _mm256_set1_epi32(INT32_MIN); /* unsigned order via signed compare */
+    return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_xor_si256(b, bias), _mm256_xor_si256(a, bias)));
+}
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__vi_ge(trainopt__vi a, trainopt__vi b) {
+    return _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_max_epu32(a, b), a));
+}
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_select(trainopt__vm m, trainopt__vi a, trainopt__vi b) {
+    return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(b), _mm256_castsi256_ps(a), m));
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__vi_to_f(trainopt__vi a) { return _mm256_cvtepi32_ps(a); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) { return _mm256_cvttps_epi32(a); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_bits(trainopt__vf a) { return _mm256_castps_si256(a); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bits(trainopt__vi a) { return _mm256_castsi256_ps(a); }
+TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { _mm256_storeu_si256((__m256i *)(void *)p, a); }
+TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm256_stream_ps(p, v); }
+TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
+
+/* >>neon */
+#elif defined(TRAINOPT__BACKEND_NEON)
+#if defined(TRAINOPT_SIMDE_NEON)
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/arm/neon.h>
+#else
+#include <arm_neon.h>
+#endif
+#define TRAINOPT_SIMD_NAME "neon"
+#define TRAINOPT_SIMD_LANES 4
+typedef float32x4_t trainopt__vf;
+typedef uint32x4_t trainopt__vi;
+typedef uint32x4_t trainopt__vm;
+
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_first(size_t k) {
+    static const uint32_t iota[4] = {0, 1, 2, 3};
+    return vcltq_u32(vld1q_u32(iota), vdupq_n_u32((uint32_t)k));
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_load(const float *p) { return vld1q_f32(p); }
+TRAINOPT__FORCE_INLINE void trainopt__v_store(float *p, trainopt__vf v) { vst1q_f32(p, v); }
+/* NEON has no masked memory ops: a partial vector goes through a stack copy. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_load_n(const float *p, size_t k) {
+    float tmp[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    if (k == 4) return vld1q_f32(p);
+    memcpy(tmp, p, k * sizeof(float));
+    return vld1q_f32(tmp);
+}
+TRAINOPT__FORCE_INLINE void trainopt__v_store_n(float *p, trainopt__vf v, size_t k) {
+    float tmp[4];
+    if (k == 4) { vst1q_f32(p, v); return; }
+    vst1q_f32(tmp, v);
+    memcpy(p, tmp, k * sizeof(float));
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_set1(float x) { return vdupq_n_f32(x); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_zero(void) { return vdupq_n_f32(0.0f); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_add(trainopt__vf a, trainopt__vf b) { return vaddq_f32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sub(trainopt__vf a, trainopt__vf b) { return vsubq_f32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_mul(trainopt__vf a, trainopt__vf b) {
+    trainopt__vf p = vmulq_f32(a, b);
+#if defined(TRAINOPT_SIMDE_NEON)
+    TRAINOPT__ROUNDED(p, "x"); /* SIMDe keeps float32x4_t in an SSE register (__m128) */
+#else
+    TRAINOPT__ROUNDED(p, "w");
+#endif
+    return p;
+}
+#if defined(TRAINOPT_SIMDE_NEON)
+/* SIMDe (2.x as in Debian 12) lacks the AArch64-only vdivq/vsqrtq: emulate them
+   lane by lane with the same IEEE operations. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_div(trainopt__vf a, trainopt__vf b) {
+    float x[4], y[4];
+    int j;
+    vst1q_f32(x, a);
+    vst1q_f32(y, b);
+    for (j = 0; j < 4; j++) x[j] = x[j] / y[j];
+    return vld1q_f32(x);
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sqrt(trainopt__vf a) {
+    float x[4];
+    int j;
+    vst1q_f32(x, a);
+    for (j = 0; j < 4; j++) x[j] = sqrtf(x[j]);
+    return vld1q_f32(x);
+}
+#else
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_div(trainopt__vf a, trainopt__vf b) { return vdivq_f32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sqrt(trainopt__vf a) { return vsqrtq_f32(a); }
+#endif
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fma(trainopt__vf a, trainopt__vf b, trainopt__vf c) { return vfmaq_f32(c, a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fnma(trainopt__vf a, trainopt__vf b, trainopt__vf c) { return vfmaq_f32(c, vnegq_f32(a), b); }
+/* x86 semantics, not vminq's NaN-propagating ones: the second operand wins on NaN. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_min(trainopt__vf a, trainopt__vf b) { return vbslq_f32(vcltq_f32(a, b), a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_max(trainopt__vf a, trainopt__vf b) { return vbslq_f32(vcgtq_f32(a, b), a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_round(trainopt__vf a) { return vrndnq_f32(a); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_lt(trainopt__vf a, trainopt__vf b) { return vcltq_f32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_le(trainopt__vf a, trainopt__vf b) { return vcleq_f32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_eq(trainopt__vf a, trainopt__vf b) { return vceqq_f32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_unord(trainopt__vf a, trainopt__vf b) { return vmvnq_u32(vandq_u32(vceqq_f32(a, a), vceqq_f32(b, b))); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_select(trainopt__vm m, trainopt__vf a, trainopt__vf b) { return vbslq_f32(m, a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_and(trainopt__vm a, trainopt__vm b) { return vandq_u32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_or(trainopt__vm a, trainopt__vm b) { return vorrq_u32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_not(trainopt__vm a) { return vmvnq_u32(a); }
+TRAINOPT__FORCE_INLINE uint32_t trainopt__m_bits(trainopt__vm a) {
+    static const uint32_t weight[4] = {1, 2, 4, 8};
+    return vaddvq_u32(vandq_u32(a, vld1q_u32(weight)));
+}
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_set1(uint32_t x) { return vdupq_n_u32(x); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_iota(void) {
+    static const uint32_t iota[4] = {0, 1, 2, 3};
+    return vld1q_u32(iota);
+}
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_add(trainopt__vi a, trainopt__vi b) { return vaddq_u32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_sub(trainopt__vi a, trainopt__vi b) { return vsubq_u32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_and(trainopt__vi a, trainopt__vi b) { return vandq_u32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_or(trainopt__vi a, trainopt__vi b) { return vorrq_u32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_xor(trainopt__vi a, trainopt__vi b) { return veorq_u32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_andnot(trainopt__vi a, trainopt__vi b) { return vbicq_u32(b, a); }
+TRAINOPT__FORCE_INLINE int trainopt__vi_any(trainopt__vi a) { return vmaxvq_u32(a) != 0; }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_shl(trainopt__vi a, int n) { return vshlq_u32(a, vdupq_n_s32(n)); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_shr(trainopt__vi a, int n) { return vshlq_u32(a, vdupq_n_s32(-n)); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_mullo(trainopt__vi a, trainopt__vi b) { return vmulq_u32(a, b); }
+TRAINOPT__FORCE_INLINE void trainopt__vi_mul_wide(trainopt__vi a, trainopt__vi b, trainopt__vi *hi, trainopt__vi *lo) {
+    uint32x4_t p01 = vreinterpretq_u32_u64(vmull_u32(vget_low_u32(a), vget_low_u32(b)));
+    uint32x4_t p23 = vreinterpretq_u32_u64(vmull_u32(vget_high_u32(a), vget_high_u32(b)));
+    *hi = vuzp2q_u32(p01, p23);
+    *lo = vuzp1q_u32(p01, p23);
+}
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__vi_lt(trainopt__vi a, trainopt__vi b) { return vcltq_u32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__vi_ge(trainopt__vi a, trainopt__vi b) { return vcgeq_u32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_select(trainopt__vm m, trainopt__vi a, trainopt__vi b) { return vbslq_u32(m, a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__vi_to_f(trainopt__vi a) { return vcvtq_f32_s32(vreinterpretq_s32_u32(a)); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) { return vreinterpretq_u32_s32(vcvtq_s32_f32(a)); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_bits(trainopt__vf a) { return vreinterpretq_u32_f32(a); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bits(trainopt__vi a) { return vreinterpretq_f32_u32(a); }
+TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { vst1q_u32(p, a); }
+TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { trainopt__v_store(p, v); }
+TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) {}
+
+/* >>scalar: the same op set at one lane, so forcing scalar runs the same kernel bodies. */
+#else
+#define TRAINOPT_SIMD_NAME "scalar"
+#define TRAINOPT_SIMD_LANES 1
+typedef float trainopt__vf;
+typedef uint32_t trainopt__vi;
+typedef uint32_t trainopt__vm; /* 0 or 1 */
+
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_first(size_t k) { return k > 0; }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_load(const float *p) { return *p; }
+TRAINOPT__FORCE_INLINE void trainopt__v_store(float *p, trainopt__vf v) { *p = v; }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_load_n(const float *p, size_t k) { return k ? *p : 0.0f; }
+TRAINOPT__FORCE_INLINE void trainopt__v_store_n(float *p, trainopt__vf v, size_t k) { if (k) *p = v; }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_set1(float x) { return x; }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_zero(void) { return 0.0f; }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_add(trainopt__vf a, trainopt__vf b) { return a + b; }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sub(trainopt__vf a, trainopt__vf b) { return a - b; }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_mul(trainopt__vf a, trainopt__vf b) {
+#if defined(TRAINOPT__HAVE_ROUNDED) && defined(__x86_64__)
+    trainopt__vf p = a * b;
+    TRAINOPT__ROUNDED(p, "x");
+    return p;
+#elif defined(TRAINOPT__HAVE_ROUNDED) && defined(__aarch64__)
+    trainopt__vf p = a * b;
+    TRAINOPT__ROUNDED(p, "w");
+    return p;
+#else
+    volatile trainopt__vf p = a * b;
+    return p;
+#endif
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_div(trainopt__vf a, trainopt__vf b) { return a / b; }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fma(trainopt__vf a, trainopt__vf b, trainopt__vf c) { return fmaf(a, b, c); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fnma(trainopt__vf a, trainopt__vf b, trainopt__vf c) { return fmaf(-a, b, c); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sqrt(trainopt__vf a) { return sqrtf(a); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_min(trainopt__vf a, trainopt__vf b) { return a < b ? a : b; }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_max(trainopt__vf a, trainopt__vf b) { return a > b ? a : b; }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_round(trainopt__vf a) { return rintf(a); } /* default rounding mode: to nearest even */
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_lt(trainopt__vf a, trainopt__vf b) { return a < b; }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_le(trainopt__vf a, trainopt__vf b) { return a <= b; }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_eq(trainopt__vf a, trainopt__vf b) { return a == b; }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_unord(trainopt__vf a, trainopt__vf b) { return a != a || b != b; }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_select(trainopt__vm m, trainopt__vf a, trainopt__vf b) { return m ? a : b; }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_and(trainopt__vm a, trainopt__vm b) { return a & b; }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_or(trainopt__vm a, trainopt__vm b) { return a | b; }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_not(trainopt__vm a) { return a ^ 1u; }
+TRAINOPT__FORCE_INLINE uint32_t trainopt__m_bits(trainopt__vm a) { return a; }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_set1(uint32_t x) { return x; }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_iota(void) { return 0; }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_add(trainopt__vi a, trainopt__vi b) { return a + b; }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_sub(trainopt__vi a, trainopt__vi b) { return a - b; }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_and(trainopt__vi a, trainopt__vi b) { return a & b; }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_or(trainopt__vi a, trainopt__vi b) { return a | b; }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_xor(trainopt__vi a, trainopt__vi b) { return a ^ b; }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_andnot(trainopt__vi a, trainopt__vi b) { return ~a & b; }
+TRAINOPT__FORCE_INLINE int trainopt__vi_any(trainopt__vi a) { return a != 0; }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_shl(trainopt__vi a, int n) { return a << n; }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_shr(trainopt__vi a, int n) { return a >> n; }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_mullo(trainopt__vi a, trainopt__vi b) { return a * b; }
+TRAINOPT__FORCE_INLINE void trainopt__vi_mul_wide(trainopt__vi a, trainopt__vi b, trainopt__vi *hi, trainopt__vi *lo) {
+    uint64_t p = (uint64_t)a * b;
+    *hi = (uint32_t)(p >> 32);
+    *lo = (uint32_t)p;
+}
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__vi_lt(trainopt__vi a, trainopt__vi b) { return a < b; }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__vi_ge(trainopt__vi a, trainopt__vi b) { return a >= b; }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_select(trainopt__vm m, trainopt__vi a, trainopt__vi b) { return m ? a : b; }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__vi_to_f(trainopt__vi a) { return (float)(int32_t)a; }
+/* Like cvttps2dq: truncates; out of range or NaN gives INT32_MIN (callers clamp first). */
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) {
+    return (a > -2147483648.0f && a < 2147483648.0f) ? (uint32_t)(int32_t)a : 0x80000000u;
+}
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_bits(trainopt__vf a) { uint32_t u; memcpy(&u, &a, 4); return u; }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bits(trainopt__vi a) { float f; memcpy(&f, &a, 4); return f; }
+TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { *p = a; }
+TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { trainopt__v_store(p, v); }
+TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) {}
+#endif
+
+/* >>derived: ops built from the set above, identical on every backend. */
+#define TRAINOPT__ACC_VECS (16 / TRAINOPT_SIMD_LANES)
+
+/* trainopt__v_stream (per backend above) stores a whole vector to an address
+   aligned to TRAINOPT__STREAM_ALIGN, bypassing the cache where the ISA can (x86
+   non-temporal stores: no read-for-ownership, no eviction of data a later pass
+   reads); elsewhere it is a plain store. trainopt__stream_fence orders those
+   stores before any later store (sfence); a no-op where v_stream is plain. The
+   values stored are the same either way. */
+#define TRAINOPT__STREAM_ALIGN (TRAINOPT_SIMD_LANES * sizeof(float))
+
+/* Bitwise xor of a float vector with a pattern: with 0x80000000 it negates
+   exactly (NaN payloads included), with 0 it is the identity. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_xor_bits(trainopt__vf a, uint32_t pattern) {
+    return trainopt__v_from_bits(trainopt__vi_xor(trainopt__v_bits(a), trainopt__vi_set1(pattern)));
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_abs(trainopt__vf a) {
+    return trainopt__v_from_bits(trainopt__vi_and(trainopt__v_bits(a), trainopt__vi_set1(0x7fffffffu)));
+}
+/* Lanes k and above become +0, so a partial vector adds nothing to a sum. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_keep_first(trainopt__vf a, size_t k) {
+    return k == TRAINOPT_SIMD_LANES ? a : trainopt__v_select(trainopt__m_first(k), a, trainopt__v_zero());
+}
+/* max that propagates NaN from either side, as torch.maximum does. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_max_nan(trainopt__vf a, trainopt__vf b) {
+    return trainopt__v_select(trainopt__v_unord(a, a), a, trainopt__v_max(a, b));
+}
+TRAINOPT__FORCE_INLINE uint32_t trainopt__popcount(uint32_t x) {
+    x = x - ((x >> 1) & 0x55555555u);
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+    return (((x + (x >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24;
+}
+
+/* >>reduce: the canonical reduction. Element i of a range goes to partial sum
+   i % 16 (acc.v[j] holds partial sums j*LANES .. j*LANES+LANES-1), and the
+   partial sums are combined by one fixed tree: s[j] += s[j+8], then +4, +2, +1. */
+typedef struct {
+    trainopt__vf v[TRAINOPT__ACC_VECS];
+} trainopt__acc16;
+
+TRAINOPT__FORCE_INLINE void trainopt__acc16_zero(trainopt__acc16 *a) {
+    int j;
+    for (j = 0; j < TRAINOPT__ACC_VECS; j++) a->v[j] = trainopt__v_zero();
+}
+TRAINOPT__FORCE_INLINE float trainopt__acc16_sum(const trainopt__acc16 *a) {
+    float s[16];
+    int j, w;
+    for (j = 0; j < TRAINOPT__ACC_VECS; j++) trainopt__v_store(s + j * TRAINOPT_SIMD_LANES, a->v[j]);
+    for (w = 8; w >= 1; w /= 2)
+        for (j = 0; j < w; j++) s[j] = s[j] + s[j + w];
+    return s[0];
+}
+
+#endif /* TRAINOPT_SIMD_H */
