@@ -21,7 +21,6 @@ const int64_t tob_sizes_large[] = {1 << 20, 1 << 22, 1 << 24, 0};
         {kernel, "naive-Ofast-haswell", body, &T##_Ofast_haswell, sizes, TOB_NEEDS_AVX2}
 
 /* ---- batch normalization ------------------------------------------------------------- */
-#ifdef TOB_HAVE_BATCHNORM
 extern const tob_naive_bn tob_naive_bn_O2, tob_naive_bn_O3_native, tob_naive_bn_O3_native_nomerrno,
     tob_naive_bn_Ofast_native, tob_naive_bn_O3_haswell, tob_naive_bn_O3_haswell_nomerrno, tob_naive_bn_Ofast_haswell;
 
@@ -111,10 +110,8 @@ const tob_entry tob_batchnorm_base[] = {
     {"batchnorm_bwd_nhwc", "roofline", bm_roof_bn, &roof_bwd, tob_sizes_bn, 0},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
-#endif
 
 /* ---- dropout ------------------------------------------------------------------------------ */
-#ifdef TOB_HAVE_DROPOUT
 extern const tob_naive_dropout tob_naive_dropout_O2, tob_naive_dropout_O3_native,
     tob_naive_dropout_O3_native_nomerrno, tob_naive_dropout_Ofast_native, tob_naive_dropout_O3_haswell,
     tob_naive_dropout_O3_haswell_nomerrno, tob_naive_dropout_Ofast_haswell;
@@ -168,10 +165,8 @@ const tob_entry tob_dropout_base[] = {
     {"dropout_bwd", "roofline", bm_roof_dropout, &roof_dbwd, tob_sizes_elementwise, 0},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
-#endif
 
 /* ---- losses and gradient utilities --------------------------------------------------------- */
-#ifdef TOB_HAVE_LOSSES
 extern const tob_naive_losses tob_naive_losses_O2, tob_naive_losses_O3_native, tob_naive_losses_O3_native_nomerrno,
     tob_naive_losses_Ofast_native, tob_naive_losses_O3_haswell, tob_naive_losses_O3_haswell_nomerrno,
     tob_naive_losses_Ofast_haswell;
@@ -264,4 +259,3 @@ const tob_entry tob_losses_base[] = {
     {"grad_unscale", "roofline", bm_roof_losses, &roof_rw, tob_sizes_elementwise, 0},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
-#endif

@@ -179,9 +179,7 @@ const tob_entry tob_baselines[] = {
     {"adam", "roofline", bm_rw4_3, NULL, tob_sizes_elementwise, 0},
     TOB_NAIVE_ENTRIES(adamw),
     {"adamw", "roofline", bm_rw4_3, NULL, tob_sizes_elementwise, 0},
-#ifdef TOB_HAVE_STEP_EX
     {"adamw_ex", "roofline", bm_rw4_3, NULL, tob_sizes_elementwise, 0},
-#endif
     TOB_NAIVE_ENTRIES(amsgrad),
     {"amsgrad", "roofline", bm_rw5_4, NULL, tob_sizes_elementwise, 0},
     {"stream", "copy", bm_copy, NULL, tob_sizes_elementwise, 0},

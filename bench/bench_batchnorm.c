@@ -1,10 +1,8 @@
 /* bench/bench_batchnorm.c - trainopt's batch normalization (DESIGN 4.3),
-   compiled once per backend like bench_optim.c. Built only once
-   trainopt_batchnorm_* exist (TOB_HAVE_BATCHNORM, probed by the Makefile). */
+   compiled once per backend like bench_optim.c. */
 #include "bench.h"
 #include "bench_config.h"
 
-#ifdef TOB_HAVE_BATCHNORM
 #include "trainopt.h"
 
 #define TOB_EXPORT(x) TOB_CAT(x, TOB_BACKEND)
@@ -104,6 +102,3 @@ const tob_entry TOB_EXPORT(tob_batchnorm)[] = {
     {"batchnorm_bwd_nhwc", TRAINOPT_SIMD_NAME, bm_bwd, &nhwc, tob_sizes_bn, 0},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
-#else
-typedef int tob_no_batchnorm; /* trainopt.h has no batch norm yet */
-#endif

@@ -1,10 +1,8 @@
 /* bench/bench_dropout.c - trainopt's dropout (DESIGN 4.4), compiled once per
-   backend like bench_optim.c. Built only once trainopt_dropout_* exist
-   (TOB_HAVE_DROPOUT, probed by the Makefile). */
+   backend like bench_optim.c. */
 #include "bench.h"
 #include "bench_config.h"
 
-#ifdef TOB_HAVE_DROPOUT
 #include "trainopt.h"
 
 #define TOB_EXPORT(x) TOB_CAT(x, TOB_BACKEND)
@@ -80,6 +78,3 @@ const tob_entry TOB_EXPORT(tob_dropout)[] = {
     {"dropout_bwd", TRAINOPT_SIMD_NAME, bm_bwd, NULL, tob_sizes_elementwise, 0},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
-#else
-typedef int tob_no_dropout; /* trainopt.h has no dropout yet */
-#endif

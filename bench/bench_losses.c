@@ -1,10 +1,8 @@
 /* bench/bench_losses.c - trainopt's losses and gradient utilities (DESIGN
-   4.5), compiled once per backend like bench_optim.c. Built only once they
-   exist (TOB_HAVE_LOSSES, probed by the Makefile). */
+   4.5), compiled once per backend like bench_optim.c. */
 #include "bench.h"
 #include "bench_config.h"
 
-#ifdef TOB_HAVE_LOSSES
 #include "trainopt.h"
 
 #define TOB_EXPORT(x) TOB_CAT(x, TOB_BACKEND)
@@ -134,6 +132,3 @@ const tob_entry TOB_EXPORT(tob_losses)[] = {
     {"grad_unscale", TRAINOPT_SIMD_NAME, bm_unscale, NULL, tob_sizes_elementwise, 0},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
-#else
-typedef int tob_no_losses; /* trainopt.h has no losses yet */
-#endif

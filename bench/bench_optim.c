@@ -103,7 +103,6 @@ static void bm_adam(tob_state *s, const void *arg) {
 
 static const int adam_plain = 0, adam_w = 1, adam_ams = 2;
 
-#ifdef TOB_HAVE_STEP_EX
 /* AdamW's fused step: gradients scaled (AMP's 1/loss_scale times a clipping
    coefficient, here 1/1024), the found_inf skip flag read, non-finite
    gradients counted, all in the step's one pass. */
@@ -180,7 +179,6 @@ static void bm_adamw_amp(tob_state *s, const void *arg) {
 }
 
 static const int amp_fused = 1, amp_3pass = 0;
-#endif
 
 /* The compute floor of the sqrt-and-divide optimizers in cache: one IEEE sqrt
    and one division per element, on registers (eight independent chains, so
@@ -214,11 +212,9 @@ const tob_entry TOB_EXPORT(tob_optim)[] = {
     {"adam", TRAINOPT_SIMD_NAME, bm_adam, &adam_plain, tob_sizes_elementwise, 0},
     {"adamw", TRAINOPT_SIMD_NAME, bm_adam, &adam_w, tob_sizes_elementwise, 0},
     {"amsgrad", TRAINOPT_SIMD_NAME, bm_adam, &adam_ams, tob_sizes_elementwise, 0},
-#ifdef TOB_HAVE_STEP_EX
     {"adamw_ex", TRAINOPT_SIMD_NAME, bm_adamw_ex, NULL, tob_sizes_elementwise, 0},
     {"adamw_amp_fused", TRAINOPT_SIMD_NAME, bm_adamw_amp, &amp_fused, tob_sizes_large, 0},
     {"adamw_amp_3pass", TRAINOPT_SIMD_NAME, bm_adamw_amp, &amp_3pass, tob_sizes_large, 0},
-#endif
     {"divider", TRAINOPT_SIMD_NAME, bm_divider, NULL, divider_sizes, 0},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };

@@ -615,7 +615,7 @@ def main():
     order = [k for k in KERNELS if k != "stream" and any(rep.get(k, b, n) for b in BACKENDS for n in rep.sizes(k))]
     missing = [k for k in KERNELS if k != "stream" and k not in order]
     if missing:
-        rep.out("Not in this run (their kernel families are not in trainopt.h yet): %s." % ", ".join(missing))
+        rep.out("Not in this run (filtered out, or this CPU cannot run them): %s." % ", ".join(missing))
         rep.out()
     for k in order:
         rep.kernel_section(k)
