@@ -23,36 +23,47 @@
    binary that runs on many x86-64 CPUs, #define TRAINOPT_DISPATCH before the
    include and let it pick at run time (RUNTIME DISPATCH below).
 
-   CONTENTS (each name is a greppable marker in the body: search ">>name")
-     >>status       trainopt_status, trainopt_status_str, trainopt_backend
-     >>validate     argument checks shared by every kernel
-     >>stepopts     trainopt_step_opts: the fused step (gradient scale, skip, non-finite count)
-     >>sgd          trainopt_sgd_step, trainopt_sgd_step_ex
+   CONTENTS (each name is a greppable marker in the body: search ">>name"; the
+   development sources are src/<file>, one per family, packed into this file by
+   tools/pack.sh)
+     >>api          the public types and configs (src/api.h)
+     >>kernels      TRAINOPT_KERNELS: every public function with its parameters,
+                    and the prototypes made from it (src/api.h)
+     >>implementation  what compiles only with TRAINOPT_IMPLEMENTATION (src/setup.h)
+     >>status       trainopt_status_str, trainopt_backend (src/status.h)
+     >>validate     argument checks shared by every kernel (src/validate.h)
+     >>stepopts     the fused step's gradient reader (src/validate.h)
+     >>sgd          trainopt_sgd_step, trainopt_sgd_step_ex (src/optim.h)
      >>adagrad      trainopt_adagrad_init, trainopt_adagrad_step, trainopt_adagrad_step_ex
      >>rmsprop      trainopt_rmsprop_step, trainopt_rmsprop_step_ex
      >>adam         trainopt_adam_step, trainopt_adamw_step, and their _ex forms (AMSGrad included)
      >>schedules    trainopt_lr_* (step, multistep, exponential, inverse_time, polynomial,
                     linear, constant, cosine, cosine_restarts, warmup_cosine, warmup_factor)
+                    (src/schedules.h, with the next five)
      >>onecycle     trainopt_lr_onecycle, trainopt_momentum_onecycle
      >>cyclic       trainopt_lr_cyclic, trainopt_momentum_cyclic
      >>schedule     trainopt_schedule, trainopt_schedule_lr, trainopt_lr_join
      >>parse        trainopt_schedule_parse, _parse_msg, _parse_join
      >>plateau      trainopt_plateau_init, trainopt_plateau_step (ReduceLROnPlateau)
-     >>math         the library's own vector exp, log, log1p
+     >>math         the library's own vector exp, log, log1p (src/math.h)
      >>sumblock     the blocked canonical reduction of the losses and gradient utilities
+                    (src/losses.h, with the next four)
      >>regularization trainopt_l1l2_penalty, trainopt_l1l2_grad
      >>gradutil     trainopt_clip_grad_value, trainopt_grad_unscale, trainopt_sum_squares,
                     trainopt_grad_norm, trainopt_clip_grad_norm
      >>mse          trainopt_mse_loss, trainopt_bce_with_logits
      >>softmax_ce   trainopt_softmax_cross_entropy
-     >>vecmath      sin/cos and erfinv for the generator
+     >>vecmath      sin/cos and erfinv for the generator (src/random.h, with the next five)
      >>philox       Philox4x32-10 on vector lanes
      >>rng          the element-to-word mapping shared by every random kernel
      >>rand         trainopt_rand_u32, trainopt_rand_uniform, trainopt_rand_normal
      >>dropout      trainopt_dropout_forward, trainopt_dropout_backward
      >>init         trainopt_calculate_gain, _fans, xavier/kaiming uniform and normal, trunc_normal
      >>batchnorm    trainopt_batchnorm_forward_train, _forward_infer, _backward, _fold
-     >>dispatch     runtime dispatch (TRAINOPT_DISPATCH): the variants, the choice, the wrappers
+                    (src/batchnorm.h)
+     >>dispatch     runtime dispatch (TRAINOPT_DISPATCH): the variants, the choice, the
+                    wrappers (src/dispatch.h; >>dispatch-names is generated)
+   The vector layer is trainopt_simd.h (src/simd.h).
 
    COMPILE-TIME OPTIONS
      TRAINOPT_API         storage class of every function; default `static inline`
