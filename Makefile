@@ -274,7 +274,7 @@ clean:
 plot-schedules: $(BUILD)/lr_schedules.png
 $(BUILD)/examples/lr_schedules: examples/lr_schedules.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) -I. $< -o $@ -lm
+	$(CC) $(EXAMPLE_WARN) $(CFLAGS) -I. $< -o $@ -lm
 $(BUILD)/lr_schedules.csv: $(BUILD)/examples/lr_schedules
 	$< > $@
 $(BUILD)/lr_schedules.png: $(BUILD)/lr_schedules.csv tools/plot_schedules.gp
