@@ -1,11 +1,12 @@
 # trainopt - see README.md. The library itself is two headers; this Makefile
-# builds and runs its tests, benchmarks and examples.
+# builds libtrainopt from them and runs the tests, benchmarks and examples.
 #   make test    every test, on every backend, plus the build matrix (ends "N passed, N failed")
 #   make fuzz    differential fuzzing, every backend against scalar (FUZZ_SECONDS=60 per target)
 #   make demo    the flagship example
 #   make bench   benchmarks (bench/), make bench-quick for a smoke run,
 #                make bench-dispatch for the per-call cost of runtime dispatch
-#   make install PREFIX=/usr/local   the two headers and trainopt.pc (pkg-config); make uninstall
+#   make lib     build/lib/libtrainopt.a and libtrainopt.so (runtime dispatch on x86-64)
+#   make install PREFIX=/usr/local   the two headers, the libraries and trainopt.pc (pkg-config); make uninstall
 #   make clean
 
 CC      ?= cc
@@ -36,21 +37,62 @@ headers:
 check-headers:
 	@sh tools/pack.sh --check
 
-# ---- make install / uninstall: the two headers and a pkg-config file ----------------
-# The .pc goes to share/pkgconfig: a header-only library has nothing architecture-specific.
+# ---- make lib: libtrainopt.a and libtrainopt.so from one implementation unit ----------
+# src/lib.c defines TRAINOPT_IMPLEMENTATION; built with -fvisibility=hidden and TRAINOPT_API
+# set to the default visibility, so the shared library exports exactly the functions of the
+# kernel list (tests/install.sh checks it). x86-64: runtime dispatch on a baseline x86-64
+# build; AArch64: NEON. One PIC object goes into both libraries. Debian's shape:
+# libtrainopt.so.0.2.0 (soname libtrainopt.so.0), the symlink libtrainopt.so.0, and the
+# development symlink libtrainopt.so. Another compiler, another directory:
+#   make lib CC=aarch64-linux-gnu-gcc LIB_OUT=build/lib-aarch64
+# CFLAGS, CPPFLAGS and LDFLAGS apply (e.g. CPPFLAGS=-DTRAINOPT_NO_AVX512).
+VERSION := $(shell sed -n 's/^\#define TRAINOPT_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$$/\2/p' trainopt.h | paste -sd.)
+SOVERSION   = $(firstword $(subst ., ,$(VERSION)))
+LIB_OUT    ?= $(BUILD)/lib
+LIB_REAL    = libtrainopt.so.$(VERSION)
+LIB_SONAME  = libtrainopt.so.$(SOVERSION)
+LIB_WARN    = -std=c99 -Wall -Wextra -Wpedantic
+LIB_MACHINE = $(shell $(CC) -dumpmachine)
+LIB_ARCH    = $(if $(filter x86_64-%,$(LIB_MACHINE)),-march=x86-64 -DTRAINOPT_DISPATCH)
+LIB_AR      = $(shell $(CC) -print-prog-name=ar)
+.PHONY: lib
+lib: $(LIB_OUT)/libtrainopt.a $(LIB_OUT)/$(LIB_SONAME) $(LIB_OUT)/libtrainopt.so
+$(LIB_OUT)/trainopt.o: src/lib.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(LIB_WARN) $(CFLAGS) $(LIB_ARCH) $(CPPFLAGS) -fPIC -fvisibility=hidden -I. -c $< -o $@
+$(LIB_OUT)/libtrainopt.a: $(LIB_OUT)/trainopt.o
+	rm -f $@
+	$(LIB_AR) rcs $@ $<
+$(LIB_OUT)/$(LIB_REAL): $(LIB_OUT)/trainopt.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(LIB_SONAME) -Wl,-z,defs $< -o $@ -lm
+$(LIB_OUT)/$(LIB_SONAME): $(LIB_OUT)/$(LIB_REAL)
+	ln -sf $(LIB_REAL) $@
+$(LIB_OUT)/libtrainopt.so: $(LIB_OUT)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $@
+
+# ---- make install / uninstall: the two headers, the libraries and a pkg-config file ----
+# The .pc goes to $(LIBDIR)/pkgconfig (0.1.0 put it in share/pkgconfig; install and
+# uninstall remove that one): it names an architecture-specific library. Its Libs link
+# libtrainopt; the header-only use (TRAINOPT_IMPLEMENTATION in one file) needs only Cflags and -lm.
 PREFIX       ?= /usr/local
 INCLUDEDIR   ?= $(PREFIX)/include
-PKGCONFIGDIR ?= $(PREFIX)/share/pkgconfig
-VERSION := $(shell sed -n 's/^\#define TRAINOPT_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$$/\2/p' trainopt.h | paste -sd.)
-install:
-	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+LIBDIR       ?= $(PREFIX)/lib
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+OLD_PC        = $(DESTDIR)$(PREFIX)/share/pkgconfig/trainopt.pc
+install: lib
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/
-	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$(INCLUDEDIR)' '' 'Name: trainopt' \
-		'Description: SIMD training kernels (optimizers, schedules, batch norm, dropout, losses) in one C header' \
-		'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -lm' \
+	install -m 644 $(LIB_OUT)/libtrainopt.a $(LIB_OUT)/$(LIB_REAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(LIB_REAL) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libtrainopt.so
+	rm -f $(OLD_PC)
+	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$(INCLUDEDIR)' 'libdir=$(LIBDIR)' '' 'Name: trainopt' \
+		'Description: SIMD training kernels (optimizers, schedules, batch norm, dropout, losses)' \
+		'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -ltrainopt' 'Libs.private: -lm' \
 		> $(DESTDIR)$(PKGCONFIGDIR)/trainopt.pc
 uninstall:
-	rm -f $(foreach h,$(HEADERS),$(DESTDIR)$(INCLUDEDIR)/$(h)) $(DESTDIR)$(PKGCONFIGDIR)/trainopt.pc
+	rm -f $(foreach h,$(HEADERS),$(DESTDIR)$(INCLUDEDIR)/$(h)) $(DESTDIR)$(PKGCONFIGDIR)/trainopt.pc $(OLD_PC) \
+		$(foreach f,libtrainopt.a $(LIB_REAL) $(LIB_SONAME) libtrainopt.so,$(DESTDIR)$(LIBDIR)/$(f))
 
 # ---- the test runner: every suite compiled once per backend --------------------
 # $(call runner_rule,LEG,CC,CFLAGS) builds $(BUILD)/LEG/runner for the x86 backends.
@@ -232,7 +274,7 @@ clean:
 plot-schedules: $(BUILD)/lr_schedules.png
 $(BUILD)/examples/lr_schedules: examples/lr_schedules.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) -I. $< -o $@ -lm
+	$(CC) $(EXAMPLE_WARN) $(CFLAGS) -I. $< -o $@ -lm
 $(BUILD)/lr_schedules.csv: $(BUILD)/examples/lr_schedules
 	$< > $@
 $(BUILD)/lr_schedules.png: $(BUILD)/lr_schedules.csv tools/plot_schedules.gp

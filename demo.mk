@@ -1,8 +1,8 @@
 # demo.mk - the examples and the flagship demo; included from the Makefile.
 #   make examples        build every example into build/examples/
 #   make demo            train the Fashion-MNIST MLP (examples/fashion_mnist.c): a progress line per
-#                        epoch, the final accuracy and images/s, the learning curve as CSV (and PNG
-#                        where gnuplot is installed) in build/demo/
+#                        epoch, the final accuracy and images/s, the learning curve as CSV and PNG
+#                        (gnuplot) in build/demo/
 #   make demo-compare    the same run, then its PyTorch twin, printed side by side
 #                        (both take DEMO_ARGS, e.g. DEMO_ARGS=--small for a 10-second run)
 #   make examples-check  every example at a small size, on the scalar and the native backend, with
@@ -25,8 +25,11 @@ DEMO_OUT       ?= $(BUILD)/demo
 # The examples are built as a user would: all of the CPU's vector ISA. -ffp-contract=off keeps
 # the examples' own float loops (outside trainopt) the same on every backend, as trainopt's are.
 EXAMPLE_SIMD   ?= -march=native
-EXAMPLE_CFLAGS  = $(WARN) $(CFLAGS) $(EXAMPLE_SIMD) -ffp-contract=off -I. -Iexamples
-DEMO_PACKAGES   = dataset-fashion-mnist libopenblas-dev zlib1g-dev
+# Each example is one file that defines TRAINOPT_IMPLEMENTATION itself, as a user's program does.
+EXAMPLE_WARN    = -std=c99 -Wall -Wextra -Wpedantic -Werror
+EXAMPLE_CFLAGS  = $(EXAMPLE_WARN) $(CFLAGS) $(EXAMPLE_SIMD) -ffp-contract=off -I. -Iexamples
+# gnuplot-nox draws the learning curve's PNG.
+DEMO_PACKAGES   = dataset-fashion-mnist libopenblas-dev zlib1g-dev gnuplot-nox
 BLAS_PACKAGES   = libopenblas-dev zlib1g-dev
 TWIN_PACKAGES   = python3-torch python3-numpy
 EXAMPLES        = linear_regression batchnorm_sgd fashion_mnist $(if $(wildcard examples/lr_schedules.c),lr_schedules)
@@ -68,10 +71,8 @@ demo-compare: demo-deps
 		--compare $(DEMO_OUT)/fashion_mnist_curve.csv
 	@$(call demo_plot,$(DEMO_OUT)/fashion_mnist_curve.csv,$(DEMO_OUT)/fashion_mnist_curve.png,$(DEMO_OUT)/fashion_mnist_torch_curve.csv)
 
-# $(call demo_plot,CSV,PNG[,TORCH_CSV]): the learning curve as a PNG, when gnuplot is there.
-demo_plot = if command -v gnuplot >/dev/null 2>&1; then \
-		gnuplot -e "csv='$(1)'; png='$(2)'; torch='$(3)'" examples/fashion_mnist_curve.gp && echo "learning curve: $(2)"; \
-	else echo "gnuplot not installed: no PNG (the learning curve is in $(1))"; fi
+# $(call demo_plot,CSV,PNG[,TORCH_CSV]): the learning curve as a PNG (demo-deps installs gnuplot-nox).
+demo_plot = gnuplot -e "csv='$(1)'; png='$(2)'; torch='$(3)'" examples/fashion_mnist_curve.gp && echo "learning curve: $(2)"
 
 # Small sizes on two backends (scalar, and the CPU's own), outputs compared between them.
 examples-check: examples-deps

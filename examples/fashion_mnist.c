@@ -36,6 +36,8 @@
 #include <cblas.h>
 #include <zlib.h>
 
+/* The one file of this program that compiles trainopt's kernels (README.md, "Use"). */
+#define TRAINOPT_IMPLEMENTATION
 #include "trainopt.h"
 
 /* Any trainopt call that fails stops the program with the call and the reason. */

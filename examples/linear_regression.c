@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The one file of this program that compiles trainopt's kernels (README.md, "Use"). */
+#define TRAINOPT_IMPLEMENTATION
 #include "trainopt.h"
 
 /* Any trainopt call that fails stops the program with the call and the reason. */

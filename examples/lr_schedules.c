@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* The one file of this program that compiles trainopt's kernels (README.md, "Use"). */
+#define TRAINOPT_IMPLEMENTATION
 #include "trainopt.h"
 
 #define MAX_COLUMNS 16

@@ -66,10 +66,11 @@ TRAINOPT__FORCE_INLINE void trainopt__red_run(int op, int write, int two, const 
     size_t b, i, j;
     for (b = 0; b < n; b += TRAINOPT__SUM_BLOCK) {
         const size_t end = n - b < TRAINOPT__SUM_BLOCK ? n : b + TRAINOPT__SUM_BLOCK;
+        const size_t whole = end - (end - b) % 16; /* the block's elements in whole groups of 16 */
         trainopt__acc16 a0, a1;
         trainopt__acc16_zero(&a0);
         trainopt__acc16_zero(&a1);
-        for (i = b; i + 16 <= end; i += 16)
+        for (i = b; i < whole; i += 16)
             for (j = 0; j < TRAINOPT__ACC_VECS; j++)
                 trainopt__red_lanes(op, write, two, a, i + j * TRAINOPT_SIMD_LANES, TRAINOPT_SIMD_LANES, &a0.v[j], &a1.v[j]);
         for (j = 0; i < end; j++, i += TRAINOPT_SIMD_LANES)

@@ -8,7 +8,8 @@
 
    DO THIS
    -------
-       #include "trainopt.h"      // and keep trainopt_simd.h beside it
+       #define TRAINOPT_IMPLEMENTATION   // in ONE file of the program, before the include
+       #include "trainopt.h"             // and keep trainopt_simd.h beside it
 
        trainopt_adam_config cfg = TRAINOPT_ADAMW_DEFAULTS;
        cfg.lr = 3e-4;
@@ -18,10 +19,14 @@
            if (s != TRAINOPT_OK) { fprintf(stderr, "%s\n", trainopt_status_str(s)); abort(); }
        }
 
-   Compile with the vector ISA you want the kernels to use (-mavx2 -mfma,
-   -mavx512f, -march=native, or nothing for the scalar fallback), or, for one
-   binary that runs on many x86-64 CPUs, #define TRAINOPT_DISPATCH before the
-   include and let it pick at run time (RUNTIME DISPATCH below).
+   Every other file includes trainopt.h plain: it gives the declarations. The
+   file with TRAINOPT_IMPLEMENTATION compiles the kernels (external linkage); compile
+   it with the vector ISA you want them to use (-mavx2 -mfma, -mavx512f,
+   -march=native, or nothing for the scalar fallback), or, for one binary that
+   runs on many x86-64 CPUs, #define TRAINOPT_DISPATCH there too and let it pick
+   at run time (RUNTIME DISPATCH below). Or define nothing and link libtrainopt
+   (make install; cc app.c $(pkg-config --cflags --libs trainopt)), which is
+   built that way. #define TRAINOPT_STATIC instead gives one file private copies.
 
    CONTENTS (each name is a greppable marker in the body: search ">>name"; the
    development sources are src/<file>, one per family, packed into this file by
@@ -66,8 +71,22 @@
    The vector layer is trainopt_simd.h (src/simd.h).
 
    COMPILE-TIME OPTIONS
-     TRAINOPT_API         storage class of every function; default `static inline`
-                          (each translation unit gets private copies; no link step).
+     TRAINOPT_IMPLEMENTATION  in one file of the program, before the include: compile
+                          the kernels there, with external linkage. Without it (and
+                          without TRAINOPT_STATIC) trainopt.h gives the declarations alone.
+     TRAINOPT_STATIC      private copies: every function `static inline` in this
+                          translation unit (implies TRAINOPT_IMPLEMENTATION); 0.1.0's
+                          default. For a one-file program, or a library that keeps its
+                          copy to itself; it may sit beside another unit's implementation.
+     TRAINOPT_API         linkage of every public function; default `extern`
+                          (`static inline` with TRAINOPT_STATIC). Predefine it to change
+                          it: libtrainopt (src/lib.c) adds the default visibility, its
+                          other symbols being hidden.
+     TRAINOPT_SYMBOL_PREFIX  gcc and clang: every public function links as this prefix
+                          and its short name (-DTRAINOPT_SYMBOL_PREFIX=p_: trainopt_adam_step
+                          links as p_adam_step); the C names do not change. Define it in
+                          every file that includes trainopt.h, so that two builds of
+                          trainopt can live in one program.
      TRAINOPT_NO_SIMD     force the scalar backend (same results, several times slower).
      TRAINOPT_NO_AVX512   cap x86 at AVX2+FMA even where -mavx512f is given
                           (useful where 512-bit code lowers the clock).
@@ -78,18 +97,22 @@
                           SIZE_MAX: never.
      TRAINOPT_ALLOW_FAST_MATH  silence the warning under -ffast-math (which voids
                           the NaN and bit-identity guarantees).
-     TRAINOPT_DISPATCH    runtime dispatch on x86-64 with gcc or clang (below); ignored
-                          elsewhere. Costs compile time (each kernel the unit calls is
-                          compiled three times) and an indirect call per kernel call.
+     TRAINOPT_DISPATCH    in the implementation unit: runtime dispatch on x86-64 with gcc
+                          or clang (below); ignored elsewhere. Costs compile time (every
+                          kernel is compiled three times) and an indirect call per kernel
+                          call. libtrainopt is built with it on x86-64.
 
    RUNTIME DISPATCH (TRAINOPT_DISPATCH)
-     With #define TRAINOPT_DISPATCH before the include, on x86-64 under gcc or clang,
-     the kernels are compiled three times in the including translation unit: the
-     scalar variant with the unit's own flags, the avx2 and avx512 variants under
-     target pragmas (no -m flags needed: build for baseline x86-64). At the first call
-     of a kernel the best variant the CPU and OS support is chosen (cpuid, through
-     __builtin_cpu_supports) and kept for the life of the process; each public
-     function is a wrapper calling the chosen variant through a function pointer.
+     With #define TRAINOPT_DISPATCH before the include in the implementation unit (the
+     file with TRAINOPT_IMPLEMENTATION or TRAINOPT_STATIC; other files are unaffected,
+     and libtrainopt's shared and static libraries are built this way on x86-64), on
+     x86-64 under gcc or clang, the kernels are compiled three times in that
+     translation unit: the scalar variant with the unit's own flags, the avx2 and
+     avx512 variants under target pragmas (no -m flags needed: build for baseline
+     x86-64). At the first call of a kernel the best variant the CPU and OS support
+     is chosen (cpuid, through __builtin_cpu_supports) and kept for the life of the
+     process; each public function is a wrapper calling the chosen variant through a
+     function pointer.
      trainopt_backend() reports the choice ("avx512", "avx2" or "scalar").
      The environment variable TRAINOPT_MAX_BACKEND=scalar|avx2|avx512, read once at
      that first call, caps the choice (for testing; any other value is no cap).

@@ -1,14 +1,18 @@
 #!/bin/sh
-# tests/hygiene.sh OUTDIR - header hygiene: both headers compile warning-free as
-# C99/C11/C17 and C++11/17/20 under gcc and clang, two translation units that
-# include them link (gcc, clang, and C with C++), a caller with constant
-# arguments compiles warning-free at -O2 and -O3, each TRAINOPT_NO_* override
-# builds, -ffast-math gives the documented warning, and the headers include only
-# C standard headers. Ends with "N passed, N failed".
+# tests/hygiene.sh OUTDIR - header hygiene, in each of the header's modes: a unit that
+# only includes trainopt.h (declarations), the implementation unit (TRAINOPT_IMPLEMENTATION:
+# the kernels with external linkage) and a TRAINOPT_STATIC unit (private copies) compile
+# warning-free as C99/C11/C17 and C++11/17/20 under gcc and clang on every backend; an
+# implementation unit and a user unit link (gcc, clang, C with C++, and beside a
+# TRAINOPT_STATIC unit), TRAINOPT_SYMBOL_PREFIX renames the link names, a caller of every
+# public function with constant arguments compiles warning-free at -O2 and -O3, each
+# TRAINOPT_NO_* override builds, -ffast-math gives the documented warning, and the headers
+# include only C standard headers. Ends with "N passed, N failed".
 out=${1:-build/hygiene}
 mkdir -p "$out"
 passed=0 failed=0 skipped=0
-strict="-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror -DTRAINOPT_STATIC -I."
+strict="-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror -I."
+impl=-DTRAINOPT_IMPLEMENTATION
 
 check() { # check NAME COMMAND...: one test
     name=$1; shift
@@ -16,34 +20,67 @@ check() { # check NAME COMMAND...: one test
         failed=$((failed + 1)); echo "FAIL hygiene/$name"; head -n 5 "$out/last.log" | sed 's/^/  /'; fi
 }
 
+# Every standard: the declarations alone, and TRAINOPT_STATIC on every backend (the front
+# end checks every kernel's body, which is all a unit of unused private copies gets, so
+# -fsyntax-only). The implementation unit, every kernel compiled at -O2, twice per
+# compiler and language: the scalar backend, and runtime dispatch (the scalar, avx2 and
+# avx512 variants) under the newest standard.
 for cc in gcc clang; do
     for std in c99 c11 c17; do
+        check "declarations-$cc-$std" $cc -std=$std $strict -DHYGIENE_TU=1 -fsyntax-only -x c tests/hygiene_tu.c
         for isa in "" "-mavx2 -mfma" "-mavx512f -mavx2 -mfma" "-DTRAINOPT_DISPATCH"; do
-            check "$cc-$std-[$isa]" $cc -std=$std $strict $isa -DHYGIENE_TU=1 -c -x c tests/hygiene_tu.c -o "$out/tu.o"
+            check "static-$cc-$std-[$isa]" $cc -std=$std $strict $isa -DTRAINOPT_STATIC -DHYGIENE_TU=1 -fsyntax-only -x c tests/hygiene_tu.c
         done
+    done
+    for std_isa in "c99:" "c17:-DTRAINOPT_DISPATCH"; do
+        std=${std_isa%%:*} isa=${std_isa#*:}
+        check "implementation-$cc-$std-[$isa]" $cc -std=$std $strict -O2 $isa $impl -DHYGIENE_TU=1 -c -x c tests/hygiene_tu.c -o "$out/tu.o"
     done
 done
 for cxx in g++ clang++; do
     for std in c++11 c++17 c++20; do
+        check "declarations-$cxx-$std" $cxx -std=$std $strict -DHYGIENE_TU=1 -fsyntax-only -x c++ tests/hygiene_tu.c
         for isa in "" "-mavx512f -mavx2 -mfma" "-DTRAINOPT_DISPATCH"; do
-            check "$cxx-$std-[$isa]" $cxx -std=$std $strict $isa -DHYGIENE_TU=1 -c -x c++ tests/hygiene_tu.c -o "$out/tu.o"
+            check "static-$cxx-$std-[$isa]" $cxx -std=$std $strict $isa -DTRAINOPT_STATIC -DHYGIENE_TU=1 -fsyntax-only -x c++ tests/hygiene_tu.c
         done
     done
+    for std_isa in "c++11:" "c++20:-DTRAINOPT_DISPATCH"; do
+        std=${std_isa%%:*} isa=${std_isa#*:}
+        check "implementation-$cxx-$std-[$isa]" $cxx -std=$std $strict -O2 $isa $impl -DHYGIENE_TU=1 -c -x c++ tests/hygiene_tu.c -o "$out/tu.o"
+    done
 done
+
+# Two units: unit 1 the implementation, unit 2 (main) a user with the declarations only.
 for flags in "-O2" "-O2 -march=native" "-O2 -march=native -DTRAINOPT_NO_AVX512" "-O2 -march=native -DTRAINOPT_NO_SIMD"; do
-    check "two-units-link-[$flags]" sh -c "gcc -std=c99 $strict $flags -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/a.o &&
+    check "implementation-and-user-link-[$flags]" sh -c "gcc -std=c99 $strict $flags $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/a.o &&
         gcc -std=c99 $strict $flags -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $out/b.o && gcc $out/a.o $out/b.o -o $out/two -lm && $out/two"
 done
-# The same under clang, and one C unit linked with one C++ unit (extern "C" linkage).
+# The same under clang, and C with C++ both ways (extern "C" linkage).
 for flags in "-O2 -march=native" "-O2 -march=native -DTRAINOPT_NO_AVX512" "-O2 -march=native -DTRAINOPT_NO_SIMD"; do
-    check "two-units-link-clang-[$flags]" sh -c "clang -std=c11 $strict $flags -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/a.o &&
+    check "implementation-and-user-link-clang-[$flags]" sh -c "clang -std=c11 $strict $flags $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/a.o &&
         clang -std=c11 $strict $flags -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $out/b.o && clang $out/a.o $out/b.o -o $out/two -lm && $out/two"
 done
-check "two-units-link-c-and-c++" sh -c "gcc -std=c99 $strict -O2 -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/a.o &&
+check "c-implementation-and-c++-user-link" sh -c "gcc -std=c99 $strict -O2 $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/a.o &&
     g++ -std=c++17 $strict -O2 -DHYGIENE_TU=2 -x c++ -c tests/hygiene_tu.c -o $out/b.o && g++ $out/a.o $out/b.o -o $out/two -lm && $out/two"
+check "c++-implementation-and-c-user-link" sh -c "g++ -std=c++17 $strict -O2 $impl -DHYGIENE_TU=1 -x c++ -c tests/hygiene_tu.c -o $out/a.o &&
+    gcc -std=c99 $strict -O2 -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $out/b.o && g++ $out/a.o $out/b.o -o $out/two -lm && $out/two"
+# A TRAINOPT_STATIC unit (a library's private copies) beside the implementation: no clash.
+check "static-unit-beside-the-implementation-link" sh -c "gcc -std=c99 $strict -O2 $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/a.o &&
+    gcc -std=c99 $strict -O2 -DTRAINOPT_STATIC -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $out/b.o && gcc $out/a.o $out/b.o -o $out/two -lm && $out/two"
+# TRAINOPT_SYMBOL_PREFIX, in both units: the link names change, the C names do not.
+prefixed() {
+    gcc -std=c99 $strict -O2 -DTRAINOPT_SYMBOL_PREFIX=p_ $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o "$out/a.o" &&
+        gcc -std=c99 $strict -O2 -DTRAINOPT_SYMBOL_PREFIX=p_ -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o "$out/b.o" &&
+        gcc "$out/a.o" "$out/b.o" -o "$out/two" -lm && "$out/two" || return 1
+    nm -g --defined-only -P "$out/a.o" | cut -d' ' -f1 | grep -x p_backend || { echo "no p_backend in the implementation unit"; return 1; }
+    ! nm -g -P "$out/a.o" "$out/b.o" | cut -d' ' -f1 | grep '^trainopt_'
+}
+check "TRAINOPT_SYMBOL_PREFIX-renames-the-link-names" prefixed
 
-# A caller whose arguments are all constants: warning-free too once the compiler
-# clones the kernels for them (tests/hygiene_consts.c says what this caught).
+# A caller of every public function with constant arguments (TRAINOPT_STATIC, so the kernels
+# are compiled in it): warning-free too once the compiler clones the kernels for them
+# (tests/hygiene_consts.c says what this caught). With TRAINOPT_API=static a function it
+# does not call is an unused-function error: every public function is covered.
 for cc in gcc clang; do
     for opt in -O2 -O3; do
         for isa in "" "-mavx2 -mfma" "-mavx512f -mavx2 -mfma" "-DTRAINOPT_DISPATCH"; do
@@ -51,36 +88,43 @@ for cc in gcc clang; do
         done
     done
 done
+check "constant-arguments-call-every-function" gcc -std=c99 $strict -O0 -DTRAINOPT_API=static -c tests/hygiene_consts.c -o "$out/consts.o"
 
-# Runtime dispatch: units built for baseline x86-64 link, and trainopt_backend() reports
-# the best variant the CPU has, or the one TRAINOPT_MAX_BACKEND caps it at.
+# Runtime dispatch: an implementation unit with TRAINOPT_DISPATCH and a user unit, built for
+# baseline x86-64, link, and trainopt_backend() reports the best variant the CPU has, or the
+# one TRAINOPT_MAX_BACKEND caps it at.
 best=scalar
 grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && best=avx2
 [ $best = avx2 ] && grep -qw avx512f /proc/cpuinfo && best=avx512
-dispatch_reports() { # dispatch_reports CC FLAGS CAP EXPECTED
-    $1 $strict -march=x86-64 $2 -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o "$out/da.o" &&
+dispatch_build() { # dispatch_build CC FLAGS PROGRAM
+    $1 $strict -march=x86-64 $2 $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o "$out/da.o" &&
         $1 $strict -march=x86-64 $2 -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o "$out/db.o" &&
-        $1 "$out/da.o" "$out/db.o" -o "$out/dtwo" -lm || return 1
-    got=$(TRAINOPT_MAX_BACKEND=$3 "$out/dtwo" | cut -d' ' -f1)
-    [ "$got" = "$4" ] || { echo "trainopt_backend() = $got, expected $4"; return 1; }
+        $1 "$out/da.o" "$out/db.o" -o "$3" -lm
+}
+dispatch_reports() { # dispatch_reports PROGRAM CAP EXPECTED
+    [ -x "$1" ] || { echo "$1 did not build"; return 1; }
+    got=$(TRAINOPT_MAX_BACKEND=$2 "$1" | cut -d' ' -f1)
+    [ "$got" = "$3" ] || { echo "trainopt_backend() = $got, expected $3"; return 1; }
 }
 capped() { # the variant a cap gives on this CPU
     case "$1/$best" in scalar/*|avx2/scalar) echo scalar ;; avx2/*|avx512/avx2) echo avx2 ;; *) echo "$best" ;; esac
 }
 for cc in gcc clang; do
-    check "dispatch-$cc-best-variant" dispatch_reports $cc "-std=c99 -O2 -DTRAINOPT_DISPATCH" "" $best
+    rm -f "$out/dispatch-$cc"
+    check "dispatch-$cc-builds" dispatch_build $cc "-std=c99 -O2 -DTRAINOPT_DISPATCH" "$out/dispatch-$cc"
+    check "dispatch-$cc-best-variant" dispatch_reports "$out/dispatch-$cc" "" $best
     for cap in scalar avx2 avx512; do
-        check "dispatch-$cc-TRAINOPT_MAX_BACKEND=$cap" dispatch_reports $cc "-std=c99 -O2 -DTRAINOPT_DISPATCH" $cap "$(capped $cap)"
+        check "dispatch-$cc-TRAINOPT_MAX_BACKEND=$cap" dispatch_reports "$out/dispatch-$cc" $cap "$(capped $cap)"
     done
 done
-check "dispatch-c++-best-variant" dispatch_reports g++ "-std=c++17 -x c++ -O2 -DTRAINOPT_DISPATCH" "" $best
-check "dispatch-TRAINOPT_NO_AVX512" dispatch_reports gcc "-std=c99 -O2 -DTRAINOPT_DISPATCH -DTRAINOPT_NO_AVX512" "" "$(capped avx2)"
-check "dispatch-TRAINOPT_NO_SIMD-turns-it-off" dispatch_reports gcc "-std=c99 -O2 -DTRAINOPT_DISPATCH -DTRAINOPT_NO_SIMD" "" scalar
-if command -v python3 > /dev/null 2>&1; then
-    check "dispatch-names-up-to-date" python3 tools/gen_dispatch.py --check
-else
-    skipped=$((skipped + 1)); echo "SKIP hygiene/dispatch-names-up-to-date: needs python3 (a stale list also fails the dispatch builds)"
-fi
+built_reports() { # built_reports CC FLAGS PROGRAM EXPECTED
+    dispatch_build "$1" "$2" "$3" && dispatch_reports "$3" "" "$4"
+}
+check "dispatch-c++-best-variant" built_reports g++ "-std=c++17 -x c++ -O2 -DTRAINOPT_DISPATCH" "$out/dispatch-c++" $best
+check "dispatch-TRAINOPT_NO_AVX512" built_reports gcc "-std=c99 -O2 -DTRAINOPT_DISPATCH -DTRAINOPT_NO_AVX512" "$out/dispatch-no-avx512" "$(capped avx2)"
+check "dispatch-TRAINOPT_NO_SIMD-turns-it-off" built_reports gcc "-std=c99 -O2 -DTRAINOPT_DISPATCH -DTRAINOPT_NO_SIMD" "$out/dispatch-no-simd" scalar
+# The dispatch names (and the rest of both headers) are what tools/pack.sh makes from src/.
+check "packed-headers-up-to-date" sh tools/pack.sh --check
 
 # Only C standard headers (and the compiler's own intrinsics header of the backend):
 # every #include of both headers is on this list, and stdio.h does not leak in
@@ -93,13 +137,16 @@ only_standard_includes() {
 }
 check "includes-only-standard-headers" only_standard_includes
 stdio_not_pulled_in() {
-    printf '#include "trainopt.h"\nint uses_file(FILE *f);\n' > "$out/leak.c"
-    printf '#include <stdio.h>\n#include "trainopt.h"\nint uses_file(FILE *f);\n' > "$out/noleak.c"
-    gcc -std=c99 -I. -march=native -c "$out/noleak.c" -o "$out/leak.o" || return 1
-    ! gcc -std=c99 -I. -march=native -c "$out/leak.c" -o "$out/leak.o" 2> "$out/leak.err" && grep -q FILE "$out/leak.err"
+    printf '#define TRAINOPT_IMPLEMENTATION\n#include "trainopt.h"\nint uses_file(FILE *f);\n' > "$out/leak.c"
+    printf '#include <stdio.h>\n#define TRAINOPT_IMPLEMENTATION\n#include "trainopt.h"\nint uses_file(FILE *f);\n' > "$out/noleak.c"
+    gcc -std=c99 -I. -march=native -fsyntax-only "$out/noleak.c" || return 1
+    ! gcc -std=c99 -I. -march=native -fsyntax-only "$out/leak.c" 2> "$out/leak.err" && grep -q FILE "$out/leak.err"
 }
 check "stdio-not-pulled-in" stdio_not_pulled_in
-check "fast-math-warns" sh -c "gcc -std=c99 -I. -ffast-math -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/fm.o 2>&1 | grep -q 'trainopt: -ffast-math'"
-check "fast-math-warning-can-be-silenced" sh -c "gcc -std=c99 -I. -Werror -ffast-math -DTRAINOPT_ALLOW_FAST_MATH -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/fm.o"
+# -ffast-math: the unit that compiles the kernels warns; a unit with the declarations alone
+# (its kernels are compiled elsewhere, or in libtrainopt) has nothing to warn about.
+check "fast-math-warns" sh -c "gcc -std=c99 -I. -ffast-math $impl -DHYGIENE_TU=1 -fsyntax-only tests/hygiene_tu.c 2>&1 | grep -q 'trainopt: -ffast-math'"
+check "fast-math-warning-can-be-silenced" sh -c "gcc -std=c99 -I. -Werror -ffast-math -DTRAINOPT_ALLOW_FAST_MATH $impl -DHYGIENE_TU=1 -fsyntax-only tests/hygiene_tu.c"
+check "fast-math-declarations-only-is-silent" sh -c "gcc -std=c99 -I. -Werror -ffast-math -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/fm.o"
 if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi
 [ "$failed" -eq 0 ]

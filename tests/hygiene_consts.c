@@ -1,10 +1,15 @@
-/* tests/hygiene_consts.c - a caller whose sizes, shapes and hyperparameters are all
-   compile-time constants, so an optimizing compiler inlines the kernels and folds
-   them. gcc 12 then warned (-Waggressive-loop-optimizations, on by default, so
-   in every user's build) about tail loops that the constants made dead: batch
-   norm's leftover channels and the softmax row maximum's leftover vectors.
-   tests/hygiene.sh compiles it with -O2 and -O3 and -Werror on every backend;
-   it is never run. */
+/* tests/hygiene_consts.c - a caller of every public function whose sizes, shapes and
+   hyperparameters are all compile-time constants. TRAINOPT_STATIC compiles the kernels
+   in this unit, so an optimizing compiler sees the constants, inlines the kernels and
+   folds them. gcc 12 then warned (-Waggressive-loop-optimizations, on by default, so
+   in every user's build) about tail loops that the constants made dead: batch norm's
+   leftover channels, the softmax row maximum's leftover vectors, and the losses'
+   blocked sum (trainopt_mse_loss with n = 256, gcc -O2, no -m flags).
+   tests/hygiene.sh compiles it with gcc and clang at -O2 and -O3 with -Werror on
+   every backend, and once with TRAINOPT_API=static, where any public function this
+   file does not call is an unused-function error: a new kernel must be added here.
+   It is never run. */
+#define TRAINOPT_STATIC
 #include "trainopt.h"
 
 #define K 65536 /* every array's length */
@@ -12,71 +17,158 @@
 /* The callers are external functions, not inlined into main: gcc then clones
    each kernel for its constant arguments, which is where it warned. */
 
-static float a[K], b[K], c[K], d[K], e[K];
+static float a[K], b[K], c[K], d[K], e[K], f[K];
 static uint8_t mask[K / 8];
 static uint32_t words[K];
 static int32_t labels[64];
 
 static int failures; /* every status is kept, though the values do not matter here */
+static double sink;  /* and every value */
 static void note(trainopt_status st) { failures += st != TRAINOPT_OK; }
+
+void text(void);
+void text(void) {
+    sink += (double)trainopt_status_str(TRAINOPT_ERR_SHAPE)[0];
+    sink += (double)trainopt_backend()[0];
+}
 
 void optimizers(void);
 void optimizers(void) {
     trainopt_sgd_config sgd = TRAINOPT_SGD_DEFAULTS;
     trainopt_adagrad_config adagrad = TRAINOPT_ADAGRAD_DEFAULTS;
     trainopt_rmsprop_config rmsprop = TRAINOPT_RMSPROP_DEFAULTS;
-    trainopt_adam_config adamw = TRAINOPT_ADAMW_DEFAULTS;
+    trainopt_adam_config adam = TRAINOPT_ADAM_DEFAULTS, adamw = TRAINOPT_ADAMW_DEFAULTS;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    size_t nonfinite = 0;
+    o.grad_scale = 0.5, o.nonfinite = &nonfinite;
     sgd.momentum = 0.9, sgd.nesterov = 1;
     rmsprop.momentum = 0.9, rmsprop.centered = 1;
     adamw.amsgrad = 1;
     note(trainopt_sgd_step(&sgd, 2, K, a, b, c));
+    note(trainopt_sgd_step_ex(&sgd, 2, 256, a, b, c, &o));
+    note(trainopt_adagrad_init(&adagrad, 7, c));
     note(trainopt_adagrad_step(&adagrad, 2, 7, a, b, c));
+    note(trainopt_adagrad_step_ex(&adagrad, 2, 16, a, b, c, &o));
     note(trainopt_rmsprop_step(&rmsprop, 2, 63, a, b, c, d, e));
+    note(trainopt_rmsprop_step_ex(&rmsprop, 2, 1, a, b, c, d, e, &o));
+    note(trainopt_adam_step(&adam, 2, 256, a, b, c, d, NULL));
     note(trainopt_adamw_step(&adamw, 2, 17, a, b, c, d, e));
+    note(trainopt_adam_step_ex(&adam, 2, 31, a, b, c, d, NULL, &o));
+    note(trainopt_adamw_step_ex(&adamw, 2, K, a, b, c, d, e, &o));
+}
+
+void schedules(void);
+void schedules(void) {
+    static const int64_t milestones[3] = {10, 20, 30};
+    trainopt_onecycle_config oc = TRAINOPT_ONECYCLE_DEFAULTS;
+    trainopt_cyclic_config cy = TRAINOPT_CYCLIC_DEFAULTS;
+    trainopt_plateau_config pc = TRAINOPT_PLATEAU_DEFAULTS;
+    trainopt_plateau plateau;
+    trainopt_schedule s, join, parts[4];
+    char msg[64];
+    oc.max_lr = 0.1, oc.total_steps = 100;
+    cy.base_lr = 0.01, cy.max_lr = 0.1;
+    sink += trainopt_lr_step(0.1, 25, 10, 0.5);
+    sink += trainopt_lr_multistep(0.1, 25, milestones, 3, 0.5);
+    sink += trainopt_lr_exponential(0.1, 25, 0.9);
+    sink += trainopt_lr_inverse_time(0.1, 25, 0.5, 10, 1);
+    sink += trainopt_lr_polynomial(0.1, 25, 100, 2.0, 0.001);
+    sink += trainopt_lr_linear(0.1, 25, 0.1, 1.0, 50);
+    sink += trainopt_lr_constant(0.1, 25, 0.5, 50);
+    sink += trainopt_lr_cosine(0.1, 25, 100, 0.0);
+    sink += trainopt_lr_cosine_restarts(0.1, 25, 10, 2, 0.0);
+    sink += trainopt_lr_warmup_cosine(0.1, 25, 5, 100, 0.0, 0.001);
+    sink += trainopt_lr_warmup_factor(3, 5, 0.1);
+    sink += trainopt_lr_onecycle(&oc, 25);
+    sink += trainopt_momentum_onecycle(&oc, 25);
+    sink += trainopt_lr_cyclic(&cy, 25);
+    sink += trainopt_momentum_cyclic(&cy, 25);
+    sink += (double)trainopt_schedule_kind_name(TRAINOPT_SCHEDULE_COSINE)[0];
+    s = trainopt_schedule_defaults(TRAINOPT_SCHEDULE_STEP);
+    sink += trainopt_schedule_lr(&s, 25);
+    sink += trainopt_schedule_momentum(&s, 25);
+    parts[0] = trainopt_schedule_defaults(TRAINOPT_SCHEDULE_LINEAR);
+    parts[1] = trainopt_schedule_defaults(TRAINOPT_SCHEDULE_COSINE);
+    sink += trainopt_lr_join(parts, 2, milestones, 25);
+    note(trainopt_schedule_parse_msg("cosine:t_max=100,eta_min=1e-5", &s, msg, sizeof msg));
+    note(trainopt_schedule_parse("step:step_size=10,gamma=0.5", &s));
+    note(trainopt_schedule_parse_join("linear:start_factor=0.1,total_iters=5 @5 cosine:t_max=95", &join, parts, 4, msg,
+                                      sizeof msg));
+    note(trainopt_plateau_init(&plateau, &pc, 0.1));
+    sink += trainopt_plateau_step(&plateau, 0.5);
 }
 
 void losses_and_gradients(void);
 void losses_and_gradients(void) {
     float loss, norm;
     float *grads[2] = {a, b};
+    const float *tensors[2] = {a, b};
     const size_t lens[2] = {K, 5};
+    trainopt_grad_norm_info info;
+    double sum = 0.0;
+    size_t nonfinite, i;
     int found_inf = 0;
-    size_t i;
     for (i = 0; i < 64; i++) labels[i] = (int32_t)i;
     note(trainopt_softmax_cross_entropy(64, 1024, a, labels, -100, 0.1, &loss, b));
-    note(trainopt_mse_loss(K, a, b, &loss, c));
+    note(trainopt_softmax_cross_entropy(3, 10, a, labels, -100, 0.0, &loss, NULL));
+    note(trainopt_mse_loss(256, a, b, &loss, c));
+    note(trainopt_mse_loss(K, a, b, &loss, NULL));
     note(trainopt_bce_with_logits(9, a, b, &loss, c));
+    note(trainopt_bce_with_logits(256, a, b, &loss, c));
     note(trainopt_l1l2_penalty(K, a, 0.01, 0.02, &loss));
     note(trainopt_l1l2_grad(K, a, b, 0.01, 0.02));
     note(trainopt_clip_grad_value(K, a, 1.0));
     note(trainopt_grad_unscale(K, a, 0.5f, &found_inf));
+    note(trainopt_sum_squares(2, tensors, lens, &sum, &nonfinite));
+    note(trainopt_grad_norm(2, grads, lens, 0.5f, 1.0, &info));
     note(trainopt_clip_grad_norm(2, grads, lens, 1.0, &norm));
+    sink += sum;
 }
 
 void random_draws(void);
 void random_draws(void) {
+    static const size_t shape[4] = {16, 8, 3, 3};
+    trainopt_kaiming_config kc = TRAINOPT_KAIMING_DEFAULTS;
+    trainopt_trunc_normal_config tc = TRAINOPT_TRUNC_NORMAL_DEFAULTS;
+    size_t fan_in, fan_out;
     note(trainopt_rand_u32(1, 3, K, words));
     note(trainopt_rand_uniform(1, 5, 33, -1.0, 1.0, a));
     note(trainopt_rand_normal(1, 7, K, 0.0, 1.0, a));
     note(trainopt_dropout_forward(0.1, 1, 3, K, a, b, mask));
+    note(trainopt_dropout_forward(0.5, 1, 3, 256, a, b, NULL));
     note(trainopt_dropout_backward(0.1, 1, 3, K, b, c, NULL));
+    note(trainopt_dropout_backward(0.1, 1, 3, 100, b, c, mask));
+    sink += trainopt_calculate_gain(TRAINOPT_NL_LEAKY_RELU, 0.2);
+    note(trainopt_calculate_fans(4, shape, &fan_in, &fan_out));
     note(trainopt_xavier_uniform(1, 0, K, 32, 32, 1.0, a));
+    note(trainopt_xavier_normal(1, 0, 256, 16, 16, 1.0, a));
+    note(trainopt_kaiming_uniform(&kc, 1, 0, 1152, 72, 144, a));
+    note(trainopt_kaiming_normal(&kc, 1, 0, 7, 7, 7, a));
+    note(trainopt_trunc_normal(&tc, 1, 0, K, a));
 }
 
 void batch_norm(void);
 void batch_norm(void) {
     const trainopt_bn_config cfg = TRAINOPT_BN_DEFAULTS;
+    const trainopt_bn_config relu = {1e-5, 0.1, 1};
     const trainopt_bn_shape sh = {64, 64, 16, TRAINOPT_NCHW};
+    const trainopt_bn_shape nhwc = {32, 24, 49, TRAINOPT_NHWC};
     float *mean = e, *invstd = e + 64, *dgamma = e + 128, *dbeta = e + 192;
     note(trainopt_batchnorm_forward_train(&cfg, sh, a, c, d, NULL, NULL, b, mean, invstd));
+    note(trainopt_batchnorm_forward_train(&relu, nhwc, a, c, d, e + 256, e + 512, b, mean, invstd));
     note(trainopt_batchnorm_forward_infer(&cfg, sh, a, c, d, mean, invstd, b));
+    note(trainopt_batchnorm_forward_infer(&relu, nhwc, a, c, d, mean, invstd, b));
     note(trainopt_batchnorm_backward(&cfg, sh, a, c, d, mean, invstd, NULL, b, dgamma, dbeta));
+    note(trainopt_batchnorm_backward(&relu, nhwc, a, c, d, mean, invstd, b, f, dgamma, dbeta));
+    note(trainopt_batchnorm_fold(&cfg, 64, c, d, mean, invstd, e + 1024, e + 2048));
 }
 
 int main(void) {
+    text();
     optimizers();
+    schedules();
     losses_and_gradients();
     random_draws();
     batch_norm();
-    return failures != 0;
+    return failures != 0 || sink != sink;
 }

@@ -1,6 +1,7 @@
-/* tests/hygiene_tu.c - a translation unit that only includes the library; compiled
-   twice (HYGIENE_TU=1 and 2) and linked together to show that two units including
-   trainopt.h coexist, and compiled as every C and C++ standard by tests/hygiene.sh. */
+/* tests/hygiene_tu.c - a translation unit that only includes the library, in the mode
+   tests/hygiene.sh gives on the command line: nothing (declarations), TRAINOPT_IMPLEMENTATION
+   or TRAINOPT_STATIC. Compiled as every C and C++ standard, and twice (HYGIENE_TU=1, the
+   implementation unit; HYGIENE_TU=2, main, a user unit) and linked together. */
 #include "trainopt.h"
 
 #if HYGIENE_TU == 1
