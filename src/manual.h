@@ -1,4 +1,4 @@
-/* trainopt.h - SIMD training kernels in one C header.        version 0.1.0
+/* trainopt.h - SIMD training kernels in one C header.        version 0.2.0
 
    Optimizer update rules, learning-rate schedules, batch normalization,
    dropout, regularization, gradient utilities, losses and weight
