@@ -1,6 +1,8 @@
 # trainopt - see README.md. The library itself is two headers; this Makefile
 # builds and runs its tests, benchmarks and examples.
 #   make test    every test, on every backend, plus the build matrix (ends "N passed, N failed")
+#   make check   the quick check: headers from src/, the reference runner, examples-check
+#   make golden-hashes   regenerate tests/golden/hashes.txt (a deliberate change of bits only)
 #   make fuzz    differential fuzzing, every backend against scalar (FUZZ_SECONDS=60 per target)
 #   make demo    the flagship example
 #   make bench   benchmarks (bench/), make bench-quick for a smoke run,
@@ -198,11 +200,35 @@ fuzz-merge: fuzz-targets
 	done
 
 # ---- make test ---------------------------------------------------------------------
+# First: the committed trainopt.h and trainopt_simd.h must be what tools/pack.sh makes from src/.
 test: test-deps
+	@sh tools/pack.sh --check || { echo "make test: the packed headers are stale (run make headers and commit them)"; exit 1; }
 	@$(MAKE) --no-print-directory -j2 $(BUILD)/ref/runner $(foreach l,$(MATRIX_LEGS) $(DISPATCH_LEGS) asan asan-clang,$(BUILD)/$(l)/runner) \
 		$(BUILD)/valgrind/runner $(if $(shell command -v $(AARCH64_CC)),$(BUILD)/aarch64/runner) \
 		$(if $(HAVE_LIBFUZZER),fuzz-targets)
 	@VALGRIND_SUITES=$(VALGRIND_SUITES) FUZZ_TARGETS="$(FUZZ_TARGETS)" sh tests/run.sh $(BUILD) "$(MATRIX_LEGS)" "$(DISPATCH_LEGS)"
+
+# ---- make check: the quick check (a few minutes on 2 cores): the headers regenerated from
+# src/ (when they differ), the reference runner (every suite on every backend, the
+# batteries against tests/golden/hashes.txt), and make examples-check ----
+.PHONY: check golden-hashes
+check:
+	@sh tools/pack.sh --check > /dev/null 2>&1 || { echo "sh tools/pack.sh"; sh tools/pack.sh; }
+	@$(MAKE) --no-print-directory -j2 $(BUILD)/ref/runner
+	@echo "== reference runner: every suite on every backend, batteries against tests/golden/hashes.txt"
+	@$(BUILD)/ref/runner --expect tests/golden/hashes.txt > $(BUILD)/ref/check-log.txt 2>&1; rc=$$?; \
+		grep -v '^PASS' $(BUILD)/ref/check-log.txt; exit $$rc
+	@echo "== make examples-check"
+	@$(MAKE) --no-print-directory examples-check
+
+# tests/golden/hashes.txt: the reference build's battery hashes (scalar backend; every
+# backend must equal them), which every leg of make test and make check compares its
+# bits with. The bits do not depend on the CPU (the AArch64 leg checks the same file).
+# A deliberate change of bits (a kernel that now computes differently, on every backend
+# at once) is its own commit that regenerates this file with make golden-hashes and says
+# why; any other change of these hashes is a bug the tests caught.
+golden-hashes: $(BUILD)/ref/runner
+	$(BUILD)/ref/runner --battery-only --write-hashes tests/golden/hashes.txt
 
 # Installs what the tests need when root; otherwise names it and stops.
 TEST_PACKAGES = gcc clang make libsimde-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
