@@ -1,6 +1,8 @@
 # trainopt - see README.md. The library itself is two headers; this Makefile
 # builds libtrainopt from them and runs the tests, benchmarks and examples.
 #   make test    every test, on every backend, plus the build matrix (ends "N passed, N failed")
+#   make check   the quick check: headers from src/, the reference runner, examples-check
+#   make golden-hashes   regenerate tests/golden/hashes.txt (a deliberate change of bits only)
 #   make fuzz    differential fuzzing, every backend against scalar (FUZZ_SECONDS=60 per target)
 #   make demo    the flagship example
 #   make bench   benchmarks (bench/), make bench-quick for a smoke run,
@@ -11,7 +13,11 @@
 
 CC      ?= cc
 CFLAGS  ?= -O2
-WARN     = -std=c99 -Wall -Wextra -Wpedantic -Werror -DTRAINOPT_STATIC
+# STRICT: the tests' warnings. WARN adds TRAINOPT_STATIC for the programs that are one
+# translation unit and compile the library into themselves (the examples, demo.mk; the
+# schedules plot; bench-dispatch); the test builds link to per-backend library objects.
+STRICT   = -std=c99 -Wall -Wextra -Wpedantic -Werror
+WARN     = $(STRICT) -DTRAINOPT_STATIC
 BUILD    = build
 HEADERS  = trainopt.h trainopt_simd.h
 
@@ -94,54 +100,50 @@ uninstall:
 	rm -f $(foreach h,$(HEADERS),$(DESTDIR)$(INCLUDEDIR)/$(h)) $(DESTDIR)$(PKGCONFIGDIR)/trainopt.pc $(OLD_PC) \
 		$(foreach f,libtrainopt.a $(LIB_REAL) $(LIB_SONAME) libtrainopt.so,$(DESTDIR)$(LIBDIR)/$(f))
 
-# ---- the test runner: every suite compiled once per backend --------------------
-# $(call runner_rule,LEG,CC,CFLAGS) builds $(BUILD)/LEG/runner for the x86 backends.
-define runner_rule
-$(BUILD)/$(1)/%.o: tests/%.c tests/harness.h tests/suites.h $(HEADERS)
+# ---- the test runner: the library compiled once per backend, every suite once per backend --
+# Each leg compiles the library (tests/lib.c) once per backend with that backend's flags
+# and -DTRAINOPT_SYMBOL_PREFIX=to_<backend>_, as $(BUILD)/<leg>/lib.<backend>.o; each
+# suite is compiled per backend with the same flags and prefix, declarations only, so
+# its calls of trainopt_adam_step link to to_<backend>_adam_step. The few internals the
+# suites test directly go through tests/whitebox.c, compiled per backend with
+# TRAINOPT_STATIC. Backend-independent suites (TO_ONCE_SUITE) link to the scalar copy.
+# $(call leg_rule,LEG,CC,CFLAGS,BACKENDS,FLAGSVAR,RUNNER_DEFS,LDFLAGS): $(BUILD)/LEG/runner,
+# the backends' flags being $(FLAGSVAR<backend>).
+TEST_HEADERS = tests/harness.h tests/whitebox.h $(HEADERS)
+define leg_rule
+$(BUILD)/$(1)/%.o: tests/%.c tests/harness.h tests/suites.h
 	@mkdir -p $$(@D)
-	$(2) $(WARN) $(3) -I. -Itests -c $$< -o $$@
-$(foreach b,$(X86_BACKENDS),$(foreach s,$(BACKEND_SUITES),
-$(BUILD)/$(1)/test_$(s).$(b).o: tests/test_$(s).c tests/harness.h $(HEADERS)
+	$(2) $(STRICT) $(3) $(6) -I. -Itests -c $$< -o $$@
+$(foreach b,$(4),
+$(BUILD)/$(1)/lib.$(b).o: tests/lib.c $(HEADERS)
 	@mkdir -p $$(@D)
-	$(2) $(WARN) $(3) $(FLAGS_$(b)) -DTO_BACKEND_ID=$(b) -I. -Itests -c $$< -o $$@
+	$(2) $(STRICT) $(3) $($(5)$(b)) -DTRAINOPT_SYMBOL_PREFIX=to_$(b)_ -I. -c $$< -o $$@
+$(BUILD)/$(1)/whitebox.$(b).o: tests/whitebox.c $(TEST_HEADERS)
+	@mkdir -p $$(@D)
+	$(2) $(STRICT) $(3) $($(5)$(b)) -DTO_BACKEND_ID=$(b) -I. -Itests -c $$< -o $$@
+$(foreach s,$(BACKEND_SUITES),
+$(BUILD)/$(1)/test_$(s).$(b).o: tests/test_$(s).c $(TEST_HEADERS)
+	@mkdir -p $$(@D)
+	$(2) $(STRICT) $(3) $($(5)$(b)) -DTRAINOPT_SYMBOL_PREFIX=to_$(b)_ -DTO_BACKEND_ID=$(b) -I. -Itests -c $$< -o $$@
 ))
 $(foreach s,$(ONCE_SUITES),
-$(BUILD)/$(1)/test_$(s).once.o: tests/test_$(s).c tests/harness.h $(HEADERS)
+$(BUILD)/$(1)/test_$(s).once.o: tests/test_$(s).c $(TEST_HEADERS)
 	@mkdir -p $$(@D)
-	$(2) $(WARN) $(3) -DTO_BACKEND_ID=once -I. -Itests -c $$< -o $$@
-)
-$(BUILD)/$(1)/runner.o: tests/runner.c tests/harness.h tests/suites.h
-	@mkdir -p $$(@D)
-	$(2) $(WARN) $(3) -DTO_WITH_X86 -DTO_WITH_NEON -Itests -c $$< -o $$@
-$(BUILD)/$(1)/runner: $(BUILD)/$(1)/runner.o $(BUILD)/$(1)/harness.o \
-		$(foreach b,$(X86_BACKENDS),$(foreach s,$(BACKEND_SUITES),$(BUILD)/$(1)/test_$(s).$(b).o)) \
-		$(foreach s,$(ONCE_SUITES),$(BUILD)/$(1)/test_$(s).once.o)
-	$(2) $(3) $$^ -o $$@ -lm -pthread
-endef
-
-# $(call dispatch_runner_rule,LEG,CC,CFLAGS) builds $(BUILD)/LEG/runner with every suite
-# compiled once with TRAINOPT_DISPATCH (runtime dispatch: the runner's one backend slot, named
-# scalar, runs whichever variant the dispatcher picks); run.sh runs it once per
-# TRAINOPT_MAX_BACKEND value.
-define dispatch_runner_rule
-$(BUILD)/$(1)/%.o: tests/%.c tests/harness.h tests/suites.h $(HEADERS)
-	@mkdir -p $$(@D)
-	$(2) $(WARN) $(3) -DTRAINOPT_DISPATCH -I. -Itests -c $$< -o $$@
-$(foreach s,$(BACKEND_SUITES),
-$(BUILD)/$(1)/test_$(s).dispatch.o: tests/test_$(s).c tests/harness.h $(HEADERS)
-	@mkdir -p $$(@D)
-	$(2) $(WARN) $(3) -DTRAINOPT_DISPATCH -DTO_BACKEND_ID=scalar -I. -Itests -c $$< -o $$@
-)
-$(foreach s,$(ONCE_SUITES),
-$(BUILD)/$(1)/test_$(s).once.o: tests/test_$(s).c tests/harness.h $(HEADERS)
-	@mkdir -p $$(@D)
-	$(2) $(WARN) $(3) -DTRAINOPT_DISPATCH -DTO_BACKEND_ID=once -I. -Itests -c $$< -o $$@
+	$(2) $(STRICT) $(3) $($(5)scalar) -DTRAINOPT_SYMBOL_PREFIX=to_scalar_ -DTO_BACKEND_ID=once -I. -Itests -c $$< -o $$@
 )
 $(BUILD)/$(1)/runner: $(BUILD)/$(1)/runner.o $(BUILD)/$(1)/harness.o \
-		$(foreach s,$(BACKEND_SUITES),$(BUILD)/$(1)/test_$(s).dispatch.o) \
+		$(foreach b,$(4),$(BUILD)/$(1)/lib.$(b).o $(BUILD)/$(1)/whitebox.$(b).o \
+			$(foreach s,$(BACKEND_SUITES),$(BUILD)/$(1)/test_$(s).$(b).o)) \
 		$(foreach s,$(ONCE_SUITES),$(BUILD)/$(1)/test_$(s).once.o)
-	$(2) $(3) $$^ -o $$@ -lm -pthread
+	$(2) $(3) $(7) $$^ -o $$@ -lm -pthread
 endef
+# x86 legs: every backend, neon through SIMDe.
+runner_rule = $(call leg_rule,$(1),$(2),$(3),$(X86_BACKENDS),FLAGS_,-DTO_WITH_X86 -DTO_WITH_NEON)
+# Runtime-dispatch legs: the library compiled once with TRAINOPT_DISPATCH, in the runner's
+# one backend slot (named scalar), which runs whichever variant the dispatcher picks;
+# run.sh runs it once per TRAINOPT_MAX_BACKEND value.
+DISPATCHFLAGS_scalar = -DTRAINOPT_DISPATCH
+dispatch_runner_rule = $(call leg_rule,$(1),$(2),$(3),scalar,DISPATCHFLAGS_)
 
 # The reference build, and the matrix the bit-identity promise covers.
 $(eval $(call runner_rule,ref,gcc,-O2))
@@ -171,66 +173,51 @@ $(BUILD)/runner: $(BUILD)/ref/runner
 
 # ---- native AArch64 under qemu-user: the neon backend on its own instruction set ----
 AARCH64_CC = aarch64-linux-gnu-gcc
-$(BUILD)/aarch64/%.o: tests/%.c tests/harness.h tests/suites.h $(HEADERS)
-	@mkdir -p $(@D)
-	$(AARCH64_CC) $(WARN) -O2 -DTO_WITH_NEON -I. -Itests -c $< -o $@
-$(BUILD)/aarch64/test_%.neon.o: tests/test_%.c tests/harness.h $(HEADERS)
-	@mkdir -p $(@D)
-	$(AARCH64_CC) $(WARN) -O2 -DTO_BACKEND_ID=neon -I. -Itests -c $< -o $@
-$(BUILD)/aarch64/test_%.scalar.o: tests/test_%.c tests/harness.h $(HEADERS)
-	@mkdir -p $(@D)
-	$(AARCH64_CC) $(WARN) -O2 -DTRAINOPT_NO_SIMD -DTO_BACKEND_ID=scalar -I. -Itests -c $< -o $@
-$(BUILD)/aarch64/test_%.once.o: tests/test_%.c tests/harness.h $(HEADERS)
-	@mkdir -p $(@D)
-	$(AARCH64_CC) $(WARN) -O2 -DTO_BACKEND_ID=once -I. -Itests -c $< -o $@
-$(BUILD)/aarch64/runner: $(BUILD)/aarch64/runner.o $(BUILD)/aarch64/harness.o \
-		$(foreach b,scalar neon,$(foreach s,$(BACKEND_SUITES),$(BUILD)/aarch64/test_$(s).$(b).o)) \
-		$(foreach s,$(ONCE_SUITES),$(BUILD)/aarch64/test_$(s).once.o)
-	$(AARCH64_CC) -static $^ -o $@ -lm -pthread
+AARCH64FLAGS_scalar = -DTRAINOPT_NO_SIMD
+AARCH64FLAGS_neon =
+$(eval $(call leg_rule,aarch64,$(AARCH64_CC),-O2,scalar neon,AARCH64FLAGS_,-DTO_WITH_NEON,-static))
 
 # ---- valgrind memcheck: the scalar backend alone (valgrind has no AVX-512), every suite
 # by default (about 3 min under valgrind); VALGRIND_SUITES picks a subset (see README, Hardening) ----
-VALGRIND_SUITES ?= optim,random,batchnorm,losses,badinput,threads,guard,schedules
-VALGRIND_FLAGS = -O2 -g
-$(BUILD)/valgrind/%.o: tests/%.c tests/harness.h tests/suites.h $(HEADERS)
-	@mkdir -p $(@D)
-	gcc $(WARN) $(VALGRIND_FLAGS) -I. -Itests -c $< -o $@
-$(BUILD)/valgrind/test_%.scalar.o: tests/test_%.c tests/harness.h $(HEADERS)
-	@mkdir -p $(@D)
-	gcc $(WARN) $(VALGRIND_FLAGS) $(FLAGS_scalar) -DTO_BACKEND_ID=scalar -I. -Itests -c $< -o $@
-$(BUILD)/valgrind/test_%.once.o: tests/test_%.c tests/harness.h $(HEADERS)
-	@mkdir -p $(@D)
-	gcc $(WARN) $(VALGRIND_FLAGS) -DTO_BACKEND_ID=once -I. -Itests -c $< -o $@
-$(BUILD)/valgrind/runner: $(BUILD)/valgrind/runner.o $(BUILD)/valgrind/harness.o \
-		$(foreach s,$(BACKEND_SUITES),$(BUILD)/valgrind/test_$(s).scalar.o) \
-		$(foreach s,$(ONCE_SUITES),$(BUILD)/valgrind/test_$(s).once.o)
-	gcc $^ -o $@ -lm -pthread
+comma := ,
+empty :=
+space := $(empty) $(empty)
+ALL_SUITES = $(BACKEND_SUITES) $(ONCE_SUITES)
+VALGRIND_SUITES ?= $(subst $(space),$(comma),$(strip $(ALL_SUITES)))
+$(eval $(call leg_rule,valgrind,gcc,-O2 -g,scalar,FLAGS_))
 
 # ---- differential fuzzing with libFuzzer: per kernel family, the calling code compiled
-# once per backend (FZ_NAME), every backend's bits and statuses compared with scalar's ----
+# once per backend (FZ_NAME), every backend's bits and statuses compared with scalar's.
+# The library is compiled once per backend (prefix to_<backend>_, as the test legs) and
+# linked into every target ----
 FUZZ_TARGETS  = optim schedules batchnorm random losses
 FUZZ_BACKENDS = scalar avx2 avx512 neon
 FUZZ_CC       = clang
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS   = $(WARN) -O1 -g $(FUZZ_SAN)
+FUZZ_CFLAGS   = $(STRICT) -O1 -g $(FUZZ_SAN)
 FUZZ_SECONDS ?= 60
 # Whether clang can link a libFuzzer program (Debian: libclang-rt-14-dev); evaluated only when used.
 HAVE_LIBFUZZER = $(shell echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' | \
 	$(FUZZ_CC) -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null && echo yes)
+define fuzz_lib_rule
+$(BUILD)/fuzz/lib.$(1).o: tests/lib.c $(HEADERS)
+	@mkdir -p $$(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FLAGS_$(1)) -DTRAINOPT_SYMBOL_PREFIX=to_$(1)_ -I. -c $$< -o $$@
+endef
+$(foreach b,$(FUZZ_BACKENDS),$(eval $(call fuzz_lib_rule,$(b))))
 define fuzz_rule
 $(foreach b,$(FUZZ_BACKENDS),
 $(BUILD)/fuzz/fuzz_$(1).$(b).o: tests/fuzz/fuzz_$(1).c tests/fuzz/fuzz.h $(HEADERS)
 	@mkdir -p $$(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FLAGS_$(b)) -DFZ_BACKEND=$(b) -I. -Itests/fuzz -c $$< -o $$@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FLAGS_$(b)) -DTRAINOPT_SYMBOL_PREFIX=to_$(b)_ -DFZ_BACKEND=$(b) -I. -Itests/fuzz -c $$< -o $$@
 )
 $(BUILD)/fuzz/main_$(1).o: tests/fuzz/fuzz_main.c tests/fuzz/fuzz.h
 	@mkdir -p $$(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -DFZ_FAMILY=$(1) -Itests/fuzz -c $$< -o $$@
-$(BUILD)/fuzz/fuzz_$(1): $(BUILD)/fuzz/main_$(1).o $(foreach b,$(FUZZ_BACKENDS),$(BUILD)/fuzz/fuzz_$(1).$(b).o)
+$(BUILD)/fuzz/fuzz_$(1): $(BUILD)/fuzz/main_$(1).o $(foreach b,$(FUZZ_BACKENDS),$(BUILD)/fuzz/fuzz_$(1).$(b).o $(BUILD)/fuzz/lib.$(b).o)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $$^ -o $$@ -lm
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
-
 fuzz-targets: $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/fuzz_$(t))
 # Each target for FUZZ_SECONDS, starting from the committed corpus; new inputs go to
 # $(BUILD)/fuzz/work/<target>, a crash or difference to $(BUILD)/fuzz/crash-*.
@@ -255,11 +242,35 @@ fuzz-merge: fuzz-targets
 	done
 
 # ---- make test ---------------------------------------------------------------------
+# First: the committed trainopt.h and trainopt_simd.h must be what tools/pack.sh makes from src/.
 test: test-deps
+	@sh tools/pack.sh --check || { echo "make test: the packed headers are stale (run make headers and commit them)"; exit 1; }
 	@$(MAKE) --no-print-directory -j2 $(BUILD)/ref/runner $(foreach l,$(MATRIX_LEGS) $(DISPATCH_LEGS) asan asan-clang,$(BUILD)/$(l)/runner) \
 		$(BUILD)/valgrind/runner $(if $(shell command -v $(AARCH64_CC)),$(BUILD)/aarch64/runner) \
 		$(if $(HAVE_LIBFUZZER),fuzz-targets)
 	@VALGRIND_SUITES=$(VALGRIND_SUITES) FUZZ_TARGETS="$(FUZZ_TARGETS)" sh tests/run.sh $(BUILD) "$(MATRIX_LEGS)" "$(DISPATCH_LEGS)"
+
+# ---- make check: the quick check (a few minutes on 2 cores): the headers regenerated from
+# src/ (when they differ), the reference runner (every suite on every backend, the
+# batteries against tests/golden/hashes.txt), and make examples-check ----
+.PHONY: check golden-hashes
+check:
+	@sh tools/pack.sh --check > /dev/null 2>&1 || { echo "sh tools/pack.sh"; sh tools/pack.sh; }
+	@$(MAKE) --no-print-directory -j2 $(BUILD)/ref/runner
+	@echo "== reference runner: every suite on every backend, batteries against tests/golden/hashes.txt"
+	@$(BUILD)/ref/runner --expect tests/golden/hashes.txt > $(BUILD)/ref/check-log.txt 2>&1; rc=$$?; \
+		grep -v '^PASS' $(BUILD)/ref/check-log.txt; exit $$rc
+	@echo "== make examples-check"
+	@$(MAKE) --no-print-directory examples-check
+
+# tests/golden/hashes.txt: the reference build's battery hashes (scalar backend; every
+# backend must equal them), which every leg of make test and make check compares its
+# bits with. The bits do not depend on the CPU (the AArch64 leg checks the same file).
+# A deliberate change of bits (a kernel that now computes differently, on every backend
+# at once) is its own commit that regenerates this file with make golden-hashes and says
+# why; any other change of these hashes is a bug the tests caught.
+golden-hashes: $(BUILD)/ref/runner
+	$(BUILD)/ref/runner --battery-only --write-hashes tests/golden/hashes.txt
 
 # Installs what the tests need when root; otherwise names it and stops.
 TEST_PACKAGES = gcc clang make libsimde-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
@@ -289,6 +300,7 @@ golden:
 	/usr/bin/python3 tests/gen_schedules.py
 	/usr/bin/python3 tests/gen_random.py
 	/usr/bin/python3 tests/gen_losses.py
+	/usr/bin/python3 tests/gen_batchnorm.py
 # exp/log/log1p maximum ulp error over every float of their ranges, on every backend (several minutes).
 ulp-exhaustive: $(BUILD)/ref/runner
 	TRAINOPT_ULP_STRIDE=1 $(BUILD)/ref/runner

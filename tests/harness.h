@@ -2,7 +2,9 @@
 
    A suite file is compiled once per backend with -DTO_BACKEND_ID=<backend>
    (scalar, avx2, avx512, neon); TO_NAME(x) gives each copy its own symbols, and
-   static inline keeps each copy of the library private to its object. A suite
+   -DTRAINOPT_SYMBOL_PREFIX=to_<backend>_ links its calls of trainopt_* to that
+   backend's copy of the library, compiled once per build (tests/lib.c; internals
+   the suites test directly: tests/whitebox.h). A suite
    file defines two entry points:
      void TO_NAME(<suite>_tests)(to_ctx *t);    runs its tests with to_run()
      void TO_NAME(<suite>_battery)(to_sink *s); emits outputs whose bits must be

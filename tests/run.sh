@@ -1,14 +1,17 @@
 #!/bin/sh
-# tests/run.sh BUILD "LEGS" ["DISPATCH_LEGS"] - runs the reference runner, then checks
-# every other build (compiler x flags, runtime dispatch under each TRAINOPT_MAX_BACKEND,
-# and native AArch64 under qemu-user) against the reference build's battery hashes, then
-# the hardening legs (clang sanitizers, valgrind, a second run for determinism, the fuzz
-# corpus). Ends with the total "N passed, N failed[, N skipped]".
-# Environment: VALGRIND_SUITES (the suites valgrind runs), FUZZ_TARGETS (the corpora replayed).
+# tests/run.sh BUILD "LEGS" ["DISPATCH_LEGS"] - checks that the packed headers match
+# src/, runs the reference runner, then every other build (compiler x flags, runtime
+# dispatch under each TRAINOPT_MAX_BACKEND, and native AArch64 under qemu-user), each
+# checked against the committed battery hashes tests/golden/hashes.txt (make
+# golden-hashes), then the hardening legs (sanitizers, valgrind, a second run for
+# determinism, the fuzz corpus). Ends with the total "N passed, N failed[, N skipped]".
+# Environment: VALGRIND_SUITES (the suites valgrind runs; default every suite of
+# tests/suites.h), FUZZ_TARGETS (the corpora replayed).
 build=$1
 legs=$2
 dispatch_legs=$3
-valgrind_suites=${VALGRIND_SUITES:-optim,random,batchnorm,losses,badinput,threads,guard,schedules}
+golden_hashes=tests/golden/hashes.txt
+valgrind_suites=${VALGRIND_SUITES:-$(sed -n 's/^TO_\(BACKEND\|ONCE\)_SUITE(\(.*\))/\2/p' tests/suites.h | paste -sd, -)}
 fuzz_targets=${FUZZ_TARGETS:-optim schedules batchnorm random losses}
 passed=0 failed=0 skipped=0
 
@@ -21,14 +24,21 @@ tally() { # tally LOGFILE: add the runner's closing counts
     passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + ${s:-0}))
 }
 
-echo "== reference build (gcc -O2): unit tests on every backend, identity with scalar"
-"$build/ref/runner" --write-hashes "$build/ref/hashes.txt" > "$build/ref/log.txt" 2>&1
+echo "== packed headers: trainopt.h and trainopt_simd.h are what tools/pack.sh makes from src/"
+if sh tools/pack.sh --check; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+fi
+
+echo "== reference build (gcc -O2): unit tests on every backend, identity with scalar and with $golden_hashes"
+"$build/ref/runner" --write-hashes "$build/ref/hashes.txt" --expect "$golden_hashes" > "$build/ref/log.txt" 2>&1
 grep -v '^PASS' "$build/ref/log.txt"
 tally "$build/ref/log.txt"
 
 for leg in $legs; do
-    echo "== build $leg: every test, and the batteries against the reference build"
-    "$build/$leg/runner" --expect "$build/ref/hashes.txt" > "$build/$leg/log.txt" 2>&1
+    echo "== build $leg: every test, and the batteries against $golden_hashes"
+    "$build/$leg/runner" --expect "$golden_hashes" > "$build/$leg/log.txt" 2>&1
     grep -v '^PASS' "$build/$leg/log.txt"
     tally "$build/$leg/log.txt"
 done
@@ -40,20 +50,20 @@ for leg in $dispatch_legs; do
             avx2) cpu_has avx2 && cpu_has fma || { skipped=$((skipped + 1)); echo "SKIP $leg [$cap]: this CPU lacks AVX2+FMA"; continue; } ;;
             avx512) cpu_has avx512f || { skipped=$((skipped + 1)); echo "SKIP $leg [$cap]: this CPU lacks AVX-512F"; continue; } ;;
         esac
-        echo "== build $leg (baseline x86-64, TRAINOPT_DISPATCH) with TRAINOPT_MAX_BACKEND=$cap: every test, batteries against the reference build"
-        TRAINOPT_MAX_BACKEND=$cap "$build/$leg/runner" --expect "$build/ref/hashes.txt" > "$build/$leg/log-$cap.txt" 2>&1
+        echo "== build $leg (baseline x86-64, TRAINOPT_DISPATCH) with TRAINOPT_MAX_BACKEND=$cap: every test, batteries against $golden_hashes"
+        TRAINOPT_MAX_BACKEND=$cap "$build/$leg/runner" --expect "$golden_hashes" > "$build/$leg/log-$cap.txt" 2>&1
         grep -v '^PASS' "$build/$leg/log-$cap.txt"
         tally "$build/$leg/log-$cap.txt"
     done
 done
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer (gcc -O1): every test on every backend"
-"$build/asan/runner" --expect "$build/ref/hashes.txt" > "$build/asan/log.txt" 2>&1
+"$build/asan/runner" --expect "$golden_hashes" > "$build/asan/log.txt" 2>&1
 grep -v '^PASS' "$build/asan/log.txt" | head -n 40
 tally "$build/asan/log.txt"
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer (clang -O1): every test on every backend"
-"$build/asan-clang/runner" --expect "$build/ref/hashes.txt" > "$build/asan-clang/log.txt" 2>&1
+"$build/asan-clang/runner" --expect "$golden_hashes" > "$build/asan-clang/log.txt" 2>&1
 grep -v '^PASS' "$build/asan-clang/log.txt" | head -n 40
 tally "$build/asan-clang/log.txt"
 
@@ -61,7 +71,7 @@ echo "== valgrind memcheck, scalar backend only (suites: $valgrind_suites)"
 if [ -x "$build/valgrind/runner" ] && command -v valgrind >/dev/null 2>&1; then
     # valgrind's own report goes to memcheck.txt, so the runner's closing count stays last in log.txt
     valgrind -q --error-exitcode=99 --leak-check=no --log-file="$build/valgrind/memcheck.txt" \
-        "$build/valgrind/runner" --only "$valgrind_suites" --expect "$build/ref/hashes.txt" > "$build/valgrind/log.txt" 2>&1
+        "$build/valgrind/runner" --only "$valgrind_suites" --expect "$golden_hashes" > "$build/valgrind/log.txt" 2>&1
     rc=$?
     grep -v '^PASS' "$build/valgrind/log.txt" | head -n 40
     tally "$build/valgrind/log.txt"
@@ -101,7 +111,7 @@ done
 
 echo "== native AArch64 (neon) under qemu-user"
 if [ -x "$build/aarch64/runner" ] && command -v qemu-aarch64 >/dev/null 2>&1; then
-    qemu-aarch64 "$build/aarch64/runner" --expect "$build/ref/hashes.txt" > "$build/aarch64/log.txt" 2>&1
+    qemu-aarch64 "$build/aarch64/runner" --expect "$golden_hashes" > "$build/aarch64/log.txt" 2>&1
     grep -v '^PASS' "$build/aarch64/log.txt"
     tally "$build/aarch64/log.txt"
 else

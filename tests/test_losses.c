@@ -15,6 +15,7 @@
    AVX-512). The bounds asserted are the exhaustive maxima documented in trainopt.h (>>math). */
 #include "harness.h"
 #include "trainopt.h"
+#include "whitebox.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -37,14 +38,7 @@ typedef enum { FN_EXP, FN_LOG, FN_LOG1P } math_fn;
 
 /* Applies one of the vector functions to x[0, n) through whole and partial vectors. */
 static void apply_fn(math_fn fn, const float *x, float *y, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        size_t k = n - i < LANES ? n - i : LANES;
-        trainopt__vf v = trainopt__v_load_n(x + i, k);
-        v = fn == FN_EXP ? trainopt__v_exp(v) : fn == FN_LOG ? trainopt__v_log(v) : trainopt__v_log1p(v);
-        trainopt__v_store_n(y + i, v, k);
-        i += k;
-    }
+    TO_NAME(to_wb_apply)(fn == FN_EXP ? TO_WB_EXP : fn == FN_LOG ? TO_WB_LOG : TO_WB_LOG1P, x, y, n);
 }
 
 /* Error of y in units in the last place of the float nearest to ref. */

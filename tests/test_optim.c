@@ -3,6 +3,7 @@
    documented error. Compiled once per backend (see tests/harness.h). */
 #include "harness.h"
 #include "trainopt.h"
+#include "trainopt_simd.h" /* the vector layer: test_product_stays_rounded */
 
 #include <math.h>
 #include <stdlib.h>

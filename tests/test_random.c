@@ -12,6 +12,7 @@
    correct generator would be to land outside for a seed picked at random. */
 #include "harness.h"
 #include "trainopt.h"
+#include "whitebox.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -198,12 +199,12 @@ static void test_philox_kat(to_ctx *t) {
     int v, j, lane;
     for (v = 0; v < 6; v++) {
         trainopt__vi c[4];
-        trainopt__philox_key key;
+        trainopt__vi key[2];
         uint32_t out[L], ref[4];
         for (j = 0; j < 4; j++) c[j] = trainopt__vi_set1(kat[v][1 + j]);
-        trainopt__philox_key_init(&key, trainopt__vi_set1(kat[v][5]), trainopt__vi_set1(kat[v][6]));
-        if (kat[v][0] == 7) trainopt__philox4x32(c, &key, 7); /* a constant, as in the kernels */
-        else trainopt__philox4x32(c, &key, 10);
+        key[0] = trainopt__vi_set1(kat[v][5]);
+        key[1] = trainopt__vi_set1(kat[v][6]);
+        TO_NAME(to_wb_philox4x32)(c, key, kat[v][0] == 7 ? 7 : 10); /* a constant there, as in the kernels */
         for (j = 0; j < 4; j++) {
             trainopt__vi_store(out, c[j]);
             for (lane = 0; lane < L; lane++)
@@ -223,14 +224,15 @@ static void test_philox_kat(to_ctx *t) {
     /* distinct counters and keys in every lane */
     {
         trainopt__vi iota = trainopt__vi_iota(), c[4];
-        trainopt__philox_key key;
+        trainopt__vi key[2];
         uint32_t out[4][L];
         c[0] = trainopt__vi_add(iota, trainopt__vi_set1(0xfffffff8u));
         c[1] = trainopt__vi_mullo(iota, trainopt__vi_set1(0x9e3779b9u));
         c[2] = trainopt__vi_xor(iota, trainopt__vi_set1(0x13198a2eu));
         c[3] = trainopt__vi_shl(iota, 28);
-        trainopt__philox_key_init(&key, trainopt__vi_add(iota, trainopt__vi_set1(0xa4093822u)), trainopt__vi_sub(trainopt__vi_set1(7u), iota));
-        trainopt__philox4x32(c, &key, 10);
+        key[0] = trainopt__vi_add(iota, trainopt__vi_set1(0xa4093822u));
+        key[1] = trainopt__vi_sub(trainopt__vi_set1(7u), iota);
+        TO_NAME(to_wb_philox4x32)(c, key, 10);
         for (j = 0; j < 4; j++) trainopt__vi_store(out[j], c[j]);
         for (lane = 0; lane < L; lane++) {
             uint32_t r[4], k[2];
@@ -747,34 +749,14 @@ static void test_rand_golden(to_ctx *t) {
 
 /* ---- the library's own log, sin/cos and erfinv ------------------------------------ */
 
-static void apply_log(const float *x, float *y, size_t n) {
-    size_t i;
-    for (i = 0; i < n; i += L) {
-        size_t k = n - i < L ? n - i : L;
-        trainopt__v_store_n(y + i, trainopt__v_log(trainopt__v_load_n(x + i, k)), k);
-    }
-}
+static void apply_log(const float *x, float *y, size_t n) { TO_NAME(to_wb_apply)(TO_WB_LOG, x, y, n); }
 
 /* sin/cos of 2 pi u 2^-24 for u = u0 + j * stride, j < n (mod 2^24). */
 static void apply_sincos(uint32_t u0, uint32_t stride, float *s, float *c, size_t n) {
-    size_t i;
-    for (i = 0; i < n; i += L) {
-        size_t k = n - i < L ? n - i : L;
-        trainopt__vi u = trainopt__vi_add(trainopt__vi_set1(u0 + (uint32_t)i * stride), trainopt__vi_mullo(trainopt__vi_iota(), trainopt__vi_set1(stride)));
-        trainopt__vf vs, vc;
-        trainopt__v_sincos2pi(trainopt__vi_and(u, trainopt__vi_set1(0xffffffu)), &vs, &vc);
-        trainopt__v_store_n(s + i, vs, k);
-        trainopt__v_store_n(c + i, vc, k);
-    }
+    TO_NAME(to_wb_sincos2pi)(u0, stride, s, c, n);
 }
 
-static void apply_erfinv(const float *x, float *y, size_t n) {
-    size_t i;
-    for (i = 0; i < n; i += L) {
-        size_t k = n - i < L ? n - i : L;
-        trainopt__v_store_n(y + i, trainopt__v_erfinv(trainopt__v_load_n(x + i, k)), k);
-    }
-}
+static void apply_erfinv(const float *x, float *y, size_t n) { TO_NAME(to_wb_apply)(TO_WB_ERFINV, x, y, n); }
 
 /* Accuracy against double libm: log on every u1 Box-Muller can give (k 2^-24, k = 1..2^24)
    and on random normal floats; sin/cos on every angle (u 2^-24, u < 2^24); erfinv on a
@@ -1046,7 +1028,7 @@ static void test_init_golden(to_ctx *t) {
             }
             /* the double PyTorch passes to uniform_/normal_, exactly */
             if (xavier) {
-                double sd = trainopt__xavier_std(fi, fo, param);
+                double sd = TO_NAME(to_wb_xavier_std)(fi, fo, param);
                 TO_CHECK(t, (normal ? sd : sqrt(3.0) * sd) == value, "%s: %.17g, PyTorch %.17g", line, normal ? sd : sqrt(3.0) * sd, value);
             } else {
                 trainopt_kaiming_config c;
@@ -1054,7 +1036,7 @@ static void test_init_golden(to_ctx *t) {
                 c.a = param;
                 c.mode = (trainopt_fan_mode)mode;
                 c.nonlinearity = (trainopt_nonlinearity)nl;
-                sd = trainopt__kaiming_std(&c, fi, fo);
+                sd = TO_NAME(to_wb_kaiming_std)(&c, fi, fo);
                 TO_CHECK(t, (normal ? sd : sqrt(3.0) * sd) == value, "%s: %.17g, PyTorch %.17g", line, normal ? sd : sqrt(3.0) * sd, value);
             }
             if (xavier) {
@@ -1177,7 +1159,7 @@ static void test_trunc_golden(to_ctx *t) {
         unsigned long long seed, offset;
         size_t n, i;
         trainopt_trunc_normal_config c;
-        trainopt__rng_scalars s;
+        to_wb_trunc_scalars s;
         double frm, to;
         if (sscanf(line, "%llu %llu %zu %lf %lf %lf %lf %lf %lf", &seed, &offset, &n, &c.mean, &c.std, &c.a, &c.b, &frm, &to) != 9 ||
             (off + n) * 4 > len) {
@@ -1185,7 +1167,7 @@ static void test_trunc_golden(to_ctx *t) {
             break;
         }
         /* the interval PyTorch passes to uniform_, through trainopt's own erf */
-        trainopt__trunc_normal_scalars(&c, &s);
+        TO_NAME(to_wb_trunc_normal_scalars)(&c, &s);
         TO_CHECK(t, s.add == (float)frm && s.mul == (float)(to - frm), "trunc_normal interval [%.17g, %.17g]: float %a + %a, PyTorch %a + %a",
                  frm, to, (double)s.add, (double)s.mul, (double)(float)frm, (double)(float)(to - frm));
         y = (float *)malloc(n * 4);

@@ -3,7 +3,8 @@
    Each kernel family has one file, tests/fuzz/fuzz_<family>.c, compiled once per
    backend with -DFZ_BACKEND=<backend> and that backend's flags (as the tests are,
    see tests/harness.h): FZ_NAME(fz_<family>) becomes fz_<family>_<backend>, and
-   static inline keeps each copy of the library private. It decodes lengths,
+   -DTRAINOPT_SYMBOL_PREFIX=to_<backend>_ links it to that backend's copy of the
+   library (tests/lib.c, compiled once per backend). It decodes lengths,
    offsets, hyperparameters, options and data from the fuzz input and appends what
    the kernels return and write to an fz_out. tests/fuzz/fuzz_main.c runs every
    backend this CPU can run on the same input and aborts when a backend's bytes

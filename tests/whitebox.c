@@ -1,0 +1,53 @@
+/* tests/whitebox.c - see tests/whitebox.h. */
+#define TRAINOPT_STATIC
+#include "trainopt.h"
+#include "whitebox.h"
+
+void TO_NAME(to_wb_apply)(int fn, const float *x, float *y, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        size_t k = n - i < TRAINOPT_SIMD_LANES ? n - i : TRAINOPT_SIMD_LANES;
+        trainopt__vf v = trainopt__v_load_n(x + i, k);
+        v = fn == TO_WB_EXP ? trainopt__v_exp(v)
+            : fn == TO_WB_LOG ? trainopt__v_log(v)
+            : fn == TO_WB_LOG1P ? trainopt__v_log1p(v) : trainopt__v_erfinv(v);
+        trainopt__v_store_n(y + i, v, k);
+        i += k;
+    }
+}
+
+void TO_NAME(to_wb_sincos2pi)(uint32_t u0, uint32_t stride, float *s, float *c, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i += TRAINOPT_SIMD_LANES) {
+        size_t k = n - i < TRAINOPT_SIMD_LANES ? n - i : TRAINOPT_SIMD_LANES;
+        trainopt__vi u = trainopt__vi_add(trainopt__vi_set1(u0 + (uint32_t)i * stride), trainopt__vi_mullo(trainopt__vi_iota(), trainopt__vi_set1(stride)));
+        trainopt__vf vs, vc;
+        trainopt__v_sincos2pi(trainopt__vi_and(u, trainopt__vi_set1(0xffffffu)), &vs, &vc);
+        trainopt__v_store_n(s + i, vs, k);
+        trainopt__v_store_n(c + i, vc, k);
+    }
+}
+
+void TO_NAME(to_wb_philox4x32)(trainopt__vi c[4], const trainopt__vi key[2], int rounds) {
+    trainopt__philox_key k;
+    trainopt__philox_key_init(&k, key[0], key[1]);
+    /* the kernels pass the round count as a constant: so do these two calls */
+    if (rounds == 7) trainopt__philox4x32(c, &k, 7);
+    else if (rounds == 10) trainopt__philox4x32(c, &k, 10);
+    else trainopt__philox4x32(c, &k, rounds);
+}
+
+double TO_NAME(to_wb_xavier_std)(size_t fan_in, size_t fan_out, double gain) {
+    return trainopt__xavier_std(fan_in, fan_out, gain);
+}
+
+double TO_NAME(to_wb_kaiming_std)(const trainopt_kaiming_config *c, size_t fan_in, size_t fan_out) {
+    return trainopt__kaiming_std(c, fan_in, fan_out);
+}
+
+void TO_NAME(to_wb_trunc_normal_scalars)(const trainopt_trunc_normal_config *c, to_wb_trunc_scalars *s) {
+    trainopt__rng_scalars r;
+    trainopt__trunc_normal_scalars(c, &r);
+    s->mul = r.mul;
+    s->add = r.add;
+}
