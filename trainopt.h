@@ -4504,10 +4504,11 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_norm(trainopt__vf x, trainopt__
     return relu ? trainopt__v_max(trainopt__v_zero(), y) : y;
 }
 
-/* dy with the relu mask: 0 where y <= 0. */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_grad(trainopt__vf dy, const float *y, size_t k, int relu) {
+/* dy with the relu mask: 0 where y[o..o+k) <= 0. Without relu y is NULL and not
+   offset (NULL + o is undefined). */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_grad(trainopt__vf dy, const float *y, size_t o, size_t k, int relu) {
     if (!relu) return dy;
-    return trainopt__v_select(trainopt__v_le(trainopt__v_load_n(y, k), trainopt__v_zero()), trainopt__v_zero(), dy);
+    return trainopt__v_select(trainopt__v_le(trainopt__v_load_n(y + o, k), trainopt__v_zero()), trainopt__v_zero(), dy);
 }
 
 /* ---- NCHW kernels: a large channel, or four small ones, at a time, so that the
@@ -4544,9 +4545,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_accum(int kind, int relu, size_t o, siz
             *s1 = trainopt__v_add(*s1, d);
             *s2 = trainopt__v_fma(d, d, *s2);
         } else {
-            trainopt__vf g = trainopt__v_load_n(dy + o, k);
-            if (relu) g = trainopt__v_select(trainopt__v_le(trainopt__v_load_n(y + o, k), trainopt__v_zero()),
-                                             trainopt__v_zero(), g);
+            trainopt__vf g = trainopt__bn_grad(trainopt__v_load_n(dy + o, k), y, o, k, relu);
             *s1 = trainopt__v_add(*s1, g);
             *s2 = trainopt__v_fma(d, g, *s2);
         }
@@ -4720,7 +4719,7 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_dx(trainopt__vf x, trainopt__vf
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_row_dx_vec(const float *x, const float *dy, const float *y, size_t i,
                                                             size_t k, trainopt__vf mu, trainopt__vf a, trainopt__vf kk,
                                                             trainopt__vf c, int relu) {
-    trainopt__vf g = trainopt__bn_grad(trainopt__v_load_n(dy + i, k), relu ? y + i : y, k, relu); /* y is NULL without relu */
+    trainopt__vf g = trainopt__bn_grad(trainopt__v_load_n(dy + i, k), y, i, k, relu);
     return trainopt__bn_dx(trainopt__v_load_n(x + i, k), g, mu, a, kk, c);
 }
 
@@ -5199,7 +5198,7 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_elem_vec(int backward, int relu
                                                           const float *y) {
     const trainopt__vf xv = trainopt__v_load_n(x + o, k), mu = trainopt__v_load_n(coef[0] + v, k);
     if (!backward) return trainopt__bn_norm(xv, mu, trainopt__v_load_n(coef[1] + v, k), trainopt__v_load_n(coef[2] + v, k), relu);
-    return trainopt__bn_dx(xv, trainopt__bn_grad(trainopt__v_load_n(dy + o, k), relu ? y + o : y, k, relu), mu, /* NULL y */
+    return trainopt__bn_dx(xv, trainopt__bn_grad(trainopt__v_load_n(dy + o, k), y, o, k, relu), mu,
                            trainopt__v_load_n(coef[1] + v, k), trainopt__v_load_n(coef[2] + v, k),
                            trainopt__v_load_n(coef[3] + v, k));
 }
