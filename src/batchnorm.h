@@ -1144,6 +1144,9 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_train(const trai
     trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m);
     if (st != TRAINOPT_OK) return st;
     if (total == 0) return TRAINOPT_OK;
+    /* One value per channel: its unbiased variance (the running variance's m - 1)
+       is undefined, so training cannot normalize it. Refused, as PyTorch does
+       ("Expected more than 1 value per channel when training"). */
     if (m == 1) return TRAINOPT_ERR_SHAPE;
     if (!x || !y || !save_mean || !save_invstd || (!running_mean != !running_var)) return TRAINOPT_ERR_NULL;
     spans[0].p = x; spans[1].p = y; spans[2].p = gamma; spans[3].p = beta;
