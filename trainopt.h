@@ -1257,6 +1257,8 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__rmsprop_run TRAINOPT__PRIVATE(trainopt__rmsprop_run)
 #define trainopt__rmsprop_scalars TRAINOPT__PRIVATE(trainopt__rmsprop_scalars)
 #define trainopt__rng_batch TRAINOPT__PRIVATE(trainopt__rng_batch)
+#define trainopt__rng_fill_normal TRAINOPT__PRIVATE(trainopt__rng_fill_normal)
+#define trainopt__rng_fill_uniform TRAINOPT__PRIVATE(trainopt__rng_fill_uniform)
 #define trainopt__rng_groups TRAINOPT__PRIVATE(trainopt__rng_groups)
 #define trainopt__rng_init TRAINOPT__PRIVATE(trainopt__rng_init)
 #define trainopt__rng_io TRAINOPT__PRIVATE(trainopt__rng_io)
@@ -1511,7 +1513,9 @@ typedef struct {
 } trainopt__sgd_scalars;
 
 /* One vector of k <= LANES elements at offset i. The flags are compile-time
-   constants at each call site, so every option combination gets its own loop. */
+   constants at each call site, so every option combination gets its own loop; the
+   driver trainopt__sgd_run (an ordinary function, shared by sgd_step and
+   sgd_step_ex) holds those loops, as the other optimizers' _run functions do. */
 TRAINOPT__FORCE_INLINE void trainopt__sgd_lanes(const trainopt__sgd_scalars *s, size_t i, size_t k, int scaled,
                                                 size_t *nonfinite, int has_wd, int has_momentum, int first_step,
                                                 int nesterov, float *param, const float *grad, float *buf) {
@@ -1543,7 +1547,7 @@ TRAINOPT__FORCE_INLINE void trainopt__sgd_loop(const trainopt__sgd_scalars *s, s
         trainopt__sgd_lanes(s, i, n - i, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov, param, grad, buf);
 }
 
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
+TRAINOPT__DRIVER trainopt_status trainopt__sgd_run(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
                                                          const float *grad, float *buf, const trainopt_step_opts *o) {
     const void *const ptrs[] = {param, grad, buf}; /* for the count output's overlap check */
     trainopt__sgd_scalars s;
@@ -1651,7 +1655,7 @@ TRAINOPT__FORCE_INLINE void trainopt__adagrad_loop(const trainopt__adagrad_scala
     if (i < n) trainopt__adagrad_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, state_sum);
 }
 
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__adagrad_run(const trainopt_adagrad_config *c, int64_t step, size_t n,
+TRAINOPT__DRIVER trainopt_status trainopt__adagrad_run(const trainopt_adagrad_config *c, int64_t step, size_t n,
                                                              float *param, const float *grad, float *state_sum,
                                                              const trainopt_step_opts *o) {
     const void *const ptrs[] = {param, grad, state_sum}; /* for the count output's overlap check */
@@ -1746,7 +1750,7 @@ TRAINOPT__FORCE_INLINE void trainopt__rmsprop_loop(const trainopt__rmsprop_scala
                                 square_avg, momentum_buf, grad_avg);
 }
 
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__rmsprop_run(const trainopt_rmsprop_config *c, int64_t step, size_t n,
+TRAINOPT__DRIVER trainopt_status trainopt__rmsprop_run(const trainopt_rmsprop_config *c, int64_t step, size_t n,
                                                              float *param, const float *grad, float *square_avg,
                                                              float *momentum_buf, float *grad_avg,
                                                              const trainopt_step_opts *o) {
@@ -1852,7 +1856,7 @@ TRAINOPT__FORCE_INLINE void trainopt__adam_loop(const trainopt__adam_scalars *s,
 }
 
 /* Shared by Adam and AdamW: validation, per-step scalars, and the choice of loop. */
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_config *c, int decoupled, int64_t step,
+TRAINOPT__DRIVER trainopt_status trainopt__adam_run(const trainopt_adam_config *c, int decoupled, int64_t step,
                                                           size_t n, float *param, const float *grad, float *exp_avg,
                                                           float *exp_avg_sq, float *max_exp_avg_sq,
                                                           const trainopt_step_opts *o) {
@@ -2970,7 +2974,7 @@ TRAINOPT__FORCE_INLINE size_t trainopt__count_nonfinite(const float *x, size_t n
 
 /* Sum of squares over [0, n) into *total, counting Inf/NaN elements into *nonfinite: a block
    is only scanned for them when its sum is not finite (which they force). */
-TRAINOPT__FORCE_INLINE void trainopt__sumsq_run(const float *x, size_t n, double *total, size_t *nonfinite) {
+TRAINOPT__DRIVER void trainopt__sumsq_run(const float *x, size_t n, double *total, size_t *nonfinite) {
     trainopt__red_args a;
     size_t b;
     a.x = x; a.y = NULL; a.out = NULL; a.scale = 0.0f;
@@ -3933,6 +3937,20 @@ TRAINOPT__FORCE_INLINE void trainopt__rng_run(int kind, int has_mask, const trai
     if (kind == TRAINOPT__RNG_DROPOUT && has_mask) trainopt__bitw_flush(&io->bw);
 }
 
+/* The drivers of the float fills, each shared by rand_<kind> and the initializers:
+   s and io copied to locals, which the output's stores cannot change (the loop then
+   keeps the scalars in registers). */
+TRAINOPT__DRIVER void trainopt__rng_fill_uniform(const trainopt__rng_scalars *s, const trainopt__rng_io *io, size_t n) {
+    const trainopt__rng_scalars ls = *s;
+    trainopt__rng_io lio = *io;
+    trainopt__rng_run(TRAINOPT__RNG_UNIFORM, 0, &ls, &lio, n);
+}
+TRAINOPT__DRIVER void trainopt__rng_fill_normal(const trainopt__rng_scalars *s, const trainopt__rng_io *io, size_t n) {
+    const trainopt__rng_scalars ls = *s;
+    trainopt__rng_io lio = *io;
+    trainopt__rng_run(TRAINOPT__RNG_NORMAL, 0, &ls, &lio, n);
+}
+
 /* >>rand */
 TRAINOPT__FORCE_INLINE int trainopt__float_range(double x) { return trainopt__finite(x) && fabs(x) <= 3.4028234663852886e38; }
 
@@ -3977,7 +3995,7 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_rand_uniform(uint64_t seed, uint64
     s.mul = (float)(hi - lo);
     s.add = (float)lo;
     io.y = out;
-    trainopt__rng_run(TRAINOPT__RNG_UNIFORM, 0, &s, &io, n);
+    trainopt__rng_fill_uniform(&s, &io, n);
     return TRAINOPT_OK;
 }
 
@@ -3993,7 +4011,7 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_rand_normal(uint64_t seed, uint64_
     s.mul = (float)std;
     s.add = (float)mean;
     io.y = out;
-    trainopt__rng_run(TRAINOPT__RNG_NORMAL, 0, &s, &io, n);
+    trainopt__rng_fill_normal(&s, &io, n);
     return TRAINOPT_OK;
 }
 
@@ -4037,7 +4055,7 @@ TRAINOPT__FORCE_INLINE void trainopt__scale_loop(size_t n, float c, const float 
 }
 
 /* The shared body of forward and regenerating backward: y from x with the keep bits of (seed, offset). */
-TRAINOPT__FORCE_INLINE void trainopt__dropout_apply(double p, uint64_t seed, uint64_t offset, size_t n, const float *x, float *y,
+TRAINOPT__DRIVER void trainopt__dropout_apply(double p, uint64_t seed, uint64_t offset, size_t n, const float *x, float *y,
                                                     uint8_t *mask) {
     trainopt__rng_scalars s;
     trainopt__rng_io io;
@@ -4173,7 +4191,7 @@ TRAINOPT__FORCE_INLINE double trainopt__kaiming_std(const trainopt_kaiming_confi
 }
 
 /* Shared tail of the initializers: U(-bound, bound) or N(0, std). */
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__init_fill(int normal, uint64_t seed, uint64_t offset, size_t n, double scale,
+TRAINOPT__DRIVER trainopt_status trainopt__init_fill(int normal, uint64_t seed, uint64_t offset, size_t n, double scale,
                                                            float *out) {
     trainopt__rng_scalars s;
     trainopt__rng_io io;
@@ -4182,17 +4200,17 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__init_fill(int normal, uint64_t 
     if (normal) {
         s.mul = (float)scale;
         s.add = 0.0f;
-        trainopt__rng_run(TRAINOPT__RNG_NORMAL, 0, &s, &io, n);
+        trainopt__rng_fill_normal(&s, &io, n);
     } else {
         /* PyTorch: uniform_(-bound, bound), i.e. u * (bound - -bound) + -bound */
         s.mul = (float)(2.0 * scale);
         s.add = (float)-scale;
-        trainopt__rng_run(TRAINOPT__RNG_UNIFORM, 0, &s, &io, n);
+        trainopt__rng_fill_uniform(&s, &io, n);
     }
     return TRAINOPT_OK;
 }
 
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__xavier(int normal, uint64_t seed, uint64_t offset, size_t n, size_t fan_in,
+TRAINOPT__DRIVER trainopt_status trainopt__xavier(int normal, uint64_t seed, uint64_t offset, size_t n, size_t fan_in,
                                                         size_t fan_out, double gain, float *out) {
     double std;
     trainopt_status st;
@@ -4218,7 +4236,7 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_xavier_normal(uint64_t seed, uint6
     return trainopt__xavier(1, seed, offset, n, fan_in, fan_out, gain, out);
 }
 
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__kaiming(int normal, const trainopt_kaiming_config *c, uint64_t seed,
+TRAINOPT__DRIVER trainopt_status trainopt__kaiming(int normal, const trainopt_kaiming_config *c, uint64_t seed,
                                                          uint64_t offset, size_t n, size_t fan_in, size_t fan_out, float *out) {
     double std, gain;
     trainopt_status st;
