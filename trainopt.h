@@ -1513,9 +1513,7 @@ typedef struct {
 } trainopt__sgd_scalars;
 
 /* One vector of k <= LANES elements at offset i. The flags are compile-time
-   constants at each call site, so every option combination gets its own loop; the
-   driver trainopt__sgd_run (an ordinary function, shared by sgd_step and
-   sgd_step_ex) holds those loops, as the other optimizers' _run functions do. */
+   constants at each call site, so every option combination gets its own loop. */
 TRAINOPT__FORCE_INLINE void trainopt__sgd_lanes(const trainopt__sgd_scalars *s, size_t i, size_t k, int scaled,
                                                 size_t *nonfinite, int has_wd, int has_momentum, int first_step,
                                                 int nesterov, float *param, const float *grad, float *buf) {
@@ -1547,7 +1545,7 @@ TRAINOPT__FORCE_INLINE void trainopt__sgd_loop(const trainopt__sgd_scalars *s, s
         trainopt__sgd_lanes(s, i, n - i, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov, param, grad, buf);
 }
 
-TRAINOPT__DRIVER trainopt_status trainopt__sgd_run(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
                                                          const float *grad, float *buf, const trainopt_step_opts *o) {
     const void *const ptrs[] = {param, grad, buf}; /* for the count output's overlap check */
     trainopt__sgd_scalars s;
@@ -1655,7 +1653,7 @@ TRAINOPT__FORCE_INLINE void trainopt__adagrad_loop(const trainopt__adagrad_scala
     if (i < n) trainopt__adagrad_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, state_sum);
 }
 
-TRAINOPT__DRIVER trainopt_status trainopt__adagrad_run(const trainopt_adagrad_config *c, int64_t step, size_t n,
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__adagrad_run(const trainopt_adagrad_config *c, int64_t step, size_t n,
                                                              float *param, const float *grad, float *state_sum,
                                                              const trainopt_step_opts *o) {
     const void *const ptrs[] = {param, grad, state_sum}; /* for the count output's overlap check */
@@ -1750,7 +1748,7 @@ TRAINOPT__FORCE_INLINE void trainopt__rmsprop_loop(const trainopt__rmsprop_scala
                                 square_avg, momentum_buf, grad_avg);
 }
 
-TRAINOPT__DRIVER trainopt_status trainopt__rmsprop_run(const trainopt_rmsprop_config *c, int64_t step, size_t n,
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__rmsprop_run(const trainopt_rmsprop_config *c, int64_t step, size_t n,
                                                              float *param, const float *grad, float *square_avg,
                                                              float *momentum_buf, float *grad_avg,
                                                              const trainopt_step_opts *o) {
@@ -1856,7 +1854,7 @@ TRAINOPT__FORCE_INLINE void trainopt__adam_loop(const trainopt__adam_scalars *s,
 }
 
 /* Shared by Adam and AdamW: validation, per-step scalars, and the choice of loop. */
-TRAINOPT__DRIVER trainopt_status trainopt__adam_run(const trainopt_adam_config *c, int decoupled, int64_t step,
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_config *c, int decoupled, int64_t step,
                                                           size_t n, float *param, const float *grad, float *exp_avg,
                                                           float *exp_avg_sq, float *max_exp_avg_sq,
                                                           const trainopt_step_opts *o) {
