@@ -2972,7 +2972,7 @@ TRAINOPT__FORCE_INLINE size_t trainopt__count_nonfinite(const float *x, size_t n
 
 /* Sum of squares over [0, n) into *total, counting Inf/NaN elements into *nonfinite: a block
    is only scanned for them when its sum is not finite (which they force). */
-TRAINOPT__DRIVER void trainopt__sumsq_run(const float *x, size_t n, double *total, size_t *nonfinite) {
+TRAINOPT__FORCE_INLINE void trainopt__sumsq_run(const float *x, size_t n, double *total, size_t *nonfinite) {
     trainopt__red_args a;
     size_t b;
     a.x = x; a.y = NULL; a.out = NULL; a.scale = 0.0f;
