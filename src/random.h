@@ -661,8 +661,7 @@ TRAINOPT__DRIVER void trainopt__dropout_apply(double p, uint64_t seed, uint64_t 
        at call index head = (-offset) % 128, and their vectors are LANES apart. */
     io.stream = n >= TRAINOPT_STREAM_BYTES / sizeof(float) &&
                 (uintptr_t)(y + ((128 - offset % 128) % 128)) % TRAINOPT__STREAM_ALIGN == 0;
-    if (mask) trainopt__rng_run(TRAINOPT__RNG_DROPOUT, 1, &s, &io, n);
-    else trainopt__rng_run(TRAINOPT__RNG_DROPOUT, 0, &s, &io, n);
+    trainopt__rng_run(TRAINOPT__RNG_DROPOUT, mask != NULL, &s, &io, n);
     if (io.stream) trainopt__stream_fence();
 }
 
