@@ -4,7 +4,9 @@
    Build it once per backend and per tree (TRAINOPT_STATIC: the tree's own headers):
      cc -O2 -I<tree> [-DTRAINOPT_NO_SIMD | -mavx2 -mfma -DTRAINOPT_NO_AVX512 | -mavx512f -mavx2 -mfma] \
         bench/drivers_ab.c -o ab -lm
-   Then
+   or, so that no kernel is inlined into this file (the library as users compile it), with
+   -DTO_AB_EXTERN and an object of `#define TRAINOPT_IMPLEMENTATION` + `#include "trainopt.h"`
+   built with the same flags. Then
      ab list                          the case names
      ab icount CASE [N]               one call, inside to_ab_run:
                                       valgrind --tool=callgrind --collect-atstart=no
@@ -12,7 +14,9 @@
      ab time CASE [N] [REPS]          median nanoseconds per call over REPS calls
    N is the element count (batch norm: the shape is scaled to about N elements). */
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
+#ifndef TO_AB_EXTERN /* -DTO_AB_EXTERN: link the library's own TRAINOPT_IMPLEMENTATION object instead */
 #define TRAINOPT_STATIC
+#endif
 #include "trainopt.h"
 
 #include <stdio.h>
@@ -210,7 +214,7 @@ int main(int argc, char **argv) {
             t[r] = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
         }
         qsort(t, (size_t)reps, sizeof *t, to_ab_cmp);
-        printf("%s %s n=%zu median_ns=%.0f\n", TRAINOPT_SIMD_NAME, name, n, t[reps / 2]);
+        printf("%s %s n=%zu median_ns=%.0f\n", trainopt_backend(), name, n, t[reps / 2]);
     }
     return 0;
 }
