@@ -50,6 +50,16 @@
 #else
 #define TRAINOPT__FORCE_INLINE static inline
 #endif
+/* Force inlining is for the per-vector bodies. A driver (a loop over blocks, groups,
+   tiles or rows) is an ordinary function: forced inline into every caller with
+   literal flags, it made each public function one huge body that took seconds to
+   compile. Where a flag selects a hot loop, the driver calls a forced-inline loop
+   body once per flag value. unused: a TRAINOPT_STATIC unit may call none of them. */
+#if defined(__GNUC__) || defined(__clang__)
+#define TRAINOPT__DRIVER static __attribute__((unused))
+#else
+#define TRAINOPT__DRIVER static
+#endif
 
 /* A product that the kernel rounds on its own must stay rounded. Once inlining
    turns an fma's multiplier into the constant 1 (SGD with dampening 0 gives

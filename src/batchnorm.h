@@ -123,11 +123,19 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_check_config(const trainopt_
     return TRAINOPT_OK;
 }
 
-/* Per-call scalars of the normalization. */
+/* One call's view (trainopt__bn_view), scalars and arrays, for the drivers: the
+   forward pass writes y (out) and its statistics, the backward pass dx (out) and
+   dgamma, dbeta from the saved statistics (mean, invstd). */
 typedef struct {
-    double eps, momentum;
-    int relu, stream; /* stream: write y with streaming stores */
-} trainopt__bn_params;
+    size_t n, cs, s;          /* rows, channels, values per row of a channel */
+    double eps, momentum;     /* forward_train */
+    int relu, stream, in_out; /* stream: write out with streaming stores; in_out: trainopt__bn_out_usable */
+    const float *x, *dy, *y;  /* dy, y: backward (y only with relu, else NULL) */
+    const float *gamma, *beta;
+    float *running_mean, *running_var, *save_mean, *save_invstd; /* forward_train */
+    const float *mean, *invstd;                                    /* backward */
+    float *out, *dgamma, *dbeta;
+} trainopt__bn_args;
 
 /* ---- per-channel double arithmetic (the same code serves both layouts) ---- */
 
@@ -165,7 +173,7 @@ TRAINOPT__FORCE_INLINE float trainopt__bn_f(double v) {
    float coefficients y = fma(x - *mu, *a, *b). *mu is the mean rounded to float,
    and *b carries the rounding error of the mean (beta - (mean - *mu)*a), so y is
    exact to float rounding even where |mean| >> std. */
-TRAINOPT__FORCE_INLINE void trainopt__bn_finish(const trainopt__bn_params *p, double m, double mean, double m2,
+TRAINOPT__FORCE_INLINE void trainopt__bn_finish(const trainopt__bn_args *p, double m, double mean, double m2,
                                                 float gamma, float beta, float *save_mean, float *save_invstd,
                                                 float *running_mean, float *running_var, float *mu, float *a,
                                                 float *b) {
@@ -203,10 +211,11 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_norm(trainopt__vf x, trainopt__
     return relu ? trainopt__v_max(trainopt__v_zero(), y) : y;
 }
 
-/* dy with the relu mask: 0 where y <= 0. */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_grad(trainopt__vf dy, const float *y, size_t k, int relu) {
+/* dy with the relu mask: 0 where y[o..o+k) <= 0. Without relu y is NULL and not
+   offset (NULL + o is undefined). */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_grad(trainopt__vf dy, const float *y, size_t o, size_t k, int relu) {
     if (!relu) return dy;
-    return trainopt__v_select(trainopt__v_le(trainopt__v_load_n(y, k), trainopt__v_zero()), trainopt__v_zero(), dy);
+    return trainopt__v_select(trainopt__v_le(trainopt__v_load_n(y + o, k), trainopt__v_zero()), trainopt__v_zero(), dy);
 }
 
 /* ---- NCHW kernels: a large channel, or four small ones, at a time, so that the
@@ -243,16 +252,16 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_accum(int kind, int relu, size_t o, siz
             *s1 = trainopt__v_add(*s1, d);
             *s2 = trainopt__v_fma(d, d, *s2);
         } else {
-            trainopt__vf g = trainopt__v_load_n(dy + o, k);
-            if (relu) g = trainopt__v_select(trainopt__v_le(trainopt__v_load_n(y + o, k), trainopt__v_zero()),
-                                             trainopt__v_zero(), g);
+            trainopt__vf g = trainopt__bn_grad(trainopt__v_load_n(dy + o, k), y, o, k, relu);
             *s1 = trainopt__v_add(*s1, g);
             *s2 = trainopt__v_fma(d, g, *s2);
         }
     }
 }
 
-/* Sweeps G streams; value i of a row goes to partial i % 16 of its stream's acc16. */
+/* Sweeps G streams; value i of a row goes to partial i % 16 of its stream's acc16.
+   G, kind and relu are constants at every call, so each combination gets its own
+   loop (in the drivers trainopt__bn_stats and trainopt__bn_dots). */
 TRAINOPT__FORCE_INLINE void trainopt__bn_group_sweep(const trainopt__bn_group *gr, int G, int kind, int relu,
                                                      const trainopt__vf *m, const float *x, const float *dy,
                                                      const float *y, trainopt__acc16 *s1, trainopt__acc16 *s2) {
@@ -332,6 +341,27 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_group_dots(const trainopt__bn_group *gr
     }
 }
 
+/* The drivers of the two: g streams, g being GROUP or 1 (with the group copied to
+   a local, whose fields no store can change, so they stay in registers). */
+TRAINOPT__DRIVER void trainopt__bn_stats(const trainopt__bn_group *gr, int g, const float *x, float *mb, float *s1,
+                                         float *s2) {
+    const trainopt__bn_group local = *gr;
+    if (g > 1) trainopt__bn_group_stats(&local, TRAINOPT__BN_GROUP, x, mb, s1, s2);
+    else trainopt__bn_group_stats(&local, 1, x, mb, s1, s2);
+}
+
+TRAINOPT__DRIVER void trainopt__bn_dots(const trainopt__bn_group *gr, int g, int relu, const float *mu, const float *x,
+                                        const float *dy, const float *y, float *s1, float *s2) {
+    const trainopt__bn_group local = *gr;
+    if (g > 1) {
+        if (relu) trainopt__bn_group_dots(&local, TRAINOPT__BN_GROUP, 1, mu, x, dy, y, s1, s2);
+        else trainopt__bn_group_dots(&local, TRAINOPT__BN_GROUP, 0, mu, x, dy, NULL, s1, s2);
+    } else {
+        if (relu) trainopt__bn_group_dots(&local, 1, 1, mu, x, dy, y, s1, s2);
+        else trainopt__bn_group_dots(&local, 1, 0, mu, x, dy, NULL, s1, s2);
+    }
+}
+
 /* From block k of channel c: GROUP consecutive blocks of one shape when there
    are, else one. Returns the number of blocks. */
 TRAINOPT__FORCE_INLINE int trainopt__bn_block_group(const trainopt__bn_blocks *bl, size_t k, size_t cs, size_t c,
@@ -391,78 +421,127 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_dx(trainopt__vf x, trainopt__vf
     return trainopt__v_fma(trainopt__v_sub(x, mu), k, trainopt__v_fma(g, a, c));
 }
 
-/* NCHW backward: dx for a run of one channel (stream as in trainopt__bn_row_norm). */
+/* NCHW backward: dx for the run [o, o + len) of one channel (stream as in
+   trainopt__bn_row_norm). */
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_row_dx_vec(const float *x, const float *dy, const float *y, size_t i,
                                                             size_t k, trainopt__vf mu, trainopt__vf a, trainopt__vf kk,
                                                             trainopt__vf c, int relu) {
-    trainopt__vf g = trainopt__bn_grad(trainopt__v_load_n(dy + i, k), relu ? y + i : y, k, relu); /* y is NULL without relu */
+    trainopt__vf g = trainopt__bn_grad(trainopt__v_load_n(dy + i, k), y, i, k, relu);
     return trainopt__bn_dx(trainopt__v_load_n(x + i, k), g, mu, a, kk, c);
 }
 
-TRAINOPT__FORCE_INLINE void trainopt__bn_row_dx(const float *x, const float *dy, const float *y, float *dx, size_t len,
-                                                trainopt__vf vmu, trainopt__vf va, trainopt__vf vk, trainopt__vf vc, int relu,
-                                                int stream) {
-    size_t i = 0;
+TRAINOPT__FORCE_INLINE void trainopt__bn_row_dx(const float *x, const float *dy, const float *y, float *dx, size_t o,
+                                                size_t len, trainopt__vf vmu, trainopt__vf va, trainopt__vf vk,
+                                                trainopt__vf vc, int relu, int stream) {
+    const size_t end = o + len;
+    size_t i = o;
     if (stream) {
-        const size_t h = trainopt__bn_head(dx, len);
-        if (h) trainopt__v_store_n(dx, trainopt__bn_row_dx_vec(x, dy, y, 0, h, vmu, va, vk, vc, relu), h);
-        for (i = h; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES)
+        const size_t h = trainopt__bn_head(dx + o, len);
+        if (h) trainopt__v_store_n(dx + o, trainopt__bn_row_dx_vec(x, dy, y, o, h, vmu, va, vk, vc, relu), h);
+        for (i = o + h; i + TRAINOPT_SIMD_LANES <= end; i += TRAINOPT_SIMD_LANES)
             trainopt__v_stream(dx + i, trainopt__bn_row_dx_vec(x, dy, y, i, TRAINOPT_SIMD_LANES, vmu, va, vk, vc, relu));
     } else {
-        for (; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES)
+        for (; i + TRAINOPT_SIMD_LANES <= end; i += TRAINOPT_SIMD_LANES)
             trainopt__v_store(dx + i, trainopt__bn_row_dx_vec(x, dy, y, i, TRAINOPT_SIMD_LANES, vmu, va, vk, vc, relu));
     }
-    if (i < len) trainopt__v_store_n(dx + i, trainopt__bn_row_dx_vec(x, dy, y, i, len - i, vmu, va, vk, vc, relu), len - i);
+    if (i < end) trainopt__v_store_n(dx + i, trainopt__bn_row_dx_vec(x, dy, y, i, end - i, vmu, va, vk, vc, relu), end - i);
+}
+
+/* The elementwise pass of NCHW channels c..c+g-1 (g <= GROUP) over all their rows,
+   back to front (the statistics left the end in cache), with per-channel
+   coefficients: forward out = fma(x - coef0, coef1, coef2), backward
+   out = fma(x - coef0, coef2, fma(g, coef1, coef3)). */
+typedef struct {
+    size_t n, cs, s, c;
+    int g, stream;
+    const float *x, *dy, *y; /* dy, y: backward (y only with relu) */
+    float *out;
+    float coef[4][TRAINOPT__BN_GROUP];
+} trainopt__bn_rows;
+
+/* Coefficients in registers, and where S is a whole number of vectors row by row
+   (the g channels' runs of a row are neighbours): with small S the per-run setup,
+   not the arithmetic, was the cost. Runs with a partial vector go channel by
+   channel, which measured faster for them (S = 7, 20, 33). The values are the same
+   in any order. backward and relu are constants at every call. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_rows_body(const trainopt__bn_rows *p, int backward, int relu) {
+    const size_t n = p->n, cs = p->cs, s = p->s, c = p->c;
+    const int g = p->g, stream = p->stream;
+    const float *x = p->x, *dy = p->dy, *y = p->y;
+    float *out = p->out;
+    trainopt__vf v[4][TRAINOPT__BN_GROUP];
+    size_t r;
+    int i, j;
+    for (j = 0; j < g; j++)
+        for (i = 0; i < 4; i++) v[i][j] = i < 3 || backward ? trainopt__v_set1(p->coef[i][j]) : trainopt__v_zero();
+#define TRAINOPT__BN_ROW(r, j)                                                                                    \
+    do {                                                                                                          \
+        const size_t o = ((r) * cs + c + (size_t)(j)) * s;                                                        \
+        if (backward)                                                                                             \
+            trainopt__bn_row_dx(x, dy, y, out, o, s, v[0][j], v[1][j], v[2][j], v[3][j], relu, stream);           \
+        else                                                                                                      \
+            trainopt__bn_row_norm_v(x + o, out + o, s, v[0][j], v[1][j], v[2][j], relu, stream);                  \
+    } while (0)
+    if (s % TRAINOPT_SIMD_LANES == 0)
+        for (r = n; r-- > 0;)
+            for (j = 0; j < g; j++) TRAINOPT__BN_ROW(r, j);
+    else
+        for (j = 0; j < g; j++)
+            for (r = n; r-- > 0;) TRAINOPT__BN_ROW(r, j);
+#undef TRAINOPT__BN_ROW
+}
+
+TRAINOPT__DRIVER void trainopt__bn_rows_pass(const trainopt__bn_rows *p, int backward, int relu) {
+    if (backward) {
+        if (relu) trainopt__bn_rows_body(p, 1, 1);
+        else trainopt__bn_rows_body(p, 1, 0);
+    } else {
+        if (relu) trainopt__bn_rows_body(p, 0, 1);
+        else trainopt__bn_rows_body(p, 0, 0);
+    }
+}
+
+/* A rows pass over channels c..c+g-1 of the call. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_rows_of(const trainopt__bn_args *a, size_t c, int g, trainopt__bn_rows *r) {
+    r->n = a->n;
+    r->cs = a->cs;
+    r->s = a->s;
+    r->c = c;
+    r->g = g;
+    r->stream = a->stream;
+    r->x = a->x;
+    r->dy = a->dy;
+    r->y = a->y;
+    r->out = a->out;
 }
 
 /* Statistics, saved and running statistics and the normalization of channels
    c..c+g-1, swept together; the normalization then reads them from cache. */
-TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw_channels(const trainopt__bn_params *p, const trainopt__bn_blocks *bl,
-                                                             size_t cs, size_t c, int g, int relu, const float *x,
-                                                             const float *gamma, const float *beta, float *running_mean,
-                                                             float *running_var, float *y, float *save_mean,
-                                                             float *save_invstd) {
+TRAINOPT__DRIVER void trainopt__bn_train_nchw_channels(const trainopt__bn_args *a, const trainopt__bn_blocks *bl, size_t c,
+                                                       int g) {
     const double m = (double)bl->n * (double)bl->s;
     double count = 0.0, mean[TRAINOPT__BN_GROUP], m2[TRAINOPT__BN_GROUP];
     float mb[TRAINOPT__BN_GROUP], s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP];
-    trainopt__vf vmu[TRAINOPT__BN_GROUP], va[TRAINOPT__BN_GROUP], vb[TRAINOPT__BN_GROUP];
     trainopt__bn_group gr;
-    size_t k, r;
+    trainopt__bn_rows rows;
+    size_t k;
     int j;
     for (j = 0; j < TRAINOPT__BN_GROUP; j++) mean[j] = m2[j] = 0.0;
     for (k = 0; k < bl->count; k++) {
-        trainopt__bn_channel_group(bl, k, cs, c, g, &gr);
-        trainopt__bn_group_stats(&gr, g, x, mb, s1, s2);
+        trainopt__bn_channel_group(bl, k, a->cs, c, g, &gr);
+        trainopt__bn_stats(&gr, g, a->x, mb, s1, s2);
         for (j = 0; j < g; j++) trainopt__bn_merge(count, (double)gr.rows * (double)gr.len, mb[j], s1[j], s2[j], mean + j, m2 + j);
         count += (double)gr.rows * (double)gr.len;
     }
+    trainopt__bn_rows_of(a, c, g, &rows);
     for (j = 0; j < g; j++) {
         const size_t ch = c + (size_t)j;
-        float mu, a, b;
-        trainopt__bn_finish(p, m, mean[j], m2[j], gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f, save_mean + ch,
-                            save_invstd + ch, running_mean ? running_mean + ch : NULL,
-                            running_var ? running_var + ch : NULL, &mu, &a, &b);
-        vmu[j] = trainopt__v_set1(mu);
-        va[j] = trainopt__v_set1(a);
-        vb[j] = trainopt__v_set1(b);
+        trainopt__bn_finish(a, m, mean[j], m2[j], a->gamma ? a->gamma[ch] : 1.0f, a->beta ? a->beta[ch] : 0.0f,
+                            a->save_mean + ch, a->save_invstd + ch, a->running_mean ? a->running_mean + ch : NULL,
+                            a->running_var ? a->running_var + ch : NULL, &rows.coef[0][j], &rows.coef[1][j],
+                            &rows.coef[2][j]);
     }
-    /* Coefficients in registers, and where S is a whole number of vectors row by
-       row (the g channels' runs of a row are neighbours): with small S the
-       per-run setup, not the arithmetic, was the cost. Runs with a partial vector
-       go channel by channel, which measured faster for them (S = 7, 20, 33). The
-       values are the same in any order. */
-    if (bl->s % TRAINOPT_SIMD_LANES == 0)
-        for (r = bl->n; r-- > 0;)
-            for (j = 0; j < g; j++) {
-                const size_t o = (r * cs + c + (size_t)j) * bl->s;
-                trainopt__bn_row_norm_v(x + o, y + o, bl->s, vmu[j], va[j], vb[j], relu, p->stream);
-            }
-    else
-        for (j = 0; j < g; j++)
-            for (r = bl->n; r-- > 0;) {
-                const size_t o = (r * cs + c + (size_t)j) * bl->s;
-                trainopt__bn_row_norm_v(x + o, y + o, bl->s, vmu[j], va[j], vb[j], relu, p->stream);
-            }
+    trainopt__bn_rows_pass(&rows, 0, a->relu);
 }
 
 /* Large channels go one at a time (the second pass then reads the channel from
@@ -470,151 +549,107 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw_channels(const trainopt__bn_
 #define TRAINOPT__BN_SMALL_CHANNEL 32768
 
 /* One large channel: statistics over groups of blocks, then the normalization. */
-TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw_channel(const trainopt__bn_params *p, const trainopt__bn_blocks *bl,
-                                                            size_t cs, size_t c, int relu, const float *x,
-                                                            const float *gamma, const float *beta, float *running_mean,
-                                                            float *running_var, float *y, float *save_mean,
-                                                            float *save_invstd) {
+TRAINOPT__DRIVER void trainopt__bn_train_nchw_channel(const trainopt__bn_args *a, const trainopt__bn_blocks *bl, size_t c) {
     double count = 0.0, mean = 0.0, m2 = 0.0;
-    float mb[TRAINOPT__BN_GROUP], s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP], mu, a, b;
+    float mb[TRAINOPT__BN_GROUP], s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP];
     trainopt__bn_group gr;
-    size_t k, r;
+    trainopt__bn_rows rows;
+    size_t k;
     int g, j;
     for (k = 0; k < bl->count; k += (size_t)g) {
-        g = trainopt__bn_block_group(bl, k, cs, c, &gr);
-        if (g > 1) trainopt__bn_group_stats(&gr, TRAINOPT__BN_GROUP, x, mb, s1, s2);
-        else trainopt__bn_group_stats(&gr, 1, x, mb, s1, s2);
+        g = trainopt__bn_block_group(bl, k, a->cs, c, &gr);
+        trainopt__bn_stats(&gr, g, a->x, mb, s1, s2);
         for (j = 0; j < g; j++) {
             trainopt__bn_merge(count, (double)gr.rows * (double)gr.len, mb[j], s1[j], s2[j], &mean, &m2);
             count += (double)gr.rows * (double)gr.len;
         }
     }
-    trainopt__bn_finish(p, (double)bl->n * (double)bl->s, mean, m2, gamma ? gamma[c] : 1.0f, beta ? beta[c] : 0.0f,
-                        save_mean + c, save_invstd + c, running_mean ? running_mean + c : NULL,
-                        running_var ? running_var + c : NULL, &mu, &a, &b);
-    /* Backwards: the statistics left the end of the channel in cache. */
-    for (r = bl->n; r-- > 0;)
-        trainopt__bn_row_norm(x + (r * cs + c) * bl->s, y + (r * cs + c) * bl->s, bl->s, mu, a, b, relu, p->stream);
+    trainopt__bn_rows_of(a, c, 1, &rows);
+    trainopt__bn_finish(a, (double)bl->n * (double)bl->s, mean, m2, a->gamma ? a->gamma[c] : 1.0f,
+                        a->beta ? a->beta[c] : 0.0f, a->save_mean + c, a->save_invstd + c,
+                        a->running_mean ? a->running_mean + c : NULL, a->running_var ? a->running_var + c : NULL,
+                        &rows.coef[0][0], &rows.coef[1][0], &rows.coef[2][0]);
+    trainopt__bn_rows_pass(&rows, 0, a->relu); /* backwards: the statistics left the end of the channel in cache */
 }
 
-TRAINOPT__FORCE_INLINE void trainopt__bn_train_nchw(const trainopt__bn_params *p, size_t n, size_t cs, size_t s,
-                                                    int relu, const float *x, const float *gamma, const float *beta,
-                                                    float *running_mean, float *running_var, float *y, float *save_mean,
-                                                    float *save_invstd) {
-    const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
-    const size_t whole = cs - cs % TRAINOPT__BN_GROUP; /* channels in whole groups */
+TRAINOPT__DRIVER void trainopt__bn_train_nchw(const trainopt__bn_args *a) {
+    const trainopt__bn_blocks bl = trainopt__bn_blocks_of(a->n, a->s);
+    const size_t whole = a->cs - a->cs % TRAINOPT__BN_GROUP; /* channels in whole groups */
     size_t c = 0;
-    if (n * s > TRAINOPT__BN_SMALL_CHANNEL) {
-        for (; c < cs; c++)
-            trainopt__bn_train_nchw_channel(p, &bl, cs, c, relu, x, gamma, beta, running_mean, running_var, y,
-                                            save_mean, save_invstd);
+    if (a->n * a->s > TRAINOPT__BN_SMALL_CHANNEL) {
+        for (; c < a->cs; c++) trainopt__bn_train_nchw_channel(a, &bl, c);
         return;
     }
-    for (; c < whole; c += TRAINOPT__BN_GROUP)
-        trainopt__bn_train_nchw_channels(p, &bl, cs, c, TRAINOPT__BN_GROUP, relu, x, gamma, beta, running_mean,
-                                         running_var, y, save_mean, save_invstd);
-    for (; c < cs; c++)
-        trainopt__bn_train_nchw_channels(p, &bl, cs, c, 1, relu, x, gamma, beta, running_mean, running_var, y,
-                                         save_mean, save_invstd);
+    for (; c < whole; c += TRAINOPT__BN_GROUP) trainopt__bn_train_nchw_channels(a, &bl, c, TRAINOPT__BN_GROUP);
+    for (; c < a->cs; c++) trainopt__bn_train_nchw_channels(a, &bl, c, 1);
 }
 
 /* Backward sums and dx of channels c..c+g-1. */
-TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw_channels(const trainopt__bn_blocks *bl, size_t cs, size_t c, int g,
-                                                                int relu, int stream, const float *x, const float *dy,
-                                                                const float *gamma, const float *save_mean,
-                                                                const float *save_invstd, const float *y, float *dx,
-                                                                float *dgamma, float *dbeta) {
+TRAINOPT__DRIVER void trainopt__bn_backward_nchw_channels(const trainopt__bn_args *a, const trainopt__bn_blocks *bl,
+                                                          size_t c, int g) {
     const double m = (double)bl->n * (double)bl->s;
     double sum_g[TRAINOPT__BN_GROUP], dot[TRAINOPT__BN_GROUP];
     float s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP];
-    trainopt__vf vmu[TRAINOPT__BN_GROUP], va[TRAINOPT__BN_GROUP], vk[TRAINOPT__BN_GROUP], vc[TRAINOPT__BN_GROUP];
     trainopt__bn_group gr;
-    size_t k, r;
+    trainopt__bn_rows rows;
+    size_t k;
     int j;
     for (j = 0; j < TRAINOPT__BN_GROUP; j++) sum_g[j] = dot[j] = 0.0;
     for (k = 0; k < bl->count; k++) {
-        trainopt__bn_channel_group(bl, k, cs, c, g, &gr);
-        trainopt__bn_group_dots(&gr, g, relu, save_mean + c, x, dy, y, s1, s2);
+        trainopt__bn_channel_group(bl, k, a->cs, c, g, &gr);
+        trainopt__bn_dots(&gr, g, a->relu, a->mean + c, a->x, a->dy, a->y, s1, s2);
         for (j = 0; j < g; j++) {
             sum_g[j] += (double)s1[j];
             dot[j] += (double)s2[j];
         }
     }
+    trainopt__bn_rows_of(a, c, g, &rows);
     for (j = 0; j < g; j++) {
         const size_t ch = c + (size_t)j;
-        float a, kk, cc;
-        trainopt__bn_backward_coefs(m, sum_g[j], dot[j], save_invstd[ch], gamma ? gamma[ch] : 1.0f,
-                                    dgamma ? dgamma + ch : NULL, dbeta ? dbeta + ch : NULL, &a, &kk, &cc);
-        vmu[j] = trainopt__v_set1(save_mean[ch]);
-        va[j] = trainopt__v_set1(a);
-        vk[j] = trainopt__v_set1(kk);
-        vc[j] = trainopt__v_set1(cc);
+        rows.coef[0][j] = a->mean[ch];
+        trainopt__bn_backward_coefs(m, sum_g[j], dot[j], a->invstd[ch], a->gamma ? a->gamma[ch] : 1.0f,
+                                    a->dgamma ? a->dgamma + ch : NULL, a->dbeta ? a->dbeta + ch : NULL,
+                                    &rows.coef[1][j], &rows.coef[2][j], &rows.coef[3][j]);
     }
-    if (bl->s % TRAINOPT_SIMD_LANES == 0) /* the order as in the forward pass */
-        for (r = bl->n; r-- > 0;)
-            for (j = 0; j < g; j++) {
-                const size_t o = (r * cs + c + (size_t)j) * bl->s;
-                trainopt__bn_row_dx(x + o, dy + o, relu ? y + o : NULL, dx + o, bl->s, vmu[j], va[j], vk[j], vc[j], relu,
-                                    stream);
-            }
-    else
-        for (j = 0; j < g; j++)
-            for (r = bl->n; r-- > 0;) {
-                const size_t o = (r * cs + c + (size_t)j) * bl->s;
-                trainopt__bn_row_dx(x + o, dy + o, relu ? y + o : NULL, dx + o, bl->s, vmu[j], va[j], vk[j], vc[j], relu,
-                                    stream);
-            }
+    trainopt__bn_rows_pass(&rows, 1, a->relu); /* the order as in the forward pass */
 }
 
 /* One large channel's backward sums over groups of blocks, then dx. */
-TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw_channel(const trainopt__bn_blocks *bl, size_t cs, size_t c,
-                                                               int relu, int stream, const float *x, const float *dy,
-                                                               const float *gamma, const float *save_mean,
-                                                               const float *save_invstd, const float *y, float *dx,
-                                                               float *dgamma, float *dbeta) {
+TRAINOPT__DRIVER void trainopt__bn_backward_nchw_channel(const trainopt__bn_args *a, const trainopt__bn_blocks *bl,
+                                                         size_t c) {
     double sum_g = 0.0, dot = 0.0;
-    float mu[TRAINOPT__BN_GROUP], s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP], a, kk, cc;
+    float mu[TRAINOPT__BN_GROUP], s1[TRAINOPT__BN_GROUP], s2[TRAINOPT__BN_GROUP];
     trainopt__bn_group gr;
-    size_t k, r;
+    trainopt__bn_rows rows;
+    size_t k;
     int g, j;
-    for (j = 0; j < TRAINOPT__BN_GROUP; j++) mu[j] = save_mean[c];
+    for (j = 0; j < TRAINOPT__BN_GROUP; j++) mu[j] = a->mean[c];
     for (k = 0; k < bl->count; k += (size_t)g) {
-        g = trainopt__bn_block_group(bl, k, cs, c, &gr);
-        if (g > 1) trainopt__bn_group_dots(&gr, TRAINOPT__BN_GROUP, relu, mu, x, dy, y, s1, s2);
-        else trainopt__bn_group_dots(&gr, 1, relu, mu, x, dy, y, s1, s2);
+        g = trainopt__bn_block_group(bl, k, a->cs, c, &gr);
+        trainopt__bn_dots(&gr, g, a->relu, mu, a->x, a->dy, a->y, s1, s2);
         for (j = 0; j < g; j++) {
             sum_g += (double)s1[j];
             dot += (double)s2[j];
         }
     }
-    trainopt__bn_backward_coefs((double)bl->n * (double)bl->s, sum_g, dot, save_invstd[c], gamma ? gamma[c] : 1.0f,
-                                dgamma ? dgamma + c : NULL, dbeta ? dbeta + c : NULL, &a, &kk, &cc);
-    for (r = bl->n; r-- > 0;) {
-        const size_t o = (r * cs + c) * bl->s;
-        trainopt__bn_row_dx(x + o, dy + o, relu ? y + o : NULL, dx + o, bl->s, trainopt__v_set1(save_mean[c]),
-                            trainopt__v_set1(a), trainopt__v_set1(kk), trainopt__v_set1(cc), relu, stream);
-    }
+    trainopt__bn_rows_of(a, c, 1, &rows);
+    rows.coef[0][0] = a->mean[c];
+    trainopt__bn_backward_coefs((double)bl->n * (double)bl->s, sum_g, dot, a->invstd[c], a->gamma ? a->gamma[c] : 1.0f,
+                                a->dgamma ? a->dgamma + c : NULL, a->dbeta ? a->dbeta + c : NULL, &rows.coef[1][0],
+                                &rows.coef[2][0], &rows.coef[3][0]);
+    trainopt__bn_rows_pass(&rows, 1, a->relu);
 }
 
-TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nchw(size_t n, size_t cs, size_t s, int relu, int stream, const float *x,
-                                                       const float *dy, const float *gamma, const float *save_mean,
-                                                       const float *save_invstd, const float *y, float *dx,
-                                                       float *dgamma, float *dbeta) {
-    const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
-    const size_t whole = cs - cs % TRAINOPT__BN_GROUP; /* channels in whole groups */
+TRAINOPT__DRIVER void trainopt__bn_backward_nchw(const trainopt__bn_args *a) {
+    const trainopt__bn_blocks bl = trainopt__bn_blocks_of(a->n, a->s);
+    const size_t whole = a->cs - a->cs % TRAINOPT__BN_GROUP; /* channels in whole groups */
     size_t c = 0;
-    if (n * s > TRAINOPT__BN_SMALL_CHANNEL) {
-        for (; c < cs; c++)
-            trainopt__bn_backward_nchw_channel(&bl, cs, c, relu, stream, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma,
-                                               dbeta);
+    if (a->n * a->s > TRAINOPT__BN_SMALL_CHANNEL) {
+        for (; c < a->cs; c++) trainopt__bn_backward_nchw_channel(a, &bl, c);
         return;
     }
-    for (; c < whole; c += TRAINOPT__BN_GROUP)
-        trainopt__bn_backward_nchw_channels(&bl, cs, c, TRAINOPT__BN_GROUP, relu, stream, x, dy, gamma, save_mean, save_invstd,
-                                            y, dx, dgamma, dbeta);
-    for (; c < cs; c++)
-        trainopt__bn_backward_nchw_channels(&bl, cs, c, 1, relu, stream, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma,
-                                            dbeta);
+    for (; c < whole; c += TRAINOPT__BN_GROUP) trainopt__bn_backward_nchw_channels(a, &bl, c, TRAINOPT__BN_GROUP);
+    for (; c < a->cs; c++) trainopt__bn_backward_nchw_channels(a, &bl, c, 1);
 }
 
 /* ---- NHWC kernels: lanes across channels, passes over whole rows ---- */
@@ -693,8 +728,8 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_setd(const trainopt__bn_state *st, size
 /* The first chunk of a block initializes partial sums 0..min(16, len)-1 (the
    sweep's init); this zeroes the others (a2 too unless only_a1), which no value
    of the block reaches when its rows are shorter than 16. */
-TRAINOPT__FORCE_INLINE void trainopt__bn_state_zero(const trainopt__bn_state *st, const trainopt__bn_block *B,
-                                                    size_t width, int only_a1) {
+TRAINOPT__DRIVER void trainopt__bn_state_zero(const trainopt__bn_state *st, const trainopt__bn_block *B, size_t width,
+                                              int only_a1) {
     size_t j, v;
     for (j = trainopt__bn_min(16, B->s1 - B->s0); j < 16; j++)
         for (v = 0; v < width; v += TRAINOPT_SIMD_LANES) {
@@ -706,7 +741,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_state_zero(const trainopt__bn_state *st
 /* The canonical tree over the 16 partial sums of each channel (as trainopt__acc16_sum:
    s[j] + s[j + w] for w = 8, 4, 2, 1), a vector of channels at a time in registers;
    the result lands in row 0. */
-TRAINOPT__FORCE_INLINE void trainopt__bn_state_tree(float *a, size_t stride, size_t width) {
+TRAINOPT__DRIVER void trainopt__bn_state_tree(float *a, size_t stride, size_t width) {
     trainopt__vf t[16];
     size_t v;
     int j, w;
@@ -754,7 +789,7 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_state_group(const trainopt__bn_state *s
 
 /* One sweep of block B over channels [0, tc) (x, dy, y already offset to the first
    channel; rows are cs floats apart). Position s goes to partial s % 16 (blocks
-   start at multiples of 16). */
+   start at multiples of 16). kind and relu are constants at every call. */
 TRAINOPT__FORCE_INLINE void trainopt__bn_state_sweep(const trainopt__bn_state *st, const trainopt__bn_block *B, size_t s,
                                                      size_t cs, size_t tc, int kind, int relu, const float *x,
                                                      const float *dy, const float *y) {
@@ -778,24 +813,48 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_state_sweep(const trainopt__bn_state *s
         }
 }
 
+/* What an NHWC pass reads: channels [0, tc) of rows cs floats apart (x, dy, y
+   offset to the first channel; y only with relu), s positions per image. */
+typedef struct {
+    size_t s, cs, tc;
+    const float *x, *dy, *y;
+} trainopt__bn_src;
+
+/* The sweep's driver: one loop per (kind, relu), the state and block copied to
+   locals so that the sums' stores do not make the loop reload them. */
+TRAINOPT__DRIVER void trainopt__bn_sweep(const trainopt__bn_state *st, const trainopt__bn_block *B,
+                                         const trainopt__bn_src *src, int kind, int relu) {
+    const trainopt__bn_state local = *st;
+    const trainopt__bn_block b = *B;
+    const size_t s = src->s, cs = src->cs, tc = src->tc;
+    if (kind == TRAINOPT__BN_SUM)
+        trainopt__bn_state_sweep(&local, &b, s, cs, tc, TRAINOPT__BN_SUM, 0, src->x, NULL, NULL);
+    else if (kind == TRAINOPT__BN_DEV)
+        trainopt__bn_state_sweep(&local, &b, s, cs, tc, TRAINOPT__BN_DEV, 0, src->x, NULL, NULL);
+    else if (relu)
+        trainopt__bn_state_sweep(&local, &b, s, cs, tc, TRAINOPT__BN_DOT, 1, src->x, src->dy, src->y);
+    else
+        trainopt__bn_state_sweep(&local, &b, s, cs, tc, TRAINOPT__BN_DOT, 0, src->x, src->dy, NULL);
+}
+
 /* Forward statistics of channels [0, tc): per block a sum sweep for the shift,
    then a centered sweep (the block is in cache), merged in double per channel.
    Leaves each channel's mean and m2 in the state's doubles. */
-TRAINOPT__FORCE_INLINE void trainopt__bn_state_stats(const trainopt__bn_state *st, const trainopt__bn_blocks *bl,
-                                                     size_t cs, size_t tc, const float *x) {
-    const size_t width = trainopt__bn_width(tc);
+TRAINOPT__DRIVER void trainopt__bn_state_stats(const trainopt__bn_state *st, const trainopt__bn_blocks *bl,
+                                               const trainopt__bn_src *src) {
+    const size_t tc = src->tc, width = trainopt__bn_width(tc);
     double count = 0.0;
     size_t k, j, v;
     for (k = 0; k < bl->count; k++) {
         const trainopt__bn_block B = trainopt__bn_block_at(bl, k);
         const double nb = (double)(B.n1 - B.n0) * (double)(B.s1 - B.s0);
         trainopt__bn_state_zero(st, &B, width, 1);
-        trainopt__bn_state_sweep(st, &B, bl->s, cs, tc, TRAINOPT__BN_SUM, 0, x, NULL, NULL);
+        trainopt__bn_sweep(st, &B, src, TRAINOPT__BN_SUM, 0);
         trainopt__bn_state_tree(st->a1, st->stride, width);
         for (v = 0; v < width; v += TRAINOPT_SIMD_LANES)
             trainopt__v_store(st->mu + v, trainopt__v_div(trainopt__v_load(st->a1 + v), trainopt__v_set1((float)nb)));
         trainopt__bn_state_zero(st, &B, width, 0);
-        trainopt__bn_state_sweep(st, &B, bl->s, cs, tc, TRAINOPT__BN_DEV, 0, x, NULL, NULL);
+        trainopt__bn_sweep(st, &B, src, TRAINOPT__BN_DEV, 0);
         trainopt__bn_state_tree(st->a1, st->stride, width);
         trainopt__bn_state_tree(st->a2, st->stride, width);
         for (j = 0; j < tc; j++) {
@@ -810,16 +869,15 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_state_stats(const trainopt__bn_state *s
 
 /* Backward sums of channels [0, tc) with the channel means in st->mu: leaves
    sum(g) and sum((x - mean)*g) in the state's doubles. */
-TRAINOPT__FORCE_INLINE void trainopt__bn_state_dots(const trainopt__bn_state *st, const trainopt__bn_blocks *bl,
-                                                    size_t cs, size_t tc, int relu, const float *x, const float *dy,
-                                                    const float *y) {
-    const size_t width = trainopt__bn_width(tc);
+TRAINOPT__DRIVER void trainopt__bn_state_dots(const trainopt__bn_state *st, const trainopt__bn_blocks *bl,
+                                              const trainopt__bn_src *src, int relu) {
+    const size_t tc = src->tc, width = trainopt__bn_width(tc);
     size_t k, j;
     for (j = 0; j < 2 * tc; j++) trainopt__bn_setd(st, j, 0.0);
     for (k = 0; k < bl->count; k++) {
         const trainopt__bn_block B = trainopt__bn_block_at(bl, k);
         trainopt__bn_state_zero(st, &B, width, 0);
-        trainopt__bn_state_sweep(st, &B, bl->s, cs, tc, TRAINOPT__BN_DOT, relu, x, dy, y);
+        trainopt__bn_sweep(st, &B, src, TRAINOPT__BN_DOT, relu);
         trainopt__bn_state_tree(st->a1, st->stride, width);
         trainopt__bn_state_tree(st->a2, st->stride, width);
         for (j = 0; j < tc; j++) {
@@ -834,20 +892,35 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_state_dots(const trainopt__bn_state *st
    whose reuse of the cache the write stream spoils):
    forward y = fma(x - coef0, coef1, coef2); backward dx = fma(x - coef0, coef2,
    fma(g, coef1, coef3)). */
+typedef struct {
+    const float *coef[4];
+    size_t r0, r1, cs, tc;
+    const float *x, *dy, *y; /* dy, y: backward (y only with relu); offset to the first channel */
+    float *out;
+    int stream;
+} trainopt__bn_ew;
+
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__bn_elem_vec(int backward, int relu, const float *const *coef, size_t v,
                                                           size_t o, size_t k, const float *x, const float *dy,
                                                           const float *y) {
     const trainopt__vf xv = trainopt__v_load_n(x + o, k), mu = trainopt__v_load_n(coef[0] + v, k);
     if (!backward) return trainopt__bn_norm(xv, mu, trainopt__v_load_n(coef[1] + v, k), trainopt__v_load_n(coef[2] + v, k), relu);
-    return trainopt__bn_dx(xv, trainopt__bn_grad(trainopt__v_load_n(dy + o, k), relu ? y + o : y, k, relu), mu, /* NULL y */
+    return trainopt__bn_dx(xv, trainopt__bn_grad(trainopt__v_load_n(dy + o, k), y, o, k, relu), mu,
                            trainopt__v_load_n(coef[1] + v, k), trainopt__v_load_n(coef[2] + v, k),
                            trainopt__v_load_n(coef[3] + v, k));
 }
 
-TRAINOPT__FORCE_INLINE void trainopt__bn_elem_rows(int backward, int relu, int stream, const float *const *coef,
-                                                   size_t r0, size_t r1, size_t cs, size_t tc, const float *x,
-                                                   const float *dy, const float *y, float *out) {
+/* The pass's body, backward and relu constants; the fields copied to locals, which
+   the output's stores cannot change. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_elem_rows(const trainopt__bn_ew *e, int backward, int relu) {
+    const float *coef[4];
+    const size_t r0 = e->r0, r1 = e->r1, cs = e->cs, tc = e->tc;
+    const float *x = e->x, *dy = e->dy, *y = e->y;
+    float *out = e->out;
+    const int stream = e->stream;
     size_t r, v;
+    int j;
+    for (j = 0; j < 4; j++) coef[j] = e->coef[j];
     for (r = r0; r < r1; r++) {
         const size_t o = r * cs;
         v = 0;
@@ -866,99 +939,151 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_elem_rows(int backward, int relu, int s
     }
 }
 
-/* The elementwise pass when the coefficients sit in rows 0..3 of the output itself:
-   rows 4.. first, then rows 0..3 a tile at a time from a copy of its coefficients. */
-TRAINOPT__FORCE_INLINE void trainopt__bn_elem_out(int backward, int relu, int stream, const trainopt__bn_state *st, size_t m,
-                                                  size_t cs, const float *x, const float *dy, const float *y,
-                                                  float *out) {
-    float copy[4][TRAINOPT__BN_TILE];
-    const float *cp[4];
-    size_t c0, i;
-    int j;
-    trainopt__bn_elem_rows(backward, relu, stream, (const float *const *)st->coef, 4, m, cs, cs, x, dy, y, out);
-    for (j = 0; j < 4; j++) cp[j] = copy[j];
-    for (c0 = 0; c0 < cs; c0 += TRAINOPT__BN_TILE) {
-        const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, cs - c0);
-        for (j = 0; j < (backward ? 4 : 3); j++)
-            for (i = 0; i < tc; i++) copy[j][i] = st->coef[j][c0 + i];
-        trainopt__bn_elem_rows(backward, relu, 0, cp, 0, 4, cs, tc, x + c0, dy ? dy + c0 : NULL, y ? y + c0 : NULL,
-                               out + c0);
+TRAINOPT__DRIVER void trainopt__bn_elem(const trainopt__bn_ew *e, int backward, int relu) {
+    if (backward) {
+        if (relu) trainopt__bn_elem_rows(e, 1, 1);
+        else trainopt__bn_elem_rows(e, 1, 0);
+    } else {
+        if (relu) trainopt__bn_elem_rows(e, 0, 1);
+        else trainopt__bn_elem_rows(e, 0, 0);
     }
 }
 
-TRAINOPT__FORCE_INLINE void trainopt__bn_train_nhwc(const trainopt__bn_params *p, size_t n, size_t cs, size_t s,
-                                                    int relu, int in_out, const float *x, const float *gamma,
-                                                    const float *beta, float *running_mean, float *running_var,
-                                                    float *y, float *save_mean, float *save_invstd) {
-    const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
-    const double m = (double)n * (double)s;
+/* The elementwise pass when the coefficients sit in rows 0..3 of the output itself
+   (e covers rows 0..r1, all cs channels): rows 4.. first, then rows 0..3 a tile at
+   a time from a copy of its coefficients. */
+TRAINOPT__DRIVER void trainopt__bn_elem_out(const trainopt__bn_ew *e, int backward, int relu) {
+    float copy[4][TRAINOPT__BN_TILE];
+    trainopt__bn_ew t = *e;
+    size_t c0, i;
+    int j;
+    t.r0 = 4;
+    trainopt__bn_elem(&t, backward, relu);
+    for (j = 0; j < 4; j++) t.coef[j] = copy[j];
+    t.r0 = 0;
+    t.r1 = 4;
+    t.stream = 0;
+    for (c0 = 0; c0 < e->cs; c0 += TRAINOPT__BN_TILE) {
+        const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, e->cs - c0);
+        for (j = 0; j < (backward ? 4 : 3); j++)
+            for (i = 0; i < tc; i++) copy[j][i] = e->coef[j][c0 + i];
+        t.tc = tc;
+        t.x = e->x + c0;
+        t.dy = e->dy ? e->dy + c0 : NULL;
+        t.y = e->y ? e->y + c0 : NULL;
+        t.out = e->out + c0;
+        trainopt__bn_elem(&t, backward, relu);
+    }
+}
+
+/* An elementwise pass of the call over rows [0, n*s) of channels c0..c0+tc-1, with
+   the coefficients coef. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_ew_of(const trainopt__bn_args *a, float *const *coef, size_t c0, size_t tc,
+                                               trainopt__bn_ew *e) {
+    int j;
+    for (j = 0; j < 4; j++) e->coef[j] = coef[j];
+    e->r0 = 0;
+    e->r1 = a->n * a->s;
+    e->cs = a->cs;
+    e->tc = tc;
+    e->x = a->x + c0;
+    e->dy = a->dy ? a->dy + c0 : NULL;
+    e->y = a->y ? a->y + c0 : NULL;
+    e->out = a->out + c0;
+    e->stream = a->stream;
+}
+
+/* The sweeps' view of channels c0..c0+tc-1 of the call. */
+TRAINOPT__FORCE_INLINE void trainopt__bn_src_of(const trainopt__bn_args *a, size_t c0, size_t tc, trainopt__bn_src *src) {
+    src->s = a->s;
+    src->cs = a->cs;
+    src->tc = tc;
+    src->x = a->x + c0;
+    src->dy = a->dy ? a->dy + c0 : NULL;
+    src->y = a->y ? a->y + c0 : NULL;
+}
+
+TRAINOPT__DRIVER void trainopt__bn_train_nhwc(const trainopt__bn_args *a) {
+    const trainopt__bn_blocks bl = trainopt__bn_blocks_of(a->n, a->s);
+    const double m = (double)a->n * (double)a->s;
+    const size_t cs = a->cs;
     trainopt__bn_state st;
     trainopt__bn_tile t;
+    trainopt__bn_src src;
+    trainopt__bn_ew e;
     size_t c0, j;
-    if (cs > TRAINOPT__BN_TILE && in_out) {
-        trainopt__bn_out_state(y, cs, &st);
+    if (cs > TRAINOPT__BN_TILE && a->in_out) {
+        trainopt__bn_out_state(a->out, cs, &st);
         for (j = 0; j < 2 * cs; j++) trainopt__bn_setd(&st, j, 0.0);
-        trainopt__bn_state_stats(&st, &bl, cs, cs, x);
+        trainopt__bn_src_of(a, 0, cs, &src);
+        trainopt__bn_state_stats(&st, &bl, &src);
         for (j = 0; j < cs; j++)
-            trainopt__bn_finish(p, m, trainopt__bn_getd(&st, 2 * j), trainopt__bn_getd(&st, 2 * j + 1),
-                                gamma ? gamma[j] : 1.0f, beta ? beta[j] : 0.0f, save_mean + j, save_invstd + j,
-                                running_mean ? running_mean + j : NULL, running_var ? running_var + j : NULL,
-                                st.coef[0] + j, st.coef[1] + j, st.coef[2] + j);
-        trainopt__bn_elem_out(0, relu, p->stream, &st, n * s, cs, x, NULL, NULL, y);
+            trainopt__bn_finish(a, m, trainopt__bn_getd(&st, 2 * j), trainopt__bn_getd(&st, 2 * j + 1),
+                                a->gamma ? a->gamma[j] : 1.0f, a->beta ? a->beta[j] : 0.0f, a->save_mean + j,
+                                a->save_invstd + j, a->running_mean ? a->running_mean + j : NULL,
+                                a->running_var ? a->running_var + j : NULL, st.coef[0] + j, st.coef[1] + j,
+                                st.coef[2] + j);
+        trainopt__bn_ew_of(a, st.coef, 0, cs, &e);
+        trainopt__bn_elem_out(&e, 0, a->relu);
         return;
     }
     trainopt__bn_tile_state(&t, &st);
     for (c0 = 0; c0 < cs; c0 += TRAINOPT__BN_TILE) {
         const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, cs - c0);
         for (j = 0; j < 2 * TRAINOPT__BN_TILE; j++) t.d[j] = 0.0;
-        trainopt__bn_state_stats(&st, &bl, cs, tc, x + c0);
+        trainopt__bn_src_of(a, c0, tc, &src);
+        trainopt__bn_state_stats(&st, &bl, &src);
         for (j = 0; j < tc; j++) {
             const size_t c = c0 + j;
-            trainopt__bn_finish(p, m, t.d[2 * j], t.d[2 * j + 1], gamma ? gamma[c] : 1.0f, beta ? beta[c] : 0.0f,
-                                save_mean + c, save_invstd + c, running_mean ? running_mean + c : NULL,
-                                running_var ? running_var + c : NULL, t.coef[0] + j, t.coef[1] + j, t.coef[2] + j);
+            trainopt__bn_finish(a, m, t.d[2 * j], t.d[2 * j + 1], a->gamma ? a->gamma[c] : 1.0f,
+                                a->beta ? a->beta[c] : 0.0f, a->save_mean + c, a->save_invstd + c,
+                                a->running_mean ? a->running_mean + c : NULL, a->running_var ? a->running_var + c : NULL,
+                                t.coef[0] + j, t.coef[1] + j, t.coef[2] + j);
         }
-        trainopt__bn_elem_rows(0, relu, p->stream, (const float *const *)st.coef, 0, n * s, cs, tc, x + c0, NULL, NULL,
-                               y + c0);
+        trainopt__bn_ew_of(a, st.coef, c0, tc, &e);
+        trainopt__bn_elem(&e, 0, a->relu);
     }
 }
 
-TRAINOPT__FORCE_INLINE void trainopt__bn_backward_nhwc(size_t n, size_t cs, size_t s, int relu, int stream, int in_out,
-                                                       const float *x, const float *dy, const float *gamma,
-                                                       const float *save_mean, const float *save_invstd,
-                                                       const float *y, float *dx, float *dgamma, float *dbeta) {
-    const trainopt__bn_blocks bl = trainopt__bn_blocks_of(n, s);
-    const double m = (double)n * (double)s;
+TRAINOPT__DRIVER void trainopt__bn_backward_nhwc(const trainopt__bn_args *a) {
+    const trainopt__bn_blocks bl = trainopt__bn_blocks_of(a->n, a->s);
+    const double m = (double)a->n * (double)a->s;
+    const size_t cs = a->cs;
     trainopt__bn_state st;
     trainopt__bn_tile t;
+    trainopt__bn_src src;
+    trainopt__bn_ew e;
     size_t c0, j;
-    if (cs > TRAINOPT__BN_TILE && in_out) {
-        trainopt__bn_out_state(dx, cs, &st);
-        for (j = 0; j < st.stride; j++) st.mu[j] = j < cs ? save_mean[j] : 0.0f;
-        trainopt__bn_state_dots(&st, &bl, cs, cs, relu, x, dy, y);
+    if (cs > TRAINOPT__BN_TILE && a->in_out) {
+        trainopt__bn_out_state(a->out, cs, &st);
+        for (j = 0; j < st.stride; j++) st.mu[j] = j < cs ? a->mean[j] : 0.0f;
+        trainopt__bn_src_of(a, 0, cs, &src);
+        trainopt__bn_state_dots(&st, &bl, &src, a->relu);
         for (j = 0; j < cs; j++) {
-            st.coef[0][j] = save_mean[j];
+            st.coef[0][j] = a->mean[j];
             trainopt__bn_backward_coefs(m, trainopt__bn_getd(&st, 2 * j), trainopt__bn_getd(&st, 2 * j + 1),
-                                        save_invstd[j], gamma ? gamma[j] : 1.0f, dgamma ? dgamma + j : NULL,
-                                        dbeta ? dbeta + j : NULL, st.coef[1] + j, st.coef[2] + j, st.coef[3] + j);
+                                        a->invstd[j], a->gamma ? a->gamma[j] : 1.0f, a->dgamma ? a->dgamma + j : NULL,
+                                        a->dbeta ? a->dbeta + j : NULL, st.coef[1] + j, st.coef[2] + j, st.coef[3] + j);
         }
-        trainopt__bn_elem_out(1, relu, stream, &st, n * s, cs, x, dy, y, dx);
+        trainopt__bn_ew_of(a, st.coef, 0, cs, &e);
+        trainopt__bn_elem_out(&e, 1, a->relu);
         return;
     }
     trainopt__bn_tile_state(&t, &st);
     for (c0 = 0; c0 < cs; c0 += TRAINOPT__BN_TILE) {
         const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, cs - c0);
-        for (j = 0; j < TRAINOPT__BN_TILE; j++) t.mu[j] = j < tc ? save_mean[c0 + j] : 0.0f;
-        trainopt__bn_state_dots(&st, &bl, cs, tc, relu, x + c0, dy + c0, y ? y + c0 : NULL);
+        for (j = 0; j < TRAINOPT__BN_TILE; j++) t.mu[j] = j < tc ? a->mean[c0 + j] : 0.0f;
+        trainopt__bn_src_of(a, c0, tc, &src);
+        trainopt__bn_state_dots(&st, &bl, &src, a->relu);
         for (j = 0; j < tc; j++) {
             const size_t c = c0 + j;
-            t.coef[0][j] = save_mean[c];
-            trainopt__bn_backward_coefs(m, t.d[2 * j], t.d[2 * j + 1], save_invstd[c], gamma ? gamma[c] : 1.0f,
-                                        dgamma ? dgamma + c : NULL, dbeta ? dbeta + c : NULL, t.coef[1] + j,
-                                        t.coef[2] + j, t.coef[3] + j);
+            t.coef[0][j] = a->mean[c];
+            trainopt__bn_backward_coefs(m, t.d[2 * j], t.d[2 * j + 1], a->invstd[c], a->gamma ? a->gamma[c] : 1.0f,
+                                        a->dgamma ? a->dgamma + c : NULL, a->dbeta ? a->dbeta + c : NULL,
+                                        t.coef[1] + j, t.coef[2] + j, t.coef[3] + j);
         }
-        trainopt__bn_elem_rows(1, relu, stream, (const float *const *)st.coef, 0, n * s, cs, tc, x + c0, dy + c0,
-                               y ? y + c0 : NULL, dx + c0);
+        trainopt__bn_ew_of(a, st.coef, c0, tc, &e);
+        trainopt__bn_elem(&e, 1, a->relu);
     }
 }
 
@@ -991,19 +1116,37 @@ TRAINOPT__FORCE_INLINE int trainopt__bn_out_usable(const float *out, const float
     return out != a && out != b && out != c && channels < SIZE_MAX / 64 && total >= trainopt__bn_scratch_floats(channels);
 }
 
+/* forward_infer's elementwise passes: rows [r0, r1), channels [0, tc). */
+TRAINOPT__FORCE_INLINE void trainopt__bn_infer_ew(float *const *coef, size_t r0, size_t r1, size_t cs, size_t tc,
+                                                  const float *x, float *y, int stream, trainopt__bn_ew *e) {
+    int j;
+    for (j = 0; j < 4; j++) e->coef[j] = coef[j];
+    e->r0 = r0;
+    e->r1 = r1;
+    e->cs = cs;
+    e->tc = tc;
+    e->x = x;
+    e->dy = e->y = NULL;
+    e->out = y;
+    e->stream = stream;
+}
+
 /* ---- public functions ---- */
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_train(const trainopt_bn_config *c, trainopt_bn_shape s,
                                                              const float *x, const float *gamma, const float *beta,
                                                              float *running_mean, float *running_var, float *y,
                                                              float *save_mean, float *save_invstd) {
-    trainopt__bn_params p;
+    trainopt__bn_args a;
     trainopt__bn_span spans[8];
-    size_t total, m, n, sp;
-    int i, in_out;
+    size_t total, m;
+    int i;
     trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m);
     if (st != TRAINOPT_OK) return st;
     if (total == 0) return TRAINOPT_OK;
+    /* One value per channel: its unbiased variance (the running variance's m - 1)
+       is undefined, so training cannot normalize it. Refused, as PyTorch does
+       ("Expected more than 1 value per channel when training"). */
     if (m == 1) return TRAINOPT_ERR_SHAPE;
     if (!x || !y || !save_mean || !save_invstd || (!running_mean != !running_var)) return TRAINOPT_ERR_NULL;
     spans[0].p = x; spans[1].p = y; spans[2].p = gamma; spans[3].p = beta;
@@ -1014,19 +1157,27 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_train(const trai
     }
     if ((st = trainopt__bn_check_overlap(spans, 8)) != TRAINOPT_OK) return st;
 
-    p.eps = c->eps;
-    p.momentum = c->momentum;
-    p.relu = c->fuse_relu != 0;
-    p.stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
-    if (trainopt__bn_view(&s, &n, &sp) == TRAINOPT_NCHW) {
-        if (p.relu) trainopt__bn_train_nchw(&p, n, s.c, sp, 1, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd);
-        else trainopt__bn_train_nchw(&p, n, s.c, sp, 0, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd);
+    memset(&a, 0, sizeof a);
+    a.cs = s.c;
+    a.eps = c->eps;
+    a.momentum = c->momentum;
+    a.relu = c->fuse_relu != 0;
+    a.stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
+    a.x = x;
+    a.gamma = gamma;
+    a.beta = beta;
+    a.running_mean = running_mean;
+    a.running_var = running_var;
+    a.save_mean = save_mean;
+    a.save_invstd = save_invstd;
+    a.out = y;
+    if (trainopt__bn_view(&s, &a.n, &a.s) == TRAINOPT_NCHW) {
+        trainopt__bn_train_nchw(&a);
     } else {
-        in_out = trainopt__bn_out_usable(y, x, x, x, total, s.c);
-        if (p.relu) trainopt__bn_train_nhwc(&p, n, s.c, sp, 1, in_out, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd);
-        else trainopt__bn_train_nhwc(&p, n, s.c, sp, 0, in_out, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd);
+        a.in_out = trainopt__bn_out_usable(y, x, x, x, total, s.c);
+        trainopt__bn_train_nhwc(&a);
     }
-    if (p.stream) trainopt__stream_fence();
+    if (a.stream) trainopt__stream_fence();
     return TRAINOPT_OK;
 }
 
@@ -1071,17 +1222,19 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_infer(const trai
         }
     } else if (s.c > TRAINOPT__BN_TILE && y != x && m >= 4) {
         /* Whole rows, the coefficients in rows 0..2 of y (see >>batchnorm NHWC). */
-        trainopt__bn_state stt;
-        stt.coef[0] = y; stt.coef[1] = y + s.c; stt.coef[2] = y + 2 * s.c; stt.coef[3] = y + 3 * s.c;
+        float *coef[4];
+        trainopt__bn_ew e;
+        coef[0] = y; coef[1] = y + s.c; coef[2] = y + 2 * s.c; coef[3] = y + 3 * s.c;
         for (ch = 0; ch < s.c; ch++)
             trainopt__bn_infer_coefs(c->eps, gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f, running_mean[ch],
-                                     running_var[ch], stt.coef[0] + ch, stt.coef[1] + ch, stt.coef[2] + ch);
-        if (relu) trainopt__bn_elem_out(0, 1, stream, &stt, m, s.c, x, NULL, NULL, y);
-        else trainopt__bn_elem_out(0, 0, stream, &stt, m, s.c, x, NULL, NULL, y);
+                                     running_var[ch], coef[0] + ch, coef[1] + ch, coef[2] + ch);
+        trainopt__bn_infer_ew(coef, 0, m, s.c, s.c, x, y, stream, &e);
+        trainopt__bn_elem_out(&e, 0, relu);
     } else {
         float coef[3][TRAINOPT__BN_TILE];
-        const float *cp[3];
-        cp[0] = coef[0]; cp[1] = coef[1]; cp[2] = coef[2];
+        float *cp[4];
+        trainopt__bn_ew e;
+        cp[0] = coef[0]; cp[1] = coef[1]; cp[2] = coef[2]; cp[3] = NULL;
         for (c0 = 0; c0 < s.c; c0 += TRAINOPT__BN_TILE) {
             const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, s.c - c0);
             for (j = 0; j < tc; j++) {
@@ -1089,8 +1242,8 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_infer(const trai
                 trainopt__bn_infer_coefs(c->eps, gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f, running_mean[ch],
                                          running_var[ch], coef[0] + j, coef[1] + j, coef[2] + j);
             }
-            if (relu) trainopt__bn_elem_rows(0, 1, stream, cp, 0, m, s.c, tc, x + c0, NULL, NULL, y + c0);
-            else trainopt__bn_elem_rows(0, 0, stream, cp, 0, m, s.c, tc, x + c0, NULL, NULL, y + c0);
+            trainopt__bn_infer_ew(cp, 0, m, s.c, tc, x + c0, y + c0, stream, &e);
+            trainopt__bn_elem(&e, 0, relu);
         }
     }
     if (stream) trainopt__stream_fence();
@@ -1101,9 +1254,10 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_backward(const trainopt_
                                                         const float *x, const float *dy, const float *gamma,
                                                         const float *save_mean, const float *save_invstd,
                                                         const float *y, float *dx, float *dgamma, float *dbeta) {
+    trainopt__bn_args a;
     trainopt__bn_span spans[9];
-    size_t total, m, n, sp;
-    int relu, i, in_out, stream;
+    size_t total, m;
+    int relu, i;
     trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m);
     if (st != TRAINOPT_OK) return st;
     if (total == 0) return TRAINOPT_OK;
@@ -1118,16 +1272,26 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_backward(const trainopt_
     }
     if ((st = trainopt__bn_check_overlap(spans, 9)) != TRAINOPT_OK) return st;
 
-    stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
-    if (trainopt__bn_view(&s, &n, &sp) == TRAINOPT_NCHW) {
-        if (relu) trainopt__bn_backward_nchw(n, s.c, sp, 1, stream, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma, dbeta);
-        else trainopt__bn_backward_nchw(n, s.c, sp, 0, stream, x, dy, gamma, save_mean, save_invstd, NULL, dx, dgamma, dbeta);
+    memset(&a, 0, sizeof a);
+    a.cs = s.c;
+    a.relu = relu;
+    a.stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
+    a.x = x;
+    a.dy = dy;
+    a.y = y;
+    a.gamma = gamma;
+    a.mean = save_mean;
+    a.invstd = save_invstd;
+    a.out = dx;
+    a.dgamma = dgamma;
+    a.dbeta = dbeta;
+    if (trainopt__bn_view(&s, &a.n, &a.s) == TRAINOPT_NCHW) {
+        trainopt__bn_backward_nchw(&a);
     } else {
-        in_out = trainopt__bn_out_usable(dx, x, dy, y, total, s.c);
-        if (relu) trainopt__bn_backward_nhwc(n, s.c, sp, 1, stream, in_out, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma, dbeta);
-        else trainopt__bn_backward_nhwc(n, s.c, sp, 0, stream, in_out, x, dy, gamma, save_mean, save_invstd, NULL, dx, dgamma, dbeta);
+        a.in_out = trainopt__bn_out_usable(dx, x, dy, y, total, s.c);
+        trainopt__bn_backward_nhwc(&a);
     }
-    if (stream) trainopt__stream_fence();
+    if (a.stream) trainopt__stream_fence();
     return TRAINOPT_OK;
 }
 

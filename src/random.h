@@ -523,6 +523,20 @@ TRAINOPT__FORCE_INLINE void trainopt__rng_run(int kind, int has_mask, const trai
     if (kind == TRAINOPT__RNG_DROPOUT && has_mask) trainopt__bitw_flush(&io->bw);
 }
 
+/* The drivers of the float fills, each shared by rand_<kind> and the initializers:
+   s and io copied to locals, which the output's stores cannot change (the loop then
+   keeps the scalars in registers). */
+TRAINOPT__DRIVER void trainopt__rng_fill_uniform(const trainopt__rng_scalars *s, const trainopt__rng_io *io, size_t n) {
+    const trainopt__rng_scalars ls = *s;
+    trainopt__rng_io lio = *io;
+    trainopt__rng_run(TRAINOPT__RNG_UNIFORM, 0, &ls, &lio, n);
+}
+TRAINOPT__DRIVER void trainopt__rng_fill_normal(const trainopt__rng_scalars *s, const trainopt__rng_io *io, size_t n) {
+    const trainopt__rng_scalars ls = *s;
+    trainopt__rng_io lio = *io;
+    trainopt__rng_run(TRAINOPT__RNG_NORMAL, 0, &ls, &lio, n);
+}
+
 /* >>rand */
 TRAINOPT__FORCE_INLINE int trainopt__float_range(double x) { return trainopt__finite(x) && fabs(x) <= 3.4028234663852886e38; }
 
@@ -567,7 +581,7 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_rand_uniform(uint64_t seed, uint64
     s.mul = (float)(hi - lo);
     s.add = (float)lo;
     io.y = out;
-    trainopt__rng_run(TRAINOPT__RNG_UNIFORM, 0, &s, &io, n);
+    trainopt__rng_fill_uniform(&s, &io, n);
     return TRAINOPT_OK;
 }
 
@@ -583,7 +597,7 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_rand_normal(uint64_t seed, uint64_
     s.mul = (float)std;
     s.add = (float)mean;
     io.y = out;
-    trainopt__rng_run(TRAINOPT__RNG_NORMAL, 0, &s, &io, n);
+    trainopt__rng_fill_normal(&s, &io, n);
     return TRAINOPT_OK;
 }
 
@@ -627,7 +641,7 @@ TRAINOPT__FORCE_INLINE void trainopt__scale_loop(size_t n, float c, const float 
 }
 
 /* The shared body of forward and regenerating backward: y from x with the keep bits of (seed, offset). */
-TRAINOPT__FORCE_INLINE void trainopt__dropout_apply(double p, uint64_t seed, uint64_t offset, size_t n, const float *x, float *y,
+TRAINOPT__DRIVER void trainopt__dropout_apply(double p, uint64_t seed, uint64_t offset, size_t n, const float *x, float *y,
                                                     uint8_t *mask) {
     trainopt__rng_scalars s;
     trainopt__rng_io io;
@@ -647,8 +661,7 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_apply(double p, uint64_t seed, uin
        at call index head = (-offset) % 128, and their vectors are LANES apart. */
     io.stream = n >= TRAINOPT_STREAM_BYTES / sizeof(float) &&
                 (uintptr_t)(y + ((128 - offset % 128) % 128)) % TRAINOPT__STREAM_ALIGN == 0;
-    if (mask) trainopt__rng_run(TRAINOPT__RNG_DROPOUT, 1, &s, &io, n);
-    else trainopt__rng_run(TRAINOPT__RNG_DROPOUT, 0, &s, &io, n);
+    trainopt__rng_run(TRAINOPT__RNG_DROPOUT, mask != NULL, &s, &io, n);
     if (io.stream) trainopt__stream_fence();
 }
 
@@ -763,7 +776,7 @@ TRAINOPT__FORCE_INLINE double trainopt__kaiming_std(const trainopt_kaiming_confi
 }
 
 /* Shared tail of the initializers: U(-bound, bound) or N(0, std). */
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__init_fill(int normal, uint64_t seed, uint64_t offset, size_t n, double scale,
+TRAINOPT__DRIVER trainopt_status trainopt__init_fill(int normal, uint64_t seed, uint64_t offset, size_t n, double scale,
                                                            float *out) {
     trainopt__rng_scalars s;
     trainopt__rng_io io;
@@ -772,17 +785,17 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__init_fill(int normal, uint64_t 
     if (normal) {
         s.mul = (float)scale;
         s.add = 0.0f;
-        trainopt__rng_run(TRAINOPT__RNG_NORMAL, 0, &s, &io, n);
+        trainopt__rng_fill_normal(&s, &io, n);
     } else {
         /* PyTorch: uniform_(-bound, bound), i.e. u * (bound - -bound) + -bound */
         s.mul = (float)(2.0 * scale);
         s.add = (float)-scale;
-        trainopt__rng_run(TRAINOPT__RNG_UNIFORM, 0, &s, &io, n);
+        trainopt__rng_fill_uniform(&s, &io, n);
     }
     return TRAINOPT_OK;
 }
 
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__xavier(int normal, uint64_t seed, uint64_t offset, size_t n, size_t fan_in,
+TRAINOPT__DRIVER trainopt_status trainopt__xavier(int normal, uint64_t seed, uint64_t offset, size_t n, size_t fan_in,
                                                         size_t fan_out, double gain, float *out) {
     double std;
     trainopt_status st;
@@ -808,7 +821,7 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_xavier_normal(uint64_t seed, uint6
     return trainopt__xavier(1, seed, offset, n, fan_in, fan_out, gain, out);
 }
 
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__kaiming(int normal, const trainopt_kaiming_config *c, uint64_t seed,
+TRAINOPT__DRIVER trainopt_status trainopt__kaiming(int normal, const trainopt_kaiming_config *c, uint64_t seed,
                                                          uint64_t offset, size_t n, size_t fan_in, size_t fan_out, float *out) {
     double std, gain;
     trainopt_status st;
