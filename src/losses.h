@@ -272,10 +272,11 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_sum_squares(size_t k, const float 
     size_t bad = 0, t;
     if (k > 0 && sum == NULL) return TRAINOPT_ERR_NULL;
     if ((st = trainopt__check_tensors(k, (const void *const *)xs, lens, 0, sum, sizeof *sum)) != TRAINOPT_OK) return st;
-    if (nonfinite != NULL &&
-        ((st = trainopt__check_tensors(k, (const void *const *)xs, lens, 0, nonfinite, sizeof *nonfinite)) != TRAINOPT_OK ||
-         trainopt__overlap(nonfinite, sizeof *nonfinite, sum, sizeof *sum)))
-        return st != TRAINOPT_OK ? st : TRAINOPT_ERR_ALIAS;
+    if (nonfinite != NULL) {
+        st = trainopt__check_tensors(k, (const void *const *)xs, lens, 0, nonfinite, sizeof *nonfinite);
+        if (st != TRAINOPT_OK) return st;
+        if (trainopt__overlap(nonfinite, sizeof *nonfinite, sum, sizeof *sum)) return TRAINOPT_ERR_ALIAS;
+    }
     for (t = 0; t < k; t++) trainopt__sumsq_run(xs[t], lens[t], &total, &bad);
     if (sum) *sum = total;
     if (nonfinite) *nonfinite = bad;
