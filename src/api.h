@@ -266,6 +266,10 @@ typedef struct {
 #define TRAINOPT_KERNELS(X)                                                                                    \
     X(text, const char *, status_str, (trainopt_status s),                                                     \
       (s))                                                                                                     \
+    X(text, const char *, last_error, (void),                                                                  \
+      ())                                                                                                      \
+    X(text, void, clear_error, (void),                                                                         \
+      ())                                                                                                      \
     X(backend, const char *, backend, (void),                                                                  \
       ())                                                                                                      \
     X(optim, trainopt_status, sgd_step, (const trainopt_sgd_config *c, int64_t step, size_t n, float *param,   \
