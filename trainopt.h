@@ -249,7 +249,11 @@
      strtod, so in the C locale's notation. trainopt_schedule_parse_msg also writes a
      message naming the problem: an unknown kind or field, a field the kind does not
      take, a missing or repeated field, a bad number, or a value out of range (the
-     same message follows the function's name in trainopt_last_error).
+     same message follows the function's name in trainopt_last_error). A text that
+     does not read as a schedule (syntax, an unknown kind or field, a field given
+     twice or missing, a value that is not a number or not an integer, a milestone
+     that is not one) is TRAINOPT_ERR_PARSE; values that read but are out of range,
+     decreasing milestones, and more parts than max_parts are TRAINOPT_ERR_HPARAM.
      trainopt_schedule_parse_join reads "linear:start_factor=0.1,total_iters=5 @5
      cosine:t_max=95" (a part, then "@milestone part" for each further part) into a
      TRAINOPT_SCHEDULE_JOIN schedule whose parts live in the caller's array (one part
@@ -588,6 +592,8 @@
        TRAINOPT_ERR_ALIAS   two of the arrays overlap (optimizer arrays must be disjoint)
        TRAINOPT_ERR_INDEX   an index out of range: a class label outside [0, classes) that is
                             not ignore_index
+       TRAINOPT_ERR_PARSE   a schedule text that does not parse (trainopt_schedule_parse*)
+     New statuses are added at the end of the list; existing values never change.
 
      >>last-error Which argument, and why. The status is the contract; beside it,
          const char *trainopt_last_error(void);
@@ -680,7 +686,8 @@ extern "C" {
     X(TRAINOPT_ERR_STEP, "step must be >= 1")                                        \
     X(TRAINOPT_ERR_SHAPE, "invalid shape (zero dimension or size overflow)")         \
     X(TRAINOPT_ERR_ALIAS, "buffers overlap")                                           \
-    X(TRAINOPT_ERR_INDEX, "index out of range (a class label)")
+    X(TRAINOPT_ERR_INDEX, "index out of range (a class label)")                     \
+    X(TRAINOPT_ERR_PARSE, "schedule text does not parse (syntax, unknown name or field)")
 
 typedef enum trainopt_status {
 #define TRAINOPT__STATUS_ENUM(name, text) name,
@@ -2637,7 +2644,10 @@ static inline int trainopt__set_field(trainopt_schedule *s, const trainopt__sche
     }
 }
 
-/* Parses one schedule from [a, b). Writes *out only on success. */
+/* Parses one schedule from [a, b). Writes *out only on success. A text that does not
+   read as a schedule (syntax, an unknown name or field, a value that is not a number,
+   a field missing) is TRAINOPT_ERR_PARSE; values that read but are out of range,
+   TRAINOPT_ERR_HPARAM. */
 static inline trainopt_status trainopt__parse_one(const char *a, const char *b, trainopt_schedule *out,
                                                            char *msg, size_t cap) {
     size_t len = 0, n, k;
@@ -2658,7 +2668,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg(msg, cap, &len, trainopt_schedule_kind_name((trainopt_schedule_kind)k));
         }
         trainopt__msg(msg, cap, &len, ")");
-        return TRAINOPT_ERR_HPARAM;
+        return TRAINOPT_ERR_PARSE;
     }
     s = trainopt_schedule_defaults((trainopt_schedule_kind)kind);
     fields = trainopt__sched_kind_fields[kind][0];
@@ -2669,7 +2679,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
         trainopt__msg(msg, cap, &len, trainopt_schedule_kind_name((trainopt_schedule_kind)kind));
         trainopt__msg(msg, cap, &len, "\"");
         if (*p == '@') trainopt__msg(msg, cap, &len, " ('@' joins schedules: use trainopt_schedule_parse_join)");
-        return TRAINOPT_ERR_HPARAM;
+        return TRAINOPT_ERR_PARSE;
     }
     if (p < b) p++;
     while (p < b) {
@@ -2685,7 +2695,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg(msg, cap, &len, "expected field=value at \"");
             trainopt__msg_n(msg, cap, &len, key, (size_t)(b - key));
             trainopt__msg(msg, cap, &len, "\"");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         p++;
         while (p < b && trainopt__is_space(*p)) p++;
@@ -2710,13 +2720,13 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg(msg, cap, &len, " (its fields: ");
             trainopt__msg(msg, cap, &len, fields);
             trainopt__msg(msg, cap, &len, " warmup_iters warmup_start_factor)");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         if (seen >> f & 1u) {
             trainopt__msg(msg, cap, &len, "field \"");
             trainopt__msg_n(msg, cap, &len, key, kn);
             trainopt__msg(msg, cap, &len, "\" given twice");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         seen |= (uint64_t)1 << f;
         if (!trainopt__set_field(&s, &trainopt__sched_fields[f], val, vn)) {
@@ -2729,7 +2739,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg(msg, cap, &len, " (expected ");
             trainopt__msg(msg, cap, &len, what[trainopt__sched_fields[f].type]);
             trainopt__msg(msg, cap, &len, ")");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         while (p < b && trainopt__is_space(*p)) p++;
         if (p < b && *p != ',') {
@@ -2737,14 +2747,14 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg_n(msg, cap, &len, p, (size_t)(b - p));
             trainopt__msg(msg, cap, &len, "\"");
             if (*p == '@') trainopt__msg(msg, cap, &len, " ('@' joins schedules: use trainopt_schedule_parse_join)");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         if (p < b) {
             p++;
             while (p < b && trainopt__is_space(*p)) p++;
             if (p == b) {
                 trainopt__msg(msg, cap, &len, "a field must follow the last ','");
-                return TRAINOPT_ERR_HPARAM;
+                return TRAINOPT_ERR_PARSE;
             }
         }
     }
@@ -2759,7 +2769,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
                 trainopt__msg(msg, cap, &len, trainopt_schedule_kind_name((trainopt_schedule_kind)kind));
                 trainopt__msg(msg, cap, &len, " needs ");
                 trainopt__msg(msg, cap, &len, key);
-                return TRAINOPT_ERR_HPARAM;
+                return TRAINOPT_ERR_PARSE;
             }
         }
     }
@@ -2829,7 +2839,7 @@ static inline size_t trainopt__parse_parts(const char *text, trainopt_schedule *
         while (*e && *e != '@') e++;
         if (k == TRAINOPT_SCHEDULE_MAX_MILESTONES + 1) {
             trainopt__msg(msg, msg_size, &len, "too many parts (more than TRAINOPT_SCHEDULE_MAX_MILESTONES + 1)");
-            *st = TRAINOPT_ERR_HPARAM;
+            *st = TRAINOPT_ERR_PARSE;
             return 0;
         }
         if ((*st = trainopt__parse_one(p, e, out ? &out[k] : &one, msg, msg_size)) != TRAINOPT_OK) return 0;
@@ -2843,7 +2853,8 @@ static inline size_t trainopt__parse_parts(const char *text, trainopt_schedule *
             trainopt__msg(msg, msg_size, &len, "expected a milestone >= the one before after '@' at \"");
             trainopt__msg(msg, msg_size, &len, p);
             trainopt__msg(msg, msg_size, &len, "\"");
-            *st = TRAINOPT_ERR_HPARAM;
+            /* digits that read but go backwards are a value error; anything else, syntax */
+            *st = e == p || !trainopt__parse_int(p, (size_t)(e - p), &m) ? TRAINOPT_ERR_PARSE : TRAINOPT_ERR_HPARAM;
             return 0;
         }
         if (ms) ms[k - 1] = m;

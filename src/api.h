@@ -46,7 +46,8 @@ extern "C" {
     X(TRAINOPT_ERR_STEP, "step must be >= 1")                                        \
     X(TRAINOPT_ERR_SHAPE, "invalid shape (zero dimension or size overflow)")         \
     X(TRAINOPT_ERR_ALIAS, "buffers overlap")                                           \
-    X(TRAINOPT_ERR_INDEX, "index out of range (a class label)")
+    X(TRAINOPT_ERR_INDEX, "index out of range (a class label)")                     \
+    X(TRAINOPT_ERR_PARSE, "schedule text does not parse (syntax, unknown name or field)")
 
 typedef enum trainopt_status {
 #define TRAINOPT__STATUS_ENUM(name, text) name,

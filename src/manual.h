@@ -248,7 +248,11 @@
      strtod, so in the C locale's notation. trainopt_schedule_parse_msg also writes a
      message naming the problem: an unknown kind or field, a field the kind does not
      take, a missing or repeated field, a bad number, or a value out of range (the
-     same message follows the function's name in trainopt_last_error).
+     same message follows the function's name in trainopt_last_error). A text that
+     does not read as a schedule (syntax, an unknown kind or field, a field given
+     twice or missing, a value that is not a number or not an integer, a milestone
+     that is not one) is TRAINOPT_ERR_PARSE; values that read but are out of range,
+     decreasing milestones, and more parts than max_parts are TRAINOPT_ERR_HPARAM.
      trainopt_schedule_parse_join reads "linear:start_factor=0.1,total_iters=5 @5
      cosine:t_max=95" (a part, then "@milestone part" for each further part) into a
      TRAINOPT_SCHEDULE_JOIN schedule whose parts live in the caller's array (one part
@@ -587,6 +591,8 @@
        TRAINOPT_ERR_ALIAS   two of the arrays overlap (optimizer arrays must be disjoint)
        TRAINOPT_ERR_INDEX   an index out of range: a class label outside [0, classes) that is
                             not ignore_index
+       TRAINOPT_ERR_PARSE   a schedule text that does not parse (trainopt_schedule_parse*)
+     New statuses are added at the end of the list; existing values never change.
 
      >>last-error Which argument, and why. The status is the contract; beside it,
          const char *trainopt_last_error(void);

@@ -546,7 +546,10 @@ static inline int trainopt__set_field(trainopt_schedule *s, const trainopt__sche
     }
 }
 
-/* Parses one schedule from [a, b). Writes *out only on success. */
+/* Parses one schedule from [a, b). Writes *out only on success. A text that does not
+   read as a schedule (syntax, an unknown name or field, a value that is not a number,
+   a field missing) is TRAINOPT_ERR_PARSE; values that read but are out of range,
+   TRAINOPT_ERR_HPARAM. */
 static inline trainopt_status trainopt__parse_one(const char *a, const char *b, trainopt_schedule *out,
                                                            char *msg, size_t cap) {
     size_t len = 0, n, k;
@@ -567,7 +570,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg(msg, cap, &len, trainopt_schedule_kind_name((trainopt_schedule_kind)k));
         }
         trainopt__msg(msg, cap, &len, ")");
-        return TRAINOPT_ERR_HPARAM;
+        return TRAINOPT_ERR_PARSE;
     }
     s = trainopt_schedule_defaults((trainopt_schedule_kind)kind);
     fields = trainopt__sched_kind_fields[kind][0];
@@ -578,7 +581,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
         trainopt__msg(msg, cap, &len, trainopt_schedule_kind_name((trainopt_schedule_kind)kind));
         trainopt__msg(msg, cap, &len, "\"");
         if (*p == '@') trainopt__msg(msg, cap, &len, " ('@' joins schedules: use trainopt_schedule_parse_join)");
-        return TRAINOPT_ERR_HPARAM;
+        return TRAINOPT_ERR_PARSE;
     }
     if (p < b) p++;
     while (p < b) {
@@ -594,7 +597,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg(msg, cap, &len, "expected field=value at \"");
             trainopt__msg_n(msg, cap, &len, key, (size_t)(b - key));
             trainopt__msg(msg, cap, &len, "\"");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         p++;
         while (p < b && trainopt__is_space(*p)) p++;
@@ -619,13 +622,13 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg(msg, cap, &len, " (its fields: ");
             trainopt__msg(msg, cap, &len, fields);
             trainopt__msg(msg, cap, &len, " warmup_iters warmup_start_factor)");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         if (seen >> f & 1u) {
             trainopt__msg(msg, cap, &len, "field \"");
             trainopt__msg_n(msg, cap, &len, key, kn);
             trainopt__msg(msg, cap, &len, "\" given twice");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         seen |= (uint64_t)1 << f;
         if (!trainopt__set_field(&s, &trainopt__sched_fields[f], val, vn)) {
@@ -638,7 +641,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg(msg, cap, &len, " (expected ");
             trainopt__msg(msg, cap, &len, what[trainopt__sched_fields[f].type]);
             trainopt__msg(msg, cap, &len, ")");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         while (p < b && trainopt__is_space(*p)) p++;
         if (p < b && *p != ',') {
@@ -646,14 +649,14 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg_n(msg, cap, &len, p, (size_t)(b - p));
             trainopt__msg(msg, cap, &len, "\"");
             if (*p == '@') trainopt__msg(msg, cap, &len, " ('@' joins schedules: use trainopt_schedule_parse_join)");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         if (p < b) {
             p++;
             while (p < b && trainopt__is_space(*p)) p++;
             if (p == b) {
                 trainopt__msg(msg, cap, &len, "a field must follow the last ','");
-                return TRAINOPT_ERR_HPARAM;
+                return TRAINOPT_ERR_PARSE;
             }
         }
     }
@@ -668,7 +671,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
                 trainopt__msg(msg, cap, &len, trainopt_schedule_kind_name((trainopt_schedule_kind)kind));
                 trainopt__msg(msg, cap, &len, " needs ");
                 trainopt__msg(msg, cap, &len, key);
-                return TRAINOPT_ERR_HPARAM;
+                return TRAINOPT_ERR_PARSE;
             }
         }
     }
@@ -738,7 +741,7 @@ static inline size_t trainopt__parse_parts(const char *text, trainopt_schedule *
         while (*e && *e != '@') e++;
         if (k == TRAINOPT_SCHEDULE_MAX_MILESTONES + 1) {
             trainopt__msg(msg, msg_size, &len, "too many parts (more than TRAINOPT_SCHEDULE_MAX_MILESTONES + 1)");
-            *st = TRAINOPT_ERR_HPARAM;
+            *st = TRAINOPT_ERR_PARSE;
             return 0;
         }
         if ((*st = trainopt__parse_one(p, e, out ? &out[k] : &one, msg, msg_size)) != TRAINOPT_OK) return 0;
@@ -752,7 +755,8 @@ static inline size_t trainopt__parse_parts(const char *text, trainopt_schedule *
             trainopt__msg(msg, msg_size, &len, "expected a milestone >= the one before after '@' at \"");
             trainopt__msg(msg, msg_size, &len, p);
             trainopt__msg(msg, msg_size, &len, "\"");
-            *st = TRAINOPT_ERR_HPARAM;
+            /* digits that read but go backwards are a value error; anything else, syntax */
+            *st = e == p || !trainopt__parse_int(p, (size_t)(e - p), &m) ? TRAINOPT_ERR_PARSE : TRAINOPT_ERR_HPARAM;
             return 0;
         }
         if (ms) ms[k - 1] = m;

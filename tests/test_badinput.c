@@ -869,19 +869,20 @@ static int bi_parse_join(bi_args *a) {
                                         (size_t)a->i[1], (char *)a->p[2], (size_t)a->i[0]);
 }
 static void bi_parse_extra(to_ctx *t, const bi_kernel *k) {
+    /* Texts that do not read as a schedule (ERR_PARSE), and values out of range (ERR_HPARAM). */
     static const struct {
         const char *text;
         int want;
-    } bad[] = {{"", TRAINOPT_ERR_HPARAM},
-               {"cosine", TRAINOPT_ERR_HPARAM},
+    } bad[] = {{"", TRAINOPT_ERR_PARSE},
+               {"cosine", TRAINOPT_ERR_PARSE},
                {"cosine:t_max=0", TRAINOPT_ERR_HPARAM},
-               {"cosine:t_max=1e400", TRAINOPT_ERR_HPARAM},
-               {"cosine:t_max=nan", TRAINOPT_ERR_HPARAM},
-               {"bogus:lr=1", TRAINOPT_ERR_HPARAM},
-               {"cosine:t_max=5,t_max=6", TRAINOPT_ERR_HPARAM},
+               {"cosine:t_max=1e400", TRAINOPT_ERR_PARSE},
+               {"cosine:t_max=nan", TRAINOPT_ERR_PARSE},
+               {"bogus:lr=1", TRAINOPT_ERR_PARSE},
+               {"cosine:t_max=5,t_max=6", TRAINOPT_ERR_PARSE},
                {"cosine:lr=-1,t_max=5", TRAINOPT_ERR_HPARAM},
                {"step:step_size=1,gamma=inf", TRAINOPT_ERR_HPARAM},
-               {"cosine:t_max=9223372036854775808", TRAINOPT_ERR_HPARAM}};
+               {"cosine:t_max=9223372036854775808", TRAINOPT_ERR_PARSE}};
     bi_args a;
     size_t i;
     char what[96];
@@ -1158,7 +1159,7 @@ static void bi_test_messages(to_ctx *t) {
                    "ignore_index = -100 (PyTorch: Target 7 is out of bounds)");
     bi_expect_text(t, trainopt_dropout_forward(1.5, 1, 0, 8, a, b, NULL), TRAINOPT_ERR_HPARAM,
                    "trainopt_dropout_forward: p = 1.5 is outside [0, 1]");
-    bi_expect_text(t, trainopt_schedule_parse("cosine:tmax=5", &sched), TRAINOPT_ERR_HPARAM,
+    bi_expect_text(t, trainopt_schedule_parse("cosine:tmax=5", &sched), TRAINOPT_ERR_PARSE,
                    "trainopt_schedule_parse: unknown field \"tmax\" for cosine (its fields: lr t_max! eta_min "
                    "warmup_iters warmup_start_factor)");
     /* the text stays until the next refusal or trainopt_clear_error(): a valid call leaves it */
