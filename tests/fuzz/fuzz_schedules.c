@@ -102,7 +102,7 @@ void FZ_NAME(fz_schedules)(const uint8_t *data, size_t size, fz_out *out) {
     {
         size_t shape[4], fan_in = 0, fan_out = 0;
         for (j = 0; j < 4; j++) shape[j] = (size_t)ms[j];
-        fz_put_status(out, trainopt_calculate_fans((size_t)(i[1] & 7), shape, &fan_in, &fan_out));
+        fz_put_status(out, trainopt_calculate_fans((size_t)((uint64_t)i[1] % 5), shape, &fan_in, &fan_out)); /* ndim 0..4 */
         fz_put(out, &fan_in, sizeof fan_in), fz_put(out, &fan_out, sizeof fan_out);
         fz_put(out, trainopt_last_error(), strlen(trainopt_last_error()) + 1);
     }
