@@ -37,6 +37,7 @@
                     and the prototypes made from it (src/api.h)
      >>implementation  what compiles only with TRAINOPT_IMPLEMENTATION (src/setup.h)
      >>status       trainopt_status_str, trainopt_backend (src/status.h)
+     >>last-error   trainopt_last_error, trainopt_clear_error: which argument, and why
      >>validate     argument checks shared by every kernel (src/validate.h)
      >>stepopts     the fused step's gradient reader (src/validate.h)
      >>sgd          trainopt_sgd_step, trainopt_sgd_step_ex (src/optim.h)
@@ -96,6 +97,10 @@
                           (default 16 MiB) are written with non-temporal stores on x86
                           (dropout: where y + the first whole group is vector-aligned);
                           SIZE_MAX: never.
+     TRAINOPT_THREAD_LOCAL  storage class of trainopt_last_error's buffer: by default
+                          _Thread_local (C11), thread_local (C++11), __thread (gcc,
+                          clang), __declspec(thread) (MSVC); define it empty for one
+                          buffer shared by all threads (what a compiler with none gets).
      TRAINOPT_ALLOW_FAST_MATH  silence the warning under -ffast-math (which voids
                           the NaN and bit-identity guarantees).
      TRAINOPT_DISPATCH    in the implementation unit: runtime dispatch on x86-64 with gcc
@@ -277,7 +282,12 @@
      Booleans are 0/1/true/false; integers may be written 1e4. Numbers are read with
      strtod, so in the C locale's notation. trainopt_schedule_parse_msg also writes a
      message naming the problem: an unknown kind or field, a field the kind does not
-     take, a missing or repeated field, a bad number, or a value out of range.
+     take, a missing or repeated field, a bad number, or a value out of range (the
+     same message follows the function's name in trainopt_last_error). A text that
+     does not read as a schedule (syntax, an unknown kind or field, a field given
+     twice or missing, a value that is not a number or not an integer, a milestone
+     that is not one) is TRAINOPT_ERR_PARSE; values that read but are out of range,
+     decreasing milestones, and more parts than max_parts are TRAINOPT_ERR_HPARAM.
      trainopt_schedule_parse_join reads "linear:start_factor=0.1,total_iters=5 @5
      cosine:t_max=95" (a part, then "@milestone part" for each further part) into a
      TRAINOPT_SCHEDULE_JOIN schedule whose parts live in the caller's array (one part
@@ -598,8 +608,14 @@
    ERRORS (all families)
      Every kernel returns trainopt_status and checks all of its arguments before
      it writes anything: on an error, not one element of any output or state has
-     changed. n == 0 is a successful no-op (pointers may then be NULL).
-       TRAINOPT_ERR_NULL    a required pointer is NULL, or state the config needs is missing
+     changed. n == 0 (a zero length or dimension) is a successful no-op: the
+     arrays, and the outputs that would receive results, may then be NULL. The
+     other arguments are still checked: a config pointer (c, the schedules' and
+     the plateau's configs) is required at every n, NULL is TRAINOPT_ERR_NULL even
+     when n == 0 (it is a programming error, not an empty tensor), and the values
+     in it, step and the other scalars are checked as for n > 0.
+       TRAINOPT_ERR_NULL    a required pointer is NULL (an array with n > 0, or a config at
+                            any n), or state the config needs is missing
                             (state the config does not need may be NULL or not; it is not touched)
        TRAINOPT_ERR_HPARAM  a hyperparameter is NaN/Inf or outside the range PyTorch accepts:
                             lr, eps, weight_decay, momentum, lr_decay, initial_accumulator_value < 0;
@@ -610,6 +626,31 @@
        TRAINOPT_ERR_ALIAS   two of the arrays overlap (optimizer arrays must be disjoint)
        TRAINOPT_ERR_INDEX   an index out of range: a class label outside [0, classes) that is
                             not ignore_index
+       TRAINOPT_ERR_PARSE   a schedule text that does not parse (trainopt_schedule_parse*)
+     New statuses are added at the end of the list; existing values never change.
+
+     >>last-error Which argument, and why. The status is the contract; beside it,
+         const char *trainopt_last_error(void);
+         void trainopt_clear_error(void);
+     give a short text naming the function, the argument and the reason, in the
+     style of stb_image's stbi_failure_reason, for example
+         trainopt_adam_step: beta2 = 1 is outside [0, 1)
+         trainopt_sgd_step: grad is NULL
+         trainopt_batchnorm_forward_train: n*spatial == 1: one value per channel has no
+             variance (PyTorch: Expected more than 1 value per channel when training)
+     Every call that returns a status other than TRAINOPT_OK sets it; the text
+     always starts with the function's name and ": ". A successful call does not
+     clear it (as stb), so it is meaningful right after a call that returned an
+     error; trainopt_clear_error() empties it, and before any error it is "".
+     Never NULL. Functions that return a double (the schedules, plateau_step,
+     calculate_gain) answer bad input with NaN and leave the text alone. The text
+     is per thread (TRAINOPT_THREAD_LOCAL; a thread's calls never see another's),
+     at most 511 bytes (longer texts are cut), and valid until the thread's next
+     failing call. There is one per program: the unit that compiles the
+     implementation holds it, and under TRAINOPT_DISPATCH every variant writes the
+     same one; with TRAINOPT_STATIC each unit has its own copy, as of everything
+     else. Only failing calls format the text (snprintf, out of line): validation
+     of a valid call costs what it did before.
      NaN and Inf in gradients or parameters are data, not errors: they propagate
      exactly as in PyTorch.
 
@@ -679,7 +720,8 @@ extern "C" {
     X(TRAINOPT_ERR_STEP, "step must be >= 1")                                        \
     X(TRAINOPT_ERR_SHAPE, "invalid shape (zero dimension or size overflow)")         \
     X(TRAINOPT_ERR_ALIAS, "buffers overlap")                                           \
-    X(TRAINOPT_ERR_INDEX, "index out of range (a class label)")
+    X(TRAINOPT_ERR_INDEX, "index out of range (a class label)")                     \
+    X(TRAINOPT_ERR_PARSE, "schedule text does not parse (syntax, unknown name or field)")
 
 typedef enum trainopt_status {
 #define TRAINOPT__STATUS_ENUM(name, text) name,
@@ -899,6 +941,10 @@ typedef struct {
 #define TRAINOPT_KERNELS(X)                                                                                    \
     X(text, const char *, status_str, (trainopt_status s),                                                     \
       (s))                                                                                                     \
+    X(text, const char *, last_error, (void),                                                                  \
+      ())                                                                                                      \
+    X(text, void, clear_error, (void),                                                                         \
+      ())                                                                                                      \
     X(backend, const char *, backend, (void),                                                                  \
       ())                                                                                                      \
     X(optim, trainopt_status, sgd_step, (const trainopt_sgd_config *c, int64_t step, size_t n, float *param,   \
@@ -1091,8 +1137,28 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define TRAINOPT__IMPLEMENTED 1
 #define TRAINOPT__KERNEL_PASS 1
 
+#include <stdarg.h> /* va_list, for trainopt_last_error's text */
+#include <stdio.h>  /* snprintf, for trainopt_last_error's text (formatted only on the error path) */
 #include <stdlib.h> /* strtod, for trainopt_schedule_parse; getenv, for TRAINOPT_MAX_BACKEND */
 #include <string.h>
+
+/* The storage class of trainopt_last_error's buffer: one per thread where the compiler
+   has thread-local storage (C11 _Thread_local, C++11 thread_local, gcc and clang's
+   __thread, MSVC's __declspec(thread)). Define it empty before including trainopt.h
+   for one buffer shared by every thread (a compiler with none of these gets that). */
+#ifndef TRAINOPT_THREAD_LOCAL
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define TRAINOPT_THREAD_LOCAL thread_local
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_THREADS__)
+#define TRAINOPT_THREAD_LOCAL _Thread_local
+#elif defined(__GNUC__) || defined(__clang__)
+#define TRAINOPT_THREAD_LOCAL __thread
+#elif defined(_MSC_VER)
+#define TRAINOPT_THREAD_LOCAL __declspec(thread)
+#else
+#define TRAINOPT_THREAD_LOCAL
+#endif
+#endif
 
 /* Outputs (batch norm's y and dx, dropout's y) of at least this many bytes are
    written with streaming stores: they do not fit in cache with their inputs, so
@@ -1145,6 +1211,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__adam_run TRAINOPT__PRIVATE(trainopt__adam_run)
 #define trainopt__adam_scalars TRAINOPT__PRIVATE(trainopt__adam_scalars)
 #define trainopt__arrays TRAINOPT__PRIVATE(trainopt__arrays)
+#define trainopt__arrays_add TRAINOPT__PRIVATE(trainopt__arrays_add)
 #define trainopt__bad TRAINOPT__PRIVATE(trainopt__bad)
 #define trainopt__batch TRAINOPT__PRIVATE(trainopt__batch)
 #define trainopt__batch_at TRAINOPT__PRIVATE(trainopt__batch_at)
@@ -1434,6 +1501,66 @@ TRAINOPT_API const char *trainopt_status_str(trainopt_status s) {
     };
     return ((unsigned)s < (unsigned)TRAINOPT__STATUS_COUNT) ? text[s] : "unknown status";
 }
+
+/* >>last-error: the text beside a refusal (stb_image's stbi_failure_reason). One
+   buffer per thread, defined once per program: in the unit that compiles the
+   implementation (with TRAINOPT_STATIC, one per unit), and under TRAINOPT_DISPATCH
+   outside the variants, which all write this one. The trainopt__once_ names are
+   compiled once and keep their spelling in every variant (tools/pack.sh). Only the
+   error path formats: a valid call never touches the buffer. */
+static TRAINOPT_THREAD_LOCAL char trainopt__once_text[512];
+
+TRAINOPT_API const char *trainopt_last_error(void) { return trainopt__once_text; }
+TRAINOPT_API void trainopt_clear_error(void) { trainopt__once_text[0] = '\0'; }
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TRAINOPT__COLD __attribute__((noinline, cold))
+#define TRAINOPT__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define TRAINOPT__COLD
+#define TRAINOPT__PRINTF(f, a)
+#endif
+
+/* The error path, out of line: "fn: " and the formatted text into this thread's buffer
+   (cut to fit). */
+static TRAINOPT__COLD TRAINOPT__PRINTF(2, 3) void trainopt__once_fail_f(const char *fn, const char *fmt, ...) {
+    va_list ap;
+    int len = snprintf(trainopt__once_text, sizeof trainopt__once_text, "%s: ", fn);
+    if (len < 0) len = 0;
+    if ((size_t)len < sizeof trainopt__once_text) {
+        va_start(ap, fmt);
+        vsnprintf(trainopt__once_text + len, sizeof trainopt__once_text - (size_t)len, fmt, ap);
+        va_end(ap);
+    }
+}
+
+/* "fn: name = value why", value in the fewest digits that read back as the same double. */
+static TRAINOPT__COLD void trainopt__once_value_f(const char *fn, const char *name, double value, const char *why) {
+    char num[40];
+    int digits;
+    for (digits = 1; digits < 17; digits++) {
+        snprintf(num, sizeof num, "%.*g", digits, value);
+        if (strtod(num, NULL) == value) break;
+    }
+    if (digits == 17) snprintf(num, sizeof num, "%.17g", value);
+    trainopt__once_fail_f(fn, "%s = %s %s", name, num, why);
+}
+
+/* What validation code calls: each writes the text and gives its status, a constant the
+   compiler sees at the call site (so the facts a check establishes survive its error path). */
+#define trainopt__once_fail(st, ...) (trainopt__once_fail_f(__VA_ARGS__), (st))
+/* A hyperparameter outside its range. */
+#define trainopt__once_hparam(fn, name, value, why) (trainopt__once_value_f(fn, name, value, why), TRAINOPT_ERR_HPARAM)
+/* A required pointer that is NULL. */
+#define trainopt__once_null(fn, name) (trainopt__once_fail_f(fn, "%s is NULL", name), TRAINOPT_ERR_NULL)
+/* Two buffers that overlap. */
+#define trainopt__once_alias(fn, a, b) (trainopt__once_fail_f(fn, "%s and %s overlap", a, b), TRAINOPT_ERR_ALIAS)
+/* A length whose byte size overflows size_t. */
+#define trainopt__once_too_long(fn, name, n)                                                               \
+    (trainopt__once_fail_f(fn, "%s = %zu: its size in bytes overflows size_t", name, (size_t)(n)), TRAINOPT_ERR_SHAPE)
+/* step < 1. */
+#define trainopt__once_step(fn, step)                                                                        \
+    (trainopt__once_fail_f(fn, "step = %lld: steps count from 1", (long long)(step)), TRAINOPT_ERR_STEP)
 #endif
 
 /* The backend this translation unit was compiled for: "avx512", "avx2", "neon", "scalar"
@@ -1444,28 +1571,45 @@ TRAINOPT__FORCE_INLINE int trainopt__finite(double x) { return x - x == 0.0; } /
 TRAINOPT__FORCE_INLINE int trainopt__nonneg(double x) { return trainopt__finite(x) && x >= 0.0; }
 TRAINOPT__FORCE_INLINE int trainopt__in_01(double x) { return trainopt__finite(x) && x >= 0.0 && x < 1.0; } /* [0, 1) */
 
+/* What trainopt_last_error says after a value's name and value. */
+#define TRAINOPT__WHY_NONNEG "is not a finite number >= 0"
+#define TRAINOPT__WHY_POS "is not a finite number > 0"
+#define TRAINOPT__WHY_FINITE "is not finite"
+#define TRAINOPT__WHY_01 "is outside [0, 1)"
+#define TRAINOPT__WHY_0_1 "is outside [0, 1]"
+
 /* Whether two byte ranges share a byte (empty ranges share none). */
 TRAINOPT__FORCE_INLINE int trainopt__overlap(const void *a, size_t abytes, const void *b, size_t bbytes) {
     const uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
     return abytes && bbytes && x < y + bbytes && y < x + abytes;
 }
 
-/* A set of arrays of n floats each; NULL entries are absent (state not in use). */
+/* A set of arrays of n floats each, with their parameter names (for trainopt_last_error);
+   NULL entries are absent (state not in use). */
 typedef struct {
     const void *ptr[6];
+    const char *name[6];
     int count;
 } trainopt__arrays;
 
-/* NULL check, size check and pairwise-disjointness check of the arrays a kernel writes or reads. */
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__check_arrays(const trainopt__arrays *a, size_t n) {
+/* Size check, NULL check and pairwise-disjointness check of the arrays a kernel writes or
+   reads; on an error, the text names the function fn and the argument. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__check_arrays(const trainopt__arrays *a, size_t n, const char *fn) {
     int i, j;
-    if (n > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
     for (i = 0; i < a->count; i++)
-        if (a->ptr[i] == NULL) return TRAINOPT_ERR_NULL;
+        if (a->ptr[i] == NULL) return trainopt__once_null(fn, a->name[i]);
     for (i = 0; i < a->count; i++)
         for (j = i + 1; j < a->count; j++)
-            if (trainopt__overlap(a->ptr[i], n * sizeof(float), a->ptr[j], n * sizeof(float))) return TRAINOPT_ERR_ALIAS;
+            if (trainopt__overlap(a->ptr[i], n * sizeof(float), a->ptr[j], n * sizeof(float)))
+                return trainopt__once_alias(fn, a->name[i], a->name[j]);
     return TRAINOPT_OK;
+}
+
+/* Adds an array to a set. */
+TRAINOPT__FORCE_INLINE void trainopt__arrays_add(trainopt__arrays *a, const void *ptr, const char *name) {
+    a->ptr[a->count] = ptr;
+    a->name[a->count++] = name;
 }
 
 /* beta^step by repeated squaring: libm pow may differ in the last bit between
@@ -1511,20 +1655,22 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__grad_load(const trainopt__grad_in 
 }
 
 /* Checks the options; tells the caller to skip the step (returning OK) when found_inf is set.
-   The count output may not lie in any of the step's count arrays of n floats (ptrs, NULL
-   entries ignored): even a skipped step writes it. */
+   The count output may not lie in any of the step's count arrays of n floats (ptrs, named
+   names, NULL entries ignored): even a skipped step writes it. */
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__step_opts_check(const trainopt_step_opts *o, size_t n, const void *const *ptrs,
-                                                                int count, int *skip) {
+                                                                const char *const *names, int count, int *skip,
+                                                                const char *fn) {
     int i;
     *skip = 0;
     if (o == NULL) return TRAINOPT_OK;
     if (o->nonfinite != NULL && n <= SIZE_MAX / sizeof(float))
         for (i = 0; i < count; i++)
             if (ptrs[i] != NULL && trainopt__overlap(o->nonfinite, sizeof *o->nonfinite, ptrs[i], n * sizeof(float)))
-                return TRAINOPT_ERR_ALIAS;
+                return trainopt__once_alias(fn, "o->nonfinite", names[i]);
     /* A skipped step ignores the scale: with AMP it is often NaN exactly when found_inf is set. */
     *skip = o->found_inf != NULL && *o->found_inf != 0;
-    if (!*skip && !trainopt__nonneg(o->grad_scale)) return TRAINOPT_ERR_HPARAM;
+    if (!*skip && !trainopt__nonneg(o->grad_scale))
+        return trainopt__once_hparam(fn, "o->grad_scale", o->grad_scale, "is not a finite number >= 0");
     return TRAINOPT_OK;
 }
 
@@ -1580,27 +1726,39 @@ TRAINOPT__FORCE_INLINE void trainopt__sgd_loop(const trainopt__sgd_scalars *s, s
 }
 
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
-                                                         const float *grad, float *buf, const trainopt_step_opts *o) {
+                                                         const float *grad, float *buf, const trainopt_step_opts *o,
+                                                         const char *fn) {
     const void *const ptrs[] = {param, grad, buf}; /* for the count output's overlap check */
+    static const char *const names[] = {"param", "grad", "momentum_buf"};
     trainopt__sgd_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
     int has_wd, has_momentum, skip;
-    if (c == NULL) return TRAINOPT_ERR_NULL;
-    if (!trainopt__nonneg(c->lr) || !trainopt__nonneg(c->momentum) || !trainopt__finite(c->dampening) ||
-        !trainopt__nonneg(c->weight_decay) || (c->nesterov && (c->momentum <= 0.0 || c->dampening != 0.0)))
-        return TRAINOPT_ERR_HPARAM;
-    if ((st = trainopt__step_opts_check(o, n, ptrs, 3, &skip)) != TRAINOPT_OK) return st;
-    if (step < 1) return TRAINOPT_ERR_STEP;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->momentum)) return trainopt__once_hparam(fn, "momentum", c->momentum, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__finite(c->dampening)) return trainopt__once_hparam(fn, "dampening", c->dampening, TRAINOPT__WHY_FINITE);
+    if (!trainopt__nonneg(c->weight_decay))
+        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    if (c->nesterov && c->momentum <= 0.0)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "nesterov needs momentum > 0 (PyTorch: Nesterov momentum "
+                                                            "requires a momentum and zero dampening)");
+    if (c->nesterov && c->dampening != 0.0)
+        return trainopt__once_hparam(fn, "dampening", c->dampening, "with nesterov: must be 0 (PyTorch: Nesterov "
+                                                                    "momentum requires a momentum and zero dampening)");
+    if ((st = trainopt__step_opts_check(o, n, ptrs, names, 3, &skip, fn)) != TRAINOPT_OK) return st;
+    if (step < 1) return trainopt__once_step(fn, step);
     if (n == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;
     }
     has_wd = c->weight_decay != 0.0;
     has_momentum = c->momentum != 0.0;
-    arrays.ptr[0] = param; arrays.ptr[1] = grad; arrays.ptr[2] = buf;
-    arrays.count = has_momentum ? 3 : 2;
-    if ((st = trainopt__check_arrays(&arrays, n)) != TRAINOPT_OK) return st;
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    if (has_momentum) trainopt__arrays_add(&arrays, buf, "momentum_buf (needed: momentum > 0)");
+    if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
     s.gi = trainopt__grad_in_make(c->maximize, o);
     s.neg_lr = (float)-c->lr;
@@ -1628,32 +1786,37 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_conf
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_sgd_step(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
                                               const float *grad, float *momentum_buf) {
-    return trainopt__sgd_run(c, step, n, param, grad, momentum_buf, NULL);
+    return trainopt__sgd_run(c, step, n, param, grad, momentum_buf, NULL, "trainopt_sgd_step");
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_sgd_step_ex(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
                                                  const float *grad, float *momentum_buf, const trainopt_step_opts *o) {
-    return trainopt__sgd_run(c, step, n, param, grad, momentum_buf, o);
+    return trainopt__sgd_run(c, step, n, param, grad, momentum_buf, o, "trainopt_sgd_step_ex");
 }
 
 /* >>adagrad */
 
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__adagrad_check(const trainopt_adagrad_config *c) {
-    if (c == NULL) return TRAINOPT_ERR_NULL;
-    if (!trainopt__nonneg(c->lr) || !trainopt__nonneg(c->lr_decay) || !trainopt__nonneg(c->weight_decay) ||
-        !trainopt__nonneg(c->initial_accumulator_value) || !trainopt__nonneg(c->eps))
-        return TRAINOPT_ERR_HPARAM;
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__adagrad_check(const trainopt_adagrad_config *c, const char *fn) {
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->lr_decay)) return trainopt__once_hparam(fn, "lr_decay", c->lr_decay, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->weight_decay))
+        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->initial_accumulator_value))
+        return trainopt__once_hparam(fn, "initial_accumulator_value", c->initial_accumulator_value, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->eps)) return trainopt__once_hparam(fn, "eps", c->eps, TRAINOPT__WHY_NONNEG);
     return TRAINOPT_OK;
 }
 
 /* Fills state_sum with initial_accumulator_value, as torch.optim.Adagrad's constructor does. */
 TRAINOPT__KERNEL_API trainopt_status trainopt_adagrad_init(const trainopt_adagrad_config *c, size_t n, float *state_sum) {
-    trainopt_status st = trainopt__adagrad_check(c);
+    static const char fn[] = "trainopt_adagrad_init";
+    trainopt_status st = trainopt__adagrad_check(c, fn);
     size_t i;
     if (st != TRAINOPT_OK) return st;
     if (n == 0) return TRAINOPT_OK;
-    if (state_sum == NULL) return TRAINOPT_ERR_NULL;
-    if (n > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
+    if (state_sum == NULL) return trainopt__once_null(fn, "state_sum");
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
     for (i = 0; i < n; i++) state_sum[i] = (float)c->initial_accumulator_value;
     return TRAINOPT_OK;
 }
@@ -1689,22 +1852,25 @@ TRAINOPT__FORCE_INLINE void trainopt__adagrad_loop(const trainopt__adagrad_scala
 
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__adagrad_run(const trainopt_adagrad_config *c, int64_t step, size_t n,
                                                              float *param, const float *grad, float *state_sum,
-                                                             const trainopt_step_opts *o) {
+                                                             const trainopt_step_opts *o, const char *fn) {
     const void *const ptrs[] = {param, grad, state_sum}; /* for the count output's overlap check */
+    static const char *const names[] = {"param", "grad", "state_sum"};
     trainopt__adagrad_scalars s;
     trainopt__arrays arrays;
-    trainopt_status st = trainopt__adagrad_check(c);
+    trainopt_status st = trainopt__adagrad_check(c, fn);
     int skip;
     if (st != TRAINOPT_OK) return st;
-    if ((st = trainopt__step_opts_check(o, n, ptrs, 3, &skip)) != TRAINOPT_OK) return st;
-    if (step < 1) return TRAINOPT_ERR_STEP;
+    if ((st = trainopt__step_opts_check(o, n, ptrs, names, 3, &skip, fn)) != TRAINOPT_OK) return st;
+    if (step < 1) return trainopt__once_step(fn, step);
     if (n == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;
     }
-    arrays.ptr[0] = param; arrays.ptr[1] = grad; arrays.ptr[2] = state_sum;
-    arrays.count = 3;
-    if ((st = trainopt__check_arrays(&arrays, n)) != TRAINOPT_OK) return st;
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    trainopt__arrays_add(&arrays, state_sum, "state_sum");
+    if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
     s.gi = trainopt__grad_in_make(c->maximize, o);
     s.neg_clr = (float)-(c->lr / fma((double)(step - 1), c->lr_decay, 1.0));
@@ -1720,13 +1886,13 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adagrad_run(const trainopt_adag
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_adagrad_step(const trainopt_adagrad_config *c, int64_t step, size_t n,
                                                   float *param, const float *grad, float *state_sum) {
-    return trainopt__adagrad_run(c, step, n, param, grad, state_sum, NULL);
+    return trainopt__adagrad_run(c, step, n, param, grad, state_sum, NULL, "trainopt_adagrad_step");
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_adagrad_step_ex(const trainopt_adagrad_config *c, int64_t step, size_t n,
                                                      float *param, const float *grad, float *state_sum,
                                                      const trainopt_step_opts *o) {
-    return trainopt__adagrad_run(c, step, n, param, grad, state_sum, o);
+    return trainopt__adagrad_run(c, step, n, param, grad, state_sum, o, "trainopt_adagrad_step_ex");
 }
 
 /* >>rmsprop */
@@ -1785,29 +1951,35 @@ TRAINOPT__FORCE_INLINE void trainopt__rmsprop_loop(const trainopt__rmsprop_scala
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__rmsprop_run(const trainopt_rmsprop_config *c, int64_t step, size_t n,
                                                              float *param, const float *grad, float *square_avg,
                                                              float *momentum_buf, float *grad_avg,
-                                                             const trainopt_step_opts *o) {
+                                                             const trainopt_step_opts *o, const char *fn) {
     const void *const ptrs[] = {param, grad, square_avg, momentum_buf, grad_avg}; /* for the count output's overlap check */
+    static const char *const names[] = {"param", "grad", "square_avg", "momentum_buf", "grad_avg"};
     trainopt__rmsprop_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
     int has_wd, has_momentum, skip;
-    if (c == NULL) return TRAINOPT_ERR_NULL;
-    if (!trainopt__nonneg(c->lr) || !trainopt__nonneg(c->alpha) || c->alpha > 1.0 || !trainopt__nonneg(c->eps) ||
-        !trainopt__nonneg(c->weight_decay) || !trainopt__nonneg(c->momentum))
-        return TRAINOPT_ERR_HPARAM;
-    if ((st = trainopt__step_opts_check(o, n, ptrs, 5, &skip)) != TRAINOPT_OK) return st;
-    if (step < 1) return TRAINOPT_ERR_STEP;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->alpha) || c->alpha > 1.0) return trainopt__once_hparam(fn, "alpha", c->alpha, TRAINOPT__WHY_0_1);
+    if (!trainopt__nonneg(c->eps)) return trainopt__once_hparam(fn, "eps", c->eps, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->weight_decay))
+        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->momentum)) return trainopt__once_hparam(fn, "momentum", c->momentum, TRAINOPT__WHY_NONNEG);
+    if ((st = trainopt__step_opts_check(o, n, ptrs, names, 5, &skip, fn)) != TRAINOPT_OK) return st;
+    if (step < 1) return trainopt__once_step(fn, step);
     if (n == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;
     }
     has_wd = c->weight_decay != 0.0;
     has_momentum = c->momentum > 0.0;
-    arrays.ptr[0] = param; arrays.ptr[1] = grad; arrays.ptr[2] = square_avg;
-    arrays.count = 3;
-    if (has_momentum) arrays.ptr[arrays.count++] = momentum_buf;
-    if (c->centered) arrays.ptr[arrays.count++] = grad_avg;
-    if ((st = trainopt__check_arrays(&arrays, n)) != TRAINOPT_OK) return st;
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    trainopt__arrays_add(&arrays, square_avg, "square_avg");
+    if (has_momentum) trainopt__arrays_add(&arrays, momentum_buf, "momentum_buf (needed: momentum > 0)");
+    if (c->centered) trainopt__arrays_add(&arrays, grad_avg, "grad_avg (needed: centered)");
+    if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
     s.gi = trainopt__grad_in_make(c->maximize, o);
     s.neg_lr = (float)-c->lr;
@@ -1830,13 +2002,13 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__rmsprop_run(const trainopt_rmsp
 TRAINOPT__KERNEL_API trainopt_status trainopt_rmsprop_step(const trainopt_rmsprop_config *c, int64_t step, size_t n,
                                                   float *param, const float *grad, float *square_avg,
                                                   float *momentum_buf, float *grad_avg) {
-    return trainopt__rmsprop_run(c, step, n, param, grad, square_avg, momentum_buf, grad_avg, NULL);
+    return trainopt__rmsprop_run(c, step, n, param, grad, square_avg, momentum_buf, grad_avg, NULL, "trainopt_rmsprop_step");
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_rmsprop_step_ex(const trainopt_rmsprop_config *c, int64_t step, size_t n,
                                                      float *param, const float *grad, float *square_avg,
                                                      float *momentum_buf, float *grad_avg, const trainopt_step_opts *o) {
-    return trainopt__rmsprop_run(c, step, n, param, grad, square_avg, momentum_buf, grad_avg, o);
+    return trainopt__rmsprop_run(c, step, n, param, grad, square_avg, momentum_buf, grad_avg, o, "trainopt_rmsprop_step_ex");
 }
 
 /* >>adam */
@@ -1891,27 +2063,34 @@ TRAINOPT__FORCE_INLINE void trainopt__adam_loop(const trainopt__adam_scalars *s,
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_config *c, int decoupled, int64_t step,
                                                           size_t n, float *param, const float *grad, float *exp_avg,
                                                           float *exp_avg_sq, float *max_exp_avg_sq,
-                                                          const trainopt_step_opts *o) {
+                                                          const trainopt_step_opts *o, const char *fn) {
     const void *const ptrs[] = {param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq}; /* for the count output's overlap check */
+    static const char *const names[] = {"param", "grad", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
     trainopt__adam_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
     double bias_correction1, bias_correction2;
     int l2, decay, skip;
-    if (c == NULL) return TRAINOPT_ERR_NULL;
-    if (!trainopt__nonneg(c->lr) || !trainopt__in_01(c->beta1) || !trainopt__in_01(c->beta2) ||
-        !trainopt__nonneg(c->eps) || !trainopt__nonneg(c->weight_decay))
-        return TRAINOPT_ERR_HPARAM;
-    if ((st = trainopt__step_opts_check(o, n, ptrs, 5, &skip)) != TRAINOPT_OK) return st;
-    if (step < 1) return TRAINOPT_ERR_STEP;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__in_01(c->beta1)) return trainopt__once_hparam(fn, "beta1", c->beta1, TRAINOPT__WHY_01);
+    if (!trainopt__in_01(c->beta2)) return trainopt__once_hparam(fn, "beta2", c->beta2, TRAINOPT__WHY_01);
+    if (!trainopt__nonneg(c->eps)) return trainopt__once_hparam(fn, "eps", c->eps, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->weight_decay))
+        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    if ((st = trainopt__step_opts_check(o, n, ptrs, names, 5, &skip, fn)) != TRAINOPT_OK) return st;
+    if (step < 1) return trainopt__once_step(fn, step);
     if (n == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;
     }
-    arrays.ptr[0] = param; arrays.ptr[1] = grad; arrays.ptr[2] = exp_avg; arrays.ptr[3] = exp_avg_sq;
-    arrays.ptr[4] = max_exp_avg_sq;
-    arrays.count = c->amsgrad ? 5 : 4;
-    if ((st = trainopt__check_arrays(&arrays, n)) != TRAINOPT_OK) return st;
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    trainopt__arrays_add(&arrays, exp_avg, "exp_avg");
+    trainopt__arrays_add(&arrays, exp_avg_sq, "exp_avg_sq");
+    if (c->amsgrad) trainopt__arrays_add(&arrays, max_exp_avg_sq, "max_exp_avg_sq (needed: amsgrad)");
+    if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
     bias_correction1 = 1.0 - trainopt__powi(c->beta1, step);
     bias_correction2 = 1.0 - trainopt__powi(c->beta2, step);
@@ -1946,25 +2125,25 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_co
 TRAINOPT__KERNEL_API trainopt_status trainopt_adam_step(const trainopt_adam_config *c, int64_t step, size_t n, float *param,
                                                const float *grad, float *exp_avg, float *exp_avg_sq,
                                                float *max_exp_avg_sq) {
-    return trainopt__adam_run(c, 0, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, NULL);
+    return trainopt__adam_run(c, 0, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, NULL, "trainopt_adam_step");
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_adamw_step(const trainopt_adam_config *c, int64_t step, size_t n, float *param,
                                                 const float *grad, float *exp_avg, float *exp_avg_sq,
                                                 float *max_exp_avg_sq) {
-    return trainopt__adam_run(c, 1, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, NULL);
+    return trainopt__adam_run(c, 1, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, NULL, "trainopt_adamw_step");
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_adam_step_ex(const trainopt_adam_config *c, int64_t step, size_t n, float *param,
                                                   const float *grad, float *exp_avg, float *exp_avg_sq,
                                                   float *max_exp_avg_sq, const trainopt_step_opts *o) {
-    return trainopt__adam_run(c, 0, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o);
+    return trainopt__adam_run(c, 0, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o, "trainopt_adam_step_ex");
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_adamw_step_ex(const trainopt_adam_config *c, int64_t step, size_t n, float *param,
                                                    const float *grad, float *exp_avg, float *exp_avg_sq,
                                                    float *max_exp_avg_sq, const trainopt_step_opts *o) {
-    return trainopt__adam_run(c, 1, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o);
+    return trainopt__adam_run(c, 1, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o, "trainopt_adamw_step_ex");
 }
 /* >>schedules .. >>plateau: double-precision code only, compiled once (for the baseline
    ISA) when dispatch repeats the vector code per variant (>>dispatch). */
@@ -2514,7 +2693,10 @@ static inline int trainopt__set_field(trainopt_schedule *s, const trainopt__sche
     }
 }
 
-/* Parses one schedule from [a, b). Writes *out only on success. */
+/* Parses one schedule from [a, b). Writes *out only on success. A text that does not
+   read as a schedule (syntax, an unknown name or field, a value that is not a number,
+   a field missing) is TRAINOPT_ERR_PARSE; values that read but are out of range,
+   TRAINOPT_ERR_HPARAM. */
 static inline trainopt_status trainopt__parse_one(const char *a, const char *b, trainopt_schedule *out,
                                                            char *msg, size_t cap) {
     size_t len = 0, n, k;
@@ -2535,7 +2717,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg(msg, cap, &len, trainopt_schedule_kind_name((trainopt_schedule_kind)k));
         }
         trainopt__msg(msg, cap, &len, ")");
-        return TRAINOPT_ERR_HPARAM;
+        return TRAINOPT_ERR_PARSE;
     }
     s = trainopt_schedule_defaults((trainopt_schedule_kind)kind);
     fields = trainopt__sched_kind_fields[kind][0];
@@ -2546,7 +2728,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
         trainopt__msg(msg, cap, &len, trainopt_schedule_kind_name((trainopt_schedule_kind)kind));
         trainopt__msg(msg, cap, &len, "\"");
         if (*p == '@') trainopt__msg(msg, cap, &len, " ('@' joins schedules: use trainopt_schedule_parse_join)");
-        return TRAINOPT_ERR_HPARAM;
+        return TRAINOPT_ERR_PARSE;
     }
     if (p < b) p++;
     while (p < b) {
@@ -2562,7 +2744,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg(msg, cap, &len, "expected field=value at \"");
             trainopt__msg_n(msg, cap, &len, key, (size_t)(b - key));
             trainopt__msg(msg, cap, &len, "\"");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         p++;
         while (p < b && trainopt__is_space(*p)) p++;
@@ -2587,13 +2769,13 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg(msg, cap, &len, " (its fields: ");
             trainopt__msg(msg, cap, &len, fields);
             trainopt__msg(msg, cap, &len, " warmup_iters warmup_start_factor)");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         if (seen >> f & 1u) {
             trainopt__msg(msg, cap, &len, "field \"");
             trainopt__msg_n(msg, cap, &len, key, kn);
             trainopt__msg(msg, cap, &len, "\" given twice");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         seen |= (uint64_t)1 << f;
         if (!trainopt__set_field(&s, &trainopt__sched_fields[f], val, vn)) {
@@ -2606,7 +2788,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg(msg, cap, &len, " (expected ");
             trainopt__msg(msg, cap, &len, what[trainopt__sched_fields[f].type]);
             trainopt__msg(msg, cap, &len, ")");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         while (p < b && trainopt__is_space(*p)) p++;
         if (p < b && *p != ',') {
@@ -2614,14 +2796,14 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg_n(msg, cap, &len, p, (size_t)(b - p));
             trainopt__msg(msg, cap, &len, "\"");
             if (*p == '@') trainopt__msg(msg, cap, &len, " ('@' joins schedules: use trainopt_schedule_parse_join)");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         if (p < b) {
             p++;
             while (p < b && trainopt__is_space(*p)) p++;
             if (p == b) {
                 trainopt__msg(msg, cap, &len, "a field must follow the last ','");
-                return TRAINOPT_ERR_HPARAM;
+                return TRAINOPT_ERR_PARSE;
             }
         }
     }
@@ -2636,7 +2818,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
                 trainopt__msg(msg, cap, &len, trainopt_schedule_kind_name((trainopt_schedule_kind)kind));
                 trainopt__msg(msg, cap, &len, " needs ");
                 trainopt__msg(msg, cap, &len, key);
-                return TRAINOPT_ERR_HPARAM;
+                return TRAINOPT_ERR_PARSE;
             }
         }
     }
@@ -2659,28 +2841,44 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
     return TRAINOPT_OK;
 }
 
+/* Copies the parser's message to the caller's buffer (truncating) and, on an error, to
+   trainopt_last_error's text after the function's name. */
+static inline trainopt_status trainopt__parse_report(trainopt_status st, const char *fn, const char *text, char *msg,
+                                                     size_t msg_size) {
+    size_t len = 0;
+    trainopt__msg(msg, msg_size, &len, text);
+    return st == TRAINOPT_OK ? st : trainopt__once_fail(st, fn, "%s", text);
+}
+
 TRAINOPT_API trainopt_status trainopt_schedule_parse_msg(const char *text, trainopt_schedule *s, char *msg,
                                                          size_t msg_size) {
+    static const char fn[] = "trainopt_schedule_parse_msg";
+    char local[512];
     const char *end;
-    size_t len = 0;
     if (msg && msg_size) msg[0] = '\0';
-    if (!text || !s) {
-        trainopt__msg(msg, msg_size, &len, "null pointer");
-        return TRAINOPT_ERR_NULL;
-    }
+    if (!text) return trainopt__parse_report(TRAINOPT_ERR_NULL, fn, "null pointer: text is NULL", msg, msg_size);
+    if (!s) return trainopt__parse_report(TRAINOPT_ERR_NULL, fn, "null pointer: s is NULL", msg, msg_size);
     for (end = text; *end; end++) {}
-    return trainopt__parse_one(text, end, s, msg, msg_size);
+    local[0] = '\0';
+    return trainopt__parse_report(trainopt__parse_one(text, end, s, local, sizeof local), fn, local, msg, msg_size);
 }
 
 TRAINOPT_API trainopt_status trainopt_schedule_parse(const char *text, trainopt_schedule *s) {
-    return trainopt_schedule_parse_msg(text, s, NULL, 0);
+    static const char fn[] = "trainopt_schedule_parse";
+    char local[512];
+    const char *end;
+    if (!text) return trainopt__once_null(fn, "text");
+    if (!s) return trainopt__once_null(fn, "s");
+    for (end = text; *end; end++) {}
+    local[0] = '\0';
+    return trainopt__parse_report(trainopt__parse_one(text, end, s, local, sizeof local), fn, local, NULL, 0);
 }
 
 /* Walks "part @m part @m part": checks every part and milestone; with `out` and
    `ms` also stores them (part i in out[i], or in *out alone when there is one).
-   Returns the number of parts, or 0 after writing a message. */
+   Returns the number of parts, or 0 after writing a message and the status to *st. */
 static inline size_t trainopt__parse_parts(const char *text, trainopt_schedule *out, int64_t *ms, char *msg,
-                                           size_t msg_size) {
+                                           size_t msg_size, trainopt_status *st) {
     trainopt_schedule one;
     int64_t m, last = 0;
     size_t k = 0, len = 0;
@@ -2690,9 +2888,10 @@ static inline size_t trainopt__parse_parts(const char *text, trainopt_schedule *
         while (*e && *e != '@') e++;
         if (k == TRAINOPT_SCHEDULE_MAX_MILESTONES + 1) {
             trainopt__msg(msg, msg_size, &len, "too many parts (more than TRAINOPT_SCHEDULE_MAX_MILESTONES + 1)");
+            *st = TRAINOPT_ERR_PARSE;
             return 0;
         }
-        if (trainopt__parse_one(p, e, out ? &out[k] : &one, msg, msg_size) != TRAINOPT_OK) return 0;
+        if ((*st = trainopt__parse_one(p, e, out ? &out[k] : &one, msg, msg_size)) != TRAINOPT_OK) return 0;
         k++;
         if (!*e) return k;
         p = e + 1; /* "@milestone part" */
@@ -2703,6 +2902,8 @@ static inline size_t trainopt__parse_parts(const char *text, trainopt_schedule *
             trainopt__msg(msg, msg_size, &len, "expected a milestone >= the one before after '@' at \"");
             trainopt__msg(msg, msg_size, &len, p);
             trainopt__msg(msg, msg_size, &len, "\"");
+            /* digits that read but go backwards are a value error; anything else, syntax */
+            *st = e == p || !trainopt__parse_int(p, (size_t)(e - p), &m) ? TRAINOPT_ERR_PARSE : TRAINOPT_ERR_HPARAM;
             return 0;
         }
         if (ms) ms[k - 1] = m;
@@ -2711,18 +2912,13 @@ static inline size_t trainopt__parse_parts(const char *text, trainopt_schedule *
     }
 }
 
-TRAINOPT_API trainopt_status trainopt_schedule_parse_join(const char *text, trainopt_schedule *join,
-                                                          trainopt_schedule *parts, size_t max_parts, char *msg,
-                                                          size_t msg_size) {
+static inline trainopt_status trainopt__parse_join(const char *text, trainopt_schedule *join, trainopt_schedule *parts,
+                                                   size_t max_parts, char *msg, size_t msg_size) {
+    trainopt_status st = TRAINOPT_OK;
     size_t k, len = 0;
-    if (msg && msg_size) msg[0] = '\0';
-    if (!text || !join || (!parts && max_parts > 0)) {
-        trainopt__msg(msg, msg_size, &len, "null pointer");
-        return TRAINOPT_ERR_NULL;
-    }
     /* First pass checks everything, so a failure writes nothing; the second stores. */
-    k = trainopt__parse_parts(text, NULL, NULL, msg, msg_size);
-    if (k == 0) return TRAINOPT_ERR_HPARAM;
+    k = trainopt__parse_parts(text, NULL, NULL, msg, msg_size, &st);
+    if (k == 0) return st;
     if (k == 1) { /* one part needs no parts array */
         const char *end = text;
         while (*end) end++;
@@ -2733,10 +2929,25 @@ TRAINOPT_API trainopt_status trainopt_schedule_parse_join(const char *text, trai
         return TRAINOPT_ERR_HPARAM;
     }
     *join = trainopt_schedule_defaults(TRAINOPT_SCHEDULE_JOIN);
-    trainopt__parse_parts(text, parts, join->milestones, msg, msg_size);
+    trainopt__parse_parts(text, parts, join->milestones, msg, msg_size, &st);
     join->milestone_count = k - 1;
     join->parts = parts;
     return TRAINOPT_OK;
+}
+
+TRAINOPT_API trainopt_status trainopt_schedule_parse_join(const char *text, trainopt_schedule *join,
+                                                          trainopt_schedule *parts, size_t max_parts, char *msg,
+                                                          size_t msg_size) {
+    static const char fn[] = "trainopt_schedule_parse_join";
+    char local[512];
+    if (msg && msg_size) msg[0] = '\0';
+    if (!text) return trainopt__parse_report(TRAINOPT_ERR_NULL, fn, "null pointer: text is NULL", msg, msg_size);
+    if (!join) return trainopt__parse_report(TRAINOPT_ERR_NULL, fn, "null pointer: join is NULL", msg, msg_size);
+    if (!parts && max_parts > 0)
+        return trainopt__parse_report(TRAINOPT_ERR_NULL, fn, "null pointer: parts is NULL with max_parts > 0", msg, msg_size);
+    local[0] = '\0';
+    return trainopt__parse_report(trainopt__parse_join(text, join, parts, max_parts, local, sizeof local), fn, local, msg,
+                                  msg_size);
 }
 
 /* >>plateau: ReduceLROnPlateau */
@@ -2750,9 +2961,30 @@ TRAINOPT__FORCE_INLINE int trainopt__plateau_ok(const trainopt_plateau_config *c
            trainopt__nonneg(c->min_lr) && trainopt__nonneg(c->eps) && trainopt__nonneg(lr);
 }
 
+/* What trainopt__plateau_ok refuses, named for trainopt_last_error. */
+static inline trainopt_status trainopt__plateau_why(const trainopt_plateau_config *c, double lr) {
+    static const char fn[] = "trainopt_plateau_init";
+    if (c->mode != TRAINOPT_PLATEAU_MIN && c->mode != TRAINOPT_PLATEAU_MAX)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "mode = %d is not TRAINOPT_PLATEAU_MIN or _MAX", (int)c->mode);
+    if (c->threshold_mode != TRAINOPT_THRESHOLD_REL && c->threshold_mode != TRAINOPT_THRESHOLD_ABS)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "threshold_mode = %d is not TRAINOPT_THRESHOLD_REL or _ABS",
+                                   (int)c->threshold_mode);
+    if (!trainopt__in_01(c->factor))
+        return trainopt__once_hparam(fn, "factor", c->factor, "is outside [0, 1) (PyTorch: Factor should be < 1.0)");
+    if (c->patience < 0)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "patience = %lld is negative", (long long)c->patience);
+    if (c->cooldown < 0)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "cooldown = %lld is negative", (long long)c->cooldown);
+    if (!trainopt__nonneg(c->threshold)) return trainopt__once_hparam(fn, "threshold", c->threshold, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->min_lr)) return trainopt__once_hparam(fn, "min_lr", c->min_lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->eps)) return trainopt__once_hparam(fn, "eps", c->eps, TRAINOPT__WHY_NONNEG);
+    return trainopt__once_hparam(fn, "lr", lr, TRAINOPT__WHY_NONNEG);
+}
+
 TRAINOPT_API trainopt_status trainopt_plateau_init(trainopt_plateau *p, const trainopt_plateau_config *c, double lr) {
-    if (!p || !c) return TRAINOPT_ERR_NULL;
-    if (!trainopt__plateau_ok(c, lr)) return TRAINOPT_ERR_HPARAM;
+    if (!p) return trainopt__once_null("trainopt_plateau_init", "p");
+    if (!c) return trainopt__once_null("trainopt_plateau_init", "c (the config)");
+    if (!trainopt__plateau_ok(c, lr)) return trainopt__plateau_why(c, lr);
     p->config = *c;
     p->lr = lr;
     p->best = c->mode == TRAINOPT_PLATEAU_MIN ? INFINITY : -INFINITY;
@@ -3038,15 +3270,18 @@ TRAINOPT__FORCE_INLINE void trainopt__store_scalar(float *out, double v) {
 /* >>regularization: trainopt_l1l2_penalty, trainopt_l1l2_grad */
 TRAINOPT__KERNEL_API trainopt_status trainopt_l1l2_penalty(size_t n, const float *param, double l1, double l2, float *penalty) {
     trainopt__red_args a;
+    static const char fn[] = "trainopt_l1l2_penalty";
     double s_abs = 0.0, s_sq = 0.0, p = 0.0;
-    if (!trainopt__nonneg(l1) || !trainopt__nonneg(l2)) return TRAINOPT_ERR_HPARAM;
+    if (!trainopt__nonneg(l1)) return trainopt__once_hparam(fn, "l1", l1, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(l2)) return trainopt__once_hparam(fn, "l2", l2, TRAINOPT__WHY_NONNEG);
     if (n == 0) {
         if (penalty) *penalty = 0.0f;
         return TRAINOPT_OK;
     }
-    if (param == NULL || penalty == NULL) return TRAINOPT_ERR_NULL;
-    if (n > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
-    if (trainopt__overlap(penalty, sizeof(float), param, n * sizeof(float))) return TRAINOPT_ERR_ALIAS;
+    if (param == NULL) return trainopt__once_null(fn, "param");
+    if (penalty == NULL) return trainopt__once_null(fn, "penalty");
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
+    if (trainopt__overlap(penalty, sizeof(float), param, n * sizeof(float))) return trainopt__once_alias(fn, "penalty", "param");
     if (l1 != 0.0 || l2 != 0.0) {
         a.x = param; a.y = NULL; a.out = NULL; a.scale = 0.0f;
         trainopt__red_run(TRAINOPT__RED_L1L2, 0, 1, &a, n, &s_abs, &s_sq);
@@ -3086,12 +3321,16 @@ TRAINOPT__FORCE_INLINE void trainopt__l1l2_loop(const trainopt__l1l2_scalars *s,
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_l1l2_grad(size_t n, const float *param, float *grad, double l1, double l2) {
+    static const char fn[] = "trainopt_l1l2_grad";
     trainopt__l1l2_scalars s;
-    if (!trainopt__nonneg(l1) || !trainopt__nonneg(l2)) return TRAINOPT_ERR_HPARAM;
+    if (!trainopt__nonneg(l1)) return trainopt__once_hparam(fn, "l1", l1, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(l2)) return trainopt__once_hparam(fn, "l2", l2, TRAINOPT__WHY_NONNEG);
     if (n == 0) return TRAINOPT_OK;
-    if (param == NULL || grad == NULL) return TRAINOPT_ERR_NULL;
-    if (n > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
-    if (trainopt__partial_overlap(param, grad, n * sizeof(float))) return TRAINOPT_ERR_ALIAS;
+    if (param == NULL) return trainopt__once_null(fn, "param");
+    if (grad == NULL) return trainopt__once_null(fn, "grad");
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
+    if (trainopt__partial_overlap(param, grad, n * sizeof(float)))
+        return trainopt__once_alias(fn, "param", "grad (they may be the same array, not partly the same)");
     s.l1 = (float)l1;
     s.two_l2 = (float)(2.0 * l2);
     if (l1 != 0.0 && l2 != 0.0) trainopt__l1l2_loop(&s, n, 1, 1, param, grad);
@@ -3133,43 +3372,56 @@ TRAINOPT__FORCE_INLINE void trainopt__ew_loop(int op, float c, size_t n, float *
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_value(size_t n, float *grad, double clip_value) {
-    if (!trainopt__nonneg(clip_value)) return TRAINOPT_ERR_HPARAM;
+    static const char fn[] = "trainopt_clip_grad_value";
+    if (!trainopt__nonneg(clip_value)) return trainopt__once_hparam(fn, "clip_value", clip_value, TRAINOPT__WHY_NONNEG);
     if (n == 0) return TRAINOPT_OK;
-    if (grad == NULL) return TRAINOPT_ERR_NULL;
-    if (n > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
+    if (grad == NULL) return trainopt__once_null(fn, "grad");
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
     trainopt__ew_loop(TRAINOPT__EW_CLAMP, (float)clip_value, n, grad, NULL);
     return TRAINOPT_OK;
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_grad_unscale(size_t n, float *grad, float inv_scale, int *found_inf) {
+    static const char fn[] = "trainopt_grad_unscale";
     trainopt__vf bad = trainopt__v_zero();
-    if (!trainopt__finite(inv_scale) || !(inv_scale > 0.0f)) return TRAINOPT_ERR_HPARAM;
+    if (!trainopt__finite(inv_scale) || !(inv_scale > 0.0f))
+        return trainopt__once_hparam(fn, "inv_scale", inv_scale, TRAINOPT__WHY_POS);
     if (n == 0) return TRAINOPT_OK;
-    if (grad == NULL || found_inf == NULL) return TRAINOPT_ERR_NULL;
-    if (n > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
-    if (trainopt__overlap(found_inf, sizeof *found_inf, grad, n * sizeof(float))) return TRAINOPT_ERR_ALIAS;
+    if (grad == NULL) return trainopt__once_null(fn, "grad");
+    if (found_inf == NULL) return trainopt__once_null(fn, "found_inf");
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
+    if (trainopt__overlap(found_inf, sizeof *found_inf, grad, n * sizeof(float)))
+        return trainopt__once_alias(fn, "found_inf", "grad");
     trainopt__ew_loop(TRAINOPT__EW_UNSCALE, inv_scale, n, grad, &bad);
     if (trainopt__m_bits(trainopt__v_unord(bad, bad)) != 0) *found_inf = 1;
     return TRAINOPT_OK;
 }
 
 /* Checks a list of k tensors: pointers, sizes, and (for kernels that write them)
-   pairwise disjointness. `out`/`out_bytes` is a scalar output that must not overlap any. */
+   pairwise disjointness. `out`/`out_bytes` is a scalar output, named out_name, that must
+   not overlap any; ptrs_name names the list (for trainopt_last_error). */
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__check_tensors(size_t k, const void *const *ptrs, const size_t *lens,
-                                                               int disjoint, const void *out, size_t out_bytes) {
+                                                               int disjoint, const void *out, size_t out_bytes,
+                                                               const char *out_name, const char *ptrs_name, const char *fn) {
     size_t i, j;
     if (k == 0) return TRAINOPT_OK;
-    if (ptrs == NULL || lens == NULL) return TRAINOPT_ERR_NULL;
+    if (ptrs == NULL) return trainopt__once_null(fn, ptrs_name);
+    if (lens == NULL) return trainopt__once_null(fn, "lens");
     for (i = 0; i < k; i++)
-        if (lens[i] > 0 && ptrs[i] == NULL) return TRAINOPT_ERR_NULL;
+        if (lens[i] > 0 && ptrs[i] == NULL)
+            return trainopt__once_fail(TRAINOPT_ERR_NULL, fn, "%s[%zu] is NULL (lens[%zu] = %zu)", ptrs_name, i, i, lens[i]);
     for (i = 0; i < k; i++)
-        if (lens[i] > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
+        if (lens[i] > SIZE_MAX / sizeof(float))
+            return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "lens[%zu] = %zu: its size in bytes overflows size_t", i,
+                                       lens[i]);
     for (i = 0; i < k; i++) {
-        if (trainopt__overlap(out, out_bytes, ptrs[i], lens[i] * sizeof(float))) return TRAINOPT_ERR_ALIAS;
+        if (trainopt__overlap(out, out_bytes, ptrs[i], lens[i] * sizeof(float)))
+            return trainopt__once_fail(TRAINOPT_ERR_ALIAS, fn, "%s and %s[%zu] overlap", out_name, ptrs_name, i);
         if (disjoint)
             for (j = i + 1; j < k; j++)
                 if (trainopt__overlap(ptrs[i], lens[i] * sizeof(float), ptrs[j], lens[j] * sizeof(float)))
-                    return TRAINOPT_ERR_ALIAS;
+                    return trainopt__once_fail(TRAINOPT_ERR_ALIAS, fn, "%s[%zu] and %s[%zu] overlap", ptrs_name, i,
+                                               ptrs_name, j);
     }
     return TRAINOPT_OK;
 }
@@ -3179,15 +3431,18 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__check_tensors(size_t k, const v
    *nonfinite (may be NULL) receives the number of Inf/NaN elements. */
 TRAINOPT__KERNEL_API trainopt_status trainopt_sum_squares(size_t k, const float *const *xs, const size_t *lens, double *sum,
                                                  size_t *nonfinite) {
+    static const char fn[] = "trainopt_sum_squares";
     trainopt_status st;
     double total = 0.0;
     size_t bad = 0, t;
-    if (k > 0 && sum == NULL) return TRAINOPT_ERR_NULL;
-    if ((st = trainopt__check_tensors(k, (const void *const *)xs, lens, 0, sum, sizeof *sum)) != TRAINOPT_OK) return st;
-    if (nonfinite != NULL &&
-        ((st = trainopt__check_tensors(k, (const void *const *)xs, lens, 0, nonfinite, sizeof *nonfinite)) != TRAINOPT_OK ||
-         trainopt__overlap(nonfinite, sizeof *nonfinite, sum, sizeof *sum)))
-        return st != TRAINOPT_OK ? st : TRAINOPT_ERR_ALIAS;
+    if (k > 0 && sum == NULL) return trainopt__once_null(fn, "sum");
+    if ((st = trainopt__check_tensors(k, (const void *const *)xs, lens, 0, sum, sizeof *sum, "sum", "xs", fn)) != TRAINOPT_OK)
+        return st;
+    if (nonfinite != NULL) {
+        st = trainopt__check_tensors(k, (const void *const *)xs, lens, 0, nonfinite, sizeof *nonfinite, "nonfinite", "xs", fn);
+        if (st != TRAINOPT_OK) return st;
+        if (trainopt__overlap(nonfinite, sizeof *nonfinite, sum, sizeof *sum)) return trainopt__once_alias(fn, "nonfinite", "sum");
+    }
     for (t = 0; t < k; t++) trainopt__sumsq_run(xs[t], lens[t], &total, &bad);
     if (sum) *sum = total;
     if (nonfinite) *nonfinite = bad;
@@ -3220,12 +3475,17 @@ TRAINOPT__FORCE_INLINE void trainopt__norm_finish(double sum_squares, size_t non
    The gradients are only read (same list type as trainopt_clip_grad_norm's). */
 TRAINOPT__KERNEL_API trainopt_status trainopt_grad_norm(size_t k, float *const *grads, const size_t *lens, float inv_scale,
                                                double max_norm, trainopt_grad_norm_info *info) {
+    static const char fn[] = "trainopt_grad_norm";
     trainopt_status st;
     double total = 0.0;
     size_t bad = 0, t;
-    if (!trainopt__finite(inv_scale) || !(inv_scale > 0.0f) || !(max_norm >= 0.0)) return TRAINOPT_ERR_HPARAM;
-    if (info == NULL) return k == 0 ? TRAINOPT_OK : TRAINOPT_ERR_NULL;
-    if ((st = trainopt__check_tensors(k, (const void *const *)grads, lens, 0, info, sizeof *info)) != TRAINOPT_OK) return st;
+    if (!trainopt__finite(inv_scale) || !(inv_scale > 0.0f))
+        return trainopt__once_hparam(fn, "inv_scale", inv_scale, TRAINOPT__WHY_POS);
+    if (!(max_norm >= 0.0)) return trainopt__once_hparam(fn, "max_norm", max_norm, "is not >= 0 (+Inf: no clipping)");
+    if (info == NULL) return k == 0 ? TRAINOPT_OK : trainopt__once_null(fn, "info");
+    if ((st = trainopt__check_tensors(k, (const void *const *)grads, lens, 0, info, sizeof *info, "info", "grads", fn)) !=
+        TRAINOPT_OK)
+        return st;
     for (t = 0; t < k; t++) trainopt__sumsq_run(grads[t], lens[t], &total, &bad);
     trainopt__norm_finish(total, bad, inv_scale, max_norm, info);
     return TRAINOPT_OK;
@@ -3241,9 +3501,10 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_norm(size_t k, float *co
     trainopt_status st;
     double total = 0.0;
     size_t bad = 0, t;
-    if (!(max_norm >= 0.0)) return TRAINOPT_ERR_HPARAM;
-    if ((st = trainopt__check_tensors(k, (const void *const *)grads, lens, 1, total_norm, total_norm ? sizeof(float) : 0)) !=
-        TRAINOPT_OK)
+    static const char fn[] = "trainopt_clip_grad_norm";
+    if (!(max_norm >= 0.0)) return trainopt__once_hparam(fn, "max_norm", max_norm, "is not >= 0 (+Inf: no clipping)");
+    if ((st = trainopt__check_tensors(k, (const void *const *)grads, lens, 1, total_norm, total_norm ? sizeof(float) : 0,
+                                      "total_norm", "grads", fn)) != TRAINOPT_OK)
         return st;
     for (t = 0; t < k; t++) trainopt__sumsq_run(grads[t], lens[t], &total, &bad);
     trainopt__norm_finish(total, bad, 1.0, max_norm, &info);
@@ -3256,6 +3517,8 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_norm(size_t k, float *co
 /* >>mse, >>bce: elementwise losses with a mean; one pass computes loss and gradient. */
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__pointwise_loss(int op, size_t n, const float *x, const float *y, float *loss,
                                                                 float *grad) {
+    const char *const fn = op == TRAINOPT__RED_MSE ? "trainopt_mse_loss" : "trainopt_bce_with_logits";
+    const char *const xname = op == TRAINOPT__RED_MSE ? "pred" : "logits";
     trainopt__red_args a;
     double total = 0.0, unused = 0.0;
     size_t bytes;
@@ -3263,14 +3526,19 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__pointwise_loss(int op, size_t n
         if (loss) trainopt__store_scalar(loss, NAN); /* PyTorch's mean over nothing */
         return TRAINOPT_OK;
     }
-    if (x == NULL || y == NULL || loss == NULL) return TRAINOPT_ERR_NULL;
-    if (n > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
+    if (x == NULL) return trainopt__once_null(fn, xname);
+    if (y == NULL) return trainopt__once_null(fn, "target");
+    if (loss == NULL) return trainopt__once_null(fn, "loss");
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
     bytes = n * sizeof(float);
-    if (grad && (trainopt__partial_overlap(grad, x, bytes) || trainopt__partial_overlap(grad, y, bytes)))
-        return TRAINOPT_ERR_ALIAS;
-    if (trainopt__overlap(loss, sizeof(float), x, bytes) || trainopt__overlap(loss, sizeof(float), y, bytes) ||
-        (grad && trainopt__overlap(loss, sizeof(float), grad, bytes)))
-        return TRAINOPT_ERR_ALIAS;
+    if (grad && trainopt__partial_overlap(grad, x, bytes))
+        return trainopt__once_alias(fn, "grad", op == TRAINOPT__RED_MSE ? "pred (they may be the same array, not partly)"
+                                                                        : "logits (they may be the same array, not partly)");
+    if (grad && trainopt__partial_overlap(grad, y, bytes))
+        return trainopt__once_alias(fn, "grad", "target (they may be the same array, not partly)");
+    if (trainopt__overlap(loss, sizeof(float), x, bytes)) return trainopt__once_alias(fn, "loss", xname);
+    if (trainopt__overlap(loss, sizeof(float), y, bytes)) return trainopt__once_alias(fn, "loss", "target");
+    if (grad && trainopt__overlap(loss, sizeof(float), grad, bytes)) return trainopt__once_alias(fn, "loss", "grad");
     a.x = x; a.y = y; a.out = grad;
     if (op == TRAINOPT__RED_MSE) {
         a.scale = (float)(2.0 / (double)n); /* PyTorch: (float)(2/n) * (p - t) */
@@ -3369,23 +3637,33 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_softmax_cross_entropy(size_t batch
     double nll = 0.0, smooth = 0.0, w, result;
     size_t b, count = 0, bytes;
     float neg_off, neg_on;
-    if (!(eps >= 0.0 && eps <= 1.0)) return TRAINOPT_ERR_HPARAM;
+    static const char fn[] = "trainopt_softmax_cross_entropy";
+    if (!(eps >= 0.0 && eps <= 1.0)) return trainopt__once_hparam(fn, "label_smoothing", eps, TRAINOPT__WHY_0_1);
     if (batch == 0) {
         if (loss) trainopt__store_scalar(loss, NAN);
         return TRAINOPT_OK;
     }
-    if (classes == 0 || classes > SIZE_MAX / sizeof(float) / batch) return TRAINOPT_ERR_SHAPE;
-    if (logits == NULL || labels == NULL || loss == NULL) return TRAINOPT_ERR_NULL;
+    if (classes == 0) return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "classes = 0 with batch = %zu", batch);
+    if (classes > SIZE_MAX / sizeof(float) / batch)
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "batch * classes = %zu * %zu: its size in bytes overflows size_t",
+                                   batch, classes);
+    if (logits == NULL) return trainopt__once_null(fn, "logits");
+    if (labels == NULL) return trainopt__once_null(fn, "labels");
+    if (loss == NULL) return trainopt__once_null(fn, "loss");
     bytes = batch * classes * sizeof(float);
-    if (grad && (trainopt__partial_overlap(grad, logits, bytes) || trainopt__overlap(grad, bytes, labels, batch * sizeof(int32_t))))
-        return TRAINOPT_ERR_ALIAS;
-    if (trainopt__overlap(loss, sizeof(float), logits, bytes) ||
-        trainopt__overlap(loss, sizeof(float), labels, batch * sizeof(int32_t)) ||
-        (grad && trainopt__overlap(loss, sizeof(float), grad, bytes)))
-        return TRAINOPT_ERR_ALIAS;
+    if (grad && trainopt__partial_overlap(grad, logits, bytes))
+        return trainopt__once_alias(fn, "grad", "logits (they may be the same array, not partly)");
+    if (grad && trainopt__overlap(grad, bytes, labels, batch * sizeof(int32_t))) return trainopt__once_alias(fn, "grad", "labels");
+    if (trainopt__overlap(loss, sizeof(float), logits, bytes)) return trainopt__once_alias(fn, "loss", "logits");
+    if (trainopt__overlap(loss, sizeof(float), labels, batch * sizeof(int32_t))) return trainopt__once_alias(fn, "loss", "labels");
+    if (grad && trainopt__overlap(loss, sizeof(float), grad, bytes)) return trainopt__once_alias(fn, "loss", "grad");
     for (b = 0; b < batch; b++) {
         if (labels[b] == ignore_index) continue;
-        if (labels[b] < 0 || (size_t)labels[b] >= classes) return TRAINOPT_ERR_INDEX;
+        if (labels[b] < 0 || (size_t)labels[b] >= classes)
+            return trainopt__once_fail(TRAINOPT_ERR_INDEX, fn,
+                                       "labels[%zu] = %ld is outside [0, classes = %zu) and is not ignore_index = %ld "
+                                       "(PyTorch: Target %ld is out of bounds)",
+                                       b, (long)labels[b], classes, (long)ignore_index, (long)labels[b]);
         count++;
     }
 
@@ -4001,17 +4279,17 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_rand_u32(uint64_t seed, uint64_t o
     trainopt__rng_scalars s;
     trainopt__rng_io io;
     if (n == 0) return TRAINOPT_OK;
-    if (out == NULL) return TRAINOPT_ERR_NULL;
-    if (n > SIZE_MAX / sizeof(uint32_t)) return TRAINOPT_ERR_SHAPE;
+    if (out == NULL) return trainopt__once_null("trainopt_rand_u32", "out");
+    if (n > SIZE_MAX / sizeof(uint32_t)) return trainopt__once_too_long("trainopt_rand_u32", "n", n);
     trainopt__rng_init(&s, &io, seed, offset);
     io.u = out;
     trainopt__rng_run(TRAINOPT__RNG_U32, 0, &s, &io, n);
     return TRAINOPT_OK;
 }
 
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__check_out(size_t n, const float *out) {
-    if (out == NULL) return TRAINOPT_ERR_NULL;
-    if (n > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__check_out(size_t n, const float *out, const char *fn) {
+    if (out == NULL) return trainopt__once_null(fn, "out");
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
     return TRAINOPT_OK;
 }
 
@@ -4020,10 +4298,13 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_rand_uniform(uint64_t seed, uint64
     trainopt__rng_scalars s;
     trainopt__rng_io io;
     trainopt_status st;
-    if (!trainopt__float_range(lo) || !trainopt__float_range(hi) || !(lo <= hi) || !trainopt__float_range(hi - lo))
-        return TRAINOPT_ERR_HPARAM;
+    static const char fn[] = "trainopt_rand_uniform";
+    if (!trainopt__float_range(lo)) return trainopt__once_hparam(fn, "lo", lo, "is not finite within float range");
+    if (!trainopt__float_range(hi)) return trainopt__once_hparam(fn, "hi", hi, "is not finite within float range");
+    if (!(lo <= hi)) return trainopt__once_hparam(fn, "hi", hi, "is below lo");
+    if (!trainopt__float_range(hi - lo)) return trainopt__once_hparam(fn, "hi - lo", hi - lo, "is not finite within float range");
     if (n == 0) return TRAINOPT_OK;
-    if ((st = trainopt__check_out(n, out)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__check_out(n, out, fn)) != TRAINOPT_OK) return st;
     trainopt__rng_init(&s, &io, seed, offset);
     s.mul = (float)(hi - lo);
     s.add = (float)lo;
@@ -4037,9 +4318,11 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_rand_normal(uint64_t seed, uint64_
     trainopt__rng_scalars s;
     trainopt__rng_io io;
     trainopt_status st;
-    if (!trainopt__float_range(mean) || !trainopt__float_range(std) || std < 0.0) return TRAINOPT_ERR_HPARAM;
+    static const char fn[] = "trainopt_rand_normal";
+    if (!trainopt__float_range(mean)) return trainopt__once_hparam(fn, "mean", mean, "is not finite within float range");
+    if (!trainopt__float_range(std) || std < 0.0) return trainopt__once_hparam(fn, "std", std, "is not a number >= 0 within float range");
     if (n == 0) return TRAINOPT_OK;
-    if ((st = trainopt__check_out(n, out)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__check_out(n, out, fn)) != TRAINOPT_OK) return st;
     trainopt__rng_init(&s, &io, seed, offset);
     s.mul = (float)std;
     s.add = (float)mean;
@@ -4050,16 +4333,20 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_rand_normal(uint64_t seed, uint64_
 
 /* >>dropout */
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__dropout_check(double p, size_t n, const float *x, const float *y,
-                                                               const uint8_t *mask) {
+                                                               const uint8_t *mask, int backward) {
+    const char *const fn = backward ? "trainopt_dropout_backward" : "trainopt_dropout_forward";
     size_t bytes;
-    if (!(p >= 0.0 && p <= 1.0)) return TRAINOPT_ERR_HPARAM; /* NaN fails too */
+    if (!(p >= 0.0 && p <= 1.0)) return trainopt__once_hparam(fn, "p", p, TRAINOPT__WHY_0_1); /* NaN fails too */
     if (n == 0) return TRAINOPT_OK;
-    if (x == NULL || y == NULL) return TRAINOPT_ERR_NULL;
-    if (n > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
+    if (x == NULL) return trainopt__once_null(fn, backward ? "dy" : "x");
+    if (y == NULL) return trainopt__once_null(fn, backward ? "dx" : "y");
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
     bytes = n * sizeof(float);
-    if (x != y && trainopt__overlap(x, bytes, y, bytes)) return TRAINOPT_ERR_ALIAS;
-    if (mask && (trainopt__overlap(mask, (n + 7) / 8, x, bytes) || trainopt__overlap(mask, (n + 7) / 8, y, bytes)))
-        return TRAINOPT_ERR_ALIAS;
+    if (x != y && trainopt__overlap(x, bytes, y, bytes))
+        return trainopt__once_alias(fn, backward ? "dy" : "x", backward ? "dx (they may be the same array, not partly)"
+                                                                       : "y (they may be the same array, not partly)");
+    if (mask && trainopt__overlap(mask, (n + 7) / 8, x, bytes)) return trainopt__once_alias(fn, "mask", backward ? "dy" : "x");
+    if (mask && trainopt__overlap(mask, (n + 7) / 8, y, bytes)) return trainopt__once_alias(fn, "mask", backward ? "dx" : "y");
     return TRAINOPT_OK;
 }
 
@@ -4114,7 +4401,7 @@ TRAINOPT__DRIVER void trainopt__dropout_apply(double p, uint64_t seed, uint64_t 
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_dropout_forward(double p, uint64_t seed, uint64_t offset, size_t n, const float *x, float *y,
                                                      uint8_t *mask) {
-    trainopt_status st = trainopt__dropout_check(p, n, x, y, mask);
+    trainopt_status st = trainopt__dropout_check(p, n, x, y, mask, 0);
     if (st != TRAINOPT_OK || n == 0) return st;
     trainopt__dropout_apply(p, seed, offset, n, x, y, mask);
     return TRAINOPT_OK;
@@ -4149,7 +4436,7 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_mask_loop(size_t n, int copy, floa
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_dropout_backward(double p, uint64_t seed, uint64_t offset, size_t n, const float *dy,
                                                       float *dx, const uint8_t *mask) {
-    trainopt_status st = trainopt__dropout_check(p, n, dy, dx, mask);
+    trainopt_status st = trainopt__dropout_check(p, n, dy, dx, mask, 1);
     if (st != TRAINOPT_OK || n == 0) return st;
     if (mask == NULL) {
         trainopt__dropout_apply(p, seed, offset, n, dy, dx, NULL);
@@ -4193,15 +4480,22 @@ TRAINOPT__KERNEL_API double trainopt_calculate_gain(trainopt_nonlinearity nl, do
    fan_in = shape[1] * receptive, fan_out = shape[0] * receptive, receptive =
    the product of shape[2..]. ERR_SHAPE when ndim < 2 or a product overflows. */
 TRAINOPT__KERNEL_API trainopt_status trainopt_calculate_fans(size_t ndim, const size_t *shape, size_t *fan_in, size_t *fan_out) {
+    static const char fn[] = "trainopt_calculate_fans";
     size_t receptive = 1, d;
-    if (shape == NULL || fan_in == NULL || fan_out == NULL) return TRAINOPT_ERR_NULL;
-    if (ndim < 2) return TRAINOPT_ERR_SHAPE;
+    if (shape == NULL) return trainopt__once_null(fn, "shape");
+    if (fan_in == NULL) return trainopt__once_null(fn, "fan_in");
+    if (fan_out == NULL) return trainopt__once_null(fn, "fan_out");
+    if (ndim < 2)
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "ndim = %zu: fans need at least 2 dimensions (PyTorch: Fan in "
+                                                           "and fan out can not be computed for tensor with fewer than 2 dimensions)",
+                                   ndim);
     for (d = 2; d < ndim; d++) {
-        if (shape[d] != 0 && receptive > SIZE_MAX / shape[d]) return TRAINOPT_ERR_SHAPE;
+        if (shape[d] != 0 && receptive > SIZE_MAX / shape[d])
+            return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "the product of shape[2..%zu] overflows size_t", d);
         receptive *= shape[d];
     }
     if ((receptive != 0 && shape[1] > SIZE_MAX / receptive) || (receptive != 0 && shape[0] > SIZE_MAX / receptive))
-        return TRAINOPT_ERR_SHAPE;
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "a fan (shape[0 or 1] times the receptive field) overflows size_t");
     *fan_in = shape[1] * receptive;
     *fan_out = shape[0] * receptive;
     return TRAINOPT_OK;
@@ -4244,15 +4538,19 @@ TRAINOPT__DRIVER trainopt_status trainopt__init_fill(int normal, uint64_t seed, 
 
 TRAINOPT__DRIVER trainopt_status trainopt__xavier(int normal, uint64_t seed, uint64_t offset, size_t n, size_t fan_in,
                                                         size_t fan_out, double gain, float *out) {
+    const char *const fn = normal ? "trainopt_xavier_normal" : "trainopt_xavier_uniform";
     double std;
     trainopt_status st;
-    if (!trainopt__finite(gain) || gain < 0.0) return TRAINOPT_ERR_HPARAM;
+    if (!trainopt__finite(gain) || gain < 0.0) return trainopt__once_hparam(fn, "gain", gain, TRAINOPT__WHY_NONNEG);
     if (n == 0) return TRAINOPT_OK;
     std = trainopt__xavier_std(fan_in, fan_out, gain);
-    if (std < 0.0) return TRAINOPT_ERR_SHAPE;
+    if (std < 0.0)
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "fan_in = %zu, fan_out = %zu: both must be > 0 and their sum "
+                                                           "fit in size_t", fan_in, fan_out);
     if (!normal) std = sqrt(3.0) * std; /* the bound */
-    if (!trainopt__float_range(2.0 * std)) return TRAINOPT_ERR_HPARAM; /* a gain too large for float */
-    if ((st = trainopt__check_out(n, out)) != TRAINOPT_OK) return st;
+    if (!trainopt__float_range(2.0 * std)) /* a gain too large for float */
+        return trainopt__once_hparam(fn, "gain", gain, "makes the deviation overflow float");
+    if ((st = trainopt__check_out(n, out, fn)) != TRAINOPT_OK) return st;
     return trainopt__init_fill(normal, seed, offset, n, std, out);
 }
 
@@ -4270,16 +4568,23 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_xavier_normal(uint64_t seed, uint6
 
 TRAINOPT__DRIVER trainopt_status trainopt__kaiming(int normal, const trainopt_kaiming_config *c, uint64_t seed,
                                                          uint64_t offset, size_t n, size_t fan_in, size_t fan_out, float *out) {
+    const char *const fn = normal ? "trainopt_kaiming_normal" : "trainopt_kaiming_uniform";
     double std, gain;
     trainopt_status st;
-    if (c == NULL) return TRAINOPT_ERR_NULL;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     gain = trainopt_calculate_gain(c->nonlinearity, c->a); /* NaN for an unknown nonlinearity */
-    if ((c->mode != TRAINOPT_FAN_IN && c->mode != TRAINOPT_FAN_OUT) || !trainopt__finite(c->a) || gain != gain)
-        return TRAINOPT_ERR_HPARAM;
+    if (c->mode != TRAINOPT_FAN_IN && c->mode != TRAINOPT_FAN_OUT)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "mode = %d is not TRAINOPT_FAN_IN or TRAINOPT_FAN_OUT", (int)c->mode);
+    if (!trainopt__finite(c->a)) return trainopt__once_hparam(fn, "a", c->a, TRAINOPT__WHY_FINITE);
+    if (gain != gain)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "nonlinearity = %d is not a trainopt_nonlinearity",
+                                   (int)c->nonlinearity);
     if (n == 0) return TRAINOPT_OK;
     std = trainopt__kaiming_std(c, fan_in, fan_out);
-    if (std < 0.0) return TRAINOPT_ERR_SHAPE;
-    if ((st = trainopt__check_out(n, out)) != TRAINOPT_OK) return st;
+    if (std < 0.0)
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "%s = 0 (the fan the mode uses)",
+                                   c->mode == TRAINOPT_FAN_IN ? "fan_in" : "fan_out");
+    if ((st = trainopt__check_out(n, out, fn)) != TRAINOPT_OK) return st;
     return trainopt__init_fill(normal, seed, offset, n, normal ? std : sqrt(3.0) * std, out);
 }
 
@@ -4329,12 +4634,16 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_trunc_normal(const trainopt_trunc_
     trainopt__rng_scalars s;
     trainopt__rng_io io;
     trainopt_status st;
-    if (c == NULL) return TRAINOPT_ERR_NULL;
-    if (!trainopt__float_range(c->mean) || !trainopt__float_range(c->std) || !(c->std > 0.0) || !trainopt__float_range(c->a) ||
-        !trainopt__float_range(c->b) || !(c->a <= c->b) || !trainopt__float_range(c->std * sqrt(2.0)))
-        return TRAINOPT_ERR_HPARAM;
+    static const char fn[] = "trainopt_trunc_normal";
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__float_range(c->mean)) return trainopt__once_hparam(fn, "mean", c->mean, "is not finite within float range");
+    if (!trainopt__float_range(c->std) || !(c->std > 0.0) || !trainopt__float_range(c->std * sqrt(2.0)))
+        return trainopt__once_hparam(fn, "std", c->std, "is not a number > 0 within float range (times sqrt(2))");
+    if (!trainopt__float_range(c->a)) return trainopt__once_hparam(fn, "a", c->a, "is not finite within float range");
+    if (!trainopt__float_range(c->b)) return trainopt__once_hparam(fn, "b", c->b, "is not finite within float range");
+    if (!(c->a <= c->b)) return trainopt__once_hparam(fn, "b", c->b, "is below a");
     if (n == 0) return TRAINOPT_OK;
-    if ((st = trainopt__check_out(n, out)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__check_out(n, out, fn)) != TRAINOPT_OK) return st;
     trainopt__rng_init(&s, &io, seed, offset);
     trainopt__trunc_normal_scalars(c, &s);
     io.y = out;
@@ -4431,8 +4740,10 @@ typedef struct {
 } trainopt__bn_span;
 
 /* Overlaps between a written array and any other are errors, except an
-   elementwise output that is exactly an elementwise input. */
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_check_overlap(const trainopt__bn_span *a, int count) {
+   elementwise output that is exactly an elementwise input. names[i] names a[i] in the
+   text of trainopt_last_error. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_check_overlap(const trainopt__bn_span *a, int count,
+                                                                const char *const *names, const char *fn) {
     int i, j;
     for (i = 0; i < count; i++)
         for (j = i + 1; j < count; j++) {
@@ -4445,7 +4756,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_check_overlap(const trainopt
                 ((a[i].role == TRAINOPT__BN_EW_OUT && a[j].role == TRAINOPT__BN_EW_IN) ||
                  (a[i].role == TRAINOPT__BN_EW_IN && a[j].role == TRAINOPT__BN_EW_OUT)))
                 continue;
-            return TRAINOPT_ERR_ALIAS;
+            return trainopt__once_alias(fn, names[i], names[j]);
         }
     return TRAINOPT_OK;
 }
@@ -4453,15 +4764,19 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_check_overlap(const trainopt
 /* Config and shape checks shared by every batchnorm function. *total gets n*c*s
    and *m gets n*s. */
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_check_config(const trainopt_bn_config *c, const trainopt_bn_shape *s,
-                                                               size_t *total, size_t *m) {
-    if (c == NULL) return TRAINOPT_ERR_NULL;
-    if (!trainopt__finite(c->eps) || !(c->eps > 0.0) || !trainopt__finite(c->momentum) || c->momentum < 0.0 ||
-        c->momentum > 1.0)
-        return TRAINOPT_ERR_HPARAM;
-    if (s->layout != TRAINOPT_NCHW && s->layout != TRAINOPT_NHWC) return TRAINOPT_ERR_SHAPE;
-    if (s->n != 0 && s->spatial > SIZE_MAX / s->n) return TRAINOPT_ERR_SHAPE;
+                                                               size_t *total, size_t *m, const char *fn) {
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__finite(c->eps) || !(c->eps > 0.0)) return trainopt__once_hparam(fn, "eps", c->eps, TRAINOPT__WHY_POS);
+    if (!trainopt__finite(c->momentum) || c->momentum < 0.0 || c->momentum > 1.0)
+        return trainopt__once_hparam(fn, "momentum", c->momentum, TRAINOPT__WHY_0_1);
+    if (s->layout != TRAINOPT_NCHW && s->layout != TRAINOPT_NHWC)
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "s.layout = %d is not TRAINOPT_NCHW or TRAINOPT_NHWC", (int)s->layout);
+    if (s->n != 0 && s->spatial > SIZE_MAX / s->n)
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "n*spatial = %zu*%zu overflows size_t", s->n, s->spatial);
     *m = s->n * s->spatial;
-    if (*m != 0 && s->c > SIZE_MAX / sizeof(float) / *m) return TRAINOPT_ERR_SHAPE;
+    if (*m != 0 && s->c > SIZE_MAX / sizeof(float) / *m)
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "n*c*spatial = %zu*%zu*%zu: its size in bytes overflows size_t",
+                                   s->n, s->c, s->spatial);
     *total = *m * s->c;
     return TRAINOPT_OK;
 }
@@ -5484,21 +5799,30 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_train(const trai
     trainopt__bn_span spans[8];
     size_t total, m;
     int i;
-    trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m);
+    static const char fn[] = "trainopt_batchnorm_forward_train";
+    static const char *const names[] = {"x", "y", "gamma", "beta", "running_mean", "running_var", "save_mean", "save_invstd"};
+    trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m, fn);
     if (st != TRAINOPT_OK) return st;
     if (total == 0) return TRAINOPT_OK;
     /* One value per channel: its unbiased variance (the running variance's m - 1)
-       is undefined, so training cannot normalize it. Refused, as PyTorch does
-       ("Expected more than 1 value per channel when training"). */
-    if (m == 1) return TRAINOPT_ERR_SHAPE;
-    if (!x || !y || !save_mean || !save_invstd || (!running_mean != !running_var)) return TRAINOPT_ERR_NULL;
+       is undefined, so training cannot normalize it. Refused, as PyTorch does. */
+    if (m == 1)
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "n*spatial == 1: one value per channel has no variance "
+                                                           "(PyTorch: Expected more than 1 value per channel when training)");
+    if (!x) return trainopt__once_null(fn, "x");
+    if (!y) return trainopt__once_null(fn, "y");
+    if (!save_mean) return trainopt__once_null(fn, "save_mean");
+    if (!save_invstd) return trainopt__once_null(fn, "save_invstd");
+    if (!running_mean != !running_var)
+        return trainopt__once_fail(TRAINOPT_ERR_NULL, fn, "%s is NULL but %s is not (give both running statistics, or neither)",
+                                   running_mean ? "running_var" : "running_mean", running_mean ? "running_mean" : "running_var");
     spans[0].p = x; spans[1].p = y; spans[2].p = gamma; spans[3].p = beta;
     spans[4].p = running_mean; spans[5].p = running_var; spans[6].p = save_mean; spans[7].p = save_invstd;
     for (i = 0; i < 8; i++) {
         spans[i].bytes = (i < 2 ? total : s.c) * sizeof(float);
         spans[i].role = i == 0 ? TRAINOPT__BN_EW_IN : i == 1 ? TRAINOPT__BN_EW_OUT : i < 4 ? TRAINOPT__BN_IN : TRAINOPT__BN_OUT;
     }
-    if ((st = trainopt__bn_check_overlap(spans, 8)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__bn_check_overlap(spans, 8, names, fn)) != TRAINOPT_OK) return st;
 
     memset(&a, 0, sizeof a);
     a.cs = s.c;
@@ -5531,17 +5855,22 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_infer(const trai
     trainopt__bn_span spans[6];
     size_t total, m, n, sp, ch, r, j, c0;
     int i, relu, stream;
-    trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m);
+    static const char fn[] = "trainopt_batchnorm_forward_infer";
+    static const char *const names[] = {"x", "y", "gamma", "beta", "running_mean", "running_var"};
+    trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m, fn);
     if (st != TRAINOPT_OK) return st;
     if (total == 0) return TRAINOPT_OK;
-    if (!x || !y || !running_mean || !running_var) return TRAINOPT_ERR_NULL;
+    if (!x) return trainopt__once_null(fn, "x");
+    if (!y) return trainopt__once_null(fn, "y");
+    if (!running_mean) return trainopt__once_null(fn, "running_mean");
+    if (!running_var) return trainopt__once_null(fn, "running_var");
     spans[0].p = x; spans[1].p = y; spans[2].p = gamma; spans[3].p = beta;
     spans[4].p = running_mean; spans[5].p = running_var;
     for (i = 0; i < 6; i++) {
         spans[i].bytes = (i < 2 ? total : s.c) * sizeof(float);
         spans[i].role = i == 0 ? TRAINOPT__BN_EW_IN : i == 1 ? TRAINOPT__BN_EW_OUT : TRAINOPT__BN_IN;
     }
-    if ((st = trainopt__bn_check_overlap(spans, 6)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__bn_check_overlap(spans, 6, names, fn)) != TRAINOPT_OK) return st;
 
     relu = c->fuse_relu != 0;
     stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
@@ -5601,11 +5930,18 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_backward(const trainopt_
     trainopt__bn_span spans[9];
     size_t total, m;
     int relu, i;
-    trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m);
+    static const char fn[] = "trainopt_batchnorm_backward";
+    static const char *const names[] = {"x", "dy", "y", "dx", "gamma", "save_mean", "save_invstd", "dgamma", "dbeta"};
+    trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m, fn);
     if (st != TRAINOPT_OK) return st;
     if (total == 0) return TRAINOPT_OK;
     relu = c->fuse_relu != 0;
-    if (!x || !dy || !save_mean || !save_invstd || !dx || (relu && !y)) return TRAINOPT_ERR_NULL;
+    if (!x) return trainopt__once_null(fn, "x");
+    if (!dy) return trainopt__once_null(fn, "dy");
+    if (!save_mean) return trainopt__once_null(fn, "save_mean");
+    if (!save_invstd) return trainopt__once_null(fn, "save_invstd");
+    if (!dx) return trainopt__once_null(fn, "dx");
+    if (relu && !y) return trainopt__once_null(fn, "y (needed: fuse_relu)");
     if (!relu) y = NULL; /* not read */
     spans[0].p = x; spans[1].p = dy; spans[2].p = y; spans[3].p = dx;
     spans[4].p = gamma; spans[5].p = save_mean; spans[6].p = save_invstd; spans[7].p = dgamma; spans[8].p = dbeta;
@@ -5613,7 +5949,7 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_backward(const trainopt_
         spans[i].bytes = (i < 4 ? total : s.c) * sizeof(float);
         spans[i].role = i < 3 ? TRAINOPT__BN_EW_IN : i == 3 ? TRAINOPT__BN_EW_OUT : i < 7 ? TRAINOPT__BN_IN : TRAINOPT__BN_OUT;
     }
-    if ((st = trainopt__bn_check_overlap(spans, 9)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__bn_check_overlap(spans, 9, names, fn)) != TRAINOPT_OK) return st;
 
     memset(&a, 0, sizeof a);
     a.cs = s.c;
@@ -5644,6 +5980,8 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_backward(const trainopt_
 TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_fold(const trainopt_bn_config *c, size_t channels, const float *gamma,
                                                     const float *beta, const float *running_mean,
                                                     const float *running_var, float *scale, float *shift) {
+    static const char fn[] = "trainopt_batchnorm_fold";
+    static const char *const names[] = {"gamma", "beta", "running_mean", "running_var", "scale", "shift"};
     trainopt__bn_span spans[6];
     trainopt_bn_shape shape;
     size_t total, m, ch;
@@ -5653,16 +5991,19 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_fold(const trainopt_bn_c
     shape.c = channels;
     shape.spatial = 1;
     shape.layout = TRAINOPT_NCHW;
-    if ((st = trainopt__bn_check_config(c, &shape, &total, &m)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__bn_check_config(c, &shape, &total, &m, fn)) != TRAINOPT_OK) return st;
     if (channels == 0) return TRAINOPT_OK;
-    if (!running_mean || !running_var || !scale || !shift) return TRAINOPT_ERR_NULL;
+    if (!running_mean) return trainopt__once_null(fn, "running_mean");
+    if (!running_var) return trainopt__once_null(fn, "running_var");
+    if (!scale) return trainopt__once_null(fn, "scale");
+    if (!shift) return trainopt__once_null(fn, "shift");
     spans[0].p = gamma; spans[1].p = beta; spans[2].p = running_mean; spans[3].p = running_var;
     spans[4].p = scale; spans[5].p = shift;
     for (i = 0; i < 6; i++) {
         spans[i].bytes = channels * sizeof(float);
         spans[i].role = i < 4 ? TRAINOPT__BN_EW_IN : TRAINOPT__BN_EW_OUT;
     }
-    if ((st = trainopt__bn_check_overlap(spans, 6)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__bn_check_overlap(spans, 6, names, fn)) != TRAINOPT_OK) return st;
     for (ch = 0; ch < channels; ch++) {
         float mu, a, b;
         trainopt__bn_infer_coefs(c->eps, gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f, running_mean[ch],

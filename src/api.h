@@ -46,7 +46,8 @@ extern "C" {
     X(TRAINOPT_ERR_STEP, "step must be >= 1")                                        \
     X(TRAINOPT_ERR_SHAPE, "invalid shape (zero dimension or size overflow)")         \
     X(TRAINOPT_ERR_ALIAS, "buffers overlap")                                           \
-    X(TRAINOPT_ERR_INDEX, "index out of range (a class label)")
+    X(TRAINOPT_ERR_INDEX, "index out of range (a class label)")                     \
+    X(TRAINOPT_ERR_PARSE, "schedule text does not parse (syntax, unknown name or field)")
 
 typedef enum trainopt_status {
 #define TRAINOPT__STATUS_ENUM(name, text) name,
@@ -266,6 +267,10 @@ typedef struct {
 #define TRAINOPT_KERNELS(X)                                                                                    \
     X(text, const char *, status_str, (trainopt_status s),                                                     \
       (s))                                                                                                     \
+    X(text, const char *, last_error, (void),                                                                  \
+      ())                                                                                                      \
+    X(text, void, clear_error, (void),                                                                         \
+      ())                                                                                                      \
     X(backend, const char *, backend, (void),                                                                  \
       ())                                                                                                      \
     X(optim, trainopt_status, sgd_step, (const trainopt_sgd_config *c, int64_t step, size_t n, float *param,   \

@@ -88,8 +88,10 @@ typedef struct {
 } trainopt__bn_span;
 
 /* Overlaps between a written array and any other are errors, except an
-   elementwise output that is exactly an elementwise input. */
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_check_overlap(const trainopt__bn_span *a, int count) {
+   elementwise output that is exactly an elementwise input. names[i] names a[i] in the
+   text of trainopt_last_error. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_check_overlap(const trainopt__bn_span *a, int count,
+                                                                const char *const *names, const char *fn) {
     int i, j;
     for (i = 0; i < count; i++)
         for (j = i + 1; j < count; j++) {
@@ -102,7 +104,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_check_overlap(const trainopt
                 ((a[i].role == TRAINOPT__BN_EW_OUT && a[j].role == TRAINOPT__BN_EW_IN) ||
                  (a[i].role == TRAINOPT__BN_EW_IN && a[j].role == TRAINOPT__BN_EW_OUT)))
                 continue;
-            return TRAINOPT_ERR_ALIAS;
+            return trainopt__once_alias(fn, names[i], names[j]);
         }
     return TRAINOPT_OK;
 }
@@ -110,15 +112,19 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_check_overlap(const trainopt
 /* Config and shape checks shared by every batchnorm function. *total gets n*c*s
    and *m gets n*s. */
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_check_config(const trainopt_bn_config *c, const trainopt_bn_shape *s,
-                                                               size_t *total, size_t *m) {
-    if (c == NULL) return TRAINOPT_ERR_NULL;
-    if (!trainopt__finite(c->eps) || !(c->eps > 0.0) || !trainopt__finite(c->momentum) || c->momentum < 0.0 ||
-        c->momentum > 1.0)
-        return TRAINOPT_ERR_HPARAM;
-    if (s->layout != TRAINOPT_NCHW && s->layout != TRAINOPT_NHWC) return TRAINOPT_ERR_SHAPE;
-    if (s->n != 0 && s->spatial > SIZE_MAX / s->n) return TRAINOPT_ERR_SHAPE;
+                                                               size_t *total, size_t *m, const char *fn) {
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__finite(c->eps) || !(c->eps > 0.0)) return trainopt__once_hparam(fn, "eps", c->eps, TRAINOPT__WHY_POS);
+    if (!trainopt__finite(c->momentum) || c->momentum < 0.0 || c->momentum > 1.0)
+        return trainopt__once_hparam(fn, "momentum", c->momentum, TRAINOPT__WHY_0_1);
+    if (s->layout != TRAINOPT_NCHW && s->layout != TRAINOPT_NHWC)
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "s.layout = %d is not TRAINOPT_NCHW or TRAINOPT_NHWC", (int)s->layout);
+    if (s->n != 0 && s->spatial > SIZE_MAX / s->n)
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "n*spatial = %zu*%zu overflows size_t", s->n, s->spatial);
     *m = s->n * s->spatial;
-    if (*m != 0 && s->c > SIZE_MAX / sizeof(float) / *m) return TRAINOPT_ERR_SHAPE;
+    if (*m != 0 && s->c > SIZE_MAX / sizeof(float) / *m)
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "n*c*spatial = %zu*%zu*%zu: its size in bytes overflows size_t",
+                                   s->n, s->c, s->spatial);
     *total = *m * s->c;
     return TRAINOPT_OK;
 }
@@ -1141,21 +1147,30 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_train(const trai
     trainopt__bn_span spans[8];
     size_t total, m;
     int i;
-    trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m);
+    static const char fn[] = "trainopt_batchnorm_forward_train";
+    static const char *const names[] = {"x", "y", "gamma", "beta", "running_mean", "running_var", "save_mean", "save_invstd"};
+    trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m, fn);
     if (st != TRAINOPT_OK) return st;
     if (total == 0) return TRAINOPT_OK;
     /* One value per channel: its unbiased variance (the running variance's m - 1)
-       is undefined, so training cannot normalize it. Refused, as PyTorch does
-       ("Expected more than 1 value per channel when training"). */
-    if (m == 1) return TRAINOPT_ERR_SHAPE;
-    if (!x || !y || !save_mean || !save_invstd || (!running_mean != !running_var)) return TRAINOPT_ERR_NULL;
+       is undefined, so training cannot normalize it. Refused, as PyTorch does. */
+    if (m == 1)
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "n*spatial == 1: one value per channel has no variance "
+                                                           "(PyTorch: Expected more than 1 value per channel when training)");
+    if (!x) return trainopt__once_null(fn, "x");
+    if (!y) return trainopt__once_null(fn, "y");
+    if (!save_mean) return trainopt__once_null(fn, "save_mean");
+    if (!save_invstd) return trainopt__once_null(fn, "save_invstd");
+    if (!running_mean != !running_var)
+        return trainopt__once_fail(TRAINOPT_ERR_NULL, fn, "%s is NULL but %s is not (give both running statistics, or neither)",
+                                   running_mean ? "running_var" : "running_mean", running_mean ? "running_mean" : "running_var");
     spans[0].p = x; spans[1].p = y; spans[2].p = gamma; spans[3].p = beta;
     spans[4].p = running_mean; spans[5].p = running_var; spans[6].p = save_mean; spans[7].p = save_invstd;
     for (i = 0; i < 8; i++) {
         spans[i].bytes = (i < 2 ? total : s.c) * sizeof(float);
         spans[i].role = i == 0 ? TRAINOPT__BN_EW_IN : i == 1 ? TRAINOPT__BN_EW_OUT : i < 4 ? TRAINOPT__BN_IN : TRAINOPT__BN_OUT;
     }
-    if ((st = trainopt__bn_check_overlap(spans, 8)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__bn_check_overlap(spans, 8, names, fn)) != TRAINOPT_OK) return st;
 
     memset(&a, 0, sizeof a);
     a.cs = s.c;
@@ -1188,17 +1203,22 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_infer(const trai
     trainopt__bn_span spans[6];
     size_t total, m, n, sp, ch, r, j, c0;
     int i, relu, stream;
-    trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m);
+    static const char fn[] = "trainopt_batchnorm_forward_infer";
+    static const char *const names[] = {"x", "y", "gamma", "beta", "running_mean", "running_var"};
+    trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m, fn);
     if (st != TRAINOPT_OK) return st;
     if (total == 0) return TRAINOPT_OK;
-    if (!x || !y || !running_mean || !running_var) return TRAINOPT_ERR_NULL;
+    if (!x) return trainopt__once_null(fn, "x");
+    if (!y) return trainopt__once_null(fn, "y");
+    if (!running_mean) return trainopt__once_null(fn, "running_mean");
+    if (!running_var) return trainopt__once_null(fn, "running_var");
     spans[0].p = x; spans[1].p = y; spans[2].p = gamma; spans[3].p = beta;
     spans[4].p = running_mean; spans[5].p = running_var;
     for (i = 0; i < 6; i++) {
         spans[i].bytes = (i < 2 ? total : s.c) * sizeof(float);
         spans[i].role = i == 0 ? TRAINOPT__BN_EW_IN : i == 1 ? TRAINOPT__BN_EW_OUT : TRAINOPT__BN_IN;
     }
-    if ((st = trainopt__bn_check_overlap(spans, 6)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__bn_check_overlap(spans, 6, names, fn)) != TRAINOPT_OK) return st;
 
     relu = c->fuse_relu != 0;
     stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
@@ -1258,11 +1278,18 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_backward(const trainopt_
     trainopt__bn_span spans[9];
     size_t total, m;
     int relu, i;
-    trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m);
+    static const char fn[] = "trainopt_batchnorm_backward";
+    static const char *const names[] = {"x", "dy", "y", "dx", "gamma", "save_mean", "save_invstd", "dgamma", "dbeta"};
+    trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m, fn);
     if (st != TRAINOPT_OK) return st;
     if (total == 0) return TRAINOPT_OK;
     relu = c->fuse_relu != 0;
-    if (!x || !dy || !save_mean || !save_invstd || !dx || (relu && !y)) return TRAINOPT_ERR_NULL;
+    if (!x) return trainopt__once_null(fn, "x");
+    if (!dy) return trainopt__once_null(fn, "dy");
+    if (!save_mean) return trainopt__once_null(fn, "save_mean");
+    if (!save_invstd) return trainopt__once_null(fn, "save_invstd");
+    if (!dx) return trainopt__once_null(fn, "dx");
+    if (relu && !y) return trainopt__once_null(fn, "y (needed: fuse_relu)");
     if (!relu) y = NULL; /* not read */
     spans[0].p = x; spans[1].p = dy; spans[2].p = y; spans[3].p = dx;
     spans[4].p = gamma; spans[5].p = save_mean; spans[6].p = save_invstd; spans[7].p = dgamma; spans[8].p = dbeta;
@@ -1270,7 +1297,7 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_backward(const trainopt_
         spans[i].bytes = (i < 4 ? total : s.c) * sizeof(float);
         spans[i].role = i < 3 ? TRAINOPT__BN_EW_IN : i == 3 ? TRAINOPT__BN_EW_OUT : i < 7 ? TRAINOPT__BN_IN : TRAINOPT__BN_OUT;
     }
-    if ((st = trainopt__bn_check_overlap(spans, 9)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__bn_check_overlap(spans, 9, names, fn)) != TRAINOPT_OK) return st;
 
     memset(&a, 0, sizeof a);
     a.cs = s.c;
@@ -1301,6 +1328,8 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_backward(const trainopt_
 TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_fold(const trainopt_bn_config *c, size_t channels, const float *gamma,
                                                     const float *beta, const float *running_mean,
                                                     const float *running_var, float *scale, float *shift) {
+    static const char fn[] = "trainopt_batchnorm_fold";
+    static const char *const names[] = {"gamma", "beta", "running_mean", "running_var", "scale", "shift"};
     trainopt__bn_span spans[6];
     trainopt_bn_shape shape;
     size_t total, m, ch;
@@ -1310,16 +1339,19 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_fold(const trainopt_bn_c
     shape.c = channels;
     shape.spatial = 1;
     shape.layout = TRAINOPT_NCHW;
-    if ((st = trainopt__bn_check_config(c, &shape, &total, &m)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__bn_check_config(c, &shape, &total, &m, fn)) != TRAINOPT_OK) return st;
     if (channels == 0) return TRAINOPT_OK;
-    if (!running_mean || !running_var || !scale || !shift) return TRAINOPT_ERR_NULL;
+    if (!running_mean) return trainopt__once_null(fn, "running_mean");
+    if (!running_var) return trainopt__once_null(fn, "running_var");
+    if (!scale) return trainopt__once_null(fn, "scale");
+    if (!shift) return trainopt__once_null(fn, "shift");
     spans[0].p = gamma; spans[1].p = beta; spans[2].p = running_mean; spans[3].p = running_var;
     spans[4].p = scale; spans[5].p = shift;
     for (i = 0; i < 6; i++) {
         spans[i].bytes = channels * sizeof(float);
         spans[i].role = i < 4 ? TRAINOPT__BN_EW_IN : TRAINOPT__BN_EW_OUT;
     }
-    if ((st = trainopt__bn_check_overlap(spans, 6)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__bn_check_overlap(spans, 6, names, fn)) != TRAINOPT_OK) return st;
     for (ch = 0; ch < channels; ch++) {
         float mu, a, b;
         trainopt__bn_infer_coefs(c->eps, gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f, running_mean[ch],

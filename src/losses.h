@@ -127,15 +127,18 @@ TRAINOPT__FORCE_INLINE void trainopt__store_scalar(float *out, double v) {
 /* >>regularization: trainopt_l1l2_penalty, trainopt_l1l2_grad */
 TRAINOPT__KERNEL_API trainopt_status trainopt_l1l2_penalty(size_t n, const float *param, double l1, double l2, float *penalty) {
     trainopt__red_args a;
+    static const char fn[] = "trainopt_l1l2_penalty";
     double s_abs = 0.0, s_sq = 0.0, p = 0.0;
-    if (!trainopt__nonneg(l1) || !trainopt__nonneg(l2)) return TRAINOPT_ERR_HPARAM;
+    if (!trainopt__nonneg(l1)) return trainopt__once_hparam(fn, "l1", l1, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(l2)) return trainopt__once_hparam(fn, "l2", l2, TRAINOPT__WHY_NONNEG);
     if (n == 0) {
         if (penalty) *penalty = 0.0f;
         return TRAINOPT_OK;
     }
-    if (param == NULL || penalty == NULL) return TRAINOPT_ERR_NULL;
-    if (n > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
-    if (trainopt__overlap(penalty, sizeof(float), param, n * sizeof(float))) return TRAINOPT_ERR_ALIAS;
+    if (param == NULL) return trainopt__once_null(fn, "param");
+    if (penalty == NULL) return trainopt__once_null(fn, "penalty");
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
+    if (trainopt__overlap(penalty, sizeof(float), param, n * sizeof(float))) return trainopt__once_alias(fn, "penalty", "param");
     if (l1 != 0.0 || l2 != 0.0) {
         a.x = param; a.y = NULL; a.out = NULL; a.scale = 0.0f;
         trainopt__red_run(TRAINOPT__RED_L1L2, 0, 1, &a, n, &s_abs, &s_sq);
@@ -175,12 +178,16 @@ TRAINOPT__FORCE_INLINE void trainopt__l1l2_loop(const trainopt__l1l2_scalars *s,
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_l1l2_grad(size_t n, const float *param, float *grad, double l1, double l2) {
+    static const char fn[] = "trainopt_l1l2_grad";
     trainopt__l1l2_scalars s;
-    if (!trainopt__nonneg(l1) || !trainopt__nonneg(l2)) return TRAINOPT_ERR_HPARAM;
+    if (!trainopt__nonneg(l1)) return trainopt__once_hparam(fn, "l1", l1, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(l2)) return trainopt__once_hparam(fn, "l2", l2, TRAINOPT__WHY_NONNEG);
     if (n == 0) return TRAINOPT_OK;
-    if (param == NULL || grad == NULL) return TRAINOPT_ERR_NULL;
-    if (n > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
-    if (trainopt__partial_overlap(param, grad, n * sizeof(float))) return TRAINOPT_ERR_ALIAS;
+    if (param == NULL) return trainopt__once_null(fn, "param");
+    if (grad == NULL) return trainopt__once_null(fn, "grad");
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
+    if (trainopt__partial_overlap(param, grad, n * sizeof(float)))
+        return trainopt__once_alias(fn, "param", "grad (they may be the same array, not partly the same)");
     s.l1 = (float)l1;
     s.two_l2 = (float)(2.0 * l2);
     if (l1 != 0.0 && l2 != 0.0) trainopt__l1l2_loop(&s, n, 1, 1, param, grad);
@@ -222,43 +229,56 @@ TRAINOPT__FORCE_INLINE void trainopt__ew_loop(int op, float c, size_t n, float *
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_value(size_t n, float *grad, double clip_value) {
-    if (!trainopt__nonneg(clip_value)) return TRAINOPT_ERR_HPARAM;
+    static const char fn[] = "trainopt_clip_grad_value";
+    if (!trainopt__nonneg(clip_value)) return trainopt__once_hparam(fn, "clip_value", clip_value, TRAINOPT__WHY_NONNEG);
     if (n == 0) return TRAINOPT_OK;
-    if (grad == NULL) return TRAINOPT_ERR_NULL;
-    if (n > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
+    if (grad == NULL) return trainopt__once_null(fn, "grad");
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
     trainopt__ew_loop(TRAINOPT__EW_CLAMP, (float)clip_value, n, grad, NULL);
     return TRAINOPT_OK;
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_grad_unscale(size_t n, float *grad, float inv_scale, int *found_inf) {
+    static const char fn[] = "trainopt_grad_unscale";
     trainopt__vf bad = trainopt__v_zero();
-    if (!trainopt__finite(inv_scale) || !(inv_scale > 0.0f)) return TRAINOPT_ERR_HPARAM;
+    if (!trainopt__finite(inv_scale) || !(inv_scale > 0.0f))
+        return trainopt__once_hparam(fn, "inv_scale", inv_scale, TRAINOPT__WHY_POS);
     if (n == 0) return TRAINOPT_OK;
-    if (grad == NULL || found_inf == NULL) return TRAINOPT_ERR_NULL;
-    if (n > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
-    if (trainopt__overlap(found_inf, sizeof *found_inf, grad, n * sizeof(float))) return TRAINOPT_ERR_ALIAS;
+    if (grad == NULL) return trainopt__once_null(fn, "grad");
+    if (found_inf == NULL) return trainopt__once_null(fn, "found_inf");
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
+    if (trainopt__overlap(found_inf, sizeof *found_inf, grad, n * sizeof(float)))
+        return trainopt__once_alias(fn, "found_inf", "grad");
     trainopt__ew_loop(TRAINOPT__EW_UNSCALE, inv_scale, n, grad, &bad);
     if (trainopt__m_bits(trainopt__v_unord(bad, bad)) != 0) *found_inf = 1;
     return TRAINOPT_OK;
 }
 
 /* Checks a list of k tensors: pointers, sizes, and (for kernels that write them)
-   pairwise disjointness. `out`/`out_bytes` is a scalar output that must not overlap any. */
+   pairwise disjointness. `out`/`out_bytes` is a scalar output, named out_name, that must
+   not overlap any; ptrs_name names the list (for trainopt_last_error). */
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__check_tensors(size_t k, const void *const *ptrs, const size_t *lens,
-                                                               int disjoint, const void *out, size_t out_bytes) {
+                                                               int disjoint, const void *out, size_t out_bytes,
+                                                               const char *out_name, const char *ptrs_name, const char *fn) {
     size_t i, j;
     if (k == 0) return TRAINOPT_OK;
-    if (ptrs == NULL || lens == NULL) return TRAINOPT_ERR_NULL;
+    if (ptrs == NULL) return trainopt__once_null(fn, ptrs_name);
+    if (lens == NULL) return trainopt__once_null(fn, "lens");
     for (i = 0; i < k; i++)
-        if (lens[i] > 0 && ptrs[i] == NULL) return TRAINOPT_ERR_NULL;
+        if (lens[i] > 0 && ptrs[i] == NULL)
+            return trainopt__once_fail(TRAINOPT_ERR_NULL, fn, "%s[%zu] is NULL (lens[%zu] = %zu)", ptrs_name, i, i, lens[i]);
     for (i = 0; i < k; i++)
-        if (lens[i] > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
+        if (lens[i] > SIZE_MAX / sizeof(float))
+            return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "lens[%zu] = %zu: its size in bytes overflows size_t", i,
+                                       lens[i]);
     for (i = 0; i < k; i++) {
-        if (trainopt__overlap(out, out_bytes, ptrs[i], lens[i] * sizeof(float))) return TRAINOPT_ERR_ALIAS;
+        if (trainopt__overlap(out, out_bytes, ptrs[i], lens[i] * sizeof(float)))
+            return trainopt__once_fail(TRAINOPT_ERR_ALIAS, fn, "%s and %s[%zu] overlap", out_name, ptrs_name, i);
         if (disjoint)
             for (j = i + 1; j < k; j++)
                 if (trainopt__overlap(ptrs[i], lens[i] * sizeof(float), ptrs[j], lens[j] * sizeof(float)))
-                    return TRAINOPT_ERR_ALIAS;
+                    return trainopt__once_fail(TRAINOPT_ERR_ALIAS, fn, "%s[%zu] and %s[%zu] overlap", ptrs_name, i,
+                                               ptrs_name, j);
     }
     return TRAINOPT_OK;
 }
@@ -268,15 +288,18 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__check_tensors(size_t k, const v
    *nonfinite (may be NULL) receives the number of Inf/NaN elements. */
 TRAINOPT__KERNEL_API trainopt_status trainopt_sum_squares(size_t k, const float *const *xs, const size_t *lens, double *sum,
                                                  size_t *nonfinite) {
+    static const char fn[] = "trainopt_sum_squares";
     trainopt_status st;
     double total = 0.0;
     size_t bad = 0, t;
-    if (k > 0 && sum == NULL) return TRAINOPT_ERR_NULL;
-    if ((st = trainopt__check_tensors(k, (const void *const *)xs, lens, 0, sum, sizeof *sum)) != TRAINOPT_OK) return st;
-    if (nonfinite != NULL &&
-        ((st = trainopt__check_tensors(k, (const void *const *)xs, lens, 0, nonfinite, sizeof *nonfinite)) != TRAINOPT_OK ||
-         trainopt__overlap(nonfinite, sizeof *nonfinite, sum, sizeof *sum)))
-        return st != TRAINOPT_OK ? st : TRAINOPT_ERR_ALIAS;
+    if (k > 0 && sum == NULL) return trainopt__once_null(fn, "sum");
+    if ((st = trainopt__check_tensors(k, (const void *const *)xs, lens, 0, sum, sizeof *sum, "sum", "xs", fn)) != TRAINOPT_OK)
+        return st;
+    if (nonfinite != NULL) {
+        st = trainopt__check_tensors(k, (const void *const *)xs, lens, 0, nonfinite, sizeof *nonfinite, "nonfinite", "xs", fn);
+        if (st != TRAINOPT_OK) return st;
+        if (trainopt__overlap(nonfinite, sizeof *nonfinite, sum, sizeof *sum)) return trainopt__once_alias(fn, "nonfinite", "sum");
+    }
     for (t = 0; t < k; t++) trainopt__sumsq_run(xs[t], lens[t], &total, &bad);
     if (sum) *sum = total;
     if (nonfinite) *nonfinite = bad;
@@ -309,12 +332,17 @@ TRAINOPT__FORCE_INLINE void trainopt__norm_finish(double sum_squares, size_t non
    The gradients are only read (same list type as trainopt_clip_grad_norm's). */
 TRAINOPT__KERNEL_API trainopt_status trainopt_grad_norm(size_t k, float *const *grads, const size_t *lens, float inv_scale,
                                                double max_norm, trainopt_grad_norm_info *info) {
+    static const char fn[] = "trainopt_grad_norm";
     trainopt_status st;
     double total = 0.0;
     size_t bad = 0, t;
-    if (!trainopt__finite(inv_scale) || !(inv_scale > 0.0f) || !(max_norm >= 0.0)) return TRAINOPT_ERR_HPARAM;
-    if (info == NULL) return k == 0 ? TRAINOPT_OK : TRAINOPT_ERR_NULL;
-    if ((st = trainopt__check_tensors(k, (const void *const *)grads, lens, 0, info, sizeof *info)) != TRAINOPT_OK) return st;
+    if (!trainopt__finite(inv_scale) || !(inv_scale > 0.0f))
+        return trainopt__once_hparam(fn, "inv_scale", inv_scale, TRAINOPT__WHY_POS);
+    if (!(max_norm >= 0.0)) return trainopt__once_hparam(fn, "max_norm", max_norm, "is not >= 0 (+Inf: no clipping)");
+    if (info == NULL) return k == 0 ? TRAINOPT_OK : trainopt__once_null(fn, "info");
+    if ((st = trainopt__check_tensors(k, (const void *const *)grads, lens, 0, info, sizeof *info, "info", "grads", fn)) !=
+        TRAINOPT_OK)
+        return st;
     for (t = 0; t < k; t++) trainopt__sumsq_run(grads[t], lens[t], &total, &bad);
     trainopt__norm_finish(total, bad, inv_scale, max_norm, info);
     return TRAINOPT_OK;
@@ -330,9 +358,10 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_norm(size_t k, float *co
     trainopt_status st;
     double total = 0.0;
     size_t bad = 0, t;
-    if (!(max_norm >= 0.0)) return TRAINOPT_ERR_HPARAM;
-    if ((st = trainopt__check_tensors(k, (const void *const *)grads, lens, 1, total_norm, total_norm ? sizeof(float) : 0)) !=
-        TRAINOPT_OK)
+    static const char fn[] = "trainopt_clip_grad_norm";
+    if (!(max_norm >= 0.0)) return trainopt__once_hparam(fn, "max_norm", max_norm, "is not >= 0 (+Inf: no clipping)");
+    if ((st = trainopt__check_tensors(k, (const void *const *)grads, lens, 1, total_norm, total_norm ? sizeof(float) : 0,
+                                      "total_norm", "grads", fn)) != TRAINOPT_OK)
         return st;
     for (t = 0; t < k; t++) trainopt__sumsq_run(grads[t], lens[t], &total, &bad);
     trainopt__norm_finish(total, bad, 1.0, max_norm, &info);
@@ -345,6 +374,8 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_norm(size_t k, float *co
 /* >>mse, >>bce: elementwise losses with a mean; one pass computes loss and gradient. */
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__pointwise_loss(int op, size_t n, const float *x, const float *y, float *loss,
                                                                 float *grad) {
+    const char *const fn = op == TRAINOPT__RED_MSE ? "trainopt_mse_loss" : "trainopt_bce_with_logits";
+    const char *const xname = op == TRAINOPT__RED_MSE ? "pred" : "logits";
     trainopt__red_args a;
     double total = 0.0, unused = 0.0;
     size_t bytes;
@@ -352,14 +383,19 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__pointwise_loss(int op, size_t n
         if (loss) trainopt__store_scalar(loss, NAN); /* PyTorch's mean over nothing */
         return TRAINOPT_OK;
     }
-    if (x == NULL || y == NULL || loss == NULL) return TRAINOPT_ERR_NULL;
-    if (n > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
+    if (x == NULL) return trainopt__once_null(fn, xname);
+    if (y == NULL) return trainopt__once_null(fn, "target");
+    if (loss == NULL) return trainopt__once_null(fn, "loss");
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
     bytes = n * sizeof(float);
-    if (grad && (trainopt__partial_overlap(grad, x, bytes) || trainopt__partial_overlap(grad, y, bytes)))
-        return TRAINOPT_ERR_ALIAS;
-    if (trainopt__overlap(loss, sizeof(float), x, bytes) || trainopt__overlap(loss, sizeof(float), y, bytes) ||
-        (grad && trainopt__overlap(loss, sizeof(float), grad, bytes)))
-        return TRAINOPT_ERR_ALIAS;
+    if (grad && trainopt__partial_overlap(grad, x, bytes))
+        return trainopt__once_alias(fn, "grad", op == TRAINOPT__RED_MSE ? "pred (they may be the same array, not partly)"
+                                                                        : "logits (they may be the same array, not partly)");
+    if (grad && trainopt__partial_overlap(grad, y, bytes))
+        return trainopt__once_alias(fn, "grad", "target (they may be the same array, not partly)");
+    if (trainopt__overlap(loss, sizeof(float), x, bytes)) return trainopt__once_alias(fn, "loss", xname);
+    if (trainopt__overlap(loss, sizeof(float), y, bytes)) return trainopt__once_alias(fn, "loss", "target");
+    if (grad && trainopt__overlap(loss, sizeof(float), grad, bytes)) return trainopt__once_alias(fn, "loss", "grad");
     a.x = x; a.y = y; a.out = grad;
     if (op == TRAINOPT__RED_MSE) {
         a.scale = (float)(2.0 / (double)n); /* PyTorch: (float)(2/n) * (p - t) */
@@ -458,23 +494,33 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_softmax_cross_entropy(size_t batch
     double nll = 0.0, smooth = 0.0, w, result;
     size_t b, count = 0, bytes;
     float neg_off, neg_on;
-    if (!(eps >= 0.0 && eps <= 1.0)) return TRAINOPT_ERR_HPARAM;
+    static const char fn[] = "trainopt_softmax_cross_entropy";
+    if (!(eps >= 0.0 && eps <= 1.0)) return trainopt__once_hparam(fn, "label_smoothing", eps, TRAINOPT__WHY_0_1);
     if (batch == 0) {
         if (loss) trainopt__store_scalar(loss, NAN);
         return TRAINOPT_OK;
     }
-    if (classes == 0 || classes > SIZE_MAX / sizeof(float) / batch) return TRAINOPT_ERR_SHAPE;
-    if (logits == NULL || labels == NULL || loss == NULL) return TRAINOPT_ERR_NULL;
+    if (classes == 0) return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "classes = 0 with batch = %zu", batch);
+    if (classes > SIZE_MAX / sizeof(float) / batch)
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "batch * classes = %zu * %zu: its size in bytes overflows size_t",
+                                   batch, classes);
+    if (logits == NULL) return trainopt__once_null(fn, "logits");
+    if (labels == NULL) return trainopt__once_null(fn, "labels");
+    if (loss == NULL) return trainopt__once_null(fn, "loss");
     bytes = batch * classes * sizeof(float);
-    if (grad && (trainopt__partial_overlap(grad, logits, bytes) || trainopt__overlap(grad, bytes, labels, batch * sizeof(int32_t))))
-        return TRAINOPT_ERR_ALIAS;
-    if (trainopt__overlap(loss, sizeof(float), logits, bytes) ||
-        trainopt__overlap(loss, sizeof(float), labels, batch * sizeof(int32_t)) ||
-        (grad && trainopt__overlap(loss, sizeof(float), grad, bytes)))
-        return TRAINOPT_ERR_ALIAS;
+    if (grad && trainopt__partial_overlap(grad, logits, bytes))
+        return trainopt__once_alias(fn, "grad", "logits (they may be the same array, not partly)");
+    if (grad && trainopt__overlap(grad, bytes, labels, batch * sizeof(int32_t))) return trainopt__once_alias(fn, "grad", "labels");
+    if (trainopt__overlap(loss, sizeof(float), logits, bytes)) return trainopt__once_alias(fn, "loss", "logits");
+    if (trainopt__overlap(loss, sizeof(float), labels, batch * sizeof(int32_t))) return trainopt__once_alias(fn, "loss", "labels");
+    if (grad && trainopt__overlap(loss, sizeof(float), grad, bytes)) return trainopt__once_alias(fn, "loss", "grad");
     for (b = 0; b < batch; b++) {
         if (labels[b] == ignore_index) continue;
-        if (labels[b] < 0 || (size_t)labels[b] >= classes) return TRAINOPT_ERR_INDEX;
+        if (labels[b] < 0 || (size_t)labels[b] >= classes)
+            return trainopt__once_fail(TRAINOPT_ERR_INDEX, fn,
+                                       "labels[%zu] = %ld is outside [0, classes = %zu) and is not ignore_index = %ld "
+                                       "(PyTorch: Target %ld is out of bounds)",
+                                       b, (long)labels[b], classes, (long)ignore_index, (long)labels[b]);
         count++;
     }
 

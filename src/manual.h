@@ -36,6 +36,7 @@
                     and the prototypes made from it (src/api.h)
      >>implementation  what compiles only with TRAINOPT_IMPLEMENTATION (src/setup.h)
      >>status       trainopt_status_str, trainopt_backend (src/status.h)
+     >>last-error   trainopt_last_error, trainopt_clear_error: which argument, and why
      >>validate     argument checks shared by every kernel (src/validate.h)
      >>stepopts     the fused step's gradient reader (src/validate.h)
      >>sgd          trainopt_sgd_step, trainopt_sgd_step_ex (src/optim.h)
@@ -95,6 +96,10 @@
                           (default 16 MiB) are written with non-temporal stores on x86
                           (dropout: where y + the first whole group is vector-aligned);
                           SIZE_MAX: never.
+     TRAINOPT_THREAD_LOCAL  storage class of trainopt_last_error's buffer: by default
+                          _Thread_local (C11), thread_local (C++11), __thread (gcc,
+                          clang), __declspec(thread) (MSVC); define it empty for one
+                          buffer shared by all threads (what a compiler with none gets).
      TRAINOPT_ALLOW_FAST_MATH  silence the warning under -ffast-math (which voids
                           the NaN and bit-identity guarantees).
      TRAINOPT_DISPATCH    in the implementation unit: runtime dispatch on x86-64 with gcc
@@ -276,7 +281,12 @@
      Booleans are 0/1/true/false; integers may be written 1e4. Numbers are read with
      strtod, so in the C locale's notation. trainopt_schedule_parse_msg also writes a
      message naming the problem: an unknown kind or field, a field the kind does not
-     take, a missing or repeated field, a bad number, or a value out of range.
+     take, a missing or repeated field, a bad number, or a value out of range (the
+     same message follows the function's name in trainopt_last_error). A text that
+     does not read as a schedule (syntax, an unknown kind or field, a field given
+     twice or missing, a value that is not a number or not an integer, a milestone
+     that is not one) is TRAINOPT_ERR_PARSE; values that read but are out of range,
+     decreasing milestones, and more parts than max_parts are TRAINOPT_ERR_HPARAM.
      trainopt_schedule_parse_join reads "linear:start_factor=0.1,total_iters=5 @5
      cosine:t_max=95" (a part, then "@milestone part" for each further part) into a
      TRAINOPT_SCHEDULE_JOIN schedule whose parts live in the caller's array (one part
@@ -597,8 +607,14 @@
    ERRORS (all families)
      Every kernel returns trainopt_status and checks all of its arguments before
      it writes anything: on an error, not one element of any output or state has
-     changed. n == 0 is a successful no-op (pointers may then be NULL).
-       TRAINOPT_ERR_NULL    a required pointer is NULL, or state the config needs is missing
+     changed. n == 0 (a zero length or dimension) is a successful no-op: the
+     arrays, and the outputs that would receive results, may then be NULL. The
+     other arguments are still checked: a config pointer (c, the schedules' and
+     the plateau's configs) is required at every n, NULL is TRAINOPT_ERR_NULL even
+     when n == 0 (it is a programming error, not an empty tensor), and the values
+     in it, step and the other scalars are checked as for n > 0.
+       TRAINOPT_ERR_NULL    a required pointer is NULL (an array with n > 0, or a config at
+                            any n), or state the config needs is missing
                             (state the config does not need may be NULL or not; it is not touched)
        TRAINOPT_ERR_HPARAM  a hyperparameter is NaN/Inf or outside the range PyTorch accepts:
                             lr, eps, weight_decay, momentum, lr_decay, initial_accumulator_value < 0;
@@ -609,6 +625,31 @@
        TRAINOPT_ERR_ALIAS   two of the arrays overlap (optimizer arrays must be disjoint)
        TRAINOPT_ERR_INDEX   an index out of range: a class label outside [0, classes) that is
                             not ignore_index
+       TRAINOPT_ERR_PARSE   a schedule text that does not parse (trainopt_schedule_parse*)
+     New statuses are added at the end of the list; existing values never change.
+
+     >>last-error Which argument, and why. The status is the contract; beside it,
+         const char *trainopt_last_error(void);
+         void trainopt_clear_error(void);
+     give a short text naming the function, the argument and the reason, in the
+     style of stb_image's stbi_failure_reason, for example
+         trainopt_adam_step: beta2 = 1 is outside [0, 1)
+         trainopt_sgd_step: grad is NULL
+         trainopt_batchnorm_forward_train: n*spatial == 1: one value per channel has no
+             variance (PyTorch: Expected more than 1 value per channel when training)
+     Every call that returns a status other than TRAINOPT_OK sets it; the text
+     always starts with the function's name and ": ". A successful call does not
+     clear it (as stb), so it is meaningful right after a call that returned an
+     error; trainopt_clear_error() empties it, and before any error it is "".
+     Never NULL. Functions that return a double (the schedules, plateau_step,
+     calculate_gain) answer bad input with NaN and leave the text alone. The text
+     is per thread (TRAINOPT_THREAD_LOCAL; a thread's calls never see another's),
+     at most 511 bytes (longer texts are cut), and valid until the thread's next
+     failing call. There is one per program: the unit that compiles the
+     implementation holds it, and under TRAINOPT_DISPATCH every variant writes the
+     same one; with TRAINOPT_STATIC each unit has its own copy, as of everything
+     else. Only failing calls format the text (snprintf, out of line): validation
+     of a valid call costs what it did before.
      NaN and Inf in gradients or parameters are data, not errors: they propagate
      exactly as in PyTorch.
 

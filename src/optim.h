@@ -39,27 +39,39 @@ TRAINOPT__FORCE_INLINE void trainopt__sgd_loop(const trainopt__sgd_scalars *s, s
 }
 
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
-                                                         const float *grad, float *buf, const trainopt_step_opts *o) {
+                                                         const float *grad, float *buf, const trainopt_step_opts *o,
+                                                         const char *fn) {
     const void *const ptrs[] = {param, grad, buf}; /* for the count output's overlap check */
+    static const char *const names[] = {"param", "grad", "momentum_buf"};
     trainopt__sgd_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
     int has_wd, has_momentum, skip;
-    if (c == NULL) return TRAINOPT_ERR_NULL;
-    if (!trainopt__nonneg(c->lr) || !trainopt__nonneg(c->momentum) || !trainopt__finite(c->dampening) ||
-        !trainopt__nonneg(c->weight_decay) || (c->nesterov && (c->momentum <= 0.0 || c->dampening != 0.0)))
-        return TRAINOPT_ERR_HPARAM;
-    if ((st = trainopt__step_opts_check(o, n, ptrs, 3, &skip)) != TRAINOPT_OK) return st;
-    if (step < 1) return TRAINOPT_ERR_STEP;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->momentum)) return trainopt__once_hparam(fn, "momentum", c->momentum, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__finite(c->dampening)) return trainopt__once_hparam(fn, "dampening", c->dampening, TRAINOPT__WHY_FINITE);
+    if (!trainopt__nonneg(c->weight_decay))
+        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    if (c->nesterov && c->momentum <= 0.0)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "nesterov needs momentum > 0 (PyTorch: Nesterov momentum "
+                                                            "requires a momentum and zero dampening)");
+    if (c->nesterov && c->dampening != 0.0)
+        return trainopt__once_hparam(fn, "dampening", c->dampening, "with nesterov: must be 0 (PyTorch: Nesterov "
+                                                                    "momentum requires a momentum and zero dampening)");
+    if ((st = trainopt__step_opts_check(o, n, ptrs, names, 3, &skip, fn)) != TRAINOPT_OK) return st;
+    if (step < 1) return trainopt__once_step(fn, step);
     if (n == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;
     }
     has_wd = c->weight_decay != 0.0;
     has_momentum = c->momentum != 0.0;
-    arrays.ptr[0] = param; arrays.ptr[1] = grad; arrays.ptr[2] = buf;
-    arrays.count = has_momentum ? 3 : 2;
-    if ((st = trainopt__check_arrays(&arrays, n)) != TRAINOPT_OK) return st;
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    if (has_momentum) trainopt__arrays_add(&arrays, buf, "momentum_buf (needed: momentum > 0)");
+    if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
     s.gi = trainopt__grad_in_make(c->maximize, o);
     s.neg_lr = (float)-c->lr;
@@ -87,32 +99,37 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_conf
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_sgd_step(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
                                               const float *grad, float *momentum_buf) {
-    return trainopt__sgd_run(c, step, n, param, grad, momentum_buf, NULL);
+    return trainopt__sgd_run(c, step, n, param, grad, momentum_buf, NULL, "trainopt_sgd_step");
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_sgd_step_ex(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
                                                  const float *grad, float *momentum_buf, const trainopt_step_opts *o) {
-    return trainopt__sgd_run(c, step, n, param, grad, momentum_buf, o);
+    return trainopt__sgd_run(c, step, n, param, grad, momentum_buf, o, "trainopt_sgd_step_ex");
 }
 
 /* >>adagrad */
 
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__adagrad_check(const trainopt_adagrad_config *c) {
-    if (c == NULL) return TRAINOPT_ERR_NULL;
-    if (!trainopt__nonneg(c->lr) || !trainopt__nonneg(c->lr_decay) || !trainopt__nonneg(c->weight_decay) ||
-        !trainopt__nonneg(c->initial_accumulator_value) || !trainopt__nonneg(c->eps))
-        return TRAINOPT_ERR_HPARAM;
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__adagrad_check(const trainopt_adagrad_config *c, const char *fn) {
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->lr_decay)) return trainopt__once_hparam(fn, "lr_decay", c->lr_decay, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->weight_decay))
+        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->initial_accumulator_value))
+        return trainopt__once_hparam(fn, "initial_accumulator_value", c->initial_accumulator_value, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->eps)) return trainopt__once_hparam(fn, "eps", c->eps, TRAINOPT__WHY_NONNEG);
     return TRAINOPT_OK;
 }
 
 /* Fills state_sum with initial_accumulator_value, as torch.optim.Adagrad's constructor does. */
 TRAINOPT__KERNEL_API trainopt_status trainopt_adagrad_init(const trainopt_adagrad_config *c, size_t n, float *state_sum) {
-    trainopt_status st = trainopt__adagrad_check(c);
+    static const char fn[] = "trainopt_adagrad_init";
+    trainopt_status st = trainopt__adagrad_check(c, fn);
     size_t i;
     if (st != TRAINOPT_OK) return st;
     if (n == 0) return TRAINOPT_OK;
-    if (state_sum == NULL) return TRAINOPT_ERR_NULL;
-    if (n > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
+    if (state_sum == NULL) return trainopt__once_null(fn, "state_sum");
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
     for (i = 0; i < n; i++) state_sum[i] = (float)c->initial_accumulator_value;
     return TRAINOPT_OK;
 }
@@ -148,22 +165,25 @@ TRAINOPT__FORCE_INLINE void trainopt__adagrad_loop(const trainopt__adagrad_scala
 
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__adagrad_run(const trainopt_adagrad_config *c, int64_t step, size_t n,
                                                              float *param, const float *grad, float *state_sum,
-                                                             const trainopt_step_opts *o) {
+                                                             const trainopt_step_opts *o, const char *fn) {
     const void *const ptrs[] = {param, grad, state_sum}; /* for the count output's overlap check */
+    static const char *const names[] = {"param", "grad", "state_sum"};
     trainopt__adagrad_scalars s;
     trainopt__arrays arrays;
-    trainopt_status st = trainopt__adagrad_check(c);
+    trainopt_status st = trainopt__adagrad_check(c, fn);
     int skip;
     if (st != TRAINOPT_OK) return st;
-    if ((st = trainopt__step_opts_check(o, n, ptrs, 3, &skip)) != TRAINOPT_OK) return st;
-    if (step < 1) return TRAINOPT_ERR_STEP;
+    if ((st = trainopt__step_opts_check(o, n, ptrs, names, 3, &skip, fn)) != TRAINOPT_OK) return st;
+    if (step < 1) return trainopt__once_step(fn, step);
     if (n == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;
     }
-    arrays.ptr[0] = param; arrays.ptr[1] = grad; arrays.ptr[2] = state_sum;
-    arrays.count = 3;
-    if ((st = trainopt__check_arrays(&arrays, n)) != TRAINOPT_OK) return st;
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    trainopt__arrays_add(&arrays, state_sum, "state_sum");
+    if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
     s.gi = trainopt__grad_in_make(c->maximize, o);
     s.neg_clr = (float)-(c->lr / fma((double)(step - 1), c->lr_decay, 1.0));
@@ -179,13 +199,13 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adagrad_run(const trainopt_adag
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_adagrad_step(const trainopt_adagrad_config *c, int64_t step, size_t n,
                                                   float *param, const float *grad, float *state_sum) {
-    return trainopt__adagrad_run(c, step, n, param, grad, state_sum, NULL);
+    return trainopt__adagrad_run(c, step, n, param, grad, state_sum, NULL, "trainopt_adagrad_step");
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_adagrad_step_ex(const trainopt_adagrad_config *c, int64_t step, size_t n,
                                                      float *param, const float *grad, float *state_sum,
                                                      const trainopt_step_opts *o) {
-    return trainopt__adagrad_run(c, step, n, param, grad, state_sum, o);
+    return trainopt__adagrad_run(c, step, n, param, grad, state_sum, o, "trainopt_adagrad_step_ex");
 }
 
 /* >>rmsprop */
@@ -244,29 +264,35 @@ TRAINOPT__FORCE_INLINE void trainopt__rmsprop_loop(const trainopt__rmsprop_scala
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__rmsprop_run(const trainopt_rmsprop_config *c, int64_t step, size_t n,
                                                              float *param, const float *grad, float *square_avg,
                                                              float *momentum_buf, float *grad_avg,
-                                                             const trainopt_step_opts *o) {
+                                                             const trainopt_step_opts *o, const char *fn) {
     const void *const ptrs[] = {param, grad, square_avg, momentum_buf, grad_avg}; /* for the count output's overlap check */
+    static const char *const names[] = {"param", "grad", "square_avg", "momentum_buf", "grad_avg"};
     trainopt__rmsprop_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
     int has_wd, has_momentum, skip;
-    if (c == NULL) return TRAINOPT_ERR_NULL;
-    if (!trainopt__nonneg(c->lr) || !trainopt__nonneg(c->alpha) || c->alpha > 1.0 || !trainopt__nonneg(c->eps) ||
-        !trainopt__nonneg(c->weight_decay) || !trainopt__nonneg(c->momentum))
-        return TRAINOPT_ERR_HPARAM;
-    if ((st = trainopt__step_opts_check(o, n, ptrs, 5, &skip)) != TRAINOPT_OK) return st;
-    if (step < 1) return TRAINOPT_ERR_STEP;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->alpha) || c->alpha > 1.0) return trainopt__once_hparam(fn, "alpha", c->alpha, TRAINOPT__WHY_0_1);
+    if (!trainopt__nonneg(c->eps)) return trainopt__once_hparam(fn, "eps", c->eps, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->weight_decay))
+        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->momentum)) return trainopt__once_hparam(fn, "momentum", c->momentum, TRAINOPT__WHY_NONNEG);
+    if ((st = trainopt__step_opts_check(o, n, ptrs, names, 5, &skip, fn)) != TRAINOPT_OK) return st;
+    if (step < 1) return trainopt__once_step(fn, step);
     if (n == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;
     }
     has_wd = c->weight_decay != 0.0;
     has_momentum = c->momentum > 0.0;
-    arrays.ptr[0] = param; arrays.ptr[1] = grad; arrays.ptr[2] = square_avg;
-    arrays.count = 3;
-    if (has_momentum) arrays.ptr[arrays.count++] = momentum_buf;
-    if (c->centered) arrays.ptr[arrays.count++] = grad_avg;
-    if ((st = trainopt__check_arrays(&arrays, n)) != TRAINOPT_OK) return st;
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    trainopt__arrays_add(&arrays, square_avg, "square_avg");
+    if (has_momentum) trainopt__arrays_add(&arrays, momentum_buf, "momentum_buf (needed: momentum > 0)");
+    if (c->centered) trainopt__arrays_add(&arrays, grad_avg, "grad_avg (needed: centered)");
+    if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
     s.gi = trainopt__grad_in_make(c->maximize, o);
     s.neg_lr = (float)-c->lr;
@@ -289,13 +315,13 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__rmsprop_run(const trainopt_rmsp
 TRAINOPT__KERNEL_API trainopt_status trainopt_rmsprop_step(const trainopt_rmsprop_config *c, int64_t step, size_t n,
                                                   float *param, const float *grad, float *square_avg,
                                                   float *momentum_buf, float *grad_avg) {
-    return trainopt__rmsprop_run(c, step, n, param, grad, square_avg, momentum_buf, grad_avg, NULL);
+    return trainopt__rmsprop_run(c, step, n, param, grad, square_avg, momentum_buf, grad_avg, NULL, "trainopt_rmsprop_step");
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_rmsprop_step_ex(const trainopt_rmsprop_config *c, int64_t step, size_t n,
                                                      float *param, const float *grad, float *square_avg,
                                                      float *momentum_buf, float *grad_avg, const trainopt_step_opts *o) {
-    return trainopt__rmsprop_run(c, step, n, param, grad, square_avg, momentum_buf, grad_avg, o);
+    return trainopt__rmsprop_run(c, step, n, param, grad, square_avg, momentum_buf, grad_avg, o, "trainopt_rmsprop_step_ex");
 }
 
 /* >>adam */
@@ -350,27 +376,34 @@ TRAINOPT__FORCE_INLINE void trainopt__adam_loop(const trainopt__adam_scalars *s,
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_config *c, int decoupled, int64_t step,
                                                           size_t n, float *param, const float *grad, float *exp_avg,
                                                           float *exp_avg_sq, float *max_exp_avg_sq,
-                                                          const trainopt_step_opts *o) {
+                                                          const trainopt_step_opts *o, const char *fn) {
     const void *const ptrs[] = {param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq}; /* for the count output's overlap check */
+    static const char *const names[] = {"param", "grad", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
     trainopt__adam_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
     double bias_correction1, bias_correction2;
     int l2, decay, skip;
-    if (c == NULL) return TRAINOPT_ERR_NULL;
-    if (!trainopt__nonneg(c->lr) || !trainopt__in_01(c->beta1) || !trainopt__in_01(c->beta2) ||
-        !trainopt__nonneg(c->eps) || !trainopt__nonneg(c->weight_decay))
-        return TRAINOPT_ERR_HPARAM;
-    if ((st = trainopt__step_opts_check(o, n, ptrs, 5, &skip)) != TRAINOPT_OK) return st;
-    if (step < 1) return TRAINOPT_ERR_STEP;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__in_01(c->beta1)) return trainopt__once_hparam(fn, "beta1", c->beta1, TRAINOPT__WHY_01);
+    if (!trainopt__in_01(c->beta2)) return trainopt__once_hparam(fn, "beta2", c->beta2, TRAINOPT__WHY_01);
+    if (!trainopt__nonneg(c->eps)) return trainopt__once_hparam(fn, "eps", c->eps, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->weight_decay))
+        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    if ((st = trainopt__step_opts_check(o, n, ptrs, names, 5, &skip, fn)) != TRAINOPT_OK) return st;
+    if (step < 1) return trainopt__once_step(fn, step);
     if (n == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;
     }
-    arrays.ptr[0] = param; arrays.ptr[1] = grad; arrays.ptr[2] = exp_avg; arrays.ptr[3] = exp_avg_sq;
-    arrays.ptr[4] = max_exp_avg_sq;
-    arrays.count = c->amsgrad ? 5 : 4;
-    if ((st = trainopt__check_arrays(&arrays, n)) != TRAINOPT_OK) return st;
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    trainopt__arrays_add(&arrays, exp_avg, "exp_avg");
+    trainopt__arrays_add(&arrays, exp_avg_sq, "exp_avg_sq");
+    if (c->amsgrad) trainopt__arrays_add(&arrays, max_exp_avg_sq, "max_exp_avg_sq (needed: amsgrad)");
+    if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
     bias_correction1 = 1.0 - trainopt__powi(c->beta1, step);
     bias_correction2 = 1.0 - trainopt__powi(c->beta2, step);
@@ -405,23 +438,23 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_co
 TRAINOPT__KERNEL_API trainopt_status trainopt_adam_step(const trainopt_adam_config *c, int64_t step, size_t n, float *param,
                                                const float *grad, float *exp_avg, float *exp_avg_sq,
                                                float *max_exp_avg_sq) {
-    return trainopt__adam_run(c, 0, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, NULL);
+    return trainopt__adam_run(c, 0, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, NULL, "trainopt_adam_step");
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_adamw_step(const trainopt_adam_config *c, int64_t step, size_t n, float *param,
                                                 const float *grad, float *exp_avg, float *exp_avg_sq,
                                                 float *max_exp_avg_sq) {
-    return trainopt__adam_run(c, 1, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, NULL);
+    return trainopt__adam_run(c, 1, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, NULL, "trainopt_adamw_step");
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_adam_step_ex(const trainopt_adam_config *c, int64_t step, size_t n, float *param,
                                                   const float *grad, float *exp_avg, float *exp_avg_sq,
                                                   float *max_exp_avg_sq, const trainopt_step_opts *o) {
-    return trainopt__adam_run(c, 0, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o);
+    return trainopt__adam_run(c, 0, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o, "trainopt_adam_step_ex");
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_adamw_step_ex(const trainopt_adam_config *c, int64_t step, size_t n, float *param,
                                                    const float *grad, float *exp_avg, float *exp_avg_sq,
                                                    float *max_exp_avg_sq, const trainopt_step_opts *o) {
-    return trainopt__adam_run(c, 1, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o);
+    return trainopt__adam_run(c, 1, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o, "trainopt_adamw_step_ex");
 }

@@ -554,17 +554,17 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_rand_u32(uint64_t seed, uint64_t o
     trainopt__rng_scalars s;
     trainopt__rng_io io;
     if (n == 0) return TRAINOPT_OK;
-    if (out == NULL) return TRAINOPT_ERR_NULL;
-    if (n > SIZE_MAX / sizeof(uint32_t)) return TRAINOPT_ERR_SHAPE;
+    if (out == NULL) return trainopt__once_null("trainopt_rand_u32", "out");
+    if (n > SIZE_MAX / sizeof(uint32_t)) return trainopt__once_too_long("trainopt_rand_u32", "n", n);
     trainopt__rng_init(&s, &io, seed, offset);
     io.u = out;
     trainopt__rng_run(TRAINOPT__RNG_U32, 0, &s, &io, n);
     return TRAINOPT_OK;
 }
 
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__check_out(size_t n, const float *out) {
-    if (out == NULL) return TRAINOPT_ERR_NULL;
-    if (n > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__check_out(size_t n, const float *out, const char *fn) {
+    if (out == NULL) return trainopt__once_null(fn, "out");
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
     return TRAINOPT_OK;
 }
 
@@ -573,10 +573,13 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_rand_uniform(uint64_t seed, uint64
     trainopt__rng_scalars s;
     trainopt__rng_io io;
     trainopt_status st;
-    if (!trainopt__float_range(lo) || !trainopt__float_range(hi) || !(lo <= hi) || !trainopt__float_range(hi - lo))
-        return TRAINOPT_ERR_HPARAM;
+    static const char fn[] = "trainopt_rand_uniform";
+    if (!trainopt__float_range(lo)) return trainopt__once_hparam(fn, "lo", lo, "is not finite within float range");
+    if (!trainopt__float_range(hi)) return trainopt__once_hparam(fn, "hi", hi, "is not finite within float range");
+    if (!(lo <= hi)) return trainopt__once_hparam(fn, "hi", hi, "is below lo");
+    if (!trainopt__float_range(hi - lo)) return trainopt__once_hparam(fn, "hi - lo", hi - lo, "is not finite within float range");
     if (n == 0) return TRAINOPT_OK;
-    if ((st = trainopt__check_out(n, out)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__check_out(n, out, fn)) != TRAINOPT_OK) return st;
     trainopt__rng_init(&s, &io, seed, offset);
     s.mul = (float)(hi - lo);
     s.add = (float)lo;
@@ -590,9 +593,11 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_rand_normal(uint64_t seed, uint64_
     trainopt__rng_scalars s;
     trainopt__rng_io io;
     trainopt_status st;
-    if (!trainopt__float_range(mean) || !trainopt__float_range(std) || std < 0.0) return TRAINOPT_ERR_HPARAM;
+    static const char fn[] = "trainopt_rand_normal";
+    if (!trainopt__float_range(mean)) return trainopt__once_hparam(fn, "mean", mean, "is not finite within float range");
+    if (!trainopt__float_range(std) || std < 0.0) return trainopt__once_hparam(fn, "std", std, "is not a number >= 0 within float range");
     if (n == 0) return TRAINOPT_OK;
-    if ((st = trainopt__check_out(n, out)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__check_out(n, out, fn)) != TRAINOPT_OK) return st;
     trainopt__rng_init(&s, &io, seed, offset);
     s.mul = (float)std;
     s.add = (float)mean;
@@ -603,16 +608,20 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_rand_normal(uint64_t seed, uint64_
 
 /* >>dropout */
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__dropout_check(double p, size_t n, const float *x, const float *y,
-                                                               const uint8_t *mask) {
+                                                               const uint8_t *mask, int backward) {
+    const char *const fn = backward ? "trainopt_dropout_backward" : "trainopt_dropout_forward";
     size_t bytes;
-    if (!(p >= 0.0 && p <= 1.0)) return TRAINOPT_ERR_HPARAM; /* NaN fails too */
+    if (!(p >= 0.0 && p <= 1.0)) return trainopt__once_hparam(fn, "p", p, TRAINOPT__WHY_0_1); /* NaN fails too */
     if (n == 0) return TRAINOPT_OK;
-    if (x == NULL || y == NULL) return TRAINOPT_ERR_NULL;
-    if (n > SIZE_MAX / sizeof(float)) return TRAINOPT_ERR_SHAPE;
+    if (x == NULL) return trainopt__once_null(fn, backward ? "dy" : "x");
+    if (y == NULL) return trainopt__once_null(fn, backward ? "dx" : "y");
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
     bytes = n * sizeof(float);
-    if (x != y && trainopt__overlap(x, bytes, y, bytes)) return TRAINOPT_ERR_ALIAS;
-    if (mask && (trainopt__overlap(mask, (n + 7) / 8, x, bytes) || trainopt__overlap(mask, (n + 7) / 8, y, bytes)))
-        return TRAINOPT_ERR_ALIAS;
+    if (x != y && trainopt__overlap(x, bytes, y, bytes))
+        return trainopt__once_alias(fn, backward ? "dy" : "x", backward ? "dx (they may be the same array, not partly)"
+                                                                       : "y (they may be the same array, not partly)");
+    if (mask && trainopt__overlap(mask, (n + 7) / 8, x, bytes)) return trainopt__once_alias(fn, "mask", backward ? "dy" : "x");
+    if (mask && trainopt__overlap(mask, (n + 7) / 8, y, bytes)) return trainopt__once_alias(fn, "mask", backward ? "dx" : "y");
     return TRAINOPT_OK;
 }
 
@@ -667,7 +676,7 @@ TRAINOPT__DRIVER void trainopt__dropout_apply(double p, uint64_t seed, uint64_t 
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_dropout_forward(double p, uint64_t seed, uint64_t offset, size_t n, const float *x, float *y,
                                                      uint8_t *mask) {
-    trainopt_status st = trainopt__dropout_check(p, n, x, y, mask);
+    trainopt_status st = trainopt__dropout_check(p, n, x, y, mask, 0);
     if (st != TRAINOPT_OK || n == 0) return st;
     trainopt__dropout_apply(p, seed, offset, n, x, y, mask);
     return TRAINOPT_OK;
@@ -702,7 +711,7 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_mask_loop(size_t n, int copy, floa
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_dropout_backward(double p, uint64_t seed, uint64_t offset, size_t n, const float *dy,
                                                       float *dx, const uint8_t *mask) {
-    trainopt_status st = trainopt__dropout_check(p, n, dy, dx, mask);
+    trainopt_status st = trainopt__dropout_check(p, n, dy, dx, mask, 1);
     if (st != TRAINOPT_OK || n == 0) return st;
     if (mask == NULL) {
         trainopt__dropout_apply(p, seed, offset, n, dy, dx, NULL);
@@ -746,15 +755,22 @@ TRAINOPT__KERNEL_API double trainopt_calculate_gain(trainopt_nonlinearity nl, do
    fan_in = shape[1] * receptive, fan_out = shape[0] * receptive, receptive =
    the product of shape[2..]. ERR_SHAPE when ndim < 2 or a product overflows. */
 TRAINOPT__KERNEL_API trainopt_status trainopt_calculate_fans(size_t ndim, const size_t *shape, size_t *fan_in, size_t *fan_out) {
+    static const char fn[] = "trainopt_calculate_fans";
     size_t receptive = 1, d;
-    if (shape == NULL || fan_in == NULL || fan_out == NULL) return TRAINOPT_ERR_NULL;
-    if (ndim < 2) return TRAINOPT_ERR_SHAPE;
+    if (shape == NULL) return trainopt__once_null(fn, "shape");
+    if (fan_in == NULL) return trainopt__once_null(fn, "fan_in");
+    if (fan_out == NULL) return trainopt__once_null(fn, "fan_out");
+    if (ndim < 2)
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "ndim = %zu: fans need at least 2 dimensions (PyTorch: Fan in "
+                                                           "and fan out can not be computed for tensor with fewer than 2 dimensions)",
+                                   ndim);
     for (d = 2; d < ndim; d++) {
-        if (shape[d] != 0 && receptive > SIZE_MAX / shape[d]) return TRAINOPT_ERR_SHAPE;
+        if (shape[d] != 0 && receptive > SIZE_MAX / shape[d])
+            return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "the product of shape[2..%zu] overflows size_t", d);
         receptive *= shape[d];
     }
     if ((receptive != 0 && shape[1] > SIZE_MAX / receptive) || (receptive != 0 && shape[0] > SIZE_MAX / receptive))
-        return TRAINOPT_ERR_SHAPE;
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "a fan (shape[0 or 1] times the receptive field) overflows size_t");
     *fan_in = shape[1] * receptive;
     *fan_out = shape[0] * receptive;
     return TRAINOPT_OK;
@@ -797,15 +813,19 @@ TRAINOPT__DRIVER trainopt_status trainopt__init_fill(int normal, uint64_t seed, 
 
 TRAINOPT__DRIVER trainopt_status trainopt__xavier(int normal, uint64_t seed, uint64_t offset, size_t n, size_t fan_in,
                                                         size_t fan_out, double gain, float *out) {
+    const char *const fn = normal ? "trainopt_xavier_normal" : "trainopt_xavier_uniform";
     double std;
     trainopt_status st;
-    if (!trainopt__finite(gain) || gain < 0.0) return TRAINOPT_ERR_HPARAM;
+    if (!trainopt__finite(gain) || gain < 0.0) return trainopt__once_hparam(fn, "gain", gain, TRAINOPT__WHY_NONNEG);
     if (n == 0) return TRAINOPT_OK;
     std = trainopt__xavier_std(fan_in, fan_out, gain);
-    if (std < 0.0) return TRAINOPT_ERR_SHAPE;
+    if (std < 0.0)
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "fan_in = %zu, fan_out = %zu: both must be > 0 and their sum "
+                                                           "fit in size_t", fan_in, fan_out);
     if (!normal) std = sqrt(3.0) * std; /* the bound */
-    if (!trainopt__float_range(2.0 * std)) return TRAINOPT_ERR_HPARAM; /* a gain too large for float */
-    if ((st = trainopt__check_out(n, out)) != TRAINOPT_OK) return st;
+    if (!trainopt__float_range(2.0 * std)) /* a gain too large for float */
+        return trainopt__once_hparam(fn, "gain", gain, "makes the deviation overflow float");
+    if ((st = trainopt__check_out(n, out, fn)) != TRAINOPT_OK) return st;
     return trainopt__init_fill(normal, seed, offset, n, std, out);
 }
 
@@ -823,16 +843,23 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_xavier_normal(uint64_t seed, uint6
 
 TRAINOPT__DRIVER trainopt_status trainopt__kaiming(int normal, const trainopt_kaiming_config *c, uint64_t seed,
                                                          uint64_t offset, size_t n, size_t fan_in, size_t fan_out, float *out) {
+    const char *const fn = normal ? "trainopt_kaiming_normal" : "trainopt_kaiming_uniform";
     double std, gain;
     trainopt_status st;
-    if (c == NULL) return TRAINOPT_ERR_NULL;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     gain = trainopt_calculate_gain(c->nonlinearity, c->a); /* NaN for an unknown nonlinearity */
-    if ((c->mode != TRAINOPT_FAN_IN && c->mode != TRAINOPT_FAN_OUT) || !trainopt__finite(c->a) || gain != gain)
-        return TRAINOPT_ERR_HPARAM;
+    if (c->mode != TRAINOPT_FAN_IN && c->mode != TRAINOPT_FAN_OUT)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "mode = %d is not TRAINOPT_FAN_IN or TRAINOPT_FAN_OUT", (int)c->mode);
+    if (!trainopt__finite(c->a)) return trainopt__once_hparam(fn, "a", c->a, TRAINOPT__WHY_FINITE);
+    if (gain != gain)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "nonlinearity = %d is not a trainopt_nonlinearity",
+                                   (int)c->nonlinearity);
     if (n == 0) return TRAINOPT_OK;
     std = trainopt__kaiming_std(c, fan_in, fan_out);
-    if (std < 0.0) return TRAINOPT_ERR_SHAPE;
-    if ((st = trainopt__check_out(n, out)) != TRAINOPT_OK) return st;
+    if (std < 0.0)
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "%s = 0 (the fan the mode uses)",
+                                   c->mode == TRAINOPT_FAN_IN ? "fan_in" : "fan_out");
+    if ((st = trainopt__check_out(n, out, fn)) != TRAINOPT_OK) return st;
     return trainopt__init_fill(normal, seed, offset, n, normal ? std : sqrt(3.0) * std, out);
 }
 
@@ -882,12 +909,16 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_trunc_normal(const trainopt_trunc_
     trainopt__rng_scalars s;
     trainopt__rng_io io;
     trainopt_status st;
-    if (c == NULL) return TRAINOPT_ERR_NULL;
-    if (!trainopt__float_range(c->mean) || !trainopt__float_range(c->std) || !(c->std > 0.0) || !trainopt__float_range(c->a) ||
-        !trainopt__float_range(c->b) || !(c->a <= c->b) || !trainopt__float_range(c->std * sqrt(2.0)))
-        return TRAINOPT_ERR_HPARAM;
+    static const char fn[] = "trainopt_trunc_normal";
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__float_range(c->mean)) return trainopt__once_hparam(fn, "mean", c->mean, "is not finite within float range");
+    if (!trainopt__float_range(c->std) || !(c->std > 0.0) || !trainopt__float_range(c->std * sqrt(2.0)))
+        return trainopt__once_hparam(fn, "std", c->std, "is not a number > 0 within float range (times sqrt(2))");
+    if (!trainopt__float_range(c->a)) return trainopt__once_hparam(fn, "a", c->a, "is not finite within float range");
+    if (!trainopt__float_range(c->b)) return trainopt__once_hparam(fn, "b", c->b, "is not finite within float range");
+    if (!(c->a <= c->b)) return trainopt__once_hparam(fn, "b", c->b, "is below a");
     if (n == 0) return TRAINOPT_OK;
-    if ((st = trainopt__check_out(n, out)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__check_out(n, out, fn)) != TRAINOPT_OK) return st;
     trainopt__rng_init(&s, &io, seed, offset);
     trainopt__trunc_normal_scalars(c, &s);
     io.y = out;

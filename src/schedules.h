@@ -546,7 +546,10 @@ static inline int trainopt__set_field(trainopt_schedule *s, const trainopt__sche
     }
 }
 
-/* Parses one schedule from [a, b). Writes *out only on success. */
+/* Parses one schedule from [a, b). Writes *out only on success. A text that does not
+   read as a schedule (syntax, an unknown name or field, a value that is not a number,
+   a field missing) is TRAINOPT_ERR_PARSE; values that read but are out of range,
+   TRAINOPT_ERR_HPARAM. */
 static inline trainopt_status trainopt__parse_one(const char *a, const char *b, trainopt_schedule *out,
                                                            char *msg, size_t cap) {
     size_t len = 0, n, k;
@@ -567,7 +570,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg(msg, cap, &len, trainopt_schedule_kind_name((trainopt_schedule_kind)k));
         }
         trainopt__msg(msg, cap, &len, ")");
-        return TRAINOPT_ERR_HPARAM;
+        return TRAINOPT_ERR_PARSE;
     }
     s = trainopt_schedule_defaults((trainopt_schedule_kind)kind);
     fields = trainopt__sched_kind_fields[kind][0];
@@ -578,7 +581,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
         trainopt__msg(msg, cap, &len, trainopt_schedule_kind_name((trainopt_schedule_kind)kind));
         trainopt__msg(msg, cap, &len, "\"");
         if (*p == '@') trainopt__msg(msg, cap, &len, " ('@' joins schedules: use trainopt_schedule_parse_join)");
-        return TRAINOPT_ERR_HPARAM;
+        return TRAINOPT_ERR_PARSE;
     }
     if (p < b) p++;
     while (p < b) {
@@ -594,7 +597,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg(msg, cap, &len, "expected field=value at \"");
             trainopt__msg_n(msg, cap, &len, key, (size_t)(b - key));
             trainopt__msg(msg, cap, &len, "\"");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         p++;
         while (p < b && trainopt__is_space(*p)) p++;
@@ -619,13 +622,13 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg(msg, cap, &len, " (its fields: ");
             trainopt__msg(msg, cap, &len, fields);
             trainopt__msg(msg, cap, &len, " warmup_iters warmup_start_factor)");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         if (seen >> f & 1u) {
             trainopt__msg(msg, cap, &len, "field \"");
             trainopt__msg_n(msg, cap, &len, key, kn);
             trainopt__msg(msg, cap, &len, "\" given twice");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         seen |= (uint64_t)1 << f;
         if (!trainopt__set_field(&s, &trainopt__sched_fields[f], val, vn)) {
@@ -638,7 +641,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg(msg, cap, &len, " (expected ");
             trainopt__msg(msg, cap, &len, what[trainopt__sched_fields[f].type]);
             trainopt__msg(msg, cap, &len, ")");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         while (p < b && trainopt__is_space(*p)) p++;
         if (p < b && *p != ',') {
@@ -646,14 +649,14 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
             trainopt__msg_n(msg, cap, &len, p, (size_t)(b - p));
             trainopt__msg(msg, cap, &len, "\"");
             if (*p == '@') trainopt__msg(msg, cap, &len, " ('@' joins schedules: use trainopt_schedule_parse_join)");
-            return TRAINOPT_ERR_HPARAM;
+            return TRAINOPT_ERR_PARSE;
         }
         if (p < b) {
             p++;
             while (p < b && trainopt__is_space(*p)) p++;
             if (p == b) {
                 trainopt__msg(msg, cap, &len, "a field must follow the last ','");
-                return TRAINOPT_ERR_HPARAM;
+                return TRAINOPT_ERR_PARSE;
             }
         }
     }
@@ -668,7 +671,7 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
                 trainopt__msg(msg, cap, &len, trainopt_schedule_kind_name((trainopt_schedule_kind)kind));
                 trainopt__msg(msg, cap, &len, " needs ");
                 trainopt__msg(msg, cap, &len, key);
-                return TRAINOPT_ERR_HPARAM;
+                return TRAINOPT_ERR_PARSE;
             }
         }
     }
@@ -691,28 +694,44 @@ static inline trainopt_status trainopt__parse_one(const char *a, const char *b, 
     return TRAINOPT_OK;
 }
 
+/* Copies the parser's message to the caller's buffer (truncating) and, on an error, to
+   trainopt_last_error's text after the function's name. */
+static inline trainopt_status trainopt__parse_report(trainopt_status st, const char *fn, const char *text, char *msg,
+                                                     size_t msg_size) {
+    size_t len = 0;
+    trainopt__msg(msg, msg_size, &len, text);
+    return st == TRAINOPT_OK ? st : trainopt__once_fail(st, fn, "%s", text);
+}
+
 TRAINOPT_API trainopt_status trainopt_schedule_parse_msg(const char *text, trainopt_schedule *s, char *msg,
                                                          size_t msg_size) {
+    static const char fn[] = "trainopt_schedule_parse_msg";
+    char local[512];
     const char *end;
-    size_t len = 0;
     if (msg && msg_size) msg[0] = '\0';
-    if (!text || !s) {
-        trainopt__msg(msg, msg_size, &len, "null pointer");
-        return TRAINOPT_ERR_NULL;
-    }
+    if (!text) return trainopt__parse_report(TRAINOPT_ERR_NULL, fn, "null pointer: text is NULL", msg, msg_size);
+    if (!s) return trainopt__parse_report(TRAINOPT_ERR_NULL, fn, "null pointer: s is NULL", msg, msg_size);
     for (end = text; *end; end++) {}
-    return trainopt__parse_one(text, end, s, msg, msg_size);
+    local[0] = '\0';
+    return trainopt__parse_report(trainopt__parse_one(text, end, s, local, sizeof local), fn, local, msg, msg_size);
 }
 
 TRAINOPT_API trainopt_status trainopt_schedule_parse(const char *text, trainopt_schedule *s) {
-    return trainopt_schedule_parse_msg(text, s, NULL, 0);
+    static const char fn[] = "trainopt_schedule_parse";
+    char local[512];
+    const char *end;
+    if (!text) return trainopt__once_null(fn, "text");
+    if (!s) return trainopt__once_null(fn, "s");
+    for (end = text; *end; end++) {}
+    local[0] = '\0';
+    return trainopt__parse_report(trainopt__parse_one(text, end, s, local, sizeof local), fn, local, NULL, 0);
 }
 
 /* Walks "part @m part @m part": checks every part and milestone; with `out` and
    `ms` also stores them (part i in out[i], or in *out alone when there is one).
-   Returns the number of parts, or 0 after writing a message. */
+   Returns the number of parts, or 0 after writing a message and the status to *st. */
 static inline size_t trainopt__parse_parts(const char *text, trainopt_schedule *out, int64_t *ms, char *msg,
-                                           size_t msg_size) {
+                                           size_t msg_size, trainopt_status *st) {
     trainopt_schedule one;
     int64_t m, last = 0;
     size_t k = 0, len = 0;
@@ -722,9 +741,10 @@ static inline size_t trainopt__parse_parts(const char *text, trainopt_schedule *
         while (*e && *e != '@') e++;
         if (k == TRAINOPT_SCHEDULE_MAX_MILESTONES + 1) {
             trainopt__msg(msg, msg_size, &len, "too many parts (more than TRAINOPT_SCHEDULE_MAX_MILESTONES + 1)");
+            *st = TRAINOPT_ERR_PARSE;
             return 0;
         }
-        if (trainopt__parse_one(p, e, out ? &out[k] : &one, msg, msg_size) != TRAINOPT_OK) return 0;
+        if ((*st = trainopt__parse_one(p, e, out ? &out[k] : &one, msg, msg_size)) != TRAINOPT_OK) return 0;
         k++;
         if (!*e) return k;
         p = e + 1; /* "@milestone part" */
@@ -735,6 +755,8 @@ static inline size_t trainopt__parse_parts(const char *text, trainopt_schedule *
             trainopt__msg(msg, msg_size, &len, "expected a milestone >= the one before after '@' at \"");
             trainopt__msg(msg, msg_size, &len, p);
             trainopt__msg(msg, msg_size, &len, "\"");
+            /* digits that read but go backwards are a value error; anything else, syntax */
+            *st = e == p || !trainopt__parse_int(p, (size_t)(e - p), &m) ? TRAINOPT_ERR_PARSE : TRAINOPT_ERR_HPARAM;
             return 0;
         }
         if (ms) ms[k - 1] = m;
@@ -743,18 +765,13 @@ static inline size_t trainopt__parse_parts(const char *text, trainopt_schedule *
     }
 }
 
-TRAINOPT_API trainopt_status trainopt_schedule_parse_join(const char *text, trainopt_schedule *join,
-                                                          trainopt_schedule *parts, size_t max_parts, char *msg,
-                                                          size_t msg_size) {
+static inline trainopt_status trainopt__parse_join(const char *text, trainopt_schedule *join, trainopt_schedule *parts,
+                                                   size_t max_parts, char *msg, size_t msg_size) {
+    trainopt_status st = TRAINOPT_OK;
     size_t k, len = 0;
-    if (msg && msg_size) msg[0] = '\0';
-    if (!text || !join || (!parts && max_parts > 0)) {
-        trainopt__msg(msg, msg_size, &len, "null pointer");
-        return TRAINOPT_ERR_NULL;
-    }
     /* First pass checks everything, so a failure writes nothing; the second stores. */
-    k = trainopt__parse_parts(text, NULL, NULL, msg, msg_size);
-    if (k == 0) return TRAINOPT_ERR_HPARAM;
+    k = trainopt__parse_parts(text, NULL, NULL, msg, msg_size, &st);
+    if (k == 0) return st;
     if (k == 1) { /* one part needs no parts array */
         const char *end = text;
         while (*end) end++;
@@ -765,10 +782,25 @@ TRAINOPT_API trainopt_status trainopt_schedule_parse_join(const char *text, trai
         return TRAINOPT_ERR_HPARAM;
     }
     *join = trainopt_schedule_defaults(TRAINOPT_SCHEDULE_JOIN);
-    trainopt__parse_parts(text, parts, join->milestones, msg, msg_size);
+    trainopt__parse_parts(text, parts, join->milestones, msg, msg_size, &st);
     join->milestone_count = k - 1;
     join->parts = parts;
     return TRAINOPT_OK;
+}
+
+TRAINOPT_API trainopt_status trainopt_schedule_parse_join(const char *text, trainopt_schedule *join,
+                                                          trainopt_schedule *parts, size_t max_parts, char *msg,
+                                                          size_t msg_size) {
+    static const char fn[] = "trainopt_schedule_parse_join";
+    char local[512];
+    if (msg && msg_size) msg[0] = '\0';
+    if (!text) return trainopt__parse_report(TRAINOPT_ERR_NULL, fn, "null pointer: text is NULL", msg, msg_size);
+    if (!join) return trainopt__parse_report(TRAINOPT_ERR_NULL, fn, "null pointer: join is NULL", msg, msg_size);
+    if (!parts && max_parts > 0)
+        return trainopt__parse_report(TRAINOPT_ERR_NULL, fn, "null pointer: parts is NULL with max_parts > 0", msg, msg_size);
+    local[0] = '\0';
+    return trainopt__parse_report(trainopt__parse_join(text, join, parts, max_parts, local, sizeof local), fn, local, msg,
+                                  msg_size);
 }
 
 /* >>plateau: ReduceLROnPlateau */
@@ -782,9 +814,30 @@ TRAINOPT__FORCE_INLINE int trainopt__plateau_ok(const trainopt_plateau_config *c
            trainopt__nonneg(c->min_lr) && trainopt__nonneg(c->eps) && trainopt__nonneg(lr);
 }
 
+/* What trainopt__plateau_ok refuses, named for trainopt_last_error. */
+static inline trainopt_status trainopt__plateau_why(const trainopt_plateau_config *c, double lr) {
+    static const char fn[] = "trainopt_plateau_init";
+    if (c->mode != TRAINOPT_PLATEAU_MIN && c->mode != TRAINOPT_PLATEAU_MAX)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "mode = %d is not TRAINOPT_PLATEAU_MIN or _MAX", (int)c->mode);
+    if (c->threshold_mode != TRAINOPT_THRESHOLD_REL && c->threshold_mode != TRAINOPT_THRESHOLD_ABS)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "threshold_mode = %d is not TRAINOPT_THRESHOLD_REL or _ABS",
+                                   (int)c->threshold_mode);
+    if (!trainopt__in_01(c->factor))
+        return trainopt__once_hparam(fn, "factor", c->factor, "is outside [0, 1) (PyTorch: Factor should be < 1.0)");
+    if (c->patience < 0)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "patience = %lld is negative", (long long)c->patience);
+    if (c->cooldown < 0)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "cooldown = %lld is negative", (long long)c->cooldown);
+    if (!trainopt__nonneg(c->threshold)) return trainopt__once_hparam(fn, "threshold", c->threshold, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->min_lr)) return trainopt__once_hparam(fn, "min_lr", c->min_lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->eps)) return trainopt__once_hparam(fn, "eps", c->eps, TRAINOPT__WHY_NONNEG);
+    return trainopt__once_hparam(fn, "lr", lr, TRAINOPT__WHY_NONNEG);
+}
+
 TRAINOPT_API trainopt_status trainopt_plateau_init(trainopt_plateau *p, const trainopt_plateau_config *c, double lr) {
-    if (!p || !c) return TRAINOPT_ERR_NULL;
-    if (!trainopt__plateau_ok(c, lr)) return TRAINOPT_ERR_HPARAM;
+    if (!p) return trainopt__once_null("trainopt_plateau_init", "p");
+    if (!c) return trainopt__once_null("trainopt_plateau_init", "c (the config)");
+    if (!trainopt__plateau_ok(c, lr)) return trainopt__plateau_why(c, lr);
     p->config = *c;
     p->lr = lr;
     p->best = c->mode == TRAINOPT_PLATEAU_MIN ? INFINITY : -INFINITY;

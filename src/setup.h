@@ -6,8 +6,28 @@
 #define TRAINOPT__IMPLEMENTED 1
 #define TRAINOPT__KERNEL_PASS 1
 
+#include <stdarg.h> /* va_list, for trainopt_last_error's text */
+#include <stdio.h>  /* snprintf, for trainopt_last_error's text (formatted only on the error path) */
 #include <stdlib.h> /* strtod, for trainopt_schedule_parse; getenv, for TRAINOPT_MAX_BACKEND */
 #include <string.h>
+
+/* The storage class of trainopt_last_error's buffer: one per thread where the compiler
+   has thread-local storage (C11 _Thread_local, C++11 thread_local, gcc and clang's
+   __thread, MSVC's __declspec(thread)). Define it empty before including trainopt.h
+   for one buffer shared by every thread (a compiler with none of these gets that). */
+#ifndef TRAINOPT_THREAD_LOCAL
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define TRAINOPT_THREAD_LOCAL thread_local
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_THREADS__)
+#define TRAINOPT_THREAD_LOCAL _Thread_local
+#elif defined(__GNUC__) || defined(__clang__)
+#define TRAINOPT_THREAD_LOCAL __thread
+#elif defined(_MSC_VER)
+#define TRAINOPT_THREAD_LOCAL __declspec(thread)
+#else
+#define TRAINOPT_THREAD_LOCAL
+#endif
+#endif
 
 /* Outputs (batch norm's y and dx, dropout's y) of at least this many bytes are
    written with streaming stores: they do not fit in cache with their inputs, so

@@ -11,7 +11,12 @@
    `ikinds` the valid range of each real and integer parameter, and the generic rows
    follow from them. Rows no letter can express are written out in each function's
    `extra`. Compiled once per backend (see tests/harness.h): validation runs before
-   any vector code, and this checks that no backend writes before it refuses. */
+   any vector code, and this checks that no backend writes before it refuses.
+
+   Every refusal must also leave a text in trainopt_last_error() that starts with the
+   function's name and ": ", and an accepted call must leave the text alone; a few
+   texts are checked word for word (badinput_messages). The table must have a row
+   for every function of the kernel list that takes arguments (badinput_complete). */
 #include "harness.h"
 #include "trainopt.h"
 
@@ -118,17 +123,42 @@ static void bi_setup(const bi_kernel *k, bi_args *a) {
 
 static int bi_is_error(int want) { return want != TRAINOPT_OK && want != BI_NUMBER && want != BI_ANY; }
 
+/* After a call that returned `got`: a refusal (a status other than OK) leaves a text that
+   starts with "trainopt_<name>: " and says more; anything else leaves the text empty
+   (bi_row clears it before the call). */
+static void bi_check_text(to_ctx *t, const bi_kernel *k, int got, const char *what) {
+    const char *text = trainopt_last_error();
+    char prefix[96];
+    size_t len;
+    if (text == NULL) {
+        to_fail(t, "%s: %s: trainopt_last_error() returned NULL", k->name, what);
+        return;
+    }
+    len = (size_t)snprintf(prefix, sizeof prefix, "trainopt_%s: ", k->name);
+    if (got > TRAINOPT_OK) {
+        TO_CHECK(t, strncmp(text, prefix, len) == 0 && strlen(text) > len + 3,
+                 "%s: %s returned %d, but trainopt_last_error() is \"%s\" (should start \"%s\" and say why)", k->name,
+                 what, got, text, prefix);
+    } else {
+        TO_CHECK(t, text[0] == '\0', "%s: %s returned %d, yet set trainopt_last_error() to \"%s\"", k->name, what, got,
+                 text);
+    }
+}
+
 /* Runs one row: the status must be `want`; a refused call must leave the arena as it was
    (also an accepted one when `unchanged`). Returns what the call returned. */
 static int bi_row(to_ctx *t, const bi_kernel *k, bi_args *a, int want, int unchanged, const char *what) {
     uint64_t before = bi_checksum(k->scratch), after;
-    int got = k->call(a);
+    int got;
+    trainopt_clear_error();
+    got = k->call(a);
     after = bi_checksum(k->scratch);
     if (!t) return got;
     if (want != BI_ANY && got != want)
         to_fail(t, "%s: %s returned %d, documented %d", k->name, what, got, want);
     else if ((bi_is_error(want) || unchanged) && after != before)
         to_fail(t, "%s: %s returned %d but changed memory it was given", k->name, what, got);
+    bi_check_text(t, k, got, what);
     return got;
 }
 
@@ -248,6 +278,13 @@ static void bi_generic(to_ctx *t, const bi_kernel *k) {
         for (s = 0; s < nslots; s++)
             if (k->slots[s] != 'c') a.p[s] = NULL;
         bi_logged(bi_row(t, k, &a, k->ok, 1, "n = 0, every array NULL"));
+        for (s = 0; s < nslots; s++) { /* a config is required even when there is nothing to do */
+            if (k->slots[s] != 'c') continue;
+            bi_setup(k, &a);
+            a.n = 0;
+            a.p[s] = NULL;
+            bi_logged(bi_row(t, k, &a, k->bad_null, 1, "n = 0, the config NULL"));
+        }
         for (q = 0; q < 2; q++) {
             bi_setup(k, &a);
             a.n = big[q];
@@ -832,17 +869,28 @@ static int bi_parse_join(bi_args *a) {
                                         (size_t)a->i[1], (char *)a->p[2], (size_t)a->i[0]);
 }
 static void bi_parse_extra(to_ctx *t, const bi_kernel *k) {
-    static const char *const bad[] = {"", "cosine", "cosine:t_max=0", "cosine:t_max=1e400", "cosine:t_max=nan",
-                                      "bogus:lr=1", "cosine:t_max=5,t_max=6", "cosine:lr=-1,t_max=5",
-                                      "step:step_size=1,gamma=inf", "cosine:t_max=9223372036854775808"};
+    /* Texts that do not read as a schedule (ERR_PARSE), and values out of range (ERR_HPARAM). */
+    static const struct {
+        const char *text;
+        int want;
+    } bad[] = {{"", TRAINOPT_ERR_PARSE},
+               {"cosine", TRAINOPT_ERR_PARSE},
+               {"cosine:t_max=0", TRAINOPT_ERR_HPARAM},
+               {"cosine:t_max=1e400", TRAINOPT_ERR_PARSE},
+               {"cosine:t_max=nan", TRAINOPT_ERR_PARSE},
+               {"bogus:lr=1", TRAINOPT_ERR_PARSE},
+               {"cosine:t_max=5,t_max=6", TRAINOPT_ERR_PARSE},
+               {"cosine:lr=-1,t_max=5", TRAINOPT_ERR_HPARAM},
+               {"step:step_size=1,gamma=inf", TRAINOPT_ERR_HPARAM},
+               {"cosine:t_max=9223372036854775808", TRAINOPT_ERR_PARSE}};
     bi_args a;
     size_t i;
     char what[96];
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         bi_setup(k, &a);
-        strcpy((char *)a.p[0], bad[i]);
-        snprintf(what, sizeof what, "text \"%s\"", bad[i]);
-        bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, what));
+        strcpy((char *)a.p[0], bad[i].text);
+        snprintf(what, sizeof what, "text \"%s\"", bad[i].text);
+        bi_logged(bi_row(t, k, &a, bad[i].want, 0, what));
     }
 }
 static void bi_parse_join_extra(to_ctx *t, const bi_kernel *k) {
@@ -1039,8 +1087,98 @@ static const bi_kernel bi_kernels[] = {
 static const bi_kernel *bi_current;
 static void bi_test_current(to_ctx *t) { bi_generic(t, bi_current); }
 
+/* Every function of the kernel list that takes arguments has a row above: a kernel added
+   to the list and forgotten here fails, by name. */
+static void bi_test_complete(to_ctx *t) {
+#define BI_LISTED(family, ret, name, params, args) {#name, #params},
+    static const struct {
+        const char *name, *params;
+    } listed[] = {TRAINOPT_KERNELS(BI_LISTED)};
+#undef BI_LISTED
+    size_t i, j;
+    for (i = 0; i < sizeof listed / sizeof listed[0]; i++) {
+        int found = 0;
+        if (strcmp(listed[i].params, "(void)") == 0) continue; /* nothing to validate */
+        for (j = 0; j < BI_COUNT; j++) found |= strcmp(bi_kernels[j].name, listed[i].name) == 0;
+        TO_CHECK(t, found, "trainopt_%s%s is in TRAINOPT_KERNELS but has no row in tests/test_badinput.c's bi_kernels",
+                 listed[i].name, listed[i].params);
+    }
+}
+
+/* Texts checked word for word: the name of the function, of the argument, and the reason. */
+static void bi_expect_text(to_ctx *t, int got, int want, const char *text) {
+    TO_CHECK(t, got == want && strcmp(trainopt_last_error(), text) == 0, "status %d (want %d), text \"%s\", want \"%s\"",
+             got, want, trainopt_last_error(), text);
+}
+static void bi_test_messages(to_ctx *t) {
+    float a[64], b[64], c[64], d[64];
+    int32_t labels[2] = {1, 7};
+    float loss;
+    trainopt_schedule sched;
+    memset(a, 0, sizeof a), memset(b, 0, sizeof b), memset(c, 0, sizeof c), memset(d, 0, sizeof d);
+    {
+        trainopt_adam_config cfg = TRAINOPT_ADAM_DEFAULTS;
+        cfg.beta2 = 1.0;
+        bi_expect_text(t, trainopt_adam_step(&cfg, 1, 8, a, b, c, d, NULL), TRAINOPT_ERR_HPARAM,
+                       "trainopt_adam_step: beta2 = 1 is outside [0, 1)");
+        cfg.beta2 = 0.999, cfg.lr = -0.001;
+        bi_expect_text(t, trainopt_adamw_step(&cfg, 1, 8, a, b, c, d, NULL), TRAINOPT_ERR_HPARAM,
+                       "trainopt_adamw_step: lr = -0.001 is not a finite number >= 0");
+        cfg.lr = 0.001;
+        bi_expect_text(t, trainopt_adam_step(&cfg, 0, 8, a, b, c, d, NULL), TRAINOPT_ERR_STEP,
+                       "trainopt_adam_step: step = 0: steps count from 1");
+        bi_expect_text(t, trainopt_adam_step(&cfg, 1, 8, a, b, a + 4, d, NULL), TRAINOPT_ERR_ALIAS,
+                       "trainopt_adam_step: param and exp_avg overlap");
+        cfg.amsgrad = 1;
+        bi_expect_text(t, trainopt_adam_step(&cfg, 1, 8, a, b, c, d, NULL), TRAINOPT_ERR_NULL,
+                       "trainopt_adam_step: max_exp_avg_sq (needed: amsgrad) is NULL");
+        bi_expect_text(t, trainopt_adam_step(NULL, 1, 0, NULL, NULL, NULL, NULL, NULL), TRAINOPT_ERR_NULL,
+                       "trainopt_adam_step: c (the config) is NULL");
+    }
+    {
+        trainopt_sgd_config cfg = TRAINOPT_SGD_DEFAULTS;
+        bi_expect_text(t, trainopt_sgd_step(&cfg, 1, 8, a, NULL, NULL), TRAINOPT_ERR_NULL,
+                       "trainopt_sgd_step: grad is NULL");
+        bi_expect_text(t, trainopt_sgd_step(&cfg, 1, BI_BIG_N, a, b, NULL), TRAINOPT_ERR_SHAPE,
+                       "trainopt_sgd_step: n = 4611686018427387904: its size in bytes overflows size_t");
+    }
+    {
+        trainopt_bn_config cfg = TRAINOPT_BN_DEFAULTS;
+        trainopt_bn_shape shape;
+        shape.n = 1, shape.c = 3, shape.spatial = 1, shape.layout = TRAINOPT_NHWC;
+        bi_expect_text(t, trainopt_batchnorm_forward_train(&cfg, shape, a, NULL, NULL, NULL, NULL, b, c, d),
+                       TRAINOPT_ERR_SHAPE,
+                       "trainopt_batchnorm_forward_train: n*spatial == 1: one value per channel has no variance "
+                       "(PyTorch: Expected more than 1 value per channel when training)");
+        cfg.eps = 0.0;
+        bi_expect_text(t, trainopt_batchnorm_forward_infer(&cfg, shape, a, NULL, NULL, b, c, d), TRAINOPT_ERR_HPARAM,
+                       "trainopt_batchnorm_forward_infer: eps = 0 is not a finite number > 0");
+    }
+    bi_expect_text(t, trainopt_softmax_cross_entropy(2, 4, a, labels, -100, 0.0, &loss, NULL), TRAINOPT_ERR_INDEX,
+                   "trainopt_softmax_cross_entropy: labels[1] = 7 is outside [0, classes = 4) and is not "
+                   "ignore_index = -100 (PyTorch: Target 7 is out of bounds)");
+    bi_expect_text(t, trainopt_dropout_forward(1.5, 1, 0, 8, a, b, NULL), TRAINOPT_ERR_HPARAM,
+                   "trainopt_dropout_forward: p = 1.5 is outside [0, 1]");
+    bi_expect_text(t, trainopt_schedule_parse("cosine:tmax=5", &sched), TRAINOPT_ERR_PARSE,
+                   "trainopt_schedule_parse: unknown field \"tmax\" for cosine (its fields: lr t_max! eta_min "
+                   "warmup_iters warmup_start_factor)");
+    /* the text stays until the next refusal or trainopt_clear_error(): a valid call leaves it */
+    {
+        trainopt_sgd_config cfg = TRAINOPT_SGD_DEFAULTS;
+        cfg.momentum = NAN;
+        trainopt_sgd_step(&cfg, 1, 8, a, b, NULL);
+        cfg.momentum = 0.0;
+        bi_expect_text(t, trainopt_sgd_step(&cfg, 1, 8, a, b, NULL), TRAINOPT_OK,
+                       "trainopt_sgd_step: momentum = nan is not a finite number >= 0");
+        trainopt_clear_error();
+        TO_CHECK(t, strcmp(trainopt_last_error(), "") == 0, "after trainopt_clear_error: \"%s\"", trainopt_last_error());
+    }
+}
+
 void TO_NAME(badinput_tests)(to_ctx *t) {
     size_t i;
+    to_run(t, "complete", bi_test_complete);
+    to_run(t, "messages", bi_test_messages);
     for (i = 0; i < BI_COUNT; i++) {
         bi_current = &bi_kernels[i];
         to_run(t, bi_kernels[i].name, bi_test_current);

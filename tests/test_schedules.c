@@ -840,7 +840,16 @@ static void test_parse_ok(to_ctx *t) {
     }
 }
 
+/* The status a parse error's message implies: range errors say "out of range" or name a bound. */
+static trainopt_status sched_parse_want(const char *says) {
+    return strstr(says, "out of range") || strstr(says, "pct_start * total_steps") || strstr(says, "warmup_iters >= 0")
+               ? TRAINOPT_ERR_HPARAM
+               : TRAINOPT_ERR_PARSE;
+}
+
 static void test_parse_errors(to_ctx *t) {
+    /* A text that does not read as a schedule is TRAINOPT_ERR_PARSE; values that read but are
+       out of range (the messages that say "out of range" or name a bound) TRAINOPT_ERR_HPARAM. */
     static const struct {
         const char *text, *says;
     } bad[] = {
@@ -885,13 +894,22 @@ static void test_parse_errors(to_ctx *t) {
     memset(&s, 0x33, sizeof s);
     before = s;
     for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-        trainopt_status st = trainopt_schedule_parse_msg(bad[k].text, &s, msg, sizeof msg);
-        TO_CHECK(t, st == TRAINOPT_ERR_HPARAM, "\"%s\": status %d, want TRAINOPT_ERR_HPARAM", bad[k].text, (int)st);
+        const trainopt_status want = sched_parse_want(bad[k].says);
+        trainopt_status st;
+        trainopt_clear_error();
+        st = trainopt_schedule_parse_msg(bad[k].text, &s, msg, sizeof msg);
+        TO_CHECK(t, st == want, "\"%s\": status %d, want %d", bad[k].text, (int)st, (int)want);
         TO_CHECK(t, strstr(msg, bad[k].says) != NULL, "\"%s\": message \"%s\" should say \"%s\"", bad[k].text, msg,
                  bad[k].says);
+        TO_CHECK(t, strncmp(trainopt_last_error(), "trainopt_schedule_parse_msg: ", 29) == 0 &&
+                        strcmp(trainopt_last_error() + 29, msg) == 0,
+                 "\"%s\": trainopt_last_error() \"%s\" should be the function's name and \"%s\"", bad[k].text,
+                 trainopt_last_error(), msg);
         TO_CHECK(t, memcmp(&s, &before, sizeof s) == 0, "\"%s\": a failed parse wrote to the schedule", bad[k].text);
-        TO_CHECK(t, trainopt_schedule_parse(bad[k].text, &s) == TRAINOPT_ERR_HPARAM, "\"%s\": plain parse",
-                 bad[k].text);
+        TO_CHECK(t, trainopt_schedule_parse(bad[k].text, &s) == want, "\"%s\": plain parse", bad[k].text);
+        TO_CHECK(t, strncmp(trainopt_last_error(), "trainopt_schedule_parse: ", 25) == 0 &&
+                        strcmp(trainopt_last_error() + 25, msg) == 0,
+                 "\"%s\": plain parse: trainopt_last_error() \"%s\"", bad[k].text, trainopt_last_error());
     }
     to_expect_status(t, trainopt_schedule_parse(NULL, &s), TRAINOPT_ERR_NULL, "parse(NULL, s)");
     to_expect_status(t, trainopt_schedule_parse("cosine:t_max=5", NULL), TRAINOPT_ERR_NULL, "parse(text, NULL)");
@@ -901,8 +919,10 @@ static void test_parse_errors(to_ctx *t) {
         memset(small, 'Z', sizeof small);
         trainopt_schedule_parse_msg("cosin", &s, small, 8);
         TO_CHECK(t, strlen(small) == 7 && small[8] == 'Z' && small[11] == 'Z', "message truncation: \"%s\"", small);
-        TO_CHECK(t, trainopt_schedule_parse_msg("cosin", &s, small, 0) == TRAINOPT_ERR_HPARAM && small[8] == 'Z',
+        TO_CHECK(t, trainopt_schedule_parse_msg("cosin", &s, small, 0) == TRAINOPT_ERR_PARSE && small[8] == 'Z',
                  "msg_size 0");
+        TO_CHECK(t, strncmp(trainopt_last_error(), "trainopt_schedule_parse_msg: unknown schedule \"cosin\"", 53) == 0,
+                 "msg_size 0: trainopt_last_error() still has the whole message: \"%s\"", trainopt_last_error());
     }
 }
 
@@ -949,12 +969,14 @@ static void test_parse_join(to_ctx *t) {
     {
         static const struct {
             const char *text, *says;
+            trainopt_status want;
         } bad[] = {
-            {"cosine:t_max=5 @ cosine:t_max=5", "expected a milestone"},
-            {"cosine:t_max=5 @10 cosine:t_max=5 @5 cosine:t_max=5", "expected a milestone >= the one before"},
-            {"cosine:t_max=5 @10 cosin:t_max=5", "unknown schedule \"cosin\""},
-            {"cosine:t_max=5 @10 cosine:t_max=0", "out of range"},
-            {"fixed @1 fixed @2 fixed @3 fixed @4 fixed", "more parts than max_parts"},
+            {"cosine:t_max=5 @ cosine:t_max=5", "expected a milestone", TRAINOPT_ERR_PARSE},
+            {"cosine:t_max=5 @10 cosine:t_max=5 @5 cosine:t_max=5", "expected a milestone >= the one before",
+             TRAINOPT_ERR_HPARAM},
+            {"cosine:t_max=5 @10 cosin:t_max=5", "unknown schedule \"cosin\"", TRAINOPT_ERR_PARSE},
+            {"cosine:t_max=5 @10 cosine:t_max=0", "out of range", TRAINOPT_ERR_HPARAM},
+            {"fixed @1 fixed @2 fixed @3 fixed @4 fixed", "more parts than max_parts", TRAINOPT_ERR_HPARAM},
         };
         size_t k;
         trainopt_schedule j0;
@@ -962,7 +984,10 @@ static void test_parse_join(to_ctx *t) {
         join = j0;
         for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
             trainopt_status st = trainopt_schedule_parse_join(bad[k].text, &join, parts, 4, msg, sizeof msg);
-            TO_CHECK(t, st == TRAINOPT_ERR_HPARAM, "\"%s\": status %d", bad[k].text, (int)st);
+            TO_CHECK(t, st == bad[k].want, "\"%s\": status %d, want %d", bad[k].text, (int)st, (int)bad[k].want);
+            TO_CHECK(t, strncmp(trainopt_last_error(), "trainopt_schedule_parse_join: ", 30) == 0 &&
+                            strcmp(trainopt_last_error() + 30, msg) == 0,
+                     "\"%s\": trainopt_last_error() \"%s\"", bad[k].text, trainopt_last_error());
             TO_CHECK(t, strstr(msg, bad[k].says) != NULL, "\"%s\": message \"%s\" should say \"%s\"", bad[k].text, msg,
                      bad[k].says);
             TO_CHECK(t, memcmp(parts, before, sizeof parts) == 0 && memcmp(&join, &j0, sizeof join) == 0,

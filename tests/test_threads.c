@@ -6,6 +6,14 @@
    chunk calls on one worker thread; the same two chunks on two threads at once.
    All outputs and state must be bit-identical (any NaN matching any NaN, as
    to_bits_equal). Threads exist only in this test; the library has none.
+
+   Which kernels count as elementwise (th_complete checks the table against the kernel
+   list): every kernel of the families with arrays (optim, regularize, gradutil, loss,
+   random, init, batchnorm) whose outputs at index i depend only on inputs at i (batch
+   norm: per channel, so a split of the channels) and on the call's scalars. The
+   others are named in th_not_elementwise with the reason: reductions to one scalar
+   (a loss, a norm, a penalty) depend on every element, and the functions without
+   arrays have no range to split. Families text, backend and schedule have no arrays.
    Compiled once per backend (see tests/harness.h). */
 #define _POSIX_C_SOURCE 200112L /* pthreads under -std=c99 */
 #include "harness.h"
@@ -16,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TH_ARRAYS = 10 };
+enum { TH_ARRAYS = 13 };
 #define TH_N 3001 /* elements per array: odd, not a multiple of any vector width */
 #define TH_SEED 0x7a11u
 #define TH_OFFSET 5 /* random kernels start inside a Philox group */
@@ -31,6 +39,7 @@ typedef struct {
 
 typedef struct {
     const char *name;
+    const char *covers;  /* the public functions (short names) run() calls, space-separated */
     int arrays;          /* how many of th_mem.a the kernel uses */
     size_t range;        /* the range split: elements, or channels for batch norm */
     size_t splits[3];    /* chunk boundaries tried (multiples of 8 where a mask is shared) */
@@ -93,6 +102,28 @@ static void th_adamw_ex(th_mem *m, int chunk, size_t b, size_t e) {
     }
 }
 
+/* The _ex forms the rows above do not reach, and AdamW's plain step: each optimizer on its
+   own parameter and state arrays, sharing the (read-only) gradient a1. */
+static void th_optim_more(th_mem *m, int chunk, size_t b, size_t e) {
+    trainopt_sgd_config sc = TRAINOPT_SGD_DEFAULTS;
+    trainopt_adagrad_config gc = TRAINOPT_ADAGRAD_DEFAULTS;
+    trainopt_rmsprop_config rc = TRAINOPT_RMSPROP_DEFAULTS;
+    trainopt_adam_config ac = TRAINOPT_ADAM_DEFAULTS, wc = TRAINOPT_ADAMW_DEFAULTS;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    const size_t n = e - b;
+    int64_t step;
+    (void)chunk;
+    sc.momentum = 0.9, gc.weight_decay = 0.01, rc.weight_decay = 0.01, ac.weight_decay = 0.01;
+    o.grad_scale = 0.5;
+    for (step = 1; step <= 3; step++) {
+        th_note(m, trainopt_sgd_step_ex(&sc, step, n, m->a[0] + b, m->a[1] + b, m->a[2] + b, &o));
+        th_note(m, trainopt_adagrad_step_ex(&gc, step, n, m->a[3] + b, m->a[1] + b, m->a[4] + b, &o));
+        th_note(m, trainopt_rmsprop_step_ex(&rc, step, n, m->a[5] + b, m->a[1] + b, m->a[6] + b, NULL, NULL, &o));
+        th_note(m, trainopt_adam_step_ex(&ac, step, n, m->a[7] + b, m->a[1] + b, m->a[8] + b, m->a[9] + b, NULL, &o));
+        th_note(m, trainopt_adamw_step(&wc, step, n, m->a[10] + b, m->a[1] + b, m->a[11] + b, m->a[12] + b, NULL));
+    }
+}
+
 /* The gradient utilities that are elementwise: l1l2_grad, clip_grad_value, grad_unscale. */
 static void th_gradutil(th_mem *m, int chunk, size_t b, size_t e) {
     th_note(m, trainopt_l1l2_grad(e - b, m->a[0] + b, m->a[1] + b, 0.01, 0.02));
@@ -128,7 +159,8 @@ static void th_random(th_mem *m, int chunk, size_t b, size_t e) {
 
 /* Batch norm on one NCHW image: channels are contiguous and independent, so a split of
    the channels is a split into disjoint ranges. x a0, y a1, dy a2, dx a3, running mean
-   and var a4 a5, saved mean and invstd a6 a7, dgamma a8, dbeta a9. */
+   and var a4 a5, saved mean and invstd a6 a7, dgamma a8, dbeta a9; then inference from
+   the running statistics into a10, and fold's scale and shift into a11 and a12. */
 #define TH_BN_S 49
 static void th_batchnorm(th_mem *m, int chunk, size_t b, size_t e) {
     trainopt_bn_config c = TRAINOPT_BN_DEFAULTS;
@@ -140,20 +172,74 @@ static void th_batchnorm(th_mem *m, int chunk, size_t b, size_t e) {
                                                 m->a[6] + b, m->a[7] + b));
     th_note(m, trainopt_batchnorm_backward(&c, s, m->a[0] + x, m->a[2] + x, NULL, m->a[6] + b, m->a[7] + b, NULL,
                                            m->a[3] + x, m->a[8] + b, m->a[9] + b));
+    th_note(m, trainopt_batchnorm_forward_infer(&c, s, m->a[0] + x, NULL, NULL, m->a[4] + b, m->a[5] + b, m->a[10] + x));
+    th_note(m, trainopt_batchnorm_fold(&c, e - b, NULL, NULL, m->a[4] + b, m->a[5] + b, m->a[11] + b, m->a[12] + b));
 }
 
 static const th_kernel th_kernels[] = {
-    {"sgd", 3, TH_N, {8, 1000, 2992}, th_sgd},
-    {"adagrad", 3, TH_N, {8, 1000, 2992}, th_adagrad},
-    {"rmsprop", 5, TH_N, {8, 1000, 2992}, th_rmsprop},
-    {"adam", 5, TH_N, {8, 1000, 2992}, th_adam},
-    {"adamw_ex", 4, TH_N, {8, 1000, 2992}, th_adamw_ex},
-    {"gradutil", 2, TH_N, {8, 1000, 2992}, th_gradutil},
-    {"dropout", 5, TH_N, {8, 1000, 2992}, th_dropout},
-    {"random", 8, TH_N, {8, 1000, 2992}, th_random},
-    {"batchnorm", 10, TH_N / TH_BN_S, {1, 30, 60}, th_batchnorm},
+    {"sgd", "sgd_step", 3, TH_N, {8, 1000, 2992}, th_sgd},
+    {"adagrad", "adagrad_init adagrad_step", 3, TH_N, {8, 1000, 2992}, th_adagrad},
+    {"rmsprop", "rmsprop_step", 5, TH_N, {8, 1000, 2992}, th_rmsprop},
+    {"adam", "adam_step", 5, TH_N, {8, 1000, 2992}, th_adam},
+    {"adamw_ex", "adamw_step_ex", 4, TH_N, {8, 1000, 2992}, th_adamw_ex},
+    {"optim_more", "sgd_step_ex adagrad_step_ex rmsprop_step_ex adam_step_ex adamw_step", 13, TH_N, {8, 1000, 2992},
+     th_optim_more},
+    {"gradutil", "l1l2_grad clip_grad_value grad_unscale", 2, TH_N, {8, 1000, 2992}, th_gradutil},
+    {"dropout", "dropout_forward dropout_backward", 5, TH_N, {8, 1000, 2992}, th_dropout},
+    {"random",
+     "rand_u32 rand_uniform rand_normal trunc_normal xavier_uniform xavier_normal kaiming_uniform kaiming_normal", 8,
+     TH_N, {8, 1000, 2992}, th_random},
+    {"batchnorm", "batchnorm_forward_train batchnorm_backward batchnorm_forward_infer batchnorm_fold", 13,
+     TH_N / TH_BN_S, {1, 30, 60}, th_batchnorm},
 };
 #define TH_COUNT (sizeof th_kernels / sizeof th_kernels[0])
+
+/* The kernels of the families with arrays that are not elementwise, and why. */
+static const char *const th_not_elementwise[][2] = {
+    {"l1l2_penalty", "a reduction to one scalar"},
+    {"sum_squares", "a reduction over a list of tensors"},
+    {"grad_norm", "a reduction over a list of tensors"},
+    {"clip_grad_norm", "a reduction over a list of tensors, then a scale by it"},
+    {"mse_loss", "a mean over every element"},
+    {"bce_with_logits", "a mean over every element"},
+    {"softmax_cross_entropy", "a mean over rows, each row a reduction"},
+    {"calculate_gain", "no arrays"},
+    {"calculate_fans", "no arrays"},
+};
+
+/* Whether the space-separated list holds the word. */
+static int th_list_has(const char *list, const char *word) {
+    const size_t n = strlen(word);
+    while (*list) {
+        size_t m = strcspn(list, " ");
+        if (m == n && strncmp(list, word, n) == 0) return 1;
+        list += m;
+        while (*list == ' ') list++;
+    }
+    return 0;
+}
+
+/* Every kernel of a family with arrays is in a row's covers or in th_not_elementwise. */
+static void th_complete(to_ctx *t) {
+#define TH_LISTED(family, ret, name, params, args) {#family, #name},
+    static const struct {
+        const char *family, *name;
+    } listed[] = {TRAINOPT_KERNELS(TH_LISTED)};
+#undef TH_LISTED
+    static const char families[] = "optim regularize gradutil loss random init batchnorm";
+    size_t i, j;
+    for (i = 0; i < sizeof listed / sizeof listed[0]; i++) {
+        int found = 0;
+        if (!th_list_has(families, listed[i].family)) continue;
+        for (j = 0; j < TH_COUNT; j++) found |= th_list_has(th_kernels[j].covers, listed[i].name);
+        for (j = 0; j < sizeof th_not_elementwise / sizeof th_not_elementwise[0]; j++)
+            found |= strcmp(th_not_elementwise[j][0], listed[i].name) == 0;
+        TO_CHECK(t, found,
+                 "trainopt_%s (family %s) is in TRAINOPT_KERNELS but neither in a row of tests/test_threads.c's "
+                 "th_kernels nor in th_not_elementwise",
+                 listed[i].name, listed[i].family);
+    }
+}
 
 /* ---- memory, threads, comparison ------------------------------------------------------- */
 
@@ -265,6 +351,7 @@ static void th_test_current(to_ctx *t) {
 
 void TO_NAME(threads_tests)(to_ctx *t) {
     size_t i;
+    to_run(t, "complete", th_complete);
     for (i = 0; i < TH_COUNT; i++) {
         th_current = &th_kernels[i];
         to_run(t, th_kernels[i].name, th_test_current);

@@ -138,4 +138,42 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     return n > max ? max : n;
 }
 
+/* Every public function and the fuzz target that reaches it (directly, or through the
+   function named). FZ_CHECK_REACHED, written in each target after trainopt.h, turns a
+   function of TRAINOPT_KERNELS missing here into a compile error that names it
+   (fz_reached_<name> undeclared): a kernel added to the list must get a fuzz path. */
+#define FZ_REACHED(X)                                                                    \
+    X(status_str, schedules) X(last_error, schedules) X(clear_error, schedules)         \
+    X(backend, schedules) /* called; its answer differs by backend, so not compared */  \
+    X(sgd_step, optim) X(sgd_step_ex, optim) X(adagrad_init, optim)                     \
+    X(adagrad_step, optim) X(adagrad_step_ex, optim) X(rmsprop_step, optim)             \
+    X(rmsprop_step_ex, optim) X(adam_step, optim) X(adamw_step, optim)                  \
+    X(adam_step_ex, optim) X(adamw_step_ex, optim)                                      \
+    X(lr_step, schedules) X(lr_multistep, schedules) X(lr_exponential, schedules)       \
+    X(lr_inverse_time, schedules) X(lr_polynomial, schedules) X(lr_linear, schedules)   \
+    X(lr_constant, schedules) X(lr_cosine, schedules) X(lr_cosine_restarts, schedules)  \
+    X(lr_warmup_cosine, schedules) X(lr_warmup_factor, schedules)                       \
+    X(lr_onecycle, schedules) X(momentum_onecycle, schedules) X(lr_cyclic, schedules)   \
+    X(momentum_cyclic, schedules) X(schedule_kind_name, schedules)                      \
+    X(schedule_defaults, schedules) X(schedule_lr, schedules)                           \
+    X(schedule_momentum, schedules) X(lr_join, schedules) X(schedule_parse_msg, schedules) \
+    X(schedule_parse, schedules) X(schedule_parse_join, schedules)                      \
+    X(plateau_init, schedules) X(plateau_step, schedules)                               \
+    X(l1l2_penalty, losses) X(l1l2_grad, losses) X(clip_grad_value, losses)             \
+    X(grad_unscale, losses) X(sum_squares, losses) X(grad_norm, losses)                 \
+    X(clip_grad_norm, losses) X(mse_loss, losses) X(bce_with_logits, losses)            \
+    X(softmax_cross_entropy, losses)                                                    \
+    X(rand_u32, random) X(rand_uniform, random) X(rand_normal, random)                  \
+    X(dropout_forward, random) X(dropout_backward, random)                              \
+    X(calculate_gain, schedules) X(calculate_fans, schedules)                           \
+    X(xavier_uniform, random) X(xavier_normal, random) X(kaiming_uniform, random)       \
+    X(kaiming_normal, random) X(trunc_normal, random)                                   \
+    X(batchnorm_forward_train, batchnorm) X(batchnorm_forward_infer, batchnorm)         \
+    X(batchnorm_backward, batchnorm) X(batchnorm_fold, batchnorm)
+#define FZ_REACHED_ENUM(name, target) fz_reached_##name,
+#define FZ_KERNEL_CHECK(family, ret, name, params, args) fz_checked_##name = fz_reached_##name,
+#define FZ_CHECK_REACHED                                   \
+    enum { FZ_REACHED(FZ_REACHED_ENUM) fz_reached_count }; \
+    enum { TRAINOPT_KERNELS(FZ_KERNEL_CHECK) fz_checked_count };
+
 #endif

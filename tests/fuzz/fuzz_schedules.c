@@ -7,6 +7,8 @@
 #include "fuzz.h"
 #include "trainopt.h"
 
+FZ_CHECK_REACHED /* every public function has a fuzz path (fuzz.h) */
+
 #include <stdlib.h>
 
 void FZ_NAME(fz_schedules)(const uint8_t *data, size_t size, fz_out *out);
@@ -81,4 +83,28 @@ void FZ_NAME(fz_schedules)(const uint8_t *data, size_t size, fz_out *out) {
         const int64_t tj = j == 3 ? t : (int64_t)j * 11;
         fz_put_double(out, trainopt_schedule_lr(&join, tj));
     }
+    if (join.kind == TRAINOPT_SCHEDULE_JOIN) fz_put_double(out, trainopt_lr_join(join.parts, join.milestone_count + 1,
+                                                                                  join.milestones, t));
+
+    /* The small functions, from values already read (the corpus keeps its meaning), and the
+       error text, which must be the same on every backend. */
+    fz_tag(out, "texts");
+    trainopt_clear_error();
+    fz_put(out, trainopt_last_error(), strlen(trainopt_last_error()) + 1);
+    fz_put_status(out, trainopt_schedule_parse(text, &s));
+    fz_put(out, trainopt_last_error(), strlen(trainopt_last_error()) + 1);
+    fz_put(out, trainopt_status_str((trainopt_status)(i[3] % 12)), strlen(trainopt_status_str((trainopt_status)(i[3] % 12))));
+    fz_put(out, trainopt_schedule_kind_name((trainopt_schedule_kind)(i[2] % 20)),
+           strlen(trainopt_schedule_kind_name((trainopt_schedule_kind)(i[2] % 20))));
+    s = trainopt_schedule_defaults((trainopt_schedule_kind)(i[2] % 20));
+    s.lr = d[0];
+    fz_put_double(out, trainopt_schedule_lr(&s, t));
+    {
+        size_t shape[4], fan_in = 0, fan_out = 0;
+        for (j = 0; j < 4; j++) shape[j] = (size_t)ms[j];
+        fz_put_status(out, trainopt_calculate_fans((size_t)((uint64_t)i[1] % 5), shape, &fan_in, &fan_out)); /* ndim 0..4 */
+        fz_put(out, &fan_in, sizeof fan_in), fz_put(out, &fan_out, sizeof fan_out);
+        fz_put(out, trainopt_last_error(), strlen(trainopt_last_error()) + 1);
+    }
+    if (trainopt_backend() == NULL) abort(); /* reached; which backend it names differs, so not compared */
 }
