@@ -76,6 +76,8 @@ typedef struct {
 static const tob_coverage coverage[] = {
     {"status_str", NULL, TOB_NOT_A_KERNEL},
     {"backend", NULL, TOB_NOT_A_KERNEL},
+    {"last_error", NULL, TOB_NOT_A_KERNEL},
+    {"clear_error", NULL, TOB_NOT_A_KERNEL},
     {"sgd_step", "sgd", NULL},
     {"sgd_step_ex", NULL, TOB_SHARES("sgd and the fused adamw_ex")},
     {"adagrad_init", NULL, "a fill, once per training run"},

@@ -30,6 +30,8 @@ void text(void);
 void text(void) {
     sink += (double)trainopt_status_str(TRAINOPT_ERR_SHAPE)[0];
     sink += (double)trainopt_backend()[0];
+    sink += (double)trainopt_last_error()[0];
+    trainopt_clear_error();
 }
 
 void optimizers(void);
