@@ -660,7 +660,10 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_apply(double p, uint64_t seed, uin
     trainopt__rng_scalars s;
     trainopt__rng_io io;
     if (p == 0.0 || p == 1.0) {
-        if (p == 0.0 && x != y) memcpy(y, x, n * sizeof(float));
+        /* memmove, not memcpy: x and y do not overlap here (dropout_check refused it),
+           but once the loops are out of line gcc inlines this into callers whose
+           overlapping constants reach -Wrestrict, which cannot see the check. */
+        if (p == 0.0 && x != y) memmove(y, x, n * sizeof(float));
         if (p == 1.0) trainopt__scale_loop(n, 0.0f, x, y); /* x * 0, as PyTorch: NaN stays NaN */
         if (mask) trainopt__mask_fill(mask, n, p == 0.0);
         return;
