@@ -58,6 +58,7 @@ void FZ_NAME(fz_schedules)(const uint8_t *data, size_t size, fz_out *out) {
     pc.mode = (trainopt_plateau_mode)(i[3] & 1), pc.factor = d[1], pc.patience = i[1] & 7, pc.threshold = d[3] * 1e-3;
     pc.threshold_mode = (trainopt_threshold_mode)(i[3] >> 1 & 1), pc.cooldown = i[2] & 3, pc.min_lr = d[5] * 1e-3;
     pc.eps = 1e-8;
+    memset(&pl, 0, sizeof pl); /* a refused init leaves it as it was: the same on every backend */
     fz_put_status(out, trainopt_plateau_init(&pl, &pc, d[0]));
     for (j = 0; j < 12; j++) fz_put_double(out, trainopt_plateau_step(&pl, (double)fz_float(&in)));
 
