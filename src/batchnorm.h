@@ -368,9 +368,9 @@ TRAINOPT__DRIVER void trainopt__bn_dots(const trainopt__bn_group *gr, int g, int
     }
 }
 
-/* From block k of channel c: GROUP consecutive blocks of one shape when there
-   are, else one. Returns the number of blocks. */
-TRAINOPT__FORCE_INLINE int trainopt__bn_block_group(const trainopt__bn_blocks *bl, size_t k, size_t cs, size_t c,
+/* From block k of channel c: G (GROUP or 1) consecutive blocks of one shape when
+   there are, else one. Returns the number of blocks. */
+TRAINOPT__FORCE_INLINE int trainopt__bn_block_group(const trainopt__bn_blocks *bl, size_t k, size_t cs, size_t c, int G,
                                                     trainopt__bn_group *gr) {
     const trainopt__bn_block b0 = trainopt__bn_block_at(bl, k);
     int g = 1;
@@ -378,12 +378,12 @@ TRAINOPT__FORCE_INLINE int trainopt__bn_block_group(const trainopt__bn_blocks *b
     gr->len = b0.s1 - b0.s0;
     gr->stride = cs * bl->s;
     gr->off[0] = (b0.n0 * cs + c) * bl->s + b0.s0;
-    while (g < TRAINOPT__BN_GROUP && k + (size_t)g < bl->count) {
+    while (g < G && k + (size_t)g < bl->count) {
         const trainopt__bn_block b = trainopt__bn_block_at(bl, k + (size_t)g);
         if (b.n1 - b.n0 != gr->rows || b.s1 - b.s0 != gr->len) break;
         gr->off[g++] = (b.n0 * cs + c) * bl->s + b.s0;
     }
-    return g == TRAINOPT__BN_GROUP ? g : 1;
+    return g == G ? g : 1;
 }
 
 /* Block k of channels c..c+g-1. */
@@ -563,7 +563,7 @@ TRAINOPT__DRIVER void trainopt__bn_train_nchw_channel(const trainopt__bn_args *a
     size_t k;
     int g, j;
     for (k = 0; k < bl->count; k += (size_t)g) {
-        g = trainopt__bn_block_group(bl, k, a->cs, c, &gr);
+        g = trainopt__bn_block_group(bl, k, a->cs, c, TRAINOPT__BN_GROUP, &gr);
         trainopt__bn_stats(&gr, g, a->x, mb, s1, s2);
         for (j = 0; j < g; j++) {
             trainopt__bn_merge(count, (double)gr.rows * (double)gr.len, mb[j], s1[j], s2[j], &mean, &m2);
@@ -620,6 +620,13 @@ TRAINOPT__DRIVER void trainopt__bn_backward_nchw_channels(const trainopt__bn_arg
     trainopt__bn_rows_pass(&rows, 1, a->relu); /* the order as in the forward pass */
 }
 
+/* Blocks of one large channel swept together by the backward sums: GROUP where
+   that makes at most four memory streams (x and dy of each block), else one at a
+   time. Out of cache, AVX-512's four blocks (eight streams) ran at half the speed
+   of one block at a time, and AVX2's two blocks (four streams) are faster than one
+   in L2 (bench/FINDINGS.md, "Light drivers (0.2.0)"). The sums are the same. */
+#define TRAINOPT__BN_DOT_GROUP (TRAINOPT__BN_GROUP <= 2 ? TRAINOPT__BN_GROUP : 1)
+
 /* One large channel's backward sums over groups of blocks, then dx. */
 TRAINOPT__DRIVER void trainopt__bn_backward_nchw_channel(const trainopt__bn_args *a, const trainopt__bn_blocks *bl,
                                                          size_t c) {
@@ -631,7 +638,7 @@ TRAINOPT__DRIVER void trainopt__bn_backward_nchw_channel(const trainopt__bn_args
     int g, j;
     for (j = 0; j < TRAINOPT__BN_GROUP; j++) mu[j] = a->mean[c];
     for (k = 0; k < bl->count; k += (size_t)g) {
-        g = trainopt__bn_block_group(bl, k, a->cs, c, &gr);
+        g = trainopt__bn_block_group(bl, k, a->cs, c, TRAINOPT__BN_DOT_GROUP, &gr);
         trainopt__bn_dots(&gr, g, a->relu, mu, a->x, a->dy, a->y, s1, s2);
         for (j = 0; j < g; j++) {
             sum_g += (double)s1[j];
