@@ -1,0 +1,133 @@
+"""Loads libtrainopt through cffi's ABI mode (no compiler at import time) with the
+declarations of _api.py, and turns a failed status into a Python exception that
+carries trainopt_last_error().
+
+Where the library is looked for, first found wins:
+  1. $TRAINOPT_LIBRARY, a path to the shared library;
+  2. next to the package: trainopt/libtrainopt.so.<major> or trainopt/libtrainopt.so;
+  3. the source tree's build: <repo>/build/lib/libtrainopt.so.<major> (make lib), when
+     the package is imported from <repo>/python;
+  4. the dynamic loader's search for libtrainopt.so.<major> (LD_LIBRARY_PATH, the
+     ldconfig cache: make install, then ldconfig), then $PREFIX/lib for the prefixes
+     /usr/local and /usr (make install's default, before ldconfig has run).
+"""
+import os
+
+import cffi
+
+from . import _api
+
+ffi = cffi.FFI()
+ffi.cdef(_api.CDEF)
+
+MAJOR = _api.VERSION.split(".")[0]
+SONAME = "libtrainopt.so." + MAJOR
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def candidates():
+    """The places the library is looked for, in order (see the module's comment)."""
+    found = []
+    if os.environ.get("TRAINOPT_LIBRARY"):
+        found.append(os.environ["TRAINOPT_LIBRARY"])
+    found += [os.path.join(_HERE, SONAME), os.path.join(_HERE, "libtrainopt.so"),
+              os.path.join(_HERE, "..", "..", "build", "lib", SONAME), SONAME,
+              os.path.join("/usr/local/lib", SONAME), os.path.join("/usr/lib", SONAME)]
+    return found
+
+
+def _load():
+    tried = []
+    for path in candidates():
+        if os.sep in path and not os.path.exists(path):
+            tried.append(path + " (absent)")
+            continue
+        try:
+            lib = ffi.dlopen(path)
+        except OSError as e:
+            tried.append("%s (%s)" % (path, e))
+            continue
+        missing = [name for _, name in _api.KERNELS if not hasattr(lib, "trainopt_" + name)]
+        if missing:
+            raise ImportError("trainopt: %s lacks %s: it is older than this package's API %s "
+                              "(rebuild it with make lib, or point TRAINOPT_LIBRARY at a current one)"
+                              % (path, ", ".join("trainopt_" + m for m in missing), _api.VERSION))
+        return lib, os.path.realpath(path) if os.sep in path else path
+    raise ImportError("trainopt: libtrainopt not found; tried:\n  " + "\n  ".join(tried) +
+                      "\n(make lib builds build/lib/%s; make install puts it in $PREFIX/lib)" % SONAME)
+
+
+lib, path = _load()
+STATUS_NAMES = {v: k for k, v in ffi.typeof("trainopt_status").relements.items()}
+
+
+class TrainoptError(ValueError):
+    """A trainopt function refused its arguments. .status is the status's name
+    ("TRAINOPT_ERR_HPARAM"), str() is trainopt_last_error(): the function, the
+    argument and why. Nothing was written."""
+
+    def __init__(self, status, text):
+        self.status = STATUS_NAMES.get(status, str(status))
+        super().__init__(text)
+
+
+def check(status, function):
+    """Raise TrainoptError for a status other than TRAINOPT_OK."""
+    if status != 0:
+        text = ffi.string(lib.trainopt_last_error()).decode()
+        if not text:
+            text = "trainopt_%s: %s" % (function, ffi.string(lib.trainopt_status_str(status)).decode())
+        raise TrainoptError(status, text)
+
+
+def config_type(kernel):
+    """The config struct a kernel takes as its first parameter, or None."""
+    params = _api.PARAMS[kernel]
+    if params and params[0][0].startswith("const trainopt_") and params[0][0].endswith("_config *"):
+        return params[0][0][len("const "):-len(" *")]
+    return None
+
+
+def config_fields(ctype):
+    return [name for name, _ in ffi.typeof(ctype).fields]
+
+
+def initializer(value):
+    """A DEFAULTS entry as cffi takes it: None (C's NULL) becomes ffi.NULL."""
+    if value is None:
+        return ffi.NULL
+    if isinstance(value, list):
+        return [initializer(v) for v in value]
+    if isinstance(value, dict):
+        return {k: initializer(v) for k, v in value.items()}
+    return value
+
+
+def defaults_for(kernel):
+    """TRAINOPT_<STEM>_DEFAULTS of a kernel (adamw_step: ADAMW), else those of its config
+    struct (trainopt_adam_config: ADAM), else None."""
+    stem = kernel
+    for suffix in ("_step_ex", "_step", "_init"):
+        if stem.endswith(suffix):
+            stem = stem[:-len(suffix)]
+            break
+    ctype = config_type(kernel)
+    if stem in _api.DEFAULTS:
+        return initializer(_api.DEFAULTS[stem])
+    if ctype and ctype[len("trainopt_"):-len("_config")] in _api.DEFAULTS:
+        return initializer(_api.DEFAULTS[ctype[len("trainopt_"):-len("_config")]])
+    return None
+
+
+def make_config(kernel, hparams, who):
+    """A new config for KERNEL: its defaults, then HPARAMS (field name -> value).
+    An unknown field is a TypeError naming it and the fields there are."""
+    ctype = config_type(kernel)
+    init = defaults_for(kernel)
+    cfg = ffi.new(ctype + " *", init) if init is not None else ffi.new(ctype + " *")
+    fields = config_fields(ctype)
+    for name, value in hparams.items():
+        if name not in fields:
+            raise TypeError("%s: unknown hyperparameter %r (%s has %s)" % (who, name, ctype, ", ".join(fields)))
+        setattr(cfg, name, value)
+    return cfg
