@@ -1,0 +1,258 @@
+"""trainopt.torch: torch.optim drop-ins whose step is libtrainopt's kernel.
+
+Each class subclasses the torch.optim class of the same name, so its constructor,
+arguments, defaults, argument checks, param groups, state_dict()/load_state_dict(),
+zero_grad() and the lr_scheduler hooks are torch's own; only step() is trainopt's.
+The state it keeps is torch's (the same names, dtypes and step counters), so a
+checkpoint moves between trainopt.torch.AdamW and torch.optim.AdamW both ways.
+
+step() checks every parameter of every group before it runs any kernel: CPU,
+float32, contiguous, a dense gradient of the parameter's shape, states of the
+parameter's size, no overlap; the hyperparameters go through the kernel's own
+checks (a call with n = 0). A refused step raises, naming the parameter
+(param_groups[i]['params'][j]) or with trainopt_last_error()'s text, and has
+changed nothing: no parameter, no state, no step counter.
+
+Adding an optimizer is one OPTIMIZERS entry (README.md, "Python").
+"""
+import torch
+
+from . import _api
+from ._lib import check, config_fields, config_type, defaults_for, ffi, lib_by_address
+
+__all__ = []
+
+
+class Spec:
+    """How a torch.optim class maps onto a trainopt kernel.
+
+    kernel   the kernel of the list (its _ex variant, when there is one, serves step(grad_scale=...));
+    name     the class name: torch.optim's class to subclass when torch has it, otherwise a
+             class of its own whose keyword arguments are the config's fields with the C defaults;
+    states   torch's state names, in the order of the kernel's state arrays;
+    needed   group -> the state names this group's config uses (the others are passed as NULL);
+    step     how torch keeps state['step']: "tensor" (a float tensor), "int", or None (no
+             counter: the kernel's step is 1 while the first state is being created, else 2);
+    hparams  config field -> group -> value, for fields not named as in the group (betas);
+    fill     state name -> group -> its initial value, for states that do not start at 0;
+    unused_as_none  torch stores the states the group does not use as None (SGD's momentum_buffer).
+    """
+
+    def __init__(self, kernel, name, states, needed=None, step="tensor", hparams=None, fill=None,
+                 unused_as_none=False):
+        self.kernel, self.name, self.states, self.step = kernel, name, tuple(states), step
+        self.needed = needed or (lambda group: self.states)
+        self.hparams, self.fill, self.unused_as_none = hparams or {}, fill or {}, unused_as_none
+
+
+_BETAS = {"beta1": lambda g: g["betas"][0], "beta2": lambda g: g["betas"][1]}
+
+
+def _adam_states(group):
+    return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
+
+
+OPTIMIZERS = [
+    Spec("sgd_step", "SGD", ("momentum_buffer",), step=None, unused_as_none=True,
+         needed=lambda g: ("momentum_buffer",) if g["momentum"] != 0 else ()),
+    Spec("adam_step", "Adam", ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"), _adam_states, hparams=_BETAS),
+    Spec("adamw_step", "AdamW", ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"), _adam_states, hparams=_BETAS),
+    Spec("adagrad_step", "Adagrad", ("sum",), fill={"sum": lambda g: g["initial_accumulator_value"]}),
+    Spec("rmsprop_step", "RMSprop", ("square_avg", "momentum_buffer", "grad_avg"), step="int",
+         needed=lambda g: ("square_avg",) + (("momentum_buffer",) if g["momentum"] != 0 else ()) +
+         (("grad_avg",) if g["centered"] else ())),
+]
+
+# torch.optim flags with no trainopt meaning: refused when set (foreach is accepted and
+# ignored: trainopt has one path).
+_REFUSED_FLAGS = {"differentiable": "autograd through the step", "capturable": "CUDA graph capture",
+                  "fused": "torch's CUDA fused kernel"}
+
+
+def _where(gi, j):
+    return "param_groups[%d]['params'][%d]" % (gi, j)
+
+
+class _TrainoptStep:
+    """step() over a trainopt kernel; mixed in before the torch.optim class (see Spec)."""
+
+    _spec = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for gi, group in enumerate(self.param_groups):
+            self._refuse_flags(gi, group)
+
+    def _refuse_flags(self, gi, group):
+        for flag, what in _REFUSED_FLAGS.items():
+            if group.get(flag):
+                raise ValueError("trainopt.torch.%s: %s=True (%s) is not supported (param_groups[%d])"
+                                 % (self._spec.name, flag, what, gi))
+
+    def _config(self, group, kernel):
+        spec = self._spec
+        cfg = ffi.new(config_type(kernel) + " *")
+        for field in config_fields(config_type(kernel)):
+            value = spec.hparams[field](group) if field in spec.hparams else group[field]
+            setattr(cfg, field, float(value) if isinstance(value, torch.Tensor) else value)
+        return cfg
+
+    def _check_tensor(self, t, gi, j, what, numel):
+        who = "trainopt.torch.%s: %s" % (self._spec.name, _where(gi, j))
+        if t.is_sparse or t.layout is not torch.strided:
+            raise RuntimeError("%s: %s is sparse; trainopt steps dense tensors only" % (who, what))
+        if t.device.type != "cpu":
+            raise RuntimeError("%s: %s is on %s; trainopt steps CPU tensors" % (who, what, t.device))
+        if t.dtype != torch.float32:
+            raise TypeError("%s: %s is %s; trainopt steps torch.float32" % (who, what, t.dtype))
+        if not t.is_contiguous():
+            raise ValueError("%s: %s is not contiguous (strides %s)" % (who, what, tuple(t.stride())))
+        if t.numel() != numel:
+            raise ValueError("%s: %s has %d elements, the parameter %d" % (who, what, t.numel(), numel))
+
+    def _plan_group(self, gi, group, kernel, grad_scaled):
+        """Everything one group's step needs, checked: (kernel function, config, rows), a row being
+        (parameter, step, n, pointers, new states); new states are made here but stored only once
+        every group has passed."""
+        spec = self._spec
+        self._refuse_flags(gi, group)
+        c_function = getattr(lib_by_address, "trainopt_" + kernel)  # arrays by address: _lib.py says why
+        cfg = self._config(group, kernel)
+        opts = [self._opts] if grad_scaled else []
+        check(c_function(cfg, 1, 0, 0, 0, *[0] * len(spec.states), *opts), kernel)  # the hyperparameters alone
+        needed = spec.needed(group)
+        names = [(name, name in needed, spec.fill.get(name)) for name in spec.states]
+        step_kind = spec.step
+        all_state = self.state
+        strided, f32 = torch.strided, torch.float32
+        rows = []
+        for j, p in enumerate(group["params"]):
+            grad = p.grad
+            if grad is None:
+                continue
+            n = p.numel()
+            # The common case in one expression; the slow path says what is wrong.
+            if not (grad.layout is strided and p.dtype is f32 and grad.dtype is f32 and p.is_cpu and grad.is_cpu
+                    and p.is_contiguous() and grad.is_contiguous() and grad.shape == p.shape):
+                self._explain(gi, j, p, grad)
+            state = all_state[p] if p in all_state else {}
+            new_state = None
+            pointers = [p.data_ptr(), grad.data_ptr()]
+            for name, used, fill in names:
+                if not used:
+                    pointers.append(0)
+                    continue
+                t = state.get(name)
+                if t is None:
+                    t = torch.full_like(p, fill(group)) if fill else torch.zeros_like(p)
+                    if new_state is None:
+                        new_state = {}
+                    new_state[name] = t
+                elif not (t.layout is strided and t.dtype is f32 and t.is_cpu and t.is_contiguous()
+                          and t.numel() == n):
+                    self._check_tensor(t, gi, j, "state['%s']" % name, n)
+                pointers.append(t.data_ptr())
+            if step_kind is None:
+                step = 1 if new_state else 2
+            else:
+                step = int(state["step"]) + 1 if "step" in state else 1
+            if n:
+                starts = sorted(a for a in pointers if a)  # every array is 4n bytes
+                if any(b - a < 4 * n for a, b in zip(starts, starts[1:])):
+                    raise ValueError("trainopt.torch.%s: %s: the parameter, its grad and its states overlap in memory"
+                                     % (spec.name, _where(gi, j)))
+            rows.append((p, step, n, pointers, new_state))
+        return c_function, cfg, rows
+
+    def _explain(self, gi, j, p, grad):
+        """Raise the error for a parameter or gradient the fast check refused."""
+        if grad.is_sparse or grad.layout is not torch.strided:
+            raise RuntimeError("trainopt.torch.%s: %s has a sparse gradient; trainopt steps dense gradients only"
+                               % (self._spec.name, _where(gi, j)))
+        self._check_tensor(p, gi, j, "the parameter", p.numel())
+        self._check_tensor(grad, gi, j, "its grad", p.numel())
+        raise ValueError("trainopt.torch.%s: %s: grad shape %s differs from the parameter's %s"
+                         % (self._spec.name, _where(gi, j), tuple(grad.shape), tuple(p.shape)))
+
+    @torch.no_grad()
+    def step(self, closure=None, *, grad_scale=None, found_inf=None):
+        """One update of every parameter with a gradient (torch.optim's step), by trainopt's kernel.
+        closure: re-evaluates the model and returns the loss (run with grad enabled), as torch.optim.
+        grad_scale (trainopt's fused step): multiply every gradient by this first, e.g. 1/loss_scale
+        times clip_grad_norm_'s coefficient; found_inf: a true value skips the step (nothing changes).
+        Returns the closure's loss."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        if found_inf:
+            return loss
+        kernel = self._spec.kernel
+        grad_scaled = grad_scale is not None
+        if grad_scaled:
+            kernel += "_ex"
+            if kernel not in _api.PARAMS:
+                raise TypeError("trainopt.torch.%s: grad_scale needs trainopt_%s, which the library lacks"
+                                % (self._spec.name, kernel))
+            self._opts = ffi.new("trainopt_step_opts *", [float(grad_scale), ffi.NULL, ffi.NULL])
+        plans = [self._plan_group(gi, group, kernel, grad_scaled) for gi, group in enumerate(self.param_groups)]
+        opts = [self._opts] if grad_scaled else []
+        commit = self._commit
+        for c_function, cfg, rows in plans:
+            for p, step, n, pointers, new_state in rows:
+                if n:
+                    status = c_function(cfg, step, n, *pointers, *opts)
+                    if status:
+                        check(status, kernel)
+                commit(p, step, new_state)
+        return loss
+
+    def _commit(self, p, step, new_state):
+        spec = self._spec
+        state = self.state[p]
+        if new_state:
+            state.update(new_state)
+        if spec.unused_as_none:
+            for name in spec.states:
+                state.setdefault(name, None)
+        if spec.step == "tensor":
+            if "step" in state and isinstance(state["step"], torch.Tensor):
+                state["step"].fill_(step)
+            else:
+                state["step"] = torch.tensor(float(step))
+        elif spec.step == "int":
+            state["step"] = step
+
+
+class _Generic(torch.optim.Optimizer):
+    """Base of an optimizer torch.optim lacks: its keyword arguments are the config's fields."""
+
+    def __init__(self, params, **hparams):
+        kernel = self._spec.kernel
+        ctype = config_type(kernel)
+        init = defaults_for(kernel)
+        cfg = ffi.new(ctype + " *", init) if init is not None else ffi.new(ctype + " *")
+        defaults = {f: getattr(cfg, f) for f in config_fields(ctype)}
+        unknown = sorted(set(hparams) - set(defaults))
+        if unknown:
+            raise TypeError("trainopt.torch.%s: unknown argument %s (it takes %s)"
+                            % (self._spec.name, ", ".join(unknown), ", ".join(defaults)))
+        defaults.update(hparams)
+        super().__init__(params, defaults)
+
+
+def make_class(spec):
+    """The drop-in class of SPEC: (_TrainoptStep, torch.optim.<name>) when torch has the class,
+    else (_TrainoptStep, _Generic)."""
+    base = getattr(torch.optim, spec.name, None)
+    doc = ("torch.optim.%s whose step() is trainopt_%s (trainopt.torch's module docstring says what differs)."
+           % (spec.name, spec.kernel) if base else
+           "%s over trainopt_%s; keyword arguments: the fields of %s, with the library's defaults."
+           % (spec.name, spec.kernel, config_type(spec.kernel)))
+    return type(spec.name, (_TrainoptStep, base or _Generic), {"_spec": spec, "__doc__": doc, "__module__": __name__})
+
+
+for _spec in OPTIMIZERS:
+    if _spec.kernel in _api.PARAMS:  # a kernel from another branch's table entry, not yet in this library
+        globals()[_spec.name] = make_class(_spec)
+        __all__.append(_spec.name)
