@@ -3,7 +3,7 @@ declarations of _api.py, and turns a failed status into a Python exception that
 carries trainopt_last_error().
 
 Where the library is looked for, first found wins:
-  1. $TRAINOPT_LIBRARY, a path to the shared library;
+  1. $TRAINOPT_LIBRARY, a path to the shared library: when set, the only place tried;
   2. next to the package: trainopt/libtrainopt.so.<major> or trainopt/libtrainopt.so;
   3. the source tree's build: <repo>/build/lib/libtrainopt.so.<major> (make lib), when
      the package is imported from <repo>/python;
@@ -27,13 +27,11 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 
 def candidates():
     """The places the library is looked for, in order (see the module's comment)."""
-    found = []
     if os.environ.get("TRAINOPT_LIBRARY"):
-        found.append(os.environ["TRAINOPT_LIBRARY"])
-    found += [os.path.join(_HERE, SONAME), os.path.join(_HERE, "libtrainopt.so"),
+        return [os.environ["TRAINOPT_LIBRARY"]]
+    return [os.path.join(_HERE, SONAME), os.path.join(_HERE, "libtrainopt.so"),
               os.path.join(_HERE, "..", "..", "build", "lib", SONAME), SONAME,
               os.path.join("/usr/local/lib", SONAME), os.path.join("/usr/lib", SONAME)]
-    return found
 
 
 def _load():

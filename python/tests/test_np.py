@@ -1,0 +1,262 @@
+"""trainopt.np: the kernels on numpy arrays, their checks, and PyTorch where it is the reference."""
+import math
+import unittest
+
+import numpy as np
+
+import trainopt.np as tnp
+from trainopt import TrainoptError
+
+try:
+    import torch
+    import torch.nn.functional as F
+    import trainopt.torch as tt
+    SKIP = None
+except ImportError as e:
+    SKIP = "PyTorch is not importable (%s); Debian: python3-torch" % e
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def adam_arrays(n=37, seed=0):
+    r = rng(seed)
+    return [r.standard_normal(n).astype(np.float32) for _ in range(2)] + [np.zeros(n, np.float32) for _ in range(3)]
+
+
+class Optimizers(unittest.TestCase):
+    @unittest.skipIf(SKIP, SKIP)
+    def test_same_bits_as_trainopt_torch(self):
+        """The numpy function and the torch drop-in run the same kernel: the same bits after 30 steps,
+        hyperparameters passed under their C names here and torch's there."""
+        p, _, m, v, vmax = adam_arrays()
+        q = torch.from_numpy(p.copy())
+        opt = tt.AdamW([q], lr=0.01, betas=(0.8, 0.99), weight_decay=0.1, amsgrad=True)
+        r = rng(1)
+        for step in range(1, 31):
+            g = r.standard_normal(p.size).astype(np.float32)
+            tnp.adamw_step(p, g, m, v, vmax, step=step, lr=0.01, beta1=0.8, beta2=0.99, weight_decay=0.1, amsgrad=1)
+            q.grad = torch.from_numpy(g.copy())
+            opt.step()
+        self.assertTrue(np.array_equal(p, q.numpy()))
+        self.assertTrue(np.array_equal(vmax, opt.state[q]["max_exp_avg_sq"].numpy()))
+
+    @unittest.skipIf(SKIP, SKIP)
+    def test_against_torch_optim(self):
+        """SGD with momentum is bit-exact, Adam within the C golden tests' 2e-6 over 40 steps."""
+        r = rng(2)
+        p = r.standard_normal(50).astype(np.float32)
+        buf = np.zeros(50, np.float32)
+        m, v = np.zeros(50, np.float32), np.zeros(50, np.float32)
+        pa = p.copy()
+        ts, ta = torch.from_numpy(p.copy()), torch.from_numpy(p.copy())
+        osgd = torch.optim.SGD([ts], lr=0.05, momentum=0.9, nesterov=True)
+        oadam = torch.optim.Adam([ta], lr=0.01)
+        for step in range(1, 41):
+            g = r.standard_normal(50).astype(np.float32)
+            tnp.sgd_step(p, g, buf, step=step, lr=0.05, momentum=0.9, nesterov=1)
+            tnp.adam_step(pa, g, m, v, step=step, lr=0.01)
+            ts.grad, ta.grad = torch.from_numpy(g.copy()), torch.from_numpy(g.copy())
+            osgd.step()
+            oadam.step()
+        self.assertTrue(np.array_equal(p, ts.numpy()))
+        self.assertLessEqual(np.abs(pa - ta.numpy()).max(), 2e-6 * np.abs(pa).max())
+
+    def test_fused_step(self):
+        """_ex: grad_scale multiplies the gradients (a power of two: the same bits as pre-scaling),
+        the count of non-finite gradients comes back, found_inf skips."""
+        p, g, m, v, _ = adam_arrays()
+        p2, m2, v2 = p.copy(), m.copy(), v.copy()
+        g[3] = np.inf
+        self.assertEqual(tnp.adam_step_ex(p, g, m, v, step=1, grad_scale=0.5), 1)
+        tnp.adam_step(p2, g * np.float32(0.5), m2, v2, step=1)
+        self.assertTrue(np.array_equal(p, p2, equal_nan=True))
+        before = p.copy()
+        self.assertEqual(tnp.adam_step_ex(p, g, m, v, step=2, found_inf=True), 0)
+        self.assertTrue(np.array_equal(p, before, equal_nan=True))
+
+    def test_defaults_are_the_librarys(self):
+        self.assertIn("weight_decay=0.01", tnp.adamw_step.__doc__)
+        self.assertIn("weight_decay=0.0", tnp.adam_step.__doc__)
+
+    def test_errors_write_nothing(self):
+        p, g, m, v, _ = adam_arrays()
+        snapshot = [a.copy() for a in (p, g, m, v)]
+
+        def unchanged():
+            for a, b in zip((p, g, m, v), snapshot):
+                self.assertTrue(np.array_equal(a, b))
+
+        with self.assertRaisesRegex(TypeError, "adam_step: grad has dtype float64; trainopt needs float32"):
+            tnp.adam_step(p, g.astype(np.float64), m, v, step=1)
+        with self.assertRaisesRegex(ValueError, "adam_step: exp_avg is not C-contiguous"):
+            tnp.adam_step(p, g, np.zeros(74, np.float32)[::2], v, step=1)
+        with self.assertRaisesRegex(ValueError, "adam_step: exp_avg_sq has 36 elements, 37 expected"):
+            tnp.adam_step(p, g, m, v[:36], step=1)
+        ro = m.copy()
+        ro.setflags(write=False)
+        with self.assertRaisesRegex(ValueError, "adam_step: exp_avg is read-only"):
+            tnp.adam_step(p, g, ro, v, step=1)
+        with self.assertRaisesRegex(TypeError, "adam_step: param must be a numpy array, not list"):
+            tnp.adam_step(list(p), g, m, v, step=1)
+        with self.assertRaisesRegex(TypeError, "unknown hyperparameter 'betas'"):
+            tnp.adam_step(p, g, m, v, step=1, betas=(0.9, 0.99))
+        with self.assertRaisesRegex(TrainoptError, r"^trainopt_adam_step: beta2 = 1 is outside \[0, 1\)"):
+            tnp.adam_step(p, g, m, v, step=1, beta2=1.0)
+        with self.assertRaisesRegex(TrainoptError, "max_exp_avg_sq"):
+            tnp.adam_step(p, g, m, v, step=1, amsgrad=1)  # the state amsgrad needs is missing
+        with self.assertRaisesRegex(TrainoptError, "step"):
+            tnp.adam_step(p, g, m, v, step=0)
+        try:
+            tnp.adam_step(p, g, m, p, step=1)  # overlap
+        except TrainoptError as e:
+            self.assertEqual(e.status, "TRAINOPT_ERR_ALIAS")
+        else:
+            self.fail("overlap accepted")
+        unchanged()
+
+
+@unittest.skipIf(SKIP, SKIP)
+class Schedules(unittest.TestCase):
+    def lrs(self, make, steps, base=0.1):
+        opt = torch.optim.SGD([torch.zeros(1)], lr=base)
+        sched = make(opt)
+        out = []
+        for _ in range(steps):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        return out
+
+    def assert_schedule(self, ours, theirs):
+        for t, (a, b) in enumerate(zip(ours, theirs)):
+            self.assertLessEqual(abs(a - b), 1e-12 * abs(b), "t=%d: %r vs %r" % (t, a, b))
+
+    def test_against_torch_schedulers(self):
+        S = torch.optim.lr_scheduler
+        self.assert_schedule([tnp.lr_cosine(0.1, t, 50, 1e-3) for t in range(80)],
+                             self.lrs(lambda o: S.CosineAnnealingLR(o, 50, 1e-3), 80))
+        self.assert_schedule([tnp.lr_step(0.1, t, 7, 0.5) for t in range(40)],
+                             self.lrs(lambda o: S.StepLR(o, 7, 0.5), 40))
+        self.assert_schedule([tnp.lr_multistep(0.1, t, [5, 9, 20], 0.3) for t in range(30)],
+                             self.lrs(lambda o: S.MultiStepLR(o, [5, 9, 20], 0.3), 30))
+        self.assert_schedule([tnp.lr_onecycle(t, max_lr=0.5, total_steps=60) for t in range(60)],
+                             self.lrs(lambda o: S.OneCycleLR(o, 0.5, total_steps=60), 60))
+        self.assert_schedule([tnp.Schedule("cosine:t_max=50,eta_min=1e-3", lr=0.1).lr(t) for t in range(80)],
+                             self.lrs(lambda o: S.CosineAnnealingLR(o, 50, 1e-3), 80))
+        join = tnp.Schedule("linear:start_factor=0.1,total_iters=5 @5 cosine:t_max=45", lr=0.1)
+        self.assert_schedule([join.lr(t) for t in range(50)], self.lrs(lambda o: S.SequentialLR(
+            o, [S.LinearLR(o, 0.1, total_iters=5), S.CosineAnnealingLR(o, 45)], [5]), 50))
+
+    def test_plateau(self):
+        opt = torch.optim.SGD([torch.zeros(1)], lr=0.1)
+        ref = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=2, factor=0.5)
+        ours = tnp.Plateau(0.1, patience=2, factor=0.5)
+        for metric in [1.0, 0.9, 0.95, 0.95, 0.95, 0.8, 0.85, 0.85, 0.85, 0.85]:
+            ref.step(metric)
+            self.assertEqual(ours.step(metric), opt.param_groups[0]["lr"])
+
+    def test_bad_text(self):
+        with self.assertRaisesRegex(TrainoptError, 'unknown field "tmax"'):
+            tnp.Schedule("cosine:tmax=5")
+        self.assertTrue(math.isnan(tnp.lr_cosine(0.1, 1, -5, 0.0)))
+
+
+class Dropout(unittest.TestCase):
+    def test_mask_and_backward(self):
+        x = rng(3).standard_normal(1001).astype(np.float32)
+        y, mask = tnp.dropout_forward(x, 0.3, seed=42, offset=7, mask=True)
+        kept = np.unpackbits(mask, bitorder="little")[:x.size].astype(bool)
+        self.assertTrue(np.array_equal(y[~kept], np.zeros((~kept).sum(), np.float32)))
+        self.assertTrue(np.array_equal(y[kept], x[kept] * np.float32(1 / 0.7)))
+        self.assertAlmostEqual(kept.mean(), 0.7, delta=0.05)
+        self.assertTrue(np.array_equal(tnp.dropout_forward(x, 0.3, seed=42, offset=7), y))
+        dy = np.ones_like(x)
+        self.assertTrue(np.array_equal(tnp.dropout_backward(dy, 0.3, 42, 7, mask),
+                                       tnp.dropout_backward(dy, 0.3, 42, 7)))
+        with self.assertRaisesRegex(TrainoptError, "p"):
+            tnp.dropout_forward(x, 1.5, seed=1)
+
+    def test_counter_based(self):
+        """A value depends on (seed, offset + i) only: a chunk equals the whole call's slice."""
+        whole = tnp.rand_uniform(100, 9, 0, -1.0, 1.0)
+        self.assertTrue(np.array_equal(whole[40:], tnp.rand_uniform(60, 9, 40, -1.0, 1.0)))
+
+
+@unittest.skipIf(SKIP, SKIP)
+class BatchNormAndLosses(unittest.TestCase):
+    def test_batchnorm_against_torch(self):
+        x = rng(4).standard_normal((8, 3, 5, 5)).astype(np.float32)
+        gamma, beta = np.full(3, 1.5, np.float32), np.full(3, 0.2, np.float32)
+        rm, rv = np.zeros(3, np.float32), np.ones(3, np.float32)
+        y, mean, invstd = tnp.batchnorm_forward_train(x, gamma, beta, rm, rv)
+        trm, trv = torch.zeros(3), torch.ones(3)
+        tx = torch.from_numpy(x).requires_grad_()
+        tg, tb = torch.from_numpy(gamma).requires_grad_(), torch.from_numpy(beta).requires_grad_()
+        ty = F.batch_norm(tx, trm, trv, tg, tb, training=True)
+        np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(rm, trm.numpy(), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(rv, trv.numpy(), rtol=1e-6)
+        dy = rng(5).standard_normal(x.shape).astype(np.float32)
+        ty.backward(torch.from_numpy(dy))
+        dx, dgamma, dbeta = tnp.batchnorm_backward(x, dy, mean, invstd, gamma)
+        np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(dgamma, tg.grad.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(dbeta, tb.grad.numpy(), rtol=1e-5, atol=1e-5)
+        # NHWC gives the same bits for the same tensor
+        y2, _, _ = tnp.batchnorm_forward_train(np.ascontiguousarray(x.transpose(0, 2, 3, 1)), gamma, beta,
+                                               layout="NHWC")
+        self.assertTrue(np.array_equal(y2.transpose(0, 3, 1, 2), y))
+        scale, shift = tnp.batchnorm_fold(gamma, beta, rm, rv)
+        np.testing.assert_allclose(tnp.batchnorm_forward_infer(x, gamma, beta, rm, rv),
+                                   x * scale[None, :, None, None] + shift[None, :, None, None], rtol=1e-5, atol=1e-5)
+        with self.assertRaisesRegex(ValueError, "gamma has 4 elements, 3 expected"):
+            tnp.batchnorm_forward_train(x, np.ones(4, np.float32))
+
+    def test_losses_against_torch(self):
+        r = rng(6)
+        pred, target = r.standard_normal(100).astype(np.float32), r.standard_normal(100).astype(np.float32)
+        loss, grad = tnp.mse_loss(pred, target)
+        tp = torch.from_numpy(pred).requires_grad_()
+        tl = F.mse_loss(tp, torch.from_numpy(target))
+        tl.backward()
+        self.assertAlmostEqual(loss, tl.item(), delta=1e-6 * abs(tl.item()))
+        np.testing.assert_allclose(grad, tp.grad.numpy(), rtol=1e-6, atol=1e-9)
+        prob = r.random(100).astype(np.float32)
+        loss, grad = tnp.bce_with_logits(pred, prob)
+        self.assertAlmostEqual(loss, F.binary_cross_entropy_with_logits(torch.from_numpy(pred),
+                                                                        torch.from_numpy(prob)).item(), delta=1e-6)
+        logits = r.standard_normal((16, 10)).astype(np.float32)
+        labels = r.integers(0, 10, 16).astype(np.int32)
+        labels[3] = -100
+        loss, grad = tnp.softmax_cross_entropy(logits, labels, label_smoothing=0.1)
+        tlog = torch.from_numpy(logits).requires_grad_()
+        tl = F.cross_entropy(tlog, torch.from_numpy(labels).long(), label_smoothing=0.1)
+        tl.backward()
+        self.assertAlmostEqual(loss, tl.item(), delta=1e-6 * abs(tl.item()))
+        np.testing.assert_allclose(grad, tlog.grad.numpy(), rtol=1e-5, atol=1e-7)
+        labels[0] = 10
+        with self.assertRaisesRegex(TrainoptError, "label"):
+            tnp.softmax_cross_entropy(logits, labels)
+        with self.assertRaisesRegex(TypeError, "labels has dtype int64; trainopt needs int32"):
+            tnp.softmax_cross_entropy(logits, labels.astype(np.int64))
+
+    def test_gradient_utilities(self):
+        grads = [rng(7).standard_normal(30).astype(np.float32), rng(8).standard_normal(5).astype(np.float32)]
+        tgrads = [torch.from_numpy(g.copy()) for g in grads]
+        ps = [torch.zeros(g.shape, requires_grad=True) for g in grads]
+        for p, g in zip(ps, tgrads):
+            p.grad = g
+        ref = torch.nn.utils.clip_grad_norm_(ps, 1.0)
+        total = tnp.clip_grad_norm(grads, 1.0)
+        self.assertAlmostEqual(total, ref.item(), delta=1e-6 * ref.item())
+        for g, p in zip(grads, ps):
+            np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-6, atol=1e-8)
+        info = tnp.grad_norm(grads, 1.0, 0.5)
+        self.assertFalse(info["found_inf"])
+        self.assertEqual(tnp.sum_squares([np.array([3, 4], np.float32)]), (25.0, 0))
+
+
+if __name__ == "__main__":
+    unittest.main()
