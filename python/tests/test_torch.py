@@ -47,6 +47,20 @@ CASES = [
     ("AdamW", dict(lr=3e-3, betas=(0.8, 0.99), eps=1e-6, maximize=True), False),
     ("AdamW", dict(lr=0.1, betas=(0.5, 0.9), eps=1e-3, weight_decay=0.0, amsgrad=True, maximize=True), False),
 ]
+# The optimizers of the issue "More optimizers" that torch.optim 1.13 has: tested once their kernels
+# are in the library (test_more_optimizers_present says which are missing).
+MORE = [
+    ("NAdam", dict(), False),
+    ("NAdam", dict(lr=1e-2, betas=(0.8, 0.99), eps=1e-6, weight_decay=1e-2, momentum_decay=1e-3), False),
+    ("RAdam", dict(), False),
+    ("RAdam", dict(lr=1e-2, betas=(0.8, 0.99), weight_decay=1e-2), False),
+    ("Adamax", dict(), False),
+    ("Adamax", dict(lr=1e-2, betas=(0.8, 0.99), weight_decay=1e-2, maximize=True), False),
+    ("Adadelta", dict(), False),
+    ("Adadelta", dict(lr=0.5, rho=0.95, eps=1e-5, weight_decay=1e-2, maximize=True), False),
+]
+if not SKIP:
+    CASES += [case for case in MORE if hasattr(tt, case[0])]
 
 
 def mlp():
@@ -163,7 +177,7 @@ class AgainstTorch(unittest.TestCase):
                 if "weight_decay" in kw or kw.get("maximize"):
                     continue  # the groups set their own; maximizing a loss diverges to NaN
                 for sname, scheduler in schedulers.items():
-                    if sname == "OneCycle" and name in ("Adagrad", "RMSprop") or \
+                    if sname == "OneCycle" and name in ("Adagrad", "RMSprop", "Adadelta") or \
                             sname == "OneCycle" and name == "SGD" and not kw.get("momentum"):
                         continue  # OneCycleLR cycles momentum: those have none to cycle
                     with self.subTest(model=kind, name=name, kw=kw, scheduler=sname):
@@ -240,6 +254,30 @@ class StateDicts(unittest.TestCase):
                 oa.step()
                 ob.step()
                 assert_states_close(self, oa, ob, exact, name)
+
+    def test_more_optimizers_present(self):
+        missing = sorted({name for name, _, _ in MORE if not hasattr(tt, name)})
+        if missing:
+            self.skipTest("trainopt.torch lacks %s: their kernels are not in this libtrainopt" % ", ".join(missing))
+
+    def test_lion(self):
+        """Lion (optax.lion; torch.optim 1.13 has none): its arguments are the config's fields, lr has no
+        default, and its step is the numpy function's, bit for bit."""
+        if not hasattr(tt, "Lion"):
+            self.skipTest("trainopt_lion_step is not in this libtrainopt")
+        import numpy as np
+        import trainopt.np as tnp
+        with self.assertRaisesRegex(TypeError, "lr has no default"):
+            tt.Lion([torch.ones(2)])
+        p = torch.randn(33)
+        q, m = p.numpy().copy(), np.zeros(33, np.float32)
+        opt = tt.Lion([p], lr=1e-3, weight_decay=0.1)
+        for step in range(1, 11):
+            p.grad = torch.randn(33)
+            opt.step()
+            tnp.lion_step(q, p.grad.numpy(), m, step=step, lr=1e-3, weight_decay=0.1)
+        self.assertTrue(np.array_equal(p.numpy(), q))
+        self.assertTrue(np.array_equal(opt.state[p]["exp_avg"].numpy(), m))
 
     def test_is_the_torch_class(self):
         for name in ("SGD", "Adam", "AdamW", "Adagrad", "RMSprop"):

@@ -117,6 +117,35 @@ def defaults_for(kernel):
     return None
 
 
+SCALAR_TYPES = ("double", "float", "int64_t", "int", "size_t", "uint64_t", "int32_t")
+
+
+def optimizer_layout(kernel):
+    """The optimizer shape (config, [int64_t step,] [scalars...,] size_t n, float arrays..., [step options]):
+    (has_step, scalar parameter names, [(array name, written)], has_opts), or None for another shape
+    (NAdam's mu_product is such a scalar; LAMB's tensor lists are another shape)."""
+    params = _api.PARAMS[kernel]
+    if not params or config_type(kernel) is None:
+        return None
+    rest = params[1:]
+    has_step = bool(rest) and rest[0] == ("int64_t", "step")
+    if has_step:
+        rest = rest[1:]
+    scalars = []
+    while rest and rest[0] != ("size_t", "n") and rest[0][0] in SCALAR_TYPES:
+        scalars.append(rest[0][1])
+        rest = rest[1:]
+    if not rest or rest[0] != ("size_t", "n"):
+        return None
+    rest = rest[1:]
+    has_opts = bool(rest) and rest[-1][0] == "const trainopt_step_opts *"
+    if has_opts:
+        rest = rest[:-1]
+    if not rest or any(t not in ("float *", "const float *") for t, _ in rest):
+        return None
+    return has_step, scalars, [(name, t == "float *") for t, name in rest], has_opts
+
+
 def make_config(kernel, hparams, who):
     """A new config for KERNEL: its defaults, then HPARAMS (field name -> value).
     An unknown field is a TypeError naming it and the fields there are."""

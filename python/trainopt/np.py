@@ -16,7 +16,8 @@ import math
 import numpy as np
 
 from . import _api
-from ._lib import TrainoptError, check, config_fields, config_type, defaults_for, ffi, initializer, lib, make_config
+from ._lib import (SCALAR_TYPES, TrainoptError, check, config_fields, config_type, defaults_for, ffi, initializer, lib,
+                   make_config, optimizer_layout)
 
 __all__ = ["TrainoptError", "COVERAGE"]
 
@@ -68,27 +69,7 @@ def _out(a, name, fn, shape, dtype=np.float32):
 
 # ---- optimizers, made from the kernel list ----------------------------------------------
 
-def _optimizer_layout(kernel):
-    """(has_step, array parameter names, has_opts) when KERNEL has the optimizer shape, else None."""
-    params = _api.PARAMS[kernel]
-    if not params or config_type(kernel) is None:
-        return None
-    rest = params[1:]
-    has_step = bool(rest) and rest[0] == ("int64_t", "step")
-    if has_step:
-        rest = rest[1:]
-    if not rest or rest[0] != ("size_t", "n"):
-        return None
-    rest = rest[1:]
-    has_opts = bool(rest) and rest[-1][0] == "const trainopt_step_opts *"
-    if has_opts:
-        rest = rest[:-1]
-    if not rest or any(t not in ("float *", "const float *") for t, _ in rest):
-        return None
-    return has_step, [(name, t == "float *") for t, name in rest], has_opts
-
-
-def _make_optimizer(kernel, has_step, arrays, has_opts):
+def _make_optimizer(kernel, has_step, scalars, arrays, has_opts):
     c_function = getattr(lib, "trainopt_" + kernel)
     ctype = config_type(kernel)
     fields = config_fields(ctype)
@@ -105,6 +86,10 @@ def _make_optimizer(kernel, has_step, arrays, has_opts):
                 given[name] = kwargs.pop(name)
         if has_step and step is None:
             raise TypeError("%s: step= is required (the 1-based number of this update)" % kernel)
+        missing = [name for name in scalars if name not in kwargs]
+        if missing:
+            raise TypeError("%s: %s= is required" % (kernel, "=, ".join(missing)))
+        scalar_values = [kwargs.pop(name) for name in scalars]
         if not has_opts and (grad_scale != 1.0 or found_inf):
             raise TypeError("%s: grad_scale and found_inf belong to %s_ex" % (kernel, kernel))
         cfg = make_config(kernel, kwargs, kernel)
@@ -115,7 +100,7 @@ def _make_optimizer(kernel, has_step, arrays, has_opts):
                 break
         pointers = [_ptr(given.get(name), name, kernel, n=n, writable=writable, optional=True)
                     for name, writable in arrays]
-        call = [cfg] + ([int(step)] if has_step else []) + [n or 0] + pointers
+        call = [cfg] + ([int(step)] if has_step else []) + scalar_values + [n or 0] + pointers
         if has_opts:
             opts = ffi.new("trainopt_step_opts *", initializer(_api.DEFAULTS["step_opts"]))
             flag = ffi.new("int *", 1 if found_inf else 0)
@@ -130,7 +115,7 @@ def _make_optimizer(kernel, has_step, arrays, has_opts):
     step_function.__name__ = step_function.__qualname__ = kernel
     step_function.__doc__ = "%s(%s%s, **hyperparameters)%s\n\ntrainopt_%s on numpy float32 arrays, updated in place " \
         "(None for a state the config does not use).\nHyperparameters (%s), defaults: %s." % (
-            kernel, ", ".join(names), ", *, step" if has_step else "",
+            kernel, ", ".join(names), ", *" + (", step" if has_step else "") + "".join(", %s" % s for s in scalars),
             " -> number of non-finite gradients" if has_opts else "", kernel, ctype,
             ", ".join("%s=%r" % (f, getattr(shown, f)) for f in fields)) + \
         ("\nStep options: grad_scale= (multiplies every gradient), found_inf= (skip the step)." if has_opts else "")
@@ -138,18 +123,19 @@ def _make_optimizer(kernel, has_step, arrays, has_opts):
 
 
 for _family, _kernel in _api.KERNELS:
-    _layout = _optimizer_layout(_kernel)
+    _layout = optimizer_layout(_kernel)
     if _family == "optim" and _layout is not None:
         _export(_make_optimizer(_kernel, *_layout))
 
 
-# ---- schedules --------------------------------------------------------------------------
+# ---- schedules, and any other kernel of scalars alone ---------------------------------------
 
-_SCALARS = ("double", "int64_t", "int", "size_t", "trainopt_anneal", "trainopt_cyclic_mode")
+_SCALARS = SCALAR_TYPES + ("trainopt_anneal", "trainopt_cyclic_mode")
 
 
 def _make_schedule(kernel):
-    """A schedule of scalars, or of a config and scalars (the config's fields as keywords)."""
+    """A function of scalars, or of a config and scalars (the config's fields as keywords):
+    the schedules, and helpers such as an optimizer's per-step scalar."""
     c_function = getattr(lib, "trainopt_" + kernel)
     params = _api.PARAMS[kernel]
     ctype = config_type(kernel)
@@ -178,7 +164,7 @@ def _make_schedule(kernel):
 
 for _family, _kernel in _api.KERNELS:
     _types = [t for t, _ in _api.PARAMS[_kernel]]
-    if _family == "schedule" and _kernel not in COVERAGE and (
+    if _kernel not in COVERAGE and _api.PARAMS[_kernel] and (
             all(t in _SCALARS for t in _types) or
             (config_type(_kernel) and all(t in _SCALARS for t in _types[1:]))):
         _export(_make_schedule(_kernel))

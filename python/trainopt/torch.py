@@ -18,7 +18,7 @@ Adding an optimizer is one OPTIMIZERS entry (README.md, "Python").
 import torch
 
 from . import _api
-from ._lib import check, config_fields, config_type, defaults_for, ffi, lib_by_address
+from ._lib import check, config_fields, config_type, defaults_for, ffi, lib, lib_by_address, optimizer_layout
 
 __all__ = []
 
@@ -26,23 +26,28 @@ __all__ = []
 class Spec:
     """How a torch.optim class maps onto a trainopt kernel.
 
-    kernel   the kernel of the list (its _ex variant, when there is one, serves step(grad_scale=...));
+    kernel   the kernel of the list, of the optimizer shape (_lib.optimizer_layout); its _ex variant,
+             when there is one, serves step(grad_scale=...);
     name     the class name: torch.optim's class to subclass when torch has it, otherwise a
              class of its own whose keyword arguments are the config's fields with the C defaults;
     states   torch's state names, in the order of the kernel's state arrays;
     needed   group -> the state names this group's config uses (the others are passed as NULL);
     step     how torch keeps state['step']: "tensor" (a float tensor), "int", or None (no
              counter: the kernel's step is 1 while the first state is being created, else 2);
-    hparams  config field -> group -> value, for fields not named as in the group (betas);
+    hparams  config field -> group -> value, for fields not named as in the group (betas); a field
+             neither there nor in the group (maximize in 1.13's NAdam) keeps the library's default;
     fill     state name -> group -> its initial value, for states that do not start at 0;
-    unused_as_none  torch stores the states the group does not use as None (SGD's momentum_buffer).
+    unused_as_none  torch stores the states the group does not use as None (SGD's momentum_buffer);
+    scalars  the kernel's scalar parameters between step and n: name -> (value(cfg, step, state), the
+             state entry torch keeps it in as a float32 scalar tensor, or None), e.g. NAdam's mu_product.
     """
 
     def __init__(self, kernel, name, states, needed=None, step="tensor", hparams=None, fill=None,
-                 unused_as_none=False):
+                 unused_as_none=False, scalars=None):
         self.kernel, self.name, self.states, self.step = kernel, name, tuple(states), step
         self.needed = needed or (lambda group: self.states)
         self.hparams, self.fill, self.unused_as_none = hparams or {}, fill or {}, unused_as_none
+        self.scalars = scalars or {}
 
 
 _BETAS = {"beta1": lambda g: g["betas"][0], "beta2": lambda g: g["betas"][1]}
@@ -52,6 +57,13 @@ def _adam_states(group):
     return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
 
 
+def _nadam_mu_product(cfg, step, state):
+    """P_t from P_{t-1} (state['mu_product'], 1 before the first step), rounded as PyTorch's float32 tensor."""
+    return lib.trainopt_nadam_mu_product(cfg, step, float(state.get("mu_product", 1.0)))
+
+
+# The table: one entry per optimizer. An entry whose kernel this library lacks is skipped, so
+# entries may come before their kernels.
 OPTIMIZERS = [
     Spec("sgd_step", "SGD", ("momentum_buffer",), step=None, unused_as_none=True,
          needed=lambda g: ("momentum_buffer",) if g["momentum"] != 0 else ()),
@@ -61,6 +73,12 @@ OPTIMIZERS = [
     Spec("rmsprop_step", "RMSprop", ("square_avg", "momentum_buffer", "grad_avg"), step="int",
          needed=lambda g: ("square_avg",) + (("momentum_buffer",) if g["momentum"] != 0 else ()) +
          (("grad_avg",) if g["centered"] else ())),
+    Spec("nadam_step", "NAdam", ("exp_avg", "exp_avg_sq"), hparams=_BETAS,
+         scalars={"mu_product": (_nadam_mu_product, "mu_product")}),
+    Spec("radam_step", "RAdam", ("exp_avg", "exp_avg_sq"), hparams=_BETAS),
+    Spec("adamax_step", "Adamax", ("exp_avg", "exp_inf"), hparams=_BETAS),
+    Spec("adadelta_step", "Adadelta", ("square_avg", "acc_delta"), step="int"),
+    Spec("lion_step", "Lion", ("exp_avg",)),  # torch.optim has none: a class of the config's fields
 ]
 
 # torch.optim flags with no trainopt meaning: refused when set (foreach is accepted and
@@ -91,9 +109,15 @@ class _TrainoptStep:
 
     def _config(self, group, kernel):
         spec = self._spec
-        cfg = ffi.new(config_type(kernel) + " *")
+        init = defaults_for(kernel)
+        cfg = ffi.new(config_type(kernel) + " *", init) if init is not None else ffi.new(config_type(kernel) + " *")
         for field in config_fields(config_type(kernel)):
-            value = spec.hparams[field](group) if field in spec.hparams else group[field]
+            if field in spec.hparams:
+                value = spec.hparams[field](group)
+            elif field in group:
+                value = group[field]
+            else:
+                continue  # the library's default
             setattr(cfg, field, float(value) if isinstance(value, torch.Tensor) else value)
         return cfg
 
@@ -119,7 +143,12 @@ class _TrainoptStep:
         c_function = getattr(lib_by_address, "trainopt_" + kernel)  # arrays by address: _lib.py says why
         cfg = self._config(group, kernel)
         opts = [self._opts] if grad_scaled else []
-        check(c_function(cfg, 1, 0, 0, 0, *[0] * len(spec.states), *opts), kernel)  # the hyperparameters alone
+        has_step, scalar_names, _, _ = optimizer_layout(kernel)
+        scalar_rules = [spec.scalars[name] for name in scalar_names]
+        probe = [1] if has_step else []
+        for compute, _ in scalar_rules:  # the scalars' values at step 1 from a fresh state
+            probe.append(compute(cfg, 1, {}))
+        check(c_function(cfg, *probe, 0, 0, 0, *[0] * len(spec.states), *opts), kernel)  # the hyperparameters alone
         needed = spec.needed(group)
         names = [(name, name in needed, spec.fill.get(name)) for name in spec.states]
         step_kind = spec.step
@@ -156,12 +185,18 @@ class _TrainoptStep:
                 step = 1 if new_state else 2
             else:
                 step = int(state["step"]) + 1 if "step" in state else 1
+            lead = [step] if has_step else []
+            kept = None
+            if scalar_rules:
+                values = [compute(cfg, step, state) for compute, _ in scalar_rules]
+                lead += values
+                kept = [(keep, value) for (_, keep), value in zip(scalar_rules, values) if keep]
             if n:
                 starts = sorted(a for a in pointers if a)  # every array is 4n bytes
                 if any(b - a < 4 * n for a, b in zip(starts, starts[1:])):
                     raise ValueError("trainopt.torch.%s: %s: the parameter, its grad and its states overlap in memory"
                                      % (spec.name, _where(gi, j)))
-            rows.append((p, step, n, pointers, new_state))
+            rows.append((p, step, lead, n, pointers, new_state, kept))
         return c_function, cfg, rows
 
     def _explain(self, gi, j, p, grad):
@@ -199,19 +234,22 @@ class _TrainoptStep:
         opts = [self._opts] if grad_scaled else []
         commit = self._commit
         for c_function, cfg, rows in plans:
-            for p, step, n, pointers, new_state in rows:
+            for p, step, lead, n, pointers, new_state, kept in rows:
                 if n:
-                    status = c_function(cfg, step, n, *pointers, *opts)
+                    status = c_function(cfg, *lead, n, *pointers, *opts)
                     if status:
                         check(status, kernel)
-                commit(p, step, new_state)
+                commit(p, step, new_state, kept)
         return loss
 
-    def _commit(self, p, step, new_state):
+    def _commit(self, p, step, new_state, kept):
         spec = self._spec
         state = self.state[p]
         if new_state:
             state.update(new_state)
+        if kept:
+            for name, value in kept:
+                state[name] = torch.tensor(value, dtype=torch.float32)
         if spec.unused_as_none:
             for name in spec.states:
                 state.setdefault(name, None)
@@ -238,6 +276,9 @@ class _Generic(torch.optim.Optimizer):
             raise TypeError("trainopt.torch.%s: unknown argument %s (it takes %s)"
                             % (self._spec.name, ", ".join(unknown), ", ".join(defaults)))
         defaults.update(hparams)
+        unset = [f for f, v in defaults.items() if isinstance(v, float) and v != v]
+        if unset:  # NaN in _DEFAULTS: no default (optax.lion's lr)
+            raise TypeError("trainopt.torch.%s: %s has no default: pass it" % (self._spec.name, ", ".join(unset)))
         super().__init__(params, defaults)
 
 
@@ -253,6 +294,6 @@ def make_class(spec):
 
 
 for _spec in OPTIMIZERS:
-    if _spec.kernel in _api.PARAMS:  # a kernel from another branch's table entry, not yet in this library
+    if _spec.kernel in _api.PARAMS:
         globals()[_spec.name] = make_class(_spec)
         __all__.append(_spec.name)
