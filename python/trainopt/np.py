@@ -512,3 +512,107 @@ def calculate_fans(shape):
 
 _export(calculate_gain)
 _export(calculate_fans)
+
+
+# ---- layer, RMS and group normalization (DESIGN.md 7.4; present once the norms are in the library) ----
+
+def _norm_config(eps):
+    cfg = ffi.new("trainopt_norm_config *", initializer(_api.DEFAULTS["norm"]))
+    cfg.eps = eps
+    return cfg
+
+
+def _rows_cols(x, fn):
+    if not isinstance(x, np.ndarray) or x.ndim < 1:
+        raise ValueError("%s: x must be a numpy array; its last dimension is normalized" % fn)
+    return x.size // x.shape[-1] if x.shape[-1] else 0, x.shape[-1]
+
+
+def layernorm_forward(x, weight=None, bias=None, *, eps=1e-5, out=None):
+    """trainopt_layernorm_forward (F.layer_norm over the last dimension; reshape x to [rows][cols] for
+    several): returns (y, mean, rstd), mean and rstd one per row."""
+    fn = "layernorm_forward"
+    rows, cols = _rows_cols(x, fn)
+    y = _out(out, "out", fn, x.shape)
+    mean, rstd = np.empty(x.shape[:-1], np.float32), np.empty(x.shape[:-1], np.float32)
+    check(lib.trainopt_layernorm_forward(
+        _norm_config(eps), rows, cols, _ptr(x, "x", fn), _ptr(weight, "weight", fn, n=cols, optional=True),
+        _ptr(bias, "bias", fn, n=cols, optional=True), _ptr(y, "out", fn, writable=True), _ptr(mean, "mean", fn),
+        _ptr(rstd, "rstd", fn)), fn)
+    return y, mean, rstd
+
+
+def layernorm_backward(x, dy, mean, rstd, weight=None, *, eps=1e-5, out=None, grads=True):
+    """trainopt_layernorm_backward: returns (dx, dweight, dbias) (the last two None with grads=False)."""
+    fn = "layernorm_backward"
+    rows, cols = _rows_cols(x, fn)
+    dx = _out(out, "out", fn, x.shape)
+    dweight = np.empty(cols, np.float32) if grads else None
+    dbias = np.empty(cols, np.float32) if grads else None
+    check(lib.trainopt_layernorm_backward(
+        _norm_config(eps), rows, cols, _ptr(x, "x", fn), _ptr(dy, "dy", fn, n=x.size),
+        _ptr(weight, "weight", fn, n=cols, optional=True), _ptr(mean, "mean", fn, n=rows),
+        _ptr(rstd, "rstd", fn, n=rows), _ptr(dx, "out", fn, writable=True),
+        _ptr(dweight, "dweight", fn, optional=True), _ptr(dbias, "dbias", fn, optional=True)), fn)
+    return dx, dweight, dbias
+
+
+def rmsnorm_forward(x, weight=None, *, eps=1e-5, out=None):
+    """trainopt_rmsnorm_forward (RMSNorm over the last dimension): returns (y, rstd)."""
+    fn = "rmsnorm_forward"
+    rows, cols = _rows_cols(x, fn)
+    y = _out(out, "out", fn, x.shape)
+    rstd = np.empty(x.shape[:-1], np.float32)
+    check(lib.trainopt_rmsnorm_forward(
+        _norm_config(eps), rows, cols, _ptr(x, "x", fn), _ptr(weight, "weight", fn, n=cols, optional=True),
+        _ptr(y, "out", fn, writable=True), _ptr(rstd, "rstd", fn)), fn)
+    return y, rstd
+
+
+def rmsnorm_backward(x, dy, rstd, weight=None, *, eps=1e-5, out=None, grads=True):
+    """trainopt_rmsnorm_backward: returns (dx, dweight) (dweight None with grads=False)."""
+    fn = "rmsnorm_backward"
+    rows, cols = _rows_cols(x, fn)
+    dx = _out(out, "out", fn, x.shape)
+    dweight = np.empty(cols, np.float32) if grads else None
+    check(lib.trainopt_rmsnorm_backward(
+        _norm_config(eps), rows, cols, _ptr(x, "x", fn), _ptr(dy, "dy", fn, n=x.size),
+        _ptr(weight, "weight", fn, n=cols, optional=True), _ptr(rstd, "rstd", fn, n=rows),
+        _ptr(dx, "out", fn, writable=True), _ptr(dweight, "dweight", fn, optional=True)), fn)
+    return dx, dweight
+
+
+def groupnorm_forward(x, groups, weight=None, bias=None, *, eps=1e-5, layout="NCHW", out=None):
+    """trainopt_groupnorm_forward (F.group_norm): returns (y, mean, rstd), mean and rstd [n][groups]."""
+    fn = "groupnorm_forward"
+    shape, c = _bn_shape(x, layout, fn)
+    y = _out(out, "out", fn, x.shape)
+    mean, rstd = np.empty((x.shape[0], groups), np.float32), np.empty((x.shape[0], groups), np.float32)
+    check(lib.trainopt_groupnorm_forward(
+        _norm_config(eps), shape, groups, _ptr(x, "x", fn), _ptr(weight, "weight", fn, n=c, optional=True),
+        _ptr(bias, "bias", fn, n=c, optional=True), _ptr(y, "out", fn, writable=True), _ptr(mean, "mean", fn),
+        _ptr(rstd, "rstd", fn)), fn)
+    return y, mean, rstd
+
+
+def groupnorm_backward(x, dy, groups, mean, rstd, weight=None, *, eps=1e-5, layout="NCHW", out=None, grads=True):
+    """trainopt_groupnorm_backward: returns (dx, dweight, dbias) (the last two None with grads=False)."""
+    fn = "groupnorm_backward"
+    shape, c = _bn_shape(x, layout, fn)
+    dx = _out(out, "out", fn, x.shape)
+    dweight = np.empty(c, np.float32) if grads else None
+    dbias = np.empty(c, np.float32) if grads else None
+    check(lib.trainopt_groupnorm_backward(
+        _norm_config(eps), shape, groups, _ptr(x, "x", fn), _ptr(dy, "dy", fn, n=x.size),
+        _ptr(weight, "weight", fn, n=c, optional=True), _ptr(mean, "mean", fn, n=x.shape[0] * groups),
+        _ptr(rstd, "rstd", fn, n=x.shape[0] * groups), _ptr(dx, "out", fn, writable=True),
+        _ptr(dweight, "dweight", fn, optional=True), _ptr(dbias, "dbias", fn, optional=True)), fn)
+    return dx, dweight, dbias
+
+
+for _f in (layernorm_forward, layernorm_backward, rmsnorm_forward, rmsnorm_backward, groupnorm_forward,
+           groupnorm_backward):
+    if _f.__name__ in _api.PARAMS:
+        _export(_f)
+    else:
+        del globals()[_f.__name__]
