@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 
 import torch
 
@@ -36,6 +37,8 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     args = ap.parse_args()
     torch.set_num_threads(1)
+    # 1.13's SequentialLR passes an epoch to its first scheduler and warns about it; not our concern here
+    warnings.filterwarnings("ignore", message="The epoch parameter")
 
     # A fixed teacher makes the synthetic task learnable.
     g = torch.Generator().manual_seed(1)

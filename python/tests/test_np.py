@@ -260,3 +260,55 @@ class BatchNormAndLosses(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipIf(SKIP, SKIP)
+class Norms(unittest.TestCase):
+    """Layer, RMS and group normalization against PyTorch 1.13 (RMSNorm: a float64 reference, 1.13 has none)."""
+
+    def setUp(self):
+        if not hasattr(tnp, "layernorm_forward"):
+            self.skipTest("the normalization kernels are not in this libtrainopt")
+
+    def test_layernorm(self):
+        r = rng(9)
+        x = r.standard_normal((6, 4, 33)).astype(np.float32)
+        w, b = r.standard_normal(33).astype(np.float32), r.standard_normal(33).astype(np.float32)
+        y, mean, rstd = tnp.layernorm_forward(x, w, b)
+        tx = torch.from_numpy(x).requires_grad_()
+        tw, tb = torch.from_numpy(w).requires_grad_(), torch.from_numpy(b).requires_grad_()
+        ty = F.layer_norm(tx, (33,), tw, tb)
+        np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-5, atol=1e-5)
+        self.assertEqual(mean.shape, (6, 4))
+        dy = r.standard_normal(x.shape).astype(np.float32)
+        ty.backward(torch.from_numpy(dy))
+        dx, dw, db = tnp.layernorm_backward(x, dy, mean, rstd, w)
+        np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(dw, tw.grad.numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(db, tb.grad.numpy(), rtol=1e-5, atol=1e-5)
+        with self.assertRaisesRegex(ValueError, "weight has 32 elements, 33 expected"):
+            tnp.layernorm_forward(x, w[:32])
+
+    def test_rmsnorm(self):
+        r = rng(10)
+        x = r.standard_normal((5, 40)).astype(np.float32)
+        w = r.standard_normal(40).astype(np.float32)
+        y, rstd = tnp.rmsnorm_forward(x, w, eps=1e-6)
+        x64 = x.astype(np.float64)
+        ref = x64 / np.sqrt((x64 ** 2).mean(axis=1, keepdims=True) + 1e-6) * w
+        np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-6)
+        dx, dw = tnp.rmsnorm_backward(x, np.ones_like(x), rstd, w, eps=1e-6)
+        self.assertEqual((dx.shape, dw.shape), (x.shape, (40,)))
+
+    def test_groupnorm(self):
+        r = rng(11)
+        x = r.standard_normal((3, 8, 5, 5)).astype(np.float32)
+        w, b = r.standard_normal(8).astype(np.float32), r.standard_normal(8).astype(np.float32)
+        y, mean, rstd = tnp.groupnorm_forward(x, 4, w, b)
+        tx = torch.from_numpy(x).requires_grad_()
+        ty = F.group_norm(tx, 4, torch.from_numpy(w), torch.from_numpy(b))
+        np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-5, atol=1e-5)
+        dy = r.standard_normal(x.shape).astype(np.float32)
+        ty.backward(torch.from_numpy(dy))
+        dx, _, _ = tnp.groupnorm_backward(x, dy, 4, mean, rstd, w)
+        np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-4, atol=1e-5)
