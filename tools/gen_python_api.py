@@ -8,7 +8,8 @@ struct or a prototype by hand:
   CDEF      the public types and prototypes, preprocessed (cffi's cdef input);
   KERNELS   (family, name) for every row of TRAINOPT_KERNELS, in list order;
   PARAMS    each kernel's parameter names and C types, in order;
-  DEFAULTS  every TRAINOPT_<NAME>_DEFAULTS initializer as a Python list or dict
+  DEFAULTS  every TRAINOPT_<NAME>_DEFAULTS initializer (keyed "<name>") and every
+            TRAINOPT_<NAME>_INIT (keyed "<name>_init") as a Python list or dict
             (enum constants resolved, NAN as float('nan'), NULL as None);
   VERSION   TRAINOPT_VERSION_MAJOR.MINOR.PATCH.
 
@@ -143,8 +144,11 @@ def initializer_to_python(text, constants):
 
 
 def defaults(cc, header, cdef):
-    names = sorted(set(re.findall(r"#\s*define\s+TRAINOPT_(\w+)_DEFAULTS\b", open(header).read())))
+    text = open(header).read()
+    names = sorted(set(re.findall(r"#\s*define\s+TRAINOPT_(\w+)_DEFAULTS\b", text)))
+    inits = sorted(set(re.findall(r"#\s*define\s+TRAINOPT_(\w+_INIT)\b", text)))
     extra = "\n".join("%s %s TRAINOPT_%s_DEFAULTS" % (DEFAULTS_MARK, n, n) for n in names)
+    extra += "\n" + "\n".join("%s %s TRAINOPT_%s" % (DEFAULTS_MARK, n, n) for n in inits)
     text = preprocess(cc, header, extra)
     ffi = cffi.FFI()
     ffi.cdef(cdef)
@@ -177,7 +181,8 @@ def generate(cc, header):
     lines += ["]", "", "# Each kernel's parameters: (C type, name), in order.", "PARAMS = {"]
     for _, name in rows:
         lines.append("    %r: [%s]," % (name, ", ".join("(%r, %r)" % p for p in params["trainopt_" + name])))
-    lines += ["}", "", "# TRAINOPT_<NAME>_DEFAULTS, keyed by name in lower case.", "DEFAULTS = {"]
+    lines += ["}", "", "# TRAINOPT_<NAME>_DEFAULTS keyed by name in lower case, TRAINOPT_<NAME>_INIT by name_init.",
+              "DEFAULTS = {"]
     for name, literal in sorted(defaults(cc, header, cdef).items()):
         lines.append("    %r: %s," % (name, literal))
     lines += ["}", ""]

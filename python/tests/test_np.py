@@ -312,3 +312,64 @@ class Norms(unittest.TestCase):
         ty.backward(torch.from_numpy(dy))
         dx, _, _ = tnp.groupnorm_backward(x, dy, 4, mean, rstd, w)
         np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+class LayerwiseAndFactored(unittest.TestCase):
+    """LAMB and LARS (tensor lists), Adafactor, schedule-free AdamW: the Python plumbing (their numerics
+    are the C suites'), once their kernels are in the library."""
+
+    def arrays(self, sizes, seed):
+        r = rng(seed)
+        return [r.standard_normal(n).astype(np.float32) for n in sizes]
+
+    def test_lists_are_per_tensor(self):
+        """A two-tensor call equals each tensor's call alone, bit for bit (the trust ratio is per tensor)."""
+        if not hasattr(tnp, "lamb_step"):
+            self.skipTest("trainopt_lamb_step is not in this libtrainopt")
+        for kernel, states, kw in (("lamb_step", 2, dict(step=3, lr=1e-2)), ("lars_step", 1, dict(lr=0.1))):
+            f = getattr(tnp, kernel)
+            params, grads = self.arrays([17, 40], 1), self.arrays([17, 40], 2)
+            st = [[np.full(n, 0.01, np.float32) for n in (17, 40)] for _ in range(states)]
+            alone = [[a.copy() for a in params]] + [[a.copy() for a in s] for s in st]
+            f(params, grads, *st, **kw)
+            for i in range(2):
+                f([alone[0][i]], [grads[i]], *[[s[i]] for s in alone[1:]], **kw)
+            for got, ref in zip([params] + st, alone):
+                for a, b in zip(got, ref):
+                    self.assertTrue(np.array_equal(a, b), kernel)
+            with self.assertRaisesRegex(ValueError, "%s: grads has 1 arrays, 2 expected" % kernel):
+                f(params, grads[:1], *st, **kw)
+            with self.assertRaisesRegex(ValueError, r"%s: grads\[1\] has 39 elements, 40 expected" % kernel):
+                f(params, [grads[0], grads[1][:39]], *st, **kw)
+
+    def test_adafactor_fused_scale(self):
+        if not hasattr(tnp, "adafactor_step"):
+            self.skipTest("trainopt_adafactor_step is not in this libtrainopt")
+        p = rng(3).standard_normal((6, 5)).astype(np.float32)
+        g = rng(4).standard_normal((6, 5)).astype(np.float32)
+        q = p.copy()
+        rv, cv, rv2, cv2 = (np.zeros(6, np.float32), np.zeros(5, np.float32), np.zeros(6, np.float32),
+                            np.zeros(5, np.float32))
+        for step in range(1, 4):
+            self.assertEqual(tnp.adafactor_step_ex(p, g, rv, cv, step=step, grad_scale=0.5), 0)
+            tnp.adafactor_step(q, g * np.float32(0.5), rv2, cv2, step=step)
+        self.assertTrue(np.array_equal(p, q))
+        with self.assertRaisesRegex(ValueError, "param is not 2-D"):
+            tnp.adafactor_step(p.ravel(), g.ravel(), rv, cv, step=1)
+
+    def test_schedule_free(self):
+        if not hasattr(tnp, "ScheduleFreeAdamW"):
+            self.skipTest("schedule-free AdamW is not in this libtrainopt")
+        a, b = tnp.ScheduleFreeAdamW(lr=1e-2), tnp.ScheduleFreeAdamW(lr=1e-2)
+        y1, z1, v1 = self.arrays([33], 5)[0], None, np.zeros(33, np.float32)
+        z1 = y1.copy()
+        y2, z2, v2 = y1.copy(), z1.copy(), v1.copy()
+        for _ in range(4):
+            g = self.arrays([33], 6)[0]
+            a.advance()
+            b.advance()
+            a.step(y1, g * np.float32(0.5), z1, v1)
+            self.assertEqual(b.step(y2, g, z2, v2, grad_scale=0.5), 0)
+        self.assertTrue(np.array_equal(y1, y2) and np.array_equal(z1, z2))
+        x = a.to_eval(y1, z1)
+        np.testing.assert_allclose(a.to_train(x, z1), y1, rtol=1e-5, atol=1e-6)

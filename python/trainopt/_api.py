@@ -288,7 +288,7 @@ PARAMS = {
     'batchnorm_fold': [('const trainopt_bn_config *', 'c'), ('size_t', 'channels'), ('const float *', 'gamma'), ('const float *', 'beta'), ('const float *', 'running_mean'), ('const float *', 'running_var'), ('float *', 'scale'), ('float *', 'shift')],
 }
 
-# TRAINOPT_<NAME>_DEFAULTS, keyed by name in lower case.
+# TRAINOPT_<NAME>_DEFAULTS keyed by name in lower case, TRAINOPT_<NAME>_INIT by name_init.
 DEFAULTS = {
     'adagrad': [0.01, 0.0, 0.0, 0.0, 1e-10, 0],
     'adam': [0.001, 0.9, 0.999, 1e-08, 0.0, 0, 0],

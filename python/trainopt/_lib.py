@@ -146,6 +146,28 @@ def optimizer_layout(kernel):
     return has_step, scalars, [(name, t == "float *") for t, name in rest], has_opts
 
 
+def list_optimizer_layout(kernel):
+    """The tensor-list optimizer shape (config, [int64_t step,] size_t k, const size_t *lens, lists of
+    float arrays..., [step options]) of LAMB and LARS: (has_step, [(list name, written)], has_opts),
+    or None."""
+    params = _api.PARAMS[kernel]
+    if not params or config_type(kernel) is None:
+        return None
+    rest = params[1:]
+    has_step = bool(rest) and rest[0] == ("int64_t", "step")
+    if has_step:
+        rest = rest[1:]
+    if rest[:2] != [("size_t", "k"), ("const size_t *", "lens")]:
+        return None
+    rest = rest[2:]
+    has_opts = bool(rest) and rest[-1][0] == "const trainopt_step_opts *"
+    if has_opts:
+        rest = rest[:-1]
+    if not rest or any(t not in ("float *const *", "const float *const *") for t, _ in rest):
+        return None
+    return has_step, [(name, t == "float *const *") for t, name in rest], has_opts
+
+
 def make_config(kernel, hparams, who):
     """A new config for KERNEL: its defaults, then HPARAMS (field name -> value).
     An unknown field is a TypeError naming it and the fields there are."""

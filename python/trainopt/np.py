@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _api
 from ._lib import (SCALAR_TYPES, TrainoptError, check, config_fields, config_type, defaults_for, ffi, initializer, lib,
-                   make_config, optimizer_layout)
+                   list_optimizer_layout, make_config, optimizer_layout)
 
 __all__ = ["TrainoptError", "COVERAGE"]
 
@@ -126,6 +126,61 @@ for _family, _kernel in _api.KERNELS:
     _layout = optimizer_layout(_kernel)
     if _family == "optim" and _layout is not None:
         _export(_make_optimizer(_kernel, *_layout))
+
+
+def _step_options(grad_scale, found_inf):
+    """(options, count): trainopt_step_opts with GRAD_SCALE and FOUND_INF, and where the count lands."""
+    opts = ffi.new("trainopt_step_opts *", initializer(_api.DEFAULTS["step_opts"]))
+    flag, count = ffi.new("int *", 1 if found_inf else 0), ffi.new("size_t *")
+    opts.grad_scale, opts.found_inf, opts.nonfinite = grad_scale, flag, count
+    return (opts, flag), count
+
+
+def _make_list_optimizer(kernel, has_step, lists, has_opts):
+    """LAMB, LARS: each argument a list of arrays, one per tensor (the trust ratio is per tensor)."""
+    c_function = getattr(lib, "trainopt_" + kernel)
+    names = [name for name, _ in lists]
+
+    def step_function(*args, step=None, grad_scale=1.0, found_inf=False, **kwargs):
+        given = dict(zip(names, args))
+        for name in names:
+            if name in kwargs:
+                given[name] = kwargs.pop(name)
+        if has_step and step is None:
+            raise TypeError("%s: step= is required (the 1-based number of this update)" % kernel)
+        if not has_opts and (grad_scale != 1.0 or found_inf):
+            raise TypeError("%s: grad_scale and found_inf belong to %s_ex" % (kernel, kernel))
+        cfg = make_config(kernel, kwargs, kernel)
+        first = next((given[name] for name in names if given.get(name) is not None), [])
+        lens = [np.size(a) for a in first]
+        pointer_lists = []
+        for name, writable in lists:
+            arrays = given.get(name)
+            if arrays is None:
+                pointer_lists.append(ffi.NULL)
+                continue
+            if len(arrays) != len(lens):
+                raise ValueError("%s: %s has %d arrays, %d expected" % (kernel, name, len(arrays), len(lens)))
+            ptrs = [_ptr(a, "%s[%d]" % (name, i), kernel, n=lens[i], writable=writable) for i, a in enumerate(arrays)]
+            pointer_lists.append(ffi.new(("float *[]" if writable else "const float *[]"), ptrs))
+        call = [cfg] + ([int(step)] if has_step else []) + [len(lens), ffi.new("size_t[]", lens)] + pointer_lists
+        if has_opts:
+            (opts, keep), count = _step_options(grad_scale, found_inf)
+            call.append(opts)
+        check(c_function(*call), kernel)
+        return int(count[0]) if has_opts else None
+
+    step_function.__name__ = step_function.__qualname__ = kernel
+    step_function.__doc__ = "%s(%s%s, **hyperparameters): trainopt_%s; each argument a list of float32 arrays, " \
+        "one per tensor, updated in place; hyperparameters: the fields of %s." % (
+            kernel, ", ".join(names), ", *, step" if has_step else "", kernel, config_type(kernel))
+    return step_function
+
+
+for _family, _kernel in _api.KERNELS:
+    _layout = list_optimizer_layout(_kernel)
+    if _family == "optim" and _layout is not None:
+        _export(_make_list_optimizer(_kernel, *_layout))
 
 
 # ---- schedules, and any other kernel of scalars alone ---------------------------------------
@@ -616,3 +671,90 @@ for _f in (layernorm_forward, layernorm_backward, rmsnorm_forward, rmsnorm_backw
         _export(_f)
     else:
         del globals()[_f.__name__]
+
+
+# ---- Adafactor and schedule-free AdamW (present once their kernels are in the library) ----------------
+
+def _make_adafactor(kernel):
+    c_function = getattr(lib, "trainopt_" + kernel)
+    has_opts = kernel.endswith("_ex")
+
+    def adafactor(param, grad, row_var=None, col_var=None, variance=None, *, step, shape=None,
+                  grad_scale=1.0, found_inf=False, **hparams):
+        if shape is None:
+            if not isinstance(param, np.ndarray) or param.ndim != 2:
+                raise ValueError("%s: param is not 2-D: pass shape=(rows, cols)" % kernel)
+            shape = param.shape
+        rows, cols = int(shape[0]), int(shape[1])
+        n = rows * cols
+        cfg = make_config(kernel, hparams, kernel)
+        call = [cfg, int(step), rows, cols, _ptr(param, "param", kernel, n=n, writable=True),
+                _ptr(grad, "grad", kernel, n=n), _ptr(row_var, "row_var", kernel, n=rows, writable=True, optional=True),
+                _ptr(col_var, "col_var", kernel, n=cols, writable=True, optional=True),
+                _ptr(variance, "variance", kernel, n=n, writable=True, optional=True)]
+        if has_opts:
+            (opts, keep), count = _step_options(grad_scale, found_inf)
+            call.append(opts)
+        elif grad_scale != 1.0 or found_inf:
+            raise TypeError("%s: grad_scale and found_inf belong to %s_ex" % (kernel, kernel))
+        check(c_function(*call), kernel)
+        return int(count[0]) if has_opts else None
+
+    adafactor.__name__ = adafactor.__qualname__ = kernel
+    adafactor.__doc__ = ("%s(param, grad, row_var, col_var, variance, *, step, shape=param.shape, **hyperparameters)"
+                         ": trainopt_%s on a [rows][cols] parameter (row_var [rows], col_var [cols] when factored, "
+                         "variance [rows*cols] when not); hyperparameters: the fields of %s."
+                         % (kernel, kernel, config_type(kernel)))
+    return adafactor
+
+
+class ScheduleFreeAdamW:
+    """Schedule-free AdamW: ScheduleFreeAdamW(lr=..., ...) keeps the config and the scalar state
+    (trainopt_sfadamw_state) shared by every tensor; per optimizer step call advance() once, then
+    step(param, grad, z, exp_avg_sq) per tensor; to_eval(y, z, x) and to_train(x, z, y) switch the
+    parameters between the training point y and the averaged x."""
+
+    def __init__(self, **hparams):
+        self.config = make_config("sfadamw_step", hparams, "ScheduleFreeAdamW")
+        self.state = ffi.new("trainopt_sfadamw_state *", initializer(_api.DEFAULTS["sfadamw_state_init"]))
+
+    def advance(self):
+        check(lib.trainopt_sfadamw_advance(self.config, self.state), "sfadamw_advance")
+
+    def step(self, param, grad, z, exp_avg_sq, *, grad_scale=1.0, found_inf=False):
+        n = np.size(param)
+        args = [self.config, self.state, n, _ptr(param, "param", "sfadamw_step", writable=True),
+                _ptr(grad, "grad", "sfadamw_step", n=n), _ptr(z, "z", "sfadamw_step", n=n, writable=True),
+                _ptr(exp_avg_sq, "exp_avg_sq", "sfadamw_step", n=n, writable=True)]
+        if grad_scale == 1.0 and not found_inf:
+            check(lib.trainopt_sfadamw_step(*args), "sfadamw_step")
+            return None
+        (opts, keep), count = _step_options(grad_scale, found_inf)
+        check(lib.trainopt_sfadamw_step_ex(*args, opts), "sfadamw_step_ex")
+        return int(count[0])
+
+    def to_eval(self, y, z, x=None):
+        return _sfadamw_switch("sfadamw_to_eval", self.config, y, z, x)
+
+    def to_train(self, x, z, y=None):
+        return _sfadamw_switch("sfadamw_to_train", self.config, x, z, y)
+
+
+def _sfadamw_switch(kernel, cfg, a, z, out):
+    n = np.size(a)
+    out = _out(out, "out", kernel, np.shape(a))
+    check(getattr(lib, "trainopt_" + kernel)(cfg, n, _ptr(a, "a", kernel), _ptr(z, "z", kernel, n=n),
+                                             _ptr(out, "out", kernel, writable=True)), kernel)
+    return out
+
+
+for _kernel in ("adafactor_step", "adafactor_step_ex"):
+    if _kernel in _api.PARAMS:
+        _export(_make_adafactor(_kernel))
+if "sfadamw_step" in _api.PARAMS:
+    globals()["ScheduleFreeAdamW"] = ScheduleFreeAdamW
+    __all__.append("ScheduleFreeAdamW")
+    for _kernel in ("sfadamw_advance", "sfadamw_step", "sfadamw_step_ex", "sfadamw_to_eval", "sfadamw_to_train"):
+        COVERAGE[_kernel] = "ScheduleFreeAdamW"
+else:
+    del ScheduleFreeAdamW
