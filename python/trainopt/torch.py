@@ -164,7 +164,9 @@ class _TrainoptStep:
             if not (grad.layout is strided and p.dtype is f32 and grad.dtype is f32 and p.is_cpu and grad.is_cpu
                     and p.is_contiguous() and grad.is_contiguous() and grad.shape == p.shape):
                 self._explain(gi, j, p, grad)
-            state = all_state[p] if p in all_state else {}
+            state = all_state.get(p)  # get: the defaultdict must not gain an entry before the commit
+            if state is None:
+                state = {}
             new_state = None
             pointers = [p.data_ptr(), grad.data_ptr()]
             for name, used, fill in names:
@@ -192,11 +194,15 @@ class _TrainoptStep:
                 lead += values
                 kept = [(keep, value) for (_, keep), value in zip(scalar_rules, values) if keep]
             if n:
-                starts = sorted(a for a in pointers if a)  # every array is 4n bytes
-                if any(b - a < 4 * n for a, b in zip(starts, starts[1:])):
-                    raise ValueError("trainopt.torch.%s: %s: the parameter, its grad and its states overlap in memory"
-                                     % (spec.name, _where(gi, j)))
-            rows.append((p, step, lead, n, pointers, new_state, kept))
+                previous, nbytes = None, 4 * n  # every array is 4n bytes: two overlap iff their starts are closer
+                for start in sorted(pointers):
+                    if start:
+                        if previous is not None and start - previous < nbytes:
+                            raise ValueError("trainopt.torch.%s: %s: the parameter, its grad and its states overlap "
+                                             "in memory" % (spec.name, _where(gi, j)))
+                        previous = start
+            fast = step_kind == "tensor" and new_state is None and kept is None and "step" in state
+            rows.append((p, step, lead, n, pointers, new_state, kept, state["step"] if fast else None))
         return c_function, cfg, rows
 
     def _explain(self, gi, j, p, grad):
@@ -234,12 +240,15 @@ class _TrainoptStep:
         opts = [self._opts] if grad_scaled else []
         commit = self._commit
         for c_function, cfg, rows in plans:
-            for p, step, lead, n, pointers, new_state, kept in rows:
+            for p, step, lead, n, pointers, new_state, kept, step_tensor in rows:
                 if n:
                     status = c_function(cfg, *lead, n, *pointers, *opts)
                     if status:
                         check(status, kernel)
-                commit(p, step, new_state, kept)
+                if step_tensor is not None and isinstance(step_tensor, torch.Tensor):
+                    step_tensor.fill_(step)  # the common case: an existing state, its step counter advanced
+                else:
+                    commit(p, step, new_state, kept)
         return loss
 
     def _commit(self, p, step, new_state, kept):
