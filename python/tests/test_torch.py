@@ -306,6 +306,33 @@ class StateDicts(unittest.TestCase):
         self.assertTrue(np.array_equal(p.numpy(), q))
         self.assertTrue(np.array_equal(opt.state[p]["exp_avg"].numpy(), m))
 
+    def test_tensor_list_optimizers(self):
+        """LAMB and LARS (optax's; torch.optim 1.13 has neither): one kernel call per group over its
+        tensors, the same bits as trainopt.np's list function; a parameter without a gradient is left out."""
+        if not hasattr(tt, "LAMB"):
+            self.skipTest("trainopt_lamb_step and trainopt_lars_step are not in this libtrainopt")
+        import numpy as np
+        import trainopt.np as tnp
+        for cls, kernel, states, kw in ((tt.LAMB, "lamb_step", ("exp_avg", "exp_avg_sq"), dict(lr=1e-2)),
+                                        (tt.LARS, "lars_step", ("momentum_buffer",), dict(lr=0.1))):
+            g = torch.Generator().manual_seed(12)
+            ps = [torch.randn(n, generator=g) for n in (5, 40, 7)]
+            qs = [p.numpy().copy() for p in ps[:2]]
+            st = [[np.zeros(q.size, np.float32) for q in qs] for _ in states]
+            opt = cls(ps, **kw)
+            for step in range(1, 6):
+                grads = [torch.randn(p.shape, generator=g) for p in ps[:2]]
+                ps[0].grad, ps[1].grad, ps[2].grad = grads[0], grads[1], None
+                opt.step()
+                extra = dict(step=step) if kernel == "lamb_step" else {}
+                getattr(tnp, kernel)(qs, [x.numpy() for x in grads], *st, **extra, **kw)
+            for p, q in zip(ps, qs):
+                self.assertTrue(np.array_equal(p.numpy(), q), cls.__name__)
+            for name, arrays in zip(states, st):
+                for p, a in zip(ps, arrays):
+                    self.assertTrue(np.array_equal(opt.state[p][name].numpy(), a), (cls.__name__, name))
+            self.assertNotIn(ps[2], opt.state)
+
     def test_is_the_torch_class(self):
         for name in ("SGD", "Adam", "AdamW", "Adagrad", "RMSprop"):
             cls = getattr(tt, name)

@@ -193,10 +193,15 @@ ffi_by_address.include(ffi)
 
 
 def _by_address_prototype(name):
-    params = ", ".join(("uintptr_t " + p) if t in ("float *", "const float *") else "%s %s" % (t, p)
-                       for t, p in _api.PARAMS[name])
-    return "trainopt_status trainopt_%s(%s);" % (name, params)
+    def declare(t, p):
+        if t in ("float *", "const float *"):
+            return "uintptr_t " + p
+        if t in ("float *const *", "const float *const *"):  # LAMB's and LARS's tensor lists
+            return "const uintptr_t *" + p
+        return "%s %s" % (t, p)
+    return "trainopt_status trainopt_%s(%s);" % (name, ", ".join(declare(t, p) for t, p in _api.PARAMS[name]))
 
 
-ffi_by_address.cdef("\n".join(_by_address_prototype(name) for family, name in _api.KERNELS if family == "optim"))
+ffi_by_address.cdef("\n".join(_by_address_prototype(name) for family, name in _api.KERNELS
+                               if optimizer_layout(name) or list_optimizer_layout(name)))
 lib_by_address = ffi_by_address.dlopen(path)

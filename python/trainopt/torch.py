@@ -18,7 +18,8 @@ Adding an optimizer is one OPTIMIZERS entry (README.md, "Python").
 import torch
 
 from . import _api
-from ._lib import check, config_fields, config_type, defaults_for, ffi, lib, lib_by_address, optimizer_layout
+from ._lib import (check, config_fields, config_type, defaults_for, ffi, ffi_by_address, lib, lib_by_address,
+                   list_optimizer_layout, optimizer_layout)
 
 __all__ = []
 
@@ -26,8 +27,9 @@ __all__ = []
 class Spec:
     """How a torch.optim class maps onto a trainopt kernel.
 
-    kernel   the kernel of the list, of the optimizer shape (_lib.optimizer_layout); its _ex variant,
-             when there is one, serves step(grad_scale=...);
+    kernel   the kernel of the list, of the optimizer shape (_lib.optimizer_layout) or the tensor-list
+             shape of LAMB and LARS (one call per group and step value); its _ex variant, when there
+             is one, serves step(grad_scale=...);
     name     the class name: torch.optim's class to subclass when torch has it, otherwise a
              class of its own whose keyword arguments are the config's fields with the C defaults;
     states   torch's state names, in the order of the kernel's state arrays;
@@ -79,6 +81,8 @@ OPTIMIZERS = [
     Spec("adamax_step", "Adamax", ("exp_avg", "exp_inf"), hparams=_BETAS),
     Spec("adadelta_step", "Adadelta", ("square_avg", "acc_delta"), step="int"),
     Spec("lion_step", "Lion", ("exp_avg",)),  # torch.optim has none: a class of the config's fields
+    Spec("lamb_step", "LAMB", ("exp_avg", "exp_avg_sq")),  # optax's; tensor lists
+    Spec("lars_step", "LARS", ("momentum_buffer",), step=None),
 ]
 
 # torch.optim flags with no trainopt meaning: refused when set (foreach is accepted and
@@ -143,12 +147,15 @@ class _TrainoptStep:
         c_function = getattr(lib_by_address, "trainopt_" + kernel)  # arrays by address: _lib.py says why
         cfg = self._config(group, kernel)
         opts = [self._opts] if grad_scaled else []
-        has_step, scalar_names, _, _ = optimizer_layout(kernel)
+        layout = optimizer_layout(kernel)
+        is_list = layout is None
+        has_step, scalar_names = (layout[0], layout[1]) if layout else (list_optimizer_layout(kernel)[0], [])
         scalar_rules = [spec.scalars[name] for name in scalar_names]
         probe = [1] if has_step else []
         for compute, _ in scalar_rules:  # the scalars' values at step 1 from a fresh state
             probe.append(compute(cfg, 1, {}))
-        check(c_function(cfg, *probe, 0, 0, 0, *[0] * len(spec.states), *opts), kernel)  # the hyperparameters alone
+        arrays = [ffi.NULL] * (len(spec.states) + 3) if is_list else [0] * (len(spec.states) + 2)
+        check(c_function(cfg, *probe, 0, *arrays, *opts), kernel)  # the hyperparameters alone (n or k = 0)
         needed = spec.needed(group)
         names = [(name, name in needed, spec.fill.get(name)) for name in spec.states]
         step_kind = spec.step
@@ -203,7 +210,7 @@ class _TrainoptStep:
                         previous = start
             fast = step_kind == "tensor" and new_state is None and kept is None and "step" in state
             rows.append((p, step, lead, n, pointers, new_state, kept, state["step"] if fast else None))
-        return c_function, cfg, rows
+        return c_function, cfg, rows, is_list
 
     def _explain(self, gi, j, p, grad):
         """Raise the error for a parameter or gradient the fast check refused."""
@@ -239,7 +246,10 @@ class _TrainoptStep:
         plans = [self._plan_group(gi, group, kernel, grad_scaled) for gi, group in enumerate(self.param_groups)]
         opts = [self._opts] if grad_scaled else []
         commit = self._commit
-        for c_function, cfg, rows in plans:
+        for c_function, cfg, rows, is_list in plans:
+            if is_list:
+                self._run_lists(c_function, cfg, rows, opts, kernel)
+                continue
             for p, step, lead, n, pointers, new_state, kept, step_tensor in rows:
                 if n:
                     status = c_function(cfg, *lead, n, *pointers, *opts)
@@ -250,6 +260,23 @@ class _TrainoptStep:
                 else:
                     commit(p, step, new_state, kept)
         return loss
+
+    def _run_lists(self, c_function, cfg, rows, opts, kernel):
+        """A tensor-list kernel (LAMB, LARS): one call for the tensors of each step value (one, unless
+        parameters joined the group later), then the commits."""
+        batches = {}
+        for row in rows:
+            if row[3]:
+                batches.setdefault(tuple(row[2]), []).append(row)
+        for lead, batch in batches.items():
+            lens = ffi_by_address.new("size_t[]", [row[3] for row in batch])
+            columns = list(zip(*[row[4] for row in batch]))  # one list per array of the kernel
+            lists = [ffi_by_address.new("uintptr_t[]", column) if any(column) else ffi.NULL for column in columns]
+            status = c_function(cfg, *lead, len(batch), lens, *lists, *opts)
+            if status:
+                check(status, kernel)
+        for p, step, lead, n, pointers, new_state, kept, step_tensor in rows:
+            self._commit(p, step, new_state, kept)
 
     def _commit(self, p, step, new_state, kept):
         spec = self._spec
