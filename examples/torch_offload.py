@@ -10,6 +10,11 @@ trained side by side on the same synthetic batches, with a warmup-cosine schedul
 torch.optim.lr_scheduler on each optimizer. It prints both loss curves and the time of each
 optimizer step. The curves agree to float rounding: trainopt follows PyTorch 1.13's AdamW to
 a few ulps per step, and training amplifies those ulps slowly (README.md, "Python").
+
+PyTorch's step time includes faulting in its temporaries again on every step, as the default
+allocator maps them fresh (bench/FINDINGS.md): on the development VM 67 ms against trainopt's
+1.95 ms. With GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=1099511627776
+in the environment PyTorch keeps them, and its step took 9.5 ms (4.9x trainopt's).
 """
 import argparse
 import os
