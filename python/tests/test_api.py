@@ -57,6 +57,28 @@ class GeneratedApi(unittest.TestCase):
             self.assertEqual(os.path.normpath(places[2]), os.path.join(ROOT, "build", "lib", _lib.SONAME))
             self.assertEqual(places[3:], [_lib.SONAME, "/usr/local/lib/" + _lib.SONAME, "/usr/lib/" + _lib.SONAME])
 
+    def test_found_next_to_the_package_and_through_the_loader(self):
+        """A copy of the package away from the source tree finds a library beside it, else the
+        loader's (LD_LIBRARY_PATH standing in for make install's directory and ldconfig)."""
+        import shutil
+        import tempfile
+        built = os.path.join(ROOT, "build", "lib", _lib.SONAME)
+        with tempfile.TemporaryDirectory() as top:
+            shutil.copytree(os.path.dirname(_lib.__file__), os.path.join(top, "trainopt"),
+                            ignore=shutil.ignore_patterns("__pycache__", "libtrainopt.so*"))
+            env = {k: v for k, v in os.environ.items() if k not in ("TRAINOPT_LIBRARY", "LD_LIBRARY_PATH")}
+            env["PYTHONPATH"] = top
+            code = "import trainopt; print(trainopt.library_path)"
+            run = lambda: subprocess.run([sys.executable, "-c", code], env=env, cwd=top, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, universal_newlines=True)
+            env["LD_LIBRARY_PATH"] = os.path.dirname(built)
+            found = run()
+            self.assertEqual((found.returncode, found.stdout.strip()), (0, _lib.SONAME), found.stdout)
+            shutil.copy(built, os.path.join(top, "trainopt", _lib.SONAME))
+            found = run()
+            self.assertEqual((found.returncode, found.stdout.strip()),
+                             (0, os.path.join(os.path.realpath(top), "trainopt", _lib.SONAME)), found.stdout)
+
     def test_trainopt_library_is_the_only_place_when_set(self):
         """A wrong $TRAINOPT_LIBRARY is an ImportError naming it, not a silent fallback."""
         env = dict(os.environ, TRAINOPT_LIBRARY="/nonexistent/libtrainopt.so.0",
