@@ -15,6 +15,8 @@ changed nothing: no parameter, no state, no step counter.
 
 Adding an optimizer is one OPTIMIZERS entry (README.md, "Python").
 """
+from operator import sub
+
 import torch
 
 from . import _api
@@ -158,6 +160,7 @@ class _TrainoptStep:
         check(c_function(cfg, *probe, 0, *arrays, *opts), kernel)  # the hyperparameters alone (n or k = 0)
         needed = spec.needed(group)
         names = [(name, name in needed, spec.fill.get(name)) for name in spec.states]
+        unused = sum(1 for _, used, _ in names if not used)
         step_kind = spec.step
         all_state = self.state
         strided, f32 = torch.strided, torch.float32
@@ -201,13 +204,12 @@ class _TrainoptStep:
                 lead += values
                 kept = [(keep, value) for (_, keep), value in zip(scalar_rules, values) if keep]
             if n:
-                previous, nbytes = None, 4 * n  # every array is 4n bytes: two overlap iff their starts are closer
-                for start in sorted(pointers):
-                    if start:
-                        if previous is not None and start - previous < nbytes:
-                            raise ValueError("trainopt.torch.%s: %s: the parameter, its grad and its states overlap "
-                                             "in memory" % (spec.name, _where(gi, j)))
-                        previous = start
+                # Every array is 4n bytes, so two overlap iff their starts are closer than that; the
+                # unused states' zeros sort first and are left out.
+                starts = sorted(pointers)[unused:]
+                if min(map(sub, starts[1:], starts[:-1])) < 4 * n:
+                    raise ValueError("trainopt.torch.%s: %s: the parameter, its grad and its states overlap in memory"
+                                     % (spec.name, _where(gi, j)))
             fast = step_kind == "tensor" and new_state is None and kept is None and "step" in state
             rows.append((p, step, lead, n, pointers, new_state, kept, state["step"] if fast else None))
         return c_function, cfg, rows, is_list
