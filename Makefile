@@ -324,3 +324,20 @@ $(BUILD)/bench-dispatch/dispatch_overhead: bench/dispatch_overhead.c $(HEADERS)
 	gcc $(WARN) -O2 -march=x86-64 -I. -c $< -o $(@D)/dispatching.o
 	gcc $(WARN) -O2 -mavx512f -mavx2 -mfma -DDISPATCH_STATIC_UNIT -I. -c $< -o $(@D)/static.o
 	gcc $(@D)/dispatching.o $(@D)/static.o -o $@ -lm
+
+# ---- Python: the package python/trainopt over libtrainopt (README.md, "Python") ----------
+# make python: libtrainopt (make lib) and python/trainopt/_api.py, the C declarations, kernel
+# list and _DEFAULTS the package reads, generated from trainopt.h by tools/gen_python_api.py
+# (commit it with the headers; the tests check it is current). make python-test: python/tests
+# (unittest), ending "N passed, N failed[, N skipped]"; the tests needing PyTorch are skips
+# with the reason where Debian's python3-torch is missing. PY_PACKAGES installs as root.
+PY            = /usr/bin/python3
+PY_PACKAGES   = python3-numpy python3-cffi python3-torch
+.PHONY: python python-test python-deps
+python: lib python/trainopt/_api.py
+python/trainopt/_api.py: trainopt.h tools/gen_python_api.py
+	$(PY) tools/gen_python_api.py --cc $(CC)
+python-deps:
+	@sh tools/need-packages.sh $(PY_PACKAGES)
+python-test: python
+	$(PY) python/tests/run.py

@@ -140,6 +140,21 @@ echo "== examples at small sizes, scalar and native builds compared (make exampl
 grep -E '^(FAIL|SKIP)|passed' "$build/examples-check.log"
 tally "$build/examples-check.log"
 
+echo "== Python: python/trainopt (trainopt.np, trainopt.torch against torch.optim 1.13) over libtrainopt"
+# make python builds libtrainopt and regenerates python/trainopt/_api.py if trainopt.h is newer;
+# as root, tools/need-packages.sh installs numpy, cffi and torch first. Without PyTorch the torch
+# tests are skips (counted); without numpy or cffi the whole leg is one skip.
+sh tools/need-packages.sh python3-numpy python3-cffi python3-torch > "$build/python-test.log" 2>&1
+if ! /usr/bin/python3 -c "import numpy, cffi" >> "$build/python-test.log" 2>&1; then
+    skipped=$((skipped + 1))
+    echo "SKIP python: /usr/bin/python3 lacks numpy or cffi (Debian: python3-numpy python3-cffi)"
+else
+    make --no-print-directory python >> "$build/python-test.log" 2>&1 &&
+        /usr/bin/python3 python/tests/run.py >> "$build/python-test.log" 2>&1
+    grep -E '^(FAIL|ERROR|SKIP)|^[A-Za-z]*Error|passed' "$build/python-test.log"
+    tally "$build/python-test.log"
+fi
+
 if [ "$skipped" -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"
 else
