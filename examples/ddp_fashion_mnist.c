@@ -1,0 +1,511 @@
+/* ddp_fashion_mnist.c - the Fashion-MNIST MLP of fashion_mnist.c, trained data-parallel on
+ * MPI, with the same bits whatever the number of processes.
+ *
+ *   make demo-ddp                    runs it at -np 1, 2 and 4 and checks the three agree
+ *   mpirun -np 4 build/examples/ddp_fashion_mnist --help
+ *
+ * Data parallel. Every rank holds the whole model. A global minibatch of B examples is cut
+ * into fixed micro-batches of M examples (B/M of them); rank r computes the gradients of
+ * micro-batches r*L .. r*L+L-1 (L = B/M/K for K ranks), one forward-backward pass each.
+ *
+ * ZeRO stage 1. The optimizer state (AdamW's two moments) is split: rank r keeps the state
+ * of its shard of the parameters only, 1/K of it. The gradients are reduce-scattered (each
+ * rank receives the summed gradient of its shard), each rank clips with the global norm and
+ * steps its shard with trainopt's fused step (trainopt_adamw_step_ex, the clip coefficient
+ * folded into its grad_scale), and the updated shards are all-gathered.
+ *
+ * The same bits at any world size. Floating-point sums depend on their order, so the
+ * gradient is summed in one canonical order that does not depend on K: the B/M micro-batch
+ * gradients are combined by a fixed pairwise tree over micro-batch indices (stride 1, then
+ * 2, 4, ...). A rank's L micro-batches are an aligned subtree of it (L a power of two), so it
+ * sums them locally; the K subtree sums of each shard meet on the shard's rank (an
+ * all-to-all, the reduce-scatter's traffic) and finish the same tree there. Everything
+ * else that is summed goes the same way: the global gradient norm from per-chunk sums of
+ * squares in chunk order, the loss from per-micro-batch losses in micro-batch order.
+ * Dropout masks are keyed by (seed, global example index), so an example gets the same mask
+ * on whichever rank it lands. Batch norm normalizes each micro-batch by its own statistics
+ * (ghost batch norm: per micro-batch, not per rank, which would change with K; SyncBatchNorm
+ * over the global batch would also keep the bits but costs two collectives per layer), and
+ * the running statistics take every micro-batch's in micro-batch order. So -np 1, 2 and 4
+ * print the same loss at every step and end with the same weights: --trace writes a run's
+ * step losses and final hashes, --expect compares another run with them and says so.
+ *
+ * --reduce allreduce (or reduce-scatter) sums the gradients with MPI_Allreduce (or
+ * MPI_Reduce_scatter) instead, in whatever order Open MPI picks, to measure what the
+ * canonical order costs.
+ */
+#define _POSIX_C_SOURCE 199309L /* clock_gettime */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mpi.h>
+
+/* The one file of this program that compiles trainopt's kernels (README.md, "Use"). */
+#define TRAINOPT_IMPLEMENTATION
+#include "trainopt.h"
+
+/* The model, the dataset and one forward-backward pass, shared with fashion_mnist.c. */
+#include "fashion_mnist_model.h"
+
+/* The parameters are cut into chunks of this many; a shard is whole chunks, and the
+   global gradient norm is summed chunk by chunk in chunk order. */
+#define CHUNK 4096
+#define N_CHUNKS ((N_PARAMS + CHUNK - 1) / CHUNK)
+/* A micro-batch's batch-norm statistics: mean and unbiased variance of both layers. */
+#define N_STATS (2 * H1 + 2 * H2)
+
+enum reduce_kind { REDUCE_TREE, REDUCE_ALLREDUCE, REDUCE_SCATTER };
+static const char *const reduce_names[] = {"tree", "allreduce", "reduce-scatter"};
+
+typedef struct {
+    int epochs;
+    size_t batch, micro, n_train, n_test;
+    long max_steps;                   /* stop after this many steps (0: run every epoch) */
+    double peak_lr, end_lr, weight_decay, warmup_epochs;
+    double dropout, label_smoothing, clip_norm;
+    uint64_t seed;
+    enum reduce_kind reduce;
+    int print_steps;
+    const char *data_dir, *trace, *expect;
+    double min_acc;
+} options;
+
+static int rank, world;
+
+/* Only rank 0 talks; every rank stops on an error. */
+static void die(const char *what) {
+    fprintf(stderr, "rank %d: %s\n", rank, what);
+    MPI_Abort(MPI_COMM_WORLD, 2);
+}
+
+static void usage(const options *o) {
+    if (rank == 0)
+        printf("usage: mpirun -np K ddp_fashion_mnist [options]\n"
+               "  --epochs N       training epochs (%d)\n"
+               "  --batch N        global minibatch size (%zu)\n"
+               "  --micro N        micro-batch size (%zu); K must divide batch/micro with a power of two left\n"
+               "  --train N        use the first N training images (all)\n"
+               "  --test N         use the first N test images (all)\n"
+               "  --steps N        stop after N steps\n"
+               "  --small          quick check: --train 4096 --test 1000 --epochs 2\n"
+               "  --lr X           peak learning rate (%g)\n"
+               "  --seed N         seed for data order, initialization and dropout (%llu)\n"
+               "  --reduce KIND    tree (canonical order, the same bits at any K), allreduce, reduce-scatter\n"
+               "  --print-steps    print every step's loss\n"
+               "  --trace PATH     write every step's loss and the final hashes here\n"
+               "  --expect PATH    compare this run with a --trace file, bit for bit (exit 1 if they differ)\n"
+               "  --data DIR       the four idx .gz files (%s)\n"
+               "  --min-acc X      exit with status 1 if the final test accuracy is below X\n",
+               o->epochs, o->batch, o->micro, o->peak_lr, (unsigned long long)o->seed, o->data_dir);
+}
+
+static void parse_args(options *o, int argc, char **argv) {
+    int i;
+    size_t mbs;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--small")) {
+            o->n_train = 4096, o->n_test = 1000, o->epochs = 2;
+            continue;
+        }
+        if (!strcmp(a, "--print-steps")) {
+            o->print_steps = 1;
+            continue;
+        }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(o);
+            MPI_Finalize();
+            exit(0);
+        }
+        if (v == NULL) die("unknown option or missing value (try --help)");
+        i++;
+        if (!strcmp(a, "--epochs")) o->epochs = atoi(v);
+        else if (!strcmp(a, "--batch")) o->batch = (size_t)atol(v);
+        else if (!strcmp(a, "--micro")) o->micro = (size_t)atol(v);
+        else if (!strcmp(a, "--train")) o->n_train = (size_t)atol(v);
+        else if (!strcmp(a, "--test")) o->n_test = (size_t)atol(v);
+        else if (!strcmp(a, "--steps")) o->max_steps = atol(v);
+        else if (!strcmp(a, "--lr")) o->peak_lr = atof(v);
+        else if (!strcmp(a, "--seed")) o->seed = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--data")) o->data_dir = v;
+        else if (!strcmp(a, "--trace")) o->trace = v;
+        else if (!strcmp(a, "--expect")) o->expect = v;
+        else if (!strcmp(a, "--min-acc")) o->min_acc = atof(v);
+        else if (!strcmp(a, "--reduce")) {
+            if (!strcmp(v, "tree")) o->reduce = REDUCE_TREE;
+            else if (!strcmp(v, "allreduce")) o->reduce = REDUCE_ALLREDUCE;
+            else if (!strcmp(v, "reduce-scatter")) o->reduce = REDUCE_SCATTER;
+            else die("--reduce takes tree, allreduce or reduce-scatter");
+        } else
+            die("unknown option (try --help)");
+    }
+    if (o->epochs < 1 || o->micro < 2 || o->batch % o->micro != 0)
+        die("need --epochs >= 1, --micro >= 2 (batch norm needs two rows) and --batch a multiple of --micro");
+    /* Each rank's micro-batches must be an aligned subtree of the canonical tree. */
+    mbs = o->batch / o->micro;
+    if (mbs % (size_t)world != 0 || ((mbs / (size_t)world) & (mbs / (size_t)world - 1)) != 0) {
+        if (rank == 0)
+            fprintf(stderr, "%zu micro-batches per step over %d ranks: need a power of two per rank "
+                            "(try -np 1, 2, 4, ... up to %zu, or another --batch/--micro)\n", mbs, world, mbs);
+        MPI_Abort(MPI_COMM_WORLD, 2);
+    }
+}
+
+/* ---- the canonical order ------------------------------------------------------------ */
+
+/* Sums bufs[0..k-1] (n floats each) into bufs[0] by the fixed pairwise tree: at stride
+   s = 1, 2, 4, ... buffer i (a multiple of 2s) adds buffer i + s. Any aligned run of a
+   power of two of buffers is a subtree, summed the same way on its own. */
+static void tree_sum(float **bufs, size_t k, size_t n) {
+    size_t s, i, j;
+    for (s = 1; s < k; s *= 2)
+        for (i = 0; i + s < k; i += 2 * s) {
+            float *a = bufs[i];
+            const float *b = bufs[i + s];
+            for (j = 0; j < n; j++) a[j] += b[j];
+        }
+}
+
+/* The clip coefficient and the fused step's multiplier from the global sum of squares,
+   as trainopt_grad_norm computes them from its own (trainopt__norm_finish): the norm
+   rounded to float, PyTorch's 1e-6, clamped at 1, inv_scale * coef rounded once. */
+static void norm_finish(double sum_squares, double inv_scale, double max_norm, float *total_norm, float *grad_scale) {
+    double coef;
+    *total_norm = (float)(sqrt(sum_squares) * inv_scale);
+    coef = max_norm / ((double)*total_norm + 1e-6);
+    if (coef > 1.0) coef = 1.0;
+    *grad_scale = (float)(inv_scale * coef);
+}
+
+/* FNV-1a over bytes: the fingerprint of the final weights that runs compare. */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t bytes) {
+    const unsigned char *b = (const unsigned char *)p;
+    size_t i;
+    for (i = 0; i < bytes; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+#define FNV_START 1469598103934665603ull
+
+/* Points the model's running statistics at stats = [mean1 | var1 | mean2 | var2]. */
+static void point_running(model *m, float *stats) {
+    m->run_mean1 = stats;
+    m->run_var1 = stats + H1;
+    m->run_mean2 = stats + 2 * H1;
+    m->run_var2 = stats + 2 * H1 + H2;
+}
+
+static double comm_seconds; /* time inside MPI calls, this rank */
+#define TIMED(call)                                                                                   \
+    do {                                                                                              \
+        double t_ = now();                                                                            \
+        if ((call) != MPI_SUCCESS) die(#call " failed");                                              \
+        comm_seconds += now() - t_;                                                                   \
+    } while (0)
+
+int main(int argc, char **argv) {
+    options o;
+    dataset train, test;
+    model m;
+    pass_config pc;
+    trainopt_adam_config adamw = TRAINOPT_ADAMW_DEFAULTS; /* betas 0.9, 0.999, eps 1e-8 */
+    trainopt_step_opts so = TRAINOPT_STEP_OPTS_DEFAULTS;
+    uint32_t *order;
+    float *xb, **slot, **piece, *recv, *gshard, *running, *mb_stats, *all_stats;
+    int32_t *yb;
+    int *counts, *displs, *chunk_counts, *chunk_displs, *piece_counts, *piece_displs, found_inf = 0;
+    double *chunk_sq, *all_chunk_sq;
+    uint64_t order_state;
+    int64_t step = 0, steps_per_epoch, total_steps, warmup_steps;
+    size_t i, q, mbs, local, first_mb, shard_off, shard_len, chunk_lo, chunk_hi;
+    double lr = 0.0, acc = 0.0, test_loss = 0.0, train_seconds = 0.0;
+    FILE *trace = NULL, *expect = NULL;
+    long mismatch_step = -1, compared = 0;
+    int epoch, stop = 0, r, status = 0; /* status: rank 0's exit status */
+
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &world);
+#ifdef OPENBLAS_VERSION
+    /* One OpenBLAS thread per rank: its bits depend on the thread count, and the ranks
+       already share the cores. */
+    openblas_set_num_threads(1);
+#endif
+
+    o.epochs = 2;
+    o.batch = 128, o.micro = 32;
+    o.n_train = 0, o.n_test = 0, o.max_steps = 0;
+    o.peak_lr = 2e-3, o.end_lr = 1e-5, o.weight_decay = 0.05, o.warmup_epochs = 1.0;
+    o.dropout = 0.2, o.label_smoothing = 0.1, o.clip_norm = 1.0;
+    o.seed = 42;
+    o.reduce = REDUCE_TREE;
+    o.print_steps = 0;
+    o.data_dir = "/usr/share/datasets/fashion-mnist";
+    o.trace = o.expect = NULL;
+    o.min_acc = 0.0;
+    parse_args(&o, argc, argv);
+    mbs = o.batch / o.micro;
+    local = mbs / (size_t)world;
+    first_mb = (size_t)rank * local;
+
+    /* Every rank reads the whole set (60,000 images are 188 MB as floats; a larger set
+       would be read in each rank's slice) and draws the same data order. */
+    train = load(o.data_dir, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", o.n_train);
+    test = load(o.data_dir, "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", o.n_test);
+    /* Whole minibatches only: every step has the same micro-batches, whatever K. */
+    steps_per_epoch = (int64_t)(train.n / o.batch);
+    if (steps_per_epoch < 1) die("fewer training images than one minibatch");
+    total_steps = steps_per_epoch * o.epochs;
+    warmup_steps = (int64_t)(o.warmup_epochs * (double)steps_per_epoch);
+    if (warmup_steps > total_steps / 10) warmup_steps = total_steps / 10;
+
+    /* The shards: whole chunks, as even as they come; rank r steps [shard_off, +shard_len). */
+    counts = (int *)malloc((size_t)world * sizeof *counts);
+    displs = (int *)malloc((size_t)world * sizeof *displs);
+    chunk_counts = (int *)malloc((size_t)world * sizeof *chunk_counts);
+    chunk_displs = (int *)malloc((size_t)world * sizeof *chunk_displs);
+    piece_counts = (int *)malloc((size_t)world * sizeof *piece_counts);
+    piece_displs = (int *)malloc((size_t)world * sizeof *piece_displs);
+    if (!counts || !displs || !chunk_counts || !chunk_displs || !piece_counts || !piece_displs) die("out of memory");
+    for (r = 0; r < world; r++) {
+        size_t lo = N_CHUNKS * (size_t)r / (size_t)world, hi = N_CHUNKS * (size_t)(r + 1) / (size_t)world;
+        size_t end = hi * CHUNK < N_PARAMS ? hi * CHUNK : N_PARAMS;
+        chunk_displs[r] = (int)lo, chunk_counts[r] = (int)(hi - lo);
+        displs[r] = (int)(lo * CHUNK), counts[r] = (int)(end - lo * CHUNK);
+    }
+    chunk_lo = (size_t)chunk_displs[rank], chunk_hi = chunk_lo + (size_t)chunk_counts[rank];
+    shard_off = (size_t)displs[rank], shard_len = (size_t)counts[rank];
+    for (r = 0; r < world; r++) /* what the all-to-all brings: rank r's sum of my shard, in rank order */
+        piece_counts[r] = (int)shard_len, piece_displs[r] = r * (int)shard_len;
+
+    /* Buffers for micro-batches of M rows; the optimizer state of this rank's shard only. */
+    model_init(&m, o.micro, o.seed, shard_len);
+    slot = (float **)malloc(local * sizeof *slot);       /* each local micro-batch's gradient */
+    piece = (float **)malloc((size_t)world * sizeof *piece); /* the K subtree sums of my shard */
+    for (i = 0; slot && i < local; i++) slot[i] = alloc_floats(N_PARAMS, 0.0f);
+    recv = alloc_floats(shard_len * (size_t)world, 0.0f);
+    for (r = 0; piece && r < world; r++) piece[r] = recv + (size_t)r * shard_len;
+    gshard = alloc_floats(shard_len, 0.0f);
+    running = alloc_floats(N_STATS, 0.0f);
+    for (i = 0; i < H1; i++) running[H1 + i] = 1.0f; /* running variances start at 1 */
+    for (i = 0; i < H2; i++) running[2 * H1 + H2 + i] = 1.0f;
+    /* Each micro-batch's statistics, then its loss: what every rank needs from every other. */
+    mb_stats = alloc_floats(local * (N_STATS + 1), 0.0f);
+    all_stats = alloc_floats(mbs * (N_STATS + 1), 0.0f);
+    chunk_sq = (double *)malloc((chunk_hi - chunk_lo + 1) * sizeof *chunk_sq);
+    all_chunk_sq = (double *)malloc(N_CHUNKS * sizeof *all_chunk_sq);
+    order = (uint32_t *)malloc(train.n * sizeof *order);
+    xb = alloc_floats(o.micro * IN, 0.0f);
+    yb = (int32_t *)malloc(o.micro * sizeof *yb);
+    if (!slot || !piece || !chunk_sq || !all_chunk_sq || !order || !yb) die("out of memory");
+    for (i = 0; i < train.n; i++) order[i] = (uint32_t)i;
+    order_state = o.seed;
+
+    /* Dropout: each layer its own key; an example's words sit at its global index (its
+       position in the stream of training examples) times the layer's width. */
+    pc.dropout = o.dropout, pc.label_smoothing = o.label_smoothing;
+    pc.bn_momentum = 1.0; /* the pass leaves the micro-batch's own statistics in the "running" buffers */
+    pc.drop_seed[0] = o.seed + 1, pc.drop_seed[1] = o.seed + 2;
+
+    if (rank == 0) {
+        if (o.trace && (trace = fopen(o.trace, "w")) == NULL) die("cannot write the --trace file");
+        if (o.expect && (expect = fopen(o.expect, "r")) == NULL) die("cannot read the --expect file");
+        printf("trainopt %d.%d.%d, backend %s; %d MPI ranks; gradients summed by %s\n", TRAINOPT_VERSION_MAJOR,
+               TRAINOPT_VERSION_MINOR, TRAINOPT_VERSION_PATCH, trainopt_backend(), world, reduce_names[o.reduce]);
+        printf("MLP %d-%d-%d-%d, %zu parameters; %zu train / %zu test images; batch %zu = %zu micro-batches of %zu, "
+               "%zu per rank; %d epochs\n", IN, H1, H2, OUT, (size_t)N_PARAMS, train.n, test.n, o.batch, mbs, o.micro,
+               local, o.epochs);
+        printf("ZeRO-1: AdamW state of %zu parameters on rank 0 (%.1f MB; %.1f MB unsharded)\n", shard_len,
+               2.0 * (double)shard_len * sizeof(float) / 1e6, 2.0 * (double)N_PARAMS * sizeof(float) / 1e6);
+        fflush(stdout);
+    }
+
+    for (epoch = 1; epoch <= o.epochs && !stop; epoch++) {
+        double t0, loss_sum = 0.0;
+        int64_t k, steps = 0;
+        shuffle(order, train.n, &order_state);
+        MPI_Barrier(MPI_COMM_WORLD); /* the epoch's clock starts together on every rank */
+        t0 = now();
+        for (k = 0; k < steps_per_epoch; k++) {
+            float total_norm, grad_scale, step_loss;
+            double sum_sq = 0.0, nonfinite = 0.0, loss = 0.0;
+            size_t base = (size_t)k * o.batch, a, b;
+            lr = trainopt_lr_warmup_cosine(o.peak_lr, step, warmup_steps, total_steps, 0.0, o.end_lr);
+            if (lr != lr) die("warmup-cosine schedule: invalid arguments");
+
+            /* 1. This rank's micro-batches: their gradients, statistics and losses. */
+            for (i = 0; i < local; i++) {
+                size_t start = base + (first_mb + i) * o.micro, j;
+                uint64_t example = (uint64_t)step * o.batch + (first_mb + i) * o.micro; /* global index */
+                float *st = mb_stats + i * (N_STATS + 1);
+                for (j = 0; j < o.micro; j++) {
+                    memcpy(xb + j * IN, train.x + (size_t)order[start + j] * IN, IN * sizeof(float));
+                    yb[j] = train.y[order[start + j]];
+                }
+                m.grad = slot[i];
+                m.g = carve(slot[i]);
+                point_running(&m, st);
+                pc.drop_offset[0] = example * H1;
+                pc.drop_offset[1] = example * H2;
+                st[N_STATS] = forward_backward(&m, &pc, o.micro, xb, yb);
+            }
+            tree_sum(slot, local, N_PARAMS); /* this rank's subtree; slot[0] holds it */
+
+            /* 2. The gradient of this rank's shard, summed over every micro-batch. */
+            if (o.reduce == REDUCE_TREE) {
+                /* Rank r's slice of its subtree sum goes to the shard's owner; piece[r] is
+                   then rank r's subtree sum of my shard, and the top of the tree is summed here. */
+                TIMED(MPI_Alltoallv(slot[0], counts, displs, MPI_FLOAT, recv, piece_counts, piece_displs, MPI_FLOAT,
+                                    MPI_COMM_WORLD));
+                tree_sum(piece, (size_t)world, shard_len);
+                memcpy(gshard, piece[0], shard_len * sizeof(float));
+            } else if (o.reduce == REDUCE_ALLREDUCE) {
+                TIMED(MPI_Allreduce(MPI_IN_PLACE, slot[0], N_PARAMS, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
+                memcpy(gshard, slot[0] + shard_off, shard_len * sizeof(float));
+            } else {
+                TIMED(MPI_Reduce_scatter(slot[0], gshard, counts, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
+            }
+
+            /* 3. Every micro-batch's statistics and loss, on every rank, in micro-batch order. */
+            TIMED(MPI_Allgather(mb_stats, (int)(local * (N_STATS + 1)), MPI_FLOAT, all_stats,
+                                (int)(local * (N_STATS + 1)), MPI_FLOAT, MPI_COMM_WORLD));
+
+            /* 4. The global norm: my chunks' sums of squares, then all of them in chunk order. */
+            for (q = chunk_lo; q < chunk_hi; q++) {
+                const float *x = gshard + (q - chunk_lo) * CHUNK;
+                size_t n = (q + 1) * CHUNK < N_PARAMS ? CHUNK : N_PARAMS - q * CHUNK, bad;
+                CHECK(trainopt_sum_squares(1, &x, &n, &chunk_sq[q - chunk_lo], &bad));
+                nonfinite += (double)bad;
+            }
+            TIMED(MPI_Allgatherv(chunk_sq, (int)(chunk_hi - chunk_lo), MPI_DOUBLE, all_chunk_sq, chunk_counts,
+                                 chunk_displs, MPI_DOUBLE, MPI_COMM_WORLD));
+            TIMED(MPI_Allreduce(MPI_IN_PLACE, &nonfinite, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+            for (q = 0; q < N_CHUNKS; q++) sum_sq += all_chunk_sq[q];
+            /* The gradient summed B/M micro-batch means; 1/(B/M) makes it the batch mean. */
+            norm_finish(sum_sq, 1.0 / (double)mbs, o.clip_norm, &total_norm, &grad_scale);
+            found_inf = nonfinite != 0.0;
+
+            /* 5. AdamW on my shard: weights with weight decay, the rest without. */
+            step++;
+            so.grad_scale = found_inf ? 1.0 / (double)mbs : grad_scale;
+            so.found_inf = &found_inf; /* a NaN or Inf gradient anywhere: every rank skips the step */
+            adamw.lr = lr;
+            a = shard_off, b = shard_off + shard_len;
+            if (a < N_DECAY) {
+                size_t e = b < N_DECAY ? b : N_DECAY;
+                adamw.weight_decay = o.weight_decay;
+                CHECK(trainopt_adamw_step_ex(&adamw, step, e - a, m.param + a, gshard, m.m, m.v, NULL, &so));
+            }
+            if (b > N_DECAY) {
+                size_t s = a > N_DECAY ? a : N_DECAY;
+                adamw.weight_decay = 0.0;
+                CHECK(trainopt_adamw_step_ex(&adamw, step, b - s, m.param + s, gshard + (s - a), m.m + (s - a),
+                                             m.v + (s - a), NULL, &so));
+            }
+
+            /* 6. Every rank gets every updated shard. */
+            TIMED(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, m.param, counts, displs, MPI_FLOAT, MPI_COMM_WORLD));
+
+            /* 7. Running statistics, as batch norm's momentum 0.1 update (the same expression
+               trainopt uses), one micro-batch after another; the loss, in the same order. */
+            for (q = 0; q < mbs; q++) {
+                const float *st = all_stats + q * (N_STATS + 1);
+                for (i = 0; i < N_STATS; i++) running[i] = (float)fma(0.1, st[i], 0.9 * (double)running[i]);
+                loss += st[N_STATS];
+            }
+            step_loss = (float)(loss / (double)mbs);
+            loss_sum += step_loss;
+            steps++;
+
+            if (rank == 0) {
+                uint32_t bits;
+                memcpy(&bits, &step_loss, sizeof bits);
+                if (o.print_steps)
+                    printf("step %4lld  loss %.6f (%08lx)  grad norm %.5f  lr %.3e\n", (long long)step, step_loss,
+                           (unsigned long)bits, total_norm, lr);
+                if (trace) fprintf(trace, "step %lld %08lx\n", (long long)step, (unsigned long)bits);
+                if (expect && mismatch_step < 0) {
+                    long long s_exp;
+                    unsigned long b_exp;
+                    if (fscanf(expect, " step %lld %lx", &s_exp, &b_exp) != 2 || s_exp != step || b_exp != bits)
+                        mismatch_step = (long)step;
+                    else
+                        compared++;
+                }
+            }
+            if (o.max_steps > 0 && step >= o.max_steps) {
+                stop = 1;
+                break;
+            }
+        }
+        train_seconds += now() - t0;
+        if (rank == 0) {
+            model eval = m;
+            point_running(&eval, running);
+            acc = evaluate(&eval, &test, o.micro, &test_loss);
+            printf("epoch %2d/%d  lr %.2e  train loss %.4f  test loss %.4f  test acc %.4f  %5.2f s training\n", epoch,
+                   o.epochs, lr, loss_sum / (double)steps, test_loss, acc, now() - t0);
+            fflush(stdout);
+        }
+    }
+
+    /* The final weights: parameters and running statistics (the same on every rank), and
+       the optimizer state (gathered from the shards), hashed. */
+    {
+        uint64_t h_param = fnv1a(fnv1a(FNV_START, m.param, N_PARAMS * sizeof(float)), running, N_STATS * sizeof(float));
+        uint64_t h_state = 0, *all_h = (uint64_t *)malloc((size_t)world * sizeof *all_h);
+        float *state = rank == 0 ? alloc_floats(2 * (size_t)N_PARAMS, 0.0f) : NULL;
+        double times[2], tmax[2];
+        if (!all_h) die("out of memory");
+        MPI_Gather(&h_param, 1, MPI_UINT64_T, all_h, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+        MPI_Gatherv(m.m, (int)shard_len, MPI_FLOAT, state, counts, displs, MPI_FLOAT, 0, MPI_COMM_WORLD);
+        MPI_Gatherv(m.v, (int)shard_len, MPI_FLOAT, state ? state + N_PARAMS : NULL, counts, displs, MPI_FLOAT, 0,
+                    MPI_COMM_WORLD);
+        times[0] = train_seconds, times[1] = comm_seconds;
+        MPI_Reduce(times, tmax, 2, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+        if (rank == 0) {
+            int same = 1;
+            for (r = 1; r < world; r++) same &= all_h[r] == all_h[0];
+            h_state = fnv1a(FNV_START, state, 2 * (size_t)N_PARAMS * sizeof(float));
+            printf("final test accuracy %.4f  |  %lld steps, %.2f ms per step, of which %.2f ms in MPI "
+                   "(slowest rank), %.0f images/s\n", acc, (long long)step, 1e3 * tmax[0] / (double)step,
+                   1e3 * tmax[1] / (double)step, (double)step * (double)o.batch / tmax[0]);
+            printf("final weights: parameters %016llx, optimizer state %016llx; %s\n", (unsigned long long)h_param,
+                   (unsigned long long)h_state,
+                   same ? "every rank holds the same parameters" : "RANKS HOLD DIFFERENT PARAMETERS");
+            if (!same) status = 1;
+            if (trace) {
+                fprintf(trace, "params %016llx\nstate %016llx\n", (unsigned long long)h_param,
+                        (unsigned long long)h_state);
+                fclose(trace);
+            }
+            if (expect) {
+                unsigned long long hp = 0, hs = 0;
+                int ok = mismatch_step < 0 && fscanf(expect, " params %llx state %llx", &hp, &hs) == 2;
+                if (ok && (hp != h_param || hs != h_state)) ok = 0;
+                if (ok)
+                    printf("world-size invariance: the same bits as %s at all %ld steps (loss) and in the final "
+                           "parameters and optimizer state\n", o.expect, compared);
+                else if (mismatch_step >= 0)
+                    printf("world-size invariance: DIFFERS from %s: the loss of step %ld (%ld steps agreed)\n",
+                           o.expect, mismatch_step, compared);
+                else
+                    printf("world-size invariance: DIFFERS from %s: same loss at all %ld steps, different final "
+                           "weights\n", o.expect, compared);
+                fclose(expect);
+                if (!ok) status = 1;
+            }
+            if (acc < o.min_acc) {
+                fprintf(stderr, "test accuracy %.4f is below --min-acc %.4f\n", acc, o.min_acc);
+                status = 1;
+            }
+        }
+        free(state);
+        free(all_h);
+    }
+    MPI_Finalize();
+    return status;
+}
