@@ -140,6 +140,12 @@ echo "== examples at small sizes, scalar and native builds compared (make exampl
 grep -E '^(FAIL|SKIP)|passed' "$build/examples-check.log"
 tally "$build/examples-check.log"
 
+# After the background legs: np 4 takes both cores.
+echo "== data-parallel example on MPI: np 1, 2 and 4 give the same bits (make ddp-check)"
+make --no-print-directory ddp-check > "$build/ddp-check.log" 2>&1
+grep -E '^(FAIL|SKIP)|passed' "$build/ddp-check.log"
+tally "$build/ddp-check.log"
+
 if [ "$skipped" -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"
 else
