@@ -198,12 +198,23 @@ static void point_running(model *m, float *stats) {
     m->run_var2 = stats + 2 * H1 + H2;
 }
 
-static double comm_seconds; /* time inside MPI calls, this rank */
+/* Where a step's time goes, on this rank: each phase ends with lap(phase). */
+enum { PH_COMPUTE, PH_REDUCE, PH_NORM, PH_STEP, PH_GATHER, PH_MPI, N_PHASES };
+static const char *const phase_names[] = {"forward-backward", "gradient reduce", "stats + norm", "optimizer step",
+                                          "parameter gather"};
+static double phase_seconds[N_PHASES + 1], lap_start; /* [N_PHASES]: the training time */
+static void lap(int phase) {
+    double t = now();
+    phase_seconds[phase] += t - lap_start;
+    lap_start = t;
+}
+/* Every collective of the step goes through this: it fails loudly, and its time is
+   also counted as communication (PH_MPI, which overlaps the phases). */
 #define TIMED(call)                                                                                   \
     do {                                                                                              \
         double t_ = now();                                                                            \
         if ((call) != MPI_SUCCESS) die(#call " failed");                                              \
-        comm_seconds += now() - t_;                                                                   \
+        phase_seconds[PH_MPI] += now() - t_;                                                          \
     } while (0)
 
 int main(int argc, char **argv) {
@@ -221,7 +232,7 @@ int main(int argc, char **argv) {
     uint64_t order_state;
     int64_t step = 0, steps_per_epoch, total_steps, warmup_steps;
     size_t i, q, mbs, local, first_mb, shard_off, shard_len, chunk_lo, chunk_hi;
-    double lr = 0.0, acc = 0.0, test_loss = 0.0, train_seconds = 0.0;
+    double lr = 0.0, acc = 0.0, test_loss = 0.0;
     FILE *trace = NULL, *expect = NULL;
     long mismatch_step = -1, compared = 0;
     int epoch, stop = 0, r, status = 0; /* status: rank 0's exit status */
@@ -328,7 +339,7 @@ int main(int argc, char **argv) {
         int64_t k, steps = 0;
         shuffle(order, train.n, &order_state);
         MPI_Barrier(MPI_COMM_WORLD); /* the epoch's clock starts together on every rank */
-        t0 = now();
+        t0 = lap_start = now();
         for (k = 0; k < steps_per_epoch; k++) {
             float total_norm, grad_scale, step_loss;
             double sum_sq = 0.0, nonfinite = 0.0, loss = 0.0;
@@ -353,6 +364,7 @@ int main(int argc, char **argv) {
                 st[N_STATS] = forward_backward(&m, &pc, o.micro, xb, yb);
             }
             tree_sum(slot, local, N_PARAMS); /* this rank's subtree; slot[0] holds it */
+            lap(PH_COMPUTE);
 
             /* 2. The gradient of this rank's shard, summed over every micro-batch. */
             if (o.reduce == REDUCE_TREE) {
@@ -368,6 +380,8 @@ int main(int argc, char **argv) {
             } else {
                 TIMED(MPI_Reduce_scatter(slot[0], gshard, counts, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
             }
+
+            lap(PH_REDUCE);
 
             /* 3. Every micro-batch's statistics and loss, on every rank, in micro-batch order. */
             TIMED(MPI_Allgather(mb_stats, (int)(local * (N_STATS + 1)), MPI_FLOAT, all_stats,
@@ -387,6 +401,7 @@ int main(int argc, char **argv) {
             /* The gradient summed B/M micro-batch means; 1/(B/M) makes it the batch mean. */
             norm_finish(sum_sq, 1.0 / (double)mbs, o.clip_norm, &total_norm, &grad_scale);
             found_inf = nonfinite != 0.0;
+            lap(PH_NORM);
 
             /* 5. AdamW on my shard: weights with weight decay, the rest without. */
             step++;
@@ -406,8 +421,11 @@ int main(int argc, char **argv) {
                                              m.v + (s - a), NULL, &so));
             }
 
+            lap(PH_STEP);
+
             /* 6. Every rank gets every updated shard. */
             TIMED(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, m.param, counts, displs, MPI_FLOAT, MPI_COMM_WORLD));
+            lap(PH_GATHER);
 
             /* 7. Running statistics, as batch norm's momentum 0.1 update (the same expression
                trainopt uses), one micro-batch after another; the loss, in the same order. */
@@ -417,6 +435,7 @@ int main(int argc, char **argv) {
                 loss += st[N_STATS];
             }
             step_loss = (float)(loss / (double)mbs);
+            lap(PH_NORM);
             loss_sum += step_loss;
             steps++;
 
@@ -441,7 +460,7 @@ int main(int argc, char **argv) {
                 break;
             }
         }
-        train_seconds += now() - t0;
+        phase_seconds[N_PHASES] += now() - t0;
         if (rank == 0) {
             model eval = m;
             point_running(&eval, running);
@@ -458,21 +477,23 @@ int main(int argc, char **argv) {
         uint64_t h_param = fnv1a(fnv1a(FNV_START, m.param, N_PARAMS * sizeof(float)), running, N_STATS * sizeof(float));
         uint64_t h_state = 0, *all_h = (uint64_t *)malloc((size_t)world * sizeof *all_h);
         float *state = rank == 0 ? alloc_floats(2 * (size_t)N_PARAMS, 0.0f) : NULL;
-        double times[2], tmax[2];
+        double tmax[N_PHASES + 1];
         if (!all_h) die("out of memory");
         MPI_Gather(&h_param, 1, MPI_UINT64_T, all_h, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
         MPI_Gatherv(m.m, (int)shard_len, MPI_FLOAT, state, counts, displs, MPI_FLOAT, 0, MPI_COMM_WORLD);
         MPI_Gatherv(m.v, (int)shard_len, MPI_FLOAT, state ? state + N_PARAMS : NULL, counts, displs, MPI_FLOAT, 0,
                     MPI_COMM_WORLD);
-        times[0] = train_seconds, times[1] = comm_seconds;
-        MPI_Reduce(times, tmax, 2, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+        MPI_Reduce(phase_seconds, tmax, N_PHASES + 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
         if (rank == 0) {
             int same = 1;
             for (r = 1; r < world; r++) same &= all_h[r] == all_h[0];
             h_state = fnv1a(FNV_START, state, 2 * (size_t)N_PARAMS * sizeof(float));
-            printf("final test accuracy %.4f  |  %lld steps, %.2f ms per step, of which %.2f ms in MPI "
-                   "(slowest rank), %.0f images/s\n", acc, (long long)step, 1e3 * tmax[0] / (double)step,
-                   1e3 * tmax[1] / (double)step, (double)step * (double)o.batch / tmax[0]);
+            printf("final test accuracy %.4f  |  %lld steps, %.2f ms per step, of which %.2f ms in MPI calls; "
+                   "%.0f images/s\n", acc, (long long)step, 1e3 * tmax[N_PHASES] / (double)step,
+                   1e3 * tmax[PH_MPI] / (double)step, (double)step * (double)o.batch / tmax[N_PHASES]);
+            printf("ms per step (slowest rank):");
+            for (r = 0; r < PH_MPI; r++) printf("%s %s %.2f", r ? "," : "", phase_names[r], 1e3 * tmax[r] / (double)step);
+            printf("\n");
             printf("final weights: parameters %016llx, optimizer state %016llx; %s\n", (unsigned long long)h_param,
                    (unsigned long long)h_state,
                    same ? "every rank holds the same parameters" : "RANKS HOLD DIFFERENT PARAMETERS");
