@@ -30,17 +30,28 @@
  * print the same loss at every step and end with the same weights: --trace writes a run's
  * step losses and final hashes, --expect compares another run with them and says so.
  *
+ * Checkpoints. --checkpoint P writes P at the end of every epoch (parameters, the whole
+ * optimizer state, running statistics, step, data order and its generator's state, and the
+ * configuration), so that a crash never leaves a torn file: a temporary file, fsync, rename.
+ * --resume P continues from it at any -np, to the bits of the uninterrupted run (killed with
+ * SIGKILL mid-epoch, a run loses the epoch's steps since the checkpoint, not its bits); a
+ * truncated, corrupt or mismatched checkpoint is refused with the reason, before anything
+ * is loaded. --crash-at-step N kills a rank with SIGKILL, to try it.
+ *
  * --reduce allreduce (or reduce-scatter) sums the gradients with MPI_Allreduce (or
  * MPI_Reduce_scatter) instead, in whatever order Open MPI picks, to measure what the
  * canonical order costs.
  */
-#define _POSIX_C_SOURCE 199309L /* clock_gettime */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, fsync, fileno */
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <mpi.h>
 
@@ -71,6 +82,8 @@ typedef struct {
     enum reduce_kind reduce;
     int print_steps;
     const char *data_dir, *trace, *expect;
+    const char *checkpoint, *resume;  /* written every epoch; read once at the start */
+    long crash_at_step;               /* the last rank kills itself with SIGKILL after this step */
     double min_acc;
 } options;
 
@@ -98,6 +111,9 @@ static void usage(const options *o) {
                "  --print-steps    print every step's loss\n"
                "  --trace PATH     write every step's loss and the final hashes here\n"
                "  --expect PATH    compare this run with a --trace file, bit for bit (exit 1 if they differ)\n"
+               "  --checkpoint P   write a checkpoint to P at the end of every epoch (atomically)\n"
+               "  --resume P       continue from checkpoint P (written at any -np)\n"
+               "  --crash-at-step N  the last rank kills itself (SIGKILL) after step N: to test --resume\n"
                "  --data DIR       the four idx .gz files (%s)\n"
                "  --min-acc X      exit with status 1 if the final test accuracy is below X\n",
                o->epochs, o->batch, o->micro, o->peak_lr, (unsigned long long)o->seed, o->data_dir);
@@ -135,6 +151,9 @@ static void parse_args(options *o, int argc, char **argv) {
         else if (!strcmp(a, "--trace")) o->trace = v;
         else if (!strcmp(a, "--expect")) o->expect = v;
         else if (!strcmp(a, "--min-acc")) o->min_acc = atof(v);
+        else if (!strcmp(a, "--checkpoint")) o->checkpoint = v;
+        else if (!strcmp(a, "--resume")) o->resume = v;
+        else if (!strcmp(a, "--crash-at-step")) o->crash_at_step = atol(v);
         else if (!strcmp(a, "--reduce")) {
             if (!strcmp(v, "tree")) o->reduce = REDUCE_TREE;
             else if (!strcmp(v, "allreduce")) o->reduce = REDUCE_ALLREDUCE;
@@ -217,6 +236,113 @@ static void lap(int phase) {
         phase_seconds[PH_MPI] += now() - t_;                                                          \
     } while (0)
 
+/* ---- checkpoints ------------------------------------------------------------------- */
+
+/* A checkpoint is one file: a header of 64-bit words (the magic, what it belongs to, where
+   the run is), the data order, the parameters and running statistics, the whole optimizer
+   state (gathered from the shards, so a run can resume at another -np), and an FNV-1a hash
+   of everything before it. Native byte order: it is for resuming on the same machines. */
+enum {
+    CK_MAGIC, CK_N_PARAMS, CK_N_TRAIN, CK_BATCH, CK_MICRO, CK_SEED, CK_EPOCHS, CK_HPARAMS, /* 7 doubles */
+    CK_STEP = CK_HPARAMS + 7, CK_EPOCH, CK_ORDER_STATE, CK_HEADER
+};
+static const char ck_magic[8] = {'D', 'D', 'P', 'C', 'K', 'P', 'T', '1'};
+
+typedef struct {
+    size_t bytes;
+    unsigned char *blob;
+    uint64_t *head;
+    uint32_t *order;
+    float *param, *running, *m, *v;
+} checkpoint;
+
+/* Lays out a checkpoint for this configuration over blob (NULL: allocate it). */
+static checkpoint ck_layout(size_t n_train, unsigned char *blob) {
+    checkpoint c;
+    size_t order_bytes = (n_train * sizeof(uint32_t) + 7) / 8 * 8;
+    c.bytes = CK_HEADER * 8 + order_bytes + (3 * (size_t)N_PARAMS + N_STATS) * sizeof(float) + 8;
+    c.blob = blob ? blob : (unsigned char *)calloc(c.bytes, 1);
+    if (c.blob == NULL) die("out of memory");
+    c.head = (uint64_t *)c.blob;
+    c.order = (uint32_t *)(c.blob + CK_HEADER * 8);
+    c.param = (float *)(c.blob + CK_HEADER * 8 + order_bytes);
+    c.running = c.param + N_PARAMS;
+    c.m = c.running + N_STATS;
+    c.v = c.m + N_PARAMS;
+    return c;
+}
+
+/* The header words that must match for a run to resume from a checkpoint. */
+static void ck_config(const options *o, size_t n_train, uint64_t *w) {
+    double h[7];
+    int i;
+    memcpy(&w[CK_MAGIC], ck_magic, 8);
+    w[CK_N_PARAMS] = N_PARAMS, w[CK_N_TRAIN] = n_train, w[CK_BATCH] = o->batch, w[CK_MICRO] = o->micro;
+    w[CK_SEED] = o->seed, w[CK_EPOCHS] = (uint64_t)o->epochs;
+    h[0] = o->peak_lr, h[1] = o->end_lr, h[2] = o->weight_decay, h[3] = o->warmup_epochs;
+    h[4] = o->dropout, h[5] = o->label_smoothing, h[6] = o->clip_norm;
+    for (i = 0; i < 7; i++) memcpy(&w[CK_HPARAMS + i], &h[i], 8);
+}
+
+/* Writes the checkpoint so that a crash leaves the old file or the new one, never a torn
+   one: a temporary file beside it, flushed to the disk, renamed over it, the directory synced. */
+static int ck_write(const checkpoint *c, const char *path) {
+    char tmp[1024], dir[1024], *slash;
+    FILE *f;
+    int fd, ok;
+    uint64_t h = fnv1a(FNV_START, c->blob, c->bytes - 8);
+    memcpy(c->blob + c->bytes - 8, &h, 8);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if ((f = fopen(tmp, "wb")) == NULL) return 0;
+    ok = fwrite(c->blob, 1, c->bytes, f) == c->bytes && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) return 0;
+    snprintf(dir, sizeof dir, "%s", path);
+    slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    if ((fd = open(dir, O_RDONLY)) >= 0) { /* the rename itself reaches the disk */
+        fsync(fd);
+        close(fd);
+    }
+    return 1;
+}
+
+/* Reads and checks a checkpoint into c (laid out for this configuration); on any doubt
+   returns a message and leaves nothing half-loaded (the caller copies out only on NULL). */
+static const char *ck_read(checkpoint *c, const char *path, const options *o, size_t n_train) {
+    static char why[256];
+    uint64_t want[CK_HEADER], h;
+    static const char *const names[] = {"magic", "parameter count", "--train (images)", "--batch", "--micro", "--seed",
+                                        "--epochs", "a hyperparameter"};
+    FILE *f = fopen(path, "rb");
+    long size;
+    int i;
+    if (f == NULL) return "cannot open it";
+    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return "cannot read it";
+    }
+    if ((size_t)size != c->bytes || fread(c->blob, 1, c->bytes, f) != c->bytes) {
+        fclose(f);
+        snprintf(why, sizeof why, "%ld bytes where this configuration's checkpoints have %zu: truncated, or not "
+                 "from this configuration", size, c->bytes);
+        return why;
+    }
+    fclose(f);
+    if (memcmp(c->blob, ck_magic, 8) != 0) return "not a checkpoint of this program";
+    memcpy(&h, c->blob + c->bytes - 8, 8);
+    if (h != fnv1a(FNV_START, c->blob, c->bytes - 8)) return "its checksum does not match: the file is corrupt";
+    ck_config(o, n_train, want);
+    for (i = 0; i < CK_STEP; i++)
+        if (c->head[i] != want[i]) {
+            snprintf(why, sizeof why, "it was written by a run with another %s", names[i < CK_HPARAMS ? i : CK_HPARAMS]);
+            return why;
+        }
+    if (c->head[CK_EPOCH] < 1 || c->head[CK_EPOCH] > (uint64_t)o->epochs) return "its epoch count is out of range";
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     options o;
     dataset train, test;
@@ -230,12 +356,13 @@ int main(int argc, char **argv) {
     int *counts, *displs, *chunk_counts, *chunk_displs, *piece_counts, *piece_displs, found_inf = 0;
     double *chunk_sq, *all_chunk_sq;
     uint64_t order_state;
-    int64_t step = 0, steps_per_epoch, total_steps, warmup_steps;
+    int64_t step = 0, steps_run = 0, steps_per_epoch, total_steps, warmup_steps;
     size_t i, q, mbs, local, first_mb, shard_off, shard_len, chunk_lo, chunk_hi;
     double lr = 0.0, acc = 0.0, test_loss = 0.0;
     FILE *trace = NULL, *expect = NULL;
     long mismatch_step = -1, compared = 0;
-    int epoch, stop = 0, r, status = 0; /* status: rank 0's exit status */
+    int epoch, first_epoch = 1, stop = 0, r, status = 0; /* status: rank 0's exit status */
+    checkpoint ck = {0, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -256,6 +383,8 @@ int main(int argc, char **argv) {
     o.print_steps = 0;
     o.data_dir = "/usr/share/datasets/fashion-mnist";
     o.trace = o.expect = NULL;
+    o.checkpoint = o.resume = NULL;
+    o.crash_at_step = 0;
     o.min_acc = 0.0;
     parse_args(&o, argc, argv);
     mbs = o.batch / o.micro;
@@ -321,6 +450,30 @@ int main(int argc, char **argv) {
     pc.bn_momentum = 1.0; /* the pass leaves the micro-batch's own statistics in the "running" buffers */
     pc.drop_seed[0] = o.seed + 1, pc.drop_seed[1] = o.seed + 2;
 
+    /* Resuming: rank 0 reads and checks the whole file first; every rank then takes the
+       data order, the parameters, the statistics and its shard of the optimizer state. */
+    if (o.resume || o.checkpoint) ck = ck_layout(train.n, NULL);
+    if (o.resume) {
+        const char *why = rank == 0 ? ck_read(&ck, o.resume, &o, train.n) : NULL;
+        int ok = why == NULL;
+        MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        if (!ok) {
+            if (rank == 0) fprintf(stderr, "cannot resume from %s: %s; nothing was loaded\n", o.resume, why);
+            MPI_Finalize();
+            return 1;
+        }
+        MPI_Bcast(ck.blob, (int)ck.bytes, MPI_BYTE, 0, MPI_COMM_WORLD);
+        memcpy(order, ck.order, train.n * sizeof *order);
+        memcpy(m.param, ck.param, N_PARAMS * sizeof(float));
+        memcpy(running, ck.running, N_STATS * sizeof(float));
+        memcpy(m.m, ck.m + shard_off, shard_len * sizeof(float));
+        memcpy(m.v, ck.v + shard_off, shard_len * sizeof(float));
+        step = (int64_t)ck.head[CK_STEP];
+        first_epoch = (int)ck.head[CK_EPOCH] + 1;
+        order_state = ck.head[CK_ORDER_STATE];
+        if (rank == 0) printf("resumed from %s: epoch %d done, step %lld\n", o.resume, first_epoch - 1, (long long)step);
+    }
+
     if (rank == 0) {
         if (o.trace && (trace = fopen(o.trace, "w")) == NULL) die("cannot write the --trace file");
         if (o.expect && (expect = fopen(o.expect, "r")) == NULL) die("cannot read the --expect file");
@@ -334,7 +487,7 @@ int main(int argc, char **argv) {
         fflush(stdout);
     }
 
-    for (epoch = 1; epoch <= o.epochs && !stop; epoch++) {
+    for (epoch = first_epoch; epoch <= o.epochs && !stop; epoch++) {
         double t0, loss_sum = 0.0;
         int64_t k, steps = 0;
         shuffle(order, train.n, &order_state);
@@ -438,6 +591,7 @@ int main(int argc, char **argv) {
             lap(PH_NORM);
             loss_sum += step_loss;
             steps++;
+            steps_run++;
 
             if (rank == 0) {
                 uint32_t bits;
@@ -449,18 +603,36 @@ int main(int argc, char **argv) {
                 if (expect && mismatch_step < 0) {
                     long long s_exp;
                     unsigned long b_exp;
-                    if (fscanf(expect, " step %lld %lx", &s_exp, &b_exp) != 2 || s_exp != step || b_exp != bits)
+                    int got;
+                    do /* a resumed run starts further on */
+                        got = fscanf(expect, " step %lld %lx", &s_exp, &b_exp);
+                    while (got == 2 && s_exp < step);
+                    if (got != 2 || s_exp != step || b_exp != bits)
                         mismatch_step = (long)step;
                     else
                         compared++;
                 }
             }
+            if (step == o.crash_at_step && rank == world - 1) raise(SIGKILL); /* a crash, to test --resume */
             if (o.max_steps > 0 && step >= o.max_steps) {
                 stop = 1;
                 break;
             }
         }
         phase_seconds[N_PHASES] += now() - t0;
+        if (o.checkpoint && !stop) { /* the epoch is done: save where the run is */
+            MPI_Gatherv(m.m, (int)shard_len, MPI_FLOAT, ck.m, counts, displs, MPI_FLOAT, 0, MPI_COMM_WORLD);
+            MPI_Gatherv(m.v, (int)shard_len, MPI_FLOAT, ck.v, counts, displs, MPI_FLOAT, 0, MPI_COMM_WORLD);
+            if (rank == 0) {
+                ck_config(&o, train.n, ck.head);
+                ck.head[CK_STEP] = (uint64_t)step, ck.head[CK_EPOCH] = (uint64_t)epoch;
+                ck.head[CK_ORDER_STATE] = order_state;
+                memcpy(ck.order, order, train.n * sizeof *order);
+                memcpy(ck.param, m.param, N_PARAMS * sizeof(float));
+                memcpy(ck.running, running, N_STATS * sizeof(float));
+                if (!ck_write(&ck, o.checkpoint)) die("cannot write the checkpoint");
+            }
+        }
         if (rank == 0) {
             model eval = m;
             point_running(&eval, running);
@@ -488,11 +660,12 @@ int main(int argc, char **argv) {
             int same = 1;
             for (r = 1; r < world; r++) same &= all_h[r] == all_h[0];
             h_state = fnv1a(FNV_START, state, 2 * (size_t)N_PARAMS * sizeof(float));
+            double per = 1e3 / (double)steps_run; /* ms per step of this process's steps */
             printf("final test accuracy %.4f  |  %lld steps, %.2f ms per step, of which %.2f ms in MPI calls; "
-                   "%.0f images/s\n", acc, (long long)step, 1e3 * tmax[N_PHASES] / (double)step,
-                   1e3 * tmax[PH_MPI] / (double)step, (double)step * (double)o.batch / tmax[N_PHASES]);
+                   "%.0f images/s\n", acc, (long long)steps_run, per * tmax[N_PHASES], per * tmax[PH_MPI],
+                   (double)steps_run * (double)o.batch / tmax[N_PHASES]);
             printf("ms per step (slowest rank):");
-            for (r = 0; r < PH_MPI; r++) printf("%s %s %.2f", r ? "," : "", phase_names[r], 1e3 * tmax[r] / (double)step);
+            for (r = 0; r < PH_MPI; r++) printf("%s %s %.2f", r ? "," : "", phase_names[r], per * tmax[r]);
             printf("\n");
             printf("final weights: parameters %016llx, optimizer state %016llx; %s\n", (unsigned long long)h_param,
                    (unsigned long long)h_state,
