@@ -84,7 +84,8 @@ examples-check: examples-deps
 # ---- the data-parallel example on MPI (examples/ddp_fashion_mnist.c) ----
 #   make demo-ddp    the demo's model trained at mpirun -np 1, 2 and 4 (DDP_ARGS, default --small),
 #                    the np 2 and np 4 runs checked bit for bit against the np 1 run
-#   make ddp-check   the short version for make test (a few steps on a subset, np 1, 2 and 4);
+#   make ddp-check   the short version for make test: 16 steps on a subset at np 1, 2 and 4, and a
+#                    run killed at np 2 resumed at np 4, checked against np 1's bits (examples/ddp_check.sh);
 #                    skipped, with the reason, where MPI cannot run
 # Open MPI refuses to start as root without --allow-run-as-root; --oversubscribe lets np 4 run
 # on fewer cores (on the 2-core development machine the ranks take turns).

@@ -141,7 +141,7 @@ grep -E '^(FAIL|SKIP)|passed' "$build/examples-check.log"
 tally "$build/examples-check.log"
 
 # After the background legs: np 4 takes both cores.
-echo "== data-parallel example on MPI: np 1, 2 and 4 give the same bits (make ddp-check)"
+echo "== data-parallel example on MPI: np 1, 2 and 4 give the same bits, a killed run resumes to them (make ddp-check)"
 make --no-print-directory ddp-check > "$build/ddp-check.log" 2>&1
 grep -E '^(FAIL|SKIP)|passed' "$build/ddp-check.log"
 tally "$build/ddp-check.log"
