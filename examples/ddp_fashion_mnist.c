@@ -373,7 +373,7 @@ int main(int argc, char **argv) {
     openblas_set_num_threads(1);
 #endif
 
-    o.epochs = 2;
+    o.epochs = 15; /* the demo's configuration, but for the micro-batches */
     o.batch = 128, o.micro = 32;
     o.n_train = 0, o.n_test = 0, o.max_steps = 0;
     o.peak_lr = 2e-3, o.end_lr = 1e-5, o.weight_decay = 0.05, o.warmup_epochs = 1.0;
