@@ -1,8 +1,8 @@
 #!/bin/sh
 # bench/ddp.sh PROGRAM ["MPIRUN FLAGS"] - what the canonical gradient sum of
 # examples/ddp_fashion_mnist.c costs: time per step at np 1, 2 and 4 with each --reduce
-# (tree: the fixed tree, the same bits at any np; allreduce and reduce-scatter: Open MPI's
-# own order), the medians of REPEATS runs (default 3), the modes interleaved; and whether each
+# (tree and halving: the fixed tree by an all-to-all or by recursive halving, the same bits at
+# any np; allreduce and reduce-scatter: Open MPI's own order), the medians of REPEATS runs (default 3), the modes interleaved; and whether each
 # run kept the np 1 run's bits. Run it under the benchmark lock:
 #   flock /work/bench.lock sh bench/ddp.sh build/examples/ddp_fashion_mnist
 # np 1 runs pinned to core 1 (taskset); np 2 and 4 share both cores (--bind-to none).
@@ -18,7 +18,7 @@ echo "load before: $(uptime)"
 $mpirun --bind-to none -np 1 "$prog" $args --trace "$out/np1.trace" > /dev/null 2>&1 || { echo "the np 1 reference run failed"; exit 1; }
 for i in $(seq "$repeats"); do
     for np in 1 2 4; do
-        for mode in tree allreduce reduce-scatter; do
+        for mode in tree halving allreduce reduce-scatter; do
             pin=; [ $np = 1 ] && pin="taskset -c 1"
             $pin $mpirun --bind-to none -np $np "$prog" $args --reduce $mode --expect "$out/np1.trace" \
                 > "$out/np$np-$mode-$i.txt" 2>&1
@@ -28,7 +28,7 @@ done
 echo "load after: $(uptime)"
 printf '%-4s %-15s %10s %10s %10s %10s %s\n' np reduce "ms/step" "fwd-bwd" "reduce" "in MPI" "bits of np 1"
 for np in 1 2 4; do
-    for mode in tree allreduce reduce-scatter; do
+    for mode in tree halving allreduce reduce-scatter; do
         files=$(ls "$out"/np$np-$mode-*.txt)
         step=$(cat $files | sed -n 's/.* steps, \([0-9.]*\) ms per step, of which \([0-9.]*\) ms in MPI.*/\1/p' | median)
         mpi=$(cat $files | sed -n 's/.* steps, \([0-9.]*\) ms per step, of which \([0-9.]*\) ms in MPI.*/\2/p' | median)

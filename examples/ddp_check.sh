@@ -1,8 +1,9 @@
 #!/bin/sh
 # examples/ddp_check.sh PROGRAM "MPIRUN [FLAGS]" - the data-parallel example's test leg (make
 # ddp-check), two counted tests on a subset (2 epochs of 8 steps):
-#   ddp-invariance  mpirun -np 1, 2 and 4: the np 2 and np 4 runs print the same loss at every
-#                   step and end with the same weights as the np 1 run, bit for bit (the program
+#   ddp-invariance  mpirun -np 1, 2 and 4, and np 4 with the other canonical reduction
+#                   (--reduce halving): the np 2 and np 4 runs print the same loss at every step
+#                   and end with the same weights as the np 1 run, bit for bit (the program
 #                   compares itself with the np 1 run's --trace file);
 #   ddp-resume      an np 2 run killed with SIGKILL mid-epoch 2, resumed at np 4 from its
 #                   epoch-1 checkpoint, ends with the np 1 run's bits; a truncated copy of the
@@ -31,17 +32,19 @@ fi
 
 passed=0 failed=0
 ok=1
-for np in 1 2 4; do
+for run in 1 2 4 4-halving; do
+    np=${run%%-*} how=
+    [ "$run" = 4-halving ] && how="--reduce halving"
     if [ $np = 1 ]; then check="--trace $out/np1.trace"; else check="--expect $out/np1.trace"; fi
-    if ! $mpirun -np $np "$prog" $args $check > "$out/np$np.txt" 2>&1; then
+    if ! $mpirun -np $np "$prog" $args $how $check > "$out/np$run.txt" 2>&1; then
         ok=0
-        echo "FAIL ddp-invariance: mpirun -np $np $prog $args $check (output in $out/np$np.txt)"
-        grep -E 'invariance|rank|error' "$out/np$np.txt" | head -n 5
+        echo "FAIL ddp-invariance: mpirun -np $np $prog $args $how $check (output in $out/np$run.txt)"
+        grep -E 'invariance|rank|error' "$out/np$run.txt" | head -n 5
     fi
 done
 if [ $ok = 1 ]; then
     passed=$((passed + 1))
-    echo "PASS ddp-invariance: mpirun -np 1, 2, 4: $(grep 'invariance' "$out/np4.txt")"
+    echo "PASS ddp-invariance: mpirun -np 1, 2, 4 (and 4 by recursive halving): $(grep 'invariance' "$out/np4.txt")"
 else
     failed=$((failed + 1))
 fi

@@ -38,9 +38,11 @@
  * truncated, corrupt or mismatched checkpoint is refused with the reason, before anything
  * is loaded. --crash-at-step N kills a rank with SIGKILL, to try it.
  *
- * --reduce allreduce (or reduce-scatter) sums the gradients with MPI_Allreduce (or
- * MPI_Reduce_scatter) instead, in whatever order Open MPI picks, to measure what the
- * canonical order costs.
+ * --reduce halving finishes the same tree by recursive halving instead of the all-to-all:
+ * log2(K) rounds of pairwise exchanges, each halving the data (K a power of two), the
+ * reduce-scatter algorithm that scales to many ranks, here with its pairing fixed. --reduce
+ * allreduce (or reduce-scatter) sums the gradients with MPI_Allreduce (or MPI_Reduce_scatter),
+ * in whatever order Open MPI picks, to measure what the canonical order costs.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, fsync, fileno */
 #include <fcntl.h>
@@ -69,8 +71,9 @@
 /* A micro-batch's batch-norm statistics: mean and unbiased variance of both layers. */
 #define N_STATS (2 * H1 + 2 * H2)
 
-enum reduce_kind { REDUCE_TREE, REDUCE_ALLREDUCE, REDUCE_SCATTER };
-static const char *const reduce_names[] = {"tree", "allreduce", "reduce-scatter"};
+enum reduce_kind { REDUCE_TREE, REDUCE_HALVING, REDUCE_ALLREDUCE, REDUCE_SCATTER };
+static const char *const reduce_names[] = {"tree (all-to-all)", "tree (recursive halving)", "allreduce",
+                                           "reduce-scatter"};
 
 typedef struct {
     int epochs;
@@ -95,6 +98,25 @@ static void die(const char *what) {
     MPI_Abort(MPI_COMM_WORLD, 2);
 }
 
+/* Where a step's time goes, on this rank: each phase ends with lap(phase). */
+enum { PH_COMPUTE, PH_REDUCE, PH_NORM, PH_STEP, PH_GATHER, PH_MPI, N_PHASES };
+static const char *const phase_names[] = {"forward-backward", "gradient reduce", "stats + norm", "optimizer step",
+                                          "parameter gather"};
+static double phase_seconds[N_PHASES + 1], lap_start; /* [N_PHASES]: the training time */
+static void lap(int phase) {
+    double t = now();
+    phase_seconds[phase] += t - lap_start;
+    lap_start = t;
+}
+/* Every collective of the step goes through this: it fails loudly, and its time is
+   also counted as communication (PH_MPI, which overlaps the phases). */
+#define TIMED(call)                                                                                   \
+    do {                                                                                              \
+        double t_ = now();                                                                            \
+        if ((call) != MPI_SUCCESS) die(#call " failed");                                              \
+        phase_seconds[PH_MPI] += now() - t_;                                                          \
+    } while (0)
+
 static void usage(const options *o) {
     if (rank == 0)
         printf("usage: mpirun -np K ddp_fashion_mnist [options]\n"
@@ -107,7 +129,8 @@ static void usage(const options *o) {
                "  --small          quick check: --train 4096 --test 1000 --epochs 2\n"
                "  --lr X           peak learning rate (%g)\n"
                "  --seed N         seed for data order, initialization and dropout (%llu)\n"
-               "  --reduce KIND    tree (canonical order, the same bits at any K), allreduce, reduce-scatter\n"
+               "  --reduce KIND    tree or halving (the canonical order, the same bits at any K; halving needs K\n"
+               "                   a power of two), or Open MPI's order: allreduce, reduce-scatter\n"
                "  --print-steps    print every step's loss\n"
                "  --trace PATH     write every step's loss and the final hashes here\n"
                "  --expect PATH    compare this run with a --trace file, bit for bit (exit 1 if they differ)\n"
@@ -156,9 +179,10 @@ static void parse_args(options *o, int argc, char **argv) {
         else if (!strcmp(a, "--crash-at-step")) o->crash_at_step = atol(v);
         else if (!strcmp(a, "--reduce")) {
             if (!strcmp(v, "tree")) o->reduce = REDUCE_TREE;
+            else if (!strcmp(v, "halving")) o->reduce = REDUCE_HALVING;
             else if (!strcmp(v, "allreduce")) o->reduce = REDUCE_ALLREDUCE;
             else if (!strcmp(v, "reduce-scatter")) o->reduce = REDUCE_SCATTER;
-            else die("--reduce takes tree, allreduce or reduce-scatter");
+            else die("--reduce takes tree, halving, allreduce or reduce-scatter");
         } else
             die("unknown option (try --help)");
     }
@@ -172,6 +196,7 @@ static void parse_args(options *o, int argc, char **argv) {
                             "(try -np 1, 2, 4, ... up to %zu, or another --batch/--micro)\n", mbs, world, mbs);
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
+    if (o->reduce == REDUCE_HALVING && (world & (world - 1)) != 0) die("--reduce halving needs -np a power of two");
 }
 
 /* ---- the canonical order ------------------------------------------------------------ */
@@ -187,6 +212,42 @@ static void tree_sum(float **bufs, size_t k, size_t n) {
             const float *b = bufs[i + s];
             for (j = 0; j < n; j++) a[j] += b[j];
         }
+}
+
+/* Shard s of K starts here: shards are whole chunks, as even as they come. */
+static size_t shard_start(size_t s, size_t k) {
+    size_t at = N_CHUNKS * s / k * CHUNK;
+    return at < N_PARAMS ? at : N_PARAMS;
+}
+
+/* The shard rank r owns. The all-to-all gives rank r shard r. Recursive halving gives it
+   shard bitrev(r): its first round pairs ranks r and r^1 (the tree's lowest level above
+   the ranks' subtrees) and splits the vector by the shard index's top bit, and so on. */
+static int owned_shard(int r, int k, enum reduce_kind how) {
+    int b = 0, d;
+    if (how != REDUCE_HALVING) return r;
+    for (d = 1; d < k; d *= 2, r >>= 1) b = 2 * b + (r & 1);
+    return b;
+}
+
+/* Recursive halving with distance doubling, a reduce-scatter in log2(K) rounds that is the
+   canonical tree: at distance d, ranks r and r^d hold their groups' subtree sums on the same
+   range of shards, each keeps the half given by bit d of its rank, sends the other half and
+   adds what its partner sends (a + b == b + a in IEEE arithmetic, so which side adds does
+   not matter; only the pairing does). Leaves the sum of shard owned_shard(rank) in sum. */
+static void halving_reduce(float *sum, float *tmp) {
+    size_t lo = 0, hi = (size_t)world; /* the shards this rank still sums, by shard index */
+    int d;
+    for (d = 1; d < world; d *= 2) {
+        size_t mid = (lo + hi) / 2, keep_lo = rank & d ? mid : lo, keep_hi = rank & d ? hi : mid;
+        size_t give_lo = rank & d ? lo : mid, give_hi = rank & d ? mid : hi, j;
+        size_t k0 = shard_start(keep_lo, (size_t)world), k1 = shard_start(keep_hi, (size_t)world);
+        size_t g0 = shard_start(give_lo, (size_t)world), g1 = shard_start(give_hi, (size_t)world);
+        TIMED(MPI_Sendrecv(sum + g0, (int)(g1 - g0), MPI_FLOAT, rank ^ d, d, tmp, (int)(k1 - k0), MPI_FLOAT, rank ^ d,
+                           d, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+        for (j = 0; j < k1 - k0; j++) sum[k0 + j] += tmp[j];
+        lo = keep_lo, hi = keep_hi;
+    }
 }
 
 /* The clip coefficient and the fused step's multiplier from the global sum of squares,
@@ -216,25 +277,6 @@ static void point_running(model *m, float *stats) {
     m->run_mean2 = stats + 2 * H1;
     m->run_var2 = stats + 2 * H1 + H2;
 }
-
-/* Where a step's time goes, on this rank: each phase ends with lap(phase). */
-enum { PH_COMPUTE, PH_REDUCE, PH_NORM, PH_STEP, PH_GATHER, PH_MPI, N_PHASES };
-static const char *const phase_names[] = {"forward-backward", "gradient reduce", "stats + norm", "optimizer step",
-                                          "parameter gather"};
-static double phase_seconds[N_PHASES + 1], lap_start; /* [N_PHASES]: the training time */
-static void lap(int phase) {
-    double t = now();
-    phase_seconds[phase] += t - lap_start;
-    lap_start = t;
-}
-/* Every collective of the step goes through this: it fails loudly, and its time is
-   also counted as communication (PH_MPI, which overlaps the phases). */
-#define TIMED(call)                                                                                   \
-    do {                                                                                              \
-        double t_ = now();                                                                            \
-        if ((call) != MPI_SUCCESS) die(#call " failed");                                              \
-        phase_seconds[PH_MPI] += now() - t_;                                                          \
-    } while (0)
 
 /* ---- checkpoints ------------------------------------------------------------------- */
 
@@ -410,11 +452,12 @@ int main(int argc, char **argv) {
     piece_counts = (int *)malloc((size_t)world * sizeof *piece_counts);
     piece_displs = (int *)malloc((size_t)world * sizeof *piece_displs);
     if (!counts || !displs || !chunk_counts || !chunk_displs || !piece_counts || !piece_displs) die("out of memory");
-    for (r = 0; r < world; r++) {
-        size_t lo = N_CHUNKS * (size_t)r / (size_t)world, hi = N_CHUNKS * (size_t)(r + 1) / (size_t)world;
-        size_t end = hi * CHUNK < N_PARAMS ? hi * CHUNK : N_PARAMS;
+    for (r = 0; r < world; r++) { /* rank r's shard, in elements and in chunks */
+        size_t s = (size_t)owned_shard(r, world, o.reduce);
+        size_t lo = N_CHUNKS * s / (size_t)world, hi = N_CHUNKS * (s + 1) / (size_t)world;
         chunk_displs[r] = (int)lo, chunk_counts[r] = (int)(hi - lo);
-        displs[r] = (int)(lo * CHUNK), counts[r] = (int)(end - lo * CHUNK);
+        displs[r] = (int)shard_start(s, (size_t)world);
+        counts[r] = (int)(shard_start(s + 1, (size_t)world) - shard_start(s, (size_t)world));
     }
     chunk_lo = (size_t)chunk_displs[rank], chunk_hi = chunk_lo + (size_t)chunk_counts[rank];
     shard_off = (size_t)displs[rank], shard_len = (size_t)counts[rank];
@@ -426,7 +469,7 @@ int main(int argc, char **argv) {
     slot = (float **)malloc(local * sizeof *slot);       /* each local micro-batch's gradient */
     piece = (float **)malloc((size_t)world * sizeof *piece); /* the K subtree sums of my shard */
     for (i = 0; slot && i < local; i++) slot[i] = alloc_floats(N_PARAMS, 0.0f);
-    recv = alloc_floats(shard_len * (size_t)world, 0.0f);
+    recv = alloc_floats(shard_len * (size_t)world > N_PARAMS ? shard_len * (size_t)world : N_PARAMS, 0.0f);
     for (r = 0; piece && r < world; r++) piece[r] = recv + (size_t)r * shard_len;
     gshard = alloc_floats(shard_len, 0.0f);
     running = alloc_floats(N_STATS, 0.0f);
@@ -527,6 +570,9 @@ int main(int argc, char **argv) {
                                     MPI_COMM_WORLD));
                 tree_sum(piece, (size_t)world, shard_len);
                 memcpy(gshard, piece[0], shard_len * sizeof(float));
+            } else if (o.reduce == REDUCE_HALVING) {
+                halving_reduce(slot[0], recv);
+                memcpy(gshard, slot[0] + shard_off, shard_len * sizeof(float));
             } else if (o.reduce == REDUCE_ALLREDUCE) {
                 TIMED(MPI_Allreduce(MPI_IN_PLACE, slot[0], N_PARAMS, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
                 memcpy(gshard, slot[0] + shard_off, shard_len * sizeof(float));
