@@ -88,11 +88,13 @@ examples-check: examples-deps
 #                    run killed at np 2 resumed at np 4, checked against np 1's bits (examples/ddp_check.sh);
 #                    skipped, with the reason, where MPI cannot run
 # Open MPI refuses to start as root without --allow-run-as-root; --oversubscribe lets np 4 run
-# on fewer cores (on the 2-core development machine the ranks take turns).
+# on fewer cores (on the 2-core development machine the ranks take turns); a rank waiting in a
+# collective yields its core (mpi_yield_when_idle) instead of busy-polling it, which on this
+# shared 2-core machine made np 2 steps 3 to 10 times slower (bench/FINDINGS.md).
 MPI_PACKAGES     = libopenmpi-dev openmpi-bin
 MPICC           ?= mpicc
 MPIRUN          ?= mpirun
-MPIRUN_FLAGS    ?= --oversubscribe $(if $(filter 0,$(shell id -u)),--allow-run-as-root)
+MPIRUN_FLAGS    ?= --oversubscribe --mca mpi_yield_when_idle 1 $(if $(filter 0,$(shell id -u)),--allow-run-as-root)
 DDP_ARGS        ?= --small --min-acc 0.75
 DDP_NP          ?= 1 2 4
 TEST_PACKAGES   += $(MPI_PACKAGES)

@@ -5,9 +5,11 @@
 # any np; allreduce and reduce-scatter: Open MPI's own order), the medians of REPEATS runs (default 3), the modes interleaved; and whether each
 # run kept the np 1 run's bits. Run it under the benchmark lock:
 #   flock /work/bench.lock sh bench/ddp.sh build/examples/ddp_fashion_mnist
-# np 1 runs pinned to core 1 (taskset); np 2 and 4 share both cores (--bind-to none).
+# np 1 runs pinned to core 1 (taskset); np 2 and 4 share both cores (--bind-to none). Waiting
+# ranks yield the core (mpi_yield_when_idle): Open MPI's default busy-polling made np 2 steps
+# 3 to 10 times slower on this shared 2-core machine.
 prog=$1
-mpirun=${2:-mpirun --oversubscribe --allow-run-as-root}
+mpirun=${2:-mpirun --oversubscribe --mca mpi_yield_when_idle 1 --allow-run-as-root}
 repeats=${REPEATS:-3}
 args="--train 8192 --test 500 --epochs 1"
 out=$(dirname "$prog")/ddp-bench
@@ -38,3 +40,12 @@ for np in 1 2 4; do
         printf '%-4s %-15s %10s %10s %10s %10s %s\n' $np $mode "$step" "$fb" "$red" "$mpi" "$same of $repeats runs"
     done
 done
+
+# The reduction alone, many times (--bench-reduce: no training; the methods interleaved, each
+# sample the slowest rank's time), which separates its cost from the load's noise.
+for np in 2 4; do
+    for how in tree halving; do
+        $mpirun --bind-to none -np $np "$prog" --train 128 --test 10 --reduce $how --bench-reduce ${REDUCE_REPEATS:-200}
+    done
+done
+echo "load at the end: $(uptime)"

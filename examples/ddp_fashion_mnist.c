@@ -87,6 +87,7 @@ typedef struct {
     const char *data_dir, *trace, *expect;
     const char *checkpoint, *resume;  /* written every epoch; read once at the start */
     long crash_at_step;               /* the last rank kills itself with SIGKILL after this step */
+    int bench_reduce;                 /* > 0: time this many gradient reductions per method, then stop */
     double min_acc;
 } options;
 
@@ -137,6 +138,7 @@ static void usage(const options *o) {
                "  --checkpoint P   write a checkpoint to P at the end of every epoch (atomically)\n"
                "  --resume P       continue from checkpoint P (written at any -np)\n"
                "  --crash-at-step N  the last rank kills itself (SIGKILL) after step N: to test --resume\n"
+               "  --bench-reduce N time N gradient reductions by each --reduce method (no training)\n"
                "  --data DIR       the four idx .gz files (%s)\n"
                "  --min-acc X      exit with status 1 if the final test accuracy is below X\n",
                o->epochs, o->batch, o->micro, o->peak_lr, (unsigned long long)o->seed, o->data_dir);
@@ -177,6 +179,7 @@ static void parse_args(options *o, int argc, char **argv) {
         else if (!strcmp(a, "--checkpoint")) o->checkpoint = v;
         else if (!strcmp(a, "--resume")) o->resume = v;
         else if (!strcmp(a, "--crash-at-step")) o->crash_at_step = atol(v);
+        else if (!strcmp(a, "--bench-reduce")) o->bench_reduce = atoi(v);
         else if (!strcmp(a, "--reduce")) {
             if (!strcmp(v, "tree")) o->reduce = REDUCE_TREE;
             else if (!strcmp(v, "halving")) o->reduce = REDUCE_HALVING;
@@ -248,6 +251,74 @@ static void halving_reduce(float *sum, float *tmp) {
         for (j = 0; j < k1 - k0; j++) sum[k0 + j] += tmp[j];
         lo = keep_lo, hi = keep_hi;
     }
+}
+
+/* Where the gradient reduction sends and finds things (main fills it in once). */
+typedef struct {
+    int *counts, *displs;             /* rank r's shard: its length and offset, in elements */
+    int *piece_counts, *piece_displs; /* the all-to-all's receiving side: rank r's sum of my shard */
+    float **piece, *recv;             /* piece[r] = recv + r * shard_len; recv also serves halving */
+    float *gshard;                    /* the result: my shard's gradient, summed over every micro-batch */
+    size_t shard_off, shard_len;
+} reducer;
+
+/* sum: this rank's subtree sum of the whole gradient (overwritten). */
+static void reduce_gradient(const reducer *rd, enum reduce_kind how, float *sum) {
+    if (how == REDUCE_TREE) {
+        /* Rank r's slice of its subtree sum goes to the shard's owner; piece[r] is then
+           rank r's subtree sum of my shard, and the top of the tree is summed here. */
+        TIMED(MPI_Alltoallv(sum, rd->counts, rd->displs, MPI_FLOAT, rd->recv, rd->piece_counts, rd->piece_displs,
+                            MPI_FLOAT, MPI_COMM_WORLD));
+        tree_sum(rd->piece, (size_t)world, rd->shard_len);
+        memcpy(rd->gshard, rd->piece[0], rd->shard_len * sizeof(float));
+    } else if (how == REDUCE_HALVING) {
+        halving_reduce(sum, rd->recv);
+        memcpy(rd->gshard, sum + rd->shard_off, rd->shard_len * sizeof(float));
+    } else if (how == REDUCE_ALLREDUCE) {
+        TIMED(MPI_Allreduce(MPI_IN_PLACE, sum, N_PARAMS, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
+        memcpy(rd->gshard, sum + rd->shard_off, rd->shard_len * sizeof(float));
+    } else {
+        TIMED(MPI_Reduce_scatter(sum, rd->gshard, rd->counts, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
+    }
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* --bench-reduce N: N gradient reductions by each method in turn (interleaved, so load
+   changes hit all alike), each timed on the slowest rank; prints the medians and quartiles.
+   The reducer's shards must be the all-to-all's (halving owns other shards: skipped here
+   unless it was chosen, when the others are skipped but allreduce). */
+static void bench_reduce(const reducer *rd, enum reduce_kind chosen, int reps, float *sum, const float *grad) {
+    enum reduce_kind how;
+    double *t = (double *)malloc((size_t)reps * 4 * sizeof *t);
+    int i;
+    if (t == NULL) die("out of memory");
+    for (i = 0; i < reps; i++)
+        for (how = REDUCE_TREE; how <= REDUCE_SCATTER; how++) {
+            double t0, dt;
+            if ((how == REDUCE_HALVING) != (chosen == REDUCE_HALVING) && how != REDUCE_ALLREDUCE) continue;
+            memcpy(sum, grad, N_PARAMS * sizeof(float)); /* the same input every time */
+            MPI_Barrier(MPI_COMM_WORLD);
+            t0 = now();
+            reduce_gradient(rd, how, sum);
+            dt = now() - t0;
+            MPI_Allreduce(&dt, &t[(size_t)how * reps + i], 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        }
+    if (rank == 0) {
+        printf("gradient reduction of %zu floats over %d ranks, %d times each, ms (median, quartiles):\n",
+               (size_t)N_PARAMS, world, reps);
+        for (how = REDUCE_TREE; how <= REDUCE_SCATTER; how++) {
+            double *x = t + (size_t)how * reps;
+            if ((how == REDUCE_HALVING) != (chosen == REDUCE_HALVING) && how != REDUCE_ALLREDUCE) continue;
+            qsort(x, (size_t)reps, sizeof *x, cmp_double);
+            printf("  %-26s %8.3f  (%.3f - %.3f)\n", reduce_names[how], 1e3 * x[reps / 2], 1e3 * x[reps / 4],
+                   1e3 * x[3 * reps / 4]);
+        }
+    }
+    free(t);
 }
 
 /* The clip coefficient and the fused step's multiplier from the global sum of squares,
@@ -405,6 +476,7 @@ int main(int argc, char **argv) {
     long mismatch_step = -1, compared = 0;
     int epoch, first_epoch = 1, stop = 0, r, status = 0; /* status: rank 0's exit status */
     checkpoint ck = {0, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    reducer rd;
 
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -427,6 +499,7 @@ int main(int argc, char **argv) {
     o.trace = o.expect = NULL;
     o.checkpoint = o.resume = NULL;
     o.crash_at_step = 0;
+    o.bench_reduce = 0;
     o.min_acc = 0.0;
     parse_args(&o, argc, argv);
     mbs = o.batch / o.micro;
@@ -472,6 +545,8 @@ int main(int argc, char **argv) {
     recv = alloc_floats(shard_len * (size_t)world > N_PARAMS ? shard_len * (size_t)world : N_PARAMS, 0.0f);
     for (r = 0; piece && r < world; r++) piece[r] = recv + (size_t)r * shard_len;
     gshard = alloc_floats(shard_len, 0.0f);
+    rd.counts = counts, rd.displs = displs, rd.piece_counts = piece_counts, rd.piece_displs = piece_displs;
+    rd.piece = piece, rd.recv = recv, rd.gshard = gshard, rd.shard_off = shard_off, rd.shard_len = shard_len;
     running = alloc_floats(N_STATS, 0.0f);
     for (i = 0; i < H1; i++) running[H1 + i] = 1.0f; /* running variances start at 1 */
     for (i = 0; i < H2; i++) running[2 * H1 + H2 + i] = 1.0f;
@@ -492,6 +567,12 @@ int main(int argc, char **argv) {
     pc.dropout = o.dropout, pc.label_smoothing = o.label_smoothing;
     pc.bn_momentum = 1.0; /* the pass leaves the micro-batch's own statistics in the "running" buffers */
     pc.drop_seed[0] = o.seed + 1, pc.drop_seed[1] = o.seed + 2;
+
+    if (o.bench_reduce > 0) { /* the initial weights stand in for a gradient */
+        bench_reduce(&rd, o.reduce, o.bench_reduce, slot[0], m.param);
+        MPI_Finalize();
+        return 0;
+    }
 
     /* Resuming: rank 0 reads and checks the whole file first; every rank then takes the
        data order, the parameters, the statistics and its shard of the optimizer state. */
@@ -563,23 +644,7 @@ int main(int argc, char **argv) {
             lap(PH_COMPUTE);
 
             /* 2. The gradient of this rank's shard, summed over every micro-batch. */
-            if (o.reduce == REDUCE_TREE) {
-                /* Rank r's slice of its subtree sum goes to the shard's owner; piece[r] is
-                   then rank r's subtree sum of my shard, and the top of the tree is summed here. */
-                TIMED(MPI_Alltoallv(slot[0], counts, displs, MPI_FLOAT, recv, piece_counts, piece_displs, MPI_FLOAT,
-                                    MPI_COMM_WORLD));
-                tree_sum(piece, (size_t)world, shard_len);
-                memcpy(gshard, piece[0], shard_len * sizeof(float));
-            } else if (o.reduce == REDUCE_HALVING) {
-                halving_reduce(slot[0], recv);
-                memcpy(gshard, slot[0] + shard_off, shard_len * sizeof(float));
-            } else if (o.reduce == REDUCE_ALLREDUCE) {
-                TIMED(MPI_Allreduce(MPI_IN_PLACE, slot[0], N_PARAMS, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
-                memcpy(gshard, slot[0] + shard_off, shard_len * sizeof(float));
-            } else {
-                TIMED(MPI_Reduce_scatter(slot[0], gshard, counts, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
-            }
-
+            reduce_gradient(&rd, o.reduce, slot[0]);
             lap(PH_REDUCE);
 
             /* 3. Every micro-batch's statistics and loss, on every rank, in micro-batch order. */
