@@ -635,6 +635,7 @@ int main(int argc, char **argv) {
                 }
                 m.grad = slot[i];
                 m.g = carve(slot[i]);
+                memset(st, 0, N_STATS * sizeof(float)); /* momentum 1 still reads them: 0 * NaN */
                 point_running(&m, st);
                 pc.drop_offset[0] = example * H1;
                 pc.drop_offset[1] = example * H2;
