@@ -42,11 +42,13 @@ static uint32_t be32(const unsigned char *b) {
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-/* Reads an idx file (magic 0x801 labels or 0x803 images); returns its bytes, count in *n. */
-static unsigned char *read_idx(const char *dir, const char *name, uint32_t magic, size_t item_bytes, size_t *n) {
+/* Reads the first `limit` items (0: all) of an idx file (magic 0x801 labels or 0x803
+   images); returns their bytes, the file's count in *n. */
+static unsigned char *read_idx(const char *dir, const char *name, uint32_t magic, size_t item_bytes, size_t limit,
+                               size_t *n) {
     char path[1024];
     unsigned char head[16], *data;
-    size_t head_bytes = magic == 0x803 ? 16 : 8;
+    size_t head_bytes = magic == 0x803 ? 16 : 8, take;
     gzFile f;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     if ((f = gzopen(path, "rb")) == NULL) {
@@ -59,8 +61,9 @@ static unsigned char *read_idx(const char *dir, const char *name, uint32_t magic
         exit(1);
     }
     *n = be32(head + 4);
-    if ((data = (unsigned char *)malloc(*n * item_bytes)) == NULL ||
-        gzread(f, data, (unsigned)(*n * item_bytes)) != (int)(*n * item_bytes)) {
+    take = limit && limit < *n ? limit : *n;
+    if ((data = (unsigned char *)malloc(take * item_bytes)) == NULL ||
+        gzread(f, data, (unsigned)(take * item_bytes)) != (int)(take * item_bytes)) {
         fprintf(stderr, "%s: short read\n", path);
         exit(1);
     }
@@ -73,8 +76,8 @@ static unsigned char *read_idx(const char *dir, const char *name, uint32_t magic
 static dataset load(const char *dir, const char *images, const char *labels, size_t limit) {
     dataset d;
     size_t n_img, n_lab, i;
-    unsigned char *px = read_idx(dir, images, 0x803, IN, &n_img);
-    unsigned char *lb = read_idx(dir, labels, 0x801, 1, &n_lab);
+    unsigned char *px = read_idx(dir, images, 0x803, IN, limit, &n_img);
+    unsigned char *lb = read_idx(dir, labels, 0x801, 1, limit, &n_lab);
     if (n_img != n_lab) {
         fprintf(stderr, "%s and %s disagree on the count\n", images, labels);
         exit(1);
