@@ -1,10 +1,11 @@
 #!/bin/sh
-# examples/ddp_check.sh PROGRAM "MPIRUN [FLAGS]" - the data-parallel example's test leg (make
+# examples/ddp_check.sh PROGRAM "MPIRUN [FLAGS]" [SCALAR_PROGRAM] - the data-parallel example's test leg (make
 # ddp-check), two counted tests on a subset (2 epochs of 8 steps):
 #   ddp-invariance  mpirun -np 1, 2 and 4, and np 4 with the other canonical reduction
-#                   (--reduce halving): the np 2 and np 4 runs print the same loss at every step
-#                   and end with the same weights as the np 1 run, bit for bit (the program
-#                   compares itself with the np 1 run's --trace file);
+#                   (--reduce halving), and np 2 built on the scalar backend (SCALAR_PROGRAM):
+#                   the np 2 and np 4 runs print the same loss at every step and end with the
+#                   same weights as the np 1 run, bit for bit (the program compares itself with
+#                   the np 1 run's --trace file);
 #   ddp-resume      an np 2 run killed with SIGKILL mid-epoch 2, resumed at np 4 from its
 #                   epoch-1 checkpoint, ends with the np 1 run's bits; a truncated copy of the
 #                   checkpoint is refused with its reason.
@@ -12,6 +13,7 @@
 # Ends with "N passed, N failed[, N skipped]".
 prog=$1
 mpirun=$2
+scalar=$3
 out=$(dirname "$prog")/ddp-check
 args="--train 1024 --test 500 --epochs 2 --print-steps"
 mkdir -p "$out"
@@ -32,19 +34,22 @@ fi
 
 passed=0 failed=0
 ok=1
-for run in 1 2 4 4-halving; do
-    np=${run%%-*} how=
+runs="1 2 4 4-halving"
+[ -x "$scalar" ] && runs="$runs 2-scalar"
+for run in $runs; do
+    np=${run%%-*} how= p=$prog
     [ "$run" = 4-halving ] && how="--reduce halving"
+    [ "$run" = 2-scalar ] && p=$scalar
     if [ $np = 1 ]; then check="--trace $out/np1.trace"; else check="--expect $out/np1.trace"; fi
-    if ! $mpirun -np $np "$prog" $args $how $check > "$out/np$run.txt" 2>&1; then
+    if ! $mpirun -np $np "$p" $args $how $check > "$out/np$run.txt" 2>&1; then
         ok=0
-        echo "FAIL ddp-invariance: mpirun -np $np $prog $args $how $check (output in $out/np$run.txt)"
+        echo "FAIL ddp-invariance: mpirun -np $np $p $args $how $check (output in $out/np$run.txt)"
         grep -E 'invariance|rank|error' "$out/np$run.txt" | head -n 5
     fi
 done
 if [ $ok = 1 ]; then
     passed=$((passed + 1))
-    echo "PASS ddp-invariance: mpirun -np 1, 2, 4 (and 4 by recursive halving): $(grep 'invariance' "$out/np4.txt")"
+    echo "PASS ddp-invariance: mpirun -np 1, 2, 4 (and 4 by recursive halving$([ -x "$scalar" ] && echo ', 2 on the scalar backend')): $(grep 'invariance' "$out/np4.txt")"
 else
     failed=$((failed + 1))
 fi
