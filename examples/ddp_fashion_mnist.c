@@ -755,6 +755,12 @@ int main(int argc, char **argv) {
         }
     }
 
+    if (rank == 0 && steps_run == 0) { /* resumed from the last epoch's checkpoint: nothing left to train */
+        model eval = m;
+        point_running(&eval, running);
+        acc = evaluate(&eval, &test, o.micro, &test_loss);
+    }
+
     /* The final weights: parameters and running statistics (the same on every rank), and
        the optimizer state (gathered from the shards), hashed. */
     {
@@ -770,12 +776,12 @@ int main(int argc, char **argv) {
         MPI_Reduce(phase_seconds, tmax, N_PHASES + 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
         if (rank == 0) {
             int same = 1;
+            double per = steps_run ? 1e3 / (double)steps_run : 0.0; /* ms per step of this process's steps */
             for (r = 1; r < world; r++) same &= all_h[r] == all_h[0];
             h_state = fnv1a(FNV_START, state, 2 * (size_t)N_PARAMS * sizeof(float));
-            double per = 1e3 / (double)steps_run; /* ms per step of this process's steps */
             printf("final test accuracy %.4f  |  %lld steps, %.2f ms per step, of which %.2f ms in MPI calls; "
                    "%.0f images/s\n", acc, (long long)steps_run, per * tmax[N_PHASES], per * tmax[PH_MPI],
-                   (double)steps_run * (double)o.batch / tmax[N_PHASES]);
+                   tmax[N_PHASES] > 0.0 ? (double)steps_run * (double)o.batch / tmax[N_PHASES] : 0.0);
             printf("ms per step (slowest rank):");
             for (r = 0; r < PH_MPI; r++) printf("%s %s %.2f", r ? "," : "", phase_names[r], per * tmax[r]);
             printf("\n");
