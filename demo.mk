@@ -119,9 +119,13 @@ demo-ddp: demo-deps
 		fi; \
 	done
 
-# Also built on the scalar backend: its np 2 run must have the native np 1 run's bits.
+# Also built on the scalar backend (the two compiles side by side): its np 2 run must have the
+# native np 1 run's bits.
 ddp-check:
-	@if command -v $(MPICC) >/dev/null 2>&1; then $(MAKE) --no-print-directory $(EX)/ddp_fashion_mnist && \
+	@if command -v $(MPICC) >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(EX)/ddp_fashion_mnist & native=$$!; \
 		$(MAKE) --no-print-directory EX=$(BUILD)/examples-scalar EXAMPLE_SIMD=-DTRAINOPT_NO_SIMD \
-			$(BUILD)/examples-scalar/ddp_fashion_mnist; fi
+			$(BUILD)/examples-scalar/ddp_fashion_mnist & scalar=$$!; \
+		wait $$native; a=$$?; wait $$scalar; b=$$?; [ $$a = 0 ] && [ $$b = 0 ] || exit 1; \
+	fi
 	@sh examples/ddp_check.sh $(EX)/ddp_fashion_mnist "$(MPIRUN) $(MPIRUN_FLAGS)" $(BUILD)/examples-scalar/ddp_fashion_mnist
