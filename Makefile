@@ -5,6 +5,7 @@
 #   make golden-hashes   regenerate tests/golden/hashes.txt (a deliberate change of bits only)
 #   make fuzz    differential fuzzing, every backend against scalar (FUZZ_SECONDS=60 per target)
 #   make demo    the flagship example
+#   make demo-ddp   the flagship example data-parallel on MPI at np 1, 2, 4, checked bit for bit
 #   make bench   benchmarks (bench/), make bench-quick for a smoke run,
 #                make bench-dispatch for the per-call cost of runtime dispatch
 #   make lib     build/lib/libtrainopt.a and libtrainopt.so (runtime dispatch on x86-64)

@@ -80,3 +80,52 @@ examples-check: examples-deps
 	@$(MAKE) --no-print-directory EX=$(BUILD)/examples-scalar EXAMPLE_SIMD=-DTRAINOPT_NO_SIMD \
 		$(foreach e,$(EXAMPLES),$(BUILD)/examples-scalar/$(e))
 	@sh examples/check.sh $(EX) $(BUILD)/examples-scalar "$(EXAMPLES)"
+
+# ---- the data-parallel example on MPI (examples/ddp_fashion_mnist.c) ----
+#   make demo-ddp    the demo's model trained at mpirun -np 1, 2 and 4 (DDP_ARGS, default --small),
+#                    the np 2 and np 4 runs checked bit for bit against the np 1 run
+#   make ddp-check   the short version for make test: 16 steps on a subset at np 1, 2 and 4, and a
+#                    run killed at np 2 resumed at np 4, checked against np 1's bits (examples/ddp_check.sh);
+#                    skipped, with the reason, where MPI cannot run
+# Open MPI refuses to start as root without --allow-run-as-root; --oversubscribe lets np 4 run
+# on fewer cores (on the 2-core development machine the ranks take turns); a rank waiting in a
+# collective yields its core (mpi_yield_when_idle) instead of busy-polling it, which on this
+# shared 2-core machine made np 2 steps 3 to 10 times slower (bench/FINDINGS.md).
+MPI_PACKAGES     = libopenmpi-dev openmpi-bin
+MPICC           ?= mpicc
+MPIRUN          ?= mpirun
+MPIRUN_FLAGS    ?= --oversubscribe --mca mpi_yield_when_idle 1 $(if $(filter 0,$(shell id -u)),--allow-run-as-root)
+DDP_ARGS        ?= --small --min-acc 0.75
+DDP_NP          ?= 1 2 4
+TEST_PACKAGES   += $(MPI_PACKAGES)
+
+.PHONY: demo-ddp ddp-check
+
+# mpicc is the compiler given by CC (OMPI_CC), with MPI's include and library flags.
+$(EX)/ddp_fashion_mnist: examples/ddp_fashion_mnist.c $(EXAMPLE_HEADERS)
+	@mkdir -p $(@D)
+	OMPI_CC=$(CC) $(MPICC) $(EXAMPLE_CFLAGS) $< -o $@ -lopenblas -lz -lm
+
+demo-ddp: demo-deps
+	@sh tools/need-packages.sh $(MPI_PACKAGES)
+	@$(MAKE) --no-print-directory $(EX)/ddp_fashion_mnist
+	@mkdir -p $(DEMO_OUT)
+	@set -e; first=; for np in $(DDP_NP); do \
+		echo "== mpirun -np $$np"; \
+		if [ -z "$$first" ]; then first=$$np; \
+			$(MPIRUN) $(MPIRUN_FLAGS) -np $$np $(EX)/ddp_fashion_mnist $(DDP_ARGS) --trace $(DEMO_OUT)/ddp-np$$np.trace; \
+		else \
+			$(MPIRUN) $(MPIRUN_FLAGS) -np $$np $(EX)/ddp_fashion_mnist $(DDP_ARGS) --expect $(DEMO_OUT)/ddp-np$$first.trace; \
+		fi; \
+	done
+
+# Also built on the scalar backend (the two compiles side by side): its np 2 run must have the
+# native np 1 run's bits.
+ddp-check:
+	@if command -v $(MPICC) >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(EX)/ddp_fashion_mnist & native=$$!; \
+		$(MAKE) --no-print-directory EX=$(BUILD)/examples-scalar EXAMPLE_SIMD=-DTRAINOPT_NO_SIMD \
+			$(BUILD)/examples-scalar/ddp_fashion_mnist & scalar=$$!; \
+		wait $$native; a=$$?; wait $$scalar; b=$$?; [ $$a = 0 ] && [ $$b = 0 ] || exit 1; \
+	fi
+	@sh examples/ddp_check.sh $(EX)/ddp_fashion_mnist "$(MPIRUN) $(MPIRUN_FLAGS)" $(BUILD)/examples-scalar/ddp_fashion_mnist

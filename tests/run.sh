@@ -154,6 +154,11 @@ else
     grep -E '^(FAIL|ERROR|SKIP)|^[A-Za-z]*Error|passed' "$build/python-test.log"
     tally "$build/python-test.log"
 fi
+# After the background legs: np 4 takes both cores.
+echo "== data-parallel example on MPI: np 1, 2 and 4 give the same bits, a killed run resumes to them (make ddp-check)"
+make --no-print-directory ddp-check > "$build/ddp-check.log" 2>&1
+grep -E '^(FAIL|SKIP)|passed' "$build/ddp-check.log"
+tally "$build/ddp-check.log"
 
 if [ "$skipped" -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"
