@@ -560,6 +560,61 @@ static void test_one_column(to_ctx *t) {
     TO_CHECK(t, dw[0] == 0.0f && db[0] == 15.0f, "cols 1: dweight %g dbias %g", (double)dw[0], (double)db[0]);
 }
 
+/* Guard pages: every array flush against a PROT_NONE page after its last element,
+   then before its first; one byte touched outside crashes the runner. Rows and cols
+   from 0 to 3 AVX-512 widths and past the block sizes (16 rows, 256 and 1024 cols:
+   the stack, dx-scratch and tiled weight-gradient paths). */
+enum { NG_X, NG_DY, NG_Y, NG_DX, NG_W, NG_B, NG_M, NG_R, NG_DW, NG_DB, NG_COUNT };
+static int nm_guard_shape(size_t rows, size_t cols, int at_end) {
+    const trainopt_norm_config cfg = nm_config(1e-5);
+    const size_t total = rows * cols;
+    const size_t sizes[NG_COUNT] = {total, total, total, total, cols, cols, rows, rows, cols, cols};
+    to_guard g[NG_COUNT];
+    uint64_t seed = 5;
+    int i, bad = 0;
+    for (i = 0; i < NG_COUNT; i++) {
+        g[i] = to_guard_new(sizes[i], at_end);
+        to_rand_fill(&seed, g[i].p, g[i].n, -1.0f, 2.0f);
+    }
+#define G(i) g[i].p
+#define BAD(call) do { int st_ = (int)(call); if (st_ != TRAINOPT_OK && !bad) bad = st_; } while (0)
+    BAD(trainopt_layernorm_forward(&cfg, rows, cols, G(NG_X), G(NG_W), G(NG_B), G(NG_Y), G(NG_M), G(NG_R)));
+    BAD(trainopt_layernorm_backward(&cfg, rows, cols, G(NG_X), G(NG_DY), G(NG_W), G(NG_M), G(NG_R), G(NG_DX), G(NG_DW), G(NG_DB)));
+    BAD(trainopt_layernorm_backward(&cfg, rows, cols, G(NG_X), G(NG_DY), NULL, G(NG_M), G(NG_R), NULL, G(NG_DW), G(NG_DB)));
+    BAD(trainopt_layernorm_forward(&cfg, rows, cols, G(NG_Y), NULL, NULL, G(NG_Y), NULL, NULL));
+    BAD(trainopt_rmsnorm_forward(&cfg, rows, cols, G(NG_X), G(NG_W), G(NG_Y), G(NG_R)));
+    BAD(trainopt_rmsnorm_backward(&cfg, rows, cols, G(NG_X), G(NG_DY), G(NG_W), G(NG_R), G(NG_DX), G(NG_DW)));
+    if (cols % 2 == 0 && cols > 0) { /* group norm: 2 channels of cols/2 values, one group (mean, rstd [rows]) */
+        trainopt_bn_shape sh;
+        sh.n = rows, sh.c = 2, sh.spatial = cols / 2, sh.layout = TRAINOPT_NCHW;
+        BAD(trainopt_groupnorm_forward(&cfg, sh, 1, G(NG_X), G(NG_W), G(NG_B), G(NG_Y), G(NG_M), G(NG_R)));
+        BAD(trainopt_groupnorm_backward(&cfg, sh, 1, G(NG_X), G(NG_DY), G(NG_W), G(NG_M), G(NG_R), G(NG_Y), G(NG_DW), G(NG_DB)));
+    }
+#undef BAD
+#undef G
+    for (i = 0; i < NG_COUNT; i++) to_guard_free(&g[i]);
+    return bad;
+}
+
+static void test_guard(to_ctx *t) {
+    static const size_t large[][2] = {{17, 257}, {33, 1025}, {2, 4099}, {40, 7}, {16, 300}};
+    size_t k, q;
+    int at_end;
+    for (at_end = 0; at_end <= 1; at_end++) {
+        for (k = 1; k <= 3 * 16 + 1; k++) {
+            const size_t shapes[2][2] = {{3, k}, {k, 5}};
+            for (q = 0; q < 2; q++) {
+                const int st = nm_guard_shape(shapes[q][0], shapes[q][1], at_end);
+                TO_CHECK(t, st == TRAINOPT_OK, "rows %zu cols %zu at_end %d: status %d", shapes[q][0], shapes[q][1], at_end, st);
+            }
+        }
+        for (q = 0; q < sizeof large / sizeof *large; q++) {
+            const int st = nm_guard_shape(large[q][0], large[q][1], at_end);
+            TO_CHECK(t, st == TRAINOPT_OK, "rows %zu cols %zu at_end %d: status %d", large[q][0], large[q][1], at_end, st);
+        }
+    }
+}
+
 void TO_NAME(norms_tests)(to_ctx *t) {
     to_run(t, "golden-pytorch", test_golden);
     to_run(t, "ill-conditioned-row", test_ill_conditioned);
@@ -569,6 +624,7 @@ void TO_NAME(norms_tests)(to_ctx *t) {
     to_run(t, "nan-stays-in-row", test_nan_row);
     to_run(t, "errors", test_errors);
     to_run(t, "one-column", test_one_column);
+    to_run(t, "guard-pages", test_guard);
 }
 
 /* ---- battery: the same calls on every backend, bits compared with scalar ---- */
