@@ -259,3 +259,77 @@ const tob_entry tob_losses_base[] = {
     {"grad_unscale", "roofline", bm_roof_losses, &roof_rw, tob_sizes_elementwise, 0},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
+
+/* ---- layer, RMS and group normalization ---------------------------------------------- */
+extern const tob_naive_norms tob_naive_norms_O2, tob_naive_norms_O3_native, tob_naive_norms_O3_native_nomerrno,
+    tob_naive_norms_Ofast_native, tob_naive_norms_O3_haswell, tob_naive_norms_O3_haswell_nomerrno,
+    tob_naive_norms_Ofast_haswell;
+
+const int64_t tob_sizes_norms[] = {1 << 16, 1 << 20, 1 << 22, 1 << 24, 0};
+
+static float nm_cols[6][4096], nm_rows[2][16384];
+
+/* which: 0 layer norm, 1 RMS norm, 2 group norm; + 3 for backward. */
+static void bm_naive_norms(tob_state *s, const tob_naive_norms *f, int which) {
+    const size_t n = (size_t)tob_arg(s), cols = TOB_NORM_COLS(n), rows = n / cols, S = n / (TOB_GN_N * TOB_GN_C);
+    const float eps = (float)TOB_NORM_EPS;
+    float **a = tob_arrays(s, "norms", 4, n), *w = nm_cols[0], *b = nm_cols[1], *dw = nm_cols[2], *db = nm_cols[3];
+    float *mean = nm_rows[0], *rstd = nm_rows[1];
+    size_t i;
+    if (!a) return;
+    for (i = 0; i < 4096; i++) w[i] = 1.0f + 0.001f * (float)(i % 97), b[i] = 0.1f - 0.002f * (float)(i % 89);
+    if (which == 3) f->ln_fwd(rows, cols, a[0], w, b, a[2], mean, rstd, eps);
+    if (which == 4) f->rms_fwd(rows, cols, a[0], w, a[2], rstd, eps);
+    if (which == 5) f->gn_fwd(TOB_GN_N, TOB_GN_C, S, TOB_GN_GROUPS, a[0], w, b, a[2], mean, rstd, eps);
+    while (tob_loop(s)) {
+        switch (which) {
+        case 0: f->ln_fwd(rows, cols, a[0], w, b, a[2], mean, rstd, eps); break;
+        case 1: f->rms_fwd(rows, cols, a[0], w, a[2], rstd, eps); break;
+        case 2: f->gn_fwd(TOB_GN_N, TOB_GN_C, S, TOB_GN_GROUPS, a[0], w, b, a[2], mean, rstd, eps); break;
+        case 3: f->ln_bwd(rows, cols, a[0], a[1], w, mean, rstd, a[3], dw, db); break;
+        case 4: f->rms_bwd(rows, cols, a[0], a[1], w, rstd, a[3], dw); break;
+        default: f->gn_bwd(TOB_GN_N, TOB_GN_C, S, TOB_GN_GROUPS, a[0], a[1], w, mean, rstd, a[3], dw, db); break;
+        }
+        tob_clobber();
+    }
+    tob_rates(s, (double)n, (which < 3 ? TOB_BYTES_NORM_FWD : TOB_BYTES_NORM_BWD) * (double)n);
+}
+#define NM_BODY(i, name) \
+    static void name(tob_state *s, const void *arg) { bm_naive_norms(s, (const tob_naive_norms *)arg, i); }
+NM_BODY(0, bm_ln_fwd)
+NM_BODY(1, bm_rms_fwd)
+NM_BODY(2, bm_gn_fwd)
+NM_BODY(3, bm_ln_bwd)
+NM_BODY(4, bm_rms_bwd)
+NM_BODY(5, bm_gn_bwd)
+
+/* Same traffic: x read and y written (forward); x and dy read and dx written (backward). */
+static void bm_roof_norms(tob_state *s, const void *arg) {
+    const int backward = *(const int *)arg;
+    size_t n = (size_t)tob_arg(s);
+    float **a = tob_arrays(s, "roofline", 4, n);
+    if (!a) return;
+    while (tob_loop(s)) {
+        if (backward) tob_rw_2_1(n, a[0], a[1], a[3]);
+        else tob_rw_1_1(n, a[0], a[2]);
+        tob_clobber();
+    }
+    tob_rates(s, (double)n, (backward ? TOB_BYTES_NORM_BWD : TOB_BYTES_NORM_FWD) * (double)n);
+}
+static const int roof_norms_fwd = 0, roof_norms_bwd = 1;
+
+const tob_entry tob_norms_base[] = {
+    TOB_VARIANT_ENTRIES("layernorm_fwd", bm_ln_fwd, tob_naive_norms, tob_sizes_norms),
+    {"layernorm_fwd", "roofline", bm_roof_norms, &roof_norms_fwd, tob_sizes_norms, 0},
+    TOB_VARIANT_ENTRIES("layernorm_bwd", bm_ln_bwd, tob_naive_norms, tob_sizes_norms),
+    {"layernorm_bwd", "roofline", bm_roof_norms, &roof_norms_bwd, tob_sizes_norms, 0},
+    TOB_VARIANT_ENTRIES("rmsnorm_fwd", bm_rms_fwd, tob_naive_norms, tob_sizes_norms),
+    {"rmsnorm_fwd", "roofline", bm_roof_norms, &roof_norms_fwd, tob_sizes_norms, 0},
+    TOB_VARIANT_ENTRIES("rmsnorm_bwd", bm_rms_bwd, tob_naive_norms, tob_sizes_norms),
+    {"rmsnorm_bwd", "roofline", bm_roof_norms, &roof_norms_bwd, tob_sizes_norms, 0},
+    TOB_VARIANT_ENTRIES("groupnorm_fwd", bm_gn_fwd, tob_naive_norms, tob_sizes_norms),
+    {"groupnorm_fwd", "roofline", bm_roof_norms, &roof_norms_fwd, tob_sizes_norms, 0},
+    TOB_VARIANT_ENTRIES("groupnorm_bwd", bm_gn_bwd, tob_naive_norms, tob_sizes_norms),
+    {"groupnorm_bwd", "roofline", bm_roof_norms, &roof_norms_bwd, tob_sizes_norms, 0},
+    {NULL, NULL, NULL, NULL, NULL, 0},
+};

@@ -100,6 +100,38 @@ typedef struct {
                      const float *mean, const float *invstd, float *dx, float *dgamma, float *dbeta);
 } tob_naive_bn;
 
+/* ---- layer, RMS and group normalization ------------------------------------------------
+   Layer and RMS norm: rows of TOB_NORM_COLS(n) values (1024; 4096 at 16M elements:
+   [64][1024], [1024][1024], [4096][1024], [4096][4096]), weight and bias, eps 1e-5.
+   Group norm: N = 8, C = 64, 32 groups, spatial = n / (N*C). Same traffic: each row
+   is read from memory once (its second read, and the backward's weight-gradient
+   sweep of a 16-row block, come from cache), so forward reads x and writes y,
+   backward reads x and dy and writes dx. */
+#define TOB_NORM_COLS(n) ((n) >= ((size_t)1 << 24) ? (size_t)4096 : (size_t)1024)
+#define TOB_GN_N 8
+#define TOB_GN_C 64
+#define TOB_GN_GROUPS 32
+#define TOB_NORM_EPS 1e-5
+#define TOB_BYTES_NORM_FWD 8.0
+#define TOB_BYTES_NORM_BWD 12.0
+extern const int64_t tob_sizes_norms[]; /* 64K, 1M, 4M, 16M */
+typedef struct {
+    /* llm.c's CPU layer norm (float sums, mean then variance about it) and the
+       same shape of loop for RMS norm and group norm, as a user writes them;
+       backward zeroes then accumulates dweight/dbias row by row. */
+    void (*ln_fwd)(size_t rows, size_t cols, const float *x, const float *w, const float *b, float *y, float *mean,
+                   float *rstd, float eps);
+    void (*ln_bwd)(size_t rows, size_t cols, const float *x, const float *dy, const float *w, const float *mean,
+                   const float *rstd, float *dx, float *dw, float *db);
+    void (*rms_fwd)(size_t rows, size_t cols, const float *x, const float *w, float *y, float *rstd, float eps);
+    void (*rms_bwd)(size_t rows, size_t cols, const float *x, const float *dy, const float *w, const float *rstd,
+                    float *dx, float *dw);
+    void (*gn_fwd)(size_t N, size_t C, size_t S, size_t G, const float *x, const float *w, const float *b, float *y,
+                   float *mean, float *rstd, float eps);
+    void (*gn_bwd)(size_t N, size_t C, size_t S, size_t G, const float *x, const float *dy, const float *w,
+                   const float *mean, const float *rstd, float *dx, float *dw, float *db);
+} tob_naive_norms;
+
 /* ---- dropout ------------------------------------------------------------------------
    p = 0.5 (torch.nn.Dropout's default). Forward reads x, writes y and the
    1-bit mask; backward reads dy and the mask, writes dx. */

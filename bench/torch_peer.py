@@ -54,6 +54,9 @@ DROPOUT_P = 0.5
 # Cross-entropy: rows x 1024 classes, n = rows * classes (bench_losses.c).
 CE_CLASSES = 1024
 CE_SIZES = [1 << 16, 1 << 20, 1 << 24]
+# Layer/RMS norm: rows of norm_cols(n); group norm: N = 8, C = 64, 32 groups (bench.h).
+NORM_SIZES = [1 << 16, 1 << 20, 1 << 22, 1 << 24]
+GN_N, GN_C, GN_GROUPS = 8, 64, 32
 
 
 def clock():
@@ -154,6 +157,63 @@ def bench_batchnorm(torch, kernels):
                 r = measure(fn, fn, n)
                 r.update(kernel=kernel + suffix, impl="torch", n=n)
                 out.append(r)
+    return out
+
+
+def norm_cols(n):
+    """bench.h's TOB_NORM_COLS: rows of 1024, of 4096 at 16M elements."""
+    return 4096 if n >= 1 << 24 else 1024
+
+
+def bench_norms(torch, kernels):
+    """F.layer_norm and F.group_norm forward, and their backward kernels alone
+    (aten.native_layer_norm_backward, aten.native_group_norm_backward from the
+    forward's saved statistics, as trainopt's backward passes are). RMS norm is not
+    in PyTorch 1.13: the peer is torch.nn.RMSNorm's formula (PyTorch 2.4) in
+    tensor ops, x * rsqrt(x.pow(2).mean(-1) + eps) * weight, with autograd for
+    the backward (forward included in that row's time: 1.13 has no RMS backward
+    kernel to call alone)."""
+    F = torch.nn.functional
+    gen = torch.Generator().manual_seed(5)
+    out = []
+
+    def want(k):
+        return not kernels or k in kernels
+    for n in NORM_SIZES:
+        cols = norm_cols(n)
+        rows = n // cols
+        x = (1e-3 + torch.rand(rows, cols, generator=gen))
+        dy = grad_like(torch, n, gen).reshape(rows, cols)
+        w = 1 + 0.01 * torch.rand(cols, generator=gen)
+        b = 0.1 * torch.rand(cols, generator=gen)
+        _, mean, rstd = torch.native_layer_norm(x, (cols,), w, b, 1e-5)
+        runs = [("layernorm_fwd", lambda: F.layer_norm(x, (cols,), w, b, 1e-5)),
+                ("layernorm_bwd", lambda: torch.ops.aten.native_layer_norm_backward(
+                    dy, x, (cols,), mean, rstd, w, b, [True, True, True]))]
+        wr = w.clone().requires_grad_(True)
+
+        def rms_fwd():
+            return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * w
+
+        def rms_bwd():
+            xr = x.detach().requires_grad_(True)
+            y = xr * torch.rsqrt(xr.pow(2).mean(-1, keepdim=True) + 1e-5) * wr
+            return torch.autograd.grad(y, (xr, wr), dy)
+        runs += [("rmsnorm_fwd", rms_fwd), ("rmsnorm_bwd", rms_bwd)]
+        spatial = n // (GN_N * GN_C)
+        xg = x.reshape(GN_N, GN_C, spatial)
+        dyg = dy.reshape(GN_N, GN_C, spatial)
+        wg, bg = w[:GN_C].contiguous(), b[:GN_C].contiguous()
+        _, gmean, grstd = torch.native_group_norm(xg, wg, bg, GN_N, GN_C, spatial, GN_GROUPS, 1e-5)
+        runs += [("groupnorm_fwd", lambda: F.group_norm(xg, GN_GROUPS, wg, bg, 1e-5)),
+                 ("groupnorm_bwd", lambda: torch.ops.aten.native_group_norm_backward(
+                     dyg, xg, gmean, grstd, wg, GN_N, GN_C, spatial, GN_GROUPS, [True, True, True]))]
+        for kernel, fn in runs:
+            if not want(kernel):
+                continue
+            r = measure(fn, fn, n)
+            r.update(kernel=kernel, impl="torch", n=n)
+            out.append(r)
     return out
 
 
@@ -261,6 +321,7 @@ def child(args):
     results += bench_batchnorm(torch, kernels)
     results += bench_dropout(torch, sizes, kernels)
     results += bench_losses(torch, sizes, kernels)
+    results += bench_norms(torch, kernels)
     for r in results:
         r["mode"] = args.mode
     json.dump(dict(torch=torch.__version__, threads=torch.get_num_threads(), results=results), sys.stdout)

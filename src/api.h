@@ -257,6 +257,12 @@ typedef struct {
 } trainopt_bn_config;
 #define TRAINOPT_BN_DEFAULTS {1e-5, 0.1, 0}
 
+/* >>api-norms: layer, RMS and group normalization (their shapes: rows and cols, or a trainopt_bn_shape). */
+typedef struct {
+    double eps; /* added to the variance (RMSNorm: to mean(x^2)) under the square root; > 0 */
+} trainopt_norm_config;
+#define TRAINOPT_NORM_DEFAULTS {1e-5}
+
 /* >>kernels: every public function, once. X(family, return type, name without
    the trainopt_ prefix, (parameters), (arguments)). This list makes the
    prototypes below, the runtime-dispatch wrappers (>>dispatch), the exported
@@ -445,7 +451,28 @@ typedef struct {
     X(batchnorm, trainopt_status, batchnorm_fold, (const trainopt_bn_config *c, size_t channels,               \
       const float *gamma, const float *beta, const float *running_mean, const float *running_var,              \
       float *scale, float *shift),                                                                             \
-      (c, channels, gamma, beta, running_mean, running_var, scale, shift))
+      (c, channels, gamma, beta, running_mean, running_var, scale, shift))                                     \
+    X(norms, trainopt_status, layernorm_forward, (const trainopt_norm_config *c, size_t rows, size_t cols,     \
+      const float *x, const float *weight, const float *bias, float *y, float *mean, float *rstd),             \
+      (c, rows, cols, x, weight, bias, y, mean, rstd))                                                         \
+    X(norms, trainopt_status, layernorm_backward, (const trainopt_norm_config *c, size_t rows, size_t cols,    \
+      const float *x, const float *dy, const float *weight, const float *mean, const float *rstd, float *dx,   \
+      float *dweight, float *dbias),                                                                           \
+      (c, rows, cols, x, dy, weight, mean, rstd, dx, dweight, dbias))                                          \
+    X(norms, trainopt_status, rmsnorm_forward, (const trainopt_norm_config *c, size_t rows, size_t cols,       \
+      const float *x, const float *weight, float *y, float *rstd),                                             \
+      (c, rows, cols, x, weight, y, rstd))                                                                     \
+    X(norms, trainopt_status, rmsnorm_backward, (const trainopt_norm_config *c, size_t rows, size_t cols,      \
+      const float *x, const float *dy, const float *weight, const float *rstd, float *dx, float *dweight),     \
+      (c, rows, cols, x, dy, weight, rstd, dx, dweight))                                                       \
+    X(norms, trainopt_status, groupnorm_forward, (const trainopt_norm_config *c, trainopt_bn_shape s,          \
+      size_t groups, const float *x, const float *weight, const float *bias, float *y, float *mean,            \
+      float *rstd),                                                                                            \
+      (c, s, groups, x, weight, bias, y, mean, rstd))                                                          \
+    X(norms, trainopt_status, groupnorm_backward, (const trainopt_norm_config *c, trainopt_bn_shape s,         \
+      size_t groups, const float *x, const float *dy, const float *weight, const float *mean,                  \
+      const float *rstd, float *dx, float *dweight, float *dbias),                                             \
+      (c, s, groups, x, dy, weight, mean, rstd, dx, dweight, dbias))
 
 #define TRAINOPT__DECLARE(family, ret, name, params, args) TRAINOPT_API ret trainopt_##name params TRAINOPT__SYMBOL(name);
 TRAINOPT_KERNELS(TRAINOPT__DECLARE)

@@ -146,6 +146,7 @@ static inline int trainopt__dispatch_level(void) {
 #define TRAINOPT__DISPATCH_random TRAINOPT__WRAPPER
 #define TRAINOPT__DISPATCH_init TRAINOPT__WRAPPER
 #define TRAINOPT__DISPATCH_batchnorm TRAINOPT__WRAPPER
+#define TRAINOPT__DISPATCH_norms TRAINOPT__WRAPPER
 #define TRAINOPT__DISPATCH(family, ret, name, params, args) TRAINOPT__DISPATCH_##family(ret, name, params, args)
 TRAINOPT_KERNELS(TRAINOPT__DISPATCH)
 #undef TRAINOPT__DISPATCH

@@ -67,6 +67,8 @@
      >>init         trainopt_calculate_gain, _fans, xavier/kaiming uniform and normal, trunc_normal
      >>batchnorm    trainopt_batchnorm_forward_train, _forward_infer, _backward, _fold
                     (src/batchnorm.h)
+     >>norms        trainopt_layernorm_forward/_backward, trainopt_rmsnorm_forward/_backward,
+                    trainopt_groupnorm_forward/_backward (src/norms.h)
      >>dispatch     runtime dispatch (TRAINOPT_DISPATCH): the variants, the choice, the
                     wrappers (src/dispatch.h; >>dispatch-names is generated)
    The vector layer is trainopt_simd.h (src/simd.h).
@@ -603,6 +605,74 @@
      slower for large tensors). Outputs of TRAINOPT_STREAM_BYTES or more (default
      16 MB) are written with non-temporal stores on x86. Nothing allocates; the
      stack use is about 12 KB.
+
+   LAYER, RMS AND GROUP NORMALIZATION (F.layer_norm, F.group_norm of PyTorch 1.13;
+   torch.nn.RMSNorm of PyTorch 2.4)
+     trainopt_norm_config {eps}; TRAINOPT_NORM_DEFAULTS is {1e-5}. Layer and RMS norm
+     normalize each row of x[rows][cols] (the last dimension: F.layer_norm with
+     normalized_shape = (cols,)); group norm normalizes, per sample n and group q of
+     `groups` dividing C, the C/groups*spatial values of x[N][C][spatial] (NCHW; NHWC
+     only with spatial = 1, where it is the same memory).
+       layernorm  mean = sum(x)/cols, var = sum((x-mean)^2)/cols (biased),
+                  rstd = 1/sqrt(var + eps),  xhat = (x - mean)*rstd,
+                  y = xhat*weight + bias  (per column; weight, bias NULL: 1 and 0)
+                  backward, g = dy*weight:  dbias = sum over rows of dy,
+                  dweight = sum over rows of dy*xhat,
+                  dx = rstd*(g - mean(g) - xhat*mean(g*xhat))
+       rmsnorm    rstd = 1/sqrt(mean(x^2) + eps),  y = x*rstd*weight (no bias, no centering);
+                  backward: dweight = sum over rows of dy*x*rstd,
+                  dx = rstd*g - x*rstd^3*mean(g*x)
+       groupnorm  as layernorm over each (n, group), weight and bias per channel;
+                  mean and rstd are [N][groups]
+     The forward passes save mean (not RMS norm) and rstd, each [rows] (group norm
+     [N][groups]), when the pointers are not NULL; the backward passes take them back
+     (required) and write dx, dweight, dbias, each optional (NULL: not computed).
+     RMS norm's eps: torch.nn.RMSNorm's default eps=None means torch.finfo(x.dtype).eps
+     (1.19e-7 for float32); here eps is always the config's (default 1e-5): pass
+     c.eps = 1.1920928955078125e-07 for PyTorch's default.
+     Aliasing: y may be exactly x (in place). The backward passes are never in place:
+     dx must not overlap x or dy (its last rows may hold scratch sums while it is being
+     written). Any other overlap of an output with another array is TRAINOPT_ERR_ALIAS.
+     Errors (nothing is written on any of them):
+       TRAINOPT_ERR_NULL    config, x, y, dy, mean (layer and group norm backward), rstd
+                            (backward)
+       TRAINOPT_ERR_HPARAM  eps not > 0 or not finite
+       TRAINOPT_ERR_SHAPE   cols == 0 with rows > 0; c or spatial == 0 with n > 0; groups
+                            0 or not dividing c; NHWC with spatial > 1; a size in bytes
+                            that overflows size_t; layout not NCHW/NHWC
+       TRAINOPT_ERR_ALIAS   overlapping buffers other than y == x
+     rows == 0 (group norm: n == 0) is a successful no-op.
+     Precision. The statistics are batch norm's (>>batchnorm): a row (a group) in
+     blocks of at most 1024 values, each block's float mean, then centered float sums,
+     merged in double; RMS norm's mean(x^2) is var + mean^2 from the same sums. A row
+     whose mean is 1e4 times its standard deviation keeps its variance to about 1e-6
+     relative. The forward pass subtracts the float mean and carries its rounding
+     error in a per-row constant: xhat = fma(x - mu, rstd, -(mean - mu)*rstd). The
+     backward pass does not trust the saved float mean: with its sums of g and
+     (x - mu)*g it sums x - mu, which gives the saved mean's rounding error, and
+     corrects both dx and dweight for it (trusting it would lose about 1e-4 relative
+     on such a row; PyTorch's float32 kernels lose about 4e-4 there).
+     Reproducibility. Row sums have batch norm's canonical order. dweight and dbias
+     (sums over rows; group norm: over samples) are reduced in one fixed order: rows
+     in blocks of 16, each block's float sums taken with its rows in order, the blocks'
+     sums added in double in block order and rounded once (group norm: each sample's
+     per-channel sum, in double, samples in order). So every backend gives the same
+     bits, and a caller (or a future thread split) that runs blocks of 16 rows as
+     separate calls and adds their dweight in double in order gets the whole call's
+     bits. dx, y, mean and rstd of a row depend on that row alone: any chunking of the
+     rows gives the same bits. NaN in a row makes that row's outputs NaN (the quiet
+     NaN 0x7fc00000 for the per-row scalars) and stays in it, except through the
+     column sums dweight/dbias.
+     Memory. Forward reads each row twice (statistics, normalization; the second from
+     cache, 4 small rows at a time) and writes y once. Layer/RMS backward reads x and dy
+     of each row twice and once more for the weight gradients (a block of 16 rows, in
+     cache), writes dx once; with more than 256 columns and more than 16 rows the
+     weight gradients' double sums live in the last 4 rows of dx before those are
+     written, and without dx (dx NULL) the rows' sums are swept once per 256 columns.
+     Group norm backward keeps those sums on the stack (256 channels at a time; a group
+     of more channels has its sums swept once per 256 of them). Stack about 10 KB.
+     bf16 inputs and outputs are not there yet (they wait for the mixed-precision
+     types).
 
    ERRORS (all families)
      Every kernel returns trainopt_status and checks all of its arguments before

@@ -165,6 +165,20 @@ void batch_norm(void) {
     note(trainopt_batchnorm_fold(&cfg, 64, c, d, mean, invstd, e + 1024, e + 2048));
 }
 
+void norms(void);
+void norms(void) {
+    const trainopt_norm_config cfg = TRAINOPT_NORM_DEFAULTS;
+    const trainopt_bn_shape sh = {8, 64, 49, TRAINOPT_NCHW};
+    float *mean = e, *rstd = e + 1024, *dw = e + 2048, *db = e + 8192;
+    note(trainopt_layernorm_forward(&cfg, 64, 768, a, c, d, b, mean, rstd));
+    note(trainopt_layernorm_backward(&cfg, 64, 768, a, c, d, mean, rstd, f, dw, db));
+    note(trainopt_layernorm_backward(&cfg, 7, 33, a, c, NULL, mean, rstd, NULL, dw, NULL));
+    note(trainopt_rmsnorm_forward(&cfg, 16, 4096, a, c, b, rstd));
+    note(trainopt_rmsnorm_backward(&cfg, 16, 4096, a, c, d, rstd, f, dw));
+    note(trainopt_groupnorm_forward(&cfg, sh, 32, a, c, d, b, mean, rstd));
+    note(trainopt_groupnorm_backward(&cfg, sh, 32, a, c, d, mean, rstd, f, dw, db));
+}
+
 int main(void) {
     text();
     optimizers();
@@ -172,5 +186,6 @@ int main(void) {
     losses_and_gradients();
     random_draws();
     batch_norm();
+    norms();
     return failures != 0 || sink != sink;
 }

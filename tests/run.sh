@@ -12,7 +12,7 @@ legs=$2
 dispatch_legs=$3
 golden_hashes=tests/golden/hashes.txt
 valgrind_suites=${VALGRIND_SUITES:-$(sed -n 's/^TO_\(BACKEND\|ONCE\)_SUITE(\(.*\))/\2/p' tests/suites.h | paste -sd, -)}
-fuzz_targets=${FUZZ_TARGETS:-optim schedules batchnorm random losses}
+fuzz_targets=${FUZZ_TARGETS:-optim schedules batchnorm random losses norms}
 passed=0 failed=0 skipped=0
 
 tally() { # tally LOGFILE: add the runner's closing counts

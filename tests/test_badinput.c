@@ -721,6 +721,77 @@ static void bi_bn_backward_extra(to_ctx *t, const bi_kernel *k) {
     bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "no fuse_relu, an unused y overlapping dx"));
 }
 
+/* ---- layer, RMS and group norm: rows = n, cols = i0 (group norm: shape (n, c = i0,
+   spatial = i1, layout i2), groups i3) ---- */
+
+static trainopt_norm_config bi_norm_cfg(const bi_args *a) {
+    trainopt_norm_config c;
+    c.eps = a->h[0];
+    return c;
+}
+static int bi_ln_fwd(bi_args *a) {
+    trainopt_norm_config c = bi_norm_cfg(a);
+    return trainopt_layernorm_forward(C(0) ? &c : NULL, a->n, (size_t)a->i[0], F(1), F(2), F(3), F(4), F(5), F(6));
+}
+static int bi_ln_bwd(bi_args *a) {
+    trainopt_norm_config c = bi_norm_cfg(a);
+    return trainopt_layernorm_backward(C(0) ? &c : NULL, a->n, (size_t)a->i[0], F(1), F(2), F(3), F(4), F(5), F(6), F(7),
+                                       F(8));
+}
+static int bi_rms_fwd(bi_args *a) {
+    trainopt_norm_config c = bi_norm_cfg(a);
+    return trainopt_rmsnorm_forward(C(0) ? &c : NULL, a->n, (size_t)a->i[0], F(1), F(2), F(3), F(4));
+}
+static int bi_rms_bwd(bi_args *a) {
+    trainopt_norm_config c = bi_norm_cfg(a);
+    return trainopt_rmsnorm_backward(C(0) ? &c : NULL, a->n, (size_t)a->i[0], F(1), F(2), F(3), F(4), F(5), F(6));
+}
+static trainopt_bn_shape bi_gn_shape(const bi_args *a) {
+    trainopt_bn_shape s;
+    s.n = a->n, s.c = (size_t)a->i[0], s.spatial = (size_t)a->i[1], s.layout = (trainopt_layout)a->i[2];
+    return s;
+}
+static int bi_gn_fwd(bi_args *a) {
+    trainopt_norm_config c = bi_norm_cfg(a);
+    return trainopt_groupnorm_forward(C(0) ? &c : NULL, bi_gn_shape(a), (size_t)a->i[3], F(1), F(2), F(3), F(4), F(5), F(6));
+}
+static int bi_gn_bwd(bi_args *a) {
+    trainopt_norm_config c = bi_norm_cfg(a);
+    return trainopt_groupnorm_backward(C(0) ? &c : NULL, bi_gn_shape(a), (size_t)a->i[3], F(1), F(2), F(3), F(4), F(5), F(6),
+                                       F(7), F(8));
+}
+/* The normalized dimension: zero has no mean (refused), too long overflows. */
+static void bi_norm_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.i[0] = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "cols = 0"));
+    bi_setup(k, &a), a.i[0] = (int64_t)(SIZE_MAX / 8);
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "rows * cols * 4 overflows"));
+    bi_setup(k, &a), a.i[0] = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "cols = 1"));
+}
+static void bi_gn_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.i[3] = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "groups = 0"));
+    bi_setup(k, &a), a.i[3] = 3;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "groups not dividing c"));
+    bi_setup(k, &a), a.i[3] = 4;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "groups = c"));
+    bi_setup(k, &a), a.i[0] = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "c = 0"));
+    bi_setup(k, &a), a.i[1] = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "spatial = 0"));
+    bi_setup(k, &a), a.i[1] = -1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "n * spatial overflows"));
+    bi_setup(k, &a), a.i[0] = (int64_t)(SIZE_MAX / 32);
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "n * c * spatial * 4 overflows"));
+    bi_setup(k, &a), a.i[2] = TRAINOPT_NHWC;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "NHWC with spatial > 1"));
+    bi_setup(k, &a), a.i[2] = TRAINOPT_NHWC, a.i[1] = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "NHWC with spatial = 1"));
+}
+
 /* ---- schedules: t is `step`; NaN is the documented answer to bad arguments -------------- */
 
 static int bi_lr_step(bi_args *a) { return SCHED(trainopt_lr_step(a->h[0], a->step, a->i[0], a->h[1])); }
@@ -1040,6 +1111,18 @@ static const bi_kernel bi_kernels[] = {
      NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL, bi_bn_backward_extra},
     {"batchnorm_fold", bi_bn_fold, "crrRRWW", "15 16 25 26 35 36 45 46", "pu", "", {1e-5, 0.1}, {0}, NO_STEP, 3, BI_BIG_N,
      ST, 0, -1, NULL, NULL},
+    {"layernorm_forward", bi_ln_fwd, "cRrrWww", "14", "p", "-", {1e-5}, {7}, NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL,
+     bi_norm_extra},
+    {"layernorm_backward", bi_ln_bwd, "cRRrRRwww", "", "p", "-", {1e-5}, {7}, NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL,
+     bi_norm_extra},
+    {"rmsnorm_forward", bi_rms_fwd, "cRrWw", "13", "p", "-", {1e-5}, {7}, NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL,
+     bi_norm_extra},
+    {"rmsnorm_backward", bi_rms_bwd, "cRRrRww", "", "p", "-", {1e-5}, {7}, NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL,
+     bi_norm_extra},
+    {"groupnorm_forward", bi_gn_fwd, "cRrrWww", "14", "p", "--L-", {1e-5}, {4, 5, TRAINOPT_NCHW, 2}, NO_STEP, 3,
+     SIZE_MAX / 4, ST, 0, -1, NULL, bi_gn_extra},
+    {"groupnorm_backward", bi_gn_bwd, "cRRrRRwww", "", "p", "--L-", {1e-5}, {4, 5, TRAINOPT_NCHW, 2}, NO_STEP, 3,
+     SIZE_MAX / 4, ST, 0, -1, NULL, bi_gn_extra},
 
     {"lr_step", bi_lr_step, "", "", "nn", "P", {0.1, 0.5}, {3}, 0, 0, 0, SC, 0, -1, NULL, NULL},
     {"lr_multistep", bi_lr_multistep, "x", "", "nn", "", {0.1, 0.5}, {0}, 0, 3, 0, SC, 0, -1, bi_milestones_setup,

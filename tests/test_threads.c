@@ -176,6 +176,32 @@ static void th_batchnorm(th_mem *m, int chunk, size_t b, size_t e) {
     th_note(m, trainopt_batchnorm_fold(&c, e - b, NULL, NULL, m->a[4] + b, m->a[5] + b, m->a[11] + b, m->a[12] + b));
 }
 
+/* Layer, RMS and group norm: rows are independent, so a split of the rows is a split
+   into disjoint ranges (group norm: of the samples, each one row of c*spatial values).
+   x a0, dy a2; layer norm y a1, dx a3, mean a4, rstd a5; RMS norm y a6, rstd a7, dx a8;
+   group norm (4 channels, 2 groups) y a9, mean a10, rstd a11, dx a12. dweight and dbias
+   sum over rows, so they are not elementwise: their fixed block order is tested in
+   tests/test_norms.c (16-row blocks as separate calls give the whole call's bits). */
+#define TH_NM_COLS 60
+static void th_norms(th_mem *m, int chunk, size_t b, size_t e) {
+    trainopt_norm_config c = TRAINOPT_NORM_DEFAULTS;
+    trainopt_bn_shape s;
+    const size_t x = b * TH_NM_COLS, rows = e - b;
+    (void)chunk;
+    s.n = rows, s.c = 4, s.spatial = TH_NM_COLS / 4, s.layout = TRAINOPT_NCHW;
+    th_note(m, trainopt_layernorm_forward(&c, rows, TH_NM_COLS, m->a[0] + x, NULL, NULL, m->a[1] + x, m->a[4] + b,
+                                          m->a[5] + b));
+    th_note(m, trainopt_layernorm_backward(&c, rows, TH_NM_COLS, m->a[0] + x, m->a[2] + x, NULL, m->a[4] + b, m->a[5] + b,
+                                           m->a[3] + x, NULL, NULL));
+    th_note(m, trainopt_rmsnorm_forward(&c, rows, TH_NM_COLS, m->a[0] + x, NULL, m->a[6] + x, m->a[7] + b));
+    th_note(m, trainopt_rmsnorm_backward(&c, rows, TH_NM_COLS, m->a[0] + x, m->a[2] + x, NULL, m->a[7] + b, m->a[8] + x,
+                                         NULL));
+    th_note(m, trainopt_groupnorm_forward(&c, s, 2, m->a[0] + x, NULL, NULL, m->a[9] + x, m->a[10] + 2 * b,
+                                          m->a[11] + 2 * b));
+    th_note(m, trainopt_groupnorm_backward(&c, s, 2, m->a[0] + x, m->a[2] + x, NULL, m->a[10] + 2 * b, m->a[11] + 2 * b,
+                                           m->a[12] + x, NULL, NULL));
+}
+
 static const th_kernel th_kernels[] = {
     {"sgd", "sgd_step", 3, TH_N, {8, 1000, 2992}, th_sgd},
     {"adagrad", "adagrad_init adagrad_step", 3, TH_N, {8, 1000, 2992}, th_adagrad},
@@ -191,6 +217,9 @@ static const th_kernel th_kernels[] = {
      TH_N, {8, 1000, 2992}, th_random},
     {"batchnorm", "batchnorm_forward_train batchnorm_backward batchnorm_forward_infer batchnorm_fold", 13,
      TH_N / TH_BN_S, {1, 30, 60}, th_batchnorm},
+    {"norms",
+     "layernorm_forward layernorm_backward rmsnorm_forward rmsnorm_backward groupnorm_forward groupnorm_backward", 13,
+     TH_N / TH_NM_COLS, {1, 17, 48}, th_norms},
 };
 #define TH_COUNT (sizeof th_kernels / sizeof th_kernels[0])
 
@@ -226,7 +255,7 @@ static void th_complete(to_ctx *t) {
         const char *family, *name;
     } listed[] = {TRAINOPT_KERNELS(TH_LISTED)};
 #undef TH_LISTED
-    static const char families[] = "optim regularize gradutil loss random init batchnorm";
+    static const char families[] = "optim regularize gradutil loss random init batchnorm norms";
     size_t i, j;
     for (i = 0; i < sizeof listed / sizeof listed[0]; i++) {
         int found = 0;
