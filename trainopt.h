@@ -2435,7 +2435,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__nadam_run(const trainopt_nadam_
     s.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(1.0 - trainopt__powi(c->beta2, step)));
     s.eps = (float)c->eps;
     s.neg_grad_step = (float)(-c->lr * (1.0 - mu) / (1.0 - mu_product));
-    s.neg_avg_step = (float)(-c->lr * mu_next / (1.0 - mu_product * mu_next));
+    s.neg_avg_step = (float)(-c->lr * mu_next / fma(-mu_product, mu_next, 1.0)); /* fma: no compiler may contract it otherwise */
     s.weight_decay = (float)c->weight_decay;
     s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
     l2 = !c->decoupled_weight_decay && c->weight_decay != 0.0;
