@@ -44,6 +44,11 @@
      >>adagrad      trainopt_adagrad_init, trainopt_adagrad_step, trainopt_adagrad_step_ex
      >>rmsprop      trainopt_rmsprop_step, trainopt_rmsprop_step_ex
      >>adam         trainopt_adam_step, trainopt_adamw_step, and their _ex forms (AMSGrad included)
+     >>nadam        trainopt_nadam_mu_product, trainopt_nadam_step, trainopt_nadam_step_ex
+     >>radam        trainopt_radam_step, trainopt_radam_step_ex
+     >>adamax       trainopt_adamax_step, trainopt_adamax_step_ex
+     >>adadelta     trainopt_adadelta_step, trainopt_adadelta_step_ex
+     >>lion         trainopt_lion_step, trainopt_lion_step_ex (optax.lion)
      >>schedules    trainopt_lr_* (step, multistep, exponential, inverse_time, polynomial,
                     linear, constant, cosine, cosine_restarts, warmup_cosine, warmup_factor)
                     (src/schedules.h, with the next five)
@@ -170,6 +175,68 @@
      TRAINOPT_RMSPROP_DEFAULTS (lr 1e-2, alpha 0.99, eps 1e-8), TRAINOPT_ADAM_DEFAULTS
      (lr 1e-3, betas 0.9/0.999, eps 1e-8), TRAINOPT_ADAMW_DEFAULTS (the same, wd 1e-2).
      State arrays other than Adagrad's start at zero.
+
+     NAdam (torch.optim.NAdam with PyTorch 2.x's arithmetic; decoupled_weight_decay as
+     2.x's NAdamW; maximize as 2.x). PyTorch 1.13's single-tensor path multiplies
+     by mu once too often (pytorch#92699, fixed in 2.0); its foreach path and 2.x
+     agree with the formula below.
+         mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay))    (double, libm pow)
+         if wd and !decoupled: g = g + wd*p;   if wd and decoupled: p = p * (1 - lr*wd)
+         m = beta1*m + (1-beta1)*g;   v = beta2*v + (1-beta2)*g*g
+         d = sqrt(v) / sqrt(1-beta2^t) + eps
+         p = p + (a*g + b*m) / d,   a = -lr (1-mu_t) / (1 - P_t),
+                                    b = -lr mu_{t+1} / (1 - P_t mu_{t+1})
+     P_t = mu_1 * ... * mu_t is PyTorch's state['mu_product'], a float32 scalar. The
+     caller keeps it, and trainopt_nadam_mu_product(c, t, P_{t-1}) returns P_t rounded
+     to float as PyTorch's tensor is (P_0 = 1; NaN for a bad config, t < 1 or P outside
+     [0, 1]). The step takes P_t by value and writes no scalar state, so a step split
+     into chunks (or tensors, or threads) gives the bits of one call: advance P once
+     per step, then call the step on every chunk with the same P_t:
+         P = trainopt_nadam_mu_product(&c, t, P);      once per step, P = 1 before t = 1
+         trainopt_nadam_step(&c, t, P, n, param, grad, exp_avg, exp_avg_sq);
+     (Recomputing P_t from t inside each call would cost t pow calls per call; a
+     pointer the step updated would be advanced once per chunk.) P_t restored from a
+     PyTorch state_dict continues a PyTorch run. P_t outside [0, 1) is ERR_HPARAM.
+     RAdam (torch.optim.RAdam, 1.13 single-tensor path; decoupled_weight_decay and
+     maximize as 2.x). The rectification is decided once per step, for every element:
+         if wd and !decoupled: g = g + wd*p;   if wd and decoupled: p = p * (1 - lr*wd)
+         m = beta1*m + (1-beta1)*g;   v = beta2*v + (1-beta2)*g*g
+         rho_inf = 2/(1-beta2) - 1;   rho_t = rho_inf - 2 t beta2^t / (1-beta2^t)
+         if rho_t > 5: r = sqrt((rho_t-4)(rho_t-2) rho_inf / ((rho_inf-4)(rho_inf-2) rho_t))
+                       p = p - (lr r sqrt(1-beta2^t) / (1-beta1^t)) * m / (sqrt(v) + eps)
+         else:         p = p - (lr / (1-beta1^t)) * m
+     (1.13's foreach path drops eps from the rectified update; trainopt keeps it, as
+     the single-tensor path and 2.x do.)
+     Adamax (torch.optim.Adamax). exp_inf starts at zero.
+         if wd: g = g + wd*p
+         m = beta1*m + (1-beta1)*g;   u = max(beta2*u, |g| + eps)   (NaN from either side)
+         p = p - (lr / (1-beta1^t)) * m / u
+     Adadelta (torch.optim.Adadelta). `step` is checked (>= 1) and otherwise unused.
+         if wd: g = g + wd*p
+         v = rho*v + (1-rho)*g*g
+         delta = sqrt(a + eps) / sqrt(v + eps) * g
+         a = rho*a + (1-rho)*delta*delta;   p = p - lr*delta
+     Lion (optax.lion; Chen et al. 2023, "Symbolic Discovery of Optimization
+     Algorithms", Algorithm 2). One state array; `step` is checked and unused.
+         c = (1-beta1)*g + beta1*m
+         p = p - lr * (sign(c) + wd*p)        (optax: add_decayed_weights, then -lr)
+         m = (1-beta2)*g + beta2*m
+     sign(+-0) = +-0 (no move but the decay), sign(NaN) = NaN, sign(c) = +-1 for every
+     other c, subnormals and +-Inf included (jnp.sign). torch.sign, which torch-style
+     Lions (lion-pytorch) use, also gives 0 for 0 but 0 for NaN as well (1.13), where
+     Lion here propagates the NaN; those apply the decay first, p = p * (1 - lr*wd),
+     then p - lr*sign(c), which differs from optax's order only by rounding. DeepSpeed's
+     CPU Lion (csrc/includes/cpu_lion.h) takes the sign with a bit trick that is right
+     only for |c| in [2, 4) and moves by +-lr at c = 0; tests/test_optim.c checks every
+     magnitude and zero.
+     Defaults: TRAINOPT_NADAM_DEFAULTS (lr 2e-3, betas 0.9/0.999, eps 1e-8,
+     momentum_decay 4e-3), TRAINOPT_RADAM_DEFAULTS (lr 1e-3, betas 0.9/0.999, eps 1e-8),
+     TRAINOPT_ADAMAX_DEFAULTS (lr 2e-3, betas 0.9/0.999, eps 1e-8),
+     TRAINOPT_ADADELTA_DEFAULTS (lr 1.0, rho 0.9, eps 1e-6), all wd 0;
+     TRAINOPT_LION_DEFAULTS (beta1 0.9, beta2 0.99, wd 1e-3 as optax.lion; lr NaN:
+     optax.lion has no default, and the step refuses it until set). All state arrays
+     start at zero. Mixed-precision parameters and multi-tensor calls are not in this
+     release (their own issues).
 
    THE FUSED STEP (every optimizer's _ex form)
      trainopt_<opt>_step_ex(..., const trainopt_step_opts *o) is the plain step with
@@ -835,6 +902,39 @@ typedef struct {
 #define TRAINOPT_ADAM_DEFAULTS {1e-3, 0.9, 0.999, 1e-8, 0.0, 0, 0}
 #define TRAINOPT_ADAMW_DEFAULTS {1e-3, 0.9, 0.999, 1e-8, 1e-2, 0, 0}
 
+/* >>api-optim-more: NAdam, RAdam, Adamax, Adadelta, Lion (>>nadam .. >>lion). */
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay, momentum_decay;
+    int decoupled_weight_decay, maximize; /* decoupled: PyTorch 2.x's NAdamW form */
+} trainopt_nadam_config;
+#define TRAINOPT_NADAM_DEFAULTS {2e-3, 0.9, 0.999, 1e-8, 0.0, 4e-3, 0, 0}
+
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay;
+    int decoupled_weight_decay, maximize; /* decoupled: PyTorch 2.x's RAdamW form */
+} trainopt_radam_config;
+#define TRAINOPT_RADAM_DEFAULTS {1e-3, 0.9, 0.999, 1e-8, 0.0, 0, 0}
+
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay;
+    int maximize;
+} trainopt_adamax_config;
+#define TRAINOPT_ADAMAX_DEFAULTS {2e-3, 0.9, 0.999, 1e-8, 0.0, 0}
+
+typedef struct {
+    double lr, rho, eps, weight_decay;
+    int maximize;
+} trainopt_adadelta_config;
+#define TRAINOPT_ADADELTA_DEFAULTS {1.0, 0.9, 1e-6, 0.0, 0}
+
+typedef struct {
+    double lr;           /* no default in optax.lion: must be set (NaN until then is refused) */
+    double beta1, beta2; /* 0.9, 0.99 */
+    double weight_decay; /* 1e-3, decoupled, as optax.lion */
+    int maximize;
+} trainopt_lion_config;
+#define TRAINOPT_LION_DEFAULTS {NAN, 0.9, 0.99, 1e-3, 0}
+
 /* >>api-schedules: the schedules' configs (>>onecycle, >>cyclic, >>schedule, >>plateau). */
 typedef enum trainopt_anneal { TRAINOPT_ANNEAL_COS = 0, TRAINOPT_ANNEAL_LINEAR = 1 } trainopt_anneal;
 
@@ -1058,6 +1158,39 @@ typedef struct {
       float *param, const float *grad, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq,               \
       const trainopt_step_opts *o),                                                                            \
       (c, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o))                                       \
+    X(optim, double, nadam_mu_product, (const trainopt_nadam_config *c, int64_t step, double mu_product),    \
+      (c, step, mu_product))                                                                                   \
+    X(optim, trainopt_status, nadam_step, (const trainopt_nadam_config *c, int64_t step, double mu_product,  \
+      size_t n, float *param, const float *grad, float *exp_avg, float *exp_avg_sq),                           \
+      (c, step, mu_product, n, param, grad, exp_avg, exp_avg_sq))                                              \
+    X(optim, trainopt_status, nadam_step_ex, (const trainopt_nadam_config *c, int64_t step,                   \
+      double mu_product, size_t n, float *param, const float *grad, float *exp_avg, float *exp_avg_sq,         \
+      const trainopt_step_opts *o),                                                                            \
+      (c, step, mu_product, n, param, grad, exp_avg, exp_avg_sq, o))                                           \
+    X(optim, trainopt_status, radam_step, (const trainopt_radam_config *c, int64_t step, size_t n,             \
+      float *param, const float *grad, float *exp_avg, float *exp_avg_sq),                                     \
+      (c, step, n, param, grad, exp_avg, exp_avg_sq))                                                          \
+    X(optim, trainopt_status, radam_step_ex, (const trainopt_radam_config *c, int64_t step, size_t n,          \
+      float *param, const float *grad, float *exp_avg, float *exp_avg_sq, const trainopt_step_opts *o),        \
+      (c, step, n, param, grad, exp_avg, exp_avg_sq, o))                                                       \
+    X(optim, trainopt_status, adamax_step, (const trainopt_adamax_config *c, int64_t step, size_t n,           \
+      float *param, const float *grad, float *exp_avg, float *exp_inf),                                        \
+      (c, step, n, param, grad, exp_avg, exp_inf))                                                             \
+    X(optim, trainopt_status, adamax_step_ex, (const trainopt_adamax_config *c, int64_t step, size_t n,        \
+      float *param, const float *grad, float *exp_avg, float *exp_inf, const trainopt_step_opts *o),           \
+      (c, step, n, param, grad, exp_avg, exp_inf, o))                                                          \
+    X(optim, trainopt_status, adadelta_step, (const trainopt_adadelta_config *c, int64_t step, size_t n,       \
+      float *param, const float *grad, float *square_avg, float *acc_delta),                                   \
+      (c, step, n, param, grad, square_avg, acc_delta))                                                        \
+    X(optim, trainopt_status, adadelta_step_ex, (const trainopt_adadelta_config *c, int64_t step, size_t n,    \
+      float *param, const float *grad, float *square_avg, float *acc_delta, const trainopt_step_opts *o),      \
+      (c, step, n, param, grad, square_avg, acc_delta, o))                                                     \
+    X(optim, trainopt_status, lion_step, (const trainopt_lion_config *c, int64_t step, size_t n,               \
+      float *param, const float *grad, float *exp_avg),                                                        \
+      (c, step, n, param, grad, exp_avg))                                                                      \
+    X(optim, trainopt_status, lion_step_ex, (const trainopt_lion_config *c, int64_t step, size_t n,            \
+      float *param, const float *grad, float *exp_avg, const trainopt_step_opts *o),                           \
+      (c, step, n, param, grad, exp_avg, o))                                                                   \
     X(schedule, double, lr_step, (double base_lr, int64_t t, int64_t step_size, double gamma),                 \
       (base_lr, t, step_size, gamma))                                                                          \
     X(schedule, double, lr_multistep, (double base_lr, int64_t t, const int64_t *milestones, size_t k,         \
@@ -1298,6 +1431,10 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__acc16 TRAINOPT__PRIVATE(trainopt__acc16)
 #define trainopt__acc16_sum TRAINOPT__PRIVATE(trainopt__acc16_sum)
 #define trainopt__acc16_zero TRAINOPT__PRIVATE(trainopt__acc16_zero)
+#define trainopt__adadelta_lanes TRAINOPT__PRIVATE(trainopt__adadelta_lanes)
+#define trainopt__adadelta_loop TRAINOPT__PRIVATE(trainopt__adadelta_loop)
+#define trainopt__adadelta_run TRAINOPT__PRIVATE(trainopt__adadelta_run)
+#define trainopt__adadelta_scalars TRAINOPT__PRIVATE(trainopt__adadelta_scalars)
 #define trainopt__adagrad_check TRAINOPT__PRIVATE(trainopt__adagrad_check)
 #define trainopt__adagrad_lanes TRAINOPT__PRIVATE(trainopt__adagrad_lanes)
 #define trainopt__adagrad_loop TRAINOPT__PRIVATE(trainopt__adagrad_loop)
@@ -1307,6 +1444,11 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__adam_loop TRAINOPT__PRIVATE(trainopt__adam_loop)
 #define trainopt__adam_run TRAINOPT__PRIVATE(trainopt__adam_run)
 #define trainopt__adam_scalars TRAINOPT__PRIVATE(trainopt__adam_scalars)
+#define trainopt__adamax_lanes TRAINOPT__PRIVATE(trainopt__adamax_lanes)
+#define trainopt__adamax_loop TRAINOPT__PRIVATE(trainopt__adamax_loop)
+#define trainopt__adamax_run TRAINOPT__PRIVATE(trainopt__adamax_run)
+#define trainopt__adamax_scalars TRAINOPT__PRIVATE(trainopt__adamax_scalars)
+#define trainopt__adamlike_check TRAINOPT__PRIVATE(trainopt__adamlike_check)
 #define trainopt__arrays TRAINOPT__PRIVATE(trainopt__arrays)
 #define trainopt__arrays_add TRAINOPT__PRIVATE(trainopt__arrays_add)
 #define trainopt__bad TRAINOPT__PRIVATE(trainopt__bad)
@@ -1430,6 +1572,10 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__l1l2_loop TRAINOPT__PRIVATE(trainopt__l1l2_loop)
 #define trainopt__l1l2_scalars TRAINOPT__PRIVATE(trainopt__l1l2_scalars)
 #define trainopt__lane_index TRAINOPT__PRIVATE(trainopt__lane_index)
+#define trainopt__lion_lanes TRAINOPT__PRIVATE(trainopt__lion_lanes)
+#define trainopt__lion_loop TRAINOPT__PRIVATE(trainopt__lion_loop)
+#define trainopt__lion_run TRAINOPT__PRIVATE(trainopt__lion_run)
+#define trainopt__lion_scalars TRAINOPT__PRIVATE(trainopt__lion_scalars)
 #define trainopt__log_scalar TRAINOPT__PRIVATE(trainopt__log_scalar)
 #define trainopt__m_and TRAINOPT__PRIVATE(trainopt__m_and)
 #define trainopt__m_bits TRAINOPT__PRIVATE(trainopt__m_bits)
@@ -1439,6 +1585,11 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__mask_fill TRAINOPT__PRIVATE(trainopt__mask_fill)
 #define trainopt__mask_read TRAINOPT__PRIVATE(trainopt__mask_read)
 #define trainopt__mul_rounded TRAINOPT__PRIVATE(trainopt__mul_rounded)
+#define trainopt__nadam_lanes TRAINOPT__PRIVATE(trainopt__nadam_lanes)
+#define trainopt__nadam_loop TRAINOPT__PRIVATE(trainopt__nadam_loop)
+#define trainopt__nadam_mu TRAINOPT__PRIVATE(trainopt__nadam_mu)
+#define trainopt__nadam_run TRAINOPT__PRIVATE(trainopt__nadam_run)
+#define trainopt__nadam_scalars TRAINOPT__PRIVATE(trainopt__nadam_scalars)
 #define trainopt__nonneg TRAINOPT__PRIVATE(trainopt__nonneg)
 #define trainopt__norm_accum TRAINOPT__PRIVATE(trainopt__norm_accum)
 #define trainopt__norm_args TRAINOPT__PRIVATE(trainopt__norm_args)
@@ -1478,6 +1629,10 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__pointwise_loss TRAINOPT__PRIVATE(trainopt__pointwise_loss)
 #define trainopt__popcount TRAINOPT__PRIVATE(trainopt__popcount)
 #define trainopt__powi TRAINOPT__PRIVATE(trainopt__powi)
+#define trainopt__radam_lanes TRAINOPT__PRIVATE(trainopt__radam_lanes)
+#define trainopt__radam_loop TRAINOPT__PRIVATE(trainopt__radam_loop)
+#define trainopt__radam_run TRAINOPT__PRIVATE(trainopt__radam_run)
+#define trainopt__radam_scalars TRAINOPT__PRIVATE(trainopt__radam_scalars)
 #define trainopt__red_args TRAINOPT__PRIVATE(trainopt__red_args)
 #define trainopt__red_lanes TRAINOPT__PRIVATE(trainopt__red_lanes)
 #define trainopt__red_run TRAINOPT__PRIVATE(trainopt__red_run)
@@ -1502,6 +1657,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__sgd_loop TRAINOPT__PRIVATE(trainopt__sgd_loop)
 #define trainopt__sgd_run TRAINOPT__PRIVATE(trainopt__sgd_run)
 #define trainopt__sgd_scalars TRAINOPT__PRIVATE(trainopt__sgd_scalars)
+#define trainopt__step_common TRAINOPT__PRIVATE(trainopt__step_common)
 #define trainopt__step_opts_check TRAINOPT__PRIVATE(trainopt__step_opts_check)
 #define trainopt__store_scalar TRAINOPT__PRIVATE(trainopt__store_scalar)
 #define trainopt__stream_fence TRAINOPT__PRIVATE(trainopt__stream_fence)
@@ -1534,6 +1690,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__v_round TRAINOPT__PRIVATE(trainopt__v_round)
 #define trainopt__v_select TRAINOPT__PRIVATE(trainopt__v_select)
 #define trainopt__v_set1 TRAINOPT__PRIVATE(trainopt__v_set1)
+#define trainopt__v_sign TRAINOPT__PRIVATE(trainopt__v_sign)
 #define trainopt__v_sincos2pi TRAINOPT__PRIVATE(trainopt__v_sincos2pi)
 #define trainopt__v_sqrt TRAINOPT__PRIVATE(trainopt__v_sqrt)
 #define trainopt__v_store TRAINOPT__PRIVATE(trainopt__v_store)
@@ -1581,6 +1738,17 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt_adamw_step TRAINOPT__PUBLIC(trainopt_adamw_step)
 #define trainopt_adam_step_ex TRAINOPT__PUBLIC(trainopt_adam_step_ex)
 #define trainopt_adamw_step_ex TRAINOPT__PUBLIC(trainopt_adamw_step_ex)
+#define trainopt_nadam_mu_product TRAINOPT__PUBLIC(trainopt_nadam_mu_product)
+#define trainopt_nadam_step TRAINOPT__PUBLIC(trainopt_nadam_step)
+#define trainopt_nadam_step_ex TRAINOPT__PUBLIC(trainopt_nadam_step_ex)
+#define trainopt_radam_step TRAINOPT__PUBLIC(trainopt_radam_step)
+#define trainopt_radam_step_ex TRAINOPT__PUBLIC(trainopt_radam_step_ex)
+#define trainopt_adamax_step TRAINOPT__PUBLIC(trainopt_adamax_step)
+#define trainopt_adamax_step_ex TRAINOPT__PUBLIC(trainopt_adamax_step_ex)
+#define trainopt_adadelta_step TRAINOPT__PUBLIC(trainopt_adadelta_step)
+#define trainopt_adadelta_step_ex TRAINOPT__PUBLIC(trainopt_adadelta_step_ex)
+#define trainopt_lion_step TRAINOPT__PUBLIC(trainopt_lion_step)
+#define trainopt_lion_step_ex TRAINOPT__PUBLIC(trainopt_lion_step_ex)
 #define trainopt_l1l2_penalty TRAINOPT__PUBLIC(trainopt_l1l2_penalty)
 #define trainopt_l1l2_grad TRAINOPT__PUBLIC(trainopt_l1l2_grad)
 #define trainopt_clip_grad_value TRAINOPT__PUBLIC(trainopt_clip_grad_value)
@@ -2278,6 +2446,502 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_adamw_step_ex(const trainopt_adam_
                                                    const float *grad, float *exp_avg, float *exp_avg_sq,
                                                    float *max_exp_avg_sq, const trainopt_step_opts *o) {
     return trainopt__adam_run(c, 1, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o, "trainopt_adamw_step_ex");
+}
+
+/* >>nadam */
+
+/* mu_t = beta1 (1 - 0.5 * 0.96^(t * momentum_decay)), in double with libm pow as
+   PyTorch's Python computes it. */
+TRAINOPT__FORCE_INLINE double trainopt__nadam_mu(const trainopt_nadam_config *c, int64_t step) {
+    return c->beta1 * (1.0 - 0.5 * pow(0.96, (double)step * c->momentum_decay));
+}
+
+/* PyTorch keeps mu_product in a float32 tensor: state['mu_product'] *= mu rounds the
+   product (and mu) to float. NaN for a NULL config, beta1 outside [0, 1), a momentum_decay
+   that is not finite >= 0, step < 1, or mu_product outside [0, 1]. No error text: the
+   NaN is the answer, as the schedules'. */
+TRAINOPT__KERNEL_API double trainopt_nadam_mu_product(const trainopt_nadam_config *c, int64_t step, double mu_product) {
+    if (c == NULL || !trainopt__in_01(c->beta1) || !trainopt__nonneg(c->momentum_decay) || step < 1) return NAN;
+    if (!(mu_product >= 0.0 && mu_product <= 1.0)) return NAN;
+    return (double)((float)mu_product * (float)trainopt__nadam_mu(c, step));
+}
+
+typedef struct {
+    trainopt__grad_in gi;
+    float beta1, one_minus_beta1, beta2, one_minus_beta2;
+    float inv_bias_correction2_sqrt, eps;
+    float neg_grad_step, neg_avg_step; /* -lr (1 - mu_t) / (1 - prod mu), -lr mu_{t+1} / (1 - prod mu * mu_{t+1}) */
+    float weight_decay, decay_factor;
+} trainopt__nadam_scalars;
+
+TRAINOPT__FORCE_INLINE void trainopt__nadam_lanes(const trainopt__nadam_scalars *s, size_t i, size_t k, int scaled,
+                                                  size_t *nonfinite, int l2, int decoupled, float *param,
+                                                  const float *grad, float *exp_avg, float *exp_avg_sq) {
+    trainopt__vf p = trainopt__v_load_n(param + i, k);
+    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
+    trainopt__vf m, v, denom, update;
+    if (l2) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
+    m = trainopt__v_mul(trainopt__v_load_n(exp_avg + i, k), trainopt__v_set1(s->beta1));
+    m = trainopt__v_fma(trainopt__v_set1(s->one_minus_beta1), g, m);
+    v = trainopt__v_mul(trainopt__v_load_n(exp_avg_sq + i, k), trainopt__v_set1(s->beta2));
+    v = trainopt__v_fma(trainopt__v_mul(trainopt__v_set1(s->one_minus_beta2), g), g, v);
+    trainopt__v_store_n(exp_avg + i, m, k);
+    trainopt__v_store_n(exp_avg_sq + i, v, k);
+    denom = trainopt__v_fma(trainopt__v_sqrt(v), trainopt__v_set1(s->inv_bias_correction2_sqrt), trainopt__v_set1(s->eps));
+    /* PyTorch's two addcdivs over one denominator, as one division of their summed numerators */
+    update = trainopt__v_fma(trainopt__v_set1(s->neg_grad_step), g, trainopt__v_mul(trainopt__v_set1(s->neg_avg_step), m));
+    update = trainopt__v_div(update, denom);
+    if (decoupled) p = trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), update);
+    else p = trainopt__v_add(p, update);
+    trainopt__v_store_n(param + i, p, k);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__nadam_loop(const trainopt__nadam_scalars *s, size_t n, int scaled, size_t *nonfinite,
+                                                 int l2, int decoupled, float *param, const float *grad, float *exp_avg,
+                                                 float *exp_avg_sq) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
+        trainopt__nadam_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, l2, decoupled, param, grad, exp_avg, exp_avg_sq);
+    if (i < n) trainopt__nadam_lanes(s, i, n - i, scaled, nonfinite, l2, decoupled, param, grad, exp_avg, exp_avg_sq);
+}
+
+/* Validation shared by the Adam-like configs (NAdam, RAdam, Adamax): lr, betas, eps, weight_decay. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__adamlike_check(double lr, double beta1, double beta2, double eps,
+                                                                double weight_decay, const char *fn) {
+    if (!trainopt__nonneg(lr)) return trainopt__once_hparam(fn, "lr", lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__in_01(beta1)) return trainopt__once_hparam(fn, "beta1", beta1, TRAINOPT__WHY_01);
+    if (!trainopt__in_01(beta2)) return trainopt__once_hparam(fn, "beta2", beta2, TRAINOPT__WHY_01);
+    if (!trainopt__nonneg(eps)) return trainopt__once_hparam(fn, "eps", eps, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(weight_decay)) return trainopt__once_hparam(fn, "weight_decay", weight_decay, TRAINOPT__WHY_NONNEG);
+    return TRAINOPT_OK;
+}
+
+/* The checks after the hyperparameters, shared by the new optimizers: options, step,
+   then (unless there is nothing to do) the arrays. Returns OK with *done set when the
+   step is a no-op (n == 0 or found_inf), after writing the zero count. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__step_common(const trainopt_step_opts *o, int64_t step, size_t n,
+                                                             trainopt__arrays *arrays, int *done, const char *fn) {
+    trainopt_status st;
+    int skip;
+    *done = 0;
+    if ((st = trainopt__step_opts_check(o, n, arrays->ptr, arrays->name, (int)arrays->count, &skip, fn)) != TRAINOPT_OK)
+        return st;
+    if (step < 1) return trainopt__once_step(fn, step);
+    if (n == 0 || skip) {
+        if (o && o->nonfinite) *o->nonfinite = 0;
+        *done = 1;
+        return TRAINOPT_OK;
+    }
+    return trainopt__check_arrays(arrays, n, fn);
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__nadam_run(const trainopt_nadam_config *c, int64_t step, double mu_product,
+                                                           size_t n, float *param, const float *grad, float *exp_avg,
+                                                           float *exp_avg_sq, const trainopt_step_opts *o, const char *fn) {
+    trainopt__nadam_scalars s;
+    trainopt__arrays arrays;
+    trainopt_status st;
+    double mu, mu_next;
+    int l2, decay, done;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if ((st = trainopt__adamlike_check(c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, fn)) != TRAINOPT_OK) return st;
+    if (!trainopt__nonneg(c->momentum_decay))
+        return trainopt__once_hparam(fn, "momentum_decay", c->momentum_decay, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__in_01(mu_product))
+        return trainopt__once_hparam(fn, "mu_product", mu_product,
+                                     "is outside [0, 1) (pass trainopt_nadam_mu_product's value for this step)");
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    trainopt__arrays_add(&arrays, exp_avg, "exp_avg");
+    trainopt__arrays_add(&arrays, exp_avg_sq, "exp_avg_sq");
+    if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
+
+    mu = trainopt__nadam_mu(c, step);
+    mu_next = trainopt__nadam_mu(c, step + (step < INT64_MAX));
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(1.0 - trainopt__powi(c->beta2, step)));
+    s.eps = (float)c->eps;
+    s.neg_grad_step = (float)(-c->lr * (1.0 - mu) / (1.0 - mu_product));
+    s.neg_avg_step = (float)(-c->lr * mu_next / fma(-mu_product, mu_next, 1.0)); /* fma: no compiler may contract it otherwise */
+    s.weight_decay = (float)c->weight_decay;
+    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
+    l2 = !c->decoupled_weight_decay && c->weight_decay != 0.0;
+    decay = c->decoupled_weight_decay && c->weight_decay != 0.0;
+#define TRAINOPT__NADAM_LOOP(scaled, bad)                                                              \
+    if (l2) trainopt__nadam_loop(&s, n, scaled, bad, 1, 0, param, grad, exp_avg, exp_avg_sq);          \
+    else if (decay) trainopt__nadam_loop(&s, n, scaled, bad, 0, 1, param, grad, exp_avg, exp_avg_sq);  \
+    else trainopt__nadam_loop(&s, n, scaled, bad, 0, 0, param, grad, exp_avg, exp_avg_sq);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__NADAM_LOOP);
+#undef TRAINOPT__NADAM_LOOP
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_nadam_step(const trainopt_nadam_config *c, int64_t step, double mu_product,
+                                                         size_t n, float *param, const float *grad, float *exp_avg,
+                                                         float *exp_avg_sq) {
+    return trainopt__nadam_run(c, step, mu_product, n, param, grad, exp_avg, exp_avg_sq, NULL, "trainopt_nadam_step");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_nadam_step_ex(const trainopt_nadam_config *c, int64_t step, double mu_product,
+                                                            size_t n, float *param, const float *grad, float *exp_avg,
+                                                            float *exp_avg_sq, const trainopt_step_opts *o) {
+    return trainopt__nadam_run(c, step, mu_product, n, param, grad, exp_avg, exp_avg_sq, o, "trainopt_nadam_step_ex");
+}
+
+/* >>radam */
+
+typedef struct {
+    trainopt__grad_in gi;
+    float beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
+    float neg_step_size; /* rectified: -lr rect sqrt(bc2) / bc1; otherwise -lr / bc1 */
+    float weight_decay, decay_factor;
+} trainopt__radam_scalars;
+
+TRAINOPT__FORCE_INLINE void trainopt__radam_lanes(const trainopt__radam_scalars *s, size_t i, size_t k, int scaled,
+                                                  size_t *nonfinite, int l2, int decoupled, int rectified, float *param,
+                                                  const float *grad, float *exp_avg, float *exp_avg_sq) {
+    trainopt__vf p = trainopt__v_load_n(param + i, k);
+    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
+    trainopt__vf m, v, update;
+    if (l2) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
+    m = trainopt__v_mul(trainopt__v_load_n(exp_avg + i, k), trainopt__v_set1(s->beta1));
+    m = trainopt__v_fma(trainopt__v_set1(s->one_minus_beta1), g, m);
+    v = trainopt__v_mul(trainopt__v_load_n(exp_avg_sq + i, k), trainopt__v_set1(s->beta2));
+    v = trainopt__v_fma(trainopt__v_mul(trainopt__v_set1(s->one_minus_beta2), g), g, v);
+    trainopt__v_store_n(exp_avg + i, m, k);
+    trainopt__v_store_n(exp_avg_sq + i, v, k);
+    update = trainopt__v_mul(trainopt__v_set1(s->neg_step_size), m);
+    /* eps is added to sqrt(v) before the bias correction, as 1.13's single-tensor path */
+    if (rectified) update = trainopt__v_div(update, trainopt__v_add(trainopt__v_sqrt(v), trainopt__v_set1(s->eps)));
+    if (decoupled) p = trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), update);
+    else p = trainopt__v_add(p, update);
+    trainopt__v_store_n(param + i, p, k);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__radam_loop(const trainopt__radam_scalars *s, size_t n, int scaled, size_t *nonfinite,
+                                                 int l2, int decoupled, int rectified, float *param, const float *grad,
+                                                 float *exp_avg, float *exp_avg_sq) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
+        trainopt__radam_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, l2, decoupled, rectified, param, grad, exp_avg,
+                              exp_avg_sq);
+    if (i < n)
+        trainopt__radam_lanes(s, i, n - i, scaled, nonfinite, l2, decoupled, rectified, param, grad, exp_avg, exp_avg_sq);
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__radam_run(const trainopt_radam_config *c, int64_t step, size_t n,
+                                                           float *param, const float *grad, float *exp_avg,
+                                                           float *exp_avg_sq, const trainopt_step_opts *o, const char *fn) {
+    trainopt__radam_scalars s;
+    trainopt__arrays arrays;
+    trainopt_status st;
+    double bias_correction1, bias_correction2, beta2_t, rho_inf, rho_t;
+    int l2, decay, rectified, done;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if ((st = trainopt__adamlike_check(c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, fn)) != TRAINOPT_OK) return st;
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    trainopt__arrays_add(&arrays, exp_avg, "exp_avg");
+    trainopt__arrays_add(&arrays, exp_avg_sq, "exp_avg_sq");
+    if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
+
+    beta2_t = trainopt__powi(c->beta2, step);
+    bias_correction1 = 1.0 - trainopt__powi(c->beta1, step);
+    bias_correction2 = 1.0 - beta2_t;
+    /* The length of the approximated SMA decides the branch once per step, for every element. */
+    rho_inf = 2.0 / (1.0 - c->beta2) - 1.0;
+    rho_t = rho_inf - 2.0 * (double)step * beta2_t / bias_correction2;
+    rectified = rho_t > 5.0;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.eps = (float)c->eps;
+    if (rectified) {
+        const double rect = sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t));
+        s.neg_step_size = (float)(-c->lr * rect * sqrt(bias_correction2) / bias_correction1);
+    } else {
+        s.neg_step_size = (float)(-c->lr / bias_correction1);
+    }
+    s.weight_decay = (float)c->weight_decay;
+    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
+    l2 = !c->decoupled_weight_decay && c->weight_decay != 0.0;
+    decay = c->decoupled_weight_decay && c->weight_decay != 0.0;
+#define TRAINOPT__RADAM_LOOP(scaled, bad)                                                                           \
+    if (rectified) {                                                                                                \
+        if (l2) trainopt__radam_loop(&s, n, scaled, bad, 1, 0, 1, param, grad, exp_avg, exp_avg_sq);                \
+        else if (decay) trainopt__radam_loop(&s, n, scaled, bad, 0, 1, 1, param, grad, exp_avg, exp_avg_sq);        \
+        else trainopt__radam_loop(&s, n, scaled, bad, 0, 0, 1, param, grad, exp_avg, exp_avg_sq);                   \
+    } else {                                                                                                        \
+        trainopt__radam_loop(&s, n, scaled, bad, l2, decay, 0, param, grad, exp_avg, exp_avg_sq);                   \
+    }
+    TRAINOPT__RUN_STEP(o, TRAINOPT__RADAM_LOOP);
+#undef TRAINOPT__RADAM_LOOP
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_radam_step(const trainopt_radam_config *c, int64_t step, size_t n,
+                                                         float *param, const float *grad, float *exp_avg,
+                                                         float *exp_avg_sq) {
+    return trainopt__radam_run(c, step, n, param, grad, exp_avg, exp_avg_sq, NULL, "trainopt_radam_step");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_radam_step_ex(const trainopt_radam_config *c, int64_t step, size_t n,
+                                                            float *param, const float *grad, float *exp_avg,
+                                                            float *exp_avg_sq, const trainopt_step_opts *o) {
+    return trainopt__radam_run(c, step, n, param, grad, exp_avg, exp_avg_sq, o, "trainopt_radam_step_ex");
+}
+
+/* >>adamax */
+
+typedef struct {
+    trainopt__grad_in gi;
+    float beta1, one_minus_beta1, beta2, eps, neg_clr, weight_decay;
+} trainopt__adamax_scalars;
+
+TRAINOPT__FORCE_INLINE void trainopt__adamax_lanes(const trainopt__adamax_scalars *s, size_t i, size_t k, int scaled,
+                                                   size_t *nonfinite, int has_wd, float *param, const float *grad,
+                                                   float *exp_avg, float *exp_inf) {
+    trainopt__vf p = trainopt__v_load_n(param + i, k);
+    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
+    trainopt__vf m, u;
+    if (has_wd) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
+    m = trainopt__v_mul(trainopt__v_load_n(exp_avg + i, k), trainopt__v_set1(s->beta1));
+    m = trainopt__v_fma(trainopt__v_set1(s->one_minus_beta1), g, m);
+    /* torch.amax over (exp_inf * beta2, |g| + eps): NaN from either side */
+    u = trainopt__v_max_nan(trainopt__v_mul(trainopt__v_load_n(exp_inf + i, k), trainopt__v_set1(s->beta2)),
+                            trainopt__v_add(trainopt__v_abs(g), trainopt__v_set1(s->eps)));
+    trainopt__v_store_n(exp_avg + i, m, k);
+    trainopt__v_store_n(exp_inf + i, u, k);
+    /* addcdiv: p + (-clr * m) / u */
+    p = trainopt__v_add(p, trainopt__v_div(trainopt__v_mul(trainopt__v_set1(s->neg_clr), m), u));
+    trainopt__v_store_n(param + i, p, k);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__adamax_loop(const trainopt__adamax_scalars *s, size_t n, int scaled,
+                                                  size_t *nonfinite, int has_wd, float *param, const float *grad,
+                                                  float *exp_avg, float *exp_inf) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
+        trainopt__adamax_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, param, grad, exp_avg, exp_inf);
+    if (i < n) trainopt__adamax_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, exp_avg, exp_inf);
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__adamax_run(const trainopt_adamax_config *c, int64_t step, size_t n,
+                                                            float *param, const float *grad, float *exp_avg,
+                                                            float *exp_inf, const trainopt_step_opts *o, const char *fn) {
+    trainopt__adamax_scalars s;
+    trainopt__arrays arrays;
+    trainopt_status st;
+    int done;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if ((st = trainopt__adamlike_check(c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, fn)) != TRAINOPT_OK) return st;
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    trainopt__arrays_add(&arrays, exp_avg, "exp_avg");
+    trainopt__arrays_add(&arrays, exp_inf, "exp_inf");
+    if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
+
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.eps = (float)c->eps;
+    s.neg_clr = (float)-(c->lr / (1.0 - trainopt__powi(c->beta1, step)));
+    s.weight_decay = (float)c->weight_decay;
+#define TRAINOPT__ADAMAX_LOOP(scaled, bad)                                                           \
+    if (c->weight_decay != 0.0) trainopt__adamax_loop(&s, n, scaled, bad, 1, param, grad, exp_avg, exp_inf); \
+    else trainopt__adamax_loop(&s, n, scaled, bad, 0, param, grad, exp_avg, exp_inf);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAMAX_LOOP);
+#undef TRAINOPT__ADAMAX_LOOP
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adamax_step(const trainopt_adamax_config *c, int64_t step, size_t n,
+                                                          float *param, const float *grad, float *exp_avg,
+                                                          float *exp_inf) {
+    return trainopt__adamax_run(c, step, n, param, grad, exp_avg, exp_inf, NULL, "trainopt_adamax_step");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adamax_step_ex(const trainopt_adamax_config *c, int64_t step, size_t n,
+                                                             float *param, const float *grad, float *exp_avg,
+                                                             float *exp_inf, const trainopt_step_opts *o) {
+    return trainopt__adamax_run(c, step, n, param, grad, exp_avg, exp_inf, o, "trainopt_adamax_step_ex");
+}
+
+/* >>adadelta */
+
+typedef struct {
+    trainopt__grad_in gi;
+    float neg_lr, rho, one_minus_rho, eps, weight_decay;
+} trainopt__adadelta_scalars;
+
+TRAINOPT__FORCE_INLINE void trainopt__adadelta_lanes(const trainopt__adadelta_scalars *s, size_t i, size_t k, int scaled,
+                                                     size_t *nonfinite, int has_wd, float *param, const float *grad,
+                                                     float *square_avg, float *acc_delta) {
+    const trainopt__vf rho = trainopt__v_set1(s->rho), one_minus_rho = trainopt__v_set1(s->one_minus_rho);
+    const trainopt__vf eps = trainopt__v_set1(s->eps);
+    trainopt__vf p = trainopt__v_load_n(param + i, k);
+    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
+    trainopt__vf sq, acc, delta;
+    if (has_wd) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
+    sq = trainopt__v_mul(trainopt__v_load_n(square_avg + i, k), rho);
+    sq = trainopt__v_fma(trainopt__v_mul(one_minus_rho, g), g, sq);
+    acc = trainopt__v_load_n(acc_delta + i, k);
+    /* sqrt(acc + eps) / sqrt(sq + eps) * g, in PyTorch's order */
+    delta = trainopt__v_mul(trainopt__v_div(trainopt__v_sqrt(trainopt__v_add(acc, eps)), trainopt__v_sqrt(trainopt__v_add(sq, eps))), g);
+    acc = trainopt__v_fma(trainopt__v_mul(one_minus_rho, delta), delta, trainopt__v_mul(acc, rho));
+    trainopt__v_store_n(square_avg + i, sq, k);
+    trainopt__v_store_n(acc_delta + i, acc, k);
+    trainopt__v_store_n(param + i, trainopt__v_fma(trainopt__v_set1(s->neg_lr), delta, p), k);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__adadelta_loop(const trainopt__adadelta_scalars *s, size_t n, int scaled,
+                                                    size_t *nonfinite, int has_wd, float *param, const float *grad,
+                                                    float *square_avg, float *acc_delta) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
+        trainopt__adadelta_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, param, grad, square_avg, acc_delta);
+    if (i < n) trainopt__adadelta_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, square_avg, acc_delta);
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__adadelta_run(const trainopt_adadelta_config *c, int64_t step, size_t n,
+                                                              float *param, const float *grad, float *square_avg,
+                                                              float *acc_delta, const trainopt_step_opts *o,
+                                                              const char *fn) {
+    trainopt__adadelta_scalars s;
+    trainopt__arrays arrays;
+    trainopt_status st;
+    int done;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->rho) || c->rho > 1.0) return trainopt__once_hparam(fn, "rho", c->rho, TRAINOPT__WHY_0_1);
+    if (!trainopt__nonneg(c->eps)) return trainopt__once_hparam(fn, "eps", c->eps, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->weight_decay))
+        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    trainopt__arrays_add(&arrays, square_avg, "square_avg");
+    trainopt__arrays_add(&arrays, acc_delta, "acc_delta");
+    if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
+
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.neg_lr = (float)-c->lr;
+    s.rho = (float)c->rho;
+    s.one_minus_rho = (float)(1.0 - c->rho);
+    s.eps = (float)c->eps;
+    s.weight_decay = (float)c->weight_decay;
+#define TRAINOPT__ADADELTA_LOOP(scaled, bad)                                                                 \
+    if (c->weight_decay != 0.0) trainopt__adadelta_loop(&s, n, scaled, bad, 1, param, grad, square_avg, acc_delta); \
+    else trainopt__adadelta_loop(&s, n, scaled, bad, 0, param, grad, square_avg, acc_delta);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__ADADELTA_LOOP);
+#undef TRAINOPT__ADADELTA_LOOP
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adadelta_step(const trainopt_adadelta_config *c, int64_t step, size_t n,
+                                                            float *param, const float *grad, float *square_avg,
+                                                            float *acc_delta) {
+    return trainopt__adadelta_run(c, step, n, param, grad, square_avg, acc_delta, NULL, "trainopt_adadelta_step");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adadelta_step_ex(const trainopt_adadelta_config *c, int64_t step, size_t n,
+                                                               float *param, const float *grad, float *square_avg,
+                                                               float *acc_delta, const trainopt_step_opts *o) {
+    return trainopt__adadelta_run(c, step, n, param, grad, square_avg, acc_delta, o, "trainopt_adadelta_step_ex");
+}
+
+/* >>lion */
+
+typedef struct {
+    trainopt__grad_in gi;
+    float neg_lr, beta1, one_minus_beta1, beta2, one_minus_beta2, weight_decay;
+} trainopt__lion_scalars;
+
+/* sign(c) with sign(+-0) = +-0 and sign(NaN) = NaN (jnp.sign): selects, no bit tricks, so
+   every magnitude, subnormals and +-Inf included, gives +-1. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sign(trainopt__vf c) {
+    const trainopt__vf zero = trainopt__v_zero();
+    trainopt__vf s = trainopt__v_select(trainopt__v_lt(c, zero), trainopt__v_set1(-1.0f), c);
+    return trainopt__v_select(trainopt__v_lt(zero, c), trainopt__v_set1(1.0f), s);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__lion_lanes(const trainopt__lion_scalars *s, size_t i, size_t k, int scaled,
+                                                 size_t *nonfinite, int has_wd, float *param, const float *grad,
+                                                 float *exp_avg) {
+    trainopt__vf p = trainopt__v_load_n(param + i, k);
+    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
+    trainopt__vf m = trainopt__v_load_n(exp_avg + i, k);
+    trainopt__vf u = trainopt__v_sign(trainopt__v_fma(trainopt__v_set1(s->one_minus_beta1), g,
+                                                      trainopt__v_mul(trainopt__v_set1(s->beta1), m)));
+    /* optax: add_decayed_weights (u + wd p), then scale_by_learning_rate (-lr) */
+    if (has_wd) u = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, u);
+    m = trainopt__v_fma(trainopt__v_set1(s->one_minus_beta2), g, trainopt__v_mul(trainopt__v_set1(s->beta2), m));
+    trainopt__v_store_n(exp_avg + i, m, k);
+    trainopt__v_store_n(param + i, trainopt__v_fma(trainopt__v_set1(s->neg_lr), u, p), k);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__lion_loop(const trainopt__lion_scalars *s, size_t n, int scaled, size_t *nonfinite,
+                                                int has_wd, float *param, const float *grad, float *exp_avg) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
+        trainopt__lion_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, param, grad, exp_avg);
+    if (i < n) trainopt__lion_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, exp_avg);
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion_run(const trainopt_lion_config *c, int64_t step, size_t n,
+                                                          float *param, const float *grad, float *exp_avg,
+                                                          const trainopt_step_opts *o, const char *fn) {
+    trainopt__lion_scalars s;
+    trainopt__arrays arrays;
+    trainopt_status st;
+    int done;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__nonneg(c->lr))
+        return trainopt__once_hparam(fn, "lr", c->lr, "is not a finite number >= 0 (Lion has no default lr: set it)");
+    if (!trainopt__nonneg(c->beta1) || c->beta1 > 1.0) return trainopt__once_hparam(fn, "beta1", c->beta1, TRAINOPT__WHY_0_1);
+    if (!trainopt__nonneg(c->beta2) || c->beta2 > 1.0) return trainopt__once_hparam(fn, "beta2", c->beta2, TRAINOPT__WHY_0_1);
+    if (!trainopt__nonneg(c->weight_decay))
+        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    trainopt__arrays_add(&arrays, exp_avg, "exp_avg");
+    if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
+
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.neg_lr = (float)-c->lr;
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.weight_decay = (float)c->weight_decay;
+#define TRAINOPT__LION_LOOP(scaled, bad)                                                 \
+    if (c->weight_decay != 0.0) trainopt__lion_loop(&s, n, scaled, bad, 1, param, grad, exp_avg); \
+    else trainopt__lion_loop(&s, n, scaled, bad, 0, param, grad, exp_avg);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__LION_LOOP);
+#undef TRAINOPT__LION_LOOP
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_lion_step(const trainopt_lion_config *c, int64_t step, size_t n, float *param,
+                                                        const float *grad, float *exp_avg) {
+    return trainopt__lion_run(c, step, n, param, grad, exp_avg, NULL, "trainopt_lion_step");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_lion_step_ex(const trainopt_lion_config *c, int64_t step, size_t n,
+                                                           float *param, const float *grad, float *exp_avg,
+                                                           const trainopt_step_opts *o) {
+    return trainopt__lion_run(c, step, n, param, grad, exp_avg, o, "trainopt_lion_step_ex");
 }
 /* >>schedules .. >>plateau: double-precision code only, compiled once (for the baseline
    ISA) when dispatch repeats the vector code per variant (>>dispatch). */

@@ -42,6 +42,23 @@ TOB_NAIVE_BODY(amsgrad, "amsgrad", 5, TOB_BYTES_AMSGRAD,
                f->amsgrad(n, a[0], a[1], a[2], a[3], a[4], (float)TOB_ADAM_LR, (float)TOB_ADAM_BETA1,
                           (float)TOB_ADAM_BETA2, (float)TOB_ADAM_EPS, TOB_STEP))
 
+/* Issue 16 (NAdam's mu product: the caller's, any value in [0, 1) costs the same). */
+TOB_NAIVE_BODY(nadam, "nadam", 4, TOB_BYTES_ADAM,
+               f->nadam(n, a[0], a[1], a[2], a[3], (float)TOB_NADAM_LR, (float)TOB_ADAM_BETA1, (float)TOB_ADAM_BETA2,
+                        (float)TOB_ADAM_EPS, (float)TOB_NADAM_MOMENTUM_DECAY, 0.5, TOB_STEP))
+TOB_NAIVE_BODY(radam, "radam", 4, TOB_BYTES_ADAM,
+               f->radam(n, a[0], a[1], a[2], a[3], (float)TOB_RADAM_LR, (float)TOB_ADAM_BETA1, (float)TOB_ADAM_BETA2,
+                        (float)TOB_ADAM_EPS, TOB_STEP))
+TOB_NAIVE_BODY(adamax, "adamax", 4, TOB_BYTES_ADAM,
+               f->adamax(n, a[0], a[1], a[2], a[3], (float)TOB_ADAMAX_LR, (float)TOB_ADAM_BETA1, (float)TOB_ADAM_BETA2,
+                         (float)TOB_ADAM_EPS, TOB_STEP))
+TOB_NAIVE_BODY(adadelta, "adadelta", 4, TOB_BYTES_ADAM,
+               f->adadelta(n, a[0], a[1], a[2], a[3], (float)TOB_ADADELTA_LR, (float)TOB_ADADELTA_RHO,
+                           (float)TOB_ADADELTA_EPS))
+TOB_NAIVE_BODY(lion, "lion", 3, TOB_BYTES_LION,
+               f->lion(n, a[0], a[1], a[2], (float)TOB_LION_LR, (float)TOB_LION_BETA1, (float)TOB_LION_BETA2,
+                       (float)TOB_LION_WD))
+
 /* ---- same-traffic kernels ----------------------------------------------------------- */
 static void bm_rw3_2(tob_state *s, const void *arg) {
     size_t n = (size_t)tob_arg(s);
@@ -182,6 +199,16 @@ const tob_entry tob_baselines[] = {
     {"adamw_ex", "roofline", bm_rw4_3, NULL, tob_sizes_elementwise, 0},
     TOB_NAIVE_ENTRIES(amsgrad),
     {"amsgrad", "roofline", bm_rw5_4, NULL, tob_sizes_elementwise, 0},
+    TOB_NAIVE_ENTRIES(nadam),
+    {"nadam", "roofline", bm_rw4_3, NULL, tob_sizes_elementwise, 0},
+    TOB_NAIVE_ENTRIES(radam),
+    {"radam", "roofline", bm_rw4_3, NULL, tob_sizes_elementwise, 0},
+    TOB_NAIVE_ENTRIES(adamax),
+    {"adamax", "roofline", bm_rw4_3, NULL, tob_sizes_elementwise, 0},
+    TOB_NAIVE_ENTRIES(adadelta),
+    {"adadelta", "roofline", bm_rw4_3, NULL, tob_sizes_elementwise, 0},
+    TOB_NAIVE_ENTRIES(lion),
+    {"lion", "roofline", bm_rw3_2, NULL, tob_sizes_elementwise, 0},
     {"stream", "copy", bm_copy, NULL, tob_sizes_elementwise, 0},
     {"stream", "triad", bm_triad, NULL, tob_sizes_elementwise, 0},
 #ifdef _OPENMP

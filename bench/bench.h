@@ -55,6 +55,20 @@ extern const int64_t tob_sizes_mt[];     /* 64M */
 #define TOB_BYTES_ADAM 28.0    /* p, g, m, v / p, m, v */
 #define TOB_BYTES_AMSGRAD 36.0 /* p, g, m, v, vmax / p, m, v, vmax */
 
+/* Issue 16's optimizers, PyTorch's (optax's for Lion) defaults at step 100. */
+#define TOB_NADAM_LR 2e-3
+#define TOB_NADAM_MOMENTUM_DECAY 4e-3
+#define TOB_RADAM_LR 1e-3
+#define TOB_ADAMAX_LR 2e-3
+#define TOB_ADADELTA_LR 1.0
+#define TOB_ADADELTA_RHO 0.9
+#define TOB_ADADELTA_EPS 1e-6
+#define TOB_LION_LR 1e-4
+#define TOB_LION_BETA1 0.9
+#define TOB_LION_BETA2 0.99
+#define TOB_LION_WD 1e-3
+#define TOB_BYTES_LION 20.0 /* p, g, m / p, m; NAdam, RAdam, Adamax, Adadelta move TOB_BYTES_ADAM */
+
 /* The naive loops: one table per compiler-flag variant (naive_optim.c). */
 typedef struct {
     void (*sgd)(size_t n, float *p, const float *g, float *buf, float lr, float momentum);
@@ -66,6 +80,15 @@ typedef struct {
                   float wd, int step);
     void (*amsgrad)(size_t n, float *p, const float *g, float *m, float *v, float *vmax, float lr, float b1, float b2,
                     float eps, int step);
+    /* issue 16 (betas and eps are Adam's) */
+    void (*nadam)(size_t n, float *p, const float *g, float *m, float *v, float lr, float b1, float b2, float eps,
+                  float momentum_decay, double mu_product, int step);
+    void (*radam)(size_t n, float *p, const float *g, float *m, float *v, float lr, float b1, float b2, float eps,
+                  int step);
+    void (*adamax)(size_t n, float *p, const float *g, float *m, float *u, float lr, float b1, float b2, float eps,
+                   int step);
+    void (*adadelta)(size_t n, float *p, const float *g, float *v, float *acc, float lr, float rho, float eps);
+    void (*lion)(size_t n, float *p, const float *g, float *m, float lr, float b1, float b2, float wd);
 } tob_naive_optim;
 
 /* ---- batch normalization ------------------------------------------------------

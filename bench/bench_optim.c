@@ -205,6 +205,106 @@ static void bm_divider(tob_state *s, const void *arg) {
 
 static const int64_t divider_sizes[] = {1 << 16, 0};
 
+/* ---- issue 16: NAdam, RAdam (step 100: rectified), Adamax, Adadelta, Lion -------------- */
+static void bm_nadam(tob_state *s, const void *arg) {
+    size_t n = (size_t)tob_arg(s);
+    float **a = tob_arrays(s, "nadam", 4, n);
+    trainopt_nadam_config c = TRAINOPT_NADAM_DEFAULTS;
+    double mu_product = 1.0;
+    int64_t t;
+    (void)arg;
+    if (!a) return;
+    c.lr = TOB_NADAM_LR;
+    c.momentum_decay = TOB_NADAM_MOMENTUM_DECAY;
+    for (t = 1; t <= TOB_STEP; t++) mu_product = trainopt_nadam_mu_product(&c, t, mu_product); /* once per step */
+    if (trainopt_nadam_step(&c, TOB_STEP, mu_product, n, a[0], a[1], a[2], a[3]) != TRAINOPT_OK) {
+        tob_error(s, "trainopt_nadam_step failed");
+        return;
+    }
+    while (tob_loop(s)) {
+        trainopt_nadam_step(&c, TOB_STEP, mu_product, n, a[0], a[1], a[2], a[3]);
+        tob_clobber();
+    }
+    tob_rates(s, (double)n, TOB_BYTES_ADAM * (double)n);
+}
+
+static void bm_radam(tob_state *s, const void *arg) {
+    size_t n = (size_t)tob_arg(s);
+    float **a = tob_arrays(s, "radam", 4, n);
+    trainopt_radam_config c = TRAINOPT_RADAM_DEFAULTS;
+    (void)arg;
+    if (!a) return;
+    c.lr = TOB_RADAM_LR;
+    if (trainopt_radam_step(&c, TOB_STEP, n, a[0], a[1], a[2], a[3]) != TRAINOPT_OK) {
+        tob_error(s, "trainopt_radam_step failed");
+        return;
+    }
+    while (tob_loop(s)) {
+        trainopt_radam_step(&c, TOB_STEP, n, a[0], a[1], a[2], a[3]);
+        tob_clobber();
+    }
+    tob_rates(s, (double)n, TOB_BYTES_ADAM * (double)n);
+}
+
+static void bm_adamax(tob_state *s, const void *arg) {
+    size_t n = (size_t)tob_arg(s);
+    float **a = tob_arrays(s, "adamax", 4, n);
+    trainopt_adamax_config c = TRAINOPT_ADAMAX_DEFAULTS;
+    (void)arg;
+    if (!a) return;
+    c.lr = TOB_ADAMAX_LR;
+    if (trainopt_adamax_step(&c, TOB_STEP, n, a[0], a[1], a[2], a[3]) != TRAINOPT_OK) {
+        tob_error(s, "trainopt_adamax_step failed");
+        return;
+    }
+    while (tob_loop(s)) {
+        trainopt_adamax_step(&c, TOB_STEP, n, a[0], a[1], a[2], a[3]);
+        tob_clobber();
+    }
+    tob_rates(s, (double)n, TOB_BYTES_ADAM * (double)n);
+}
+
+static void bm_adadelta(tob_state *s, const void *arg) {
+    size_t n = (size_t)tob_arg(s);
+    float **a = tob_arrays(s, "adadelta", 4, n);
+    trainopt_adadelta_config c = TRAINOPT_ADADELTA_DEFAULTS;
+    (void)arg;
+    if (!a) return;
+    c.lr = TOB_ADADELTA_LR;
+    c.rho = TOB_ADADELTA_RHO;
+    c.eps = TOB_ADADELTA_EPS;
+    if (trainopt_adadelta_step(&c, TOB_STEP, n, a[0], a[1], a[2], a[3]) != TRAINOPT_OK) {
+        tob_error(s, "trainopt_adadelta_step failed");
+        return;
+    }
+    while (tob_loop(s)) {
+        trainopt_adadelta_step(&c, TOB_STEP, n, a[0], a[1], a[2], a[3]);
+        tob_clobber();
+    }
+    tob_rates(s, (double)n, TOB_BYTES_ADAM * (double)n);
+}
+
+static void bm_lion(tob_state *s, const void *arg) {
+    size_t n = (size_t)tob_arg(s);
+    float **a = tob_arrays(s, "lion", 3, n);
+    trainopt_lion_config c = TRAINOPT_LION_DEFAULTS;
+    (void)arg;
+    if (!a) return;
+    c.lr = TOB_LION_LR;
+    c.beta1 = TOB_LION_BETA1;
+    c.beta2 = TOB_LION_BETA2;
+    c.weight_decay = TOB_LION_WD;
+    if (trainopt_lion_step(&c, TOB_STEP, n, a[0], a[1], a[2]) != TRAINOPT_OK) {
+        tob_error(s, "trainopt_lion_step failed");
+        return;
+    }
+    while (tob_loop(s)) {
+        trainopt_lion_step(&c, TOB_STEP, n, a[0], a[1], a[2]);
+        tob_clobber();
+    }
+    tob_rates(s, (double)n, TOB_BYTES_LION * (double)n);
+}
+
 const tob_entry TOB_EXPORT(tob_optim)[] = {
     {"sgd", TRAINOPT_SIMD_NAME, bm_sgd, NULL, tob_sizes_elementwise, 0},
     {"adagrad", TRAINOPT_SIMD_NAME, bm_adagrad, NULL, tob_sizes_elementwise, 0},
@@ -216,5 +316,10 @@ const tob_entry TOB_EXPORT(tob_optim)[] = {
     {"adamw_amp_fused", TRAINOPT_SIMD_NAME, bm_adamw_amp, &amp_fused, tob_sizes_large, 0},
     {"adamw_amp_3pass", TRAINOPT_SIMD_NAME, bm_adamw_amp, &amp_3pass, tob_sizes_large, 0},
     {"divider", TRAINOPT_SIMD_NAME, bm_divider, NULL, divider_sizes, 0},
+    {"nadam", TRAINOPT_SIMD_NAME, bm_nadam, NULL, tob_sizes_elementwise, 0},
+    {"radam", TRAINOPT_SIMD_NAME, bm_radam, NULL, tob_sizes_elementwise, 0},
+    {"adamax", TRAINOPT_SIMD_NAME, bm_adamax, NULL, tob_sizes_elementwise, 0},
+    {"adadelta", TRAINOPT_SIMD_NAME, bm_adadelta, NULL, tob_sizes_elementwise, 0},
+    {"lion", TRAINOPT_SIMD_NAME, bm_lion, NULL, tob_sizes_elementwise, 0},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };

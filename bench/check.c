@@ -250,6 +250,64 @@ static void check_losses(const variant *v) {
     }
 }
 
+/* Issue 16's optimizers against their naive loops (at TOB_STEP, RAdam rectified). */
+static void check_more_optim(const variant *v) {
+    static float p0[N], g[N], s0[2][N], pa[N], pb[N], sa[2][N], sb[2][N];
+    static const char *const names[] = {"nadam", "radam", "adamax", "adadelta", "lion"};
+    const double tol = v->inexact ? 1e-3 : 1e-4;
+    int which, j;
+    fill(p0, 0, N);
+    fill(g, 1, N);
+    for (j = 0; j < 2; j++) fill(s0[j], 2 + j, N);
+    for (which = 0; which < 5; which++) {
+        trainopt_status st = TRAINOPT_OK;
+        memcpy(pa, p0, sizeof pa);
+        memcpy(pb, p0, sizeof pb);
+        memcpy(sa, s0, sizeof sa);
+        memcpy(sb, s0, sizeof sb);
+        if (which == 0) {
+            trainopt_nadam_config c = TRAINOPT_NADAM_DEFAULTS;
+            c.lr = TOB_NADAM_LR, c.momentum_decay = TOB_NADAM_MOMENTUM_DECAY;
+            st = trainopt_nadam_step(&c, TOB_STEP, 0.5, N, pa, g, sa[0], sa[1]);
+            v->optim->nadam(N, pb, g, sb[0], sb[1], (float)TOB_NADAM_LR, (float)TOB_ADAM_BETA1, (float)TOB_ADAM_BETA2,
+                            (float)TOB_ADAM_EPS, (float)TOB_NADAM_MOMENTUM_DECAY, 0.5, TOB_STEP);
+        } else if (which == 1) {
+            trainopt_radam_config c = TRAINOPT_RADAM_DEFAULTS;
+            c.lr = TOB_RADAM_LR;
+            st = trainopt_radam_step(&c, TOB_STEP, N, pa, g, sa[0], sa[1]);
+            v->optim->radam(N, pb, g, sb[0], sb[1], (float)TOB_RADAM_LR, (float)TOB_ADAM_BETA1, (float)TOB_ADAM_BETA2,
+                            (float)TOB_ADAM_EPS, TOB_STEP);
+        } else if (which == 2) {
+            trainopt_adamax_config c = TRAINOPT_ADAMAX_DEFAULTS;
+            c.lr = TOB_ADAMAX_LR;
+            st = trainopt_adamax_step(&c, TOB_STEP, N, pa, g, sa[0], sa[1]);
+            v->optim->adamax(N, pb, g, sb[0], sb[1], (float)TOB_ADAMAX_LR, (float)TOB_ADAM_BETA1, (float)TOB_ADAM_BETA2,
+                             (float)TOB_ADAM_EPS, TOB_STEP);
+        } else if (which == 3) {
+            trainopt_adadelta_config c = TRAINOPT_ADADELTA_DEFAULTS;
+            c.lr = TOB_ADADELTA_LR, c.rho = TOB_ADADELTA_RHO, c.eps = TOB_ADADELTA_EPS;
+            st = trainopt_adadelta_step(&c, TOB_STEP, N, pa, g, sa[0], sa[1]);
+            v->optim->adadelta(N, pb, g, sb[0], sb[1], (float)TOB_ADADELTA_LR, (float)TOB_ADADELTA_RHO,
+                               (float)TOB_ADADELTA_EPS);
+        } else {
+            trainopt_lion_config c = TRAINOPT_LION_DEFAULTS;
+            c.lr = TOB_LION_LR, c.beta1 = TOB_LION_BETA1, c.beta2 = TOB_LION_BETA2, c.weight_decay = TOB_LION_WD;
+            st = trainopt_lion_step(&c, TOB_STEP, N, pa, g, sa[0]);
+            v->optim->lion(N, pb, g, sb[0], (float)TOB_LION_LR, (float)TOB_LION_BETA1, (float)TOB_LION_BETA2,
+                           (float)TOB_LION_WD);
+        }
+        if (st != TRAINOPT_OK) {
+            failures++;
+            printf("check: FAIL %s: trainopt returned %s\n", names[which], trainopt_status_str(st));
+            continue;
+        }
+        expect_close(names[which], v->name, pb, pa, N, max_abs_diff(pa, p0, N), tol);
+        for (j = 0; j < 2; j++)
+            if (memcmp(sa[j], s0[j], sizeof sa[j]) != 0)
+                expect_close(names[which], v->name, sb[j], sa[j], N, max_abs_diff(sa[j], s0[j], N), tol);
+    }
+}
+
 int main(void) {
     size_t i;
     int avx2 = 1;
@@ -260,6 +318,7 @@ int main(void) {
         const variant *v = &variants[i];
         if (v->needs_avx2 && !avx2) continue;
         check_optim(v);
+        check_more_optim(v);
         check_bn(v);
         check_dropout(v);
         check_losses(v);

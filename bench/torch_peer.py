@@ -46,6 +46,12 @@ OPTIMIZERS = {
     "adam": ("Adam", dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8)),
     "adamw": ("AdamW", dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2)),
     "amsgrad": ("Adam", dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, amsgrad=True)),
+    # issue 16 (bench.h's TOB_NADAM_*, ...; Lion: torch has none, see make_lion)
+    "nadam": ("NAdam", dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, momentum_decay=4e-3)),
+    "radam": ("RAdam", dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8)),
+    "adamax": ("Adamax", dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8)),
+    "adadelta": ("Adadelta", dict(lr=1.0, rho=0.9, eps=1e-6)),
+    "lion": (None, dict(lr=1e-4, betas=(0.9, 0.99), weight_decay=1e-3)),
 }
 # Batch norm: N = 32, C = 64, spatial = n / (N*C), NCHW and channels_last (bench.h).
 BN_C, BN_N = 64, 32
@@ -94,6 +100,29 @@ def grad_like(torch, n, gen):
     return mag * sign
 
 
+def make_lion(torch, params, lr, betas, weight_decay):
+    """Lion as a torch user writes it without a library (the paper's Algorithm 2 in
+    torch ops, the torch-style form: decay first, then the signed step)."""
+    class Lion(torch.optim.Optimizer):
+        def __init__(self):
+            super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay))
+
+        @torch.no_grad()
+        def step(self):
+            for group in self.param_groups:
+                b1, b2 = group["betas"]
+                for p in group["params"]:
+                    st = self.state[p]
+                    if not st:
+                        st["exp_avg"] = torch.zeros_like(p)
+                    m = st["exp_avg"]
+                    update = m.mul(b1).add_(p.grad, alpha=1 - b1).sign_()
+                    p.mul_(1 - group["lr"] * group["weight_decay"])
+                    p.add_(update, alpha=-group["lr"])
+                    m.mul_(b2).add_(p.grad, alpha=1 - b2)
+    return Lion()
+
+
 def bench_optimizers(torch, sizes, kernels):
     gen = torch.Generator().manual_seed(1)
     has_foreach = "foreach" in torch.optim.Adam.__init__.__code__.co_varnames
@@ -101,7 +130,7 @@ def bench_optimizers(torch, sizes, kernels):
     for kernel, (cls, kw) in OPTIMIZERS.items():
         if kernels and kernel not in kernels:
             continue
-        for foreach in ([False, True] if has_foreach else [None]):
+        for foreach in ([False, True] if has_foreach and cls else [None]):
             impl = "torch" if foreach is None else ("torch-foreach" if foreach else "torch-single")
             for n in sizes:
                 p = torch.nn.Parameter(1e-3 + torch.rand(n, generator=gen))
@@ -109,7 +138,7 @@ def bench_optimizers(torch, sizes, kernels):
                 args = dict(kw)
                 if foreach is not None:
                     args["foreach"] = foreach
-                opt = getattr(torch.optim, cls)([p], **args)
+                opt = getattr(torch.optim, cls)([p], **args) if cls else make_lion(torch, [p], **args)
                 r = measure(opt.step, opt.step, n)
                 r.update(kernel=kernel, impl=impl, n=n)
                 out.append(r)

@@ -91,6 +91,39 @@ typedef struct {
 #define TRAINOPT_ADAM_DEFAULTS {1e-3, 0.9, 0.999, 1e-8, 0.0, 0, 0}
 #define TRAINOPT_ADAMW_DEFAULTS {1e-3, 0.9, 0.999, 1e-8, 1e-2, 0, 0}
 
+/* >>api-optim-more: NAdam, RAdam, Adamax, Adadelta, Lion (>>nadam .. >>lion). */
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay, momentum_decay;
+    int decoupled_weight_decay, maximize; /* decoupled: PyTorch 2.x's NAdamW form */
+} trainopt_nadam_config;
+#define TRAINOPT_NADAM_DEFAULTS {2e-3, 0.9, 0.999, 1e-8, 0.0, 4e-3, 0, 0}
+
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay;
+    int decoupled_weight_decay, maximize; /* decoupled: PyTorch 2.x's RAdamW form */
+} trainopt_radam_config;
+#define TRAINOPT_RADAM_DEFAULTS {1e-3, 0.9, 0.999, 1e-8, 0.0, 0, 0}
+
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay;
+    int maximize;
+} trainopt_adamax_config;
+#define TRAINOPT_ADAMAX_DEFAULTS {2e-3, 0.9, 0.999, 1e-8, 0.0, 0}
+
+typedef struct {
+    double lr, rho, eps, weight_decay;
+    int maximize;
+} trainopt_adadelta_config;
+#define TRAINOPT_ADADELTA_DEFAULTS {1.0, 0.9, 1e-6, 0.0, 0}
+
+typedef struct {
+    double lr;           /* no default in optax.lion: must be set (NaN until then is refused) */
+    double beta1, beta2; /* 0.9, 0.99 */
+    double weight_decay; /* 1e-3, decoupled, as optax.lion */
+    int maximize;
+} trainopt_lion_config;
+#define TRAINOPT_LION_DEFAULTS {NAN, 0.9, 0.99, 1e-3, 0}
+
 /* >>api-schedules: the schedules' configs (>>onecycle, >>cyclic, >>schedule, >>plateau). */
 typedef enum trainopt_anneal { TRAINOPT_ANNEAL_COS = 0, TRAINOPT_ANNEAL_LINEAR = 1 } trainopt_anneal;
 
@@ -314,6 +347,39 @@ typedef struct {
       float *param, const float *grad, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq,               \
       const trainopt_step_opts *o),                                                                            \
       (c, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o))                                       \
+    X(optim, double, nadam_mu_product, (const trainopt_nadam_config *c, int64_t step, double mu_product),    \
+      (c, step, mu_product))                                                                                   \
+    X(optim, trainopt_status, nadam_step, (const trainopt_nadam_config *c, int64_t step, double mu_product,  \
+      size_t n, float *param, const float *grad, float *exp_avg, float *exp_avg_sq),                           \
+      (c, step, mu_product, n, param, grad, exp_avg, exp_avg_sq))                                              \
+    X(optim, trainopt_status, nadam_step_ex, (const trainopt_nadam_config *c, int64_t step,                   \
+      double mu_product, size_t n, float *param, const float *grad, float *exp_avg, float *exp_avg_sq,         \
+      const trainopt_step_opts *o),                                                                            \
+      (c, step, mu_product, n, param, grad, exp_avg, exp_avg_sq, o))                                           \
+    X(optim, trainopt_status, radam_step, (const trainopt_radam_config *c, int64_t step, size_t n,             \
+      float *param, const float *grad, float *exp_avg, float *exp_avg_sq),                                     \
+      (c, step, n, param, grad, exp_avg, exp_avg_sq))                                                          \
+    X(optim, trainopt_status, radam_step_ex, (const trainopt_radam_config *c, int64_t step, size_t n,          \
+      float *param, const float *grad, float *exp_avg, float *exp_avg_sq, const trainopt_step_opts *o),        \
+      (c, step, n, param, grad, exp_avg, exp_avg_sq, o))                                                       \
+    X(optim, trainopt_status, adamax_step, (const trainopt_adamax_config *c, int64_t step, size_t n,           \
+      float *param, const float *grad, float *exp_avg, float *exp_inf),                                        \
+      (c, step, n, param, grad, exp_avg, exp_inf))                                                             \
+    X(optim, trainopt_status, adamax_step_ex, (const trainopt_adamax_config *c, int64_t step, size_t n,        \
+      float *param, const float *grad, float *exp_avg, float *exp_inf, const trainopt_step_opts *o),           \
+      (c, step, n, param, grad, exp_avg, exp_inf, o))                                                          \
+    X(optim, trainopt_status, adadelta_step, (const trainopt_adadelta_config *c, int64_t step, size_t n,       \
+      float *param, const float *grad, float *square_avg, float *acc_delta),                                   \
+      (c, step, n, param, grad, square_avg, acc_delta))                                                        \
+    X(optim, trainopt_status, adadelta_step_ex, (const trainopt_adadelta_config *c, int64_t step, size_t n,    \
+      float *param, const float *grad, float *square_avg, float *acc_delta, const trainopt_step_opts *o),      \
+      (c, step, n, param, grad, square_avg, acc_delta, o))                                                     \
+    X(optim, trainopt_status, lion_step, (const trainopt_lion_config *c, int64_t step, size_t n,               \
+      float *param, const float *grad, float *exp_avg),                                                        \
+      (c, step, n, param, grad, exp_avg))                                                                      \
+    X(optim, trainopt_status, lion_step_ex, (const trainopt_lion_config *c, int64_t step, size_t n,            \
+      float *param, const float *grad, float *exp_avg, const trainopt_step_opts *o),                           \
+      (c, step, n, param, grad, exp_avg, o))                                                                   \
     X(schedule, double, lr_step, (double base_lr, int64_t t, int64_t step_size, double gamma),                 \
       (base_lr, t, step_size, gamma))                                                                          \
     X(schedule, double, lr_multistep, (double base_lr, int64_t t, const int64_t *milestones, size_t k,         \

@@ -43,6 +43,11 @@
      >>adagrad      trainopt_adagrad_init, trainopt_adagrad_step, trainopt_adagrad_step_ex
      >>rmsprop      trainopt_rmsprop_step, trainopt_rmsprop_step_ex
      >>adam         trainopt_adam_step, trainopt_adamw_step, and their _ex forms (AMSGrad included)
+     >>nadam        trainopt_nadam_mu_product, trainopt_nadam_step, trainopt_nadam_step_ex
+     >>radam        trainopt_radam_step, trainopt_radam_step_ex
+     >>adamax       trainopt_adamax_step, trainopt_adamax_step_ex
+     >>adadelta     trainopt_adadelta_step, trainopt_adadelta_step_ex
+     >>lion         trainopt_lion_step, trainopt_lion_step_ex (optax.lion)
      >>schedules    trainopt_lr_* (step, multistep, exponential, inverse_time, polynomial,
                     linear, constant, cosine, cosine_restarts, warmup_cosine, warmup_factor)
                     (src/schedules.h, with the next five)
@@ -169,6 +174,68 @@
      TRAINOPT_RMSPROP_DEFAULTS (lr 1e-2, alpha 0.99, eps 1e-8), TRAINOPT_ADAM_DEFAULTS
      (lr 1e-3, betas 0.9/0.999, eps 1e-8), TRAINOPT_ADAMW_DEFAULTS (the same, wd 1e-2).
      State arrays other than Adagrad's start at zero.
+
+     NAdam (torch.optim.NAdam with PyTorch 2.x's arithmetic; decoupled_weight_decay as
+     2.x's NAdamW; maximize as 2.x). PyTorch 1.13's single-tensor path multiplies
+     by mu once too often (pytorch#92699, fixed in 2.0); its foreach path and 2.x
+     agree with the formula below.
+         mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay))    (double, libm pow)
+         if wd and !decoupled: g = g + wd*p;   if wd and decoupled: p = p * (1 - lr*wd)
+         m = beta1*m + (1-beta1)*g;   v = beta2*v + (1-beta2)*g*g
+         d = sqrt(v) / sqrt(1-beta2^t) + eps
+         p = p + (a*g + b*m) / d,   a = -lr (1-mu_t) / (1 - P_t),
+                                    b = -lr mu_{t+1} / (1 - P_t mu_{t+1})
+     P_t = mu_1 * ... * mu_t is PyTorch's state['mu_product'], a float32 scalar. The
+     caller keeps it, and trainopt_nadam_mu_product(c, t, P_{t-1}) returns P_t rounded
+     to float as PyTorch's tensor is (P_0 = 1; NaN for a bad config, t < 1 or P outside
+     [0, 1]). The step takes P_t by value and writes no scalar state, so a step split
+     into chunks (or tensors, or threads) gives the bits of one call: advance P once
+     per step, then call the step on every chunk with the same P_t:
+         P = trainopt_nadam_mu_product(&c, t, P);      once per step, P = 1 before t = 1
+         trainopt_nadam_step(&c, t, P, n, param, grad, exp_avg, exp_avg_sq);
+     (Recomputing P_t from t inside each call would cost t pow calls per call; a
+     pointer the step updated would be advanced once per chunk.) P_t restored from a
+     PyTorch state_dict continues a PyTorch run. P_t outside [0, 1) is ERR_HPARAM.
+     RAdam (torch.optim.RAdam, 1.13 single-tensor path; decoupled_weight_decay and
+     maximize as 2.x). The rectification is decided once per step, for every element:
+         if wd and !decoupled: g = g + wd*p;   if wd and decoupled: p = p * (1 - lr*wd)
+         m = beta1*m + (1-beta1)*g;   v = beta2*v + (1-beta2)*g*g
+         rho_inf = 2/(1-beta2) - 1;   rho_t = rho_inf - 2 t beta2^t / (1-beta2^t)
+         if rho_t > 5: r = sqrt((rho_t-4)(rho_t-2) rho_inf / ((rho_inf-4)(rho_inf-2) rho_t))
+                       p = p - (lr r sqrt(1-beta2^t) / (1-beta1^t)) * m / (sqrt(v) + eps)
+         else:         p = p - (lr / (1-beta1^t)) * m
+     (1.13's foreach path drops eps from the rectified update; trainopt keeps it, as
+     the single-tensor path and 2.x do.)
+     Adamax (torch.optim.Adamax). exp_inf starts at zero.
+         if wd: g = g + wd*p
+         m = beta1*m + (1-beta1)*g;   u = max(beta2*u, |g| + eps)   (NaN from either side)
+         p = p - (lr / (1-beta1^t)) * m / u
+     Adadelta (torch.optim.Adadelta). `step` is checked (>= 1) and otherwise unused.
+         if wd: g = g + wd*p
+         v = rho*v + (1-rho)*g*g
+         delta = sqrt(a + eps) / sqrt(v + eps) * g
+         a = rho*a + (1-rho)*delta*delta;   p = p - lr*delta
+     Lion (optax.lion; Chen et al. 2023, "Symbolic Discovery of Optimization
+     Algorithms", Algorithm 2). One state array; `step` is checked and unused.
+         c = (1-beta1)*g + beta1*m
+         p = p - lr * (sign(c) + wd*p)        (optax: add_decayed_weights, then -lr)
+         m = (1-beta2)*g + beta2*m
+     sign(+-0) = +-0 (no move but the decay), sign(NaN) = NaN, sign(c) = +-1 for every
+     other c, subnormals and +-Inf included (jnp.sign). torch.sign, which torch-style
+     Lions (lion-pytorch) use, also gives 0 for 0 but 0 for NaN as well (1.13), where
+     Lion here propagates the NaN; those apply the decay first, p = p * (1 - lr*wd),
+     then p - lr*sign(c), which differs from optax's order only by rounding. DeepSpeed's
+     CPU Lion (csrc/includes/cpu_lion.h) takes the sign with a bit trick that is right
+     only for |c| in [2, 4) and moves by +-lr at c = 0; tests/test_optim.c checks every
+     magnitude and zero.
+     Defaults: TRAINOPT_NADAM_DEFAULTS (lr 2e-3, betas 0.9/0.999, eps 1e-8,
+     momentum_decay 4e-3), TRAINOPT_RADAM_DEFAULTS (lr 1e-3, betas 0.9/0.999, eps 1e-8),
+     TRAINOPT_ADAMAX_DEFAULTS (lr 2e-3, betas 0.9/0.999, eps 1e-8),
+     TRAINOPT_ADADELTA_DEFAULTS (lr 1.0, rho 0.9, eps 1e-6), all wd 0;
+     TRAINOPT_LION_DEFAULTS (beta1 0.9, beta2 0.99, wd 1e-3 as optax.lion; lr NaN:
+     optax.lion has no default, and the step refuses it until set). All state arrays
+     start at zero. Mixed-precision parameters and multi-tensor calls are not in this
+     release (their own issues).
 
    THE FUSED STEP (every optimizer's _ex form)
      trainopt_<opt>_step_ex(..., const trainopt_step_opts *o) is the plain step with

@@ -458,3 +458,499 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_adamw_step_ex(const trainopt_adam_
                                                    float *max_exp_avg_sq, const trainopt_step_opts *o) {
     return trainopt__adam_run(c, 1, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o, "trainopt_adamw_step_ex");
 }
+
+/* >>nadam */
+
+/* mu_t = beta1 (1 - 0.5 * 0.96^(t * momentum_decay)), in double with libm pow as
+   PyTorch's Python computes it. */
+TRAINOPT__FORCE_INLINE double trainopt__nadam_mu(const trainopt_nadam_config *c, int64_t step) {
+    return c->beta1 * (1.0 - 0.5 * pow(0.96, (double)step * c->momentum_decay));
+}
+
+/* PyTorch keeps mu_product in a float32 tensor: state['mu_product'] *= mu rounds the
+   product (and mu) to float. NaN for a NULL config, beta1 outside [0, 1), a momentum_decay
+   that is not finite >= 0, step < 1, or mu_product outside [0, 1]. No error text: the
+   NaN is the answer, as the schedules'. */
+TRAINOPT__KERNEL_API double trainopt_nadam_mu_product(const trainopt_nadam_config *c, int64_t step, double mu_product) {
+    if (c == NULL || !trainopt__in_01(c->beta1) || !trainopt__nonneg(c->momentum_decay) || step < 1) return NAN;
+    if (!(mu_product >= 0.0 && mu_product <= 1.0)) return NAN;
+    return (double)((float)mu_product * (float)trainopt__nadam_mu(c, step));
+}
+
+typedef struct {
+    trainopt__grad_in gi;
+    float beta1, one_minus_beta1, beta2, one_minus_beta2;
+    float inv_bias_correction2_sqrt, eps;
+    float neg_grad_step, neg_avg_step; /* -lr (1 - mu_t) / (1 - prod mu), -lr mu_{t+1} / (1 - prod mu * mu_{t+1}) */
+    float weight_decay, decay_factor;
+} trainopt__nadam_scalars;
+
+TRAINOPT__FORCE_INLINE void trainopt__nadam_lanes(const trainopt__nadam_scalars *s, size_t i, size_t k, int scaled,
+                                                  size_t *nonfinite, int l2, int decoupled, float *param,
+                                                  const float *grad, float *exp_avg, float *exp_avg_sq) {
+    trainopt__vf p = trainopt__v_load_n(param + i, k);
+    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
+    trainopt__vf m, v, denom, update;
+    if (l2) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
+    m = trainopt__v_mul(trainopt__v_load_n(exp_avg + i, k), trainopt__v_set1(s->beta1));
+    m = trainopt__v_fma(trainopt__v_set1(s->one_minus_beta1), g, m);
+    v = trainopt__v_mul(trainopt__v_load_n(exp_avg_sq + i, k), trainopt__v_set1(s->beta2));
+    v = trainopt__v_fma(trainopt__v_mul(trainopt__v_set1(s->one_minus_beta2), g), g, v);
+    trainopt__v_store_n(exp_avg + i, m, k);
+    trainopt__v_store_n(exp_avg_sq + i, v, k);
+    denom = trainopt__v_fma(trainopt__v_sqrt(v), trainopt__v_set1(s->inv_bias_correction2_sqrt), trainopt__v_set1(s->eps));
+    /* PyTorch's two addcdivs over one denominator, as one division of their summed numerators */
+    update = trainopt__v_fma(trainopt__v_set1(s->neg_grad_step), g, trainopt__v_mul(trainopt__v_set1(s->neg_avg_step), m));
+    update = trainopt__v_div(update, denom);
+    if (decoupled) p = trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), update);
+    else p = trainopt__v_add(p, update);
+    trainopt__v_store_n(param + i, p, k);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__nadam_loop(const trainopt__nadam_scalars *s, size_t n, int scaled, size_t *nonfinite,
+                                                 int l2, int decoupled, float *param, const float *grad, float *exp_avg,
+                                                 float *exp_avg_sq) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
+        trainopt__nadam_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, l2, decoupled, param, grad, exp_avg, exp_avg_sq);
+    if (i < n) trainopt__nadam_lanes(s, i, n - i, scaled, nonfinite, l2, decoupled, param, grad, exp_avg, exp_avg_sq);
+}
+
+/* Validation shared by the Adam-like configs (NAdam, RAdam, Adamax): lr, betas, eps, weight_decay. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__adamlike_check(double lr, double beta1, double beta2, double eps,
+                                                                double weight_decay, const char *fn) {
+    if (!trainopt__nonneg(lr)) return trainopt__once_hparam(fn, "lr", lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__in_01(beta1)) return trainopt__once_hparam(fn, "beta1", beta1, TRAINOPT__WHY_01);
+    if (!trainopt__in_01(beta2)) return trainopt__once_hparam(fn, "beta2", beta2, TRAINOPT__WHY_01);
+    if (!trainopt__nonneg(eps)) return trainopt__once_hparam(fn, "eps", eps, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(weight_decay)) return trainopt__once_hparam(fn, "weight_decay", weight_decay, TRAINOPT__WHY_NONNEG);
+    return TRAINOPT_OK;
+}
+
+/* The checks after the hyperparameters, shared by the new optimizers: options, step,
+   then (unless there is nothing to do) the arrays. Returns OK with *done set when the
+   step is a no-op (n == 0 or found_inf), after writing the zero count. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__step_common(const trainopt_step_opts *o, int64_t step, size_t n,
+                                                             trainopt__arrays *arrays, int *done, const char *fn) {
+    trainopt_status st;
+    int skip;
+    *done = 0;
+    if ((st = trainopt__step_opts_check(o, n, arrays->ptr, arrays->name, (int)arrays->count, &skip, fn)) != TRAINOPT_OK)
+        return st;
+    if (step < 1) return trainopt__once_step(fn, step);
+    if (n == 0 || skip) {
+        if (o && o->nonfinite) *o->nonfinite = 0;
+        *done = 1;
+        return TRAINOPT_OK;
+    }
+    return trainopt__check_arrays(arrays, n, fn);
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__nadam_run(const trainopt_nadam_config *c, int64_t step, double mu_product,
+                                                           size_t n, float *param, const float *grad, float *exp_avg,
+                                                           float *exp_avg_sq, const trainopt_step_opts *o, const char *fn) {
+    trainopt__nadam_scalars s;
+    trainopt__arrays arrays;
+    trainopt_status st;
+    double mu, mu_next;
+    int l2, decay, done;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if ((st = trainopt__adamlike_check(c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, fn)) != TRAINOPT_OK) return st;
+    if (!trainopt__nonneg(c->momentum_decay))
+        return trainopt__once_hparam(fn, "momentum_decay", c->momentum_decay, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__in_01(mu_product))
+        return trainopt__once_hparam(fn, "mu_product", mu_product,
+                                     "is outside [0, 1) (pass trainopt_nadam_mu_product's value for this step)");
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    trainopt__arrays_add(&arrays, exp_avg, "exp_avg");
+    trainopt__arrays_add(&arrays, exp_avg_sq, "exp_avg_sq");
+    if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
+
+    mu = trainopt__nadam_mu(c, step);
+    mu_next = trainopt__nadam_mu(c, step + (step < INT64_MAX));
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(1.0 - trainopt__powi(c->beta2, step)));
+    s.eps = (float)c->eps;
+    s.neg_grad_step = (float)(-c->lr * (1.0 - mu) / (1.0 - mu_product));
+    s.neg_avg_step = (float)(-c->lr * mu_next / fma(-mu_product, mu_next, 1.0)); /* fma: no compiler may contract it otherwise */
+    s.weight_decay = (float)c->weight_decay;
+    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
+    l2 = !c->decoupled_weight_decay && c->weight_decay != 0.0;
+    decay = c->decoupled_weight_decay && c->weight_decay != 0.0;
+#define TRAINOPT__NADAM_LOOP(scaled, bad)                                                              \
+    if (l2) trainopt__nadam_loop(&s, n, scaled, bad, 1, 0, param, grad, exp_avg, exp_avg_sq);          \
+    else if (decay) trainopt__nadam_loop(&s, n, scaled, bad, 0, 1, param, grad, exp_avg, exp_avg_sq);  \
+    else trainopt__nadam_loop(&s, n, scaled, bad, 0, 0, param, grad, exp_avg, exp_avg_sq);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__NADAM_LOOP);
+#undef TRAINOPT__NADAM_LOOP
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_nadam_step(const trainopt_nadam_config *c, int64_t step, double mu_product,
+                                                         size_t n, float *param, const float *grad, float *exp_avg,
+                                                         float *exp_avg_sq) {
+    return trainopt__nadam_run(c, step, mu_product, n, param, grad, exp_avg, exp_avg_sq, NULL, "trainopt_nadam_step");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_nadam_step_ex(const trainopt_nadam_config *c, int64_t step, double mu_product,
+                                                            size_t n, float *param, const float *grad, float *exp_avg,
+                                                            float *exp_avg_sq, const trainopt_step_opts *o) {
+    return trainopt__nadam_run(c, step, mu_product, n, param, grad, exp_avg, exp_avg_sq, o, "trainopt_nadam_step_ex");
+}
+
+/* >>radam */
+
+typedef struct {
+    trainopt__grad_in gi;
+    float beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
+    float neg_step_size; /* rectified: -lr rect sqrt(bc2) / bc1; otherwise -lr / bc1 */
+    float weight_decay, decay_factor;
+} trainopt__radam_scalars;
+
+TRAINOPT__FORCE_INLINE void trainopt__radam_lanes(const trainopt__radam_scalars *s, size_t i, size_t k, int scaled,
+                                                  size_t *nonfinite, int l2, int decoupled, int rectified, float *param,
+                                                  const float *grad, float *exp_avg, float *exp_avg_sq) {
+    trainopt__vf p = trainopt__v_load_n(param + i, k);
+    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
+    trainopt__vf m, v, update;
+    if (l2) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
+    m = trainopt__v_mul(trainopt__v_load_n(exp_avg + i, k), trainopt__v_set1(s->beta1));
+    m = trainopt__v_fma(trainopt__v_set1(s->one_minus_beta1), g, m);
+    v = trainopt__v_mul(trainopt__v_load_n(exp_avg_sq + i, k), trainopt__v_set1(s->beta2));
+    v = trainopt__v_fma(trainopt__v_mul(trainopt__v_set1(s->one_minus_beta2), g), g, v);
+    trainopt__v_store_n(exp_avg + i, m, k);
+    trainopt__v_store_n(exp_avg_sq + i, v, k);
+    update = trainopt__v_mul(trainopt__v_set1(s->neg_step_size), m);
+    /* eps is added to sqrt(v) before the bias correction, as 1.13's single-tensor path */
+    if (rectified) update = trainopt__v_div(update, trainopt__v_add(trainopt__v_sqrt(v), trainopt__v_set1(s->eps)));
+    if (decoupled) p = trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), update);
+    else p = trainopt__v_add(p, update);
+    trainopt__v_store_n(param + i, p, k);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__radam_loop(const trainopt__radam_scalars *s, size_t n, int scaled, size_t *nonfinite,
+                                                 int l2, int decoupled, int rectified, float *param, const float *grad,
+                                                 float *exp_avg, float *exp_avg_sq) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
+        trainopt__radam_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, l2, decoupled, rectified, param, grad, exp_avg,
+                              exp_avg_sq);
+    if (i < n)
+        trainopt__radam_lanes(s, i, n - i, scaled, nonfinite, l2, decoupled, rectified, param, grad, exp_avg, exp_avg_sq);
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__radam_run(const trainopt_radam_config *c, int64_t step, size_t n,
+                                                           float *param, const float *grad, float *exp_avg,
+                                                           float *exp_avg_sq, const trainopt_step_opts *o, const char *fn) {
+    trainopt__radam_scalars s;
+    trainopt__arrays arrays;
+    trainopt_status st;
+    double bias_correction1, bias_correction2, beta2_t, rho_inf, rho_t;
+    int l2, decay, rectified, done;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if ((st = trainopt__adamlike_check(c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, fn)) != TRAINOPT_OK) return st;
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    trainopt__arrays_add(&arrays, exp_avg, "exp_avg");
+    trainopt__arrays_add(&arrays, exp_avg_sq, "exp_avg_sq");
+    if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
+
+    beta2_t = trainopt__powi(c->beta2, step);
+    bias_correction1 = 1.0 - trainopt__powi(c->beta1, step);
+    bias_correction2 = 1.0 - beta2_t;
+    /* The length of the approximated SMA decides the branch once per step, for every element. */
+    rho_inf = 2.0 / (1.0 - c->beta2) - 1.0;
+    rho_t = rho_inf - 2.0 * (double)step * beta2_t / bias_correction2;
+    rectified = rho_t > 5.0;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.eps = (float)c->eps;
+    if (rectified) {
+        const double rect = sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t));
+        s.neg_step_size = (float)(-c->lr * rect * sqrt(bias_correction2) / bias_correction1);
+    } else {
+        s.neg_step_size = (float)(-c->lr / bias_correction1);
+    }
+    s.weight_decay = (float)c->weight_decay;
+    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
+    l2 = !c->decoupled_weight_decay && c->weight_decay != 0.0;
+    decay = c->decoupled_weight_decay && c->weight_decay != 0.0;
+#define TRAINOPT__RADAM_LOOP(scaled, bad)                                                                           \
+    if (rectified) {                                                                                                \
+        if (l2) trainopt__radam_loop(&s, n, scaled, bad, 1, 0, 1, param, grad, exp_avg, exp_avg_sq);                \
+        else if (decay) trainopt__radam_loop(&s, n, scaled, bad, 0, 1, 1, param, grad, exp_avg, exp_avg_sq);        \
+        else trainopt__radam_loop(&s, n, scaled, bad, 0, 0, 1, param, grad, exp_avg, exp_avg_sq);                   \
+    } else {                                                                                                        \
+        trainopt__radam_loop(&s, n, scaled, bad, l2, decay, 0, param, grad, exp_avg, exp_avg_sq);                   \
+    }
+    TRAINOPT__RUN_STEP(o, TRAINOPT__RADAM_LOOP);
+#undef TRAINOPT__RADAM_LOOP
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_radam_step(const trainopt_radam_config *c, int64_t step, size_t n,
+                                                         float *param, const float *grad, float *exp_avg,
+                                                         float *exp_avg_sq) {
+    return trainopt__radam_run(c, step, n, param, grad, exp_avg, exp_avg_sq, NULL, "trainopt_radam_step");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_radam_step_ex(const trainopt_radam_config *c, int64_t step, size_t n,
+                                                            float *param, const float *grad, float *exp_avg,
+                                                            float *exp_avg_sq, const trainopt_step_opts *o) {
+    return trainopt__radam_run(c, step, n, param, grad, exp_avg, exp_avg_sq, o, "trainopt_radam_step_ex");
+}
+
+/* >>adamax */
+
+typedef struct {
+    trainopt__grad_in gi;
+    float beta1, one_minus_beta1, beta2, eps, neg_clr, weight_decay;
+} trainopt__adamax_scalars;
+
+TRAINOPT__FORCE_INLINE void trainopt__adamax_lanes(const trainopt__adamax_scalars *s, size_t i, size_t k, int scaled,
+                                                   size_t *nonfinite, int has_wd, float *param, const float *grad,
+                                                   float *exp_avg, float *exp_inf) {
+    trainopt__vf p = trainopt__v_load_n(param + i, k);
+    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
+    trainopt__vf m, u;
+    if (has_wd) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
+    m = trainopt__v_mul(trainopt__v_load_n(exp_avg + i, k), trainopt__v_set1(s->beta1));
+    m = trainopt__v_fma(trainopt__v_set1(s->one_minus_beta1), g, m);
+    /* torch.amax over (exp_inf * beta2, |g| + eps): NaN from either side */
+    u = trainopt__v_max_nan(trainopt__v_mul(trainopt__v_load_n(exp_inf + i, k), trainopt__v_set1(s->beta2)),
+                            trainopt__v_add(trainopt__v_abs(g), trainopt__v_set1(s->eps)));
+    trainopt__v_store_n(exp_avg + i, m, k);
+    trainopt__v_store_n(exp_inf + i, u, k);
+    /* addcdiv: p + (-clr * m) / u */
+    p = trainopt__v_add(p, trainopt__v_div(trainopt__v_mul(trainopt__v_set1(s->neg_clr), m), u));
+    trainopt__v_store_n(param + i, p, k);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__adamax_loop(const trainopt__adamax_scalars *s, size_t n, int scaled,
+                                                  size_t *nonfinite, int has_wd, float *param, const float *grad,
+                                                  float *exp_avg, float *exp_inf) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
+        trainopt__adamax_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, param, grad, exp_avg, exp_inf);
+    if (i < n) trainopt__adamax_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, exp_avg, exp_inf);
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__adamax_run(const trainopt_adamax_config *c, int64_t step, size_t n,
+                                                            float *param, const float *grad, float *exp_avg,
+                                                            float *exp_inf, const trainopt_step_opts *o, const char *fn) {
+    trainopt__adamax_scalars s;
+    trainopt__arrays arrays;
+    trainopt_status st;
+    int done;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if ((st = trainopt__adamlike_check(c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, fn)) != TRAINOPT_OK) return st;
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    trainopt__arrays_add(&arrays, exp_avg, "exp_avg");
+    trainopt__arrays_add(&arrays, exp_inf, "exp_inf");
+    if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
+
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.eps = (float)c->eps;
+    s.neg_clr = (float)-(c->lr / (1.0 - trainopt__powi(c->beta1, step)));
+    s.weight_decay = (float)c->weight_decay;
+#define TRAINOPT__ADAMAX_LOOP(scaled, bad)                                                           \
+    if (c->weight_decay != 0.0) trainopt__adamax_loop(&s, n, scaled, bad, 1, param, grad, exp_avg, exp_inf); \
+    else trainopt__adamax_loop(&s, n, scaled, bad, 0, param, grad, exp_avg, exp_inf);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAMAX_LOOP);
+#undef TRAINOPT__ADAMAX_LOOP
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adamax_step(const trainopt_adamax_config *c, int64_t step, size_t n,
+                                                          float *param, const float *grad, float *exp_avg,
+                                                          float *exp_inf) {
+    return trainopt__adamax_run(c, step, n, param, grad, exp_avg, exp_inf, NULL, "trainopt_adamax_step");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adamax_step_ex(const trainopt_adamax_config *c, int64_t step, size_t n,
+                                                             float *param, const float *grad, float *exp_avg,
+                                                             float *exp_inf, const trainopt_step_opts *o) {
+    return trainopt__adamax_run(c, step, n, param, grad, exp_avg, exp_inf, o, "trainopt_adamax_step_ex");
+}
+
+/* >>adadelta */
+
+typedef struct {
+    trainopt__grad_in gi;
+    float neg_lr, rho, one_minus_rho, eps, weight_decay;
+} trainopt__adadelta_scalars;
+
+TRAINOPT__FORCE_INLINE void trainopt__adadelta_lanes(const trainopt__adadelta_scalars *s, size_t i, size_t k, int scaled,
+                                                     size_t *nonfinite, int has_wd, float *param, const float *grad,
+                                                     float *square_avg, float *acc_delta) {
+    const trainopt__vf rho = trainopt__v_set1(s->rho), one_minus_rho = trainopt__v_set1(s->one_minus_rho);
+    const trainopt__vf eps = trainopt__v_set1(s->eps);
+    trainopt__vf p = trainopt__v_load_n(param + i, k);
+    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
+    trainopt__vf sq, acc, delta;
+    if (has_wd) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
+    sq = trainopt__v_mul(trainopt__v_load_n(square_avg + i, k), rho);
+    sq = trainopt__v_fma(trainopt__v_mul(one_minus_rho, g), g, sq);
+    acc = trainopt__v_load_n(acc_delta + i, k);
+    /* sqrt(acc + eps) / sqrt(sq + eps) * g, in PyTorch's order */
+    delta = trainopt__v_mul(trainopt__v_div(trainopt__v_sqrt(trainopt__v_add(acc, eps)), trainopt__v_sqrt(trainopt__v_add(sq, eps))), g);
+    acc = trainopt__v_fma(trainopt__v_mul(one_minus_rho, delta), delta, trainopt__v_mul(acc, rho));
+    trainopt__v_store_n(square_avg + i, sq, k);
+    trainopt__v_store_n(acc_delta + i, acc, k);
+    trainopt__v_store_n(param + i, trainopt__v_fma(trainopt__v_set1(s->neg_lr), delta, p), k);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__adadelta_loop(const trainopt__adadelta_scalars *s, size_t n, int scaled,
+                                                    size_t *nonfinite, int has_wd, float *param, const float *grad,
+                                                    float *square_avg, float *acc_delta) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
+        trainopt__adadelta_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, param, grad, square_avg, acc_delta);
+    if (i < n) trainopt__adadelta_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, square_avg, acc_delta);
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__adadelta_run(const trainopt_adadelta_config *c, int64_t step, size_t n,
+                                                              float *param, const float *grad, float *square_avg,
+                                                              float *acc_delta, const trainopt_step_opts *o,
+                                                              const char *fn) {
+    trainopt__adadelta_scalars s;
+    trainopt__arrays arrays;
+    trainopt_status st;
+    int done;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->rho) || c->rho > 1.0) return trainopt__once_hparam(fn, "rho", c->rho, TRAINOPT__WHY_0_1);
+    if (!trainopt__nonneg(c->eps)) return trainopt__once_hparam(fn, "eps", c->eps, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->weight_decay))
+        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    trainopt__arrays_add(&arrays, square_avg, "square_avg");
+    trainopt__arrays_add(&arrays, acc_delta, "acc_delta");
+    if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
+
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.neg_lr = (float)-c->lr;
+    s.rho = (float)c->rho;
+    s.one_minus_rho = (float)(1.0 - c->rho);
+    s.eps = (float)c->eps;
+    s.weight_decay = (float)c->weight_decay;
+#define TRAINOPT__ADADELTA_LOOP(scaled, bad)                                                                 \
+    if (c->weight_decay != 0.0) trainopt__adadelta_loop(&s, n, scaled, bad, 1, param, grad, square_avg, acc_delta); \
+    else trainopt__adadelta_loop(&s, n, scaled, bad, 0, param, grad, square_avg, acc_delta);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__ADADELTA_LOOP);
+#undef TRAINOPT__ADADELTA_LOOP
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adadelta_step(const trainopt_adadelta_config *c, int64_t step, size_t n,
+                                                            float *param, const float *grad, float *square_avg,
+                                                            float *acc_delta) {
+    return trainopt__adadelta_run(c, step, n, param, grad, square_avg, acc_delta, NULL, "trainopt_adadelta_step");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adadelta_step_ex(const trainopt_adadelta_config *c, int64_t step, size_t n,
+                                                               float *param, const float *grad, float *square_avg,
+                                                               float *acc_delta, const trainopt_step_opts *o) {
+    return trainopt__adadelta_run(c, step, n, param, grad, square_avg, acc_delta, o, "trainopt_adadelta_step_ex");
+}
+
+/* >>lion */
+
+typedef struct {
+    trainopt__grad_in gi;
+    float neg_lr, beta1, one_minus_beta1, beta2, one_minus_beta2, weight_decay;
+} trainopt__lion_scalars;
+
+/* sign(c) with sign(+-0) = +-0 and sign(NaN) = NaN (jnp.sign): selects, no bit tricks, so
+   every magnitude, subnormals and +-Inf included, gives +-1. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sign(trainopt__vf c) {
+    const trainopt__vf zero = trainopt__v_zero();
+    trainopt__vf s = trainopt__v_select(trainopt__v_lt(c, zero), trainopt__v_set1(-1.0f), c);
+    return trainopt__v_select(trainopt__v_lt(zero, c), trainopt__v_set1(1.0f), s);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__lion_lanes(const trainopt__lion_scalars *s, size_t i, size_t k, int scaled,
+                                                 size_t *nonfinite, int has_wd, float *param, const float *grad,
+                                                 float *exp_avg) {
+    trainopt__vf p = trainopt__v_load_n(param + i, k);
+    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
+    trainopt__vf m = trainopt__v_load_n(exp_avg + i, k);
+    trainopt__vf u = trainopt__v_sign(trainopt__v_fma(trainopt__v_set1(s->one_minus_beta1), g,
+                                                      trainopt__v_mul(trainopt__v_set1(s->beta1), m)));
+    /* optax: add_decayed_weights (u + wd p), then scale_by_learning_rate (-lr) */
+    if (has_wd) u = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, u);
+    m = trainopt__v_fma(trainopt__v_set1(s->one_minus_beta2), g, trainopt__v_mul(trainopt__v_set1(s->beta2), m));
+    trainopt__v_store_n(exp_avg + i, m, k);
+    trainopt__v_store_n(param + i, trainopt__v_fma(trainopt__v_set1(s->neg_lr), u, p), k);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__lion_loop(const trainopt__lion_scalars *s, size_t n, int scaled, size_t *nonfinite,
+                                                int has_wd, float *param, const float *grad, float *exp_avg) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
+        trainopt__lion_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, param, grad, exp_avg);
+    if (i < n) trainopt__lion_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, exp_avg);
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion_run(const trainopt_lion_config *c, int64_t step, size_t n,
+                                                          float *param, const float *grad, float *exp_avg,
+                                                          const trainopt_step_opts *o, const char *fn) {
+    trainopt__lion_scalars s;
+    trainopt__arrays arrays;
+    trainopt_status st;
+    int done;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__nonneg(c->lr))
+        return trainopt__once_hparam(fn, "lr", c->lr, "is not a finite number >= 0 (Lion has no default lr: set it)");
+    if (!trainopt__nonneg(c->beta1) || c->beta1 > 1.0) return trainopt__once_hparam(fn, "beta1", c->beta1, TRAINOPT__WHY_0_1);
+    if (!trainopt__nonneg(c->beta2) || c->beta2 > 1.0) return trainopt__once_hparam(fn, "beta2", c->beta2, TRAINOPT__WHY_0_1);
+    if (!trainopt__nonneg(c->weight_decay))
+        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    trainopt__arrays_add(&arrays, exp_avg, "exp_avg");
+    if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
+
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.neg_lr = (float)-c->lr;
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.weight_decay = (float)c->weight_decay;
+#define TRAINOPT__LION_LOOP(scaled, bad)                                                 \
+    if (c->weight_decay != 0.0) trainopt__lion_loop(&s, n, scaled, bad, 1, param, grad, exp_avg); \
+    else trainopt__lion_loop(&s, n, scaled, bad, 0, param, grad, exp_avg);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__LION_LOOP);
+#undef TRAINOPT__LION_LOOP
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_lion_step(const trainopt_lion_config *c, int64_t step, size_t n, float *param,
+                                                        const float *grad, float *exp_avg) {
+    return trainopt__lion_run(c, step, n, param, grad, exp_avg, NULL, "trainopt_lion_step");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_lion_step_ex(const trainopt_lion_config *c, int64_t step, size_t n,
+                                                           float *param, const float *grad, float *exp_avg,
+                                                           const trainopt_step_opts *o) {
+    return trainopt__lion_run(c, step, n, param, grad, exp_avg, o, "trainopt_lion_step_ex");
+}

@@ -59,6 +59,32 @@ void optimizers(void) {
     note(trainopt_adamw_step_ex(&adamw, 2, K, a, b, c, d, e, &o));
 }
 
+void more_optimizers(void); /* issue 16 */
+void more_optimizers(void) {
+    trainopt_nadam_config nadam = TRAINOPT_NADAM_DEFAULTS;
+    trainopt_radam_config radam = TRAINOPT_RADAM_DEFAULTS;
+    trainopt_adamax_config adamax = TRAINOPT_ADAMAX_DEFAULTS;
+    trainopt_adadelta_config adadelta = TRAINOPT_ADADELTA_DEFAULTS;
+    trainopt_lion_config lion = TRAINOPT_LION_DEFAULTS;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    size_t nonfinite = 0;
+    double mu_product = trainopt_nadam_mu_product(&nadam, 1, 1.0);
+    o.grad_scale = 0.5, o.nonfinite = &nonfinite;
+    nadam.decoupled_weight_decay = 1, nadam.weight_decay = 0.01;
+    lion.lr = 1e-4;
+    sink += mu_product;
+    note(trainopt_nadam_step(&nadam, 1, mu_product, K, a, b, c, d));
+    note(trainopt_nadam_step_ex(&nadam, 1, mu_product, 17, a, b, c, d, &o));
+    note(trainopt_radam_step(&radam, 7, 256, a, b, c, d));
+    note(trainopt_radam_step_ex(&radam, 2, 31, a, b, c, d, &o));
+    note(trainopt_adamax_step(&adamax, 2, 63, a, b, c, d));
+    note(trainopt_adamax_step_ex(&adamax, 2, K, a, b, c, d, &o));
+    note(trainopt_adadelta_step(&adadelta, 2, 7, a, b, c, d));
+    note(trainopt_adadelta_step_ex(&adadelta, 2, 1, a, b, c, d, &o));
+    note(trainopt_lion_step(&lion, 2, K, a, b, c));
+    note(trainopt_lion_step_ex(&lion, 2, 16, a, b, c, &o));
+}
+
 void schedules(void);
 void schedules(void) {
     static const int64_t milestones[3] = {10, 20, 30};
@@ -182,6 +208,7 @@ void norms(void) {
 int main(void) {
     text();
     optimizers();
+    more_optimizers();
     schedules();
     losses_and_gradients();
     random_draws();

@@ -471,6 +471,107 @@ static void bi_adam_ex_extra(to_ctx *t, const bi_kernel *k) {
     bi_ex_extra(t, k, 5, 2, 7);
 }
 
+/* Issue 16: NAdam (h[6] the mu product), RAdam, Adamax, Adadelta, Lion. */
+static trainopt_nadam_config bi_nadam_cfg(const bi_args *a) {
+    trainopt_nadam_config c;
+    c.lr = a->h[0], c.beta1 = a->h[1], c.beta2 = a->h[2], c.eps = a->h[3], c.weight_decay = a->h[4];
+    c.momentum_decay = a->h[5], c.decoupled_weight_decay = (int)a->i[0], c.maximize = (int)a->i[1];
+    return c;
+}
+static int bi_nadam_mu_product(bi_args *a) {
+    trainopt_nadam_config c = bi_nadam_cfg(a);
+    return SCHED(trainopt_nadam_mu_product(C(0) ? &c : NULL, a->step, a->h[6]));
+}
+static int bi_nadam(bi_args *a) {
+    trainopt_nadam_config c = bi_nadam_cfg(a);
+    return trainopt_nadam_step(C(0) ? &c : NULL, a->step, a->h[6], a->n, F(1), F(2), F(3), F(4));
+}
+static int bi_nadam_ex(bi_args *a) {
+    trainopt_nadam_config c = bi_nadam_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 7, 2, 6, &fi);
+    return trainopt_nadam_step_ex(C(0) ? &c : NULL, a->step, a->h[6], a->n, F(1), F(2), F(3), F(4), a->p[5] ? &o : NULL);
+}
+static void bi_nadam_ex_extra(to_ctx *t, const bi_kernel *k) { bi_ex_extra(t, k, 7, 2, 6); }
+
+static trainopt_radam_config bi_radam_cfg(const bi_args *a) {
+    trainopt_radam_config c;
+    c.lr = a->h[0], c.beta1 = a->h[1], c.beta2 = a->h[2], c.eps = a->h[3], c.weight_decay = a->h[4];
+    c.decoupled_weight_decay = (int)a->i[0], c.maximize = (int)a->i[1];
+    return c;
+}
+static int bi_radam(bi_args *a) {
+    trainopt_radam_config c = bi_radam_cfg(a);
+    return trainopt_radam_step(C(0) ? &c : NULL, a->step, a->n, F(1), F(2), F(3), F(4));
+}
+static int bi_radam_ex(bi_args *a) {
+    trainopt_radam_config c = bi_radam_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 5, 2, 6, &fi);
+    return trainopt_radam_step_ex(C(0) ? &c : NULL, a->step, a->n, F(1), F(2), F(3), F(4), a->p[5] ? &o : NULL);
+}
+static void bi_radam_ex_extra(to_ctx *t, const bi_kernel *k) { bi_ex_extra(t, k, 5, 2, 6); }
+
+static trainopt_adamax_config bi_adamax_cfg(const bi_args *a) {
+    trainopt_adamax_config c;
+    c.lr = a->h[0], c.beta1 = a->h[1], c.beta2 = a->h[2], c.eps = a->h[3], c.weight_decay = a->h[4];
+    c.maximize = (int)a->i[0];
+    return c;
+}
+static int bi_adamax(bi_args *a) {
+    trainopt_adamax_config c = bi_adamax_cfg(a);
+    return trainopt_adamax_step(C(0) ? &c : NULL, a->step, a->n, F(1), F(2), F(3), F(4));
+}
+static int bi_adamax_ex(bi_args *a) {
+    trainopt_adamax_config c = bi_adamax_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 5, 1, 6, &fi);
+    return trainopt_adamax_step_ex(C(0) ? &c : NULL, a->step, a->n, F(1), F(2), F(3), F(4), a->p[5] ? &o : NULL);
+}
+static void bi_adamax_ex_extra(to_ctx *t, const bi_kernel *k) { bi_ex_extra(t, k, 5, 1, 6); }
+
+static trainopt_adadelta_config bi_adadelta_cfg(const bi_args *a) {
+    trainopt_adadelta_config c;
+    c.lr = a->h[0], c.rho = a->h[1], c.eps = a->h[2], c.weight_decay = a->h[3], c.maximize = (int)a->i[0];
+    return c;
+}
+static int bi_adadelta(bi_args *a) {
+    trainopt_adadelta_config c = bi_adadelta_cfg(a);
+    return trainopt_adadelta_step(C(0) ? &c : NULL, a->step, a->n, F(1), F(2), F(3), F(4));
+}
+static int bi_adadelta_ex(bi_args *a) {
+    trainopt_adadelta_config c = bi_adadelta_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 4, 1, 6, &fi);
+    return trainopt_adadelta_step_ex(C(0) ? &c : NULL, a->step, a->n, F(1), F(2), F(3), F(4), a->p[5] ? &o : NULL);
+}
+static void bi_adadelta_ex_extra(to_ctx *t, const bi_kernel *k) { bi_ex_extra(t, k, 4, 1, 6); }
+
+static trainopt_lion_config bi_lion_cfg(const bi_args *a) {
+    trainopt_lion_config c;
+    c.lr = a->h[0], c.beta1 = a->h[1], c.beta2 = a->h[2], c.weight_decay = a->h[3], c.maximize = (int)a->i[0];
+    return c;
+}
+static int bi_lion(bi_args *a) {
+    trainopt_lion_config c = bi_lion_cfg(a);
+    return trainopt_lion_step(C(0) ? &c : NULL, a->step, a->n, F(1), F(2), F(3));
+}
+static int bi_lion_ex(bi_args *a) {
+    trainopt_lion_config c = bi_lion_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 4, 1, 5, &fi);
+    return trainopt_lion_step_ex(C(0) ? &c : NULL, a->step, a->n, F(1), F(2), F(3), a->p[4] ? &o : NULL);
+}
+static void bi_lion_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.h[0] = NAN;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "lr left at TRAINOPT_LION_DEFAULTS' NaN (no default)"));
+}
+static void bi_lion_ex_extra(to_ctx *t, const bi_kernel *k) {
+    bi_lion_extra(t, k);
+    bi_ex_extra(t, k, 4, 1, 5);
+}
+
 /* ---- regularization, gradient utilities, losses --------------------------------------- */
 
 static int bi_l1l2_penalty(bi_args *a) { return trainopt_l1l2_penalty(a->n, F(0), a->h[0], a->h[1], F(1)); }
@@ -1067,6 +1168,29 @@ static const bi_kernel bi_kernels[] = {
      BI_BIG_N, ST, 1, -1, NULL, bi_adam_ex_extra},
     {"adamw_step_ex", bi_adamw_ex, "cWRWWWyy", "", "nbbnnn", "---", {1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5}, {1}, 1, BI_N,
      BI_BIG_N, ST, 1, -1, NULL, bi_adam_ex_extra},
+    /* issue 16 */
+    {"nadam_mu_product", bi_nadam_mu_product, "c", "", "-b---nu", "--", {2e-3, 0.9, 0.999, 1e-8, 0.01, 4e-3, 0.45}, {1},
+     1, 0, 0, SC, 0, -1, NULL, NULL},
+    {"nadam_step", bi_nadam, "cWRWW", "", "nbbnnnb", "--", {2e-3, 0.9, 0.999, 1e-8, 0.01, 4e-3, 0.45}, {1}, 1, BI_N,
+     BI_BIG_N, ST, 0, -1, NULL, NULL},
+    {"nadam_step_ex", bi_nadam_ex, "cWRWWyy", "", "nbbnnnbn", "---", {2e-3, 0.9, 0.999, 1e-8, 0.01, 4e-3, 0.45, 0.5},
+     {1}, 1, BI_N, BI_BIG_N, ST, 1, -1, NULL, bi_nadam_ex_extra},
+    {"radam_step", bi_radam, "cWRWW", "", "nbbnn", "--", {1e-3, 0.9, 0.999, 1e-8, 0.01}, {1}, 1, BI_N, BI_BIG_N, ST, 0,
+     -1, NULL, NULL},
+    {"radam_step_ex", bi_radam_ex, "cWRWWyy", "", "nbbnnn", "---", {1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5}, {0}, 1, BI_N,
+     BI_BIG_N, ST, 1, -1, NULL, bi_radam_ex_extra},
+    {"adamax_step", bi_adamax, "cWRWW", "", "nbbnn", "-", {2e-3, 0.9, 0.999, 1e-8, 0.01}, {0}, 1, BI_N, BI_BIG_N, ST, 0,
+     -1, NULL, NULL},
+    {"adamax_step_ex", bi_adamax_ex, "cWRWWyy", "", "nbbnnn", "--", {2e-3, 0.9, 0.999, 1e-8, 0.01, 0.5}, {1}, 1, BI_N,
+     BI_BIG_N, ST, 1, -1, NULL, bi_adamax_ex_extra},
+    {"adadelta_step", bi_adadelta, "cWRWW", "", "nunn", "-", {1.0, 0.9, 1e-6, 0.01}, {0}, 1, BI_N, BI_BIG_N, ST, 0, -1,
+     NULL, NULL},
+    {"adadelta_step_ex", bi_adadelta_ex, "cWRWWyy", "", "nunnn", "--", {1.0, 0.9, 1e-6, 0.01, 0.5}, {1}, 1, BI_N,
+     BI_BIG_N, ST, 1, -1, NULL, bi_adadelta_ex_extra},
+    {"lion_step", bi_lion, "cWRW", "", "nuun", "-", {1e-4, 0.9, 0.99, 1e-3}, {0}, 1, BI_N, BI_BIG_N, ST, 0, -1, NULL,
+     bi_lion_extra},
+    {"lion_step_ex", bi_lion_ex, "cWRWyy", "", "nuunn", "--", {1e-4, 0.9, 0.99, 1e-3, 0.5}, {1}, 1, BI_N, BI_BIG_N, ST, 1,
+     -1, NULL, bi_lion_ex_extra},
 
     {"l1l2_penalty", bi_l1l2_penalty, "RS", "", "nn", "", {0.1, 0.2}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 1, -1, NULL, NULL},
     {"l1l2_grad", bi_l1l2_grad, "RW", "01", "nn", "", {0.1, 0.2}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL, NULL},

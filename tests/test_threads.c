@@ -124,6 +124,64 @@ static void th_optim_more(th_mem *m, int chunk, size_t b, size_t e) {
     }
 }
 
+/* Issue 16's optimizers, each on its own parameter and state arrays, sharing the gradient
+   a1: the plain steps (fused = 0) or the _ex forms with a gradient scale (fused = 1).
+   NAdam's product is advanced once per step by every chunk alike; RAdam runs steps 5-7,
+   across its rectification threshold (beta2 0.9: rho_t > 5 from step 6). */
+static void th_more_optimizers(th_mem *m, size_t b, size_t e, int fused) {
+    trainopt_nadam_config nc = TRAINOPT_NADAM_DEFAULTS;
+    trainopt_radam_config rc = TRAINOPT_RADAM_DEFAULTS;
+    trainopt_adamax_config xc = TRAINOPT_ADAMAX_DEFAULTS;
+    trainopt_adadelta_config dc = TRAINOPT_ADADELTA_DEFAULTS;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    const trainopt_step_opts *op = fused ? &o : NULL;
+    const size_t n = e - b;
+    double mu_product = 1.0;
+    int64_t step;
+    nc.weight_decay = 0.01, nc.decoupled_weight_decay = fused;
+    rc.beta2 = 0.9, rc.weight_decay = 0.01, rc.decoupled_weight_decay = !fused;
+    xc.weight_decay = 0.01, dc.weight_decay = 0.01;
+    o.grad_scale = 0.5;
+    for (step = 1; step <= 3; step++) {
+        mu_product = trainopt_nadam_mu_product(&nc, step, mu_product);
+        th_note(m, trainopt_nadam_step_ex(&nc, step, mu_product, n, m->a[0] + b, m->a[1] + b, m->a[2] + b, m->a[3] + b, op));
+        th_note(m, trainopt_radam_step_ex(&rc, step + 4, n, m->a[4] + b, m->a[1] + b, m->a[5] + b, m->a[6] + b, op));
+        th_note(m, trainopt_adamax_step_ex(&xc, step, n, m->a[7] + b, m->a[1] + b, m->a[8] + b, m->a[9] + b, op));
+        th_note(m, trainopt_adadelta_step_ex(&dc, step, n, m->a[10] + b, m->a[1] + b, m->a[11] + b, m->a[12] + b, op));
+    }
+    if (fused) return;
+    /* The plain entry points themselves, once each, on the same arrays. */
+    mu_product = trainopt_nadam_mu_product(&nc, 4, mu_product);
+    th_note(m, trainopt_nadam_step(&nc, 4, mu_product, n, m->a[0] + b, m->a[1] + b, m->a[2] + b, m->a[3] + b));
+    th_note(m, trainopt_radam_step(&rc, 8, n, m->a[4] + b, m->a[1] + b, m->a[5] + b, m->a[6] + b));
+    th_note(m, trainopt_adamax_step(&xc, 4, n, m->a[7] + b, m->a[1] + b, m->a[8] + b, m->a[9] + b));
+    th_note(m, trainopt_adadelta_step(&dc, 4, n, m->a[10] + b, m->a[1] + b, m->a[11] + b, m->a[12] + b));
+}
+static void th_more_plain(th_mem *m, int chunk, size_t b, size_t e) {
+    (void)chunk;
+    th_more_optimizers(m, b, e, 0);
+}
+static void th_more_ex(th_mem *m, int chunk, size_t b, size_t e) {
+    (void)chunk;
+    th_more_optimizers(m, b, e, 1);
+}
+
+/* Lion, plain and fused (with the non-finite count per chunk), each on its own arrays. */
+static void th_lion(th_mem *m, int chunk, size_t b, size_t e) {
+    trainopt_lion_config c = TRAINOPT_LION_DEFAULTS;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    size_t bad = 0;
+    int64_t step;
+    c.lr = 1e-3, c.weight_decay = 0.1;
+    o.grad_scale = 0.25;
+    o.nonfinite = &bad;
+    for (step = 1; step <= 3; step++) {
+        th_note(m, trainopt_lion_step(&c, step, e - b, m->a[0] + b, m->a[1] + b, m->a[2] + b));
+        th_note(m, trainopt_lion_step_ex(&c, step, e - b, m->a[3] + b, m->a[1] + b, m->a[4] + b, &o));
+        m->found_inf[chunk] += (int)bad;
+    }
+}
+
 /* The gradient utilities that are elementwise: l1l2_grad, clip_grad_value, grad_unscale. */
 static void th_gradutil(th_mem *m, int chunk, size_t b, size_t e) {
     th_note(m, trainopt_l1l2_grad(e - b, m->a[0] + b, m->a[1] + b, 0.01, 0.02));
@@ -210,6 +268,10 @@ static const th_kernel th_kernels[] = {
     {"adamw_ex", "adamw_step_ex", 4, TH_N, {8, 1000, 2992}, th_adamw_ex},
     {"optim_more", "sgd_step_ex adagrad_step_ex rmsprop_step_ex adam_step_ex adamw_step", 13, TH_N, {8, 1000, 2992},
      th_optim_more},
+    {"more_optimizers", "nadam_step radam_step adamax_step adadelta_step", 13, TH_N, {8, 1000, 2992}, th_more_plain},
+    {"more_optimizers_ex", "nadam_step_ex radam_step_ex adamax_step_ex adadelta_step_ex", 13, TH_N, {8, 1000, 2992},
+     th_more_ex},
+    {"lion", "lion_step lion_step_ex", 5, TH_N, {8, 1000, 2992}, th_lion},
     {"gradutil", "l1l2_grad clip_grad_value grad_unscale", 2, TH_N, {8, 1000, 2992}, th_gradutil},
     {"dropout", "dropout_forward dropout_backward", 5, TH_N, {8, 1000, 2992}, th_dropout},
     {"random",
@@ -234,6 +296,7 @@ static const char *const th_not_elementwise[][2] = {
     {"softmax_cross_entropy", "a mean over rows, each row a reduction"},
     {"calculate_gain", "no arrays"},
     {"calculate_fans", "no arrays"},
+    {"nadam_mu_product", "no arrays (the caller's scalar; the NAdam rows call it once per step in every chunk)"},
 };
 
 /* Whether the space-separated list holds the word. */

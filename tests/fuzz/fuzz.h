@@ -149,6 +149,10 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(adagrad_step, optim) X(adagrad_step_ex, optim) X(rmsprop_step, optim)             \
     X(rmsprop_step_ex, optim) X(adam_step, optim) X(adamw_step, optim)                  \
     X(adam_step_ex, optim) X(adamw_step_ex, optim)                                      \
+    X(nadam_mu_product, optim) X(nadam_step, optim) X(nadam_step_ex, optim)             \
+    X(radam_step, optim) X(radam_step_ex, optim) X(adamax_step, optim)                  \
+    X(adamax_step_ex, optim) X(adadelta_step, optim) X(adadelta_step_ex, optim)         \
+    X(lion_step, optim) X(lion_step_ex, optim)                                          \
     X(lr_step, schedules) X(lr_multistep, schedules) X(lr_exponential, schedules)       \
     X(lr_inverse_time, schedules) X(lr_polynomial, schedules) X(lr_linear, schedules)   \
     X(lr_constant, schedules) X(lr_cosine, schedules) X(lr_cosine_restarts, schedules)  \

@@ -1,5 +1,6 @@
 /* tests/fuzz/fuzz_optim.c - optimizers: one configuration, three consecutive steps of
-   SGD, Adagrad (with its init), RMSprop, Adam or AdamW, plain or fused (_ex with a
+   SGD, Adagrad (with its init), RMSprop, Adam, AdamW, NAdam (with its mu product),
+   RAdam, Adamax, Adadelta or Lion, plain or fused (_ex with a
    gradient scale, found_inf, a non-finite count); state arrays present, NULL, the
    gradient aliasing the parameters or a state array overlapping them. Outputs: the
    statuses, the count, the parameters and every state array. See fuzz.h. */
@@ -21,9 +22,10 @@ void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
     float *param, *grad, *st[3], *g, *s[3];
     trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
     int found_inf, k;
+    double mu_product = 1.0; /* NAdam: advanced once per step, or (flags & 4) h[2] as given */
 
     in.p = data, in.n = size;
-    kind = fz_u8(&in) % 5;
+    kind = fz_u8(&in) % 10;
     flags = fz_u8(&in);
     fused = flags & 1;
     n = fz_len(&in, 300);
@@ -74,7 +76,8 @@ void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
                       : trainopt_rmsprop_step(&c, t, n, param, g, s[0], s[1], s[2]);
             break;
         }
-        default: {
+        case 3:
+        case 4: {
             trainopt_adam_config c;
             c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.eps = h[5], c.weight_decay = h[3];
             c.amsgrad = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
@@ -84,6 +87,45 @@ void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
             else
                 r = fused ? trainopt_adamw_step_ex(&c, t, n, param, g, s[0], s[1], s[2], op)
                           : trainopt_adamw_step(&c, t, n, param, g, s[0], s[1], s[2]);
+            break;
+        }
+        case 5: {
+            trainopt_nadam_config c;
+            c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.eps = h[5], c.weight_decay = h[3], c.momentum_decay = h[4];
+            c.decoupled_weight_decay = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
+            mu_product = flags & 4 ? h[2] : trainopt_nadam_mu_product(&c, t, mu_product);
+            fz_put(out, &mu_product, sizeof mu_product);
+            r = fused ? trainopt_nadam_step_ex(&c, t, mu_product, n, param, g, s[0], s[1], op)
+                      : trainopt_nadam_step(&c, t, mu_product, n, param, g, s[0], s[1]);
+            break;
+        }
+        case 6: {
+            trainopt_radam_config c;
+            c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.eps = h[5], c.weight_decay = h[3];
+            c.decoupled_weight_decay = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
+            r = fused ? trainopt_radam_step_ex(&c, t, n, param, g, s[0], s[1], op)
+                      : trainopt_radam_step(&c, t, n, param, g, s[0], s[1]);
+            break;
+        }
+        case 7: {
+            trainopt_adamax_config c;
+            c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.eps = h[5], c.weight_decay = h[3];
+            c.maximize = (flags >> 5) & 1;
+            r = fused ? trainopt_adamax_step_ex(&c, t, n, param, g, s[0], s[1], op)
+                      : trainopt_adamax_step(&c, t, n, param, g, s[0], s[1]);
+            break;
+        }
+        case 8: {
+            trainopt_adadelta_config c;
+            c.lr = h[0], c.rho = h[1], c.eps = h[5], c.weight_decay = h[3], c.maximize = (flags >> 5) & 1;
+            r = fused ? trainopt_adadelta_step_ex(&c, t, n, param, g, s[0], s[1], op)
+                      : trainopt_adadelta_step(&c, t, n, param, g, s[0], s[1]);
+            break;
+        }
+        default: {
+            trainopt_lion_config c;
+            c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.weight_decay = h[3], c.maximize = (flags >> 5) & 1;
+            r = fused ? trainopt_lion_step_ex(&c, t, n, param, g, s[0], op) : trainopt_lion_step(&c, t, n, param, g, s[0]);
             break;
         }
         }
