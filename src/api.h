@@ -210,7 +210,7 @@ typedef struct trainopt_plateau {
     uint32_t ready;           /* set by trainopt_plateau_init */
 } trainopt_plateau;
 
-/* >>api-layerwise: LAMB and LARS (optax, lists of tensors), schedule-free AdamW (>>layerwise). */
+/* >>api-layerwise: LAMB and LARS (optax, lists of tensors), Adafactor, schedule-free AdamW (>>layerwise). */
 typedef struct {
     double lr;           /* optax.lamb has no default: NaN until set (refused) */
     double beta1, beta2; /* 0.9, 0.999 */
@@ -229,6 +229,17 @@ typedef struct {
     int nesterov;             /* 0 */
 } trainopt_lars_config;
 #define TRAINOPT_LARS_DEFAULTS {NAN, 0.0, 0.001, 0.0, 0.9, 0}
+
+typedef struct {
+    double lr;           /* 1e-2: the relative step size's ceiling, and the weight decay's factor */
+    double beta2_decay;  /* -0.8: 1 - beta2_t = step^beta2_decay */
+    double eps1;         /* 2^-23 (PyTorch's None: float32's machine epsilon) */
+    double eps2;         /* 1e-3: the floor of the parameter's RMS */
+    double d;            /* 1: the update's RMS clipping threshold */
+    double weight_decay; /* 0: decoupled, p = p * (1 - lr*wd) */
+    int maximize;
+} trainopt_adafactor_config;
+#define TRAINOPT_ADAFACTOR_DEFAULTS {1e-2, -0.8, 1.1920928955078125e-07, 1e-3, 1.0, 0.0, 0}
 
 typedef struct {
     double lr;              /* 0.0025 */
@@ -444,6 +455,13 @@ typedef struct {
       float *const *params, const float *const *grads, float *const *momentum_bufs,                            \
       const trainopt_step_opts *o),                                                                            \
       (c, k, lens, params, grads, momentum_bufs, o))                                                           \
+    X(optim, trainopt_status, adafactor_step, (const trainopt_adafactor_config *c, int64_t step, size_t rows,   \
+      size_t cols, float *param, const float *grad, float *row_var, float *col_var, float *variance),            \
+      (c, step, rows, cols, param, grad, row_var, col_var, variance))                                          \
+    X(optim, trainopt_status, adafactor_step_ex, (const trainopt_adafactor_config *c, int64_t step,            \
+      size_t rows, size_t cols, float *param, const float *grad, float *row_var, float *col_var,               \
+      float *variance, const trainopt_step_opts *o),                                                           \
+      (c, step, rows, cols, param, grad, row_var, col_var, variance, o))                                       \
     X(schedule, trainopt_status, sfadamw_advance, (const trainopt_sfadamw_config *c,                           \
       trainopt_sfadamw_state *s),                                                                              \
       (c, s))                                                                                                  \

@@ -6,7 +6,7 @@
    TRAINOPT__LW_BLOCK elements, within a block element i to partial sum i % 16 of a
    trainopt__acc16 (its fixed tree), the block sums added in double, in order; so the
    norms, and with them every bit, are the same on every backend. */
-#define TRAINOPT__LW_BLOCK 256
+#define TRAINOPT__LW_BLOCK TRAINOPT__SUM_BLOCK
 
 /* ---- argument checks of the list kernels ---- */
 
@@ -61,6 +61,13 @@ TRAINOPT__FORCE_INLINE double trainopt__trust_ratio(double p_sumsq, double u_sum
     const double p_norm = sqrt(p_sumsq), u_norm = sqrt(u_sumsq);
     if (p_norm == 0.0 || u_norm == 0.0) return 1.0;
     return coef * p_norm / (u_norm + eps);
+}
+
+/* torch.lerp's form for a scalar weight w: a + w*(b - a) when |w| < 0.5, else
+   b - (b - a)*(1 - w) (exact at w = 1). `high` says which, one_minus_w is 1 - w. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lerp(trainopt__vf a, trainopt__vf b, float w, float one_minus_w, int high) {
+    const trainopt__vf d = trainopt__v_sub(b, a);
+    return high ? trainopt__v_fnma(d, trainopt__v_set1(one_minus_w), b) : trainopt__v_fma(trainopt__v_set1(w), d, a);
 }
 
 /* ---- the two passes shared by LAMB and LARS ---- */
@@ -331,6 +338,297 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_lars_step_ex(const trainopt_lars_c
     return trainopt__lars_run(c, k, lens, params, grads, momentum_bufs, o, "trainopt_lars_step_ex");
 }
 
+/* >>adafactor: torch.optim.Adafactor (PyTorch 2.5). The factored second moment of a
+   [rows][cols] parameter needs the mean of g^2 over each row and each column (row sums:
+   blocked like every norm here, per row; column sums: per column, a float sum over each
+   block of TRAINOPT__LW_BLOCK rows in row order, the block sums added in double; both
+   fixed orders, so the same bits on every backend), and the RMS of the parameter and of
+   the update (per-tensor reductions): five passes, no scratch memory. */
+
+typedef struct {
+    trainopt__grad_in gi;
+    float w, one_minus_w;    /* the lerp weight 1 - beta2_t = step^beta2_decay, and 1 - it */
+    float eps1_sq;           /* the floor of the variance estimate */
+    float decay_factor;      /* 1 - lr*wd */
+    int high;                /* the lerp's form (trainopt__v_lerp) */
+} trainopt__af_scalars;
+
+/* Sum of the (scaled) g^2 over g[0, n): blocked order, Inf/NaN counted into *nonfinite. */
+TRAINOPT__FORCE_INLINE double trainopt__af_grad_sumsq(const trainopt__af_scalars *s, const float *g, size_t n, int scaled,
+                                                      size_t *nonfinite) {
+    double total = 0.0;
+    size_t b, i, j;
+    for (b = 0; b < n; b += TRAINOPT__LW_BLOCK) {
+        const size_t end = n - b < TRAINOPT__LW_BLOCK ? n : b + TRAINOPT__LW_BLOCK;
+        const size_t whole = end - (end - b) % 16;
+        trainopt__acc16 acc;
+        trainopt__acc16_zero(&acc);
+        for (i = b; i < whole; i += 16)
+            for (j = 0; j < TRAINOPT__ACC_VECS; j++) {
+                const trainopt__vf x =
+                    trainopt__grad_load(&s->gi, g, i + j * TRAINOPT_SIMD_LANES, TRAINOPT_SIMD_LANES, scaled, nonfinite);
+                acc.v[j] = trainopt__v_fma(x, x, acc.v[j]);
+            }
+        for (j = 0; i < end; j++, i += TRAINOPT_SIMD_LANES) {
+            const size_t k = end - i < TRAINOPT_SIMD_LANES ? end - i : TRAINOPT_SIMD_LANES;
+            const trainopt__vf x = trainopt__grad_load(&s->gi, g, i, k, scaled, nonfinite);
+            acc.v[j] = trainopt__v_fma(x, x, acc.v[j]);
+        }
+        total += (double)trainopt__acc16_sum(&acc);
+    }
+    return total;
+}
+
+/* The update direction on k <= LANES elements at i: g / sqrt(max(v, eps1^2)), where the
+   variance estimate v is row_coef * col_var (factored; row_coef = row_var[r] / max(mean
+   of row_var, eps1) applied as PyTorch does, (R*C)/mean) or variance (unfactored). */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__af_update(const trainopt__af_scalars *s, trainopt__vf g, trainopt__vf v) {
+    return trainopt__v_div(g, trainopt__v_sqrt(trainopt__v_max_nan(v, trainopt__v_set1(s->eps1_sq))));
+}
+
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__af_factored_v(float row_var, float row_mean, const float *col_var, size_t c,
+                                                            size_t k) {
+    return trainopt__v_div(trainopt__v_mul(trainopt__v_set1(row_var), trainopt__v_load_n(col_var + c, k)),
+                           trainopt__v_set1(row_mean));
+}
+
+/* One row's update pass: with `apply` p = p*decay + neg_step*u, else the sum of u^2. */
+TRAINOPT__FORCE_INLINE double trainopt__af_row(const trainopt__af_scalars *s, float row_var, float row_mean, const float *col_var,
+                                               float *param, const float *grad, size_t cols, int scaled, int apply, int has_wd,
+                                               float neg_step) {
+    double total = 0.0;
+    size_t b, i, j;
+    for (b = 0; b < cols; b += TRAINOPT__LW_BLOCK) {
+        const size_t end = cols - b < TRAINOPT__LW_BLOCK ? cols : b + TRAINOPT__LW_BLOCK;
+        trainopt__acc16 acc;
+        trainopt__acc16_zero(&acc);
+        for (i = b, j = 0; i < end; i += TRAINOPT_SIMD_LANES, j = (j + 1) % TRAINOPT__ACC_VECS) {
+            const size_t k = end - i < TRAINOPT_SIMD_LANES ? end - i : TRAINOPT_SIMD_LANES;
+            const trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, NULL);
+            const trainopt__vf u = trainopt__af_update(s, g, trainopt__af_factored_v(row_var, row_mean, col_var, i, k));
+            if (apply) {
+                trainopt__vf p = trainopt__v_load_n(param + i, k);
+                const trainopt__vf step = trainopt__v_mul(trainopt__v_set1(neg_step), u);
+                p = has_wd ? trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), step) : trainopt__v_add(p, step);
+                trainopt__v_store_n(param + i, p, k);
+            } else {
+                const trainopt__vf uk = trainopt__v_keep_first(u, k);
+                acc.v[j] = trainopt__v_fma(uk, uk, acc.v[j]);
+            }
+        }
+        if (!apply) total += (double)trainopt__acc16_sum(&acc);
+    }
+    return total;
+}
+
+/* The unfactored passes over n elements: without `apply` the variance's lerp toward g^2
+   (stored) and the sum of u^2; with it p = p*decay + neg_step*u from the stored variance. */
+TRAINOPT__FORCE_INLINE double trainopt__af_vector(const trainopt__af_scalars *s, float *param, const float *grad,
+                                                  float *variance, size_t n, int scaled, size_t *nonfinite, int apply,
+                                                  int has_wd, float neg_step) {
+    double total = 0.0;
+    size_t b, i, j;
+    for (b = 0; b < n; b += TRAINOPT__LW_BLOCK) {
+        const size_t end = n - b < TRAINOPT__LW_BLOCK ? n : b + TRAINOPT__LW_BLOCK;
+        trainopt__acc16 acc;
+        trainopt__acc16_zero(&acc);
+        for (i = b, j = 0; i < end; i += TRAINOPT_SIMD_LANES, j = (j + 1) % TRAINOPT__ACC_VECS) {
+            const size_t k = end - i < TRAINOPT_SIMD_LANES ? end - i : TRAINOPT_SIMD_LANES;
+            const trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, apply ? NULL : nonfinite);
+            trainopt__vf v = trainopt__v_load_n(variance + i, k), u;
+            if (!apply) {
+                v = trainopt__v_lerp(v, trainopt__v_mul(g, g), s->w, s->one_minus_w, s->high);
+                trainopt__v_store_n(variance + i, v, k);
+            }
+            u = trainopt__af_update(s, g, v);
+            if (apply) {
+                trainopt__vf p = trainopt__v_load_n(param + i, k);
+                const trainopt__vf step = trainopt__v_mul(trainopt__v_set1(neg_step), u);
+                p = has_wd ? trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), step) : trainopt__v_add(p, step);
+                trainopt__v_store_n(param + i, p, k);
+            } else {
+                const trainopt__vf uk = trainopt__v_keep_first(u, k);
+                acc.v[j] = trainopt__v_fma(uk, uk, acc.v[j]);
+            }
+        }
+        if (!apply) total += (double)trainopt__acc16_sum(&acc);
+    }
+    return total;
+}
+
+#define TRAINOPT__AF_COL_TILE 256 /* columns summed per strided pass over the rows: 1 KB of each row */
+
+/* lerp(state, mean, w) on one float of a factor, with torch.lerp's form (explicit fmaf). */
+TRAINOPT__FORCE_INLINE float trainopt__af_lerp1(float a, float b, const trainopt__af_scalars *s) {
+    return s->high ? fmaf(-(b - a), s->one_minus_w, b) : fmaf(s->w, b - a, a);
+}
+
+/* The factors' new values: row_var[r] and col_var[c] lerp toward the means of g^2 over
+   row r and column c. */
+static inline void trainopt__af_factors(const trainopt__af_scalars *s, const float *grad, size_t rows, size_t cols,
+                                        float *row_var, float *col_var, int scaled, size_t *nonfinite) {
+    size_t r, c0, rb, c;
+    for (r = 0; r < rows; r++) {
+        const double sum = trainopt__af_grad_sumsq(s, grad + r * cols, cols, scaled, nonfinite);
+        row_var[r] = trainopt__af_lerp1(row_var[r], (float)(sum / (double)cols), s);
+    }
+    for (c0 = 0; c0 < cols; c0 += TRAINOPT__AF_COL_TILE) {
+        const size_t width = cols - c0 < TRAINOPT__AF_COL_TILE ? cols - c0 : TRAINOPT__AF_COL_TILE;
+        double col_sum[TRAINOPT__AF_COL_TILE];
+        float acc[TRAINOPT__AF_COL_TILE];
+        for (c = 0; c < width; c++) col_sum[c] = 0.0;
+        for (rb = 0; rb < rows; rb += TRAINOPT__LW_BLOCK) {
+            const size_t rend = rows - rb < TRAINOPT__LW_BLOCK ? rows : rb + TRAINOPT__LW_BLOCK;
+            for (c = 0; c < TRAINOPT__AF_COL_TILE; c++) acc[c] = 0.0f;
+            for (r = rb; r < rend; r++)
+                for (c = 0; c < width; c += TRAINOPT_SIMD_LANES) {
+                    const size_t k = width - c < TRAINOPT_SIMD_LANES ? width - c : TRAINOPT_SIMD_LANES;
+                    const trainopt__vf x = trainopt__grad_load(&s->gi, grad + r * cols + c0, c, k, scaled, NULL);
+                    trainopt__v_store(acc + c, trainopt__v_fma(x, x, trainopt__v_load(acc + c)));
+                }
+            for (c = 0; c < width; c++) col_sum[c] += (double)acc[c];
+        }
+        for (c = 0; c < width; c++) col_var[c0 + c] = trainopt__af_lerp1(col_var[c0 + c], (float)(col_sum[c] / (double)rows), s);
+    }
+}
+
+/* row_var.mean().clamp_(min=eps1) as a float (the sum in double, in row order; NaN stays). */
+TRAINOPT__FORCE_INLINE float trainopt__af_row_mean(const float *row_var, size_t rows, double eps1) {
+    double sum = 0.0;
+    size_t r;
+    float mean;
+    for (r = 0; r < rows; r++) sum += (double)row_var[r];
+    mean = (float)(sum / (double)rows);
+    return mean < (float)eps1 ? (float)eps1 : mean;
+}
+
+static inline trainopt_status trainopt__adafactor_run(const trainopt_adafactor_config *c, int64_t step, size_t rows, size_t cols,
+                                                      float *param, const float *grad, float *row_var, float *col_var,
+                                                      float *variance, const trainopt_step_opts *o, const char *fn) {
+    trainopt__af_scalars s;
+    trainopt__arrays arrays;
+    trainopt_status st;
+    size_t n, r;
+    double one_minus_beta2, rho, p_sumsq = 0.0, u_sumsq = 0.0, rms, alpha, denom;
+    size_t bad = 0, unused = 0;
+    int skip, has_wd;
+    float neg_step;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__finite(c->beta2_decay) || c->beta2_decay > 0.0)
+        return trainopt__once_hparam(fn, "beta2_decay", c->beta2_decay, "is not a finite number <= 0");
+    if (!trainopt__nonneg(c->eps1)) return trainopt__once_hparam(fn, "eps1", c->eps1, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->eps2)) return trainopt__once_hparam(fn, "eps2", c->eps2, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__finite(c->d) || c->d < 1.0) return trainopt__once_hparam(fn, "d", c->d, "is not a finite number >= 1");
+    if (!trainopt__nonneg(c->weight_decay))
+        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    if ((st = trainopt__step_opts_check(o, 0, NULL, NULL, 0, &skip, fn)) != TRAINOPT_OK) return st;
+    if (step < 1) return trainopt__once_step(fn, step);
+    if (cols != 0 && rows > SIZE_MAX / sizeof(float) / cols)
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "rows * cols = %zu * %zu: its size in bytes overflows size_t", rows,
+                                   cols);
+    n = rows * cols;
+    if (n == 0 || skip) {
+        if (o && o->nonfinite) *o->nonfinite = 0;
+        return TRAINOPT_OK;
+    }
+    if (variance == NULL && (row_var == NULL || col_var == NULL))
+        return trainopt__once_null(fn, row_var == NULL ? "row_var (factored; or pass variance for an unfactored step)"
+                                                       : "col_var (factored; or pass variance for an unfactored step)");
+    if (variance != NULL && (row_var != NULL || col_var != NULL))
+        return trainopt__once_fail(TRAINOPT_ERR_ALIAS, fn,
+                                   "variance and row_var/col_var both given: factored takes row_var and col_var, "
+                                   "unfactored variance, never both");
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    if (variance) trainopt__arrays_add(&arrays, variance, "variance");
+    if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
+    if (variance == NULL) { /* the factors: rows and cols floats, disjoint from everything */
+        const size_t pb = n * sizeof(float), rb = rows * sizeof(float), cb = cols * sizeof(float);
+        if (trainopt__overlap(row_var, rb, param, pb) || trainopt__overlap(row_var, rb, grad, pb))
+            return trainopt__once_alias(fn, "row_var", trainopt__overlap(row_var, rb, param, pb) ? "param" : "grad");
+        if (trainopt__overlap(col_var, cb, param, pb) || trainopt__overlap(col_var, cb, grad, pb))
+            return trainopt__once_alias(fn, "col_var", trainopt__overlap(col_var, cb, param, pb) ? "param" : "grad");
+        if (trainopt__overlap(row_var, rb, col_var, cb)) return trainopt__once_alias(fn, "row_var", "col_var");
+    }
+    if (o && o->nonfinite) {
+        const void *const ptrs[] = {param, grad, variance, row_var, col_var};
+        static const char *const names[] = {"param", "grad", "variance", "row_var", "col_var"};
+        const size_t lens[] = {n, n, n, rows, cols};
+        int i;
+        for (i = 0; i < 5; i++)
+            if (ptrs[i] && trainopt__overlap(o->nonfinite, sizeof *o->nonfinite, ptrs[i], lens[i] * sizeof(float)))
+                return trainopt__once_alias(fn, "o->nonfinite", names[i]);
+    }
+
+    one_minus_beta2 = pow((double)step, c->beta2_decay);
+    rho = 1.0 / sqrt((double)step);
+    if (c->lr < rho) rho = c->lr;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.w = (float)one_minus_beta2;
+    s.one_minus_w = (float)(1.0 - one_minus_beta2);
+    s.high = !(fabs(one_minus_beta2) < 0.5);
+    s.eps1_sq = (float)(c->eps1 * c->eps1);
+    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
+    has_wd = c->weight_decay != 0.0;
+    trainopt__sumsq_run(param, n, &p_sumsq, &unused); /* before the decay, as PyTorch */
+    rms = sqrt(p_sumsq) / sqrt((double)n);
+    alpha = (rms > c->eps2 ? rms : c->eps2) * rho; /* Python's max(eps2, rms): eps2 when rms is NaN */
+#define TRAINOPT__AF_PASSES(scaled, count)                                                                               \
+    do {                                                                                                                 \
+        if (variance) {                                                                                                  \
+            u_sumsq = trainopt__af_vector(&s, param, grad, variance, n, scaled, count, 0, 0, 0.0f);                      \
+        } else {                                                                                                         \
+            float row_mean;                                                                                              \
+            trainopt__af_factors(&s, grad, rows, cols, row_var, col_var, scaled, count);                                 \
+            row_mean = trainopt__af_row_mean(row_var, rows, c->eps1);                                                    \
+            for (r = 0; r < rows; r++)                                                                                   \
+                u_sumsq += trainopt__af_row(&s, row_var[r], row_mean, col_var, NULL, grad + r * cols, cols, scaled, 0, 0, \
+                                            0.0f);                                                                       \
+        }                                                                                                                \
+        denom = sqrt(u_sumsq) / (sqrt((double)n) * c->d);                                                                \
+        if (!(denom > 1.0)) denom = denom != denom ? denom : 1.0; /* max(1, x), NaN kept */                              \
+        neg_step = (float)(-alpha / denom);                                                                              \
+        if (variance) {                                                                                                  \
+            if (has_wd) trainopt__af_vector(&s, param, grad, variance, n, scaled, NULL, 1, 1, neg_step);                 \
+            else trainopt__af_vector(&s, param, grad, variance, n, scaled, NULL, 1, 0, neg_step);                        \
+        } else {                                                                                                         \
+            const float row_mean = trainopt__af_row_mean(row_var, rows, c->eps1);                                        \
+            for (r = 0; r < rows; r++) {                                                                                 \
+                if (has_wd)                                                                                              \
+                    trainopt__af_row(&s, row_var[r], row_mean, col_var, param + r * cols, grad + r * cols, cols, scaled, \
+                                     1, 1, neg_step);                                                                    \
+                else                                                                                                     \
+                    trainopt__af_row(&s, row_var[r], row_mean, col_var, param + r * cols, grad + r * cols, cols, scaled, \
+                                     1, 0, neg_step);                                                                    \
+            }                                                                                                            \
+        }                                                                                                                \
+    } while (0)
+    if (o == NULL) {
+        TRAINOPT__AF_PASSES(0, (size_t *)NULL);
+    } else {
+        TRAINOPT__AF_PASSES(o->grad_scale != 1.0, &bad);
+        if (o->nonfinite) *o->nonfinite = bad;
+    }
+#undef TRAINOPT__AF_PASSES
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adafactor_step(const trainopt_adafactor_config *c, int64_t step, size_t rows,
+                                                             size_t cols, float *param, const float *grad, float *row_var,
+                                                             float *col_var, float *variance) {
+    return trainopt__adafactor_run(c, step, rows, cols, param, grad, row_var, col_var, variance, NULL,
+                                   "trainopt_adafactor_step");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adafactor_step_ex(const trainopt_adafactor_config *c, int64_t step, size_t rows,
+                                                                size_t cols, float *param, const float *grad, float *row_var,
+                                                                float *col_var, float *variance, const trainopt_step_opts *o) {
+    return trainopt__adafactor_run(c, step, rows, cols, param, grad, row_var, col_var, variance, o,
+                                   "trainopt_adafactor_step_ex");
+}
+
 /* >>sfadamw: schedule-free AdamW. The scalar state (lr_max, weight_sum) changes once per
    optimizer step, so trainopt_sfadamw_advance updates it once, outside the element loop
    and before the step of any tensor; every step call only reads it, so chunks, tensors
@@ -375,13 +673,6 @@ typedef struct {
     float y_coef;               /* lr * (beta1 * (1 - ckp1) - 1) */
     float neg_lr;
 } trainopt__sfadamw_scalars;
-
-/* torch.lerp's form for a scalar weight w: a + w*(b - a) when |w| < 0.5, else
-   b - (b - a)*(1 - w) (exact at w = 1). `high` says which, one_minus_w is 1 - w. */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lerp(trainopt__vf a, trainopt__vf b, float w, float one_minus_w, int high) {
-    const trainopt__vf d = trainopt__v_sub(b, a);
-    return high ? trainopt__v_fnma(d, trainopt__v_set1(one_minus_w), b) : trainopt__v_fma(trainopt__v_set1(w), d, a);
-}
 
 TRAINOPT__FORCE_INLINE void trainopt__sfadamw_lanes(const trainopt__sfadamw_scalars *s, size_t i, size_t k, int scaled,
                                                     size_t *nonfinite, int has_wd, int high, float *param, const float *grad,

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden trajectories for LAMB, LARS and schedule-free AdamW (issue 16).
+"""Golden trajectories for LAMB, LARS, Adafactor and schedule-free AdamW (issue 16).
 
 None of them is in PyTorch 1.13, so each reference below is float64 numpy written
 from the cited source; the C tests compare the float32 kernels with it (1e-5 of each
@@ -15,12 +15,17 @@ Sources:
         trace(decay=momentum, nesterov))
         optax/_src/transform.py scale_by_trust_ratio: trust = coef * ||p|| / (||u|| + eps),
         1 where ||p|| == 0 or ||u|| == 0 (numerics.safe_norm with min_norm 0 is the norm)
+  AF    torch/optim/_adafactor.py (PyTorch 2.5) _single_tensor_adafactor: row/col factors
+        of a 2-D parameter (lerp toward the row and column means of g^2 with weight
+        step^beta2_decay), var = R C^T / max(mean(R), eps1); a vector's variance lerps
+        toward g^2; u = g / sqrt(max(var, eps1^2)); alpha = max(eps2, RMS(p)) * min(lr,
+        1/sqrt(step)); p *= 1 - lr*wd; p -= alpha / max(1, RMS(u)/d) * u
   SF    facebookresearch/schedule_free, schedulefree/adamw_schedulefree_reference.py
         (AdamWScheduleFreeReference.step: explicit x, y, z sequences; the C kernel uses
         AdamWScheduleFree's y/z form, the same math)
 
 Format (little-endian): b"TOLWGLD1", u32 case count; then per case:
-  char name[48]; u32 kind (0 lamb, 1 lars, 2 sfadamw);
+  char name[48]; u32 kind (0 lamb, 1 lars, 2 sfadamw, 3 adafactor);
   f64 hp[8]; i32 flags[2]; u32 ntensors; u32 lens[ntensors]; u32 steps, nstates;
   f32 param0[total]; f32 grads[steps][total]; f32 after[steps][1 + nstates][total]
   (total = sum of lens; tensors concatenated in order)
@@ -28,8 +33,11 @@ hp and flags per kind:
   lamb     lr beta1 beta2 eps eps_root weight_decay - -                  | - -
   lars     lr weight_decay trust_coefficient eps momentum - - -          | nesterov -
   sfadamw  lr beta1 beta2 eps weight_decay r weight_lr_power -           | warmup_steps -
+  adafactor lr beta2_decay eps1 eps2 d weight_decay - -                  | maximize rows
 States after param: lamb exp_avg exp_avg_sq; lars trace (none without momentum); sfadamw z exp_avg_sq x
-(x: the evaluation parameters, AdamWScheduleFree.eval()).
+(x: the evaluation parameters, AdamWScheduleFree.eval()); adafactor, with two tensors
+(the first [rows][lens[0]/rows], factored; the second a vector): row_var[rows]
+col_var[cols] variance[lens[1]] (not `total` long).
 """
 import math
 import struct
@@ -113,6 +121,39 @@ def sfadamw_run(hp, flags, params, grads):
     return out
 
 
+def lerp(a, b, w):
+    return a + w * (b - a)
+
+
+def adafactor_run(hp, flags, params, grads):
+    lr, beta2_decay, eps1, eps2, d, wd = hp[:6]
+    maximize, rows = flags
+    cols = len(params[0]) // rows
+    row_var, col_var, variance = np.zeros(rows), np.zeros(cols), np.zeros(len(params[1]))
+    out = []
+    for t in range(1, STEPS + 1):
+        one_minus_beta2 = t ** beta2_decay
+        rho = min(lr, 1 / t ** 0.5)
+        for i, p in enumerate(params):
+            g = -grads[t - 1][i] if maximize else grads[t - 1][i]
+            alpha = max(eps2, norm(p) / len(p) ** 0.5) * rho
+            if wd != 0:
+                p = p * (1 - lr * wd)
+            if i == 0:
+                g2 = (g * g).reshape(rows, cols)
+                row_var = lerp(row_var, g2.mean(axis=1), one_minus_beta2)
+                col_var = lerp(col_var, g2.mean(axis=0), one_minus_beta2)
+                var = (np.outer(row_var, col_var) / max(row_var.mean(), eps1)).reshape(-1)
+            else:
+                variance = lerp(variance, g * g, one_minus_beta2)
+                var = variance
+            u = g / np.sqrt(np.maximum(var, eps1 * eps1))
+            denom = max(1.0, norm(u) / (len(u) ** 0.5 * d))
+            params[i] = p - alpha / denom * u
+        out.append([list(params), [row_var.copy()], [col_var.copy()], [variance.copy()]])
+    return out
+
+
 def cases():
     return [
         ("lamb_default", 0, (1e-2, 0.9, 0.999, 1e-6, 0.0, 1e-4), (0, 0)),
@@ -124,10 +165,14 @@ def cases():
         ("sfadamw_default", 2, (2.5e-3, 0.9, 0.999, 1e-8, 0.0, 0.0, 2.0), (0, 0)),
         ("sfadamw_warmup_wd", 2, (1e-2, 0.9, 0.999, 1e-8, 0.01, 0.0, 2.0), (10, 0)),
         ("sfadamw_r_power_betas", 2, (5e-3, 0.8, 0.99, 1e-6, 0.1, 1.0, 1.0), (5, 0)),
+        ("adafactor_default_13x37", 3, (1e-2, -0.8, 2.0 ** -23, 1e-3, 1.0, 0.0), (0, 13)),
+        ("adafactor_wd_maximize_260x3", 3, (3e-2, -0.5, 1e-6, 1e-2, 1.0, 0.1), (1, 260)),
+        ("adafactor_clip_d2_1x70", 3, (0.5, -0.8, 1e-30, 1e-3, 2.0, 0.0), (0, 1)),
     ]
 
 
-RUNS = {0: lamb_run, 1: lars_run, 2: sfadamw_run}
+RUNS = {0: lamb_run, 1: lars_run, 2: sfadamw_run, 3: adafactor_run}
+AF_SHAPES = {13: 13 * 37, 260: 260 * 3, 1: 70}  # rows -> elements of the factored tensor
 
 
 def f32(a):
@@ -141,12 +186,13 @@ def main():
     blob += struct.pack("<I", len(cs))
     for name, kind, hp, flags in cs:
         # float32 inputs; the reference computes in float64 from exactly these values
-        params = [f32(rng.normal(0.0, 0.5, n)).astype(np.float64) for n in LENS]
+        lens = [AF_SHAPES[flags[1]], 67] if kind == 3 else LENS
+        params = [f32(rng.normal(0.0, 0.5, n)).astype(np.float64) for n in lens]
         if kind == 0 and name.endswith("eps0"):
             params[2][:] = 0.0  # a zero tensor: its trust ratio is 1
         grads = []
         for t in range(STEPS):
-            gs = [f32(rng.normal(0.0, 1.0, n) * (1 + 0.1 * np.sin(t + np.arange(n)))).astype(np.float64) for n in LENS]
+            gs = [f32(rng.normal(0.0, 1.0, n) * (1 + 0.1 * np.sin(t + np.arange(n)))).astype(np.float64) for n in lens]
             grads.append(gs)
         param0 = np.concatenate(params)
         out = RUNS[kind](hp, flags, [p.copy() for p in params], grads)
@@ -155,8 +201,8 @@ def main():
         blob += struct.pack("<I", kind)
         blob += struct.pack("<8d", *hp8)
         blob += struct.pack("<2i", *flags)
-        blob += struct.pack("<I", len(LENS))
-        blob += struct.pack("<%dI" % len(LENS), *LENS)
+        blob += struct.pack("<I", len(lens))
+        blob += struct.pack("<%dI" % len(lens), *lens)
         blob += struct.pack("<II", STEPS, len(out[0]) - 1)
         blob += f32(param0).tobytes()
         for gs in grads:

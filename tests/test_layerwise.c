@@ -1,5 +1,6 @@
-/* tests/test_layerwise.c - LAMB, LARS (lists of tensors, a trust ratio per tensor) and
-   schedule-free AdamW: float64 golden trajectories (tests/gen_layerwise.py, from optax
+/* tests/test_layerwise.c - LAMB, LARS (lists of tensors, a trust ratio per tensor),
+   Adafactor (factored second moment, per-tensor RMS) and schedule-free AdamW: float64
+   golden trajectories (tests/gen_layerwise.py, from optax, PyTorch 2.5's _adafactor.py
    and schedule_free's reference), a double reference at every size 0..70 and a few
    thousand, canaries and guard pages, a list against one call per tensor, chunked
    against whole, zero norms, NaN, the fused options and the errors lists add.
@@ -12,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { K_LAMB, K_LARS, K_SF, K_COUNT };
-static const char *const kind_name[K_COUNT] = {"lamb", "lars", "sfadamw"};
+enum { K_LAMB, K_LARS, K_SF, K_AF, K_COUNT };
+static const char *const kind_name[K_COUNT] = {"lamb", "lars", "sfadamw", "adafactor"};
 enum { MAX_T = 3 }; /* tensors per list in these tests */
 
 typedef struct {
@@ -21,11 +22,17 @@ typedef struct {
     trainopt_lamb_config lamb;
     trainopt_lars_config lars;
     trainopt_sfadamw_config sf;
+    trainopt_adafactor_config af;
+    size_t af_rows; /* Adafactor: the first tensor of a list is [af_rows][n / af_rows] (when that divides), factored */
 } lw_case;
 
-/* State arrays per tensor, in the golden file's order (sfadamw: z, exp_avg_sq). */
+/* Adafactor's rows for a first tensor of n elements. */
+static size_t af_rows(const lw_case *c, size_t n) { return n && c->af_rows && n % c->af_rows == 0 ? c->af_rows : 1; }
+
+/* State arrays per tensor, in the golden file's order (sfadamw: z, exp_avg_sq; adafactor:
+   the first tensor's row_var and col_var, the others' variance in state 0). */
 static int state_count(const lw_case *c) {
-    if (c->kind == K_LAMB) return 2;
+    if (c->kind == K_LAMB || c->kind == K_AF) return 2;
     if (c->kind == K_LARS) return c->lars.momentum != 0.0;
     return 2;
 }
@@ -36,6 +43,7 @@ static int make_cases(lw_case *out) {
     trainopt_lamb_config lamb = TRAINOPT_LAMB_DEFAULTS;
     trainopt_lars_config lars = TRAINOPT_LARS_DEFAULTS;
     trainopt_sfadamw_config sf = TRAINOPT_SFADAMW_DEFAULTS;
+    trainopt_adafactor_config af = TRAINOPT_ADAFACTOR_DEFAULTS;
     memset(&c, 0, sizeof c);
     c.kind = K_LAMB, c.lamb = lamb, c.lamb.lr = 1e-2;
     out[n++] = c;
@@ -50,6 +58,10 @@ static int make_cases(lw_case *out) {
     c.kind = K_SF, c.sf = sf;
     out[n++] = c;
     c.sf.weight_decay = 0.05, c.sf.warmup_steps = 3, c.sf.r = 1.0, c.sf.beta1 = 0.8;
+    out[n++] = c;
+    c.kind = K_AF, c.af = af, c.af_rows = 7;
+    out[n++] = c;
+    c.af.weight_decay = 0.1, c.af.maximize = 1, c.af.d = 2.0, c.af.lr = 0.3, c.af_rows = 3;
     out[n++] = c;
     return n;
 }
@@ -70,6 +82,14 @@ static trainopt_status lw_step(const lw_case *c, int64_t step, trainopt_sfadamw_
         float *const *bufs = state_count(c) ? st0 : NULL;
         return o ? trainopt_lars_step_ex(&c->lars, k, lens, p, gc, bufs, o) : trainopt_lars_step(&c->lars, k, lens, p, gc, bufs);
     }
+    case K_AF:
+        for (t = 0; t < k && s == TRAINOPT_OK; t++) {
+            const size_t rows = t == 0 ? af_rows(c, lens[0]) : 1, cols = t == 0 ? lens[0] / rows : lens[t];
+            float *row_var = t == 0 ? st0[0] : NULL, *col_var = t == 0 ? st1[0] : NULL, *variance = t == 0 ? NULL : st0[t];
+            s = o ? trainopt_adafactor_step_ex(&c->af, step, rows, cols, p[t], g[t], row_var, col_var, variance, o)
+                  : trainopt_adafactor_step(&c->af, step, rows, cols, p[t], g[t], row_var, col_var, variance);
+        }
+        return s;
     default:
         if (advance && (s = trainopt_sfadamw_advance(&c->sf, sf)) != TRAINOPT_OK) return s;
         for (t = 0; t < k && s == TRAINOPT_OK; t++)
@@ -87,10 +107,45 @@ static void init_states(const lw_case *c, size_t n, const float *p, float *st0, 
 }
 
 /* ---- the double reference: one step of one tensor, from the cited sources ---------------- */
-static void reference_step(const lw_case *c, int64_t step, trainopt_sfadamw_state *sf, size_t n, double *p, const float *g,
-                           double *st0, double *st1, double *x) {
+static void reference_step(const lw_case *c, int64_t step, trainopt_sfadamw_state *sf, size_t n, size_t rows, double *p,
+                           const float *g, double *st0, double *st1, double *x) {
     double *u = (double *)malloc((n + 1) * sizeof(double)), pn = 0, un = 0, trust;
     size_t i;
+    if (c->kind == K_AF) { /* rows > 0: [rows][n/rows] factored into st0 (rows) and st1 (cols) */
+        const trainopt_adafactor_config *q = &c->af;
+        const double w = pow((double)step, q->beta2_decay), rho = fmin(q->lr, 1 / sqrt((double)step));
+        const size_t cols = rows ? n / rows : 0;
+        double alpha, row_mean = 0, denom, sign = q->maximize ? -1 : 1;
+        size_t r, j;
+        for (i = 0; i < n; i++) pn += p[i] * p[i];
+        alpha = fmax(q->eps2, sqrt(pn) / sqrt((double)n)) * rho;
+        for (i = 0; i < n; i++) p[i] *= 1 - q->lr * q->weight_decay;
+        if (rows) {
+            for (r = 0; r < rows; r++) {
+                double m = 0;
+                for (j = 0; j < cols; j++) m += (double)g[r * cols + j] * g[r * cols + j];
+                st0[r] += w * (m / cols - st0[r]);
+            }
+            for (j = 0; j < cols; j++) {
+                double m = 0;
+                for (r = 0; r < rows; r++) m += (double)g[r * cols + j] * g[r * cols + j];
+                st1[j] += w * (m / rows - st1[j]);
+            }
+            for (r = 0; r < rows; r++) row_mean += st0[r] / rows;
+            row_mean = fmax(row_mean, q->eps1);
+        } else {
+            for (i = 0; i < n; i++) st0[i] += w * ((double)g[i] * g[i] - st0[i]);
+        }
+        for (i = 0; i < n; i++) {
+            const double v = rows ? st0[i / cols] * st1[i % cols] / row_mean : st0[i];
+            u[i] = sign * g[i] / sqrt(fmax(v, q->eps1 * q->eps1));
+            un += u[i] * u[i];
+        }
+        denom = fmax(1.0, sqrt(un) / (sqrt((double)n) * q->d));
+        for (i = 0; i < n; i++) p[i] -= alpha / denom * u[i];
+        free(u);
+        return;
+    }
     if (c->kind == K_SF) {
         const trainopt_sfadamw_config *q = &c->sf;
         for (i = 0; i < n; i++) {
@@ -168,9 +223,13 @@ static lw_case case_from_file(uint32_t kind, const double *hp, const int32_t *fl
     } else if (kind == K_LARS) {
         trainopt_lars_config q = {hp[0], hp[1], hp[2], hp[3], hp[4], flags[0]};
         c.lars = q;
-    } else {
+    } else if (kind == K_SF) {
         trainopt_sfadamw_config q = {hp[0], hp[1], hp[2], hp[3], hp[4], flags[0], hp[5], hp[6]};
         c.sf = q;
+    } else {
+        trainopt_adafactor_config q = {hp[0], hp[1], hp[2], hp[3], hp[4], hp[5], flags[0]};
+        c.af = q;
+        c.af_rows = (size_t)flags[1];
     }
     return c;
 }
@@ -179,7 +238,7 @@ static void test_golden(to_ctx *t) {
     size_t len;
     unsigned char *data = (unsigned char *)to_read_golden(t, "layerwise.bin", &len);
     reader r;
-    uint32_t count, ci, seen[K_COUNT] = {0, 0, 0};
+    uint32_t count, ci, seen[K_COUNT] = {0, 0, 0, 0};
     if (!data) return;
     r.at = data, r.end = data + len;
     if (len < 12 || memcmp(data, "TOLWGLD1", 8) != 0) {
@@ -194,7 +253,7 @@ static void test_golden(to_ctx *t) {
         uint32_t kind, k, lens32[MAX_T], hdr[2], steps, nstates, s;
         int32_t flags[2];
         double hp[8];
-        size_t lens[MAX_T], total = 0, i, off[MAX_T + 1];
+        size_t lens[MAX_T], total = 0, i, off[MAX_T + 1], per_step, rows = 0, cols = 0;
         float *param, *grads, *want, *st[2], *x, *pl[MAX_T], *gl[MAX_T], *s0[MAX_T], *s1[MAX_T];
         trainopt_sfadamw_state sf = TRAINOPT_SFADAMW_STATE_INIT;
         lw_case c;
@@ -207,15 +266,24 @@ static void test_golden(to_ctx *t) {
         }
         steps = hdr[0], nstates = hdr[1];
         c = case_from_file(kind, hp, flags);
-        if (nstates != (uint32_t)state_count(&c) + (kind == K_SF)) {
+        if (nstates != (uint32_t)state_count(&c) + (kind == K_SF || kind == K_AF)) {
             to_fail(t, "%s: %u states in the file", name, (unsigned)nstates);
             break;
         }
         seen[kind]++;
         for (i = 0, off[0] = 0; i < k; i++) lens[i] = lens32[i], total += lens[i], off[i + 1] = total;
+        per_step = (1 + nstates) * total;
+        if (kind == K_AF) { /* param, then row_var[rows] col_var[cols] variance[lens[1]] */
+            rows = af_rows(&c, lens[0]), cols = lens[0] / rows;
+            per_step = total + rows + cols + lens[1];
+            if (k != 2 || rows != c.af_rows) {
+                to_fail(t, "%s: adafactor cases hold a [%zu][...] and a vector", name, c.af_rows);
+                break;
+            }
+        }
         param = (float *)malloc(total * sizeof(float));
         grads = (float *)malloc((size_t)steps * total * sizeof(float));
-        want = (float *)malloc((1 + nstates) * total * sizeof(float));
+        want = (float *)malloc(per_step * sizeof(float));
         st[0] = (float *)malloc(total * sizeof(float)), st[1] = (float *)malloc(total * sizeof(float));
         x = (float *)malloc(total * sizeof(float));
         read_bytes(&r, param, total * sizeof(float));
@@ -227,14 +295,23 @@ static void test_golden(to_ctx *t) {
                 pl[i] = param + off[i], gl[i] = grads + (size_t)(step - 1) * total + off[i], s0[i] = st[0] + off[i],
                 s1[i] = st[1] + off[i];
             ok &= to_expect_status(t, lw_step(&c, step, &sf, 1, k, lens, pl, gl, s0, s1, NULL), TRAINOPT_OK, name);
-            if (!read_bytes(&r, want, (1 + nstates) * total * sizeof(float))) {
+            if (!read_bytes(&r, want, per_step * sizeof(float))) {
                 to_fail(t, "%s: truncated", name);
                 ok = 0;
                 break;
             }
             snprintf(what, sizeof what, "%s step %d param", name, step);
             ok &= to_close(t, what, param, want, total, 1e-5 * to_max_abs(want, total));
-            for (s = 0; s < (uint32_t)state_count(&c); s++) {
+            if (kind == K_AF) {
+                const float *w = want + total;
+                snprintf(what, sizeof what, "%s step %d row_var", name, step);
+                ok &= to_close(t, what, st[0], w, rows, 1e-5 * to_max_abs(w, rows));
+                snprintf(what, sizeof what, "%s step %d col_var", name, step);
+                ok &= to_close(t, what, st[1], w + rows, cols, 1e-5 * to_max_abs(w + rows, cols));
+                snprintf(what, sizeof what, "%s step %d variance", name, step);
+                ok &= to_close(t, what, st[0] + off[1], w + rows + cols, lens[1], 1e-5 * to_max_abs(w + rows + cols, lens[1]));
+            }
+            for (s = 0; kind != K_AF && s < (uint32_t)state_count(&c); s++) {
                 const float *w = want + (size_t)(1 + s) * total;
                 snprintf(what, sizeof what, "%s step %d state %u", name, step, (unsigned)s);
                 ok &= to_close(t, what, st[s], w, total, 1e-5 * to_max_abs(w, total));
@@ -248,11 +325,12 @@ static void test_golden(to_ctx *t) {
                 ok &= to_close(t, what, x, w, total, 1e-5 * to_max_abs(w, total));
             }
         }
-        for (; step <= (int)steps; step++) r.at += (1 + nstates) * total * sizeof(float);
+        for (; step <= (int)steps; step++) r.at += per_step * sizeof(float);
         free(param), free(grads), free(want), free(st[0]), free(st[1]), free(x);
     }
-    TO_CHECK(t, seen[K_LAMB] >= 3 && seen[K_LARS] >= 3 && seen[K_SF] >= 3, "layerwise.bin: %u/%u/%u cases per kind",
-             (unsigned)seen[0], (unsigned)seen[1], (unsigned)seen[2]);
+    TO_CHECK(t, seen[K_LAMB] >= 3 && seen[K_LARS] >= 3 && seen[K_SF] >= 3 && seen[K_AF] >= 3,
+             "layerwise.bin: %u/%u/%u/%u cases per kind", (unsigned)seen[0], (unsigned)seen[1], (unsigned)seen[2],
+             (unsigned)seen[3]);
     free(data);
 }
 
@@ -321,7 +399,7 @@ static void test_reference_sizes(to_ctx *t) {
                 if (!to_expect_status(t, lw_step(c, step, &sf, 1, 2, lens, b.pl, b.gl, b.s0l, b.s1l, NULL), TRAINOPT_OK, what))
                     break;
                 for (j = 0; j < 2; j++) {
-                    reference_step(c, step, &sf, lens[j], rp[j], b.gl[j], r0[j], r1[j], rx[j]);
+                    reference_step(c, step, &sf, lens[j], j == 0 ? af_rows(c, lens[0]) : 0, rp[j], b.gl[j], r0[j], r1[j], rx[j]);
                     close_to_double(t, what, b.pl[j], rp[j], lens[j], 1e-5);
                     if (state_count(c)) close_to_double(t, what, b.s0l[j], r0[j], lens[j], 1e-5);
                     if (c->kind != K_LARS) close_to_double(t, what, b.s1l[j], r1[j], lens[j], 1e-5);
@@ -333,7 +411,8 @@ static void test_reference_sizes(to_ctx *t) {
         }
 }
 
-/* ---- a list is its tensors one by one; schedule-free chunks are the whole ---------------- */
+/* ---- a list is its tensors one by one (schedule-free: one advance, then a call per tensor);
+   schedule-free chunks are the whole ---------------------------------------------------- */
 static void test_list_equals_single_calls(to_ctx *t) {
     lw_case cases[16];
     int nc = make_cases(cases), ci, step;
@@ -341,6 +420,7 @@ static void test_list_equals_single_calls(to_ctx *t) {
     for (ci = 0; ci < nc; ci++) {
         const lw_case *c = &cases[ci];
         uint64_t rng = 99 + (uint64_t)ci, rng2 = rng;
+        if (c->kind == K_AF) continue; /* one tensor per call: its first tensor is the factored one */
         trainopt_sfadamw_state sf1 = TRAINOPT_SFADAMW_STATE_INIT, sf2 = TRAINOPT_SFADAMW_STATE_INIT;
         lw_bufs a, b;
         size_t i;
@@ -526,6 +606,21 @@ static void test_errors(to_ctx *t) {
     sfc.beta1 = 0.9;
     to_expect_status(t, trainopt_sfadamw_to_eval(&sfc, 20, a, c, a + 1), TRAINOPT_ERR_ALIAS, "to_eval partial overlap");
     to_expect_status(t, trainopt_sfadamw_to_train(&sfc, 20, a, a + 5, b), TRAINOPT_ERR_ALIAS, "to_train z over x");
+    {
+        trainopt_adafactor_config af = TRAINOPT_ADAFACTOR_DEFAULTS;
+        to_expect_status(t, trainopt_adafactor_step(&af, 1, 4, 5, a, d, c, NULL, NULL), TRAINOPT_ERR_NULL, "no col_var");
+        to_expect_status(t, trainopt_adafactor_step(&af, 1, 4, 5, a, d, c, e, b), TRAINOPT_ERR_ALIAS, "factors and variance");
+        to_expect_status(t, trainopt_adafactor_step(&af, 1, 4, 5, a, d, a + 19, e, NULL), TRAINOPT_ERR_ALIAS,
+                         "row_var over param");
+        to_expect_status(t, trainopt_adafactor_step(&af, 1, 4, 5, a, d, c, c + 3, NULL), TRAINOPT_ERR_ALIAS,
+                         "row_var over col_var");
+        to_expect_status(t, trainopt_adafactor_step(&af, 1, SIZE_MAX / 2, 5, a, d, c, e, NULL), TRAINOPT_ERR_SHAPE,
+                         "rows * cols overflows");
+        af.d = 0.5;
+        to_expect_status(t, trainopt_adafactor_step(&af, 1, 4, 5, a, d, c, e, NULL), TRAINOPT_ERR_HPARAM, "d < 1");
+        af.d = 1.0, af.beta2_decay = 0.1;
+        to_expect_status(t, trainopt_adafactor_step(&af, 1, 4, 5, a, d, c, e, NULL), TRAINOPT_ERR_HPARAM, "beta2_decay > 0");
+    }
     TO_CHECK(t, before == sum_bits(a, 64) + sum_bits(b, 64) + sum_bits(c, 64) + sum_bits(d, 64) + sum_bits(e, 64),
              "a refused call wrote");
     sf.step = -1;
