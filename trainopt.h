@@ -4100,15 +4100,16 @@ static inline trainopt_status trainopt__lamb_run(const trainopt_lamb_config *c, 
         return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
     if ((st = trainopt__step_opts_check(o, 0, NULL, NULL, 0, &skip, fn)) != TRAINOPT_OK) return st;
     if (step < 1) return trainopt__once_step(fn, step);
-    if (k == 0 || skip) {
-        if (o && o->nonfinite) *o->nonfinite = 0;
-        return TRAINOPT_OK;
-    }
+    /* the lists are checked even for a skipped step: the count it writes may not lie in them */
     lists[0].ptrs = (const void *const *)params, lists[0].name = "params", lists[0].writes = 1;
     lists[1].ptrs = (const void *const *)grads, lists[1].name = "grads", lists[1].writes = 0;
     lists[2].ptrs = (const void *const *)exp_avgs, lists[2].name = "exp_avgs", lists[2].writes = 1;
     lists[3].ptrs = (const void *const *)exp_avg_sqs, lists[3].name = "exp_avg_sqs", lists[3].writes = 1;
     if ((st = trainopt__lw_check(k, lens, lists, 4, o ? o->nonfinite : NULL, fn)) != TRAINOPT_OK) return st;
+    if (k == 0 || skip) {
+        if (o && o->nonfinite) *o->nonfinite = 0;
+        return TRAINOPT_OK;
+    }
 
     s.gi = trainopt__grad_in_make(0, o);
     s.beta1 = (float)c->beta1;
@@ -4161,17 +4162,17 @@ static inline trainopt_status trainopt__lars_run(const trainopt_lars_config *c, 
     if (!trainopt__nonneg(c->eps)) return trainopt__once_hparam(fn, "eps", c->eps, TRAINOPT__WHY_NONNEG);
     if (!trainopt__nonneg(c->momentum)) return trainopt__once_hparam(fn, "momentum", c->momentum, TRAINOPT__WHY_NONNEG);
     if ((st = trainopt__step_opts_check(o, 0, NULL, NULL, 0, &skip, fn)) != TRAINOPT_OK) return st;
-    if (k == 0 || skip) {
-        if (o && o->nonfinite) *o->nonfinite = 0;
-        return TRAINOPT_OK;
-    }
-    if (c->momentum != 0.0 && momentum_bufs == NULL)
+    if (k > 0 && c->momentum != 0.0 && momentum_bufs == NULL)
         return trainopt__once_null(fn, "momentum_bufs (needed: momentum > 0)");
     lists[0].ptrs = (const void *const *)params, lists[0].name = "params", lists[0].writes = 1;
     lists[1].ptrs = (const void *const *)grads, lists[1].name = "grads", lists[1].writes = 0;
     lists[2].ptrs = (const void *const *)momentum_bufs, lists[2].name = "momentum_bufs", lists[2].writes = 1;
     if ((st = trainopt__lw_check(k, lens, lists, momentum_bufs ? 3 : 2, o ? o->nonfinite : NULL, fn)) != TRAINOPT_OK)
         return st;
+    if (k == 0 || skip) {
+        if (o && o->nonfinite) *o->nonfinite = 0;
+        return TRAINOPT_OK;
+    }
 
     memset(&s, 0, sizeof s);
     s.gi = trainopt__grad_in_make(0, o);
@@ -4387,6 +4388,15 @@ static inline trainopt_status trainopt__adafactor_run(const trainopt_adafactor_c
         return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "rows * cols = %zu * %zu: its size in bytes overflows size_t", rows,
                                    cols);
     n = rows * cols;
+    if (o && o->nonfinite) { /* even a skipped step writes the count */
+        const void *const ptrs[] = {param, grad, variance, row_var, col_var};
+        static const char *const names[] = {"param", "grad", "variance", "row_var", "col_var"};
+        const size_t lens[] = {n, n, n, rows, cols};
+        int i;
+        for (i = 0; i < 5; i++)
+            if (ptrs[i] && trainopt__overlap(o->nonfinite, sizeof *o->nonfinite, ptrs[i], lens[i] * sizeof(float)))
+                return trainopt__once_alias(fn, "o->nonfinite", names[i]);
+    }
     if (n == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;
@@ -4410,15 +4420,6 @@ static inline trainopt_status trainopt__adafactor_run(const trainopt_adafactor_c
         if (trainopt__overlap(col_var, cb, param, pb) || trainopt__overlap(col_var, cb, grad, pb))
             return trainopt__once_alias(fn, "col_var", trainopt__overlap(col_var, cb, param, pb) ? "param" : "grad");
         if (trainopt__overlap(row_var, rb, col_var, cb)) return trainopt__once_alias(fn, "row_var", "col_var");
-    }
-    if (o && o->nonfinite) {
-        const void *const ptrs[] = {param, grad, variance, row_var, col_var};
-        static const char *const names[] = {"param", "grad", "variance", "row_var", "col_var"};
-        const size_t lens[] = {n, n, n, rows, cols};
-        int i;
-        for (i = 0; i < 5; i++)
-            if (ptrs[i] && trainopt__overlap(o->nonfinite, sizeof *o->nonfinite, ptrs[i], lens[i] * sizeof(float)))
-                return trainopt__once_alias(fn, "o->nonfinite", names[i]);
     }
 
     one_minus_beta2 = pow((double)step, c->beta2_decay);
