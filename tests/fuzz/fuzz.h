@@ -169,7 +169,11 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(xavier_uniform, random) X(xavier_normal, random) X(kaiming_uniform, random)       \
     X(kaiming_normal, random) X(trunc_normal, random)                                   \
     X(batchnorm_forward_train, batchnorm) X(batchnorm_forward_infer, batchnorm)         \
-    X(batchnorm_backward, batchnorm) X(batchnorm_fold, batchnorm)
+    X(batchnorm_backward, batchnorm) X(batchnorm_fold, batchnorm) \
+    X(lamb_step, layerwise) X(lamb_step_ex, layerwise) X(lars_step, layerwise)           \
+    X(lars_step_ex, layerwise) X(adafactor_step, layerwise) X(adafactor_step_ex, layerwise) \
+    X(sfadamw_advance, layerwise) X(sfadamw_step, layerwise) X(sfadamw_step_ex, layerwise) \
+    X(sfadamw_to_eval, layerwise) X(sfadamw_to_train, layerwise)
 #define FZ_REACHED_ENUM(name, target) fz_reached_##name,
 #define FZ_KERNEL_CHECK(family, ret, name, params, args) fz_checked_##name = fz_reached_##name,
 #define FZ_CHECK_REACHED                                   \
