@@ -184,7 +184,7 @@ TRAINOPT__FORCE_INLINE void trainopt__lw_update(int op, const trainopt__lw_scala
 
 /* Both passes over every tensor of the list, one tensor after the other (its second pass
    while its arrays are still in cache where they fit). */
-static inline void trainopt__lw_run(int op, const trainopt__lw_scalars *s, size_t k, const size_t *lens, float *const *params,
+TRAINOPT__FORCE_INLINE void trainopt__lw_run(int op, const trainopt__lw_scalars *s, size_t k, const size_t *lens, float *const *params,
                                     const float *const *grads, float *const *state0, float *const *state1, double lr,
                                     double trust_coef, double trust_eps, int scaled, size_t *nonfinite, int has_wd,
                                     int nesterov) {
@@ -382,19 +382,18 @@ TRAINOPT__FORCE_INLINE double trainopt__af_grad_sumsq(const trainopt__af_scalars
 
 /* The update direction on k <= LANES elements at i: g / sqrt(max(v, eps1^2)), where the
    variance estimate v is row_coef * col_var (factored; row_coef = row_var[r] / max(mean
-   of row_var, eps1) applied as PyTorch does, (R*C)/mean) or variance (unfactored). */
+   of row_var, eps1), once per row: PyTorch's (R*C)/mean to a rounding, one division per
+   element fewer) or variance (unfactored). */
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__af_update(const trainopt__af_scalars *s, trainopt__vf g, trainopt__vf v) {
     return trainopt__v_div(g, trainopt__v_sqrt(trainopt__v_max_nan(v, trainopt__v_set1(s->eps1_sq))));
 }
 
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__af_factored_v(float row_var, float row_mean, const float *col_var, size_t c,
-                                                            size_t k) {
-    return trainopt__v_div(trainopt__v_mul(trainopt__v_set1(row_var), trainopt__v_load_n(col_var + c, k)),
-                           trainopt__v_set1(row_mean));
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__af_factored_v(float row_coef, const float *col_var, size_t c, size_t k) {
+    return trainopt__v_mul(trainopt__v_set1(row_coef), trainopt__v_load_n(col_var + c, k));
 }
 
 /* One row's update pass: with `apply` p = p*decay + neg_step*u, else the sum of u^2. */
-TRAINOPT__FORCE_INLINE double trainopt__af_row(const trainopt__af_scalars *s, float row_var, float row_mean, const float *col_var,
+TRAINOPT__FORCE_INLINE double trainopt__af_row(const trainopt__af_scalars *s, float row_coef, const float *col_var,
                                                float *param, const float *grad, size_t cols, int scaled, int apply, int has_wd,
                                                float neg_step) {
     double total = 0.0;
@@ -406,7 +405,7 @@ TRAINOPT__FORCE_INLINE double trainopt__af_row(const trainopt__af_scalars *s, fl
         for (i = b, j = 0; i < end; i += TRAINOPT_SIMD_LANES, j = (j + 1) % TRAINOPT__ACC_VECS) {
             const size_t k = end - i < TRAINOPT_SIMD_LANES ? end - i : TRAINOPT_SIMD_LANES;
             const trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, NULL);
-            const trainopt__vf u = trainopt__af_update(s, g, trainopt__af_factored_v(row_var, row_mean, col_var, i, k));
+            const trainopt__vf u = trainopt__af_update(s, g, trainopt__af_factored_v(row_coef, col_var, i, k));
             if (apply) {
                 trainopt__vf p = trainopt__v_load_n(param + i, k);
                 const trainopt__vf step = trainopt__v_mul(trainopt__v_set1(neg_step), u);
@@ -585,7 +584,7 @@ static inline trainopt_status trainopt__adafactor_run(const trainopt_adafactor_c
             trainopt__af_factors(&s, grad, rows, cols, row_var, col_var, scaled, count);                                 \
             row_mean = trainopt__af_row_mean(row_var, rows, c->eps1);                                                    \
             for (r = 0; r < rows; r++)                                                                                   \
-                u_sumsq += trainopt__af_row(&s, row_var[r], row_mean, col_var, NULL, grad + r * cols, cols, scaled, 0, 0, \
+                u_sumsq += trainopt__af_row(&s, row_var[r] / row_mean, col_var, NULL, grad + r * cols, cols, scaled, 0, 0,  \
                                             0.0f);                                                                       \
         }                                                                                                                \
         denom = sqrt(u_sumsq) / (sqrt((double)n) * c->d);                                                                \
@@ -598,10 +597,10 @@ static inline trainopt_status trainopt__adafactor_run(const trainopt_adafactor_c
             const float row_mean = trainopt__af_row_mean(row_var, rows, c->eps1);                                        \
             for (r = 0; r < rows; r++) {                                                                                 \
                 if (has_wd)                                                                                              \
-                    trainopt__af_row(&s, row_var[r], row_mean, col_var, param + r * cols, grad + r * cols, cols, scaled, \
+                    trainopt__af_row(&s, row_var[r] / row_mean, col_var, param + r * cols, grad + r * cols, cols, scaled, \
                                      1, 1, neg_step);                                                                    \
                 else                                                                                                     \
-                    trainopt__af_row(&s, row_var[r], row_mean, col_var, param + r * cols, grad + r * cols, cols, scaled, \
+                    trainopt__af_row(&s, row_var[r] / row_mean, col_var, param + r * cols, grad + r * cols, cols, scaled, \
                                      1, 0, neg_step);                                                                    \
             }                                                                                                            \
         }                                                                                                                \
