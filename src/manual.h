@@ -257,7 +257,8 @@
          trainopt_sfadamw_to_eval(&cfg, n, y, z, x)    x = lerp(y, z, 1 - 1/beta1)  (.eval())
          trainopt_sfadamw_to_train(&cfg, n, x, z, y)   y = lerp(x, z, 1 - beta1)    (.train())
      in place (x == y) or into another buffer; to_eval needs beta1 > 0. With found_inf
-     (the _ex skip) do not advance either: the reference takes no step at all.
+     (the _ex skip) do not advance either: the reference takes no step at all, and a
+     skipped call does not read the state.
      TRAINOPT_SFADAMW_DEFAULTS: lr 0.0025, betas 0.9/0.999, eps 1e-8, wd 0, warmup 0,
      r 0, weight_lr_power 2. The reference divides the gradient in place; trainopt
      leaves it alone. The advance is double precision, compiled once (not

@@ -730,7 +730,8 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sfadamw_run(const trainopt_sfad
     if (!trainopt__nonneg(c->weight_decay))
         return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
     if ((status = trainopt__step_opts_check(o, n, ptrs, names, 4, &skip, fn)) != TRAINOPT_OK) return status;
-    if ((status = trainopt__sfadamw_state_check(st, fn)) != TRAINOPT_OK) return status;
+    /* a skipped step does not read the state: with found_inf the loop does not advance either */
+    if (!skip && (status = trainopt__sfadamw_state_check(st, fn)) != TRAINOPT_OK) return status;
     if (n == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;

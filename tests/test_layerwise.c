@@ -599,6 +599,13 @@ static void test_errors(to_ctx *t) {
     }
     /* schedule-free: a step before the first advance, a broken state, bad swaps */
     to_expect_status(t, trainopt_sfadamw_step(&sfc, &sf, 20, a, d, c, e), TRAINOPT_ERR_STEP, "step before advance");
+    {
+        int found_inf = 1;
+        trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+        o.found_inf = &found_inf;
+        to_expect_status(t, trainopt_sfadamw_step_ex(&sfc, &sf, 20, a, d, c, e, &o), TRAINOPT_OK,
+                         "a skipped first step needs no advance");
+    }
     sf.ckp1 = 2.0, sf.step = 1;
     to_expect_status(t, trainopt_sfadamw_step(&sfc, &sf, 20, a, d, c, e), TRAINOPT_ERR_HPARAM, "ckp1 > 1");
     sfc.beta1 = 0.0;
