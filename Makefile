@@ -192,6 +192,7 @@ $(eval $(call leg_rule,valgrind,gcc,-O2 -g,scalar,FLAGS_))
 # The library is compiled once per backend (prefix to_<backend>_, as the test legs) and
 # linked into every target ----
 FUZZ_TARGETS  = optim schedules batchnorm random losses norms
+FUZZ_TARGETS += layerwise
 FUZZ_BACKENDS = scalar avx2 avx512 neon
 FUZZ_CC       = clang
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -303,6 +304,7 @@ golden:
 	/usr/bin/python3 tests/gen_losses.py
 	/usr/bin/python3 tests/gen_batchnorm.py
 	/usr/bin/python3 tests/gen_norms.py
+	/usr/bin/python3 tests/gen_layerwise.py
 # exp/log/log1p maximum ulp error over every float of their ranges, on every backend (several minutes).
 ulp-exhaustive: $(BUILD)/ref/runner
 	TRAINOPT_ULP_STRIDE=1 $(BUILD)/ref/runner

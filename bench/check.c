@@ -308,6 +308,68 @@ static void check_more_optim(const variant *v) {
     }
 }
 
+/* ---- LAMB, LARS, Adafactor, schedule-free AdamW (naive_layerwise.c) ---- */
+#include "layerwise.h"
+extern const tob_naive_layerwise tob_naive_layerwise_O2, tob_naive_layerwise_O3_native,
+    tob_naive_layerwise_O3_native_nomerrno, tob_naive_layerwise_Ofast_native, tob_naive_layerwise_O3_haswell,
+    tob_naive_layerwise_O3_haswell_nomerrno, tob_naive_layerwise_Ofast_haswell;
+static const tob_naive_layerwise *const layerwise_variants[] = {
+    &tob_naive_layerwise_O2,           &tob_naive_layerwise_O3_native,           &tob_naive_layerwise_O3_native_nomerrno,
+    &tob_naive_layerwise_Ofast_native, &tob_naive_layerwise_O3_haswell,          &tob_naive_layerwise_O3_haswell_nomerrno,
+    &tob_naive_layerwise_Ofast_haswell};
+
+static void check_layerwise(const variant *v, const tob_naive_layerwise *f) {
+    enum { LN = 2 * TOB_AF_COLS }; /* Adafactor's [2][TOB_AF_COLS]; the others use LN elements too */
+    static float p0[LN], g[LN], s0[2][LN], pa[LN], pb[LN], sa[2][LN], sb[2][LN], scratch[TOB_AF_COLS];
+    const double tol = v->inexact ? 1e-3 : 1e-4;
+    size_t n = LN;
+    int which, j;
+    fill(p0, 0, LN);
+    fill(g, 1, LN);
+    for (j = 0; j < 2; j++) fill(s0[j], 2 + j, LN);
+    for (which = 0; which < 4; which++) {
+        static const char *const names[] = {"lamb", "lars", "adafactor", "sfadamw"};
+        trainopt_status st = TRAINOPT_OK;
+        float *pl = pa, *sal0 = sa[0], *sal1 = sa[1];
+        const float *gl = g;
+        memcpy(pa, p0, sizeof pa), memcpy(pb, p0, sizeof pb), memcpy(sa, s0, sizeof sa), memcpy(sb, s0, sizeof sb);
+        if (which == 0) {
+            trainopt_lamb_config c = TRAINOPT_LAMB_DEFAULTS;
+            c.lr = TOB_LAMB_LR, c.weight_decay = TOB_LAMB_WD;
+            st = trainopt_lamb_step(&c, TOB_STEP, 1, &n, &pl, &gl, &sal0, &sal1);
+            f->lamb(LN, pb, g, sb[0], sb[1], (float)TOB_LAMB_LR, 0.9f, 0.999f, 1e-6f, (float)TOB_LAMB_WD, TOB_STEP);
+        } else if (which == 1) {
+            trainopt_lars_config c = TRAINOPT_LARS_DEFAULTS;
+            c.lr = TOB_LARS_LR, c.weight_decay = TOB_LARS_WD, c.trust_coefficient = TOB_LARS_COEF;
+            c.momentum = TOB_LARS_MOMENTUM;
+            st = trainopt_lars_step(&c, 1, &n, &pl, &gl, &sal0);
+            f->lars(LN, pb, g, sb[0], (float)TOB_LARS_LR, (float)TOB_LARS_WD, (float)TOB_LARS_COEF,
+                    (float)TOB_LARS_MOMENTUM);
+        } else if (which == 2) {
+            trainopt_adafactor_config c = TRAINOPT_ADAFACTOR_DEFAULTS;
+            st = trainopt_adafactor_step(&c, TOB_STEP, 2, TOB_AF_COLS, pa, g, sa[0], sa[1], NULL);
+            f->adafactor(2, TOB_AF_COLS, pb, g, sb[0], sb[1], scratch, 1e-2f, TOB_STEP);
+        } else {
+            trainopt_sfadamw_config c = TRAINOPT_SFADAMW_DEFAULTS;
+            trainopt_sfadamw_state state = TRAINOPT_SFADAMW_STATE_INIT;
+            int k;
+            c.lr = TOB_SF_LR;
+            for (k = 0; k < TOB_STEP; k++) trainopt_sfadamw_advance(&c, &state);
+            st = trainopt_sfadamw_step(&c, &state, LN, pa, g, sa[0], sa[1]);
+            f->sfadamw(LN, pb, g, sb[0], sb[1], (float)state.lr, 0.9f, 0.999f, 1e-8f, (float)state.ckp1);
+        }
+        if (st != TRAINOPT_OK) {
+            failures++;
+            printf("check: FAIL %s: trainopt returned %s\n", names[which], trainopt_status_str(st));
+            continue;
+        }
+        expect_close(names[which], v->name, pb, pa, LN, max_abs_diff(pa, p0, LN), tol);
+        for (j = 0; j < 2; j++)
+            if (memcmp(sa[j], s0[j], sizeof sa[j]) != 0)
+                expect_close(names[which], v->name, sb[j], sa[j], LN, max_abs_diff(sa[j], s0[j], LN), tol);
+    }
+}
+
 int main(void) {
     size_t i;
     int avx2 = 1;
@@ -322,6 +384,7 @@ int main(void) {
         check_bn(v);
         check_dropout(v);
         check_losses(v);
+        check_layerwise(v, layerwise_variants[i]);
     }
     printf("check: %d comparisons of the naive baselines with trainopt, %d failed\n", checks, failures);
     return failures != 0;

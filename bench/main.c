@@ -16,6 +16,7 @@ extern const tob_entry tob_batchnorm_avx512[], tob_batchnorm_avx2[], tob_batchno
 extern const tob_entry tob_dropout_avx512[], tob_dropout_avx2[], tob_dropout_scalar[], tob_dropout_base[];
 extern const tob_entry tob_losses_avx512[], tob_losses_avx2[], tob_losses_scalar[], tob_losses_base[];
 extern const tob_entry tob_norms_avx512[], tob_norms_avx2[], tob_norms_scalar[], tob_norms_base[];
+extern const tob_entry tob_layerwise_avx512[], tob_layerwise_avx2[], tob_layerwise_scalar[], tob_layerwise_base[];
 
 const int64_t tob_threads_list[] = {1, 2, 0};
 const int64_t tob_sizes_mt[] = {(int64_t)1 << 26, 0}; /* 64M elements: 1 GiB for AdamW's four arrays */
@@ -159,6 +160,17 @@ static const tob_coverage coverage[] = {
     {"rmsnorm_backward", "rmsnorm_bwd", NULL},
     {"groupnorm_forward", "groupnorm_fwd", NULL},
     {"groupnorm_backward", "groupnorm_bwd", NULL},
+    {"lamb_step", "lamb", NULL},
+    {"lamb_step_ex", NULL, TOB_SHARES("lamb (the grad_scale multiply as adamw_ex's)")},
+    {"lars_step", "lars", NULL},
+    {"lars_step_ex", NULL, TOB_SHARES("lars (the grad_scale multiply as adamw_ex's)")},
+    {"adafactor_step", "adafactor", NULL},
+    {"adafactor_step_ex", NULL, TOB_SHARES("adafactor (the grad_scale multiply as adamw_ex's)")},
+    {"sfadamw_advance", NULL, TOB_ONCE},
+    {"sfadamw_step", "sfadamw", NULL},
+    {"sfadamw_step_ex", NULL, TOB_SHARES("sfadamw (the grad_scale multiply as adamw_ex's)")},
+    {"sfadamw_to_eval", NULL, "once per evaluation: one lerp per element, the traffic of clip_value"},
+    {"sfadamw_to_train", NULL, "once per evaluation: one lerp per element, the traffic of clip_value"},
 };
 
 /* 0 when every kernel of the list has a row that some table registers, or a reason. */
@@ -212,6 +224,10 @@ int main(int argc, char **argv) {
         {tob_norms_avx2, TOB_NEEDS_AVX2},
         {tob_norms_scalar, 0},
         {tob_norms_base, 0},
+        {tob_layerwise_avx512, TOB_NEEDS_AVX512},
+        {tob_layerwise_avx2, TOB_NEEDS_AVX2},
+        {tob_layerwise_scalar, 0},
+        {tob_layerwise_base, 0},
         {tob_threads_avx512, TOB_NEEDS_AVX512},
         {tob_threads_avx2, TOB_NEEDS_AVX2},
         {tob_baselines, 0},

@@ -243,6 +243,59 @@ typedef struct trainopt_plateau {
     uint32_t ready;           /* set by trainopt_plateau_init */
 } trainopt_plateau;
 
+/* >>api-layerwise: LAMB and LARS (optax, lists of tensors), Adafactor, schedule-free AdamW (>>layerwise). */
+typedef struct {
+    double lr;           /* optax.lamb has no default: NaN until set (refused) */
+    double beta1, beta2; /* 0.9, 0.999 */
+    double eps;          /* 1e-6, outside the root */
+    double eps_root;     /* 0, inside the root */
+    double weight_decay; /* 1e-4, added to the direction before the trust ratio */
+} trainopt_lamb_config;
+#define TRAINOPT_LAMB_DEFAULTS {NAN, 0.9, 0.999, 1e-6, 0.0, 1e-4}
+
+typedef struct {
+    double lr;                /* optax.lars has no default: NaN until set (refused) */
+    double weight_decay;      /* 0 */
+    double trust_coefficient; /* 0.001 */
+    double eps;               /* 0: trust = coef * ||p|| / (||g + wd*p|| + eps) */
+    double momentum;          /* 0.9 (optax.trace's decay) */
+    int nesterov;             /* 0 */
+} trainopt_lars_config;
+#define TRAINOPT_LARS_DEFAULTS {NAN, 0.0, 0.001, 0.0, 0.9, 0}
+
+typedef struct {
+    double lr;           /* 1e-2: the relative step size's ceiling, and the weight decay's factor */
+    double beta2_decay;  /* -0.8: 1 - beta2_t = step^beta2_decay */
+    double eps1;         /* 2^-23 (PyTorch's None: float32's machine epsilon) */
+    double eps2;         /* 1e-3: the floor of the parameter's RMS */
+    double d;            /* 1: the update's RMS clipping threshold */
+    double weight_decay; /* 0: decoupled, p = p * (1 - lr*wd) */
+    int maximize;
+} trainopt_adafactor_config;
+#define TRAINOPT_ADAFACTOR_DEFAULTS {1e-2, -0.8, 1.1920928955078125e-07, 1e-3, 1.0, 0.0, 0}
+
+typedef struct {
+    double lr;              /* 0.0025 */
+    double beta1, beta2;    /* 0.9 (the y/x interpolation), 0.999 */
+    double eps;             /* 1e-8 */
+    double weight_decay;    /* 0: decoupled, evaluated at y */
+    int64_t warmup_steps;   /* 0: linear warmup of the lr over this many steps */
+    double r;               /* 0: polynomial weighting step^r of the average */
+    double weight_lr_power; /* 2: the average's weights are lr_max^weight_lr_power */
+} trainopt_sfadamw_config;
+#define TRAINOPT_SFADAMW_DEFAULTS {0.0025, 0.9, 0.999, 1e-8, 0.0, 0, 0.0, 2.0}
+
+/* The scalar state of schedule-free AdamW (one per config, shared by every tensor):
+   trainopt_sfadamw_advance updates it once per optimizer step, the steps read it. */
+typedef struct {
+    int64_t step;      /* steps begun: 0 before the first advance */
+    double lr_max;     /* the largest lr so far; -1 before the first step (the reference's start) */
+    double weight_sum; /* sum of the averaging weights so far */
+    double lr;         /* this step's lr: lr * min(1, step / warmup_steps) * sqrt(1 - beta2^step) */
+    double ckp1;       /* this step's averaging weight step^r * lr_max^power / weight_sum */
+} trainopt_sfadamw_state;
+#define TRAINOPT_SFADAMW_STATE_INIT {0, -1.0, 0.0, 0.0, 0.0}
+
 /* >>api-gradutil */
 typedef struct {
     double sum_squares; /* sum of g^2 over every element as given (still scaled), canonical order */
@@ -459,6 +512,45 @@ typedef struct {
     X(gradutil, trainopt_status, clip_grad_norm, (size_t k, float *const *grads, const size_t *lens,           \
       double max_norm, float *total_norm),                                                                     \
       (k, grads, lens, max_norm, total_norm))                                                                  \
+    X(optim, trainopt_status, lamb_step, (const trainopt_lamb_config *c, int64_t step, size_t k,               \
+      const size_t *lens, float *const *params, const float *const *grads, float *const *exp_avgs,             \
+      float *const *exp_avg_sqs),                                                                              \
+      (c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs))                                                \
+    X(optim, trainopt_status, lamb_step_ex, (const trainopt_lamb_config *c, int64_t step, size_t k,            \
+      const size_t *lens, float *const *params, const float *const *grads, float *const *exp_avgs,             \
+      float *const *exp_avg_sqs, const trainopt_step_opts *o),                                                 \
+      (c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, o))                                             \
+    X(optim, trainopt_status, lars_step, (const trainopt_lars_config *c, size_t k, const size_t *lens,         \
+      float *const *params, const float *const *grads, float *const *momentum_bufs),                           \
+      (c, k, lens, params, grads, momentum_bufs))                                                              \
+    X(optim, trainopt_status, lars_step_ex, (const trainopt_lars_config *c, size_t k, const size_t *lens,      \
+      float *const *params, const float *const *grads, float *const *momentum_bufs,                            \
+      const trainopt_step_opts *o),                                                                            \
+      (c, k, lens, params, grads, momentum_bufs, o))                                                           \
+    X(optim, trainopt_status, adafactor_step, (const trainopt_adafactor_config *c, int64_t step, size_t rows,   \
+      size_t cols, float *param, const float *grad, float *row_var, float *col_var, float *variance),            \
+      (c, step, rows, cols, param, grad, row_var, col_var, variance))                                          \
+    X(optim, trainopt_status, adafactor_step_ex, (const trainopt_adafactor_config *c, int64_t step,            \
+      size_t rows, size_t cols, float *param, const float *grad, float *row_var, float *col_var,               \
+      float *variance, const trainopt_step_opts *o),                                                           \
+      (c, step, rows, cols, param, grad, row_var, col_var, variance, o))                                       \
+    X(schedule, trainopt_status, sfadamw_advance, (const trainopt_sfadamw_config *c,                           \
+      trainopt_sfadamw_state *s),                                                                              \
+      (c, s))                                                                                                  \
+    X(optim, trainopt_status, sfadamw_step, (const trainopt_sfadamw_config *c,                                 \
+      const trainopt_sfadamw_state *s, size_t n, float *param, const float *grad, float *z,                    \
+      float *exp_avg_sq),                                                                                      \
+      (c, s, n, param, grad, z, exp_avg_sq))                                                                   \
+    X(optim, trainopt_status, sfadamw_step_ex, (const trainopt_sfadamw_config *c,                              \
+      const trainopt_sfadamw_state *s, size_t n, float *param, const float *grad, float *z,                    \
+      float *exp_avg_sq, const trainopt_step_opts *o),                                                         \
+      (c, s, n, param, grad, z, exp_avg_sq, o))                                                                \
+    X(optim, trainopt_status, sfadamw_to_eval, (const trainopt_sfadamw_config *c, size_t n, const float *y,    \
+      const float *z, float *x),                                                                               \
+      (c, n, y, z, x))                                                                                         \
+    X(optim, trainopt_status, sfadamw_to_train, (const trainopt_sfadamw_config *c, size_t n, const float *x,   \
+      const float *z, float *y),                                                                               \
+      (c, n, x, z, y))                                                                                         \
     X(loss, trainopt_status, mse_loss, (size_t n, const float *pred, const float *target, float *loss,         \
       float *grad),                                                                                            \
       (n, pred, target, loss, grad))                                                                           \

@@ -74,6 +74,8 @@
                     (src/batchnorm.h)
      >>norms        trainopt_layernorm_forward/_backward, trainopt_rmsnorm_forward/_backward,
                     trainopt_groupnorm_forward/_backward (src/norms.h)
+     >>layerwise    LAMB, LARS (>>lamb, >>lars), Adafactor (>>adafactor), schedule-free
+                    AdamW (>>sfadamw) (src/optim_layerwise.h)
      >>dispatch     runtime dispatch (TRAINOPT_DISPATCH): the variants, the choice, the
                     wrappers (src/dispatch.h; >>dispatch-names is generated)
    The vector layer is trainopt_simd.h (src/simd.h).
@@ -253,6 +255,84 @@
      raw gradients, set grad_scale = (1/loss_scale) * min(1, max_norm/(norm/loss_scale + 1e-6)),
      skip (found_inf) when the norm is not finite, then one _ex call per tensor: the gradients
      are read once instead of three times (unscale, clip, step).
+
+   LAYER-WISE AND SCHEDULE-FREE OPTIMIZERS (>>layerwise, src/optim_layerwise.h)
+     None of these is in PyTorch 1.13; each follows the source named, and is tested
+     against a float64 reference written from it (tests/gen_layerwise.py, 40 steps,
+     1e-5 of each array's largest magnitude). g is the gradient (times o->grad_scale in
+     the _ex forms, whose three options work as in THE FUSED STEP). Per-tensor norms and
+     means are reductions in fixed orders (>>layerwise), so the results are the same bits
+     on every backend. Out of scope here: bf16/fp16 (the "Mixed precision" issue) and
+     one call over many tensors for the elementwise ones ("Many tensors, many threads").
+
+     LAMB (optax.lamb, optax/_src/alias.py: scale_by_adam, add_decayed_weights,
+     scale_by_trust_ratio, scale_by_learning_rate). One call takes k tensors:
+     params[t], grads[t], exp_avgs[t], exp_avg_sqs[t] of lens[t] floats (zeros at first).
+         m = b1*m + (1-b1)*g;   v = b2*v + (1-b2)*g*g
+         u = (m / (1-b1^step)) / (sqrt(v / (1-b2^step) + eps_root) + eps) + wd*p
+         r = ||p|| / ||u||, 1 where ||p|| or ||u|| is 0 (optax/_src/transform.py
+             scale_by_trust_ratio; NaN norms give NaN)
+         p = p - lr*r*u                                 per tensor t, norms over tensor t
+     LARS (optax.lars: add_decayed_weights, scale_by_trust_ratio(trust_coefficient,
+     eps), scale_by_learning_rate, trace(momentum, nesterov)). momentum_bufs NULL iff
+     momentum == 0; zeros at first; no step (optax's trace has no bias correction).
+         u = g + wd*p;   r = coef*||p|| / (||u|| + eps), 1 where a norm is 0
+         d = -lr*r*u;    t = d + momentum*t;    p = p + (nesterov ? d + momentum*t : t)
+     optax has no default lr for either: TRAINOPT_LAMB_DEFAULTS and _LARS_DEFAULTS have
+     lr NaN, refused until set (b1 0.9, b2 0.999, eps 1e-6, eps_root 0, wd 1e-4; LARS wd
+     0, trust_coefficient 0.001, eps 0, momentum 0.9). optax's masks (no decay or no
+     trust ratio for some tensors) are one call per group of tensors with its config.
+     Traffic: two passes per tensor, the second while the tensor is in cache where it
+     fits: LAMB reads p g m v, writes m v, then reads p m v, writes p (40 bytes per
+     element); LARS reads p g, then p g t, writes p t (28). The lists are checked before
+     anything is written: every tensor with elements non-NULL, no written tensor
+     overlapping any other tensor (grads may overlap grads), O((4k)^2) comparisons.
+
+     Adafactor (torch.optim.Adafactor, PyTorch 2.5, torch/optim/_adafactor.py
+     _single_tensor_adafactor). trainopt_adafactor_step(c, step, rows, cols, param, grad,
+     row_var, col_var, variance): a [rows][cols] parameter, factored (row_var[rows],
+     col_var[cols], variance NULL: PyTorch's state for a tensor of 2 dimensions) or not
+     (variance[rows*cols], row_var and col_var NULL: a vector is rows = 1). Zeros at first.
+         w = step^beta2_decay;   rho = min(lr, 1/sqrt(step))
+         alpha = max(eps2, RMS(p)) * rho               RMS(p) before the decay
+         p = p * (1 - lr*wd)
+         factored:   R = lerp(R, mean of g*g over each row, w)
+                     C = lerp(C, mean of g*g over each column, w)
+                     V = (R / max(mean(R), eps1)) * C  (PyTorch: R C^T / max(mean(R), eps1))
+         else:       V = lerp(V, g*g, w)
+         u = g / sqrt(max(V, eps1^2));   p = p - alpha / max(1, RMS(u) / d) * u
+     (lerp(a, b, w) is torch.lerp's form: a + w*(b-a) for |w| < 0.5, else b - (b-a)*(1-w).)
+     TRAINOPT_ADAFACTOR_DEFAULTS: lr 1e-2, beta2_decay -0.8, eps1 2^-23 (PyTorch's None:
+     float32's eps), eps2 1e-3, d 1, wd 0. State memory O(rows + cols) factored. Five
+     passes, no scratch memory: RMS(p), row sums, column sums (a strided pass over tiles
+     of 256 columns), RMS(u), the update. Tensors of more than 2 dimensions (PyTorch
+     factors the last two per leading index) are not supported.
+
+     Schedule-free AdamW (Defazio et al. 2024; facebookresearch/schedule_free,
+     schedulefree/adamw_schedulefree.py AdamWScheduleFree, and its reference
+     adamw_schedulefree_reference.py). The parameters the step updates are y (train
+     mode); z (a copy of the parameters before the first step) and exp_avg_sq (zeros)
+     are the state. Once per optimizer step, before the step of any tensor:
+         trainopt_sfadamw_advance(&cfg, &state)     state starts TRAINOPT_SFADAMW_STATE_INIT
+           step += 1;  lr_t = lr * min(1, step / warmup_steps) * sqrt(1 - beta2^step)
+           lr_max = max(lr_max, lr_t);   weight = step^r * lr_max^weight_lr_power
+           weight_sum += weight;   ckp1 = weight / weight_sum (0 when weight_sum is 0)
+     then trainopt_sfadamw_step(&cfg, &state, n, y, g, z, exp_avg_sq) per tensor (or
+     chunk: the steps only read the state, so any split gives the same bits):
+         v = beta2*v + (1-beta2)*g*g;   gn = g / (sqrt(v) + eps) + wd*y
+         y = lerp(y, z, ckp1) + lr_t*(beta1*(1-ckp1) - 1)*gn;   z = z - lr_t*gn
+     (the reference's x_{k+1} = (1-ckp1) x_k + ckp1 z_{k+1}, y = beta1 x + (1-beta1) z,
+     without storing x). Evaluate, and save checkpoints, at x:
+         trainopt_sfadamw_to_eval(&cfg, n, y, z, x)    x = lerp(y, z, 1 - 1/beta1)  (.eval())
+         trainopt_sfadamw_to_train(&cfg, n, x, z, y)   y = lerp(x, z, 1 - beta1)    (.train())
+     in place (x == y) or into another buffer; to_eval needs beta1 > 0. With found_inf
+     (the _ex skip) do not advance either: the reference takes no step at all, and a
+     skipped call does not read the state.
+     TRAINOPT_SFADAMW_DEFAULTS: lr 0.0025, betas 0.9/0.999, eps 1e-8, wd 0, warmup 0,
+     r 0, weight_lr_power 2. The reference divides the gradient in place; trainopt
+     leaves it alone. The advance is double precision, compiled once (not
+     per variant): libm pow for step^r and lr_max^weight_lr_power (exact for the
+     defaults r 0 and power 2), so its scalars are the same on every backend.
 
    LEARNING-RATE SCHEDULES (torch.optim.lr_scheduler, PyTorch 1.13; Keras; optax)
      Pure functions of the step t (0-based, PyTorch's last_epoch): the lr for step t

@@ -205,6 +205,33 @@ void norms(void) {
     note(trainopt_groupnorm_backward(&cfg, sh, 32, a, c, d, mean, rstd, f, dw, db));
 }
 
+void layerwise(void);
+void layerwise(void) {
+    trainopt_lamb_config lamb = TRAINOPT_LAMB_DEFAULTS;
+    trainopt_lars_config lars = TRAINOPT_LARS_DEFAULTS;
+    trainopt_adafactor_config af = TRAINOPT_ADAFACTOR_DEFAULTS;
+    trainopt_sfadamw_config sf = TRAINOPT_SFADAMW_DEFAULTS;
+    trainopt_sfadamw_state st = TRAINOPT_SFADAMW_STATE_INIT;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    size_t nonfinite = 0;
+    const size_t lens[2] = {256, 1000};
+    float *params[2] = {a, a + 4096}, *states0[2] = {c, c + 4096}, *states1[2] = {d, d + 4096};
+    const float *grads[2] = {b, b + 4096};
+    o.grad_scale = 0.5, o.nonfinite = &nonfinite;
+    lamb.lr = 1e-3, lars.lr = 0.1;
+    note(trainopt_lamb_step(&lamb, 2, 2, lens, params, grads, states0, states1));
+    note(trainopt_lamb_step_ex(&lamb, 2, 2, lens, params, grads, states0, states1, &o));
+    note(trainopt_lars_step(&lars, 2, lens, params, grads, states0));
+    note(trainopt_lars_step_ex(&lars, 2, lens, params, grads, states0, &o));
+    note(trainopt_adafactor_step(&af, 2, 256, 256, a, b, c, d, NULL));
+    note(trainopt_adafactor_step_ex(&af, 2, 1, 17, a, b, NULL, NULL, c, &o));
+    note(trainopt_sfadamw_advance(&sf, &st));
+    note(trainopt_sfadamw_step(&sf, &st, K, a, b, c, d));
+    note(trainopt_sfadamw_step_ex(&sf, &st, 31, a, b, c, d, &o));
+    note(trainopt_sfadamw_to_eval(&sf, 256, a, c, e));
+    note(trainopt_sfadamw_to_train(&sf, 7, e, c, e));
+}
+
 int main(void) {
     text();
     optimizers();
@@ -214,5 +241,6 @@ int main(void) {
     random_draws();
     batch_norm();
     norms();
+    layerwise();
     return failures != 0 || sink != sink;
 }

@@ -572,6 +572,246 @@ static void bi_lion_ex_extra(to_ctx *t, const bi_kernel *k) {
     bi_ex_extra(t, k, 4, 1, 5);
 }
 
+/* ---- LAMB, LARS, Adafactor, schedule-free AdamW (src/optim_layerwise.h) ------------------ */
+
+/* The list kernels' lists: list L, tensor i at slot 7 + (2L + i) * 64 floats (lens 37 and 20),
+   so all 8 tensors live in slot 7 and slot 6 stays free for the count output. The pointer
+   arrays and lens are inputs outside the arena. */
+static float *bi_lw_lists[4][2];
+static size_t bi_lw_lens[2];
+static void bi_lw_setup(bi_args *a) {
+    int l, i;
+    bi_lw_lens[0] = BI_N, bi_lw_lens[1] = 20;
+    for (l = 0; l < 4; l++)
+        for (i = 0; i < 2; i++) bi_lw_lists[l][i] = bi_slot(7) + (2 * l + i) * 64;
+    a->p[1] = bi_lw_lens;
+    for (l = 0; l < 4; l++) a->p[2 + l] = bi_lw_lists[l];
+    a->n = 2;
+}
+#define LWL(s) ((float *const *)a->p[s])
+static trainopt_lamb_config bi_lamb_cfg(const bi_args *a) {
+    trainopt_lamb_config c;
+    c.lr = a->h[0], c.beta1 = a->h[1], c.beta2 = a->h[2], c.eps = a->h[3], c.eps_root = a->h[4], c.weight_decay = a->h[5];
+    return c;
+}
+static int bi_lamb(bi_args *a) {
+    trainopt_lamb_config c = bi_lamb_cfg(a);
+    return trainopt_lamb_step(C(0) ? &c : NULL, a->step, a->n, (const size_t *)a->p[1], LWL(2), (const float *const *)a->p[3],
+                              LWL(4), LWL(5));
+}
+static int bi_lamb_ex(bi_args *a) {
+    trainopt_lamb_config c = bi_lamb_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 6, 0, 6, &fi);
+    return trainopt_lamb_step_ex(C(0) ? &c : NULL, a->step, a->n, (const size_t *)a->p[1], LWL(2),
+                                 (const float *const *)a->p[3], LWL(4), LWL(5), a->p[6] ? &o : NULL);
+}
+static trainopt_lars_config bi_lars_cfg(const bi_args *a) {
+    trainopt_lars_config c;
+    c.lr = a->h[0], c.weight_decay = a->h[1], c.trust_coefficient = a->h[2], c.eps = a->h[3], c.momentum = a->h[4];
+    c.nesterov = (int)a->i[1];
+    return c;
+}
+static int bi_lars(bi_args *a) {
+    trainopt_lars_config c = bi_lars_cfg(a);
+    return trainopt_lars_step(C(0) ? &c : NULL, a->n, (const size_t *)a->p[1], LWL(2), (const float *const *)a->p[3], LWL(4));
+}
+static int bi_lars_ex(bi_args *a) {
+    trainopt_lars_config c = bi_lars_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 5, 0, 6, &fi);
+    return trainopt_lars_step_ex(C(0) ? &c : NULL, a->n, (const size_t *)a->p[1], LWL(2), (const float *const *)a->p[3],
+                                 LWL(4), a->p[6] ? &o : NULL);
+}
+/* Rows on the lists: none, an overflowing length, NULL tensors, written tensors overlapping
+   each other or a read one (grads may overlap grads), and (ex) the count inside a tensor. */
+static void bi_lw_extra(to_ctx *t, const bi_kernel *k, int nlists, int ex, int hi, int ii) {
+    bi_args a;
+    bi_setup(k, &a), a.n = 0, a.p[1] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "k = 0, lens NULL"));
+    bi_setup(k, &a), bi_lw_lens[1] = BI_BIG_N;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "a length whose bytes overflow"));
+    bi_setup(k, &a), bi_lw_lists[nlists - 1][1] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "a NULL tensor"));
+    bi_setup(k, &a), bi_lw_lists[0][1] = NULL, bi_lw_lens[1] = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "a NULL empty tensor"));
+    bi_setup(k, &a), bi_lw_lists[0][1] = bi_lw_lists[0][0] + 30;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "params[1] inside params[0]"));
+    bi_setup(k, &a), bi_lw_lists[nlists - 1][0] = bi_lw_lists[1][1] + 3;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "a state tensor over grads[1]"));
+    bi_setup(k, &a), bi_lw_lists[1][1] = bi_lw_lists[1][0] + 3;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "grads overlapping grads (read only)"));
+    if (!ex) return;
+    {
+        size_t *nf;
+        uint64_t before;
+        int got;
+        bi_setup(k, &a), a.i[ii] = 1, a.h[hi] = NAN;
+        nf = (size_t *)a.p[6];
+        *nf = 12345;
+        before = bi_checksum(6);
+        got = bi_logged(k->call(&a));
+        if (t)
+            TO_CHECK(t, got == TRAINOPT_OK && *nf == 0 && bi_checksum(6) == before,
+                     "%s: found_inf with a NaN scale: status %d, nonfinite %zu (documented: OK, 0, untouched)", k->name, got,
+                     *nf);
+    }
+    bi_setup(k, &a), a.p[6] = bi_lw_lists[0][0] + 2;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "opts->nonfinite inside params[0]"));
+    bi_setup(k, &a), a.i[ii] = 1, a.p[6] = bi_lw_lists[2][1] + 2;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "opts->nonfinite inside a tensor, found_inf set"));
+}
+static void bi_lamb_extra(to_ctx *t, const bi_kernel *k) { bi_lw_extra(t, k, 4, 0, 0, 0); }
+static void bi_lamb_ex_extra(to_ctx *t, const bi_kernel *k) { bi_lw_extra(t, k, 4, 1, 6, 0); }
+static void bi_lars_more(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.h[4] = 0.0, a.p[4] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "no momentum, no buffers"));
+    bi_setup(k, &a), a.i[1] = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "nesterov"));
+}
+static void bi_lars_extra(to_ctx *t, const bi_kernel *k) { bi_lw_extra(t, k, 3, 0, 0, 0), bi_lars_more(t, k); }
+static void bi_lars_ex_extra(to_ctx *t, const bi_kernel *k) { bi_lw_extra(t, k, 3, 1, 5, 0), bi_lars_more(t, k); }
+
+/* Adafactor: n is rows, i[1] cols; the valid call is factored (slot 5, variance, NULL). */
+static void bi_af_setup(bi_args *a) { a->p[5] = NULL; }
+static trainopt_adafactor_config bi_af_cfg(const bi_args *a) {
+    trainopt_adafactor_config c;
+    c.lr = a->h[0], c.beta2_decay = a->h[1], c.eps1 = a->h[2], c.eps2 = a->h[3], c.d = a->h[4], c.weight_decay = a->h[5];
+    c.maximize = (int)a->i[0];
+    return c;
+}
+static int bi_af(bi_args *a) {
+    trainopt_adafactor_config c = bi_af_cfg(a);
+    return trainopt_adafactor_step(C(0) ? &c : NULL, a->step, a->n, (size_t)a->i[1], F(1), F(2), F(3), F(4), F(5));
+}
+static int bi_af_ex(bi_args *a) {
+    trainopt_adafactor_config c = bi_af_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 6, 2, 7, &fi);
+    return trainopt_adafactor_step_ex(C(0) ? &c : NULL, a->step, a->n, (size_t)a->i[1], F(1), F(2), F(3), F(4), F(5),
+                                      a->p[6] ? &o : NULL);
+}
+static void bi_af_extra(to_ctx *t, const bi_kernel *k) {
+    static const double bad_decay[] = {0.5, NAN, -INFINITY}, bad_d[] = {0.999, NAN, INFINITY};
+    bi_args a;
+    int v;
+    for (v = 0; v < 3; v++) {
+        bi_setup(k, &a), a.h[1] = bad_decay[v];
+        bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "beta2_decay > 0 or not finite"));
+        bi_setup(k, &a), a.h[4] = bad_d[v];
+        bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "d < 1 or not finite"));
+    }
+    bi_setup(k, &a), a.h[1] = 0.0, a.h[4] = 1.0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "beta2_decay 0, d 1"));
+    bi_setup(k, &a), a.p[3] = a.p[4] = NULL, a.p[5] = bi_slot(5);
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "unfactored: variance alone"));
+    bi_setup(k, &a), a.p[5] = bi_slot(5);
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "factors and variance both"));
+    bi_setup(k, &a), a.i[1] = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, !k->empty_writes, "cols = 0"));
+    bi_setup(k, &a), a.i[1] = (int64_t)(SIZE_MAX / 64);
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "rows * cols overflows"));
+}
+static void bi_af_ex_extra(to_ctx *t, const bi_kernel *k) {
+    bi_af_extra(t, k);
+    bi_ex_extra(t, k, 6, 2, 7);
+}
+
+/* Schedule-free AdamW: config h = lr beta1 beta2 eps wd r power, i[0] warmup_steps; the
+   step reads a state advanced once (outside the arena), advance writes one in slot 1. */
+static trainopt_sfadamw_state bi_sf_state;
+static trainopt_sfadamw_config bi_sf_cfg(const bi_args *a) {
+    trainopt_sfadamw_config c;
+    c.lr = a->h[0], c.beta1 = a->h[1], c.beta2 = a->h[2], c.eps = a->h[3], c.weight_decay = a->h[4];
+    c.r = a->h[5], c.weight_lr_power = a->h[6], c.warmup_steps = a->i[0];
+    return c;
+}
+static void bi_sf_step_setup(bi_args *a) {
+    trainopt_sfadamw_config c = TRAINOPT_SFADAMW_DEFAULTS;
+    trainopt_sfadamw_state s = TRAINOPT_SFADAMW_STATE_INIT;
+    trainopt_sfadamw_advance(&c, &s);
+    bi_sf_state = s;
+    a->p[1] = &bi_sf_state;
+}
+static void bi_sf_advance_setup(bi_args *a) {
+    trainopt_sfadamw_state s = TRAINOPT_SFADAMW_STATE_INIT;
+    memcpy(a->p[1], &s, sizeof s);
+}
+static int bi_sf_advance(bi_args *a) {
+    trainopt_sfadamw_config c = bi_sf_cfg(a);
+    return trainopt_sfadamw_advance(C(0) ? &c : NULL, (trainopt_sfadamw_state *)a->p[1]);
+}
+static int bi_sf_step(bi_args *a) {
+    trainopt_sfadamw_config c = bi_sf_cfg(a);
+    return trainopt_sfadamw_step(C(0) ? &c : NULL, (const trainopt_sfadamw_state *)a->p[1], a->n, F(2), F(3), F(4), F(5));
+}
+static int bi_sf_step_ex(bi_args *a) {
+    trainopt_sfadamw_config c = bi_sf_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 7, 1, 7, &fi);
+    return trainopt_sfadamw_step_ex(C(0) ? &c : NULL, (const trainopt_sfadamw_state *)a->p[1], a->n, F(2), F(3), F(4), F(5),
+                                    a->p[6] ? &o : NULL);
+}
+static int bi_sf_to_eval(bi_args *a) {
+    trainopt_sfadamw_config c = bi_sf_cfg(a);
+    return trainopt_sfadamw_to_eval(C(0) ? &c : NULL, a->n, F(1), F(2), F(3));
+}
+static int bi_sf_to_train(bi_args *a) {
+    trainopt_sfadamw_config c = bi_sf_cfg(a);
+    return trainopt_sfadamw_to_train(C(0) ? &c : NULL, a->n, F(1), F(2), F(3));
+}
+static void bi_sf_advance_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    trainopt_sfadamw_state *s;
+    bi_setup(k, &a), s = (trainopt_sfadamw_state *)a.p[1], s->step = -1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_STEP, 0, "a negative step count"));
+    bi_setup(k, &a), s = (trainopt_sfadamw_state *)a.p[1], s->step = INT64_MAX;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_STEP, 0, "step count INT64_MAX"));
+    bi_setup(k, &a), s = (trainopt_sfadamw_state *)a.p[1], s->weight_sum = NAN;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "a NaN weight_sum"));
+    bi_setup(k, &a), a.h[0] = 0.0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "lr 0 (ckp1 0)"));
+}
+static void bi_sf_step_more(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), bi_sf_state.step = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_STEP, 0, "a state never advanced"));
+    bi_setup(k, &a), bi_sf_state.ckp1 = 1.5;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "ckp1 > 1"));
+    bi_setup(k, &a), bi_sf_state.lr = NAN;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "a NaN lr in the state"));
+}
+static void bi_sf_step_extra(to_ctx *t, const bi_kernel *k) { bi_sf_step_more(t, k); }
+static void bi_sf_step_ex_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    size_t *nf;
+    uint64_t before;
+    int got;
+    bi_sf_step_more(t, k);
+    bi_setup(k, &a), a.i[1] = 1, a.h[7] = NAN; /* as bi_ex_extra, with param in slot 2 */
+    nf = (size_t *)a.p[7];
+    *nf = 12345;
+    before = bi_checksum(7);
+    got = bi_logged(k->call(&a));
+    if (t)
+        TO_CHECK(t, got == TRAINOPT_OK && *nf == 0 && bi_checksum(7) == before,
+                 "%s: found_inf with a NaN scale: status %d, nonfinite %zu (documented: OK, 0, untouched)", k->name, got, *nf);
+    bi_setup(k, &a), a.p[7] = (float *)a.p[2] + 2;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "opts->nonfinite inside param"));
+    bi_setup(k, &a), a.i[1] = 1, a.p[7] = (float *)a.p[2] + 2;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "opts->nonfinite inside param, found_inf set"));
+}
+static void bi_sf_to_eval_extra(to_ctx *t, const bi_kernel *k) {
+    static const double bad[] = {0.0, 1.0, NAN, -0.5};
+    bi_args a;
+    int v;
+    for (v = 0; v < 4; v++) {
+        bi_setup(k, &a), a.h[1] = bad[v];
+        bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "beta1 outside (0, 1)"));
+    }
+}
+
 /* ---- regularization, gradient utilities, losses --------------------------------------- */
 
 static int bi_l1l2_penalty(bi_args *a) { return trainopt_l1l2_penalty(a->n, F(0), a->h[0], a->h[1], F(1)); }
@@ -1191,6 +1431,29 @@ static const bi_kernel bi_kernels[] = {
      bi_lion_extra},
     {"lion_step_ex", bi_lion_ex, "cWRWyy", "", "nuunn", "--", {1e-4, 0.9, 0.99, 1e-3, 0.5}, {1}, 1, BI_N, BI_BIG_N, ST, 1,
      -1, NULL, bi_lion_ex_extra},
+    /* LAMB, LARS (lists: n is k), Adafactor (n is rows), schedule-free AdamW */
+    {"lamb_step", bi_lamb, "cxxxxx", "", "nbbnnn", "", {0.1, 0.9, 0.999, 1e-6, 0.0, 1e-4}, {0}, 1, 2, 0, ST, 0, -1,
+     bi_lw_setup, bi_lamb_extra},
+    {"lamb_step_ex", bi_lamb_ex, "cxxxxxy", "", "nbbnnnn", "-", {0.1, 0.9, 0.999, 1e-6, 0.0, 1e-4, 0.5}, {0}, 1, 2, 0, ST,
+     1, -1, bi_lw_setup, bi_lamb_ex_extra},
+    {"lars_step", bi_lars, "cxxxx", "", "nnnnn", "--", {0.1, 1e-4, 0.001, 0.0, 0.9}, {0}, NO_STEP, 2, 0, ST, 0, -1,
+     bi_lw_setup, bi_lars_extra},
+    {"lars_step_ex", bi_lars_ex, "cxxxx-y", "", "nnnnnn", "--", {0.1, 1e-4, 0.001, 0.0, 0.9, 0.5}, {0}, NO_STEP, 2, 0, ST,
+     1, -1, bi_lw_setup, bi_lars_ex_extra},
+    {"adafactor_step", bi_af, "cWRWWw", "", "n-nn-n", "--", {0.01, -0.8, 1e-7, 1e-3, 1.0, 0.1}, {1, 3}, 1, BI_N, BI_BIG_N,
+     ST, 0, -1, bi_af_setup, bi_af_extra},
+    {"adafactor_step_ex", bi_af_ex, "cWRWWwyy", "", "n-nn-nn", "---", {0.01, -0.8, 1e-7, 1e-3, 1.0, 0.1, 0.5}, {1, 3, 0}, 1,
+     BI_N, BI_BIG_N, ST, 1, -1, bi_af_setup, bi_af_ex_extra},
+    {"sfadamw_advance", bi_sf_advance, "cc", "", "n-b--nn", "N", {0.0025, 0.9, 0.999, 1e-8, 0.0, 0.0, 2.0}, {0}, NO_STEP, 0,
+     0, ST, 0, -1, bi_sf_advance_setup, bi_sf_advance_extra},
+    {"sfadamw_step", bi_sf_step, "ccWRWW", "", "nbbnn--", "-", {0.0025, 0.9, 0.999, 1e-8, 0.01, 0.0, 2.0}, {0}, NO_STEP,
+     BI_N, BI_BIG_N, ST, 0, -1, bi_sf_step_setup, bi_sf_step_extra},
+    {"sfadamw_step_ex", bi_sf_step_ex, "ccWRWWyy", "", "nbbnn--n", "--", {0.0025, 0.9, 0.999, 1e-8, 0.01, 0.0, 2.0, 0.5},
+     {0}, NO_STEP, BI_N, BI_BIG_N, ST, 1, -1, bi_sf_step_setup, bi_sf_step_ex_extra},
+    {"sfadamw_to_eval", bi_sf_to_eval, "cRRW", "13", "-", "-", {0.0025, 0.9}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL,
+     bi_sf_to_eval_extra},
+    {"sfadamw_to_train", bi_sf_to_train, "cRRW", "13", "-b", "-", {0.0025, 0.9}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1,
+     NULL, NULL},
 
     {"l1l2_penalty", bi_l1l2_penalty, "RS", "", "nn", "", {0.1, 0.2}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 1, -1, NULL, NULL},
     {"l1l2_grad", bi_l1l2_grad, "RW", "01", "nn", "", {0.1, 0.2}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL, NULL},

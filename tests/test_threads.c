@@ -182,6 +182,29 @@ static void th_lion(th_mem *m, int chunk, size_t b, size_t e) {
     }
 }
 
+/* Schedule-free AdamW, plain (a0 p, a2 z, a3 v) and fused (a4, a5, a6) on the gradient a1,
+   then the evaluation parameters into a7 and back in place. Each chunk advances its own
+   copy of the scalar state: a pure function of the config and the count, as every thread
+   of a real loop reads the one copy advanced before the step. */
+static void th_sfadamw(th_mem *m, int chunk, size_t b, size_t e) {
+    trainopt_sfadamw_config c = TRAINOPT_SFADAMW_DEFAULTS;
+    trainopt_sfadamw_state s = TRAINOPT_SFADAMW_STATE_INIT;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    const size_t n = e - b;
+    size_t bad = 0;
+    int step;
+    c.weight_decay = 0.01, c.warmup_steps = 2;
+    o.grad_scale = 0.25, o.nonfinite = &bad;
+    for (step = 1; step <= 3; step++) {
+        th_note(m, trainopt_sfadamw_advance(&c, &s));
+        th_note(m, trainopt_sfadamw_step(&c, &s, n, m->a[0] + b, m->a[1] + b, m->a[2] + b, m->a[3] + b));
+        th_note(m, trainopt_sfadamw_step_ex(&c, &s, n, m->a[4] + b, m->a[1] + b, m->a[5] + b, m->a[6] + b, &o));
+        m->found_inf[chunk] += (int)bad;
+    }
+    th_note(m, trainopt_sfadamw_to_eval(&c, n, m->a[0] + b, m->a[2] + b, m->a[7] + b));
+    th_note(m, trainopt_sfadamw_to_train(&c, n, m->a[7] + b, m->a[2] + b, m->a[7] + b));
+}
+
 /* The gradient utilities that are elementwise: l1l2_grad, clip_grad_value, grad_unscale. */
 static void th_gradutil(th_mem *m, int chunk, size_t b, size_t e) {
     th_note(m, trainopt_l1l2_grad(e - b, m->a[0] + b, m->a[1] + b, 0.01, 0.02));
@@ -272,6 +295,7 @@ static const th_kernel th_kernels[] = {
     {"more_optimizers_ex", "nadam_step_ex radam_step_ex adamax_step_ex adadelta_step_ex", 13, TH_N, {8, 1000, 2992},
      th_more_ex},
     {"lion", "lion_step lion_step_ex", 5, TH_N, {8, 1000, 2992}, th_lion},
+    {"sfadamw", "sfadamw_step sfadamw_step_ex sfadamw_to_eval sfadamw_to_train", 8, TH_N, {8, 1000, 2992}, th_sfadamw},
     {"gradutil", "l1l2_grad clip_grad_value grad_unscale", 2, TH_N, {8, 1000, 2992}, th_gradutil},
     {"dropout", "dropout_forward dropout_backward", 5, TH_N, {8, 1000, 2992}, th_dropout},
     {"random",
@@ -294,6 +318,12 @@ static const char *const th_not_elementwise[][2] = {
     {"mse_loss", "a mean over every element"},
     {"bce_with_logits", "a mean over every element"},
     {"softmax_cross_entropy", "a mean over rows, each row a reduction"},
+    {"lamb_step", "a trust ratio per tensor: two reductions over each whole tensor"},
+    {"lamb_step_ex", "a trust ratio per tensor: two reductions over each whole tensor"},
+    {"lars_step", "a trust ratio per tensor: two reductions over each whole tensor"},
+    {"lars_step_ex", "a trust ratio per tensor: two reductions over each whole tensor"},
+    {"adafactor_step", "row, column and whole-tensor reductions (the factors, RMS(p), RMS(u))"},
+    {"adafactor_step_ex", "row, column and whole-tensor reductions (the factors, RMS(p), RMS(u))"},
     {"calculate_gain", "no arrays"},
     {"calculate_fans", "no arrays"},
     {"nadam_mu_product", "no arrays (the caller's scalar; the NAdam rows call it once per step in every chunk)"},

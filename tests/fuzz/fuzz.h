@@ -176,7 +176,11 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(batchnorm_backward, batchnorm) X(batchnorm_fold, batchnorm)                       \
     X(layernorm_forward, norms) X(layernorm_backward, norms)                            \
     X(rmsnorm_forward, norms) X(rmsnorm_backward, norms)                                \
-    X(groupnorm_forward, norms) X(groupnorm_backward, norms)
+    X(groupnorm_forward, norms) X(groupnorm_backward, norms) \
+    X(lamb_step, layerwise) X(lamb_step_ex, layerwise) X(lars_step, layerwise)           \
+    X(lars_step_ex, layerwise) X(adafactor_step, layerwise) X(adafactor_step_ex, layerwise) \
+    X(sfadamw_advance, layerwise) X(sfadamw_step, layerwise) X(sfadamw_step_ex, layerwise) \
+    X(sfadamw_to_eval, layerwise) X(sfadamw_to_train, layerwise)
 #define FZ_REACHED_ENUM(name, target) fz_reached_##name,
 #define FZ_KERNEL_CHECK(family, ret, name, params, args) fz_checked_##name = fz_reached_##name,
 #define FZ_CHECK_REACHED                                   \

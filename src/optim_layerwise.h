@@ -1,0 +1,826 @@
+/* >>layerwise: the optimizers of issue 16 that are more than one elementwise pass:
+   LAMB and LARS (optax; a trust ratio per tensor, so a list of tensors per call and
+   two passes: the norms, then the update) and schedule-free AdamW (a scalar
+   averaging state carried across steps, advanced once per step outside the element
+   loop). Per-tensor norms use the blocked canonical order of >>sumblock: blocks of
+   TRAINOPT__LW_BLOCK elements, within a block element i to partial sum i % 16 of a
+   trainopt__acc16 (its fixed tree), the block sums added in double, in order; so the
+   norms, and with them every bit, are the same on every backend. */
+#define TRAINOPT__LW_BLOCK TRAINOPT__SUM_BLOCK
+
+/* ---- argument checks of the list kernels ---- */
+
+/* One list of k tensors (`ptrs[t]` has lens[t] floats); `writes`: the kernel writes them. */
+typedef struct {
+    const void *const *ptrs;
+    const char *name;
+    int writes;
+} trainopt__lw_list;
+
+/* Checks the lists of a list kernel before anything is touched: the lens array, every
+   list, every tensor with elements non-NULL, byte sizes, and no overlap between any two
+   tensors of which one is written, nor between a tensor and the count output `count_out`
+   (may be NULL). O((lists*k)^2) pointer comparisons. */
+static inline trainopt_status trainopt__lw_check(size_t k, const size_t *lens, const trainopt__lw_list *lists, int nlists,
+                                                 const size_t *count_out, const char *fn) {
+    size_t i, j;
+    int a, b;
+    if (k == 0) return TRAINOPT_OK;
+    if (lens == NULL) return trainopt__once_null(fn, "lens");
+    for (a = 0; a < nlists; a++)
+        if (lists[a].ptrs == NULL) return trainopt__once_null(fn, lists[a].name);
+    for (i = 0; i < k; i++) {
+        if (lens[i] > SIZE_MAX / sizeof(float))
+            return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "lens[%zu] = %zu: its size in bytes overflows size_t", i,
+                                       lens[i]);
+        for (a = 0; a < nlists; a++)
+            if (lens[i] > 0 && lists[a].ptrs[i] == NULL)
+                return trainopt__once_fail(TRAINOPT_ERR_NULL, fn, "%s[%zu] is NULL (lens[%zu] = %zu)", lists[a].name, i, i,
+                                           lens[i]);
+    }
+    for (a = 0; a < nlists; a++)
+        for (i = 0; i < k; i++) {
+            const void *x = lists[a].ptrs[i];
+            const size_t xbytes = lens[i] * sizeof(float);
+            if (count_out != NULL && trainopt__overlap(count_out, sizeof *count_out, x, xbytes))
+                return trainopt__once_fail(TRAINOPT_ERR_ALIAS, fn, "o->nonfinite and %s[%zu] overlap", lists[a].name, i);
+            for (b = a; b < nlists; b++) {
+                if (!lists[a].writes && !lists[b].writes) continue;
+                for (j = b == a ? i + 1 : 0; j < k; j++)
+                    if (trainopt__overlap(x, xbytes, lists[b].ptrs[j], lens[j] * sizeof(float)))
+                        return trainopt__once_fail(TRAINOPT_ERR_ALIAS, fn, "%s[%zu] and %s[%zu] overlap", lists[a].name, i,
+                                                   lists[b].name, j);
+            }
+        }
+    return TRAINOPT_OK;
+}
+
+/* optax.scale_by_trust_ratio: coef * ||p|| / (||u|| + eps), and 1 where either norm is 0
+   (NaN norms give NaN). From the sums of squares, in double. */
+TRAINOPT__FORCE_INLINE double trainopt__trust_ratio(double p_sumsq, double u_sumsq, double coef, double eps) {
+    const double p_norm = sqrt(p_sumsq), u_norm = sqrt(u_sumsq);
+    if (p_norm == 0.0 || u_norm == 0.0) return 1.0;
+    return coef * p_norm / (u_norm + eps);
+}
+
+/* torch.lerp's form for a scalar weight w: a + w*(b - a) when |w| < 0.5, else
+   b - (b - a)*(1 - w) (exact at w = 1). `high` says which, one_minus_w is 1 - w. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lerp(trainopt__vf a, trainopt__vf b, float w, float one_minus_w, int high) {
+    const trainopt__vf d = trainopt__v_sub(b, a);
+    return high ? trainopt__v_fnma(d, trainopt__v_set1(one_minus_w), b) : trainopt__v_fma(trainopt__v_set1(w), d, a);
+}
+
+/* ---- the two passes shared by LAMB and LARS ---- */
+
+#ifndef TRAINOPT__TYPES_DEFINED /* constants: once (>>dispatch) */
+enum { TRAINOPT__LW_LAMB, TRAINOPT__LW_LARS };
+#endif
+
+typedef struct {
+    trainopt__grad_in gi;
+    float beta1, one_minus_beta1, beta2, one_minus_beta2; /* LAMB */
+    float inv_bias_correction1, inv_bias_correction2, eps_root, eps;
+    float weight_decay;
+    float momentum; /* LARS */
+} trainopt__lw_scalars;
+
+/* One tensor's arrays: LAMB's state0/state1 are exp_avg/exp_avg_sq, LARS's state0 the trace. */
+typedef struct {
+    float *param;
+    const float *grad;
+    float *state0, *state1;
+} trainopt__lw_io;
+
+/* LAMB's direction from the new moments: m_hat / (sqrt(v_hat + eps_root) + eps) + wd*p. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__lamb_direction(const trainopt__lw_scalars *s, trainopt__vf p, trainopt__vf m,
+                                                             trainopt__vf v, int has_wd) {
+    const trainopt__vf m_hat = trainopt__v_mul(m, trainopt__v_set1(s->inv_bias_correction1));
+    const trainopt__vf root =
+        trainopt__v_sqrt(trainopt__v_fma(v, trainopt__v_set1(s->inv_bias_correction2), trainopt__v_set1(s->eps_root)));
+    trainopt__vf u = trainopt__v_div(m_hat, trainopt__v_add(root, trainopt__v_set1(s->eps)));
+    if (has_wd) u = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, u);
+    return u;
+}
+
+/* Pass 1 on k <= LANES elements at i: LAMB updates and stores the moments; both add p^2
+   and u^2 (u the direction before the trust ratio) to the partial sums. */
+TRAINOPT__FORCE_INLINE void trainopt__lw_norm_lanes(int op, const trainopt__lw_scalars *s, const trainopt__lw_io *io, size_t i,
+                                                    size_t k, int scaled, size_t *nonfinite, int has_wd, trainopt__vf *p_sq,
+                                                    trainopt__vf *u_sq) {
+    const trainopt__vf p = trainopt__v_load_n(io->param + i, k);
+    const trainopt__vf g = trainopt__grad_load(&s->gi, io->grad, i, k, scaled, nonfinite);
+    trainopt__vf u;
+    if (op == TRAINOPT__LW_LAMB) {
+        trainopt__vf m = trainopt__v_mul(trainopt__v_load_n(io->state0 + i, k), trainopt__v_set1(s->beta1));
+        trainopt__vf v = trainopt__v_mul(trainopt__v_load_n(io->state1 + i, k), trainopt__v_set1(s->beta2));
+        m = trainopt__v_fma(trainopt__v_set1(s->one_minus_beta1), g, m);
+        v = trainopt__v_fma(trainopt__v_mul(trainopt__v_set1(s->one_minus_beta2), g), g, v);
+        trainopt__v_store_n(io->state0 + i, m, k);
+        trainopt__v_store_n(io->state1 + i, v, k);
+        /* lanes past k are 0/0 when eps is 0: they must add nothing */
+        u = trainopt__v_keep_first(trainopt__lamb_direction(s, p, m, v, has_wd), k);
+    } else {
+        u = has_wd ? trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g) : g;
+    }
+    *p_sq = trainopt__v_fma(p, p, *p_sq);
+    *u_sq = trainopt__v_fma(u, u, *u_sq);
+}
+
+/* Pass 2 on k <= LANES elements at i, with neg_scale = -lr * trust ratio:
+   LAMB  p = p + neg_scale * u   (u again from the stored moments: the same bits as pass 1)
+   LARS  d = neg_scale * u;  t = d + momentum*t;  p = p + (nesterov ? d + momentum*t : t) */
+TRAINOPT__FORCE_INLINE void trainopt__lw_update_lanes(int op, const trainopt__lw_scalars *s, const trainopt__lw_io *io,
+                                                      float neg_scale, size_t i, size_t k, int scaled, int has_wd,
+                                                      int has_trace, int nesterov) {
+    trainopt__vf p = trainopt__v_load_n(io->param + i, k);
+    if (op == TRAINOPT__LW_LAMB) {
+        const trainopt__vf u = trainopt__lamb_direction(s, p, trainopt__v_load_n(io->state0 + i, k),
+                                                        trainopt__v_load_n(io->state1 + i, k), has_wd);
+        p = trainopt__v_fma(trainopt__v_set1(neg_scale), u, p);
+    } else {
+        const trainopt__vf g = trainopt__grad_load(&s->gi, io->grad, i, k, scaled, NULL);
+        const trainopt__vf u = has_wd ? trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g) : g;
+        const trainopt__vf d = trainopt__v_mul(u, trainopt__v_set1(neg_scale));
+        trainopt__vf out = d;
+        if (has_trace) {
+            const trainopt__vf t = trainopt__v_fma(trainopt__v_set1(s->momentum), trainopt__v_load_n(io->state0 + i, k), d);
+            trainopt__v_store_n(io->state0 + i, t, k);
+            out = nesterov ? trainopt__v_fma(trainopt__v_set1(s->momentum), t, d) : t;
+        }
+        p = trainopt__v_add(p, out);
+    }
+    trainopt__v_store_n(io->param + i, p, k);
+}
+
+/* Pass 1 over one tensor of n elements: its sums of p^2 and u^2, blocked canonical order. */
+TRAINOPT__FORCE_INLINE void trainopt__lw_norms(int op, const trainopt__lw_scalars *s, const trainopt__lw_io *io, size_t n,
+                                               int scaled, size_t *nonfinite, int has_wd, double *p_sumsq, double *u_sumsq) {
+    size_t b, i, j;
+    for (b = 0; b < n; b += TRAINOPT__LW_BLOCK) {
+        const size_t end = n - b < TRAINOPT__LW_BLOCK ? n : b + TRAINOPT__LW_BLOCK;
+        const size_t whole = end - (end - b) % 16; /* the block's elements in whole groups of 16 */
+        trainopt__acc16 p_acc, u_acc;
+        trainopt__acc16_zero(&p_acc);
+        trainopt__acc16_zero(&u_acc);
+        for (i = b; i < whole; i += 16)
+            for (j = 0; j < TRAINOPT__ACC_VECS; j++)
+                trainopt__lw_norm_lanes(op, s, io, i + j * TRAINOPT_SIMD_LANES, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd,
+                                        &p_acc.v[j], &u_acc.v[j]);
+        for (j = 0; i < end; j++, i += TRAINOPT_SIMD_LANES)
+            trainopt__lw_norm_lanes(op, s, io, i, end - i < TRAINOPT_SIMD_LANES ? end - i : TRAINOPT_SIMD_LANES, scaled,
+                                    nonfinite, has_wd, &p_acc.v[j], &u_acc.v[j]);
+        *p_sumsq += (double)trainopt__acc16_sum(&p_acc);
+        *u_sumsq += (double)trainopt__acc16_sum(&u_acc);
+    }
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__lw_update(int op, const trainopt__lw_scalars *s, const trainopt__lw_io *io, size_t n,
+                                                float neg_scale, int scaled, int has_wd, int has_trace, int nesterov) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
+        trainopt__lw_update_lanes(op, s, io, neg_scale, i, TRAINOPT_SIMD_LANES, scaled, has_wd, has_trace, nesterov);
+    if (i < n) trainopt__lw_update_lanes(op, s, io, neg_scale, i, n - i, scaled, has_wd, has_trace, nesterov);
+}
+
+/* Both passes over every tensor of the list, one tensor after the other (its second pass
+   while its arrays are still in cache where they fit). */
+TRAINOPT__FORCE_INLINE void trainopt__lw_run(int op, const trainopt__lw_scalars *s, size_t k, const size_t *lens, float *const *params,
+                                    const float *const *grads, float *const *state0, float *const *state1, double lr,
+                                    double trust_coef, double trust_eps, int scaled, size_t *nonfinite, int has_wd,
+                                    int nesterov) {
+    size_t t;
+    for (t = 0; t < k; t++) {
+        trainopt__lw_io io;
+        double p_sumsq = 0.0, u_sumsq = 0.0;
+        float neg_scale;
+        if (lens[t] == 0) continue;
+        io.param = params[t];
+        io.grad = grads[t];
+        io.state0 = state0 ? state0[t] : NULL;
+        io.state1 = state1 ? state1[t] : NULL;
+        if (op == TRAINOPT__LW_LAMB) { /* constant flags: one loop per combination */
+            if (has_wd) trainopt__lw_norms(TRAINOPT__LW_LAMB, s, &io, lens[t], scaled, nonfinite, 1, &p_sumsq, &u_sumsq);
+            else trainopt__lw_norms(TRAINOPT__LW_LAMB, s, &io, lens[t], scaled, nonfinite, 0, &p_sumsq, &u_sumsq);
+        } else {
+            if (has_wd) trainopt__lw_norms(TRAINOPT__LW_LARS, s, &io, lens[t], scaled, nonfinite, 1, &p_sumsq, &u_sumsq);
+            else trainopt__lw_norms(TRAINOPT__LW_LARS, s, &io, lens[t], scaled, nonfinite, 0, &p_sumsq, &u_sumsq);
+        }
+        neg_scale = (float)(-lr * trainopt__trust_ratio(p_sumsq, u_sumsq, trust_coef, trust_eps));
+        if (op == TRAINOPT__LW_LAMB) {
+            if (has_wd) trainopt__lw_update(TRAINOPT__LW_LAMB, s, &io, lens[t], neg_scale, scaled, 1, 0, 0);
+            else trainopt__lw_update(TRAINOPT__LW_LAMB, s, &io, lens[t], neg_scale, scaled, 0, 0, 0);
+        } else if (io.state0 == NULL) {
+            trainopt__lw_update(TRAINOPT__LW_LARS, s, &io, lens[t], neg_scale, scaled, has_wd, 0, 0);
+        } else if (nesterov) {
+            trainopt__lw_update(TRAINOPT__LW_LARS, s, &io, lens[t], neg_scale, scaled, has_wd, 1, 1);
+        } else if (has_wd) {
+            trainopt__lw_update(TRAINOPT__LW_LARS, s, &io, lens[t], neg_scale, scaled, 1, 1, 0);
+        } else {
+            trainopt__lw_update(TRAINOPT__LW_LARS, s, &io, lens[t], neg_scale, scaled, 0, 1, 0);
+        }
+    }
+}
+
+/* >>lamb */
+
+static inline trainopt_status trainopt__lamb_run(const trainopt_lamb_config *c, int64_t step, size_t k, const size_t *lens,
+                                                 float *const *params, const float *const *grads, float *const *exp_avgs,
+                                                 float *const *exp_avg_sqs, const trainopt_step_opts *o, const char *fn) {
+    trainopt__lw_list lists[4];
+    trainopt__lw_scalars s;
+    trainopt_status st;
+    int skip;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__nonneg(c->lr))
+        return trainopt__once_hparam(fn, "lr", c->lr, "is not a finite number >= 0 (optax has no default lr: set it)");
+    if (!trainopt__in_01(c->beta1)) return trainopt__once_hparam(fn, "beta1", c->beta1, TRAINOPT__WHY_01);
+    if (!trainopt__in_01(c->beta2)) return trainopt__once_hparam(fn, "beta2", c->beta2, TRAINOPT__WHY_01);
+    if (!trainopt__nonneg(c->eps)) return trainopt__once_hparam(fn, "eps", c->eps, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->eps_root)) return trainopt__once_hparam(fn, "eps_root", c->eps_root, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->weight_decay))
+        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    if ((st = trainopt__step_opts_check(o, 0, NULL, NULL, 0, &skip, fn)) != TRAINOPT_OK) return st;
+    if (step < 1) return trainopt__once_step(fn, step);
+    /* the lists are checked even for a skipped step: the count it writes may not lie in them */
+    lists[0].ptrs = (const void *const *)params, lists[0].name = "params", lists[0].writes = 1;
+    lists[1].ptrs = (const void *const *)grads, lists[1].name = "grads", lists[1].writes = 0;
+    lists[2].ptrs = (const void *const *)exp_avgs, lists[2].name = "exp_avgs", lists[2].writes = 1;
+    lists[3].ptrs = (const void *const *)exp_avg_sqs, lists[3].name = "exp_avg_sqs", lists[3].writes = 1;
+    if ((st = trainopt__lw_check(k, lens, lists, 4, o ? o->nonfinite : NULL, fn)) != TRAINOPT_OK) return st;
+    if (k == 0 || skip) {
+        if (o && o->nonfinite) *o->nonfinite = 0;
+        return TRAINOPT_OK;
+    }
+
+    s.gi = trainopt__grad_in_make(0, o);
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.inv_bias_correction1 = (float)(1.0 / (1.0 - trainopt__powi(c->beta1, step)));
+    s.inv_bias_correction2 = (float)(1.0 / (1.0 - trainopt__powi(c->beta2, step)));
+    s.eps_root = (float)c->eps_root;
+    s.eps = (float)c->eps;
+    s.weight_decay = (float)c->weight_decay;
+    s.momentum = 0.0f;
+#define TRAINOPT__LAMB_RUN(scaled, bad)                                                                                 \
+    trainopt__lw_run(TRAINOPT__LW_LAMB, &s, k, lens, params, grads, exp_avgs, exp_avg_sqs, c->lr, 1.0, 0.0, scaled, bad, \
+                     c->weight_decay != 0.0, 0)
+    TRAINOPT__RUN_STEP(o, TRAINOPT__LAMB_RUN);
+#undef TRAINOPT__LAMB_RUN
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_lamb_step(const trainopt_lamb_config *c, int64_t step, size_t k,
+                                                        const size_t *lens, float *const *params, const float *const *grads,
+                                                        float *const *exp_avgs, float *const *exp_avg_sqs) {
+    return trainopt__lamb_run(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, NULL, "trainopt_lamb_step");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_lamb_step_ex(const trainopt_lamb_config *c, int64_t step, size_t k,
+                                                           const size_t *lens, float *const *params, const float *const *grads,
+                                                           float *const *exp_avgs, float *const *exp_avg_sqs,
+                                                           const trainopt_step_opts *o) {
+    return trainopt__lamb_run(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, o, "trainopt_lamb_step_ex");
+}
+
+/* >>lars */
+
+static inline trainopt_status trainopt__lars_run(const trainopt_lars_config *c, size_t k, const size_t *lens,
+                                                 float *const *params, const float *const *grads, float *const *momentum_bufs,
+                                                 const trainopt_step_opts *o, const char *fn) {
+    trainopt__lw_list lists[3];
+    trainopt__lw_scalars s;
+    trainopt_status st;
+    int skip;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__nonneg(c->lr))
+        return trainopt__once_hparam(fn, "lr", c->lr, "is not a finite number >= 0 (optax has no default lr: set it)");
+    if (!trainopt__nonneg(c->weight_decay))
+        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->trust_coefficient))
+        return trainopt__once_hparam(fn, "trust_coefficient", c->trust_coefficient, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->eps)) return trainopt__once_hparam(fn, "eps", c->eps, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->momentum)) return trainopt__once_hparam(fn, "momentum", c->momentum, TRAINOPT__WHY_NONNEG);
+    if ((st = trainopt__step_opts_check(o, 0, NULL, NULL, 0, &skip, fn)) != TRAINOPT_OK) return st;
+    if (k > 0 && c->momentum != 0.0 && momentum_bufs == NULL)
+        return trainopt__once_null(fn, "momentum_bufs (needed: momentum > 0)");
+    lists[0].ptrs = (const void *const *)params, lists[0].name = "params", lists[0].writes = 1;
+    lists[1].ptrs = (const void *const *)grads, lists[1].name = "grads", lists[1].writes = 0;
+    lists[2].ptrs = (const void *const *)momentum_bufs, lists[2].name = "momentum_bufs", lists[2].writes = 1;
+    if ((st = trainopt__lw_check(k, lens, lists, momentum_bufs ? 3 : 2, o ? o->nonfinite : NULL, fn)) != TRAINOPT_OK)
+        return st;
+    if (k == 0 || skip) {
+        if (o && o->nonfinite) *o->nonfinite = 0;
+        return TRAINOPT_OK;
+    }
+
+    memset(&s, 0, sizeof s);
+    s.gi = trainopt__grad_in_make(0, o);
+    s.weight_decay = (float)c->weight_decay;
+    s.momentum = (float)c->momentum;
+#define TRAINOPT__LARS_RUN(scaled, bad)                                                                              \
+    trainopt__lw_run(TRAINOPT__LW_LARS, &s, k, lens, params, grads, momentum_bufs, NULL, c->lr, c->trust_coefficient, \
+                     c->eps, scaled, bad, c->weight_decay != 0.0, c->nesterov != 0)
+    TRAINOPT__RUN_STEP(o, TRAINOPT__LARS_RUN);
+#undef TRAINOPT__LARS_RUN
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_lars_step(const trainopt_lars_config *c, size_t k, const size_t *lens,
+                                                        float *const *params, const float *const *grads,
+                                                        float *const *momentum_bufs) {
+    return trainopt__lars_run(c, k, lens, params, grads, momentum_bufs, NULL, "trainopt_lars_step");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_lars_step_ex(const trainopt_lars_config *c, size_t k, const size_t *lens,
+                                                           float *const *params, const float *const *grads,
+                                                           float *const *momentum_bufs, const trainopt_step_opts *o) {
+    return trainopt__lars_run(c, k, lens, params, grads, momentum_bufs, o, "trainopt_lars_step_ex");
+}
+
+/* >>adafactor: torch.optim.Adafactor (PyTorch 2.5). The factored second moment of a
+   [rows][cols] parameter needs the mean of g^2 over each row and each column (row sums:
+   blocked like every norm here, per row; column sums: per column, a float sum over each
+   block of TRAINOPT__LW_BLOCK rows in row order, the block sums added in double; both
+   fixed orders, so the same bits on every backend), and the RMS of the parameter and of
+   the update (per-tensor reductions): five passes, no scratch memory. */
+
+typedef struct {
+    trainopt__grad_in gi;
+    float w, one_minus_w;    /* the lerp weight 1 - beta2_t = step^beta2_decay, and 1 - it */
+    float eps1_sq;           /* the floor of the variance estimate */
+    float decay_factor;      /* 1 - lr*wd */
+    int high;                /* the lerp's form (trainopt__v_lerp) */
+} trainopt__af_scalars;
+
+/* Sum of the (scaled) g^2 over g[0, n): blocked order, Inf/NaN counted into *nonfinite. */
+TRAINOPT__FORCE_INLINE double trainopt__af_grad_sumsq(const trainopt__af_scalars *s, const float *g, size_t n, int scaled,
+                                                      size_t *nonfinite) {
+    double total = 0.0;
+    size_t b, i, j;
+    for (b = 0; b < n; b += TRAINOPT__LW_BLOCK) {
+        const size_t end = n - b < TRAINOPT__LW_BLOCK ? n : b + TRAINOPT__LW_BLOCK;
+        const size_t whole = end - (end - b) % 16;
+        trainopt__acc16 acc;
+        trainopt__acc16_zero(&acc);
+        for (i = b; i < whole; i += 16)
+            for (j = 0; j < TRAINOPT__ACC_VECS; j++) {
+                const trainopt__vf x =
+                    trainopt__grad_load(&s->gi, g, i + j * TRAINOPT_SIMD_LANES, TRAINOPT_SIMD_LANES, scaled, nonfinite);
+                acc.v[j] = trainopt__v_fma(x, x, acc.v[j]);
+            }
+        for (j = 0; i < end; j++, i += TRAINOPT_SIMD_LANES) {
+            const size_t k = end - i < TRAINOPT_SIMD_LANES ? end - i : TRAINOPT_SIMD_LANES;
+            const trainopt__vf x = trainopt__grad_load(&s->gi, g, i, k, scaled, nonfinite);
+            acc.v[j] = trainopt__v_fma(x, x, acc.v[j]);
+        }
+        total += (double)trainopt__acc16_sum(&acc);
+    }
+    return total;
+}
+
+/* The update direction on k <= LANES elements at i: g / sqrt(max(v, eps1^2)), where the
+   variance estimate v is row_coef * col_var (factored; row_coef = row_var[r] / max(mean
+   of row_var, eps1), once per row: PyTorch's (R*C)/mean to a rounding, one division per
+   element fewer) or variance (unfactored). */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__af_update(const trainopt__af_scalars *s, trainopt__vf g, trainopt__vf v) {
+    return trainopt__v_div(g, trainopt__v_sqrt(trainopt__v_max_nan(v, trainopt__v_set1(s->eps1_sq))));
+}
+
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__af_factored_v(float row_coef, const float *col_var, size_t c, size_t k) {
+    return trainopt__v_mul(trainopt__v_set1(row_coef), trainopt__v_load_n(col_var + c, k));
+}
+
+/* One row's update pass: with `apply` p = p*decay + neg_step*u, else the sum of u^2. */
+TRAINOPT__FORCE_INLINE double trainopt__af_row(const trainopt__af_scalars *s, float row_coef, const float *col_var,
+                                               float *param, const float *grad, size_t cols, int scaled, int apply, int has_wd,
+                                               float neg_step) {
+    double total = 0.0;
+    size_t b, i, j;
+    for (b = 0; b < cols; b += TRAINOPT__LW_BLOCK) {
+        const size_t end = cols - b < TRAINOPT__LW_BLOCK ? cols : b + TRAINOPT__LW_BLOCK;
+        trainopt__acc16 acc;
+        trainopt__acc16_zero(&acc);
+        for (i = b, j = 0; i < end; i += TRAINOPT_SIMD_LANES, j = (j + 1) % TRAINOPT__ACC_VECS) {
+            const size_t k = end - i < TRAINOPT_SIMD_LANES ? end - i : TRAINOPT_SIMD_LANES;
+            const trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, NULL);
+            const trainopt__vf u = trainopt__af_update(s, g, trainopt__af_factored_v(row_coef, col_var, i, k));
+            if (apply) {
+                trainopt__vf p = trainopt__v_load_n(param + i, k);
+                const trainopt__vf step = trainopt__v_mul(trainopt__v_set1(neg_step), u);
+                p = has_wd ? trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), step) : trainopt__v_add(p, step);
+                trainopt__v_store_n(param + i, p, k);
+            } else {
+                const trainopt__vf uk = trainopt__v_keep_first(u, k);
+                acc.v[j] = trainopt__v_fma(uk, uk, acc.v[j]);
+            }
+        }
+        if (!apply) total += (double)trainopt__acc16_sum(&acc);
+    }
+    return total;
+}
+
+/* The unfactored passes over n elements: without `apply` the variance's lerp toward g^2
+   (stored) and the sum of u^2; with it p = p*decay + neg_step*u from the stored variance. */
+TRAINOPT__FORCE_INLINE double trainopt__af_vector(const trainopt__af_scalars *s, float *param, const float *grad,
+                                                  float *variance, size_t n, int scaled, size_t *nonfinite, int apply,
+                                                  int has_wd, float neg_step) {
+    double total = 0.0;
+    size_t b, i, j;
+    for (b = 0; b < n; b += TRAINOPT__LW_BLOCK) {
+        const size_t end = n - b < TRAINOPT__LW_BLOCK ? n : b + TRAINOPT__LW_BLOCK;
+        trainopt__acc16 acc;
+        trainopt__acc16_zero(&acc);
+        for (i = b, j = 0; i < end; i += TRAINOPT_SIMD_LANES, j = (j + 1) % TRAINOPT__ACC_VECS) {
+            const size_t k = end - i < TRAINOPT_SIMD_LANES ? end - i : TRAINOPT_SIMD_LANES;
+            const trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, apply ? NULL : nonfinite);
+            trainopt__vf v = trainopt__v_load_n(variance + i, k), u;
+            if (!apply) {
+                v = trainopt__v_lerp(v, trainopt__v_mul(g, g), s->w, s->one_minus_w, s->high);
+                trainopt__v_store_n(variance + i, v, k);
+            }
+            u = trainopt__af_update(s, g, v);
+            if (apply) {
+                trainopt__vf p = trainopt__v_load_n(param + i, k);
+                const trainopt__vf step = trainopt__v_mul(trainopt__v_set1(neg_step), u);
+                p = has_wd ? trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), step) : trainopt__v_add(p, step);
+                trainopt__v_store_n(param + i, p, k);
+            } else {
+                const trainopt__vf uk = trainopt__v_keep_first(u, k);
+                acc.v[j] = trainopt__v_fma(uk, uk, acc.v[j]);
+            }
+        }
+        if (!apply) total += (double)trainopt__acc16_sum(&acc);
+    }
+    return total;
+}
+
+#define TRAINOPT__AF_COL_TILE 256 /* columns summed per strided pass over the rows: 1 KB of each row */
+
+/* lerp(state, mean, w) on one float of a factor, with torch.lerp's form (explicit fmaf). */
+TRAINOPT__FORCE_INLINE float trainopt__af_lerp1(float a, float b, const trainopt__af_scalars *s) {
+    return s->high ? fmaf(-(b - a), s->one_minus_w, b) : fmaf(s->w, b - a, a);
+}
+
+/* The factors' new values: row_var[r] and col_var[c] lerp toward the means of g^2 over
+   row r and column c. */
+static inline void trainopt__af_factors(const trainopt__af_scalars *s, const float *grad, size_t rows, size_t cols,
+                                        float *row_var, float *col_var, int scaled, size_t *nonfinite) {
+    size_t r, c0, rb, c;
+    for (r = 0; r < rows; r++) {
+        const double sum = trainopt__af_grad_sumsq(s, grad + r * cols, cols, scaled, nonfinite);
+        row_var[r] = trainopt__af_lerp1(row_var[r], (float)(sum / (double)cols), s);
+    }
+    for (c0 = 0; c0 < cols; c0 += TRAINOPT__AF_COL_TILE) {
+        const size_t width = cols - c0 < TRAINOPT__AF_COL_TILE ? cols - c0 : TRAINOPT__AF_COL_TILE;
+        double col_sum[TRAINOPT__AF_COL_TILE];
+        float acc[TRAINOPT__AF_COL_TILE];
+        for (c = 0; c < width; c++) col_sum[c] = 0.0;
+        for (rb = 0; rb < rows; rb += TRAINOPT__LW_BLOCK) {
+            const size_t rend = rows - rb < TRAINOPT__LW_BLOCK ? rows : rb + TRAINOPT__LW_BLOCK;
+            for (c = 0; c < TRAINOPT__AF_COL_TILE; c++) acc[c] = 0.0f;
+            for (r = rb; r < rend; r++)
+                for (c = 0; c < width; c += TRAINOPT_SIMD_LANES) {
+                    const size_t k = width - c < TRAINOPT_SIMD_LANES ? width - c : TRAINOPT_SIMD_LANES;
+                    const trainopt__vf x = trainopt__grad_load(&s->gi, grad + r * cols + c0, c, k, scaled, NULL);
+                    trainopt__v_store(acc + c, trainopt__v_fma(x, x, trainopt__v_load(acc + c)));
+                }
+            for (c = 0; c < width; c++) col_sum[c] += (double)acc[c];
+        }
+        for (c = 0; c < width; c++) col_var[c0 + c] = trainopt__af_lerp1(col_var[c0 + c], (float)(col_sum[c] / (double)rows), s);
+    }
+}
+
+/* row_var.mean().clamp_(min=eps1) as a float (the sum in double, in row order; NaN stays). */
+TRAINOPT__FORCE_INLINE float trainopt__af_row_mean(const float *row_var, size_t rows, double eps1) {
+    double sum = 0.0;
+    size_t r;
+    float mean;
+    for (r = 0; r < rows; r++) sum += (double)row_var[r];
+    mean = (float)(sum / (double)rows);
+    return mean < (float)eps1 ? (float)eps1 : mean;
+}
+
+static inline trainopt_status trainopt__adafactor_run(const trainopt_adafactor_config *c, int64_t step, size_t rows, size_t cols,
+                                                      float *param, const float *grad, float *row_var, float *col_var,
+                                                      float *variance, const trainopt_step_opts *o, const char *fn) {
+    trainopt__af_scalars s;
+    trainopt__arrays arrays;
+    trainopt_status st;
+    size_t n, r;
+    double one_minus_beta2, rho, p_sumsq = 0.0, u_sumsq = 0.0, rms, alpha, denom;
+    size_t bad = 0, unused = 0;
+    int skip, has_wd;
+    float neg_step;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__finite(c->beta2_decay) || c->beta2_decay > 0.0)
+        return trainopt__once_hparam(fn, "beta2_decay", c->beta2_decay, "is not a finite number <= 0");
+    if (!trainopt__nonneg(c->eps1)) return trainopt__once_hparam(fn, "eps1", c->eps1, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->eps2)) return trainopt__once_hparam(fn, "eps2", c->eps2, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__finite(c->d) || c->d < 1.0) return trainopt__once_hparam(fn, "d", c->d, "is not a finite number >= 1");
+    if (!trainopt__nonneg(c->weight_decay))
+        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    if ((st = trainopt__step_opts_check(o, 0, NULL, NULL, 0, &skip, fn)) != TRAINOPT_OK) return st;
+    if (step < 1) return trainopt__once_step(fn, step);
+    if (cols != 0 && rows > SIZE_MAX / sizeof(float) / cols)
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "rows * cols = %zu * %zu: its size in bytes overflows size_t", rows,
+                                   cols);
+    n = rows * cols;
+    if (o && o->nonfinite) { /* even a skipped step writes the count */
+        const void *const ptrs[] = {param, grad, variance, row_var, col_var};
+        static const char *const names[] = {"param", "grad", "variance", "row_var", "col_var"};
+        const size_t lens[] = {n, n, n, rows, cols};
+        int i;
+        for (i = 0; i < 5; i++)
+            if (ptrs[i] && trainopt__overlap(o->nonfinite, sizeof *o->nonfinite, ptrs[i], lens[i] * sizeof(float)))
+                return trainopt__once_alias(fn, "o->nonfinite", names[i]);
+    }
+    if (n == 0 || skip) {
+        if (o && o->nonfinite) *o->nonfinite = 0;
+        return TRAINOPT_OK;
+    }
+    if (variance == NULL && (row_var == NULL || col_var == NULL))
+        return trainopt__once_null(fn, row_var == NULL ? "row_var (factored; or pass variance for an unfactored step)"
+                                                       : "col_var (factored; or pass variance for an unfactored step)");
+    if (variance != NULL && (row_var != NULL || col_var != NULL))
+        return trainopt__once_fail(TRAINOPT_ERR_ALIAS, fn,
+                                   "variance and row_var/col_var both given: factored takes row_var and col_var, "
+                                   "unfactored variance, never both");
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    if (variance) trainopt__arrays_add(&arrays, variance, "variance");
+    if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
+    if (variance == NULL) { /* the factors: rows and cols floats, disjoint from everything */
+        const size_t pb = n * sizeof(float), rb = rows * sizeof(float), cb = cols * sizeof(float);
+        if (trainopt__overlap(row_var, rb, param, pb) || trainopt__overlap(row_var, rb, grad, pb))
+            return trainopt__once_alias(fn, "row_var", trainopt__overlap(row_var, rb, param, pb) ? "param" : "grad");
+        if (trainopt__overlap(col_var, cb, param, pb) || trainopt__overlap(col_var, cb, grad, pb))
+            return trainopt__once_alias(fn, "col_var", trainopt__overlap(col_var, cb, param, pb) ? "param" : "grad");
+        if (trainopt__overlap(row_var, rb, col_var, cb)) return trainopt__once_alias(fn, "row_var", "col_var");
+    }
+
+    one_minus_beta2 = pow((double)step, c->beta2_decay);
+    rho = 1.0 / sqrt((double)step);
+    if (c->lr < rho) rho = c->lr;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.w = (float)one_minus_beta2;
+    s.one_minus_w = (float)(1.0 - one_minus_beta2);
+    s.high = !(fabs(one_minus_beta2) < 0.5);
+    s.eps1_sq = (float)(c->eps1 * c->eps1);
+    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
+    has_wd = c->weight_decay != 0.0;
+    trainopt__sumsq_run(param, n, &p_sumsq, &unused); /* before the decay, as PyTorch */
+    rms = sqrt(p_sumsq) / sqrt((double)n);
+    alpha = (rms > c->eps2 ? rms : c->eps2) * rho; /* Python's max(eps2, rms): eps2 when rms is NaN */
+#define TRAINOPT__AF_PASSES(scaled, count)                                                                               \
+    do {                                                                                                                 \
+        if (variance) {                                                                                                  \
+            u_sumsq = trainopt__af_vector(&s, param, grad, variance, n, scaled, count, 0, 0, 0.0f);                      \
+        } else {                                                                                                         \
+            float row_mean;                                                                                              \
+            trainopt__af_factors(&s, grad, rows, cols, row_var, col_var, scaled, count);                                 \
+            row_mean = trainopt__af_row_mean(row_var, rows, c->eps1);                                                    \
+            for (r = 0; r < rows; r++)                                                                                   \
+                u_sumsq += trainopt__af_row(&s, row_var[r] / row_mean, col_var, NULL, grad + r * cols, cols, scaled, 0, 0,  \
+                                            0.0f);                                                                       \
+        }                                                                                                                \
+        denom = sqrt(u_sumsq) / (sqrt((double)n) * c->d);                                                                \
+        if (!(denom > 1.0)) denom = denom != denom ? denom : 1.0; /* max(1, x), NaN kept */                              \
+        neg_step = (float)(-alpha / denom);                                                                              \
+        if (variance) {                                                                                                  \
+            if (has_wd) trainopt__af_vector(&s, param, grad, variance, n, scaled, NULL, 1, 1, neg_step);                 \
+            else trainopt__af_vector(&s, param, grad, variance, n, scaled, NULL, 1, 0, neg_step);                        \
+        } else {                                                                                                         \
+            const float row_mean = trainopt__af_row_mean(row_var, rows, c->eps1);                                        \
+            for (r = 0; r < rows; r++) {                                                                                 \
+                if (has_wd)                                                                                              \
+                    trainopt__af_row(&s, row_var[r] / row_mean, col_var, param + r * cols, grad + r * cols, cols, scaled, \
+                                     1, 1, neg_step);                                                                    \
+                else                                                                                                     \
+                    trainopt__af_row(&s, row_var[r] / row_mean, col_var, param + r * cols, grad + r * cols, cols, scaled, \
+                                     1, 0, neg_step);                                                                    \
+            }                                                                                                            \
+        }                                                                                                                \
+    } while (0)
+    if (o == NULL) {
+        TRAINOPT__AF_PASSES(0, (size_t *)NULL);
+    } else {
+        TRAINOPT__AF_PASSES(o->grad_scale != 1.0, &bad);
+        if (o->nonfinite) *o->nonfinite = bad;
+    }
+#undef TRAINOPT__AF_PASSES
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adafactor_step(const trainopt_adafactor_config *c, int64_t step, size_t rows,
+                                                             size_t cols, float *param, const float *grad, float *row_var,
+                                                             float *col_var, float *variance) {
+    return trainopt__adafactor_run(c, step, rows, cols, param, grad, row_var, col_var, variance, NULL,
+                                   "trainopt_adafactor_step");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adafactor_step_ex(const trainopt_adafactor_config *c, int64_t step, size_t rows,
+                                                                size_t cols, float *param, const float *grad, float *row_var,
+                                                                float *col_var, float *variance, const trainopt_step_opts *o) {
+    return trainopt__adafactor_run(c, step, rows, cols, param, grad, row_var, col_var, variance, o,
+                                   "trainopt_adafactor_step_ex");
+}
+
+/* >>sfadamw: schedule-free AdamW. The scalar state (lr_max, weight_sum) changes once per
+   optimizer step, so trainopt_sfadamw_advance updates it once, outside the element loop
+   and before the step of any tensor; every step call only reads it, so chunks, tensors
+   and threads all see the same scalars. */
+#ifndef TRAINOPT__VARIANT_PASS /* no vector code: compiled once (>>dispatch) */
+TRAINOPT_API trainopt_status trainopt_sfadamw_advance(const trainopt_sfadamw_config *c, trainopt_sfadamw_state *s) {
+    static const char fn[] = "trainopt_sfadamw_advance";
+    double sched, lr, weight;
+    int64_t step;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (s == NULL) return trainopt__once_null(fn, "s (the state)");
+    if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__in_01(c->beta2)) return trainopt__once_hparam(fn, "beta2", c->beta2, TRAINOPT__WHY_01);
+    if (c->warmup_steps < 0)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "warmup_steps = %lld is negative", (long long)c->warmup_steps);
+    if (!trainopt__nonneg(c->r)) return trainopt__once_hparam(fn, "r", c->r, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->weight_lr_power))
+        return trainopt__once_hparam(fn, "weight_lr_power", c->weight_lr_power, TRAINOPT__WHY_NONNEG);
+    if (s->step < 0 || s->step == INT64_MAX)
+        return trainopt__once_fail(TRAINOPT_ERR_STEP, fn, "s->step = %lld: not a count of steps taken (start from "
+                                   "TRAINOPT_SFADAMW_STATE_INIT)", (long long)s->step);
+    if (!(s->lr_max == -1.0 || trainopt__nonneg(s->lr_max)) || !trainopt__nonneg(s->weight_sum))
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "s->lr_max or s->weight_sum is not a value this function "
+                                   "wrote (start from TRAINOPT_SFADAMW_STATE_INIT)");
+    step = s->step + 1;
+    sched = step <= c->warmup_steps ? (double)step / (double)c->warmup_steps : 1.0;
+    lr = c->lr * sched * sqrt(1.0 - trainopt__powi(c->beta2, step));
+    if (lr > s->lr_max) s->lr_max = lr;
+    weight = pow((double)step, c->r) * pow(s->lr_max, c->weight_lr_power);
+    s->weight_sum += weight;
+    s->step = step;
+    s->lr = lr;
+    s->ckp1 = s->weight_sum != 0.0 ? weight / s->weight_sum : 0.0; /* the reference's ZeroDivisionError branch */
+    return TRAINOPT_OK;
+}
+#endif
+
+typedef struct {
+    trainopt__grad_in gi;
+    float beta2, one_minus_beta2, eps, weight_decay;
+    float ckp1, one_minus_ckp1; /* y's lerp toward z */
+    float y_coef;               /* lr * (beta1 * (1 - ckp1) - 1) */
+    float neg_lr;
+} trainopt__sfadamw_scalars;
+
+TRAINOPT__FORCE_INLINE void trainopt__sfadamw_lanes(const trainopt__sfadamw_scalars *s, size_t i, size_t k, int scaled,
+                                                    size_t *nonfinite, int has_wd, int high, float *param, const float *grad,
+                                                    float *z, float *exp_avg_sq) {
+    trainopt__vf y = trainopt__v_load_n(param + i, k);
+    const trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
+    trainopt__vf zv = trainopt__v_load_n(z + i, k);
+    trainopt__vf v = trainopt__v_mul(trainopt__v_load_n(exp_avg_sq + i, k), trainopt__v_set1(s->beta2));
+    trainopt__vf gn;
+    v = trainopt__v_fma(trainopt__v_mul(trainopt__v_set1(s->one_minus_beta2), g), g, v);
+    trainopt__v_store_n(exp_avg_sq + i, v, k);
+    gn = trainopt__v_div(g, trainopt__v_add(trainopt__v_sqrt(v), trainopt__v_set1(s->eps)));
+    if (has_wd) gn = trainopt__v_fma(trainopt__v_set1(s->weight_decay), y, gn); /* decay at y */
+    y = trainopt__v_lerp(y, zv, s->ckp1, s->one_minus_ckp1, high);
+    y = trainopt__v_fma(trainopt__v_set1(s->y_coef), gn, y);
+    zv = trainopt__v_fma(trainopt__v_set1(s->neg_lr), gn, zv);
+    trainopt__v_store_n(param + i, y, k);
+    trainopt__v_store_n(z + i, zv, k);
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__sfadamw_loop(const trainopt__sfadamw_scalars *s, size_t n, int scaled, size_t *nonfinite,
+                                                   int has_wd, int high, float *param, const float *grad, float *z,
+                                                   float *exp_avg_sq) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
+        trainopt__sfadamw_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, high, param, grad, z, exp_avg_sq);
+    if (i < n) trainopt__sfadamw_lanes(s, i, n - i, scaled, nonfinite, has_wd, high, param, grad, z, exp_avg_sq);
+}
+
+/* Checks the parts of a schedule-free state that a step reads. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__sfadamw_state_check(const trainopt_sfadamw_state *s, const char *fn) {
+    if (s == NULL) return trainopt__once_null(fn, "s (the state)");
+    if (s->step < 1)
+        return trainopt__once_fail(TRAINOPT_ERR_STEP, fn, "s->step = %lld: call trainopt_sfadamw_advance before each step",
+                                   (long long)s->step);
+    if (!trainopt__nonneg(s->lr)) return trainopt__once_hparam(fn, "s->lr", s->lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(s->ckp1) || s->ckp1 > 1.0) return trainopt__once_hparam(fn, "s->ckp1", s->ckp1, TRAINOPT__WHY_0_1);
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__sfadamw_run(const trainopt_sfadamw_config *c, const trainopt_sfadamw_state *st,
+                                                             size_t n, float *param, const float *grad, float *z,
+                                                             float *exp_avg_sq, const trainopt_step_opts *o, const char *fn) {
+    const void *const ptrs[] = {param, grad, z, exp_avg_sq}; /* for the count output's overlap check */
+    static const char *const names[] = {"param", "grad", "z", "exp_avg_sq"};
+    trainopt__sfadamw_scalars s;
+    trainopt__arrays arrays;
+    trainopt_status status;
+    int has_wd, high, skip;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__in_01(c->beta1)) return trainopt__once_hparam(fn, "beta1", c->beta1, TRAINOPT__WHY_01);
+    if (!trainopt__in_01(c->beta2)) return trainopt__once_hparam(fn, "beta2", c->beta2, TRAINOPT__WHY_01);
+    if (!trainopt__nonneg(c->eps)) return trainopt__once_hparam(fn, "eps", c->eps, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(c->weight_decay))
+        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    if ((status = trainopt__step_opts_check(o, n, ptrs, names, 4, &skip, fn)) != TRAINOPT_OK) return status;
+    /* a skipped step does not read the state: with found_inf the loop does not advance either */
+    if (!skip && (status = trainopt__sfadamw_state_check(st, fn)) != TRAINOPT_OK) return status;
+    if (n == 0 || skip) {
+        if (o && o->nonfinite) *o->nonfinite = 0;
+        return TRAINOPT_OK;
+    }
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    trainopt__arrays_add(&arrays, z, "z");
+    trainopt__arrays_add(&arrays, exp_avg_sq, "exp_avg_sq");
+    if ((status = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return status;
+
+    s.gi = trainopt__grad_in_make(0, o);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.eps = (float)c->eps;
+    s.weight_decay = (float)c->weight_decay;
+    s.ckp1 = (float)st->ckp1;
+    s.one_minus_ckp1 = (float)(1.0 - st->ckp1);
+    s.y_coef = (float)(st->lr * (c->beta1 * (1.0 - st->ckp1) - 1.0));
+    s.neg_lr = (float)-st->lr;
+    has_wd = c->weight_decay != 0.0;
+    high = !(fabs(st->ckp1) < 0.5);
+#define TRAINOPT__SFADAMW_LOOP(scaled, bad)                                                            \
+    if (high) {                                                                                        \
+        if (has_wd) trainopt__sfadamw_loop(&s, n, scaled, bad, 1, 1, param, grad, z, exp_avg_sq);      \
+        else trainopt__sfadamw_loop(&s, n, scaled, bad, 0, 1, param, grad, z, exp_avg_sq);             \
+    } else {                                                                                           \
+        if (has_wd) trainopt__sfadamw_loop(&s, n, scaled, bad, 1, 0, param, grad, z, exp_avg_sq);      \
+        else trainopt__sfadamw_loop(&s, n, scaled, bad, 0, 0, param, grad, z, exp_avg_sq);             \
+    }
+    TRAINOPT__RUN_STEP(o, TRAINOPT__SFADAMW_LOOP);
+#undef TRAINOPT__SFADAMW_LOOP
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_sfadamw_step(const trainopt_sfadamw_config *c, const trainopt_sfadamw_state *s,
+                                                           size_t n, float *param, const float *grad, float *z,
+                                                           float *exp_avg_sq) {
+    return trainopt__sfadamw_run(c, s, n, param, grad, z, exp_avg_sq, NULL, "trainopt_sfadamw_step");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_sfadamw_step_ex(const trainopt_sfadamw_config *c, const trainopt_sfadamw_state *s,
+                                                              size_t n, float *param, const float *grad, float *z,
+                                                              float *exp_avg_sq, const trainopt_step_opts *o) {
+    return trainopt__sfadamw_run(c, s, n, param, grad, z, exp_avg_sq, o, "trainopt_sfadamw_step_ex");
+}
+
+/* out = lerp(in, z, w) with torch.lerp's form; in == out (in place) is allowed. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__sfadamw_swap(const trainopt_sfadamw_config *c, int to_eval, size_t n,
+                                                              const float *in, const float *z, float *out, const char *fn) {
+    double w;
+    float wf, one_minus_wf;
+    size_t i = 0;
+    int high;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if (!trainopt__in_01(c->beta1) || (to_eval && c->beta1 == 0.0))
+        return trainopt__once_hparam(fn, "beta1", c->beta1, to_eval ? "is outside (0, 1) (x = (y - (1-beta1)*z) / beta1)"
+                                                                    : TRAINOPT__WHY_01);
+    if (n == 0) return TRAINOPT_OK;
+    if (in == NULL) return trainopt__once_null(fn, to_eval ? "y" : "x");
+    if (z == NULL) return trainopt__once_null(fn, "z");
+    if (out == NULL) return trainopt__once_null(fn, to_eval ? "x" : "y");
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
+    if (trainopt__overlap(in, n * sizeof(float), z, n * sizeof(float))) return trainopt__once_alias(fn, to_eval ? "y" : "x", "z");
+    if (trainopt__overlap(out, n * sizeof(float), z, n * sizeof(float))) return trainopt__once_alias(fn, to_eval ? "x" : "y", "z");
+    if (in != out && trainopt__overlap(in, n * sizeof(float), out, n * sizeof(float)))
+        return trainopt__once_alias(fn, "x", "y (partly: only exactly the same array is allowed)");
+    w = to_eval ? 1.0 - 1.0 / c->beta1 : 1.0 - c->beta1;
+    wf = (float)w;
+    one_minus_wf = (float)(1.0 - w);
+    high = !(fabs(w) < 0.5);
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
+        trainopt__v_store(out + i, trainopt__v_lerp(trainopt__v_load(in + i), trainopt__v_load(z + i), wf, one_minus_wf, high));
+    if (i < n)
+        trainopt__v_store_n(out + i,
+                            trainopt__v_lerp(trainopt__v_load_n(in + i, n - i), trainopt__v_load_n(z + i, n - i), wf,
+                                             one_minus_wf, high),
+                            n - i);
+    return TRAINOPT_OK;
+}
+
+/* The evaluation parameters x from the training parameters y (AdamWScheduleFree.eval()). */
+TRAINOPT__KERNEL_API trainopt_status trainopt_sfadamw_to_eval(const trainopt_sfadamw_config *c, size_t n, const float *y,
+                                                              const float *z, float *x) {
+    return trainopt__sfadamw_swap(c, 1, n, y, z, x, "trainopt_sfadamw_to_eval");
+}
+
+/* The training parameters y from the evaluation parameters x (AdamWScheduleFree.train()). */
+TRAINOPT__KERNEL_API trainopt_status trainopt_sfadamw_to_train(const trainopt_sfadamw_config *c, size_t n, const float *x,
+                                                               const float *z, float *y) {
+    return trainopt__sfadamw_swap(c, 0, n, x, z, y, "trainopt_sfadamw_to_train");
+}
