@@ -29,6 +29,28 @@ typedef struct {
     double lr, beta1, beta2, eps, weight_decay;
     int amsgrad, maximize;
 } trainopt_adam_config;
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay, momentum_decay;
+    int decoupled_weight_decay, maximize;
+} trainopt_nadam_config;
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay;
+    int decoupled_weight_decay, maximize;
+} trainopt_radam_config;
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay;
+    int maximize;
+} trainopt_adamax_config;
+typedef struct {
+    double lr, rho, eps, weight_decay;
+    int maximize;
+} trainopt_adadelta_config;
+typedef struct {
+    double lr;
+    double beta1, beta2;
+    double weight_decay;
+    int maximize;
+} trainopt_lion_config;
 typedef enum trainopt_anneal { TRAINOPT_ANNEAL_COS = 0, TRAINOPT_ANNEAL_LINEAR = 1 } trainopt_anneal;
 typedef struct trainopt_onecycle_config {
     double max_lr;
@@ -112,6 +134,46 @@ typedef struct trainopt_plateau {
     uint32_t ready;
 } trainopt_plateau;
 typedef struct {
+    double lr;
+    double beta1, beta2;
+    double eps;
+    double eps_root;
+    double weight_decay;
+} trainopt_lamb_config;
+typedef struct {
+    double lr;
+    double weight_decay;
+    double trust_coefficient;
+    double eps;
+    double momentum;
+    int nesterov;
+} trainopt_lars_config;
+typedef struct {
+    double lr;
+    double beta2_decay;
+    double eps1;
+    double eps2;
+    double d;
+    double weight_decay;
+    int maximize;
+} trainopt_adafactor_config;
+typedef struct {
+    double lr;
+    double beta1, beta2;
+    double eps;
+    double weight_decay;
+    int64_t warmup_steps;
+    double r;
+    double weight_lr_power;
+} trainopt_sfadamw_config;
+typedef struct {
+    int64_t step;
+    double lr_max;
+    double weight_sum;
+    double lr;
+    double ckp1;
+} trainopt_sfadamw_state;
+typedef struct {
     double sum_squares;
     size_t nonfinite;
     int found_inf;
@@ -145,7 +207,10 @@ typedef struct {
     double eps, momentum;
     int fuse_relu;
 } trainopt_bn_config;
-extern const char * trainopt_status_str (trainopt_status s) ; extern const char * trainopt_last_error (void) ; extern void trainopt_clear_error (void) ; extern const char * trainopt_backend (void) ; extern trainopt_status trainopt_sgd_step (const trainopt_sgd_config *c, int64_t step, size_t n, float *param, const float *grad, float *momentum_buf) ; extern trainopt_status trainopt_sgd_step_ex (const trainopt_sgd_config *c, int64_t step, size_t n, float *param, const float *grad, float *momentum_buf, const trainopt_step_opts *o) ; extern trainopt_status trainopt_adagrad_init (const trainopt_adagrad_config *c, size_t n, float *state_sum) ; extern trainopt_status trainopt_adagrad_step (const trainopt_adagrad_config *c, int64_t step, size_t n, float *param, const float *grad, float *state_sum) ; extern trainopt_status trainopt_adagrad_step_ex (const trainopt_adagrad_config *c, int64_t step, size_t n, float *param, const float *grad, float *state_sum, const trainopt_step_opts *o) ; extern trainopt_status trainopt_rmsprop_step (const trainopt_rmsprop_config *c, int64_t step, size_t n, float *param, const float *grad, float *square_avg, float *momentum_buf, float *grad_avg) ; extern trainopt_status trainopt_rmsprop_step_ex (const trainopt_rmsprop_config *c, int64_t step, size_t n, float *param, const float *grad, float *square_avg, float *momentum_buf, float *grad_avg, const trainopt_step_opts *o) ; extern trainopt_status trainopt_adam_step (const trainopt_adam_config *c, int64_t step, size_t n, float *param, const float *grad, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq) ; extern trainopt_status trainopt_adamw_step (const trainopt_adam_config *c, int64_t step, size_t n, float *param, const float *grad, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq) ; extern trainopt_status trainopt_adam_step_ex (const trainopt_adam_config *c, int64_t step, size_t n, float *param, const float *grad, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const trainopt_step_opts *o) ; extern trainopt_status trainopt_adamw_step_ex (const trainopt_adam_config *c, int64_t step, size_t n, float *param, const float *grad, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const trainopt_step_opts *o) ; extern double trainopt_lr_step (double base_lr, int64_t t, int64_t step_size, double gamma) ; extern double trainopt_lr_multistep (double base_lr, int64_t t, const int64_t *milestones, size_t k, double gamma) ; extern double trainopt_lr_exponential (double base_lr, int64_t t, double gamma) ; extern double trainopt_lr_inverse_time (double base_lr, int64_t t, double decay_rate, int64_t decay_steps, int staircase) ; extern double trainopt_lr_polynomial (double base_lr, int64_t t, int64_t total_iters, double power, double end_lr) ; extern double trainopt_lr_linear (double base_lr, int64_t t, double start_factor, double end_factor, int64_t total_iters) ; extern double trainopt_lr_constant (double base_lr, int64_t t, double factor, int64_t total_iters) ; extern double trainopt_lr_cosine (double base_lr, int64_t t, int64_t t_max, double eta_min) ; extern double trainopt_lr_cosine_restarts (double base_lr, int64_t t, int64_t t_0, int64_t t_mult, double eta_min) ; extern double trainopt_lr_warmup_cosine (double peak_lr, int64_t t, int64_t warmup_steps, int64_t decay_steps, double init_lr, double end_lr) ; extern double trainopt_lr_warmup_factor (int64_t t, int64_t warmup_iters, double start_factor) ; extern double trainopt_lr_onecycle (const trainopt_onecycle_config *c, int64_t t) ; extern double trainopt_momentum_onecycle (const trainopt_onecycle_config *c, int64_t t) ; extern double trainopt_lr_cyclic (const trainopt_cyclic_config *c, int64_t t) ; extern double trainopt_momentum_cyclic (const trainopt_cyclic_config *c, int64_t t) ; extern const char * trainopt_schedule_kind_name (trainopt_schedule_kind kind) ; extern trainopt_schedule trainopt_schedule_defaults (trainopt_schedule_kind kind) ; extern double trainopt_schedule_lr (const trainopt_schedule *s, int64_t t) ; extern double trainopt_schedule_momentum (const trainopt_schedule *s, int64_t t) ; extern double trainopt_lr_join (const trainopt_schedule *parts, size_t k, const int64_t *milestones, int64_t t) ; extern trainopt_status trainopt_schedule_parse_msg (const char *text, trainopt_schedule *s, char *msg, size_t msg_size) ; extern trainopt_status trainopt_schedule_parse (const char *text, trainopt_schedule *s) ; extern trainopt_status trainopt_schedule_parse_join (const char *text, trainopt_schedule *join, trainopt_schedule *parts, size_t max_parts, char *msg, size_t msg_size) ; extern trainopt_status trainopt_plateau_init (trainopt_plateau *p, const trainopt_plateau_config *c, double lr) ; extern double trainopt_plateau_step (trainopt_plateau *p, double metric) ; extern trainopt_status trainopt_l1l2_penalty (size_t n, const float *param, double l1, double l2, float *penalty) ; extern trainopt_status trainopt_l1l2_grad (size_t n, const float *param, float *grad, double l1, double l2) ; extern trainopt_status trainopt_clip_grad_value (size_t n, float *grad, double clip_value) ; extern trainopt_status trainopt_grad_unscale (size_t n, float *grad, float inv_scale, int *found_inf) ; extern trainopt_status trainopt_sum_squares (size_t k, const float *const *xs, const size_t *lens, double *sum, size_t *nonfinite) ; extern trainopt_status trainopt_grad_norm (size_t k, float *const *grads, const size_t *lens, float inv_scale, double max_norm, trainopt_grad_norm_info *info) ; extern trainopt_status trainopt_clip_grad_norm (size_t k, float *const *grads, const size_t *lens, double max_norm, float *total_norm) ; extern trainopt_status trainopt_mse_loss (size_t n, const float *pred, const float *target, float *loss, float *grad) ; extern trainopt_status trainopt_bce_with_logits (size_t n, const float *logits, const float *target, float *loss, float *grad) ; extern trainopt_status trainopt_softmax_cross_entropy (size_t batch, size_t classes, const float *logits, const int32_t *labels, int32_t ignore_index, double label_smoothing, float *loss, float *grad) ; extern trainopt_status trainopt_rand_u32 (uint64_t seed, uint64_t offset, size_t n, uint32_t *out) ; extern trainopt_status trainopt_rand_uniform (uint64_t seed, uint64_t offset, size_t n, double lo, double hi, float *out) ; extern trainopt_status trainopt_rand_normal (uint64_t seed, uint64_t offset, size_t n, double mean, double std, float *out) ; extern trainopt_status trainopt_dropout_forward (double p, uint64_t seed, uint64_t offset, size_t n, const float *x, float *y, uint8_t *mask) ; extern trainopt_status trainopt_dropout_backward (double p, uint64_t seed, uint64_t offset, size_t n, const float *dy, float *dx, const uint8_t *mask) ; extern double trainopt_calculate_gain (trainopt_nonlinearity nl, double param) ; extern trainopt_status trainopt_calculate_fans (size_t ndim, const size_t *shape, size_t *fan_in, size_t *fan_out) ; extern trainopt_status trainopt_xavier_uniform (uint64_t seed, uint64_t offset, size_t n, size_t fan_in, size_t fan_out, double gain, float *out) ; extern trainopt_status trainopt_xavier_normal (uint64_t seed, uint64_t offset, size_t n, size_t fan_in, size_t fan_out, double gain, float *out) ; extern trainopt_status trainopt_kaiming_uniform (const trainopt_kaiming_config *c, uint64_t seed, uint64_t offset, size_t n, size_t fan_in, size_t fan_out, float *out) ; extern trainopt_status trainopt_kaiming_normal (const trainopt_kaiming_config *c, uint64_t seed, uint64_t offset, size_t n, size_t fan_in, size_t fan_out, float *out) ; extern trainopt_status trainopt_trunc_normal (const trainopt_trunc_normal_config *c, uint64_t seed, uint64_t offset, size_t n, float *out) ; extern trainopt_status trainopt_batchnorm_forward_train (const trainopt_bn_config *c, trainopt_bn_shape s, const float *x, const float *gamma, const float *beta, float *running_mean, float *running_var, float *y, float *save_mean, float *save_invstd) ; extern trainopt_status trainopt_batchnorm_forward_infer (const trainopt_bn_config *c, trainopt_bn_shape s, const float *x, const float *gamma, const float *beta, const float *running_mean, const float *running_var, float *y) ; extern trainopt_status trainopt_batchnorm_backward (const trainopt_bn_config *c, trainopt_bn_shape s, const float *x, const float *dy, const float *gamma, const float *save_mean, const float *save_invstd, const float *y, float *dx, float *dgamma, float *dbeta) ; extern trainopt_status trainopt_batchnorm_fold (const trainopt_bn_config *c, size_t channels, const float *gamma, const float *beta, const float *running_mean, const float *running_var, float *scale, float *shift) ;
+typedef struct {
+    double eps;
+} trainopt_norm_config;
+extern const char * trainopt_status_str (trainopt_status s) ; extern const char * trainopt_last_error (void) ; extern void trainopt_clear_error (void) ; extern const char * trainopt_backend (void) ; extern trainopt_status trainopt_sgd_step (const trainopt_sgd_config *c, int64_t step, size_t n, float *param, const float *grad, float *momentum_buf) ; extern trainopt_status trainopt_sgd_step_ex (const trainopt_sgd_config *c, int64_t step, size_t n, float *param, const float *grad, float *momentum_buf, const trainopt_step_opts *o) ; extern trainopt_status trainopt_adagrad_init (const trainopt_adagrad_config *c, size_t n, float *state_sum) ; extern trainopt_status trainopt_adagrad_step (const trainopt_adagrad_config *c, int64_t step, size_t n, float *param, const float *grad, float *state_sum) ; extern trainopt_status trainopt_adagrad_step_ex (const trainopt_adagrad_config *c, int64_t step, size_t n, float *param, const float *grad, float *state_sum, const trainopt_step_opts *o) ; extern trainopt_status trainopt_rmsprop_step (const trainopt_rmsprop_config *c, int64_t step, size_t n, float *param, const float *grad, float *square_avg, float *momentum_buf, float *grad_avg) ; extern trainopt_status trainopt_rmsprop_step_ex (const trainopt_rmsprop_config *c, int64_t step, size_t n, float *param, const float *grad, float *square_avg, float *momentum_buf, float *grad_avg, const trainopt_step_opts *o) ; extern trainopt_status trainopt_adam_step (const trainopt_adam_config *c, int64_t step, size_t n, float *param, const float *grad, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq) ; extern trainopt_status trainopt_adamw_step (const trainopt_adam_config *c, int64_t step, size_t n, float *param, const float *grad, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq) ; extern trainopt_status trainopt_adam_step_ex (const trainopt_adam_config *c, int64_t step, size_t n, float *param, const float *grad, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const trainopt_step_opts *o) ; extern trainopt_status trainopt_adamw_step_ex (const trainopt_adam_config *c, int64_t step, size_t n, float *param, const float *grad, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const trainopt_step_opts *o) ; extern double trainopt_nadam_mu_product (const trainopt_nadam_config *c, int64_t step, double mu_product) ; extern trainopt_status trainopt_nadam_step (const trainopt_nadam_config *c, int64_t step, double mu_product, size_t n, float *param, const float *grad, float *exp_avg, float *exp_avg_sq) ; extern trainopt_status trainopt_nadam_step_ex (const trainopt_nadam_config *c, int64_t step, double mu_product, size_t n, float *param, const float *grad, float *exp_avg, float *exp_avg_sq, const trainopt_step_opts *o) ; extern trainopt_status trainopt_radam_step (const trainopt_radam_config *c, int64_t step, size_t n, float *param, const float *grad, float *exp_avg, float *exp_avg_sq) ; extern trainopt_status trainopt_radam_step_ex (const trainopt_radam_config *c, int64_t step, size_t n, float *param, const float *grad, float *exp_avg, float *exp_avg_sq, const trainopt_step_opts *o) ; extern trainopt_status trainopt_adamax_step (const trainopt_adamax_config *c, int64_t step, size_t n, float *param, const float *grad, float *exp_avg, float *exp_inf) ; extern trainopt_status trainopt_adamax_step_ex (const trainopt_adamax_config *c, int64_t step, size_t n, float *param, const float *grad, float *exp_avg, float *exp_inf, const trainopt_step_opts *o) ; extern trainopt_status trainopt_adadelta_step (const trainopt_adadelta_config *c, int64_t step, size_t n, float *param, const float *grad, float *square_avg, float *acc_delta) ; extern trainopt_status trainopt_adadelta_step_ex (const trainopt_adadelta_config *c, int64_t step, size_t n, float *param, const float *grad, float *square_avg, float *acc_delta, const trainopt_step_opts *o) ; extern trainopt_status trainopt_lion_step (const trainopt_lion_config *c, int64_t step, size_t n, float *param, const float *grad, float *exp_avg) ; extern trainopt_status trainopt_lion_step_ex (const trainopt_lion_config *c, int64_t step, size_t n, float *param, const float *grad, float *exp_avg, const trainopt_step_opts *o) ; extern double trainopt_lr_step (double base_lr, int64_t t, int64_t step_size, double gamma) ; extern double trainopt_lr_multistep (double base_lr, int64_t t, const int64_t *milestones, size_t k, double gamma) ; extern double trainopt_lr_exponential (double base_lr, int64_t t, double gamma) ; extern double trainopt_lr_inverse_time (double base_lr, int64_t t, double decay_rate, int64_t decay_steps, int staircase) ; extern double trainopt_lr_polynomial (double base_lr, int64_t t, int64_t total_iters, double power, double end_lr) ; extern double trainopt_lr_linear (double base_lr, int64_t t, double start_factor, double end_factor, int64_t total_iters) ; extern double trainopt_lr_constant (double base_lr, int64_t t, double factor, int64_t total_iters) ; extern double trainopt_lr_cosine (double base_lr, int64_t t, int64_t t_max, double eta_min) ; extern double trainopt_lr_cosine_restarts (double base_lr, int64_t t, int64_t t_0, int64_t t_mult, double eta_min) ; extern double trainopt_lr_warmup_cosine (double peak_lr, int64_t t, int64_t warmup_steps, int64_t decay_steps, double init_lr, double end_lr) ; extern double trainopt_lr_warmup_factor (int64_t t, int64_t warmup_iters, double start_factor) ; extern double trainopt_lr_onecycle (const trainopt_onecycle_config *c, int64_t t) ; extern double trainopt_momentum_onecycle (const trainopt_onecycle_config *c, int64_t t) ; extern double trainopt_lr_cyclic (const trainopt_cyclic_config *c, int64_t t) ; extern double trainopt_momentum_cyclic (const trainopt_cyclic_config *c, int64_t t) ; extern const char * trainopt_schedule_kind_name (trainopt_schedule_kind kind) ; extern trainopt_schedule trainopt_schedule_defaults (trainopt_schedule_kind kind) ; extern double trainopt_schedule_lr (const trainopt_schedule *s, int64_t t) ; extern double trainopt_schedule_momentum (const trainopt_schedule *s, int64_t t) ; extern double trainopt_lr_join (const trainopt_schedule *parts, size_t k, const int64_t *milestones, int64_t t) ; extern trainopt_status trainopt_schedule_parse_msg (const char *text, trainopt_schedule *s, char *msg, size_t msg_size) ; extern trainopt_status trainopt_schedule_parse (const char *text, trainopt_schedule *s) ; extern trainopt_status trainopt_schedule_parse_join (const char *text, trainopt_schedule *join, trainopt_schedule *parts, size_t max_parts, char *msg, size_t msg_size) ; extern trainopt_status trainopt_plateau_init (trainopt_plateau *p, const trainopt_plateau_config *c, double lr) ; extern double trainopt_plateau_step (trainopt_plateau *p, double metric) ; extern trainopt_status trainopt_l1l2_penalty (size_t n, const float *param, double l1, double l2, float *penalty) ; extern trainopt_status trainopt_l1l2_grad (size_t n, const float *param, float *grad, double l1, double l2) ; extern trainopt_status trainopt_clip_grad_value (size_t n, float *grad, double clip_value) ; extern trainopt_status trainopt_grad_unscale (size_t n, float *grad, float inv_scale, int *found_inf) ; extern trainopt_status trainopt_sum_squares (size_t k, const float *const *xs, const size_t *lens, double *sum, size_t *nonfinite) ; extern trainopt_status trainopt_grad_norm (size_t k, float *const *grads, const size_t *lens, float inv_scale, double max_norm, trainopt_grad_norm_info *info) ; extern trainopt_status trainopt_clip_grad_norm (size_t k, float *const *grads, const size_t *lens, double max_norm, float *total_norm) ; extern trainopt_status trainopt_lamb_step (const trainopt_lamb_config *c, int64_t step, size_t k, const size_t *lens, float *const *params, const float *const *grads, float *const *exp_avgs, float *const *exp_avg_sqs) ; extern trainopt_status trainopt_lamb_step_ex (const trainopt_lamb_config *c, int64_t step, size_t k, const size_t *lens, float *const *params, const float *const *grads, float *const *exp_avgs, float *const *exp_avg_sqs, const trainopt_step_opts *o) ; extern trainopt_status trainopt_lars_step (const trainopt_lars_config *c, size_t k, const size_t *lens, float *const *params, const float *const *grads, float *const *momentum_bufs) ; extern trainopt_status trainopt_lars_step_ex (const trainopt_lars_config *c, size_t k, const size_t *lens, float *const *params, const float *const *grads, float *const *momentum_bufs, const trainopt_step_opts *o) ; extern trainopt_status trainopt_adafactor_step (const trainopt_adafactor_config *c, int64_t step, size_t rows, size_t cols, float *param, const float *grad, float *row_var, float *col_var, float *variance) ; extern trainopt_status trainopt_adafactor_step_ex (const trainopt_adafactor_config *c, int64_t step, size_t rows, size_t cols, float *param, const float *grad, float *row_var, float *col_var, float *variance, const trainopt_step_opts *o) ; extern trainopt_status trainopt_sfadamw_advance (const trainopt_sfadamw_config *c, trainopt_sfadamw_state *s) ; extern trainopt_status trainopt_sfadamw_step (const trainopt_sfadamw_config *c, const trainopt_sfadamw_state *s, size_t n, float *param, const float *grad, float *z, float *exp_avg_sq) ; extern trainopt_status trainopt_sfadamw_step_ex (const trainopt_sfadamw_config *c, const trainopt_sfadamw_state *s, size_t n, float *param, const float *grad, float *z, float *exp_avg_sq, const trainopt_step_opts *o) ; extern trainopt_status trainopt_sfadamw_to_eval (const trainopt_sfadamw_config *c, size_t n, const float *y, const float *z, float *x) ; extern trainopt_status trainopt_sfadamw_to_train (const trainopt_sfadamw_config *c, size_t n, const float *x, const float *z, float *y) ; extern trainopt_status trainopt_mse_loss (size_t n, const float *pred, const float *target, float *loss, float *grad) ; extern trainopt_status trainopt_bce_with_logits (size_t n, const float *logits, const float *target, float *loss, float *grad) ; extern trainopt_status trainopt_softmax_cross_entropy (size_t batch, size_t classes, const float *logits, const int32_t *labels, int32_t ignore_index, double label_smoothing, float *loss, float *grad) ; extern trainopt_status trainopt_rand_u32 (uint64_t seed, uint64_t offset, size_t n, uint32_t *out) ; extern trainopt_status trainopt_rand_uniform (uint64_t seed, uint64_t offset, size_t n, double lo, double hi, float *out) ; extern trainopt_status trainopt_rand_normal (uint64_t seed, uint64_t offset, size_t n, double mean, double std, float *out) ; extern trainopt_status trainopt_dropout_forward (double p, uint64_t seed, uint64_t offset, size_t n, const float *x, float *y, uint8_t *mask) ; extern trainopt_status trainopt_dropout_backward (double p, uint64_t seed, uint64_t offset, size_t n, const float *dy, float *dx, const uint8_t *mask) ; extern double trainopt_calculate_gain (trainopt_nonlinearity nl, double param) ; extern trainopt_status trainopt_calculate_fans (size_t ndim, const size_t *shape, size_t *fan_in, size_t *fan_out) ; extern trainopt_status trainopt_xavier_uniform (uint64_t seed, uint64_t offset, size_t n, size_t fan_in, size_t fan_out, double gain, float *out) ; extern trainopt_status trainopt_xavier_normal (uint64_t seed, uint64_t offset, size_t n, size_t fan_in, size_t fan_out, double gain, float *out) ; extern trainopt_status trainopt_kaiming_uniform (const trainopt_kaiming_config *c, uint64_t seed, uint64_t offset, size_t n, size_t fan_in, size_t fan_out, float *out) ; extern trainopt_status trainopt_kaiming_normal (const trainopt_kaiming_config *c, uint64_t seed, uint64_t offset, size_t n, size_t fan_in, size_t fan_out, float *out) ; extern trainopt_status trainopt_trunc_normal (const trainopt_trunc_normal_config *c, uint64_t seed, uint64_t offset, size_t n, float *out) ; extern trainopt_status trainopt_batchnorm_forward_train (const trainopt_bn_config *c, trainopt_bn_shape s, const float *x, const float *gamma, const float *beta, float *running_mean, float *running_var, float *y, float *save_mean, float *save_invstd) ; extern trainopt_status trainopt_batchnorm_forward_infer (const trainopt_bn_config *c, trainopt_bn_shape s, const float *x, const float *gamma, const float *beta, const float *running_mean, const float *running_var, float *y) ; extern trainopt_status trainopt_batchnorm_backward (const trainopt_bn_config *c, trainopt_bn_shape s, const float *x, const float *dy, const float *gamma, const float *save_mean, const float *save_invstd, const float *y, float *dx, float *dgamma, float *dbeta) ; extern trainopt_status trainopt_batchnorm_fold (const trainopt_bn_config *c, size_t channels, const float *gamma, const float *beta, const float *running_mean, const float *running_var, float *scale, float *shift) ; extern trainopt_status trainopt_layernorm_forward (const trainopt_norm_config *c, size_t rows, size_t cols, const float *x, const float *weight, const float *bias, float *y, float *mean, float *rstd) ; extern trainopt_status trainopt_layernorm_backward (const trainopt_norm_config *c, size_t rows, size_t cols, const float *x, const float *dy, const float *weight, const float *mean, const float *rstd, float *dx, float *dweight, float *dbias) ; extern trainopt_status trainopt_rmsnorm_forward (const trainopt_norm_config *c, size_t rows, size_t cols, const float *x, const float *weight, float *y, float *rstd) ; extern trainopt_status trainopt_rmsnorm_backward (const trainopt_norm_config *c, size_t rows, size_t cols, const float *x, const float *dy, const float *weight, const float *rstd, float *dx, float *dweight) ; extern trainopt_status trainopt_groupnorm_forward (const trainopt_norm_config *c, trainopt_bn_shape s, size_t groups, const float *x, const float *weight, const float *bias, float *y, float *mean, float *rstd) ; extern trainopt_status trainopt_groupnorm_backward (const trainopt_norm_config *c, trainopt_bn_shape s, size_t groups, const float *x, const float *dy, const float *weight, const float *mean, const float *rstd, float *dx, float *dweight, float *dbias) ;
 """
 
 # (family, name without trainopt_) for each row of TRAINOPT_KERNELS.
@@ -165,6 +230,17 @@ KERNELS = [
     ('optim', 'adamw_step'),
     ('optim', 'adam_step_ex'),
     ('optim', 'adamw_step_ex'),
+    ('optim', 'nadam_mu_product'),
+    ('optim', 'nadam_step'),
+    ('optim', 'nadam_step_ex'),
+    ('optim', 'radam_step'),
+    ('optim', 'radam_step_ex'),
+    ('optim', 'adamax_step'),
+    ('optim', 'adamax_step_ex'),
+    ('optim', 'adadelta_step'),
+    ('optim', 'adadelta_step_ex'),
+    ('optim', 'lion_step'),
+    ('optim', 'lion_step_ex'),
     ('schedule', 'lr_step'),
     ('schedule', 'lr_multistep'),
     ('schedule', 'lr_exponential'),
@@ -197,6 +273,17 @@ KERNELS = [
     ('gradutil', 'sum_squares'),
     ('gradutil', 'grad_norm'),
     ('gradutil', 'clip_grad_norm'),
+    ('optim', 'lamb_step'),
+    ('optim', 'lamb_step_ex'),
+    ('optim', 'lars_step'),
+    ('optim', 'lars_step_ex'),
+    ('optim', 'adafactor_step'),
+    ('optim', 'adafactor_step_ex'),
+    ('schedule', 'sfadamw_advance'),
+    ('optim', 'sfadamw_step'),
+    ('optim', 'sfadamw_step_ex'),
+    ('optim', 'sfadamw_to_eval'),
+    ('optim', 'sfadamw_to_train'),
     ('loss', 'mse_loss'),
     ('loss', 'bce_with_logits'),
     ('loss', 'softmax_cross_entropy'),
@@ -216,6 +303,12 @@ KERNELS = [
     ('batchnorm', 'batchnorm_forward_infer'),
     ('batchnorm', 'batchnorm_backward'),
     ('batchnorm', 'batchnorm_fold'),
+    ('norms', 'layernorm_forward'),
+    ('norms', 'layernorm_backward'),
+    ('norms', 'rmsnorm_forward'),
+    ('norms', 'rmsnorm_backward'),
+    ('norms', 'groupnorm_forward'),
+    ('norms', 'groupnorm_backward'),
 ]
 
 # Each kernel's parameters: (C type, name), in order.
@@ -235,6 +328,17 @@ PARAMS = {
     'adamw_step': [('const trainopt_adam_config *', 'c'), ('int64_t', 'step'), ('size_t', 'n'), ('float *', 'param'), ('const float *', 'grad'), ('float *', 'exp_avg'), ('float *', 'exp_avg_sq'), ('float *', 'max_exp_avg_sq')],
     'adam_step_ex': [('const trainopt_adam_config *', 'c'), ('int64_t', 'step'), ('size_t', 'n'), ('float *', 'param'), ('const float *', 'grad'), ('float *', 'exp_avg'), ('float *', 'exp_avg_sq'), ('float *', 'max_exp_avg_sq'), ('const trainopt_step_opts *', 'o')],
     'adamw_step_ex': [('const trainopt_adam_config *', 'c'), ('int64_t', 'step'), ('size_t', 'n'), ('float *', 'param'), ('const float *', 'grad'), ('float *', 'exp_avg'), ('float *', 'exp_avg_sq'), ('float *', 'max_exp_avg_sq'), ('const trainopt_step_opts *', 'o')],
+    'nadam_mu_product': [('const trainopt_nadam_config *', 'c'), ('int64_t', 'step'), ('double', 'mu_product')],
+    'nadam_step': [('const trainopt_nadam_config *', 'c'), ('int64_t', 'step'), ('double', 'mu_product'), ('size_t', 'n'), ('float *', 'param'), ('const float *', 'grad'), ('float *', 'exp_avg'), ('float *', 'exp_avg_sq')],
+    'nadam_step_ex': [('const trainopt_nadam_config *', 'c'), ('int64_t', 'step'), ('double', 'mu_product'), ('size_t', 'n'), ('float *', 'param'), ('const float *', 'grad'), ('float *', 'exp_avg'), ('float *', 'exp_avg_sq'), ('const trainopt_step_opts *', 'o')],
+    'radam_step': [('const trainopt_radam_config *', 'c'), ('int64_t', 'step'), ('size_t', 'n'), ('float *', 'param'), ('const float *', 'grad'), ('float *', 'exp_avg'), ('float *', 'exp_avg_sq')],
+    'radam_step_ex': [('const trainopt_radam_config *', 'c'), ('int64_t', 'step'), ('size_t', 'n'), ('float *', 'param'), ('const float *', 'grad'), ('float *', 'exp_avg'), ('float *', 'exp_avg_sq'), ('const trainopt_step_opts *', 'o')],
+    'adamax_step': [('const trainopt_adamax_config *', 'c'), ('int64_t', 'step'), ('size_t', 'n'), ('float *', 'param'), ('const float *', 'grad'), ('float *', 'exp_avg'), ('float *', 'exp_inf')],
+    'adamax_step_ex': [('const trainopt_adamax_config *', 'c'), ('int64_t', 'step'), ('size_t', 'n'), ('float *', 'param'), ('const float *', 'grad'), ('float *', 'exp_avg'), ('float *', 'exp_inf'), ('const trainopt_step_opts *', 'o')],
+    'adadelta_step': [('const trainopt_adadelta_config *', 'c'), ('int64_t', 'step'), ('size_t', 'n'), ('float *', 'param'), ('const float *', 'grad'), ('float *', 'square_avg'), ('float *', 'acc_delta')],
+    'adadelta_step_ex': [('const trainopt_adadelta_config *', 'c'), ('int64_t', 'step'), ('size_t', 'n'), ('float *', 'param'), ('const float *', 'grad'), ('float *', 'square_avg'), ('float *', 'acc_delta'), ('const trainopt_step_opts *', 'o')],
+    'lion_step': [('const trainopt_lion_config *', 'c'), ('int64_t', 'step'), ('size_t', 'n'), ('float *', 'param'), ('const float *', 'grad'), ('float *', 'exp_avg')],
+    'lion_step_ex': [('const trainopt_lion_config *', 'c'), ('int64_t', 'step'), ('size_t', 'n'), ('float *', 'param'), ('const float *', 'grad'), ('float *', 'exp_avg'), ('const trainopt_step_opts *', 'o')],
     'lr_step': [('double', 'base_lr'), ('int64_t', 't'), ('int64_t', 'step_size'), ('double', 'gamma')],
     'lr_multistep': [('double', 'base_lr'), ('int64_t', 't'), ('const int64_t *', 'milestones'), ('size_t', 'k'), ('double', 'gamma')],
     'lr_exponential': [('double', 'base_lr'), ('int64_t', 't'), ('double', 'gamma')],
@@ -267,6 +371,17 @@ PARAMS = {
     'sum_squares': [('size_t', 'k'), ('const float *const *', 'xs'), ('const size_t *', 'lens'), ('double *', 'sum'), ('size_t *', 'nonfinite')],
     'grad_norm': [('size_t', 'k'), ('float *const *', 'grads'), ('const size_t *', 'lens'), ('float', 'inv_scale'), ('double', 'max_norm'), ('trainopt_grad_norm_info *', 'info')],
     'clip_grad_norm': [('size_t', 'k'), ('float *const *', 'grads'), ('const size_t *', 'lens'), ('double', 'max_norm'), ('float *', 'total_norm')],
+    'lamb_step': [('const trainopt_lamb_config *', 'c'), ('int64_t', 'step'), ('size_t', 'k'), ('const size_t *', 'lens'), ('float *const *', 'params'), ('const float *const *', 'grads'), ('float *const *', 'exp_avgs'), ('float *const *', 'exp_avg_sqs')],
+    'lamb_step_ex': [('const trainopt_lamb_config *', 'c'), ('int64_t', 'step'), ('size_t', 'k'), ('const size_t *', 'lens'), ('float *const *', 'params'), ('const float *const *', 'grads'), ('float *const *', 'exp_avgs'), ('float *const *', 'exp_avg_sqs'), ('const trainopt_step_opts *', 'o')],
+    'lars_step': [('const trainopt_lars_config *', 'c'), ('size_t', 'k'), ('const size_t *', 'lens'), ('float *const *', 'params'), ('const float *const *', 'grads'), ('float *const *', 'momentum_bufs')],
+    'lars_step_ex': [('const trainopt_lars_config *', 'c'), ('size_t', 'k'), ('const size_t *', 'lens'), ('float *const *', 'params'), ('const float *const *', 'grads'), ('float *const *', 'momentum_bufs'), ('const trainopt_step_opts *', 'o')],
+    'adafactor_step': [('const trainopt_adafactor_config *', 'c'), ('int64_t', 'step'), ('size_t', 'rows'), ('size_t', 'cols'), ('float *', 'param'), ('const float *', 'grad'), ('float *', 'row_var'), ('float *', 'col_var'), ('float *', 'variance')],
+    'adafactor_step_ex': [('const trainopt_adafactor_config *', 'c'), ('int64_t', 'step'), ('size_t', 'rows'), ('size_t', 'cols'), ('float *', 'param'), ('const float *', 'grad'), ('float *', 'row_var'), ('float *', 'col_var'), ('float *', 'variance'), ('const trainopt_step_opts *', 'o')],
+    'sfadamw_advance': [('const trainopt_sfadamw_config *', 'c'), ('trainopt_sfadamw_state *', 's')],
+    'sfadamw_step': [('const trainopt_sfadamw_config *', 'c'), ('const trainopt_sfadamw_state *', 's'), ('size_t', 'n'), ('float *', 'param'), ('const float *', 'grad'), ('float *', 'z'), ('float *', 'exp_avg_sq')],
+    'sfadamw_step_ex': [('const trainopt_sfadamw_config *', 'c'), ('const trainopt_sfadamw_state *', 's'), ('size_t', 'n'), ('float *', 'param'), ('const float *', 'grad'), ('float *', 'z'), ('float *', 'exp_avg_sq'), ('const trainopt_step_opts *', 'o')],
+    'sfadamw_to_eval': [('const trainopt_sfadamw_config *', 'c'), ('size_t', 'n'), ('const float *', 'y'), ('const float *', 'z'), ('float *', 'x')],
+    'sfadamw_to_train': [('const trainopt_sfadamw_config *', 'c'), ('size_t', 'n'), ('const float *', 'x'), ('const float *', 'z'), ('float *', 'y')],
     'mse_loss': [('size_t', 'n'), ('const float *', 'pred'), ('const float *', 'target'), ('float *', 'loss'), ('float *', 'grad')],
     'bce_with_logits': [('size_t', 'n'), ('const float *', 'logits'), ('const float *', 'target'), ('float *', 'loss'), ('float *', 'grad')],
     'softmax_cross_entropy': [('size_t', 'batch'), ('size_t', 'classes'), ('const float *', 'logits'), ('const int32_t *', 'labels'), ('int32_t', 'ignore_index'), ('double', 'label_smoothing'), ('float *', 'loss'), ('float *', 'grad')],
@@ -286,19 +401,36 @@ PARAMS = {
     'batchnorm_forward_infer': [('const trainopt_bn_config *', 'c'), ('trainopt_bn_shape', 's'), ('const float *', 'x'), ('const float *', 'gamma'), ('const float *', 'beta'), ('const float *', 'running_mean'), ('const float *', 'running_var'), ('float *', 'y')],
     'batchnorm_backward': [('const trainopt_bn_config *', 'c'), ('trainopt_bn_shape', 's'), ('const float *', 'x'), ('const float *', 'dy'), ('const float *', 'gamma'), ('const float *', 'save_mean'), ('const float *', 'save_invstd'), ('const float *', 'y'), ('float *', 'dx'), ('float *', 'dgamma'), ('float *', 'dbeta')],
     'batchnorm_fold': [('const trainopt_bn_config *', 'c'), ('size_t', 'channels'), ('const float *', 'gamma'), ('const float *', 'beta'), ('const float *', 'running_mean'), ('const float *', 'running_var'), ('float *', 'scale'), ('float *', 'shift')],
+    'layernorm_forward': [('const trainopt_norm_config *', 'c'), ('size_t', 'rows'), ('size_t', 'cols'), ('const float *', 'x'), ('const float *', 'weight'), ('const float *', 'bias'), ('float *', 'y'), ('float *', 'mean'), ('float *', 'rstd')],
+    'layernorm_backward': [('const trainopt_norm_config *', 'c'), ('size_t', 'rows'), ('size_t', 'cols'), ('const float *', 'x'), ('const float *', 'dy'), ('const float *', 'weight'), ('const float *', 'mean'), ('const float *', 'rstd'), ('float *', 'dx'), ('float *', 'dweight'), ('float *', 'dbias')],
+    'rmsnorm_forward': [('const trainopt_norm_config *', 'c'), ('size_t', 'rows'), ('size_t', 'cols'), ('const float *', 'x'), ('const float *', 'weight'), ('float *', 'y'), ('float *', 'rstd')],
+    'rmsnorm_backward': [('const trainopt_norm_config *', 'c'), ('size_t', 'rows'), ('size_t', 'cols'), ('const float *', 'x'), ('const float *', 'dy'), ('const float *', 'weight'), ('const float *', 'rstd'), ('float *', 'dx'), ('float *', 'dweight')],
+    'groupnorm_forward': [('const trainopt_norm_config *', 'c'), ('trainopt_bn_shape', 's'), ('size_t', 'groups'), ('const float *', 'x'), ('const float *', 'weight'), ('const float *', 'bias'), ('float *', 'y'), ('float *', 'mean'), ('float *', 'rstd')],
+    'groupnorm_backward': [('const trainopt_norm_config *', 'c'), ('trainopt_bn_shape', 's'), ('size_t', 'groups'), ('const float *', 'x'), ('const float *', 'dy'), ('const float *', 'weight'), ('const float *', 'mean'), ('const float *', 'rstd'), ('float *', 'dx'), ('float *', 'dweight'), ('float *', 'dbias')],
 }
 
 # TRAINOPT_<NAME>_DEFAULTS keyed by name in lower case, TRAINOPT_<NAME>_INIT by name_init.
 DEFAULTS = {
+    'adadelta': [1.0, 0.9, 1e-06, 0.0, 0],
+    'adafactor': [0.01, -0.8, 1.1920928955078125e-07, 0.001, 1.0, 0.0, 0],
     'adagrad': [0.01, 0.0, 0.0, 0.0, 1e-10, 0],
     'adam': [0.001, 0.9, 0.999, 1e-08, 0.0, 0, 0],
+    'adamax': [0.002, 0.9, 0.999, 1e-08, 0.0, 0],
     'adamw': [0.001, 0.9, 0.999, 1e-08, 0.01, 0, 0],
     'bn': [1e-05, 0.1, 0],
     'cyclic': [float('nan'), float('nan'), 2000, -1, 0, 1.0, 0.8, 0.9],
     'kaiming': [0.0, 0, 4],
+    'lamb': [float('nan'), 0.9, 0.999, 1e-06, 0.0, 0.0001],
+    'lars': [float('nan'), 0.0, 0.001, 0.0, 0.9, 0],
+    'lion': [float('nan'), 0.9, 0.99, 0.001, 0],
+    'nadam': [0.002, 0.9, 0.999, 1e-08, 0.0, 0.004, 0, 0],
+    'norm': [1e-05],
     'onecycle': [float('nan'), 0, 0.3, 0, 25.0, 10000.0, 0, 0.85, 0.95],
     'plateau': [0, 0.1, 10, 0.0001, 0, 0, 0.0, 1e-08],
+    'radam': [0.001, 0.9, 0.999, 1e-08, 0.0, 0, 0],
     'rmsprop': [0.01, 0.99, 1e-08, 0.0, 0.0, 0, 0],
+    'sfadamw': [0.0025, 0.9, 0.999, 1e-08, 0.0, 0, 0.0, 2.0],
+    'sfadamw_state_init': [0, -1.0, 0.0, 0.0, 0.0],
     'sgd': [0.001, 0.0, 0.0, 0.0, 0, 0],
     'step_opts': [1.0, None, None],
     'trunc_normal': [0.0, 1.0, -2.0, 2.0],
