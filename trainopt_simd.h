@@ -400,6 +400,89 @@ typedef float trainopt__vf;
 typedef uint32_t trainopt__vi;
 typedef uint32_t trainopt__vm; /* 0 or 1 */
 
+/* This backend is also the portable build (baseline x86-64, RISC-V, POWER, ...), so
+   its fma and sqrt must not be library calls: fmaf is a call wherever the target has
+   no FMA instruction (a call per element, and every register saved around it), and
+   sqrtf keeps a branch to set errno for negative inputs. */
+#if defined(__FP_FAST_FMAF) || defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+/* The target has an FMA instruction (gcc says so with __FP_FAST_FMAF, clang with the
+   feature macros): fmaf compiles to it. */
+#define TRAINOPT__FMAF(a, b, c) fmaf(a, b, c)
+#elif (defined(__GNUC__) || defined(__clang__)) && defined(__FLT_EVAL_METHOD__) && __FLT_EVAL_METHOD__ == 0
+/* No FMA instruction: the exactly rounded a * b + c from binary64 arithmetic (Boldo and
+   Melquiond, "Emulation of FMA and correctly rounded sums: proved algorithms using
+   rounding to odd", IEEE Trans. Computers 57(4), 2008). The product of two floats is
+   exact in double (24 + 24 bits <= 53), so only the sum is rounded, once, to s.
+   Converting s to float rounds a second time, which gives fmaf's bits unless s is
+   exactly halfway between two floats and the sum was inexact (a halfway point is a
+   double, so none lies strictly between the exact sum and s). Halfway points of the
+   float normal range have 1000...0 in the 29 double bits below a float's last bit; in
+   the float subnormal range (0 < |s| < 2^-126) they have more zeros, so all of that
+   range takes the rare path too. There s is rounded to odd: if TwoSum finds it
+   inexact, s becomes the odd one of the two doubles around the exact sum, which is no
+   halfway point and on the exact sum's side of it. Rounding to odd at 53 bits, then to
+   nearest at <= 24 bits, is one rounding to nearest (53 >= 24 + 2; the paper's
+   theorem), subnormal results included. Inf and NaN take the common path (their low
+   bits are zero); the sum cannot overflow or underflow in double. __FLT_EVAL_METHOD__
+   0: double is evaluated as double (not x87's extended precision). */
+#define TRAINOPT__HAVE_FMAF_EMULATED 1 /* tests/test_simd.c tests it directly */
+TRAINOPT__FORCE_INLINE float trainopt__fmaf_emulated(float a, float b, float c) {
+    const double p = (double)a * (double)b;
+    double s = p + (double)c;
+    uint64_t u;
+    memcpy(&u, &s, 8);
+    if (__builtin_expect((u & 0x1fffffffu) == 0x10000000u || (u & 0x7fffffffffffffffu) - 1u < 0x380fffffffffffffu, 0)) {
+        const double bb = s - p;
+        const double err = (p - (s - bb)) + ((double)c - bb); /* TwoSum: exactly p + c - s */
+        if (err > 0.0 || err < 0.0) u = (err > 0.0) == (s > 0.0) ? u | 1u : (u - 1u) | 1u;
+        memcpy(&s, &u, 8);
+    }
+    return (float)s;
+}
+#if defined(__x86_64__)
+/* Baseline x86-64 (what distributions build): nearly every x86-64 CPU since 2013 has
+   FMA, and the assembler takes the instruction whatever the -m flags, so use it when
+   the CPU has it. The check is one load of libgcc's CPU model, hoisted or predicted;
+   that model counts FMA only when the OS saves the AVX registers. The VEX encoding
+   clears the register's upper half: no SSE/AVX transition. */
+TRAINOPT__FORCE_INLINE float trainopt__fmaf_runtime(float a, float b, float c) {
+    if (__builtin_expect(__builtin_cpu_supports("fma"), 1)) {
+        __asm__("vfmadd231ss %2, %1, %0" : "+x"(c) : "x"(a), "x"(b));
+        return c;
+    }
+    return trainopt__fmaf_emulated(a, b, c);
+}
+#define TRAINOPT__FMAF(a, b, c) trainopt__fmaf_runtime(a, b, c)
+#else
+#define TRAINOPT__FMAF(a, b, c) trainopt__fmaf_emulated(a, b, c)
+#endif
+#else
+#define TRAINOPT__FMAF(a, b, c) fmaf(a, b, c)
+#endif
+/* sqrt without errno: the instruction itself (correctly rounded, as sqrtf; a negative
+   input gives the same default NaN). In place, so it merges into no other register;
+   the VEX form where the compiler emits VEX code. */
+#if defined(__x86_64__) && defined(TRAINOPT__HAVE_ROUNDED)
+TRAINOPT__FORCE_INLINE float trainopt__sqrtf_insn(float a) {
+#if defined(__AVX__)
+    __asm__("vsqrtss %0, %0, %0" : "+x"(a));
+#else
+    __asm__("sqrtss %0, %0" : "+x"(a));
+#endif
+    return a;
+}
+#define TRAINOPT__SQRTF(a) trainopt__sqrtf_insn(a)
+#elif defined(__aarch64__) && defined(TRAINOPT__HAVE_ROUNDED)
+TRAINOPT__FORCE_INLINE float trainopt__sqrtf_insn(float a) {
+    float r;
+    __asm__("fsqrt %s0, %s1" : "=w"(r) : "w"(a));
+    return r;
+}
+#define TRAINOPT__SQRTF(a) trainopt__sqrtf_insn(a)
+#else
+#define TRAINOPT__SQRTF(a) sqrtf(a)
+#endif
+
 TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_first(size_t k) { return k > 0; }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_load(const float *p) { return *p; }
 TRAINOPT__FORCE_INLINE void trainopt__v_store(float *p, trainopt__vf v) { *p = v; }
@@ -424,9 +507,9 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_mul(trainopt__vf a, trainopt__vf
 #endif
 }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_div(trainopt__vf a, trainopt__vf b) { return a / b; }
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fma(trainopt__vf a, trainopt__vf b, trainopt__vf c) { return fmaf(a, b, c); }
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fnma(trainopt__vf a, trainopt__vf b, trainopt__vf c) { return fmaf(-a, b, c); }
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sqrt(trainopt__vf a) { return sqrtf(a); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fma(trainopt__vf a, trainopt__vf b, trainopt__vf c) { return TRAINOPT__FMAF(a, b, c); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fnma(trainopt__vf a, trainopt__vf b, trainopt__vf c) { return TRAINOPT__FMAF(-a, b, c); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sqrt(trainopt__vf a) { return TRAINOPT__SQRTF(a); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_min(trainopt__vf a, trainopt__vf b) { return a < b ? a : b; }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_max(trainopt__vf a, trainopt__vf b) { return a > b ? a : b; }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_round(trainopt__vf a) { return rintf(a); } /* default rounding mode: to nearest even */
