@@ -21,10 +21,12 @@ set datafile separator ','
 set logscale y
 set grid xtics ytics mytics
 set xlabel 'optimizer step'
+set autoscale xfix   # the x axis ends at the last step
 set multiplot title 'trainopt: every optimizer, defaults but the learning rate (examples/compare_optimizers.c)'
 
 set title 'linear regression (minibatches of 32): full-data MSE'
 set ylabel 'mean squared error (log scale)'
+set yrange [0.008:*]   # below the noise floor (about 0.0105), so curves that reach it stay visible
 set lmargin at screen 0.06
 set rmargin at screen 0.39
 set tmargin at screen 0.88
@@ -33,8 +35,11 @@ unset key
 plot for [i=1:n] csv skip 1 using (pick(word(names, i), 'linear_regression') ? $3 : NaN):5 \
      with lines lw 2 lc rgb color(i) dt dash(i) notitle
 
-set title 'Fashion-MNIST MLP (minibatches of 128): training loss, mean of 20 steps'
+set title 'Fashion-MNIST MLP (minibatches of 128): training loss, mean since the last point'
 set ylabel 'cross-entropy (log scale)'
+set yrange [*:*]
+set autoscale yfix   # from the lowest to the highest loss: the curves are close together
+set ytics (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1, 1.5, 2, 3, 5)   # labels within one decade
 set lmargin at screen 0.45
 set rmargin at screen 0.78
 set key at screen 0.995, screen 0.88 top right Left reverse box opaque samplen 3 spacing 1.1 font 'monospace,10'
