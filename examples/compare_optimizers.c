@@ -107,7 +107,7 @@ typedef struct {
     float *param, *grad;
 } tensor_list;
 
-/* One optimizer's run: its config's learning rate, its state, its scalar state. */
+/* One optimizer's run: which one, its learning rate, its state arrays and scalar state. */
 typedef struct {
     int id;
     double lr;
@@ -117,17 +117,16 @@ typedef struct {
 } optimizer;
 
 /* Zeroed state, except where an optimizer starts from something else. */
-static void optimizer_start(optimizer *o, int id, double lr, const tensor_list *t) {
-    o->id = id, o->lr = lr;
+static void optimizer_start(optimizer *o, const tensor_list *t) {
     memset(o->s1, 0, t->n * sizeof(float));
     memset(o->s2, 0, t->n * sizeof(float));
     o->mu_product = 1.0; /* P_0 */
-    if (id == ADAGRAD) {
+    if (o->id == ADAGRAD) {
         trainopt_adagrad_config c = TRAINOPT_ADAGRAD_DEFAULTS;
-        c.lr = lr;
+        c.lr = o->lr;
         CHECK(trainopt_adagrad_init(&c, t->n, o->s1));
     }
-    if (id == SFADAMW) { /* z starts as a copy of the parameters */
+    if (o->id == SFADAMW) { /* z starts as a copy of the parameters */
         trainopt_sfadamw_state init = TRAINOPT_SFADAMW_STATE_INIT;
         o->sf = init;
         memcpy(o->s1, t->param, t->n * sizeof(float));
@@ -314,7 +313,7 @@ static int run_linear(optimizer *o, int updates, int every, FILE *csv) {
     t.rows[0] = 1, t.cols[0] = LR_D; /* w, a vector of LR_D */
     t.rows[1] = 1, t.cols[1] = 1;    /* b */
     for (i = 0; i < LR_N; i++) all[i] = order[i] = (uint32_t)i;
-    optimizer_start(o, o->id, o->lr, &t);
+    optimizer_start(o, &t);
     for (step = 0; step <= updates; step++) {
         size_t slot = (size_t)(step % (LR_N / LR_BATCH));
         if (step % every == 0) { /* the full-data loss, before this update */
@@ -373,7 +372,7 @@ static void fashion_setup(fashion *f, const char *dir, size_t n_train, size_t n_
 }
 
 /* Trains from the initial weights; writes a CSV row of the mean training loss every
-   log_every minibatches, with the test loss and accuracy on each epoch's last row; returns 0
+   log_every minibatches, with the test accuracy on each epoch's last row; returns 0
    if every loss is finite and the final test loss is below the initial one. */
 static int run_fashion(fashion *f, optimizer *o, FILE *csv) {
     model *m = &f->m;
@@ -388,7 +387,7 @@ static int run_fashion(fashion *f, optimizer *o, FILE *csv) {
     for (i = 0; i < H2; i++) m->run_mean2[i] = 0.0f, m->run_var2[i] = 1.0f;
     for (i = 0; i < f->train.n; i++) f->order[i] = (uint32_t)i;
     o->s1 = m->m, o->s2 = m->v;
-    optimizer_start(o, o->id, o->lr, &f->t);
+    optimizer_start(o, &f->t);
     pc.dropout = 0.2, pc.label_smoothing = 0.0, pc.bn_momentum = 0.1;
     pc.drop_seed[0] = pc.drop_seed[1] = 43;
     eval_begin(o, &f->t);
