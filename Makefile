@@ -295,6 +295,17 @@ $(BUILD)/lr_schedules.png: $(BUILD)/lr_schedules.csv tools/plot_schedules.gp
 	gnuplot -e "csv='$<'; png='$@'" tools/plot_schedules.gp
 	@echo "wrote $@"
 
+# ---- make plot-optimizers: every optimizer's loss curves (examples/compare_optimizers.c) ----
+# Trains 14 optimizers on linear regression and 3 epochs of the Fashion-MNIST MLP (a few minutes;
+# OPT_ARGS=--small for seconds), then draws build/optimizers.png. Installs what it needs as root.
+OPT_ARGS ?=
+.PHONY: plot-optimizers
+plot-optimizers: demo-deps
+	@$(MAKE) --no-print-directory $(EX)/compare_optimizers
+	OPENBLAS_NUM_THREADS=$(DEMO_THREADS) $(EX)/compare_optimizers --csv $(BUILD)/optimizers.csv $(OPT_ARGS)
+	gnuplot -e "csv='$(BUILD)/optimizers.csv'; png='$(BUILD)/optimizers.png'" tools/plot_optimizers.gp
+	@echo "wrote $(BUILD)/optimizers.png"
+
 # ---- regenerating golden data (needs Debian's python3-torch; the tests themselves need no Python) ----
 .PHONY: golden ulp-exhaustive
 golden:

@@ -34,6 +34,7 @@ BLAS_PACKAGES   = libopenblas-dev zlib1g-dev
 TWIN_PACKAGES   = python3-torch python3-numpy
 EXAMPLES        = linear_regression batchnorm_sgd fashion_mnist $(if $(wildcard examples/lr_schedules.c),lr_schedules)
 EXAMPLES       += layernorm_mlp
+EXAMPLES       += compare_optimizers
 EXAMPLE_HEADERS = $(HEADERS) $(wildcard examples/*.h)
 
 .PHONY: examples examples-deps demo-deps demo demo-compare examples-check
@@ -53,6 +54,11 @@ $(EX)/%: examples/%.c $(EXAMPLE_HEADERS)
 
 # The demo: OpenBLAS for the dense layers, zlib for the dataset's .gz files.
 $(EX)/fashion_mnist: examples/fashion_mnist.c $(EXAMPLE_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(EXAMPLE_CFLAGS) $< -o $@ -lopenblas -lz -lm
+
+# Every optimizer on linear regression and the demo's model (make plot-optimizers draws its CSV).
+$(EX)/compare_optimizers: examples/compare_optimizers.c $(EXAMPLE_HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(EXAMPLE_CFLAGS) $< -o $@ -lopenblas -lz -lm
 

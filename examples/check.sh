@@ -52,6 +52,25 @@ for e in $examples; do
             same fashion_mnist "$out/fm.native.cmp" "$out/fm.scalar.cmp"
         fi
         ;;
+    compare_optimizers) # Fashion-MNIST as well: the same files, one OpenBLAS thread
+        if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+            skip "compare_optimizers: needs the Fashion-MNIST files (apt-get install dataset-fashion-mnist)"
+            continue
+        fi
+        ok=1
+        for d in "$native" "$scalar"; do
+            OPENBLAS_NUM_THREADS=1 run compare_optimizers "$d" --small \
+                --csv "$out/compare_optimizers.$(basename "$d").csv" || ok=0
+        done
+        # Both the printed summary and the whole CSV (every loss of every optimizer).
+        if [ $ok = 1 ]; then
+            cat "$out/compare_optimizers.$(basename "$native").txt" "$out/compare_optimizers.$(basename "$native").csv" \
+                > "$out/co.native.cmp"
+            cat "$out/compare_optimizers.$(basename "$scalar").txt" "$out/compare_optimizers.$(basename "$scalar").csv" \
+                > "$out/co.scalar.cmp"
+            same compare_optimizers "$out/co.native.cmp" "$out/co.scalar.cmp"
+        fi
+        ;;
     lr_schedules) # the schedules example's size is its number of steps
         run lr_schedules "$native" 100 && run lr_schedules "$scalar" 100 &&
             same lr_schedules "$out/lr_schedules.$(basename "$native").txt" "$out/lr_schedules.$(basename "$scalar").txt"
