@@ -169,7 +169,10 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(xavier_uniform, random) X(xavier_normal, random) X(kaiming_uniform, random)       \
     X(kaiming_normal, random) X(trunc_normal, random)                                   \
     X(batchnorm_forward_train, batchnorm) X(batchnorm_forward_infer, batchnorm)         \
-    X(batchnorm_backward, batchnorm) X(batchnorm_fold, batchnorm)
+    X(batchnorm_backward, batchnorm) X(batchnorm_fold, batchnorm)                      \
+    X(sgd_step_multi, optim) X(adagrad_step_multi, optim) X(rmsprop_step_multi, optim)  \
+    X(adam_step_multi, optim) X(adamw_step_multi, optim) X(sum_squares_mt, losses)      \
+    X(grad_norm_mt, losses) X(clip_grad_norm_mt, losses)
 #define FZ_REACHED_ENUM(name, target) fz_reached_##name,
 #define FZ_KERNEL_CHECK(family, ret, name, params, args) fz_checked_##name = fz_reached_##name,
 #define FZ_CHECK_REACHED                                   \
