@@ -33,6 +33,8 @@ DEMO_PACKAGES   = dataset-fashion-mnist libopenblas-dev zlib1g-dev gnuplot-nox
 BLAS_PACKAGES   = libopenblas-dev zlib1g-dev
 TWIN_PACKAGES   = python3-torch python3-numpy
 EXAMPLES        = linear_regression batchnorm_sgd fashion_mnist $(if $(wildcard examples/lr_schedules.c),lr_schedules)
+# The threading hook and a multi-tensor step on a pthread pool (glibc has pthreads in libc).
+EXAMPLES       += many_tensors
 EXAMPLE_HEADERS = $(HEADERS) $(wildcard examples/*.h)
 
 .PHONY: examples examples-deps demo-deps demo demo-compare examples-check
