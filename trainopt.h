@@ -68,6 +68,9 @@
      >>init         trainopt_calculate_gain, _fans, xavier/kaiming uniform and normal, trunc_normal
      >>batchnorm    trainopt_batchnorm_forward_train, _forward_infer, _backward, _fold
                     (src/batchnorm.h)
+     >>parallel     multi-tensor steps (trainopt_<opt>_step_multi) and threaded reductions
+                    (trainopt_sum_squares_mt, _grad_norm_mt, _clip_grad_norm_mt) on the
+                    caller's parallel-for (src/parallel.h)
      >>dispatch     runtime dispatch (TRAINOPT_DISPATCH): the variants, the choice, the
                     wrappers (src/dispatch.h; >>dispatch-names is generated)
    The vector layer is trainopt_simd.h (src/simd.h).
@@ -185,6 +188,47 @@
      raw gradients, set grad_scale = (1/loss_scale) * min(1, max_norm/(norm/loss_scale + 1e-6)),
      skip (found_inf) when the norm is not finite, then one _ex call per tensor: the gradients
      are read once instead of three times (unscale, clip, step).
+
+   MANY TENSORS, MANY THREADS (THREADS)
+     trainopt has no threads and no global state. A call that may use threads takes a
+     const trainopt_threads *: the caller's parallel-for and its context,
+         typedef void (*trainopt_parallel_for_fn)(void *ctx, size_t count,
+                                                  trainopt_task_fn task, void *arg);
+     which must call task(arg, i) once for every i in [0, count), on any of its threads
+     and in any order, and return when every call has returned (OpenMP's parallel for,
+     a pthread pool, ggml's threadpool, at::parallel_for). NULL, or parallel_for NULL,
+     runs everything on the calling thread, exactly as the per-tensor calls. Compiled
+     with -fopenmp, trainopt.h provides trainopt_omp_parallel_for (ctx NULL, or a
+     pointer to an int: the number of threads); examples/many_tensors.c has a pthread
+     pool. Work is cut into pieces of TRAINOPT_CHUNK (16384) elements of one tensor,
+     counted from its start, whatever the number of threads: a multiple of every vector
+     width and of the reductions' 256-element block, so no vector and no block is cut.
+     The steps are elementwise, so any order of the pieces gives the same bits; the
+     reductions keep each block's double sum and add them after the pieces in the
+     order of the serial call. Every result is therefore the bits of the unthreaded
+     call, at 1, 2, 3 or 64 threads and whatever order the pool runs the tasks in.
+     Why a separate argument and not new fields of trainopt_step_opts: that struct is
+     passed by pointer to libtrainopt.so.0, so a larger one would make an older
+     program's options be read past their end; it is mirrored field for field by
+     language bindings; and the threads are a property of the caller's pool, the same
+     for every call, while the step options change per step.
+
+     trainopt_<opt>_step_multi(c, step, k, tensors, o, threads)   for sgd, adagrad,
+     rmsprop, adam, adamw: one call for a list of k trainopt_tensor {param, grad,
+     state[TRAINOPT_MAX_STATES], n}, the states in the order of the optimizer's _step
+     arguments (SGD: momentum_buf; Adagrad: state_sum; RMSprop: square_avg,
+     momentum_buf, grad_avg; Adam/AdamW: exp_avg, exp_avg_sq, max_exp_avg_sq), unused
+     ones NULL. The same bits as trainopt_<opt>_step_ex on each tensor (o == NULL: the
+     plain step). o applies to the whole list: grad_scale to every gradient, found_inf
+     skips every tensor, *nonfinite receives the count over the list. Every tensor is
+     validated before anything is written, also when found_inf skips: an error in
+     tensors[i] (its text names it) leaves every tensor and the count untouched. The
+     arrays of one tensor must be disjoint and the count must lie outside all of them;
+     tensors of the list must not share memory with each other (not checked: it would
+     cost k^2 comparisons per step; with threads, two tensors that overlap race).
+
+     trainopt_sum_squares_mt, trainopt_grad_norm_mt, trainopt_clip_grad_norm_mt: the
+     functions without _mt, with the same checks and the same bits, on the threads.
 
    LEARNING-RATE SCHEDULES (torch.optim.lr_scheduler, PyTorch 1.13; Keras; optax)
      Pure functions of the step t (0-based, PyTorch's last_epoch): the lr for step t
@@ -6136,13 +6180,16 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_fold(const trainopt_bn_c
 /* >>parallel: multi-tensor steps and threaded reductions on the caller's parallel-for
    (trainopt_threads; manual: THREADS). Work is cut into pieces of at most TRAINOPT_CHUNK
    elements of one tensor, counted from the tensor's start, whatever the number of
-   threads; up to TRAINOPT__ROUND pieces go to the parallel-for at a time (a round), so the
-   bookkeeping lives on the stack: no allocation, no global state. Elementwise kernels give
+   threads; a round of pieces goes to the parallel-for at a time (up to 256 for the steps,
+   32 for the reductions, which keep 64 block sums per piece), so the bookkeeping lives on
+   the stack: no allocation, no global state. Fewer rounds mean fewer joins of the
+   caller's threads, which cost most on a loaded machine. Elementwise kernels give
    the same bits for any cut (the contract's section 3); the reductions keep one double
    per block of 256 elements and add them after the round in the serial order, so every
    result is the bits of the unthreaded call, whatever the threads and the task order. */
 
-#define TRAINOPT__ROUND 32
+#define TRAINOPT__STEP_ROUND 256
+#define TRAINOPT__SUM_ROUND 32
 #define TRAINOPT__CHUNK_BLOCKS (TRAINOPT_CHUNK / TRAINOPT__SUM_BLOCK)
 
 /* elements [offset, offset + len) of tensor `tensor` */
@@ -6150,13 +6197,13 @@ typedef struct {
     size_t tensor, offset, len;
 } trainopt__piece;
 
-/* The next round's pieces from position (*t, *off) of a list of k tensors, advancing it;
+/* The next round's pieces (at most max) from position (*t, *off) of a list of k tensors, advancing it;
    tensor t's length is the size_t at byte len0 + t * stride (a lens array, or the n of an
    array of trainopt_tensor). Returns how many (0: the list is done). */
-TRAINOPT__FORCE_INLINE size_t trainopt__round_fill(trainopt__piece *pieces, size_t k, const void *len0, size_t stride,
-                                                   size_t *t, size_t *off) {
+TRAINOPT__FORCE_INLINE size_t trainopt__round_fill(trainopt__piece *pieces, size_t max, size_t k, const void *len0,
+                                                   size_t stride, size_t *t, size_t *off) {
     size_t count = 0;
-    while (count < TRAINOPT__ROUND && *t < k) {
+    while (count < max && *t < k) {
         size_t n;
         memcpy(&n, (const char *)len0 + *t * stride, sizeof n);
         if (*off >= n) {
@@ -6197,8 +6244,8 @@ typedef struct {
     int64_t step;
     const trainopt_tensor *tensors;
     const trainopt_step_opts *o; /* the caller's options (found_inf already handled), or NULL */
-    trainopt__piece pieces[TRAINOPT__ROUND];
-    size_t nonfinite[TRAINOPT__ROUND]; /* per piece: integers, so their order does not matter */
+    trainopt__piece pieces[TRAINOPT__STEP_ROUND];
+    size_t nonfinite[TRAINOPT__STEP_ROUND]; /* per piece: integers, so their order does not matter */
 } trainopt__multi_job;
 
 /* Offsets every array of tensor t by off (NULL stays NULL). */
@@ -6302,7 +6349,7 @@ static trainopt_status trainopt__multi_run(trainopt__tensor_step run, const void
     } else {
         job.run = run, job.c = c, job.step = step, job.tensors = tensors, job.o = o ? &probe : NULL;
         t = 0;
-        while ((count = trainopt__round_fill(job.pieces, k, &tensors[0].n, sizeof *tensors, &t, &off)) > 0) {
+        while ((count = trainopt__round_fill(job.pieces, TRAINOPT__STEP_ROUND, k, &tensors[0].n, sizeof *tensors, &t, &off)) > 0) {
             for (i = 0; i < count; i++) job.nonfinite[i] = 0;
             trainopt__round_run(threads, count, trainopt__multi_task, &job);
             for (i = 0; i < count; i++) bad += job.nonfinite[i];
@@ -6343,9 +6390,9 @@ TRAINOPT__MULTI_STEPS(TRAINOPT__MULTI_DEFINE, ~)
 
 typedef struct {
     const float *const *xs;
-    trainopt__piece pieces[TRAINOPT__ROUND];
-    double sums[TRAINOPT__ROUND][TRAINOPT__CHUNK_BLOCKS]; /* each block's sum, as trainopt__sumsq_run makes it */
-    size_t nonfinite[TRAINOPT__ROUND];
+    trainopt__piece pieces[TRAINOPT__SUM_ROUND];
+    double sums[TRAINOPT__SUM_ROUND][TRAINOPT__CHUNK_BLOCKS]; /* each block's sum, as trainopt__sumsq_run makes it */
+    size_t nonfinite[TRAINOPT__SUM_ROUND];
 } trainopt__sumsq_job;
 
 static void trainopt__sumsq_task(void *arg, size_t i) {
@@ -6377,7 +6424,7 @@ TRAINOPT__FORCE_INLINE void trainopt__sumsq_list(size_t k, const float *const *x
         return;
     }
     job.xs = xs;
-    while ((count = trainopt__round_fill(job.pieces, k, lens, sizeof *lens, &t, &off)) > 0) {
+    while ((count = trainopt__round_fill(job.pieces, TRAINOPT__SUM_ROUND, k, lens, sizeof *lens, &t, &off)) > 0) {
         trainopt__round_run(threads, count, trainopt__sumsq_task, &job);
         for (i = 0; i < count; i++) {
             for (b = 0; b * TRAINOPT__SUM_BLOCK < job.pieces[i].len; b++) *total += job.sums[i][b];
@@ -6389,7 +6436,7 @@ TRAINOPT__FORCE_INLINE void trainopt__sumsq_list(size_t k, const float *const *x
 typedef struct {
     float *const *grads;
     float coef;
-    trainopt__piece pieces[TRAINOPT__ROUND];
+    trainopt__piece pieces[TRAINOPT__STEP_ROUND];
 } trainopt__scale_job;
 
 static void trainopt__scale_task(void *arg, size_t i) {
@@ -6460,7 +6507,7 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_norm_mt(size_t k, float 
     if (total_norm) *total_norm = info.total_norm;
     if (info.clip_coef == 1.0f) return TRAINOPT_OK;
     job.grads = grads, job.coef = info.clip_coef;
-    while ((count = trainopt__round_fill(job.pieces, k, lens, sizeof *lens, &t, &off)) > 0)
+    while ((count = trainopt__round_fill(job.pieces, TRAINOPT__STEP_ROUND, k, lens, sizeof *lens, &t, &off)) > 0)
         trainopt__round_run(threads, count, trainopt__scale_task, &job);
     return TRAINOPT_OK;
 }

@@ -1,13 +1,16 @@
 /* >>parallel: multi-tensor steps and threaded reductions on the caller's parallel-for
    (trainopt_threads; manual: THREADS). Work is cut into pieces of at most TRAINOPT_CHUNK
    elements of one tensor, counted from the tensor's start, whatever the number of
-   threads; up to TRAINOPT__ROUND pieces go to the parallel-for at a time (a round), so the
-   bookkeeping lives on the stack: no allocation, no global state. Elementwise kernels give
+   threads; a round of pieces goes to the parallel-for at a time (up to 256 for the steps,
+   32 for the reductions, which keep 64 block sums per piece), so the bookkeeping lives on
+   the stack: no allocation, no global state. Fewer rounds mean fewer joins of the
+   caller's threads, which cost most on a loaded machine. Elementwise kernels give
    the same bits for any cut (the contract's section 3); the reductions keep one double
    per block of 256 elements and add them after the round in the serial order, so every
    result is the bits of the unthreaded call, whatever the threads and the task order. */
 
-#define TRAINOPT__ROUND 32
+#define TRAINOPT__STEP_ROUND 256
+#define TRAINOPT__SUM_ROUND 32
 #define TRAINOPT__CHUNK_BLOCKS (TRAINOPT_CHUNK / TRAINOPT__SUM_BLOCK)
 
 /* elements [offset, offset + len) of tensor `tensor` */
@@ -15,13 +18,13 @@ typedef struct {
     size_t tensor, offset, len;
 } trainopt__piece;
 
-/* The next round's pieces from position (*t, *off) of a list of k tensors, advancing it;
+/* The next round's pieces (at most max) from position (*t, *off) of a list of k tensors, advancing it;
    tensor t's length is the size_t at byte len0 + t * stride (a lens array, or the n of an
    array of trainopt_tensor). Returns how many (0: the list is done). */
-TRAINOPT__FORCE_INLINE size_t trainopt__round_fill(trainopt__piece *pieces, size_t k, const void *len0, size_t stride,
-                                                   size_t *t, size_t *off) {
+TRAINOPT__FORCE_INLINE size_t trainopt__round_fill(trainopt__piece *pieces, size_t max, size_t k, const void *len0,
+                                                   size_t stride, size_t *t, size_t *off) {
     size_t count = 0;
-    while (count < TRAINOPT__ROUND && *t < k) {
+    while (count < max && *t < k) {
         size_t n;
         memcpy(&n, (const char *)len0 + *t * stride, sizeof n);
         if (*off >= n) {
@@ -62,8 +65,8 @@ typedef struct {
     int64_t step;
     const trainopt_tensor *tensors;
     const trainopt_step_opts *o; /* the caller's options (found_inf already handled), or NULL */
-    trainopt__piece pieces[TRAINOPT__ROUND];
-    size_t nonfinite[TRAINOPT__ROUND]; /* per piece: integers, so their order does not matter */
+    trainopt__piece pieces[TRAINOPT__STEP_ROUND];
+    size_t nonfinite[TRAINOPT__STEP_ROUND]; /* per piece: integers, so their order does not matter */
 } trainopt__multi_job;
 
 /* Offsets every array of tensor t by off (NULL stays NULL). */
@@ -167,7 +170,7 @@ static trainopt_status trainopt__multi_run(trainopt__tensor_step run, const void
     } else {
         job.run = run, job.c = c, job.step = step, job.tensors = tensors, job.o = o ? &probe : NULL;
         t = 0;
-        while ((count = trainopt__round_fill(job.pieces, k, &tensors[0].n, sizeof *tensors, &t, &off)) > 0) {
+        while ((count = trainopt__round_fill(job.pieces, TRAINOPT__STEP_ROUND, k, &tensors[0].n, sizeof *tensors, &t, &off)) > 0) {
             for (i = 0; i < count; i++) job.nonfinite[i] = 0;
             trainopt__round_run(threads, count, trainopt__multi_task, &job);
             for (i = 0; i < count; i++) bad += job.nonfinite[i];
@@ -208,9 +211,9 @@ TRAINOPT__MULTI_STEPS(TRAINOPT__MULTI_DEFINE, ~)
 
 typedef struct {
     const float *const *xs;
-    trainopt__piece pieces[TRAINOPT__ROUND];
-    double sums[TRAINOPT__ROUND][TRAINOPT__CHUNK_BLOCKS]; /* each block's sum, as trainopt__sumsq_run makes it */
-    size_t nonfinite[TRAINOPT__ROUND];
+    trainopt__piece pieces[TRAINOPT__SUM_ROUND];
+    double sums[TRAINOPT__SUM_ROUND][TRAINOPT__CHUNK_BLOCKS]; /* each block's sum, as trainopt__sumsq_run makes it */
+    size_t nonfinite[TRAINOPT__SUM_ROUND];
 } trainopt__sumsq_job;
 
 static void trainopt__sumsq_task(void *arg, size_t i) {
@@ -242,7 +245,7 @@ TRAINOPT__FORCE_INLINE void trainopt__sumsq_list(size_t k, const float *const *x
         return;
     }
     job.xs = xs;
-    while ((count = trainopt__round_fill(job.pieces, k, lens, sizeof *lens, &t, &off)) > 0) {
+    while ((count = trainopt__round_fill(job.pieces, TRAINOPT__SUM_ROUND, k, lens, sizeof *lens, &t, &off)) > 0) {
         trainopt__round_run(threads, count, trainopt__sumsq_task, &job);
         for (i = 0; i < count; i++) {
             for (b = 0; b * TRAINOPT__SUM_BLOCK < job.pieces[i].len; b++) *total += job.sums[i][b];
@@ -254,7 +257,7 @@ TRAINOPT__FORCE_INLINE void trainopt__sumsq_list(size_t k, const float *const *x
 typedef struct {
     float *const *grads;
     float coef;
-    trainopt__piece pieces[TRAINOPT__ROUND];
+    trainopt__piece pieces[TRAINOPT__STEP_ROUND];
 } trainopt__scale_job;
 
 static void trainopt__scale_task(void *arg, size_t i) {
@@ -325,7 +328,7 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_norm_mt(size_t k, float 
     if (total_norm) *total_norm = info.total_norm;
     if (info.clip_coef == 1.0f) return TRAINOPT_OK;
     job.grads = grads, job.coef = info.clip_coef;
-    while ((count = trainopt__round_fill(job.pieces, k, lens, sizeof *lens, &t, &off)) > 0)
+    while ((count = trainopt__round_fill(job.pieces, TRAINOPT__STEP_ROUND, k, lens, sizeof *lens, &t, &off)) > 0)
         trainopt__round_run(threads, count, trainopt__scale_task, &job);
     return TRAINOPT_OK;
 }
