@@ -6346,7 +6346,7 @@ static trainopt_status trainopt__multi_run(trainopt__tensor_step run, const void
             (void)run(c, step, tensors[t].n, tensors[t].param, tensors[t].grad, state, o ? &whole : NULL);
             bad += piece_bad;
         }
-    } else {
+    } else if (k > 0) { /* (k == 0 may come with tensors NULL) */
         job.run = run, job.c = c, job.step = step, job.tensors = tensors, job.o = o ? &probe : NULL;
         t = 0;
         while ((count = trainopt__round_fill(job.pieces, TRAINOPT__STEP_ROUND, k, &tensors[0].n, sizeof *tensors, &t, &off)) > 0) {
