@@ -169,6 +169,16 @@ SANITIZE = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-om
 $(eval $(call runner_rule,asan,gcc,$(SANITIZE)))
 $(eval $(call runner_rule,asan-clang,clang,$(SANITIZE)))
 
+# ThreadSanitizer (clang): the suites that run threads (parallel: the library on a pthread
+# pool at 1, 2, 3 and 7 threads; threads: kernels called from two threads at once).
+# tests/run.sh builds and runs it, or says why it is skipped; `make tsan` alone.
+TSAN = -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+TSAN_SUITES = parallel,threads
+$(eval $(call runner_rule,tsan,clang,$(TSAN)))
+.PHONY: tsan
+tsan: $(BUILD)/tsan/runner
+	$(BUILD)/tsan/runner --only $(TSAN_SUITES)
+
 $(BUILD)/runner: $(BUILD)/ref/runner
 	cp $< $@
 

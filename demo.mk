@@ -35,6 +35,8 @@ TWIN_PACKAGES   = python3-torch python3-numpy
 EXAMPLES        = linear_regression batchnorm_sgd fashion_mnist $(if $(wildcard examples/lr_schedules.c),lr_schedules)
 EXAMPLES       += layernorm_mlp
 EXAMPLES       += compare_optimizers
+# The threading hook and a multi-tensor step on a pthread pool (glibc has pthreads in libc).
+EXAMPLES       += many_tensors
 EXAMPLE_HEADERS = $(HEADERS) $(wildcard examples/*.h)
 
 .PHONY: examples examples-deps demo-deps demo demo-compare examples-check

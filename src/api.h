@@ -307,6 +307,65 @@ typedef struct {
                            (inv_scale alone when found_inf: always finite and > 0) */
 } trainopt_grad_norm_info;
 
+/* >>api-threads: the caller's threads, and lists of tensors for the multi-tensor steps
+   (manual: THREADS). trainopt has no threads and no global state of its own. */
+/* One task of a parallel-for: the task'th piece of the call's work. */
+typedef void (*trainopt_task_fn)(void *arg, size_t task);
+/* The caller's parallel-for: calls task(arg, i) once for every i in [0, count), on any
+   of its threads, in any order, and returns when every call has returned. */
+typedef void (*trainopt_parallel_for_fn)(void *ctx, size_t count, trainopt_task_fn task, void *arg);
+typedef struct {
+    trainopt_parallel_for_fn parallel_for; /* NULL: everything runs on the calling thread */
+    void *ctx;                             /* the caller's pool, handed back to parallel_for */
+} trainopt_threads;
+#define TRAINOPT_THREADS_NONE {NULL, NULL}
+
+/* Work is cut into pieces of TRAINOPT_CHUNK elements of one tensor, counted from the
+   tensor's start: fixed, whatever the number of threads, and a multiple of every vector
+   width and of the reductions' block (256), so no vector and no block straddles two. */
+#define TRAINOPT_CHUNK 16384
+
+/* One tensor of a multi-tensor step: its n parameters, gradients and the optimizer's
+   state arrays, in the order of the optimizer's _step arguments (unused entries NULL). */
+#define TRAINOPT_MAX_STATES 4
+typedef struct {
+    float *param;
+    const float *grad;
+    float *state[TRAINOPT_MAX_STATES];
+    size_t n;
+} trainopt_tensor;
+
+/* Every elementwise optimizer with a multi-tensor step: M(X, name, config type, number of
+   states). One line here gives trainopt_<name>_step_multi its row in the kernel list
+   (prototype, dispatch, export) and its definition (src/parallel.h), over
+   trainopt_<name>_step_ex. */
+#define TRAINOPT__MULTI_STEPS(M, X)                  \
+    M(X, sgd, trainopt_sgd_config, 1)                \
+    M(X, adagrad, trainopt_adagrad_config, 1)        \
+    M(X, rmsprop, trainopt_rmsprop_config, 3)        \
+    M(X, adam, trainopt_adam_config, 3)              \
+    M(X, adamw, trainopt_adam_config, 3)
+#define TRAINOPT__MULTI_ROW(X, name, config, states)                                                      \
+    X(optim, trainopt_status, name##_step_multi, (const config *c, int64_t step, size_t k,                \
+      const trainopt_tensor *tensors, const trainopt_step_opts *o, const trainopt_threads *threads),      \
+      (c, step, k, tensors, o, threads))
+
+/* A ready parallel-for over OpenMP, when the including unit is compiled with -fopenmp:
+   ctx NULL (OpenMP's default team) or a pointer to an int, the number of threads. */
+#if defined(_OPENMP)
+static inline void trainopt_omp_parallel_for(void *ctx, size_t count, trainopt_task_fn task, void *arg) {
+    long i;
+    const int threads = ctx ? *(const int *)ctx : 0;
+    if (threads > 0) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        for (i = 0; i < (long)count; i++) task(arg, (size_t)i);
+    } else {
+#pragma omp parallel for schedule(dynamic, 1)
+        for (i = 0; i < (long)count; i++) task(arg, (size_t)i);
+    }
+}
+#endif
+
 /* >>api-init */
 typedef enum {
     TRAINOPT_NL_LINEAR = 0, /* also PyTorch's conv1d/2d/3d, conv_transpose1d/2d/3d: gain 1 */
@@ -551,6 +610,16 @@ typedef struct {
     X(optim, trainopt_status, sfadamw_to_train, (const trainopt_sfadamw_config *c, size_t n, const float *x,   \
       const float *z, float *y),                                                                               \
       (c, n, x, z, y))                                                                                         \
+    TRAINOPT__MULTI_STEPS(TRAINOPT__MULTI_ROW, X)                                                              \
+    X(gradutil, trainopt_status, sum_squares_mt, (size_t k, const float *const *xs, const size_t *lens,        \
+      double *sum, size_t *nonfinite, const trainopt_threads *threads),                                        \
+      (k, xs, lens, sum, nonfinite, threads))                                                                  \
+    X(gradutil, trainopt_status, grad_norm_mt, (size_t k, float *const *grads, const size_t *lens,             \
+      float inv_scale, double max_norm, trainopt_grad_norm_info *info, const trainopt_threads *threads),       \
+      (k, grads, lens, inv_scale, max_norm, info, threads))                                                    \
+    X(gradutil, trainopt_status, clip_grad_norm_mt, (size_t k, float *const *grads, const size_t *lens,        \
+      double max_norm, float *total_norm, const trainopt_threads *threads),                                    \
+      (k, grads, lens, max_norm, total_norm, threads))                                                         \
     X(loss, trainopt_status, mse_loss, (size_t n, const float *pred, const float *target, float *loss,         \
       float *grad),                                                                                            \
       (n, pred, target, loss, grad))                                                                           \

@@ -76,6 +76,9 @@
                     trainopt_groupnorm_forward/_backward (src/norms.h)
      >>layerwise    LAMB, LARS (>>lamb, >>lars), Adafactor (>>adafactor), schedule-free
                     AdamW (>>sfadamw) (src/optim_layerwise.h)
+     >>parallel     multi-tensor steps (trainopt_<opt>_step_multi) and threaded reductions
+                    (trainopt_sum_squares_mt, _grad_norm_mt, _clip_grad_norm_mt) on the
+                    caller's parallel-for (src/parallel.h)
      >>dispatch     runtime dispatch (TRAINOPT_DISPATCH): the variants, the choice, the
                     wrappers (src/dispatch.h; >>dispatch-names is generated)
    The vector layer is trainopt_simd.h (src/simd.h).
@@ -333,6 +336,47 @@
      leaves it alone. The advance is double precision, compiled once (not
      per variant): libm pow for step^r and lr_max^weight_lr_power (exact for the
      defaults r 0 and power 2), so its scalars are the same on every backend.
+
+   MANY TENSORS, MANY THREADS (THREADS)
+     trainopt has no threads and no global state. A call that may use threads takes a
+     const trainopt_threads *: the caller's parallel-for and its context,
+         typedef void (*trainopt_parallel_for_fn)(void *ctx, size_t count,
+                                                  trainopt_task_fn task, void *arg);
+     which must call task(arg, i) once for every i in [0, count), on any of its threads
+     and in any order, and return when every call has returned (OpenMP's parallel for,
+     a pthread pool, ggml's threadpool, at::parallel_for). NULL, or parallel_for NULL,
+     runs everything on the calling thread, exactly as the per-tensor calls. Compiled
+     with -fopenmp, trainopt.h provides trainopt_omp_parallel_for (ctx NULL, or a
+     pointer to an int: the number of threads); examples/many_tensors.c has a pthread
+     pool. Work is cut into pieces of TRAINOPT_CHUNK (16384) elements of one tensor,
+     counted from its start, whatever the number of threads: a multiple of every vector
+     width and of the reductions' 256-element block, so no vector and no block is cut.
+     The steps are elementwise, so any order of the pieces gives the same bits; the
+     reductions keep each block's double sum and add them after the pieces in the
+     order of the serial call. Every result is therefore the bits of the unthreaded
+     call, at 1, 2, 3 or 64 threads and whatever order the pool runs the tasks in.
+     Why a separate argument and not new fields of trainopt_step_opts: that struct is
+     passed by pointer to libtrainopt.so.0, so a larger one would make an older
+     program's options be read past their end; it is mirrored field for field by
+     language bindings; and the threads are a property of the caller's pool, the same
+     for every call, while the step options change per step.
+
+     trainopt_<opt>_step_multi(c, step, k, tensors, o, threads)   for sgd, adagrad,
+     rmsprop, adam, adamw: one call for a list of k trainopt_tensor {param, grad,
+     state[TRAINOPT_MAX_STATES], n}, the states in the order of the optimizer's _step
+     arguments (SGD: momentum_buf; Adagrad: state_sum; RMSprop: square_avg,
+     momentum_buf, grad_avg; Adam/AdamW: exp_avg, exp_avg_sq, max_exp_avg_sq), unused
+     ones NULL. The same bits as trainopt_<opt>_step_ex on each tensor (o == NULL: the
+     plain step). o applies to the whole list: grad_scale to every gradient, found_inf
+     skips every tensor, *nonfinite receives the count over the list. Every tensor is
+     validated before anything is written, also when found_inf skips: an error in
+     tensors[i] (its text names it) leaves every tensor and the count untouched. The
+     arrays of one tensor must be disjoint and the count must lie outside all of them;
+     tensors of the list must not share memory with each other (not checked: it would
+     cost k^2 comparisons per step; with threads, two tensors that overlap race).
+
+     trainopt_sum_squares_mt, trainopt_grad_norm_mt, trainopt_clip_grad_norm_mt: the
+     functions without _mt, with the same checks and the same bits, on the threads.
 
    LEARNING-RATE SCHEDULES (torch.optim.lr_scheduler, PyTorch 1.13; Keras; optax)
      Pure functions of the step t (0-based, PyTorch's last_epoch): the lr for step t

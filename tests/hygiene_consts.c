@@ -85,6 +85,40 @@ void more_optimizers(void) {
     note(trainopt_lion_step_ex(&lion, 2, 16, a, b, c, &o));
 }
 
+/* The multi-tensor steps and threaded reductions, on a serial hook (constant lengths). */
+static void in_order(void *ctx, size_t count, trainopt_task_fn task, void *arg) {
+    size_t i;
+    (void)ctx;
+    for (i = 0; i < count; i++) task(arg, i);
+}
+void many_tensors(void);
+void many_tensors(void) {
+    trainopt_sgd_config sgd = TRAINOPT_SGD_DEFAULTS;
+    trainopt_adagrad_config adagrad = TRAINOPT_ADAGRAD_DEFAULTS;
+    trainopt_rmsprop_config rmsprop = TRAINOPT_RMSPROP_DEFAULTS;
+    trainopt_adam_config adam = TRAINOPT_ADAM_DEFAULTS, adamw = TRAINOPT_ADAMW_DEFAULTS;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    const trainopt_threads th = {in_order, NULL};
+    trainopt_tensor list[2] = {{a, b, {c, d, e, NULL}, 300}, {a + 300, b + 300, {c + 300, d + 300, e + 300, NULL}, 40000}};
+    float *grads[2] = {a, b};
+    const float *const *xs = (const float *const *)grads;
+    static const size_t lens[2] = {20000, 257};
+    size_t nonfinite = 0;
+    trainopt_grad_norm_info info;
+    double sum;
+    float norm;
+    o.grad_scale = 0.5, o.nonfinite = &nonfinite;
+    note(trainopt_sgd_step_multi(&sgd, 2, 2, list, &o, &th));
+    note(trainopt_adagrad_step_multi(&adagrad, 2, 2, list, NULL, &th));
+    note(trainopt_rmsprop_step_multi(&rmsprop, 2, 2, list, &o, NULL));
+    note(trainopt_adam_step_multi(&adam, 2, 2, list, &o, &th));
+    note(trainopt_adamw_step_multi(&adamw, 2, 1, list, NULL, &th));
+    note(trainopt_sum_squares_mt(2, xs, lens, &sum, &nonfinite, &th));
+    note(trainopt_grad_norm_mt(2, grads, lens, 0.5f, 1.0, &info, &th));
+    note(trainopt_clip_grad_norm_mt(2, grads, lens, 1.0, &norm, &th));
+    sink += sum + info.sum_squares + norm;
+}
+
 void schedules(void);
 void schedules(void) {
     static const int64_t milestones[3] = {10, 20, 30};
@@ -236,6 +270,7 @@ int main(void) {
     text();
     optimizers();
     more_optimizers();
+    many_tensors();
     schedules();
     losses_and_gradients();
     random_draws();

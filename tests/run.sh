@@ -75,6 +75,25 @@ echo "== AddressSanitizer + UndefinedBehaviorSanitizer (clang -O1): every test o
 grep -v '^PASS' "$build/asan-clang/log.txt" | head -n 40
 tally "$build/asan-clang/log.txt"
 
+# ThreadSanitizer: a self-contained block (it builds its own runner; skipped, with the
+# reason, where clang's TSan cannot build or run a threaded program here).
+echo "== ThreadSanitizer (clang -O1): the threaded suites (parallel, threads) on every backend"
+tsan_probe=$build/tsan-probe
+mkdir -p "$build"
+printf '#include <pthread.h>\nstatic void *f(void *p) { return p; }\nint main(void) { pthread_t t; return pthread_create(&t, 0, f, 0) || pthread_join(t, 0); }\n' > "$tsan_probe.c"
+if ! clang -fsanitize=thread "$tsan_probe.c" -o "$tsan_probe" -pthread > "$tsan_probe.log" 2>&1; then
+    skipped=$((skipped + 1)); echo "SKIP tsan: clang cannot build a -fsanitize=thread program here ($(head -n 1 "$tsan_probe.log"))"
+elif ! "$tsan_probe" > "$tsan_probe.log" 2>&1; then
+    skipped=$((skipped + 1)); echo "SKIP tsan: a ThreadSanitizer program does not run here ($(head -n 1 "$tsan_probe.log"))"
+elif ! make --no-print-directory -j2 "$build/tsan/runner" > "$build/tsan-build.log" 2>&1; then
+    failed=$((failed + 1)); echo "FAIL tsan: the runner does not build (log: $build/tsan-build.log)"
+else
+    "$build/tsan/runner" --only parallel,threads > "$build/tsan/log.txt" 2>&1
+    grep -v '^PASS' "$build/tsan/log.txt" | head -n 40
+    if grep -q 'ThreadSanitizer' "$build/tsan/log.txt"; then failed=$((failed + 1)); echo "FAIL tsan: a race was reported"; fi
+    tally "$build/tsan/log.txt"
+fi
+
 echo "== valgrind memcheck, scalar backend only (suites: $valgrind_suites)"
 if [ -x "$build/valgrind/runner" ] && command -v valgrind >/dev/null 2>&1; then
     # valgrind's own report goes to memcheck.txt, so the runner's closing count stays last in log.txt

@@ -864,6 +864,95 @@ static void bi_sum_squares_extra(to_ctx *t, const bi_kernel *k) {
 static void bi_grad_norm_extra(to_ctx *t, const bi_kernel *k) { bi_list_extra(t, k, 0); }
 static void bi_clip_norm_extra(to_ctx *t, const bi_kernel *k) { bi_list_extra(t, k, 1); }
 
+/* ---- multi-tensor steps and threaded reductions (tests/test_parallel.c has the rest) ---- */
+
+/* A list of three tensors (n is k): tensor j's arrays at float 64*j of slots 4 (param),
+   5 (grad) and 6, 7, 8 (states); the options in slot 2 (grad_scale h[hi], nonfinite in
+   slot 9), the threads in slot 3: a serial hook that runs the pieces in reverse. */
+static trainopt_tensor bi_tensors[3];
+static const size_t bi_multi_lens[3] = {BI_N, 20, 5};
+static void bi_reverse_for(void *ctx, size_t count, trainopt_task_fn task, void *arg) {
+    (void)ctx;
+    while (count-- > 0) task(arg, count);
+}
+static const trainopt_threads bi_threads = {bi_reverse_for, NULL};
+static void bi_multi_setup(bi_args *a) {
+    size_t j;
+    int s;
+    for (j = 0; j < 3; j++) {
+        bi_tensors[j].param = bi_slot(4) + 64 * j;
+        bi_tensors[j].grad = bi_slot(5) + 64 * j;
+        for (s = 0; s < TRAINOPT_MAX_STATES; s++) bi_tensors[j].state[s] = s < 3 ? bi_slot(6 + s) + 64 * j : NULL;
+        bi_tensors[j].n = bi_multi_lens[j];
+    }
+    a->p[1] = bi_tensors;
+}
+static trainopt_step_opts bi_multi_opts(const bi_args *a, int hi) {
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    o.grad_scale = a->h[hi];
+    o.nonfinite = (size_t *)a->p[9];
+    return o;
+}
+#define BI_MULTI_ARGS a->step, a->n, (const trainopt_tensor *)a->p[1], a->p[2] ? &o : NULL, a->p[3] ? &bi_threads : NULL
+static int bi_sgd_multi(bi_args *a) {
+    trainopt_sgd_config c = bi_sgd_cfg(a);
+    trainopt_step_opts o = bi_multi_opts(a, 4);
+    return trainopt_sgd_step_multi(C(0) ? &c : NULL, BI_MULTI_ARGS);
+}
+static int bi_adagrad_multi(bi_args *a) {
+    trainopt_adagrad_config c = bi_adagrad_cfg(a);
+    trainopt_step_opts o = bi_multi_opts(a, 5);
+    return trainopt_adagrad_step_multi(C(0) ? &c : NULL, BI_MULTI_ARGS);
+}
+static int bi_rmsprop_multi(bi_args *a) {
+    trainopt_rmsprop_config c = bi_rmsprop_cfg(a);
+    trainopt_step_opts o = bi_multi_opts(a, 5);
+    return trainopt_rmsprop_step_multi(C(0) ? &c : NULL, BI_MULTI_ARGS);
+}
+static int bi_adam_multi(bi_args *a) {
+    trainopt_adam_config c = bi_adam_cfg(a);
+    trainopt_step_opts o = bi_multi_opts(a, 5);
+    return trainopt_adam_step_multi(C(0) ? &c : NULL, BI_MULTI_ARGS);
+}
+static int bi_adamw_multi(bi_args *a) {
+    trainopt_adam_config c = bi_adam_cfg(a);
+    trainopt_step_opts o = bi_multi_opts(a, 5);
+    return trainopt_adamw_step_multi(C(0) ? &c : NULL, BI_MULTI_ARGS);
+}
+/* The bad tensor is the middle one: nothing is written to any tensor or to the count. */
+static void bi_multi_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), bi_tensors[1].grad = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "tensors[1].grad NULL"));
+    bi_setup(k, &a), bi_tensors[1].state[0] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "tensors[1].state[0] NULL (needed by every row's config)"));
+    bi_setup(k, &a), bi_tensors[1].param = NULL, bi_tensors[1].grad = NULL, bi_tensors[1].n = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "an empty tensor with NULL arrays"));
+    bi_setup(k, &a), bi_tensors[1].state[0] = bi_tensors[1].param + 3;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "tensors[1].param and state[0] overlap"));
+    bi_setup(k, &a), bi_tensors[1].state[0] = bi_tensors[1].param;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "tensors[1].param is state[0]"));
+    bi_setup(k, &a), bi_tensors[1].n = BI_BIG_N;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "tensors[1].n overflows"));
+    bi_setup(k, &a), a.p[9] = bi_slot(5) + 128 + 2; /* inside tensors[2].grad, 8-byte aligned */
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "opts->nonfinite inside tensors[2].grad"));
+    bi_setup(k, &a), a.p[3] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "no threads"));
+}
+
+static int bi_sum_squares_mt(bi_args *a) {
+    return trainopt_sum_squares_mt(a->n, (const float *const *)a->p[0], (const size_t *)a->p[1], (double *)a->p[2],
+                                   (size_t *)a->p[3], a->p[4] ? &bi_threads : NULL);
+}
+static int bi_grad_norm_mt(bi_args *a) {
+    return trainopt_grad_norm_mt(a->n, (float *const *)a->p[0], (const size_t *)a->p[1], (float)a->h[0], a->h[1],
+                                 (trainopt_grad_norm_info *)a->p[2], a->p[3] ? &bi_threads : NULL);
+}
+static int bi_clip_norm_mt(bi_args *a) {
+    return trainopt_clip_grad_norm_mt(a->n, (float *const *)a->p[0], (const size_t *)a->p[1], a->h[0], F(2),
+                                      a->p[3] ? &bi_threads : NULL);
+}
+
 static int bi_mse(bi_args *a) { return trainopt_mse_loss(a->n, F(0), F(1), F(2), F(3)); }
 static int bi_bce(bi_args *a) { return trainopt_bce_with_logits(a->n, F(0), F(1), F(2), F(3)); }
 
@@ -1464,6 +1553,23 @@ static const bi_kernel bi_kernels[] = {
     {"grad_norm", bi_grad_norm, "xxS", "", "pm", "", {0.5, 1.0}, {0}, NO_STEP, 2, 0, ST, 0, -1, bi_list_setup,
      bi_grad_norm_extra},
     {"clip_grad_norm", bi_clip_norm, "xxs", "", "m", "", {0.1}, {0}, NO_STEP, 2, 0, ST, 0, -1, bi_list_setup,
+     bi_clip_norm_extra},
+    /* multi-tensor steps (k = 3 tensors) and threaded reductions */
+    {"sgd_step_multi", bi_sgd_multi, "cxyy", "", "nnfnn", "--", {0.1, 0.9, 0.0, 0.01, 0.5}, {0}, 1, 3, 0, ST, 0, -1,
+     bi_multi_setup, bi_multi_extra},
+    {"adagrad_step_multi", bi_adagrad_multi, "cxyy", "", "nnnnnn", "-", {0.01, 0.01, 0.01, 0.1, 1e-10, 0.5}, {0}, 1, 3, 0,
+     ST, 0, -1, bi_multi_setup, bi_multi_extra},
+    {"rmsprop_step_multi", bi_rmsprop_multi, "cxyy", "", "nunnnn", "--", {0.01, 0.99, 1e-8, 0.01, 0.9, 0.5}, {1}, 1, 3, 0,
+     ST, 0, -1, bi_multi_setup, bi_multi_extra},
+    {"adam_step_multi", bi_adam_multi, "cxyy", "", "nbbnnn", "--", {1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5}, {1}, 1, 3, 0, ST,
+     0, -1, bi_multi_setup, bi_multi_extra},
+    {"adamw_step_multi", bi_adamw_multi, "cxyy", "", "nbbnnn", "--", {1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5}, {1}, 1, 3, 0, ST,
+     0, -1, bi_multi_setup, bi_multi_extra},
+    {"sum_squares_mt", bi_sum_squares_mt, "xxSyy", "", "", "", {0}, {0}, NO_STEP, 2, 0, ST, 0, -1, bi_list_setup,
+     bi_sum_squares_extra},
+    {"grad_norm_mt", bi_grad_norm_mt, "xxSy", "", "pm", "", {0.5, 1.0}, {0}, NO_STEP, 2, 0, ST, 0, -1, bi_list_setup,
+     bi_grad_norm_extra},
+    {"clip_grad_norm_mt", bi_clip_norm_mt, "xxsy", "", "m", "", {0.1}, {0}, NO_STEP, 2, 0, ST, 0, -1, bi_list_setup,
      bi_clip_norm_extra},
     {"mse_loss", bi_mse, "RRSw", "03 13", "", "", {0}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 1, -1, NULL, NULL},
     {"bce_with_logits", bi_bce, "RRSw", "03 13", "", "", {0}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 1, -1, NULL, NULL},

@@ -327,6 +327,15 @@ static const char *const th_not_elementwise[][2] = {
     {"calculate_gain", "no arrays"},
     {"calculate_fans", "no arrays"},
     {"nadam_mu_product", "no arrays (the caller's scalar; the NAdam rows call it once per step in every chunk)"},
+    /* threaded by the library itself: tests/test_parallel.c runs each at 1, 2, 3 and 7 threads */
+    {"sgd_step_multi", "threaded itself (tests/test_parallel.c)"},
+    {"adagrad_step_multi", "threaded itself (tests/test_parallel.c)"},
+    {"rmsprop_step_multi", "threaded itself (tests/test_parallel.c)"},
+    {"adam_step_multi", "threaded itself (tests/test_parallel.c)"},
+    {"adamw_step_multi", "threaded itself (tests/test_parallel.c)"},
+    {"sum_squares_mt", "threaded itself (tests/test_parallel.c)"},
+    {"grad_norm_mt", "threaded itself (tests/test_parallel.c)"},
+    {"clip_grad_norm_mt", "threaded itself (tests/test_parallel.c)"},
 };
 
 /* Whether the space-separated list holds the word. */

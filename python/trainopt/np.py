@@ -758,3 +758,12 @@ if "sfadamw_step" in _api.PARAMS:
         COVERAGE[_kernel] = "ScheduleFreeAdamW"
 else:
     del ScheduleFreeAdamW
+
+
+# ---- many tensors, many threads (issue 19): in numpy, a list is stepped tensor by tensor with the
+# per-tensor function, which gives the same bits as the C multi-tensor step and _mt reductions ----
+for _family, _kernel in _api.KERNELS:
+    if _kernel.endswith("_step_multi") and _kernel[:-len("_multi")] + "_ex" in COVERAGE:
+        COVERAGE[_kernel] = COVERAGE[_kernel[:-len("_multi")] + "_ex"]
+    elif _kernel.endswith("_mt") and _kernel[:-len("_mt")] in COVERAGE:
+        COVERAGE[_kernel] = COVERAGE[_kernel[:-len("_mt")]]

@@ -180,7 +180,10 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(lamb_step, layerwise) X(lamb_step_ex, layerwise) X(lars_step, layerwise)           \
     X(lars_step_ex, layerwise) X(adafactor_step, layerwise) X(adafactor_step_ex, layerwise) \
     X(sfadamw_advance, layerwise) X(sfadamw_step, layerwise) X(sfadamw_step_ex, layerwise) \
-    X(sfadamw_to_eval, layerwise) X(sfadamw_to_train, layerwise)
+    X(sfadamw_to_eval, layerwise) X(sfadamw_to_train, layerwise) \
+    X(sgd_step_multi, optim) X(adagrad_step_multi, optim) X(rmsprop_step_multi, optim)  \
+    X(adam_step_multi, optim) X(adamw_step_multi, optim) X(sum_squares_mt, losses)      \
+    X(grad_norm_mt, losses) X(clip_grad_norm_mt, losses)
 #define FZ_REACHED_ENUM(name, target) fz_reached_##name,
 #define FZ_KERNEL_CHECK(family, ret, name, params, args) fz_checked_##name = fz_reached_##name,
 #define FZ_CHECK_REACHED                                   \

@@ -13,6 +13,12 @@ FZ_CHECK_REACHED /* every public function has a fuzz path (fuzz.h) */
 
 void FZ_NAME(fz_losses)(const uint8_t *data, size_t size, fz_out *out);
 
+static void fz_reverse_for(void *ctx, size_t count, trainopt_task_fn task, void *arg) {
+    (void)ctx;
+    while (count-- > 0) task(arg, count);
+}
+static const trainopt_threads fz_threads = {fz_reverse_for, NULL};
+
 void FZ_NAME(fz_losses)(const uint8_t *data, size_t size, fz_out *out) {
     fz_in in;
     unsigned flags;
@@ -86,6 +92,19 @@ void FZ_NAME(fz_losses)(const uint8_t *data, size_t size, fz_out *out) {
     fz_put_floats(out, &info.total_norm, 1), fz_put_floats(out, &info.clip_coef, 1), fz_put_floats(out, &info.grad_scale, 1);
     fz_tag(out, "clip_grad_norm");
     fz_put_status(out, trainopt_clip_grad_norm(k, t, lens, max_norm, flags & 32 ? NULL : &total));
+    fz_put_floats(out, &total, 1);
+    for (i = 0; i < 4; i++) fz_put_floats(out, t[i], lens[i]);
+    /* the threaded forms, on a hook that runs the tensors in reverse: the same results */
+    fz_tag(out, "sum_squares_mt");
+    fz_put_status(out, trainopt_sum_squares_mt(k, (const float *const *)t, lens, &sum, &nonfinite, &fz_threads));
+    fz_put_double(out, sum), fz_put(out, &nonfinite, sizeof nonfinite);
+    fz_tag(out, "grad_norm_mt");
+    memset(&info, 0, sizeof info);
+    fz_put_status(out, trainopt_grad_norm_mt(k, t, lens, inv_scale, max_norm, &info, &fz_threads));
+    fz_put_double(out, info.sum_squares), fz_put(out, &info.nonfinite, sizeof info.nonfinite);
+    fz_put_floats(out, &info.total_norm, 1), fz_put_floats(out, &info.grad_scale, 1);
+    fz_tag(out, "clip_grad_norm_mt");
+    fz_put_status(out, trainopt_clip_grad_norm_mt(k, t, lens, max_norm, flags & 32 ? NULL : &total, &fz_threads));
     fz_put_floats(out, &total, 1);
     for (i = 0; i < 4; i++) fz_put_floats(out, t[i], lens[i]);
 

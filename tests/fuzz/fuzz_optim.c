@@ -13,6 +13,22 @@ FZ_CHECK_REACHED /* every public function has a fuzz path (fuzz.h) */
 
 void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out);
 
+/* The multi-tensor steps: after the third step, one more on the arrays cut into a list
+   of two tensors, on a hook that runs the pieces in reverse. */
+static void fz_reverse_for(void *ctx, size_t count, trainopt_task_fn task, void *arg) {
+    (void)ctx;
+    while (count-- > 0) task(arg, count);
+}
+static const trainopt_threads fz_threads = {fz_reverse_for, NULL};
+static void fz_list(trainopt_tensor *list, size_t n, float *param, const float *g, float *const *s) {
+    int j, i;
+    for (j = 0; j < 2; j++) {
+        const size_t off = j ? n / 2 : 0;
+        list[j].param = param + off, list[j].grad = g + off, list[j].n = j ? n - n / 2 : n / 2;
+        for (i = 0; i < TRAINOPT_MAX_STATES; i++) list[j].state[i] = i < 3 && s[i] ? s[i] + off : NULL;
+    }
+}
+
 void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
     fz_in in;
     unsigned kind, flags, fused;
@@ -23,6 +39,7 @@ void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
     trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
     int found_inf, k;
     double mu_product = 1.0; /* NAdam: advanced once per step, or (flags & 4) h[2] as given */
+    trainopt_tensor list[2];
 
     in.p = data, in.n = size;
     kind = fz_u8(&in) % 10;
@@ -47,17 +64,20 @@ void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
     if (flags & 128 && n >= 2) s[0] = param + n / 2; /* partial overlap: refused before any access */
     /* adagrad_init takes one array, so it cannot see that overlap: give it the real one */
 
+    fz_list(list, n, param, g, s);
     fz_tag(out, "statuses");
     for (k = 0; k < 3; k++) {
         trainopt_status r = TRAINOPT_OK;
         const trainopt_step_opts *op = fused ? &o : NULL;
         const int64_t t = step > INT64_MAX - k ? step : step + k; /* no signed overflow at INT64_MAX */
+        const int multi = k == 2 && !(flags & 128); /* (the list would reach past a state that overlaps param) */
         switch (kind) {
         case 0: {
             trainopt_sgd_config c;
             c.lr = h[0], c.momentum = h[1], c.dampening = h[2], c.weight_decay = h[3];
             c.nesterov = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
             r = fused ? trainopt_sgd_step_ex(&c, t, n, param, g, s[0], op) : trainopt_sgd_step(&c, t, n, param, g, s[0]);
+            if (multi) fz_put_status(out, trainopt_sgd_step_multi(&c, t, 2, list, op, &fz_threads));
             break;
         }
         case 1: {
@@ -66,6 +86,7 @@ void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
             c.maximize = (flags >> 5) & 1;
             if (k == 0) fz_put_status(out, trainopt_adagrad_init(&c, n, s[0] && s[0] != st[0] ? st[0] : s[0]));
             r = fused ? trainopt_adagrad_step_ex(&c, t, n, param, g, s[0], op) : trainopt_adagrad_step(&c, t, n, param, g, s[0]);
+            if (multi) fz_put_status(out, trainopt_adagrad_step_multi(&c, t, 2, list, op, &fz_threads));
             break;
         }
         case 2: {
@@ -74,6 +95,7 @@ void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
             c.centered = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
             r = fused ? trainopt_rmsprop_step_ex(&c, t, n, param, g, s[0], s[1], s[2], op)
                       : trainopt_rmsprop_step(&c, t, n, param, g, s[0], s[1], s[2]);
+            if (multi) fz_put_status(out, trainopt_rmsprop_step_multi(&c, t, 2, list, op, &fz_threads));
             break;
         }
         case 3:
@@ -84,9 +106,11 @@ void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
             if (kind == 3)
                 r = fused ? trainopt_adam_step_ex(&c, t, n, param, g, s[0], s[1], s[2], op)
                           : trainopt_adam_step(&c, t, n, param, g, s[0], s[1], s[2]);
+            if (kind == 3 && multi) fz_put_status(out, trainopt_adam_step_multi(&c, t, 2, list, op, &fz_threads));
             else
                 r = fused ? trainopt_adamw_step_ex(&c, t, n, param, g, s[0], s[1], s[2], op)
                           : trainopt_adamw_step(&c, t, n, param, g, s[0], s[1], s[2]);
+            if (kind != 3 && multi) fz_put_status(out, trainopt_adamw_step_multi(&c, t, 2, list, op, &fz_threads));
             break;
         }
         case 5: {

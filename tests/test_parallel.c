@@ -1,0 +1,564 @@
+/* tests/test_parallel.c - the multi-tensor steps and the threaded reductions (issue 19).
+   Every _step_multi and every _mt function runs on a list of tensors whose lengths do
+   not divide into TRAINOPT_CHUNK (or into any vector width), and must give the bits of
+   the per-tensor, single-threaded calls: without a hook; on a real pthread pool of 1,
+   2, 3 and 7 threads (more threads than cores); and on serial hooks that run the tasks
+   in reverse and in a shuffled order. A bad tensor in the middle of a list must be
+   refused with nothing written anywhere. pa_complete holds the table against the kernel
+   list. Compiled once per backend (see tests/harness.h); the tsan leg runs this suite
+   under ThreadSanitizer. */
+#define _POSIX_C_SOURCE 200112L /* pthreads under -std=c99 */
+#include "harness.h"
+#include "trainopt.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The list: lengths around the chunk size and odd tails; one empty tensor. */
+static const size_t pa_lens[] = {37, 0, 16385, 1, 50001, 16384, 3001, 16383};
+#define PA_K (sizeof pa_lens / sizeof pa_lens[0])
+#define PA_ARRAYS 5 /* param, grad, up to three states */
+#define PA_STEPS 3
+
+/* ---- hooks ------------------------------------------------------------------------------ */
+
+/* A real pool, made per call: `threads` workers (the caller among them) take task indices
+   from a shared counter until none is left. */
+typedef struct {
+    trainopt_task_fn task;
+    void *arg;
+    size_t count, next;
+} pa_work;
+
+static void *pa_worker(void *p) {
+    pa_work *w = (pa_work *)p;
+    size_t i;
+    while ((i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) < w->count) w->task(w->arg, i);
+    return NULL;
+}
+
+static int pa_pool_failed;
+static void pa_pthread_for(void *ctx, size_t count, trainopt_task_fn task, void *arg) {
+    const int threads = *(const int *)ctx;
+    pthread_t tid[8];
+    pa_work w;
+    int i, started = 0;
+    w.task = task, w.arg = arg, w.count = count, w.next = 0;
+    for (i = 1; i < threads; i++) {
+        if (pthread_create(&tid[started], NULL, pa_worker, &w) != 0) {
+            pa_pool_failed = 1;
+            break;
+        }
+        started++;
+    }
+    pa_worker(&w);
+    for (i = 0; i < started; i++) pthread_join(tid[i], NULL);
+}
+
+static void pa_reverse_for(void *ctx, size_t count, trainopt_task_fn task, void *arg) {
+    (void)ctx;
+    while (count-- > 0) task(arg, count);
+}
+
+/* A different permutation on every call (ctx: the generator's state). */
+static void pa_shuffled_for(void *ctx, size_t count, trainopt_task_fn task, void *arg) {
+    size_t order[256], i;
+    if (count > 256) exit(3); /* a round is far smaller */
+    for (i = 0; i < count; i++) order[i] = i;
+    for (i = count; i > 1; i--) {
+        size_t j = (size_t)(to_rand_u64((uint64_t *)ctx) % i), tmp = order[i - 1];
+        order[i - 1] = order[j], order[j] = tmp;
+    }
+    for (i = 0; i < count; i++) task(arg, order[i]);
+}
+
+typedef struct {
+    const char *name;
+    trainopt_parallel_for_fn fn;
+    int threads;
+} pa_hook;
+
+static const pa_hook pa_hooks[] = {
+    {"no hook", NULL, 0},          {"pthread x1", pa_pthread_for, 1}, {"pthread x2", pa_pthread_for, 2},
+    {"pthread x3", pa_pthread_for, 3}, {"pthread x7", pa_pthread_for, 7}, {"reverse", pa_reverse_for, 0},
+    {"shuffled", pa_shuffled_for, 0},
+};
+#define PA_HOOKS (sizeof pa_hooks / sizeof pa_hooks[0])
+
+/* The threads argument for hook h (its ctx points into *ctx_mem). */
+static trainopt_threads pa_threads(const pa_hook *h, int *threads, uint64_t *seed) {
+    trainopt_threads th = TRAINOPT_THREADS_NONE;
+    th.parallel_for = h->fn;
+    *threads = h->threads;
+    th.ctx = h->fn == pa_shuffled_for ? (void *)seed : (void *)threads;
+    return th;
+}
+
+/* ---- the optimizers ----------------------------------------------------------------------- */
+
+/* One optimizer: its multi-tensor step and the per-tensor reference (the _ex with options,
+   the plain step without), each with a config that uses every state it has. */
+typedef struct {
+    const char *name;  /* the multi-tensor step's short name */
+    int states;        /* state arrays in use */
+    trainopt_status (*multi)(int64_t step, size_t k, const trainopt_tensor *ts, const trainopt_step_opts *o,
+                             const trainopt_threads *th);
+    trainopt_status (*one)(int64_t step, const trainopt_tensor *t, const trainopt_step_opts *o);
+} pa_optim;
+
+static trainopt_sgd_config pa_sgd_cfg(void) {
+    trainopt_sgd_config c = TRAINOPT_SGD_DEFAULTS;
+    c.lr = 0.05, c.momentum = 0.9, c.weight_decay = 0.01, c.nesterov = 1;
+    return c;
+}
+static trainopt_status pa_sgd_multi(int64_t step, size_t k, const trainopt_tensor *ts, const trainopt_step_opts *o,
+                                    const trainopt_threads *th) {
+    trainopt_sgd_config c = pa_sgd_cfg();
+    return trainopt_sgd_step_multi(&c, step, k, ts, o, th);
+}
+static trainopt_status pa_sgd_one(int64_t step, const trainopt_tensor *t, const trainopt_step_opts *o) {
+    trainopt_sgd_config c = pa_sgd_cfg();
+    return o ? trainopt_sgd_step_ex(&c, step, t->n, t->param, t->grad, t->state[0], o)
+             : trainopt_sgd_step(&c, step, t->n, t->param, t->grad, t->state[0]);
+}
+
+static trainopt_adagrad_config pa_adagrad_cfg(void) {
+    trainopt_adagrad_config c = TRAINOPT_ADAGRAD_DEFAULTS;
+    c.lr_decay = 0.01, c.weight_decay = 0.02;
+    return c;
+}
+static trainopt_status pa_adagrad_multi(int64_t step, size_t k, const trainopt_tensor *ts, const trainopt_step_opts *o,
+                                        const trainopt_threads *th) {
+    trainopt_adagrad_config c = pa_adagrad_cfg();
+    return trainopt_adagrad_step_multi(&c, step, k, ts, o, th);
+}
+static trainopt_status pa_adagrad_one(int64_t step, const trainopt_tensor *t, const trainopt_step_opts *o) {
+    trainopt_adagrad_config c = pa_adagrad_cfg();
+    return o ? trainopt_adagrad_step_ex(&c, step, t->n, t->param, t->grad, t->state[0], o)
+             : trainopt_adagrad_step(&c, step, t->n, t->param, t->grad, t->state[0]);
+}
+
+static trainopt_rmsprop_config pa_rmsprop_cfg(void) {
+    trainopt_rmsprop_config c = TRAINOPT_RMSPROP_DEFAULTS;
+    c.momentum = 0.9, c.centered = 1, c.weight_decay = 0.01;
+    return c;
+}
+static trainopt_status pa_rmsprop_multi(int64_t step, size_t k, const trainopt_tensor *ts, const trainopt_step_opts *o,
+                                        const trainopt_threads *th) {
+    trainopt_rmsprop_config c = pa_rmsprop_cfg();
+    return trainopt_rmsprop_step_multi(&c, step, k, ts, o, th);
+}
+static trainopt_status pa_rmsprop_one(int64_t step, const trainopt_tensor *t, const trainopt_step_opts *o) {
+    trainopt_rmsprop_config c = pa_rmsprop_cfg();
+    return o ? trainopt_rmsprop_step_ex(&c, step, t->n, t->param, t->grad, t->state[0], t->state[1], t->state[2], o)
+             : trainopt_rmsprop_step(&c, step, t->n, t->param, t->grad, t->state[0], t->state[1], t->state[2]);
+}
+
+static trainopt_adam_config pa_adam_cfg(void) {
+    trainopt_adam_config c = TRAINOPT_ADAM_DEFAULTS;
+    c.amsgrad = 1, c.weight_decay = 0.01;
+    return c;
+}
+static trainopt_status pa_adam_multi(int64_t step, size_t k, const trainopt_tensor *ts, const trainopt_step_opts *o,
+                                     const trainopt_threads *th) {
+    trainopt_adam_config c = pa_adam_cfg();
+    return trainopt_adam_step_multi(&c, step, k, ts, o, th);
+}
+static trainopt_status pa_adam_one(int64_t step, const trainopt_tensor *t, const trainopt_step_opts *o) {
+    trainopt_adam_config c = pa_adam_cfg();
+    return o ? trainopt_adam_step_ex(&c, step, t->n, t->param, t->grad, t->state[0], t->state[1], t->state[2], o)
+             : trainopt_adam_step(&c, step, t->n, t->param, t->grad, t->state[0], t->state[1], t->state[2]);
+}
+
+static trainopt_adam_config pa_adamw_cfg(void) {
+    trainopt_adam_config c = TRAINOPT_ADAMW_DEFAULTS;
+    c.lr = 0.01;
+    return c;
+}
+static trainopt_status pa_adamw_multi(int64_t step, size_t k, const trainopt_tensor *ts, const trainopt_step_opts *o,
+                                      const trainopt_threads *th) {
+    trainopt_adam_config c = pa_adamw_cfg();
+    return trainopt_adamw_step_multi(&c, step, k, ts, o, th);
+}
+static trainopt_status pa_adamw_one(int64_t step, const trainopt_tensor *t, const trainopt_step_opts *o) {
+    trainopt_adam_config c = pa_adamw_cfg();
+    return o ? trainopt_adamw_step_ex(&c, step, t->n, t->param, t->grad, t->state[0], t->state[1], NULL, o)
+             : trainopt_adamw_step(&c, step, t->n, t->param, t->grad, t->state[0], t->state[1], NULL);
+}
+
+static const pa_optim pa_optims[] = {
+    {"sgd_step_multi", 1, pa_sgd_multi, pa_sgd_one},
+    {"adagrad_step_multi", 1, pa_adagrad_multi, pa_adagrad_one},
+    {"rmsprop_step_multi", 3, pa_rmsprop_multi, pa_rmsprop_one},
+    {"adam_step_multi", 3, pa_adam_multi, pa_adam_one},
+    {"adamw_step_multi", 2, pa_adamw_multi, pa_adamw_one},
+};
+#define PA_OPTIMS (sizeof pa_optims / sizeof pa_optims[0])
+
+/* The functions this suite runs that are not optimizers. */
+static const char pa_reductions[] = "sum_squares_mt grad_norm_mt clip_grad_norm_mt";
+
+/* ---- memory ------------------------------------------------------------------------------- */
+
+/* A model: PA_ARRAYS arrays per tensor, in one block (so a checksum covers everything). */
+typedef struct {
+    float *block;
+    float *a[PA_K][PA_ARRAYS];
+    trainopt_tensor t[PA_K];
+    size_t total;
+} pa_model;
+
+/* Values around 1 in both signs for parameters and gradients, non-negative states (as
+   moments and accumulators are); NaN, +-Inf, -0 and a denormal among the gradients. */
+static void pa_model_init(pa_model *m, int states) {
+    size_t i, j, at = 0;
+    uint64_t seed = 0x9a11u;
+    int a;
+    m->total = 0;
+    for (i = 0; i < PA_K; i++) m->total += pa_lens[i] * PA_ARRAYS;
+    m->block = (float *)malloc((m->total + 1) * sizeof(float));
+    if (!m->block) exit(2);
+    for (i = 0; i < PA_K; i++) {
+        for (a = 0; a < PA_ARRAYS; a++, at += pa_lens[i]) {
+            m->a[i][a] = m->block + at;
+            to_rand_fill(&seed, m->a[i][a], pa_lens[i], a < 2 ? -1.5f : 0.0f, 1.5f);
+        }
+        for (j = 29; j < pa_lens[i]; j += 4099)
+            m->a[i][1][j] = (j / 4099) % 4 == 0 ? NAN : (j / 4099) % 4 == 1 ? -INFINITY : (j / 4099) % 4 == 2 ? -0.0f : 1e-40f;
+        m->t[i].param = m->a[i][0];
+        m->t[i].grad = m->a[i][1];
+        for (a = 0; a < TRAINOPT_MAX_STATES; a++) m->t[i].state[a] = a < states ? m->a[i][2 + a] : NULL;
+        m->t[i].n = pa_lens[i];
+    }
+}
+
+static void pa_model_free(pa_model *m) { free(m->block); }
+
+static int pa_model_equal(to_ctx *t, const pa_model *got, const pa_model *want, const char *what) {
+    char name[128];
+    size_t i;
+    int a, ok = 1;
+    for (i = 0; i < PA_K; i++)
+        for (a = 0; a < PA_ARRAYS; a++) {
+            snprintf(name, sizeof name, "%s: tensor %zu array %d", what, i, a);
+            ok &= to_bits_equal(t, name, got->a[i][a], want->a[i][a], pa_lens[i]);
+        }
+    return ok;
+}
+
+/* ---- optimizer tests ---------------------------------------------------------------------- */
+
+/* The reference: every tensor on its own, single-threaded, PA_STEPS steps; *bad sums the
+   non-finite counts (fused form, o non-NULL). */
+static void pa_reference(const pa_optim *op, pa_model *m, const trainopt_step_opts *o, size_t *bad, to_ctx *t) {
+    int64_t step;
+    size_t i, one_bad;
+    trainopt_step_opts local;
+    *bad = 0;
+    for (step = 1; step <= PA_STEPS; step++)
+        for (i = 0; i < PA_K; i++) {
+            if (o) local = *o, local.nonfinite = &one_bad, one_bad = 0;
+            TO_CHECK(t, op->one(step, &m->t[i], o ? &local : NULL) == TRAINOPT_OK, "%s reference: step %d tensor %zu refused",
+                     op->name, (int)step, i);
+            if (o) *bad += one_bad;
+        }
+}
+
+static const pa_optim *pa_current;
+
+/* Multi-tensor equals per-tensor, bit for bit, with and without the fused options, under
+   every hook. */
+static void pa_test_optim(to_ctx *t) {
+    const pa_optim *op = pa_current;
+    pa_model want, want_plain, got;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    size_t want_bad, plain_bad, h;
+    o.grad_scale = 0.5;
+    pa_model_init(&want, op->states), pa_model_init(&want_plain, op->states), pa_model_init(&got, op->states);
+    pa_reference(op, &want, &o, &want_bad, t);
+    pa_reference(op, &want_plain, NULL, &plain_bad, t);
+    TO_CHECK(t, want_bad > 0, "%s: the inputs hold non-finite gradients, the reference counted none", op->name);
+    for (h = 0; h < PA_HOOKS; h++) {
+        int threads, plain;
+        uint64_t seed = 77 + h;
+        trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &seed);
+        for (plain = 0; plain <= 1; plain++) {
+            char what[96];
+            size_t bad = (size_t)-1, total = 0;
+            int64_t step;
+            trainopt_step_opts mo = o;
+            mo.nonfinite = &bad;
+            pa_model_free(&got), pa_model_init(&got, op->states);
+            for (step = 1; step <= PA_STEPS; step++) {
+                trainopt_status st = op->multi(step, PA_K, got.t, plain ? NULL : &mo, &th);
+                TO_CHECK(t, st == TRAINOPT_OK, "%s %s: step %d returned %d (%s)", op->name, pa_hooks[h].name, (int)step,
+                         (int)st, trainopt_last_error());
+                if (!plain) total += bad;
+            }
+            snprintf(what, sizeof what, "%s, %s, %s", op->name, pa_hooks[h].name, plain ? "plain" : "fused (scale 0.5)");
+            pa_model_equal(t, &got, plain ? &want_plain : &want, what);
+            if (!plain)
+                TO_CHECK(t, total == want_bad, "%s: %zu non-finite gradients counted, per-tensor calls %zu", what, total,
+                         want_bad);
+        }
+    }
+    TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
+    pa_model_free(&want), pa_model_free(&want_plain), pa_model_free(&got);
+}
+
+static uint64_t pa_checksum(const pa_model *m) {
+    const unsigned char *b = (const unsigned char *)m->block;
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i;
+    for (i = 0; i < m->total * sizeof(float); i++) h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* A bad tensor in the middle of the list: refused with its status, nothing written to any
+   tensor (before or after it) nor to the count; found_inf skips the whole list. */
+static void pa_test_refusals(to_ctx *t) {
+    const pa_optim *op = pa_current;
+    pa_model m;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    int threads = 2, found = 1;
+    trainopt_threads th = TRAINOPT_THREADS_NONE;
+    size_t bad = 12345;
+    uint64_t before;
+    const size_t mid = 4; /* the 50001-element tensor */
+    th.parallel_for = pa_pthread_for, th.ctx = &threads;
+    o.nonfinite = &bad;
+    pa_model_init(&m, op->states);
+    before = pa_checksum(&m);
+
+    m.t[mid].grad = NULL;
+    TO_CHECK(t, op->multi(1, PA_K, m.t, &o, &th) == TRAINOPT_ERR_NULL, "%s: a NULL grad in tensors[4]: %s", op->name,
+             trainopt_last_error());
+    TO_CHECK(t, strncmp(trainopt_last_error(), "trainopt_", 9) == 0 && strstr(trainopt_last_error(), "tensors[4]") != NULL &&
+                    strstr(trainopt_last_error(), op->name) != NULL,
+             "%s: the text does not name the function and tensors[4]: \"%s\"", op->name, trainopt_last_error());
+    m.t[mid].grad = m.a[mid][1];
+
+    m.t[mid].state[0] = NULL;
+    TO_CHECK(t, op->multi(1, PA_K, m.t, &o, &th) == TRAINOPT_ERR_NULL, "%s: a needed state NULL in tensors[4]", op->name);
+    m.t[mid].state[0] = m.a[mid][2];
+
+    m.t[mid].state[0] = m.a[mid][0] + 1;
+    TO_CHECK(t, op->multi(1, PA_K, m.t, &o, &th) == TRAINOPT_ERR_ALIAS, "%s: param and state[0] overlap in tensors[4]",
+             op->name);
+    m.t[mid].state[0] = m.a[mid][2];
+
+    m.t[mid].n = SIZE_MAX / 2;
+    TO_CHECK(t, op->multi(1, PA_K, m.t, &o, &th) == TRAINOPT_ERR_SHAPE, "%s: tensors[4].n overflows", op->name);
+    m.t[mid].n = pa_lens[mid];
+
+    o.nonfinite = (size_t *)(void *)(m.a[6][1] + 8);
+    TO_CHECK(t, op->multi(1, PA_K, m.t, &o, &th) == TRAINOPT_ERR_ALIAS, "%s: o->nonfinite inside tensors[6].grad", op->name);
+    o.nonfinite = &bad;
+
+    TO_CHECK(t, op->multi(0, PA_K, m.t, &o, &th) == TRAINOPT_ERR_STEP, "%s: step 0", op->name);
+    TO_CHECK(t, op->multi(1, PA_K, NULL, &o, &th) == TRAINOPT_ERR_NULL, "%s: tensors NULL", op->name);
+    o.grad_scale = NAN;
+    TO_CHECK(t, op->multi(1, PA_K, m.t, &o, &th) == TRAINOPT_ERR_HPARAM, "%s: grad_scale NaN", op->name);
+    TO_CHECK(t, pa_checksum(&m) == before && bad == 12345, "%s: a refused call wrote", op->name);
+    TO_CHECK(t, op->multi(1, 0, NULL, &o, &th) == TRAINOPT_ERR_HPARAM, "%s: k = 0 still checks the options", op->name);
+    o.grad_scale = 0.5;
+    TO_CHECK(t, op->multi(1, 0, NULL, &o, &th) == TRAINOPT_OK && bad == 0, "%s: k = 0: OK, a count of 0", op->name);
+    o.grad_scale = NAN, bad = 12345;
+
+    o.found_inf = &found; /* skipped: nothing read or written but the count, set to 0 (a NaN scale is allowed) */
+    TO_CHECK(t, op->multi(1, PA_K, m.t, &o, &th) == TRAINOPT_OK && bad == 0 && pa_checksum(&m) == before,
+             "%s: found_inf did not skip the whole list", op->name);
+    pa_model_free(&m);
+}
+
+/* ---- reductions --------------------------------------------------------------------------- */
+
+/* Gradients whose 256-element blocks differ in magnitude by up to 2^60 (squares: 2^120),
+   so that the double sum of the block sums is not exact and another order of them
+   changes the bits (it does: the list summed in reverse differs in the last digit);
+   NaN/Inf in some runs. */
+static void pa_grads(pa_model *m, int nonfinite) {
+    size_t i, j;
+    pa_model_init(m, 0);
+    for (i = 0; i < PA_K; i++)
+        for (j = 0; j < pa_lens[i]; j++) {
+            float *g = (float *)m->t[i].grad;
+            g[j] = ldexpf(g[j], (int)(((j / 256) * 13 + i * 5) % 61) - 30);
+            if (!nonfinite && !(fabsf(g[j]) < INFINITY)) g[j] = 0.75f;
+        }
+}
+
+static void pa_test_reductions(to_ctx *t) {
+    pa_model m, clipped_want, clipped;
+    size_t h, i;
+    int nf;
+    for (nf = 0; nf <= 1; nf++) {
+        float *grads[PA_K];
+        double want_sum, sum;
+        size_t want_bad, bad;
+        trainopt_grad_norm_info want_info, info;
+        float want_norm, norm;
+        pa_grads(&m, nf);
+        for (i = 0; i < PA_K; i++) grads[i] = (float *)m.t[i].grad;
+        TO_CHECK(t, trainopt_sum_squares(PA_K, (const float *const *)grads, pa_lens, &want_sum, &want_bad) == TRAINOPT_OK,
+                 "sum_squares refused");
+        TO_CHECK(t, trainopt_grad_norm(PA_K, grads, pa_lens, 0.125f, 1.0, &want_info) == TRAINOPT_OK, "grad_norm refused");
+        TO_CHECK(t, (want_bad != 0) == nf, "the inputs' non-finite count %zu", want_bad);
+        pa_grads(&clipped_want, nf);
+        for (i = 0; i < PA_K; i++) grads[i] = (float *)clipped_want.t[i].grad;
+        TO_CHECK(t, trainopt_clip_grad_norm(PA_K, grads, pa_lens, 1.0, &want_norm) == TRAINOPT_OK, "clip_grad_norm refused");
+        for (h = 0; h < PA_HOOKS; h++) {
+            int threads;
+            uint64_t seed = 99 + h;
+            trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &seed);
+            char what[96];
+            for (i = 0; i < PA_K; i++) grads[i] = (float *)m.t[i].grad;
+            sum = -1.0, bad = 7;
+            TO_CHECK(t, trainopt_sum_squares_mt(PA_K, (const float *const *)grads, pa_lens, &sum, &bad, &th) == TRAINOPT_OK,
+                     "sum_squares_mt refused");
+            TO_CHECK(t, memcmp(&sum, &want_sum, sizeof sum) == 0 && bad == want_bad,
+                     "sum_squares_mt, %s, %s: %.17g (%zu non-finite), the serial call %.17g (%zu)", pa_hooks[h].name,
+                     nf ? "non-finite" : "finite", sum, bad, want_sum, want_bad);
+            memset(&info, 0xff, sizeof info);
+            TO_CHECK(t, trainopt_grad_norm_mt(PA_K, grads, pa_lens, 0.125f, 1.0, &info, &th) == TRAINOPT_OK,
+                     "grad_norm_mt refused");
+            TO_CHECK(t, memcmp(&info.sum_squares, &want_info.sum_squares, sizeof(double)) == 0 &&
+                            info.nonfinite == want_info.nonfinite && info.found_inf == want_info.found_inf &&
+                            to_bits(info.total_norm) == to_bits(want_info.total_norm) &&
+                            to_bits(info.clip_coef) == to_bits(want_info.clip_coef) &&
+                            to_bits(info.grad_scale) == to_bits(want_info.grad_scale),
+                     "grad_norm_mt, %s: another result than grad_norm's", pa_hooks[h].name);
+            pa_grads(&clipped, nf);
+            for (i = 0; i < PA_K; i++) grads[i] = (float *)clipped.t[i].grad;
+            norm = -1.0f;
+            TO_CHECK(t, trainopt_clip_grad_norm_mt(PA_K, grads, pa_lens, 1.0, &norm, &th) == TRAINOPT_OK,
+                     "clip_grad_norm_mt refused");
+            TO_CHECK(t, to_bits(norm) == to_bits(want_norm), "clip_grad_norm_mt, %s: norm %g, serial %g", pa_hooks[h].name,
+                     norm, want_norm);
+            snprintf(what, sizeof what, "clip_grad_norm_mt, %s, %s", pa_hooks[h].name, nf ? "non-finite" : "finite");
+            pa_model_equal(t, &clipped, &clipped_want, what);
+            pa_model_free(&clipped);
+        }
+        pa_model_free(&m), pa_model_free(&clipped_want);
+    }
+    TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
+}
+
+/* Bad input of the reductions beyond the bad-input matrix's rows: a NULL tensor in the
+   middle writes nothing (clip_grad_norm_mt scales in place). */
+static void pa_test_reduction_refusals(to_ctx *t) {
+    pa_model m;
+    float *grads[PA_K];
+    float norm = 5.0f;
+    int threads = 3;
+    trainopt_threads th = TRAINOPT_THREADS_NONE;
+    uint64_t before;
+    size_t i;
+    th.parallel_for = pa_pthread_for, th.ctx = &threads;
+    pa_grads(&m, 0);
+    for (i = 0; i < PA_K; i++) grads[i] = (float *)m.t[i].grad;
+    before = pa_checksum(&m);
+    grads[4] = NULL;
+    TO_CHECK(t, trainopt_clip_grad_norm_mt(PA_K, grads, pa_lens, 1e-3, &norm, &th) == TRAINOPT_ERR_NULL,
+             "clip_grad_norm_mt: a NULL tensor in the middle");
+    grads[4] = (float *)m.t[4].grad;
+    grads[5] = grads[4] + 100;
+    TO_CHECK(t, trainopt_clip_grad_norm_mt(PA_K, grads, pa_lens, 1e-3, &norm, &th) == TRAINOPT_ERR_ALIAS,
+             "clip_grad_norm_mt: overlapping tensors");
+    TO_CHECK(t, pa_checksum(&m) == before && norm == 5.0f, "clip_grad_norm_mt: a refused call wrote");
+    pa_model_free(&m);
+}
+
+/* ---- completeness ------------------------------------------------------------------------- */
+
+/* Every _step_multi of the kernel list has a row in pa_optims, every _mt is in pa_reductions. */
+static int pa_ends_with(const char *s, const char *tail) {
+    const size_t n = strlen(s), m = strlen(tail);
+    return n >= m && strcmp(s + n - m, tail) == 0;
+}
+static void pa_test_complete(to_ctx *t) {
+#define PA_LISTED(family, ret, name, params, args) #name,
+    static const char *const listed[] = {TRAINOPT_KERNELS(PA_LISTED)};
+#undef PA_LISTED
+    size_t i, j;
+    for (i = 0; i < sizeof listed / sizeof listed[0]; i++) {
+        int found = 0;
+        if (pa_ends_with(listed[i], "_step_multi")) {
+            for (j = 0; j < PA_OPTIMS; j++) found |= strcmp(pa_optims[j].name, listed[i]) == 0;
+            TO_CHECK(t, found, "trainopt_%s is in TRAINOPT_KERNELS but has no row in tests/test_parallel.c's pa_optims",
+                     listed[i]);
+        } else if (pa_ends_with(listed[i], "_mt")) {
+            TO_CHECK(t, strstr(pa_reductions, listed[i]) != NULL,
+                     "trainopt_%s is in TRAINOPT_KERNELS but not run by tests/test_parallel.c", listed[i]);
+        }
+    }
+}
+
+void TO_NAME(parallel_tests)(to_ctx *t) {
+    size_t i;
+    char name[64];
+    to_run(t, "complete", pa_test_complete);
+    for (i = 0; i < PA_OPTIMS; i++) {
+        pa_current = &pa_optims[i];
+        to_run(t, pa_optims[i].name, pa_test_optim);
+        snprintf(name, sizeof name, "%s refusals", pa_optims[i].name);
+        to_run(t, name, pa_test_refusals);
+    }
+    to_run(t, "reductions", pa_test_reductions);
+    to_run(t, "reduction refusals", pa_test_reduction_refusals);
+}
+
+/* The multi-tensor steps' results on two threads (which the tests hold equal to the
+   per-tensor calls), and the reductions': the same bits on every backend and build. */
+void TO_NAME(parallel_battery)(to_sink *sink) {
+    size_t i, bad;
+    int threads = 2, a;
+    trainopt_threads th = TRAINOPT_THREADS_NONE;
+    th.parallel_for = pa_pthread_for, th.ctx = &threads;
+    for (i = 0; i < PA_OPTIMS; i++) {
+        pa_model m;
+        trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+        char name[96];
+        int64_t step;
+        size_t tn;
+        o.grad_scale = 0.5, o.nonfinite = &bad;
+        pa_model_init(&m, pa_optims[i].states);
+        for (step = 1; step <= PA_STEPS; step++) {
+            snprintf(name, sizeof name, "%s/status%d", pa_optims[i].name, (int)step);
+            to_emit_status(sink, name, (int)pa_optims[i].multi(step, PA_K, m.t, &o, &th));
+        }
+        for (tn = 0; tn < PA_K; tn++)
+            for (a = 0; a < 2 + pa_optims[i].states; a++) {
+                snprintf(name, sizeof name, "%s/tensor%zu/array%d", pa_optims[i].name, tn, a);
+                to_emit_floats(sink, name, m.a[tn][a], pa_lens[tn]);
+            }
+        pa_model_free(&m);
+    }
+    {
+        pa_model m;
+        float *grads[PA_K];
+        double sum = 0.0;
+        trainopt_grad_norm_info info;
+        float norm = 0.0f;
+        pa_grads(&m, 0);
+        for (i = 0; i < PA_K; i++) grads[i] = (float *)m.t[i].grad;
+        to_emit_status(sink, "sum_squares_mt/status",
+                       (int)trainopt_sum_squares_mt(PA_K, (const float *const *)grads, pa_lens, &sum, &bad, &th));
+        to_emit(sink, "sum_squares_mt/sum", &sum, sizeof sum);
+        memset(&info, 0, sizeof info);
+        to_emit_status(sink, "grad_norm_mt/status", (int)trainopt_grad_norm_mt(PA_K, grads, pa_lens, 0.125f, 1.0, &info, &th));
+        to_emit(sink, "grad_norm_mt/sum_squares", &info.sum_squares, sizeof info.sum_squares);
+        to_emit_floats(sink, "grad_norm_mt/total_norm", &info.total_norm, 1);
+        to_emit_floats(sink, "grad_norm_mt/grad_scale", &info.grad_scale, 1);
+        to_emit_status(sink, "clip_grad_norm_mt/status", (int)trainopt_clip_grad_norm_mt(PA_K, grads, pa_lens, 1.0, &norm, &th));
+        to_emit_floats(sink, "clip_grad_norm_mt/total_norm", &norm, 1);
+        for (i = 0; i < PA_K; i++) {
+            char name[64];
+            snprintf(name, sizeof name, "clip_grad_norm_mt/tensor%zu", i);
+            to_emit_floats(sink, name, grads[i], pa_lens[i]);
+        }
+        pa_model_free(&m);
+    }
+}
