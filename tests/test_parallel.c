@@ -229,7 +229,8 @@ static void pa_model_init(pa_model *m, int states) {
             m->a[i][1][j] = (j / 4099) % 4 == 0 ? NAN : (j / 4099) % 4 == 1 ? -INFINITY : (j / 4099) % 4 == 2 ? -0.0f : 1e-40f;
         m->t[i].param = m->a[i][0];
         m->t[i].grad = m->a[i][1];
-        for (a = 0; a < TRAINOPT_MAX_STATES; a++) m->t[i].state[a] = a < states ? m->a[i][2 + a] : NULL;
+        for (a = 0; a < TRAINOPT_MAX_STATES; a++) m->t[i].state[a] = NULL;
+        for (a = 0; a < states && 2 + a < PA_ARRAYS; a++) m->t[i].state[a] = m->a[i][2 + a];
         m->t[i].n = pa_lens[i];
     }
 }
