@@ -334,6 +334,19 @@ typedef struct {
     float decay_factor; /* AdamW: 1 - lr * weight_decay applied to the parameter */
 } trainopt__adam_scalars;
 
+/* Adam's moments of one vector, stored and returned: m = beta1 m + (1 - beta1) g,
+   v = beta2 v + (1 - beta2) g g (Adam, AdamW, NAdam, RAdam, LAMB). */
+TRAINOPT__FORCE_INLINE void trainopt__adam_moments(float beta1, float one_minus_beta1, float beta2, float one_minus_beta2,
+                                                   trainopt__vf g, size_t i, size_t k, float *exp_avg, float *exp_avg_sq,
+                                                   trainopt__vf *m, trainopt__vf *v) {
+    *m = trainopt__v_fma(trainopt__v_set1(one_minus_beta1), g,
+                         trainopt__v_mul(trainopt__v_load_n(exp_avg + i, k), trainopt__v_set1(beta1)));
+    *v = trainopt__v_fma(trainopt__v_mul(trainopt__v_set1(one_minus_beta2), g), g,
+                         trainopt__v_mul(trainopt__v_load_n(exp_avg_sq + i, k), trainopt__v_set1(beta2)));
+    trainopt__v_store_n(exp_avg + i, *m, k);
+    trainopt__v_store_n(exp_avg_sq + i, *v, k);
+}
+
 TRAINOPT__FORCE_INLINE void trainopt__adam_lanes(const trainopt__adam_scalars *s, size_t i, size_t k, int scaled,
                                                  size_t *nonfinite, int l2, int decoupled, int amsgrad, float *param,
                                                  const float *grad, float *exp_avg, float *exp_avg_sq,
@@ -342,12 +355,7 @@ TRAINOPT__FORCE_INLINE void trainopt__adam_lanes(const trainopt__adam_scalars *s
     trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
     trainopt__vf m, v, denom, update;
     if (l2) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
-    m = trainopt__v_mul(trainopt__v_load_n(exp_avg + i, k), trainopt__v_set1(s->beta1));
-    m = trainopt__v_fma(trainopt__v_set1(s->one_minus_beta1), g, m);
-    v = trainopt__v_mul(trainopt__v_load_n(exp_avg_sq + i, k), trainopt__v_set1(s->beta2));
-    v = trainopt__v_fma(trainopt__v_mul(trainopt__v_set1(s->one_minus_beta2), g), g, v);
-    trainopt__v_store_n(exp_avg + i, m, k);
-    trainopt__v_store_n(exp_avg_sq + i, v, k);
+    trainopt__adam_moments(s->beta1, s->one_minus_beta1, s->beta2, s->one_minus_beta2, g, i, k, exp_avg, exp_avg_sq, &m, &v);
     if (amsgrad) {
         v = trainopt__v_max_nan(trainopt__v_load_n(max_exp_avg_sq + i, k), v);
         trainopt__v_store_n(max_exp_avg_sq + i, v, k);
@@ -372,6 +380,17 @@ TRAINOPT__FORCE_INLINE void trainopt__adam_loop(const trainopt__adam_scalars *s,
                              max_exp_avg_sq);
 }
 
+/* Validation shared by the Adam-like configs (Adam, AdamW, NAdam, RAdam, Adamax): lr, betas, eps, weight_decay. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__adamlike_check(double lr, double beta1, double beta2, double eps,
+                                                                double weight_decay, const char *fn) {
+    if (!trainopt__nonneg(lr)) return trainopt__once_hparam(fn, "lr", lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__in_01(beta1)) return trainopt__once_hparam(fn, "beta1", beta1, TRAINOPT__WHY_01);
+    if (!trainopt__in_01(beta2)) return trainopt__once_hparam(fn, "beta2", beta2, TRAINOPT__WHY_01);
+    if (!trainopt__nonneg(eps)) return trainopt__once_hparam(fn, "eps", eps, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__nonneg(weight_decay)) return trainopt__once_hparam(fn, "weight_decay", weight_decay, TRAINOPT__WHY_NONNEG);
+    return TRAINOPT_OK;
+}
+
 /* Shared by Adam and AdamW: validation, per-step scalars, and the choice of loop. */
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_config *c, int decoupled, int64_t step,
                                                           size_t n, float *param, const float *grad, float *exp_avg,
@@ -385,12 +404,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_co
     double bias_correction1, bias_correction2;
     int l2, decay, skip;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
-    if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
-    if (!trainopt__in_01(c->beta1)) return trainopt__once_hparam(fn, "beta1", c->beta1, TRAINOPT__WHY_01);
-    if (!trainopt__in_01(c->beta2)) return trainopt__once_hparam(fn, "beta2", c->beta2, TRAINOPT__WHY_01);
-    if (!trainopt__nonneg(c->eps)) return trainopt__once_hparam(fn, "eps", c->eps, TRAINOPT__WHY_NONNEG);
-    if (!trainopt__nonneg(c->weight_decay))
-        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    if ((st = trainopt__adamlike_check(c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, fn)) != TRAINOPT_OK) return st;
     if ((st = trainopt__step_opts_check(o, n, ptrs, names, 5, &skip, fn)) != TRAINOPT_OK) return st;
     if (step < 1) return trainopt__once_step(fn, step);
     if (n == 0 || skip) {
@@ -492,12 +506,7 @@ TRAINOPT__FORCE_INLINE void trainopt__nadam_lanes(const trainopt__nadam_scalars 
     trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
     trainopt__vf m, v, denom, update;
     if (l2) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
-    m = trainopt__v_mul(trainopt__v_load_n(exp_avg + i, k), trainopt__v_set1(s->beta1));
-    m = trainopt__v_fma(trainopt__v_set1(s->one_minus_beta1), g, m);
-    v = trainopt__v_mul(trainopt__v_load_n(exp_avg_sq + i, k), trainopt__v_set1(s->beta2));
-    v = trainopt__v_fma(trainopt__v_mul(trainopt__v_set1(s->one_minus_beta2), g), g, v);
-    trainopt__v_store_n(exp_avg + i, m, k);
-    trainopt__v_store_n(exp_avg_sq + i, v, k);
+    trainopt__adam_moments(s->beta1, s->one_minus_beta1, s->beta2, s->one_minus_beta2, g, i, k, exp_avg, exp_avg_sq, &m, &v);
     denom = trainopt__v_fma(trainopt__v_sqrt(v), trainopt__v_set1(s->inv_bias_correction2_sqrt), trainopt__v_set1(s->eps));
     /* PyTorch's two addcdivs over one denominator, as one division of their summed numerators */
     update = trainopt__v_fma(trainopt__v_set1(s->neg_grad_step), g, trainopt__v_mul(trainopt__v_set1(s->neg_avg_step), m));
@@ -514,17 +523,6 @@ TRAINOPT__FORCE_INLINE void trainopt__nadam_loop(const trainopt__nadam_scalars *
     for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
         trainopt__nadam_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, l2, decoupled, param, grad, exp_avg, exp_avg_sq);
     if (i < n) trainopt__nadam_lanes(s, i, n - i, scaled, nonfinite, l2, decoupled, param, grad, exp_avg, exp_avg_sq);
-}
-
-/* Validation shared by the Adam-like configs (NAdam, RAdam, Adamax): lr, betas, eps, weight_decay. */
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__adamlike_check(double lr, double beta1, double beta2, double eps,
-                                                                double weight_decay, const char *fn) {
-    if (!trainopt__nonneg(lr)) return trainopt__once_hparam(fn, "lr", lr, TRAINOPT__WHY_NONNEG);
-    if (!trainopt__in_01(beta1)) return trainopt__once_hparam(fn, "beta1", beta1, TRAINOPT__WHY_01);
-    if (!trainopt__in_01(beta2)) return trainopt__once_hparam(fn, "beta2", beta2, TRAINOPT__WHY_01);
-    if (!trainopt__nonneg(eps)) return trainopt__once_hparam(fn, "eps", eps, TRAINOPT__WHY_NONNEG);
-    if (!trainopt__nonneg(weight_decay)) return trainopt__once_hparam(fn, "weight_decay", weight_decay, TRAINOPT__WHY_NONNEG);
-    return TRAINOPT_OK;
 }
 
 /* The checks after the hyperparameters, shared by the new optimizers: options, step,
@@ -620,12 +618,7 @@ TRAINOPT__FORCE_INLINE void trainopt__radam_lanes(const trainopt__radam_scalars 
     trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
     trainopt__vf m, v, update;
     if (l2) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
-    m = trainopt__v_mul(trainopt__v_load_n(exp_avg + i, k), trainopt__v_set1(s->beta1));
-    m = trainopt__v_fma(trainopt__v_set1(s->one_minus_beta1), g, m);
-    v = trainopt__v_mul(trainopt__v_load_n(exp_avg_sq + i, k), trainopt__v_set1(s->beta2));
-    v = trainopt__v_fma(trainopt__v_mul(trainopt__v_set1(s->one_minus_beta2), g), g, v);
-    trainopt__v_store_n(exp_avg + i, m, k);
-    trainopt__v_store_n(exp_avg_sq + i, v, k);
+    trainopt__adam_moments(s->beta1, s->one_minus_beta1, s->beta2, s->one_minus_beta2, g, i, k, exp_avg, exp_avg_sq, &m, &v);
     update = trainopt__v_mul(trainopt__v_set1(s->neg_step_size), m);
     /* eps is added to sqrt(v) before the bias correction, as 1.13's single-tensor path */
     if (rectified) update = trainopt__v_div(update, trainopt__v_add(trainopt__v_sqrt(v), trainopt__v_set1(s->eps)));
@@ -877,14 +870,6 @@ typedef struct {
     trainopt__grad_in gi;
     float neg_lr, beta1, one_minus_beta1, beta2, one_minus_beta2, weight_decay;
 } trainopt__lion_scalars;
-
-/* sign(c) with sign(+-0) = +-0 and sign(NaN) = NaN (jnp.sign): selects, no bit tricks, so
-   every magnitude, subnormals and +-Inf included, gives +-1. */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sign(trainopt__vf c) {
-    const trainopt__vf zero = trainopt__v_zero();
-    trainopt__vf s = trainopt__v_select(trainopt__v_lt(c, zero), trainopt__v_set1(-1.0f), c);
-    return trainopt__v_select(trainopt__v_lt(zero, c), trainopt__v_set1(1.0f), s);
-}
 
 TRAINOPT__FORCE_INLINE void trainopt__lion_lanes(const trainopt__lion_scalars *s, size_t i, size_t k, int scaled,
                                                  size_t *nonfinite, int has_wd, float *param, const float *grad,

@@ -63,13 +63,6 @@ TRAINOPT__FORCE_INLINE double trainopt__trust_ratio(double p_sumsq, double u_sum
     return coef * p_norm / (u_norm + eps);
 }
 
-/* torch.lerp's form for a scalar weight w: a + w*(b - a) when |w| < 0.5, else
-   b - (b - a)*(1 - w) (exact at w = 1). `high` says which, one_minus_w is 1 - w. */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lerp(trainopt__vf a, trainopt__vf b, float w, float one_minus_w, int high) {
-    const trainopt__vf d = trainopt__v_sub(b, a);
-    return high ? trainopt__v_fnma(d, trainopt__v_set1(one_minus_w), b) : trainopt__v_fma(trainopt__v_set1(w), d, a);
-}
-
 /* ---- the two passes shared by LAMB and LARS ---- */
 
 #ifndef TRAINOPT__TYPES_DEFINED /* constants: once (>>dispatch) */
@@ -111,12 +104,9 @@ TRAINOPT__FORCE_INLINE void trainopt__lw_norm_lanes(int op, const trainopt__lw_s
     const trainopt__vf g = trainopt__grad_load(&s->gi, io->grad, i, k, scaled, nonfinite);
     trainopt__vf u;
     if (op == TRAINOPT__LW_LAMB) {
-        trainopt__vf m = trainopt__v_mul(trainopt__v_load_n(io->state0 + i, k), trainopt__v_set1(s->beta1));
-        trainopt__vf v = trainopt__v_mul(trainopt__v_load_n(io->state1 + i, k), trainopt__v_set1(s->beta2));
-        m = trainopt__v_fma(trainopt__v_set1(s->one_minus_beta1), g, m);
-        v = trainopt__v_fma(trainopt__v_mul(trainopt__v_set1(s->one_minus_beta2), g), g, v);
-        trainopt__v_store_n(io->state0 + i, m, k);
-        trainopt__v_store_n(io->state1 + i, v, k);
+        trainopt__vf m, v;
+        trainopt__adam_moments(s->beta1, s->one_minus_beta1, s->beta2, s->one_minus_beta2, g, i, k, io->state0, io->state1, &m,
+                               &v);
         /* lanes past k are 0/0 when eps is 0: they must add nothing */
         u = trainopt__v_keep_first(trainopt__lamb_direction(s, p, m, v, has_wd), k);
     } else {

@@ -580,6 +580,21 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_keep_first(trainopt__vf a, size_
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_max_nan(trainopt__vf a, trainopt__vf b) {
     return trainopt__v_select(trainopt__v_unord(a, a), a, trainopt__v_max(a, b));
 }
+/* sign(c) with sign(+-0) = +-0 and sign(NaN) = NaN (jnp.sign): selects, no bit tricks, so
+   every magnitude, subnormals and +-Inf included, gives +-1. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sign(trainopt__vf c) {
+    const trainopt__vf zero = trainopt__v_zero();
+    trainopt__vf s = trainopt__v_select(trainopt__v_lt(c, zero), trainopt__v_set1(-1.0f), c);
+    return trainopt__v_select(trainopt__v_lt(zero, c), trainopt__v_set1(1.0f), s);
+}
+
+/* torch.lerp's form for a scalar weight w: a + w*(b - a) when |w| < 0.5, else
+   b - (b - a)*(1 - w) (exact at w = 1). `high` says which, one_minus_w is 1 - w. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lerp(trainopt__vf a, trainopt__vf b, float w, float one_minus_w, int high) {
+    const trainopt__vf d = trainopt__v_sub(b, a);
+    return high ? trainopt__v_fnma(d, trainopt__v_set1(one_minus_w), b) : trainopt__v_fma(trainopt__v_set1(w), d, a);
+}
+
 TRAINOPT__FORCE_INLINE uint32_t trainopt__popcount(uint32_t x) {
     x = x - ((x >> 1) & 0x55555555u);
     x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
