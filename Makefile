@@ -257,9 +257,11 @@ fuzz-merge: fuzz-targets
 # First: the committed trainopt.h and trainopt_simd.h must be what tools/pack.sh makes from src/.
 test: test-deps
 	@sh tools/pack.sh --check || { echo "make test: the packed headers are stale (run make headers and commit them)"; exit 1; }
-	@$(MAKE) --no-print-directory -j2 $(BUILD)/ref/runner $(foreach l,$(MATRIX_LEGS) $(DISPATCH_LEGS) asan asan-clang,$(BUILD)/$(l)/runner) \
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory -j2 $(BUILD)/ref/runner $(foreach l,$(MATRIX_LEGS) $(DISPATCH_LEGS) asan asan-clang,$(BUILD)/$(l)/runner) \
 		$(BUILD)/valgrind/runner $(if $(shell command -v $(AARCH64_CC)),$(BUILD)/aarch64/runner) \
-		$(if $(HAVE_LIBFUZZER),fuzz-targets)
+		$(if $(HAVE_LIBFUZZER),fuzz-targets) || exit 1; \
+	echo "compile phase: $$(( $$(date +%s) - start )) s"
 	@VALGRIND_SUITES=$(VALGRIND_SUITES) FUZZ_TARGETS="$(FUZZ_TARGETS)" sh tests/run.sh $(BUILD) "$(MATRIX_LEGS)" "$(DISPATCH_LEGS)"
 
 # ---- make check: the quick check (a few minutes on 2 cores): the headers regenerated from

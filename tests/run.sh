@@ -14,6 +14,17 @@ golden_hashes=tests/golden/hashes.txt
 valgrind_suites=${VALGRIND_SUITES:-$(sed -n 's/^TO_\(BACKEND\|ONCE\)_SUITE(\(.*\))/\2/p' tests/suites.h | paste -sd, -)}
 fuzz_targets=${FUZZ_TARGETS:-optim schedules batchnorm random losses norms}
 passed=0 failed=0 skipped=0
+run_start=$(date +%s)
+
+# section TITLE: ends the previous section with its wall time, then prints TITLE, so a
+# slow leg shows in every log (the background legs' time is their wait, not their work).
+section_start=
+section() {
+    now=$(date +%s)
+    [ -n "$section_start" ] && echo "   ($((now - section_start)) s)"
+    section_start=$now
+    if [ -n "$1" ]; then echo "== $1"; fi
+}
 
 tally() { # tally LOGFILE: add the runner's closing counts
     line=$(tail -n 1 "$1")
@@ -24,7 +35,7 @@ tally() { # tally LOGFILE: add the runner's closing counts
     passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + ${s:-0}))
 }
 
-echo "== packed headers: trainopt.h and trainopt_simd.h are what tools/pack.sh makes from src/"
+section "packed headers: trainopt.h and trainopt_simd.h are what tools/pack.sh makes from src/"
 if sh tools/pack.sh --check; then
     passed=$((passed + 1))
 else
@@ -39,13 +50,13 @@ fi
   make --no-print-directory examples-check > "$build/examples-check.log" 2>&1 ) &
 compile_legs=$!
 
-echo "== reference build (gcc -O2): unit tests on every backend, identity with scalar and with $golden_hashes"
+section "reference build (gcc -O2): unit tests on every backend, identity with scalar and with $golden_hashes"
 "$build/ref/runner" --write-hashes "$build/ref/hashes.txt" --expect "$golden_hashes" > "$build/ref/log.txt" 2>&1
 grep -v '^PASS' "$build/ref/log.txt"
 tally "$build/ref/log.txt"
 
 for leg in $legs; do
-    echo "== build $leg: every test, and the batteries against $golden_hashes"
+    section "build $leg: every test, and the batteries against $golden_hashes"
     "$build/$leg/runner" --expect "$golden_hashes" > "$build/$leg/log.txt" 2>&1
     grep -v '^PASS' "$build/$leg/log.txt"
     tally "$build/$leg/log.txt"
@@ -58,26 +69,26 @@ for leg in $dispatch_legs; do
             avx2) cpu_has avx2 && cpu_has fma || { skipped=$((skipped + 1)); echo "SKIP $leg [$cap]: this CPU lacks AVX2+FMA"; continue; } ;;
             avx512) cpu_has avx512f || { skipped=$((skipped + 1)); echo "SKIP $leg [$cap]: this CPU lacks AVX-512F"; continue; } ;;
         esac
-        echo "== build $leg (baseline x86-64, TRAINOPT_DISPATCH) with TRAINOPT_MAX_BACKEND=$cap: every test, batteries against $golden_hashes"
+        section "build $leg (baseline x86-64, TRAINOPT_DISPATCH) with TRAINOPT_MAX_BACKEND=$cap: every test, batteries against $golden_hashes"
         TRAINOPT_MAX_BACKEND=$cap "$build/$leg/runner" --expect "$golden_hashes" > "$build/$leg/log-$cap.txt" 2>&1
         grep -v '^PASS' "$build/$leg/log-$cap.txt"
         tally "$build/$leg/log-$cap.txt"
     done
 done
 
-echo "== AddressSanitizer + UndefinedBehaviorSanitizer (gcc -O1): every test on every backend"
+section "AddressSanitizer + UndefinedBehaviorSanitizer (gcc -O1): every test on every backend"
 "$build/asan/runner" --expect "$golden_hashes" > "$build/asan/log.txt" 2>&1
 grep -v '^PASS' "$build/asan/log.txt" | head -n 40
 tally "$build/asan/log.txt"
 
-echo "== AddressSanitizer + UndefinedBehaviorSanitizer (clang -O1): every test on every backend"
+section "AddressSanitizer + UndefinedBehaviorSanitizer (clang -O1): every test on every backend"
 "$build/asan-clang/runner" --expect "$golden_hashes" > "$build/asan-clang/log.txt" 2>&1
 grep -v '^PASS' "$build/asan-clang/log.txt" | head -n 40
 tally "$build/asan-clang/log.txt"
 
 # ThreadSanitizer: a self-contained block (it builds its own runner; skipped, with the
 # reason, where clang's TSan cannot build or run a threaded program here).
-echo "== ThreadSanitizer (clang -O1): the threaded suites (parallel, threads) on every backend"
+section "ThreadSanitizer (clang -O1): the threaded suites (parallel, threads) on every backend"
 tsan_probe=$build/tsan-probe
 mkdir -p "$build"
 printf '#include <pthread.h>\nstatic void *f(void *p) { return p; }\nint main(void) { pthread_t t; return pthread_create(&t, 0, f, 0) || pthread_join(t, 0); }\n' > "$tsan_probe.c"
@@ -94,7 +105,7 @@ else
     tally "$build/tsan/log.txt"
 fi
 
-echo "== valgrind memcheck, scalar backend only (suites: $valgrind_suites)"
+section "valgrind memcheck, scalar backend only (suites: $valgrind_suites)"
 if [ -x "$build/valgrind/runner" ] && command -v valgrind >/dev/null 2>&1; then
     # valgrind's own report goes to memcheck.txt, so the runner's closing count stays last in log.txt
     valgrind -q --error-exitcode=99 --leak-check=no --log-file="$build/valgrind/memcheck.txt" \
@@ -112,7 +123,7 @@ else
     echo "SKIP valgrind: needs valgrind (make test-deps installs it as root)"
 fi
 
-echo "== determinism: the reference runner run again gives the same battery hashes"
+section "determinism: the reference runner run again gives the same battery hashes"
 "$build/ref/runner" --battery-only --write-hashes "$build/ref/hashes-rerun.txt" > "$build/ref/rerun-log.txt" 2>&1
 if cmp -s "$build/ref/hashes.txt" "$build/ref/hashes-rerun.txt"; then
     passed=$((passed + 1))
@@ -122,7 +133,7 @@ else
     diff "$build/ref/hashes.txt" "$build/ref/hashes-rerun.txt" | head -n 10
 fi
 
-echo "== fuzz corpus replay: every committed input, every backend against scalar (libFuzzer, ASan, UBSan)"
+section "fuzz corpus replay: every committed input, every backend against scalar (libFuzzer, ASan, UBSan)"
 for t in $fuzz_targets; do
     if [ ! -x "$build/fuzz/fuzz_$t" ]; then
         skipped=$((skipped + 1))
@@ -136,7 +147,7 @@ for t in $fuzz_targets; do
     fi
 done
 
-echo "== native AArch64 (neon) under qemu-user"
+section "native AArch64 (neon) under qemu-user"
 if [ -x "$build/aarch64/runner" ] && command -v qemu-aarch64 >/dev/null 2>&1; then
     qemu-aarch64 "$build/aarch64/runner" --expect "$golden_hashes" > "$build/aarch64/log.txt" 2>&1
     grep -v '^PASS' "$build/aarch64/log.txt"
@@ -147,19 +158,19 @@ else
 fi
 
 wait "$compile_legs"
-echo "== header hygiene: C and C++ standards, gcc and clang, two units, overrides"
+section "header hygiene: C and C++ standards, gcc and clang, two units, overrides"
 grep -v '^PASS' "$build/hygiene.log"
 tally "$build/hygiene.log"
 
-echo "== make install into a temporary PREFIX: pkg-config, a CMake project, make uninstall"
+section "make install into a temporary PREFIX: pkg-config, a CMake project, make uninstall"
 grep -v '^PASS' "$build/install.log"
 tally "$build/install.log"
 
-echo "== examples at small sizes, scalar and native builds compared (make examples-check)"
+section "examples at small sizes, scalar and native builds compared (make examples-check)"
 grep -E '^(FAIL|SKIP)|passed' "$build/examples-check.log"
 tally "$build/examples-check.log"
 
-echo "== Python: python/trainopt (trainopt.np, trainopt.torch against torch.optim 1.13) over libtrainopt"
+section "Python: python/trainopt (trainopt.np, trainopt.torch against torch.optim 1.13) over libtrainopt"
 # make python builds libtrainopt and regenerates python/trainopt/_api.py if trainopt.h is newer;
 # as root, tools/need-packages.sh installs numpy, cffi and torch first. Without PyTorch the torch
 # tests are skips (counted); without numpy or cffi the whole leg is one skip.
@@ -174,11 +185,13 @@ else
     tally "$build/python-test.log"
 fi
 # After the background legs: np 4 takes both cores.
-echo "== data-parallel example on MPI: np 1, 2 and 4 give the same bits, a killed run resumes to them (make ddp-check)"
+section "data-parallel example on MPI: np 1, 2 and 4 give the same bits, a killed run resumes to them (make ddp-check)"
 make --no-print-directory ddp-check > "$build/ddp-check.log" 2>&1
 grep -E '^(FAIL|SKIP)|passed' "$build/ddp-check.log"
 tally "$build/ddp-check.log"
 
+section ""
+echo "run phase: $(( $(date +%s) - run_start )) s"
 if [ "$skipped" -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"
 else
