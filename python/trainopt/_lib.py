@@ -203,5 +203,6 @@ def _by_address_prototype(name):
 
 
 ffi_by_address.cdef("\n".join(_by_address_prototype(name) for family, name in _api.KERNELS
-                               if optimizer_layout(name) or list_optimizer_layout(name)))
+                               if optimizer_layout(name) or list_optimizer_layout(name)
+                               or name.startswith(("adafactor_step", "sfadamw_"))))
 lib_by_address = ffi_by_address.dlopen(path)
