@@ -1,9 +1,9 @@
-"""trainopt.torch.Adafactor and trainopt.torch.AdamWScheduleFree, which PyTorch 1.13 lacks: against
-the committed golden trajectories of the C tests (tests/golden/layerwise.bin, float64 references
-written by tests/gen_layerwise.py from torch/optim/_adafactor.py of PyTorch 2.5 and from
-schedule_free's reference; within 1e-5 of each array's largest magnitude after 40 steps, the C
-tests' bound), against trainopt.np on the same library (the same bits), and state_dict round
-trips through torch.save (a resumed run gives the bits of an uninterrupted one)."""
+"""The trainopt.torch optimizers PyTorch 1.13 has no class for (Lion, LAMB, LARS, Adafactor,
+AdamWScheduleFree): against the committed golden trajectories of the C tests (float64 references:
+tests/golden/optim.bin from tests/gen_optim.py for Lion, tests/golden/layerwise.bin from
+tests/gen_layerwise.py for the others; within 1e-5 of each array's largest magnitude after 40
+steps, the C tests' bound), against trainopt.np on the same library (the same bits), and
+state_dict round trips through torch.save (a resumed run gives the bits of an uninterrupted one)."""
 import io
 import os
 import struct
@@ -21,7 +21,8 @@ try:
 except ImportError as e:
     SKIP = "PyTorch is not importable (%s); Debian: python3-torch" % e
 
-GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "golden", "layerwise.bin")
+GOLDEN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "golden")
+GOLDEN = os.path.join(GOLDEN_DIR, "layerwise.bin")
 TOL = 1e-5
 
 
@@ -65,11 +66,41 @@ def read_golden(kind):
     return out
 
 
+def read_optim_golden(kind):
+    """The cases of KIND (9 Lion) of optim.bin (tests/gen_optim.py's docstring): name, hp, flags,
+    param0, grads[steps], after[steps] (the parameter, then the states)."""
+    with open(os.path.join(GOLDEN_DIR, "optim.bin"), "rb") as f:
+        blob = f.read()
+    assert blob[:8] == b"TOPTGLD2"
+    (count,), at = struct.unpack_from("<I", blob, 8), 12
+    out = []
+    head = struct.Struct("<48sII8d3i3I")
+    for _ in range(count):
+        fields = head.unpack_from(blob, at)
+        at += head.size
+        name, k, hp, flags, (n, steps, nstates) = fields[0], fields[1], fields[3:11], fields[11:14], fields[14:17]
+        arrays = np.frombuffer(blob, np.float32, n * (1 + steps + steps * (1 + nstates)), at).reshape(-1, n)
+        at += 4 * arrays.size
+        if k == kind:
+            out.append((name.rstrip(b"\0").decode(), hp, flags, arrays[0].copy(), arrays[1:1 + steps],
+                        arrays[1 + steps:].reshape(steps, 1 + nstates, n)))
+    return out
+
+
 def split(flat, lens):
     return np.split(flat, np.cumsum(lens)[:-1])
 
 
 def assert_near(test, want, got, what):
+    """GOT within TOL of WANT's largest finite magnitude; NaN and Inf exactly where WANT has them (a
+    NaN or Inf gradient propagates, as in the golden data's Lion case)."""
+    got = np.asarray(got)
+    odd = ~np.isfinite(want)
+    test.assertTrue(np.array_equal(odd, ~np.isfinite(got)) and np.array_equal(want[odd], got[odd], equal_nan=True),
+                    "%s: NaN or Inf at other places" % what)
+    want, got = want[~odd], got[~odd]
+    if not want.size:
+        return
     scale = max(float(np.abs(want).max()), 1e-30)
     diff = float(np.abs(want.astype(np.float64) - got).max())
     test.assertLessEqual(diff, TOL * scale, "%s: max diff %g, %g of the largest magnitude" % (what, diff, diff / scale))
@@ -94,6 +125,81 @@ def save_load(opt, cls, params, **kw):
     other = cls(params, **kw)
     other.load_state_dict(torch.load(buf))
     return other
+
+
+def round_trip(test, cls, shapes, kw, steps=20, seed=4):
+    """STEPS steps in one optimizer and in one resumed halfway from a torch.save checkpoint: the same
+    parameters and states, bit for bit."""
+    g = torch.Generator().manual_seed(seed)
+    p0 = [torch.randn(s, generator=g) for s in shapes]
+    grads = [[torch.randn(p.shape, generator=g) for p in p0] for _ in range(steps)]
+    whole, parts = [p.clone() for p in p0], [p.clone() for p in p0]
+    a, b = cls(whole, **kw), cls(parts, **kw)
+    for step, gs in enumerate(grads):
+        if step == steps // 2:
+            b = save_load(b, cls, parts, **kw)
+        for p, q, gr in zip(whole, parts, gs):
+            p.grad, q.grad = gr.clone(), gr.clone()
+        a.step()
+        b.step()
+    for p, q in zip(whole, parts):
+        test.assertTrue(torch.equal(p, q), cls.__name__)
+    sa, sb = a.state_dict(), b.state_dict()
+    test.assertEqual(sa["param_groups"], sb["param_groups"])
+    test.assertEqual(sorted(sa["state"]), sorted(sb["state"]))
+    for k in sa["state"]:
+        test.assertEqual(sorted(sa["state"][k]), sorted(sb["state"][k]))
+        for name, va in sa["state"][k].items():
+            test.assertTrue(torch.equal(va, sb["state"][k][name]) if isinstance(va, torch.Tensor)
+                            else va == sb["state"][k][name], "%s state %s" % (cls.__name__, name))
+
+
+@unittest.skipIf(SKIP, SKIP)
+class LionLambLarsTest(unittest.TestCase):
+    def test_lion_golden(self):
+        cases = read_optim_golden(9)
+        self.assertEqual(len(cases), 3)
+        for name, hp, flags, param0, grads, after in cases:
+            with self.subTest(case=name):
+                p = torch.from_numpy(param0.copy())
+                opt = tt.Lion([p], lr=hp[0], beta1=hp[1], beta2=hp[2], weight_decay=hp[3], maximize=flags[0])
+                for t, g in enumerate(grads):
+                    p.grad = torch.from_numpy(g.copy())
+                    opt.step()
+                    assert_near(self, after[t][0], p.numpy(), "%s step %d param" % (name, t + 1))
+                    assert_near(self, after[t][1], opt.state[p]["exp_avg"].numpy(), "%s step %d exp_avg" % (name, t + 1))
+
+    def test_lamb_lars_golden(self):
+        """Three tensors (67, 259 and 5 elements) in one group: one list call per step."""
+        for kind, cls in ((0, tt.LAMB), (1, tt.LARS)):
+            cases = read_golden(kind)
+            self.assertEqual(len(cases), 3)
+            for name, hp, flags, lens, param0, grads, after in cases:
+                with self.subTest(case=name):
+                    if kind == 0:
+                        kw = dict(lr=hp[0], beta1=hp[1], beta2=hp[2], eps=hp[3], eps_root=hp[4], weight_decay=hp[5])
+                        states = ("exp_avg", "exp_avg_sq")
+                    else:
+                        kw = dict(lr=hp[0], weight_decay=hp[1], trust_coefficient=hp[2], eps=hp[3], momentum=hp[4],
+                                  nesterov=flags[0])
+                        states = ("momentum_buffer",) if hp[4] != 0 else ()
+                    ps = [torch.from_numpy(a.copy()) for a in split(param0, lens)]
+                    opt = cls(ps, **kw)
+                    for t, g in enumerate(grads):
+                        for p, gp in zip(ps, split(g, lens)):
+                            p.grad = torch.from_numpy(gp.copy())
+                        opt.step()
+                        got = [np.concatenate([p.numpy() for p in ps])]
+                        got += [np.concatenate([opt.state[p][s].numpy() for p in ps]) for s in states]
+                        self.assertEqual(len(after[t]), len(got))
+                        for i, (want, have) in enumerate(zip(after[t], got)):
+                            assert_near(self, want, have, "%s step %d array %d" % (name, t + 1, i))
+
+    def test_state_dict_round_trips(self):
+        for cls, kw in ((tt.Lion, dict(lr=1e-3, weight_decay=0.1)), (tt.LAMB, dict(lr=1e-2)),
+                        (tt.LARS, dict(lr=0.1, nesterov=1)), (tt.LARS, dict(lr=0.1, momentum=0.0))):
+            with self.subTest(cls=cls.__name__, kw=kw):
+                round_trip(self, cls, [(30,), (4, 9)], kw)
 
 
 @unittest.skipIf(SKIP, SKIP)
@@ -146,26 +252,7 @@ class AdafactorTest(unittest.TestCase):
 
     def test_state_dict_round_trip(self):
         """10 steps, a checkpoint through torch.save into a new optimizer, 10 more: the bits of 20 in one."""
-        g = torch.Generator().manual_seed(6)
-        p0 = [torch.randn(7, 33, generator=g), torch.randn(20, generator=g)]
-        grads = [[torch.randn(p.shape, generator=g) for p in p0] for _ in range(20)]
-        kw = dict(lr=5e-2, eps=(1e-6, 1e-2), weight_decay=1e-2)
-        whole, parts = [p.clone() for p in p0], [p.clone() for p in p0]
-        a, b = tt.Adafactor(whole, **kw), tt.Adafactor(parts, **kw)
-        for step, gs in enumerate(grads):
-            if step == 10:
-                b = save_load(b, tt.Adafactor, parts, **kw)
-            for p, q, gr in zip(whole, parts, gs):
-                p.grad, q.grad = gr.clone(), gr.clone()
-            a.step()
-            b.step()
-        for p, q in zip(whole, parts):
-            self.assertTrue(torch.equal(p, q))
-        sa, sb = a.state_dict(), b.state_dict()
-        self.assertEqual(sa["param_groups"], sb["param_groups"])
-        for k in sa["state"]:
-            for name in sa["state"][k]:
-                self.assertTrue(torch.equal(sa["state"][k][name], sb["state"][k][name]), name)
+        round_trip(self, tt.Adafactor, [(7, 33), (20,)], dict(lr=5e-2, eps=(1e-6, 1e-2), weight_decay=1e-2), seed=6)
 
     def test_torch_2_5_arguments(self):
         opt = tt.Adafactor([torch.ones(2)])
