@@ -15,13 +15,13 @@ changed nothing: no parameter, no state, no step counter.
 
 Adding an optimizer is one OPTIMIZERS entry (README.md, "Python").
 """
-from operator import sub
+from operator import is_, sub
 
 import torch
 
 from . import _api
-from ._lib import (check, config_fields, config_type, defaults_for, ffi, ffi_by_address, lib, lib_by_address,
-                   list_optimizer_layout, optimizer_layout)
+from ._lib import (MULTI_STATES, check, config_fields, config_type, defaults_for, ffi, ffi_by_address, lib,
+                   lib_by_address, list_optimizer_layout, optimizer_layout)
 
 __all__ = []
 
@@ -245,12 +245,24 @@ class _TrainoptStep:
                 raise TypeError("trainopt.torch.%s: grad_scale needs trainopt_%s, which the library lacks"
                                 % (self._spec.name, kernel))
             self._opts = ffi.new("trainopt_step_opts *", [float(grad_scale), ffi.NULL, ffi.NULL])
-        plans = [self._plan_group(gi, group, kernel, grad_scaled) for gi, group in enumerate(self.param_groups)]
         opts = [self._opts] if grad_scaled else []
+        multi = self._multi_function(kernel)
+        plans = []
+        for gi, group in enumerate(self.param_groups):
+            plan = self._cached_plan(gi, group, kernel, multi, opts) if multi else None
+            plans.append(plan or self._plan_group(gi, group, kernel, grad_scaled))
         commit = self._commit
-        for c_function, cfg, rows, is_list in plans:
+        for gi, plan in enumerate(plans):
+            if isinstance(plan, _MultiPlan):
+                plan.run(multi, opts[0] if opts else ffi.NULL, kernel)
+                continue
+            c_function, cfg, rows, is_list = plan
             if is_list:
                 self._run_lists(c_function, cfg, rows, opts, kernel)
+                continue
+            if multi:
+                self._run_multi(multi, cfg, rows, opts, kernel)
+                self._cache_group(gi, self.param_groups[gi], multi)
                 continue
             for p, step, lead, n, pointers, new_state, kept, step_tensor in rows:
                 if n:
@@ -262,6 +274,99 @@ class _TrainoptStep:
                 else:
                     commit(p, step, new_state, kept)
         return loss
+
+    # ---- one multi-tensor call per group (trainopt_<opt>_step_multi, src/parallel.h) ----
+    # The first step of a group, and any step after its tensors changed, is planned and checked as
+    # above and runs as one multi-tensor call per step value; then the group's list of tensors
+    # (trainopt_tensor, by address) is kept with what it was made from. A later step reuses it when
+    # the group, the optimizer's state dict, the needed states, the parameters and their gradients
+    # are the same objects and the parameters' and gradients' addresses have not moved (p.data = ...
+    # or grad.data = ... moves them): a few list comparisons per step instead of the checks per tensor.
+    # The hyperparameters are still checked every step (the call with k = 0) before any group runs.
+    # torch's per-parameter state['step'] tensors become 0-dim views of one tensor per group, so the
+    # counters advance in one fill_ (a view is a tensor as any other: torch.save and torch.optim's
+    # in-place step_t += 1 treat it as one). Assigning a state tensor by hand (opt.state[p]['exp_avg']
+    # = t) is not seen by a kept list; load_state_dict replaces the state dict, which is.
+    # NAdam, RAdam, Adamax, Adadelta and Lion get their _step_multi from another branch: their Spec
+    # then takes this path with no other change (a kernel with scalars, NAdam's mu_product, needs its
+    # per-parameter scalar first: it keeps the per-tensor path until then).
+
+    multi_tensor = True  # False: one kernel call per tensor (the tests compare both paths)
+
+    def _multi_function(self, kernel):
+        """trainopt_<opt>_step_multi for KERNEL (adamw_step or adamw_step_ex), or None."""
+        name = (kernel[:-len("_ex")] if kernel.endswith("_ex") else kernel) + "_multi"
+        if not self.multi_tensor or not MULTI_STATES or name not in _api.PARAMS or self._spec.scalars or len(self._spec.states) > MULTI_STATES:
+            return None
+        return getattr(lib_by_address, "trainopt_" + name)
+
+    def _run_multi(self, multi, cfg, rows, opts, kernel):
+        """The planned rows in one multi-tensor call per step value, then the commits."""
+        batches = {}
+        for row in rows:
+            if row[3]:
+                batches.setdefault(tuple(row[2]), []).append(row)
+        pad = [0] * (MULTI_STATES - len(self._spec.states))
+        for lead, batch in batches.items():
+            tensors = ffi_by_address.new("trainopt_tensor_by_address[]",
+                                         [(row[4][0], row[4][1], row[4][2:] + pad, row[3]) for row in batch])
+            status = multi(cfg, *lead, len(batch), tensors, opts[0] if opts else ffi.NULL, ffi.NULL)
+            if status:
+                check(status, kernel)
+        for p, step, lead, n, pointers, new_state, kept, step_tensor in rows:
+            if step_tensor is not None and isinstance(step_tensor, torch.Tensor):
+                step_tensor.fill_(step)
+            else:
+                self._commit(p, step, new_state, kept)
+
+    def _cache_group(self, gi, group, multi):
+        """Keep group GI's tensor lists (one per step value) for the next steps, when every parameter
+        has a gradient and a state (else the next step plans again)."""
+        caches = self.__dict__.setdefault("_multi_cache", {})
+        caches.pop(gi, None)
+        spec, params = self._spec, group["params"]
+        grads = [p.grad for p in params]
+        states = [self.state.get(p) for p in params]
+        if not params or any(g is None for g in grads) or any(s is None for s in states):
+            return
+        needed = tuple(spec.needed(group))
+        pad = [0] * (MULTI_STATES - len(spec.states))
+        keep, batches = [], {}
+        for p, g, s in zip(params, grads, states):
+            arrays = [s[name] if name in needed else None for name in spec.states]
+            keep += [a for a in arrays if a is not None]
+            row = (p.data_ptr(), g.data_ptr(), [a.data_ptr() if a is not None else 0 for a in arrays] + pad, p.numel())
+            batches.setdefault(None if spec.step is None else int(float(s["step"])), []).append((row, s))
+        plan = _MultiPlan(group, self.state, needed, params, grads, keep)
+        for step, rows in batches.items():
+            tensors = ffi_by_address.new("trainopt_tensor_by_address[]", [row for row, _ in rows])
+            steps = None
+            if spec.step == "tensor":
+                steps = torch.full((len(rows),), float(step), dtype=rows[0][1]["step"].dtype)
+                for i, (_, s) in enumerate(rows):
+                    s["step"] = steps[i]
+            plan.batches.append([step, tensors, len(rows), steps, [s for _, s in rows] if spec.step == "int" else None])
+        caches[gi] = plan
+
+    def _cached_plan(self, gi, group, kernel, multi, opts):
+        """Group GI's kept list, when still valid (see above), with this step's config checked; else None."""
+        plan = self.__dict__.get("_multi_cache", {}).get(gi)
+        if plan is None or plan.group is not group or plan.state is not self.state:
+            return None
+        params = group["params"]
+        if len(params) != len(plan.params) or not all(map(is_, params, plan.params)):
+            return None
+        grads = [p.grad for p in params]
+        if not all(map(is_, grads, plan.grads)) or tuple(self._spec.needed(group)) != plan.needed:
+            return None
+        if list(map(_data_ptr, params)) != plan.param_addresses or list(map(_data_ptr, grads)) != plan.grad_addresses:
+            return None
+        self._refuse_flags(gi, group)
+        plan.cfg = self._config(group, kernel)
+        for batch in plan.batches:
+            check(multi(plan.cfg, batch[0] + 1 if batch[0] is not None else 2, 0, ffi.NULL,
+                        opts[0] if opts else ffi.NULL, ffi.NULL), kernel)
+        return plan
 
     def _run_lists(self, c_function, cfg, rows, opts, kernel):
         """A tensor-list kernel (LAMB, LARS): one call for the tensors of each step value (one, unless
@@ -298,6 +403,38 @@ class _TrainoptStep:
                 state["step"] = torch.tensor(float(step))
         elif spec.step == "int":
             state["step"] = step
+
+
+_data_ptr = torch.Tensor.data_ptr
+
+
+class _MultiPlan:
+    """A group's kept multi-tensor lists (_TrainoptStep._cache_group) and what they were made from:
+    one batch per step value [step (None: SGD's, no counter), tensors, count, the step tensors'
+    base (torch keeps tensors), the state dicts (torch keeps ints)]."""
+
+    def __init__(self, group, state, needed, params, grads, keep):
+        self.group, self.state, self.needed = group, state, needed
+        self.params, self.grads, self.keep = list(params), list(grads), keep  # keep: the states, alive
+        self.param_addresses = list(map(_data_ptr, params))
+        self.grad_addresses = list(map(_data_ptr, grads))
+        self.batches = []
+        self.cfg = None
+
+    def run(self, multi, opts, kernel):
+        for batch in self.batches:
+            step, tensors, count, steps, int_states = batch
+            status = multi(self.cfg, step + 1 if step is not None else 2, count, tensors, opts, ffi.NULL)
+            if status:
+                check(status, kernel)
+            if step is None:
+                continue
+            batch[0] = step = step + 1
+            if steps is not None:
+                steps.fill_(step)
+            else:
+                for s in int_states:
+                    s["step"] = step
 
 
 class _Generic(torch.optim.Optimizer):
