@@ -203,6 +203,46 @@ class LionLambLarsTest(unittest.TestCase):
 
 
 @unittest.skipIf(SKIP, SKIP)
+class FusedStep(unittest.TestCase):
+    def test_grad_scale_and_found_inf(self):
+        """step(grad_scale=0.5) is the step on gradients halved (exact in float: the same bits);
+        step(found_inf=True) changes nothing, the step counters and schedule-free's scalars included."""
+        for cls, kw in ((tt.Adafactor, dict(lr=3e-2)), (tt.AdamWScheduleFree, dict(lr=1e-2, weight_decay=0.1))):
+            with self.subTest(cls=cls.__name__):
+                g = torch.Generator().manual_seed(13)
+                ps = [torch.randn(6, 11, generator=g), torch.randn(17, generator=g)]
+                qs = [p.clone() for p in ps]
+                a, b = cls(ps, **kw), cls(qs, **kw)
+                if cls is tt.AdamWScheduleFree:
+                    a.train()
+                    b.train()
+                for step in range(6):
+                    for p, q in zip(ps, qs):
+                        p.grad = torch.randn(p.shape, generator=g)
+                        q.grad = p.grad * 0.5
+                    if step == 3:
+                        before = ([p.clone() for p in ps], copy_state(a))
+                        a.step(found_inf=True)
+                        self.assertTrue(all(torch.equal(p, x) for p, x in zip(ps, before[0])))
+                        self.assertEqual(copy_state(a), before[1])
+                    a.step(grad_scale=0.5)
+                    b.step()
+                for p, q in zip(ps, qs):
+                    self.assertTrue(torch.equal(p, q), cls.__name__)
+                # the states too: Adafactor's update does not change when every gradient is halved
+                # (its variance estimate is quartered), its row_var and col_var do
+                self.assertEqual(copy_state(a), copy_state(b))
+
+
+def copy_state(opt):
+    """A comparable copy of OPT's state_dict: tensors as lists."""
+    sd = opt.state_dict()
+    tolist = lambda v: v.tolist() if isinstance(v, torch.Tensor) else v
+    return ({k: {n: tolist(v) for n, v in e.items()} for k, e in sd["state"].items()},
+            [{k: v for k, v in grp.items() if k != "params"} for grp in sd["param_groups"]])
+
+
+@unittest.skipIf(SKIP, SKIP)
 class AdafactorTest(unittest.TestCase):
     def _params(self, rows, lens, flat):
         first, second = split(flat, lens)
