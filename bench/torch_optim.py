@@ -14,7 +14,8 @@ Each optimizer's state is created by a first step, then each figure is the media
 --repeats runs of the time per step: wall clock, and the thread's CPU time (which leaves out
 the time another process had the core: on a shared machine the steadier figure), one intra-op
 thread (torch.set_num_threads(1); trainopt has no threads of its own). Ratios are within
-one run. Prints a Markdown table.
+one run, against trainopt.torch.AdamW (one trainopt_adamw_step_multi call per group); the
+per-tensor row is the same class with multi_tensor = False. Prints a Markdown table.
 """
 import argparse
 import os
@@ -53,7 +54,13 @@ OPTIMIZERS = {
     "torch.optim.AdamW(foreach=True)": lambda ps: torch.optim.AdamW(ps, foreach=True),
     "torch.optim.AdamW (single-tensor)": lambda ps: torch.optim.AdamW(ps, foreach=False),
     "trainopt.torch.AdamW": lambda ps: tt.AdamW(ps),
+    # the path before the multi-tensor call: one trainopt_adamw_step per tensor, every check every step
+    "trainopt.torch.AdamW, per-tensor calls": lambda ps: PerTensorAdamW(ps),
 }
+
+
+class PerTensorAdamW(tt.AdamW):
+    multi_tensor = False
 
 
 def measure(shapes, make, repeats, steps):
@@ -94,7 +101,7 @@ def main():
         results = {label: measure(shapes, make, args.repeats, steps) for label, make in OPTIMIZERS.items()}
         ours_wall, ours_cpu = results["trainopt.torch.AdamW"]
         for label, (wall, cpu) in results.items():
-            mine = label.startswith("trainopt")
+            mine = label == "trainopt.torch.AdamW"
             print("| %s | %.1fM | %d | %s | %.3f | %.3f | %s | %s |" % (
                 name, numel / 1e6, len(shapes), label, wall * 1e3, cpu * 1e3,
                 "" if mine else "%.2fx" % (wall / ours_wall), "" if mine else "%.2fx" % (cpu / ours_cpu)))

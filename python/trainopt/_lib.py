@@ -198,10 +198,21 @@ def _by_address_prototype(name):
             return "uintptr_t " + p
         if t in ("float *const *", "const float *const *"):  # LAMB's and LARS's tensor lists
             return "const uintptr_t *" + p
+        if t == "const trainopt_tensor *":  # the multi-tensor steps' lists
+            return "const trainopt_tensor_by_address *" + p
         return "%s %s" % (t, p)
     return "trainopt_status trainopt_%s(%s);" % (name, ", ".join(declare(t, p) for t, p in _api.PARAMS[name]))
 
 
+# trainopt_tensor with its pointers as addresses (the same layout on LP64: each pointer field
+# becomes a uintptr_t of its size), so a list is made from data_ptr() integers in one ffi.new.
+MULTI_STATES = ffi.typeof("trainopt_tensor").fields[2][1].type.length if "trainopt_tensor" in _api.CDEF else 0
+if MULTI_STATES:
+    ffi_by_address.cdef("typedef struct { uintptr_t param; uintptr_t grad; uintptr_t state[%d]; size_t n; } "
+                        "trainopt_tensor_by_address;" % MULTI_STATES)
+    assert ffi_by_address.sizeof("trainopt_tensor_by_address") == ffi.sizeof("trainopt_tensor")
 ffi_by_address.cdef("\n".join(_by_address_prototype(name) for family, name in _api.KERNELS
-                               if optimizer_layout(name) or list_optimizer_layout(name)))
+                               if optimizer_layout(name) or list_optimizer_layout(name)
+                               or name.startswith(("adafactor_step", "sfadamw_"))
+                               or (MULTI_STATES and name.endswith("_step_multi"))))
 lib_by_address = ffi_by_address.dlopen(path)

@@ -15,13 +15,13 @@ changed nothing: no parameter, no state, no step counter.
 
 Adding an optimizer is one OPTIMIZERS entry (README.md, "Python").
 """
-from operator import sub
+from operator import is_, sub
 
 import torch
 
 from . import _api
-from ._lib import (check, config_fields, config_type, defaults_for, ffi, ffi_by_address, lib, lib_by_address,
-                   list_optimizer_layout, optimizer_layout)
+from ._lib import (MULTI_STATES, check, config_fields, config_type, defaults_for, ffi, ffi_by_address, lib,
+                   lib_by_address, list_optimizer_layout, optimizer_layout)
 
 __all__ = []
 
@@ -245,12 +245,24 @@ class _TrainoptStep:
                 raise TypeError("trainopt.torch.%s: grad_scale needs trainopt_%s, which the library lacks"
                                 % (self._spec.name, kernel))
             self._opts = ffi.new("trainopt_step_opts *", [float(grad_scale), ffi.NULL, ffi.NULL])
-        plans = [self._plan_group(gi, group, kernel, grad_scaled) for gi, group in enumerate(self.param_groups)]
         opts = [self._opts] if grad_scaled else []
+        multi = self._multi_function(kernel)
+        plans = []
+        for gi, group in enumerate(self.param_groups):
+            plan = self._cached_plan(gi, group, kernel, multi, opts) if multi else None
+            plans.append(plan or self._plan_group(gi, group, kernel, grad_scaled))
         commit = self._commit
-        for c_function, cfg, rows, is_list in plans:
+        for gi, plan in enumerate(plans):
+            if isinstance(plan, _MultiPlan):
+                plan.run(multi, opts[0] if opts else ffi.NULL, kernel)
+                continue
+            c_function, cfg, rows, is_list = plan
             if is_list:
                 self._run_lists(c_function, cfg, rows, opts, kernel)
+                continue
+            if multi:
+                self._run_multi(multi, cfg, rows, opts, kernel)
+                self._cache_group(gi, self.param_groups[gi], multi)
                 continue
             for p, step, lead, n, pointers, new_state, kept, step_tensor in rows:
                 if n:
@@ -262,6 +274,99 @@ class _TrainoptStep:
                 else:
                     commit(p, step, new_state, kept)
         return loss
+
+    # ---- one multi-tensor call per group (trainopt_<opt>_step_multi, src/parallel.h) ----
+    # The first step of a group, and any step after its tensors changed, is planned and checked as
+    # above and runs as one multi-tensor call per step value; then the group's list of tensors
+    # (trainopt_tensor, by address) is kept with what it was made from. A later step reuses it when
+    # the group, the optimizer's state dict, the needed states, the parameters and their gradients
+    # are the same objects and the parameters' and gradients' addresses have not moved (p.data = ...
+    # or grad.data = ... moves them): a few list comparisons per step instead of the checks per tensor.
+    # The hyperparameters are still checked every step (the call with k = 0) before any group runs.
+    # torch's per-parameter state['step'] tensors become 0-dim views of one tensor per group, so the
+    # counters advance in one fill_ (a view is a tensor as any other: torch.save and torch.optim's
+    # in-place step_t += 1 treat it as one). Assigning a state tensor by hand (opt.state[p]['exp_avg']
+    # = t) is not seen by a kept list; load_state_dict replaces the state dict, which is.
+    # NAdam, RAdam, Adamax, Adadelta and Lion get their _step_multi from another branch: their Spec
+    # then takes this path with no other change (a kernel with scalars, NAdam's mu_product, needs its
+    # per-parameter scalar first: it keeps the per-tensor path until then).
+
+    multi_tensor = True  # False: one kernel call per tensor (the tests compare both paths)
+
+    def _multi_function(self, kernel):
+        """trainopt_<opt>_step_multi for KERNEL (adamw_step or adamw_step_ex), or None."""
+        name = (kernel[:-len("_ex")] if kernel.endswith("_ex") else kernel) + "_multi"
+        if not self.multi_tensor or not MULTI_STATES or name not in _api.PARAMS or self._spec.scalars or len(self._spec.states) > MULTI_STATES:
+            return None
+        return getattr(lib_by_address, "trainopt_" + name)
+
+    def _run_multi(self, multi, cfg, rows, opts, kernel):
+        """The planned rows in one multi-tensor call per step value, then the commits."""
+        batches = {}
+        for row in rows:
+            if row[3]:
+                batches.setdefault(tuple(row[2]), []).append(row)
+        pad = [0] * (MULTI_STATES - len(self._spec.states))
+        for lead, batch in batches.items():
+            tensors = ffi_by_address.new("trainopt_tensor_by_address[]",
+                                         [(row[4][0], row[4][1], row[4][2:] + pad, row[3]) for row in batch])
+            status = multi(cfg, *lead, len(batch), tensors, opts[0] if opts else ffi.NULL, ffi.NULL)
+            if status:
+                check(status, kernel)
+        for p, step, lead, n, pointers, new_state, kept, step_tensor in rows:
+            if step_tensor is not None and isinstance(step_tensor, torch.Tensor):
+                step_tensor.fill_(step)
+            else:
+                self._commit(p, step, new_state, kept)
+
+    def _cache_group(self, gi, group, multi):
+        """Keep group GI's tensor lists (one per step value) for the next steps, when every parameter
+        has a gradient and a state (else the next step plans again)."""
+        caches = self.__dict__.setdefault("_multi_cache", {})
+        caches.pop(gi, None)
+        spec, params = self._spec, group["params"]
+        grads = [p.grad for p in params]
+        states = [self.state.get(p) for p in params]
+        if not params or any(g is None for g in grads) or any(s is None for s in states):
+            return
+        needed = tuple(spec.needed(group))
+        pad = [0] * (MULTI_STATES - len(spec.states))
+        keep, batches = [], {}
+        for p, g, s in zip(params, grads, states):
+            arrays = [s[name] if name in needed else None for name in spec.states]
+            keep += [a for a in arrays if a is not None]
+            row = (p.data_ptr(), g.data_ptr(), [a.data_ptr() if a is not None else 0 for a in arrays] + pad, p.numel())
+            batches.setdefault(None if spec.step is None else int(float(s["step"])), []).append((row, s))
+        plan = _MultiPlan(group, self.state, needed, params, grads, keep)
+        for step, rows in batches.items():
+            tensors = ffi_by_address.new("trainopt_tensor_by_address[]", [row for row, _ in rows])
+            steps = None
+            if spec.step == "tensor":
+                steps = torch.full((len(rows),), float(step), dtype=rows[0][1]["step"].dtype)
+                for i, (_, s) in enumerate(rows):
+                    s["step"] = steps[i]
+            plan.batches.append([step, tensors, len(rows), steps, [s for _, s in rows] if spec.step == "int" else None])
+        caches[gi] = plan
+
+    def _cached_plan(self, gi, group, kernel, multi, opts):
+        """Group GI's kept list, when still valid (see above), with this step's config checked; else None."""
+        plan = self.__dict__.get("_multi_cache", {}).get(gi)
+        if plan is None or plan.group is not group or plan.state is not self.state:
+            return None
+        params = group["params"]
+        if len(params) != len(plan.params) or not all(map(is_, params, plan.params)):
+            return None
+        grads = [p.grad for p in params]
+        if not all(map(is_, grads, plan.grads)) or tuple(self._spec.needed(group)) != plan.needed:
+            return None
+        if list(map(_data_ptr, params)) != plan.param_addresses or list(map(_data_ptr, grads)) != plan.grad_addresses:
+            return None
+        self._refuse_flags(gi, group)
+        plan.cfg = self._config(group, kernel)
+        for batch in plan.batches:
+            check(multi(plan.cfg, batch[0] + 1 if batch[0] is not None else 2, 0, ffi.NULL,
+                        opts[0] if opts else ffi.NULL, ffi.NULL), kernel)
+        return plan
 
     def _run_lists(self, c_function, cfg, rows, opts, kernel):
         """A tensor-list kernel (LAMB, LARS): one call for the tensors of each step value (one, unless
@@ -300,6 +405,38 @@ class _TrainoptStep:
             state["step"] = step
 
 
+_data_ptr = torch.Tensor.data_ptr
+
+
+class _MultiPlan:
+    """A group's kept multi-tensor lists (_TrainoptStep._cache_group) and what they were made from:
+    one batch per step value [step (None: SGD's, no counter), tensors, count, the step tensors'
+    base (torch keeps tensors), the state dicts (torch keeps ints)]."""
+
+    def __init__(self, group, state, needed, params, grads, keep):
+        self.group, self.state, self.needed = group, state, needed
+        self.params, self.grads, self.keep = list(params), list(grads), keep  # keep: the states, alive
+        self.param_addresses = list(map(_data_ptr, params))
+        self.grad_addresses = list(map(_data_ptr, grads))
+        self.batches = []
+        self.cfg = None
+
+    def run(self, multi, opts, kernel):
+        for batch in self.batches:
+            step, tensors, count, steps, int_states = batch
+            status = multi(self.cfg, step + 1 if step is not None else 2, count, tensors, opts, ffi.NULL)
+            if status:
+                check(status, kernel)
+            if step is None:
+                continue
+            batch[0] = step = step + 1
+            if steps is not None:
+                steps.fill_(step)
+            else:
+                for s in int_states:
+                    s["step"] = step
+
+
 class _Generic(torch.optim.Optimizer):
     """Base of an optimizer torch.optim lacks: its keyword arguments are the config's fields."""
 
@@ -335,3 +472,251 @@ for _spec in OPTIMIZERS:
     if _spec.kernel in _api.PARAMS:
         globals()[_spec.name] = make_class(_spec)
         __all__.append(_spec.name)
+
+
+# ---- Adafactor and schedule-free AdamW: torch.optim 1.13 has neither, and neither kernel has the
+# optimizer shape above (Adafactor takes rows and cols, schedule-free AdamW a scalar state shared by
+# the group), so each has its own step() over _TrainoptStep's checks. Their constructors, group
+# entries and state names are those of the classes the kernels follow, so a checkpoint of those
+# classes loads here and back: torch.optim.Adafactor (PyTorch 2.5) and schedulefree.AdamWScheduleFree.
+
+class _OwnStep(_TrainoptStep):
+    """The checks and commits of _TrainoptStep for a class that runs its kernel itself."""
+
+    def _grad_scale_opts(self, grad_scale):
+        """(kernel suffix, trailing arguments) for step(grad_scale=...)."""
+        if grad_scale is None:
+            return "", []
+        self._opts = ffi.new("trainopt_step_opts *", [float(grad_scale), ffi.NULL, ffi.NULL])
+        return "_ex", [self._opts]
+
+    def _checked_rows(self, gi, group, shapes_ok=None):
+        """(index, parameter, grad) of every parameter of GROUP with a gradient, each checked as
+        _plan_group checks them (CPU, float32, contiguous, dense, the parameter's shape)."""
+        rows = []
+        for j, p in enumerate(group["params"]):
+            grad = p.grad
+            if grad is None:
+                continue
+            if not (grad.layout is torch.strided and p.dtype is torch.float32 and grad.dtype is torch.float32
+                    and p.is_cpu and grad.is_cpu and p.is_contiguous() and grad.is_contiguous()
+                    and grad.shape == p.shape):
+                self._explain(gi, j, p, grad)
+            if shapes_ok is not None:
+                shapes_ok(gi, j, p)
+            rows.append((j, p, grad))
+        return rows
+
+    def _state_tensor(self, state, name, gi, j, numel, make):
+        """STATE[NAME] checked (numel floats, contiguous, CPU), or a new one from MAKE() (stored by
+        the caller only once every parameter has passed)."""
+        t = state.get(name)
+        if t is None:
+            return make(), True
+        self._check_tensor(t, gi, j, "state['%s']" % name, numel)
+        return t, False
+
+    def _refuse_overlap(self, gi, j, spans):
+        """SPANS: (address, bytes) of the arrays one call writes or reads; none may share memory."""
+        spans = sorted(s for s in spans if s[1])
+        for (a, na), (b, _) in zip(spans, spans[1:]):
+            if a + na > b:
+                raise ValueError("trainopt.torch.%s: %s: the parameter, its grad and its states overlap in memory"
+                                 % (self._spec.name, _where(gi, j)))
+
+
+def _adafactor_eps(index, default):
+    return lambda g: default if g["eps"][index] is None else g["eps"][index]
+
+
+class Adafactor(_OwnStep, torch.optim.Optimizer):
+    """torch.optim.Adafactor (PyTorch 2.5) over trainopt_adafactor_step: the same arguments, defaults,
+    group entries and state (step a float tensor; row_var [..., rows, 1] and col_var [..., 1, cols]
+    for a parameter of 2 dimensions, variance for one of fewer). PyTorch factors the last two
+    dimensions of a tensor of more than 2 per leading index; the kernel does not: such a parameter is
+    refused, naming it."""
+
+    _spec = Spec("adafactor_step", "Adafactor", ("row_var", "col_var", "variance"),
+                 hparams={"eps1": _adafactor_eps(0, 2.0 ** -23), "eps2": _adafactor_eps(1, 1e-3)})
+
+    def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, *,
+                 foreach=None, maximize=False):
+        # PyTorch 2.5's own argument checks; the kernel checks the rest at the first step
+        if isinstance(lr, torch.Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Learning rate should be >= 0 but is: {lr}")
+        if not 0.0 >= beta2_decay:
+            raise ValueError(f"beta2_decay should be <= 0 but is: {beta2_decay}")
+        if eps[0] is not None and not 0.0 <= eps[0]:
+            raise ValueError(f"epsilon1 should be >= 0 but is: {eps[0]}")
+        if not 0.0 <= eps[1]:
+            raise ValueError(f"epsilon2 should be >= 0 but is: {eps[1]}")
+        if not 1.0 <= d:
+            raise ValueError(f"Clipping threshold d should be >= 1 but is: {d}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"weight_decay should be >= 0 but is: {weight_decay}")
+        defaults = dict(lr=lr, beta2_decay=beta2_decay, eps=eps, d=d, weight_decay=weight_decay,
+                        foreach=foreach, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _refuse_dims(self, gi, j, p):
+        if p.dim() > 2:
+            raise ValueError("trainopt.torch.Adafactor: %s has %d dimensions: trainopt_adafactor_step factors a "
+                             "[rows][cols] parameter (PyTorch factors the last two per leading index)"
+                             % (_where(gi, j), p.dim()))
+
+    @torch.no_grad()
+    def step(self, closure=None, *, grad_scale=None, found_inf=None):
+        """As _TrainoptStep.step: one trainopt_adafactor_step per parameter."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        if found_inf:
+            return loss
+        suffix, opts = self._grad_scale_opts(grad_scale)
+        kernel = "adafactor_step" + suffix
+        c_function = getattr(lib_by_address, "trainopt_" + kernel)
+        calls, commits = [], []
+        for gi, group in enumerate(self.param_groups):
+            cfg = self._config(group, kernel)
+            check(c_function(cfg, 1, 0, 0, 0, 0, 0, 0, 0, *opts), kernel)  # the hyperparameters alone
+            for j, p, grad in self._checked_rows(gi, group, self._refuse_dims):
+                state = self.state.get(p) or {}
+                n = p.numel()
+                rows, cols = (p.shape[0], p.shape[1]) if p.dim() == 2 else (1, n)
+                new = {}
+                if p.dim() == 2:
+                    row_var, fresh = self._state_tensor(state, "row_var", gi, j, rows,
+                                                        lambda: p.new_zeros((rows, 1)))
+                    if fresh:
+                        new["row_var"] = row_var
+                    col_var, fresh = self._state_tensor(state, "col_var", gi, j, cols,
+                                                        lambda: p.new_zeros((1, cols)))
+                    if fresh:
+                        new["col_var"] = col_var
+                    arrays = [row_var.data_ptr(), col_var.data_ptr(), 0]
+                    spans = [(row_var.data_ptr(), 4 * rows), (col_var.data_ptr(), 4 * cols)]
+                else:
+                    variance, fresh = self._state_tensor(state, "variance", gi, j, n, lambda: torch.zeros_like(p))
+                    if fresh:
+                        new["variance"] = variance
+                    arrays = [0, 0, variance.data_ptr()]
+                    spans = [(variance.data_ptr(), 4 * n)]
+                self._refuse_overlap(gi, j, spans + [(p.data_ptr(), 4 * n), (grad.data_ptr(), 4 * n)])
+                step = int(state["step"]) + 1 if "step" in state else 1
+                calls.append((cfg, step, rows, cols, p.data_ptr(), grad.data_ptr(), *arrays))
+                commits.append((p, step, new))
+        for call in calls:
+            status = c_function(*call, *opts)
+            if status:
+                check(status, kernel)
+        for p, step, new in commits:
+            self._commit(p, step, new, None)
+        return loss
+
+
+class AdamWScheduleFree(_OwnStep, torch.optim.Optimizer):
+    """schedulefree.AdamWScheduleFree (facebookresearch/schedule_free) over trainopt_sfadamw_advance
+    (once per group and step) and trainopt_sfadamw_step (per parameter): the same arguments, defaults,
+    group entries (k, lr_max, weight_sum, scheduled_lr, train_mode) and state (z, exp_avg_sq), and
+    its train()/eval() protocol: the parameters hold y while training and x, the average to evaluate
+    and save, after eval(); step() in eval mode raises, as the reference does. Differences: the
+    gradient is left as it was (the reference divides it in place), and foreach is accepted and
+    ignored."""
+
+    _spec = Spec("sfadamw_step", "AdamWScheduleFree", ("z", "exp_avg_sq"), hparams=_BETAS)
+
+    def __init__(self, params, lr=0.0025, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, warmup_steps=0,
+                 r=0.0, weight_lr_power=2.0, foreach=None):
+        defaults = dict(lr=lr, betas=betas, eps=eps, r=r, k=0, warmup_steps=warmup_steps, train_mode=False,
+                        weight_sum=0.0, lr_max=-1.0, scheduled_lr=0.0, weight_lr_power=weight_lr_power,
+                        weight_decay=weight_decay, foreach=foreach)
+        super().__init__(params, defaults)
+
+    def _switch(self, to_train):
+        """Every group not yet in the mode: its parameters with a z move between y and x in place."""
+        kernel = "sfadamw_to_train" if to_train else "sfadamw_to_eval"
+        c_function = getattr(lib_by_address, "trainopt_" + kernel)
+        for gi, group in enumerate(self.param_groups):
+            if bool(group["train_mode"]) == to_train:
+                continue
+            cfg = self._config(group, kernel)
+            calls = []
+            for j, p in enumerate(group["params"]):
+                z = self.state.get(p, {}).get("z")
+                if z is None:
+                    continue
+                self._check_tensor(p, gi, j, "the parameter", p.numel())
+                self._check_tensor(z, gi, j, "state['z']", p.numel())
+                calls.append((p.numel(), p.data_ptr(), z.data_ptr(), p.data_ptr()))
+            check(c_function(cfg, 0, 0, 0, 0), kernel)  # beta1 (to_eval needs beta1 > 0)
+            for call in calls:
+                check(c_function(cfg, *call), kernel)
+            group["train_mode"] = to_train
+
+    @torch.no_grad()
+    def eval(self):
+        """The parameters become x (evaluate and save checkpoints there): x = lerp(y, z, 1 - 1/beta1)."""
+        self._switch(False)
+
+    @torch.no_grad()
+    def train(self):
+        """The parameters become y again (step from there): y = lerp(x, z, 1 - beta1)."""
+        self._switch(True)
+
+    @torch.no_grad()
+    def step(self, closure=None, *, grad_scale=None, found_inf=None):
+        """One step of every group (the reference's): the group's scalars advance once, then every
+        parameter with a gradient steps. found_inf skips everything, the scalars included."""
+        if not self.param_groups[0]["train_mode"]:
+            raise RuntimeError("trainopt.torch.AdamWScheduleFree: the optimizer is in eval mode: call .train() "
+                               "before step() (and .eval() before evaluating or saving), as schedulefree requires")
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        if found_inf:
+            return loss
+        suffix, opts = self._grad_scale_opts(grad_scale)
+        kernel = "sfadamw_step" + suffix
+        c_function = getattr(lib_by_address, "trainopt_" + kernel)
+        plans = []
+        for gi, group in enumerate(self.param_groups):
+            cfg = self._config(group, kernel)
+            scalars = ffi.new("trainopt_sfadamw_state *", [int(group["k"]), float(group["lr_max"]),
+                                                            float(group["weight_sum"]), 0.0, 0.0])
+            check(lib.trainopt_sfadamw_advance(cfg, scalars), "sfadamw_advance")  # a copy: committed below
+            check(c_function(cfg, scalars, 0, 0, 0, 0, 0, *opts), kernel)
+            calls = []
+            for j, p, grad in self._checked_rows(gi, group):
+                state = self.state.get(p) or {}
+                n = p.numel()
+                new = {}
+                z, fresh = self._state_tensor(state, "z", gi, j, n, lambda: p.clone())
+                if fresh:
+                    new["z"] = z
+                v, fresh = self._state_tensor(state, "exp_avg_sq", gi, j, n, lambda: torch.zeros_like(p))
+                if fresh:
+                    new["exp_avg_sq"] = v
+                self._refuse_overlap(gi, j, [(t.data_ptr(), 4 * n) for t in (p, grad, z, v)])
+                calls.append((p, (n, p.data_ptr(), grad.data_ptr(), z.data_ptr(), v.data_ptr()), new))
+            plans.append((group, cfg, scalars, calls))
+        for group, cfg, scalars, calls in plans:
+            for p, call, new in calls:
+                if new:
+                    self.state[p].update(new)  # z is the parameter before its first step
+                status = c_function(cfg, scalars, *call, *opts)
+                if status:
+                    check(status, kernel)
+            group.update(k=scalars.step, lr_max=scalars.lr_max, weight_sum=scalars.weight_sum,
+                         scheduled_lr=scalars.lr)
+        return loss
+
+
+for _cls in (Adafactor, AdamWScheduleFree):
+    if _cls._spec.kernel in _api.PARAMS:
+        __all__.append(_cls.__name__)
+    else:
+        del globals()[_cls.__name__]
