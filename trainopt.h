@@ -376,6 +376,20 @@
      tensors of the list must not share memory with each other (not checked: it would
      cost k^2 comparisons per step; with threads, two tensors that overlap race).
 
+     The same for radam (exp_avg, exp_avg_sq), adamax (exp_avg, exp_inf), adadelta
+     (square_avg, acc_delta) and lion (exp_avg), and for the two whose step takes more
+     than (c, step):
+       trainopt_nadam_step_multi(c, step, mu_product, k, tensors, o, threads)
+           states exp_avg, exp_avg_sq; mu_product as for trainopt_nadam_step (one
+           value for the list: the product is per optimizer step, not per tensor).
+       trainopt_sfadamw_step_multi(c, s, k, tensors, o, threads)
+           states z, exp_avg_sq; s advanced once per step by trainopt_sfadamw_advance
+           (one state for the list). A state never advanced is refused whatever
+           found_inf says, as any bad argument of a list.
+     LAMB and LARS take lists already (trainopt_lamb_step, trainopt_lars_step);
+     Adafactor has no multi-tensor form: its factored second moment reduces over whole
+     rows and columns of one matrix, so it does not cut into pieces of one tensor.
+
      trainopt_sum_squares_mt, trainopt_grad_norm_mt, trainopt_clip_grad_norm_mt: the
      functions without _mt, with the same checks and the same bits, on the threads.
 
@@ -1273,13 +1287,19 @@ typedef struct {
 /* Every elementwise optimizer with a multi-tensor step: M(X, name, config type, number of
    states). One line here gives trainopt_<name>_step_multi its row in the kernel list
    (prototype, dispatch, export) and its definition (src/parallel.h), over
-   trainopt_<name>_step_ex. */
+   trainopt_<name>_step_ex. NAdam's and schedule-free AdamW's steps take more than
+   (config, step): their rows follow this list's in TRAINOPT_KERNELS, their definitions
+   are written out in src/parallel.h. */
 #define TRAINOPT__MULTI_STEPS(M, X)                  \
     M(X, sgd, trainopt_sgd_config, 1)                \
     M(X, adagrad, trainopt_adagrad_config, 1)        \
     M(X, rmsprop, trainopt_rmsprop_config, 3)        \
     M(X, adam, trainopt_adam_config, 3)              \
-    M(X, adamw, trainopt_adam_config, 3)
+    M(X, adamw, trainopt_adam_config, 3)             \
+    M(X, radam, trainopt_radam_config, 2)            \
+    M(X, adamax, trainopt_adamax_config, 2)          \
+    M(X, adadelta, trainopt_adadelta_config, 2)      \
+    M(X, lion, trainopt_lion_config, 1)
 #define TRAINOPT__MULTI_ROW(X, name, config, states)                                                      \
     X(optim, trainopt_status, name##_step_multi, (const config *c, int64_t step, size_t k,                \
       const trainopt_tensor *tensors, const trainopt_step_opts *o, const trainopt_threads *threads),      \
@@ -1546,6 +1566,14 @@ typedef struct {
       const float *z, float *y),                                                                               \
       (c, n, x, z, y))                                                                                         \
     TRAINOPT__MULTI_STEPS(TRAINOPT__MULTI_ROW, X)                                                              \
+    X(optim, trainopt_status, nadam_step_multi, (const trainopt_nadam_config *c, int64_t step,                 \
+      double mu_product, size_t k, const trainopt_tensor *tensors, const trainopt_step_opts *o,               \
+      const trainopt_threads *threads),                                                                        \
+      (c, step, mu_product, k, tensors, o, threads))                                                           \
+    X(optim, trainopt_status, sfadamw_step_multi, (const trainopt_sfadamw_config *c,                           \
+      const trainopt_sfadamw_state *s, size_t k, const trainopt_tensor *tensors, const trainopt_step_opts *o,  \
+      const trainopt_threads *threads),                                                                        \
+      (c, s, k, tensors, o, threads))                                                                          \
     X(gradutil, trainopt_status, sum_squares_mt, (size_t k, const float *const *xs, const size_t *lens,        \
       double *sum, size_t *nonfinite, const trainopt_threads *threads),                                        \
       (k, xs, lens, sum, nonfinite, threads))                                                                  \
@@ -1903,6 +1931,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__nadam_lanes TRAINOPT__PRIVATE(trainopt__nadam_lanes)
 #define trainopt__nadam_loop TRAINOPT__PRIVATE(trainopt__nadam_loop)
 #define trainopt__nadam_mu TRAINOPT__PRIVATE(trainopt__nadam_mu)
+#define trainopt__nadam_multi_args TRAINOPT__PRIVATE(trainopt__nadam_multi_args)
 #define trainopt__nadam_run TRAINOPT__PRIVATE(trainopt__nadam_run)
 #define trainopt__nadam_scalars TRAINOPT__PRIVATE(trainopt__nadam_scalars)
 #define trainopt__nonneg TRAINOPT__PRIVATE(trainopt__nonneg)
@@ -1975,6 +2004,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__scale_task TRAINOPT__PRIVATE(trainopt__scale_task)
 #define trainopt__sfadamw_lanes TRAINOPT__PRIVATE(trainopt__sfadamw_lanes)
 #define trainopt__sfadamw_loop TRAINOPT__PRIVATE(trainopt__sfadamw_loop)
+#define trainopt__sfadamw_multi_args TRAINOPT__PRIVATE(trainopt__sfadamw_multi_args)
 #define trainopt__sfadamw_run TRAINOPT__PRIVATE(trainopt__sfadamw_run)
 #define trainopt__sfadamw_scalars TRAINOPT__PRIVATE(trainopt__sfadamw_scalars)
 #define trainopt__sfadamw_state_check TRAINOPT__PRIVATE(trainopt__sfadamw_state_check)
@@ -1994,6 +2024,8 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__sumsq_run TRAINOPT__PRIVATE(trainopt__sumsq_run)
 #define trainopt__sumsq_task TRAINOPT__PRIVATE(trainopt__sumsq_task)
 #define trainopt__tensor_ TRAINOPT__PRIVATE(trainopt__tensor_)
+#define trainopt__tensor_nadam TRAINOPT__PRIVATE(trainopt__tensor_nadam)
+#define trainopt__tensor_sfadamw TRAINOPT__PRIVATE(trainopt__tensor_sfadamw)
 #define trainopt__tensor_step TRAINOPT__PRIVATE(trainopt__tensor_step)
 #define trainopt__trunc_normal_scalars TRAINOPT__PRIVATE(trainopt__trunc_normal_scalars)
 #define trainopt__trust_ratio TRAINOPT__PRIVATE(trainopt__trust_ratio)
@@ -2101,6 +2133,8 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt_sfadamw_step_ex TRAINOPT__PUBLIC(trainopt_sfadamw_step_ex)
 #define trainopt_sfadamw_to_eval TRAINOPT__PUBLIC(trainopt_sfadamw_to_eval)
 #define trainopt_sfadamw_to_train TRAINOPT__PUBLIC(trainopt_sfadamw_to_train)
+#define trainopt_nadam_step_multi TRAINOPT__PUBLIC(trainopt_nadam_step_multi)
+#define trainopt_sfadamw_step_multi TRAINOPT__PUBLIC(trainopt_sfadamw_step_multi)
 #define trainopt_sum_squares_mt TRAINOPT__PUBLIC(trainopt_sum_squares_mt)
 #define trainopt_grad_norm_mt TRAINOPT__PUBLIC(trainopt_grad_norm_mt)
 #define trainopt_clip_grad_norm_mt TRAINOPT__PUBLIC(trainopt_clip_grad_norm_mt)
@@ -2134,6 +2168,10 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt_rmsprop_step_multi TRAINOPT__PUBLIC(trainopt_rmsprop_step_multi)
 #define trainopt_adam_step_multi TRAINOPT__PUBLIC(trainopt_adam_step_multi)
 #define trainopt_adamw_step_multi TRAINOPT__PUBLIC(trainopt_adamw_step_multi)
+#define trainopt_radam_step_multi TRAINOPT__PUBLIC(trainopt_radam_step_multi)
+#define trainopt_adamax_step_multi TRAINOPT__PUBLIC(trainopt_adamax_step_multi)
+#define trainopt_adadelta_step_multi TRAINOPT__PUBLIC(trainopt_adadelta_step_multi)
+#define trainopt_lion_step_multi TRAINOPT__PUBLIC(trainopt_lion_step_multi)
 #endif
 /* <<dispatch-names */
 
@@ -8975,6 +9013,53 @@ static trainopt_status trainopt__multi_run(trainopt__tensor_step run, const void
                                    "trainopt_" #name "_step_multi");                                                     \
     }
 TRAINOPT__MULTI_STEPS(TRAINOPT__MULTI_DEFINE, ~)
+
+/* NAdam's step also takes mu_product, schedule-free AdamW's takes its state instead of a
+   step number: the adapter finds them next to the config. */
+typedef struct {
+    const trainopt_nadam_config *c;
+    double mu_product;
+} trainopt__nadam_multi_args;
+
+static trainopt_status trainopt__tensor_nadam(const void *c, int64_t step, size_t n, float *param, const float *grad,
+                                              float *const *s, const trainopt_step_opts *o) {
+    const trainopt__nadam_multi_args *a = (const trainopt__nadam_multi_args *)c;
+    return trainopt_nadam_step_ex(a->c, step, a->mu_product, n, param, grad, s[0], s[1], o);
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_nadam_step_multi(const trainopt_nadam_config *c, int64_t step,
+                                                               double mu_product, size_t k, const trainopt_tensor *tensors,
+                                                               const trainopt_step_opts *o,
+                                                               const trainopt_threads *threads) {
+    trainopt__nadam_multi_args a;
+    a.c = c, a.mu_product = mu_product;
+    return trainopt__multi_run(trainopt__tensor_nadam, &a, step, k, tensors, 2, o, threads, "trainopt_nadam_step_multi");
+}
+
+typedef struct {
+    const trainopt_sfadamw_config *c;
+    const trainopt_sfadamw_state *s;
+} trainopt__sfadamw_multi_args;
+
+/* (step is the multi-tensor driver's, always 1 here: the state's own step is checked by the step itself) */
+static trainopt_status trainopt__tensor_sfadamw(const void *c, int64_t step, size_t n, float *param, const float *grad,
+                                                float *const *s, const trainopt_step_opts *o) {
+    const trainopt__sfadamw_multi_args *a = (const trainopt__sfadamw_multi_args *)c;
+    (void)step;
+    return trainopt_sfadamw_step_ex(a->c, a->s, n, param, grad, s[0], s[1], o);
+}
+
+/* A list is refused or accepted whatever found_inf says (as every _step_multi), so a
+   state that was never advanced is refused here also when found_inf skips the step. */
+TRAINOPT__KERNEL_API trainopt_status trainopt_sfadamw_step_multi(const trainopt_sfadamw_config *c,
+                                                                 const trainopt_sfadamw_state *s, size_t k,
+                                                                 const trainopt_tensor *tensors,
+                                                                 const trainopt_step_opts *o,
+                                                                 const trainopt_threads *threads) {
+    trainopt__sfadamw_multi_args a;
+    a.c = c, a.s = s;
+    return trainopt__multi_run(trainopt__tensor_sfadamw, &a, 1, k, tensors, 2, o, threads, "trainopt_sfadamw_step_multi");
+}
 
 /* ---- threaded reductions: sum of squares, gradient norm, clipping ---- */
 

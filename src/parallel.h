@@ -207,6 +207,53 @@ static trainopt_status trainopt__multi_run(trainopt__tensor_step run, const void
     }
 TRAINOPT__MULTI_STEPS(TRAINOPT__MULTI_DEFINE, ~)
 
+/* NAdam's step also takes mu_product, schedule-free AdamW's takes its state instead of a
+   step number: the adapter finds them next to the config. */
+typedef struct {
+    const trainopt_nadam_config *c;
+    double mu_product;
+} trainopt__nadam_multi_args;
+
+static trainopt_status trainopt__tensor_nadam(const void *c, int64_t step, size_t n, float *param, const float *grad,
+                                              float *const *s, const trainopt_step_opts *o) {
+    const trainopt__nadam_multi_args *a = (const trainopt__nadam_multi_args *)c;
+    return trainopt_nadam_step_ex(a->c, step, a->mu_product, n, param, grad, s[0], s[1], o);
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_nadam_step_multi(const trainopt_nadam_config *c, int64_t step,
+                                                               double mu_product, size_t k, const trainopt_tensor *tensors,
+                                                               const trainopt_step_opts *o,
+                                                               const trainopt_threads *threads) {
+    trainopt__nadam_multi_args a;
+    a.c = c, a.mu_product = mu_product;
+    return trainopt__multi_run(trainopt__tensor_nadam, &a, step, k, tensors, 2, o, threads, "trainopt_nadam_step_multi");
+}
+
+typedef struct {
+    const trainopt_sfadamw_config *c;
+    const trainopt_sfadamw_state *s;
+} trainopt__sfadamw_multi_args;
+
+/* (step is the multi-tensor driver's, always 1 here: the state's own step is checked by the step itself) */
+static trainopt_status trainopt__tensor_sfadamw(const void *c, int64_t step, size_t n, float *param, const float *grad,
+                                                float *const *s, const trainopt_step_opts *o) {
+    const trainopt__sfadamw_multi_args *a = (const trainopt__sfadamw_multi_args *)c;
+    (void)step;
+    return trainopt_sfadamw_step_ex(a->c, a->s, n, param, grad, s[0], s[1], o);
+}
+
+/* A list is refused or accepted whatever found_inf says (as every _step_multi), so a
+   state that was never advanced is refused here also when found_inf skips the step. */
+TRAINOPT__KERNEL_API trainopt_status trainopt_sfadamw_step_multi(const trainopt_sfadamw_config *c,
+                                                                 const trainopt_sfadamw_state *s, size_t k,
+                                                                 const trainopt_tensor *tensors,
+                                                                 const trainopt_step_opts *o,
+                                                                 const trainopt_threads *threads) {
+    trainopt__sfadamw_multi_args a;
+    a.c = c, a.s = s;
+    return trainopt__multi_run(trainopt__tensor_sfadamw, &a, 1, k, tensors, 2, o, threads, "trainopt_sfadamw_step_multi");
+}
+
 /* ---- threaded reductions: sum of squares, gradient norm, clipping ---- */
 
 typedef struct {
