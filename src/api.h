@@ -338,13 +338,19 @@ typedef struct {
 /* Every elementwise optimizer with a multi-tensor step: M(X, name, config type, number of
    states). One line here gives trainopt_<name>_step_multi its row in the kernel list
    (prototype, dispatch, export) and its definition (src/parallel.h), over
-   trainopt_<name>_step_ex. */
+   trainopt_<name>_step_ex. NAdam's and schedule-free AdamW's steps take more than
+   (config, step): their rows follow this list's in TRAINOPT_KERNELS, their definitions
+   are written out in src/parallel.h. */
 #define TRAINOPT__MULTI_STEPS(M, X)                  \
     M(X, sgd, trainopt_sgd_config, 1)                \
     M(X, adagrad, trainopt_adagrad_config, 1)        \
     M(X, rmsprop, trainopt_rmsprop_config, 3)        \
     M(X, adam, trainopt_adam_config, 3)              \
-    M(X, adamw, trainopt_adam_config, 3)
+    M(X, adamw, trainopt_adam_config, 3)             \
+    M(X, radam, trainopt_radam_config, 2)            \
+    M(X, adamax, trainopt_adamax_config, 2)          \
+    M(X, adadelta, trainopt_adadelta_config, 2)      \
+    M(X, lion, trainopt_lion_config, 1)
 #define TRAINOPT__MULTI_ROW(X, name, config, states)                                                      \
     X(optim, trainopt_status, name##_step_multi, (const config *c, int64_t step, size_t k,                \
       const trainopt_tensor *tensors, const trainopt_step_opts *o, const trainopt_threads *threads),      \
@@ -611,6 +617,14 @@ typedef struct {
       const float *z, float *y),                                                                               \
       (c, n, x, z, y))                                                                                         \
     TRAINOPT__MULTI_STEPS(TRAINOPT__MULTI_ROW, X)                                                              \
+    X(optim, trainopt_status, nadam_step_multi, (const trainopt_nadam_config *c, int64_t step,                 \
+      double mu_product, size_t k, const trainopt_tensor *tensors, const trainopt_step_opts *o,               \
+      const trainopt_threads *threads),                                                                        \
+      (c, step, mu_product, k, tensors, o, threads))                                                           \
+    X(optim, trainopt_status, sfadamw_step_multi, (const trainopt_sfadamw_config *c,                           \
+      const trainopt_sfadamw_state *s, size_t k, const trainopt_tensor *tensors, const trainopt_step_opts *o,  \
+      const trainopt_threads *threads),                                                                        \
+      (c, s, k, tensors, o, threads))                                                                          \
     X(gradutil, trainopt_status, sum_squares_mt, (size_t k, const float *const *xs, const size_t *lens,        \
       double *sum, size_t *nonfinite, const trainopt_threads *threads),                                        \
       (k, xs, lens, sum, nonfinite, threads))                                                                  \

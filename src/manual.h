@@ -378,6 +378,20 @@
      tensors of the list must not share memory with each other (not checked: it would
      cost k^2 comparisons per step; with threads, two tensors that overlap race).
 
+     The same for radam (exp_avg, exp_avg_sq), adamax (exp_avg, exp_inf), adadelta
+     (square_avg, acc_delta) and lion (exp_avg), and for the two whose step takes more
+     than (c, step):
+       trainopt_nadam_step_multi(c, step, mu_product, k, tensors, o, threads)
+           states exp_avg, exp_avg_sq; mu_product as for trainopt_nadam_step (one
+           value for the list: the product is per optimizer step, not per tensor).
+       trainopt_sfadamw_step_multi(c, s, k, tensors, o, threads)
+           states z, exp_avg_sq; s advanced once per step by trainopt_sfadamw_advance
+           (one state for the list). A state never advanced is refused whatever
+           found_inf says, as any bad argument of a list.
+     LAMB and LARS take lists already (trainopt_lamb_step, trainopt_lars_step);
+     Adafactor has no multi-tensor form: its factored second moment reduces over whole
+     rows and columns of one matrix, so it does not cut into pieces of one tensor.
+
      trainopt_sum_squares_mt, trainopt_grad_norm_mt, trainopt_clip_grad_norm_mt: the
      functions without _mt, with the same checks and the same bits, on the threads.
 

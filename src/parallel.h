@@ -100,6 +100,18 @@ static trainopt_status trainopt__multi_refuse(trainopt_status st, const char *fn
     return trainopt__once_fail(st, fn, "tensors[%zu]: %s", t, why);
 }
 
+/* The per-tensor step on one element of scratch, standing in for each array of
+   (param, grad, state[0..]) that `present` marks: it refuses as the step would on a
+   tensor with those arrays NULL, and writes only the scratch. */
+static trainopt_status trainopt__multi_try(trainopt__tensor_step run, const void *c, int64_t step, int states,
+                                           const trainopt_step_opts *one, const int *present) {
+    float scratch[2 + TRAINOPT_MAX_STATES] = {0};
+    float *state[TRAINOPT_MAX_STATES] = {NULL};
+    int a;
+    for (a = 0; a < states; a++) state[a] = present[2 + a] ? &scratch[2 + a] : NULL;
+    return run(c, step, 1, present[0] ? &scratch[0] : NULL, present[1] ? &scratch[1] : NULL, state, one);
+}
+
 /* Validates the call and every tensor of the list before anything is written (also when
    found_inf skips the step, so a list is refused or accepted whatever the flag), then
    steps every tensor: whole, in order, without a hook (exactly the per-tensor calls); in
@@ -113,7 +125,7 @@ static trainopt_status trainopt__multi_run(trainopt__tensor_step run, const void
     trainopt__multi_job job;
     trainopt_status st;
     size_t t, bad = 0, off = 0, count, i;
-    int skip;
+    int skip, a, all_ok, needed[2 + TRAINOPT_MAX_STATES], present[2 + TRAINOPT_MAX_STATES]; /* -1: not yet known */
     /* The config, the options and the step: the per-tensor step on no elements checks
        them (and nothing else). */
     if (o != NULL) probe = *o, probe.nonfinite = NULL;
@@ -124,22 +136,40 @@ static trainopt_status trainopt__multi_run(trainopt__tensor_step run, const void
     one = probe;
     if (skip) one.grad_scale = 1.0; /* a skipped step accepts any scale */
     if (k > 0 && tensors == NULL) return trainopt__once_null(fn, "tensors");
+    /* Which arrays this config needs is the optimizer's to say (its step on one element
+       of scratch refuses as it would here), and the same for every tensor, since the
+       config, step and options are shared: so the step with every array is tried once
+       per call (at the first tensor that is not empty), and the step without array a
+       once, the first time a tensor lacks it. A
+       tensor then costs NULL and overlap tests; one that lacks a needed array is run
+       through the step on scratch with its own arrays, which gives its refusal. Only
+       the refusal path writes trainopt_last_error. */
+    for (a = 0; a < 2 + states; a++) present[a] = 1, needed[a] = -1;
+    all_ok = -1;
     for (t = 0; t < k; t++) {
         const trainopt_tensor *x = &tensors[t];
         const void *ptr[2 + TRAINOPT_MAX_STATES];
         const char *name[2 + TRAINOPT_MAX_STATES];
-        float scratch[2 + TRAINOPT_MAX_STATES] = {0};
-        float *state[TRAINOPT_MAX_STATES] = {NULL};
-        int a, b, arrays = 2;
+        int b, arrays = 2, refused, has[2 + TRAINOPT_MAX_STATES];
         if (x->n == 0) continue;
         if (x->n > SIZE_MAX / sizeof(float))
             return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "tensors[%zu].n = %zu: its size in bytes overflows size_t",
                                        t, x->n);
-        /* Which arrays this config needs is the optimizer's to say: its step on one element
-           of scratch (standing in for each array the tensor has) refuses as it would here. */
-        for (a = 0; a < states; a++) state[a] = x->state[a] ? &scratch[2 + a] : NULL;
-        st = run(c, step, 1, x->param ? &scratch[0] : NULL, x->grad ? &scratch[1] : NULL, state, o ? &one : NULL);
-        if (st != TRAINOPT_OK) return trainopt__multi_refuse(st, fn, t);
+        if (all_ok < 0) all_ok = trainopt__multi_try(run, c, step, states, o ? &one : NULL, present) == TRAINOPT_OK;
+        refused = !all_ok;
+        has[0] = x->param != NULL, has[1] = x->grad != NULL;
+        for (a = 0; a < states; a++) has[2 + a] = x->state[a] != NULL;
+        for (a = 0; a < 2 + states && !refused; a++) {
+            if (has[a]) continue;
+            if (needed[a] < 0) {
+                present[a] = 0;
+                needed[a] = trainopt__multi_try(run, c, step, states, o ? &one : NULL, present) != TRAINOPT_OK;
+                present[a] = 1;
+            }
+            refused = needed[a];
+        }
+        if (refused && (st = trainopt__multi_try(run, c, step, states, o ? &one : NULL, has)) != TRAINOPT_OK)
+            return trainopt__multi_refuse(st, fn, t);
         ptr[0] = x->param, name[0] = "param";
         ptr[1] = x->grad, name[1] = "grad";
         for (a = 0; a < states; a++)
@@ -206,6 +236,53 @@ static trainopt_status trainopt__multi_run(trainopt__tensor_step run, const void
                                    "trainopt_" #name "_step_multi");                                                     \
     }
 TRAINOPT__MULTI_STEPS(TRAINOPT__MULTI_DEFINE, ~)
+
+/* NAdam's step also takes mu_product, schedule-free AdamW's takes its state instead of a
+   step number: the adapter finds them next to the config. */
+typedef struct {
+    const trainopt_nadam_config *c;
+    double mu_product;
+} trainopt__nadam_multi_args;
+
+static trainopt_status trainopt__tensor_nadam(const void *c, int64_t step, size_t n, float *param, const float *grad,
+                                              float *const *s, const trainopt_step_opts *o) {
+    const trainopt__nadam_multi_args *a = (const trainopt__nadam_multi_args *)c;
+    return trainopt_nadam_step_ex(a->c, step, a->mu_product, n, param, grad, s[0], s[1], o);
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_nadam_step_multi(const trainopt_nadam_config *c, int64_t step,
+                                                               double mu_product, size_t k, const trainopt_tensor *tensors,
+                                                               const trainopt_step_opts *o,
+                                                               const trainopt_threads *threads) {
+    trainopt__nadam_multi_args a;
+    a.c = c, a.mu_product = mu_product;
+    return trainopt__multi_run(trainopt__tensor_nadam, &a, step, k, tensors, 2, o, threads, "trainopt_nadam_step_multi");
+}
+
+typedef struct {
+    const trainopt_sfadamw_config *c;
+    const trainopt_sfadamw_state *s;
+} trainopt__sfadamw_multi_args;
+
+/* (step is the multi-tensor driver's, always 1 here: the state's own step is checked by the step itself) */
+static trainopt_status trainopt__tensor_sfadamw(const void *c, int64_t step, size_t n, float *param, const float *grad,
+                                                float *const *s, const trainopt_step_opts *o) {
+    const trainopt__sfadamw_multi_args *a = (const trainopt__sfadamw_multi_args *)c;
+    (void)step;
+    return trainopt_sfadamw_step_ex(a->c, a->s, n, param, grad, s[0], s[1], o);
+}
+
+/* A list is refused or accepted whatever found_inf says (as every _step_multi), so a
+   state that was never advanced is refused here also when found_inf skips the step. */
+TRAINOPT__KERNEL_API trainopt_status trainopt_sfadamw_step_multi(const trainopt_sfadamw_config *c,
+                                                                 const trainopt_sfadamw_state *s, size_t k,
+                                                                 const trainopt_tensor *tensors,
+                                                                 const trainopt_step_opts *o,
+                                                                 const trainopt_threads *threads) {
+    trainopt__sfadamw_multi_args a;
+    a.c = c, a.s = s;
+    return trainopt__multi_run(trainopt__tensor_sfadamw, &a, 1, k, tensors, 2, o, threads, "trainopt_sfadamw_step_multi");
+}
 
 /* ---- threaded reductions: sum of squares, gradient norm, clipping ---- */
 

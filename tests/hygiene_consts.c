@@ -119,6 +119,29 @@ void many_tensors(void) {
     sink += sum + info.sum_squares + norm;
 }
 
+void many_tensors_more(void);
+void many_tensors_more(void) {
+    trainopt_nadam_config nadam = TRAINOPT_NADAM_DEFAULTS;
+    trainopt_radam_config radam = TRAINOPT_RADAM_DEFAULTS;
+    trainopt_adamax_config adamax = TRAINOPT_ADAMAX_DEFAULTS;
+    trainopt_adadelta_config adadelta = TRAINOPT_ADADELTA_DEFAULTS;
+    trainopt_lion_config lion = TRAINOPT_LION_DEFAULTS;
+    trainopt_sfadamw_config sf = TRAINOPT_SFADAMW_DEFAULTS;
+    trainopt_sfadamw_state sfs = {2, 0.0025, 1.0, 0.0025, 0.5};
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    const trainopt_threads th = {in_order, NULL};
+    trainopt_tensor list[2] = {{a, b, {c, d, NULL, NULL}, 300}, {a + 300, b + 300, {c + 300, d + 300, NULL, NULL}, 40000}};
+    size_t nonfinite = 0;
+    lion.lr = 1e-4;
+    o.grad_scale = 0.5, o.nonfinite = &nonfinite;
+    note(trainopt_nadam_step_multi(&nadam, 2, 0.81, 2, list, &o, &th));
+    note(trainopt_radam_step_multi(&radam, 7, 2, list, NULL, &th));
+    note(trainopt_adamax_step_multi(&adamax, 2, 2, list, &o, NULL));
+    note(trainopt_adadelta_step_multi(&adadelta, 2, 2, list, &o, &th));
+    note(trainopt_lion_step_multi(&lion, 2, 1, list, NULL, &th));
+    note(trainopt_sfadamw_step_multi(&sf, &sfs, 2, list, &o, &th));
+}
+
 void schedules(void);
 void schedules(void) {
     static const int64_t milestones[3] = {10, 20, 30};

@@ -919,6 +919,47 @@ static int bi_adamw_multi(bi_args *a) {
     trainopt_step_opts o = bi_multi_opts(a, 5);
     return trainopt_adamw_step_multi(C(0) ? &c : NULL, BI_MULTI_ARGS);
 }
+static int bi_nadam_multi(bi_args *a) {
+    trainopt_nadam_config c = bi_nadam_cfg(a);
+    trainopt_step_opts o = bi_multi_opts(a, 7);
+    return trainopt_nadam_step_multi(C(0) ? &c : NULL, a->step, a->h[6], a->n, (const trainopt_tensor *)a->p[1],
+                                     a->p[2] ? &o : NULL, a->p[3] ? &bi_threads : NULL);
+}
+static int bi_radam_multi(bi_args *a) {
+    trainopt_radam_config c = bi_radam_cfg(a);
+    trainopt_step_opts o = bi_multi_opts(a, 5);
+    return trainopt_radam_step_multi(C(0) ? &c : NULL, BI_MULTI_ARGS);
+}
+static int bi_adamax_multi(bi_args *a) {
+    trainopt_adamax_config c = bi_adamax_cfg(a);
+    trainopt_step_opts o = bi_multi_opts(a, 5);
+    return trainopt_adamax_step_multi(C(0) ? &c : NULL, BI_MULTI_ARGS);
+}
+static int bi_adadelta_multi(bi_args *a) {
+    trainopt_adadelta_config c = bi_adadelta_cfg(a);
+    trainopt_step_opts o = bi_multi_opts(a, 4);
+    return trainopt_adadelta_step_multi(C(0) ? &c : NULL, BI_MULTI_ARGS);
+}
+static int bi_lion_multi(bi_args *a) {
+    trainopt_lion_config c = bi_lion_cfg(a);
+    trainopt_step_opts o = bi_multi_opts(a, 4);
+    return trainopt_lion_step_multi(C(0) ? &c : NULL, BI_MULTI_ARGS);
+}
+/* Schedule-free AdamW's list: the state (advanced once, outside the arena) in slot 4. */
+static void bi_sf_multi_setup(bi_args *a) {
+    bi_multi_setup(a);
+    bi_sf_step_setup(a);
+    a->p[4] = a->p[1], a->p[1] = bi_tensors;
+}
+static int bi_sf_multi(bi_args *a) {
+    trainopt_sfadamw_config c = bi_sf_cfg(a);
+    trainopt_step_opts o = bi_multi_opts(a, 7);
+    int found_inf = (int)a->i[1]; /* i[1]: found_inf (0 in the table's rows) */
+    if (found_inf) o.found_inf = &found_inf;
+    return trainopt_sfadamw_step_multi(C(0) ? &c : NULL, (const trainopt_sfadamw_state *)a->p[4], a->n,
+                                       (const trainopt_tensor *)a->p[1], a->p[2] ? &o : NULL,
+                                       a->p[3] ? &bi_threads : NULL);
+}
 /* The bad tensor is the middle one: nothing is written to any tensor or to the count. */
 static void bi_multi_extra(to_ctx *t, const bi_kernel *k) {
     bi_args a;
@@ -938,6 +979,16 @@ static void bi_multi_extra(to_ctx *t, const bi_kernel *k) {
     bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "opts->nonfinite inside tensors[2].grad"));
     bi_setup(k, &a), a.p[3] = NULL;
     bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "no threads"));
+}
+
+/* Schedule-free AdamW's list also refuses a state never advanced, found_inf or not. */
+static void bi_sf_multi_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_multi_extra(t, k);
+    bi_setup(k, &a), bi_sf_state.step = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_STEP, 0, "a state never advanced (s->step 0)"));
+    bi_setup(k, &a), bi_sf_state.step = 0, a.i[1] = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_STEP, 0, "a state never advanced, found_inf set"));
 }
 
 static int bi_sum_squares_mt(bi_args *a) {
@@ -1565,6 +1616,18 @@ static const bi_kernel bi_kernels[] = {
      0, -1, bi_multi_setup, bi_multi_extra},
     {"adamw_step_multi", bi_adamw_multi, "cxyy", "", "nbbnnn", "--", {1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5}, {1}, 1, 3, 0, ST,
      0, -1, bi_multi_setup, bi_multi_extra},
+    {"nadam_step_multi", bi_nadam_multi, "cxyy", "", "nbbnnnbn", "--", {2e-3, 0.9, 0.999, 1e-8, 0.01, 4e-3, 0.45, 0.5},
+     {1}, 1, 3, 0, ST, 0, -1, bi_multi_setup, bi_multi_extra},
+    {"radam_step_multi", bi_radam_multi, "cxyy", "", "nbbnnn", "--", {1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5}, {0}, 1, 3, 0, ST,
+     0, -1, bi_multi_setup, bi_multi_extra},
+    {"adamax_step_multi", bi_adamax_multi, "cxyy", "", "nbbnnn", "-", {2e-3, 0.9, 0.999, 1e-8, 0.01, 0.5}, {1}, 1, 3, 0,
+     ST, 0, -1, bi_multi_setup, bi_multi_extra},
+    {"adadelta_step_multi", bi_adadelta_multi, "cxyy", "", "nunnn", "-", {1.0, 0.9, 1e-6, 0.01, 0.5}, {1}, 1, 3, 0, ST, 0,
+     -1, bi_multi_setup, bi_multi_extra},
+    {"lion_step_multi", bi_lion_multi, "cxyy", "", "nuunn", "-", {1e-4, 0.9, 0.99, 1e-3, 0.5}, {1}, 1, 3, 0, ST, 0, -1,
+     bi_multi_setup, bi_multi_extra},
+    {"sfadamw_step_multi", bi_sf_multi, "cxyyc", "", "nbbnn--n", "-", {0.0025, 0.9, 0.999, 1e-8, 0.01, 0.0, 2.0, 0.5}, {0},
+     NO_STEP, 3, 0, ST, 0, -1, bi_sf_multi_setup, bi_sf_multi_extra},
     {"sum_squares_mt", bi_sum_squares_mt, "xxSyy", "", "", "", {0}, {0}, NO_STEP, 2, 0, ST, 0, -1, bi_list_setup,
      bi_sum_squares_extra},
     {"grad_norm_mt", bi_grad_norm_mt, "xxSy", "", "pm", "", {0.5, 1.0}, {0}, NO_STEP, 2, 0, ST, 0, -1, bi_list_setup,

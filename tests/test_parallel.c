@@ -188,12 +188,137 @@ static trainopt_status pa_adamw_one(int64_t step, const trainopt_tensor *t, cons
              : trainopt_adamw_step(&c, step, t->n, t->param, t->grad, t->state[0], t->state[1], NULL);
 }
 
+/* NAdam: mu_product as a training loop carries it, made here from the step. */
+static trainopt_nadam_config pa_nadam_cfg(void) {
+    trainopt_nadam_config c = TRAINOPT_NADAM_DEFAULTS;
+    c.weight_decay = 0.01, c.decoupled_weight_decay = 1;
+    return c;
+}
+static double pa_nadam_mu_product(const trainopt_nadam_config *c, int64_t step) {
+    double mu_product = 1.0;
+    int64_t s;
+    if (step < 1) return 0.5; /* a valid product, so that the bad step is what is refused */
+    for (s = 1; s <= step; s++) mu_product = trainopt_nadam_mu_product(c, s, mu_product);
+    return mu_product;
+}
+static trainopt_status pa_nadam_multi(int64_t step, size_t k, const trainopt_tensor *ts, const trainopt_step_opts *o,
+                                      const trainopt_threads *th) {
+    trainopt_nadam_config c = pa_nadam_cfg();
+    return trainopt_nadam_step_multi(&c, step, pa_nadam_mu_product(&c, step), k, ts, o, th);
+}
+static trainopt_status pa_nadam_one(int64_t step, const trainopt_tensor *t, const trainopt_step_opts *o) {
+    trainopt_nadam_config c = pa_nadam_cfg();
+    const double mp = pa_nadam_mu_product(&c, step);
+    return o ? trainopt_nadam_step_ex(&c, step, mp, t->n, t->param, t->grad, t->state[0], t->state[1], o)
+             : trainopt_nadam_step(&c, step, mp, t->n, t->param, t->grad, t->state[0], t->state[1]);
+}
+
+/* RAdam from step 11: rho_t > 5 there, so the rectified branch runs (steps 1 to 3 would
+   take the unadapted one). Step 0 stays 0 (pa_test_refusals' bad step). */
+#define PA_RADAM_STEP(step) ((step) > 0 ? (step) + 10 : (step))
+static trainopt_radam_config pa_radam_cfg(void) {
+    trainopt_radam_config c = TRAINOPT_RADAM_DEFAULTS;
+    c.weight_decay = 0.01;
+    return c;
+}
+static trainopt_status pa_radam_multi(int64_t step, size_t k, const trainopt_tensor *ts, const trainopt_step_opts *o,
+                                      const trainopt_threads *th) {
+    trainopt_radam_config c = pa_radam_cfg();
+    return trainopt_radam_step_multi(&c, PA_RADAM_STEP(step), k, ts, o, th);
+}
+static trainopt_status pa_radam_one(int64_t step, const trainopt_tensor *t, const trainopt_step_opts *o) {
+    trainopt_radam_config c = pa_radam_cfg();
+    step = PA_RADAM_STEP(step);
+    return o ? trainopt_radam_step_ex(&c, step, t->n, t->param, t->grad, t->state[0], t->state[1], o)
+             : trainopt_radam_step(&c, step, t->n, t->param, t->grad, t->state[0], t->state[1]);
+}
+
+static trainopt_adamax_config pa_adamax_cfg(void) {
+    trainopt_adamax_config c = TRAINOPT_ADAMAX_DEFAULTS;
+    c.weight_decay = 0.01, c.maximize = 1;
+    return c;
+}
+static trainopt_status pa_adamax_multi(int64_t step, size_t k, const trainopt_tensor *ts, const trainopt_step_opts *o,
+                                       const trainopt_threads *th) {
+    trainopt_adamax_config c = pa_adamax_cfg();
+    return trainopt_adamax_step_multi(&c, step, k, ts, o, th);
+}
+static trainopt_status pa_adamax_one(int64_t step, const trainopt_tensor *t, const trainopt_step_opts *o) {
+    trainopt_adamax_config c = pa_adamax_cfg();
+    return o ? trainopt_adamax_step_ex(&c, step, t->n, t->param, t->grad, t->state[0], t->state[1], o)
+             : trainopt_adamax_step(&c, step, t->n, t->param, t->grad, t->state[0], t->state[1]);
+}
+
+static trainopt_adadelta_config pa_adadelta_cfg(void) {
+    trainopt_adadelta_config c = TRAINOPT_ADADELTA_DEFAULTS;
+    c.lr = 0.5, c.weight_decay = 0.01;
+    return c;
+}
+static trainopt_status pa_adadelta_multi(int64_t step, size_t k, const trainopt_tensor *ts, const trainopt_step_opts *o,
+                                         const trainopt_threads *th) {
+    trainopt_adadelta_config c = pa_adadelta_cfg();
+    return trainopt_adadelta_step_multi(&c, step, k, ts, o, th);
+}
+static trainopt_status pa_adadelta_one(int64_t step, const trainopt_tensor *t, const trainopt_step_opts *o) {
+    trainopt_adadelta_config c = pa_adadelta_cfg();
+    return o ? trainopt_adadelta_step_ex(&c, step, t->n, t->param, t->grad, t->state[0], t->state[1], o)
+             : trainopt_adadelta_step(&c, step, t->n, t->param, t->grad, t->state[0], t->state[1]);
+}
+
+static trainopt_lion_config pa_lion_cfg(void) {
+    trainopt_lion_config c = TRAINOPT_LION_DEFAULTS;
+    c.lr = 1e-3, c.weight_decay = 0.1;
+    return c;
+}
+static trainopt_status pa_lion_multi(int64_t step, size_t k, const trainopt_tensor *ts, const trainopt_step_opts *o,
+                                     const trainopt_threads *th) {
+    trainopt_lion_config c = pa_lion_cfg();
+    return trainopt_lion_step_multi(&c, step, k, ts, o, th);
+}
+static trainopt_status pa_lion_one(int64_t step, const trainopt_tensor *t, const trainopt_step_opts *o) {
+    trainopt_lion_config c = pa_lion_cfg();
+    return o ? trainopt_lion_step_ex(&c, step, t->n, t->param, t->grad, t->state[0], o)
+             : trainopt_lion_step(&c, step, t->n, t->param, t->grad, t->state[0]);
+}
+
+/* Schedule-free AdamW: the state advanced `step` times, as a training loop does once per step. */
+static trainopt_sfadamw_config pa_sfadamw_cfg(void) {
+    trainopt_sfadamw_config c = TRAINOPT_SFADAMW_DEFAULTS;
+    c.weight_decay = 0.01, c.warmup_steps = 2;
+    return c;
+}
+static trainopt_sfadamw_state pa_sfadamw_state(const trainopt_sfadamw_config *c, int64_t step) {
+    trainopt_sfadamw_state s = TRAINOPT_SFADAMW_STATE_INIT;
+    while (step-- > 0)
+        if (trainopt_sfadamw_advance(c, &s) != TRAINOPT_OK) exit(4);
+    return s;
+}
+/* step 0 stands for a state never advanced (the step-0 refusal of pa_test_refusals) */
+static trainopt_status pa_sfadamw_multi(int64_t step, size_t k, const trainopt_tensor *ts, const trainopt_step_opts *o,
+                                        const trainopt_threads *th) {
+    trainopt_sfadamw_config c = pa_sfadamw_cfg();
+    trainopt_sfadamw_state s = pa_sfadamw_state(&c, step);
+    return trainopt_sfadamw_step_multi(&c, &s, k, ts, o, th);
+}
+static trainopt_status pa_sfadamw_one(int64_t step, const trainopt_tensor *t, const trainopt_step_opts *o) {
+    trainopt_sfadamw_config c = pa_sfadamw_cfg();
+    trainopt_sfadamw_state s = pa_sfadamw_state(&c, step);
+    return o ? trainopt_sfadamw_step_ex(&c, &s, t->n, t->param, t->grad, t->state[0], t->state[1], o)
+             : trainopt_sfadamw_step(&c, &s, t->n, t->param, t->grad, t->state[0], t->state[1]);
+}
+
 static const pa_optim pa_optims[] = {
     {"sgd_step_multi", 1, pa_sgd_multi, pa_sgd_one},
     {"adagrad_step_multi", 1, pa_adagrad_multi, pa_adagrad_one},
     {"rmsprop_step_multi", 3, pa_rmsprop_multi, pa_rmsprop_one},
     {"adam_step_multi", 3, pa_adam_multi, pa_adam_one},
     {"adamw_step_multi", 2, pa_adamw_multi, pa_adamw_one},
+    {"nadam_step_multi", 2, pa_nadam_multi, pa_nadam_one},
+    {"radam_step_multi", 2, pa_radam_multi, pa_radam_one},
+    {"adamax_step_multi", 2, pa_adamax_multi, pa_adamax_one},
+    {"adadelta_step_multi", 2, pa_adadelta_multi, pa_adadelta_one},
+    {"lion_step_multi", 1, pa_lion_multi, pa_lion_one},
+    {"sfadamw_step_multi", 2, pa_sfadamw_multi, pa_sfadamw_one},
 };
 #define PA_OPTIMS (sizeof pa_optims / sizeof pa_optims[0])
 

@@ -183,7 +183,10 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(sfadamw_to_eval, layerwise) X(sfadamw_to_train, layerwise) \
     X(sgd_step_multi, optim) X(adagrad_step_multi, optim) X(rmsprop_step_multi, optim)  \
     X(adam_step_multi, optim) X(adamw_step_multi, optim) X(sum_squares_mt, losses)      \
-    X(grad_norm_mt, losses) X(clip_grad_norm_mt, losses)
+    X(grad_norm_mt, losses) X(clip_grad_norm_mt, losses)                                \
+    X(nadam_step_multi, optim) X(radam_step_multi, optim) X(adamax_step_multi, optim)   \
+    X(adadelta_step_multi, optim) X(lion_step_multi, optim)                             \
+    X(sfadamw_step_multi, layerwise)
 #define FZ_REACHED_ENUM(name, target) fz_reached_##name,
 #define FZ_KERNEL_CHECK(family, ret, name, params, args) fz_checked_##name = fz_reached_##name,
 #define FZ_CHECK_REACHED                                   \

@@ -15,6 +15,14 @@ void FZ_NAME(fz_layerwise)(const uint8_t *data, size_t size, fz_out *out);
 
 enum { FZ_LW_T = 3 };
 
+/* Schedule-free AdamW's multi-tensor step: after the second step, one on the whole list,
+   on a hook that runs the pieces in reverse. */
+static void fz_reverse_for(void *ctx, size_t count, trainopt_task_fn task, void *arg) {
+    (void)ctx;
+    while (count-- > 0) task(arg, count);
+}
+static const trainopt_threads fz_threads = {fz_reverse_for, NULL};
+
 void FZ_NAME(fz_layerwise)(const uint8_t *data, size_t size, fz_out *out) {
     fz_in in;
     unsigned kind, flags, fused;
@@ -99,6 +107,14 @@ void FZ_NAME(fz_layerwise)(const uint8_t *data, size_t size, fz_out *out) {
                 /* the real z: a z moved into param would run past its buffer where nothing overlaps */
                 fz_put_status(out, trainopt_sfadamw_to_eval(&c, lens[0], p[0], s0[0], g[0]));
                 fz_put_status(out, trainopt_sfadamw_to_train(&c, lens[0], g[0], s0[0], g[0]));
+            }
+            if (r == 1 && !(flags & 128)) { /* the list: every tensor (an overlap across tensors is the caller's to avoid) */
+                trainopt_tensor list[FZ_LW_T];
+                for (t = 0; t < k; t++) {
+                    list[t].param = p[t], list[t].grad = gl[t], list[t].n = lens[t];
+                    list[t].state[0] = s0l[t], list[t].state[1] = s1[t], list[t].state[2] = list[t].state[3] = NULL;
+                }
+                fz_put_status(out, trainopt_sfadamw_step_multi(&c, &sf, k, list, op, &fz_threads));
             }
             break;
         }

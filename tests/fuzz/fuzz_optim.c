@@ -121,6 +121,7 @@ void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
             fz_put(out, &mu_product, sizeof mu_product);
             r = fused ? trainopt_nadam_step_ex(&c, t, mu_product, n, param, g, s[0], s[1], op)
                       : trainopt_nadam_step(&c, t, mu_product, n, param, g, s[0], s[1]);
+            if (multi) fz_put_status(out, trainopt_nadam_step_multi(&c, t, mu_product, 2, list, op, &fz_threads));
             break;
         }
         case 6: {
@@ -129,6 +130,7 @@ void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
             c.decoupled_weight_decay = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
             r = fused ? trainopt_radam_step_ex(&c, t, n, param, g, s[0], s[1], op)
                       : trainopt_radam_step(&c, t, n, param, g, s[0], s[1]);
+            if (multi) fz_put_status(out, trainopt_radam_step_multi(&c, t, 2, list, op, &fz_threads));
             break;
         }
         case 7: {
@@ -137,6 +139,7 @@ void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
             c.maximize = (flags >> 5) & 1;
             r = fused ? trainopt_adamax_step_ex(&c, t, n, param, g, s[0], s[1], op)
                       : trainopt_adamax_step(&c, t, n, param, g, s[0], s[1]);
+            if (multi) fz_put_status(out, trainopt_adamax_step_multi(&c, t, 2, list, op, &fz_threads));
             break;
         }
         case 8: {
@@ -144,12 +147,14 @@ void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
             c.lr = h[0], c.rho = h[1], c.eps = h[5], c.weight_decay = h[3], c.maximize = (flags >> 5) & 1;
             r = fused ? trainopt_adadelta_step_ex(&c, t, n, param, g, s[0], s[1], op)
                       : trainopt_adadelta_step(&c, t, n, param, g, s[0], s[1]);
+            if (multi) fz_put_status(out, trainopt_adadelta_step_multi(&c, t, 2, list, op, &fz_threads));
             break;
         }
         default: {
             trainopt_lion_config c;
             c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.weight_decay = h[3], c.maximize = (flags >> 5) & 1;
             r = fused ? trainopt_lion_step_ex(&c, t, n, param, g, s[0], op) : trainopt_lion_step(&c, t, n, param, g, s[0]);
+            if (multi) fz_put_status(out, trainopt_lion_step_multi(&c, t, 2, list, op, &fz_threads));
             break;
         }
         }
