@@ -1767,13 +1767,17 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__adamax_run TRAINOPT__PRIVATE(trainopt__adamax_run)
 #define trainopt__adamax_scalars TRAINOPT__PRIVATE(trainopt__adamax_scalars)
 #define trainopt__adamlike_check TRAINOPT__PRIVATE(trainopt__adamlike_check)
+#define trainopt__af_apply TRAINOPT__PRIVATE(trainopt__af_apply)
 #define trainopt__af_factored_v TRAINOPT__PRIVATE(trainopt__af_factored_v)
 #define trainopt__af_factors TRAINOPT__PRIVATE(trainopt__af_factors)
+#define trainopt__af_factors_fused TRAINOPT__PRIVATE(trainopt__af_factors_fused)
 #define trainopt__af_grad_sumsq TRAINOPT__PRIVATE(trainopt__af_grad_sumsq)
 #define trainopt__af_lerp1 TRAINOPT__PRIVATE(trainopt__af_lerp1)
 #define trainopt__af_row TRAINOPT__PRIVATE(trainopt__af_row)
 #define trainopt__af_row_mean TRAINOPT__PRIVATE(trainopt__af_row_mean)
+#define trainopt__af_row_u TRAINOPT__PRIVATE(trainopt__af_row_u)
 #define trainopt__af_scalars TRAINOPT__PRIVATE(trainopt__af_scalars)
+#define trainopt__af_sq_into TRAINOPT__PRIVATE(trainopt__af_sq_into)
 #define trainopt__af_update TRAINOPT__PRIVATE(trainopt__af_update)
 #define trainopt__af_vector TRAINOPT__PRIVATE(trainopt__af_vector)
 #define trainopt__arrays TRAINOPT__PRIVATE(trainopt__arrays)
@@ -5240,7 +5244,9 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_lars_step_ex(const trainopt_lars_c
    blocked like every norm here, per row; column sums: per column, a float sum over each
    block of TRAINOPT__LW_BLOCK rows in row order, the block sums added in double; both
    fixed orders, so the same bits on every backend), and the RMS of the parameter and of
-   the update (per-tensor reductions): five passes, no scratch memory. */
+   the update (per-tensor reductions): four sweeps (p^2; g^2 by row and by column, in
+   one sweep for rows of up to TRAINOPT__AF_FUSED_COLS; u^2; the update), no scratch
+   memory but the column sums' 48 KB of stack. */
 
 typedef struct {
     trainopt__grad_in gi;
@@ -5288,31 +5294,61 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__af_factored_v(float row_coef, cons
     return trainopt__v_mul(trainopt__v_set1(row_coef), trainopt__v_load_n(col_var + c, k));
 }
 
-/* One row's update pass: with `apply` p = p*decay + neg_step*u, else the sum of u^2. */
+/* The update direction of the factored step on k <= LANES elements of one row at i. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__af_row_u(const trainopt__af_scalars *s, float row_coef, const float *col_var,
+                                                       const float *grad, size_t i, size_t k, int scaled) {
+    const trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, NULL);
+    return trainopt__af_update(s, g, trainopt__af_factored_v(row_coef, col_var, i, k));
+}
+
+/* p = p*decay + neg_step*u on k <= LANES elements at i. */
+TRAINOPT__FORCE_INLINE void trainopt__af_apply(const trainopt__af_scalars *s, float *param, size_t i, size_t k, trainopt__vf u,
+                                               int has_wd, float neg_step) {
+    trainopt__vf p = trainopt__v_load_n(param + i, k);
+    const trainopt__vf step = trainopt__v_mul(trainopt__v_set1(neg_step), u);
+    p = has_wd ? trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), step) : trainopt__v_add(p, step);
+    trainopt__v_store_n(param + i, p, k);
+}
+
+/* One row's update pass: with `apply` p = p*decay + neg_step*u, else the sum of u^2 (the
+   blocked order: vector j of a block into partial j % ACC_VECS). Whole vectors in the
+   main loops (k a constant, so plain loads: the per-vector length test cost a third of
+   the time), the row's last partial vector after them. */
 TRAINOPT__FORCE_INLINE double trainopt__af_row(const trainopt__af_scalars *s, float row_coef, const float *col_var,
                                                float *param, const float *grad, size_t cols, int scaled, int apply, int has_wd,
                                                float neg_step) {
+    const size_t whole = cols - cols % TRAINOPT_SIMD_LANES;
     double total = 0.0;
     size_t b, i, j;
+    if (apply) {
+        for (i = 0; i < whole; i += TRAINOPT_SIMD_LANES)
+            trainopt__af_apply(s, param, i, TRAINOPT_SIMD_LANES,
+                               trainopt__af_row_u(s, row_coef, col_var, grad, i, TRAINOPT_SIMD_LANES, scaled), has_wd, neg_step);
+        if (i < cols) trainopt__af_apply(s, param, i, cols - i, trainopt__af_row_u(s, row_coef, col_var, grad, i, cols - i, scaled),
+                                         has_wd, neg_step);
+        return 0.0;
+    }
     for (b = 0; b < cols; b += TRAINOPT__LW_BLOCK) {
         const size_t end = cols - b < TRAINOPT__LW_BLOCK ? cols : b + TRAINOPT__LW_BLOCK;
+        const size_t end16 = end - (end - b) % 16, end_whole = end < whole ? end : whole;
         trainopt__acc16 acc;
         trainopt__acc16_zero(&acc);
-        for (i = b, j = 0; i < end; i += TRAINOPT_SIMD_LANES, j = (j + 1) % TRAINOPT__ACC_VECS) {
-            const size_t k = end - i < TRAINOPT_SIMD_LANES ? end - i : TRAINOPT_SIMD_LANES;
-            const trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, NULL);
-            const trainopt__vf u = trainopt__af_update(s, g, trainopt__af_factored_v(row_coef, col_var, i, k));
-            if (apply) {
-                trainopt__vf p = trainopt__v_load_n(param + i, k);
-                const trainopt__vf step = trainopt__v_mul(trainopt__v_set1(neg_step), u);
-                p = has_wd ? trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), step) : trainopt__v_add(p, step);
-                trainopt__v_store_n(param + i, p, k);
-            } else {
-                const trainopt__vf uk = trainopt__v_keep_first(u, k);
-                acc.v[j] = trainopt__v_fma(uk, uk, acc.v[j]);
+        for (i = b; i < end16; i += 16)
+            for (j = 0; j < TRAINOPT__ACC_VECS; j++) {
+                const trainopt__vf u =
+                    trainopt__af_row_u(s, row_coef, col_var, grad, i + j * TRAINOPT_SIMD_LANES, TRAINOPT_SIMD_LANES, scaled);
+                acc.v[j] = trainopt__v_fma(u, u, acc.v[j]);
             }
+        for (j = 0; i < end_whole; j++, i += TRAINOPT_SIMD_LANES) {
+            const trainopt__vf u = trainopt__af_row_u(s, row_coef, col_var, grad, i, TRAINOPT_SIMD_LANES, scaled);
+            acc.v[j] = trainopt__v_fma(u, u, acc.v[j]);
         }
-        if (!apply) total += (double)trainopt__acc16_sum(&acc);
+        if (i < end) { /* the row's partial last vector: lanes past it are +0 */
+            const trainopt__vf u = trainopt__v_keep_first(trainopt__af_row_u(s, row_coef, col_var, grad, i, end - i, scaled),
+                                                          end - i);
+            acc.v[j] = trainopt__v_fma(u, u, acc.v[j]);
+        }
+        total += (double)trainopt__acc16_sum(&acc);
     }
     return total;
 }
@@ -5359,11 +5395,65 @@ TRAINOPT__FORCE_INLINE float trainopt__af_lerp1(float a, float b, const trainopt
     return s->high ? fmaf(-(b - a), s->one_minus_w, b) : fmaf(s->w, b - a, a);
 }
 
+/* x^2 of one vector of g into a row's partial sum and into its columns' float sums. */
+TRAINOPT__FORCE_INLINE void trainopt__af_sq_into(trainopt__vf x, trainopt__vf *row_acc, float *col_acc) {
+    *row_acc = trainopt__v_fma(x, x, *row_acc);
+    trainopt__v_store(col_acc, trainopt__v_fma(x, x, trainopt__v_load(col_acc)));
+}
+
+/* The row and column sums of g^2 in one sweep over the rows, for rows of at most
+   TRAINOPT__AF_FUSED_COLS: each element goes to its row's blocked sum (the order of
+   trainopt__af_grad_sumsq) and to its column's float sum over the block of rows (the
+   order of the tiled loop in trainopt__af_factors), so the bits are those of the two
+   separate sweeps, with g read once instead of twice and row by row instead of in
+   1 KB pieces 4 KB or more apart (a strided walk that cost more than every other pass). */
+#define TRAINOPT__AF_FUSED_COLS 4096 /* its column sums take 12 bytes a column of stack: 48 KB */
+static inline void trainopt__af_factors_fused(const trainopt__af_scalars *s, const float *grad, size_t rows, size_t cols,
+                                              float *row_var, float *col_var, int scaled, size_t *nonfinite) {
+    double col_sum[TRAINOPT__AF_FUSED_COLS];
+    float col_acc[TRAINOPT__AF_FUSED_COLS];
+    const size_t padded = (cols + 15) / 16 * 16; /* col_acc past cols: the partial vector's zero lanes */
+    size_t r, rb, b, i, j, c;
+    for (c = 0; c < cols; c++) col_sum[c] = 0.0;
+    for (rb = 0; rb < rows; rb += TRAINOPT__LW_BLOCK) {
+        const size_t rend = rows - rb < TRAINOPT__LW_BLOCK ? rows : rb + TRAINOPT__LW_BLOCK;
+        for (c = 0; c < padded; c++) col_acc[c] = 0.0f;
+        for (r = rb; r < rend; r++) {
+            const float *g = grad + r * cols;
+            double total = 0.0;
+            for (b = 0; b < cols; b += TRAINOPT__LW_BLOCK) {
+                const size_t end = cols - b < TRAINOPT__LW_BLOCK ? cols : b + TRAINOPT__LW_BLOCK;
+                const size_t whole = end - (end - b) % 16;
+                trainopt__acc16 acc;
+                trainopt__acc16_zero(&acc);
+                for (i = b; i < whole; i += 16)
+                    for (j = 0; j < TRAINOPT__ACC_VECS; j++) {
+                        const size_t at = i + j * TRAINOPT_SIMD_LANES;
+                        trainopt__af_sq_into(trainopt__grad_load(&s->gi, g, at, TRAINOPT_SIMD_LANES, scaled, nonfinite), &acc.v[j],
+                                             col_acc + at);
+                    }
+                for (j = 0; i < end; j++, i += TRAINOPT_SIMD_LANES) {
+                    const size_t k = end - i < TRAINOPT_SIMD_LANES ? end - i : TRAINOPT_SIMD_LANES;
+                    trainopt__af_sq_into(trainopt__grad_load(&s->gi, g, i, k, scaled, nonfinite), &acc.v[j], col_acc + i);
+                }
+                total += (double)trainopt__acc16_sum(&acc);
+            }
+            row_var[r] = trainopt__af_lerp1(row_var[r], (float)(total / (double)cols), s);
+        }
+        for (c = 0; c < cols; c++) col_sum[c] += (double)col_acc[c];
+    }
+    for (c = 0; c < cols; c++) col_var[c] = trainopt__af_lerp1(col_var[c], (float)(col_sum[c] / (double)rows), s);
+}
+
 /* The factors' new values: row_var[r] and col_var[c] lerp toward the means of g^2 over
    row r and column c. */
 static inline void trainopt__af_factors(const trainopt__af_scalars *s, const float *grad, size_t rows, size_t cols,
                                         float *row_var, float *col_var, int scaled, size_t *nonfinite) {
     size_t r, c0, rb, c;
+    if (cols <= TRAINOPT__AF_FUSED_COLS) {
+        trainopt__af_factors_fused(s, grad, rows, cols, row_var, col_var, scaled, nonfinite);
+        return;
+    }
     for (r = 0; r < rows; r++) {
         const double sum = trainopt__af_grad_sumsq(s, grad + r * cols, cols, scaled, nonfinite);
         row_var[r] = trainopt__af_lerp1(row_var[r], (float)(sum / (double)cols), s);
@@ -8126,19 +8216,33 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__norm_dx(const trainopt__norm_row *
                            trainopt__v_fma(g, trainopt__v_set1(rc->a), trainopt__v_set1(rc->c)));
 }
 
+/* A hint to load the cache line at p (no fault, no effect on results). */
+#if defined(__GNUC__) || defined(__clang__)
+#define TRAINOPT__NORM_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#else
+#define TRAINOPT__NORM_PREFETCH(p) ((void)(p))
+#endif
+
 /* One row of y (backward: dx); with stream, aligned vectors go through streaming
-   stores (as >>batchnorm's rows). backward and affine are constants at every call. */
+   stores (as >>batchnorm's rows), and the forward prefetches next_x (the row its next
+   statistics sweep starts on; NULL: none) alongside: this sweep reads its own row from
+   cache, so without the hint memory would idle until the next sums ask for theirs
+   (bench/FINDINGS.md: 10-30% off layer and RMS norm forward out of cache; the
+   backward, which spends its time on its sums, gained nothing). backward and affine
+   are constants at every call. */
 TRAINOPT__FORCE_INLINE void trainopt__norm_row_body(const trainopt__norm_row *rc, const float *x, const float *dy,
                                                     const float *w, const float *b, float *out, size_t len,
-                                                    int backward, int affine, int stream) {
+                                                    int backward, int affine, int stream, const float *next_x) {
 #define TRAINOPT__NORM_VEC(i, k) \
     (backward ? trainopt__norm_dx(rc, x, dy, w, i, k, affine) : trainopt__norm_y(rc, x, w, b, i, k, affine))
     size_t i = 0;
     if (stream) {
         const size_t h = trainopt__bn_head(out, len);
         if (h) trainopt__v_store_n(out, TRAINOPT__NORM_VEC(0, h), h);
-        for (i = h; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES)
+        for (i = h; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES) {
+            if (next_x) TRAINOPT__NORM_PREFETCH(next_x + i);
             trainopt__v_stream(out + i, TRAINOPT__NORM_VEC(i, TRAINOPT_SIMD_LANES));
+        }
     } else {
         for (; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES)
             trainopt__v_store(out + i, TRAINOPT__NORM_VEC(i, TRAINOPT_SIMD_LANES));
@@ -8149,18 +8253,25 @@ TRAINOPT__FORCE_INLINE void trainopt__norm_row_body(const trainopt__norm_row *rc
 
 TRAINOPT__DRIVER void trainopt__norm_row_pass(const trainopt__norm_row *rc, const float *x, const float *dy,
                                               const float *w, const float *b, float *out, size_t len, int backward,
-                                              int affine, int stream) {
+                                              int affine, int stream, const float *next_x) {
     const trainopt__norm_row local = *rc;
+    const float *nx = next_x; /* the forward's only */
     if (backward) {
-        if (affine & TRAINOPT__NORM_W) trainopt__norm_row_body(&local, x, dy, w, NULL, out, len, 1, TRAINOPT__NORM_W, stream);
-        else trainopt__norm_row_body(&local, x, dy, NULL, NULL, out, len, 1, 0, stream);
+        if (affine & TRAINOPT__NORM_W)
+            trainopt__norm_row_body(&local, x, dy, w, NULL, out, len, 1, TRAINOPT__NORM_W, stream, NULL);
+        else
+            trainopt__norm_row_body(&local, x, dy, NULL, NULL, out, len, 1, 0, stream, NULL);
         return;
     }
     switch (affine) {
-    case 0: trainopt__norm_row_body(&local, x, NULL, NULL, NULL, out, len, 0, 0, stream); break;
-    case TRAINOPT__NORM_W: trainopt__norm_row_body(&local, x, NULL, w, NULL, out, len, 0, TRAINOPT__NORM_W, stream); break;
-    case TRAINOPT__NORM_B: trainopt__norm_row_body(&local, x, NULL, NULL, b, out, len, 0, TRAINOPT__NORM_B, stream); break;
-    default: trainopt__norm_row_body(&local, x, NULL, w, b, out, len, 0, TRAINOPT__NORM_W | TRAINOPT__NORM_B, stream);
+    case 0: trainopt__norm_row_body(&local, x, NULL, NULL, NULL, out, len, 0, 0, stream, nx); break;
+    case TRAINOPT__NORM_W:
+        trainopt__norm_row_body(&local, x, NULL, w, NULL, out, len, 0, TRAINOPT__NORM_W, stream, nx);
+        break;
+    case TRAINOPT__NORM_B:
+        trainopt__norm_row_body(&local, x, NULL, NULL, b, out, len, 0, TRAINOPT__NORM_B, stream, nx);
+        break;
+    default: trainopt__norm_row_body(&local, x, NULL, w, b, out, len, 0, TRAINOPT__NORM_W | TRAINOPT__NORM_B, stream, nx);
     }
 }
 
@@ -8343,11 +8454,12 @@ TRAINOPT__DRIVER void trainopt__norm_forward(const trainopt__norm_args *p) {
         g = r < whole ? TRAINOPT__BN_GROUP : 1;
         trainopt__norm_stats(p->x, p->cols, r, g, mean, m2);
         for (j = 0; j < g; j++) {
-            const size_t o = (r + (size_t)j) * p->cols;
+            const size_t o = (r + (size_t)j) * p->cols, next = r + (size_t)g + (size_t)j; /* row j of the next group */
             trainopt__norm_row_finish((double)p->cols, p->eps, mean[j], m2[j], p->rms, &rc, &rstd);
             if (p->save_mean) p->save_mean[r + (size_t)j] = rc.mu;
             if (p->save_rstd) p->save_rstd[r + (size_t)j] = rc.a;
-            trainopt__norm_row_pass(&rc, p->x + o, NULL, p->w, p->b, p->out + o, p->cols, 0, affine, p->stream);
+            trainopt__norm_row_pass(&rc, p->x + o, NULL, p->w, p->b, p->out + o, p->cols, 0, affine, p->stream,
+                                    next < p->rows ? p->x + next * p->cols : NULL);
         }
     }
 }
@@ -8367,7 +8479,7 @@ TRAINOPT__DRIVER void trainopt__norm_bw_dx(const trainopt__norm_args *p, size_t 
     size_t r;
     for (r = r0; r < r1; r++)
         trainopt__norm_row_pass(rc + (r - r0), p->x + r * p->cols, p->dy + r * p->cols, p->w, NULL, p->out + r * p->cols,
-                                p->cols, 1, p->w ? TRAINOPT__NORM_W : 0, p->stream);
+                                p->cols, 1, p->w ? TRAINOPT__NORM_W : 0, p->stream, NULL);
 }
 
 /* Rows go in blocks of NORM_ROWS: each block's coefficients, its weight-gradient

@@ -614,12 +614,27 @@ TRAINOPT__FORCE_INLINE void trainopt__acc16_zero(trainopt__acc16 *a) {
     for (j = 0; j < TRAINOPT__ACC_VECS; j++) a->v[j] = trainopt__v_zero();
 }
 TRAINOPT__FORCE_INLINE float trainopt__acc16_sum(const trainopt__acc16 *a) {
+#if defined(TRAINOPT__BACKEND_AVX512) || defined(TRAINOPT__BACKEND_AVX2)
+    /* The same tree in registers: every add is s[j] + s[j+w] of the loop below. Through
+       the stack array it was a chain of 15 scalar loads, adds and stores, which cost more
+       than the sweep of a short row (group norm's channels, a row's last block). */
+#if defined(TRAINOPT__BACKEND_AVX512)
+    const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(a->v[0]),
+                                    _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a->v[0]), 1)));
+#else
+    const __m256 s8 = _mm256_add_ps(a->v[0], a->v[1]);
+#endif
+    const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+    const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
+#else
     float s[16];
     int j, w;
     for (j = 0; j < TRAINOPT__ACC_VECS; j++) trainopt__v_store(s + j * TRAINOPT_SIMD_LANES, a->v[j]);
     for (w = 8; w >= 1; w /= 2)
         for (j = 0; j < w; j++) s[j] = s[j] + s[j + w];
     return s[0];
+#endif
 }
 
 #endif /* TRAINOPT_SIMD_H */

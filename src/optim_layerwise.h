@@ -334,7 +334,9 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_lars_step_ex(const trainopt_lars_c
    blocked like every norm here, per row; column sums: per column, a float sum over each
    block of TRAINOPT__LW_BLOCK rows in row order, the block sums added in double; both
    fixed orders, so the same bits on every backend), and the RMS of the parameter and of
-   the update (per-tensor reductions): five passes, no scratch memory. */
+   the update (per-tensor reductions): four sweeps (p^2; g^2 by row and by column, in
+   one sweep for rows of up to TRAINOPT__AF_FUSED_COLS; u^2; the update), no scratch
+   memory but the column sums' 48 KB of stack. */
 
 typedef struct {
     trainopt__grad_in gi;
@@ -382,31 +384,61 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__af_factored_v(float row_coef, cons
     return trainopt__v_mul(trainopt__v_set1(row_coef), trainopt__v_load_n(col_var + c, k));
 }
 
-/* One row's update pass: with `apply` p = p*decay + neg_step*u, else the sum of u^2. */
+/* The update direction of the factored step on k <= LANES elements of one row at i. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__af_row_u(const trainopt__af_scalars *s, float row_coef, const float *col_var,
+                                                       const float *grad, size_t i, size_t k, int scaled) {
+    const trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, NULL);
+    return trainopt__af_update(s, g, trainopt__af_factored_v(row_coef, col_var, i, k));
+}
+
+/* p = p*decay + neg_step*u on k <= LANES elements at i. */
+TRAINOPT__FORCE_INLINE void trainopt__af_apply(const trainopt__af_scalars *s, float *param, size_t i, size_t k, trainopt__vf u,
+                                               int has_wd, float neg_step) {
+    trainopt__vf p = trainopt__v_load_n(param + i, k);
+    const trainopt__vf step = trainopt__v_mul(trainopt__v_set1(neg_step), u);
+    p = has_wd ? trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), step) : trainopt__v_add(p, step);
+    trainopt__v_store_n(param + i, p, k);
+}
+
+/* One row's update pass: with `apply` p = p*decay + neg_step*u, else the sum of u^2 (the
+   blocked order: vector j of a block into partial j % ACC_VECS). Whole vectors in the
+   main loops (k a constant, so plain loads: the per-vector length test cost a third of
+   the time), the row's last partial vector after them. */
 TRAINOPT__FORCE_INLINE double trainopt__af_row(const trainopt__af_scalars *s, float row_coef, const float *col_var,
                                                float *param, const float *grad, size_t cols, int scaled, int apply, int has_wd,
                                                float neg_step) {
+    const size_t whole = cols - cols % TRAINOPT_SIMD_LANES;
     double total = 0.0;
     size_t b, i, j;
+    if (apply) {
+        for (i = 0; i < whole; i += TRAINOPT_SIMD_LANES)
+            trainopt__af_apply(s, param, i, TRAINOPT_SIMD_LANES,
+                               trainopt__af_row_u(s, row_coef, col_var, grad, i, TRAINOPT_SIMD_LANES, scaled), has_wd, neg_step);
+        if (i < cols) trainopt__af_apply(s, param, i, cols - i, trainopt__af_row_u(s, row_coef, col_var, grad, i, cols - i, scaled),
+                                         has_wd, neg_step);
+        return 0.0;
+    }
     for (b = 0; b < cols; b += TRAINOPT__LW_BLOCK) {
         const size_t end = cols - b < TRAINOPT__LW_BLOCK ? cols : b + TRAINOPT__LW_BLOCK;
+        const size_t end16 = end - (end - b) % 16, end_whole = end < whole ? end : whole;
         trainopt__acc16 acc;
         trainopt__acc16_zero(&acc);
-        for (i = b, j = 0; i < end; i += TRAINOPT_SIMD_LANES, j = (j + 1) % TRAINOPT__ACC_VECS) {
-            const size_t k = end - i < TRAINOPT_SIMD_LANES ? end - i : TRAINOPT_SIMD_LANES;
-            const trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, NULL);
-            const trainopt__vf u = trainopt__af_update(s, g, trainopt__af_factored_v(row_coef, col_var, i, k));
-            if (apply) {
-                trainopt__vf p = trainopt__v_load_n(param + i, k);
-                const trainopt__vf step = trainopt__v_mul(trainopt__v_set1(neg_step), u);
-                p = has_wd ? trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), step) : trainopt__v_add(p, step);
-                trainopt__v_store_n(param + i, p, k);
-            } else {
-                const trainopt__vf uk = trainopt__v_keep_first(u, k);
-                acc.v[j] = trainopt__v_fma(uk, uk, acc.v[j]);
+        for (i = b; i < end16; i += 16)
+            for (j = 0; j < TRAINOPT__ACC_VECS; j++) {
+                const trainopt__vf u =
+                    trainopt__af_row_u(s, row_coef, col_var, grad, i + j * TRAINOPT_SIMD_LANES, TRAINOPT_SIMD_LANES, scaled);
+                acc.v[j] = trainopt__v_fma(u, u, acc.v[j]);
             }
+        for (j = 0; i < end_whole; j++, i += TRAINOPT_SIMD_LANES) {
+            const trainopt__vf u = trainopt__af_row_u(s, row_coef, col_var, grad, i, TRAINOPT_SIMD_LANES, scaled);
+            acc.v[j] = trainopt__v_fma(u, u, acc.v[j]);
         }
-        if (!apply) total += (double)trainopt__acc16_sum(&acc);
+        if (i < end) { /* the row's partial last vector: lanes past it are +0 */
+            const trainopt__vf u = trainopt__v_keep_first(trainopt__af_row_u(s, row_coef, col_var, grad, i, end - i, scaled),
+                                                          end - i);
+            acc.v[j] = trainopt__v_fma(u, u, acc.v[j]);
+        }
+        total += (double)trainopt__acc16_sum(&acc);
     }
     return total;
 }
@@ -453,11 +485,65 @@ TRAINOPT__FORCE_INLINE float trainopt__af_lerp1(float a, float b, const trainopt
     return s->high ? fmaf(-(b - a), s->one_minus_w, b) : fmaf(s->w, b - a, a);
 }
 
+/* x^2 of one vector of g into a row's partial sum and into its columns' float sums. */
+TRAINOPT__FORCE_INLINE void trainopt__af_sq_into(trainopt__vf x, trainopt__vf *row_acc, float *col_acc) {
+    *row_acc = trainopt__v_fma(x, x, *row_acc);
+    trainopt__v_store(col_acc, trainopt__v_fma(x, x, trainopt__v_load(col_acc)));
+}
+
+/* The row and column sums of g^2 in one sweep over the rows, for rows of at most
+   TRAINOPT__AF_FUSED_COLS: each element goes to its row's blocked sum (the order of
+   trainopt__af_grad_sumsq) and to its column's float sum over the block of rows (the
+   order of the tiled loop in trainopt__af_factors), so the bits are those of the two
+   separate sweeps, with g read once instead of twice and row by row instead of in
+   1 KB pieces 4 KB or more apart (a strided walk that cost more than every other pass). */
+#define TRAINOPT__AF_FUSED_COLS 4096 /* its column sums take 12 bytes a column of stack: 48 KB */
+static inline void trainopt__af_factors_fused(const trainopt__af_scalars *s, const float *grad, size_t rows, size_t cols,
+                                              float *row_var, float *col_var, int scaled, size_t *nonfinite) {
+    double col_sum[TRAINOPT__AF_FUSED_COLS];
+    float col_acc[TRAINOPT__AF_FUSED_COLS];
+    const size_t padded = (cols + 15) / 16 * 16; /* col_acc past cols: the partial vector's zero lanes */
+    size_t r, rb, b, i, j, c;
+    for (c = 0; c < cols; c++) col_sum[c] = 0.0;
+    for (rb = 0; rb < rows; rb += TRAINOPT__LW_BLOCK) {
+        const size_t rend = rows - rb < TRAINOPT__LW_BLOCK ? rows : rb + TRAINOPT__LW_BLOCK;
+        for (c = 0; c < padded; c++) col_acc[c] = 0.0f;
+        for (r = rb; r < rend; r++) {
+            const float *g = grad + r * cols;
+            double total = 0.0;
+            for (b = 0; b < cols; b += TRAINOPT__LW_BLOCK) {
+                const size_t end = cols - b < TRAINOPT__LW_BLOCK ? cols : b + TRAINOPT__LW_BLOCK;
+                const size_t whole = end - (end - b) % 16;
+                trainopt__acc16 acc;
+                trainopt__acc16_zero(&acc);
+                for (i = b; i < whole; i += 16)
+                    for (j = 0; j < TRAINOPT__ACC_VECS; j++) {
+                        const size_t at = i + j * TRAINOPT_SIMD_LANES;
+                        trainopt__af_sq_into(trainopt__grad_load(&s->gi, g, at, TRAINOPT_SIMD_LANES, scaled, nonfinite), &acc.v[j],
+                                             col_acc + at);
+                    }
+                for (j = 0; i < end; j++, i += TRAINOPT_SIMD_LANES) {
+                    const size_t k = end - i < TRAINOPT_SIMD_LANES ? end - i : TRAINOPT_SIMD_LANES;
+                    trainopt__af_sq_into(trainopt__grad_load(&s->gi, g, i, k, scaled, nonfinite), &acc.v[j], col_acc + i);
+                }
+                total += (double)trainopt__acc16_sum(&acc);
+            }
+            row_var[r] = trainopt__af_lerp1(row_var[r], (float)(total / (double)cols), s);
+        }
+        for (c = 0; c < cols; c++) col_sum[c] += (double)col_acc[c];
+    }
+    for (c = 0; c < cols; c++) col_var[c] = trainopt__af_lerp1(col_var[c], (float)(col_sum[c] / (double)rows), s);
+}
+
 /* The factors' new values: row_var[r] and col_var[c] lerp toward the means of g^2 over
    row r and column c. */
 static inline void trainopt__af_factors(const trainopt__af_scalars *s, const float *grad, size_t rows, size_t cols,
                                         float *row_var, float *col_var, int scaled, size_t *nonfinite) {
     size_t r, c0, rb, c;
+    if (cols <= TRAINOPT__AF_FUSED_COLS) {
+        trainopt__af_factors_fused(s, grad, rows, cols, row_var, col_var, scaled, nonfinite);
+        return;
+    }
     for (r = 0; r < rows; r++) {
         const double sum = trainopt__af_grad_sumsq(s, grad + r * cols, cols, scaled, nonfinite);
         row_var[r] = trainopt__af_lerp1(row_var[r], (float)(sum / (double)cols), s);
