@@ -1850,6 +1850,8 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__fill TRAINOPT__PRIVATE(trainopt__fill)
 #define trainopt__finite TRAINOPT__PRIVATE(trainopt__finite)
 #define trainopt__float_range TRAINOPT__PRIVATE(trainopt__float_range)
+#define trainopt__fma_pd_emulated TRAINOPT__PRIVATE(trainopt__fma_pd_emulated)
+#define trainopt__fma_pd_round_odd TRAINOPT__PRIVATE(trainopt__fma_pd_round_odd)
 #define trainopt__fmaf_emulated TRAINOPT__PRIVATE(trainopt__fmaf_emulated)
 #define trainopt__fmaf_runtime TRAINOPT__PRIVATE(trainopt__fmaf_runtime)
 #define trainopt__gn_args TRAINOPT__PRIVATE(trainopt__gn_args)
@@ -2007,6 +2009,8 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__v_erfinv TRAINOPT__PRIVATE(trainopt__v_erfinv)
 #define trainopt__v_exp TRAINOPT__PRIVATE(trainopt__v_exp)
 #define trainopt__v_fma TRAINOPT__PRIVATE(trainopt__v_fma)
+#define trainopt__v_fma_emulated TRAINOPT__PRIVATE(trainopt__v_fma_emulated)
+#define trainopt__v_fma_sse2 TRAINOPT__PRIVATE(trainopt__v_fma_sse2)
 #define trainopt__v_fnma TRAINOPT__PRIVATE(trainopt__v_fnma)
 #define trainopt__v_from_bits TRAINOPT__PRIVATE(trainopt__v_from_bits)
 #define trainopt__v_keep_first TRAINOPT__PRIVATE(trainopt__v_keep_first)
@@ -7100,8 +7104,8 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_rows_body(const trainopt__bn_rows *p, i
     trainopt__vf v[4][TRAINOPT__BN_GROUP];
     size_t r;
     int i, j;
-    for (j = 0; j < g; j++)
-        for (i = 0; i < 4; i++) v[i][j] = i < 3 || backward ? trainopt__v_set1(p->coef[i][j]) : trainopt__v_zero();
+    for (j = 0; j < TRAINOPT__BN_GROUP; j++) /* all of v, not just g columns: gcc -Wmaybe-uninitialized (sse2) */
+        for (i = 0; i < 4; i++) v[i][j] = j < g && (i < 3 || backward) ? trainopt__v_set1(p->coef[i][j]) : trainopt__v_zero();
 #define TRAINOPT__BN_ROW(r, j)                                                                                    \
     do {                                                                                                          \
         const size_t o = ((r) * cs + c + (size_t)(j)) * s;                                                        \
