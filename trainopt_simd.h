@@ -459,8 +459,12 @@ TRAINOPT__FORCE_INLINE __m128 trainopt__v_fma_emulated(__m128 a, __m128 b, __m12
 #include <immintrin.h>
 TRAINOPT__FORCE_INLINE __m128 trainopt__v_fma_sse2(__m128 a, __m128 b, __m128 c) { return _mm_fmadd_ps(a, b, c); }
 #elif (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+/* const: the answer never changes, so the compiler may hoist the call out of a loop.
+   Read inline, the CPU model would be reloaded after every vector store (__m128 stores
+   may alias anything, libgcc's __cpu_model included). */
+__attribute__((const, noinline, unused)) static int trainopt__cpu_has_fma(void) { return __builtin_cpu_supports("fma"); }
 TRAINOPT__FORCE_INLINE __m128 trainopt__v_fma_sse2(__m128 a, __m128 b, __m128 c) {
-    if (__builtin_expect(__builtin_cpu_supports("fma"), 1)) {
+    if (__builtin_expect(trainopt__cpu_has_fma(), 1)) {
         __asm__("vfmadd231ps %2, %1, %0" : "+x"(c) : "x"(a), "x"(b));
         return c;
     }
