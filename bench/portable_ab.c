@@ -141,7 +141,7 @@ int main(int argc, char **argv) {
                 }
             }
             printf("%-8s %9zu  %s %.3f ns/el  naive-O2 %.3f ns/el  ratio(naive/trainopt) %.2f\n", names[k], n,
-                   TRAINOPT_SIMD_NAME, med[0], med[1], med[1] / med[0]);
+                   trainopt_backend(), med[0], med[1], med[1] / med[0]);
         }
         for (j = 0; j < 5; j++)
             free(A[j]);
