@@ -440,7 +440,7 @@ TRAINOPT__FORCE_INLINE __m128d trainopt__fma_pd_emulated(__m128d a, __m128d b, _
     const __m128d mag = _mm_andnot_pd(_mm_set1_pd(-0.0), s);
     /* halfway: the 32-bit compare of the masked low word (its high word is 0 on both sides) */
     const __m128i half = _mm_cmpeq_epi32(low, _mm_set1_epi64x(0x10000000));
-    const __m128d tiny = _mm_and_pd(_mm_cmplt_pd(mag, _mm_set1_pd(0x1p-126)), _mm_cmpneq_pd(s, _mm_setzero_pd()));
+    const __m128d tiny = _mm_and_pd(_mm_cmplt_pd(mag, _mm_castsi128_pd(_mm_set1_epi64x(0x3810000000000000))) /* 2^-126 */, _mm_cmpneq_pd(s, _mm_setzero_pd()));
     const __m128d rare = _mm_or_pd(_mm_castsi128_pd(_mm_shuffle_epi32(half, _MM_SHUFFLE(2, 2, 0, 0))), tiny);
     if (__builtin_expect(_mm_movemask_pd(rare) != 0, 0)) return trainopt__fma_pd_round_odd(s, p, c, rare);
     return s;
