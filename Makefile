@@ -164,6 +164,13 @@ MATRIX_LEGS = gcc-O3-contract-off gcc-O3-contract-fast gcc-O2-native clang-O2 cl
 $(eval $(call dispatch_runner_rule,gcc-dispatch,gcc,-O2 -march=x86-64))
 $(eval $(call dispatch_runner_rule,clang-dispatch,clang,-O2 -march=x86-64))
 DISPATCH_LEGS = gcc-dispatch clang-dispatch
+# The sse2 backend (what a baseline x86-64 build without -m flags gets): its own leg,
+# scalar and sse2 only, so that it adds two backends' objects to make test, not a fifth
+# backend to every leg. TO_WANT_SSE2: tests/test_simd.c fails to compile if the ladder
+# picks another backend.
+FLAGS_sse2 = -march=x86-64 -DTO_WANT_SSE2
+$(eval $(call leg_rule,sse2,gcc,-O2,scalar sse2,FLAGS_,-DTO_WITH_SSE2))
+MATRIX_LEGS += sse2
 # AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite, not just the batteries.
 SANITIZE = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 $(eval $(call runner_rule,asan,gcc,$(SANITIZE)))

@@ -23,8 +23,8 @@
    Every other file includes trainopt.h plain: it gives the declarations. The
    file with TRAINOPT_IMPLEMENTATION compiles the kernels (external linkage); compile
    it with the vector ISA you want them to use (-mavx2 -mfma, -mavx512f,
-   -march=native, or nothing for the scalar fallback), or, for one binary that
-   runs on many x86-64 CPUs, #define TRAINOPT_DISPATCH there too and let it pick
+   -march=native, or nothing: sse2 on x86-64, the scalar fallback elsewhere), or,
+   for one binary that runs on many x86-64 CPUs, #define TRAINOPT_DISPATCH there too and let it pick
    at run time (RUNTIME DISPATCH below). Or define nothing and link libtrainopt
    (make install; cc app.c $(pkg-config --cflags --libs trainopt)), which is
    built that way. #define TRAINOPT_STATIC instead gives one file private copies.
@@ -102,6 +102,7 @@
                           every file that includes trainopt.h, so that two builds of
                           trainopt can live in one program.
      TRAINOPT_NO_SIMD     force the scalar backend (same results, several times slower).
+     TRAINOPT_NO_SSE2     x86 without other vector flags: scalar instead of the sse2 backend.
      TRAINOPT_NO_AVX512   cap x86 at AVX2+FMA even where -mavx512f is given
                           (useful where 512-bit code lowers the clock).
      TRAINOPT_SIMDE_NEON  testing only: the NEON backend through SIMDe on any CPU.
@@ -1865,6 +1866,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__check_out TRAINOPT__PRIVATE(trainopt__check_out)
 #define trainopt__check_tensors TRAINOPT__PRIVATE(trainopt__check_tensors)
 #define trainopt__count_nonfinite TRAINOPT__PRIVATE(trainopt__count_nonfinite)
+#define trainopt__cpu_has_fma TRAINOPT__PRIVATE(trainopt__cpu_has_fma)
 #define trainopt__dropout_apply TRAINOPT__PRIVATE(trainopt__dropout_apply)
 #define trainopt__dropout_batch TRAINOPT__PRIVATE(trainopt__dropout_batch)
 #define trainopt__dropout_check TRAINOPT__PRIVATE(trainopt__dropout_check)
@@ -1885,6 +1887,8 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__fill TRAINOPT__PRIVATE(trainopt__fill)
 #define trainopt__finite TRAINOPT__PRIVATE(trainopt__finite)
 #define trainopt__float_range TRAINOPT__PRIVATE(trainopt__float_range)
+#define trainopt__fma_pd_emulated TRAINOPT__PRIVATE(trainopt__fma_pd_emulated)
+#define trainopt__fma_pd_round_odd TRAINOPT__PRIVATE(trainopt__fma_pd_round_odd)
 #define trainopt__fmaf_emulated TRAINOPT__PRIVATE(trainopt__fmaf_emulated)
 #define trainopt__fmaf_runtime TRAINOPT__PRIVATE(trainopt__fmaf_runtime)
 #define trainopt__gn_args TRAINOPT__PRIVATE(trainopt__gn_args)
@@ -2047,6 +2051,8 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__v_erfinv TRAINOPT__PRIVATE(trainopt__v_erfinv)
 #define trainopt__v_exp TRAINOPT__PRIVATE(trainopt__v_exp)
 #define trainopt__v_fma TRAINOPT__PRIVATE(trainopt__v_fma)
+#define trainopt__v_fma_emulated TRAINOPT__PRIVATE(trainopt__v_fma_emulated)
+#define trainopt__v_fma_sse2 TRAINOPT__PRIVATE(trainopt__v_fma_sse2)
 #define trainopt__v_fnma TRAINOPT__PRIVATE(trainopt__v_fnma)
 #define trainopt__v_from_bits TRAINOPT__PRIVATE(trainopt__v_from_bits)
 #define trainopt__v_keep_first TRAINOPT__PRIVATE(trainopt__v_keep_first)
@@ -2264,7 +2270,7 @@ static TRAINOPT__COLD void trainopt__once_value_f(const char *fn, const char *na
     (trainopt__once_fail_f(fn, "step = %lld: steps count from 1", (long long)(step)), TRAINOPT_ERR_STEP)
 #endif
 
-/* The backend this translation unit was compiled for: "avx512", "avx2", "neon", "scalar"
+/* The backend this translation unit was compiled for: "avx512", "avx2", "neon", "sse2", "scalar"
    (with TRAINOPT_DISPATCH: the variant chosen at run time). */
 TRAINOPT__KERNEL_API const char *trainopt_backend(void) { return TRAINOPT_SIMD_NAME; }
 /* >>validate: shared argument checks. */
@@ -7235,8 +7241,8 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_rows_body(const trainopt__bn_rows *p, i
     trainopt__vf v[4][TRAINOPT__BN_GROUP];
     size_t r;
     int i, j;
-    for (j = 0; j < g; j++)
-        for (i = 0; i < 4; i++) v[i][j] = i < 3 || backward ? trainopt__v_set1(p->coef[i][j]) : trainopt__v_zero();
+    for (j = 0; j < TRAINOPT__BN_GROUP; j++) /* all of v, not just g columns: gcc -Wmaybe-uninitialized (sse2) */
+        for (i = 0; i < 4; i++) v[i][j] = j < g && (i < 3 || backward) ? trainopt__v_set1(p->coef[i][j]) : trainopt__v_zero();
 #define TRAINOPT__BN_ROW(r, j)                                                                                    \
     do {                                                                                                          \
         const size_t o = ((r) * cs + c + (size_t)(j)) * s;                                                        \

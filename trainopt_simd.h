@@ -9,6 +9,7 @@
      avx512   __AVX512F__ (and not TRAINOPT_NO_AVX512)   16
      avx2     __AVX2__ and __FMA__                        8
      neon     __aarch64__ and __ARM_NEON (or TRAINOPT_SIMDE_NEON, see below)  4
+     sse2     __SSE2__ (baseline x86-64; not TRAINOPT_NO_SSE2)  4
      scalar   otherwise, or TRAINOPT_NO_SIMD              1
 
    Every op is exact IEEE binary32 arithmetic or a bit operation, so the same
@@ -95,6 +96,8 @@
 #define TRAINOPT__BACKEND_AVX2 1
 #elif defined(__aarch64__) && defined(__ARM_NEON)
 #define TRAINOPT__BACKEND_NEON 1
+#elif defined(__SSE2__) && !defined(TRAINOPT_NO_SSE2) /* baseline x86-64 */
+#define TRAINOPT__BACKEND_SSE2 1
 #else
 #define TRAINOPT__BACKEND_SCALAR 1
 #endif
@@ -391,6 +394,184 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bits(trainopt__vi a) { retu
 TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { vst1q_u32(p, a); }
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { trainopt__v_store(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) {}
+
+/* >>sse2: baseline x86-64 (every x86-64 CPU has SSE2), so a build without -m flags
+   still runs 4 lanes. SSE2 has no fma, no blend, no masked load and no 32-bit lane
+   multiply: those are built from what it has, with the same bits. */
+#elif defined(TRAINOPT__BACKEND_SSE2)
+#include <emmintrin.h>
+#define TRAINOPT_SIMD_NAME "sse2"
+#define TRAINOPT_SIMD_LANES 4
+typedef __m128 trainopt__vf;
+typedef __m128i trainopt__vi;
+typedef __m128 trainopt__vm; /* all-ones or all-zeros lanes */
+
+/* The exactly rounded a * b + c of four lanes from binary64, two lanes at a time: the
+   scalar backend's emulation (see trainopt__fmaf_emulated there) in packed form. A
+   product of floats is exact in double and the sum is rounded once; converting to
+   float is then right unless the sum sits on a float halfway point (29 low bits
+   1000...0) or in the float subnormal range, where the sum is first rounded to odd
+   from TwoSum's error (Boldo and Melquiond, IEEE Trans. Computers 57(4), 2008). Those
+   lanes are rare: one test of both halves, and the fix-up only when a lane needs it. */
+#define TRAINOPT__HAVE_V_FMA_EMULATED 1 /* tests/test_simd.c tests it directly */
+/* The rare lanes' fix-up, out of line (cold) so that the common path stays short where
+   every fma of a kernel is inlined: s = p + c rounded to nearest becomes, in the lanes
+   `rare` selects where the sum was inexact, the odd neighbour of s on the exact sum's
+   side (u | 1 away from zero, (u - 1) | 1 toward it; TwoSum's err is exactly p + c - s). */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((unused, noinline, cold))
+#endif
+static __m128d trainopt__fma_pd_round_odd(__m128d s, __m128d p, __m128d c, __m128d rare) {
+    const __m128i u = _mm_castpd_si128(s), one = _mm_set1_epi64x(1);
+    const __m128d zero = _mm_setzero_pd();
+    const __m128d bb = _mm_sub_pd(s, p);
+    const __m128d err = _mm_add_pd(_mm_sub_pd(p, _mm_sub_pd(s, bb)), _mm_sub_pd(c, bb));
+    const __m128d fix = _mm_and_pd(rare, _mm_cmpneq_pd(err, zero));
+    const __m128d toward_zero = _mm_xor_pd(_mm_cmpgt_pd(err, zero), _mm_cmpgt_pd(s, zero));
+    const __m128i up = _mm_or_si128(u, one), down = _mm_or_si128(_mm_sub_epi64(u, one), one);
+    const __m128i odd = _mm_or_si128(_mm_and_si128(_mm_castpd_si128(toward_zero), down),
+                                     _mm_andnot_si128(_mm_castpd_si128(toward_zero), up));
+    return _mm_castsi128_pd(_mm_or_si128(_mm_and_si128(_mm_castpd_si128(fix), odd), _mm_andnot_si128(_mm_castpd_si128(fix), u)));
+}
+TRAINOPT__FORCE_INLINE __m128d trainopt__fma_pd_emulated(__m128d a, __m128d b, __m128d c) {
+    const __m128d p = _mm_mul_pd(a, b);
+    const __m128d s = _mm_add_pd(p, c);
+    const __m128i low = _mm_and_si128(_mm_castpd_si128(s), _mm_set1_epi64x(0x1fffffff));
+    const __m128d mag = _mm_andnot_pd(_mm_set1_pd(-0.0), s);
+    /* halfway: the 32-bit compare of the masked low word (its high word is 0 on both sides) */
+    const __m128i half = _mm_cmpeq_epi32(low, _mm_set1_epi64x(0x10000000));
+    const __m128d tiny = _mm_and_pd(_mm_cmplt_pd(mag, _mm_castsi128_pd(_mm_set1_epi64x(0x3810000000000000))) /* 2^-126 */, _mm_cmpneq_pd(s, _mm_setzero_pd()));
+    const __m128d rare = _mm_or_pd(_mm_castsi128_pd(_mm_shuffle_epi32(half, _MM_SHUFFLE(2, 2, 0, 0))), tiny);
+    if (__builtin_expect(_mm_movemask_pd(rare) != 0, 0)) return trainopt__fma_pd_round_odd(s, p, c, rare);
+    return s;
+}
+TRAINOPT__FORCE_INLINE __m128 trainopt__v_fma_emulated(__m128 a, __m128 b, __m128 c) {
+    const __m128d lo = trainopt__fma_pd_emulated(_mm_cvtps_pd(a), _mm_cvtps_pd(b), _mm_cvtps_pd(c));
+    const __m128d hi = trainopt__fma_pd_emulated(_mm_cvtps_pd(_mm_movehl_ps(a, a)), _mm_cvtps_pd(_mm_movehl_ps(b, b)),
+                                                  _mm_cvtps_pd(_mm_movehl_ps(c, c)));
+    return _mm_movelh_ps(_mm_cvtpd_ps(lo), _mm_cvtpd_ps(hi));
+}
+/* Where the target has FMA, the intrinsic; on baseline x86-64 with gcc or clang, the
+   instruction itself when the CPU has it (as the scalar backend does: the assembler
+   takes it whatever the -m flags; the VEX encoding clears the upper half, so no
+   SSE/AVX transition), else the emulation. */
+#if defined(__FMA__)
+#include <immintrin.h>
+TRAINOPT__FORCE_INLINE __m128 trainopt__v_fma_sse2(__m128 a, __m128 b, __m128 c) { return _mm_fmadd_ps(a, b, c); }
+#elif (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+/* const: the answer never changes, so the compiler may hoist the call out of a loop.
+   Read inline, the CPU model would be reloaded after every vector store (__m128 stores
+   may alias anything, libgcc's __cpu_model included). */
+__attribute__((const, noinline, unused)) static int trainopt__cpu_has_fma(void) { return __builtin_cpu_supports("fma"); }
+TRAINOPT__FORCE_INLINE __m128 trainopt__v_fma_sse2(__m128 a, __m128 b, __m128 c) {
+    if (__builtin_expect(trainopt__cpu_has_fma(), 1)) {
+        __asm__("vfmadd231ps %2, %1, %0" : "+x"(c) : "x"(a), "x"(b));
+        return c;
+    }
+    return trainopt__v_fma_emulated(a, b, c);
+}
+#else
+TRAINOPT__FORCE_INLINE __m128 trainopt__v_fma_sse2(__m128 a, __m128 b, __m128 c) { return trainopt__v_fma_emulated(a, b, c); }
+#endif
+
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_first(size_t k) {
+    return _mm_castsi128_ps(_mm_cmpgt_epi32(_mm_set1_epi32((int)k), _mm_set_epi32(3, 2, 1, 0)));
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_load(const float *p) { return _mm_loadu_ps(p); }
+TRAINOPT__FORCE_INLINE void trainopt__v_store(float *p, trainopt__vf v) { _mm_storeu_ps(p, v); }
+/* No masked moves in SSE2: a partial vector goes through a local copy of exactly k floats. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_load_n(const float *p, size_t k) {
+    float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    if (k == 4) return _mm_loadu_ps(p);
+    memcpy(t, p, k * sizeof(float));
+    return _mm_loadu_ps(t);
+}
+TRAINOPT__FORCE_INLINE void trainopt__v_store_n(float *p, trainopt__vf v, size_t k) {
+    float t[4];
+    if (k == 4) {
+        _mm_storeu_ps(p, v);
+        return;
+    }
+    _mm_storeu_ps(t, v);
+    memcpy(p, t, k * sizeof(float));
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_set1(float x) { return _mm_set1_ps(x); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_zero(void) { return _mm_setzero_ps(); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_add(trainopt__vf a, trainopt__vf b) { return _mm_add_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sub(trainopt__vf a, trainopt__vf b) { return _mm_sub_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_mul(trainopt__vf a, trainopt__vf b) {
+    trainopt__vf p = _mm_mul_ps(a, b);
+    TRAINOPT__ROUNDED(p, "x");
+    return p;
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_div(trainopt__vf a, trainopt__vf b) { return _mm_div_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fma(trainopt__vf a, trainopt__vf b, trainopt__vf c) { return trainopt__v_fma_sse2(a, b, c); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_fnma(trainopt__vf a, trainopt__vf b, trainopt__vf c) {
+    return trainopt__v_fma_sse2(_mm_xor_ps(a, _mm_set1_ps(-0.0f)), b, c); /* -a is exact */
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sqrt(trainopt__vf a) { return _mm_sqrt_ps(a); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_min(trainopt__vf a, trainopt__vf b) { return _mm_min_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_max(trainopt__vf a, trainopt__vf b) { return _mm_max_ps(a, b); }
+/* No roundps before SSE4.1. Below 2^23, adding and subtracting 2^23 rounds |a| to the
+   nearest integer, ties to even (the default mode), and the sign goes back on (so -0.4
+   gives -0, as rintf); from 2^23 on every float is an integer (or Inf, NaN): a itself. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_round(trainopt__vf a) {
+    const __m128 sign = _mm_set1_ps(-0.0f), big = _mm_set1_ps(8388608.0f);
+    const __m128 mag = _mm_andnot_ps(sign, a);
+    const __m128 r = _mm_or_ps(_mm_sub_ps(_mm_add_ps(mag, big), big), _mm_and_ps(sign, a));
+    const __m128 small = _mm_cmplt_ps(mag, big);
+    return _mm_or_ps(_mm_and_ps(small, r), _mm_andnot_ps(small, a));
+}
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_lt(trainopt__vf a, trainopt__vf b) { return _mm_cmplt_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_le(trainopt__vf a, trainopt__vf b) { return _mm_cmple_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_eq(trainopt__vf a, trainopt__vf b) { return _mm_cmpeq_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__v_unord(trainopt__vf a, trainopt__vf b) { return _mm_cmpunord_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_select(trainopt__vm m, trainopt__vf a, trainopt__vf b) {
+    return _mm_or_ps(_mm_and_ps(m, a), _mm_andnot_ps(m, b));
+}
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_and(trainopt__vm a, trainopt__vm b) { return _mm_and_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_or(trainopt__vm a, trainopt__vm b) { return _mm_or_ps(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__m_not(trainopt__vm a) { return _mm_xor_ps(a, _mm_castsi128_ps(_mm_set1_epi32(-1))); }
+TRAINOPT__FORCE_INLINE uint32_t trainopt__m_bits(trainopt__vm a) { return (uint32_t)_mm_movemask_ps(a); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_set1(uint32_t x) { return _mm_set1_epi32((int)x); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_iota(void) { return _mm_set_epi32(3, 2, 1, 0); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_add(trainopt__vi a, trainopt__vi b) { return _mm_add_epi32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_sub(trainopt__vi a, trainopt__vi b) { return _mm_sub_epi32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_and(trainopt__vi a, trainopt__vi b) { return _mm_and_si128(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_or(trainopt__vi a, trainopt__vi b) { return _mm_or_si128(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_xor(trainopt__vi a, trainopt__vi b) { return _mm_xor_si128(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_andnot(trainopt__vi a, trainopt__vi b) { return _mm_andnot_si128(a, b); }
+TRAINOPT__FORCE_INLINE int trainopt__vi_any(trainopt__vi a) { return _mm_movemask_epi8(_mm_cmpeq_epi32(a, _mm_setzero_si128())) != 0xffff; }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_shl(trainopt__vi a, int n) { return _mm_sll_epi32(a, _mm_cvtsi32_si128(n)); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_shr(trainopt__vi a, int n) { return _mm_srl_epi32(a, _mm_cvtsi32_si128(n)); }
+/* The unsigned 64-bit products of lanes 0, 2 (even) and 1, 3 (odd), from pmuludq. */
+TRAINOPT__FORCE_INLINE void trainopt__vi_mul_wide(trainopt__vi a, trainopt__vi b, trainopt__vi *hi, trainopt__vi *lo) {
+    const __m128i even = _mm_mul_epu32(a, b);
+    const __m128i odd = _mm_mul_epu32(_mm_srli_epi64(a, 32), _mm_srli_epi64(b, 32));
+    *lo = _mm_unpacklo_epi32(_mm_shuffle_epi32(even, _MM_SHUFFLE(0, 0, 2, 0)), _mm_shuffle_epi32(odd, _MM_SHUFFLE(0, 0, 2, 0)));
+    *hi = _mm_unpacklo_epi32(_mm_shuffle_epi32(even, _MM_SHUFFLE(0, 0, 3, 1)), _mm_shuffle_epi32(odd, _MM_SHUFFLE(0, 0, 3, 1)));
+}
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_mullo(trainopt__vi a, trainopt__vi b) {
+    trainopt__vi hi, lo;
+    trainopt__vi_mul_wide(a, b, &hi, &lo);
+    (void)hi;
+    return lo;
+}
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__vi_lt(trainopt__vi a, trainopt__vi b) {
+    const __m128i bias = _mm_set1_epi32(INT32_MIN); /* unsigned order via signed compare */
+    return _mm_castsi128_ps(_mm_cmplt_epi32(_mm_xor_si128(a, bias), _mm_xor_si128(b, bias)));
+}
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__vi_ge(trainopt__vi a, trainopt__vi b) { return trainopt__m_not(trainopt__vi_lt(a, b)); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_select(trainopt__vm m, trainopt__vi a, trainopt__vi b) {
+    return _mm_castps_si128(trainopt__v_select(m, _mm_castsi128_ps(a), _mm_castsi128_ps(b)));
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__vi_to_f(trainopt__vi a) { return _mm_cvtepi32_ps(a); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) { return _mm_cvttps_epi32(a); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_bits(trainopt__vf a) { return _mm_castps_si128(a); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bits(trainopt__vi a) { return _mm_castsi128_ps(a); }
+TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { _mm_storeu_si128((__m128i *)(void *)p, a); }
+TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm_stream_ps(p, v); }
+TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
 
 /* >>scalar: the same op set at one lane, so forcing scalar runs the same kernel bodies. */
 #else

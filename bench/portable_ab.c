@@ -1,12 +1,17 @@
 /* bench/portable_ab.c - the portable build's optimizers against the naive loops of
    bench/naive_optim.c built plain -O2, without Google Benchmark, so that two builds
    of trainopt (before and after a change to the scalar backend) can be timed in one
-   run. ns/element, median of REPS timings (200 calls each at 64K, 3 at 16M); the data
-   are bench/pool.c's. Build and run from the top directory (issue 22's measurement):
+   run. ns/element (CPU time of the thread), median of REPS timings (200 calls each at 64K,
+   3 at 16M; trainopt and the naive loop alternate). Build and run from the top
+   directory (issue 22's measurement):
      gcc -O2 -DTOB_VARIANT=O2 -Ibench -c bench/naive_optim.c -o /tmp/naive_O2.o
      gcc -std=c99 -O2 -DTRAINOPT_STATIC -DTRAINOPT_NO_SIMD -Ibench -I. -c bench/portable_ab.c -o /tmp/ab.o
      gcc /tmp/ab.o /tmp/naive_O2.o -o /tmp/portable_ab -lm
-     flock /work/bench.lock taskset -c 1 /tmp/portable_ab [REPS [optimizer index]] */
+     flock /work/bench.lock taskset -c 1 /tmp/portable_ab [REPS [optimizer index]]
+   Without -DTRAINOPT_NO_SIMD the same commands build the sse2 backend (what baseline
+   x86-64 gets); with -D'__builtin_cpu_supports(x)=0' added, either backend takes its
+   emulated fma (the path of a CPU without FMA); clang in place of gcc for the first
+   two compiles measures clang. */
 #define _ISOC11_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
@@ -31,7 +36,7 @@ static void fill(float *a, int j, size_t n) {
 }
 static double now(void) {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); /* CPU time: other jobs' time slices excluded */
     return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 static float *A[5];
@@ -116,22 +121,27 @@ int main(int argc, char **argv) {
             double med[2];
             for (j = 0; j < 5; j++)
                 fill(A[j], j, n);
-            for (impl = 0; impl < 2; impl++) {
-                double t[64];
+            {
+                /* the two alternate, rep by rep, so that both see the same machine */
+                double t[2][64];
                 int it = si ? 3 : 200;
-                run(k, impl, n);
-                for (r = 0; r < reps; r++) {
-                    double t0 = now();
-                    int q;
-                    for (q = 0; q < it; q++)
-                        run(k, impl, n);
-                    t[r] = (now() - t0) / it / n * 1e9;
+                run(k, 0, n);
+                run(k, 1, n);
+                for (r = 0; r < reps; r++)
+                    for (impl = 0; impl < 2; impl++) {
+                        double t0 = now();
+                        int q;
+                        for (q = 0; q < it; q++)
+                            run(k, impl, n);
+                        t[impl][r] = (now() - t0) / it / n * 1e9;
+                    }
+                for (impl = 0; impl < 2; impl++) {
+                    qsort(t[impl], reps, sizeof t[impl][0], cmpd);
+                    med[impl] = t[impl][reps / 2];
                 }
-                qsort(t, reps, sizeof t[0], cmpd);
-                med[impl] = t[reps / 2];
             }
             printf("%-8s %9zu  %s %.3f ns/el  naive-O2 %.3f ns/el  ratio(naive/trainopt) %.2f\n", names[k], n,
-                   TRAINOPT_SIMD_NAME, med[0], med[1], med[1] / med[0]);
+                   trainopt_backend(), med[0], med[1], med[1] / med[0]);
         }
         for (j = 0; j < 5; j++)
             free(A[j]);

@@ -478,8 +478,8 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_rows_body(const trainopt__bn_rows *p, i
     trainopt__vf v[4][TRAINOPT__BN_GROUP];
     size_t r;
     int i, j;
-    for (j = 0; j < g; j++)
-        for (i = 0; i < 4; i++) v[i][j] = i < 3 || backward ? trainopt__v_set1(p->coef[i][j]) : trainopt__v_zero();
+    for (j = 0; j < TRAINOPT__BN_GROUP; j++) /* all of v, not just g columns: gcc -Wmaybe-uninitialized (sse2) */
+        for (i = 0; i < 4; i++) v[i][j] = j < g && (i < 3 || backward) ? trainopt__v_set1(p->coef[i][j]) : trainopt__v_zero();
 #define TRAINOPT__BN_ROW(r, j)                                                                                    \
     do {                                                                                                          \
         const size_t o = ((r) * cs + c + (size_t)(j)) * s;                                                        \

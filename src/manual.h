@@ -22,8 +22,8 @@
    Every other file includes trainopt.h plain: it gives the declarations. The
    file with TRAINOPT_IMPLEMENTATION compiles the kernels (external linkage); compile
    it with the vector ISA you want them to use (-mavx2 -mfma, -mavx512f,
-   -march=native, or nothing for the scalar fallback), or, for one binary that
-   runs on many x86-64 CPUs, #define TRAINOPT_DISPATCH there too and let it pick
+   -march=native, or nothing: sse2 on x86-64, the scalar fallback elsewhere), or,
+   for one binary that runs on many x86-64 CPUs, #define TRAINOPT_DISPATCH there too and let it pick
    at run time (RUNTIME DISPATCH below). Or define nothing and link libtrainopt
    (make install; cc app.c $(pkg-config --cflags --libs trainopt)), which is
    built that way. #define TRAINOPT_STATIC instead gives one file private copies.
@@ -101,6 +101,7 @@
                           every file that includes trainopt.h, so that two builds of
                           trainopt can live in one program.
      TRAINOPT_NO_SIMD     force the scalar backend (same results, several times slower).
+     TRAINOPT_NO_SSE2     x86 without other vector flags: scalar instead of the sse2 backend.
      TRAINOPT_NO_AVX512   cap x86 at AVX2+FMA even where -mavx512f is given
                           (useful where 512-bit code lowers the clock).
      TRAINOPT_SIMDE_NEON  testing only: the NEON backend through SIMDe on any CPU.

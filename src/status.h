@@ -70,6 +70,6 @@ static TRAINOPT__COLD void trainopt__once_value_f(const char *fn, const char *na
     (trainopt__once_fail_f(fn, "step = %lld: steps count from 1", (long long)(step)), TRAINOPT_ERR_STEP)
 #endif
 
-/* The backend this translation unit was compiled for: "avx512", "avx2", "neon", "scalar"
+/* The backend this translation unit was compiled for: "avx512", "avx2", "neon", "sse2", "scalar"
    (with TRAINOPT_DISPATCH: the variant chosen at run time). */
 TRAINOPT__KERNEL_API const char *trainopt_backend(void) { return TRAINOPT_SIMD_NAME; }

@@ -28,7 +28,7 @@ int to_sink_compare(to_ctx *t, const to_sink *got, const to_sink *want);
 /* Declarations of every suite's entry points, per backend. */
 #define TO_BACKEND_SUITE(name)                                          \
     void name##_tests_scalar(to_ctx *); void name##_battery_scalar(to_sink *); \
-    TO_DECL_X86(name) TO_DECL_NEON(name)
+    TO_DECL_X86(name) TO_DECL_NEON(name) TO_DECL_SSE2(name)
 #define TO_ONCE_SUITE(name) void name##_tests_once(to_ctx *);
 #if defined(TO_WITH_X86)
 #define TO_DECL_X86(name)                                                          \
@@ -41,6 +41,11 @@ int to_sink_compare(to_ctx *t, const to_sink *got, const to_sink *want);
 #define TO_DECL_NEON(name) void name##_tests_neon(to_ctx *); void name##_battery_neon(to_sink *);
 #else
 #define TO_DECL_NEON(name)
+#endif
+#if defined(TO_WITH_SSE2)
+#define TO_DECL_SSE2(name) void name##_tests_sse2(to_ctx *); void name##_battery_sse2(to_sink *);
+#else
+#define TO_DECL_SSE2(name)
 #endif
 #include "suites.h"
 #undef TO_BACKEND_SUITE
@@ -88,6 +93,13 @@ static void to_fill_avx512(to_backend *b) {
 #if defined(TO_WITH_NEON)
 static void to_fill_neon(to_backend *b) {
 #define TO_BACKEND_SUITE(sname) to_add(b, #sname, sname##_tests_neon, sname##_battery_neon);
+#include "suites.h"
+#undef TO_BACKEND_SUITE
+}
+#endif
+#if defined(TO_WITH_SSE2)
+static void to_fill_sse2(to_backend *b) {
+#define TO_BACKEND_SUITE(sname) to_add(b, #sname, sname##_tests_sse2, sname##_battery_sse2);
 #include "suites.h"
 #undef TO_BACKEND_SUITE
 }
@@ -171,7 +183,7 @@ static const char *to_cpu_lacks(const char *backend) {
 int main(int argc, char **argv) {
     const char *golden = "tests/golden", *write_hashes = NULL, *expect_path = NULL, *only = NULL;
     int battery_only = 0, i, s;
-    to_backend backends[4];
+    to_backend backends[5];
     int nb = 0;
     to_ctx t;
     to_sink *reference[32] = {0};
@@ -206,6 +218,9 @@ int main(int argc, char **argv) {
 #endif
 #if defined(TO_WITH_NEON)
     backends[nb].name = "neon"; to_fill_neon(&backends[nb++]);
+#endif
+#if defined(TO_WITH_SSE2)
+    backends[nb].name = "sse2"; to_fill_sse2(&backends[nb++]);
 #endif
     for (i = 0; i < nb; i++) {
         int kept = 0;

@@ -1501,7 +1501,7 @@ static int bi_kind_name(bi_args *a) { return bi_name(trainopt_schedule_kind_name
 static int bi_backend(bi_args *a) {
     const char *b = trainopt_backend();
     (void)a;
-    return b && (!strcmp(b, "scalar") || !strcmp(b, "avx2") || !strcmp(b, "avx512") || !strcmp(b, "neon")) ? BI_NUMBER : -99;
+    return b && (!strcmp(b, "scalar") || !strcmp(b, "avx2") || !strcmp(b, "avx512") || !strcmp(b, "neon") || !strcmp(b, "sse2")) ? BI_NUMBER : -99;
 }
 /* schedule_defaults has no error; an unknown kind must come back as that kind, whose lr is NaN. */
 static int bi_schedule_defaults(bi_args *a) {

@@ -15,6 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(TO_WANT_SSE2) && !defined(TRAINOPT__BACKEND_SSE2)
+#error "the sse2 leg's flags did not select the sse2 backend"
+#endif
+
 static float from_bits(uint32_t u) {
     float f;
     memcpy(&f, &u, 4);
@@ -167,6 +171,80 @@ static void test_fma_emulated(to_ctx *t) {
 }
 #endif
 
+#if defined(TRAINOPT__HAVE_V_FMA_EMULATED)
+/* The sse2 backend's packed emulation, whole vectors (this CPU may take the instruction). */
+static void test_v_fma_emulated(to_ctx *t) {
+    fma_cases k = make_fma_cases();
+    float *got = malloc(k.n * sizeof(float)), *want = malloc(k.n * sizeof(float));
+    size_t i, m;
+    if (!got || !want) abort();
+    for (i = 0; i < k.n; i += m) {
+        m = k.n - i < TRAINOPT_SIMD_LANES ? k.n - i : TRAINOPT_SIMD_LANES;
+        trainopt__v_store_n(got + i, trainopt__v_fma_emulated(trainopt__v_load_n(k.a + i, m), trainopt__v_load_n(k.b + i, m),
+                                                              trainopt__v_load_n(k.c + i, m)), m);
+    }
+    for (i = 0; i < k.n; i++) want[i] = fmaf(k.a[i], k.b[i], k.c[i]);
+    to_bits_equal(t, "v_fma emulated in double vs fmaf", got, want, k.n);
+    free(got);
+    free(want);
+    free_fma_cases(&k);
+}
+#endif
+
+/* v_round against rintf (ties to even, -0 kept) on every 257th bit pattern, and halves. */
+static void test_round_exact(to_ctx *t) {
+    const size_t n = (size_t)(0xffffffffu / 257u) + 1 + 64;
+    float *x = malloc(n * sizeof(float)), *got = malloc(n * sizeof(float)), *want = malloc(n * sizeof(float));
+    size_t i, m;
+    if (!x || !got || !want) abort();
+    for (i = 0; i < n - 64; i++) x[i] = from_bits((uint32_t)(i * 257u));
+    for (i = 0; i < 64; i++) x[n - 64 + i] = ((float)i - 32.0f) * 0.5f; /* -16 ... 15.5: every tie */
+    for (i = 0; i < n; i += m) {
+        m = n - i < TRAINOPT_SIMD_LANES ? n - i : TRAINOPT_SIMD_LANES;
+        trainopt__v_store_n(got + i, trainopt__v_round(trainopt__v_load_n(x + i, m)), m);
+    }
+    for (i = 0; i < n; i++) want[i] = rintf(x[i]);
+    to_bits_equal(t, "v_round vs rintf", got, want, n);
+    free(x);
+    free(got);
+    free(want);
+}
+
+/* The integer ops kernels build Philox and the dropout threshold from, against plain C. */
+static void test_int_ops(to_ctx *t) {
+    enum { N = 4096 };
+    static uint32_t a[N], b[N], hi[N], lo[N], ml[N], lt[N], ge[N];
+    uint64_t rng = 0x2545f4914f6cdd1dull;
+    size_t i, j, bad = 0;
+    for (i = 0; i < N; i++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        a[i] = (uint32_t)(rng >> 32);
+        b[i] = i % 7 == 0 ? a[i] : i % 5 == 0 ? (uint32_t)rng >> (i % 32) : (uint32_t)rng;
+    }
+    for (i = 0; i + TRAINOPT_SIMD_LANES <= N; i += TRAINOPT_SIMD_LANES) {
+        trainopt__vi va, vb, h, l;
+        uint32_t bits_lt, bits_ge;
+        memcpy(&va, a + i, sizeof va);
+        memcpy(&vb, b + i, sizeof vb);
+        trainopt__vi_mul_wide(va, vb, &h, &l);
+        trainopt__vi_store(hi + i, h);
+        trainopt__vi_store(lo + i, l);
+        trainopt__vi_store(ml + i, trainopt__vi_mullo(va, vb));
+        bits_lt = trainopt__m_bits(trainopt__vi_lt(va, vb));
+        bits_ge = trainopt__m_bits(trainopt__vi_ge(va, vb));
+        for (j = 0; j < TRAINOPT_SIMD_LANES; j++) {
+            lt[i + j] = (bits_lt >> j) & 1u;
+            ge[i + j] = (bits_ge >> j) & 1u;
+        }
+    }
+    for (i = 0; i < N; i++) {
+        uint64_t p = (uint64_t)a[i] * b[i];
+        bad += hi[i] != (uint32_t)(p >> 32) || lo[i] != (uint32_t)p || ml[i] != (uint32_t)p;
+        bad += lt[i] != (a[i] < b[i]) || ge[i] != (a[i] >= b[i]);
+    }
+    TO_CHECK(t, bad == 0, "%zu of %d lanes differ from plain C (vi_mul_wide, vi_mullo, vi_lt, vi_ge)", bad, N);
+}
+
 /* Every 257th bit pattern (both signs, subnormals, Inf, NaN) and the specials. */
 static void test_sqrt_exact(to_ctx *t) {
     const size_t n = (size_t)(0xffffffffu / 257u) + 1 + N_SPECIAL;
@@ -192,6 +270,11 @@ void TO_NAME(simd_tests)(to_ctx *t) {
     to_run(t, "fma-emulated", test_fma_emulated);
 #endif
     to_run(t, "sqrt-exact", test_sqrt_exact);
+#if defined(TRAINOPT__HAVE_V_FMA_EMULATED)
+    to_run(t, "v-fma-emulated", test_v_fma_emulated);
+#endif
+    to_run(t, "round-exact", test_round_exact);
+    to_run(t, "int-ops", test_int_ops);
 }
 
 /* Nothing of its own to compare across backends: each op is checked against libm above. */
