@@ -148,6 +148,7 @@ static const tob_coverage coverage[] = {
     {"bce_with_logits", NULL, "not measured yet: mse's blocked reduction plus one exp and one log1p"},
     {"softmax_cross_entropy", "cross_entropy", NULL},
     {"rand_u32", "rand_u32", NULL},
+    {"convert", NULL, "measured by bench/mixed.c against the same-traffic copy (RESULTS.md, Mixed precision)"},
     {"rand_uniform", NULL, TOB_SHARES("rand_u32 (one fma more per element)")},
     {"rand_normal", "rand_normal", NULL},
     {"dropout_forward", "dropout_fwd", NULL},

@@ -296,6 +296,11 @@ typedef struct {
 } trainopt_sfadamw_state;
 #define TRAINOPT_SFADAMW_STATE_INIT {0, -1.0, 0.0, 0.0, 0.0}
 
+/* >>api-mixed: element formats and roundings (>>convert), and the mixed-precision steps
+   descriptor (>>mixed). bf16 and fp16 arrays are uint16_t bit patterns. */
+typedef enum { TRAINOPT_F32 = 0, TRAINOPT_BF16 = 1, TRAINOPT_F16 = 2 } trainopt_dtype;
+typedef enum { TRAINOPT_ROUND_NEAREST = 0, TRAINOPT_ROUND_STOCHASTIC = 1 } trainopt_rounding;
+
 /* >>api-gradutil */
 typedef struct {
     double sum_squares; /* sum of g^2 over every element as given (still scaled), canonical order */
@@ -643,6 +648,9 @@ typedef struct {
     X(random, trainopt_status, dropout_backward, (double p, uint64_t seed, uint64_t offset, size_t n,          \
       const float *dy, float *dx, const uint8_t *mask),                                                        \
       (p, seed, offset, n, dy, dx, mask))                                                                      \
+    X(convert, trainopt_status, convert, (size_t n, const void *src, trainopt_dtype src_dtype, void *dst,       \
+      trainopt_dtype dst_dtype, trainopt_rounding rounding, uint64_t seed, uint64_t offset),                   \
+      (n, src, src_dtype, dst, dst_dtype, rounding, seed, offset))                                             \
     X(init, double, calculate_gain, (trainopt_nonlinearity nl, double param),                                  \
       (nl, param))                                                                                             \
     X(init, trainopt_status, calculate_fans, (size_t ndim, const size_t *shape, size_t *fan_in,                \

@@ -194,6 +194,9 @@ void random_draws(void) {
     trainopt_trunc_normal_config tc = TRAINOPT_TRUNC_NORMAL_DEFAULTS;
     size_t fan_in, fan_out;
     note(trainopt_rand_u32(1, 3, K, words));
+    note(trainopt_convert(K, a, TRAINOPT_F32, words, TRAINOPT_BF16, TRAINOPT_ROUND_STOCHASTIC, 1, 3));
+    note(trainopt_convert(33, a, TRAINOPT_F32, words, TRAINOPT_F16, TRAINOPT_ROUND_NEAREST, 0, 0));
+    note(trainopt_convert(K, words, TRAINOPT_F16, b, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0));
     note(trainopt_rand_uniform(1, 5, 33, -1.0, 1.0, a));
     note(trainopt_rand_normal(1, 7, K, 0.0, 1.0, a));
     note(trainopt_dropout_forward(0.1, 1, 3, K, a, b, mask));

@@ -1020,6 +1020,23 @@ static void bi_dropout_extra(to_ctx *t, const bi_kernel *k) {
     bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "mask right after the input"));
 }
 
+/* convert: src in slot 0, dst in slot 1; dtypes, rounding, seed, offset in i[0..4]. */
+static int bi_convert(bi_args *a) {
+    return trainopt_convert(a->n, a->p[0], (trainopt_dtype)a->i[0], a->p[1], (trainopt_dtype)a->i[1],
+                            (trainopt_rounding)a->i[2], (uint64_t)a->i[3], (uint64_t)a->i[4]);
+}
+static void bi_convert_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.p[1] = (uint16_t *)a.p[0] + 2 * BI_N - 1; /* the bf16 output's first element is src's last half */
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "dst starting inside src's last element"));
+    bi_setup(k, &a), a.p[1] = (float *)a.p[0] + BI_N;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "dst right after src"));
+    bi_setup(k, &a), a.i[0] = TRAINOPT_BF16, a.i[1] = TRAINOPT_F32, a.p[1] = (uint16_t *)a.p[0] + BI_N + 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "bf16 src, fp32 dst after its n halves"));
+    bi_setup(k, &a), a.i[0] = TRAINOPT_BF16, a.i[1] = TRAINOPT_F32, a.p[1] = (uint16_t *)a.p[0] + BI_N - 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "bf16 src, fp32 dst over its last half"));
+}
+
 /* calculate_fans: ndim n, the shape (size_t) in slot 0. */
 static void bi_fans_setup(bi_args *a) {
     size_t *shape = (size_t *)a->p[0];
@@ -1584,6 +1601,8 @@ static const bi_kernel bi_kernels[] = {
      bi_dropout_extra},
     {"dropout_backward", bi_dropout_bwd, "RWs", "01", "u", "--", {0.3}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL,
      bi_dropout_extra},
+    {"convert", bi_convert, "RW", "", "", "EEE--", {0}, {TRAINOPT_F32, TRAINOPT_BF16, TRAINOPT_ROUND_STOCHASTIC, 42, 5},
+     NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL, bi_convert_extra},
     {"calculate_fans", bi_fans, "xSS", "", "", "", {0}, {0}, NO_STEP, 4, 0, ST, 0, -1, bi_fans_setup, bi_fans_extra},
     {"xavier_uniform", bi_xavier_u, "W", "", "n", "----", {1.0}, {42, 5, 30, 20}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL,
      bi_xavier_extra},

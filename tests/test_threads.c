@@ -283,6 +283,17 @@ static void th_norms(th_mem *m, int chunk, size_t b, size_t e) {
                                            m->a[12] + x, NULL, NULL));
 }
 
+/* fp32 to bf16 and fp16, stochastic (element i from offset + i), and back to fp32. */
+static void th_convert(th_mem *m, int chunk, size_t b, size_t e) {
+    const uint64_t off = TH_OFFSET + b;
+    const size_t n = e - b;
+    uint16_t *bf = (uint16_t *)(void *)m->a[1], *hf = (uint16_t *)(void *)m->a[2];
+    (void)chunk;
+    th_note(m, trainopt_convert(n, m->a[0] + b, TRAINOPT_F32, bf + b, TRAINOPT_BF16, TRAINOPT_ROUND_STOCHASTIC, TH_SEED, off));
+    th_note(m, trainopt_convert(n, m->a[0] + b, TRAINOPT_F32, hf + b, TRAINOPT_F16, TRAINOPT_ROUND_NEAREST, TH_SEED, off));
+    th_note(m, trainopt_convert(n, hf + b, TRAINOPT_F16, m->a[3] + b, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0));
+}
+
 static const th_kernel th_kernels[] = {
     {"sgd", "sgd_step", 3, TH_N, {8, 1000, 2992}, th_sgd},
     {"adagrad", "adagrad_init adagrad_step", 3, TH_N, {8, 1000, 2992}, th_adagrad},
@@ -301,6 +312,7 @@ static const th_kernel th_kernels[] = {
     {"random",
      "rand_u32 rand_uniform rand_normal trunc_normal xavier_uniform xavier_normal kaiming_uniform kaiming_normal", 8,
      TH_N, {8, 1000, 2992}, th_random},
+    {"convert", "convert", 4, TH_N, {8, 1000, 2992}, th_convert},
     {"batchnorm", "batchnorm_forward_train batchnorm_backward batchnorm_forward_infer batchnorm_fold", 13,
      TH_N / TH_BN_S, {1, 30, 60}, th_batchnorm},
     {"norms",
@@ -357,7 +369,7 @@ static void th_complete(to_ctx *t) {
         const char *family, *name;
     } listed[] = {TRAINOPT_KERNELS(TH_LISTED)};
 #undef TH_LISTED
-    static const char families[] = "optim regularize gradutil loss random init batchnorm norms";
+    static const char families[] = "optim regularize gradutil loss random init batchnorm norms convert";
     size_t i, j;
     for (i = 0; i < sizeof listed / sizeof listed[0]; i++) {
         int found = 0;

@@ -169,6 +169,7 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(softmax_cross_entropy, losses)                                                    \
     X(rand_u32, random) X(rand_uniform, random) X(rand_normal, random)                  \
     X(dropout_forward, random) X(dropout_backward, random)                              \
+    X(convert, random)                                                                  \
     X(calculate_gain, schedules) X(calculate_fans, schedules)                           \
     X(xavier_uniform, random) X(xavier_normal, random) X(kaiming_uniform, random)       \
     X(kaiming_normal, random) X(trunc_normal, random)                                   \
