@@ -98,19 +98,19 @@ TRAINOPT__FORCE_INLINE void trainopt__convert_loop(size_t n, const void *src, in
     }
 }
 
-/* The narrowing conversions, one function each (a driver per pair keeps each loop small). */
-#define TRAINOPT__CONVERT_PAIR(from, to)                                                                                 \
-    TRAINOPT__DRIVER void trainopt__convert_##from##_##to(size_t n, const void *src, void *dst, int stochastic,          \
-                                                         uint64_t seed, uint64_t offset) {                                \
+/* The conversions, one function each (a driver per pair keeps each loop small); the
+   names are spelled out so that tools/pack.sh gives them their per-variant names. */
+#define TRAINOPT__CONVERT_PAIR(fname, from, to)                                                                         \
+    TRAINOPT__DRIVER void fname(size_t n, const void *src, void *dst, int stochastic, uint64_t seed, uint64_t offset) { \
         if (stochastic) trainopt__convert_loop(n, src, TRAINOPT_##from, dst, TRAINOPT_##to, 1, seed, offset);            \
         else trainopt__convert_loop(n, src, TRAINOPT_##from, dst, TRAINOPT_##to, 0, seed, offset);                       \
     }
-TRAINOPT__CONVERT_PAIR(F32, BF16)
-TRAINOPT__CONVERT_PAIR(F32, F16)
-TRAINOPT__CONVERT_PAIR(BF16, F32)
-TRAINOPT__CONVERT_PAIR(F16, F32)
-TRAINOPT__CONVERT_PAIR(BF16, F16)
-TRAINOPT__CONVERT_PAIR(F16, BF16)
+TRAINOPT__CONVERT_PAIR(trainopt__convert_f32_bf16, F32, BF16)
+TRAINOPT__CONVERT_PAIR(trainopt__convert_f32_f16, F32, F16)
+TRAINOPT__CONVERT_PAIR(trainopt__convert_bf16_f32, BF16, F32)
+TRAINOPT__CONVERT_PAIR(trainopt__convert_f16_f32, F16, F32)
+TRAINOPT__CONVERT_PAIR(trainopt__convert_bf16_f16, BF16, F16)
+TRAINOPT__CONVERT_PAIR(trainopt__convert_f16_bf16, F16, BF16)
 #undef TRAINOPT__CONVERT_PAIR
 
 /* Bytes per element of a valid dtype. */
@@ -141,10 +141,10 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_convert(size_t n, const void *src,
         return TRAINOPT_OK;
     }
     if (src_dtype == TRAINOPT_F32)
-        (dst_dtype == TRAINOPT_BF16 ? trainopt__convert_F32_BF16 : trainopt__convert_F32_F16)(n, src, dst, stochastic, seed, offset);
+        (dst_dtype == TRAINOPT_BF16 ? trainopt__convert_f32_bf16 : trainopt__convert_f32_f16)(n, src, dst, stochastic, seed, offset);
     else if (dst_dtype == TRAINOPT_F32)
-        (src_dtype == TRAINOPT_BF16 ? trainopt__convert_BF16_F32 : trainopt__convert_F16_F32)(n, src, dst, 0, seed, offset);
+        (src_dtype == TRAINOPT_BF16 ? trainopt__convert_bf16_f32 : trainopt__convert_f16_f32)(n, src, dst, 0, seed, offset);
     else
-        (src_dtype == TRAINOPT_BF16 ? trainopt__convert_BF16_F16 : trainopt__convert_F16_BF16)(n, src, dst, stochastic, seed, offset);
+        (src_dtype == TRAINOPT_BF16 ? trainopt__convert_bf16_f16 : trainopt__convert_f16_bf16)(n, src, dst, stochastic, seed, offset);
     return TRAINOPT_OK;
 }

@@ -153,6 +153,9 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(radam_step, optim) X(radam_step_ex, optim) X(adamax_step, optim)                  \
     X(adamax_step_ex, optim) X(adadelta_step, optim) X(adadelta_step_ex, optim)         \
     X(lion_step, optim) X(lion_step_ex, optim)                                          \
+    X(sgd_step_mp, optim) X(adagrad_step_mp, optim) X(rmsprop_step_mp, optim)          \
+    X(adam_step_mp, optim) X(adamw_step_mp, optim) X(radam_step_mp, optim)             \
+    X(adamax_step_mp, optim) X(adadelta_step_mp, optim) X(lion_step_mp, optim)         \
     X(lr_step, schedules) X(lr_multistep, schedules) X(lr_exponential, schedules)       \
     X(lr_inverse_time, schedules) X(lr_polynomial, schedules) X(lr_linear, schedules)   \
     X(lr_constant, schedules) X(lr_cosine, schedules) X(lr_cosine_restarts, schedules)  \
