@@ -81,6 +81,8 @@
                     caller's parallel-for (src/parallel.h)
      >>convert      trainopt_convert: fp32, bf16, fp16 into one another, nearest or stochastic
                     (src/convert.h; the per-vector rules: >>halfconv in trainopt_simd.h)
+     >>mixed        trainopt_<opt>_step_mp: bf16/fp16 gradients, parameters, states and copies
+                    for every elementwise optimizer (src/mixed.h)
      >>dispatch     runtime dispatch (TRAINOPT_DISPATCH): the variants, the choice, the
                     wrappers (src/dispatch.h; >>dispatch-names is generated)
    The vector layer is trainopt_simd.h (src/simd.h).
@@ -753,6 +755,54 @@
      VCVTNEPS2BF16 flushes subnormals to zero; F16C makes other NaN payloads).
      Errors: a dtype or rounding outside the enums -> TRAINOPT_ERR_HPARAM; src or dst
      NULL with n > 0 -> TRAINOPT_ERR_NULL; overlap -> TRAINOPT_ERR_ALIAS.
+
+   MIXED-PRECISION STEPS (>>mixed)
+     trainopt_<opt>_step_mp(c, step, n, param, grad, <states...>, pr, o) for sgd, adagrad,
+     rmsprop, adam, adamw, radam, adamax, adadelta and lion: the arguments of <opt>_step_ex
+     with void pointers, and pr, a trainopt_precision that says what they point to:
+       param_dtype, param_mode, param_aux  the parameters (below)
+       grad_dtype                          F32, BF16 or F16
+       state_dtype                         F32 or BF16: every state array
+       copy, copy_dtype                    NULL, or n BF16/F16 elements that receive the
+                                           updated parameters, rounded to nearest
+       seed, offset                        stochastic rounding of element i uses the word of
+                                           (seed, offset + i), as trainopt_convert
+     TRAINOPT_PRECISION_DEFAULTS is fp32 everywhere: then _mp is _ex exactly. The fp32
+     signatures do not change; the fused options o work as in _ex (grad_scale multiplies
+     the widened gradient; found_inf skips; nonfinite counts the scaled ones).
+     The math: every input is widened exactly to float (gradients, states, parameters as
+     below), the optimizer's own fp32 _ex kernel runs on the widened values, and each
+     output is rounded back. So a _mp step equals, bit for bit, the fp32 kernel on the
+     widened inputs followed by these roundings (tests/test_mixed.c holds every
+     combination to that on every backend):
+       states (BF16)       s = rne(s')
+       copy                copy = rne(q') in copy_dtype
+       param F32           the fp32 master, updated in place (q' itself)
+       NEAREST  (bf16/f16) q = widen(p);            p = rne(q')
+       STOCHASTIC          q = widen(p);            p = sr(q'), words of (seed, offset + i)
+       KAHAN    (bf16/f16) q = widen(p) + widen(c); p = rne(q'); c = rne(q' - widen(p))
+                           (c in param_aux, same dtype: each step's rounding error is kept
+                           and added back at the next, "Revisiting BFloat16 Training",
+                           Zamirai et al. 2020; only c's own rounding is lost)
+       SPLIT    (bf16)     q = bits(p) << 16 | lo;  p = bits(q') >> 16; lo = bits(q') & 0xffff
+                           (lo in param_aux, uint16_t: the bf16 array the model reads is the
+                           top half of the fp32 master, truncated, and the update is the fp32
+                           update exactly; Intel Extension for PyTorch's split SGD)
+     rne and sr are trainopt_convert's rules (MIXED PRECISION above). Stochastic rounding
+     is what lets bf16 parameters without a master keep updates below half their spacing:
+     1000 SGD steps of 1e-4 on bf16 ones leave them at 1.0 with nearest rounding and at
+     0.9 on average with stochastic rounding or Kahan (tests/test_mixed.c). For the same
+     bits across threads or pieces, call a piece starting at element s with offset + s.
+     The step works on blocks of 512 elements: widened into stack buffers (7 KiB to 14 KiB),
+     the fp32 kernel, rounded back; the kernels are elementwise, so blocks change no bit.
+     NAdam (its mu_product argument) and the layer-wise optimizers (LAMB, LARS,
+     Adafactor, schedule-free AdamW) have no _mp form yet.
+     Errors, before anything is written: pr NULL -> TRAINOPT_ERR_NULL; a dtype or mode
+     outside its enum, fp16 or unknown state dtypes, an fp32 copy, a compensation or split
+     array with fp32 parameters, split fp16, param_aux with NEAREST or STOCHASTIC ->
+     TRAINOPT_ERR_HPARAM; param_aux NULL for KAHAN or SPLIT -> TRAINOPT_ERR_NULL; any two
+     of param, grad, the states, param_aux and copy sharing a byte (each at its own
+     element size) -> TRAINOPT_ERR_ALIAS; then the optimizer's own checks, as _ex.
 
    BATCH NORMALIZATION (torch.nn.functional.batch_norm, PyTorch 1.13; oneDNN's fuse_norm_relu)
      Shapes: trainopt_bn_shape {n, c, spatial, layout}. TRAINOPT_NCHW is [N][C][S],
