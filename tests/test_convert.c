@@ -287,15 +287,15 @@ void TO_NAME(convert_battery)(to_sink *s) {
                     const size_t n = sizes[si];
                     memset(h, 0, nmax * 2);
                     trainopt_convert(n, x, TRAINOPT_F32, h, (trainopt_dtype)d, (trainopt_rounding)r, 31 + si, offs[oi]);
-                    snprintf(name, sizeof name, "convert/f32_%s/%s/n%zu/o%zu", d == 1 ? "bf16" : "f16", r ? "sr" : "rne", n, oi);
+                    snprintf(name, sizeof name, "f32_%s/%s/n%zu/o%zu", d == 1 ? "bf16" : "f16", r ? "sr" : "rne", n, oi);
                     to_emit(s, name, h, n * 2);
                     memset(h2, 0, nmax * 2);
                     trainopt_convert(n, h, (trainopt_dtype)d, h2, (trainopt_dtype)(3 - d), (trainopt_rounding)r, 7, offs[oi]);
-                    snprintf(name, sizeof name, "convert/%s_other/%s/n%zu/o%zu", d == 1 ? "bf16" : "f16", r ? "sr" : "rne", n, oi);
+                    snprintf(name, sizeof name, "%s_other/%s/n%zu/o%zu", d == 1 ? "bf16" : "f16", r ? "sr" : "rne", n, oi);
                     to_emit(s, name, h2, n * 2);
                     memset(y, 0, nmax * 4);
                     trainopt_convert(n, h, (trainopt_dtype)d, y, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0);
-                    snprintf(name, sizeof name, "convert/%s_f32/%s/n%zu/o%zu", d == 1 ? "bf16" : "f16", r ? "sr" : "rne", n, oi);
+                    snprintf(name, sizeof name, "%s_f32/%s/n%zu/o%zu", d == 1 ? "bf16" : "f16", r ? "sr" : "rne", n, oi);
                     to_emit(s, name, y, n * 4);
                 }
     free(x);

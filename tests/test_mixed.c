@@ -107,15 +107,15 @@ typedef struct {
     const char *name;
 } mx_param;
 static const mx_param mx_params[] = {
-    {TRAINOPT_F32, TRAINOPT_PARAM_NEAREST, TRAINOPT_BF16, "f32+bf16 copy"},
-    {TRAINOPT_F32, TRAINOPT_PARAM_NEAREST, TRAINOPT_F16, "f32+f16 copy"},
-    {TRAINOPT_BF16, TRAINOPT_PARAM_NEAREST, TRAINOPT_F32, "bf16 nearest"},
-    {TRAINOPT_F16, TRAINOPT_PARAM_NEAREST, TRAINOPT_F32, "f16 nearest"},
-    {TRAINOPT_BF16, TRAINOPT_PARAM_STOCHASTIC, TRAINOPT_F32, "bf16 stochastic"},
-    {TRAINOPT_F16, TRAINOPT_PARAM_STOCHASTIC, TRAINOPT_F16, "f16 stochastic+f16 copy"},
-    {TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_F32, "bf16 kahan"},
-    {TRAINOPT_F16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16, "f16 kahan+bf16 copy"},
-    {TRAINOPT_BF16, TRAINOPT_PARAM_SPLIT, TRAINOPT_F16, "bf16 split+f16 copy"},
+    {TRAINOPT_F32, TRAINOPT_PARAM_NEAREST, TRAINOPT_BF16, "f32+bf16copy"},
+    {TRAINOPT_F32, TRAINOPT_PARAM_NEAREST, TRAINOPT_F16, "f32+f16copy"},
+    {TRAINOPT_BF16, TRAINOPT_PARAM_NEAREST, TRAINOPT_F32, "bf16-nearest"},
+    {TRAINOPT_F16, TRAINOPT_PARAM_NEAREST, TRAINOPT_F32, "f16-nearest"},
+    {TRAINOPT_BF16, TRAINOPT_PARAM_STOCHASTIC, TRAINOPT_F32, "bf16-stochastic"},
+    {TRAINOPT_F16, TRAINOPT_PARAM_STOCHASTIC, TRAINOPT_F16, "f16-stochastic+f16copy"},
+    {TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_F32, "bf16-kahan"},
+    {TRAINOPT_F16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16, "f16-kahan+bf16copy"},
+    {TRAINOPT_BF16, TRAINOPT_PARAM_SPLIT, TRAINOPT_F16, "bf16-split+f16copy"},
 };
 #define MX_PARAMS (sizeof mx_params / sizeof mx_params[0])
 
@@ -381,7 +381,7 @@ void TO_NAME(mixed_battery)(to_sink *s) {
             st[0] = a.s[0], st[1] = a.s[1], st[2] = a.s[2];
             for (step = 1; step <= 2; step++) {
                 const trainopt_precision pr = mx_pr(mp, gd, sd, &a, 77 * (uint64_t)step);
-                snprintf(name, sizeof name, "mixed/%s/%s/step%d/status", mx_opts[o].name, mp->name, (int)step);
+                snprintf(name, sizeof name, "%s/%s/step%d/status", mx_opts[o].name, mp->name, (int)step);
                 to_emit_status(s, name, mx_opts[o].mp(step, MX_N, a.p, a.g, st, &pr, NULL));
             }
             /* fp16 NaNs keep the sign the hardware gave the float NaN: one NaN, as to_emit_floats */
@@ -391,12 +391,12 @@ void TO_NAME(mixed_battery)(to_sink *s) {
                     if ((h[j] & 0x7c00) == 0x7c00 && (h[j] & 0x3ff)) h[j] = 0x7e00;
                     if ((c[j] & 0x7c00) == 0x7c00 && (c[j] & 0x3ff)) c[j] = 0x7e00;
                 }
-            snprintf(name, sizeof name, "mixed/%s/%s/g%d/s%d/param", mx_opts[o].name, mp->name, (int)gd, (int)sd);
+            snprintf(name, sizeof name, "%s/%s/g%d/s%d/param", mx_opts[o].name, mp->name, (int)gd, (int)sd);
             to_emit(s, name, a.p, MX_N * mx_size(mp->dtype));
-            snprintf(name, sizeof name, "mixed/%s/%s/g%d/s%d/aux", mx_opts[o].name, mp->name, (int)gd, (int)sd);
+            snprintf(name, sizeof name, "%s/%s/g%d/s%d/aux", mx_opts[o].name, mp->name, (int)gd, (int)sd);
             to_emit(s, name, a.aux, MX_N * 2);
             for (j = 0; j < (size_t)mx_opts[o].nstates; j++) {
-                snprintf(name, sizeof name, "mixed/%s/%s/g%d/s%d/state%zu", mx_opts[o].name, mp->name, (int)gd, (int)sd, j);
+                snprintf(name, sizeof name, "%s/%s/g%d/s%d/state%zu", mx_opts[o].name, mp->name, (int)gd, (int)sd, j);
                 if (sd == TRAINOPT_F32) to_emit_floats(s, name, (const float *)(const void *)a.s[j], MX_N);
                 else to_emit(s, name, a.s[j], MX_N * 2);
             }
