@@ -190,6 +190,18 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) { return _m
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_bits(trainopt__vf a) { return _mm512_castps_si512(a); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bits(trainopt__vi a) { return _mm512_castsi512_ps(a); }
 TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { _mm512_storeu_si512((void *)p, a); }
+/* 16-bit patterns (bf16, fp16) widened to, or narrowed from, the low half of 32-bit
+   lanes; _n forms touch exactly k elements. Narrowing keeps each lane's low 16 bits. */
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load16_n(const uint16_t *p, size_t k) {
+    uint16_t tmp[16] = {0};
+    if (k == 16) return _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)p));
+    memcpy(tmp, p, k * sizeof(uint16_t));
+    return _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)tmp));
+}
+TRAINOPT__FORCE_INLINE void trainopt__vi_store16_n(uint16_t *p, trainopt__vi a, size_t k) {
+    if (k == 16) _mm256_storeu_si256((__m256i *)(void *)p, _mm512_cvtepi32_epi16(a));
+    else _mm512_mask_cvtepi32_storeu_epi16(p, trainopt__m_first(k), a);
+}
 /* A whole vector to a 64-byte-aligned p, bypassing the cache (see >>derived). */
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm512_stream_ps(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
@@ -274,6 +286,22 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) { return _m
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_bits(trainopt__vf a) { return _mm256_castps_si256(a); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bits(trainopt__vi a) { return _mm256_castsi256_ps(a); }
 TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { _mm256_storeu_si256((__m256i *)(void *)p, a); }
+/* 16-bit patterns (see >>avx512). */
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load16_n(const uint16_t *p, size_t k) {
+    uint16_t tmp[8] = {0};
+    if (k == 8) return _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)p));
+    memcpy(tmp, p, k * sizeof(uint16_t));
+    return _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)tmp));
+}
+TRAINOPT__FORCE_INLINE void trainopt__vi_store16_n(uint16_t *p, trainopt__vi a, size_t k) {
+    /* the lanes' high halves are cleared first, so the saturating pack keeps every low half */
+    const __m256i low = _mm256_and_si256(a, _mm256_set1_epi32(0xffff));
+    const __m128i h = _mm_packus_epi32(_mm256_castsi256_si128(low), _mm256_extracti128_si256(low, 1));
+    uint16_t tmp[8];
+    if (k == 8) { _mm_storeu_si128((__m128i *)(void *)p, h); return; }
+    _mm_storeu_si128((__m128i *)(void *)tmp, h);
+    memcpy(p, tmp, k * sizeof(uint16_t));
+}
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm256_stream_ps(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
 
@@ -392,6 +420,19 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) { return vr
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_bits(trainopt__vf a) { return vreinterpretq_u32_f32(a); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bits(trainopt__vi a) { return vreinterpretq_f32_u32(a); }
 TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { vst1q_u32(p, a); }
+/* 16-bit patterns (see >>avx512). */
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load16_n(const uint16_t *p, size_t k) {
+    uint16_t tmp[4] = {0, 0, 0, 0};
+    if (k == 4) return vmovl_u16(vld1_u16(p));
+    memcpy(tmp, p, k * sizeof(uint16_t));
+    return vmovl_u16(vld1_u16(tmp));
+}
+TRAINOPT__FORCE_INLINE void trainopt__vi_store16_n(uint16_t *p, trainopt__vi a, size_t k) {
+    uint16_t tmp[4];
+    if (k == 4) { vst1_u16(p, vmovn_u32(a)); return; }
+    vst1_u16(tmp, vmovn_u32(a));
+    memcpy(p, tmp, k * sizeof(uint16_t));
+}
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { trainopt__v_store(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) {}
 
@@ -731,6 +772,9 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) {
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_bits(trainopt__vf a) { uint32_t u; memcpy(&u, &a, 4); return u; }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bits(trainopt__vi a) { float f; memcpy(&f, &a, 4); return f; }
 TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { *p = a; }
+/* 16-bit patterns (see >>avx512). */
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load16_n(const uint16_t *p, size_t k) { return k ? *p : 0u; }
+TRAINOPT__FORCE_INLINE void trainopt__vi_store16_n(uint16_t *p, trainopt__vi a, size_t k) { if (k) *p = (uint16_t)a; }
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { trainopt__v_store(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) {}
 #endif
@@ -781,6 +825,67 @@ TRAINOPT__FORCE_INLINE uint32_t trainopt__popcount(uint32_t x) {
     x = x - ((x >> 1) & 0x55555555u);
     x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
     return (((x + (x >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24;
+}
+
+/* >>halfconv: bf16 and fp16 patterns (the low 16 bits of a 32-bit lane) to and from
+   float, in integer arithmetic and exact float operations only, so every backend gives
+   the same bits (the manual's PRECISION gives the rules; tests/test_convert.c holds
+   them against PyTorch 1.13). No hardware conversion is used: the variants' target
+   flags (avx2,fma / avx512f) include neither F16C nor AVX512-BF16, F16C's NaN payloads
+   differ from PyTorch's, and VCVTNEPS2BF16 flushes denormals to zero. */
+#define TRAINOPT__F16_MIN_NORMAL_BITS 0x38800000u /* 2^-14 as a float */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bf16(trainopt__vi h) { return trainopt__v_from_bits(trainopt__vi_shl(h, 16)); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_f16(trainopt__vi h) {
+    const trainopt__vi sign = trainopt__vi_shl(trainopt__vi_and(h, trainopt__vi_set1(0x8000u)), 16);
+    const trainopt__vi mag = trainopt__vi_and(h, trainopt__vi_set1(0x7fffu));
+    /* normal: the exponent rebiased by 127 - 15; Inf and NaN: all-ones exponent, NaN made quiet */
+    const trainopt__vi normal = trainopt__vi_add(trainopt__vi_shl(mag, 13), trainopt__vi_set1(112u << 23));
+    const trainopt__vi special = trainopt__vi_or(trainopt__vi_shl(mag, 13), trainopt__vi_set1(0x7f800000u));
+    const trainopt__vi nan = trainopt__vi_or(special, trainopt__vi_set1(0x00400000u));
+    /* subnormal and zero: mantissa * 2^-24, exact */
+    const trainopt__vf sub = trainopt__v_mul(trainopt__vi_to_f(mag), trainopt__v_set1(5.9604644775390625e-8f));
+    trainopt__vi bits = trainopt__vi_select(trainopt__vi_ge(mag, trainopt__vi_set1(0x7c00u)),
+                                            trainopt__vi_select(trainopt__vi_lt(trainopt__vi_set1(0x7c00u), mag), nan, special), normal);
+    bits = trainopt__vi_select(trainopt__vi_lt(mag, trainopt__vi_set1(0x400u)), trainopt__v_bits(sub), bits);
+    return trainopt__v_from_bits(trainopt__vi_or(bits, sign));
+}
+/* Nearest (ties to even) or, with `stochastic`, the top 16 bits of rnd added below the
+   kept bits before truncation. NaN becomes 0xffff (PyTorch 1.13's vectorized conversion). */
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_bf16(trainopt__vf x, int stochastic, trainopt__vi rnd) {
+    const trainopt__vi u = trainopt__v_bits(x);
+    const trainopt__vi bias = stochastic ? trainopt__vi_shr(rnd, 16)
+                                         : trainopt__vi_add(trainopt__vi_set1(0x7fffu), trainopt__vi_and(trainopt__vi_shr(u, 16), trainopt__vi_set1(1u)));
+    return trainopt__vi_select(trainopt__v_unord(x, x), trainopt__vi_set1(0xffffu), trainopt__vi_shr(trainopt__vi_add(u, bias), 16));
+}
+/* Nearest (ties to even) or, with `stochastic`, the top 13 bits of rnd added below the
+   kept bits before truncation. Below 2^-14 (fp16 subnormals, step 2^-24) nearest is the
+   float sum |x| + 0.5, rounded once at 2^-24 by the addition itself; stochastic works on
+   the float sum |x| + 2^-14, whose 13 bits below the kept ones are the subnormal's.
+   Overflow gives Inf, NaN 0x7e00, the sign kept (c10's fp16_ieee_from_fp32_value, which
+   PyTorch 1.13's .half() uses). */
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_f16(trainopt__vf x, int stochastic, trainopt__vi rnd) {
+    const trainopt__vi u = trainopt__v_bits(x);
+    const trainopt__vi a = trainopt__vi_and(u, trainopt__vi_set1(0x7fffffffu));
+    const trainopt__vi sign = trainopt__vi_and(trainopt__vi_shr(u, 16), trainopt__vi_set1(0x8000u));
+    trainopt__vi t, sub, h;
+    trainopt__vm overflow;
+    if (stochastic) {
+        const trainopt__vi bias = trainopt__vi_shr(rnd, 19);
+        const trainopt__vf shifted = trainopt__v_add(trainopt__v_abs(x), trainopt__v_from_bits(trainopt__vi_set1(TRAINOPT__F16_MIN_NORMAL_BITS)));
+        t = trainopt__vi_add(a, bias);
+        sub = trainopt__vi_sub(trainopt__vi_shr(trainopt__vi_add(trainopt__v_bits(shifted), bias), 13),
+                               trainopt__vi_set1(TRAINOPT__F16_MIN_NORMAL_BITS >> 13));
+        overflow = trainopt__vi_ge(t, trainopt__vi_set1(0x47800000u)); /* 2^16 */
+    } else {
+        t = trainopt__vi_add(a, trainopt__vi_add(trainopt__vi_set1(0xfffu), trainopt__vi_and(trainopt__vi_shr(a, 13), trainopt__vi_set1(1u))));
+        sub = trainopt__vi_sub(trainopt__v_bits(trainopt__v_add(trainopt__v_abs(x), trainopt__v_set1(0.5f))), trainopt__vi_set1(0x3f000000u));
+        overflow = trainopt__vi_ge(a, trainopt__vi_set1(0x477ff000u)); /* 65520: halfway from 65504 to 2^16 */
+    }
+    h = trainopt__vi_sub(trainopt__vi_shr(t, 13), trainopt__vi_set1(112u << 10));
+    h = trainopt__vi_select(overflow, trainopt__vi_set1(0x7c00u), h);
+    h = trainopt__vi_select(trainopt__vi_lt(a, trainopt__vi_set1(TRAINOPT__F16_MIN_NORMAL_BITS)), sub, h);
+    h = trainopt__vi_select(trainopt__vi_lt(trainopt__vi_set1(0x7f800000u), a), trainopt__vi_set1(0x7e00u), h);
+    return trainopt__vi_or(h, sign);
 }
 
 /* >>reduce: the canonical reduction. Element i of a range goes to partial sum

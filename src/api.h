@@ -296,6 +296,32 @@ typedef struct {
 } trainopt_sfadamw_state;
 #define TRAINOPT_SFADAMW_STATE_INIT {0, -1.0, 0.0, 0.0, 0.0}
 
+/* >>api-mixed: element formats and roundings (>>convert), and the mixed-precision steps
+   descriptor (>>mixed). bf16 and fp16 arrays are uint16_t bit patterns. */
+typedef enum { TRAINOPT_F32 = 0, TRAINOPT_BF16 = 1, TRAINOPT_F16 = 2 } trainopt_dtype;
+typedef enum { TRAINOPT_ROUND_NEAREST = 0, TRAINOPT_ROUND_STOCHASTIC = 1 } trainopt_rounding;
+
+/* How a bf16/fp16 parameter is written back after its fp32 update q (manual: MIXED PRECISION). */
+typedef enum {
+    TRAINOPT_PARAM_NEAREST = 0,    /* p = q rounded to nearest even */
+    TRAINOPT_PARAM_STOCHASTIC = 1, /* p = q rounded stochastically, words of (seed, offset + i) */
+    TRAINOPT_PARAM_KAHAN = 2,      /* the step sees p + c; p = rne(q), c = rne(q - p) (param_aux: c) */
+    TRAINOPT_PARAM_SPLIT = 3       /* bf16 p = top half of the fp32 master q, param_aux = its low half */
+} trainopt_param_mode;
+
+/* The formats of one mixed-precision step (trainopt_<opt>_step_mp). */
+typedef struct {
+    trainopt_dtype param_dtype;     /* F32, BF16 or F16 */
+    trainopt_param_mode param_mode; /* bf16/fp16 parameters only (fp32: NEAREST) */
+    void *param_aux;                /* KAHAN: compensation, param_dtype; SPLIT: low halves (uint16_t); else NULL */
+    trainopt_dtype grad_dtype;      /* F32, BF16 or F16 */
+    trainopt_dtype state_dtype;     /* F32 or BF16: every state array of the optimizer */
+    void *copy;                     /* NULL, or n elements that receive the updated parameters */
+    trainopt_dtype copy_dtype;      /* BF16 or F16 (nearest rounding of the fp32 result) */
+    uint64_t seed, offset;          /* stochastic rounding: element i draws the word of (seed, offset + i) */
+} trainopt_precision;
+#define TRAINOPT_PRECISION_DEFAULTS {TRAINOPT_F32, TRAINOPT_PARAM_NEAREST, NULL, TRAINOPT_F32, TRAINOPT_F32, NULL, TRAINOPT_BF16, 0, 0}
+
 /* >>api-gradutil */
 typedef struct {
     double sum_squares; /* sum of g^2 over every element as given (still scaled), canonical order */
@@ -498,6 +524,42 @@ typedef struct {
     X(optim, trainopt_status, lion_step_ex, (const trainopt_lion_config *c, int64_t step, size_t n,            \
       float *param, const float *grad, float *exp_avg, const trainopt_step_opts *o),                           \
       (c, step, n, param, grad, exp_avg, o))                                                                   \
+    X(optim, trainopt_status, sgd_step_mp, (const trainopt_sgd_config *c, int64_t step, size_t n,              \
+      void *param, const void *grad, void *momentum_buf, const trainopt_precision *pr,                         \
+      const trainopt_step_opts *o),                                                                            \
+      (c, step, n, param, grad, momentum_buf, pr, o))                                                          \
+    X(optim, trainopt_status, adagrad_step_mp, (const trainopt_adagrad_config *c, int64_t step, size_t n,      \
+      void *param, const void *grad, void *state_sum, const trainopt_precision *pr,                            \
+      const trainopt_step_opts *o),                                                                            \
+      (c, step, n, param, grad, state_sum, pr, o))                                                             \
+    X(optim, trainopt_status, rmsprop_step_mp, (const trainopt_rmsprop_config *c, int64_t step, size_t n,      \
+      void *param, const void *grad, void *square_avg, void *momentum_buf, void *grad_avg,                     \
+      const trainopt_precision *pr, const trainopt_step_opts *o),                                              \
+      (c, step, n, param, grad, square_avg, momentum_buf, grad_avg, pr, o))                                    \
+    X(optim, trainopt_status, adam_step_mp, (const trainopt_adam_config *c, int64_t step, size_t n,            \
+      void *param, const void *grad, void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq,                    \
+      const trainopt_precision *pr, const trainopt_step_opts *o),                                              \
+      (c, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, pr, o))                                   \
+    X(optim, trainopt_status, adamw_step_mp, (const trainopt_adam_config *c, int64_t step, size_t n,           \
+      void *param, const void *grad, void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq,                    \
+      const trainopt_precision *pr, const trainopt_step_opts *o),                                              \
+      (c, step, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, pr, o))                                   \
+    X(optim, trainopt_status, radam_step_mp, (const trainopt_radam_config *c, int64_t step, size_t n,          \
+      void *param, const void *grad, void *exp_avg, void *exp_avg_sq, const trainopt_precision *pr,            \
+      const trainopt_step_opts *o),                                                                            \
+      (c, step, n, param, grad, exp_avg, exp_avg_sq, pr, o))                                                   \
+    X(optim, trainopt_status, adamax_step_mp, (const trainopt_adamax_config *c, int64_t step, size_t n,        \
+      void *param, const void *grad, void *exp_avg, void *exp_inf, const trainopt_precision *pr,               \
+      const trainopt_step_opts *o),                                                                            \
+      (c, step, n, param, grad, exp_avg, exp_inf, pr, o))                                                      \
+    X(optim, trainopt_status, adadelta_step_mp, (const trainopt_adadelta_config *c, int64_t step, size_t n,    \
+      void *param, const void *grad, void *square_avg, void *acc_delta, const trainopt_precision *pr,          \
+      const trainopt_step_opts *o),                                                                            \
+      (c, step, n, param, grad, square_avg, acc_delta, pr, o))                                                 \
+    X(optim, trainopt_status, lion_step_mp, (const trainopt_lion_config *c, int64_t step, size_t n,            \
+      void *param, const void *grad, void *exp_avg, const trainopt_precision *pr,                              \
+      const trainopt_step_opts *o),                                                                            \
+      (c, step, n, param, grad, exp_avg, pr, o))                                                               \
     X(schedule, double, lr_step, (double base_lr, int64_t t, int64_t step_size, double gamma),                 \
       (base_lr, t, step_size, gamma))                                                                          \
     X(schedule, double, lr_multistep, (double base_lr, int64_t t, const int64_t *milestones, size_t k,         \
@@ -657,6 +719,9 @@ typedef struct {
     X(random, trainopt_status, dropout_backward, (double p, uint64_t seed, uint64_t offset, size_t n,          \
       const float *dy, float *dx, const uint8_t *mask),                                                        \
       (p, seed, offset, n, dy, dx, mask))                                                                      \
+    X(convert, trainopt_status, convert, (size_t n, const void *src, trainopt_dtype src_dtype, void *dst,       \
+      trainopt_dtype dst_dtype, trainopt_rounding rounding, uint64_t seed, uint64_t offset),                   \
+      (n, src, src_dtype, dst, dst_dtype, rounding, seed, offset))                                             \
     X(init, double, calculate_gain, (trainopt_nonlinearity nl, double param),                                  \
       (nl, param))                                                                                             \
     X(init, trainopt_status, calculate_fans, (size_t ndim, const size_t *shape, size_t *fan_in,                \

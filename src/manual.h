@@ -79,6 +79,10 @@
      >>parallel     multi-tensor steps (trainopt_<opt>_step_multi) and threaded reductions
                     (trainopt_sum_squares_mt, _grad_norm_mt, _clip_grad_norm_mt) on the
                     caller's parallel-for (src/parallel.h)
+     >>convert      trainopt_convert: fp32, bf16, fp16 into one another, nearest or stochastic
+                    (src/convert.h; the per-vector rules: >>halfconv in trainopt_simd.h)
+     >>mixed        trainopt_<opt>_step_mp: bf16/fp16 gradients, parameters, states and copies
+                    for every elementwise optimizer (src/mixed.h)
      >>dispatch     runtime dispatch (TRAINOPT_DISPATCH): the variants, the choice, the
                     wrappers (src/dispatch.h; >>dispatch-names is generated)
    The vector layer is trainopt_simd.h (src/simd.h).
@@ -731,6 +735,92 @@
      used) when n > 0, or n * 4 overflowing; TRAINOPT_ERR_NULL for a NULL array
      when n > 0; TRAINOPT_ERR_ALIAS when x and y overlap without being equal, or
      the mask overlaps either. Nothing is written on an error.
+
+   MIXED PRECISION: BF16 AND FP16 (>>convert)
+     trainopt_dtype: TRAINOPT_F32, TRAINOPT_BF16, TRAINOPT_F16. bf16 and fp16 arrays are
+     uint16_t bit patterns (bf16: the top 16 bits of a float; fp16: IEEE binary16).
+     trainopt_convert(n, src, src_dtype, dst, dst_dtype, rounding, seed, offset)
+     writes dst[i] = src[i] in dst_dtype for i < n. src and dst may not overlap (not
+     even in place). The same dtype is a bit copy (NaN payloads kept). Widening
+     (bf16 or fp16 to fp32) is exact; fp16 NaNs become quiet (0x7c01 -> 0x7fc02000),
+     as PyTorch's .float(). bf16 <-> fp16 go through the exact fp32 value and round once.
+     TRAINOPT_ROUND_NEAREST: ties to even, bit for bit PyTorch 1.13's .to(torch.bfloat16)
+     and .half() (held against it on every float class and every bf16/fp16 pattern):
+       bf16: (u + 0x7fff + ((u >> 16) & 1)) >> 16 on the float's bits u; subnormals and
+             overflow to Inf fall out of the same sum; NaN -> 0xffff (PyTorch's vectorized
+             conversion; from fp16, NaN -> 0x7fc0, as PyTorch's scalar path there).
+       fp16: |x| >= 65520 (halfway from 65504 to 2^16) -> Inf; |x| >= 2^-14: the same
+             sum on 13 dropped bits, exponent rebiased; |x| < 2^-14 (subnormals, step
+             2^-24): the float sum |x| + 0.5, which rounds once at 2^-24, minus 0.5's bits;
+             NaN -> 0x7e00; the sign is kept everywhere (-0 stays -0).
+     TRAINOPT_ROUND_STOCHASTIC: element i draws the 32-bit word r that
+     trainopt_rand_u32(seed, offset + i) gives (>>rng), so the result depends on
+     (seed, offset + i) and the value only: every backend, every chunking (call with
+     offset + start for a piece) gives the same bits. Then:
+       bf16: (u + (r >> 16)) >> 16, NaN -> 0xffff. All 16 dropped bits meet 16 random
+             bits, so the rounding is exactly unbiased: up with probability (dropped
+             bits) / 2^16. Above the largest bf16 it rounds to Inf with that probability.
+       fp16: |x| >= 2^-14: t = (bits of |x|) + (r >> 19); t >= bits of 2^16 -> Inf,
+             else (t >> 13) rebiased; exactly unbiased (13 dropped bits, 13 random
+             bits); values in (65504, 65536) round to Inf with probability
+             (|x| - 65504) / 32. |x| < 2^-14: s = |x| + 2^-14 in float (rounded to
+             nearest even at 2^-37), ((bits of s) + (r >> 19)) >> 13, minus 2^-14's:
+             unbiased except for that pre-rounding (at most 2^-38, 2^-14 of a
+             step). NaN -> 0x7e00; the sign is kept.
+     The result is always x itself or one of its two neighbours in the format.
+     No hardware conversion instruction is used: the integer rules cost a few
+     instructions per vector and give the same bits everywhere (AVX512-BF16's
+     VCVTNEPS2BF16 flushes subnormals to zero; F16C makes other NaN payloads).
+     Errors: a dtype or rounding outside the enums -> TRAINOPT_ERR_HPARAM; src or dst
+     NULL with n > 0 -> TRAINOPT_ERR_NULL; overlap -> TRAINOPT_ERR_ALIAS.
+
+   MIXED-PRECISION STEPS (>>mixed)
+     trainopt_<opt>_step_mp(c, step, n, param, grad, <states...>, pr, o) for sgd, adagrad,
+     rmsprop, adam, adamw, radam, adamax, adadelta and lion: the arguments of <opt>_step_ex
+     with void pointers, and pr, a trainopt_precision that says what they point to:
+       param_dtype, param_mode, param_aux  the parameters (below)
+       grad_dtype                          F32, BF16 or F16
+       state_dtype                         F32 or BF16: every state array
+       copy, copy_dtype                    NULL, or n BF16/F16 elements that receive the
+                                           updated parameters, rounded to nearest
+       seed, offset                        stochastic rounding of element i uses the word of
+                                           (seed, offset + i), as trainopt_convert
+     TRAINOPT_PRECISION_DEFAULTS is fp32 everywhere: then _mp is _ex exactly. The fp32
+     signatures do not change; the fused options o work as in _ex (grad_scale multiplies
+     the widened gradient; found_inf skips; nonfinite counts the scaled ones).
+     The math: every input is widened exactly to float (gradients, states, parameters as
+     below), the optimizer's own fp32 _ex kernel runs on the widened values, and each
+     output is rounded back. So a _mp step equals, bit for bit, the fp32 kernel on the
+     widened inputs followed by these roundings (tests/test_mixed.c holds every
+     combination to that on every backend):
+       states (BF16)       s = rne(s')
+       copy                copy = rne(q') in copy_dtype
+       param F32           the fp32 master, updated in place (q' itself)
+       NEAREST  (bf16/f16) q = widen(p);            p = rne(q')
+       STOCHASTIC          q = widen(p);            p = sr(q'), words of (seed, offset + i)
+       KAHAN    (bf16/f16) q = widen(p) + widen(c); p = rne(q'); c = rne(q' - widen(p))
+                           (c in param_aux, same dtype: each step's rounding error is kept
+                           and added back at the next, "Revisiting BFloat16 Training",
+                           Zamirai et al. 2020; only c's own rounding is lost)
+       SPLIT    (bf16)     q = bits(p) << 16 | lo;  p = bits(q') >> 16; lo = bits(q') & 0xffff
+                           (lo in param_aux, uint16_t: the bf16 array the model reads is the
+                           top half of the fp32 master, truncated, and the update is the fp32
+                           update exactly; Intel Extension for PyTorch's split SGD)
+     rne and sr are trainopt_convert's rules (MIXED PRECISION above). Stochastic rounding
+     is what lets bf16 parameters without a master keep updates below half their spacing:
+     1000 SGD steps of 1e-4 on bf16 ones leave them at 1.0 with nearest rounding and at
+     0.9 on average with stochastic rounding or Kahan (tests/test_mixed.c). For the same
+     bits across threads or pieces, call a piece starting at element s with offset + s.
+     The step works on blocks of 512 elements: widened into stack buffers (7 KiB to 14 KiB),
+     the fp32 kernel, rounded back; the kernels are elementwise, so blocks change no bit.
+     NAdam (its mu_product argument) and the layer-wise optimizers (LAMB, LARS,
+     Adafactor, schedule-free AdamW) have no _mp form yet.
+     Errors, before anything is written: pr NULL -> TRAINOPT_ERR_NULL; a dtype or mode
+     outside its enum, fp16 or unknown state dtypes, an fp32 copy, a compensation or split
+     array with fp32 parameters, split fp16, param_aux with NEAREST or STOCHASTIC ->
+     TRAINOPT_ERR_HPARAM; param_aux NULL for KAHAN or SPLIT -> TRAINOPT_ERR_NULL; any two
+     of param, grad, the states, param_aux and copy sharing a byte (each at its own
+     element size) -> TRAINOPT_ERR_ALIAS; then the optimizer's own checks, as _ex.
 
    BATCH NORMALIZATION (torch.nn.functional.batch_norm, PyTorch 1.13; oneDNN's fuse_norm_relu)
      Shapes: trainopt_bn_shape {n, c, spatial, layout}. TRAINOPT_NCHW is [N][C][S],

@@ -210,6 +210,33 @@ void losses_and_gradients(void) {
     sink += sum;
 }
 
+void mixed_steps(void);
+void mixed_steps(void) { /* bf16 parameters and states in the first halves of a..f, fp16 gradients */
+    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+    trainopt_sgd_config sgd = TRAINOPT_SGD_DEFAULTS;
+    trainopt_adagrad_config ada = TRAINOPT_ADAGRAD_DEFAULTS;
+    trainopt_rmsprop_config rms = TRAINOPT_RMSPROP_DEFAULTS;
+    trainopt_adam_config adam = TRAINOPT_ADAMW_DEFAULTS;
+    trainopt_radam_config radam = TRAINOPT_RADAM_DEFAULTS;
+    trainopt_adamax_config adamax = TRAINOPT_ADAMAX_DEFAULTS;
+    trainopt_adadelta_config adadelta = TRAINOPT_ADADELTA_DEFAULTS;
+    trainopt_lion_config lion = TRAINOPT_LION_DEFAULTS;
+    lion.lr = 1e-4;
+    pr.param_dtype = TRAINOPT_BF16, pr.grad_dtype = TRAINOPT_F16, pr.state_dtype = TRAINOPT_BF16;
+    pr.param_mode = TRAINOPT_PARAM_STOCHASTIC, pr.seed = 1, pr.offset = 3;
+    note(trainopt_sgd_step_mp(&sgd, 1, K, a, b, c, &pr, NULL));
+    note(trainopt_adagrad_step_mp(&ada, 1, 33, a, b, c, &pr, NULL));
+    note(trainopt_rmsprop_step_mp(&rms, 1, K, a, b, c, d, e, &pr, NULL));
+    note(trainopt_adam_step_mp(&adam, 1, K, a, b, c, d, NULL, &pr, NULL));
+    note(trainopt_adamw_step_mp(&adam, 2, 100, a, b, c, d, NULL, &pr, NULL));
+    pr.param_mode = TRAINOPT_PARAM_KAHAN, pr.param_aux = f;
+    note(trainopt_radam_step_mp(&radam, 1, K, a, b, c, d, &pr, NULL));
+    note(trainopt_adamax_step_mp(&adamax, 1, K, a, b, c, d, &pr, NULL));
+    pr.param_mode = TRAINOPT_PARAM_SPLIT;
+    note(trainopt_adadelta_step_mp(&adadelta, 1, K, a, b, c, d, &pr, NULL));
+    note(trainopt_lion_step_mp(&lion, 1, 17, a, b, c, &pr, NULL));
+}
+
 void random_draws(void);
 void random_draws(void) {
     static const size_t shape[4] = {16, 8, 3, 3};
@@ -217,6 +244,9 @@ void random_draws(void) {
     trainopt_trunc_normal_config tc = TRAINOPT_TRUNC_NORMAL_DEFAULTS;
     size_t fan_in, fan_out;
     note(trainopt_rand_u32(1, 3, K, words));
+    note(trainopt_convert(K, a, TRAINOPT_F32, words, TRAINOPT_BF16, TRAINOPT_ROUND_STOCHASTIC, 1, 3));
+    note(trainopt_convert(33, a, TRAINOPT_F32, words, TRAINOPT_F16, TRAINOPT_ROUND_NEAREST, 0, 0));
+    note(trainopt_convert(K, words, TRAINOPT_F16, b, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0));
     note(trainopt_rand_uniform(1, 5, 33, -1.0, 1.0, a));
     note(trainopt_rand_normal(1, 7, K, 0.0, 1.0, a));
     note(trainopt_dropout_forward(0.1, 1, 3, K, a, b, mask));

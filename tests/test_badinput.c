@@ -864,6 +864,95 @@ static void bi_sum_squares_extra(to_ctx *t, const bi_kernel *k) {
 static void bi_grad_norm_extra(to_ctx *t, const bi_kernel *k) { bi_list_extra(t, k, 0); }
 static void bi_clip_norm_extra(to_ctx *t, const bi_kernel *k) { bi_list_extra(t, k, 1); }
 
+/* ---- mixed-precision steps (_step_mp) ---------------------------------------------------
+   Every _mp row runs the low-precision path: bf16 Kahan parameters (compensation in the
+   slot after the states), bf16 gradients and states, an fp16 copy (the next slot,
+   optional); param_dtype, param_mode and grad_dtype are the row's last three integers,
+   so the generic enum rows try unknown ones. The extras refuse the rest of the
+   descriptor: state and copy dtypes, fp32 parameters with a compensation, split fp16. */
+static trainopt_dtype bi_mp_state_dtype = TRAINOPT_BF16, bi_mp_copy_dtype = TRAINOPT_F16;
+static int bi_mp_null_pr;
+static trainopt_precision bi_mp_pr(const bi_args *a, int i0, int aux) {
+    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+    pr.param_dtype = (trainopt_dtype)a->i[i0];
+    pr.param_mode = (trainopt_param_mode)a->i[i0 + 1];
+    pr.grad_dtype = (trainopt_dtype)a->i[i0 + 2];
+    pr.param_aux = a->p[aux];
+    pr.copy = a->p[aux + 1];
+    pr.state_dtype = bi_mp_state_dtype;
+    pr.copy_dtype = bi_mp_copy_dtype;
+    pr.seed = 7, pr.offset = 3;
+    return pr;
+}
+#define BI_MP_CALL(name, cfgfn, hi, ii, i0, nstates, ...)                                                              \
+    static int bi_##name##_mp(bi_args *a) {                                                                            \
+        int fi;                                                                                                        \
+        const trainopt_##cfgfn c = bi_##name##_cfg_for_mp(a);                                                          \
+        const trainopt_step_opts o = bi_opts(a, hi, ii, 6 + nstates, &fi);                                             \
+        const trainopt_precision pr = bi_mp_pr(a, i0, 3 + nstates);                                                    \
+        return trainopt_##name##_step_mp(C(0) ? &c : NULL, a->step, a->n, a->p[1], a->p[2], __VA_ARGS__,              \
+                                         bi_mp_null_pr ? NULL : &pr, a->p[5 + nstates] ? &o : NULL);                   \
+    }
+#define bi_sgd_cfg_for_mp bi_sgd_cfg
+#define bi_adagrad_cfg_for_mp bi_adagrad_cfg
+#define bi_rmsprop_cfg_for_mp bi_rmsprop_cfg
+#define bi_adam_cfg_for_mp bi_adam_cfg
+#define bi_adamw_cfg_for_mp bi_adam_cfg
+#define bi_radam_cfg_for_mp bi_radam_cfg
+#define bi_adamax_cfg_for_mp bi_adamax_cfg
+#define bi_adadelta_cfg_for_mp bi_adadelta_cfg
+#define bi_lion_cfg_for_mp bi_lion_cfg
+BI_MP_CALL(sgd, sgd_config, 4, 2, 3, 1, a->p[3])
+BI_MP_CALL(adagrad, adagrad_config, 5, 1, 2, 1, a->p[3])
+BI_MP_CALL(rmsprop, rmsprop_config, 5, 2, 3, 3, a->p[3], a->p[4], a->p[5])
+BI_MP_CALL(adam, adam_config, 5, 2, 3, 3, a->p[3], a->p[4], a->p[5])
+BI_MP_CALL(adamw, adam_config, 5, 2, 3, 3, a->p[3], a->p[4], a->p[5])
+BI_MP_CALL(radam, radam_config, 5, 2, 3, 2, a->p[3], a->p[4])
+BI_MP_CALL(adamax, adamax_config, 5, 1, 2, 2, a->p[3], a->p[4])
+BI_MP_CALL(adadelta, adadelta_config, 4, 1, 2, 2, a->p[3], a->p[4])
+BI_MP_CALL(lion, lion_config, 4, 1, 2, 1, a->p[3])
+#undef BI_MP_CALL
+
+/* The descriptor's refusals, for a row whose param_dtype is integer i0 and compensation slot aux. */
+static void bi_mp_extra(to_ctx *t, const bi_kernel *k, int hi, int ii, int i0, int aux) {
+    bi_args a;
+    bi_ex_extra(t, k, hi, ii, aux + 3);
+    bi_setup(k, &a), bi_mp_null_pr = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "pr NULL"));
+    bi_mp_null_pr = 0;
+    bi_setup(k, &a), bi_mp_state_dtype = TRAINOPT_F16;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "fp16 states"));
+    bi_setup(k, &a), bi_mp_state_dtype = (trainopt_dtype)5;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "state dtype 5"));
+    bi_mp_state_dtype = TRAINOPT_BF16;
+    bi_setup(k, &a), bi_mp_copy_dtype = TRAINOPT_F32;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "an fp32 copy"));
+    bi_mp_copy_dtype = TRAINOPT_F16;
+    bi_setup(k, &a), a.i[i0] = TRAINOPT_F32;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "fp32 parameters with a compensation array"));
+    bi_setup(k, &a), a.i[i0] = TRAINOPT_F32, a.i[i0 + 1] = TRAINOPT_PARAM_NEAREST, a.p[aux] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "fp32 master parameters with an fp16 copy"));
+    bi_setup(k, &a), a.i[i0] = TRAINOPT_F16, a.i[i0 + 1] = TRAINOPT_PARAM_SPLIT;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "split fp16 parameters"));
+    bi_setup(k, &a), a.i[i0 + 1] = TRAINOPT_PARAM_SPLIT;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "split bf16 parameters"));
+    bi_setup(k, &a), a.i[i0 + 1] = TRAINOPT_PARAM_STOCHASTIC;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "stochastic rounding with a compensation array"));
+    bi_setup(k, &a), a.i[i0 + 1] = TRAINOPT_PARAM_STOCHASTIC, a.p[aux] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "stochastic rounding"));
+    bi_setup(k, &a), a.p[aux + 1] = (uint16_t *)a.p[2] + BI_N - 1; /* the copy's first element is grad's last */
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "copy over grad's last element"));
+    bi_setup(k, &a), a.p[aux + 1] = (uint16_t *)a.p[2] + BI_N;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "copy right after the bf16 grad"));
+}
+static void bi_sgd_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k, 4, 2, 3, 4); }
+static void bi_adagrad_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k, 5, 1, 2, 4); }
+static void bi_adam3_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k, 5, 2, 3, 6); }
+static void bi_radam_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k, 5, 2, 3, 5); }
+static void bi_adamax_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k, 5, 1, 2, 5); }
+static void bi_adadelta_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k, 4, 1, 2, 5); }
+static void bi_lion_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k, 4, 1, 2, 4); }
+
 /* ---- multi-tensor steps and threaded reductions (tests/test_parallel.c has the rest) ---- */
 
 /* A list of three tensors (n is k): tensor j's arrays at float 64*j of slots 4 (param),
@@ -1069,6 +1158,23 @@ static void bi_dropout_extra(to_ctx *t, const bi_kernel *k) {
     bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "mask straddling the end of the input"));
     bi_setup(k, &a), a.p[2] = (uint8_t *)a.p[0] + BI_N * sizeof(float);
     bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "mask right after the input"));
+}
+
+/* convert: src in slot 0, dst in slot 1; dtypes, rounding, seed, offset in i[0..4]. */
+static int bi_convert(bi_args *a) {
+    return trainopt_convert(a->n, a->p[0], (trainopt_dtype)a->i[0], a->p[1], (trainopt_dtype)a->i[1],
+                            (trainopt_rounding)a->i[2], (uint64_t)a->i[3], (uint64_t)a->i[4]);
+}
+static void bi_convert_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.p[1] = (uint16_t *)a.p[0] + 2 * BI_N - 1; /* the bf16 output's first element is src's last half */
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "dst starting inside src's last element"));
+    bi_setup(k, &a), a.p[1] = (float *)a.p[0] + BI_N;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "dst right after src"));
+    bi_setup(k, &a), a.i[0] = TRAINOPT_BF16, a.i[1] = TRAINOPT_F32, a.p[1] = (uint16_t *)a.p[0] + BI_N + 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "bf16 src, fp32 dst after its n halves"));
+    bi_setup(k, &a), a.i[0] = TRAINOPT_BF16, a.i[1] = TRAINOPT_F32, a.p[1] = (uint16_t *)a.p[0] + BI_N - 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "bf16 src, fp32 dst over its last half"));
 }
 
 /* calculate_fans: ndim n, the shape (size_t) in slot 0. */
@@ -1605,6 +1711,25 @@ static const bi_kernel bi_kernels[] = {
      bi_grad_norm_extra},
     {"clip_grad_norm", bi_clip_norm, "xxs", "", "m", "", {0.1}, {0}, NO_STEP, 2, 0, ST, 0, -1, bi_list_setup,
      bi_clip_norm_extra},
+    /* mixed-precision steps: bf16 Kahan parameters, bf16 gradients and states, an fp16 copy */
+    {"sgd_step_mp", bi_sgd_mp, "cWRWWwyy", "", "nnfnn", "---EEE", {0.1, 0.9, 0.0, 0.01, 0.5}, {0, 0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, BI_N,
+     BI_BIG_N, ST, 1, -1, NULL, bi_sgd_mp_extra},
+    {"adagrad_step_mp", bi_adagrad_mp, "cWRWWwyy", "", "nnnnnn", "--EEE", {0.01, 0.01, 0.01, 0.1, 1e-10, 0.5}, {0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16},
+     1, BI_N, BI_BIG_N, ST, 1, -1, NULL, bi_adagrad_mp_extra},
+    {"rmsprop_step_mp", bi_rmsprop_mp, "cWRWWWWwyy", "", "nunnnn", "---EEE", {0.01, 0.99, 1e-8, 0.01, 0.9, 0.5},
+     {1, 0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, BI_N, BI_BIG_N, ST, 1, -1, NULL, bi_adam3_mp_extra},
+    {"adam_step_mp", bi_adam_mp, "cWRWWWWwyy", "", "nbbnnn", "---EEE", {1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5}, {1, 0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16},
+     1, BI_N, BI_BIG_N, ST, 1, -1, NULL, bi_adam3_mp_extra},
+    {"adamw_step_mp", bi_adamw_mp, "cWRWWWWwyy", "", "nbbnnn", "---EEE", {1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5}, {1, 0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16},
+     1, BI_N, BI_BIG_N, ST, 1, -1, NULL, bi_adam3_mp_extra},
+    {"radam_step_mp", bi_radam_mp, "cWRWWWwyy", "", "nbbnnn", "---EEE", {1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5}, {0, 0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16},
+     1, BI_N, BI_BIG_N, ST, 1, -1, NULL, bi_radam_mp_extra},
+    {"adamax_step_mp", bi_adamax_mp, "cWRWWWwyy", "", "nbbnnn", "--EEE", {2e-3, 0.9, 0.999, 1e-8, 0.01, 0.5}, {1, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16},
+     1, BI_N, BI_BIG_N, ST, 1, -1, NULL, bi_adamax_mp_extra},
+    {"adadelta_step_mp", bi_adadelta_mp, "cWRWWWwyy", "", "nunnn", "--EEE", {1.0, 0.9, 1e-6, 0.01, 0.5}, {1, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1,
+     BI_N, BI_BIG_N, ST, 1, -1, NULL, bi_adadelta_mp_extra},
+    {"lion_step_mp", bi_lion_mp, "cWRWWwyy", "", "nuunn", "--EEE", {1e-4, 0.9, 0.99, 1e-3, 0.5}, {1, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, BI_N,
+     BI_BIG_N, ST, 1, -1, NULL, bi_lion_mp_extra},
     /* multi-tensor steps (k = 3 tensors) and threaded reductions */
     {"sgd_step_multi", bi_sgd_multi, "cxyy", "", "nnfnn", "--", {0.1, 0.9, 0.0, 0.01, 0.5}, {0}, 1, 3, 0, ST, 0, -1,
      bi_multi_setup, bi_multi_extra},
@@ -1647,6 +1772,8 @@ static const bi_kernel bi_kernels[] = {
      bi_dropout_extra},
     {"dropout_backward", bi_dropout_bwd, "RWs", "01", "u", "--", {0.3}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL,
      bi_dropout_extra},
+    {"convert", bi_convert, "RW", "", "", "EEE--", {0}, {TRAINOPT_F32, TRAINOPT_BF16, TRAINOPT_ROUND_STOCHASTIC, 42, 5},
+     NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL, bi_convert_extra},
     {"calculate_fans", bi_fans, "xSS", "", "", "", {0}, {0}, NO_STEP, 4, 0, ST, 0, -1, bi_fans_setup, bi_fans_extra},
     {"xavier_uniform", bi_xavier_u, "W", "", "n", "----", {1.0}, {42, 5, 30, 20}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL,
      bi_xavier_extra},

@@ -283,6 +283,56 @@ static void th_norms(th_mem *m, int chunk, size_t b, size_t e) {
                                            m->a[12] + x, NULL, NULL));
 }
 
+/* fp32 to bf16 and fp16, stochastic (element i from offset + i), and back to fp32. */
+static void th_convert(th_mem *m, int chunk, size_t b, size_t e) {
+    const uint64_t off = TH_OFFSET + b;
+    const size_t n = e - b;
+    uint16_t *bf = (uint16_t *)(void *)m->a[1], *hf = (uint16_t *)(void *)m->a[2];
+    (void)chunk;
+    th_note(m, trainopt_convert(n, m->a[0] + b, TRAINOPT_F32, bf + b, TRAINOPT_BF16, TRAINOPT_ROUND_STOCHASTIC, TH_SEED, off));
+    th_note(m, trainopt_convert(n, m->a[0] + b, TRAINOPT_F32, hf + b, TRAINOPT_F16, TRAINOPT_ROUND_NEAREST, TH_SEED, off));
+    th_note(m, trainopt_convert(n, hf + b, TRAINOPT_F16, m->a[3] + b, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0));
+}
+
+/* Every mixed-precision step on [b, e): bf16/fp16 parameters in each write-back mode,
+   bf16/fp16 gradients and bf16 states in arrays 0-8 seen as 16-bit elements, fp32 ones in
+   arrays 9-12 (an array is never seen both ways: a range's bytes would differ); the
+   stochastic ones from offset + b, so a range split gives the same words. */
+static void th_mixed(th_mem *m, int chunk, size_t b, size_t e) {
+    const size_t n = e - b;
+    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+    trainopt_sgd_config sgd = TRAINOPT_SGD_DEFAULTS;
+    trainopt_adagrad_config ada = TRAINOPT_ADAGRAD_DEFAULTS;
+    trainopt_rmsprop_config rms = TRAINOPT_RMSPROP_DEFAULTS;
+    trainopt_adam_config adam = TRAINOPT_ADAM_DEFAULTS, adamw = TRAINOPT_ADAMW_DEFAULTS;
+    trainopt_radam_config radam = TRAINOPT_RADAM_DEFAULTS;
+    trainopt_adamax_config adamax = TRAINOPT_ADAMAX_DEFAULTS;
+    trainopt_adadelta_config adadelta = TRAINOPT_ADADELTA_DEFAULTS;
+    trainopt_lion_config lion = TRAINOPT_LION_DEFAULTS;
+    uint16_t *h[9];
+    float *f[4];
+    int i;
+    (void)chunk;
+    for (i = 0; i < 9; i++) h[i] = (uint16_t *)(void *)m->a[i] + b;
+    for (i = 0; i < 4; i++) f[i] = m->a[9 + i] + b;
+    sgd.lr = 0.05, sgd.momentum = 0.9, rms.centered = 1, rms.momentum = 0.5, adam.amsgrad = 1, lion.lr = 1e-3;
+    pr.param_dtype = TRAINOPT_BF16, pr.grad_dtype = TRAINOPT_BF16, pr.state_dtype = TRAINOPT_BF16;
+    pr.param_mode = TRAINOPT_PARAM_STOCHASTIC, pr.seed = TH_SEED, pr.offset = TH_OFFSET + b;
+    th_note(m, trainopt_sgd_step_mp(&sgd, 2, n, h[0], h[1], h[4], &pr, NULL));
+    th_note(m, trainopt_lion_step_mp(&lion, 2, n, h[0], h[1], h[4], &pr, NULL));
+    pr.param_mode = TRAINOPT_PARAM_KAHAN, pr.param_aux = h[2], pr.copy = h[3], pr.copy_dtype = TRAINOPT_F16;
+    th_note(m, trainopt_adam_step_mp(&adam, 3, n, h[0], h[1], h[5], h[6], h[7], &pr, NULL));
+    th_note(m, trainopt_radam_step_mp(&radam, 7, n, h[0], h[1], h[5], h[6], &pr, NULL));
+    pr.param_mode = TRAINOPT_PARAM_SPLIT, pr.grad_dtype = TRAINOPT_F16;
+    th_note(m, trainopt_adamw_step_mp(&adamw, 2, n, h[0], h[1], h[5], h[6], NULL, &pr, NULL));
+    th_note(m, trainopt_adamax_step_mp(&adamax, 2, n, h[0], h[1], h[5], h[6], &pr, NULL));
+    pr.param_dtype = TRAINOPT_F16, pr.param_mode = TRAINOPT_PARAM_NEAREST, pr.param_aux = NULL, pr.state_dtype = TRAINOPT_F32;
+    th_note(m, trainopt_adagrad_step_mp(&ada, 2, n, h[8], h[1], f[1], &pr, NULL));
+    pr.param_dtype = TRAINOPT_F32, pr.copy_dtype = TRAINOPT_BF16;
+    th_note(m, trainopt_rmsprop_step_mp(&rms, 2, n, f[0], h[1], f[1], f[2], f[3], &pr, NULL));
+    th_note(m, trainopt_adadelta_step_mp(&adadelta, 2, n, f[0], h[1], f[2], f[3], &pr, NULL));
+}
+
 static const th_kernel th_kernels[] = {
     {"sgd", "sgd_step", 3, TH_N, {8, 1000, 2992}, th_sgd},
     {"adagrad", "adagrad_init adagrad_step", 3, TH_N, {8, 1000, 2992}, th_adagrad},
@@ -301,6 +351,11 @@ static const th_kernel th_kernels[] = {
     {"random",
      "rand_u32 rand_uniform rand_normal trunc_normal xavier_uniform xavier_normal kaiming_uniform kaiming_normal", 8,
      TH_N, {8, 1000, 2992}, th_random},
+    {"convert", "convert", 4, TH_N, {8, 1000, 2992}, th_convert},
+    {"mixed",
+     "sgd_step_mp adagrad_step_mp rmsprop_step_mp adam_step_mp adamw_step_mp radam_step_mp adamax_step_mp "
+     "adadelta_step_mp lion_step_mp",
+     13, TH_N, {8, 1000, 2992}, th_mixed},
     {"batchnorm", "batchnorm_forward_train batchnorm_backward batchnorm_forward_infer batchnorm_fold", 13,
      TH_N / TH_BN_S, {1, 30, 60}, th_batchnorm},
     {"norms",
@@ -363,7 +418,7 @@ static void th_complete(to_ctx *t) {
         const char *family, *name;
     } listed[] = {TRAINOPT_KERNELS(TH_LISTED)};
 #undef TH_LISTED
-    static const char families[] = "optim regularize gradutil loss random init batchnorm norms";
+    static const char families[] = "optim regularize gradutil loss random init batchnorm norms convert";
     size_t i, j;
     for (i = 0; i < sizeof listed / sizeof listed[0]; i++) {
         int found = 0;

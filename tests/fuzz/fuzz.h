@@ -153,6 +153,9 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(radam_step, optim) X(radam_step_ex, optim) X(adamax_step, optim)                  \
     X(adamax_step_ex, optim) X(adadelta_step, optim) X(adadelta_step_ex, optim)         \
     X(lion_step, optim) X(lion_step_ex, optim)                                          \
+    X(sgd_step_mp, optim) X(adagrad_step_mp, optim) X(rmsprop_step_mp, optim)          \
+    X(adam_step_mp, optim) X(adamw_step_mp, optim) X(radam_step_mp, optim)             \
+    X(adamax_step_mp, optim) X(adadelta_step_mp, optim) X(lion_step_mp, optim)         \
     X(lr_step, schedules) X(lr_multistep, schedules) X(lr_exponential, schedules)       \
     X(lr_inverse_time, schedules) X(lr_polynomial, schedules) X(lr_linear, schedules)   \
     X(lr_constant, schedules) X(lr_cosine, schedules) X(lr_cosine_restarts, schedules)  \
@@ -169,6 +172,7 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(softmax_cross_entropy, losses)                                                    \
     X(rand_u32, random) X(rand_uniform, random) X(rand_normal, random)                  \
     X(dropout_forward, random) X(dropout_backward, random)                              \
+    X(convert, random)                                                                  \
     X(calculate_gain, schedules) X(calculate_fans, schedules)                           \
     X(xavier_uniform, random) X(xavier_normal, random) X(kaiming_uniform, random)       \
     X(kaiming_normal, random) X(trunc_normal, random)                                   \

@@ -29,6 +29,78 @@ static void fz_list(trainopt_tensor *list, size_t n, float *param, const float *
     }
 }
 
+/* fp16 NaNs keep the float's sign, which the hardware chose: one NaN, as fz_put_floats does. */
+static void fz_put_halves(fz_out *out, const void *p, trainopt_dtype dtype, size_t n) {
+    const uint16_t *h = (const uint16_t *)p;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        uint16_t v = h[i];
+        if (dtype == TRAINOPT_F16 && (v & 0x7c00u) == 0x7c00u && (v & 0x3ffu)) v = 0x7e00u;
+        if (dtype == TRAINOPT_F32) {
+            fz_put_floats(out, (const float *)p + i, 1);
+            continue;
+        }
+        fz_put(out, &v, sizeof v);
+    }
+}
+
+/* The kind's mixed-precision step once, on the arrays as they are (their bytes read as
+   bf16/fp16 where the descriptor says so), the descriptor from the input. */
+static trainopt_status fz_mixed(unsigned kind, unsigned flags, const double *h, int64_t t, size_t n, void *param,
+                                const void *g, void *const *s, const trainopt_precision *pr, const trainopt_step_opts *op) {
+    switch (kind) {
+    case 0: {
+        trainopt_sgd_config c;
+        c.lr = h[0], c.momentum = h[1], c.dampening = h[2], c.weight_decay = h[3];
+        c.nesterov = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
+        return trainopt_sgd_step_mp(&c, t, n, param, g, s[0], pr, op);
+    }
+    case 1: {
+        trainopt_adagrad_config c;
+        c.lr = h[0], c.lr_decay = h[1], c.weight_decay = h[3], c.initial_accumulator_value = h[4], c.eps = h[5];
+        c.maximize = (flags >> 5) & 1;
+        return trainopt_adagrad_step_mp(&c, t, n, param, g, s[0], pr, op);
+    }
+    case 2: {
+        trainopt_rmsprop_config c;
+        c.lr = h[0], c.alpha = h[1], c.eps = h[5], c.weight_decay = h[3], c.momentum = h[2];
+        c.centered = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
+        return trainopt_rmsprop_step_mp(&c, t, n, param, g, s[0], s[1], s[2], pr, op);
+    }
+    case 3:
+    case 4:
+    case 5: { /* (NAdam has no _mp: its mu_product argument does not fit the shared driver) */
+        trainopt_adam_config c;
+        c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.eps = h[5], c.weight_decay = h[3];
+        c.amsgrad = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
+        return kind == 3 ? trainopt_adam_step_mp(&c, t, n, param, g, s[0], s[1], s[2], pr, op)
+                         : trainopt_adamw_step_mp(&c, t, n, param, g, s[0], s[1], s[2], pr, op);
+    }
+    case 6: {
+        trainopt_radam_config c;
+        c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.eps = h[5], c.weight_decay = h[3];
+        c.decoupled_weight_decay = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
+        return trainopt_radam_step_mp(&c, t, n, param, g, s[0], s[1], pr, op);
+    }
+    case 7: {
+        trainopt_adamax_config c;
+        c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.eps = h[5], c.weight_decay = h[3];
+        c.maximize = (flags >> 5) & 1;
+        return trainopt_adamax_step_mp(&c, t, n, param, g, s[0], s[1], pr, op);
+    }
+    case 8: {
+        trainopt_adadelta_config c;
+        c.lr = h[0], c.rho = h[1], c.eps = h[5], c.weight_decay = h[3], c.maximize = (flags >> 5) & 1;
+        return trainopt_adadelta_step_mp(&c, t, n, param, g, s[0], s[1], pr, op);
+    }
+    default: {
+        trainopt_lion_config c;
+        c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.weight_decay = h[3], c.maximize = (flags >> 5) & 1;
+        return trainopt_lion_step_mp(&c, t, n, param, g, s[0], pr, op);
+    }
+    }
+}
+
 void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
     fz_in in;
     unsigned kind, flags, fused;
@@ -159,6 +231,27 @@ void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
         }
         }
         fz_put_status(out, r);
+    }
+    { /* mixed precision: the descriptor (any enum value, valid or not) and an aux/copy from the input */
+        trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+        const unsigned d = fz_u8(&in), e = fz_u8(&in);
+        float *aux = fz_alloc(n), *copy = fz_alloc(n);
+        void *const vs[3] = {s[0], s[1], s[2]};
+        fz_fill(&in, aux, n);
+        pr.param_dtype = (trainopt_dtype)(d % 4);
+        pr.param_mode = (trainopt_param_mode)((d >> 2) % 5);
+        pr.grad_dtype = (trainopt_dtype)((d >> 5) % 4);
+        pr.state_dtype = (trainopt_dtype)(e % 3);
+        pr.copy_dtype = (trainopt_dtype)((e >> 2) % 3);
+        pr.param_aux = e & 16 ? aux : NULL;
+        pr.copy = e & 32 ? copy : NULL;
+        pr.seed = fz_u64(&in), pr.offset = fz_u64(&in);
+        fz_tag(out, "mixed");
+        fz_put_status(out, fz_mixed(kind, flags, h, step, n, param, g, vs, &pr, fused ? &o : NULL));
+        fz_put_halves(out, param, pr.param_dtype < 3 ? pr.param_dtype : TRAINOPT_F32, n);
+        fz_put_halves(out, aux, pr.param_dtype < 3 ? pr.param_dtype : TRAINOPT_F32, n);
+        if (pr.copy) fz_put_halves(out, copy, pr.copy_dtype < 3 ? pr.copy_dtype : TRAINOPT_F32, n);
+        free(aux), free(copy);
     }
     fz_tag(out, "nonfinite");
     fz_put(out, &nonfinite, sizeof nonfinite);

@@ -75,6 +75,19 @@ void FZ_NAME(fz_random)(const uint8_t *data, size_t size, fz_out *out) {
     fz_tag(out, "dropout_backward regenerated");
     fz_put_status(out, trainopt_dropout_backward(p, seed, offset, n, x, dx, NULL));
     fz_put_floats(out, dx, n);
+    fz_tag(out, "convert");
+    { /* x to bf16/fp16 (nearest or stochastic, seed and offset from the input), back, and across */
+        const trainopt_dtype lowp = flags & 64 ? TRAINOPT_F16 : TRAINOPT_BF16;
+        const trainopt_rounding r = flags & 128 ? TRAINOPT_ROUND_STOCHASTIC : TRAINOPT_ROUND_NEAREST;
+        uint16_t *h = (uint16_t *)(void *)w, *h2 = (uint16_t *)(void *)dx;
+        fz_put_status(out, trainopt_convert(n, x, TRAINOPT_F32, h, lowp, r, seed, offset));
+        fz_put(out, h, n * sizeof *h);
+        fz_put_status(out, trainopt_convert(n, h, lowp, h2, lowp == TRAINOPT_F16 ? TRAINOPT_BF16 : TRAINOPT_F16, r, seed, offset));
+        fz_put(out, h2, n * sizeof *h2);
+        fz_put_status(out, trainopt_convert(n, h, lowp, y, TRAINOPT_F32, r, seed, offset));
+        fz_put(out, y, n * sizeof *y); /* exact widening: NaN bits too */
+        fz_put_status(out, trainopt_convert(n, x, TRAINOPT_F32, x, lowp, r, seed, offset)); /* in place: refused */
+    }
     fz_tag(out, "dropout mask overlapping x");
     fz_put_status(out, trainopt_dropout_forward(p, seed, offset, n, x, y, n >= 8 ? (uint8_t *)(void *)x + 4 : mask));
     free(x), free(y), free(dx), free(w), free(mask);

@@ -1,0 +1,279 @@
+/* >>mixed: the mixed-precision steps, trainopt_<opt>_step_mp: bf16/fp16 gradients,
+   bf16/fp16 parameters (nearest, stochastic, Kahan-compensated) or split fp32
+   parameters, bf16 states, and a low-precision copy of the updated parameters, for
+   every elementwise optimizer at once. One driver widens a block of each array into
+   float, runs the optimizer's own fp32 _ex kernel on the block, and rounds the results
+   back: the math is that kernel's, bit for bit, on the widened inputs, followed by the
+   rounding the manual documents (MIXED PRECISION). Blocks are whole vectors and whole
+   generator groups, and the kernels are elementwise, so blocking changes no bit. */
+
+/* An optimizer's fp32 step on n elements with its state arrays in _step order. */
+typedef trainopt_status (*trainopt__f32_step)(const void *c, int64_t step, size_t n, float *param, const float *grad,
+                                             float *const *states, const trainopt_step_opts *o);
+
+#define TRAINOPT__MP_BLOCK 512 /* elements per block: a multiple of 64 (a generator group) and of every width */
+
+/* What the driver needs beyond the descriptor: the step, its arrays and names. */
+typedef struct {
+    trainopt__f32_step fn;
+    const void *c;
+    int64_t step;
+    size_t n;
+    void *param;
+    const void *grad;
+    void *const *states;
+    int nstates;
+    const char *const *state_names;
+    const char *name; /* "trainopt_<opt>_step_mp" */
+} trainopt__mp_call;
+
+/* The parameter after the step (q, in float) back into the caller's arrays, k elements at
+   index i, with the random words rnd for stochastic rounding. */
+TRAINOPT__FORCE_INLINE void trainopt__mp_store_param(const trainopt_precision *pr, void *param, size_t i, size_t k,
+                                                     trainopt__vf q, trainopt__vi rnd) {
+    const int f16 = pr->param_dtype == TRAINOPT_F16;
+    trainopt__vi h, low;
+    switch (pr->param_mode) {
+    case TRAINOPT_PARAM_STOCHASTIC:
+        h = f16 ? trainopt__v_to_f16(q, 1, rnd) : trainopt__v_to_bf16(q, 1, rnd);
+        trainopt__vi_store16_n((uint16_t *)param + i, h, k);
+        break;
+    case TRAINOPT_PARAM_KAHAN: /* p = rne(q), c = rne(q - p): the rounding error, added back next step */
+        h = f16 ? trainopt__v_to_f16(q, 0, rnd) : trainopt__v_to_bf16(q, 0, rnd);
+        trainopt__vi_store16_n((uint16_t *)param + i, h, k);
+        q = trainopt__v_sub(q, f16 ? trainopt__v_from_f16(h) : trainopt__v_from_bf16(h));
+        h = f16 ? trainopt__v_to_f16(q, 0, rnd) : trainopt__v_to_bf16(q, 0, rnd);
+        trainopt__vi_store16_n((uint16_t *)pr->param_aux + i, h, k);
+        break;
+    case TRAINOPT_PARAM_SPLIT: /* the float's top half is the bf16 parameter, its low half the aux array */
+        h = trainopt__v_bits(q);
+        low = trainopt__vi_and(h, trainopt__vi_set1(0xffffu));
+        trainopt__vi_store16_n((uint16_t *)param + i, trainopt__vi_shr(h, 16), k);
+        trainopt__vi_store16_n((uint16_t *)pr->param_aux + i, low, k);
+        break;
+    default: /* TRAINOPT_PARAM_NEAREST */
+        h = f16 ? trainopt__v_to_f16(q, 0, rnd) : trainopt__v_to_bf16(q, 0, rnd);
+        trainopt__vi_store16_n((uint16_t *)param + i, h, k);
+        break;
+    }
+}
+
+/* The parameter as the step sees it: widened, plus the compensation (Kahan), or joined
+   with its low half (split). */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__mp_load_param(const trainopt_precision *pr, const void *param, size_t i, size_t k) {
+    const int f16 = pr->param_dtype == TRAINOPT_F16;
+    if (pr->param_mode == TRAINOPT_PARAM_SPLIT)
+        return trainopt__v_from_bits(trainopt__vi_or(trainopt__vi_shl(trainopt__vi_load16_n((const uint16_t *)param + i, k), 16),
+                                                     trainopt__vi_load16_n((const uint16_t *)pr->param_aux + i, k)));
+    if (pr->param_mode == TRAINOPT_PARAM_KAHAN)
+        return trainopt__v_add(trainopt__load_as_f32(param, f16 ? TRAINOPT_F16 : TRAINOPT_BF16, i, k),
+                               trainopt__load_as_f32(pr->param_aux, f16 ? TRAINOPT_F16 : TRAINOPT_BF16, i, k));
+    return trainopt__load_as_f32(param, f16 ? TRAINOPT_F16 : TRAINOPT_BF16, i, k);
+}
+
+/* Widens k <= TRAINOPT__MP_BLOCK elements of src (dtype) at index i into dst. */
+TRAINOPT__DRIVER void trainopt__mp_widen(float *dst, const void *src, trainopt_dtype dtype, size_t i, size_t k) {
+    size_t j = 0, w;
+    for (; j < k; j += w) {
+        w = k - j < TRAINOPT_SIMD_LANES ? k - j : TRAINOPT_SIMD_LANES;
+        trainopt__v_store_n(dst + j, trainopt__load_as_f32(src, (int)dtype, i + j, w), w);
+    }
+}
+
+/* Rounds k floats of src to nearest into dst (dtype) at index i. */
+TRAINOPT__DRIVER void trainopt__mp_narrow(void *dst, trainopt_dtype dtype, const float *src, size_t i, size_t k) {
+    const trainopt__vi none = trainopt__vi_set1(0u);
+    size_t j = 0, w;
+    for (; j < k; j += w) {
+        w = k - j < TRAINOPT_SIMD_LANES ? k - j : TRAINOPT_SIMD_LANES;
+        trainopt__store_from_f32(dst, (int)dtype, 0, i + j, w, trainopt__v_load_n(src + j, w), none);
+    }
+}
+
+TRAINOPT__DRIVER void trainopt__mp_param_in(const trainopt_precision *pr, float *dst, const void *param, size_t i, size_t k) {
+    size_t j = 0, w;
+    for (; j < k; j += w) {
+        w = k - j < TRAINOPT_SIMD_LANES ? k - j : TRAINOPT_SIMD_LANES;
+        trainopt__v_store_n(dst + j, trainopt__mp_load_param(pr, param, i + j, w), w);
+    }
+}
+
+TRAINOPT__DRIVER void trainopt__mp_param_out(const trainopt_precision *pr, const trainopt__philox_key *key, void *param,
+                                             const float *q, size_t i, size_t k) {
+    if (pr->param_mode == TRAINOPT_PARAM_STOCHASTIC) {
+#define TRAINOPT__MP_PARAM_BODY(j, w, rnd) trainopt__mp_store_param(pr, param, i + (j), w, trainopt__v_load_n(q + (j), w), rnd)
+        TRAINOPT__WITH_WORDS(key, pr->offset + i, k, TRAINOPT__MP_PARAM_BODY);
+#undef TRAINOPT__MP_PARAM_BODY
+    } else {
+        const trainopt__vi none = trainopt__vi_set1(0u);
+        size_t j = 0, w;
+        for (; j < k; j += w) {
+            w = k - j < TRAINOPT_SIMD_LANES ? k - j : TRAINOPT_SIMD_LANES;
+            trainopt__mp_store_param(pr, param, i + j, w, trainopt__v_load_n(q + j, w), none);
+        }
+    }
+}
+
+/* Every check of the descriptor and of the arrays' bytes, before anything is written. */
+TRAINOPT__DRIVER trainopt_status trainopt__mp_check(const trainopt__mp_call *m, const trainopt_precision *pr,
+                                                    const trainopt_step_opts *o) {
+    const char *fn = m->name;
+    const void *ptr[8];
+    size_t bytes[8];
+    const char *names[8];
+    int count = 0, a, b, s;
+    if (pr == NULL) return trainopt__once_null(fn, "pr (the precision descriptor)");
+    if (!trainopt__dtype_ok(pr->param_dtype))
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "pr->param_dtype = %d is not a trainopt_dtype", (int)pr->param_dtype);
+    if (!trainopt__dtype_ok(pr->grad_dtype))
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "pr->grad_dtype = %d is not a trainopt_dtype", (int)pr->grad_dtype);
+    if (pr->state_dtype != TRAINOPT_F32 && pr->state_dtype != TRAINOPT_BF16)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "pr->state_dtype = %d is not TRAINOPT_F32 or TRAINOPT_BF16",
+                                   (int)pr->state_dtype);
+    if ((int)pr->param_mode < 0 || (int)pr->param_mode > (int)TRAINOPT_PARAM_SPLIT)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "pr->param_mode = %d is not a trainopt_param_mode", (int)pr->param_mode);
+    if (pr->param_dtype == TRAINOPT_F32 && (pr->param_mode != TRAINOPT_PARAM_NEAREST || pr->param_aux != NULL))
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "fp32 parameters take no rounding mode and no pr->param_aux "
+                                                            "(compensation and split halves are for bf16/fp16 parameters)");
+    if (pr->param_mode == TRAINOPT_PARAM_SPLIT && pr->param_dtype != TRAINOPT_BF16)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "split parameters are bf16 (the top half of the fp32 master)");
+    if ((pr->param_mode == TRAINOPT_PARAM_NEAREST || pr->param_mode == TRAINOPT_PARAM_STOCHASTIC) && pr->param_aux != NULL)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "pr->param_aux is only for the Kahan and split modes");
+    if (pr->copy != NULL && pr->copy_dtype != TRAINOPT_BF16 && pr->copy_dtype != TRAINOPT_F16)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "pr->copy_dtype = %d is not TRAINOPT_BF16 or TRAINOPT_F16",
+                                   (int)pr->copy_dtype);
+    if (m->n == 0) return TRAINOPT_OK;
+    if (m->param == NULL) return trainopt__once_null(fn, "param");
+    if (m->grad == NULL) return trainopt__once_null(fn, "grad");
+    if ((pr->param_mode == TRAINOPT_PARAM_KAHAN || pr->param_mode == TRAINOPT_PARAM_SPLIT) && pr->param_aux == NULL)
+        return trainopt__once_null(fn, "pr->param_aux (needed: Kahan or split parameters)");
+    if (m->n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", m->n);
+    /* every array's bytes: no two may share one, and the count output none of them */
+#define TRAINOPT__MP_ARRAY(p, dtype, text) \
+    if (p) ptr[count] = p, bytes[count] = m->n * trainopt__dtype_size(dtype), names[count++] = text
+    TRAINOPT__MP_ARRAY(m->param, pr->param_dtype, "param");
+    TRAINOPT__MP_ARRAY(m->grad, pr->grad_dtype, "grad");
+    for (s = 0; s < m->nstates; s++) TRAINOPT__MP_ARRAY(m->states[s], pr->state_dtype, m->state_names[s]);
+    TRAINOPT__MP_ARRAY(pr->param_aux, pr->param_dtype, "pr->param_aux");
+    TRAINOPT__MP_ARRAY(pr->copy, pr->copy_dtype, "pr->copy");
+#undef TRAINOPT__MP_ARRAY
+    for (a = 0; a < count; a++)
+        for (b = a + 1; b < count; b++)
+            if (trainopt__overlap(ptr[a], bytes[a], ptr[b], bytes[b])) return trainopt__once_alias(fn, names[a], names[b]);
+    if (o && o->nonfinite)
+        for (a = 0; a < count; a++)
+            if (trainopt__overlap(o->nonfinite, sizeof *o->nonfinite, ptr[a], bytes[a]))
+                return trainopt__once_alias(fn, "o->nonfinite", names[a]);
+    return TRAINOPT_OK;
+}
+
+/* A refusal of the fp32 kernel, restated as the caller's: its text names the _ex kernel. */
+static TRAINOPT__COLD trainopt_status trainopt__mp_refused(const trainopt__mp_call *m, trainopt_status st) {
+    char text[512];
+    const char *why = strchr(trainopt_last_error(), ':');
+    snprintf(text, sizeof text, "%s", why ? why + 2 : trainopt_last_error());
+    return trainopt__once_fail(st, m->name, "%s", text);
+}
+
+TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, const trainopt_precision *pr,
+                                                  const trainopt_step_opts *o) {
+    float pbuf[TRAINOPT__MP_BLOCK], gbuf[TRAINOPT__MP_BLOCK], sbuf[TRAINOPT_MAX_STATES][TRAINOPT__MP_BLOCK];
+    float *sp[TRAINOPT_MAX_STATES] = {NULL, NULL, NULL, NULL};
+    trainopt_step_opts bo;
+    trainopt__philox_key key;
+    trainopt_status st;
+    size_t i, k, bad = 0, block_bad;
+    int s;
+    int f32_param;
+    if ((st = trainopt__mp_check(m, pr, o)) != TRAINOPT_OK) return st;
+    f32_param = pr->param_dtype == TRAINOPT_F32;
+    /* the config, the step and the options: the kernel's own checks, on nothing (the
+       count output not yet: a refusal further on must leave it untouched) */
+    if (o) {
+        bo = *o;
+        bo.nonfinite = NULL;
+    }
+    if ((st = m->fn(m->c, m->step, 0, NULL, NULL, sp, o ? &bo : NULL)) != TRAINOPT_OK) return trainopt__mp_refused(m, st);
+    if (m->n == 0 || (o && o->found_inf && *o->found_inf)) {
+        if (o && o->nonfinite) *o->nonfinite = 0;
+        return TRAINOPT_OK;
+    }
+    if (f32_param && pr->grad_dtype == TRAINOPT_F32 && pr->state_dtype == TRAINOPT_F32 && pr->copy == NULL) {
+        for (s = 0; s < m->nstates; s++) sp[s] = (float *)m->states[s];
+        st = m->fn(m->c, m->step, m->n, (float *)m->param, (const float *)m->grad, sp, o);
+        return st == TRAINOPT_OK ? st : trainopt__mp_refused(m, st);
+    }
+    if (!o) bo.grad_scale = 1.0;
+    bo.found_inf = NULL;
+    bo.nonfinite = o && o->nonfinite ? &block_bad : NULL;
+    trainopt__philox_key_seed(&key, pr->seed);
+    for (i = 0; i < m->n; i += k) {
+        float *p = f32_param ? (float *)m->param + i : pbuf;
+        const float *g = pr->grad_dtype == TRAINOPT_F32 ? (const float *)m->grad + i : gbuf;
+        k = m->n - i < TRAINOPT__MP_BLOCK ? m->n - i : TRAINOPT__MP_BLOCK;
+        if (!f32_param) trainopt__mp_param_in(pr, pbuf, m->param, i, k);
+        if (pr->grad_dtype != TRAINOPT_F32) trainopt__mp_widen(gbuf, m->grad, pr->grad_dtype, i, k);
+        for (s = 0; s < m->nstates; s++) {
+            sp[s] = m->states[s] == NULL ? NULL : pr->state_dtype == TRAINOPT_F32 ? (float *)m->states[s] + i : sbuf[s];
+            if (sp[s] && pr->state_dtype != TRAINOPT_F32) trainopt__mp_widen(sbuf[s], m->states[s], pr->state_dtype, i, k);
+        }
+        block_bad = 0;
+        /* the first block's refusal (a state the config needs is NULL) comes before any write */
+        if ((st = m->fn(m->c, m->step, k, p, g, sp, o ? &bo : NULL)) != TRAINOPT_OK) return trainopt__mp_refused(m, st);
+        bad += block_bad;
+        for (s = 0; s < m->nstates; s++)
+            if (sp[s] && pr->state_dtype != TRAINOPT_F32) trainopt__mp_narrow(m->states[s], pr->state_dtype, sbuf[s], i, k);
+        if (pr->copy) trainopt__mp_narrow(pr->copy, pr->copy_dtype, p, i, k);
+        if (!f32_param) trainopt__mp_param_out(pr, &key, m->param, pbuf, i, k);
+    }
+    if (o && o->nonfinite) *o->nonfinite = bad;
+    return TRAINOPT_OK;
+}
+
+/* Each optimizer's adapter to its fp32 _ex kernel and its _step_mp. Pasted names get the
+   variant's prefix here, as tools/pack.sh gives the spelled-out ones (>>dispatch-names). */
+#if defined(TRAINOPT__DISPATCHING)
+#define TRAINOPT__MP_NAME(name) TRAINOPT__PRIVATE(name)
+#else
+#define TRAINOPT__MP_NAME(name) name
+#endif
+#define TRAINOPT__MP_S1(s) s[0]
+#define TRAINOPT__MP_S2(s) s[0], s[1]
+#define TRAINOPT__MP_S3(s) s[0], s[1], s[2]
+#define TRAINOPT__MP_DEFINE(NAME, CONFIG, NSTATES, STATE_PARAMS, STATE_ARGS, ...)                                     \
+    static trainopt_status TRAINOPT__MP_NAME(trainopt__mp_f32_##NAME)(const void *c, int64_t step, size_t n,         \
+                                                                         float *param, const float *grad,             \
+                                                                         float *const *s, const trainopt_step_opts *o) { \
+        return trainopt_##NAME##_step_ex((const CONFIG *)c, step, n, param, grad, TRAINOPT__MP_S##NSTATES(s), o);       \
+    }                                                                                                                  \
+    TRAINOPT__KERNEL_API trainopt_status trainopt_##NAME##_step_mp(const CONFIG *c, int64_t step, size_t n, void *param, \
+                                                                   const void *grad, TRAINOPT__MP_UNPAREN STATE_PARAMS, \
+                                                                   const trainopt_precision *pr,                       \
+                                                                   const trainopt_step_opts *o) {                      \
+        static const char *const names[] = {__VA_ARGS__};                                                              \
+        void *const states[] = {TRAINOPT__MP_UNPAREN STATE_ARGS};                                                      \
+        trainopt__mp_call m;                                                                                           \
+        m.fn = TRAINOPT__MP_NAME(trainopt__mp_f32_##NAME);                                                           \
+        m.c = c, m.step = step, m.n = n, m.param = param, m.grad = grad;                                               \
+        m.states = states, m.nstates = NSTATES, m.state_names = names;                                                 \
+        m.name = "trainopt_" #NAME "_step_mp";                                                                         \
+        return trainopt__mp_run(&m, pr, o);                                                                            \
+    }
+#define TRAINOPT__MP_UNPAREN(...) __VA_ARGS__
+TRAINOPT__MP_DEFINE(sgd, trainopt_sgd_config, 1, (void *momentum_buf), (momentum_buf), "momentum_buf")
+TRAINOPT__MP_DEFINE(adagrad, trainopt_adagrad_config, 1, (void *state_sum), (state_sum), "state_sum")
+TRAINOPT__MP_DEFINE(rmsprop, trainopt_rmsprop_config, 3, (void *square_avg, void *momentum_buf, void *grad_avg),
+                    (square_avg, momentum_buf, grad_avg), "square_avg", "momentum_buf", "grad_avg")
+TRAINOPT__MP_DEFINE(adam, trainopt_adam_config, 3, (void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq),
+                    (exp_avg, exp_avg_sq, max_exp_avg_sq), "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+TRAINOPT__MP_DEFINE(adamw, trainopt_adam_config, 3, (void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq),
+                    (exp_avg, exp_avg_sq, max_exp_avg_sq), "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+TRAINOPT__MP_DEFINE(radam, trainopt_radam_config, 2, (void *exp_avg, void *exp_avg_sq), (exp_avg, exp_avg_sq), "exp_avg",
+                    "exp_avg_sq")
+TRAINOPT__MP_DEFINE(adamax, trainopt_adamax_config, 2, (void *exp_avg, void *exp_inf), (exp_avg, exp_inf), "exp_avg", "exp_inf")
+TRAINOPT__MP_DEFINE(adadelta, trainopt_adadelta_config, 2, (void *square_avg, void *acc_delta), (square_avg, acc_delta),
+                    "square_avg", "acc_delta")
+TRAINOPT__MP_DEFINE(lion, trainopt_lion_config, 1, (void *exp_avg), (exp_avg), "exp_avg")
+#undef TRAINOPT__MP_DEFINE
+#undef TRAINOPT__MP_UNPAREN
+#undef TRAINOPT__MP_NAME

@@ -1,0 +1,405 @@
+/* tests/test_mixed.c - the mixed-precision steps trainopt_<opt>_step_mp (trainopt.h,
+   >>mixed), compiled once per backend.
+
+   The contract tested bit for bit: a _mp step equals the optimizer's fp32 _ex kernel
+   run on the widened inputs (trainopt_convert's exact widening; Kahan: p + c in float;
+   split: the joined halves), followed by the manual's rounding of each output (nearest,
+   stochastic with the words of (seed, offset + i), Kahan's p = rne(q), c = rne(q - p),
+   split halves, nearest states and copy). Every optimizer with a _mp form x every
+   parameter mode x gradient dtype x state dtype, three steps, with the fused options
+   (grad_scale, the nonfinite count) and NaN/Inf gradients; the same in pieces. Then
+   what the modes are for: 1000 small SGD updates below bf16's resolution vanish with
+   nearest rounding and survive, on average, with stochastic rounding and Kahan. */
+#include "harness.h"
+#include "trainopt.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MX_N = 1031, MX_OPTS = 9 }; /* two whole blocks of the driver and a tail */
+
+typedef struct {
+    const char *name;
+    int nstates;
+    trainopt_status (*ex)(int64_t step, size_t n, float *p, const float *g, float *const *s, const trainopt_step_opts *o);
+    trainopt_status (*mp)(int64_t step, size_t n, void *p, const void *g, void *const *s, const trainopt_precision *pr,
+                          const trainopt_step_opts *o);
+} mx_opt;
+
+/* Each optimizer with a configuration that uses all its states. */
+static trainopt_sgd_config mx_sgd(void) {
+    trainopt_sgd_config c = TRAINOPT_SGD_DEFAULTS;
+    c.lr = 0.05, c.momentum = 0.9, c.weight_decay = 0.01, c.nesterov = 1;
+    return c;
+}
+static trainopt_adagrad_config mx_adagrad(void) {
+    trainopt_adagrad_config c = TRAINOPT_ADAGRAD_DEFAULTS;
+    c.lr_decay = 0.01, c.weight_decay = 0.02;
+    return c;
+}
+static trainopt_rmsprop_config mx_rmsprop(void) {
+    trainopt_rmsprop_config c = TRAINOPT_RMSPROP_DEFAULTS;
+    c.momentum = 0.5, c.centered = 1, c.weight_decay = 0.01;
+    return c;
+}
+static trainopt_adam_config mx_adam(int amsgrad) {
+    trainopt_adam_config c = TRAINOPT_ADAMW_DEFAULTS;
+    c.lr = 1e-2, c.amsgrad = amsgrad;
+    return c;
+}
+static trainopt_radam_config mx_radam(void) {
+    trainopt_radam_config c = TRAINOPT_RADAM_DEFAULTS;
+    c.lr = 1e-2, c.weight_decay = 0.01, c.decoupled_weight_decay = 1;
+    return c;
+}
+static trainopt_adamax_config mx_adamax(void) {
+    trainopt_adamax_config c = TRAINOPT_ADAMAX_DEFAULTS;
+    c.weight_decay = 0.01;
+    return c;
+}
+static trainopt_adadelta_config mx_adadelta(void) {
+    trainopt_adadelta_config c = TRAINOPT_ADADELTA_DEFAULTS;
+    c.weight_decay = 0.01;
+    return c;
+}
+static trainopt_lion_config mx_lion(void) {
+    trainopt_lion_config c = TRAINOPT_LION_DEFAULTS;
+    c.lr = 1e-2;
+    return c;
+}
+
+#define MX_WRAP(name, cfg, ...)                                                                                         \
+    static trainopt_status mx_ex_##name(int64_t step, size_t n, float *p, const float *g, float *const *s,              \
+                                        const trainopt_step_opts *o) {                                                  \
+        const cfg;                                                                                                      \
+        return trainopt_##name##_step_ex(&c, step, n, p, g, __VA_ARGS__, o);                                            \
+    }                                                                                                                   \
+    static trainopt_status mx_mp_##name(int64_t step, size_t n, void *p, const void *g, void *const *s,                \
+                                        const trainopt_precision *pr, const trainopt_step_opts *o) {                    \
+        const cfg;                                                                                                      \
+        return trainopt_##name##_step_mp(&c, step, n, p, g, __VA_ARGS__, pr, o);                                        \
+    }
+MX_WRAP(sgd, trainopt_sgd_config c = mx_sgd(), s[0])
+MX_WRAP(adagrad, trainopt_adagrad_config c = mx_adagrad(), s[0])
+MX_WRAP(rmsprop, trainopt_rmsprop_config c = mx_rmsprop(), s[0], s[1], s[2])
+MX_WRAP(adam, trainopt_adam_config c = mx_adam(1), s[0], s[1], s[2])
+MX_WRAP(adamw, trainopt_adam_config c = mx_adam(0), s[0], s[1], NULL)
+MX_WRAP(radam, trainopt_radam_config c = mx_radam(), s[0], s[1])
+MX_WRAP(adamax, trainopt_adamax_config c = mx_adamax(), s[0], s[1])
+MX_WRAP(adadelta, trainopt_adadelta_config c = mx_adadelta(), s[0], s[1])
+MX_WRAP(lion, trainopt_lion_config c = mx_lion(), s[0])
+#undef MX_WRAP
+
+static const mx_opt mx_opts[MX_OPTS] = {
+    {"sgd", 1, mx_ex_sgd, mx_mp_sgd},          {"adagrad", 1, mx_ex_adagrad, mx_mp_adagrad},
+    {"rmsprop", 3, mx_ex_rmsprop, mx_mp_rmsprop}, {"adam", 3, mx_ex_adam, mx_mp_adam},
+    {"adamw", 2, mx_ex_adamw, mx_mp_adamw},    {"radam", 2, mx_ex_radam, mx_mp_radam},
+    {"adamax", 2, mx_ex_adamax, mx_mp_adamax}, {"adadelta", 2, mx_ex_adadelta, mx_mp_adadelta},
+    {"lion", 1, mx_ex_lion, mx_mp_lion},
+};
+
+/* The parameter setups tested: dtype and write-back mode (F32: master with a copy). */
+typedef struct {
+    trainopt_dtype dtype;
+    trainopt_param_mode mode;
+    trainopt_dtype copy; /* F32: none */
+    const char *name;
+} mx_param;
+static const mx_param mx_params[] = {
+    {TRAINOPT_F32, TRAINOPT_PARAM_NEAREST, TRAINOPT_BF16, "f32+bf16copy"},
+    {TRAINOPT_F32, TRAINOPT_PARAM_NEAREST, TRAINOPT_F16, "f32+f16copy"},
+    {TRAINOPT_BF16, TRAINOPT_PARAM_NEAREST, TRAINOPT_F32, "bf16-nearest"},
+    {TRAINOPT_F16, TRAINOPT_PARAM_NEAREST, TRAINOPT_F32, "f16-nearest"},
+    {TRAINOPT_BF16, TRAINOPT_PARAM_STOCHASTIC, TRAINOPT_F32, "bf16-stochastic"},
+    {TRAINOPT_F16, TRAINOPT_PARAM_STOCHASTIC, TRAINOPT_F16, "f16-stochastic+f16copy"},
+    {TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_F32, "bf16-kahan"},
+    {TRAINOPT_F16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16, "f16-kahan+bf16copy"},
+    {TRAINOPT_BF16, TRAINOPT_PARAM_SPLIT, TRAINOPT_F16, "bf16-split+f16copy"},
+};
+#define MX_PARAMS (sizeof mx_params / sizeof mx_params[0])
+
+static size_t mx_size(trainopt_dtype d) { return d == TRAINOPT_F32 ? 4 : 2; }
+
+/* One state of a run: the arrays in their own dtypes. */
+typedef struct {
+    unsigned char *p, *aux, *g, *s[3], *copy;
+} mx_arrays;
+
+static void mx_alloc(mx_arrays *a) {
+    int j;
+    a->p = (unsigned char *)calloc(MX_N, 4), a->aux = (unsigned char *)calloc(MX_N, 4);
+    a->g = (unsigned char *)calloc(MX_N, 4), a->copy = (unsigned char *)calloc(MX_N, 4);
+    for (j = 0; j < 3; j++) a->s[j] = (unsigned char *)calloc(MX_N, 4);
+}
+static void mx_free(mx_arrays *a) {
+    int j;
+    free(a->p), free(a->aux), free(a->g), free(a->copy);
+    for (j = 0; j < 3; j++) free(a->s[j]);
+}
+static void mx_copy(mx_arrays *d, const mx_arrays *s) {
+    int j;
+    memcpy(d->p, s->p, MX_N * 4), memcpy(d->aux, s->aux, MX_N * 4), memcpy(d->g, s->g, MX_N * 4);
+    memcpy(d->copy, s->copy, MX_N * 4);
+    for (j = 0; j < 3; j++) memcpy(d->s[j], s->s[j], MX_N * 4);
+}
+
+static float mx_widen1(const void *p, trainopt_dtype d, size_t i) {
+    float f;
+    trainopt_convert(1, (const unsigned char *)p + i * mx_size(d), d, &f, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0);
+    return f;
+}
+static uint16_t mx_round1(float x, trainopt_dtype d) {
+    uint16_t h;
+    trainopt_convert(1, &x, TRAINOPT_F32, &h, d, TRAINOPT_ROUND_NEAREST, 0, 0);
+    return h;
+}
+
+/* The reference step: widen, the fp32 kernel, round as the manual says. */
+static trainopt_status mx_reference(const mx_opt *opt, const mx_param *mp, trainopt_dtype gd, trainopt_dtype sd, int64_t step,
+                                    mx_arrays *a, const trainopt_precision *pr, const trainopt_step_opts *o) {
+    float *q = (float *)malloc(MX_N * 4), *g = (float *)malloc(MX_N * 4), *s[3];
+    trainopt_status st;
+    size_t i;
+    int j;
+    for (i = 0; i < MX_N; i++) {
+        if (mp->dtype == TRAINOPT_F32) q[i] = ((float *)(void *)a->p)[i];
+        else if (mp->mode == TRAINOPT_PARAM_SPLIT)
+            q[i] = to_from_bits((uint32_t)((uint16_t *)(void *)a->p)[i] << 16 | ((uint16_t *)(void *)a->aux)[i]);
+        else if (mp->mode == TRAINOPT_PARAM_KAHAN)
+            q[i] = mx_widen1(a->p, mp->dtype, i) + mx_widen1(a->aux, mp->dtype, i);
+        else q[i] = mx_widen1(a->p, mp->dtype, i);
+    }
+    trainopt_convert(MX_N, a->g, gd, g, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0);
+    for (j = 0; j < 3; j++) {
+        s[j] = (float *)malloc(MX_N * 4);
+        trainopt_convert(MX_N, a->s[j], sd, s[j], TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0);
+    }
+    st = opt->ex(step, MX_N, q, g, s, o);
+    if (st == TRAINOPT_OK) {
+        for (j = 0; j < opt->nstates; j++) trainopt_convert(MX_N, s[j], TRAINOPT_F32, a->s[j], sd, TRAINOPT_ROUND_NEAREST, 0, 0);
+        if (mp->copy != TRAINOPT_F32) trainopt_convert(MX_N, q, TRAINOPT_F32, a->copy, mp->copy, TRAINOPT_ROUND_NEAREST, 0, 0);
+        if (mp->dtype == TRAINOPT_F32) memcpy(a->p, q, MX_N * 4);
+        else if (mp->mode == TRAINOPT_PARAM_STOCHASTIC)
+            trainopt_convert(MX_N, q, TRAINOPT_F32, a->p, mp->dtype, TRAINOPT_ROUND_STOCHASTIC, pr->seed, pr->offset);
+        else
+            for (i = 0; i < MX_N; i++) {
+                uint16_t *p16 = (uint16_t *)(void *)a->p, *aux = (uint16_t *)(void *)a->aux;
+                if (mp->mode == TRAINOPT_PARAM_SPLIT) {
+                    p16[i] = (uint16_t)(to_bits(q[i]) >> 16), aux[i] = (uint16_t)to_bits(q[i]);
+                } else {
+                    p16[i] = mx_round1(q[i], mp->dtype);
+                    if (mp->mode == TRAINOPT_PARAM_KAHAN) aux[i] = mx_round1(q[i] - mx_widen1(p16, mp->dtype, i), mp->dtype);
+                }
+            }
+    }
+    free(q), free(g);
+    for (j = 0; j < 3; j++) free(s[j]);
+    return st;
+}
+
+/* Inputs: parameters near 1 and small (fp16 subnormals), gradients with NaN and Inf,
+   the compensation small, the states 0. */
+static void mx_fill(mx_arrays *a, const mx_param *mp, trainopt_dtype gd, uint64_t seed) {
+    float *x = (float *)malloc(MX_N * 4);
+    size_t i;
+    int j;
+    to_rand_fill(&seed, x, MX_N, -1.5f, 1.5f);
+    for (i = 0; i < MX_N; i += 97) x[i] *= 1e-6f;
+    if (mp->dtype == TRAINOPT_F32) memcpy(a->p, x, MX_N * 4);
+    else if (mp->mode == TRAINOPT_PARAM_SPLIT)
+        for (i = 0; i < MX_N; i++) ((uint16_t *)(void *)a->p)[i] = (uint16_t)(to_bits(x[i]) >> 16), ((uint16_t *)(void *)a->aux)[i] = (uint16_t)to_bits(x[i]);
+    else trainopt_convert(MX_N, x, TRAINOPT_F32, a->p, mp->dtype, TRAINOPT_ROUND_NEAREST, 0, 0);
+    if (mp->mode == TRAINOPT_PARAM_KAHAN) {
+        for (i = 0; i < MX_N; i++) x[i] *= 1e-3f;
+        trainopt_convert(MX_N, x, TRAINOPT_F32, a->aux, mp->dtype, TRAINOPT_ROUND_NEAREST, 0, 0);
+    }
+    to_rand_fill(&seed, x, MX_N, -1.0f, 1.0f);
+    x[5] = NAN, x[600] = INFINITY, x[1030] = -INFINITY;
+    trainopt_convert(MX_N, x, TRAINOPT_F32, a->g, gd, TRAINOPT_ROUND_NEAREST, 0, 0);
+    for (j = 0; j < 3; j++) memset(a->s[j], 0, MX_N * 4);
+    free(x);
+}
+
+static trainopt_precision mx_pr(const mx_param *mp, trainopt_dtype gd, trainopt_dtype sd, const mx_arrays *a, uint64_t offset) {
+    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+    pr.param_dtype = mp->dtype, pr.param_mode = mp->mode, pr.grad_dtype = gd, pr.state_dtype = sd;
+    pr.param_aux = mp->mode == TRAINOPT_PARAM_KAHAN || mp->mode == TRAINOPT_PARAM_SPLIT ? a->aux : NULL;
+    pr.copy = mp->copy != TRAINOPT_F32 ? a->copy : NULL;
+    pr.copy_dtype = mp->copy != TRAINOPT_F32 ? mp->copy : TRAINOPT_BF16;
+    pr.seed = 0x5eed, pr.offset = offset;
+    return pr;
+}
+
+static int mx_same(const mx_arrays *x, const mx_arrays *y) {
+    int j, same = memcmp(x->p, y->p, MX_N * 4) == 0 && memcmp(x->aux, y->aux, MX_N * 4) == 0 &&
+                  memcmp(x->copy, y->copy, MX_N * 4) == 0 && memcmp(x->g, y->g, MX_N * 4) == 0;
+    for (j = 0; j < 3; j++) same = same && memcmp(x->s[j], y->s[j], MX_N * 4) == 0;
+    return same;
+}
+
+static const trainopt_dtype mx_grad_dtypes[] = {TRAINOPT_F32, TRAINOPT_BF16, TRAINOPT_F16};
+static const trainopt_dtype mx_state_dtypes[] = {TRAINOPT_F32, TRAINOPT_BF16};
+
+/* Every optimizer x parameter setup x gradient dtype x state dtype: three steps against
+   the reference, in one call and in pieces (the offset advanced with the piece). */
+static void test_against_reference(to_ctx *t) {
+    mx_arrays a, r, c;
+    size_t o, pi, gi, si, combos = 0, bad = 0;
+    mx_alloc(&a), mx_alloc(&r), mx_alloc(&c);
+    for (o = 0; o < MX_OPTS; o++)
+        for (pi = 0; pi < MX_PARAMS; pi++)
+            for (gi = 0; gi < 3; gi++)
+                for (si = 0; si < 2; si++) {
+                    const mx_opt *opt = &mx_opts[o];
+                    const mx_param *mp = &mx_params[pi];
+                    const trainopt_dtype gd = mx_grad_dtypes[gi], sd = mx_state_dtypes[si];
+                    int64_t step;
+                    mx_fill(&a, mp, gd, 11 + o * 131 + pi * 17 + gi * 5 + si);
+                    mx_copy(&r, &a);
+                    for (step = 1; step <= 3; step++) {
+                        size_t nf = 99, nf_ref = 77, nf_c = 55, i, k;
+                        trainopt_step_opts op = TRAINOPT_STEP_OPTS_DEFAULTS;
+                        trainopt_precision pr = mx_pr(mp, gd, sd, &a, 1000 * (uint64_t)step + 3), prr = mx_pr(mp, gd, sd, &r, pr.offset);
+                        trainopt_status sa, sr;
+                        void *s[3];
+                        void *sr3[3];
+                        op.grad_scale = step == 2 ? 0.5 : 1.0;
+                        op.nonfinite = &nf;
+                        mx_copy(&c, &a);
+                        s[0] = a.s[0], s[1] = a.s[1], s[2] = a.s[2];
+                        sa = opt->mp(step, MX_N, a.p, a.g, s, &pr, &op);
+                        op.nonfinite = &nf_ref;
+                        sr = mx_reference(opt, mp, gd, sd, step, &r, &prr, &op);
+                        /* the same step in pieces of 300 (not whole blocks): element i keeps offset + i */
+                        for (i = 0; i < MX_N; i += k) {
+                            size_t part = 0;
+                            trainopt_precision pc = mx_pr(mp, gd, sd, &c, pr.offset + i);
+                            k = MX_N - i < 300 ? MX_N - i : 300;
+                            if (pc.param_aux) pc.param_aux = c.aux + i * 2;
+                            if (pc.copy) pc.copy = c.copy + i * mx_size(mp->copy);
+                            sr3[0] = c.s[0] + i * mx_size(sd), sr3[1] = c.s[1] + i * mx_size(sd), sr3[2] = c.s[2] + i * mx_size(sd);
+                            op.nonfinite = &part;
+                            opt->mp(step, k, c.p + i * mx_size(mp->dtype), c.g + i * mx_size(gd), sr3, &pc, &op);
+                            nf_c = i == 0 ? part : nf_c + part;
+                        }
+                        if ((sa != TRAINOPT_OK || sr != TRAINOPT_OK || !mx_same(&a, &r) || nf != nf_ref || !mx_same(&a, &c) ||
+                             nf_c != nf) &&
+                            bad++ < 6)
+                            to_fail(t, "%s, %s, grad %d, states %d, step %lld: status %d/%d, nonfinite %zu/%zu/%zu, %s, %s",
+                                    opt->name, mp->name, (int)gd, (int)sd, (long long)step, (int)sa, (int)sr, nf, nf_ref, nf_c,
+                                    mx_same(&a, &r) ? "same as the reference" : "differs from the reference",
+                                    mx_same(&a, &c) ? "same in pieces" : "differs in pieces");
+                    }
+                    combos++;
+                }
+    TO_CHECK(t, bad == 0, "%zu of %zu combinations differ", bad, combos);
+    TO_CHECK(t, combos == MX_OPTS * MX_PARAMS * 6, "ran %zu combinations", combos);
+    mx_free(&a), mx_free(&r), mx_free(&c);
+}
+
+/* fp32 everything is the _ex kernel itself; a skipped step writes nothing but the count. */
+static void test_plain_and_skip(to_ctx *t) {
+    mx_arrays a, r;
+    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    size_t nf = 5;
+    int found = 1;
+    float *s[3];
+    void *vs[3];
+    mx_alloc(&a), mx_alloc(&r);
+    mx_fill(&a, &mx_params[0], TRAINOPT_F32, 3);
+    mx_copy(&r, &a);
+    s[0] = (float *)(void *)r.s[0], s[1] = (float *)(void *)r.s[1], s[2] = (float *)(void *)r.s[2];
+    vs[0] = a.s[0], vs[1] = a.s[1], vs[2] = a.s[2];
+    to_expect_status(t, mx_mp_adam(2, MX_N, a.p, a.g, vs, &pr, NULL), TRAINOPT_OK, "fp32 adam_step_mp");
+    mx_ex_adam(2, MX_N, (float *)(void *)r.p, (const float *)(const void *)r.g, s, NULL);
+    TO_CHECK(t, mx_same(&a, &r), "fp32 adam_step_mp differs from adam_step_ex");
+    pr.param_dtype = TRAINOPT_BF16, pr.param_mode = TRAINOPT_PARAM_STOCHASTIC;
+    o.found_inf = &found, o.nonfinite = &nf, o.grad_scale = NAN;
+    mx_copy(&r, &a);
+    to_expect_status(t, mx_mp_adam(2, MX_N, a.p, a.g, vs, &pr, &o), TRAINOPT_OK, "skipped step");
+    TO_CHECK(t, nf == 0 && mx_same(&a, &r), "a skipped step wrote (nonfinite %zu)", nf);
+    mx_free(&a), mx_free(&r);
+}
+
+/* What the modes are for: 1000 SGD steps of -1e-4 on bf16 ones (bf16's spacing is 2^-8
+   just below 1: every update is far below half of it). */
+static void test_small_updates(to_ctx *t) {
+    enum { N = 4096, STEPS = 1000 };
+    uint16_t *p = (uint16_t *)malloc(N * 2), *aux = (uint16_t *)malloc(N * 2);
+    float *g = (float *)malloc(N * 4);
+    trainopt_sgd_config c = TRAINOPT_SGD_DEFAULTS;
+    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+    const double want = 1.0 - STEPS * 1e-4;
+    size_t i, mode;
+    int64_t step;
+    c.lr = 1e-4;
+    for (i = 0; i < N; i++) g[i] = 1.0f;
+    for (mode = 0; mode < 3; mode++) {
+        double mean = 0.0;
+        for (i = 0; i < N; i++) p[i] = 0x3f80, aux[i] = 0; /* 1.0, compensation 0 */
+        pr.param_dtype = TRAINOPT_BF16;
+        pr.param_mode = mode == 0 ? TRAINOPT_PARAM_NEAREST : mode == 1 ? TRAINOPT_PARAM_STOCHASTIC : TRAINOPT_PARAM_KAHAN;
+        pr.param_aux = mode == 2 ? aux : NULL;
+        for (step = 1; step <= STEPS; step++) {
+            pr.seed = 42, pr.offset = (uint64_t)step * N; /* fresh words every step */
+            trainopt_sgd_step_mp(&c, step, N, p, g, NULL, &pr, NULL);
+        }
+        for (i = 0; i < N; i++) mean += to_from_bits((uint32_t)p[i] << 16) + (mode == 2 ? to_from_bits((uint32_t)aux[i] << 16) : 0.0f);
+        mean /= N;
+        if (mode == 0) TO_CHECK(t, mean == 1.0, "nearest: small updates should vanish, mean %.9g", mean);
+        /* stochastic: each element's walk has variance <= steps * (2^-8)^2 / 4; 4 sigma of the mean */
+        if (mode == 1) TO_CHECK(t, fabs(mean - want) < 4 * sqrt(STEPS / 4.0) * 0x1p-8 / sqrt((double)N), "stochastic: mean %.9g, want %.9g", mean, want);
+        /* Kahan: only the compensation's own bf16 rounding is lost, <= 2^-9 |c| <= 2^-18 a step */
+        if (mode == 2) TO_CHECK(t, fabs(mean - want) <= STEPS * 0x1p-18, "kahan: p + c mean %.9g, want %.9g", mean, want);
+    }
+    free(p), free(aux), free(g);
+}
+
+void TO_NAME(mixed_tests)(to_ctx *t) {
+    to_run(t, "against_reference", test_against_reference);
+    to_run(t, "plain_and_skip", test_plain_and_skip);
+    to_run(t, "small_updates", test_small_updates);
+}
+
+/* ---- the battery: two steps of each optimizer in three setups, every output's bytes ---- */
+
+void TO_NAME(mixed_battery)(to_sink *s) {
+    static const size_t setups[][3] = {{4, 1, 1}, {7, 2, 1}, {8, 0, 0}}; /* param setup, grad dtype, state dtype */
+    mx_arrays a;
+    size_t o, u, j;
+    char name[96];
+    mx_alloc(&a);
+    for (o = 0; o < MX_OPTS; o++)
+        for (u = 0; u < 3; u++) {
+            const mx_param *mp = &mx_params[setups[u][0]];
+            const trainopt_dtype gd = mx_grad_dtypes[setups[u][1]], sd = mx_state_dtypes[setups[u][2]];
+            int64_t step;
+            void *st[3];
+            mx_fill(&a, mp, gd, 5 + o);
+            st[0] = a.s[0], st[1] = a.s[1], st[2] = a.s[2];
+            for (step = 1; step <= 2; step++) {
+                const trainopt_precision pr = mx_pr(mp, gd, sd, &a, 77 * (uint64_t)step);
+                snprintf(name, sizeof name, "%s/%s/step%d/status", mx_opts[o].name, mp->name, (int)step);
+                to_emit_status(s, name, mx_opts[o].mp(step, MX_N, a.p, a.g, st, &pr, NULL));
+            }
+            /* fp16 NaNs keep the sign the hardware gave the float NaN: one NaN, as to_emit_floats */
+            if (mp->dtype == TRAINOPT_F16)
+                for (j = 0; j < MX_N; j++) {
+                    uint16_t *h = (uint16_t *)(void *)a.p, *c = (uint16_t *)(void *)a.aux;
+                    if ((h[j] & 0x7c00) == 0x7c00 && (h[j] & 0x3ff)) h[j] = 0x7e00;
+                    if ((c[j] & 0x7c00) == 0x7c00 && (c[j] & 0x3ff)) c[j] = 0x7e00;
+                }
+            snprintf(name, sizeof name, "%s/%s/g%d/s%d/param", mx_opts[o].name, mp->name, (int)gd, (int)sd);
+            to_emit(s, name, a.p, MX_N * mx_size(mp->dtype));
+            snprintf(name, sizeof name, "%s/%s/g%d/s%d/aux", mx_opts[o].name, mp->name, (int)gd, (int)sd);
+            to_emit(s, name, a.aux, MX_N * 2);
+            for (j = 0; j < (size_t)mx_opts[o].nstates; j++) {
+                snprintf(name, sizeof name, "%s/%s/g%d/s%d/state%zu", mx_opts[o].name, mp->name, (int)gd, (int)sd, j);
+                if (sd == TRAINOPT_F32) to_emit_floats(s, name, (const float *)(const void *)a.s[j], MX_N);
+                else to_emit(s, name, a.s[j], MX_N * 2);
+            }
+        }
+    mx_free(&a);
+}
