@@ -806,7 +806,9 @@
        SPLIT    (bf16)     q = bits(p) << 16 | lo;  p = bits(q') >> 16; lo = bits(q') & 0xffff
                            (lo in param_aux, uint16_t: the bf16 array the model reads is the
                            top half of the fp32 master, truncated, and the update is the fp32
-                           update exactly; Intel Extension for PyTorch's split SGD)
+                           update exactly; Intel Extension for PyTorch's split SGD); a NaN
+                           q' is written as 0xffffffff (p = 0xffff, trainopt_convert's NaN):
+                           its payload would otherwise depend on the backend
      rne and sr are trainopt_convert's rules (MIXED PRECISION above). Stochastic rounding
      is what lets bf16 parameters without a master keep updates below half their spacing:
      1000 SGD steps of 1e-4 on bf16 ones leave them at 1.0 with nearest rounding and at
@@ -9746,6 +9748,9 @@ TRAINOPT__FORCE_INLINE void trainopt__mp_store_param(const trainopt_precision *p
         trainopt__vi_store16_n((uint16_t *)pr->param_aux + i, h, k);
         break;
     case TRAINOPT_PARAM_SPLIT: /* the float's top half is the bf16 parameter, its low half the aux array */
+        /* A NaN's payload depends on the backend's operand order, and split stores the raw
+           bits: every NaN is written as 0xffffffff (bf16 0xffff, trainopt_convert's NaN). */
+        q = trainopt__v_select(trainopt__v_unord(q, q), trainopt__v_from_bits(trainopt__vi_set1(0xffffffffu)), q);
         h = trainopt__v_bits(q);
         low = trainopt__vi_and(h, trainopt__vi_set1(0xffffu));
         trainopt__vi_store16_n((uint16_t *)param + i, trainopt__vi_shr(h, 16), k);

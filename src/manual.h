@@ -805,7 +805,9 @@
        SPLIT    (bf16)     q = bits(p) << 16 | lo;  p = bits(q') >> 16; lo = bits(q') & 0xffff
                            (lo in param_aux, uint16_t: the bf16 array the model reads is the
                            top half of the fp32 master, truncated, and the update is the fp32
-                           update exactly; Intel Extension for PyTorch's split SGD)
+                           update exactly; Intel Extension for PyTorch's split SGD); a NaN
+                           q' is written as 0xffffffff (p = 0xffff, trainopt_convert's NaN):
+                           its payload would otherwise depend on the backend
      rne and sr are trainopt_convert's rules (MIXED PRECISION above). Stochastic rounding
      is what lets bf16 parameters without a master keep updates below half their spacing:
      1000 SGD steps of 1e-4 on bf16 ones leave them at 1.0 with nearest rounding and at

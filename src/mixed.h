@@ -46,6 +46,9 @@ TRAINOPT__FORCE_INLINE void trainopt__mp_store_param(const trainopt_precision *p
         trainopt__vi_store16_n((uint16_t *)pr->param_aux + i, h, k);
         break;
     case TRAINOPT_PARAM_SPLIT: /* the float's top half is the bf16 parameter, its low half the aux array */
+        /* A NaN's payload depends on the backend's operand order, and split stores the raw
+           bits: every NaN is written as 0xffffffff (bf16 0xffff, trainopt_convert's NaN). */
+        q = trainopt__v_select(trainopt__v_unord(q, q), trainopt__v_from_bits(trainopt__vi_set1(0xffffffffu)), q);
         h = trainopt__v_bits(q);
         low = trainopt__vi_and(h, trainopt__vi_set1(0xffffu));
         trainopt__vi_store16_n((uint16_t *)param + i, trainopt__vi_shr(h, 16), k);

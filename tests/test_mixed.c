@@ -186,7 +186,8 @@ static trainopt_status mx_reference(const mx_opt *opt, const mx_param *mp, train
             for (i = 0; i < MX_N; i++) {
                 uint16_t *p16 = (uint16_t *)(void *)a->p, *aux = (uint16_t *)(void *)a->aux;
                 if (mp->mode == TRAINOPT_PARAM_SPLIT) {
-                    p16[i] = (uint16_t)(to_bits(q[i]) >> 16), aux[i] = (uint16_t)to_bits(q[i]);
+                    const uint32_t b = q[i] != q[i] ? 0xffffffffu : to_bits(q[i]); /* NaN: the manual's one pattern */
+                    p16[i] = (uint16_t)(b >> 16), aux[i] = (uint16_t)b;
                 } else {
                     p16[i] = mx_round1(q[i], mp->dtype);
                     if (mp->mode == TRAINOPT_PARAM_KAHAN) aux[i] = mx_round1(q[i] - mx_widen1(p16, mp->dtype, i), mp->dtype);
