@@ -187,6 +187,24 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) { return _m
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_bits(trainopt__vf a) { return _mm512_castps_si512(a); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bits(trainopt__vi a) { return _mm512_castsi512_ps(a); }
 TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { _mm512_storeu_si512((void *)p, a); }
+/* 8-bit codes (src/quant8.h): table[idx] per lane, and k bytes to or from the low
+   byte of each lane (partial vectors through a stack copy: no byte past k is touched). */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, trainopt__vi idx) { return _mm512_i32gather_ps(idx, table, 4); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) {
+    uint8_t tmp[16] = {0};
+    if (k == 16) return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)p));
+    memcpy(tmp, p, k);
+    return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)tmp));
+}
+TRAINOPT__FORCE_INLINE void trainopt__vi_store_u8(uint8_t *p, trainopt__vi a, size_t k) {
+    uint8_t tmp[16];
+    if (k == 16) {
+        _mm_storeu_si128((__m128i *)(void *)p, _mm512_cvtepi32_epi8(a));
+        return;
+    }
+    _mm_storeu_si128((__m128i *)(void *)tmp, _mm512_cvtepi32_epi8(a));
+    memcpy(p, tmp, k);
+}
 /* A whole vector to a 64-byte-aligned p, bypassing the cache (see >>derived). */
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm512_stream_ps(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
@@ -271,6 +289,27 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) { return _m
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_bits(trainopt__vf a) { return _mm256_castps_si256(a); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bits(trainopt__vi a) { return _mm256_castsi256_ps(a); }
 TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { _mm256_storeu_si256((__m256i *)(void *)p, a); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, trainopt__vi idx) { return _mm256_i32gather_ps(table, idx, 4); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) {
+    uint8_t tmp[16] = {0};
+    if (k == 8) return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p));
+    memcpy(tmp, p, k);
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)tmp));
+}
+TRAINOPT__FORCE_INLINE void trainopt__vi_store_u8(uint8_t *p, trainopt__vi a, size_t k) {
+    /* byte 0 of each 32-bit lane, within each 128-bit half, then the halves side by side */
+    const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m256i s = _mm256_shuffle_epi8(a, pick);
+    const __m128i b = _mm_unpacklo_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    uint8_t tmp[16];
+    if (k == 8) {
+        _mm_storel_epi64((__m128i *)(void *)p, b);
+        return;
+    }
+    _mm_storeu_si128((__m128i *)(void *)tmp, b);
+    memcpy(p, tmp, k);
+}
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm256_stream_ps(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
 
@@ -389,6 +428,24 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) { return vr
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_bits(trainopt__vf a) { return vreinterpretq_u32_f32(a); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bits(trainopt__vi a) { return vreinterpretq_f32_u32(a); }
 TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { vst1q_u32(p, a); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, trainopt__vi idx) {
+    uint32_t i[4];
+    float x[4];
+    vst1q_u32(i, idx);
+    x[0] = table[i[0]], x[1] = table[i[1]], x[2] = table[i[2]], x[3] = table[i[3]];
+    return vld1q_f32(x);
+}
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) {
+    uint8_t tmp[8] = {0};
+    memcpy(tmp, p, k);
+    return vmovl_u16(vget_low_u16(vmovl_u8(vld1_u8(tmp))));
+}
+TRAINOPT__FORCE_INLINE void trainopt__vi_store_u8(uint8_t *p, trainopt__vi a, size_t k) {
+    uint8_t tmp[8];
+    const uint16x4_t h = vmovn_u32(a);
+    vst1_u8(tmp, vmovn_u16(vcombine_u16(h, h)));
+    memcpy(p, tmp, k);
+}
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { trainopt__v_store(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) {}
 
@@ -550,6 +607,9 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) {
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_bits(trainopt__vf a) { uint32_t u; memcpy(&u, &a, 4); return u; }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bits(trainopt__vi a) { float f; memcpy(&f, &a, 4); return f; }
 TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { *p = a; }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, trainopt__vi idx) { return table[idx]; }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) { return k ? *p : 0u; }
+TRAINOPT__FORCE_INLINE void trainopt__vi_store_u8(uint8_t *p, trainopt__vi a, size_t k) { if (k) *p = (uint8_t)a; }
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { trainopt__v_store(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) {}
 #endif
