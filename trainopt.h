@@ -6114,13 +6114,16 @@ static const float trainopt__q8_unsigned_thresholds[256] = {
    nearest code with bitsandbytes' rules (ties to the lower code, NaN and v < T[1] to 0,
    v > 1 to 255). Fifteen compares against T[16], T[32], ..., T[240] find the group of
    sixteen, then four gathers finish the binary search inside it. */
+/* Sixteen: fewer gathers measured faster than more compares (8 and 4 were slower on
+   AVX-512 and AVX2, bench/RESULTS.md). */
+#define TRAINOPT__Q8_SPLIT 16
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_encode(const float *thresholds, trainopt__vf v) {
     trainopt__vi pos = trainopt__vi_set1(0);
     uint32_t j, half;
-    for (j = 16; j < 256; j += 16)
+    for (j = TRAINOPT__Q8_SPLIT; j < 256; j += TRAINOPT__Q8_SPLIT)
         pos = trainopt__vi_select(trainopt__v_le(trainopt__v_set1(thresholds[j]), v),
-                                  trainopt__vi_add(pos, trainopt__vi_set1(16)), pos);
-    for (half = 8; half >= 1; half /= 2) {
+                                  trainopt__vi_add(pos, trainopt__vi_set1(TRAINOPT__Q8_SPLIT)), pos);
+    for (half = TRAINOPT__Q8_SPLIT / 2; half >= 1; half /= 2) {
         const trainopt__vi next = trainopt__vi_add(pos, trainopt__vi_set1(half));
         pos = trainopt__vi_select(trainopt__v_le(trainopt__v_gather(thresholds, next), v), next, pos);
     }
