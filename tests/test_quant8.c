@@ -423,7 +423,8 @@ void TO_NAME(quant8_battery)(to_sink *s) {
             uint8_t *c = q8_bytes(n);
             q8_fill(&seed, x, n, m);
             if (q == 2) x[3] = NAN, x[150] = INFINITY, x[299] = 1e-40f;
-            to_emit_status(s, "quant8/quantize-status", trainopt_quantize_blockwise((trainopt_q8_map)m, 64, n, x, c, am));
+            snprintf(name, sizeof name, "quant8/status/map%d/n%zu", m, n);
+            to_emit_status(s, name, trainopt_quantize_blockwise((trainopt_q8_map)m, 64, n, x, c, am));
             snprintf(name, sizeof name, "quant8/codes/map%d/n%zu", m, n);
             to_emit(s, name, c, n);
             snprintf(name, sizeof name, "quant8/absmax/map%d/n%zu", m, n);
@@ -445,12 +446,14 @@ void TO_NAME(quant8_battery)(to_sink *s) {
         }
         snprintf(name, sizeof name, "quant8/%s/param", q8_kind_name[kind]);
         to_emit_floats(s, name, r.param, r.n);
-        snprintf(name, sizeof name, "quant8/%s/state0", q8_kind_name[kind]);
+        snprintf(name, sizeof name, "quant8/%s/state0-codes", q8_kind_name[kind]);
         to_emit(s, name, r.c0, r.n);
+        snprintf(name, sizeof name, "quant8/%s/state0-absmax", q8_kind_name[kind]);
         to_emit_floats(s, name, r.a0, r.nb);
         if (q8_states(kind) > 1) {
-            snprintf(name, sizeof name, "quant8/%s/state1", q8_kind_name[kind]);
+            snprintf(name, sizeof name, "quant8/%s/state1-codes", q8_kind_name[kind]);
             to_emit(s, name, r.c1, r.n);
+            snprintf(name, sizeof name, "quant8/%s/state1-absmax", q8_kind_name[kind]);
             to_emit_floats(s, name, r.a1, r.nb);
         }
         q8_run_free(&r);
