@@ -2074,12 +2074,15 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__q8_convert_check TRAINOPT__PRIVATE(trainopt__q8_convert_check)
 #define trainopt__q8_dequantize_block TRAINOPT__PRIVATE(trainopt__q8_dequantize_block)
 #define trainopt__q8_encode TRAINOPT__PRIVATE(trainopt__q8_encode)
+#define trainopt__q8_groups_of TRAINOPT__PRIVATE(trainopt__q8_groups_of)
 #define trainopt__q8_map_of TRAINOPT__PRIVATE(trainopt__q8_map_of)
 #define trainopt__q8_quantize_block TRAINOPT__PRIVATE(trainopt__q8_quantize_block)
+#define trainopt__q8_signed_groups TRAINOPT__PRIVATE(trainopt__q8_signed_groups)
 #define trainopt__q8_signed_map TRAINOPT__PRIVATE(trainopt__q8_signed_map)
 #define trainopt__q8_signed_thresholds TRAINOPT__PRIVATE(trainopt__q8_signed_thresholds)
 #define trainopt__q8_step_common TRAINOPT__PRIVATE(trainopt__q8_step_common)
 #define trainopt__q8_thresholds_of TRAINOPT__PRIVATE(trainopt__q8_thresholds_of)
+#define trainopt__q8_unsigned_groups TRAINOPT__PRIVATE(trainopt__q8_unsigned_groups)
 #define trainopt__q8_unsigned_map TRAINOPT__PRIVATE(trainopt__q8_unsigned_map)
 #define trainopt__q8_unsigned_thresholds TRAINOPT__PRIVATE(trainopt__q8_unsigned_thresholds)
 #define trainopt__q8_work TRAINOPT__PRIVATE(trainopt__q8_work)
@@ -2156,6 +2159,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__v_load_n TRAINOPT__PRIVATE(trainopt__v_load_n)
 #define trainopt__v_log TRAINOPT__PRIVATE(trainopt__v_log)
 #define trainopt__v_log1p TRAINOPT__PRIVATE(trainopt__v_log1p)
+#define trainopt__v_lookup16 TRAINOPT__PRIVATE(trainopt__v_lookup16)
 #define trainopt__v_lt TRAINOPT__PRIVATE(trainopt__v_lt)
 #define trainopt__v_max TRAINOPT__PRIVATE(trainopt__v_max)
 #define trainopt__v_max_nan TRAINOPT__PRIVATE(trainopt__v_max_nan)
@@ -5963,6 +5967,73 @@ static const float trainopt__q8_signed_thresholds[256] = {
     0x1.cd999cp-1f, 0x1.d4cccep-1f, 0x1.dcp-1f, 0x1.e33334p-1f,
     0x1.ea6668p-1f, 0x1.f1999ap-1f, 0x1.f8cccep-1f, 0x1.fe3334p-1f,
 };
+/* The same thresholds by group of sixteen: G[16o + g] = T[16g + o] (o = 0: unused). */
+static const float trainopt__q8_signed_groups[256] = {
+    -INFINITY, -0x1.8cccccp-1f, -0x1.199998p-1f, -0x1.4ccccap-2f,
+    -0x1.a51eb8p-4f, -0x1.c28f5ap-5f, -0x1.5a1caap-7f, -0x1.23a29cp-10f,
+    0x1.27477p-22f, 0x1.99999ap-10f, 0x1.a3d70cp-7f, 0x1.d9999cp-5f,
+    0x1.d33336p-4f, 0x1.5b3334p-2f, 0x1.20ccdp-1f, 0x1.94p-1f,
+    -0x1.f8cccap-1f, -0x1.859998p-1f, -0x1.126664p-1f, -0x1.3e6664p-2f,
+    -0x1.8e1478p-4f, -0x1.ab851ep-5f, -0x1.353f7ap-7f, -0x1.d14e3cp-11f,
+    0x1.fe0706p-20f, 0x1.16872cp-9f, 0x1.000002p-6f, 0x1.f0a3d8p-5f,
+    0x1.066668p-3f, 0x1.69999ap-2f, 0x1.280002p-1f, 0x1.9b3334p-1f,
+    -0x1.f19998p-1f, -0x1.7e6666p-1f, -0x1.0b3332p-1f, -0x1.2ffffep-2f,
+    -0x1.828f5ap-4f, -0x1.947aep-5f, -0x1.22d0e4p-7f, -0x1.9652bcp-11f,
+    0x1.71194ap-18f, 0x1.60418ap-9f, 0x1.2e147cp-6f, 0x1.03d70cp-4f,
+    0x1.233334p-3f, 0x1.780002p-2f, 0x1.2f3334p-1f, 0x1.a26668p-1f,
+    -0x1.ea6664p-1f, -0x1.773332p-1f, -0x1.03fffep-1f, -0x1.219998p-2f,
+    -0x1.770a3cp-4f, -0x1.7d70a2p-5f, -0x1.10624cp-7f, -0x1.5b574p-11f,
+    0x1.e68a0cp-17f, 0x1.a9fbe8p-9f, 0x1.5c28f8p-6f, 0x1.0f5c2cp-4f,
+    0x1.400002p-3f, 0x1.866668p-2f, 0x1.366668p-1f, 0x1.a9999ap-1f,
+    -0x1.e3333p-1f, -0x1.7p-1f, -0x1.f99998p-2f, -0x1.133332p-2f,
+    -0x1.6b851ep-4f, -0x1.666664p-5f, -0x1.fbe76ap-8f, -0x1.205bcp-11f,
+    0x1.10a138p-15f, 0x1.f3b646p-9f, 0x1.8a3d72p-6f, 0x1.1ae14ap-4f,
+    0x1.5ccccep-3f, 0x1.94cccep-2f, 0x1.3d999cp-1f, 0x1.b0cccep-1f,
+    -0x1.dbfffep-1f, -0x1.68ccccp-1f, -0x1.eb3332p-2f, -0x1.04ccccp-2f,
+    -0x1.5ffffep-4f, -0x1.4f5c26p-5f, -0x1.d70a3cp-8f, -0x1.cac084p-12f,
+    0x1.cd5f9cp-15f, 0x1.1eb852p-8f, 0x1.b851ecp-6f, 0x1.266668p-4f,
+    0x1.79999ap-3f, 0x1.a33334p-2f, 0x1.44cccep-1f, 0x1.b8p-1f,
+    -0x1.d4ccccp-1f, -0x1.619998p-1f, -0x1.dccccap-2f, -0x1.ecccccp-3f,
+    -0x1.547adep-4f, -0x1.3851eap-5f, -0x1.b22d0cp-8f, -0x1.54c986p-12f,
+    0x1.450fp-14f, 0x1.439582p-8f, 0x1.e66666p-6f, 0x1.31eb86p-4f,
+    0x1.966668p-3f, 0x1.b1999ap-2f, 0x1.4c0002p-1f, 0x1.bf3334p-1f,
+    -0x1.cd9998p-1f, -0x1.5a6666p-1f, -0x1.ce6664p-2f, -0x1.dp-3f,
+    -0x1.48f5cp-4f, -0x1.2147acp-5f, -0x1.8d4fdep-8f, -0x1.bda514p-13f,
+    0x1.00e6b2p-13f, 0x1.6872b2p-8f, 0x1.0a3d72p-5f, 0x1.3d70a6p-4f,
+    0x1.b33334p-3f, 0x1.c00002p-2f, 0x1.533336p-1f, 0x1.c66668p-1f,
+    -0x1.c66664p-1f, -0x1.533332p-1f, -0x1.bffffep-2f, -0x1.b33332p-3f,
+    -0x1.3d70a2p-4f, -0x1.0a3d6ep-5f, -0x1.6872bp-8f, -0x1.00e6bp-13f,
+    0x1.bda516p-13f, 0x1.8d4fep-8f, 0x1.2147bp-5f, 0x1.48f5c4p-4f,
+    0x1.d00002p-3f, 0x1.ce6668p-2f, 0x1.5a6668p-1f, 0x1.cd999cp-1f,
+    -0x1.bf333p-1f, -0x1.4bfffep-1f, -0x1.b19996p-2f, -0x1.966664p-3f,
+    -0x1.31eb84p-4f, -0x1.e66664p-6f, -0x1.43958p-8f, -0x1.450efcp-14f,
+    0x1.54c98ap-12f, 0x1.b22d1p-8f, 0x1.3851eep-5f, 0x1.547ae2p-4f,
+    0x1.ecccdp-3f, 0x1.dccccep-2f, 0x1.61999cp-1f, 0x1.d4cccep-1f,
+    -0x1.b7fffep-1f, -0x1.44ccccp-1f, -0x1.a3333p-2f, -0x1.799998p-3f,
+    -0x1.266664p-4f, -0x1.b851e8p-6f, -0x1.1eb85p-8f, -0x1.cd5f98p-15f,
+    0x1.cac086p-12f, 0x1.d70a3ep-8f, 0x1.4f5c2ap-5f, 0x1.600002p-4f,
+    0x1.04cccep-2f, 0x1.eb3336p-2f, 0x1.68ccdp-1f, 0x1.dcp-1f,
+    -0x1.b0cccap-1f, -0x1.3d9998p-1f, -0x1.94cccap-2f, -0x1.5ccccap-3f,
+    -0x1.1ae146p-4f, -0x1.8a3d7p-6f, -0x1.f3b642p-9f, -0x1.10a136p-15f,
+    0x1.205bc4p-11f, 0x1.fbe76ep-8f, 0x1.666668p-5f, 0x1.6b852p-4f,
+    0x1.133336p-2f, 0x1.f9999cp-2f, 0x1.700002p-1f, 0x1.e33334p-1f,
+    -0x1.a99998p-1f, -0x1.366664p-1f, -0x1.866664p-2f, -0x1.3ffffep-3f,
+    -0x1.0f5c28p-4f, -0x1.5c28f4p-6f, -0x1.a9fbe4p-9f, -0x1.e68a0ap-17f,
+    0x1.5b5742p-11f, 0x1.10625p-7f, 0x1.7d70a6p-5f, 0x1.770a4p-4f,
+    0x1.21999cp-2f, 0x1.040002p-1f, 0x1.773336p-1f, 0x1.ea6668p-1f,
+    -0x1.a26664p-1f, -0x1.2f3332p-1f, -0x1.77fffep-2f, -0x1.233332p-3f,
+    -0x1.03d708p-4f, -0x1.2e147ap-6f, -0x1.604188p-9f, -0x1.711946p-18f,
+    0x1.9652cp-11f, 0x1.22d0e6p-7f, 0x1.947ae2p-5f, 0x1.828f5ep-4f,
+    0x1.300002p-2f, 0x1.0b3334p-1f, 0x1.7e6668p-1f, 0x1.f1999ap-1f,
+    -0x1.9b333p-1f, -0x1.28p-1f, -0x1.699996p-2f, -0x1.066664p-3f,
+    -0x1.f0a3d6p-5f, -0x1p-6f, -0x1.16872ap-9f, -0x1.fe0702p-20f,
+    0x1.d14e3ep-11f, 0x1.353f7ep-7f, 0x1.ab852p-5f, 0x1.8e147cp-4f,
+    0x1.3e6668p-2f, 0x1.126668p-1f, 0x1.85999cp-1f, 0x1.f8cccep-1f,
+    -0x1.93fffep-1f, -0x1.20ccccp-1f, -0x1.5b333p-2f, -0x1.d33332p-4f,
+    -0x1.d99998p-5f, -0x1.a3d70ap-7f, -0x1.999998p-10f, -0x1.27476cp-22f,
+    0x1.23a29ep-10f, 0x1.5a1caep-7f, 0x1.c28f5ep-5f, 0x1.a51ebap-4f,
+    0x1.4ccccep-2f, 0x1.19999cp-1f, 0x1.8ccccep-1f, 0x1.fe3334p-1f,
+};
 /* create_dynamic_map(signed=False): the value of each code. */
 static const float trainopt__q8_unsigned_map[256] = {
     0x0p+0f, 0x1.5cf754p-22f, 0x1.a0133p-21f, 0x1.1d367p-19f,
@@ -6097,6 +6168,73 @@ static const float trainopt__q8_unsigned_thresholds[256] = {
     0x1.e6ccdp-1f, 0x1.ea666ap-1f, 0x1.ee0002p-1f, 0x1.f1999cp-1f,
     0x1.f53336p-1f, 0x1.f8ccdp-1f, 0x1.fc666ap-1f, 0x1.ff199cp-1f,
 };
+/* The same thresholds by group of sixteen: G[16o + g] = T[16g + o] (o = 0: unused). */
+static const float trainopt__q8_unsigned_groups[256] = {
+    -INFINITY, 0x1.47ae16p-13f, 0x1.4fdf3cp-10f, 0x1.7ae148p-8f,
+    0x1.75c292p-7f, 0x1.15c29p-5f, 0x1.ce148p-5f, 0x1.433334p-4f,
+    0x1.b66668p-4f, 0x1.c1999cp-3f, 0x1.54p-2f, 0x1.c73334p-2f,
+    0x1.1d3336p-1f, 0x1.56ccdp-1f, 0x1.906668p-1f, 0x1.ca0002p-1f,
+    0x1.5cf756p-23f, 0x1.bda514p-13f, 0x1.99999ap-10f, 0x1.8d4fep-8f,
+    0x1.a3d70cp-7f, 0x1.2147bp-5f, 0x1.d9999ep-5f, 0x1.48f5c4p-4f,
+    0x1.d33334p-4f, 0x1.d00002p-3f, 0x1.5b3334p-2f, 0x1.ce6668p-2f,
+    0x1.20cccep-1f, 0x1.5a666ap-1f, 0x1.940002p-1f, 0x1.cd999ap-1f,
+    0x1.27476ep-21f, 0x1.19ce0ap-12f, 0x1.e353f8p-10f, 0x1.9fbe76p-8f,
+    0x1.d1eb86p-7f, 0x1.2cccdp-5f, 0x1.e51ebap-5f, 0x1.4eb854p-4f,
+    0x1.f00002p-4f, 0x1.de666ap-3f, 0x1.626668p-2f, 0x1.d5999cp-2f,
+    0x1.246668p-1f, 0x1.5e0002p-1f, 0x1.97999ap-1f, 0x1.d13334p-1f,
+    0x1.853b3ep-20f, 0x1.54c988p-12f, 0x1.16872cp-9f, 0x1.b22d1p-8f,
+    0x1.000002p-6f, 0x1.3851eep-5f, 0x1.f0a3d8p-5f, 0x1.547ae2p-4f,
+    0x1.066666p-3f, 0x1.ecccdp-3f, 0x1.69999ap-2f, 0x1.dccccep-2f,
+    0x1.280002p-1f, 0x1.61999cp-1f, 0x1.9b3334p-1f, 0x1.d4cccep-1f,
+    0x1.b43526p-19f, 0x1.8fc506p-12f, 0x1.3b645ap-9f, 0x1.c49ba8p-8f,
+    0x1.170a3ep-6f, 0x1.43d70cp-5f, 0x1.fc28f8p-5f, 0x1.5a3d72p-4f,
+    0x1.14cccep-3f, 0x1.fb3336p-3f, 0x1.70cccep-2f, 0x1.e40002p-2f,
+    0x1.2b999cp-1f, 0x1.653336p-1f, 0x1.9ecccep-1f, 0x1.d86668p-1f,
+    0x1.711948p-18f, 0x1.cac086p-12f, 0x1.604188p-9f, 0x1.d70a3ep-8f,
+    0x1.2e147cp-6f, 0x1.4f5c2ap-5f, 0x1.03d70cp-4f, 0x1.6p-4f,
+    0x1.233336p-3f, 0x1.04cccep-2f, 0x1.78p-2f, 0x1.eb3334p-2f,
+    0x1.2f3336p-1f, 0x1.68ccdp-1f, 0x1.a26668p-1f, 0x1.dc0002p-1f,
+    0x1.040bfep-17f, 0x1.02de04p-11f, 0x1.851eb8p-9f, 0x1.e978d6p-8f,
+    0x1.451ebap-6f, 0x1.5ae148p-5f, 0x1.09999cp-4f, 0x1.65c29p-4f,
+    0x1.31999cp-3f, 0x1.0c0002p-2f, 0x1.7f3334p-2f, 0x1.f26668p-2f,
+    0x1.32cccep-1f, 0x1.6c666ap-1f, 0x1.a60002p-1f, 0x1.df999cp-1f,
+    0x1.9b0ab2p-17f, 0x1.205bc2p-11f, 0x1.a9fbe6p-9f, 0x1.fbe76cp-8f,
+    0x1.5c28f8p-6f, 0x1.666668p-5f, 0x1.0f5c2cp-4f, 0x1.6b852p-4f,
+    0x1.400002p-3f, 0x1.133336p-2f, 0x1.866668p-2f, 0x1.f9999ap-2f,
+    0x1.366668p-1f, 0x1.700002p-1f, 0x1.a9999cp-1f, 0x1.e33336p-1f,
+    0x1.64841p-16f, 0x1.3dd982p-11f, 0x1.ced916p-9f, 0x1.072b02p-7f,
+    0x1.733336p-6f, 0x1.71eb86p-5f, 0x1.151ebap-4f, 0x1.7147bp-4f,
+    0x1.4e6668p-3f, 0x1.1a6668p-2f, 0x1.8d999cp-2f, 0x1.006668p-1f,
+    0x1.3a0002p-1f, 0x1.73999cp-1f, 0x1.ad3336p-1f, 0x1.e6ccdp-1f,
+    0x1.10a13ap-15f, 0x1.5b5742p-11f, 0x1.f3b646p-9f, 0x1.10624ep-7f,
+    0x1.8a3d74p-6f, 0x1.7d70a6p-5f, 0x1.1ae14ap-4f, 0x1.770a4p-4f,
+    0x1.5ccccep-3f, 0x1.21999cp-2f, 0x1.94cccep-2f, 0x1.040002p-1f,
+    0x1.3d999ap-1f, 0x1.773336p-1f, 0x1.b0cccep-1f, 0x1.ea666ap-1f,
+    0x1.6f006ap-15f, 0x1.78d5p-11f, 0x1.0c49bap-8f, 0x1.19999ap-7f,
+    0x1.a147bp-6f, 0x1.88f5c6p-5f, 0x1.20a3dap-4f, 0x1.7ccccep-4f,
+    0x1.6b3336p-3f, 0x1.28ccdp-2f, 0x1.9cp-2f, 0x1.07999ap-1f,
+    0x1.413334p-1f, 0x1.7acccep-1f, 0x1.b46668p-1f, 0x1.ee0002p-1f,
+    0x1.cd5f9cp-15f, 0x1.9652cp-11f, 0x1.1eb852p-8f, 0x1.22d0e6p-7f,
+    0x1.b851fp-6f, 0x1.947ae4p-5f, 0x1.266668p-4f, 0x1.828f5ep-4f,
+    0x1.79999cp-3f, 0x1.300002p-2f, 0x1.a33334p-2f, 0x1.0b3334p-1f,
+    0x1.44cccep-1f, 0x1.7e6668p-1f, 0x1.b80002p-1f, 0x1.f1999cp-1f,
+    0x1.15df68p-14f, 0x1.b3d08p-11f, 0x1.3126eap-8f, 0x1.2c0832p-7f,
+    0x1.cf5c2cp-6f, 0x1.a00002p-5f, 0x1.2c28f8p-4f, 0x1.8851eep-4f,
+    0x1.880002p-3f, 0x1.373336p-2f, 0x1.aa6668p-2f, 0x1.0ecccep-1f,
+    0x1.486668p-1f, 0x1.820002p-1f, 0x1.bb999cp-1f, 0x1.f53336p-1f,
+    0x1.450efep-14f, 0x1.d14e3ep-11f, 0x1.439582p-8f, 0x1.353f7cp-7f,
+    0x1.e66668p-6f, 0x1.ab852p-5f, 0x1.31eb88p-4f, 0x1.8e147cp-4f,
+    0x1.966668p-3f, 0x1.3e6668p-2f, 0x1.b1999ap-2f, 0x1.126668p-1f,
+    0x1.4c0002p-1f, 0x1.85999cp-1f, 0x1.bf3336p-1f, 0x1.f8ccdp-1f,
+    0x1.743e96p-14f, 0x1.eecbfep-11f, 0x1.56041ap-8f, 0x1.3e76c8p-7f,
+    0x1.fd70a4p-6f, 0x1.b70a4p-5f, 0x1.37ae18p-4f, 0x1.93d70cp-4f,
+    0x1.a4cccep-3f, 0x1.45999cp-2f, 0x1.b8cccep-2f, 0x1.160002p-1f,
+    0x1.4f999cp-1f, 0x1.893336p-1f, 0x1.c2cccep-1f, 0x1.fc666ap-1f,
+    0x1.d29dc8p-14f, 0x1.14e3bep-10f, 0x1.6872bp-8f, 0x1.50e562p-7f,
+    0x1.0a3d72p-5f, 0x1.c28f6p-5f, 0x1.3d70a6p-4f, 0x1.9f5c2ap-4f,
+    0x1.b33336p-3f, 0x1.4ccccep-2f, 0x1.c00002p-2f, 0x1.19999cp-1f,
+    0x1.533336p-1f, 0x1.8ccccep-1f, 0x1.c66668p-1f, 0x1.ff199cp-1f,
+};
 /* >>quant8: 8-bit optimizer states, bitsandbytes' blockwise dynamic quantization
    (manual: QUANT8). A state of n floats is kept as n one-byte codes and one fp32
    absmax per block of `block` elements; element i stands for map[code[i]] * absmax[i /
@@ -6112,21 +6250,18 @@ static const float trainopt__q8_unsigned_thresholds[256] = {
 
 /* The code of each lane of v: the number of thresholds T[1..255] at or below v, so the
    nearest code with bitsandbytes' rules (ties to the lower code, NaN and v < T[1] to 0,
-   v > 1 to 255). Fifteen compares against T[16], T[32], ..., T[240] find the group of
-   sixteen, then four gathers finish the binary search inside it. */
-/* Sixteen: fewer gathers measured faster than more compares (8 and 4 were slower on
-   AVX-512 and AVX2, bench/RESULTS.md). */
-#define TRAINOPT__Q8_SPLIT 16
-TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_encode(const float *thresholds, trainopt__vf v) {
-    trainopt__vi pos = trainopt__vi_set1(0);
-    uint32_t j, half;
-    for (j = TRAINOPT__Q8_SPLIT; j < 256; j += TRAINOPT__Q8_SPLIT)
-        pos = trainopt__vi_select(trainopt__v_le(trainopt__v_set1(thresholds[j]), v),
-                                  trainopt__vi_add(pos, trainopt__vi_set1(TRAINOPT__Q8_SPLIT)), pos);
-    for (half = TRAINOPT__Q8_SPLIT / 2; half >= 1; half /= 2) {
-        const trainopt__vi next = trainopt__vi_add(pos, trainopt__vi_set1(half));
-        pos = trainopt__vi_select(trainopt__v_le(trainopt__v_gather(thresholds, next), v), next, pos);
-    }
+   v > 1 to 255). Fifteen compares against T[16], T[32], ..., T[240] find the group g of
+   sixteen, then fifteen compares against T[16g + o], o = 1..15, each read from a 16-entry
+   table in registers (groups[16o + g]): no gathers, which were the cost (bench/RESULTS.md). */
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_encode(const float *thresholds, const float *groups, trainopt__vf v) {
+    const trainopt__vi one = trainopt__vi_set1(1);
+    trainopt__vi g = trainopt__vi_set1(0), pos;
+    uint32_t j, o;
+    for (j = 16; j < 256; j += 16)
+        g = trainopt__vi_select(trainopt__v_le(trainopt__v_set1(thresholds[j]), v), trainopt__vi_add(g, one), g);
+    pos = trainopt__vi_shl(g, 4);
+    for (o = 1; o < 16; o++)
+        pos = trainopt__vi_select(trainopt__v_le(trainopt__v_lookup16(groups + 16 * o, g), v), trainopt__vi_add(pos, one), pos);
     return pos;
 }
 
@@ -6154,8 +6289,8 @@ TRAINOPT__FORCE_INLINE float trainopt__q8_absmax(size_t len, const float *x, int
 /* Encodes one block of len <= block floats (bitsandbytes' quantize_cpu for one block):
    absmax as above (stored NaN when the block holds a NaN: trainopt's one departure),
    all codes 0 when it is 0, else the code of x * (1 / absmax) in float. */
-TRAINOPT__FORCE_INLINE void trainopt__q8_quantize_block(const float *thresholds, size_t len, const float *x,
-                                                        uint8_t *codes, float *absmax) {
+TRAINOPT__FORCE_INLINE void trainopt__q8_quantize_block(const float *thresholds, const float *groups, size_t len,
+                                                        const float *x, uint8_t *codes, float *absmax) {
     int has_nan;
     const float m = trainopt__q8_absmax(len, x, &has_nan);
     trainopt__vf inv;
@@ -6168,7 +6303,7 @@ TRAINOPT__FORCE_INLINE void trainopt__q8_quantize_block(const float *thresholds,
     inv = trainopt__v_set1(1.0f / m);
     for (i = 0; i < len; i += TRAINOPT_SIMD_LANES) {
         const size_t k = len - i < TRAINOPT_SIMD_LANES ? len - i : TRAINOPT_SIMD_LANES;
-        trainopt__vi_store_u8(codes + i, trainopt__q8_encode(thresholds, trainopt__v_mul(trainopt__v_load_n(x + i, k), inv)), k);
+        trainopt__vi_store_u8(codes + i, trainopt__q8_encode(thresholds, groups, trainopt__v_mul(trainopt__v_load_n(x + i, k), inv)), k);
     }
 }
 
@@ -6188,6 +6323,9 @@ TRAINOPT__FORCE_INLINE const float *trainopt__q8_map_of(trainopt_q8_map map) {
 }
 TRAINOPT__FORCE_INLINE const float *trainopt__q8_thresholds_of(trainopt_q8_map map) {
     return map == TRAINOPT_Q8_SIGNED ? trainopt__q8_signed_thresholds : trainopt__q8_unsigned_thresholds;
+}
+TRAINOPT__FORCE_INLINE const float *trainopt__q8_groups_of(trainopt_q8_map map) {
+    return map == TRAINOPT_Q8_SIGNED ? trainopt__q8_signed_groups : trainopt__q8_unsigned_groups;
 }
 
 /* ---- validation ---- */
@@ -6250,11 +6388,11 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_quantize_blockwise(trainopt_q8_map
                                                                  uint8_t *codes, float *absmax) {
     static const char fn[] = "trainopt_quantize_blockwise";
     const trainopt_status st = trainopt__q8_convert_check(map, block, n, x, codes, absmax, 1, fn);
-    const float *thresholds = trainopt__q8_thresholds_of(map);
+    const float *thresholds = trainopt__q8_thresholds_of(map), *groups = trainopt__q8_groups_of(map);
     size_t b;
     if (st != TRAINOPT_OK || n == 0) return st;
     for (b = 0; b < n; b += block)
-        trainopt__q8_quantize_block(thresholds, n - b < block ? n - b : block, x + b, codes + b, absmax + b / block);
+        trainopt__q8_quantize_block(thresholds, groups, n - b < block ? n - b : block, x + b, codes + b, absmax + b / block);
     return TRAINOPT_OK;
 }
 
@@ -6333,10 +6471,10 @@ typedef struct {
                                                   absmax1[trainopt__blk], w.b);                                    \
             }                                                                                                      \
             BODY(trainopt__off, trainopt__len)                                                                     \
-            trainopt__q8_quantize_block(trainopt__q8_signed_thresholds, trainopt__len, w.a, codes0 + trainopt__off, \
+            trainopt__q8_quantize_block(trainopt__q8_signed_thresholds, trainopt__q8_signed_groups, trainopt__len, w.a, codes0 + trainopt__off, \
                                         absmax0 + trainopt__blk);                                                  \
             if ((states) > 1)                                                                                      \
-                trainopt__q8_quantize_block(trainopt__q8_unsigned_thresholds, trainopt__len, w.b,                  \
+                trainopt__q8_quantize_block(trainopt__q8_unsigned_thresholds, trainopt__q8_unsigned_groups, trainopt__len, w.b,                  \
                                             codes1 + trainopt__off, absmax1 + trainopt__blk);                      \
         }                                                                                                          \
     } while (0)

@@ -13,21 +13,18 @@
 
 /* The code of each lane of v: the number of thresholds T[1..255] at or below v, so the
    nearest code with bitsandbytes' rules (ties to the lower code, NaN and v < T[1] to 0,
-   v > 1 to 255). Fifteen compares against T[16], T[32], ..., T[240] find the group of
-   sixteen, then four gathers finish the binary search inside it. */
-/* Sixteen: fewer gathers measured faster than more compares (8 and 4 were slower on
-   AVX-512 and AVX2, bench/RESULTS.md). */
-#define TRAINOPT__Q8_SPLIT 16
-TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_encode(const float *thresholds, trainopt__vf v) {
-    trainopt__vi pos = trainopt__vi_set1(0);
-    uint32_t j, half;
-    for (j = TRAINOPT__Q8_SPLIT; j < 256; j += TRAINOPT__Q8_SPLIT)
-        pos = trainopt__vi_select(trainopt__v_le(trainopt__v_set1(thresholds[j]), v),
-                                  trainopt__vi_add(pos, trainopt__vi_set1(TRAINOPT__Q8_SPLIT)), pos);
-    for (half = TRAINOPT__Q8_SPLIT / 2; half >= 1; half /= 2) {
-        const trainopt__vi next = trainopt__vi_add(pos, trainopt__vi_set1(half));
-        pos = trainopt__vi_select(trainopt__v_le(trainopt__v_gather(thresholds, next), v), next, pos);
-    }
+   v > 1 to 255). Fifteen compares against T[16], T[32], ..., T[240] find the group g of
+   sixteen, then fifteen compares against T[16g + o], o = 1..15, each read from a 16-entry
+   table in registers (groups[16o + g]): no gathers, which were the cost (bench/RESULTS.md). */
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_encode(const float *thresholds, const float *groups, trainopt__vf v) {
+    const trainopt__vi one = trainopt__vi_set1(1);
+    trainopt__vi g = trainopt__vi_set1(0), pos;
+    uint32_t j, o;
+    for (j = 16; j < 256; j += 16)
+        g = trainopt__vi_select(trainopt__v_le(trainopt__v_set1(thresholds[j]), v), trainopt__vi_add(g, one), g);
+    pos = trainopt__vi_shl(g, 4);
+    for (o = 1; o < 16; o++)
+        pos = trainopt__vi_select(trainopt__v_le(trainopt__v_lookup16(groups + 16 * o, g), v), trainopt__vi_add(pos, one), pos);
     return pos;
 }
 
@@ -55,8 +52,8 @@ TRAINOPT__FORCE_INLINE float trainopt__q8_absmax(size_t len, const float *x, int
 /* Encodes one block of len <= block floats (bitsandbytes' quantize_cpu for one block):
    absmax as above (stored NaN when the block holds a NaN: trainopt's one departure),
    all codes 0 when it is 0, else the code of x * (1 / absmax) in float. */
-TRAINOPT__FORCE_INLINE void trainopt__q8_quantize_block(const float *thresholds, size_t len, const float *x,
-                                                        uint8_t *codes, float *absmax) {
+TRAINOPT__FORCE_INLINE void trainopt__q8_quantize_block(const float *thresholds, const float *groups, size_t len,
+                                                        const float *x, uint8_t *codes, float *absmax) {
     int has_nan;
     const float m = trainopt__q8_absmax(len, x, &has_nan);
     trainopt__vf inv;
@@ -69,7 +66,7 @@ TRAINOPT__FORCE_INLINE void trainopt__q8_quantize_block(const float *thresholds,
     inv = trainopt__v_set1(1.0f / m);
     for (i = 0; i < len; i += TRAINOPT_SIMD_LANES) {
         const size_t k = len - i < TRAINOPT_SIMD_LANES ? len - i : TRAINOPT_SIMD_LANES;
-        trainopt__vi_store_u8(codes + i, trainopt__q8_encode(thresholds, trainopt__v_mul(trainopt__v_load_n(x + i, k), inv)), k);
+        trainopt__vi_store_u8(codes + i, trainopt__q8_encode(thresholds, groups, trainopt__v_mul(trainopt__v_load_n(x + i, k), inv)), k);
     }
 }
 
@@ -89,6 +86,9 @@ TRAINOPT__FORCE_INLINE const float *trainopt__q8_map_of(trainopt_q8_map map) {
 }
 TRAINOPT__FORCE_INLINE const float *trainopt__q8_thresholds_of(trainopt_q8_map map) {
     return map == TRAINOPT_Q8_SIGNED ? trainopt__q8_signed_thresholds : trainopt__q8_unsigned_thresholds;
+}
+TRAINOPT__FORCE_INLINE const float *trainopt__q8_groups_of(trainopt_q8_map map) {
+    return map == TRAINOPT_Q8_SIGNED ? trainopt__q8_signed_groups : trainopt__q8_unsigned_groups;
 }
 
 /* ---- validation ---- */
@@ -151,11 +151,11 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_quantize_blockwise(trainopt_q8_map
                                                                  uint8_t *codes, float *absmax) {
     static const char fn[] = "trainopt_quantize_blockwise";
     const trainopt_status st = trainopt__q8_convert_check(map, block, n, x, codes, absmax, 1, fn);
-    const float *thresholds = trainopt__q8_thresholds_of(map);
+    const float *thresholds = trainopt__q8_thresholds_of(map), *groups = trainopt__q8_groups_of(map);
     size_t b;
     if (st != TRAINOPT_OK || n == 0) return st;
     for (b = 0; b < n; b += block)
-        trainopt__q8_quantize_block(thresholds, n - b < block ? n - b : block, x + b, codes + b, absmax + b / block);
+        trainopt__q8_quantize_block(thresholds, groups, n - b < block ? n - b : block, x + b, codes + b, absmax + b / block);
     return TRAINOPT_OK;
 }
 
@@ -234,10 +234,10 @@ typedef struct {
                                                   absmax1[trainopt__blk], w.b);                                    \
             }                                                                                                      \
             BODY(trainopt__off, trainopt__len)                                                                     \
-            trainopt__q8_quantize_block(trainopt__q8_signed_thresholds, trainopt__len, w.a, codes0 + trainopt__off, \
+            trainopt__q8_quantize_block(trainopt__q8_signed_thresholds, trainopt__q8_signed_groups, trainopt__len, w.a, codes0 + trainopt__off, \
                                         absmax0 + trainopt__blk);                                                  \
             if ((states) > 1)                                                                                      \
-                trainopt__q8_quantize_block(trainopt__q8_unsigned_thresholds, trainopt__len, w.b,                  \
+                trainopt__q8_quantize_block(trainopt__q8_unsigned_thresholds, trainopt__q8_unsigned_groups, trainopt__len, w.b,                  \
                                             codes1 + trainopt__off, absmax1 + trainopt__blk);                      \
         }                                                                                                          \
     } while (0)

@@ -156,6 +156,12 @@ def write_maps(maps, thr):
         for r in range(0, 256, 4):
             lines.append("    " + ", ".join(hexf(v) for v in t[r:r + 4]) + ",")
         lines.append("};")
+        lines.append("/* The same thresholds by group of sixteen: G[16o + g] = T[16g + o] (o = 0: unused). */")
+        lines.append("static const float trainopt__q8_%s_groups[256] = {" % name)
+        g = [t[16 * (k % 16) + k // 16] for k in range(256)]
+        for r in range(0, 256, 4):
+            lines.append("    " + ", ".join(hexf(v) for v in g[r:r + 4]) + ",")
+        lines.append("};")
     with open(os.path.join(HERE, "..", "src", "quant8_maps.h"), "w") as f:
         f.write("\n".join(lines) + "\n")
 
