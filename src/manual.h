@@ -404,6 +404,9 @@
      optimizers keep the states of tensors under 4096 elements (min_8bit_size) in fp32;
      that is the caller's choice here, by calling the fp32 step for them
      (TRAINOPT_Q8_MIN_SIZE = 4096 is that threshold).
+     Not yet: bf16/fp16 parameters or gradients with 8-bit states (the "Mixed precision"
+     issue): the block driver (TRAINOPT__Q8_BLOCKS) would stage a block of them through
+     stack buffers as it stages the states, so they compose without a second pass.
 
    MANY TENSORS, MANY THREADS (THREADS)
      trainopt has no threads and no global state. A call that may use threads takes a
