@@ -56,7 +56,7 @@ void FZ_NAME(fz_quant8)(const uint8_t *data, size_t size, fz_out *out) {
 
     for (k = 0; k < 3; k++) {
         const trainopt_step_opts *op = fused ? &o : NULL;
-        const int64_t t = step + k;
+        const int64_t t = step > INT64_MAX - k ? step : step + k; /* no signed overflow at INT64_MAX */
         uint8_t *c0 = (flags & 16) && n > 8 ? (uint8_t *)param : codes[0]; /* overlap: refused */
         trainopt_status r;
         switch (kind) {
