@@ -210,6 +210,7 @@ $(eval $(call leg_rule,valgrind,gcc,-O2 -g,scalar,FLAGS_))
 # linked into every target ----
 FUZZ_TARGETS  = optim schedules batchnorm random losses norms
 FUZZ_TARGETS += layerwise
+FUZZ_TARGETS += quant8
 FUZZ_BACKENDS = scalar avx2 avx512 neon
 FUZZ_CC       = clang
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

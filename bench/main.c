@@ -76,6 +76,7 @@ typedef struct {
 #define TOB_ONCE "runs once per step or per model on scalars (double precision), not per element"
 #define TOB_SHARES(with) "shares its element loop with " with ", which is measured"
 #define TOB_PARSER "parses a configuration string, once per run"
+#define TOB_QUANT8 "measured by bench/quant8.c (make -C bench quant8), a program of its own"
 static const tob_coverage coverage[] = {
     {"status_str", NULL, TOB_NOT_A_KERNEL},
     {"backend", NULL, TOB_NOT_A_KERNEL},
@@ -197,6 +198,18 @@ static const tob_coverage coverage[] = {
     {"sfadamw_step_ex", NULL, TOB_SHARES("sfadamw (the grad_scale multiply as adamw_ex's)")},
     {"sfadamw_to_eval", NULL, "once per evaluation: one lerp per element, the traffic of clip_value"},
     {"sfadamw_to_train", NULL, "once per evaluation: one lerp per element, the traffic of clip_value"},
+    /* issue 18: 8-bit states, measured by bench/quant8.c (its own small program: at 16M, the
+       8-bit AdamW step against the same-traffic loop and the fp32 step; bench/RESULTS.md) */
+    {"quantize_blockwise", NULL, TOB_QUANT8},
+    {"dequantize_blockwise", NULL, TOB_QUANT8},
+    {"sgd8bit_step", NULL, TOB_QUANT8},
+    {"sgd8bit_step_ex", NULL, TOB_QUANT8},
+    {"adam8bit_step", NULL, TOB_SHARES("adamw8bit in bench/quant8.c")},
+    {"adam8bit_step_ex", NULL, TOB_SHARES("adamw8bit in bench/quant8.c")},
+    {"adamw8bit_step", NULL, TOB_QUANT8},
+    {"adamw8bit_step_ex", NULL, TOB_SHARES("adamw8bit in bench/quant8.c")},
+    {"lion8bit_step", NULL, TOB_QUANT8},
+    {"lion8bit_step_ex", NULL, TOB_SHARES("lion8bit in bench/quant8.c")},
 };
 
 /* 0 when every kernel of the list has a row that some table registers, or a reason. */

@@ -52,6 +52,7 @@ typedef struct {
     uint64_t seed;
     const char *data_dir, *csv;
     double min_acc;                  /* exit status 1 when the final accuracy is lower */
+    int adamw8bit;                   /* AdamW's states of w1 and w2 in 8 bits (src/quant8.h) */
 } options;
 
 static void usage(const options *o) {
@@ -65,7 +66,9 @@ static void usage(const options *o) {
            "  --seed N         seed for data order, initialization and dropout (%llu)\n"
            "  --data DIR       the four idx .gz files (%s)\n"
            "  --csv PATH       write the learning curve here (%s)\n"
-           "  --min-acc X      exit with status 1 if the final test accuracy is below X\n",
+           "  --min-acc X      exit with status 1 if the final test accuracy is below X\n"
+           "  --adamw8bit      keep AdamW's states of the two large weights in 8 bits (bitsandbytes'\n"
+           "                   blockwise quantization; the tensors under 4096 elements stay fp32)\n",
            o->epochs, o->batch, o->peak_lr, (unsigned long long)o->seed, o->data_dir, o->csv);
 }
 
@@ -75,6 +78,10 @@ static void parse_args(options *o, int argc, char **argv) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--small")) {
             o->n_train = 4096, o->n_test = 1000, o->epochs = 2;
+            continue;
+        }
+        if (!strcmp(a, "--adamw8bit")) {
+            o->adamw8bit = 1;
             continue;
         }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -108,6 +115,7 @@ static void parse_args(options *o, int argc, char **argv) {
 
 
 /* Clip the global gradient norm, then one AdamW step per weight-decay group. */
+#define N_8BIT ((size_t)H1 * IN + (size_t)H2 * H1) /* w1 and w2: their states in 8 bits with --adamw8bit */
 static void optimizer_step(model *m, const options *o, int64_t step, double lr) {
     float *grads[N_TENSORS];
     size_t lens[N_TENSORS];
@@ -126,7 +134,17 @@ static void optimizer_step(model *m, const options *o, int64_t step, double lr) 
 
     adamw.lr = lr;
     adamw.weight_decay = o->weight_decay;
-    CHECK(trainopt_adamw_step(&adamw, step, N_DECAY, m->param, m->grad, m->m, m->v, NULL));
+    if (o->adamw8bit) {
+        /* w1 and w2 (multiples of the block, so no block straddles them) in 8 bits; w3 (2560
+           elements) in fp32, as bitsandbytes keeps tensors under 4096 elements */
+        static uint8_t q_m[N_8BIT], q_v[N_8BIT];
+        static float q_ma[TRAINOPT_Q8_BLOCKS(N_8BIT, TRAINOPT_Q8_BLOCK)], q_va[TRAINOPT_Q8_BLOCKS(N_8BIT, TRAINOPT_Q8_BLOCK)];
+        CHECK(trainopt_adamw8bit_step(&adamw, step, TRAINOPT_Q8_BLOCK, N_8BIT, m->param, m->grad, q_m, q_ma, q_v, q_va));
+        CHECK(trainopt_adamw_step(&adamw, step, N_DECAY - N_8BIT, m->param + N_8BIT, m->grad + N_8BIT, m->m + N_8BIT,
+                                  m->v + N_8BIT, NULL));
+    } else {
+        CHECK(trainopt_adamw_step(&adamw, step, N_DECAY, m->param, m->grad, m->m, m->v, NULL));
+    }
     adamw.weight_decay = 0.0;
     CHECK(trainopt_adamw_step(&adamw, step, N_PARAMS - N_DECAY, m->param + N_DECAY, m->grad + N_DECAY,
                               m->m + N_DECAY, m->v + N_DECAY, NULL));
@@ -149,6 +167,7 @@ int main(int argc, char **argv) {
 
     /* Defaults: the configuration `make demo` runs. */
     o.epochs = 15;
+    o.adamw8bit = 0;
     o.batch = 128;
     o.n_train = 0, o.n_test = 0;
     o.peak_lr = 2e-3, o.end_lr = 1e-5, o.weight_decay = 0.05, o.warmup_epochs = 1.0;

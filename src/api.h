@@ -124,6 +124,18 @@ typedef struct {
 } trainopt_lion_config;
 #define TRAINOPT_LION_DEFAULTS {NAN, 0.9, 0.99, 1e-3, 0}
 
+/* >>api-quant8: 8-bit optimizer states (>>quant8): bitsandbytes' blockwise dynamic quantization. */
+typedef enum trainopt_q8_map {
+    TRAINOPT_Q8_SIGNED = 0,  /* create_dynamic_map(signed=True): first moments (exp_avg, momentum) */
+    TRAINOPT_Q8_UNSIGNED = 1 /* create_dynamic_map(signed=False): second moments (exp_avg_sq) */
+} trainopt_q8_map;
+#define TRAINOPT_Q8_BLOCK 256            /* elements per absmax: bitsandbytes' default */
+#define TRAINOPT_Q8_MIN_BLOCK 64         /* block: a power of two in [64, 4096], as bitsandbytes' */
+#define TRAINOPT_Q8_MAX_BLOCK 4096
+#define TRAINOPT_Q8_MIN_SIZE 4096        /* bitsandbytes keeps smaller tensors' states in fp32 */
+/* The number of absmax values of n elements in blocks of `block`. */
+#define TRAINOPT_Q8_BLOCKS(n, block) (((n) + (block) - 1) / (block))
+
 /* >>api-schedules: the schedules' configs (>>onecycle, >>cyclic, >>schedule, >>plateau). */
 typedef enum trainopt_anneal { TRAINOPT_ANNEAL_COS = 0, TRAINOPT_ANNEAL_LINEAR = 1 } trainopt_anneal;
 
@@ -560,6 +572,42 @@ typedef struct {
       void *param, const void *grad, void *exp_avg, const trainopt_precision *pr,                              \
       const trainopt_step_opts *o),                                                                            \
       (c, step, n, param, grad, exp_avg, pr, o))                                                               \
+    X(optim, trainopt_status, quantize_blockwise, (trainopt_q8_map map, size_t block, size_t n, const float *x,  \
+      uint8_t *codes, float *absmax),                                                                          \
+      (map, block, n, x, codes, absmax))                                                                       \
+    X(optim, trainopt_status, dequantize_blockwise, (trainopt_q8_map map, size_t block, size_t n,               \
+      const uint8_t *codes, const float *absmax, float *x),                                                    \
+      (map, block, n, codes, absmax, x))                                                                       \
+    X(optim, trainopt_status, sgd8bit_step, (const trainopt_sgd_config *c, int64_t step, size_t block, size_t n, \
+      float *param, const float *grad, uint8_t *momentum_buf, float *momentum_absmax),                         \
+      (c, step, block, n, param, grad, momentum_buf, momentum_absmax))                                         \
+    X(optim, trainopt_status, sgd8bit_step_ex, (const trainopt_sgd_config *c, int64_t step, size_t block,       \
+      size_t n, float *param, const float *grad, uint8_t *momentum_buf, float *momentum_absmax,                \
+      const trainopt_step_opts *o),                                                                            \
+      (c, step, block, n, param, grad, momentum_buf, momentum_absmax, o))                                      \
+    X(optim, trainopt_status, adam8bit_step, (const trainopt_adam_config *c, int64_t step, size_t block,        \
+      size_t n, float *param, const float *grad, uint8_t *exp_avg, float *exp_avg_absmax, uint8_t *exp_avg_sq, \
+      float *exp_avg_sq_absmax),                                                                               \
+      (c, step, block, n, param, grad, exp_avg, exp_avg_absmax, exp_avg_sq, exp_avg_sq_absmax))                \
+    X(optim, trainopt_status, adam8bit_step_ex, (const trainopt_adam_config *c, int64_t step, size_t block,     \
+      size_t n, float *param, const float *grad, uint8_t *exp_avg, float *exp_avg_absmax, uint8_t *exp_avg_sq, \
+      float *exp_avg_sq_absmax, const trainopt_step_opts *o),                                                  \
+      (c, step, block, n, param, grad, exp_avg, exp_avg_absmax, exp_avg_sq, exp_avg_sq_absmax, o))             \
+    X(optim, trainopt_status, adamw8bit_step, (const trainopt_adam_config *c, int64_t step, size_t block,       \
+      size_t n, float *param, const float *grad, uint8_t *exp_avg, float *exp_avg_absmax, uint8_t *exp_avg_sq, \
+      float *exp_avg_sq_absmax),                                                                               \
+      (c, step, block, n, param, grad, exp_avg, exp_avg_absmax, exp_avg_sq, exp_avg_sq_absmax))                \
+    X(optim, trainopt_status, adamw8bit_step_ex, (const trainopt_adam_config *c, int64_t step, size_t block,    \
+      size_t n, float *param, const float *grad, uint8_t *exp_avg, float *exp_avg_absmax, uint8_t *exp_avg_sq, \
+      float *exp_avg_sq_absmax, const trainopt_step_opts *o),                                                  \
+      (c, step, block, n, param, grad, exp_avg, exp_avg_absmax, exp_avg_sq, exp_avg_sq_absmax, o))             \
+    X(optim, trainopt_status, lion8bit_step, (const trainopt_lion_config *c, int64_t step, size_t block,        \
+      size_t n, float *param, const float *grad, uint8_t *exp_avg, float *exp_avg_absmax),                     \
+      (c, step, block, n, param, grad, exp_avg, exp_avg_absmax))                                               \
+    X(optim, trainopt_status, lion8bit_step_ex, (const trainopt_lion_config *c, int64_t step, size_t block,     \
+      size_t n, float *param, const float *grad, uint8_t *exp_avg, float *exp_avg_absmax,                      \
+      const trainopt_step_opts *o),                                                                            \
+      (c, step, block, n, param, grad, exp_avg, exp_avg_absmax, o))                                            \
     X(schedule, double, lr_step, (double base_lr, int64_t t, int64_t step_size, double gamma),                 \
       (base_lr, t, step_size, gamma))                                                                          \
     X(schedule, double, lr_multistep, (double base_lr, int64_t t, const int64_t *milestones, size_t k,         \

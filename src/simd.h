@@ -201,6 +201,26 @@ TRAINOPT__FORCE_INLINE void trainopt__vi_store16_n(uint16_t *p, trainopt__vi a, 
     if (k == 16) _mm256_storeu_si256((__m256i *)(void *)p, _mm512_cvtepi32_epi16(a));
     else _mm512_mask_cvtepi32_storeu_epi16(p, trainopt__m_first(k), a);
 }
+/* 8-bit codes (src/quant8.h): table[idx] per lane, and k bytes to or from the low
+   byte of each lane (partial vectors through a stack copy: no byte past k is touched). */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, trainopt__vi idx) { return _mm512_i32gather_ps(idx, table, 4); }
+/* table[idx] for a 16-entry table and idx < 16: in registers, no gather. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, trainopt__vi idx) { return _mm512_permutexvar_ps(idx, _mm512_loadu_ps(table)); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) {
+    uint8_t tmp[16] = {0};
+    if (k == 16) return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)p));
+    memcpy(tmp, p, k);
+    return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)tmp));
+}
+TRAINOPT__FORCE_INLINE void trainopt__vi_store_u8(uint8_t *p, trainopt__vi a, size_t k) {
+    uint8_t tmp[16];
+    if (k == 16) {
+        _mm_storeu_si128((__m128i *)(void *)p, _mm512_cvtepi32_epi8(a));
+        return;
+    }
+    _mm_storeu_si128((__m128i *)(void *)tmp, _mm512_cvtepi32_epi8(a));
+    memcpy(p, tmp, k);
+}
 /* A whole vector to a 64-byte-aligned p, bypassing the cache (see >>derived). */
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm512_stream_ps(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
@@ -300,6 +320,32 @@ TRAINOPT__FORCE_INLINE void trainopt__vi_store16_n(uint16_t *p, trainopt__vi a, 
     if (k == 8) { _mm_storeu_si128((__m128i *)(void *)p, h); return; }
     _mm_storeu_si128((__m128i *)(void *)tmp, h);
     memcpy(p, tmp, k * sizeof(uint16_t));
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, trainopt__vi idx) { return _mm256_i32gather_ps(table, idx, 4); }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, trainopt__vi idx) {
+    const __m256 lo = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table), idx); /* uses idx & 7 */
+    const __m256 hi = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table + 8), idx);
+    return _mm256_blendv_ps(lo, hi, _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28))); /* bit 3 to the sign */
+}
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) {
+    uint8_t tmp[16] = {0};
+    if (k == 8) return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p));
+    memcpy(tmp, p, k);
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)tmp));
+}
+TRAINOPT__FORCE_INLINE void trainopt__vi_store_u8(uint8_t *p, trainopt__vi a, size_t k) {
+    /* byte 0 of each 32-bit lane, within each 128-bit half, then the halves side by side */
+    const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m256i s = _mm256_shuffle_epi8(a, pick);
+    const __m128i b = _mm_unpacklo_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    uint8_t tmp[16];
+    if (k == 8) {
+        _mm_storel_epi64((__m128i *)(void *)p, b);
+        return;
+    }
+    _mm_storeu_si128((__m128i *)(void *)tmp, b);
+    memcpy(p, tmp, k);
 }
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm256_stream_ps(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
@@ -431,6 +477,25 @@ TRAINOPT__FORCE_INLINE void trainopt__vi_store16_n(uint16_t *p, trainopt__vi a, 
     if (k == 4) { vst1_u16(p, vmovn_u32(a)); return; }
     vst1_u16(tmp, vmovn_u32(a));
     memcpy(p, tmp, k * sizeof(uint16_t));
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, trainopt__vi idx) {
+    uint32_t i[4];
+    float x[4];
+    vst1q_u32(i, idx);
+    x[0] = table[i[0]], x[1] = table[i[1]], x[2] = table[i[2]], x[3] = table[i[3]];
+    return vld1q_f32(x);
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, trainopt__vi idx) { return trainopt__v_gather(table, idx); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) {
+    uint8_t tmp[8] = {0};
+    memcpy(tmp, p, k);
+    return vmovl_u16(vget_low_u16(vmovl_u8(vld1_u8(tmp))));
+}
+TRAINOPT__FORCE_INLINE void trainopt__vi_store_u8(uint8_t *p, trainopt__vi a, size_t k) {
+    uint8_t tmp[8];
+    const uint16x4_t h = vmovn_u32(a);
+    vst1_u8(tmp, vmovn_u16(vcombine_u16(h, h)));
+    memcpy(p, tmp, k);
 }
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { trainopt__v_store(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) {}
@@ -610,6 +675,41 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_i(trainopt__vf a) { return _m
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_bits(trainopt__vf a) { return _mm_castps_si128(a); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_from_bits(trainopt__vi a) { return _mm_castsi128_ps(a); }
 TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { _mm_storeu_si128((__m128i *)(void *)p, a); }
+/* 16-bit patterns (see >>avx512). SSE2 has no unsigned 32-to-16 pack: each lane's low
+   half, sign-extended, fits the signed saturating pack exactly. */
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load16_n(const uint16_t *p, size_t k) {
+    uint16_t tmp[4] = {0, 0, 0, 0};
+    memcpy(tmp, p, k * sizeof(uint16_t));
+    return _mm_unpacklo_epi16(_mm_loadl_epi64((const __m128i *)(const void *)tmp), _mm_setzero_si128());
+}
+TRAINOPT__FORCE_INLINE void trainopt__vi_store16_n(uint16_t *p, trainopt__vi a, size_t k) {
+    const __m128i low = _mm_srai_epi32(_mm_slli_epi32(a, 16), 16);
+    uint16_t tmp[8];
+    _mm_storeu_si128((__m128i *)(void *)tmp, _mm_packs_epi32(low, low));
+    memcpy(p, tmp, k * sizeof(uint16_t));
+}
+/* 8-bit codes (see >>avx512); SSE2 has no gather: four scalar loads. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, trainopt__vi idx) {
+    uint32_t i[4];
+    _mm_storeu_si128((__m128i *)(void *)i, idx);
+    return _mm_setr_ps(table[i[0]], table[i[1]], table[i[2]], table[i[3]]);
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, trainopt__vi idx) { return trainopt__v_gather(table, idx); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) {
+    uint8_t tmp[4] = {0, 0, 0, 0};
+    int32_t w;
+    memcpy(tmp, p, k);
+    memcpy(&w, tmp, 4);
+    return _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(w), _mm_setzero_si128()), _mm_setzero_si128());
+}
+TRAINOPT__FORCE_INLINE void trainopt__vi_store_u8(uint8_t *p, trainopt__vi a, size_t k) {
+    uint32_t x[4];
+    uint8_t tmp[4];
+    size_t j;
+    _mm_storeu_si128((__m128i *)(void *)x, a);
+    for (j = 0; j < 4; j++) tmp[j] = (uint8_t)x[j];
+    memcpy(p, tmp, k);
+}
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm_stream_ps(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
 
@@ -774,6 +874,10 @@ TRAINOPT__FORCE_INLINE void trainopt__vi_store(uint32_t *p, trainopt__vi a) { *p
 /* 16-bit patterns (see >>avx512). */
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load16_n(const uint16_t *p, size_t k) { return k ? *p : 0u; }
 TRAINOPT__FORCE_INLINE void trainopt__vi_store16_n(uint16_t *p, trainopt__vi a, size_t k) { if (k) *p = (uint16_t)a; }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, trainopt__vi idx) { return table[idx]; }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, trainopt__vi idx) { return table[idx]; }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) { return k ? *p : 0u; }
+TRAINOPT__FORCE_INLINE void trainopt__vi_store_u8(uint8_t *p, trainopt__vi a, size_t k) { if (k) *p = (uint8_t)a; }
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { trainopt__v_store(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) {}
 #endif

@@ -85,6 +85,28 @@ void more_optimizers(void) {
     note(trainopt_lion_step_ex(&lion, 2, 16, a, b, c, &o));
 }
 
+void eight_bit_states(void); /* issue 18 */
+void eight_bit_states(void) {
+    static uint8_t q0[K], q1[K];
+    trainopt_sgd_config sgd = TRAINOPT_SGD_DEFAULTS;
+    trainopt_adam_config adam = TRAINOPT_ADAM_DEFAULTS, adamw = TRAINOPT_ADAMW_DEFAULTS;
+    trainopt_lion_config lion = TRAINOPT_LION_DEFAULTS;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    size_t nonfinite = 0;
+    o.grad_scale = 0.5, o.nonfinite = &nonfinite;
+    sgd.momentum = 0.9, lion.lr = 1e-4;
+    note(trainopt_quantize_blockwise(TRAINOPT_Q8_SIGNED, TRAINOPT_Q8_BLOCK, K, a, q0, c));
+    note(trainopt_dequantize_blockwise(TRAINOPT_Q8_UNSIGNED, 64, 100, q0, c, d));
+    note(trainopt_sgd8bit_step(&sgd, 2, 256, K, a, b, q0, c));
+    note(trainopt_sgd8bit_step_ex(&sgd, 1, 64, 17, a, b, q0, c, &o));
+    note(trainopt_adam8bit_step(&adam, 2, 256, 256, a, b, q0, c, q1, d));
+    note(trainopt_adam8bit_step_ex(&adam, 2, 4096, K, a, b, q0, c, q1, d, &o));
+    note(trainopt_adamw8bit_step(&adamw, 2, 128, 31, a, b, q0, c, q1, d));
+    note(trainopt_adamw8bit_step_ex(&adamw, 2, 256, 1, a, b, q0, c, q1, d, &o));
+    note(trainopt_lion8bit_step(&lion, 2, 256, K, a, b, q0, c));
+    note(trainopt_lion8bit_step_ex(&lion, 2, 64, 63, a, b, q0, c, &o));
+}
+
 /* The multi-tensor steps and threaded reductions, on a serial hook (constant lengths). */
 static void in_order(void *ctx, size_t count, trainopt_task_fn task, void *arg) {
     size_t i;
@@ -324,6 +346,7 @@ int main(void) {
     optimizers();
     more_optimizers();
     many_tensors();
+    eight_bit_states();
     schedules();
     losses_and_gradients();
     random_draws();

@@ -572,6 +572,146 @@ static void bi_lion_ex_extra(to_ctx *t, const bi_kernel *k) {
     bi_ex_extra(t, k, 4, 1, 5);
 }
 
+/* ---- 8-bit states (src/quant8.h): codes and absmax are 'x' slots (bytes, and one float per
+   block), so their overlaps are written out in each extra ------------------------------ */
+
+#define U8(s) ((uint8_t *)a->p[s])
+static int bi_quantize(bi_args *a) {
+    return trainopt_quantize_blockwise((trainopt_q8_map)a->i[0], (size_t)a->i[1], a->n, F(0), U8(1), F(2));
+}
+static int bi_dequantize(bi_args *a) {
+    return trainopt_dequantize_blockwise((trainopt_q8_map)a->i[0], (size_t)a->i[1], a->n, U8(0), F(1), F(2));
+}
+/* A bad block size, then slot `inner` moved into slot `outer` (each pair: outer, inner). */
+static void bi_q8_extra(to_ctx *t, const bi_kernel *k, int block_i, const int *pairs, int npairs) {
+    static const int64_t bad_blocks[] = {0, 32, 96, 8192};
+    bi_args a;
+    char what[96];
+    int q;
+    for (q = 0; q < 4; q++) {
+        bi_setup(k, &a), a.i[block_i] = bad_blocks[q];
+        snprintf(what, sizeof what, "block %lld", (long long)bad_blocks[q]);
+        bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, what));
+    }
+    bi_setup(k, &a), a.i[block_i] = 64;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "block 64"));
+    bi_setup(k, &a), a.i[block_i] = 4096;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "block 4096"));
+    for (q = 0; q < npairs; q++) {
+        bi_setup(k, &a), a.p[pairs[2 * q + 1]] = (unsigned char *)a.p[pairs[2 * q]] + 1;
+        snprintf(what, sizeof what, "pointer argument %d inside %d", pairs[2 * q + 1], pairs[2 * q]);
+        bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, what));
+        bi_setup(k, &a), a.p[pairs[2 * q]] = (unsigned char *)a.p[pairs[2 * q + 1]] + 1;
+        snprintf(what, sizeof what, "pointer argument %d inside %d", pairs[2 * q], pairs[2 * q + 1]);
+        bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, what));
+    }
+}
+static void bi_quantize_extra(to_ctx *t, const bi_kernel *k) {
+    static const int pairs[] = {0, 1, 0, 2, 1, 2};
+    bi_q8_extra(t, k, 1, pairs, 3);
+}
+static void bi_dequantize_extra(to_ctx *t, const bi_kernel *k) {
+    static const int pairs[] = {2, 0, 2, 1};
+    bi_q8_extra(t, k, 1, pairs, 2);
+}
+static int bi_sgd8(bi_args *a) {
+    trainopt_sgd_config c = bi_sgd_cfg(a);
+    return trainopt_sgd8bit_step(C(0) ? &c : NULL, a->step, (size_t)a->i[2], a->n, F(1), F(2), U8(3), F(4));
+}
+static int bi_sgd8_ex(bi_args *a) {
+    trainopt_sgd_config c = bi_sgd_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 4, 3, 6, &fi);
+    return trainopt_sgd8bit_step_ex(C(0) ? &c : NULL, a->step, (size_t)a->i[2], a->n, F(1), F(2), U8(3), F(4),
+                                    a->p[5] ? &o : NULL);
+}
+static void bi_sgd8_extra(to_ctx *t, const bi_kernel *k) {
+    static const int pairs[] = {1, 3, 2, 3, 1, 4, 3, 4};
+    static const double bad_momentum[] = {0.0, -1.0, NAN, INFINITY};
+    bi_args a;
+    int q;
+    bi_q8_extra(t, k, 2, pairs, 4);
+    for (q = 0; q < 4; q++) {
+        bi_setup(k, &a), a.h[1] = bad_momentum[q];
+        bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "momentum not > 0 (no 8-bit form without a buffer)"));
+    }
+    bi_setup(k, &a), a.h[2] = 0.5, a.i[0] = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "nesterov with dampening"));
+    bi_setup(k, &a), a.i[0] = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "nesterov"));
+    bi_setup(k, &a), a.step = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "the first step (the buffer is not read)"));
+}
+/* *nonfinite inside a state's codes or absmax (bytes 8-aligned in the arena). */
+static void bi_q8_nonfinite_extra(to_ctx *t, const bi_kernel *k, int ns, int first_state, int states) {
+    bi_args a;
+    int s;
+    for (s = first_state; s < first_state + 2 * states; s++) {
+        bi_setup(k, &a), a.p[ns] = a.p[s];
+        bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "opts->nonfinite inside a state's codes or absmax"));
+    }
+}
+static void bi_sgd8_ex_extra(to_ctx *t, const bi_kernel *k) {
+    bi_sgd8_extra(t, k);
+    bi_ex_extra(t, k, 4, 3, 6);
+    bi_q8_nonfinite_extra(t, k, 6, 3, 1);
+}
+static int bi_adam8(bi_args *a) {
+    trainopt_adam_config c = bi_adam_cfg(a);
+    return trainopt_adam8bit_step(C(0) ? &c : NULL, a->step, (size_t)a->i[2], a->n, F(1), F(2), U8(3), F(4), U8(5), F(6));
+}
+static int bi_adamw8(bi_args *a) {
+    trainopt_adam_config c = bi_adam_cfg(a);
+    return trainopt_adamw8bit_step(C(0) ? &c : NULL, a->step, (size_t)a->i[2], a->n, F(1), F(2), U8(3), F(4), U8(5), F(6));
+}
+static int bi_adam8_ex(bi_args *a) {
+    trainopt_adam_config c = bi_adam_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 5, 3, 8, &fi);
+    return trainopt_adam8bit_step_ex(C(0) ? &c : NULL, a->step, (size_t)a->i[2], a->n, F(1), F(2), U8(3), F(4), U8(5), F(6),
+                                     a->p[7] ? &o : NULL);
+}
+static int bi_adamw8_ex(bi_args *a) {
+    trainopt_adam_config c = bi_adam_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 5, 3, 8, &fi);
+    return trainopt_adamw8bit_step_ex(C(0) ? &c : NULL, a->step, (size_t)a->i[2], a->n, F(1), F(2), U8(3), F(4), U8(5),
+                                      F(6), a->p[7] ? &o : NULL);
+}
+static void bi_adam8_extra(to_ctx *t, const bi_kernel *k) {
+    static const int pairs[] = {1, 3, 2, 5, 3, 5, 4, 6, 3, 4, 1, 6};
+    bi_args a;
+    bi_q8_extra(t, k, 2, pairs, 6);
+    bi_setup(k, &a), a.i[0] = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "amsgrad (no 8-bit form)"));
+}
+static void bi_adam8_ex_extra(to_ctx *t, const bi_kernel *k) {
+    bi_adam8_extra(t, k);
+    bi_ex_extra(t, k, 5, 3, 8);
+    bi_q8_nonfinite_extra(t, k, 8, 3, 2);
+}
+static int bi_lion8(bi_args *a) {
+    trainopt_lion_config c = bi_lion_cfg(a);
+    return trainopt_lion8bit_step(C(0) ? &c : NULL, a->step, (size_t)a->i[1], a->n, F(1), F(2), U8(3), F(4));
+}
+static int bi_lion8_ex(bi_args *a) {
+    trainopt_lion_config c = bi_lion_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 4, 2, 6, &fi);
+    return trainopt_lion8bit_step_ex(C(0) ? &c : NULL, a->step, (size_t)a->i[1], a->n, F(1), F(2), U8(3), F(4),
+                                     a->p[5] ? &o : NULL);
+}
+static void bi_lion8_extra(to_ctx *t, const bi_kernel *k) {
+    static const int pairs[] = {1, 3, 2, 3, 1, 4, 3, 4};
+    bi_q8_extra(t, k, 1, pairs, 4);
+    bi_lion_extra(t, k);
+}
+static void bi_lion8_ex_extra(to_ctx *t, const bi_kernel *k) {
+    bi_lion8_extra(t, k);
+    bi_ex_extra(t, k, 4, 2, 6);
+    bi_q8_nonfinite_extra(t, k, 6, 3, 1);
+}
+
 /* ---- LAMB, LARS, Adafactor, schedule-free AdamW (src/optim_layerwise.h) ------------------ */
 
 /* The list kernels' lists: list L, tensor i at slot 7 + (2L + i) * 64 floats (lens 37 and 20),
@@ -1677,6 +1817,27 @@ static const bi_kernel bi_kernels[] = {
      bi_lion_extra},
     {"lion_step_ex", bi_lion_ex, "cWRWyy", "", "nuunn", "--", {1e-4, 0.9, 0.99, 1e-3, 0.5}, {1}, 1, BI_N, BI_BIG_N, ST, 1,
      -1, NULL, bi_lion_ex_extra},
+    /* issue 18: 8-bit states (integer parameters: the config's ints, the block, found_inf) */
+    {"quantize_blockwise", bi_quantize, "Rxx", "", "", "E-", {0}, {0, 256}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL,
+     bi_quantize_extra},
+    {"dequantize_blockwise", bi_dequantize, "xxW", "", "", "E-", {0}, {1, 256}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL,
+     bi_dequantize_extra},
+    {"sgd8bit_step", bi_sgd8, "cWRxx", "", "n-fn", "---", OPT_H, {0, 0, 256}, 1, BI_N, BI_BIG_N, ST, 0, -1, NULL,
+     bi_sgd8_extra},
+    {"sgd8bit_step_ex", bi_sgd8_ex, "cWRxxyy", "", "n-fnn", "----", {0.1, 0.9, 0.0, 0.01, 0.5}, {0, 1, 256}, 1, BI_N,
+     BI_BIG_N, ST, 1, -1, NULL, bi_sgd8_ex_extra},
+    {"adam8bit_step", bi_adam8, "cWRxxxx", "", "nbbnn", "---", {1e-3, 0.9, 0.999, 1e-8, 0.01}, {0, 0, 256}, 1, BI_N,
+     BI_BIG_N, ST, 0, -1, NULL, bi_adam8_extra},
+    {"adam8bit_step_ex", bi_adam8_ex, "cWRxxxxyy", "", "nbbnnn", "----", {1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5}, {0, 1, 256},
+     1, BI_N, BI_BIG_N, ST, 1, -1, NULL, bi_adam8_ex_extra},
+    {"adamw8bit_step", bi_adamw8, "cWRxxxx", "", "nbbnn", "---", {1e-3, 0.9, 0.999, 1e-8, 0.01}, {0, 0, 256}, 1, BI_N,
+     BI_BIG_N, ST, 0, -1, NULL, bi_adam8_extra},
+    {"adamw8bit_step_ex", bi_adamw8_ex, "cWRxxxxyy", "", "nbbnnn", "----", {1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5},
+     {0, 1, 256}, 1, BI_N, BI_BIG_N, ST, 1, -1, NULL, bi_adam8_ex_extra},
+    {"lion8bit_step", bi_lion8, "cWRxx", "", "nuun", "--", {1e-4, 0.9, 0.99, 1e-3}, {0, 256}, 1, BI_N, BI_BIG_N, ST, 0,
+     -1, NULL, bi_lion8_extra},
+    {"lion8bit_step_ex", bi_lion8_ex, "cWRxxyy", "", "nuunn", "---", {1e-4, 0.9, 0.99, 1e-3, 0.5}, {1, 256}, 1, BI_N,
+     BI_BIG_N, ST, 1, -1, NULL, bi_lion8_ex_extra},
     /* LAMB, LARS (lists: n is k), Adafactor (n is rows), schedule-free AdamW */
     {"lamb_step", bi_lamb, "cxxxxx", "", "nbbnnn", "", {0.1, 0.9, 0.999, 1e-6, 0.0, 1e-4}, {0}, 1, 2, 0, ST, 0, -1,
      bi_lw_setup, bi_lamb_extra},

@@ -1,0 +1,463 @@
+/* >>quant8: 8-bit optimizer states, bitsandbytes' blockwise dynamic quantization
+   (manual: QUANT8). A state of n floats is kept as n one-byte codes and one fp32
+   absmax per block of `block` elements; element i stands for map[code[i]] * absmax[i /
+   block]. The 8-bit steps run one pass per block: decode the block's states into a
+   block-sized buffer on the stack (it stays in L1), run the fp32 kernel's own vector
+   loop (>>sgd, >>adam, >>lion) on it with the block's parameters and gradients, then
+   encode the updated block with its new absmax. So each 8-bit step is, bit for bit,
+   dequantize, the fp32 step, quantize; and blocks never see each other, so chunks cut
+   at block boundaries give the whole's bits. The maps and the thresholds the encoder
+   counts are generated (>>quant8-maps, tests/gen_quant8.py). */
+
+/* ---- encoding and decoding one block ---- */
+
+/* The code of each lane of v: the number of thresholds T[1..255] at or below v, so the
+   nearest code with bitsandbytes' rules (ties to the lower code, NaN and v < T[1] to 0,
+   v > 1 to 255). Fifteen compares against T[16], T[32], ..., T[240] find the group g of
+   sixteen, then fifteen compares against T[16g + o], o = 1..15, each read from a 16-entry
+   table in registers (groups[16o + g]): no gathers, which were the cost (bench/RESULTS.md). */
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_encode(const float *thresholds, const float *groups, trainopt__vf v) {
+    const trainopt__vi one = trainopt__vi_set1(1);
+    trainopt__vi g = trainopt__vi_set1(0), pos;
+    uint32_t j, o;
+    for (j = 16; j < 256; j += 16)
+        g = trainopt__vi_select(trainopt__v_le(trainopt__v_set1(thresholds[j]), v), trainopt__vi_add(g, one), g);
+    pos = trainopt__vi_shl(g, 4);
+    for (o = 1; o < 16; o++)
+        pos = trainopt__vi_select(trainopt__v_le(trainopt__v_lookup16(groups + 16 * o, g), v), trainopt__vi_add(pos, one), pos);
+    return pos;
+}
+
+/* The absmax of len floats and whether one is NaN. v_max(|x|, m) keeps m when |x| is
+   NaN (x86 semantics, see the vector layer), so NaN is skipped as std::max skips it in
+   bitsandbytes; the NaN is remembered apart. max is exact in any order. */
+TRAINOPT__FORCE_INLINE float trainopt__q8_absmax(size_t len, const float *x, int *has_nan) {
+    trainopt__vf m = trainopt__v_zero();
+    float lanes[TRAINOPT_SIMD_LANES], r = 0.0f;
+    uint32_t nan = 0;
+    size_t i;
+    int j;
+    for (i = 0; i < len; i += TRAINOPT_SIMD_LANES) {
+        const size_t k = len - i < TRAINOPT_SIMD_LANES ? len - i : TRAINOPT_SIMD_LANES;
+        const trainopt__vf v = trainopt__v_load_n(x + i, k); /* lanes past k are +0 */
+        nan |= trainopt__m_bits(trainopt__v_unord(v, v));
+        m = trainopt__v_max(trainopt__v_abs(v), m);
+    }
+    trainopt__v_store(lanes, m);
+    for (j = 0; j < TRAINOPT_SIMD_LANES; j++) r = lanes[j] > r ? lanes[j] : r;
+    *has_nan = nan != 0;
+    return r;
+}
+
+/* Encodes one block of len <= block floats (bitsandbytes' quantize_cpu for one block):
+   absmax as above (stored NaN when the block holds a NaN: trainopt's one departure),
+   all codes 0 when it is 0, else the code of x * (1 / absmax) in float. */
+TRAINOPT__FORCE_INLINE void trainopt__q8_quantize_block(const float *thresholds, const float *groups, size_t len,
+                                                        const float *x, uint8_t *codes, float *absmax) {
+    int has_nan;
+    const float m = trainopt__q8_absmax(len, x, &has_nan);
+    trainopt__vf inv;
+    size_t i;
+    *absmax = has_nan ? NAN : m;
+    if (m == 0.0f) {
+        memset(codes, 0, len);
+        return;
+    }
+    inv = trainopt__v_set1(1.0f / m);
+    for (i = 0; i < len; i += TRAINOPT_SIMD_LANES) {
+        const size_t k = len - i < TRAINOPT_SIMD_LANES ? len - i : TRAINOPT_SIMD_LANES;
+        trainopt__vi_store_u8(codes + i, trainopt__q8_encode(thresholds, groups, trainopt__v_mul(trainopt__v_load_n(x + i, k), inv)), k);
+    }
+}
+
+/* Decodes one block: map[code] * absmax, in float (dequantizeBlockwise8bitCpu). */
+TRAINOPT__FORCE_INLINE void trainopt__q8_dequantize_block(const float *map, size_t len, const uint8_t *codes, float absmax,
+                                                          float *x) {
+    const trainopt__vf scale = trainopt__v_set1(absmax);
+    size_t i;
+    for (i = 0; i < len; i += TRAINOPT_SIMD_LANES) {
+        const size_t k = len - i < TRAINOPT_SIMD_LANES ? len - i : TRAINOPT_SIMD_LANES;
+        trainopt__v_store_n(x + i, trainopt__v_mul(trainopt__v_gather(map, trainopt__vi_load_u8(codes + i, k)), scale), k);
+    }
+}
+
+TRAINOPT__FORCE_INLINE const float *trainopt__q8_map_of(trainopt_q8_map map) {
+    return map == TRAINOPT_Q8_SIGNED ? trainopt__q8_signed_map : trainopt__q8_unsigned_map;
+}
+TRAINOPT__FORCE_INLINE const float *trainopt__q8_thresholds_of(trainopt_q8_map map) {
+    return map == TRAINOPT_Q8_SIGNED ? trainopt__q8_signed_thresholds : trainopt__q8_unsigned_thresholds;
+}
+TRAINOPT__FORCE_INLINE const float *trainopt__q8_groups_of(trainopt_q8_map map) {
+    return map == TRAINOPT_Q8_SIGNED ? trainopt__q8_signed_groups : trainopt__q8_unsigned_groups;
+}
+
+/* ---- validation ---- */
+
+/* A buffer of the call: pointer, bytes, name. */
+typedef struct {
+    const void *ptr[8];
+    size_t bytes[8];
+    const char *name[8];
+    int count;
+} trainopt__q8_bufs;
+
+TRAINOPT__FORCE_INLINE void trainopt__q8_add(trainopt__q8_bufs *b, const void *ptr, size_t bytes, const char *name) {
+    b->ptr[b->count] = ptr;
+    b->bytes[b->count] = bytes;
+    b->name[b->count++] = name;
+}
+
+/* NULL, then pairwise overlap of the buffers (sizes already known not to overflow). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__q8_check_bufs(const trainopt__q8_bufs *b, const char *fn) {
+    int i, j;
+    for (i = 0; i < b->count; i++)
+        if (b->ptr[i] == NULL) return trainopt__once_null(fn, b->name[i]);
+    for (i = 0; i < b->count; i++)
+        for (j = i + 1; j < b->count; j++)
+            if (trainopt__overlap(b->ptr[i], b->bytes[i], b->ptr[j], b->bytes[j]))
+                return trainopt__once_alias(fn, b->name[i], b->name[j]);
+    return TRAINOPT_OK;
+}
+
+/* block: a power of two in [TRAINOPT_Q8_MIN_BLOCK, TRAINOPT_Q8_MAX_BLOCK]. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__q8_check_block(size_t block, const char *fn) {
+    if (block < TRAINOPT_Q8_MIN_BLOCK || block > TRAINOPT_Q8_MAX_BLOCK || (block & (block - 1)) != 0)
+        return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "block = %zu: must be a power of two in [%d, %d]", block,
+                                   TRAINOPT_Q8_MIN_BLOCK, TRAINOPT_Q8_MAX_BLOCK);
+    return TRAINOPT_OK;
+}
+
+/* ---- quantize and dequantize any float array ---- */
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__q8_convert_check(trainopt_q8_map map, size_t block, size_t n,
+                                                                 const void *x, const void *codes, const void *absmax,
+                                                                 int to_codes, const char *fn) {
+    trainopt__q8_bufs b;
+    trainopt_status st;
+    if (map != TRAINOPT_Q8_SIGNED && map != TRAINOPT_Q8_UNSIGNED)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "map = %d: not a trainopt_q8_map", (int)map);
+    if ((st = trainopt__q8_check_block(block, fn)) != TRAINOPT_OK) return st;
+    if (n == 0) return TRAINOPT_OK;
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
+    b.count = 0;
+    trainopt__q8_add(&b, x, n * sizeof(float), to_codes ? "x" : "x (the output)");
+    trainopt__q8_add(&b, codes, n, "codes");
+    trainopt__q8_add(&b, absmax, TRAINOPT_Q8_BLOCKS(n, block) * sizeof(float), "absmax");
+    return trainopt__q8_check_bufs(&b, fn);
+}
+
+/* x[n] -> codes[n] and absmax[ceil(n / block)]. */
+TRAINOPT__KERNEL_API trainopt_status trainopt_quantize_blockwise(trainopt_q8_map map, size_t block, size_t n, const float *x,
+                                                                 uint8_t *codes, float *absmax) {
+    static const char fn[] = "trainopt_quantize_blockwise";
+    const trainopt_status st = trainopt__q8_convert_check(map, block, n, x, codes, absmax, 1, fn);
+    const float *thresholds = trainopt__q8_thresholds_of(map), *groups = trainopt__q8_groups_of(map);
+    size_t b;
+    if (st != TRAINOPT_OK || n == 0) return st;
+    for (b = 0; b < n; b += block)
+        trainopt__q8_quantize_block(thresholds, groups, n - b < block ? n - b : block, x + b, codes + b, absmax + b / block);
+    return TRAINOPT_OK;
+}
+
+/* codes[n] and absmax[ceil(n / block)] -> x[n]. */
+TRAINOPT__KERNEL_API trainopt_status trainopt_dequantize_blockwise(trainopt_q8_map map, size_t block, size_t n,
+                                                                   const uint8_t *codes, const float *absmax, float *x) {
+    static const char fn[] = "trainopt_dequantize_blockwise";
+    const trainopt_status st = trainopt__q8_convert_check(map, block, n, x, codes, absmax, 0, fn);
+    const float *m = trainopt__q8_map_of(map);
+    size_t b;
+    if (st != TRAINOPT_OK || n == 0) return st;
+    for (b = 0; b < n; b += block)
+        trainopt__q8_dequantize_block(m, n - b < block ? n - b : block, codes + b, absmax[b / block], x + b);
+    return TRAINOPT_OK;
+}
+
+/* ---- the 8-bit steps ---- */
+
+/* The checks every 8-bit step shares after its hyperparameters, in the fp32 steps'
+   order: block, options (the count output against every buffer), step, then unless
+   there is nothing to do (n == 0 or found_inf) the buffers: param and grad of n floats,
+   each state's n codes and its absmax. *done: the step is a no-op (count written). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__q8_step_common(const trainopt_step_opts *o, int64_t step, size_t block,
+                                                                size_t n, float *param, const float *grad, int states,
+                                                                uint8_t *const *codes, float *const *absmax,
+                                                                const char *const *names, int *done, const char *fn) {
+    const void *const ptrs[] = {param, grad};
+    static const char *const pg[] = {"param", "grad"};
+    trainopt__q8_bufs b;
+    trainopt_status st;
+    int s, skip;
+    *done = 0;
+    if ((st = trainopt__q8_check_block(block, fn)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__step_opts_check(o, n, ptrs, pg, 2, &skip, fn)) != TRAINOPT_OK) return st;
+    if (o && o->nonfinite && n <= SIZE_MAX / sizeof(float))
+        for (s = 0; s < states; s++)
+            if (trainopt__overlap(o->nonfinite, sizeof *o->nonfinite, codes[s], n) ||
+                trainopt__overlap(o->nonfinite, sizeof *o->nonfinite, absmax[s], TRAINOPT_Q8_BLOCKS(n, block) * sizeof(float)))
+                return trainopt__once_alias(fn, "o->nonfinite", names[2 * s]);
+    if (step < 1) return trainopt__once_step(fn, step);
+    if (n == 0 || skip) {
+        if (o && o->nonfinite) *o->nonfinite = 0;
+        *done = 1;
+        return TRAINOPT_OK;
+    }
+    if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
+    b.count = 0;
+    trainopt__q8_add(&b, param, n * sizeof(float), "param");
+    trainopt__q8_add(&b, grad, n * sizeof(float), "grad");
+    for (s = 0; s < states; s++) {
+        trainopt__q8_add(&b, codes[s], n, names[2 * s]);
+        trainopt__q8_add(&b, absmax[s], TRAINOPT_Q8_BLOCKS(n, block) * sizeof(float), names[2 * s + 1]);
+    }
+    return trainopt__q8_check_bufs(&b, fn);
+}
+
+/* The states of one block, decoded: stack buffers of the largest block. */
+typedef struct {
+    float a[TRAINOPT_Q8_MAX_BLOCK];
+    float b[TRAINOPT_Q8_MAX_BLOCK];
+} trainopt__q8_work;
+
+/* Runs BODY(off, len) for each block, after decoding state s of the block into w.a
+   (s = 0) and w.b (s = 1) where `decode` says so, and encodes them again after. */
+#define TRAINOPT__Q8_BLOCKS(states, decode, BODY)                                                                  \
+    do {                                                                                                           \
+        size_t trainopt__off;                                                                                      \
+        for (trainopt__off = 0; trainopt__off < n; trainopt__off += block) {                                       \
+            const size_t trainopt__len = n - trainopt__off < block ? n - trainopt__off : block;                    \
+            const size_t trainopt__blk = trainopt__off / block;                                                    \
+            if (decode) {                                                                                          \
+                trainopt__q8_dequantize_block(trainopt__q8_signed_map, trainopt__len, codes0 + trainopt__off,      \
+                                              absmax0[trainopt__blk], w.a);                                        \
+                if ((states) > 1)                                                                                  \
+                    trainopt__q8_dequantize_block(trainopt__q8_unsigned_map, trainopt__len, codes1 + trainopt__off, \
+                                                  absmax1[trainopt__blk], w.b);                                    \
+            }                                                                                                      \
+            BODY(trainopt__off, trainopt__len)                                                                     \
+            trainopt__q8_quantize_block(trainopt__q8_signed_thresholds, trainopt__q8_signed_groups, trainopt__len, w.a, codes0 + trainopt__off, \
+                                        absmax0 + trainopt__blk);                                                  \
+            if ((states) > 1)                                                                                      \
+                trainopt__q8_quantize_block(trainopt__q8_unsigned_thresholds, trainopt__q8_unsigned_groups, trainopt__len, w.b,                  \
+                                            codes1 + trainopt__off, absmax1 + trainopt__blk);                      \
+        }                                                                                                          \
+    } while (0)
+
+/* >>sgd8bit: SGD with momentum (>>sgd), its momentum buffer in the signed map. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd8bit_run(const trainopt_sgd_config *c, int64_t step, size_t block, size_t n,
+                                                             float *param, const float *grad, uint8_t *codes0, float *absmax0,
+                                                             const trainopt_step_opts *o, const char *fn) {
+    static const char *const names[] = {"momentum_buf", "momentum_absmax"};
+    uint8_t *const codes1 = NULL;
+    float *const absmax1 = NULL;
+    trainopt__sgd_scalars s;
+    trainopt__q8_work w;
+    trainopt_status st;
+    int has_wd, done;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    /* the fp32 step's checks, then the one thing 8 bits lack: a step without momentum has no state */
+    if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
+    if (!trainopt__finite(c->momentum) || !(c->momentum > 0.0))
+        return trainopt__once_hparam(fn, "momentum", c->momentum, "is not a finite number > 0 (an 8-bit state is the "
+                                                                  "momentum buffer: use trainopt_sgd_step without momentum)");
+    if (!trainopt__finite(c->dampening)) return trainopt__once_hparam(fn, "dampening", c->dampening, TRAINOPT__WHY_FINITE);
+    if (!trainopt__nonneg(c->weight_decay))
+        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    if (c->nesterov && c->dampening != 0.0)
+        return trainopt__once_hparam(fn, "dampening", c->dampening, "with nesterov: must be 0 (PyTorch: Nesterov "
+                                                                    "momentum requires a momentum and zero dampening)");
+    if ((st = trainopt__q8_step_common(o, step, block, n, param, grad, 1, &codes0, &absmax0, names, &done, fn)) !=
+            TRAINOPT_OK || done)
+        return st;
+    /* as trainopt__sgd_run */
+    has_wd = c->weight_decay != 0.0;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.neg_lr = (float)-c->lr;
+    s.weight_decay = (float)c->weight_decay;
+    s.momentum = (float)c->momentum;
+    s.one_minus_dampening = (float)(1.0 - c->dampening);
+    /* step 1 copies the gradient into the buffer (PyTorch): nothing to decode */
+#define TRAINOPT__SGD8_BODY(scaled, bad, first, nest, off, len)                                                    \
+    trainopt__sgd_loop(&s, len, scaled, bad, has_wd, 1, first, nest, param + off, grad + off, w.a);
+#define TRAINOPT__SGD8_FIRST(off, len) TRAINOPT__SGD8_BODY(scaled_, bad_, 1, c->nesterov, off, len)
+#define TRAINOPT__SGD8_NEST(off, len) TRAINOPT__SGD8_BODY(scaled_, bad_, 0, 1, off, len)
+#define TRAINOPT__SGD8_PLAIN(off, len) TRAINOPT__SGD8_BODY(scaled_, bad_, 0, 0, off, len)
+#define TRAINOPT__SGD8_LOOP(scaled, bad)                                                                           \
+    {                                                                                                              \
+        const int scaled_ = scaled;                                                                                \
+        size_t *const bad_ = bad;                                                                                  \
+        (void)scaled_, (void)bad_;                                                                                 \
+        if (step == 1) TRAINOPT__Q8_BLOCKS(1, 0, TRAINOPT__SGD8_FIRST);                                           \
+        else if (c->nesterov) TRAINOPT__Q8_BLOCKS(1, 1, TRAINOPT__SGD8_NEST);                                     \
+        else TRAINOPT__Q8_BLOCKS(1, 1, TRAINOPT__SGD8_PLAIN);                                                     \
+    }
+    TRAINOPT__RUN_STEP(o, TRAINOPT__SGD8_LOOP);
+#undef TRAINOPT__SGD8_LOOP
+#undef TRAINOPT__SGD8_PLAIN
+#undef TRAINOPT__SGD8_NEST
+#undef TRAINOPT__SGD8_FIRST
+#undef TRAINOPT__SGD8_BODY
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_sgd8bit_step(const trainopt_sgd_config *c, int64_t step, size_t block, size_t n,
+                                                           float *param, const float *grad, uint8_t *momentum_buf,
+                                                           float *momentum_absmax) {
+    return trainopt__sgd8bit_run(c, step, block, n, param, grad, momentum_buf, momentum_absmax, NULL, "trainopt_sgd8bit_step");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_sgd8bit_step_ex(const trainopt_sgd_config *c, int64_t step, size_t block,
+                                                              size_t n, float *param, const float *grad,
+                                                              uint8_t *momentum_buf, float *momentum_absmax,
+                                                              const trainopt_step_opts *o) {
+    return trainopt__sgd8bit_run(c, step, block, n, param, grad, momentum_buf, momentum_absmax, o,
+                                 "trainopt_sgd8bit_step_ex");
+}
+
+/* >>adam8bit: Adam and AdamW (>>adam), exp_avg in the signed map, exp_avg_sq in the unsigned. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam8bit_run(const trainopt_adam_config *c, int decoupled, int64_t step,
+                                                              size_t block, size_t n, float *param, const float *grad,
+                                                              uint8_t *codes0, float *absmax0, uint8_t *codes1,
+                                                              float *absmax1, const trainopt_step_opts *o, const char *fn) {
+    static const char *const names[] = {"exp_avg", "exp_avg_absmax", "exp_avg_sq", "exp_avg_sq_absmax"};
+    uint8_t *const codes[] = {codes0, codes1};
+    float *const absmax[] = {absmax0, absmax1};
+    trainopt__adam_scalars s;
+    trainopt__q8_work w;
+    trainopt_status st;
+    double bias_correction1, bias_correction2;
+    int l2, decay, done;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    if ((st = trainopt__adamlike_check(c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, fn)) != TRAINOPT_OK) return st;
+    if (c->amsgrad)
+        return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "amsgrad has no 8-bit form (bitsandbytes has none): "
+                                                            "use the fp32 step");
+    if ((st = trainopt__q8_step_common(o, step, block, n, param, grad, 2, codes, absmax, names, &done, fn)) != TRAINOPT_OK ||
+        done)
+        return st;
+    /* as trainopt__adam_run */
+    bias_correction1 = 1.0 - trainopt__powi(c->beta1, step);
+    bias_correction2 = 1.0 - trainopt__powi(c->beta2, step);
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(bias_correction2));
+    s.eps = (float)c->eps;
+    s.neg_step_size = (float)-(c->lr / bias_correction1);
+    s.weight_decay = (float)c->weight_decay;
+    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
+    l2 = !decoupled && c->weight_decay != 0.0;
+    decay = decoupled && c->weight_decay != 0.0;
+#define TRAINOPT__ADAM8_BODY(l2_, decay_, off, len)                                                                 \
+    trainopt__adam_loop(&s, len, scaled_, bad_, l2_, decay_, 0, param + off, grad + off, w.a, w.b, NULL);
+#define TRAINOPT__ADAM8_L2(off, len) TRAINOPT__ADAM8_BODY(1, 0, off, len)
+#define TRAINOPT__ADAM8_DECAY(off, len) TRAINOPT__ADAM8_BODY(0, 1, off, len)
+#define TRAINOPT__ADAM8_NONE(off, len) TRAINOPT__ADAM8_BODY(0, 0, off, len)
+#define TRAINOPT__ADAM8_LOOP(scaled, bad)                                                                           \
+    {                                                                                                               \
+        const int scaled_ = scaled;                                                                                 \
+        size_t *const bad_ = bad;                                                                                   \
+        (void)scaled_, (void)bad_;                                                                                  \
+        if (l2) TRAINOPT__Q8_BLOCKS(2, 1, TRAINOPT__ADAM8_L2);                                                     \
+        else if (decay) TRAINOPT__Q8_BLOCKS(2, 1, TRAINOPT__ADAM8_DECAY);                                          \
+        else TRAINOPT__Q8_BLOCKS(2, 1, TRAINOPT__ADAM8_NONE);                                                      \
+    }
+    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAM8_LOOP);
+#undef TRAINOPT__ADAM8_LOOP
+#undef TRAINOPT__ADAM8_NONE
+#undef TRAINOPT__ADAM8_DECAY
+#undef TRAINOPT__ADAM8_L2
+#undef TRAINOPT__ADAM8_BODY
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adam8bit_step(const trainopt_adam_config *c, int64_t step, size_t block, size_t n,
+                                                            float *param, const float *grad, uint8_t *exp_avg,
+                                                            float *exp_avg_absmax, uint8_t *exp_avg_sq,
+                                                            float *exp_avg_sq_absmax) {
+    return trainopt__adam8bit_run(c, 0, step, block, n, param, grad, exp_avg, exp_avg_absmax, exp_avg_sq, exp_avg_sq_absmax,
+                                  NULL, "trainopt_adam8bit_step");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adam8bit_step_ex(const trainopt_adam_config *c, int64_t step, size_t block,
+                                                               size_t n, float *param, const float *grad, uint8_t *exp_avg,
+                                                               float *exp_avg_absmax, uint8_t *exp_avg_sq,
+                                                               float *exp_avg_sq_absmax, const trainopt_step_opts *o) {
+    return trainopt__adam8bit_run(c, 0, step, block, n, param, grad, exp_avg, exp_avg_absmax, exp_avg_sq, exp_avg_sq_absmax,
+                                  o, "trainopt_adam8bit_step_ex");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adamw8bit_step(const trainopt_adam_config *c, int64_t step, size_t block,
+                                                             size_t n, float *param, const float *grad, uint8_t *exp_avg,
+                                                             float *exp_avg_absmax, uint8_t *exp_avg_sq,
+                                                             float *exp_avg_sq_absmax) {
+    return trainopt__adam8bit_run(c, 1, step, block, n, param, grad, exp_avg, exp_avg_absmax, exp_avg_sq, exp_avg_sq_absmax,
+                                  NULL, "trainopt_adamw8bit_step");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_adamw8bit_step_ex(const trainopt_adam_config *c, int64_t step, size_t block,
+                                                                size_t n, float *param, const float *grad, uint8_t *exp_avg,
+                                                                float *exp_avg_absmax, uint8_t *exp_avg_sq,
+                                                                float *exp_avg_sq_absmax, const trainopt_step_opts *o) {
+    return trainopt__adam8bit_run(c, 1, step, block, n, param, grad, exp_avg, exp_avg_absmax, exp_avg_sq, exp_avg_sq_absmax,
+                                  o, "trainopt_adamw8bit_step_ex");
+}
+
+/* >>lion8bit: Lion (>>lion), exp_avg in the signed map. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion8bit_run(const trainopt_lion_config *c, int64_t step, size_t block,
+                                                              size_t n, float *param, const float *grad, uint8_t *codes0,
+                                                              float *absmax0, const trainopt_step_opts *o, const char *fn) {
+    static const char *const names[] = {"exp_avg", "exp_avg_absmax"};
+    uint8_t *const codes1 = NULL;
+    float *const absmax1 = NULL;
+    trainopt__lion_scalars s;
+    trainopt__q8_work w;
+    trainopt_status st;
+    int done;
+    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
+    /* as trainopt__lion_run */
+    if (!trainopt__nonneg(c->lr))
+        return trainopt__once_hparam(fn, "lr", c->lr, "is not a finite number >= 0 (Lion has no default lr: set it)");
+    if (!trainopt__nonneg(c->beta1) || c->beta1 > 1.0) return trainopt__once_hparam(fn, "beta1", c->beta1, TRAINOPT__WHY_0_1);
+    if (!trainopt__nonneg(c->beta2) || c->beta2 > 1.0) return trainopt__once_hparam(fn, "beta2", c->beta2, TRAINOPT__WHY_0_1);
+    if (!trainopt__nonneg(c->weight_decay))
+        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    if ((st = trainopt__q8_step_common(o, step, block, n, param, grad, 1, &codes0, &absmax0, names, &done, fn)) !=
+            TRAINOPT_OK || done)
+        return st;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.neg_lr = (float)-c->lr;
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.weight_decay = (float)c->weight_decay;
+#define TRAINOPT__LION8_WD(off, len) trainopt__lion_loop(&s, len, scaled_, bad_, 1, param + off, grad + off, w.a);
+#define TRAINOPT__LION8_NONE(off, len) trainopt__lion_loop(&s, len, scaled_, bad_, 0, param + off, grad + off, w.a);
+#define TRAINOPT__LION8_LOOP(scaled, bad)                                                                           \
+    {                                                                                                               \
+        const int scaled_ = scaled;                                                                                 \
+        size_t *const bad_ = bad;                                                                                   \
+        (void)scaled_, (void)bad_;                                                                                  \
+        if (c->weight_decay != 0.0) TRAINOPT__Q8_BLOCKS(1, 1, TRAINOPT__LION8_WD);                                 \
+        else TRAINOPT__Q8_BLOCKS(1, 1, TRAINOPT__LION8_NONE);                                                      \
+    }
+    TRAINOPT__RUN_STEP(o, TRAINOPT__LION8_LOOP);
+#undef TRAINOPT__LION8_LOOP
+#undef TRAINOPT__LION8_NONE
+#undef TRAINOPT__LION8_WD
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_lion8bit_step(const trainopt_lion_config *c, int64_t step, size_t block, size_t n,
+                                                            float *param, const float *grad, uint8_t *exp_avg,
+                                                            float *exp_avg_absmax) {
+    return trainopt__lion8bit_run(c, step, block, n, param, grad, exp_avg, exp_avg_absmax, NULL, "trainopt_lion8bit_step");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_lion8bit_step_ex(const trainopt_lion_config *c, int64_t step, size_t block,
+                                                               size_t n, float *param, const float *grad, uint8_t *exp_avg,
+                                                               float *exp_avg_absmax, const trainopt_step_opts *o) {
+    return trainopt__lion8bit_run(c, step, block, n, param, grad, exp_avg, exp_avg_absmax, o, "trainopt_lion8bit_step_ex");
+}

@@ -1,0 +1,255 @@
+#!/usr/bin/python3
+"""The 8-bit state maps, their decision thresholds, and golden data for trainopt's
+blockwise quantization (issue 18).
+
+Run with Debian's python3-torch: /usr/bin/python3 tests/gen_quant8.py
+Writes
+  src/quant8_maps.h        the two dynamic maps and their thresholds (C, generated)
+  tests/golden/quant8.bin  quantize/dequantize cases (little-endian):
+      header   b"TOQ8", uint32 version (1), uint32 case count
+      per case uint32 map (0 signed, 1 unsigned), uint32 block, uint32 n,
+               float32 x[n], uint8 codes[n], float32 absmax[ceil(n/block)],
+               float32 dequantized[n]
+
+The reference is bitsandbytes' algorithm, reimplemented here from its source
+(github.com/bitsandbytes-foundation/bitsandbytes; bitsandbytes is not installed):
+
+- the maps: create_dynamic_map(signed, max_exponent_bits=7, total_bits=8) in
+  bitsandbytes/functional.py, written again below with the same torch float32 ops
+  (torch.linspace, the means of neighbours, the power of ten times the means);
+- the encoding: csrc/cpu_ops.cpp, quantize_cpu and lookup_code_index as of commit
+  177494cb (2025-12-02; lookup_code_index is still in the file at 95f9af30): absmax
+  = max |x| over the block (std::max, so a NaN is skipped); a block whose absmax is 0
+  gets code 0 everywhere; otherwise v = x * (1.0f / absmax) in float32, clamped to
+  [-1, 1]; right = std::lower_bound(code, v) (the first code >= v); the code is right
+  when fabsf(code[right] - v) < fabsf(v - code[right - 1]), else right - 1 (a tie goes
+  to the lower code); v below every code gives 0, above every code 255, and NaN
+  (every comparison false) gives 0;
+- the decoding: dequantizeBlockwise8bitCpu, code[c] * absmax in float32.
+
+trainopt departs in one place, on purpose: a block holding a NaN stores absmax NaN
+(bitsandbytes stores the largest finite |x| and so loses the NaN), so the NaN reaches
+every element of its block on the way back, and no other block. Its codes are
+bitsandbytes' codes. This reference does the same.
+
+The thresholds: for j = 1..255, T[j] is the smallest float32 v whose code is >= j
+under the rule above (the rule is monotone in v, checked below), so that the code
+of v is the number of j with v >= T[j], which is what the vector kernels count.
+T[0] is -Inf (unused).
+"""
+import os
+import struct
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+f32 = np.float32
+
+
+def create_dynamic_map(signed=True, max_exponent_bits=7, total_bits=8):
+    """bitsandbytes.functional.create_dynamic_map, the same float32 torch ops."""
+    data = []
+    non_sign_bits = total_bits - 1
+    additional_items = 2 ** (non_sign_bits - max_exponent_bits) - 1
+    for i in range(max_exponent_bits):
+        items = int(2 ** (i + non_sign_bits - max_exponent_bits) + 1 if signed
+                    else 2 ** (i + non_sign_bits - max_exponent_bits + 1) + 1)
+        boundaries = torch.linspace(0.1, 1, items, dtype=torch.float32)
+        means = (boundaries[:-1] + boundaries[1:]) / 2.0
+        data += ((10 ** (-(max_exponent_bits - 1) + i)) * means).tolist()
+        if signed:
+            data += (-(10 ** (-(max_exponent_bits - 1) + i)) * means).tolist()
+    assert additional_items == 0  # the default 8-bit map has none
+    data.append(0)
+    data.append(1.0)
+    assert len(data) == 2 ** total_bits
+    data.sort()
+    return np.array(torch.tensor(data, dtype=torch.float32).numpy(), dtype=f32)
+
+
+def code_index(code, v):
+    """lookup_code_index: the nearest code of one float32 v, ties to the lower code."""
+    v = f32(v)
+    if np.isnan(v):
+        return 0
+    v = min(max(v, f32(-1.0)), f32(1.0))
+    right = int(np.searchsorted(code, v, side="left"))
+    if right == 0:
+        return 0
+    if right == len(code):
+        return len(code) - 1
+    dist_left = abs(f32(v - code[right - 1]))
+    dist_right = abs(f32(code[right] - v))
+    return right if dist_right < dist_left else right - 1
+
+
+def order_key(x):
+    """float32 -> int with the same order (-0 just below +0)."""
+    s = int(np.array(x, dtype=f32).view(np.int32))
+    return s if s >= 0 else -(s & 0x7FFFFFFF) - 1
+
+
+def from_key(k):
+    s = k if k >= 0 else -(k + 1) | -0x80000000
+    return np.array(s, dtype=np.int32).view(f32)[()]
+
+
+def thresholds(code):
+    t = [f32(-np.inf)]
+    for j in range(1, 256):
+        lo, hi = order_key(code[j - 1]), order_key(code[j])  # code(lo) = j-1, code(hi) = j
+        assert code_index(code, code[j - 1]) == j - 1 and code_index(code, code[j]) == j
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if code_index(code, from_key(mid)) >= j:
+                hi = mid
+            else:
+                lo = mid
+        t.append(from_key(hi))
+    t = np.array(t, dtype=f32)
+    assert np.all(t[2:] > t[1:-1])
+    return t
+
+
+def quantize(code, block, x):
+    n = len(x)
+    codes = np.zeros(n, dtype=np.uint8)
+    absmax = np.zeros((n + block - 1) // block, dtype=f32)
+    for b in range(len(absmax)):
+        xs = x[b * block:(b + 1) * block]
+        finite_or_inf = xs[~np.isnan(xs)]
+        m = f32(np.max(np.abs(finite_or_inf))) if len(finite_or_inf) else f32(0.0)
+        absmax[b] = f32(np.nan) if np.isnan(xs).any() else m
+        if m == 0:
+            continue
+        with np.errstate(all="ignore"):
+            inv = f32(f32(1.0) / m)
+            normed = (xs * inv).astype(f32)
+        codes[b * block:b * block + len(xs)] = [code_index(code, v) for v in normed]
+    return codes, absmax
+
+
+def dequantize(code, block, codes, absmax):
+    with np.errstate(all="ignore"):
+        return np.array([f32(code[c] * absmax[i // block]) for i, c in enumerate(codes)], dtype=f32)
+
+
+def hexf(x):
+    if not np.isfinite(x):
+        return "-INFINITY" if x < 0 else "INFINITY"
+    mant, exp = float(x).hex().split("p")
+    return mant.rstrip("0").rstrip(".") + "p" + exp + "f"
+
+
+def write_maps(maps, thr):
+    lines = ["/* >>quant8-maps: GENERATED by tests/gen_quant8.py (bitsandbytes' create_dynamic_map and the",
+             "   thresholds of its CPU encoding, see src/quant8.h); do not edit. */"]
+    for name, m, t in (("signed", maps[0], thr[0]), ("unsigned", maps[1], thr[1])):
+        lines.append("/* create_dynamic_map(signed=%s): the value of each code. */" % ("True" if name == "signed" else "False"))
+        lines.append("static const float trainopt__q8_%s_map[256] = {" % name)
+        for r in range(0, 256, 4):
+            lines.append("    " + ", ".join(hexf(v) for v in m[r:r + 4]) + ",")
+        lines.append("};")
+        lines.append("/* T[j]: the smallest float whose code is >= j (T[0] unused). */")
+        lines.append("static const float trainopt__q8_%s_thresholds[256] = {" % name)
+        for r in range(0, 256, 4):
+            lines.append("    " + ", ".join(hexf(v) for v in t[r:r + 4]) + ",")
+        lines.append("};")
+        lines.append("/* The same thresholds by group of sixteen: G[16o + g] = T[16g + o] (o = 0: unused). */")
+        lines.append("static const float trainopt__q8_%s_groups[256] = {" % name)
+        g = [t[16 * (k % 16) + k // 16] for k in range(256)]
+        for r in range(0, 256, 4):
+            lines.append("    " + ", ".join(hexf(v) for v in g[r:r + 4]) + ",")
+        lines.append("};")
+    with open(os.path.join(HERE, "..", "src", "quant8_maps.h"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def lut_disagreement(code, rng):
+    """How often bitsandbytes' current CPU path (65536-entry table, since 2026-03) picks
+    another code than the nearest-code rule, on normal data per 256-block: for the manual."""
+    mid = (f32(0.5) * (code[:-1] + code[1:])).astype(f32)
+    vals = (f32(-1.0) + (f32(2.0) * np.arange(65536, dtype=f32)) / f32(65535)).astype(f32)
+    lut = np.searchsorted(mid, vals, side="left")  # advance while midpoint < val
+    x = rng.standard_normal(256 * 200).astype(f32)
+    diff = total = 0
+    for b in range(200):
+        xs = x[b * 256:(b + 1) * 256]
+        if code[0] >= 0:
+            xs = np.abs(xs)
+        inv = f32(f32(1.0) / f32(np.max(np.abs(xs))))
+        normed = (xs * inv).astype(f32)
+        idx = np.floor((np.clip(normed, -1, 1) + f32(1.0)) * f32(0.5) * f32(65535) + f32(0.5)).astype(np.int64)
+        diff += sum(int(lut[i]) != code_index(code, v) for i, v in zip(idx, normed))
+        total += len(xs)
+    return diff / total
+
+
+def main():
+    maps = [create_dynamic_map(True), create_dynamic_map(False)]
+    assert maps[0][127] == 0 and maps[0][255] == 1 and maps[1][0] == 0 and maps[1][255] == 1
+    assert all(np.all(m[1:] > m[:-1]) for m in maps)
+    thr = [thresholds(m) for m in maps]
+    rng = np.random.default_rng(18)
+    # the rule is the count of thresholds at or below v: spot checks near every threshold
+    for m, t in zip(maps, thr):
+        for j in range(1, 256):
+            for k in range(-3, 4):
+                v = from_key(order_key(t[j]) + k)
+                assert code_index(m, v) == int(np.sum(v >= t[1:])), (j, k)
+        for v in rng.uniform(-1.2, 1.2, 20000).astype(f32):
+            assert code_index(m, v) == int(np.sum(v >= t[1:]))
+    write_maps(maps, thr)
+
+    cases = []
+
+    def add(mapi, block, x):
+        x = np.asarray(x, dtype=f32)
+        codes, absmax = quantize(maps[mapi], block, x)
+        cases.append((mapi, block, x, codes, absmax, dequantize(maps[mapi], block, codes, absmax)))
+
+    for mapi in (0, 1):
+        sgn = (lambda a: a) if mapi == 0 else np.abs
+        add(mapi, 256, sgn(rng.standard_normal(700)))                      # random, partial last block
+        add(mapi, 64, sgn(rng.standard_normal(200) * 1e-3))
+        add(mapi, 4096, sgn(rng.standard_normal(4096 + 37) * 3.0))
+        add(mapi, 256, sgn(rng.standard_normal(256) * np.exp(rng.uniform(-20, 5, 256))))  # many scales
+        add(mapi, 64, np.zeros(64))                                         # zero block
+        add(mapi, 64, np.concatenate([[-0.0] * 32, [0.0] * 32]))
+        big = sgn(rng.standard_normal(64)); big[5] = 1e30                   # one huge value
+        add(mapi, 64, big)
+        den = sgn(rng.standard_normal(64)) * f32(1e-40)                     # denormals, 1/absmax overflows
+        den[3] = 0.0
+        add(mapi, 64, den.astype(f32))
+        add(mapi, 64, (sgn(rng.standard_normal(64)) * f32(2e-38)).astype(f32))
+        nan = sgn(rng.standard_normal(128)); nan[7] = np.nan; nan[100] = np.nan  # NaN: its block only
+        add(mapi, 64, nan)
+        add(mapi, 64, np.full(64, np.nan))
+        inf = sgn(rng.standard_normal(128)); inf[70] = np.inf; inf[9] = -np.inf if mapi == 0 else 3.0
+        add(mapi, 64, inf)
+        t = thr[mapi]                                                       # exact thresholds, +-1 ulp
+        edge = [1.0] + [from_key(order_key(t[j]) + k) for j in range(1, 256) for k in (-1, 0, 1)]
+        add(mapi, 1024, edge)
+        m = maps[mapi]                                                      # exact midpoints between codes
+        mids = [1.0] + [f32(0.5) * (m[j] + m[j + 1]) for j in range(255)] + list(m)
+        add(mapi, 1024, mids)
+        add(mapi, 64, sgn(rng.standard_normal(64)) * 7.5 - (0.0 if mapi == 0 else 0.0))
+        if mapi == 0:
+            add(mapi, 64, -np.abs(rng.standard_normal(64)))                 # all negative
+        else:
+            add(mapi, 64, -np.abs(rng.standard_normal(64)))                 # negative into the unsigned map
+    out = [b"TOQ8", struct.pack("<II", 1, len(cases))]
+    for mapi, block, x, codes, absmax, deq in cases:
+        out.append(struct.pack("<III", mapi, block, len(x)))
+        out += [x.astype("<f4").tobytes(), codes.tobytes(), absmax.astype("<f4").tobytes(), deq.astype("<f4").tobytes()]
+    with open(os.path.join(HERE, "golden", "quant8.bin"), "wb") as f:
+        f.write(b"".join(out))
+    print("quant8: %d cases; maps and thresholds in src/quant8_maps.h" % len(cases))
+    for mapi, name in ((0, "signed"), (1, "unsigned")):
+        print("bitsandbytes' 65536-entry table (its CPU path since 2026-03) differs from the nearest code "
+              "on %.2f%% of normal data (%s map)" % (100 * lut_disagreement(maps[mapi], rng), name))
+
+
+if __name__ == "__main__":
+    main()

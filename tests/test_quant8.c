@@ -1,0 +1,461 @@
+/* tests/test_quant8.c - 8-bit optimizer states (issue 18): blockwise quantization
+   bit-exact against a reference of bitsandbytes' algorithm (tests/gen_quant8.py:
+   random and adversarial blocks, every threshold and midpoint) and against the
+   same rule written here in scalar C (lower_bound, float distances, ties to the
+   lower code) on data of many scales, odd lengths and offset pointers; then the
+   8-bit steps of SGD, Adam, AdamW and Lion equal dequantize -> the fp32 step ->
+   quantize bit for bit (plain and fused, several steps), chunks cut at block
+   boundaries equal the whole, a NaN stays in its block, and refusals write nothing.
+   The battery emits codes, absmax and parameters of each kernel. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "trainopt.h"
+
+static float *q8_floats(size_t n) { return (float *)malloc((n ? n : 1) * sizeof(float)); }
+static uint8_t *q8_bytes(size_t n) { return (uint8_t *)malloc(n ? n : 1); }
+
+static int q8_bytes_equal(to_ctx *t, const char *what, const uint8_t *got, const uint8_t *want, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (got[i] != want[i]) {
+            to_fail(t, "%s: code %zu / %zu: got %u, want %u", what, i, n, got[i], want[i]);
+            return 0;
+        }
+    return 1;
+}
+
+/* The map of each code: code j decoded with absmax 1 is map[j] exactly. */
+static void q8_map(trainopt_q8_map map, float *out) {
+    uint8_t c[256];
+    float one = 1.0f;
+    int j;
+    for (j = 0; j < 256; j++) c[j] = (uint8_t)j;
+    trainopt_dequantize_blockwise(map, 256, 256, c, &one, out);
+}
+
+/* bitsandbytes' lookup_code_index (csrc/cpu_ops.cpp), in scalar C. */
+static uint8_t q8_ref_code(const float *code, float v) {
+    int lo = 0, hi = 256;
+    float dl, dr;
+    if (v != v) return 0;
+    if (v < -1.0f) v = -1.0f;
+    if (v > 1.0f) v = 1.0f;
+    while (lo < hi) {
+        const int mid = (lo + hi) / 2;
+        if (code[mid] < v) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == 0) return 0;
+    if (lo == 256) return 255;
+    dl = fabsf(v - code[lo - 1]);
+    dr = fabsf(code[lo] - v);
+    return (uint8_t)(dr < dl ? lo : lo - 1);
+}
+
+/* bitsandbytes' quantize_cpu, with trainopt's NaN absmax. */
+static void q8_ref_quantize(const float *code, size_t block, size_t n, const float *x, uint8_t *codes, float *absmax) {
+    size_t b, i;
+    for (b = 0; b < n; b += block) {
+        const size_t e = n - b < block ? n : b + block;
+        float m = 0.0f, inv;
+        int nan = 0;
+        for (i = b; i < e; i++) {
+            if (x[i] != x[i]) nan = 1;
+            else if (fabsf(x[i]) > m) m = fabsf(x[i]);
+        }
+        absmax[b / block] = nan ? NAN : m;
+        if (m == 0.0f) {
+            memset(codes + b, 0, e - b);
+            continue;
+        }
+        inv = 1.0f / m;
+        for (i = b; i < e; i++) {
+            volatile float v = x[i] * inv; /* one float rounding, as the kernel's */
+            codes[i] = q8_ref_code(code, v);
+        }
+    }
+}
+
+/* ---- golden data from the Python reference ---- */
+
+static uint32_t q8_u32(const unsigned char **p, const unsigned char *end, int *ok) {
+    uint32_t v = 0;
+    if (*p + 4 <= end) memcpy(&v, *p, 4);
+    else *ok = 0;
+    *p += 4;
+    return v;
+}
+
+static void test_golden(to_ctx *t) {
+    size_t len = 0, q, count;
+    unsigned char *data = (unsigned char *)to_read_golden(t, "quant8.bin", &len);
+    const unsigned char *p = data, *end = data + len;
+    int ok = 1;
+    if (!data) return;
+    if (len < 12 || memcmp(p, "TOQ8", 4) != 0) {
+        to_fail(t, "quant8.bin: bad header");
+        free(data);
+        return;
+    }
+    p += 4;
+    if (q8_u32(&p, end, &ok) != 1) to_fail(t, "quant8.bin: version");
+    count = q8_u32(&p, end, &ok);
+    for (q = 0; q < count && ok; q++) {
+        const trainopt_q8_map map = (trainopt_q8_map)q8_u32(&p, end, &ok);
+        const size_t block = q8_u32(&p, end, &ok), n = q8_u32(&p, end, &ok), nb = TRAINOPT_Q8_BLOCKS(n, block);
+        float *x = q8_floats(n), *absmax = q8_floats(nb), *deq = q8_floats(n), *got_absmax = q8_floats(nb + 1),
+              *got_deq = q8_floats(n + 1);
+        uint8_t *codes = q8_bytes(n), *got_codes = q8_bytes(n + 1);
+        char what[96];
+        if ((size_t)(end - p) < n * 9 + nb * 4) {
+            ok = 0;
+        } else {
+            memcpy(x, p, n * 4), p += n * 4;
+            memcpy(codes, p, n), p += n;
+            memcpy(absmax, p, nb * 4), p += nb * 4;
+            memcpy(deq, p, n * 4), p += n * 4;
+            /* the outputs one element past an aligned start, so no case relies on alignment */
+            memset(got_codes, 0xAB, n + 1);
+            to_fill_nan(got_absmax, nb + 1);
+            snprintf(what, sizeof what, "case %zu (map %d, block %zu, n %zu)", q, (int)map, block, n);
+            to_expect_status(t, trainopt_quantize_blockwise(map, block, n, x, got_codes + 1, got_absmax + 1), TRAINOPT_OK, what);
+            q8_bytes_equal(t, what, got_codes + 1, codes, n);
+            to_bits_equal(t, what, got_absmax + 1, absmax, nb);
+            to_fill_nan(got_deq, n + 1);
+            to_expect_status(t, trainopt_dequantize_blockwise(map, block, n, codes, absmax, got_deq + 1), TRAINOPT_OK, what);
+            to_bits_equal(t, what, got_deq + 1, deq, n);
+        }
+        free(x), free(absmax), free(deq), free(got_absmax), free(got_deq), free(codes), free(got_codes);
+    }
+    TO_CHECK(t, ok && p == end, "quant8.bin: truncated or trailing data");
+    free(data);
+}
+
+/* ---- the scalar rule on many scales, lengths and offsets ---- */
+
+static void q8_fill(uint64_t *seed, float *x, size_t n, int unsigned_map) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        /* magnitudes over 2^-40 .. 2^10, a few exact zeros and -0 */
+        const float e = to_rand_uniform(seed, -40.0f, 10.0f);
+        float v = to_rand_uniform(seed, -1.0f, 1.0f) * ldexpf(1.0f, (int)e);
+        if (i % 97 == 5) v = 0.0f;
+        if (i % 89 == 7) v = -0.0f;
+        x[i] = unsigned_map ? fabsf(v) : v;
+    }
+}
+
+static void test_reference_rule(to_ctx *t) {
+    static const size_t lens[] = {1, 3, 15, 16, 17, 63, 64, 65, 255, 256, 257, 1000, 4097};
+    static const size_t blocks[] = {64, 256, 4096};
+    uint64_t seed = 18;
+    float code[256];
+    size_t li, bi, mis;
+    int m;
+    for (m = 0; m < 2; m++) {
+        q8_map((trainopt_q8_map)m, code);
+        for (bi = 0; bi < 3; bi++)
+            for (li = 0; li < sizeof lens / sizeof *lens; li++)
+                for (mis = 0; mis < 2; mis++) {
+                    const size_t n = lens[li], block = blocks[bi], nb = TRAINOPT_Q8_BLOCKS(n, block);
+                    float *x = q8_floats(n + 1), *am = q8_floats(nb), *want_am = q8_floats(nb);
+                    uint8_t *c = q8_bytes(n + 1), *want = q8_bytes(n);
+                    char what[96];
+                    q8_fill(&seed, x + mis, n, m);
+                    if (li % 3 == 1) x[mis + n / 2] = 1e30f; /* one huge value: the rest goes to the smallest codes */
+                    q8_ref_quantize(code, block, n, x + mis, want, want_am);
+                    snprintf(what, sizeof what, "map %d block %zu n %zu offset %zu", m, block, n, mis);
+                    to_expect_status(t, trainopt_quantize_blockwise((trainopt_q8_map)m, block, n, x + mis, c + mis, am),
+                                     TRAINOPT_OK, what);
+                    q8_bytes_equal(t, what, c + mis, want, n);
+                    to_bits_equal(t, what, am, want_am, nb);
+                    free(x), free(am), free(want_am), free(c), free(want);
+                }
+    }
+}
+
+/* No byte outside [0, n) of any array is touched (guard pages on both sides). */
+static void test_guard(to_ctx *t) {
+    static const size_t lens[] = {1, 17, 64, 100};
+    size_t q;
+    int at_end;
+    for (q = 0; q < 4; q++)
+        for (at_end = 0; at_end < 2; at_end++) {
+            const size_t n = lens[q];
+            to_guard x = to_guard_new(n, at_end), am = to_guard_new(1, at_end), y = to_guard_new(n, at_end);
+            to_guard cg = to_guard_new((n + 3) / 4, at_end); /* codes: n bytes flush with the guard */
+            uint8_t *codes = (uint8_t *)cg.p + (at_end ? ((n + 3) / 4) * 4 - n : 0);
+            uint64_t seed = q;
+            to_rand_fill(&seed, x.p, n, -1.0f, 1.0f);
+            to_expect_status(t, trainopt_quantize_blockwise(TRAINOPT_Q8_SIGNED, 128, n, x.p, codes, am.p), TRAINOPT_OK,
+                             "quantize");
+            to_expect_status(t, trainopt_dequantize_blockwise(TRAINOPT_Q8_SIGNED, 128, n, codes, am.p, y.p), TRAINOPT_OK,
+                             "dequantize");
+            to_guard_free(&x), to_guard_free(&am), to_guard_free(&y), to_guard_free(&cg);
+        }
+}
+
+/* ---- the 8-bit steps against dequantize -> fp32 step -> quantize ---- */
+
+enum { Q8_SGD, Q8_SGD_NESTEROV, Q8_ADAM, Q8_ADAMW, Q8_LION, Q8_KINDS };
+static const char *const q8_kind_name[] = {"sgd8bit", "sgd8bit-nesterov", "adam8bit", "adamw8bit", "lion8bit"};
+
+typedef struct {
+    int kind, maximize, fused;
+    float scale;  /* grad_scale of the fused form */
+    double wd;
+} q8_case;
+
+/* One 8-bit step (8 bits: codes/absmax) or one fp32 step (fp32 states s0, s1). */
+static trainopt_status q8_step(const q8_case *k, int64_t step, size_t block, size_t n, float *param, const float *grad,
+                               uint8_t *c0, float *a0, uint8_t *c1, float *a1, float *s0, float *s1, size_t *nonfinite) {
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    const trainopt_step_opts *op = k->fused ? &o : NULL;
+    o.grad_scale = k->scale;
+    o.nonfinite = nonfinite;
+    if (k->kind == Q8_SGD || k->kind == Q8_SGD_NESTEROV) {
+        trainopt_sgd_config c = TRAINOPT_SGD_DEFAULTS;
+        c.lr = 0.05, c.momentum = 0.9, c.weight_decay = k->wd, c.maximize = k->maximize;
+        c.nesterov = k->kind == Q8_SGD_NESTEROV;
+        c.dampening = c.nesterov ? 0.0 : 0.1;
+        if (s0) return k->fused ? trainopt_sgd_step_ex(&c, step, n, param, grad, s0, op) : trainopt_sgd_step(&c, step, n, param, grad, s0);
+        return k->fused ? trainopt_sgd8bit_step_ex(&c, step, block, n, param, grad, c0, a0, op)
+                        : trainopt_sgd8bit_step(&c, step, block, n, param, grad, c0, a0);
+    }
+    if (k->kind == Q8_LION) {
+        trainopt_lion_config c = TRAINOPT_LION_DEFAULTS;
+        c.lr = 1e-3, c.weight_decay = k->wd, c.maximize = k->maximize;
+        if (s0) return k->fused ? trainopt_lion_step_ex(&c, step, n, param, grad, s0, op) : trainopt_lion_step(&c, step, n, param, grad, s0);
+        return k->fused ? trainopt_lion8bit_step_ex(&c, step, block, n, param, grad, c0, a0, op)
+                        : trainopt_lion8bit_step(&c, step, block, n, param, grad, c0, a0);
+    } else {
+        trainopt_adam_config c = TRAINOPT_ADAM_DEFAULTS;
+        const int w = k->kind == Q8_ADAMW;
+        c.lr = 1e-2, c.weight_decay = k->wd, c.maximize = k->maximize;
+        if (s0) {
+            if (k->fused) return w ? trainopt_adamw_step_ex(&c, step, n, param, grad, s0, s1, NULL, op)
+                                   : trainopt_adam_step_ex(&c, step, n, param, grad, s0, s1, NULL, op);
+            return w ? trainopt_adamw_step(&c, step, n, param, grad, s0, s1, NULL) : trainopt_adam_step(&c, step, n, param, grad, s0, s1, NULL);
+        }
+        if (k->fused) return w ? trainopt_adamw8bit_step_ex(&c, step, block, n, param, grad, c0, a0, c1, a1, op)
+                               : trainopt_adam8bit_step_ex(&c, step, block, n, param, grad, c0, a0, c1, a1, op);
+        return w ? trainopt_adamw8bit_step(&c, step, block, n, param, grad, c0, a0, c1, a1)
+                 : trainopt_adam8bit_step(&c, step, block, n, param, grad, c0, a0, c1, a1);
+    }
+}
+
+static int q8_states(int kind) { return kind == Q8_ADAM || kind == Q8_ADAMW ? 2 : 1; }
+
+/* A run of `steps` steps: param and the 8-bit states, every array of its own. */
+typedef struct {
+    size_t n, block, nb;
+    float *param, *grad, *a0, *a1;
+    uint8_t *c0, *c1;
+} q8_run;
+
+static q8_run q8_run_new(size_t n, size_t block, uint64_t seed) {
+    q8_run r;
+    r.n = n, r.block = block, r.nb = TRAINOPT_Q8_BLOCKS(n, block);
+    r.param = q8_floats(n), r.grad = q8_floats(n), r.a0 = q8_floats(r.nb), r.a1 = q8_floats(r.nb);
+    r.c0 = q8_bytes(n), r.c1 = q8_bytes(n);
+    to_rand_fill(&seed, r.param, n, -1.0f, 1.0f);
+    memset(r.c0, 0, n), memset(r.c1, 0, n); /* zero codes and absmax: states of 0, as fp32's */
+    memset(r.a0, 0, r.nb * sizeof(float)), memset(r.a1, 0, r.nb * sizeof(float));
+    return r;
+}
+static void q8_run_free(q8_run *r) { free(r->param), free(r->grad), free(r->a0), free(r->a1), free(r->c0), free(r->c1); }
+
+static void test_step_equals_composition(to_ctx *t) {
+    static const size_t shapes[][2] = {{1000, 256}, {130, 64}, {4096 + 5, 4096}};
+    size_t q;
+    int kind, variant;
+    for (kind = 0; kind < Q8_KINDS; kind++)
+        for (variant = 0; variant < 4; variant++)
+            for (q = 0; q < 3; q++) {
+                const q8_case k = {kind, variant & 1, variant >= 2, variant == 3 ? 0.5f : 1.0f, variant == 1 ? 0.0 : 0.01};
+                const size_t n = shapes[q][0], block = shapes[q][1];
+                q8_run a = q8_run_new(n, block, 7 + q), b = q8_run_new(n, block, 7 + q);
+                float *s0 = q8_floats(n), *s1 = q8_floats(n);
+                uint64_t seed = 99 + (uint64_t)kind;
+                int64_t step;
+                char what[128];
+                for (step = 1; step <= 3; step++) {
+                    size_t bad_a = 77, bad_b = 88;
+                    to_rand_fill(&seed, a.grad, n, -2.0f, 2.0f);
+                    if (step == 2) a.grad[n / 3] = INFINITY; /* counted by the fused form, confined to its block */
+                    memcpy(b.grad, a.grad, n * sizeof(float));
+                    snprintf(what, sizeof what, "%s maximize %d fused %d n %zu block %zu step %lld", q8_kind_name[kind],
+                             k.maximize, k.fused, n, block, (long long)step);
+                    /* a: the 8-bit step */
+                    to_expect_status(t, q8_step(&k, step, block, n, a.param, a.grad, a.c0, a.a0, a.c1, a.a1, NULL, NULL, &bad_a),
+                                     TRAINOPT_OK, what);
+                    /* b: dequantize, the fp32 step, quantize */
+                    trainopt_dequantize_blockwise(TRAINOPT_Q8_SIGNED, block, n, b.c0, b.a0, s0);
+                    trainopt_dequantize_blockwise(TRAINOPT_Q8_UNSIGNED, block, n, b.c1, b.a1, s1);
+                    to_expect_status(t, q8_step(&k, step, block, n, b.param, b.grad, NULL, NULL, NULL, NULL, s0, s1, &bad_b),
+                                     TRAINOPT_OK, what);
+                    trainopt_quantize_blockwise(TRAINOPT_Q8_SIGNED, block, n, s0, b.c0, b.a0);
+                    if (q8_states(kind) > 1) trainopt_quantize_blockwise(TRAINOPT_Q8_UNSIGNED, block, n, s1, b.c1, b.a1);
+                    if (!to_bits_equal(t, what, a.param, b.param, n)) break;
+                    if (!q8_bytes_equal(t, what, a.c0, b.c0, n) || !to_bits_equal(t, what, a.a0, b.a0, a.nb)) break;
+                    if (q8_states(kind) > 1 && (!q8_bytes_equal(t, what, a.c1, b.c1, n) || !to_bits_equal(t, what, a.a1, b.a1, a.nb)))
+                        break;
+                    if (k.fused) TO_CHECK(t, bad_a == bad_b, "%s: nonfinite %zu, fp32 step %zu", what, bad_a, bad_b);
+                }
+                q8_run_free(&a), q8_run_free(&b);
+                free(s0), free(s1);
+            }
+}
+
+/* Chunks cut at block boundaries give the whole's bits; a NaN gradient reaches its own
+   block (its parameter at once, the block's states, then the block's parameters) and no
+   other. found_inf skips the step. */
+static void test_chunks_nan_skip(to_ctx *t) {
+    const size_t n = 1000, block = 64, cut = 320; /* 5 blocks, then 11 (the last partial) */
+    int kind;
+    for (kind = 0; kind < Q8_KINDS; kind++) {
+        const q8_case k = {kind, 0, 0, 1.0f, 0.01};
+        q8_run a = q8_run_new(n, block, 3), b = q8_run_new(n, block, 3), c = q8_run_new(n, block, 3);
+        uint64_t seed = 5;
+        int64_t step;
+        size_t i, nb_cut = cut / block;
+        for (step = 1; step <= 3; step++) {
+            to_rand_fill(&seed, a.grad, n, -1.0f, 1.0f);
+            memcpy(b.grad, a.grad, n * sizeof(float));
+            memcpy(c.grad, a.grad, n * sizeof(float));
+            if (step == 2) c.grad[200] = NAN; /* block 3 of c */
+            q8_step(&k, step, block, n, a.param, a.grad, a.c0, a.a0, a.c1, a.a1, NULL, NULL, NULL);
+            q8_step(&k, step, block, cut, b.param, b.grad, b.c0, b.a0, b.c1, b.a1, NULL, NULL, NULL);
+            q8_step(&k, step, block, n - cut, b.param + cut, b.grad + cut, b.c0 + cut, b.a0 + nb_cut, b.c1 + cut,
+                    b.a1 + nb_cut, NULL, NULL, NULL);
+            q8_step(&k, step, block, n, c.param, c.grad, c.c0, c.a0, c.c1, c.a1, NULL, NULL, NULL);
+        }
+        to_bits_equal(t, q8_kind_name[kind], b.param, a.param, n);
+        q8_bytes_equal(t, q8_kind_name[kind], b.c0, a.c0, n);
+        to_bits_equal(t, q8_kind_name[kind], b.a0, a.a0, a.nb);
+        if (q8_states(kind) > 1) q8_bytes_equal(t, q8_kind_name[kind], b.c1, a.c1, n), to_bits_equal(t, q8_kind_name[kind], b.a1, a.a1, a.nb);
+        /* NaN: blocks other than 3 as without it; block 3's absmax NaN, its parameters NaN */
+        for (i = 0; i < n; i++) {
+            const int in_block = i / block == 3;
+            if (in_block) {
+                if (!isnan(c.param[i])) {
+                    to_fail(t, "%s: parameter %zu in the NaN's block is %g, not NaN", q8_kind_name[kind], i, (double)c.param[i]);
+                    break;
+                }
+            } else if (to_bits(c.param[i]) != to_bits(a.param[i]) || c.c0[i] != a.c0[i]) {
+                to_fail(t, "%s: element %zu outside the NaN's block changed", q8_kind_name[kind], i);
+                break;
+            }
+        }
+        TO_CHECK(t, isnan(c.a0[3]) && !isnan(c.a0[2]) && !isnan(c.a0[4]), "%s: absmax of the NaN's block", q8_kind_name[kind]);
+        q8_run_free(&a), q8_run_free(&b), q8_run_free(&c);
+    }
+    { /* found_inf: nothing read or written but the count */
+        const trainopt_adam_config cfg = TRAINOPT_ADAMW_DEFAULTS;
+        q8_run a = q8_run_new(100, 64, 1);
+        int found = 1;
+        size_t bad = 5;
+        trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+        float p0 = a.param[0];
+        o.found_inf = &found, o.nonfinite = &bad, o.grad_scale = NAN;
+        to_expect_status(t, trainopt_adamw8bit_step_ex(&cfg, 1, 64, 100, a.param, a.grad, a.c0, a.a0, a.c1, a.a1, &o),
+                         TRAINOPT_OK, "found_inf");
+        TO_CHECK(t, bad == 0 && to_bits(a.param[0]) == to_bits(p0) && a.a0[0] == 0.0f, "found_inf: wrote something");
+        q8_run_free(&a);
+    }
+}
+
+/* Refusals: status, and nothing written. */
+static void test_errors(to_ctx *t) {
+    q8_run a = q8_run_new(100, 64, 2);
+    trainopt_adam_config ac = TRAINOPT_ADAMW_DEFAULTS;
+    trainopt_sgd_config sc = TRAINOPT_SGD_DEFAULTS;
+    float x[100], am[2] = {7.0f, 7.0f};
+    uint8_t codes[100];
+    memset(codes, 9, sizeof codes);
+    memset(x, 0, sizeof x);
+    to_expect_status(t, trainopt_quantize_blockwise((trainopt_q8_map)2, 64, 100, x, codes, am), TRAINOPT_ERR_HPARAM, "map 2");
+    to_expect_status(t, trainopt_quantize_blockwise(TRAINOPT_Q8_SIGNED, 32, 100, x, codes, am), TRAINOPT_ERR_SHAPE, "block 32");
+    to_expect_status(t, trainopt_quantize_blockwise(TRAINOPT_Q8_SIGNED, 8192, 100, x, codes, am), TRAINOPT_ERR_SHAPE, "block 8192");
+    to_expect_status(t, trainopt_quantize_blockwise(TRAINOPT_Q8_SIGNED, 96, 100, x, codes, am), TRAINOPT_ERR_SHAPE, "block 96");
+    to_expect_status(t, trainopt_quantize_blockwise(TRAINOPT_Q8_SIGNED, 64, 100, x, (uint8_t *)x + 3, am), TRAINOPT_ERR_ALIAS,
+                     "codes inside x");
+    to_expect_status(t, trainopt_dequantize_blockwise(TRAINOPT_Q8_SIGNED, 64, 100, codes, am, x), TRAINOPT_OK, "dequantize");
+    TO_CHECK(t, codes[0] == 9 && am[0] == 7.0f, "refused quantize wrote");
+    ac.amsgrad = 1;
+    to_expect_status(t, trainopt_adamw8bit_step(&ac, 1, 64, 100, a.param, a.grad, a.c0, a.a0, a.c1, a.a1), TRAINOPT_ERR_HPARAM,
+                     "amsgrad");
+    ac.amsgrad = 0;
+    to_expect_status(t, trainopt_adamw8bit_step(&ac, 1, 64, 100, a.param, a.grad, a.c0, a.a0, a.c0 + 50, a.a1),
+                     TRAINOPT_ERR_ALIAS, "exp_avg_sq codes inside exp_avg's");
+    to_expect_status(t, trainopt_adamw8bit_step(&ac, 1, 64, 100, a.param, a.grad, a.c0, a.a0, a.c1, a.a0 + 1),
+                     TRAINOPT_ERR_ALIAS, "absmax arrays overlapping");
+    to_expect_status(t, trainopt_adamw8bit_step(&ac, 1, 128 + 1, 100, a.param, a.grad, a.c0, a.a0, a.c1, a.a1),
+                     TRAINOPT_ERR_SHAPE, "block 129");
+    to_expect_status(t, trainopt_sgd8bit_step(&sc, 1, 64, 100, a.param, a.grad, a.c0, a.a0), TRAINOPT_ERR_HPARAM,
+                     "sgd8bit without momentum");
+    TO_CHECK(t, a.c0[0] == 0 && a.a0[0] == 0.0f && a.a1[1] == 0.0f, "a refused step wrote its states");
+    q8_run_free(&a);
+}
+
+void TO_NAME(quant8_tests)(to_ctx *t) {
+    to_run(t, "golden-bitsandbytes-reference", test_golden);
+    to_run(t, "scalar-rule-scales-lengths-offsets", test_reference_rule);
+    to_run(t, "guard-pages", test_guard);
+    to_run(t, "step-equals-dequantize-fp32-quantize", test_step_equals_composition);
+    to_run(t, "chunks-nan-block-found-inf", test_chunks_nan_skip);
+    to_run(t, "errors", test_errors);
+}
+
+void TO_NAME(quant8_battery)(to_sink *s) {
+    static const size_t lens[] = {1, 17, 300, 1030};
+    uint64_t seed = 1818;
+    size_t q;
+    int kind, m;
+    char name[96];
+    for (m = 0; m < 2; m++)
+        for (q = 0; q < 4; q++) {
+            const size_t n = lens[q];
+            float *x = q8_floats(n), am[20], *y = q8_floats(n);
+            uint8_t *c = q8_bytes(n);
+            q8_fill(&seed, x, n, m);
+            if (q == 2) x[3] = NAN, x[150] = INFINITY, x[299] = 1e-40f;
+            snprintf(name, sizeof name, "quant8/status/map%d/n%zu", m, n);
+            to_emit_status(s, name, trainopt_quantize_blockwise((trainopt_q8_map)m, 64, n, x, c, am));
+            snprintf(name, sizeof name, "quant8/codes/map%d/n%zu", m, n);
+            to_emit(s, name, c, n);
+            snprintf(name, sizeof name, "quant8/absmax/map%d/n%zu", m, n);
+            to_emit_floats(s, name, am, TRAINOPT_Q8_BLOCKS(n, 64));
+            trainopt_dequantize_blockwise((trainopt_q8_map)m, 64, n, c, am, y);
+            snprintf(name, sizeof name, "quant8/dequantized/map%d/n%zu", m, n);
+            to_emit_floats(s, name, y, n);
+            free(x), free(y), free(c);
+        }
+    for (kind = 0; kind < Q8_KINDS; kind++) {
+        const q8_case k = {kind, kind == Q8_LION, kind == Q8_ADAM, 0.75f, 0.01};
+        q8_run r = q8_run_new(700, 128, 4);
+        size_t bad = 0;
+        int64_t step;
+        for (step = 1; step <= 3; step++) {
+            to_rand_fill(&seed, r.grad, r.n, -1.0f, 1.0f);
+            if (step == 3) r.grad[5] = NAN;
+            q8_step(&k, step, r.block, r.n, r.param, r.grad, r.c0, r.a0, r.c1, r.a1, NULL, NULL, &bad);
+        }
+        snprintf(name, sizeof name, "quant8/%s/param", q8_kind_name[kind]);
+        to_emit_floats(s, name, r.param, r.n);
+        snprintf(name, sizeof name, "quant8/%s/state0-codes", q8_kind_name[kind]);
+        to_emit(s, name, r.c0, r.n);
+        snprintf(name, sizeof name, "quant8/%s/state0-absmax", q8_kind_name[kind]);
+        to_emit_floats(s, name, r.a0, r.nb);
+        if (q8_states(kind) > 1) {
+            snprintf(name, sizeof name, "quant8/%s/state1-codes", q8_kind_name[kind]);
+            to_emit(s, name, r.c1, r.n);
+            snprintf(name, sizeof name, "quant8/%s/state1-absmax", q8_kind_name[kind]);
+            to_emit_floats(s, name, r.a1, r.nb);
+        }
+        q8_run_free(&r);
+    }
+}
