@@ -39,6 +39,8 @@ const char *static_backend(void) { return trainopt_backend(); }
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 int static_sgd(size_t n, float *p, const float *g);
 int static_adam(size_t n, float *p, const float *g, float *m, float *v);
 const char *static_backend(void);
@@ -59,12 +61,6 @@ static int call(int kernel, int mode, size_t n, const arrays *a) {
     if (mode == 0) return (int)trainopt_adam_step(&ac, 10, n, a->p, a->g, a->m, a->v, NULL);
     if (mode == 1) return (int)trainopt__avx512_trainopt_adam_step(&ac, 10, n, a->p, a->g, a->m, a->v, NULL);
     return static_adam(n, a->p, a->g, a->m, a->v);
-}
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 int main(void) {
@@ -99,10 +95,10 @@ int main(void) {
             for (round = 0; round < rounds; round++)
                 for (mode = 0; mode < 3; mode++) {
                     long c;
-                    double t0 = now(), per;
+                    double t0 = bench_seconds(), per;
                     for (c = 0; c < calls; c++)
                         if (call(k, mode, n, &a) != 0) { printf("kernel error\n"); return 1; }
-                    per = (now() - t0) / (double)calls * 1e9;
+                    per = (bench_seconds() - t0) / (double)calls * 1e9;
                     if (per < best[mode]) best[mode] = per;
                 }
             printf("%-10s %9zu %12.1f %12.1f %12.1f %14.2f\n", kernels[k], n, best[0], best[1], best[2], best[0] - best[1]);

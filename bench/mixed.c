@@ -15,17 +15,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 #define REPS 9
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static void *alloc_bytes(size_t bytes, unsigned char fill) {
     void *p = malloc(bytes);
@@ -203,11 +196,11 @@ int main(void) {
             run_row(row, &a, 0); /* warm */
             for (rep = 0; rep < REPS; rep++) {
                 int k;
-                const double t0 = now();
+                const double t0 = bench_seconds();
                 for (k = 0; k < reps; k++) run_row(row, &a, rep * reps + k);
-                t[rep] = (now() - t0) / reps;
+                t[rep] = (bench_seconds() - t0) / reps;
             }
-            qsort(t, REPS, sizeof t[0], cmp_double);
+            qsort(t, REPS, sizeof t[0], bench_cmp_double);
             ns[row] = t[REPS / 2] * 1e9 / (double)a.n;
         }
         printf("\nn = %zu\n%-62s %9s %8s %10s\n", a.n, "row", "ns/elem", "GB/s", "vs traffic");

@@ -19,23 +19,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 #define REPS 9
 #define MODEL_K 200
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-static double median(double *t, int n) {
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
-    return t[n / 2];
-}
 
 static float *alloc_fill(size_t n, float v) {
     float *p = (float *)malloc(n * sizeof(float));
@@ -79,7 +68,7 @@ static double time_model(model *m, int how, int threads) {
     size_t i;
     th.parallel_for = trainopt_omp_parallel_for, th.ctx = &threads;
     for (r = -1; r < REPS; r++) { /* one warm-up */
-        const double t0 = now();
+        const double t0 = bench_seconds();
         int bad = 0;
         if (how == 0)
             for (i = 0; i < MODEL_K; i++)
@@ -88,9 +77,9 @@ static double time_model(model *m, int how, int threads) {
         else
             bad = trainopt_adamw_step_multi(&c, 5, MODEL_K, m->t, NULL, how == 2 ? &th : NULL) != TRAINOPT_OK;
         if (bad) exit(1);
-        if (r >= 0) t[r] = now() - t0;
+        if (r >= 0) t[r] = bench_seconds() - t0;
     }
-    return median(t, REPS);
+    return bench_median(t, REPS);
 }
 
 /* ---- one big tensor ---- */
@@ -103,24 +92,24 @@ static double time_big(size_t n, float **a, int threads) {
     x.param = a[0], x.grad = a[1], x.state[0] = a[2], x.state[1] = a[3], x.state[2] = x.state[3] = NULL, x.n = n;
     th.parallel_for = trainopt_omp_parallel_for, th.ctx = &threads;
     for (r = -1; r < REPS; r++) {
-        const double t0 = now();
+        const double t0 = bench_seconds();
         if (trainopt_adamw_step_multi(&c, 5, 1, &x, NULL, &th) != TRAINOPT_OK) exit(1);
-        if (r >= 0) t[r] = now() - t0;
+        if (r >= 0) t[r] = bench_seconds() - t0;
     }
-    return median(t, REPS);
+    return bench_median(t, REPS);
 }
 
 static double time_triad(size_t n, float *a, const float *b, const float *c, int threads) {
     double t[REPS];
     int r;
     for (r = -1; r < REPS; r++) {
-        const double t0 = now();
+        const double t0 = bench_seconds();
         long i;
 #pragma omp parallel for schedule(static) num_threads(threads)
         for (i = 0; i < (long)n; i++) a[i] = b[i] + 3.0f * c[i];
-        if (r >= 0) t[r] = now() - t0;
+        if (r >= 0) t[r] = bench_seconds() - t0;
     }
-    return median(t, REPS);
+    return bench_median(t, REPS);
 }
 
 int main(void) {

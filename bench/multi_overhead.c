@@ -16,18 +16,11 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "clock.h"
+
 #define REPS 31
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static void serial_for(void *ctx, size_t count, trainopt_task_fn task, void *arg) {
     size_t i;
@@ -56,7 +49,7 @@ int main(int argc, char **argv) {
         for (how = 0; how < 3; how++) {
             double t0;
             if (only >= 0 && how != only) continue;
-            t0 = now();
+            t0 = bench_seconds();
             for (j = 0; j < inner; j++) {
                 if (how == 0) {
                     for (i = 0; i < K; i++)
@@ -66,13 +59,13 @@ int main(int argc, char **argv) {
                     return 1;
                 }
             }
-            if (rep >= 0) r[how][rep] = (now() - t0) / inner / (double)K * 1e9;
+            if (rep >= 0) r[how][rep] = (bench_seconds() - t0) / inner / (double)K * 1e9;
         }
     printf("AdamW, K = %zu tensors of N = %zu, backend %s: ns per tensor per step (median of %d)\n", K, N,
            trainopt_backend(), REPS);
     for (how = 0; how < 3; how++) {
         if (only >= 0 && how != only) continue;
-        qsort(r[how], REPS, sizeof(double), cmp_double);
+        qsort(r[how], REPS, sizeof(double), bench_cmp_double);
         printf("  %-26s %8.1f\n", names[how], r[how][REPS / 2]);
     }
     free(t), free(block);

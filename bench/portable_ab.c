@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "clock.h"
 extern const tob_naive_optim tob_naive_optim_O2;
 static void fill(float *a, int j, size_t n) {
     uint32_t x = 0x9e3779b9u * (uint32_t)(j + 1);
@@ -33,11 +35,6 @@ static void fill(float *a, int j, size_t n) {
         else
             a[i] = 1e-3f + (1.0f - 1e-3f) * u;
     }
-}
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); /* CPU time: other jobs' time slices excluded */
-    return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 static float *A[5];
 static int cmpd(const void *a, const void *b) {
@@ -129,11 +126,11 @@ int main(int argc, char **argv) {
                 run(k, 1, n);
                 for (r = 0; r < reps; r++)
                     for (impl = 0; impl < 2; impl++) {
-                        double t0 = now();
+                        double t0 = bench_thread_seconds();
                         int q;
                         for (q = 0; q < it; q++)
                             run(k, impl, n);
-                        t[impl][r] = (now() - t0) / it / n * 1e9;
+                        t[impl][r] = (bench_thread_seconds() - t0) / it / n * 1e9;
                     }
                 for (impl = 0; impl < 2; impl++) {
                     qsort(t[impl], reps, sizeof t[impl][0], cmpd);

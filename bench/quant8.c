@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 #include "trainopt.h"
 
 void q8_traffic_8bit(size_t n, size_t block, float *param, const float *grad, uint8_t *c0, uint8_t *c1, float *a0,
@@ -21,15 +23,6 @@ static const char *const names[] = {"adamw8bit_step", "same-traffic loop (8-bit)
                                     "same-traffic loop (fp32)", "quantize_blockwise", "dequantize_blockwise"};
 static const double bytes_per[] = {16, 16, 28, 28, 5, 5}; /* per element, absmax aside */
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-static int cmp(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 static void loadavg(const char *when) {
     char line[128] = "?";
     FILE *f = fopen("/proc/loadavg", "r");
@@ -62,7 +55,7 @@ int main(int argc, char **argv) {
     loadavg("before");
     for (r = 0; r < rounds; r++)
         for (k = 0; k < K_COUNT; k++) {
-            const double t0 = now();
+            const double t0 = bench_seconds();
             switch (k) {
             case K_Q8: trainopt_adamw8bit_step(&c, 10, block, n, p, g, c0, a0, c1, a1); break;
             case K_Q8_TRAFFIC: q8_traffic_8bit(n, block, p, g, c0, c1, a0, a1); break;
@@ -71,10 +64,10 @@ int main(int argc, char **argv) {
             case K_QUANT: trainopt_quantize_blockwise(TRAINOPT_Q8_SIGNED, block, n, m, c0, a0); break;
             default: trainopt_dequantize_blockwise(TRAINOPT_Q8_SIGNED, block, n, c0, a0, m); break;
             }
-            t[k][r] = now() - t0;
+            t[k][r] = bench_seconds() - t0;
         }
     loadavg("after");
-    for (k = 0; k < K_COUNT; k++) qsort(t[k], (size_t)rounds, sizeof(double), cmp);
+    for (k = 0; k < K_COUNT; k++) qsort(t[k], (size_t)rounds, sizeof(double), bench_cmp_double);
     printf("%-28s %10s %8s %8s\n", "kernel", "ms", "ns/elem", "GB/s");
     for (k = 0; k < K_COUNT; k++) {
         const double med = t[k][rounds / 2];
