@@ -96,7 +96,9 @@
 #define TRAINOPT__BACKEND_AVX2 1
 #elif defined(__aarch64__) && defined(__ARM_NEON)
 #define TRAINOPT__BACKEND_NEON 1
-#elif defined(__SSE2__) && !defined(TRAINOPT_NO_SSE2) /* baseline x86-64 */
+/* Under TRAINOPT_DISPATCH the baseline variant is scalar, so code outside the variants
+   (a caller's own vectors, the tests' white-box views) must see scalar too. */
+#elif defined(__SSE2__) && !defined(TRAINOPT_NO_SSE2) && !defined(TRAINOPT_DISPATCH) /* baseline x86-64 */
 #define TRAINOPT__BACKEND_SSE2 1
 #else
 #define TRAINOPT__BACKEND_SCALAR 1

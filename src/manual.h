@@ -823,7 +823,9 @@
        fp16: |x| >= 65520 (halfway from 65504 to 2^16) -> Inf; |x| >= 2^-14: the same
              sum on 13 dropped bits, exponent rebiased; |x| < 2^-14 (subnormals, step
              2^-24): the float sum |x| + 0.5, which rounds once at 2^-24, minus 0.5's bits;
-             NaN -> 0x7e00; the sign is kept everywhere (-0 stays -0).
+             NaN -> 0x7e00; the sign is kept everywhere (-0 stays -0), so a NaN
+             made by an invalid operation (Inf - Inf) in a step before the rounding
+             has the CPU's sign: set on x86, clear on ARM, as in fp32.
      TRAINOPT_ROUND_STOCHASTIC: element i draws the 32-bit word r that
      trainopt_rand_u32(seed, offset + i) gives (>>rng), so the result depends on
      (seed, offset + i) and the value only: every backend, every chunking (call with

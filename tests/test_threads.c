@@ -331,6 +331,14 @@ static void th_mixed(th_mem *m, int chunk, size_t b, size_t e) {
     pr.param_dtype = TRAINOPT_F32, pr.copy_dtype = TRAINOPT_BF16;
     th_note(m, trainopt_rmsprop_step_mp(&rms, 2, n, f[0], h[1], f[1], f[2], f[3], &pr, NULL));
     th_note(m, trainopt_adadelta_step_mp(&adadelta, 2, n, f[0], h[1], f[2], f[3], &pr, NULL));
+    /* fp16 keeps a NaN's sign, and the sign of a NaN an invalid operation makes (inf - inf)
+       is the CPU's (x86 sets it, ARM does not): one pattern before hashing, as the harness
+       treats fp32 NaNs. */
+    for (i = 3; i <= 8; i += 5) {
+        size_t j;
+        for (j = 0; j < n; j++)
+            if ((h[i][j] & 0x7c00u) == 0x7c00u && (h[i][j] & 0x03ffu)) h[i][j] = 0x7e00u;
+    }
 }
 
 static const th_kernel th_kernels[] = {
