@@ -31,7 +31,7 @@ COVERAGE = {
 }
 # issue 18: the 8-bit states take uint8 codes and per-block absmax arrays; no numpy
 # function yet (the C kernels and their tests are in src/quant8.h, tests/test_quant8.c).
-COVERAGE.update({k: "not in trainopt.np yet: 8-bit states (issue 18), C only for now" for k in (
+COVERAGE.update({k: "not exposed yet: 8-bit states (issue 18), C only for now" for k in (
     "quantize_blockwise", "dequantize_blockwise", "sgd8bit_step", "sgd8bit_step_ex", "adam8bit_step",
     "adam8bit_step_ex", "adamw8bit_step", "adamw8bit_step_ex", "lion8bit_step", "lion8bit_step_ex")})
 
