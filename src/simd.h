@@ -205,7 +205,13 @@ TRAINOPT__FORCE_INLINE void trainopt__vi_store16_n(uint16_t *p, trainopt__vi a, 
 }
 /* 8-bit codes (src/quant8.h): table[idx] per lane, and k bytes to or from the low
    byte of each lane (partial vectors through a stack copy: no byte past k is touched). */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, trainopt__vi idx) { return _mm512_i32gather_ps(idx, table, 4); }
+/* Two AVX2 gathers: gcc's unoptimized _mm512_i32gather_ps converts its all-ones mask to a
+   signed short, which -Wsign-conversion rejects in a user's -O0 build (tests/hygiene.sh). */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, trainopt__vi idx) {
+    const __m256 lo = _mm256_i32gather_ps(table, _mm512_castsi512_si256(idx), 4);
+    const __m256 hi = _mm256_i32gather_ps(table, _mm512_extracti64x4_epi64(idx, 1), 4);
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+}
 /* table[idx] for a 16-entry table and idx < 16: in registers, no gather. */
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, trainopt__vi idx) { return _mm512_permutexvar_ps(idx, _mm512_loadu_ps(table)); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) {

@@ -136,10 +136,14 @@ def dequantize(code, block, codes, absmax):
 
 
 def hexf(x):
+    """A float32 as a C float literal: decimal with 9 significant digits, which reads back to
+    the same float (hexadecimal literals are not C++ before C++17, and the header is C++11)."""
     if not np.isfinite(x):
         return "-INFINITY" if x < 0 else "INFINITY"
-    mant, exp = float(x).hex().split("p")
-    return mant.rstrip("0").rstrip(".") + "p" + exp + "f"
+    text = "%.9g" % float(np.float32(x))
+    if not any(c in text for c in ".en"):
+        text += ".0"
+    return text + "f"
 
 
 def write_maps(maps, thr):
