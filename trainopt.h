@@ -2042,6 +2042,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__adam_moments TRAINOPT__PRIVATE(trainopt__adam_moments)
 #define trainopt__adam_run TRAINOPT__PRIVATE(trainopt__adam_run)
 #define trainopt__adam_scalars TRAINOPT__PRIVATE(trainopt__adam_scalars)
+#define trainopt__adam_scalars_make TRAINOPT__PRIVATE(trainopt__adam_scalars_make)
 #define trainopt__adamax_lanes TRAINOPT__PRIVATE(trainopt__adamax_lanes)
 #define trainopt__adamax_loop TRAINOPT__PRIVATE(trainopt__adamax_loop)
 #define trainopt__adamax_run TRAINOPT__PRIVATE(trainopt__adamax_run)
@@ -2212,10 +2213,12 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__lars_run TRAINOPT__PRIVATE(trainopt__lars_run)
 #define trainopt__len TRAINOPT__PRIVATE(trainopt__len)
 #define trainopt__lion8bit_run TRAINOPT__PRIVATE(trainopt__lion8bit_run)
+#define trainopt__lion_check TRAINOPT__PRIVATE(trainopt__lion_check)
 #define trainopt__lion_lanes TRAINOPT__PRIVATE(trainopt__lion_lanes)
 #define trainopt__lion_loop TRAINOPT__PRIVATE(trainopt__lion_loop)
 #define trainopt__lion_run TRAINOPT__PRIVATE(trainopt__lion_run)
 #define trainopt__lion_scalars TRAINOPT__PRIVATE(trainopt__lion_scalars)
+#define trainopt__lion_scalars_make TRAINOPT__PRIVATE(trainopt__lion_scalars_make)
 #define trainopt__load_as_f32 TRAINOPT__PRIVATE(trainopt__load_as_f32)
 #define trainopt__log_scalar TRAINOPT__PRIVATE(trainopt__log_scalar)
 #define trainopt__lw_check TRAINOPT__PRIVATE(trainopt__lw_check)
@@ -2360,6 +2363,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__sgd_loop TRAINOPT__PRIVATE(trainopt__sgd_loop)
 #define trainopt__sgd_run TRAINOPT__PRIVATE(trainopt__sgd_run)
 #define trainopt__sgd_scalars TRAINOPT__PRIVATE(trainopt__sgd_scalars)
+#define trainopt__sgd_scalars_make TRAINOPT__PRIVATE(trainopt__sgd_scalars_make)
 #define trainopt__sqrtf_insn TRAINOPT__PRIVATE(trainopt__sqrtf_insn)
 #define trainopt__states_at TRAINOPT__PRIVATE(trainopt__states_at)
 #define trainopt__step_common TRAINOPT__PRIVATE(trainopt__step_common)
@@ -2802,6 +2806,17 @@ TRAINOPT__FORCE_INLINE void trainopt__sgd_loop(const trainopt__sgd_scalars *s, s
         trainopt__sgd_lanes(s, i, n - i, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov, param, grad, buf);
 }
 
+/* The per-step scalars of a checked config (the 8-bit step, src/quant8.h, shares them). */
+TRAINOPT__FORCE_INLINE trainopt__sgd_scalars trainopt__sgd_scalars_make(const trainopt_sgd_config *c, const trainopt_step_opts *o) {
+    trainopt__sgd_scalars s;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.neg_lr = (float)-c->lr;
+    s.weight_decay = (float)c->weight_decay;
+    s.momentum = (float)c->momentum;
+    s.one_minus_dampening = (float)(1.0 - c->dampening);
+    return s;
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
                                                          const float *grad, float *buf, const trainopt_step_opts *o,
                                                          const char *fn) {
@@ -2837,11 +2852,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_conf
     if (has_momentum) trainopt__arrays_add(&arrays, buf, "momentum_buf (needed: momentum > 0)");
     if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.neg_lr = (float)-c->lr;
-    s.weight_decay = (float)c->weight_decay;
-    s.momentum = (float)c->momentum;
-    s.one_minus_dampening = (float)(1.0 - c->dampening);
+    s = trainopt__sgd_scalars_make(c, o);
     /* The common configurations get their own loop; the rest share a generic one. */
 #define TRAINOPT__SGD_LOOP(scaled, bad)                                                                         \
     if (!has_momentum) {                                                                                        \
@@ -3159,6 +3170,25 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adamlike_check(double lr, doubl
 }
 
 /* Shared by Adam and AdamW: validation, per-step scalars, and the choice of loop. */
+/* The per-step scalars of a checked config (the 8-bit steps, src/quant8.h, share them). */
+TRAINOPT__FORCE_INLINE trainopt__adam_scalars trainopt__adam_scalars_make(const trainopt_adam_config *c, int64_t step,
+                                                                         const trainopt_step_opts *o) {
+    const double bias_correction1 = 1.0 - trainopt__powi(c->beta1, step);
+    const double bias_correction2 = 1.0 - trainopt__powi(c->beta2, step);
+    trainopt__adam_scalars s;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(bias_correction2));
+    s.eps = (float)c->eps;
+    s.neg_step_size = (float)-(c->lr / bias_correction1);
+    s.weight_decay = (float)c->weight_decay;
+    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
+    return s;
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_config *c, int decoupled, int64_t step,
                                                           size_t n, float *param, const float *grad, float *exp_avg,
                                                           float *exp_avg_sq, float *max_exp_avg_sq,
@@ -3168,7 +3198,6 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_co
     trainopt__adam_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
-    double bias_correction1, bias_correction2;
     int l2, decay, skip;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if ((st = trainopt__adamlike_check(c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, fn)) != TRAINOPT_OK) return st;
@@ -3186,18 +3215,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_co
     if (c->amsgrad) trainopt__arrays_add(&arrays, max_exp_avg_sq, "max_exp_avg_sq (needed: amsgrad)");
     if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
-    bias_correction1 = 1.0 - trainopt__powi(c->beta1, step);
-    bias_correction2 = 1.0 - trainopt__powi(c->beta2, step);
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.beta1 = (float)c->beta1;
-    s.one_minus_beta1 = (float)(1.0 - c->beta1);
-    s.beta2 = (float)c->beta2;
-    s.one_minus_beta2 = (float)(1.0 - c->beta2);
-    s.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(bias_correction2));
-    s.eps = (float)c->eps;
-    s.neg_step_size = (float)-(c->lr / bias_correction1);
-    s.weight_decay = (float)c->weight_decay;
-    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
+    s = trainopt__adam_scalars_make(c, step, o);
     l2 = !decoupled && c->weight_decay != 0.0;
     decay = decoupled && c->weight_decay != 0.0;
     /* Each (weight decay, amsgrad) combination gets its own loop. */
@@ -3661,13 +3679,8 @@ TRAINOPT__FORCE_INLINE void trainopt__lion_loop(const trainopt__lion_scalars *s,
     if (i < n) trainopt__lion_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, exp_avg);
 }
 
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion_run(const trainopt_lion_config *c, int64_t step, size_t n,
-                                                          float *param, const float *grad, float *exp_avg,
-                                                          const trainopt_step_opts *o, const char *fn) {
-    trainopt__lion_scalars s;
-    trainopt__arrays arrays;
-    trainopt_status st;
-    int done;
+/* Lion's config checks and per-step scalars (the 8-bit step, src/quant8.h, shares them). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion_check(const trainopt_lion_config *c, const char *fn) {
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if (!trainopt__nonneg(c->lr))
         return trainopt__once_hparam(fn, "lr", c->lr, "is not a finite number >= 0 (Lion has no default lr: set it)");
@@ -3675,12 +3688,10 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion_run(const trainopt_lion_co
     if (!trainopt__nonneg(c->beta2) || c->beta2 > 1.0) return trainopt__once_hparam(fn, "beta2", c->beta2, TRAINOPT__WHY_0_1);
     if (!trainopt__nonneg(c->weight_decay))
         return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
-    arrays.count = 0;
-    trainopt__arrays_add(&arrays, param, "param");
-    trainopt__arrays_add(&arrays, grad, "grad");
-    trainopt__arrays_add(&arrays, exp_avg, "exp_avg");
-    if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
-
+    return TRAINOPT_OK;
+}
+TRAINOPT__FORCE_INLINE trainopt__lion_scalars trainopt__lion_scalars_make(const trainopt_lion_config *c, const trainopt_step_opts *o) {
+    trainopt__lion_scalars s;
     s.gi = trainopt__grad_in_make(c->maximize, o);
     s.neg_lr = (float)-c->lr;
     s.beta1 = (float)c->beta1;
@@ -3688,6 +3699,24 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion_run(const trainopt_lion_co
     s.beta2 = (float)c->beta2;
     s.one_minus_beta2 = (float)(1.0 - c->beta2);
     s.weight_decay = (float)c->weight_decay;
+    return s;
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion_run(const trainopt_lion_config *c, int64_t step, size_t n,
+                                                          float *param, const float *grad, float *exp_avg,
+                                                          const trainopt_step_opts *o, const char *fn) {
+    trainopt__lion_scalars s;
+    trainopt__arrays arrays;
+    trainopt_status st;
+    int done;
+    if ((st = trainopt__lion_check(c, fn)) != TRAINOPT_OK) return st;
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    trainopt__arrays_add(&arrays, exp_avg, "exp_avg");
+    if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
+
+    s = trainopt__lion_scalars_make(c, o);
 #define TRAINOPT__LION_LOOP(scaled, bad)                                                 \
     if (c->weight_decay != 0.0) trainopt__lion_loop(&s, n, scaled, bad, 1, param, grad, exp_avg); \
     else trainopt__lion_loop(&s, n, scaled, bad, 0, param, grad, exp_avg);
@@ -6860,13 +6889,8 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd8bit_run(const trainopt_sgd_
     if ((st = trainopt__q8_step_common(o, step, block, n, param, grad, 1, &codes0, &absmax0, names, &done, fn)) !=
             TRAINOPT_OK || done)
         return st;
-    /* as trainopt__sgd_run */
     has_wd = c->weight_decay != 0.0;
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.neg_lr = (float)-c->lr;
-    s.weight_decay = (float)c->weight_decay;
-    s.momentum = (float)c->momentum;
-    s.one_minus_dampening = (float)(1.0 - c->dampening);
+    s = trainopt__sgd_scalars_make(c, o);
     /* step 1 copies the gradient into the buffer (PyTorch): nothing to decode */
 #define TRAINOPT__SGD8_BODY(scaled, bad, first, nest, off, len)                                                    \
     trainopt__sgd_loop(&s, len, scaled, bad, has_wd, 1, first, nest, param + off, grad + off, w.a);
@@ -6916,7 +6940,6 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam8bit_run(const trainopt_ada
     trainopt__adam_scalars s;
     trainopt__q8_work w;
     trainopt_status st;
-    double bias_correction1, bias_correction2;
     int l2, decay, done;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if ((st = trainopt__adamlike_check(c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, fn)) != TRAINOPT_OK) return st;
@@ -6926,19 +6949,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam8bit_run(const trainopt_ada
     if ((st = trainopt__q8_step_common(o, step, block, n, param, grad, 2, codes, absmax, names, &done, fn)) != TRAINOPT_OK ||
         done)
         return st;
-    /* as trainopt__adam_run */
-    bias_correction1 = 1.0 - trainopt__powi(c->beta1, step);
-    bias_correction2 = 1.0 - trainopt__powi(c->beta2, step);
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.beta1 = (float)c->beta1;
-    s.one_minus_beta1 = (float)(1.0 - c->beta1);
-    s.beta2 = (float)c->beta2;
-    s.one_minus_beta2 = (float)(1.0 - c->beta2);
-    s.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(bias_correction2));
-    s.eps = (float)c->eps;
-    s.neg_step_size = (float)-(c->lr / bias_correction1);
-    s.weight_decay = (float)c->weight_decay;
-    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
+    s = trainopt__adam_scalars_make(c, step, o);
     l2 = !decoupled && c->weight_decay != 0.0;
     decay = decoupled && c->weight_decay != 0.0;
 #define TRAINOPT__ADAM8_BODY(l2_, decay_, off, len)                                                                 \
@@ -7007,24 +7018,11 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion8bit_run(const trainopt_lio
     trainopt__q8_work w;
     trainopt_status st;
     int done;
-    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
-    /* as trainopt__lion_run */
-    if (!trainopt__nonneg(c->lr))
-        return trainopt__once_hparam(fn, "lr", c->lr, "is not a finite number >= 0 (Lion has no default lr: set it)");
-    if (!trainopt__nonneg(c->beta1) || c->beta1 > 1.0) return trainopt__once_hparam(fn, "beta1", c->beta1, TRAINOPT__WHY_0_1);
-    if (!trainopt__nonneg(c->beta2) || c->beta2 > 1.0) return trainopt__once_hparam(fn, "beta2", c->beta2, TRAINOPT__WHY_0_1);
-    if (!trainopt__nonneg(c->weight_decay))
-        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    if ((st = trainopt__lion_check(c, fn)) != TRAINOPT_OK) return st;
     if ((st = trainopt__q8_step_common(o, step, block, n, param, grad, 1, &codes0, &absmax0, names, &done, fn)) !=
             TRAINOPT_OK || done)
         return st;
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.neg_lr = (float)-c->lr;
-    s.beta1 = (float)c->beta1;
-    s.one_minus_beta1 = (float)(1.0 - c->beta1);
-    s.beta2 = (float)c->beta2;
-    s.one_minus_beta2 = (float)(1.0 - c->beta2);
-    s.weight_decay = (float)c->weight_decay;
+    s = trainopt__lion_scalars_make(c, o);
 #define TRAINOPT__LION8_WD(off, len) trainopt__lion_loop(&s, len, scaled_, bad_, 1, param + off, grad + off, w.a);
 #define TRAINOPT__LION8_NONE(off, len) trainopt__lion_loop(&s, len, scaled_, bad_, 0, param + off, grad + off, w.a);
 #define TRAINOPT__LION8_LOOP(scaled, bad)                                                                           \

@@ -38,6 +38,17 @@ TRAINOPT__FORCE_INLINE void trainopt__sgd_loop(const trainopt__sgd_scalars *s, s
         trainopt__sgd_lanes(s, i, n - i, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov, param, grad, buf);
 }
 
+/* The per-step scalars of a checked config (the 8-bit step, src/quant8.h, shares them). */
+TRAINOPT__FORCE_INLINE trainopt__sgd_scalars trainopt__sgd_scalars_make(const trainopt_sgd_config *c, const trainopt_step_opts *o) {
+    trainopt__sgd_scalars s;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.neg_lr = (float)-c->lr;
+    s.weight_decay = (float)c->weight_decay;
+    s.momentum = (float)c->momentum;
+    s.one_minus_dampening = (float)(1.0 - c->dampening);
+    return s;
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
                                                          const float *grad, float *buf, const trainopt_step_opts *o,
                                                          const char *fn) {
@@ -73,11 +84,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_conf
     if (has_momentum) trainopt__arrays_add(&arrays, buf, "momentum_buf (needed: momentum > 0)");
     if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.neg_lr = (float)-c->lr;
-    s.weight_decay = (float)c->weight_decay;
-    s.momentum = (float)c->momentum;
-    s.one_minus_dampening = (float)(1.0 - c->dampening);
+    s = trainopt__sgd_scalars_make(c, o);
     /* The common configurations get their own loop; the rest share a generic one. */
 #define TRAINOPT__SGD_LOOP(scaled, bad)                                                                         \
     if (!has_momentum) {                                                                                        \
@@ -395,6 +402,25 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adamlike_check(double lr, doubl
 }
 
 /* Shared by Adam and AdamW: validation, per-step scalars, and the choice of loop. */
+/* The per-step scalars of a checked config (the 8-bit steps, src/quant8.h, share them). */
+TRAINOPT__FORCE_INLINE trainopt__adam_scalars trainopt__adam_scalars_make(const trainopt_adam_config *c, int64_t step,
+                                                                         const trainopt_step_opts *o) {
+    const double bias_correction1 = 1.0 - trainopt__powi(c->beta1, step);
+    const double bias_correction2 = 1.0 - trainopt__powi(c->beta2, step);
+    trainopt__adam_scalars s;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(bias_correction2));
+    s.eps = (float)c->eps;
+    s.neg_step_size = (float)-(c->lr / bias_correction1);
+    s.weight_decay = (float)c->weight_decay;
+    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
+    return s;
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_config *c, int decoupled, int64_t step,
                                                           size_t n, float *param, const float *grad, float *exp_avg,
                                                           float *exp_avg_sq, float *max_exp_avg_sq,
@@ -404,7 +430,6 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_co
     trainopt__adam_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
-    double bias_correction1, bias_correction2;
     int l2, decay, skip;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if ((st = trainopt__adamlike_check(c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, fn)) != TRAINOPT_OK) return st;
@@ -422,18 +447,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_co
     if (c->amsgrad) trainopt__arrays_add(&arrays, max_exp_avg_sq, "max_exp_avg_sq (needed: amsgrad)");
     if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
-    bias_correction1 = 1.0 - trainopt__powi(c->beta1, step);
-    bias_correction2 = 1.0 - trainopt__powi(c->beta2, step);
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.beta1 = (float)c->beta1;
-    s.one_minus_beta1 = (float)(1.0 - c->beta1);
-    s.beta2 = (float)c->beta2;
-    s.one_minus_beta2 = (float)(1.0 - c->beta2);
-    s.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(bias_correction2));
-    s.eps = (float)c->eps;
-    s.neg_step_size = (float)-(c->lr / bias_correction1);
-    s.weight_decay = (float)c->weight_decay;
-    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
+    s = trainopt__adam_scalars_make(c, step, o);
     l2 = !decoupled && c->weight_decay != 0.0;
     decay = decoupled && c->weight_decay != 0.0;
     /* Each (weight decay, amsgrad) combination gets its own loop. */
@@ -897,13 +911,8 @@ TRAINOPT__FORCE_INLINE void trainopt__lion_loop(const trainopt__lion_scalars *s,
     if (i < n) trainopt__lion_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, exp_avg);
 }
 
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion_run(const trainopt_lion_config *c, int64_t step, size_t n,
-                                                          float *param, const float *grad, float *exp_avg,
-                                                          const trainopt_step_opts *o, const char *fn) {
-    trainopt__lion_scalars s;
-    trainopt__arrays arrays;
-    trainopt_status st;
-    int done;
+/* Lion's config checks and per-step scalars (the 8-bit step, src/quant8.h, shares them). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion_check(const trainopt_lion_config *c, const char *fn) {
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if (!trainopt__nonneg(c->lr))
         return trainopt__once_hparam(fn, "lr", c->lr, "is not a finite number >= 0 (Lion has no default lr: set it)");
@@ -911,12 +920,10 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion_run(const trainopt_lion_co
     if (!trainopt__nonneg(c->beta2) || c->beta2 > 1.0) return trainopt__once_hparam(fn, "beta2", c->beta2, TRAINOPT__WHY_0_1);
     if (!trainopt__nonneg(c->weight_decay))
         return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
-    arrays.count = 0;
-    trainopt__arrays_add(&arrays, param, "param");
-    trainopt__arrays_add(&arrays, grad, "grad");
-    trainopt__arrays_add(&arrays, exp_avg, "exp_avg");
-    if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
-
+    return TRAINOPT_OK;
+}
+TRAINOPT__FORCE_INLINE trainopt__lion_scalars trainopt__lion_scalars_make(const trainopt_lion_config *c, const trainopt_step_opts *o) {
+    trainopt__lion_scalars s;
     s.gi = trainopt__grad_in_make(c->maximize, o);
     s.neg_lr = (float)-c->lr;
     s.beta1 = (float)c->beta1;
@@ -924,6 +931,24 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion_run(const trainopt_lion_co
     s.beta2 = (float)c->beta2;
     s.one_minus_beta2 = (float)(1.0 - c->beta2);
     s.weight_decay = (float)c->weight_decay;
+    return s;
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion_run(const trainopt_lion_config *c, int64_t step, size_t n,
+                                                          float *param, const float *grad, float *exp_avg,
+                                                          const trainopt_step_opts *o, const char *fn) {
+    trainopt__lion_scalars s;
+    trainopt__arrays arrays;
+    trainopt_status st;
+    int done;
+    if ((st = trainopt__lion_check(c, fn)) != TRAINOPT_OK) return st;
+    arrays.count = 0;
+    trainopt__arrays_add(&arrays, param, "param");
+    trainopt__arrays_add(&arrays, grad, "grad");
+    trainopt__arrays_add(&arrays, exp_avg, "exp_avg");
+    if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
+
+    s = trainopt__lion_scalars_make(c, o);
 #define TRAINOPT__LION_LOOP(scaled, bad)                                                 \
     if (c->weight_decay != 0.0) trainopt__lion_loop(&s, n, scaled, bad, 1, param, grad, exp_avg); \
     else trainopt__lion_loop(&s, n, scaled, bad, 0, param, grad, exp_avg);

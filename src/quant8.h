@@ -268,13 +268,8 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd8bit_run(const trainopt_sgd_
     if ((st = trainopt__q8_step_common(o, step, block, n, param, grad, 1, &codes0, &absmax0, names, &done, fn)) !=
             TRAINOPT_OK || done)
         return st;
-    /* as trainopt__sgd_run */
     has_wd = c->weight_decay != 0.0;
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.neg_lr = (float)-c->lr;
-    s.weight_decay = (float)c->weight_decay;
-    s.momentum = (float)c->momentum;
-    s.one_minus_dampening = (float)(1.0 - c->dampening);
+    s = trainopt__sgd_scalars_make(c, o);
     /* step 1 copies the gradient into the buffer (PyTorch): nothing to decode */
 #define TRAINOPT__SGD8_BODY(scaled, bad, first, nest, off, len)                                                    \
     trainopt__sgd_loop(&s, len, scaled, bad, has_wd, 1, first, nest, param + off, grad + off, w.a);
@@ -324,7 +319,6 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam8bit_run(const trainopt_ada
     trainopt__adam_scalars s;
     trainopt__q8_work w;
     trainopt_status st;
-    double bias_correction1, bias_correction2;
     int l2, decay, done;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if ((st = trainopt__adamlike_check(c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, fn)) != TRAINOPT_OK) return st;
@@ -334,19 +328,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam8bit_run(const trainopt_ada
     if ((st = trainopt__q8_step_common(o, step, block, n, param, grad, 2, codes, absmax, names, &done, fn)) != TRAINOPT_OK ||
         done)
         return st;
-    /* as trainopt__adam_run */
-    bias_correction1 = 1.0 - trainopt__powi(c->beta1, step);
-    bias_correction2 = 1.0 - trainopt__powi(c->beta2, step);
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.beta1 = (float)c->beta1;
-    s.one_minus_beta1 = (float)(1.0 - c->beta1);
-    s.beta2 = (float)c->beta2;
-    s.one_minus_beta2 = (float)(1.0 - c->beta2);
-    s.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(bias_correction2));
-    s.eps = (float)c->eps;
-    s.neg_step_size = (float)-(c->lr / bias_correction1);
-    s.weight_decay = (float)c->weight_decay;
-    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
+    s = trainopt__adam_scalars_make(c, step, o);
     l2 = !decoupled && c->weight_decay != 0.0;
     decay = decoupled && c->weight_decay != 0.0;
 #define TRAINOPT__ADAM8_BODY(l2_, decay_, off, len)                                                                 \
@@ -415,24 +397,11 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion8bit_run(const trainopt_lio
     trainopt__q8_work w;
     trainopt_status st;
     int done;
-    if (c == NULL) return trainopt__once_null(fn, "c (the config)");
-    /* as trainopt__lion_run */
-    if (!trainopt__nonneg(c->lr))
-        return trainopt__once_hparam(fn, "lr", c->lr, "is not a finite number >= 0 (Lion has no default lr: set it)");
-    if (!trainopt__nonneg(c->beta1) || c->beta1 > 1.0) return trainopt__once_hparam(fn, "beta1", c->beta1, TRAINOPT__WHY_0_1);
-    if (!trainopt__nonneg(c->beta2) || c->beta2 > 1.0) return trainopt__once_hparam(fn, "beta2", c->beta2, TRAINOPT__WHY_0_1);
-    if (!trainopt__nonneg(c->weight_decay))
-        return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
+    if ((st = trainopt__lion_check(c, fn)) != TRAINOPT_OK) return st;
     if ((st = trainopt__q8_step_common(o, step, block, n, param, grad, 1, &codes0, &absmax0, names, &done, fn)) !=
             TRAINOPT_OK || done)
         return st;
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.neg_lr = (float)-c->lr;
-    s.beta1 = (float)c->beta1;
-    s.one_minus_beta1 = (float)(1.0 - c->beta1);
-    s.beta2 = (float)c->beta2;
-    s.one_minus_beta2 = (float)(1.0 - c->beta2);
-    s.weight_decay = (float)c->weight_decay;
+    s = trainopt__lion_scalars_make(c, o);
 #define TRAINOPT__LION8_WD(off, len) trainopt__lion_loop(&s, len, scaled_, bad_, 1, param + off, grad + off, w.a);
 #define TRAINOPT__LION8_NONE(off, len) trainopt__lion_loop(&s, len, scaled_, bad_, 0, param + off, grad + off, w.a);
 #define TRAINOPT__LION8_LOOP(scaled, bad)                                                                           \
