@@ -28,8 +28,8 @@ class GeneratedApi(unittest.TestCase):
 
     def test_every_optimizer_kernel_is_a_numpy_function(self):
         """Every optim-family kernel of the list is a function of trainopt.np (made from the list for the
-        optimizer and tensor-list shapes), or a class's method (schedule-free AdamW), or has its reason
-        in COVERAGE ("not exposed ...": the mixed-precision and 8-bit steps, C only for now)."""
+        optimizer, tensor-list, mixed-precision and 8-bit shapes), or a class's method (schedule-free
+        AdamW), or has its reason in COVERAGE ("not exposed ...")."""
         for family, name in _api.KERNELS:
             if family == "optim" and not tnp.COVERAGE.get(name, "").startswith("not exposed"):
                 self.assertTrue(callable(getattr(tnp, tnp.COVERAGE.get(name, name), None)),

@@ -373,3 +373,115 @@ class LayerwiseAndFactored(unittest.TestCase):
         self.assertTrue(np.array_equal(y1, y2) and np.array_equal(z1, z2))
         x = a.to_eval(y1, z1)
         np.testing.assert_allclose(a.to_train(x, z1), y1, rtol=1e-5, atol=1e-6)
+
+
+class LowPrecision(unittest.TestCase):
+    """bf16 (uint16 bits) and fp16 (float16) arrays, the mixed-precision steps and the 8-bit states."""
+
+    def widen(self, a):
+        return tnp.convert(a, "float32")
+
+    def test_convert_nearest(self):
+        """Nearest rounding is numpy's float16 cast and torch's .to(torch.bfloat16), specials included."""
+        x = np.concatenate([rng(2).standard_normal(4099).astype(np.float32) * 1e3,
+                            np.array([0.0, -0.0, np.inf, -np.inf, 1e-40, 65520.0, 3.0e38], np.float32)])
+        np.testing.assert_array_equal(tnp.convert(x, "float16").view(np.uint16), x.astype(np.float16).view(np.uint16))
+        self.assertEqual(tnp.convert(x, "bfloat16").dtype, np.uint16)
+        back = self.widen(tnp.convert(x, "bfloat16"))
+        np.testing.assert_array_equal(tnp.convert(back, "bfloat16"), tnp.convert(x, "bfloat16"))
+        if not SKIP:
+            want = torch.from_numpy(x).to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16)
+            np.testing.assert_array_equal(tnp.convert(x, "bfloat16"), want)
+
+    def test_convert_stochastic(self):
+        """Stochastic rounding gives one of the two bf16 neighbours, the same bits for the same (seed,
+        offset), and an unbiased mean; an offset continues the stream."""
+        x = np.full(1 << 16, 1.0 + 2.0 ** -10, np.float32)  # 1/8 of the way from 1.0 to the next bf16
+        a = tnp.convert(x, "bfloat16", rounding="stochastic", seed=7)
+        self.assertTrue(set(np.unique(a).tolist()) <= {0x3f80, 0x3f81})
+        np.testing.assert_array_equal(a, tnp.convert(x, "bfloat16", rounding="stochastic", seed=7))
+        np.testing.assert_array_equal(a[100:], tnp.convert(x[100:], "bfloat16", rounding="stochastic", seed=7,
+                                                             offset=100))
+        self.assertAlmostEqual(float(self.widen(a).astype(np.float64).mean()), 1.0 + 2.0 ** -10, delta=2e-4)
+        with self.assertRaises(ValueError):
+            tnp.convert(x, "bfloat16", rounding="up")
+        with self.assertRaises(TypeError):
+            tnp.convert(x.astype(np.float64), "float16")
+
+    def test_mixed_step_is_the_fp32_step_rounded(self):
+        """bf16 parameter, gradient and states: the fp32 step on the widened arrays, then nearest rounding
+        (the manual's MIXED PRECISION contract), for 5 steps."""
+        r = rng(3)
+        n = 1000
+        p = tnp.convert(r.standard_normal(n).astype(np.float32), "bfloat16")
+        m, v = np.zeros(n, np.uint16), np.zeros(n, np.uint16)
+        for step in range(1, 6):
+            g = tnp.convert(r.standard_normal(n).astype(np.float32), "bfloat16")
+            pf, gf, mf, vf = (self.widen(a) for a in (p, g, m, v))
+            tnp.adamw_step(pf, gf, mf, vf, None, step=step, lr=0.01, weight_decay=0.1)
+            tnp.adamw_step_mp(p, g, m, v, None, step=step, lr=0.01, weight_decay=0.1)
+            for got, want in ((p, pf), (m, mf), (v, vf)):
+                np.testing.assert_array_equal(got, tnp.convert(want, "bfloat16"))
+
+    def test_mixed_kahan_and_copy(self):
+        """fp16 parameters with a Kahan compensation: p + c follows the fp32 trajectory far closer than
+        nearest rounding alone; the bf16 copy of fp32 masters is their nearest rounding."""
+        n, lr = 512, 1e-4
+        g = np.full(n, 1.0, np.float32)
+        start = np.full(n, 1.0, np.float16)
+        plain, kahan, comp = start.copy(), start.copy(), np.zeros(n, np.float16)
+        for step in range(1, 101):
+            tnp.sgd_step_mp(plain, g, None, step=step, lr=lr)
+            tnp.sgd_step_mp(kahan, g, None, step=step, lr=lr, param_mode="kahan", param_aux=comp)
+        exact = 1.0 - 100 * lr
+        self.assertEqual(float(plain[0]), 1.0)  # each update is below half an fp16 ulp of 1.0
+        self.assertAlmostEqual(float(kahan[0]) + float(comp[0]), exact, delta=1e-5)  # plain: off by 1e-2
+        master, copy = np.ones(n, np.float32), np.zeros(n, np.uint16)
+        tnp.sgd_step_mp(master, g, None, step=1, lr=lr, copy=copy)
+        np.testing.assert_array_equal(copy, tnp.convert(master, "bfloat16"))
+
+    def test_mixed_errors_write_nothing(self):
+        n = 64
+        p, g = tnp.convert(np.ones(n, np.float32), "bfloat16"), np.ones(n, np.float32)
+        m, v = np.zeros(n, np.uint16), np.zeros(n, np.uint16)
+        before = [a.copy() for a in (p, m, v)]
+        with self.assertRaises(TrainoptError) as e:
+            tnp.adamw_step_mp(p, g, m, v, None, step=1, lr=-1.0)
+        self.assertIn("lr", str(e.exception))
+        with self.assertRaises(TrainoptError):
+            tnp.adamw_step_mp(p, g, m, v, None, step=1, param_mode="split")  # split needs param_aux
+        with self.assertRaises(TypeError):
+            tnp.adamw_step_mp(p, g, m, v.astype(np.float32), None, step=1)  # mixed state dtypes
+        with self.assertRaises(ValueError):
+            tnp.adamw_step_mp(p, g[:10], m, v, None, step=1)
+        for a, b in zip((p, m, v), before):
+            np.testing.assert_array_equal(a, b)
+
+    def test_8bit_step_is_dequantize_step_quantize(self):
+        """The 8-bit AdamW step: dequantize the states, the fp32 step, quantize them again (the manual's
+        QUANT8 contract), bit for bit over 3 steps; a round trip is within 5% of the block's absmax."""
+        r = rng(4)
+        n, block = 5000, 256
+        p = r.standard_normal(n).astype(np.float32)
+        m, m_max = tnp.states8bit(n, block)
+        v, v_max = tnp.states8bit(n, block)
+        self.assertEqual(m_max.shape, (20,))
+        for step in range(1, 4):
+            g = r.standard_normal(n).astype(np.float32)
+            pf = p.copy()
+            mf = tnp.dequantize_blockwise(m, m_max, signed=True)
+            vf = tnp.dequantize_blockwise(v, v_max, signed=False)
+            tnp.adamw_step(pf, g, mf, vf, None, step=step, lr=0.01)
+            tnp.adamw8bit_step(p, g, m, m_max, v, v_max, step=step, lr=0.01)
+            np.testing.assert_array_equal(p, pf)
+            for codes, absmax, want, signed in ((m, m_max, mf, True), (v, v_max, vf, False)):
+                c, a = tnp.quantize_blockwise(want, signed=signed)
+                np.testing.assert_array_equal(codes, c)
+                np.testing.assert_array_equal(absmax, a)
+        c, a = tnp.quantize_blockwise(g)
+        d = tnp.dequantize_blockwise(c, a)
+        self.assertLess(float(np.abs(d - g).max()), 0.05 * float(a.max()))
+        with self.assertRaises(TrainoptError):
+            tnp.quantize_blockwise(g, block=100)  # not a power of two
+        with self.assertRaises(ValueError):
+            tnp.adamw8bit_step(p, g, m, m_max[:3], v, v_max, step=4)

@@ -102,13 +102,15 @@ def initializer(value):
 
 
 def defaults_for(kernel):
-    """TRAINOPT_<STEM>_DEFAULTS of a kernel (adamw_step: ADAMW), else those of its config
+    """TRAINOPT_<STEM>_DEFAULTS of a kernel (adamw_step, adamw_step_mp, adamw8bit_step: ADAMW), else those of its config
     struct (trainopt_adam_config: ADAM), else None."""
     stem = kernel
-    for suffix in ("_step_ex", "_step", "_init"):
+    for suffix in ("_step_ex", "_step_mp", "_step", "_init"):
         if stem.endswith(suffix):
             stem = stem[:-len(suffix)]
             break
+    if stem.endswith("8bit"):  # adamw8bit_step: AdamW's defaults
+        stem = stem[:-len("8bit")]
     ctype = config_type(kernel)
     if stem in _api.DEFAULTS:
         return initializer(_api.DEFAULTS[stem])
@@ -120,10 +122,12 @@ def defaults_for(kernel):
 SCALAR_TYPES = ("double", "float", "int64_t", "int", "size_t", "uint64_t", "int32_t")
 
 
-def optimizer_layout(kernel):
-    """The optimizer shape (config, [int64_t step,] [scalars...,] size_t n, float arrays..., [step options]):
-    (has_step, scalar parameter names, [(array name, written)], has_opts), or None for another shape
-    (NAdam's mu_product is such a scalar; LAMB's tensor lists are another shape)."""
+def optimizer_layout(kernel, array_types=("float *", "const float *"), tail=()):
+    """The optimizer shape (config, [int64_t step,] [scalars...,] size_t n, arrays..., TAIL..., [step options])
+    with every array of one of ARRAY_TYPES: (has_step, scalar parameter names, [(array name, written)],
+    has_opts), or None for another shape (NAdam's mu_product and the 8-bit steps' block are such scalars;
+    LAMB's tensor lists are another shape; the mixed-precision steps' arrays are void * and their TAIL
+    the precision descriptor)."""
     params = _api.PARAMS[kernel]
     if not params or config_type(kernel) is None:
         return None
@@ -141,9 +145,13 @@ def optimizer_layout(kernel):
     has_opts = bool(rest) and rest[-1][0] == "const trainopt_step_opts *"
     if has_opts:
         rest = rest[:-1]
-    if not rest or any(t not in ("float *", "const float *") for t, _ in rest):
+    if tail:
+        if tuple(t for t, _ in rest[-len(tail):]) != tuple(tail):
+            return None
+        rest = rest[:-len(tail)]
+    if not rest or any(t not in array_types for t, _ in rest):
         return None
-    return has_step, scalars, [(name, t == "float *") for t, name in rest], has_opts
+    return has_step, scalars, [(name, not t.startswith("const ")) for t, name in rest], has_opts
 
 
 def list_optimizer_layout(kernel):

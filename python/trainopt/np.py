@@ -29,11 +29,6 @@ COVERAGE = {
     "clear_error": "not exposed: errors are exceptions",
     "backend": "trainopt.backend",
 }
-# issue 18: the 8-bit states take uint8 codes and per-block absmax arrays; no numpy
-# function yet (the C kernels and their tests are in src/quant8.h, tests/test_quant8.c).
-COVERAGE.update({k: "not exposed yet: 8-bit states (issue 18), C only for now" for k in (
-    "quantize_blockwise", "dequantize_blockwise", "sgd8bit_step", "sgd8bit_step_ex", "adam8bit_step",
-    "adam8bit_step_ex", "adamw8bit_step", "adamw8bit_step_ex", "lion8bit_step", "lion8bit_step_ex")})
 
 
 def _export(fn, kernels=None):
@@ -74,11 +69,23 @@ def _out(a, name, fn, shape, dtype=np.float32):
 
 # ---- optimizers, made from the kernel list ----------------------------------------------
 
-def _make_optimizer(kernel, has_step, scalars, arrays, has_opts):
+def _float_arrays(kernel, arrays, given, n, extra):
+    """The fp32 optimizers' array arguments: float32 arrays of n elements, None for NULL."""
+    return [_ptr(given.get(name), name, kernel, n=n, writable=writable, optional=True) for name, writable in arrays]
+
+
+def _make_optimizer(kernel, has_step, scalars, arrays, has_opts, arguments=_float_arrays, keywords=None,
+                    defaults=None, about="numpy float32 arrays"):
+    """The function of an optimizer kernel: its arrays positional or by name, step=, its scalars and config
+    fields as keywords. ARGUMENTS(kernel, arrays, given, n, extra) makes the C arguments from the arrays
+    (given: name -> array), the scalars and the KEYWORDS the function takes besides (extra: name ->
+    value); DEFAULTS gives scalars default values."""
     c_function = getattr(lib, "trainopt_" + kernel)
     ctype = config_type(kernel)
     fields = config_fields(ctype)
     names = [name for name, _ in arrays]
+    keywords = keywords or {}
+    defaults = defaults or {}
 
     def step_function(*args, step=None, grad_scale=1.0, found_inf=False, **kwargs):
         if len(args) > len(names):
@@ -91,26 +98,20 @@ def _make_optimizer(kernel, has_step, scalars, arrays, has_opts):
                 given[name] = kwargs.pop(name)
         if has_step and step is None:
             raise TypeError("%s: step= is required (the 1-based number of this update)" % kernel)
-        missing = [name for name in scalars if name not in kwargs]
+        missing = [name for name in scalars if name not in kwargs and name not in defaults]
         if missing:
             raise TypeError("%s: %s= is required" % (kernel, "=, ".join(missing)))
-        scalar_values = [kwargs.pop(name) for name in scalars]
+        scalar_values = [kwargs.pop(name, defaults.get(name)) for name in scalars]
+        extra = {name: kwargs.pop(name, value) for name, value in keywords.items()}
+        extra.update(zip(scalars, scalar_values))
         if not has_opts and (grad_scale != 1.0 or found_inf):
             raise TypeError("%s: grad_scale and found_inf belong to %s_ex" % (kernel, kernel))
         cfg = make_config(kernel, kwargs, kernel)
-        n = None
-        for name in names:
-            if given.get(name) is not None:
-                n = np.size(given[name])
-                break
-        pointers = [_ptr(given.get(name), name, kernel, n=n, writable=writable, optional=True)
-                    for name, writable in arrays]
-        call = [cfg] + ([int(step)] if has_step else []) + scalar_values + [n or 0] + pointers
+        n = next((np.size(given[name]) for name in names if given.get(name) is not None), 0)
+        call = [cfg] + ([int(step)] if has_step else []) + scalar_values + [n]
+        call += arguments(kernel, arrays, given, n, extra)
         if has_opts:
-            opts = ffi.new("trainopt_step_opts *", initializer(_api.DEFAULTS["step_opts"]))
-            flag = ffi.new("int *", 1 if found_inf else 0)
-            count = ffi.new("size_t *")
-            opts.grad_scale, opts.found_inf, opts.nonfinite = grad_scale, flag, count
+            (opts, keep), count = _step_options(grad_scale, found_inf)
             call.append(opts)
         check(c_function(*call), kernel)
         return int(count[0]) if has_opts else None
@@ -118,13 +119,24 @@ def _make_optimizer(kernel, has_step, scalars, arrays, has_opts):
     init = defaults_for(kernel)
     shown = ffi.new(ctype + " *", init) if init is not None else ffi.new(ctype + " *")
     step_function.__name__ = step_function.__qualname__ = kernel
-    step_function.__doc__ = "%s(%s%s, **hyperparameters)%s\n\ntrainopt_%s on numpy float32 arrays, updated in place " \
+    step_function.__doc__ = "%s(%s%s, **hyperparameters)%s\n\ntrainopt_%s on %s, updated in place " \
         "(None for a state the config does not use).\nHyperparameters (%s), defaults: %s." % (
-            kernel, ", ".join(names), ", *" + (", step" if has_step else "") + "".join(", %s" % s for s in scalars),
-            " -> number of non-finite gradients" if has_opts else "", kernel, ctype,
+            kernel, ", ".join(names), ", *" + (", step" if has_step else "") +
+            "".join(", %s" % s if s not in defaults else ", %s=%r" % (s, defaults[s]) for s in scalars) +
+            "".join(", %s=%r" % kv for kv in keywords.items()),
+            " -> number of non-finite gradients" if has_opts else "", kernel, about, ctype,
             ", ".join("%s=%r" % (f, getattr(shown, f)) for f in fields)) + \
         ("\nStep options: grad_scale= (multiplies every gradient), found_inf= (skip the step)." if has_opts else "")
     return step_function
+
+
+def _step_options(grad_scale, found_inf):
+    """(options, keep), count: trainopt_step_opts with GRAD_SCALE and FOUND_INF (keep holds what it
+    points to), and where the count of non-finite gradients lands."""
+    opts = ffi.new("trainopt_step_opts *", initializer(_api.DEFAULTS["step_opts"]))
+    flag, count = ffi.new("int *", 1 if found_inf else 0), ffi.new("size_t *")
+    opts.grad_scale, opts.found_inf, opts.nonfinite = grad_scale, flag, count
+    return (opts, flag), count
 
 
 for _family, _kernel in _api.KERNELS:
@@ -132,18 +144,156 @@ for _family, _kernel in _api.KERNELS:
     if _family == "optim" and _layout is not None:
         _export(_make_optimizer(_kernel, *_layout))
 
-# Mixed precision (issue 15): bf16/fp16 arrays have no numpy wrapper yet.
-for _kernel in ["convert"] + [_k + "_step_mp" for _k in ("sgd", "adagrad", "rmsprop", "adam", "adamw", "radam",
-                                                         "adamax", "adadelta", "lion")]:
-    COVERAGE[_kernel] = "not exposed yet: mixed precision (bf16/fp16 arrays as uint16) has no numpy wrapper (issue 15)"
+
+# ---- bf16 and fp16 arrays (issue 15) and 8-bit states (issue 18) --------------------------------
+# An fp16 array is numpy's float16; a bf16 array, which numpy lacks, is a uint16 array of bf16 bit
+# patterns (trainopt's own representation; convert() makes and reads them).
+
+_DTYPES = {np.dtype(np.float32): lib.TRAINOPT_F32, np.dtype(np.float16): lib.TRAINOPT_F16,
+           np.dtype(np.uint16): lib.TRAINOPT_BF16}
+_DTYPE_NAMES = {"float32": np.float32, "float16": np.float16, "bfloat16": np.uint16}
 
 
-def _step_options(grad_scale, found_inf):
-    """(options, count): trainopt_step_opts with GRAD_SCALE and FOUND_INF, and where the count lands."""
-    opts = ffi.new("trainopt_step_opts *", initializer(_api.DEFAULTS["step_opts"]))
-    flag, count = ffi.new("int *", 1 if found_inf else 0), ffi.new("size_t *")
-    opts.grad_scale, opts.found_inf, opts.nonfinite = grad_scale, flag, count
-    return (opts, flag), count
+def _lowp_ptr(a, name, fn, n, writable, optional=True):
+    """(void * pointer, trainopt_dtype) of a float32, float16 or uint16 (bf16) array A, or (NULL, None)."""
+    if a is None and optional:
+        return ffi.NULL, None
+    if not isinstance(a, np.ndarray) or a.dtype not in _DTYPES:
+        raise TypeError("%s: %s must be a numpy float32, float16 or uint16 (bf16 bits) array, not %s"
+                        % (fn, name, getattr(a, "dtype", type(a).__name__)))
+    if not a.flags.c_contiguous:
+        raise ValueError("%s: %s is not C-contiguous (np.ascontiguousarray copies it)" % (fn, name))
+    if writable and not a.flags.writeable:
+        raise ValueError("%s: %s is read-only" % (fn, name))
+    if a.size != n:
+        raise ValueError("%s: %s has %d elements, %d expected" % (fn, name, a.size, n))
+    return ffi.cast("void *", a.ctypes.data), _DTYPES[a.dtype]
+
+
+def convert(src, dtype, *, rounding="nearest", seed=0, offset=0, out=None):
+    """trainopt_convert: SRC (float32, float16, or uint16 bf16 bits) as DTYPE ("float32", "float16",
+    "bfloat16"; bf16 comes back as uint16 bits). rounding "nearest" is PyTorch's .to(); "stochastic"
+    draws element i's bits from Philox (seed, offset + i)."""
+    if dtype not in _DTYPE_NAMES:
+        raise ValueError("convert: dtype %r is not one of %s" % (dtype, ", ".join(_DTYPE_NAMES)))
+    if rounding not in ("nearest", "stochastic"):
+        raise ValueError("convert: rounding %r is not 'nearest' or 'stochastic'" % (rounding,))
+    n = np.size(src)
+    src_ptr, src_dtype = _lowp_ptr(src, "src", "convert", n, False, optional=False)
+    out = np.empty(np.shape(src), _DTYPE_NAMES[dtype]) if out is None else out
+    if out.dtype != np.dtype(_DTYPE_NAMES[dtype]):
+        raise TypeError("convert: out has dtype %s; %s needs %s" % (out.dtype, dtype, np.dtype(_DTYPE_NAMES[dtype])))
+    dst_ptr, dst_dtype = _lowp_ptr(out, "out", "convert", n, True, optional=False)
+    check(lib.trainopt_convert(n, src_ptr, src_dtype, dst_ptr, dst_dtype, lib.TRAINOPT_ROUND_STOCHASTIC
+                               if rounding == "stochastic" else lib.TRAINOPT_ROUND_NEAREST, seed, offset), "convert")
+    return out
+
+
+_export(convert)
+
+_PARAM_MODES = {"nearest": lib.TRAINOPT_PARAM_NEAREST, "stochastic": lib.TRAINOPT_PARAM_STOCHASTIC,
+                "kahan": lib.TRAINOPT_PARAM_KAHAN, "split": lib.TRAINOPT_PARAM_SPLIT}
+_MIXED_KEYWORDS = {"param_mode": "nearest", "param_aux": None, "copy": None, "seed": 0, "offset": 0}
+
+
+def _mixed_arrays(kernel, arrays, given, n, extra):
+    """A mixed-precision step's arrays (their dtypes read from the arrays) and its trainopt_precision."""
+    pointers, dtypes = [], {}
+    for name, writable in arrays:
+        pointers.append(None)
+        pointers[-1], dtypes[name] = _lowp_ptr(given.get(name), name, kernel, n, writable)
+    if extra["param_mode"] not in _PARAM_MODES:
+        raise ValueError("%s: param_mode %r is not one of %s" % (kernel, extra["param_mode"], ", ".join(_PARAM_MODES)))
+    state_dtypes = {dtypes[name] for name, _ in arrays[2:] if dtypes[name] is not None}
+    if len(state_dtypes) > 1:
+        raise TypeError("%s: the state arrays have different dtypes (all float32, or all uint16 bf16 bits)" % kernel)
+    pr = ffi.new("trainopt_precision *", initializer(_api.DEFAULTS["precision"]))
+    pr.param_dtype, pr.grad_dtype = dtypes[arrays[0][0]], dtypes[arrays[1][0]]
+    pr.state_dtype = state_dtypes.pop() if state_dtypes else lib.TRAINOPT_F32
+    pr.param_mode = _PARAM_MODES[extra["param_mode"]]
+    pr.param_aux, _ = _lowp_ptr(extra["param_aux"], "param_aux", kernel, n, True)
+    copy, copy_dtype = _lowp_ptr(extra["copy"], "copy", kernel, n, True)
+    if copy_dtype is not None:
+        pr.copy, pr.copy_dtype = copy, copy_dtype
+    pr.seed, pr.offset = extra["seed"], extra["offset"]
+    return pointers + [pr]
+
+
+for _family, _kernel in _api.KERNELS:
+    _layout = optimizer_layout(_kernel, ("void *", "const void *"), ("const trainopt_precision *",))
+    if _family == "optim" and _layout is not None:
+        _export(_make_optimizer(_kernel, *_layout, arguments=_mixed_arrays, keywords=_MIXED_KEYWORDS,
+                                about="float32, float16 or uint16 (bf16 bits) arrays: the dtypes are the arrays'; "
+                                "param_mode 'nearest', 'stochastic' (seed, offset), 'kahan' (param_aux: the "
+                                "compensation, param's dtype) or 'split' (bf16 param, param_aux: uint16 low halves); "
+                                "copy: an optional float16/bf16 copy of the updated fp32 parameters"))
+
+Q8_BLOCK = 256  # TRAINOPT_Q8_BLOCK: bitsandbytes' block
+
+
+def _q8_arrays(kernel, arrays, given, n, extra):
+    """An 8-bit step's arrays: float32 param and grad of n elements, uint8 codes of n, float32 absmax of
+    one value per block."""
+    blocks = -(-n // extra["block"]) if extra["block"] else 0
+    return [_ptr(given.get(name), name, kernel, ctype=_api_type(kernel, name), writable=writable, optional=True,
+                 n=blocks if name.endswith("_absmax") else n) for name, writable in arrays]
+
+
+def _api_type(kernel, name):
+    """The element type (float, uint8_t) of array parameter NAME of KERNEL."""
+    t = dict((p, t) for t, p in _api.PARAMS[kernel])[name]
+    return t.replace("const ", "").rstrip(" *")
+
+
+for _family, _kernel in _api.KERNELS:
+    _layout = optimizer_layout(_kernel, ("float *", "const float *", "uint8_t *"))
+    if _family == "optim" and _layout is not None and "block" in _layout[1]:
+        _export(_make_optimizer(_kernel, *_layout, arguments=_q8_arrays, defaults={"block": Q8_BLOCK},
+                                about="float32 param and grad, uint8 state codes and float32 absmax, one per "
+                                "block (states8bit(n, block) makes a zero state)"))
+
+
+def states8bit(n, block=Q8_BLOCK):
+    """A zero 8-bit state of n elements: (uint8 codes, float32 absmax per block)."""
+    return np.zeros(n, np.uint8), np.zeros(-(-n // block), np.float32)
+
+
+def _q8_map(signed, fn):
+    if not isinstance(signed, bool):
+        raise TypeError("%s: signed must be True (first moments) or False (second moments)" % fn)
+    return lib.TRAINOPT_Q8_SIGNED if signed else lib.TRAINOPT_Q8_UNSIGNED
+
+
+def quantize_blockwise(x, *, signed=True, block=Q8_BLOCK, codes=None, absmax=None):
+    """trainopt_quantize_blockwise: float32 X as (uint8 codes, float32 absmax per block), bitsandbytes'
+    dynamic map (signed=True: first moments; False: second moments)."""
+    n = np.size(x)
+    codes = _out(codes, "codes", "quantize_blockwise", np.shape(x), np.uint8)
+    absmax = _out(absmax, "absmax", "quantize_blockwise", (-(-n // block) if block else 0,))
+    check(lib.trainopt_quantize_blockwise(_q8_map(signed, "quantize_blockwise"), block, n,
+                                          _ptr(x, "x", "quantize_blockwise", n=n),
+                                          _ptr(codes, "codes", "quantize_blockwise", "uint8_t", writable=True),
+                                          _ptr(absmax, "absmax", "quantize_blockwise", writable=True)),
+          "quantize_blockwise")
+    return codes, absmax
+
+
+def dequantize_blockwise(codes, absmax, *, signed=True, block=Q8_BLOCK, out=None):
+    """trainopt_dequantize_blockwise: the float32 values of CODES and ABSMAX."""
+    n = np.size(codes)
+    out = _out(out, "out", "dequantize_blockwise", np.shape(codes))
+    check(lib.trainopt_dequantize_blockwise(_q8_map(signed, "dequantize_blockwise"), block, n,
+                                            _ptr(codes, "codes", "dequantize_blockwise", "uint8_t", n=n),
+                                            _ptr(absmax, "absmax", "dequantize_blockwise",
+                                                 n=-(-n // block) if block else None),
+                                            _ptr(out, "out", "dequantize_blockwise", writable=True)),
+          "dequantize_blockwise")
+    return out
+
+
+__all__.append("states8bit")
+_export(quantize_blockwise)
+_export(dequantize_blockwise)
 
 
 def _make_list_optimizer(kernel, has_step, lists, has_opts):
