@@ -483,11 +483,14 @@ class Errors(unittest.TestCase):
         self.p[2].grad.data = self.p[2].grad.double()  # torch's grad setter would refuse it
         self.refused(TypeError, r"param_groups\[1\]\['params'\]\[1\]: its grad is torch.float64")
 
-    def test_bfloat16_parameter(self):
+    def test_bfloat16_parameter_with_float32_gradient(self):
+        """bf16 parameters are stepped (class BFloat16), with bf16 gradients only."""
         q = torch.ones(3, dtype=torch.bfloat16)
         q.grad = torch.ones(3, dtype=torch.bfloat16)
+        q.grad.data = q.grad.float()  # torch's grad setter would refuse it
         self.opt.add_param_group(dict(params=[q]))
-        self.refused(TypeError, r"param_groups\[2\]\['params'\]\[0\]: the parameter is torch.bfloat16")
+        self.refused(TypeError, r"param_groups\[2\]\['params'\]\[0\]: its grad is torch.float32; trainopt steps "
+                     "torch.bfloat16 gradients")
 
     def test_wrong_dtype_parameter(self):
         q = torch.ones(3, dtype=torch.float64)
@@ -538,3 +541,82 @@ class Errors(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipIf(SKIP, SKIP)
+class BFloat16(unittest.TestCase):
+    """bf16 parameters with bf16 gradients: the mixed-precision kernels (trainopt_<opt>_step_mp), their
+    states in bf16 as torch.optim keeps them in the parameter's dtype."""
+
+    def bits(self, t):
+        return t.detach().view(torch.int16).numpy().view("uint16").copy()
+
+    def test_same_bits_as_the_numpy_mixed_step(self):
+        """Each step is trainopt.np.<opt>_step_mp's (the fp32 step on the widened values, rounded to
+        nearest once: tests/test_np.py checks that), for 5 steps of 6 optimizers."""
+        import numpy as np
+        import trainopt.np as tnp
+        cases = [("SGD", dict(lr=0.1, momentum=0.9), "sgd_step_mp", ("momentum_buffer",), {"lr": 0.1, "momentum": 0.9}),
+                 ("Adam", dict(lr=0.01), "adam_step_mp", ("exp_avg", "exp_avg_sq", None), {"lr": 0.01}),
+                 ("AdamW", dict(lr=0.01), "adamw_step_mp", ("exp_avg", "exp_avg_sq", None), {"lr": 0.01}),
+                 ("Adagrad", dict(lr=0.1), "adagrad_step_mp", ("sum",), {"lr": 0.1}),
+                 ("RMSprop", dict(lr=0.01), "rmsprop_step_mp", ("square_avg", None, None), {"lr": 0.01}),
+                 ("Lion", dict(lr=1e-3), "lion_step_mp", ("exp_avg",), {"lr": 1e-3})]
+        for name, kwargs, kernel, states, hparams in cases:
+            with self.subTest(name):
+                torch.manual_seed(5)
+                p = torch.randn(777).bfloat16()
+                opt = getattr(tt, name)([p], **kwargs)
+                mine = self.bits(p)
+                arrays = [np.zeros(777, np.uint16) if s else None for s in states]
+                for step in range(1, 6):
+                    g = torch.randn(777).bfloat16()
+                    p.grad = g
+                    opt.step()
+                    getattr(tnp, kernel)(mine, self.bits(g), *arrays, step=step, **hparams)
+                    np.testing.assert_array_equal(self.bits(p), mine)
+                for s, a in zip(states, arrays):
+                    if s:
+                        self.assertEqual(opt.state[p][s].dtype, torch.bfloat16)
+                        np.testing.assert_array_equal(self.bits(opt.state[p][s]), a)
+
+    def test_mixed_group_and_checkpoints(self):
+        """fp32 and bf16 parameters in one group each take their own kernel; the bf16 states load into
+        torch.optim.AdamW and back."""
+        torch.manual_seed(6)
+        a, b = torch.randn(300), torch.randn(300).bfloat16()
+        a_ref = a.clone()
+        opt = tt.AdamW([a, b], lr=0.01)
+        ref = tt.AdamW([a_ref], lr=0.01)
+        for _ in range(3):
+            g = torch.randn(300)
+            a.grad, a_ref.grad, b.grad = g.clone(), g.clone(), g.bfloat16()
+            opt.step()
+            ref.step()
+        self.assertTrue(torch.equal(a, a_ref))
+        self.assertEqual(opt.state[b]["exp_avg_sq"].dtype, torch.bfloat16)
+        theirs = torch.optim.AdamW([a.clone(), b.clone()], lr=0.01)
+        theirs.load_state_dict(opt.state_dict())
+        back = tt.AdamW([a.clone(), b.clone()], lr=0.01)
+        back.load_state_dict(theirs.state_dict())
+        self.assertTrue(torch.equal(back.state_dict()["state"][1]["exp_avg"], opt.state[b]["exp_avg"]))
+
+    def test_refused(self):
+        """fp16 parameters, a bf16 parameter with an fp32 state, and an optimizer with no _mp kernel are
+        refused by name before anything changes."""
+        p = torch.randn(10).half()
+        p.grad = torch.randn(10).half()
+        with self.assertRaisesRegex(TypeError, r"params'\]\[0\]: the parameter is torch.float16"):
+            tt.AdamW([p]).step()
+        q = torch.randn(10).bfloat16()
+        q.grad = torch.randn(10).bfloat16()
+        opt = tt.AdamW([q])
+        opt.step()
+        opt.state[q]["exp_avg"] = torch.zeros(10)
+        before = q.clone()
+        with self.assertRaisesRegex(TypeError, r"state\['exp_avg'\] is torch.float32"):
+            opt.step()
+        self.assertTrue(torch.equal(q, before))
+        if "lamb_step_mp" not in tt._api.PARAMS:
+            with self.assertRaisesRegex(TypeError, "need trainopt_lamb_step_mp"):
+                tt.LAMB([q], lr=0.01).step()

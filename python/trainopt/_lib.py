@@ -202,7 +202,7 @@ ffi_by_address.include(ffi)
 
 def _by_address_prototype(name):
     def declare(t, p):
-        if t in ("float *", "const float *"):
+        if t in ("float *", "const float *", "void *", "const void *"):
             return "uintptr_t " + p
         if t in ("float *const *", "const float *const *"):  # LAMB's and LARS's tensor lists
             return "const uintptr_t *" + p
@@ -221,6 +221,6 @@ if MULTI_STATES:
     assert ffi_by_address.sizeof("trainopt_tensor_by_address") == ffi.sizeof("trainopt_tensor")
 ffi_by_address.cdef("\n".join(_by_address_prototype(name) for family, name in _api.KERNELS
                                if optimizer_layout(name) or list_optimizer_layout(name)
-                               or name.startswith(("adafactor_step", "sfadamw_"))
+                               or name.startswith(("adafactor_step", "sfadamw_")) or name.endswith("_step_mp")
                                or (MULTI_STATES and name.endswith("_step_multi"))))
 lib_by_address = ffi_by_address.dlopen(path)

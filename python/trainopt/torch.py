@@ -6,8 +6,11 @@ zero_grad() and the lr_scheduler hooks are torch's own; only step() is trainopt'
 The state it keeps is torch's (the same names, dtypes and step counters), so a
 checkpoint moves between trainopt.torch.AdamW and torch.optim.AdamW both ways.
 
+A bfloat16 parameter (with a bfloat16 gradient; its states bfloat16, as torch.optim keeps them)
+is stepped by trainopt_<opt>_step_mp: the fp32 step on the widened values, rounded once.
+
 step() checks every parameter of every group before it runs any kernel: CPU,
-float32, contiguous, a dense gradient of the parameter's shape, states of the
+float32 (or bfloat16), contiguous, a dense gradient of the parameter's shape, states of the
 parameter's size, no overlap; the hyperparameters go through the kernel's own
 checks (a call with n = 0). A refused step raises, naming the parameter
 (param_groups[i]['params'][j]) or with trainopt_last_error()'s text, and has
@@ -20,8 +23,8 @@ from operator import is_, sub
 import torch
 
 from . import _api
-from ._lib import (MULTI_STATES, check, config_fields, config_type, defaults_for, ffi, ffi_by_address, lib,
-                   lib_by_address, list_optimizer_layout, optimizer_layout)
+from ._lib import (MULTI_STATES, check, config_fields, config_type, defaults_for, ffi, ffi_by_address, initializer,
+                   lib, lib_by_address, list_optimizer_layout, optimizer_layout)
 
 __all__ = []
 
@@ -93,6 +96,15 @@ _REFUSED_FLAGS = {"differentiable": "autograd through the step", "capturable": "
                   "fused": "torch's CUDA fused kernel"}
 
 
+# What a step takes, for the error that refuses another dtype.
+_DTYPE_RULE = {torch.float32: "torch.float32 (or torch.bfloat16 parameters with bf16 gradients and states)",
+               torch.bfloat16: "torch.bfloat16 gradients and states with a torch.bfloat16 parameter"}
+
+# bf16 parameters (nearest rounding), gradients and states: the descriptor of every _mp call.
+_BF16_PRECISION = ffi.new("trainopt_precision *", initializer(_api.DEFAULTS["precision"]))
+_BF16_PRECISION.param_dtype = _BF16_PRECISION.grad_dtype = _BF16_PRECISION.state_dtype = lib.TRAINOPT_BF16
+
+
 def _where(gi, j):
     return "param_groups[%d]['params'][%d]" % (gi, j)
 
@@ -127,14 +139,15 @@ class _TrainoptStep:
             setattr(cfg, field, float(value) if isinstance(value, torch.Tensor) else value)
         return cfg
 
-    def _check_tensor(self, t, gi, j, what, numel):
+    def _check_tensor(self, t, gi, j, what, numel, dtype=torch.float32):
+        """Raise the error for a tensor that is not a dense contiguous CPU DTYPE tensor of NUMEL elements."""
         who = "trainopt.torch.%s: %s" % (self._spec.name, _where(gi, j))
         if t.is_sparse or t.layout is not torch.strided:
             raise RuntimeError("%s: %s is sparse; trainopt steps dense tensors only" % (who, what))
         if t.device.type != "cpu":
             raise RuntimeError("%s: %s is on %s; trainopt steps CPU tensors" % (who, what, t.device))
-        if t.dtype != torch.float32:
-            raise TypeError("%s: %s is %s; trainopt steps torch.float32" % (who, what, t.dtype))
+        if t.dtype != dtype:
+            raise TypeError("%s: %s is %s; trainopt steps %s" % (who, what, t.dtype, _DTYPE_RULE.get(dtype, dtype)))
         if not t.is_contiguous():
             raise ValueError("%s: %s is not contiguous (strides %s)" % (who, what, tuple(t.stride())))
         if t.numel() != numel:
@@ -163,16 +176,17 @@ class _TrainoptStep:
         unused = sum(1 for _, used, _ in names if not used)
         step_kind = spec.step
         all_state = self.state
-        strided, f32 = torch.strided, torch.float32
-        rows = []
+        strided, f32, bf16 = torch.strided, torch.float32, torch.bfloat16
+        rows, mixed_rows = [], []
         for j, p in enumerate(group["params"]):
             grad = p.grad
             if grad is None:
                 continue
             n = p.numel()
+            dtype = p.dtype
             # The common case in one expression; the slow path says what is wrong.
-            if not (grad.layout is strided and p.dtype is f32 and grad.dtype is f32 and p.is_cpu and grad.is_cpu
-                    and p.is_contiguous() and grad.is_contiguous() and grad.shape == p.shape):
+            if not (grad.layout is strided and (dtype is f32 or dtype is bf16) and grad.dtype is dtype and p.is_cpu
+                    and grad.is_cpu and p.is_contiguous() and grad.is_contiguous() and grad.shape == p.shape):
                 self._explain(gi, j, p, grad)
             state = all_state.get(p)  # get: the defaultdict must not gain an entry before the commit
             if state is None:
@@ -189,9 +203,9 @@ class _TrainoptStep:
                     if new_state is None:
                         new_state = {}
                     new_state[name] = t
-                elif not (t.layout is strided and t.dtype is f32 and t.is_cpu and t.is_contiguous()
+                elif not (t.layout is strided and t.dtype is dtype and t.is_cpu and t.is_contiguous()
                           and t.numel() == n):
-                    self._check_tensor(t, gi, j, "state['%s']" % name, n)
+                    self._check_tensor(t, gi, j, "state['%s']" % name, n, dtype)
                 pointers.append(t.data_ptr())
             if step_kind is None:
                 step = 1 if new_state else 2
@@ -204,23 +218,27 @@ class _TrainoptStep:
                 lead += values
                 kept = [(keep, value) for (_, keep), value in zip(scalar_rules, values) if keep]
             if n:
-                # Every array is 4n bytes, so two overlap iff their starts are closer than that; the
-                # unused states' zeros sort first and are left out.
+                # Every array is n elements of the parameter's size, so two overlap iff their starts are
+                # closer than that; the unused states' zeros sort first and are left out.
                 starts = sorted(pointers)[unused:]
-                if min(map(sub, starts[1:], starts[:-1])) < 4 * n:
+                if min(map(sub, starts[1:], starts[:-1])) < p.element_size() * n:
                     raise ValueError("trainopt.torch.%s: %s: the parameter, its grad and its states overlap in memory"
                                      % (spec.name, _where(gi, j)))
             fast = step_kind == "tensor" and new_state is None and kept is None and "step" in state
-            rows.append((p, step, lead, n, pointers, new_state, kept, state["step"] if fast else None))
-        return c_function, cfg, rows, is_list
+            (rows if dtype is f32 else mixed_rows).append(
+                (p, step, lead, n, pointers, new_state, kept, state["step"] if fast else None))
+        if mixed_rows:
+            self._mixed_function(kernel, gi)  # refuses the group now when the library has no _mp kernel
+        return c_function, cfg, rows, is_list, mixed_rows
 
-    def _explain(self, gi, j, p, grad):
-        """Raise the error for a parameter or gradient the fast check refused."""
+    def _explain(self, gi, j, p, grad, dtypes=(torch.float32, torch.bfloat16)):
+        """Raise the error for a parameter or gradient the fast check refused (DTYPES: the parameter
+        dtypes this step takes)."""
         if grad.is_sparse or grad.layout is not torch.strided:
             raise RuntimeError("trainopt.torch.%s: %s has a sparse gradient; trainopt steps dense gradients only"
                                % (self._spec.name, _where(gi, j)))
-        self._check_tensor(p, gi, j, "the parameter", p.numel())
-        self._check_tensor(grad, gi, j, "its grad", p.numel())
+        self._check_tensor(p, gi, j, "the parameter", p.numel(), p.dtype if p.dtype in dtypes else dtypes[0])
+        self._check_tensor(grad, gi, j, "its grad", p.numel(), p.dtype)
         raise ValueError("trainopt.torch.%s: %s: grad shape %s differs from the parameter's %s"
                          % (self._spec.name, _where(gi, j), tuple(grad.shape), tuple(p.shape)))
 
@@ -256,13 +274,16 @@ class _TrainoptStep:
             if isinstance(plan, _MultiPlan):
                 plan.run(multi, opts[0] if opts else ffi.NULL, kernel)
                 continue
-            c_function, cfg, rows, is_list = plan
+            c_function, cfg, rows, is_list, mixed_rows = plan
+            if mixed_rows:
+                self._run_mixed(self._mixed_function(kernel, gi), cfg, mixed_rows, opts, kernel)
             if is_list:
                 self._run_lists(c_function, cfg, rows, opts, kernel)
                 continue
             if multi:
                 self._run_multi(multi, cfg, rows, opts, kernel)
-                self._cache_group(gi, self.param_groups[gi], multi)
+                if not mixed_rows:
+                    self._cache_group(gi, self.param_groups[gi], multi)
                 continue
             for p, step, lead, n, pointers, new_state, kept, step_tensor in rows:
                 if n:
@@ -367,6 +388,31 @@ class _TrainoptStep:
             check(multi(plan.cfg, batch[0] + 1 if batch[0] is not None else 2, 0, ffi.NULL,
                         opts[0] if opts else ffi.NULL, ffi.NULL), kernel)
         return plan
+
+    # ---- bf16 parameters: trainopt_<opt>_step_mp (src/mixed.h), one call per tensor ----
+    # A bf16 parameter with its bf16 gradient keeps its states in bf16, as torch.optim keeps them in
+    # the parameter's dtype (so a checkpoint moves both ways); the step is the fp32 kernel on the
+    # widened values, rounded to nearest once at the end (torch.optim rounds after every operation).
+
+    def _mixed_function(self, kernel, gi):
+        """trainopt_<opt>_step_mp for KERNEL (adamw_step or adamw_step_ex); TypeError when there is none."""
+        name = (kernel[:-len("_ex")] if kernel.endswith("_ex") else kernel) + "_mp"
+        if name not in _api.PARAMS:
+            raise TypeError("trainopt.torch.%s: param_groups[%d] has torch.bfloat16 parameters, which need "
+                            "trainopt_%s; the library has none" % (self._spec.name, gi, name))
+        return getattr(lib_by_address, "trainopt_" + name)
+
+    def _run_mixed(self, mixed, cfg, rows, opts, kernel):
+        """The planned bf16 rows, one _mp call each, then the commits."""
+        for p, step, lead, n, pointers, new_state, kept, step_tensor in rows:
+            if n:
+                status = mixed(cfg, *lead, n, *pointers, _BF16_PRECISION, opts[0] if opts else ffi.NULL)
+                if status:
+                    check(status, kernel + " (bf16: _mp)")
+            if step_tensor is not None and isinstance(step_tensor, torch.Tensor):
+                step_tensor.fill_(step)
+            else:
+                self._commit(p, step, new_state, kept)
 
     def _run_lists(self, c_function, cfg, rows, opts, kernel):
         """A tensor-list kernel (LAMB, LARS): one call for the tensors of each step value (one, unless
@@ -501,7 +547,7 @@ class _OwnStep(_TrainoptStep):
             if not (grad.layout is torch.strided and p.dtype is torch.float32 and grad.dtype is torch.float32
                     and p.is_cpu and grad.is_cpu and p.is_contiguous() and grad.is_contiguous()
                     and grad.shape == p.shape):
-                self._explain(gi, j, p, grad)
+                self._explain(gi, j, p, grad, (torch.float32,))
             if shapes_ok is not None:
                 shapes_ok(gi, j, p)
             rows.append((j, p, grad))
