@@ -5,6 +5,8 @@
 #                        (gnuplot) in build/demo/
 #   make demo-compare    the same run, then its PyTorch twin, printed side by side
 #                        (both take DEMO_ARGS, e.g. DEMO_ARGS=--small for a 10-second run)
+#   make demo-bf16       the same run three times: fp32 parameters, bf16 rounded to nearest, bf16
+#                        rounded stochastically; their curves in one PNG (build/demo/fashion_mnist_bf16.png)
 #   make examples-check  every example at a small size, on the scalar and the native backend, with
 #                        the backends' outputs compared; ends with "N passed, N failed[, N skipped]"
 #
@@ -39,7 +41,7 @@ EXAMPLES       += compare_optimizers
 EXAMPLES       += many_tensors
 EXAMPLE_HEADERS = $(HEADERS) $(wildcard examples/*.h)
 
-.PHONY: examples examples-deps demo-deps demo demo-compare examples-check
+.PHONY: examples examples-deps demo-deps demo demo-compare demo-bf16 examples-check
 
 examples: examples-deps
 	@$(MAKE) --no-print-directory $(foreach e,$(EXAMPLES),$(EX)/$(e))
@@ -79,6 +81,18 @@ demo-compare: demo-deps
 		--threads $(DEMO_THREADS) --csv $(DEMO_OUT)/fashion_mnist_torch_curve.csv $(DEMO_ARGS) \
 		--compare $(DEMO_OUT)/fashion_mnist_curve.csv
 	@$(call demo_plot,$(DEMO_OUT)/fashion_mnist_curve.csv,$(DEMO_OUT)/fashion_mnist_curve.png,$(DEMO_OUT)/fashion_mnist_torch_curve.csv)
+
+demo-bf16: demo-deps
+	@$(MAKE) --no-print-directory $(EX)/fashion_mnist
+	@mkdir -p $(DEMO_OUT)
+	OPENBLAS_NUM_THREADS=$(DEMO_THREADS) $(EX)/fashion_mnist --csv $(DEMO_OUT)/fashion_mnist_curve.csv $(DEMO_ARGS)
+	OPENBLAS_NUM_THREADS=$(DEMO_THREADS) $(EX)/fashion_mnist --csv $(DEMO_OUT)/fashion_mnist_bf16_nearest.csv \
+		--bf16 nearest $(DEMO_ARGS)
+	OPENBLAS_NUM_THREADS=$(DEMO_THREADS) $(EX)/fashion_mnist --csv $(DEMO_OUT)/fashion_mnist_bf16_stochastic.csv \
+		--bf16 stochastic $(DEMO_ARGS)
+	@gnuplot -e "f32='$(DEMO_OUT)/fashion_mnist_curve.csv'; nearest='$(DEMO_OUT)/fashion_mnist_bf16_nearest.csv'; \
+		stochastic='$(DEMO_OUT)/fashion_mnist_bf16_stochastic.csv'; png='$(DEMO_OUT)/fashion_mnist_bf16.png'" \
+		examples/fashion_mnist_bf16.gp && echo "learning curves: $(DEMO_OUT)/fashion_mnist_bf16.png"
 
 # $(call demo_plot,CSV,PNG[,TORCH_CSV]): the learning curve as a PNG (demo-deps installs gnuplot-nox).
 demo_plot = gnuplot -e "csv='$(1)'; png='$(2)'; torch='$(3)'" examples/fashion_mnist_curve.gp && echo "learning curve: $(2)"

@@ -39,18 +39,23 @@ for e in $examples; do
             skip "fashion_mnist: needs the Fashion-MNIST files (apt-get install dataset-fashion-mnist)"
             continue
         fi
-        # One OpenBLAS thread: its results also depend on the thread count.
-        ok=1
-        for d in "$native" "$scalar"; do
-            OPENBLAS_NUM_THREADS=1 run fashion_mnist "$d" --small --min-acc 0.75 \
-                --csv "$out/fashion_mnist.$(basename "$d").csv" || ok=0
+        # One OpenBLAS thread: its results also depend on the thread count. Each variant of the
+        # optimizer step: fp32, bf16 parameters rounded stochastically, AdamW's states in 8 bits.
+        for variant in "" "--bf16 stochastic" "--adamw8bit"; do
+            tag=$(echo "$variant" | tr -dc 'a-z0-9')
+            ok=1
+            for d in "$native" "$scalar"; do
+                # shellcheck disable=SC2086 # the variant is two words or none
+                OPENBLAS_NUM_THREADS=1 run fashion_mnist "$d" --small --min-acc 0.75 $variant \
+                    --csv "$out/fashion_mnist$tag.$(basename "$d").csv" || ok=0
+            done
+            # Compare the curves without the timing columns.
+            if [ $ok = 1 ]; then
+                cut -d, -f1-5 "$out/fashion_mnist$tag.$(basename "$native").csv" > "$out/fm.native.cmp"
+                cut -d, -f1-5 "$out/fashion_mnist$tag.$(basename "$scalar").csv" > "$out/fm.scalar.cmp"
+                same "fashion_mnist $variant" "$out/fm.native.cmp" "$out/fm.scalar.cmp"
+            fi
         done
-        # Compare the curves without the timing columns.
-        if [ $ok = 1 ]; then
-            cut -d, -f1-5 "$out/fashion_mnist.$(basename "$native").csv" > "$out/fm.native.cmp"
-            cut -d, -f1-5 "$out/fashion_mnist.$(basename "$scalar").csv" > "$out/fm.scalar.cmp"
-            same fashion_mnist "$out/fm.native.cmp" "$out/fm.scalar.cmp"
-        fi
         ;;
     compare_optimizers) # Fashion-MNIST as well: the same files, one OpenBLAS thread
         if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then

@@ -53,6 +53,8 @@ typedef struct {
     const char *data_dir, *csv;
     double min_acc;                  /* exit status 1 when the final accuracy is lower */
     int adamw8bit;                   /* AdamW's states of w1 and w2 in 8 bits (src/quant8.h) */
+    int bf16;                        /* 0: fp32 parameters; else bf16 (src/mixed.h), rounded by bf16_mode */
+    trainopt_param_mode bf16_mode;   /* TRAINOPT_PARAM_NEAREST or TRAINOPT_PARAM_STOCHASTIC */
 } options;
 
 static void usage(const options *o) {
@@ -68,7 +70,9 @@ static void usage(const options *o) {
            "  --csv PATH       write the learning curve here (%s)\n"
            "  --min-acc X      exit with status 1 if the final test accuracy is below X\n"
            "  --adamw8bit      keep AdamW's states of the two large weights in 8 bits (bitsandbytes'\n"
-           "                   blockwise quantization; the tensors under 4096 elements stay fp32)\n",
+           "                   blockwise quantization; the tensors under 4096 elements stay fp32)\n"
+           "  --bf16 MODE      keep the parameters in bf16, rounded after each step by MODE: nearest or\n"
+           "                   stochastic (the forward and backward passes run on their fp32 values)\n",
            o->epochs, o->batch, o->peak_lr, (unsigned long long)o->seed, o->data_dir, o->csv);
 }
 
@@ -102,7 +106,10 @@ static void parse_args(options *o, int argc, char **argv) {
         else if (!strcmp(a, "--data")) o->data_dir = v;
         else if (!strcmp(a, "--csv")) o->csv = v;
         else if (!strcmp(a, "--min-acc")) o->min_acc = atof(v);
-        else {
+        else if (!strcmp(a, "--bf16") && (!strcmp(v, "nearest") || !strcmp(v, "stochastic"))) {
+            o->bf16 = 1;
+            o->bf16_mode = !strcmp(v, "nearest") ? TRAINOPT_PARAM_NEAREST : TRAINOPT_PARAM_STOCHASTIC;
+        } else {
             fprintf(stderr, "unknown option: %s (try --help)\n", a);
             exit(2);
         }
@@ -111,8 +118,26 @@ static void parse_args(options *o, int argc, char **argv) {
         fprintf(stderr, "need --epochs >= 1 and --batch >= 2 (batch norm needs two rows)\n");
         exit(2);
     }
+    if (o->bf16 && o->adamw8bit) {
+        fprintf(stderr, "--bf16 and --adamw8bit do not combine (the 8-bit steps take fp32 parameters)\n");
+        exit(2);
+    }
 }
 
+
+/* bf16 parameters (--bf16): the parameters live in bf16[]; each step updates them there with
+   AdamW's _mp step (fp32 gradients and states, the update in fp32, then the rounding the option
+   names) and widens them into m->param, the fp32 values the next forward pass reads. Stochastic
+   rounding draws fresh words every step: element i of step t takes the word (seed, t * N_PARAMS + i). */
+static uint16_t bf16[N_PARAMS];
+static void adamw_bf16(const trainopt_adam_config *c, const options *o, int64_t step, size_t from, size_t n, model *m) {
+    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+    pr.param_dtype = TRAINOPT_BF16;
+    pr.param_mode = o->bf16_mode;
+    pr.seed = o->seed + 2, pr.offset = (uint64_t)step * N_PARAMS + from;
+    CHECK(trainopt_adamw_step_mp(c, step, n, bf16 + from, m->grad + from, m->m + from, m->v + from, NULL, &pr, NULL));
+    CHECK(trainopt_convert(n, bf16 + from, TRAINOPT_BF16, m->param + from, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0));
+}
 
 /* Clip the global gradient norm, then one AdamW step per weight-decay group. */
 #define N_8BIT ((size_t)H1 * IN + (size_t)H2 * H1) /* w1 and w2: their states in 8 bits with --adamw8bit */
@@ -142,12 +167,17 @@ static void optimizer_step(model *m, const options *o, int64_t step, double lr) 
         CHECK(trainopt_adamw8bit_step(&adamw, step, TRAINOPT_Q8_BLOCK, N_8BIT, m->param, m->grad, q_m, q_ma, q_v, q_va));
         CHECK(trainopt_adamw_step(&adamw, step, N_DECAY - N_8BIT, m->param + N_8BIT, m->grad + N_8BIT, m->m + N_8BIT,
                                   m->v + N_8BIT, NULL));
+    } else if (o->bf16) {
+        adamw_bf16(&adamw, o, step, 0, N_DECAY, m);
     } else {
         CHECK(trainopt_adamw_step(&adamw, step, N_DECAY, m->param, m->grad, m->m, m->v, NULL));
     }
     adamw.weight_decay = 0.0;
-    CHECK(trainopt_adamw_step(&adamw, step, N_PARAMS - N_DECAY, m->param + N_DECAY, m->grad + N_DECAY,
-                              m->m + N_DECAY, m->v + N_DECAY, NULL));
+    if (o->bf16)
+        adamw_bf16(&adamw, o, step, N_DECAY, N_PARAMS - N_DECAY, m);
+    else
+        CHECK(trainopt_adamw_step(&adamw, step, N_PARAMS - N_DECAY, m->param + N_DECAY, m->grad + N_DECAY,
+                                  m->m + N_DECAY, m->v + N_DECAY, NULL));
 }
 
 int main(int argc, char **argv) {
@@ -168,6 +198,7 @@ int main(int argc, char **argv) {
     /* Defaults: the configuration `make demo` runs. */
     o.epochs = 15;
     o.adamw8bit = 0;
+    o.bf16 = 0, o.bf16_mode = TRAINOPT_PARAM_NEAREST;
     o.batch = 128;
     o.n_train = 0, o.n_test = 0;
     o.peak_lr = 2e-3, o.end_lr = 1e-5, o.weight_decay = 0.05, o.warmup_epochs = 1.0;
@@ -190,6 +221,10 @@ int main(int argc, char **argv) {
     if (warmup_steps > total_steps / 10) warmup_steps = total_steps / 10;
 
     model_init(&m, o.batch, o.seed, N_PARAMS);
+    if (o.bf16) { /* the initial parameters rounded to bf16, and the fp32 values the passes read */
+        CHECK(trainopt_convert(N_PARAMS, m.param, TRAINOPT_F32, bf16, TRAINOPT_BF16, TRAINOPT_ROUND_NEAREST, 0, 0));
+        CHECK(trainopt_convert(N_PARAMS, bf16, TRAINOPT_BF16, m.param, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0));
+    }
     order = (uint32_t *)malloc(train.n * sizeof *order);
     xb = alloc_floats(o.batch * IN, 0.0f);
     yb = (int32_t *)malloc(o.batch * sizeof *yb);
@@ -219,6 +254,9 @@ int main(int argc, char **argv) {
     printf("AdamW peak lr %g (warmup %lld steps, cosine to %g), weight decay %g; dropout %g, label smoothing %g, "
            "clip norm %g\n", o.peak_lr, (long long)warmup_steps, o.end_lr, o.weight_decay, o.dropout, o.label_smoothing,
            o.clip_norm);
+    if (o.bf16)
+        printf("parameters in bf16, rounded %s after each step; gradients and AdamW's states fp32\n",
+               o.bf16_mode == TRAINOPT_PARAM_NEAREST ? "to nearest" : "stochastically");
 
     for (epoch = 1; epoch <= o.epochs; epoch++) {
         double t0 = now(), loss_sum = 0.0, t_train, seconds, cpu_train;
