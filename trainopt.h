@@ -2254,13 +2254,17 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__mp_make TRAINOPT__PRIVATE(trainopt__mp_make)
 #define trainopt__mp_make_ TRAINOPT__PRIVATE(trainopt__mp_make_)
 #define trainopt__mp_narrow TRAINOPT__PRIVATE(trainopt__mp_narrow)
+#define trainopt__mp_narrow_as TRAINOPT__PRIVATE(trainopt__mp_narrow_as)
 #define trainopt__mp_param_in TRAINOPT__PRIVATE(trainopt__mp_param_in)
+#define trainopt__mp_param_in_as TRAINOPT__PRIVATE(trainopt__mp_param_in_as)
 #define trainopt__mp_param_out TRAINOPT__PRIVATE(trainopt__mp_param_out)
+#define trainopt__mp_param_out_as TRAINOPT__PRIVATE(trainopt__mp_param_out_as)
 #define trainopt__mp_refused TRAINOPT__PRIVATE(trainopt__mp_refused)
 #define trainopt__mp_run TRAINOPT__PRIVATE(trainopt__mp_run)
 #define trainopt__mp_scalars TRAINOPT__PRIVATE(trainopt__mp_scalars)
 #define trainopt__mp_store_param TRAINOPT__PRIVATE(trainopt__mp_store_param)
 #define trainopt__mp_widen TRAINOPT__PRIVATE(trainopt__mp_widen)
+#define trainopt__mp_widen_as TRAINOPT__PRIVATE(trainopt__mp_widen_as)
 #define trainopt__mul_rounded TRAINOPT__PRIVATE(trainopt__mul_rounded)
 #define trainopt__multi_job TRAINOPT__PRIVATE(trainopt__multi_job)
 #define trainopt__multi_refuse TRAINOPT__PRIVATE(trainopt__multi_refuse)
@@ -10883,12 +10887,12 @@ typedef struct {
 } trainopt__mp_call;
 
 /* The parameter after the step (q, in float) back into the caller's arrays, k elements at
-   index i, with the random words rnd for stochastic rounding. */
-TRAINOPT__FORCE_INLINE void trainopt__mp_store_param(const trainopt_precision *pr, void *param, size_t i, size_t k,
-                                                     trainopt__vf q, trainopt__vi rnd) {
-    const int f16 = pr->param_dtype == TRAINOPT_F16;
+   index i, with the random words rnd for stochastic rounding; mode is pr->param_mode and
+   f16 whether the parameter is fp16 (constants at each call: one loop per case). */
+TRAINOPT__FORCE_INLINE void trainopt__mp_store_param(const trainopt_precision *pr, int mode, int f16, void *param, size_t i,
+                                                     size_t k, trainopt__vf q, trainopt__vi rnd) {
     trainopt__vi h, low;
-    switch (pr->param_mode) {
+    switch (mode) {
     case TRAINOPT_PARAM_STOCHASTIC:
         h = f16 ? trainopt__v_to_f16(q, 1, rnd) : trainopt__v_to_bf16(q, 1, rnd);
         trainopt__vi_store16_n((uint16_t *)param + i, h, k);
@@ -10917,60 +10921,99 @@ TRAINOPT__FORCE_INLINE void trainopt__mp_store_param(const trainopt_precision *p
 }
 
 /* The parameter as the step sees it: widened, plus the compensation (Kahan), or joined
-   with its low half (split). */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__mp_load_param(const trainopt_precision *pr, const void *param, size_t i, size_t k) {
-    const int f16 = pr->param_dtype == TRAINOPT_F16;
-    if (pr->param_mode == TRAINOPT_PARAM_SPLIT)
+   with its low half (split). mode and f16 as trainopt__mp_store_param's. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__mp_load_param(const trainopt_precision *pr, int mode, int f16, const void *param,
+                                                            size_t i, size_t k) {
+    if (mode == TRAINOPT_PARAM_SPLIT)
         return trainopt__v_from_bits(trainopt__vi_or(trainopt__vi_shl(trainopt__vi_load16_n((const uint16_t *)param + i, k), 16),
                                                      trainopt__vi_load16_n((const uint16_t *)pr->param_aux + i, k)));
-    if (pr->param_mode == TRAINOPT_PARAM_KAHAN)
+    if (mode == TRAINOPT_PARAM_KAHAN)
         return trainopt__v_add(trainopt__load_as_f32(param, f16 ? TRAINOPT_F16 : TRAINOPT_BF16, i, k),
                                trainopt__load_as_f32(pr->param_aux, f16 ? TRAINOPT_F16 : TRAINOPT_BF16, i, k));
     return trainopt__load_as_f32(param, f16 ? TRAINOPT_F16 : TRAINOPT_BF16, i, k);
 }
 
-/* Widens k <= TRAINOPT__MP_BLOCK elements of src (dtype) at index i into dst. */
+/* The block passes below run whole vectors, then the tail, with the format (and the
+   parameter's mode) a constant in each loop: a test per vector would cost as much as the
+   conversion itself. */
+
+/* Widens k <= TRAINOPT__MP_BLOCK elements of src (bf16 or fp16) at index i into dst. */
+TRAINOPT__FORCE_INLINE void trainopt__mp_widen_as(float *dst, const void *src, int dtype, size_t i, size_t k) {
+    size_t j = 0;
+    for (; j + TRAINOPT_SIMD_LANES <= k; j += TRAINOPT_SIMD_LANES)
+        trainopt__v_store_n(dst + j, trainopt__load_as_f32(src, dtype, i + j, TRAINOPT_SIMD_LANES), TRAINOPT_SIMD_LANES);
+    if (j < k) trainopt__v_store_n(dst + j, trainopt__load_as_f32(src, dtype, i + j, k - j), k - j);
+}
 TRAINOPT__DRIVER void trainopt__mp_widen(float *dst, const void *src, trainopt_dtype dtype, size_t i, size_t k) {
-    size_t j = 0, w;
-    for (; j < k; j += w) {
-        w = k - j < TRAINOPT_SIMD_LANES ? k - j : TRAINOPT_SIMD_LANES;
-        trainopt__v_store_n(dst + j, trainopt__load_as_f32(src, (int)dtype, i + j, w), w);
-    }
+    if (dtype == TRAINOPT_BF16) trainopt__mp_widen_as(dst, src, TRAINOPT_BF16, i, k);
+    else trainopt__mp_widen_as(dst, src, TRAINOPT_F16, i, k);
 }
 
-/* Rounds k floats of src to nearest into dst (dtype) at index i. */
-TRAINOPT__DRIVER void trainopt__mp_narrow(void *dst, trainopt_dtype dtype, const float *src, size_t i, size_t k) {
+/* Rounds k floats of src to nearest into dst (bf16 or fp16) at index i. */
+TRAINOPT__FORCE_INLINE void trainopt__mp_narrow_as(void *dst, int dtype, const float *src, size_t i, size_t k) {
     const trainopt__vi none = trainopt__vi_set1(0u);
-    size_t j = 0, w;
-    for (; j < k; j += w) {
-        w = k - j < TRAINOPT_SIMD_LANES ? k - j : TRAINOPT_SIMD_LANES;
-        trainopt__store_from_f32(dst, (int)dtype, 0, i + j, w, trainopt__v_load_n(src + j, w), none);
-    }
+    size_t j = 0;
+    for (; j + TRAINOPT_SIMD_LANES <= k; j += TRAINOPT_SIMD_LANES)
+        trainopt__store_from_f32(dst, dtype, 0, i + j, TRAINOPT_SIMD_LANES, trainopt__v_load_n(src + j, TRAINOPT_SIMD_LANES), none);
+    if (j < k) trainopt__store_from_f32(dst, dtype, 0, i + j, k - j, trainopt__v_load_n(src + j, k - j), none);
+}
+TRAINOPT__DRIVER void trainopt__mp_narrow(void *dst, trainopt_dtype dtype, const float *src, size_t i, size_t k) {
+    if (dtype == TRAINOPT_BF16) trainopt__mp_narrow_as(dst, TRAINOPT_BF16, src, i, k);
+    else trainopt__mp_narrow_as(dst, TRAINOPT_F16, src, i, k);
 }
 
+/* The parameter's case as constants: split (bf16 only), Kahan, or nearest and stochastic
+   (which load alike), each in bf16 or fp16. */
+#define TRAINOPT__MP_PARAM_CASES(pr, CALL)                                        \
+    switch ((pr)->param_mode) {                                                   \
+    case TRAINOPT_PARAM_SPLIT: CALL(TRAINOPT_PARAM_SPLIT, 0); break;              \
+    case TRAINOPT_PARAM_KAHAN:                                                    \
+        if ((pr)->param_dtype == TRAINOPT_F16) CALL(TRAINOPT_PARAM_KAHAN, 1);     \
+        else CALL(TRAINOPT_PARAM_KAHAN, 0);                                       \
+        break;                                                                    \
+    default:                                                                      \
+        if ((pr)->param_dtype == TRAINOPT_F16) CALL(TRAINOPT_PARAM_NEAREST, 1);   \
+        else CALL(TRAINOPT_PARAM_NEAREST, 0);                                     \
+        break;                                                                    \
+    }
+
+TRAINOPT__FORCE_INLINE void trainopt__mp_param_in_as(const trainopt_precision *pr, int mode, int f16, float *dst,
+                                                     const void *param, size_t i, size_t k) {
+    size_t j = 0;
+    for (; j + TRAINOPT_SIMD_LANES <= k; j += TRAINOPT_SIMD_LANES)
+        trainopt__v_store_n(dst + j, trainopt__mp_load_param(pr, mode, f16, param, i + j, TRAINOPT_SIMD_LANES), TRAINOPT_SIMD_LANES);
+    if (j < k) trainopt__v_store_n(dst + j, trainopt__mp_load_param(pr, mode, f16, param, i + j, k - j), k - j);
+}
 TRAINOPT__DRIVER void trainopt__mp_param_in(const trainopt_precision *pr, float *dst, const void *param, size_t i, size_t k) {
-    size_t j = 0, w;
-    for (; j < k; j += w) {
-        w = k - j < TRAINOPT_SIMD_LANES ? k - j : TRAINOPT_SIMD_LANES;
-        trainopt__v_store_n(dst + j, trainopt__mp_load_param(pr, param, i + j, w), w);
-    }
+#define TRAINOPT__MP_PARAM_IN(mode, f16) trainopt__mp_param_in_as(pr, mode, f16, dst, param, i, k)
+    TRAINOPT__MP_PARAM_CASES(pr, TRAINOPT__MP_PARAM_IN)
+#undef TRAINOPT__MP_PARAM_IN
 }
 
+/* Nearest, Kahan and split: no random words. */
+TRAINOPT__FORCE_INLINE void trainopt__mp_param_out_as(const trainopt_precision *pr, int mode, int f16, void *param,
+                                                      const float *q, size_t i, size_t k) {
+    const trainopt__vi none = trainopt__vi_set1(0u);
+    size_t j = 0;
+    for (; j + TRAINOPT_SIMD_LANES <= k; j += TRAINOPT_SIMD_LANES)
+        trainopt__mp_store_param(pr, mode, f16, param, i + j, TRAINOPT_SIMD_LANES, trainopt__v_load_n(q + j, TRAINOPT_SIMD_LANES), none);
+    if (j < k) trainopt__mp_store_param(pr, mode, f16, param, i + j, k - j, trainopt__v_load_n(q + j, k - j), none);
+}
 TRAINOPT__DRIVER void trainopt__mp_param_out(const trainopt_precision *pr, const trainopt__philox_key *key, void *param,
                                              const float *q, size_t i, size_t k) {
     if (pr->param_mode == TRAINOPT_PARAM_STOCHASTIC) {
-#define TRAINOPT__MP_PARAM_BODY(j, w, rnd) trainopt__mp_store_param(pr, param, i + (j), w, trainopt__v_load_n(q + (j), w), rnd)
+        const int f16 = pr->param_dtype == TRAINOPT_F16;
+#define TRAINOPT__MP_PARAM_BODY(j, w, rnd) \
+    trainopt__mp_store_param(pr, TRAINOPT_PARAM_STOCHASTIC, f16, param, i + (j), w, trainopt__v_load_n(q + (j), w), rnd)
         TRAINOPT__WITH_WORDS(key, pr->offset + i, k, TRAINOPT__MP_PARAM_BODY);
 #undef TRAINOPT__MP_PARAM_BODY
     } else {
-        const trainopt__vi none = trainopt__vi_set1(0u);
-        size_t j = 0, w;
-        for (; j < k; j += w) {
-            w = k - j < TRAINOPT_SIMD_LANES ? k - j : TRAINOPT_SIMD_LANES;
-            trainopt__mp_store_param(pr, param, i + j, w, trainopt__v_load_n(q + j, w), none);
-        }
+#define TRAINOPT__MP_PARAM_OUT(mode, f16) trainopt__mp_param_out_as(pr, mode, f16, param, q, i, k)
+        TRAINOPT__MP_PARAM_CASES(pr, TRAINOPT__MP_PARAM_OUT)
+#undef TRAINOPT__MP_PARAM_OUT
     }
 }
+#undef TRAINOPT__MP_PARAM_CASES
 
 /* Every check of the descriptor and of the arrays' bytes, before anything is written. */
 TRAINOPT__DRIVER trainopt_status trainopt__mp_check(const trainopt__mp_call *m, const trainopt_precision *pr,
