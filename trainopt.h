@@ -2028,25 +2028,32 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__acc16_zero TRAINOPT__PRIVATE(trainopt__acc16_zero)
 #define trainopt__adadelta_lanes TRAINOPT__PRIVATE(trainopt__adadelta_lanes)
 #define trainopt__adadelta_loop TRAINOPT__PRIVATE(trainopt__adadelta_loop)
+#define trainopt__adadelta_loops TRAINOPT__PRIVATE(trainopt__adadelta_loops)
 #define trainopt__adadelta_run TRAINOPT__PRIVATE(trainopt__adadelta_run)
 #define trainopt__adadelta_scalars TRAINOPT__PRIVATE(trainopt__adadelta_scalars)
+#define trainopt__adadelta_scalars_make TRAINOPT__PRIVATE(trainopt__adadelta_scalars_make)
 #define trainopt__adafactor_run TRAINOPT__PRIVATE(trainopt__adafactor_run)
 #define trainopt__adagrad_check TRAINOPT__PRIVATE(trainopt__adagrad_check)
 #define trainopt__adagrad_lanes TRAINOPT__PRIVATE(trainopt__adagrad_lanes)
 #define trainopt__adagrad_loop TRAINOPT__PRIVATE(trainopt__adagrad_loop)
+#define trainopt__adagrad_loops TRAINOPT__PRIVATE(trainopt__adagrad_loops)
 #define trainopt__adagrad_run TRAINOPT__PRIVATE(trainopt__adagrad_run)
 #define trainopt__adagrad_scalars TRAINOPT__PRIVATE(trainopt__adagrad_scalars)
+#define trainopt__adagrad_scalars_make TRAINOPT__PRIVATE(trainopt__adagrad_scalars_make)
 #define trainopt__adam8bit_run TRAINOPT__PRIVATE(trainopt__adam8bit_run)
 #define trainopt__adam_lanes TRAINOPT__PRIVATE(trainopt__adam_lanes)
 #define trainopt__adam_loop TRAINOPT__PRIVATE(trainopt__adam_loop)
+#define trainopt__adam_loops TRAINOPT__PRIVATE(trainopt__adam_loops)
 #define trainopt__adam_moments TRAINOPT__PRIVATE(trainopt__adam_moments)
 #define trainopt__adam_run TRAINOPT__PRIVATE(trainopt__adam_run)
 #define trainopt__adam_scalars TRAINOPT__PRIVATE(trainopt__adam_scalars)
 #define trainopt__adam_scalars_make TRAINOPT__PRIVATE(trainopt__adam_scalars_make)
 #define trainopt__adamax_lanes TRAINOPT__PRIVATE(trainopt__adamax_lanes)
 #define trainopt__adamax_loop TRAINOPT__PRIVATE(trainopt__adamax_loop)
+#define trainopt__adamax_loops TRAINOPT__PRIVATE(trainopt__adamax_loops)
 #define trainopt__adamax_run TRAINOPT__PRIVATE(trainopt__adamax_run)
 #define trainopt__adamax_scalars TRAINOPT__PRIVATE(trainopt__adamax_scalars)
+#define trainopt__adamax_scalars_make TRAINOPT__PRIVATE(trainopt__adamax_scalars_make)
 #define trainopt__adamlike_check TRAINOPT__PRIVATE(trainopt__adamlike_check)
 #define trainopt__af_apply TRAINOPT__PRIVATE(trainopt__af_apply)
 #define trainopt__af_factored_v TRAINOPT__PRIVATE(trainopt__af_factored_v)
@@ -2216,6 +2223,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__lion_check TRAINOPT__PRIVATE(trainopt__lion_check)
 #define trainopt__lion_lanes TRAINOPT__PRIVATE(trainopt__lion_lanes)
 #define trainopt__lion_loop TRAINOPT__PRIVATE(trainopt__lion_loop)
+#define trainopt__lion_loops TRAINOPT__PRIVATE(trainopt__lion_loops)
 #define trainopt__lion_run TRAINOPT__PRIVATE(trainopt__lion_run)
 #define trainopt__lion_scalars TRAINOPT__PRIVATE(trainopt__lion_scalars)
 #define trainopt__lion_scalars_make TRAINOPT__PRIVATE(trainopt__lion_scalars_make)
@@ -2241,13 +2249,22 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__mp_check TRAINOPT__PRIVATE(trainopt__mp_check)
 #define trainopt__mp_f32_ TRAINOPT__PRIVATE(trainopt__mp_f32_)
 #define trainopt__mp_load_param TRAINOPT__PRIVATE(trainopt__mp_load_param)
+#define trainopt__mp_loops TRAINOPT__PRIVATE(trainopt__mp_loops)
+#define trainopt__mp_loops_ TRAINOPT__PRIVATE(trainopt__mp_loops_)
+#define trainopt__mp_make TRAINOPT__PRIVATE(trainopt__mp_make)
+#define trainopt__mp_make_ TRAINOPT__PRIVATE(trainopt__mp_make_)
 #define trainopt__mp_narrow TRAINOPT__PRIVATE(trainopt__mp_narrow)
+#define trainopt__mp_narrow_as TRAINOPT__PRIVATE(trainopt__mp_narrow_as)
 #define trainopt__mp_param_in TRAINOPT__PRIVATE(trainopt__mp_param_in)
+#define trainopt__mp_param_in_as TRAINOPT__PRIVATE(trainopt__mp_param_in_as)
 #define trainopt__mp_param_out TRAINOPT__PRIVATE(trainopt__mp_param_out)
+#define trainopt__mp_param_out_as TRAINOPT__PRIVATE(trainopt__mp_param_out_as)
 #define trainopt__mp_refused TRAINOPT__PRIVATE(trainopt__mp_refused)
 #define trainopt__mp_run TRAINOPT__PRIVATE(trainopt__mp_run)
+#define trainopt__mp_scalars TRAINOPT__PRIVATE(trainopt__mp_scalars)
 #define trainopt__mp_store_param TRAINOPT__PRIVATE(trainopt__mp_store_param)
 #define trainopt__mp_widen TRAINOPT__PRIVATE(trainopt__mp_widen)
+#define trainopt__mp_widen_as TRAINOPT__PRIVATE(trainopt__mp_widen_as)
 #define trainopt__mul_rounded TRAINOPT__PRIVATE(trainopt__mul_rounded)
 #define trainopt__multi_job TRAINOPT__PRIVATE(trainopt__multi_job)
 #define trainopt__multi_refuse TRAINOPT__PRIVATE(trainopt__multi_refuse)
@@ -2325,15 +2342,19 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__q8_work TRAINOPT__PRIVATE(trainopt__q8_work)
 #define trainopt__radam_lanes TRAINOPT__PRIVATE(trainopt__radam_lanes)
 #define trainopt__radam_loop TRAINOPT__PRIVATE(trainopt__radam_loop)
+#define trainopt__radam_loops TRAINOPT__PRIVATE(trainopt__radam_loops)
 #define trainopt__radam_run TRAINOPT__PRIVATE(trainopt__radam_run)
 #define trainopt__radam_scalars TRAINOPT__PRIVATE(trainopt__radam_scalars)
+#define trainopt__radam_scalars_make TRAINOPT__PRIVATE(trainopt__radam_scalars_make)
 #define trainopt__red_args TRAINOPT__PRIVATE(trainopt__red_args)
 #define trainopt__red_lanes TRAINOPT__PRIVATE(trainopt__red_lanes)
 #define trainopt__red_run TRAINOPT__PRIVATE(trainopt__red_run)
 #define trainopt__rmsprop_lanes TRAINOPT__PRIVATE(trainopt__rmsprop_lanes)
 #define trainopt__rmsprop_loop TRAINOPT__PRIVATE(trainopt__rmsprop_loop)
+#define trainopt__rmsprop_loops TRAINOPT__PRIVATE(trainopt__rmsprop_loops)
 #define trainopt__rmsprop_run TRAINOPT__PRIVATE(trainopt__rmsprop_run)
 #define trainopt__rmsprop_scalars TRAINOPT__PRIVATE(trainopt__rmsprop_scalars)
+#define trainopt__rmsprop_scalars_make TRAINOPT__PRIVATE(trainopt__rmsprop_scalars_make)
 #define trainopt__rng_batch TRAINOPT__PRIVATE(trainopt__rng_batch)
 #define trainopt__rng_fill_normal TRAINOPT__PRIVATE(trainopt__rng_fill_normal)
 #define trainopt__rng_fill_uniform TRAINOPT__PRIVATE(trainopt__rng_fill_uniform)
@@ -2361,6 +2382,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__sgd8bit_run TRAINOPT__PRIVATE(trainopt__sgd8bit_run)
 #define trainopt__sgd_lanes TRAINOPT__PRIVATE(trainopt__sgd_lanes)
 #define trainopt__sgd_loop TRAINOPT__PRIVATE(trainopt__sgd_loop)
+#define trainopt__sgd_loops TRAINOPT__PRIVATE(trainopt__sgd_loops)
 #define trainopt__sgd_run TRAINOPT__PRIVATE(trainopt__sgd_run)
 #define trainopt__sgd_scalars TRAINOPT__PRIVATE(trainopt__sgd_scalars)
 #define trainopt__sgd_scalars_make TRAINOPT__PRIVATE(trainopt__sgd_scalars_make)
@@ -2817,6 +2839,29 @@ TRAINOPT__FORCE_INLINE trainopt__sgd_scalars trainopt__sgd_scalars_make(const tr
     return s;
 }
 
+/* The loop a checked config chooses (the mixed-precision steps, src/mixed.h, run it on each block). */
+TRAINOPT__FORCE_INLINE void trainopt__sgd_loops(const trainopt_sgd_config *c, const trainopt__sgd_scalars *s, int64_t step,
+                                                size_t n, float *param, const float *grad, float *buf,
+                                                const trainopt_step_opts *o) {
+    const int has_wd = c->weight_decay != 0.0, has_momentum = c->momentum != 0.0;
+    /* The common configurations get their own loop; the rest share a generic one. */
+#define TRAINOPT__SGD_LOOP(scaled, bad)                                                                         \
+    if (!has_momentum) {                                                                                        \
+        if (has_wd) trainopt__sgd_loop(s, n, scaled, bad, 1, 0, 0, 0, param, grad, NULL);                       \
+        else trainopt__sgd_loop(s, n, scaled, bad, 0, 0, 0, 0, param, grad, NULL);                              \
+    } else if (step == 1) {                                                                                     \
+        trainopt__sgd_loop(s, n, scaled, bad, has_wd, 1, 1, c->nesterov, param, grad, buf);                     \
+    } else if (c->nesterov) {                                                                                   \
+        trainopt__sgd_loop(s, n, scaled, bad, has_wd, 1, 0, 1, param, grad, buf);                               \
+    } else if (has_wd) {                                                                                        \
+        trainopt__sgd_loop(s, n, scaled, bad, 1, 1, 0, 0, param, grad, buf);                                    \
+    } else {                                                                                                    \
+        trainopt__sgd_loop(s, n, scaled, bad, 0, 1, 0, 0, param, grad, buf);                                    \
+    }
+    TRAINOPT__RUN_STEP(o, TRAINOPT__SGD_LOOP);
+#undef TRAINOPT__SGD_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
                                                          const float *grad, float *buf, const trainopt_step_opts *o,
                                                          const char *fn) {
@@ -2825,7 +2870,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_conf
     trainopt__sgd_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
-    int has_wd, has_momentum, skip;
+    int skip;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
     if (!trainopt__nonneg(c->momentum)) return trainopt__once_hparam(fn, "momentum", c->momentum, TRAINOPT__WHY_NONNEG);
@@ -2844,31 +2889,14 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_conf
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;
     }
-    has_wd = c->weight_decay != 0.0;
-    has_momentum = c->momentum != 0.0;
     arrays.count = 0;
     trainopt__arrays_add(&arrays, param, "param");
     trainopt__arrays_add(&arrays, grad, "grad");
-    if (has_momentum) trainopt__arrays_add(&arrays, buf, "momentum_buf (needed: momentum > 0)");
+    if (c->momentum != 0.0) trainopt__arrays_add(&arrays, buf, "momentum_buf (needed: momentum > 0)");
     if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
     s = trainopt__sgd_scalars_make(c, o);
-    /* The common configurations get their own loop; the rest share a generic one. */
-#define TRAINOPT__SGD_LOOP(scaled, bad)                                                                         \
-    if (!has_momentum) {                                                                                        \
-        if (has_wd) trainopt__sgd_loop(&s, n, scaled, bad, 1, 0, 0, 0, param, grad, NULL);                      \
-        else trainopt__sgd_loop(&s, n, scaled, bad, 0, 0, 0, 0, param, grad, NULL);                             \
-    } else if (step == 1) {                                                                                     \
-        trainopt__sgd_loop(&s, n, scaled, bad, has_wd, 1, 1, c->nesterov, param, grad, buf);                    \
-    } else if (c->nesterov) {                                                                                   \
-        trainopt__sgd_loop(&s, n, scaled, bad, has_wd, 1, 0, 1, param, grad, buf);                              \
-    } else if (has_wd) {                                                                                        \
-        trainopt__sgd_loop(&s, n, scaled, bad, 1, 1, 0, 0, param, grad, buf);                                   \
-    } else {                                                                                                    \
-        trainopt__sgd_loop(&s, n, scaled, bad, 0, 1, 0, 0, param, grad, buf);                                   \
-    }
-    TRAINOPT__RUN_STEP(o, TRAINOPT__SGD_LOOP);
-#undef TRAINOPT__SGD_LOOP
+    trainopt__sgd_loops(c, &s, step, n, param, grad, buf, o);
     return TRAINOPT_OK;
 }
 
@@ -2938,6 +2966,27 @@ TRAINOPT__FORCE_INLINE void trainopt__adagrad_loop(const trainopt__adagrad_scala
     if (i < n) trainopt__adagrad_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, state_sum);
 }
 
+/* The per-step scalars of a checked config, and the loop it chooses (the mixed-precision
+   steps, src/mixed.h, run it on each block). */
+TRAINOPT__FORCE_INLINE trainopt__adagrad_scalars trainopt__adagrad_scalars_make(const trainopt_adagrad_config *c, int64_t step,
+                                                                               const trainopt_step_opts *o) {
+    trainopt__adagrad_scalars s;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.neg_clr = (float)-(c->lr / fma((double)(step - 1), c->lr_decay, 1.0));
+    s.weight_decay = (float)c->weight_decay;
+    s.eps = (float)c->eps;
+    return s;
+}
+TRAINOPT__FORCE_INLINE void trainopt__adagrad_loops(const trainopt_adagrad_config *c, const trainopt__adagrad_scalars *s,
+                                                    size_t n, float *param, const float *grad, float *state_sum,
+                                                    const trainopt_step_opts *o) {
+#define TRAINOPT__ADAGRAD_LOOP(scaled, bad)                                                  \
+    if (c->weight_decay != 0.0) trainopt__adagrad_loop(s, n, scaled, bad, 1, param, grad, state_sum); \
+    else trainopt__adagrad_loop(s, n, scaled, bad, 0, param, grad, state_sum);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAGRAD_LOOP);
+#undef TRAINOPT__ADAGRAD_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__adagrad_run(const trainopt_adagrad_config *c, int64_t step, size_t n,
                                                              float *param, const float *grad, float *state_sum,
                                                              const trainopt_step_opts *o, const char *fn) {
@@ -2960,15 +3009,8 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adagrad_run(const trainopt_adag
     trainopt__arrays_add(&arrays, state_sum, "state_sum");
     if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.neg_clr = (float)-(c->lr / fma((double)(step - 1), c->lr_decay, 1.0));
-    s.weight_decay = (float)c->weight_decay;
-    s.eps = (float)c->eps;
-#define TRAINOPT__ADAGRAD_LOOP(scaled, bad)                                                  \
-    if (c->weight_decay != 0.0) trainopt__adagrad_loop(&s, n, scaled, bad, 1, param, grad, state_sum); \
-    else trainopt__adagrad_loop(&s, n, scaled, bad, 0, param, grad, state_sum);
-    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAGRAD_LOOP);
-#undef TRAINOPT__ADAGRAD_LOOP
+    s = trainopt__adagrad_scalars_make(c, step, o);
+    trainopt__adagrad_loops(c, &s, n, param, grad, state_sum, o);
     return TRAINOPT_OK;
 }
 
@@ -3036,6 +3078,34 @@ TRAINOPT__FORCE_INLINE void trainopt__rmsprop_loop(const trainopt__rmsprop_scala
                                 square_avg, momentum_buf, grad_avg);
 }
 
+/* The per-step scalars of a checked config, and the loop it chooses (the mixed-precision
+   steps, src/mixed.h, run it on each block). */
+TRAINOPT__FORCE_INLINE trainopt__rmsprop_scalars trainopt__rmsprop_scalars_make(const trainopt_rmsprop_config *c,
+                                                                               const trainopt_step_opts *o) {
+    trainopt__rmsprop_scalars s;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.neg_lr = (float)-c->lr;
+    s.alpha = (float)c->alpha;
+    s.one_minus_alpha = (float)(1.0 - c->alpha);
+    s.eps = (float)c->eps;
+    s.weight_decay = (float)c->weight_decay;
+    s.momentum = (float)c->momentum;
+    return s;
+}
+TRAINOPT__FORCE_INLINE void trainopt__rmsprop_loops(const trainopt_rmsprop_config *c, const trainopt__rmsprop_scalars *s,
+                                                    size_t n, float *param, const float *grad, float *square_avg,
+                                                    float *momentum_buf, float *grad_avg, const trainopt_step_opts *o) {
+    const int has_wd = c->weight_decay != 0.0, has_momentum = c->momentum > 0.0;
+#define TRAINOPT__RMSPROP_LOOP(scaled, bad)                                                                        \
+    if (!has_wd && !c->centered && !has_momentum)                                                                  \
+        trainopt__rmsprop_loop(s, n, scaled, bad, 0, 0, 0, param, grad, square_avg, NULL, NULL);                   \
+    else                                                                                                           \
+        trainopt__rmsprop_loop(s, n, scaled, bad, has_wd, c->centered, has_momentum, param, grad, square_avg,      \
+                               momentum_buf, grad_avg);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__RMSPROP_LOOP);
+#undef TRAINOPT__RMSPROP_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__rmsprop_run(const trainopt_rmsprop_config *c, int64_t step, size_t n,
                                                              float *param, const float *grad, float *square_avg,
                                                              float *momentum_buf, float *grad_avg,
@@ -3045,7 +3115,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__rmsprop_run(const trainopt_rmsp
     trainopt__rmsprop_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
-    int has_wd, has_momentum, skip;
+    int skip;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
     if (!trainopt__nonneg(c->alpha) || c->alpha > 1.0) return trainopt__once_hparam(fn, "alpha", c->alpha, TRAINOPT__WHY_0_1);
@@ -3059,31 +3129,16 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__rmsprop_run(const trainopt_rmsp
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;
     }
-    has_wd = c->weight_decay != 0.0;
-    has_momentum = c->momentum > 0.0;
     arrays.count = 0;
     trainopt__arrays_add(&arrays, param, "param");
     trainopt__arrays_add(&arrays, grad, "grad");
     trainopt__arrays_add(&arrays, square_avg, "square_avg");
-    if (has_momentum) trainopt__arrays_add(&arrays, momentum_buf, "momentum_buf (needed: momentum > 0)");
+    if (c->momentum > 0.0) trainopt__arrays_add(&arrays, momentum_buf, "momentum_buf (needed: momentum > 0)");
     if (c->centered) trainopt__arrays_add(&arrays, grad_avg, "grad_avg (needed: centered)");
     if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.neg_lr = (float)-c->lr;
-    s.alpha = (float)c->alpha;
-    s.one_minus_alpha = (float)(1.0 - c->alpha);
-    s.eps = (float)c->eps;
-    s.weight_decay = (float)c->weight_decay;
-    s.momentum = (float)c->momentum;
-#define TRAINOPT__RMSPROP_LOOP(scaled, bad)                                                                        \
-    if (!has_wd && !c->centered && !has_momentum)                                                                  \
-        trainopt__rmsprop_loop(&s, n, scaled, bad, 0, 0, 0, param, grad, square_avg, NULL, NULL);                  \
-    else                                                                                                           \
-        trainopt__rmsprop_loop(&s, n, scaled, bad, has_wd, c->centered, has_momentum, param, grad, square_avg,     \
-                               momentum_buf, grad_avg);
-    TRAINOPT__RUN_STEP(o, TRAINOPT__RMSPROP_LOOP);
-#undef TRAINOPT__RMSPROP_LOOP
+    s = trainopt__rmsprop_scalars_make(c, o);
+    trainopt__rmsprop_loops(c, &s, n, param, grad, square_avg, momentum_buf, grad_avg, o);
     return TRAINOPT_OK;
 }
 
@@ -3189,6 +3244,26 @@ TRAINOPT__FORCE_INLINE trainopt__adam_scalars trainopt__adam_scalars_make(const 
     return s;
 }
 
+/* The loop a checked config chooses (the mixed-precision steps, src/mixed.h, run it on each block). */
+TRAINOPT__FORCE_INLINE void trainopt__adam_loops(const trainopt_adam_config *c, int decoupled, const trainopt__adam_scalars *s,
+                                                 size_t n, float *param, const float *grad, float *exp_avg,
+                                                 float *exp_avg_sq, float *max_exp_avg_sq, const trainopt_step_opts *o) {
+    const int l2 = !decoupled && c->weight_decay != 0.0, decay = decoupled && c->weight_decay != 0.0;
+    /* Each (weight decay, amsgrad) combination gets its own loop. */
+#define TRAINOPT__ADAM_LOOP(scaled, bad)                                                                             \
+    if (c->amsgrad) {                                                                                                \
+        if (l2) trainopt__adam_loop(s, n, scaled, bad, 1, 0, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);   \
+        else if (decay) trainopt__adam_loop(s, n, scaled, bad, 0, 1, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq); \
+        else trainopt__adam_loop(s, n, scaled, bad, 0, 0, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);      \
+    } else {                                                                                                         \
+        if (l2) trainopt__adam_loop(s, n, scaled, bad, 1, 0, 0, param, grad, exp_avg, exp_avg_sq, NULL);             \
+        else if (decay) trainopt__adam_loop(s, n, scaled, bad, 0, 1, 0, param, grad, exp_avg, exp_avg_sq, NULL);     \
+        else trainopt__adam_loop(s, n, scaled, bad, 0, 0, 0, param, grad, exp_avg, exp_avg_sq, NULL);                \
+    }
+    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAM_LOOP);
+#undef TRAINOPT__ADAM_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_config *c, int decoupled, int64_t step,
                                                           size_t n, float *param, const float *grad, float *exp_avg,
                                                           float *exp_avg_sq, float *max_exp_avg_sq,
@@ -3198,7 +3273,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_co
     trainopt__adam_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
-    int l2, decay, skip;
+    int skip;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if ((st = trainopt__adamlike_check(c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, fn)) != TRAINOPT_OK) return st;
     if ((st = trainopt__step_opts_check(o, n, ptrs, names, 5, &skip, fn)) != TRAINOPT_OK) return st;
@@ -3216,21 +3291,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_co
     if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
     s = trainopt__adam_scalars_make(c, step, o);
-    l2 = !decoupled && c->weight_decay != 0.0;
-    decay = decoupled && c->weight_decay != 0.0;
-    /* Each (weight decay, amsgrad) combination gets its own loop. */
-#define TRAINOPT__ADAM_LOOP(scaled, bad)                                                                             \
-    if (c->amsgrad) {                                                                                                \
-        if (l2) trainopt__adam_loop(&s, n, scaled, bad, 1, 0, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);  \
-        else if (decay) trainopt__adam_loop(&s, n, scaled, bad, 0, 1, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq); \
-        else trainopt__adam_loop(&s, n, scaled, bad, 0, 0, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);     \
-    } else {                                                                                                         \
-        if (l2) trainopt__adam_loop(&s, n, scaled, bad, 1, 0, 0, param, grad, exp_avg, exp_avg_sq, NULL);            \
-        else if (decay) trainopt__adam_loop(&s, n, scaled, bad, 0, 1, 0, param, grad, exp_avg, exp_avg_sq, NULL);    \
-        else trainopt__adam_loop(&s, n, scaled, bad, 0, 0, 0, param, grad, exp_avg, exp_avg_sq, NULL);               \
-    }
-    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAM_LOOP);
-#undef TRAINOPT__ADAM_LOOP
+    trainopt__adam_loops(c, decoupled, &s, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o);
     return TRAINOPT_OK;
 }
 
@@ -3394,6 +3455,7 @@ typedef struct {
     float beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
     float neg_step_size; /* rectified: -lr rect sqrt(bc2) / bc1; otherwise -lr / bc1 */
     float weight_decay, decay_factor;
+    int rectified; /* the approximated SMA is long enough (rho_t > 5): the adaptive step */
 } trainopt__radam_scalars;
 
 TRAINOPT__FORCE_INLINE void trainopt__radam_lanes(const trainopt__radam_scalars *s, size_t i, size_t k, int scaled,
@@ -3423,14 +3485,58 @@ TRAINOPT__FORCE_INLINE void trainopt__radam_loop(const trainopt__radam_scalars *
         trainopt__radam_lanes(s, i, n - i, scaled, nonfinite, l2, decoupled, rectified, param, grad, exp_avg, exp_avg_sq);
 }
 
+/* The per-step scalars of a checked config, and the loop they choose (the mixed-precision
+   steps, src/mixed.h, run it on each block). */
+TRAINOPT__FORCE_INLINE trainopt__radam_scalars trainopt__radam_scalars_make(const trainopt_radam_config *c, int64_t step,
+                                                                           const trainopt_step_opts *o) {
+    const double beta2_t = trainopt__powi(c->beta2, step);
+    const double bias_correction1 = 1.0 - trainopt__powi(c->beta1, step);
+    const double bias_correction2 = 1.0 - beta2_t;
+    /* The length of the approximated SMA decides the branch once per step, for every element. */
+    const double rho_inf = 2.0 / (1.0 - c->beta2) - 1.0;
+    const double rho_t = rho_inf - 2.0 * (double)step * beta2_t / bias_correction2;
+    trainopt__radam_scalars s;
+    s.rectified = rho_t > 5.0;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.eps = (float)c->eps;
+    if (s.rectified) {
+        const double rect = sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t));
+        s.neg_step_size = (float)(-c->lr * rect * sqrt(bias_correction2) / bias_correction1);
+    } else {
+        s.neg_step_size = (float)(-c->lr / bias_correction1);
+    }
+    s.weight_decay = (float)c->weight_decay;
+    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
+    return s;
+}
+TRAINOPT__FORCE_INLINE void trainopt__radam_loops(const trainopt_radam_config *c, const trainopt__radam_scalars *s, size_t n,
+                                                  float *param, const float *grad, float *exp_avg, float *exp_avg_sq,
+                                                  const trainopt_step_opts *o) {
+    const int l2 = !c->decoupled_weight_decay && c->weight_decay != 0.0;
+    const int decay = c->decoupled_weight_decay && c->weight_decay != 0.0;
+#define TRAINOPT__RADAM_LOOP(scaled, bad)                                                                           \
+    if (s->rectified) {                                                                                             \
+        if (l2) trainopt__radam_loop(s, n, scaled, bad, 1, 0, 1, param, grad, exp_avg, exp_avg_sq);                 \
+        else if (decay) trainopt__radam_loop(s, n, scaled, bad, 0, 1, 1, param, grad, exp_avg, exp_avg_sq);         \
+        else trainopt__radam_loop(s, n, scaled, bad, 0, 0, 1, param, grad, exp_avg, exp_avg_sq);                    \
+    } else {                                                                                                        \
+        trainopt__radam_loop(s, n, scaled, bad, l2, decay, 0, param, grad, exp_avg, exp_avg_sq);                    \
+    }
+    TRAINOPT__RUN_STEP(o, TRAINOPT__RADAM_LOOP);
+#undef TRAINOPT__RADAM_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__radam_run(const trainopt_radam_config *c, int64_t step, size_t n,
                                                            float *param, const float *grad, float *exp_avg,
                                                            float *exp_avg_sq, const trainopt_step_opts *o, const char *fn) {
     trainopt__radam_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
-    double bias_correction1, bias_correction2, beta2_t, rho_inf, rho_t;
-    int l2, decay, rectified, done;
+    int done;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if ((st = trainopt__adamlike_check(c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, fn)) != TRAINOPT_OK) return st;
     arrays.count = 0;
@@ -3440,39 +3546,8 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__radam_run(const trainopt_radam_
     trainopt__arrays_add(&arrays, exp_avg_sq, "exp_avg_sq");
     if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
 
-    beta2_t = trainopt__powi(c->beta2, step);
-    bias_correction1 = 1.0 - trainopt__powi(c->beta1, step);
-    bias_correction2 = 1.0 - beta2_t;
-    /* The length of the approximated SMA decides the branch once per step, for every element. */
-    rho_inf = 2.0 / (1.0 - c->beta2) - 1.0;
-    rho_t = rho_inf - 2.0 * (double)step * beta2_t / bias_correction2;
-    rectified = rho_t > 5.0;
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.beta1 = (float)c->beta1;
-    s.one_minus_beta1 = (float)(1.0 - c->beta1);
-    s.beta2 = (float)c->beta2;
-    s.one_minus_beta2 = (float)(1.0 - c->beta2);
-    s.eps = (float)c->eps;
-    if (rectified) {
-        const double rect = sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t));
-        s.neg_step_size = (float)(-c->lr * rect * sqrt(bias_correction2) / bias_correction1);
-    } else {
-        s.neg_step_size = (float)(-c->lr / bias_correction1);
-    }
-    s.weight_decay = (float)c->weight_decay;
-    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
-    l2 = !c->decoupled_weight_decay && c->weight_decay != 0.0;
-    decay = c->decoupled_weight_decay && c->weight_decay != 0.0;
-#define TRAINOPT__RADAM_LOOP(scaled, bad)                                                                           \
-    if (rectified) {                                                                                                \
-        if (l2) trainopt__radam_loop(&s, n, scaled, bad, 1, 0, 1, param, grad, exp_avg, exp_avg_sq);                \
-        else if (decay) trainopt__radam_loop(&s, n, scaled, bad, 0, 1, 1, param, grad, exp_avg, exp_avg_sq);        \
-        else trainopt__radam_loop(&s, n, scaled, bad, 0, 0, 1, param, grad, exp_avg, exp_avg_sq);                   \
-    } else {                                                                                                        \
-        trainopt__radam_loop(&s, n, scaled, bad, l2, decay, 0, param, grad, exp_avg, exp_avg_sq);                   \
-    }
-    TRAINOPT__RUN_STEP(o, TRAINOPT__RADAM_LOOP);
-#undef TRAINOPT__RADAM_LOOP
+    s = trainopt__radam_scalars_make(c, step, o);
+    trainopt__radam_loops(c, &s, n, param, grad, exp_avg, exp_avg_sq, o);
     return TRAINOPT_OK;
 }
 
@@ -3523,6 +3598,30 @@ TRAINOPT__FORCE_INLINE void trainopt__adamax_loop(const trainopt__adamax_scalars
     if (i < n) trainopt__adamax_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, exp_avg, exp_inf);
 }
 
+/* The per-step scalars of a checked config, and the loop it chooses (the mixed-precision
+   steps, src/mixed.h, run it on each block). */
+TRAINOPT__FORCE_INLINE trainopt__adamax_scalars trainopt__adamax_scalars_make(const trainopt_adamax_config *c, int64_t step,
+                                                                             const trainopt_step_opts *o) {
+    trainopt__adamax_scalars s;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.eps = (float)c->eps;
+    s.neg_clr = (float)-(c->lr / (1.0 - trainopt__powi(c->beta1, step)));
+    s.weight_decay = (float)c->weight_decay;
+    return s;
+}
+TRAINOPT__FORCE_INLINE void trainopt__adamax_loops(const trainopt_adamax_config *c, const trainopt__adamax_scalars *s,
+                                                   size_t n, float *param, const float *grad, float *exp_avg,
+                                                   float *exp_inf, const trainopt_step_opts *o) {
+#define TRAINOPT__ADAMAX_LOOP(scaled, bad)                                                           \
+    if (c->weight_decay != 0.0) trainopt__adamax_loop(s, n, scaled, bad, 1, param, grad, exp_avg, exp_inf); \
+    else trainopt__adamax_loop(s, n, scaled, bad, 0, param, grad, exp_avg, exp_inf);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAMAX_LOOP);
+#undef TRAINOPT__ADAMAX_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__adamax_run(const trainopt_adamax_config *c, int64_t step, size_t n,
                                                             float *param, const float *grad, float *exp_avg,
                                                             float *exp_inf, const trainopt_step_opts *o, const char *fn) {
@@ -3539,18 +3638,8 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adamax_run(const trainopt_adama
     trainopt__arrays_add(&arrays, exp_inf, "exp_inf");
     if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
 
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.beta1 = (float)c->beta1;
-    s.one_minus_beta1 = (float)(1.0 - c->beta1);
-    s.beta2 = (float)c->beta2;
-    s.eps = (float)c->eps;
-    s.neg_clr = (float)-(c->lr / (1.0 - trainopt__powi(c->beta1, step)));
-    s.weight_decay = (float)c->weight_decay;
-#define TRAINOPT__ADAMAX_LOOP(scaled, bad)                                                           \
-    if (c->weight_decay != 0.0) trainopt__adamax_loop(&s, n, scaled, bad, 1, param, grad, exp_avg, exp_inf); \
-    else trainopt__adamax_loop(&s, n, scaled, bad, 0, param, grad, exp_avg, exp_inf);
-    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAMAX_LOOP);
-#undef TRAINOPT__ADAMAX_LOOP
+    s = trainopt__adamax_scalars_make(c, step, o);
+    trainopt__adamax_loops(c, &s, n, param, grad, exp_avg, exp_inf, o);
     return TRAINOPT_OK;
 }
 
@@ -3602,6 +3691,29 @@ TRAINOPT__FORCE_INLINE void trainopt__adadelta_loop(const trainopt__adadelta_sca
     if (i < n) trainopt__adadelta_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, square_avg, acc_delta);
 }
 
+/* The per-step scalars of a checked config, and the loop it chooses (the mixed-precision
+   steps, src/mixed.h, run it on each block). */
+TRAINOPT__FORCE_INLINE trainopt__adadelta_scalars trainopt__adadelta_scalars_make(const trainopt_adadelta_config *c,
+                                                                                 const trainopt_step_opts *o) {
+    trainopt__adadelta_scalars s;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.neg_lr = (float)-c->lr;
+    s.rho = (float)c->rho;
+    s.one_minus_rho = (float)(1.0 - c->rho);
+    s.eps = (float)c->eps;
+    s.weight_decay = (float)c->weight_decay;
+    return s;
+}
+TRAINOPT__FORCE_INLINE void trainopt__adadelta_loops(const trainopt_adadelta_config *c, const trainopt__adadelta_scalars *s,
+                                                     size_t n, float *param, const float *grad, float *square_avg,
+                                                     float *acc_delta, const trainopt_step_opts *o) {
+#define TRAINOPT__ADADELTA_LOOP(scaled, bad)                                                                 \
+    if (c->weight_decay != 0.0) trainopt__adadelta_loop(s, n, scaled, bad, 1, param, grad, square_avg, acc_delta); \
+    else trainopt__adadelta_loop(s, n, scaled, bad, 0, param, grad, square_avg, acc_delta);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__ADADELTA_LOOP);
+#undef TRAINOPT__ADADELTA_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__adadelta_run(const trainopt_adadelta_config *c, int64_t step, size_t n,
                                                               float *param, const float *grad, float *square_avg,
                                                               float *acc_delta, const trainopt_step_opts *o,
@@ -3623,17 +3735,8 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adadelta_run(const trainopt_ada
     trainopt__arrays_add(&arrays, acc_delta, "acc_delta");
     if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
 
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.neg_lr = (float)-c->lr;
-    s.rho = (float)c->rho;
-    s.one_minus_rho = (float)(1.0 - c->rho);
-    s.eps = (float)c->eps;
-    s.weight_decay = (float)c->weight_decay;
-#define TRAINOPT__ADADELTA_LOOP(scaled, bad)                                                                 \
-    if (c->weight_decay != 0.0) trainopt__adadelta_loop(&s, n, scaled, bad, 1, param, grad, square_avg, acc_delta); \
-    else trainopt__adadelta_loop(&s, n, scaled, bad, 0, param, grad, square_avg, acc_delta);
-    TRAINOPT__RUN_STEP(o, TRAINOPT__ADADELTA_LOOP);
-#undef TRAINOPT__ADADELTA_LOOP
+    s = trainopt__adadelta_scalars_make(c, o);
+    trainopt__adadelta_loops(c, &s, n, param, grad, square_avg, acc_delta, o);
     return TRAINOPT_OK;
 }
 
@@ -3702,6 +3805,17 @@ TRAINOPT__FORCE_INLINE trainopt__lion_scalars trainopt__lion_scalars_make(const 
     return s;
 }
 
+/* The loop a checked config chooses (the mixed-precision steps, src/mixed.h, run it on each block). */
+TRAINOPT__FORCE_INLINE void trainopt__lion_loops(const trainopt_lion_config *c, const trainopt__lion_scalars *s, size_t n,
+                                                 float *param, const float *grad, float *exp_avg,
+                                                 const trainopt_step_opts *o) {
+#define TRAINOPT__LION_LOOP(scaled, bad)                                                 \
+    if (c->weight_decay != 0.0) trainopt__lion_loop(s, n, scaled, bad, 1, param, grad, exp_avg); \
+    else trainopt__lion_loop(s, n, scaled, bad, 0, param, grad, exp_avg);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__LION_LOOP);
+#undef TRAINOPT__LION_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion_run(const trainopt_lion_config *c, int64_t step, size_t n,
                                                           float *param, const float *grad, float *exp_avg,
                                                           const trainopt_step_opts *o, const char *fn) {
@@ -3717,11 +3831,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion_run(const trainopt_lion_co
     if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
 
     s = trainopt__lion_scalars_make(c, o);
-#define TRAINOPT__LION_LOOP(scaled, bad)                                                 \
-    if (c->weight_decay != 0.0) trainopt__lion_loop(&s, n, scaled, bad, 1, param, grad, exp_avg); \
-    else trainopt__lion_loop(&s, n, scaled, bad, 0, param, grad, exp_avg);
-    TRAINOPT__RUN_STEP(o, TRAINOPT__LION_LOOP);
-#undef TRAINOPT__LION_LOOP
+    trainopt__lion_loops(c, &s, n, param, grad, exp_avg, o);
     return TRAINOPT_OK;
 }
 
@@ -10729,8 +10839,9 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_norm_mt(size_t k, float 
 /* >>mixed: the mixed-precision steps, trainopt_<opt>_step_mp: bf16/fp16 gradients,
    bf16/fp16 parameters (nearest, stochastic, Kahan-compensated) or split fp32
    parameters, bf16 states, and a low-precision copy of the updated parameters, for
-   every elementwise optimizer at once. One driver widens a block of each array into
-   float, runs the optimizer's own fp32 _ex kernel on the block, and rounds the results
+   every elementwise optimizer at once. One driver checks the call once, widens a block
+   of each array into float, runs the optimizer's own fp32 loop on the block (the one its
+   _ex kernel runs, with the per-step scalars made once per call), and rounds the results
    back: the math is that kernel's, bit for bit, on the widened inputs, followed by the
    rounding the manual documents (MIXED PRECISION). Blocks are whole vectors and whole
    generator groups, and the kernels are elementwise, so blocking changes no bit. */
@@ -10739,11 +10850,31 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_norm_mt(size_t k, float 
 typedef trainopt_status (*trainopt__f32_step)(const void *c, int64_t step, size_t n, float *param, const float *grad,
                                              float *const *states, const trainopt_step_opts *o);
 
+/* The per-step scalars of any optimizer the driver covers. */
+typedef union {
+    trainopt__sgd_scalars sgd;
+    trainopt__adagrad_scalars adagrad;
+    trainopt__rmsprop_scalars rmsprop;
+    trainopt__adam_scalars adam;
+    trainopt__radam_scalars radam;
+    trainopt__adamax_scalars adamax;
+    trainopt__adadelta_scalars adadelta;
+    trainopt__lion_scalars lion;
+} trainopt__mp_scalars;
+
+/* An optimizer's per-step scalars, from a checked config; and its loops (what its _ex
+   kernel runs after the checks) on n fp32 elements with those scalars. */
+typedef void (*trainopt__mp_make)(const void *c, int64_t step, const trainopt_step_opts *o, trainopt__mp_scalars *s);
+typedef void (*trainopt__mp_loops)(const void *c, int64_t step, const trainopt__mp_scalars *s, size_t n, float *param,
+                                   const float *grad, float *const *states, const trainopt_step_opts *o);
+
 #define TRAINOPT__MP_BLOCK 512 /* elements per block: a multiple of 64 (a generator group) and of every width */
 
 /* What the driver needs beyond the descriptor: the step, its arrays and names. */
 typedef struct {
-    trainopt__f32_step fn;
+    trainopt__f32_step fn; /* the checks (and the all-fp32 call) */
+    trainopt__mp_make make;
+    trainopt__mp_loops loops;
     const void *c;
     int64_t step;
     size_t n;
@@ -10756,12 +10887,12 @@ typedef struct {
 } trainopt__mp_call;
 
 /* The parameter after the step (q, in float) back into the caller's arrays, k elements at
-   index i, with the random words rnd for stochastic rounding. */
-TRAINOPT__FORCE_INLINE void trainopt__mp_store_param(const trainopt_precision *pr, void *param, size_t i, size_t k,
-                                                     trainopt__vf q, trainopt__vi rnd) {
-    const int f16 = pr->param_dtype == TRAINOPT_F16;
+   index i, with the random words rnd for stochastic rounding; mode is pr->param_mode and
+   f16 whether the parameter is fp16 (constants at each call: one loop per case). */
+TRAINOPT__FORCE_INLINE void trainopt__mp_store_param(const trainopt_precision *pr, int mode, int f16, void *param, size_t i,
+                                                     size_t k, trainopt__vf q, trainopt__vi rnd) {
     trainopt__vi h, low;
-    switch (pr->param_mode) {
+    switch (mode) {
     case TRAINOPT_PARAM_STOCHASTIC:
         h = f16 ? trainopt__v_to_f16(q, 1, rnd) : trainopt__v_to_bf16(q, 1, rnd);
         trainopt__vi_store16_n((uint16_t *)param + i, h, k);
@@ -10790,60 +10921,99 @@ TRAINOPT__FORCE_INLINE void trainopt__mp_store_param(const trainopt_precision *p
 }
 
 /* The parameter as the step sees it: widened, plus the compensation (Kahan), or joined
-   with its low half (split). */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__mp_load_param(const trainopt_precision *pr, const void *param, size_t i, size_t k) {
-    const int f16 = pr->param_dtype == TRAINOPT_F16;
-    if (pr->param_mode == TRAINOPT_PARAM_SPLIT)
+   with its low half (split). mode and f16 as trainopt__mp_store_param's. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__mp_load_param(const trainopt_precision *pr, int mode, int f16, const void *param,
+                                                            size_t i, size_t k) {
+    if (mode == TRAINOPT_PARAM_SPLIT)
         return trainopt__v_from_bits(trainopt__vi_or(trainopt__vi_shl(trainopt__vi_load16_n((const uint16_t *)param + i, k), 16),
                                                      trainopt__vi_load16_n((const uint16_t *)pr->param_aux + i, k)));
-    if (pr->param_mode == TRAINOPT_PARAM_KAHAN)
+    if (mode == TRAINOPT_PARAM_KAHAN)
         return trainopt__v_add(trainopt__load_as_f32(param, f16 ? TRAINOPT_F16 : TRAINOPT_BF16, i, k),
                                trainopt__load_as_f32(pr->param_aux, f16 ? TRAINOPT_F16 : TRAINOPT_BF16, i, k));
     return trainopt__load_as_f32(param, f16 ? TRAINOPT_F16 : TRAINOPT_BF16, i, k);
 }
 
-/* Widens k <= TRAINOPT__MP_BLOCK elements of src (dtype) at index i into dst. */
+/* The block passes below run whole vectors, then the tail, with the format (and the
+   parameter's mode) a constant in each loop: a test per vector would cost as much as the
+   conversion itself. */
+
+/* Widens k <= TRAINOPT__MP_BLOCK elements of src (bf16 or fp16) at index i into dst. */
+TRAINOPT__FORCE_INLINE void trainopt__mp_widen_as(float *dst, const void *src, int dtype, size_t i, size_t k) {
+    size_t j = 0;
+    for (; j + TRAINOPT_SIMD_LANES <= k; j += TRAINOPT_SIMD_LANES)
+        trainopt__v_store_n(dst + j, trainopt__load_as_f32(src, dtype, i + j, TRAINOPT_SIMD_LANES), TRAINOPT_SIMD_LANES);
+    if (j < k) trainopt__v_store_n(dst + j, trainopt__load_as_f32(src, dtype, i + j, k - j), k - j);
+}
 TRAINOPT__DRIVER void trainopt__mp_widen(float *dst, const void *src, trainopt_dtype dtype, size_t i, size_t k) {
-    size_t j = 0, w;
-    for (; j < k; j += w) {
-        w = k - j < TRAINOPT_SIMD_LANES ? k - j : TRAINOPT_SIMD_LANES;
-        trainopt__v_store_n(dst + j, trainopt__load_as_f32(src, (int)dtype, i + j, w), w);
-    }
+    if (dtype == TRAINOPT_BF16) trainopt__mp_widen_as(dst, src, TRAINOPT_BF16, i, k);
+    else trainopt__mp_widen_as(dst, src, TRAINOPT_F16, i, k);
 }
 
-/* Rounds k floats of src to nearest into dst (dtype) at index i. */
-TRAINOPT__DRIVER void trainopt__mp_narrow(void *dst, trainopt_dtype dtype, const float *src, size_t i, size_t k) {
+/* Rounds k floats of src to nearest into dst (bf16 or fp16) at index i. */
+TRAINOPT__FORCE_INLINE void trainopt__mp_narrow_as(void *dst, int dtype, const float *src, size_t i, size_t k) {
     const trainopt__vi none = trainopt__vi_set1(0u);
-    size_t j = 0, w;
-    for (; j < k; j += w) {
-        w = k - j < TRAINOPT_SIMD_LANES ? k - j : TRAINOPT_SIMD_LANES;
-        trainopt__store_from_f32(dst, (int)dtype, 0, i + j, w, trainopt__v_load_n(src + j, w), none);
-    }
+    size_t j = 0;
+    for (; j + TRAINOPT_SIMD_LANES <= k; j += TRAINOPT_SIMD_LANES)
+        trainopt__store_from_f32(dst, dtype, 0, i + j, TRAINOPT_SIMD_LANES, trainopt__v_load_n(src + j, TRAINOPT_SIMD_LANES), none);
+    if (j < k) trainopt__store_from_f32(dst, dtype, 0, i + j, k - j, trainopt__v_load_n(src + j, k - j), none);
+}
+TRAINOPT__DRIVER void trainopt__mp_narrow(void *dst, trainopt_dtype dtype, const float *src, size_t i, size_t k) {
+    if (dtype == TRAINOPT_BF16) trainopt__mp_narrow_as(dst, TRAINOPT_BF16, src, i, k);
+    else trainopt__mp_narrow_as(dst, TRAINOPT_F16, src, i, k);
 }
 
+/* The parameter's case as constants: split (bf16 only), Kahan, or nearest and stochastic
+   (which load alike), each in bf16 or fp16. */
+#define TRAINOPT__MP_PARAM_CASES(pr, CALL)                                        \
+    switch ((pr)->param_mode) {                                                   \
+    case TRAINOPT_PARAM_SPLIT: CALL(TRAINOPT_PARAM_SPLIT, 0); break;              \
+    case TRAINOPT_PARAM_KAHAN:                                                    \
+        if ((pr)->param_dtype == TRAINOPT_F16) CALL(TRAINOPT_PARAM_KAHAN, 1);     \
+        else CALL(TRAINOPT_PARAM_KAHAN, 0);                                       \
+        break;                                                                    \
+    default:                                                                      \
+        if ((pr)->param_dtype == TRAINOPT_F16) CALL(TRAINOPT_PARAM_NEAREST, 1);   \
+        else CALL(TRAINOPT_PARAM_NEAREST, 0);                                     \
+        break;                                                                    \
+    }
+
+TRAINOPT__FORCE_INLINE void trainopt__mp_param_in_as(const trainopt_precision *pr, int mode, int f16, float *dst,
+                                                     const void *param, size_t i, size_t k) {
+    size_t j = 0;
+    for (; j + TRAINOPT_SIMD_LANES <= k; j += TRAINOPT_SIMD_LANES)
+        trainopt__v_store_n(dst + j, trainopt__mp_load_param(pr, mode, f16, param, i + j, TRAINOPT_SIMD_LANES), TRAINOPT_SIMD_LANES);
+    if (j < k) trainopt__v_store_n(dst + j, trainopt__mp_load_param(pr, mode, f16, param, i + j, k - j), k - j);
+}
 TRAINOPT__DRIVER void trainopt__mp_param_in(const trainopt_precision *pr, float *dst, const void *param, size_t i, size_t k) {
-    size_t j = 0, w;
-    for (; j < k; j += w) {
-        w = k - j < TRAINOPT_SIMD_LANES ? k - j : TRAINOPT_SIMD_LANES;
-        trainopt__v_store_n(dst + j, trainopt__mp_load_param(pr, param, i + j, w), w);
-    }
+#define TRAINOPT__MP_PARAM_IN(mode, f16) trainopt__mp_param_in_as(pr, mode, f16, dst, param, i, k)
+    TRAINOPT__MP_PARAM_CASES(pr, TRAINOPT__MP_PARAM_IN)
+#undef TRAINOPT__MP_PARAM_IN
 }
 
+/* Nearest, Kahan and split: no random words. */
+TRAINOPT__FORCE_INLINE void trainopt__mp_param_out_as(const trainopt_precision *pr, int mode, int f16, void *param,
+                                                      const float *q, size_t i, size_t k) {
+    const trainopt__vi none = trainopt__vi_set1(0u);
+    size_t j = 0;
+    for (; j + TRAINOPT_SIMD_LANES <= k; j += TRAINOPT_SIMD_LANES)
+        trainopt__mp_store_param(pr, mode, f16, param, i + j, TRAINOPT_SIMD_LANES, trainopt__v_load_n(q + j, TRAINOPT_SIMD_LANES), none);
+    if (j < k) trainopt__mp_store_param(pr, mode, f16, param, i + j, k - j, trainopt__v_load_n(q + j, k - j), none);
+}
 TRAINOPT__DRIVER void trainopt__mp_param_out(const trainopt_precision *pr, const trainopt__philox_key *key, void *param,
                                              const float *q, size_t i, size_t k) {
     if (pr->param_mode == TRAINOPT_PARAM_STOCHASTIC) {
-#define TRAINOPT__MP_PARAM_BODY(j, w, rnd) trainopt__mp_store_param(pr, param, i + (j), w, trainopt__v_load_n(q + (j), w), rnd)
+        const int f16 = pr->param_dtype == TRAINOPT_F16;
+#define TRAINOPT__MP_PARAM_BODY(j, w, rnd) \
+    trainopt__mp_store_param(pr, TRAINOPT_PARAM_STOCHASTIC, f16, param, i + (j), w, trainopt__v_load_n(q + (j), w), rnd)
         TRAINOPT__WITH_WORDS(key, pr->offset + i, k, TRAINOPT__MP_PARAM_BODY);
 #undef TRAINOPT__MP_PARAM_BODY
     } else {
-        const trainopt__vi none = trainopt__vi_set1(0u);
-        size_t j = 0, w;
-        for (; j < k; j += w) {
-            w = k - j < TRAINOPT_SIMD_LANES ? k - j : TRAINOPT_SIMD_LANES;
-            trainopt__mp_store_param(pr, param, i + j, w, trainopt__v_load_n(q + j, w), none);
-        }
+#define TRAINOPT__MP_PARAM_OUT(mode, f16) trainopt__mp_param_out_as(pr, mode, f16, param, q, i, k)
+        TRAINOPT__MP_PARAM_CASES(pr, TRAINOPT__MP_PARAM_OUT)
+#undef TRAINOPT__MP_PARAM_OUT
     }
 }
+#undef TRAINOPT__MP_PARAM_CASES
 
 /* Every check of the descriptor and of the arrays' bytes, before anything is written. */
 TRAINOPT__DRIVER trainopt_status trainopt__mp_check(const trainopt__mp_call *m, const trainopt_precision *pr,
@@ -10911,6 +11081,7 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
     float pbuf[TRAINOPT__MP_BLOCK], gbuf[TRAINOPT__MP_BLOCK], sbuf[TRAINOPT_MAX_STATES][TRAINOPT__MP_BLOCK];
     float *sp[TRAINOPT_MAX_STATES] = {NULL, NULL, NULL, NULL};
     trainopt_step_opts bo;
+    trainopt__mp_scalars scalars;
     trainopt__philox_key key;
     trainopt_status st;
     size_t i, k, bad = 0, block_bad;
@@ -10949,8 +11120,14 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
             if (sp[s] && pr->state_dtype != TRAINOPT_F32) trainopt__mp_widen(sbuf[s], m->states[s], pr->state_dtype, i, k);
         }
         block_bad = 0;
-        /* the first block's refusal (a state the config needs is NULL) comes before any write */
-        if ((st = m->fn(m->c, m->step, k, p, g, sp, o ? &bo : NULL)) != TRAINOPT_OK) return trainopt__mp_refused(m, st);
+        if (i == 0) {
+            /* The first block through the fp32 kernel: its refusal (a state the config needs
+               is NULL) comes before any write, in its words. The rest run its loops directly. */
+            if ((st = m->fn(m->c, m->step, k, p, g, sp, o ? &bo : NULL)) != TRAINOPT_OK) return trainopt__mp_refused(m, st);
+            m->make(m->c, m->step, o ? &bo : NULL, &scalars);
+        } else {
+            m->loops(m->c, m->step, &scalars, k, p, g, sp, o ? &bo : NULL);
+        }
         bad += block_bad;
         for (s = 0; s < m->nstates; s++)
             if (sp[s] && pr->state_dtype != TRAINOPT_F32) trainopt__mp_narrow(m->states[s], pr->state_dtype, sbuf[s], i, k);
@@ -10961,8 +11138,10 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
     return TRAINOPT_OK;
 }
 
-/* Each optimizer's adapter to its fp32 _ex kernel and its _step_mp. Pasted names get the
-   variant's prefix here, as tools/pack.sh gives the spelled-out ones (>>dispatch-names). */
+/* Each optimizer's adapters to its fp32 _ex kernel, scalars and loops, and its _step_mp.
+   MAKE and LOOPS are statements over the adapters' arguments (c, step, o, s, n, param,
+   grad, st). Pasted names get the variant's prefix here, as tools/pack.sh gives the
+   spelled-out ones (>>dispatch-names). */
 #if defined(TRAINOPT__DISPATCHING)
 #define TRAINOPT__MP_NAME(name) TRAINOPT__PRIVATE(name)
 #else
@@ -10971,11 +11150,24 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
 #define TRAINOPT__MP_S1(s) s[0]
 #define TRAINOPT__MP_S2(s) s[0], s[1]
 #define TRAINOPT__MP_S3(s) s[0], s[1], s[2]
-#define TRAINOPT__MP_DEFINE(NAME, CONFIG, NSTATES, STATE_PARAMS, STATE_ARGS, ...)                                     \
+#define TRAINOPT__MP_DEFINE(NAME, CONFIG, NSTATES, STATE_PARAMS, STATE_ARGS, MAKE, LOOPS, ...)                        \
     static trainopt_status TRAINOPT__MP_NAME(trainopt__mp_f32_##NAME)(const void *c, int64_t step, size_t n,         \
                                                                          float *param, const float *grad,             \
                                                                          float *const *s, const trainopt_step_opts *o) { \
         return trainopt_##NAME##_step_ex((const CONFIG *)c, step, n, param, grad, TRAINOPT__MP_S##NSTATES(s), o);       \
+    }                                                                                                                  \
+    static void TRAINOPT__MP_NAME(trainopt__mp_make_##NAME)(const void *cv, int64_t step, const trainopt_step_opts *o, \
+                                                              trainopt__mp_scalars *s) {                              \
+        const CONFIG *c = (const CONFIG *)cv;                                                                          \
+        (void)step;                                                                                                    \
+        MAKE;                                                                                                          \
+    }                                                                                                                  \
+    static void TRAINOPT__MP_NAME(trainopt__mp_loops_##NAME)(const void *cv, int64_t step, const trainopt__mp_scalars *s, \
+                                                               size_t n, float *param, const float *grad,             \
+                                                               float *const *st, const trainopt_step_opts *o) {        \
+        const CONFIG *c = (const CONFIG *)cv;                                                                          \
+        (void)step;                                                                                                    \
+        LOOPS;                                                                                                         \
     }                                                                                                                  \
     TRAINOPT__KERNEL_API trainopt_status trainopt_##NAME##_step_mp(const CONFIG *c, int64_t step, size_t n, void *param, \
                                                                    const void *grad, TRAINOPT__MP_UNPAREN STATE_PARAMS, \
@@ -10985,26 +11177,43 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
         void *const states[] = {TRAINOPT__MP_UNPAREN STATE_ARGS};                                                      \
         trainopt__mp_call m;                                                                                           \
         m.fn = TRAINOPT__MP_NAME(trainopt__mp_f32_##NAME);                                                           \
+        m.make = TRAINOPT__MP_NAME(trainopt__mp_make_##NAME);                                                        \
+        m.loops = TRAINOPT__MP_NAME(trainopt__mp_loops_##NAME);                                                      \
         m.c = c, m.step = step, m.n = n, m.param = param, m.grad = grad;                                               \
         m.states = states, m.nstates = NSTATES, m.state_names = names;                                                 \
         m.name = "trainopt_" #NAME "_step_mp";                                                                         \
         return trainopt__mp_run(&m, pr, o);                                                                            \
     }
 #define TRAINOPT__MP_UNPAREN(...) __VA_ARGS__
-TRAINOPT__MP_DEFINE(sgd, trainopt_sgd_config, 1, (void *momentum_buf), (momentum_buf), "momentum_buf")
-TRAINOPT__MP_DEFINE(adagrad, trainopt_adagrad_config, 1, (void *state_sum), (state_sum), "state_sum")
+TRAINOPT__MP_DEFINE(sgd, trainopt_sgd_config, 1, (void *momentum_buf), (momentum_buf),
+                    s->sgd = trainopt__sgd_scalars_make(c, o),
+                    trainopt__sgd_loops(c, &s->sgd, step, n, param, grad, st[0], o), "momentum_buf")
+TRAINOPT__MP_DEFINE(adagrad, trainopt_adagrad_config, 1, (void *state_sum), (state_sum),
+                    s->adagrad = trainopt__adagrad_scalars_make(c, step, o),
+                    trainopt__adagrad_loops(c, &s->adagrad, n, param, grad, st[0], o), "state_sum")
 TRAINOPT__MP_DEFINE(rmsprop, trainopt_rmsprop_config, 3, (void *square_avg, void *momentum_buf, void *grad_avg),
-                    (square_avg, momentum_buf, grad_avg), "square_avg", "momentum_buf", "grad_avg")
+                    (square_avg, momentum_buf, grad_avg), s->rmsprop = trainopt__rmsprop_scalars_make(c, o),
+                    trainopt__rmsprop_loops(c, &s->rmsprop, n, param, grad, st[0], st[1], st[2], o), "square_avg",
+                    "momentum_buf", "grad_avg")
 TRAINOPT__MP_DEFINE(adam, trainopt_adam_config, 3, (void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq),
-                    (exp_avg, exp_avg_sq, max_exp_avg_sq), "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+                    (exp_avg, exp_avg_sq, max_exp_avg_sq), s->adam = trainopt__adam_scalars_make(c, step, o),
+                    trainopt__adam_loops(c, 0, &s->adam, n, param, grad, st[0], st[1], st[2], o), "exp_avg", "exp_avg_sq",
+                    "max_exp_avg_sq")
 TRAINOPT__MP_DEFINE(adamw, trainopt_adam_config, 3, (void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq),
-                    (exp_avg, exp_avg_sq, max_exp_avg_sq), "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
-TRAINOPT__MP_DEFINE(radam, trainopt_radam_config, 2, (void *exp_avg, void *exp_avg_sq), (exp_avg, exp_avg_sq), "exp_avg",
-                    "exp_avg_sq")
-TRAINOPT__MP_DEFINE(adamax, trainopt_adamax_config, 2, (void *exp_avg, void *exp_inf), (exp_avg, exp_inf), "exp_avg", "exp_inf")
+                    (exp_avg, exp_avg_sq, max_exp_avg_sq), s->adam = trainopt__adam_scalars_make(c, step, o),
+                    trainopt__adam_loops(c, 1, &s->adam, n, param, grad, st[0], st[1], st[2], o), "exp_avg", "exp_avg_sq",
+                    "max_exp_avg_sq")
+TRAINOPT__MP_DEFINE(radam, trainopt_radam_config, 2, (void *exp_avg, void *exp_avg_sq), (exp_avg, exp_avg_sq),
+                    s->radam = trainopt__radam_scalars_make(c, step, o),
+                    trainopt__radam_loops(c, &s->radam, n, param, grad, st[0], st[1], o), "exp_avg", "exp_avg_sq")
+TRAINOPT__MP_DEFINE(adamax, trainopt_adamax_config, 2, (void *exp_avg, void *exp_inf), (exp_avg, exp_inf),
+                    s->adamax = trainopt__adamax_scalars_make(c, step, o),
+                    trainopt__adamax_loops(c, &s->adamax, n, param, grad, st[0], st[1], o), "exp_avg", "exp_inf")
 TRAINOPT__MP_DEFINE(adadelta, trainopt_adadelta_config, 2, (void *square_avg, void *acc_delta), (square_avg, acc_delta),
-                    "square_avg", "acc_delta")
-TRAINOPT__MP_DEFINE(lion, trainopt_lion_config, 1, (void *exp_avg), (exp_avg), "exp_avg")
+                    s->adadelta = trainopt__adadelta_scalars_make(c, o),
+                    trainopt__adadelta_loops(c, &s->adadelta, n, param, grad, st[0], st[1], o), "square_avg", "acc_delta")
+TRAINOPT__MP_DEFINE(lion, trainopt_lion_config, 1, (void *exp_avg), (exp_avg), s->lion = trainopt__lion_scalars_make(c, o),
+                    trainopt__lion_loops(c, &s->lion, n, param, grad, st[0], o), "exp_avg")
 #undef TRAINOPT__MP_DEFINE
 #undef TRAINOPT__MP_UNPAREN
 #undef TRAINOPT__MP_NAME

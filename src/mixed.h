@@ -1,8 +1,9 @@
 /* >>mixed: the mixed-precision steps, trainopt_<opt>_step_mp: bf16/fp16 gradients,
    bf16/fp16 parameters (nearest, stochastic, Kahan-compensated) or split fp32
    parameters, bf16 states, and a low-precision copy of the updated parameters, for
-   every elementwise optimizer at once. One driver widens a block of each array into
-   float, runs the optimizer's own fp32 _ex kernel on the block, and rounds the results
+   every elementwise optimizer at once. One driver checks the call once, widens a block
+   of each array into float, runs the optimizer's own fp32 loop on the block (the one its
+   _ex kernel runs, with the per-step scalars made once per call), and rounds the results
    back: the math is that kernel's, bit for bit, on the widened inputs, followed by the
    rounding the manual documents (MIXED PRECISION). Blocks are whole vectors and whole
    generator groups, and the kernels are elementwise, so blocking changes no bit. */
@@ -11,11 +12,31 @@
 typedef trainopt_status (*trainopt__f32_step)(const void *c, int64_t step, size_t n, float *param, const float *grad,
                                              float *const *states, const trainopt_step_opts *o);
 
+/* The per-step scalars of any optimizer the driver covers. */
+typedef union {
+    trainopt__sgd_scalars sgd;
+    trainopt__adagrad_scalars adagrad;
+    trainopt__rmsprop_scalars rmsprop;
+    trainopt__adam_scalars adam;
+    trainopt__radam_scalars radam;
+    trainopt__adamax_scalars adamax;
+    trainopt__adadelta_scalars adadelta;
+    trainopt__lion_scalars lion;
+} trainopt__mp_scalars;
+
+/* An optimizer's per-step scalars, from a checked config; and its loops (what its _ex
+   kernel runs after the checks) on n fp32 elements with those scalars. */
+typedef void (*trainopt__mp_make)(const void *c, int64_t step, const trainopt_step_opts *o, trainopt__mp_scalars *s);
+typedef void (*trainopt__mp_loops)(const void *c, int64_t step, const trainopt__mp_scalars *s, size_t n, float *param,
+                                   const float *grad, float *const *states, const trainopt_step_opts *o);
+
 #define TRAINOPT__MP_BLOCK 512 /* elements per block: a multiple of 64 (a generator group) and of every width */
 
 /* What the driver needs beyond the descriptor: the step, its arrays and names. */
 typedef struct {
-    trainopt__f32_step fn;
+    trainopt__f32_step fn; /* the checks (and the all-fp32 call) */
+    trainopt__mp_make make;
+    trainopt__mp_loops loops;
     const void *c;
     int64_t step;
     size_t n;
@@ -28,12 +49,12 @@ typedef struct {
 } trainopt__mp_call;
 
 /* The parameter after the step (q, in float) back into the caller's arrays, k elements at
-   index i, with the random words rnd for stochastic rounding. */
-TRAINOPT__FORCE_INLINE void trainopt__mp_store_param(const trainopt_precision *pr, void *param, size_t i, size_t k,
-                                                     trainopt__vf q, trainopt__vi rnd) {
-    const int f16 = pr->param_dtype == TRAINOPT_F16;
+   index i, with the random words rnd for stochastic rounding; mode is pr->param_mode and
+   f16 whether the parameter is fp16 (constants at each call: one loop per case). */
+TRAINOPT__FORCE_INLINE void trainopt__mp_store_param(const trainopt_precision *pr, int mode, int f16, void *param, size_t i,
+                                                     size_t k, trainopt__vf q, trainopt__vi rnd) {
     trainopt__vi h, low;
-    switch (pr->param_mode) {
+    switch (mode) {
     case TRAINOPT_PARAM_STOCHASTIC:
         h = f16 ? trainopt__v_to_f16(q, 1, rnd) : trainopt__v_to_bf16(q, 1, rnd);
         trainopt__vi_store16_n((uint16_t *)param + i, h, k);
@@ -62,60 +83,99 @@ TRAINOPT__FORCE_INLINE void trainopt__mp_store_param(const trainopt_precision *p
 }
 
 /* The parameter as the step sees it: widened, plus the compensation (Kahan), or joined
-   with its low half (split). */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__mp_load_param(const trainopt_precision *pr, const void *param, size_t i, size_t k) {
-    const int f16 = pr->param_dtype == TRAINOPT_F16;
-    if (pr->param_mode == TRAINOPT_PARAM_SPLIT)
+   with its low half (split). mode and f16 as trainopt__mp_store_param's. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__mp_load_param(const trainopt_precision *pr, int mode, int f16, const void *param,
+                                                            size_t i, size_t k) {
+    if (mode == TRAINOPT_PARAM_SPLIT)
         return trainopt__v_from_bits(trainopt__vi_or(trainopt__vi_shl(trainopt__vi_load16_n((const uint16_t *)param + i, k), 16),
                                                      trainopt__vi_load16_n((const uint16_t *)pr->param_aux + i, k)));
-    if (pr->param_mode == TRAINOPT_PARAM_KAHAN)
+    if (mode == TRAINOPT_PARAM_KAHAN)
         return trainopt__v_add(trainopt__load_as_f32(param, f16 ? TRAINOPT_F16 : TRAINOPT_BF16, i, k),
                                trainopt__load_as_f32(pr->param_aux, f16 ? TRAINOPT_F16 : TRAINOPT_BF16, i, k));
     return trainopt__load_as_f32(param, f16 ? TRAINOPT_F16 : TRAINOPT_BF16, i, k);
 }
 
-/* Widens k <= TRAINOPT__MP_BLOCK elements of src (dtype) at index i into dst. */
+/* The block passes below run whole vectors, then the tail, with the format (and the
+   parameter's mode) a constant in each loop: a test per vector would cost as much as the
+   conversion itself. */
+
+/* Widens k <= TRAINOPT__MP_BLOCK elements of src (bf16 or fp16) at index i into dst. */
+TRAINOPT__FORCE_INLINE void trainopt__mp_widen_as(float *dst, const void *src, int dtype, size_t i, size_t k) {
+    size_t j = 0;
+    for (; j + TRAINOPT_SIMD_LANES <= k; j += TRAINOPT_SIMD_LANES)
+        trainopt__v_store_n(dst + j, trainopt__load_as_f32(src, dtype, i + j, TRAINOPT_SIMD_LANES), TRAINOPT_SIMD_LANES);
+    if (j < k) trainopt__v_store_n(dst + j, trainopt__load_as_f32(src, dtype, i + j, k - j), k - j);
+}
 TRAINOPT__DRIVER void trainopt__mp_widen(float *dst, const void *src, trainopt_dtype dtype, size_t i, size_t k) {
-    size_t j = 0, w;
-    for (; j < k; j += w) {
-        w = k - j < TRAINOPT_SIMD_LANES ? k - j : TRAINOPT_SIMD_LANES;
-        trainopt__v_store_n(dst + j, trainopt__load_as_f32(src, (int)dtype, i + j, w), w);
-    }
+    if (dtype == TRAINOPT_BF16) trainopt__mp_widen_as(dst, src, TRAINOPT_BF16, i, k);
+    else trainopt__mp_widen_as(dst, src, TRAINOPT_F16, i, k);
 }
 
-/* Rounds k floats of src to nearest into dst (dtype) at index i. */
-TRAINOPT__DRIVER void trainopt__mp_narrow(void *dst, trainopt_dtype dtype, const float *src, size_t i, size_t k) {
+/* Rounds k floats of src to nearest into dst (bf16 or fp16) at index i. */
+TRAINOPT__FORCE_INLINE void trainopt__mp_narrow_as(void *dst, int dtype, const float *src, size_t i, size_t k) {
     const trainopt__vi none = trainopt__vi_set1(0u);
-    size_t j = 0, w;
-    for (; j < k; j += w) {
-        w = k - j < TRAINOPT_SIMD_LANES ? k - j : TRAINOPT_SIMD_LANES;
-        trainopt__store_from_f32(dst, (int)dtype, 0, i + j, w, trainopt__v_load_n(src + j, w), none);
-    }
+    size_t j = 0;
+    for (; j + TRAINOPT_SIMD_LANES <= k; j += TRAINOPT_SIMD_LANES)
+        trainopt__store_from_f32(dst, dtype, 0, i + j, TRAINOPT_SIMD_LANES, trainopt__v_load_n(src + j, TRAINOPT_SIMD_LANES), none);
+    if (j < k) trainopt__store_from_f32(dst, dtype, 0, i + j, k - j, trainopt__v_load_n(src + j, k - j), none);
+}
+TRAINOPT__DRIVER void trainopt__mp_narrow(void *dst, trainopt_dtype dtype, const float *src, size_t i, size_t k) {
+    if (dtype == TRAINOPT_BF16) trainopt__mp_narrow_as(dst, TRAINOPT_BF16, src, i, k);
+    else trainopt__mp_narrow_as(dst, TRAINOPT_F16, src, i, k);
 }
 
+/* The parameter's case as constants: split (bf16 only), Kahan, or nearest and stochastic
+   (which load alike), each in bf16 or fp16. */
+#define TRAINOPT__MP_PARAM_CASES(pr, CALL)                                        \
+    switch ((pr)->param_mode) {                                                   \
+    case TRAINOPT_PARAM_SPLIT: CALL(TRAINOPT_PARAM_SPLIT, 0); break;              \
+    case TRAINOPT_PARAM_KAHAN:                                                    \
+        if ((pr)->param_dtype == TRAINOPT_F16) CALL(TRAINOPT_PARAM_KAHAN, 1);     \
+        else CALL(TRAINOPT_PARAM_KAHAN, 0);                                       \
+        break;                                                                    \
+    default:                                                                      \
+        if ((pr)->param_dtype == TRAINOPT_F16) CALL(TRAINOPT_PARAM_NEAREST, 1);   \
+        else CALL(TRAINOPT_PARAM_NEAREST, 0);                                     \
+        break;                                                                    \
+    }
+
+TRAINOPT__FORCE_INLINE void trainopt__mp_param_in_as(const trainopt_precision *pr, int mode, int f16, float *dst,
+                                                     const void *param, size_t i, size_t k) {
+    size_t j = 0;
+    for (; j + TRAINOPT_SIMD_LANES <= k; j += TRAINOPT_SIMD_LANES)
+        trainopt__v_store_n(dst + j, trainopt__mp_load_param(pr, mode, f16, param, i + j, TRAINOPT_SIMD_LANES), TRAINOPT_SIMD_LANES);
+    if (j < k) trainopt__v_store_n(dst + j, trainopt__mp_load_param(pr, mode, f16, param, i + j, k - j), k - j);
+}
 TRAINOPT__DRIVER void trainopt__mp_param_in(const trainopt_precision *pr, float *dst, const void *param, size_t i, size_t k) {
-    size_t j = 0, w;
-    for (; j < k; j += w) {
-        w = k - j < TRAINOPT_SIMD_LANES ? k - j : TRAINOPT_SIMD_LANES;
-        trainopt__v_store_n(dst + j, trainopt__mp_load_param(pr, param, i + j, w), w);
-    }
+#define TRAINOPT__MP_PARAM_IN(mode, f16) trainopt__mp_param_in_as(pr, mode, f16, dst, param, i, k)
+    TRAINOPT__MP_PARAM_CASES(pr, TRAINOPT__MP_PARAM_IN)
+#undef TRAINOPT__MP_PARAM_IN
 }
 
+/* Nearest, Kahan and split: no random words. */
+TRAINOPT__FORCE_INLINE void trainopt__mp_param_out_as(const trainopt_precision *pr, int mode, int f16, void *param,
+                                                      const float *q, size_t i, size_t k) {
+    const trainopt__vi none = trainopt__vi_set1(0u);
+    size_t j = 0;
+    for (; j + TRAINOPT_SIMD_LANES <= k; j += TRAINOPT_SIMD_LANES)
+        trainopt__mp_store_param(pr, mode, f16, param, i + j, TRAINOPT_SIMD_LANES, trainopt__v_load_n(q + j, TRAINOPT_SIMD_LANES), none);
+    if (j < k) trainopt__mp_store_param(pr, mode, f16, param, i + j, k - j, trainopt__v_load_n(q + j, k - j), none);
+}
 TRAINOPT__DRIVER void trainopt__mp_param_out(const trainopt_precision *pr, const trainopt__philox_key *key, void *param,
                                              const float *q, size_t i, size_t k) {
     if (pr->param_mode == TRAINOPT_PARAM_STOCHASTIC) {
-#define TRAINOPT__MP_PARAM_BODY(j, w, rnd) trainopt__mp_store_param(pr, param, i + (j), w, trainopt__v_load_n(q + (j), w), rnd)
+        const int f16 = pr->param_dtype == TRAINOPT_F16;
+#define TRAINOPT__MP_PARAM_BODY(j, w, rnd) \
+    trainopt__mp_store_param(pr, TRAINOPT_PARAM_STOCHASTIC, f16, param, i + (j), w, trainopt__v_load_n(q + (j), w), rnd)
         TRAINOPT__WITH_WORDS(key, pr->offset + i, k, TRAINOPT__MP_PARAM_BODY);
 #undef TRAINOPT__MP_PARAM_BODY
     } else {
-        const trainopt__vi none = trainopt__vi_set1(0u);
-        size_t j = 0, w;
-        for (; j < k; j += w) {
-            w = k - j < TRAINOPT_SIMD_LANES ? k - j : TRAINOPT_SIMD_LANES;
-            trainopt__mp_store_param(pr, param, i + j, w, trainopt__v_load_n(q + j, w), none);
-        }
+#define TRAINOPT__MP_PARAM_OUT(mode, f16) trainopt__mp_param_out_as(pr, mode, f16, param, q, i, k)
+        TRAINOPT__MP_PARAM_CASES(pr, TRAINOPT__MP_PARAM_OUT)
+#undef TRAINOPT__MP_PARAM_OUT
     }
 }
+#undef TRAINOPT__MP_PARAM_CASES
 
 /* Every check of the descriptor and of the arrays' bytes, before anything is written. */
 TRAINOPT__DRIVER trainopt_status trainopt__mp_check(const trainopt__mp_call *m, const trainopt_precision *pr,
@@ -183,6 +243,7 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
     float pbuf[TRAINOPT__MP_BLOCK], gbuf[TRAINOPT__MP_BLOCK], sbuf[TRAINOPT_MAX_STATES][TRAINOPT__MP_BLOCK];
     float *sp[TRAINOPT_MAX_STATES] = {NULL, NULL, NULL, NULL};
     trainopt_step_opts bo;
+    trainopt__mp_scalars scalars;
     trainopt__philox_key key;
     trainopt_status st;
     size_t i, k, bad = 0, block_bad;
@@ -221,8 +282,14 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
             if (sp[s] && pr->state_dtype != TRAINOPT_F32) trainopt__mp_widen(sbuf[s], m->states[s], pr->state_dtype, i, k);
         }
         block_bad = 0;
-        /* the first block's refusal (a state the config needs is NULL) comes before any write */
-        if ((st = m->fn(m->c, m->step, k, p, g, sp, o ? &bo : NULL)) != TRAINOPT_OK) return trainopt__mp_refused(m, st);
+        if (i == 0) {
+            /* The first block through the fp32 kernel: its refusal (a state the config needs
+               is NULL) comes before any write, in its words. The rest run its loops directly. */
+            if ((st = m->fn(m->c, m->step, k, p, g, sp, o ? &bo : NULL)) != TRAINOPT_OK) return trainopt__mp_refused(m, st);
+            m->make(m->c, m->step, o ? &bo : NULL, &scalars);
+        } else {
+            m->loops(m->c, m->step, &scalars, k, p, g, sp, o ? &bo : NULL);
+        }
         bad += block_bad;
         for (s = 0; s < m->nstates; s++)
             if (sp[s] && pr->state_dtype != TRAINOPT_F32) trainopt__mp_narrow(m->states[s], pr->state_dtype, sbuf[s], i, k);
@@ -233,8 +300,10 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
     return TRAINOPT_OK;
 }
 
-/* Each optimizer's adapter to its fp32 _ex kernel and its _step_mp. Pasted names get the
-   variant's prefix here, as tools/pack.sh gives the spelled-out ones (>>dispatch-names). */
+/* Each optimizer's adapters to its fp32 _ex kernel, scalars and loops, and its _step_mp.
+   MAKE and LOOPS are statements over the adapters' arguments (c, step, o, s, n, param,
+   grad, st). Pasted names get the variant's prefix here, as tools/pack.sh gives the
+   spelled-out ones (>>dispatch-names). */
 #if defined(TRAINOPT__DISPATCHING)
 #define TRAINOPT__MP_NAME(name) TRAINOPT__PRIVATE(name)
 #else
@@ -243,11 +312,24 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
 #define TRAINOPT__MP_S1(s) s[0]
 #define TRAINOPT__MP_S2(s) s[0], s[1]
 #define TRAINOPT__MP_S3(s) s[0], s[1], s[2]
-#define TRAINOPT__MP_DEFINE(NAME, CONFIG, NSTATES, STATE_PARAMS, STATE_ARGS, ...)                                     \
+#define TRAINOPT__MP_DEFINE(NAME, CONFIG, NSTATES, STATE_PARAMS, STATE_ARGS, MAKE, LOOPS, ...)                        \
     static trainopt_status TRAINOPT__MP_NAME(trainopt__mp_f32_##NAME)(const void *c, int64_t step, size_t n,         \
                                                                          float *param, const float *grad,             \
                                                                          float *const *s, const trainopt_step_opts *o) { \
         return trainopt_##NAME##_step_ex((const CONFIG *)c, step, n, param, grad, TRAINOPT__MP_S##NSTATES(s), o);       \
+    }                                                                                                                  \
+    static void TRAINOPT__MP_NAME(trainopt__mp_make_##NAME)(const void *cv, int64_t step, const trainopt_step_opts *o, \
+                                                              trainopt__mp_scalars *s) {                              \
+        const CONFIG *c = (const CONFIG *)cv;                                                                          \
+        (void)step;                                                                                                    \
+        MAKE;                                                                                                          \
+    }                                                                                                                  \
+    static void TRAINOPT__MP_NAME(trainopt__mp_loops_##NAME)(const void *cv, int64_t step, const trainopt__mp_scalars *s, \
+                                                               size_t n, float *param, const float *grad,             \
+                                                               float *const *st, const trainopt_step_opts *o) {        \
+        const CONFIG *c = (const CONFIG *)cv;                                                                          \
+        (void)step;                                                                                                    \
+        LOOPS;                                                                                                         \
     }                                                                                                                  \
     TRAINOPT__KERNEL_API trainopt_status trainopt_##NAME##_step_mp(const CONFIG *c, int64_t step, size_t n, void *param, \
                                                                    const void *grad, TRAINOPT__MP_UNPAREN STATE_PARAMS, \
@@ -257,26 +339,43 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
         void *const states[] = {TRAINOPT__MP_UNPAREN STATE_ARGS};                                                      \
         trainopt__mp_call m;                                                                                           \
         m.fn = TRAINOPT__MP_NAME(trainopt__mp_f32_##NAME);                                                           \
+        m.make = TRAINOPT__MP_NAME(trainopt__mp_make_##NAME);                                                        \
+        m.loops = TRAINOPT__MP_NAME(trainopt__mp_loops_##NAME);                                                      \
         m.c = c, m.step = step, m.n = n, m.param = param, m.grad = grad;                                               \
         m.states = states, m.nstates = NSTATES, m.state_names = names;                                                 \
         m.name = "trainopt_" #NAME "_step_mp";                                                                         \
         return trainopt__mp_run(&m, pr, o);                                                                            \
     }
 #define TRAINOPT__MP_UNPAREN(...) __VA_ARGS__
-TRAINOPT__MP_DEFINE(sgd, trainopt_sgd_config, 1, (void *momentum_buf), (momentum_buf), "momentum_buf")
-TRAINOPT__MP_DEFINE(adagrad, trainopt_adagrad_config, 1, (void *state_sum), (state_sum), "state_sum")
+TRAINOPT__MP_DEFINE(sgd, trainopt_sgd_config, 1, (void *momentum_buf), (momentum_buf),
+                    s->sgd = trainopt__sgd_scalars_make(c, o),
+                    trainopt__sgd_loops(c, &s->sgd, step, n, param, grad, st[0], o), "momentum_buf")
+TRAINOPT__MP_DEFINE(adagrad, trainopt_adagrad_config, 1, (void *state_sum), (state_sum),
+                    s->adagrad = trainopt__adagrad_scalars_make(c, step, o),
+                    trainopt__adagrad_loops(c, &s->adagrad, n, param, grad, st[0], o), "state_sum")
 TRAINOPT__MP_DEFINE(rmsprop, trainopt_rmsprop_config, 3, (void *square_avg, void *momentum_buf, void *grad_avg),
-                    (square_avg, momentum_buf, grad_avg), "square_avg", "momentum_buf", "grad_avg")
+                    (square_avg, momentum_buf, grad_avg), s->rmsprop = trainopt__rmsprop_scalars_make(c, o),
+                    trainopt__rmsprop_loops(c, &s->rmsprop, n, param, grad, st[0], st[1], st[2], o), "square_avg",
+                    "momentum_buf", "grad_avg")
 TRAINOPT__MP_DEFINE(adam, trainopt_adam_config, 3, (void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq),
-                    (exp_avg, exp_avg_sq, max_exp_avg_sq), "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+                    (exp_avg, exp_avg_sq, max_exp_avg_sq), s->adam = trainopt__adam_scalars_make(c, step, o),
+                    trainopt__adam_loops(c, 0, &s->adam, n, param, grad, st[0], st[1], st[2], o), "exp_avg", "exp_avg_sq",
+                    "max_exp_avg_sq")
 TRAINOPT__MP_DEFINE(adamw, trainopt_adam_config, 3, (void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq),
-                    (exp_avg, exp_avg_sq, max_exp_avg_sq), "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
-TRAINOPT__MP_DEFINE(radam, trainopt_radam_config, 2, (void *exp_avg, void *exp_avg_sq), (exp_avg, exp_avg_sq), "exp_avg",
-                    "exp_avg_sq")
-TRAINOPT__MP_DEFINE(adamax, trainopt_adamax_config, 2, (void *exp_avg, void *exp_inf), (exp_avg, exp_inf), "exp_avg", "exp_inf")
+                    (exp_avg, exp_avg_sq, max_exp_avg_sq), s->adam = trainopt__adam_scalars_make(c, step, o),
+                    trainopt__adam_loops(c, 1, &s->adam, n, param, grad, st[0], st[1], st[2], o), "exp_avg", "exp_avg_sq",
+                    "max_exp_avg_sq")
+TRAINOPT__MP_DEFINE(radam, trainopt_radam_config, 2, (void *exp_avg, void *exp_avg_sq), (exp_avg, exp_avg_sq),
+                    s->radam = trainopt__radam_scalars_make(c, step, o),
+                    trainopt__radam_loops(c, &s->radam, n, param, grad, st[0], st[1], o), "exp_avg", "exp_avg_sq")
+TRAINOPT__MP_DEFINE(adamax, trainopt_adamax_config, 2, (void *exp_avg, void *exp_inf), (exp_avg, exp_inf),
+                    s->adamax = trainopt__adamax_scalars_make(c, step, o),
+                    trainopt__adamax_loops(c, &s->adamax, n, param, grad, st[0], st[1], o), "exp_avg", "exp_inf")
 TRAINOPT__MP_DEFINE(adadelta, trainopt_adadelta_config, 2, (void *square_avg, void *acc_delta), (square_avg, acc_delta),
-                    "square_avg", "acc_delta")
-TRAINOPT__MP_DEFINE(lion, trainopt_lion_config, 1, (void *exp_avg), (exp_avg), "exp_avg")
+                    s->adadelta = trainopt__adadelta_scalars_make(c, o),
+                    trainopt__adadelta_loops(c, &s->adadelta, n, param, grad, st[0], st[1], o), "square_avg", "acc_delta")
+TRAINOPT__MP_DEFINE(lion, trainopt_lion_config, 1, (void *exp_avg), (exp_avg), s->lion = trainopt__lion_scalars_make(c, o),
+                    trainopt__lion_loops(c, &s->lion, n, param, grad, st[0], o), "exp_avg")
 #undef TRAINOPT__MP_DEFINE
 #undef TRAINOPT__MP_UNPAREN
 #undef TRAINOPT__MP_NAME

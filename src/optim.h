@@ -49,6 +49,29 @@ TRAINOPT__FORCE_INLINE trainopt__sgd_scalars trainopt__sgd_scalars_make(const tr
     return s;
 }
 
+/* The loop a checked config chooses (the mixed-precision steps, src/mixed.h, run it on each block). */
+TRAINOPT__FORCE_INLINE void trainopt__sgd_loops(const trainopt_sgd_config *c, const trainopt__sgd_scalars *s, int64_t step,
+                                                size_t n, float *param, const float *grad, float *buf,
+                                                const trainopt_step_opts *o) {
+    const int has_wd = c->weight_decay != 0.0, has_momentum = c->momentum != 0.0;
+    /* The common configurations get their own loop; the rest share a generic one. */
+#define TRAINOPT__SGD_LOOP(scaled, bad)                                                                         \
+    if (!has_momentum) {                                                                                        \
+        if (has_wd) trainopt__sgd_loop(s, n, scaled, bad, 1, 0, 0, 0, param, grad, NULL);                       \
+        else trainopt__sgd_loop(s, n, scaled, bad, 0, 0, 0, 0, param, grad, NULL);                              \
+    } else if (step == 1) {                                                                                     \
+        trainopt__sgd_loop(s, n, scaled, bad, has_wd, 1, 1, c->nesterov, param, grad, buf);                     \
+    } else if (c->nesterov) {                                                                                   \
+        trainopt__sgd_loop(s, n, scaled, bad, has_wd, 1, 0, 1, param, grad, buf);                               \
+    } else if (has_wd) {                                                                                        \
+        trainopt__sgd_loop(s, n, scaled, bad, 1, 1, 0, 0, param, grad, buf);                                    \
+    } else {                                                                                                    \
+        trainopt__sgd_loop(s, n, scaled, bad, 0, 1, 0, 0, param, grad, buf);                                    \
+    }
+    TRAINOPT__RUN_STEP(o, TRAINOPT__SGD_LOOP);
+#undef TRAINOPT__SGD_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_config *c, int64_t step, size_t n, float *param,
                                                          const float *grad, float *buf, const trainopt_step_opts *o,
                                                          const char *fn) {
@@ -57,7 +80,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_conf
     trainopt__sgd_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
-    int has_wd, has_momentum, skip;
+    int skip;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
     if (!trainopt__nonneg(c->momentum)) return trainopt__once_hparam(fn, "momentum", c->momentum, TRAINOPT__WHY_NONNEG);
@@ -76,31 +99,14 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_conf
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;
     }
-    has_wd = c->weight_decay != 0.0;
-    has_momentum = c->momentum != 0.0;
     arrays.count = 0;
     trainopt__arrays_add(&arrays, param, "param");
     trainopt__arrays_add(&arrays, grad, "grad");
-    if (has_momentum) trainopt__arrays_add(&arrays, buf, "momentum_buf (needed: momentum > 0)");
+    if (c->momentum != 0.0) trainopt__arrays_add(&arrays, buf, "momentum_buf (needed: momentum > 0)");
     if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
     s = trainopt__sgd_scalars_make(c, o);
-    /* The common configurations get their own loop; the rest share a generic one. */
-#define TRAINOPT__SGD_LOOP(scaled, bad)                                                                         \
-    if (!has_momentum) {                                                                                        \
-        if (has_wd) trainopt__sgd_loop(&s, n, scaled, bad, 1, 0, 0, 0, param, grad, NULL);                      \
-        else trainopt__sgd_loop(&s, n, scaled, bad, 0, 0, 0, 0, param, grad, NULL);                             \
-    } else if (step == 1) {                                                                                     \
-        trainopt__sgd_loop(&s, n, scaled, bad, has_wd, 1, 1, c->nesterov, param, grad, buf);                    \
-    } else if (c->nesterov) {                                                                                   \
-        trainopt__sgd_loop(&s, n, scaled, bad, has_wd, 1, 0, 1, param, grad, buf);                              \
-    } else if (has_wd) {                                                                                        \
-        trainopt__sgd_loop(&s, n, scaled, bad, 1, 1, 0, 0, param, grad, buf);                                   \
-    } else {                                                                                                    \
-        trainopt__sgd_loop(&s, n, scaled, bad, 0, 1, 0, 0, param, grad, buf);                                   \
-    }
-    TRAINOPT__RUN_STEP(o, TRAINOPT__SGD_LOOP);
-#undef TRAINOPT__SGD_LOOP
+    trainopt__sgd_loops(c, &s, step, n, param, grad, buf, o);
     return TRAINOPT_OK;
 }
 
@@ -170,6 +176,27 @@ TRAINOPT__FORCE_INLINE void trainopt__adagrad_loop(const trainopt__adagrad_scala
     if (i < n) trainopt__adagrad_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, state_sum);
 }
 
+/* The per-step scalars of a checked config, and the loop it chooses (the mixed-precision
+   steps, src/mixed.h, run it on each block). */
+TRAINOPT__FORCE_INLINE trainopt__adagrad_scalars trainopt__adagrad_scalars_make(const trainopt_adagrad_config *c, int64_t step,
+                                                                               const trainopt_step_opts *o) {
+    trainopt__adagrad_scalars s;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.neg_clr = (float)-(c->lr / fma((double)(step - 1), c->lr_decay, 1.0));
+    s.weight_decay = (float)c->weight_decay;
+    s.eps = (float)c->eps;
+    return s;
+}
+TRAINOPT__FORCE_INLINE void trainopt__adagrad_loops(const trainopt_adagrad_config *c, const trainopt__adagrad_scalars *s,
+                                                    size_t n, float *param, const float *grad, float *state_sum,
+                                                    const trainopt_step_opts *o) {
+#define TRAINOPT__ADAGRAD_LOOP(scaled, bad)                                                  \
+    if (c->weight_decay != 0.0) trainopt__adagrad_loop(s, n, scaled, bad, 1, param, grad, state_sum); \
+    else trainopt__adagrad_loop(s, n, scaled, bad, 0, param, grad, state_sum);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAGRAD_LOOP);
+#undef TRAINOPT__ADAGRAD_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__adagrad_run(const trainopt_adagrad_config *c, int64_t step, size_t n,
                                                              float *param, const float *grad, float *state_sum,
                                                              const trainopt_step_opts *o, const char *fn) {
@@ -192,15 +219,8 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adagrad_run(const trainopt_adag
     trainopt__arrays_add(&arrays, state_sum, "state_sum");
     if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.neg_clr = (float)-(c->lr / fma((double)(step - 1), c->lr_decay, 1.0));
-    s.weight_decay = (float)c->weight_decay;
-    s.eps = (float)c->eps;
-#define TRAINOPT__ADAGRAD_LOOP(scaled, bad)                                                  \
-    if (c->weight_decay != 0.0) trainopt__adagrad_loop(&s, n, scaled, bad, 1, param, grad, state_sum); \
-    else trainopt__adagrad_loop(&s, n, scaled, bad, 0, param, grad, state_sum);
-    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAGRAD_LOOP);
-#undef TRAINOPT__ADAGRAD_LOOP
+    s = trainopt__adagrad_scalars_make(c, step, o);
+    trainopt__adagrad_loops(c, &s, n, param, grad, state_sum, o);
     return TRAINOPT_OK;
 }
 
@@ -268,6 +288,34 @@ TRAINOPT__FORCE_INLINE void trainopt__rmsprop_loop(const trainopt__rmsprop_scala
                                 square_avg, momentum_buf, grad_avg);
 }
 
+/* The per-step scalars of a checked config, and the loop it chooses (the mixed-precision
+   steps, src/mixed.h, run it on each block). */
+TRAINOPT__FORCE_INLINE trainopt__rmsprop_scalars trainopt__rmsprop_scalars_make(const trainopt_rmsprop_config *c,
+                                                                               const trainopt_step_opts *o) {
+    trainopt__rmsprop_scalars s;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.neg_lr = (float)-c->lr;
+    s.alpha = (float)c->alpha;
+    s.one_minus_alpha = (float)(1.0 - c->alpha);
+    s.eps = (float)c->eps;
+    s.weight_decay = (float)c->weight_decay;
+    s.momentum = (float)c->momentum;
+    return s;
+}
+TRAINOPT__FORCE_INLINE void trainopt__rmsprop_loops(const trainopt_rmsprop_config *c, const trainopt__rmsprop_scalars *s,
+                                                    size_t n, float *param, const float *grad, float *square_avg,
+                                                    float *momentum_buf, float *grad_avg, const trainopt_step_opts *o) {
+    const int has_wd = c->weight_decay != 0.0, has_momentum = c->momentum > 0.0;
+#define TRAINOPT__RMSPROP_LOOP(scaled, bad)                                                                        \
+    if (!has_wd && !c->centered && !has_momentum)                                                                  \
+        trainopt__rmsprop_loop(s, n, scaled, bad, 0, 0, 0, param, grad, square_avg, NULL, NULL);                   \
+    else                                                                                                           \
+        trainopt__rmsprop_loop(s, n, scaled, bad, has_wd, c->centered, has_momentum, param, grad, square_avg,      \
+                               momentum_buf, grad_avg);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__RMSPROP_LOOP);
+#undef TRAINOPT__RMSPROP_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__rmsprop_run(const trainopt_rmsprop_config *c, int64_t step, size_t n,
                                                              float *param, const float *grad, float *square_avg,
                                                              float *momentum_buf, float *grad_avg,
@@ -277,7 +325,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__rmsprop_run(const trainopt_rmsp
     trainopt__rmsprop_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
-    int has_wd, has_momentum, skip;
+    int skip;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
     if (!trainopt__nonneg(c->alpha) || c->alpha > 1.0) return trainopt__once_hparam(fn, "alpha", c->alpha, TRAINOPT__WHY_0_1);
@@ -291,31 +339,16 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__rmsprop_run(const trainopt_rmsp
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;
     }
-    has_wd = c->weight_decay != 0.0;
-    has_momentum = c->momentum > 0.0;
     arrays.count = 0;
     trainopt__arrays_add(&arrays, param, "param");
     trainopt__arrays_add(&arrays, grad, "grad");
     trainopt__arrays_add(&arrays, square_avg, "square_avg");
-    if (has_momentum) trainopt__arrays_add(&arrays, momentum_buf, "momentum_buf (needed: momentum > 0)");
+    if (c->momentum > 0.0) trainopt__arrays_add(&arrays, momentum_buf, "momentum_buf (needed: momentum > 0)");
     if (c->centered) trainopt__arrays_add(&arrays, grad_avg, "grad_avg (needed: centered)");
     if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.neg_lr = (float)-c->lr;
-    s.alpha = (float)c->alpha;
-    s.one_minus_alpha = (float)(1.0 - c->alpha);
-    s.eps = (float)c->eps;
-    s.weight_decay = (float)c->weight_decay;
-    s.momentum = (float)c->momentum;
-#define TRAINOPT__RMSPROP_LOOP(scaled, bad)                                                                        \
-    if (!has_wd && !c->centered && !has_momentum)                                                                  \
-        trainopt__rmsprop_loop(&s, n, scaled, bad, 0, 0, 0, param, grad, square_avg, NULL, NULL);                  \
-    else                                                                                                           \
-        trainopt__rmsprop_loop(&s, n, scaled, bad, has_wd, c->centered, has_momentum, param, grad, square_avg,     \
-                               momentum_buf, grad_avg);
-    TRAINOPT__RUN_STEP(o, TRAINOPT__RMSPROP_LOOP);
-#undef TRAINOPT__RMSPROP_LOOP
+    s = trainopt__rmsprop_scalars_make(c, o);
+    trainopt__rmsprop_loops(c, &s, n, param, grad, square_avg, momentum_buf, grad_avg, o);
     return TRAINOPT_OK;
 }
 
@@ -421,6 +454,26 @@ TRAINOPT__FORCE_INLINE trainopt__adam_scalars trainopt__adam_scalars_make(const 
     return s;
 }
 
+/* The loop a checked config chooses (the mixed-precision steps, src/mixed.h, run it on each block). */
+TRAINOPT__FORCE_INLINE void trainopt__adam_loops(const trainopt_adam_config *c, int decoupled, const trainopt__adam_scalars *s,
+                                                 size_t n, float *param, const float *grad, float *exp_avg,
+                                                 float *exp_avg_sq, float *max_exp_avg_sq, const trainopt_step_opts *o) {
+    const int l2 = !decoupled && c->weight_decay != 0.0, decay = decoupled && c->weight_decay != 0.0;
+    /* Each (weight decay, amsgrad) combination gets its own loop. */
+#define TRAINOPT__ADAM_LOOP(scaled, bad)                                                                             \
+    if (c->amsgrad) {                                                                                                \
+        if (l2) trainopt__adam_loop(s, n, scaled, bad, 1, 0, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);   \
+        else if (decay) trainopt__adam_loop(s, n, scaled, bad, 0, 1, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq); \
+        else trainopt__adam_loop(s, n, scaled, bad, 0, 0, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);      \
+    } else {                                                                                                         \
+        if (l2) trainopt__adam_loop(s, n, scaled, bad, 1, 0, 0, param, grad, exp_avg, exp_avg_sq, NULL);             \
+        else if (decay) trainopt__adam_loop(s, n, scaled, bad, 0, 1, 0, param, grad, exp_avg, exp_avg_sq, NULL);     \
+        else trainopt__adam_loop(s, n, scaled, bad, 0, 0, 0, param, grad, exp_avg, exp_avg_sq, NULL);                \
+    }
+    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAM_LOOP);
+#undef TRAINOPT__ADAM_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_config *c, int decoupled, int64_t step,
                                                           size_t n, float *param, const float *grad, float *exp_avg,
                                                           float *exp_avg_sq, float *max_exp_avg_sq,
@@ -430,7 +483,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_co
     trainopt__adam_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
-    int l2, decay, skip;
+    int skip;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if ((st = trainopt__adamlike_check(c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, fn)) != TRAINOPT_OK) return st;
     if ((st = trainopt__step_opts_check(o, n, ptrs, names, 5, &skip, fn)) != TRAINOPT_OK) return st;
@@ -448,21 +501,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_co
     if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
     s = trainopt__adam_scalars_make(c, step, o);
-    l2 = !decoupled && c->weight_decay != 0.0;
-    decay = decoupled && c->weight_decay != 0.0;
-    /* Each (weight decay, amsgrad) combination gets its own loop. */
-#define TRAINOPT__ADAM_LOOP(scaled, bad)                                                                             \
-    if (c->amsgrad) {                                                                                                \
-        if (l2) trainopt__adam_loop(&s, n, scaled, bad, 1, 0, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);  \
-        else if (decay) trainopt__adam_loop(&s, n, scaled, bad, 0, 1, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq); \
-        else trainopt__adam_loop(&s, n, scaled, bad, 0, 0, 1, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);     \
-    } else {                                                                                                         \
-        if (l2) trainopt__adam_loop(&s, n, scaled, bad, 1, 0, 0, param, grad, exp_avg, exp_avg_sq, NULL);            \
-        else if (decay) trainopt__adam_loop(&s, n, scaled, bad, 0, 1, 0, param, grad, exp_avg, exp_avg_sq, NULL);    \
-        else trainopt__adam_loop(&s, n, scaled, bad, 0, 0, 0, param, grad, exp_avg, exp_avg_sq, NULL);               \
-    }
-    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAM_LOOP);
-#undef TRAINOPT__ADAM_LOOP
+    trainopt__adam_loops(c, decoupled, &s, n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o);
     return TRAINOPT_OK;
 }
 
@@ -626,6 +665,7 @@ typedef struct {
     float beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
     float neg_step_size; /* rectified: -lr rect sqrt(bc2) / bc1; otherwise -lr / bc1 */
     float weight_decay, decay_factor;
+    int rectified; /* the approximated SMA is long enough (rho_t > 5): the adaptive step */
 } trainopt__radam_scalars;
 
 TRAINOPT__FORCE_INLINE void trainopt__radam_lanes(const trainopt__radam_scalars *s, size_t i, size_t k, int scaled,
@@ -655,14 +695,58 @@ TRAINOPT__FORCE_INLINE void trainopt__radam_loop(const trainopt__radam_scalars *
         trainopt__radam_lanes(s, i, n - i, scaled, nonfinite, l2, decoupled, rectified, param, grad, exp_avg, exp_avg_sq);
 }
 
+/* The per-step scalars of a checked config, and the loop they choose (the mixed-precision
+   steps, src/mixed.h, run it on each block). */
+TRAINOPT__FORCE_INLINE trainopt__radam_scalars trainopt__radam_scalars_make(const trainopt_radam_config *c, int64_t step,
+                                                                           const trainopt_step_opts *o) {
+    const double beta2_t = trainopt__powi(c->beta2, step);
+    const double bias_correction1 = 1.0 - trainopt__powi(c->beta1, step);
+    const double bias_correction2 = 1.0 - beta2_t;
+    /* The length of the approximated SMA decides the branch once per step, for every element. */
+    const double rho_inf = 2.0 / (1.0 - c->beta2) - 1.0;
+    const double rho_t = rho_inf - 2.0 * (double)step * beta2_t / bias_correction2;
+    trainopt__radam_scalars s;
+    s.rectified = rho_t > 5.0;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.eps = (float)c->eps;
+    if (s.rectified) {
+        const double rect = sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t));
+        s.neg_step_size = (float)(-c->lr * rect * sqrt(bias_correction2) / bias_correction1);
+    } else {
+        s.neg_step_size = (float)(-c->lr / bias_correction1);
+    }
+    s.weight_decay = (float)c->weight_decay;
+    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
+    return s;
+}
+TRAINOPT__FORCE_INLINE void trainopt__radam_loops(const trainopt_radam_config *c, const trainopt__radam_scalars *s, size_t n,
+                                                  float *param, const float *grad, float *exp_avg, float *exp_avg_sq,
+                                                  const trainopt_step_opts *o) {
+    const int l2 = !c->decoupled_weight_decay && c->weight_decay != 0.0;
+    const int decay = c->decoupled_weight_decay && c->weight_decay != 0.0;
+#define TRAINOPT__RADAM_LOOP(scaled, bad)                                                                           \
+    if (s->rectified) {                                                                                             \
+        if (l2) trainopt__radam_loop(s, n, scaled, bad, 1, 0, 1, param, grad, exp_avg, exp_avg_sq);                 \
+        else if (decay) trainopt__radam_loop(s, n, scaled, bad, 0, 1, 1, param, grad, exp_avg, exp_avg_sq);         \
+        else trainopt__radam_loop(s, n, scaled, bad, 0, 0, 1, param, grad, exp_avg, exp_avg_sq);                    \
+    } else {                                                                                                        \
+        trainopt__radam_loop(s, n, scaled, bad, l2, decay, 0, param, grad, exp_avg, exp_avg_sq);                    \
+    }
+    TRAINOPT__RUN_STEP(o, TRAINOPT__RADAM_LOOP);
+#undef TRAINOPT__RADAM_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__radam_run(const trainopt_radam_config *c, int64_t step, size_t n,
                                                            float *param, const float *grad, float *exp_avg,
                                                            float *exp_avg_sq, const trainopt_step_opts *o, const char *fn) {
     trainopt__radam_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
-    double bias_correction1, bias_correction2, beta2_t, rho_inf, rho_t;
-    int l2, decay, rectified, done;
+    int done;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if ((st = trainopt__adamlike_check(c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, fn)) != TRAINOPT_OK) return st;
     arrays.count = 0;
@@ -672,39 +756,8 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__radam_run(const trainopt_radam_
     trainopt__arrays_add(&arrays, exp_avg_sq, "exp_avg_sq");
     if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
 
-    beta2_t = trainopt__powi(c->beta2, step);
-    bias_correction1 = 1.0 - trainopt__powi(c->beta1, step);
-    bias_correction2 = 1.0 - beta2_t;
-    /* The length of the approximated SMA decides the branch once per step, for every element. */
-    rho_inf = 2.0 / (1.0 - c->beta2) - 1.0;
-    rho_t = rho_inf - 2.0 * (double)step * beta2_t / bias_correction2;
-    rectified = rho_t > 5.0;
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.beta1 = (float)c->beta1;
-    s.one_minus_beta1 = (float)(1.0 - c->beta1);
-    s.beta2 = (float)c->beta2;
-    s.one_minus_beta2 = (float)(1.0 - c->beta2);
-    s.eps = (float)c->eps;
-    if (rectified) {
-        const double rect = sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t));
-        s.neg_step_size = (float)(-c->lr * rect * sqrt(bias_correction2) / bias_correction1);
-    } else {
-        s.neg_step_size = (float)(-c->lr / bias_correction1);
-    }
-    s.weight_decay = (float)c->weight_decay;
-    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
-    l2 = !c->decoupled_weight_decay && c->weight_decay != 0.0;
-    decay = c->decoupled_weight_decay && c->weight_decay != 0.0;
-#define TRAINOPT__RADAM_LOOP(scaled, bad)                                                                           \
-    if (rectified) {                                                                                                \
-        if (l2) trainopt__radam_loop(&s, n, scaled, bad, 1, 0, 1, param, grad, exp_avg, exp_avg_sq);                \
-        else if (decay) trainopt__radam_loop(&s, n, scaled, bad, 0, 1, 1, param, grad, exp_avg, exp_avg_sq);        \
-        else trainopt__radam_loop(&s, n, scaled, bad, 0, 0, 1, param, grad, exp_avg, exp_avg_sq);                   \
-    } else {                                                                                                        \
-        trainopt__radam_loop(&s, n, scaled, bad, l2, decay, 0, param, grad, exp_avg, exp_avg_sq);                   \
-    }
-    TRAINOPT__RUN_STEP(o, TRAINOPT__RADAM_LOOP);
-#undef TRAINOPT__RADAM_LOOP
+    s = trainopt__radam_scalars_make(c, step, o);
+    trainopt__radam_loops(c, &s, n, param, grad, exp_avg, exp_avg_sq, o);
     return TRAINOPT_OK;
 }
 
@@ -755,6 +808,30 @@ TRAINOPT__FORCE_INLINE void trainopt__adamax_loop(const trainopt__adamax_scalars
     if (i < n) trainopt__adamax_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, exp_avg, exp_inf);
 }
 
+/* The per-step scalars of a checked config, and the loop it chooses (the mixed-precision
+   steps, src/mixed.h, run it on each block). */
+TRAINOPT__FORCE_INLINE trainopt__adamax_scalars trainopt__adamax_scalars_make(const trainopt_adamax_config *c, int64_t step,
+                                                                             const trainopt_step_opts *o) {
+    trainopt__adamax_scalars s;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.eps = (float)c->eps;
+    s.neg_clr = (float)-(c->lr / (1.0 - trainopt__powi(c->beta1, step)));
+    s.weight_decay = (float)c->weight_decay;
+    return s;
+}
+TRAINOPT__FORCE_INLINE void trainopt__adamax_loops(const trainopt_adamax_config *c, const trainopt__adamax_scalars *s,
+                                                   size_t n, float *param, const float *grad, float *exp_avg,
+                                                   float *exp_inf, const trainopt_step_opts *o) {
+#define TRAINOPT__ADAMAX_LOOP(scaled, bad)                                                           \
+    if (c->weight_decay != 0.0) trainopt__adamax_loop(s, n, scaled, bad, 1, param, grad, exp_avg, exp_inf); \
+    else trainopt__adamax_loop(s, n, scaled, bad, 0, param, grad, exp_avg, exp_inf);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAMAX_LOOP);
+#undef TRAINOPT__ADAMAX_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__adamax_run(const trainopt_adamax_config *c, int64_t step, size_t n,
                                                             float *param, const float *grad, float *exp_avg,
                                                             float *exp_inf, const trainopt_step_opts *o, const char *fn) {
@@ -771,18 +848,8 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adamax_run(const trainopt_adama
     trainopt__arrays_add(&arrays, exp_inf, "exp_inf");
     if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
 
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.beta1 = (float)c->beta1;
-    s.one_minus_beta1 = (float)(1.0 - c->beta1);
-    s.beta2 = (float)c->beta2;
-    s.eps = (float)c->eps;
-    s.neg_clr = (float)-(c->lr / (1.0 - trainopt__powi(c->beta1, step)));
-    s.weight_decay = (float)c->weight_decay;
-#define TRAINOPT__ADAMAX_LOOP(scaled, bad)                                                           \
-    if (c->weight_decay != 0.0) trainopt__adamax_loop(&s, n, scaled, bad, 1, param, grad, exp_avg, exp_inf); \
-    else trainopt__adamax_loop(&s, n, scaled, bad, 0, param, grad, exp_avg, exp_inf);
-    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAMAX_LOOP);
-#undef TRAINOPT__ADAMAX_LOOP
+    s = trainopt__adamax_scalars_make(c, step, o);
+    trainopt__adamax_loops(c, &s, n, param, grad, exp_avg, exp_inf, o);
     return TRAINOPT_OK;
 }
 
@@ -834,6 +901,29 @@ TRAINOPT__FORCE_INLINE void trainopt__adadelta_loop(const trainopt__adadelta_sca
     if (i < n) trainopt__adadelta_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, square_avg, acc_delta);
 }
 
+/* The per-step scalars of a checked config, and the loop it chooses (the mixed-precision
+   steps, src/mixed.h, run it on each block). */
+TRAINOPT__FORCE_INLINE trainopt__adadelta_scalars trainopt__adadelta_scalars_make(const trainopt_adadelta_config *c,
+                                                                                 const trainopt_step_opts *o) {
+    trainopt__adadelta_scalars s;
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.neg_lr = (float)-c->lr;
+    s.rho = (float)c->rho;
+    s.one_minus_rho = (float)(1.0 - c->rho);
+    s.eps = (float)c->eps;
+    s.weight_decay = (float)c->weight_decay;
+    return s;
+}
+TRAINOPT__FORCE_INLINE void trainopt__adadelta_loops(const trainopt_adadelta_config *c, const trainopt__adadelta_scalars *s,
+                                                     size_t n, float *param, const float *grad, float *square_avg,
+                                                     float *acc_delta, const trainopt_step_opts *o) {
+#define TRAINOPT__ADADELTA_LOOP(scaled, bad)                                                                 \
+    if (c->weight_decay != 0.0) trainopt__adadelta_loop(s, n, scaled, bad, 1, param, grad, square_avg, acc_delta); \
+    else trainopt__adadelta_loop(s, n, scaled, bad, 0, param, grad, square_avg, acc_delta);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__ADADELTA_LOOP);
+#undef TRAINOPT__ADADELTA_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__adadelta_run(const trainopt_adadelta_config *c, int64_t step, size_t n,
                                                               float *param, const float *grad, float *square_avg,
                                                               float *acc_delta, const trainopt_step_opts *o,
@@ -855,17 +945,8 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adadelta_run(const trainopt_ada
     trainopt__arrays_add(&arrays, acc_delta, "acc_delta");
     if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
 
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.neg_lr = (float)-c->lr;
-    s.rho = (float)c->rho;
-    s.one_minus_rho = (float)(1.0 - c->rho);
-    s.eps = (float)c->eps;
-    s.weight_decay = (float)c->weight_decay;
-#define TRAINOPT__ADADELTA_LOOP(scaled, bad)                                                                 \
-    if (c->weight_decay != 0.0) trainopt__adadelta_loop(&s, n, scaled, bad, 1, param, grad, square_avg, acc_delta); \
-    else trainopt__adadelta_loop(&s, n, scaled, bad, 0, param, grad, square_avg, acc_delta);
-    TRAINOPT__RUN_STEP(o, TRAINOPT__ADADELTA_LOOP);
-#undef TRAINOPT__ADADELTA_LOOP
+    s = trainopt__adadelta_scalars_make(c, o);
+    trainopt__adadelta_loops(c, &s, n, param, grad, square_avg, acc_delta, o);
     return TRAINOPT_OK;
 }
 
@@ -934,6 +1015,17 @@ TRAINOPT__FORCE_INLINE trainopt__lion_scalars trainopt__lion_scalars_make(const 
     return s;
 }
 
+/* The loop a checked config chooses (the mixed-precision steps, src/mixed.h, run it on each block). */
+TRAINOPT__FORCE_INLINE void trainopt__lion_loops(const trainopt_lion_config *c, const trainopt__lion_scalars *s, size_t n,
+                                                 float *param, const float *grad, float *exp_avg,
+                                                 const trainopt_step_opts *o) {
+#define TRAINOPT__LION_LOOP(scaled, bad)                                                 \
+    if (c->weight_decay != 0.0) trainopt__lion_loop(s, n, scaled, bad, 1, param, grad, exp_avg); \
+    else trainopt__lion_loop(s, n, scaled, bad, 0, param, grad, exp_avg);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__LION_LOOP);
+#undef TRAINOPT__LION_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion_run(const trainopt_lion_config *c, int64_t step, size_t n,
                                                           float *param, const float *grad, float *exp_avg,
                                                           const trainopt_step_opts *o, const char *fn) {
@@ -949,11 +1041,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion_run(const trainopt_lion_co
     if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
 
     s = trainopt__lion_scalars_make(c, o);
-#define TRAINOPT__LION_LOOP(scaled, bad)                                                 \
-    if (c->weight_decay != 0.0) trainopt__lion_loop(&s, n, scaled, bad, 1, param, grad, exp_avg); \
-    else trainopt__lion_loop(&s, n, scaled, bad, 0, param, grad, exp_avg);
-    TRAINOPT__RUN_STEP(o, TRAINOPT__LION_LOOP);
-#undef TRAINOPT__LION_LOOP
+    trainopt__lion_loops(c, &s, n, param, grad, exp_avg, o);
     return TRAINOPT_OK;
 }
 
