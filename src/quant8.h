@@ -17,23 +17,27 @@
    to the low end, whose code is NaN's), then |v|'s float bits (exponent and top mantissa
    bits; |v| floored where every smaller one is alike) name a bucket, negative v counting
    down from the middle so the buckets follow v's order. A bucket holds at most one
-   threshold, so the code is the bucket's first code, plus one when v reaches the next
-   code's threshold: two gathers instead of the thirty compares of a search. */
+   threshold, so its entry (one gather) gives the code of its lowest v and the position
+   from which the code is one more, which the bits below the shift are compared with
+   (counted down for negative v): a gather and a few integer ops, not thirty compares. */
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_encode(int is_signed, trainopt__vf v) {
-    const float *first = is_signed ? trainopt__q8_signed_first : trainopt__q8_unsigned_first;
-    const float *next = is_signed ? trainopt__q8_signed_next : trainopt__q8_unsigned_next;
+    const float *buckets = is_signed ? trainopt__q8_signed_buckets : trainopt__q8_unsigned_buckets;
     const int shift = is_signed ? trainopt__q8_signed_shift : trainopt__q8_unsigned_shift;
     const uint32_t floor_bits = is_signed ? (uint32_t)trainopt__q8_signed_floor : (uint32_t)trainopt__q8_unsigned_floor;
+    const trainopt__vi below = trainopt__vi_set1((1u << shift) - 1); /* the bits below the shift */
     const trainopt__vf x = trainopt__v_min(trainopt__v_max(v, trainopt__v_set1(is_signed ? -1.0f : 0.0f)), trainopt__v_set1(1.0f));
-    const trainopt__vf a = trainopt__v_max(trainopt__v_abs(x), trainopt__v_from_bits(trainopt__vi_set1(floor_bits)));
-    trainopt__vi bucket = trainopt__vi_sub(trainopt__vi_shr(trainopt__v_bits(a), shift), trainopt__vi_set1(floor_bits >> shift));
-    trainopt__vi c;
+    const trainopt__vi a = trainopt__v_bits(trainopt__v_max(trainopt__v_abs(x), trainopt__v_from_bits(trainopt__vi_set1(floor_bits))));
+    trainopt__vi bucket = trainopt__vi_sub(trainopt__vi_shr(a, shift), trainopt__vi_set1(floor_bits >> shift));
+    trainopt__vi pos = trainopt__vi_and(a, below), entry, code;
     if (is_signed) { /* k -> side + k for x >= +0, side - 1 - k for x <= -0 */
         const trainopt__vi negative = trainopt__vi_sub(trainopt__vi_set1(0), trainopt__vi_shr(trainopt__v_bits(x), 31));
         bucket = trainopt__vi_add(trainopt__vi_xor(bucket, negative), trainopt__vi_set1((uint32_t)trainopt__q8_signed_side));
+        pos = trainopt__vi_xor(pos, trainopt__vi_and(negative, below));
     }
-    c = trainopt__v_to_i(trainopt__v_gather(first, bucket));
-    return trainopt__vi_select(trainopt__v_le(trainopt__v_gather(next, c), x), trainopt__vi_add(c, trainopt__vi_set1(1)), c);
+    entry = trainopt__v_bits(trainopt__v_gather(buckets, bucket));
+    code = trainopt__vi_and(trainopt__vi_shr(entry, 21), trainopt__vi_set1(255));
+    return trainopt__vi_select(trainopt__vi_ge(pos, trainopt__vi_and(entry, trainopt__vi_set1(0x1fffff))),
+                               trainopt__vi_add(code, trainopt__vi_set1(1)), code);
 }
 
 /* The absmax of len floats and whether one is NaN. v_max(|x|, m) keeps m when |x| is

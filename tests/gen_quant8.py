@@ -40,11 +40,13 @@ The encoder's tables (src/quant8.h, trainopt__q8_encode): v is clamped to [-1, 1
 ([0, 1] for the unsigned map; NaN to the low end, whose code is NaN's 0), and |v|,
 floored at 2^-floor_exp, falls in a bucket by its float bits shifted right by
 23 - mantissa_bits (its exponent and top mantissa bits). Negative v count down from
-the middle of the signed table, so the buckets follow v's order. first[b] is the
-code of the lowest v of bucket b; every bucket holds at most one threshold (checked
-below, over the exact float interval of each bucket), so the code of v is first[b],
-plus one when v >= next[first[b]] = T[first[b] + 1] (next[255] = +Inf). The sizes are
-the smallest that work: 6 mantissa bits from 2^-20 (signed), 7 from 2^-21 (unsigned).
+the middle of the signed table, so the buckets follow v's order. Every bucket holds at
+most one threshold, at or above the floor (checked below, over the exact float
+interval of each bucket), so one entry per bucket says it all: the code of the
+bucket's lowest v, and the position in the bucket (|v|'s bits below the shift, counted
+down for negative v, where |v| <= |T| means v >= T) from which the code is one more.
+The sizes are the smallest that work: 6 mantissa bits from 2^-22 (signed), 7 from
+2^-23 (unsigned).
 """
 import os
 import struct
@@ -129,15 +131,15 @@ def f32_from_bits(b):
     return np.array(b, dtype=np.uint32).view(f32)[()]
 
 
-def bucket_plan(code, signed, mantissa_bits, floor_exp):
-    """The encoder's bucket table (the model of trainopt__q8_encode above): the code of
-    the lowest v of each bucket in v's order, or None when a bucket holds two thresholds.
-    A bucket is an interval of floats and the rule is monotone, so its codes are those
-    between the codes of its two ends."""
+def bucket_plan(code, t, signed, mantissa_bits, floor_exp):
+    """The encoder's bucket table (the model of trainopt__q8_encode above), or None when a
+    bucket holds two thresholds or one below the floor. A bucket is an interval of floats
+    and the rule is monotone, so its codes are those between the codes of its two ends."""
     shift = 23 - mantissa_bits
+    low = (1 << shift) - 1
     base = ((127 - floor_exp) << 23) >> shift
     side = (f32_bits(1.0) >> shift) - base + 1  # buckets per sign; 1.0 is in the last
-    first = []
+    entries = []
     for negative in ((True, False) if signed else (False,)):
         for k in (range(side - 1, -1, -1) if negative else range(side)):
             lo = 0 if k == 0 else (base + k) << shift  # |v| of the bucket, below the floor in bucket 0
@@ -146,33 +148,42 @@ def bucket_plan(code, signed, mantissa_bits, floor_exp):
             c_lo, c_hi = code_index(code, ends[0]), code_index(code, ends[1])
             if c_hi - c_lo > 1:
                 return None
-            first.append(c_lo)
-    return {"shift": shift, "floor": (127 - floor_exp) << 23, "side": side, "first": first}
+            at = low + 1  # the position in the bucket from which the code is c_lo + 1: none
+            if c_hi > c_lo:
+                tb = f32_bits(abs(t[c_lo + 1]))
+                if tb >> shift != base + k:
+                    return None  # below the floor (or in another bucket)
+                at = low - (tb & low) if negative else tb & low  # negative: |v| <= |T|, counted from the top
+            entries.append((1 << 29) | (c_lo << 21) | at)  # a normal float's bits (see write_maps)
+    return {"shift": shift, "floor": (127 - floor_exp) << 23, "side": side, "entries": entries}
 
 
-def encoder_tables(code, signed):
+def encoder_tables(code, t, signed):
     """The smallest bucket table that works: fewest mantissa bits, then the highest floor."""
     for mantissa_bits in range(3, 9):
         for floor_exp in range(16, 30):
-            plan = bucket_plan(code, signed, mantissa_bits, floor_exp)
+            plan = bucket_plan(code, t, signed, mantissa_bits, floor_exp)
             if plan is not None:
                 return plan
     raise AssertionError("no bucket table")
 
 
-def encode_like_c(plan, t, signed, v):
+def encode_like_c(plan, signed, v):
     """trainopt__q8_encode, op for op, on one float32 (for the checks below)."""
     v = f32(v)
-    low = f32(-1.0) if signed else f32(0.0)
-    x = v if v > low else low  # v_max: NaN gives the second operand
+    low_mask = (1 << plan["shift"]) - 1
+    lowest = f32(-1.0) if signed else f32(0.0)
+    x = v if v > lowest else lowest  # v_max: NaN gives the second operand
     x = x if x < f32(1.0) else f32(1.0)
-    a = max(abs(x), f32_from_bits(plan["floor"]))
-    k = (f32_bits(a) >> plan["shift"]) - (plan["floor"] >> plan["shift"])
+    a = f32_bits(max(abs(x), f32_from_bits(plan["floor"])))
+    k = (a >> plan["shift"]) - (plan["floor"] >> plan["shift"])
+    pos = a & low_mask
     if signed:
-        k = (k ^ (-(f32_bits(x) >> 31) & 0xFFFFFFFF)) + plan["side"] & 0xFFFFFFFF
-    c = plan["first"][k]
-    nxt = t[c + 1] if c < 255 else f32(np.inf)
-    return c + 1 if nxt <= x else c
+        negative = -(f32_bits(x) >> 31) & 0xFFFFFFFF
+        k = (k ^ negative) + plan["side"] & 0xFFFFFFFF
+        pos ^= negative & low_mask
+    e = plan["entries"][k]
+    return (e >> 21 & 255) + (pos >= (e & 0x1FFFFF))
 
 
 def quantize(code, block, x):
@@ -223,17 +234,14 @@ def write_maps(maps, thr, plans):
                      % ("negative v counting down from side - 1, positive up from side" if name == "signed" else "side buckets"))
         lines.append("enum { trainopt__q8_%s_shift = %d, trainopt__q8_%s_floor = 0x%08x, trainopt__q8_%s_side = %d };"
                      % (name, plan["shift"], name, plan["floor"], name, plan["side"]))
-        lines.append("/* The code of each bucket's lowest v; each bucket holds at most one threshold. */")
-        first = plan["first"]
-        lines.append("static const float trainopt__q8_%s_first[%d] = {" % (name, len(first)))
-        for r in range(0, len(first), 16):
-            lines.append("    " + ", ".join("%d.0f" % c for c in first[r:r + 16]) + ",")
-        lines.append("};")
-        lines.append("/* next[c]: the smallest float whose code is > c (+Inf for 255). */")
-        lines.append("static const float trainopt__q8_%s_next[256] = {" % name)
-        nxt = list(t[1:]) + [f32(np.inf)]
-        for r in range(0, 256, 4):
-            lines.append("    " + ", ".join(hexf(v) for v in nxt[r:r + 4]) + ",")
+        lines.append("/* Per bucket, as the bits of a float (so a gather reads it; bit 29 set keeps it a normal")
+        lines.append("   number): bits 21..28 the code of the bucket's lowest v, bits 0..20 the position in the")
+        lines.append("   bucket (|v|'s bits below the shift, counted down for negative v) from which the code is")
+        lines.append("   one more: a bucket holds at most one threshold; 2^shift when it holds none. */")
+        entries = plan["entries"]
+        lines.append("static const float trainopt__q8_%s_buckets[%d] = {" % (name, len(entries)))
+        for r in range(0, len(entries), 6):
+            lines.append("    " + ", ".join(hexf(f32_from_bits(e)) for e in entries[r:r + 6]) + ",")
         lines.append("};")
     with open(os.path.join(HERE, "..", "src", "quant8_maps.h"), "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -273,7 +281,7 @@ def main():
                 assert code_index(m, v) == int(np.sum(v >= t[1:])), (j, k)
         for v in rng.uniform(-1.2, 1.2, 20000).astype(f32):
             assert code_index(m, v) == int(np.sum(v >= t[1:]))
-    plans = [encoder_tables(maps[0], True), encoder_tables(maps[1], False)]
+    plans = [encoder_tables(maps[0], thr[0], True), encoder_tables(maps[1], thr[1], False)]
     # the encoder's model against the rule: near every threshold, every bucket's ends, specials
     # (tests/test_quant8.c then checks the C encoder on every float with |v| <= 1 and more)
     for signed, m, t, plan in ((True, maps[0], thr[0], plans[0]), (False, maps[1], thr[1], plans[1])):
@@ -284,7 +292,7 @@ def main():
             b = (plan["floor"] >> plan["shift"]) + k << plan["shift"]
             vals += [f32_from_bits(b), f32_from_bits(b - 1), -f32_from_bits(b), -f32_from_bits(b - 1)]
         for v in vals:
-            assert encode_like_c(plan, t, signed, v) == code_index(m, v), (signed, v)
+            assert encode_like_c(plan, signed, v) == code_index(m, v), (signed, v)
     write_maps(maps, thr, plans)
 
     cases = []
