@@ -22,7 +22,7 @@
    (counted down for negative v): a gather and a few integer ops, not thirty compares. */
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_encode(int is_signed, trainopt__vf v) {
     const float *buckets = is_signed ? trainopt__q8_signed_buckets : trainopt__q8_unsigned_buckets;
-    const int shift = is_signed ? trainopt__q8_signed_shift : trainopt__q8_unsigned_shift;
+    const int shift = is_signed ? (int)trainopt__q8_signed_shift : (int)trainopt__q8_unsigned_shift; /* casts: C++ warns on two enums */
     const uint32_t floor_bits = is_signed ? (uint32_t)trainopt__q8_signed_floor : (uint32_t)trainopt__q8_unsigned_floor;
     const trainopt__vi below = trainopt__vi_set1((1u << shift) - 1); /* the bits below the shift */
     const trainopt__vf x = trainopt__v_min(trainopt__v_max(v, trainopt__v_set1(is_signed ? -1.0f : 0.0f)), trainopt__v_set1(1.0f));
