@@ -340,6 +340,10 @@ golden:
 # exp/log/log1p maximum ulp error over every float of their ranges, on every backend (several minutes).
 ulp-exhaustive: $(BUILD)/ref/runner
 	TRAINOPT_ULP_STRIDE=1 $(BUILD)/ref/runner
+# the 8-bit encoder against bitsandbytes' rule on every float of [-1, 1], on every backend (a few minutes).
+.PHONY: quant8-exhaustive
+quant8-exhaustive: $(BUILD)/ref/runner
+	TRAINOPT_Q8_STRIDE=1 $(BUILD)/ref/runner --only quant8
 
 # ---- the examples and the flagship demo (make examples, demo, demo-compare, examples-check)
 include demo.mk

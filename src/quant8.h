@@ -6,26 +6,38 @@
    loop (>>sgd, >>adam, >>lion) on it with the block's parameters and gradients, then
    encode the updated block with its new absmax. So each 8-bit step is, bit for bit,
    dequantize, the fp32 step, quantize; and blocks never see each other, so chunks cut
-   at block boundaries give the whole's bits. The maps and the thresholds the encoder
-   counts are generated (>>quant8-maps, tests/gen_quant8.py). */
+   at block boundaries give the whole's bits. The maps and the encoder's tables are
+   generated (>>quant8-maps, tests/gen_quant8.py). */
 
 /* ---- encoding and decoding one block ---- */
 
-/* The code of each lane of v: the number of thresholds T[1..255] at or below v, so the
-   nearest code with bitsandbytes' rules (ties to the lower code, NaN and v < T[1] to 0,
-   v > 1 to 255). Fifteen compares against T[16], T[32], ..., T[240] find the group g of
-   sixteen, then fifteen compares against T[16g + o], o = 1..15, each read from a 16-entry
-   table in registers (groups[16o + g]): no gathers, which were the cost (bench/RESULTS.md). */
-TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_encode(const float *thresholds, const float *groups, trainopt__vf v) {
-    const trainopt__vi one = trainopt__vi_set1(1);
-    trainopt__vi g = trainopt__vi_set1(0), pos;
-    uint32_t j, o;
-    for (j = 16; j < 256; j += 16)
-        g = trainopt__vi_select(trainopt__v_le(trainopt__v_set1(thresholds[j]), v), trainopt__vi_add(g, one), g);
-    pos = trainopt__vi_shl(g, 4);
-    for (o = 1; o < 16; o++)
-        pos = trainopt__vi_select(trainopt__v_le(trainopt__v_lookup16(groups + 16 * o, g), v), trainopt__vi_add(pos, one), pos);
-    return pos;
+/* The code of each lane of v with bitsandbytes' rule (the nearest code, ties to the lower,
+   NaN and v below every code to 0, v > 1 to 255), through the generated tables
+   (>>quant8-maps): v is clamped to [-1, 1] ([0, 1] for the unsigned map; v_max sends NaN
+   to the low end, whose code is NaN's), then |v|'s float bits (exponent and top mantissa
+   bits; |v| floored where every smaller one is alike) name a bucket, negative v counting
+   down from the middle so the buckets follow v's order. A bucket holds at most one
+   threshold, so its entry (one gather) gives the code of its lowest v and the position
+   from which the code is one more, which the bits below the shift are compared with
+   (counted down for negative v): a gather and a few integer ops, not thirty compares. */
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_encode(int is_signed, trainopt__vf v) {
+    const float *buckets = is_signed ? trainopt__q8_signed_buckets : trainopt__q8_unsigned_buckets;
+    const int shift = is_signed ? (int)trainopt__q8_signed_shift : (int)trainopt__q8_unsigned_shift; /* casts: C++ warns on two enums */
+    const uint32_t floor_bits = is_signed ? (uint32_t)trainopt__q8_signed_floor : (uint32_t)trainopt__q8_unsigned_floor;
+    const trainopt__vi below = trainopt__vi_set1((1u << shift) - 1); /* the bits below the shift */
+    const trainopt__vf x = trainopt__v_min(trainopt__v_max(v, trainopt__v_set1(is_signed ? -1.0f : 0.0f)), trainopt__v_set1(1.0f));
+    const trainopt__vi a = trainopt__v_bits(trainopt__v_max(trainopt__v_abs(x), trainopt__v_from_bits(trainopt__vi_set1(floor_bits))));
+    trainopt__vi bucket = trainopt__vi_sub(trainopt__vi_shr(a, shift), trainopt__vi_set1(floor_bits >> shift));
+    trainopt__vi pos = trainopt__vi_and(a, below), entry, code;
+    if (is_signed) { /* k -> side + k for x >= +0, side - 1 - k for x <= -0 */
+        const trainopt__vi negative = trainopt__vi_sub(trainopt__vi_set1(0), trainopt__vi_shr(trainopt__v_bits(x), 31));
+        bucket = trainopt__vi_add(trainopt__vi_xor(bucket, negative), trainopt__vi_set1((uint32_t)trainopt__q8_signed_side));
+        pos = trainopt__vi_xor(pos, trainopt__vi_and(negative, below));
+    }
+    entry = trainopt__v_bits(trainopt__v_gather(buckets, bucket));
+    code = trainopt__vi_and(trainopt__vi_shr(entry, 21), trainopt__vi_set1(255));
+    return trainopt__vi_select(trainopt__vi_ge(pos, trainopt__vi_and(entry, trainopt__vi_set1(0x1fffff))),
+                               trainopt__vi_add(code, trainopt__vi_set1(1)), code);
 }
 
 /* The absmax of len floats and whether one is NaN. v_max(|x|, m) keeps m when |x| is
@@ -52,8 +64,8 @@ TRAINOPT__FORCE_INLINE float trainopt__q8_absmax(size_t len, const float *x, int
 /* Encodes one block of len <= block floats (bitsandbytes' quantize_cpu for one block):
    absmax as above (stored NaN when the block holds a NaN: trainopt's one departure),
    all codes 0 when it is 0, else the code of x * (1 / absmax) in float. */
-TRAINOPT__FORCE_INLINE void trainopt__q8_quantize_block(const float *thresholds, const float *groups, size_t len,
-                                                        const float *x, uint8_t *codes, float *absmax) {
+TRAINOPT__FORCE_INLINE void trainopt__q8_quantize_block(int is_signed, size_t len, const float *x, uint8_t *codes,
+                                                        float *absmax) {
     int has_nan;
     const float m = trainopt__q8_absmax(len, x, &has_nan);
     trainopt__vf inv;
@@ -66,7 +78,7 @@ TRAINOPT__FORCE_INLINE void trainopt__q8_quantize_block(const float *thresholds,
     inv = trainopt__v_set1(1.0f / m);
     for (i = 0; i < len; i += TRAINOPT_SIMD_LANES) {
         const size_t k = len - i < TRAINOPT_SIMD_LANES ? len - i : TRAINOPT_SIMD_LANES;
-        trainopt__vi_store_u8(codes + i, trainopt__q8_encode(thresholds, groups, trainopt__v_mul(trainopt__v_load_n(x + i, k), inv)), k);
+        trainopt__vi_store_u8(codes + i, trainopt__q8_encode(is_signed, trainopt__v_mul(trainopt__v_load_n(x + i, k), inv)), k);
     }
 }
 
@@ -84,13 +96,6 @@ TRAINOPT__FORCE_INLINE void trainopt__q8_dequantize_block(const float *map, size
 TRAINOPT__FORCE_INLINE const float *trainopt__q8_map_of(trainopt_q8_map map) {
     return map == TRAINOPT_Q8_SIGNED ? trainopt__q8_signed_map : trainopt__q8_unsigned_map;
 }
-TRAINOPT__FORCE_INLINE const float *trainopt__q8_thresholds_of(trainopt_q8_map map) {
-    return map == TRAINOPT_Q8_SIGNED ? trainopt__q8_signed_thresholds : trainopt__q8_unsigned_thresholds;
-}
-TRAINOPT__FORCE_INLINE const float *trainopt__q8_groups_of(trainopt_q8_map map) {
-    return map == TRAINOPT_Q8_SIGNED ? trainopt__q8_signed_groups : trainopt__q8_unsigned_groups;
-}
-
 /* ---- validation ---- */
 
 /* A buffer of the call: pointer, bytes, name. */
@@ -151,11 +156,13 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_quantize_blockwise(trainopt_q8_map
                                                                  uint8_t *codes, float *absmax) {
     static const char fn[] = "trainopt_quantize_blockwise";
     const trainopt_status st = trainopt__q8_convert_check(map, block, n, x, codes, absmax, 1, fn);
-    const float *thresholds = trainopt__q8_thresholds_of(map), *groups = trainopt__q8_groups_of(map);
     size_t b;
     if (st != TRAINOPT_OK || n == 0) return st;
-    for (b = 0; b < n; b += block)
-        trainopt__q8_quantize_block(thresholds, groups, n - b < block ? n - b : block, x + b, codes + b, absmax + b / block);
+    for (b = 0; b < n; b += block) /* the map a constant in each call, so each encoder is folded for its map */
+        if (map == TRAINOPT_Q8_SIGNED)
+            trainopt__q8_quantize_block(1, n - b < block ? n - b : block, x + b, codes + b, absmax + b / block);
+        else
+            trainopt__q8_quantize_block(0, n - b < block ? n - b : block, x + b, codes + b, absmax + b / block);
     return TRAINOPT_OK;
 }
 
@@ -234,11 +241,9 @@ typedef struct {
                                                   absmax1[trainopt__blk], w.b);                                    \
             }                                                                                                      \
             BODY(trainopt__off, trainopt__len)                                                                     \
-            trainopt__q8_quantize_block(trainopt__q8_signed_thresholds, trainopt__q8_signed_groups, trainopt__len, w.a, codes0 + trainopt__off, \
-                                        absmax0 + trainopt__blk);                                                  \
+            trainopt__q8_quantize_block(1, trainopt__len, w.a, codes0 + trainopt__off, absmax0 + trainopt__blk);   \
             if ((states) > 1)                                                                                      \
-                trainopt__q8_quantize_block(trainopt__q8_unsigned_thresholds, trainopt__q8_unsigned_groups, trainopt__len, w.b,                  \
-                                            codes1 + trainopt__off, absmax1 + trainopt__blk);                      \
+                trainopt__q8_quantize_block(0, trainopt__len, w.b, codes1 + trainopt__off, absmax1 + trainopt__blk); \
         }                                                                                                          \
     } while (0)
 

@@ -177,6 +177,111 @@ static void test_reference_rule(to_ctx *t) {
     }
 }
 
+/* The float of an order key: keys 0 .. 2^32 - 1 run over -NaN, -Inf .. -0, +0 .. +Inf, +NaN. */
+static float q8_from_key(uint32_t k) {
+    const uint32_t bits = k < 0x80000000u ? ~k : k - 0x80000000u;
+    float v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+/* The floats of keys lo, lo + stride, .. (up to hi), encoded through trainopt_quantize_blockwise
+   in blocks whose absmax is 1 (so the normalized value is v itself), against bitsandbytes'
+   rule: the codes must not decrease along v's order, and each run of one code must have that
+   code in the rule at both of its ends. The rule is monotone, so it then has that code at
+   every sample of the run. Each change of code between two samples lo + i * stride and the
+   next is then swept again at stride 1, so every float around every change is checked. */
+static int q8_sweep(to_ctx *t, int m, const float *code, float *x, uint32_t lo, uint32_t hi, uint32_t stride,
+                    uint32_t *changes) {
+    enum { B = TRAINOPT_Q8_MAX_BLOCK };
+    uint8_t c[B], prev = 0;
+    uint32_t k, prev_k = lo;
+    float am;
+    for (k = lo;; k += (B - 1) * stride) {
+        const uint32_t left = (hi - k) / stride + 1;
+        const size_t len = left < B - 1 ? left : B - 1;
+        size_t i;
+        x[0] = 1.0f;
+        for (i = 0; i < len; i++) x[i + 1] = q8_from_key(k + (uint32_t)i * stride);
+        trainopt_quantize_blockwise((trainopt_q8_map)m, B, len + 1, x, c, &am);
+        for (i = 1; i <= len; i++) {
+            const uint32_t key = k + (uint32_t)(i - 1) * stride;
+            const int starts = key == lo;
+            if (starts || c[i] != prev) { /* a run begins at x[i] (and the one before ends at prev_k) */
+                const uint8_t want = q8_ref_code(code, x[i]);
+                if (c[i] != want || (!starts && (c[i] < prev || q8_ref_code(code, q8_from_key(prev_k)) != prev))) {
+                    to_fail(t, "map %d: v = %a: code %u, the rule's %u (the run before ends at %a, code %u)", m,
+                            (double)x[i], c[i], want, (double)q8_from_key(prev_k), prev);
+                    return 0;
+                }
+                if (!starts) {
+                    ++*changes;
+                    if (stride > 1 && !q8_sweep(t, m, code, x + B, prev_k, key, 1, changes)) return 0;
+                }
+            }
+            prev = c[i], prev_k = key;
+        }
+        if (left <= B - 1) break;
+    }
+    if (q8_ref_code(code, q8_from_key(prev_k)) != prev) {
+        to_fail(t, "map %d: v = %a: code %u, the rule's %u", m, (double)q8_from_key(prev_k), prev,
+                q8_ref_code(code, q8_from_key(prev_k)));
+        return 0;
+    }
+    return 1;
+}
+
+/* Every float the kernel can normalize to: [-1, 1] (x * (1 / absmax) is above 1 only where
+   1 / absmax is a denormal, and then by too little to leave the top code), +-Inf (a
+   denormal absmax, whose reciprocal is Inf), and NaN. [-1, 1] is sampled every 61st float
+   with every float around every change of code (see q8_sweep; TRAINOPT_Q8_STRIDE=1, `make
+   quant8-exhaustive`, takes every float: 2.13e9 per map, about a minute per backend);
+   every NaN pattern gives code 0. */
+static void test_every_float(to_ctx *t) {
+    enum { B = TRAINOPT_Q8_MAX_BLOCK };
+    const char *env = getenv("TRAINOPT_Q8_STRIDE");
+    const uint32_t stride = env && atoi(env) > 0 ? (uint32_t)atoi(env) : 61u;
+    const uint32_t first = 0x80000000u - 0x3f800001u, last = 0x80000000u + 0x3f800000u; /* keys of -1 and +1 */
+    float *x = q8_floats(2 * B), code[256], am, want_am;
+    uint8_t c[B], want[B];
+    uint32_t k, changes = 0, above = 0;
+    int m, ok = 1;
+    for (m = 0; m < 2 && ok; m++) {
+        q8_map((trainopt_q8_map)m, code);
+        ok = q8_sweep(t, m, code, x, first, last, stride, &changes);
+        for (k = 0; k < (1u << 23) && ok; k += B - 1) { /* every NaN: both signs, every payload */
+            size_t i;
+            x[0] = 1.0f;
+            for (i = 1; i < B; i++) {
+                const uint32_t bits = 0x7f800000u | (((k + (uint32_t)i - 1) % ((1u << 23) - 1)) + 1) | (i % 2 ? 0x80000000u : 0);
+                memcpy(x + i, &bits, sizeof bits);
+            }
+            trainopt_quantize_blockwise((trainopt_q8_map)m, B, B, x, c, &am);
+            for (i = 1; i < B && ok; i++)
+                if (c[i] != 0) ok = 0, to_fail(t, "map %d: NaN %zu: code %u", m, i, c[i]);
+        }
+        for (k = 0; k < 100000 && ok; k++) { /* +-Inf; and {a, -a} with a * (1 / a) > 1 */
+            static const float inf_block[4] = {1e-40f, -1e-40f, 0.0f, 3e-41f};
+            const uint32_t bits = (253u + k % 2) << 23 | (k * 83u) % (1u << 23);
+            float pair[2];
+            memcpy(pair, &bits, sizeof bits);
+            pair[1] = -pair[0];
+            above += pair[0] * (1.0f / pair[0]) > 1.0f;
+            trainopt_quantize_blockwise((trainopt_q8_map)m, 64, 2, pair, c, &am);
+            q8_ref_quantize(code, 64, 2, pair, want, &want_am);
+            if (memcmp(c, want, 2) != 0)
+                ok = 0, to_fail(t, "map %d: x = +-%a: codes %u %u, the rule's %u %u", m, (double)pair[0], c[0], c[1], want[0], want[1]);
+            if (k == 0) {
+                trainopt_quantize_blockwise((trainopt_q8_map)m, 64, 4, inf_block, c, &am);
+                q8_ref_quantize(code, 64, 4, inf_block, want, &want_am);
+                if (memcmp(c, want, 4) != 0) ok = 0, to_fail(t, "map %d: the Inf block", m);
+            }
+        }
+    }
+    TO_CHECK(t, !ok || (changes >= 2 * 255 && above > 100), "the sweep saw %u code changes, %u values above 1", changes, above);
+    free(x);
+}
+
 /* No byte outside [0, n) of any array is touched (guard pages on both sides). */
 static void test_guard(to_ctx *t) {
     static const size_t lens[] = {1, 17, 64, 100};
@@ -404,6 +509,7 @@ static void test_errors(to_ctx *t) {
 void TO_NAME(quant8_tests)(to_ctx *t) {
     to_run(t, "golden-bitsandbytes-reference", test_golden);
     to_run(t, "scalar-rule-scales-lengths-offsets", test_reference_rule);
+    to_run(t, "every-float-up-to-1-nan-inf", test_every_float);
     to_run(t, "guard-pages", test_guard);
     to_run(t, "step-equals-dequantize-fp32-quantize", test_step_equals_composition);
     to_run(t, "chunks-nan-block-found-inf", test_chunks_nan_skip);
