@@ -50,6 +50,19 @@ for e in $examples; do
             cut -d, -f1-5 "$out/fashion_mnist.$(basename "$native").csv" > "$out/fm.native.cmp"
             cut -d, -f1-5 "$out/fashion_mnist.$(basename "$scalar").csv" > "$out/fm.scalar.cmp"
             same fashion_mnist "$out/fm.native.cmp" "$out/fm.scalar.cmp"
+            # trainopt on 3 threads (its --threads pool): the 1-thread run's final parameters, bit for bit.
+            if OPENBLAS_NUM_THREADS=1 "$native/fashion_mnist" --small --threads 3 --csv "$out/fashion_mnist.threads3.csv" \
+                > "$out/fashion_mnist.threads3.txt" 2>&1; then
+                grep '^final parameters' "$out/fashion_mnist.$(basename "$native").txt" | cut -d'(' -f1 > "$out/fm.t1.cmp"
+                grep '^final parameters' "$out/fashion_mnist.threads3.txt" | cut -d'(' -f1 > "$out/fm.t3.cmp"
+                if [ -s "$out/fm.t1.cmp" ] && cmp -s "$out/fm.t1.cmp" "$out/fm.t3.cmp"; then
+                    pass "fashion_mnist: 1 and 3 trainopt threads give the same final parameters"
+                else
+                    fail "fashion_mnist: 1 and 3 trainopt threads differ:"; cat "$out/fm.t1.cmp" "$out/fm.t3.cmp"
+                fi
+            else
+                fail "fashion_mnist --small --threads 3: exit status $? (output in $out/fashion_mnist.threads3.txt)"
+            fi
         fi
         ;;
     compare_optimizers) # Fashion-MNIST as well: the same files, one OpenBLAS thread
