@@ -472,6 +472,20 @@
      trainopt_sum_squares_mt, trainopt_grad_norm_mt, trainopt_clip_grad_norm_mt: the
      functions without _mt, with the same checks and the same bits, on the threads.
 
+     trainopt_layernorm_forward_mt, trainopt_layernorm_backward_mt,
+     trainopt_rmsnorm_forward_mt, trainopt_rmsnorm_backward_mt: the functions without
+     _mt (NORMS), threads last, with the same checks (their errors name the _mt
+     function) and the same bits. The forward pass and dx cut the rows into pieces of
+     whole rows (16 rows, or a multiple of 16 making about TRAINOPT_CHUNK values),
+     computed as the serial call computes them. dweight and dbias sum over rows in the
+     serial call's order (blocks of 16 rows, each block's float sums added in double in
+     block order); the threads split them by columns, each column's sums made in that
+     order, so no partial sum is combined differently. The rows go in rounds of up to
+     512 (three joins of the caller's threads per round: the rows' coefficients, the
+     weight-gradient sums, dx). Without dx and with more than 512 columns, each tile of
+     128 columns sweeps the rows' sums itself, as the serial call does per tile. Group
+     norm and batch norm have no threaded form yet.
+
    LEARNING-RATE SCHEDULES (torch.optim.lr_scheduler, PyTorch 1.13; Keras; optax)
      Pure functions of the step t (0-based, PyTorch's last_epoch): the lr for step t
      is the value a PyTorch training loop sees after t calls to scheduler.step()
@@ -10781,10 +10795,10 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_norm_mt(size_t k, float 
 
 /* Elements per piece of whole rows (a multiple of NORM_ROWS rows; at least NORM_ROWS). */
 #define TRAINOPT__PNORM_PIECE TRAINOPT_CHUNK
-/* Rows per round of the weight-gradient path: about 256K elements, 16 to 512 rows (a
+/* Rows per round of the weight-gradient path: about 2M elements, 16 to 512 rows (a
    multiple of NORM_ROWS); columns per tile of its sums (a multiple of every sweep's
    width). Performance choices only: results do not depend on them. */
-#define TRAINOPT__PNORM_ROUND_ELEMS 262144
+#define TRAINOPT__PNORM_ROUND_ELEMS 2097152
 #define TRAINOPT__PNORM_ROUND_ROWS 512
 #define TRAINOPT__PNORM_TILE 128
 #define TRAINOPT__PNORM_STACK_COLS 512

@@ -16,10 +16,10 @@
 
 /* Elements per piece of whole rows (a multiple of NORM_ROWS rows; at least NORM_ROWS). */
 #define TRAINOPT__PNORM_PIECE TRAINOPT_CHUNK
-/* Rows per round of the weight-gradient path: about 256K elements, 16 to 512 rows (a
+/* Rows per round of the weight-gradient path: about 2M elements, 16 to 512 rows (a
    multiple of NORM_ROWS); columns per tile of its sums (a multiple of every sweep's
    width). Performance choices only: results do not depend on them. */
-#define TRAINOPT__PNORM_ROUND_ELEMS 262144
+#define TRAINOPT__PNORM_ROUND_ELEMS 2097152
 #define TRAINOPT__PNORM_ROUND_ROWS 512
 #define TRAINOPT__PNORM_TILE 128
 #define TRAINOPT__PNORM_STACK_COLS 512
