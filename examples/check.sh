@@ -55,6 +55,20 @@ for e in $examples; do
                 cut -d, -f1-5 "$out/fashion_mnist$tag.$(basename "$scalar").csv" > "$out/fm.scalar.cmp"
                 same "fashion_mnist $variant" "$out/fm.native.cmp" "$out/fm.scalar.cmp"
             fi
+            [ -z "$variant" ] && [ $ok = 1 ] || continue
+            # trainopt on 3 threads (its --threads pool): the 1-thread run's final parameters, bit for bit.
+            if OPENBLAS_NUM_THREADS=1 "$native/fashion_mnist" --small --threads 3 --csv "$out/fashion_mnist.threads3.csv" \
+                > "$out/fashion_mnist.threads3.txt" 2>&1; then
+                grep '^final parameters' "$out/fashion_mnist.$(basename "$native").txt" | cut -d'(' -f1 > "$out/fm.t1.cmp"
+                grep '^final parameters' "$out/fashion_mnist.threads3.txt" | cut -d'(' -f1 > "$out/fm.t3.cmp"
+                if [ -s "$out/fm.t1.cmp" ] && cmp -s "$out/fm.t1.cmp" "$out/fm.t3.cmp"; then
+                    pass "fashion_mnist: 1 and 3 trainopt threads give the same final parameters"
+                else
+                    fail "fashion_mnist: 1 and 3 trainopt threads differ:"; cat "$out/fm.t1.cmp" "$out/fm.t3.cmp"
+                fi
+            else
+                fail "fashion_mnist --small --threads 3: exit status $? (output in $out/fashion_mnist.threads3.txt)"
+            fi
         done
         ;;
     compare_optimizers) # Fashion-MNIST as well: the same files, one OpenBLAS thread

@@ -19,6 +19,12 @@
  * optimizer step and the schedule. Every trainopt call returns a status that a
  * real program checks: CHECK() below prints it and stops.
  *
+ * Threads. The clipping and the AdamW step are one call each for the whole model
+ * (trainopt_clip_grad_norm_mt, trainopt_adamw_step_multi) on a pthread pool of
+ * --threads N threads (examples/thread_pool.h) plugged in through trainopt's threading
+ * hook. trainopt cuts the work the same way whatever N is, so every N gives the same
+ * bits: the last line prints a hash of the final parameters to show it.
+ *
  * Reproducibility. The data order comes from a fixed-seed generator, dropout
  * masks and initial weights from trainopt's counter-based generator, and every
  * trainopt kernel gives the same bits on every backend (scalar, AVX2, AVX-512,
@@ -26,7 +32,7 @@
  * same command prints the same accuracy every time. examples/fashion_mnist_torch.py
  * is the same model in PyTorch, for comparison (make demo-compare).
  */
-#define _POSIX_C_SOURCE 199309L /* clock_gettime */
+#define _POSIX_C_SOURCE 200112L /* clock_gettime, pthreads */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +47,9 @@
    (OpenBLAS and zlib come in with it). */
 #include "fashion_mnist_model.h"
 
+/* The pthread pool that runs trainopt's parallel-for (--threads). */
+#include "thread_pool.h"
+
 /* ---- options ---------------------------------------------------------------------- */
 
 typedef struct {
@@ -53,6 +62,7 @@ typedef struct {
     const char *data_dir, *csv;
     double min_acc;                  /* exit status 1 when the final accuracy is lower */
     int adamw8bit;                   /* AdamW's states of w1 and w2 in 8 bits (src/quant8.h) */
+    int threads;                     /* trainopt's threads for clipping and the optimizer step */
     int bf16;                        /* 0: fp32 parameters; else bf16 (src/mixed.h), rounded by bf16_mode */
     trainopt_param_mode bf16_mode;   /* TRAINOPT_PARAM_NEAREST or TRAINOPT_PARAM_STOCHASTIC */
 } options;
@@ -71,9 +81,10 @@ static void usage(const options *o) {
            "  --min-acc X      exit with status 1 if the final test accuracy is below X\n"
            "  --adamw8bit      keep AdamW's states of the two large weights in 8 bits (bitsandbytes'\n"
            "                   blockwise quantization; the tensors under 4096 elements stay fp32)\n"
+           "  --threads N      clip and step on a pool of N threads, 1 to %d (%d); the same bits at any N\n"
            "  --bf16 MODE      keep the parameters in bf16, rounded after each step by MODE: nearest or\n"
-           "                   stochastic (the forward and backward passes run on their fp32 values)\n",
-           o->epochs, o->batch, o->peak_lr, (unsigned long long)o->seed, o->data_dir, o->csv);
+           "                   stochastic (the passes read their fp32 values; the step runs on one thread)\n",
+           o->epochs, o->batch, o->peak_lr, (unsigned long long)o->seed, o->data_dir, o->csv, POOL_MAX + 1, o->threads);
 }
 
 static void parse_args(options *o, int argc, char **argv) {
@@ -106,6 +117,7 @@ static void parse_args(options *o, int argc, char **argv) {
         else if (!strcmp(a, "--data")) o->data_dir = v;
         else if (!strcmp(a, "--csv")) o->csv = v;
         else if (!strcmp(a, "--min-acc")) o->min_acc = atof(v);
+        else if (!strcmp(a, "--threads")) o->threads = atoi(v);
         else if (!strcmp(a, "--bf16") && (!strcmp(v, "nearest") || !strcmp(v, "stochastic"))) {
             o->bf16 = 1;
             o->bf16_mode = !strcmp(v, "nearest") ? TRAINOPT_PARAM_NEAREST : TRAINOPT_PARAM_STOCHASTIC;
@@ -118,6 +130,10 @@ static void parse_args(options *o, int argc, char **argv) {
         fprintf(stderr, "need --epochs >= 1 and --batch >= 2 (batch norm needs two rows)\n");
         exit(2);
     }
+    if (o->threads < 1 || o->threads > POOL_MAX + 1) {
+        fprintf(stderr, "need --threads from 1 to %d\n", POOL_MAX + 1);
+        exit(2);
+    }
     if (o->bf16 && o->adamw8bit) {
         fprintf(stderr, "--bf16 and --adamw8bit do not combine (the 8-bit steps take fp32 parameters)\n");
         exit(2);
@@ -128,7 +144,8 @@ static void parse_args(options *o, int argc, char **argv) {
 /* bf16 parameters (--bf16): the parameters live in bf16[]; each step updates them there with
    AdamW's _mp step (fp32 gradients and states, the update in fp32, then the rounding the option
    names) and widens them into m->param, the fp32 values the next forward pass reads. Stochastic
-   rounding draws fresh words every step: element i of step t takes the word (seed, t * N_PARAMS + i). */
+   rounding draws fresh words every step: element i of step t takes the word (seed, t * N_PARAMS + i).
+   The _mp steps have no multi-tensor form yet: one call per weight-decay group, on this thread. */
 static uint16_t bf16[N_PARAMS];
 static void adamw_bf16(const trainopt_adam_config *c, const options *o, int64_t step, size_t from, size_t n, model *m) {
     trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
@@ -139,45 +156,63 @@ static void adamw_bf16(const trainopt_adam_config *c, const options *o, int64_t 
     CHECK(trainopt_convert(n, bf16 + from, TRAINOPT_BF16, m->param + from, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0));
 }
 
-/* Clip the global gradient norm, then one AdamW step per weight-decay group. */
+/* Tensor i of the model (w1, w2, w3, g1, be1, g2, be2, b3: the weight-decay group first)
+   with its AdamW moments, for the multi-tensor step. */
+static trainopt_tensor model_tensor(const model *m, size_t i) {
+    static const size_t len[N_TENSORS] = {(size_t)H1 * IN, (size_t)H2 * H1, (size_t)OUT * H2, H1, H1, H2, H2, OUT};
+    trainopt_tensor t;
+    size_t at = 0, j;
+    for (j = 0; j < i; j++) at += len[j];
+    memset(&t, 0, sizeof t);
+    t.param = m->param + at, t.grad = m->grad + at;
+    t.state[0] = m->m + at, t.state[1] = m->v + at; /* exp_avg, exp_avg_sq */
+    t.n = len[i];
+    return t;
+}
+
+/* Clip the global gradient norm, then one AdamW step per weight-decay group: one call
+   each for the whole list of tensors, on the caller's threads. */
 #define N_8BIT ((size_t)H1 * IN + (size_t)H2 * H1) /* w1 and w2: their states in 8 bits with --adamw8bit */
-static void optimizer_step(model *m, const options *o, int64_t step, double lr) {
+static void optimizer_step(model *m, const options *o, int64_t step, double lr, const trainopt_threads *threads) {
     float *grads[N_TENSORS];
-    size_t lens[N_TENSORS];
+    size_t lens[N_TENSORS], i;
+    trainopt_tensor t[N_TENSORS];
     float norm;
     trainopt_adam_config adamw = TRAINOPT_ADAMW_DEFAULTS; /* betas 0.9, 0.999, eps 1e-8 */
-    tensors *g = &m->g;
-    grads[0] = g->w1, lens[0] = (size_t)H1 * IN;
-    grads[1] = g->w2, lens[1] = (size_t)H2 * H1;
-    grads[2] = g->w3, lens[2] = (size_t)OUT * H2;
-    grads[3] = g->g1, lens[3] = H1;
-    grads[4] = g->be1, lens[4] = H1;
-    grads[5] = g->g2, lens[5] = H2;
-    grads[6] = g->be2, lens[6] = H2;
-    grads[7] = g->b3, lens[7] = OUT;
-    CHECK(trainopt_clip_grad_norm(N_TENSORS, grads, lens, o->clip_norm, &norm));
+    const size_t first = o->adamw8bit ? 2 : 0; /* the fp32 tensors of the decay group: w3 only with --adamw8bit */
+    for (i = 0; i < N_TENSORS; i++) {
+        t[i] = model_tensor(m, i);
+        grads[i] = (float *)t[i].grad, lens[i] = t[i].n;
+    }
+    CHECK(trainopt_clip_grad_norm_mt(N_TENSORS, grads, lens, o->clip_norm, &norm, threads));
 
     adamw.lr = lr;
     adamw.weight_decay = o->weight_decay;
+    if (o->bf16) {
+        adamw_bf16(&adamw, o, step, 0, N_DECAY, m);
+        adamw.weight_decay = 0.0;
+        adamw_bf16(&adamw, o, step, N_DECAY, N_PARAMS - N_DECAY, m);
+        return;
+    }
     if (o->adamw8bit) {
         /* w1 and w2 (multiples of the block, so no block straddles them) in 8 bits; w3 (2560
            elements) in fp32, as bitsandbytes keeps tensors under 4096 elements */
         static uint8_t q_m[N_8BIT], q_v[N_8BIT];
         static float q_ma[TRAINOPT_Q8_BLOCKS(N_8BIT, TRAINOPT_Q8_BLOCK)], q_va[TRAINOPT_Q8_BLOCKS(N_8BIT, TRAINOPT_Q8_BLOCK)];
         CHECK(trainopt_adamw8bit_step(&adamw, step, TRAINOPT_Q8_BLOCK, N_8BIT, m->param, m->grad, q_m, q_ma, q_v, q_va));
-        CHECK(trainopt_adamw_step(&adamw, step, N_DECAY - N_8BIT, m->param + N_8BIT, m->grad + N_8BIT, m->m + N_8BIT,
-                                  m->v + N_8BIT, NULL));
-    } else if (o->bf16) {
-        adamw_bf16(&adamw, o, step, 0, N_DECAY, m);
-    } else {
-        CHECK(trainopt_adamw_step(&adamw, step, N_DECAY, m->param, m->grad, m->m, m->v, NULL));
     }
+    CHECK(trainopt_adamw_step_multi(&adamw, step, 3 - first, t + first, NULL, threads));
     adamw.weight_decay = 0.0;
-    if (o->bf16)
-        adamw_bf16(&adamw, o, step, N_DECAY, N_PARAMS - N_DECAY, m);
-    else
-        CHECK(trainopt_adamw_step(&adamw, step, N_PARAMS - N_DECAY, m->param + N_DECAY, m->grad + N_DECAY,
-                                  m->m + N_DECAY, m->v + N_DECAY, NULL));
+    CHECK(trainopt_adamw_step_multi(&adamw, step, N_TENSORS - 3, t + 3, NULL, threads));
+}
+
+/* FNV-1a over the bits of every parameter: equal hashes, equal models. */
+static uint64_t param_hash(const model *m) {
+    const unsigned char *b = (const unsigned char *)m->param;
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i;
+    for (i = 0; i < N_PARAMS * sizeof(float); i++) h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
 }
 
 int main(int argc, char **argv) {
@@ -194,10 +229,13 @@ int main(int argc, char **argv) {
     size_t i, total_seen = 0;
     int epoch;
     FILE *csv;
+    pool workers;
+    trainopt_threads threads;
 
     /* Defaults: the configuration `make demo` runs. */
     o.epochs = 15;
     o.adamw8bit = 0;
+    o.threads = 1;
     o.bf16 = 0, o.bf16_mode = TRAINOPT_PARAM_NEAREST;
     o.batch = 128;
     o.n_train = 0, o.n_test = 0;
@@ -225,6 +263,11 @@ int main(int argc, char **argv) {
         CHECK(trainopt_convert(N_PARAMS, m.param, TRAINOPT_F32, bf16, TRAINOPT_BF16, TRAINOPT_ROUND_NEAREST, 0, 0));
         CHECK(trainopt_convert(N_PARAMS, bf16, TRAINOPT_BF16, m.param, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0));
     }
+    if (pool_start(&workers, o.threads) != 0) {
+        fprintf(stderr, "cannot start %d threads\n", o.threads);
+        return 1;
+    }
+    threads = pool_threads(&workers);
     order = (uint32_t *)malloc(train.n * sizeof *order);
     xb = alloc_floats(o.batch * IN, 0.0f);
     yb = (int32_t *)malloc(o.batch * sizeof *yb);
@@ -283,7 +326,7 @@ int main(int argc, char **argv) {
             dropout_offset += n * (H1 + H2);
             loss = forward_backward(&m, &pc, n, xb, yb);
             step++; /* optimizer steps are 1-based */
-            optimizer_step(&m, &o, step, lr);
+            optimizer_step(&m, &o, step, lr, &threads);
             loss_sum += (double)loss * (double)n;
             seen += n;
         }
@@ -300,8 +343,11 @@ int main(int argc, char **argv) {
         total_seen += seen;
     }
     fclose(csv);
+    pool_stop(&workers);
     printf("final test accuracy %.4f  |  %.1f s training, %.0f images/s  |  curve: %s\n", acc, train_seconds,
            (double)total_seen / train_seconds, o.csv);
+    printf("final parameters: FNV-1a %016llx (trainopt on %d thread%s)\n", (unsigned long long)param_hash(&m),
+           o.threads, o.threads > 1 ? "s" : "");
     if (acc < o.min_acc) {
         fprintf(stderr, "test accuracy %.4f is below --min-acc %.4f\n", acc, o.min_acc);
         return 1;

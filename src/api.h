@@ -826,7 +826,22 @@ typedef struct {
     X(norms, trainopt_status, groupnorm_backward, (const trainopt_norm_config *c, trainopt_bn_shape s,         \
       size_t groups, const float *x, const float *dy, const float *weight, const float *mean,                  \
       const float *rstd, float *dx, float *dweight, float *dbias),                                             \
-      (c, s, groups, x, dy, weight, mean, rstd, dx, dweight, dbias))
+      (c, s, groups, x, dy, weight, mean, rstd, dx, dweight, dbias))                                          \
+    X(norms, trainopt_status, layernorm_forward_mt, (const trainopt_norm_config *c, size_t rows, size_t cols,  \
+      const float *x, const float *weight, const float *bias, float *y, float *mean, float *rstd,              \
+      const trainopt_threads *threads),                                                                        \
+      (c, rows, cols, x, weight, bias, y, mean, rstd, threads))                                                \
+    X(norms, trainopt_status, layernorm_backward_mt, (const trainopt_norm_config *c, size_t rows, size_t cols, \
+      const float *x, const float *dy, const float *weight, const float *mean, const float *rstd, float *dx,   \
+      float *dweight, float *dbias, const trainopt_threads *threads),                                          \
+      (c, rows, cols, x, dy, weight, mean, rstd, dx, dweight, dbias, threads))                                 \
+    X(norms, trainopt_status, rmsnorm_forward_mt, (const trainopt_norm_config *c, size_t rows, size_t cols,    \
+      const float *x, const float *weight, float *y, float *rstd, const trainopt_threads *threads),             \
+      (c, rows, cols, x, weight, y, rstd, threads))                                                            \
+    X(norms, trainopt_status, rmsnorm_backward_mt, (const trainopt_norm_config *c, size_t rows, size_t cols,   \
+      const float *x, const float *dy, const float *weight, const float *rstd, float *dx, float *dweight,      \
+      const trainopt_threads *threads),                                                                        \
+      (c, rows, cols, x, dy, weight, rstd, dx, dweight, threads))
 
 #define TRAINOPT__DECLARE(family, ret, name, params, args) TRAINOPT_API ret trainopt_##name params TRAINOPT__SYMBOL(name);
 TRAINOPT_KERNELS(TRAINOPT__DECLARE)

@@ -476,6 +476,20 @@
      trainopt_sum_squares_mt, trainopt_grad_norm_mt, trainopt_clip_grad_norm_mt: the
      functions without _mt, with the same checks and the same bits, on the threads.
 
+     trainopt_layernorm_forward_mt, trainopt_layernorm_backward_mt,
+     trainopt_rmsnorm_forward_mt, trainopt_rmsnorm_backward_mt: the functions without
+     _mt (NORMS), threads last, with the same checks (their errors name the _mt
+     function) and the same bits. The forward pass and dx cut the rows into pieces of
+     whole rows (16 rows, or a multiple of 16 making about TRAINOPT_CHUNK values),
+     computed as the serial call computes them. dweight and dbias sum over rows in the
+     serial call's order (blocks of 16 rows, each block's float sums added in double in
+     block order); the threads split them by columns, each column's sums made in that
+     order, so no partial sum is combined differently. The rows go in rounds of up to
+     512 (three joins of the caller's threads per round: the rows' coefficients, the
+     weight-gradient sums, dx). Without dx and with more than 512 columns, each tile of
+     128 columns sweeps the rows' sums itself, as the serial call does per tile. Group
+     norm and batch norm have no threaded form yet.
+
    LEARNING-RATE SCHEDULES (torch.optim.lr_scheduler, PyTorch 1.13; Keras; optax)
      Pure functions of the step t (0-based, PyTorch's last_epoch): the lr for step t
      is the value a PyTorch training loop sees after t calls to scheduler.step()

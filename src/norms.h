@@ -572,16 +572,20 @@ TRAINOPT__FORCE_INLINE void trainopt__norm_spans(trainopt__bn_span *spans, int c
 
 /* ---- public functions ---- */
 
-TRAINOPT__KERNEL_API trainopt_status trainopt_layernorm_forward(const trainopt_norm_config *c, size_t rows, size_t cols,
-                                                                const float *x, const float *weight, const float *bias,
-                                                                float *y, float *mean, float *rstd) {
-    static const char fn[] = "trainopt_layernorm_forward";
+/* Validates a layer norm (rms 0; mean may be given) or RMS norm (rms 1; bias and mean
+   NULL) forward call and fills *a; a->rows == 0 when there is nothing to do. Shared
+   with the threaded forms (>>parallel-norms). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__norm_forward_setup(const trainopt_norm_config *c, size_t rows, size_t cols,
+                                                                    int rms, const float *x, const float *weight,
+                                                                    const float *bias, float *y, float *mean, float *rstd,
+                                                                    trainopt__norm_args *a, const char *fn) {
     static const char *const names[] = {"x", "y", "weight", "bias", "mean", "rstd"};
     const int roles[] = {TRAINOPT__BN_EW_IN, TRAINOPT__BN_EW_OUT, TRAINOPT__BN_IN, TRAINOPT__BN_IN, TRAINOPT__BN_OUT, TRAINOPT__BN_OUT};
     trainopt__bn_span spans[6];
-    trainopt__norm_args a;
     size_t total;
-    trainopt_status st = trainopt__norm_check(c, rows, cols, &total, fn);
+    trainopt_status st;
+    memset(a, 0, sizeof *a);
+    st = trainopt__norm_check(c, rows, cols, &total, fn);
     if (st != TRAINOPT_OK || total == 0) return st;
     if (!x) return trainopt__once_null(fn, "x");
     if (!y) return trainopt__once_null(fn, "y");
@@ -593,17 +597,27 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_layernorm_forward(const trainopt_n
         trainopt__norm_spans(spans, 6, ptrs, floats, roles);
     }
     if ((st = trainopt__bn_check_overlap(spans, 6, names, fn)) != TRAINOPT_OK) return st;
-    memset(&a, 0, sizeof a);
-    a.rows = rows;
-    a.cols = cols;
-    a.eps = c->eps;
-    a.stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
-    a.x = x;
-    a.w = weight;
-    a.b = bias;
-    a.out = y;
-    a.save_mean = mean;
-    a.save_rstd = rstd;
+    a->rows = rows;
+    a->cols = cols;
+    a->eps = c->eps;
+    a->rms = rms;
+    a->stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
+    a->x = x;
+    a->w = weight;
+    a->b = bias;
+    a->out = y;
+    a->save_mean = mean;
+    a->save_rstd = rstd;
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_layernorm_forward(const trainopt_norm_config *c, size_t rows, size_t cols,
+                                                                const float *x, const float *weight, const float *bias,
+                                                                float *y, float *mean, float *rstd) {
+    trainopt__norm_args a;
+    const trainopt_status st =
+        trainopt__norm_forward_setup(c, rows, cols, 0, x, weight, bias, y, mean, rstd, &a, "trainopt_layernorm_forward");
+    if (st != TRAINOPT_OK || a.rows == 0) return st;
     trainopt__norm_forward(&a);
     if (a.stream) trainopt__stream_fence();
     return TRAINOPT_OK;
@@ -611,53 +625,32 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_layernorm_forward(const trainopt_n
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_rmsnorm_forward(const trainopt_norm_config *c, size_t rows, size_t cols,
                                                               const float *x, const float *weight, float *y, float *rstd) {
-    static const char fn[] = "trainopt_rmsnorm_forward";
-    static const char *const names[] = {"x", "y", "weight", "rstd"};
-    const int roles[] = {TRAINOPT__BN_EW_IN, TRAINOPT__BN_EW_OUT, TRAINOPT__BN_IN, TRAINOPT__BN_OUT};
-    trainopt__bn_span spans[4];
     trainopt__norm_args a;
-    size_t total;
-    trainopt_status st = trainopt__norm_check(c, rows, cols, &total, fn);
-    if (st != TRAINOPT_OK || total == 0) return st;
-    if (!x) return trainopt__once_null(fn, "x");
-    if (!y) return trainopt__once_null(fn, "y");
-    {
-        const void *ptrs[4];
-        size_t floats[4];
-        ptrs[0] = x; ptrs[1] = y; ptrs[2] = weight; ptrs[3] = rstd;
-        floats[0] = floats[1] = total; floats[2] = cols; floats[3] = rows;
-        trainopt__norm_spans(spans, 4, ptrs, floats, roles);
-    }
-    if ((st = trainopt__bn_check_overlap(spans, 4, names, fn)) != TRAINOPT_OK) return st;
-    memset(&a, 0, sizeof a);
-    a.rows = rows;
-    a.cols = cols;
-    a.eps = c->eps;
-    a.rms = 1;
-    a.stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
-    a.x = x;
-    a.w = weight;
-    a.out = y;
-    a.save_rstd = rstd;
+    const trainopt_status st =
+        trainopt__norm_forward_setup(c, rows, cols, 1, x, weight, NULL, y, NULL, rstd, &a, "trainopt_rmsnorm_forward");
+    if (st != TRAINOPT_OK || a.rows == 0) return st;
     trainopt__norm_forward(&a);
     if (a.stream) trainopt__stream_fence();
     return TRAINOPT_OK;
 }
 
 /* The backward passes write dx, dweight, dbias (each optional) and never in place:
-   dx must not overlap an input (its last rows hold scratch sums while it is written). */
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__norm_backward_call(const trainopt_norm_config *c, size_t rows, size_t cols,
-                                                                  int rms, const float *x, const float *dy,
-                                                                  const float *weight, const float *mean,
-                                                                  const float *rstd, float *dx, float *dweight,
-                                                                  float *dbias, const char *fn) {
+   dx must not overlap an input (its last rows hold scratch sums while it is written).
+   Validates a call and fills *a; a->rows == 0 when there is nothing to do. Shared with
+   the threaded forms (>>parallel-norms). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__norm_backward_setup(const trainopt_norm_config *c, size_t rows, size_t cols,
+                                                                     int rms, const float *x, const float *dy,
+                                                                     const float *weight, const float *mean,
+                                                                     const float *rstd, float *dx, float *dweight,
+                                                                     float *dbias, trainopt__norm_args *a, const char *fn) {
     static const char *const names[] = {"x", "dy", "weight", "mean", "rstd", "dx", "dweight", "dbias"};
     const int roles[] = {TRAINOPT__BN_IN, TRAINOPT__BN_IN, TRAINOPT__BN_IN, TRAINOPT__BN_IN,
                          TRAINOPT__BN_IN, TRAINOPT__BN_OUT, TRAINOPT__BN_OUT, TRAINOPT__BN_OUT};
     trainopt__bn_span spans[8];
-    trainopt__norm_args a;
     size_t total;
-    trainopt_status st = trainopt__norm_check(c, rows, cols, &total, fn);
+    trainopt_status st;
+    memset(a, 0, sizeof *a);
+    st = trainopt__norm_check(c, rows, cols, &total, fn);
     if (st != TRAINOPT_OK || total == 0) return st;
     if (!x) return trainopt__once_null(fn, "x");
     if (!dy) return trainopt__once_null(fn, "dy");
@@ -675,19 +668,30 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__norm_backward_call(const traino
     }
     if ((st = trainopt__bn_check_overlap(spans, 8, names, fn)) != TRAINOPT_OK) return st;
     if (!dx && !dweight && !dbias) return TRAINOPT_OK;
-    memset(&a, 0, sizeof a);
-    a.rows = rows;
-    a.cols = cols;
-    a.rms = rms;
-    a.stream = dx && total >= TRAINOPT_STREAM_BYTES / sizeof(float);
-    a.x = x;
-    a.dy = dy;
-    a.w = weight;
-    a.mean = mean;
-    a.rstd = rstd;
-    a.out = dx;
-    a.dw = dweight;
-    a.db = dbias;
+    a->rows = rows;
+    a->cols = cols;
+    a->rms = rms;
+    a->stream = dx && total >= TRAINOPT_STREAM_BYTES / sizeof(float);
+    a->x = x;
+    a->dy = dy;
+    a->w = weight;
+    a->mean = mean;
+    a->rstd = rstd;
+    a->out = dx;
+    a->dw = dweight;
+    a->db = dbias;
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__norm_backward_call(const trainopt_norm_config *c, size_t rows, size_t cols,
+                                                                  int rms, const float *x, const float *dy,
+                                                                  const float *weight, const float *mean,
+                                                                  const float *rstd, float *dx, float *dweight,
+                                                                  float *dbias, const char *fn) {
+    trainopt__norm_args a;
+    const trainopt_status st =
+        trainopt__norm_backward_setup(c, rows, cols, rms, x, dy, weight, mean, rstd, dx, dweight, dbias, &a, fn);
+    if (st != TRAINOPT_OK || a.rows == 0) return st;
     trainopt__norm_backward(&a);
     if (a.stream) trainopt__stream_fence();
     return TRAINOPT_OK;

@@ -314,6 +314,21 @@ void norms(void) {
     note(trainopt_groupnorm_backward(&cfg, sh, 32, a, c, d, mean, rstd, f, dw, db));
 }
 
+/* The threaded layer and RMS norm, on the serial hook (every path: several blocks, dx's
+   scratch rows, no dx). */
+void threaded_norms(void);
+void threaded_norms(void) {
+    const trainopt_norm_config cfg = TRAINOPT_NORM_DEFAULTS;
+    const trainopt_threads th = {in_order, NULL};
+    float *mean = e, *rstd = e + 1024, *dw = e + 2048, *db = e + 8192;
+    note(trainopt_layernorm_forward_mt(&cfg, 64, 768, a, c, d, b, mean, rstd, &th));
+    note(trainopt_layernorm_backward_mt(&cfg, 64, 768, a, c, d, mean, rstd, f, dw, db, &th));
+    note(trainopt_layernorm_backward_mt(&cfg, 40, 600, a, c, NULL, mean, rstd, NULL, dw, NULL, &th));
+    note(trainopt_layernorm_backward_mt(&cfg, 7, 33, a, c, NULL, mean, rstd, f, NULL, NULL, &th));
+    note(trainopt_rmsnorm_forward_mt(&cfg, 16, 4096, a, c, b, rstd, &th));
+    note(trainopt_rmsnorm_backward_mt(&cfg, 33, 300, a, c, d, rstd, f, dw, &th));
+}
+
 void layerwise(void);
 void layerwise(void) {
     trainopt_lamb_config lamb = TRAINOPT_LAMB_DEFAULTS;
@@ -352,6 +367,7 @@ int main(void) {
     random_draws();
     batch_norm();
     norms();
+    threaded_norms();
     layerwise();
     return failures != 0 || sink != sink;
 }

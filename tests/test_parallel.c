@@ -323,7 +323,8 @@ static const pa_optim pa_optims[] = {
 #define PA_OPTIMS (sizeof pa_optims / sizeof pa_optims[0])
 
 /* The functions this suite runs that are not optimizers. */
-static const char pa_reductions[] = "sum_squares_mt grad_norm_mt clip_grad_norm_mt";
+static const char pa_reductions[] = "sum_squares_mt grad_norm_mt clip_grad_norm_mt "
+                                    "layernorm_forward_mt layernorm_backward_mt rmsnorm_forward_mt rmsnorm_backward_mt";
 
 /* ---- memory ------------------------------------------------------------------------------- */
 
@@ -597,6 +598,142 @@ static void pa_test_reduction_refusals(to_ctx *t) {
     pa_model_free(&m);
 }
 
+/* ---- layer and RMS norm on threads --------------------------------------------------------- */
+
+/* Shapes (rows, cols) for every path of src/parallel_norms.h: one block of rows and
+   several; rows and columns that divide into nothing (blocks of 16 rows, column tiles,
+   vectors); columns held on the stack and in dx's last rows; several rounds of rows. */
+static const size_t pa_norm_shapes[][2] = {{1, 7}, {5, 300}, {17, 33}, {33, 1000}, {100, 600},
+                                           {1000, 37}, {67, 777}, {20, 2600}, {1100, 70}};
+#define PA_NORM_SHAPES (sizeof pa_norm_shapes / sizeof pa_norm_shapes[0])
+
+/* One shape's arrays: inputs x, dy, weight, bias, then the outputs y, mean, rstd, dx,
+   dweight, dbias (one block). dy's rows are scaled 2^-30 to 2^30 apart, so that the
+   weight gradients' block sums added in another order give other bits. */
+typedef struct {
+    size_t rows, cols;
+    float *block, *x, *dy, *w, *b, *out; /* out: the outputs, OUT_FLOATS of them */
+} pa_norm_data;
+#define PA_NORM_OUT(d) (2 * (d)->rows * (d)->cols + 2 * (d)->rows + 2 * (d)->cols)
+
+static void pa_norm_init(pa_norm_data *d, size_t rows, size_t cols) {
+    const size_t n = rows * cols;
+    uint64_t seed = 0x40e5u + rows * 7919u + cols;
+    size_t i;
+    d->rows = rows, d->cols = cols;
+    d->block = (float *)malloc((2 * n + 2 * cols) * sizeof(float));
+    d->out = (float *)malloc(PA_NORM_OUT(d) * sizeof(float));
+    if (!d->block || !d->out) exit(2);
+    d->x = d->block, d->dy = d->x + n, d->w = d->dy + n, d->b = d->w + cols;
+    to_rand_fill(&seed, d->x, n, 2.0f, 4.0f); /* a mean far from 0, as the rounding of the saved mean matters */
+    to_rand_fill(&seed, d->dy, n, -1.0f, 1.0f);
+    for (i = 0; i < n; i++) d->dy[i] = ldexpf(d->dy[i], (int)(((i / cols) * 13) % 61) - 30);
+    to_rand_fill(&seed, d->w, cols, 0.5f, 1.5f);
+    to_rand_fill(&seed, d->b, cols, -0.5f, 0.5f);
+}
+
+/* Which outputs a backward call asks for. */
+enum { PA_NORM_ALL, PA_NORM_NO_DX, PA_NORM_NO_WGRAD, PA_NORM_DW_ONLY, PA_NORM_KINDS };
+static const char *const pa_norm_kind_names[] = {"dx, dweight, dbias", "dweight, dbias", "dx", "dweight"};
+
+/* Layer norm (rms 0) or RMS norm (rms 1), forward then backward with the outputs of
+   kind, threaded (th non-NULL: the _mt calls) or not; the outputs in d->out, which is
+   first filled with a pattern (what a call does not write stays). */
+static trainopt_status pa_norm_run(pa_norm_data *d, int rms, int kind, const trainopt_threads *th) {
+    const trainopt_norm_config c = TRAINOPT_NORM_DEFAULTS;
+    const size_t rows = d->rows, cols = d->cols, n = rows * cols;
+    float *y = d->out, *mean = y + n, *rstd = mean + rows, *dx = rstd + rows, *dw = dx + n, *db = dw + cols;
+    float *want_dx = kind == PA_NORM_ALL || kind == PA_NORM_NO_WGRAD ? dx : NULL;
+    float *want_dw = kind == PA_NORM_NO_WGRAD ? NULL : dw, *want_db = kind == PA_NORM_ALL || kind == PA_NORM_NO_DX ? db : NULL;
+    trainopt_status st;
+    size_t i;
+    for (i = 0; i < PA_NORM_OUT(d); i++) d->out[i] = -7.0f;
+    if (rms) {
+        st = th ? trainopt_rmsnorm_forward_mt(&c, rows, cols, d->x, d->w, y, rstd, th)
+                : trainopt_rmsnorm_forward(&c, rows, cols, d->x, d->w, y, rstd);
+        if (st != TRAINOPT_OK) return st;
+        return th ? trainopt_rmsnorm_backward_mt(&c, rows, cols, d->x, d->dy, d->w, rstd, want_dx, want_dw, th)
+                  : trainopt_rmsnorm_backward(&c, rows, cols, d->x, d->dy, d->w, rstd, want_dx, want_dw);
+    }
+    st = th ? trainopt_layernorm_forward_mt(&c, rows, cols, d->x, d->w, d->b, y, mean, rstd, th)
+            : trainopt_layernorm_forward(&c, rows, cols, d->x, d->w, d->b, y, mean, rstd);
+    if (st != TRAINOPT_OK) return st;
+    return th ? trainopt_layernorm_backward_mt(&c, rows, cols, d->x, d->dy, d->w, mean, rstd, want_dx, want_dw, want_db, th)
+              : trainopt_layernorm_backward(&c, rows, cols, d->x, d->dy, d->w, mean, rstd, want_dx, want_dw, want_db);
+}
+
+/* Every shape, both norms, every choice of outputs, every hook: the bits of the
+   unthreaded calls. */
+static void pa_test_norms(to_ctx *t) {
+    size_t s, h;
+    int rms, kind;
+    for (s = 0; s < PA_NORM_SHAPES; s++) {
+        pa_norm_data d;
+        float *want;
+        pa_norm_init(&d, pa_norm_shapes[s][0], pa_norm_shapes[s][1]);
+        want = (float *)malloc(PA_NORM_OUT(&d) * sizeof(float));
+        if (!want) exit(2);
+        for (rms = 0; rms <= 1; rms++)
+            for (kind = 0; kind < PA_NORM_KINDS; kind++) {
+                TO_CHECK(t, pa_norm_run(&d, rms, kind, NULL) == TRAINOPT_OK, "the unthreaded %s norm refused",
+                         rms ? "RMS" : "layer");
+                memcpy(want, d.out, PA_NORM_OUT(&d) * sizeof(float));
+                for (h = 0; h < PA_HOOKS; h++) {
+                    int threads;
+                    uint64_t seed = 7 + h;
+                    trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &seed);
+                    char what[160];
+                    snprintf(what, sizeof what, "%s norm %zux%zu, %s, %s", rms ? "RMS" : "layer", d.rows, d.cols,
+                             pa_norm_kind_names[kind], pa_hooks[h].name);
+                    TO_CHECK(t, pa_norm_run(&d, rms, kind, &th) == TRAINOPT_OK, "%s: refused: %s", what,
+                             trainopt_last_error());
+                    to_bits_equal(t, what, d.out, want, PA_NORM_OUT(&d));
+                }
+            }
+        free(want), free(d.block), free(d.out);
+    }
+    TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
+}
+
+/* A refused threaded call writes nothing and names itself. */
+static void pa_test_norm_refusals(to_ctx *t) {
+    const trainopt_norm_config c = TRAINOPT_NORM_DEFAULTS;
+    trainopt_norm_config bad = TRAINOPT_NORM_DEFAULTS;
+    pa_norm_data d;
+    int threads = 3;
+    trainopt_threads th = TRAINOPT_THREADS_NONE;
+    const size_t rows = 33, cols = 1000, n = rows * cols;
+    float *y, *mean, *rstd, *dx, *dw, *db, *before;
+    uint64_t fill = 5;
+    th.parallel_for = pa_pthread_for, th.ctx = &threads;
+    pa_norm_init(&d, rows, cols);
+    y = d.out, mean = y + n, rstd = mean + rows, dx = rstd + rows, dw = dx + n, db = dw + cols;
+    before = (float *)malloc(PA_NORM_OUT(&d) * sizeof(float));
+    if (!before) exit(2);
+    to_rand_fill(&fill, d.out, PA_NORM_OUT(&d), -1.0f, 1.0f);
+    memcpy(before, d.out, PA_NORM_OUT(&d) * sizeof(float));
+    bad.eps = -1.0;
+    TO_CHECK(t, trainopt_layernorm_forward_mt(&bad, rows, cols, d.x, d.w, d.b, y, mean, rstd, &th) == TRAINOPT_ERR_HPARAM,
+             "layernorm_forward_mt: eps -1 accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_layernorm_forward_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    TO_CHECK(t, trainopt_rmsnorm_forward_mt(&c, rows, cols, NULL, d.w, y, rstd, &th) == TRAINOPT_ERR_NULL,
+             "rmsnorm_forward_mt: x NULL accepted");
+    TO_CHECK(t, trainopt_layernorm_backward_mt(&c, rows, cols, d.x, d.dy, d.w, mean, rstd, d.dy + 1, dw, db, &th) ==
+                    TRAINOPT_ERR_ALIAS,
+             "layernorm_backward_mt: dx overlapping dy accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_layernorm_backward_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    TO_CHECK(t, trainopt_rmsnorm_backward_mt(&c, rows, cols, d.x, d.dy, d.w, NULL, dx, dw, &th) == TRAINOPT_ERR_NULL,
+             "rmsnorm_backward_mt: rstd NULL accepted");
+    TO_CHECK(t, trainopt_rmsnorm_backward_mt(&c, rows, 0, d.x, d.dy, d.w, rstd, dx, dw, &th) == TRAINOPT_ERR_SHAPE,
+             "rmsnorm_backward_mt: cols 0 accepted");
+    TO_CHECK(t, memcmp(before, d.out, PA_NORM_OUT(&d) * sizeof(float)) == 0, "a refused threaded norm call wrote");
+    TO_CHECK(t, trainopt_layernorm_forward_mt(&c, 0, cols, NULL, NULL, NULL, NULL, NULL, NULL, &th) == TRAINOPT_OK,
+             "layernorm_forward_mt: rows 0 refused");
+    free(before), free(d.block), free(d.out);
+}
+
 /* ---- completeness ------------------------------------------------------------------------- */
 
 /* Every _step_multi of the kernel list has a row in pa_optims, every _mt is in pa_reductions. */
@@ -634,6 +771,8 @@ void TO_NAME(parallel_tests)(to_ctx *t) {
     }
     to_run(t, "reductions", pa_test_reductions);
     to_run(t, "reduction refusals", pa_test_reduction_refusals);
+    to_run(t, "norms", pa_test_norms);
+    to_run(t, "norm refusals", pa_test_norm_refusals);
 }
 
 /* The multi-tensor steps' results on two threads (which the tests hold equal to the
@@ -686,5 +825,18 @@ void TO_NAME(parallel_battery)(to_sink *sink) {
             to_emit_floats(sink, name, grads[i], pa_lens[i]);
         }
         pa_model_free(&m);
+    }
+    { /* the norms on two threads: forward and backward outputs, one shape with several blocks and dx's scratch rows */
+        pa_norm_data d;
+        int rms;
+        pa_norm_init(&d, 67, 777);
+        for (rms = 0; rms <= 1; rms++) {
+            char name[64];
+            snprintf(name, sizeof name, "%s_mt/status", rms ? "rmsnorm" : "layernorm");
+            to_emit_status(sink, name, (int)pa_norm_run(&d, rms, PA_NORM_ALL, &th));
+            snprintf(name, sizeof name, "%s_mt/outputs", rms ? "rmsnorm" : "layernorm");
+            to_emit_floats(sink, name, d.out, PA_NORM_OUT(&d));
+        }
+        free(d.block), free(d.out);
     }
 }

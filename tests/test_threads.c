@@ -415,6 +415,10 @@ static const char *const th_not_elementwise[][2] = {
     {"sum_squares_mt", "threaded itself (tests/test_parallel.c)"},
     {"grad_norm_mt", "threaded itself (tests/test_parallel.c)"},
     {"clip_grad_norm_mt", "threaded itself (tests/test_parallel.c)"},
+    {"layernorm_forward_mt", "threaded itself (tests/test_parallel.c)"},
+    {"layernorm_backward_mt", "threaded itself (tests/test_parallel.c)"},
+    {"rmsnorm_forward_mt", "threaded itself (tests/test_parallel.c)"},
+    {"rmsnorm_backward_mt", "threaded itself (tests/test_parallel.c)"},
 };
 
 /* Whether the space-separated list holds the word. */

@@ -2,7 +2,8 @@
    cols, with cols past 1024 and rows past 16 sometimes, so rows split into blocks and
    the weight gradients take each of their paths; group norm's n, c, spatial, groups,
    layout), eps, weight/bias present or NULL, in-place y = x, dx/dweight/dbias present
-   or NULL; forward then backward of each. Outputs: statuses and every array written.
+   or NULL; forward then backward of each (layer and RMS norm also threaded, on a
+   hook that runs the pieces in reverse). Outputs: statuses and every array written.
    See fuzz.h. */
 #include "fuzz.h"
 #include "trainopt.h"
@@ -10,6 +11,13 @@
 FZ_CHECK_REACHED /* every public function has a fuzz path (fuzz.h) */
 
 #include <stdlib.h>
+
+/* The threaded forms on a serial hook that runs the pieces in reverse. */
+static void fz_reverse_for(void *ctx, size_t count, trainopt_task_fn task, void *arg) {
+    (void)ctx;
+    while (count-- > 0) task(arg, count);
+}
+static const trainopt_threads fz_threads = {fz_reverse_for, NULL};
 
 void FZ_NAME(fz_norms)(const uint8_t *data, size_t size, fz_out *out);
 
@@ -64,6 +72,23 @@ void FZ_NAME(fz_norms)(const uint8_t *data, size_t size, fz_out *out) {
     fz_tag(out, "rmsnorm_backward");
     fz_put_status(out, trainopt_rmsnorm_backward(&cfg, rows, cols, x, dy, flags & 4 ? NULL : w, rstd,
                                                  flags & 32 ? NULL : dx, flags & 64 ? NULL : dw));
+    fz_put_floats(out, dx, total), fz_put_floats(out, dw, cols);
+
+    fz_tag(out, "layernorm_forward_mt");
+    fz_put_status(out, trainopt_layernorm_forward_mt(&cfg, rows, cols, x, flags & 4 ? NULL : w, flags & 8 ? NULL : b, y,
+                                                     flags & 16 ? NULL : mean, rstd, &fz_threads));
+    fz_put_floats(out, y, total), fz_put_floats(out, mean, rows), fz_put_floats(out, rstd, rows);
+    fz_tag(out, "layernorm_backward_mt");
+    fz_put_status(out, trainopt_layernorm_backward_mt(&cfg, rows, cols, x, dy, flags & 4 ? NULL : w, mean, rstd,
+                                                      flags & 32 ? NULL : dx, flags & 64 ? NULL : dw,
+                                                      flags & 128 ? NULL : db, &fz_threads));
+    fz_put_floats(out, dx, total), fz_put_floats(out, dw, cols), fz_put_floats(out, db, cols);
+    fz_tag(out, "rmsnorm_forward_mt");
+    fz_put_status(out, trainopt_rmsnorm_forward_mt(&cfg, rows, cols, x, flags & 4 ? NULL : w, y, rstd, &fz_threads));
+    fz_put_floats(out, y, total), fz_put_floats(out, rstd, rows);
+    fz_tag(out, "rmsnorm_backward_mt");
+    fz_put_status(out, trainopt_rmsnorm_backward_mt(&cfg, rows, cols, x, dy, flags & 4 ? NULL : w, rstd,
+                                                    flags & 32 ? NULL : dx, flags & 64 ? NULL : dw, &fz_threads));
     fz_put_floats(out, dx, total), fz_put_floats(out, dw, cols);
 
     if (s.c * s.spatial * rows <= total) {

@@ -1,0 +1,247 @@
+/* >>parallel-norms: layer and RMS norm on the caller's threads (trainopt_threads;
+   manual: THREADS). The work is the unthreaded kernels' (>>norms), cut by rows into
+   pieces that depend on the shape only, never on the number of threads:
+   - forward, and backward without weight gradients: every row is independent, so a
+     piece is a run of whole rows, computed exactly as the serial call computes it;
+   - backward with weight gradients: dweight/dbias sum over rows in the serial call's
+     canonical order (blocks of NORM_ROWS rows, each block's float sums with its rows in
+     order, added in double in block order). Columns are independent there, so the
+     threads split the columns, each sweeping every block in order: the same additions
+     in the same order, column by column. A round of blocks goes in three joins: the
+     rows' coefficients (by blocks), the weight-gradient sums (by column tiles), dx (by
+     blocks). The double sums live where the serial call keeps them: on the stack for
+     up to PNORM_STACK_COLS columns, else in dx's last 4 rows, written last; without dx,
+     each column tile sweeps the rows' sums itself, as the serial call does per tile.
+   Every result is the bits of the unthreaded call, for any hook and any task order. */
+
+/* Elements per piece of whole rows (a multiple of NORM_ROWS rows; at least NORM_ROWS). */
+#define TRAINOPT__PNORM_PIECE TRAINOPT_CHUNK
+/* Rows per round of the weight-gradient path: about 2M elements, 16 to 512 rows (a
+   multiple of NORM_ROWS); columns per tile of its sums (a multiple of every sweep's
+   width). Performance choices only: results do not depend on them. */
+#define TRAINOPT__PNORM_ROUND_ELEMS 2097152
+#define TRAINOPT__PNORM_ROUND_ROWS 512
+#define TRAINOPT__PNORM_TILE 128
+#define TRAINOPT__PNORM_STACK_COLS 512
+
+/* Rows per piece of whole rows for rows of cols values. */
+TRAINOPT__FORCE_INLINE size_t trainopt__pnorm_piece_rows(size_t cols) {
+    const size_t blocks = TRAINOPT__PNORM_PIECE / TRAINOPT__NORM_ROWS / cols;
+    return TRAINOPT__NORM_ROWS * (blocks ? blocks : 1);
+}
+
+/* The call's rows [r0, r0 + rows) as a call of their own. */
+TRAINOPT__FORCE_INLINE trainopt__norm_args trainopt__pnorm_sub(const trainopt__norm_args *p, size_t r0, size_t rows) {
+    trainopt__norm_args s = *p;
+    const size_t o = r0 * p->cols;
+    s.rows = rows;
+    s.x += o;
+    if (s.dy) s.dy += o;
+    if (s.out) s.out += o;
+    if (s.mean) s.mean += r0;
+    if (s.rstd) s.rstd += r0;
+    if (s.save_mean) s.save_mean += r0;
+    if (s.save_rstd) s.save_rstd += r0;
+    return s;
+}
+
+/* ---- whole rows: the forward pass, and the backward pass without weight gradients ---- */
+
+typedef struct {
+    const trainopt__norm_args *p;
+    size_t first, piece_rows; /* the round's first piece */
+    int backward;
+} trainopt__pnorm_rows_job;
+
+static void trainopt__pnorm_rows_task(void *arg, size_t i) {
+    const trainopt__pnorm_rows_job *j = (const trainopt__pnorm_rows_job *)arg;
+    const size_t r0 = (j->first + i) * j->piece_rows;
+    const trainopt__norm_args s = trainopt__pnorm_sub(j->p, r0, trainopt__bn_min(j->piece_rows, j->p->rows - r0));
+    if (j->backward) trainopt__norm_backward(&s);
+    else trainopt__norm_forward(&s);
+    if (s.stream) trainopt__stream_fence(); /* this thread's streaming stores, before the join */
+}
+
+TRAINOPT__DRIVER void trainopt__pnorm_rows(const trainopt__norm_args *p, int backward, const trainopt_threads *threads) {
+    trainopt__pnorm_rows_job job;
+    size_t pieces, count;
+    job.p = p, job.backward = backward, job.piece_rows = trainopt__pnorm_piece_rows(p->cols);
+    pieces = (p->rows + job.piece_rows - 1) / job.piece_rows;
+    for (job.first = 0; job.first < pieces; job.first += count) {
+        count = trainopt__bn_min(pieces - job.first, TRAINOPT__STEP_ROUND);
+        trainopt__round_run(threads, count, trainopt__pnorm_rows_task, &job);
+    }
+}
+
+/* ---- the backward pass with weight gradients ---- */
+
+typedef struct {
+    const trainopt__norm_args *p;
+    size_t r0, r1;         /* the round's rows (r0 a multiple of NORM_ROWS) */
+    size_t dx_end;         /* dx of rows from here on is written after the sums */
+    trainopt__norm_wsum ws; /* tw, tb: the sums of column 0 (NULL: one block, straight to dw, db) */
+    trainopt__norm_row rc[TRAINOPT__PNORM_ROUND_ROWS];
+    double stack_sums[2 * TRAINOPT__PNORM_STACK_COLS];
+} trainopt__pnorm_bw_job;
+
+/* The coefficients of the round's block i. */
+static void trainopt__pnorm_coef_task(void *arg, size_t i) {
+    trainopt__pnorm_bw_job *j = (trainopt__pnorm_bw_job *)arg;
+    const size_t r0 = j->r0 + i * TRAINOPT__NORM_ROWS, r1 = trainopt__bn_min(j->r1, r0 + TRAINOPT__NORM_ROWS);
+    trainopt__norm_bw_rows(j->p, r0, r1, j->rc + (r0 - j->r0));
+}
+
+/* The weight-gradient sums of column tile i over the round's blocks, in block order. */
+static void trainopt__pnorm_wsum_task(void *arg, size_t i) {
+    const trainopt__pnorm_bw_job *j = (const trainopt__pnorm_bw_job *)arg;
+    const trainopt__norm_args *p = j->p;
+    const size_t c0 = i * TRAINOPT__PNORM_TILE, c1 = trainopt__bn_min(p->cols, c0 + TRAINOPT__PNORM_TILE);
+    trainopt__norm_wsum ws = j->ws;
+    size_t r0;
+    if (ws.tw) ws.tw += c0 * sizeof(double), ws.tb += c0 * sizeof(double); /* the tile's sums start at column c0 */
+    for (r0 = j->r0; r0 < j->r1; r0 += TRAINOPT__NORM_ROWS)
+        trainopt__norm_wgrad(p->x + r0 * p->cols, p->dy + r0 * p->cols, p->cols, j->rc + (r0 - j->r0),
+                             trainopt__bn_min(j->r1 - r0, TRAINOPT__NORM_ROWS), c0, c1, &ws, r0 == 0);
+}
+
+/* dx of the round's block i (rows before dx_end). */
+static void trainopt__pnorm_dx_task(void *arg, size_t i) {
+    const trainopt__pnorm_bw_job *j = (const trainopt__pnorm_bw_job *)arg;
+    const size_t r0 = j->r0 + i * TRAINOPT__NORM_ROWS, r1 = trainopt__bn_min(j->r1, r0 + TRAINOPT__NORM_ROWS);
+    if (r0 >= j->dx_end) return;
+    trainopt__norm_bw_dx(j->p, r0, trainopt__bn_min(r1, j->dx_end), j->rc + (r0 - j->r0));
+    if (j->p->stream) trainopt__stream_fence();
+}
+
+/* Without dx and with more columns than the stack holds: column tile i sweeps every
+   block's coefficients and sums itself (its double sums on its own stack). */
+static void trainopt__pnorm_tile_task(void *arg, size_t i) {
+    const trainopt__norm_args *p = ((const trainopt__pnorm_bw_job *)arg)->p;
+    const size_t c0 = i * TRAINOPT__PNORM_TILE, c1 = trainopt__bn_min(p->cols, c0 + TRAINOPT__PNORM_TILE);
+    double sums[2 * TRAINOPT__PNORM_TILE];
+    trainopt__norm_row rc[TRAINOPT__NORM_ROWS];
+    trainopt__norm_wsum ws;
+    size_t r0, r1;
+    ws.dw = p->dw, ws.db = p->db;
+    ws.tw = (unsigned char *)sums, ws.tb = ws.tw + TRAINOPT__PNORM_TILE * sizeof(double);
+    for (r0 = 0; r0 < p->rows; r0 = r1) {
+        r1 = trainopt__bn_min(p->rows, r0 + TRAINOPT__NORM_ROWS);
+        trainopt__norm_bw_rows(p, r0, r1, rc);
+        trainopt__norm_wgrad(p->x + r0 * p->cols, p->dy + r0 * p->cols, p->cols, rc, r1 - r0, c0, c1, &ws, r0 == 0);
+    }
+    trainopt__norm_wfinish(&ws, c0, c1);
+}
+
+TRAINOPT__DRIVER void trainopt__pnorm_backward(const trainopt__norm_args *p, const trainopt_threads *threads) {
+    const size_t rows = p->rows, cols = p->cols, tiles = (cols + TRAINOPT__PNORM_TILE - 1) / TRAINOPT__PNORM_TILE;
+    const size_t blocks = (rows + TRAINOPT__NORM_ROWS - 1) / TRAINOPT__NORM_ROWS;
+    size_t round_rows = TRAINOPT__PNORM_ROUND_ELEMS / cols / TRAINOPT__NORM_ROWS * TRAINOPT__NORM_ROWS;
+    trainopt__pnorm_bw_job job;
+    if (!p->dw && !p->db) {
+        trainopt__pnorm_rows(p, 1, threads);
+        return;
+    }
+    job.p = p;
+    if (blocks > 1 && cols > TRAINOPT__PNORM_STACK_COLS && !p->out) {
+        trainopt__round_run(threads, tiles, trainopt__pnorm_tile_task, &job);
+        return;
+    }
+    if (round_rows < TRAINOPT__NORM_ROWS) round_rows = TRAINOPT__NORM_ROWS;
+    if (round_rows > TRAINOPT__PNORM_ROUND_ROWS) round_rows = TRAINOPT__PNORM_ROUND_ROWS;
+    job.ws.dw = p->dw, job.ws.db = p->db;
+    job.ws.tw = job.ws.tb = NULL;
+    job.dx_end = rows;
+    if (blocks > 1 && cols <= TRAINOPT__PNORM_STACK_COLS) {
+        job.ws.tw = (unsigned char *)job.stack_sums;
+        job.ws.tb = job.ws.tw + cols * sizeof(double);
+    } else if (blocks > 1) { /* dx's last 4 rows (rows > NORM_ROWS here) */
+        job.dx_end = rows - 4;
+        job.ws.tw = (unsigned char *)(p->out + job.dx_end * cols);
+        job.ws.tb = job.ws.tw + cols * sizeof(double);
+    }
+    for (job.r0 = 0; job.r0 < rows; job.r0 = job.r1) {
+        const size_t round_blocks = (trainopt__bn_min(rows - job.r0, round_rows) + TRAINOPT__NORM_ROWS - 1) / TRAINOPT__NORM_ROWS;
+        job.r1 = trainopt__bn_min(rows, job.r0 + round_rows);
+        trainopt__round_run(threads, round_blocks, trainopt__pnorm_coef_task, &job);
+        trainopt__round_run(threads, tiles, trainopt__pnorm_wsum_task, &job);
+        if (p->out) trainopt__round_run(threads, round_blocks, trainopt__pnorm_dx_task, &job);
+    }
+    if (job.ws.tw) trainopt__norm_wfinish(&job.ws, 0, cols);
+    if (job.dx_end < rows) { /* the rows that held the sums */
+        trainopt__norm_bw_rows(p, job.dx_end, rows, job.rc);
+        trainopt__norm_bw_dx(p, job.dx_end, rows, job.rc);
+        if (p->stream) trainopt__stream_fence();
+    }
+}
+
+/* ---- public functions ---- */
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_layernorm_forward_mt(const trainopt_norm_config *c, size_t rows, size_t cols,
+                                                                   const float *x, const float *weight, const float *bias,
+                                                                   float *y, float *mean, float *rstd,
+                                                                   const trainopt_threads *threads) {
+    trainopt__norm_args a;
+    const trainopt_status st =
+        trainopt__norm_forward_setup(c, rows, cols, 0, x, weight, bias, y, mean, rstd, &a, "trainopt_layernorm_forward_mt");
+    if (st != TRAINOPT_OK || a.rows == 0) return st;
+    if (trainopt__has_hook(threads)) {
+        trainopt__pnorm_rows(&a, 0, threads);
+        return TRAINOPT_OK;
+    }
+    trainopt__norm_forward(&a);
+    if (a.stream) trainopt__stream_fence();
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_rmsnorm_forward_mt(const trainopt_norm_config *c, size_t rows, size_t cols,
+                                                                 const float *x, const float *weight, float *y, float *rstd,
+                                                                 const trainopt_threads *threads) {
+    trainopt__norm_args a;
+    const trainopt_status st =
+        trainopt__norm_forward_setup(c, rows, cols, 1, x, weight, NULL, y, NULL, rstd, &a, "trainopt_rmsnorm_forward_mt");
+    if (st != TRAINOPT_OK || a.rows == 0) return st;
+    if (trainopt__has_hook(threads)) {
+        trainopt__pnorm_rows(&a, 0, threads);
+        return TRAINOPT_OK;
+    }
+    trainopt__norm_forward(&a);
+    if (a.stream) trainopt__stream_fence();
+    return TRAINOPT_OK;
+}
+
+/* The backward passes: the unthreaded call's checks and, without a hook, its body. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__pnorm_backward_call(const trainopt_norm_config *c, size_t rows, size_t cols,
+                                                                     int rms, const float *x, const float *dy,
+                                                                     const float *weight, const float *mean,
+                                                                     const float *rstd, float *dx, float *dweight,
+                                                                     float *dbias, const trainopt_threads *threads,
+                                                                     const char *fn) {
+    trainopt__norm_args a;
+    const trainopt_status st =
+        trainopt__norm_backward_setup(c, rows, cols, rms, x, dy, weight, mean, rstd, dx, dweight, dbias, &a, fn);
+    if (st != TRAINOPT_OK || a.rows == 0) return st;
+    if (trainopt__has_hook(threads)) {
+        trainopt__pnorm_backward(&a, threads);
+        return TRAINOPT_OK;
+    }
+    trainopt__norm_backward(&a);
+    if (a.stream) trainopt__stream_fence();
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_layernorm_backward_mt(const trainopt_norm_config *c, size_t rows, size_t cols,
+                                                                    const float *x, const float *dy, const float *weight,
+                                                                    const float *mean, const float *rstd, float *dx,
+                                                                    float *dweight, float *dbias,
+                                                                    const trainopt_threads *threads) {
+    return trainopt__pnorm_backward_call(c, rows, cols, 0, x, dy, weight, mean, rstd, dx, dweight, dbias, threads,
+                                         "trainopt_layernorm_backward_mt");
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_rmsnorm_backward_mt(const trainopt_norm_config *c, size_t rows, size_t cols,
+                                                                  const float *x, const float *dy, const float *weight,
+                                                                  const float *rstd, float *dx, float *dweight,
+                                                                  const trainopt_threads *threads) {
+    return trainopt__pnorm_backward_call(c, rows, cols, 1, x, dy, weight, NULL, rstd, dx, dweight, NULL, threads,
+                                         "trainopt_rmsnorm_backward_mt");
+}
