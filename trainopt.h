@@ -2774,10 +2774,13 @@ typedef struct {
 } trainopt__sgd_scalars;
 
 /* One vector of k <= LANES elements at offset i. The flags are compile-time
-   constants at each call site, so every option combination gets its own loop. */
+   constants at each call site, so every option combination gets its own loop.
+   undamped (dampening 0, PyTorch's default): buf * momentum + g is an addition,
+   the same bits as fma(1, g, buf) (the product 1 * g is exact, one rounding),
+   one operation fewer on the multiply units, which one-lane code is bound by. */
 TRAINOPT__FORCE_INLINE void trainopt__sgd_lanes(const trainopt__sgd_scalars *s, size_t i, size_t k, int scaled,
                                                 size_t *nonfinite, int has_wd, int has_momentum, int first_step,
-                                                int nesterov, float *param, const float *grad, float *buf) {
+                                                int nesterov, int undamped, float *param, const float *grad, float *buf) {
     trainopt__vf p = trainopt__v_load_n(param + i, k);
     trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
     if (has_wd) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
@@ -2787,7 +2790,7 @@ TRAINOPT__FORCE_INLINE void trainopt__sgd_lanes(const trainopt__sgd_scalars *s, 
             b = g; /* PyTorch clones d_p into a new buffer on the first step */
         } else {
             b = trainopt__v_mul(trainopt__v_load_n(buf + i, k), trainopt__v_set1(s->momentum));
-            b = trainopt__v_fma(trainopt__v_set1(s->one_minus_dampening), g, b);
+            b = undamped ? trainopt__v_add(b, g) : trainopt__v_fma(trainopt__v_set1(s->one_minus_dampening), g, b);
         }
         trainopt__v_store_n(buf + i, b, k);
         g = nesterov ? trainopt__v_fma(trainopt__v_set1(s->momentum), b, g) : b;
@@ -2796,14 +2799,15 @@ TRAINOPT__FORCE_INLINE void trainopt__sgd_lanes(const trainopt__sgd_scalars *s, 
 }
 
 TRAINOPT__FORCE_INLINE void trainopt__sgd_loop(const trainopt__sgd_scalars *s, size_t n, int scaled, size_t *nonfinite,
-                                               int has_wd, int has_momentum, int first_step, int nesterov,
+                                               int has_wd, int has_momentum, int first_step, int nesterov, int undamped,
                                                float *param, const float *grad, float *buf) {
     size_t i = 0;
     for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
         trainopt__sgd_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov,
-                            param, grad, buf);
+                            undamped, param, grad, buf);
     if (i < n)
-        trainopt__sgd_lanes(s, i, n - i, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov, param, grad, buf);
+        trainopt__sgd_lanes(s, i, n - i, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov, undamped, param,
+                            grad, buf);
 }
 
 /* The per-step scalars of a checked config (the 8-bit step, src/quant8.h, shares them). */
@@ -2853,19 +2857,22 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd_run(const trainopt_sgd_conf
     if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
 
     s = trainopt__sgd_scalars_make(c, o);
-    /* The common configurations get their own loop; the rest share a generic one. */
+    /* The common configurations get their own loop; the rest share a generic one.
+       Nesterov implies dampening 0 (checked above). */
 #define TRAINOPT__SGD_LOOP(scaled, bad)                                                                         \
     if (!has_momentum) {                                                                                        \
-        if (has_wd) trainopt__sgd_loop(&s, n, scaled, bad, 1, 0, 0, 0, param, grad, NULL);                      \
-        else trainopt__sgd_loop(&s, n, scaled, bad, 0, 0, 0, 0, param, grad, NULL);                             \
+        if (has_wd) trainopt__sgd_loop(&s, n, scaled, bad, 1, 0, 0, 0, 0, param, grad, NULL);                   \
+        else trainopt__sgd_loop(&s, n, scaled, bad, 0, 0, 0, 0, 0, param, grad, NULL);                          \
     } else if (step == 1) {                                                                                     \
-        trainopt__sgd_loop(&s, n, scaled, bad, has_wd, 1, 1, c->nesterov, param, grad, buf);                    \
+        trainopt__sgd_loop(&s, n, scaled, bad, has_wd, 1, 1, c->nesterov, 0, param, grad, buf);                 \
     } else if (c->nesterov) {                                                                                   \
-        trainopt__sgd_loop(&s, n, scaled, bad, has_wd, 1, 0, 1, param, grad, buf);                              \
+        trainopt__sgd_loop(&s, n, scaled, bad, has_wd, 1, 0, 1, 1, param, grad, buf);                           \
+    } else if (s.one_minus_dampening != 1.0f) {                                                                 \
+        trainopt__sgd_loop(&s, n, scaled, bad, has_wd, 1, 0, 0, 0, param, grad, buf);                           \
     } else if (has_wd) {                                                                                        \
-        trainopt__sgd_loop(&s, n, scaled, bad, 1, 1, 0, 0, param, grad, buf);                                   \
+        trainopt__sgd_loop(&s, n, scaled, bad, 1, 1, 0, 0, 1, param, grad, buf);                                \
     } else {                                                                                                    \
-        trainopt__sgd_loop(&s, n, scaled, bad, 0, 1, 0, 0, param, grad, buf);                                   \
+        trainopt__sgd_loop(&s, n, scaled, bad, 0, 1, 0, 0, 1, param, grad, buf);                                \
     }
     TRAINOPT__RUN_STEP(o, TRAINOPT__SGD_LOOP);
 #undef TRAINOPT__SGD_LOOP
@@ -6893,7 +6900,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd8bit_run(const trainopt_sgd_
     s = trainopt__sgd_scalars_make(c, o);
     /* step 1 copies the gradient into the buffer (PyTorch): nothing to decode */
 #define TRAINOPT__SGD8_BODY(scaled, bad, first, nest, off, len)                                                    \
-    trainopt__sgd_loop(&s, len, scaled, bad, has_wd, 1, first, nest, param + off, grad + off, w.a);
+    trainopt__sgd_loop(&s, len, scaled, bad, has_wd, 1, first, nest, 0, param + off, grad + off, w.a);
 #define TRAINOPT__SGD8_FIRST(off, len) TRAINOPT__SGD8_BODY(scaled_, bad_, 1, c->nesterov, off, len)
 #define TRAINOPT__SGD8_NEST(off, len) TRAINOPT__SGD8_BODY(scaled_, bad_, 0, 1, off, len)
 #define TRAINOPT__SGD8_PLAIN(off, len) TRAINOPT__SGD8_BODY(scaled_, bad_, 0, 0, off, len)
@@ -7735,10 +7742,10 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_apply(double p, uint64_t seed, uin
     io.bw.p = mask;
     /* y goes out with ordinary stores at every size, unlike batch norm's outputs:
        with streaming stores from TRAINOPT_STREAM_BYTES on, this loop (about 25
-       instructions of generator work per vector stored) ran at 0.78-0.89x its
-       speed with ordinary ones at 16M on Zen 5 (avx512 and avx2), although the
-       same-traffic kernel, which stores back to back, is 7% faster streaming
-       (bench/FINDINGS.md, "Dropout and the generator"). */
+       instructions of generator work per vector stored) ran 1.1-1.45x slower at
+       16M on Zen 5 (avx512 and avx2), although the same-traffic kernel, which
+       stores back to back, is 7% faster streaming (bench/FINDINGS.md, "Dropout
+       and the generator"). */
     if (mask) trainopt__dropout_run_mask(&s, &io, n);
     else trainopt__dropout_run(&s, &io, n);
 }

@@ -682,10 +682,10 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_apply(double p, uint64_t seed, uin
     io.bw.p = mask;
     /* y goes out with ordinary stores at every size, unlike batch norm's outputs:
        with streaming stores from TRAINOPT_STREAM_BYTES on, this loop (about 25
-       instructions of generator work per vector stored) ran at 0.78-0.89x its
-       speed with ordinary ones at 16M on Zen 5 (avx512 and avx2), although the
-       same-traffic kernel, which stores back to back, is 7% faster streaming
-       (bench/FINDINGS.md, "Dropout and the generator"). */
+       instructions of generator work per vector stored) ran 1.1-1.45x slower at
+       16M on Zen 5 (avx512 and avx2), although the same-traffic kernel, which
+       stores back to back, is 7% faster streaming (bench/FINDINGS.md, "Dropout
+       and the generator"). */
     if (mask) trainopt__dropout_run_mask(&s, &io, n);
     else trainopt__dropout_run(&s, &io, n);
 }
