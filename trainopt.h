@@ -112,9 +112,9 @@
      TRAINOPT_NO_AVX512   cap x86 at AVX2+FMA even where -mavx512f is given
                           (useful where 512-bit code lowers the clock).
      TRAINOPT_SIMDE_NEON  testing only: the NEON backend through SIMDe on any CPU.
-     TRAINOPT_STREAM_BYTES  batch-norm and dropout outputs of at least this many bytes
-                          (default 16 MiB) are written with non-temporal stores on x86
-                          (dropout: where y + the first whole group is vector-aligned);
+     TRAINOPT_STREAM_BYTES  batch-norm and layer/RMS/group-norm outputs of at least this
+                          many bytes (default 16 MiB) are written with non-temporal
+                          stores on x86 (dropout's never: it ran slower so);
                           SIZE_MAX: never.
      TRAINOPT_THREAD_LOCAL  storage class of trainopt_last_error's buffer: by default
                           _Thread_local (C11), thread_local (C++11), __thread (gcc,
@@ -2850,10 +2850,13 @@ typedef struct {
 } trainopt__sgd_scalars;
 
 /* One vector of k <= LANES elements at offset i. The flags are compile-time
-   constants at each call site, so every option combination gets its own loop. */
+   constants at each call site, so every option combination gets its own loop.
+   undamped (dampening 0, PyTorch's default): buf * momentum + g is an addition,
+   the same bits as fma(1, g, buf) (the product 1 * g is exact, one rounding),
+   one operation fewer on the multiply units, which one-lane code is bound by. */
 TRAINOPT__FORCE_INLINE void trainopt__sgd_lanes(const trainopt__sgd_scalars *s, size_t i, size_t k, int scaled,
                                                 size_t *nonfinite, int has_wd, int has_momentum, int first_step,
-                                                int nesterov, float *param, const float *grad, float *buf) {
+                                                int nesterov, int undamped, float *param, const float *grad, float *buf) {
     trainopt__vf p = trainopt__v_load_n(param + i, k);
     trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
     if (has_wd) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
@@ -2863,7 +2866,7 @@ TRAINOPT__FORCE_INLINE void trainopt__sgd_lanes(const trainopt__sgd_scalars *s, 
             b = g; /* PyTorch clones d_p into a new buffer on the first step */
         } else {
             b = trainopt__v_mul(trainopt__v_load_n(buf + i, k), trainopt__v_set1(s->momentum));
-            b = trainopt__v_fma(trainopt__v_set1(s->one_minus_dampening), g, b);
+            b = undamped ? trainopt__v_add(b, g) : trainopt__v_fma(trainopt__v_set1(s->one_minus_dampening), g, b);
         }
         trainopt__v_store_n(buf + i, b, k);
         g = nesterov ? trainopt__v_fma(trainopt__v_set1(s->momentum), b, g) : b;
@@ -2872,14 +2875,15 @@ TRAINOPT__FORCE_INLINE void trainopt__sgd_lanes(const trainopt__sgd_scalars *s, 
 }
 
 TRAINOPT__FORCE_INLINE void trainopt__sgd_loop(const trainopt__sgd_scalars *s, size_t n, int scaled, size_t *nonfinite,
-                                               int has_wd, int has_momentum, int first_step, int nesterov,
+                                               int has_wd, int has_momentum, int first_step, int nesterov, int undamped,
                                                float *param, const float *grad, float *buf) {
     size_t i = 0;
     for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
         trainopt__sgd_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov,
-                            param, grad, buf);
+                            undamped, param, grad, buf);
     if (i < n)
-        trainopt__sgd_lanes(s, i, n - i, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov, param, grad, buf);
+        trainopt__sgd_lanes(s, i, n - i, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov, undamped, param,
+                            grad, buf);
 }
 
 /* The per-step scalars of a checked config (the 8-bit step, src/quant8.h, shares them). */
@@ -2898,19 +2902,22 @@ TRAINOPT__FORCE_INLINE void trainopt__sgd_loops(const trainopt_sgd_config *c, co
                                                 size_t n, float *param, const float *grad, float *buf,
                                                 const trainopt_step_opts *o) {
     const int has_wd = c->weight_decay != 0.0, has_momentum = c->momentum != 0.0;
-    /* The common configurations get their own loop; the rest share a generic one. */
+    /* The common configurations get their own loop; the rest share a generic one.
+       Nesterov implies dampening 0 (checked by the callers). */
 #define TRAINOPT__SGD_LOOP(scaled, bad)                                                                         \
     if (!has_momentum) {                                                                                        \
-        if (has_wd) trainopt__sgd_loop(s, n, scaled, bad, 1, 0, 0, 0, param, grad, NULL);                       \
-        else trainopt__sgd_loop(s, n, scaled, bad, 0, 0, 0, 0, param, grad, NULL);                              \
+        if (has_wd) trainopt__sgd_loop(s, n, scaled, bad, 1, 0, 0, 0, 0, param, grad, NULL);                    \
+        else trainopt__sgd_loop(s, n, scaled, bad, 0, 0, 0, 0, 0, param, grad, NULL);                           \
     } else if (step == 1) {                                                                                     \
-        trainopt__sgd_loop(s, n, scaled, bad, has_wd, 1, 1, c->nesterov, param, grad, buf);                     \
+        trainopt__sgd_loop(s, n, scaled, bad, has_wd, 1, 1, c->nesterov, 0, param, grad, buf);                  \
     } else if (c->nesterov) {                                                                                   \
-        trainopt__sgd_loop(s, n, scaled, bad, has_wd, 1, 0, 1, param, grad, buf);                               \
+        trainopt__sgd_loop(s, n, scaled, bad, has_wd, 1, 0, 1, 1, param, grad, buf);                            \
+    } else if (s->one_minus_dampening != 1.0f) {                                                                \
+        trainopt__sgd_loop(s, n, scaled, bad, has_wd, 1, 0, 0, 0, param, grad, buf);                            \
     } else if (has_wd) {                                                                                        \
-        trainopt__sgd_loop(s, n, scaled, bad, 1, 1, 0, 0, param, grad, buf);                                    \
+        trainopt__sgd_loop(s, n, scaled, bad, 1, 1, 0, 0, 1, param, grad, buf);                                 \
     } else {                                                                                                    \
-        trainopt__sgd_loop(s, n, scaled, bad, 0, 1, 0, 0, param, grad, buf);                                    \
+        trainopt__sgd_loop(s, n, scaled, bad, 0, 1, 0, 0, 1, param, grad, buf);                                 \
     }
     TRAINOPT__RUN_STEP(o, TRAINOPT__SGD_LOOP);
 #undef TRAINOPT__SGD_LOOP
@@ -7773,7 +7780,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd8bit_run(const trainopt_sgd_
     s = trainopt__sgd_scalars_make(c, o);
     /* step 1 copies the gradient into the buffer (PyTorch): nothing to decode */
 #define TRAINOPT__SGD8_BODY(scaled, bad, first, nest, off, len)                                                    \
-    trainopt__sgd_loop(&s, len, scaled, bad, has_wd, 1, first, nest, param + off, grad + off, w.a);
+    trainopt__sgd_loop(&s, len, scaled, bad, has_wd, 1, first, nest, 0, param + off, grad + off, w.a);
 #define TRAINOPT__SGD8_FIRST(off, len) TRAINOPT__SGD8_BODY(scaled_, bad_, 1, c->nesterov, off, len)
 #define TRAINOPT__SGD8_NEST(off, len) TRAINOPT__SGD8_BODY(scaled_, bad_, 0, 1, off, len)
 #define TRAINOPT__SGD8_PLAIN(off, len) TRAINOPT__SGD8_BODY(scaled_, bad_, 0, 0, off, len)
@@ -8135,7 +8142,6 @@ typedef struct {
     float *y;
     uint32_t *u;
     trainopt__bitw bw;
-    int stream; /* dropout: whole group vectors of y go out with streaming stores */
 } trainopt__rng_io;
 
 /* The blocks b0 + lane of stream c2 (b0 % LANES == 0, so the low word never carries). */
@@ -8314,14 +8320,12 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__half16(trainopt__vi w, int high) {
 }
 
 /* y = x * scale where kept, x * 0 where dropped (PyTorch's x * noise: NaN stays NaN),
-   for k lanes at call index i; returns the keep bits. k is LANES in a whole group,
-   whose vectors are the aligned ones io->stream speaks of; below LANES in partials. */
+   for k lanes at call index i; returns the keep bits. */
 TRAINOPT__FORCE_INLINE uint32_t trainopt__dropout_lanes(const trainopt__rng_scalars *s, const trainopt__rng_io *io, size_t i,
-                                                        size_t k, int in_group, trainopt__vm keep) {
+                                                        size_t k, trainopt__vm keep) {
     const trainopt__vf y =
         trainopt__v_mul(trainopt__v_load_n(io->x + i, k), trainopt__v_select(keep, trainopt__v_set1(s->scale), trainopt__v_zero()));
-    if (in_group && io->stream) trainopt__v_stream(io->y + i, y);
-    else trainopt__v_store_n(io->y + i, y, k);
+    trainopt__v_store_n(io->y + i, y, k);
     return trainopt__m_bits(keep);
 }
 
@@ -8350,8 +8354,8 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_word(const trainopt__rng_scalars *
         keep0 = trainopt__vi_ge(trainopt__vi_or(trainopt__vi_shl(w, 16), trainopt__half16(t, 0)), th);
         keep1 = trainopt__vi_ge(trainopt__vi_or(trainopt__vi_and(w, trainopt__vi_set1(0xffff0000u)), trainopt__half16(t, 1)), th);
     }
-    bits[0] |= (uint64_t)trainopt__dropout_lanes(s, io, i, TRAINOPT_SIMD_LANES, 1, keep0) << shift;
-    bits[1] |= (uint64_t)trainopt__dropout_lanes(s, io, i + 64, TRAINOPT_SIMD_LANES, 1, keep1) << shift;
+    bits[0] |= (uint64_t)trainopt__dropout_lanes(s, io, i, TRAINOPT_SIMD_LANES, keep0) << shift;
+    bits[1] |= (uint64_t)trainopt__dropout_lanes(s, io, i + 64, TRAINOPT_SIMD_LANES, keep1) << shift;
 }
 
 /* One batch of LANES blocks (b + lane, stream 0, already computed in c) of a
@@ -8427,7 +8431,7 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_partial(int has_mask, const traino
     high = trainopt__vi_lt(trainopt__vi_set1(0u), trainopt__vi_and(elo, trainopt__vi_set1(64u)));
     draw = trainopt__vi_or(trainopt__vi_shl(trainopt__vi_select(high, trainopt__half16(wc, 1), trainopt__half16(wc, 0)), 16),
                            trainopt__vi_select(high, trainopt__half16(wd, 1), trainopt__half16(wd, 0)));
-    bits = trainopt__dropout_lanes(s, io, i, k, 0, trainopt__vi_ge(draw, trainopt__vi_set1(s->threshold)));
+    bits = trainopt__dropout_lanes(s, io, i, k, trainopt__vi_ge(draw, trainopt__vi_set1(s->threshold)));
     if (has_mask) trainopt__bitw_put(&io->bw, bits & (uint32_t)((1ull << k) - 1u), (unsigned)k);
 }
 
@@ -8616,13 +8620,14 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_apply(double p, uint64_t seed, uin
     io.x = x;
     io.y = y;
     io.bw.p = mask;
-    /* Streaming stores need every whole-group vector aligned: the groups start
-       at call index head = (-offset) % 128, and their vectors are LANES apart. */
-    io.stream = n >= TRAINOPT_STREAM_BYTES / sizeof(float) &&
-                (uintptr_t)(y + ((128 - offset % 128) % 128)) % TRAINOPT__STREAM_ALIGN == 0;
+    /* y goes out with ordinary stores at every size, unlike batch norm's outputs:
+       with streaming stores from TRAINOPT_STREAM_BYTES on, this loop (about 25
+       instructions of generator work per vector stored) ran 1.1-1.45x slower at
+       16M on Zen 5 (avx512 and avx2), although the same-traffic kernel, which
+       stores back to back, is 7% faster streaming (bench/FINDINGS.md, "Dropout
+       and the generator"). */
     if (mask) trainopt__dropout_run_mask(&s, &io, n);
     else trainopt__dropout_run(&s, &io, n);
-    if (io.stream) trainopt__stream_fence();
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_dropout_forward(double p, uint64_t seed, uint64_t offset, size_t n, const float *x, float *y,

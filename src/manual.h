@@ -111,9 +111,9 @@
      TRAINOPT_NO_AVX512   cap x86 at AVX2+FMA even where -mavx512f is given
                           (useful where 512-bit code lowers the clock).
      TRAINOPT_SIMDE_NEON  testing only: the NEON backend through SIMDe on any CPU.
-     TRAINOPT_STREAM_BYTES  batch-norm and dropout outputs of at least this many bytes
-                          (default 16 MiB) are written with non-temporal stores on x86
-                          (dropout: where y + the first whole group is vector-aligned);
+     TRAINOPT_STREAM_BYTES  batch-norm and layer/RMS/group-norm outputs of at least this
+                          many bytes (default 16 MiB) are written with non-temporal
+                          stores on x86 (dropout's never: it ran slower so);
                           SIZE_MAX: never.
      TRAINOPT_THREAD_LOCAL  storage class of trainopt_last_error's buffer: by default
                           _Thread_local (C11), thread_local (C++11), __thread (gcc,

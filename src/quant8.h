@@ -277,7 +277,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd8bit_run(const trainopt_sgd_
     s = trainopt__sgd_scalars_make(c, o);
     /* step 1 copies the gradient into the buffer (PyTorch): nothing to decode */
 #define TRAINOPT__SGD8_BODY(scaled, bad, first, nest, off, len)                                                    \
-    trainopt__sgd_loop(&s, len, scaled, bad, has_wd, 1, first, nest, param + off, grad + off, w.a);
+    trainopt__sgd_loop(&s, len, scaled, bad, has_wd, 1, first, nest, 0, param + off, grad + off, w.a);
 #define TRAINOPT__SGD8_FIRST(off, len) TRAINOPT__SGD8_BODY(scaled_, bad_, 1, c->nesterov, off, len)
 #define TRAINOPT__SGD8_NEST(off, len) TRAINOPT__SGD8_BODY(scaled_, bad_, 0, 1, off, len)
 #define TRAINOPT__SGD8_PLAIN(off, len) TRAINOPT__SGD8_BODY(scaled_, bad_, 0, 0, off, len)

@@ -202,7 +202,6 @@ typedef struct {
     float *y;
     uint32_t *u;
     trainopt__bitw bw;
-    int stream; /* dropout: whole group vectors of y go out with streaming stores */
 } trainopt__rng_io;
 
 /* The blocks b0 + lane of stream c2 (b0 % LANES == 0, so the low word never carries). */
@@ -381,14 +380,12 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__half16(trainopt__vi w, int high) {
 }
 
 /* y = x * scale where kept, x * 0 where dropped (PyTorch's x * noise: NaN stays NaN),
-   for k lanes at call index i; returns the keep bits. k is LANES in a whole group,
-   whose vectors are the aligned ones io->stream speaks of; below LANES in partials. */
+   for k lanes at call index i; returns the keep bits. */
 TRAINOPT__FORCE_INLINE uint32_t trainopt__dropout_lanes(const trainopt__rng_scalars *s, const trainopt__rng_io *io, size_t i,
-                                                        size_t k, int in_group, trainopt__vm keep) {
+                                                        size_t k, trainopt__vm keep) {
     const trainopt__vf y =
         trainopt__v_mul(trainopt__v_load_n(io->x + i, k), trainopt__v_select(keep, trainopt__v_set1(s->scale), trainopt__v_zero()));
-    if (in_group && io->stream) trainopt__v_stream(io->y + i, y);
-    else trainopt__v_store_n(io->y + i, y, k);
+    trainopt__v_store_n(io->y + i, y, k);
     return trainopt__m_bits(keep);
 }
 
@@ -417,8 +414,8 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_word(const trainopt__rng_scalars *
         keep0 = trainopt__vi_ge(trainopt__vi_or(trainopt__vi_shl(w, 16), trainopt__half16(t, 0)), th);
         keep1 = trainopt__vi_ge(trainopt__vi_or(trainopt__vi_and(w, trainopt__vi_set1(0xffff0000u)), trainopt__half16(t, 1)), th);
     }
-    bits[0] |= (uint64_t)trainopt__dropout_lanes(s, io, i, TRAINOPT_SIMD_LANES, 1, keep0) << shift;
-    bits[1] |= (uint64_t)trainopt__dropout_lanes(s, io, i + 64, TRAINOPT_SIMD_LANES, 1, keep1) << shift;
+    bits[0] |= (uint64_t)trainopt__dropout_lanes(s, io, i, TRAINOPT_SIMD_LANES, keep0) << shift;
+    bits[1] |= (uint64_t)trainopt__dropout_lanes(s, io, i + 64, TRAINOPT_SIMD_LANES, keep1) << shift;
 }
 
 /* One batch of LANES blocks (b + lane, stream 0, already computed in c) of a
@@ -494,7 +491,7 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_partial(int has_mask, const traino
     high = trainopt__vi_lt(trainopt__vi_set1(0u), trainopt__vi_and(elo, trainopt__vi_set1(64u)));
     draw = trainopt__vi_or(trainopt__vi_shl(trainopt__vi_select(high, trainopt__half16(wc, 1), trainopt__half16(wc, 0)), 16),
                            trainopt__vi_select(high, trainopt__half16(wd, 1), trainopt__half16(wd, 0)));
-    bits = trainopt__dropout_lanes(s, io, i, k, 0, trainopt__vi_ge(draw, trainopt__vi_set1(s->threshold)));
+    bits = trainopt__dropout_lanes(s, io, i, k, trainopt__vi_ge(draw, trainopt__vi_set1(s->threshold)));
     if (has_mask) trainopt__bitw_put(&io->bw, bits & (uint32_t)((1ull << k) - 1u), (unsigned)k);
 }
 
@@ -683,13 +680,14 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_apply(double p, uint64_t seed, uin
     io.x = x;
     io.y = y;
     io.bw.p = mask;
-    /* Streaming stores need every whole-group vector aligned: the groups start
-       at call index head = (-offset) % 128, and their vectors are LANES apart. */
-    io.stream = n >= TRAINOPT_STREAM_BYTES / sizeof(float) &&
-                (uintptr_t)(y + ((128 - offset % 128) % 128)) % TRAINOPT__STREAM_ALIGN == 0;
+    /* y goes out with ordinary stores at every size, unlike batch norm's outputs:
+       with streaming stores from TRAINOPT_STREAM_BYTES on, this loop (about 25
+       instructions of generator work per vector stored) ran 1.1-1.45x slower at
+       16M on Zen 5 (avx512 and avx2), although the same-traffic kernel, which
+       stores back to back, is 7% faster streaming (bench/FINDINGS.md, "Dropout
+       and the generator"). */
     if (mask) trainopt__dropout_run_mask(&s, &io, n);
     else trainopt__dropout_run(&s, &io, n);
-    if (io.stream) trainopt__stream_fence();
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_dropout_forward(double p, uint64_t seed, uint64_t offset, size_t n, const float *x, float *y,
