@@ -8,16 +8,40 @@
 # public function with constant arguments compiles warning-free at -O2 and -O3, each
 # TRAINOPT_NO_* override builds, -ffast-math gives the documented warning, and the headers
 # include only C standard headers. Ends with "N passed, N failed".
+#
+# Nearly all of it is compiling, each check independent of the others: the checks run as
+# jobs, HYGIENE_JOBS (default 2) at a time, each with its own scratch directory $w (so
+# command strings name "$w/a.o", never a shared file). Results are printed in the order
+# of the checks once all have ended. A check that needs another's output awaits it.
 out=${1:-build/hygiene}
-mkdir -p "$out"
-passed=0 failed=0 skipped=0
+jobs=${HYGIENE_JOBS:-2}
+rm -rf "$out/results" "$out"/job* "$out"/*.done "$out/impl-gcc-c99.o"
+mkdir -p "$out/results"
 strict="-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror -I."
 impl=-DTRAINOPT_IMPLEMENTATION
 
-check() { # check NAME COMMAND...: one test
+# Job slots: a FIFO holding one line per free slot; a job takes one to start, gives it back at its end.
+slots=$out/slots
+rm -f "$slots"; mkfifo "$slots"; exec 3<> "$slots"; rm -f "$slots"
+i=0; while [ $i -lt "$jobs" ]; do echo >&3; i=$((i + 1)); done
+n=1000 w=$out/job1000
+mkdir -p "$w"
+
+run_check() { # run_check NAME COMMAND...: one test, in this shell; its result goes to $res
     name=$1; shift
-    if "$@" > "$out/last.log" 2>&1; then passed=$((passed + 1)); else
-        failed=$((failed + 1)); echo "FAIL hygiene/$name"; head -n 5 "$out/last.log" | sed 's/^/  /'; fi
+    if "$@" > "$w/last.log" 2>&1; then echo "PASS hygiene/$name" >> "$res"; else
+        { echo "FAIL hygiene/$name"; head -n 5 "$w/last.log" | sed 's/^/  /'; } >> "$res"; fi
+}
+job() { # job COMMAND...: runs COMMAND (run_check calls) in the background once a slot is free
+    read -r _ <&3
+    res=$out/results/$n
+    ( "$@"; echo >&3 ) &
+    n=$((n + 1)) w=$out/job$n
+    mkdir -p "$w"
+}
+check() { job run_check "$@"; } # check NAME COMMAND...: one test, as a job
+await() { # await NAME: until the job that ends with `touch "$out/NAME.done"` has ended
+    while [ ! -e "$out/$1.done" ]; do sleep 1; done
 }
 
 # Every standard: the declarations alone, and TRAINOPT_STATIC on every backend (the front
@@ -34,7 +58,13 @@ for cc in gcc clang; do
     done
     for std_isa in "c99:" "c17:-DTRAINOPT_DISPATCH"; do
         std=${std_isa%%:*} isa=${std_isa#*:}
-        check "implementation-$cc-$std-[$isa]" $cc -std=$std $strict -O2 $isa $impl -DHYGIENE_TU=1 -c -x c tests/hygiene_tu.c -o "$out/tu.o"
+        # gcc's C99 scalar implementation unit is also unit 1 of three link checks below (the same command).
+        if [ "$cc$std$isa" = gccc99 ]; then
+            check "implementation-$cc-$std-[$isa]" sh -c "$cc -std=$std $strict -O2 $isa $impl -DHYGIENE_TU=1 -c -x c tests/hygiene_tu.c -o $out/impl-gcc-c99.o;
+                rc=\$?; touch $out/impl-gcc-c99.done; exit \$rc"
+        else
+            check "implementation-$cc-$std-[$isa]" $cc -std=$std $strict -O2 $isa $impl -DHYGIENE_TU=1 -c -x c tests/hygiene_tu.c -o "$w/tu.o"
+        fi
     done
 done
 for cxx in g++ clang++; do
@@ -46,34 +76,42 @@ for cxx in g++ clang++; do
     done
     for std_isa in "c++11:" "c++20:-DTRAINOPT_DISPATCH"; do
         std=${std_isa%%:*} isa=${std_isa#*:}
-        check "implementation-$cxx-$std-[$isa]" $cxx -std=$std $strict -O2 $isa $impl -DHYGIENE_TU=1 -c -x c++ tests/hygiene_tu.c -o "$out/tu.o"
+        check "implementation-$cxx-$std-[$isa]" $cxx -std=$std $strict -O2 $isa $impl -DHYGIENE_TU=1 -c -x c++ tests/hygiene_tu.c -o "$w/tu.o"
     done
 done
 
 # Two units: unit 1 the implementation, unit 2 (main) a user with the declarations only.
-for flags in "-O2" "-O2 -march=native" "-O2 -march=native -DTRAINOPT_NO_AVX512" "-O2 -march=native -DTRAINOPT_NO_SIMD"; do
-    check "implementation-and-user-link-[$flags]" sh -c "gcc -std=c99 $strict $flags $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/a.o &&
-        gcc -std=c99 $strict $flags -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $out/b.o && gcc $out/a.o $out/b.o -o $out/two -lm && $out/two"
+# Unit 1 at plain -O2 is gcc's C99 implementation unit above: awaited, not compiled again.
+with_impl_gcc_c99() { # with_impl_gcc_c99 COMMAND: COMMAND with unit 1 as $w/a.o
+    await impl-gcc-c99
+    [ -f "$out/impl-gcc-c99.o" ] || { echo "unit 1 did not compile (see implementation-gcc-c99-[])"; return 1; }
+    ln -sf "$(cd "$out" && pwd)/impl-gcc-c99.o" "$w/a.o" && sh -c "$1"
+}
+check "implementation-and-user-link-[-O2]" with_impl_gcc_c99 "gcc -std=c99 $strict -O2 -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $w/b.o &&
+    gcc $w/a.o $w/b.o -o $w/two -lm && $w/two"
+for flags in "-O2 -march=native" "-O2 -march=native -DTRAINOPT_NO_AVX512" "-O2 -march=native -DTRAINOPT_NO_SIMD"; do
+    check "implementation-and-user-link-[$flags]" sh -c "gcc -std=c99 $strict $flags $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $w/a.o &&
+        gcc -std=c99 $strict $flags -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $w/b.o && gcc $w/a.o $w/b.o -o $w/two -lm && $w/two"
 done
 # The same under clang, and C with C++ both ways (extern "C" linkage).
 for flags in "-O2 -march=native" "-O2 -march=native -DTRAINOPT_NO_AVX512" "-O2 -march=native -DTRAINOPT_NO_SIMD"; do
-    check "implementation-and-user-link-clang-[$flags]" sh -c "clang -std=c11 $strict $flags $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/a.o &&
-        clang -std=c11 $strict $flags -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $out/b.o && clang $out/a.o $out/b.o -o $out/two -lm && $out/two"
+    check "implementation-and-user-link-clang-[$flags]" sh -c "clang -std=c11 $strict $flags $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $w/a.o &&
+        clang -std=c11 $strict $flags -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $w/b.o && clang $w/a.o $w/b.o -o $w/two -lm && $w/two"
 done
-check "c-implementation-and-c++-user-link" sh -c "gcc -std=c99 $strict -O2 $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/a.o &&
-    g++ -std=c++17 $strict -O2 -DHYGIENE_TU=2 -x c++ -c tests/hygiene_tu.c -o $out/b.o && g++ $out/a.o $out/b.o -o $out/two -lm && $out/two"
-check "c++-implementation-and-c-user-link" sh -c "g++ -std=c++17 $strict -O2 $impl -DHYGIENE_TU=1 -x c++ -c tests/hygiene_tu.c -o $out/a.o &&
-    gcc -std=c99 $strict -O2 -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $out/b.o && g++ $out/a.o $out/b.o -o $out/two -lm && $out/two"
+check "c-implementation-and-c++-user-link" with_impl_gcc_c99 "g++ -std=c++17 $strict -O2 -DHYGIENE_TU=2 -x c++ -c tests/hygiene_tu.c -o $w/b.o &&
+    g++ $w/a.o $w/b.o -o $w/two -lm && $w/two"
+check "c++-implementation-and-c-user-link" sh -c "g++ -std=c++17 $strict -O2 $impl -DHYGIENE_TU=1 -x c++ -c tests/hygiene_tu.c -o $w/a.o &&
+    gcc -std=c99 $strict -O2 -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $w/b.o && g++ $w/a.o $w/b.o -o $w/two -lm && $w/two"
 # A TRAINOPT_STATIC unit (a library's private copies) beside the implementation: no clash.
-check "static-unit-beside-the-implementation-link" sh -c "gcc -std=c99 $strict -O2 $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/a.o &&
-    gcc -std=c99 $strict -O2 -DTRAINOPT_STATIC -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $out/b.o && gcc $out/a.o $out/b.o -o $out/two -lm && $out/two"
+check "static-unit-beside-the-implementation-link" with_impl_gcc_c99 "gcc -std=c99 $strict -O2 -DTRAINOPT_STATIC -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $w/b.o &&
+    gcc $w/a.o $w/b.o -o $w/two -lm && $w/two"
 # TRAINOPT_SYMBOL_PREFIX, in both units: the link names change, the C names do not.
 prefixed() {
-    gcc -std=c99 $strict -O2 -DTRAINOPT_SYMBOL_PREFIX=p_ $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o "$out/a.o" &&
-        gcc -std=c99 $strict -O2 -DTRAINOPT_SYMBOL_PREFIX=p_ -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o "$out/b.o" &&
-        gcc "$out/a.o" "$out/b.o" -o "$out/two" -lm && "$out/two" || return 1
-    nm -g --defined-only -P "$out/a.o" | cut -d' ' -f1 | grep -x p_backend || { echo "no p_backend in the implementation unit"; return 1; }
-    ! nm -g -P "$out/a.o" "$out/b.o" | cut -d' ' -f1 | grep '^trainopt_'
+    gcc -std=c99 $strict -O2 -DTRAINOPT_SYMBOL_PREFIX=p_ $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o "$w/a.o" &&
+        gcc -std=c99 $strict -O2 -DTRAINOPT_SYMBOL_PREFIX=p_ -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o "$w/b.o" &&
+        gcc "$w/a.o" "$w/b.o" -o "$w/two" -lm && "$w/two" || return 1
+    nm -g --defined-only -P "$w/a.o" | cut -d' ' -f1 | grep -x p_backend || { echo "no p_backend in the implementation unit"; return 1; }
+    ! nm -g -P "$w/a.o" "$w/b.o" | cut -d' ' -f1 | grep '^trainopt_'
 }
 check "TRAINOPT_SYMBOL_PREFIX-renames-the-link-names" prefixed
 
@@ -84,11 +122,11 @@ check "TRAINOPT_SYMBOL_PREFIX-renames-the-link-names" prefixed
 for cc in gcc clang; do
     for opt in -O2 -O3; do
         for isa in "" "-mavx2 -mfma" "-mavx512f -mavx2 -mfma" "-DTRAINOPT_DISPATCH"; do
-            check "constant-arguments-$cc$opt-[$isa]" $cc -std=c99 $strict $opt $isa -c tests/hygiene_consts.c -o "$out/consts.o"
+            check "constant-arguments-$cc$opt-[$isa]" $cc -std=c99 $strict $opt $isa -c tests/hygiene_consts.c -o "$w/consts.o"
         done
     done
 done
-check "constant-arguments-call-every-function" gcc -std=c99 $strict -O0 -DTRAINOPT_API=static -c tests/hygiene_consts.c -o "$out/consts.o"
+check "constant-arguments-call-every-function" gcc -std=c99 $strict -O0 -DTRAINOPT_API=static -c tests/hygiene_consts.c -o "$w/consts.o"
 
 # Runtime dispatch: an implementation unit with TRAINOPT_DISPATCH and a user unit, built for
 # baseline x86-64, link, and trainopt_backend() reports the best variant the CPU has, or the
@@ -97,9 +135,9 @@ best=scalar
 grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && best=avx2
 [ $best = avx2 ] && grep -qw avx512f /proc/cpuinfo && best=avx512
 dispatch_build() { # dispatch_build CC FLAGS PROGRAM
-    $1 $strict -march=x86-64 $2 $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o "$out/da.o" &&
-        $1 $strict -march=x86-64 $2 -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o "$out/db.o" &&
-        $1 "$out/da.o" "$out/db.o" -o "$3" -lm
+    $1 $strict -march=x86-64 $2 $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o "$w/da.o" &&
+        $1 $strict -march=x86-64 $2 -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o "$w/db.o" &&
+        $1 "$w/da.o" "$w/db.o" -o "$3" -lm
 }
 dispatch_reports() { # dispatch_reports PROGRAM CAP EXPECTED
     [ -x "$1" ] || { echo "$1 did not build"; return 1; }
@@ -109,13 +147,16 @@ dispatch_reports() { # dispatch_reports PROGRAM CAP EXPECTED
 capped() { # the variant a cap gives on this CPU
     case "$1/$best" in scalar/*|avx2/scalar) echo scalar ;; avx2/*|avx512/avx2) echo avx2 ;; *) echo "$best" ;; esac
 }
-for cc in gcc clang; do
-    rm -f "$out/dispatch-$cc"
-    check "dispatch-$cc-builds" dispatch_build $cc "-std=c99 -O2 -DTRAINOPT_DISPATCH" "$out/dispatch-$cc"
-    check "dispatch-$cc-best-variant" dispatch_reports "$out/dispatch-$cc" "" $best
+dispatch_checks() { # dispatch_checks CC: one job, as the program the build makes is what the others run
+    rm -f "$out/dispatch-$1"
+    run_check "dispatch-$1-builds" dispatch_build $1 "-std=c99 -O2 -DTRAINOPT_DISPATCH" "$out/dispatch-$1"
+    run_check "dispatch-$1-best-variant" dispatch_reports "$out/dispatch-$1" "" $best
     for cap in scalar avx2 avx512; do
-        check "dispatch-$cc-TRAINOPT_MAX_BACKEND=$cap" dispatch_reports "$out/dispatch-$cc" $cap "$(capped $cap)"
+        run_check "dispatch-$1-TRAINOPT_MAX_BACKEND=$cap" dispatch_reports "$out/dispatch-$1" $cap "$(capped $cap)"
     done
+}
+for cc in gcc clang; do
+    job dispatch_checks $cc
 done
 built_reports() { # built_reports CC FLAGS PROGRAM EXPECTED
     dispatch_build "$1" "$2" "$3" && dispatch_reports "$3" "" "$4"
@@ -138,16 +179,20 @@ only_standard_includes() {
 }
 check "includes-only-standard-headers" only_standard_includes
 stdio_not_pulled_in() {
-    printf '#include "trainopt.h"\nint uses_file(FILE *f);\n' > "$out/leak.c"
-    printf '#include <stdio.h>\n#include "trainopt.h"\nint uses_file(FILE *f);\n' > "$out/noleak.c"
-    gcc -std=c99 -I. -march=native -fsyntax-only "$out/noleak.c" || return 1
-    ! gcc -std=c99 -I. -march=native -fsyntax-only "$out/leak.c" 2> "$out/leak.err" && grep -q FILE "$out/leak.err"
+    printf '#include "trainopt.h"\nint uses_file(FILE *f);\n' > "$w/leak.c"
+    printf '#include <stdio.h>\n#include "trainopt.h"\nint uses_file(FILE *f);\n' > "$w/noleak.c"
+    gcc -std=c99 -I. -march=native -fsyntax-only "$w/noleak.c" || return 1
+    ! gcc -std=c99 -I. -march=native -fsyntax-only "$w/leak.c" 2> "$w/leak.err" && grep -q FILE "$w/leak.err"
 }
 check "stdio-not-pulled-in" stdio_not_pulled_in
 # -ffast-math: the unit that compiles the kernels warns; a unit with the declarations alone
 # (its kernels are compiled elsewhere, or in libtrainopt) has nothing to warn about.
 check "fast-math-warns" sh -c "gcc -std=c99 -I. -ffast-math $impl -DHYGIENE_TU=1 -fsyntax-only tests/hygiene_tu.c 2>&1 | grep -q 'trainopt: -ffast-math'"
 check "fast-math-warning-can-be-silenced" sh -c "gcc -std=c99 -I. -Werror -ffast-math -DTRAINOPT_ALLOW_FAST_MATH $impl -DHYGIENE_TU=1 -fsyntax-only tests/hygiene_tu.c"
-check "fast-math-declarations-only-is-silent" sh -c "gcc -std=c99 -I. -Werror -ffast-math -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $out/fm.o"
-if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi
+check "fast-math-declarations-only-is-silent" sh -c "gcc -std=c99 -I. -Werror -ffast-math -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o $w/fm.o"
+wait
+exec 3>&-
+cat "$out"/results/* | grep -v '^PASS'
+passed=$(cat "$out"/results/* | grep -c '^PASS') failed=$(cat "$out"/results/* | grep -c '^FAIL')
+echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

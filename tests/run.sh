@@ -7,6 +7,16 @@
 # determinism, the fuzz corpus). Ends with the total "N passed, N failed[, N skipped]".
 # Environment: VALGRIND_SUITES (the suites valgrind runs; default every suite of
 # tests/suites.h), FUZZ_TARGETS (the corpora replayed).
+#
+# Timing design (2 cores). make test's compile phase (make -j2) builds every runner first;
+# then this script. The runners are one thread each and run one after another in the
+# foreground; the legs that are mostly compiling (hygiene, two compiles at a time; make -j2
+# examples-check; install then Python) start at once as three background streams under
+# nice, so the runners keep one core, the streams take the other, and both once the runners
+# end: no core idles until the last stream ends. Their logs are tallied in their place at
+# the end, each section printing the stream's own wall time ("ran N s in the background")
+# after its wait. The MPI leg runs last, alone (np 4 wants both cores). bench/FINDINGS.md
+# ("make test's time") has the measurements.
 build=$1
 legs=$2
 dispatch_legs=$3
@@ -42,13 +52,35 @@ else
     failed=$((failed + 1))
 fi
 
-# Hygiene, install and the examples mostly compile; the runners below are one thread
-# each. So those three start now, one after another, on the core the runners leave
-# idle, and are reported and tallied in their place at the end.
-( sh tests/hygiene.sh "$build/hygiene" > "$build/hygiene.log" 2>&1
-  sh tests/install.sh "$build/install" > "$build/install.log" 2>&1
-  make --no-print-directory examples-check > "$build/examples-check.log" 2>&1 ) &
-compile_legs=$!
+# The background legs: hygiene, install (then Python, as both build build/lib) and the
+# examples are mostly compiling and take far more CPU than the runners below, which are one
+# thread each. So all three streams start now, side by side, at a lower priority (nice):
+# the runners keep one core and the streams share whatever is left, then both cores once
+# the runners end. Each is reported and tallied in its place at the end, with its own wall
+# time. (One stream after another on one core made them the critical path: 25 of 45 min.)
+low="nice -n 10"
+logged() { # logged NAME COMMAND...: COMMAND's output in $build/NAME.log, its wall time in $build/NAME.time
+    name=$1; shift
+    t0=$(date +%s)
+    "$@" > "$build/$name.log" 2>&1
+    echo $(( $(date +%s) - t0 )) > "$build/$name.time"
+}
+# as root, tools/need-packages.sh installs numpy, cffi and torch first; without numpy or cffi
+# the whole leg is one skip (python-test.skip).
+python_leg() {
+    $low sh tools/need-packages.sh python3-numpy python3-cffi python3-torch
+    if ! /usr/bin/python3 -c "import numpy, cffi"; then touch "$build/python-test.skip"; return; fi
+    $low make --no-print-directory python && $low /usr/bin/python3 python/tests/run.py
+}
+background_time() { [ -f "$build/$1.time" ] && echo "   (ran $(cat "$build/$1.time") s in the background)"; }
+mkdir -p "$build"
+rm -f "$build"/hygiene.time "$build"/install.time "$build"/examples-check.time "$build"/python-test.time "$build/python-test.skip"
+( logged hygiene env HYGIENE_JOBS=2 $low sh tests/hygiene.sh "$build/hygiene" ) &
+hygiene_leg=$!
+( logged examples-check $low make --no-print-directory -j2 examples-check ) &
+examples_leg=$!
+( logged install $low sh tests/install.sh "$build/install"; logged python-test python_leg ) &
+install_leg=$!
 
 section "reference build (gcc -O2): unit tests on every backend, identity with scalar and with $golden_hashes"
 "$build/ref/runner" --write-hashes "$build/ref/hashes.txt" --expect "$golden_hashes" > "$build/ref/log.txt" 2>&1
@@ -157,30 +189,31 @@ else
     echo "SKIP aarch64: needs gcc-aarch64-linux-gnu and qemu-user (make test-deps installs them as root)"
 fi
 
-wait "$compile_legs"
+wait "$hygiene_leg" "$examples_leg" "$install_leg"
 section "header hygiene: C and C++ standards, gcc and clang, two units, overrides"
+background_time hygiene
 grep -v '^PASS' "$build/hygiene.log"
 tally "$build/hygiene.log"
 
 section "make install into a temporary PREFIX: pkg-config, a CMake project, make uninstall"
+background_time install
 grep -v '^PASS' "$build/install.log"
 tally "$build/install.log"
 
 section "examples at small sizes, scalar and native builds compared (make examples-check)"
+background_time examples-check
 grep -E '^(FAIL|SKIP)|passed' "$build/examples-check.log"
 tally "$build/examples-check.log"
 
 section "Python: python/trainopt (trainopt.np, trainopt.torch against torch.optim 1.13) over libtrainopt"
-# make python builds libtrainopt and regenerates python/trainopt/_api.py if trainopt.h is newer;
-# as root, tools/need-packages.sh installs numpy, cffi and torch first. Without PyTorch the torch
-# tests are skips (counted); without numpy or cffi the whole leg is one skip.
-sh tools/need-packages.sh python3-numpy python3-cffi python3-torch > "$build/python-test.log" 2>&1
-if ! /usr/bin/python3 -c "import numpy, cffi" >> "$build/python-test.log" 2>&1; then
+# Run in the background after install (python_leg above): make python builds libtrainopt and
+# regenerates python/trainopt/_api.py if trainopt.h is newer. Without PyTorch the torch tests
+# are skips (counted); without numpy or cffi the whole leg is one skip.
+background_time python-test
+if [ -e "$build/python-test.skip" ]; then
     skipped=$((skipped + 1))
     echo "SKIP python: /usr/bin/python3 lacks numpy or cffi (Debian: python3-numpy python3-cffi)"
 else
-    make --no-print-directory python >> "$build/python-test.log" 2>&1 &&
-        /usr/bin/python3 python/tests/run.py >> "$build/python-test.log" 2>&1
     grep -E '^(FAIL|ERROR|SKIP)|^[A-Za-z]*Error|passed' "$build/python-test.log"
     tally "$build/python-test.log"
 fi
