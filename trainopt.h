@@ -2357,6 +2357,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__pnorm_bw_job TRAINOPT__PRIVATE(trainopt__pnorm_bw_job)
 #define trainopt__pnorm_coef_task TRAINOPT__PRIVATE(trainopt__pnorm_coef_task)
 #define trainopt__pnorm_dx_task TRAINOPT__PRIVATE(trainopt__pnorm_dx_task)
+#define trainopt__pnorm_forward_call TRAINOPT__PRIVATE(trainopt__pnorm_forward_call)
 #define trainopt__pnorm_piece_rows TRAINOPT__PRIVATE(trainopt__pnorm_piece_rows)
 #define trainopt__pnorm_rows TRAINOPT__PRIVATE(trainopt__pnorm_rows)
 #define trainopt__pnorm_rows_job TRAINOPT__PRIVATE(trainopt__pnorm_rows_job)
@@ -11793,13 +11794,13 @@ TRAINOPT__DRIVER void trainopt__pnorm_backward(const trainopt__norm_args *p, con
 
 /* ---- public functions ---- */
 
-TRAINOPT__KERNEL_API trainopt_status trainopt_layernorm_forward_mt(const trainopt_norm_config *c, size_t rows, size_t cols,
-                                                                   const float *x, const float *weight, const float *bias,
-                                                                   float *y, float *mean, float *rstd,
-                                                                   const trainopt_threads *threads) {
+/* The forward passes: the unthreaded call's checks and, without a hook, its body. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__pnorm_forward_call(const trainopt_norm_config *c, size_t rows, size_t cols,
+                                                                    int rms, const float *x, const float *weight,
+                                                                    const float *bias, float *y, float *mean, float *rstd,
+                                                                    const trainopt_threads *threads, const char *fn) {
     trainopt__norm_args a;
-    const trainopt_status st =
-        trainopt__norm_forward_setup(c, rows, cols, 0, x, weight, bias, y, mean, rstd, &a, "trainopt_layernorm_forward_mt");
+    const trainopt_status st = trainopt__norm_forward_setup(c, rows, cols, rms, x, weight, bias, y, mean, rstd, &a, fn);
     if (st != TRAINOPT_OK || a.rows == 0) return st;
     if (trainopt__has_hook(threads)) {
         trainopt__pnorm_rows(&a, 0, threads);
@@ -11810,20 +11811,19 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_layernorm_forward_mt(const trainop
     return TRAINOPT_OK;
 }
 
+TRAINOPT__KERNEL_API trainopt_status trainopt_layernorm_forward_mt(const trainopt_norm_config *c, size_t rows, size_t cols,
+                                                                   const float *x, const float *weight, const float *bias,
+                                                                   float *y, float *mean, float *rstd,
+                                                                   const trainopt_threads *threads) {
+    return trainopt__pnorm_forward_call(c, rows, cols, 0, x, weight, bias, y, mean, rstd, threads,
+                                        "trainopt_layernorm_forward_mt");
+}
+
 TRAINOPT__KERNEL_API trainopt_status trainopt_rmsnorm_forward_mt(const trainopt_norm_config *c, size_t rows, size_t cols,
                                                                  const float *x, const float *weight, float *y, float *rstd,
                                                                  const trainopt_threads *threads) {
-    trainopt__norm_args a;
-    const trainopt_status st =
-        trainopt__norm_forward_setup(c, rows, cols, 1, x, weight, NULL, y, NULL, rstd, &a, "trainopt_rmsnorm_forward_mt");
-    if (st != TRAINOPT_OK || a.rows == 0) return st;
-    if (trainopt__has_hook(threads)) {
-        trainopt__pnorm_rows(&a, 0, threads);
-        return TRAINOPT_OK;
-    }
-    trainopt__norm_forward(&a);
-    if (a.stream) trainopt__stream_fence();
-    return TRAINOPT_OK;
+    return trainopt__pnorm_forward_call(c, rows, cols, 1, x, weight, NULL, y, NULL, rstd, threads,
+                                        "trainopt_rmsnorm_forward_mt");
 }
 
 /* The backward passes: the unthreaded call's checks and, without a hook, its body. */
