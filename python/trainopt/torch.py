@@ -269,14 +269,14 @@ class _TrainoptStep:
         for gi, group in enumerate(self.param_groups):
             plan = self._cached_plan(gi, group, kernel, multi, opts) if multi else None
             plans.append(plan or self._plan_group(gi, group, kernel, grad_scaled))
-        commit = self._commit
         for gi, plan in enumerate(plans):
             if isinstance(plan, _MultiPlan):
                 plan.run(multi, opts[0] if opts else ffi.NULL, kernel)
                 continue
             c_function, cfg, rows, is_list, mixed_rows = plan
-            if mixed_rows:
-                self._run_mixed(self._mixed_function(kernel, gi), cfg, mixed_rows, opts, kernel)
+            if mixed_rows:  # bf16 parameters: their _mp kernel, the precision descriptor after the arrays
+                self._run_rows(self._mixed_function(kernel, gi), cfg, mixed_rows,
+                               [_BF16_PRECISION, opts[0] if opts else ffi.NULL], kernel)
             if is_list:
                 self._run_lists(c_function, cfg, rows, opts, kernel)
                 continue
@@ -285,16 +285,21 @@ class _TrainoptStep:
                 if not mixed_rows:
                     self._cache_group(gi, self.param_groups[gi], multi)
                 continue
-            for p, step, lead, n, pointers, new_state, kept, step_tensor in rows:
-                if n:
-                    status = c_function(cfg, *lead, n, *pointers, *opts)
-                    if status:
-                        check(status, kernel)
-                if step_tensor is not None and isinstance(step_tensor, torch.Tensor):
-                    step_tensor.fill_(step)  # the common case: an existing state, its step counter advanced
-                else:
-                    commit(p, step, new_state, kept)
+            self._run_rows(c_function, cfg, rows, opts, kernel)
         return loss
+
+    def _run_rows(self, c_function, cfg, rows, tail, kernel):
+        """The planned rows, one kernel call each (TAIL: its arguments after the arrays), then the commits."""
+        commit = self._commit
+        for p, step, lead, n, pointers, new_state, kept, step_tensor in rows:
+            if n:
+                status = c_function(cfg, *lead, n, *pointers, *tail)
+                if status:
+                    check(status, kernel)
+            if step_tensor is not None and isinstance(step_tensor, torch.Tensor):
+                step_tensor.fill_(step)  # the common case: an existing state, its step counter advanced
+            else:
+                commit(p, step, new_state, kept)
 
     # ---- one multi-tensor call per group (trainopt_<opt>_step_multi, src/parallel.h) ----
     # The first step of a group, and any step after its tensors changed, is planned and checked as
@@ -401,18 +406,6 @@ class _TrainoptStep:
             raise TypeError("trainopt.torch.%s: param_groups[%d] has torch.bfloat16 parameters, which need "
                             "trainopt_%s; the library has none" % (self._spec.name, gi, name))
         return getattr(lib_by_address, "trainopt_" + name)
-
-    def _run_mixed(self, mixed, cfg, rows, opts, kernel):
-        """The planned bf16 rows, one _mp call each, then the commits."""
-        for p, step, lead, n, pointers, new_state, kept, step_tensor in rows:
-            if n:
-                status = mixed(cfg, *lead, n, *pointers, _BF16_PRECISION, opts[0] if opts else ffi.NULL)
-                if status:
-                    check(status, kernel + " (bf16: _mp)")
-            if step_tensor is not None and isinstance(step_tensor, torch.Tensor):
-                step_tensor.fill_(step)
-            else:
-                self._commit(p, step, new_state, kept)
 
     def _run_lists(self, c_function, cfg, rows, opts, kernel):
         """A tensor-list kernel (LAMB, LARS): one call for the tensors of each step value (one, unless
