@@ -337,6 +337,7 @@ golden:
 	/usr/bin/python3 tests/gen_norms.py
 	/usr/bin/python3 tests/gen_layerwise.py
 	/usr/bin/python3 tests/gen_convert.py
+	/usr/bin/python3 tests/gen_mixed_torch.py
 # exp/log/log1p maximum ulp error over every float of their ranges, on every backend (several minutes).
 ulp-exhaustive: $(BUILD)/ref/runner
 	TRAINOPT_ULP_STRIDE=1 $(BUILD)/ref/runner

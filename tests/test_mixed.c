@@ -389,10 +389,60 @@ static void test_small_updates(to_ctx *t) {
     free(p), free(aux), free(g);
 }
 
+/* PyTorch 1.13's SGD on bf16 and fp16 tensors (tests/gen_mixed_torch.py says why plain SGD
+   with a power-of-two learning rate is where the two must agree): 40 steps, bit for bit
+   but for NaN payloads. The patterns are the generator's LCG. */
+static uint16_t mx_torch_pattern(uint64_t *x, trainopt_dtype d, unsigned lo) {
+    uint64_t r;
+    *x = *x * 6364136223846793005u + 1442695040888963407u;
+    r = *x >> 33;
+    if (d == TRAINOPT_BF16) return (uint16_t)((r & 1) << 15 | (lo + ((r >> 1) & 7)) << 7 | ((r >> 4) & 0x7f));
+    return (uint16_t)((r & 1) << 15 | (lo + ((r >> 1) & 7)) << 10 | ((r >> 4) & 0x3ff));
+}
+static void test_torch_sgd(to_ctx *t) {
+    size_t len, off = 16, c, i;
+    unsigned char *data = (unsigned char *)to_read_golden(t, "mixed_torch.bin", &len);
+    uint32_t head[3];
+    if (!data) return;
+    memcpy(head, data + 4, sizeof head);
+    if (len < 16 || memcmp(data, "TOMT", 4) != 0 || head[1] != MX_N || len != 16 + head[0] * (16 + 4 * (size_t)MX_N)) {
+        to_fail(t, "mixed_torch.bin: bad header or size");
+        free(data);
+        return;
+    }
+    for (c = 0; c < head[0]; c++, off += 16 + 4 * MX_N) {
+        uint32_t k[4];
+        uint16_t p[MX_N], g[MX_N];
+        unsigned char want[2][MX_N * 2];
+        trainopt_sgd_config cfg = TRAINOPT_SGD_DEFAULTS;
+        trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+        trainopt_dtype d;
+        uint64_t x;
+        int64_t step;
+        memcpy(k, data + off, sizeof k);
+        memcpy(want, data + off + 16, sizeof want);
+        d = k[0] == 1 ? TRAINOPT_BF16 : TRAINOPT_F16;
+        cfg.maximize = (int)k[1], cfg.lr = ldexp(1.0, -(int)k[2]), x = k[3];
+        pr.param_dtype = pr.grad_dtype = d;
+        for (i = 0; i < MX_N; i++) p[i] = mx_torch_pattern(&x, d, d == TRAINOPT_BF16 ? 124 : 12);
+        for (step = 1; step <= (int64_t)head[2]; step++) {
+            for (i = 0; i < MX_N; i++) g[i] = mx_torch_pattern(&x, d, d == TRAINOPT_BF16 ? 118 : 8);
+            if (step == 7) g[5] = d == TRAINOPT_BF16 ? 0x7fc0 : 0x7e00, g[6] = d == TRAINOPT_BF16 ? 0x7f80 : 0x7c00;
+            to_expect_status(t, trainopt_sgd_step_mp(&cfg, step, MX_N, p, g, NULL, &pr, NULL), TRAINOPT_OK, "sgd_step_mp");
+            if (step == 1 || step == (int64_t)head[2])
+                TO_CHECK(t, mx_same_values((const unsigned char *)p, want[step != 1], d),
+                         "case %zu (%s, maximize %u, lr 2^-%u): step %lld differs from PyTorch", c,
+                         d == TRAINOPT_BF16 ? "bf16" : "fp16", k[1], k[2], (long long)step);
+        }
+    }
+    free(data);
+}
+
 void TO_NAME(mixed_tests)(to_ctx *t) {
     to_run(t, "against_reference", test_against_reference);
     to_run(t, "plain_and_skip", test_plain_and_skip);
     to_run(t, "small_updates", test_small_updates);
+    to_run(t, "torch_sgd", test_torch_sgd);
 }
 
 /* ---- the battery: two steps of each optimizer in three setups, every output's bytes ---- */
