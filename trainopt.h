@@ -2478,6 +2478,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__v_lerp TRAINOPT__PRIVATE(trainopt__v_lerp)
 #define trainopt__v_load TRAINOPT__PRIVATE(trainopt__v_load)
 #define trainopt__v_load_n TRAINOPT__PRIVATE(trainopt__v_load_n)
+#define trainopt__v_load_once TRAINOPT__PRIVATE(trainopt__v_load_once)
 #define trainopt__v_log TRAINOPT__PRIVATE(trainopt__v_log)
 #define trainopt__v_log1p TRAINOPT__PRIVATE(trainopt__v_log1p)
 #define trainopt__v_lookup16 TRAINOPT__PRIVATE(trainopt__v_lookup16)
@@ -8890,7 +8891,8 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_trunc_normal(const trainopt_trunc_
    call site), as floats: bf16 and fp16 widen exactly. */
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__load_as_f32(const void *src, int dtype, size_t i, size_t k) {
     trainopt__vi h;
-    if (dtype == TRAINOPT_F32) return trainopt__v_load_n((const float *)src + i, k);
+    if (dtype == TRAINOPT_F32)
+        return k == TRAINOPT_SIMD_LANES ? trainopt__v_load_once((const float *)src + i) : trainopt__v_load_n((const float *)src + i, k);
     h = trainopt__vi_load16_n((const uint16_t *)src + i, k);
     return dtype == TRAINOPT_BF16 ? trainopt__v_from_bf16(h) : trainopt__v_from_f16(h);
 }

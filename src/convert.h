@@ -6,7 +6,8 @@
    call site), as floats: bf16 and fp16 widen exactly. */
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__load_as_f32(const void *src, int dtype, size_t i, size_t k) {
     trainopt__vi h;
-    if (dtype == TRAINOPT_F32) return trainopt__v_load_n((const float *)src + i, k);
+    if (dtype == TRAINOPT_F32)
+        return k == TRAINOPT_SIMD_LANES ? trainopt__v_load_once((const float *)src + i) : trainopt__v_load_n((const float *)src + i, k);
     h = trainopt__vi_load16_n((const uint16_t *)src + i, k);
     return dtype == TRAINOPT_BF16 ? trainopt__v_from_bf16(h) : trainopt__v_from_f16(h);
 }
