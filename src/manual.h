@@ -860,9 +860,13 @@
              unbiased except for that pre-rounding (at most 2^-38, 2^-14 of a
              step). NaN -> 0x7e00; the sign is kept.
      The result is always x itself or one of its two neighbours in the format.
-     No hardware conversion instruction is used: the integer rules cost a few
-     instructions per vector and give the same bits everywhere (AVX512-BF16's
-     VCVTNEPS2BF16 flushes subnormals to zero; F16C makes other NaN payloads).
+     The rules are integer arithmetic and give the same bits everywhere. One
+     hardware conversion gives those bits too and is used: the avx512 backend
+     widens fp16 with VCVTPH2PS and narrows to nearest with VCVTPS2PH, a NaN first
+     made +-0x7fc00000 (VCVTPS2PH alone keeps NaN payloads, PyTorch does not);
+     tests/test_convert.c checks every fp16 pattern and every float class on every
+     backend. Not used: AVX512-BF16's VCVTNEPS2BF16 (flushes subnormals to zero),
+     and F16C in the avx2 backend (not in its avx2,fma target).
      Errors: a dtype or rounding outside the enums -> TRAINOPT_ERR_HPARAM; src or dst
      NULL with n > 0 -> TRAINOPT_ERR_NULL; overlap -> TRAINOPT_ERR_ALIAS.
 
