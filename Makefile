@@ -111,10 +111,26 @@ uninstall:
 # $(call leg_rule,LEG,CC,CFLAGS,BACKENDS,FLAGSVAR,RUNNER_DEFS,LDFLAGS): $(BUILD)/LEG/runner,
 # the backends' flags being $(FLAGSVAR<backend>).
 TEST_HEADERS = tests/harness.h tests/whitebox.h $(HEADERS)
+# A leg whose runs need only some suites names them in SUITES_<leg> (the TSan leg): it
+# compiles and links only those, on every backend it has, and its runner.o is built from
+# $(BUILD)/<leg>/suites.h, just their lines of tests/suites.h (TO_SUITE_LIST in tests/runner.c;
+# the runner fails when run.sh asks it for a suite it lacks). Every other leg: every suite.
+leg_suites         = $(or $(SUITES_$(1)),$(BACKEND_SUITES) $(ONCE_SUITES))
+leg_backend_suites = $(filter $(call leg_suites,$(1)),$(BACKEND_SUITES))
+leg_once_suites    = $(filter $(call leg_suites,$(1)),$(ONCE_SUITES))
+define leg_suite_list
+$(BUILD)/$(1)/suites.h: tests/suites.h Makefile
+	@mkdir -p $$(@D)
+	grep -E -x $(foreach s,$(SUITES_$(1)),-e 'TO_[A-Z]+_SUITE\($(s)\)') tests/suites.h > $$@
+	@test "$$$$(wc -l < $$@)" -eq $(words $(SUITES_$(1))) || { echo "SUITES_$(1): not every name is in tests/suites.h"; rm -f $$@; exit 1; }
+$(BUILD)/$(1)/runner.o: $(BUILD)/$(1)/suites.h
+$(BUILD)/$(1)/runner.o: SUITE_LIST = -DTO_SUITE_LIST='"$(BUILD)/$(1)/suites.h"'
+endef
 define leg_rule
+$(if $(SUITES_$(1)),$(call leg_suite_list,$(1)))
 $(BUILD)/$(1)/%.o: tests/%.c tests/harness.h tests/suites.h
 	@mkdir -p $$(@D)
-	$(2) $(STRICT) $(3) $(6) -I. -Itests -c $$< -o $$@
+	$(2) $(STRICT) $(3) $(6) $$(SUITE_LIST) -I. -Itests -c $$< -o $$@
 $(foreach b,$(4),
 $(BUILD)/$(1)/lib.$(b).o: tests/lib.c $(HEADERS)
 	@mkdir -p $$(@D)
@@ -122,20 +138,20 @@ $(BUILD)/$(1)/lib.$(b).o: tests/lib.c $(HEADERS)
 $(BUILD)/$(1)/whitebox.$(b).o: tests/whitebox.c $(TEST_HEADERS)
 	@mkdir -p $$(@D)
 	$(2) $(STRICT) $(3) $($(5)$(b)) -DTO_BACKEND_ID=$(b) -I. -Itests -c $$< -o $$@
-$(foreach s,$(BACKEND_SUITES),
+$(foreach s,$(call leg_backend_suites,$(1)),
 $(BUILD)/$(1)/test_$(s).$(b).o: tests/test_$(s).c $(TEST_HEADERS)
 	@mkdir -p $$(@D)
 	$(2) $(STRICT) $(3) $($(5)$(b)) -DTRAINOPT_SYMBOL_PREFIX=to_$(b)_ -DTO_BACKEND_ID=$(b) -I. -Itests -c $$< -o $$@
 ))
-$(foreach s,$(ONCE_SUITES),
+$(foreach s,$(call leg_once_suites,$(1)),
 $(BUILD)/$(1)/test_$(s).once.o: tests/test_$(s).c $(TEST_HEADERS)
 	@mkdir -p $$(@D)
 	$(2) $(STRICT) $(3) $($(5)scalar) -DTRAINOPT_SYMBOL_PREFIX=to_scalar_ -DTO_BACKEND_ID=once -I. -Itests -c $$< -o $$@
 )
 $(BUILD)/$(1)/runner: $(BUILD)/$(1)/runner.o $(BUILD)/$(1)/harness.o \
 		$(foreach b,$(4),$(BUILD)/$(1)/lib.$(b).o $(BUILD)/$(1)/whitebox.$(b).o \
-			$(foreach s,$(BACKEND_SUITES),$(BUILD)/$(1)/test_$(s).$(b).o)) \
-		$(foreach s,$(ONCE_SUITES),$(BUILD)/$(1)/test_$(s).once.o)
+			$(foreach s,$(call leg_backend_suites,$(1)),$(BUILD)/$(1)/test_$(s).$(b).o)) \
+		$(foreach s,$(call leg_once_suites,$(1)),$(BUILD)/$(1)/test_$(s).once.o)
 	$(2) $(3) $(7) $$^ -o $$@ -lm -pthread
 endef
 # x86 legs: every backend, neon through SIMDe.
@@ -181,6 +197,7 @@ $(eval $(call runner_rule,asan-clang,clang,$(SANITIZE)))
 # tests/run.sh builds and runs it, or says why it is skipped; `make tsan` alone.
 TSAN = -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 TSAN_SUITES = parallel,threads
+SUITES_tsan = parallel threads
 $(eval $(call runner_rule,tsan,clang,$(TSAN)))
 .PHONY: tsan
 tsan: $(BUILD)/tsan/runner

@@ -30,6 +30,15 @@ EXAMPLE_SIMD   ?= -march=native
 # Each example is one file that defines TRAINOPT_IMPLEMENTATION itself, as a user's program does.
 EXAMPLE_WARN    = -std=c99 -Wall -Wextra -Wpedantic -Werror
 EXAMPLE_CFLAGS  = $(EXAMPLE_WARN) $(CFLAGS) $(EXAMPLE_SIMD) -ffp-contract=off -I. -Iexamples
+# examples-check and ddp-check (legs of make test) build their own copies, in EXCHECK, with
+# EXAMPLE_MODE=-DTRAINOPT_STATIC beside the example's own TRAINOPT_IMPLEMENTATION: private
+# copies, so the compiler generates only the kernels the example calls, not the whole library
+# (bench/FINDINGS.md, "make test's time"). What these legs test is the examples' runs and the
+# backends' agreement; the whole library compiling warning-free in a user's unit (-O2,
+# -march=native, TRAINOPT_NO_SIMD) is tests/hygiene.sh's implementation and link checks.
+EXCHECK         = $(BUILD)/examples-check
+EXAMPLE_MODE   ?=
+EXAMPLE_CFLAGS += $(EXAMPLE_MODE)
 # gnuplot-nox draws the learning curve's PNG.
 DEMO_PACKAGES   = dataset-fashion-mnist libopenblas-dev zlib1g-dev gnuplot-nox
 BLAS_PACKAGES   = libopenblas-dev zlib1g-dev
@@ -99,10 +108,11 @@ demo_plot = gnuplot -e "csv='$(1)'; png='$(2)'; torch='$(3)'" examples/fashion_m
 
 # Small sizes on two backends (scalar, and the CPU's own), outputs compared between them.
 examples-check: examples-deps
-	@$(MAKE) --no-print-directory $(foreach e,$(EXAMPLES),$(EX)/$(e))
-	@$(MAKE) --no-print-directory EX=$(BUILD)/examples-scalar EXAMPLE_SIMD=-DTRAINOPT_NO_SIMD \
-		$(foreach e,$(EXAMPLES),$(BUILD)/examples-scalar/$(e))
-	@sh examples/check.sh $(EX) $(BUILD)/examples-scalar "$(EXAMPLES)"
+	@$(MAKE) --no-print-directory EX=$(EXCHECK)/examples EXAMPLE_MODE=-DTRAINOPT_STATIC \
+		$(foreach e,$(EXAMPLES),$(EXCHECK)/examples/$(e))
+	@$(MAKE) --no-print-directory EX=$(EXCHECK)/examples-scalar EXAMPLE_SIMD=-DTRAINOPT_NO_SIMD EXAMPLE_MODE=-DTRAINOPT_STATIC \
+		$(foreach e,$(EXAMPLES),$(EXCHECK)/examples-scalar/$(e))
+	@sh examples/check.sh $(EXCHECK)/examples $(EXCHECK)/examples-scalar "$(EXAMPLES)"
 
 # ---- the data-parallel example on MPI (examples/ddp_fashion_mnist.c) ----
 #   make demo-ddp    the demo's model trained at mpirun -np 1, 2 and 4 (DDP_ARGS, default --small),
@@ -146,9 +156,10 @@ demo-ddp: demo-deps
 # native np 1 run's bits.
 ddp-check:
 	@if command -v $(MPICC) >/dev/null 2>&1; then \
-		$(MAKE) --no-print-directory $(EX)/ddp_fashion_mnist & native=$$!; \
-		$(MAKE) --no-print-directory EX=$(BUILD)/examples-scalar EXAMPLE_SIMD=-DTRAINOPT_NO_SIMD \
-			$(BUILD)/examples-scalar/ddp_fashion_mnist & scalar=$$!; \
+		$(MAKE) --no-print-directory EX=$(EXCHECK)/examples EXAMPLE_MODE=-DTRAINOPT_STATIC \
+			$(EXCHECK)/examples/ddp_fashion_mnist & native=$$!; \
+		$(MAKE) --no-print-directory EX=$(EXCHECK)/examples-scalar EXAMPLE_SIMD=-DTRAINOPT_NO_SIMD EXAMPLE_MODE=-DTRAINOPT_STATIC \
+			$(EXCHECK)/examples-scalar/ddp_fashion_mnist & scalar=$$!; \
 		wait $$native; a=$$?; wait $$scalar; b=$$?; [ $$a = 0 ] && [ $$b = 0 ] || exit 1; \
 	fi
-	@sh examples/ddp_check.sh $(EX)/ddp_fashion_mnist "$(MPIRUN) $(MPIRUN_FLAGS)" $(BUILD)/examples-scalar/ddp_fashion_mnist
+	@sh examples/ddp_check.sh $(EXCHECK)/examples/ddp_fashion_mnist "$(MPIRUN) $(MPIRUN_FLAGS)" $(EXCHECK)/examples-scalar/ddp_fashion_mnist

@@ -15,7 +15,7 @@
 # of the checks once all have ended. A check that needs another's output awaits it.
 out=${1:-build/hygiene}
 jobs=${HYGIENE_JOBS:-2}
-rm -rf "$out/results" "$out"/job* "$out"/*.done "$out/impl-gcc-c99.o"
+rm -rf "$out/results" "$out"/job* "$out"/*.done "$out"/impl-*.o
 mkdir -p "$out/results"
 strict="-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror -I."
 impl=-DTRAINOPT_IMPLEMENTATION
@@ -43,12 +43,18 @@ check() { job run_check "$@"; } # check NAME COMMAND...: one test, as a job
 await() { # await NAME: until the job that ends with `touch "$out/NAME.done"` has ended
     while [ ! -e "$out/$1.done" ]; do sleep 1; done
 }
+kept_unit() { # kept_unit UNIT COMMAND...: COMMAND -o $out/UNIT.o, then $out/UNIT.done for the checks that await it
+    unit=$1; shift
+    "$@" -o "$out/$unit.o"; rc=$?; touch "$out/$unit.done"; return $rc
+}
 
 # Every standard: the declarations alone, and TRAINOPT_STATIC on every backend (the front
 # end checks every kernel's body, which is all a unit of unused private copies gets, so
 # -fsyntax-only). The implementation unit, every kernel compiled at -O2, twice per
 # compiler and language: the scalar backend, and runtime dispatch (the scalar, avx2 and
-# avx512 variants) under the newest standard.
+# avx512 variants) under the newest standard. Each implementation unit is kept as
+# $out/impl-CC-STD.o: unit 1 of the link and dispatch checks below (built for baseline
+# x86-64, as the dispatch checks want; the compilers' default -march here anyway).
 for cc in gcc clang; do
     for std in c99 c11 c17; do
         check "declarations-$cc-$std" $cc -std=$std $strict -DHYGIENE_TU=1 -fsyntax-only -x c tests/hygiene_tu.c
@@ -58,13 +64,8 @@ for cc in gcc clang; do
     done
     for std_isa in "c99:" "c17:-DTRAINOPT_DISPATCH"; do
         std=${std_isa%%:*} isa=${std_isa#*:}
-        # gcc's C99 scalar implementation unit is also unit 1 of three link checks below (the same command).
-        if [ "$cc$std$isa" = gccc99 ]; then
-            check "implementation-$cc-$std-[$isa]" sh -c "$cc -std=$std $strict -O2 $isa $impl -DHYGIENE_TU=1 -c -x c tests/hygiene_tu.c -o $out/impl-gcc-c99.o;
-                rc=\$?; touch $out/impl-gcc-c99.done; exit \$rc"
-        else
-            check "implementation-$cc-$std-[$isa]" $cc -std=$std $strict -O2 $isa $impl -DHYGIENE_TU=1 -c -x c tests/hygiene_tu.c -o "$w/tu.o"
-        fi
+        check "implementation-$cc-$std-[$isa]" kept_unit "impl-$cc-$std" \
+            $cc -std=$std $strict -O2 -march=x86-64 $isa $impl -DHYGIENE_TU=1 -c -x c tests/hygiene_tu.c
     done
 done
 for cxx in g++ clang++; do
@@ -76,17 +77,19 @@ for cxx in g++ clang++; do
     done
     for std_isa in "c++11:" "c++20:-DTRAINOPT_DISPATCH"; do
         std=${std_isa%%:*} isa=${std_isa#*:}
-        check "implementation-$cxx-$std-[$isa]" $cxx -std=$std $strict -O2 $isa $impl -DHYGIENE_TU=1 -c -x c++ tests/hygiene_tu.c -o "$w/tu.o"
+        check "implementation-$cxx-$std-[$isa]" kept_unit "impl-$cxx-$std" \
+            $cxx -std=$std $strict -O2 -march=x86-64 $isa $impl -DHYGIENE_TU=1 -c -x c++ tests/hygiene_tu.c
     done
 done
 
 # Two units: unit 1 the implementation, unit 2 (main) a user with the declarations only.
-# Unit 1 at plain -O2 is gcc's C99 implementation unit above: awaited, not compiled again.
-with_impl_gcc_c99() { # with_impl_gcc_c99 COMMAND: COMMAND with unit 1 as $w/a.o
-    await impl-gcc-c99
-    [ -f "$out/impl-gcc-c99.o" ] || { echo "unit 1 did not compile (see implementation-gcc-c99-[])"; return 1; }
-    ln -sf "$(cd "$out" && pwd)/impl-gcc-c99.o" "$w/a.o" && sh -c "$1"
+# Unit 1 at plain -O2 is an implementation unit above (gcc C99, g++ C++11): awaited, not compiled again.
+with_unit() { # with_unit UNIT COMMAND: COMMAND with unit 1 as $w/a.o, the kept $out/UNIT.o
+    await "$1"
+    [ -f "$out/$1.o" ] || { echo "unit 1 did not compile (see the implementation check that makes $1.o)"; return 1; }
+    ln -sf "$(cd "$out" && pwd)/$1.o" "$w/a.o" && sh -c "$2"
 }
+with_impl_gcc_c99() { with_unit impl-gcc-c99 "$1"; }
 check "implementation-and-user-link-[-O2]" with_impl_gcc_c99 "gcc -std=c99 $strict -O2 -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $w/b.o &&
     gcc $w/a.o $w/b.o -o $w/two -lm && $w/two"
 for flags in "-O2 -march=native" "-O2 -march=native -DTRAINOPT_NO_AVX512" "-O2 -march=native -DTRAINOPT_NO_SIMD"; do
@@ -100,8 +103,8 @@ for flags in "-O2 -march=native" "-O2 -march=native -DTRAINOPT_NO_AVX512" "-O2 -
 done
 check "c-implementation-and-c++-user-link" with_impl_gcc_c99 "g++ -std=c++17 $strict -O2 -DHYGIENE_TU=2 -x c++ -c tests/hygiene_tu.c -o $w/b.o &&
     g++ $w/a.o $w/b.o -o $w/two -lm && $w/two"
-check "c++-implementation-and-c-user-link" sh -c "g++ -std=c++17 $strict -O2 $impl -DHYGIENE_TU=1 -x c++ -c tests/hygiene_tu.c -o $w/a.o &&
-    gcc -std=c99 $strict -O2 -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $w/b.o && g++ $w/a.o $w/b.o -o $w/two -lm && $w/two"
+check "c++-implementation-and-c-user-link" with_unit impl-g++-c++11 "gcc -std=c99 $strict -O2 -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $w/b.o &&
+    g++ $w/a.o $w/b.o -o $w/two -lm && $w/two"
 # A TRAINOPT_STATIC unit (a library's private copies) beside the implementation: no clash.
 check "static-unit-beside-the-implementation-link" with_impl_gcc_c99 "gcc -std=c99 $strict -O2 -DTRAINOPT_STATIC -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $w/b.o &&
     gcc $w/a.o $w/b.o -o $w/two -lm && $w/two"
@@ -130,7 +133,8 @@ check "constant-arguments-call-every-function" gcc -std=c99 $strict -O0 -DTRAINO
 
 # Runtime dispatch: an implementation unit with TRAINOPT_DISPATCH and a user unit, built for
 # baseline x86-64, link, and trainopt_backend() reports the best variant the CPU has, or the
-# one TRAINOPT_MAX_BACKEND caps it at.
+# one TRAINOPT_MAX_BACKEND caps it at. For gcc, clang and g++ unit 1 is the dispatch
+# implementation unit above (newest standard), awaited; unit 2 is C99 (C++17).
 best=scalar
 grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && best=avx2
 [ $best = avx2 ] && grep -qw avx512f /proc/cpuinfo && best=avx512
@@ -138,6 +142,12 @@ dispatch_build() { # dispatch_build CC FLAGS PROGRAM
     $1 $strict -march=x86-64 $2 $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o "$w/da.o" &&
         $1 $strict -march=x86-64 $2 -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o "$w/db.o" &&
         $1 "$w/da.o" "$w/db.o" -o "$3" -lm
+}
+dispatch_link() { # dispatch_link CC FLAGS PROGRAM UNIT: unit 1 the kept $out/UNIT.o, unit 2 built with FLAGS
+    await "$4"
+    [ -f "$out/$4.o" ] || { echo "unit 1 did not compile (see the implementation check that makes $4.o)"; return 1; }
+    $1 $strict -march=x86-64 $2 -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o "$w/db.o" &&
+        $1 "$out/$4.o" "$w/db.o" -o "$3" -lm
 }
 dispatch_reports() { # dispatch_reports PROGRAM CAP EXPECTED
     [ -x "$1" ] || { echo "$1 did not build"; return 1; }
@@ -149,7 +159,7 @@ capped() { # the variant a cap gives on this CPU
 }
 dispatch_checks() { # dispatch_checks CC: one job, as the program the build makes is what the others run
     rm -f "$out/dispatch-$1"
-    run_check "dispatch-$1-builds" dispatch_build $1 "-std=c99 -O2 -DTRAINOPT_DISPATCH" "$out/dispatch-$1"
+    run_check "dispatch-$1-builds" dispatch_link $1 "-std=c99 -O2 -DTRAINOPT_DISPATCH" "$out/dispatch-$1" "impl-$1-c17"
     run_check "dispatch-$1-best-variant" dispatch_reports "$out/dispatch-$1" "" $best
     for cap in scalar avx2 avx512; do
         run_check "dispatch-$1-TRAINOPT_MAX_BACKEND=$cap" dispatch_reports "$out/dispatch-$1" $cap "$(capped $cap)"
@@ -161,7 +171,10 @@ done
 built_reports() { # built_reports CC FLAGS PROGRAM EXPECTED
     dispatch_build "$1" "$2" "$3" && dispatch_reports "$3" "" "$4"
 }
-check "dispatch-c++-best-variant" built_reports g++ "-std=c++17 -x c++ -O2 -DTRAINOPT_DISPATCH" "$out/dispatch-c++" $best
+linked_reports() { # linked_reports CC FLAGS PROGRAM UNIT EXPECTED
+    dispatch_link "$1" "$2" "$3" "$4" && dispatch_reports "$3" "" "$5"
+}
+check "dispatch-c++-best-variant" linked_reports g++ "-std=c++17 -x c++ -O2 -DTRAINOPT_DISPATCH" "$out/dispatch-c++" impl-g++-c++20 $best
 check "dispatch-TRAINOPT_NO_AVX512" built_reports gcc "-std=c99 -O2 -DTRAINOPT_DISPATCH -DTRAINOPT_NO_AVX512" "$out/dispatch-no-avx512" "$(capped avx2)"
 check "dispatch-TRAINOPT_NO_SIMD-turns-it-off" built_reports gcc "-std=c99 -O2 -DTRAINOPT_DISPATCH -DTRAINOPT_NO_SIMD" "$out/dispatch-no-simd" scalar
 # The dispatch names (and the rest of both headers) are what tools/pack.sh makes from src/.

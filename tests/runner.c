@@ -10,13 +10,22 @@
                           (how builds with other compilers, flags or CPUs are
                           checked against the reference build)
      --only A,B,...       run only these suites (the valgrind leg's subset); their
-                          battery records are the ones compared with --expect */
+                          battery records are the ones compared with --expect;
+                          naming a suite this runner does not hold is a failure
+
+   The suites are tests/suites.h's, or TO_SUITE_LIST's: a leg that runs only some
+   suites (the TSan leg) compiles and links only those, and this file includes the
+   list of just their lines that the Makefile writes (build/<leg>/suites.h). */
 #include "harness.h"
 
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifndef TO_SUITE_LIST
+#define TO_SUITE_LIST "suites.h"
+#endif
 
 to_sink *to_sink_new(void);
 void to_sink_free(to_sink *s);
@@ -47,7 +56,7 @@ int to_sink_compare(to_ctx *t, const to_sink *got, const to_sink *want);
 #else
 #define TO_DECL_SSE2(name)
 #endif
-#include "suites.h"
+#include TO_SUITE_LIST
 #undef TO_BACKEND_SUITE
 #undef TO_ONCE_SUITE
 
@@ -75,32 +84,32 @@ static void to_add(to_backend *b, const char *name, void (*tests)(to_ctx *), voi
 
 static void to_fill_scalar(to_backend *b) {
 #define TO_BACKEND_SUITE(sname) to_add(b, #sname, sname##_tests_scalar, sname##_battery_scalar);
-#include "suites.h"
+#include TO_SUITE_LIST
 #undef TO_BACKEND_SUITE
 }
 #if defined(TO_WITH_X86)
 static void to_fill_avx2(to_backend *b) {
 #define TO_BACKEND_SUITE(sname) to_add(b, #sname, sname##_tests_avx2, sname##_battery_avx2);
-#include "suites.h"
+#include TO_SUITE_LIST
 #undef TO_BACKEND_SUITE
 }
 static void to_fill_avx512(to_backend *b) {
 #define TO_BACKEND_SUITE(sname) to_add(b, #sname, sname##_tests_avx512, sname##_battery_avx512);
-#include "suites.h"
+#include TO_SUITE_LIST
 #undef TO_BACKEND_SUITE
 }
 #endif
 #if defined(TO_WITH_NEON)
 static void to_fill_neon(to_backend *b) {
 #define TO_BACKEND_SUITE(sname) to_add(b, #sname, sname##_tests_neon, sname##_battery_neon);
-#include "suites.h"
+#include TO_SUITE_LIST
 #undef TO_BACKEND_SUITE
 }
 #endif
 #if defined(TO_WITH_SSE2)
 static void to_fill_sse2(to_backend *b) {
 #define TO_BACKEND_SUITE(sname) to_add(b, #sname, sname##_tests_sse2, sname##_battery_sse2);
-#include "suites.h"
+#include TO_SUITE_LIST
 #undef TO_BACKEND_SUITE
 }
 #endif
@@ -117,12 +126,39 @@ static int to_selected(const char *list, const char *name) {
     return 0;
 }
 
+/* The first suite `list` names that this runner does not hold, or NULL (a misspelt suite,
+   or one a leg did not link, would otherwise run nothing and pass). Writes it to `bad`. */
+static const char *to_unknown_suite(const char *list, char *bad, size_t size) {
+#undef TO_ONCE_SUITE
+#define TO_BACKEND_SUITE(name) #name,
+#define TO_ONCE_SUITE(name) #name,
+    static const char *const held[] = {
+#include TO_SUITE_LIST
+        NULL};
+#undef TO_BACKEND_SUITE
+#undef TO_ONCE_SUITE
+    const char *p = list;
+    while (list && *p) {
+        size_t len = strcspn(p, ","), k;
+        for (k = 0; held[k]; k++)
+            if (strlen(held[k]) == len && strncmp(held[k], p, len) == 0) break;
+        if (!held[k]) {
+            snprintf(bad, size, "%.*s", (int)len, p);
+            return bad;
+        }
+        p += len + (p[len] == ',');
+    }
+    return NULL;
+}
+
 static void to_run_once_suites(to_ctx *t, const char *only) {
+    (void)t; /* a leg's list may hold no such suite */
+    (void)only;
 #define TO_BACKEND_SUITE(name)
 #undef TO_ONCE_SUITE
 #define TO_ONCE_SUITE(name) \
     if (to_selected(only, #name)) t->suite = #name, name##_tests_once(t);
-#include "suites.h"
+#include TO_SUITE_LIST
 #undef TO_BACKEND_SUITE
 #undef TO_ONCE_SUITE
 }
@@ -189,6 +225,7 @@ int main(int argc, char **argv) {
     to_sink *reference[32] = {0};
     to_expect expect;
     int have_expect = 0;
+    char bad_suite[64];
 
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--golden") == 0 && i + 1 < argc) golden = argv[++i];
@@ -201,6 +238,10 @@ int main(int argc, char **argv) {
                     argv[0]);
             return 2;
         }
+    }
+    if (to_unknown_suite(only, bad_suite, sizeof bad_suite)) {
+        printf("FAIL runner/--only: this runner holds no suite \"%s\"\n0 passed, 1 failed\n", bad_suite);
+        return 1;
     }
     if (expect_path) {
         if (!to_load_expect(expect_path, &expect)) {
