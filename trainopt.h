@@ -2481,6 +2481,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__v_log TRAINOPT__PRIVATE(trainopt__v_log)
 #define trainopt__v_log1p TRAINOPT__PRIVATE(trainopt__v_log1p)
 #define trainopt__v_lookup16 TRAINOPT__PRIVATE(trainopt__v_lookup16)
+#define trainopt__v_lookup256 TRAINOPT__PRIVATE(trainopt__v_lookup256)
 #define trainopt__v_lt TRAINOPT__PRIVATE(trainopt__v_lt)
 #define trainopt__v_max TRAINOPT__PRIVATE(trainopt__v_max)
 #define trainopt__v_max_nan TRAINOPT__PRIVATE(trainopt__v_max_nan)
@@ -2530,6 +2531,8 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__vi_to_f TRAINOPT__PRIVATE(trainopt__vi_to_f)
 #define trainopt__vi_xor TRAINOPT__PRIVATE(trainopt__vi_xor)
 #define trainopt__vm TRAINOPT__PRIVATE(trainopt__vm)
+#define trainopt__vtab256 TRAINOPT__PRIVATE(trainopt__vtab256)
+#define trainopt__vtab256_load TRAINOPT__PRIVATE(trainopt__vtab256_load)
 #define trainopt__w TRAINOPT__PRIVATE(trainopt__w)
 #define trainopt__words_at TRAINOPT__PRIVATE(trainopt__words_at)
 #define trainopt__xavier TRAINOPT__PRIVATE(trainopt__xavier)
@@ -7586,14 +7589,16 @@ TRAINOPT__FORCE_INLINE void trainopt__q8_quantize_block(int is_signed, size_t le
     }
 }
 
-/* Decodes one block: map[code] * absmax, in float (dequantizeBlockwise8bitCpu). */
+/* Decodes one block: map[code] * absmax, in float (dequantizeBlockwise8bitCpu). The map
+   is read through the vector layer's 256-entry table (in registers on AVX-512). */
 TRAINOPT__FORCE_INLINE void trainopt__q8_dequantize_block(const float *map, size_t len, const uint8_t *codes, float absmax,
                                                           float *x) {
+    const trainopt__vtab256 table = trainopt__vtab256_load(map);
     const trainopt__vf scale = trainopt__v_set1(absmax);
     size_t i;
     for (i = 0; i < len; i += TRAINOPT_SIMD_LANES) {
         const size_t k = len - i < TRAINOPT_SIMD_LANES ? len - i : TRAINOPT_SIMD_LANES;
-        trainopt__v_store_n(x + i, trainopt__v_mul(trainopt__v_gather(map, trainopt__vi_load_u8(codes + i, k)), scale), k);
+        trainopt__v_store_n(x + i, trainopt__v_mul(trainopt__v_lookup256(&table, trainopt__vi_load_u8(codes + i, k)), scale), k);
     }
 }
 
