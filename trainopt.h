@@ -7519,9 +7519,9 @@ static const float trainopt__q8_unsigned_buckets[2945] = {
    block]. The 8-bit steps run one pass per block: decode the block's states into a
    block-sized buffer on the stack (it stays in L1), run the fp32 kernel's own vector
    loop (>>sgd, >>adam, >>lion) on it a vector at a time with the block's parameters and
-   gradients, folding the new absmax in as it goes, then encode the updated block. So each 8-bit step is, bit for bit,
-   dequantize, the fp32 step, quantize; and blocks never see each other, so chunks cut
-   at block boundaries give the whole's bits. The maps and the encoder's tables are
+   gradients, folding the new absmax in as it goes, then encode the updated block. So
+   each 8-bit step is, bit for bit, dequantize, the fp32 step, quantize; and blocks never
+   see each other, so chunks cut at block boundaries give the whole's bits. The maps and the encoder's tables are
    generated (>>quant8-maps, tests/gen_quant8.py). */
 
 /* ---- encoding and decoding one block ---- */
