@@ -215,6 +215,28 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, train
 }
 /* table[idx] for a 16-entry table and idx < 16: in registers, no gather. */
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, trainopt__vi idx) { return _mm512_permutexvar_ps(idx, _mm512_loadu_ps(table)); }
+/* A 256-entry table held for many lookups (the 8-bit decode, src/quant8.h), idx < 256:
+   here in 16 registers, read by 8 two-register permutes (vpermi2ps, idx's low 5 bits)
+   and blends on bits 5, 6 and 7: about twice as fast as the two gathers (bench/RESULTS.md). */
+typedef struct {
+    __m512 t[16];
+} trainopt__vtab256;
+TRAINOPT__FORCE_INLINE trainopt__vtab256 trainopt__vtab256_load(const float *table) {
+    trainopt__vtab256 t;
+    int j;
+    for (j = 0; j < 16; j++) t.t[j] = _mm512_loadu_ps(table + 16 * j);
+    return t;
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup256(const trainopt__vtab256 *t, trainopt__vi idx) {
+    const __mmask16 b5 = _mm512_test_epi32_mask(idx, _mm512_set1_epi32(32));
+    const __mmask16 b6 = _mm512_test_epi32_mask(idx, _mm512_set1_epi32(64));
+    const __mmask16 b7 = _mm512_test_epi32_mask(idx, _mm512_set1_epi32(128));
+    const __m512 r0 = _mm512_mask_blend_ps(b5, _mm512_permutex2var_ps(t->t[0], idx, t->t[1]), _mm512_permutex2var_ps(t->t[2], idx, t->t[3]));
+    const __m512 r1 = _mm512_mask_blend_ps(b5, _mm512_permutex2var_ps(t->t[4], idx, t->t[5]), _mm512_permutex2var_ps(t->t[6], idx, t->t[7]));
+    const __m512 r2 = _mm512_mask_blend_ps(b5, _mm512_permutex2var_ps(t->t[8], idx, t->t[9]), _mm512_permutex2var_ps(t->t[10], idx, t->t[11]));
+    const __m512 r3 = _mm512_mask_blend_ps(b5, _mm512_permutex2var_ps(t->t[12], idx, t->t[13]), _mm512_permutex2var_ps(t->t[14], idx, t->t[15]));
+    return _mm512_mask_blend_ps(b7, _mm512_mask_blend_ps(b6, r0, r1), _mm512_mask_blend_ps(b6, r2, r3));
+}
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) {
     uint8_t tmp[16] = {0};
     if (k == 16) return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)p));
@@ -336,6 +358,17 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, tra
     const __m256 hi = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table + 8), idx);
     return _mm256_blendv_ps(lo, hi, _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28))); /* bit 3 to the sign */
 }
+/* A 256-entry table for many lookups (see >>avx512): here the table itself, read by gathers (a 256-entry
+   table is 32 permutes and 31 blends per 8 lanes in AVX2: slower than its one gather). */
+typedef struct {
+    const float *table;
+} trainopt__vtab256;
+TRAINOPT__FORCE_INLINE trainopt__vtab256 trainopt__vtab256_load(const float *table) {
+    trainopt__vtab256 t;
+    t.table = table;
+    return t;
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup256(const trainopt__vtab256 *t, trainopt__vi idx) { return trainopt__v_gather(t->table, idx); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) {
     uint8_t tmp[16] = {0};
     if (k == 8) return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p));
@@ -495,6 +528,16 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, train
     return vld1q_f32(x);
 }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, trainopt__vi idx) { return trainopt__v_gather(table, idx); }
+/* A 256-entry table for many lookups (see >>avx512): here the table itself, read by gathers. */
+typedef struct {
+    const float *table;
+} trainopt__vtab256;
+TRAINOPT__FORCE_INLINE trainopt__vtab256 trainopt__vtab256_load(const float *table) {
+    trainopt__vtab256 t;
+    t.table = table;
+    return t;
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup256(const trainopt__vtab256 *t, trainopt__vi idx) { return trainopt__v_gather(t->table, idx); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) {
     uint8_t tmp[8] = {0};
     memcpy(tmp, p, k);
@@ -704,6 +747,16 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, train
     return _mm_setr_ps(table[i[0]], table[i[1]], table[i[2]], table[i[3]]);
 }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, trainopt__vi idx) { return trainopt__v_gather(table, idx); }
+/* A 256-entry table for many lookups (see >>avx512): here the table itself, read by gathers. */
+typedef struct {
+    const float *table;
+} trainopt__vtab256;
+TRAINOPT__FORCE_INLINE trainopt__vtab256 trainopt__vtab256_load(const float *table) {
+    trainopt__vtab256 t;
+    t.table = table;
+    return t;
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup256(const trainopt__vtab256 *t, trainopt__vi idx) { return trainopt__v_gather(t->table, idx); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) {
     uint8_t tmp[4] = {0, 0, 0, 0};
     int32_t w;
@@ -885,6 +938,16 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load16_n(const uint16_t *p, siz
 TRAINOPT__FORCE_INLINE void trainopt__vi_store16_n(uint16_t *p, trainopt__vi a, size_t k) { if (k) *p = (uint16_t)a; }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, trainopt__vi idx) { return table[idx]; }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, trainopt__vi idx) { return table[idx]; }
+/* A 256-entry table for many lookups (see >>avx512): here the table itself, read by plain loads. */
+typedef struct {
+    const float *table;
+} trainopt__vtab256;
+TRAINOPT__FORCE_INLINE trainopt__vtab256 trainopt__vtab256_load(const float *table) {
+    trainopt__vtab256 t;
+    t.table = table;
+    return t;
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup256(const trainopt__vtab256 *t, trainopt__vi idx) { return trainopt__v_gather(t->table, idx); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) { return k ? *p : 0u; }
 TRAINOPT__FORCE_INLINE void trainopt__vi_store_u8(uint8_t *p, trainopt__vi a, size_t k) { if (k) *p = (uint8_t)a; }
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { trainopt__v_store(p, v); }

@@ -404,8 +404,8 @@
      state, the fp32 step (>>sgd, >>adam, >>lion) on the decoded states, then
      trainopt_quantize_blockwise of each state: per block of the tensor, its states are
      decoded into a buffer on the stack (2 x 16 KB at most, in L1), the fp32 kernel's own
-     vector loop updates parameters and buffer, and the buffer is encoded with its new
-     absmax: one pass over memory, 16 bytes per element for AdamW (fp32: 28). Blocks are
+     vector loop updates parameters and buffer a vector at a time (the new absmax folded in
+     as it goes), and the buffer is encoded with its new absmax: one pass over memory, 16 bytes per element for AdamW (fp32: 28). Blocks are
      independent: a tensor cut at multiples of `block` (codes + k*block, absmax + k) gives
      the whole's bits. A NaN (or Inf that makes one) in a block's update reaches that
      block's absmax, so the next step makes every parameter of that block NaN, and no

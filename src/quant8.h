@@ -3,10 +3,10 @@
    absmax per block of `block` elements; element i stands for map[code[i]] * absmax[i /
    block]. The 8-bit steps run one pass per block: decode the block's states into a
    block-sized buffer on the stack (it stays in L1), run the fp32 kernel's own vector
-   loop (>>sgd, >>adam, >>lion) on it with the block's parameters and gradients, then
-   encode the updated block with its new absmax. So each 8-bit step is, bit for bit,
-   dequantize, the fp32 step, quantize; and blocks never see each other, so chunks cut
-   at block boundaries give the whole's bits. The maps and the encoder's tables are
+   loop (>>sgd, >>adam, >>lion) on it a vector at a time with the block's parameters and
+   gradients, folding the new absmax in as it goes, then encode the updated block. So
+   each 8-bit step is, bit for bit, dequantize, the fp32 step, quantize; and blocks never
+   see each other, so chunks cut at block boundaries give the whole's bits. The maps and the encoder's tables are
    generated (>>quant8-maps, tests/gen_quant8.py). */
 
 /* ---- encoding and decoding one block ---- */
@@ -40,34 +40,36 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_encode(int is_signed, trainopt_
                                trainopt__vi_add(code, trainopt__vi_set1(1)), code);
 }
 
-/* The absmax of len floats and whether one is NaN. v_max(|x|, m) keeps m when |x| is
-   NaN (x86 semantics, see the vector layer), so NaN is skipped as std::max skips it in
-   bitsandbytes; the NaN is remembered apart. max is exact in any order. */
-TRAINOPT__FORCE_INLINE float trainopt__q8_absmax(size_t len, const float *x, int *has_nan) {
-    trainopt__vf m = trainopt__v_zero();
+/* The absmax of a block, a vector at a time, and whether one of its floats is NaN.
+   v_max(|x|, m) keeps m when |x| is NaN (x86 semantics, see the vector layer), so NaN is
+   skipped as std::max skips it in bitsandbytes; the NaN is remembered apart. max is exact
+   in any order. */
+typedef struct {
+    trainopt__vf m;
+    uint32_t nan;
+} trainopt__q8_max;
+
+TRAINOPT__FORCE_INLINE void trainopt__q8_max_add(trainopt__q8_max *a, trainopt__vf v) {
+    a->nan |= trainopt__m_bits(trainopt__v_unord(v, v));
+    a->m = trainopt__v_max(trainopt__v_abs(v), a->m);
+}
+
+TRAINOPT__FORCE_INLINE float trainopt__q8_max_end(const trainopt__q8_max *a, int *has_nan) {
     float lanes[TRAINOPT_SIMD_LANES], r = 0.0f;
-    uint32_t nan = 0;
-    size_t i;
     int j;
-    for (i = 0; i < len; i += TRAINOPT_SIMD_LANES) {
-        const size_t k = len - i < TRAINOPT_SIMD_LANES ? len - i : TRAINOPT_SIMD_LANES;
-        const trainopt__vf v = trainopt__v_load_n(x + i, k); /* lanes past k are +0 */
-        nan |= trainopt__m_bits(trainopt__v_unord(v, v));
-        m = trainopt__v_max(trainopt__v_abs(v), m);
-    }
-    trainopt__v_store(lanes, m);
+    trainopt__v_store(lanes, a->m);
     for (j = 0; j < TRAINOPT_SIMD_LANES; j++) r = lanes[j] > r ? lanes[j] : r;
-    *has_nan = nan != 0;
+    *has_nan = a->nan != 0;
     return r;
 }
 
-/* Encodes one block of len <= block floats (bitsandbytes' quantize_cpu for one block):
-   absmax as above (stored NaN when the block holds a NaN: trainopt's one departure),
-   all codes 0 when it is 0, else the code of x * (1 / absmax) in float. */
-TRAINOPT__FORCE_INLINE void trainopt__q8_quantize_block(int is_signed, size_t len, const float *x, uint8_t *codes,
-                                                        float *absmax) {
+/* Encodes one block of len <= block floats whose absmax is known (bitsandbytes'
+   quantize_cpu for one block): absmax stored NaN when the block holds a NaN (trainopt's
+   one departure), all codes 0 when it is 0, else the code of x * (1 / absmax) in float. */
+TRAINOPT__FORCE_INLINE void trainopt__q8_encode_block(int is_signed, size_t len, const float *x, const trainopt__q8_max *max,
+                                                      uint8_t *codes, float *absmax) {
     int has_nan;
-    const float m = trainopt__q8_absmax(len, x, &has_nan);
+    const float m = trainopt__q8_max_end(max, &has_nan);
     trainopt__vf inv;
     size_t i;
     *absmax = has_nan ? NAN : m;
@@ -82,15 +84,33 @@ TRAINOPT__FORCE_INLINE void trainopt__q8_quantize_block(int is_signed, size_t le
     }
 }
 
-/* Decodes one block: map[code] * absmax, in float (dequantizeBlockwise8bitCpu). */
+/* Encodes one block: its absmax (lanes past len are +0), then the codes. */
+TRAINOPT__FORCE_INLINE void trainopt__q8_quantize_block(int is_signed, size_t len, const float *x, uint8_t *codes,
+                                                        float *absmax) {
+    trainopt__q8_max max;
+    size_t i;
+    max.m = trainopt__v_zero();
+    max.nan = 0;
+    for (i = 0; i < len; i += TRAINOPT_SIMD_LANES)
+        trainopt__q8_max_add(&max, trainopt__v_load_n(x + i, len - i < TRAINOPT_SIMD_LANES ? len - i : TRAINOPT_SIMD_LANES));
+    trainopt__q8_encode_block(is_signed, len, x, &max, codes, absmax);
+}
+
+/* Decodes k codes: map[code] * absmax, in float (dequantizeBlockwise8bitCpu), the map read
+   through the vector layer's 256-entry table (in registers on AVX-512). */
+TRAINOPT__FORCE_INLINE void trainopt__q8_decode_lanes(const trainopt__vtab256 *map, const uint8_t *codes, trainopt__vf scale,
+                                                      float *x, size_t k) {
+    trainopt__v_store_n(x, trainopt__v_mul(trainopt__v_lookup256(map, trainopt__vi_load_u8(codes, k)), scale), k);
+}
+
+/* Decodes one block. */
 TRAINOPT__FORCE_INLINE void trainopt__q8_dequantize_block(const float *map, size_t len, const uint8_t *codes, float absmax,
                                                           float *x) {
+    const trainopt__vtab256 table = trainopt__vtab256_load(map);
     const trainopt__vf scale = trainopt__v_set1(absmax);
     size_t i;
-    for (i = 0; i < len; i += TRAINOPT_SIMD_LANES) {
-        const size_t k = len - i < TRAINOPT_SIMD_LANES ? len - i : TRAINOPT_SIMD_LANES;
-        trainopt__v_store_n(x + i, trainopt__v_mul(trainopt__v_gather(map, trainopt__vi_load_u8(codes + i, k)), scale), k);
-    }
+    for (i = 0; i < len; i += TRAINOPT_SIMD_LANES)
+        trainopt__q8_decode_lanes(&table, codes + i, scale, x + i, len - i < TRAINOPT_SIMD_LANES ? len - i : TRAINOPT_SIMD_LANES);
 }
 
 TRAINOPT__FORCE_INLINE const float *trainopt__q8_map_of(trainopt_q8_map map) {
@@ -225,25 +245,42 @@ typedef struct {
     float b[TRAINOPT_Q8_MAX_BLOCK];
 } trainopt__q8_work;
 
-/* Runs BODY(off, len) for each block, after decoding state s of the block into w.a
-   (s = 0) and w.b (s = 1) where `decode` says so, and encodes them again after. */
+/* Runs BODY(off, len, a, b) on each vector of each block (elements off to off + len - 1 of
+   param and grad, a and b the block's decoded states there), folding each updated vector
+   into its state's absmax as it goes; then encodes the block's states. State 0 is decoded
+   a block at a time before (where `decode` says so), state 1 a vector at a time inside the
+   loop, so each map's table has the registers to itself (16 on AVX-512). One pass over the
+   block for decode, update and absmax, and one to encode, which needs the absmax first.
+   Every vector's math is the fp32 loop's on the same floats: the bits of a whole-block
+   call of the loop. */
 #define TRAINOPT__Q8_BLOCKS(states, decode, BODY)                                                                  \
     do {                                                                                                           \
-        size_t trainopt__off;                                                                                      \
+        const trainopt__vtab256 trainopt__map1 = trainopt__vtab256_load(trainopt__q8_unsigned_map);               \
+        size_t trainopt__off, trainopt__i;                                                                         \
         for (trainopt__off = 0; trainopt__off < n; trainopt__off += block) {                                       \
             const size_t trainopt__len = n - trainopt__off < block ? n - trainopt__off : block;                    \
             const size_t trainopt__blk = trainopt__off / block;                                                    \
-            if (decode) {                                                                                          \
+            const trainopt__vf trainopt__scale1 = trainopt__v_set1((states) > 1 && (decode) ? absmax1[trainopt__blk] : 0.0f); \
+            trainopt__q8_max trainopt__max0, trainopt__max1;                                                       \
+            trainopt__max0.m = trainopt__max1.m = trainopt__v_zero();                                              \
+            trainopt__max0.nan = trainopt__max1.nan = 0;                                                           \
+            if (decode)                                                                                            \
                 trainopt__q8_dequantize_block(trainopt__q8_signed_map, trainopt__len, codes0 + trainopt__off,      \
                                               absmax0[trainopt__blk], w.a);                                        \
-                if ((states) > 1)                                                                                  \
-                    trainopt__q8_dequantize_block(trainopt__q8_unsigned_map, trainopt__len, codes1 + trainopt__off, \
-                                                  absmax1[trainopt__blk], w.b);                                    \
+            for (trainopt__i = 0; trainopt__i < trainopt__len; trainopt__i += TRAINOPT_SIMD_LANES) {               \
+                const size_t trainopt__k =                                                                         \
+                    trainopt__len - trainopt__i < TRAINOPT_SIMD_LANES ? trainopt__len - trainopt__i : TRAINOPT_SIMD_LANES; \
+                if ((states) > 1 && (decode))                                                                      \
+                    trainopt__q8_decode_lanes(&trainopt__map1, codes1 + trainopt__off + trainopt__i, trainopt__scale1, \
+                                              w.b + trainopt__i, trainopt__k);                                     \
+                BODY(trainopt__off + trainopt__i, trainopt__k, w.a + trainopt__i, w.b + trainopt__i)               \
+                trainopt__q8_max_add(&trainopt__max0, trainopt__v_load_n(w.a + trainopt__i, trainopt__k));         \
+                if ((states) > 1) trainopt__q8_max_add(&trainopt__max1, trainopt__v_load_n(w.b + trainopt__i, trainopt__k)); \
             }                                                                                                      \
-            BODY(trainopt__off, trainopt__len)                                                                     \
-            trainopt__q8_quantize_block(1, trainopt__len, w.a, codes0 + trainopt__off, absmax0 + trainopt__blk);   \
+            trainopt__q8_encode_block(1, trainopt__len, w.a, &trainopt__max0, codes0 + trainopt__off, absmax0 + trainopt__blk); \
             if ((states) > 1)                                                                                      \
-                trainopt__q8_quantize_block(0, trainopt__len, w.b, codes1 + trainopt__off, absmax1 + trainopt__blk); \
+                trainopt__q8_encode_block(0, trainopt__len, w.b, &trainopt__max1, codes1 + trainopt__off,          \
+                                          absmax1 + trainopt__blk);                                                \
         }                                                                                                          \
     } while (0)
 
@@ -276,11 +313,11 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd8bit_run(const trainopt_sgd_
     has_wd = c->weight_decay != 0.0;
     s = trainopt__sgd_scalars_make(c, o);
     /* step 1 copies the gradient into the buffer (PyTorch): nothing to decode */
-#define TRAINOPT__SGD8_BODY(scaled, bad, first, nest, off, len)                                                    \
-    trainopt__sgd_loop(&s, len, scaled, bad, has_wd, 1, first, nest, 0, param + off, grad + off, w.a);
-#define TRAINOPT__SGD8_FIRST(off, len) TRAINOPT__SGD8_BODY(scaled_, bad_, 1, c->nesterov, off, len)
-#define TRAINOPT__SGD8_NEST(off, len) TRAINOPT__SGD8_BODY(scaled_, bad_, 0, 1, off, len)
-#define TRAINOPT__SGD8_PLAIN(off, len) TRAINOPT__SGD8_BODY(scaled_, bad_, 0, 0, off, len)
+#define TRAINOPT__SGD8_BODY(scaled, bad, first, nest, off, len, a)                                                 \
+    trainopt__sgd_loop(&s, len, scaled, bad, has_wd, 1, first, nest, 0, param + off, grad + off, a);
+#define TRAINOPT__SGD8_FIRST(off, len, a, b) TRAINOPT__SGD8_BODY(scaled_, bad_, 1, c->nesterov, off, len, a)
+#define TRAINOPT__SGD8_NEST(off, len, a, b) TRAINOPT__SGD8_BODY(scaled_, bad_, 0, 1, off, len, a)
+#define TRAINOPT__SGD8_PLAIN(off, len, a, b) TRAINOPT__SGD8_BODY(scaled_, bad_, 0, 0, off, len, a)
 #define TRAINOPT__SGD8_LOOP(scaled, bad)                                                                           \
     {                                                                                                              \
         const int scaled_ = scaled;                                                                                \
@@ -336,11 +373,11 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam8bit_run(const trainopt_ada
     s = trainopt__adam_scalars_make(c, step, o);
     l2 = !decoupled && c->weight_decay != 0.0;
     decay = decoupled && c->weight_decay != 0.0;
-#define TRAINOPT__ADAM8_BODY(l2_, decay_, off, len)                                                                 \
-    trainopt__adam_loop(&s, len, scaled_, bad_, l2_, decay_, 0, param + off, grad + off, w.a, w.b, NULL);
-#define TRAINOPT__ADAM8_L2(off, len) TRAINOPT__ADAM8_BODY(1, 0, off, len)
-#define TRAINOPT__ADAM8_DECAY(off, len) TRAINOPT__ADAM8_BODY(0, 1, off, len)
-#define TRAINOPT__ADAM8_NONE(off, len) TRAINOPT__ADAM8_BODY(0, 0, off, len)
+#define TRAINOPT__ADAM8_BODY(l2_, decay_, off, len, a, b)                                                           \
+    trainopt__adam_loop(&s, len, scaled_, bad_, l2_, decay_, 0, param + off, grad + off, a, b, NULL);
+#define TRAINOPT__ADAM8_L2(off, len, a, b) TRAINOPT__ADAM8_BODY(1, 0, off, len, a, b)
+#define TRAINOPT__ADAM8_DECAY(off, len, a, b) TRAINOPT__ADAM8_BODY(0, 1, off, len, a, b)
+#define TRAINOPT__ADAM8_NONE(off, len, a, b) TRAINOPT__ADAM8_BODY(0, 0, off, len, a, b)
 #define TRAINOPT__ADAM8_LOOP(scaled, bad)                                                                           \
     {                                                                                                               \
         const int scaled_ = scaled;                                                                                 \
@@ -407,8 +444,8 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion8bit_run(const trainopt_lio
             TRAINOPT_OK || done)
         return st;
     s = trainopt__lion_scalars_make(c, o);
-#define TRAINOPT__LION8_WD(off, len) trainopt__lion_loop(&s, len, scaled_, bad_, 1, param + off, grad + off, w.a);
-#define TRAINOPT__LION8_NONE(off, len) trainopt__lion_loop(&s, len, scaled_, bad_, 0, param + off, grad + off, w.a);
+#define TRAINOPT__LION8_WD(off, len, a, b) trainopt__lion_loop(&s, len, scaled_, bad_, 1, param + off, grad + off, a);
+#define TRAINOPT__LION8_NONE(off, len, a, b) trainopt__lion_loop(&s, len, scaled_, bad_, 0, param + off, grad + off, a);
 #define TRAINOPT__LION8_LOOP(scaled, bad)                                                                           \
     {                                                                                                               \
         const int scaled_ = scaled;                                                                                 \
