@@ -144,7 +144,7 @@ static void bm_roof_passes(tob_state *s, const void *arg) {
 /* reads include the arrays written; see layerwise.h */
 static const int roof_lamb[] = {4, 2, 3, 1, 0, 0};
 static const int roof_lars[] = {2, 0, 3, 2, 0, 0};
-static const int roof_adafactor[] = {1, 0, 1, 0, 1, 0, 2, 1, 0, 0};
+static const int roof_adafactor[] = {2, 0, 2, 1, 0, 0};
 static const int roof_sfadamw[] = {4, 3, 0, 0};
 #endif
 

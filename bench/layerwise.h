@@ -20,12 +20,13 @@
 /* Bytes read + written per element, every pass counted (the same-traffic kernels move these):
    LAMB  pass 1 p g m v / m v (24), pass 2 p m v / p (16)
    LARS  pass 1 p g (8), pass 2 p g t / p t (20)
-   Adafactor  RMS(p) (4), row and column sums g (4, one sweep since issue 16's speed work;
-              28 before, with a second sweep for the column sums), RMS(u) g (4), update p g / p (12)
+   Adafactor  RMS(p), the row and column sums and RMS(u) from the factors p g (8, one sweep
+              since issue 16's second speed work; before it three: p, g, g, 12), update p g / p (12):
+              20 (24 before, 28 before the first, with a sweep of its own for the column sums)
    schedule-free AdamW  p g z v / p z v (28) */
 #define TOB_BYTES_LAMB 40.0
 #define TOB_BYTES_LARS 28.0
-#define TOB_BYTES_ADAFACTOR 24.0
+#define TOB_BYTES_ADAFACTOR 20.0
 #define TOB_BYTES_SFADAMW 28.0
 
 typedef struct {

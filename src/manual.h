@@ -311,15 +311,43 @@
          p = p * (1 - lr*wd)
          factored:   R = lerp(R, mean of g*g over each row, w)
                      C = lerp(C, mean of g*g over each column, w)
-                     V = (R / max(mean(R), eps1)) * C  (PyTorch: R C^T / max(mean(R), eps1))
-         else:       V = lerp(V, g*g, w)
-         u = g / sqrt(max(V, eps1^2));   p = p - alpha / max(1, RMS(u) / d) * u
-     (lerp(a, b, w) is torch.lerp's form: a + w*(b-a) for |w| < 0.5, else b - (b-a)*(1-w).)
-     TRAINOPT_ADAFACTOR_DEFAULTS: lr 1e-2, beta2_decay -0.8, eps1 2^-23 (PyTorch's None:
-     float32's eps), eps2 1e-3, d 1, wd 0. State memory O(rows + cols) factored. Five
-     passes, no scratch memory: RMS(p), row sums, column sums (a strided pass over tiles
-     of 256 columns), RMS(u), the update. Tensors of more than 2 dimensions (PyTorch
-     factors the last two per leading index) are not supported.
+                     coef[r] = R[r] / max(mean(R), eps1);   V = coef[r] * C[c]
+                     u = g * rs(C[c]) * rs(coef[r])   where V >= eps1^2 (or NaN)
+                     u = g * rs(eps1^2)               where V < eps1^2
+         else:       V = lerp(V, g*g, w);   u = g / sqrt(max(V, eps1^2))
+         p = p - alpha / max(1, RMS(u) / d) * u
+     (lerp(a, b, w) is torch.lerp's form: a + w*(b-a) for |w| < 0.5, else b - (b-a)*(1-w);
+     rs(x) = 1/sqrt(x) in double, rounded to float: once per column and once per row, so
+     the factored step multiplies where PyTorch takes a root and a division per element.)
+     The factored u is PyTorch's real number rounded differently: PyTorch rounds R C^T,
+     its division by the mean, rsqrt and the product by g (four roundings); trainopt the
+     two roots and the two products, (g * rs(C[c])) * rs(coef[r]), in that order (four),
+     so the two differ by a few float roundings per element (at most about 4 * 2^-24
+     relative each way from the exact value), and the clamp, decided on trainopt's float
+     V, can differ from PyTorch's where V is within a rounding of eps1^2. Where V would
+     overflow float (C[c] near FLT_MAX) PyTorch's u is 0, trainopt's the finite quotient.
+     NaN and Inf: a NaN factor, g or V gives a NaN u, 0 * Inf a NaN V as in PyTorch; a
+     zero V with eps1^2 = 0 (eps1 below about 1e-23: eps1*eps1 underflows float) gives
+     g/0 = +-Inf (NaN for g = 0) as in PyTorch. The unfactored u is PyTorch's, rounded
+     as PyTorch rounds it. TRAINOPT_ADAFACTOR_DEFAULTS: lr 1e-2, beta2_decay -0.8, eps1
+     2^-23 (PyTorch's None: float32's eps), eps2 1e-3, d 1, wd 0. State memory
+     O(rows + cols) factored. Two sweeps for rows of up to 4096 floats, no scratch memory
+     (96 KB of stack): p and g (RMS(p), the row and column sums of g^2, and RMS(u) from
+     the factors, below), then the update. RMS(u) from the factors: the sum of u^2 is
+     mean(R) * (sum over c of S[c] / C[c]), S[c] the sum over r of g*g / R[r] (each row
+     a second time, from cache, once R[r] is known; a float sum per block of 256 rows,
+     added in double, as the column sums): the same real number as the sum of the u^2 the
+     update applies, a few float roundings apart (the block sums' roundings against the
+     per-element ones of u). Where the factors cannot give it, the sum of the applied u^2
+     in a sweep of its own over g: when some row has coef * min(C) < eps1^2 (an element
+     under the floor, where u is not g/sqrt(V)) or NaN, when the sum is not finite, for
+     rows of more than 4096 floats (which also sum the columns in strided passes over
+     tiles of 256 columns), and unfactored (one sweep over p, g, V with the lerp).
+     Every other reduction has a fixed order, the same on every backend: RMS(p), RMS(u)
+     and the row sums by blocks of 256 along each row, rows in order (unfactored: along
+     the whole array), the column sums a float sum per block of 256 rows, the block sums
+     added in double. Tensors of more than 2 dimensions (PyTorch factors the last two
+     per leading index) are not supported.
 
      Schedule-free AdamW (Defazio et al. 2024; facebookresearch/schedule_free,
      schedulefree/adamw_schedulefree.py AdamWScheduleFree, and its reference

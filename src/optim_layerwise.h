@@ -334,61 +334,86 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_lars_step_ex(const trainopt_lars_c
    blocked like every norm here, per row; column sums: per column, a float sum over each
    block of TRAINOPT__LW_BLOCK rows in row order, the block sums added in double; both
    fixed orders, so the same bits on every backend), and the RMS of the parameter and of
-   the update (per-tensor reductions): four sweeps (p^2; g^2 by row and by column, in
-   one sweep for rows of up to TRAINOPT__AF_FUSED_COLS; u^2; the update), no scratch
-   memory but the column sums' 48 KB of stack. */
+   the update (per-tensor reductions). The factored update is separable, g / sqrt(R[r] /
+   mean(R) * C[c]) = g * (1/sqrt(C[c])) * (1/sqrt(R[r]/mean(R))), the two roots once per
+   column and per row: the sweeps over g multiply where a square root and a division per
+   element took the step's time. So is RMS(u), which therefore comes from the factors
+   (trainopt__af_factors_fused): two sweeps (p and g for p^2, the factors and u^2; the
+   update), a third over g for u^2 only where the factors cannot give it. No scratch
+   memory but 96 KB of stack (the column sums), or 16 KB (the columns' roots). */
 
 typedef struct {
     trainopt__grad_in gi;
     float w, one_minus_w;    /* the lerp weight 1 - beta2_t = step^beta2_decay, and 1 - it */
     float eps1_sq;           /* the floor of the variance estimate */
+    float inv_eps1;          /* 1/sqrt(eps1_sq): u = g * it where the floor holds (factored) */
     float decay_factor;      /* 1 - lr*wd */
+    double eps1;             /* the floor of mean(R) */
     int high;                /* the lerp's form (trainopt__v_lerp) */
 } trainopt__af_scalars;
 
-/* Sum of the (scaled) g^2 over g[0, n): blocked order, Inf/NaN counted into *nonfinite. */
-TRAINOPT__FORCE_INLINE double trainopt__af_grad_sumsq(const trainopt__af_scalars *s, const float *g, size_t n, int scaled,
-                                                      size_t *nonfinite) {
+/* Sums of the (scaled) g^2 over g[0, n), returned, and of p^2 over p[0, n), each block's
+   sum added to *p_sumsq: blocked order, Inf/NaN of g counted into *nonfinite. */
+TRAINOPT__FORCE_INLINE double trainopt__af_grad_sumsq(const trainopt__af_scalars *s, const float *p, const float *g, size_t n,
+                                                      int scaled, size_t *nonfinite, double *p_sumsq) {
     double total = 0.0;
     size_t b, i, j;
     for (b = 0; b < n; b += TRAINOPT__LW_BLOCK) {
         const size_t end = n - b < TRAINOPT__LW_BLOCK ? n : b + TRAINOPT__LW_BLOCK;
         const size_t whole = end - (end - b) % 16;
-        trainopt__acc16 acc;
+        trainopt__acc16 acc, pacc;
         trainopt__acc16_zero(&acc);
+        trainopt__acc16_zero(&pacc);
         for (i = b; i < whole; i += 16)
             for (j = 0; j < TRAINOPT__ACC_VECS; j++) {
-                const trainopt__vf x =
-                    trainopt__grad_load(&s->gi, g, i + j * TRAINOPT_SIMD_LANES, TRAINOPT_SIMD_LANES, scaled, nonfinite);
+                const size_t at = i + j * TRAINOPT_SIMD_LANES;
+                const trainopt__vf x = trainopt__grad_load(&s->gi, g, at, TRAINOPT_SIMD_LANES, scaled, nonfinite);
+                const trainopt__vf y = trainopt__v_load(p + at);
                 acc.v[j] = trainopt__v_fma(x, x, acc.v[j]);
+                pacc.v[j] = trainopt__v_fma(y, y, pacc.v[j]);
             }
         for (j = 0; i < end; j++, i += TRAINOPT_SIMD_LANES) {
             const size_t k = end - i < TRAINOPT_SIMD_LANES ? end - i : TRAINOPT_SIMD_LANES;
             const trainopt__vf x = trainopt__grad_load(&s->gi, g, i, k, scaled, nonfinite);
+            const trainopt__vf y = trainopt__v_load_n(p + i, k);
             acc.v[j] = trainopt__v_fma(x, x, acc.v[j]);
+            pacc.v[j] = trainopt__v_fma(y, y, pacc.v[j]);
         }
         total += (double)trainopt__acc16_sum(&acc);
+        *p_sumsq += (double)trainopt__acc16_sum(&pacc);
     }
     return total;
 }
 
-/* The update direction on k <= LANES elements at i: g / sqrt(max(v, eps1^2)), where the
-   variance estimate v is row_coef * col_var (factored; row_coef = row_var[r] / max(mean
-   of row_var, eps1), once per row: PyTorch's (R*C)/mean to a rounding, one division per
-   element fewer) or variance (unfactored). */
+/* The unfactored update direction on k <= LANES elements: g / sqrt(max(V, eps1^2)). */
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__af_update(const trainopt__af_scalars *s, trainopt__vf g, trainopt__vf v) {
     return trainopt__v_div(g, trainopt__v_sqrt(trainopt__v_max_nan(v, trainopt__v_set1(s->eps1_sq))));
 }
 
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__af_factored_v(float row_coef, const float *col_var, size_t c, size_t k) {
-    return trainopt__v_mul(trainopt__v_set1(row_coef), trainopt__v_load_n(col_var + c, k));
-}
+/* 1/sqrt(x) in double, then rounded to float: the same bits everywhere. */
+TRAINOPT__FORCE_INLINE float trainopt__af_rsqrt1(float x) { return (float)(1.0 / sqrt((double)x)); }
 
-/* The update direction of the factored step on k <= LANES elements of one row at i. */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__af_row_u(const trainopt__af_scalars *s, float row_coef, const float *col_var,
-                                                       const float *grad, size_t i, size_t k, int scaled) {
+/* One row's factor in the update sweeps: coef = R[r] / max(mean(R), eps1) (the division
+   once per row; PyTorch divides R C^T by the mean) and its inverse root. */
+typedef struct {
+    float coef, rsqrt;
+} trainopt__af_rowf;
+
+/* The factored update direction on k <= LANES elements of one row's column tile at i,
+   rs[c] = 1/sqrt(C[c]): u = (g * rs[c]) * rsqrt(coef). With `clamp` (a row where some
+   coef * C[c] may fall below eps1^2) each element's V = coef * C[c] is formed as well and
+   u = g * (1/sqrt(eps1^2)) where V < eps1^2: PyTorch's clamp, on the same float V. A NaN
+   V stays NaN in both forms (a NaN factor, or 0 * Inf, gives a NaN product or root). */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__af_row_u(const trainopt__af_scalars *s, trainopt__af_rowf rf, const float *col_var,
+                                                       const float *rs, const float *grad, size_t i, size_t k, int scaled,
+                                                       int clamp) {
     const trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, NULL);
-    return trainopt__af_update(s, g, trainopt__af_factored_v(row_coef, col_var, i, k));
+    const trainopt__vf u = trainopt__v_mul(trainopt__v_mul(g, trainopt__v_load_n(rs + i, k)), trainopt__v_set1(rf.rsqrt));
+    trainopt__vf v;
+    if (!clamp) return u;
+    v = trainopt__v_mul(trainopt__v_set1(rf.coef), trainopt__v_load_n(col_var + i, k));
+    return trainopt__v_select(trainopt__v_lt(v, trainopt__v_set1(s->eps1_sq)), trainopt__v_mul(g, trainopt__v_set1(s->inv_eps1)),
+                              u);
 }
 
 /* p = p*decay + neg_step*u on k <= LANES elements at i. */
@@ -400,22 +425,24 @@ TRAINOPT__FORCE_INLINE void trainopt__af_apply(const trainopt__af_scalars *s, fl
     trainopt__v_store_n(param + i, p, k);
 }
 
-/* One row's update pass: with `apply` p = p*decay + neg_step*u, else the sum of u^2 (the
-   blocked order: vector j of a block into partial j % ACC_VECS). Whole vectors in the
-   main loops (k a constant, so plain loads: the per-vector length test cost a third of
-   the time), the row's last partial vector after them. */
-TRAINOPT__FORCE_INLINE double trainopt__af_row(const trainopt__af_scalars *s, float row_coef, const float *col_var,
-                                               float *param, const float *grad, size_t cols, int scaled, int apply, int has_wd,
-                                               float neg_step) {
+/* One row's pass over `cols` columns of a tile: with `apply` p = p*decay + neg_step*u,
+   else the sum of u^2 (the blocked order: vector j of a block into partial j % ACC_VECS).
+   Whole vectors in the main loops (k a constant, so plain loads: the per-vector length
+   test cost a third of the time), the row's last partial vector after them. */
+TRAINOPT__FORCE_INLINE double trainopt__af_row(const trainopt__af_scalars *s, trainopt__af_rowf rf, const float *col_var,
+                                               const float *rs, float *param, const float *grad, size_t cols, int scaled,
+                                               int clamp, int apply, int has_wd, float neg_step) {
     const size_t whole = cols - cols % TRAINOPT_SIMD_LANES;
     double total = 0.0;
     size_t b, i, j;
     if (apply) {
         for (i = 0; i < whole; i += TRAINOPT_SIMD_LANES)
             trainopt__af_apply(s, param, i, TRAINOPT_SIMD_LANES,
-                               trainopt__af_row_u(s, row_coef, col_var, grad, i, TRAINOPT_SIMD_LANES, scaled), has_wd, neg_step);
-        if (i < cols) trainopt__af_apply(s, param, i, cols - i, trainopt__af_row_u(s, row_coef, col_var, grad, i, cols - i, scaled),
-                                         has_wd, neg_step);
+                               trainopt__af_row_u(s, rf, col_var, rs, grad, i, TRAINOPT_SIMD_LANES, scaled, clamp), has_wd,
+                               neg_step);
+        if (i < cols)
+            trainopt__af_apply(s, param, i, cols - i, trainopt__af_row_u(s, rf, col_var, rs, grad, i, cols - i, scaled, clamp),
+                               has_wd, neg_step);
         return 0.0;
     }
     for (b = 0; b < cols; b += TRAINOPT__LW_BLOCK) {
@@ -425,17 +452,17 @@ TRAINOPT__FORCE_INLINE double trainopt__af_row(const trainopt__af_scalars *s, fl
         trainopt__acc16_zero(&acc);
         for (i = b; i < end16; i += 16)
             for (j = 0; j < TRAINOPT__ACC_VECS; j++) {
-                const trainopt__vf u =
-                    trainopt__af_row_u(s, row_coef, col_var, grad, i + j * TRAINOPT_SIMD_LANES, TRAINOPT_SIMD_LANES, scaled);
+                const trainopt__vf u = trainopt__af_row_u(s, rf, col_var, rs, grad, i + j * TRAINOPT_SIMD_LANES,
+                                                          TRAINOPT_SIMD_LANES, scaled, clamp);
                 acc.v[j] = trainopt__v_fma(u, u, acc.v[j]);
             }
         for (j = 0; i < end_whole; j++, i += TRAINOPT_SIMD_LANES) {
-            const trainopt__vf u = trainopt__af_row_u(s, row_coef, col_var, grad, i, TRAINOPT_SIMD_LANES, scaled);
+            const trainopt__vf u = trainopt__af_row_u(s, rf, col_var, rs, grad, i, TRAINOPT_SIMD_LANES, scaled, clamp);
             acc.v[j] = trainopt__v_fma(u, u, acc.v[j]);
         }
         if (i < end) { /* the row's partial last vector: lanes past it are +0 */
-            const trainopt__vf u = trainopt__v_keep_first(trainopt__af_row_u(s, row_coef, col_var, grad, i, end - i, scaled),
-                                                          end - i);
+            const trainopt__vf u =
+                trainopt__v_keep_first(trainopt__af_row_u(s, rf, col_var, rs, grad, i, end - i, scaled, clamp), end - i);
             acc.v[j] = trainopt__v_fma(u, u, acc.v[j]);
         }
         total += (double)trainopt__acc16_sum(&acc);
@@ -443,37 +470,79 @@ TRAINOPT__FORCE_INLINE double trainopt__af_row(const trainopt__af_scalars *s, fl
     return total;
 }
 
+#define TRAINOPT__AF_TILE 4096 /* columns per tile of the update sweeps: their roots take 16 KB of stack */
+
+/* One factored update sweep: tile by tile of TRAINOPT__AF_TILE columns (one tile for rows
+   of up to that), each tile's column roots rs[c] = 1/sqrt(C[c]) first, then row by row.
+   With `apply` the update, else the sum of u^2 (the rows' block sums added in double, in
+   this order). A row takes the clamped form only when coef * (the tile's least C) <
+   eps1^2 or is NaN: the float product grows with C, so no other row has an element under
+   the floor. */
+TRAINOPT__FORCE_INLINE double trainopt__af_sweep(const trainopt__af_scalars *s, const float *row_var, float row_mean,
+                                                 const float *col_var, float *param, const float *grad, size_t rows, size_t cols,
+                                                 int scaled, int apply, int has_wd, float neg_step) {
+    float rs[TRAINOPT__AF_TILE];
+    double total = 0.0;
+    size_t c0, r, c;
+    for (c0 = 0; c0 < cols; c0 += TRAINOPT__AF_TILE) {
+        const size_t width = cols - c0 < TRAINOPT__AF_TILE ? cols - c0 : TRAINOPT__AF_TILE;
+        float least = INFINITY; /* NaN columns skipped: they make their elements NaN in both forms */
+        for (c = 0; c < width; c++) {
+            rs[c] = trainopt__af_rsqrt1(col_var[c0 + c]);
+            if (col_var[c0 + c] < least) least = col_var[c0 + c];
+        }
+        for (r = 0; r < rows; r++) {
+            const size_t at = r * cols + c0;
+            float *p = apply ? param + at : NULL;
+            trainopt__af_rowf rf;
+            rf.coef = row_var[r] / row_mean;
+            rf.rsqrt = trainopt__af_rsqrt1(rf.coef);
+            if (rf.coef >= 0.0f && rf.coef * least >= s->eps1_sq)
+                total += trainopt__af_row(s, rf, col_var + c0, rs, p, grad + at, width, scaled, 0, apply, has_wd, neg_step);
+            else
+                total += trainopt__af_row(s, rf, col_var + c0, rs, p, grad + at, width, scaled, 1, apply, has_wd, neg_step);
+        }
+    }
+    return total;
+}
+
 /* The unfactored passes over n elements: without `apply` the variance's lerp toward g^2
-   (stored) and the sum of u^2; with it p = p*decay + neg_step*u from the stored variance. */
+   (stored), the sum of u^2 (returned) and of p^2 (each block's sum added to *p_sumsq);
+   with it p = p*decay + neg_step*u from the stored variance. */
 TRAINOPT__FORCE_INLINE double trainopt__af_vector(const trainopt__af_scalars *s, float *param, const float *grad,
                                                   float *variance, size_t n, int scaled, size_t *nonfinite, int apply,
-                                                  int has_wd, float neg_step) {
+                                                  int has_wd, float neg_step, double *p_sumsq) {
     double total = 0.0;
     size_t b, i, j;
     for (b = 0; b < n; b += TRAINOPT__LW_BLOCK) {
         const size_t end = n - b < TRAINOPT__LW_BLOCK ? n : b + TRAINOPT__LW_BLOCK;
-        trainopt__acc16 acc;
+        trainopt__acc16 acc, pacc;
         trainopt__acc16_zero(&acc);
+        trainopt__acc16_zero(&pacc);
         for (i = b, j = 0; i < end; i += TRAINOPT_SIMD_LANES, j = (j + 1) % TRAINOPT__ACC_VECS) {
             const size_t k = end - i < TRAINOPT_SIMD_LANES ? end - i : TRAINOPT_SIMD_LANES;
             const trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, apply ? NULL : nonfinite);
             trainopt__vf v = trainopt__v_load_n(variance + i, k), u;
+            trainopt__vf p = trainopt__v_load_n(param + i, k);
             if (!apply) {
                 v = trainopt__v_lerp(v, trainopt__v_mul(g, g), s->w, s->one_minus_w, s->high);
                 trainopt__v_store_n(variance + i, v, k);
             }
             u = trainopt__af_update(s, g, v);
             if (apply) {
-                trainopt__vf p = trainopt__v_load_n(param + i, k);
                 const trainopt__vf step = trainopt__v_mul(trainopt__v_set1(neg_step), u);
                 p = has_wd ? trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), step) : trainopt__v_add(p, step);
                 trainopt__v_store_n(param + i, p, k);
             } else {
                 const trainopt__vf uk = trainopt__v_keep_first(u, k);
                 acc.v[j] = trainopt__v_fma(uk, uk, acc.v[j]);
+                pacc.v[j] = trainopt__v_fma(p, p, pacc.v[j]);
             }
         }
-        if (!apply) total += (double)trainopt__acc16_sum(&acc);
+        if (!apply) {
+            total += (double)trainopt__acc16_sum(&acc);
+            *p_sumsq += (double)trainopt__acc16_sum(&pacc);
+        }
     }
     return total;
 }
@@ -485,67 +554,118 @@ TRAINOPT__FORCE_INLINE float trainopt__af_lerp1(float a, float b, const trainopt
     return s->high ? fmaf(-(b - a), s->one_minus_w, b) : fmaf(s->w, b - a, a);
 }
 
-/* x^2 of one vector of g into a row's partial sum and into its columns' float sums. */
-TRAINOPT__FORCE_INLINE void trainopt__af_sq_into(trainopt__vf x, trainopt__vf *row_acc, float *col_acc) {
+/* x^2 of one vector of g into a row's partial sum and into its columns' float sums, and
+   y^2 of the same vector of p into the row's p partial sum. */
+TRAINOPT__FORCE_INLINE void trainopt__af_sq_into(trainopt__vf x, trainopt__vf y, trainopt__vf *row_acc, float *col_acc,
+                                                 trainopt__vf *p_acc) {
     *row_acc = trainopt__v_fma(x, x, *row_acc);
     trainopt__v_store(col_acc, trainopt__v_fma(x, x, trainopt__v_load(col_acc)));
+    *p_acc = trainopt__v_fma(y, y, *p_acc);
 }
 
-/* The row and column sums of g^2 in one sweep over the rows, for rows of at most
-   TRAINOPT__AF_FUSED_COLS: each element goes to its row's blocked sum (the order of
-   trainopt__af_grad_sumsq) and to its column's float sum over the block of rows (the
-   order of the tiled loop in trainopt__af_factors), so the bits are those of the two
-   separate sweeps, with g read once instead of twice and row by row instead of in
-   1 KB pieces 4 KB or more apart (a strided walk that cost more than every other pass). */
-#define TRAINOPT__AF_FUSED_COLS 4096 /* its column sums take 12 bytes a column of stack: 48 KB */
-static inline void trainopt__af_factors_fused(const trainopt__af_scalars *s, const float *grad, size_t rows, size_t cols,
-                                              float *row_var, float *col_var, int scaled, size_t *nonfinite) {
-    double col_sum[TRAINOPT__AF_FUSED_COLS];
-    float col_acc[TRAINOPT__AF_FUSED_COLS];
+/* row_var.mean().clamp_(min=eps1) as a float (the sum in double, in row order; NaN stays). */
+TRAINOPT__FORCE_INLINE float trainopt__af_row_mean(const float *row_var, size_t rows, double eps1) {
+    double sum = 0.0;
+    size_t r;
+    float mean;
+    for (r = 0; r < rows; r++) sum += (double)row_var[r];
+    mean = (float)(sum / (double)rows);
+    return mean < (float)eps1 ? (float)eps1 : mean;
+}
+
+/* x^2 * inv of one vector of g into its columns' float sums. */
+TRAINOPT__FORCE_INLINE void trainopt__af_weighted_into(trainopt__vf x, trainopt__vf inv, float *w_acc) {
+    trainopt__v_store(w_acc, trainopt__v_fma(trainopt__v_mul(x, x), inv, trainopt__v_load(w_acc)));
+}
+
+/* The row and column sums of g^2, and the sum of p^2, in one sweep over the rows, for rows
+   of at most TRAINOPT__AF_FUSED_COLS: each element goes to its row's blocked sum (the
+   order of trainopt__af_grad_sumsq, p's alike) and to its column's float sum over the
+   block of rows (the order of the tiled loop in trainopt__af_factors), so the bits are
+   those of the separate sweeps, with p and g read once, row by row, instead of in 1 KB
+   pieces 4 KB or more apart (a strided walk that cost more than every other pass).
+   The same sweep gives the sum of u^2 from the factors, without a sweep of its own over
+   g: u^2 = g^2 / (coef[r] C[c]) = mean(R) * (1/C[c]) * g^2 / R[r], so once the row's new
+   R[r] is known, the row again (from cache) adds g^2 / R[r] to its column's sum (the
+   column sums' order), and sum(u^2) = mean(R) * sum over c of that sum / C[c], in
+   double. Returns 1 with it in *u_sumsq; 0 (the caller sums the u^2 of the update
+   instead) when some element may be under the eps1^2 floor, where u is not g/sqrt(V),
+   or the sum is not finite (a NaN or Inf factor, 1/R[r] of a zero R[r]). */
+#define TRAINOPT__AF_FUSED_COLS 4096 /* its column sums take 24 bytes a column of stack: 96 KB */
+static inline int trainopt__af_factors_fused(const trainopt__af_scalars *s, const float *param, const float *grad, size_t rows,
+                                             size_t cols, float *row_var, float *col_var, int scaled, size_t *nonfinite,
+                                             double *p_sumsq, double *u_sumsq) {
+    double col_sum[TRAINOPT__AF_FUSED_COLS], w_sum[TRAINOPT__AF_FUSED_COLS], total;
+    float col_acc[TRAINOPT__AF_FUSED_COLS], w_acc[TRAINOPT__AF_FUSED_COLS], row_mean, least = INFINITY;
     const size_t padded = (cols + 15) / 16 * 16; /* col_acc past cols: the partial vector's zero lanes */
+    const size_t whole_vecs = cols - cols % TRAINOPT_SIMD_LANES;
     size_t r, rb, b, i, j, c;
-    for (c = 0; c < cols; c++) col_sum[c] = 0.0;
+    for (c = 0; c < cols; c++) col_sum[c] = w_sum[c] = 0.0;
     for (rb = 0; rb < rows; rb += TRAINOPT__LW_BLOCK) {
         const size_t rend = rows - rb < TRAINOPT__LW_BLOCK ? rows : rb + TRAINOPT__LW_BLOCK;
-        for (c = 0; c < padded; c++) col_acc[c] = 0.0f;
+        for (c = 0; c < padded; c++) col_acc[c] = w_acc[c] = 0.0f;
         for (r = rb; r < rend; r++) {
-            const float *g = grad + r * cols;
-            double total = 0.0;
+            const float *g = grad + r * cols, *p = param + r * cols;
+            trainopt__vf inv;
+            total = 0.0;
             for (b = 0; b < cols; b += TRAINOPT__LW_BLOCK) {
                 const size_t end = cols - b < TRAINOPT__LW_BLOCK ? cols : b + TRAINOPT__LW_BLOCK;
                 const size_t whole = end - (end - b) % 16;
-                trainopt__acc16 acc;
+                trainopt__acc16 acc, pacc;
                 trainopt__acc16_zero(&acc);
+                trainopt__acc16_zero(&pacc);
                 for (i = b; i < whole; i += 16)
                     for (j = 0; j < TRAINOPT__ACC_VECS; j++) {
                         const size_t at = i + j * TRAINOPT_SIMD_LANES;
-                        trainopt__af_sq_into(trainopt__grad_load(&s->gi, g, at, TRAINOPT_SIMD_LANES, scaled, nonfinite), &acc.v[j],
-                                             col_acc + at);
+                        trainopt__af_sq_into(trainopt__grad_load(&s->gi, g, at, TRAINOPT_SIMD_LANES, scaled, nonfinite),
+                                             trainopt__v_load(p + at), &acc.v[j], col_acc + at, &pacc.v[j]);
                     }
                 for (j = 0; i < end; j++, i += TRAINOPT_SIMD_LANES) {
                     const size_t k = end - i < TRAINOPT_SIMD_LANES ? end - i : TRAINOPT_SIMD_LANES;
-                    trainopt__af_sq_into(trainopt__grad_load(&s->gi, g, i, k, scaled, nonfinite), &acc.v[j], col_acc + i);
+                    trainopt__af_sq_into(trainopt__grad_load(&s->gi, g, i, k, scaled, nonfinite), trainopt__v_load_n(p + i, k),
+                                         &acc.v[j], col_acc + i, &pacc.v[j]);
                 }
                 total += (double)trainopt__acc16_sum(&acc);
+                *p_sumsq += (double)trainopt__acc16_sum(&pacc);
             }
             row_var[r] = trainopt__af_lerp1(row_var[r], (float)(total / (double)cols), s);
+            inv = trainopt__v_set1(1.0f / row_var[r]);
+            for (i = 0; i < whole_vecs; i += TRAINOPT_SIMD_LANES)
+                trainopt__af_weighted_into(trainopt__grad_load(&s->gi, g, i, TRAINOPT_SIMD_LANES, scaled, NULL), inv, w_acc + i);
+            if (i < cols) trainopt__af_weighted_into(trainopt__grad_load(&s->gi, g, i, cols - i, scaled, NULL), inv, w_acc + i);
         }
-        for (c = 0; c < cols; c++) col_sum[c] += (double)col_acc[c];
+        for (c = 0; c < cols; c++) col_sum[c] += (double)col_acc[c], w_sum[c] += (double)w_acc[c];
     }
-    for (c = 0; c < cols; c++) col_var[c] = trainopt__af_lerp1(col_var[c], (float)(col_sum[c] / (double)rows), s);
+    for (c = 0; c < cols; c++) {
+        col_var[c] = trainopt__af_lerp1(col_var[c], (float)(col_sum[c] / (double)rows), s);
+        if (col_var[c] < least) least = col_var[c];
+    }
+    /* no element under the floor: every row passes trainopt__af_sweep's test on the least C */
+    row_mean = trainopt__af_row_mean(row_var, rows, s->eps1);
+    for (r = 0; r < rows; r++) {
+        const float coef = row_var[r] / row_mean;
+        if (!(coef >= 0.0f && coef * least >= s->eps1_sq)) return 0;
+    }
+    total = 0.0;
+    for (c = 0; c < cols; c++) total += w_sum[c] / (double)col_var[c];
+    total *= (double)row_mean;
+    if (!trainopt__finite(total)) return 0;
+    *u_sumsq = total;
+    return 1;
 }
 
 /* The factors' new values: row_var[r] and col_var[c] lerp toward the means of g^2 over
-   row r and column c. */
-static inline void trainopt__af_factors(const trainopt__af_scalars *s, const float *grad, size_t rows, size_t cols,
-                                        float *row_var, float *col_var, int scaled, size_t *nonfinite) {
+   row r and column c; the sum of p^2 into *p_sumsq (rows in order, each row's blocks).
+   Returns 1 with the sum of u^2 in *u_sumsq when it could take it from the factors
+   (trainopt__af_factors_fused), else 0. */
+static inline int trainopt__af_factors(const trainopt__af_scalars *s, const float *param, const float *grad, size_t rows,
+                                       size_t cols, float *row_var, float *col_var, int scaled, size_t *nonfinite,
+                                       double *p_sumsq, double *u_sumsq) {
     size_t r, c0, rb, c;
-    if (cols <= TRAINOPT__AF_FUSED_COLS) {
-        trainopt__af_factors_fused(s, grad, rows, cols, row_var, col_var, scaled, nonfinite);
-        return;
-    }
+    if (cols <= TRAINOPT__AF_FUSED_COLS)
+        return trainopt__af_factors_fused(s, param, grad, rows, cols, row_var, col_var, scaled, nonfinite, p_sumsq, u_sumsq);
     for (r = 0; r < rows; r++) {
-        const double sum = trainopt__af_grad_sumsq(s, grad + r * cols, cols, scaled, nonfinite);
+        const double sum = trainopt__af_grad_sumsq(s, param + r * cols, grad + r * cols, cols, scaled, nonfinite, p_sumsq);
         row_var[r] = trainopt__af_lerp1(row_var[r], (float)(sum / (double)cols), s);
     }
     for (c0 = 0; c0 < cols; c0 += TRAINOPT__AF_COL_TILE) {
@@ -566,16 +686,7 @@ static inline void trainopt__af_factors(const trainopt__af_scalars *s, const flo
         }
         for (c = 0; c < width; c++) col_var[c0 + c] = trainopt__af_lerp1(col_var[c0 + c], (float)(col_sum[c] / (double)rows), s);
     }
-}
-
-/* row_var.mean().clamp_(min=eps1) as a float (the sum in double, in row order; NaN stays). */
-TRAINOPT__FORCE_INLINE float trainopt__af_row_mean(const float *row_var, size_t rows, double eps1) {
-    double sum = 0.0;
-    size_t r;
-    float mean;
-    for (r = 0; r < rows; r++) sum += (double)row_var[r];
-    mean = (float)(sum / (double)rows);
-    return mean < (float)eps1 ? (float)eps1 : mean;
+    return 0;
 }
 
 static inline trainopt_status trainopt__adafactor_run(const trainopt_adafactor_config *c, int64_t step, size_t rows, size_t cols,
@@ -584,11 +695,11 @@ static inline trainopt_status trainopt__adafactor_run(const trainopt_adafactor_c
     trainopt__af_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
-    size_t n, r;
+    size_t n;
     double one_minus_beta2, rho, p_sumsq = 0.0, u_sumsq = 0.0, rms, alpha, denom;
-    size_t bad = 0, unused = 0;
+    size_t bad = 0;
     int skip, has_wd;
-    float neg_step;
+    float neg_step, row_mean = 0.0f;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
     if (!trainopt__finite(c->beta2_decay) || c->beta2_decay > 0.0)
@@ -645,40 +756,34 @@ static inline trainopt_status trainopt__adafactor_run(const trainopt_adafactor_c
     s.w = (float)one_minus_beta2;
     s.one_minus_w = (float)(1.0 - one_minus_beta2);
     s.high = !(fabs(one_minus_beta2) < 0.5);
+    s.eps1 = c->eps1;
     s.eps1_sq = (float)(c->eps1 * c->eps1);
+    s.inv_eps1 = trainopt__af_rsqrt1(s.eps1_sq);
     s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
     has_wd = c->weight_decay != 0.0;
-    trainopt__sumsq_run(param, n, &p_sumsq, &unused); /* before the decay, as PyTorch */
-    rms = sqrt(p_sumsq) / sqrt((double)n);
-    alpha = (rms > c->eps2 ? rms : c->eps2) * rho; /* Python's max(eps2, rms): eps2 when rms is NaN */
 #define TRAINOPT__AF_PASSES(scaled, count)                                                                               \
     do {                                                                                                                 \
         if (variance) {                                                                                                  \
-            u_sumsq = trainopt__af_vector(&s, param, grad, variance, n, scaled, count, 0, 0, 0.0f);                      \
+            u_sumsq = trainopt__af_vector(&s, param, grad, variance, n, scaled, count, 0, 0, 0.0f, &p_sumsq);            \
         } else {                                                                                                         \
-            float row_mean;                                                                                              \
-            trainopt__af_factors(&s, grad, rows, cols, row_var, col_var, scaled, count);                                 \
+            const int known = trainopt__af_factors(&s, param, grad, rows, cols, row_var, col_var, scaled, count,          \
+                                                   &p_sumsq, &u_sumsq);                                                  \
             row_mean = trainopt__af_row_mean(row_var, rows, c->eps1);                                                    \
-            for (r = 0; r < rows; r++)                                                                                   \
-                u_sumsq += trainopt__af_row(&s, row_var[r] / row_mean, col_var, NULL, grad + r * cols, cols, scaled, 0, 0,  \
-                                            0.0f);                                                                       \
+            if (!known)                                                                                                  \
+                u_sumsq = trainopt__af_sweep(&s, row_var, row_mean, col_var, NULL, grad, rows, cols, scaled, 0, 0, 0.0f); \
         }                                                                                                                \
+        rms = sqrt(p_sumsq) / sqrt((double)n); /* p before the decay, as PyTorch */                                     \
+        alpha = (rms > c->eps2 ? rms : c->eps2) * rho; /* Python's max(eps2, rms): eps2 when rms is NaN */              \
         denom = sqrt(u_sumsq) / (sqrt((double)n) * c->d);                                                                \
         if (!(denom > 1.0)) denom = denom != denom ? denom : 1.0; /* max(1, x), NaN kept */                              \
         neg_step = (float)(-alpha / denom);                                                                              \
         if (variance) {                                                                                                  \
-            if (has_wd) trainopt__af_vector(&s, param, grad, variance, n, scaled, NULL, 1, 1, neg_step);                 \
-            else trainopt__af_vector(&s, param, grad, variance, n, scaled, NULL, 1, 0, neg_step);                        \
+            if (has_wd) trainopt__af_vector(&s, param, grad, variance, n, scaled, NULL, 1, 1, neg_step, NULL);           \
+            else trainopt__af_vector(&s, param, grad, variance, n, scaled, NULL, 1, 0, neg_step, NULL);                  \
+        } else if (has_wd) {                                                                                             \
+            trainopt__af_sweep(&s, row_var, row_mean, col_var, param, grad, rows, cols, scaled, 1, 1, neg_step);         \
         } else {                                                                                                         \
-            const float row_mean = trainopt__af_row_mean(row_var, rows, c->eps1);                                        \
-            for (r = 0; r < rows; r++) {                                                                                 \
-                if (has_wd)                                                                                              \
-                    trainopt__af_row(&s, row_var[r] / row_mean, col_var, param + r * cols, grad + r * cols, cols, scaled, \
-                                     1, 1, neg_step);                                                                    \
-                else                                                                                                     \
-                    trainopt__af_row(&s, row_var[r] / row_mean, col_var, param + r * cols, grad + r * cols, cols, scaled, \
-                                     1, 0, neg_step);                                                                    \
-            }                                                                                                            \
+            trainopt__af_sweep(&s, row_var, row_mean, col_var, param, grad, rows, cols, scaled, 1, 0, neg_step);         \
         }                                                                                                                \
     } while (0)
     if (o == NULL) {
