@@ -358,17 +358,6 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, tra
     const __m256 hi = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table + 8), idx);
     return _mm256_blendv_ps(lo, hi, _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28))); /* bit 3 to the sign */
 }
-/* A 256-entry table for many lookups (see >>avx512): here the table itself, read by gathers (a 256-entry
-   table is 32 permutes and 31 blends per 8 lanes in AVX2: slower than its one gather). */
-typedef struct {
-    const float *table;
-} trainopt__vtab256;
-TRAINOPT__FORCE_INLINE trainopt__vtab256 trainopt__vtab256_load(const float *table) {
-    trainopt__vtab256 t;
-    t.table = table;
-    return t;
-}
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup256(const trainopt__vtab256 *t, trainopt__vi idx) { return trainopt__v_gather(t->table, idx); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) {
     uint8_t tmp[16] = {0};
     if (k == 8) return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p));
@@ -528,16 +517,6 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, train
     return vld1q_f32(x);
 }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, trainopt__vi idx) { return trainopt__v_gather(table, idx); }
-/* A 256-entry table for many lookups (see >>avx512): here the table itself, read by gathers. */
-typedef struct {
-    const float *table;
-} trainopt__vtab256;
-TRAINOPT__FORCE_INLINE trainopt__vtab256 trainopt__vtab256_load(const float *table) {
-    trainopt__vtab256 t;
-    t.table = table;
-    return t;
-}
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup256(const trainopt__vtab256 *t, trainopt__vi idx) { return trainopt__v_gather(t->table, idx); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) {
     uint8_t tmp[8] = {0};
     memcpy(tmp, p, k);
@@ -747,16 +726,6 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, train
     return _mm_setr_ps(table[i[0]], table[i[1]], table[i[2]], table[i[3]]);
 }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, trainopt__vi idx) { return trainopt__v_gather(table, idx); }
-/* A 256-entry table for many lookups (see >>avx512): here the table itself, read by gathers. */
-typedef struct {
-    const float *table;
-} trainopt__vtab256;
-TRAINOPT__FORCE_INLINE trainopt__vtab256 trainopt__vtab256_load(const float *table) {
-    trainopt__vtab256 t;
-    t.table = table;
-    return t;
-}
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup256(const trainopt__vtab256 *t, trainopt__vi idx) { return trainopt__v_gather(t->table, idx); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) {
     uint8_t tmp[4] = {0, 0, 0, 0};
     int32_t w;
@@ -938,16 +907,6 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load16_n(const uint16_t *p, siz
 TRAINOPT__FORCE_INLINE void trainopt__vi_store16_n(uint16_t *p, trainopt__vi a, size_t k) { if (k) *p = (uint16_t)a; }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, trainopt__vi idx) { return table[idx]; }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, trainopt__vi idx) { return table[idx]; }
-/* A 256-entry table for many lookups (see >>avx512): here the table itself, read by plain loads. */
-typedef struct {
-    const float *table;
-} trainopt__vtab256;
-TRAINOPT__FORCE_INLINE trainopt__vtab256 trainopt__vtab256_load(const float *table) {
-    trainopt__vtab256 t;
-    t.table = table;
-    return t;
-}
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup256(const trainopt__vtab256 *t, trainopt__vi idx) { return trainopt__v_gather(t->table, idx); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) { return k ? *p : 0u; }
 TRAINOPT__FORCE_INLINE void trainopt__vi_store_u8(uint8_t *p, trainopt__vi a, size_t k) { if (k) *p = (uint8_t)a; }
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { trainopt__v_store(p, v); }
@@ -1001,6 +960,21 @@ TRAINOPT__FORCE_INLINE uint32_t trainopt__popcount(uint32_t x) {
     x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
     return (((x + (x >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24;
 }
+
+/* A 256-entry table for many lookups (the avx512 backend keeps it in registers): the
+   other backends keep the table itself and gather from it (in AVX2 a 256-entry table is
+   32 permutes and 31 blends per 8 lanes, slower than its one gather). */
+#if !defined(TRAINOPT__BACKEND_AVX512)
+typedef struct {
+    const float *table;
+} trainopt__vtab256;
+TRAINOPT__FORCE_INLINE trainopt__vtab256 trainopt__vtab256_load(const float *table) {
+    trainopt__vtab256 t;
+    t.table = table;
+    return t;
+}
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup256(const trainopt__vtab256 *t, trainopt__vi idx) { return trainopt__v_gather(t->table, idx); }
+#endif
 
 /* >>halfconv: bf16 and fp16 patterns (the low 16 bits of a 32-bit lane) to and from
    float, in integer arithmetic and exact float operations, so every backend gives the
