@@ -1052,6 +1052,14 @@ BI_MP_CALL(adamax, adamax_config, 5, 1, 2, 2, a->p[3], a->p[4])
 BI_MP_CALL(adadelta, adadelta_config, 4, 1, 2, 2, a->p[3], a->p[4])
 BI_MP_CALL(lion, lion_config, 4, 1, 2, 1, a->p[3])
 #undef BI_MP_CALL
+static int bi_nadam_mp(bi_args *a) { /* its mu product (h[6]) between the step and n */
+    int fi;
+    const trainopt_nadam_config c = bi_nadam_cfg(a);
+    const trainopt_step_opts o = bi_opts(a, 7, 2, 8, &fi);
+    const trainopt_precision pr = bi_mp_pr(a, 3, 5);
+    return trainopt_nadam_step_mp(C(0) ? &c : NULL, a->step, a->h[6], a->n, a->p[1], a->p[2], a->p[3], a->p[4],
+                                  bi_mp_null_pr ? NULL : &pr, a->p[7] ? &o : NULL);
+}
 
 /* The descriptor's refusals, for a row whose param_dtype is integer i0 and compensation slot aux. */
 static void bi_mp_extra(to_ctx *t, const bi_kernel *k, int hi, int ii, int i0, int aux) {
@@ -1092,6 +1100,7 @@ static void bi_radam_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k,
 static void bi_adamax_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k, 5, 1, 2, 5); }
 static void bi_adadelta_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k, 4, 1, 2, 5); }
 static void bi_lion_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k, 4, 1, 2, 4); }
+static void bi_nadam_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k, 7, 2, 3, 5); }
 
 /* ---- multi-tensor steps and threaded reductions (tests/test_parallel.c has the rest) ---- */
 
@@ -1911,6 +1920,8 @@ static const bi_kernel bi_kernels[] = {
      BI_N, BI_BIG_N, ST, 1, -1, NULL, bi_adadelta_mp_extra},
     {"lion_step_mp", bi_lion_mp, "cWRWWwyy", "", "nuunn", "--EEE", {1e-4, 0.9, 0.99, 1e-3, 0.5}, {1, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, BI_N,
      BI_BIG_N, ST, 1, -1, NULL, bi_lion_mp_extra},
+    {"nadam_step_mp", bi_nadam_mp, "cWRWWWwyy", "", "nbbnnnbn", "---EEE", {2e-3, 0.9, 0.999, 1e-8, 0.01, 4e-3, 0.45, 0.5},
+     {0, 0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, BI_N, BI_BIG_N, ST, 1, -1, NULL, bi_nadam_mp_extra},
     /* multi-tensor steps (k = 3 tensors) and threaded reductions */
     {"sgd_step_multi", bi_sgd_multi, "cxyy", "", "nnfnn", "--", {0.1, 0.9, 0.0, 0.01, 0.5}, {0}, 1, 3, 0, ST, 0, -1,
      bi_multi_setup, bi_multi_extra},
