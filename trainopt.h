@@ -1716,6 +1716,10 @@ typedef struct {
       size_t n, void *param, const void *grad, void *exp_avg, void *exp_avg_sq, const trainopt_precision *pr, \
       const trainopt_step_opts *o),                                                                            \
       (c, step, mu_product, n, param, grad, exp_avg, exp_avg_sq, pr, o))                                       \
+    X(optim, trainopt_status, sfadamw_step_mp, (const trainopt_sfadamw_config *c,                             \
+      const trainopt_sfadamw_state *s, size_t n, void *param, const void *grad, void *z, void *exp_avg_sq,     \
+      const trainopt_precision *pr, const trainopt_step_opts *o),                                              \
+      (c, s, n, param, grad, z, exp_avg_sq, pr, o))                                                            \
     X(optim, trainopt_status, quantize_blockwise, (trainopt_q8_map map, size_t block, size_t n, const float *x,  \
       uint8_t *codes, float *absmax),                                                                          \
       (map, block, n, x, codes, absmax))                                                                       \
@@ -2290,13 +2294,16 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__mp_check TRAINOPT__PRIVATE(trainopt__mp_check)
 #define trainopt__mp_f32_ TRAINOPT__PRIVATE(trainopt__mp_f32_)
 #define trainopt__mp_f32_nadam TRAINOPT__PRIVATE(trainopt__mp_f32_nadam)
+#define trainopt__mp_f32_sfadamw TRAINOPT__PRIVATE(trainopt__mp_f32_sfadamw)
 #define trainopt__mp_load_param TRAINOPT__PRIVATE(trainopt__mp_load_param)
 #define trainopt__mp_loops TRAINOPT__PRIVATE(trainopt__mp_loops)
 #define trainopt__mp_loops_ TRAINOPT__PRIVATE(trainopt__mp_loops_)
 #define trainopt__mp_loops_nadam TRAINOPT__PRIVATE(trainopt__mp_loops_nadam)
+#define trainopt__mp_loops_sfadamw TRAINOPT__PRIVATE(trainopt__mp_loops_sfadamw)
 #define trainopt__mp_make TRAINOPT__PRIVATE(trainopt__mp_make)
 #define trainopt__mp_make_ TRAINOPT__PRIVATE(trainopt__mp_make_)
 #define trainopt__mp_make_nadam TRAINOPT__PRIVATE(trainopt__mp_make_nadam)
+#define trainopt__mp_make_sfadamw TRAINOPT__PRIVATE(trainopt__mp_make_sfadamw)
 #define trainopt__mp_nadam_args TRAINOPT__PRIVATE(trainopt__mp_nadam_args)
 #define trainopt__mp_narrow TRAINOPT__PRIVATE(trainopt__mp_narrow)
 #define trainopt__mp_narrow_as TRAINOPT__PRIVATE(trainopt__mp_narrow_as)
@@ -2307,6 +2314,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__mp_refused TRAINOPT__PRIVATE(trainopt__mp_refused)
 #define trainopt__mp_run TRAINOPT__PRIVATE(trainopt__mp_run)
 #define trainopt__mp_scalars TRAINOPT__PRIVATE(trainopt__mp_scalars)
+#define trainopt__mp_sfadamw_args TRAINOPT__PRIVATE(trainopt__mp_sfadamw_args)
 #define trainopt__mp_store_param TRAINOPT__PRIVATE(trainopt__mp_store_param)
 #define trainopt__mp_widen TRAINOPT__PRIVATE(trainopt__mp_widen)
 #define trainopt__mp_widen_as TRAINOPT__PRIVATE(trainopt__mp_widen_as)
@@ -2438,9 +2446,11 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__scale_task TRAINOPT__PRIVATE(trainopt__scale_task)
 #define trainopt__sfadamw_lanes TRAINOPT__PRIVATE(trainopt__sfadamw_lanes)
 #define trainopt__sfadamw_loop TRAINOPT__PRIVATE(trainopt__sfadamw_loop)
+#define trainopt__sfadamw_loops TRAINOPT__PRIVATE(trainopt__sfadamw_loops)
 #define trainopt__sfadamw_multi_args TRAINOPT__PRIVATE(trainopt__sfadamw_multi_args)
 #define trainopt__sfadamw_run TRAINOPT__PRIVATE(trainopt__sfadamw_run)
 #define trainopt__sfadamw_scalars TRAINOPT__PRIVATE(trainopt__sfadamw_scalars)
+#define trainopt__sfadamw_scalars_make TRAINOPT__PRIVATE(trainopt__sfadamw_scalars_make)
 #define trainopt__sfadamw_state_check TRAINOPT__PRIVATE(trainopt__sfadamw_state_check)
 #define trainopt__sfadamw_swap TRAINOPT__PRIVATE(trainopt__sfadamw_swap)
 #define trainopt__sgd8bit_run TRAINOPT__PRIVATE(trainopt__sgd8bit_run)
@@ -2580,6 +2590,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt_adadelta_step_mp TRAINOPT__PUBLIC(trainopt_adadelta_step_mp)
 #define trainopt_lion_step_mp TRAINOPT__PUBLIC(trainopt_lion_step_mp)
 #define trainopt_nadam_step_mp TRAINOPT__PUBLIC(trainopt_nadam_step_mp)
+#define trainopt_sfadamw_step_mp TRAINOPT__PUBLIC(trainopt_sfadamw_step_mp)
 #define trainopt_quantize_blockwise TRAINOPT__PUBLIC(trainopt_quantize_blockwise)
 #define trainopt_dequantize_blockwise TRAINOPT__PUBLIC(trainopt_dequantize_blockwise)
 #define trainopt_sgd8bit_step TRAINOPT__PUBLIC(trainopt_sgd8bit_step)
@@ -6304,6 +6315,40 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sfadamw_state_check(const train
     return TRAINOPT_OK;
 }
 
+/* The per-step scalars from a checked config and state, and the loop they choose (the
+   mixed-precision step, src/mixed.h, runs them on each block). */
+TRAINOPT__FORCE_INLINE trainopt__sfadamw_scalars trainopt__sfadamw_scalars_make(const trainopt_sfadamw_config *c,
+                                                                               const trainopt_sfadamw_state *st,
+                                                                               const trainopt_step_opts *o) {
+    trainopt__sfadamw_scalars s;
+    s.gi = trainopt__grad_in_make(0, o);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.eps = (float)c->eps;
+    s.weight_decay = (float)c->weight_decay;
+    s.ckp1 = (float)st->ckp1;
+    s.one_minus_ckp1 = (float)(1.0 - st->ckp1);
+    s.y_coef = (float)(st->lr * (c->beta1 * (1.0 - st->ckp1) - 1.0));
+    s.neg_lr = (float)-st->lr;
+    return s;
+}
+TRAINOPT__FORCE_INLINE void trainopt__sfadamw_loops(const trainopt_sfadamw_config *c, const trainopt_sfadamw_state *st,
+                                                    const trainopt__sfadamw_scalars *s, size_t n, float *param,
+                                                    const float *grad, float *z, float *exp_avg_sq,
+                                                    const trainopt_step_opts *o) {
+    const int has_wd = c->weight_decay != 0.0, high = !(fabs(st->ckp1) < 0.5);
+#define TRAINOPT__SFADAMW_LOOP(scaled, bad)                                                            \
+    if (high) {                                                                                        \
+        if (has_wd) trainopt__sfadamw_loop(s, n, scaled, bad, 1, 1, param, grad, z, exp_avg_sq);       \
+        else trainopt__sfadamw_loop(s, n, scaled, bad, 0, 1, param, grad, z, exp_avg_sq);              \
+    } else {                                                                                           \
+        if (has_wd) trainopt__sfadamw_loop(s, n, scaled, bad, 1, 0, param, grad, z, exp_avg_sq);       \
+        else trainopt__sfadamw_loop(s, n, scaled, bad, 0, 0, param, grad, z, exp_avg_sq);              \
+    }
+    TRAINOPT__RUN_STEP(o, TRAINOPT__SFADAMW_LOOP);
+#undef TRAINOPT__SFADAMW_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__sfadamw_run(const trainopt_sfadamw_config *c, const trainopt_sfadamw_state *st,
                                                              size_t n, float *param, const float *grad, float *z,
                                                              float *exp_avg_sq, const trainopt_step_opts *o, const char *fn) {
@@ -6312,7 +6357,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sfadamw_run(const trainopt_sfad
     trainopt__sfadamw_scalars s;
     trainopt__arrays arrays;
     trainopt_status status;
-    int has_wd, high, skip;
+    int skip;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
     if (!trainopt__in_01(c->beta1)) return trainopt__once_hparam(fn, "beta1", c->beta1, TRAINOPT__WHY_01);
@@ -6334,27 +6379,8 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sfadamw_run(const trainopt_sfad
     trainopt__arrays_add(&arrays, exp_avg_sq, "exp_avg_sq");
     if ((status = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return status;
 
-    s.gi = trainopt__grad_in_make(0, o);
-    s.beta2 = (float)c->beta2;
-    s.one_minus_beta2 = (float)(1.0 - c->beta2);
-    s.eps = (float)c->eps;
-    s.weight_decay = (float)c->weight_decay;
-    s.ckp1 = (float)st->ckp1;
-    s.one_minus_ckp1 = (float)(1.0 - st->ckp1);
-    s.y_coef = (float)(st->lr * (c->beta1 * (1.0 - st->ckp1) - 1.0));
-    s.neg_lr = (float)-st->lr;
-    has_wd = c->weight_decay != 0.0;
-    high = !(fabs(st->ckp1) < 0.5);
-#define TRAINOPT__SFADAMW_LOOP(scaled, bad)                                                            \
-    if (high) {                                                                                        \
-        if (has_wd) trainopt__sfadamw_loop(&s, n, scaled, bad, 1, 1, param, grad, z, exp_avg_sq);      \
-        else trainopt__sfadamw_loop(&s, n, scaled, bad, 0, 1, param, grad, z, exp_avg_sq);             \
-    } else {                                                                                           \
-        if (has_wd) trainopt__sfadamw_loop(&s, n, scaled, bad, 1, 0, param, grad, z, exp_avg_sq);      \
-        else trainopt__sfadamw_loop(&s, n, scaled, bad, 0, 0, param, grad, z, exp_avg_sq);             \
-    }
-    TRAINOPT__RUN_STEP(o, TRAINOPT__SFADAMW_LOOP);
-#undef TRAINOPT__SFADAMW_LOOP
+    s = trainopt__sfadamw_scalars_make(c, st, o);
+    trainopt__sfadamw_loops(c, st, &s, n, param, grad, z, exp_avg_sq, o);
     return TRAINOPT_OK;
 }
 
@@ -11915,6 +11941,7 @@ typedef union {
     trainopt__adadelta_scalars adadelta;
     trainopt__lion_scalars lion;
     trainopt__nadam_scalars nadam;
+    trainopt__sfadamw_scalars sfadamw;
 } trainopt__mp_scalars;
 
 /* An optimizer's per-step scalars, from a checked config; and its loops (what its _ex
@@ -12309,6 +12336,50 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_nadam_step_mp(const trainopt_nadam
     m.c = &a, m.step = step, m.n = n, m.param = param, m.grad = grad;
     m.states = states, m.nstates = 2, m.state_names = names;
     m.name = "trainopt_nadam_step_mp";
+    return trainopt__mp_run(&m, pr, o);
+}
+
+/* Schedule-free AdamW's step takes its scalar state (trainopt_sfadamw_advance's) instead of
+   a step number: the adapters find it next to the config, and the driver's step is unused. */
+typedef struct {
+    const trainopt_sfadamw_config *c;
+    const trainopt_sfadamw_state *s;
+} trainopt__mp_sfadamw_args;
+static trainopt_status TRAINOPT__MP_NAME(trainopt__mp_f32_sfadamw)(const void *cv, int64_t step, size_t n, float *param,
+                                                                   const float *grad, float *const *s,
+                                                                   const trainopt_step_opts *o) {
+    const trainopt__mp_sfadamw_args *a = (const trainopt__mp_sfadamw_args *)cv;
+    (void)step;
+    return trainopt_sfadamw_step_ex(a->c, a->s, n, param, grad, s[0], s[1], o);
+}
+static void TRAINOPT__MP_NAME(trainopt__mp_make_sfadamw)(const void *cv, int64_t step, const trainopt_step_opts *o,
+                                                         trainopt__mp_scalars *s) {
+    const trainopt__mp_sfadamw_args *a = (const trainopt__mp_sfadamw_args *)cv;
+    (void)step;
+    s->sfadamw = trainopt__sfadamw_scalars_make(a->c, a->s, o);
+}
+static void TRAINOPT__MP_NAME(trainopt__mp_loops_sfadamw)(const void *cv, int64_t step, const trainopt__mp_scalars *s,
+                                                          size_t n, float *param, const float *grad, float *const *st,
+                                                          const trainopt_step_opts *o) {
+    const trainopt__mp_sfadamw_args *a = (const trainopt__mp_sfadamw_args *)cv;
+    (void)step;
+    trainopt__sfadamw_loops(a->c, a->s, &s->sfadamw, n, param, grad, st[0], st[1], o);
+}
+TRAINOPT__KERNEL_API trainopt_status trainopt_sfadamw_step_mp(const trainopt_sfadamw_config *c, const trainopt_sfadamw_state *s,
+                                                              size_t n, void *param, const void *grad, void *z,
+                                                              void *exp_avg_sq, const trainopt_precision *pr,
+                                                              const trainopt_step_opts *o) {
+    static const char *const names[] = {"z", "exp_avg_sq"};
+    void *const states[] = {z, exp_avg_sq};
+    trainopt__mp_sfadamw_args a;
+    trainopt__mp_call m;
+    a.c = c, a.s = s;
+    m.fn = TRAINOPT__MP_NAME(trainopt__mp_f32_sfadamw);
+    m.make = TRAINOPT__MP_NAME(trainopt__mp_make_sfadamw);
+    m.loops = TRAINOPT__MP_NAME(trainopt__mp_loops_sfadamw);
+    m.c = &a, m.step = 1, m.n = n, m.param = param, m.grad = grad;
+    m.states = states, m.nstates = 2, m.state_names = names;
+    m.name = "trainopt_sfadamw_step_mp";
     return trainopt__mp_run(&m, pr, o);
 }
 #undef TRAINOPT__MP_DEFINE
