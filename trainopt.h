@@ -901,8 +901,11 @@
 
    MIXED-PRECISION STEPS (>>mixed)
      trainopt_<opt>_step_mp(c, step, n, param, grad, <states...>, pr, o) for sgd, adagrad,
-     rmsprop, adam, adamw, radam, adamax, adadelta and lion: the arguments of <opt>_step_ex
-     with void pointers, and pr, a trainopt_precision that says what they point to:
+     rmsprop, adam, adamw, radam, adamax, adadelta and lion, and
+     trainopt_nadam_step_mp(c, step, mu_product, n, param, grad, exp_avg, exp_avg_sq, pr, o)
+     and trainopt_sfadamw_step_mp(c, s, n, param, grad, z, exp_avg_sq, pr, o): the arguments
+     of <opt>_step_ex with void pointers, and pr, a trainopt_precision that says what they
+     point to:
        param_dtype, param_mode, param_aux  the parameters (below)
        grad_dtype                          F32, BF16 or F16
        state_dtype                         F32 or BF16: every state array
@@ -940,8 +943,10 @@
      bits across threads or pieces, call a piece starting at element s with offset + s.
      The step works on blocks of 512 elements: widened into stack buffers (7 KiB to 14 KiB),
      the fp32 kernel, rounded back; the kernels are elementwise, so blocks change no bit.
-     NAdam (its mu_product argument) and the layer-wise optimizers (LAMB, LARS,
-     Adafactor, schedule-free AdamW) have no _mp form yet.
+     NAdam's mu_product and schedule-free AdamW's state s are the one value of the step
+     for every block and piece, as for their _ex kernels (schedule-free AdamW's param is
+     its y; z is a state; trainopt_sfadamw_to_eval/_to_train stay fp32). The layer-wise
+     optimizers (LAMB, LARS, Adafactor) have no _mp form yet.
      Errors, before anything is written: pr NULL -> TRAINOPT_ERR_NULL; a dtype or mode
      outside its enum, fp16 or unknown state dtypes, an fp32 copy, a compensation or split
      array with fp32 parameters, split fp16, param_aux with NEAREST or STOCHASTIC ->
@@ -1741,6 +1746,14 @@ typedef struct {
       void *param, const void *grad, void *exp_avg, const trainopt_precision *pr,                              \
       const trainopt_step_opts *o),                                                                            \
       (c, step, n, param, grad, exp_avg, pr, o))                                                               \
+    X(optim, trainopt_status, nadam_step_mp, (const trainopt_nadam_config *c, int64_t step, double mu_product, \
+      size_t n, void *param, const void *grad, void *exp_avg, void *exp_avg_sq, const trainopt_precision *pr, \
+      const trainopt_step_opts *o),                                                                            \
+      (c, step, mu_product, n, param, grad, exp_avg, exp_avg_sq, pr, o))                                       \
+    X(optim, trainopt_status, sfadamw_step_mp, (const trainopt_sfadamw_config *c,                             \
+      const trainopt_sfadamw_state *s, size_t n, void *param, const void *grad, void *z, void *exp_avg_sq,     \
+      const trainopt_precision *pr, const trainopt_step_opts *o),                                              \
+      (c, s, n, param, grad, z, exp_avg_sq, pr, o))                                                            \
     X(optim, trainopt_status, quantize_blockwise, (trainopt_q8_map map, size_t block, size_t n, const float *x,  \
       uint8_t *codes, float *absmax),                                                                          \
       (map, block, n, x, codes, absmax))                                                                       \
@@ -2320,11 +2333,18 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__mp_call TRAINOPT__PRIVATE(trainopt__mp_call)
 #define trainopt__mp_check TRAINOPT__PRIVATE(trainopt__mp_check)
 #define trainopt__mp_f32_ TRAINOPT__PRIVATE(trainopt__mp_f32_)
+#define trainopt__mp_f32_nadam TRAINOPT__PRIVATE(trainopt__mp_f32_nadam)
+#define trainopt__mp_f32_sfadamw TRAINOPT__PRIVATE(trainopt__mp_f32_sfadamw)
 #define trainopt__mp_load_param TRAINOPT__PRIVATE(trainopt__mp_load_param)
 #define trainopt__mp_loops TRAINOPT__PRIVATE(trainopt__mp_loops)
 #define trainopt__mp_loops_ TRAINOPT__PRIVATE(trainopt__mp_loops_)
+#define trainopt__mp_loops_nadam TRAINOPT__PRIVATE(trainopt__mp_loops_nadam)
+#define trainopt__mp_loops_sfadamw TRAINOPT__PRIVATE(trainopt__mp_loops_sfadamw)
 #define trainopt__mp_make TRAINOPT__PRIVATE(trainopt__mp_make)
 #define trainopt__mp_make_ TRAINOPT__PRIVATE(trainopt__mp_make_)
+#define trainopt__mp_make_nadam TRAINOPT__PRIVATE(trainopt__mp_make_nadam)
+#define trainopt__mp_make_sfadamw TRAINOPT__PRIVATE(trainopt__mp_make_sfadamw)
+#define trainopt__mp_nadam_args TRAINOPT__PRIVATE(trainopt__mp_nadam_args)
 #define trainopt__mp_narrow TRAINOPT__PRIVATE(trainopt__mp_narrow)
 #define trainopt__mp_narrow_as TRAINOPT__PRIVATE(trainopt__mp_narrow_as)
 #define trainopt__mp_param_in TRAINOPT__PRIVATE(trainopt__mp_param_in)
@@ -2334,6 +2354,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__mp_refused TRAINOPT__PRIVATE(trainopt__mp_refused)
 #define trainopt__mp_run TRAINOPT__PRIVATE(trainopt__mp_run)
 #define trainopt__mp_scalars TRAINOPT__PRIVATE(trainopt__mp_scalars)
+#define trainopt__mp_sfadamw_args TRAINOPT__PRIVATE(trainopt__mp_sfadamw_args)
 #define trainopt__mp_store_param TRAINOPT__PRIVATE(trainopt__mp_store_param)
 #define trainopt__mp_widen TRAINOPT__PRIVATE(trainopt__mp_widen)
 #define trainopt__mp_widen_as TRAINOPT__PRIVATE(trainopt__mp_widen_as)
@@ -2345,10 +2366,12 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__multi_try TRAINOPT__PRIVATE(trainopt__multi_try)
 #define trainopt__nadam_lanes TRAINOPT__PRIVATE(trainopt__nadam_lanes)
 #define trainopt__nadam_loop TRAINOPT__PRIVATE(trainopt__nadam_loop)
+#define trainopt__nadam_loops TRAINOPT__PRIVATE(trainopt__nadam_loops)
 #define trainopt__nadam_mu TRAINOPT__PRIVATE(trainopt__nadam_mu)
 #define trainopt__nadam_multi_args TRAINOPT__PRIVATE(trainopt__nadam_multi_args)
 #define trainopt__nadam_run TRAINOPT__PRIVATE(trainopt__nadam_run)
 #define trainopt__nadam_scalars TRAINOPT__PRIVATE(trainopt__nadam_scalars)
+#define trainopt__nadam_scalars_make TRAINOPT__PRIVATE(trainopt__nadam_scalars_make)
 #define trainopt__nonneg TRAINOPT__PRIVATE(trainopt__nonneg)
 #define trainopt__norm_accum TRAINOPT__PRIVATE(trainopt__norm_accum)
 #define trainopt__norm_args TRAINOPT__PRIVATE(trainopt__norm_args)
@@ -2468,9 +2491,11 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__scale_task TRAINOPT__PRIVATE(trainopt__scale_task)
 #define trainopt__sfadamw_lanes TRAINOPT__PRIVATE(trainopt__sfadamw_lanes)
 #define trainopt__sfadamw_loop TRAINOPT__PRIVATE(trainopt__sfadamw_loop)
+#define trainopt__sfadamw_loops TRAINOPT__PRIVATE(trainopt__sfadamw_loops)
 #define trainopt__sfadamw_multi_args TRAINOPT__PRIVATE(trainopt__sfadamw_multi_args)
 #define trainopt__sfadamw_run TRAINOPT__PRIVATE(trainopt__sfadamw_run)
 #define trainopt__sfadamw_scalars TRAINOPT__PRIVATE(trainopt__sfadamw_scalars)
+#define trainopt__sfadamw_scalars_make TRAINOPT__PRIVATE(trainopt__sfadamw_scalars_make)
 #define trainopt__sfadamw_state_check TRAINOPT__PRIVATE(trainopt__sfadamw_state_check)
 #define trainopt__sfadamw_swap TRAINOPT__PRIVATE(trainopt__sfadamw_swap)
 #define trainopt__sgd8bit_run TRAINOPT__PRIVATE(trainopt__sgd8bit_run)
@@ -2613,6 +2638,8 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt_adamax_step_mp TRAINOPT__PUBLIC(trainopt_adamax_step_mp)
 #define trainopt_adadelta_step_mp TRAINOPT__PUBLIC(trainopt_adadelta_step_mp)
 #define trainopt_lion_step_mp TRAINOPT__PUBLIC(trainopt_lion_step_mp)
+#define trainopt_nadam_step_mp TRAINOPT__PUBLIC(trainopt_nadam_step_mp)
+#define trainopt_sfadamw_step_mp TRAINOPT__PUBLIC(trainopt_sfadamw_step_mp)
 #define trainopt_quantize_blockwise TRAINOPT__PUBLIC(trainopt_quantize_blockwise)
 #define trainopt_dequantize_blockwise TRAINOPT__PUBLIC(trainopt_dequantize_blockwise)
 #define trainopt_sgd8bit_step TRAINOPT__PUBLIC(trainopt_sgd8bit_step)
@@ -3499,14 +3526,47 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__step_common(const trainopt_step
     return trainopt__check_arrays(arrays, n, fn);
 }
 
+/* NAdam's per-step scalars from a checked config, the step and its mu_product (the
+   mixed-precision step, src/mixed.h, shares them). */
+TRAINOPT__FORCE_INLINE trainopt__nadam_scalars trainopt__nadam_scalars_make(const trainopt_nadam_config *c, int64_t step,
+                                                                           double mu_product, const trainopt_step_opts *o) {
+    trainopt__nadam_scalars s;
+    const double mu = trainopt__nadam_mu(c, step), mu_next = trainopt__nadam_mu(c, step + (step < INT64_MAX));
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(1.0 - trainopt__powi(c->beta2, step)));
+    s.eps = (float)c->eps;
+    s.neg_grad_step = (float)(-c->lr * (1.0 - mu) / (1.0 - mu_product));
+    s.neg_avg_step = (float)(-c->lr * mu_next / fma(-mu_product, mu_next, 1.0)); /* fma: no compiler may contract it otherwise */
+    s.weight_decay = (float)c->weight_decay;
+    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
+    return s;
+}
+
+/* The loop a checked config chooses (the mixed-precision step runs it on each block). */
+TRAINOPT__FORCE_INLINE void trainopt__nadam_loops(const trainopt_nadam_config *c, const trainopt__nadam_scalars *s, size_t n,
+                                                  float *param, const float *grad, float *exp_avg, float *exp_avg_sq,
+                                                  const trainopt_step_opts *o) {
+    const int l2 = !c->decoupled_weight_decay && c->weight_decay != 0.0;
+    const int decay = c->decoupled_weight_decay && c->weight_decay != 0.0;
+#define TRAINOPT__NADAM_LOOP(scaled, bad)                                                             \
+    if (l2) trainopt__nadam_loop(s, n, scaled, bad, 1, 0, param, grad, exp_avg, exp_avg_sq);          \
+    else if (decay) trainopt__nadam_loop(s, n, scaled, bad, 0, 1, param, grad, exp_avg, exp_avg_sq);  \
+    else trainopt__nadam_loop(s, n, scaled, bad, 0, 0, param, grad, exp_avg, exp_avg_sq);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__NADAM_LOOP);
+#undef TRAINOPT__NADAM_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__nadam_run(const trainopt_nadam_config *c, int64_t step, double mu_product,
                                                            size_t n, float *param, const float *grad, float *exp_avg,
                                                            float *exp_avg_sq, const trainopt_step_opts *o, const char *fn) {
     trainopt__nadam_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
-    double mu, mu_next;
-    int l2, decay, done;
+    int done;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if ((st = trainopt__adamlike_check(c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, fn)) != TRAINOPT_OK) return st;
     if (!trainopt__nonneg(c->momentum_decay))
@@ -3521,27 +3581,8 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__nadam_run(const trainopt_nadam_
     trainopt__arrays_add(&arrays, exp_avg_sq, "exp_avg_sq");
     if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
 
-    mu = trainopt__nadam_mu(c, step);
-    mu_next = trainopt__nadam_mu(c, step + (step < INT64_MAX));
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.beta1 = (float)c->beta1;
-    s.one_minus_beta1 = (float)(1.0 - c->beta1);
-    s.beta2 = (float)c->beta2;
-    s.one_minus_beta2 = (float)(1.0 - c->beta2);
-    s.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(1.0 - trainopt__powi(c->beta2, step)));
-    s.eps = (float)c->eps;
-    s.neg_grad_step = (float)(-c->lr * (1.0 - mu) / (1.0 - mu_product));
-    s.neg_avg_step = (float)(-c->lr * mu_next / fma(-mu_product, mu_next, 1.0)); /* fma: no compiler may contract it otherwise */
-    s.weight_decay = (float)c->weight_decay;
-    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
-    l2 = !c->decoupled_weight_decay && c->weight_decay != 0.0;
-    decay = c->decoupled_weight_decay && c->weight_decay != 0.0;
-#define TRAINOPT__NADAM_LOOP(scaled, bad)                                                              \
-    if (l2) trainopt__nadam_loop(&s, n, scaled, bad, 1, 0, param, grad, exp_avg, exp_avg_sq);          \
-    else if (decay) trainopt__nadam_loop(&s, n, scaled, bad, 0, 1, param, grad, exp_avg, exp_avg_sq);  \
-    else trainopt__nadam_loop(&s, n, scaled, bad, 0, 0, param, grad, exp_avg, exp_avg_sq);
-    TRAINOPT__RUN_STEP(o, TRAINOPT__NADAM_LOOP);
-#undef TRAINOPT__NADAM_LOOP
+    s = trainopt__nadam_scalars_make(c, step, mu_product, o);
+    trainopt__nadam_loops(c, &s, n, param, grad, exp_avg, exp_avg_sq, o);
     return TRAINOPT_OK;
 }
 
@@ -6428,6 +6469,40 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sfadamw_state_check(const train
     return TRAINOPT_OK;
 }
 
+/* The per-step scalars from a checked config and state, and the loop they choose (the
+   mixed-precision step, src/mixed.h, runs them on each block). */
+TRAINOPT__FORCE_INLINE trainopt__sfadamw_scalars trainopt__sfadamw_scalars_make(const trainopt_sfadamw_config *c,
+                                                                               const trainopt_sfadamw_state *st,
+                                                                               const trainopt_step_opts *o) {
+    trainopt__sfadamw_scalars s;
+    s.gi = trainopt__grad_in_make(0, o);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.eps = (float)c->eps;
+    s.weight_decay = (float)c->weight_decay;
+    s.ckp1 = (float)st->ckp1;
+    s.one_minus_ckp1 = (float)(1.0 - st->ckp1);
+    s.y_coef = (float)(st->lr * (c->beta1 * (1.0 - st->ckp1) - 1.0));
+    s.neg_lr = (float)-st->lr;
+    return s;
+}
+TRAINOPT__FORCE_INLINE void trainopt__sfadamw_loops(const trainopt_sfadamw_config *c, const trainopt_sfadamw_state *st,
+                                                    const trainopt__sfadamw_scalars *s, size_t n, float *param,
+                                                    const float *grad, float *z, float *exp_avg_sq,
+                                                    const trainopt_step_opts *o) {
+    const int has_wd = c->weight_decay != 0.0, high = !(fabs(st->ckp1) < 0.5);
+#define TRAINOPT__SFADAMW_LOOP(scaled, bad)                                                            \
+    if (high) {                                                                                        \
+        if (has_wd) trainopt__sfadamw_loop(s, n, scaled, bad, 1, 1, param, grad, z, exp_avg_sq);       \
+        else trainopt__sfadamw_loop(s, n, scaled, bad, 0, 1, param, grad, z, exp_avg_sq);              \
+    } else {                                                                                           \
+        if (has_wd) trainopt__sfadamw_loop(s, n, scaled, bad, 1, 0, param, grad, z, exp_avg_sq);       \
+        else trainopt__sfadamw_loop(s, n, scaled, bad, 0, 0, param, grad, z, exp_avg_sq);              \
+    }
+    TRAINOPT__RUN_STEP(o, TRAINOPT__SFADAMW_LOOP);
+#undef TRAINOPT__SFADAMW_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__sfadamw_run(const trainopt_sfadamw_config *c, const trainopt_sfadamw_state *st,
                                                              size_t n, float *param, const float *grad, float *z,
                                                              float *exp_avg_sq, const trainopt_step_opts *o, const char *fn) {
@@ -6436,7 +6511,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sfadamw_run(const trainopt_sfad
     trainopt__sfadamw_scalars s;
     trainopt__arrays arrays;
     trainopt_status status;
-    int has_wd, high, skip;
+    int skip;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
     if (!trainopt__in_01(c->beta1)) return trainopt__once_hparam(fn, "beta1", c->beta1, TRAINOPT__WHY_01);
@@ -6458,27 +6533,8 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sfadamw_run(const trainopt_sfad
     trainopt__arrays_add(&arrays, exp_avg_sq, "exp_avg_sq");
     if ((status = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return status;
 
-    s.gi = trainopt__grad_in_make(0, o);
-    s.beta2 = (float)c->beta2;
-    s.one_minus_beta2 = (float)(1.0 - c->beta2);
-    s.eps = (float)c->eps;
-    s.weight_decay = (float)c->weight_decay;
-    s.ckp1 = (float)st->ckp1;
-    s.one_minus_ckp1 = (float)(1.0 - st->ckp1);
-    s.y_coef = (float)(st->lr * (c->beta1 * (1.0 - st->ckp1) - 1.0));
-    s.neg_lr = (float)-st->lr;
-    has_wd = c->weight_decay != 0.0;
-    high = !(fabs(st->ckp1) < 0.5);
-#define TRAINOPT__SFADAMW_LOOP(scaled, bad)                                                            \
-    if (high) {                                                                                        \
-        if (has_wd) trainopt__sfadamw_loop(&s, n, scaled, bad, 1, 1, param, grad, z, exp_avg_sq);      \
-        else trainopt__sfadamw_loop(&s, n, scaled, bad, 0, 1, param, grad, z, exp_avg_sq);             \
-    } else {                                                                                           \
-        if (has_wd) trainopt__sfadamw_loop(&s, n, scaled, bad, 1, 0, param, grad, z, exp_avg_sq);      \
-        else trainopt__sfadamw_loop(&s, n, scaled, bad, 0, 0, param, grad, z, exp_avg_sq);             \
-    }
-    TRAINOPT__RUN_STEP(o, TRAINOPT__SFADAMW_LOOP);
-#undef TRAINOPT__SFADAMW_LOOP
+    s = trainopt__sfadamw_scalars_make(c, st, o);
+    trainopt__sfadamw_loops(c, st, &s, n, param, grad, z, exp_avg_sq, o);
     return TRAINOPT_OK;
 }
 
@@ -12076,6 +12132,8 @@ typedef union {
     trainopt__adamax_scalars adamax;
     trainopt__adadelta_scalars adadelta;
     trainopt__lion_scalars lion;
+    trainopt__nadam_scalars nadam;
+    trainopt__sfadamw_scalars sfadamw;
 } trainopt__mp_scalars;
 
 /* An optimizer's per-step scalars, from a checked config; and its loops (what its _ex
@@ -12430,6 +12488,92 @@ TRAINOPT__MP_DEFINE(adadelta, trainopt_adadelta_config, 2, (void *square_avg, vo
                     trainopt__adadelta_loops(c, &s->adadelta, n, param, grad, st[0], st[1], o), "square_avg", "acc_delta")
 TRAINOPT__MP_DEFINE(lion, trainopt_lion_config, 1, (void *exp_avg), (exp_avg), s->lion = trainopt__lion_scalars_make(c, o),
                     trainopt__lion_loops(c, &s->lion, n, param, grad, st[0], o), "exp_avg")
+
+/* NAdam's step also takes mu_product, a scalar of the step: the adapters find it next to
+   the config (as its multi-tensor step's, src/parallel.h), and every block uses the one value. */
+typedef struct {
+    const trainopt_nadam_config *c;
+    double mu_product;
+} trainopt__mp_nadam_args;
+static trainopt_status TRAINOPT__MP_NAME(trainopt__mp_f32_nadam)(const void *cv, int64_t step, size_t n, float *param,
+                                                                 const float *grad, float *const *s,
+                                                                 const trainopt_step_opts *o) {
+    const trainopt__mp_nadam_args *a = (const trainopt__mp_nadam_args *)cv;
+    return trainopt_nadam_step_ex(a->c, step, a->mu_product, n, param, grad, s[0], s[1], o);
+}
+static void TRAINOPT__MP_NAME(trainopt__mp_make_nadam)(const void *cv, int64_t step, const trainopt_step_opts *o,
+                                                       trainopt__mp_scalars *s) {
+    const trainopt__mp_nadam_args *a = (const trainopt__mp_nadam_args *)cv;
+    s->nadam = trainopt__nadam_scalars_make(a->c, step, a->mu_product, o);
+}
+static void TRAINOPT__MP_NAME(trainopt__mp_loops_nadam)(const void *cv, int64_t step, const trainopt__mp_scalars *s,
+                                                        size_t n, float *param, const float *grad, float *const *st,
+                                                        const trainopt_step_opts *o) {
+    const trainopt__mp_nadam_args *a = (const trainopt__mp_nadam_args *)cv;
+    (void)step;
+    trainopt__nadam_loops(a->c, &s->nadam, n, param, grad, st[0], st[1], o);
+}
+TRAINOPT__KERNEL_API trainopt_status trainopt_nadam_step_mp(const trainopt_nadam_config *c, int64_t step, double mu_product,
+                                                            size_t n, void *param, const void *grad, void *exp_avg,
+                                                            void *exp_avg_sq, const trainopt_precision *pr,
+                                                            const trainopt_step_opts *o) {
+    static const char *const names[] = {"exp_avg", "exp_avg_sq"};
+    void *const states[] = {exp_avg, exp_avg_sq};
+    trainopt__mp_nadam_args a;
+    trainopt__mp_call m;
+    a.c = c, a.mu_product = mu_product;
+    m.fn = TRAINOPT__MP_NAME(trainopt__mp_f32_nadam);
+    m.make = TRAINOPT__MP_NAME(trainopt__mp_make_nadam);
+    m.loops = TRAINOPT__MP_NAME(trainopt__mp_loops_nadam);
+    m.c = &a, m.step = step, m.n = n, m.param = param, m.grad = grad;
+    m.states = states, m.nstates = 2, m.state_names = names;
+    m.name = "trainopt_nadam_step_mp";
+    return trainopt__mp_run(&m, pr, o);
+}
+
+/* Schedule-free AdamW's step takes its scalar state (trainopt_sfadamw_advance's) instead of
+   a step number: the adapters find it next to the config, and the driver's step is unused. */
+typedef struct {
+    const trainopt_sfadamw_config *c;
+    const trainopt_sfadamw_state *s;
+} trainopt__mp_sfadamw_args;
+static trainopt_status TRAINOPT__MP_NAME(trainopt__mp_f32_sfadamw)(const void *cv, int64_t step, size_t n, float *param,
+                                                                   const float *grad, float *const *s,
+                                                                   const trainopt_step_opts *o) {
+    const trainopt__mp_sfadamw_args *a = (const trainopt__mp_sfadamw_args *)cv;
+    (void)step;
+    return trainopt_sfadamw_step_ex(a->c, a->s, n, param, grad, s[0], s[1], o);
+}
+static void TRAINOPT__MP_NAME(trainopt__mp_make_sfadamw)(const void *cv, int64_t step, const trainopt_step_opts *o,
+                                                         trainopt__mp_scalars *s) {
+    const trainopt__mp_sfadamw_args *a = (const trainopt__mp_sfadamw_args *)cv;
+    (void)step;
+    s->sfadamw = trainopt__sfadamw_scalars_make(a->c, a->s, o);
+}
+static void TRAINOPT__MP_NAME(trainopt__mp_loops_sfadamw)(const void *cv, int64_t step, const trainopt__mp_scalars *s,
+                                                          size_t n, float *param, const float *grad, float *const *st,
+                                                          const trainopt_step_opts *o) {
+    const trainopt__mp_sfadamw_args *a = (const trainopt__mp_sfadamw_args *)cv;
+    (void)step;
+    trainopt__sfadamw_loops(a->c, a->s, &s->sfadamw, n, param, grad, st[0], st[1], o);
+}
+TRAINOPT__KERNEL_API trainopt_status trainopt_sfadamw_step_mp(const trainopt_sfadamw_config *c, const trainopt_sfadamw_state *s,
+                                                              size_t n, void *param, const void *grad, void *z,
+                                                              void *exp_avg_sq, const trainopt_precision *pr,
+                                                              const trainopt_step_opts *o) {
+    static const char *const names[] = {"z", "exp_avg_sq"};
+    void *const states[] = {z, exp_avg_sq};
+    trainopt__mp_sfadamw_args a;
+    trainopt__mp_call m;
+    a.c = c, a.s = s;
+    m.fn = TRAINOPT__MP_NAME(trainopt__mp_f32_sfadamw);
+    m.make = TRAINOPT__MP_NAME(trainopt__mp_make_sfadamw);
+    m.loops = TRAINOPT__MP_NAME(trainopt__mp_loops_sfadamw);
+    m.c = &a, m.step = 1, m.n = n, m.param = param, m.grad = grad;
+    m.states = states, m.nstates = 2, m.state_names = names;
+    m.name = "trainopt_sfadamw_step_mp";
+    return trainopt__mp_run(&m, pr, o);
+}
 #undef TRAINOPT__MP_DEFINE
 #undef TRAINOPT__MP_UNPAREN
 #undef TRAINOPT__MP_NAME

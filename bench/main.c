@@ -166,6 +166,8 @@ static const tob_coverage coverage[] = {
     {"adamax_step_mp", NULL, TOB_MIXED},
     {"adadelta_step_mp", NULL, TOB_MIXED},
     {"lion_step_mp", NULL, TOB_MIXED},
+    {"nadam_step_mp", NULL, TOB_MIXED},
+    {"sfadamw_step_mp", NULL, TOB_MIXED},
     {"rand_uniform", NULL, TOB_SHARES("rand_u32 (one fma more per element)")},
     {"rand_normal", "rand_normal", NULL},
     {"dropout_forward", "dropout_fwd", NULL},

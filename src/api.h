@@ -572,6 +572,14 @@ typedef struct {
       void *param, const void *grad, void *exp_avg, const trainopt_precision *pr,                              \
       const trainopt_step_opts *o),                                                                            \
       (c, step, n, param, grad, exp_avg, pr, o))                                                               \
+    X(optim, trainopt_status, nadam_step_mp, (const trainopt_nadam_config *c, int64_t step, double mu_product, \
+      size_t n, void *param, const void *grad, void *exp_avg, void *exp_avg_sq, const trainopt_precision *pr, \
+      const trainopt_step_opts *o),                                                                            \
+      (c, step, mu_product, n, param, grad, exp_avg, exp_avg_sq, pr, o))                                       \
+    X(optim, trainopt_status, sfadamw_step_mp, (const trainopt_sfadamw_config *c,                             \
+      const trainopt_sfadamw_state *s, size_t n, void *param, const void *grad, void *z, void *exp_avg_sq,     \
+      const trainopt_precision *pr, const trainopt_step_opts *o),                                              \
+      (c, s, n, param, grad, z, exp_avg_sq, pr, o))                                                            \
     X(optim, trainopt_status, quantize_blockwise, (trainopt_q8_map map, size_t block, size_t n, const float *x,  \
       uint8_t *codes, float *absmax),                                                                          \
       (map, block, n, x, codes, absmax))                                                                       \

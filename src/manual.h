@@ -900,8 +900,11 @@
 
    MIXED-PRECISION STEPS (>>mixed)
      trainopt_<opt>_step_mp(c, step, n, param, grad, <states...>, pr, o) for sgd, adagrad,
-     rmsprop, adam, adamw, radam, adamax, adadelta and lion: the arguments of <opt>_step_ex
-     with void pointers, and pr, a trainopt_precision that says what they point to:
+     rmsprop, adam, adamw, radam, adamax, adadelta and lion, and
+     trainopt_nadam_step_mp(c, step, mu_product, n, param, grad, exp_avg, exp_avg_sq, pr, o)
+     and trainopt_sfadamw_step_mp(c, s, n, param, grad, z, exp_avg_sq, pr, o): the arguments
+     of <opt>_step_ex with void pointers, and pr, a trainopt_precision that says what they
+     point to:
        param_dtype, param_mode, param_aux  the parameters (below)
        grad_dtype                          F32, BF16 or F16
        state_dtype                         F32 or BF16: every state array
@@ -939,8 +942,10 @@
      bits across threads or pieces, call a piece starting at element s with offset + s.
      The step works on blocks of 512 elements: widened into stack buffers (7 KiB to 14 KiB),
      the fp32 kernel, rounded back; the kernels are elementwise, so blocks change no bit.
-     NAdam (its mu_product argument) and the layer-wise optimizers (LAMB, LARS,
-     Adafactor, schedule-free AdamW) have no _mp form yet.
+     NAdam's mu_product and schedule-free AdamW's state s are the one value of the step
+     for every block and piece, as for their _ex kernels (schedule-free AdamW's param is
+     its y; z is a state; trainopt_sfadamw_to_eval/_to_train stay fp32). The layer-wise
+     optimizers (LAMB, LARS, Adafactor) have no _mp form yet.
      Errors, before anything is written: pr NULL -> TRAINOPT_ERR_NULL; a dtype or mode
      outside its enum, fp16 or unknown state dtypes, an fp32 copy, a compensation or split
      array with fp32 parameters, split fp16, param_aux with NEAREST or STOCHASTIC ->

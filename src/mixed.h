@@ -22,6 +22,8 @@ typedef union {
     trainopt__adamax_scalars adamax;
     trainopt__adadelta_scalars adadelta;
     trainopt__lion_scalars lion;
+    trainopt__nadam_scalars nadam;
+    trainopt__sfadamw_scalars sfadamw;
 } trainopt__mp_scalars;
 
 /* An optimizer's per-step scalars, from a checked config; and its loops (what its _ex
@@ -376,6 +378,92 @@ TRAINOPT__MP_DEFINE(adadelta, trainopt_adadelta_config, 2, (void *square_avg, vo
                     trainopt__adadelta_loops(c, &s->adadelta, n, param, grad, st[0], st[1], o), "square_avg", "acc_delta")
 TRAINOPT__MP_DEFINE(lion, trainopt_lion_config, 1, (void *exp_avg), (exp_avg), s->lion = trainopt__lion_scalars_make(c, o),
                     trainopt__lion_loops(c, &s->lion, n, param, grad, st[0], o), "exp_avg")
+
+/* NAdam's step also takes mu_product, a scalar of the step: the adapters find it next to
+   the config (as its multi-tensor step's, src/parallel.h), and every block uses the one value. */
+typedef struct {
+    const trainopt_nadam_config *c;
+    double mu_product;
+} trainopt__mp_nadam_args;
+static trainopt_status TRAINOPT__MP_NAME(trainopt__mp_f32_nadam)(const void *cv, int64_t step, size_t n, float *param,
+                                                                 const float *grad, float *const *s,
+                                                                 const trainopt_step_opts *o) {
+    const trainopt__mp_nadam_args *a = (const trainopt__mp_nadam_args *)cv;
+    return trainopt_nadam_step_ex(a->c, step, a->mu_product, n, param, grad, s[0], s[1], o);
+}
+static void TRAINOPT__MP_NAME(trainopt__mp_make_nadam)(const void *cv, int64_t step, const trainopt_step_opts *o,
+                                                       trainopt__mp_scalars *s) {
+    const trainopt__mp_nadam_args *a = (const trainopt__mp_nadam_args *)cv;
+    s->nadam = trainopt__nadam_scalars_make(a->c, step, a->mu_product, o);
+}
+static void TRAINOPT__MP_NAME(trainopt__mp_loops_nadam)(const void *cv, int64_t step, const trainopt__mp_scalars *s,
+                                                        size_t n, float *param, const float *grad, float *const *st,
+                                                        const trainopt_step_opts *o) {
+    const trainopt__mp_nadam_args *a = (const trainopt__mp_nadam_args *)cv;
+    (void)step;
+    trainopt__nadam_loops(a->c, &s->nadam, n, param, grad, st[0], st[1], o);
+}
+TRAINOPT__KERNEL_API trainopt_status trainopt_nadam_step_mp(const trainopt_nadam_config *c, int64_t step, double mu_product,
+                                                            size_t n, void *param, const void *grad, void *exp_avg,
+                                                            void *exp_avg_sq, const trainopt_precision *pr,
+                                                            const trainopt_step_opts *o) {
+    static const char *const names[] = {"exp_avg", "exp_avg_sq"};
+    void *const states[] = {exp_avg, exp_avg_sq};
+    trainopt__mp_nadam_args a;
+    trainopt__mp_call m;
+    a.c = c, a.mu_product = mu_product;
+    m.fn = TRAINOPT__MP_NAME(trainopt__mp_f32_nadam);
+    m.make = TRAINOPT__MP_NAME(trainopt__mp_make_nadam);
+    m.loops = TRAINOPT__MP_NAME(trainopt__mp_loops_nadam);
+    m.c = &a, m.step = step, m.n = n, m.param = param, m.grad = grad;
+    m.states = states, m.nstates = 2, m.state_names = names;
+    m.name = "trainopt_nadam_step_mp";
+    return trainopt__mp_run(&m, pr, o);
+}
+
+/* Schedule-free AdamW's step takes its scalar state (trainopt_sfadamw_advance's) instead of
+   a step number: the adapters find it next to the config, and the driver's step is unused. */
+typedef struct {
+    const trainopt_sfadamw_config *c;
+    const trainopt_sfadamw_state *s;
+} trainopt__mp_sfadamw_args;
+static trainopt_status TRAINOPT__MP_NAME(trainopt__mp_f32_sfadamw)(const void *cv, int64_t step, size_t n, float *param,
+                                                                   const float *grad, float *const *s,
+                                                                   const trainopt_step_opts *o) {
+    const trainopt__mp_sfadamw_args *a = (const trainopt__mp_sfadamw_args *)cv;
+    (void)step;
+    return trainopt_sfadamw_step_ex(a->c, a->s, n, param, grad, s[0], s[1], o);
+}
+static void TRAINOPT__MP_NAME(trainopt__mp_make_sfadamw)(const void *cv, int64_t step, const trainopt_step_opts *o,
+                                                         trainopt__mp_scalars *s) {
+    const trainopt__mp_sfadamw_args *a = (const trainopt__mp_sfadamw_args *)cv;
+    (void)step;
+    s->sfadamw = trainopt__sfadamw_scalars_make(a->c, a->s, o);
+}
+static void TRAINOPT__MP_NAME(trainopt__mp_loops_sfadamw)(const void *cv, int64_t step, const trainopt__mp_scalars *s,
+                                                          size_t n, float *param, const float *grad, float *const *st,
+                                                          const trainopt_step_opts *o) {
+    const trainopt__mp_sfadamw_args *a = (const trainopt__mp_sfadamw_args *)cv;
+    (void)step;
+    trainopt__sfadamw_loops(a->c, a->s, &s->sfadamw, n, param, grad, st[0], st[1], o);
+}
+TRAINOPT__KERNEL_API trainopt_status trainopt_sfadamw_step_mp(const trainopt_sfadamw_config *c, const trainopt_sfadamw_state *s,
+                                                              size_t n, void *param, const void *grad, void *z,
+                                                              void *exp_avg_sq, const trainopt_precision *pr,
+                                                              const trainopt_step_opts *o) {
+    static const char *const names[] = {"z", "exp_avg_sq"};
+    void *const states[] = {z, exp_avg_sq};
+    trainopt__mp_sfadamw_args a;
+    trainopt__mp_call m;
+    a.c = c, a.s = s;
+    m.fn = TRAINOPT__MP_NAME(trainopt__mp_f32_sfadamw);
+    m.make = TRAINOPT__MP_NAME(trainopt__mp_make_sfadamw);
+    m.loops = TRAINOPT__MP_NAME(trainopt__mp_loops_sfadamw);
+    m.c = &a, m.step = 1, m.n = n, m.param = param, m.grad = grad;
+    m.states = states, m.nstates = 2, m.state_names = names;
+    m.name = "trainopt_sfadamw_step_mp";
+    return trainopt__mp_run(&m, pr, o);
+}
 #undef TRAINOPT__MP_DEFINE
 #undef TRAINOPT__MP_UNPAREN
 #undef TRAINOPT__MP_NAME

@@ -607,14 +607,47 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__step_common(const trainopt_step
     return trainopt__check_arrays(arrays, n, fn);
 }
 
+/* NAdam's per-step scalars from a checked config, the step and its mu_product (the
+   mixed-precision step, src/mixed.h, shares them). */
+TRAINOPT__FORCE_INLINE trainopt__nadam_scalars trainopt__nadam_scalars_make(const trainopt_nadam_config *c, int64_t step,
+                                                                           double mu_product, const trainopt_step_opts *o) {
+    trainopt__nadam_scalars s;
+    const double mu = trainopt__nadam_mu(c, step), mu_next = trainopt__nadam_mu(c, step + (step < INT64_MAX));
+    s.gi = trainopt__grad_in_make(c->maximize, o);
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(1.0 - trainopt__powi(c->beta2, step)));
+    s.eps = (float)c->eps;
+    s.neg_grad_step = (float)(-c->lr * (1.0 - mu) / (1.0 - mu_product));
+    s.neg_avg_step = (float)(-c->lr * mu_next / fma(-mu_product, mu_next, 1.0)); /* fma: no compiler may contract it otherwise */
+    s.weight_decay = (float)c->weight_decay;
+    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
+    return s;
+}
+
+/* The loop a checked config chooses (the mixed-precision step runs it on each block). */
+TRAINOPT__FORCE_INLINE void trainopt__nadam_loops(const trainopt_nadam_config *c, const trainopt__nadam_scalars *s, size_t n,
+                                                  float *param, const float *grad, float *exp_avg, float *exp_avg_sq,
+                                                  const trainopt_step_opts *o) {
+    const int l2 = !c->decoupled_weight_decay && c->weight_decay != 0.0;
+    const int decay = c->decoupled_weight_decay && c->weight_decay != 0.0;
+#define TRAINOPT__NADAM_LOOP(scaled, bad)                                                             \
+    if (l2) trainopt__nadam_loop(s, n, scaled, bad, 1, 0, param, grad, exp_avg, exp_avg_sq);          \
+    else if (decay) trainopt__nadam_loop(s, n, scaled, bad, 0, 1, param, grad, exp_avg, exp_avg_sq);  \
+    else trainopt__nadam_loop(s, n, scaled, bad, 0, 0, param, grad, exp_avg, exp_avg_sq);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__NADAM_LOOP);
+#undef TRAINOPT__NADAM_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__nadam_run(const trainopt_nadam_config *c, int64_t step, double mu_product,
                                                            size_t n, float *param, const float *grad, float *exp_avg,
                                                            float *exp_avg_sq, const trainopt_step_opts *o, const char *fn) {
     trainopt__nadam_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
-    double mu, mu_next;
-    int l2, decay, done;
+    int done;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if ((st = trainopt__adamlike_check(c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, fn)) != TRAINOPT_OK) return st;
     if (!trainopt__nonneg(c->momentum_decay))
@@ -629,27 +662,8 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__nadam_run(const trainopt_nadam_
     trainopt__arrays_add(&arrays, exp_avg_sq, "exp_avg_sq");
     if ((st = trainopt__step_common(o, step, n, &arrays, &done, fn)) != TRAINOPT_OK || done) return st;
 
-    mu = trainopt__nadam_mu(c, step);
-    mu_next = trainopt__nadam_mu(c, step + (step < INT64_MAX));
-    s.gi = trainopt__grad_in_make(c->maximize, o);
-    s.beta1 = (float)c->beta1;
-    s.one_minus_beta1 = (float)(1.0 - c->beta1);
-    s.beta2 = (float)c->beta2;
-    s.one_minus_beta2 = (float)(1.0 - c->beta2);
-    s.inv_bias_correction2_sqrt = (float)(1.0 / sqrt(1.0 - trainopt__powi(c->beta2, step)));
-    s.eps = (float)c->eps;
-    s.neg_grad_step = (float)(-c->lr * (1.0 - mu) / (1.0 - mu_product));
-    s.neg_avg_step = (float)(-c->lr * mu_next / fma(-mu_product, mu_next, 1.0)); /* fma: no compiler may contract it otherwise */
-    s.weight_decay = (float)c->weight_decay;
-    s.decay_factor = (float)fma(-c->lr, c->weight_decay, 1.0);
-    l2 = !c->decoupled_weight_decay && c->weight_decay != 0.0;
-    decay = c->decoupled_weight_decay && c->weight_decay != 0.0;
-#define TRAINOPT__NADAM_LOOP(scaled, bad)                                                              \
-    if (l2) trainopt__nadam_loop(&s, n, scaled, bad, 1, 0, param, grad, exp_avg, exp_avg_sq);          \
-    else if (decay) trainopt__nadam_loop(&s, n, scaled, bad, 0, 1, param, grad, exp_avg, exp_avg_sq);  \
-    else trainopt__nadam_loop(&s, n, scaled, bad, 0, 0, param, grad, exp_avg, exp_avg_sq);
-    TRAINOPT__RUN_STEP(o, TRAINOPT__NADAM_LOOP);
-#undef TRAINOPT__NADAM_LOOP
+    s = trainopt__nadam_scalars_make(c, step, mu_product, o);
+    trainopt__nadam_loops(c, &s, n, param, grad, exp_avg, exp_avg_sq, o);
     return TRAINOPT_OK;
 }
 

@@ -894,6 +894,40 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sfadamw_state_check(const train
     return TRAINOPT_OK;
 }
 
+/* The per-step scalars from a checked config and state, and the loop they choose (the
+   mixed-precision step, src/mixed.h, runs them on each block). */
+TRAINOPT__FORCE_INLINE trainopt__sfadamw_scalars trainopt__sfadamw_scalars_make(const trainopt_sfadamw_config *c,
+                                                                               const trainopt_sfadamw_state *st,
+                                                                               const trainopt_step_opts *o) {
+    trainopt__sfadamw_scalars s;
+    s.gi = trainopt__grad_in_make(0, o);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.eps = (float)c->eps;
+    s.weight_decay = (float)c->weight_decay;
+    s.ckp1 = (float)st->ckp1;
+    s.one_minus_ckp1 = (float)(1.0 - st->ckp1);
+    s.y_coef = (float)(st->lr * (c->beta1 * (1.0 - st->ckp1) - 1.0));
+    s.neg_lr = (float)-st->lr;
+    return s;
+}
+TRAINOPT__FORCE_INLINE void trainopt__sfadamw_loops(const trainopt_sfadamw_config *c, const trainopt_sfadamw_state *st,
+                                                    const trainopt__sfadamw_scalars *s, size_t n, float *param,
+                                                    const float *grad, float *z, float *exp_avg_sq,
+                                                    const trainopt_step_opts *o) {
+    const int has_wd = c->weight_decay != 0.0, high = !(fabs(st->ckp1) < 0.5);
+#define TRAINOPT__SFADAMW_LOOP(scaled, bad)                                                            \
+    if (high) {                                                                                        \
+        if (has_wd) trainopt__sfadamw_loop(s, n, scaled, bad, 1, 1, param, grad, z, exp_avg_sq);       \
+        else trainopt__sfadamw_loop(s, n, scaled, bad, 0, 1, param, grad, z, exp_avg_sq);              \
+    } else {                                                                                           \
+        if (has_wd) trainopt__sfadamw_loop(s, n, scaled, bad, 1, 0, param, grad, z, exp_avg_sq);       \
+        else trainopt__sfadamw_loop(s, n, scaled, bad, 0, 0, param, grad, z, exp_avg_sq);              \
+    }
+    TRAINOPT__RUN_STEP(o, TRAINOPT__SFADAMW_LOOP);
+#undef TRAINOPT__SFADAMW_LOOP
+}
+
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__sfadamw_run(const trainopt_sfadamw_config *c, const trainopt_sfadamw_state *st,
                                                              size_t n, float *param, const float *grad, float *z,
                                                              float *exp_avg_sq, const trainopt_step_opts *o, const char *fn) {
@@ -902,7 +936,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sfadamw_run(const trainopt_sfad
     trainopt__sfadamw_scalars s;
     trainopt__arrays arrays;
     trainopt_status status;
-    int has_wd, high, skip;
+    int skip;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
     if (!trainopt__in_01(c->beta1)) return trainopt__once_hparam(fn, "beta1", c->beta1, TRAINOPT__WHY_01);
@@ -924,27 +958,8 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sfadamw_run(const trainopt_sfad
     trainopt__arrays_add(&arrays, exp_avg_sq, "exp_avg_sq");
     if ((status = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return status;
 
-    s.gi = trainopt__grad_in_make(0, o);
-    s.beta2 = (float)c->beta2;
-    s.one_minus_beta2 = (float)(1.0 - c->beta2);
-    s.eps = (float)c->eps;
-    s.weight_decay = (float)c->weight_decay;
-    s.ckp1 = (float)st->ckp1;
-    s.one_minus_ckp1 = (float)(1.0 - st->ckp1);
-    s.y_coef = (float)(st->lr * (c->beta1 * (1.0 - st->ckp1) - 1.0));
-    s.neg_lr = (float)-st->lr;
-    has_wd = c->weight_decay != 0.0;
-    high = !(fabs(st->ckp1) < 0.5);
-#define TRAINOPT__SFADAMW_LOOP(scaled, bad)                                                            \
-    if (high) {                                                                                        \
-        if (has_wd) trainopt__sfadamw_loop(&s, n, scaled, bad, 1, 1, param, grad, z, exp_avg_sq);      \
-        else trainopt__sfadamw_loop(&s, n, scaled, bad, 0, 1, param, grad, z, exp_avg_sq);             \
-    } else {                                                                                           \
-        if (has_wd) trainopt__sfadamw_loop(&s, n, scaled, bad, 1, 0, param, grad, z, exp_avg_sq);      \
-        else trainopt__sfadamw_loop(&s, n, scaled, bad, 0, 0, param, grad, z, exp_avg_sq);             \
-    }
-    TRAINOPT__RUN_STEP(o, TRAINOPT__SFADAMW_LOOP);
-#undef TRAINOPT__SFADAMW_LOOP
+    s = trainopt__sfadamw_scalars_make(c, st, o);
+    trainopt__sfadamw_loops(c, st, &s, n, param, grad, z, exp_avg_sq, o);
     return TRAINOPT_OK;
 }
 

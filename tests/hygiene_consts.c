@@ -257,6 +257,16 @@ void mixed_steps(void) { /* bf16 parameters and states in the first halves of a.
     pr.param_mode = TRAINOPT_PARAM_SPLIT;
     note(trainopt_adadelta_step_mp(&adadelta, 1, K, a, b, c, d, &pr, NULL));
     note(trainopt_lion_step_mp(&lion, 1, 17, a, b, c, &pr, NULL));
+    {
+        trainopt_nadam_config nadam = TRAINOPT_NADAM_DEFAULTS;
+        note(trainopt_nadam_step_mp(&nadam, 1, trainopt_nadam_mu_product(&nadam, 1, 1.0), K, a, b, c, d, &pr, NULL));
+    }
+    {
+        trainopt_sfadamw_config sf = TRAINOPT_SFADAMW_DEFAULTS;
+        trainopt_sfadamw_state st = TRAINOPT_SFADAMW_STATE_INIT;
+        note(trainopt_sfadamw_advance(&sf, &st));
+        note(trainopt_sfadamw_step_mp(&sf, &st, K, a, b, c, d, &pr, NULL));
+    }
 }
 
 void random_draws(void);

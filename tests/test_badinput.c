@@ -1052,6 +1052,14 @@ BI_MP_CALL(adamax, adamax_config, 5, 1, 2, 2, a->p[3], a->p[4])
 BI_MP_CALL(adadelta, adadelta_config, 4, 1, 2, 2, a->p[3], a->p[4])
 BI_MP_CALL(lion, lion_config, 4, 1, 2, 1, a->p[3])
 #undef BI_MP_CALL
+static int bi_nadam_mp(bi_args *a) { /* its mu product (h[6]) between the step and n */
+    int fi;
+    const trainopt_nadam_config c = bi_nadam_cfg(a);
+    const trainopt_step_opts o = bi_opts(a, 7, 2, 8, &fi);
+    const trainopt_precision pr = bi_mp_pr(a, 3, 5);
+    return trainopt_nadam_step_mp(C(0) ? &c : NULL, a->step, a->h[6], a->n, a->p[1], a->p[2], a->p[3], a->p[4],
+                                  bi_mp_null_pr ? NULL : &pr, a->p[7] ? &o : NULL);
+}
 
 /* The descriptor's refusals, for a row whose param_dtype is integer i0 and compensation slot aux. */
 static void bi_mp_extra(to_ctx *t, const bi_kernel *k, int hi, int ii, int i0, int aux) {
@@ -1092,6 +1100,50 @@ static void bi_radam_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k,
 static void bi_adamax_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k, 5, 1, 2, 5); }
 static void bi_adadelta_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k, 4, 1, 2, 5); }
 static void bi_lion_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k, 4, 1, 2, 4); }
+static void bi_nadam_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k, 7, 2, 3, 5); }
+
+/* Schedule-free AdamW's _mp: its state in slot 1 (set up as for its step), so param, grad,
+   z, exp_avg_sq, the compensation, the copy, the options and the count are slots 2-9;
+   bi_mp_extra's slots are one lower, so its refusals are written out here. */
+static int bi_sf_mp(bi_args *a) {
+    int fi;
+    const trainopt_sfadamw_config c = bi_sf_cfg(a);
+    const trainopt_step_opts o = bi_opts(a, 7, 1, 9, &fi);
+    const trainopt_precision pr = bi_mp_pr(a, 2, 6);
+    return trainopt_sfadamw_step_mp(C(0) ? &c : NULL, (const trainopt_sfadamw_state *)a->p[1], a->n, a->p[2], a->p[3],
+                                    a->p[4], a->p[5], bi_mp_null_pr ? NULL : &pr, a->p[8] ? &o : NULL);
+}
+static void bi_sf_mp_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    size_t *nf;
+    uint64_t before;
+    int got;
+    bi_sf_step_more(t, k);
+    bi_setup(k, &a), a.i[1] = 1, a.h[7] = NAN;
+    nf = (size_t *)a.p[9];
+    *nf = 12345;
+    before = bi_checksum(9);
+    got = bi_logged(k->call(&a));
+    if (t)
+        TO_CHECK(t, got == TRAINOPT_OK && *nf == 0 && bi_checksum(9) == before,
+                 "%s: found_inf with a NaN scale: status %d, nonfinite %zu (documented: OK, 0, untouched)", k->name, got, *nf);
+    bi_setup(k, &a), bi_mp_null_pr = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "pr NULL"));
+    bi_mp_null_pr = 0;
+    bi_setup(k, &a), bi_mp_state_dtype = TRAINOPT_F16;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "fp16 states"));
+    bi_mp_state_dtype = TRAINOPT_BF16;
+    bi_setup(k, &a), a.i[2] = TRAINOPT_F32;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "fp32 parameters with a compensation array"));
+    bi_setup(k, &a), a.i[2] = TRAINOPT_F16, a.i[3] = TRAINOPT_PARAM_SPLIT;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "split fp16 parameters"));
+    bi_setup(k, &a), a.i[3] = TRAINOPT_PARAM_STOCHASTIC;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "stochastic rounding with a compensation array"));
+    bi_setup(k, &a), a.i[3] = TRAINOPT_PARAM_STOCHASTIC, a.p[6] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "stochastic rounding"));
+    bi_setup(k, &a), a.p[7] = (uint16_t *)a.p[3] + BI_N - 1; /* the copy's first element is grad's last */
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "copy over grad's last element"));
+}
 
 /* ---- multi-tensor steps and threaded reductions (tests/test_parallel.c has the rest) ---- */
 
@@ -1911,6 +1963,11 @@ static const bi_kernel bi_kernels[] = {
      BI_N, BI_BIG_N, ST, 1, -1, NULL, bi_adadelta_mp_extra},
     {"lion_step_mp", bi_lion_mp, "cWRWWwyy", "", "nuunn", "--EEE", {1e-4, 0.9, 0.99, 1e-3, 0.5}, {1, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, BI_N,
      BI_BIG_N, ST, 1, -1, NULL, bi_lion_mp_extra},
+    {"nadam_step_mp", bi_nadam_mp, "cWRWWWwyy", "", "nbbnnnbn", "---EEE", {2e-3, 0.9, 0.999, 1e-8, 0.01, 4e-3, 0.45, 0.5},
+     {0, 0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, BI_N, BI_BIG_N, ST, 1, -1, NULL, bi_nadam_mp_extra},
+    {"sfadamw_step_mp", bi_sf_mp, "ccWRWWWwyy", "", "nbbnn--n", "--EEE", {0.0025, 0.9, 0.999, 1e-8, 0.01, 0.0, 2.0, 0.5},
+     {0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, NO_STEP, BI_N, BI_BIG_N, ST, 1, -1, bi_sf_step_setup,
+     bi_sf_mp_extra},
     /* multi-tensor steps (k = 3 tensors) and threaded reductions */
     {"sgd_step_multi", bi_sgd_multi, "cxyy", "", "nnfnn", "--", {0.1, 0.9, 0.0, 0.01, 0.5}, {0}, 1, 3, 0, ST, 0, -1,
      bi_multi_setup, bi_multi_extra},

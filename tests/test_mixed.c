@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MX_N = 1031, MX_OPTS = 9 }; /* two whole blocks of the driver and a tail */
+enum { MX_N = 1031, MX_OPTS = 11 }; /* two whole blocks of the driver and a tail */
 
 typedef struct {
     const char *name;
@@ -91,12 +91,61 @@ MX_WRAP(adadelta, trainopt_adadelta_config c = mx_adadelta(), s[0], s[1])
 MX_WRAP(lion, trainopt_lion_config c = mx_lion(), s[0])
 #undef MX_WRAP
 
+/* NAdam's step also takes the mu product up to the step, advanced as its manual says. */
+static trainopt_nadam_config mx_nadam(void) {
+    trainopt_nadam_config c = TRAINOPT_NADAM_DEFAULTS;
+    c.lr = 1e-2, c.weight_decay = 0.01, c.decoupled_weight_decay = 1;
+    return c;
+}
+static double mx_nadam_mu_product(const trainopt_nadam_config *c, int64_t step) {
+    double p = 1.0;
+    int64_t t;
+    for (t = 1; t <= step; t++) p = trainopt_nadam_mu_product(c, t, p);
+    return p;
+}
+static trainopt_status mx_ex_nadam(int64_t step, size_t n, float *p, const float *g, float *const *s,
+                                   const trainopt_step_opts *o) {
+    const trainopt_nadam_config c = mx_nadam();
+    return trainopt_nadam_step_ex(&c, step, mx_nadam_mu_product(&c, step), n, p, g, s[0], s[1], o);
+}
+static trainopt_status mx_mp_nadam(int64_t step, size_t n, void *p, const void *g, void *const *s,
+                                   const trainopt_precision *pr, const trainopt_step_opts *o) {
+    const trainopt_nadam_config c = mx_nadam();
+    return trainopt_nadam_step_mp(&c, step, mx_nadam_mu_product(&c, step), n, p, g, s[0], s[1], pr, o);
+}
+
+/* Schedule-free AdamW's step takes the scalar state after `step` advances. */
+static trainopt_sfadamw_config mx_sfadamw(void) {
+    trainopt_sfadamw_config c = TRAINOPT_SFADAMW_DEFAULTS;
+    c.lr = 1e-2, c.weight_decay = 0.01, c.warmup_steps = 2;
+    return c;
+}
+static trainopt_sfadamw_state mx_sfadamw_state(const trainopt_sfadamw_config *c, int64_t step) {
+    trainopt_sfadamw_state st = TRAINOPT_SFADAMW_STATE_INIT;
+    while (st.step < step) trainopt_sfadamw_advance(c, &st);
+    return st;
+}
+static trainopt_status mx_ex_sfadamw(int64_t step, size_t n, float *p, const float *g, float *const *s,
+                                     const trainopt_step_opts *o) {
+    const trainopt_sfadamw_config c = mx_sfadamw();
+    const trainopt_sfadamw_state st = mx_sfadamw_state(&c, step);
+    return trainopt_sfadamw_step_ex(&c, &st, n, p, g, s[0], s[1], o);
+}
+static trainopt_status mx_mp_sfadamw(int64_t step, size_t n, void *p, const void *g, void *const *s,
+                                     const trainopt_precision *pr, const trainopt_step_opts *o) {
+    const trainopt_sfadamw_config c = mx_sfadamw();
+    const trainopt_sfadamw_state st = mx_sfadamw_state(&c, step);
+    return trainopt_sfadamw_step_mp(&c, &st, n, p, g, s[0], s[1], pr, o);
+}
+
 static const mx_opt mx_opts[MX_OPTS] = {
     {"sgd", 1, mx_ex_sgd, mx_mp_sgd},          {"adagrad", 1, mx_ex_adagrad, mx_mp_adagrad},
     {"rmsprop", 3, mx_ex_rmsprop, mx_mp_rmsprop}, {"adam", 3, mx_ex_adam, mx_mp_adam},
     {"adamw", 2, mx_ex_adamw, mx_mp_adamw},    {"radam", 2, mx_ex_radam, mx_mp_radam},
     {"adamax", 2, mx_ex_adamax, mx_mp_adamax}, {"adadelta", 2, mx_ex_adadelta, mx_mp_adadelta},
     {"lion", 1, mx_ex_lion, mx_mp_lion},
+    {"nadam", 2, mx_ex_nadam, mx_mp_nadam},
+    {"sfadamw", 2, mx_ex_sfadamw, mx_mp_sfadamw},
 };
 
 /* The parameter setups tested: dtype and write-back mode (F32: master with a copy). */

@@ -341,6 +341,68 @@ static void th_mixed(th_mem *m, int chunk, size_t b, size_t e) {
     }
 }
 
+/* NAdam's mixed-precision step on [b, e), as th_mixed's (its own row: the mixed row's
+   hashes predate it): bf16 stochastic, then bf16 Kahan with an fp16 copy, then fp32
+   masters with bf16 gradients and a bf16 copy. */
+static void th_mixed_nadam(th_mem *m, int chunk, size_t b, size_t e) {
+    const size_t n = e - b;
+    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+    trainopt_nadam_config c = TRAINOPT_NADAM_DEFAULTS;
+    double mu_product = 1.0;
+    uint16_t *h[9];
+    float *f[4];
+    int i;
+    int64_t step;
+    (void)chunk;
+    for (i = 0; i < 9; i++) h[i] = (uint16_t *)(void *)m->a[i] + b;
+    for (i = 0; i < 4; i++) f[i] = m->a[9 + i] + b;
+    c.weight_decay = 0.01, c.decoupled_weight_decay = 1;
+    pr.param_dtype = TRAINOPT_BF16, pr.grad_dtype = TRAINOPT_BF16, pr.state_dtype = TRAINOPT_BF16;
+    pr.param_mode = TRAINOPT_PARAM_STOCHASTIC, pr.seed = TH_SEED, pr.offset = TH_OFFSET + b;
+    for (step = 1; step <= 3; step++) {
+        mu_product = trainopt_nadam_mu_product(&c, step, mu_product);
+        th_note(m, trainopt_nadam_step_mp(&c, step, mu_product, n, h[0], h[1], h[4], h[5], &pr, NULL));
+    }
+    pr.param_mode = TRAINOPT_PARAM_KAHAN, pr.param_aux = h[2], pr.copy = h[3], pr.copy_dtype = TRAINOPT_F16;
+    th_note(m, trainopt_nadam_step_mp(&c, 4, trainopt_nadam_mu_product(&c, 4, mu_product), n, h[0], h[1], h[6], h[7], &pr,
+                                      NULL));
+    pr.param_dtype = TRAINOPT_F32, pr.param_mode = TRAINOPT_PARAM_NEAREST, pr.param_aux = NULL;
+    pr.state_dtype = TRAINOPT_F32, pr.copy = h[8], pr.copy_dtype = TRAINOPT_BF16;
+    th_note(m, trainopt_nadam_step_mp(&c, 2, trainopt_nadam_mu_product(&c, 2, 0.9), n, f[0], h[1], f[1], f[2], &pr, NULL));
+    { /* the fp16 copy's NaNs to one pattern, as th_mixed's */
+        size_t j;
+        for (j = 0; j < n; j++)
+            if ((h[3][j] & 0x7c00u) == 0x7c00u && (h[3][j] & 0x03ffu)) h[3][j] = 0x7e00u;
+    }
+}
+
+/* Schedule-free AdamW's mixed-precision step on [b, e): bf16 stochastic parameters with bf16
+   gradients and states, then fp32 masters with fp16 gradients and a bf16 copy; each chunk
+   advances its own copy of the scalar state, as th_sfadamw's. */
+static void th_mixed_sfadamw(th_mem *m, int chunk, size_t b, size_t e) {
+    const size_t n = e - b;
+    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+    trainopt_sfadamw_config c = TRAINOPT_SFADAMW_DEFAULTS;
+    trainopt_sfadamw_state s = TRAINOPT_SFADAMW_STATE_INIT;
+    uint16_t *h[9];
+    float *f[4];
+    int i;
+    (void)chunk;
+    for (i = 0; i < 9; i++) h[i] = (uint16_t *)(void *)m->a[i] + b;
+    for (i = 0; i < 4; i++) f[i] = m->a[9 + i] + b;
+    c.weight_decay = 0.01, c.warmup_steps = 2;
+    pr.param_dtype = TRAINOPT_BF16, pr.grad_dtype = TRAINOPT_BF16, pr.state_dtype = TRAINOPT_BF16;
+    pr.param_mode = TRAINOPT_PARAM_STOCHASTIC, pr.seed = TH_SEED, pr.offset = TH_OFFSET + b;
+    for (i = 0; i < 3; i++) {
+        th_note(m, trainopt_sfadamw_advance(&c, &s));
+        th_note(m, trainopt_sfadamw_step_mp(&c, &s, n, h[0], h[1], h[4], h[5], &pr, NULL));
+    }
+    pr.param_dtype = TRAINOPT_F32, pr.param_mode = TRAINOPT_PARAM_NEAREST, pr.grad_dtype = TRAINOPT_F16;
+    pr.state_dtype = TRAINOPT_F32, pr.copy = h[8], pr.copy_dtype = TRAINOPT_BF16;
+    th_note(m, trainopt_sfadamw_advance(&c, &s));
+    th_note(m, trainopt_sfadamw_step_mp(&c, &s, n, f[0], h[2], f[1], f[2], &pr, NULL));
+}
+
 static const th_kernel th_kernels[] = {
     {"sgd", "sgd_step", 3, TH_N, {8, 1000, 2992}, th_sgd},
     {"adagrad", "adagrad_init adagrad_step", 3, TH_N, {8, 1000, 2992}, th_adagrad},
@@ -364,6 +426,8 @@ static const th_kernel th_kernels[] = {
      "sgd_step_mp adagrad_step_mp rmsprop_step_mp adam_step_mp adamw_step_mp radam_step_mp adamax_step_mp "
      "adadelta_step_mp lion_step_mp",
      13, TH_N, {8, 1000, 2992}, th_mixed},
+    {"mixed_nadam", "nadam_step_mp", 13, TH_N, {8, 1000, 2992}, th_mixed_nadam},
+    {"mixed_sfadamw", "sfadamw_step_mp", 13, TH_N, {8, 1000, 2992}, th_mixed_sfadamw},
     {"batchnorm", "batchnorm_forward_train batchnorm_backward batchnorm_forward_infer batchnorm_fold", 13,
      TH_N / TH_BN_S, {1, 30, 60}, th_batchnorm},
     {"norms",

@@ -423,6 +423,40 @@ class LowPrecision(unittest.TestCase):
             for got, want in ((p, pf), (m, mf), (v, vf)):
                 np.testing.assert_array_equal(got, tnp.convert(want, "bfloat16"))
 
+    def test_mixed_nadam_takes_its_mu_product(self):
+        """NAdam's _mp step takes mu_product as its fp32 step does (a keyword) and is that step on the
+        widened bf16 arrays, rounded to nearest."""
+        r = rng(4)
+        n = 777
+        p = tnp.convert(r.standard_normal(n).astype(np.float32), "bfloat16")
+        m, v = np.zeros(n, np.uint16), np.zeros(n, np.uint16)
+        mu_product = 1.0
+        for step in range(1, 5):
+            mu = 0.9 * (1.0 - 0.5 * 0.96 ** (step * 4e-3))  # trainopt_nadam_mu_product's, in float32
+            mu_product = float(np.float32(mu_product) * np.float32(mu))
+            g = tnp.convert(r.standard_normal(n).astype(np.float32), "bfloat16")
+            pf, gf, mf, vf = (self.widen(a) for a in (p, g, m, v))
+            tnp.nadam_step(pf, gf, mf, vf, step=step, mu_product=mu_product, weight_decay=0.01)
+            tnp.nadam_step_mp(p, g, m, v, step=step, mu_product=mu_product, weight_decay=0.01)
+            for got, want in ((p, pf), (m, mf), (v, vf)):
+                np.testing.assert_array_equal(got, tnp.convert(want, "bfloat16"))
+
+    def test_mixed_sfadamw_is_the_fp32_step_rounded(self):
+        """ScheduleFreeAdamW.step_mp: step() on the widened bf16 arrays, rounded to nearest."""
+        r = rng(5)
+        n = 777
+        opt = tnp.ScheduleFreeAdamW(lr=1e-2, weight_decay=0.01, warmup_steps=2)
+        p = tnp.convert(r.standard_normal(n).astype(np.float32), "bfloat16")
+        z, v = p.copy(), np.zeros(n, np.uint16)
+        for _ in range(4):
+            opt.advance()
+            g = tnp.convert(r.standard_normal(n).astype(np.float32), "bfloat16")
+            pf, gf, zf, vf = (self.widen(a) for a in (p, g, z, v))
+            opt.step(pf, gf, zf, vf)
+            opt.step_mp(p, g, z, v)
+            for got, want in ((p, pf), (z, zf), (v, vf)):
+                np.testing.assert_array_equal(got, tnp.convert(want, "bfloat16"))
+
     def test_mixed_kahan_and_copy(self):
         """fp16 parameters with a Kahan compensation: p + c follows the fp32 trajectory far closer than
         nearest rounding alone; the bf16 copy of fp32 masters is their nearest rounding."""

@@ -580,6 +580,26 @@ class BFloat16(unittest.TestCase):
                         self.assertEqual(opt.state[p][s].dtype, torch.bfloat16)
                         np.testing.assert_array_equal(self.bits(opt.state[p][s]), a)
 
+    def test_nadam_same_bits_as_the_numpy_mixed_step(self):
+        """NAdam's bf16 step takes the mu_product the fp32 path keeps (state['mu_product'], the value
+        of this step) and is trainopt.np.nadam_step_mp's, states in bf16."""
+        import numpy as np
+        import trainopt.np as tnp
+        torch.manual_seed(7)
+        p = torch.randn(777).bfloat16()
+        opt = tt.NAdam([p], lr=1e-2, weight_decay=0.01)
+        mine = self.bits(p)
+        m, v = np.zeros(777, np.uint16), np.zeros(777, np.uint16)
+        for step in range(1, 6):
+            g = torch.randn(777).bfloat16()
+            p.grad = g
+            opt.step()
+            mu_product = float(opt.state[p]["mu_product"])
+            tnp.nadam_step_mp(mine, self.bits(g), m, v, step=step, mu_product=mu_product, lr=1e-2, weight_decay=0.01)
+            np.testing.assert_array_equal(self.bits(p), mine)
+        self.assertEqual(opt.state[p]["exp_avg"].dtype, torch.bfloat16)
+        np.testing.assert_array_equal(self.bits(opt.state[p]["exp_avg_sq"]), v)
+
     def test_mixed_group_and_checkpoints(self):
         """fp32 and bf16 parameters in one group each take their own kernel; the bf16 states load into
         torch.optim.AdamW and back."""

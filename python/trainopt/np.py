@@ -893,6 +893,23 @@ class ScheduleFreeAdamW:
         check(lib.trainopt_sfadamw_step_ex(*args, opts), "sfadamw_step_ex")
         return int(count[0])
 
+    def step_mp(self, param, grad, z, exp_avg_sq, *, grad_scale=1.0, found_inf=False, **mixed):
+        """trainopt_sfadamw_step_mp: step() on float32, float16 or uint16 (bf16 bits) arrays, the
+        dtypes the arrays'; param_mode, param_aux, copy, seed, offset as for every <opt>_step_mp."""
+        unknown = set(mixed) - set(_MIXED_KEYWORDS)
+        if unknown:
+            raise TypeError("sfadamw_step_mp: unknown keyword %r" % sorted(unknown)[0])
+        n = np.size(param)
+        arrays = [("param", True), ("grad", False), ("z", True), ("exp_avg_sq", True)]
+        given = {"param": param, "grad": grad, "z": z, "exp_avg_sq": exp_avg_sq}
+        args = _mixed_arrays("sfadamw_step_mp", arrays, given, n, dict(_MIXED_KEYWORDS, **mixed))
+        if grad_scale == 1.0 and not found_inf:
+            check(lib.trainopt_sfadamw_step_mp(self.config, self.state, n, *args, ffi.NULL), "sfadamw_step_mp")
+            return None
+        (opts, keep), count = _step_options(grad_scale, found_inf)
+        check(lib.trainopt_sfadamw_step_mp(self.config, self.state, n, *args, opts), "sfadamw_step_mp")
+        return int(count[0])
+
     def to_eval(self, y, z, x=None):
         return _sfadamw_switch("sfadamw_to_eval", self.config, y, z, x)
 
@@ -916,6 +933,8 @@ if "sfadamw_step" in _api.PARAMS:
     __all__.append("ScheduleFreeAdamW")
     for _kernel in ("sfadamw_advance", "sfadamw_step", "sfadamw_step_ex", "sfadamw_to_eval", "sfadamw_to_train"):
         COVERAGE[_kernel] = "ScheduleFreeAdamW"
+    if "sfadamw_step_mp" in _api.PARAMS:
+        COVERAGE["sfadamw_step_mp"] = "ScheduleFreeAdamW"
 else:
     del ScheduleFreeAdamW
 

@@ -156,6 +156,7 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(sgd_step_mp, optim) X(adagrad_step_mp, optim) X(rmsprop_step_mp, optim)          \
     X(adam_step_mp, optim) X(adamw_step_mp, optim) X(radam_step_mp, optim)             \
     X(adamax_step_mp, optim) X(adadelta_step_mp, optim) X(lion_step_mp, optim)         \
+    X(nadam_step_mp, optim)                                                             \
     X(quantize_blockwise, quant8) X(dequantize_blockwise, quant8) X(sgd8bit_step, quant8) \
     X(sgd8bit_step_ex, quant8) X(adam8bit_step, quant8) X(adam8bit_step_ex, quant8)     \
     X(adamw8bit_step, quant8) X(adamw8bit_step_ex, quant8) X(lion8bit_step, quant8)     \
@@ -194,7 +195,7 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(grad_norm_mt, losses) X(clip_grad_norm_mt, losses)                                \
     X(nadam_step_multi, optim) X(radam_step_multi, optim) X(adamax_step_multi, optim)   \
     X(adadelta_step_multi, optim) X(lion_step_multi, optim)                             \
-    X(sfadamw_step_multi, layerwise)                                                    \
+    X(sfadamw_step_multi, layerwise) X(sfadamw_step_mp, layerwise)                     \
     X(layernorm_forward_mt, norms) X(layernorm_backward_mt, norms)                      \
     X(rmsnorm_forward_mt, norms) X(rmsnorm_backward_mt, norms)
 #define FZ_REACHED_ENUM(name, target) fz_reached_##name,

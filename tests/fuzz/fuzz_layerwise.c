@@ -116,6 +116,12 @@ void FZ_NAME(fz_layerwise)(const uint8_t *data, size_t size, fz_out *out) {
                 }
                 fz_put_status(out, trainopt_sfadamw_step_multi(&c, &sf, k, list, op, &fz_threads));
             }
+            if (flags & 16) { /* the mixed-precision step on the same buffers read as bf16 (grad as fp16) */
+                trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+                pr.param_dtype = TRAINOPT_BF16, pr.grad_dtype = TRAINOPT_F16, pr.state_dtype = TRAINOPT_BF16;
+                pr.param_mode = TRAINOPT_PARAM_STOCHASTIC, pr.seed = (uint64_t)ival, pr.offset = (uint64_t)step;
+                fz_put_status(out, trainopt_sfadamw_step_mp(&c, &sf, lens[0], p[0], gl[0], s0l[0], s1[0], &pr, op));
+            }
             break;
         }
         }

@@ -46,8 +46,9 @@ static void fz_put_halves(fz_out *out, const void *p, trainopt_dtype dtype, size
 
 /* The kind's mixed-precision step once, on the arrays as they are (their bytes read as
    bf16/fp16 where the descriptor says so), the descriptor from the input. */
-static trainopt_status fz_mixed(unsigned kind, unsigned flags, const double *h, int64_t t, size_t n, void *param,
-                                const void *g, void *const *s, const trainopt_precision *pr, const trainopt_step_opts *op) {
+static trainopt_status fz_mixed(unsigned kind, unsigned flags, const double *h, int64_t t, double mu_product, size_t n,
+                                void *param, const void *g, void *const *s, const trainopt_precision *pr,
+                                const trainopt_step_opts *op) {
     switch (kind) {
     case 0: {
         trainopt_sgd_config c;
@@ -67,9 +68,14 @@ static trainopt_status fz_mixed(unsigned kind, unsigned flags, const double *h, 
         c.centered = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
         return trainopt_rmsprop_step_mp(&c, t, n, param, g, s[0], s[1], s[2], pr, op);
     }
+    case 5: {
+        trainopt_nadam_config c;
+        c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.eps = h[5], c.weight_decay = h[3], c.momentum_decay = h[4];
+        c.decoupled_weight_decay = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
+        return trainopt_nadam_step_mp(&c, t, mu_product, n, param, g, s[0], s[1], pr, op);
+    }
     case 3:
-    case 4:
-    case 5: { /* (NAdam has no _mp: its mu_product argument does not fit the shared driver) */
+    case 4: {
         trainopt_adam_config c;
         c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.eps = h[5], c.weight_decay = h[3];
         c.amsgrad = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
@@ -247,7 +253,7 @@ void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
         pr.copy = e & 32 ? copy : NULL;
         pr.seed = fz_u64(&in), pr.offset = fz_u64(&in);
         fz_tag(out, "mixed");
-        fz_put_status(out, fz_mixed(kind, flags, h, step, n, param, g, vs, &pr, fused ? &o : NULL));
+        fz_put_status(out, fz_mixed(kind, flags, h, step, mu_product, n, param, g, vs, &pr, fused ? &o : NULL));
         fz_put_halves(out, param, pr.param_dtype < 3 ? pr.param_dtype : TRAINOPT_F32, n);
         fz_put_halves(out, aux, pr.param_dtype < 3 ? pr.param_dtype : TRAINOPT_F32, n);
         if (pr.copy) fz_put_halves(out, copy, pr.copy_dtype < 3 ? pr.copy_dtype : TRAINOPT_F32, n);
