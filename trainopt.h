@@ -2379,10 +2379,12 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__norm_backward_call TRAINOPT__PRIVATE(trainopt__norm_backward_call)
 #define trainopt__norm_backward_row TRAINOPT__PRIVATE(trainopt__norm_backward_row)
 #define trainopt__norm_backward_setup TRAINOPT__PRIVATE(trainopt__norm_backward_setup)
+#define trainopt__norm_bw_block TRAINOPT__PRIVATE(trainopt__norm_bw_block)
 #define trainopt__norm_bw_dx TRAINOPT__PRIVATE(trainopt__norm_bw_dx)
 #define trainopt__norm_bw_rows TRAINOPT__PRIVATE(trainopt__norm_bw_rows)
 #define trainopt__norm_check TRAINOPT__PRIVATE(trainopt__norm_check)
 #define trainopt__norm_dx TRAINOPT__PRIVATE(trainopt__norm_dx)
+#define trainopt__norm_dxs TRAINOPT__PRIVATE(trainopt__norm_dxs)
 #define trainopt__norm_finish TRAINOPT__PRIVATE(trainopt__norm_finish)
 #define trainopt__norm_forward TRAINOPT__PRIVATE(trainopt__norm_forward)
 #define trainopt__norm_forward_setup TRAINOPT__PRIVATE(trainopt__norm_forward_setup)
@@ -2398,6 +2400,8 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__norm_sums_body TRAINOPT__PRIVATE(trainopt__norm_sums_body)
 #define trainopt__norm_wfinish TRAINOPT__PRIVATE(trainopt__norm_wfinish)
 #define trainopt__norm_wgrad TRAINOPT__PRIVATE(trainopt__norm_wgrad)
+#define trainopt__norm_wgrad_body TRAINOPT__PRIVATE(trainopt__norm_wgrad_body)
+#define trainopt__norm_wgrad_dx TRAINOPT__PRIVATE(trainopt__norm_wgrad_dx)
 #define trainopt__norm_wsum TRAINOPT__PRIVATE(trainopt__norm_wsum)
 #define trainopt__norm_y TRAINOPT__PRIVATE(trainopt__norm_y)
 #define trainopt__normal_pair TRAINOPT__PRIVATE(trainopt__normal_pair)
@@ -10894,11 +10898,25 @@ TRAINOPT__FORCE_INLINE void trainopt__norm_setd(unsigned char *t, size_t j, doub
 /* Vectors of columns swept together by the weight gradients (independent sums). */
 #define TRAINOPT__NORM_VB 4
 
+/* The fused sweep's dx (trainopt__norm_wgrad_dx): rows [0, nr) of the block get dx at
+   out (the block's first row, rows cols apart), g = dy*w when w is given. */
+typedef struct {
+    float *out;
+    const float *w;
+    size_t nr;
+} trainopt__norm_dxs;
+
 /* The block of nr rows (x, dy at its first row, rows cols apart, coefficients rc):
    per column, sum(dy*xhat) and sum(dy) in float with the rows in order, then added
-   to the sums of columns [c0, c1) (first: they start at this block's). */
-TRAINOPT__DRIVER void trainopt__norm_wgrad(const float *x, const float *dy, size_t cols, const trainopt__norm_row *rc,
-                                           size_t nr, size_t c0, size_t c1, const trainopt__norm_wsum *ws, int first) {
+   to the sums of columns [c0, c1) (first: they start at this block's). With dx (a
+   constant), the same sweep writes the block's dx (trainopt__norm_dx's values, the
+   same operations) from the x and dy it loads: one sweep of the block from cache
+   fewer (bench/FINDINGS.md). stream: dx through streaming stores (the caller checks
+   that every row is aligned for them). */
+TRAINOPT__FORCE_INLINE void trainopt__norm_wgrad_body(const float *x, const float *dy, size_t cols,
+                                                      const trainopt__norm_row *rc, size_t nr, size_t c0, size_t c1,
+                                                      const trainopt__norm_wsum *ws, int first,
+                                                      const trainopt__norm_dxs *dxs, int dx, int weighted, int stream) {
     trainopt__vf pw[TRAINOPT__NORM_VB], pb[TRAINOPT__NORM_VB];
     float lw[TRAINOPT__NORM_VB * TRAINOPT_SIMD_LANES], lb[TRAINOPT__NORM_VB * TRAINOPT_SIMD_LANES];
     const size_t step = TRAINOPT__NORM_VB * TRAINOPT_SIMD_LANES;
@@ -10910,15 +10928,24 @@ TRAINOPT__DRIVER void trainopt__norm_wgrad(const float *x, const float *dy, size
         for (v = 0; v < TRAINOPT__NORM_VB; v++) pw[v] = pb[v] = trainopt__v_zero();
         for (r = 0; r < nr; r++) {
             const trainopt__vf mu = trainopt__v_set1(rc[r].mu), a = trainopt__v_set1(rc[r].a), cx = trainopt__v_set1(rc[r].cx);
+            const int row_dx = dx && r < dxs->nr;
             TRAINOPT__UNROLL
             for (v = 0; v < TRAINOPT__NORM_VB; v++) {
                 const size_t o = (size_t)v * TRAINOPT_SIMD_LANES;
                 if (o < width) {
                     const size_t k = trainopt__bn_min(width - o, TRAINOPT_SIMD_LANES), at = r * cols + j + o;
                     const trainopt__vf d = trainopt__v_load_n(dy + at, k);
-                    const trainopt__vf xh = trainopt__v_fma(trainopt__v_sub(trainopt__v_load_n(x + at, k), mu), a, cx);
+                    const trainopt__vf xm = trainopt__v_sub(trainopt__v_load_n(x + at, k), mu);
+                    const trainopt__vf xh = trainopt__v_fma(xm, a, cx);
                     pw[v] = trainopt__v_fma(d, xh, pw[v]);
                     pb[v] = trainopt__v_add(pb[v], d);
+                    if (row_dx) {
+                        const trainopt__vf g = weighted ? trainopt__v_mul(d, trainopt__v_load_n(dxs->w + j + o, k)) : d;
+                        const trainopt__vf dxv = trainopt__v_fma(xm, trainopt__v_set1(rc[r].k),
+                                                                 trainopt__v_fma(g, a, trainopt__v_set1(rc[r].c)));
+                        if (stream && k == TRAINOPT_SIMD_LANES) trainopt__v_stream(dxs->out + at, dxv);
+                        else trainopt__v_store_n(dxs->out + at, dxv, k);
+                    }
                 }
             }
         }
@@ -10940,6 +10967,24 @@ TRAINOPT__DRIVER void trainopt__norm_wgrad(const float *x, const float *dy, size
                 trainopt__norm_setd(ws->tb, t, trainopt__norm_getd(ws->tb, t) + (double)lb[l]);
             }
         }
+    }
+}
+
+TRAINOPT__DRIVER void trainopt__norm_wgrad(const float *x, const float *dy, size_t cols, const trainopt__norm_row *rc,
+                                           size_t nr, size_t c0, size_t c1, const trainopt__norm_wsum *ws, int first) {
+    trainopt__norm_wgrad_body(x, dy, cols, rc, nr, c0, c1, ws, first, NULL, 0, 0, 0);
+}
+
+/* trainopt__norm_wgrad and the block's dx in one sweep (dxs as above). */
+TRAINOPT__DRIVER void trainopt__norm_wgrad_dx(const float *x, const float *dy, size_t cols, const trainopt__norm_row *rc,
+                                              size_t nr, size_t c0, size_t c1, const trainopt__norm_wsum *ws, int first,
+                                              const trainopt__norm_dxs *dxs, int stream) {
+    if (dxs->w) {
+        if (stream) trainopt__norm_wgrad_body(x, dy, cols, rc, nr, c0, c1, ws, first, dxs, 1, 1, 1);
+        else trainopt__norm_wgrad_body(x, dy, cols, rc, nr, c0, c1, ws, first, dxs, 1, 1, 0);
+    } else {
+        if (stream) trainopt__norm_wgrad_body(x, dy, cols, rc, nr, c0, c1, ws, first, dxs, 1, 0, 1);
+        else trainopt__norm_wgrad_body(x, dy, cols, rc, nr, c0, c1, ws, first, dxs, 1, 0, 0);
     }
 }
 
@@ -11005,8 +11050,28 @@ TRAINOPT__DRIVER void trainopt__norm_bw_dx(const trainopt__norm_args *p, size_t 
                                 p->cols, 1, p->w ? TRAINOPT__NORM_W : 0, p->stream, NULL);
 }
 
-/* Rows go in blocks of NORM_ROWS: each block's coefficients, its weight-gradient
-   sums, then its dx (the rows still in cache). The weight gradients' double sums
+/* The block of rows [r0, r1): its weight-gradient sums into ws (columns [c0, c1)) and,
+   when out is given, its dx of rows before dx_end, in one sweep where it can (no
+   streaming stores, or every row aligned for them), else in a second one. */
+TRAINOPT__DRIVER void trainopt__norm_bw_block(const trainopt__norm_args *p, size_t r0, size_t r1, size_t c0, size_t c1,
+                                              const trainopt__norm_row *rc, const trainopt__norm_wsum *ws, int first,
+                                              float *out, size_t dx_end) {
+    const size_t cols = p->cols, ndx = out && r0 < dx_end ? trainopt__bn_min(r1, dx_end) - r0 : 0;
+    const int aligned = (uintptr_t)p->out % TRAINOPT__STREAM_ALIGN == 0 && cols * sizeof(float) % TRAINOPT__STREAM_ALIGN == 0;
+    if (ndx && (!p->stream || aligned)) {
+        trainopt__norm_dxs dxs;
+        dxs.out = out + r0 * cols;
+        dxs.w = p->w;
+        dxs.nr = ndx;
+        trainopt__norm_wgrad_dx(p->x + r0 * cols, p->dy + r0 * cols, cols, rc, r1 - r0, c0, c1, ws, first, &dxs, p->stream);
+        return;
+    }
+    trainopt__norm_wgrad(p->x + r0 * cols, p->dy + r0 * cols, cols, rc, r1 - r0, c0, c1, ws, first);
+    if (ndx) trainopt__norm_bw_dx(p, r0, r0 + ndx, rc);
+}
+
+/* Rows go in blocks of NORM_ROWS: each block's coefficients, then its weight-gradient
+   sums and its dx (the rows still in cache). The weight gradients' double sums
    live on the stack for up to TILE columns; for more, in the last 4 rows of dx,
    whose dx is written last; without dx, a tile of columns at a time, each tile
    sweeping the rows' sums again (the same values, so the same bits). */
@@ -11038,8 +11103,7 @@ TRAINOPT__DRIVER void trainopt__norm_backward(const trainopt__norm_args *p) {
                 r0 = b * TRAINOPT__NORM_ROWS;
                 r1 = trainopt__bn_min(rows, r0 + TRAINOPT__NORM_ROWS);
                 trainopt__norm_bw_rows(p, r0, r1, rc);
-                trainopt__norm_wgrad(p->x + r0 * cols, p->dy + r0 * cols, cols, rc, r1 - r0, c0, c1, &ws, b == 0);
-                if (c0 == 0 && p->out) trainopt__norm_bw_dx(p, r0, r1, rc);
+                trainopt__norm_bw_block(p, r0, r1, c0, c1, rc, &ws, b == 0, c0 == 0 ? p->out : NULL, rows);
             }
             if (blocks > 1) trainopt__norm_wfinish(&ws, c0, c1);
         }
@@ -11052,8 +11116,7 @@ TRAINOPT__DRIVER void trainopt__norm_backward(const trainopt__norm_args *p) {
         r0 = b * TRAINOPT__NORM_ROWS;
         r1 = trainopt__bn_min(rows, r0 + TRAINOPT__NORM_ROWS);
         trainopt__norm_bw_rows(p, r0, r1, rc);
-        trainopt__norm_wgrad(p->x + r0 * cols, p->dy + r0 * cols, cols, rc, r1 - r0, 0, cols, &ws, b == 0);
-        if (r0 < dx_end) trainopt__norm_bw_dx(p, r0, trainopt__bn_min(r1, dx_end), rc);
+        trainopt__norm_bw_block(p, r0, r1, 0, cols, rc, &ws, b == 0, p->out, dx_end);
     }
     trainopt__norm_wfinish(&ws, 0, cols);
     trainopt__norm_bw_rows(p, dx_end, rows, rc);

@@ -266,6 +266,7 @@ extern const tob_naive_norms tob_naive_norms_O2, tob_naive_norms_O3_native, tob_
     tob_naive_norms_Ofast_haswell;
 
 const int64_t tob_sizes_norms[] = {1 << 16, 1 << 20, 1 << 22, 1 << 24, 0};
+const int64_t tob_sizes_layernorm[] = {1 << 16, 1 << 20, 1 << 22, 1 << 24, 1 << 26, 0};
 
 static float nm_cols[6][4096], nm_rows[2][16384];
 
@@ -319,10 +320,10 @@ static void bm_roof_norms(tob_state *s, const void *arg) {
 static const int roof_norms_fwd = 0, roof_norms_bwd = 1;
 
 const tob_entry tob_norms_base[] = {
-    TOB_VARIANT_ENTRIES("layernorm_fwd", bm_ln_fwd, tob_naive_norms, tob_sizes_norms),
-    {"layernorm_fwd", "roofline", bm_roof_norms, &roof_norms_fwd, tob_sizes_norms, 0},
-    TOB_VARIANT_ENTRIES("layernorm_bwd", bm_ln_bwd, tob_naive_norms, tob_sizes_norms),
-    {"layernorm_bwd", "roofline", bm_roof_norms, &roof_norms_bwd, tob_sizes_norms, 0},
+    TOB_VARIANT_ENTRIES("layernorm_fwd", bm_ln_fwd, tob_naive_norms, tob_sizes_layernorm),
+    {"layernorm_fwd", "roofline", bm_roof_norms, &roof_norms_fwd, tob_sizes_layernorm, 0},
+    TOB_VARIANT_ENTRIES("layernorm_bwd", bm_ln_bwd, tob_naive_norms, tob_sizes_layernorm),
+    {"layernorm_bwd", "roofline", bm_roof_norms, &roof_norms_bwd, tob_sizes_layernorm, 0},
     TOB_VARIANT_ENTRIES("rmsnorm_fwd", bm_rms_fwd, tob_naive_norms, tob_sizes_norms),
     {"rmsnorm_fwd", "roofline", bm_roof_norms, &roof_norms_fwd, tob_sizes_norms, 0},
     TOB_VARIANT_ENTRIES("rmsnorm_bwd", bm_rms_bwd, tob_naive_norms, tob_sizes_norms),

@@ -138,6 +138,8 @@ typedef struct {
 #define TOB_BYTES_NORM_FWD 8.0
 #define TOB_BYTES_NORM_BWD 12.0
 extern const int64_t tob_sizes_norms[]; /* 64K, 1M, 4M, 16M */
+/* Layer norm also at [16384][4096] (issue 17's out-of-cache shape, beside oneDNN). */
+extern const int64_t tob_sizes_layernorm[]; /* 64K, 1M, 4M, 16M, 64M */
 typedef struct {
     /* llm.c's CPU layer norm (float sums, mean then variance about it) and the
        same shape of loop for RMS norm and group norm, as a user writes them;

@@ -77,8 +77,8 @@ static void bm_bwd(tob_state *s, const void *arg) {
 static const int ln = 0, rms = 1, gn = 2;
 
 const tob_entry TOB_EXPORT(tob_norms)[] = {
-    {"layernorm_fwd", TRAINOPT_SIMD_NAME, bm_fwd, &ln, tob_sizes_norms, 0},
-    {"layernorm_bwd", TRAINOPT_SIMD_NAME, bm_bwd, &ln, tob_sizes_norms, 0},
+    {"layernorm_fwd", TRAINOPT_SIMD_NAME, bm_fwd, &ln, tob_sizes_layernorm, 0},
+    {"layernorm_bwd", TRAINOPT_SIMD_NAME, bm_bwd, &ln, tob_sizes_layernorm, 0},
     {"rmsnorm_fwd", TRAINOPT_SIMD_NAME, bm_fwd, &rms, tob_sizes_norms, 0},
     {"rmsnorm_bwd", TRAINOPT_SIMD_NAME, bm_bwd, &rms, tob_sizes_norms, 0},
     {"groupnorm_fwd", TRAINOPT_SIMD_NAME, bm_fwd, &gn, tob_sizes_norms, 0},

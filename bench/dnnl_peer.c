@@ -1,5 +1,6 @@
 /* bench/dnnl_peer.c - oneDNN's batch normalization on the shapes of
-   bench_batchnorm.c, through its C API (Debian libdnnl-dev, oneDNN 2.6).
+   bench_batchnorm.c and its layer normalization on bench_norms.c's, through
+   its C API (Debian libdnnl-dev, oneDNN 2.6).
 
    For each size (N = 32, C = 64, H*W = n / (N*C)) and each memory format
    oneDNN offers for it - nchw, nhwc and its own blocked nChw16c - it times
@@ -10,7 +11,12 @@
    (C values, negligible). Run with OMP_NUM_THREADS=1 (the Makefile does): one
    thread, like every other row. Prints JSON on stdout in torch_peer.py's
    format; times are process CPU time, the median of the calls after the
-   first, which is timed alone. */
+   first, which is timed alone.
+
+   Layer normalization (issue 17) on bench_norms.c's layer-norm shapes ([rows][cols],
+   cols = TOB_NORM_COLS(n), and [16384][4096]): forward training (mean and variance
+   out, scale and shift) and backward (diff_src, diff_scale, diff_shift), f32, the
+   plain row-major format (ab). Argument "layernorm": these rows alone. */
 #define _POSIX_C_SOURCE 200112L
 #include <oneapi/dnnl/dnnl.h>
 
@@ -190,17 +196,78 @@ static void bench_format(size_t n, dnnl_format_tag_t tag, const char *fmt, const
     if (ws) dnnl_memory_destroy(ws);
 }
 
-int main(void) {
+/* bench.h's TOB_NORM_COLS, and the layer-norm sizes of bench_norms.c. */
+#define LN_COLS(n) ((n) >= ((size_t)1 << 24) ? (size_t)4096 : (size_t)1024)
+
+static void bench_layernorm(size_t n) {
+    dnnl_dims_t dims;
+    dnnl_memory_desc_t data_md;
+    dnnl_layer_normalization_desc_t fwd_d, bwd_d;
+    dnnl_primitive_desc_t fwd_pd, bwd_pd;
+    dnnl_primitive_t fwd, bwd;
+    dnnl_memory_t src, dst, mean, var, scale, shift, ddst, dsrc, dscale, dshift;
+    const unsigned flags = dnnl_use_scale | dnnl_use_shift;
+    dims[0] = (dnnl_dim_t)(n / LN_COLS(n));
+    dims[1] = (dnnl_dim_t)LN_COLS(n);
+    CHECK(dnnl_memory_desc_init_by_tag(&data_md, 2, dims, dnnl_f32, dnnl_ab));
+    CHECK(dnnl_layer_normalization_forward_desc_init(&fwd_d, dnnl_forward_training, &data_md, NULL, EPS, flags));
+    CHECK(dnnl_primitive_desc_create(&fwd_pd, &fwd_d, NULL, engine, NULL));
+    CHECK(dnnl_primitive_create(&fwd, fwd_pd));
+    src = make_mem(&data_md, 0, 1);
+    dst = make_mem(&data_md, 0, 2);
+    mean = make_mem(dnnl_primitive_desc_query_md(fwd_pd, dnnl_query_exec_arg_md, DNNL_ARG_MEAN), 0, 3);
+    var = make_mem(dnnl_primitive_desc_query_md(fwd_pd, dnnl_query_exec_arg_md, DNNL_ARG_VARIANCE), 0, 4);
+    scale = make_mem(dnnl_primitive_desc_query_md(fwd_pd, dnnl_query_exec_arg_md, DNNL_ARG_SCALE), 0, 5);
+    shift = make_mem(dnnl_primitive_desc_query_md(fwd_pd, dnnl_query_exec_arg_md, DNNL_ARG_SHIFT), 0, 6);
+    {
+        dnnl_exec_arg_t a[6] = {{DNNL_ARG_SRC, src},      {DNNL_ARG_DST, dst},     {DNNL_ARG_MEAN, mean},
+                                {DNNL_ARG_VARIANCE, var}, {DNNL_ARG_SCALE, scale}, {DNNL_ARG_SHIFT, shift}};
+        measure("layernorm_fwd", 0, "onednn", n, fwd, 6, a);
+    }
+    CHECK(dnnl_layer_normalization_backward_desc_init(&bwd_d, dnnl_backward, &data_md, &data_md, NULL, EPS, flags));
+    CHECK(dnnl_primitive_desc_create(&bwd_pd, &bwd_d, NULL, engine, fwd_pd));
+    CHECK(dnnl_primitive_create(&bwd, bwd_pd));
+    ddst = make_mem(&data_md, 1, 8);
+    dsrc = make_mem(&data_md, 0, 9);
+    dscale = make_mem(dnnl_primitive_desc_query_md(bwd_pd, dnnl_query_exec_arg_md, DNNL_ARG_DIFF_SCALE), 0, 10);
+    dshift = make_mem(dnnl_primitive_desc_query_md(bwd_pd, dnnl_query_exec_arg_md, DNNL_ARG_DIFF_SHIFT), 0, 11);
+    {
+        dnnl_exec_arg_t a[9] = {{DNNL_ARG_SRC, src},        {DNNL_ARG_MEAN, mean},          {DNNL_ARG_VARIANCE, var},
+                                {DNNL_ARG_DIFF_DST, ddst},  {DNNL_ARG_SCALE, scale},        {DNNL_ARG_SHIFT, shift},
+                                {DNNL_ARG_DIFF_SRC, dsrc},  {DNNL_ARG_DIFF_SCALE, dscale}, {DNNL_ARG_DIFF_SHIFT, dshift}};
+        measure("layernorm_bwd", 0, "onednn", n, bwd, 9, a);
+    }
+    dnnl_primitive_destroy(fwd);
+    dnnl_primitive_destroy(bwd);
+    dnnl_primitive_desc_destroy(fwd_pd);
+    dnnl_primitive_desc_destroy(bwd_pd);
+    dnnl_memory_destroy(src);
+    dnnl_memory_destroy(dst);
+    dnnl_memory_destroy(mean);
+    dnnl_memory_destroy(var);
+    dnnl_memory_destroy(scale);
+    dnnl_memory_destroy(shift);
+    dnnl_memory_destroy(ddst);
+    dnnl_memory_destroy(dsrc);
+    dnnl_memory_destroy(dscale);
+    dnnl_memory_destroy(dshift);
+}
+
+int main(int argc, char **argv) {
     static const size_t sizes[] = {1u << 16, 1u << 20, 1u << 24};
     const dnnl_version_t *v = dnnl_version();
     const char *threads = getenv("OMP_NUM_THREADS");
+    static const size_t ln_sizes[] = {1u << 16, 1u << 20, 1u << 22, 1u << 24, 1u << 26};
+    /* "layernorm": the layer-norm rows alone (the batch-norm ones take minutes). */
+    const int ln_only = argc > 1 && strcmp(argv[1], "layernorm") == 0;
     size_t i;
     CHECK(dnnl_engine_create(&engine, dnnl_cpu, 0));
     CHECK(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
     printf("{\"context\": {\"version\": \"%d.%d.%d\", \"cpu_runtime\": %u, \"omp_num_threads\": \"%s\"},\n"
            "\"results\": [\n",
            v->major, v->minor, v->patch, v->cpu_runtime, threads ? threads : "unset");
-    for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    for (i = 0; i < sizeof ln_sizes / sizeof ln_sizes[0]; i++) bench_layernorm(ln_sizes[i]);
+    for (i = 0; i < sizeof sizes / sizeof sizes[0] && !ln_only; i++) {
         /* NCHW tables get nchw and the blocked format, NHWC tables nhwc and the blocked format. */
         bench_format(sizes[i], dnnl_nchw, "nchw", "");
         bench_format(sizes[i], dnnl_nhwc, "nhwc", "_nhwc");

@@ -62,6 +62,8 @@ CE_CLASSES = 1024
 CE_SIZES = [1 << 16, 1 << 20, 1 << 24]
 # Layer/RMS norm: rows of norm_cols(n); group norm: N = 8, C = 64, 32 groups (bench.h).
 NORM_SIZES = [1 << 16, 1 << 20, 1 << 22, 1 << 24]
+# Layer norm also at [16384][4096] (issue 17's out-of-cache shape): 64M elements.
+LN_SIZES = NORM_SIZES + [1 << 26]
 GN_N, GN_C, GN_GROUPS = 8, 64, 32
 
 
@@ -208,7 +210,9 @@ def bench_norms(torch, kernels):
 
     def want(k):
         return not kernels or k in kernels
-    for n in NORM_SIZES:
+    for n in LN_SIZES:
+        if n not in NORM_SIZES and not any(want(k) for k in ("layernorm_fwd", "layernorm_bwd")):
+            continue
         cols = norm_cols(n)
         rows = n // cols
         x = (1e-3 + torch.rand(rows, cols, generator=gen))
@@ -229,16 +233,17 @@ def bench_norms(torch, kernels):
             y = xr * torch.rsqrt(xr.pow(2).mean(-1, keepdim=True) + 1e-5) * wr
             return torch.autograd.grad(y, (xr, wr), dy)
         runs += [("rmsnorm_fwd", rms_fwd), ("rmsnorm_bwd", rms_bwd)]
-        spatial = n // (GN_N * GN_C)
-        xg = x.reshape(GN_N, GN_C, spatial)
-        dyg = dy.reshape(GN_N, GN_C, spatial)
-        wg, bg = w[:GN_C].contiguous(), b[:GN_C].contiguous()
-        _, gmean, grstd = torch.native_group_norm(xg, wg, bg, GN_N, GN_C, spatial, GN_GROUPS, 1e-5)
-        runs += [("groupnorm_fwd", lambda: F.group_norm(xg, GN_GROUPS, wg, bg, 1e-5)),
-                 ("groupnorm_bwd", lambda: torch.ops.aten.native_group_norm_backward(
-                     dyg, xg, gmean, grstd, wg, GN_N, GN_C, spatial, GN_GROUPS, [True, True, True]))]
+        if n in NORM_SIZES:
+            spatial = n // (GN_N * GN_C)
+            xg = x.reshape(GN_N, GN_C, spatial)
+            dyg = dy.reshape(GN_N, GN_C, spatial)
+            wg, bg = w[:GN_C].contiguous(), b[:GN_C].contiguous()
+            _, gmean, grstd = torch.native_group_norm(xg, wg, bg, GN_N, GN_C, spatial, GN_GROUPS, 1e-5)
+            runs += [("groupnorm_fwd", lambda: F.group_norm(xg, GN_GROUPS, wg, bg, 1e-5)),
+                     ("groupnorm_bwd", lambda: torch.ops.aten.native_group_norm_backward(
+                         dyg, xg, gmean, grstd, wg, GN_N, GN_C, spatial, GN_GROUPS, [True, True, True]))]
         for kernel, fn in runs:
-            if not want(kernel):
+            if not want(kernel) or (n not in NORM_SIZES and not kernel.startswith("layernorm")):
                 continue
             r = measure(fn, fn, n)
             r.update(kernel=kernel, impl="torch", n=n)
