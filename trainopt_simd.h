@@ -1044,7 +1044,9 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_f16(trainopt__vf x, int stoch
     if (!stochastic) { /* every NaN made +-0x7fc00000, which VCVTPS2PH narrows to +-0x7e00 */
         const trainopt__vi nan = trainopt__vi_or(trainopt__vi_and(u, trainopt__vi_set1(0x80000000u)), trainopt__vi_set1(0x7fc00000u));
         const trainopt__vf y = trainopt__v_select(trainopt__v_unord(x, x), trainopt__v_from_bits(nan), x);
-        return _mm512_cvtepu16_epi32(_mm512_cvtps_ph(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        /* maskz with every lane: gcc's unoptimized _mm512_cvtps_ph passes its mask as -1, which
+           -Wsign-conversion rejects in a user's -O0 build (tests/hygiene.sh) */
+        return _mm512_cvtepu16_epi32(_mm512_maskz_cvtps_ph((__mmask16)0xffffu, y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     }
 #endif
     if (stochastic) {
