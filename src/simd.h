@@ -986,8 +986,8 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup256(const trainopt__vtab25
 #define TRAINOPT__F16_MIN_NORMAL_BITS 0x38800000u /* 2^-14 as a float */
 /* A whole vector read once, into a register. The narrowing rules below use a float's
    bits several times (shifts, adds, a NaN compare), and gcc folds the load into each
-   of them: three reads of every source vector, which halved fp32 -> bf16 at 16M
-   (0.29 against 0.15 ns/element, bench/RESULTS.md). The empty asm emits nothing. */
+   of them: three reads of every source vector, which cost fp32 -> bf16 at 16M 0.26
+   against 0.16-0.17 ns/element (bench/RESULTS.md). The empty asm emits nothing. */
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_load_once(const float *p) {
     trainopt__vf x = trainopt__v_load(p);
 #if defined(TRAINOPT__BACKEND_AVX512)
