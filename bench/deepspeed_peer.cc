@@ -13,8 +13,10 @@
    flags of DeepSpeed's op builder (-O3 -march=native -fopenmp -D__AVX512__ or -D__AVX256__).
    The PyTorch types it names are stubbed in bench/deepspeed_stub/ (c10::Half, c10::BFloat16:
    16-bit element types whose bits the kernel converts itself; torch::Tensor: declared only).
-   Two threads: DeepSpeed's own OpenMP loop; trainopt's step is elementwise and gives the same
-   bits cut anywhere, so each of two OpenMP threads steps one half, as a caller would. */
+   Two threads: DeepSpeed's own OpenMP loop; trainopt's fp32 step through its threading hook
+   (trainopt_adamw_step_multi with trainopt_omp_parallel_for); the _mp steps have no multi form
+   yet, and as they give the same bits cut anywhere, each of two OpenMP threads steps one half,
+   as a caller would. */
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #define TRAINOPT_IMPLEMENTATION
 #define TRAINOPT_STATIC
@@ -103,6 +105,14 @@ static void trainopt_piece(int path, int64_t step, const arrays *a, size_t from,
 static void trainopt_step(int path, int64_t step, const arrays *a, int threads) {
     if (threads == 1) {
         trainopt_piece(path, step, a, 0, a->n);
+        return;
+    }
+    if (path == PATH_F32) { /* the library's threading hook: the multi-tensor step on OpenMP */
+        trainopt_adam_config c = TRAINOPT_ADAMW_DEFAULTS;
+        trainopt_tensor t = {(float *)a->p, (const float *)a->g, {(float *)a->m, (float *)a->v, NULL, NULL}, a->n};
+        int count = threads;
+        trainopt_threads pool = {trainopt_omp_parallel_for, &count};
+        if (trainopt_adamw_step_multi(&c, step, 1, &t, NULL, &pool) != TRAINOPT_OK) exit(1);
         return;
     }
     const size_t half = a->n / 2 / 64 * 64;
