@@ -196,12 +196,11 @@ $(eval $(call runner_rule,asan-clang,clang,$(SANITIZE)))
 # pool at 1, 2, 3 and 7 threads; threads: kernels called from two threads at once).
 # tests/run.sh builds and runs it, or says why it is skipped; `make tsan` alone.
 TSAN = -O1 -g -fsanitize=thread -fno-omit-frame-pointer
-TSAN_SUITES = parallel,threads
 SUITES_tsan = parallel threads
 $(eval $(call runner_rule,tsan,clang,$(TSAN)))
 .PHONY: tsan
 tsan: $(BUILD)/tsan/runner
-	$(BUILD)/tsan/runner --only $(TSAN_SUITES)
+	$(BUILD)/tsan/runner
 
 $(BUILD)/runner: $(BUILD)/ref/runner
 	cp $< $@
