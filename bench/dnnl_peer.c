@@ -106,6 +106,14 @@ static void measure(const char *kernel, int also_nhwc, const char *impl, size_t 
     fflush(stdout);
 }
 
+/* One peer's teardown: its primitives with their descriptors, and its memories (NULL: none). */
+static void destroy_all(int np, dnnl_primitive_t *p, dnnl_primitive_desc_t *pd, int nm, dnnl_memory_t *m) {
+    int i;
+    for (i = 0; i < np; i++) dnnl_primitive_destroy(p[i]), dnnl_primitive_desc_destroy(pd[i]);
+    for (i = 0; i < nm; i++)
+        if (m[i]) dnnl_memory_destroy(m[i]);
+}
+
 /* suffix: "" for the NCHW tables, "_nhwc" for the NHWC ones, NULL for both. */
 static void bench_format(size_t n, dnnl_format_tag_t tag, const char *fmt, const char *suffix) {
     const size_t spatial = n / (BN_N * BN_C);
@@ -177,23 +185,12 @@ static void bench_format(size_t n, dnnl_format_tag_t tag, const char *fmt, const
         measure(kernel, both, impl, n, bwd, ws ? 10 : 9, a);
     }
 
-    dnnl_primitive_destroy(fwd);
-    dnnl_primitive_destroy(inf);
-    dnnl_primitive_destroy(bwd);
-    dnnl_primitive_desc_destroy(fwd_pd);
-    dnnl_primitive_desc_destroy(inf_pd);
-    dnnl_primitive_desc_destroy(bwd_pd);
-    dnnl_memory_destroy(src);
-    dnnl_memory_destroy(dst);
-    dnnl_memory_destroy(mean);
-    dnnl_memory_destroy(var);
-    dnnl_memory_destroy(scale);
-    dnnl_memory_destroy(shift);
-    dnnl_memory_destroy(ddst);
-    dnnl_memory_destroy(dsrc);
-    dnnl_memory_destroy(dscale);
-    dnnl_memory_destroy(dshift);
-    if (ws) dnnl_memory_destroy(ws);
+    {
+        dnnl_primitive_t p[] = {fwd, inf, bwd};
+        dnnl_primitive_desc_t pd[] = {fwd_pd, inf_pd, bwd_pd};
+        dnnl_memory_t m[] = {src, dst, mean, var, scale, shift, ddst, dsrc, dscale, dshift, ws};
+        destroy_all(3, p, pd, 11, m);
+    }
 }
 
 /* bench.h's TOB_NORM_COLS, and the layer-norm sizes of bench_norms.c. */
@@ -237,20 +234,12 @@ static void bench_layernorm(size_t n) {
                                 {DNNL_ARG_DIFF_SRC, dsrc},  {DNNL_ARG_DIFF_SCALE, dscale}, {DNNL_ARG_DIFF_SHIFT, dshift}};
         measure("layernorm_bwd", 0, "onednn", n, bwd, 9, a);
     }
-    dnnl_primitive_destroy(fwd);
-    dnnl_primitive_destroy(bwd);
-    dnnl_primitive_desc_destroy(fwd_pd);
-    dnnl_primitive_desc_destroy(bwd_pd);
-    dnnl_memory_destroy(src);
-    dnnl_memory_destroy(dst);
-    dnnl_memory_destroy(mean);
-    dnnl_memory_destroy(var);
-    dnnl_memory_destroy(scale);
-    dnnl_memory_destroy(shift);
-    dnnl_memory_destroy(ddst);
-    dnnl_memory_destroy(dsrc);
-    dnnl_memory_destroy(dscale);
-    dnnl_memory_destroy(dshift);
+    {
+        dnnl_primitive_t p[] = {fwd, bwd};
+        dnnl_primitive_desc_t pd[] = {fwd_pd, bwd_pd};
+        dnnl_memory_t m[] = {src, dst, mean, var, scale, shift, ddst, dsrc, dscale, dshift};
+        destroy_all(2, p, pd, 10, m);
+    }
 }
 
 int main(int argc, char **argv) {
