@@ -163,3 +163,35 @@ ddp-check:
 		wait $$native; a=$$?; wait $$scalar; b=$$?; [ $$a = 0 ] && [ $$b = 0 ] || exit 1; \
 	fi
 	@sh examples/ddp_check.sh $(EXCHECK)/examples/ddp_fashion_mnist "$(MPIRUN) $(MPIRUN_FLAGS)" $(EXCHECK)/examples-scalar/ddp_fashion_mnist
+
+# ---- the character-level language model (examples/char_lm.c) ----
+#   make demo-lm           train it on Debian's English word list (wamerican): the validation loss
+#                          per epoch, then a dozen sampled words; under a minute on the 2-core machine
+#                          (LM_ARGS passes options, e.g. LM_ARGS=--rmsnorm)
+#   make demo-lm-compare   the same run, then its PyTorch twin, and the two final validation losses
+# One OpenBLAS thread, as the demo (DEMO_THREADS): the same command prints the same numbers.
+LM_PACKAGES     = wamerican libopenblas-dev
+LM_ARGS        ?=
+EXAMPLES       += char_lm
+TEST_PACKAGES  += wamerican
+
+.PHONY: demo-lm demo-lm-compare
+
+$(EX)/char_lm: examples/char_lm.c $(EXAMPLE_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(EXAMPLE_CFLAGS) $< -o $@ -lopenblas -lm
+
+demo-lm:
+	@sh tools/need-packages.sh $(LM_PACKAGES)
+	@$(MAKE) --no-print-directory $(EX)/char_lm
+	OPENBLAS_NUM_THREADS=$(DEMO_THREADS) $(EX)/char_lm $(LM_ARGS)
+
+demo-lm-compare:
+	@sh tools/need-packages.sh $(LM_PACKAGES) $(TWIN_PACKAGES)
+	@$(MAKE) --no-print-directory $(EX)/char_lm
+	@mkdir -p $(DEMO_OUT)
+	@# tee, and char_lm's own exit status (sh has no pipefail)
+	{ OPENBLAS_NUM_THREADS=$(DEMO_THREADS) $(EX)/char_lm $(LM_ARGS); echo $$? > $(DEMO_OUT)/char_lm.status; } | tee $(DEMO_OUT)/char_lm.txt; \
+		exit $$(cat $(DEMO_OUT)/char_lm.status)
+	OPENBLAS_NUM_THREADS=$(DEMO_THREADS) OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 examples/char_lm_torch.py \
+		--threads $(DEMO_THREADS) $(LM_ARGS) --compare $(DEMO_OUT)/char_lm.txt
