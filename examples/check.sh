@@ -90,6 +90,21 @@ for e in $examples; do
             same compare_optimizers "$out/co.native.cmp" "$out/co.scalar.cmp"
         fi
         ;;
+    char_lm) # the word list (wamerican), one OpenBLAS thread; it fails itself unless the validation loss falls by 0.5
+        if [ ! -f /usr/share/dict/words ]; then
+            skip "char_lm: needs the word list /usr/share/dict/words (apt-get install wamerican)"
+            continue
+        fi
+        for variant in "" "--rmsnorm"; do # layer norm, then RMS norm
+            # shellcheck disable=SC2086 # the variant is one word or none
+            OPENBLAS_NUM_THREADS=1 run char_lm "$native" --small $variant &&
+                OPENBLAS_NUM_THREADS=1 run char_lm "$scalar" --small $variant || continue
+            # every loss and sampled word, without the backend's name and the timings
+            grep -v '^trainopt' "$out/char_lm.$(basename "$native").txt" | sed 's/ *[0-9.]* s$//' > "$out/lm.native.cmp"
+            grep -v '^trainopt' "$out/char_lm.$(basename "$scalar").txt" | sed 's/ *[0-9.]* s$//' > "$out/lm.scalar.cmp"
+            same "char_lm${variant:+ $variant}" "$out/lm.native.cmp" "$out/lm.scalar.cmp"
+        done
+        ;;
     lr_schedules) # the schedules example's size is its number of steps
         run lr_schedules "$native" 100 && run lr_schedules "$scalar" 100 &&
             same lr_schedules "$out/lr_schedules.$(basename "$native").txt" "$out/lr_schedules.$(basename "$scalar").txt"
