@@ -13,7 +13,7 @@ samples), so the two agree in validation loss to within seed-to-seed noise, not 
 for digit.
 
     /usr/bin/python3 examples/char_lm_torch.py [--small] [--rmsnorm] [--threads N]
-    make demo-lm-compare     runs both and prints the two final validation losses
+    make demo-lm-compare     runs both, prints the two final validation losses, fails beyond 2%
 
 Needs Debian's python3-torch (1.13) and wamerican.
 """
@@ -48,7 +48,8 @@ def parse_args():
     p.add_argument("--small", action="store_true", help="quick check: --epochs 1 --hidden 64")
     p.add_argument("--threads", type=int, default=int(os.environ.get("OPENBLAS_NUM_THREADS", "0") or 0),
                    help="intra-op threads (default: $OPENBLAS_NUM_THREADS, as the C program, else all cores)")
-    p.add_argument("--compare", metavar="C_OUTPUT", help="char_lm.c's output: print both final validation losses")
+    p.add_argument("--compare", metavar="C_OUTPUT",
+                   help="char_lm.c's output: print both final validation losses, exit status 1 if they differ by > 2%%")
     a = p.parse_args()
     if a.small:
         a.epochs, a.hidden = 1, 64
@@ -225,8 +226,11 @@ def main():
         if not m:
             sys.exit(f"{a.compare}: no final validation loss")
         c = float(m[-1])
+        diff = abs(c - val) / val
         print("final validation loss:  C (trainopt + OpenBLAS) %.4f   PyTorch %.4f   difference %.2f%%" % (
-            c, val, 100.0 * abs(c - val) / val))
+            c, val, 100.0 * diff))
+        if diff > 0.02:
+            sys.exit("char_lm_torch: the two final validation losses differ by more than 2%")
     if not val < first_val - 0.5:
         sys.exit("char_lm_torch: the validation loss went from %.4f to %.4f: it did not fall by 0.5" % (first_val, val))
 
