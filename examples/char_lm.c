@@ -459,7 +459,7 @@ int main(int argc, char **argv) {
            val.n, o.context);
     printf("Embedding(%d, %d) x %d -> Linear(%d, %d) -> %s -> tanh -> Dropout(%g) -> Linear(%d, %d): %zu parameters\n",
            V, o.embed, o.context, m.in, o.hidden, o.rmsnorm ? "RMSNorm" : "LayerNorm", o.dropout, o.hidden, V,
-           m.n_params);
+           m.n_params - (o.rmsnorm ? (size_t)o.hidden : 0)); /* RMSNorm has no bias: its slot stays 0 */
     printf("AdamW peak lr %g (warmup %lld of %lld steps, cosine to %g), weight decay %g, clip norm %g, batch %zu\n",
            o.peak_lr, (long long)warmup_steps, (long long)total_steps, o.end_lr, o.weight_decay, o.clip_norm, o.batch);
     first_val = evaluate(&m, &o, &val, o.batch);
