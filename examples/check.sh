@@ -97,8 +97,10 @@ for e in $examples; do
         fi
         for variant in "" "--rmsnorm"; do # layer norm, then RMS norm
             # shellcheck disable=SC2086 # the variant is one word or none
-            OPENBLAS_NUM_THREADS=1 run char_lm "$native" --small $variant &&
-                OPENBLAS_NUM_THREADS=1 run char_lm "$scalar" --small $variant || continue
+            if ! OPENBLAS_NUM_THREADS=1 run char_lm "$native" --small $variant ||
+                ! OPENBLAS_NUM_THREADS=1 run char_lm "$scalar" --small $variant; then
+                continue
+            fi
             # every loss and sampled word, without the backend's name and the timings
             grep -v '^trainopt' "$out/char_lm.$(basename "$native").txt" | sed 's/ *[0-9.]* s$//' > "$out/lm.native.cmp"
             grep -v '^trainopt' "$out/char_lm.$(basename "$scalar").txt" | sed 's/ *[0-9.]* s$//' > "$out/lm.scalar.cmp"
