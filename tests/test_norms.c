@@ -956,6 +956,56 @@ static void nm_battery_case(to_sink *s, size_t rows, size_t cols, int opt, int d
     free(x); free(dy); free(w); free(b); free(y); free(m); free(rs); free(dx); free(dw); free(db);
 }
 
+/* The _mp forms: bf16 and fp16 y, dx (raw 16-bit words), mean, rstd, dweight, dbias on
+   shapes of one segment, several, several weight-gradient tiles and 16-row blocks. */
+static void nm_battery_mp(to_sink *s, size_t rows, size_t cols, trainopt_dtype dt) {
+    const size_t total = rows * cols;
+    const trainopt_norm_config cfg = nm_config(1e-5);
+    float *x = nm_alloc(total), *dy = nm_alloc(total), *w = nm_alloc(cols), *b = nm_alloc(cols);
+    float *m = nm_alloc(rows), *rs = nm_alloc(rows), *dw = nm_alloc(cols), *db = nm_alloc(cols);
+    uint16_t *xh = (uint16_t *)malloc(total * 2), *dyh = (uint16_t *)malloc(total * 2);
+    uint16_t *yh = (uint16_t *)malloc(total * 2), *dxh = (uint16_t *)malloc(total * 2);
+    uint64_t seed = rows * 71 + cols * 3 + (uint64_t)dt;
+    char name[120];
+    nm_fill(&seed, x, rows, cols, 0.5f, 2.0f);
+    nm_fill(&seed, dy, rows, cols, 0.0f, 1.0f);
+    nm_fill(&seed, w, 1, cols, 1.0f, 0.5f);
+    nm_fill(&seed, b, 1, cols, 0.0f, 0.5f);
+    trainopt_convert(total, x, TRAINOPT_F32, xh, dt, TRAINOPT_ROUND_NEAREST, 0, 0);
+    trainopt_convert(total, dy, TRAINOPT_F32, dyh, dt, TRAINOPT_ROUND_NEAREST, 0, 0);
+#define NM_MP(suffix) (snprintf(name, sizeof name, "norms/mp/%zux%zu/t%d/" suffix, rows, cols, (int)dt), name)
+    to_emit_status(s, NM_MP("ln-forward"), trainopt_layernorm_forward_mp(&cfg, rows, cols, xh, dt, w, b, yh, m, rs));
+    to_emit(s, NM_MP("ln-y"), yh, total * 2);
+    to_emit_floats(s, NM_MP("ln-mean"), m, rows);
+    to_emit_floats(s, NM_MP("ln-rstd"), rs, rows);
+    to_emit_status(s, NM_MP("ln-backward"), trainopt_layernorm_backward_mp(&cfg, rows, cols, xh, dyh, dt, w, m, rs, dxh, dw, db));
+    to_emit(s, NM_MP("ln-dx"), dxh, total * 2);
+    to_emit_floats(s, NM_MP("ln-dweight"), dw, cols);
+    to_emit_floats(s, NM_MP("ln-dbias"), db, cols);
+    to_emit_status(s, NM_MP("rms-forward"), trainopt_rmsnorm_forward_mp(&cfg, rows, cols, xh, dt, w, yh, rs));
+    to_emit(s, NM_MP("rms-y"), yh, total * 2);
+    to_emit_status(s, NM_MP("rms-backward"), trainopt_rmsnorm_backward_mp(&cfg, rows, cols, xh, dyh, dt, NULL, rs, dxh, dw));
+    to_emit(s, NM_MP("rms-dx"), dxh, total * 2);
+    to_emit_floats(s, NM_MP("rms-dweight"), dw, cols);
+    {
+        const size_t spatial = cols % 5 == 0 ? 5 : 1, c = cols / spatial, groups = c % 4 == 0 ? 4 : c % 3 == 0 ? 3 : 1;
+        const trainopt_bn_shape sh = nm_shape(rows, c, spatial, TRAINOPT_NCHW);
+        float *gm = nm_alloc(rows * groups), *gr = nm_alloc(rows * groups);
+        to_emit_status(s, NM_MP("gn-forward"), trainopt_groupnorm_forward_mp(&cfg, sh, groups, xh, dt, w, b, yh, gm, gr));
+        to_emit(s, NM_MP("gn-y"), yh, total * 2);
+        to_emit_floats(s, NM_MP("gn-rstd"), gr, rows * groups);
+        to_emit_status(s, NM_MP("gn-backward"),
+                       trainopt_groupnorm_backward_mp(&cfg, sh, groups, xh, dyh, dt, w, gm, gr, dxh, dw, db));
+        to_emit(s, NM_MP("gn-dx"), dxh, total * 2);
+        to_emit_floats(s, NM_MP("gn-dweight"), dw, c);
+        to_emit_floats(s, NM_MP("gn-dbias"), db, c);
+        free(gm);
+        free(gr);
+    }
+#undef NM_MP
+    free(x); free(dy); free(w); free(b); free(m); free(rs); free(dw); free(db); free(xh); free(dyh); free(yh); free(dxh);
+}
+
 void TO_NAME(norms_battery)(to_sink *s) {
     static const size_t shapes[][2] = {{1, 1},   {3, 7},    {5, 16},  {2, 17},   {4, 33},  {1, 1000},
                                        {2, 4096}, {17, 300}, {40, 70}, {33, 1025}, {64, 64}, {19, 2500}};
@@ -972,4 +1022,11 @@ void TO_NAME(norms_battery)(to_sink *s) {
     to_emit_status(s, "norms/err/null-config", trainopt_layernorm_forward(NULL, 2, 2, NULL, NULL, NULL, NULL, NULL, NULL));
     to_emit_status(s, "norms/err/cols0", trainopt_rmsnorm_forward(&cfg, 2, 0, NULL, NULL, NULL, NULL));
     to_emit_status(s, "norms/err/groups", trainopt_groupnorm_forward(&cfg, nm_shape(2, 6, 2, TRAINOPT_NCHW), 4, NULL, NULL, NULL, NULL, NULL, NULL));
+    {
+        static const size_t mp_shapes[][2] = {{3, 7}, {17, 300}, {2, 2500}, {33, 1025}, {5, 1}};
+        for (q = 0; q < sizeof mp_shapes / sizeof *mp_shapes; q++) {
+            nm_battery_mp(s, mp_shapes[q][0], mp_shapes[q][1], TRAINOPT_BF16);
+            nm_battery_mp(s, mp_shapes[q][0], mp_shapes[q][1], TRAINOPT_F16);
+        }
+    }
 }
