@@ -849,7 +849,30 @@ typedef struct {
     X(norms, trainopt_status, rmsnorm_backward_mt, (const trainopt_norm_config *c, size_t rows, size_t cols,   \
       const float *x, const float *dy, const float *weight, const float *rstd, float *dx, float *dweight,      \
       const trainopt_threads *threads),                                                                        \
-      (c, rows, cols, x, dy, weight, rstd, dx, dweight, threads))
+      (c, rows, cols, x, dy, weight, rstd, dx, dweight, threads))                                               \
+    X(norms, trainopt_status, layernorm_forward_mp, (const trainopt_norm_config *c, size_t rows, size_t cols,  \
+      const void *x, trainopt_dtype dtype, const float *weight, const float *bias, void *y, float *mean,       \
+      float *rstd),                                                                                            \
+      (c, rows, cols, x, dtype, weight, bias, y, mean, rstd))                                                  \
+    X(norms, trainopt_status, layernorm_backward_mp, (const trainopt_norm_config *c, size_t rows, size_t cols, \
+      const void *x, const void *dy, trainopt_dtype dtype, const float *weight, const float *mean,             \
+      const float *rstd, void *dx, float *dweight, float *dbias),                                              \
+      (c, rows, cols, x, dy, dtype, weight, mean, rstd, dx, dweight, dbias))                                   \
+    X(norms, trainopt_status, rmsnorm_forward_mp, (const trainopt_norm_config *c, size_t rows, size_t cols,    \
+      const void *x, trainopt_dtype dtype, const float *weight, void *y, float *rstd),                         \
+      (c, rows, cols, x, dtype, weight, y, rstd))                                                              \
+    X(norms, trainopt_status, rmsnorm_backward_mp, (const trainopt_norm_config *c, size_t rows, size_t cols,   \
+      const void *x, const void *dy, trainopt_dtype dtype, const float *weight, const float *rstd, void *dx,   \
+      float *dweight),                                                                                         \
+      (c, rows, cols, x, dy, dtype, weight, rstd, dx, dweight))                                                \
+    X(norms, trainopt_status, groupnorm_forward_mp, (const trainopt_norm_config *c, trainopt_bn_shape s,       \
+      size_t groups, const void *x, trainopt_dtype dtype, const float *weight, const float *bias, void *y,     \
+      float *mean, float *rstd),                                                                               \
+      (c, s, groups, x, dtype, weight, bias, y, mean, rstd))                                                   \
+    X(norms, trainopt_status, groupnorm_backward_mp, (const trainopt_norm_config *c, trainopt_bn_shape s,      \
+      size_t groups, const void *x, const void *dy, trainopt_dtype dtype, const float *weight,                 \
+      const float *mean, const float *rstd, void *dx, float *dweight, float *dbias),                           \
+      (c, s, groups, x, dy, dtype, weight, mean, rstd, dx, dweight, dbias))
 
 #define TRAINOPT__DECLARE(family, ret, name, params, args) TRAINOPT_API ret trainopt_##name params TRAINOPT__SYMBOL(name);
 TRAINOPT_KERNELS(TRAINOPT__DECLARE)

@@ -85,6 +85,8 @@
                     (src/convert.h; the per-vector rules: >>halfconv in trainopt_simd.h)
      >>mixed        trainopt_<opt>_step_mp: bf16/fp16 gradients, parameters, states and copies
                     for every elementwise optimizer (src/mixed.h)
+     >>norms-mixed  trainopt_layernorm/rmsnorm/groupnorm_forward_mp, _backward_mp: bf16/fp16
+                    activations, fp32 statistics and weights (src/norms_mixed.h)
      >>dispatch     runtime dispatch (TRAINOPT_DISPATCH): the variants, the choice, the
                     wrappers (src/dispatch.h; >>dispatch-names is generated)
    The vector layer is trainopt_simd.h (src/simd.h).
@@ -1101,8 +1103,38 @@
      written, and without dx (dx NULL) the rows' sums are swept once per 256 columns.
      Group norm backward keeps those sums on the stack (256 channels at a time; a group
      of more channels has its sums swept once per 256 of them). Stack about 10 KB.
-     bf16 inputs and outputs are not there yet (they wait for the mixed-precision
-     types).
+     bf16 and fp16 activations (>>norms-mixed, src/norms_mixed.h):
+       trainopt_layernorm_forward_mp(c, rows, cols, x, dtype, weight, bias, y, mean, rstd)
+       trainopt_layernorm_backward_mp(c, rows, cols, x, dy, dtype, weight, mean, rstd,
+                                      dx, dweight, dbias)
+       trainopt_rmsnorm_forward_mp(c, rows, cols, x, dtype, weight, y, rstd)
+       trainopt_rmsnorm_backward_mp(c, rows, cols, x, dy, dtype, weight, rstd, dx, dweight)
+       trainopt_groupnorm_forward_mp(c, s, groups, x, dtype, weight, bias, y, mean, rstd)
+       trainopt_groupnorm_backward_mp(c, s, groups, x, dy, dtype, weight, mean, rstd,
+                                      dx, dweight, dbias)
+     One trainopt_dtype (>>mixed: TRAINOPT_F32, _BF16, _F16; bf16 and fp16 as uint16_t
+     bit patterns) for the activations x, y, dy, dx; weight, bias, mean, rstd, dweight
+     and dbias stay fp32. Every result is, bit for bit, the fp32 kernel's on the
+     widened x and dy (trainopt_convert to fp32: exact), with y and dx then rounded to
+     nearest even exactly as trainopt_convert(..., TRAINOPT_ROUND_NEAREST); mean, rstd,
+     dweight, dbias are the fp32 kernel's floats. So everything above holds: the same
+     bits on every backend, any chunking of the rows gives the same y, mean, rstd and
+     dx, NaN stays in its row. TRAINOPT_F32 is the fp32 kernel itself. The same checks
+     and errors as the fp32 forms (sizes of x, y, dy, dx in bytes of the dtype, so an
+     overlap is judged on the memory really touched), plus TRAINOPT_ERR_HPARAM for a
+     dtype that is none of the three (checked before anything else is read).
+     How. The activations are widened into blocks on the stack, cut where the fp32
+     kernel cuts its own sums (1024 values from a row's or a channel's start; the weight
+     gradients' columns, which are independent), so each canonical sum sees the same
+     floats in the same order; the fp32 kernel's code then runs on the blocks. Memory:
+     forward reads a row of up to 1024 values once (longer rows twice) and writes y
+     once; layer/RMS backward reads x and dy twice with weight gradients (row sums,
+     then the 16-row block's columns), the row sums once more per 512 columns beyond
+     the first 512 (the weight gradients' double sums stay on the stack, 512 columns at
+     a time), and once without them (twice for rows over 1024 values); group norm
+     backward reads a group of up to 1024 values once, a longer one twice. Nothing
+     allocates; stack about 48 KB (layer/RMS backward with weight gradients), 20 KB
+     otherwise.
 
    ERRORS (all families)
      Every kernel returns trainopt_status and checks all of its arguments before

@@ -339,6 +339,25 @@ void threaded_norms(void) {
     note(trainopt_rmsnorm_backward_mt(&cfg, 33, 300, a, c, d, rstd, f, dw, &th));
 }
 
+/* The bf16/fp16 layer, RMS and group norm: every path (rows of one segment and of
+   several, one tile of weight-gradient columns and several, no weight gradients). */
+void mixed_norms(void);
+void mixed_norms(void) {
+    const trainopt_norm_config cfg = TRAINOPT_NORM_DEFAULTS;
+    const trainopt_bn_shape sh = {8, 64, 49, TRAINOPT_NCHW}, big = {2, 4, 1500, TRAINOPT_NCHW};
+    float *mean = e, *rstd = e + 1024, *dw = e + 2048, *db = e + 8192;
+    note(trainopt_layernorm_forward_mp(&cfg, 64, 768, a, TRAINOPT_BF16, c, d, b, mean, rstd));
+    note(trainopt_layernorm_backward_mp(&cfg, 64, 768, a, c, TRAINOPT_BF16, d, mean, rstd, f, dw, db));
+    note(trainopt_layernorm_backward_mp(&cfg, 7, 33, a, c, TRAINOPT_F16, NULL, mean, rstd, NULL, dw, NULL));
+    note(trainopt_layernorm_forward_mp(&cfg, 7, 33, a, TRAINOPT_F32, NULL, NULL, b, mean, rstd));
+    note(trainopt_rmsnorm_forward_mp(&cfg, 16, 4096, a, TRAINOPT_F16, c, b, rstd));
+    note(trainopt_rmsnorm_backward_mp(&cfg, 16, 4096, a, c, TRAINOPT_BF16, d, rstd, f, NULL));
+    note(trainopt_groupnorm_forward_mp(&cfg, sh, 32, a, TRAINOPT_BF16, c, d, b, mean, rstd));
+    note(trainopt_groupnorm_backward_mp(&cfg, sh, 32, a, c, TRAINOPT_BF16, d, mean, rstd, f, dw, db));
+    note(trainopt_groupnorm_forward_mp(&cfg, big, 2, a, TRAINOPT_F16, NULL, NULL, b, mean, rstd));
+    note(trainopt_groupnorm_backward_mp(&cfg, big, 2, a, c, TRAINOPT_F16, NULL, mean, rstd, f, dw, NULL));
+}
+
 void layerwise(void);
 void layerwise(void) {
     trainopt_lamb_config lamb = TRAINOPT_LAMB_DEFAULTS;
@@ -378,6 +397,7 @@ int main(void) {
     batch_norm();
     norms();
     threaded_norms();
+    mixed_norms();
     layerwise();
     return failures != 0 || sink != sink;
 }

@@ -1559,6 +1559,40 @@ static int bi_rms_bwd_mt(bi_args *a) {
     return trainopt_rmsnorm_backward_mt(C(0) ? &c : NULL, a->n, (size_t)a->i[0], F(1), F(2), F(3), F(4), F(5), F(6),
                                         &bi_threads);
 }
+/* The bf16/fp16 forms (src/norms_mixed.h): the dtype is the last integer (bf16 in the
+   valid call), so the generic enum rows refuse unknown ones; the activations are bf16
+   views of their float regions. */
+static int bi_ln_fwd_mp(bi_args *a) {
+    trainopt_norm_config c = bi_norm_cfg(a);
+    return trainopt_layernorm_forward_mp(C(0) ? &c : NULL, a->n, (size_t)a->i[0], a->p[1], (trainopt_dtype)a->i[1], F(2),
+                                         F(3), a->p[4], F(5), F(6));
+}
+static int bi_ln_bwd_mp(bi_args *a) {
+    trainopt_norm_config c = bi_norm_cfg(a);
+    return trainopt_layernorm_backward_mp(C(0) ? &c : NULL, a->n, (size_t)a->i[0], a->p[1], a->p[2], (trainopt_dtype)a->i[1],
+                                          F(3), F(4), F(5), a->p[6], F(7), F(8));
+}
+static int bi_rms_fwd_mp(bi_args *a) {
+    trainopt_norm_config c = bi_norm_cfg(a);
+    return trainopt_rmsnorm_forward_mp(C(0) ? &c : NULL, a->n, (size_t)a->i[0], a->p[1], (trainopt_dtype)a->i[1], F(2),
+                                       a->p[3], F(4));
+}
+static int bi_rms_bwd_mp(bi_args *a) {
+    trainopt_norm_config c = bi_norm_cfg(a);
+    return trainopt_rmsnorm_backward_mp(C(0) ? &c : NULL, a->n, (size_t)a->i[0], a->p[1], a->p[2], (trainopt_dtype)a->i[1],
+                                        F(3), F(4), a->p[5], F(6));
+}
+static int bi_gn_fwd_mp(bi_args *a) {
+    trainopt_norm_config c = bi_norm_cfg(a);
+    return trainopt_groupnorm_forward_mp(C(0) ? &c : NULL, bi_gn_shape(a), (size_t)a->i[3], a->p[1], (trainopt_dtype)a->i[4],
+                                         F(2), F(3), a->p[4], F(5), F(6));
+}
+static int bi_gn_bwd_mp(bi_args *a) {
+    trainopt_norm_config c = bi_norm_cfg(a);
+    return trainopt_groupnorm_backward_mp(C(0) ? &c : NULL, bi_gn_shape(a), (size_t)a->i[3], a->p[1], a->p[2],
+                                          (trainopt_dtype)a->i[4], F(3), F(4), F(5), a->p[6], F(7), F(8));
+}
+
 /* The normalized dimension: zero has no mean (refused), too long overflows. */
 static void bi_norm_extra(to_ctx *t, const bi_kernel *k) {
     bi_args a;
@@ -2052,6 +2086,18 @@ static const bi_kernel bi_kernels[] = {
      bi_norm_extra},
     {"rmsnorm_backward_mt", bi_rms_bwd_mt, "cRRrRww", "", "p", "-", {1e-5}, {7}, NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL,
      bi_norm_extra},
+    {"layernorm_forward_mp", bi_ln_fwd_mp, "cRrrWww", "14", "p", "-E", {1e-5}, {7, TRAINOPT_BF16}, NO_STEP, 4, SIZE_MAX / 4,
+     ST, 0, -1, NULL, bi_norm_extra},
+    {"layernorm_backward_mp", bi_ln_bwd_mp, "cRRrRRwww", "", "p", "-E", {1e-5}, {7, TRAINOPT_BF16}, NO_STEP, 4,
+     SIZE_MAX / 4, ST, 0, -1, NULL, bi_norm_extra},
+    {"rmsnorm_forward_mp", bi_rms_fwd_mp, "cRrWw", "13", "p", "-E", {1e-5}, {7, TRAINOPT_F16}, NO_STEP, 4, SIZE_MAX / 4, ST,
+     0, -1, NULL, bi_norm_extra},
+    {"rmsnorm_backward_mp", bi_rms_bwd_mp, "cRRrRww", "", "p", "-E", {1e-5}, {7, TRAINOPT_F16}, NO_STEP, 4, SIZE_MAX / 4, ST,
+     0, -1, NULL, bi_norm_extra},
+    {"groupnorm_forward_mp", bi_gn_fwd_mp, "cRrrWww", "14", "p", "--L-E", {1e-5}, {4, 5, TRAINOPT_NCHW, 2, TRAINOPT_BF16},
+     NO_STEP, 3, SIZE_MAX / 4, ST, 0, -1, NULL, bi_gn_extra},
+    {"groupnorm_backward_mp", bi_gn_bwd_mp, "cRRrRRwww", "", "p", "--L-E", {1e-5}, {4, 5, TRAINOPT_NCHW, 2, TRAINOPT_F16},
+     NO_STEP, 3, SIZE_MAX / 4, ST, 0, -1, NULL, bi_gn_extra},
 
     {"lr_step", bi_lr_step, "", "", "nn", "P", {0.1, 0.5}, {3}, 0, 0, 0, SC, 0, -1, NULL, NULL},
     {"lr_multistep", bi_lr_multistep, "x", "", "nn", "", {0.1, 0.5}, {0}, 0, 3, 0, SC, 0, -1, bi_milestones_setup,

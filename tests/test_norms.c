@@ -615,6 +615,265 @@ static void test_guard(to_ctx *t) {
     }
 }
 
+/* ---- bf16/fp16 activations (the _mp forms) ---- */
+
+/* x rounded to dtype (trainopt_convert, nearest even) into h, and widened back into xw. */
+static void nmp_round(to_ctx *t, trainopt_dtype dt, const float *x, void *h, float *xw, size_t n) {
+    to_expect_status(t, trainopt_convert(n, x, TRAINOPT_F32, h, dt, TRAINOPT_ROUND_NEAREST, 0, 0), TRAINOPT_OK, "round");
+    to_expect_status(t, trainopt_convert(n, h, dt, xw, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0), TRAINOPT_OK, "widen");
+}
+
+/* An mp output (dtype dt at h) equals want (floats) rounded to dt: both widened, bits compared. */
+static void nmp_expect(to_ctx *t, const char *what, trainopt_dtype dt, const void *h, const float *want, size_t n) {
+    void *wh = malloc(n * 4 + 4);
+    float *a = nm_alloc(n), *b = nm_alloc(n);
+    if (dt == TRAINOPT_F32) {
+        to_bits_equal(t, what, (const float *)h, want, n);
+    } else {
+        nmp_round(t, dt, want, wh, b, n);
+        trainopt_convert(n, h, dt, a, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0);
+        to_bits_equal(t, what, a, b, n);
+    }
+    free(wh);
+    free(a);
+    free(b);
+}
+
+/* Layer and RMS norm in every dtype: the _mp call's y, mean, rstd, dx, dweight, dbias
+   are the fp32 kernel's on the widened x and dy, y and dx rounded to nearest even;
+   opt: bit 1 weight, bit 2 bias, bit 4 no weight gradients. Rows in two calls give
+   the whole call's y and dx; in place (y = x) gives the same y. */
+static void nmp_rows_case(to_ctx *t, trainopt_dtype dt, int rms, size_t rows, size_t cols, int opt) {
+    const size_t total = rows * cols, es = dt == TRAINOPT_F32 ? 4 : 2, half = rows / 2;
+    const trainopt_norm_config cfg = nm_config(1e-5);
+    float *x = nm_alloc(total), *dy = nm_alloc(total), *xw = nm_alloc(total), *dyw = nm_alloc(total);
+    float *w = nm_alloc(cols), *b = nm_alloc(cols), *y = nm_alloc(total), *dx = nm_alloc(total);
+    float *m = nm_alloc(rows), *rs = nm_alloc(rows), *dw = nm_alloc(cols), *db = nm_alloc(cols);
+    float *m2 = nm_alloc(rows), *rs2 = nm_alloc(rows), *dw2 = nm_alloc(cols), *db2 = nm_alloc(cols);
+    unsigned char *xh = (unsigned char *)malloc(total * es), *dyh = (unsigned char *)malloc(total * es);
+    unsigned char *yh = (unsigned char *)malloc(total * es), *dxh = (unsigned char *)malloc(total * es);
+    unsigned char *ch = (unsigned char *)malloc(total * es);
+    const float *wp = opt & 1 ? w : NULL, *bp = opt & 2 && !rms ? b : NULL;
+    float *dwp = opt & 4 ? NULL : dw, *dbp = opt & 4 || rms ? NULL : db;
+    float *dwp2 = opt & 4 ? NULL : dw2, *dbp2 = opt & 4 || rms ? NULL : db2;
+    uint64_t seed = rows * 977 + cols * 13 + (uint64_t)opt + (uint64_t)dt * 7 + (uint64_t)rms;
+    char what[160];
+    nm_fill(&seed, x, rows, cols, 0.5f, 2.0f);
+    nm_fill(&seed, dy, rows, cols, 0.0f, 1.0f);
+    nm_fill(&seed, w, 1, cols, 1.0f, 0.5f);
+    nm_fill(&seed, b, 1, cols, 0.0f, 0.5f);
+    if (dt == TRAINOPT_F32) {
+        memcpy(xh, x, total * 4);
+        memcpy(dyh, dy, total * 4);
+        memcpy(xw, x, total * 4);
+        memcpy(dyw, dy, total * 4);
+    } else {
+        nmp_round(t, dt, x, xh, xw, total);
+        nmp_round(t, dt, dy, dyh, dyw, total);
+    }
+    snprintf(what, sizeof what, "%s dtype %d %zux%zu opt %d", rms ? "rms" : "ln", (int)dt, rows, cols, opt);
+    /* the fp32 kernel on the widened values */
+    if (rms) {
+        to_expect_status(t, trainopt_rmsnorm_forward(&cfg, rows, cols, xw, wp, y, rs), TRAINOPT_OK, "rms fp32");
+        to_expect_status(t, trainopt_rmsnorm_backward(&cfg, rows, cols, xw, dyw, wp, rs, dx, dwp), TRAINOPT_OK, "rms fp32 bw");
+        to_expect_status(t, trainopt_rmsnorm_forward_mp(&cfg, rows, cols, xh, dt, wp, yh, rs2), TRAINOPT_OK, what);
+        to_expect_status(t, trainopt_rmsnorm_backward_mp(&cfg, rows, cols, xh, dyh, dt, wp, rs2, dxh, dwp2), TRAINOPT_OK, what);
+    } else {
+        to_expect_status(t, trainopt_layernorm_forward(&cfg, rows, cols, xw, wp, bp, y, m, rs), TRAINOPT_OK, "ln fp32");
+        to_expect_status(t, trainopt_layernorm_backward(&cfg, rows, cols, xw, dyw, wp, m, rs, dx, dwp, dbp), TRAINOPT_OK,
+                         "ln fp32 bw");
+        to_expect_status(t, trainopt_layernorm_forward_mp(&cfg, rows, cols, xh, dt, wp, bp, yh, m2, rs2), TRAINOPT_OK, what);
+        to_expect_status(t, trainopt_layernorm_backward_mp(&cfg, rows, cols, xh, dyh, dt, wp, m2, rs2, dxh, dwp2, dbp2),
+                         TRAINOPT_OK, what);
+        to_bits_equal(t, what, m2, m, rows);
+    }
+    nmp_expect(t, what, dt, yh, y, total);
+    to_bits_equal(t, what, rs2, rs, rows);
+    nmp_expect(t, what, dt, dxh, dx, total);
+    if (dwp) to_bits_equal(t, what, dw2, dw, cols);
+    if (dbp) to_bits_equal(t, what, db2, db, cols);
+    /* rows in two calls = the whole call (y, and dx without weight gradients) */
+    if (half > 0) {
+        memset(ch, 0x55, total * es);
+        if (rms) {
+            trainopt_rmsnorm_forward_mp(&cfg, half, cols, xh, dt, wp, ch, rs2);
+            trainopt_rmsnorm_forward_mp(&cfg, rows - half, cols, xh + half * cols * es, dt, wp, ch + half * cols * es, rs2 + half);
+        } else {
+            trainopt_layernorm_forward_mp(&cfg, half, cols, xh, dt, wp, bp, ch, m2, rs2);
+            trainopt_layernorm_forward_mp(&cfg, rows - half, cols, xh + half * cols * es, dt, wp, bp, ch + half * cols * es,
+                                          m2 + half, rs2 + half);
+        }
+        TO_CHECK(t, memcmp(ch, yh, total * es) == 0, "%s: rows in two calls: y differs", what);
+        memset(ch, 0x55, total * es);
+        if (rms) {
+            trainopt_rmsnorm_backward_mp(&cfg, half, cols, xh, dyh, dt, wp, rs2, ch, NULL);
+            trainopt_rmsnorm_backward_mp(&cfg, rows - half, cols, xh + half * cols * es, dyh + half * cols * es, dt, wp,
+                                         rs2 + half, ch + half * cols * es, NULL);
+        } else {
+            trainopt_layernorm_backward_mp(&cfg, half, cols, xh, dyh, dt, wp, m2, rs2, ch, NULL, NULL);
+            trainopt_layernorm_backward_mp(&cfg, rows - half, cols, xh + half * cols * es, dyh + half * cols * es, dt, wp,
+                                           m2 + half, rs2 + half, ch + half * cols * es, NULL, NULL);
+        }
+        TO_CHECK(t, memcmp(ch, dxh, total * es) == 0, "%s: rows in two calls: dx differs", what);
+    }
+    /* in place */
+    memcpy(ch, xh, total * es);
+    if (rms) trainopt_rmsnorm_forward_mp(&cfg, rows, cols, ch, dt, wp, ch, rs2);
+    else trainopt_layernorm_forward_mp(&cfg, rows, cols, ch, dt, wp, bp, ch, m2, rs2);
+    TO_CHECK(t, memcmp(ch, yh, total * es) == 0, "%s: in place: y differs", what);
+    free(x); free(dy); free(xw); free(dyw); free(w); free(b); free(y); free(dx); free(m); free(rs);
+    free(dw); free(db); free(m2); free(rs2); free(dw2); free(db2); free(xh); free(dyh); free(yh); free(dxh); free(ch);
+}
+
+static void test_mp_rows(to_ctx *t) {
+    static const size_t shapes[][2] = {{3, 1}, {5, 7}, {17, 33}, {2, 1000}, {33, 300}, {3, 1025}, {18, 1000}, {2, 2500}, {4, 4100}};
+    static const trainopt_dtype dts[] = {TRAINOPT_F32, TRAINOPT_BF16, TRAINOPT_F16};
+    size_t q, d;
+    int rms, opt;
+    for (d = 0; d < 3; d++)
+        for (q = 0; q < sizeof shapes / sizeof *shapes; q++)
+            for (rms = 0; rms < 2; rms++)
+                for (opt = 0; opt < 8; opt += q % 2 ? 3 : 1) nmp_rows_case(t, dts[d], rms, shapes[q][0], shapes[q][1], opt);
+}
+
+/* Group norm in every dtype against the fp32 kernel on the widened values: groups of
+   one segment (widened once), of several (channels longer and shorter than one), more
+   than 256 channels per group (two tiles), spatial 1. */
+static void nmp_group_case(to_ctx *t, trainopt_dtype dt, size_t n, size_t c, size_t sp, size_t groups, int opt) {
+    const trainopt_bn_shape sh = nm_shape(n, c, sp, TRAINOPT_NCHW);
+    const size_t total = n * c * sp, es = dt == TRAINOPT_F32 ? 4 : 2, ng = n * groups;
+    const trainopt_norm_config cfg = nm_config(1e-5);
+    float *x = nm_alloc(total), *dy = nm_alloc(total), *xw = nm_alloc(total), *dyw = nm_alloc(total);
+    float *w = nm_alloc(c), *b = nm_alloc(c), *y = nm_alloc(total), *dx = nm_alloc(total);
+    float *m = nm_alloc(ng), *rs = nm_alloc(ng), *dw = nm_alloc(c), *db = nm_alloc(c);
+    float *m2 = nm_alloc(ng), *rs2 = nm_alloc(ng), *dw2 = nm_alloc(c), *db2 = nm_alloc(c);
+    unsigned char *xh = (unsigned char *)malloc(total * es), *dyh = (unsigned char *)malloc(total * es);
+    unsigned char *yh = (unsigned char *)malloc(total * es), *dxh = (unsigned char *)malloc(total * es);
+    const float *wp = opt & 1 ? w : NULL, *bp = opt & 2 ? b : NULL;
+    uint64_t seed = n * 31 + c * 17 + sp + (uint64_t)dt;
+    char what[160];
+    nm_fill(&seed, x, n * c, sp, 0.5f, 2.0f);
+    nm_fill(&seed, dy, n * c, sp, 0.0f, 1.0f);
+    nm_fill(&seed, w, 1, c, 1.0f, 0.5f);
+    nm_fill(&seed, b, 1, c, 0.0f, 0.5f);
+    if (dt == TRAINOPT_F32) {
+        memcpy(xh, x, total * 4);
+        memcpy(dyh, dy, total * 4);
+        memcpy(xw, x, total * 4);
+        memcpy(dyw, dy, total * 4);
+    } else {
+        nmp_round(t, dt, x, xh, xw, total);
+        nmp_round(t, dt, dy, dyh, dyw, total);
+    }
+    snprintf(what, sizeof what, "gn dtype %d n %zu c %zu spatial %zu groups %zu opt %d", (int)dt, n, c, sp, groups, opt);
+    to_expect_status(t, trainopt_groupnorm_forward(&cfg, sh, groups, xw, wp, bp, y, m, rs), TRAINOPT_OK, "gn fp32");
+    to_expect_status(t, trainopt_groupnorm_backward(&cfg, sh, groups, xw, dyw, wp, m, rs, dx, dw, db), TRAINOPT_OK, "gn fp32 bw");
+    to_expect_status(t, trainopt_groupnorm_forward_mp(&cfg, sh, groups, xh, dt, wp, bp, yh, m2, rs2), TRAINOPT_OK, what);
+    to_expect_status(t, trainopt_groupnorm_backward_mp(&cfg, sh, groups, xh, dyh, dt, wp, m2, rs2, dxh, dw2, db2),
+                     TRAINOPT_OK, what);
+    nmp_expect(t, what, dt, yh, y, total);
+    to_bits_equal(t, what, m2, m, ng);
+    to_bits_equal(t, what, rs2, rs, ng);
+    nmp_expect(t, what, dt, dxh, dx, total);
+    to_bits_equal(t, what, dw2, dw, c);
+    to_bits_equal(t, what, db2, db, c);
+    /* no dx: the same weight gradients */
+    to_expect_status(t, trainopt_groupnorm_backward_mp(&cfg, sh, groups, xh, dyh, dt, wp, m2, rs2, NULL, dw2, NULL),
+                     TRAINOPT_OK, what);
+    to_bits_equal(t, what, dw2, dw, c);
+    free(x); free(dy); free(xw); free(dyw); free(w); free(b); free(y); free(dx); free(m); free(rs);
+    free(dw); free(db); free(m2); free(rs2); free(dw2); free(db2); free(xh); free(dyh); free(yh); free(dxh);
+}
+
+static void test_mp_groups(to_ctx *t) {
+    static const size_t shapes[][4] = {{2, 6, 10, 3}, {3, 4, 300, 2}, {2, 8, 700, 2}, {2, 2, 1500, 1},
+                                       {1, 520, 1, 1}, {4, 32, 1, 32}, {3, 6, 7, 2}, {2, 4, 33, 4}};
+    static const trainopt_dtype dts[] = {TRAINOPT_F32, TRAINOPT_BF16, TRAINOPT_F16};
+    size_t q, d;
+    for (d = 0; d < 3; d++)
+        for (q = 0; q < sizeof shapes / sizeof *shapes; q++)
+            nmp_group_case(t, dts[d], shapes[q][0], shapes[q][1], shapes[q][2], shapes[q][3], (int)(q % 4));
+}
+
+/* A NaN in one bf16 row (group) makes that row's y and dx NaN and leaves the other rows
+   as they were. */
+static void test_mp_nan_row(to_ctx *t) {
+    const size_t rows = 6, cols = 70, total = rows * cols;
+    const trainopt_norm_config cfg = nm_config(1e-5);
+    float x[6 * 70], dy[6 * 70], xw[6 * 70], w[70], b[70], m[6], rs[6], m2[6], rs2[6], dw[70], db[70];
+    float y1[6 * 70], y2[6 * 70], dx1[6 * 70], dx2[6 * 70];
+    uint16_t xh[6 * 70], dyh[6 * 70], yh[6 * 70], dxh[6 * 70], yh2[6 * 70], dxh2[6 * 70];
+    uint64_t seed = 33;
+    size_t r, j;
+    nm_fill(&seed, x, rows, cols, 1.0f, 2.0f);
+    nm_fill(&seed, dy, rows, cols, 0.0f, 1.0f);
+    nm_fill(&seed, w, 1, cols, 1.0f, 0.5f);
+    nm_fill(&seed, b, 1, cols, 0.0f, 0.5f);
+    nmp_round(t, TRAINOPT_BF16, x, xh, xw, total);
+    nmp_round(t, TRAINOPT_BF16, dy, dyh, xw, total);
+    trainopt_layernorm_forward_mp(&cfg, rows, cols, xh, TRAINOPT_BF16, w, b, yh, m, rs);
+    trainopt_layernorm_backward_mp(&cfg, rows, cols, xh, dyh, TRAINOPT_BF16, w, m, rs, dxh, dw, db);
+    xh[2 * cols + 5] = 0x7fc0; /* a bf16 NaN */
+    trainopt_layernorm_forward_mp(&cfg, rows, cols, xh, TRAINOPT_BF16, w, b, yh2, m2, rs2);
+    trainopt_layernorm_backward_mp(&cfg, rows, cols, xh, dyh, TRAINOPT_BF16, w, m2, rs2, dxh2, dw, db);
+    trainopt_convert(total, yh, TRAINOPT_BF16, y1, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0);
+    trainopt_convert(total, yh2, TRAINOPT_BF16, y2, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0);
+    trainopt_convert(total, dxh, TRAINOPT_BF16, dx1, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0);
+    trainopt_convert(total, dxh2, TRAINOPT_BF16, dx2, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0);
+    for (r = 0; r < rows; r++) {
+        if (r == 2) {
+            for (j = 0; j < cols; j++)
+                TO_CHECK(t, isnan(y2[r * cols + j]) && isnan(dx2[r * cols + j]), "mp NaN row: y/dx[%zu] not NaN", j);
+            TO_CHECK(t, isnan(m2[r]) && isnan(rs2[r]), "mp NaN row: mean/rstd not NaN");
+        } else {
+            to_bits_equal(t, "mp row without NaN: y", y2 + r * cols, y1 + r * cols, cols);
+            to_bits_equal(t, "mp row without NaN: dx", dx2 + r * cols, dx1 + r * cols, cols);
+            to_bits_equal(t, "mp row without NaN: mean", m2 + r, m + r, 1);
+        }
+    }
+    {
+        const trainopt_bn_shape sh = nm_shape(2, 6, 10, TRAINOPT_NCHW);
+        xh[2 * cols + 5] = 0x3f80;
+        xh[65] = 0x7e00; /* fp16 NaN in sample 1, channel 0: group 0 of sample 1 */
+        to_expect_status(t, trainopt_groupnorm_forward_mp(&cfg, sh, 3, xh, TRAINOPT_F16, w, b, yh, m, rs), TRAINOPT_OK, "gn mp nan");
+        trainopt_convert(120, yh, TRAINOPT_F16, y1, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0);
+        for (j = 0; j < 120; j++) {
+            const int in_group = j >= 60 && j < 80;
+            TO_CHECK(t, in_group == !!isnan(y1[j]), "group norm mp NaN: y[%zu] = %g", j, (double)y1[j]);
+        }
+        TO_CHECK(t, isnan(rs[3]) && !isnan(rs[0]) && !isnan(rs[4]), "group norm mp NaN: rstd");
+    }
+}
+
+/* Refusals of the _mp forms write nothing: a dtype out of range, dx overlapping dy in
+   bytes of the narrow type, the existing checks. */
+static void test_mp_errors(to_ctx *t) {
+    const trainopt_norm_config ok = nm_config(1e-5);
+    const trainopt_bn_shape sh = nm_shape(2, 4, 4, TRAINOPT_NCHW);
+    uint16_t x[64], dy[64], y[64], before[64];
+    float w[8], m[8], rs[8], dw[8], db[8];
+    size_t i;
+    for (i = 0; i < 64; i++) x[i] = dy[i] = (uint16_t)(0x3f80 + i);
+    for (i = 0; i < 8; i++) w[i] = m[i] = rs[i] = dw[i] = db[i] = 1.0f;
+    memset(y, 0x11, sizeof y);
+    memcpy(before, y, sizeof y);
+    to_expect_status(t, trainopt_layernorm_forward_mp(&ok, 4, 8, x, (trainopt_dtype)3, w, NULL, y, m, rs), TRAINOPT_ERR_HPARAM, "ln dtype 3");
+    to_expect_status(t, trainopt_rmsnorm_forward_mp(&ok, 4, 8, x, (trainopt_dtype)-1, w, y, rs), TRAINOPT_ERR_HPARAM, "rms dtype -1");
+    to_expect_status(t, trainopt_groupnorm_forward_mp(&ok, sh, 2, x, (trainopt_dtype)9, w, NULL, y, m, rs), TRAINOPT_ERR_HPARAM, "gn dtype 9");
+    to_expect_status(t, trainopt_layernorm_backward_mp(&ok, 4, 8, x, dy, (trainopt_dtype)3, w, m, rs, y, dw, db), TRAINOPT_ERR_HPARAM, "ln bw dtype");
+    to_expect_status(t, trainopt_groupnorm_backward_mp(&ok, sh, 2, x, dy, (trainopt_dtype)3, w, m, rs, y, dw, db), TRAINOPT_ERR_HPARAM, "gn bw dtype");
+    to_expect_status(t, trainopt_layernorm_forward_mp(&ok, 4, 8, NULL, TRAINOPT_BF16, w, NULL, y, m, rs), TRAINOPT_ERR_NULL, "ln x NULL");
+    to_expect_status(t, trainopt_rmsnorm_backward_mp(&ok, 4, 8, x, NULL, TRAINOPT_F16, w, rs, y, dw), TRAINOPT_ERR_NULL, "rms dy NULL");
+    to_expect_status(t, trainopt_layernorm_backward_mp(&ok, 4, 8, x, dy, TRAINOPT_BF16, w, NULL, rs, y, dw, db), TRAINOPT_ERR_NULL, "ln mean NULL");
+    /* dx over the second half of dy: 32 bf16 values in, which a float-sized check would miss */
+    to_expect_status(t, trainopt_layernorm_backward_mp(&ok, 4, 8, x, dy, TRAINOPT_BF16, w, m, rs, dy + 16, dw, db),
+                     TRAINOPT_ERR_ALIAS, "ln dx overlaps dy");
+    to_expect_status(t, trainopt_layernorm_forward_mp(&ok, 4, 8, x, TRAINOPT_BF16, w, NULL, x + 1, m, rs), TRAINOPT_ERR_ALIAS, "ln y = x + 1");
+    to_expect_status(t, trainopt_groupnorm_forward_mp(&ok, sh, 3, x, TRAINOPT_BF16, w, NULL, y, m, rs), TRAINOPT_ERR_SHAPE, "gn groups 3");
+    to_expect_status(t, trainopt_rmsnorm_forward_mp(NULL, 4, 8, x, TRAINOPT_BF16, w, y, rs), TRAINOPT_ERR_NULL, "rms config NULL");
+    TO_CHECK(t, memcmp(y, before, sizeof y) == 0, "a refused _mp call wrote y");
+}
+
 void TO_NAME(norms_tests)(to_ctx *t) {
     to_run(t, "golden-pytorch", test_golden);
     to_run(t, "ill-conditioned-row", test_ill_conditioned);
@@ -625,6 +884,10 @@ void TO_NAME(norms_tests)(to_ctx *t) {
     to_run(t, "errors", test_errors);
     to_run(t, "one-column", test_one_column);
     to_run(t, "guard-pages", test_guard);
+    to_run(t, "mp-rows-every-dtype", test_mp_rows);
+    to_run(t, "mp-groups-every-dtype", test_mp_groups);
+    to_run(t, "mp-nan-stays-in-row", test_mp_nan_row);
+    to_run(t, "mp-errors", test_mp_errors);
 }
 
 /* ---- battery: the same calls on every backend, bits compared with scalar ---- */
@@ -693,6 +956,56 @@ static void nm_battery_case(to_sink *s, size_t rows, size_t cols, int opt, int d
     free(x); free(dy); free(w); free(b); free(y); free(m); free(rs); free(dx); free(dw); free(db);
 }
 
+/* The _mp forms: bf16 and fp16 y, dx (raw 16-bit words), mean, rstd, dweight, dbias on
+   shapes of one segment, several, several weight-gradient tiles and 16-row blocks. */
+static void nm_battery_mp(to_sink *s, size_t rows, size_t cols, trainopt_dtype dt) {
+    const size_t total = rows * cols;
+    const trainopt_norm_config cfg = nm_config(1e-5);
+    float *x = nm_alloc(total), *dy = nm_alloc(total), *w = nm_alloc(cols), *b = nm_alloc(cols);
+    float *m = nm_alloc(rows), *rs = nm_alloc(rows), *dw = nm_alloc(cols), *db = nm_alloc(cols);
+    uint16_t *xh = (uint16_t *)malloc(total * 2), *dyh = (uint16_t *)malloc(total * 2);
+    uint16_t *yh = (uint16_t *)malloc(total * 2), *dxh = (uint16_t *)malloc(total * 2);
+    uint64_t seed = rows * 71 + cols * 3 + (uint64_t)dt;
+    char name[120];
+    nm_fill(&seed, x, rows, cols, 0.5f, 2.0f);
+    nm_fill(&seed, dy, rows, cols, 0.0f, 1.0f);
+    nm_fill(&seed, w, 1, cols, 1.0f, 0.5f);
+    nm_fill(&seed, b, 1, cols, 0.0f, 0.5f);
+    trainopt_convert(total, x, TRAINOPT_F32, xh, dt, TRAINOPT_ROUND_NEAREST, 0, 0);
+    trainopt_convert(total, dy, TRAINOPT_F32, dyh, dt, TRAINOPT_ROUND_NEAREST, 0, 0);
+#define NM_MP(suffix) (snprintf(name, sizeof name, "norms/mp/%zux%zu/t%d/" suffix, rows, cols, (int)dt), name)
+    to_emit_status(s, NM_MP("ln-forward"), trainopt_layernorm_forward_mp(&cfg, rows, cols, xh, dt, w, b, yh, m, rs));
+    to_emit(s, NM_MP("ln-y"), yh, total * 2);
+    to_emit_floats(s, NM_MP("ln-mean"), m, rows);
+    to_emit_floats(s, NM_MP("ln-rstd"), rs, rows);
+    to_emit_status(s, NM_MP("ln-backward"), trainopt_layernorm_backward_mp(&cfg, rows, cols, xh, dyh, dt, w, m, rs, dxh, dw, db));
+    to_emit(s, NM_MP("ln-dx"), dxh, total * 2);
+    to_emit_floats(s, NM_MP("ln-dweight"), dw, cols);
+    to_emit_floats(s, NM_MP("ln-dbias"), db, cols);
+    to_emit_status(s, NM_MP("rms-forward"), trainopt_rmsnorm_forward_mp(&cfg, rows, cols, xh, dt, w, yh, rs));
+    to_emit(s, NM_MP("rms-y"), yh, total * 2);
+    to_emit_status(s, NM_MP("rms-backward"), trainopt_rmsnorm_backward_mp(&cfg, rows, cols, xh, dyh, dt, NULL, rs, dxh, dw));
+    to_emit(s, NM_MP("rms-dx"), dxh, total * 2);
+    to_emit_floats(s, NM_MP("rms-dweight"), dw, cols);
+    {
+        const size_t spatial = cols % 5 == 0 ? 5 : 1, c = cols / spatial, groups = c % 4 == 0 ? 4 : c % 3 == 0 ? 3 : 1;
+        const trainopt_bn_shape sh = nm_shape(rows, c, spatial, TRAINOPT_NCHW);
+        float *gm = nm_alloc(rows * groups), *gr = nm_alloc(rows * groups);
+        to_emit_status(s, NM_MP("gn-forward"), trainopt_groupnorm_forward_mp(&cfg, sh, groups, xh, dt, w, b, yh, gm, gr));
+        to_emit(s, NM_MP("gn-y"), yh, total * 2);
+        to_emit_floats(s, NM_MP("gn-rstd"), gr, rows * groups);
+        to_emit_status(s, NM_MP("gn-backward"),
+                       trainopt_groupnorm_backward_mp(&cfg, sh, groups, xh, dyh, dt, w, gm, gr, dxh, dw, db));
+        to_emit(s, NM_MP("gn-dx"), dxh, total * 2);
+        to_emit_floats(s, NM_MP("gn-dweight"), dw, c);
+        to_emit_floats(s, NM_MP("gn-dbias"), db, c);
+        free(gm);
+        free(gr);
+    }
+#undef NM_MP
+    free(x); free(dy); free(w); free(b); free(m); free(rs); free(dw); free(db); free(xh); free(dyh); free(yh); free(dxh);
+}
+
 void TO_NAME(norms_battery)(to_sink *s) {
     static const size_t shapes[][2] = {{1, 1},   {3, 7},    {5, 16},  {2, 17},   {4, 33},  {1, 1000},
                                        {2, 4096}, {17, 300}, {40, 70}, {33, 1025}, {64, 64}, {19, 2500}};
@@ -709,4 +1022,11 @@ void TO_NAME(norms_battery)(to_sink *s) {
     to_emit_status(s, "norms/err/null-config", trainopt_layernorm_forward(NULL, 2, 2, NULL, NULL, NULL, NULL, NULL, NULL));
     to_emit_status(s, "norms/err/cols0", trainopt_rmsnorm_forward(&cfg, 2, 0, NULL, NULL, NULL, NULL));
     to_emit_status(s, "norms/err/groups", trainopt_groupnorm_forward(&cfg, nm_shape(2, 6, 2, TRAINOPT_NCHW), 4, NULL, NULL, NULL, NULL, NULL, NULL));
+    {
+        static const size_t mp_shapes[][2] = {{3, 7}, {17, 300}, {2, 2500}, {33, 1025}, {5, 1}};
+        for (q = 0; q < sizeof mp_shapes / sizeof *mp_shapes; q++) {
+            nm_battery_mp(s, mp_shapes[q][0], mp_shapes[q][1], TRAINOPT_BF16);
+            nm_battery_mp(s, mp_shapes[q][0], mp_shapes[q][1], TRAINOPT_F16);
+        }
+    }
 }

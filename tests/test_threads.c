@@ -283,6 +283,31 @@ static void th_norms(th_mem *m, int chunk, size_t b, size_t e) {
                                            m->a[12] + x, NULL, NULL));
 }
 
+/* The bf16/fp16 norms on th_norms' split: x a0 and dy a2 seen as bf16 (layer, group norm)
+   or fp16 (RMS norm), every y and dx as 16-bit elements, mean and rstd fp32; the arrays
+   keep th_norms' roles, each seen one way only. */
+static void th_norms_mp(th_mem *m, int chunk, size_t b, size_t e) {
+    trainopt_norm_config c = TRAINOPT_NORM_DEFAULTS;
+    trainopt_bn_shape s;
+    const size_t x = b * TH_NM_COLS, rows = e - b;
+    uint16_t *h[13];
+    int k;
+    (void)chunk;
+    for (k = 0; k < 13; k++) h[k] = (uint16_t *)(void *)m->a[k];
+    s.n = rows, s.c = 4, s.spatial = TH_NM_COLS / 4, s.layout = TRAINOPT_NCHW;
+    th_note(m, trainopt_layernorm_forward_mp(&c, rows, TH_NM_COLS, h[0] + x, TRAINOPT_BF16, NULL, NULL, h[1] + x,
+                                             m->a[4] + b, m->a[5] + b));
+    th_note(m, trainopt_layernorm_backward_mp(&c, rows, TH_NM_COLS, h[0] + x, h[2] + x, TRAINOPT_BF16, NULL, m->a[4] + b,
+                                              m->a[5] + b, h[3] + x, NULL, NULL));
+    th_note(m, trainopt_rmsnorm_forward_mp(&c, rows, TH_NM_COLS, h[0] + x, TRAINOPT_F16, NULL, h[6] + x, m->a[7] + b));
+    th_note(m, trainopt_rmsnorm_backward_mp(&c, rows, TH_NM_COLS, h[0] + x, h[2] + x, TRAINOPT_F16, NULL, m->a[7] + b,
+                                            h[8] + x, NULL));
+    th_note(m, trainopt_groupnorm_forward_mp(&c, s, 2, h[0] + x, TRAINOPT_BF16, NULL, NULL, h[9] + x, m->a[10] + 2 * b,
+                                             m->a[11] + 2 * b));
+    th_note(m, trainopt_groupnorm_backward_mp(&c, s, 2, h[0] + x, h[2] + x, TRAINOPT_BF16, NULL, m->a[10] + 2 * b,
+                                              m->a[11] + 2 * b, h[12] + x, NULL, NULL));
+}
+
 /* fp32 to bf16 and fp16, stochastic (element i from offset + i), and back to fp32. */
 static void th_convert(th_mem *m, int chunk, size_t b, size_t e) {
     const uint64_t off = TH_OFFSET + b;
@@ -433,6 +458,10 @@ static const th_kernel th_kernels[] = {
     {"norms",
      "layernorm_forward layernorm_backward rmsnorm_forward rmsnorm_backward groupnorm_forward groupnorm_backward", 13,
      TH_N / TH_NM_COLS, {1, 17, 48}, th_norms},
+    {"norms_mp",
+     "layernorm_forward_mp layernorm_backward_mp rmsnorm_forward_mp rmsnorm_backward_mp groupnorm_forward_mp "
+     "groupnorm_backward_mp",
+     13, TH_N / TH_NM_COLS, {1, 17, 48}, th_norms_mp},
 };
 #define TH_COUNT (sizeof th_kernels / sizeof th_kernels[0])
 

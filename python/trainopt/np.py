@@ -946,3 +946,13 @@ for _family, _kernel in _api.KERNELS:
         COVERAGE[_kernel] = COVERAGE[_kernel[:-len("_multi")] + "_ex"]
     elif _kernel.endswith("_mt") and _kernel[:-len("_mt")] in COVERAGE:
         COVERAGE[_kernel] = COVERAGE[_kernel[:-len("_mt")]]
+
+
+# ---- bf16/fp16 layer, RMS and group norm (issue 17): no numpy functions yet. Their results are
+# the fp32 functions' on the widened arrays, rounded to nearest even: layernorm_forward(
+# x.astype(numpy.float32)) and rounding y gives the same bits ----
+for _kernel in ("layernorm_forward_mp", "layernorm_backward_mp", "rmsnorm_forward_mp", "rmsnorm_backward_mp",
+                "groupnorm_forward_mp", "groupnorm_backward_mp"):
+    if _kernel in _api.PARAMS:
+        COVERAGE[_kernel] = ("not exposed yet: the fp32 function on x.astype(numpy.float32), y and dx rounded to "
+                             "nearest even, gives the same bits")

@@ -91,6 +91,41 @@ void FZ_NAME(fz_norms)(const uint8_t *data, size_t size, fz_out *out) {
                                                     flags & 32 ? NULL : dx, flags & 64 ? NULL : dw, &fz_threads));
     fz_put_floats(out, dx, total), fz_put_floats(out, dw, cols);
 
+    /* The bf16/fp16 forms (3: an invalid dtype): x, dy, y, dx as narrow views of their
+       float arrays; y in place on x's view when flags & 2. */
+    {
+        const trainopt_dtype dt = (trainopt_dtype)(fz_u8(&in) % 4);
+        fz_tag(out, "layernorm_forward_mp");
+        fz_put_status(out, trainopt_layernorm_forward_mp(&cfg, rows, cols, flags & 2 ? (void *)y : (void *)x, dt,
+                                                         flags & 4 ? NULL : w, flags & 8 ? NULL : b, y,
+                                                         flags & 16 ? NULL : mean, rstd));
+        fz_put_floats(out, y, total), fz_put_floats(out, mean, rows), fz_put_floats(out, rstd, rows);
+        fz_tag(out, "layernorm_backward_mp");
+        fz_put_status(out, trainopt_layernorm_backward_mp(&cfg, rows, cols, x, dy, dt, flags & 4 ? NULL : w, mean, rstd,
+                                                          flags & 32 ? NULL : dx, flags & 64 ? NULL : dw,
+                                                          flags & 128 ? NULL : db));
+        fz_put_floats(out, dx, total), fz_put_floats(out, dw, cols), fz_put_floats(out, db, cols);
+        fz_tag(out, "rmsnorm_forward_mp");
+        fz_put_status(out, trainopt_rmsnorm_forward_mp(&cfg, rows, cols, x, dt, flags & 4 ? NULL : w, y, rstd));
+        fz_put_floats(out, y, total), fz_put_floats(out, rstd, rows);
+        fz_tag(out, "rmsnorm_backward_mp");
+        fz_put_status(out, trainopt_rmsnorm_backward_mp(&cfg, rows, cols, x, dy, dt, flags & 4 ? NULL : w, rstd,
+                                                        flags & 32 ? NULL : dx, flags & 64 ? NULL : dw));
+        fz_put_floats(out, dx, total), fz_put_floats(out, dw, cols);
+        if (s.c * s.spatial * rows <= total) {
+            const size_t gtotal = s.c * s.spatial * rows;
+            fz_tag(out, "groupnorm_forward_mp");
+            fz_put_status(out, trainopt_groupnorm_forward_mp(&cfg, s, groups, x, dt, flags & 4 ? NULL : w,
+                                                             flags & 8 ? NULL : b, y, mean, flags & 16 ? NULL : rstd));
+            fz_put_floats(out, y, gtotal), fz_put_floats(out, mean, nstat), fz_put_floats(out, rstd, nstat);
+            fz_tag(out, "groupnorm_backward_mp");
+            fz_put_status(out, trainopt_groupnorm_backward_mp(&cfg, s, groups, x, dy, dt, flags & 4 ? NULL : w, mean, rstd,
+                                                              flags & 32 ? NULL : dx, flags & 64 ? NULL : dw,
+                                                              flags & 128 ? NULL : db));
+            fz_put_floats(out, dx, gtotal), fz_put_floats(out, dw, s.c), fz_put_floats(out, db, s.c);
+        }
+    }
+
     if (s.c * s.spatial * rows <= total) {
         const size_t gtotal = s.c * s.spatial * rows;
         fz_tag(out, "groupnorm_forward");
