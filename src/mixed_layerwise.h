@@ -34,6 +34,8 @@ typedef struct {
     float p[TRAINOPT__MP_BLOCK], g[TRAINOPT__MP_BLOCK], s0[TRAINOPT__MP_BLOCK], s1[TRAINOPT__MP_BLOCK];
 } trainopt__mpl_bufs;
 
+/* Block [i, i + n) of tensor t as float, in io: fp32 arrays in place, the rest widened
+   into b (the parameter by >>mixed's rule for its mode). */
 TRAINOPT__DRIVER void trainopt__mpl_load(const trainopt__mpl_call *m, const trainopt_precision *tp, size_t t, size_t i,
                                          size_t n, trainopt__mpl_bufs *b, trainopt__lw_io *io) {
     if (tp->param_dtype == TRAINOPT_F32) {
