@@ -203,6 +203,8 @@ static const tob_coverage coverage[] = {
     {"lamb_step_ex", NULL, TOB_SHARES("lamb (the grad_scale multiply as adamw_ex's)")},
     {"lars_step", "lars", NULL},
     {"lars_step_ex", NULL, TOB_SHARES("lars (the grad_scale multiply as adamw_ex's)")},
+    {"lamb_step_mp", NULL, "the two passes of lamb (measured) on blocks that >>mixed's helpers widen and round (measured by bench/mixed.c); no row of its own yet"},
+    {"lars_step_mp", NULL, "the two passes of lars (measured) on blocks that >>mixed's helpers widen and round (measured by bench/mixed.c); no row of its own yet"},
     {"adafactor_step", "adafactor", NULL},
     {"adafactor_step_ex", NULL, TOB_SHARES("adafactor (the grad_scale multiply as adamw_ex's)")},
     {"sfadamw_advance", NULL, TOB_ONCE},

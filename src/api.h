@@ -710,6 +710,14 @@ typedef struct {
       float *const *params, const float *const *grads, float *const *momentum_bufs,                            \
       const trainopt_step_opts *o),                                                                            \
       (c, k, lens, params, grads, momentum_bufs, o))                                                           \
+    X(optim, trainopt_status, lamb_step_mp, (const trainopt_lamb_config *c, int64_t step, size_t k,            \
+      const size_t *lens, void *const *params, const void *const *grads, void *const *exp_avgs,                \
+      void *const *exp_avg_sqs, const trainopt_precision *pr, const trainopt_step_opts *o),                    \
+      (c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, pr, o))                                         \
+    X(optim, trainopt_status, lars_step_mp, (const trainopt_lars_config *c, size_t k, const size_t *lens,      \
+      void *const *params, const void *const *grads, void *const *momentum_bufs, const trainopt_precision *pr, \
+      const trainopt_step_opts *o),                                                                            \
+      (c, k, lens, params, grads, momentum_bufs, pr, o))                                                       \
     X(optim, trainopt_status, adafactor_step, (const trainopt_adafactor_config *c, int64_t step, size_t rows,   \
       size_t cols, float *param, const float *grad, float *row_var, float *col_var, float *variance),            \
       (c, step, rows, cols, param, grad, row_var, col_var, variance))                                          \

@@ -946,14 +946,42 @@
      the fp32 kernel, rounded back; the kernels are elementwise, so blocks change no bit.
      NAdam's mu_product and schedule-free AdamW's state s are the one value of the step
      for every block and piece, as for their _ex kernels (schedule-free AdamW's param is
-     its y; z is a state; trainopt_sfadamw_to_eval/_to_train stay fp32). The layer-wise
-     optimizers (LAMB, LARS, Adafactor) have no _mp form yet.
+     its y; z is a state; trainopt_sfadamw_to_eval/_to_train stay fp32). Adafactor has no
+     _mp form yet; LAMB and LARS have theirs (MIXED-PRECISION LIST STEPS, below).
      Errors, before anything is written: pr NULL -> TRAINOPT_ERR_NULL; a dtype or mode
      outside its enum, fp16 or unknown state dtypes, an fp32 copy, a compensation or split
      array with fp32 parameters, split fp16, param_aux with NEAREST or STOCHASTIC ->
      TRAINOPT_ERR_HPARAM; param_aux NULL for KAHAN or SPLIT -> TRAINOPT_ERR_NULL; any two
      of param, grad, the states, param_aux and copy sharing a byte (each at its own
      element size) -> TRAINOPT_ERR_ALIAS; then the optimizer's own checks, as _ex.
+
+   MIXED-PRECISION LIST STEPS (>>mixed-layerwise)
+     trainopt_lamb_step_mp(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, pr, o)
+     trainopt_lars_step_mp(c, k, lens, params, grads, momentum_bufs, pr, o)
+     The arguments of lamb/lars_step_ex with lists of void pointers, and one
+     trainopt_precision for the whole list: every tensor has the same dtypes and mode.
+     Per-tensor arrays are lists too: param_aux (KAHAN, SPLIT) and copy, when given, point
+     to arrays of k pointers (void *[k]; entry t is tensor t's lens[t] compensation or low
+     halves, and its copy), cast to void * in the descriptor. Stochastic rounding: element
+     j of tensor t uses the word of (seed, offset + lens[0] + ... + lens[t-1] + j), its
+     place in the concatenation of the list; a list split into two calls gives the same
+     bits when the second call's offset is advanced by the first call's elements.
+     The math, bit for bit (tests/test_mixed_layerwise.c, every mode x gradient dtype x
+     state dtype, on every backend): the fp32 _ex step on the widened lists (Kahan: each
+     parameter p + c; split: the joined master), followed by the roundings of
+     MIXED-PRECISION STEPS. So the norms ||p|| and ||u|| and the trust ratio are those of
+     the widened values. Each tensor's two passes run on blocks of 512 widened elements
+     (stack buffers of 8 KiB), whole blocks of the norms' canonical order. Traffic: pass 1
+     reads p, g (and LAMB's moments); pass 2 reads them again and writes every output. bf16
+     LAMB moments are not rounded between the passes: pass 1 computes the new moments in
+     the block only, pass 2 computes them again from the stored ones (the same bits) and
+     rounds once; fp32 moments are stored by pass 1, as in _ex.
+     Errors, before anything is written: the descriptor's as MIXED-PRECISION STEPS (pr
+     NULL, enums, modes, copy dtype); param_aux NULL for KAHAN or SPLIT, a NULL entry of
+     any list (param_aux and copy included) for a tensor with elements ->
+     TRAINOPT_ERR_NULL; any two tensors of the lists (params, grads, states, param_aux,
+     copy) sharing a byte, at each array's own element size, where one of them is written,
+     or o->nonfinite inside one -> TRAINOPT_ERR_ALIAS; then the optimizer's own checks.
 
    BATCH NORMALIZATION (torch.nn.functional.batch_norm, PyTorch 1.13; oneDNN's fuse_norm_relu)
      Shapes: trainopt_bn_shape {n, c, spatial, layout}. TRAINOPT_NCHW is [N][C][S],

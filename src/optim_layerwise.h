@@ -10,11 +10,13 @@
 
 /* ---- argument checks of the list kernels ---- */
 
-/* One list of k tensors (`ptrs[t]` has lens[t] floats); `writes`: the kernel writes them. */
+/* One list of k tensors (`ptrs[t]` has lens[t] elements of `size` bytes); `writes`: the
+   kernel writes them. */
 typedef struct {
     const void *const *ptrs;
     const char *name;
     int writes;
+    size_t size;
 } trainopt__lw_list;
 
 /* Checks the lists of a list kernel before anything is touched: the lens array, every
@@ -41,13 +43,13 @@ static inline trainopt_status trainopt__lw_check(size_t k, const size_t *lens, c
     for (a = 0; a < nlists; a++)
         for (i = 0; i < k; i++) {
             const void *x = lists[a].ptrs[i];
-            const size_t xbytes = lens[i] * sizeof(float);
+            const size_t xbytes = lens[i] * lists[a].size;
             if (count_out != NULL && trainopt__overlap(count_out, sizeof *count_out, x, xbytes))
                 return trainopt__once_fail(TRAINOPT_ERR_ALIAS, fn, "o->nonfinite and %s[%zu] overlap", lists[a].name, i);
             for (b = a; b < nlists; b++) {
                 if (!lists[a].writes && !lists[b].writes) continue;
                 for (j = b == a ? i + 1 : 0; j < k; j++)
-                    if (trainopt__overlap(x, xbytes, lists[b].ptrs[j], lens[j] * sizeof(float)))
+                    if (trainopt__overlap(x, xbytes, lists[b].ptrs[j], lens[j] * lists[b].size))
                         return trainopt__once_fail(TRAINOPT_ERR_ALIAS, fn, "%s[%zu] and %s[%zu] overlap", lists[a].name, i,
                                                    lists[b].name, j);
             }
@@ -172,6 +174,43 @@ TRAINOPT__FORCE_INLINE void trainopt__lw_update(int op, const trainopt__lw_scala
     if (i < n) trainopt__lw_update_lanes(op, s, io, neg_scale, i, n - i, scaled, has_wd, has_trace, nesterov);
 }
 
+/* Pass 1 (norms_of) and pass 2 (update_of) over n elements of one tensor, the flags made
+   constants: one loop per combination. The mixed-precision steps (src/mixed_layerwise.h)
+   run them on widened blocks of TRAINOPT__LW_BLOCK multiples. */
+TRAINOPT__FORCE_INLINE void trainopt__lw_norms_of(int op, const trainopt__lw_scalars *s, const trainopt__lw_io *io, size_t n,
+                                                  int scaled, size_t *nonfinite, int has_wd, double *p_sumsq,
+                                                  double *u_sumsq) {
+    if (op == TRAINOPT__LW_LAMB) {
+        if (has_wd) trainopt__lw_norms(TRAINOPT__LW_LAMB, s, io, n, scaled, nonfinite, 1, p_sumsq, u_sumsq);
+        else trainopt__lw_norms(TRAINOPT__LW_LAMB, s, io, n, scaled, nonfinite, 0, p_sumsq, u_sumsq);
+    } else {
+        if (has_wd) trainopt__lw_norms(TRAINOPT__LW_LARS, s, io, n, scaled, nonfinite, 1, p_sumsq, u_sumsq);
+        else trainopt__lw_norms(TRAINOPT__LW_LARS, s, io, n, scaled, nonfinite, 0, p_sumsq, u_sumsq);
+    }
+}
+
+TRAINOPT__FORCE_INLINE void trainopt__lw_update_of(int op, const trainopt__lw_scalars *s, const trainopt__lw_io *io, size_t n,
+                                                   float neg_scale, int scaled, int has_wd, int nesterov) {
+    if (op == TRAINOPT__LW_LAMB) {
+        if (has_wd) trainopt__lw_update(TRAINOPT__LW_LAMB, s, io, n, neg_scale, scaled, 1, 0, 0);
+        else trainopt__lw_update(TRAINOPT__LW_LAMB, s, io, n, neg_scale, scaled, 0, 0, 0);
+    } else if (io->state0 == NULL) {
+        trainopt__lw_update(TRAINOPT__LW_LARS, s, io, n, neg_scale, scaled, has_wd, 0, 0);
+    } else if (nesterov) {
+        trainopt__lw_update(TRAINOPT__LW_LARS, s, io, n, neg_scale, scaled, has_wd, 1, 1);
+    } else if (has_wd) {
+        trainopt__lw_update(TRAINOPT__LW_LARS, s, io, n, neg_scale, scaled, 1, 1, 0);
+    } else {
+        trainopt__lw_update(TRAINOPT__LW_LARS, s, io, n, neg_scale, scaled, 0, 1, 0);
+    }
+}
+
+/* -lr * trust ratio, the float pass 2 multiplies by. */
+TRAINOPT__FORCE_INLINE float trainopt__lw_neg_scale(double p_sumsq, double u_sumsq, double lr, double trust_coef,
+                                                    double trust_eps) {
+    return (float)(-lr * trainopt__trust_ratio(p_sumsq, u_sumsq, trust_coef, trust_eps));
+}
+
 /* Both passes over every tensor of the list, one tensor after the other (its second pass
    while its arrays are still in cache where they fit). */
 TRAINOPT__FORCE_INLINE void trainopt__lw_run(int op, const trainopt__lw_scalars *s, size_t k, const size_t *lens, float *const *params,
@@ -182,36 +221,36 @@ TRAINOPT__FORCE_INLINE void trainopt__lw_run(int op, const trainopt__lw_scalars 
     for (t = 0; t < k; t++) {
         trainopt__lw_io io;
         double p_sumsq = 0.0, u_sumsq = 0.0;
-        float neg_scale;
         if (lens[t] == 0) continue;
         io.param = params[t];
         io.grad = grads[t];
         io.state0 = state0 ? state0[t] : NULL;
         io.state1 = state1 ? state1[t] : NULL;
-        if (op == TRAINOPT__LW_LAMB) { /* constant flags: one loop per combination */
-            if (has_wd) trainopt__lw_norms(TRAINOPT__LW_LAMB, s, &io, lens[t], scaled, nonfinite, 1, &p_sumsq, &u_sumsq);
-            else trainopt__lw_norms(TRAINOPT__LW_LAMB, s, &io, lens[t], scaled, nonfinite, 0, &p_sumsq, &u_sumsq);
-        } else {
-            if (has_wd) trainopt__lw_norms(TRAINOPT__LW_LARS, s, &io, lens[t], scaled, nonfinite, 1, &p_sumsq, &u_sumsq);
-            else trainopt__lw_norms(TRAINOPT__LW_LARS, s, &io, lens[t], scaled, nonfinite, 0, &p_sumsq, &u_sumsq);
-        }
-        neg_scale = (float)(-lr * trainopt__trust_ratio(p_sumsq, u_sumsq, trust_coef, trust_eps));
-        if (op == TRAINOPT__LW_LAMB) {
-            if (has_wd) trainopt__lw_update(TRAINOPT__LW_LAMB, s, &io, lens[t], neg_scale, scaled, 1, 0, 0);
-            else trainopt__lw_update(TRAINOPT__LW_LAMB, s, &io, lens[t], neg_scale, scaled, 0, 0, 0);
-        } else if (io.state0 == NULL) {
-            trainopt__lw_update(TRAINOPT__LW_LARS, s, &io, lens[t], neg_scale, scaled, has_wd, 0, 0);
-        } else if (nesterov) {
-            trainopt__lw_update(TRAINOPT__LW_LARS, s, &io, lens[t], neg_scale, scaled, has_wd, 1, 1);
-        } else if (has_wd) {
-            trainopt__lw_update(TRAINOPT__LW_LARS, s, &io, lens[t], neg_scale, scaled, 1, 1, 0);
-        } else {
-            trainopt__lw_update(TRAINOPT__LW_LARS, s, &io, lens[t], neg_scale, scaled, 0, 1, 0);
-        }
+        trainopt__lw_norms_of(op, s, &io, lens[t], scaled, nonfinite, has_wd, &p_sumsq, &u_sumsq);
+        trainopt__lw_update_of(op, s, &io, lens[t], trainopt__lw_neg_scale(p_sumsq, u_sumsq, lr, trust_coef, trust_eps),
+                               scaled, has_wd, nesterov);
     }
 }
 
 /* >>lamb */
+
+/* LAMB's per-step scalars from a checked config (the mixed-precision step makes them too). */
+TRAINOPT__FORCE_INLINE trainopt__lw_scalars trainopt__lamb_scalars_make(const trainopt_lamb_config *c, int64_t step,
+                                                                       const trainopt_step_opts *o) {
+    trainopt__lw_scalars s;
+    s.gi = trainopt__grad_in_make(0, o);
+    s.beta1 = (float)c->beta1;
+    s.one_minus_beta1 = (float)(1.0 - c->beta1);
+    s.beta2 = (float)c->beta2;
+    s.one_minus_beta2 = (float)(1.0 - c->beta2);
+    s.inv_bias_correction1 = (float)(1.0 / (1.0 - trainopt__powi(c->beta1, step)));
+    s.inv_bias_correction2 = (float)(1.0 / (1.0 - trainopt__powi(c->beta2, step)));
+    s.eps_root = (float)c->eps_root;
+    s.eps = (float)c->eps;
+    s.weight_decay = (float)c->weight_decay;
+    s.momentum = 0.0f;
+    return s;
+}
 
 static inline trainopt_status trainopt__lamb_run(const trainopt_lamb_config *c, int64_t step, size_t k, const size_t *lens,
                                                  float *const *params, const float *const *grads, float *const *exp_avgs,
@@ -232,27 +271,17 @@ static inline trainopt_status trainopt__lamb_run(const trainopt_lamb_config *c, 
     if ((st = trainopt__step_opts_check(o, 0, NULL, NULL, 0, &skip, fn)) != TRAINOPT_OK) return st;
     if (step < 1) return trainopt__once_step(fn, step);
     /* the lists are checked even for a skipped step: the count it writes may not lie in them */
-    lists[0].ptrs = (const void *const *)params, lists[0].name = "params", lists[0].writes = 1;
-    lists[1].ptrs = (const void *const *)grads, lists[1].name = "grads", lists[1].writes = 0;
-    lists[2].ptrs = (const void *const *)exp_avgs, lists[2].name = "exp_avgs", lists[2].writes = 1;
-    lists[3].ptrs = (const void *const *)exp_avg_sqs, lists[3].name = "exp_avg_sqs", lists[3].writes = 1;
+    lists[0].ptrs = (const void *const *)params, lists[0].name = "params", lists[0].writes = 1, lists[0].size = sizeof(float);
+    lists[1].ptrs = (const void *const *)grads, lists[1].name = "grads", lists[1].writes = 0, lists[1].size = sizeof(float);
+    lists[2].ptrs = (const void *const *)exp_avgs, lists[2].name = "exp_avgs", lists[2].writes = 1, lists[2].size = sizeof(float);
+    lists[3].ptrs = (const void *const *)exp_avg_sqs, lists[3].name = "exp_avg_sqs", lists[3].writes = 1, lists[3].size = sizeof(float);
     if ((st = trainopt__lw_check(k, lens, lists, 4, o ? o->nonfinite : NULL, fn)) != TRAINOPT_OK) return st;
     if (k == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;
     }
 
-    s.gi = trainopt__grad_in_make(0, o);
-    s.beta1 = (float)c->beta1;
-    s.one_minus_beta1 = (float)(1.0 - c->beta1);
-    s.beta2 = (float)c->beta2;
-    s.one_minus_beta2 = (float)(1.0 - c->beta2);
-    s.inv_bias_correction1 = (float)(1.0 / (1.0 - trainopt__powi(c->beta1, step)));
-    s.inv_bias_correction2 = (float)(1.0 / (1.0 - trainopt__powi(c->beta2, step)));
-    s.eps_root = (float)c->eps_root;
-    s.eps = (float)c->eps;
-    s.weight_decay = (float)c->weight_decay;
-    s.momentum = 0.0f;
+    s = trainopt__lamb_scalars_make(c, step, o);
 #define TRAINOPT__LAMB_RUN(scaled, bad)                                                                                 \
     trainopt__lw_run(TRAINOPT__LW_LAMB, &s, k, lens, params, grads, exp_avgs, exp_avg_sqs, c->lr, 1.0, 0.0, scaled, bad, \
                      c->weight_decay != 0.0, 0)
@@ -276,6 +305,17 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_lamb_step_ex(const trainopt_lamb_c
 
 /* >>lars */
 
+/* LARS's per-step scalars from a checked config (the mixed-precision step makes them too). */
+TRAINOPT__FORCE_INLINE trainopt__lw_scalars trainopt__lars_scalars_make(const trainopt_lars_config *c,
+                                                                       const trainopt_step_opts *o) {
+    trainopt__lw_scalars s;
+    memset(&s, 0, sizeof s);
+    s.gi = trainopt__grad_in_make(0, o);
+    s.weight_decay = (float)c->weight_decay;
+    s.momentum = (float)c->momentum;
+    return s;
+}
+
 static inline trainopt_status trainopt__lars_run(const trainopt_lars_config *c, size_t k, const size_t *lens,
                                                  float *const *params, const float *const *grads, float *const *momentum_bufs,
                                                  const trainopt_step_opts *o, const char *fn) {
@@ -295,9 +335,9 @@ static inline trainopt_status trainopt__lars_run(const trainopt_lars_config *c, 
     if ((st = trainopt__step_opts_check(o, 0, NULL, NULL, 0, &skip, fn)) != TRAINOPT_OK) return st;
     if (k > 0 && c->momentum != 0.0 && momentum_bufs == NULL)
         return trainopt__once_null(fn, "momentum_bufs (needed: momentum > 0)");
-    lists[0].ptrs = (const void *const *)params, lists[0].name = "params", lists[0].writes = 1;
-    lists[1].ptrs = (const void *const *)grads, lists[1].name = "grads", lists[1].writes = 0;
-    lists[2].ptrs = (const void *const *)momentum_bufs, lists[2].name = "momentum_bufs", lists[2].writes = 1;
+    lists[0].ptrs = (const void *const *)params, lists[0].name = "params", lists[0].writes = 1, lists[0].size = sizeof(float);
+    lists[1].ptrs = (const void *const *)grads, lists[1].name = "grads", lists[1].writes = 0, lists[1].size = sizeof(float);
+    lists[2].ptrs = (const void *const *)momentum_bufs, lists[2].name = "momentum_bufs", lists[2].writes = 1, lists[2].size = sizeof(float);
     if ((st = trainopt__lw_check(k, lens, lists, momentum_bufs ? 3 : 2, o ? o->nonfinite : NULL, fn)) != TRAINOPT_OK)
         return st;
     if (k == 0 || skip) {
@@ -305,10 +345,7 @@ static inline trainopt_status trainopt__lars_run(const trainopt_lars_config *c, 
         return TRAINOPT_OK;
     }
 
-    memset(&s, 0, sizeof s);
-    s.gi = trainopt__grad_in_make(0, o);
-    s.weight_decay = (float)c->weight_decay;
-    s.momentum = (float)c->momentum;
+    s = trainopt__lars_scalars_make(c, o);
 #define TRAINOPT__LARS_RUN(scaled, bad)                                                                              \
     trainopt__lw_run(TRAINOPT__LW_LARS, &s, k, lens, params, grads, momentum_bufs, NULL, c->lr, c->trust_coefficient, \
                      c->eps, scaled, bad, c->weight_decay != 0.0, c->nesterov != 0)

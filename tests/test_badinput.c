@@ -1145,6 +1145,124 @@ static void bi_sf_mp_extra(to_ctx *t, const bi_kernel *k) {
     bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "copy over grad's last element"));
 }
 
+/* LAMB's and LARS's _mp: the fp32 rows' lists (bi_lw_setup; tensors 64 floats apart, so
+   their 37 and 20 elements fit in 16 bits too) read as bf16 Kahan parameters, bf16 grads
+   and states, with compensation lists and an fp16 copy list in slot 8. param_dtype,
+   param_mode and grad_dtype are integers i0..i0+2 (the enum rows try unknown ones). */
+static void *bi_lw_aux[2], *bi_lw_copy[2];
+static int bi_lw_no_aux, bi_lw_no_copy;
+static void bi_lw_mp_setup(bi_args *a) {
+    int i;
+    bi_lw_setup(a);
+    for (i = 0; i < 2; i++) bi_lw_aux[i] = bi_slot(8) + i * 64, bi_lw_copy[i] = bi_slot(8) + (2 + i) * 64;
+    bi_lw_no_aux = bi_lw_no_copy = 0;
+}
+static trainopt_precision bi_lw_mp_pr(const bi_args *a, int i0) {
+    trainopt_precision pr = bi_mp_pr(a, i0, 0);
+    pr.param_aux = bi_lw_no_aux ? NULL : (void *)bi_lw_aux;
+    pr.copy = bi_lw_no_copy ? NULL : (void *)bi_lw_copy;
+    return pr;
+}
+#define LWV(s) ((void *const *)a->p[s])
+static int bi_lamb_mp(bi_args *a) {
+    trainopt_lamb_config c = bi_lamb_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 6, 0, 6, &fi);
+    const trainopt_precision pr = bi_lw_mp_pr(a, 1);
+    return trainopt_lamb_step_mp(C(0) ? &c : NULL, a->step, a->n, (const size_t *)a->p[1], LWV(2),
+                                 (const void *const *)a->p[3], LWV(4), LWV(5), bi_mp_null_pr ? NULL : &pr,
+                                 a->p[6] ? &o : NULL);
+}
+static int bi_lars_mp(bi_args *a) {
+    trainopt_lars_config c = bi_lars_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 5, 0, 6, &fi);
+    const trainopt_precision pr = bi_lw_mp_pr(a, 2);
+    return trainopt_lars_step_mp(C(0) ? &c : NULL, a->n, (const size_t *)a->p[1], LWV(2), (const void *const *)a->p[3],
+                                 LWV(4), bi_mp_null_pr ? NULL : &pr, a->p[6] ? &o : NULL);
+}
+#undef LWV
+/* Rows on the lists in 16 bits (overlaps counted in each array's own element size), a bad
+   tensor in the middle of the list, and the descriptor's refusals. */
+static void bi_lw_mp_extra(to_ctx *t, const bi_kernel *k, int nlists, int hi, int i0) {
+    bi_args a;
+    uint16_t *x;
+    bi_setup(k, &a), a.n = 0, a.p[1] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "k = 0, no lists"));
+    bi_setup(k, &a), bi_lw_lens[1] = BI_BIG_N;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "a length whose bytes overflow"));
+    bi_setup(k, &a), bi_lw_lists[0][1] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "params[1] NULL"));
+    bi_setup(k, &a), bi_lw_lists[0][1] = NULL, bi_lw_lens[1] = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "a NULL empty tensor"));
+    bi_setup(k, &a), x = (uint16_t *)(void *)bi_lw_lists[0][0], bi_lw_lists[0][1] = (float *)(void *)(x + BI_N - 2);
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "params[1] over the last bf16 elements of params[0]"));
+    bi_setup(k, &a), x = (uint16_t *)(void *)bi_lw_lists[0][0], bi_lw_lists[0][1] = (float *)(void *)(x + BI_N);
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "params[1] right after the bf16 params[0]"));
+    bi_setup(k, &a), x = (uint16_t *)(void *)bi_lw_lists[1][1], bi_lw_lists[nlists - 1][0] = (float *)(void *)(x + 3);
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "a state tensor over grads[1]"));
+    bi_setup(k, &a), bi_lw_aux[1] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "pr->param_aux[1] NULL"));
+    bi_setup(k, &a), bi_lw_no_aux = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "no compensation list for Kahan parameters"));
+    bi_setup(k, &a), bi_lw_aux[1] = (uint16_t *)(void *)bi_lw_lists[0][1] + 19;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "pr->param_aux[1] over params[1]'s last element"));
+    bi_setup(k, &a), bi_lw_copy[1] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "pr->copy[1] NULL"));
+    bi_setup(k, &a), bi_lw_copy[0] = (uint16_t *)(void *)bi_lw_lists[1][0] + BI_N - 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "pr->copy[0] over grads[0]'s last element"));
+    bi_setup(k, &a), bi_mp_null_pr = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "pr NULL"));
+    bi_mp_null_pr = 0;
+    bi_setup(k, &a), bi_mp_state_dtype = TRAINOPT_F16;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "fp16 states"));
+    bi_mp_state_dtype = TRAINOPT_BF16;
+    bi_setup(k, &a), bi_mp_copy_dtype = TRAINOPT_F32;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "an fp32 copy"));
+    bi_mp_copy_dtype = TRAINOPT_F16;
+    bi_setup(k, &a), a.i[i0] = TRAINOPT_F32;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "fp32 parameters with a compensation list"));
+    bi_setup(k, &a), a.i[i0] = TRAINOPT_F32, a.i[i0 + 1] = TRAINOPT_PARAM_NEAREST, bi_lw_no_aux = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "fp32 master parameters with an fp16 copy"));
+    bi_setup(k, &a), a.i[i0] = TRAINOPT_F16, a.i[i0 + 1] = TRAINOPT_PARAM_SPLIT;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "split fp16 parameters"));
+    bi_setup(k, &a), a.i[i0 + 1] = TRAINOPT_PARAM_SPLIT;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "split bf16 parameters"));
+    bi_setup(k, &a), a.i[i0 + 1] = TRAINOPT_PARAM_STOCHASTIC;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "stochastic rounding with a compensation list"));
+    bi_setup(k, &a), a.i[i0 + 1] = TRAINOPT_PARAM_STOCHASTIC, bi_lw_no_aux = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "stochastic rounding"));
+    {
+        size_t *nf;
+        uint64_t before;
+        int got;
+        bi_setup(k, &a), a.i[0] = 1, a.h[hi] = NAN;
+        nf = (size_t *)a.p[6];
+        *nf = 12345;
+        before = bi_checksum(6);
+        got = bi_logged(k->call(&a));
+        if (t)
+            TO_CHECK(t, got == TRAINOPT_OK && *nf == 0 && bi_checksum(6) == before,
+                     "%s: found_inf with a NaN scale: status %d, nonfinite %zu (documented: OK, 0, untouched)", k->name, got,
+                     *nf);
+    }
+    bi_setup(k, &a), a.p[6] = bi_lw_lists[0][0] + 2;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "opts->nonfinite inside params[0]"));
+    bi_setup(k, &a), a.p[6] = bi_slot(8) + 2;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "opts->nonfinite inside pr->param_aux[0]"));
+}
+static void bi_lamb_mp_extra(to_ctx *t, const bi_kernel *k) { bi_lw_mp_extra(t, k, 4, 6, 1); }
+static void bi_lars_mp_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_lw_mp_extra(t, k, 3, 5, 2);
+    bi_setup(k, &a), a.h[4] = 0.0, a.p[4] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "no momentum, no buffers"));
+    bi_setup(k, &a), a.p[4] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "momentum without buffers"));
+    bi_setup(k, &a), a.i[1] = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "nesterov"));
+}
+
 /* ---- multi-tensor steps and threaded reductions (tests/test_parallel.c has the rest) ---- */
 
 /* A list of three tensors (n is k): tensor j's arrays at float 64*j of slots 4 (param),
@@ -2002,6 +2120,10 @@ static const bi_kernel bi_kernels[] = {
     {"sfadamw_step_mp", bi_sf_mp, "ccWRWWWwyy", "", "nbbnn--n", "--EEE", {0.0025, 0.9, 0.999, 1e-8, 0.01, 0.0, 2.0, 0.5},
      {0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, NO_STEP, BI_N, BI_BIG_N, ST, 1, -1, bi_sf_step_setup,
      bi_sf_mp_extra},
+    {"lamb_step_mp", bi_lamb_mp, "cxxxxxy", "", "nbbnnnn", "-EEE", {0.1, 0.9, 0.999, 1e-6, 0.0, 1e-4, 0.5},
+     {0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, 2, 0, ST, 1, -1, bi_lw_mp_setup, bi_lamb_mp_extra},
+    {"lars_step_mp", bi_lars_mp, "cxxxx-y", "", "nnnnnn", "--EEE", {0.1, 1e-4, 0.001, 0.0, 0.9, 0.5},
+     {0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, NO_STEP, 2, 0, ST, 1, -1, bi_lw_mp_setup, bi_lars_mp_extra},
     /* multi-tensor steps (k = 3 tensors) and threaded reductions */
     {"sgd_step_multi", bi_sgd_multi, "cxyy", "", "nnfnn", "--", {0.1, 0.9, 0.0, 0.01, 0.5}, {0}, 1, 3, 0, ST, 0, -1,
      bi_multi_setup, bi_multi_extra},

@@ -478,6 +478,8 @@ static const char *const th_not_elementwise[][2] = {
     {"lamb_step_ex", "a trust ratio per tensor: two reductions over each whole tensor"},
     {"lars_step", "a trust ratio per tensor: two reductions over each whole tensor"},
     {"lars_step_ex", "a trust ratio per tensor: two reductions over each whole tensor"},
+    {"lamb_step_mp", "a trust ratio per tensor: two reductions over each whole tensor"},
+    {"lars_step_mp", "a trust ratio per tensor: two reductions over each whole tensor"},
     {"adafactor_step", "row, column and whole-tensor reductions (the factors, RMS(p), RMS(u))"},
     {"adafactor_step_ex", "row, column and whole-tensor reductions (the factors, RMS(p), RMS(u))"},
     {"calculate_gain", "no arrays"},

@@ -474,6 +474,36 @@ class LowPrecision(unittest.TestCase):
         tnp.sgd_step_mp(master, g, None, step=1, lr=lr, copy=copy)
         np.testing.assert_array_equal(copy, tnp.convert(master, "bfloat16"))
 
+    def test_mixed_lamb_lars_are_the_fp32_steps_rounded(self):
+        """LAMB and LARS on lists of bf16 tensors: the fp32 _ex step on the widened lists (its norms and
+        trust ratios included), then nearest rounding; stochastic rounding of a list split in two calls
+        equals the one call when the second offset is advanced by the first call's elements."""
+        if not hasattr(tnp, "lamb_step_mp"):
+            self.skipTest("trainopt_lamb_step_mp is not in this libtrainopt")
+        r = rng(6)
+        lens = (301, 77)
+        ps = [tnp.convert(r.standard_normal(n).astype(np.float32), "bfloat16") for n in lens]
+        ms, vs = [np.zeros(n, np.uint16) for n in lens], [np.zeros(n, np.uint16) for n in lens]
+        for step in range(1, 4):
+            gs = [tnp.convert(r.standard_normal(n).astype(np.float32), "bfloat16") for n in lens]
+            pf, gf, mf, vf = ([self.widen(a) for a in arrays] for arrays in (ps, gs, ms, vs))
+            tnp.lamb_step_ex(pf, gf, mf, vf, step=step, lr=1e-2, weight_decay=0.01)
+            self.assertEqual(tnp.lamb_step_mp(ps, gs, ms, vs, step=step, lr=1e-2, weight_decay=0.01), 0)
+            for got, want in ((ps, pf), (ms, mf), (vs, vf)):
+                for a, b in zip(got, want):
+                    np.testing.assert_array_equal(a, tnp.convert(b, "bfloat16"))
+        gs = [tnp.convert(r.standard_normal(n).astype(np.float32), "bfloat16") for n in lens]
+        whole, split = [p.copy() for p in ps], [p.copy() for p in ps]
+        tnp.lars_step_mp(whole, gs, None, lr=0.1, momentum=0.0, param_mode="stochastic", seed=9, offset=5)
+        tnp.lars_step_mp(split[:1], gs[:1], None, lr=0.1, momentum=0.0, param_mode="stochastic", seed=9, offset=5)
+        tnp.lars_step_mp(split[1:], gs[1:], None, lr=0.1, momentum=0.0, param_mode="stochastic", seed=9,
+                         offset=5 + lens[0])
+        for a, b in zip(whole, split):
+            np.testing.assert_array_equal(a, b)
+        self.assertFalse(all(np.array_equal(a, b) for a, b in zip(whole, ps)))
+        with self.assertRaises(TypeError):
+            tnp.lamb_step_mp(ps, gs, ms, [v.view(np.float16) for v in vs], step=1, lr=1e-2)  # state dtypes differ
+
     def test_mixed_errors_write_nothing(self):
         n = 64
         p, g = tnp.convert(np.ones(n, np.float32), "bfloat16"), np.ones(n, np.float32)

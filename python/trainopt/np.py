@@ -343,6 +343,75 @@ for _family, _kernel in _api.KERNELS:
         _export(_make_list_optimizer(_kernel, *_layout))
 
 
+def _make_list_optimizer_mp(kernel, fp32_kernel):
+    """LAMB's and LARS's _mp: the lists of FP32_KERNEL (its _ex), each a list of float32, float16 or
+    uint16 (bf16 bits) arrays of one dtype per list; param_aux and copy lists of one array per tensor."""
+    c_function = getattr(lib, "trainopt_" + kernel)
+    has_step, lists, _ = list_optimizer_layout(fp32_kernel)
+    names = [name for name, _ in lists]
+
+    def step_function(*args, step=None, grad_scale=1.0, found_inf=False, param_mode="nearest", param_aux=None,
+                      copy=None, seed=0, offset=0, **kwargs):
+        given = dict(zip(names, args))
+        for name in names:
+            if name in kwargs:
+                given[name] = kwargs.pop(name)
+        if has_step and step is None:
+            raise TypeError("%s: step= is required (the 1-based number of this update)" % kernel)
+        if param_mode not in _PARAM_MODES:
+            raise ValueError("%s: param_mode %r is not one of %s" % (kernel, param_mode, ", ".join(_PARAM_MODES)))
+        cfg = make_config(kernel, kwargs, kernel)
+        first = next((given[name] for name in names if given.get(name) is not None), [])
+        lens = [np.size(a) for a in first]
+
+        def pointer_list(arrays, name, writable):
+            """(void *[k], trainopt_dtype or None) of a list of arrays of one dtype, or (NULL, None)."""
+            if arrays is None:
+                return ffi.NULL, None
+            if len(arrays) != len(lens):
+                raise ValueError("%s: %s has %d arrays, %d expected" % (kernel, name, len(arrays), len(lens)))
+            pairs = [_lowp_ptr(a, "%s[%d]" % (name, i), kernel, lens[i], writable, optional=False)
+                     for i, a in enumerate(arrays)]
+            dtypes = {d for _, d in pairs}
+            if len(dtypes) > 1:
+                raise TypeError("%s: the arrays of %s have different dtypes" % (kernel, name))
+            return ffi.new("void *[]", [p for p, _ in pairs]), (dtypes.pop() if dtypes else None)
+
+        pointers, dtypes = zip(*[pointer_list(given.get(name), name, writable) for name, writable in lists])
+        state_dtypes = {d for d in dtypes[2:] if d is not None}
+        if len(state_dtypes) > 1:
+            raise TypeError("%s: the state lists have different dtypes (all float32, or all uint16 bf16 bits)" % kernel)
+        pr = ffi.new("trainopt_precision *", initializer(_api.DEFAULTS["precision"]))
+        pr.param_dtype = lib.TRAINOPT_F32 if dtypes[0] is None else dtypes[0]
+        pr.grad_dtype = lib.TRAINOPT_F32 if dtypes[1] is None else dtypes[1]
+        pr.state_dtype = state_dtypes.pop() if state_dtypes else lib.TRAINOPT_F32
+        pr.param_mode = _PARAM_MODES[param_mode]
+        aux, _ = pointer_list(param_aux, "param_aux", True)
+        copies, copy_dtype = pointer_list(copy, "copy", True)
+        pr.param_aux = aux
+        if copy is not None:
+            pr.copy, pr.copy_dtype = copies, (lib.TRAINOPT_BF16 if copy_dtype is None else copy_dtype)
+        pr.seed, pr.offset = seed, offset
+        (opts, keep), count = _step_options(grad_scale, found_inf)
+        call = [cfg] + ([int(step)] if has_step else []) + [len(lens), ffi.new("size_t[]", lens)] + list(pointers)
+        check(c_function(*(call + [pr, opts])), kernel)
+        return int(count[0])
+
+    step_function.__name__ = step_function.__qualname__ = kernel
+    step_function.__doc__ = "%s(%s%s, grad_scale=1.0, found_inf=False, param_mode='nearest', param_aux=None, " \
+        "copy=None, seed=0, offset=0, **hyperparameters): trainopt_%s; each argument a list of float32, float16 " \
+        "or uint16 (bf16 bits) arrays, one per tensor, one dtype per list; param_aux and copy are lists too; " \
+        "stochastic rounding of tensor t's element j uses (seed, offset + the element's place in the " \
+        "concatenation of the list). Returns the count of non-finite gradients." % (
+            kernel, ", ".join(names), ", *, step" if has_step else ", *", kernel)
+    return step_function
+
+
+for _kernel in ("lamb_step_mp", "lars_step_mp"):
+    if _kernel in _api.PARAMS:
+        _export(_make_list_optimizer_mp(_kernel, _kernel.replace("_mp", "_ex")))
+
+
 # ---- schedules, and any other kernel of scalars alone ---------------------------------------
 
 _SCALARS = SCALAR_TYPES + ("trainopt_anneal", "trainopt_cyclic_mode")

@@ -71,6 +71,18 @@ void FZ_NAME(fz_layerwise)(const uint8_t *data, size_t size, fz_out *out) {
             c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.eps = h[3], c.eps_root = h[4], c.weight_decay = h[5];
             st = fused ? trainopt_lamb_step_ex(&c, tstep, k, lens, p, (const float *const *)gl, flags & 8 ? NULL : s0l, s1, op)
                        : trainopt_lamb_step(&c, tstep, k, lens, p, (const float *const *)gl, flags & 8 ? NULL : s0l, s1);
+            /* the mixed-precision step on the same buffers: bf16 Kahan parameters (the compensation in
+               the second half of each fp32 param), fp16 grads, bf16 states; not with flag 128, whose
+               state moved into a param may fit beside 16-bit tensors and run past its buffer */
+            if (flags & 32 && !(flags & 128)) {
+                trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+                void *aux[FZ_LW_T];
+                for (t = 0; t < FZ_LW_T; t++) aux[t] = (uint16_t *)(void *)p[t] + lens[t];
+                pr.param_dtype = TRAINOPT_BF16, pr.param_mode = TRAINOPT_PARAM_KAHAN, pr.param_aux = aux;
+                pr.grad_dtype = TRAINOPT_F16, pr.state_dtype = TRAINOPT_BF16;
+                fz_put_status(out, trainopt_lamb_step_mp(&c, tstep, k, lens, (void *const *)p, (const void *const *)gl,
+                                                         flags & 8 ? NULL : (void *const *)s0l, (void *const *)s1, &pr, op));
+            }
             break;
         }
         case 1: {
@@ -79,6 +91,18 @@ void FZ_NAME(fz_layerwise)(const uint8_t *data, size_t size, fz_out *out) {
             c.nesterov = (flags >> 4) & 1;
             st = fused ? trainopt_lars_step_ex(&c, k, lens, p, (const float *const *)gl, flags & 8 ? NULL : s0l, op)
                        : trainopt_lars_step(&c, k, lens, p, (const float *const *)gl, flags & 8 ? NULL : s0l);
+            /* mixed precision on the same buffers (not with flag 128, as LAMB's): bf16 stochastic
+               parameters, bf16 grads and states, an fp16 copy in the second half of each grad buffer */
+            if (flags & 32 && !(flags & 128)) {
+                trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+                void *copy[FZ_LW_T];
+                for (t = 0; t < FZ_LW_T; t++) copy[t] = (uint16_t *)(void *)g[t] + lens[t];
+                pr.param_dtype = TRAINOPT_BF16, pr.param_mode = TRAINOPT_PARAM_STOCHASTIC, pr.grad_dtype = TRAINOPT_BF16;
+                pr.state_dtype = TRAINOPT_BF16, pr.copy = copy, pr.copy_dtype = TRAINOPT_F16;
+                pr.seed = (uint64_t)ival, pr.offset = (uint64_t)step;
+                fz_put_status(out, trainopt_lars_step_mp(&c, k, lens, (void *const *)p, (const void *const *)gl,
+                                                         flags & 8 ? NULL : (void *const *)s0l, &pr, op));
+            }
             break;
         }
         case 2: {
