@@ -1028,6 +1028,18 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_bf16(trainopt__vf x, int stoc
                                          : trainopt__vi_add(trainopt__vi_set1(0x7fffu), trainopt__vi_and(trainopt__vi_shr(u, 16), trainopt__vi_set1(1u)));
     return trainopt__vi_select(trainopt__v_unord(x, x), trainopt__vi_set1(0xffffu), trainopt__vi_shr(trainopt__vi_add(u, bias), 16));
 }
+#if defined(TRAINOPT__BACKEND_AVX512)
+/* Nearest, the 16 patterns packed as VCVTPS2PH gives them: every NaN made +-0x7fc00000
+   first, which it narrows to +-0x7e00. */
+TRAINOPT__FORCE_INLINE __m256i trainopt__v_to_f16_packed(trainopt__vf x) {
+    const trainopt__vi u = trainopt__v_bits(x);
+    const trainopt__vi nan = trainopt__vi_or(trainopt__vi_and(u, trainopt__vi_set1(0x80000000u)), trainopt__vi_set1(0x7fc00000u));
+    const trainopt__vf y = trainopt__v_select(trainopt__v_unord(x, x), trainopt__v_from_bits(nan), x);
+    /* maskz with every lane: gcc's unoptimized _mm512_cvtps_ph passes its mask as -1, which
+       -Wsign-conversion rejects in a user's -O0 build (tests/hygiene.sh) */
+    return _mm512_maskz_cvtps_ph((__mmask16)0xffffu, y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+#endif
 /* Nearest (ties to even) or, with `stochastic`, the top 13 bits of rnd added below the
    kept bits before truncation. Below 2^-14 (fp16 subnormals, step 2^-24) nearest is the
    float sum |x| + 0.5, rounded once at 2^-24 by the addition itself; stochastic works on
@@ -1041,13 +1053,7 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_f16(trainopt__vf x, int stoch
     trainopt__vi t, sub, h;
     trainopt__vm overflow;
 #if defined(TRAINOPT__BACKEND_AVX512)
-    if (!stochastic) { /* every NaN made +-0x7fc00000, which VCVTPS2PH narrows to +-0x7e00 */
-        const trainopt__vi nan = trainopt__vi_or(trainopt__vi_and(u, trainopt__vi_set1(0x80000000u)), trainopt__vi_set1(0x7fc00000u));
-        const trainopt__vf y = trainopt__v_select(trainopt__v_unord(x, x), trainopt__v_from_bits(nan), x);
-        /* maskz with every lane: gcc's unoptimized _mm512_cvtps_ph passes its mask as -1, which
-           -Wsign-conversion rejects in a user's -O0 build (tests/hygiene.sh) */
-        return _mm512_cvtepu16_epi32(_mm512_maskz_cvtps_ph((__mmask16)0xffffu, y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    }
+    if (!stochastic) return _mm512_cvtepu16_epi32(trainopt__v_to_f16_packed(x));
 #endif
     if (stochastic) {
         const trainopt__vi bias = trainopt__vi_shr(rnd, 19);
@@ -1066,6 +1072,26 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__v_to_f16(trainopt__vf x, int stoch
     h = trainopt__vi_select(trainopt__vi_lt(a, trainopt__vi_set1(TRAINOPT__F16_MIN_NORMAL_BITS)), sub, h);
     h = trainopt__vi_select(trainopt__vi_lt(trainopt__vi_set1(0x7f800000u), a), trainopt__vi_set1(0x7e00u), h);
     return trainopt__vi_or(h, sign);
+}
+
+/* k fp16 elements at p as floats, and k floats stored at p as fp16 rounded to nearest: the
+   16-bit load or store and the conversion above in one. On avx512, VCVTPH2PS and VCVTPS2PH
+   take and give the packed 16-bit patterns: a whole vector skips the widening to 32-bit
+   lanes and the narrowing back that vi_load16_n / vi_store16_n around the conversion cost. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_load_f16_n(const uint16_t *p, size_t k) {
+#if defined(TRAINOPT__BACKEND_AVX512)
+    if (k == 16) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)p));
+#endif
+    return trainopt__v_from_f16(trainopt__vi_load16_n(p, k));
+}
+TRAINOPT__FORCE_INLINE void trainopt__v_store_f16_n(uint16_t *p, trainopt__vf x, size_t k) {
+#if defined(TRAINOPT__BACKEND_AVX512)
+    if (k == 16) {
+        _mm256_storeu_si256((__m256i *)(void *)p, trainopt__v_to_f16_packed(x));
+        return;
+    }
+#endif
+    trainopt__vi_store16_n(p, trainopt__v_to_f16(x, 0, trainopt__vi_set1(0u)), k);
 }
 
 /* >>reduce: the canonical reduction. Element i of a range goes to partial sum

@@ -5,11 +5,10 @@
 /* k elements at index i of an array of dtype `dtype` (a compile-time constant at each
    call site), as floats: bf16 and fp16 widen exactly. */
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__load_as_f32(const void *src, int dtype, size_t i, size_t k) {
-    trainopt__vi h;
     if (dtype == TRAINOPT_F32)
         return k == TRAINOPT_SIMD_LANES ? trainopt__v_load_once((const float *)src + i) : trainopt__v_load_n((const float *)src + i, k);
-    h = trainopt__vi_load16_n((const uint16_t *)src + i, k);
-    return dtype == TRAINOPT_BF16 ? trainopt__v_from_bf16(h) : trainopt__v_from_f16(h);
+    if (dtype == TRAINOPT_F16) return trainopt__v_load_f16_n((const uint16_t *)src + i, k);
+    return trainopt__v_from_bf16(trainopt__vi_load16_n((const uint16_t *)src + i, k));
 }
 
 /* x rounded to dtype, nearest or stochastic with the random words rnd, stored at index i. */
@@ -17,6 +16,7 @@ TRAINOPT__FORCE_INLINE void trainopt__store_from_f32(void *dst, int dtype, int s
                                                      trainopt__vi rnd) {
     if (dtype == TRAINOPT_F32) trainopt__v_store_n((float *)dst + i, x, k);
     else if (dtype == TRAINOPT_BF16) trainopt__vi_store16_n((uint16_t *)dst + i, trainopt__v_to_bf16(x, stochastic, rnd), k);
+    else if (!stochastic) trainopt__v_store_f16_n((uint16_t *)dst + i, x, k);
     else trainopt__vi_store16_n((uint16_t *)dst + i, trainopt__v_to_f16(x, stochastic, rnd), k);
 }
 

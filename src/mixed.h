@@ -78,8 +78,7 @@ TRAINOPT__FORCE_INLINE void trainopt__mp_store_param(const trainopt_precision *p
         trainopt__vi_store16_n((uint16_t *)pr->param_aux + i, low, k);
         break;
     default: /* TRAINOPT_PARAM_NEAREST */
-        h = f16 ? trainopt__v_to_f16(q, 0, rnd) : trainopt__v_to_bf16(q, 0, rnd);
-        trainopt__vi_store16_n((uint16_t *)param + i, h, k);
+        trainopt__store_from_f32(param, f16 ? TRAINOPT_F16 : TRAINOPT_BF16, 0, i, k, q, rnd);
         break;
     }
 }
@@ -314,40 +313,71 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
 #define TRAINOPT__MP_S1(s) s[0]
 #define TRAINOPT__MP_S2(s) s[0], s[1]
 #define TRAINOPT__MP_S3(s) s[0], s[1], s[2]
-#define TRAINOPT__MP_DEFINE(NAME, CONFIG, NSTATES, STATE_PARAMS, STATE_ARGS, MAKE, LOOPS, ...)                        \
-    static trainopt_status TRAINOPT__MP_NAME(trainopt__mp_f32_##NAME)(const void *c, int64_t step, size_t n,         \
+/* The three adapters; UNPACK declares c (the config) from cv, and for the steps below
+   with one more argument, x too. */
+#define TRAINOPT__MP_ADAPTERS(NAME, UNPACK, F32, MAKE, LOOPS)                                                         \
+    static trainopt_status TRAINOPT__MP_NAME(trainopt__mp_f32_##NAME)(const void *cv, int64_t step, size_t n,        \
                                                                          float *param, const float *grad,             \
-                                                                         float *const *s, const trainopt_step_opts *o) { \
-        return trainopt_##NAME##_step_ex((const CONFIG *)c, step, n, param, grad, TRAINOPT__MP_S##NSTATES(s), o);       \
+                                                                         float *const *st, const trainopt_step_opts *o) { \
+        UNPACK;                                                                                                        \
+        (void)step;                                                                                                    \
+        return F32;                                                                                                    \
     }                                                                                                                  \
     static void TRAINOPT__MP_NAME(trainopt__mp_make_##NAME)(const void *cv, int64_t step, const trainopt_step_opts *o, \
                                                               trainopt__mp_scalars *s) {                              \
-        const CONFIG *c = (const CONFIG *)cv;                                                                          \
+        UNPACK;                                                                                                        \
         (void)step;                                                                                                    \
         MAKE;                                                                                                          \
     }                                                                                                                  \
     static void TRAINOPT__MP_NAME(trainopt__mp_loops_##NAME)(const void *cv, int64_t step, const trainopt__mp_scalars *s, \
                                                                size_t n, float *param, const float *grad,             \
                                                                float *const *st, const trainopt_step_opts *o) {        \
-        const CONFIG *c = (const CONFIG *)cv;                                                                          \
+        UNPACK;                                                                                                        \
         (void)step;                                                                                                    \
         LOOPS;                                                                                                         \
-    }                                                                                                                  \
-    TRAINOPT__KERNEL_API trainopt_status trainopt_##NAME##_step_mp(const CONFIG *c, int64_t step, size_t n, void *param, \
-                                                                   const void *grad, TRAINOPT__MP_UNPAREN STATE_PARAMS, \
+    }
+/* The public step: LEAD its parameters between the config and n, CTX_DECL a statement
+   making what the adapters' cv points at (CTX), STEP the driver's step number. */
+#define TRAINOPT__MP_PUBLIC(NAME, CONFIG, LEAD, CTX_DECL, CTX, STEP, NSTATES, STATE_PARAMS, STATE_ARGS, ...)          \
+    TRAINOPT__KERNEL_API trainopt_status trainopt_##NAME##_step_mp(const CONFIG *c, TRAINOPT__MP_UNPAREN LEAD, size_t n, \
+                                                                   void *param, const void *grad,                      \
+                                                                   TRAINOPT__MP_UNPAREN STATE_PARAMS,                  \
                                                                    const trainopt_precision *pr,                       \
                                                                    const trainopt_step_opts *o) {                      \
         static const char *const names[] = {__VA_ARGS__};                                                              \
         void *const states[] = {TRAINOPT__MP_UNPAREN STATE_ARGS};                                                      \
         trainopt__mp_call m;                                                                                           \
+        CTX_DECL;                                                                                                      \
         m.fn = TRAINOPT__MP_NAME(trainopt__mp_f32_##NAME);                                                           \
         m.make = TRAINOPT__MP_NAME(trainopt__mp_make_##NAME);                                                        \
         m.loops = TRAINOPT__MP_NAME(trainopt__mp_loops_##NAME);                                                      \
-        m.c = c, m.step = step, m.n = n, m.param = param, m.grad = grad;                                               \
+        m.c = CTX, m.step = STEP, m.n = n, m.param = param, m.grad = grad;                                             \
         m.states = states, m.nstates = NSTATES, m.state_names = names;                                                 \
         m.name = "trainopt_" #NAME "_step_mp";                                                                         \
         return trainopt__mp_run(&m, pr, o);                                                                            \
     }
+#define TRAINOPT__MP_DEFINE(NAME, CONFIG, NSTATES, STATE_PARAMS, STATE_ARGS, MAKE, LOOPS, ...)                        \
+    TRAINOPT__MP_ADAPTERS(NAME, const CONFIG *c = (const CONFIG *)cv,                                                  \
+                          trainopt_##NAME##_step_ex(c, step, n, param, grad, TRAINOPT__MP_S##NSTATES(st), o), MAKE, LOOPS) \
+    TRAINOPT__MP_PUBLIC(NAME, CONFIG, (int64_t step), (void)0, c, step, NSTATES, STATE_PARAMS, STATE_ARGS, __VA_ARGS__)
+/* A step with one more argument beside the config, x of type EXTRA_TYPE (EXTRA: its value
+   from the public parameters LEAD), found next to the config by the adapters (as the
+   multi-tensor steps do, src/parallel.h); every block uses the one value. F32_LEAD: the
+   _ex kernel's arguments between the config and n. */
+#define TRAINOPT__MP_DEFINE_EXTRA(NAME, CONFIG, LEAD, EXTRA_TYPE, EXTRA, STEP, F32_LEAD, NSTATES, STATE_PARAMS,          \
+                                  STATE_ARGS, MAKE, LOOPS, ...)                                                        \
+    typedef struct {                                                                                                   \
+        const CONFIG *c;                                                                                               \
+        EXTRA_TYPE x;                                                                                                  \
+    } TRAINOPT__MP_NAME(trainopt__mp_args_##NAME);                                                                    \
+    TRAINOPT__MP_ADAPTERS(NAME, const TRAINOPT__MP_NAME(trainopt__mp_args_##NAME) *a =                                \
+                                    (const TRAINOPT__MP_NAME(trainopt__mp_args_##NAME) *)cv;                          \
+                          const CONFIG *c = a->c; EXTRA_TYPE const x = a->x; (void)x,                                  \
+                          trainopt_##NAME##_step_ex(c, TRAINOPT__MP_UNPAREN F32_LEAD, n, param, grad,                  \
+                                                    TRAINOPT__MP_S##NSTATES(st), o),                                   \
+                          MAKE, LOOPS)                                                                                 \
+    TRAINOPT__MP_PUBLIC(NAME, CONFIG, LEAD, TRAINOPT__MP_NAME(trainopt__mp_args_##NAME) a; a.c = c; a.x = EXTRA, &a,  \
+                        STEP, NSTATES, STATE_PARAMS, STATE_ARGS, __VA_ARGS__)
 #define TRAINOPT__MP_UNPAREN(...) __VA_ARGS__
 TRAINOPT__MP_DEFINE(sgd, trainopt_sgd_config, 1, (void *momentum_buf), (momentum_buf),
                     s->sgd = trainopt__sgd_scalars_make(c, o),
@@ -379,91 +409,19 @@ TRAINOPT__MP_DEFINE(adadelta, trainopt_adadelta_config, 2, (void *square_avg, vo
 TRAINOPT__MP_DEFINE(lion, trainopt_lion_config, 1, (void *exp_avg), (exp_avg), s->lion = trainopt__lion_scalars_make(c, o),
                     trainopt__lion_loops(c, &s->lion, n, param, grad, st[0], o), "exp_avg")
 
-/* NAdam's step also takes mu_product, a scalar of the step: the adapters find it next to
-   the config (as its multi-tensor step's, src/parallel.h), and every block uses the one value. */
-typedef struct {
-    const trainopt_nadam_config *c;
-    double mu_product;
-} trainopt__mp_nadam_args;
-static trainopt_status TRAINOPT__MP_NAME(trainopt__mp_f32_nadam)(const void *cv, int64_t step, size_t n, float *param,
-                                                                 const float *grad, float *const *s,
-                                                                 const trainopt_step_opts *o) {
-    const trainopt__mp_nadam_args *a = (const trainopt__mp_nadam_args *)cv;
-    return trainopt_nadam_step_ex(a->c, step, a->mu_product, n, param, grad, s[0], s[1], o);
-}
-static void TRAINOPT__MP_NAME(trainopt__mp_make_nadam)(const void *cv, int64_t step, const trainopt_step_opts *o,
-                                                       trainopt__mp_scalars *s) {
-    const trainopt__mp_nadam_args *a = (const trainopt__mp_nadam_args *)cv;
-    s->nadam = trainopt__nadam_scalars_make(a->c, step, a->mu_product, o);
-}
-static void TRAINOPT__MP_NAME(trainopt__mp_loops_nadam)(const void *cv, int64_t step, const trainopt__mp_scalars *s,
-                                                        size_t n, float *param, const float *grad, float *const *st,
-                                                        const trainopt_step_opts *o) {
-    const trainopt__mp_nadam_args *a = (const trainopt__mp_nadam_args *)cv;
-    (void)step;
-    trainopt__nadam_loops(a->c, &s->nadam, n, param, grad, st[0], st[1], o);
-}
-TRAINOPT__KERNEL_API trainopt_status trainopt_nadam_step_mp(const trainopt_nadam_config *c, int64_t step, double mu_product,
-                                                            size_t n, void *param, const void *grad, void *exp_avg,
-                                                            void *exp_avg_sq, const trainopt_precision *pr,
-                                                            const trainopt_step_opts *o) {
-    static const char *const names[] = {"exp_avg", "exp_avg_sq"};
-    void *const states[] = {exp_avg, exp_avg_sq};
-    trainopt__mp_nadam_args a;
-    trainopt__mp_call m;
-    a.c = c, a.mu_product = mu_product;
-    m.fn = TRAINOPT__MP_NAME(trainopt__mp_f32_nadam);
-    m.make = TRAINOPT__MP_NAME(trainopt__mp_make_nadam);
-    m.loops = TRAINOPT__MP_NAME(trainopt__mp_loops_nadam);
-    m.c = &a, m.step = step, m.n = n, m.param = param, m.grad = grad;
-    m.states = states, m.nstates = 2, m.state_names = names;
-    m.name = "trainopt_nadam_step_mp";
-    return trainopt__mp_run(&m, pr, o);
-}
-
-/* Schedule-free AdamW's step takes its scalar state (trainopt_sfadamw_advance's) instead of
-   a step number: the adapters find it next to the config, and the driver's step is unused. */
-typedef struct {
-    const trainopt_sfadamw_config *c;
-    const trainopt_sfadamw_state *s;
-} trainopt__mp_sfadamw_args;
-static trainopt_status TRAINOPT__MP_NAME(trainopt__mp_f32_sfadamw)(const void *cv, int64_t step, size_t n, float *param,
-                                                                   const float *grad, float *const *s,
-                                                                   const trainopt_step_opts *o) {
-    const trainopt__mp_sfadamw_args *a = (const trainopt__mp_sfadamw_args *)cv;
-    (void)step;
-    return trainopt_sfadamw_step_ex(a->c, a->s, n, param, grad, s[0], s[1], o);
-}
-static void TRAINOPT__MP_NAME(trainopt__mp_make_sfadamw)(const void *cv, int64_t step, const trainopt_step_opts *o,
-                                                         trainopt__mp_scalars *s) {
-    const trainopt__mp_sfadamw_args *a = (const trainopt__mp_sfadamw_args *)cv;
-    (void)step;
-    s->sfadamw = trainopt__sfadamw_scalars_make(a->c, a->s, o);
-}
-static void TRAINOPT__MP_NAME(trainopt__mp_loops_sfadamw)(const void *cv, int64_t step, const trainopt__mp_scalars *s,
-                                                          size_t n, float *param, const float *grad, float *const *st,
-                                                          const trainopt_step_opts *o) {
-    const trainopt__mp_sfadamw_args *a = (const trainopt__mp_sfadamw_args *)cv;
-    (void)step;
-    trainopt__sfadamw_loops(a->c, a->s, &s->sfadamw, n, param, grad, st[0], st[1], o);
-}
-TRAINOPT__KERNEL_API trainopt_status trainopt_sfadamw_step_mp(const trainopt_sfadamw_config *c, const trainopt_sfadamw_state *s,
-                                                              size_t n, void *param, const void *grad, void *z,
-                                                              void *exp_avg_sq, const trainopt_precision *pr,
-                                                              const trainopt_step_opts *o) {
-    static const char *const names[] = {"z", "exp_avg_sq"};
-    void *const states[] = {z, exp_avg_sq};
-    trainopt__mp_sfadamw_args a;
-    trainopt__mp_call m;
-    a.c = c, a.s = s;
-    m.fn = TRAINOPT__MP_NAME(trainopt__mp_f32_sfadamw);
-    m.make = TRAINOPT__MP_NAME(trainopt__mp_make_sfadamw);
-    m.loops = TRAINOPT__MP_NAME(trainopt__mp_loops_sfadamw);
-    m.c = &a, m.step = 1, m.n = n, m.param = param, m.grad = grad;
-    m.states = states, m.nstates = 2, m.state_names = names;
-    m.name = "trainopt_sfadamw_step_mp";
-    return trainopt__mp_run(&m, pr, o);
-}
+/* NAdam's step also takes mu_product; schedule-free AdamW's its scalar state
+   (trainopt_sfadamw_advance's) in place of a step number (the driver's is unused). */
+TRAINOPT__MP_DEFINE_EXTRA(nadam, trainopt_nadam_config, (int64_t step, double mu_product), double, mu_product, step, (step, x),
+                          2, (void *exp_avg, void *exp_avg_sq), (exp_avg, exp_avg_sq),
+                          s->nadam = trainopt__nadam_scalars_make(c, step, x, o),
+                          trainopt__nadam_loops(c, &s->nadam, n, param, grad, st[0], st[1], o), "exp_avg", "exp_avg_sq")
+TRAINOPT__MP_DEFINE_EXTRA(sfadamw, trainopt_sfadamw_config, (const trainopt_sfadamw_state *s), const trainopt_sfadamw_state *, s,
+                          1, (x), 2, (void *z, void *exp_avg_sq), (z, exp_avg_sq),
+                          s->sfadamw = trainopt__sfadamw_scalars_make(c, x, o),
+                          trainopt__sfadamw_loops(c, x, &s->sfadamw, n, param, grad, st[0], st[1], o), "z", "exp_avg_sq")
 #undef TRAINOPT__MP_DEFINE
+#undef TRAINOPT__MP_DEFINE_EXTRA
+#undef TRAINOPT__MP_PUBLIC
+#undef TRAINOPT__MP_ADAPTERS
 #undef TRAINOPT__MP_UNPAREN
 #undef TRAINOPT__MP_NAME
