@@ -141,12 +141,12 @@ class _TrainoptStep:
 
     def _threads_hook(self):
         """The const trainopt_threads * of this step's multi-tensor calls: NULL for one thread."""
-        threads = self.threads or torch.get_num_threads()
+        threads = min(self.threads or torch.get_num_threads(), POOL_MAX)
         if threads <= 1:
             return ffi.NULL
         pool = self.__dict__.get("_pool")
         if pool is None or pool.threads != threads:
-            pool = self.__dict__["_pool"] = Pool(min(threads, POOL_MAX))
+            pool = self.__dict__["_pool"] = Pool(threads)
         return pool.hook
 
     def _refuse_flags(self, gi, group):
