@@ -3,6 +3,8 @@
 torch.optim.AdamW, foreach=True and single-tensor (foreach=False), PyTorch 1.13 on the CPU.
 
     flock /work/bench.lock taskset -c 1 /usr/bin/python3 bench/torch_optim.py [--repeats 7] [--only NAME]
+    flock /work/bench.lock taskset -c 0,1 /usr/bin/python3 bench/torch_optim.py --threads 2 --only stack100M \
+        --optimizers foreach=True,trainopt.torch.AdamW
 
 Workloads (parameter lists; gradients are fixed random tensors, only step() is timed):
   resnet18   ResNet-18's 62 parameter tensors (11.7M parameters: convolutions, batch-norm
@@ -11,9 +13,12 @@ Workloads (parameter lists; gradients are fixed random tensors, only step() is t
   small200   200 small tensors (64 to 4096 elements): the per-call overhead;
   stack100M  24 Linear(2048, 2048) layers with biases (100.7M parameters).
 Each optimizer's state is created by a first step, then each figure is the median over
---repeats runs of the time per step: wall clock, and the thread's CPU time (which leaves out
-the time another process had the core: on a shared machine the steadier figure), one intra-op
-thread (torch.set_num_threads(1); trainopt has no threads of its own). Ratios are within
+--repeats runs of the time per step: wall clock, the calling thread's CPU time (which leaves out
+the time another process had the core: on a shared machine the steadier figure) and the
+process's (every thread's: the work done, whatever the threads), on --threads
+intra-op threads (torch.set_num_threads(N), default 1; trainopt.torch follows it with a
+trainopt_pool of N threads, its default threads=None; with N > 1 the CPU time is the calling
+thread's alone, so compare the wall figures). Ratios are within
 one run, against trainopt.torch.AdamW (one trainopt_adamw_step_multi call per group); the
 per-tensor row is the same class with multi_tensor = False. Prints a Markdown table.
 """
@@ -70,42 +75,50 @@ def measure(shapes, make, repeats, steps):
         p.grad = torch.randn(p.shape, generator=g) * 1e-3
     opt = make(params)
     opt.step()  # creates the state
-    walls, cpus = [], []
+    walls, cpus, procs = [], [], []
     for _ in range(repeats):
-        w, c = time.perf_counter(), time.thread_time()
+        w, c, pc = time.perf_counter(), time.thread_time(), time.process_time()
         for _ in range(steps):
             opt.step()
         walls.append((time.perf_counter() - w) / steps)
         cpus.append((time.thread_time() - c) / steps)
-    return statistics.median(walls), statistics.median(cpus)
+        procs.append((time.process_time() - pc) / steps)
+    return statistics.median(walls), statistics.median(cpus), statistics.median(procs)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--only", default=None, help="comma-separated workloads")
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads; trainopt.torch follows it")
+    ap.add_argument("--optimizers", default=None, help="comma-separated parts of the optimizers' labels to run")
     args = ap.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     names = args.only.split(",") if args.only else list(WORKLOADS)
-    print("PyTorch %s, trainopt %s (%s backend), %s, 1 thread, median of %d; load: %s" % (
-        torch.__version__, trainopt.__version__, trainopt.backend(), trainopt.library_path, args.repeats,
-        open("/proc/loadavg").read().split()[:3]))
+    optimizers = {label: make for label, make in OPTIMIZERS.items()
+                  if label == "trainopt.torch.AdamW" or not args.optimizers
+                  or any(part in label for part in args.optimizers.split(","))}
+    print("PyTorch %s, trainopt %s (%s backend), %s, %d thread(s), median of %d; load: %s" % (
+        torch.__version__, trainopt.__version__, trainopt.backend(), trainopt.library_path, args.threads,
+        args.repeats, open("/proc/loadavg").read().split()[:3]))
     print()
-    print("| workload | parameters | tensors | optimizer | ms/step (wall) | ms/step (CPU) | trainopt speedup (wall) "
-          "| trainopt speedup (CPU) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| workload | parameters | tensors | optimizer | ms/step (wall) | ms/step (CPU) | ms/step (CPU, all threads) "
+          "| trainopt speedup (wall) | trainopt speedup (CPU) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in names:
         shapes = WORKLOADS[name]()
         numel = sum(torch.Size(s).numel() for s in shapes)
         steps = max(1, min(50, int(2e7 / numel)))  # about 20M elements per timed run
-        results = {label: measure(shapes, make, args.repeats, steps) for label, make in OPTIMIZERS.items()}
-        ours_wall, ours_cpu = results["trainopt.torch.AdamW"]
-        for label, (wall, cpu) in results.items():
+        results = {label: measure(shapes, make, args.repeats, steps) for label, make in optimizers.items()}
+        ours_wall, ours_cpu, _ = results["trainopt.torch.AdamW"]
+        for label, (wall, cpu, proc) in results.items():
             mine = label == "trainopt.torch.AdamW"
-            print("| %s | %.1fM | %d | %s | %.3f | %.3f | %s | %s |" % (
-                name, numel / 1e6, len(shapes), label, wall * 1e3, cpu * 1e3,
+            print("| %s | %.1fM | %d | %s | %.3f | %.3f | %.3f | %s | %s |" % (
+                name, numel / 1e6, len(shapes), label, wall * 1e3, cpu * 1e3, proc * 1e3,
                 "" if mine else "%.2fx" % (wall / ours_wall), "" if mine else "%.2fx" % (cpu / ours_cpu)))
         sys.stdout.flush()
+    print()
+    print("load at the end: %s" % open("/proc/loadavg").read().split()[:3])
 
 
 if __name__ == "__main__":

@@ -410,6 +410,23 @@ static inline void trainopt_omp_parallel_for(void *ctx, size_t count, trainopt_t
 }
 #endif
 
+/* >>api-pool: a small pthread pool that is a trainopt_parallel_for_fn, for callers with no
+   pool of their own (the Python package; manual: THREADS). libtrainopt has it (make lib);
+   a header-only build compiles it where TRAINOPT_POOL is defined beside
+   TRAINOPT_IMPLEMENTATION. The caller owns the pool: trainopt keeps no global state. */
+#if !defined(TRAINOPT_STATIC) || defined(TRAINOPT_POOL)
+typedef struct trainopt_pool trainopt_pool;
+#define TRAINOPT_POOL_MAX 256 /* threads of one pool, the caller's among them */
+/* A pool of `threads` threads in all: the calling thread of each parallel-for and
+   threads - 1 workers, which wait on a condition variable between calls. */
+TRAINOPT_API trainopt_status trainopt_pool_create(int threads, trainopt_pool **pool) TRAINOPT__SYMBOL(pool_create);
+/* Stops and joins the workers and frees the pool; NULL does nothing. */
+TRAINOPT_API void trainopt_pool_destroy(trainopt_pool *pool) TRAINOPT__SYMBOL(pool_destroy);
+/* trainopt_parallel_for_fn over pool ctx: trainopt_threads th = {trainopt_pool_parallel_for, pool}. */
+TRAINOPT_API void trainopt_pool_parallel_for(void *pool, size_t count, trainopt_task_fn task, void *arg)
+    TRAINOPT__SYMBOL(pool_parallel_for);
+#endif
+
 /* >>api-init */
 typedef enum {
     TRAINOPT_NL_LINEAR = 0, /* also PyTorch's conv1d/2d/3d, conv_transpose1d/2d/3d: gain 1 */

@@ -10,4 +10,5 @@
 #define TRAINOPT_API extern __attribute__((visibility("default")))
 #endif
 #define TRAINOPT_IMPLEMENTATION
+#define TRAINOPT_POOL /* trainopt_pool: a parallel-for for callers without one (src/pool.h) */
 #include "trainopt.h"

@@ -475,6 +475,24 @@
      language bindings; and the threads are a property of the caller's pool, the same
      for every call, while the step options change per step.
 
+     A pool for callers that have none (libtrainopt; in a header-only build, the unit
+     that defines TRAINOPT_POOL beside TRAINOPT_IMPLEMENTATION, which then includes
+     <pthread.h>):
+         trainopt_status trainopt_pool_create(int threads, trainopt_pool **pool);
+         void trainopt_pool_parallel_for(void *pool, size_t count, trainopt_task_fn, void *arg);
+         void trainopt_pool_destroy(trainopt_pool *pool);          NULL does nothing
+     threads in [1, TRAINOPT_POOL_MAX = 256] counts the calling thread: threads - 1
+     workers that sleep on a condition variable between calls (they spin never, so
+     they take no core from the caller's other threads). Use it as
+         trainopt_threads th = {trainopt_pool_parallel_for, pool};
+     The caller owns the pool; trainopt keeps no state of its own. One parallel-for at
+     a time runs on a pool: callers on other threads wait their turn (a pool per
+     thread runs them at once). Refused: threads out of range (TRAINOPT_ERR_HPARAM),
+     pool NULL (TRAINOPT_ERR_NULL), *pool set to NULL; a pool that cannot be allocated
+     is TRAINOPT_ERR_NULL; a worker the system will not start leaves a smaller pool
+     (the same bits at any size). The Python package (trainopt.torch, threads=) runs
+     on it.
+
      trainopt_<opt>_step_multi(c, step, k, tensors, o, threads)   for sgd, adagrad,
      rmsprop, adam, adamw: one call for a list of k trainopt_tensor {param, grad,
      state[TRAINOPT_MAX_STATES], n}, the states in the order of the optimizer's _step

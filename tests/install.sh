@@ -77,6 +77,9 @@ kernel_names() {
         cc -E -P -I. -x c - | tail -n 1 | tr -s ' ' '\n' | sed -n 's/^@//p' | sort
 }
 kernel_names > "$out/names.txt"
+# and trainopt_pool (src/pool.h), which libtrainopt compiles in (src/lib.c defines TRAINOPT_POOL)
+printf 'trainopt_pool_create\ntrainopt_pool_destroy\ntrainopt_pool_parallel_for\n' >> "$out/names.txt"
+sort -o "$out/names.txt" "$out/names.txt"
 # exports NM LIBRARY: the dynamic symbols LIBRARY defines, against the list
 exports() {
     $1 -D --defined-only -P "$2" | cut -d' ' -f1 | sort > "$out/exports.txt"

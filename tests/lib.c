@@ -3,4 +3,5 @@
    several backends' kernels live in one runner. The suites are compiled for each
    backend with the same prefix and declarations only, and link to this copy. */
 #define TRAINOPT_IMPLEMENTATION
+#define TRAINOPT_POOL /* trainopt_pool, as libtrainopt has it (src/lib.c) */
 #include "trainopt.h"

@@ -759,6 +759,100 @@ static void pa_test_complete(to_ctx *t) {
     }
 }
 
+/* ---- trainopt_pool (src/pool.h): the library's own parallel-for ----------------------------- */
+
+/* Every multi-tensor step on pools of 1, 2, 3 and 7 threads, each pool kept for all the steps
+   (its workers sleep and wake between calls, as in a training loop): the bits of the
+   per-tensor calls. */
+static void pa_test_pool(to_ctx *t) {
+    static const int sizes[] = {1, 2, 3, 7};
+    trainopt_pool *pools[4];
+    size_t p, i;
+    for (p = 0; p < 4; p++)
+        TO_CHECK(t, trainopt_pool_create(sizes[p], &pools[p]) == TRAINOPT_OK && pools[p] != NULL,
+                 "trainopt_pool_create(%d) failed: %s", sizes[p], trainopt_last_error());
+    for (i = 0; i < PA_OPTIMS; i++) {
+        const pa_optim *op = &pa_optims[i];
+        pa_model want, got;
+        trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+        size_t want_bad;
+        o.grad_scale = 0.5;
+        pa_model_init(&want, op->states);
+        pa_reference(op, &want, &o, &want_bad, t);
+        for (p = 0; p < 4 && pools[p] != NULL; p++) {
+            trainopt_threads th = TRAINOPT_THREADS_NONE;
+            char what[96];
+            int64_t step;
+            th.parallel_for = trainopt_pool_parallel_for, th.ctx = pools[p];
+            pa_model_init(&got, op->states);
+            for (step = 1; step <= PA_STEPS; step++)
+                TO_CHECK(t, op->multi(step, PA_K, got.t, &o, &th) == TRAINOPT_OK, "%s on a pool of %d: step %d: %s",
+                         op->name, sizes[p], (int)step, trainopt_last_error());
+            snprintf(what, sizeof what, "%s, trainopt_pool of %d threads", op->name, sizes[p]);
+            pa_model_equal(t, &got, &want, what);
+            pa_model_free(&got);
+        }
+        pa_model_free(&want);
+    }
+    for (p = 0; p < 4; p++) trainopt_pool_destroy(pools[p]);
+}
+
+/* Two threads stepping their own models on one pool at once: the pool runs one parallel-for
+   at a time, and both get the bits of the per-tensor calls. */
+typedef struct {
+    trainopt_threads th;
+    pa_model m;
+    int ok;
+} pa_pool_user;
+static void *pa_pool_user_run(void *arg) {
+    pa_pool_user *u = (pa_pool_user *)arg;
+    int64_t step;
+    for (step = 1; step <= PA_STEPS; step++)
+        u->ok &= pa_optims[0].multi(step, PA_K, u->m.t, NULL, &u->th) == TRAINOPT_OK;
+    return NULL;
+}
+static void pa_test_pool_shared(to_ctx *t) {
+    trainopt_pool *pool = NULL;
+    pa_pool_user users[2];
+    pa_model want;
+    pthread_t other;
+    size_t bad, i;
+    TO_CHECK(t, trainopt_pool_create(3, &pool) == TRAINOPT_OK, "trainopt_pool_create(3): %s", trainopt_last_error());
+    if (pool == NULL) return;
+    pa_model_init(&want, pa_optims[0].states);
+    pa_reference(&pa_optims[0], &want, NULL, &bad, t);
+    for (i = 0; i < 2; i++) {
+        users[i].th.parallel_for = trainopt_pool_parallel_for, users[i].th.ctx = pool, users[i].ok = 1;
+        pa_model_init(&users[i].m, pa_optims[0].states);
+    }
+    TO_CHECK(t, pthread_create(&other, NULL, pa_pool_user_run, &users[1]) == 0, "pthread_create failed");
+    pa_pool_user_run(&users[0]);
+    pthread_join(other, NULL);
+    for (i = 0; i < 2; i++) {
+        TO_CHECK(t, users[i].ok, "%s: user %zu: a step was refused", pa_optims[0].name, i);
+        pa_model_equal(t, &users[i].m, &want, "two callers sharing one trainopt_pool");
+        pa_model_free(&users[i].m);
+    }
+    pa_model_free(&want);
+    trainopt_pool_destroy(pool);
+}
+
+/* Refusals name the argument and leave *pool NULL; destroying NULL does nothing. */
+static void pa_test_pool_refusals(to_ctx *t) {
+    trainopt_pool *pool = (trainopt_pool *)&pool;
+    TO_CHECK(t, trainopt_pool_create(0, &pool) == TRAINOPT_ERR_HPARAM && pool == NULL &&
+                    strstr(trainopt_last_error(), "trainopt_pool_create: threads = 0") != NULL,
+             "threads = 0: \"%s\"", trainopt_last_error());
+    pool = (trainopt_pool *)&pool;
+    TO_CHECK(t, trainopt_pool_create(TRAINOPT_POOL_MAX + 1, &pool) == TRAINOPT_ERR_HPARAM && pool == NULL,
+             "threads = TRAINOPT_POOL_MAX + 1 accepted");
+    TO_CHECK(t, trainopt_pool_create(-5, &pool) == TRAINOPT_ERR_HPARAM, "threads = -5 accepted");
+    TO_CHECK(t, trainopt_pool_create(2, NULL) == TRAINOPT_ERR_NULL &&
+                    strstr(trainopt_last_error(), "pool is NULL") != NULL,
+             "pool NULL: \"%s\"", trainopt_last_error());
+    trainopt_pool_destroy(NULL);
+}
+
 void TO_NAME(parallel_tests)(to_ctx *t) {
     size_t i;
     char name[64];
@@ -773,6 +867,9 @@ void TO_NAME(parallel_tests)(to_ctx *t) {
     to_run(t, "reduction refusals", pa_test_reduction_refusals);
     to_run(t, "norms", pa_test_norms);
     to_run(t, "norm refusals", pa_test_norm_refusals);
+    to_run(t, "trainopt_pool", pa_test_pool);
+    to_run(t, "trainopt_pool shared by two callers", pa_test_pool_shared);
+    to_run(t, "trainopt_pool refusals", pa_test_pool_refusals);
 }
 
 /* The multi-tensor steps' results on two threads (which the tests hold equal to the

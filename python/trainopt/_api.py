@@ -215,6 +215,11 @@ typedef struct {
     float *state[4];
     size_t n;
 } trainopt_tensor;
+typedef struct trainopt_pool trainopt_pool;
+extern trainopt_status trainopt_pool_create(int threads, trainopt_pool **pool) ;
+extern void trainopt_pool_destroy(trainopt_pool *pool) ;
+extern void trainopt_pool_parallel_for(void *pool, size_t count, trainopt_task_fn task, void *arg)
+    ;
 typedef enum {
     TRAINOPT_NL_LINEAR = 0,
     TRAINOPT_NL_SIGMOID,

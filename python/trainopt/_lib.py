@@ -224,3 +224,24 @@ ffi_by_address.cdef("\n".join(_by_address_prototype(name) for family, name in _a
                                or name.startswith(("adafactor_step", "sfadamw_")) or name.endswith("_step_mp")
                                or (MULTI_STATES and name.endswith("_step_multi"))))
 lib_by_address = ffi_by_address.dlopen(path)
+
+
+# ---- threads: trainopt_pool (src/pool.h), the library's parallel-for, owned by Python ----
+HAS_POOL = hasattr(lib, "trainopt_pool_create")  # a library from before the pool has none
+POOL_MAX = getattr(lib, "TRAINOPT_POOL_MAX", 256)
+
+
+class Pool:
+    """A trainopt_pool of THREADS threads in all (the calling thread and THREADS - 1 workers that
+    sleep between calls), and .hook, the const trainopt_threads * that runs a call on it. The
+    library keeps no state of its own: the pool is this object's, destroyed with it."""
+
+    def __init__(self, threads):
+        if not HAS_POOL:
+            raise RuntimeError("trainopt: %s has no trainopt_pool (it is older than this package; rebuild it "
+                               "with make lib)" % path)
+        out = ffi.new("trainopt_pool **")
+        check(lib.trainopt_pool_create(int(threads), out), "pool_create")
+        self.threads = int(threads)
+        self.handle = ffi.gc(out[0], lib.trainopt_pool_destroy)
+        self.hook = ffi.new("trainopt_threads *", [lib.trainopt_pool_parallel_for, self.handle])

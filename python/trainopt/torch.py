@@ -23,8 +23,8 @@ from operator import is_, sub
 import torch
 
 from . import _api
-from ._lib import (MULTI_STATES, check, config_fields, config_type, defaults_for, ffi, ffi_by_address, initializer,
-                   lib, lib_by_address, list_optimizer_layout, optimizer_layout)
+from ._lib import (MULTI_STATES, POOL_MAX, Pool, check, config_fields, config_type, defaults_for, ffi, ffi_by_address,
+                   initializer, lib, lib_by_address, list_optimizer_layout, optimizer_layout)
 
 __all__ = []
 
@@ -114,10 +114,40 @@ class _TrainoptStep:
 
     _spec = None
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, threads=None, **kwargs):
         super().__init__(*args, **kwargs)
         for gi, group in enumerate(self.param_groups):
             self._refuse_flags(gi, group)
+        self.threads = threads
+
+    # ---- threads: the multi-tensor call of each group runs on a trainopt_pool this optimizer owns ----
+    # threads=None (the default) follows torch.get_num_threads() at every step, as torch.optim's own
+    # steps run on PyTorch's intra-op threads (torch.set_num_threads changes both); an int fixes the
+    # number. The result is the same bits at any number of threads (the library cuts the work into
+    # fixed chunks), so the choice is speed alone. The pool is made at the first step that needs it
+    # and again when the number changes; it is not part of state_dict() (nor of a pickled optimizer).
+
+    @property
+    def threads(self):
+        return self.__dict__.get("_threads")
+
+    @threads.setter
+    def threads(self, threads):
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                    or not 1 <= threads <= POOL_MAX):
+            raise ValueError("trainopt.torch.%s: threads=%r: None (follow torch.get_num_threads()) or an int "
+                             "from 1 to %d" % (self._spec.name, threads, POOL_MAX))
+        self.__dict__["_threads"] = threads
+
+    def _threads_hook(self):
+        """The const trainopt_threads * of this step's multi-tensor calls: NULL for one thread."""
+        threads = min(self.threads or torch.get_num_threads(), POOL_MAX)
+        if threads <= 1:
+            return ffi.NULL
+        pool = self.__dict__.get("_pool")
+        if pool is None or pool.threads != threads:
+            pool = self.__dict__["_pool"] = Pool(threads)
+        return pool.hook
 
     def _refuse_flags(self, gi, group):
         for flag, what in _REFUSED_FLAGS.items():
@@ -265,13 +295,14 @@ class _TrainoptStep:
             self._opts = ffi.new("trainopt_step_opts *", [float(grad_scale), ffi.NULL, ffi.NULL])
         opts = [self._opts] if grad_scaled else []
         multi = self._multi_function(kernel)
+        hook = self._threads_hook() if multi else ffi.NULL
         plans = []
         for gi, group in enumerate(self.param_groups):
             plan = self._cached_plan(gi, group, kernel, multi, opts) if multi else None
             plans.append(plan or self._plan_group(gi, group, kernel, grad_scaled))
         for gi, plan in enumerate(plans):
             if isinstance(plan, _MultiPlan):
-                plan.run(multi, opts[0] if opts else ffi.NULL, kernel)
+                plan.run(multi, opts[0] if opts else ffi.NULL, kernel, hook)
                 continue
             c_function, cfg, rows, is_list, mixed_rows = plan
             if mixed_rows:  # bf16 parameters: their _mp kernel, the precision descriptor after the arrays
@@ -281,7 +312,7 @@ class _TrainoptStep:
                 self._run_lists(c_function, cfg, rows, opts, kernel)
                 continue
             if multi:
-                self._run_multi(multi, cfg, rows, opts, kernel)
+                self._run_multi(multi, cfg, rows, opts, kernel, hook)
                 if not mixed_rows:
                     self._cache_group(gi, self.param_groups[gi], multi)
                 continue
@@ -326,8 +357,8 @@ class _TrainoptStep:
             return None
         return getattr(lib_by_address, "trainopt_" + name)
 
-    def _run_multi(self, multi, cfg, rows, opts, kernel):
-        """The planned rows in one multi-tensor call per step value, then the commits."""
+    def _run_multi(self, multi, cfg, rows, opts, kernel, hook):
+        """The planned rows in one multi-tensor call per step value on HOOK's threads, then the commits."""
         batches = {}
         for row in rows:
             if row[3]:
@@ -336,7 +367,7 @@ class _TrainoptStep:
         for lead, batch in batches.items():
             tensors = ffi_by_address.new("trainopt_tensor_by_address[]",
                                          [(row[4][0], row[4][1], row[4][2:] + pad, row[3]) for row in batch])
-            status = multi(cfg, *lead, len(batch), tensors, opts[0] if opts else ffi.NULL, ffi.NULL)
+            status = multi(cfg, *lead, len(batch), tensors, opts[0] if opts else ffi.NULL, hook)
             if status:
                 check(status, kernel)
         for p, step, lead, n, pointers, new_state, kept, step_tensor in rows:
@@ -460,10 +491,10 @@ class _MultiPlan:
         self.batches = []
         self.cfg = None
 
-    def run(self, multi, opts, kernel):
+    def run(self, multi, opts, kernel, hook):
         for batch in self.batches:
             step, tensors, count, steps, int_states = batch
-            status = multi(self.cfg, step + 1 if step is not None else 2, count, tensors, opts, ffi.NULL)
+            status = multi(self.cfg, step + 1 if step is not None else 2, count, tensors, opts, hook)
             if status:
                 check(status, kernel)
             if step is None:
