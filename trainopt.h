@@ -946,13 +946,32 @@
      NAdam's mu_product and schedule-free AdamW's state s are the one value of the step
      for every block and piece, as for their _ex kernels (schedule-free AdamW's param is
      its y; z is a state; trainopt_sfadamw_to_eval/_to_train stay fp32). The layer-wise
-     optimizers (LAMB, LARS, Adafactor) have no _mp form yet.
+     optimizers LAMB and LARS have no _mp form yet; Adafactor's is below.
      Errors, before anything is written: pr NULL -> TRAINOPT_ERR_NULL; a dtype or mode
      outside its enum, fp16 or unknown state dtypes, an fp32 copy, a compensation or split
      array with fp32 parameters, split fp16, param_aux with NEAREST or STOCHASTIC ->
      TRAINOPT_ERR_HPARAM; param_aux NULL for KAHAN or SPLIT -> TRAINOPT_ERR_NULL; any two
      of param, grad, the states, param_aux and copy sharing a byte (each at its own
      element size) -> TRAINOPT_ERR_ALIAS; then the optimizer's own checks, as _ex.
+     trainopt_adafactor_step_mp(c, step, rows, cols, param, grad, row_var, col_var,
+     variance, pr, o) (>>mixed-adafactor): Adafactor's arguments, param, grad and
+     variance as void pointers. The same contract and roundings: bit for bit
+     trainopt_adafactor_step_ex on the widened param and grad (and variance), then the
+     table above. "bf16 states" here is the unfactored variance (rows*cols elements, as
+     large as the parameter): BF16 with state_dtype BF16. The factors row_var and
+     col_var stay float in every mode (float * in the signature): rows + cols floats,
+     a vanishing part of the state, read by every sweep, and rounding them would round
+     the row mean and every coefficient again at each step. A bf16 variance is not read
+     back rounded within the step: the second pass makes the same float lerp again from
+     the stored V and g, steps with that float V (as the fp32 kernel does) and stores it
+     rounded. Adafactor's passes are reductions over the whole parameter, not
+     elementwise blocks: they read g, p and variance in pieces of 4096 elements (a row's
+     tile, a piece of a longer row or vector) widened into stack buffers (48 KiB), and
+     round each updated piece back; every pass still visits the elements in its
+     canonical order, so the pieces change no bit. Stochastic rounding of element i
+     (row-major) uses (seed, offset + i). A call is one whole parameter (no pieces: the
+     means and RMS are over all of it). Errors: as above, the factors also against every
+     array at its element size (TRAINOPT_ERR_ALIAS), then Adafactor's own checks.
 
    BATCH NORMALIZATION (torch.nn.functional.batch_norm, PyTorch 1.13; oneDNN's fuse_norm_relu)
      Shapes: trainopt_bn_shape {n, c, spatial, layout}. TRAINOPT_NCHW is [N][C][S],

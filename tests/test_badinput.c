@@ -1102,6 +1102,27 @@ static void bi_adadelta_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t,
 static void bi_lion_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k, 4, 1, 2, 4); }
 static void bi_nadam_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k, 7, 2, 3, 5); }
 
+/* Adafactor's _mp: Adafactor's slots (n rows, i[1] cols; factored, variance NULL), then
+   the compensation, the copy, the options and the count (slots 6-9); one column, so
+   bi_mp_extra's copy right after grad's n elements is right after grad. */
+static int bi_af_mp(bi_args *a) {
+    trainopt_adafactor_config c = bi_af_cfg(a);
+    int fi;
+    const trainopt_step_opts o = bi_opts(a, 6, 2, 9, &fi);
+    const trainopt_precision pr = bi_mp_pr(a, 3, 6);
+    return trainopt_adafactor_step_mp(C(0) ? &c : NULL, a->step, a->n, (size_t)a->i[1], a->p[1], a->p[2], F(3), F(4),
+                                      a->p[5], bi_mp_null_pr ? NULL : &pr, a->p[8] ? &o : NULL);
+}
+static void bi_af_mp_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_af_extra(t, k);
+    bi_mp_extra(t, k, 6, 2, 3, 6);
+    bi_setup(k, &a), a.p[3] = (uint16_t *)a.p[2] + BI_N - 1; /* row_var (floats) over grad's (bf16) last element */
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "row_var over the bf16 grad's last element"));
+    bi_setup(k, &a), a.p[3] = (uint16_t *)a.p[2] + BI_N;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "row_var right after the bf16 grad"));
+}
+
 /* Schedule-free AdamW's _mp: its state in slot 1 (set up as for its step), so param, grad,
    z, exp_avg_sq, the compensation, the copy, the options and the count are slots 2-9;
    bi_mp_extra's slots are one lower, so its refusals are written out here. */
@@ -1968,6 +1989,9 @@ static const bi_kernel bi_kernels[] = {
     {"sfadamw_step_mp", bi_sf_mp, "ccWRWWWwyy", "", "nbbnn--n", "--EEE", {0.0025, 0.9, 0.999, 1e-8, 0.01, 0.0, 2.0, 0.5},
      {0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, NO_STEP, BI_N, BI_BIG_N, ST, 1, -1, bi_sf_step_setup,
      bi_sf_mp_extra},
+    {"adafactor_step_mp", bi_af_mp, "cWRWWwWwyy", "", "n-nn-nn", "---EEE", {0.01, -0.8, 1e-7, 1e-3, 1.0, 0.1, 0.5},
+     {1, 1, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, BI_N, BI_BIG_N, ST, 1, -1, bi_af_setup,
+     bi_af_mp_extra},
     /* multi-tensor steps (k = 3 tensors) and threaded reductions */
     {"sgd_step_multi", bi_sgd_multi, "cxyy", "", "nnfnn", "--", {0.1, 0.9, 0.0, 0.01, 0.5}, {0}, 1, 3, 0, ST, 0, -1,
      bi_multi_setup, bi_multi_extra},
