@@ -318,13 +318,15 @@
          else:       V = lerp(V, g*g, w);   u = g / sqrt(max(V, eps1^2))
          p = p - alpha / max(1, RMS(u) / d) * u
      (lerp(a, b, w) is torch.lerp's form: a + w*(b-a) for |w| < 0.5, else b - (b-a)*(1-w);
-     rs(x) = 1/sqrt(x) in double, rounded to float: once per column and once per row, so
-     the factored step multiplies where PyTorch takes a root and a division per element.)
+     rs(C[c]) = 1/sqrt(C[c]) in float, a float square root then a float division (each
+     IEEE, rounded once), a vector of columns at a time; rs(coef[r]) and rs(eps1^2) =
+     1/sqrt(x) in double, rounded to float, once per row; so the factored step
+     multiplies where PyTorch takes a root and a division per element.)
      The factored u is PyTorch's real number rounded differently: PyTorch rounds R C^T,
      its division by the mean, rsqrt and the product by g (four roundings); trainopt the
-     two roots and the two products, (g * rs(C[c])) * rs(coef[r]), in that order (four),
-     so the two differ by a few float roundings per element (at most about 4 * 2^-24
-     relative each way from the exact value), and the clamp, decided on trainopt's float
+     column root (two), the row root and the two products, (g * rs(C[c])) * rs(coef[r]),
+     in that order (five), so the two differ by a few float roundings per element (at
+     most about 5 * 2^-24 relative each way from the exact value), and the clamp, decided on trainopt's float
      V, can differ from PyTorch's where V is within a rounding of eps1^2. Where V would
      overflow float (C[c] near FLT_MAX) PyTorch's u is 0, trainopt's the finite quotient.
      NaN and Inf: a NaN factor, g or V gives a NaN u, 0 * Inf a NaN V as in PyTorch; a
@@ -2158,6 +2160,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__adamax_scalars_make TRAINOPT__PRIVATE(trainopt__adamax_scalars_make)
 #define trainopt__adamlike_check TRAINOPT__PRIVATE(trainopt__adamlike_check)
 #define trainopt__af_apply TRAINOPT__PRIVATE(trainopt__af_apply)
+#define trainopt__af_col_roots TRAINOPT__PRIVATE(trainopt__af_col_roots)
 #define trainopt__af_factors TRAINOPT__PRIVATE(trainopt__af_factors)
 #define trainopt__af_factors_fused TRAINOPT__PRIVATE(trainopt__af_factors_fused)
 #define trainopt__af_g TRAINOPT__PRIVATE(trainopt__af_g)
@@ -6029,6 +6032,19 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__af_update(const trainopt__af_scala
 /* 1/sqrt(x) in double, then rounded to float: the same bits everywhere. */
 TRAINOPT__FORCE_INLINE float trainopt__af_rsqrt1(float x) { return (float)(1.0 / sqrt((double)x)); }
 
+/* rs[c] = 1/sqrt(C[c]) on n columns in float, a vector at a time: a square root, then a
+   division, both IEEE operations rounded once, so the same bits on every backend (the
+   root in double took the small steps' time: 4096 columns of [16][4096] cost as much as
+   the sweeps over its 64K elements). */
+TRAINOPT__FORCE_INLINE void trainopt__af_col_roots(const float *col_var, float *rs, size_t n) {
+    const trainopt__vf one = trainopt__v_set1(1.0f);
+    size_t c;
+    for (c = 0; c + TRAINOPT_SIMD_LANES <= n; c += TRAINOPT_SIMD_LANES)
+        trainopt__v_store_n(rs + c, trainopt__v_div(one, trainopt__v_sqrt(trainopt__v_load_n(col_var + c, TRAINOPT_SIMD_LANES))),
+                            TRAINOPT_SIMD_LANES);
+    if (c < n) trainopt__v_store_n(rs + c, trainopt__v_div(one, trainopt__v_sqrt(trainopt__v_load_n(col_var + c, n - c))), n - c);
+}
+
 /* One row's factor in the update sweeps: coef = R[r] / max(mean(R), eps1) (the division
    once per row; PyTorch divides R C^T by the mean) and its inverse root. */
 typedef struct {
@@ -6036,7 +6052,7 @@ typedef struct {
 } trainopt__af_rowf;
 
 /* The factored update direction on k <= LANES elements of one row's column tile at i,
-   rs[c] = 1/sqrt(C[c]): u = (g * rs[c]) * rsqrt(coef). With `clamp` (a row where some
+   rs[c] = 1/sqrt(C[c]) (trainopt__af_col_roots): u = (g * rs[c]) * rsqrt(coef). With `clamp` (a row where some
    coef * C[c] may fall below eps1^2) each element's V = coef * C[c] is formed as well and
    u = g * (1/sqrt(eps1^2)) where V < eps1^2: PyTorch's clamp, on the same float V. A NaN
    V stays NaN in both forms (a NaN factor, or 0 * Inf, gives a NaN product or root). */
@@ -6122,10 +6138,9 @@ TRAINOPT__FORCE_INLINE double trainopt__af_sweep(const trainopt__af_scalars *s, 
     for (c0 = 0; c0 < cols; c0 += TRAINOPT__AF_TILE) {
         const size_t width = cols - c0 < TRAINOPT__AF_TILE ? cols - c0 : TRAINOPT__AF_TILE;
         float least = INFINITY; /* NaN columns skipped: they make their elements NaN in both forms */
-        for (c = 0; c < width; c++) {
-            rs[c] = trainopt__af_rsqrt1(col_var[c0 + c]);
+        trainopt__af_col_roots(col_var + c0, rs, width);
+        for (c = 0; c < width; c++)
             if (col_var[c0 + c] < least) least = col_var[c0 + c];
-        }
         for (r = 0; r < rows; r++) {
             const size_t at = r * cols + c0;
             float *p = apply ? trainopt__af_p(mp, param, at, width) : NULL;

@@ -317,13 +317,15 @@
          else:       V = lerp(V, g*g, w);   u = g / sqrt(max(V, eps1^2))
          p = p - alpha / max(1, RMS(u) / d) * u
      (lerp(a, b, w) is torch.lerp's form: a + w*(b-a) for |w| < 0.5, else b - (b-a)*(1-w);
-     rs(x) = 1/sqrt(x) in double, rounded to float: once per column and once per row, so
-     the factored step multiplies where PyTorch takes a root and a division per element.)
+     rs(C[c]) = 1/sqrt(C[c]) in float, a float square root then a float division (each
+     IEEE, rounded once), a vector of columns at a time; rs(coef[r]) and rs(eps1^2) =
+     1/sqrt(x) in double, rounded to float, once per row; so the factored step
+     multiplies where PyTorch takes a root and a division per element.)
      The factored u is PyTorch's real number rounded differently: PyTorch rounds R C^T,
      its division by the mean, rsqrt and the product by g (four roundings); trainopt the
-     two roots and the two products, (g * rs(C[c])) * rs(coef[r]), in that order (four),
-     so the two differ by a few float roundings per element (at most about 4 * 2^-24
-     relative each way from the exact value), and the clamp, decided on trainopt's float
+     column root (two), the row root and the two products, (g * rs(C[c])) * rs(coef[r]),
+     in that order (five), so the two differ by a few float roundings per element (at
+     most about 5 * 2^-24 relative each way from the exact value), and the clamp, decided on trainopt's float
      V, can differ from PyTorch's where V is within a rounding of eps1^2. Where V would
      overflow float (C[c] near FLT_MAX) PyTorch's u is 0, trainopt's the finite quotient.
      NaN and Inf: a NaN factor, g or V gives a NaN u, 0 * Inf a NaN V as in PyTorch; a

@@ -415,6 +415,19 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__af_update(const trainopt__af_scala
 /* 1/sqrt(x) in double, then rounded to float: the same bits everywhere. */
 TRAINOPT__FORCE_INLINE float trainopt__af_rsqrt1(float x) { return (float)(1.0 / sqrt((double)x)); }
 
+/* rs[c] = 1/sqrt(C[c]) on n columns in float, a vector at a time: a square root, then a
+   division, both IEEE operations rounded once, so the same bits on every backend (the
+   root in double took the small steps' time: 4096 columns of [16][4096] cost as much as
+   the sweeps over its 64K elements). */
+TRAINOPT__FORCE_INLINE void trainopt__af_col_roots(const float *col_var, float *rs, size_t n) {
+    const trainopt__vf one = trainopt__v_set1(1.0f);
+    size_t c;
+    for (c = 0; c + TRAINOPT_SIMD_LANES <= n; c += TRAINOPT_SIMD_LANES)
+        trainopt__v_store_n(rs + c, trainopt__v_div(one, trainopt__v_sqrt(trainopt__v_load_n(col_var + c, TRAINOPT_SIMD_LANES))),
+                            TRAINOPT_SIMD_LANES);
+    if (c < n) trainopt__v_store_n(rs + c, trainopt__v_div(one, trainopt__v_sqrt(trainopt__v_load_n(col_var + c, n - c))), n - c);
+}
+
 /* One row's factor in the update sweeps: coef = R[r] / max(mean(R), eps1) (the division
    once per row; PyTorch divides R C^T by the mean) and its inverse root. */
 typedef struct {
@@ -422,7 +435,7 @@ typedef struct {
 } trainopt__af_rowf;
 
 /* The factored update direction on k <= LANES elements of one row's column tile at i,
-   rs[c] = 1/sqrt(C[c]): u = (g * rs[c]) * rsqrt(coef). With `clamp` (a row where some
+   rs[c] = 1/sqrt(C[c]) (trainopt__af_col_roots): u = (g * rs[c]) * rsqrt(coef). With `clamp` (a row where some
    coef * C[c] may fall below eps1^2) each element's V = coef * C[c] is formed as well and
    u = g * (1/sqrt(eps1^2)) where V < eps1^2: PyTorch's clamp, on the same float V. A NaN
    V stays NaN in both forms (a NaN factor, or 0 * Inf, gives a NaN product or root). */
@@ -508,10 +521,9 @@ TRAINOPT__FORCE_INLINE double trainopt__af_sweep(const trainopt__af_scalars *s, 
     for (c0 = 0; c0 < cols; c0 += TRAINOPT__AF_TILE) {
         const size_t width = cols - c0 < TRAINOPT__AF_TILE ? cols - c0 : TRAINOPT__AF_TILE;
         float least = INFINITY; /* NaN columns skipped: they make their elements NaN in both forms */
-        for (c = 0; c < width; c++) {
-            rs[c] = trainopt__af_rsqrt1(col_var[c0 + c]);
+        trainopt__af_col_roots(col_var + c0, rs, width);
+        for (c = 0; c < width; c++)
             if (col_var[c0 + c] < least) least = col_var[c0 + c];
-        }
         for (r = 0; r < rows; r++) {
             const size_t at = r * cols + c0;
             float *p = apply ? trainopt__af_p(mp, param, at, width) : NULL;
