@@ -196,6 +196,7 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(nadam_step_multi, optim) X(radam_step_multi, optim) X(adamax_step_multi, optim)   \
     X(adadelta_step_multi, optim) X(lion_step_multi, optim)                             \
     X(sfadamw_step_multi, layerwise) X(sfadamw_step_mp, layerwise)                     \
+    X(adafactor_step_mp, layerwise)                                                     \
     X(layernorm_forward_mt, norms) X(layernorm_backward_mt, norms)                      \
     X(rmsnorm_forward_mt, norms) X(rmsnorm_backward_mt, norms)
 #define FZ_REACHED_ENUM(name, target) fz_reached_##name,
