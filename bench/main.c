@@ -168,6 +168,7 @@ static const tob_coverage coverage[] = {
     {"lion_step_mp", NULL, TOB_MIXED},
     {"nadam_step_mp", NULL, TOB_MIXED},
     {"sfadamw_step_mp", NULL, TOB_MIXED},
+    {"adafactor_step_mp", NULL, "measured by bench/adafactor_mp.c (RESULTS.md, Adafactor mixed precision): against adafactor_step_ex"},
     {"rand_uniform", NULL, TOB_SHARES("rand_u32 (one fma more per element)")},
     {"rand_normal", "rand_normal", NULL},
     {"dropout_forward", "dropout_fwd", NULL},

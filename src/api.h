@@ -742,6 +742,10 @@ typedef struct {
       size_t rows, size_t cols, float *param, const float *grad, float *row_var, float *col_var,               \
       float *variance, const trainopt_step_opts *o),                                                           \
       (c, step, rows, cols, param, grad, row_var, col_var, variance, o))                                       \
+    X(optim, trainopt_status, adafactor_step_mp, (const trainopt_adafactor_config *c, int64_t step,            \
+      size_t rows, size_t cols, void *param, const void *grad, float *row_var, float *col_var,                 \
+      void *variance, const trainopt_precision *pr, const trainopt_step_opts *o),                              \
+      (c, step, rows, cols, param, grad, row_var, col_var, variance, pr, o))                                   \
     X(schedule, trainopt_status, sfadamw_advance, (const trainopt_sfadamw_config *c,                           \
       trainopt_sfadamw_state *s),                                                                              \
       (c, s))                                                                                                  \

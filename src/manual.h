@@ -319,13 +319,15 @@
          else:       V = lerp(V, g*g, w);   u = g / sqrt(max(V, eps1^2))
          p = p - alpha / max(1, RMS(u) / d) * u
      (lerp(a, b, w) is torch.lerp's form: a + w*(b-a) for |w| < 0.5, else b - (b-a)*(1-w);
-     rs(x) = 1/sqrt(x) in double, rounded to float: once per column and once per row, so
-     the factored step multiplies where PyTorch takes a root and a division per element.)
+     rs(C[c]) = 1/sqrt(C[c]) in float, a float square root then a float division (each
+     IEEE, rounded once), a vector of columns at a time; rs(coef[r]) and rs(eps1^2) =
+     1/sqrt(x) in double, rounded to float, once per row; so the factored step
+     multiplies where PyTorch takes a root and a division per element.)
      The factored u is PyTorch's real number rounded differently: PyTorch rounds R C^T,
      its division by the mean, rsqrt and the product by g (four roundings); trainopt the
-     two roots and the two products, (g * rs(C[c])) * rs(coef[r]), in that order (four),
-     so the two differ by a few float roundings per element (at most about 4 * 2^-24
-     relative each way from the exact value), and the clamp, decided on trainopt's float
+     column root (two), the row root and the two products, (g * rs(C[c])) * rs(coef[r]),
+     in that order (five), so the two differ by a few float roundings per element (at
+     most about 5 * 2^-24 relative each way from the exact value), and the clamp, decided on trainopt's float
      V, can differ from PyTorch's where V is within a rounding of eps1^2. Where V would
      overflow float (C[c] near FLT_MAX) PyTorch's u is 0, trainopt's the finite quotient.
      NaN and Inf: a NaN factor, g or V gives a NaN u, 0 * Inf a NaN V as in PyTorch; a
@@ -964,14 +966,33 @@
      the fp32 kernel, rounded back; the kernels are elementwise, so blocks change no bit.
      NAdam's mu_product and schedule-free AdamW's state s are the one value of the step
      for every block and piece, as for their _ex kernels (schedule-free AdamW's param is
-     its y; z is a state; trainopt_sfadamw_to_eval/_to_train stay fp32). Adafactor has no
-     _mp form yet; LAMB and LARS have theirs (MIXED-PRECISION LIST STEPS, below).
+     its y; z is a state; trainopt_sfadamw_to_eval/_to_train stay fp32). Adafactor's
+     _mp form is below; LAMB's and LARS's are in MIXED-PRECISION LIST STEPS.
      Errors, before anything is written: pr NULL -> TRAINOPT_ERR_NULL; a dtype or mode
      outside its enum, fp16 or unknown state dtypes, an fp32 copy, a compensation or split
      array with fp32 parameters, split fp16, param_aux with NEAREST or STOCHASTIC ->
      TRAINOPT_ERR_HPARAM; param_aux NULL for KAHAN or SPLIT -> TRAINOPT_ERR_NULL; any two
      of param, grad, the states, param_aux and copy sharing a byte (each at its own
      element size) -> TRAINOPT_ERR_ALIAS; then the optimizer's own checks, as _ex.
+     trainopt_adafactor_step_mp(c, step, rows, cols, param, grad, row_var, col_var,
+     variance, pr, o) (>>mixed-adafactor): Adafactor's arguments, param, grad and
+     variance as void pointers. The same contract and roundings: bit for bit
+     trainopt_adafactor_step_ex on the widened param and grad (and variance), then the
+     table above. "bf16 states" here is the unfactored variance (rows*cols elements, as
+     large as the parameter): BF16 with state_dtype BF16. The factors row_var and
+     col_var stay float in every mode (float * in the signature): rows + cols floats,
+     a vanishing part of the state, read by every sweep, and rounding them would round
+     the row mean and every coefficient again at each step. A bf16 variance is not read
+     back rounded within the step: the second pass makes the same float lerp again from
+     the stored V and g, steps with that float V (as the fp32 kernel does) and stores it
+     rounded. Adafactor's passes are reductions over the whole parameter, not
+     elementwise blocks: they read g, p and variance in pieces of 4096 elements (a row's
+     tile, a piece of a longer row or vector) widened into stack buffers (48 KiB), and
+     round each updated piece back; every pass still visits the elements in its
+     canonical order, so the pieces change no bit. Stochastic rounding of element i
+     (row-major) uses (seed, offset + i). A call is one whole parameter (no pieces: the
+     means and RMS are over all of it). Errors: as above, the factors also against every
+     array at its element size (TRAINOPT_ERR_ALIAS), then Adafactor's own checks.
 
    MIXED-PRECISION LIST STEPS (>>mixed-layerwise)
      trainopt_lamb_step_mp(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, pr, o)

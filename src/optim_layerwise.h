@@ -389,11 +389,33 @@ typedef struct {
     int high;                /* the lerp's form (trainopt__v_lerp) */
 } trainopt__af_scalars;
 
-/* Sums of the (scaled) g^2 over g[0, n), returned, and of p^2 over p[0, n), each block's
-   sum added to *p_sumsq: blocked order, Inf/NaN of g counted into *nonfinite. */
+/* Where the passes read g, p and the unfactored V and write p and V: the fp32 arrays
+   themselves (mp NULL), or the mixed-precision step's (>>mixed-adafactor, after the
+   conversions it uses): a piece of at most TRAINOPT__AF_TILE elements at index `at`
+   widened into its buffer (one for each array), and the updated piece rounded back. */
+typedef struct trainopt__af_mp trainopt__af_mp;
+static const float *trainopt__af_mp_grad(trainopt__af_mp *mp, size_t at, size_t len);
+static float *trainopt__af_mp_param(trainopt__af_mp *mp, size_t at, size_t len);
+static float *trainopt__af_mp_var(trainopt__af_mp *mp, size_t at, size_t len);
+static void trainopt__af_mp_param_out(trainopt__af_mp *mp, size_t at, size_t len);
+static void trainopt__af_mp_var_out(trainopt__af_mp *mp, size_t at, size_t len);
+static int trainopt__af_mp_var_narrow(const trainopt__af_mp *mp); /* the variance is stored rounded */
+TRAINOPT__FORCE_INLINE const float *trainopt__af_g(trainopt__af_mp *mp, const float *grad, size_t at, size_t len) {
+    return mp ? trainopt__af_mp_grad(mp, at, len) : grad + at;
+}
+TRAINOPT__FORCE_INLINE float *trainopt__af_p(trainopt__af_mp *mp, float *param, size_t at, size_t len) {
+    return mp ? trainopt__af_mp_param(mp, at, len) : param + at;
+}
+TRAINOPT__FORCE_INLINE float *trainopt__af_v(trainopt__af_mp *mp, float *variance, size_t at, size_t len) {
+    return mp ? trainopt__af_mp_var(mp, at, len) : variance + at;
+}
+#define TRAINOPT__AF_TILE 4096 /* elements per piece: columns per tile of the update sweeps (their roots take 16 KB of stack) */
+
+/* Sums of the (scaled) g^2 over g[0, n), each block's sum added to `total` (returned), and
+   of p^2 over p[0, n), each block's added to *p_sumsq: blocked order, so a row in pieces
+   of whole blocks gives the row's bits; Inf/NaN of g counted into *nonfinite. */
 TRAINOPT__FORCE_INLINE double trainopt__af_grad_sumsq(const trainopt__af_scalars *s, const float *p, const float *g, size_t n,
-                                                      int scaled, size_t *nonfinite, double *p_sumsq) {
-    double total = 0.0;
+                                                      int scaled, size_t *nonfinite, double *p_sumsq, double total) {
     size_t b, i, j;
     for (b = 0; b < n; b += TRAINOPT__LW_BLOCK) {
         const size_t end = n - b < TRAINOPT__LW_BLOCK ? n : b + TRAINOPT__LW_BLOCK;
@@ -430,6 +452,19 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__af_update(const trainopt__af_scala
 /* 1/sqrt(x) in double, then rounded to float: the same bits everywhere. */
 TRAINOPT__FORCE_INLINE float trainopt__af_rsqrt1(float x) { return (float)(1.0 / sqrt((double)x)); }
 
+/* rs[c] = 1/sqrt(C[c]) on n columns in float, a vector at a time: a square root, then a
+   division, both IEEE operations rounded once, so the same bits on every backend (the
+   root in double took the small steps' time: 4096 columns of [16][4096] cost as much as
+   the sweeps over its 64K elements). */
+TRAINOPT__FORCE_INLINE void trainopt__af_col_roots(const float *col_var, float *rs, size_t n) {
+    const trainopt__vf one = trainopt__v_set1(1.0f);
+    size_t c;
+    for (c = 0; c + TRAINOPT_SIMD_LANES <= n; c += TRAINOPT_SIMD_LANES)
+        trainopt__v_store_n(rs + c, trainopt__v_div(one, trainopt__v_sqrt(trainopt__v_load_n(col_var + c, TRAINOPT_SIMD_LANES))),
+                            TRAINOPT_SIMD_LANES);
+    if (c < n) trainopt__v_store_n(rs + c, trainopt__v_div(one, trainopt__v_sqrt(trainopt__v_load_n(col_var + c, n - c))), n - c);
+}
+
 /* One row's factor in the update sweeps: coef = R[r] / max(mean(R), eps1) (the division
    once per row; PyTorch divides R C^T by the mean) and its inverse root. */
 typedef struct {
@@ -437,7 +472,7 @@ typedef struct {
 } trainopt__af_rowf;
 
 /* The factored update direction on k <= LANES elements of one row's column tile at i,
-   rs[c] = 1/sqrt(C[c]): u = (g * rs[c]) * rsqrt(coef). With `clamp` (a row where some
+   rs[c] = 1/sqrt(C[c]) (trainopt__af_col_roots): u = (g * rs[c]) * rsqrt(coef). With `clamp` (a row where some
    coef * C[c] may fall below eps1^2) each element's V = coef * C[c] is formed as well and
    u = g * (1/sqrt(eps1^2)) where V < eps1^2: PyTorch's clamp, on the same float V. A NaN
    V stays NaN in both forms (a NaN factor, or 0 * Inf, gives a NaN product or root). */
@@ -507,49 +542,49 @@ TRAINOPT__FORCE_INLINE double trainopt__af_row(const trainopt__af_scalars *s, tr
     return total;
 }
 
-#define TRAINOPT__AF_TILE 4096 /* columns per tile of the update sweeps: their roots take 16 KB of stack */
 
 /* One factored update sweep: tile by tile of TRAINOPT__AF_TILE columns (one tile for rows
    of up to that), each tile's column roots rs[c] = 1/sqrt(C[c]) first, then row by row.
    With `apply` the update, else the sum of u^2 (the rows' block sums added in double, in
    this order). A row takes the clamped form only when coef * (the tile's least C) <
    eps1^2 or is NaN: the float product grows with C, so no other row has an element under
-   the floor. */
+   the floor. g and p through mp (a row's tile is one piece). */
 TRAINOPT__FORCE_INLINE double trainopt__af_sweep(const trainopt__af_scalars *s, const float *row_var, float row_mean,
                                                  const float *col_var, float *param, const float *grad, size_t rows, size_t cols,
-                                                 int scaled, int apply, int has_wd, float neg_step) {
+                                                 int scaled, int apply, int has_wd, float neg_step, trainopt__af_mp *mp) {
     float rs[TRAINOPT__AF_TILE];
     double total = 0.0;
     size_t c0, r, c;
     for (c0 = 0; c0 < cols; c0 += TRAINOPT__AF_TILE) {
         const size_t width = cols - c0 < TRAINOPT__AF_TILE ? cols - c0 : TRAINOPT__AF_TILE;
         float least = INFINITY; /* NaN columns skipped: they make their elements NaN in both forms */
-        for (c = 0; c < width; c++) {
-            rs[c] = trainopt__af_rsqrt1(col_var[c0 + c]);
+        trainopt__af_col_roots(col_var + c0, rs, width);
+        for (c = 0; c < width; c++)
             if (col_var[c0 + c] < least) least = col_var[c0 + c];
-        }
         for (r = 0; r < rows; r++) {
             const size_t at = r * cols + c0;
-            float *p = apply ? param + at : NULL;
+            float *p = apply ? trainopt__af_p(mp, param, at, width) : NULL;
+            const float *g = trainopt__af_g(mp, grad, at, width);
             trainopt__af_rowf rf;
             rf.coef = row_var[r] / row_mean;
             rf.rsqrt = trainopt__af_rsqrt1(rf.coef);
             if (rf.coef >= 0.0f && rf.coef * least >= s->eps1_sq)
-                total += trainopt__af_row(s, rf, col_var + c0, rs, p, grad + at, width, scaled, 0, apply, has_wd, neg_step);
+                total += trainopt__af_row(s, rf, col_var + c0, rs, p, g, width, scaled, 0, apply, has_wd, neg_step);
             else
-                total += trainopt__af_row(s, rf, col_var + c0, rs, p, grad + at, width, scaled, 1, apply, has_wd, neg_step);
+                total += trainopt__af_row(s, rf, col_var + c0, rs, p, g, width, scaled, 1, apply, has_wd, neg_step);
+            if (mp && apply) trainopt__af_mp_param_out(mp, at, width);
         }
     }
     return total;
 }
 
 /* The unfactored passes over n elements: without `apply` the variance's lerp toward g^2
-   (stored), the sum of u^2 (returned) and of p^2 (each block's sum added to *p_sumsq);
-   with it p = p*decay + neg_step*u from the stored variance. */
-TRAINOPT__FORCE_INLINE double trainopt__af_vector(const trainopt__af_scalars *s, float *param, const float *grad,
-                                                  float *variance, size_t n, int scaled, size_t *nonfinite, int apply,
-                                                  int has_wd, float neg_step, double *p_sumsq) {
-    double total = 0.0;
+   (stored), the sum of u^2 (each block's sum added to `total`, returned) and of p^2 (each
+   block's sum added to *p_sumsq); with it p = p*decay + neg_step*u from the stored
+   variance, or with `relerp` from the lerp again on the variance before the step (stored). */
+TRAINOPT__FORCE_INLINE double trainopt__af_vector_piece(const trainopt__af_scalars *s, float *param, const float *grad,
+                                                        float *variance, size_t n, int scaled, size_t *nonfinite, int apply,
+                                                        int relerp, int has_wd, float neg_step, double *p_sumsq, double total) {
     size_t b, i, j;
     for (b = 0; b < n; b += TRAINOPT__LW_BLOCK) {
         const size_t end = n - b < TRAINOPT__LW_BLOCK ? n : b + TRAINOPT__LW_BLOCK;
@@ -561,7 +596,7 @@ TRAINOPT__FORCE_INLINE double trainopt__af_vector(const trainopt__af_scalars *s,
             const trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, apply ? NULL : nonfinite);
             trainopt__vf v = trainopt__v_load_n(variance + i, k), u;
             trainopt__vf p = trainopt__v_load_n(param + i, k);
-            if (!apply) {
+            if (!apply || relerp) {
                 v = trainopt__v_lerp(v, trainopt__v_mul(g, g), s->w, s->one_minus_w, s->high);
                 trainopt__v_store_n(variance + i, v, k);
             }
@@ -580,6 +615,27 @@ TRAINOPT__FORCE_INLINE double trainopt__af_vector(const trainopt__af_scalars *s,
             total += (double)trainopt__acc16_sum(&acc);
             *p_sumsq += (double)trainopt__acc16_sum(&pacc);
         }
+    }
+    return total;
+}
+
+/* The same over pieces of TRAINOPT__AF_TILE (whole blocks: the bits of one call), the
+   arrays through mp. A variance stored rounded (bf16) would give the update a rounded V
+   where the fp32 step uses the float one: then the first pass leaves it alone and the
+   second makes the same float lerp again, steps with it, and stores it rounded. */
+TRAINOPT__FORCE_INLINE double trainopt__af_vector(const trainopt__af_scalars *s, float *param, const float *grad,
+                                                  float *variance, size_t n, int scaled, size_t *nonfinite, int apply,
+                                                  int has_wd, float neg_step, double *p_sumsq, trainopt__af_mp *mp) {
+    const int deferred = mp && trainopt__af_mp_var_narrow(mp);
+    double total = 0.0;
+    size_t at;
+    for (at = 0; at < n; at += TRAINOPT__AF_TILE) {
+        const size_t len = n - at < TRAINOPT__AF_TILE ? n - at : TRAINOPT__AF_TILE;
+        total = trainopt__af_vector_piece(s, trainopt__af_p(mp, param, at, len), trainopt__af_g(mp, grad, at, len),
+                                          trainopt__af_v(mp, variance, at, len), len, scaled, nonfinite, apply,
+                                          apply && deferred, has_wd, neg_step, p_sumsq, total);
+        if (mp && apply) trainopt__af_mp_param_out(mp, at, len);
+        if (apply && deferred) trainopt__af_mp_var_out(mp, at, len);
     }
     return total;
 }
@@ -631,7 +687,7 @@ TRAINOPT__FORCE_INLINE void trainopt__af_weighted_into(trainopt__vf x, trainopt_
 #define TRAINOPT__AF_FUSED_COLS 4096 /* its column sums take 24 bytes a column of stack: 96 KB */
 static inline int trainopt__af_factors_fused(const trainopt__af_scalars *s, const float *param, const float *grad, size_t rows,
                                              size_t cols, float *row_var, float *col_var, int scaled, size_t *nonfinite,
-                                             double *p_sumsq, double *u_sumsq) {
+                                             double *p_sumsq, double *u_sumsq, trainopt__af_mp *mp) {
     double col_sum[TRAINOPT__AF_FUSED_COLS], w_sum[TRAINOPT__AF_FUSED_COLS], total;
     float col_acc[TRAINOPT__AF_FUSED_COLS], w_acc[TRAINOPT__AF_FUSED_COLS], row_mean, least = INFINITY;
     const size_t padded = (cols + 15) / 16 * 16; /* col_acc past cols: the partial vector's zero lanes */
@@ -642,7 +698,7 @@ static inline int trainopt__af_factors_fused(const trainopt__af_scalars *s, cons
         const size_t rend = rows - rb < TRAINOPT__LW_BLOCK ? rows : rb + TRAINOPT__LW_BLOCK;
         for (c = 0; c < padded; c++) col_acc[c] = w_acc[c] = 0.0f;
         for (r = rb; r < rend; r++) {
-            const float *g = grad + r * cols, *p = param + r * cols;
+            const float *g = trainopt__af_g(mp, grad, r * cols, cols), *p = trainopt__af_p(mp, (float *)param, r * cols, cols);
             trainopt__vf inv;
             total = 0.0;
             for (b = 0; b < cols; b += TRAINOPT__LW_BLOCK) {
@@ -697,12 +753,17 @@ static inline int trainopt__af_factors_fused(const trainopt__af_scalars *s, cons
    (trainopt__af_factors_fused), else 0. */
 static inline int trainopt__af_factors(const trainopt__af_scalars *s, const float *param, const float *grad, size_t rows,
                                        size_t cols, float *row_var, float *col_var, int scaled, size_t *nonfinite,
-                                       double *p_sumsq, double *u_sumsq) {
+                                       double *p_sumsq, double *u_sumsq, trainopt__af_mp *mp) {
     size_t r, c0, rb, c;
     if (cols <= TRAINOPT__AF_FUSED_COLS)
-        return trainopt__af_factors_fused(s, param, grad, rows, cols, row_var, col_var, scaled, nonfinite, p_sumsq, u_sumsq);
-    for (r = 0; r < rows; r++) {
-        const double sum = trainopt__af_grad_sumsq(s, param + r * cols, grad + r * cols, cols, scaled, nonfinite, p_sumsq);
+        return trainopt__af_factors_fused(s, param, grad, rows, cols, row_var, col_var, scaled, nonfinite, p_sumsq, u_sumsq, mp);
+    for (r = 0; r < rows; r++) { /* each row in pieces of whole blocks: the order of one pass */
+        double sum = 0.0;
+        for (c0 = 0; c0 < cols; c0 += TRAINOPT__AF_TILE) {
+            const size_t at = r * cols + c0, len = cols - c0 < TRAINOPT__AF_TILE ? cols - c0 : TRAINOPT__AF_TILE;
+            sum = trainopt__af_grad_sumsq(s, trainopt__af_p(mp, (float *)param, at, len), trainopt__af_g(mp, grad, at, len), len,
+                                          scaled, nonfinite, p_sumsq, sum);
+        }
         row_var[r] = trainopt__af_lerp1(row_var[r], (float)(sum / (double)cols), s);
     }
     for (c0 = 0; c0 < cols; c0 += TRAINOPT__AF_COL_TILE) {
@@ -713,12 +774,14 @@ static inline int trainopt__af_factors(const trainopt__af_scalars *s, const floa
         for (rb = 0; rb < rows; rb += TRAINOPT__LW_BLOCK) {
             const size_t rend = rows - rb < TRAINOPT__LW_BLOCK ? rows : rb + TRAINOPT__LW_BLOCK;
             for (c = 0; c < TRAINOPT__AF_COL_TILE; c++) acc[c] = 0.0f;
-            for (r = rb; r < rend; r++)
+            for (r = rb; r < rend; r++) {
+                const float *g = trainopt__af_g(mp, grad, r * cols + c0, width);
                 for (c = 0; c < width; c += TRAINOPT_SIMD_LANES) {
                     const size_t k = width - c < TRAINOPT_SIMD_LANES ? width - c : TRAINOPT_SIMD_LANES;
-                    const trainopt__vf x = trainopt__grad_load(&s->gi, grad + r * cols + c0, c, k, scaled, NULL);
+                    const trainopt__vf x = trainopt__grad_load(&s->gi, g, c, k, scaled, NULL);
                     trainopt__v_store(acc + c, trainopt__v_fma(x, x, trainopt__v_load(acc + c)));
                 }
+            }
             for (c = 0; c < width; c++) col_sum[c] += (double)acc[c];
         }
         for (c = 0; c < width; c++) col_var[c0 + c] = trainopt__af_lerp1(col_var[c0 + c], (float)(col_sum[c] / (double)rows), s);
@@ -726,9 +789,12 @@ static inline int trainopt__af_factors(const trainopt__af_scalars *s, const floa
     return 0;
 }
 
+/* The step. With mp (the mixed-precision step) the arrays go through it: param, grad and
+   variance only say which are given, and the caller has checked their bytes. */
 static inline trainopt_status trainopt__adafactor_run(const trainopt_adafactor_config *c, int64_t step, size_t rows, size_t cols,
                                                       float *param, const float *grad, float *row_var, float *col_var,
-                                                      float *variance, const trainopt_step_opts *o, const char *fn) {
+                                                      float *variance, const trainopt_step_opts *o, const char *fn,
+                                                      trainopt__af_mp *mp) {
     trainopt__af_scalars s;
     trainopt__arrays arrays;
     trainopt_status st;
@@ -752,7 +818,7 @@ static inline trainopt_status trainopt__adafactor_run(const trainopt_adafactor_c
         return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "rows * cols = %zu * %zu: its size in bytes overflows size_t", rows,
                                    cols);
     n = rows * cols;
-    if (o && o->nonfinite) { /* even a skipped step writes the count */
+    if (o && o->nonfinite && !mp) { /* even a skipped step writes the count */
         const void *const ptrs[] = {param, grad, variance, row_var, col_var};
         static const char *const names[] = {"param", "grad", "variance", "row_var", "col_var"};
         const size_t lens[] = {n, n, n, rows, cols};
@@ -776,8 +842,8 @@ static inline trainopt_status trainopt__adafactor_run(const trainopt_adafactor_c
     trainopt__arrays_add(&arrays, param, "param");
     trainopt__arrays_add(&arrays, grad, "grad");
     if (variance) trainopt__arrays_add(&arrays, variance, "variance");
-    if ((st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
-    if (variance == NULL) { /* the factors: rows and cols floats, disjoint from everything */
+    if (!mp && (st = trainopt__check_arrays(&arrays, n, fn)) != TRAINOPT_OK) return st;
+    if (variance == NULL && !mp) { /* the factors: rows and cols floats, disjoint from everything */
         const size_t pb = n * sizeof(float), rb = rows * sizeof(float), cb = cols * sizeof(float);
         if (trainopt__overlap(row_var, rb, param, pb) || trainopt__overlap(row_var, rb, grad, pb))
             return trainopt__once_alias(fn, "row_var", trainopt__overlap(row_var, rb, param, pb) ? "param" : "grad");
@@ -801,13 +867,14 @@ static inline trainopt_status trainopt__adafactor_run(const trainopt_adafactor_c
 #define TRAINOPT__AF_PASSES(scaled, count)                                                                               \
     do {                                                                                                                 \
         if (variance) {                                                                                                  \
-            u_sumsq = trainopt__af_vector(&s, param, grad, variance, n, scaled, count, 0, 0, 0.0f, &p_sumsq);            \
+            u_sumsq = trainopt__af_vector(&s, param, grad, variance, n, scaled, count, 0, 0, 0.0f, &p_sumsq, mp);        \
         } else {                                                                                                         \
             const int known = trainopt__af_factors(&s, param, grad, rows, cols, row_var, col_var, scaled, count,          \
-                                                   &p_sumsq, &u_sumsq);                                                  \
+                                                   &p_sumsq, &u_sumsq, mp);                                              \
             row_mean = trainopt__af_row_mean(row_var, rows, c->eps1);                                                    \
             if (!known)                                                                                                  \
-                u_sumsq = trainopt__af_sweep(&s, row_var, row_mean, col_var, NULL, grad, rows, cols, scaled, 0, 0, 0.0f); \
+                u_sumsq = trainopt__af_sweep(&s, row_var, row_mean, col_var, NULL, grad, rows, cols, scaled, 0, 0, 0.0f, \
+                                             mp);                                                                \
         }                                                                                                                \
         rms = sqrt(p_sumsq) / sqrt((double)n); /* p before the decay, as PyTorch */                                     \
         alpha = (rms > c->eps2 ? rms : c->eps2) * rho; /* Python's max(eps2, rms): eps2 when rms is NaN */              \
@@ -815,12 +882,12 @@ static inline trainopt_status trainopt__adafactor_run(const trainopt_adafactor_c
         if (!(denom > 1.0)) denom = denom != denom ? denom : 1.0; /* max(1, x), NaN kept */                              \
         neg_step = (float)(-alpha / denom);                                                                              \
         if (variance) {                                                                                                  \
-            if (has_wd) trainopt__af_vector(&s, param, grad, variance, n, scaled, NULL, 1, 1, neg_step, NULL);           \
-            else trainopt__af_vector(&s, param, grad, variance, n, scaled, NULL, 1, 0, neg_step, NULL);                  \
+            if (has_wd) trainopt__af_vector(&s, param, grad, variance, n, scaled, NULL, 1, 1, neg_step, NULL, mp);       \
+            else trainopt__af_vector(&s, param, grad, variance, n, scaled, NULL, 1, 0, neg_step, NULL, mp);              \
         } else if (has_wd) {                                                                                             \
-            trainopt__af_sweep(&s, row_var, row_mean, col_var, param, grad, rows, cols, scaled, 1, 1, neg_step);         \
+            trainopt__af_sweep(&s, row_var, row_mean, col_var, param, grad, rows, cols, scaled, 1, 1, neg_step, mp);     \
         } else {                                                                                                         \
-            trainopt__af_sweep(&s, row_var, row_mean, col_var, param, grad, rows, cols, scaled, 1, 0, neg_step);         \
+            trainopt__af_sweep(&s, row_var, row_mean, col_var, param, grad, rows, cols, scaled, 1, 0, neg_step, mp);     \
         }                                                                                                                \
     } while (0)
     if (o == NULL) {
@@ -837,14 +904,14 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_adafactor_step(const trainopt_adaf
                                                              size_t cols, float *param, const float *grad, float *row_var,
                                                              float *col_var, float *variance) {
     return trainopt__adafactor_run(c, step, rows, cols, param, grad, row_var, col_var, variance, NULL,
-                                   "trainopt_adafactor_step");
+                                   "trainopt_adafactor_step", NULL);
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_adafactor_step_ex(const trainopt_adafactor_config *c, int64_t step, size_t rows,
                                                                 size_t cols, float *param, const float *grad, float *row_var,
                                                                 float *col_var, float *variance, const trainopt_step_opts *o) {
     return trainopt__adafactor_run(c, step, rows, cols, param, grad, row_var, col_var, variance, o,
-                                   "trainopt_adafactor_step_ex");
+                                   "trainopt_adafactor_step_ex", NULL);
 }
 
 /* >>sfadamw: schedule-free AdamW. The scalar state (lr_max, weight_sum) changes once per

@@ -269,6 +269,17 @@ void mixed_steps(void) { /* bf16 parameters and states in the first halves of a.
     }
 }
 
+void mixed_adafactor(void);
+void mixed_adafactor(void) { /* bf16 parameters, fp16 gradients: [256][128] factored, then 1-D bf16 variance */
+    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+    trainopt_adafactor_config af = TRAINOPT_ADAFACTOR_DEFAULTS;
+    pr.param_dtype = TRAINOPT_BF16, pr.grad_dtype = TRAINOPT_F16, pr.state_dtype = TRAINOPT_BF16;
+    pr.param_mode = TRAINOPT_PARAM_STOCHASTIC, pr.seed = 1, pr.offset = 3;
+    note(trainopt_adafactor_step_mp(&af, 1, 256, 128, a, b, c, d, NULL, &pr, NULL));
+    pr.param_mode = TRAINOPT_PARAM_KAHAN, pr.param_aux = f;
+    note(trainopt_adafactor_step_mp(&af, 2, 1, K, a, b, NULL, NULL, e, &pr, NULL));
+}
+
 void random_draws(void);
 void random_draws(void) {
     static const size_t shape[4] = {16, 8, 3, 3};

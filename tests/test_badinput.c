@@ -1102,6 +1102,66 @@ static void bi_adadelta_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t,
 static void bi_lion_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k, 4, 1, 2, 4); }
 static void bi_nadam_mp_extra(to_ctx *t, const bi_kernel *k) { bi_mp_extra(t, k, 7, 2, 3, 5); }
 
+/* Adafactor's _mp: n rows, i[1] = 2 cols (the generic overlaps, one float into a slot,
+   fall inside col_var); slots param, grad, row_var, col_var, the compensation, the copy,
+   variance (NULL: factored; last of the arrays, so no generic overlap starts from its
+   NULL), the options and the count. bi_mp_extra's copy rows assume n elements, these
+   arrays have 2n: the descriptor's refusals are written out here. */
+static void bi_af_mp_setup(bi_args *a) { a->p[7] = NULL; }
+static int bi_af_mp(bi_args *a) {
+    trainopt_adafactor_config c = bi_af_cfg(a);
+    int fi;
+    const trainopt_step_opts o = bi_opts(a, 6, 2, 9, &fi);
+    const trainopt_precision pr = bi_mp_pr(a, 3, 5);
+    return trainopt_adafactor_step_mp(C(0) ? &c : NULL, a->step, a->n, (size_t)a->i[1], a->p[1], a->p[2], F(3), F(4),
+                                      a->p[7], bi_mp_null_pr ? NULL : &pr, a->p[8] ? &o : NULL);
+}
+static void bi_af_mp_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), a.h[1] = 0.5;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "beta2_decay > 0"));
+    bi_setup(k, &a), a.h[4] = 0.999;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "d < 1"));
+    bi_setup(k, &a), a.p[3] = a.p[4] = NULL, a.p[7] = bi_slot(7);
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "unfactored: variance alone"));
+    bi_setup(k, &a), a.p[7] = bi_slot(7);
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "factors and variance both"));
+    bi_setup(k, &a), a.i[1] = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, !k->empty_writes, "cols = 0"));
+    bi_setup(k, &a), a.i[1] = (int64_t)(SIZE_MAX / 64);
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "rows * cols overflows"));
+    bi_ex_extra(t, k, 6, 2, 9);
+    bi_setup(k, &a), bi_mp_null_pr = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "pr NULL"));
+    bi_mp_null_pr = 0;
+    bi_setup(k, &a), bi_mp_state_dtype = TRAINOPT_F16;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "fp16 states"));
+    bi_mp_state_dtype = TRAINOPT_BF16;
+    bi_setup(k, &a), bi_mp_copy_dtype = TRAINOPT_F32;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "an fp32 copy"));
+    bi_mp_copy_dtype = TRAINOPT_F16;
+    bi_setup(k, &a), a.i[3] = TRAINOPT_F32;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "fp32 parameters with a compensation array"));
+    bi_setup(k, &a), a.i[3] = TRAINOPT_F32, a.i[4] = TRAINOPT_PARAM_NEAREST, a.p[5] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "fp32 master parameters with an fp16 copy"));
+    bi_setup(k, &a), a.i[3] = TRAINOPT_F16, a.i[4] = TRAINOPT_PARAM_SPLIT;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "split fp16 parameters"));
+    bi_setup(k, &a), a.i[4] = TRAINOPT_PARAM_SPLIT;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "split bf16 parameters"));
+    bi_setup(k, &a), a.i[4] = TRAINOPT_PARAM_STOCHASTIC, a.p[5] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "stochastic rounding"));
+    bi_setup(k, &a), a.p[6] = (uint16_t *)a.p[2] + 2 * BI_N - 1; /* the copy's first element is grad's last */
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "copy over grad's last element"));
+    bi_setup(k, &a), a.p[6] = (uint16_t *)a.p[2] + 2 * BI_N;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "copy right after the bf16 grad"));
+    bi_setup(k, &a), a.p[3] = (uint16_t *)a.p[2] + 2 * BI_N - 1; /* row_var (floats) over grad's (bf16) last element */
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "row_var over the bf16 grad's last element"));
+    bi_setup(k, &a), a.p[3] = (uint16_t *)a.p[2] + 2 * BI_N;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "row_var right after the bf16 grad"));
+    bi_setup(k, &a), a.p[4] = (uint16_t *)a.p[5] + 2 * BI_N - 1; /* col_var over the compensation's last element */
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "col_var over the compensation's last element"));
+}
+
 /* Schedule-free AdamW's _mp: its state in slot 1 (set up as for its step), so param, grad,
    z, exp_avg_sq, the compensation, the copy, the options and the count are slots 2-9;
    bi_mp_extra's slots are one lower, so its refusals are written out here. */
@@ -2124,6 +2184,9 @@ static const bi_kernel bi_kernels[] = {
      {0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, 2, 0, ST, 1, -1, bi_lw_mp_setup, bi_lamb_mp_extra},
     {"lars_step_mp", bi_lars_mp, "cxxxx-y", "", "nnnnnn", "--EEE", {0.1, 1e-4, 0.001, 0.0, 0.9, 0.5},
      {0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, NO_STEP, 2, 0, ST, 1, -1, bi_lw_mp_setup, bi_lars_mp_extra},
+    {"adafactor_step_mp", bi_af_mp, "cWRWWWwwyy", "", "n-nn-nn", "---EEE", {0.01, -0.8, 1e-7, 1e-3, 1.0, 0.1, 0.5},
+     {1, 2, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, BI_N, BI_BIG_N, ST, 1, -1, bi_af_mp_setup,
+     bi_af_mp_extra},
     /* multi-tensor steps (k = 3 tensors) and threaded reductions */
     {"sgd_step_multi", bi_sgd_multi, "cxyy", "", "nnfnn", "--", {0.1, 0.9, 0.0, 0.01, 0.5}, {0}, 1, 3, 0, ST, 0, -1,
      bi_multi_setup, bi_multi_extra},

@@ -487,11 +487,198 @@ static void test_torch_sgd(to_ctx *t) {
     free(data);
 }
 
+/* ---- Adafactor (trainopt_adafactor_step_mp): its own shapes, so its own arrays ---- */
+
+/* The shapes: factored with rows of at most TRAINOPT__AF_FUSED_COLS (the fused first
+   sweep) and longer ones (rows and update sweeps in pieces of 4096), unfactored longer
+   than a piece. */
+typedef struct {
+    size_t rows, cols; /* rows 0: the unfactored 1-D step on cols elements */
+    const char *name;
+} mx_af_shape;
+static const mx_af_shape mx_af_shapes[] = {{5, 37, "5x37"}, {3, 4100, "3x4100"}, {0, 5000, "1d-5000"}};
+#define MX_AF_SHAPES (sizeof mx_af_shapes / sizeof mx_af_shapes[0])
+enum { MX_AF_MAX = 12300 };
+
+typedef struct {
+    unsigned char *p, *aux, *g, *v, *copy;
+    float *row, *col;
+} mx_af_arrays;
+
+static void mx_af_alloc(mx_af_arrays *a) {
+    a->p = (unsigned char *)calloc(MX_AF_MAX, 4), a->aux = (unsigned char *)calloc(MX_AF_MAX, 4);
+    a->g = (unsigned char *)calloc(MX_AF_MAX, 4), a->v = (unsigned char *)calloc(MX_AF_MAX, 4);
+    a->copy = (unsigned char *)calloc(MX_AF_MAX, 4);
+    a->row = (float *)calloc(MX_AF_MAX, 4), a->col = (float *)calloc(MX_AF_MAX, 4);
+}
+static void mx_af_free(mx_af_arrays *a) { free(a->p), free(a->aux), free(a->g), free(a->v), free(a->copy), free(a->row), free(a->col); }
+static void mx_af_copy(mx_af_arrays *d, const mx_af_arrays *s) {
+    memcpy(d->p, s->p, MX_AF_MAX * 4), memcpy(d->aux, s->aux, MX_AF_MAX * 4), memcpy(d->g, s->g, MX_AF_MAX * 4);
+    memcpy(d->v, s->v, MX_AF_MAX * 4), memcpy(d->copy, s->copy, MX_AF_MAX * 4);
+    memcpy(d->row, s->row, MX_AF_MAX * 4), memcpy(d->col, s->col, MX_AF_MAX * 4);
+}
+static size_t mx_af_n(const mx_af_shape *sh) { return sh->rows ? sh->rows * sh->cols : sh->cols; }
+
+static trainopt_status mx_af_mp(const mx_af_shape *sh, int64_t step, mx_af_arrays *a, const trainopt_precision *pr,
+                                const trainopt_step_opts *o) {
+    const trainopt_adafactor_config c = TRAINOPT_ADAFACTOR_DEFAULTS;
+    return sh->rows ? trainopt_adafactor_step_mp(&c, step, sh->rows, sh->cols, a->p, a->g, a->row, a->col, NULL, pr, o)
+                    : trainopt_adafactor_step_mp(&c, step, 1, sh->cols, a->p, a->g, NULL, NULL, a->v, pr, o);
+}
+
+/* The reference step: widen, trainopt_adafactor_step_ex, round as the manual says (the
+   factors are fp32 in every mode; the state dtype is the unfactored variance's). */
+static trainopt_status mx_af_reference(const mx_af_shape *sh, const mx_param *mp, trainopt_dtype gd, trainopt_dtype sd,
+                                       int64_t step, mx_af_arrays *a, const trainopt_precision *pr, const trainopt_step_opts *o) {
+    const trainopt_adafactor_config c = TRAINOPT_ADAFACTOR_DEFAULTS;
+    const size_t n = mx_af_n(sh);
+    float *q = (float *)malloc(n * 4), *g = (float *)malloc(n * 4), *v = (float *)malloc(n * 4);
+    uint16_t *p16 = (uint16_t *)(void *)a->p, *aux = (uint16_t *)(void *)a->aux;
+    trainopt_status st;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (mp->dtype == TRAINOPT_F32) q[i] = ((float *)(void *)a->p)[i];
+        else if (mp->mode == TRAINOPT_PARAM_SPLIT) q[i] = to_from_bits((uint32_t)p16[i] << 16 | aux[i]);
+        else if (mp->mode == TRAINOPT_PARAM_KAHAN) q[i] = mx_widen1(a->p, mp->dtype, i) + mx_widen1(a->aux, mp->dtype, i);
+        else q[i] = mx_widen1(a->p, mp->dtype, i);
+    }
+    trainopt_convert(n, a->g, gd, g, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0);
+    trainopt_convert(n, a->v, sd, v, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0);
+    st = sh->rows ? trainopt_adafactor_step_ex(&c, step, sh->rows, sh->cols, q, g, a->row, a->col, NULL, o)
+                  : trainopt_adafactor_step_ex(&c, step, 1, sh->cols, q, g, NULL, NULL, v, o);
+    if (st == TRAINOPT_OK) {
+        if (!sh->rows) trainopt_convert(n, v, TRAINOPT_F32, a->v, sd, TRAINOPT_ROUND_NEAREST, 0, 0);
+        if (mp->copy != TRAINOPT_F32) trainopt_convert(n, q, TRAINOPT_F32, a->copy, mp->copy, TRAINOPT_ROUND_NEAREST, 0, 0);
+        if (mp->dtype == TRAINOPT_F32) memcpy(a->p, q, n * 4);
+        else if (mp->mode == TRAINOPT_PARAM_STOCHASTIC)
+            trainopt_convert(n, q, TRAINOPT_F32, a->p, mp->dtype, TRAINOPT_ROUND_STOCHASTIC, pr->seed, pr->offset);
+        else
+            for (i = 0; i < n; i++) {
+                if (mp->mode == TRAINOPT_PARAM_SPLIT) {
+                    const uint32_t b = q[i] != q[i] ? 0xffffffffu : to_bits(q[i]);
+                    p16[i] = (uint16_t)(b >> 16), aux[i] = (uint16_t)b;
+                } else {
+                    p16[i] = mx_round1(q[i], mp->dtype);
+                    if (mp->mode == TRAINOPT_PARAM_KAHAN) aux[i] = mx_round1(q[i] - mx_widen1(p16, mp->dtype, i), mp->dtype);
+                }
+            }
+    }
+    free(q), free(g), free(v);
+    return st;
+}
+
+/* Parameters as mx_fill's, gradients in [-1, 1] (one NaN with `nan`: it spreads through
+   every mean to the whole parameter, as in PyTorch), the factors and variance 0. */
+static void mx_af_fill(mx_af_arrays *a, const mx_af_shape *sh, const mx_param *mp, trainopt_dtype gd, uint64_t seed, int nan) {
+    const size_t n = mx_af_n(sh);
+    float *x = (float *)malloc(n * 4);
+    size_t i;
+    memset(a->p, 0, MX_AF_MAX * 4), memset(a->aux, 0, MX_AF_MAX * 4), memset(a->copy, 0, MX_AF_MAX * 4);
+    to_rand_fill(&seed, x, n, -1.5f, 1.5f);
+    for (i = 0; i < n; i += 97) x[i] *= 1e-6f;
+    if (mp->dtype == TRAINOPT_F32) memcpy(a->p, x, n * 4);
+    else if (mp->mode == TRAINOPT_PARAM_SPLIT)
+        for (i = 0; i < n; i++)
+            ((uint16_t *)(void *)a->p)[i] = (uint16_t)(to_bits(x[i]) >> 16), ((uint16_t *)(void *)a->aux)[i] = (uint16_t)to_bits(x[i]);
+    else trainopt_convert(n, x, TRAINOPT_F32, a->p, mp->dtype, TRAINOPT_ROUND_NEAREST, 0, 0);
+    if (mp->mode == TRAINOPT_PARAM_KAHAN) {
+        for (i = 0; i < n; i++) x[i] *= 1e-3f;
+        trainopt_convert(n, x, TRAINOPT_F32, a->aux, mp->dtype, TRAINOPT_ROUND_NEAREST, 0, 0);
+    }
+    to_rand_fill(&seed, x, n, -1.0f, 1.0f);
+    if (nan) x[n / 2] = NAN;
+    memset(a->g, 0, MX_AF_MAX * 4);
+    trainopt_convert(n, x, TRAINOPT_F32, a->g, gd, TRAINOPT_ROUND_NEAREST, 0, 0);
+    memset(a->v, 0, MX_AF_MAX * 4), memset(a->row, 0, MX_AF_MAX * 4), memset(a->col, 0, MX_AF_MAX * 4);
+    free(x);
+}
+
+static trainopt_precision mx_af_pr(const mx_param *mp, trainopt_dtype gd, trainopt_dtype sd, const mx_af_arrays *a,
+                                   uint64_t offset) {
+    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+    pr.param_dtype = mp->dtype, pr.param_mode = mp->mode, pr.grad_dtype = gd, pr.state_dtype = sd;
+    pr.param_aux = mp->mode == TRAINOPT_PARAM_KAHAN || mp->mode == TRAINOPT_PARAM_SPLIT ? a->aux : NULL;
+    pr.copy = mp->copy != TRAINOPT_F32 ? a->copy : NULL;
+    pr.copy_dtype = mp->copy != TRAINOPT_F32 ? mp->copy : TRAINOPT_BF16;
+    pr.seed = 0x5eed, pr.offset = offset;
+    return pr;
+}
+
+static int mx_af_same_values(const unsigned char *x, const unsigned char *y, trainopt_dtype d, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (mx_canonical(x, d, i) != mx_canonical(y, d, i)) return 0;
+    return 1;
+}
+static int mx_af_equivalent(const mx_af_arrays *x, const mx_af_arrays *y, const mx_af_shape *sh, const mx_param *mp,
+                            trainopt_dtype sd) {
+    const size_t n = mx_af_n(sh);
+    int same = mx_af_same_values(x->p, y->p, mp->dtype, n) && memcmp(x->g, y->g, MX_AF_MAX * 4) == 0;
+    same = same && (mp->mode == TRAINOPT_PARAM_KAHAN ? mx_af_same_values(x->aux, y->aux, mp->dtype, n)
+                                                     : memcmp(x->aux, y->aux, MX_AF_MAX * 4) == 0);
+    same = same && (mp->copy != TRAINOPT_F32 ? mx_af_same_values(x->copy, y->copy, mp->copy, n)
+                                             : memcmp(x->copy, y->copy, MX_AF_MAX * 4) == 0);
+    same = same && mx_af_same_values(x->v, y->v, sd, n);
+    same = same && mx_af_same_values((const unsigned char *)x->row, (const unsigned char *)y->row, TRAINOPT_F32, MX_AF_MAX);
+    return same && mx_af_same_values((const unsigned char *)x->col, (const unsigned char *)y->col, TRAINOPT_F32, MX_AF_MAX);
+}
+
+/* Every shape x parameter setup x gradient dtype x state dtype: three steps against the
+   reference (grad_scale 0.5 at step 2, the nonfinite count), then a NaN gradient's step. */
+static void test_adafactor_against_reference(to_ctx *t) {
+    mx_af_arrays a, r;
+    size_t h, pi, gi, si, combos = 0, bad = 0, moved = 0;
+    mx_af_alloc(&a), mx_af_alloc(&r);
+    for (h = 0; h < MX_AF_SHAPES; h++)
+        for (pi = 0; pi < MX_PARAMS; pi++)
+            for (gi = 0; gi < 3; gi++)
+                for (si = 0; si < 2; si++) {
+                    const mx_af_shape *sh = &mx_af_shapes[h];
+                    const mx_param *mp = &mx_params[pi];
+                    const trainopt_dtype gd = mx_grad_dtypes[gi], sd = mx_state_dtypes[si];
+                    int64_t step;
+                    mx_af_fill(&a, sh, mp, gd, 7 + h * 131 + pi * 17 + gi * 5 + si, 0);
+                    mx_af_copy(&r, &a);
+                    for (step = 1; step <= 4; step++) {
+                        size_t nf = 99, nf_ref = 77;
+                        trainopt_step_opts op = TRAINOPT_STEP_OPTS_DEFAULTS;
+                        trainopt_precision pr = mx_af_pr(mp, gd, sd, &a, 1000 * (uint64_t)step + 3);
+                        const trainopt_precision prr = mx_af_pr(mp, gd, sd, &r, pr.offset);
+                        trainopt_status sa, sr;
+                        if (step == 4) { /* a NaN gradient: counted, and NaN everywhere in both */
+                            const size_t n = mx_af_n(sh);
+                            const uint16_t nan16 = gd == TRAINOPT_BF16 ? 0x7fc0 : 0x7e00;
+                            if (gd == TRAINOPT_F32) ((float *)(void *)a.g)[n / 3] = NAN, ((float *)(void *)r.g)[n / 3] = NAN;
+                            else ((uint16_t *)(void *)a.g)[n / 3] = nan16, ((uint16_t *)(void *)r.g)[n / 3] = nan16;
+                        }
+                        op.grad_scale = step == 2 ? 0.5 : 1.0;
+                        op.nonfinite = &nf;
+                        sa = mx_af_mp(sh, step, &a, &pr, &op);
+                        op.nonfinite = &nf_ref;
+                        sr = mx_af_reference(sh, mp, gd, sd, step, &r, &prr, &op);
+                        if ((sa != TRAINOPT_OK || sr != TRAINOPT_OK || !mx_af_equivalent(&a, &r, sh, mp, sd) || nf != nf_ref ||
+                             nf != (step == 4)) &&
+                            bad++ < 6)
+                            to_fail(t, "adafactor %s, %s, grad %d, states %d, step %lld: status %d/%d, nonfinite %zu/%zu, %s",
+                                    sh->name, mp->name, (int)gd, (int)sd, (long long)step, (int)sa, (int)sr, nf, nf_ref,
+                                    mx_af_equivalent(&a, &r, sh, mp, sd) ? "same as the reference" : "differs from the reference");
+                    }
+                    combos++;
+                    mx_af_fill(&r, sh, mp, gd, 7 + h * 131 + pi * 17 + gi * 5 + si, 0); /* the start again */
+                    moved += memcmp(a.p, r.p, mx_af_n(sh) * mx_size(mp->dtype)) != 0;
+                }
+    TO_CHECK(t, bad == 0, "%zu of %zu adafactor combinations differ", bad, combos);
+    TO_CHECK(t, moved == combos, "the parameter moved in %zu of %zu combinations", moved, combos);
+    TO_CHECK(t, combos == MX_AF_SHAPES * MX_PARAMS * 6, "ran %zu combinations", combos);
+    mx_af_free(&a), mx_af_free(&r);
+}
+
 void TO_NAME(mixed_tests)(to_ctx *t) {
     to_run(t, "against_reference", test_against_reference);
     to_run(t, "plain_and_skip", test_plain_and_skip);
     to_run(t, "small_updates", test_small_updates);
     to_run(t, "torch_sgd", test_torch_sgd);
+    to_run(t, "adafactor_against_reference", test_adafactor_against_reference);
 }
 
 /* ---- the battery: two steps of each optimizer in three setups, every output's bytes ---- */

@@ -482,6 +482,7 @@ static const char *const th_not_elementwise[][2] = {
     {"lars_step_mp", "a trust ratio per tensor: two reductions over each whole tensor"},
     {"adafactor_step", "row, column and whole-tensor reductions (the factors, RMS(p), RMS(u))"},
     {"adafactor_step_ex", "row, column and whole-tensor reductions (the factors, RMS(p), RMS(u))"},
+    {"adafactor_step_mp", "row, column and whole-tensor reductions (the factors, RMS(p), RMS(u))"},
     {"calculate_gain", "no arrays"},
     {"calculate_fans", "no arrays"},
     {"nadam_mu_product", "no arrays (the caller's scalar; the NAdam rows call it once per step in every chunk)"},

@@ -117,6 +117,13 @@ void FZ_NAME(fz_layerwise)(const uint8_t *data, size_t size, fz_out *out) {
                 const size_t rws = cols ? rows : 0;
                 st = fused ? trainopt_adafactor_step_ex(&c, tstep, rws, cols, p[0], gl[0], row_var, col_var, variance, op)
                            : trainopt_adafactor_step(&c, tstep, rws, cols, p[0], gl[0], row_var, col_var, variance);
+                if (flags & 4) { /* the mixed-precision step on the same buffers read as bf16 (grad as fp16) */
+                    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+                    pr.param_dtype = TRAINOPT_BF16, pr.grad_dtype = TRAINOPT_F16, pr.state_dtype = TRAINOPT_BF16;
+                    pr.param_mode = TRAINOPT_PARAM_STOCHASTIC, pr.seed = (uint64_t)ival, pr.offset = (uint64_t)step;
+                    fz_put_status(out, trainopt_adafactor_step_mp(&c, tstep, rws, cols, p[0], gl[0], row_var, col_var, variance,
+                                                                  &pr, op));
+                }
             }
             break;
         }
