@@ -2023,7 +2023,15 @@ typedef struct {
     X(norms, trainopt_status, rmsnorm_backward_mt, (const trainopt_norm_config *c, size_t rows, size_t cols,   \
       const float *x, const float *dy, const float *weight, const float *rstd, float *dx, float *dweight,      \
       const trainopt_threads *threads),                                                                        \
-      (c, rows, cols, x, dy, weight, rstd, dx, dweight, threads))
+      (c, rows, cols, x, dy, weight, rstd, dx, dweight, threads))                                              \
+    X(norms, trainopt_status, groupnorm_forward_mt, (const trainopt_norm_config *c, trainopt_bn_shape s,       \
+      size_t groups, const float *x, const float *weight, const float *bias, float *y, float *mean,            \
+      float *rstd, const trainopt_threads *threads),                                                           \
+      (c, s, groups, x, weight, bias, y, mean, rstd, threads))                                                 \
+    X(norms, trainopt_status, groupnorm_backward_mt, (const trainopt_norm_config *c, trainopt_bn_shape s,      \
+      size_t groups, const float *x, const float *dy, const float *weight, const float *mean,                  \
+      const float *rstd, float *dx, float *dweight, float *dbias, const trainopt_threads *threads),             \
+      (c, s, groups, x, dy, weight, mean, rstd, dx, dweight, dbias, threads))
 
 #define TRAINOPT__DECLARE(family, ret, name, params, args) TRAINOPT_API ret trainopt_##name params TRAINOPT__SYMBOL(name);
 TRAINOPT_KERNELS(TRAINOPT__DECLARE)
@@ -2276,9 +2284,11 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__fmaf_runtime TRAINOPT__PRIVATE(trainopt__fmaf_runtime)
 #define trainopt__gn_args TRAINOPT__PRIVATE(trainopt__gn_args)
 #define trainopt__gn_backward TRAINOPT__PRIVATE(trainopt__gn_backward)
+#define trainopt__gn_backward_setup TRAINOPT__PRIVATE(trainopt__gn_backward_setup)
 #define trainopt__gn_backward_tile TRAINOPT__PRIVATE(trainopt__gn_backward_tile)
 #define trainopt__gn_check TRAINOPT__PRIVATE(trainopt__gn_check)
 #define trainopt__gn_forward TRAINOPT__PRIVATE(trainopt__gn_forward)
+#define trainopt__gn_forward_setup TRAINOPT__PRIVATE(trainopt__gn_forward_setup)
 #define trainopt__grad_in TRAINOPT__PRIVATE(trainopt__grad_in)
 #define trainopt__grad_in_make TRAINOPT__PRIVATE(trainopt__grad_in_make)
 #define trainopt__grad_load TRAINOPT__PRIVATE(trainopt__grad_load)
@@ -2408,6 +2418,10 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__off TRAINOPT__PRIVATE(trainopt__off)
 #define trainopt__overlap TRAINOPT__PRIVATE(trainopt__overlap)
 #define trainopt__partial_overlap TRAINOPT__PRIVATE(trainopt__partial_overlap)
+#define trainopt__pgn_backward_task TRAINOPT__PRIVATE(trainopt__pgn_backward_task)
+#define trainopt__pgn_forward_task TRAINOPT__PRIVATE(trainopt__pgn_forward_task)
+#define trainopt__pgn_job TRAINOPT__PRIVATE(trainopt__pgn_job)
+#define trainopt__pgn_run TRAINOPT__PRIVATE(trainopt__pgn_run)
 #define trainopt__philox4x32 TRAINOPT__PRIVATE(trainopt__philox4x32)
 #define trainopt__philox_blocks TRAINOPT__PRIVATE(trainopt__philox_blocks)
 #define trainopt__philox_blocks2 TRAINOPT__PRIVATE(trainopt__philox_blocks2)
@@ -2706,6 +2720,8 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt_layernorm_backward_mt TRAINOPT__PUBLIC(trainopt_layernorm_backward_mt)
 #define trainopt_rmsnorm_forward_mt TRAINOPT__PUBLIC(trainopt_rmsnorm_forward_mt)
 #define trainopt_rmsnorm_backward_mt TRAINOPT__PUBLIC(trainopt_rmsnorm_backward_mt)
+#define trainopt_groupnorm_forward_mt TRAINOPT__PUBLIC(trainopt_groupnorm_forward_mt)
+#define trainopt_groupnorm_backward_mt TRAINOPT__PUBLIC(trainopt_groupnorm_backward_mt)
 #define trainopt_sgd_step_multi TRAINOPT__PUBLIC(trainopt_sgd_step_multi)
 #define trainopt_adagrad_step_multi TRAINOPT__PUBLIC(trainopt_adagrad_step_multi)
 #define trainopt_rmsprop_step_multi TRAINOPT__PUBLIC(trainopt_rmsprop_step_multi)
@@ -11134,17 +11150,17 @@ typedef struct {
     float *out, *save_mean, *save_rstd, *dw, *db;
 } trainopt__gn_args;
 
-/* Forward: each group's statistics, then its channels normalized with batch norm's
-   per-channel rows, y = fma(x - mu, a, b), a = rstd*w and b carrying the mean's
-   rounding error. */
-TRAINOPT__DRIVER void trainopt__gn_forward(const trainopt__gn_args *p) {
-    const size_t rows = p->n * p->groups, len = p->cpg * p->hw;
-    const size_t whole = len > TRAINOPT__NORM_SMALL_ROW ? 0 : rows - rows % TRAINOPT__BN_GROUP;
+/* Forward of groups q0..q1-1 (q = sample*groups + group): each group's statistics, then its channels normalized with batch
+   norm's per-channel rows, y = fma(x - mu, a, b), a = rstd*w and b carrying the
+   mean's rounding error. Each group's results depend on that group only. */
+TRAINOPT__DRIVER void trainopt__gn_forward(const trainopt__gn_args *p, size_t q0, size_t q1) {
+    const size_t len = p->cpg * p->hw;
+    const size_t whole = len > TRAINOPT__NORM_SMALL_ROW ? q0 : q1 - (q1 - q0) % TRAINOPT__BN_GROUP;
     double mean[TRAINOPT__BN_GROUP], m2[TRAINOPT__BN_GROUP], rstd;
     trainopt__norm_row rc;
     size_t q, cc;
     int g, j;
-    for (q = 0; q < rows; q += (size_t)g) {
+    for (q = q0; q < q1; q += (size_t)g) {
         g = q < whole ? TRAINOPT__BN_GROUP : 1;
         trainopt__norm_stats(p->x, len, q, g, mean, m2);
         for (j = 0; j < g; j++) {
@@ -11163,17 +11179,20 @@ TRAINOPT__DRIVER void trainopt__gn_forward(const trainopt__gn_args *p) {
     }
 }
 
-/* Backward of channels [cc0, cc1) (within each group) of groups [g0, g1), over every
-   sample: per (sample, channel) the sums of dy, (x - mu)*dy and x - mu over the
+/* Backward of channels [cc0, cc1) (within each group) of groups [g0, g1), over samples
+   [n0, n1): per (sample, channel) the sums of dy, (x - mu)*dy and x - mu over the
    channel's values (batch norm's blocks), the group's weighted sums from them in
-   channel order, then dx and the weight gradients' double sums (samples in order). */
-TRAINOPT__DRIVER void trainopt__gn_backward_tile(const trainopt__gn_args *p, size_t g0, size_t g1, size_t cc0, size_t cc1) {
+   channel order, then dx and the weight gradients' double sums (samples in order).
+   The weight gradients need every sample (n0 = 0, n1 = n); dx of a (sample, group)
+   depends on it only, whatever tile or samples it is computed with. */
+TRAINOPT__DRIVER void trainopt__gn_backward_tile(const trainopt__gn_args *p, size_t n0, size_t n1, size_t g0, size_t g1,
+                                                 size_t cc0, size_t cc1) {
     double tw[TRAINOPT__NORM_TILE], tb[TRAINOPT__NORM_TILE], s_dy[TRAINOPT__NORM_TILE], s_dot[TRAINOPT__NORM_TILE];
     const size_t tc = cc1 - cc0;
     const double len = (double)p->cpg * (double)p->hw, inv = 1.0 / len;
     size_t n, gi, cc, t;
     for (t = 0; t < (g1 - g0) * tc; t++) tw[t] = tb[t] = 0.0;
-    for (n = 0; n < p->n; n++)
+    for (n = n0; n < n1; n++)
         for (gi = g0; gi < g1; gi++) {
             const size_t q = n * p->groups + gi;
             const float mu = p->mean[q];
@@ -11224,12 +11243,12 @@ TRAINOPT__DRIVER void trainopt__gn_backward(const trainopt__gn_args *p) {
     if (p->cpg <= TRAINOPT__NORM_TILE) {
         const size_t per_tile = TRAINOPT__NORM_TILE / p->cpg;
         for (g0 = 0; g0 < p->groups; g0 += per_tile)
-            trainopt__gn_backward_tile(p, g0, trainopt__bn_min(p->groups, g0 + per_tile), 0, p->cpg);
+            trainopt__gn_backward_tile(p, 0, p->n, g0, trainopt__bn_min(p->groups, g0 + per_tile), 0, p->cpg);
         return;
     }
     for (g0 = 0; g0 < p->groups; g0++)
         for (cc0 = 0; cc0 < p->cpg; cc0 += TRAINOPT__NORM_TILE)
-            trainopt__gn_backward_tile(p, g0, g0 + 1, cc0, trainopt__bn_min(p->cpg, cc0 + TRAINOPT__NORM_TILE));
+            trainopt__gn_backward_tile(p, 0, p->n, g0, g0 + 1, cc0, trainopt__bn_min(p->cpg, cc0 + TRAINOPT__NORM_TILE));
 }
 
 /* ---- validation ---- */
@@ -11425,16 +11444,20 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_rmsnorm_backward(const trainopt_no
                                         "trainopt_rmsnorm_backward");
 }
 
-TRAINOPT__KERNEL_API trainopt_status trainopt_groupnorm_forward(const trainopt_norm_config *c, trainopt_bn_shape s,
-                                                                size_t groups, const float *x, const float *weight,
-                                                                const float *bias, float *y, float *mean, float *rstd) {
-    static const char fn[] = "trainopt_groupnorm_forward";
+/* Validates a group norm forward call and fills *a; a->n == 0 when there is nothing
+   to do. Shared with the threaded form (>>parallel-norms). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__gn_forward_setup(const trainopt_norm_config *c, const trainopt_bn_shape *sp,
+                                                                  size_t groups, const float *x, const float *weight,
+                                                                  const float *bias, float *y, float *mean, float *rstd,
+                                                                  trainopt__gn_args *a, const char *fn) {
     static const char *const names[] = {"x", "y", "weight", "bias", "mean", "rstd"};
     const int roles[] = {TRAINOPT__BN_EW_IN, TRAINOPT__BN_EW_OUT, TRAINOPT__BN_IN, TRAINOPT__BN_IN, TRAINOPT__BN_OUT, TRAINOPT__BN_OUT};
+    const trainopt_bn_shape s = *sp;
     trainopt__bn_span spans[6];
-    trainopt__gn_args a;
     size_t total, cpg;
-    trainopt_status st = trainopt__gn_check(c, &s, groups, &total, &cpg, fn);
+    trainopt_status st;
+    memset(a, 0, sizeof *a);
+    st = trainopt__gn_check(c, &s, groups, &total, &cpg, fn);
     if (st != TRAINOPT_OK || total == 0) return st;
     if (!x) return trainopt__once_null(fn, "x");
     if (!y) return trainopt__once_null(fn, "y");
@@ -11446,38 +11469,50 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_groupnorm_forward(const trainopt_n
         trainopt__norm_spans(spans, 6, ptrs, floats, roles);
     }
     if ((st = trainopt__bn_check_overlap(spans, 6, names, fn)) != TRAINOPT_OK) return st;
-    memset(&a, 0, sizeof a);
-    a.n = s.n;
-    a.c = s.c;
-    a.hw = s.spatial;
-    a.groups = groups;
-    a.cpg = cpg;
-    a.eps = c->eps;
-    a.stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
-    a.x = x;
-    a.w = weight;
-    a.b = bias;
-    a.out = y;
-    a.save_mean = mean;
-    a.save_rstd = rstd;
-    trainopt__gn_forward(&a);
+    a->n = s.n;
+    a->c = s.c;
+    a->hw = s.spatial;
+    a->groups = groups;
+    a->cpg = cpg;
+    a->eps = c->eps;
+    a->stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
+    a->x = x;
+    a->w = weight;
+    a->b = bias;
+    a->out = y;
+    a->save_mean = mean;
+    a->save_rstd = rstd;
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_groupnorm_forward(const trainopt_norm_config *c, trainopt_bn_shape s,
+                                                                size_t groups, const float *x, const float *weight,
+                                                                const float *bias, float *y, float *mean, float *rstd) {
+    trainopt__gn_args a;
+    const trainopt_status st =
+        trainopt__gn_forward_setup(c, &s, groups, x, weight, bias, y, mean, rstd, &a, "trainopt_groupnorm_forward");
+    if (st != TRAINOPT_OK || a.n == 0) return st;
+    trainopt__gn_forward(&a, 0, a.n * a.groups);
     if (a.stream) trainopt__stream_fence();
     return TRAINOPT_OK;
 }
 
-TRAINOPT__KERNEL_API trainopt_status trainopt_groupnorm_backward(const trainopt_norm_config *c, trainopt_bn_shape s,
-                                                                 size_t groups, const float *x, const float *dy,
-                                                                 const float *weight, const float *mean,
-                                                                 const float *rstd, float *dx, float *dweight,
-                                                                 float *dbias) {
-    static const char fn[] = "trainopt_groupnorm_backward";
+/* Validates a group norm backward call and fills *a; a->n == 0 when there is nothing
+   to do. Shared with the threaded form (>>parallel-norms). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__gn_backward_setup(const trainopt_norm_config *c, const trainopt_bn_shape *sp,
+                                                                   size_t groups, const float *x, const float *dy,
+                                                                   const float *weight, const float *mean,
+                                                                   const float *rstd, float *dx, float *dweight,
+                                                                   float *dbias, trainopt__gn_args *a, const char *fn) {
     static const char *const names[] = {"x", "dy", "weight", "mean", "rstd", "dx", "dweight", "dbias"};
     const int roles[] = {TRAINOPT__BN_EW_IN, TRAINOPT__BN_EW_IN, TRAINOPT__BN_IN, TRAINOPT__BN_IN,
                          TRAINOPT__BN_IN, TRAINOPT__BN_OUT, TRAINOPT__BN_OUT, TRAINOPT__BN_OUT};
+    const trainopt_bn_shape s = *sp;
     trainopt__bn_span spans[8];
-    trainopt__gn_args a;
     size_t total, cpg;
-    trainopt_status st = trainopt__gn_check(c, &s, groups, &total, &cpg, fn);
+    trainopt_status st;
+    memset(a, 0, sizeof *a);
+    st = trainopt__gn_check(c, &s, groups, &total, &cpg, fn);
     if (st != TRAINOPT_OK || total == 0) return st;
     if (!x) return trainopt__once_null(fn, "x");
     if (!dy) return trainopt__once_null(fn, "dy");
@@ -11495,21 +11530,32 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_groupnorm_backward(const trainopt_
     }
     if ((st = trainopt__bn_check_overlap(spans, 8, names, fn)) != TRAINOPT_OK) return st;
     if (!dx && !dweight && !dbias) return TRAINOPT_OK;
-    memset(&a, 0, sizeof a);
-    a.n = s.n;
-    a.c = s.c;
-    a.hw = s.spatial;
-    a.groups = groups;
-    a.cpg = cpg;
-    a.stream = dx && total >= TRAINOPT_STREAM_BYTES / sizeof(float);
-    a.x = x;
-    a.dy = dy;
-    a.w = weight;
-    a.mean = mean;
-    a.rstd = rstd;
-    a.out = dx;
-    a.dw = dweight;
-    a.db = dbias;
+    a->n = s.n;
+    a->c = s.c;
+    a->hw = s.spatial;
+    a->groups = groups;
+    a->cpg = cpg;
+    a->stream = dx && total >= TRAINOPT_STREAM_BYTES / sizeof(float);
+    a->x = x;
+    a->dy = dy;
+    a->w = weight;
+    a->mean = mean;
+    a->rstd = rstd;
+    a->out = dx;
+    a->dw = dweight;
+    a->db = dbias;
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_groupnorm_backward(const trainopt_norm_config *c, trainopt_bn_shape s,
+                                                                 size_t groups, const float *x, const float *dy,
+                                                                 const float *weight, const float *mean,
+                                                                 const float *rstd, float *dx, float *dweight,
+                                                                 float *dbias) {
+    trainopt__gn_args a;
+    const trainopt_status st = trainopt__gn_backward_setup(c, &s, groups, x, dy, weight, mean, rstd, dx, dweight, dbias,
+                                                           &a, "trainopt_groupnorm_backward");
+    if (st != TRAINOPT_OK || a.n == 0) return st;
     trainopt__gn_backward(&a);
     if (a.stream) trainopt__stream_fence();
     return TRAINOPT_OK;
@@ -11925,7 +11971,7 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_norm_mt(size_t k, float 
         trainopt__round_run(threads, count, trainopt__scale_task, &job);
     return TRAINOPT_OK;
 }
-/* >>parallel-norms: layer and RMS norm on the caller's threads (trainopt_threads;
+/* >>parallel-norms: layer, RMS and group norm on the caller's threads (trainopt_threads;
    manual: THREADS). The work is the unthreaded kernels' (>>norms), cut by rows into
    pieces that depend on the shape only, never on the number of threads:
    - forward, and backward without weight gradients: every row is independent, so a
@@ -12170,6 +12216,104 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_rmsnorm_backward_mt(const trainopt
                                                                   const trainopt_threads *threads) {
     return trainopt__pnorm_backward_call(c, rows, cols, 1, x, dy, weight, NULL, rstd, dx, dweight, NULL, threads,
                                          "trainopt_rmsnorm_backward_mt");
+}
+
+/* ---- group norm (NCHW: group q = (sample, group), one row of channels_per_group*spatial
+   values) ---- */
+
+/* Group norm has no sum across groups but its weight gradients' (over samples, per
+   channel). The forward pass cuts the groups q into pieces of whole groups as the
+   layer-norm rows above. The backward pass runs the serial call's tiles
+   (trainopt__gn_backward_tile) one group at a time (a group of more than NORM_TILE
+   channels: one tile of its channels at a time, as the serial call): each channel's
+   weight gradients are then summed over the samples in order by one task, the serial
+   call's additions. Without weight gradients, the samples are cut as well. */
+
+typedef struct {
+    const trainopt__gn_args *p;
+    size_t first;        /* the round's first task */
+    size_t piece;        /* forward: groups per piece; backward: samples per piece */
+    size_t tiles;        /* backward: channel tiles per group */
+    size_t group_tasks;  /* backward: tasks per piece of samples (groups * tiles) */
+} trainopt__pgn_job;
+
+static void trainopt__pgn_forward_task(void *arg, size_t i) {
+    const trainopt__pgn_job *j = (const trainopt__pgn_job *)arg;
+    const size_t rows = j->p->n * j->p->groups, q0 = (j->first + i) * j->piece;
+    trainopt__gn_forward(j->p, q0, trainopt__bn_min(rows, q0 + j->piece));
+    if (j->p->stream) trainopt__stream_fence();
+}
+
+static void trainopt__pgn_backward_task(void *arg, size_t i) {
+    const trainopt__pgn_job *j = (const trainopt__pgn_job *)arg;
+    const trainopt__gn_args *p = j->p;
+    const size_t task = j->first + i, n0 = task / j->group_tasks * j->piece, t = task % j->group_tasks;
+    const size_t g = t / j->tiles, cc0 = t % j->tiles * TRAINOPT__NORM_TILE;
+    trainopt__gn_backward_tile(p, n0, trainopt__bn_min(p->n, n0 + j->piece), g, g + 1, cc0,
+                               trainopt__bn_min(p->cpg, cc0 + TRAINOPT__NORM_TILE));
+    if (p->stream) trainopt__stream_fence();
+}
+
+/* count tasks in rounds of STEP_ROUND. */
+TRAINOPT__DRIVER void trainopt__pgn_run(trainopt__pgn_job *job, size_t count, trainopt_task_fn task,
+                                        const trainopt_threads *threads) {
+    size_t round;
+    for (job->first = 0; job->first < count; job->first += round) {
+        round = trainopt__bn_min(count - job->first, TRAINOPT__STEP_ROUND);
+        trainopt__round_run(threads, round, task, job);
+    }
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_groupnorm_forward_mt(const trainopt_norm_config *c, trainopt_bn_shape s,
+                                                                   size_t groups, const float *x, const float *weight,
+                                                                   const float *bias, float *y, float *mean, float *rstd,
+                                                                   const trainopt_threads *threads) {
+    trainopt__gn_args a;
+    trainopt__pgn_job job;
+    size_t rows;
+    const trainopt_status st =
+        trainopt__gn_forward_setup(c, &s, groups, x, weight, bias, y, mean, rstd, &a, "trainopt_groupnorm_forward_mt");
+    if (st != TRAINOPT_OK || a.n == 0) return st;
+    rows = a.n * a.groups;
+    if (!trainopt__has_hook(threads)) {
+        trainopt__gn_forward(&a, 0, rows);
+        if (a.stream) trainopt__stream_fence();
+        return TRAINOPT_OK;
+    }
+    memset(&job, 0, sizeof job);
+    job.p = &a;
+    job.piece = trainopt__pnorm_piece_rows(a.cpg * a.hw);
+    trainopt__pgn_run(&job, (rows + job.piece - 1) / job.piece, trainopt__pgn_forward_task, threads);
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_groupnorm_backward_mt(const trainopt_norm_config *c, trainopt_bn_shape s,
+                                                                    size_t groups, const float *x, const float *dy,
+                                                                    const float *weight, const float *mean,
+                                                                    const float *rstd, float *dx, float *dweight,
+                                                                    float *dbias, const trainopt_threads *threads) {
+    trainopt__gn_args a;
+    trainopt__pgn_job job;
+    const trainopt_status st = trainopt__gn_backward_setup(c, &s, groups, x, dy, weight, mean, rstd, dx, dweight, dbias,
+                                                           &a, "trainopt_groupnorm_backward_mt");
+    if (st != TRAINOPT_OK || a.n == 0) return st;
+    if (!trainopt__has_hook(threads)) {
+        trainopt__gn_backward(&a);
+        if (a.stream) trainopt__stream_fence();
+        return TRAINOPT_OK;
+    }
+    memset(&job, 0, sizeof job);
+    job.p = &a;
+    job.tiles = (a.cpg + TRAINOPT__NORM_TILE - 1) / TRAINOPT__NORM_TILE;
+    job.group_tasks = a.groups * job.tiles;
+    /* every sample in one task when a channel's weight gradients are summed there */
+    if (a.dw || a.db) job.piece = a.n;
+    else {
+        const size_t per = TRAINOPT__PNORM_PIECE / (a.cpg * a.hw);
+        job.piece = per ? per : 1;
+    }
+    trainopt__pgn_run(&job, (a.n + job.piece - 1) / job.piece * job.group_tasks, trainopt__pgn_backward_task, threads);
+    return TRAINOPT_OK;
 }
 /* >>mixed: the mixed-precision steps, trainopt_<opt>_step_mp: bf16/fp16 gradients,
    bf16/fp16 parameters (nearest, stochastic, Kahan-compensated) or split fp32

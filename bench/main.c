@@ -193,6 +193,8 @@ static const tob_coverage coverage[] = {
     {"rmsnorm_backward_mt", NULL, TOB_SHARES("rmsnorm_bwd (its passes); threads: bench/norms_mt.c")},
     {"groupnorm_forward", "groupnorm_fwd", NULL},
     {"groupnorm_backward", "groupnorm_bwd", NULL},
+    {"groupnorm_forward_mt", NULL, TOB_SHARES("groupnorm_fwd (each piece); threads: bench/norms_mt.c")},
+    {"groupnorm_backward_mt", NULL, TOB_SHARES("groupnorm_bwd (each group's tile); threads: bench/norms_mt.c")},
     {"lamb_step", "lamb", NULL},
     {"lamb_step_ex", NULL, TOB_SHARES("lamb (the grad_scale multiply as adamw_ex's)")},
     {"lars_step", "lars", NULL},

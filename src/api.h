@@ -849,7 +849,15 @@ typedef struct {
     X(norms, trainopt_status, rmsnorm_backward_mt, (const trainopt_norm_config *c, size_t rows, size_t cols,   \
       const float *x, const float *dy, const float *weight, const float *rstd, float *dx, float *dweight,      \
       const trainopt_threads *threads),                                                                        \
-      (c, rows, cols, x, dy, weight, rstd, dx, dweight, threads))
+      (c, rows, cols, x, dy, weight, rstd, dx, dweight, threads))                                              \
+    X(norms, trainopt_status, groupnorm_forward_mt, (const trainopt_norm_config *c, trainopt_bn_shape s,       \
+      size_t groups, const float *x, const float *weight, const float *bias, float *y, float *mean,            \
+      float *rstd, const trainopt_threads *threads),                                                           \
+      (c, s, groups, x, weight, bias, y, mean, rstd, threads))                                                 \
+    X(norms, trainopt_status, groupnorm_backward_mt, (const trainopt_norm_config *c, trainopt_bn_shape s,      \
+      size_t groups, const float *x, const float *dy, const float *weight, const float *mean,                  \
+      const float *rstd, float *dx, float *dweight, float *dbias, const trainopt_threads *threads),             \
+      (c, s, groups, x, dy, weight, mean, rstd, dx, dweight, dbias, threads))
 
 #define TRAINOPT__DECLARE(family, ret, name, params, args) TRAINOPT_API ret trainopt_##name params TRAINOPT__SYMBOL(name);
 TRAINOPT_KERNELS(TRAINOPT__DECLARE)

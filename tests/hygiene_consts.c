@@ -339,6 +339,18 @@ void threaded_norms(void) {
     note(trainopt_rmsnorm_backward_mt(&cfg, 33, 300, a, c, d, rstd, f, dw, &th));
 }
 
+/* The threaded group norm, on the serial hook (with and without weight gradients). */
+void threaded_groupnorm(void);
+void threaded_groupnorm(void) {
+    const trainopt_norm_config cfg = TRAINOPT_NORM_DEFAULTS;
+    const trainopt_threads th = {in_order, NULL};
+    const trainopt_bn_shape sh = {8, 64, 49, TRAINOPT_NCHW};
+    float *mean = e, *rstd = e + 1024, *dw = e + 2048, *db = e + 8192;
+    note(trainopt_groupnorm_forward_mt(&cfg, sh, 32, a, c, d, b, mean, rstd, &th));
+    note(trainopt_groupnorm_backward_mt(&cfg, sh, 32, a, c, d, mean, rstd, f, dw, db, &th));
+    note(trainopt_groupnorm_backward_mt(&cfg, sh, 32, a, c, d, mean, rstd, f, NULL, NULL, &th));
+}
+
 void layerwise(void);
 void layerwise(void) {
     trainopt_lamb_config lamb = TRAINOPT_LAMB_DEFAULTS;
@@ -378,6 +390,7 @@ int main(void) {
     batch_norm();
     norms();
     threaded_norms();
+    threaded_groupnorm();
     layerwise();
     return failures != 0 || sink != sink;
 }

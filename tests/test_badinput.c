@@ -1559,6 +1559,16 @@ static int bi_rms_bwd_mt(bi_args *a) {
     return trainopt_rmsnorm_backward_mt(C(0) ? &c : NULL, a->n, (size_t)a->i[0], F(1), F(2), F(3), F(4), F(5), F(6),
                                         &bi_threads);
 }
+static int bi_gn_fwd_mt(bi_args *a) {
+    trainopt_norm_config c = bi_norm_cfg(a);
+    return trainopt_groupnorm_forward_mt(C(0) ? &c : NULL, bi_gn_shape(a), (size_t)a->i[3], F(1), F(2), F(3), F(4), F(5),
+                                         F(6), &bi_threads);
+}
+static int bi_gn_bwd_mt(bi_args *a) {
+    trainopt_norm_config c = bi_norm_cfg(a);
+    return trainopt_groupnorm_backward_mt(C(0) ? &c : NULL, bi_gn_shape(a), (size_t)a->i[3], F(1), F(2), F(3), F(4), F(5),
+                                          F(6), F(7), F(8), &bi_threads);
+}
 /* The normalized dimension: zero has no mean (refused), too long overflows. */
 static void bi_norm_extra(to_ctx *t, const bi_kernel *k) {
     bi_args a;
@@ -2052,6 +2062,10 @@ static const bi_kernel bi_kernels[] = {
      bi_norm_extra},
     {"rmsnorm_backward_mt", bi_rms_bwd_mt, "cRRrRww", "", "p", "-", {1e-5}, {7}, NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL,
      bi_norm_extra},
+    {"groupnorm_forward_mt", bi_gn_fwd_mt, "cRrrWww", "14", "p", "--L-", {1e-5}, {4, 5, TRAINOPT_NCHW, 2}, NO_STEP, 3,
+     SIZE_MAX / 4, ST, 0, -1, NULL, bi_gn_extra},
+    {"groupnorm_backward_mt", bi_gn_bwd_mt, "cRRrRRwww", "", "p", "--L-", {1e-5}, {4, 5, TRAINOPT_NCHW, 2}, NO_STEP, 3,
+     SIZE_MAX / 4, ST, 0, -1, NULL, bi_gn_extra},
 
     {"lr_step", bi_lr_step, "", "", "nn", "P", {0.1, 0.5}, {3}, 0, 0, 0, SC, 0, -1, NULL, NULL},
     {"lr_multistep", bi_lr_multistep, "x", "", "nn", "", {0.1, 0.5}, {0}, 0, 3, 0, SC, 0, -1, bi_milestones_setup,

@@ -324,7 +324,8 @@ static const pa_optim pa_optims[] = {
 
 /* The functions this suite runs that are not optimizers. */
 static const char pa_reductions[] = "sum_squares_mt grad_norm_mt clip_grad_norm_mt "
-                                    "layernorm_forward_mt layernorm_backward_mt rmsnorm_forward_mt rmsnorm_backward_mt";
+                                    "layernorm_forward_mt layernorm_backward_mt rmsnorm_forward_mt rmsnorm_backward_mt "
+                                    "groupnorm_forward_mt groupnorm_backward_mt";
 
 /* ---- memory ------------------------------------------------------------------------------- */
 
@@ -734,6 +735,139 @@ static void pa_test_norm_refusals(to_ctx *t) {
     free(before), free(d.block), free(d.out);
 }
 
+/* ---- group norm on threads ---------------------------------------------------------------- */
+
+/* Shapes (n, c, spatial, groups) for every path: one group and many; pieces of several
+   groups and of one; groups of more channels than a tile (256), in 2 and 3 tiles;
+   groups longer than the small-row limit (16384 values); samples cut into pieces when
+   there are no weight gradients; spatial sizes that divide into no vector. */
+static const size_t pa_gn_shapes[][4] = {{1, 3, 7, 1},      {3, 12, 37, 4},   {200, 32, 7, 8}, {5, 6, 5000, 3},
+                                         {3, 4, 9000, 2},   {4, 600, 3, 2},   {2, 520, 5, 1},  {33, 64, 49, 32},
+                                         {1100, 4, 3, 2}};
+#define PA_GN_SHAPES (sizeof pa_gn_shapes / sizeof pa_gn_shapes[0])
+
+/* One shape's arrays as pa_norm_data, with x and dy n*c*spatial and the statistics n*groups;
+   dy's samples scaled 2^-30 to 2^30 apart, so that the weight gradients' sums over the
+   samples in another order give other bits. */
+typedef struct {
+    trainopt_bn_shape s;
+    size_t groups, total;
+    float *block, *x, *dy, *w, *b, *out;
+} pa_gn_data;
+#define PA_GN_OUT(d) (2 * (d)->total + 2 * (d)->s.n * (d)->groups + 2 * (d)->s.c)
+
+static void pa_gn_init(pa_gn_data *d, const size_t *shape) {
+    const size_t per_sample = shape[1] * shape[2];
+    uint64_t seed = 0x6e0u + shape[0] * 7919u + shape[1] * 31u + shape[2];
+    size_t i;
+    d->s.n = shape[0], d->s.c = shape[1], d->s.spatial = shape[2], d->s.layout = TRAINOPT_NCHW;
+    d->groups = shape[3];
+    d->total = shape[0] * per_sample;
+    d->block = (float *)malloc((2 * d->total + 2 * d->s.c) * sizeof(float));
+    d->out = (float *)malloc(PA_GN_OUT(d) * sizeof(float));
+    if (!d->block || !d->out) exit(2);
+    d->x = d->block, d->dy = d->x + d->total, d->w = d->dy + d->total, d->b = d->w + d->s.c;
+    to_rand_fill(&seed, d->x, d->total, 2.0f, 4.0f);
+    to_rand_fill(&seed, d->dy, d->total, -1.0f, 1.0f);
+    for (i = 0; i < d->total; i++) d->dy[i] = ldexpf(d->dy[i], (int)(((i / per_sample) * 13) % 61) - 30);
+    to_rand_fill(&seed, d->w, d->s.c, 0.5f, 1.5f);
+    to_rand_fill(&seed, d->b, d->s.c, -0.5f, 0.5f);
+}
+
+/* Group norm forward then backward with the outputs of kind (as pa_norm_run). */
+static trainopt_status pa_gn_run(pa_gn_data *d, int kind, const trainopt_threads *th) {
+    const trainopt_norm_config c = TRAINOPT_NORM_DEFAULTS;
+    const size_t stats = d->s.n * d->groups;
+    float *y = d->out, *mean = y + d->total, *rstd = mean + stats, *dx = rstd + stats, *dw = dx + d->total, *db = dw + d->s.c;
+    float *want_dx = kind == PA_NORM_ALL || kind == PA_NORM_NO_WGRAD ? dx : NULL;
+    float *want_dw = kind == PA_NORM_NO_WGRAD ? NULL : dw, *want_db = kind == PA_NORM_ALL || kind == PA_NORM_NO_DX ? db : NULL;
+    trainopt_status st;
+    size_t i;
+    for (i = 0; i < PA_GN_OUT(d); i++) d->out[i] = -7.0f;
+    st = th ? trainopt_groupnorm_forward_mt(&c, d->s, d->groups, d->x, d->w, d->b, y, mean, rstd, th)
+            : trainopt_groupnorm_forward(&c, d->s, d->groups, d->x, d->w, d->b, y, mean, rstd);
+    if (st != TRAINOPT_OK) return st;
+    return th ? trainopt_groupnorm_backward_mt(&c, d->s, d->groups, d->x, d->dy, d->w, mean, rstd, want_dx, want_dw,
+                                               want_db, th)
+              : trainopt_groupnorm_backward(&c, d->s, d->groups, d->x, d->dy, d->w, mean, rstd, want_dx, want_dw, want_db);
+}
+
+/* Every shape, every choice of outputs, every hook: the bits of the unthreaded calls. */
+static void pa_test_groupnorm(to_ctx *t) {
+    size_t s, h;
+    int kind;
+    for (s = 0; s < PA_GN_SHAPES; s++) {
+        pa_gn_data d;
+        float *want;
+        pa_gn_init(&d, pa_gn_shapes[s]);
+        want = (float *)malloc(PA_GN_OUT(&d) * sizeof(float));
+        if (!want) exit(2);
+        for (kind = 0; kind < PA_NORM_KINDS; kind++) {
+            TO_CHECK(t, pa_gn_run(&d, kind, NULL) == TRAINOPT_OK, "the unthreaded group norm refused: %s",
+                     trainopt_last_error());
+            memcpy(want, d.out, PA_GN_OUT(&d) * sizeof(float));
+            for (h = 0; h < PA_HOOKS; h++) {
+                int threads;
+                uint64_t seed = 11 + h;
+                trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &seed);
+                char what[160];
+                snprintf(what, sizeof what, "group norm n %zu c %zu spatial %zu groups %zu, %s, %s", d.s.n, d.s.c,
+                         d.s.spatial, d.groups, pa_norm_kind_names[kind], pa_hooks[h].name);
+                TO_CHECK(t, pa_gn_run(&d, kind, &th) == TRAINOPT_OK, "%s: refused: %s", what, trainopt_last_error());
+                to_bits_equal(t, what, d.out, want, PA_GN_OUT(&d));
+            }
+        }
+        free(want), free(d.block), free(d.out);
+    }
+    TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
+}
+
+/* A refused threaded group norm call writes nothing and names itself. */
+static void pa_test_groupnorm_refusals(to_ctx *t) {
+    const trainopt_norm_config c = TRAINOPT_NORM_DEFAULTS;
+    trainopt_norm_config bad = TRAINOPT_NORM_DEFAULTS;
+    static const size_t shape[4] = {5, 12, 300, 4};
+    pa_gn_data d;
+    trainopt_bn_shape s3;
+    int threads = 3;
+    trainopt_threads th = TRAINOPT_THREADS_NONE;
+    float *y, *mean, *rstd, *dx, *dw, *db, *before;
+    uint64_t fill = 9;
+    size_t stats;
+    th.parallel_for = pa_pthread_for, th.ctx = &threads;
+    pa_gn_init(&d, shape);
+    stats = d.s.n * d.groups;
+    y = d.out, mean = y + d.total, rstd = mean + stats, dx = rstd + stats, dw = dx + d.total, db = dw + d.s.c;
+    before = (float *)malloc(PA_GN_OUT(&d) * sizeof(float));
+    if (!before) exit(2);
+    to_rand_fill(&fill, d.out, PA_GN_OUT(&d), -1.0f, 1.0f);
+    memcpy(before, d.out, PA_GN_OUT(&d) * sizeof(float));
+    bad.eps = -1.0;
+    TO_CHECK(t, trainopt_groupnorm_forward_mt(&bad, d.s, 4, d.x, d.w, d.b, y, mean, rstd, &th) == TRAINOPT_ERR_HPARAM,
+             "groupnorm_forward_mt: eps -1 accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_groupnorm_forward_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    TO_CHECK(t, trainopt_groupnorm_forward_mt(&c, d.s, 5, d.x, d.w, d.b, y, mean, rstd, &th) == TRAINOPT_ERR_SHAPE,
+             "groupnorm_forward_mt: 5 groups of 12 channels accepted");
+    TO_CHECK(t, trainopt_groupnorm_forward_mt(&c, d.s, 4, d.x, d.w, d.b, d.x + 1, mean, rstd, &th) == TRAINOPT_ERR_ALIAS,
+             "groupnorm_forward_mt: y overlapping x accepted");
+    TO_CHECK(t, trainopt_groupnorm_backward_mt(&c, d.s, 4, d.x, d.dy, d.w, mean, rstd, d.dy + 1, dw, db, &th) ==
+                    TRAINOPT_ERR_ALIAS,
+             "groupnorm_backward_mt: dx overlapping dy accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_groupnorm_backward_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    TO_CHECK(t, trainopt_groupnorm_backward_mt(&c, d.s, 4, d.x, d.dy, d.w, mean, NULL, dx, dw, db, &th) == TRAINOPT_ERR_NULL,
+             "groupnorm_backward_mt: rstd NULL accepted");
+    s3 = d.s, s3.spatial = 0;
+    TO_CHECK(t, trainopt_groupnorm_backward_mt(&c, s3, 4, d.x, d.dy, d.w, mean, rstd, dx, dw, db, &th) == TRAINOPT_ERR_SHAPE,
+             "groupnorm_backward_mt: spatial 0 accepted");
+    TO_CHECK(t, memcmp(before, d.out, PA_GN_OUT(&d) * sizeof(float)) == 0, "a refused threaded group norm call wrote");
+    s3 = d.s, s3.n = 0;
+    TO_CHECK(t, trainopt_groupnorm_forward_mt(&c, s3, 4, NULL, NULL, NULL, NULL, NULL, NULL, &th) == TRAINOPT_OK,
+             "groupnorm_forward_mt: n 0 refused");
+    free(before), free(d.block), free(d.out);
+}
+
 /* ---- completeness ------------------------------------------------------------------------- */
 
 /* Every _step_multi of the kernel list has a row in pa_optims, every _mt is in pa_reductions. */
@@ -773,6 +907,8 @@ void TO_NAME(parallel_tests)(to_ctx *t) {
     to_run(t, "reduction refusals", pa_test_reduction_refusals);
     to_run(t, "norms", pa_test_norms);
     to_run(t, "norm refusals", pa_test_norm_refusals);
+    to_run(t, "group norm", pa_test_groupnorm);
+    to_run(t, "group norm refusals", pa_test_groupnorm_refusals);
 }
 
 /* The multi-tensor steps' results on two threads (which the tests hold equal to the
@@ -837,6 +973,14 @@ void TO_NAME(parallel_battery)(to_sink *sink) {
             snprintf(name, sizeof name, "%s_mt/outputs", rms ? "rmsnorm" : "layernorm");
             to_emit_floats(sink, name, d.out, PA_NORM_OUT(&d));
         }
+        free(d.block), free(d.out);
+    }
+    { /* group norm on two threads: groups of more channels than a tile, several forward pieces */
+        static const size_t shape[4] = {33, 600, 5, 2};
+        pa_gn_data d;
+        pa_gn_init(&d, shape);
+        to_emit_status(sink, "groupnorm_mt/status", (int)pa_gn_run(&d, PA_NORM_ALL, &th));
+        to_emit_floats(sink, "groupnorm_mt/outputs", d.out, PA_GN_OUT(&d));
         free(d.block), free(d.out);
     }
 }
