@@ -195,6 +195,8 @@ static const tob_coverage coverage[] = {
     {"groupnorm_backward", "groupnorm_bwd", NULL},
     {"groupnorm_forward_mt", NULL, TOB_SHARES("groupnorm_fwd (each piece); threads: bench/norms_mt.c")},
     {"groupnorm_backward_mt", NULL, TOB_SHARES("groupnorm_bwd (each group's tile); threads: bench/norms_mt.c")},
+    {"batchnorm_forward_train_mt", NULL, TOB_SHARES("batchnorm_fwd (each piece of channels)")},
+    {"batchnorm_backward_mt", NULL, TOB_SHARES("batchnorm_bwd (each piece of channels)")},
     {"lamb_step", "lamb", NULL},
     {"lamb_step_ex", NULL, TOB_SHARES("lamb (the grad_scale multiply as adamw_ex's)")},
     {"lars_step", "lars", NULL},

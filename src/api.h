@@ -857,7 +857,15 @@ typedef struct {
     X(norms, trainopt_status, groupnorm_backward_mt, (const trainopt_norm_config *c, trainopt_bn_shape s,      \
       size_t groups, const float *x, const float *dy, const float *weight, const float *mean,                  \
       const float *rstd, float *dx, float *dweight, float *dbias, const trainopt_threads *threads),             \
-      (c, s, groups, x, dy, weight, mean, rstd, dx, dweight, dbias, threads))
+      (c, s, groups, x, dy, weight, mean, rstd, dx, dweight, dbias, threads))                                 \
+    X(batchnorm, trainopt_status, batchnorm_forward_train_mt, (const trainopt_bn_config *c, trainopt_bn_shape s, \
+      const float *x, const float *gamma, const float *beta, float *running_mean, float *running_var,          \
+      float *y, float *save_mean, float *save_invstd, const trainopt_threads *threads),                        \
+      (c, s, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, threads))                   \
+    X(batchnorm, trainopt_status, batchnorm_backward_mt, (const trainopt_bn_config *c, trainopt_bn_shape s,    \
+      const float *x, const float *dy, const float *gamma, const float *save_mean, const float *save_invstd,   \
+      const float *y, float *dx, float *dgamma, float *dbeta, const trainopt_threads *threads),                \
+      (c, s, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma, dbeta, threads))
 
 #define TRAINOPT__DECLARE(family, ret, name, params, args) TRAINOPT_API ret trainopt_##name params TRAINOPT__SYMBOL(name);
 TRAINOPT_KERNELS(TRAINOPT__DECLARE)

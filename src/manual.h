@@ -515,8 +515,19 @@
      order, so no partial sum is combined differently. The rows go in rounds of up to
      512 (three joins of the caller's threads per round: the rows' coefficients, the
      weight-gradient sums, dx). Without dx and with more than 512 columns, each tile of
-     128 columns sweeps the rows' sums itself, as the serial call does per tile. Group
-     norm and batch norm have no threaded form yet.
+     128 columns sweeps the rows' sums itself, as the serial call does per tile. Batch
+     norm has no threaded form yet.
+
+     trainopt_groupnorm_forward_mt, trainopt_groupnorm_backward_mt: the functions without
+     _mt (NORMS), threads last, with the same checks and the same bits. The forward
+     pass cuts the (sample, group) rows into pieces of whole groups, as layer norm's
+     rows. The backward pass runs the serial call's per-group work one group per task
+     (a group of more than 256 channels: one task per 256 of its channels, each summing
+     the group's values itself, as the serial call does): dweight and dbias of a
+     channel are summed over the samples in order inside one task, so the parallelism
+     is the number of groups (times the channel tiles). Without dweight and dbias the
+     samples are cut as well (pieces of about TRAINOPT_CHUNK values), as dx of a
+     (sample, group) depends on it only.
 
    LEARNING-RATE SCHEDULES (torch.optim.lr_scheduler, PyTorch 1.13; Keras; optax)
      Pure functions of the step t (0-based, PyTorch's last_epoch): the lr for step t

@@ -351,6 +351,20 @@ void threaded_groupnorm(void) {
     note(trainopt_groupnorm_backward_mt(&cfg, sh, 32, a, c, d, mean, rstd, f, NULL, NULL, &th));
 }
 
+/* The threaded batch norm, on the serial hook (NCHW pieces of channels, NHWC tiles). */
+void threaded_batch_norm(void);
+void threaded_batch_norm(void) {
+    const trainopt_bn_config cfg = TRAINOPT_BN_DEFAULTS;
+    const trainopt_threads th = {in_order, NULL};
+    const trainopt_bn_shape sh = {64, 64, 16, TRAINOPT_NCHW};
+    const trainopt_bn_shape nhwc = {32, 200, 9, TRAINOPT_NHWC};
+    float *mean = e, *invstd = e + 256, *dgamma = e + 512, *dbeta = e + 768;
+    note(trainopt_batchnorm_forward_train_mt(&cfg, sh, a, c, d, NULL, NULL, b, mean, invstd, &th));
+    note(trainopt_batchnorm_forward_train_mt(&cfg, nhwc, a, c, d, e + 1024, e + 1280, b, mean, invstd, &th));
+    note(trainopt_batchnorm_backward_mt(&cfg, sh, a, c, d, mean, invstd, NULL, b, dgamma, dbeta, &th));
+    note(trainopt_batchnorm_backward_mt(&cfg, nhwc, a, c, d, mean, invstd, NULL, f, dgamma, dbeta, &th));
+}
+
 void layerwise(void);
 void layerwise(void) {
     trainopt_lamb_config lamb = TRAINOPT_LAMB_DEFAULTS;
@@ -391,6 +405,7 @@ int main(void) {
     norms();
     threaded_norms();
     threaded_groupnorm();
+    threaded_batch_norm();
     layerwise();
     return failures != 0 || sink != sink;
 }

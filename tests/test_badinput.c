@@ -1465,6 +1465,16 @@ static int bi_bn_backward(bi_args *a) {
     trainopt_bn_config c = bi_bn_cfg(a);
     return trainopt_batchnorm_backward(C(0) ? &c : NULL, bi_bn_shape(a), F(1), F(2), F(3), F(4), F(5), F(6), F(7), F(8), F(9));
 }
+static int bi_bn_train_mt(bi_args *a) {
+    trainopt_bn_config c = bi_bn_cfg(a);
+    return trainopt_batchnorm_forward_train_mt(C(0) ? &c : NULL, bi_bn_shape(a), F(1), F(2), F(3), F(4), F(5), F(6), F(7),
+                                               F(8), &bi_threads);
+}
+static int bi_bn_backward_mt(bi_args *a) {
+    trainopt_bn_config c = bi_bn_cfg(a);
+    return trainopt_batchnorm_backward_mt(C(0) ? &c : NULL, bi_bn_shape(a), F(1), F(2), F(3), F(4), F(5), F(6), F(7), F(8),
+                                          F(9), &bi_threads);
+}
 static int bi_bn_fold(bi_args *a) {
     trainopt_bn_config c = bi_bn_cfg(a);
     return trainopt_batchnorm_fold(C(0) ? &c : NULL, a->n, F(1), F(2), F(3), F(4), F(5), F(6));
@@ -2042,6 +2052,10 @@ static const bi_kernel bi_kernels[] = {
      NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL, bi_bn_backward_extra},
     {"batchnorm_fold", bi_bn_fold, "crrRRWW", "15 16 25 26 35 36 45 46", "pu", "", {1e-5, 0.1}, {0}, NO_STEP, 3, BI_BIG_N,
      ST, 0, -1, NULL, NULL},
+    {"batchnorm_forward_train_mt", bi_bn_train_mt, "cRrrWWWWW", "16", "pu", "--L-", {1e-5, 0.1}, {3, 5, TRAINOPT_NCHW, 0},
+     NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL, bi_bn_train_extra},
+    {"batchnorm_backward_mt", bi_bn_backward_mt, "cRRrRRRWww", "17 27 67", "pu", "--L-", {1e-5, 0.1},
+     {3, 5, TRAINOPT_NCHW, 1}, NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL, bi_bn_backward_extra},
     {"layernorm_forward", bi_ln_fwd, "cRrrWww", "14", "p", "-", {1e-5}, {7}, NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL,
      bi_norm_extra},
     {"layernorm_backward", bi_ln_bwd, "cRRrRRwww", "", "p", "-", {1e-5}, {7}, NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL,

@@ -325,7 +325,8 @@ static const pa_optim pa_optims[] = {
 /* The functions this suite runs that are not optimizers. */
 static const char pa_reductions[] = "sum_squares_mt grad_norm_mt clip_grad_norm_mt "
                                     "layernorm_forward_mt layernorm_backward_mt rmsnorm_forward_mt rmsnorm_backward_mt "
-                                    "groupnorm_forward_mt groupnorm_backward_mt";
+                                    "groupnorm_forward_mt groupnorm_backward_mt "
+                                    "batchnorm_forward_train_mt batchnorm_backward_mt";
 
 /* ---- memory ------------------------------------------------------------------------------- */
 
@@ -868,6 +869,146 @@ static void pa_test_groupnorm_refusals(to_ctx *t) {
     free(before), free(d.block), free(d.out);
 }
 
+/* ---- batch norm on threads ---------------------------------------------------------------- */
+
+/* Shapes (n, c, spatial, layout) for every path of src/parallel_batchnorm.h: NCHW in one
+   piece of channels and several (a last piece not a multiple of 4), pieces of 4 small
+   channels, large channels one at a time; NHWC within one tile and over several (where
+   the serial call sweeps every channel at once with its state in y or dx); spatial 1
+   (viewed as NHWC). */
+static const size_t pa_bn_shapes[][4] = {
+    {4, 13, 37, TRAINOPT_NCHW}, {8, 67, 50, TRAINOPT_NCHW}, {7, 9, 1000, TRAINOPT_NCHW}, {2, 5, 17000, TRAINOPT_NCHW},
+    {3, 50, 7, TRAINOPT_NHWC},  {5, 200, 9, TRAINOPT_NHWC}, {300, 130, 1, TRAINOPT_NCHW}};
+#define PA_BN_SHAPES (sizeof pa_bn_shapes / sizeof pa_bn_shapes[0])
+
+/* Inputs x, dy, gamma, beta; outputs y, dx, then per channel save_mean, save_invstd,
+   running_mean, running_var, dgamma, dbeta. dy's samples scaled as above. */
+typedef struct {
+    trainopt_bn_shape s;
+    size_t total;
+    float *block, *x, *dy, *gamma, *beta, *out;
+} pa_bn_data;
+#define PA_BN_OUT(d) (2 * (d)->total + 6 * (d)->s.c)
+
+static void pa_bn_init(pa_bn_data *d, const size_t *shape) {
+    const size_t per_sample = shape[1] * shape[2];
+    uint64_t seed = 0xb4u + shape[0] * 7919u + shape[1] * 31u + shape[2];
+    size_t i;
+    d->s.n = shape[0], d->s.c = shape[1], d->s.spatial = shape[2], d->s.layout = (trainopt_layout)shape[3];
+    d->total = shape[0] * per_sample;
+    d->block = (float *)malloc((2 * d->total + 2 * d->s.c) * sizeof(float));
+    d->out = (float *)malloc(PA_BN_OUT(d) * sizeof(float));
+    if (!d->block || !d->out) exit(2);
+    d->x = d->block, d->dy = d->x + d->total, d->gamma = d->dy + d->total, d->beta = d->gamma + d->s.c;
+    to_rand_fill(&seed, d->x, d->total, 2.0f, 4.0f);
+    to_rand_fill(&seed, d->dy, d->total, -1.0f, 1.0f);
+    for (i = 0; i < d->total; i++) d->dy[i] = ldexpf(d->dy[i], (int)(((i / per_sample) * 13) % 61) - 30);
+    to_rand_fill(&seed, d->gamma, d->s.c, 0.5f, 1.5f);
+    to_rand_fill(&seed, d->beta, d->s.c, -0.5f, 0.5f);
+}
+
+/* Forward (with running statistics) then backward (with dgamma and dbeta or not), with
+   fuse_relu or not, threaded or not; the outputs in d->out. */
+static trainopt_status pa_bn_run(pa_bn_data *d, int relu, int wgrad, const trainopt_threads *th) {
+    trainopt_bn_config c = TRAINOPT_BN_DEFAULTS;
+    const size_t ch = d->s.c;
+    float *y = d->out, *dx = y + d->total, *sm = dx + d->total, *si = sm + ch, *rm = si + ch, *rv = rm + ch, *dg = rv + ch,
+          *db = dg + ch;
+    trainopt_status st;
+    size_t i;
+    c.fuse_relu = relu;
+    for (i = 0; i < PA_BN_OUT(d); i++) d->out[i] = -7.0f;
+    for (i = 0; i < ch; i++) rm[i] = 0.25f, rv[i] = 2.0f;
+    st = th ? trainopt_batchnorm_forward_train_mt(&c, d->s, d->x, d->gamma, d->beta, rm, rv, y, sm, si, th)
+            : trainopt_batchnorm_forward_train(&c, d->s, d->x, d->gamma, d->beta, rm, rv, y, sm, si);
+    if (st != TRAINOPT_OK) return st;
+    return th ? trainopt_batchnorm_backward_mt(&c, d->s, d->x, d->dy, d->gamma, sm, si, relu ? y : NULL, dx,
+                                               wgrad ? dg : NULL, wgrad ? db : NULL, th)
+              : trainopt_batchnorm_backward(&c, d->s, d->x, d->dy, d->gamma, sm, si, relu ? y : NULL, dx, wgrad ? dg : NULL,
+                                            wgrad ? db : NULL);
+}
+
+/* Every shape, with and without fuse_relu and weight gradients, every hook: the bits of
+   the unthreaded calls. */
+static void pa_test_batchnorm(to_ctx *t) {
+    size_t s, h;
+    int kind;
+    for (s = 0; s < PA_BN_SHAPES; s++) {
+        pa_bn_data d;
+        float *want;
+        pa_bn_init(&d, pa_bn_shapes[s]);
+        want = (float *)malloc(PA_BN_OUT(&d) * sizeof(float));
+        if (!want) exit(2);
+        for (kind = 0; kind < 4; kind++) {
+            TO_CHECK(t, pa_bn_run(&d, kind & 1, kind >> 1, NULL) == TRAINOPT_OK, "the unthreaded batch norm refused: %s",
+                     trainopt_last_error());
+            memcpy(want, d.out, PA_BN_OUT(&d) * sizeof(float));
+            for (h = 0; h < PA_HOOKS; h++) {
+                int threads;
+                uint64_t seed = 13 + h;
+                trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &seed);
+                char what[160];
+                snprintf(what, sizeof what, "batch norm n %zu c %zu spatial %zu %s%s%s, %s", d.s.n, d.s.c, d.s.spatial,
+                         d.s.layout == TRAINOPT_NHWC ? "NHWC" : "NCHW", kind & 1 ? ", relu" : "",
+                         kind >> 1 ? ", dgamma, dbeta" : "", pa_hooks[h].name);
+                TO_CHECK(t, pa_bn_run(&d, kind & 1, kind >> 1, &th) == TRAINOPT_OK, "%s: refused: %s", what,
+                         trainopt_last_error());
+                to_bits_equal(t, what, d.out, want, PA_BN_OUT(&d));
+            }
+        }
+        free(want), free(d.block), free(d.out);
+    }
+    TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
+}
+
+/* A refused threaded batch norm call writes nothing and names itself. */
+static void pa_test_batchnorm_refusals(to_ctx *t) {
+    const trainopt_bn_config c = TRAINOPT_BN_DEFAULTS;
+    trainopt_bn_config bad = TRAINOPT_BN_DEFAULTS;
+    static const size_t shape[4] = {8, 67, 50, TRAINOPT_NCHW};
+    pa_bn_data d;
+    trainopt_bn_shape one;
+    int threads = 3;
+    trainopt_threads th = TRAINOPT_THREADS_NONE;
+    float *y, *dx, *sm, *si, *rm, *rv, *dg, *db, *before;
+    uint64_t fill = 17;
+    th.parallel_for = pa_pthread_for, th.ctx = &threads;
+    pa_bn_init(&d, shape);
+    y = d.out, dx = y + d.total, sm = dx + d.total, si = sm + d.s.c, rm = si + d.s.c, rv = rm + d.s.c, dg = rv + d.s.c,
+    db = dg + d.s.c;
+    before = (float *)malloc(PA_BN_OUT(&d) * sizeof(float));
+    if (!before) exit(2);
+    to_rand_fill(&fill, d.out, PA_BN_OUT(&d), 0.5f, 1.0f);
+    memcpy(before, d.out, PA_BN_OUT(&d) * sizeof(float));
+    bad.momentum = 1.5;
+    TO_CHECK(t, trainopt_batchnorm_forward_train_mt(&bad, d.s, d.x, d.gamma, d.beta, rm, rv, y, sm, si, &th) ==
+                    TRAINOPT_ERR_HPARAM,
+             "batchnorm_forward_train_mt: momentum 1.5 accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_batchnorm_forward_train_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    TO_CHECK(t, trainopt_batchnorm_forward_train_mt(&c, d.s, d.x, d.gamma, d.beta, rm, NULL, y, sm, si, &th) ==
+                    TRAINOPT_ERR_NULL,
+             "batchnorm_forward_train_mt: running_var NULL with running_mean accepted");
+    one = d.s, one.n = 1, one.spatial = 1;
+    TO_CHECK(t, trainopt_batchnorm_forward_train_mt(&c, one, d.x, d.gamma, d.beta, rm, rv, y, sm, si, &th) ==
+                    TRAINOPT_ERR_SHAPE,
+             "batchnorm_forward_train_mt: one value per channel accepted");
+    TO_CHECK(t, trainopt_batchnorm_backward_mt(&c, d.s, d.x, d.dy, d.gamma, sm, si, NULL, d.dy + 1, dg, db, &th) ==
+                    TRAINOPT_ERR_ALIAS,
+             "batchnorm_backward_mt: dx overlapping dy accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_batchnorm_backward_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    TO_CHECK(t, trainopt_batchnorm_backward_mt(&c, d.s, d.x, d.dy, d.gamma, sm, si, NULL, NULL, dg, db, &th) ==
+                    TRAINOPT_ERR_NULL,
+             "batchnorm_backward_mt: dx NULL accepted");
+    TO_CHECK(t, memcmp(before, d.out, PA_BN_OUT(&d) * sizeof(float)) == 0, "a refused threaded batch norm call wrote");
+    one = d.s, one.n = 0;
+    TO_CHECK(t, trainopt_batchnorm_backward_mt(&c, one, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &th) ==
+                    TRAINOPT_OK,
+             "batchnorm_backward_mt: n 0 refused");
+    free(before), free(d.block), free(d.out);
+}
+
 /* ---- completeness ------------------------------------------------------------------------- */
 
 /* Every _step_multi of the kernel list has a row in pa_optims, every _mt is in pa_reductions. */
@@ -909,6 +1050,8 @@ void TO_NAME(parallel_tests)(to_ctx *t) {
     to_run(t, "norm refusals", pa_test_norm_refusals);
     to_run(t, "group norm", pa_test_groupnorm);
     to_run(t, "group norm refusals", pa_test_groupnorm_refusals);
+    to_run(t, "batch norm", pa_test_batchnorm);
+    to_run(t, "batch norm refusals", pa_test_batchnorm_refusals);
 }
 
 /* The multi-tensor steps' results on two threads (which the tests hold equal to the
@@ -982,5 +1125,18 @@ void TO_NAME(parallel_battery)(to_sink *sink) {
         to_emit_status(sink, "groupnorm_mt/status", (int)pa_gn_run(&d, PA_NORM_ALL, &th));
         to_emit_floats(sink, "groupnorm_mt/outputs", d.out, PA_GN_OUT(&d));
         free(d.block), free(d.out);
+    }
+    { /* batch norm on two threads: NCHW pieces of channels, NHWC tiles, with fuse_relu and weight gradients */
+        static const size_t shapes[2][4] = {{8, 67, 50, TRAINOPT_NCHW}, {5, 200, 9, TRAINOPT_NHWC}};
+        for (i = 0; i < 2; i++) {
+            pa_bn_data d;
+            char name[64];
+            pa_bn_init(&d, shapes[i]);
+            snprintf(name, sizeof name, "batchnorm_mt/%s/status", i ? "nhwc" : "nchw");
+            to_emit_status(sink, name, (int)pa_bn_run(&d, 1, 1, &th));
+            snprintf(name, sizeof name, "batchnorm_mt/%s/outputs", i ? "nhwc" : "nchw");
+            to_emit_floats(sink, name, d.out, PA_BN_OUT(&d));
+            free(d.block), free(d.out);
+        }
     }
 }

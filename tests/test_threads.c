@@ -485,6 +485,8 @@ static const char *const th_not_elementwise[][2] = {
     {"rmsnorm_backward_mt", "threaded itself (tests/test_parallel.c)"},
     {"groupnorm_forward_mt", "threaded itself (tests/test_parallel.c)"},
     {"groupnorm_backward_mt", "threaded itself (tests/test_parallel.c)"},
+    {"batchnorm_forward_train_mt", "threaded itself (tests/test_parallel.c)"},
+    {"batchnorm_backward_mt", "threaded itself (tests/test_parallel.c)"},
 };
 
 /* Whether the space-separated list holds the word. */
