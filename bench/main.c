@@ -197,6 +197,8 @@ static const tob_coverage coverage[] = {
     {"groupnorm_backward_mt", NULL, TOB_SHARES("groupnorm_bwd (each group's tile); threads: bench/norms_mt.c")},
     {"batchnorm_forward_train_mt", NULL, TOB_SHARES("batchnorm_fwd (each piece of channels)")},
     {"batchnorm_backward_mt", NULL, TOB_SHARES("batchnorm_bwd (each piece of channels)")},
+    {"dropout_forward_mt", NULL, TOB_SHARES("dropout_fwd (each piece of TRAINOPT_CHUNK)")},
+    {"dropout_backward_mt", NULL, TOB_SHARES("dropout_bwd (each piece of TRAINOPT_CHUNK)")},
     {"lamb_step", "lamb", NULL},
     {"lamb_step_ex", NULL, TOB_SHARES("lamb (the grad_scale multiply as adamw_ex's)")},
     {"lars_step", "lars", NULL},

@@ -865,7 +865,13 @@ typedef struct {
     X(batchnorm, trainopt_status, batchnorm_backward_mt, (const trainopt_bn_config *c, trainopt_bn_shape s,    \
       const float *x, const float *dy, const float *gamma, const float *save_mean, const float *save_invstd,   \
       const float *y, float *dx, float *dgamma, float *dbeta, const trainopt_threads *threads),                \
-      (c, s, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma, dbeta, threads))
+      (c, s, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma, dbeta, threads))                             \
+    X(random, trainopt_status, dropout_forward_mt, (double p, uint64_t seed, uint64_t offset, size_t n,        \
+      const float *x, float *y, uint8_t *mask, const trainopt_threads *threads),                               \
+      (p, seed, offset, n, x, y, mask, threads))                                                               \
+    X(random, trainopt_status, dropout_backward_mt, (double p, uint64_t seed, uint64_t offset, size_t n,       \
+      const float *dy, float *dx, const uint8_t *mask, const trainopt_threads *threads),                       \
+      (p, seed, offset, n, dy, dx, mask, threads))
 
 #define TRAINOPT__DECLARE(family, ret, name, params, args) TRAINOPT_API ret trainopt_##name params TRAINOPT__SYMBOL(name);
 TRAINOPT_KERNELS(TRAINOPT__DECLARE)

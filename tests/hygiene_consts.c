@@ -365,6 +365,15 @@ void threaded_batch_norm(void) {
     note(trainopt_batchnorm_backward_mt(&cfg, nhwc, a, c, d, mean, invstd, NULL, f, dgamma, dbeta, &th));
 }
 
+/* The threaded dropout, on the serial hook (several pieces and a short last one). */
+void threaded_dropout(void);
+void threaded_dropout(void) {
+    const trainopt_threads th = {in_order, NULL};
+    note(trainopt_dropout_forward_mt(0.1, 7, 3, 40000, a, b, mask, &th));
+    note(trainopt_dropout_backward_mt(0.1, 7, 3, 40000, c, d, mask, &th));
+    note(trainopt_dropout_backward_mt(0.1, 7, 3, 40000, c, d, NULL, &th));
+}
+
 void layerwise(void);
 void layerwise(void) {
     trainopt_lamb_config lamb = TRAINOPT_LAMB_DEFAULTS;
@@ -406,6 +415,7 @@ int main(void) {
     threaded_norms();
     threaded_groupnorm();
     threaded_batch_norm();
+    threaded_dropout();
     layerwise();
     return failures != 0 || sink != sink;
 }

@@ -1344,6 +1344,14 @@ static int bi_dropout_bwd(bi_args *a) {
     return trainopt_dropout_backward(a->h[0], (uint64_t)a->i[0], (uint64_t)a->i[1], a->n, F(0), F(1),
                                      (const uint8_t *)a->p[2]);
 }
+static int bi_dropout_fwd_mt(bi_args *a) {
+    return trainopt_dropout_forward_mt(a->h[0], (uint64_t)a->i[0], (uint64_t)a->i[1], a->n, F(0), F(1), (uint8_t *)a->p[2],
+                                       &bi_threads);
+}
+static int bi_dropout_bwd_mt(bi_args *a) {
+    return trainopt_dropout_backward_mt(a->h[0], (uint64_t)a->i[0], (uint64_t)a->i[1], a->n, F(0), F(1),
+                                        (const uint8_t *)a->p[2], &bi_threads);
+}
 static void bi_dropout_extra(to_ctx *t, const bi_kernel *k) {
     bi_args a;
     bi_setup(k, &a), a.p[2] = (uint8_t *)a.p[0] + BI_N * sizeof(float) - 2; /* the mask's first bytes are x's last */
@@ -2030,6 +2038,10 @@ static const bi_kernel bi_kernels[] = {
      bi_dropout_extra},
     {"dropout_backward", bi_dropout_bwd, "RWs", "01", "u", "--", {0.3}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL,
      bi_dropout_extra},
+    {"dropout_forward_mt", bi_dropout_fwd_mt, "RWs", "01", "u", "--", {0.3}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1,
+     NULL, bi_dropout_extra},
+    {"dropout_backward_mt", bi_dropout_bwd_mt, "RWs", "01", "u", "--", {0.3}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1,
+     NULL, bi_dropout_extra},
     {"convert", bi_convert, "RW", "", "", "EEE--", {0}, {TRAINOPT_F32, TRAINOPT_BF16, TRAINOPT_ROUND_STOCHASTIC, 42, 5},
      NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL, bi_convert_extra},
     {"calculate_fans", bi_fans, "xSS", "", "", "", {0}, {0}, NO_STEP, 4, 0, ST, 0, -1, bi_fans_setup, bi_fans_extra},

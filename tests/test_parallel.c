@@ -326,7 +326,8 @@ static const pa_optim pa_optims[] = {
 static const char pa_reductions[] = "sum_squares_mt grad_norm_mt clip_grad_norm_mt "
                                     "layernorm_forward_mt layernorm_backward_mt rmsnorm_forward_mt rmsnorm_backward_mt "
                                     "groupnorm_forward_mt groupnorm_backward_mt "
-                                    "batchnorm_forward_train_mt batchnorm_backward_mt";
+                                    "batchnorm_forward_train_mt batchnorm_backward_mt "
+                                    "dropout_forward_mt dropout_backward_mt";
 
 /* ---- memory ------------------------------------------------------------------------------- */
 
@@ -1009,6 +1010,111 @@ static void pa_test_batchnorm_refusals(to_ctx *t) {
     free(before), free(d.block), free(d.out);
 }
 
+/* ---- dropout on threads ------------------------------------------------------------------- */
+
+/* Lengths around the chunk and odd tails; p inside (0, 1) and both ends; an offset that
+   wraps past 2^64 inside the call. */
+static const size_t pa_drop_lens[] = {1, 37, 16383, 16384, 16385, 50001};
+#define PA_DROP_LENS (sizeof pa_drop_lens / sizeof pa_drop_lens[0])
+static const double pa_drop_ps[] = {0.3, 0.0, 1.0};
+#define PA_DROP_MAX 50001
+
+/* Forward into y (in place when inplace: y starts as x) with a mask or not, then backward
+   from the mask and by regeneration; out: y, dx from the mask, dx regenerated, the mask. */
+static trainopt_status pa_drop_run(size_t n, double p, uint64_t offset, int inplace, int with_mask, const float *x,
+                                   const float *dy, float *out, const trainopt_threads *th) {
+    float *y = out, *dx = y + n, *dx2 = dx + n;
+    uint8_t *mask = with_mask ? (uint8_t *)(dx2 + n) : NULL;
+    trainopt_status st;
+    size_t i;
+    for (i = 0; i < 3 * n + (n + 7) / 8; i++) out[i] = -7.0f;
+    if (inplace) memcpy(y, x, n * sizeof(float));
+    st = th ? trainopt_dropout_forward_mt(p, 99, offset, n, inplace ? y : x, y, mask, th)
+            : trainopt_dropout_forward(p, 99, offset, n, inplace ? y : x, y, mask);
+    if (st != TRAINOPT_OK) return st;
+    if (mask) {
+        st = th ? trainopt_dropout_backward_mt(p, 99, offset, n, dy, dx, mask, th)
+                : trainopt_dropout_backward(p, 99, offset, n, dy, dx, mask);
+        if (st != TRAINOPT_OK) return st;
+    }
+    return th ? trainopt_dropout_backward_mt(p, 99, offset, n, dy, dx2, NULL, th)
+              : trainopt_dropout_backward(p, 99, offset, n, dy, dx2, NULL);
+}
+
+/* Every length, p, offset, in place or not, mask or not, every hook: the unthreaded bits. */
+static void pa_test_dropout(to_ctx *t) {
+    const size_t floats = 4 * PA_DROP_MAX;
+    float *x = (float *)malloc(PA_DROP_MAX * sizeof(float)), *dy = (float *)malloc(PA_DROP_MAX * sizeof(float));
+    float *out = (float *)malloc(floats * sizeof(float)), *want = (float *)malloc(floats * sizeof(float));
+    uint64_t seed = 0xd50u;
+    size_t l, pi, h;
+    int o, inplace, with_mask;
+    if (!x || !dy || !out || !want) exit(2);
+    to_rand_fill(&seed, x, PA_DROP_MAX, -2.0f, 2.0f);
+    to_rand_fill(&seed, dy, PA_DROP_MAX, -1.0f, 1.0f);
+    x[3] = NAN, x[16390] = INFINITY; /* a dropped NaN or Inf stays NaN */
+    for (l = 0; l < PA_DROP_LENS; l++)
+        for (pi = 0; pi < sizeof pa_drop_ps / sizeof pa_drop_ps[0]; pi++)
+            for (o = 0; o < 2; o++)
+                for (inplace = 0; inplace < 2; inplace++)
+                    for (with_mask = 0; with_mask < 2; with_mask++) {
+                        const size_t n = pa_drop_lens[l], used = 3 * n + (n + 7) / 8;
+                        const uint64_t offset = o ? UINT64_MAX - 20000u : 12345u;
+                        TO_CHECK(t, pa_drop_run(n, pa_drop_ps[pi], offset, inplace, with_mask, x, dy, want, NULL) ==
+                                        TRAINOPT_OK,
+                                 "the unthreaded dropout refused: %s", trainopt_last_error());
+                        for (h = 0; h < PA_HOOKS; h++) {
+                            int threads;
+                            uint64_t hseed = 17 + h;
+                            trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &hseed);
+                            char what[160];
+                            snprintf(what, sizeof what, "dropout n %zu p %g offset %s%s%s, %s", n, pa_drop_ps[pi],
+                                     o ? "2^64 - 20001" : "12345", inplace ? ", in place" : "",
+                                     with_mask ? ", mask" : "", pa_hooks[h].name);
+                            TO_CHECK(t, pa_drop_run(n, pa_drop_ps[pi], offset, inplace, with_mask, x, dy, out, &th) ==
+                                            TRAINOPT_OK,
+                                     "%s: refused: %s", what, trainopt_last_error());
+                            to_bits_equal(t, what, out, want, used);
+                        }
+                    }
+    free(x), free(dy), free(out), free(want);
+    TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
+}
+
+/* A refused threaded dropout call writes nothing and names itself. */
+static void pa_test_dropout_refusals(to_ctx *t) {
+    const size_t n = 40000;
+    float *x = (float *)malloc(2 * n * sizeof(float)), *y, *before = (float *)malloc(n * sizeof(float));
+    uint8_t mask[5000], mask_before[5000];
+    int threads = 3;
+    trainopt_threads th = TRAINOPT_THREADS_NONE;
+    uint64_t fill = 21;
+    if (!x || !before) exit(2);
+    th.parallel_for = pa_pthread_for, th.ctx = &threads;
+    y = x + n;
+    to_rand_fill(&fill, x, 2 * n, -1.0f, 1.0f);
+    memcpy(before, y, n * sizeof(float));
+    memset(mask, 0x5a, sizeof mask), memcpy(mask_before, mask, sizeof mask);
+    TO_CHECK(t, trainopt_dropout_forward_mt(1.5, 1, 0, n, x, y, mask, &th) == TRAINOPT_ERR_HPARAM,
+             "dropout_forward_mt: p 1.5 accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_dropout_forward_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    TO_CHECK(t, trainopt_dropout_forward_mt(0.5, 1, 0, n, x + 1, y, mask, &th) == TRAINOPT_ERR_ALIAS,
+             "dropout_forward_mt: y overlapping x accepted");
+    TO_CHECK(t, trainopt_dropout_backward_mt(0.5, 1, 0, n, x, NULL, mask, &th) == TRAINOPT_ERR_NULL,
+             "dropout_backward_mt: dx NULL accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_dropout_backward_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    TO_CHECK(t, trainopt_dropout_backward_mt(0.5, 1, 0, n, x, y, (const uint8_t *)(const void *)(y + 3), &th) ==
+                    TRAINOPT_ERR_ALIAS,
+             "dropout_backward_mt: mask inside dx accepted");
+    TO_CHECK(t, memcmp(before, y, n * sizeof(float)) == 0 && memcmp(mask, mask_before, sizeof mask) == 0,
+             "a refused threaded dropout call wrote");
+    TO_CHECK(t, trainopt_dropout_forward_mt(0.5, 1, 0, 0, NULL, NULL, NULL, &th) == TRAINOPT_OK,
+             "dropout_forward_mt: n 0 refused");
+    free(x), free(before);
+}
+
 /* ---- completeness ------------------------------------------------------------------------- */
 
 /* Every _step_multi of the kernel list has a row in pa_optims, every _mt is in pa_reductions. */
@@ -1052,6 +1158,8 @@ void TO_NAME(parallel_tests)(to_ctx *t) {
     to_run(t, "group norm refusals", pa_test_groupnorm_refusals);
     to_run(t, "batch norm", pa_test_batchnorm);
     to_run(t, "batch norm refusals", pa_test_batchnorm_refusals);
+    to_run(t, "dropout", pa_test_dropout);
+    to_run(t, "dropout refusals", pa_test_dropout_refusals);
 }
 
 /* The multi-tensor steps' results on two threads (which the tests hold equal to the
@@ -1138,5 +1246,17 @@ void TO_NAME(parallel_battery)(to_sink *sink) {
             to_emit_floats(sink, name, d.out, PA_BN_OUT(&d));
             free(d.block), free(d.out);
         }
+    }
+    { /* dropout on two threads: three pieces and a short one, the mask and both backward passes */
+        float *x = (float *)malloc(PA_DROP_MAX * sizeof(float)), *dy = (float *)malloc(PA_DROP_MAX * sizeof(float));
+        float *out = (float *)malloc(4 * PA_DROP_MAX * sizeof(float));
+        uint64_t seed = 0xd51u;
+        if (!x || !dy || !out) exit(2);
+        to_rand_fill(&seed, x, PA_DROP_MAX, -2.0f, 2.0f);
+        to_rand_fill(&seed, dy, PA_DROP_MAX, -1.0f, 1.0f);
+        to_emit_status(sink, "dropout_mt/status", (int)pa_drop_run(PA_DROP_MAX, 0.3, 5, 0, 1, x, dy, out, &th));
+        to_emit_floats(sink, "dropout_mt/outputs", out, 3 * PA_DROP_MAX);
+        to_emit(sink, "dropout_mt/mask", out + 3 * PA_DROP_MAX, (PA_DROP_MAX + 7) / 8);
+        free(x), free(dy), free(out);
     }
 }
