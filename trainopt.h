@@ -541,6 +541,14 @@
      bits agree. The parallelism is the number of channels: a layer of 64 channels or
      fewer in NHWC runs on one thread. forward_infer and fold have no threaded form.
 
+     trainopt_dropout_forward_mt, trainopt_dropout_backward_mt: the functions without
+     _mt (RANDOM NUMBERS), threads last, with the same checks and the same bits. Every
+     draw is a function of (seed, offset + i), so a piece of TRAINOPT_CHUNK elements
+     starting at element s is the plain call with offset + s and the mask advanced by
+     s/8 (whole bytes: the chunk is a multiple of 8). The generators (rand_u32,
+     rand_uniform, rand_normal, the initializers) have no _mt form yet; the same cut
+     by the caller (a piece at offset + s) gives the same bits.
+
    LEARNING-RATE SCHEDULES (torch.optim.lr_scheduler, PyTorch 1.13; Keras; optax)
      Pure functions of the step t (0-based, PyTorch's last_epoch): the lr for step t
      is the value a PyTorch training loop sees after t calls to scheduler.step()
