@@ -901,7 +901,29 @@ typedef struct {
     X(norms, trainopt_status, groupnorm_backward_mp, (const trainopt_norm_config *c, trainopt_bn_shape s,      \
       size_t groups, const void *x, const void *dy, trainopt_dtype dtype, const float *weight,                 \
       const float *mean, const float *rstd, void *dx, float *dweight, float *dbias),                           \
-      (c, s, groups, x, dy, dtype, weight, mean, rstd, dx, dweight, dbias))
+      (c, s, groups, x, dy, dtype, weight, mean, rstd, dx, dweight, dbias))                                   \
+    X(norms, trainopt_status, groupnorm_forward_mt, (const trainopt_norm_config *c, trainopt_bn_shape s,       \
+      size_t groups, const float *x, const float *weight, const float *bias, float *y, float *mean,            \
+      float *rstd, const trainopt_threads *threads),                                                           \
+      (c, s, groups, x, weight, bias, y, mean, rstd, threads))                                                 \
+    X(norms, trainopt_status, groupnorm_backward_mt, (const trainopt_norm_config *c, trainopt_bn_shape s,      \
+      size_t groups, const float *x, const float *dy, const float *weight, const float *mean,                  \
+      const float *rstd, float *dx, float *dweight, float *dbias, const trainopt_threads *threads),             \
+      (c, s, groups, x, dy, weight, mean, rstd, dx, dweight, dbias, threads))                                 \
+    X(batchnorm, trainopt_status, batchnorm_forward_train_mt, (const trainopt_bn_config *c, trainopt_bn_shape s, \
+      const float *x, const float *gamma, const float *beta, float *running_mean, float *running_var,          \
+      float *y, float *save_mean, float *save_invstd, const trainopt_threads *threads),                        \
+      (c, s, x, gamma, beta, running_mean, running_var, y, save_mean, save_invstd, threads))                   \
+    X(batchnorm, trainopt_status, batchnorm_backward_mt, (const trainopt_bn_config *c, trainopt_bn_shape s,    \
+      const float *x, const float *dy, const float *gamma, const float *save_mean, const float *save_invstd,   \
+      const float *y, float *dx, float *dgamma, float *dbeta, const trainopt_threads *threads),                \
+      (c, s, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma, dbeta, threads))                             \
+    X(random, trainopt_status, dropout_forward_mt, (double p, uint64_t seed, uint64_t offset, size_t n,        \
+      const float *x, float *y, uint8_t *mask, const trainopt_threads *threads),                               \
+      (p, seed, offset, n, x, y, mask, threads))                                                               \
+    X(random, trainopt_status, dropout_backward_mt, (double p, uint64_t seed, uint64_t offset, size_t n,       \
+      const float *dy, float *dx, const uint8_t *mask, const trainopt_threads *threads),                       \
+      (p, seed, offset, n, dy, dx, mask, threads))
 
 #define TRAINOPT__DECLARE(family, ret, name, params, args) TRAINOPT_API ret trainopt_##name params TRAINOPT__SYMBOL(name);
 TRAINOPT_KERNELS(TRAINOPT__DECLARE)

@@ -1016,12 +1016,36 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_src_of(const trainopt__bn_args *a, size
     src->y = a->y ? a->y + c0 : NULL;
 }
 
+/* The channels [c0, c0 + TILE) of the forward pass, their state on the stack: each
+   tile's results depend on its channels only (>>parallel-batchnorm runs them apart). */
+TRAINOPT__DRIVER void trainopt__bn_train_nhwc_tile(const trainopt__bn_args *a, const trainopt__bn_blocks *bl, size_t c0) {
+    const double m = (double)a->n * (double)a->s;
+    const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, a->cs - c0);
+    trainopt__bn_state st;
+    trainopt__bn_tile t;
+    trainopt__bn_src src;
+    trainopt__bn_ew e;
+    size_t j;
+    trainopt__bn_tile_state(&t, &st);
+    for (j = 0; j < 2 * TRAINOPT__BN_TILE; j++) t.d[j] = 0.0;
+    trainopt__bn_src_of(a, c0, tc, &src);
+    trainopt__bn_state_stats(&st, bl, &src);
+    for (j = 0; j < tc; j++) {
+        const size_t c = c0 + j;
+        trainopt__bn_finish(a, m, t.d[2 * j], t.d[2 * j + 1], a->gamma ? a->gamma[c] : 1.0f,
+                            a->beta ? a->beta[c] : 0.0f, a->save_mean + c, a->save_invstd + c,
+                            a->running_mean ? a->running_mean + c : NULL, a->running_var ? a->running_var + c : NULL,
+                            t.coef[0] + j, t.coef[1] + j, t.coef[2] + j);
+    }
+    trainopt__bn_ew_of(a, st.coef, c0, tc, &e);
+    trainopt__bn_elem(&e, 0, a->relu);
+}
+
 TRAINOPT__DRIVER void trainopt__bn_train_nhwc(const trainopt__bn_args *a) {
     const trainopt__bn_blocks bl = trainopt__bn_blocks_of(a->n, a->s);
     const double m = (double)a->n * (double)a->s;
     const size_t cs = a->cs;
     trainopt__bn_state st;
-    trainopt__bn_tile t;
     trainopt__bn_src src;
     trainopt__bn_ew e;
     size_t c0, j;
@@ -1040,22 +1064,31 @@ TRAINOPT__DRIVER void trainopt__bn_train_nhwc(const trainopt__bn_args *a) {
         trainopt__bn_elem_out(&e, 0, a->relu);
         return;
     }
+    for (c0 = 0; c0 < cs; c0 += TRAINOPT__BN_TILE) trainopt__bn_train_nhwc_tile(a, &bl, c0);
+}
+
+/* The channels [c0, c0 + TILE) of the backward pass, as trainopt__bn_train_nhwc_tile. */
+TRAINOPT__DRIVER void trainopt__bn_backward_nhwc_tile(const trainopt__bn_args *a, const trainopt__bn_blocks *bl, size_t c0) {
+    const double m = (double)a->n * (double)a->s;
+    const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, a->cs - c0);
+    trainopt__bn_state st;
+    trainopt__bn_tile t;
+    trainopt__bn_src src;
+    trainopt__bn_ew e;
+    size_t j;
     trainopt__bn_tile_state(&t, &st);
-    for (c0 = 0; c0 < cs; c0 += TRAINOPT__BN_TILE) {
-        const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, cs - c0);
-        for (j = 0; j < 2 * TRAINOPT__BN_TILE; j++) t.d[j] = 0.0;
-        trainopt__bn_src_of(a, c0, tc, &src);
-        trainopt__bn_state_stats(&st, &bl, &src);
-        for (j = 0; j < tc; j++) {
-            const size_t c = c0 + j;
-            trainopt__bn_finish(a, m, t.d[2 * j], t.d[2 * j + 1], a->gamma ? a->gamma[c] : 1.0f,
-                                a->beta ? a->beta[c] : 0.0f, a->save_mean + c, a->save_invstd + c,
-                                a->running_mean ? a->running_mean + c : NULL, a->running_var ? a->running_var + c : NULL,
-                                t.coef[0] + j, t.coef[1] + j, t.coef[2] + j);
-        }
-        trainopt__bn_ew_of(a, st.coef, c0, tc, &e);
-        trainopt__bn_elem(&e, 0, a->relu);
+    for (j = 0; j < TRAINOPT__BN_TILE; j++) t.mu[j] = j < tc ? a->mean[c0 + j] : 0.0f;
+    trainopt__bn_src_of(a, c0, tc, &src);
+    trainopt__bn_state_dots(&st, bl, &src, a->relu);
+    for (j = 0; j < tc; j++) {
+        const size_t c = c0 + j;
+        t.coef[0][j] = a->mean[c];
+        trainopt__bn_backward_coefs(m, t.d[2 * j], t.d[2 * j + 1], a->invstd[c], a->gamma ? a->gamma[c] : 1.0f,
+                                    a->dgamma ? a->dgamma + c : NULL, a->dbeta ? a->dbeta + c : NULL,
+                                    t.coef[1] + j, t.coef[2] + j, t.coef[3] + j);
     }
+    trainopt__bn_ew_of(a, st.coef, c0, tc, &e);
+    trainopt__bn_elem(&e, 1, a->relu);
 }
 
 TRAINOPT__DRIVER void trainopt__bn_backward_nhwc(const trainopt__bn_args *a) {
@@ -1063,7 +1096,6 @@ TRAINOPT__DRIVER void trainopt__bn_backward_nhwc(const trainopt__bn_args *a) {
     const double m = (double)a->n * (double)a->s;
     const size_t cs = a->cs;
     trainopt__bn_state st;
-    trainopt__bn_tile t;
     trainopt__bn_src src;
     trainopt__bn_ew e;
     size_t c0, j;
@@ -1082,22 +1114,7 @@ TRAINOPT__DRIVER void trainopt__bn_backward_nhwc(const trainopt__bn_args *a) {
         trainopt__bn_elem_out(&e, 1, a->relu);
         return;
     }
-    trainopt__bn_tile_state(&t, &st);
-    for (c0 = 0; c0 < cs; c0 += TRAINOPT__BN_TILE) {
-        const size_t tc = trainopt__bn_min(TRAINOPT__BN_TILE, cs - c0);
-        for (j = 0; j < TRAINOPT__BN_TILE; j++) t.mu[j] = j < tc ? a->mean[c0 + j] : 0.0f;
-        trainopt__bn_src_of(a, c0, tc, &src);
-        trainopt__bn_state_dots(&st, &bl, &src, a->relu);
-        for (j = 0; j < tc; j++) {
-            const size_t c = c0 + j;
-            t.coef[0][j] = a->mean[c];
-            trainopt__bn_backward_coefs(m, t.d[2 * j], t.d[2 * j + 1], a->invstd[c], a->gamma ? a->gamma[c] : 1.0f,
-                                        a->dgamma ? a->dgamma + c : NULL, a->dbeta ? a->dbeta + c : NULL,
-                                        t.coef[1] + j, t.coef[2] + j, t.coef[3] + j);
-        }
-        trainopt__bn_ew_of(a, st.coef, c0, tc, &e);
-        trainopt__bn_elem(&e, 1, a->relu);
-    }
+    for (c0 = 0; c0 < cs; c0 += TRAINOPT__BN_TILE) trainopt__bn_backward_nhwc_tile(a, &bl, c0);
 }
 
 /* Inference coefficients: y = fma(x - mean, a, b), a = gamma/sqrt(var + eps) in double. */
@@ -1146,17 +1163,21 @@ TRAINOPT__FORCE_INLINE void trainopt__bn_infer_ew(float *const *coef, size_t r0,
 
 /* ---- public functions ---- */
 
-TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_train(const trainopt_bn_config *c, trainopt_bn_shape s,
-                                                             const float *x, const float *gamma, const float *beta,
-                                                             float *running_mean, float *running_var, float *y,
-                                                             float *save_mean, float *save_invstd) {
-    trainopt__bn_args a;
+/* Validates a forward_train call and fills *a (its view: *nhwc); a->cs == 0 when there
+   is nothing to do. Shared with the threaded form (>>parallel-batchnorm). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_train_setup(const trainopt_bn_config *c, const trainopt_bn_shape *sp,
+                                                                const float *x, const float *gamma, const float *beta,
+                                                                float *running_mean, float *running_var, float *y,
+                                                                float *save_mean, float *save_invstd, trainopt__bn_args *a,
+                                                                int *nhwc, const char *fn) {
+    static const char *const names[] = {"x", "y", "gamma", "beta", "running_mean", "running_var", "save_mean", "save_invstd"};
+    trainopt_bn_shape s = *sp;
     trainopt__bn_span spans[8];
     size_t total, m;
     int i;
-    static const char fn[] = "trainopt_batchnorm_forward_train";
-    static const char *const names[] = {"x", "y", "gamma", "beta", "running_mean", "running_var", "save_mean", "save_invstd"};
-    trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m, fn);
+    trainopt_status st;
+    memset(a, 0, sizeof *a);
+    st = trainopt__bn_check_config(c, &s, &total, &m, fn);
     if (st != TRAINOPT_OK) return st;
     if (total == 0) return TRAINOPT_OK;
     /* One value per channel: its unbiased variance (the running variance's m - 1)
@@ -1179,26 +1200,35 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_train(const trai
     }
     if ((st = trainopt__bn_check_overlap(spans, 8, names, fn)) != TRAINOPT_OK) return st;
 
-    memset(&a, 0, sizeof a);
-    a.cs = s.c;
-    a.eps = c->eps;
-    a.momentum = c->momentum;
-    a.relu = c->fuse_relu != 0;
-    a.stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
-    a.x = x;
-    a.gamma = gamma;
-    a.beta = beta;
-    a.running_mean = running_mean;
-    a.running_var = running_var;
-    a.save_mean = save_mean;
-    a.save_invstd = save_invstd;
-    a.out = y;
-    if (trainopt__bn_view(&s, &a.n, &a.s) == TRAINOPT_NCHW) {
-        trainopt__bn_train_nchw(&a);
-    } else {
-        a.in_out = trainopt__bn_out_usable(y, x, x, x, total, s.c);
-        trainopt__bn_train_nhwc(&a);
-    }
+    a->cs = s.c;
+    a->eps = c->eps;
+    a->momentum = c->momentum;
+    a->relu = c->fuse_relu != 0;
+    a->stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
+    a->x = x;
+    a->gamma = gamma;
+    a->beta = beta;
+    a->running_mean = running_mean;
+    a->running_var = running_var;
+    a->save_mean = save_mean;
+    a->save_invstd = save_invstd;
+    a->out = y;
+    *nhwc = trainopt__bn_view(&s, &a->n, &a->s) == TRAINOPT_NHWC;
+    if (*nhwc) a->in_out = trainopt__bn_out_usable(y, x, x, x, total, s.c);
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_train(const trainopt_bn_config *c, trainopt_bn_shape s,
+                                                             const float *x, const float *gamma, const float *beta,
+                                                             float *running_mean, float *running_var, float *y,
+                                                             float *save_mean, float *save_invstd) {
+    trainopt__bn_args a;
+    int nhwc;
+    const trainopt_status st = trainopt__bn_train_setup(c, &s, x, gamma, beta, running_mean, running_var, y, save_mean,
+                                                        save_invstd, &a, &nhwc, "trainopt_batchnorm_forward_train");
+    if (st != TRAINOPT_OK || a.cs == 0) return st;
+    if (nhwc) trainopt__bn_train_nhwc(&a);
+    else trainopt__bn_train_nchw(&a);
     if (a.stream) trainopt__stream_fence();
     return TRAINOPT_OK;
 }
@@ -1277,17 +1307,21 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_infer(const trai
     return TRAINOPT_OK;
 }
 
-TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_backward(const trainopt_bn_config *c, trainopt_bn_shape s,
-                                                        const float *x, const float *dy, const float *gamma,
-                                                        const float *save_mean, const float *save_invstd,
-                                                        const float *y, float *dx, float *dgamma, float *dbeta) {
-    trainopt__bn_args a;
+/* Validates a backward call and fills *a (its view: *nhwc); a->cs == 0 when there is
+   nothing to do. Shared with the threaded form (>>parallel-batchnorm). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_backward_setup(const trainopt_bn_config *c, const trainopt_bn_shape *sp,
+                                                                   const float *x, const float *dy, const float *gamma,
+                                                                   const float *save_mean, const float *save_invstd,
+                                                                   const float *y, float *dx, float *dgamma, float *dbeta,
+                                                                   trainopt__bn_args *a, int *nhwc, const char *fn) {
+    static const char *const names[] = {"x", "dy", "y", "dx", "gamma", "save_mean", "save_invstd", "dgamma", "dbeta"};
+    trainopt_bn_shape s = *sp;
     trainopt__bn_span spans[9];
     size_t total, m;
     int relu, i;
-    static const char fn[] = "trainopt_batchnorm_backward";
-    static const char *const names[] = {"x", "dy", "y", "dx", "gamma", "save_mean", "save_invstd", "dgamma", "dbeta"};
-    trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m, fn);
+    trainopt_status st;
+    memset(a, 0, sizeof *a);
+    st = trainopt__bn_check_config(c, &s, &total, &m, fn);
     if (st != TRAINOPT_OK) return st;
     if (total == 0) return TRAINOPT_OK;
     relu = c->fuse_relu != 0;
@@ -1306,25 +1340,34 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_backward(const trainopt_
     }
     if ((st = trainopt__bn_check_overlap(spans, 9, names, fn)) != TRAINOPT_OK) return st;
 
-    memset(&a, 0, sizeof a);
-    a.cs = s.c;
-    a.relu = relu;
-    a.stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
-    a.x = x;
-    a.dy = dy;
-    a.y = y;
-    a.gamma = gamma;
-    a.mean = save_mean;
-    a.invstd = save_invstd;
-    a.out = dx;
-    a.dgamma = dgamma;
-    a.dbeta = dbeta;
-    if (trainopt__bn_view(&s, &a.n, &a.s) == TRAINOPT_NCHW) {
-        trainopt__bn_backward_nchw(&a);
-    } else {
-        a.in_out = trainopt__bn_out_usable(dx, x, dy, y, total, s.c);
-        trainopt__bn_backward_nhwc(&a);
-    }
+    a->cs = s.c;
+    a->relu = relu;
+    a->stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
+    a->x = x;
+    a->dy = dy;
+    a->y = y;
+    a->gamma = gamma;
+    a->mean = save_mean;
+    a->invstd = save_invstd;
+    a->out = dx;
+    a->dgamma = dgamma;
+    a->dbeta = dbeta;
+    *nhwc = trainopt__bn_view(&s, &a->n, &a->s) == TRAINOPT_NHWC;
+    if (*nhwc) a->in_out = trainopt__bn_out_usable(dx, x, dy, y, total, s.c);
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_backward(const trainopt_bn_config *c, trainopt_bn_shape s,
+                                                        const float *x, const float *dy, const float *gamma,
+                                                        const float *save_mean, const float *save_invstd,
+                                                        const float *y, float *dx, float *dgamma, float *dbeta) {
+    trainopt__bn_args a;
+    int nhwc;
+    const trainopt_status st = trainopt__bn_backward_setup(c, &s, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma,
+                                                           dbeta, &a, &nhwc, "trainopt_batchnorm_backward");
+    if (st != TRAINOPT_OK || a.cs == 0) return st;
+    if (nhwc) trainopt__bn_backward_nhwc(&a);
+    else trainopt__bn_backward_nchw(&a);
     if (a.stream) trainopt__stream_fence();
     return TRAINOPT_OK;
 }

@@ -537,8 +537,38 @@
      order, so no partial sum is combined differently. The rows go in rounds of up to
      512 (three joins of the caller's threads per round: the rows' coefficients, the
      weight-gradient sums, dx). Without dx and with more than 512 columns, each tile of
-     128 columns sweeps the rows' sums itself, as the serial call does per tile. Group
-     norm and batch norm have no threaded form yet.
+     128 columns sweeps the rows' sums itself, as the serial call does per tile.
+
+     trainopt_groupnorm_forward_mt, trainopt_groupnorm_backward_mt: the functions without
+     _mt (NORMS), threads last, with the same checks and the same bits. The forward
+     pass cuts the (sample, group) rows into pieces of whole groups, as layer norm's
+     rows. The backward pass runs the serial call's per-group work one group per task
+     (a group of more than 256 channels: one task per 256 of its channels, each summing
+     the group's values itself, as the serial call does): dweight and dbias of a
+     channel are summed over the samples in order inside one task, so the parallelism
+     is the number of groups (times the channel tiles). Without dweight and dbias the
+     samples are cut as well (pieces of about TRAINOPT_CHUNK values), as dx of a
+     (sample, group) depends on it only.
+
+     trainopt_batchnorm_forward_train_mt, trainopt_batchnorm_backward_mt: the functions
+     without _mt (BATCH NORM), threads last, with the same checks and the same bits.
+     Batch norm reduces over samples and positions and never across channels, so the
+     threads split the channels and every channel's statistics, running statistics and
+     sums are the serial call's own. NCHW: pieces of 4 whole channels or a multiple of 4
+     making about TRAINOPT_CHUNK values; a channel of more than 32768 values is a task of
+     its own. NHWC (and spatial 1, which is NHWC's memory): one task per tile of 64
+     channels; the serial call sweeps more than 64 channels at once with its state in y
+     (dx), and per channel its sums are the tiles' (the same canonical blocks), so the
+     bits agree. The parallelism is the number of channels: a layer of 64 channels or
+     fewer in NHWC runs on one thread. forward_infer and fold have no threaded form.
+
+     trainopt_dropout_forward_mt, trainopt_dropout_backward_mt: the functions without
+     _mt (RANDOM NUMBERS), threads last, with the same checks and the same bits. Every
+     draw is a function of (seed, offset + i), so a piece of TRAINOPT_CHUNK elements
+     starting at element s is the plain call with offset + s and the mask advanced by
+     s/8 (whole bytes: the chunk is a multiple of 8). The generators (rand_u32,
+     rand_uniform, rand_normal, the initializers) have no _mt form yet; the same cut
+     by the caller (a piece at offset + s) gives the same bits.
 
    LEARNING-RATE SCHEDULES (torch.optim.lr_scheduler, PyTorch 1.13; Keras; optax)
      Pure functions of the step t (0-based, PyTorch's last_epoch): the lr for step t

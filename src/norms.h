@@ -480,17 +480,17 @@ typedef struct {
     float *out, *save_mean, *save_rstd, *dw, *db;
 } trainopt__gn_args;
 
-/* Forward: each group's statistics, then its channels normalized with batch norm's
-   per-channel rows, y = fma(x - mu, a, b), a = rstd*w and b carrying the mean's
-   rounding error. */
-TRAINOPT__DRIVER void trainopt__gn_forward(const trainopt__gn_args *p) {
-    const size_t rows = p->n * p->groups, len = p->cpg * p->hw;
-    const size_t whole = len > TRAINOPT__NORM_SMALL_ROW ? 0 : rows - rows % TRAINOPT__BN_GROUP;
+/* Forward of groups q0..q1-1 (q = sample*groups + group): each group's statistics, then its channels normalized with batch
+   norm's per-channel rows, y = fma(x - mu, a, b), a = rstd*w and b carrying the
+   mean's rounding error. Each group's results depend on that group only. */
+TRAINOPT__DRIVER void trainopt__gn_forward(const trainopt__gn_args *p, size_t q0, size_t q1) {
+    const size_t len = p->cpg * p->hw;
+    const size_t whole = len > TRAINOPT__NORM_SMALL_ROW ? q0 : q1 - (q1 - q0) % TRAINOPT__BN_GROUP;
     double mean[TRAINOPT__BN_GROUP], m2[TRAINOPT__BN_GROUP], rstd;
     trainopt__norm_row rc;
     size_t q, cc;
     int g, j;
-    for (q = 0; q < rows; q += (size_t)g) {
+    for (q = q0; q < q1; q += (size_t)g) {
         g = q < whole ? TRAINOPT__BN_GROUP : 1;
         trainopt__norm_stats(p->x, len, q, g, mean, m2);
         for (j = 0; j < g; j++) {
@@ -509,17 +509,20 @@ TRAINOPT__DRIVER void trainopt__gn_forward(const trainopt__gn_args *p) {
     }
 }
 
-/* Backward of channels [cc0, cc1) (within each group) of groups [g0, g1), over every
-   sample: per (sample, channel) the sums of dy, (x - mu)*dy and x - mu over the
+/* Backward of channels [cc0, cc1) (within each group) of groups [g0, g1), over samples
+   [n0, n1): per (sample, channel) the sums of dy, (x - mu)*dy and x - mu over the
    channel's values (batch norm's blocks), the group's weighted sums from them in
-   channel order, then dx and the weight gradients' double sums (samples in order). */
-TRAINOPT__DRIVER void trainopt__gn_backward_tile(const trainopt__gn_args *p, size_t g0, size_t g1, size_t cc0, size_t cc1) {
+   channel order, then dx and the weight gradients' double sums (samples in order).
+   The weight gradients need every sample (n0 = 0, n1 = n); dx of a (sample, group)
+   depends on it only, whatever tile or samples it is computed with. */
+TRAINOPT__DRIVER void trainopt__gn_backward_tile(const trainopt__gn_args *p, size_t n0, size_t n1, size_t g0, size_t g1,
+                                                 size_t cc0, size_t cc1) {
     double tw[TRAINOPT__NORM_TILE], tb[TRAINOPT__NORM_TILE], s_dy[TRAINOPT__NORM_TILE], s_dot[TRAINOPT__NORM_TILE];
     const size_t tc = cc1 - cc0;
     const double len = (double)p->cpg * (double)p->hw, inv = 1.0 / len;
     size_t n, gi, cc, t;
     for (t = 0; t < (g1 - g0) * tc; t++) tw[t] = tb[t] = 0.0;
-    for (n = 0; n < p->n; n++)
+    for (n = n0; n < n1; n++)
         for (gi = g0; gi < g1; gi++) {
             const size_t q = n * p->groups + gi;
             const float mu = p->mean[q];
@@ -570,12 +573,12 @@ TRAINOPT__DRIVER void trainopt__gn_backward(const trainopt__gn_args *p) {
     if (p->cpg <= TRAINOPT__NORM_TILE) {
         const size_t per_tile = TRAINOPT__NORM_TILE / p->cpg;
         for (g0 = 0; g0 < p->groups; g0 += per_tile)
-            trainopt__gn_backward_tile(p, g0, trainopt__bn_min(p->groups, g0 + per_tile), 0, p->cpg);
+            trainopt__gn_backward_tile(p, 0, p->n, g0, trainopt__bn_min(p->groups, g0 + per_tile), 0, p->cpg);
         return;
     }
     for (g0 = 0; g0 < p->groups; g0++)
         for (cc0 = 0; cc0 < p->cpg; cc0 += TRAINOPT__NORM_TILE)
-            trainopt__gn_backward_tile(p, g0, g0 + 1, cc0, trainopt__bn_min(p->cpg, cc0 + TRAINOPT__NORM_TILE));
+            trainopt__gn_backward_tile(p, 0, p->n, g0, g0 + 1, cc0, trainopt__bn_min(p->cpg, cc0 + TRAINOPT__NORM_TILE));
 }
 
 /* ---- validation ---- */
@@ -771,16 +774,20 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_rmsnorm_backward(const trainopt_no
                                         "trainopt_rmsnorm_backward");
 }
 
-TRAINOPT__KERNEL_API trainopt_status trainopt_groupnorm_forward(const trainopt_norm_config *c, trainopt_bn_shape s,
-                                                                size_t groups, const float *x, const float *weight,
-                                                                const float *bias, float *y, float *mean, float *rstd) {
-    static const char fn[] = "trainopt_groupnorm_forward";
+/* Validates a group norm forward call and fills *a; a->n == 0 when there is nothing
+   to do. Shared with the threaded form (>>parallel-norms). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__gn_forward_setup(const trainopt_norm_config *c, const trainopt_bn_shape *sp,
+                                                                  size_t groups, const float *x, const float *weight,
+                                                                  const float *bias, float *y, float *mean, float *rstd,
+                                                                  trainopt__gn_args *a, const char *fn) {
     static const char *const names[] = {"x", "y", "weight", "bias", "mean", "rstd"};
     const int roles[] = {TRAINOPT__BN_EW_IN, TRAINOPT__BN_EW_OUT, TRAINOPT__BN_IN, TRAINOPT__BN_IN, TRAINOPT__BN_OUT, TRAINOPT__BN_OUT};
+    const trainopt_bn_shape s = *sp;
     trainopt__bn_span spans[6];
-    trainopt__gn_args a;
     size_t total, cpg;
-    trainopt_status st = trainopt__gn_check(c, &s, groups, &total, &cpg, fn);
+    trainopt_status st;
+    memset(a, 0, sizeof *a);
+    st = trainopt__gn_check(c, &s, groups, &total, &cpg, fn);
     if (st != TRAINOPT_OK || total == 0) return st;
     if (!x) return trainopt__once_null(fn, "x");
     if (!y) return trainopt__once_null(fn, "y");
@@ -792,38 +799,50 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_groupnorm_forward(const trainopt_n
         trainopt__norm_spans(spans, 6, ptrs, floats, roles);
     }
     if ((st = trainopt__bn_check_overlap(spans, 6, names, fn)) != TRAINOPT_OK) return st;
-    memset(&a, 0, sizeof a);
-    a.n = s.n;
-    a.c = s.c;
-    a.hw = s.spatial;
-    a.groups = groups;
-    a.cpg = cpg;
-    a.eps = c->eps;
-    a.stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
-    a.x = x;
-    a.w = weight;
-    a.b = bias;
-    a.out = y;
-    a.save_mean = mean;
-    a.save_rstd = rstd;
-    trainopt__gn_forward(&a);
+    a->n = s.n;
+    a->c = s.c;
+    a->hw = s.spatial;
+    a->groups = groups;
+    a->cpg = cpg;
+    a->eps = c->eps;
+    a->stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
+    a->x = x;
+    a->w = weight;
+    a->b = bias;
+    a->out = y;
+    a->save_mean = mean;
+    a->save_rstd = rstd;
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_groupnorm_forward(const trainopt_norm_config *c, trainopt_bn_shape s,
+                                                                size_t groups, const float *x, const float *weight,
+                                                                const float *bias, float *y, float *mean, float *rstd) {
+    trainopt__gn_args a;
+    const trainopt_status st =
+        trainopt__gn_forward_setup(c, &s, groups, x, weight, bias, y, mean, rstd, &a, "trainopt_groupnorm_forward");
+    if (st != TRAINOPT_OK || a.n == 0) return st;
+    trainopt__gn_forward(&a, 0, a.n * a.groups);
     if (a.stream) trainopt__stream_fence();
     return TRAINOPT_OK;
 }
 
-TRAINOPT__KERNEL_API trainopt_status trainopt_groupnorm_backward(const trainopt_norm_config *c, trainopt_bn_shape s,
-                                                                 size_t groups, const float *x, const float *dy,
-                                                                 const float *weight, const float *mean,
-                                                                 const float *rstd, float *dx, float *dweight,
-                                                                 float *dbias) {
-    static const char fn[] = "trainopt_groupnorm_backward";
+/* Validates a group norm backward call and fills *a; a->n == 0 when there is nothing
+   to do. Shared with the threaded form (>>parallel-norms). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__gn_backward_setup(const trainopt_norm_config *c, const trainopt_bn_shape *sp,
+                                                                   size_t groups, const float *x, const float *dy,
+                                                                   const float *weight, const float *mean,
+                                                                   const float *rstd, float *dx, float *dweight,
+                                                                   float *dbias, trainopt__gn_args *a, const char *fn) {
     static const char *const names[] = {"x", "dy", "weight", "mean", "rstd", "dx", "dweight", "dbias"};
     const int roles[] = {TRAINOPT__BN_EW_IN, TRAINOPT__BN_EW_IN, TRAINOPT__BN_IN, TRAINOPT__BN_IN,
                          TRAINOPT__BN_IN, TRAINOPT__BN_OUT, TRAINOPT__BN_OUT, TRAINOPT__BN_OUT};
+    const trainopt_bn_shape s = *sp;
     trainopt__bn_span spans[8];
-    trainopt__gn_args a;
     size_t total, cpg;
-    trainopt_status st = trainopt__gn_check(c, &s, groups, &total, &cpg, fn);
+    trainopt_status st;
+    memset(a, 0, sizeof *a);
+    st = trainopt__gn_check(c, &s, groups, &total, &cpg, fn);
     if (st != TRAINOPT_OK || total == 0) return st;
     if (!x) return trainopt__once_null(fn, "x");
     if (!dy) return trainopt__once_null(fn, "dy");
@@ -841,21 +860,32 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_groupnorm_backward(const trainopt_
     }
     if ((st = trainopt__bn_check_overlap(spans, 8, names, fn)) != TRAINOPT_OK) return st;
     if (!dx && !dweight && !dbias) return TRAINOPT_OK;
-    memset(&a, 0, sizeof a);
-    a.n = s.n;
-    a.c = s.c;
-    a.hw = s.spatial;
-    a.groups = groups;
-    a.cpg = cpg;
-    a.stream = dx && total >= TRAINOPT_STREAM_BYTES / sizeof(float);
-    a.x = x;
-    a.dy = dy;
-    a.w = weight;
-    a.mean = mean;
-    a.rstd = rstd;
-    a.out = dx;
-    a.dw = dweight;
-    a.db = dbias;
+    a->n = s.n;
+    a->c = s.c;
+    a->hw = s.spatial;
+    a->groups = groups;
+    a->cpg = cpg;
+    a->stream = dx && total >= TRAINOPT_STREAM_BYTES / sizeof(float);
+    a->x = x;
+    a->dy = dy;
+    a->w = weight;
+    a->mean = mean;
+    a->rstd = rstd;
+    a->out = dx;
+    a->dw = dweight;
+    a->db = dbias;
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_groupnorm_backward(const trainopt_norm_config *c, trainopt_bn_shape s,
+                                                                 size_t groups, const float *x, const float *dy,
+                                                                 const float *weight, const float *mean,
+                                                                 const float *rstd, float *dx, float *dweight,
+                                                                 float *dbias) {
+    trainopt__gn_args a;
+    const trainopt_status st = trainopt__gn_backward_setup(c, &s, groups, x, dy, weight, mean, rstd, dx, dweight, dbias,
+                                                           &a, "trainopt_groupnorm_backward");
+    if (st != TRAINOPT_OK || a.n == 0) return st;
     trainopt__gn_backward(&a);
     if (a.stream) trainopt__stream_fence();
     return TRAINOPT_OK;

@@ -1,4 +1,4 @@
-/* >>parallel-norms: layer and RMS norm on the caller's threads (trainopt_threads;
+/* >>parallel-norms: layer, RMS and group norm on the caller's threads (trainopt_threads;
    manual: THREADS). The work is the unthreaded kernels' (>>norms), cut by rows into
    pieces that depend on the shape only, never on the number of threads:
    - forward, and backward without weight gradients: every row is independent, so a
@@ -243,4 +243,102 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_rmsnorm_backward_mt(const trainopt
                                                                   const trainopt_threads *threads) {
     return trainopt__pnorm_backward_call(c, rows, cols, 1, x, dy, weight, NULL, rstd, dx, dweight, NULL, threads,
                                          "trainopt_rmsnorm_backward_mt");
+}
+
+/* ---- group norm (NCHW: group q = (sample, group), one row of channels_per_group*spatial
+   values) ---- */
+
+/* Group norm has no sum across groups but its weight gradients' (over samples, per
+   channel). The forward pass cuts the groups q into pieces of whole groups as the
+   layer-norm rows above. The backward pass runs the serial call's tiles
+   (trainopt__gn_backward_tile) one group at a time (a group of more than NORM_TILE
+   channels: one tile of its channels at a time, as the serial call): each channel's
+   weight gradients are then summed over the samples in order by one task, the serial
+   call's additions. Without weight gradients, the samples are cut as well. */
+
+typedef struct {
+    const trainopt__gn_args *p;
+    size_t first;        /* the round's first task */
+    size_t piece;        /* forward: groups per piece; backward: samples per piece */
+    size_t tiles;        /* backward: channel tiles per group */
+    size_t group_tasks;  /* backward: tasks per piece of samples (groups * tiles) */
+} trainopt__pgn_job;
+
+static void trainopt__pgn_forward_task(void *arg, size_t i) {
+    const trainopt__pgn_job *j = (const trainopt__pgn_job *)arg;
+    const size_t rows = j->p->n * j->p->groups, q0 = (j->first + i) * j->piece;
+    trainopt__gn_forward(j->p, q0, trainopt__bn_min(rows, q0 + j->piece));
+    if (j->p->stream) trainopt__stream_fence();
+}
+
+static void trainopt__pgn_backward_task(void *arg, size_t i) {
+    const trainopt__pgn_job *j = (const trainopt__pgn_job *)arg;
+    const trainopt__gn_args *p = j->p;
+    const size_t task = j->first + i, n0 = task / j->group_tasks * j->piece, t = task % j->group_tasks;
+    const size_t g = t / j->tiles, cc0 = t % j->tiles * TRAINOPT__NORM_TILE;
+    trainopt__gn_backward_tile(p, n0, trainopt__bn_min(p->n, n0 + j->piece), g, g + 1, cc0,
+                               trainopt__bn_min(p->cpg, cc0 + TRAINOPT__NORM_TILE));
+    if (p->stream) trainopt__stream_fence();
+}
+
+/* count tasks in rounds of STEP_ROUND. */
+TRAINOPT__DRIVER void trainopt__pgn_run(trainopt__pgn_job *job, size_t count, trainopt_task_fn task,
+                                        const trainopt_threads *threads) {
+    size_t round;
+    for (job->first = 0; job->first < count; job->first += round) {
+        round = trainopt__bn_min(count - job->first, TRAINOPT__STEP_ROUND);
+        trainopt__round_run(threads, round, task, job);
+    }
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_groupnorm_forward_mt(const trainopt_norm_config *c, trainopt_bn_shape s,
+                                                                   size_t groups, const float *x, const float *weight,
+                                                                   const float *bias, float *y, float *mean, float *rstd,
+                                                                   const trainopt_threads *threads) {
+    trainopt__gn_args a;
+    trainopt__pgn_job job;
+    size_t rows;
+    const trainopt_status st =
+        trainopt__gn_forward_setup(c, &s, groups, x, weight, bias, y, mean, rstd, &a, "trainopt_groupnorm_forward_mt");
+    if (st != TRAINOPT_OK || a.n == 0) return st;
+    rows = a.n * a.groups;
+    if (!trainopt__has_hook(threads)) {
+        trainopt__gn_forward(&a, 0, rows);
+        if (a.stream) trainopt__stream_fence();
+        return TRAINOPT_OK;
+    }
+    memset(&job, 0, sizeof job);
+    job.p = &a;
+    job.piece = trainopt__pnorm_piece_rows(a.cpg * a.hw);
+    trainopt__pgn_run(&job, (rows + job.piece - 1) / job.piece, trainopt__pgn_forward_task, threads);
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_groupnorm_backward_mt(const trainopt_norm_config *c, trainopt_bn_shape s,
+                                                                    size_t groups, const float *x, const float *dy,
+                                                                    const float *weight, const float *mean,
+                                                                    const float *rstd, float *dx, float *dweight,
+                                                                    float *dbias, const trainopt_threads *threads) {
+    trainopt__gn_args a;
+    trainopt__pgn_job job;
+    const trainopt_status st = trainopt__gn_backward_setup(c, &s, groups, x, dy, weight, mean, rstd, dx, dweight, dbias,
+                                                           &a, "trainopt_groupnorm_backward_mt");
+    if (st != TRAINOPT_OK || a.n == 0) return st;
+    if (!trainopt__has_hook(threads)) {
+        trainopt__gn_backward(&a);
+        if (a.stream) trainopt__stream_fence();
+        return TRAINOPT_OK;
+    }
+    memset(&job, 0, sizeof job);
+    job.p = &a;
+    job.tiles = (a.cpg + TRAINOPT__NORM_TILE - 1) / TRAINOPT__NORM_TILE;
+    job.group_tasks = a.groups * job.tiles;
+    /* every sample in one task when a channel's weight gradients are summed there */
+    if (a.dw || a.db) job.piece = a.n;
+    else {
+        const size_t per = TRAINOPT__PNORM_PIECE / (a.cpg * a.hw);
+        job.piece = per ? per : 1;
+    }
+    trainopt__pgn_run(&job, (a.n + job.piece - 1) / job.piece * job.group_tasks, trainopt__pgn_backward_task, threads);
+    return TRAINOPT_OK;
 }

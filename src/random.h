@@ -604,9 +604,9 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_rand_normal(uint64_t seed, uint64_
 }
 
 /* >>dropout */
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__dropout_check(double p, size_t n, const float *x, const float *y,
-                                                               const uint8_t *mask, int backward) {
-    const char *const fn = backward ? "trainopt_dropout_backward" : "trainopt_dropout_forward";
+/* fn: the function the errors name (the threaded forms share these checks). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__dropout_check_fn(double p, size_t n, const float *x, const float *y,
+                                                                  const uint8_t *mask, int backward, const char *fn) {
     size_t bytes;
     if (!(p >= 0.0 && p <= 1.0)) return trainopt__once_hparam(fn, "p", p, TRAINOPT__WHY_0_1); /* NaN fails too */
     if (n == 0) return TRAINOPT_OK;
@@ -620,6 +620,12 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__dropout_check(double p, size_t 
     if (mask && trainopt__overlap(mask, (n + 7) / 8, x, bytes)) return trainopt__once_alias(fn, "mask", backward ? "dy" : "x");
     if (mask && trainopt__overlap(mask, (n + 7) / 8, y, bytes)) return trainopt__once_alias(fn, "mask", backward ? "dx" : "y");
     return TRAINOPT_OK;
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__dropout_check(double p, size_t n, const float *x, const float *y,
+                                                               const uint8_t *mask, int backward) {
+    return trainopt__dropout_check_fn(p, n, x, y, mask, backward,
+                                      backward ? "trainopt_dropout_backward" : "trainopt_dropout_forward");
 }
 
 /* Writes n mask bits, all ones or all zeros (the last byte's unused bits 0). */
@@ -725,10 +731,9 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_mask_loop(size_t n, int copy, floa
     if (i < n) trainopt__dropout_mask_lanes(i, n - i, copy, scale, lane_bits, dy, dx, mask);
 }
 
-TRAINOPT__KERNEL_API trainopt_status trainopt_dropout_backward(double p, uint64_t seed, uint64_t offset, size_t n, const float *dy,
-                                                      float *dx, const uint8_t *mask) {
-    trainopt_status st = trainopt__dropout_check(p, n, dy, dx, mask, 1);
-    if (st != TRAINOPT_OK || n == 0) return st;
+/* The backward pass of a checked call (shared with >>parallel-dropout's pieces). */
+TRAINOPT__FORCE_INLINE void trainopt__dropout_backward_body(double p, uint64_t seed, uint64_t offset, size_t n, const float *dy,
+                                                            float *dx, const uint8_t *mask) {
     if (mask == NULL) {
         trainopt__dropout_apply(p, seed, offset, n, dy, dx, NULL);
     } else if (p == 1.0) {
@@ -738,6 +743,13 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_dropout_backward(double p, uint64_
     } else {
         trainopt__dropout_mask_loop(n, 0, (float)(1.0 / (1.0 - p)), dy, dx, mask);
     }
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_dropout_backward(double p, uint64_t seed, uint64_t offset, size_t n, const float *dy,
+                                                      float *dx, const uint8_t *mask) {
+    trainopt_status st = trainopt__dropout_check(p, n, dy, dx, mask, 1);
+    if (st != TRAINOPT_OK || n == 0) return st;
+    trainopt__dropout_backward_body(p, seed, offset, n, dy, dx, mask);
     return TRAINOPT_OK;
 }
 

@@ -369,6 +369,41 @@ void mixed_norms(void) {
     note(trainopt_groupnorm_backward_mp(&cfg, big, 2, a, c, TRAINOPT_F16, NULL, mean, rstd, f, dw, NULL));
 }
 
+/* The threaded group norm, on the serial hook (with and without weight gradients). */
+void threaded_groupnorm(void);
+void threaded_groupnorm(void) {
+    const trainopt_norm_config cfg = TRAINOPT_NORM_DEFAULTS;
+    const trainopt_threads th = {in_order, NULL};
+    const trainopt_bn_shape sh = {8, 64, 49, TRAINOPT_NCHW};
+    float *mean = e, *rstd = e + 1024, *dw = e + 2048, *db = e + 8192;
+    note(trainopt_groupnorm_forward_mt(&cfg, sh, 32, a, c, d, b, mean, rstd, &th));
+    note(trainopt_groupnorm_backward_mt(&cfg, sh, 32, a, c, d, mean, rstd, f, dw, db, &th));
+    note(trainopt_groupnorm_backward_mt(&cfg, sh, 32, a, c, d, mean, rstd, f, NULL, NULL, &th));
+}
+
+/* The threaded batch norm, on the serial hook (NCHW pieces of channels, NHWC tiles). */
+void threaded_batch_norm(void);
+void threaded_batch_norm(void) {
+    const trainopt_bn_config cfg = TRAINOPT_BN_DEFAULTS;
+    const trainopt_threads th = {in_order, NULL};
+    const trainopt_bn_shape sh = {64, 64, 16, TRAINOPT_NCHW};
+    const trainopt_bn_shape nhwc = {32, 200, 9, TRAINOPT_NHWC};
+    float *mean = e, *invstd = e + 256, *dgamma = e + 512, *dbeta = e + 768;
+    note(trainopt_batchnorm_forward_train_mt(&cfg, sh, a, c, d, NULL, NULL, b, mean, invstd, &th));
+    note(trainopt_batchnorm_forward_train_mt(&cfg, nhwc, a, c, d, e + 1024, e + 1280, b, mean, invstd, &th));
+    note(trainopt_batchnorm_backward_mt(&cfg, sh, a, c, d, mean, invstd, NULL, b, dgamma, dbeta, &th));
+    note(trainopt_batchnorm_backward_mt(&cfg, nhwc, a, c, d, mean, invstd, NULL, f, dgamma, dbeta, &th));
+}
+
+/* The threaded dropout, on the serial hook (several pieces and a short last one). */
+void threaded_dropout(void);
+void threaded_dropout(void) {
+    const trainopt_threads th = {in_order, NULL};
+    note(trainopt_dropout_forward_mt(0.1, 7, 3, 40000, a, b, mask, &th));
+    note(trainopt_dropout_backward_mt(0.1, 7, 3, 40000, c, d, mask, &th));
+    note(trainopt_dropout_backward_mt(0.1, 7, 3, 40000, c, d, NULL, &th));
+}
+
 void layerwise(void);
 void layerwise(void) {
     trainopt_lamb_config lamb = TRAINOPT_LAMB_DEFAULTS;
@@ -419,6 +454,9 @@ int main(void) {
     norms();
     threaded_norms();
     mixed_norms();
+    threaded_groupnorm();
+    threaded_batch_norm();
+    threaded_dropout();
     layerwise();
     return failures != 0 || sink != sink;
 }

@@ -1522,6 +1522,14 @@ static int bi_dropout_bwd(bi_args *a) {
     return trainopt_dropout_backward(a->h[0], (uint64_t)a->i[0], (uint64_t)a->i[1], a->n, F(0), F(1),
                                      (const uint8_t *)a->p[2]);
 }
+static int bi_dropout_fwd_mt(bi_args *a) {
+    return trainopt_dropout_forward_mt(a->h[0], (uint64_t)a->i[0], (uint64_t)a->i[1], a->n, F(0), F(1), (uint8_t *)a->p[2],
+                                       &bi_threads);
+}
+static int bi_dropout_bwd_mt(bi_args *a) {
+    return trainopt_dropout_backward_mt(a->h[0], (uint64_t)a->i[0], (uint64_t)a->i[1], a->n, F(0), F(1),
+                                        (const uint8_t *)a->p[2], &bi_threads);
+}
 static void bi_dropout_extra(to_ctx *t, const bi_kernel *k) {
     bi_args a;
     bi_setup(k, &a), a.p[2] = (uint8_t *)a.p[0] + BI_N * sizeof(float) - 2; /* the mask's first bytes are x's last */
@@ -1642,6 +1650,16 @@ static int bi_bn_infer(bi_args *a) {
 static int bi_bn_backward(bi_args *a) {
     trainopt_bn_config c = bi_bn_cfg(a);
     return trainopt_batchnorm_backward(C(0) ? &c : NULL, bi_bn_shape(a), F(1), F(2), F(3), F(4), F(5), F(6), F(7), F(8), F(9));
+}
+static int bi_bn_train_mt(bi_args *a) {
+    trainopt_bn_config c = bi_bn_cfg(a);
+    return trainopt_batchnorm_forward_train_mt(C(0) ? &c : NULL, bi_bn_shape(a), F(1), F(2), F(3), F(4), F(5), F(6), F(7),
+                                               F(8), &bi_threads);
+}
+static int bi_bn_backward_mt(bi_args *a) {
+    trainopt_bn_config c = bi_bn_cfg(a);
+    return trainopt_batchnorm_backward_mt(C(0) ? &c : NULL, bi_bn_shape(a), F(1), F(2), F(3), F(4), F(5), F(6), F(7), F(8),
+                                          F(9), &bi_threads);
 }
 static int bi_bn_fold(bi_args *a) {
     trainopt_bn_config c = bi_bn_cfg(a);
@@ -1771,6 +1789,16 @@ static int bi_gn_bwd_mp(bi_args *a) {
                                           (trainopt_dtype)a->i[4], F(3), F(4), F(5), a->p[6], F(7), F(8));
 }
 
+static int bi_gn_fwd_mt(bi_args *a) {
+    trainopt_norm_config c = bi_norm_cfg(a);
+    return trainopt_groupnorm_forward_mt(C(0) ? &c : NULL, bi_gn_shape(a), (size_t)a->i[3], F(1), F(2), F(3), F(4), F(5),
+                                         F(6), &bi_threads);
+}
+static int bi_gn_bwd_mt(bi_args *a) {
+    trainopt_norm_config c = bi_norm_cfg(a);
+    return trainopt_groupnorm_backward_mt(C(0) ? &c : NULL, bi_gn_shape(a), (size_t)a->i[3], F(1), F(2), F(3), F(4), F(5),
+                                          F(6), F(7), F(8), &bi_threads);
+}
 /* The normalized dimension: zero has no mean (refused), too long overflows. */
 static void bi_norm_extra(to_ctx *t, const bi_kernel *k) {
     bi_args a;
@@ -2229,6 +2257,10 @@ static const bi_kernel bi_kernels[] = {
      bi_dropout_extra},
     {"dropout_backward", bi_dropout_bwd, "RWs", "01", "u", "--", {0.3}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL,
      bi_dropout_extra},
+    {"dropout_forward_mt", bi_dropout_fwd_mt, "RWs", "01", "u", "--", {0.3}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1,
+     NULL, bi_dropout_extra},
+    {"dropout_backward_mt", bi_dropout_bwd_mt, "RWs", "01", "u", "--", {0.3}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1,
+     NULL, bi_dropout_extra},
     {"convert", bi_convert, "RW", "", "", "EEE--", {0}, {TRAINOPT_F32, TRAINOPT_BF16, TRAINOPT_ROUND_STOCHASTIC, 42, 5},
      NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL, bi_convert_extra},
     {"calculate_fans", bi_fans, "xSS", "", "", "", {0}, {0}, NO_STEP, 4, 0, ST, 0, -1, bi_fans_setup, bi_fans_extra},
@@ -2251,6 +2283,10 @@ static const bi_kernel bi_kernels[] = {
      NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL, bi_bn_backward_extra},
     {"batchnorm_fold", bi_bn_fold, "crrRRWW", "15 16 25 26 35 36 45 46", "pu", "", {1e-5, 0.1}, {0}, NO_STEP, 3, BI_BIG_N,
      ST, 0, -1, NULL, NULL},
+    {"batchnorm_forward_train_mt", bi_bn_train_mt, "cRrrWWWWW", "16", "pu", "--L-", {1e-5, 0.1}, {3, 5, TRAINOPT_NCHW, 0},
+     NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL, bi_bn_train_extra},
+    {"batchnorm_backward_mt", bi_bn_backward_mt, "cRRrRRRWww", "17 27 67", "pu", "--L-", {1e-5, 0.1},
+     {3, 5, TRAINOPT_NCHW, 1}, NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL, bi_bn_backward_extra},
     {"layernorm_forward", bi_ln_fwd, "cRrrWww", "14", "p", "-", {1e-5}, {7}, NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL,
      bi_norm_extra},
     {"layernorm_backward", bi_ln_bwd, "cRRrRRwww", "", "p", "-", {1e-5}, {7}, NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL,
@@ -2283,6 +2319,10 @@ static const bi_kernel bi_kernels[] = {
      NO_STEP, 3, SIZE_MAX / 4, ST, 0, -1, NULL, bi_gn_extra},
     {"groupnorm_backward_mp", bi_gn_bwd_mp, "cRRrRRwww", "", "p", "--L-E", {1e-5}, {4, 5, TRAINOPT_NCHW, 2, TRAINOPT_F16},
      NO_STEP, 3, SIZE_MAX / 4, ST, 0, -1, NULL, bi_gn_extra},
+    {"groupnorm_forward_mt", bi_gn_fwd_mt, "cRrrWww", "14", "p", "--L-", {1e-5}, {4, 5, TRAINOPT_NCHW, 2}, NO_STEP, 3,
+     SIZE_MAX / 4, ST, 0, -1, NULL, bi_gn_extra},
+    {"groupnorm_backward_mt", bi_gn_bwd_mt, "cRRrRRwww", "", "p", "--L-", {1e-5}, {4, 5, TRAINOPT_NCHW, 2}, NO_STEP, 3,
+     SIZE_MAX / 4, ST, 0, -1, NULL, bi_gn_extra},
 
     {"lr_step", bi_lr_step, "", "", "nn", "P", {0.1, 0.5}, {3}, 0, 0, 0, SC, 0, -1, NULL, NULL},
     {"lr_multistep", bi_lr_multistep, "x", "", "nn", "", {0.1, 0.5}, {0}, 0, 3, 0, SC, 0, -1, bi_milestones_setup,

@@ -324,7 +324,10 @@ static const pa_optim pa_optims[] = {
 
 /* The functions this suite runs that are not optimizers. */
 static const char pa_reductions[] = "sum_squares_mt grad_norm_mt clip_grad_norm_mt "
-                                    "layernorm_forward_mt layernorm_backward_mt rmsnorm_forward_mt rmsnorm_backward_mt";
+                                    "layernorm_forward_mt layernorm_backward_mt rmsnorm_forward_mt rmsnorm_backward_mt "
+                                    "groupnorm_forward_mt groupnorm_backward_mt "
+                                    "batchnorm_forward_train_mt batchnorm_backward_mt "
+                                    "dropout_forward_mt dropout_backward_mt";
 
 /* ---- memory ------------------------------------------------------------------------------- */
 
@@ -734,6 +737,384 @@ static void pa_test_norm_refusals(to_ctx *t) {
     free(before), free(d.block), free(d.out);
 }
 
+/* ---- group norm on threads ---------------------------------------------------------------- */
+
+/* Shapes (n, c, spatial, groups) for every path: one group and many; pieces of several
+   groups and of one; groups of more channels than a tile (256), in 2 and 3 tiles;
+   groups longer than the small-row limit (16384 values); samples cut into pieces when
+   there are no weight gradients; spatial sizes that divide into no vector. */
+static const size_t pa_gn_shapes[][4] = {{1, 3, 7, 1},      {3, 12, 37, 4},   {200, 32, 7, 8}, {5, 6, 5000, 3},
+                                         {3, 4, 9000, 2},   {4, 600, 3, 2},   {2, 520, 5, 1},  {33, 64, 49, 32},
+                                         {1100, 4, 3, 2}};
+#define PA_GN_SHAPES (sizeof pa_gn_shapes / sizeof pa_gn_shapes[0])
+
+/* One shape's arrays as pa_norm_data, with x and dy n*c*spatial and the statistics n*groups;
+   dy's samples scaled 2^-30 to 2^30 apart, so that the weight gradients' sums over the
+   samples in another order give other bits. */
+typedef struct {
+    trainopt_bn_shape s;
+    size_t groups, total;
+    float *block, *x, *dy, *w, *b, *out;
+} pa_gn_data;
+#define PA_GN_OUT(d) (2 * (d)->total + 2 * (d)->s.n * (d)->groups + 2 * (d)->s.c)
+
+static void pa_gn_init(pa_gn_data *d, const size_t *shape) {
+    const size_t per_sample = shape[1] * shape[2];
+    uint64_t seed = 0x6e0u + shape[0] * 7919u + shape[1] * 31u + shape[2];
+    size_t i;
+    d->s.n = shape[0], d->s.c = shape[1], d->s.spatial = shape[2], d->s.layout = TRAINOPT_NCHW;
+    d->groups = shape[3];
+    d->total = shape[0] * per_sample;
+    d->block = (float *)malloc((2 * d->total + 2 * d->s.c) * sizeof(float));
+    d->out = (float *)malloc(PA_GN_OUT(d) * sizeof(float));
+    if (!d->block || !d->out) exit(2);
+    d->x = d->block, d->dy = d->x + d->total, d->w = d->dy + d->total, d->b = d->w + d->s.c;
+    to_rand_fill(&seed, d->x, d->total, 2.0f, 4.0f);
+    to_rand_fill(&seed, d->dy, d->total, -1.0f, 1.0f);
+    for (i = 0; i < d->total; i++) d->dy[i] = ldexpf(d->dy[i], (int)(((i / per_sample) * 13) % 61) - 30);
+    to_rand_fill(&seed, d->w, d->s.c, 0.5f, 1.5f);
+    to_rand_fill(&seed, d->b, d->s.c, -0.5f, 0.5f);
+}
+
+/* Group norm forward then backward with the outputs of kind (as pa_norm_run). */
+static trainopt_status pa_gn_run(pa_gn_data *d, int kind, const trainopt_threads *th) {
+    const trainopt_norm_config c = TRAINOPT_NORM_DEFAULTS;
+    const size_t stats = d->s.n * d->groups;
+    float *y = d->out, *mean = y + d->total, *rstd = mean + stats, *dx = rstd + stats, *dw = dx + d->total, *db = dw + d->s.c;
+    float *want_dx = kind == PA_NORM_ALL || kind == PA_NORM_NO_WGRAD ? dx : NULL;
+    float *want_dw = kind == PA_NORM_NO_WGRAD ? NULL : dw, *want_db = kind == PA_NORM_ALL || kind == PA_NORM_NO_DX ? db : NULL;
+    trainopt_status st;
+    size_t i;
+    for (i = 0; i < PA_GN_OUT(d); i++) d->out[i] = -7.0f;
+    st = th ? trainopt_groupnorm_forward_mt(&c, d->s, d->groups, d->x, d->w, d->b, y, mean, rstd, th)
+            : trainopt_groupnorm_forward(&c, d->s, d->groups, d->x, d->w, d->b, y, mean, rstd);
+    if (st != TRAINOPT_OK) return st;
+    return th ? trainopt_groupnorm_backward_mt(&c, d->s, d->groups, d->x, d->dy, d->w, mean, rstd, want_dx, want_dw,
+                                               want_db, th)
+              : trainopt_groupnorm_backward(&c, d->s, d->groups, d->x, d->dy, d->w, mean, rstd, want_dx, want_dw, want_db);
+}
+
+/* Every shape, every choice of outputs, every hook: the bits of the unthreaded calls. */
+static void pa_test_groupnorm(to_ctx *t) {
+    size_t s, h;
+    int kind;
+    for (s = 0; s < PA_GN_SHAPES; s++) {
+        pa_gn_data d;
+        float *want;
+        pa_gn_init(&d, pa_gn_shapes[s]);
+        want = (float *)malloc(PA_GN_OUT(&d) * sizeof(float));
+        if (!want) exit(2);
+        for (kind = 0; kind < PA_NORM_KINDS; kind++) {
+            TO_CHECK(t, pa_gn_run(&d, kind, NULL) == TRAINOPT_OK, "the unthreaded group norm refused: %s",
+                     trainopt_last_error());
+            memcpy(want, d.out, PA_GN_OUT(&d) * sizeof(float));
+            for (h = 0; h < PA_HOOKS; h++) {
+                int threads;
+                uint64_t seed = 11 + h;
+                trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &seed);
+                char what[160];
+                snprintf(what, sizeof what, "group norm n %zu c %zu spatial %zu groups %zu, %s, %s", d.s.n, d.s.c,
+                         d.s.spatial, d.groups, pa_norm_kind_names[kind], pa_hooks[h].name);
+                TO_CHECK(t, pa_gn_run(&d, kind, &th) == TRAINOPT_OK, "%s: refused: %s", what, trainopt_last_error());
+                to_bits_equal(t, what, d.out, want, PA_GN_OUT(&d));
+            }
+        }
+        free(want), free(d.block), free(d.out);
+    }
+    TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
+}
+
+/* A refused threaded group norm call writes nothing and names itself. */
+static void pa_test_groupnorm_refusals(to_ctx *t) {
+    const trainopt_norm_config c = TRAINOPT_NORM_DEFAULTS;
+    trainopt_norm_config bad = TRAINOPT_NORM_DEFAULTS;
+    static const size_t shape[4] = {5, 12, 300, 4};
+    pa_gn_data d;
+    trainopt_bn_shape s3;
+    int threads = 3;
+    trainopt_threads th = TRAINOPT_THREADS_NONE;
+    float *y, *mean, *rstd, *dx, *dw, *db, *before;
+    uint64_t fill = 9;
+    size_t stats;
+    th.parallel_for = pa_pthread_for, th.ctx = &threads;
+    pa_gn_init(&d, shape);
+    stats = d.s.n * d.groups;
+    y = d.out, mean = y + d.total, rstd = mean + stats, dx = rstd + stats, dw = dx + d.total, db = dw + d.s.c;
+    before = (float *)malloc(PA_GN_OUT(&d) * sizeof(float));
+    if (!before) exit(2);
+    to_rand_fill(&fill, d.out, PA_GN_OUT(&d), -1.0f, 1.0f);
+    memcpy(before, d.out, PA_GN_OUT(&d) * sizeof(float));
+    bad.eps = -1.0;
+    TO_CHECK(t, trainopt_groupnorm_forward_mt(&bad, d.s, 4, d.x, d.w, d.b, y, mean, rstd, &th) == TRAINOPT_ERR_HPARAM,
+             "groupnorm_forward_mt: eps -1 accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_groupnorm_forward_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    TO_CHECK(t, trainopt_groupnorm_forward_mt(&c, d.s, 5, d.x, d.w, d.b, y, mean, rstd, &th) == TRAINOPT_ERR_SHAPE,
+             "groupnorm_forward_mt: 5 groups of 12 channels accepted");
+    TO_CHECK(t, trainopt_groupnorm_forward_mt(&c, d.s, 4, d.x, d.w, d.b, d.x + 1, mean, rstd, &th) == TRAINOPT_ERR_ALIAS,
+             "groupnorm_forward_mt: y overlapping x accepted");
+    TO_CHECK(t, trainopt_groupnorm_backward_mt(&c, d.s, 4, d.x, d.dy, d.w, mean, rstd, d.dy + 1, dw, db, &th) ==
+                    TRAINOPT_ERR_ALIAS,
+             "groupnorm_backward_mt: dx overlapping dy accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_groupnorm_backward_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    TO_CHECK(t, trainopt_groupnorm_backward_mt(&c, d.s, 4, d.x, d.dy, d.w, mean, NULL, dx, dw, db, &th) == TRAINOPT_ERR_NULL,
+             "groupnorm_backward_mt: rstd NULL accepted");
+    s3 = d.s, s3.spatial = 0;
+    TO_CHECK(t, trainopt_groupnorm_backward_mt(&c, s3, 4, d.x, d.dy, d.w, mean, rstd, dx, dw, db, &th) == TRAINOPT_ERR_SHAPE,
+             "groupnorm_backward_mt: spatial 0 accepted");
+    TO_CHECK(t, memcmp(before, d.out, PA_GN_OUT(&d) * sizeof(float)) == 0, "a refused threaded group norm call wrote");
+    s3 = d.s, s3.n = 0;
+    TO_CHECK(t, trainopt_groupnorm_forward_mt(&c, s3, 4, NULL, NULL, NULL, NULL, NULL, NULL, &th) == TRAINOPT_OK,
+             "groupnorm_forward_mt: n 0 refused");
+    free(before), free(d.block), free(d.out);
+}
+
+/* ---- batch norm on threads ---------------------------------------------------------------- */
+
+/* Shapes (n, c, spatial, layout) for every path of src/parallel_batchnorm.h: NCHW in one
+   piece of channels and several (a last piece not a multiple of 4), pieces of 4 small
+   channels, large channels one at a time; NHWC within one tile and over several (where
+   the serial call sweeps every channel at once with its state in y or dx); spatial 1
+   (viewed as NHWC). */
+static const size_t pa_bn_shapes[][4] = {
+    {4, 13, 37, TRAINOPT_NCHW}, {8, 67, 50, TRAINOPT_NCHW}, {7, 9, 1000, TRAINOPT_NCHW}, {2, 5, 17000, TRAINOPT_NCHW},
+    {3, 50, 7, TRAINOPT_NHWC},  {5, 200, 9, TRAINOPT_NHWC}, {300, 130, 1, TRAINOPT_NCHW}};
+#define PA_BN_SHAPES (sizeof pa_bn_shapes / sizeof pa_bn_shapes[0])
+
+/* Inputs x, dy, gamma, beta; outputs y, dx, then per channel save_mean, save_invstd,
+   running_mean, running_var, dgamma, dbeta. dy's samples scaled as above. */
+typedef struct {
+    trainopt_bn_shape s;
+    size_t total;
+    float *block, *x, *dy, *gamma, *beta, *out;
+} pa_bn_data;
+#define PA_BN_OUT(d) (2 * (d)->total + 6 * (d)->s.c)
+
+static void pa_bn_init(pa_bn_data *d, const size_t *shape) {
+    const size_t per_sample = shape[1] * shape[2];
+    uint64_t seed = 0xb4u + shape[0] * 7919u + shape[1] * 31u + shape[2];
+    size_t i;
+    d->s.n = shape[0], d->s.c = shape[1], d->s.spatial = shape[2], d->s.layout = (trainopt_layout)shape[3];
+    d->total = shape[0] * per_sample;
+    d->block = (float *)malloc((2 * d->total + 2 * d->s.c) * sizeof(float));
+    d->out = (float *)malloc(PA_BN_OUT(d) * sizeof(float));
+    if (!d->block || !d->out) exit(2);
+    d->x = d->block, d->dy = d->x + d->total, d->gamma = d->dy + d->total, d->beta = d->gamma + d->s.c;
+    to_rand_fill(&seed, d->x, d->total, 2.0f, 4.0f);
+    to_rand_fill(&seed, d->dy, d->total, -1.0f, 1.0f);
+    for (i = 0; i < d->total; i++) d->dy[i] = ldexpf(d->dy[i], (int)(((i / per_sample) * 13) % 61) - 30);
+    to_rand_fill(&seed, d->gamma, d->s.c, 0.5f, 1.5f);
+    to_rand_fill(&seed, d->beta, d->s.c, -0.5f, 0.5f);
+}
+
+/* Forward (with running statistics) then backward (with dgamma and dbeta or not), with
+   fuse_relu or not, threaded or not; the outputs in d->out. */
+static trainopt_status pa_bn_run(pa_bn_data *d, int relu, int wgrad, const trainopt_threads *th) {
+    trainopt_bn_config c = TRAINOPT_BN_DEFAULTS;
+    const size_t ch = d->s.c;
+    float *y = d->out, *dx = y + d->total, *sm = dx + d->total, *si = sm + ch, *rm = si + ch, *rv = rm + ch, *dg = rv + ch,
+          *db = dg + ch;
+    trainopt_status st;
+    size_t i;
+    c.fuse_relu = relu;
+    for (i = 0; i < PA_BN_OUT(d); i++) d->out[i] = -7.0f;
+    for (i = 0; i < ch; i++) rm[i] = 0.25f, rv[i] = 2.0f;
+    st = th ? trainopt_batchnorm_forward_train_mt(&c, d->s, d->x, d->gamma, d->beta, rm, rv, y, sm, si, th)
+            : trainopt_batchnorm_forward_train(&c, d->s, d->x, d->gamma, d->beta, rm, rv, y, sm, si);
+    if (st != TRAINOPT_OK) return st;
+    return th ? trainopt_batchnorm_backward_mt(&c, d->s, d->x, d->dy, d->gamma, sm, si, relu ? y : NULL, dx,
+                                               wgrad ? dg : NULL, wgrad ? db : NULL, th)
+              : trainopt_batchnorm_backward(&c, d->s, d->x, d->dy, d->gamma, sm, si, relu ? y : NULL, dx, wgrad ? dg : NULL,
+                                            wgrad ? db : NULL);
+}
+
+/* Every shape, with and without fuse_relu and weight gradients, every hook: the bits of
+   the unthreaded calls. */
+static void pa_test_batchnorm(to_ctx *t) {
+    size_t s, h;
+    int kind;
+    for (s = 0; s < PA_BN_SHAPES; s++) {
+        pa_bn_data d;
+        float *want;
+        pa_bn_init(&d, pa_bn_shapes[s]);
+        want = (float *)malloc(PA_BN_OUT(&d) * sizeof(float));
+        if (!want) exit(2);
+        for (kind = 0; kind < 4; kind++) {
+            TO_CHECK(t, pa_bn_run(&d, kind & 1, kind >> 1, NULL) == TRAINOPT_OK, "the unthreaded batch norm refused: %s",
+                     trainopt_last_error());
+            memcpy(want, d.out, PA_BN_OUT(&d) * sizeof(float));
+            for (h = 0; h < PA_HOOKS; h++) {
+                int threads;
+                uint64_t seed = 13 + h;
+                trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &seed);
+                char what[160];
+                snprintf(what, sizeof what, "batch norm n %zu c %zu spatial %zu %s%s%s, %s", d.s.n, d.s.c, d.s.spatial,
+                         d.s.layout == TRAINOPT_NHWC ? "NHWC" : "NCHW", kind & 1 ? ", relu" : "",
+                         kind >> 1 ? ", dgamma, dbeta" : "", pa_hooks[h].name);
+                TO_CHECK(t, pa_bn_run(&d, kind & 1, kind >> 1, &th) == TRAINOPT_OK, "%s: refused: %s", what,
+                         trainopt_last_error());
+                to_bits_equal(t, what, d.out, want, PA_BN_OUT(&d));
+            }
+        }
+        free(want), free(d.block), free(d.out);
+    }
+    TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
+}
+
+/* A refused threaded batch norm call writes nothing and names itself. */
+static void pa_test_batchnorm_refusals(to_ctx *t) {
+    const trainopt_bn_config c = TRAINOPT_BN_DEFAULTS;
+    trainopt_bn_config bad = TRAINOPT_BN_DEFAULTS;
+    static const size_t shape[4] = {8, 67, 50, TRAINOPT_NCHW};
+    pa_bn_data d;
+    trainopt_bn_shape one;
+    int threads = 3;
+    trainopt_threads th = TRAINOPT_THREADS_NONE;
+    float *y, *dx, *sm, *si, *rm, *rv, *dg, *db, *before;
+    uint64_t fill = 17;
+    th.parallel_for = pa_pthread_for, th.ctx = &threads;
+    pa_bn_init(&d, shape);
+    y = d.out, dx = y + d.total, sm = dx + d.total, si = sm + d.s.c, rm = si + d.s.c, rv = rm + d.s.c, dg = rv + d.s.c,
+    db = dg + d.s.c;
+    before = (float *)malloc(PA_BN_OUT(&d) * sizeof(float));
+    if (!before) exit(2);
+    to_rand_fill(&fill, d.out, PA_BN_OUT(&d), 0.5f, 1.0f);
+    memcpy(before, d.out, PA_BN_OUT(&d) * sizeof(float));
+    bad.momentum = 1.5;
+    TO_CHECK(t, trainopt_batchnorm_forward_train_mt(&bad, d.s, d.x, d.gamma, d.beta, rm, rv, y, sm, si, &th) ==
+                    TRAINOPT_ERR_HPARAM,
+             "batchnorm_forward_train_mt: momentum 1.5 accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_batchnorm_forward_train_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    TO_CHECK(t, trainopt_batchnorm_forward_train_mt(&c, d.s, d.x, d.gamma, d.beta, rm, NULL, y, sm, si, &th) ==
+                    TRAINOPT_ERR_NULL,
+             "batchnorm_forward_train_mt: running_var NULL with running_mean accepted");
+    one = d.s, one.n = 1, one.spatial = 1;
+    TO_CHECK(t, trainopt_batchnorm_forward_train_mt(&c, one, d.x, d.gamma, d.beta, rm, rv, y, sm, si, &th) ==
+                    TRAINOPT_ERR_SHAPE,
+             "batchnorm_forward_train_mt: one value per channel accepted");
+    TO_CHECK(t, trainopt_batchnorm_backward_mt(&c, d.s, d.x, d.dy, d.gamma, sm, si, NULL, d.dy + 1, dg, db, &th) ==
+                    TRAINOPT_ERR_ALIAS,
+             "batchnorm_backward_mt: dx overlapping dy accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_batchnorm_backward_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    TO_CHECK(t, trainopt_batchnorm_backward_mt(&c, d.s, d.x, d.dy, d.gamma, sm, si, NULL, NULL, dg, db, &th) ==
+                    TRAINOPT_ERR_NULL,
+             "batchnorm_backward_mt: dx NULL accepted");
+    TO_CHECK(t, memcmp(before, d.out, PA_BN_OUT(&d) * sizeof(float)) == 0, "a refused threaded batch norm call wrote");
+    one = d.s, one.n = 0;
+    TO_CHECK(t, trainopt_batchnorm_backward_mt(&c, one, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &th) ==
+                    TRAINOPT_OK,
+             "batchnorm_backward_mt: n 0 refused");
+    free(before), free(d.block), free(d.out);
+}
+
+/* ---- dropout on threads ------------------------------------------------------------------- */
+
+/* Lengths around the chunk and odd tails; p inside (0, 1) and both ends; an offset that
+   wraps past 2^64 inside the call. */
+static const size_t pa_drop_lens[] = {1, 37, 16383, 16384, 16385, 50001};
+#define PA_DROP_LENS (sizeof pa_drop_lens / sizeof pa_drop_lens[0])
+static const double pa_drop_ps[] = {0.3, 0.0, 1.0};
+#define PA_DROP_MAX 50001
+
+/* Forward into y (in place when inplace: y starts as x) with a mask or not, then backward
+   from the mask and by regeneration; out: y, dx from the mask, dx regenerated, the mask. */
+static trainopt_status pa_drop_run(size_t n, double p, uint64_t offset, int inplace, int with_mask, const float *x,
+                                   const float *dy, float *out, const trainopt_threads *th) {
+    float *y = out, *dx = y + n, *dx2 = dx + n;
+    uint8_t *mask = with_mask ? (uint8_t *)(dx2 + n) : NULL;
+    trainopt_status st;
+    size_t i;
+    for (i = 0; i < 3 * n + (n + 7) / 8; i++) out[i] = -7.0f;
+    if (inplace) memcpy(y, x, n * sizeof(float));
+    st = th ? trainopt_dropout_forward_mt(p, 99, offset, n, inplace ? y : x, y, mask, th)
+            : trainopt_dropout_forward(p, 99, offset, n, inplace ? y : x, y, mask);
+    if (st != TRAINOPT_OK) return st;
+    if (mask) {
+        st = th ? trainopt_dropout_backward_mt(p, 99, offset, n, dy, dx, mask, th)
+                : trainopt_dropout_backward(p, 99, offset, n, dy, dx, mask);
+        if (st != TRAINOPT_OK) return st;
+    }
+    return th ? trainopt_dropout_backward_mt(p, 99, offset, n, dy, dx2, NULL, th)
+              : trainopt_dropout_backward(p, 99, offset, n, dy, dx2, NULL);
+}
+
+/* Every length, p, offset, in place or not, mask or not, every hook: the unthreaded bits. */
+static void pa_test_dropout(to_ctx *t) {
+    const size_t floats = 4 * PA_DROP_MAX;
+    float *x = (float *)malloc(PA_DROP_MAX * sizeof(float)), *dy = (float *)malloc(PA_DROP_MAX * sizeof(float));
+    float *out = (float *)malloc(floats * sizeof(float)), *want = (float *)malloc(floats * sizeof(float));
+    uint64_t seed = 0xd50u;
+    size_t l, pi, h;
+    int o, inplace, with_mask;
+    if (!x || !dy || !out || !want) exit(2);
+    to_rand_fill(&seed, x, PA_DROP_MAX, -2.0f, 2.0f);
+    to_rand_fill(&seed, dy, PA_DROP_MAX, -1.0f, 1.0f);
+    x[3] = NAN, x[16390] = INFINITY; /* a dropped NaN or Inf stays NaN */
+    for (l = 0; l < PA_DROP_LENS; l++)
+        for (pi = 0; pi < sizeof pa_drop_ps / sizeof pa_drop_ps[0]; pi++)
+            for (o = 0; o < 2; o++)
+                for (inplace = 0; inplace < 2; inplace++)
+                    for (with_mask = 0; with_mask < 2; with_mask++) {
+                        const size_t n = pa_drop_lens[l], used = 3 * n + (n + 7) / 8;
+                        const uint64_t offset = o ? UINT64_MAX - 20000u : 12345u;
+                        TO_CHECK(t, pa_drop_run(n, pa_drop_ps[pi], offset, inplace, with_mask, x, dy, want, NULL) ==
+                                        TRAINOPT_OK,
+                                 "the unthreaded dropout refused: %s", trainopt_last_error());
+                        for (h = 0; h < PA_HOOKS; h++) {
+                            int threads;
+                            uint64_t hseed = 17 + h;
+                            trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &hseed);
+                            char what[160];
+                            snprintf(what, sizeof what, "dropout n %zu p %g offset %s%s%s, %s", n, pa_drop_ps[pi],
+                                     o ? "2^64 - 20001" : "12345", inplace ? ", in place" : "",
+                                     with_mask ? ", mask" : "", pa_hooks[h].name);
+                            TO_CHECK(t, pa_drop_run(n, pa_drop_ps[pi], offset, inplace, with_mask, x, dy, out, &th) ==
+                                            TRAINOPT_OK,
+                                     "%s: refused: %s", what, trainopt_last_error());
+                            to_bits_equal(t, what, out, want, used);
+                        }
+                    }
+    free(x), free(dy), free(out), free(want);
+    TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
+}
+
+/* A refused threaded dropout call writes nothing and names itself. */
+static void pa_test_dropout_refusals(to_ctx *t) {
+    const size_t n = 40000;
+    float *x = (float *)malloc(2 * n * sizeof(float)), *y, *before = (float *)malloc(n * sizeof(float));
+    uint8_t mask[5000], mask_before[5000];
+    int threads = 3;
+    trainopt_threads th = TRAINOPT_THREADS_NONE;
+    uint64_t fill = 21;
+    if (!x || !before) exit(2);
+    th.parallel_for = pa_pthread_for, th.ctx = &threads;
+    y = x + n;
+    to_rand_fill(&fill, x, 2 * n, -1.0f, 1.0f);
+    memcpy(before, y, n * sizeof(float));
+    memset(mask, 0x5a, sizeof mask), memcpy(mask_before, mask, sizeof mask);
+    TO_CHECK(t, trainopt_dropout_forward_mt(1.5, 1, 0, n, x, y, mask, &th) == TRAINOPT_ERR_HPARAM,
+             "dropout_forward_mt: p 1.5 accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_dropout_forward_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    TO_CHECK(t, trainopt_dropout_forward_mt(0.5, 1, 0, n, x + 1, y, mask, &th) == TRAINOPT_ERR_ALIAS,
+             "dropout_forward_mt: y overlapping x accepted");
+    TO_CHECK(t, trainopt_dropout_backward_mt(0.5, 1, 0, n, x, NULL, mask, &th) == TRAINOPT_ERR_NULL,
+             "dropout_backward_mt: dx NULL accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_dropout_backward_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    TO_CHECK(t, trainopt_dropout_backward_mt(0.5, 1, 0, n, x, y, (const uint8_t *)(const void *)(y + 3), &th) ==
+                    TRAINOPT_ERR_ALIAS,
+             "dropout_backward_mt: mask inside dx accepted");
+    TO_CHECK(t, memcmp(before, y, n * sizeof(float)) == 0 && memcmp(mask, mask_before, sizeof mask) == 0,
+             "a refused threaded dropout call wrote");
+    TO_CHECK(t, trainopt_dropout_forward_mt(0.5, 1, 0, 0, NULL, NULL, NULL, &th) == TRAINOPT_OK,
+             "dropout_forward_mt: n 0 refused");
+    free(x), free(before);
+}
+
 /* ---- completeness ------------------------------------------------------------------------- */
 
 /* Every _step_multi of the kernel list has a row in pa_optims, every _mt is in pa_reductions. */
@@ -870,6 +1251,12 @@ void TO_NAME(parallel_tests)(to_ctx *t) {
     to_run(t, "trainopt_pool", pa_test_pool);
     to_run(t, "trainopt_pool shared by two callers", pa_test_pool_shared);
     to_run(t, "trainopt_pool refusals", pa_test_pool_refusals);
+    to_run(t, "group norm", pa_test_groupnorm);
+    to_run(t, "group norm refusals", pa_test_groupnorm_refusals);
+    to_run(t, "batch norm", pa_test_batchnorm);
+    to_run(t, "batch norm refusals", pa_test_batchnorm_refusals);
+    to_run(t, "dropout", pa_test_dropout);
+    to_run(t, "dropout refusals", pa_test_dropout_refusals);
 }
 
 /* The multi-tensor steps' results on two threads (which the tests hold equal to the
@@ -935,5 +1322,38 @@ void TO_NAME(parallel_battery)(to_sink *sink) {
             to_emit_floats(sink, name, d.out, PA_NORM_OUT(&d));
         }
         free(d.block), free(d.out);
+    }
+    { /* group norm on two threads: groups of more channels than a tile, several forward pieces */
+        static const size_t shape[4] = {33, 600, 5, 2};
+        pa_gn_data d;
+        pa_gn_init(&d, shape);
+        to_emit_status(sink, "groupnorm_mt/status", (int)pa_gn_run(&d, PA_NORM_ALL, &th));
+        to_emit_floats(sink, "groupnorm_mt/outputs", d.out, PA_GN_OUT(&d));
+        free(d.block), free(d.out);
+    }
+    { /* batch norm on two threads: NCHW pieces of channels, NHWC tiles, with fuse_relu and weight gradients */
+        static const size_t shapes[2][4] = {{8, 67, 50, TRAINOPT_NCHW}, {5, 200, 9, TRAINOPT_NHWC}};
+        for (i = 0; i < 2; i++) {
+            pa_bn_data d;
+            char name[64];
+            pa_bn_init(&d, shapes[i]);
+            snprintf(name, sizeof name, "batchnorm_mt/%s/status", i ? "nhwc" : "nchw");
+            to_emit_status(sink, name, (int)pa_bn_run(&d, 1, 1, &th));
+            snprintf(name, sizeof name, "batchnorm_mt/%s/outputs", i ? "nhwc" : "nchw");
+            to_emit_floats(sink, name, d.out, PA_BN_OUT(&d));
+            free(d.block), free(d.out);
+        }
+    }
+    { /* dropout on two threads: three pieces and a short one, the mask and both backward passes */
+        float *x = (float *)malloc(PA_DROP_MAX * sizeof(float)), *dy = (float *)malloc(PA_DROP_MAX * sizeof(float));
+        float *out = (float *)malloc(4 * PA_DROP_MAX * sizeof(float));
+        uint64_t seed = 0xd51u;
+        if (!x || !dy || !out) exit(2);
+        to_rand_fill(&seed, x, PA_DROP_MAX, -2.0f, 2.0f);
+        to_rand_fill(&seed, dy, PA_DROP_MAX, -1.0f, 1.0f);
+        to_emit_status(sink, "dropout_mt/status", (int)pa_drop_run(PA_DROP_MAX, 0.3, 5, 0, 1, x, dy, out, &th));
+        to_emit_floats(sink, "dropout_mt/outputs", out, 3 * PA_DROP_MAX);
+        to_emit(sink, "dropout_mt/mask", out + 3 * PA_DROP_MAX, (PA_DROP_MAX + 7) / 8);
+        free(x), free(dy), free(out);
     }
 }

@@ -515,6 +515,12 @@ static const char *const th_not_elementwise[][2] = {
     {"layernorm_backward_mt", "threaded itself (tests/test_parallel.c)"},
     {"rmsnorm_forward_mt", "threaded itself (tests/test_parallel.c)"},
     {"rmsnorm_backward_mt", "threaded itself (tests/test_parallel.c)"},
+    {"groupnorm_forward_mt", "threaded itself (tests/test_parallel.c)"},
+    {"groupnorm_backward_mt", "threaded itself (tests/test_parallel.c)"},
+    {"batchnorm_forward_train_mt", "threaded itself (tests/test_parallel.c)"},
+    {"batchnorm_backward_mt", "threaded itself (tests/test_parallel.c)"},
+    {"dropout_forward_mt", "threaded itself (tests/test_parallel.c)"},
+    {"dropout_backward_mt", "threaded itself (tests/test_parallel.c)"},
 };
 
 /* Whether the space-separated list holds the word. */

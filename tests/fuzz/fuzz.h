@@ -202,7 +202,10 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(rmsnorm_forward_mt, norms) X(rmsnorm_backward_mt, norms)                          \
     X(layernorm_forward_mp, norms) X(layernorm_backward_mp, norms)                      \
     X(rmsnorm_forward_mp, norms) X(rmsnorm_backward_mp, norms)                          \
-    X(groupnorm_forward_mp, norms) X(groupnorm_backward_mp, norms)
+    X(groupnorm_forward_mp, norms) X(groupnorm_backward_mp, norms)                      \
+    X(groupnorm_forward_mt, norms) X(groupnorm_backward_mt, norms)                      \
+    X(batchnorm_forward_train_mt, batchnorm) X(batchnorm_backward_mt, batchnorm)        \
+    X(dropout_forward_mt, random) X(dropout_backward_mt, random)
 #define FZ_REACHED_ENUM(name, target) fz_reached_##name,
 #define FZ_KERNEL_CHECK(family, ret, name, params, args) fz_checked_##name = fz_reached_##name,
 #define FZ_CHECK_REACHED                                   \

@@ -10,6 +10,13 @@ FZ_CHECK_REACHED /* every public function has a fuzz path (fuzz.h) */
 
 #include <stdlib.h>
 
+/* The threaded forms on a serial hook that runs the pieces in reverse. */
+static void fz_reverse_for(void *ctx, size_t count, trainopt_task_fn task, void *arg) {
+    (void)ctx;
+    while (count-- > 0) task(arg, count);
+}
+static const trainopt_threads fz_threads = {fz_reverse_for, NULL};
+
 void FZ_NAME(fz_batchnorm)(const uint8_t *data, size_t size, fz_out *out);
 
 #define FZ_BN_MAX 24000 /* elements per tensor: keeps one run fast */
@@ -68,6 +75,19 @@ void FZ_NAME(fz_batchnorm)(const uint8_t *data, size_t size, fz_out *out) {
     fz_put_status(out, trainopt_batchnorm_fold(&cfg, c, flags & 4 ? NULL : gamma, beta, rm, rv, scale, flags & 128 ? beta : shift));
     fz_put_floats(out, scale, c), fz_put_floats(out, beta, c);
     fz_put_floats(out, flags & 128 ? beta : shift, c);
+
+    fz_tag(out, "forward_train_mt");
+    fz_put_status(out, trainopt_batchnorm_forward_train_mt(&cfg, s, flags & 2 ? y : x, flags & 4 ? NULL : gamma,
+                                                           flags & 8 ? NULL : beta, flags & 16 ? NULL : rm,
+                                                           flags & 16 ? NULL : rv, y, sm, si, &fz_threads));
+    fz_put_floats(out, y, total);
+    fz_put_floats(out, rm, c), fz_put_floats(out, rv, c), fz_put_floats(out, sm, c), fz_put_floats(out, si, c);
+
+    fz_tag(out, "backward_mt");
+    if (flags & 32) memcpy(dx, dy, total * sizeof(float)); /* in place: dx is dy */
+    fz_put_status(out, trainopt_batchnorm_backward_mt(&cfg, s, x, flags & 32 ? dx : dy, flags & 4 ? NULL : gamma, sm, si, y,
+                                                      dx, flags & 64 ? NULL : dg, flags & 64 ? NULL : db, &fz_threads));
+    fz_put_floats(out, dx, total), fz_put_floats(out, dg, c), fz_put_floats(out, db, c);
 
     free(x), free(dy), free(y), free(dx), free(gamma), free(beta), free(rm), free(rv), free(sm), free(si);
     free(dg), free(db), free(scale), free(shift);

@@ -137,6 +137,15 @@ void FZ_NAME(fz_norms)(const uint8_t *data, size_t size, fz_out *out) {
                                                        flags & 32 ? NULL : dx, flags & 64 ? NULL : dw,
                                                        flags & 128 ? NULL : db));
         fz_put_floats(out, dx, gtotal), fz_put_floats(out, dw, s.c), fz_put_floats(out, db, s.c);
+        fz_tag(out, "groupnorm_forward_mt");
+        fz_put_status(out, trainopt_groupnorm_forward_mt(&cfg, s, groups, x, flags & 4 ? NULL : w, flags & 8 ? NULL : b,
+                                                         y, mean, flags & 16 ? NULL : rstd, &fz_threads));
+        fz_put_floats(out, y, gtotal), fz_put_floats(out, mean, nstat), fz_put_floats(out, rstd, nstat);
+        fz_tag(out, "groupnorm_backward_mt");
+        fz_put_status(out, trainopt_groupnorm_backward_mt(&cfg, s, groups, x, dy, flags & 4 ? NULL : w, mean, rstd,
+                                                          flags & 32 ? NULL : dx, flags & 64 ? NULL : dw,
+                                                          flags & 128 ? NULL : db, &fz_threads));
+        fz_put_floats(out, dx, gtotal), fz_put_floats(out, dw, s.c), fz_put_floats(out, db, s.c);
     }
 
     free(x), free(dy), free(y), free(dx), free(w), free(b), free(dw), free(db), free(mean), free(rstd);

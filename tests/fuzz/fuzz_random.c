@@ -9,6 +9,13 @@ FZ_CHECK_REACHED /* every public function has a fuzz path (fuzz.h) */
 
 #include <stdlib.h>
 
+/* The threaded forms on a serial hook that runs the pieces in reverse. */
+static void fz_reverse_for(void *ctx, size_t count, trainopt_task_fn task, void *arg) {
+    (void)ctx;
+    while (count-- > 0) task(arg, count);
+}
+static const trainopt_threads fz_threads = {fz_reverse_for, NULL};
+
 void FZ_NAME(fz_random)(const uint8_t *data, size_t size, fz_out *out);
 
 void FZ_NAME(fz_random)(const uint8_t *data, size_t size, fz_out *out) {
@@ -74,6 +81,15 @@ void FZ_NAME(fz_random)(const uint8_t *data, size_t size, fz_out *out) {
     fz_put_floats(out, dx, n);
     fz_tag(out, "dropout_backward regenerated");
     fz_put_status(out, trainopt_dropout_backward(p, seed, offset, n, x, dx, NULL));
+    fz_put_floats(out, dx, n);
+    fz_tag(out, "dropout_forward_mt");
+    memcpy(y, x, n * sizeof *x);
+    fz_put_status(out, trainopt_dropout_forward_mt(p, seed, offset, n, flags & 16 ? y : x, y, flags & 32 ? NULL : mask,
+                                                   &fz_threads));
+    fz_put_floats(out, y, n);
+    fz_put(out, mask, nb);
+    fz_tag(out, "dropout_backward_mt");
+    fz_put_status(out, trainopt_dropout_backward_mt(p, seed, offset, n, x, dx, flags & 32 ? NULL : mask, &fz_threads));
     fz_put_floats(out, dx, n);
     fz_tag(out, "convert");
     { /* x to bf16/fp16 (nearest or stochastic, seed and offset from the input), back, and across */
