@@ -12,9 +12,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PARTS="manual.h api.h setup.h status.h validate.h optim.h schedules.h math.h losses.h optim_layerwise.h quant8_maps.h quant8.h random.h convert.h batchnorm.h norms.h parallel.h parallel_norms.h mixed.h dispatch.h"
+PARTS="manual.h api.h setup.h status.h validate.h optim.h schedules.h math.h losses.h optim_layerwise.h quant8_maps.h quant8.h random.h convert.h batchnorm.h norms.h parallel.h parallel_norms.h mixed.h quant8_mp.h dispatch.h"
 # Parts compiled once per variant under TRAINOPT_DISPATCH (the vector code).
-VARIANT_PARTS="simd.h status.h validate.h optim.h math.h losses.h optim_layerwise.h quant8_maps.h quant8.h random.h convert.h batchnorm.h norms.h parallel.h parallel_norms.h mixed.h"
+VARIANT_PARTS="simd.h status.h validate.h optim.h math.h losses.h optim_layerwise.h quant8_maps.h quant8.h random.h convert.h batchnorm.h norms.h parallel.h parallel_norms.h mixed.h quant8_mp.h"
 # Kernel-list families without vector code (src/dispatch.h: TRAINOPT__DISPATCH_<family>).
 ONCE_FAMILIES="text schedule"
 
