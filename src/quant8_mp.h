@@ -93,7 +93,9 @@ typedef struct {
 TRAINOPT__DRIVER void trainopt__sgd8bit_mp_loops(const void *args, size_t off, size_t n, float *param, const float *grad,
                                                  const trainopt_step_opts *o) {
     const trainopt__sgd8bit_mp_args *a = (const trainopt__sgd8bit_mp_args *)args;
-    trainopt__sgd8bit_loops(a->c, &a->s, a->step, a->block, n, param, grad, a->codes0 + off, a->absmax0 + off / a->block, o);
+    const trainopt_sgd_config c = *a->c;
+    const trainopt__sgd_scalars s = a->s; /* locals: the parameter stores cannot alias them */
+    trainopt__sgd8bit_loops(&c, &s, a->step, a->block, n, param, grad, a->codes0 + off, a->absmax0 + off / a->block, o);
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_sgd8bit_step_mp(const trainopt_sgd_config *c, int64_t step, size_t block,
@@ -133,7 +135,9 @@ typedef struct {
 TRAINOPT__DRIVER void trainopt__adam8bit_mp_loops(const void *args, size_t off, size_t n, float *param, const float *grad,
                                                   const trainopt_step_opts *o) {
     const trainopt__adam8bit_mp_args *a = (const trainopt__adam8bit_mp_args *)args;
-    trainopt__adam8bit_loops(a->c, a->decoupled, &a->s, a->block, n, param, grad, a->codes0 + off, a->absmax0 + off / a->block,
+    const trainopt_adam_config c = *a->c;
+    const trainopt__adam_scalars s = a->s; /* locals: the parameter stores cannot alias them */
+    trainopt__adam8bit_loops(&c, a->decoupled, &s, a->block, n, param, grad, a->codes0 + off, a->absmax0 + off / a->block,
                              a->codes1 + off, a->absmax1 + off / a->block, o);
 }
 
@@ -195,7 +199,9 @@ typedef struct {
 TRAINOPT__DRIVER void trainopt__lion8bit_mp_loops(const void *args, size_t off, size_t n, float *param, const float *grad,
                                                   const trainopt_step_opts *o) {
     const trainopt__lion8bit_mp_args *a = (const trainopt__lion8bit_mp_args *)args;
-    trainopt__lion8bit_loops(a->c, &a->s, a->block, n, param, grad, a->codes0 + off, a->absmax0 + off / a->block, o);
+    const trainopt_lion_config c = *a->c;
+    const trainopt__lion_scalars s = a->s; /* locals: the parameter stores cannot alias them */
+    trainopt__lion8bit_loops(&c, &s, a->block, n, param, grad, a->codes0 + off, a->absmax0 + off / a->block, o);
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_lion8bit_step_mp(const trainopt_lion_config *c, int64_t step, size_t block,

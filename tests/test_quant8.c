@@ -842,4 +842,42 @@ void TO_NAME(quant8_battery)(to_sink *s) {
         }
         q8_run_free(&r);
     }
+    /* the _mp steps: bf16 stochastic parameters with an fp16 copy, fp16 Kahan parameters,
+       bf16 gradients (finite: a NaN's fp16 sign is the CPU's), chunks of 1024 and a tail */
+    for (kind = 0; kind < Q8_KINDS; kind++)
+        for (m = 0; m < 2; m++) {
+            const q8_case k = {kind, kind == Q8_LION, 1, 0.75f, 0.01};
+            const trainopt_dtype pd = m ? TRAINOPT_F16 : TRAINOPT_BF16;
+            q8_run r = q8_run_new(2100, 128, 6);
+            uint16_t *p = (uint16_t *)calloc(r.n, 2), *g = (uint16_t *)calloc(r.n, 2), *x = (uint16_t *)calloc(r.n, 2);
+            trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+            size_t bad = 0;
+            int64_t step;
+            trainopt_convert(r.n, r.param, TRAINOPT_F32, p, pd, TRAINOPT_ROUND_NEAREST, 0, 0);
+            pr.param_dtype = pd, pr.grad_dtype = TRAINOPT_BF16, pr.seed = 18, pr.offset = 7;
+            pr.param_mode = m ? TRAINOPT_PARAM_KAHAN : TRAINOPT_PARAM_STOCHASTIC;
+            if (m) pr.param_aux = x;
+            else pr.copy = x, pr.copy_dtype = TRAINOPT_F16;
+            for (step = 1; step <= 3; step++) {
+                to_rand_fill(&seed, r.grad, r.n, -1.0f, 1.0f);
+                trainopt_convert(r.n, r.grad, TRAINOPT_F32, g, TRAINOPT_BF16, TRAINOPT_ROUND_NEAREST, 0, 0);
+                q8_step_mp(&k, step, r.block, r.n, p, g, r.c0, r.a0, r.c1, r.a1, &pr, &bad);
+                pr.offset += r.n;
+            }
+            snprintf(name, sizeof name, "quant8/%s_mp/%s/param", q8_kind_name[kind], m ? "f16-kahan" : "bf16-stochastic");
+            to_emit(s, name, p, r.n * 2);
+            snprintf(name, sizeof name, "quant8/%s_mp/%s/%s", q8_kind_name[kind], m ? "f16-kahan" : "bf16-stochastic",
+                     m ? "compensation" : "f16-copy");
+            to_emit(s, name, x, r.n * 2);
+            snprintf(name, sizeof name, "quant8/%s_mp/%s/state0-codes", q8_kind_name[kind], m ? "f16-kahan" : "bf16-stochastic");
+            to_emit(s, name, r.c0, r.n);
+            snprintf(name, sizeof name, "quant8/%s_mp/%s/state0-absmax", q8_kind_name[kind], m ? "f16-kahan" : "bf16-stochastic");
+            to_emit_floats(s, name, r.a0, r.nb);
+            if (q8_states(kind) > 1) {
+                snprintf(name, sizeof name, "quant8/%s_mp/%s/state1-codes", q8_kind_name[kind], m ? "f16-kahan" : "bf16-stochastic");
+                to_emit(s, name, r.c1, r.n);
+            }
+            q8_run_free(&r);
+            free(p), free(g), free(x);
+        }
 }
