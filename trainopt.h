@@ -463,11 +463,11 @@
      8-bit step above (its _ex form with o) on the widened inputs (Kahan: p + c in float;
      split: the joined halves), followed by the documented rounding of the parameters
      and of the copy; with fp32 param and grad and no copy it is that step itself. One
-     pass over memory: a chunk of whole blocks (1024 elements, or one block if larger)
-     of param and grad is widened into a stack scratch in L1 by the mixed-precision
-     driver's own helpers, the 8-bit block loops run on it, and the parameters are
-     rounded back before the next chunk; chunks cut at block boundaries give the whole's
-     bits (the stochastic offset advanced by the cut, as for every _mp step). Checks as
+     pass over memory: a block of param and grad is widened into a stack scratch in L1
+     by the mixed-precision driver's own helpers, the 8-bit block loops run on it, and
+     the parameters are rounded back before the next block; tensors cut at block
+     boundaries give the whole's bits (the stochastic offset advanced by the cut, as
+     for every _mp step). Checks as
      the _mp steps' (the descriptor, then param, grad, param_aux and copy in their own
      sizes), then as the 8-bit step's, every state's codes and absmax also against
      param_aux and the copy. With bf16 parameters and gradients AdamW moves 10 bytes per
@@ -12746,16 +12746,17 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_sfadamw_step_mp(const trainopt_sfa
    and grad in the formats of a trainopt_precision (>>api-mixed): every parameter mode
    (nearest, stochastic, Kahan, split), an optional bf16/fp16 copy; the states are the
    8-bit codes and absmax as they are, so pr->state_dtype is TRAINOPT_F32 and nothing else.
-   A chunk of whole blocks at a time: the mixed-precision driver's own helpers (>>mixed)
-   widen its parameters and gradients into a scratch that stays in L1, the 8-bit step's
-   block loops run on it (>>quant8), and the same helpers round the parameters back and
-   write the copy. So each step is, bit for bit, the fp32-parameter 8-bit step on the
-   widened inputs followed by the rounding of every other _mp step; chunks are whole
-   blocks, whole vectors and whole generator groups, so chunking changes no bit. */
+   A block at a time: the mixed-precision driver's own helpers (>>mixed) widen its
+   parameters and gradients into a scratch that stays in L1, the 8-bit step's block loops
+   run on it (>>quant8), and the same helpers round the parameters back and write the
+   copy. So each step is, bit for bit, the fp32-parameter 8-bit step on the widened inputs
+   followed by the rounding of every other _mp step; blocks are whole vectors and whole
+   generator groups (64 elements at least), so chunking changes no bit. */
 
-/* Elements per chunk: at least 1024 (the scratch's passes cost little beside a call per
-   block of 64) and one block of any size, a multiple of both. */
-#define TRAINOPT__Q8_MP_CHUNK(block) ((block) < 1024 ? (size_t)1024 : (block))
+/* Elements per chunk: one block. Chunks of 1024 (four blocks of 256) measured slower at
+   16M, the same bits (bench/RESULTS.md: 16M AdamW bf16, 5.10 -> 4.45 ns/element min at
+   load 10). */
+#define TRAINOPT__Q8_MP_CHUNK(block) ((size_t)(block))
 
 /* An 8-bit step's block loops on the chunk of n elements from element off (a block
    boundary): param and grad the chunk's, in fp32; args the step's own (states, scalars). */
@@ -12796,8 +12797,7 @@ TRAINOPT__FORCE_INLINE void trainopt__q8_mp_bufs(const trainopt_precision *pr, s
 /* A checked step, chunk by chunk: widen, the 8-bit loops, round back (>>mixed's helpers). */
 TRAINOPT__DRIVER void trainopt__q8_mp_run(const trainopt_precision *pr, size_t block, size_t n, void *param, const void *grad,
                                           const trainopt_step_opts *o, trainopt__q8_mp_loops loops, const void *args) {
-    float pbuf[TRAINOPT_Q8_MAX_BLOCK < 1024 ? 1024 : TRAINOPT_Q8_MAX_BLOCK];
-    float gbuf[TRAINOPT_Q8_MAX_BLOCK < 1024 ? 1024 : TRAINOPT_Q8_MAX_BLOCK];
+    float pbuf[TRAINOPT_Q8_MAX_BLOCK], gbuf[TRAINOPT_Q8_MAX_BLOCK];
     const size_t chunk = TRAINOPT__Q8_MP_CHUNK(block);
     const int f32_param = pr->param_dtype == TRAINOPT_F32;
     trainopt_step_opts co;

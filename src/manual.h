@@ -462,11 +462,11 @@
      8-bit step above (its _ex form with o) on the widened inputs (Kahan: p + c in float;
      split: the joined halves), followed by the documented rounding of the parameters
      and of the copy; with fp32 param and grad and no copy it is that step itself. One
-     pass over memory: a chunk of whole blocks (1024 elements, or one block if larger)
-     of param and grad is widened into a stack scratch in L1 by the mixed-precision
-     driver's own helpers, the 8-bit block loops run on it, and the parameters are
-     rounded back before the next chunk; chunks cut at block boundaries give the whole's
-     bits (the stochastic offset advanced by the cut, as for every _mp step). Checks as
+     pass over memory: a block of param and grad is widened into a stack scratch in L1
+     by the mixed-precision driver's own helpers, the 8-bit block loops run on it, and
+     the parameters are rounded back before the next block; tensors cut at block
+     boundaries give the whole's bits (the stochastic offset advanced by the cut, as
+     for every _mp step). Checks as
      the _mp steps' (the descriptor, then param, grad, param_aux and copy in their own
      sizes), then as the 8-bit step's, every state's codes and absmax also against
      param_aux and the copy. With bf16 parameters and gradients AdamW moves 10 bytes per

@@ -620,7 +620,7 @@ static trainopt_status q8_mp_reference(const q8_case *k, const q8_param *mp, tra
 
 /* Every kind x parameter setup x plain/fused, gradients in a dtype that turns with them,
    three steps (an Inf and a NaN gradient in step 2), against the reference, on shapes of
-   one chunk, several chunks with a partial block, and one block of 4096. */
+   a few blocks, ten blocks and a partial one, and one block of 4096 and a tail. */
 static void test_mp_equals_widened(to_ctx *t) {
     static const size_t shapes[][2] = {{130, 64}, {2500, 256}, {4096 + 5, 4096}};
     size_t q, pi;
@@ -687,9 +687,8 @@ static void test_mp_equals_widened(to_ctx *t) {
                 }
 }
 
-/* An _mp step cut at a block boundary that is not a chunk boundary (the stochastic
-   offset advanced by the cut) gives the whole's bits: bf16 stochastic with an fp16 copy,
-   and fp16 Kahan. */
+/* An _mp step cut at a block boundary (the stochastic offset advanced by the cut) gives
+   the whole's bits: bf16 stochastic with an fp16 copy, and fp16 Kahan. */
 static void test_mp_chunks(to_ctx *t) {
     const size_t n = 3000, block = 128, cut = 1280;
     int kind, pass;
@@ -843,7 +842,7 @@ void TO_NAME(quant8_battery)(to_sink *s) {
         q8_run_free(&r);
     }
     /* the _mp steps: bf16 stochastic parameters with an fp16 copy, fp16 Kahan parameters,
-       bf16 gradients (finite: a NaN's fp16 sign is the CPU's), chunks of 1024 and a tail */
+       bf16 gradients (finite: a NaN's fp16 sign is the CPU's), 16 blocks and a tail */
     for (kind = 0; kind < Q8_KINDS; kind++)
         for (m = 0; m < 2; m++) {
             const q8_case k = {kind, kind == Q8_LION, 1, 0.75f, 0.01};
