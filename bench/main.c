@@ -231,6 +231,11 @@ static const tob_coverage coverage[] = {
     {"adamw8bit_step_ex", NULL, TOB_SHARES("adamw8bit in bench/quant8.c")},
     {"lion8bit_step", NULL, TOB_QUANT8},
     {"lion8bit_step_ex", NULL, TOB_SHARES("lion8bit in bench/quant8.c")},
+    /* issue 18: the 8-bit steps with bf16/fp16 parameters; bench/quant8.c measures AdamW's */
+    {"sgd8bit_step_mp", NULL, TOB_SHARES("adamw8bit_step_mp in bench/quant8.c")},
+    {"adam8bit_step_mp", NULL, TOB_SHARES("adamw8bit_step_mp in bench/quant8.c")},
+    {"adamw8bit_step_mp", NULL, TOB_QUANT8},
+    {"lion8bit_step_mp", NULL, TOB_SHARES("adamw8bit_step_mp in bench/quant8.c")},
 };
 
 /* 0 when every kernel of the list has a row that some table registers, or a reason. */

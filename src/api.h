@@ -633,6 +633,22 @@ typedef struct {
       size_t n, float *param, const float *grad, uint8_t *exp_avg, float *exp_avg_absmax,                      \
       const trainopt_step_opts *o),                                                                            \
       (c, step, block, n, param, grad, exp_avg, exp_avg_absmax, o))                                            \
+    X(optim, trainopt_status, sgd8bit_step_mp, (const trainopt_sgd_config *c, int64_t step, size_t block,       \
+      size_t n, void *param, const void *grad, uint8_t *momentum_buf, float *momentum_absmax,                  \
+      const trainopt_precision *pr, const trainopt_step_opts *o),                                              \
+      (c, step, block, n, param, grad, momentum_buf, momentum_absmax, pr, o))                                  \
+    X(optim, trainopt_status, adam8bit_step_mp, (const trainopt_adam_config *c, int64_t step, size_t block,     \
+      size_t n, void *param, const void *grad, uint8_t *exp_avg, float *exp_avg_absmax, uint8_t *exp_avg_sq,   \
+      float *exp_avg_sq_absmax, const trainopt_precision *pr, const trainopt_step_opts *o),                    \
+      (c, step, block, n, param, grad, exp_avg, exp_avg_absmax, exp_avg_sq, exp_avg_sq_absmax, pr, o))         \
+    X(optim, trainopt_status, adamw8bit_step_mp, (const trainopt_adam_config *c, int64_t step, size_t block,    \
+      size_t n, void *param, const void *grad, uint8_t *exp_avg, float *exp_avg_absmax, uint8_t *exp_avg_sq,   \
+      float *exp_avg_sq_absmax, const trainopt_precision *pr, const trainopt_step_opts *o),                    \
+      (c, step, block, n, param, grad, exp_avg, exp_avg_absmax, exp_avg_sq, exp_avg_sq_absmax, pr, o))         \
+    X(optim, trainopt_status, lion8bit_step_mp, (const trainopt_lion_config *c, int64_t step, size_t block,     \
+      size_t n, void *param, const void *grad, uint8_t *exp_avg, float *exp_avg_absmax,                        \
+      const trainopt_precision *pr, const trainopt_step_opts *o),                                              \
+      (c, step, block, n, param, grad, exp_avg, exp_avg_absmax, pr, o))                                        \
     X(schedule, double, lr_step, (double base_lr, int64_t t, int64_t step_size, double gamma),                 \
       (base_lr, t, step_size, gamma))                                                                          \
     X(schedule, double, lr_multistep, (double base_lr, int64_t t, const int64_t *milestones, size_t k,         \

@@ -78,6 +78,8 @@
                     AdamW (>>sfadamw) (src/optim_layerwise.h)
      >>quant8       8-bit states: trainopt_quantize_blockwise, _dequantize_blockwise, the 8-bit
                     steps (>>sgd8bit, >>adam8bit, >>lion8bit) (src/quant8.h, maps: >>quant8-maps)
+     >>quant8-mp    the 8-bit steps with bf16/fp16 parameters and gradients,
+                    trainopt_<opt>8bit_step_mp (src/quant8_mp.h)
      >>parallel     multi-tensor steps (trainopt_<opt>_step_multi) and threaded reductions
                     (trainopt_sum_squares_mt, _grad_norm_mt, _clip_grad_norm_mt) on the
                     caller's parallel-for (src/parallel.h)
@@ -449,9 +451,31 @@
      optimizers keep the states of tensors under 4096 elements (min_8bit_size) in fp32;
      that is the caller's choice here, by calling the fp32 step for them
      (TRAINOPT_Q8_MIN_SIZE = 4096 is that threshold).
-     Not yet: bf16/fp16 parameters or gradients with 8-bit states (the "Mixed precision"
-     issue): the block driver (TRAINOPT__Q8_BLOCKS) would stage a block of them through
-     stack buffers as it stages the states, so they compose without a second pass.
+     bf16/fp16 parameters and gradients (>>quant8-mp, src/quant8_mp.h): the _ex arguments
+     with param and grad as void * in the formats of a trainopt_precision (MIXED PRECISION),
+       trainopt_sgd8bit_step_mp(c, step, block, n, param, grad, momentum_buf,
+           momentum_absmax, pr, o)
+       trainopt_adam8bit_step_mp / trainopt_adamw8bit_step_mp(c, step, block, n, param,
+           grad, exp_avg, exp_avg_absmax, exp_avg_sq, exp_avg_sq_absmax, pr, o)
+       trainopt_lion8bit_step_mp(c, step, block, n, param, grad, exp_avg, exp_avg_absmax,
+           pr, o)
+     Every parameter mode (nearest, stochastic, Kahan, split), gradients in any dtype, the
+     optional bf16/fp16 copy, exactly as the other _mp steps. pr->state_dtype must be
+     TRAINOPT_F32, meaning the 8-bit states as they are (codes and an fp32 absmax; the
+     steps refuse anything else with TRAINOPT_ERR_HPARAM). Each step is, bit for bit, the
+     8-bit step above (its _ex form with o) on the widened inputs (Kahan: p + c in float;
+     split: the joined halves), followed by the documented rounding of the parameters
+     and of the copy; with fp32 param and grad and no copy it is that step itself. One
+     pass over memory: a block of param and grad is widened into a stack scratch in L1
+     by the mixed-precision driver's own helpers, the 8-bit block loops run on it, and
+     the parameters are rounded back before the next block; tensors cut at block
+     boundaries give the whole's bits (the stochastic offset advanced by the cut, as
+     for every _mp step). Checks as
+     the _mp steps' (the descriptor, then param, grad, param_aux and copy in their own
+     sizes), then as the 8-bit step's, every state's codes and absmax also against
+     param_aux and the copy. With bf16 parameters and gradients AdamW moves 10 bytes per
+     element (fp32 8-bit: 16; fp32 AdamW: 28) and keeps 2 + 8/block bytes of state per
+     parameter (2.03125 at block 256; fp32: 8).
 
    MANY TENSORS, MANY THREADS (THREADS)
      trainopt has no threads and no global state. A call that may use threads takes a
@@ -954,9 +978,10 @@
      trainopt_<opt>_step_mp(c, step, n, param, grad, <states...>, pr, o) for sgd, adagrad,
      rmsprop, adam, adamw, radam, adamax, adadelta and lion, and
      trainopt_nadam_step_mp(c, step, mu_product, n, param, grad, exp_avg, exp_avg_sq, pr, o)
-     and trainopt_sfadamw_step_mp(c, s, n, param, grad, z, exp_avg_sq, pr, o): the arguments
-     of <opt>_step_ex with void pointers, and pr, a trainopt_precision that says what they
-     point to:
+     and trainopt_sfadamw_step_mp(c, s, n, param, grad, z, exp_avg_sq, pr, o) (the 8-bit
+     steps' trainopt_<opt>8bit_step_mp: QUANT8, with their 8-bit states as they are): the
+     arguments of <opt>_step_ex with void pointers, and pr, a trainopt_precision that says
+     what they point to:
        param_dtype, param_mode, param_aux  the parameters (below)
        grad_dtype                          F32, BF16 or F16
        state_dtype                         F32 or BF16: every state array

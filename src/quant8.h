@@ -203,10 +203,14 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_dequantize_blockwise(trainopt_q8_m
 
 /* The checks every 8-bit step shares after its hyperparameters, in the fp32 steps'
    order: block, options (the count output against every buffer), step, then unless
-   there is nothing to do (n == 0 or found_inf) the buffers: param and grad of n floats,
-   each state's n codes and its absmax. *done: the step is a no-op (count written). */
+   there is nothing to do (n == 0 or found_inf) the buffers: param and grad of n elements,
+   each state's n codes and its absmax. size: the bytes of param's and grad's elements;
+   more: NULL, or the _mp steps' other buffers (>>quant8-mp), whose descriptor check has
+   already held the count output against param, grad and them. *done: the step is a no-op
+   (count written). */
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__q8_step_common(const trainopt_step_opts *o, int64_t step, size_t block,
-                                                                size_t n, float *param, const float *grad, int states,
+                                                                size_t n, const void *param, const void *grad,
+                                                                const size_t *size, const trainopt__q8_bufs *more, int states,
                                                                 uint8_t *const *codes, float *const *absmax,
                                                                 const char *const *names, int *done, const char *fn) {
     const void *const ptrs[] = {param, grad};
@@ -216,7 +220,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__q8_step_common(const trainopt_s
     int s, skip;
     *done = 0;
     if ((st = trainopt__q8_check_block(block, fn)) != TRAINOPT_OK) return st;
-    if ((st = trainopt__step_opts_check(o, n, ptrs, pg, 2, &skip, fn)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__step_opts_check(o, n, ptrs, pg, more ? 0 : 2, &skip, fn)) != TRAINOPT_OK) return st;
     if (o && o->nonfinite && n <= SIZE_MAX / sizeof(float))
         for (s = 0; s < states; s++)
             if (trainopt__overlap(o->nonfinite, sizeof *o->nonfinite, codes[s], n) ||
@@ -230,12 +234,13 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__q8_step_common(const trainopt_s
     }
     if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
     b.count = 0;
-    trainopt__q8_add(&b, param, n * sizeof(float), "param");
-    trainopt__q8_add(&b, grad, n * sizeof(float), "grad");
+    trainopt__q8_add(&b, param, n * size[0], "param");
+    trainopt__q8_add(&b, grad, n * size[1], "grad");
     for (s = 0; s < states; s++) {
         trainopt__q8_add(&b, codes[s], n, names[2 * s]);
         trainopt__q8_add(&b, absmax[s], TRAINOPT_Q8_BLOCKS(n, block) * sizeof(float), names[2 * s + 1]);
     }
+    for (s = 0; more && s < more->count; s++) trainopt__q8_add(&b, more->ptr[s], more->bytes[s], more->name[s]);
     return trainopt__q8_check_bufs(&b, fn);
 }
 
@@ -285,16 +290,7 @@ typedef struct {
     } while (0)
 
 /* >>sgd8bit: SGD with momentum (>>sgd), its momentum buffer in the signed map. */
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd8bit_run(const trainopt_sgd_config *c, int64_t step, size_t block, size_t n,
-                                                             float *param, const float *grad, uint8_t *codes0, float *absmax0,
-                                                             const trainopt_step_opts *o, const char *fn) {
-    static const char *const names[] = {"momentum_buf", "momentum_absmax"};
-    uint8_t *const codes1 = NULL;
-    float *const absmax1 = NULL;
-    trainopt__sgd_scalars s;
-    trainopt__q8_work w;
-    trainopt_status st;
-    int has_wd, done;
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd8bit_check(const trainopt_sgd_config *c, const char *fn) {
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     /* the fp32 step's checks, then the one thing 8 bits lack: a step without momentum has no state */
     if (!trainopt__nonneg(c->lr)) return trainopt__once_hparam(fn, "lr", c->lr, TRAINOPT__WHY_NONNEG);
@@ -307,14 +303,21 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd8bit_run(const trainopt_sgd_
     if (c->nesterov && c->dampening != 0.0)
         return trainopt__once_hparam(fn, "dampening", c->dampening, "with nesterov: must be 0 (PyTorch: Nesterov "
                                                                     "momentum requires a momentum and zero dampening)");
-    if ((st = trainopt__q8_step_common(o, step, block, n, param, grad, 1, &codes0, &absmax0, names, &done, fn)) !=
-            TRAINOPT_OK || done)
-        return st;
-    has_wd = c->weight_decay != 0.0;
-    s = trainopt__sgd_scalars_make(c, o);
+    return TRAINOPT_OK;
+}
+
+/* The step's block loops on n elements from a block boundary (the state's codes and
+   absmax from there): the whole of a checked fp32 call, or one chunk of an _mp call. */
+TRAINOPT__FORCE_INLINE void trainopt__sgd8bit_loops(const trainopt_sgd_config *c, const trainopt__sgd_scalars *s, int64_t step,
+                                                    size_t block, size_t n, float *param, const float *grad,
+                                                    uint8_t *codes0, float *absmax0, const trainopt_step_opts *o) {
+    uint8_t *const codes1 = NULL;
+    float *const absmax1 = NULL;
+    const int has_wd = c->weight_decay != 0.0;
+    trainopt__q8_work w;
     /* step 1 copies the gradient into the buffer (PyTorch): nothing to decode */
 #define TRAINOPT__SGD8_BODY(scaled, bad, first, nest, off, len, a)                                                 \
-    trainopt__sgd_loop(&s, len, scaled, bad, has_wd, 1, first, nest, 0, param + off, grad + off, a);
+    trainopt__sgd_loop(s, len, scaled, bad, has_wd, 1, first, nest, 0, param + off, grad + off, a);
 #define TRAINOPT__SGD8_FIRST(off, len, a, b) TRAINOPT__SGD8_BODY(scaled_, bad_, 1, c->nesterov, off, len, a)
 #define TRAINOPT__SGD8_NEST(off, len, a, b) TRAINOPT__SGD8_BODY(scaled_, bad_, 0, 1, off, len, a)
 #define TRAINOPT__SGD8_PLAIN(off, len, a, b) TRAINOPT__SGD8_BODY(scaled_, bad_, 0, 0, off, len, a)
@@ -333,6 +336,22 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd8bit_run(const trainopt_sgd_
 #undef TRAINOPT__SGD8_NEST
 #undef TRAINOPT__SGD8_FIRST
 #undef TRAINOPT__SGD8_BODY
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd8bit_run(const trainopt_sgd_config *c, int64_t step, size_t block, size_t n,
+                                                             float *param, const float *grad, uint8_t *codes0, float *absmax0,
+                                                             const trainopt_step_opts *o, const char *fn) {
+    static const char *const names[] = {"momentum_buf", "momentum_absmax"};
+    static const size_t size[] = {sizeof(float), sizeof(float)};
+    trainopt__sgd_scalars s;
+    trainopt_status st;
+    int done;
+    if ((st = trainopt__sgd8bit_check(c, fn)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__q8_step_common(o, step, block, n, param, grad, size, NULL, 1, &codes0, &absmax0, names, &done, fn)) !=
+            TRAINOPT_OK || done)
+        return st;
+    s = trainopt__sgd_scalars_make(c, o);
+    trainopt__sgd8bit_loops(c, &s, step, block, n, param, grad, codes0, absmax0, o);
     return TRAINOPT_OK;
 }
 
@@ -351,30 +370,25 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_sgd8bit_step_ex(const trainopt_sgd
 }
 
 /* >>adam8bit: Adam and AdamW (>>adam), exp_avg in the signed map, exp_avg_sq in the unsigned. */
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam8bit_run(const trainopt_adam_config *c, int decoupled, int64_t step,
-                                                              size_t block, size_t n, float *param, const float *grad,
-                                                              uint8_t *codes0, float *absmax0, uint8_t *codes1,
-                                                              float *absmax1, const trainopt_step_opts *o, const char *fn) {
-    static const char *const names[] = {"exp_avg", "exp_avg_absmax", "exp_avg_sq", "exp_avg_sq_absmax"};
-    uint8_t *const codes[] = {codes0, codes1};
-    float *const absmax[] = {absmax0, absmax1};
-    trainopt__adam_scalars s;
-    trainopt__q8_work w;
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam8bit_check(const trainopt_adam_config *c, const char *fn) {
     trainopt_status st;
-    int l2, decay, done;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if ((st = trainopt__adamlike_check(c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, fn)) != TRAINOPT_OK) return st;
     if (c->amsgrad)
         return trainopt__once_fail(TRAINOPT_ERR_HPARAM, fn, "amsgrad has no 8-bit form (bitsandbytes has none): "
                                                             "use the fp32 step");
-    if ((st = trainopt__q8_step_common(o, step, block, n, param, grad, 2, codes, absmax, names, &done, fn)) != TRAINOPT_OK ||
-        done)
-        return st;
-    s = trainopt__adam_scalars_make(c, step, o);
-    l2 = !decoupled && c->weight_decay != 0.0;
-    decay = decoupled && c->weight_decay != 0.0;
+    return TRAINOPT_OK;
+}
+
+/* The block loops, as trainopt__sgd8bit_loops'. */
+TRAINOPT__FORCE_INLINE void trainopt__adam8bit_loops(const trainopt_adam_config *c, int decoupled, const trainopt__adam_scalars *s,
+                                                     size_t block, size_t n, float *param, const float *grad,
+                                                     uint8_t *codes0, float *absmax0, uint8_t *codes1, float *absmax1,
+                                                     const trainopt_step_opts *o) {
+    const int l2 = !decoupled && c->weight_decay != 0.0, decay = decoupled && c->weight_decay != 0.0;
+    trainopt__q8_work w;
 #define TRAINOPT__ADAM8_BODY(l2_, decay_, off, len, a, b)                                                           \
-    trainopt__adam_loop(&s, len, scaled_, bad_, l2_, decay_, 0, param + off, grad + off, a, b, NULL);
+    trainopt__adam_loop(s, len, scaled_, bad_, l2_, decay_, 0, param + off, grad + off, a, b, NULL);
 #define TRAINOPT__ADAM8_L2(off, len, a, b) TRAINOPT__ADAM8_BODY(1, 0, off, len, a, b)
 #define TRAINOPT__ADAM8_DECAY(off, len, a, b) TRAINOPT__ADAM8_BODY(0, 1, off, len, a, b)
 #define TRAINOPT__ADAM8_NONE(off, len, a, b) TRAINOPT__ADAM8_BODY(0, 0, off, len, a, b)
@@ -393,6 +407,25 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam8bit_run(const trainopt_ada
 #undef TRAINOPT__ADAM8_DECAY
 #undef TRAINOPT__ADAM8_L2
 #undef TRAINOPT__ADAM8_BODY
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam8bit_run(const trainopt_adam_config *c, int decoupled, int64_t step,
+                                                              size_t block, size_t n, float *param, const float *grad,
+                                                              uint8_t *codes0, float *absmax0, uint8_t *codes1,
+                                                              float *absmax1, const trainopt_step_opts *o, const char *fn) {
+    static const char *const names[] = {"exp_avg", "exp_avg_absmax", "exp_avg_sq", "exp_avg_sq_absmax"};
+    static const size_t size[] = {sizeof(float), sizeof(float)};
+    uint8_t *const codes[] = {codes0, codes1};
+    float *const absmax[] = {absmax0, absmax1};
+    trainopt__adam_scalars s;
+    trainopt_status st;
+    int done;
+    if ((st = trainopt__adam8bit_check(c, fn)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__q8_step_common(o, step, block, n, param, grad, size, NULL, 2, codes, absmax, names, &done, fn)) !=
+            TRAINOPT_OK || done)
+        return st;
+    s = trainopt__adam_scalars_make(c, step, o);
+    trainopt__adam8bit_loops(c, decoupled, &s, block, n, param, grad, codes0, absmax0, codes1, absmax1, o);
     return TRAINOPT_OK;
 }
 
@@ -428,24 +461,15 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_adamw8bit_step_ex(const trainopt_a
                                   o, "trainopt_adamw8bit_step_ex");
 }
 
-/* >>lion8bit: Lion (>>lion), exp_avg in the signed map. */
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion8bit_run(const trainopt_lion_config *c, int64_t step, size_t block,
-                                                              size_t n, float *param, const float *grad, uint8_t *codes0,
-                                                              float *absmax0, const trainopt_step_opts *o, const char *fn) {
-    static const char *const names[] = {"exp_avg", "exp_avg_absmax"};
+/* >>lion8bit: Lion (>>lion), exp_avg in the signed map. The block loops, as trainopt__sgd8bit_loops'. */
+TRAINOPT__FORCE_INLINE void trainopt__lion8bit_loops(const trainopt_lion_config *c, const trainopt__lion_scalars *s, size_t block,
+                                                     size_t n, float *param, const float *grad, uint8_t *codes0,
+                                                     float *absmax0, const trainopt_step_opts *o) {
     uint8_t *const codes1 = NULL;
     float *const absmax1 = NULL;
-    trainopt__lion_scalars s;
     trainopt__q8_work w;
-    trainopt_status st;
-    int done;
-    if ((st = trainopt__lion_check(c, fn)) != TRAINOPT_OK) return st;
-    if ((st = trainopt__q8_step_common(o, step, block, n, param, grad, 1, &codes0, &absmax0, names, &done, fn)) !=
-            TRAINOPT_OK || done)
-        return st;
-    s = trainopt__lion_scalars_make(c, o);
-#define TRAINOPT__LION8_WD(off, len, a, b) trainopt__lion_loop(&s, len, scaled_, bad_, 1, param + off, grad + off, a);
-#define TRAINOPT__LION8_NONE(off, len, a, b) trainopt__lion_loop(&s, len, scaled_, bad_, 0, param + off, grad + off, a);
+#define TRAINOPT__LION8_WD(off, len, a, b) trainopt__lion_loop(s, len, scaled_, bad_, 1, param + off, grad + off, a);
+#define TRAINOPT__LION8_NONE(off, len, a, b) trainopt__lion_loop(s, len, scaled_, bad_, 0, param + off, grad + off, a);
 #define TRAINOPT__LION8_LOOP(scaled, bad)                                                                           \
     {                                                                                                               \
         const int scaled_ = scaled;                                                                                 \
@@ -458,6 +482,22 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion8bit_run(const trainopt_lio
 #undef TRAINOPT__LION8_LOOP
 #undef TRAINOPT__LION8_NONE
 #undef TRAINOPT__LION8_WD
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__lion8bit_run(const trainopt_lion_config *c, int64_t step, size_t block,
+                                                              size_t n, float *param, const float *grad, uint8_t *codes0,
+                                                              float *absmax0, const trainopt_step_opts *o, const char *fn) {
+    static const char *const names[] = {"exp_avg", "exp_avg_absmax"};
+    static const size_t size[] = {sizeof(float), sizeof(float)};
+    trainopt__lion_scalars s;
+    trainopt_status st;
+    int done;
+    if ((st = trainopt__lion_check(c, fn)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__q8_step_common(o, step, block, n, param, grad, size, NULL, 1, &codes0, &absmax0, names, &done, fn)) !=
+            TRAINOPT_OK || done)
+        return st;
+    s = trainopt__lion_scalars_make(c, o);
+    trainopt__lion8bit_loops(c, &s, block, n, param, grad, codes0, absmax0, o);
     return TRAINOPT_OK;
 }
 

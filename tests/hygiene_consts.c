@@ -107,6 +107,28 @@ void eight_bit_states(void) {
     note(trainopt_lion8bit_step_ex(&lion, 2, 64, 63, a, b, q0, c, &o));
 }
 
+void eight_bit_mixed(void); /* issue 18: bf16/fp16 parameters in the first halves of a and b */
+void eight_bit_mixed(void) {
+    static uint8_t q0[K], q1[K];
+    static uint16_t low[K], copy[K];
+    trainopt_sgd_config sgd = TRAINOPT_SGD_DEFAULTS;
+    trainopt_adam_config adam = TRAINOPT_ADAM_DEFAULTS, adamw = TRAINOPT_ADAMW_DEFAULTS;
+    trainopt_lion_config lion = TRAINOPT_LION_DEFAULTS;
+    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    size_t nonfinite = 0;
+    o.grad_scale = 0.5, o.nonfinite = &nonfinite;
+    sgd.momentum = 0.9, lion.lr = 1e-4;
+    pr.param_dtype = TRAINOPT_BF16, pr.grad_dtype = TRAINOPT_BF16, pr.param_mode = TRAINOPT_PARAM_STOCHASTIC, pr.seed = 1;
+    note(trainopt_sgd8bit_step_mp(&sgd, 2, 256, K, a, b, q0, c, &pr, NULL));
+    pr.param_mode = TRAINOPT_PARAM_SPLIT, pr.param_aux = low;
+    note(trainopt_adam8bit_step_mp(&adam, 2, 4096, K, a, b, q0, c, q1, d, &pr, &o));
+    pr.param_dtype = TRAINOPT_F16, pr.grad_dtype = TRAINOPT_F16, pr.param_mode = TRAINOPT_PARAM_KAHAN;
+    note(trainopt_adamw8bit_step_mp(&adamw, 2, 128, 31, a, b, q0, c, q1, d, &pr, NULL));
+    pr.param_mode = TRAINOPT_PARAM_NEAREST, pr.param_aux = NULL, pr.copy = copy, pr.copy_dtype = TRAINOPT_BF16;
+    note(trainopt_lion8bit_step_mp(&lion, 2, 64, 63, a, b, q0, c, &pr, &o));
+}
+
 /* The multi-tensor steps and threaded reductions, on a serial hook (constant lengths). */
 static void in_order(void *ctx, size_t count, trainopt_task_fn task, void *arg) {
     size_t i;
@@ -447,6 +469,7 @@ int main(void) {
     more_optimizers();
     many_tensors();
     eight_bit_states();
+    eight_bit_mixed();
     schedules();
     losses_and_gradients();
     random_draws();

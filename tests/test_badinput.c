@@ -30,7 +30,7 @@
 #define BI_NUMBER (-2) /* returned a number (a name): accepted */
 #define BI_ANY (-3)    /* either is documented; the row checks only that nothing crashes */
 
-enum { BI_SLOTS = 10, BI_SLOT_FLOATS = 512, BI_PAD = 16, BI_STRIDE = BI_SLOT_FLOATS + 2 * BI_PAD };
+enum { BI_SLOTS = 11, BI_SLOT_FLOATS = 512, BI_PAD = 16, BI_STRIDE = BI_SLOT_FLOATS + 2 * BI_PAD };
 #define BI_N 37 /* a valid length: two AVX-512 vectors and a tail of 5 */
 #define BI_BIG_N (SIZE_MAX / sizeof(float) + 1)
 
@@ -1323,6 +1323,99 @@ static void bi_lars_mp_extra(to_ctx *t, const bi_kernel *k) {
     bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "nesterov"));
 }
 
+/* ---- 8-bit steps with bf16/fp16 parameters (issue 18, _mp) -------------------------------
+   The _mp rows' layout with each state's codes and absmax in place of a state: param,
+   grad, the codes and absmax, then the compensation, the copy, the options and the count.
+   The states are the 8-bit ones, so the descriptor's state_dtype is F32 (bi_mp_extra's
+   "fp16 states" and "state dtype 5" rows pass through; BF16 has its own row). The block is
+   the last real (no letter checks it; the extra's rows do). */
+static int bi_q8_mp_bf16_states;
+static trainopt_precision bi_q8_mp_pr(const bi_args *a, int i0, int aux) {
+    trainopt_precision pr = bi_mp_pr(a, i0, aux);
+    if (bi_mp_state_dtype == TRAINOPT_BF16) pr.state_dtype = bi_q8_mp_bf16_states ? TRAINOPT_BF16 : TRAINOPT_F32;
+    return pr;
+}
+static int bi_sgd8_mp(bi_args *a) {
+    int fi;
+    const trainopt_sgd_config c = bi_sgd_cfg(a);
+    const trainopt_step_opts o = bi_opts(a, 4, 2, 8, &fi);
+    const trainopt_precision pr = bi_q8_mp_pr(a, 3, 5);
+    return trainopt_sgd8bit_step_mp(C(0) ? &c : NULL, a->step, (size_t)a->h[5], a->n, a->p[1], a->p[2], U8(3), F(4),
+                                    bi_mp_null_pr ? NULL : &pr, a->p[7] ? &o : NULL);
+}
+static int bi_adam8_mp_call(bi_args *a, int decoupled) {
+    int fi;
+    const trainopt_adam_config c = bi_adam_cfg(a);
+    const trainopt_step_opts o = bi_opts(a, 5, 2, 10, &fi);
+    const trainopt_precision pr = bi_q8_mp_pr(a, 3, 7);
+    return (decoupled ? trainopt_adamw8bit_step_mp : trainopt_adam8bit_step_mp)(
+        C(0) ? &c : NULL, a->step, (size_t)a->h[6], a->n, a->p[1], a->p[2], U8(3), F(4), U8(5), F(6),
+        bi_mp_null_pr ? NULL : &pr, a->p[9] ? &o : NULL);
+}
+static int bi_adam8_mp(bi_args *a) { return bi_adam8_mp_call(a, 0); }
+static int bi_adamw8_mp(bi_args *a) { return bi_adam8_mp_call(a, 1); }
+static int bi_lion8_mp(bi_args *a) {
+    int fi;
+    const trainopt_lion_config c = bi_lion_cfg(a);
+    const trainopt_step_opts o = bi_opts(a, 4, 1, 8, &fi);
+    const trainopt_precision pr = bi_q8_mp_pr(a, 2, 5);
+    return trainopt_lion8bit_step_mp(C(0) ? &c : NULL, a->step, (size_t)a->h[5], a->n, a->p[1], a->p[2], U8(3), F(4),
+                                     bi_mp_null_pr ? NULL : &pr, a->p[7] ? &o : NULL);
+}
+/* The descriptor's rows (bi_mp_extra), bf16 states, blocks, each state's codes and absmax
+   against param, grad and the compensation, codes right after the bf16 param, the count
+   inside a state. hi, ii: grad_scale's real, found_inf's integer; i0: param_dtype's integer;
+   bi: the block's real; states: 1 or 2 (slots from 3); aux: the compensation's slot. */
+static void bi_q8_mp_extra(to_ctx *t, const bi_kernel *k, int hi, int ii, int i0, int bi, int states, int aux) {
+    static const double bad_blocks[] = {0, 32, 96, 8192};
+    bi_args a;
+    char what[96];
+    int q, s, other;
+    bi_mp_extra(t, k, hi, ii, i0, aux);
+    bi_setup(k, &a), bi_q8_mp_bf16_states = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "bf16 states (the 8-bit states have no other format)"));
+    bi_q8_mp_bf16_states = 0;
+    for (q = 0; q < 4; q++) {
+        bi_setup(k, &a), a.h[bi] = bad_blocks[q];
+        snprintf(what, sizeof what, "block %g", bad_blocks[q]);
+        bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, what));
+    }
+    bi_setup(k, &a), a.h[bi] = 64;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "block 64"));
+    for (s = 3; s < 3 + 2 * states; s++) {
+        const int others[] = {1, 2, aux};
+        for (other = 0; other < 3; other++) {
+            bi_setup(k, &a), a.p[s] = (unsigned char *)a.p[others[other]] + 1;
+            snprintf(what, sizeof what, "pointer argument %d inside %d", s, others[other]);
+            bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, what));
+        }
+        bi_setup(k, &a), a.p[aux + 3] = a.p[s];
+        bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "opts->nonfinite inside a state's codes or absmax"));
+    }
+    bi_setup(k, &a), a.p[3] = (uint16_t *)a.p[1] + BI_N; /* bf16 param: 2 bytes an element */
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "codes right after the bf16 param"));
+    bi_setup(k, &a), a.p[3] = (uint16_t *)a.p[1] + BI_N - 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "codes over the bf16 param's last element"));
+}
+static void bi_sgd8_mp_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_q8_mp_extra(t, k, 4, 2, 3, 5, 1, 5);
+    bi_setup(k, &a), a.h[1] = 0.0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "momentum 0 (no 8-bit form without a buffer)"));
+    bi_setup(k, &a), a.step = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "the first step (the buffer is not read)"));
+}
+static void bi_adam8_mp_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_q8_mp_extra(t, k, 5, 2, 3, 6, 2, 7);
+    bi_setup(k, &a), a.i[0] = 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "amsgrad (no 8-bit form)"));
+}
+static void bi_lion8_mp_extra(to_ctx *t, const bi_kernel *k) {
+    bi_q8_mp_extra(t, k, 4, 1, 2, 5, 1, 5);
+    bi_lion_extra(t, k);
+}
+
 /* ---- multi-tensor steps and threaded reductions (tests/test_parallel.c has the rest) ---- */
 
 /* A list of three tensors (n is k): tensor j's arrays at float 64*j of slots 4 (param),
@@ -2215,6 +2308,15 @@ static const bi_kernel bi_kernels[] = {
     {"adafactor_step_mp", bi_af_mp, "cWRWWWwwyy", "", "n-nn-nn", "---EEE", {0.01, -0.8, 1e-7, 1e-3, 1.0, 0.1, 0.5},
      {1, 2, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, BI_N, BI_BIG_N, ST, 1, -1, bi_af_mp_setup,
      bi_af_mp_extra},
+    /* issue 18: the 8-bit steps with bf16/fp16 parameters (the block is the last real) */
+    {"sgd8bit_step_mp", bi_sgd8_mp, "cWRxxWwyy", "", "n-fnn-", "---EEE", {0.1, 0.9, 0.0, 0.01, 0.5, 256},
+     {0, 1, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, BI_N, BI_BIG_N, ST, 1, -1, NULL, bi_sgd8_mp_extra},
+    {"adam8bit_step_mp", bi_adam8_mp, "cWRxxxxWwyy", "", "nbbnnn-", "---EEE", {1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5, 256},
+     {0, 1, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_F16}, 1, BI_N, BI_BIG_N, ST, 1, -1, NULL, bi_adam8_mp_extra},
+    {"adamw8bit_step_mp", bi_adamw8_mp, "cWRxxxxWwyy", "", "nbbnnn-", "---EEE", {1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5, 256},
+     {0, 0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, BI_N, BI_BIG_N, ST, 1, -1, NULL, bi_adam8_mp_extra},
+    {"lion8bit_step_mp", bi_lion8_mp, "cWRxxWwyy", "", "nuunn-", "--EEE", {1e-4, 0.9, 0.99, 1e-3, 0.5, 256},
+     {1, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, BI_N, BI_BIG_N, ST, 1, -1, NULL, bi_lion8_mp_extra},
     /* multi-tensor steps (k = 3 tensors) and threaded reductions */
     {"sgd_step_multi", bi_sgd_multi, "cxyy", "", "nnfnn", "--", {0.1, 0.9, 0.0, 0.01, 0.5}, {0}, 1, 3, 0, ST, 0, -1,
      bi_multi_setup, bi_multi_extra},

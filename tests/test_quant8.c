@@ -506,6 +506,280 @@ static void test_errors(to_ctx *t) {
     q8_run_free(&a);
 }
 
+/* ---- the 8-bit steps with bf16/fp16 parameters and gradients (_mp) ---- */
+
+/* One _mp step of kind k (8-bit states), with the descriptor pr. */
+static trainopt_status q8_step_mp(const q8_case *k, int64_t step, size_t block, size_t n, void *param, const void *grad,
+                                  uint8_t *c0, float *a0, uint8_t *c1, float *a1, const trainopt_precision *pr,
+                                  size_t *nonfinite) {
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    const trainopt_step_opts *op = k->fused ? &o : NULL;
+    o.grad_scale = k->scale;
+    o.nonfinite = nonfinite;
+    if (k->kind == Q8_SGD || k->kind == Q8_SGD_NESTEROV) {
+        trainopt_sgd_config c = TRAINOPT_SGD_DEFAULTS;
+        c.lr = 0.05, c.momentum = 0.9, c.weight_decay = k->wd, c.maximize = k->maximize;
+        c.nesterov = k->kind == Q8_SGD_NESTEROV;
+        c.dampening = c.nesterov ? 0.0 : 0.1;
+        return trainopt_sgd8bit_step_mp(&c, step, block, n, param, grad, c0, a0, pr, op);
+    }
+    if (k->kind == Q8_LION) {
+        trainopt_lion_config c = TRAINOPT_LION_DEFAULTS;
+        c.lr = 1e-3, c.weight_decay = k->wd, c.maximize = k->maximize;
+        return trainopt_lion8bit_step_mp(&c, step, block, n, param, grad, c0, a0, pr, op);
+    } else {
+        trainopt_adam_config c = TRAINOPT_ADAM_DEFAULTS;
+        c.lr = 1e-2, c.weight_decay = k->wd, c.maximize = k->maximize;
+        return k->kind == Q8_ADAMW ? trainopt_adamw8bit_step_mp(&c, step, block, n, param, grad, c0, a0, c1, a1, pr, op)
+                                   : trainopt_adam8bit_step_mp(&c, step, block, n, param, grad, c0, a0, c1, a1, pr, op);
+    }
+}
+
+/* The parameter setups (F32: a master with a copy), as tests/test_mixed.c's. */
+typedef struct {
+    trainopt_dtype dtype;
+    trainopt_param_mode mode;
+    trainopt_dtype copy; /* F32: none */
+    const char *name;
+} q8_param;
+static const q8_param q8_params[] = {
+    {TRAINOPT_F32, TRAINOPT_PARAM_NEAREST, TRAINOPT_BF16, "f32+bf16copy"},
+    {TRAINOPT_BF16, TRAINOPT_PARAM_NEAREST, TRAINOPT_F32, "bf16-nearest"},
+    {TRAINOPT_F16, TRAINOPT_PARAM_NEAREST, TRAINOPT_F16, "f16-nearest+f16copy"},
+    {TRAINOPT_BF16, TRAINOPT_PARAM_STOCHASTIC, TRAINOPT_F32, "bf16-stochastic"},
+    {TRAINOPT_F16, TRAINOPT_PARAM_STOCHASTIC, TRAINOPT_BF16, "f16-stochastic+bf16copy"},
+    {TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_F32, "bf16-kahan"},
+    {TRAINOPT_F16, TRAINOPT_PARAM_KAHAN, TRAINOPT_F32, "f16-kahan"},
+    {TRAINOPT_BF16, TRAINOPT_PARAM_SPLIT, TRAINOPT_F16, "bf16-split+f16copy"},
+};
+#define Q8_PARAMS (sizeof q8_params / sizeof q8_params[0])
+static const trainopt_dtype q8_grad_dtypes[] = {TRAINOPT_BF16, TRAINOPT_F16, TRAINOPT_F32};
+
+static float q8_widen1(const uint16_t *h, trainopt_dtype d, size_t i) {
+    float f;
+    trainopt_convert(1, h + i, d, &f, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0);
+    return f;
+}
+static uint16_t q8_round1(float x, trainopt_dtype d) {
+    uint16_t h;
+    trainopt_convert(1, &x, TRAINOPT_F32, &h, d, TRAINOPT_ROUND_NEAREST, 0, 0);
+    return h;
+}
+/* Element i of bf16/fp16 array h, every NaN as one value (payloads are not promised);
+   d F32: raw bits (split's low halves). */
+static uint32_t q8_canonical16(const uint16_t *h, trainopt_dtype d, size_t i) {
+    if (d == TRAINOPT_F32) return h[i];
+    return (h[i] & 0x7fffu) > (d == TRAINOPT_BF16 ? 0x7f80u : 0x7c00u) ? 0x10000u : h[i];
+}
+static int q8_same16(to_ctx *t, const char *what, const uint16_t *got, const uint16_t *want, trainopt_dtype d, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (q8_canonical16(got, d, i) != q8_canonical16(want, d, i)) {
+            to_fail(t, "%s: element %zu / %zu differs: got 0x%04x, want 0x%04x", what, i, n, got[i], want[i]);
+            return 0;
+        }
+    return 1;
+}
+
+/* The reference: param widened (Kahan: p + c in float; split: the joined halves), grad
+   widened by trainopt_convert, the fp32-parameter 8-bit step, then the manual's rounding
+   (nearest; stochastic with the words of (seed, offset + i); Kahan p = rne(q), c = rne(q - p);
+   split halves with NaN as 0xffffffff; the copy nearest). p16, aux: param in its dtype. */
+static trainopt_status q8_mp_reference(const q8_case *k, const q8_param *mp, trainopt_dtype gd, int64_t step, q8_run *r,
+                                       float *p32, uint16_t *p16, uint16_t *aux, const void *grad, uint16_t *copy,
+                                       const trainopt_precision *pr, size_t *bad) {
+    float *q = q8_floats(r->n), *g = q8_floats(r->n);
+    trainopt_status st;
+    size_t i;
+    for (i = 0; i < r->n; i++) {
+        if (mp->dtype == TRAINOPT_F32) q[i] = p32[i];
+        else if (mp->mode == TRAINOPT_PARAM_SPLIT) q[i] = to_from_bits((uint32_t)p16[i] << 16 | aux[i]);
+        else if (mp->mode == TRAINOPT_PARAM_KAHAN) q[i] = q8_widen1(p16, mp->dtype, i) + q8_widen1(aux, mp->dtype, i);
+        else q[i] = q8_widen1(p16, mp->dtype, i);
+    }
+    trainopt_convert(r->n, grad, gd, g, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0);
+    st = q8_step(k, step, r->block, r->n, q, g, r->c0, r->a0, r->c1, r->a1, NULL, NULL, bad);
+    if (st == TRAINOPT_OK) {
+        if (mp->copy != TRAINOPT_F32) trainopt_convert(r->n, q, TRAINOPT_F32, copy, mp->copy, TRAINOPT_ROUND_NEAREST, 0, 0);
+        if (mp->dtype == TRAINOPT_F32) memcpy(p32, q, r->n * sizeof(float));
+        else if (mp->mode == TRAINOPT_PARAM_STOCHASTIC)
+            trainopt_convert(r->n, q, TRAINOPT_F32, p16, mp->dtype, TRAINOPT_ROUND_STOCHASTIC, pr->seed, pr->offset);
+        else
+            for (i = 0; i < r->n; i++)
+                if (mp->mode == TRAINOPT_PARAM_SPLIT) {
+                    const uint32_t b = q[i] != q[i] ? 0xffffffffu : to_bits(q[i]);
+                    p16[i] = (uint16_t)(b >> 16), aux[i] = (uint16_t)b;
+                } else {
+                    p16[i] = q8_round1(q[i], mp->dtype);
+                    if (mp->mode == TRAINOPT_PARAM_KAHAN) aux[i] = q8_round1(q[i] - q8_widen1(p16, mp->dtype, i), mp->dtype);
+                }
+    }
+    free(q), free(g);
+    return st;
+}
+
+/* Every kind x parameter setup x plain/fused, gradients in a dtype that turns with them,
+   three steps (an Inf and a NaN gradient in step 2), against the reference, on shapes of
+   a few blocks, ten blocks and a partial one, and one block of 4096 and a tail. */
+static void test_mp_equals_widened(to_ctx *t) {
+    static const size_t shapes[][2] = {{130, 64}, {2500, 256}, {4096 + 5, 4096}};
+    size_t q, pi;
+    int kind, fused;
+    for (q = 0; q < 3; q++)
+        for (kind = 0; kind < Q8_KINDS; kind++)
+            for (pi = 0; pi < Q8_PARAMS; pi++)
+                for (fused = 0; fused < 2; fused++) {
+                    const q8_param *mp = &q8_params[pi];
+                    const trainopt_dtype gd = q8_grad_dtypes[(pi + (size_t)kind + q) % 3];
+                    const q8_case k = {kind, (int)(pi & 1), fused, fused ? 0.5f : 1.0f, pi == 2 ? 0.0 : 0.01};
+                    const size_t n = shapes[q][0], block = shapes[q][1];
+                    q8_run a = q8_run_new(n, block, 11 + q), b = q8_run_new(n, block, 11 + q);
+                    uint16_t *p16a = (uint16_t *)calloc(n, 2), *p16b = (uint16_t *)calloc(n, 2);
+                    uint16_t *auxa = (uint16_t *)calloc(n, 2), *auxb = (uint16_t *)calloc(n, 2);
+                    uint16_t *copya = (uint16_t *)calloc(n, 2), *copyb = (uint16_t *)calloc(n, 2);
+                    void *grad = malloc(n * 4);
+                    uint64_t seed = 1234 + pi;
+                    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+                    int64_t step;
+                    size_t i;
+                    char what[160];
+                    /* starting parameters in the setup's dtype, the same in a and b */
+                    if (mp->mode == TRAINOPT_PARAM_SPLIT)
+                        for (i = 0; i < n; i++) p16a[i] = (uint16_t)(to_bits(a.param[i]) >> 16), auxa[i] = (uint16_t)to_bits(a.param[i]);
+                    else if (mp->dtype != TRAINOPT_F32) {
+                        trainopt_convert(n, a.param, TRAINOPT_F32, p16a, mp->dtype, TRAINOPT_ROUND_NEAREST, 0, 0);
+                        if (mp->mode == TRAINOPT_PARAM_KAHAN)
+                            for (i = 0; i < n; i++) auxa[i] = q8_round1(a.param[i] * 1e-3f, mp->dtype);
+                    }
+                    memcpy(p16b, p16a, n * 2), memcpy(auxb, auxa, n * 2);
+                    pr.param_dtype = mp->dtype, pr.param_mode = mp->mode, pr.grad_dtype = gd;
+                    pr.param_aux = mp->mode == TRAINOPT_PARAM_KAHAN || mp->mode == TRAINOPT_PARAM_SPLIT ? auxa : NULL;
+                    pr.copy = mp->copy != TRAINOPT_F32 ? copya : NULL;
+                    pr.copy_dtype = mp->copy != TRAINOPT_F32 ? mp->copy : TRAINOPT_BF16;
+                    pr.seed = 0x5eed + pi, pr.offset = 3 * pi;
+                    for (step = 1; step <= 3; step++) {
+                        size_t bad_a = 77, bad_b = 88;
+                        void *pa = mp->dtype == TRAINOPT_F32 ? (void *)a.param : (void *)p16a;
+                        to_rand_fill(&seed, a.grad, n, -2.0f, 2.0f);
+                        if (step == 2) a.grad[n / 3] = INFINITY, a.grad[n - 1] = NAN;
+                        trainopt_convert(n, a.grad, TRAINOPT_F32, grad, gd, TRAINOPT_ROUND_NEAREST, 0, 0);
+                        snprintf(what, sizeof what, "%s %s grad %d fused %d n %zu block %zu step %lld", q8_kind_name[kind],
+                                 mp->name, (int)gd, fused, n, block, (long long)step);
+                        if (!to_expect_status(t, q8_step_mp(&k, step, block, n, pa, grad, a.c0, a.a0, a.c1, a.a1, &pr, &bad_a),
+                                              TRAINOPT_OK, what))
+                            break;
+                        to_expect_status(t, q8_mp_reference(&k, mp, gd, step, &b, b.param, p16b, auxb, grad, copyb, &pr, &bad_b),
+                                         TRAINOPT_OK, what);
+                        if (mp->dtype == TRAINOPT_F32 ? !to_bits_equal(t, what, a.param, b.param, n)
+                                                      : !q8_same16(t, what, p16a, p16b, mp->dtype, n))
+                            break;
+                        if (pr.param_aux && !q8_same16(t, what, auxa, auxb, mp->mode == TRAINOPT_PARAM_SPLIT ? TRAINOPT_F32 : mp->dtype, n))
+                            break;
+                        if (pr.copy && !q8_same16(t, what, copya, copyb, mp->copy, n)) break;
+                        if (!q8_bytes_equal(t, what, a.c0, b.c0, n) || !to_bits_equal(t, what, a.a0, b.a0, a.nb)) break;
+                        if (q8_states(kind) > 1 && (!q8_bytes_equal(t, what, a.c1, b.c1, n) || !to_bits_equal(t, what, a.a1, b.a1, a.nb)))
+                            break;
+                        if (fused) TO_CHECK(t, bad_a == bad_b, "%s: nonfinite %zu, reference %zu", what, bad_a, bad_b);
+                        pr.offset += n; /* as a caller advancing its stream */
+                    }
+                    q8_run_free(&a), q8_run_free(&b);
+                    free(p16a), free(p16b), free(auxa), free(auxb), free(copya), free(copyb), free(grad);
+                }
+}
+
+/* An _mp step cut at a block boundary (the stochastic offset advanced by the cut) gives
+   the whole's bits: bf16 stochastic with an fp16 copy, and fp16 Kahan. */
+static void test_mp_chunks(to_ctx *t) {
+    const size_t n = 3000, block = 128, cut = 1280;
+    int kind, pass;
+    for (kind = 0; kind < Q8_KINDS; kind++)
+        for (pass = 0; pass < 2; pass++) {
+            const q8_case k = {kind, 0, 1, 0.5f, 0.01};
+            const trainopt_dtype pd = pass ? TRAINOPT_F16 : TRAINOPT_BF16;
+            q8_run a = q8_run_new(n, block, 8), b = q8_run_new(n, block, 8);
+            uint16_t *pa = (uint16_t *)calloc(n, 2), *pb = (uint16_t *)calloc(n, 2), *xa = (uint16_t *)calloc(n, 2),
+                     *xb = (uint16_t *)calloc(n, 2), *g = (uint16_t *)calloc(n, 2);
+            trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+            uint64_t seed = 21;
+            size_t bad_a, bad_b1, bad_b2;
+            int64_t step;
+            trainopt_convert(n, a.param, TRAINOPT_F32, pa, pd, TRAINOPT_ROUND_NEAREST, 0, 0);
+            memcpy(pb, pa, n * 2);
+            pr.param_dtype = pd, pr.grad_dtype = TRAINOPT_BF16, pr.seed = 77, pr.offset = 5;
+            pr.param_mode = pass ? TRAINOPT_PARAM_KAHAN : TRAINOPT_PARAM_STOCHASTIC;
+            for (step = 1; step <= 3; step++) {
+                trainopt_precision p1 = pr, p2 = pr;
+                to_rand_fill(&seed, a.grad, n, -1.0f, 1.0f);
+                if (step == 2) a.grad[2000] = NAN;
+                trainopt_convert(n, a.grad, TRAINOPT_F32, g, TRAINOPT_BF16, TRAINOPT_ROUND_NEAREST, 0, 0);
+                if (pass) pr.param_aux = xa, p1.param_aux = xb, p2.param_aux = xb + cut;
+                else pr.copy = xa, p1.copy = xb, p2.copy = xb + cut, pr.copy_dtype = p1.copy_dtype = p2.copy_dtype = TRAINOPT_F16;
+                p2.offset += cut;
+                q8_step_mp(&k, step, block, n, pa, g, a.c0, a.a0, a.c1, a.a1, &pr, &bad_a);
+                q8_step_mp(&k, step, block, cut, pb, g, b.c0, b.a0, b.c1, b.a1, &p1, &bad_b1);
+                q8_step_mp(&k, step, block, n - cut, pb + cut, g + cut, b.c0 + cut, b.a0 + cut / block, b.c1 + cut,
+                           b.a1 + cut / block, &p2, &bad_b2);
+                TO_CHECK(t, bad_a == bad_b1 + bad_b2, "%s pass %d: nonfinite %zu, pieces %zu + %zu", q8_kind_name[kind], pass,
+                         bad_a, bad_b1, bad_b2);
+                pr.offset += n;
+            }
+            q8_same16(t, q8_kind_name[kind], pb, pa, pd, n);
+            q8_same16(t, q8_kind_name[kind], xb, xa, pd, n);
+            q8_bytes_equal(t, q8_kind_name[kind], b.c0, a.c0, n);
+            to_bits_equal(t, q8_kind_name[kind], b.a0, a.a0, a.nb);
+            if (q8_states(kind) > 1) q8_bytes_equal(t, q8_kind_name[kind], b.c1, a.c1, n), to_bits_equal(t, q8_kind_name[kind], b.a1, a.a1, a.nb);
+            q8_run_free(&a), q8_run_free(&b);
+            free(pa), free(pb), free(xa), free(xb), free(g);
+        }
+}
+
+/* The _mp steps' refusals: status, and nothing written. */
+static void test_mp_errors(to_ctx *t) {
+    q8_run a = q8_run_new(100, 64, 2);
+    trainopt_adam_config ac = TRAINOPT_ADAMW_DEFAULTS;
+    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+    uint16_t p16[100], g16[100], aux[100];
+    size_t i;
+    for (i = 0; i < 100; i++) p16[i] = 0x3f80, g16[i] = 0x3c00, aux[i] = 0;
+    pr.param_dtype = TRAINOPT_BF16, pr.grad_dtype = TRAINOPT_F16;
+    to_expect_status(t, trainopt_adamw8bit_step_mp(&ac, 1, 64, 100, p16, g16, a.c0, a.a0, a.c1, a.a1, NULL, NULL),
+                     TRAINOPT_ERR_NULL, "pr NULL");
+    pr.state_dtype = TRAINOPT_BF16;
+    to_expect_status(t, trainopt_adamw8bit_step_mp(&ac, 1, 64, 100, p16, g16, a.c0, a.a0, a.c1, a.a1, &pr, NULL),
+                     TRAINOPT_ERR_HPARAM, "state_dtype bf16");
+    pr.state_dtype = TRAINOPT_F32, pr.param_mode = TRAINOPT_PARAM_KAHAN;
+    to_expect_status(t, trainopt_adamw8bit_step_mp(&ac, 1, 64, 100, p16, g16, a.c0, a.a0, a.c1, a.a1, &pr, NULL),
+                     TRAINOPT_ERR_NULL, "Kahan without param_aux");
+    pr.param_aux = aux;
+    to_expect_status(t, trainopt_adamw8bit_step_mp(&ac, 1, 64, 100, p16, g16, a.c0, a.a0, (uint8_t *)aux + 10, a.a1, &pr, NULL),
+                     TRAINOPT_ERR_ALIAS, "exp_avg_sq codes inside param_aux");
+    pr.copy = a.a1, pr.copy_dtype = TRAINOPT_BF16;
+    to_expect_status(t, trainopt_adamw8bit_step_mp(&ac, 1, 64, 100, p16, g16, a.c0, a.a0, a.c1, a.a1, &pr, NULL),
+                     TRAINOPT_ERR_ALIAS, "copy over exp_avg_sq_absmax");
+    pr.copy = NULL, pr.param_mode = TRAINOPT_PARAM_SPLIT, pr.param_dtype = TRAINOPT_F16;
+    to_expect_status(t, trainopt_adamw8bit_step_mp(&ac, 1, 64, 100, p16, g16, a.c0, a.a0, a.c1, a.a1, &pr, NULL),
+                     TRAINOPT_ERR_HPARAM, "split fp16");
+    pr.param_mode = TRAINOPT_PARAM_NEAREST, pr.param_aux = NULL, pr.param_dtype = TRAINOPT_BF16;
+    ac.amsgrad = 1;
+    to_expect_status(t, trainopt_adamw8bit_step_mp(&ac, 1, 64, 100, p16, g16, a.c0, a.a0, a.c1, a.a1, &pr, NULL),
+                     TRAINOPT_ERR_HPARAM, "amsgrad");
+    ac.amsgrad = 0;
+    TO_CHECK(t, a.c0[0] == 0 && a.a0[0] == 0.0f && a.a1[1] == 0.0f && p16[0] == 0x3f80, "a refused step wrote");
+    /* param is n bf16 (2n bytes): momentum codes right after it are not inside it */
+    {
+        trainopt_sgd_config sc = TRAINOPT_SGD_DEFAULTS;
+        uint16_t both[100 + 50];
+        sc.momentum = 0.9;
+        for (i = 0; i < 100; i++) both[i] = 0x3f80;
+        memset(both + 100, 0, 100);
+        to_expect_status(t, trainopt_sgd8bit_step_mp(&sc, 1, 64, 100, both, g16, (uint8_t *)(both + 100), a.a0, &pr, NULL),
+                         TRAINOPT_OK, "codes just after a bf16 param");
+        to_expect_status(t, trainopt_sgd8bit_step_mp(&sc, 1, 64, 100, both, g16, (uint8_t *)(both + 99), a.a0, &pr, NULL),
+                         TRAINOPT_ERR_ALIAS, "codes over the bf16 param's last element");
+    }
+    q8_run_free(&a);
+}
+
 void TO_NAME(quant8_tests)(to_ctx *t) {
     to_run(t, "golden-bitsandbytes-reference", test_golden);
     to_run(t, "scalar-rule-scales-lengths-offsets", test_reference_rule);
@@ -514,6 +788,9 @@ void TO_NAME(quant8_tests)(to_ctx *t) {
     to_run(t, "step-equals-dequantize-fp32-quantize", test_step_equals_composition);
     to_run(t, "chunks-nan-block-found-inf", test_chunks_nan_skip);
     to_run(t, "errors", test_errors);
+    to_run(t, "mp-equals-8bit-step-on-widened-then-rounding", test_mp_equals_widened);
+    to_run(t, "mp-chunks-at-block-boundaries", test_mp_chunks);
+    to_run(t, "mp-errors", test_mp_errors);
 }
 
 void TO_NAME(quant8_battery)(to_sink *s) {
@@ -564,4 +841,42 @@ void TO_NAME(quant8_battery)(to_sink *s) {
         }
         q8_run_free(&r);
     }
+    /* the _mp steps: bf16 stochastic parameters with an fp16 copy, fp16 Kahan parameters,
+       bf16 gradients (finite: a NaN's fp16 sign is the CPU's), 16 blocks and a tail */
+    for (kind = 0; kind < Q8_KINDS; kind++)
+        for (m = 0; m < 2; m++) {
+            const q8_case k = {kind, kind == Q8_LION, 1, 0.75f, 0.01};
+            const trainopt_dtype pd = m ? TRAINOPT_F16 : TRAINOPT_BF16;
+            q8_run r = q8_run_new(2100, 128, 6);
+            uint16_t *p = (uint16_t *)calloc(r.n, 2), *g = (uint16_t *)calloc(r.n, 2), *x = (uint16_t *)calloc(r.n, 2);
+            trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+            size_t bad = 0;
+            int64_t step;
+            trainopt_convert(r.n, r.param, TRAINOPT_F32, p, pd, TRAINOPT_ROUND_NEAREST, 0, 0);
+            pr.param_dtype = pd, pr.grad_dtype = TRAINOPT_BF16, pr.seed = 18, pr.offset = 7;
+            pr.param_mode = m ? TRAINOPT_PARAM_KAHAN : TRAINOPT_PARAM_STOCHASTIC;
+            if (m) pr.param_aux = x;
+            else pr.copy = x, pr.copy_dtype = TRAINOPT_F16;
+            for (step = 1; step <= 3; step++) {
+                to_rand_fill(&seed, r.grad, r.n, -1.0f, 1.0f);
+                trainopt_convert(r.n, r.grad, TRAINOPT_F32, g, TRAINOPT_BF16, TRAINOPT_ROUND_NEAREST, 0, 0);
+                q8_step_mp(&k, step, r.block, r.n, p, g, r.c0, r.a0, r.c1, r.a1, &pr, &bad);
+                pr.offset += r.n;
+            }
+            snprintf(name, sizeof name, "quant8/%s_mp/%s/param", q8_kind_name[kind], m ? "f16-kahan" : "bf16-stochastic");
+            to_emit(s, name, p, r.n * 2);
+            snprintf(name, sizeof name, "quant8/%s_mp/%s/%s", q8_kind_name[kind], m ? "f16-kahan" : "bf16-stochastic",
+                     m ? "compensation" : "f16-copy");
+            to_emit(s, name, x, r.n * 2);
+            snprintf(name, sizeof name, "quant8/%s_mp/%s/state0-codes", q8_kind_name[kind], m ? "f16-kahan" : "bf16-stochastic");
+            to_emit(s, name, r.c0, r.n);
+            snprintf(name, sizeof name, "quant8/%s_mp/%s/state0-absmax", q8_kind_name[kind], m ? "f16-kahan" : "bf16-stochastic");
+            to_emit_floats(s, name, r.a0, r.nb);
+            if (q8_states(kind) > 1) {
+                snprintf(name, sizeof name, "quant8/%s_mp/%s/state1-codes", q8_kind_name[kind], m ? "f16-kahan" : "bf16-stochastic");
+                to_emit(s, name, r.c1, r.n);
+            }
+            q8_run_free(&r);
+            free(p), free(g), free(x);
+        }
 }

@@ -496,6 +496,10 @@ static const char *const th_not_elementwise[][2] = {
     {"adamw8bit_step_ex", "blockwise (one absmax per block): chunks only at block boundaries, tested in tests/test_quant8.c"},
     {"lion8bit_step", "blockwise (one absmax per block): chunks only at block boundaries, tested in tests/test_quant8.c"},
     {"lion8bit_step_ex", "blockwise (one absmax per block): chunks only at block boundaries, tested in tests/test_quant8.c"},
+    {"sgd8bit_step_mp", "blockwise: chunks only at block boundaries (stochastic offset advanced), tested in tests/test_quant8.c"},
+    {"adam8bit_step_mp", "blockwise: chunks only at block boundaries (stochastic offset advanced), tested in tests/test_quant8.c"},
+    {"adamw8bit_step_mp", "blockwise: chunks only at block boundaries (stochastic offset advanced), tested in tests/test_quant8.c"},
+    {"lion8bit_step_mp", "blockwise: chunks only at block boundaries (stochastic offset advanced), tested in tests/test_quant8.c"},
     /* threaded by the library itself: tests/test_parallel.c runs each at 1, 2, 3 and 7 threads */
     {"sgd_step_multi", "threaded itself (tests/test_parallel.c)"},
     {"adagrad_step_multi", "threaded itself (tests/test_parallel.c)"},

@@ -549,3 +549,29 @@ class LowPrecision(unittest.TestCase):
             tnp.quantize_blockwise(g, block=100)  # not a power of two
         with self.assertRaises(ValueError):
             tnp.adamw8bit_step(p, g, m, m_max[:3], v, v_max, step=4)
+
+    def test_8bit_step_mp_is_8bit_step_on_widened_bf16(self):
+        """adamw8bit_step_mp on bf16 (uint16) param and grad: the fp32-param 8-bit step on the widened
+        arrays, then the parameters rounded to nearest even, bit for bit over 3 steps (the manual's
+        QUANT8); Kahan without its compensation array is refused."""
+        def bf16(x):  # round to nearest even (finite x), as uint16 bits
+            u = x.view(np.uint32).astype(np.uint64)
+            return ((u + 0x7fff + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+
+        def widen(h):
+            return (h.astype(np.uint32) << 16).view(np.float32)
+        r = rng(5)
+        n = 1000
+        p16 = bf16(r.uniform(-1, 1, n).astype(np.float32))
+        q = widen(p16).copy()
+        states, ref_states = tnp.states8bit(n) + tnp.states8bit(n), tnp.states8bit(n) + tnp.states8bit(n)
+        for step in range(1, 4):
+            g16 = bf16(r.uniform(-1, 1, n).astype(np.float32))
+            self.assertEqual(tnp.adamw8bit_step_mp(p16, g16, *states, step=step, lr=1e-2, grad_scale=1.0), 0)
+            tnp.adamw8bit_step(q, widen(g16), *ref_states, step=step, lr=1e-2)
+            q = widen(bf16(q)).copy()
+            np.testing.assert_array_equal(p16, bf16(q))
+            for got, want in zip(states, ref_states):
+                np.testing.assert_array_equal(got, want)
+        with self.assertRaises(TrainoptError):
+            tnp.adamw8bit_step_mp(p16, g16, *states, step=4, param_mode="kahan")

@@ -253,6 +253,27 @@ for _family, _kernel in _api.KERNELS:
                                 "block (states8bit(n, block) makes a zero state)"))
 
 
+def _q8_mixed_arrays(kernel, arrays, given, n, extra):
+    """An 8-bit _mp step's arguments: param and grad as a mixed-precision step's (their dtypes the
+    arrays'), the states as an 8-bit step's, then the trainopt_precision (state_dtype F32: the 8-bit
+    states as they are)."""
+    lowp = [(name, writable) for name, writable in arrays if name in ("param", "grad")]
+    states = [(name, writable) for name, writable in arrays if name not in ("param", "grad")]
+    pointers = _mixed_arrays(kernel, lowp, given, n, extra)
+    return pointers[:2] + _q8_arrays(kernel, states, given, n, extra) + pointers[2:]
+
+
+for _family, _kernel in _api.KERNELS:
+    _layout = optimizer_layout(_kernel, ("void *", "const void *", "uint8_t *", "float *"),
+                               ("const trainopt_precision *",))
+    if _family == "optim" and _layout is not None and "block" in _layout[1]:
+        _export(_make_optimizer(_kernel, *_layout, arguments=_q8_mixed_arrays, keywords=_MIXED_KEYWORDS,
+                                defaults={"block": Q8_BLOCK},
+                                about="float32, float16 or uint16 (bf16 bits) param and grad (the dtypes are the "
+                                "arrays'; param_mode, param_aux, copy, seed, offset as for every <opt>_step_mp), "
+                                "uint8 state codes and float32 absmax, one per block"))
+
+
 def states8bit(n, block=Q8_BLOCK):
     """A zero 8-bit state of n elements: (uint8 codes, float32 absmax per block)."""
     return np.zeros(n, np.uint8), np.zeros(-(-n // block), np.float32)

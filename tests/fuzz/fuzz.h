@@ -161,6 +161,8 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(sgd8bit_step_ex, quant8) X(adam8bit_step, quant8) X(adam8bit_step_ex, quant8)     \
     X(adamw8bit_step, quant8) X(adamw8bit_step_ex, quant8) X(lion8bit_step, quant8)     \
     X(lion8bit_step_ex, quant8)                                                         \
+    X(sgd8bit_step_mp, quant8) X(adam8bit_step_mp, quant8) X(adamw8bit_step_mp, quant8) \
+    X(lion8bit_step_mp, quant8)                                                         \
     X(lr_step, schedules) X(lr_multistep, schedules) X(lr_exponential, schedules)       \
     X(lr_inverse_time, schedules) X(lr_polynomial, schedules) X(lr_linear, schedules)   \
     X(lr_constant, schedules) X(lr_cosine, schedules) X(lr_cosine_restarts, schedules)  \
