@@ -465,7 +465,7 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_groupnorm_forward_mp(const trainop
         f.out = (float *)y;
         f.save_mean = mean;
         f.save_rstd = rstd;
-        trainopt__gn_forward(&f);
+        trainopt__gn_forward(&f, 0, f.n * f.groups);
         if (f.stream) trainopt__stream_fence();
         return TRAINOPT_OK;
     }
