@@ -1177,6 +1177,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_train_setup(const trainopt_b
     int i;
     trainopt_status st;
     memset(a, 0, sizeof *a);
+    *nhwc = 0;
     st = trainopt__bn_check_config(c, &s, &total, &m, fn);
     if (st != TRAINOPT_OK) return st;
     if (total == 0) return TRAINOPT_OK;
@@ -1321,6 +1322,7 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_backward_setup(const trainop
     int relu, i;
     trainopt_status st;
     memset(a, 0, sizeof *a);
+    *nhwc = 0;
     st = trainopt__bn_check_config(c, &s, &total, &m, fn);
     if (st != TRAINOPT_OK) return st;
     if (total == 0) return TRAINOPT_OK;

@@ -449,22 +449,10 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_groupnorm_forward_mp(const trainop
     if (st != TRAINOPT_OK || (st = trainopt__nmp_dtype(dtype, fn)) != TRAINOPT_OK || total == 0) return st;
     if ((st = trainopt__nmp_forward_check(total, s.c, s.n * groups, x, dtype, weight, bias, y, mean, rstd, fn)) != TRAINOPT_OK)
         return st;
-    if (dtype == TRAINOPT_F32) {
+    if (dtype == TRAINOPT_F32) { /* the fp32 kernel's own setup (its checks pass: they are the ones above) */
         trainopt__gn_args f;
-        memset(&f, 0, sizeof f);
-        f.n = s.n;
-        f.c = s.c;
-        f.hw = s.spatial;
-        f.groups = groups;
-        f.cpg = cpg;
-        f.eps = c->eps;
-        f.stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
-        f.x = (const float *)x;
-        f.w = weight;
-        f.b = bias;
-        f.out = (float *)y;
-        f.save_mean = mean;
-        f.save_rstd = rstd;
+        st = trainopt__gn_forward_setup(c, &s, groups, (const float *)x, weight, bias, (float *)y, mean, rstd, &f, fn);
+        if (st != TRAINOPT_OK) return st;
         trainopt__gn_forward(&f, 0, f.n * f.groups);
         if (f.stream) trainopt__stream_fence();
         return TRAINOPT_OK;
@@ -501,21 +489,9 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_groupnorm_backward_mp(const traino
     if (st != TRAINOPT_OK || (!dx && !dweight && !dbias)) return st;
     if (dtype == TRAINOPT_F32) {
         trainopt__gn_args f;
-        memset(&f, 0, sizeof f);
-        f.n = s.n;
-        f.c = s.c;
-        f.hw = s.spatial;
-        f.groups = groups;
-        f.cpg = cpg;
-        f.stream = dx && total >= TRAINOPT_STREAM_BYTES / sizeof(float);
-        f.x = (const float *)x;
-        f.dy = (const float *)dy;
-        f.w = weight;
-        f.mean = mean;
-        f.rstd = rstd;
-        f.out = (float *)dx;
-        f.dw = dweight;
-        f.db = dbias;
+        st = trainopt__gn_backward_setup(c, &s, groups, (const float *)x, (const float *)dy, weight, mean, rstd, (float *)dx,
+                                         dweight, dbias, &f, fn);
+        if (st != TRAINOPT_OK) return st;
         trainopt__gn_backward(&f);
         if (f.stream) trainopt__stream_fence();
         return TRAINOPT_OK;
