@@ -479,7 +479,8 @@
      parameter (2.03125 at block 256; fp32: 8).
 
    MANY TENSORS, MANY THREADS (THREADS)
-     trainopt has no threads and no global state. A call that may use threads takes a
+     The kernels start no threads and keep no global state (trainopt_pool, below, is the
+     caller's own object, made on request). A call that may use threads takes a
      const trainopt_threads *: the caller's parallel-for and its context,
          typedef void (*trainopt_parallel_for_fn)(void *ctx, size_t count,
                                                   trainopt_task_fn task, void *arg);
@@ -1674,7 +1675,7 @@ typedef struct {
 } trainopt_grad_norm_info;
 
 /* >>api-threads: the caller's threads, and lists of tensors for the multi-tensor steps
-   (manual: THREADS). trainopt has no threads and no global state of its own. */
+   (manual: THREADS). The kernels start no threads and keep no global state. */
 /* One task of a parallel-for: the task'th piece of the call's work. */
 typedef void (*trainopt_task_fn)(void *arg, size_t task);
 /* The caller's parallel-for: calls task(arg, i) once for every i in [0, count), on any

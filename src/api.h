@@ -346,7 +346,7 @@ typedef struct {
 } trainopt_grad_norm_info;
 
 /* >>api-threads: the caller's threads, and lists of tensors for the multi-tensor steps
-   (manual: THREADS). trainopt has no threads and no global state of its own. */
+   (manual: THREADS). The kernels start no threads and keep no global state. */
 /* One task of a parallel-for: the task'th piece of the call's work. */
 typedef void (*trainopt_task_fn)(void *arg, size_t task);
 /* The caller's parallel-for: calls task(arg, i) once for every i in [0, count), on any

@@ -478,7 +478,8 @@
      parameter (2.03125 at block 256; fp32: 8).
 
    MANY TENSORS, MANY THREADS (THREADS)
-     trainopt has no threads and no global state. A call that may use threads takes a
+     The kernels start no threads and keep no global state (trainopt_pool, below, is the
+     caller's own object, made on request). A call that may use threads takes a
      const trainopt_threads *: the caller's parallel-for and its context,
          typedef void (*trainopt_parallel_for_fn)(void *ctx, size_t count,
                                                   trainopt_task_fn task, void *arg);
