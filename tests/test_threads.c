@@ -283,6 +283,15 @@ static void th_norms(th_mem *m, int chunk, size_t b, size_t e) {
                                            m->a[12] + x, NULL, NULL));
 }
 
+/* fp16 keeps a NaN's sign, and the sign of a NaN an invalid operation makes (inf - inf)
+   is the CPU's and the compiler's operand order's (x86 sets it, ARM does not): every fp16
+   NaN of h[0..n) to one pattern before hashing, as the harness treats fp32 NaNs. */
+static void th_f16_nans_to_one(uint16_t *h, size_t n) {
+    size_t j;
+    for (j = 0; j < n; j++)
+        if ((h[j] & 0x7c00u) == 0x7c00u && (h[j] & 0x03ffu)) h[j] = 0x7e00u;
+}
+
 /* The bf16/fp16 norms on th_norms' split: x a0 and dy a2 seen as bf16 (layer, group norm)
    or fp16 (RMS norm), every y and dx as 16-bit elements, mean and rstd fp32; the arrays
    keep th_norms' roles, each seen one way only. */
@@ -306,6 +315,8 @@ static void th_norms_mp(th_mem *m, int chunk, size_t b, size_t e) {
                                              m->a[11] + 2 * b));
     th_note(m, trainopt_groupnorm_backward_mp(&c, s, 2, h[0] + x, h[2] + x, TRAINOPT_BF16, NULL, m->a[10] + 2 * b,
                                               m->a[11] + 2 * b, h[12] + x, NULL, NULL));
+    th_f16_nans_to_one(h[6] + x, rows * TH_NM_COLS); /* the fp16 y and dx (x holds random bit patterns) */
+    th_f16_nans_to_one(h[8] + x, rows * TH_NM_COLS);
 }
 
 /* fp32 to bf16 and fp16, stochastic (element i from offset + i), and back to fp32. */
@@ -356,14 +367,8 @@ static void th_mixed(th_mem *m, int chunk, size_t b, size_t e) {
     pr.param_dtype = TRAINOPT_F32, pr.copy_dtype = TRAINOPT_BF16;
     th_note(m, trainopt_rmsprop_step_mp(&rms, 2, n, f[0], h[1], f[1], f[2], f[3], &pr, NULL));
     th_note(m, trainopt_adadelta_step_mp(&adadelta, 2, n, f[0], h[1], f[2], f[3], &pr, NULL));
-    /* fp16 keeps a NaN's sign, and the sign of a NaN an invalid operation makes (inf - inf)
-       is the CPU's (x86 sets it, ARM does not): one pattern before hashing, as the harness
-       treats fp32 NaNs. */
-    for (i = 3; i <= 8; i += 5) {
-        size_t j;
-        for (j = 0; j < n; j++)
-            if ((h[i][j] & 0x7c00u) == 0x7c00u && (h[i][j] & 0x03ffu)) h[i][j] = 0x7e00u;
-    }
+    th_f16_nans_to_one(h[3], n); /* the fp16 copy and parameters */
+    th_f16_nans_to_one(h[8], n);
 }
 
 /* NAdam's mixed-precision step on [b, e), as th_mixed's (its own row: the mixed row's
@@ -394,11 +399,7 @@ static void th_mixed_nadam(th_mem *m, int chunk, size_t b, size_t e) {
     pr.param_dtype = TRAINOPT_F32, pr.param_mode = TRAINOPT_PARAM_NEAREST, pr.param_aux = NULL;
     pr.state_dtype = TRAINOPT_F32, pr.copy = h[8], pr.copy_dtype = TRAINOPT_BF16;
     th_note(m, trainopt_nadam_step_mp(&c, 2, trainopt_nadam_mu_product(&c, 2, 0.9), n, f[0], h[1], f[1], f[2], &pr, NULL));
-    { /* the fp16 copy's NaNs to one pattern, as th_mixed's */
-        size_t j;
-        for (j = 0; j < n; j++)
-            if ((h[3][j] & 0x7c00u) == 0x7c00u && (h[3][j] & 0x03ffu)) h[3][j] = 0x7e00u;
-    }
+    th_f16_nans_to_one(h[3], n); /* the fp16 copy */
 }
 
 /* Schedule-free AdamW's mixed-precision step on [b, e): bf16 stochastic parameters with bf16
