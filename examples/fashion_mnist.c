@@ -21,7 +21,7 @@
  *
  * Threads. The clipping and the AdamW step are one call each for the whole model
  * (trainopt_clip_grad_norm_mt, trainopt_adamw_step_multi) on a pthread pool of
- * --threads N threads (examples/thread_pool.h) plugged in through trainopt's threading
+ * --threads N threads (trainopt_pool, the library's own) plugged in through trainopt's threading
  * hook. trainopt cuts the work the same way whatever N is, so every N gives the same
  * bits: the last line prints a hash of the final parameters to show it.
  *
@@ -39,16 +39,15 @@
 #include <string.h>
 #include <time.h>
 
-/* The one file of this program that compiles trainopt's kernels (README.md, "Use"). */
+/* The one file of this program that compiles trainopt's kernels (README.md, "Use"), with
+   trainopt_pool, the library's pthread pool that runs the parallel-for (--threads). */
 #define TRAINOPT_IMPLEMENTATION
+#define TRAINOPT_POOL
 #include "trainopt.h"
 
 /* The model, the dataset and one forward-backward pass, shared with ddp_fashion_mnist.c
    (OpenBLAS and zlib come in with it). */
 #include "fashion_mnist_model.h"
-
-/* The pthread pool that runs trainopt's parallel-for (--threads). */
-#include "thread_pool.h"
 
 /* ---- options ---------------------------------------------------------------------- */
 
@@ -84,7 +83,7 @@ static void usage(const options *o) {
            "  --threads N      clip and step on a pool of N threads, 1 to %d (%d); the same bits at any N\n"
            "  --bf16 MODE      keep the parameters in bf16, rounded after each step by MODE: nearest or\n"
            "                   stochastic (the passes read their fp32 values; the step runs on one thread)\n",
-           o->epochs, o->batch, o->peak_lr, (unsigned long long)o->seed, o->data_dir, o->csv, POOL_MAX + 1, o->threads);
+           o->epochs, o->batch, o->peak_lr, (unsigned long long)o->seed, o->data_dir, o->csv, TRAINOPT_POOL_MAX, o->threads);
 }
 
 static void parse_args(options *o, int argc, char **argv) {
@@ -130,8 +129,8 @@ static void parse_args(options *o, int argc, char **argv) {
         fprintf(stderr, "need --epochs >= 1 and --batch >= 2 (batch norm needs two rows)\n");
         exit(2);
     }
-    if (o->threads < 1 || o->threads > POOL_MAX + 1) {
-        fprintf(stderr, "need --threads from 1 to %d\n", POOL_MAX + 1);
+    if (o->threads < 1 || o->threads > TRAINOPT_POOL_MAX) {
+        fprintf(stderr, "need --threads from 1 to %d\n", TRAINOPT_POOL_MAX);
         exit(2);
     }
     if (o->bf16 && o->adamw8bit) {
@@ -229,8 +228,8 @@ int main(int argc, char **argv) {
     size_t i, total_seen = 0;
     int epoch;
     FILE *csv;
-    pool workers;
-    trainopt_threads threads;
+    trainopt_pool *workers = NULL;
+    trainopt_threads threads = TRAINOPT_THREADS_NONE;
 
     /* Defaults: the configuration `make demo` runs. */
     o.epochs = 15;
@@ -263,11 +262,8 @@ int main(int argc, char **argv) {
         CHECK(trainopt_convert(N_PARAMS, m.param, TRAINOPT_F32, bf16, TRAINOPT_BF16, TRAINOPT_ROUND_NEAREST, 0, 0));
         CHECK(trainopt_convert(N_PARAMS, bf16, TRAINOPT_BF16, m.param, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0));
     }
-    if (pool_start(&workers, o.threads) != 0) {
-        fprintf(stderr, "cannot start %d threads\n", o.threads);
-        return 1;
-    }
-    threads = pool_threads(&workers);
+    CHECK(trainopt_pool_create(o.threads, &workers));
+    threads.parallel_for = trainopt_pool_parallel_for, threads.ctx = workers;
     order = (uint32_t *)malloc(train.n * sizeof *order);
     xb = alloc_floats(o.batch * IN, 0.0f);
     yb = (int32_t *)malloc(o.batch * sizeof *yb);
@@ -343,7 +339,7 @@ int main(int argc, char **argv) {
         total_seen += seen;
     }
     fclose(csv);
-    pool_stop(&workers);
+    trainopt_pool_destroy(workers);
     printf("final test accuracy %.4f  |  %.1f s training, %.0f images/s  |  curve: %s\n", acc, train_seconds,
            (double)total_seen / train_seconds, o.csv);
     printf("final parameters: FNV-1a %016llx (trainopt on %d thread%s)\n", (unsigned long long)param_hash(&m),

@@ -1,20 +1,19 @@
 /* examples/many_tensors.c - a whole model's AdamW step in one call, on a small pthread
    pool: trainopt's threading hook (trainopt_threads) and multi-tensor step
    (trainopt_adamw_step_multi), with the gradients clipped by trainopt_clip_grad_norm_mt
-   on the same pool. The pool is an example of what a caller plugs in (OpenMP users can
-   pass trainopt_omp_parallel_for instead; a framework passes its own pool). The program
+   on the same pool. The pool is trainopt_pool, the library's own; any parallel-for plugs in
+   the same way (OpenMP users pass trainopt_omp_parallel_for; a framework its own pool). The program
    checks that 1, 2 and 3 threads give the bits of the per-tensor, single-threaded calls,
    and prints a checksum of the parameters (the same on every backend).
    Usage: many_tensors [--small] */
 #define _POSIX_C_SOURCE 200112L
 #define TRAINOPT_IMPLEMENTATION
+#define TRAINOPT_POOL /* trainopt_pool comes with the implementation */
 #include "trainopt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "thread_pool.h" /* the pool: workers wait for a job, take task indices until none is left */
 
 /* ---- the model: the demo MLP's layers (784-256-128-10), weights and biases, repeated ---- */
 static const size_t layer[] = {784 * 256, 256, 256 * 128, 128, 128 * 10, 10};
@@ -68,9 +67,9 @@ static uint64_t checksum(const model *m) { /* FNV-1a over every parameter's bits
 
 /* Three training steps: clip the gradients to norm 0.1, then AdamW on every tensor. One
    call each on the pool, or (pool NULL) the per-tensor calls on this thread. */
-static int train(model *m, pool *p, float *norm) {
+static int train(model *m, trainopt_pool *p, float *norm) {
     trainopt_adam_config c = TRAINOPT_ADAMW_DEFAULTS;
-    const trainopt_threads th = pool_threads(p);
+    const trainopt_threads th = {trainopt_pool_parallel_for, p};
     int64_t step;
     size_t i;
     for (step = 1; step <= 3; step++) {
@@ -100,11 +99,11 @@ int main(int argc, char **argv) {
     printf("%zu tensors, per-tensor calls on one thread: checksum %016llx, last norm %.9g\n", ref.k,
            (unsigned long long)want, ref_norm);
     for (threads = 1; threads <= 3; threads++) {
-        pool p;
+        trainopt_pool *p;
         model_init(&m, repeats);
-        if (pool_start(&p, threads) != 0) return 1;
-        if (train(&m, &p, &norm) != 0) return 1;
-        pool_stop(&p);
+        if (trainopt_pool_create(threads, &p) != TRAINOPT_OK) return 1;
+        if (train(&m, p, &norm) != 0) return 1;
+        trainopt_pool_destroy(p);
         printf("one call per step on %d thread%s: checksum %016llx, last norm %.9g: %s\n", threads, threads > 1 ? "s" : "",
                (unsigned long long)checksum(&m), norm,
                checksum(&m) == want && memcmp(&norm, &ref_norm, sizeof norm) == 0 ? "the same bits" : "DIFFERENT");
