@@ -2744,11 +2744,15 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__q8_bufs TRAINOPT__PRIVATE(trainopt__q8_bufs)
 #define trainopt__q8_check_block TRAINOPT__PRIVATE(trainopt__q8_check_block)
 #define trainopt__q8_check_bufs TRAINOPT__PRIVATE(trainopt__q8_check_bufs)
+#define trainopt__q8_code TRAINOPT__PRIVATE(trainopt__q8_code)
 #define trainopt__q8_convert_check TRAINOPT__PRIVATE(trainopt__q8_convert_check)
 #define trainopt__q8_decode_lanes TRAINOPT__PRIVATE(trainopt__q8_decode_lanes)
 #define trainopt__q8_dequantize_block TRAINOPT__PRIVATE(trainopt__q8_dequantize_block)
 #define trainopt__q8_encode TRAINOPT__PRIVATE(trainopt__q8_encode)
 #define trainopt__q8_encode_block TRAINOPT__PRIVATE(trainopt__q8_encode_block)
+#define trainopt__q8_encode_fast TRAINOPT__PRIVATE(trainopt__q8_encode_fast)
+#define trainopt__q8_fast_band TRAINOPT__PRIVATE(trainopt__q8_fast_band)
+#define trainopt__q8_fast_fraction TRAINOPT__PRIVATE(trainopt__q8_fast_fraction)
 #define trainopt__q8_map_of TRAINOPT__PRIVATE(trainopt__q8_map_of)
 #define trainopt__q8_max TRAINOPT__PRIVATE(trainopt__q8_max)
 #define trainopt__q8_max_add TRAINOPT__PRIVATE(trainopt__q8_max_add)
@@ -2761,14 +2765,24 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__q8_signed_buckets TRAINOPT__PRIVATE(trainopt__q8_signed_buckets)
 #define trainopt__q8_signed_floor TRAINOPT__PRIVATE(trainopt__q8_signed_floor)
 #define trainopt__q8_signed_map TRAINOPT__PRIVATE(trainopt__q8_signed_map)
+#define trainopt__q8_signed_octave_bound TRAINOPT__PRIVATE(trainopt__q8_signed_octave_bound)
+#define trainopt__q8_signed_octave_region TRAINOPT__PRIVATE(trainopt__q8_signed_octave_region)
+#define trainopt__q8_signed_offset TRAINOPT__PRIVATE(trainopt__q8_signed_offset)
 #define trainopt__q8_signed_shift TRAINOPT__PRIVATE(trainopt__q8_signed_shift)
 #define trainopt__q8_signed_side TRAINOPT__PRIVATE(trainopt__q8_signed_side)
+#define trainopt__q8_signed_slope TRAINOPT__PRIVATE(trainopt__q8_signed_slope)
+#define trainopt__q8_signed_top TRAINOPT__PRIVATE(trainopt__q8_signed_top)
 #define trainopt__q8_step_common TRAINOPT__PRIVATE(trainopt__q8_step_common)
 #define trainopt__q8_unsigned_buckets TRAINOPT__PRIVATE(trainopt__q8_unsigned_buckets)
 #define trainopt__q8_unsigned_floor TRAINOPT__PRIVATE(trainopt__q8_unsigned_floor)
 #define trainopt__q8_unsigned_map TRAINOPT__PRIVATE(trainopt__q8_unsigned_map)
+#define trainopt__q8_unsigned_octave_bound TRAINOPT__PRIVATE(trainopt__q8_unsigned_octave_bound)
+#define trainopt__q8_unsigned_octave_region TRAINOPT__PRIVATE(trainopt__q8_unsigned_octave_region)
+#define trainopt__q8_unsigned_offset TRAINOPT__PRIVATE(trainopt__q8_unsigned_offset)
 #define trainopt__q8_unsigned_shift TRAINOPT__PRIVATE(trainopt__q8_unsigned_shift)
 #define trainopt__q8_unsigned_side TRAINOPT__PRIVATE(trainopt__q8_unsigned_side)
+#define trainopt__q8_unsigned_slope TRAINOPT__PRIVATE(trainopt__q8_unsigned_slope)
+#define trainopt__q8_unsigned_top TRAINOPT__PRIVATE(trainopt__q8_unsigned_top)
 #define trainopt__q8_work TRAINOPT__PRIVATE(trainopt__q8_work)
 #define trainopt__radam_lanes TRAINOPT__PRIVATE(trainopt__radam_lanes)
 #define trainopt__radam_loop TRAINOPT__PRIVATE(trainopt__radam_loop)
@@ -2905,9 +2919,14 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__vi_lane_bits TRAINOPT__PRIVATE(trainopt__vi_lane_bits)
 #define trainopt__vi_load16_n TRAINOPT__PRIVATE(trainopt__vi_load16_n)
 #define trainopt__vi_load_u8 TRAINOPT__PRIVATE(trainopt__vi_load_u8)
+#define trainopt__vi_lookup16 TRAINOPT__PRIVATE(trainopt__vi_lookup16)
+#define trainopt__vi_lookup32 TRAINOPT__PRIVATE(trainopt__vi_lookup32)
 #define trainopt__vi_lt TRAINOPT__PRIVATE(trainopt__vi_lt)
+#define trainopt__vi_max TRAINOPT__PRIVATE(trainopt__vi_max)
+#define trainopt__vi_min TRAINOPT__PRIVATE(trainopt__vi_min)
 #define trainopt__vi_mul_wide TRAINOPT__PRIVATE(trainopt__vi_mul_wide)
 #define trainopt__vi_mullo TRAINOPT__PRIVATE(trainopt__vi_mullo)
+#define trainopt__vi_none TRAINOPT__PRIVATE(trainopt__vi_none)
 #define trainopt__vi_or TRAINOPT__PRIVATE(trainopt__vi_or)
 #define trainopt__vi_select TRAINOPT__PRIVATE(trainopt__vi_select)
 #define trainopt__vi_set1 TRAINOPT__PRIVATE(trainopt__vi_set1)
@@ -8154,6 +8173,63 @@ static const float trainopt__q8_unsigned_buckets[2945] = {
     0.62890625f, 0.62500006f, 0.753125072f, 0.87890625f, 0.877343833f, 1.0078125f,
     1.00312519f, 1.2578125f, 1.25156271f, 1.50429702f, 1.7578125f,
 };
+/* The fast encoder's tables (AVX-512, trainopt__q8_encode_fast): |v| in fixed point with
+   `fraction` bits below the code; a lane within `band` of a grid line takes the exact path. */
+enum { trainopt__q8_fast_fraction = 16, trainopt__q8_fast_band = 16 };
+/* signed map: per octave of |v| (index: its exponent's low 5 bits, from 2^-31), the bits of
+   the smallest |v| of the next region if it starts there (0x7f000000: none), and the region
+   below; per region, slope and offset of the fixed-point code, and its last code. */
+static const uint32_t trainopt__q8_signed_octave_bound[32] = {
+    0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u,
+    0x7f000000u, 0x3493a3b8u, 0x7f000000u, 0x35ff0383u, 0x7f000000u, 0x7f000000u, 0x37734506u, 0x7f000000u,
+    0x7f000000u, 0x7f000000u, 0x39007359u, 0x7f000000u, 0x7f000000u, 0x3a91d14fu, 0x7f000000u, 0x7f000000u,
+    0x3c2d0e57u, 0x7f000000u, 0x7f000000u, 0x3dd28f5du, 0x7f000000u, 0x7f000000u, 0x3f7f199au, 0x7f000000u,
+};
+static const uint32_t trainopt__q8_signed_octave_region[32] = {
+    0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 1, 1, 2, 2, 2, 3,
+    3, 3, 3, 4, 4, 4, 5, 5,
+    5, 6, 6, 6, 7, 7, 7, 8,
+};
+static const float trainopt__q8_signed_slope[16] = {
+    1.19156343e+11f, 7.28177787e+10f, 1.45635553e+10f, 2.91271117e+09f, 582542208.0f, 116508448.0f, 23301688.0f, 4660338.0f,
+    0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
+};
+static const float trainopt__q8_signed_offset[16] = {
+    8355856.0f, 8381342.0f, 8439596.0f, 8556105.0f, 8789122.0f, 9255156.0f, 10187223.0f, 12051358.0f,
+    16744464.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
+};
+static const uint32_t trainopt__q8_signed_top[16] = {
+    127, 128, 130, 134, 142, 158, 190, 254,
+    255, 0, 0, 0, 0, 0, 0, 0,
+};
+/* unsigned map: per octave of |v| (index: its exponent's low 5 bits, from 2^-31), the bits of
+   the smallest |v| of the next region if it starts there (0x7f000000: none), and the region
+   below; per region, slope and offset of the fixed-point code, and its last code. */
+static const uint32_t trainopt__q8_unsigned_octave_bound[32] = {
+    0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u,
+    0x342e7babu, 0x7f000000u, 0x7f000000u, 0x35c29d9fu, 0x7f000000u, 0x7f000000u, 0x374d8559u, 0x7f000000u,
+    0x7f000000u, 0x38e94ee4u, 0x7f000000u, 0x7f000000u, 0x7f000000u, 0x3a8a71dfu, 0x7f000000u, 0x7f000000u,
+    0x3c2872b1u, 0x7f000000u, 0x7f000000u, 0x3dcfae15u, 0x7f000000u, 0x7f000000u, 0x3f7f8cceu, 0x7f000000u,
+};
+static const uint32_t trainopt__q8_unsigned_octave_region[32] = {
+    0, 0, 0, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 2, 2, 2, 3,
+    3, 3, 4, 4, 4, 4, 5, 5,
+    5, 6, 6, 6, 7, 7, 7, 8,
+};
+static const float trainopt__q8_unsigned_slope[16] = {
+    2.01649193e+11f, 1.45635557e+11f, 2.91271107e+10f, 5.82542234e+09f, 1.16508442e+09f, 233016896.0f, 46603376.0f, 9320676.0f,
+    0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
+};
+static const float trainopt__q8_unsigned_offset[16] = {
+    32784.0f, 50988.4453f, 167496.891f, 400513.781f, 866547.562f, 1798615.12f, 3662750.25f, 7391020.5f,
+    16744464.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
+};
+static const uint32_t trainopt__q8_unsigned_top[16] = {
+    0, 2, 6, 14, 30, 62, 126, 254,
+    255, 0, 0, 0, 0, 0, 0, 0,
+};
 /* >>quant8: 8-bit optimizer states, bitsandbytes' blockwise dynamic quantization
    (manual: QUANT8). A state of n floats is kept as n one-byte codes and one fp32
    absmax per block of `block` elements; element i stands for map[code[i]] * absmax[i /
@@ -8196,6 +8272,56 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_encode(int is_signed, trainopt_
                                trainopt__vi_add(code, trainopt__vi_set1(1)), code);
 }
 
+#if defined(TRAINOPT__BACKEND_AVX512)
+/* The encoder's fast path, where a permute reads a 32-entry table from registers (AVX-512):
+   the code of every lane not flagged in *unsure, by arithmetic (tests/gen_quant8.py,
+   fast_tables, says why it holds; tests/test_quant8.c checks every float). |v|'s octave
+   names its region (the zero code, one decade of the map, or 1.0), plus one at or above
+   the region's exact first threshold; in the region the code is the floor of a linear
+   function of |v| in fixed point, capped at the region's last code. Flagged for the exact
+   encoder: a lane within the band of a grid line (where rounding or bitsandbytes' tie rule
+   decides; about 0.05% of lanes), NaN, |v| >= 2, and a negative v in the unsigned map. No
+   gather: about twice as fast as trainopt__q8_encode (bench/RESULTS.md). */
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_encode_fast(int is_signed, trainopt__vf v, trainopt__vm *unsure) {
+    const uint32_t *bound = is_signed ? trainopt__q8_signed_octave_bound : trainopt__q8_unsigned_octave_bound;
+    const uint32_t *below = is_signed ? trainopt__q8_signed_octave_region : trainopt__q8_unsigned_octave_region;
+    const float *slope = is_signed ? trainopt__q8_signed_slope : trainopt__q8_unsigned_slope;
+    const float *offset = is_signed ? trainopt__q8_signed_offset : trainopt__q8_unsigned_offset;
+    const uint32_t *top = is_signed ? trainopt__q8_signed_top : trainopt__q8_unsigned_top;
+    const int fraction = (int)trainopt__q8_fast_fraction;
+    const uint32_t band = (uint32_t)trainopt__q8_fast_band;
+    const trainopt__vi bits = trainopt__v_bits(v);
+    const trainopt__vi mag = is_signed ? trainopt__vi_and(bits, trainopt__vi_set1(0x7fffffffu)) : bits;
+    const trainopt__vi a = trainopt__vi_max(mag, trainopt__vi_set1(96u << 23)); /* octave 0: [0, 2^-30) */
+    const trainopt__vi octave = trainopt__vi_shr(a, 23);                         /* the permutes read its low 5 bits */
+    const trainopt__vi lower = trainopt__vi_lookup32(below, octave);
+    const trainopt__vi region = trainopt__vi_select(trainopt__vi_ge(a, trainopt__vi_lookup32(bound, octave)),
+                                                    trainopt__vi_add(lower, trainopt__vi_set1(1)), lower);
+    const trainopt__vi q = trainopt__v_to_i(
+        trainopt__v_fma(trainopt__v_from_bits(a), trainopt__v_lookup16(slope, region), trainopt__v_lookup16(offset, region)));
+    trainopt__vi code = trainopt__vi_min(trainopt__vi_shr(q, fraction), trainopt__vi_lookup16(top, region));
+    *unsure = trainopt__m_or(trainopt__vi_ge(mag, trainopt__vi_set1(0x40000000u)),
+                             trainopt__vi_none(q, trainopt__vi_set1(((1u << fraction) - 1) & ~(2 * band - 1))));
+    if (is_signed) { /* -|v|: the mirror code, 254 - code; -1.0's is that of the decade below it */
+        const trainopt__vi mirror = trainopt__vi_sub(trainopt__vi_set1(254), trainopt__vi_min(code, trainopt__vi_set1(254)));
+        code = trainopt__vi_select(trainopt__vi_ge(bits, trainopt__vi_set1(0x80000000u)), mirror, code);
+    }
+    return code;
+}
+#endif
+
+/* The codes of one vector: the fast path where there is one, the exact encoder for a
+   vector with a lane it does not decide (the same codes either way). */
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_code(int is_signed, trainopt__vf v) {
+#if defined(TRAINOPT__BACKEND_AVX512)
+    trainopt__vm unsure;
+    const trainopt__vi code = trainopt__q8_encode_fast(is_signed, v, &unsure);
+    return trainopt__m_bits(unsure) == 0 ? code : trainopt__q8_encode(is_signed, v);
+#else
+    return trainopt__q8_encode(is_signed, v);
+#endif
+}
+
 /* The absmax of a block, a vector at a time, and whether one of its floats is NaN.
    v_max(|x|, m) keeps m when |x| is NaN (x86 semantics, see the vector layer), so NaN is
    skipped as std::max skips it in bitsandbytes; the NaN is remembered apart. max is exact
@@ -8236,7 +8362,7 @@ TRAINOPT__FORCE_INLINE void trainopt__q8_encode_block(int is_signed, size_t len,
     inv = trainopt__v_set1(1.0f / m);
     for (i = 0; i < len; i += TRAINOPT_SIMD_LANES) {
         const size_t k = len - i < TRAINOPT_SIMD_LANES ? len - i : TRAINOPT_SIMD_LANES;
-        trainopt__vi_store_u8(codes + i, trainopt__q8_encode(is_signed, trainopt__v_mul(trainopt__v_load_n(x + i, k), inv)), k);
+        trainopt__vi_store_u8(codes + i, trainopt__q8_code(is_signed, trainopt__v_mul(trainopt__v_load_n(x + i, k), inv)), k);
     }
 }
 

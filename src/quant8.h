@@ -40,6 +40,56 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_encode(int is_signed, trainopt_
                                trainopt__vi_add(code, trainopt__vi_set1(1)), code);
 }
 
+#if defined(TRAINOPT__BACKEND_AVX512)
+/* The encoder's fast path, where a permute reads a 32-entry table from registers (AVX-512):
+   the code of every lane not flagged in *unsure, by arithmetic (tests/gen_quant8.py,
+   fast_tables, says why it holds; tests/test_quant8.c checks every float). |v|'s octave
+   names its region (the zero code, one decade of the map, or 1.0), plus one at or above
+   the region's exact first threshold; in the region the code is the floor of a linear
+   function of |v| in fixed point, capped at the region's last code. Flagged for the exact
+   encoder: a lane within the band of a grid line (where rounding or bitsandbytes' tie rule
+   decides; about 0.05% of lanes), NaN, |v| >= 2, and a negative v in the unsigned map. No
+   gather: about twice as fast as trainopt__q8_encode (bench/RESULTS.md). */
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_encode_fast(int is_signed, trainopt__vf v, trainopt__vm *unsure) {
+    const uint32_t *bound = is_signed ? trainopt__q8_signed_octave_bound : trainopt__q8_unsigned_octave_bound;
+    const uint32_t *below = is_signed ? trainopt__q8_signed_octave_region : trainopt__q8_unsigned_octave_region;
+    const float *slope = is_signed ? trainopt__q8_signed_slope : trainopt__q8_unsigned_slope;
+    const float *offset = is_signed ? trainopt__q8_signed_offset : trainopt__q8_unsigned_offset;
+    const uint32_t *top = is_signed ? trainopt__q8_signed_top : trainopt__q8_unsigned_top;
+    const int fraction = (int)trainopt__q8_fast_fraction;
+    const uint32_t band = (uint32_t)trainopt__q8_fast_band;
+    const trainopt__vi bits = trainopt__v_bits(v);
+    const trainopt__vi mag = is_signed ? trainopt__vi_and(bits, trainopt__vi_set1(0x7fffffffu)) : bits;
+    const trainopt__vi a = trainopt__vi_max(mag, trainopt__vi_set1(96u << 23)); /* octave 0: [0, 2^-30) */
+    const trainopt__vi octave = trainopt__vi_shr(a, 23);                         /* the permutes read its low 5 bits */
+    const trainopt__vi lower = trainopt__vi_lookup32(below, octave);
+    const trainopt__vi region = trainopt__vi_select(trainopt__vi_ge(a, trainopt__vi_lookup32(bound, octave)),
+                                                    trainopt__vi_add(lower, trainopt__vi_set1(1)), lower);
+    const trainopt__vi q = trainopt__v_to_i(
+        trainopt__v_fma(trainopt__v_from_bits(a), trainopt__v_lookup16(slope, region), trainopt__v_lookup16(offset, region)));
+    trainopt__vi code = trainopt__vi_min(trainopt__vi_shr(q, fraction), trainopt__vi_lookup16(top, region));
+    *unsure = trainopt__m_or(trainopt__vi_ge(mag, trainopt__vi_set1(0x40000000u)),
+                             trainopt__vi_none(q, trainopt__vi_set1(((1u << fraction) - 1) & ~(2 * band - 1))));
+    if (is_signed) { /* -|v|: the mirror code, 254 - code; -1.0's is that of the decade below it */
+        const trainopt__vi mirror = trainopt__vi_sub(trainopt__vi_set1(254), trainopt__vi_min(code, trainopt__vi_set1(254)));
+        code = trainopt__vi_select(trainopt__vi_ge(bits, trainopt__vi_set1(0x80000000u)), mirror, code);
+    }
+    return code;
+}
+#endif
+
+/* The codes of one vector: the fast path where there is one, the exact encoder for a
+   vector with a lane it does not decide (the same codes either way). */
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_code(int is_signed, trainopt__vf v) {
+#if defined(TRAINOPT__BACKEND_AVX512)
+    trainopt__vm unsure;
+    const trainopt__vi code = trainopt__q8_encode_fast(is_signed, v, &unsure);
+    return trainopt__m_bits(unsure) == 0 ? code : trainopt__q8_encode(is_signed, v);
+#else
+    return trainopt__q8_encode(is_signed, v);
+#endif
+}
+
 /* The absmax of a block, a vector at a time, and whether one of its floats is NaN.
    v_max(|x|, m) keeps m when |x| is NaN (x86 semantics, see the vector layer), so NaN is
    skipped as std::max skips it in bitsandbytes; the NaN is remembered apart. max is exact
@@ -80,7 +130,7 @@ TRAINOPT__FORCE_INLINE void trainopt__q8_encode_block(int is_signed, size_t len,
     inv = trainopt__v_set1(1.0f / m);
     for (i = 0; i < len; i += TRAINOPT_SIMD_LANES) {
         const size_t k = len - i < TRAINOPT_SIMD_LANES ? len - i : TRAINOPT_SIMD_LANES;
-        trainopt__vi_store_u8(codes + i, trainopt__q8_encode(is_signed, trainopt__v_mul(trainopt__v_load_n(x + i, k), inv)), k);
+        trainopt__vi_store_u8(codes + i, trainopt__q8_code(is_signed, trainopt__v_mul(trainopt__v_load_n(x + i, k), inv)), k);
     }
 }
 

@@ -1113,3 +1113,60 @@ static const float trainopt__q8_unsigned_buckets[2945] = {
     0.62890625f, 0.62500006f, 0.753125072f, 0.87890625f, 0.877343833f, 1.0078125f,
     1.00312519f, 1.2578125f, 1.25156271f, 1.50429702f, 1.7578125f,
 };
+/* The fast encoder's tables (AVX-512, trainopt__q8_encode_fast): |v| in fixed point with
+   `fraction` bits below the code; a lane within `band` of a grid line takes the exact path. */
+enum { trainopt__q8_fast_fraction = 16, trainopt__q8_fast_band = 16 };
+/* signed map: per octave of |v| (index: its exponent's low 5 bits, from 2^-31), the bits of
+   the smallest |v| of the next region if it starts there (0x7f000000: none), and the region
+   below; per region, slope and offset of the fixed-point code, and its last code. */
+static const uint32_t trainopt__q8_signed_octave_bound[32] = {
+    0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u,
+    0x7f000000u, 0x3493a3b8u, 0x7f000000u, 0x35ff0383u, 0x7f000000u, 0x7f000000u, 0x37734506u, 0x7f000000u,
+    0x7f000000u, 0x7f000000u, 0x39007359u, 0x7f000000u, 0x7f000000u, 0x3a91d14fu, 0x7f000000u, 0x7f000000u,
+    0x3c2d0e57u, 0x7f000000u, 0x7f000000u, 0x3dd28f5du, 0x7f000000u, 0x7f000000u, 0x3f7f199au, 0x7f000000u,
+};
+static const uint32_t trainopt__q8_signed_octave_region[32] = {
+    0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 1, 1, 2, 2, 2, 3,
+    3, 3, 3, 4, 4, 4, 5, 5,
+    5, 6, 6, 6, 7, 7, 7, 8,
+};
+static const float trainopt__q8_signed_slope[16] = {
+    1.19156343e+11f, 7.28177787e+10f, 1.45635553e+10f, 2.91271117e+09f, 582542208.0f, 116508448.0f, 23301688.0f, 4660338.0f,
+    0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
+};
+static const float trainopt__q8_signed_offset[16] = {
+    8355856.0f, 8381342.0f, 8439596.0f, 8556105.0f, 8789122.0f, 9255156.0f, 10187223.0f, 12051358.0f,
+    16744464.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
+};
+static const uint32_t trainopt__q8_signed_top[16] = {
+    127, 128, 130, 134, 142, 158, 190, 254,
+    255, 0, 0, 0, 0, 0, 0, 0,
+};
+/* unsigned map: per octave of |v| (index: its exponent's low 5 bits, from 2^-31), the bits of
+   the smallest |v| of the next region if it starts there (0x7f000000: none), and the region
+   below; per region, slope and offset of the fixed-point code, and its last code. */
+static const uint32_t trainopt__q8_unsigned_octave_bound[32] = {
+    0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u, 0x7f000000u,
+    0x342e7babu, 0x7f000000u, 0x7f000000u, 0x35c29d9fu, 0x7f000000u, 0x7f000000u, 0x374d8559u, 0x7f000000u,
+    0x7f000000u, 0x38e94ee4u, 0x7f000000u, 0x7f000000u, 0x7f000000u, 0x3a8a71dfu, 0x7f000000u, 0x7f000000u,
+    0x3c2872b1u, 0x7f000000u, 0x7f000000u, 0x3dcfae15u, 0x7f000000u, 0x7f000000u, 0x3f7f8cceu, 0x7f000000u,
+};
+static const uint32_t trainopt__q8_unsigned_octave_region[32] = {
+    0, 0, 0, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 2, 2, 2, 3,
+    3, 3, 4, 4, 4, 4, 5, 5,
+    5, 6, 6, 6, 7, 7, 7, 8,
+};
+static const float trainopt__q8_unsigned_slope[16] = {
+    2.01649193e+11f, 1.45635557e+11f, 2.91271107e+10f, 5.82542234e+09f, 1.16508442e+09f, 233016896.0f, 46603376.0f, 9320676.0f,
+    0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
+};
+static const float trainopt__q8_unsigned_offset[16] = {
+    32784.0f, 50988.4453f, 167496.891f, 400513.781f, 866547.562f, 1798615.12f, 3662750.25f, 7391020.5f,
+    16744464.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
+};
+static const uint32_t trainopt__q8_unsigned_top[16] = {
+    0, 2, 6, 14, 30, 62, 126, 254,
+    255, 0, 0, 0, 0, 0, 0, 0,
+};

@@ -236,6 +236,18 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup256(const trainopt__vtab25
     const __m512 r3 = _mm512_mask_blend_ps(b5, _mm512_permutex2var_ps(t->t[12], idx, t->t[13]), _mm512_permutex2var_ps(t->t[14], idx, t->t[15]));
     return _mm512_mask_blend_ps(b7, _mm512_mask_blend_ps(b6, r0, r1), _mm512_mask_blend_ps(b6, r2, r3));
 }
+/* The 8-bit encoder's fast path (src/quant8.h, AVX-512 only): table[idx % 32] of a 32-entry
+   table (one two-register permute), table[idx] of a 16-entry one (idx < 16), unsigned min
+   and max, and the lanes where a & b is zero. */
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_lookup32(const uint32_t *table, trainopt__vi idx) {
+    return _mm512_permutex2var_epi32(_mm512_loadu_si512((const void *)table), idx, _mm512_loadu_si512((const void *)(table + 16)));
+}
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_lookup16(const uint32_t *table, trainopt__vi idx) {
+    return _mm512_permutexvar_epi32(idx, _mm512_loadu_si512((const void *)table));
+}
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_min(trainopt__vi a, trainopt__vi b) { return _mm512_min_epu32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_max(trainopt__vi a, trainopt__vi b) { return _mm512_max_epu32(a, b); }
+TRAINOPT__FORCE_INLINE trainopt__vm trainopt__vi_none(trainopt__vi a, trainopt__vi b) { return _mm512_testn_epi32_mask(a, b); }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) {
     uint8_t tmp[16] = {0};
     if (k == 16) return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)p));

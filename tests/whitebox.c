@@ -51,3 +51,23 @@ void TO_NAME(to_wb_trunc_normal_scalars)(const trainopt_trunc_normal_config *c, 
     s->mul = r.mul;
     s->add = r.add;
 }
+
+int TO_NAME(to_wb_q8_fast)(int is_signed, uint32_t first, uint32_t stride, size_t n, uint8_t *code, uint8_t *unsure) {
+#if defined(TRAINOPT__BACKEND_AVX512)
+    size_t i, j;
+    for (i = 0; i < n; i += TRAINOPT_SIMD_LANES) {
+        const size_t k = n - i < TRAINOPT_SIMD_LANES ? n - i : TRAINOPT_SIMD_LANES;
+        const trainopt__vi bits = trainopt__vi_add(trainopt__vi_set1(first + (uint32_t)i * stride),
+                                                   trainopt__vi_mullo(trainopt__vi_iota(), trainopt__vi_set1(stride)));
+        trainopt__vm flags;
+        const trainopt__vi c = is_signed ? trainopt__q8_encode_fast(1, trainopt__v_from_bits(bits), &flags)
+                                         : trainopt__q8_encode_fast(0, trainopt__v_from_bits(bits), &flags);
+        trainopt__vi_store_u8(code + i, c, k);
+        for (j = 0; j < k; j++) unsure[i + j] = (uint8_t)(trainopt__m_bits(flags) >> j & 1);
+    }
+    return 1;
+#else
+    (void)is_signed, (void)first, (void)stride, (void)n, (void)code, (void)unsure;
+    return 0;
+#endif
+}

@@ -27,4 +27,9 @@ typedef struct {
 } to_wb_trunc_scalars;
 void TO_NAME(to_wb_trunc_normal_scalars)(const trainopt_trunc_normal_config *c, to_wb_trunc_scalars *s);
 
+/* The 8-bit encoder's fast path (trainopt__q8_encode_fast, AVX-512 only) on the floats whose
+   bits are first + j * stride, j < n: code[j], and unsure[j] = 1 where it leaves the lane to the
+   exact encoder. Returns 0 (and writes nothing) where the backend has no fast path. */
+int TO_NAME(to_wb_q8_fast)(int is_signed, uint32_t first, uint32_t stride, size_t n, uint8_t *code, uint8_t *unsure);
+
 #endif
