@@ -13999,7 +13999,8 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_lars_step_mp(const trainopt_lars_c
    exactly one of the fp32 kernel's blocks. */
 #define TRAINOPT__NMP_SEG TRAINOPT__BN_BLOCK
 /* Columns whose weight-gradient double sums live on the stack: a call of more columns
-   sweeps the rows' sums once per tile (the same values, so the same bits). */
+   keeps them in dx's last rows, or without dx sweeps the rows' sums once per tile
+   (the same values, so the same bits). */
 #define TRAINOPT__NMP_TILE 512
 /* Columns of a 16-row block widened together for the weight-gradient sweep. A
    performance choice only: the columns' sums are independent. */
@@ -14091,34 +14092,51 @@ TRAINOPT__DRIVER void trainopt__nmp_bw_row(const trainopt__nmp_args *p, size_t r
     }
 }
 
-/* Backward. Without weight gradients, row by row. With them, a tile of TILE columns
-   at a time: every 16-row block (NORM_ROWS, the fp32 kernel's blocks) gets its rows'
-   coefficients, then its columns' float sums (and dx) from PIECE-column pieces
-   widened on the stack, added in double in block order, rounded once per tile. */
+/* Backward. Without weight gradients, row by row. With them, every 16-row block
+   (NORM_ROWS, the fp32 kernel's blocks) gets its rows' coefficients once, then its
+   columns' float sums (and dx) from PIECE-column pieces widened on the stack, added
+   in double in block order and rounded once. The columns' double sums go where the
+   fp32 kernel keeps them: none for one block (straight to dweight, dbias); on the
+   stack up to TILE columns; for more, with dx, in the last 8 rows of dx (16 bytes a
+   column), whose dx is written last; without dx, a tile of TILE columns at a time,
+   each tile sweeping the rows' sums again (the same values, so the same bits). */
 TRAINOPT__DRIVER void trainopt__nmp_backward(const trainopt__nmp_args *p) {
+    const size_t blocks = (p->rows + TRAINOPT__NORM_ROWS - 1) / TRAINOPT__NORM_ROWS;
     float xs[TRAINOPT__NMP_SEG], ds[TRAINOPT__NMP_SEG];
     float bx[TRAINOPT__NORM_ROWS * TRAINOPT__NMP_PIECE], bd[TRAINOPT__NORM_ROWS * TRAINOPT__NMP_PIECE];
     float bo[TRAINOPT__NORM_ROWS * TRAINOPT__NMP_PIECE];
-    double tw[TRAINOPT__NMP_TILE], tb[TRAINOPT__NMP_TILE];
+    double stack_sums[2 * TRAINOPT__NMP_TILE];
     trainopt__norm_row rc[TRAINOPT__NORM_ROWS];
     trainopt__norm_wsum ws, fin;
     trainopt__norm_dxs dxs;
-    size_t r, r0, r1, c0, c1, j0, width, nr;
+    unsigned char *tw = NULL, *tb = NULL;
+    size_t r, r0, r1, c0, c1, j0, width, nr, ndx, tile = TRAINOPT__NMP_TILE, dx_end = p->rows;
     if (!p->dw && !p->db) {
         for (r = 0; r < p->rows; r++) trainopt__nmp_bw_row(p, r, xs, ds, 1, rc);
         return;
     }
-    fin.tw = (unsigned char *)tw;
-    fin.tb = (unsigned char *)tb;
-    fin.dw = p->dw;
-    fin.db = p->db;
-    ws.dw = ws.db = NULL;
+    if (blocks == 1) {
+        tile = p->cols;
+    } else if (p->cols <= TRAINOPT__NMP_TILE || !p->out) {
+        tw = (unsigned char *)stack_sums;
+        tb = tw + TRAINOPT__NMP_TILE * sizeof(double);
+    } else {
+        tile = p->cols;
+        dx_end = p->rows - 8; /* rows > NORM_ROWS here; 8 rows of 2-byte values hold 2 doubles a column */
+        tw = (unsigned char *)p->out + dx_end * p->cols * trainopt__dtype_size(p->dt);
+        tb = tw + p->cols * sizeof(double);
+    }
+    fin.tw = tw;
+    fin.tb = tb;
+    fin.dw = ws.dw = p->dw;
+    fin.db = ws.db = p->db;
     dxs.out = bo;
     for (c0 = 0; c0 < p->cols; c0 = c1) {
-        c1 = trainopt__bn_min(p->cols, c0 + TRAINOPT__NMP_TILE);
+        c1 = trainopt__bn_min(p->cols, c0 + tile);
         for (r0 = 0; r0 < p->rows; r0 = r1) {
             r1 = trainopt__bn_min(p->rows, r0 + TRAINOPT__NORM_ROWS);
             nr = r1 - r0;
+            ndx = p->out && r0 < dx_end ? trainopt__bn_min(r1, dx_end) - r0 : 0;
             for (r = r0; r < r1; r++) trainopt__nmp_bw_row(p, r, xs, ds, 0, rc + (r - r0));
             for (j0 = c0; j0 < c1; j0 += TRAINOPT__NMP_PIECE) {
                 width = trainopt__bn_min(TRAINOPT__NMP_PIECE, c1 - j0);
@@ -14126,21 +14144,26 @@ TRAINOPT__DRIVER void trainopt__nmp_backward(const trainopt__nmp_args *p) {
                     trainopt__mp_widen(bx + r * TRAINOPT__NMP_PIECE, p->x, p->dt, (r0 + r) * p->cols + j0, width);
                     trainopt__mp_widen(bd + r * TRAINOPT__NMP_PIECE, p->dy, p->dt, (r0 + r) * p->cols + j0, width);
                 }
-                ws.tw = (unsigned char *)(tw + (j0 - c0));
-                ws.tb = (unsigned char *)(tb + (j0 - c0));
-                if (p->out) {
+                ws.tw = tw ? tw + (j0 - c0) * sizeof(double) : NULL;
+                ws.tb = tb ? tb + (j0 - c0) * sizeof(double) : NULL;
+                if (ws.tw == NULL) { /* one block: columns' sums straight to dweight, dbias at j0 */
+                    ws.dw = p->dw ? p->dw + j0 : NULL;
+                    ws.db = p->db ? p->db + j0 : NULL;
+                }
+                if (ndx) {
                     dxs.w = p->w ? p->w + j0 : NULL;
-                    dxs.nr = nr;
+                    dxs.nr = ndx;
                     trainopt__norm_wgrad_dx(bx, bd, TRAINOPT__NMP_PIECE, rc, nr, 0, width, &ws, r0 == 0, &dxs, 0);
-                    for (r = 0; r < nr; r++)
+                    for (r = 0; r < ndx; r++)
                         trainopt__mp_narrow(p->out, p->dt, bo + r * TRAINOPT__NMP_PIECE, (r0 + r) * p->cols + j0, width);
                 } else {
                     trainopt__norm_wgrad(bx, bd, TRAINOPT__NMP_PIECE, rc, nr, 0, width, &ws, r0 == 0);
                 }
             }
         }
-        trainopt__norm_wfinish(&fin, c0, c1);
+        if (tw) trainopt__norm_wfinish(&fin, c0, c1);
     }
+    for (r = dx_end; r < p->rows; r++) trainopt__nmp_bw_row(p, r, xs, ds, 1, rc);
 }
 
 /* ---- group norm (NCHW: group q = (sample, group) is one row of cpg*hw values) ---- */
