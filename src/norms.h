@@ -150,12 +150,18 @@ TRAINOPT__DRIVER void trainopt__norm_row_pass(const trainopt__norm_row *rc, cons
 
 /* ---- backward sums ---- */
 
+/* k values at o of x or dy, whose dtype dt is a constant at every call: floats as
+   they are, bf16 and fp16 (>>norms-mixed) widened in registers, exactly. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__norm_load(const void *p, int dt, size_t o, size_t k) {
+    return dt == TRAINOPT_F32 ? trainopt__v_load_n((const float *)p + o, k) : trainopt__load_as_f32(p, dt, o, k);
+}
+
 /* One vector of k values at o: s1 += g, s2 += (x - mu)*g, s3 += x - mu. Lanes past k add +0. */
-TRAINOPT__FORCE_INLINE void trainopt__norm_accum(const float *x, const float *dy, const float *w, size_t o, size_t k,
+TRAINOPT__FORCE_INLINE void trainopt__norm_accum(const void *x, const void *dy, int dt, const float *w, size_t o, size_t k,
                                                  trainopt__vf mu, int weighted, trainopt__vf *s1, trainopt__vf *s2,
                                                  trainopt__vf *s3) {
-    const trainopt__vf d = trainopt__v_keep_first(trainopt__v_sub(trainopt__v_load_n(x + o, k), mu), k);
-    trainopt__vf g = trainopt__v_load_n(dy + o, k);
+    const trainopt__vf d = trainopt__v_keep_first(trainopt__v_sub(trainopt__norm_load(x, dt, o, k), mu), k);
+    trainopt__vf g = trainopt__norm_load(dy, dt, o, k);
     if (weighted) g = trainopt__v_mul(g, trainopt__v_load_n(w + o, k));
     *s1 = trainopt__v_add(*s1, g);
     *s2 = trainopt__v_fma(d, g, *s2);
@@ -166,8 +172,9 @@ TRAINOPT__FORCE_INLINE void trainopt__norm_accum(const float *x, const float *dy
    len values: batch norm's blocks of one row (BLOCK values, value i of a block in
    partial sum i % 16, the block's float sums added in double in order). The third
    sum recovers the rounding error of the saved float mean, so the backward pass does
-   not trust it (see trainopt__norm_backward_row). */
-TRAINOPT__FORCE_INLINE void trainopt__norm_sums_body(const float *x, const float *dy, const float *w, float mu,
+   not trust it (see trainopt__norm_backward_row). x and dy of dtype dt, as
+   trainopt__norm_load. */
+TRAINOPT__FORCE_INLINE void trainopt__norm_sums_body(const void *x, const void *dy, int dt, const float *w, float mu,
                                                      size_t len, int weighted, double *sum) {
     const trainopt__vf m = trainopt__v_set1(mu);
     size_t s0, i;
@@ -181,14 +188,14 @@ TRAINOPT__FORCE_INLINE void trainopt__norm_sums_body(const float *x, const float
         for (i = 0; i < full; i += 16)
             TRAINOPT__UNROLL
             for (v = 0; v < TRAINOPT__ACC_VECS; v++)
-                trainopt__norm_accum(x, dy, w, s0 + i + (size_t)v * TRAINOPT_SIMD_LANES, TRAINOPT_SIMD_LANES, m, weighted,
+                trainopt__norm_accum(x, dy, dt, w, s0 + i + (size_t)v * TRAINOPT_SIMD_LANES, TRAINOPT_SIMD_LANES, m, weighted,
                                      &a1.v[v], &a2.v[v], &a3.v[v]);
         if (full < n)
             TRAINOPT__UNROLL
             for (v = 0; v < TRAINOPT__ACC_VECS; v++) {
                 i = full + (size_t)v * TRAINOPT_SIMD_LANES;
                 if (i < n)
-                    trainopt__norm_accum(x, dy, w, s0 + i, trainopt__bn_min(n - i, TRAINOPT_SIMD_LANES), m, weighted,
+                    trainopt__norm_accum(x, dy, dt, w, s0 + i, trainopt__bn_min(n - i, TRAINOPT_SIMD_LANES), m, weighted,
                                          &a1.v[v], &a2.v[v], &a3.v[v]);
             }
         sum[0] += (double)trainopt__acc16_sum(&a1);
@@ -199,8 +206,8 @@ TRAINOPT__FORCE_INLINE void trainopt__norm_sums_body(const float *x, const float
 
 TRAINOPT__DRIVER void trainopt__norm_sums(const float *x, const float *dy, const float *w, float mu, size_t len,
                                           double *sum) {
-    if (w) trainopt__norm_sums_body(x, dy, w, mu, len, 1, sum);
-    else trainopt__norm_sums_body(x, dy, NULL, mu, len, 0, sum);
+    if (w) trainopt__norm_sums_body(x, dy, TRAINOPT_F32, w, mu, len, 1, sum);
+    else trainopt__norm_sums_body(x, dy, TRAINOPT_F32, NULL, mu, len, 0, sum);
 }
 
 /* A row's backward coefficients from its sums (weighted g), the saved float mean and
@@ -245,9 +252,10 @@ TRAINOPT__FORCE_INLINE void trainopt__norm_setd(unsigned char *t, size_t j, doub
 #define TRAINOPT__NORM_VB 4
 
 /* The fused sweep's dx (trainopt__norm_wgrad_dx): rows [0, nr) of the block get dx at
-   out (the block's first row, rows cols apart), g = dy*w when w is given. */
+   out (the block's first row, rows cols apart; of the dtype of x and dy), g = dy*w
+   when w is given. */
 typedef struct {
-    float *out;
+    void *out;
     const float *w;
     size_t nr;
 } trainopt__norm_dxs;
@@ -257,9 +265,10 @@ typedef struct {
    to the sums of columns [c0, c1) (first: they start at this block's). With dx (a
    constant), the same sweep writes the block's dx (trainopt__norm_dx's values, the
    same operations) from the x and dy it loads: one sweep of the block from cache
-   fewer (bench/FINDINGS.md). stream: dx through streaming stores (the caller checks
-   that every row is aligned for them). */
-TRAINOPT__FORCE_INLINE void trainopt__norm_wgrad_body(const float *x, const float *dy, size_t cols,
+   fewer (bench/FINDINGS.md). stream: dx through streaming stores (fp32 only; the
+   caller checks that every row is aligned for them). x, dy and dx of dtype dt, as
+   trainopt__norm_load; bf16 and fp16 dx rounded to nearest even. */
+TRAINOPT__FORCE_INLINE void trainopt__norm_wgrad_body(const void *x, const void *dy, int dt, size_t cols,
                                                       const trainopt__norm_row *rc, size_t nr, size_t c0, size_t c1,
                                                       const trainopt__norm_wsum *ws, int first,
                                                       const trainopt__norm_dxs *dxs, int dx, int weighted, int stream) {
@@ -280,8 +289,8 @@ TRAINOPT__FORCE_INLINE void trainopt__norm_wgrad_body(const float *x, const floa
                 const size_t o = (size_t)v * TRAINOPT_SIMD_LANES;
                 if (o < width) {
                     const size_t k = trainopt__bn_min(width - o, TRAINOPT_SIMD_LANES), at = r * cols + j + o;
-                    const trainopt__vf d = trainopt__v_load_n(dy + at, k);
-                    const trainopt__vf xm = trainopt__v_sub(trainopt__v_load_n(x + at, k), mu);
+                    const trainopt__vf d = trainopt__norm_load(dy, dt, at, k);
+                    const trainopt__vf xm = trainopt__v_sub(trainopt__norm_load(x, dt, at, k), mu);
                     const trainopt__vf xh = trainopt__v_fma(xm, a, cx);
                     pw[v] = trainopt__v_fma(d, xh, pw[v]);
                     pb[v] = trainopt__v_add(pb[v], d);
@@ -289,8 +298,9 @@ TRAINOPT__FORCE_INLINE void trainopt__norm_wgrad_body(const float *x, const floa
                         const trainopt__vf g = weighted ? trainopt__v_mul(d, trainopt__v_load_n(dxs->w + j + o, k)) : d;
                         const trainopt__vf dxv = trainopt__v_fma(xm, trainopt__v_set1(rc[r].k),
                                                                  trainopt__v_fma(g, a, trainopt__v_set1(rc[r].c)));
-                        if (stream && k == TRAINOPT_SIMD_LANES) trainopt__v_stream(dxs->out + at, dxv);
-                        else trainopt__v_store_n(dxs->out + at, dxv, k);
+                        if (dt != TRAINOPT_F32) trainopt__store_from_f32(dxs->out, dt, 0, at, k, dxv, trainopt__vi_set1(0u));
+                        else if (stream && k == TRAINOPT_SIMD_LANES) trainopt__v_stream((float *)dxs->out + at, dxv);
+                        else trainopt__v_store_n((float *)dxs->out + at, dxv, k);
                     }
                 }
             }
@@ -318,7 +328,7 @@ TRAINOPT__FORCE_INLINE void trainopt__norm_wgrad_body(const float *x, const floa
 
 TRAINOPT__DRIVER void trainopt__norm_wgrad(const float *x, const float *dy, size_t cols, const trainopt__norm_row *rc,
                                            size_t nr, size_t c0, size_t c1, const trainopt__norm_wsum *ws, int first) {
-    trainopt__norm_wgrad_body(x, dy, cols, rc, nr, c0, c1, ws, first, NULL, 0, 0, 0);
+    trainopt__norm_wgrad_body(x, dy, TRAINOPT_F32, cols, rc, nr, c0, c1, ws, first, NULL, 0, 0, 0);
 }
 
 /* trainopt__norm_wgrad and the block's dx in one sweep (dxs as above). */
@@ -326,11 +336,11 @@ TRAINOPT__DRIVER void trainopt__norm_wgrad_dx(const float *x, const float *dy, s
                                               size_t nr, size_t c0, size_t c1, const trainopt__norm_wsum *ws, int first,
                                               const trainopt__norm_dxs *dxs, int stream) {
     if (dxs->w) {
-        if (stream) trainopt__norm_wgrad_body(x, dy, cols, rc, nr, c0, c1, ws, first, dxs, 1, 1, 1);
-        else trainopt__norm_wgrad_body(x, dy, cols, rc, nr, c0, c1, ws, first, dxs, 1, 1, 0);
+        if (stream) trainopt__norm_wgrad_body(x, dy, TRAINOPT_F32, cols, rc, nr, c0, c1, ws, first, dxs, 1, 1, 1);
+        else trainopt__norm_wgrad_body(x, dy, TRAINOPT_F32, cols, rc, nr, c0, c1, ws, first, dxs, 1, 1, 0);
     } else {
-        if (stream) trainopt__norm_wgrad_body(x, dy, cols, rc, nr, c0, c1, ws, first, dxs, 1, 0, 1);
-        else trainopt__norm_wgrad_body(x, dy, cols, rc, nr, c0, c1, ws, first, dxs, 1, 0, 0);
+        if (stream) trainopt__norm_wgrad_body(x, dy, TRAINOPT_F32, cols, rc, nr, c0, c1, ws, first, dxs, 1, 0, 1);
+        else trainopt__norm_wgrad_body(x, dy, TRAINOPT_F32, cols, rc, nr, c0, c1, ws, first, dxs, 1, 0, 0);
     }
 }
 

@@ -4,8 +4,9 @@
    even once at the end: every sum below is one of the fp32 kernel's canonical sums,
    fed the same floats in the same order. The activations are widened into stack
    blocks cut where the fp32 kernel cuts its own sums (multiples of BN_BLOCK from a
-   row's or channel's start; the weight gradients' columns, which are independent),
-   so no partial sum sees a different order. TRAINOPT_F32 is the fp32 kernel itself. */
+   row's or channel's start), so no partial sum sees a different order; layer and
+   RMS norm's backward sums and weight-gradient sweep run the fp32 kernel's own loops
+   with the widening in registers. TRAINOPT_F32 is the fp32 kernel itself. */
 
 /* Floats of one row widened at a time: a row of up to this many values is widened
    once and stays on the stack for every sweep; a longer one is widened again per
@@ -13,11 +14,9 @@
    exactly one of the fp32 kernel's blocks. */
 #define TRAINOPT__NMP_SEG TRAINOPT__BN_BLOCK
 /* Columns whose weight-gradient double sums live on the stack: a call of more columns
-   sweeps the rows' sums once per tile (the same values, so the same bits). */
+   keeps them in dx's last rows, or without dx sweeps the rows' sums once per tile
+   (the same values, so the same bits). */
 #define TRAINOPT__NMP_TILE 512
-/* Columns of a 16-row block widened together for the weight-gradient sweep. A
-   performance choice only: the columns' sums are independent. */
-#define TRAINOPT__NMP_PIECE 128
 
 /* ---- layer and RMS norm ---- */
 
@@ -77,6 +76,20 @@ TRAINOPT__DRIVER void trainopt__nmp_forward(const trainopt__nmp_args *p) {
     }
 }
 
+/* trainopt__norm_sums on len bf16 or fp16 values of x and dy from index at, widened in
+   registers: the same floats in the same order. */
+TRAINOPT__DRIVER void trainopt__nmp_sums(const trainopt__nmp_args *p, size_t at, size_t len, float mu, double *sum) {
+    const size_t es = trainopt__dtype_size(p->dt);
+    const unsigned char *x = (const unsigned char *)p->x + at * es, *dy = (const unsigned char *)p->dy + at * es;
+    if (p->dt == TRAINOPT_BF16) {
+        if (p->w) trainopt__norm_sums_body(x, dy, TRAINOPT_BF16, p->w, mu, len, 1, sum);
+        else trainopt__norm_sums_body(x, dy, TRAINOPT_BF16, NULL, mu, len, 0, sum);
+    } else {
+        if (p->w) trainopt__norm_sums_body(x, dy, TRAINOPT_F16, p->w, mu, len, 1, sum);
+        else trainopt__norm_sums_body(x, dy, TRAINOPT_F16, NULL, mu, len, 0, sum);
+    }
+}
+
 /* Row r's backward coefficients (trainopt__norm_bw_rows on the widened row); with
    dx, the row's dx too, as trainopt__norm_bw_dx. xs, ds: SEG floats each. */
 TRAINOPT__DRIVER void trainopt__nmp_bw_row(const trainopt__nmp_args *p, size_t r, float *xs, float *ds, int dx,
@@ -85,76 +98,87 @@ TRAINOPT__DRIVER void trainopt__nmp_bw_row(const trainopt__nmp_args *p, size_t r
     const float mu = p->rms ? 0.0f : p->mean[r];
     double sum[3] = {0.0, 0.0, 0.0};
     size_t s0, k;
-    for (s0 = 0; s0 < p->cols; s0 += TRAINOPT__NMP_SEG) {
-        k = trainopt__bn_min(TRAINOPT__NMP_SEG, p->cols - s0);
-        trainopt__mp_widen(xs, p->x, p->dt, base + s0, k);
-        trainopt__mp_widen(ds, p->dy, p->dt, base + s0, k);
-        trainopt__norm_sums(xs, ds, p->w ? p->w + s0 : NULL, mu, k, sum);
-    }
+    trainopt__nmp_sums(p, base, p->cols, mu, sum);
     trainopt__norm_backward_row((double)p->cols, sum, mu, p->rstd[r], p->rms, rc);
     if (!dx) return;
     for (s0 = 0; s0 < p->cols; s0 += TRAINOPT__NMP_SEG) {
         float os[TRAINOPT__NMP_SEG];
         k = trainopt__bn_min(TRAINOPT__NMP_SEG, p->cols - s0);
-        if (p->cols > TRAINOPT__NMP_SEG) {
-            trainopt__mp_widen(xs, p->x, p->dt, base + s0, k);
-            trainopt__mp_widen(ds, p->dy, p->dt, base + s0, k);
-        }
+        trainopt__mp_widen(xs, p->x, p->dt, base + s0, k);
+        trainopt__mp_widen(ds, p->dy, p->dt, base + s0, k);
         trainopt__norm_row_pass(rc, xs, ds, p->w ? p->w + s0 : NULL, NULL, os, k, 1, p->w ? TRAINOPT__NORM_W : 0, 0, NULL);
         trainopt__mp_narrow(p->out, p->dt, os, base + s0, k);
     }
 }
 
-/* Backward. Without weight gradients, row by row. With them, a tile of TILE columns
-   at a time: every 16-row block (NORM_ROWS, the fp32 kernel's blocks) gets its rows'
-   coefficients, then its columns' float sums (and dx) from PIECE-column pieces
-   widened on the stack, added in double in block order, rounded once per tile. */
+/* The fused sweep of the fp32 kernel (trainopt__norm_wgrad_dx; trainopt__norm_wgrad when
+   dxs is NULL) on the block of nr rows from row r0, x and dy widened and dx rounded in
+   registers: the same floats and operations. */
+TRAINOPT__DRIVER void trainopt__nmp_wgrad(const trainopt__nmp_args *p, size_t r0, size_t nr, size_t c0, size_t c1,
+                                          const trainopt__norm_row *rc, const trainopt__norm_wsum *ws, int first,
+                                          const trainopt__norm_dxs *dxs) {
+    const size_t at = r0 * p->cols * trainopt__dtype_size(p->dt);
+    const unsigned char *x = (const unsigned char *)p->x + at, *dy = (const unsigned char *)p->dy + at;
+    const int dx = dxs != NULL, weighted = dx && dxs->w != NULL;
+    if (p->dt == TRAINOPT_BF16) {
+        if (weighted) trainopt__norm_wgrad_body(x, dy, TRAINOPT_BF16, p->cols, rc, nr, c0, c1, ws, first, dxs, 1, 1, 0);
+        else if (dx) trainopt__norm_wgrad_body(x, dy, TRAINOPT_BF16, p->cols, rc, nr, c0, c1, ws, first, dxs, 1, 0, 0);
+        else trainopt__norm_wgrad_body(x, dy, TRAINOPT_BF16, p->cols, rc, nr, c0, c1, ws, first, NULL, 0, 0, 0);
+    } else {
+        if (weighted) trainopt__norm_wgrad_body(x, dy, TRAINOPT_F16, p->cols, rc, nr, c0, c1, ws, first, dxs, 1, 1, 0);
+        else if (dx) trainopt__norm_wgrad_body(x, dy, TRAINOPT_F16, p->cols, rc, nr, c0, c1, ws, first, dxs, 1, 0, 0);
+        else trainopt__norm_wgrad_body(x, dy, TRAINOPT_F16, p->cols, rc, nr, c0, c1, ws, first, NULL, 0, 0, 0);
+    }
+}
+
+/* Backward. Without weight gradients, row by row. With them, as the fp32 kernel: every
+   16-row block (NORM_ROWS) gets its rows' coefficients once, then one sweep of its
+   columns gives their float sums (and dx), added in double in block order and rounded
+   once. The columns' double sums go where the fp32 kernel keeps them: none for one
+   block (straight to dweight, dbias); on the stack up to TILE columns; for more, with
+   dx, in the last 8 rows of dx (16 bytes a column), whose dx is written last; without
+   dx, a tile of TILE columns at a time, each tile sweeping the rows' sums again (the
+   same values, so the same bits). */
 TRAINOPT__DRIVER void trainopt__nmp_backward(const trainopt__nmp_args *p) {
+    const size_t blocks = (p->rows + TRAINOPT__NORM_ROWS - 1) / TRAINOPT__NORM_ROWS, es = trainopt__dtype_size(p->dt);
     float xs[TRAINOPT__NMP_SEG], ds[TRAINOPT__NMP_SEG];
-    float bx[TRAINOPT__NORM_ROWS * TRAINOPT__NMP_PIECE], bd[TRAINOPT__NORM_ROWS * TRAINOPT__NMP_PIECE];
-    float bo[TRAINOPT__NORM_ROWS * TRAINOPT__NMP_PIECE];
-    double tw[TRAINOPT__NMP_TILE], tb[TRAINOPT__NMP_TILE];
+    double stack_sums[2 * TRAINOPT__NMP_TILE];
     trainopt__norm_row rc[TRAINOPT__NORM_ROWS];
-    trainopt__norm_wsum ws, fin;
+    trainopt__norm_wsum ws;
     trainopt__norm_dxs dxs;
-    size_t r, r0, r1, c0, c1, j0, width, nr;
+    size_t r, r0, r1, c0, c1, ndx, tile = TRAINOPT__NMP_TILE, dx_end = p->rows;
     if (!p->dw && !p->db) {
         for (r = 0; r < p->rows; r++) trainopt__nmp_bw_row(p, r, xs, ds, 1, rc);
         return;
     }
-    fin.tw = (unsigned char *)tw;
-    fin.tb = (unsigned char *)tb;
-    fin.dw = p->dw;
-    fin.db = p->db;
-    ws.dw = ws.db = NULL;
-    dxs.out = bo;
+    ws.dw = p->dw;
+    ws.db = p->db;
+    ws.tw = ws.tb = NULL;
+    if (blocks == 1) {
+        tile = p->cols;
+    } else if (p->cols <= TRAINOPT__NMP_TILE || !p->out) {
+        ws.tw = (unsigned char *)stack_sums;
+        ws.tb = ws.tw + TRAINOPT__NMP_TILE * sizeof(double);
+    } else {
+        tile = p->cols;
+        dx_end = p->rows - 8; /* rows > NORM_ROWS here; 8 rows of 2-byte values hold 2 doubles a column */
+        ws.tw = (unsigned char *)p->out + dx_end * p->cols * es;
+        ws.tb = ws.tw + p->cols * sizeof(double);
+    }
+    dxs.w = p->w;
     for (c0 = 0; c0 < p->cols; c0 = c1) {
-        c1 = trainopt__bn_min(p->cols, c0 + TRAINOPT__NMP_TILE);
+        c1 = trainopt__bn_min(p->cols, c0 + tile);
         for (r0 = 0; r0 < p->rows; r0 = r1) {
             r1 = trainopt__bn_min(p->rows, r0 + TRAINOPT__NORM_ROWS);
-            nr = r1 - r0;
+            ndx = p->out && r0 < dx_end ? trainopt__bn_min(r1, dx_end) - r0 : 0;
             for (r = r0; r < r1; r++) trainopt__nmp_bw_row(p, r, xs, ds, 0, rc + (r - r0));
-            for (j0 = c0; j0 < c1; j0 += TRAINOPT__NMP_PIECE) {
-                width = trainopt__bn_min(TRAINOPT__NMP_PIECE, c1 - j0);
-                for (r = 0; r < nr; r++) {
-                    trainopt__mp_widen(bx + r * TRAINOPT__NMP_PIECE, p->x, p->dt, (r0 + r) * p->cols + j0, width);
-                    trainopt__mp_widen(bd + r * TRAINOPT__NMP_PIECE, p->dy, p->dt, (r0 + r) * p->cols + j0, width);
-                }
-                ws.tw = (unsigned char *)(tw + (j0 - c0));
-                ws.tb = (unsigned char *)(tb + (j0 - c0));
-                if (p->out) {
-                    dxs.w = p->w ? p->w + j0 : NULL;
-                    dxs.nr = nr;
-                    trainopt__norm_wgrad_dx(bx, bd, TRAINOPT__NMP_PIECE, rc, nr, 0, width, &ws, r0 == 0, &dxs, 0);
-                    for (r = 0; r < nr; r++)
-                        trainopt__mp_narrow(p->out, p->dt, bo + r * TRAINOPT__NMP_PIECE, (r0 + r) * p->cols + j0, width);
-                } else {
-                    trainopt__norm_wgrad(bx, bd, TRAINOPT__NMP_PIECE, rc, nr, 0, width, &ws, r0 == 0);
-                }
-            }
+            dxs.out = ndx ? (unsigned char *)p->out + r0 * p->cols * es : NULL;
+            dxs.nr = ndx;
+            trainopt__nmp_wgrad(p, r0, r1 - r0, c0, c1, rc, &ws, r0 == 0, ndx ? &dxs : NULL);
         }
-        trainopt__norm_wfinish(&fin, c0, c1);
+        if (ws.tw) trainopt__norm_wfinish(&ws, c0, c1);
     }
+    for (r = dx_end; r < p->rows; r++) trainopt__nmp_bw_row(p, r, xs, ds, 1, rc);
 }
 
 /* ---- group norm (NCHW: group q = (sample, group) is one row of cpg*hw values) ---- */

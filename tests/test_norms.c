@@ -642,7 +642,8 @@ static void nmp_expect(to_ctx *t, const char *what, trainopt_dtype dt, const voi
 /* Layer and RMS norm in every dtype: the _mp call's y, mean, rstd, dx, dweight, dbias
    are the fp32 kernel's on the widened x and dy, y and dx rounded to nearest even;
    opt: bit 1 weight, bit 2 bias, bit 4 no weight gradients. Rows in two calls give
-   the whole call's y and dx; in place (y = x) gives the same y. */
+   the whole call's y and dx; in place (y = x) gives the same y; without dx, the same
+   weight gradients. 37 x 1300 keeps the column sums in dx's last rows. */
 static void nmp_rows_case(to_ctx *t, trainopt_dtype dt, int rms, size_t rows, size_t cols, int opt) {
     const size_t total = rows * cols, es = dt == TRAINOPT_F32 ? 4 : 2, half = rows / 2;
     const trainopt_norm_config cfg = nm_config(1e-5);
@@ -692,6 +693,14 @@ static void nmp_rows_case(to_ctx *t, trainopt_dtype dt, int rms, size_t rows, si
     nmp_expect(t, what, dt, dxh, dx, total);
     if (dwp) to_bits_equal(t, what, dw2, dw, cols);
     if (dbp) to_bits_equal(t, what, db2, db, cols);
+    /* no dx: the same weight gradients (their column sums then stay on the stack) */
+    if (dwp) {
+        memset(dw2, 0x55, cols * sizeof(float));
+        if (rms) trainopt_rmsnorm_backward_mp(&cfg, rows, cols, xh, dyh, dt, wp, rs2, NULL, dwp2);
+        else trainopt_layernorm_backward_mp(&cfg, rows, cols, xh, dyh, dt, wp, m2, rs2, NULL, dwp2, dbp2);
+        to_bits_equal(t, what, dw2, dw, cols);
+        if (dbp) to_bits_equal(t, what, db2, db, cols);
+    }
     /* rows in two calls = the whole call (y, and dx without weight gradients) */
     if (half > 0) {
         memset(ch, 0x55, total * es);
@@ -726,7 +735,7 @@ static void nmp_rows_case(to_ctx *t, trainopt_dtype dt, int rms, size_t rows, si
 }
 
 static void test_mp_rows(to_ctx *t) {
-    static const size_t shapes[][2] = {{3, 1}, {5, 7}, {17, 33}, {2, 1000}, {33, 300}, {3, 1025}, {18, 1000}, {2, 2500}, {4, 4100}};
+    static const size_t shapes[][2] = {{3, 1}, {5, 7}, {17, 33}, {2, 1000}, {33, 300}, {3, 1025}, {18, 1000}, {2, 2500}, {4, 4100}, {37, 1300}};
     static const trainopt_dtype dts[] = {TRAINOPT_F32, TRAINOPT_BF16, TRAINOPT_F16};
     size_t q, d;
     int rms, opt;
