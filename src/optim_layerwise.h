@@ -411,6 +411,18 @@ TRAINOPT__FORCE_INLINE float *trainopt__af_v(trainopt__af_mp *mp, float *varianc
 }
 #define TRAINOPT__AF_TILE 4096 /* elements per piece: columns per tile of the update sweeps (their roots take 16 KB of stack) */
 
+/* The sweeps over p and g ask for the line TRAINOPT__AF_AHEAD floats (2 KB) ahead of the
+   one they read, where the arrays go on that far (`ahead`: the floats from the row's
+   start to the end of the array; 0 for the mixed-precision buffers). The prefetchers
+   alone left memory idle between rows: the hint took 10-25% off the two sweeps at
+   [4096][4096] (bench/FINDINGS.md). No effect on results. */
+#define TRAINOPT__AF_AHEAD 512
+#if defined(__GNUC__) || defined(__clang__)
+#define TRAINOPT__AF_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#else
+#define TRAINOPT__AF_PREFETCH(p) ((void)(p))
+#endif
+
 /* Sums of the (scaled) g^2 over g[0, n), each block's sum added to `total` (returned), and
    of p^2 over p[0, n), each block's added to *p_sumsq: blocked order, so a row in pieces
    of whole blocks gives the row's bits; Inf/NaN of g counted into *nonfinite. */
@@ -519,12 +531,22 @@ TRAINOPT__FORCE_INLINE void trainopt__af_apply(const trainopt__af_scalars *s, fl
    test cost a third of the time), the row's last partial vector after them. */
 TRAINOPT__FORCE_INLINE double trainopt__af_row(const trainopt__af_scalars *s, trainopt__af_rowf rf, const float *col_var,
                                                const float *rs, float *param, const float *grad, size_t cols, int scaled,
-                                               int clamp, int apply, int has_wd, float neg_step) {
+                                               int clamp, int apply, int has_wd, float neg_step, size_t ahead) {
     const size_t whole = cols - cols % TRAINOPT_SIMD_LANES;
     double total = 0.0;
     size_t b, i, j;
     if (apply) {
-        for (i = 0; i < whole; i += TRAINOPT_SIMD_LANES)
+        for (i = 0; i + 16 <= whole; i += 16) {
+            if (i + TRAINOPT__AF_AHEAD < ahead) {
+                TRAINOPT__AF_PREFETCH(grad + i + TRAINOPT__AF_AHEAD);
+                TRAINOPT__AF_PREFETCH(param + i + TRAINOPT__AF_AHEAD);
+            }
+            for (j = i; j < i + 16; j += TRAINOPT_SIMD_LANES)
+                trainopt__af_apply(s, param, j, TRAINOPT_SIMD_LANES,
+                                   trainopt__af_row_u(s, rf, col_var, rs, grad, j, TRAINOPT_SIMD_LANES, scaled, clamp), has_wd,
+                                   neg_step);
+        }
+        for (; i < whole; i += TRAINOPT_SIMD_LANES)
             trainopt__af_apply(s, param, i, TRAINOPT_SIMD_LANES,
                                trainopt__af_row_u(s, rf, col_var, rs, grad, i, TRAINOPT_SIMD_LANES, scaled, clamp), has_wd,
                                neg_step);
@@ -577,16 +599,16 @@ TRAINOPT__FORCE_INLINE double trainopt__af_sweep(const trainopt__af_scalars *s, 
         const float least = trainopt__af_least(col_var + c0, width);
         trainopt__af_col_roots(col_var + c0, rs, width);
         for (r = 0; r < rows; r++) {
-            const size_t at = r * cols + c0;
+            const size_t at = r * cols + c0, ahead = mp ? 0 : rows * cols - at;
             float *p = apply ? trainopt__af_p(mp, param, at, width) : NULL;
             const float *g = trainopt__af_g(mp, grad, at, width);
             trainopt__af_rowf rf;
             rf.coef = row_var[r] / row_mean;
             rf.rsqrt = trainopt__af_rsqrt1(rf.coef);
             if (rf.coef >= 0.0f && rf.coef * least >= s->eps1_sq)
-                total += trainopt__af_row(s, rf, col_var + c0, rs, p, g, width, scaled, 0, apply, has_wd, neg_step);
+                total += trainopt__af_row(s, rf, col_var + c0, rs, p, g, width, scaled, 0, apply, has_wd, neg_step, ahead);
             else
-                total += trainopt__af_row(s, rf, col_var + c0, rs, p, g, width, scaled, 1, apply, has_wd, neg_step);
+                total += trainopt__af_row(s, rf, col_var + c0, rs, p, g, width, scaled, 1, apply, has_wd, neg_step, ahead);
             if (mp && apply) trainopt__af_mp_param_out(mp, at, width);
         }
     }
@@ -749,6 +771,7 @@ static inline int trainopt__af_factors_fused(const trainopt__af_scalars *s, cons
         for (c = 0; c < padded; c++) col_acc[c] = w_acc[c] = 0.0f;
         for (r = rb; r < rend; r++) {
             const float *g = trainopt__af_g(mp, grad, r * cols, cols), *p = trainopt__af_p(mp, (float *)param, r * cols, cols);
+            const size_t ahead = mp ? 0 : (rows - r) * cols;
             trainopt__vf inv;
             total = 0.0;
             for (b = 0; b < cols; b += TRAINOPT__LW_BLOCK) {
@@ -757,12 +780,17 @@ static inline int trainopt__af_factors_fused(const trainopt__af_scalars *s, cons
                 trainopt__acc16 acc, pacc;
                 trainopt__acc16_zero(&acc);
                 trainopt__acc16_zero(&pacc);
-                for (i = b; i < whole; i += 16)
+                for (i = b; i < whole; i += 16) {
+                    if (i + TRAINOPT__AF_AHEAD < ahead) {
+                        TRAINOPT__AF_PREFETCH(g + i + TRAINOPT__AF_AHEAD);
+                        TRAINOPT__AF_PREFETCH(p + i + TRAINOPT__AF_AHEAD);
+                    }
                     for (j = 0; j < TRAINOPT__ACC_VECS; j++) {
                         const size_t at = i + j * TRAINOPT_SIMD_LANES;
                         trainopt__af_sq_into(trainopt__grad_load(&s->gi, g, at, TRAINOPT_SIMD_LANES, scaled, nonfinite),
                                              trainopt__v_load(p + at), &acc.v[j], col_acc + at, &pacc.v[j]);
                     }
+                }
                 for (j = 0; i < end; j++, i += TRAINOPT_SIMD_LANES) {
                     const size_t k = end - i < TRAINOPT_SIMD_LANES ? end - i : TRAINOPT_SIMD_LANES;
                     trainopt__af_sq_into(trainopt__grad_load(&s->gi, g, i, k, scaled, nonfinite), trainopt__v_load_n(p + i, k),
