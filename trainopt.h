@@ -343,7 +343,8 @@
      the factors, below), then the update. RMS(u) from the factors: the sum of u^2 is
      mean(R) * (sum over c of S[c] / C[c]), S[c] the sum over r of g*g / R[r] (each row
      a second time, from cache, once R[r] is known; a float sum per block of 256 rows,
-     added in double, as the column sums): the same real number as the sum of the u^2 the
+     added in double, as the column sums; the sum over c in double, column c into
+     partial sum c % 8, the 8 added pairwise): the same real number as the sum of the u^2 the
      update applies, a few float roundings apart (the block sums' roundings against the
      per-element ones of u). Where the factors cannot give it, the sum of the applied u^2
      in a sweep of its own over g: when some row has coef * min(C) < eps1^2 (an element
@@ -2386,10 +2387,12 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__adamlike_check TRAINOPT__PRIVATE(trainopt__adamlike_check)
 #define trainopt__af_apply TRAINOPT__PRIVATE(trainopt__af_apply)
 #define trainopt__af_col_roots TRAINOPT__PRIVATE(trainopt__af_col_roots)
+#define trainopt__af_col_tail TRAINOPT__PRIVATE(trainopt__af_col_tail)
 #define trainopt__af_factors TRAINOPT__PRIVATE(trainopt__af_factors)
 #define trainopt__af_factors_fused TRAINOPT__PRIVATE(trainopt__af_factors_fused)
 #define trainopt__af_g TRAINOPT__PRIVATE(trainopt__af_g)
 #define trainopt__af_grad_sumsq TRAINOPT__PRIVATE(trainopt__af_grad_sumsq)
+#define trainopt__af_least TRAINOPT__PRIVATE(trainopt__af_least)
 #define trainopt__af_lerp1 TRAINOPT__PRIVATE(trainopt__af_lerp1)
 #define trainopt__af_mp TRAINOPT__PRIVATE(trainopt__af_mp)
 #define trainopt__af_mp_grad TRAINOPT__PRIVATE(trainopt__af_mp_grad)
@@ -2406,6 +2409,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__af_rsqrt1 TRAINOPT__PRIVATE(trainopt__af_rsqrt1)
 #define trainopt__af_scalars TRAINOPT__PRIVATE(trainopt__af_scalars)
 #define trainopt__af_sq_into TRAINOPT__PRIVATE(trainopt__af_sq_into)
+#define trainopt__af_sum8 TRAINOPT__PRIVATE(trainopt__af_sum8)
 #define trainopt__af_sweep TRAINOPT__PRIVATE(trainopt__af_sweep)
 #define trainopt__af_update TRAINOPT__PRIVATE(trainopt__af_update)
 #define trainopt__af_v TRAINOPT__PRIVATE(trainopt__af_v)
@@ -6348,6 +6352,18 @@ TRAINOPT__FORCE_INLINE float *trainopt__af_v(trainopt__af_mp *mp, float *varianc
 }
 #define TRAINOPT__AF_TILE 4096 /* elements per piece: columns per tile of the update sweeps (their roots take 16 KB of stack) */
 
+/* The sweeps over p and g ask for the line TRAINOPT__AF_AHEAD floats (2 KB) ahead of the
+   one they read, where the arrays go on that far (`ahead`: the floats from the row's
+   start to the end of the array; 0 for the mixed-precision buffers). The prefetchers
+   alone left memory idle between rows: the hint took 10-25% off the two sweeps at
+   [4096][4096] (bench/FINDINGS.md). No effect on results. */
+#define TRAINOPT__AF_AHEAD 512
+#if defined(__GNUC__) || defined(__clang__)
+#define TRAINOPT__AF_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#else
+#define TRAINOPT__AF_PREFETCH(p) ((void)(p))
+#endif
+
 /* Sums of the (scaled) g^2 over g[0, n), each block's sum added to `total` (returned), and
    of p^2 over p[0, n), each block's added to *p_sumsq: blocked order, so a row in pieces
    of whole blocks gives the row's bits; Inf/NaN of g counted into *nonfinite. */
@@ -6402,6 +6418,22 @@ TRAINOPT__FORCE_INLINE void trainopt__af_col_roots(const float *col_var, float *
     if (c < n) trainopt__v_store_n(rs + c, trainopt__v_div(one, trainopt__v_sqrt(trainopt__v_load_n(col_var + c, n - c))), n - c);
 }
 
+/* The least of x[0, n) by `<` (NaN skipped; +Inf if none), lane-wise then across the
+   lanes: which of +0 and -0 it gives may differ from a loop's, and does not matter to
+   its use (coef * least >= eps1^2). */
+TRAINOPT__FORCE_INLINE float trainopt__af_least(const float *x, size_t n) {
+    trainopt__vf m = trainopt__v_set1(INFINITY);
+    float lanes[TRAINOPT_SIMD_LANES], least = INFINITY;
+    size_t c, j;
+    for (c = 0; c + TRAINOPT_SIMD_LANES <= n; c += TRAINOPT_SIMD_LANES) m = trainopt__v_min(trainopt__v_load(x + c), m);
+    trainopt__v_store(lanes, m);
+    for (j = 0; j < TRAINOPT_SIMD_LANES; j++)
+        if (lanes[j] < least) least = lanes[j];
+    for (; c < n; c++)
+        if (x[c] < least) least = x[c];
+    return least;
+}
+
 /* One row's factor in the update sweeps: coef = R[r] / max(mean(R), eps1) (the division
    once per row; PyTorch divides R C^T by the mean) and its inverse root. */
 typedef struct {
@@ -6440,12 +6472,22 @@ TRAINOPT__FORCE_INLINE void trainopt__af_apply(const trainopt__af_scalars *s, fl
    test cost a third of the time), the row's last partial vector after them. */
 TRAINOPT__FORCE_INLINE double trainopt__af_row(const trainopt__af_scalars *s, trainopt__af_rowf rf, const float *col_var,
                                                const float *rs, float *param, const float *grad, size_t cols, int scaled,
-                                               int clamp, int apply, int has_wd, float neg_step) {
+                                               int clamp, int apply, int has_wd, float neg_step, size_t ahead) {
     const size_t whole = cols - cols % TRAINOPT_SIMD_LANES;
     double total = 0.0;
     size_t b, i, j;
     if (apply) {
-        for (i = 0; i < whole; i += TRAINOPT_SIMD_LANES)
+        for (i = 0; i + 16 <= whole; i += 16) {
+            if (i + TRAINOPT__AF_AHEAD < ahead) {
+                TRAINOPT__AF_PREFETCH(grad + i + TRAINOPT__AF_AHEAD);
+                TRAINOPT__AF_PREFETCH(param + i + TRAINOPT__AF_AHEAD);
+            }
+            for (j = i; j < i + 16; j += TRAINOPT_SIMD_LANES)
+                trainopt__af_apply(s, param, j, TRAINOPT_SIMD_LANES,
+                                   trainopt__af_row_u(s, rf, col_var, rs, grad, j, TRAINOPT_SIMD_LANES, scaled, clamp), has_wd,
+                                   neg_step);
+        }
+        for (; i < whole; i += TRAINOPT_SIMD_LANES)
             trainopt__af_apply(s, param, i, TRAINOPT_SIMD_LANES,
                                trainopt__af_row_u(s, rf, col_var, rs, grad, i, TRAINOPT_SIMD_LANES, scaled, clamp), has_wd,
                                neg_step);
@@ -6491,24 +6533,23 @@ TRAINOPT__FORCE_INLINE double trainopt__af_sweep(const trainopt__af_scalars *s, 
                                                  int scaled, int apply, int has_wd, float neg_step, trainopt__af_mp *mp) {
     float rs[TRAINOPT__AF_TILE];
     double total = 0.0;
-    size_t c0, r, c;
+    size_t c0, r;
     for (c0 = 0; c0 < cols; c0 += TRAINOPT__AF_TILE) {
         const size_t width = cols - c0 < TRAINOPT__AF_TILE ? cols - c0 : TRAINOPT__AF_TILE;
-        float least = INFINITY; /* NaN columns skipped: they make their elements NaN in both forms */
+        /* NaN columns skipped: they make their elements NaN in both forms */
+        const float least = trainopt__af_least(col_var + c0, width);
         trainopt__af_col_roots(col_var + c0, rs, width);
-        for (c = 0; c < width; c++)
-            if (col_var[c0 + c] < least) least = col_var[c0 + c];
         for (r = 0; r < rows; r++) {
-            const size_t at = r * cols + c0;
+            const size_t at = r * cols + c0, ahead = mp ? 0 : rows * cols - at;
             float *p = apply ? trainopt__af_p(mp, param, at, width) : NULL;
             const float *g = trainopt__af_g(mp, grad, at, width);
             trainopt__af_rowf rf;
             rf.coef = row_var[r] / row_mean;
             rf.rsqrt = trainopt__af_rsqrt1(rf.coef);
             if (rf.coef >= 0.0f && rf.coef * least >= s->eps1_sq)
-                total += trainopt__af_row(s, rf, col_var + c0, rs, p, g, width, scaled, 0, apply, has_wd, neg_step);
+                total += trainopt__af_row(s, rf, col_var + c0, rs, p, g, width, scaled, 0, apply, has_wd, neg_step, ahead);
             else
-                total += trainopt__af_row(s, rf, col_var + c0, rs, p, g, width, scaled, 1, apply, has_wd, neg_step);
+                total += trainopt__af_row(s, rf, col_var + c0, rs, p, g, width, scaled, 1, apply, has_wd, neg_step, ahead);
             if (mp && apply) trainopt__af_mp_param_out(mp, at, width);
         }
     }
@@ -6608,6 +6649,41 @@ TRAINOPT__FORCE_INLINE void trainopt__af_weighted_into(trainopt__vf x, trainopt_
     trainopt__v_store(w_acc, trainopt__v_fma(trainopt__v_mul(x, x), inv, trainopt__v_load(w_acc)));
 }
 
+/* The columns' new factors from their sums over the rows, the last block of rows' float
+   sums added here (col_sum[c] + col_acc[c], the per-block order), and the terms of the
+   sum of u^2, (w_sum[c] + w_acc[c]) / C[c], into col_sum (its sums are spent): columns
+   in fixed groups of 16, so the compiler may vectorize the double divisions (each
+   column's operations are those of a column at a time, so are its bits). One column at
+   a time, these took about as long as the sweeps of a [16][4096] step. */
+TRAINOPT__FORCE_INLINE void trainopt__af_col_tail(const trainopt__af_scalars *s, float *col_var, double *col_sum,
+                                                  const double *w_sum, const float *col_acc, const float *w_acc, size_t cols,
+                                                  double rows, int high) {
+    const float w = s->w, one_minus_w = s->one_minus_w; /* not reloaded after each store to col_var */
+    size_t c = 0, j;
+    for (; c + 16 <= cols; c += 16)
+        for (j = c; j < c + 16; j++) {
+            const float mean = (float)((col_sum[j] + (double)col_acc[j]) / rows);
+            col_var[j] = high ? fmaf(-(mean - col_var[j]), one_minus_w, mean) : fmaf(w, mean - col_var[j], col_var[j]);
+            col_sum[j] = (w_sum[j] + (double)w_acc[j]) / (double)col_var[j];
+        }
+    for (; c < cols; c++) {
+        col_var[c] = trainopt__af_lerp1(col_var[c], (float)((col_sum[c] + (double)col_acc[c]) / rows), s);
+        col_sum[c] = (w_sum[c] + (double)w_acc[c]) / (double)col_var[c];
+    }
+}
+
+/* The sum of q[0, n) in double: term c into partial c % 8, the partials added pairwise.
+   A fixed order, the same on every backend, without one chain of n dependent adds (at
+   4096 columns the chain alone cost a third of an AdamW step). */
+TRAINOPT__FORCE_INLINE double trainopt__af_sum8(const double *q, size_t n) {
+    double part[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+    size_t c, j;
+    for (c = 0; c + 8 <= n; c += 8)
+        for (j = 0; j < 8; j++) part[j] += q[c + j];
+    for (j = 0; c < n; c++, j++) part[j] += q[c];
+    return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
 /* The row and column sums of g^2, and the sum of p^2, in one sweep over the rows, for rows
    of at most TRAINOPT__AF_FUSED_COLS: each element goes to its row's blocked sum (the
    order of trainopt__af_grad_sumsq, p's alike) and to its column's float sum over the
@@ -6618,7 +6694,7 @@ TRAINOPT__FORCE_INLINE void trainopt__af_weighted_into(trainopt__vf x, trainopt_
    g: u^2 = g^2 / (coef[r] C[c]) = mean(R) * (1/C[c]) * g^2 / R[r], so once the row's new
    R[r] is known, the row again (from cache) adds g^2 / R[r] to its column's sum (the
    column sums' order), and sum(u^2) = mean(R) * sum over c of that sum / C[c], in
-   double. Returns 1 with it in *u_sumsq; 0 (the caller sums the u^2 of the update
+   double (trainopt__af_sum8's order). Returns 1 with it in *u_sumsq; 0 (the caller sums the u^2 of the update
    instead) when some element may be under the eps1^2 floor, where u is not g/sqrt(V),
    or the sum is not finite (a NaN or Inf factor, 1/R[r] of a zero R[r]). */
 #define TRAINOPT__AF_FUSED_COLS 4096 /* its column sums take 24 bytes a column of stack: 96 KB */
@@ -6636,6 +6712,7 @@ static inline int trainopt__af_factors_fused(const trainopt__af_scalars *s, cons
         for (c = 0; c < padded; c++) col_acc[c] = w_acc[c] = 0.0f;
         for (r = rb; r < rend; r++) {
             const float *g = trainopt__af_g(mp, grad, r * cols, cols), *p = trainopt__af_p(mp, (float *)param, r * cols, cols);
+            const size_t ahead = mp ? 0 : (rows - r) * cols;
             trainopt__vf inv;
             total = 0.0;
             for (b = 0; b < cols; b += TRAINOPT__LW_BLOCK) {
@@ -6644,12 +6721,17 @@ static inline int trainopt__af_factors_fused(const trainopt__af_scalars *s, cons
                 trainopt__acc16 acc, pacc;
                 trainopt__acc16_zero(&acc);
                 trainopt__acc16_zero(&pacc);
-                for (i = b; i < whole; i += 16)
+                for (i = b; i < whole; i += 16) {
+                    if (i + TRAINOPT__AF_AHEAD < ahead) {
+                        TRAINOPT__AF_PREFETCH(g + i + TRAINOPT__AF_AHEAD);
+                        TRAINOPT__AF_PREFETCH(p + i + TRAINOPT__AF_AHEAD);
+                    }
                     for (j = 0; j < TRAINOPT__ACC_VECS; j++) {
                         const size_t at = i + j * TRAINOPT_SIMD_LANES;
                         trainopt__af_sq_into(trainopt__grad_load(&s->gi, g, at, TRAINOPT_SIMD_LANES, scaled, nonfinite),
                                              trainopt__v_load(p + at), &acc.v[j], col_acc + at, &pacc.v[j]);
                     }
+                }
                 for (j = 0; i < end; j++, i += TRAINOPT_SIMD_LANES) {
                     const size_t k = end - i < TRAINOPT_SIMD_LANES ? end - i : TRAINOPT_SIMD_LANES;
                     trainopt__af_sq_into(trainopt__grad_load(&s->gi, g, i, k, scaled, nonfinite), trainopt__v_load_n(p + i, k),
@@ -6664,21 +6746,19 @@ static inline int trainopt__af_factors_fused(const trainopt__af_scalars *s, cons
                 trainopt__af_weighted_into(trainopt__grad_load(&s->gi, g, i, TRAINOPT_SIMD_LANES, scaled, NULL), inv, w_acc + i);
             if (i < cols) trainopt__af_weighted_into(trainopt__grad_load(&s->gi, g, i, cols - i, scaled, NULL), inv, w_acc + i);
         }
-        for (c = 0; c < cols; c++) col_sum[c] += (double)col_acc[c], w_sum[c] += (double)w_acc[c];
+        if (rend < rows) /* the last block's sums are added in trainopt__af_col_tail */
+            for (c = 0; c < cols; c++) col_sum[c] += (double)col_acc[c], w_sum[c] += (double)w_acc[c];
     }
-    for (c = 0; c < cols; c++) {
-        col_var[c] = trainopt__af_lerp1(col_var[c], (float)(col_sum[c] / (double)rows), s);
-        if (col_var[c] < least) least = col_var[c];
-    }
+    if (s->high) trainopt__af_col_tail(s, col_var, col_sum, w_sum, col_acc, w_acc, cols, (double)rows, 1);
+    else trainopt__af_col_tail(s, col_var, col_sum, w_sum, col_acc, w_acc, cols, (double)rows, 0);
+    least = trainopt__af_least(col_var, cols);
     /* no element under the floor: every row passes trainopt__af_sweep's test on the least C */
     row_mean = trainopt__af_row_mean(row_var, rows, s->eps1);
     for (r = 0; r < rows; r++) {
         const float coef = row_var[r] / row_mean;
         if (!(coef >= 0.0f && coef * least >= s->eps1_sq)) return 0;
     }
-    total = 0.0;
-    for (c = 0; c < cols; c++) total += w_sum[c] / (double)col_var[c];
-    total *= (double)row_mean;
+    total = trainopt__af_sum8(col_sum, cols) * (double)row_mean;
     if (!trainopt__finite(total)) return 0;
     *u_sumsq = total;
     return 1;

@@ -342,7 +342,8 @@
      the factors, below), then the update. RMS(u) from the factors: the sum of u^2 is
      mean(R) * (sum over c of S[c] / C[c]), S[c] the sum over r of g*g / R[r] (each row
      a second time, from cache, once R[r] is known; a float sum per block of 256 rows,
-     added in double, as the column sums): the same real number as the sum of the u^2 the
+     added in double, as the column sums; the sum over c in double, column c into
+     partial sum c % 8, the 8 added pairwise): the same real number as the sum of the u^2 the
      update applies, a few float roundings apart (the block sums' roundings against the
      per-element ones of u). Where the factors cannot give it, the sum of the applied u^2
      in a sweep of its own over g: when some row has coef * min(C) < eps1^2 (an element
