@@ -939,7 +939,41 @@ typedef struct {
       (p, seed, offset, n, x, y, mask, threads))                                                               \
     X(random, trainopt_status, dropout_backward_mt, (double p, uint64_t seed, uint64_t offset, size_t n,       \
       const float *dy, float *dx, const uint8_t *mask, const trainopt_threads *threads),                       \
-      (p, seed, offset, n, dy, dx, mask, threads))
+      (p, seed, offset, n, dy, dx, mask, threads))                                                             \
+    X(loss, trainopt_status, mse_loss_mt, (size_t n, const float *pred, const float *target, float *loss,      \
+      float *grad, const trainopt_threads *threads),                                                           \
+      (n, pred, target, loss, grad, threads))                                                                  \
+    X(loss, trainopt_status, bce_with_logits_mt, (size_t n, const float *logits, const float *target,          \
+      float *loss, float *grad, const trainopt_threads *threads),                                              \
+      (n, logits, target, loss, grad, threads))                                                                \
+    X(loss, trainopt_status, softmax_cross_entropy_mt, (size_t batch, size_t classes, const float *logits,     \
+      const int32_t *labels, int32_t ignore_index, double label_smoothing, float *loss, float *grad,           \
+      const trainopt_threads *threads),                                                                        \
+      (batch, classes, logits, labels, ignore_index, label_smoothing, loss, grad, threads))                    \
+    X(random, trainopt_status, rand_u32_mt, (uint64_t seed, uint64_t offset, size_t n, uint32_t *out,          \
+      const trainopt_threads *threads),                                                                        \
+      (seed, offset, n, out, threads))                                                                         \
+    X(random, trainopt_status, rand_uniform_mt, (uint64_t seed, uint64_t offset, size_t n, double lo,          \
+      double hi, float *out, const trainopt_threads *threads),                                                 \
+      (seed, offset, n, lo, hi, out, threads))                                                                 \
+    X(random, trainopt_status, rand_normal_mt, (uint64_t seed, uint64_t offset, size_t n, double mean,         \
+      double std, float *out, const trainopt_threads *threads),                                                \
+      (seed, offset, n, mean, std, out, threads))                                                              \
+    X(init, trainopt_status, xavier_uniform_mt, (uint64_t seed, uint64_t offset, size_t n, size_t fan_in,      \
+      size_t fan_out, double gain, float *out, const trainopt_threads *threads),                               \
+      (seed, offset, n, fan_in, fan_out, gain, out, threads))                                                  \
+    X(init, trainopt_status, xavier_normal_mt, (uint64_t seed, uint64_t offset, size_t n, size_t fan_in,       \
+      size_t fan_out, double gain, float *out, const trainopt_threads *threads),                               \
+      (seed, offset, n, fan_in, fan_out, gain, out, threads))                                                  \
+    X(init, trainopt_status, kaiming_uniform_mt, (const trainopt_kaiming_config *c, uint64_t seed,             \
+      uint64_t offset, size_t n, size_t fan_in, size_t fan_out, float *out, const trainopt_threads *threads),  \
+      (c, seed, offset, n, fan_in, fan_out, out, threads))                                                     \
+    X(init, trainopt_status, kaiming_normal_mt, (const trainopt_kaiming_config *c, uint64_t seed,              \
+      uint64_t offset, size_t n, size_t fan_in, size_t fan_out, float *out, const trainopt_threads *threads),  \
+      (c, seed, offset, n, fan_in, fan_out, out, threads))                                                     \
+    X(init, trainopt_status, trunc_normal_mt, (const trainopt_trunc_normal_config *c, uint64_t seed,           \
+      uint64_t offset, size_t n, float *out, const trainopt_threads *threads),                                 \
+      (c, seed, offset, n, out, threads))
 
 #define TRAINOPT__DECLARE(family, ret, name, params, args) TRAINOPT_API ret trainopt_##name params TRAINOPT__SYMBOL(name);
 TRAINOPT_KERNELS(TRAINOPT__DECLARE)

@@ -372,17 +372,12 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_norm(size_t k, float *co
 }
 
 /* >>mse, >>bce: elementwise losses with a mean; one pass computes loss and gradient. */
-TRAINOPT__FORCE_INLINE trainopt_status trainopt__pointwise_loss(int op, size_t n, const float *x, const float *y, float *loss,
-                                                                float *grad) {
-    const char *const fn = op == TRAINOPT__RED_MSE ? "trainopt_mse_loss" : "trainopt_bce_with_logits";
+
+/* The checks of an elementwise loss call of n > 0 elements, named fn. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__pointwise_check(int op, size_t n, const float *x, const float *y,
+                                                                 const float *loss, const float *grad, const char *fn) {
     const char *const xname = op == TRAINOPT__RED_MSE ? "pred" : "logits";
-    trainopt__red_args a;
-    double total = 0.0, unused = 0.0;
     size_t bytes;
-    if (n == 0) {
-        if (loss) trainopt__store_scalar(loss, NAN); /* PyTorch's mean over nothing */
-        return TRAINOPT_OK;
-    }
     if (x == NULL) return trainopt__once_null(fn, xname);
     if (y == NULL) return trainopt__once_null(fn, "target");
     if (loss == NULL) return trainopt__once_null(fn, "loss");
@@ -396,16 +391,39 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__pointwise_loss(int op, size_t n
     if (trainopt__overlap(loss, sizeof(float), x, bytes)) return trainopt__once_alias(fn, "loss", xname);
     if (trainopt__overlap(loss, sizeof(float), y, bytes)) return trainopt__once_alias(fn, "loss", "target");
     if (grad && trainopt__overlap(loss, sizeof(float), grad, bytes)) return trainopt__once_alias(fn, "loss", "grad");
+    return TRAINOPT_OK;
+}
+
+/* Elements [0, len) of a call of total elements: their loss terms added to *sum in
+   blocks (>>sumblock), their gradient into grad (when not NULL). The blocks start at
+   the call's own block boundaries when x, y and grad point at one of them. */
+TRAINOPT__FORCE_INLINE void trainopt__pointwise_run(int op, size_t total, const float *x, const float *y, float *grad,
+                                                    size_t len, double *sum) {
+    trainopt__red_args a;
+    double unused = 0.0;
     a.x = x; a.y = y; a.out = grad;
     if (op == TRAINOPT__RED_MSE) {
-        a.scale = (float)(2.0 / (double)n); /* PyTorch: (float)(2/n) * (p - t) */
-        if (grad) trainopt__red_run(TRAINOPT__RED_MSE, 1, 0, &a, n, &total, &unused);
-        else trainopt__red_run(TRAINOPT__RED_MSE, 0, 0, &a, n, &total, &unused);
+        a.scale = (float)(2.0 / (double)total); /* PyTorch: (float)(2/n) * (p - t) */
+        if (grad) trainopt__red_run(TRAINOPT__RED_MSE, 1, 0, &a, len, sum, &unused);
+        else trainopt__red_run(TRAINOPT__RED_MSE, 0, 0, &a, len, sum, &unused);
     } else {
-        a.scale = (float)n; /* PyTorch: (sigmoid(x) - t) / numel, in float */
-        if (grad) trainopt__red_run(TRAINOPT__RED_BCE, 1, 0, &a, n, &total, &unused);
-        else trainopt__red_run(TRAINOPT__RED_BCE, 0, 0, &a, n, &total, &unused);
+        a.scale = (float)total; /* PyTorch: (sigmoid(x) - t) / numel, in float */
+        if (grad) trainopt__red_run(TRAINOPT__RED_BCE, 1, 0, &a, len, sum, &unused);
+        else trainopt__red_run(TRAINOPT__RED_BCE, 0, 0, &a, len, sum, &unused);
     }
+}
+
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__pointwise_loss(int op, size_t n, const float *x, const float *y, float *loss,
+                                                                float *grad) {
+    const char *const fn = op == TRAINOPT__RED_MSE ? "trainopt_mse_loss" : "trainopt_bce_with_logits";
+    trainopt_status st;
+    double total = 0.0;
+    if (n == 0) {
+        if (loss) trainopt__store_scalar(loss, NAN); /* PyTorch's mean over nothing */
+        return TRAINOPT_OK;
+    }
+    if ((st = trainopt__pointwise_check(op, n, x, y, loss, grad, fn)) != TRAINOPT_OK) return st;
+    trainopt__pointwise_run(op, n, x, y, grad, n, &total);
     trainopt__store_scalar(loss, total / (double)n);
     return TRAINOPT_OK;
 }
@@ -482,24 +500,11 @@ TRAINOPT__FORCE_INLINE void trainopt__fill(float *x, size_t n, uint32_t bits) {
     if (i < n) trainopt__v_store_n(x + i, v, n - i);
 }
 
-/* torch.nn.CrossEntropyLoss(ignore_index=ignore_index, label_smoothing=label_smoothing)
-   on logits [batch][classes] and class indices labels [batch] (mean over counted rows).
-   grad [batch][classes] may be NULL or the same pointer as logits. */
-TRAINOPT__KERNEL_API trainopt_status trainopt_softmax_cross_entropy(size_t batch, size_t classes, const float *logits,
-                                                           const int32_t *labels, int32_t ignore_index,
-                                                           double label_smoothing, float *loss, float *grad) {
-    const double eps = label_smoothing;
-    const int smoothing = eps > 0.0;
-    trainopt__red_args a;
-    double nll = 0.0, smooth = 0.0, w, result;
-    size_t b, count = 0, bytes;
-    float neg_off, neg_on;
-    static const char fn[] = "trainopt_softmax_cross_entropy";
-    if (!(eps >= 0.0 && eps <= 1.0)) return trainopt__once_hparam(fn, "label_smoothing", eps, TRAINOPT__WHY_0_1);
-    if (batch == 0) {
-        if (loss) trainopt__store_scalar(loss, NAN);
-        return TRAINOPT_OK;
-    }
+/* The checks of a cross-entropy call with batch > 0, named fn; *count: the rows not ignored. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__ce_check(size_t batch, size_t classes, const float *logits,
+                                                          const int32_t *labels, int32_t ignore_index, const float *loss,
+                                                          const float *grad, size_t *count, const char *fn) {
+    size_t b, bytes;
     if (classes == 0) return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "classes = 0 with batch = %zu", batch);
     if (classes > SIZE_MAX / sizeof(float) / batch)
         return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "batch * classes = %zu * %zu: its size in bytes overflows size_t",
@@ -514,6 +519,7 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_softmax_cross_entropy(size_t batch
     if (trainopt__overlap(loss, sizeof(float), logits, bytes)) return trainopt__once_alias(fn, "loss", "logits");
     if (trainopt__overlap(loss, sizeof(float), labels, batch * sizeof(int32_t))) return trainopt__once_alias(fn, "loss", "labels");
     if (grad && trainopt__overlap(loss, sizeof(float), grad, bytes)) return trainopt__once_alias(fn, "loss", "grad");
+    *count = 0;
     for (b = 0; b < batch; b++) {
         if (labels[b] == ignore_index) continue;
         if (labels[b] < 0 || (size_t)labels[b] >= classes)
@@ -521,62 +527,129 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_softmax_cross_entropy(size_t batch
                                        "labels[%zu] = %ld is outside [0, classes = %zu) and is not ignore_index = %ld "
                                        "(PyTorch: Target %ld is out of bounds)",
                                        b, (long)labels[b], classes, (long)ignore_index, (long)labels[b]);
-        count++;
+        ++*count;
     }
+    return TRAINOPT_OK;
+}
 
+/* What every row of a cross-entropy call shares. */
+typedef struct {
+    size_t classes, count; /* count: the rows not ignored */
+    int32_t ignore_index;
+    int smoothing;
+    float neg_off, neg_on; /* the gradient's -target/count off and on the label */
+} trainopt__ce_scalars;
+
+TRAINOPT__FORCE_INLINE void trainopt__ce_scalars_of(trainopt__ce_scalars *c, size_t classes, size_t count,
+                                                    int32_t ignore_index, double eps) {
     /* grad = p/count - target/count, target = eps/C off the label, 1 - eps + eps/C on it
        (written 1 - eps*(C-1)/C so that one class gives exactly 1). */
-    w = count ? 1.0 / (double)count : 0.0;
-    neg_off = (float)-(eps / (double)classes * w);
-    neg_on = (float)-(fma(-eps, ((double)classes - 1.0) / (double)classes, 1.0) * w);
-    a.y = NULL;
-    for (b = 0; b < batch; b++) {
-        const float *x = logits + b * classes;
-        float *g = grad ? grad + b * classes : NULL;
-        const int ignored = labels[b] == ignore_index;
-        double s_sum = 0.0, z_sum = 0.0;
-        float m, s, log_s, zy, ey, r;
-        size_t y, i;
-        if (ignored && !g) continue;
-        m = trainopt__row_max(x, classes);
-        if (ignored) {
-            /* PyTorch's gradient there is 0 - p * 0: NaN where log_softmax is NaN */
-            const int bad = !trainopt__finite(m) || trainopt__has_nan(x, classes);
-            trainopt__fill(g, classes, bad ? TRAINOPT__CANON_NAN_BITS : 0u);
-            continue;
-        }
-        y = (size_t)labels[b];
-        zy = x[y] - m; /* read before an in-place grad overwrites it */
-        if (trainopt__finite(m)) {
-            a.x = x; a.out = g; a.scale = m;
-            if (g && smoothing) trainopt__red_run(TRAINOPT__RED_SOFTMAX, 1, 1, &a, classes, &s_sum, &z_sum);
-            else if (g) trainopt__red_run(TRAINOPT__RED_SOFTMAX, 1, 0, &a, classes, &s_sum, &z_sum);
-            else if (smoothing) trainopt__red_run(TRAINOPT__RED_SOFTMAX, 0, 1, &a, classes, &s_sum, &z_sum);
-            else trainopt__red_run(TRAINOPT__RED_SOFTMAX, 0, 0, &a, classes, &s_sum, &z_sum);
-        }
-        if (!trainopt__finite(m) || s_sum != s_sum) {
-            /* NaN, +Inf, or nothing but -Inf: log_softmax is NaN on the whole row (a NaN
-               anywhere makes the exp sum NaN) */
-            nll = NAN;
-            if (g) trainopt__fill(g, classes, TRAINOPT__CANON_NAN_BITS);
-            continue;
-        }
-        s = (float)s_sum; /* in [1, classes]: the max term is exp(0) = 1 */
-        log_s = trainopt__log_scalar(s);
-        nll += (double)log_s - (double)zy;                             /* -log p[y] */
-        if (smoothing) smooth += fma((double)classes, (double)log_s, -z_sum); /* -sum_c log p[c] */
-        if (g) {
-            r = (float)(1.0 / ((double)s * (double)count)); /* p[c] / count = e[c] * r */
-            ey = g[y];
-            for (i = 0; i + TRAINOPT_SIMD_LANES <= classes; i += TRAINOPT_SIMD_LANES)
-                trainopt__ce_grad_lanes(r, neg_off, i, TRAINOPT_SIMD_LANES, g);
-            if (i < classes) trainopt__ce_grad_lanes(r, neg_off, i, classes - i, g);
-            /* the label's element, with the same fma on a one-lane vector */
-            trainopt__v_store_n(g + y, trainopt__v_fma(trainopt__v_set1(ey), trainopt__v_set1(r), trainopt__v_set1(neg_on)), 1);
-        }
+    const double w = count ? 1.0 / (double)count : 0.0;
+    c->classes = classes, c->count = count, c->ignore_index = ignore_index, c->smoothing = eps > 0.0;
+    c->neg_off = (float)-(eps / (double)classes * w);
+    c->neg_on = (float)-(fma(-eps, ((double)classes - 1.0) / (double)classes, 1.0) * w);
+}
+
+/* What a row adds to the loss's sums. */
+#ifndef TRAINOPT__TYPES_DEFINED /* constants: once (>>dispatch) */
+enum {
+    TRAINOPT__CE_NOTHING, /* an ignored row */
+    TRAINOPT__CE_TERMS,   /* its -log p[label] and, with smoothing, -sum_c log p[c] */
+    TRAINOPT__CE_NAN      /* a row whose log_softmax is NaN: the loss is NaN */
+};
+#endif
+
+/* One row: its gradient into g (when not NULL; may be x), its terms into *nll and *smooth. */
+TRAINOPT__FORCE_INLINE int trainopt__ce_row(const trainopt__ce_scalars *c, const float *x, int32_t label, float *g,
+                                            double *nll, double *smooth) {
+    const size_t classes = c->classes;
+    const int ignored = label == c->ignore_index;
+    trainopt__red_args a;
+    double s_sum = 0.0, z_sum = 0.0;
+    float m, s, log_s, zy, ey, r;
+    size_t y, i;
+    if (ignored && !g) return TRAINOPT__CE_NOTHING;
+    m = trainopt__row_max(x, classes);
+    if (ignored) {
+        /* PyTorch's gradient there is 0 - p * 0: NaN where log_softmax is NaN */
+        const int bad = !trainopt__finite(m) || trainopt__has_nan(x, classes);
+        trainopt__fill(g, classes, bad ? TRAINOPT__CANON_NAN_BITS : 0u);
+        return TRAINOPT__CE_NOTHING;
     }
-    /* (1 - eps) * mean nll + (eps / C) * mean smooth; count == 0 gives 0/0 = NaN, as PyTorch */
-    result = smoothing ? fma(1.0 - eps, nll, eps / (double)classes * smooth) : nll;
-    trainopt__store_scalar(loss, result / (double)count);
+    y = (size_t)label;
+    zy = x[y] - m; /* read before an in-place grad overwrites it */
+    if (trainopt__finite(m)) {
+        a.x = x; a.y = NULL; a.out = g; a.scale = m;
+        if (g && c->smoothing) trainopt__red_run(TRAINOPT__RED_SOFTMAX, 1, 1, &a, classes, &s_sum, &z_sum);
+        else if (g) trainopt__red_run(TRAINOPT__RED_SOFTMAX, 1, 0, &a, classes, &s_sum, &z_sum);
+        else if (c->smoothing) trainopt__red_run(TRAINOPT__RED_SOFTMAX, 0, 1, &a, classes, &s_sum, &z_sum);
+        else trainopt__red_run(TRAINOPT__RED_SOFTMAX, 0, 0, &a, classes, &s_sum, &z_sum);
+    }
+    if (!trainopt__finite(m) || s_sum != s_sum) {
+        /* NaN, +Inf, or nothing but -Inf: log_softmax is NaN on the whole row (a NaN
+           anywhere makes the exp sum NaN) */
+        if (g) trainopt__fill(g, classes, TRAINOPT__CANON_NAN_BITS);
+        return TRAINOPT__CE_NAN;
+    }
+    s = (float)s_sum; /* in [1, classes]: the max term is exp(0) = 1 */
+    log_s = trainopt__log_scalar(s);
+    *nll = (double)log_s - (double)zy;                                         /* -log p[y] */
+    if (c->smoothing) *smooth = fma((double)classes, (double)log_s, -z_sum); /* -sum_c log p[c] */
+    if (g) {
+        r = (float)(1.0 / ((double)s * (double)c->count)); /* p[c] / count = e[c] * r */
+        ey = g[y];
+        for (i = 0; i + TRAINOPT_SIMD_LANES <= classes; i += TRAINOPT_SIMD_LANES)
+            trainopt__ce_grad_lanes(r, c->neg_off, i, TRAINOPT_SIMD_LANES, g);
+        if (i < classes) trainopt__ce_grad_lanes(r, c->neg_off, i, classes - i, g);
+        /* the label's element, with the same fma on a one-lane vector */
+        trainopt__v_store_n(g + y, trainopt__v_fma(trainopt__v_set1(ey), trainopt__v_set1(r), trainopt__v_set1(c->neg_on)), 1);
+    }
+    return TRAINOPT__CE_TERMS;
+}
+
+/* A row's terms, added to the call's sums in row order (the canonical order). */
+TRAINOPT__FORCE_INLINE void trainopt__ce_add(int kind, int smoothing, double nll_term, double smooth_term, double *nll,
+                                             double *smooth) {
+    if (kind == TRAINOPT__CE_NAN) *nll = NAN;
+    else if (kind == TRAINOPT__CE_TERMS) {
+        *nll += nll_term;
+        if (smoothing) *smooth += smooth_term;
+    }
+}
+
+/* (1 - eps) * mean nll + (eps / C) * mean smooth; count == 0 gives 0/0 = NaN, as PyTorch */
+TRAINOPT__FORCE_INLINE void trainopt__ce_finish(const trainopt__ce_scalars *c, double eps, double nll, double smooth,
+                                                float *loss) {
+    const double result = c->smoothing ? fma(1.0 - eps, nll, eps / (double)c->classes * smooth) : nll;
+    trainopt__store_scalar(loss, result / (double)c->count);
+}
+
+/* torch.nn.CrossEntropyLoss(ignore_index=ignore_index, label_smoothing=label_smoothing)
+   on logits [batch][classes] and class indices labels [batch] (mean over counted rows).
+   grad [batch][classes] may be NULL or the same pointer as logits. */
+TRAINOPT__KERNEL_API trainopt_status trainopt_softmax_cross_entropy(size_t batch, size_t classes, const float *logits,
+                                                           const int32_t *labels, int32_t ignore_index,
+                                                           double label_smoothing, float *loss, float *grad) {
+    const double eps = label_smoothing;
+    trainopt__ce_scalars c;
+    trainopt_status st;
+    double nll = 0.0, smooth = 0.0;
+    size_t b, count;
+    static const char fn[] = "trainopt_softmax_cross_entropy";
+    if (!(eps >= 0.0 && eps <= 1.0)) return trainopt__once_hparam(fn, "label_smoothing", eps, TRAINOPT__WHY_0_1);
+    if (batch == 0) {
+        if (loss) trainopt__store_scalar(loss, NAN);
+        return TRAINOPT_OK;
+    }
+    if ((st = trainopt__ce_check(batch, classes, logits, labels, ignore_index, loss, grad, &count, fn)) != TRAINOPT_OK)
+        return st;
+    trainopt__ce_scalars_of(&c, classes, count, ignore_index, eps);
+    for (b = 0; b < batch; b++) {
+        double nll_term = 0.0, smooth_term = 0.0;
+        const int kind = trainopt__ce_row(&c, logits + b * classes, labels[b], grad ? grad + b * classes : NULL, &nll_term,
+                                          &smooth_term);
+        trainopt__ce_add(kind, c.smoothing, nll_term, smooth_term, &nll, &smooth);
+    }
+    trainopt__ce_finish(&c, eps, nll, smooth, loss);
     return TRAINOPT_OK;
 }

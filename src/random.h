@@ -546,17 +546,36 @@ TRAINOPT__FORCE_INLINE void trainopt__rng_init(trainopt__rng_scalars *s, trainop
     s->offset = offset;
 }
 
-/* out[i] = the 32-bit word of element offset + i (see the manual for the mapping). */
-TRAINOPT__KERNEL_API trainopt_status trainopt_rand_u32(uint64_t seed, uint64_t offset, size_t n, uint32_t *out) {
+/* A validated fill: what kind of value to draw for elements [0, n) into y (or u), with
+   which scalars. Element i is a pure function of (seed, offset + i), so any range of it
+   is drawn alone by moving the offset (>>parallel-random). */
+typedef struct {
+    int kind; /* TRAINOPT__RNG_U32, _UNIFORM, _NORMAL or _TRUNC */
+    size_t n; /* 0: nothing to draw */
     trainopt__rng_scalars s;
+    float *y;
+    uint32_t *u;
+} trainopt__rng_fill;
+
+TRAINOPT__FORCE_INLINE void trainopt__rng_fill_init(trainopt__rng_fill *f, int kind, uint64_t seed, uint64_t offset, size_t n,
+                                                    float *y, uint32_t *u) {
+    trainopt__rng_io unused;
+    trainopt__rng_init(&f->s, &unused, seed, offset);
+    f->kind = kind, f->n = n, f->y = y, f->u = u;
+}
+
+/* Elements [at, at + len) of a fill, exactly as the whole call draws them. */
+TRAINOPT__DRIVER void trainopt__rng_fill_range(const trainopt__rng_fill *f, size_t at, size_t len) {
+    trainopt__rng_scalars s = f->s;
     trainopt__rng_io io;
-    if (n == 0) return TRAINOPT_OK;
-    if (out == NULL) return trainopt__once_null("trainopt_rand_u32", "out");
-    if (n > SIZE_MAX / sizeof(uint32_t)) return trainopt__once_too_long("trainopt_rand_u32", "n", n);
-    trainopt__rng_init(&s, &io, seed, offset);
-    io.u = out;
-    trainopt__rng_run(TRAINOPT__RNG_U32, 0, &s, &io, n);
-    return TRAINOPT_OK;
+    memset(&io, 0, sizeof io);
+    s.offset += at; /* (mod 2^64, as the element index) */
+    io.y = f->y ? f->y + at : NULL;
+    io.u = f->u ? f->u + at : NULL;
+    if (f->kind == TRAINOPT__RNG_U32) trainopt__rng_run(TRAINOPT__RNG_U32, 0, &s, &io, len);
+    else if (f->kind == TRAINOPT__RNG_UNIFORM) trainopt__rng_fill_uniform(&s, &io, len);
+    else if (f->kind == TRAINOPT__RNG_NORMAL) trainopt__rng_fill_normal(&s, &io, len);
+    else trainopt__rng_run(TRAINOPT__RNG_TRUNC, 0, &s, &io, len);
 }
 
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__check_out(size_t n, const float *out, const char *fn) {
@@ -565,42 +584,73 @@ TRAINOPT__FORCE_INLINE trainopt_status trainopt__check_out(size_t n, const float
     return TRAINOPT_OK;
 }
 
-/* Uniform on [lo, hi) (hi itself only by rounding), as torch.Tensor.uniform_(lo, hi). */
-TRAINOPT__KERNEL_API trainopt_status trainopt_rand_uniform(uint64_t seed, uint64_t offset, size_t n, double lo, double hi, float *out) {
-    trainopt__rng_scalars s;
-    trainopt__rng_io io;
+/* The checks and the fill of trainopt_rand_u32 (named fn). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__rand_u32_plan(uint64_t seed, uint64_t offset, size_t n, uint32_t *out,
+                                                               trainopt__rng_fill *f, const char *fn) {
+    trainopt__rng_fill_init(f, TRAINOPT__RNG_U32, seed, offset, 0, NULL, out);
+    if (n == 0) return TRAINOPT_OK;
+    if (out == NULL) return trainopt__once_null(fn, "out");
+    if (n > SIZE_MAX / sizeof(uint32_t)) return trainopt__once_too_long(fn, "n", n);
+    f->n = n;
+    return TRAINOPT_OK;
+}
+
+/* out[i] = the 32-bit word of element offset + i (see the manual for the mapping). */
+TRAINOPT__KERNEL_API trainopt_status trainopt_rand_u32(uint64_t seed, uint64_t offset, size_t n, uint32_t *out) {
+    trainopt__rng_fill f;
+    const trainopt_status st = trainopt__rand_u32_plan(seed, offset, n, out, &f, "trainopt_rand_u32");
+    if (st == TRAINOPT_OK && f.n > 0) trainopt__rng_fill_range(&f, 0, f.n);
+    return st;
+}
+
+/* The checks and the fill of trainopt_rand_uniform (named fn). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__rand_uniform_plan(uint64_t seed, uint64_t offset, size_t n, double lo,
+                                                                   double hi, float *out, trainopt__rng_fill *f,
+                                                                   const char *fn) {
     trainopt_status st;
-    static const char fn[] = "trainopt_rand_uniform";
+    trainopt__rng_fill_init(f, TRAINOPT__RNG_UNIFORM, seed, offset, 0, out, NULL);
     if (!trainopt__float_range(lo)) return trainopt__once_hparam(fn, "lo", lo, "is not finite within float range");
     if (!trainopt__float_range(hi)) return trainopt__once_hparam(fn, "hi", hi, "is not finite within float range");
     if (!(lo <= hi)) return trainopt__once_hparam(fn, "hi", hi, "is below lo");
     if (!trainopt__float_range(hi - lo)) return trainopt__once_hparam(fn, "hi - lo", hi - lo, "is not finite within float range");
     if (n == 0) return TRAINOPT_OK;
     if ((st = trainopt__check_out(n, out, fn)) != TRAINOPT_OK) return st;
-    trainopt__rng_init(&s, &io, seed, offset);
-    s.mul = (float)(hi - lo);
-    s.add = (float)lo;
-    io.y = out;
-    trainopt__rng_fill_uniform(&s, &io, n);
+    f->s.mul = (float)(hi - lo);
+    f->s.add = (float)lo;
+    f->n = n;
+    return TRAINOPT_OK;
+}
+
+/* Uniform on [lo, hi) (hi itself only by rounding), as torch.Tensor.uniform_(lo, hi). */
+TRAINOPT__KERNEL_API trainopt_status trainopt_rand_uniform(uint64_t seed, uint64_t offset, size_t n, double lo, double hi, float *out) {
+    trainopt__rng_fill f;
+    const trainopt_status st = trainopt__rand_uniform_plan(seed, offset, n, lo, hi, out, &f, "trainopt_rand_uniform");
+    if (st == TRAINOPT_OK && f.n > 0) trainopt__rng_fill_range(&f, 0, f.n);
+    return st;
+}
+
+/* The checks and the fill of trainopt_rand_normal (named fn). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__rand_normal_plan(uint64_t seed, uint64_t offset, size_t n, double mean,
+                                                                  double std, float *out, trainopt__rng_fill *f,
+                                                                  const char *fn) {
+    trainopt_status st;
+    trainopt__rng_fill_init(f, TRAINOPT__RNG_NORMAL, seed, offset, 0, out, NULL);
+    if (!trainopt__float_range(mean)) return trainopt__once_hparam(fn, "mean", mean, "is not finite within float range");
+    if (!trainopt__float_range(std) || std < 0.0) return trainopt__once_hparam(fn, "std", std, "is not a number >= 0 within float range");
+    if (n == 0) return TRAINOPT_OK;
+    if ((st = trainopt__check_out(n, out, fn)) != TRAINOPT_OK) return st;
+    f->s.mul = (float)std;
+    f->s.add = (float)mean;
+    f->n = n;
     return TRAINOPT_OK;
 }
 
 /* Normal(mean, std^2), as torch.Tensor.normal_(mean, std); std == 0 gives mean. */
 TRAINOPT__KERNEL_API trainopt_status trainopt_rand_normal(uint64_t seed, uint64_t offset, size_t n, double mean, double std, float *out) {
-    trainopt__rng_scalars s;
-    trainopt__rng_io io;
-    trainopt_status st;
-    static const char fn[] = "trainopt_rand_normal";
-    if (!trainopt__float_range(mean)) return trainopt__once_hparam(fn, "mean", mean, "is not finite within float range");
-    if (!trainopt__float_range(std) || std < 0.0) return trainopt__once_hparam(fn, "std", std, "is not a number >= 0 within float range");
-    if (n == 0) return TRAINOPT_OK;
-    if ((st = trainopt__check_out(n, out, fn)) != TRAINOPT_OK) return st;
-    trainopt__rng_init(&s, &io, seed, offset);
-    s.mul = (float)std;
-    s.add = (float)mean;
-    io.y = out;
-    trainopt__rng_fill_normal(&s, &io, n);
-    return TRAINOPT_OK;
+    trainopt__rng_fill f;
+    const trainopt_status st = trainopt__rand_normal_plan(seed, offset, n, mean, std, out, &f, "trainopt_rand_normal");
+    if (st == TRAINOPT_OK && f.n > 0) trainopt__rng_fill_range(&f, 0, f.n);
+    return st;
 }
 
 /* >>dropout */
@@ -819,31 +869,28 @@ TRAINOPT__FORCE_INLINE double trainopt__kaiming_std(const trainopt_kaiming_confi
     return trainopt_calculate_gain(c->nonlinearity, c->a) / sqrt((double)fan);
 }
 
-/* Shared tail of the initializers: U(-bound, bound) or N(0, std). */
-TRAINOPT__DRIVER trainopt_status trainopt__init_fill(int normal, uint64_t seed, uint64_t offset, size_t n, double scale,
-                                                           float *out) {
-    trainopt__rng_scalars s;
-    trainopt__rng_io io;
-    trainopt__rng_init(&s, &io, seed, offset);
-    io.y = out;
+/* Shared tail of the initializers' checks: the fill U(-bound, bound) or N(0, std). */
+TRAINOPT__FORCE_INLINE void trainopt__init_plan(int normal, size_t n, double scale, trainopt__rng_fill *f) {
+    f->n = n;
     if (normal) {
-        s.mul = (float)scale;
-        s.add = 0.0f;
-        trainopt__rng_fill_normal(&s, &io, n);
+        f->kind = TRAINOPT__RNG_NORMAL;
+        f->s.mul = (float)scale;
+        f->s.add = 0.0f;
     } else {
         /* PyTorch: uniform_(-bound, bound), i.e. u * (bound - -bound) + -bound */
-        s.mul = (float)(2.0 * scale);
-        s.add = (float)-scale;
-        trainopt__rng_fill_uniform(&s, &io, n);
+        f->kind = TRAINOPT__RNG_UNIFORM;
+        f->s.mul = (float)(2.0 * scale);
+        f->s.add = (float)-scale;
     }
-    return TRAINOPT_OK;
 }
 
+/* The checks and the fill of the Xavier initializers (named fn). */
 TRAINOPT__DRIVER trainopt_status trainopt__xavier(int normal, uint64_t seed, uint64_t offset, size_t n, size_t fan_in,
-                                                        size_t fan_out, double gain, float *out) {
-    const char *const fn = normal ? "trainopt_xavier_normal" : "trainopt_xavier_uniform";
+                                                  size_t fan_out, double gain, float *out, trainopt__rng_fill *f,
+                                                  const char *fn) {
     double std;
     trainopt_status st;
+    trainopt__rng_fill_init(f, TRAINOPT__RNG_UNIFORM, seed, offset, 0, out, NULL);
     if (!trainopt__finite(gain) || gain < 0.0) return trainopt__once_hparam(fn, "gain", gain, TRAINOPT__WHY_NONNEG);
     if (n == 0) return TRAINOPT_OK;
     std = trainopt__xavier_std(fan_in, fan_out, gain);
@@ -854,26 +901,35 @@ TRAINOPT__DRIVER trainopt_status trainopt__xavier(int normal, uint64_t seed, uin
     if (!trainopt__float_range(2.0 * std)) /* a gain too large for float */
         return trainopt__once_hparam(fn, "gain", gain, "makes the deviation overflow float");
     if ((st = trainopt__check_out(n, out, fn)) != TRAINOPT_OK) return st;
-    return trainopt__init_fill(normal, seed, offset, n, std, out);
+    trainopt__init_plan(normal, n, std, f);
+    return TRAINOPT_OK;
 }
 
 /* torch.nn.init.xavier_uniform_: U(-a, a), a = gain * sqrt(2 / (fan_in + fan_out)) * sqrt(3). */
 TRAINOPT__KERNEL_API trainopt_status trainopt_xavier_uniform(uint64_t seed, uint64_t offset, size_t n, size_t fan_in, size_t fan_out,
                                                     double gain, float *out) {
-    return trainopt__xavier(0, seed, offset, n, fan_in, fan_out, gain, out);
+    trainopt__rng_fill f;
+    const trainopt_status st = trainopt__xavier(0, seed, offset, n, fan_in, fan_out, gain, out, &f, "trainopt_xavier_uniform");
+    if (st == TRAINOPT_OK && f.n > 0) trainopt__rng_fill_range(&f, 0, f.n);
+    return st;
 }
 
 /* torch.nn.init.xavier_normal_: N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out)). */
 TRAINOPT__KERNEL_API trainopt_status trainopt_xavier_normal(uint64_t seed, uint64_t offset, size_t n, size_t fan_in, size_t fan_out,
                                                    double gain, float *out) {
-    return trainopt__xavier(1, seed, offset, n, fan_in, fan_out, gain, out);
+    trainopt__rng_fill f;
+    const trainopt_status st = trainopt__xavier(1, seed, offset, n, fan_in, fan_out, gain, out, &f, "trainopt_xavier_normal");
+    if (st == TRAINOPT_OK && f.n > 0) trainopt__rng_fill_range(&f, 0, f.n);
+    return st;
 }
 
+/* The checks and the fill of the Kaiming initializers (named fn). */
 TRAINOPT__DRIVER trainopt_status trainopt__kaiming(int normal, const trainopt_kaiming_config *c, uint64_t seed,
-                                                         uint64_t offset, size_t n, size_t fan_in, size_t fan_out, float *out) {
-    const char *const fn = normal ? "trainopt_kaiming_normal" : "trainopt_kaiming_uniform";
+                                                   uint64_t offset, size_t n, size_t fan_in, size_t fan_out, float *out,
+                                                   trainopt__rng_fill *f, const char *fn) {
     double std, gain;
     trainopt_status st;
+    trainopt__rng_fill_init(f, TRAINOPT__RNG_UNIFORM, seed, offset, 0, out, NULL);
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     gain = trainopt_calculate_gain(c->nonlinearity, c->a); /* NaN for an unknown nonlinearity */
     if (c->mode != TRAINOPT_FAN_IN && c->mode != TRAINOPT_FAN_OUT)
@@ -888,19 +944,26 @@ TRAINOPT__DRIVER trainopt_status trainopt__kaiming(int normal, const trainopt_ka
         return trainopt__once_fail(TRAINOPT_ERR_SHAPE, fn, "%s = 0 (the fan the mode uses)",
                                    c->mode == TRAINOPT_FAN_IN ? "fan_in" : "fan_out");
     if ((st = trainopt__check_out(n, out, fn)) != TRAINOPT_OK) return st;
-    return trainopt__init_fill(normal, seed, offset, n, normal ? std : sqrt(3.0) * std, out);
+    trainopt__init_plan(normal, n, normal ? std : sqrt(3.0) * std, f);
+    return TRAINOPT_OK;
 }
 
 /* torch.nn.init.kaiming_uniform_: U(-b, b), b = sqrt(3) * calculate_gain(nl, a) / sqrt(fan). */
 TRAINOPT__KERNEL_API trainopt_status trainopt_kaiming_uniform(const trainopt_kaiming_config *c, uint64_t seed, uint64_t offset, size_t n,
                                                      size_t fan_in, size_t fan_out, float *out) {
-    return trainopt__kaiming(0, c, seed, offset, n, fan_in, fan_out, out);
+    trainopt__rng_fill f;
+    const trainopt_status st = trainopt__kaiming(0, c, seed, offset, n, fan_in, fan_out, out, &f, "trainopt_kaiming_uniform");
+    if (st == TRAINOPT_OK && f.n > 0) trainopt__rng_fill_range(&f, 0, f.n);
+    return st;
 }
 
 /* torch.nn.init.kaiming_normal_: N(0, std^2), std = calculate_gain(nl, a) / sqrt(fan). */
 TRAINOPT__KERNEL_API trainopt_status trainopt_kaiming_normal(const trainopt_kaiming_config *c, uint64_t seed, uint64_t offset, size_t n,
                                                     size_t fan_in, size_t fan_out, float *out) {
-    return trainopt__kaiming(1, c, seed, offset, n, fan_in, fan_out, out);
+    trainopt__rng_fill f;
+    const trainopt_status st = trainopt__kaiming(1, c, seed, offset, n, fan_in, fan_out, out, &f, "trainopt_kaiming_normal");
+    if (st == TRAINOPT_OK && f.n > 0) trainopt__rng_fill_range(&f, 0, f.n);
+    return st;
 }
 
 /* erf in double by its Taylor series, a fixed sequence of IEEE operations (libm's
@@ -931,13 +994,12 @@ TRAINOPT__FORCE_INLINE void trainopt__trunc_normal_scalars(const trainopt_trunc_
     s->hi = (float)c->b;
 }
 
-/* torch.nn.init.trunc_normal_: N(mean, std^2) truncated to [a, b] by the inverse CDF. */
-TRAINOPT__KERNEL_API trainopt_status trainopt_trunc_normal(const trainopt_trunc_normal_config *c, uint64_t seed, uint64_t offset, size_t n,
-                                                  float *out) {
-    trainopt__rng_scalars s;
-    trainopt__rng_io io;
+/* The checks and the fill of trainopt_trunc_normal (named fn). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__trunc_normal_plan(const trainopt_trunc_normal_config *c, uint64_t seed,
+                                                                   uint64_t offset, size_t n, float *out,
+                                                                   trainopt__rng_fill *f, const char *fn) {
     trainopt_status st;
-    static const char fn[] = "trainopt_trunc_normal";
+    trainopt__rng_fill_init(f, TRAINOPT__RNG_TRUNC, seed, offset, 0, out, NULL);
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if (!trainopt__float_range(c->mean)) return trainopt__once_hparam(fn, "mean", c->mean, "is not finite within float range");
     if (!trainopt__float_range(c->std) || !(c->std > 0.0) || !trainopt__float_range(c->std * sqrt(2.0)))
@@ -947,9 +1009,16 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_trunc_normal(const trainopt_trunc_
     if (!(c->a <= c->b)) return trainopt__once_hparam(fn, "b", c->b, "is below a");
     if (n == 0) return TRAINOPT_OK;
     if ((st = trainopt__check_out(n, out, fn)) != TRAINOPT_OK) return st;
-    trainopt__rng_init(&s, &io, seed, offset);
-    trainopt__trunc_normal_scalars(c, &s);
-    io.y = out;
-    trainopt__rng_run(TRAINOPT__RNG_TRUNC, 0, &s, &io, n);
+    trainopt__trunc_normal_scalars(c, &f->s);
+    f->n = n;
     return TRAINOPT_OK;
+}
+
+/* torch.nn.init.trunc_normal_: N(mean, std^2) truncated to [a, b] by the inverse CDF. */
+TRAINOPT__KERNEL_API trainopt_status trainopt_trunc_normal(const trainopt_trunc_normal_config *c, uint64_t seed, uint64_t offset, size_t n,
+                                                  float *out) {
+    trainopt__rng_fill f;
+    const trainopt_status st = trainopt__trunc_normal_plan(c, seed, offset, n, out, &f, "trainopt_trunc_normal");
+    if (st == TRAINOPT_OK && f.n > 0) trainopt__rng_fill_range(&f, 0, f.n);
+    return st;
 }

@@ -426,6 +426,38 @@ void threaded_dropout(void) {
     note(trainopt_dropout_backward_mt(0.1, 7, 3, 40000, c, d, NULL, &th));
 }
 
+/* The threaded losses, on the serial hook (several pieces and a short last one; rows
+   in several rounds). */
+void threaded_losses(void);
+void threaded_losses(void) {
+    const trainopt_threads th = {in_order, NULL};
+    float loss;
+    size_t i;
+    for (i = 0; i < 64; i++) labels[i] = (int32_t)(i % 10);
+    note(trainopt_mse_loss_mt(40000, a, b, &loss, c, &th));
+    note(trainopt_mse_loss_mt(256, a, b, &loss, NULL, &th));
+    note(trainopt_bce_with_logits_mt(40000, a, b, &loss, c, &th));
+    note(trainopt_softmax_cross_entropy_mt(64, 1024, a, labels, -100, 0.1, &loss, b, &th));
+    note(trainopt_softmax_cross_entropy_mt(64, 10, a, labels, 3, 0.0, &loss, NULL, &th));
+    sink += loss;
+}
+
+/* The threaded generators, on the serial hook (several pieces and a short last one). */
+void threaded_random(void);
+void threaded_random(void) {
+    const trainopt_threads th = {in_order, NULL};
+    trainopt_kaiming_config kc = TRAINOPT_KAIMING_DEFAULTS;
+    trainopt_trunc_normal_config tc = TRAINOPT_TRUNC_NORMAL_DEFAULTS;
+    note(trainopt_rand_u32_mt(1, 3, K, words, &th));
+    note(trainopt_rand_uniform_mt(1, 5, 40000, -1.0, 1.0, a, &th));
+    note(trainopt_rand_normal_mt(1, 7, K, 0.0, 1.0, a, &th));
+    note(trainopt_xavier_uniform_mt(1, 0, K, 32, 32, 1.0, a, &th));
+    note(trainopt_xavier_normal_mt(1, 0, 256, 16, 16, 1.0, a, &th));
+    note(trainopt_kaiming_uniform_mt(&kc, 1, 0, 40000, 72, 144, a, &th));
+    note(trainopt_kaiming_normal_mt(&kc, 1, 0, 7, 7, 7, a, &th));
+    note(trainopt_trunc_normal_mt(&tc, 1, 0, K, a, &th));
+}
+
 void layerwise(void);
 void layerwise(void) {
     trainopt_lamb_config lamb = TRAINOPT_LAMB_DEFAULTS;
@@ -480,6 +512,8 @@ int main(void) {
     threaded_groupnorm();
     threaded_batch_norm();
     threaded_dropout();
+    threaded_losses();
+    threaded_random();
     layerwise();
     return failures != 0 || sink != sink;
 }

@@ -1570,6 +1570,12 @@ static int bi_ce(bi_args *a) {
     return trainopt_softmax_cross_entropy(a->n, (size_t)a->i[0], F(0), (const int32_t *)a->p[1], (int32_t)a->i[1], a->h[0],
                                           F(2), F(3));
 }
+static int bi_mse_mt(bi_args *a) { return trainopt_mse_loss_mt(a->n, F(0), F(1), F(2), F(3), &bi_threads); }
+static int bi_bce_mt(bi_args *a) { return trainopt_bce_with_logits_mt(a->n, F(0), F(1), F(2), F(3), &bi_threads); }
+static int bi_ce_mt(bi_args *a) {
+    return trainopt_softmax_cross_entropy_mt(a->n, (size_t)a->i[0], F(0), (const int32_t *)a->p[1], (int32_t)a->i[1],
+                                             a->h[0], F(2), F(3), &bi_threads);
+}
 static void bi_ce_extra(to_ctx *t, const bi_kernel *k) {
     bi_args a;
     bi_setup(k, &a), a.i[0] = 0;
@@ -1718,6 +1724,40 @@ static void bi_trunc_extra(to_ctx *t, const bi_kernel *k) {
     bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "a > b"));
     bi_setup(k, &a), a.h[1] = 3e38;
     bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "std * sqrt(2) beyond FLT_MAX"));
+}
+
+/* The threaded generators and initializers: the same arguments, on the reverse hook. */
+static int bi_rand_u32_mt(bi_args *a) {
+    return trainopt_rand_u32_mt((uint64_t)a->i[0], (uint64_t)a->i[1], a->n, (uint32_t *)a->p[0], &bi_threads);
+}
+static int bi_rand_uniform_mt(bi_args *a) {
+    return trainopt_rand_uniform_mt((uint64_t)a->i[0], (uint64_t)a->i[1], a->n, a->h[0], a->h[1], F(0), &bi_threads);
+}
+static int bi_rand_normal_mt(bi_args *a) {
+    return trainopt_rand_normal_mt((uint64_t)a->i[0], (uint64_t)a->i[1], a->n, a->h[0], a->h[1], F(0), &bi_threads);
+}
+static int bi_xavier_u_mt(bi_args *a) {
+    return trainopt_xavier_uniform_mt((uint64_t)a->i[0], (uint64_t)a->i[1], a->n, (size_t)a->i[2], (size_t)a->i[3], a->h[0],
+                                      F(0), &bi_threads);
+}
+static int bi_xavier_n_mt(bi_args *a) {
+    return trainopt_xavier_normal_mt((uint64_t)a->i[0], (uint64_t)a->i[1], a->n, (size_t)a->i[2], (size_t)a->i[3], a->h[0],
+                                     F(0), &bi_threads);
+}
+static int bi_kaiming_u_mt(bi_args *a) {
+    trainopt_kaiming_config c = bi_kaiming_cfg(a);
+    return trainopt_kaiming_uniform_mt(C(0) ? &c : NULL, (uint64_t)a->i[0], (uint64_t)a->i[1], a->n, (size_t)a->i[4],
+                                       (size_t)a->i[5], F(1), &bi_threads);
+}
+static int bi_kaiming_n_mt(bi_args *a) {
+    trainopt_kaiming_config c = bi_kaiming_cfg(a);
+    return trainopt_kaiming_normal_mt(C(0) ? &c : NULL, (uint64_t)a->i[0], (uint64_t)a->i[1], a->n, (size_t)a->i[4],
+                                      (size_t)a->i[5], F(1), &bi_threads);
+}
+static int bi_trunc_mt(bi_args *a) {
+    trainopt_trunc_normal_config c;
+    c.mean = a->h[0], c.std = a->h[1], c.a = a->h[2], c.b = a->h[3];
+    return trainopt_trunc_normal_mt(C(0) ? &c : NULL, (uint64_t)a->i[0], (uint64_t)a->i[1], a->n, F(1), &bi_threads);
 }
 
 /* ---- batch normalization: shape (n, c = i0, spatial = i1, layout i2), fuse_relu i3 ---- */
@@ -2350,6 +2390,10 @@ static const bi_kernel bi_kernels[] = {
     {"bce_with_logits", bi_bce, "RRSw", "03 13", "", "", {0}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 1, -1, NULL, NULL},
     {"softmax_cross_entropy", bi_ce, "RxSw", "03", "u", "--", {0.1}, {7, -100}, NO_STEP, BI_N, SIZE_MAX / 8, ST, 1, -1,
      bi_ce_setup, bi_ce_extra},
+    {"mse_loss_mt", bi_mse_mt, "RRSw", "03 13", "", "", {0}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 1, -1, NULL, NULL},
+    {"bce_with_logits_mt", bi_bce_mt, "RRSw", "03 13", "", "", {0}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 1, -1, NULL, NULL},
+    {"softmax_cross_entropy_mt", bi_ce_mt, "RxSw", "03", "u", "--", {0.1}, {7, -100}, NO_STEP, BI_N, SIZE_MAX / 8, ST, 1,
+     -1, bi_ce_setup, bi_ce_extra},
 
     {"rand_u32", bi_rand_u32, "W", "", "", "--", {0}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL, NULL},
     {"rand_uniform", bi_rand_uniform, "W", "", "FF", "--", {-1.0, 1.0}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL,
@@ -2376,6 +2420,23 @@ static const bi_kernel bi_kernels[] = {
      NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL, bi_kaiming_extra},
     {"trunc_normal", bi_trunc, "cW", "", "FqFF", "--", {0.0, 1.0, -2.0, 2.0}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1,
      NULL, bi_trunc_extra},
+    {"rand_u32_mt", bi_rand_u32_mt, "W", "", "", "--", {0}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL, NULL},
+    {"rand_uniform_mt", bi_rand_uniform_mt, "W", "", "FF", "--", {-1.0, 1.0}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1,
+     NULL, bi_rand_uniform_extra},
+    {"rand_normal_mt", bi_rand_normal_mt, "W", "", "Fg", "--", {0.5, 2.0}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL,
+     NULL},
+    {"xavier_uniform_mt", bi_xavier_u_mt, "W", "", "n", "----", {1.0}, {42, 5, 30, 20}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1,
+     NULL, bi_xavier_extra},
+    {"xavier_normal_mt", bi_xavier_n_mt, "W", "", "n", "----", {1.0}, {42, 5, 30, 20}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1,
+     NULL, bi_xavier_extra},
+    {"kaiming_uniform_mt", bi_kaiming_u_mt, "cW", "", "f", "--EE--",
+     {0.01}, {42, 5, TRAINOPT_FAN_IN, TRAINOPT_NL_LEAKY_RELU, 30, 20}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL,
+     bi_kaiming_extra},
+    {"kaiming_normal_mt", bi_kaiming_n_mt, "cW", "", "f", "--EE--",
+     {0.01}, {42, 5, TRAINOPT_FAN_IN, TRAINOPT_NL_LEAKY_RELU, 30, 20}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL,
+     bi_kaiming_extra},
+    {"trunc_normal_mt", bi_trunc_mt, "cW", "", "FqFF", "--", {0.0, 1.0, -2.0, 2.0}, {42, 5}, NO_STEP, BI_N, BI_BIG_N, ST, 0,
+     -1, NULL, bi_trunc_extra},
 
     {"batchnorm_forward_train", bi_bn_train, "cRrrWWWWW", "16", "pu", "--L-", {1e-5, 0.1}, {3, 5, TRAINOPT_NCHW, 0},
      NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL, bi_bn_train_extra},

@@ -327,7 +327,10 @@ static const char pa_reductions[] = "sum_squares_mt grad_norm_mt clip_grad_norm_
                                     "layernorm_forward_mt layernorm_backward_mt rmsnorm_forward_mt rmsnorm_backward_mt "
                                     "groupnorm_forward_mt groupnorm_backward_mt "
                                     "batchnorm_forward_train_mt batchnorm_backward_mt "
-                                    "dropout_forward_mt dropout_backward_mt";
+                                    "dropout_forward_mt dropout_backward_mt "
+                                    "mse_loss_mt bce_with_logits_mt softmax_cross_entropy_mt "
+                                    "rand_u32_mt rand_uniform_mt rand_normal_mt xavier_uniform_mt xavier_normal_mt "
+                                    "kaiming_uniform_mt kaiming_normal_mt trunc_normal_mt";
 
 /* ---- memory ------------------------------------------------------------------------------- */
 
@@ -1115,6 +1118,264 @@ static void pa_test_dropout_refusals(to_ctx *t) {
     free(x), free(before);
 }
 
+/* ---- losses on threads -------------------------------------------------------------------- */
+
+/* MSE and BCE: lengths around the block and the chunk, odd tails, and more than one round
+   of pieces (32 chunks); cross-entropy: one row, rows of one class, short rows in several
+   rounds, rows longer than a chunk (one row per piece) in several rounds. */
+static const size_t pa_loss_lens[] = {1, 37, 255, 256, 16383, 16385, 50001, 33 * 16384 + 5};
+#define PA_LOSS_LENS (sizeof pa_loss_lens / sizeof pa_loss_lens[0])
+#define PA_LOSS_MAX (33 * 16384 + 5)
+static const size_t pa_ce_shapes[][2] = {{1, 1}, {9, 1}, {7, 10}, {4100, 10}, {37, 1000}, {300, 700}, {260, 16400}};
+#define PA_CE_SHAPES (sizeof pa_ce_shapes / sizeof pa_ce_shapes[0])
+#define PA_CE_MAX (260 * 16400)
+
+/* MSE (op 0) or BCE (op 1) into out: the loss, then the gradient (grad_mode 0: none, 1: its
+   own array, 2: in place of x, which is copied there first). */
+static trainopt_status pa_pointwise_run(int op, size_t n, int grad_mode, const float *x, const float *y, float *out,
+                                        const trainopt_threads *th) {
+    float *g = grad_mode ? out + 1 : NULL;
+    const float *p = x;
+    size_t i;
+    for (i = 0; i < 1 + n; i++) out[i] = -7.0f;
+    if (grad_mode == 2) memcpy(g, x, n * sizeof(float)), p = g;
+    if (op == 0) return th ? trainopt_mse_loss_mt(n, p, y, out, g, th) : trainopt_mse_loss(n, p, y, out, g);
+    return th ? trainopt_bce_with_logits_mt(n, p, y, out, g, th) : trainopt_bce_with_logits(n, p, y, out, g);
+}
+
+/* Every length, loss and gradient mode, every hook: the unthreaded bits; once with finite
+   inputs (the sum's order shows in the loss) and once with an Inf and a NaN. */
+static void pa_test_pointwise_losses(to_ctx *t) {
+    float *x = (float *)malloc(PA_LOSS_MAX * sizeof(float)), *y = (float *)malloc(PA_LOSS_MAX * sizeof(float));
+    float *out = (float *)malloc((PA_LOSS_MAX + 1) * sizeof(float)), *want = (float *)malloc((PA_LOSS_MAX + 1) * sizeof(float));
+    uint64_t seed = 0x1055u;
+    size_t l, h;
+    int op, grad_mode, dirty;
+    if (!x || !y || !out || !want) exit(2);
+    to_rand_fill(&seed, x, PA_LOSS_MAX, -3.0f, 3.0f);
+    to_rand_fill(&seed, y, PA_LOSS_MAX, 0.0f, 1.0f);
+    for (dirty = 0; dirty < 2; dirty++) {
+        if (dirty) x[0] = INFINITY, x[16390] = NAN;
+        for (op = 0; op < 2; op++)
+            for (l = 0; l < PA_LOSS_LENS; l++)
+                for (grad_mode = 0; grad_mode < 3; grad_mode++) {
+                    const size_t n = pa_loss_lens[l];
+                    TO_CHECK(t, pa_pointwise_run(op, n, grad_mode, x, y, want, NULL) == TRAINOPT_OK,
+                             "the unthreaded loss refused: %s", trainopt_last_error());
+                    for (h = 0; h < PA_HOOKS; h++) {
+                        int threads;
+                        uint64_t hseed = 31 + h;
+                        trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &hseed);
+                        char what[160];
+                        snprintf(what, sizeof what, "%s n %zu, %s%s, %s", op ? "bce_with_logits_mt" : "mse_loss_mt", n,
+                                 grad_mode == 0 ? "no grad" : grad_mode == 1 ? "grad" : "grad in place",
+                                 dirty ? ", Inf and NaN" : "", pa_hooks[h].name);
+                        TO_CHECK(t, pa_pointwise_run(op, n, grad_mode, x, y, out, &th) == TRAINOPT_OK, "%s: refused: %s",
+                                 what, trainopt_last_error());
+                        to_bits_equal(t, what, out, want, 1 + (grad_mode ? n : 0));
+                    }
+                }
+    }
+    free(x), free(y), free(out), free(want);
+    TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
+}
+
+/* Cross-entropy into out: the loss, then the gradient (grad_mode as above, in place of the logits). */
+static trainopt_status pa_ce_run(size_t batch, size_t classes, const float *logits, const int32_t *labels,
+                                 double smoothing, int grad_mode, float *out, const trainopt_threads *th) {
+    const size_t n = batch * classes;
+    float *g = grad_mode ? out + 1 : NULL;
+    const float *x = logits;
+    size_t i;
+    for (i = 0; i < 1 + n; i++) out[i] = -7.0f;
+    if (grad_mode == 2) memcpy(g, logits, n * sizeof(float)), x = g;
+    return th ? trainopt_softmax_cross_entropy_mt(batch, classes, x, labels, -100, smoothing, out, g, th)
+              : trainopt_softmax_cross_entropy(batch, classes, x, labels, -100, smoothing, out, g);
+}
+
+/* Every shape, smoothing or not, every gradient mode, every hook: the unthreaded bits;
+   labels with ignored rows, and once with a NaN row (the loss NaN, its gradient NaN). */
+static void pa_test_cross_entropy(to_ctx *t) {
+    float *x = (float *)malloc(PA_CE_MAX * sizeof(float)), *out = (float *)malloc((PA_CE_MAX + 1) * sizeof(float));
+    float *want = (float *)malloc((PA_CE_MAX + 1) * sizeof(float));
+    int32_t *labels = (int32_t *)malloc(4100 * sizeof(int32_t));
+    uint64_t seed = 0xce5u;
+    size_t s, h, b;
+    int grad_mode, smooth, dirty;
+    if (!x || !out || !want || !labels) exit(2);
+    to_rand_fill(&seed, x, PA_CE_MAX, -4.0f, 4.0f);
+    for (s = 0; s < PA_CE_SHAPES; s++) {
+        const size_t batch = pa_ce_shapes[s][0], classes = pa_ce_shapes[s][1], n = batch * classes;
+        for (b = 0; b < batch; b++) labels[b] = b % 11 == 5 ? -100 : (int32_t)(to_rand_u64(&seed) % classes);
+        for (dirty = 0; dirty < 2; dirty++) {
+            const float keep = x[n / 2];
+            if (dirty) x[n / 2] = NAN;
+            for (smooth = 0; smooth < 2; smooth++)
+                for (grad_mode = 0; grad_mode < 3; grad_mode++) {
+                    const double eps = smooth ? 0.1 : 0.0;
+                    TO_CHECK(t, pa_ce_run(batch, classes, x, labels, eps, grad_mode, want, NULL) == TRAINOPT_OK,
+                             "the unthreaded cross-entropy refused: %s", trainopt_last_error());
+                    for (h = 0; h < PA_HOOKS; h++) {
+                        int threads;
+                        uint64_t hseed = 47 + h;
+                        trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &hseed);
+                        char what[160];
+                        snprintf(what, sizeof what, "softmax_cross_entropy_mt %zu x %zu, smoothing %g, %s%s, %s", batch,
+                                 classes, eps, grad_mode == 0 ? "no grad" : grad_mode == 1 ? "grad" : "grad in place",
+                                 dirty ? ", a NaN row" : "", pa_hooks[h].name);
+                        TO_CHECK(t, pa_ce_run(batch, classes, x, labels, eps, grad_mode, out, &th) == TRAINOPT_OK,
+                                 "%s: refused: %s", what, trainopt_last_error());
+                        to_bits_equal(t, what, out, want, 1 + (grad_mode ? n : 0));
+                    }
+                }
+            x[n / 2] = keep;
+        }
+    }
+    free(x), free(out), free(want), free(labels);
+    TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
+}
+
+/* A refused threaded loss writes nothing (neither the loss nor the gradient) and names itself. */
+static void pa_test_loss_refusals(to_ctx *t) {
+    const size_t n = 40000, batch = 50, classes = 800;
+    float *x = (float *)malloc(3 * n * sizeof(float)), *y, *g, *before = (float *)malloc(n * sizeof(float));
+    int32_t labels[50];
+    float loss = -7.0f;
+    int threads = 3;
+    trainopt_threads th = TRAINOPT_THREADS_NONE;
+    uint64_t fill = 23;
+    size_t b;
+    if (!x || !before) exit(2);
+    th.parallel_for = pa_pthread_for, th.ctx = &threads;
+    y = x + n, g = y + n;
+    to_rand_fill(&fill, x, 3 * n, -1.0f, 1.0f);
+    memcpy(before, g, n * sizeof(float));
+    for (b = 0; b < batch; b++) labels[b] = (int32_t)(b % classes);
+    TO_CHECK(t, trainopt_mse_loss_mt(n, x, y, &loss, x + 1, &th) == TRAINOPT_ERR_ALIAS,
+             "mse_loss_mt: grad partly over pred accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_mse_loss_mt") != NULL, "the error names %s", trainopt_last_error());
+    TO_CHECK(t, trainopt_bce_with_logits_mt(n, x, NULL, &loss, g, &th) == TRAINOPT_ERR_NULL,
+             "bce_with_logits_mt: target NULL accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_bce_with_logits_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    TO_CHECK(t, trainopt_mse_loss_mt(n, x, y, NULL, g, &th) == TRAINOPT_ERR_NULL, "mse_loss_mt: loss NULL accepted");
+    labels[batch - 1] = (int32_t)classes; /* the last row's label out of range: refused before any row is touched */
+    TO_CHECK(t, trainopt_softmax_cross_entropy_mt(batch, classes, x, labels, -100, 0.0, &loss, g, &th) == TRAINOPT_ERR_INDEX,
+             "softmax_cross_entropy_mt: label = classes accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_softmax_cross_entropy_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    labels[batch - 1] = 0;
+    TO_CHECK(t, trainopt_softmax_cross_entropy_mt(batch, classes, x, labels, -100, 1.5, &loss, g, &th) == TRAINOPT_ERR_HPARAM,
+             "softmax_cross_entropy_mt: label_smoothing 1.5 accepted");
+    TO_CHECK(t, memcmp(before, g, n * sizeof(float)) == 0 && loss == -7.0f, "a refused threaded loss wrote");
+    TO_CHECK(t, trainopt_mse_loss_mt(0, NULL, NULL, &loss, NULL, &th) == TRAINOPT_OK && loss != loss,
+             "mse_loss_mt: n 0 is not PyTorch's NaN mean");
+    free(x), free(before);
+}
+
+/* ---- generators on threads ---------------------------------------------------------------- */
+
+/* Lengths around the chunk and odd tails; for the raw words also more than one round of
+   pieces (STEP_ROUND chunks). Offsets: odd, and one that wraps past 2^64 inside the call. */
+static const size_t pa_gen_lens[] = {1, 37, 16383, 16385, 50001};
+#define PA_GEN_LENS (sizeof pa_gen_lens / sizeof pa_gen_lens[0])
+#define PA_GEN_BIG (257 * 16384 + 3)
+#define PA_GENS 8
+
+static const char *const pa_gen_names[PA_GENS] = {"rand_u32_mt",      "rand_uniform_mt",    "rand_normal_mt",
+                                                  "xavier_uniform_mt", "xavier_normal_mt",   "kaiming_uniform_mt",
+                                                  "kaiming_normal_mt", "trunc_normal_mt"};
+
+/* Generator g into out (n 32-bit values), threaded on th or the unthreaded call without. */
+static trainopt_status pa_gen_run(int g, size_t n, uint64_t offset, void *out, const trainopt_threads *th) {
+    const uint64_t seed = 0x5eedu;
+    trainopt_kaiming_config kc = TRAINOPT_KAIMING_DEFAULTS;
+    trainopt_trunc_normal_config tc = TRAINOPT_TRUNC_NORMAL_DEFAULTS;
+    float *y = (float *)out;
+    kc.a = 0.1, kc.nonlinearity = TRAINOPT_NL_LEAKY_RELU;
+    tc.mean = 0.5, tc.std = 2.0, tc.a = -1.0, tc.b = 3.0;
+    memset(out, 0xa5, n * sizeof(float));
+    switch (g) {
+    case 0: return th ? trainopt_rand_u32_mt(seed, offset, n, (uint32_t *)out, th) : trainopt_rand_u32(seed, offset, n, (uint32_t *)out);
+    case 1: return th ? trainopt_rand_uniform_mt(seed, offset, n, -2.0, 3.0, y, th) : trainopt_rand_uniform(seed, offset, n, -2.0, 3.0, y);
+    case 2: return th ? trainopt_rand_normal_mt(seed, offset, n, 1.0, 0.5, y, th) : trainopt_rand_normal(seed, offset, n, 1.0, 0.5, y);
+    case 3:
+        return th ? trainopt_xavier_uniform_mt(seed, offset, n, 30, 20, 1.5, y, th)
+                  : trainopt_xavier_uniform(seed, offset, n, 30, 20, 1.5, y);
+    case 4:
+        return th ? trainopt_xavier_normal_mt(seed, offset, n, 30, 20, 1.5, y, th)
+                  : trainopt_xavier_normal(seed, offset, n, 30, 20, 1.5, y);
+    case 5:
+        return th ? trainopt_kaiming_uniform_mt(&kc, seed, offset, n, 30, 20, y, th)
+                  : trainopt_kaiming_uniform(&kc, seed, offset, n, 30, 20, y);
+    case 6:
+        return th ? trainopt_kaiming_normal_mt(&kc, seed, offset, n, 30, 20, y, th)
+                  : trainopt_kaiming_normal(&kc, seed, offset, n, 30, 20, y);
+    default: return th ? trainopt_trunc_normal_mt(&tc, seed, offset, n, y, th) : trainopt_trunc_normal(&tc, seed, offset, n, y);
+    }
+}
+
+/* Every generator, length and offset, every hook: exactly the unthreaded bits. */
+static void pa_test_generators(to_ctx *t) {
+    float *out = (float *)malloc(PA_GEN_BIG * sizeof(float)), *want = (float *)malloc(PA_GEN_BIG * sizeof(float));
+    size_t l, h;
+    int g, o;
+    if (!out || !want) exit(2);
+    for (g = 0; g < PA_GENS; g++)
+        for (l = 0; l <= PA_GEN_LENS; l++)
+            for (o = 0; o < 2; o++) {
+                const size_t n = l < PA_GEN_LENS ? pa_gen_lens[l] : PA_GEN_BIG;
+                const uint64_t offset = o ? UINT64_MAX - 20000u : 12345u;
+                if (l == PA_GEN_LENS && g != 0) continue; /* the long one: the raw words only */
+                TO_CHECK(t, pa_gen_run(g, n, offset, want, NULL) == TRAINOPT_OK, "the unthreaded %s refused: %s",
+                         pa_gen_names[g], trainopt_last_error());
+                for (h = 0; h < PA_HOOKS; h++) {
+                    int threads;
+                    uint64_t hseed = 61 + h;
+                    trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &hseed);
+                    TO_CHECK(t, pa_gen_run(g, n, offset, out, &th) == TRAINOPT_OK, "%s n %zu: refused: %s",
+                             pa_gen_names[g], n, trainopt_last_error());
+                    TO_CHECK(t, memcmp(out, want, n * sizeof(float)) == 0,
+                             "%s n %zu offset %s, %s: not the unthreaded call's bits", pa_gen_names[g], n,
+                             o ? "2^64 - 20001" : "12345", pa_hooks[h].name);
+                }
+            }
+    free(out), free(want);
+    TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
+}
+
+/* A refused threaded generator writes nothing and names itself. */
+static void pa_test_generator_refusals(to_ctx *t) {
+    const size_t n = 40000;
+    float *y = (float *)malloc(n * sizeof(float)), *before = (float *)malloc(n * sizeof(float));
+    trainopt_kaiming_config kc = TRAINOPT_KAIMING_DEFAULTS;
+    trainopt_trunc_normal_config tc = TRAINOPT_TRUNC_NORMAL_DEFAULTS;
+    int threads = 3;
+    trainopt_threads th = TRAINOPT_THREADS_NONE;
+    uint64_t fill = 29;
+    if (!y || !before) exit(2);
+    th.parallel_for = pa_pthread_for, th.ctx = &threads;
+    to_rand_fill(&fill, y, n, -1.0f, 1.0f);
+    memcpy(before, y, n * sizeof(float));
+    TO_CHECK(t, trainopt_rand_uniform_mt(1, 0, n, 2.0, 1.0, y, &th) == TRAINOPT_ERR_HPARAM, "rand_uniform_mt: hi < lo accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_rand_uniform_mt") != NULL, "the error names %s", trainopt_last_error());
+    TO_CHECK(t, trainopt_rand_normal_mt(1, 0, n, 0.0, -1.0, y, &th) == TRAINOPT_ERR_HPARAM, "rand_normal_mt: std < 0 accepted");
+    TO_CHECK(t, trainopt_rand_u32_mt(1, 0, n, NULL, &th) == TRAINOPT_ERR_NULL, "rand_u32_mt: out NULL accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_rand_u32_mt") != NULL, "the error names %s", trainopt_last_error());
+    TO_CHECK(t, trainopt_xavier_normal_mt(1, 0, n, 0, 20, 1.0, y, &th) == TRAINOPT_ERR_SHAPE, "xavier_normal_mt: fan_in 0 accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_xavier_normal_mt") != NULL, "the error names %s", trainopt_last_error());
+    kc.mode = (trainopt_fan_mode)7;
+    TO_CHECK(t, trainopt_kaiming_uniform_mt(&kc, 1, 0, n, 30, 20, y, &th) == TRAINOPT_ERR_HPARAM,
+             "kaiming_uniform_mt: a bad mode accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_kaiming_uniform_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    tc.a = 3.0, tc.b = 2.0;
+    TO_CHECK(t, trainopt_trunc_normal_mt(&tc, 1, 0, n, y, &th) == TRAINOPT_ERR_HPARAM, "trunc_normal_mt: a > b accepted");
+    TO_CHECK(t, memcmp(before, y, n * sizeof(float)) == 0, "a refused threaded generator wrote");
+    TO_CHECK(t, trainopt_rand_normal_mt(1, 0, 0, 0.0, 1.0, NULL, &th) == TRAINOPT_OK, "rand_normal_mt: n 0 refused");
+    free(y), free(before);
+}
+
 /* ---- completeness ------------------------------------------------------------------------- */
 
 /* Every _step_multi of the kernel list has a row in pa_optims, every _mt is in pa_reductions. */
@@ -1257,6 +1518,11 @@ void TO_NAME(parallel_tests)(to_ctx *t) {
     to_run(t, "batch norm refusals", pa_test_batchnorm_refusals);
     to_run(t, "dropout", pa_test_dropout);
     to_run(t, "dropout refusals", pa_test_dropout_refusals);
+    to_run(t, "MSE and BCE", pa_test_pointwise_losses);
+    to_run(t, "cross-entropy", pa_test_cross_entropy);
+    to_run(t, "loss refusals", pa_test_loss_refusals);
+    to_run(t, "generators", pa_test_generators);
+    to_run(t, "generator refusals", pa_test_generator_refusals);
 }
 
 /* The multi-tensor steps' results on two threads (which the tests hold equal to the
@@ -1355,5 +1621,43 @@ void TO_NAME(parallel_battery)(to_sink *sink) {
         to_emit_floats(sink, "dropout_mt/outputs", out, 3 * PA_DROP_MAX);
         to_emit(sink, "dropout_mt/mask", out + 3 * PA_DROP_MAX, (PA_DROP_MAX + 7) / 8);
         free(x), free(dy), free(out);
+    }
+    { /* the losses on two threads: MSE and BCE over three pieces and a short one, with their
+         gradients; cross-entropy with smoothing over two rounds of rows, with its gradient */
+        const size_t n = 50001, batch = 4100, classes = 10; /* (n > batch * classes) */
+        float *x = (float *)malloc(n * sizeof(float)), *y = (float *)malloc(n * sizeof(float));
+        float *out = (float *)malloc((n + 1) * sizeof(float));
+        int32_t *labels = (int32_t *)malloc(batch * sizeof(int32_t));
+        uint64_t seed = 0x1056u;
+        size_t b;
+        int op;
+        if (!x || !y || !out || !labels) exit(2);
+        to_rand_fill(&seed, x, n, -3.0f, 3.0f);
+        to_rand_fill(&seed, y, n, 0.0f, 1.0f);
+        for (b = 0; b < batch; b++) labels[b] = b % 11 == 5 ? -100 : (int32_t)(to_rand_u64(&seed) % classes);
+        for (op = 0; op < 2; op++) {
+            char name[64];
+            snprintf(name, sizeof name, "losses_mt/%s/status", op ? "bce" : "mse");
+            to_emit_status(sink, name, (int)pa_pointwise_run(op, n, 1, x, y, out, &th));
+            snprintf(name, sizeof name, "losses_mt/%s/outputs", op ? "bce" : "mse");
+            to_emit_floats(sink, name, out, 1 + n);
+        }
+        to_emit_status(sink, "losses_mt/cross_entropy/status", (int)pa_ce_run(batch, classes, x, labels, 0.1, 1, out, &th));
+        to_emit_floats(sink, "losses_mt/cross_entropy/outputs", out, 1 + batch * classes);
+        free(x), free(y), free(out), free(labels);
+    }
+    { /* the generators on two threads: three pieces and a short one, at an odd offset */
+        const size_t n = 50001;
+        float *out = (float *)malloc(n * sizeof(float));
+        int g;
+        if (!out) exit(2);
+        for (g = 0; g < PA_GENS; g++) {
+            char name[64];
+            snprintf(name, sizeof name, "random_mt/%s/status", pa_gen_names[g]);
+            to_emit_status(sink, name, (int)pa_gen_run(g, n, 12345, out, &th));
+            snprintf(name, sizeof name, "random_mt/%s/values", pa_gen_names[g]);
+            to_emit(sink, name, out, n * sizeof(float));
+        }
+        free(out);
     }
 }

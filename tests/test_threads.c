@@ -526,6 +526,17 @@ static const char *const th_not_elementwise[][2] = {
     {"batchnorm_backward_mt", "threaded itself (tests/test_parallel.c)"},
     {"dropout_forward_mt", "threaded itself (tests/test_parallel.c)"},
     {"dropout_backward_mt", "threaded itself (tests/test_parallel.c)"},
+    {"mse_loss_mt", "threaded itself (tests/test_parallel.c)"},
+    {"bce_with_logits_mt", "threaded itself (tests/test_parallel.c)"},
+    {"softmax_cross_entropy_mt", "threaded itself (tests/test_parallel.c)"},
+    {"rand_u32_mt", "threaded itself (tests/test_parallel.c)"},
+    {"rand_uniform_mt", "threaded itself (tests/test_parallel.c)"},
+    {"rand_normal_mt", "threaded itself (tests/test_parallel.c)"},
+    {"xavier_uniform_mt", "threaded itself (tests/test_parallel.c)"},
+    {"xavier_normal_mt", "threaded itself (tests/test_parallel.c)"},
+    {"kaiming_uniform_mt", "threaded itself (tests/test_parallel.c)"},
+    {"kaiming_normal_mt", "threaded itself (tests/test_parallel.c)"},
+    {"trunc_normal_mt", "threaded itself (tests/test_parallel.c)"},
 };
 
 /* Whether the space-separated list holds the word. */

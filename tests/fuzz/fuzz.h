@@ -207,7 +207,12 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(groupnorm_forward_mp, norms) X(groupnorm_backward_mp, norms)                      \
     X(groupnorm_forward_mt, norms) X(groupnorm_backward_mt, norms)                      \
     X(batchnorm_forward_train_mt, batchnorm) X(batchnorm_backward_mt, batchnorm)        \
-    X(dropout_forward_mt, random) X(dropout_backward_mt, random)
+    X(dropout_forward_mt, random) X(dropout_backward_mt, random)                        \
+    X(mse_loss_mt, losses) X(bce_with_logits_mt, losses)                                \
+    X(softmax_cross_entropy_mt, losses)                                                 \
+    X(rand_u32_mt, random) X(rand_uniform_mt, random) X(rand_normal_mt, random)         \
+    X(xavier_uniform_mt, random) X(xavier_normal_mt, random)                            \
+    X(kaiming_uniform_mt, random) X(kaiming_normal_mt, random) X(trunc_normal_mt, random)
 #define FZ_REACHED_ENUM(name, target) fz_reached_##name,
 #define FZ_KERNEL_CHECK(family, ret, name, params, args) fz_checked_##name = fz_reached_##name,
 #define FZ_CHECK_REACHED                                   \

@@ -68,6 +68,17 @@ void FZ_NAME(fz_losses)(const uint8_t *data, size_t size, fz_out *out) {
     fz_put_status(out, trainopt_softmax_cross_entropy(batch, classes, flags & 4 ? cg : logits, labels, ignore, smoothing, &loss,
                                                       flags & 8 ? NULL : cg));
     fz_put_floats(out, &loss, 1), fz_put_floats(out, cg, batch * classes);
+    fz_tag(out, "mse_loss_mt");
+    fz_put_status(out, trainopt_mse_loss_mt(n, a, b, &loss, flags & 1 ? NULL : g, &fz_threads));
+    fz_put_floats(out, &loss, 1), fz_put_floats(out, g, n);
+    fz_tag(out, "bce_with_logits_mt");
+    fz_put_status(out, trainopt_bce_with_logits_mt(n, a, b, &loss, flags & 2 ? NULL : g, &fz_threads));
+    fz_put_floats(out, &loss, 1), fz_put_floats(out, g, n);
+    fz_tag(out, "softmax_cross_entropy_mt");
+    memcpy(cg, logits, batch * classes * sizeof(float));
+    fz_put_status(out, trainopt_softmax_cross_entropy_mt(batch, classes, flags & 4 ? cg : logits, labels, ignore, smoothing,
+                                                         &loss, flags & 8 ? NULL : cg, &fz_threads));
+    fz_put_floats(out, &loss, 1), fz_put_floats(out, cg, batch * classes);
     fz_tag(out, "l1l2_penalty");
     fz_put_status(out, trainopt_l1l2_penalty(n, a, l1, l2, &loss));
     fz_put_floats(out, &loss, 1);

@@ -70,6 +70,26 @@ void FZ_NAME(fz_random)(const uint8_t *data, size_t size, fz_out *out) {
     fz_tag(out, "trunc_normal");
     fz_put_status(out, trainopt_trunc_normal(&tc, seed, offset, n, y));
     fz_put_floats(out, y, n);
+    fz_tag(out, "rand_u32_mt");
+    fz_put_status(out, trainopt_rand_u32_mt(seed, offset, n, w, &fz_threads));
+    fz_put(out, w, n * sizeof *w);
+    fz_tag(out, "rand_uniform_mt");
+    fz_put_status(out, trainopt_rand_uniform_mt(seed, offset, n, lo, hi, y, &fz_threads));
+    fz_put_floats(out, y, n);
+    fz_tag(out, "rand_normal_mt");
+    fz_put_status(out, trainopt_rand_normal_mt(seed, offset, n, mean, std, y, &fz_threads));
+    fz_put_floats(out, y, n);
+    fz_tag(out, "xavier_mt");
+    fz_put_status(out, flags & 4 ? trainopt_xavier_uniform_mt(seed, offset, n, fan_in, fan_out, gain, y, &fz_threads)
+                                 : trainopt_xavier_normal_mt(seed, offset, n, fan_in, fan_out, gain, y, &fz_threads));
+    fz_put_floats(out, y, n);
+    fz_tag(out, "kaiming_mt");
+    fz_put_status(out, flags & 8 ? trainopt_kaiming_uniform_mt(&kc, seed, offset, n, fan_in, fan_out, y, &fz_threads)
+                                 : trainopt_kaiming_normal_mt(&kc, seed, offset, n, fan_in, fan_out, y, &fz_threads));
+    fz_put_floats(out, y, n);
+    fz_tag(out, "trunc_normal_mt");
+    fz_put_status(out, trainopt_trunc_normal_mt(&tc, seed, offset, n, y, &fz_threads));
+    fz_put_floats(out, y, n);
 
     fz_tag(out, "dropout_forward");
     memcpy(y, x, n * sizeof *x);
