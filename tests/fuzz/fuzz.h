@@ -207,7 +207,13 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(groupnorm_forward_mp, norms) X(groupnorm_backward_mp, norms)                      \
     X(groupnorm_forward_mt, norms) X(groupnorm_backward_mt, norms)                      \
     X(batchnorm_forward_train_mt, batchnorm) X(batchnorm_backward_mt, batchnorm)        \
-    X(dropout_forward_mt, random) X(dropout_backward_mt, random)
+    X(dropout_forward_mt, random) X(dropout_backward_mt, random)                        \
+    X(sgd_step_mp_multi, optim) X(adagrad_step_mp_multi, optim)                         \
+    X(rmsprop_step_mp_multi, optim) X(adam_step_mp_multi, optim)                        \
+    X(adamw_step_mp_multi, optim) X(nadam_step_mp_multi, optim)                         \
+    X(radam_step_mp_multi, optim) X(adamax_step_mp_multi, optim)                        \
+    X(adadelta_step_mp_multi, optim) X(lion_step_mp_multi, optim)                       \
+    X(sfadamw_step_mp_multi, layerwise)
 #define FZ_REACHED_ENUM(name, target) fz_reached_##name,
 #define FZ_KERNEL_CHECK(family, ret, name, params, args) fz_checked_##name = fz_reached_##name,
 #define FZ_CHECK_REACHED                                   \
