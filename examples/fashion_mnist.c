@@ -20,7 +20,8 @@
  * real program checks: CHECK() below prints it and stops.
  *
  * Threads. The clipping and the AdamW step are one call each for the whole model
- * (trainopt_clip_grad_norm_mt, trainopt_adamw_step_multi) on a pthread pool of
+ * (trainopt_clip_grad_norm_mt, trainopt_adamw_step_multi; with --bf16,
+ * trainopt_adamw_step_mp_multi) on a pthread pool of
  * --threads N threads (trainopt_pool, the library's own) plugged in through trainopt's threading
  * hook. trainopt cuts the work the same way whatever N is, so every N gives the same
  * bits: the last line prints a hash of the final parameters to show it.
@@ -82,7 +83,7 @@ static void usage(const options *o) {
            "                   blockwise quantization; the tensors under 4096 elements stay fp32)\n"
            "  --threads N      clip and step on a pool of N threads, 1 to %d (%d); the same bits at any N\n"
            "  --bf16 MODE      keep the parameters in bf16, rounded after each step by MODE: nearest or\n"
-           "                   stochastic (the passes read their fp32 values; the step runs on one thread)\n",
+           "                   stochastic (the passes read their fp32 values)\n",
            o->epochs, o->batch, o->peak_lr, (unsigned long long)o->seed, o->data_dir, o->csv, TRAINOPT_POOL_MAX, o->threads);
 }
 
@@ -140,21 +141,6 @@ static void parse_args(options *o, int argc, char **argv) {
 }
 
 
-/* bf16 parameters (--bf16): the parameters live in bf16[]; each step updates them there with
-   AdamW's _mp step (fp32 gradients and states, the update in fp32, then the rounding the option
-   names) and widens them into m->param, the fp32 values the next forward pass reads. Stochastic
-   rounding draws fresh words every step: element i of step t takes the word (seed, t * N_PARAMS + i).
-   The _mp steps have no multi-tensor form yet: one call per weight-decay group, on this thread. */
-static uint16_t bf16[N_PARAMS];
-static void adamw_bf16(const trainopt_adam_config *c, const options *o, int64_t step, size_t from, size_t n, model *m) {
-    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
-    pr.param_dtype = TRAINOPT_BF16;
-    pr.param_mode = o->bf16_mode;
-    pr.seed = o->seed + 2, pr.offset = (uint64_t)step * N_PARAMS + from;
-    CHECK(trainopt_adamw_step_mp(c, step, n, bf16 + from, m->grad + from, m->m + from, m->v + from, NULL, &pr, NULL));
-    CHECK(trainopt_convert(n, bf16 + from, TRAINOPT_BF16, m->param + from, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0));
-}
-
 /* Tensor i of the model (w1, w2, w3, g1, be1, g2, be2, b3: the weight-decay group first)
    with its AdamW moments, for the multi-tensor step. */
 static trainopt_tensor model_tensor(const model *m, size_t i) {
@@ -167,6 +153,34 @@ static trainopt_tensor model_tensor(const model *m, size_t i) {
     t.state[0] = m->m + at, t.state[1] = m->v + at; /* exp_avg, exp_avg_sq */
     t.n = len[i];
     return t;
+}
+
+/* bf16 parameters (--bf16): the parameters live in bf16[]; each step updates them there with
+   AdamW's multi-tensor _mp step (fp32 gradients and states, the update in fp32, then the
+   rounding the option names) on the caller's threads, and widens them into m->param, the fp32
+   values the next forward pass reads. Stochastic rounding draws fresh words every step:
+   element i of step t takes the word (seed, t * N_PARAMS + i), the list's offset counting
+   the tensors before each one, so the bits are the same at any --threads. */
+static uint16_t bf16[N_PARAMS];
+static void adamw_bf16(const trainopt_adam_config *c, const options *o, int64_t step, size_t first, size_t count, model *m,
+                       const trainopt_threads *threads) {
+    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+    trainopt_tensor_mp t[N_TENSORS];
+    size_t i, from = 0, n = 0;
+    for (i = 0; i < first; i++) from += model_tensor(m, i).n;
+    for (i = 0; i < count; i++) {
+        const trainopt_tensor f = model_tensor(m, first + i);
+        memset(&t[i], 0, sizeof t[i]);
+        t[i].param = bf16 + (f.param - m->param), t[i].grad = f.grad;
+        t[i].state[0] = f.state[0], t[i].state[1] = f.state[1];
+        t[i].n = f.n;
+        n += f.n;
+    }
+    pr.param_dtype = TRAINOPT_BF16;
+    pr.param_mode = o->bf16_mode;
+    pr.seed = o->seed + 2, pr.offset = (uint64_t)step * N_PARAMS + from;
+    CHECK(trainopt_adamw_step_mp_multi(c, step, count, t, &pr, NULL, threads));
+    CHECK(trainopt_convert(n, bf16 + from, TRAINOPT_BF16, m->param + from, TRAINOPT_F32, TRAINOPT_ROUND_NEAREST, 0, 0));
 }
 
 /* Clip the global gradient norm, then one AdamW step per weight-decay group: one call
@@ -188,9 +202,9 @@ static void optimizer_step(model *m, const options *o, int64_t step, double lr, 
     adamw.lr = lr;
     adamw.weight_decay = o->weight_decay;
     if (o->bf16) {
-        adamw_bf16(&adamw, o, step, 0, N_DECAY, m);
+        adamw_bf16(&adamw, o, step, 0, 3, m, threads); /* w1, w2, w3 */
         adamw.weight_decay = 0.0;
-        adamw_bf16(&adamw, o, step, N_DECAY, N_PARAMS - N_DECAY, m);
+        adamw_bf16(&adamw, o, step, 3, N_TENSORS - 3, m, threads);
         return;
     }
     if (o->adamw8bit) {

@@ -394,6 +394,25 @@ typedef struct {
       const trainopt_tensor *tensors, const trainopt_step_opts *o, const trainopt_threads *threads),      \
       (c, step, k, tensors, o, threads))
 
+/* One tensor of a multi-tensor mixed-precision step (trainopt_<name>_step_mp_multi, the
+   same optimizers as TRAINOPT__MULTI_STEPS): trainopt_tensor's arrays in the formats of
+   the call's one trainopt_precision (param: param_dtype, grad: grad_dtype, states:
+   state_dtype). Each tensor's Kahan compensation or split low halves, and its copy, are
+   the descriptor's param_aux and copy, read as arrays of k pointers (as
+   trainopt_lamb_step_mp's); tensor t's element j rounds stochastically with the word of
+   (seed, offset + n[0] + ... + n[t-1] + j), its place in the concatenated list. */
+typedef struct {
+    void *param;
+    const void *grad;
+    void *state[TRAINOPT_MAX_STATES];
+    size_t n;
+} trainopt_tensor_mp;
+#define TRAINOPT__MP_MULTI_ROW(X, name, config, states)                                                   \
+    X(optim, trainopt_status, name##_step_mp_multi, (const config *c, int64_t step, size_t k,             \
+      const trainopt_tensor_mp *tensors, const trainopt_precision *pr, const trainopt_step_opts *o,       \
+      const trainopt_threads *threads),                                                                    \
+      (c, step, k, tensors, pr, o, threads))
+
 /* A ready parallel-for over OpenMP, when the including unit is compiled with -fopenmp:
    ctx NULL (OpenMP's default team) or a pointer to an int, the number of threads. */
 #if defined(_OPENMP)
@@ -973,7 +992,16 @@ typedef struct {
       (c, seed, offset, n, fan_in, fan_out, out, threads))                                                     \
     X(init, trainopt_status, trunc_normal_mt, (const trainopt_trunc_normal_config *c, uint64_t seed,           \
       uint64_t offset, size_t n, float *out, const trainopt_threads *threads),                                 \
-      (c, seed, offset, n, out, threads))
+      (c, seed, offset, n, out, threads))                                                                      \
+    TRAINOPT__MULTI_STEPS(TRAINOPT__MP_MULTI_ROW, X)                                                           \
+    X(optim, trainopt_status, nadam_step_mp_multi, (const trainopt_nadam_config *c, int64_t step,              \
+      double mu_product, size_t k, const trainopt_tensor_mp *tensors, const trainopt_precision *pr,            \
+      const trainopt_step_opts *o, const trainopt_threads *threads),                                           \
+      (c, step, mu_product, k, tensors, pr, o, threads))                                                       \
+    X(optim, trainopt_status, sfadamw_step_mp_multi, (const trainopt_sfadamw_config *c,                        \
+      const trainopt_sfadamw_state *s, size_t k, const trainopt_tensor_mp *tensors,                            \
+      const trainopt_precision *pr, const trainopt_step_opts *o, const trainopt_threads *threads),             \
+      (c, s, k, tensors, pr, o, threads))
 
 #define TRAINOPT__DECLARE(family, ret, name, params, args) TRAINOPT_API ret trainopt_##name params TRAINOPT__SYMBOL(name);
 TRAINOPT_KERNELS(TRAINOPT__DECLARE)

@@ -83,6 +83,8 @@
      >>parallel     multi-tensor steps (trainopt_<opt>_step_multi) and threaded reductions
                     (trainopt_sum_squares_mt, _grad_norm_mt, _clip_grad_norm_mt) on the
                     caller's parallel-for (src/parallel.h)
+     >>parallel-mixed  trainopt_<opt>_step_mp_multi: the multi-tensor steps with bf16/fp16
+                    arrays, on the caller's parallel-for (src/parallel_mixed.h)
      >>convert      trainopt_convert: fp32, bf16, fp16 into one another, nearest or stochastic
                     (src/convert.h; the per-vector rules: >>halfconv in trainopt_simd.h)
      >>mixed        trainopt_<opt>_step_mp: bf16/fp16 gradients, parameters, states and copies
@@ -545,6 +547,25 @@
            states z, exp_avg_sq; s advanced once per step by trainopt_sfadamw_advance
            (one state for the list). A state never advanced is refused whatever
            found_inf says, as any bad argument of a list.
+     trainopt_<opt>_step_mp_multi(c, step, k, tensors, pr, o, threads)   the same list
+     in bf16/fp16 (>>parallel-mixed), for the eleven optimizers above (NAdam:
+     (c, step, mu_product, k, ...); schedule-free AdamW: (c, s, k, ...)): k
+     trainopt_tensor_mp {void *param; const void *grad; void *state[TRAINOPT_MAX_STATES];
+     size_t n}, every array in the formats of the one descriptor pr (MIXED PRECISION:
+     param_dtype, grad_dtype, state_dtype, the parameter mode, the copy's dtype). As in
+     trainopt_lamb_step_mp, pr->param_aux and pr->copy, when given, are arrays of k
+     pointers: tensor t's compensation or split low halves, and its copy (an entry may
+     be NULL only where n is 0). Tensor t's element j rounds stochastically with the
+     word of (seed, offset + n_0 + ... + n_(t-1) + j), its place in the concatenated
+     list, so a list cut into two calls (the second's offset advanced by the first's
+     elements, its aux/copy arrays the rest) rounds alike. The bits are those of
+     trainopt_<opt>_step_mp on each tensor with that offset and its own param_aux and
+     copy, at any thread count and task order: each piece of TRAINOPT_CHUNK elements is
+     one such call on its range (param_aux, copy and offset advanced with it), and the
+     _mp steps are elementwise. o, validation and overlap as _step_multi: every tensor
+     (its arrays at their own element sizes, its param_aux and copy) before anything is
+     written, found_inf or not; an error names tensors[i]; tensors must not share memory
+     with each other (not checked).
      LAMB and LARS take lists already (trainopt_lamb_step, trainopt_lars_step);
      Adafactor has no multi-tensor form: its factored second moment reduces over whole
      rows and columns of one matrix, so it does not cut into pieces of one tensor.
@@ -1040,6 +1061,8 @@
      bits across threads or pieces, call a piece starting at element s with offset + s.
      The step works on blocks of 512 elements: widened into stack buffers (7 KiB to 14 KiB),
      the fp32 kernel, rounded back; the kernels are elementwise, so blocks change no bit.
+     A list of tensors in one call, on the caller's threads: trainopt_<opt>_step_mp_multi
+     (THREADS), the same bits as one _step_mp per tensor.
      NAdam's mu_product and schedule-free AdamW's state s are the one value of the step
      for every block and piece, as for their _ex kernels (schedule-free AdamW's param is
      its y; z is a state; trainopt_sfadamw_to_eval/_to_train stay fp32). Adafactor's

@@ -458,6 +458,45 @@ void threaded_random(void) {
     note(trainopt_trunc_normal_mt(&tc, 1, 0, K, a, &th));
 }
 
+void mixed_many_tensors(void);
+void mixed_many_tensors(void) { /* two tensors of bf16 parameters (Kahan, then split) and states, fp16 gradients, fp16 copies */
+    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+    trainopt_sgd_config sgd = TRAINOPT_SGD_DEFAULTS;
+    trainopt_adagrad_config ada = TRAINOPT_ADAGRAD_DEFAULTS;
+    trainopt_rmsprop_config rms = TRAINOPT_RMSPROP_DEFAULTS;
+    trainopt_adam_config adam = TRAINOPT_ADAM_DEFAULTS, adamw = TRAINOPT_ADAMW_DEFAULTS;
+    trainopt_nadam_config nadam = TRAINOPT_NADAM_DEFAULTS;
+    trainopt_radam_config radam = TRAINOPT_RADAM_DEFAULTS;
+    trainopt_adamax_config adamax = TRAINOPT_ADAMAX_DEFAULTS;
+    trainopt_adadelta_config adadelta = TRAINOPT_ADADELTA_DEFAULTS;
+    trainopt_lion_config lion = TRAINOPT_LION_DEFAULTS;
+    trainopt_sfadamw_config sf = TRAINOPT_SFADAMW_DEFAULTS;
+    trainopt_sfadamw_state sfs = {2, 0.0025, 1.0, 0.0025, 0.5};
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    const trainopt_threads th = {in_order, NULL};
+    trainopt_tensor_mp list[2] = {{a, b, {c, d, e, NULL}, 300}, {(uint16_t *)a + 300, (uint16_t *)b + 300,
+                                                               {(uint16_t *)c + 300, (uint16_t *)d + 300, (uint16_t *)e + 300, NULL}, 40000}};
+    void *aux[2] = {f, (uint16_t *)f + 300}, *copy[2] = {(uint16_t *)f + K, (uint16_t *)f + K + 300};
+    size_t nonfinite = 0;
+    lion.lr = 1e-4;
+    o.grad_scale = 0.5, o.nonfinite = &nonfinite;
+    pr.param_dtype = TRAINOPT_BF16, pr.grad_dtype = TRAINOPT_F16, pr.state_dtype = TRAINOPT_BF16;
+    pr.param_mode = TRAINOPT_PARAM_KAHAN, pr.param_aux = aux, pr.copy = copy, pr.copy_dtype = TRAINOPT_F16;
+    note(trainopt_sgd_step_mp_multi(&sgd, 2, 2, list, &pr, &o, &th));
+    note(trainopt_adagrad_step_mp_multi(&ada, 2, 2, list, &pr, NULL, &th));
+    note(trainopt_rmsprop_step_mp_multi(&rms, 2, 2, list, &pr, &o, NULL));
+    note(trainopt_adam_step_mp_multi(&adam, 2, 2, list, &pr, &o, &th));
+    note(trainopt_adamw_step_mp_multi(&adamw, 2, 1, list, &pr, NULL, &th));
+    pr.param_mode = TRAINOPT_PARAM_SPLIT, pr.copy = NULL;
+    note(trainopt_nadam_step_mp_multi(&nadam, 2, 0.81, 2, list, &pr, &o, &th));
+    note(trainopt_radam_step_mp_multi(&radam, 7, 2, list, &pr, NULL, &th));
+    note(trainopt_adamax_step_mp_multi(&adamax, 2, 2, list, &pr, &o, NULL));
+    pr.param_mode = TRAINOPT_PARAM_STOCHASTIC, pr.param_aux = NULL, pr.seed = 1, pr.offset = 3;
+    note(trainopt_adadelta_step_mp_multi(&adadelta, 2, 2, list, &pr, &o, &th));
+    note(trainopt_lion_step_mp_multi(&lion, 2, 1, list, &pr, NULL, &th));
+    note(trainopt_sfadamw_step_mp_multi(&sf, &sfs, 2, list, &pr, &o, &th));
+}
+
 void layerwise(void);
 void layerwise(void) {
     trainopt_lamb_config lamb = TRAINOPT_LAMB_DEFAULTS;

@@ -1543,6 +1543,114 @@ static void bi_sf_multi_extra(to_ctx *t, const bi_kernel *k) {
     bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_STEP, 0, "a state never advanced, found_inf set"));
 }
 
+/* ---- mixed-precision multi-tensor steps (_step_mp_multi) ----------------------------------
+   Three tensors (n is k) of bf16 Kahan parameters, bf16 gradients and states and fp16
+   copies: tensor j's param at float 64*j of slot 5, grad of slot 6, states of slots 7 to 9;
+   its compensation and copy at float 256 + 64*j of slots 5 and 6 (pr->param_aux and
+   pr->copy: the lists below). Slot 2 is the descriptor (bi_mp_pr's, from the row's last
+   three integers), 3 the options (nonfinite in slot 10), 4 the threads (reverse order). */
+static trainopt_tensor_mp bi_mpm_tensors[3];
+static void *bi_mpm_aux[3], *bi_mpm_copy[3];
+static void bi_mpm_setup(bi_args *a) {
+    size_t j;
+    int s;
+    for (j = 0; j < 3; j++) {
+        bi_mpm_tensors[j].param = bi_slot(5) + 64 * j;
+        bi_mpm_tensors[j].grad = bi_slot(6) + 64 * j;
+        for (s = 0; s < TRAINOPT_MAX_STATES; s++) bi_mpm_tensors[j].state[s] = s < 3 ? bi_slot(7 + s) + 64 * j : NULL;
+        bi_mpm_tensors[j].n = bi_multi_lens[j];
+        bi_mpm_aux[j] = bi_slot(5) + 256 + 64 * j;
+        bi_mpm_copy[j] = bi_slot(6) + 256 + 64 * j;
+    }
+    a->p[1] = bi_mpm_tensors;
+}
+static void bi_sf_mpm_setup(bi_args *a) {
+    bi_sf_step_setup(a);
+    bi_mpm_setup(a);
+}
+static trainopt_precision bi_mpm_pr(const bi_args *a, int i0) {
+    trainopt_precision pr = bi_mp_pr(a, i0, 0);
+    pr.param_aux = (void *)bi_mpm_aux, pr.copy = (void *)bi_mpm_copy;
+    return pr;
+}
+#define BI_MPM_CALL(name, cfgfn, hi, ii, i0)                                                                            \
+    static int bi_##name##_mpm(bi_args *a) {                                                                           \
+        int fi;                                                                                                        \
+        const trainopt_##cfgfn c = bi_##name##_cfg_for_mp(a);                                                          \
+        const trainopt_step_opts o = bi_opts(a, hi, ii, 10, &fi);                                                      \
+        const trainopt_precision pr = bi_mpm_pr(a, i0);                                                                \
+        return trainopt_##name##_step_mp_multi(C(0) ? &c : NULL, a->step, a->n, (const trainopt_tensor_mp *)a->p[1],  \
+                                               a->p[2] ? &pr : NULL, a->p[3] ? &o : NULL,                              \
+                                               a->p[4] ? &bi_threads : NULL);                                          \
+    }
+BI_MPM_CALL(sgd, sgd_config, 4, 2, 3)
+BI_MPM_CALL(adagrad, adagrad_config, 5, 1, 2)
+BI_MPM_CALL(rmsprop, rmsprop_config, 5, 2, 3)
+BI_MPM_CALL(adam, adam_config, 5, 2, 3)
+BI_MPM_CALL(adamw, adam_config, 5, 2, 3)
+BI_MPM_CALL(radam, radam_config, 5, 2, 3)
+BI_MPM_CALL(adamax, adamax_config, 5, 1, 2)
+BI_MPM_CALL(adadelta, adadelta_config, 4, 1, 2)
+BI_MPM_CALL(lion, lion_config, 4, 1, 2)
+#undef BI_MPM_CALL
+static int bi_nadam_mpm(bi_args *a) {
+    int fi;
+    const trainopt_nadam_config c = bi_nadam_cfg(a);
+    const trainopt_step_opts o = bi_opts(a, 7, 2, 10, &fi);
+    const trainopt_precision pr = bi_mpm_pr(a, 3);
+    return trainopt_nadam_step_mp_multi(C(0) ? &c : NULL, a->step, a->h[6], a->n, (const trainopt_tensor_mp *)a->p[1],
+                                        a->p[2] ? &pr : NULL, a->p[3] ? &o : NULL, a->p[4] ? &bi_threads : NULL);
+}
+static int bi_sf_mpm(bi_args *a) {
+    int fi;
+    const trainopt_sfadamw_config c = bi_sf_cfg(a);
+    const trainopt_step_opts o = bi_opts(a, 7, 1, 10, &fi);
+    const trainopt_precision pr = bi_mpm_pr(a, 2);
+    return trainopt_sfadamw_step_mp_multi(C(0) ? &c : NULL, &bi_sf_state, a->n, (const trainopt_tensor_mp *)a->p[1],
+                                          a->p[2] ? &pr : NULL, a->p[3] ? &o : NULL, a->p[4] ? &bi_threads : NULL);
+}
+/* The bad tensor is the middle one: nothing is written to any tensor or to the count,
+   found_inf or not; and the descriptor's own refusals. */
+static void bi_mpm_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), bi_mpm_tensors[1].grad = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "tensors[1].grad NULL"));
+    bi_setup(k, &a), bi_mpm_tensors[1].state[0] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "tensors[1].state[0] NULL (needed by every row's config)"));
+    bi_setup(k, &a), bi_mpm_aux[1] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "pr->param_aux[1] NULL"));
+    bi_setup(k, &a), bi_mpm_copy[1] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "pr->copy[1] NULL"));
+    bi_setup(k, &a), bi_mpm_tensors[1].param = NULL, bi_mpm_tensors[1].grad = NULL, bi_mpm_tensors[1].n = 0;
+    bi_mpm_aux[1] = bi_mpm_copy[1] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "an empty tensor with NULL arrays"));
+    bi_setup(k, &a), bi_mpm_tensors[1].state[0] = (uint16_t *)bi_mpm_tensors[1].param + 3;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "tensors[1].param and state[0] overlap"));
+    bi_setup(k, &a), bi_mpm_aux[1] = (uint16_t *)bi_mpm_tensors[1].param + 19;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "tensors[1].param and its param_aux overlap"));
+    bi_setup(k, &a), bi_mpm_copy[1] = (uint16_t *)bi_mpm_tensors[1].grad + 1;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "tensors[1].grad and its copy overlap"));
+    bi_setup(k, &a), bi_mpm_copy[1] = (uint16_t *)bi_mpm_tensors[1].param + 20; /* bf16: 2 bytes an element */
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "tensors[1]'s copy right after its bf16 param"));
+    bi_setup(k, &a), bi_mpm_tensors[1].n = BI_BIG_N;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "tensors[1].n overflows"));
+    bi_setup(k, &a), a.p[10] = bi_slot(6) + 128 + 2; /* inside tensors[2].grad, 8-byte aligned */
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "opts->nonfinite inside tensors[2].grad"));
+    bi_setup(k, &a), a.p[4] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "no threads"));
+    bi_setup(k, &a), bi_mp_state_dtype = TRAINOPT_F16;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "fp16 states"));
+    bi_setup(k, &a), bi_mp_copy_dtype = TRAINOPT_F32;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "an fp32 copy"));
+    bi_mp_state_dtype = TRAINOPT_BF16, bi_mp_copy_dtype = TRAINOPT_F16;
+}
+static void bi_sf_mpm_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_mpm_extra(t, k);
+    bi_setup(k, &a), bi_sf_state.step = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_STEP, 0, "a state never advanced (s->step 0)"));
+}
+
 static int bi_sum_squares_mt(bi_args *a) {
     return trainopt_sum_squares_mt(a->n, (const float *const *)a->p[0], (const size_t *)a->p[1], (double *)a->p[2],
                                    (size_t *)a->p[3], a->p[4] ? &bi_threads : NULL);
@@ -2380,6 +2488,29 @@ static const bi_kernel bi_kernels[] = {
      bi_multi_setup, bi_multi_extra},
     {"sfadamw_step_multi", bi_sf_multi, "cxyyc", "", "nbbnn--n", "-", {0.0025, 0.9, 0.999, 1e-8, 0.01, 0.0, 2.0, 0.5}, {0},
      NO_STEP, 3, 0, ST, 0, -1, bi_sf_multi_setup, bi_sf_multi_extra},
+    /* issue 19: the mixed-precision multi-tensor steps (k = 3 tensors; the _mp rows' reals and integers) */
+    {"sgd_step_mp_multi", bi_sgd_mpm, "cxxyy", "", "nnfnn", "---EEE", {0.1, 0.9, 0.0, 0.01, 0.5},
+     {0, 0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, 3, 0, ST, 0, -1, bi_mpm_setup, bi_mpm_extra},
+    {"adagrad_step_mp_multi", bi_adagrad_mpm, "cxxyy", "", "nnnnnn", "--EEE", {0.01, 0.01, 0.01, 0.1, 1e-10, 0.5},
+     {0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, 3, 0, ST, 0, -1, bi_mpm_setup, bi_mpm_extra},
+    {"rmsprop_step_mp_multi", bi_rmsprop_mpm, "cxxyy", "", "nunnnn", "---EEE", {0.01, 0.99, 1e-8, 0.01, 0.9, 0.5},
+     {1, 0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, 3, 0, ST, 0, -1, bi_mpm_setup, bi_mpm_extra},
+    {"adam_step_mp_multi", bi_adam_mpm, "cxxyy", "", "nbbnnn", "---EEE", {1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5},
+     {1, 0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, 3, 0, ST, 0, -1, bi_mpm_setup, bi_mpm_extra},
+    {"adamw_step_mp_multi", bi_adamw_mpm, "cxxyy", "", "nbbnnn", "---EEE", {1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5},
+     {1, 0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, 3, 0, ST, 0, -1, bi_mpm_setup, bi_mpm_extra},
+    {"nadam_step_mp_multi", bi_nadam_mpm, "cxxyy", "", "nbbnnnbn", "---EEE", {2e-3, 0.9, 0.999, 1e-8, 0.01, 4e-3, 0.45, 0.5},
+     {0, 0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, 3, 0, ST, 0, -1, bi_mpm_setup, bi_mpm_extra},
+    {"radam_step_mp_multi", bi_radam_mpm, "cxxyy", "", "nbbnnn", "---EEE", {1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5},
+     {0, 0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, 3, 0, ST, 0, -1, bi_mpm_setup, bi_mpm_extra},
+    {"adamax_step_mp_multi", bi_adamax_mpm, "cxxyy", "", "nbbnnn", "--EEE", {2e-3, 0.9, 0.999, 1e-8, 0.01, 0.5},
+     {1, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, 3, 0, ST, 0, -1, bi_mpm_setup, bi_mpm_extra},
+    {"adadelta_step_mp_multi", bi_adadelta_mpm, "cxxyy", "", "nunnn", "--EEE", {1.0, 0.9, 1e-6, 0.01, 0.5},
+     {1, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, 3, 0, ST, 0, -1, bi_mpm_setup, bi_mpm_extra},
+    {"lion_step_mp_multi", bi_lion_mpm, "cxxyy", "", "nuunn", "--EEE", {1e-4, 0.9, 0.99, 1e-3, 0.5},
+     {1, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, 3, 0, ST, 0, -1, bi_mpm_setup, bi_mpm_extra},
+    {"sfadamw_step_mp_multi", bi_sf_mpm, "cxxyy", "", "nbbnn--n", "--EEE", {0.0025, 0.9, 0.999, 1e-8, 0.01, 0.0, 2.0, 0.5},
+     {0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, NO_STEP, 3, 0, ST, 0, -1, bi_sf_mpm_setup, bi_sf_mpm_extra},
     {"sum_squares_mt", bi_sum_squares_mt, "xxSyy", "", "", "", {0}, {0}, NO_STEP, 2, 0, ST, 0, -1, bi_list_setup,
      bi_sum_squares_extra},
     {"grad_norm_mt", bi_grad_norm_mt, "xxSy", "", "pm", "", {0.5, 1.0}, {0}, NO_STEP, 2, 0, ST, 0, -1, bi_list_setup,

@@ -1495,6 +1495,395 @@ static void pa_test_pool_refusals(to_ctx *t) {
     trainopt_pool_destroy(NULL);
 }
 
+/* ---- mixed-precision multi-tensor steps (trainopt_<opt>_step_mp_multi) -------------------- */
+
+/* Every _step_mp_multi, in every parameter mode, bf16 and fp16, against one _step_mp per
+   tensor (tensor t's stochastic offset advanced by the elements before it), bit for bit:
+   lengths 0, 1, 37, 1031 and 70000 (five pieces), under every hook, with and without
+   the fused options; and the list cut into two calls, the second's offset advanced. */
+static const size_t pm_lens[] = {37, 0, 70000, 1, 1031};
+#define PM_K (sizeof pm_lens / sizeof pm_lens[0])
+#define PM_ARRAYS 7 /* param, grad, three states, param_aux, copy: 4 bytes an element whatever the format */
+#define PM_STEPS 2
+#define PM_MID 2 /* the 70000-element tensor: the bad one of the refusals */
+
+typedef struct {
+    const char *name; /* the step's short name */
+    int states;       /* state arrays in use */
+    trainopt_status (*multi)(int64_t step, size_t k, const trainopt_tensor_mp *ts, const trainopt_precision *pr,
+                             const trainopt_step_opts *o, const trainopt_threads *th);
+    trainopt_status (*one)(int64_t step, const trainopt_tensor_mp *t, const trainopt_precision *pr,
+                           const trainopt_step_opts *o);
+} pm_optim;
+
+#define PM_ARGS_1(t) (t)->state[0]
+#define PM_ARGS_2(t) (t)->state[0], (t)->state[1]
+#define PM_ARGS_3(t) (t)->state[0], (t)->state[1], (t)->state[2]
+/* the optimizers of TRAINOPT__MULTI_STEPS, with pa_optims' configs (ARITY: the _mp's state arguments) */
+#define PM_OPTIM(name, config, arity, STEP)                                                                             \
+    static trainopt_status pm_##name##_multi(int64_t step, size_t k, const trainopt_tensor_mp *ts,                    \
+                                             const trainopt_precision *pr, const trainopt_step_opts *o,               \
+                                             const trainopt_threads *th) {                                            \
+        config c = pa_##name##_cfg();                                                                                 \
+        return trainopt_##name##_step_mp_multi(&c, STEP(step), k, ts, pr, o, th);                                     \
+    }                                                                                                                 \
+    static trainopt_status pm_##name##_one(int64_t step, const trainopt_tensor_mp *t, const trainopt_precision *pr,   \
+                                           const trainopt_step_opts *o) {                                             \
+        config c = pa_##name##_cfg();                                                                                 \
+        return trainopt_##name##_step_mp(&c, STEP(step), t->n, t->param, t->grad, PM_ARGS_##arity(t), pr, o);         \
+    }
+#define PM_SAME(step) (step)
+PM_OPTIM(sgd, trainopt_sgd_config, 1, PM_SAME)
+PM_OPTIM(adagrad, trainopt_adagrad_config, 1, PM_SAME)
+PM_OPTIM(rmsprop, trainopt_rmsprop_config, 3, PM_SAME)
+PM_OPTIM(adam, trainopt_adam_config, 3, PM_SAME)
+PM_OPTIM(adamw, trainopt_adam_config, 3, PM_SAME)
+PM_OPTIM(radam, trainopt_radam_config, 2, PA_RADAM_STEP)
+PM_OPTIM(adamax, trainopt_adamax_config, 2, PM_SAME)
+PM_OPTIM(adadelta, trainopt_adadelta_config, 2, PM_SAME)
+PM_OPTIM(lion, trainopt_lion_config, 1, PM_SAME)
+#undef PM_OPTIM
+
+static trainopt_status pm_nadam_multi(int64_t step, size_t k, const trainopt_tensor_mp *ts, const trainopt_precision *pr,
+                                      const trainopt_step_opts *o, const trainopt_threads *th) {
+    trainopt_nadam_config c = pa_nadam_cfg();
+    return trainopt_nadam_step_mp_multi(&c, step, pa_nadam_mu_product(&c, step), k, ts, pr, o, th);
+}
+static trainopt_status pm_nadam_one(int64_t step, const trainopt_tensor_mp *t, const trainopt_precision *pr,
+                                    const trainopt_step_opts *o) {
+    trainopt_nadam_config c = pa_nadam_cfg();
+    return trainopt_nadam_step_mp(&c, step, pa_nadam_mu_product(&c, step), t->n, t->param, t->grad, t->state[0],
+                                  t->state[1], pr, o);
+}
+static trainopt_status pm_sfadamw_multi(int64_t step, size_t k, const trainopt_tensor_mp *ts, const trainopt_precision *pr,
+                                        const trainopt_step_opts *o, const trainopt_threads *th) {
+    trainopt_sfadamw_config c = pa_sfadamw_cfg();
+    trainopt_sfadamw_state s = pa_sfadamw_state(&c, step);
+    return trainopt_sfadamw_step_mp_multi(&c, &s, k, ts, pr, o, th);
+}
+static trainopt_status pm_sfadamw_one(int64_t step, const trainopt_tensor_mp *t, const trainopt_precision *pr,
+                                      const trainopt_step_opts *o) {
+    trainopt_sfadamw_config c = pa_sfadamw_cfg();
+    trainopt_sfadamw_state s = pa_sfadamw_state(&c, step);
+    return trainopt_sfadamw_step_mp(&c, &s, t->n, t->param, t->grad, t->state[0], t->state[1], pr, o);
+}
+
+static const pm_optim pm_optims[] = {
+    {"sgd_step_mp_multi", 1, pm_sgd_multi, pm_sgd_one},
+    {"adagrad_step_mp_multi", 1, pm_adagrad_multi, pm_adagrad_one},
+    {"rmsprop_step_mp_multi", 3, pm_rmsprop_multi, pm_rmsprop_one},
+    {"adam_step_mp_multi", 3, pm_adam_multi, pm_adam_one},
+    {"adamw_step_mp_multi", 2, pm_adamw_multi, pm_adamw_one},
+    {"nadam_step_mp_multi", 2, pm_nadam_multi, pm_nadam_one},
+    {"radam_step_mp_multi", 2, pm_radam_multi, pm_radam_one},
+    {"adamax_step_mp_multi", 2, pm_adamax_multi, pm_adamax_one},
+    {"adadelta_step_mp_multi", 2, pm_adadelta_multi, pm_adadelta_one},
+    {"lion_step_mp_multi", 1, pm_lion_multi, pm_lion_one},
+    {"sfadamw_step_mp_multi", 2, pm_sfadamw_multi, pm_sfadamw_one},
+};
+#define PM_OPTIMS (sizeof pm_optims / sizeof pm_optims[0])
+
+/* The formats: every parameter mode in bf16 and fp16 (split: bf16 only), fp32
+   parameters with a copy, and the gradient and state formats varied across them. */
+typedef struct {
+    trainopt_dtype param, grad, state;
+    trainopt_param_mode mode;
+    int copy; /* 0: none; else the copy's trainopt_dtype */
+} pm_case;
+static const pm_case pm_cases[] = {
+    {TRAINOPT_F32, TRAINOPT_BF16, TRAINOPT_F32, TRAINOPT_PARAM_NEAREST, TRAINOPT_BF16},
+    {TRAINOPT_F32, TRAINOPT_F16, TRAINOPT_BF16, TRAINOPT_PARAM_NEAREST, TRAINOPT_F16},
+    {TRAINOPT_BF16, TRAINOPT_F32, TRAINOPT_F32, TRAINOPT_PARAM_NEAREST, 0},
+    {TRAINOPT_F16, TRAINOPT_F16, TRAINOPT_BF16, TRAINOPT_PARAM_NEAREST, TRAINOPT_BF16},
+    {TRAINOPT_BF16, TRAINOPT_BF16, TRAINOPT_BF16, TRAINOPT_PARAM_STOCHASTIC, 0},
+    {TRAINOPT_F16, TRAINOPT_F32, TRAINOPT_F32, TRAINOPT_PARAM_STOCHASTIC, TRAINOPT_F16},
+    {TRAINOPT_BF16, TRAINOPT_BF16, TRAINOPT_F32, TRAINOPT_PARAM_KAHAN, 0},
+    {TRAINOPT_F16, TRAINOPT_F16, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16},
+    {TRAINOPT_BF16, TRAINOPT_F32, TRAINOPT_F32, TRAINOPT_PARAM_SPLIT, TRAINOPT_BF16},
+    {TRAINOPT_BF16, TRAINOPT_BF16, TRAINOPT_BF16, TRAINOPT_PARAM_SPLIT, 0},
+};
+#define PM_CASES (sizeof pm_cases / sizeof pm_cases[0])
+static const char *const pm_mode_names[] = {"nearest", "stochastic", "kahan", "split"};
+static const char *const pm_dtype_names[] = {"f32", "bf16", "f16"};
+
+/* A model: PM_ARRAYS arrays per tensor in one block (so one comparison covers every byte),
+   its tensor list and the per-tensor param_aux and copy pointers. */
+typedef struct {
+    float *block;
+    size_t total;
+    void *a[PM_K][PM_ARRAYS];
+    trainopt_tensor_mp t[PM_K];
+    void *aux[PM_K], *copy[PM_K];
+    trainopt_precision pr; /* param_aux and copy: the arrays above, or NULL */
+} pm_model;
+
+/* Arrays filled in float (gradients with NaN, -Inf, -0 and a denormal), then narrowed to
+   their format; Kahan compensations small, split low halves any bits; seed, offset. */
+static void pm_model_init(pm_model *m, const pm_case *c, int states) {
+    static const trainopt_precision defaults = TRAINOPT_PRECISION_DEFAULTS;
+    uint64_t seed = 0x3a7bu;
+    size_t i, j, at = 0;
+    int a;
+    float *tmp = (float *)malloc(70000 * sizeof(float));
+    m->total = 0;
+    for (i = 0; i < PM_K; i++) m->total += pm_lens[i] * PM_ARRAYS;
+    m->block = (float *)malloc((m->total + 1) * sizeof(float));
+    if (!m->block || !tmp) exit(2);
+    memset(m->block, 0, (m->total + 1) * sizeof(float));
+    m->pr = defaults;
+    m->pr.param_dtype = c->param, m->pr.grad_dtype = c->grad, m->pr.state_dtype = c->state, m->pr.param_mode = c->mode;
+    m->pr.copy_dtype = c->copy ? (trainopt_dtype)c->copy : TRAINOPT_BF16;
+    m->pr.seed = 0x5eedu, m->pr.offset = 1000003;
+    for (i = 0; i < PM_K; i++) {
+        const size_t n = pm_lens[i];
+        for (a = 0; a < PM_ARRAYS; a++, at += n) {
+            const trainopt_dtype dtype = a == 0 ? c->param : a == 1 ? c->grad : a < 5 ? c->state : a == 5 ? c->param : TRAINOPT_F32;
+            m->a[i][a] = m->block + at;
+            if (a == 6) continue; /* the copy: zeros */
+            to_rand_fill(&seed, tmp, n, a == 5 ? -1e-3f : a < 2 ? -1.5f : 0.0f, a == 5 ? 1e-3f : 1.5f);
+            if (a == 1)
+                for (j = 29; j < n; j += 4099)
+                    tmp[j] = (j / 4099) % 4 == 0 ? NAN : (j / 4099) % 4 == 1 ? -INFINITY : (j / 4099) % 4 == 2 ? -0.0f : 1e-40f;
+            if (a == 5 && c->mode == TRAINOPT_PARAM_SPLIT) /* any low half */
+                for (j = 0; j < n; j++) ((uint16_t *)m->a[i][a])[j] = (uint16_t)to_rand_u64(&seed);
+            else if (dtype == TRAINOPT_F32) memcpy(m->a[i][a], tmp, n * sizeof(float));
+            else if (trainopt_convert(n, tmp, TRAINOPT_F32, m->a[i][a], dtype, TRAINOPT_ROUND_NEAREST, 0, 0) != TRAINOPT_OK)
+                exit(5);
+        }
+        m->t[i].param = m->a[i][0], m->t[i].grad = m->a[i][1], m->t[i].n = n;
+        for (a = 0; a < TRAINOPT_MAX_STATES; a++) m->t[i].state[a] = a < states ? m->a[i][2 + a] : NULL;
+        m->aux[i] = m->a[i][5], m->copy[i] = m->a[i][6];
+    }
+    m->pr.param_aux = c->mode == TRAINOPT_PARAM_KAHAN || c->mode == TRAINOPT_PARAM_SPLIT ? (void *)m->aux : NULL;
+    m->pr.copy = c->copy ? (void *)m->copy : NULL;
+    free(tmp);
+}
+
+/* Tensor t's own descriptor: its param_aux and copy, its offset in the concatenated list. */
+static trainopt_precision pm_tensor_pr(const pm_model *m, size_t t) {
+    trainopt_precision r = m->pr;
+    size_t i;
+    r.param_aux = m->pr.param_aux ? m->aux[t] : NULL;
+    r.copy = m->pr.copy ? m->copy[t] : NULL;
+    for (i = 0; i < t; i++) r.offset += pm_lens[i];
+    return r;
+}
+
+/* Every NaN of the model as one pattern of its format: a NaN's sign and payload depend on
+   the compiler's operand order (tests/harness.h, to_bits_equal), and may differ between
+   the _mp kernel's first block and the rest. Split low halves are raw bits, left alone. */
+static void pm_model_nans(pm_model *m, const pm_case *c) {
+    size_t i, j;
+    int a;
+    for (i = 0; i < PM_K; i++)
+        for (a = 0; a < PM_ARRAYS; a++) {
+            const int dtype = a == 0 ? (int)c->param : a == 1 ? (int)c->grad : a < 5 ? (int)c->state
+                              : a == 6 ? (c->copy ? c->copy : -1)
+                              : c->mode == TRAINOPT_PARAM_KAHAN ? (int)c->param : -1;
+            float *f = (float *)m->a[i][a];
+            uint16_t *h = (uint16_t *)m->a[i][a];
+            for (j = 0; j < pm_lens[i]; j++) {
+                if (dtype == TRAINOPT_F32 && f[j] != f[j]) f[j] = NAN;
+                if (dtype == TRAINOPT_BF16 && (h[j] & 0x7f80u) == 0x7f80u && (h[j] & 0x7fu) != 0) h[j] = 0x7fc0u;
+                if (dtype == TRAINOPT_F16 && (h[j] & 0x7c00u) == 0x7c00u && (h[j] & 0x3ffu) != 0) h[j] = 0x7e00u;
+            }
+        }
+}
+
+static int pm_model_equal(to_ctx *t, const pm_model *got, const pm_model *want, const char *what) {
+    size_t i, a;
+    if (memcmp(got->block, want->block, got->total * sizeof(float)) == 0) return 1;
+    for (i = 0; i < PM_K; i++)
+        for (a = 0; a < PM_ARRAYS; a++)
+            if (memcmp(got->a[i][a], want->a[i][a], pm_lens[i] * sizeof(float)) != 0) {
+                to_fail(t, "%s: tensor %zu array %zu differs from the per-tensor _step_mp calls", what, i, a);
+                return 0;
+            }
+    return 0;
+}
+
+static const pm_optim *pm_current;
+
+/* The reference: one _step_mp per tensor, PM_STEPS steps; *bad sums the counts (o non-NULL). */
+static void pm_reference(const pm_optim *op, pm_model *m, const trainopt_step_opts *o, size_t *bad, to_ctx *t) {
+    int64_t step;
+    size_t i, one_bad;
+    *bad = 0;
+    for (step = 1; step <= PM_STEPS; step++)
+        for (i = 0; i < PM_K; i++) {
+            trainopt_precision r = pm_tensor_pr(m, i);
+            trainopt_step_opts local;
+            if (o) local = *o, local.nonfinite = &one_bad, one_bad = 0;
+            TO_CHECK(t, op->one(step, &m->t[i], &r, o ? &local : NULL) == TRAINOPT_OK, "%s reference: step %d tensor %zu: %s",
+                     op->name, (int)step, i, trainopt_last_error());
+            if (o) *bad += one_bad;
+        }
+}
+
+static void pm_test_optim(to_ctx *t) {
+    const pm_optim *op = pm_current;
+    size_t c, h;
+    for (c = 0; c < PM_CASES; c++) {
+        pm_model want[2], got;
+        trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+        size_t want_bad[2];
+        int fused;
+        o.grad_scale = 0.5;
+        for (fused = 0; fused <= 1; fused++) {
+            pm_model_init(&want[fused], &pm_cases[c], op->states);
+            pm_reference(op, &want[fused], fused ? &o : NULL, &want_bad[fused], t);
+            pm_model_nans(&want[fused], &pm_cases[c]);
+        }
+        pm_model_init(&got, &pm_cases[c], op->states);
+        /* every hook, the fused options on every other one; then the list cut in two calls */
+        for (h = 0; h <= PA_HOOKS; h++) {
+            const int split_call = h == PA_HOOKS;
+            int threads;
+            uint64_t seed = 91 + h;
+            trainopt_threads th = pa_threads(&pa_hooks[split_call ? 3 : h], &threads, &seed);
+            char what[160];
+            size_t bad = (size_t)-1, total = 0;
+            int64_t step;
+            fused = (int)(h % 2 == 0);
+            snprintf(what, sizeof what, "%s, %s %s params, %s grads, %s states%s, %s", op->name, pm_dtype_names[pm_cases[c].param],
+                     pm_mode_names[pm_cases[c].mode], pm_dtype_names[pm_cases[c].grad], pm_dtype_names[pm_cases[c].state],
+                     pm_cases[c].copy ? ", a copy" : "", split_call ? "two calls on 3 threads" : pa_hooks[h].name);
+            free(got.block);
+            pm_model_init(&got, &pm_cases[c], op->states);
+            o.nonfinite = &bad;
+            for (step = 1; step <= PM_STEPS; step++) {
+                trainopt_status st;
+                if (!split_call) {
+                    st = op->multi(step, PM_K, got.t, &got.pr, fused ? &o : NULL, &th);
+                    total += bad;
+                } else { /* tensors [0, 3) then [3, 5): the second call's aux/copy lists and offset advanced */
+                    trainopt_precision second = got.pr;
+                    st = op->multi(step, 3, got.t, &got.pr, fused ? &o : NULL, &th);
+                    total += bad;
+                    if (second.param_aux) second.param_aux = (void *)(got.aux + 3);
+                    if (second.copy) second.copy = (void *)(got.copy + 3);
+                    second.offset += pm_lens[0] + pm_lens[1] + pm_lens[2];
+                    if (st == TRAINOPT_OK) st = op->multi(step, PM_K - 3, got.t + 3, &second, fused ? &o : NULL, &th);
+                    total += bad;
+                }
+                TO_CHECK(t, st == TRAINOPT_OK, "%s: step %d refused: %s", what, (int)step, trainopt_last_error());
+            }
+            pm_model_nans(&got, &pm_cases[c]);
+            pm_model_equal(t, &got, &want[fused], what);
+            if (fused) TO_CHECK(t, total == want_bad[1], "%s: counted %zu non-finite, the per-tensor calls %zu", what, total, want_bad[1]);
+        }
+        TO_CHECK(t, want_bad[1] > 0, "%s: the inputs hold non-finite gradients, the reference counted none", op->name);
+        TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
+        free(want[0].block), free(want[1].block), free(got.block);
+    }
+}
+
+static uint64_t pm_checksum(const pm_model *m) {
+    const unsigned char *b = (const unsigned char *)m->block;
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i;
+    for (i = 0; i < m->total * sizeof(float); i++) h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* A bad tensor in the middle of the list (Kahan bf16 parameters with a copy, so every
+   per-tensor array is there to get wrong): refused with its status and a text naming
+   tensors[2], nothing written anywhere nor to the count; found_inf skips the list. */
+static void pm_test_refusals(to_ctx *t) {
+    static const pm_case kahan = {TRAINOPT_BF16, TRAINOPT_BF16, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_F16};
+    const pm_optim *op = pm_current;
+    pm_model m;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    trainopt_precision pr;
+    int threads = 2, found = 1;
+    trainopt_threads th = TRAINOPT_THREADS_NONE;
+    size_t bad = 12345;
+    uint64_t before;
+    void *keep;
+    th.parallel_for = pa_pthread_for, th.ctx = &threads;
+    o.nonfinite = &bad;
+    pm_model_init(&m, &kahan, op->states);
+    before = pm_checksum(&m);
+#define PM_REFUSED(want, why)                                                                                          \
+    do {                                                                                                               \
+        const trainopt_status st_ = op->multi(1, PM_K, m.t, &pr, &o, &th);                                             \
+        TO_CHECK(t, st_ == (want), "%s: %s: status %d (%s)", op->name, why, (int)st_, trainopt_last_error());         \
+        TO_CHECK(t, strstr(trainopt_last_error(), op->name) != NULL, "%s: %s: the text does not name the step: \"%s\"", \
+                 op->name, why, trainopt_last_error());                                                                \
+        pr = m.pr;                                                                                                     \
+    } while (0)
+    pr = m.pr;
+    keep = (void *)m.t[PM_MID].grad, m.t[PM_MID].grad = NULL;
+    PM_REFUSED(TRAINOPT_ERR_NULL, "a NULL grad in tensors[2]");
+    TO_CHECK(t, strstr(trainopt_last_error(), "tensors[2]") != NULL, "%s: the text does not name tensors[2]: \"%s\"", op->name,
+             trainopt_last_error());
+    m.t[PM_MID].grad = keep;
+    m.t[PM_MID].state[0] = NULL;
+    PM_REFUSED(TRAINOPT_ERR_NULL, "a needed state NULL in tensors[2]");
+    TO_CHECK(t, strstr(trainopt_last_error(), "tensors[2]") != NULL, "%s: the text does not name tensors[2]: \"%s\"", op->name,
+             trainopt_last_error());
+    m.t[PM_MID].state[0] = m.a[PM_MID][2];
+    m.aux[PM_MID] = NULL;
+    PM_REFUSED(TRAINOPT_ERR_NULL, "pr->param_aux[2] NULL");
+    m.aux[PM_MID] = m.a[PM_MID][5];
+    m.copy[PM_MID] = NULL;
+    PM_REFUSED(TRAINOPT_ERR_NULL, "pr->copy[2] NULL");
+    m.copy[PM_MID] = m.a[PM_MID][6];
+    m.aux[PM_MID] = (uint16_t *)m.a[PM_MID][0] + 7;
+    PM_REFUSED(TRAINOPT_ERR_ALIAS, "tensors[2]'s param_aux overlaps its param");
+    m.aux[PM_MID] = m.a[PM_MID][5];
+    m.copy[PM_MID] = (uint16_t *)m.a[PM_MID][1] + 1;
+    PM_REFUSED(TRAINOPT_ERR_ALIAS, "tensors[2]'s copy overlaps its grad");
+    m.copy[PM_MID] = m.a[PM_MID][6];
+    m.t[PM_MID].state[0] = (uint16_t *)m.a[PM_MID][0] + 3;
+    PM_REFUSED(TRAINOPT_ERR_ALIAS, "tensors[2]'s state[0] overlaps its param");
+    m.t[PM_MID].state[0] = m.a[PM_MID][2];
+    m.t[PM_MID].n = SIZE_MAX / 2;
+    PM_REFUSED(TRAINOPT_ERR_SHAPE, "tensors[2].n overflows");
+    m.t[PM_MID].n = pm_lens[PM_MID];
+    o.nonfinite = (size_t *)(void *)((uint16_t *)m.a[4][1] + 8);
+    PM_REFUSED(TRAINOPT_ERR_ALIAS, "o->nonfinite inside tensors[4].grad");
+    o.nonfinite = &bad;
+    pr.param_aux = NULL;
+    PM_REFUSED(TRAINOPT_ERR_NULL, "Kahan parameters without pr->param_aux");
+    pr.param_dtype = (trainopt_dtype)7;
+    PM_REFUSED(TRAINOPT_ERR_HPARAM, "an unknown param_dtype");
+    pr.copy_dtype = TRAINOPT_F32;
+    PM_REFUSED(TRAINOPT_ERR_HPARAM, "an fp32 copy");
+    TO_CHECK(t, op->multi(0, PM_K, m.t, &pr, &o, &th) == TRAINOPT_ERR_STEP, "%s: step 0", op->name);
+    TO_CHECK(t, op->multi(1, PM_K, NULL, &pr, &o, &th) == TRAINOPT_ERR_NULL, "%s: tensors NULL", op->name);
+    TO_CHECK(t, op->multi(1, PM_K, m.t, NULL, &o, &th) == TRAINOPT_ERR_NULL, "%s: pr NULL", op->name);
+    o.grad_scale = NAN;
+    PM_REFUSED(TRAINOPT_ERR_HPARAM, "grad_scale NaN");
+    TO_CHECK(t, pm_checksum(&m) == before && bad == 12345, "%s: a refused call wrote", op->name);
+    o.grad_scale = 0.5;
+    TO_CHECK(t, op->multi(1, 0, NULL, &pr, &o, &th) == TRAINOPT_OK && bad == 0, "%s: k = 0: OK, a count of 0", op->name);
+    bad = 12345;
+    o.found_inf = &found; /* skipped: nothing written but the count, set to 0 */
+    TO_CHECK(t, op->multi(1, PM_K, m.t, &pr, &o, &th) == TRAINOPT_OK && bad == 0 && pm_checksum(&m) == before,
+             "%s: found_inf did not skip the whole list", op->name);
+    m.t[PM_MID].grad = NULL; /* and a bad list is refused whatever found_inf says */
+    TO_CHECK(t, op->multi(1, PM_K, m.t, &pr, &o, &th) == TRAINOPT_ERR_NULL, "%s: found_inf accepted a bad list", op->name);
+#undef PM_REFUSED
+    free(m.block);
+}
+
+/* Every _step_mp_multi of the kernel list has a row in pm_optims. */
+static void pm_test_complete(to_ctx *t) {
+#define PM_LISTED(family, ret, name, params, args) #name,
+    static const char *const listed[] = {TRAINOPT_KERNELS(PM_LISTED)};
+#undef PM_LISTED
+    size_t i, j, rows = 0;
+    for (i = 0; i < sizeof listed / sizeof listed[0]; i++) {
+        int found = 0;
+        if (!pa_ends_with(listed[i], "_step_mp_multi")) continue;
+        rows++;
+        for (j = 0; j < PM_OPTIMS; j++) found |= strcmp(pm_optims[j].name, listed[i]) == 0;
+        TO_CHECK(t, found, "trainopt_%s is in TRAINOPT_KERNELS but has no row in tests/test_parallel.c's pm_optims", listed[i]);
+    }
+    TO_CHECK(t, rows == PM_OPTIMS, "%zu _step_mp_multi in the kernel list, %zu rows in pm_optims", rows, (size_t)PM_OPTIMS);
+}
+
 void TO_NAME(parallel_tests)(to_ctx *t) {
     size_t i;
     char name[64];
@@ -1523,6 +1912,14 @@ void TO_NAME(parallel_tests)(to_ctx *t) {
     to_run(t, "loss refusals", pa_test_loss_refusals);
     to_run(t, "generators", pa_test_generators);
     to_run(t, "generator refusals", pa_test_generator_refusals);
+    /* the mixed-precision multi-tensor steps */
+    to_run(t, "complete: _step_mp_multi", pm_test_complete);
+    for (i = 0; i < PM_OPTIMS; i++) {
+        pm_current = &pm_optims[i];
+        to_run(t, pm_optims[i].name, pm_test_optim);
+        snprintf(name, sizeof name, "%s refusals", pm_optims[i].name);
+        to_run(t, name, pm_test_refusals);
+    }
 }
 
 /* The multi-tensor steps' results on two threads (which the tests hold equal to the

@@ -12,9 +12,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PARTS="manual.h api.h setup.h status.h validate.h optim.h schedules.h math.h losses.h optim_layerwise.h quant8_maps.h quant8.h random.h convert.h batchnorm.h norms.h parallel.h parallel_norms.h parallel_batchnorm.h parallel_dropout.h parallel_losses.h parallel_random.h mixed.h quant8_mp.h mixed_adafactor.h mixed_layerwise.h norms_mixed.h dispatch.h pool.h"
+PARTS="manual.h api.h setup.h status.h validate.h optim.h schedules.h math.h losses.h optim_layerwise.h quant8_maps.h quant8.h random.h convert.h batchnorm.h norms.h parallel.h parallel_norms.h parallel_batchnorm.h parallel_dropout.h parallel_losses.h parallel_random.h mixed.h parallel_mixed.h quant8_mp.h mixed_adafactor.h mixed_layerwise.h norms_mixed.h dispatch.h pool.h"
 # Parts compiled once per variant under TRAINOPT_DISPATCH (the vector code).
-VARIANT_PARTS="simd.h status.h validate.h optim.h math.h losses.h optim_layerwise.h quant8_maps.h quant8.h random.h convert.h batchnorm.h norms.h parallel.h parallel_norms.h parallel_batchnorm.h parallel_dropout.h parallel_losses.h parallel_random.h mixed.h quant8_mp.h mixed_adafactor.h mixed_layerwise.h norms_mixed.h"
+VARIANT_PARTS="simd.h status.h validate.h optim.h math.h losses.h optim_layerwise.h quant8_maps.h quant8.h random.h convert.h batchnorm.h norms.h parallel.h parallel_norms.h parallel_batchnorm.h parallel_dropout.h parallel_losses.h parallel_random.h mixed.h parallel_mixed.h quant8_mp.h mixed_adafactor.h mixed_layerwise.h norms_mixed.h"
 # Kernel-list families without vector code (src/dispatch.h: TRAINOPT__DISPATCH_<family>).
 ONCE_FAMILIES="text schedule"
 
@@ -29,6 +29,10 @@ dispatch_names() {
     # rows made by TRAINOPT__MULTI_STEPS (src/api.h): M(X, name, ...) is trainopt_<name>_step_multi
     sed -n 's/^ *M(X, \([a-z0-9_]*\),.*/\1/p' src/api.h | while read -r name; do
         echo "#define trainopt_${name}_step_multi TRAINOPT__PUBLIC(trainopt_${name}_step_multi)"
+    done
+    # and their mixed-precision forms (src/parallel_mixed.h): trainopt_<name>_step_mp_multi
+    sed -n 's/^ *M(X, \([a-z0-9_]*\),.*/\1/p' src/api.h | while read -r name; do
+        echo "#define trainopt_${name}_step_mp_multi TRAINOPT__PUBLIC(trainopt_${name}_step_mp_multi)"
     done
     echo "#endif"
     echo "/* <<dispatch-names */"

@@ -212,7 +212,13 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(softmax_cross_entropy_mt, losses)                                                 \
     X(rand_u32_mt, random) X(rand_uniform_mt, random) X(rand_normal_mt, random)         \
     X(xavier_uniform_mt, random) X(xavier_normal_mt, random)                            \
-    X(kaiming_uniform_mt, random) X(kaiming_normal_mt, random) X(trunc_normal_mt, random)
+    X(kaiming_uniform_mt, random) X(kaiming_normal_mt, random) X(trunc_normal_mt, random) \
+    X(sgd_step_mp_multi, optim) X(adagrad_step_mp_multi, optim)                         \
+    X(rmsprop_step_mp_multi, optim) X(adam_step_mp_multi, optim)                        \
+    X(adamw_step_mp_multi, optim) X(nadam_step_mp_multi, optim)                         \
+    X(radam_step_mp_multi, optim) X(adamax_step_mp_multi, optim)                        \
+    X(adadelta_step_mp_multi, optim) X(lion_step_mp_multi, optim)                       \
+    X(sfadamw_step_mp_multi, layerwise)
 #define FZ_REACHED_ENUM(name, target) fz_reached_##name,
 #define FZ_KERNEL_CHECK(family, ret, name, params, args) fz_checked_##name = fz_reached_##name,
 #define FZ_CHECK_REACHED                                   \

@@ -152,6 +152,14 @@ void FZ_NAME(fz_layerwise)(const uint8_t *data, size_t size, fz_out *out) {
                 pr.param_dtype = TRAINOPT_BF16, pr.grad_dtype = TRAINOPT_F16, pr.state_dtype = TRAINOPT_BF16;
                 pr.param_mode = TRAINOPT_PARAM_STOCHASTIC, pr.seed = (uint64_t)ival, pr.offset = (uint64_t)step;
                 fz_put_status(out, trainopt_sfadamw_step_mp(&c, &sf, lens[0], p[0], gl[0], s0l[0], s1[0], &pr, op));
+                if (r == 1 && !(flags & 128)) { /* and on the list, its offset advanced tensor by tensor */
+                    trainopt_tensor_mp list[FZ_LW_T];
+                    for (t = 0; t < k; t++) {
+                        list[t].param = p[t], list[t].grad = gl[t], list[t].n = lens[t];
+                        list[t].state[0] = s0l[t], list[t].state[1] = s1[t], list[t].state[2] = list[t].state[3] = NULL;
+                    }
+                    fz_put_status(out, trainopt_sfadamw_step_mp_multi(&c, &sf, k, list, &pr, op, &fz_threads));
+                }
             }
             break;
         }

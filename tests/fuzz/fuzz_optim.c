@@ -107,6 +107,84 @@ static trainopt_status fz_mixed(unsigned kind, unsigned flags, const double *h, 
     }
 }
 
+/* The kind's multi-tensor mixed-precision step on a list (fz_mp_list's), on the reverse hook. */
+static trainopt_status fz_mixed_multi(unsigned kind, unsigned flags, const double *h, int64_t t, double mu_product,
+                                      const trainopt_tensor_mp *list, const trainopt_precision *pr,
+                                      const trainopt_step_opts *op) {
+    switch (kind) {
+    case 0: {
+        trainopt_sgd_config c;
+        c.lr = h[0], c.momentum = h[1], c.dampening = h[2], c.weight_decay = h[3];
+        c.nesterov = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
+        return trainopt_sgd_step_mp_multi(&c, t, 2, list, pr, op, &fz_threads);
+    }
+    case 1: {
+        trainopt_adagrad_config c;
+        c.lr = h[0], c.lr_decay = h[1], c.weight_decay = h[3], c.initial_accumulator_value = h[4], c.eps = h[5];
+        c.maximize = (flags >> 5) & 1;
+        return trainopt_adagrad_step_mp_multi(&c, t, 2, list, pr, op, &fz_threads);
+    }
+    case 2: {
+        trainopt_rmsprop_config c;
+        c.lr = h[0], c.alpha = h[1], c.eps = h[5], c.weight_decay = h[3], c.momentum = h[2];
+        c.centered = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
+        return trainopt_rmsprop_step_mp_multi(&c, t, 2, list, pr, op, &fz_threads);
+    }
+    case 5: {
+        trainopt_nadam_config c;
+        c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.eps = h[5], c.weight_decay = h[3], c.momentum_decay = h[4];
+        c.decoupled_weight_decay = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
+        return trainopt_nadam_step_mp_multi(&c, t, mu_product, 2, list, pr, op, &fz_threads);
+    }
+    case 3:
+    case 4: {
+        trainopt_adam_config c;
+        c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.eps = h[5], c.weight_decay = h[3];
+        c.amsgrad = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
+        return kind == 3 ? trainopt_adam_step_mp_multi(&c, t, 2, list, pr, op, &fz_threads)
+                         : trainopt_adamw_step_mp_multi(&c, t, 2, list, pr, op, &fz_threads);
+    }
+    case 6: {
+        trainopt_radam_config c;
+        c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.eps = h[5], c.weight_decay = h[3];
+        c.decoupled_weight_decay = (flags >> 4) & 1, c.maximize = (flags >> 5) & 1;
+        return trainopt_radam_step_mp_multi(&c, t, 2, list, pr, op, &fz_threads);
+    }
+    case 7: {
+        trainopt_adamax_config c;
+        c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.eps = h[5], c.weight_decay = h[3];
+        c.maximize = (flags >> 5) & 1;
+        return trainopt_adamax_step_mp_multi(&c, t, 2, list, pr, op, &fz_threads);
+    }
+    case 8: {
+        trainopt_adadelta_config c;
+        c.lr = h[0], c.rho = h[1], c.eps = h[5], c.weight_decay = h[3], c.maximize = (flags >> 5) & 1;
+        return trainopt_adadelta_step_mp_multi(&c, t, 2, list, pr, op, &fz_threads);
+    }
+    default: {
+        trainopt_lion_config c;
+        c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.weight_decay = h[3], c.maximize = (flags >> 5) & 1;
+        return trainopt_lion_step_mp_multi(&c, t, 2, list, pr, op, &fz_threads);
+    }
+    }
+}
+
+/* The arrays cut into a list of two tensors at element n/2, each pointer advanced by its
+   own format's element size (an unknown format: 4 bytes; the call refuses it anyway). */
+static size_t fz_size(trainopt_dtype d) { return d == TRAINOPT_BF16 || d == TRAINOPT_F16 ? 2 : 4; }
+static void fz_mp_list(trainopt_tensor_mp *list, size_t n, const trainopt_precision *pr, void *param, const void *g,
+                       void *const *s) {
+    int j, i;
+    for (j = 0; j < 2; j++) {
+        const size_t off = j ? n / 2 : 0;
+        list[j].param = (char *)param + off * fz_size(pr->param_dtype);
+        list[j].grad = (const char *)g + off * fz_size(pr->grad_dtype);
+        list[j].n = j ? n - n / 2 : n / 2;
+        for (i = 0; i < TRAINOPT_MAX_STATES; i++)
+            list[j].state[i] = i < 3 && s[i] ? (char *)s[i] + off * fz_size(pr->state_dtype) : NULL;
+    }
+}
+
 void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
     fz_in in;
     unsigned kind, flags, fused;
@@ -257,6 +335,21 @@ void FZ_NAME(fz_optim)(const uint8_t *data, size_t size, fz_out *out) {
         fz_put_halves(out, param, pr.param_dtype < 3 ? pr.param_dtype : TRAINOPT_F32, n);
         fz_put_halves(out, aux, pr.param_dtype < 3 ? pr.param_dtype : TRAINOPT_F32, n);
         if (pr.copy) fz_put_halves(out, copy, pr.copy_dtype < 3 ? pr.copy_dtype : TRAINOPT_F32, n);
+        if (!(flags & 128)) { /* once more on the list of two tensors (the list would reach past an overlapping state) */
+            trainopt_tensor_mp mlist[2];
+            void *auxes[2], *copies[2];
+            trainopt_precision mpr = pr;
+            fz_mp_list(mlist, n, &pr, param, g, vs);
+            auxes[0] = aux, auxes[1] = (char *)aux + n / 2 * fz_size(pr.param_dtype);
+            copies[0] = copy, copies[1] = (char *)copy + n / 2 * fz_size(pr.copy_dtype);
+            mpr.param_aux = pr.param_aux ? (void *)auxes : NULL;
+            mpr.copy = pr.copy ? (void *)copies : NULL;
+            fz_tag(out, "mixed multi");
+            fz_put_status(out, fz_mixed_multi(kind, flags, h, step, mu_product, mlist, &mpr, fused ? &o : NULL));
+            fz_put_halves(out, param, pr.param_dtype < 3 ? pr.param_dtype : TRAINOPT_F32, n);
+            fz_put_halves(out, aux, pr.param_dtype < 3 ? pr.param_dtype : TRAINOPT_F32, n);
+            if (pr.copy) fz_put_halves(out, copy, pr.copy_dtype < 3 ? pr.copy_dtype : TRAINOPT_F32, n);
+        }
         free(aux), free(copy);
     }
     fz_tag(out, "nonfinite");
