@@ -24,7 +24,9 @@ CASES = [("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-2)),
          # mu_product per parameter: one multi-tensor call per (step, mu_product), planned every step
          ("NAdam", dict(lr=1e-2, weight_decay=0.01, momentum_decay=4e-3)),
          # its own step(): the group's scalars advance, then one call for the group
-         ("AdamWScheduleFree", dict(lr=1e-2, weight_decay=0.01, warmup_steps=2))]
+         ("AdamWScheduleFree", dict(lr=1e-2, weight_decay=0.01, warmup_steps=2)),
+         # trainopt_adafactor_step_multi: a tensor per task (factored 2-D, unfactored 1-D)
+         ("Adafactor", dict(lr=1e-2, weight_decay=0.01))]
 SHAPES = ((5,), (300,), (7, 9), (40000,), (1, 70001), (16384,))
 STEPS = 4
 

@@ -638,7 +638,9 @@ class Adafactor(_OwnStep, torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None, *, grad_scale=None, found_inf=None):
-        """As _TrainoptStep.step: one trainopt_adafactor_step per parameter."""
+        """As _TrainoptStep.step: one trainopt_adafactor_step_multi per group and step value, each
+        tensor whole on a thread of the optimizer's pool (threads=); one trainopt_adafactor_step per
+        parameter where the library lacks the list (or multi_tensor is False)."""
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -648,6 +650,8 @@ class Adafactor(_OwnStep, torch.optim.Optimizer):
         suffix, opts = self._grad_scale_opts(grad_scale)
         kernel = "adafactor_step" + suffix
         c_function = getattr(lib_by_address, "trainopt_" + kernel)
+        multi = self._multi_function(kernel)
+        hook = self._threads_hook() if multi else ffi.NULL
         calls, commits = [], []
         for gi, group in enumerate(self.param_groups):
             cfg = self._config(group, kernel)
@@ -678,13 +682,30 @@ class Adafactor(_OwnStep, torch.optim.Optimizer):
                 step = int(state["step"]) + 1 if "step" in state else 1
                 calls.append((cfg, step, rows, cols, p.data_ptr(), grad.data_ptr(), *arrays))
                 commits.append((p, step, new))
-        for call in calls:
-            status = c_function(*call, *opts)
-            if status:
-                check(status, kernel)
+        if multi:
+            self._run_adafactor_lists(multi, calls, opts, kernel, hook)
+        else:
+            for call in calls:
+                status = c_function(*call, *opts)
+                if status:
+                    check(status, kernel)
         for p, step, new in commits:
             self._commit(p, step, new, None)
         return loss
+
+
+    def _run_adafactor_lists(self, multi, calls, opts, kernel, hook):
+        """CALLS (per-tensor arguments, in order) as one list per group config and step value."""
+        batches = {}
+        for cfg, step, rows, cols, param, grad, row_var, col_var, variance in calls:
+            if rows * cols:
+                batches.setdefault((id(cfg), step), (cfg, step, []))[2].append(
+                    (param, grad, row_var, col_var, variance, rows, cols))
+        for cfg, step, tensors in batches.values():
+            tensors = ffi_by_address.new("trainopt_adafactor_tensor_by_address[]", tensors)
+            status = multi(cfg, step, len(tensors), tensors, opts[0] if opts else ffi.NULL, hook)
+            if status:
+                check(status, kernel)
 
 
 class AdamWScheduleFree(_OwnStep, torch.optim.Optimizer):
