@@ -161,6 +161,7 @@ static const tob_coverage coverage[] = {
     {"adadelta_step_mp_multi", NULL, TOB_MP_MULTI},
     {"lion_step_mp_multi", NULL, TOB_MP_MULTI},
     {"sfadamw_step_mp_multi", NULL, TOB_MP_MULTI},
+    {"adafactor_step_multi", NULL, TOB_SHARES("adafactor (each tensor one adafactor_step_ex call, whole, on a thread of the caller's)")},
     {"sum_squares_mt", NULL, TOB_SHARES("clip_norm (its first pass); threads: bench/multi.c")},
     {"grad_norm_mt", NULL, TOB_SHARES("clip_norm (its first pass); threads: bench/multi.c")},
     {"clip_grad_norm_mt", NULL, TOB_SHARES("clip_norm; threads: bench/multi.c")},

@@ -373,6 +373,15 @@ typedef struct {
     size_t n;
 } trainopt_tensor;
 
+/* One tensor of trainopt_adafactor_step_multi: the arguments of its trainopt_adafactor_step
+   (factored: row_var and col_var, variance NULL; unfactored: variance, the factors NULL). */
+typedef struct {
+    float *param;
+    const float *grad;
+    float *row_var, *col_var, *variance;
+    size_t rows, cols;
+} trainopt_adafactor_tensor;
+
 /* Every elementwise optimizer with a multi-tensor step: M(X, name, config type, number of
    states). One line here gives trainopt_<name>_step_multi its row in the kernel list
    (prototype, dispatch, export) and its definition (src/parallel.h), over
@@ -807,6 +816,10 @@ typedef struct {
       const trainopt_sfadamw_state *s, size_t k, const trainopt_tensor *tensors, const trainopt_step_opts *o,  \
       const trainopt_threads *threads),                                                                        \
       (c, s, k, tensors, o, threads))                                                                          \
+    X(optim, trainopt_status, adafactor_step_multi, (const trainopt_adafactor_config *c, int64_t step,         \
+      size_t k, const trainopt_adafactor_tensor *tensors, const trainopt_step_opts *o,                         \
+      const trainopt_threads *threads),                                                                        \
+      (c, step, k, tensors, o, threads))                                                                       \
     X(gradutil, trainopt_status, sum_squares_mt, (size_t k, const float *const *xs, const size_t *lens,        \
       double *sum, size_t *nonfinite, const trainopt_threads *threads),                                        \
       (k, xs, lens, sum, nonfinite, threads))                                                                  \

@@ -566,9 +566,16 @@
      (its arrays at their own element sizes, its param_aux and copy) before anything is
      written, found_inf or not; an error names tensors[i]; tensors must not share memory
      with each other (not checked).
-     LAMB and LARS take lists already (trainopt_lamb_step, trainopt_lars_step);
-     Adafactor has no multi-tensor form: its factored second moment reduces over whole
-     rows and columns of one matrix, so it does not cut into pieces of one tensor.
+     LAMB and LARS take lists already (trainopt_lamb_step, trainopt_lars_step).
+       trainopt_adafactor_step_multi(c, step, k, tensors, o, threads)
+           k trainopt_adafactor_tensor {param, grad, row_var, col_var, variance,
+           rows, cols}: the arguments of trainopt_adafactor_step per tensor (factored:
+           row_var and col_var; unfactored: variance). Its factored second moment
+           and its RMS clipping reduce over the whole tensor before it writes, so a
+           tensor is not cut: each is one task, stepped whole by
+           trainopt_adafactor_step_ex; the threads share the list's tensors (a
+           model's weight matrices), none gains within one. The same checks, the
+           same bits and the same o as the other lists.
 
      trainopt_sum_squares_mt, trainopt_grad_norm_mt, trainopt_clip_grad_norm_mt: the
      functions without _mt, with the same checks and the same bits, on the threads.

@@ -186,6 +186,18 @@ void many_tensors_more(void) {
     note(trainopt_sfadamw_step_multi(&sf, &sfs, 2, list, &o, &th));
 }
 
+void adafactor_list(void);
+void adafactor_list(void) {
+    trainopt_adafactor_config af = TRAINOPT_ADAFACTOR_DEFAULTS;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    const trainopt_threads th = {in_order, NULL};
+    trainopt_adafactor_tensor list[2] = {{a, b, c, d, NULL, 256, 256}, {e, f, NULL, NULL, c + 256, 1, 300}};
+    size_t nonfinite = 0;
+    o.grad_scale = 0.5, o.nonfinite = &nonfinite;
+    note(trainopt_adafactor_step_multi(&af, 2, 2, list, &o, &th));
+    note(trainopt_adafactor_step_multi(&af, 3, 2, list, NULL, NULL));
+}
+
 void schedules(void);
 void schedules(void) {
     static const int64_t milestones[3] = {10, 20, 30};

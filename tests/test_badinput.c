@@ -1649,6 +1649,56 @@ static void bi_sf_mpm_extra(to_ctx *t, const bi_kernel *k) {
     bi_mpm_extra(t, k);
     bi_setup(k, &a), bi_sf_state.step = 0;
     bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_STEP, 0, "a state never advanced (s->step 0)"));
+/* Adafactor's list (its own tensor type): tensor j's param, grad, row_var, col_var and
+   variance at float 64*j of slots 4 to 8; a factored [4][8], an unfactored [1][20] and a
+   factored [5][1]. Config h as bi_af_cfg, grad_scale h[6]; i[1] found_inf. */
+static trainopt_adafactor_tensor bi_af_tensors[3];
+static void bi_af_multi_setup(bi_args *a) {
+    static const size_t rows[3] = {4, 1, 5}, cols[3] = {8, 20, 1};
+    size_t j;
+    for (j = 0; j < 3; j++) {
+        trainopt_adafactor_tensor *x = &bi_af_tensors[j];
+        x->param = bi_slot(4) + 64 * j, x->grad = bi_slot(5) + 64 * j;
+        x->row_var = rows[j] > 1 ? bi_slot(6) + 64 * j : NULL;
+        x->col_var = rows[j] > 1 ? bi_slot(7) + 64 * j : NULL;
+        x->variance = rows[j] > 1 ? NULL : bi_slot(8) + 64 * j;
+        x->rows = rows[j], x->cols = cols[j];
+    }
+    a->p[1] = bi_af_tensors;
+}
+static int bi_af_multi(bi_args *a) {
+    trainopt_adafactor_config c = bi_af_cfg(a);
+    trainopt_step_opts o = bi_multi_opts(a, 6);
+    int found_inf = (int)a->i[1];
+    if (found_inf) o.found_inf = &found_inf;
+    return trainopt_adafactor_step_multi(C(0) ? &c : NULL, a->step, a->n, (const trainopt_adafactor_tensor *)a->p[1],
+                                         a->p[2] ? &o : NULL, a->p[3] ? &bi_threads : NULL);
+}
+/* The bad tensor is the middle one: nothing is written to any tensor or to the count. */
+static void bi_af_multi_extra(to_ctx *t, const bi_kernel *k) {
+    bi_args a;
+    bi_setup(k, &a), bi_af_tensors[1].grad = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "tensors[1].grad NULL"));
+    bi_setup(k, &a), bi_af_tensors[1].variance = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_NULL, 0, "tensors[1] with neither variance nor factors"));
+    bi_setup(k, &a), bi_af_tensors[1].row_var = bi_slot(6) + 64, bi_af_tensors[1].col_var = bi_slot(7) + 64;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "tensors[1] with variance and factors"));
+    bi_setup(k, &a), bi_af_tensors[1].variance = bi_slot(5) + 64 + 3;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "tensors[1].grad and variance overlap"));
+    bi_setup(k, &a), bi_af_tensors[0].col_var = bi_af_tensors[0].param + 31;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "tensors[0].col_var inside param"));
+    bi_setup(k, &a), bi_af_tensors[1].rows = BI_BIG_N;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_SHAPE, 0, "tensors[1].rows * cols overflows"));
+    bi_setup(k, &a), bi_af_tensors[1].param = NULL, bi_af_tensors[1].grad = NULL, bi_af_tensors[1].cols = 0;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "an empty tensor with NULL arrays"));
+    bi_setup(k, &a), a.p[9] = bi_slot(5) + 128 + 2; /* inside tensors[2].grad, 8-byte aligned */
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_ALIAS, 0, "opts->nonfinite inside tensors[2].grad"));
+    bi_setup(k, &a), a.h[4] = 0.5;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_HPARAM, 0, "d < 1"));
+    bi_setup(k, &a), a.i[1] = 1, a.h[6] = NAN;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "found_inf: the whole list skipped, any grad_scale"));
+    bi_setup(k, &a), a.p[3] = NULL;
+    bi_logged(bi_row(t, k, &a, TRAINOPT_OK, 0, "no threads"));
 }
 
 static int bi_sum_squares_mt(bi_args *a) {
@@ -2511,6 +2561,8 @@ static const bi_kernel bi_kernels[] = {
      {1, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, 3, 0, ST, 0, -1, bi_mpm_setup, bi_mpm_extra},
     {"sfadamw_step_mp_multi", bi_sf_mpm, "cxxyy", "", "nbbnn--n", "--EEE", {0.0025, 0.9, 0.999, 1e-8, 0.01, 0.0, 2.0, 0.5},
      {0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, NO_STEP, 3, 0, ST, 0, -1, bi_sf_mpm_setup, bi_sf_mpm_extra},
+    {"adafactor_step_multi", bi_af_multi, "cxyy", "", "n-nn-nn", "--", {0.01, -0.8, 1e-7, 1e-3, 1.0, 0.1, 0.5}, {0}, 1,
+     3, 0, ST, 0, -1, bi_af_multi_setup, bi_af_multi_extra},
     {"sum_squares_mt", bi_sum_squares_mt, "xxSyy", "", "", "", {0}, {0}, NO_STEP, 2, 0, ST, 0, -1, bi_list_setup,
      bi_sum_squares_extra},
     {"grad_norm_mt", bi_grad_norm_mt, "xxSy", "", "pm", "", {0.5, 1.0}, {0}, NO_STEP, 2, 0, ST, 0, -1, bi_list_setup,

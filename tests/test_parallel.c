@@ -1374,6 +1374,193 @@ static void pa_test_generator_refusals(to_ctx *t) {
     TO_CHECK(t, memcmp(before, y, n * sizeof(float)) == 0, "a refused threaded generator wrote");
     TO_CHECK(t, trainopt_rand_normal_mt(1, 0, 0, 0.0, 1.0, NULL, &th) == TRAINOPT_OK, "rand_normal_mt: n 0 refused");
     free(y), free(before);
+/* ---- Adafactor's list (trainopt_adafactor_step_multi, src/parallel_adafactor.h) ------------ */
+
+/* Factored and unfactored tensors, one empty, one past TRAINOPT_CHUNK; each is one task. */
+static const size_t pa_af_rows[] = {3, 1, 70, 0, 1, 257, 2};
+static const size_t pa_af_cols[] = {5, 37, 300, 4, 16385, 65, 1};
+#define PA_AF_K (sizeof pa_af_rows / sizeof pa_af_rows[0])
+
+typedef struct {
+    float *block;
+    size_t total;
+    trainopt_adafactor_tensor t[PA_AF_K];
+} pa_af_model;
+
+/* Tensors of one row (PyTorch's vectors) are unfactored; the others factored. One NaN and
+   one -Inf in the 37-element gradient, so the count is not 0. */
+static void pa_af_init(pa_af_model *m) {
+    uint64_t seed = 0xadaf;
+    size_t i, at = 0;
+    m->total = 0;
+    for (i = 0; i < PA_AF_K; i++) m->total += 3 * pa_af_rows[i] * pa_af_cols[i] + pa_af_rows[i] + pa_af_cols[i];
+    m->block = (float *)calloc(m->total + 1, sizeof(float));
+    if (!m->block) exit(2);
+    for (i = 0; i < PA_AF_K; i++) {
+        trainopt_adafactor_tensor *x = &m->t[i];
+        const size_t n = pa_af_rows[i] * pa_af_cols[i];
+        x->rows = pa_af_rows[i], x->cols = pa_af_cols[i];
+        x->param = m->block + at, at += n;
+        to_rand_fill(&seed, x->param, n, -1.5f, 1.5f);
+        x->grad = m->block + at;
+        to_rand_fill(&seed, m->block + at, n, -1.5f, 1.5f), at += n;
+        x->row_var = x->col_var = x->variance = NULL;
+        if (x->rows == 1) {
+            x->variance = m->block + at, at += n;
+        } else {
+            x->row_var = m->block + at, at += x->rows;
+            x->col_var = m->block + at, at += x->cols;
+        }
+    }
+    ((float *)m->t[1].grad)[4] = NAN, ((float *)m->t[1].grad)[20] = -INFINITY;
+}
+
+static trainopt_adafactor_config pa_af_cfg(void) {
+    trainopt_adafactor_config c = TRAINOPT_ADAFACTOR_DEFAULTS;
+    c.weight_decay = 0.01, c.lr = 0.05;
+    return c;
+}
+
+/* The reference: each tensor its own trainopt_adafactor_step(_ex), single-threaded. */
+static void pa_af_reference(pa_af_model *m, const trainopt_step_opts *o, size_t *bad, to_ctx *t) {
+    const trainopt_adafactor_config c = pa_af_cfg();
+    trainopt_step_opts local;
+    size_t i, one_bad;
+    int64_t step;
+    *bad = 0;
+    for (step = 1; step <= PA_STEPS; step++)
+        for (i = 0; i < PA_AF_K; i++) {
+            const trainopt_adafactor_tensor *x = &m->t[i];
+            trainopt_status st;
+            if (o) {
+                local = *o, local.nonfinite = &one_bad, one_bad = 0;
+                st = trainopt_adafactor_step_ex(&c, step, x->rows, x->cols, x->param, x->grad, x->row_var, x->col_var,
+                                                x->variance, &local);
+                *bad += one_bad;
+            } else {
+                st = trainopt_adafactor_step(&c, step, x->rows, x->cols, x->param, x->grad, x->row_var, x->col_var,
+                                             x->variance);
+            }
+            TO_CHECK(t, st == TRAINOPT_OK, "adafactor reference: step %d tensor %zu refused: %s", (int)step, i,
+                     trainopt_last_error());
+        }
+}
+
+/* The list equals the per-tensor calls, bit for bit, with and without the fused options,
+   under every hook (no hook; 1, 2, 3, 7 pthreads; reversed and shuffled orders) and on
+   trainopt_pools of 1, 2, 3 and 7 threads. */
+static void pa_test_adafactor(to_ctx *t) {
+    static const int pool_sizes[] = {1, 2, 3, 7};
+    const trainopt_adafactor_config c = pa_af_cfg();
+    pa_af_model want, want_plain, got;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    size_t want_bad, plain_bad, h;
+    o.grad_scale = 0.5;
+    pa_af_init(&want), pa_af_init(&want_plain);
+    pa_af_reference(&want, &o, &want_bad, t);
+    pa_af_reference(&want_plain, NULL, &plain_bad, t);
+    TO_CHECK(t, want_bad == 2 * PA_STEPS, "adafactor reference counted %zu non-finite gradients, want %d", want_bad,
+             2 * PA_STEPS);
+    for (h = 0; h < PA_HOOKS + 4; h++) {
+        int threads, plain;
+        uint64_t seed = 177 + h;
+        trainopt_pool *pool = NULL;
+        trainopt_threads th;
+        char hook[48];
+        if (h < PA_HOOKS) {
+            th = pa_threads(&pa_hooks[h], &threads, &seed);
+            snprintf(hook, sizeof hook, "%s", pa_hooks[h].name);
+        } else {
+            TO_CHECK(t, trainopt_pool_create(pool_sizes[h - PA_HOOKS], &pool) == TRAINOPT_OK, "trainopt_pool_create(%d): %s",
+                     pool_sizes[h - PA_HOOKS], trainopt_last_error());
+            if (pool == NULL) continue;
+            th.parallel_for = trainopt_pool_parallel_for, th.ctx = pool;
+            snprintf(hook, sizeof hook, "trainopt_pool of %d", pool_sizes[h - PA_HOOKS]);
+        }
+        for (plain = 0; plain <= 1; plain++) {
+            char what[96];
+            size_t bad = (size_t)-1, total = 0;
+            int64_t step;
+            pa_af_init(&got);
+            for (step = 1; step <= PA_STEPS; step++) {
+                trainopt_status st;
+                if (!plain) o.nonfinite = &bad;
+                st = trainopt_adafactor_step_multi(&c, step, PA_AF_K, got.t, plain ? NULL : &o, &th);
+                TO_CHECK(t, st == TRAINOPT_OK, "adafactor_step_multi, %s: step %d refused: %s", hook, (int)step,
+                         trainopt_last_error());
+                if (!plain) total += bad;
+            }
+            o.nonfinite = NULL;
+            snprintf(what, sizeof what, "adafactor_step_multi%s, %s", plain ? " (plain)" : "", hook);
+            to_bits_equal(t, what, got.block, (plain ? &want_plain : &want)->block, got.total);
+            if (!plain) TO_CHECK(t, total == want_bad, "%s: non-finite count %zu, want %zu", what, total, want_bad);
+            free(got.block);
+        }
+        trainopt_pool_destroy(pool);
+    }
+    free(want.block), free(want_plain.block);
+}
+
+/* A bad tensor in the middle of the list, a bad config or step: refused with the reason,
+   nothing written (no tensor, no count); found_inf skips the whole list, count 0. */
+static void pa_test_adafactor_refusals(to_ctx *t) {
+    trainopt_adafactor_config c = pa_af_cfg();
+    pa_af_model m;
+    float *before;
+    size_t bad = 12345;
+    int found_inf = 1, threads = 2;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    trainopt_threads th = TRAINOPT_THREADS_NONE;
+    th.parallel_for = pa_pthread_for, th.ctx = &threads;
+    o.nonfinite = &bad;
+    pa_af_init(&m);
+    before = (float *)malloc((m.total + 1) * sizeof(float));
+    if (!before) exit(2);
+    memcpy(before, m.block, m.total * sizeof(float));
+#define PA_AF_REFUSED(want, text, what)                                                                                 \
+    do {                                                                                                                \
+        const trainopt_status st_ = trainopt_adafactor_step_multi(&c, 1, PA_AF_K, m.t, &o, &th);                        \
+        TO_CHECK(t, st_ == (want) && strstr(trainopt_last_error(), text) != NULL,                                       \
+                 "%s: status %d, \"%s\" (want %d, \"%s\")", what, (int)st_, trainopt_last_error(), (int)(want), text); \
+        TO_CHECK(t, memcmp(before, m.block, m.total * sizeof(float)) == 0 && bad == 12345, "%s: something was written", \
+                 what);                                                                                                 \
+    } while (0)
+    m.t[2].grad = NULL;
+    PA_AF_REFUSED(TRAINOPT_ERR_NULL, "trainopt_adafactor_step_multi: tensors[2].grad is NULL", "grad NULL");
+    m.t[2].grad = m.t[2].param + 1;
+    PA_AF_REFUSED(TRAINOPT_ERR_ALIAS, "tensors[2].param and tensors[2].grad overlap", "param and grad overlap");
+    m.t[2].grad = m.t[2].param + pa_af_rows[2] * pa_af_cols[2];
+    m.t[5].col_var = NULL;
+    PA_AF_REFUSED(TRAINOPT_ERR_NULL, "tensors[5].col_var is NULL", "col_var NULL");
+    m.t[5].col_var = m.t[5].row_var + pa_af_rows[5];
+    m.t[1].row_var = m.t[5].row_var;
+    PA_AF_REFUSED(TRAINOPT_ERR_ALIAS, "tensors[1]: variance and row_var/col_var both given", "both forms");
+    m.t[1].row_var = NULL;
+    m.t[6].rows = SIZE_MAX / 2;
+    PA_AF_REFUSED(TRAINOPT_ERR_SHAPE, "tensors[6]: rows * cols", "size overflow");
+    m.t[6].rows = pa_af_rows[6];
+    o.nonfinite = (size_t *)(void *)m.t[5].row_var;
+    PA_AF_REFUSED(TRAINOPT_ERR_ALIAS, "o->nonfinite and tensors[5].row_var overlap", "count inside a state");
+    o.nonfinite = &bad;
+    c.d = 0.5;
+    PA_AF_REFUSED(TRAINOPT_ERR_HPARAM, "trainopt_adafactor_step_multi: d = 0.5", "d < 1");
+    c = pa_af_cfg();
+    o.grad_scale = -1.0;
+    PA_AF_REFUSED(TRAINOPT_ERR_HPARAM, "o->grad_scale", "negative grad_scale");
+    o.grad_scale = 1.0;
+    TO_CHECK(t, trainopt_adafactor_step_multi(&c, 0, PA_AF_K, m.t, &o, &th) == TRAINOPT_ERR_STEP && bad == 12345,
+             "step 0 accepted or wrote the count");
+    TO_CHECK(t, trainopt_adafactor_step_multi(NULL, 1, PA_AF_K, m.t, &o, &th) == TRAINOPT_ERR_NULL, "config NULL accepted");
+    TO_CHECK(t, trainopt_adafactor_step_multi(&c, 1, 2, NULL, &o, &th) == TRAINOPT_ERR_NULL &&
+                    strstr(trainopt_last_error(), "tensors is NULL") != NULL,
+             "tensors NULL: \"%s\"", trainopt_last_error());
+    TO_CHECK(t, trainopt_adafactor_step_multi(&c, 1, 0, NULL, NULL, NULL) == TRAINOPT_OK, "an empty list refused");
+#undef PA_AF_REFUSED
+    o.found_inf = &found_inf, o.grad_scale = NAN;
+    TO_CHECK(t, trainopt_adafactor_step_multi(&c, 1, PA_AF_K, m.t, &o, &th) == TRAINOPT_OK && bad == 0 &&
+                    memcmp(before, m.block, m.total * sizeof(float)) == 0,
+             "found_inf: the list was not skipped whole (count %zu)", bad);
+    free(before), free(m.block);
 }
 
 /* ---- completeness ------------------------------------------------------------------------- */
@@ -1392,6 +1579,7 @@ static void pa_test_complete(to_ctx *t) {
         int found = 0;
         if (pa_ends_with(listed[i], "_step_multi")) {
             for (j = 0; j < PA_OPTIMS; j++) found |= strcmp(pa_optims[j].name, listed[i]) == 0;
+            found |= strcmp(listed[i], "adafactor_step_multi") == 0; /* its own tensor type: pa_test_adafactor */
             TO_CHECK(t, found, "trainopt_%s is in TRAINOPT_KERNELS but has no row in tests/test_parallel.c's pa_optims",
                      listed[i]);
         } else if (pa_ends_with(listed[i], "_mt")) {
@@ -1920,6 +2108,8 @@ void TO_NAME(parallel_tests)(to_ctx *t) {
         snprintf(name, sizeof name, "%s refusals", pm_optims[i].name);
         to_run(t, name, pm_test_refusals);
     }
+    to_run(t, "adafactor_step_multi", pa_test_adafactor);
+    to_run(t, "adafactor_step_multi refusals", pa_test_adafactor_refusals);
 }
 
 /* The multi-tensor steps' results on two threads (which the tests hold equal to the

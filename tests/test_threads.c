@@ -524,6 +524,7 @@ static const char *const th_not_elementwise[][2] = {
     {"adadelta_step_mp_multi", "threaded itself (tests/test_parallel.c)"},
     {"lion_step_mp_multi", "threaded itself (tests/test_parallel.c)"},
     {"sfadamw_step_mp_multi", "threaded itself (tests/test_parallel.c)"},
+    {"adafactor_step_multi", "threaded itself, a tensor per task (tests/test_parallel.c)"},
     {"sum_squares_mt", "threaded itself (tests/test_parallel.c)"},
     {"grad_norm_mt", "threaded itself (tests/test_parallel.c)"},
     {"clip_grad_norm_mt", "threaded itself (tests/test_parallel.c)"},

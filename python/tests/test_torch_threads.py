@@ -20,7 +20,13 @@ CASES = [("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-2)),
          ("Adagrad", dict(lr=0.05, lr_decay=1e-3)), ("RMSprop", dict(lr=1e-2, momentum=0.5, centered=True)),
          ("Adam", dict(lr=1e-2, amsgrad=True)), ("AdamW", dict(lr=1e-2, weight_decay=0.05)),
          ("RAdam", dict(lr=1e-2, weight_decay=0.01)), ("Adamax", dict(lr=1e-2, weight_decay=0.01)),
-         ("Adadelta", dict(lr=0.5, weight_decay=0.01)), ("Lion", dict(lr=1e-3, weight_decay=0.1))]
+         ("Adadelta", dict(lr=0.5, weight_decay=0.01)), ("Lion", dict(lr=1e-3, weight_decay=0.1)),
+         # mu_product per parameter: one multi-tensor call per (step, mu_product), planned every step
+         ("NAdam", dict(lr=1e-2, weight_decay=0.01, momentum_decay=4e-3)),
+         # its own step(): the group's scalars advance, then one call for the group
+         ("AdamWScheduleFree", dict(lr=1e-2, weight_decay=0.01, warmup_steps=2)),
+         # trainopt_adafactor_step_multi: a tensor per task (factored 2-D, unfactored 1-D)
+         ("Adafactor", dict(lr=1e-2, weight_decay=0.01))]
 SHAPES = ((5,), (300,), (7, 9), (40000,), (1, 70001), (16384,))
 STEPS = 4
 
@@ -30,7 +36,7 @@ def multi_step_classes():
     names = []
     for name in tt.__all__:
         cls = getattr(tt, name)
-        if issubclass(cls, tt._OwnStep) or not issubclass(cls, tt._TrainoptStep):
+        if not issubclass(cls, tt._TrainoptStep):
             continue
         probe = cls.__new__(cls)
         if cls._multi_function(probe, cls._spec.kernel) is not None:
@@ -47,6 +53,8 @@ class Threads(unittest.TestCase):
         # two groups: the second with its own lr, so each group's call runs on the pool
         opt = getattr(tt, name)([{"params": params[:3]}, {"params": params[3:], "lr": kw["lr"] * 0.5}],
                                 threads=threads, **kw)
+        if hasattr(opt, "train"):
+            opt.train()  # schedule-free: steps in train mode
         for step in range(STEPS):
             for p, gr in zip(params, grads[step]):
                 p.grad = gr.clone()

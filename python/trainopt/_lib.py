@@ -208,6 +208,8 @@ def _by_address_prototype(name):
             return "const uintptr_t *" + p
         if t == "const trainopt_tensor *":  # the multi-tensor steps' lists
             return "const trainopt_tensor_by_address *" + p
+        if t == "const trainopt_adafactor_tensor *":  # Adafactor's list
+            return "const trainopt_adafactor_tensor_by_address *" + p
         return "%s %s" % (t, p)
     return "trainopt_status trainopt_%s(%s);" % (name, ", ".join(declare(t, p) for t, p in _api.PARAMS[name]))
 
@@ -219,6 +221,11 @@ if MULTI_STATES:
     ffi_by_address.cdef("typedef struct { uintptr_t param; uintptr_t grad; uintptr_t state[%d]; size_t n; } "
                         "trainopt_tensor_by_address;" % MULTI_STATES)
     assert ffi_by_address.sizeof("trainopt_tensor_by_address") == ffi.sizeof("trainopt_tensor")
+HAS_ADAFACTOR_MULTI = "adafactor_step_multi" in _api.PARAMS
+if HAS_ADAFACTOR_MULTI:
+    ffi_by_address.cdef("typedef struct { uintptr_t param; uintptr_t grad; uintptr_t row_var; uintptr_t col_var; "
+                        "uintptr_t variance; size_t rows; size_t cols; } trainopt_adafactor_tensor_by_address;")
+    assert ffi_by_address.sizeof("trainopt_adafactor_tensor_by_address") == ffi.sizeof("trainopt_adafactor_tensor")
 ffi_by_address.cdef("\n".join(_by_address_prototype(name) for family, name in _api.KERNELS
                                if optimizer_layout(name) or list_optimizer_layout(name)
                                or name.startswith(("adafactor_step", "sfadamw_")) or name.endswith("_step_mp")

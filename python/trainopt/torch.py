@@ -313,7 +313,7 @@ class _TrainoptStep:
                 continue
             if multi:
                 self._run_multi(multi, cfg, rows, opts, kernel, hook)
-                if not mixed_rows:
+                if not mixed_rows and not self._spec.scalars:
                     self._cache_group(gi, self.param_groups[gi], multi)
                 continue
             self._run_rows(c_function, cfg, rows, opts, kernel)
@@ -344,16 +344,16 @@ class _TrainoptStep:
     # counters advance in one fill_ (a view is a tensor as any other: torch.save and torch.optim's
     # in-place step_t += 1 treat it as one). Assigning a state tensor by hand (opt.state[p]['exp_avg']
     # = t) is not seen by a kept list; load_state_dict replaces the state dict, which is.
-    # NAdam, RAdam, Adamax, Adadelta and Lion get their _step_multi from another branch: their Spec
-    # then takes this path with no other change (a kernel with scalars, NAdam's mu_product, needs its
-    # per-parameter scalar first: it keeps the per-tensor path until then).
+    # A kernel with scalars (NAdam's mu_product, kept per parameter) takes the multi-tensor call too,
+    # one per distinct (step, scalars) value (one in the common case: every parameter stepped alike),
+    # but is planned every step: the kept list would not recompute its scalars.
 
     multi_tensor = True  # False: one kernel call per tensor (the tests compare both paths)
 
     def _multi_function(self, kernel):
         """trainopt_<opt>_step_multi for KERNEL (adamw_step or adamw_step_ex), or None."""
         name = (kernel[:-len("_ex")] if kernel.endswith("_ex") else kernel) + "_multi"
-        if not self.multi_tensor or not MULTI_STATES or name not in _api.PARAMS or self._spec.scalars or len(self._spec.states) > MULTI_STATES:
+        if not self.multi_tensor or not MULTI_STATES or name not in _api.PARAMS or len(self._spec.states) > MULTI_STATES:
             return None
         return getattr(lib_by_address, "trainopt_" + name)
 
@@ -610,7 +610,7 @@ class Adafactor(_OwnStep, torch.optim.Optimizer):
                  hparams={"eps1": _adafactor_eps(0, 2.0 ** -23), "eps2": _adafactor_eps(1, 1e-3)})
 
     def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, *,
-                 foreach=None, maximize=False):
+                 foreach=None, maximize=False, threads=None):
         # PyTorch 2.5's own argument checks; the kernel checks the rest at the first step
         if isinstance(lr, torch.Tensor) and lr.numel() != 1:
             raise ValueError("Tensor lr must be 1-element")
@@ -628,7 +628,7 @@ class Adafactor(_OwnStep, torch.optim.Optimizer):
             raise ValueError(f"weight_decay should be >= 0 but is: {weight_decay}")
         defaults = dict(lr=lr, beta2_decay=beta2_decay, eps=eps, d=d, weight_decay=weight_decay,
                         foreach=foreach, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, threads=threads)
 
     def _refuse_dims(self, gi, j, p):
         if p.dim() > 2:
@@ -638,7 +638,9 @@ class Adafactor(_OwnStep, torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None, *, grad_scale=None, found_inf=None):
-        """As _TrainoptStep.step: one trainopt_adafactor_step per parameter."""
+        """As _TrainoptStep.step: one trainopt_adafactor_step_multi per group and step value, each
+        tensor whole on a thread of the optimizer's pool (threads=); one trainopt_adafactor_step per
+        parameter where the library lacks the list (or multi_tensor is False)."""
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -648,6 +650,8 @@ class Adafactor(_OwnStep, torch.optim.Optimizer):
         suffix, opts = self._grad_scale_opts(grad_scale)
         kernel = "adafactor_step" + suffix
         c_function = getattr(lib_by_address, "trainopt_" + kernel)
+        multi = self._multi_function(kernel)
+        hook = self._threads_hook() if multi else ffi.NULL
         calls, commits = [], []
         for gi, group in enumerate(self.param_groups):
             cfg = self._config(group, kernel)
@@ -678,13 +682,30 @@ class Adafactor(_OwnStep, torch.optim.Optimizer):
                 step = int(state["step"]) + 1 if "step" in state else 1
                 calls.append((cfg, step, rows, cols, p.data_ptr(), grad.data_ptr(), *arrays))
                 commits.append((p, step, new))
-        for call in calls:
-            status = c_function(*call, *opts)
-            if status:
-                check(status, kernel)
+        if multi:
+            self._run_adafactor_lists(multi, calls, opts, kernel, hook)
+        else:
+            for call in calls:
+                status = c_function(*call, *opts)
+                if status:
+                    check(status, kernel)
         for p, step, new in commits:
             self._commit(p, step, new, None)
         return loss
+
+
+    def _run_adafactor_lists(self, multi, calls, opts, kernel, hook):
+        """CALLS (per-tensor arguments, in order) as one list per group config and step value."""
+        batches = {}
+        for cfg, step, rows, cols, param, grad, row_var, col_var, variance in calls:
+            if rows * cols:
+                batches.setdefault((id(cfg), step), (cfg, step, []))[2].append(
+                    (param, grad, row_var, col_var, variance, rows, cols))
+        for cfg, step, tensors in batches.values():
+            tensors = ffi_by_address.new("trainopt_adafactor_tensor_by_address[]", tensors)
+            status = multi(cfg, step, len(tensors), tensors, opts[0] if opts else ffi.NULL, hook)
+            if status:
+                check(status, kernel)
 
 
 class AdamWScheduleFree(_OwnStep, torch.optim.Optimizer):
@@ -699,11 +720,11 @@ class AdamWScheduleFree(_OwnStep, torch.optim.Optimizer):
     _spec = Spec("sfadamw_step", "AdamWScheduleFree", ("z", "exp_avg_sq"), hparams=_BETAS)
 
     def __init__(self, params, lr=0.0025, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, warmup_steps=0,
-                 r=0.0, weight_lr_power=2.0, foreach=None):
+                 r=0.0, weight_lr_power=2.0, foreach=None, *, threads=None):
         defaults = dict(lr=lr, betas=betas, eps=eps, r=r, k=0, warmup_steps=warmup_steps, train_mode=False,
                         weight_sum=0.0, lr_max=-1.0, scheduled_lr=0.0, weight_lr_power=weight_lr_power,
                         weight_decay=weight_decay, foreach=foreach)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, threads=threads)
 
     def _switch(self, to_train):
         """Every group not yet in the mode: its parameters with a z move between y and x in place."""
@@ -752,6 +773,8 @@ class AdamWScheduleFree(_OwnStep, torch.optim.Optimizer):
         suffix, opts = self._grad_scale_opts(grad_scale)
         kernel = "sfadamw_step" + suffix
         c_function = getattr(lib_by_address, "trainopt_" + kernel)
+        multi = self._multi_function(kernel)  # one trainopt_sfadamw_step_multi per group, on the pool
+        hook = self._threads_hook() if multi else ffi.NULL
         plans = []
         for gi, group in enumerate(self.param_groups):
             cfg = self._config(group, kernel)
@@ -777,9 +800,18 @@ class AdamWScheduleFree(_OwnStep, torch.optim.Optimizer):
             for p, call, new in calls:
                 if new:
                     self.state[p].update(new)  # z is the parameter before its first step
-                status = c_function(cfg, scalars, *call, *opts)
+            if multi:
+                pad = [0] * (MULTI_STATES - 2)
+                tensors = ffi_by_address.new("trainopt_tensor_by_address[]",
+                                             [(a[1], a[2], [a[3], a[4]] + pad, a[0]) for _, a, _ in calls if a[0]])
+                status = multi(cfg, scalars, len(tensors), tensors, opts[0] if opts else ffi.NULL, hook)
                 if status:
                     check(status, kernel)
+            else:
+                for p, call, new in calls:
+                    status = c_function(cfg, scalars, *call, *opts)
+                    if status:
+                        check(status, kernel)
             group.update(k=scalars.step, lr_max=scalars.lr_max, weight_sum=scalars.weight_sum,
                          scheduled_lr=scalars.lr)
         return loss

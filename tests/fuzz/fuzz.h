@@ -200,6 +200,7 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(sfadamw_step_multi, layerwise) X(sfadamw_step_mp, layerwise)                     \
     X(lamb_step_mp, layerwise) X(lars_step_mp, layerwise)                               \
     X(adafactor_step_mp, layerwise)                                                     \
+    X(adafactor_step_multi, layerwise)                                                  \
     X(layernorm_forward_mt, norms) X(layernorm_backward_mt, norms)                      \
     X(rmsnorm_forward_mt, norms) X(rmsnorm_backward_mt, norms)                          \
     X(layernorm_forward_mp, norms) X(layernorm_backward_mp, norms)                      \

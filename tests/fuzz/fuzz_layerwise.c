@@ -117,6 +117,17 @@ void FZ_NAME(fz_layerwise)(const uint8_t *data, size_t size, fz_out *out) {
                 const size_t rws = cols ? rows : 0;
                 st = fused ? trainopt_adafactor_step_ex(&c, tstep, rws, cols, p[0], gl[0], row_var, col_var, variance, op)
                            : trainopt_adafactor_step(&c, tstep, rws, cols, p[0], gl[0], row_var, col_var, variance);
+                if (r == 1 && !(flags & 128)) { /* the list: the first tensor as above, the others [1][lens[t]] */
+                    trainopt_adafactor_tensor list[FZ_LW_T];
+                    for (t = 0; t < k; t++) {
+                        list[t].param = p[t], list[t].grad = gl[t];
+                        list[t].rows = t ? 1 : rws, list[t].cols = t ? lens[t] : cols;
+                        list[t].row_var = t ? (factored ? s0l[t] : NULL) : row_var;
+                        list[t].col_var = t ? (factored ? s1[t] : NULL) : col_var;
+                        list[t].variance = t ? (factored ? NULL : s0l[t]) : variance;
+                    }
+                    fz_put_status(out, trainopt_adafactor_step_multi(&c, tstep, k, list, op, &fz_threads));
+                }
                 if (flags & 4) { /* the mixed-precision step on the same buffers read as bf16 (grad as fp16) */
                     trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
                     pr.param_dtype = TRAINOPT_BF16, pr.grad_dtype = TRAINOPT_F16, pr.state_dtype = TRAINOPT_BF16;
