@@ -15,8 +15,8 @@
 # of the checks once all have ended. A check that needs another's output awaits it.
 out=${1:-build/hygiene}
 jobs=${HYGIENE_JOBS:-2}
-rm -rf "$out/results" "$out"/job* "$out"/*.done "$out"/impl-*.o
-mkdir -p "$out/results"
+rm -rf "$out/results" "$out/cpu" "$out"/job* "$out"/*.done "$out"/impl-*.o
+mkdir -p "$out/results" "$out/cpu"
 strict="-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror -I."
 impl=-DTRAINOPT_IMPLEMENTATION
 
@@ -35,7 +35,7 @@ run_check() { # run_check NAME COMMAND...: one test, in this shell; its result g
 job() { # job COMMAND...: runs COMMAND (run_check calls) in the background once a slot is free
     read -r _ <&3
     res=$out/results/$n
-    ( "$@"; echo >&3 ) &
+    ( "$@"; times > "$out/cpu/$n"; echo >&3 ) &
     n=$((n + 1)) w=$out/job$n
     mkdir -p "$w"
 }
@@ -208,6 +208,14 @@ check "fast-math-declarations-only-is-silent" sh -c "gcc -std=c99 -I. -Werror -f
 wait
 exec 3>&-
 cat "$out"/results/* | grep -v '^PASS'
+# Each job's CPU seconds (user + system of its compilers and programs, from the shell's
+# `times`), in $out/cpu.txt with its first check's name; the total and the costliest here.
+for f in "$out"/cpu/*; do
+    j=${f##*/}
+    printf '%s %s\n' "$(sed -n 2p "$f" | tr 'ms' '  ' | awk '{ printf "%.1f", $1 * 60 + $2 + $3 * 60 + $4 }')" \
+        "$(sed -n '1s/^[A-Z]* hygiene\///p' "$out/results/$j")"
+done | sort -rn > "$out/cpu.txt"
+echo "hygiene CPU: $(awk '{ s += $1 } END { printf "%.0f", s }' "$out/cpu.txt") s (user + system; per check: $out/cpu.txt), the costliest: $(head -n 3 "$out/cpu.txt" | awk '{ t = $1; sub(/^[^ ]* /, ""); printf "%s%s %s s", (NR > 1 ? ", " : ""), $0, t }')"
 passed=$(cat "$out"/results/* | grep -c '^PASS') failed=$(cat "$out"/results/* | grep -c '^FAIL')
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
