@@ -134,7 +134,7 @@ $(BUILD)/$(1)/%.o: tests/%.c tests/harness.h tests/suites.h
 $(foreach b,$(4),
 $(BUILD)/$(1)/lib.$(b).o: tests/lib.c $(HEADERS)
 	@mkdir -p $$(@D)
-	$(2) $(STRICT) $(3) $($(5)$(b)) -DTRAINOPT_SYMBOL_PREFIX=to_$(b)_ -I. -c $$< -o $$@
+	$(2) $(STRICT) $(3) $($(5)$(b)) $(LIB_EXTRA_$(1)) -DTRAINOPT_SYMBOL_PREFIX=to_$(b)_ -I. -c $$< -o $$@
 $(BUILD)/$(1)/whitebox.$(b).o: tests/whitebox.c $(TEST_HEADERS)
 	@mkdir -p $$(@D)
 	$(2) $(STRICT) $(3) $($(5)$(b)) -DTO_BACKEND_ID=$(b) -I. -Itests -c $$< -o $$@
@@ -190,6 +190,9 @@ MATRIX_LEGS += sse2
 # AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite, not just the batteries.
 SANITIZE = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 $(eval $(call runner_rule,asan,gcc,$(SANITIZE)))
+# The clang leg's library objects are also the fuzz targets' (below): the same flags plus
+# libFuzzer's coverage instrumentation, which the ASan runtime's weak hooks absorb in the runner.
+LIB_EXTRA_asan-clang = -fsanitize=fuzzer-no-link
 $(eval $(call runner_rule,asan-clang,clang,$(SANITIZE)))
 
 # ThreadSanitizer (clang): the suites that run threads (parallel: the library on a pthread
@@ -222,8 +225,8 @@ $(eval $(call leg_rule,valgrind,gcc,-O2 -g,scalar,FLAGS_))
 
 # ---- differential fuzzing with libFuzzer: per kernel family, the calling code compiled
 # once per backend (FZ_NAME), every backend's bits and statuses compared with scalar's.
-# The library is compiled once per backend (prefix to_<backend>_, as the test legs) and
-# linked into every target ----
+# The library objects are the asan-clang leg's (prefix to_<backend>_, clang -O1 -g, ASan
+# and UBSan, -fsanitize=fuzzer-no-link: FUZZ_CFLAGS exactly), linked into every target ----
 FUZZ_TARGETS  = optim schedules batchnorm random losses norms
 FUZZ_TARGETS += layerwise
 FUZZ_TARGETS += quant8
@@ -235,12 +238,6 @@ FUZZ_SECONDS ?= 60
 # Whether clang can link a libFuzzer program (Debian: libclang-rt-14-dev); evaluated only when used.
 HAVE_LIBFUZZER = $(shell echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' | \
 	$(FUZZ_CC) -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null && echo yes)
-define fuzz_lib_rule
-$(BUILD)/fuzz/lib.$(1).o: tests/lib.c $(HEADERS)
-	@mkdir -p $$(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FLAGS_$(1)) -DTRAINOPT_SYMBOL_PREFIX=to_$(1)_ -I. -c $$< -o $$@
-endef
-$(foreach b,$(FUZZ_BACKENDS),$(eval $(call fuzz_lib_rule,$(b))))
 define fuzz_rule
 $(foreach b,$(FUZZ_BACKENDS),
 $(BUILD)/fuzz/fuzz_$(1).$(b).o: tests/fuzz/fuzz_$(1).c tests/fuzz/fuzz.h $(HEADERS)
@@ -250,7 +247,7 @@ $(BUILD)/fuzz/fuzz_$(1).$(b).o: tests/fuzz/fuzz_$(1).c tests/fuzz/fuzz.h $(HEADE
 $(BUILD)/fuzz/main_$(1).o: tests/fuzz/fuzz_main.c tests/fuzz/fuzz.h
 	@mkdir -p $$(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -DFZ_FAMILY=$(1) -Itests/fuzz -c $$< -o $$@
-$(BUILD)/fuzz/fuzz_$(1): $(BUILD)/fuzz/main_$(1).o $(foreach b,$(FUZZ_BACKENDS),$(BUILD)/fuzz/fuzz_$(1).$(b).o $(BUILD)/fuzz/lib.$(b).o)
+$(BUILD)/fuzz/fuzz_$(1): $(BUILD)/fuzz/main_$(1).o $(foreach b,$(FUZZ_BACKENDS),$(BUILD)/fuzz/fuzz_$(1).$(b).o $(BUILD)/asan-clang/lib.$(b).o)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $$^ -o $$@ -lm
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))

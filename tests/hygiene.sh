@@ -15,8 +15,8 @@
 # of the checks once all have ended. A check that needs another's output awaits it.
 out=${1:-build/hygiene}
 jobs=${HYGIENE_JOBS:-2}
-rm -rf "$out/results" "$out"/job* "$out"/*.done "$out"/impl-*.o
-mkdir -p "$out/results"
+rm -rf "$out/results" "$out/cpu" "$out"/job* "$out"/*.done "$out"/impl-*.o
+mkdir -p "$out/results" "$out/cpu"
 strict="-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror -I."
 impl=-DTRAINOPT_IMPLEMENTATION
 
@@ -35,7 +35,7 @@ run_check() { # run_check NAME COMMAND...: one test, in this shell; its result g
 job() { # job COMMAND...: runs COMMAND (run_check calls) in the background once a slot is free
     read -r _ <&3
     res=$out/results/$n
-    ( "$@"; echo >&3 ) &
+    ( "$@"; times > "$out/cpu/$n"; echo >&3 ) &
     n=$((n + 1)) w=$out/job$n
     mkdir -p "$w"
 }
@@ -108,10 +108,12 @@ check "c++-implementation-and-c-user-link" with_unit impl-g++-c++11 "gcc -std=c9
 # A TRAINOPT_STATIC unit (a library's private copies) beside the implementation: no clash.
 check "static-unit-beside-the-implementation-link" with_impl_gcc_c99 "gcc -std=c99 $strict -O2 -DTRAINOPT_STATIC -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $w/b.o &&
     gcc $w/a.o $w/b.o -o $w/two -lm && $w/two"
-# TRAINOPT_SYMBOL_PREFIX, in both units: the link names change, the C names do not.
+# TRAINOPT_SYMBOL_PREFIX, in both units: the link names change, the C names do not. At -O0:
+# names are the front end's; the same unit at -O2 is implementation-gcc-c99-[] (a third of
+# the CPU time: 36 whole-library compiles at -O2/-O3 are what hygiene costs).
 prefixed() {
-    gcc -std=c99 $strict -O2 -DTRAINOPT_SYMBOL_PREFIX=p_ $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o "$w/a.o" &&
-        gcc -std=c99 $strict -O2 -DTRAINOPT_SYMBOL_PREFIX=p_ -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o "$w/b.o" &&
+    gcc -std=c99 $strict -O0 -DTRAINOPT_SYMBOL_PREFIX=p_ $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o "$w/a.o" &&
+        gcc -std=c99 $strict -O0 -DTRAINOPT_SYMBOL_PREFIX=p_ -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o "$w/b.o" &&
         gcc "$w/a.o" "$w/b.o" -o "$w/two" -lm && "$w/two" || return 1
     nm -g --defined-only -P "$w/a.o" | cut -d' ' -f1 | grep -x p_backend || { echo "no p_backend in the implementation unit"; return 1; }
     ! nm -g -P "$w/a.o" "$w/b.o" | cut -d' ' -f1 | grep '^trainopt_'
@@ -175,8 +177,11 @@ linked_reports() { # linked_reports CC FLAGS PROGRAM UNIT EXPECTED
     dispatch_link "$1" "$2" "$3" "$4" && dispatch_reports "$3" "" "$5"
 }
 check "dispatch-c++-best-variant" linked_reports g++ "-std=c++17 -x c++ -O2 -DTRAINOPT_DISPATCH" "$out/dispatch-c++" impl-g++-c++20 $best
-check "dispatch-TRAINOPT_NO_AVX512" built_reports gcc "-std=c99 -O2 -DTRAINOPT_DISPATCH -DTRAINOPT_NO_AVX512" "$out/dispatch-no-avx512" "$(capped avx2)"
-check "dispatch-TRAINOPT_NO_SIMD-turns-it-off" built_reports gcc "-std=c99 -O2 -DTRAINOPT_DISPATCH -DTRAINOPT_NO_SIMD" "$out/dispatch-no-simd" scalar
+# These two test which variant runs, so at -O0: the code of both (a subset of the variants)
+# is compiled at -O2 by implementation-gcc-c17-[-DTRAINOPT_DISPATCH], and C99's front end
+# sees it in static-gcc-c99-[-DTRAINOPT_DISPATCH].
+check "dispatch-TRAINOPT_NO_AVX512" built_reports gcc "-std=c99 -O0 -DTRAINOPT_DISPATCH -DTRAINOPT_NO_AVX512" "$out/dispatch-no-avx512" "$(capped avx2)"
+check "dispatch-TRAINOPT_NO_SIMD-turns-it-off" built_reports gcc "-std=c99 -O0 -DTRAINOPT_DISPATCH -DTRAINOPT_NO_SIMD" "$out/dispatch-no-simd" scalar
 # The dispatch names (and the rest of both headers) are what tools/pack.sh makes from src/.
 check "packed-headers-up-to-date" sh tools/pack.sh --check
 
@@ -208,6 +213,14 @@ check "fast-math-declarations-only-is-silent" sh -c "gcc -std=c99 -I. -Werror -f
 wait
 exec 3>&-
 cat "$out"/results/* | grep -v '^PASS'
+# Each job's CPU seconds (user + system of its compilers and programs, from the shell's
+# `times`), in $out/cpu.txt with its first check's name; the total and the costliest here.
+for f in "$out"/cpu/*; do
+    j=${f##*/}
+    printf '%s %s\n' "$(sed -n 2p "$f" | tr 'ms' '  ' | awk '{ printf "%.1f", $1 * 60 + $2 + $3 * 60 + $4 }')" \
+        "$(sed -n '1s/^[A-Z]* hygiene\///p' "$out/results/$j")"
+done | sort -rn > "$out/cpu.txt"
+echo "hygiene CPU: $(awk '{ s += $1 } END { printf "%.0f", s }' "$out/cpu.txt") s (user + system; per check: $out/cpu.txt), the costliest: $(head -n 3 "$out/cpu.txt" | awk '{ t = $1; sub(/^[^ ]* /, ""); printf "%s%s %s s", (NR > 1 ? ", " : ""), $0, t }')"
 passed=$(cat "$out"/results/* | grep -c '^PASS') failed=$(cat "$out"/results/* | grep -c '^FAIL')
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
