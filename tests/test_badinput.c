@@ -1649,6 +1649,8 @@ static void bi_sf_mpm_extra(to_ctx *t, const bi_kernel *k) {
     bi_mpm_extra(t, k);
     bi_setup(k, &a), bi_sf_state.step = 0;
     bi_logged(bi_row(t, k, &a, TRAINOPT_ERR_STEP, 0, "a state never advanced (s->step 0)"));
+}
+
 /* Adafactor's list (its own tensor type): tensor j's param, grad, row_var, col_var and
    variance at float 64*j of slots 4 to 8; a factored [4][8], an unfactored [1][20] and a
    factored [5][1]. Config h as bi_af_cfg, grad_scale h[6]; i[1] found_inf. */

@@ -1374,6 +1374,8 @@ static void pa_test_generator_refusals(to_ctx *t) {
     TO_CHECK(t, memcmp(before, y, n * sizeof(float)) == 0, "a refused threaded generator wrote");
     TO_CHECK(t, trainopt_rand_normal_mt(1, 0, 0, 0.0, 1.0, NULL, &th) == TRAINOPT_OK, "rand_normal_mt: n 0 refused");
     free(y), free(before);
+}
+
 /* ---- Adafactor's list (trainopt_adafactor_step_multi, src/parallel_adafactor.h) ------------ */
 
 /* Factored and unfactored tensors, one empty, one past TRAINOPT_CHUNK; each is one task. */
