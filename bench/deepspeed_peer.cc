@@ -182,14 +182,19 @@ static size_t differing_params(int path, size_t n) {
     return differ;
 }
 
-int main(void) {
-    static const size_t sizes[] = {1u << 20, 1u << 24};
+int main(int argc, char **argv) {
+    static const size_t default_sizes[] = {1u << 20, 1u << 24};
+    /* sizes on the command line replace the defaults (issue 20's 100M: 100663296) */
+    size_t sizes[8], count = 0;
+    for (int i = 1; i < argc && count < 8; i++) sizes[count++] = (size_t)strtoull(argv[i], NULL, 10);
+    if (count == 0)
+        for (size_t i = 0; i < 2; i++) sizes[count++] = default_sizes[i];
     printf("trainopt (%s backend) AdamW beside DeepSpeed's CPU Adam (Step_AVX<%d>, %d-lane), median of %d steps\n",
            trainopt_backend(), SPAN, SIMD_WIDTH, REPS);
     printf("%-10s %-7s %-30s %11s %11s %10s %14s\n", "n", "threads", "path", "trainopt", "DeepSpeed", "speed",
            "params differ");
     printf("%-10s %-7s %-30s %11s %11s %10s %14s\n", "", "", "", "ns/elem", "ns/elem", "tro/ds", "after 1 step");
-    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+    for (size_t si = 0; si < count; si++)
         for (int threads = 1; threads <= 2; threads++)
             for (int path = 0; path < PATHS; path++) {
                 arrays a = make_arrays(path, sizes[si]);
