@@ -592,9 +592,28 @@
      _mt (RANDOM NUMBERS), threads last, with the same checks and the same bits. Every
      draw is a function of (seed, offset + i), so a piece of TRAINOPT_CHUNK elements
      starting at element s is the plain call with offset + s and the mask advanced by
-     s/8 (whole bytes: the chunk is a multiple of 8). The generators (rand_u32,
-     rand_uniform, rand_normal, the initializers) have no _mt form yet; the same cut
-     by the caller (a piece at offset + s) gives the same bits.
+     s/8 (whole bytes: the chunk is a multiple of 8).
+
+     trainopt_rand_u32_mt, trainopt_rand_uniform_mt, trainopt_rand_normal_mt,
+     trainopt_xavier_uniform_mt, trainopt_xavier_normal_mt, trainopt_kaiming_uniform_mt,
+     trainopt_kaiming_normal_mt, trainopt_trunc_normal_mt: the functions without _mt
+     (RANDOM NUMBERS, DROPOUT, INITIALIZATION), threads last, with the same checks and
+     the same bits, cut as dropout is: the piece at element s is the plain call at
+     offset + s.
+
+     trainopt_mse_loss_mt, trainopt_bce_with_logits_mt,
+     trainopt_softmax_cross_entropy_mt: the functions without _mt (REGULARIZATION,
+     GRADIENT UTILITIES AND LOSSES), threads last, with the same checks and the same
+     bits. The gradients are elementwise (MSE,
+     BCE) or per row (cross-entropy); the loss is a mean, summed in the serial call's
+     order. MSE and BCE: pieces of TRAINOPT_CHUNK elements, a whole number of the
+     serial sum's 256-element blocks; each piece keeps its blocks' sums and the calling
+     thread adds them in block order after each round of 32 pieces, as the serial call
+     does. Cross-entropy: the labels are checked and counted first (the gradient's
+     1/count needs every row), then pieces of whole rows (up to 128, about
+     TRAINOPT_CHUNK values) keep each row's terms, and the calling thread adds them in
+     row order after each round of up to 2048 rows. A row longer than TRAINOPT_CHUNK
+     is one task: a batch of B rows runs on at most B threads.
 
    LEARNING-RATE SCHEDULES (torch.optim.lr_scheduler, PyTorch 1.13; Keras; optax)
      Pure functions of the step t (0-based, PyTorch's last_epoch): the lr for step t
