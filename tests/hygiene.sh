@@ -108,12 +108,10 @@ check "c++-implementation-and-c-user-link" with_unit impl-g++-c++11 "gcc -std=c9
 # A TRAINOPT_STATIC unit (a library's private copies) beside the implementation: no clash.
 check "static-unit-beside-the-implementation-link" with_impl_gcc_c99 "gcc -std=c99 $strict -O2 -DTRAINOPT_STATIC -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o $w/b.o &&
     gcc $w/a.o $w/b.o -o $w/two -lm && $w/two"
-# TRAINOPT_SYMBOL_PREFIX, in both units: the link names change, the C names do not. At -O0:
-# names are the front end's; the same unit at -O2 is implementation-gcc-c99-[] (a third of
-# the CPU time: 36 whole-library compiles at -O2/-O3 are what hygiene costs).
+# TRAINOPT_SYMBOL_PREFIX, in both units: the link names change, the C names do not.
 prefixed() {
-    gcc -std=c99 $strict -O0 -DTRAINOPT_SYMBOL_PREFIX=p_ $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o "$w/a.o" &&
-        gcc -std=c99 $strict -O0 -DTRAINOPT_SYMBOL_PREFIX=p_ -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o "$w/b.o" &&
+    gcc -std=c99 $strict -O2 -DTRAINOPT_SYMBOL_PREFIX=p_ $impl -DHYGIENE_TU=1 -c tests/hygiene_tu.c -o "$w/a.o" &&
+        gcc -std=c99 $strict -O2 -DTRAINOPT_SYMBOL_PREFIX=p_ -DHYGIENE_TU=2 -c tests/hygiene_tu.c -o "$w/b.o" &&
         gcc "$w/a.o" "$w/b.o" -o "$w/two" -lm && "$w/two" || return 1
     nm -g --defined-only -P "$w/a.o" | cut -d' ' -f1 | grep -x p_backend || { echo "no p_backend in the implementation unit"; return 1; }
     ! nm -g -P "$w/a.o" "$w/b.o" | cut -d' ' -f1 | grep '^trainopt_'
@@ -177,11 +175,8 @@ linked_reports() { # linked_reports CC FLAGS PROGRAM UNIT EXPECTED
     dispatch_link "$1" "$2" "$3" "$4" && dispatch_reports "$3" "" "$5"
 }
 check "dispatch-c++-best-variant" linked_reports g++ "-std=c++17 -x c++ -O2 -DTRAINOPT_DISPATCH" "$out/dispatch-c++" impl-g++-c++20 $best
-# These two test which variant runs, so at -O0: the code of both (a subset of the variants)
-# is compiled at -O2 by implementation-gcc-c17-[-DTRAINOPT_DISPATCH], and C99's front end
-# sees it in static-gcc-c99-[-DTRAINOPT_DISPATCH].
-check "dispatch-TRAINOPT_NO_AVX512" built_reports gcc "-std=c99 -O0 -DTRAINOPT_DISPATCH -DTRAINOPT_NO_AVX512" "$out/dispatch-no-avx512" "$(capped avx2)"
-check "dispatch-TRAINOPT_NO_SIMD-turns-it-off" built_reports gcc "-std=c99 -O0 -DTRAINOPT_DISPATCH -DTRAINOPT_NO_SIMD" "$out/dispatch-no-simd" scalar
+check "dispatch-TRAINOPT_NO_AVX512" built_reports gcc "-std=c99 -O2 -DTRAINOPT_DISPATCH -DTRAINOPT_NO_AVX512" "$out/dispatch-no-avx512" "$(capped avx2)"
+check "dispatch-TRAINOPT_NO_SIMD-turns-it-off" built_reports gcc "-std=c99 -O2 -DTRAINOPT_DISPATCH -DTRAINOPT_NO_SIMD" "$out/dispatch-no-simd" scalar
 # The dispatch names (and the rest of both headers) are what tools/pack.sh makes from src/.
 check "packed-headers-up-to-date" sh tools/pack.sh --check
 
