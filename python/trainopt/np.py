@@ -1037,6 +1037,8 @@ else:
 for _family, _kernel in _api.KERNELS:
     if _kernel.endswith("_step_multi") and _kernel[:-len("_multi")] + "_ex" in COVERAGE:
         COVERAGE[_kernel] = COVERAGE[_kernel[:-len("_multi")] + "_ex"]
+    elif _kernel.endswith("_step_mp_multi") and _kernel[:-len("_multi")] in COVERAGE:
+        COVERAGE[_kernel] = COVERAGE[_kernel[:-len("_multi")]]
     elif _kernel.endswith("_mt") and _kernel[:-len("_mt")] in COVERAGE:
         COVERAGE[_kernel] = COVERAGE[_kernel[:-len("_mt")]]
 
