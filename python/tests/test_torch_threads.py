@@ -46,13 +46,14 @@ def multi_step_classes():
 
 @unittest.skipIf(SKIP, SKIP)
 class Threads(unittest.TestCase):
-    def run_steps(self, name, kw, threads, grad_scale=None):
+    def run_steps(self, name, kw, threads, grad_scale=None, dtype=torch.float32, multi_tensor=True):
         g = torch.Generator().manual_seed(5)
-        params = [torch.randn(s, generator=g) for s in SHAPES]
-        grads = [[torch.randn(s, generator=g) for s in SHAPES] for _ in range(STEPS)]
+        params = [torch.randn(s, generator=g).to(dtype) for s in SHAPES]
+        grads = [[torch.randn(s, generator=g).to(dtype) for s in SHAPES] for _ in range(STEPS)]
         # two groups: the second with its own lr, so each group's call runs on the pool
         opt = getattr(tt, name)([{"params": params[:3]}, {"params": params[3:], "lr": kw["lr"] * 0.5}],
                                 threads=threads, **kw)
+        opt.multi_tensor = multi_tensor
         if hasattr(opt, "train"):
             opt.train()  # schedule-free: steps in train mode
         for step in range(STEPS):
@@ -80,6 +81,27 @@ class Threads(unittest.TestCase):
                         for key, v in sb[k].items():
                             if isinstance(v, torch.Tensor):
                                 self.assertTrue(torch.equal(sa[k][key], v), "%s threads=%d: state %d %s differs"
+                                                % (name, threads, k, key))
+
+    def test_bfloat16_same_bits_at_1_2_3_threads(self):
+        """bf16 groups step through trainopt_<opt>_step_mp_multi on the pool: the bits of one
+        trainopt_<opt>_step_mp call per tensor (multi_tensor=False), states included."""
+        for name, kw in CASES:
+            if name in ("Adafactor", "AdamWScheduleFree"):
+                continue  # their drop-ins step fp32 tensors only
+            for grad_scale in (None, 0.5):
+                want, ref = self.run_steps(name, kw, 1, grad_scale, torch.bfloat16, multi_tensor=False)
+                for threads in (1, 2, 3):
+                    got, opt = self.run_steps(name, kw, threads, grad_scale, torch.bfloat16)
+                    for i, (a, b) in enumerate(zip(got, want)):
+                        self.assertTrue(torch.equal(a.view(torch.int16), b.view(torch.int16)),
+                                        "%s bf16 threads=%d grad_scale=%s: parameter %d differs"
+                                        % (name, threads, grad_scale, i))
+                    sa, sb = opt.state_dict()["state"], ref.state_dict()["state"]
+                    for k in sb:
+                        for key, v in sb[k].items():
+                            if isinstance(v, torch.Tensor):
+                                self.assertTrue(torch.equal(sa[k][key], v), "%s bf16 threads=%d: state %d %s differs"
                                                 % (name, threads, k, key))
 
     def test_default_follows_torch_get_num_threads(self):

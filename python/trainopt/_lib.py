@@ -206,8 +206,8 @@ def _by_address_prototype(name):
             return "uintptr_t " + p
         if t in ("float *const *", "const float *const *"):  # LAMB's and LARS's tensor lists
             return "const uintptr_t *" + p
-        if t == "const trainopt_tensor *":  # the multi-tensor steps' lists
-            return "const trainopt_tensor_by_address *" + p
+        if t in ("const trainopt_tensor *", "const trainopt_tensor_mp *"):  # the multi-tensor steps' lists
+            return "const trainopt_tensor_by_address *" + p  # trainopt_tensor_mp: the same layout, void *
         if t == "const trainopt_adafactor_tensor *":  # Adafactor's list
             return "const trainopt_adafactor_tensor_by_address *" + p
         return "%s %s" % (t, p)
@@ -221,6 +221,7 @@ if MULTI_STATES:
     ffi_by_address.cdef("typedef struct { uintptr_t param; uintptr_t grad; uintptr_t state[%d]; size_t n; } "
                         "trainopt_tensor_by_address;" % MULTI_STATES)
     assert ffi_by_address.sizeof("trainopt_tensor_by_address") == ffi.sizeof("trainopt_tensor")
+    assert "trainopt_tensor_mp" not in _api.CDEF or ffi.sizeof("trainopt_tensor_mp") == ffi.sizeof("trainopt_tensor")
 HAS_ADAFACTOR_MULTI = "adafactor_step_multi" in _api.PARAMS
 if HAS_ADAFACTOR_MULTI:
     ffi_by_address.cdef("typedef struct { uintptr_t param; uintptr_t grad; uintptr_t row_var; uintptr_t col_var; "
@@ -229,7 +230,7 @@ if HAS_ADAFACTOR_MULTI:
 ffi_by_address.cdef("\n".join(_by_address_prototype(name) for family, name in _api.KERNELS
                                if optimizer_layout(name) or list_optimizer_layout(name)
                                or name.startswith(("adafactor_step", "sfadamw_")) or name.endswith("_step_mp")
-                               or (MULTI_STATES and name.endswith("_step_multi"))))
+                               or (MULTI_STATES and name.endswith(("_step_multi", "_step_mp_multi")))))
 lib_by_address = ffi_by_address.dlopen(path)
 
 

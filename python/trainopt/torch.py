@@ -7,7 +7,8 @@ The state it keeps is torch's (the same names, dtypes and step counters), so a
 checkpoint moves between trainopt.torch.AdamW and torch.optim.AdamW both ways.
 
 A bfloat16 parameter (with a bfloat16 gradient; its states bfloat16, as torch.optim keeps them)
-is stepped by trainopt_<opt>_step_mp: the fp32 step on the widened values, rounded once.
+is stepped by trainopt_<opt>_step_mp (one _step_mp_multi call per group on the threads): the fp32
+step on the widened values, rounded once.
 
 step() checks every parameter of every group before it runs any kernel: CPU,
 float32 (or bfloat16), contiguous, a dense gradient of the parameter's shape, states of the
@@ -306,8 +307,12 @@ class _TrainoptStep:
                 continue
             c_function, cfg, rows, is_list, mixed_rows = plan
             if mixed_rows:  # bf16 parameters: their _mp kernel, the precision descriptor after the arrays
-                self._run_rows(self._mixed_function(kernel, gi), cfg, mixed_rows,
-                               [_BF16_PRECISION, opts[0] if opts else ffi.NULL], kernel)
+                mixed_multi = self._mixed_multi_function(kernel) if multi else None
+                if mixed_multi:
+                    self._run_multi(mixed_multi, cfg, mixed_rows, opts, kernel, hook, _BF16_PRECISION)
+                else:
+                    self._run_rows(self._mixed_function(kernel, gi), cfg, mixed_rows,
+                                   [_BF16_PRECISION, opts[0] if opts else ffi.NULL], kernel)
             if is_list:
                 self._run_lists(c_function, cfg, rows, opts, kernel)
                 continue
@@ -357,8 +362,10 @@ class _TrainoptStep:
             return None
         return getattr(lib_by_address, "trainopt_" + name)
 
-    def _run_multi(self, multi, cfg, rows, opts, kernel, hook):
-        """The planned rows in one multi-tensor call per step value on HOOK's threads, then the commits."""
+    def _run_multi(self, multi, cfg, rows, opts, kernel, hook, precision=None):
+        """The planned rows in one multi-tensor call per step value on HOOK's threads, then the commits;
+        with PRECISION, MULTI is a _step_mp_multi and takes it before the options."""
+        mixed = [precision] if precision is not None else []
         batches = {}
         for row in rows:
             if row[3]:
@@ -367,7 +374,7 @@ class _TrainoptStep:
         for lead, batch in batches.items():
             tensors = ffi_by_address.new("trainopt_tensor_by_address[]",
                                          [(row[4][0], row[4][1], row[4][2:] + pad, row[3]) for row in batch])
-            status = multi(cfg, *lead, len(batch), tensors, opts[0] if opts else ffi.NULL, hook)
+            status = multi(cfg, *lead, len(batch), tensors, *mixed, opts[0] if opts else ffi.NULL, hook)
             if status:
                 check(status, kernel)
         for p, step, lead, n, pointers, new_state, kept, step_tensor in rows:
@@ -425,7 +432,9 @@ class _TrainoptStep:
                         opts[0] if opts else ffi.NULL, ffi.NULL), kernel)
         return plan
 
-    # ---- bf16 parameters: trainopt_<opt>_step_mp (src/mixed.h), one call per tensor ----
+    # ---- bf16 parameters: trainopt_<opt>_step_mp (src/mixed.h): one _step_mp_multi call per group and
+    # step value on the optimizer's threads where the library has it (the bits of one _mp call per
+    # tensor), else one call per tensor ----
     # A bf16 parameter with its bf16 gradient keeps its states in bf16, as torch.optim keeps them in
     # the parameter's dtype (so a checkpoint moves both ways); the step is the fp32 kernel on the
     # widened values, rounded to nearest once at the end (torch.optim rounds after every operation).
@@ -436,6 +445,14 @@ class _TrainoptStep:
         if name not in _api.PARAMS:
             raise TypeError("trainopt.torch.%s: param_groups[%d] has torch.bfloat16 parameters, which need "
                             "trainopt_%s; the library has none" % (self._spec.name, gi, name))
+        return getattr(lib_by_address, "trainopt_" + name)
+
+    def _mixed_multi_function(self, kernel):
+        """trainopt_<opt>_step_mp_multi for KERNEL (adamw_step or adamw_step_ex), or None: the bf16
+        tensors of a group in one call on the optimizer's threads, the bits of one _mp call each."""
+        name = (kernel[:-len("_ex")] if kernel.endswith("_ex") else kernel) + "_mp_multi"
+        if name not in _api.PARAMS:
+            return None
         return getattr(lib_by_address, "trainopt_" + name)
 
     def _run_lists(self, c_function, cfg, rows, opts, kernel):
