@@ -14341,7 +14341,7 @@ static trainopt_status trainopt__mpm_run(trainopt__mp_tensor_step run, const voi
         if ((st = trainopt__mp_check(&m, &r, o)) != TRAINOPT_OK) return trainopt__multi_refuse(st, fn, t);
         /* the states this config needs: the step on scratch, once per set of given states */
         present = 0;
-        for (s = 0; s < states; s++) present |= (x->state[s] != NULL) << s;
+        for (s = 0; s < states; s++) present |= (unsigned)(x->state[s] != NULL) << s;
         if (verdict[present] < 0) verdict[present] = trainopt__mpm_try(run, c, step, states, pr, &one, present) != TRAINOPT_OK;
         if (verdict[present] && (st = trainopt__mpm_try(run, c, step, states, pr, &one, present)) != TRAINOPT_OK)
             return trainopt__multi_refuse(st, fn, t);
