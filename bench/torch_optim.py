@@ -11,7 +11,9 @@ Workloads (parameter lists; gradients are fixed random tensors, only step() is t
              weights and biases, the classifier), a realistic mix of large and tiny tensors;
   16M        one tensor of 16M parameters (out of cache: memory traffic);
   small200   200 small tensors (64 to 4096 elements): the per-call overhead;
-  stack100M  24 Linear(2048, 2048) layers with biases (100.7M parameters).
+  stack100M  24 Linear(2048, 2048) layers with biases (100.7M parameters);
+  model200   bench/multi.c's model: 200 tensors of 1K to 1M elements, log-spaced in a
+             shuffled order (30.6M parameters), issue 19's "real layer mix".
 Each optimizer's state is created by a first step, then each figure is the median over
 --repeats runs of the time per step: wall clock, the calling thread's CPU time (which leaves out
 the time another process had the core: on a shared machine the steadier figure) and the
@@ -53,6 +55,7 @@ WORKLOADS = {
     "16M": lambda: [(16 * 1024 * 1024,)],
     "small200": lambda: [((64, 256, 1024, 4096)[i % 4],) for i in range(200)],
     "stack100M": lambda: [s for _ in range(24) for s in ((2048, 2048), (2048,))],
+    "model200": lambda: [(int(1024.0 * 1024.0 ** (((i * 37) % 200) / 199)) + i % 5,) for i in range(200)],
 }
 
 OPTIMIZERS = {
