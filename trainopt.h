@@ -82,7 +82,8 @@
      >>quant8-mp    the 8-bit steps with bf16/fp16 parameters and gradients,
                     trainopt_<opt>8bit_step_mp (src/quant8_mp.h)
      >>parallel     multi-tensor steps (trainopt_<opt>_step_multi) and threaded reductions
-                    (trainopt_sum_squares_mt, _grad_norm_mt, _clip_grad_norm_mt) on the
+                    (trainopt_sum_squares_mt, _grad_norm_mt, _clip_grad_norm_mt) and
+                    gradient utilities (_clip_grad_value_mt, _grad_unscale_mt) on the
                     caller's parallel-for (src/parallel.h)
      >>parallel-mixed  trainopt_<opt>_step_mp_multi: the multi-tensor steps with bf16/fp16
                     arrays, on the caller's parallel-for (src/parallel_mixed.h)
@@ -581,6 +582,14 @@
      trainopt_sum_squares_mt, trainopt_grad_norm_mt, trainopt_clip_grad_norm_mt: the
      functions without _mt, with the same checks and the same bits, on the threads.
 
+     trainopt_clip_grad_value_mt(n, grad, clip_value, threads),
+     trainopt_grad_unscale_mt(n, grad, inv_scale, found_inf, threads): the functions
+     without _mt, with the same checks (their errors name the _mt function) and the same
+     bits, in pieces of TRAINOPT_CHUNK elements (both are elementwise). grad_unscale_mt
+     notes per piece whether it met an Inf or a NaN and sets *found_inf to 1 on the
+     calling thread after the pieces, exactly when the plain call would; like it, it
+     never clears the flag (one flag can gather several calls, as PyTorch's found_inf).
+
      trainopt_layernorm_forward_mt, trainopt_layernorm_backward_mt,
      trainopt_rmsnorm_forward_mt, trainopt_rmsnorm_backward_mt: the functions without
      _mt (NORMS), threads last, with the same checks (their errors name the _mt
@@ -615,7 +624,17 @@
      channels; the serial call sweeps more than 64 channels at once with its state in y
      (dx), and per channel its sums are the tiles' (the same canonical blocks), so the
      bits agree. The parallelism is the number of channels: a layer of 64 channels or
-     fewer in NHWC runs on one thread. forward_infer and fold have no threaded form.
+     fewer in NHWC runs on one thread. fold (C values) has no threaded form.
+
+     trainopt_batchnorm_forward_infer_mt(c, s, x, gamma, beta, running_mean, running_var,
+     y, threads): trainopt_batchnorm_forward_infer (BATCH NORM) on the threads, with the
+     same checks and the same bits, NCHW and NHWC. The pass is elementwise, so the
+     pieces (fixed by the shape, about TRAINOPT_CHUNK values each) also split the
+     samples: NCHW, blocks of images by tiles of up to 64 channels (fewer when a
+     channel's row is long; a row of more than TRAINOPT_CHUNK values is cut in pieces of
+     TRAINOPT_CHUNK); NHWC (and spatial 1), blocks of rows by tiles of 64 channels. Each
+     piece makes its channels' coefficients as the plain call does (in double, rounded
+     once), so a layer of few channels runs on every thread too.
 
      trainopt_dropout_forward_mt, trainopt_dropout_backward_mt: the functions without
      _mt (RANDOM NUMBERS), threads last, with the same checks and the same bits. Every
@@ -2208,6 +2227,12 @@ typedef struct {
     X(gradutil, trainopt_status, clip_grad_norm_mt, (size_t k, float *const *grads, const size_t *lens,        \
       double max_norm, float *total_norm, const trainopt_threads *threads),                                    \
       (k, grads, lens, max_norm, total_norm, threads))                                                         \
+    X(gradutil, trainopt_status, clip_grad_value_mt, (size_t n, float *grad, double clip_value,                \
+      const trainopt_threads *threads),                                                                        \
+      (n, grad, clip_value, threads))                                                                          \
+    X(gradutil, trainopt_status, grad_unscale_mt, (size_t n, float *grad, float inv_scale, int *found_inf,     \
+      const trainopt_threads *threads),                                                                        \
+      (n, grad, inv_scale, found_inf, threads))                                                                \
     X(loss, trainopt_status, mse_loss, (size_t n, const float *pred, const float *target, float *loss,         \
       float *grad),                                                                                            \
       (n, pred, target, loss, grad))                                                                           \
@@ -2345,6 +2370,10 @@ typedef struct {
       const float *x, const float *dy, const float *gamma, const float *save_mean, const float *save_invstd,   \
       const float *y, float *dx, float *dgamma, float *dbeta, const trainopt_threads *threads),                \
       (c, s, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma, dbeta, threads))                             \
+    X(batchnorm, trainopt_status, batchnorm_forward_infer_mt, (const trainopt_bn_config *c,                    \
+      trainopt_bn_shape s, const float *x, const float *gamma, const float *beta, const float *running_mean,   \
+      const float *running_var, float *y, const trainopt_threads *threads),                                    \
+      (c, s, x, gamma, beta, running_mean, running_var, y, threads))                                           \
     X(random, trainopt_status, dropout_forward_mt, (double p, uint64_t seed, uint64_t offset, size_t n,        \
       const float *x, float *y, uint8_t *mask, const trainopt_threads *threads),                               \
       (p, seed, offset, n, x, y, mask, threads))                                                               \
@@ -2589,6 +2618,8 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__bn_head TRAINOPT__PRIVATE(trainopt__bn_head)
 #define trainopt__bn_infer_coefs TRAINOPT__PRIVATE(trainopt__bn_infer_coefs)
 #define trainopt__bn_infer_ew TRAINOPT__PRIVATE(trainopt__bn_infer_ew)
+#define trainopt__bn_infer_serial TRAINOPT__PRIVATE(trainopt__bn_infer_serial)
+#define trainopt__bn_infer_setup TRAINOPT__PRIVATE(trainopt__bn_infer_setup)
 #define trainopt__bn_merge TRAINOPT__PRIVATE(trainopt__bn_merge)
 #define trainopt__bn_min TRAINOPT__PRIVATE(trainopt__bn_min)
 #define trainopt__bn_norm TRAINOPT__PRIVATE(trainopt__bn_norm)
@@ -2639,6 +2670,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__check_arrays TRAINOPT__PRIVATE(trainopt__check_arrays)
 #define trainopt__check_out TRAINOPT__PRIVATE(trainopt__check_out)
 #define trainopt__check_tensors TRAINOPT__PRIVATE(trainopt__check_tensors)
+#define trainopt__clip_value_check TRAINOPT__PRIVATE(trainopt__clip_value_check)
 #define trainopt__convert_bf16_f16 TRAINOPT__PRIVATE(trainopt__convert_bf16_f16)
 #define trainopt__convert_bf16_f32 TRAINOPT__PRIVATE(trainopt__convert_bf16_f32)
 #define trainopt__convert_f16_bf16 TRAINOPT__PRIVATE(trainopt__convert_f16_bf16)
@@ -2855,6 +2887,9 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__off TRAINOPT__PRIVATE(trainopt__off)
 #define trainopt__overlap TRAINOPT__PRIVATE(trainopt__overlap)
 #define trainopt__partial_overlap TRAINOPT__PRIVATE(trainopt__partial_overlap)
+#define trainopt__pbn_infer_job TRAINOPT__PRIVATE(trainopt__pbn_infer_job)
+#define trainopt__pbn_infer_run TRAINOPT__PRIVATE(trainopt__pbn_infer_run)
+#define trainopt__pbn_infer_task TRAINOPT__PRIVATE(trainopt__pbn_infer_task)
 #define trainopt__pbn_job TRAINOPT__PRIVATE(trainopt__pbn_job)
 #define trainopt__pbn_run TRAINOPT__PRIVATE(trainopt__pbn_run)
 #define trainopt__pbn_task TRAINOPT__PRIVATE(trainopt__pbn_task)
@@ -2867,6 +2902,9 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__pgn_forward_task TRAINOPT__PRIVATE(trainopt__pgn_forward_task)
 #define trainopt__pgn_job TRAINOPT__PRIVATE(trainopt__pgn_job)
 #define trainopt__pgn_run TRAINOPT__PRIVATE(trainopt__pgn_run)
+#define trainopt__pgrad_job TRAINOPT__PRIVATE(trainopt__pgrad_job)
+#define trainopt__pgrad_run TRAINOPT__PRIVATE(trainopt__pgrad_run)
+#define trainopt__pgrad_task TRAINOPT__PRIVATE(trainopt__pgrad_task)
 #define trainopt__philox4x32 TRAINOPT__PRIVATE(trainopt__philox4x32)
 #define trainopt__philox_blocks TRAINOPT__PRIVATE(trainopt__philox_blocks)
 #define trainopt__philox_blocks2 TRAINOPT__PRIVATE(trainopt__philox_blocks2)
@@ -3025,6 +3063,8 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__trunc_normal_scalars TRAINOPT__PRIVATE(trainopt__trunc_normal_scalars)
 #define trainopt__trust_ratio TRAINOPT__PRIVATE(trainopt__trust_ratio)
 #define trainopt__u24 TRAINOPT__PRIVATE(trainopt__u24)
+#define trainopt__unscale_check TRAINOPT__PRIVATE(trainopt__unscale_check)
+#define trainopt__unscale_run TRAINOPT__PRIVATE(trainopt__unscale_run)
 #define trainopt__v_abs TRAINOPT__PRIVATE(trainopt__v_abs)
 #define trainopt__v_add TRAINOPT__PRIVATE(trainopt__v_add)
 #define trainopt__v_bits TRAINOPT__PRIVATE(trainopt__v_bits)
@@ -3188,6 +3228,8 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt_sum_squares_mt TRAINOPT__PUBLIC(trainopt_sum_squares_mt)
 #define trainopt_grad_norm_mt TRAINOPT__PUBLIC(trainopt_grad_norm_mt)
 #define trainopt_clip_grad_norm_mt TRAINOPT__PUBLIC(trainopt_clip_grad_norm_mt)
+#define trainopt_clip_grad_value_mt TRAINOPT__PUBLIC(trainopt_clip_grad_value_mt)
+#define trainopt_grad_unscale_mt TRAINOPT__PUBLIC(trainopt_grad_unscale_mt)
 #define trainopt_mse_loss TRAINOPT__PUBLIC(trainopt_mse_loss)
 #define trainopt_bce_with_logits TRAINOPT__PUBLIC(trainopt_bce_with_logits)
 #define trainopt_softmax_cross_entropy TRAINOPT__PUBLIC(trainopt_softmax_cross_entropy)
@@ -3228,6 +3270,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt_groupnorm_backward_mt TRAINOPT__PUBLIC(trainopt_groupnorm_backward_mt)
 #define trainopt_batchnorm_forward_train_mt TRAINOPT__PUBLIC(trainopt_batchnorm_forward_train_mt)
 #define trainopt_batchnorm_backward_mt TRAINOPT__PUBLIC(trainopt_batchnorm_backward_mt)
+#define trainopt_batchnorm_forward_infer_mt TRAINOPT__PUBLIC(trainopt_batchnorm_forward_infer_mt)
 #define trainopt_dropout_forward_mt TRAINOPT__PUBLIC(trainopt_dropout_forward_mt)
 #define trainopt_dropout_backward_mt TRAINOPT__PUBLIC(trainopt_dropout_backward_mt)
 #define trainopt_mse_loss_mt TRAINOPT__PUBLIC(trainopt_mse_loss_mt)
@@ -5771,19 +5814,19 @@ TRAINOPT__FORCE_INLINE void trainopt__ew_loop(int op, float c, size_t n, float *
     if (i < n) trainopt__ew_lanes(op, c, i, n - i, grad, bad);
 }
 
-TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_value(size_t n, float *grad, double clip_value) {
-    static const char fn[] = "trainopt_clip_grad_value";
+/* clip_grad_value's and grad_unscale's checks (fn names the caller: also their threaded
+   forms, >>parallel). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__clip_value_check(size_t n, const float *grad, double clip_value,
+                                                                  const char *fn) {
     if (!trainopt__nonneg(clip_value)) return trainopt__once_hparam(fn, "clip_value", clip_value, TRAINOPT__WHY_NONNEG);
     if (n == 0) return TRAINOPT_OK;
     if (grad == NULL) return trainopt__once_null(fn, "grad");
     if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
-    trainopt__ew_loop(TRAINOPT__EW_CLAMP, (float)clip_value, n, grad, NULL);
     return TRAINOPT_OK;
 }
 
-TRAINOPT__KERNEL_API trainopt_status trainopt_grad_unscale(size_t n, float *grad, float inv_scale, int *found_inf) {
-    static const char fn[] = "trainopt_grad_unscale";
-    trainopt__vf bad = trainopt__v_zero();
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__unscale_check(size_t n, const float *grad, float inv_scale,
+                                                               const int *found_inf, const char *fn) {
     if (!trainopt__finite(inv_scale) || !(inv_scale > 0.0f))
         return trainopt__once_hparam(fn, "inv_scale", inv_scale, TRAINOPT__WHY_POS);
     if (n == 0) return TRAINOPT_OK;
@@ -5792,8 +5835,27 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_grad_unscale(size_t n, float *grad
     if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
     if (trainopt__overlap(found_inf, sizeof *found_inf, grad, n * sizeof(float)))
         return trainopt__once_alias(fn, "found_inf", "grad");
+    return TRAINOPT_OK;
+}
+
+/* grad_unscale's pass over n elements: whether any was Inf or NaN. */
+TRAINOPT__FORCE_INLINE int trainopt__unscale_run(size_t n, float *grad, float inv_scale) {
+    trainopt__vf bad = trainopt__v_zero();
     trainopt__ew_loop(TRAINOPT__EW_UNSCALE, inv_scale, n, grad, &bad);
-    if (trainopt__m_bits(trainopt__v_unord(bad, bad)) != 0) *found_inf = 1;
+    return trainopt__m_bits(trainopt__v_unord(bad, bad)) != 0;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_value(size_t n, float *grad, double clip_value) {
+    const trainopt_status st = trainopt__clip_value_check(n, grad, clip_value, "trainopt_clip_grad_value");
+    if (st != TRAINOPT_OK || n == 0) return st;
+    trainopt__ew_loop(TRAINOPT__EW_CLAMP, (float)clip_value, n, grad, NULL);
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_grad_unscale(size_t n, float *grad, float inv_scale, int *found_inf) {
+    const trainopt_status st = trainopt__unscale_check(n, grad, inv_scale, found_inf, "trainopt_grad_unscale");
+    if (st != TRAINOPT_OK || n == 0) return st;
+    if (trainopt__unscale_run(n, grad, inv_scale)) *found_inf = 1;
     return TRAINOPT_OK;
 }
 
@@ -11545,18 +11607,19 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_train(const trai
     return TRAINOPT_OK;
 }
 
-TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_infer(const trainopt_bn_config *c, trainopt_bn_shape s,
-                                                             const float *x, const float *gamma, const float *beta,
-                                                             const float *running_mean, const float *running_var,
-                                                             float *y) {
-    trainopt__bn_span spans[6];
-    size_t total, m, n, sp, ch, r, j, c0;
-    int i, relu, stream;
-    static const char fn[] = "trainopt_batchnorm_forward_infer";
+/* Validates a forward_infer call: *total == 0 when there is nothing to do. Shared with
+   the threaded form (>>parallel-batchnorm). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_infer_setup(const trainopt_bn_config *c, const trainopt_bn_shape *s,
+                                                                const float *x, const float *gamma, const float *beta,
+                                                                const float *running_mean, const float *running_var,
+                                                                const float *y, size_t *total, const char *fn) {
     static const char *const names[] = {"x", "y", "gamma", "beta", "running_mean", "running_var"};
-    trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m, fn);
+    trainopt__bn_span spans[6];
+    size_t m;
+    int i;
+    trainopt_status st = trainopt__bn_check_config(c, s, total, &m, fn);
     if (st != TRAINOPT_OK) return st;
-    if (total == 0) return TRAINOPT_OK;
+    if (*total == 0) return TRAINOPT_OK;
     if (!x) return trainopt__once_null(fn, "x");
     if (!y) return trainopt__once_null(fn, "y");
     if (!running_mean) return trainopt__once_null(fn, "running_mean");
@@ -11564,11 +11627,20 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_infer(const trai
     spans[0].p = x; spans[1].p = y; spans[2].p = gamma; spans[3].p = beta;
     spans[4].p = running_mean; spans[5].p = running_var;
     for (i = 0; i < 6; i++) {
-        spans[i].bytes = (i < 2 ? total : s.c) * sizeof(float);
+        spans[i].bytes = (i < 2 ? *total : s->c) * sizeof(float);
         spans[i].role = i == 0 ? TRAINOPT__BN_EW_IN : i == 1 ? TRAINOPT__BN_EW_OUT : TRAINOPT__BN_IN;
     }
-    if ((st = trainopt__bn_check_overlap(spans, 6, names, fn)) != TRAINOPT_OK) return st;
+    return trainopt__bn_check_overlap(spans, 6, names, fn);
+}
 
+/* forward_infer's work on a validated call of total > 0 values (also the threaded form's
+   without a hook). */
+TRAINOPT__DRIVER void trainopt__bn_infer_serial(const trainopt_bn_config *c, trainopt_bn_shape s, const float *x,
+                                                const float *gamma, const float *beta, const float *running_mean,
+                                                const float *running_var, float *y, size_t total) {
+    const size_t m = s.n * s.spatial;
+    size_t n, sp, ch, r, j, c0;
+    int relu, stream;
     relu = c->fuse_relu != 0;
     stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
     if (trainopt__bn_view(&s, &n, &sp) == TRAINOPT_NCHW) {
@@ -11616,6 +11688,17 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_infer(const trai
         }
     }
     if (stream) trainopt__stream_fence();
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_infer(const trainopt_bn_config *c, trainopt_bn_shape s,
+                                                             const float *x, const float *gamma, const float *beta,
+                                                             const float *running_mean, const float *running_var,
+                                                             float *y) {
+    size_t total;
+    const trainopt_status st = trainopt__bn_infer_setup(c, &s, x, gamma, beta, running_mean, running_var, y, &total,
+                                                        "trainopt_batchnorm_forward_infer");
+    if (st != TRAINOPT_OK || total == 0) return st;
+    trainopt__bn_infer_serial(c, s, x, gamma, beta, running_mean, running_var, y, total);
     return TRAINOPT_OK;
 }
 
@@ -13037,6 +13120,73 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_norm_mt(size_t k, float 
         trainopt__round_run(threads, count, trainopt__scale_task, &job);
     return TRAINOPT_OK;
 }
+
+/* ---- threaded elementwise gradient utilities: clip_grad_value, grad_unscale ---- */
+
+/* Pieces of TRAINOPT_CHUNK elements at multiples of TRAINOPT_CHUNK. Both are elementwise,
+   so every cut gives the serial bits; grad_unscale's flag is made per piece and ORed on
+   the calling thread after each round (it is only ever set, never cleared, as in the
+   serial call), so no task writes the caller's found_inf. */
+typedef struct {
+    float *grad;
+    float c; /* clip_value, or inv_scale */
+    size_t n, first; /* the call's length; the round's first piece */
+    int unscale;
+    int bad[TRAINOPT__STEP_ROUND]; /* grad_unscale: per piece, whether it met an Inf or a NaN */
+} trainopt__pgrad_job;
+
+static void trainopt__pgrad_task(void *arg, size_t i) {
+    trainopt__pgrad_job *j = (trainopt__pgrad_job *)arg;
+    const size_t s = (j->first + i) * TRAINOPT_CHUNK, len = j->n - s < TRAINOPT_CHUNK ? j->n - s : TRAINOPT_CHUNK;
+    if (j->unscale) j->bad[i] = trainopt__unscale_run(len, j->grad + s, j->c);
+    else trainopt__ew_loop(TRAINOPT__EW_CLAMP, j->c, len, j->grad + s, NULL);
+}
+
+/* Runs every piece; returns whether any met an Inf or a NaN (grad_unscale). */
+TRAINOPT__DRIVER int trainopt__pgrad_run(trainopt__pgrad_job *job, const trainopt_threads *threads) {
+    const size_t pieces = (job->n + TRAINOPT_CHUNK - 1) / TRAINOPT_CHUNK;
+    size_t round, i;
+    int bad = 0;
+    for (job->first = 0; job->first < pieces; job->first += round) {
+        round = pieces - job->first < TRAINOPT__STEP_ROUND ? pieces - job->first : TRAINOPT__STEP_ROUND;
+        for (i = 0; i < round; i++) job->bad[i] = 0;
+        trainopt__round_run(threads, round, trainopt__pgrad_task, job);
+        for (i = 0; i < round; i++) bad |= job->bad[i];
+    }
+    return bad;
+}
+
+/* trainopt_clip_grad_value on the caller's threads: the same checks, the same bits. */
+TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_value_mt(size_t n, float *grad, double clip_value,
+                                                                 const trainopt_threads *threads) {
+    trainopt__pgrad_job job;
+    const trainopt_status st = trainopt__clip_value_check(n, grad, clip_value, "trainopt_clip_grad_value_mt");
+    if (st != TRAINOPT_OK || n == 0) return st;
+    if (!trainopt__has_hook(threads)) {
+        trainopt__ew_loop(TRAINOPT__EW_CLAMP, (float)clip_value, n, grad, NULL);
+        return TRAINOPT_OK;
+    }
+    job.grad = grad, job.c = (float)clip_value, job.n = n, job.unscale = 0;
+    (void)trainopt__pgrad_run(&job, threads);
+    return TRAINOPT_OK;
+}
+
+/* trainopt_grad_unscale on the caller's threads: the same checks, the same bits, and
+   *found_inf set to 1 (by the calling thread, after the pieces) exactly when the serial
+   call sets it. */
+TRAINOPT__KERNEL_API trainopt_status trainopt_grad_unscale_mt(size_t n, float *grad, float inv_scale, int *found_inf,
+                                                              const trainopt_threads *threads) {
+    trainopt__pgrad_job job;
+    const trainopt_status st = trainopt__unscale_check(n, grad, inv_scale, found_inf, "trainopt_grad_unscale_mt");
+    if (st != TRAINOPT_OK || n == 0) return st;
+    if (!trainopt__has_hook(threads)) {
+        if (trainopt__unscale_run(n, grad, inv_scale)) *found_inf = 1;
+        return TRAINOPT_OK;
+    }
+    job.grad = grad, job.c = inv_scale, job.n = n, job.unscale = 1;
+    if (trainopt__pgrad_run(&job, threads)) *found_inf = 1;
+    return TRAINOPT_OK;
+}
 /* >>parallel-norms: layer, RMS and group norm on the caller's threads (trainopt_threads;
    manual: THREADS). The work is the unthreaded kernels' (>>norms), cut by rows into
    pieces that depend on the shape only, never on the number of threads:
@@ -13483,6 +13633,107 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_backward_mt(const traino
     if (nhwc) trainopt__bn_backward_nhwc(&a);
     else trainopt__bn_backward_nchw(&a);
     if (a.stream) trainopt__stream_fence();
+    return TRAINOPT_OK;
+}
+
+/* >>parallel-batchnorm-infer: batch norm's inference pass on the caller's threads. It is
+   elementwise (y = fma(x - mean, gamma/sqrt(var + eps), beta) per channel, the
+   coefficients made as the serial call makes them), so any cut gives the serial bits; the
+   pieces depend on the shape only, each about TRAINOPT_CHUNK values, a block of rows by a
+   tile of channels whose coefficients it makes itself (at most BN_TILE per piece, so a
+   piece spends one square root per at least TRAINOPT_CHUNK / BN_TILE values):
+   - NCHW: images [r0, r1) of channels [c0, c0 + tc) (tc channels of S values making at
+     most a chunk, images making about a chunk); a channel's row of more than
+     TRAINOPT_CHUNK values is cut into pieces of TRAINOPT_CHUNK, one channel each;
+   - NHWC (and spatial 1): rows [r0, r1) of channels [c0, c0 + tc), tc = min(C, BN_TILE).
+     The serial call keeps the coefficients in y's first rows when C > BN_TILE; here each
+     piece keeps its tile's on its stack, as the serial call does for C <= BN_TILE. */
+
+typedef struct {
+    const float *x, *gamma, *beta, *running_mean, *running_var;
+    float *y;
+    double eps;
+    size_t rows, cs, s;   /* the view: rows (NCHW: images; NHWC: positions), channels, values per row of a channel */
+    size_t width, block;  /* channels per piece; rows per piece */
+    size_t tiles, segs;   /* pieces across the channels; pieces along one channel's row (NCHW) */
+    size_t first;         /* the round's first piece */
+    int nhwc, relu, stream;
+} trainopt__pbn_infer_job;
+
+static void trainopt__pbn_infer_task(void *arg, size_t i) {
+    const trainopt__pbn_infer_job *j = (const trainopt__pbn_infer_job *)arg;
+    const size_t p = j->first + i, seg = p % j->segs, tile = p / j->segs % j->tiles, rb = p / j->segs / j->tiles;
+    const size_t c0 = tile * j->width, tc = trainopt__bn_min(j->width, j->cs - c0);
+    const size_t r0 = rb * j->block, r1 = trainopt__bn_min(j->rows, r0 + j->block);
+    float coef[3][TRAINOPT__BN_TILE];
+    size_t ch, r;
+    for (ch = 0; ch < tc; ch++) {
+        const size_t at = c0 + ch;
+        trainopt__bn_infer_coefs(j->eps, j->gamma ? j->gamma[at] : 1.0f, j->beta ? j->beta[at] : 0.0f,
+                                 j->running_mean[at], j->running_var[at], coef[0] + ch, coef[1] + ch, coef[2] + ch);
+    }
+    if (j->nhwc) {
+        float *cp[4];
+        trainopt__bn_ew e;
+        cp[0] = coef[0], cp[1] = coef[1], cp[2] = coef[2], cp[3] = NULL;
+        trainopt__bn_infer_ew(cp, r0, r1, j->cs, tc, j->x + c0, j->y + c0, j->stream, &e);
+        trainopt__bn_elem(&e, 0, j->relu);
+    } else {
+        const size_t s0 = seg * TRAINOPT_CHUNK, len = trainopt__bn_min(TRAINOPT_CHUNK, j->s - s0);
+        for (r = r0; r < r1; r++)
+            for (ch = 0; ch < tc; ch++) {
+                const size_t o = (r * j->cs + c0 + ch) * j->s + s0;
+                if (j->relu) trainopt__bn_row_norm(j->x + o, j->y + o, len, coef[0][ch], coef[1][ch], coef[2][ch], 1, j->stream);
+                else trainopt__bn_row_norm(j->x + o, j->y + o, len, coef[0][ch], coef[1][ch], coef[2][ch], 0, j->stream);
+            }
+    }
+    if (j->stream) trainopt__stream_fence(); /* this thread's streaming stores, before the join */
+}
+
+TRAINOPT__DRIVER void trainopt__pbn_infer_run(trainopt__pbn_infer_job *job, const trainopt_threads *threads) {
+    size_t tasks, round;
+    if (job->nhwc) {
+        job->segs = 1;
+        job->width = trainopt__bn_min(job->cs, TRAINOPT__BN_TILE);
+        job->block = TRAINOPT_CHUNK / job->width;
+    } else if (job->s > TRAINOPT_CHUNK) {
+        job->segs = (job->s + TRAINOPT_CHUNK - 1) / TRAINOPT_CHUNK;
+        job->width = job->block = 1;
+    } else {
+        const size_t fit = TRAINOPT_CHUNK / job->s; /* channels' rows in a chunk (>= 1) */
+        job->segs = 1;
+        job->width = trainopt__bn_min(trainopt__bn_min(job->cs, TRAINOPT__BN_TILE), fit);
+        job->block = TRAINOPT_CHUNK / (job->width * job->s);
+    }
+    if (job->block == 0) job->block = 1;
+    job->tiles = (job->cs + job->width - 1) / job->width;
+    tasks = (job->rows + job->block - 1) / job->block * job->tiles * job->segs;
+    for (job->first = 0; job->first < tasks; job->first += round) {
+        round = trainopt__bn_min(tasks - job->first, TRAINOPT__STEP_ROUND);
+        trainopt__round_run(threads, round, trainopt__pbn_infer_task, job);
+    }
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_infer_mt(const trainopt_bn_config *c, trainopt_bn_shape s,
+                                                                         const float *x, const float *gamma,
+                                                                         const float *beta, const float *running_mean,
+                                                                         const float *running_var, float *y,
+                                                                         const trainopt_threads *threads) {
+    trainopt__pbn_infer_job job;
+    size_t total, n, sp;
+    const trainopt_status st = trainopt__bn_infer_setup(c, &s, x, gamma, beta, running_mean, running_var, y, &total,
+                                                        "trainopt_batchnorm_forward_infer_mt");
+    if (st != TRAINOPT_OK || total == 0) return st;
+    if (!trainopt__has_hook(threads)) {
+        trainopt__bn_infer_serial(c, s, x, gamma, beta, running_mean, running_var, y, total);
+        return TRAINOPT_OK;
+    }
+    job.x = x, job.gamma = gamma, job.beta = beta, job.running_mean = running_mean, job.running_var = running_var;
+    job.y = y, job.eps = c->eps, job.cs = s.c, job.relu = c->fuse_relu != 0;
+    job.stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
+    job.nhwc = trainopt__bn_view(&s, &n, &sp) == TRAINOPT_NHWC;
+    job.rows = job.nhwc ? n * sp : n, job.s = job.nhwc ? 1 : sp;
+    trainopt__pbn_infer_run(&job, threads);
     return TRAINOPT_OK;
 }
 /* >>parallel-dropout: dropout on the caller's threads (trainopt_threads; manual:

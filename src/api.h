@@ -829,6 +829,12 @@ typedef struct {
     X(gradutil, trainopt_status, clip_grad_norm_mt, (size_t k, float *const *grads, const size_t *lens,        \
       double max_norm, float *total_norm, const trainopt_threads *threads),                                    \
       (k, grads, lens, max_norm, total_norm, threads))                                                         \
+    X(gradutil, trainopt_status, clip_grad_value_mt, (size_t n, float *grad, double clip_value,                \
+      const trainopt_threads *threads),                                                                        \
+      (n, grad, clip_value, threads))                                                                          \
+    X(gradutil, trainopt_status, grad_unscale_mt, (size_t n, float *grad, float inv_scale, int *found_inf,     \
+      const trainopt_threads *threads),                                                                        \
+      (n, grad, inv_scale, found_inf, threads))                                                                \
     X(loss, trainopt_status, mse_loss, (size_t n, const float *pred, const float *target, float *loss,         \
       float *grad),                                                                                            \
       (n, pred, target, loss, grad))                                                                           \
@@ -966,6 +972,10 @@ typedef struct {
       const float *x, const float *dy, const float *gamma, const float *save_mean, const float *save_invstd,   \
       const float *y, float *dx, float *dgamma, float *dbeta, const trainopt_threads *threads),                \
       (c, s, x, dy, gamma, save_mean, save_invstd, y, dx, dgamma, dbeta, threads))                             \
+    X(batchnorm, trainopt_status, batchnorm_forward_infer_mt, (const trainopt_bn_config *c,                    \
+      trainopt_bn_shape s, const float *x, const float *gamma, const float *beta, const float *running_mean,   \
+      const float *running_var, float *y, const trainopt_threads *threads),                                    \
+      (c, s, x, gamma, beta, running_mean, running_var, y, threads))                                           \
     X(random, trainopt_status, dropout_forward_mt, (double p, uint64_t seed, uint64_t offset, size_t n,        \
       const float *x, float *y, uint8_t *mask, const trainopt_threads *threads),                               \
       (p, seed, offset, n, x, y, mask, threads))                                                               \

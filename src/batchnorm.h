@@ -1234,18 +1234,19 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_train(const trai
     return TRAINOPT_OK;
 }
 
-TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_infer(const trainopt_bn_config *c, trainopt_bn_shape s,
-                                                             const float *x, const float *gamma, const float *beta,
-                                                             const float *running_mean, const float *running_var,
-                                                             float *y) {
-    trainopt__bn_span spans[6];
-    size_t total, m, n, sp, ch, r, j, c0;
-    int i, relu, stream;
-    static const char fn[] = "trainopt_batchnorm_forward_infer";
+/* Validates a forward_infer call: *total == 0 when there is nothing to do. Shared with
+   the threaded form (>>parallel-batchnorm). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__bn_infer_setup(const trainopt_bn_config *c, const trainopt_bn_shape *s,
+                                                                const float *x, const float *gamma, const float *beta,
+                                                                const float *running_mean, const float *running_var,
+                                                                const float *y, size_t *total, const char *fn) {
     static const char *const names[] = {"x", "y", "gamma", "beta", "running_mean", "running_var"};
-    trainopt_status st = trainopt__bn_check_config(c, &s, &total, &m, fn);
+    trainopt__bn_span spans[6];
+    size_t m;
+    int i;
+    trainopt_status st = trainopt__bn_check_config(c, s, total, &m, fn);
     if (st != TRAINOPT_OK) return st;
-    if (total == 0) return TRAINOPT_OK;
+    if (*total == 0) return TRAINOPT_OK;
     if (!x) return trainopt__once_null(fn, "x");
     if (!y) return trainopt__once_null(fn, "y");
     if (!running_mean) return trainopt__once_null(fn, "running_mean");
@@ -1253,11 +1254,20 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_infer(const trai
     spans[0].p = x; spans[1].p = y; spans[2].p = gamma; spans[3].p = beta;
     spans[4].p = running_mean; spans[5].p = running_var;
     for (i = 0; i < 6; i++) {
-        spans[i].bytes = (i < 2 ? total : s.c) * sizeof(float);
+        spans[i].bytes = (i < 2 ? *total : s->c) * sizeof(float);
         spans[i].role = i == 0 ? TRAINOPT__BN_EW_IN : i == 1 ? TRAINOPT__BN_EW_OUT : TRAINOPT__BN_IN;
     }
-    if ((st = trainopt__bn_check_overlap(spans, 6, names, fn)) != TRAINOPT_OK) return st;
+    return trainopt__bn_check_overlap(spans, 6, names, fn);
+}
 
+/* forward_infer's work on a validated call of total > 0 values (also the threaded form's
+   without a hook). */
+TRAINOPT__DRIVER void trainopt__bn_infer_serial(const trainopt_bn_config *c, trainopt_bn_shape s, const float *x,
+                                                const float *gamma, const float *beta, const float *running_mean,
+                                                const float *running_var, float *y, size_t total) {
+    const size_t m = s.n * s.spatial;
+    size_t n, sp, ch, r, j, c0;
+    int relu, stream;
     relu = c->fuse_relu != 0;
     stream = total >= TRAINOPT_STREAM_BYTES / sizeof(float);
     if (trainopt__bn_view(&s, &n, &sp) == TRAINOPT_NCHW) {
@@ -1305,6 +1315,17 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_infer(const trai
         }
     }
     if (stream) trainopt__stream_fence();
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_batchnorm_forward_infer(const trainopt_bn_config *c, trainopt_bn_shape s,
+                                                             const float *x, const float *gamma, const float *beta,
+                                                             const float *running_mean, const float *running_var,
+                                                             float *y) {
+    size_t total;
+    const trainopt_status st = trainopt__bn_infer_setup(c, &s, x, gamma, beta, running_mean, running_var, y, &total,
+                                                        "trainopt_batchnorm_forward_infer");
+    if (st != TRAINOPT_OK || total == 0) return st;
+    trainopt__bn_infer_serial(c, s, x, gamma, beta, running_mean, running_var, y, total);
     return TRAINOPT_OK;
 }
 

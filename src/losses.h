@@ -228,19 +228,19 @@ TRAINOPT__FORCE_INLINE void trainopt__ew_loop(int op, float c, size_t n, float *
     if (i < n) trainopt__ew_lanes(op, c, i, n - i, grad, bad);
 }
 
-TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_value(size_t n, float *grad, double clip_value) {
-    static const char fn[] = "trainopt_clip_grad_value";
+/* clip_grad_value's and grad_unscale's checks (fn names the caller: also their threaded
+   forms, >>parallel). */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__clip_value_check(size_t n, const float *grad, double clip_value,
+                                                                  const char *fn) {
     if (!trainopt__nonneg(clip_value)) return trainopt__once_hparam(fn, "clip_value", clip_value, TRAINOPT__WHY_NONNEG);
     if (n == 0) return TRAINOPT_OK;
     if (grad == NULL) return trainopt__once_null(fn, "grad");
     if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
-    trainopt__ew_loop(TRAINOPT__EW_CLAMP, (float)clip_value, n, grad, NULL);
     return TRAINOPT_OK;
 }
 
-TRAINOPT__KERNEL_API trainopt_status trainopt_grad_unscale(size_t n, float *grad, float inv_scale, int *found_inf) {
-    static const char fn[] = "trainopt_grad_unscale";
-    trainopt__vf bad = trainopt__v_zero();
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__unscale_check(size_t n, const float *grad, float inv_scale,
+                                                               const int *found_inf, const char *fn) {
     if (!trainopt__finite(inv_scale) || !(inv_scale > 0.0f))
         return trainopt__once_hparam(fn, "inv_scale", inv_scale, TRAINOPT__WHY_POS);
     if (n == 0) return TRAINOPT_OK;
@@ -249,8 +249,27 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_grad_unscale(size_t n, float *grad
     if (n > SIZE_MAX / sizeof(float)) return trainopt__once_too_long(fn, "n", n);
     if (trainopt__overlap(found_inf, sizeof *found_inf, grad, n * sizeof(float)))
         return trainopt__once_alias(fn, "found_inf", "grad");
+    return TRAINOPT_OK;
+}
+
+/* grad_unscale's pass over n elements: whether any was Inf or NaN. */
+TRAINOPT__FORCE_INLINE int trainopt__unscale_run(size_t n, float *grad, float inv_scale) {
+    trainopt__vf bad = trainopt__v_zero();
     trainopt__ew_loop(TRAINOPT__EW_UNSCALE, inv_scale, n, grad, &bad);
-    if (trainopt__m_bits(trainopt__v_unord(bad, bad)) != 0) *found_inf = 1;
+    return trainopt__m_bits(trainopt__v_unord(bad, bad)) != 0;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_value(size_t n, float *grad, double clip_value) {
+    const trainopt_status st = trainopt__clip_value_check(n, grad, clip_value, "trainopt_clip_grad_value");
+    if (st != TRAINOPT_OK || n == 0) return st;
+    trainopt__ew_loop(TRAINOPT__EW_CLAMP, (float)clip_value, n, grad, NULL);
+    return TRAINOPT_OK;
+}
+
+TRAINOPT__KERNEL_API trainopt_status trainopt_grad_unscale(size_t n, float *grad, float inv_scale, int *found_inf) {
+    const trainopt_status st = trainopt__unscale_check(n, grad, inv_scale, found_inf, "trainopt_grad_unscale");
+    if (st != TRAINOPT_OK || n == 0) return st;
+    if (trainopt__unscale_run(n, grad, inv_scale)) *found_inf = 1;
     return TRAINOPT_OK;
 }
 

@@ -81,7 +81,8 @@
      >>quant8-mp    the 8-bit steps with bf16/fp16 parameters and gradients,
                     trainopt_<opt>8bit_step_mp (src/quant8_mp.h)
      >>parallel     multi-tensor steps (trainopt_<opt>_step_multi) and threaded reductions
-                    (trainopt_sum_squares_mt, _grad_norm_mt, _clip_grad_norm_mt) on the
+                    (trainopt_sum_squares_mt, _grad_norm_mt, _clip_grad_norm_mt) and
+                    gradient utilities (_clip_grad_value_mt, _grad_unscale_mt) on the
                     caller's parallel-for (src/parallel.h)
      >>parallel-mixed  trainopt_<opt>_step_mp_multi: the multi-tensor steps with bf16/fp16
                     arrays, on the caller's parallel-for (src/parallel_mixed.h)
@@ -580,6 +581,14 @@
      trainopt_sum_squares_mt, trainopt_grad_norm_mt, trainopt_clip_grad_norm_mt: the
      functions without _mt, with the same checks and the same bits, on the threads.
 
+     trainopt_clip_grad_value_mt(n, grad, clip_value, threads),
+     trainopt_grad_unscale_mt(n, grad, inv_scale, found_inf, threads): the functions
+     without _mt, with the same checks (their errors name the _mt function) and the same
+     bits, in pieces of TRAINOPT_CHUNK elements (both are elementwise). grad_unscale_mt
+     notes per piece whether it met an Inf or a NaN and sets *found_inf to 1 on the
+     calling thread after the pieces, exactly when the plain call would; like it, it
+     never clears the flag (one flag can gather several calls, as PyTorch's found_inf).
+
      trainopt_layernorm_forward_mt, trainopt_layernorm_backward_mt,
      trainopt_rmsnorm_forward_mt, trainopt_rmsnorm_backward_mt: the functions without
      _mt (NORMS), threads last, with the same checks (their errors name the _mt
@@ -614,7 +623,17 @@
      channels; the serial call sweeps more than 64 channels at once with its state in y
      (dx), and per channel its sums are the tiles' (the same canonical blocks), so the
      bits agree. The parallelism is the number of channels: a layer of 64 channels or
-     fewer in NHWC runs on one thread. forward_infer and fold have no threaded form.
+     fewer in NHWC runs on one thread. fold (C values) has no threaded form.
+
+     trainopt_batchnorm_forward_infer_mt(c, s, x, gamma, beta, running_mean, running_var,
+     y, threads): trainopt_batchnorm_forward_infer (BATCH NORM) on the threads, with the
+     same checks and the same bits, NCHW and NHWC. The pass is elementwise, so the
+     pieces (fixed by the shape, about TRAINOPT_CHUNK values each) also split the
+     samples: NCHW, blocks of images by tiles of up to 64 channels (fewer when a
+     channel's row is long; a row of more than TRAINOPT_CHUNK values is cut in pieces of
+     TRAINOPT_CHUNK); NHWC (and spatial 1), blocks of rows by tiles of 64 channels. Each
+     piece makes its channels' coefficients as the plain call does (in double, rounded
+     once), so a layer of few channels runs on every thread too.
 
      trainopt_dropout_forward_mt, trainopt_dropout_backward_mt: the functions without
      _mt (RANDOM NUMBERS), threads last, with the same checks and the same bits. Every

@@ -409,3 +409,70 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_norm_mt(size_t k, float 
         trainopt__round_run(threads, count, trainopt__scale_task, &job);
     return TRAINOPT_OK;
 }
+
+/* ---- threaded elementwise gradient utilities: clip_grad_value, grad_unscale ---- */
+
+/* Pieces of TRAINOPT_CHUNK elements at multiples of TRAINOPT_CHUNK. Both are elementwise,
+   so every cut gives the serial bits; grad_unscale's flag is made per piece and ORed on
+   the calling thread after each round (it is only ever set, never cleared, as in the
+   serial call), so no task writes the caller's found_inf. */
+typedef struct {
+    float *grad;
+    float c; /* clip_value, or inv_scale */
+    size_t n, first; /* the call's length; the round's first piece */
+    int unscale;
+    int bad[TRAINOPT__STEP_ROUND]; /* grad_unscale: per piece, whether it met an Inf or a NaN */
+} trainopt__pgrad_job;
+
+static void trainopt__pgrad_task(void *arg, size_t i) {
+    trainopt__pgrad_job *j = (trainopt__pgrad_job *)arg;
+    const size_t s = (j->first + i) * TRAINOPT_CHUNK, len = j->n - s < TRAINOPT_CHUNK ? j->n - s : TRAINOPT_CHUNK;
+    if (j->unscale) j->bad[i] = trainopt__unscale_run(len, j->grad + s, j->c);
+    else trainopt__ew_loop(TRAINOPT__EW_CLAMP, j->c, len, j->grad + s, NULL);
+}
+
+/* Runs every piece; returns whether any met an Inf or a NaN (grad_unscale). */
+TRAINOPT__DRIVER int trainopt__pgrad_run(trainopt__pgrad_job *job, const trainopt_threads *threads) {
+    const size_t pieces = (job->n + TRAINOPT_CHUNK - 1) / TRAINOPT_CHUNK;
+    size_t round, i;
+    int bad = 0;
+    for (job->first = 0; job->first < pieces; job->first += round) {
+        round = pieces - job->first < TRAINOPT__STEP_ROUND ? pieces - job->first : TRAINOPT__STEP_ROUND;
+        for (i = 0; i < round; i++) job->bad[i] = 0;
+        trainopt__round_run(threads, round, trainopt__pgrad_task, job);
+        for (i = 0; i < round; i++) bad |= job->bad[i];
+    }
+    return bad;
+}
+
+/* trainopt_clip_grad_value on the caller's threads: the same checks, the same bits. */
+TRAINOPT__KERNEL_API trainopt_status trainopt_clip_grad_value_mt(size_t n, float *grad, double clip_value,
+                                                                 const trainopt_threads *threads) {
+    trainopt__pgrad_job job;
+    const trainopt_status st = trainopt__clip_value_check(n, grad, clip_value, "trainopt_clip_grad_value_mt");
+    if (st != TRAINOPT_OK || n == 0) return st;
+    if (!trainopt__has_hook(threads)) {
+        trainopt__ew_loop(TRAINOPT__EW_CLAMP, (float)clip_value, n, grad, NULL);
+        return TRAINOPT_OK;
+    }
+    job.grad = grad, job.c = (float)clip_value, job.n = n, job.unscale = 0;
+    (void)trainopt__pgrad_run(&job, threads);
+    return TRAINOPT_OK;
+}
+
+/* trainopt_grad_unscale on the caller's threads: the same checks, the same bits, and
+   *found_inf set to 1 (by the calling thread, after the pieces) exactly when the serial
+   call sets it. */
+TRAINOPT__KERNEL_API trainopt_status trainopt_grad_unscale_mt(size_t n, float *grad, float inv_scale, int *found_inf,
+                                                              const trainopt_threads *threads) {
+    trainopt__pgrad_job job;
+    const trainopt_status st = trainopt__unscale_check(n, grad, inv_scale, found_inf, "trainopt_grad_unscale_mt");
+    if (st != TRAINOPT_OK || n == 0) return st;
+    if (!trainopt__has_hook(threads)) {
+        if (trainopt__unscale_run(n, grad, inv_scale)) *found_inf = 1;
+        return TRAINOPT_OK;
+    }
+    job.grad = grad, job.c = inv_scale, job.n = n, job.unscale = 1;
+    if (trainopt__pgrad_run(&job, threads)) *found_inf = 1;
+    return TRAINOPT_OK;
+}

@@ -429,6 +429,21 @@ void threaded_batch_norm(void) {
     note(trainopt_batchnorm_backward_mt(&cfg, nhwc, a, c, d, mean, invstd, NULL, f, dgamma, dbeta, &th));
 }
 
+/* The threaded batch norm inference and elementwise gradient utilities, on the serial hook. */
+void threaded_infer_and_clip(void);
+void threaded_infer_and_clip(void) {
+    const trainopt_bn_config cfg = TRAINOPT_BN_DEFAULTS;
+    const trainopt_threads th = {in_order, NULL};
+    const trainopt_bn_shape sh = {64, 64, 16, TRAINOPT_NCHW};
+    const trainopt_bn_shape nhwc = {32, 200, 9, TRAINOPT_NHWC};
+    int found_inf = 0;
+    note(trainopt_batchnorm_forward_infer_mt(&cfg, sh, a, c, d, e, e + 256, b, &th));
+    note(trainopt_batchnorm_forward_infer_mt(&cfg, nhwc, a, c, d, e, e + 256, f, &th));
+    note(trainopt_clip_grad_value_mt(40000, a, 1.0, &th));
+    note(trainopt_grad_unscale_mt(40000, a, 0.5f, &found_inf, &th));
+    sink += (double)found_inf;
+}
+
 /* The threaded dropout, on the serial hook (several pieces and a short last one). */
 void threaded_dropout(void);
 void threaded_dropout(void) {

@@ -1716,6 +1716,11 @@ static int bi_clip_norm_mt(bi_args *a) {
                                       a->p[3] ? &bi_threads : NULL);
 }
 
+static int bi_clip_value_mt(bi_args *a) { return trainopt_clip_grad_value_mt(a->n, F(0), a->h[0], &bi_threads); }
+static int bi_unscale_mt(bi_args *a) {
+    return trainopt_grad_unscale_mt(a->n, F(0), (float)a->h[0], (int *)a->p[1], &bi_threads);
+}
+
 static int bi_mse(bi_args *a) { return trainopt_mse_loss(a->n, F(0), F(1), F(2), F(3)); }
 static int bi_bce(bi_args *a) { return trainopt_bce_with_logits(a->n, F(0), F(1), F(2), F(3)); }
 
@@ -1953,6 +1958,11 @@ static int bi_bn_backward_mt(bi_args *a) {
     trainopt_bn_config c = bi_bn_cfg(a);
     return trainopt_batchnorm_backward_mt(C(0) ? &c : NULL, bi_bn_shape(a), F(1), F(2), F(3), F(4), F(5), F(6), F(7), F(8),
                                           F(9), &bi_threads);
+}
+static int bi_bn_infer_mt(bi_args *a) {
+    trainopt_bn_config c = bi_bn_cfg(a);
+    return trainopt_batchnorm_forward_infer_mt(C(0) ? &c : NULL, bi_bn_shape(a), F(1), F(2), F(3), F(4), F(5), F(6),
+                                               &bi_threads);
 }
 static int bi_bn_fold(bi_args *a) {
     trainopt_bn_config c = bi_bn_cfg(a);
@@ -2571,6 +2581,9 @@ static const bi_kernel bi_kernels[] = {
      bi_grad_norm_extra},
     {"clip_grad_norm_mt", bi_clip_norm_mt, "xxsy", "", "m", "", {0.1}, {0}, NO_STEP, 2, 0, ST, 0, -1, bi_list_setup,
      bi_clip_norm_extra},
+    {"clip_grad_value_mt", bi_clip_value_mt, "W", "", "n", "", {0.5}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL,
+     NULL},
+    {"grad_unscale_mt", bi_unscale_mt, "WS", "", "p", "", {0.5}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 0, -1, NULL, NULL},
     {"mse_loss", bi_mse, "RRSw", "03 13", "", "", {0}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 1, -1, NULL, NULL},
     {"bce_with_logits", bi_bce, "RRSw", "03 13", "", "", {0}, {0}, NO_STEP, BI_N, BI_BIG_N, ST, 1, -1, NULL, NULL},
     {"softmax_cross_entropy", bi_ce, "RxSw", "03", "u", "--", {0.1}, {7, -100}, NO_STEP, BI_N, SIZE_MAX / 8, ST, 1, -1,
@@ -2635,6 +2648,8 @@ static const bi_kernel bi_kernels[] = {
      NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL, bi_bn_train_extra},
     {"batchnorm_backward_mt", bi_bn_backward_mt, "cRRrRRRWww", "17 27 67", "pu", "--L-", {1e-5, 0.1},
      {3, 5, TRAINOPT_NCHW, 1}, NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL, bi_bn_backward_extra},
+    {"batchnorm_forward_infer_mt", bi_bn_infer_mt, "cRrrRRW", "16", "pu", "--L-", {1e-5, 0.1}, {3, 5, TRAINOPT_NCHW, 0},
+     NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL, bi_bn_shape_extra},
     {"layernorm_forward", bi_ln_fwd, "cRrrWww", "14", "p", "-", {1e-5}, {7}, NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL,
      bi_norm_extra},
     {"layernorm_backward", bi_ln_bwd, "cRRrRRwww", "", "p", "-", {1e-5}, {7}, NO_STEP, 4, SIZE_MAX / 4, ST, 0, -1, NULL,

@@ -331,6 +331,8 @@ static const char pa_reductions[] = "sum_squares_mt grad_norm_mt clip_grad_norm_
                                     "mse_loss_mt bce_with_logits_mt softmax_cross_entropy_mt "
                                     "rand_u32_mt rand_uniform_mt rand_normal_mt xavier_uniform_mt xavier_normal_mt "
                                     "kaiming_uniform_mt kaiming_normal_mt trunc_normal_mt";
+/* and these (batch norm inference, clip_grad_value, grad_unscale: pa_test_bn_infer, pa_test_grad_elementwise) */
+static const char pa_infer_clip_mt[] = "batchnorm_forward_infer_mt clip_grad_value_mt grad_unscale_mt";
 
 /* ---- memory ------------------------------------------------------------------------------- */
 
@@ -1118,6 +1120,252 @@ static void pa_test_dropout_refusals(to_ctx *t) {
     free(x), free(before);
 }
 
+/* ---- batch norm inference, clip_grad_value and grad_unscale on threads ---------------------- */
+
+/* Shapes (n, c, spatial, layout) for every path of trainopt_batchnorm_forward_infer_mt:
+   NCHW tiles of channels (one, several with a short last, width cut by the row length),
+   blocks of images, a row longer than TRAINOPT_CHUNK cut in pieces; NHWC one tile and
+   several, blocks of rows, 3 channels over many rows; spatial 1 (NHWC's memory) over
+   several tiles and over many rows. The last two are 4.2M floats: the streaming stores. */
+static const size_t pa_bni_shapes[][4] = {
+    {4, 13, 37, TRAINOPT_NCHW},     {8, 67, 50, TRAINOPT_NCHW},     {7, 9, 1000, TRAINOPT_NCHW},
+    {2, 5, 17000, TRAINOPT_NCHW},   {3, 2, 40000, TRAINOPT_NCHW},   {3, 50, 7, TRAINOPT_NHWC},
+    {5, 200, 9, TRAINOPT_NHWC},     {40, 100, 30, TRAINOPT_NHWC},   {50, 3, 1000, TRAINOPT_NHWC},
+    {300, 130, 1, TRAINOPT_NCHW},   {70001, 3, 1, TRAINOPT_NHWC},   {16, 64, 4100, TRAINOPT_NCHW},
+    {4100, 1030, 1, TRAINOPT_NCHW}};
+#define PA_BNI_SHAPES (sizeof pa_bni_shapes / sizeof pa_bni_shapes[0])
+#define PA_BNI_STREAMING 2 /* the last shapes: one variant each */
+
+/* x (NaN, +-Inf, -0 and a denormal among its values), gamma, beta, running mean and
+   variance (a NaN variance, a NaN mean, an Inf gamma, a zero variance among the channels). */
+typedef struct {
+    trainopt_bn_shape s;
+    size_t total;
+    float *x, *gamma, *beta, *rm, *rv;
+} pa_bni_data;
+
+static void pa_bni_init(pa_bni_data *d, const size_t *shape) {
+    uint64_t seed = 0xb1fu + shape[0] * 7919u + shape[1] * 31u + shape[2];
+    size_t i;
+    d->s.n = shape[0], d->s.c = shape[1], d->s.spatial = shape[2], d->s.layout = (trainopt_layout)shape[3];
+    d->total = shape[0] * shape[1] * shape[2];
+    d->x = (float *)malloc((d->total + 4 * d->s.c) * sizeof(float));
+    if (!d->x) exit(2);
+    d->gamma = d->x + d->total, d->beta = d->gamma + d->s.c, d->rm = d->beta + d->s.c, d->rv = d->rm + d->s.c;
+    to_rand_fill(&seed, d->x, d->total, -3.0f, 3.0f);
+    for (i = 11; i < d->total; i += 5003)
+        d->x[i] = (i / 5003) % 4 == 0 ? NAN : (i / 5003) % 4 == 1 ? -INFINITY : (i / 5003) % 4 == 2 ? -0.0f : 1e-40f;
+    to_rand_fill(&seed, d->gamma, d->s.c, 0.5f, 1.5f);
+    to_rand_fill(&seed, d->beta, d->s.c, -0.5f, 0.5f);
+    to_rand_fill(&seed, d->rm, d->s.c, -0.25f, 0.25f);
+    to_rand_fill(&seed, d->rv, d->s.c, 0.5f, 2.0f);
+    d->rv[d->s.c - 1] = NAN;
+    if (d->s.c > 2) d->rm[1] = NAN, d->gamma[2] = INFINITY;
+    if (d->s.c > 3) d->rv[3] = 0.0f;
+}
+
+/* One call into out (total floats and 8 canaries, filled with -7 first; in place: out
+   starts as x): affine with gamma and beta, or both NULL. */
+static trainopt_status pa_bni_run(const pa_bni_data *d, int relu, int affine, int inplace, float *out,
+                                  const trainopt_threads *th) {
+    trainopt_bn_config c = TRAINOPT_BN_DEFAULTS;
+    const float *g = affine ? d->gamma : NULL, *b = affine ? d->beta : NULL;
+    size_t i;
+    c.fuse_relu = relu;
+    for (i = 0; i < d->total + 8; i++) out[i] = -7.0f;
+    if (inplace) memcpy(out, d->x, d->total * sizeof(float));
+    return th ? trainopt_batchnorm_forward_infer_mt(&c, d->s, inplace ? out : d->x, g, b, d->rm, d->rv, out, th)
+              : trainopt_batchnorm_forward_infer(&c, d->s, inplace ? out : d->x, g, b, d->rm, d->rv, out);
+}
+
+/* Every shape, with and without fuse_relu, gamma/beta and in place, every hook: the bits
+   of the unthreaded call, and the canaries after y untouched. */
+static void pa_test_bn_infer(to_ctx *t) {
+    size_t s, h;
+    int kind;
+    for (s = 0; s < PA_BNI_SHAPES; s++) {
+        pa_bni_data d;
+        float *want, *got;
+        const int kinds = s + PA_BNI_STREAMING >= PA_BNI_SHAPES ? 1 : 8;
+        pa_bni_init(&d, pa_bni_shapes[s]);
+        want = (float *)malloc((d.total + 8) * sizeof(float)), got = (float *)malloc((d.total + 8) * sizeof(float));
+        if (!want || !got) exit(2);
+        for (kind = 0; kind < kinds; kind++) {
+            const int relu = kind & 1, affine = !(kind & 2), inplace = (kind & 4) != 0;
+            TO_CHECK(t, pa_bni_run(&d, relu, affine, inplace, want, NULL) == TRAINOPT_OK,
+                     "the unthreaded forward_infer refused: %s", trainopt_last_error());
+            for (h = 0; h < PA_HOOKS; h++) {
+                int threads;
+                uint64_t seed = 31 + h;
+                trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &seed);
+                char what[160];
+                snprintf(what, sizeof what, "forward_infer_mt n %zu c %zu spatial %zu %s%s%s%s, %s", d.s.n, d.s.c,
+                         d.s.spatial, d.s.layout == TRAINOPT_NHWC ? "NHWC" : "NCHW", relu ? ", relu" : "",
+                         affine ? "" : ", no gamma/beta", inplace ? ", in place" : "", pa_hooks[h].name);
+                TO_CHECK(t, pa_bni_run(&d, relu, affine, inplace, got, &th) == TRAINOPT_OK, "%s: refused: %s", what,
+                         trainopt_last_error());
+                to_bits_equal(t, what, got, want, d.total + 8);
+            }
+        }
+        free(want), free(got), free(d.x);
+    }
+    TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
+}
+
+/* A refused threaded forward_infer writes nothing and names itself. */
+static void pa_test_bn_infer_refusals(to_ctx *t) {
+    static const size_t shape[4] = {8, 67, 50, TRAINOPT_NCHW};
+    const trainopt_bn_config c = TRAINOPT_BN_DEFAULTS;
+    trainopt_bn_config bad = TRAINOPT_BN_DEFAULTS;
+    pa_bni_data d;
+    trainopt_bn_shape s0;
+    float *y, *before;
+    int threads = 3;
+    trainopt_threads th = TRAINOPT_THREADS_NONE;
+    uint64_t fill = 23;
+    th.parallel_for = pa_pthread_for, th.ctx = &threads;
+    pa_bni_init(&d, shape);
+    y = (float *)malloc(d.total * sizeof(float)), before = (float *)malloc(d.total * sizeof(float));
+    if (!y || !before) exit(2);
+    to_rand_fill(&fill, y, d.total, 0.5f, 1.0f);
+    memcpy(before, y, d.total * sizeof(float));
+    bad.eps = 0.0;
+    TO_CHECK(t, trainopt_batchnorm_forward_infer_mt(&bad, d.s, d.x, d.gamma, d.beta, d.rm, d.rv, y, &th) ==
+                    TRAINOPT_ERR_HPARAM,
+             "batchnorm_forward_infer_mt: eps 0 accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_batchnorm_forward_infer_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    TO_CHECK(t, trainopt_batchnorm_forward_infer_mt(&c, d.s, d.x, d.gamma, d.beta, d.rm, NULL, y, &th) == TRAINOPT_ERR_NULL,
+             "batchnorm_forward_infer_mt: running_var NULL accepted");
+    TO_CHECK(t, trainopt_batchnorm_forward_infer_mt(&c, d.s, d.x, d.gamma, d.beta, d.rm, d.rv, d.x + 1, &th) ==
+                    TRAINOPT_ERR_ALIAS,
+             "batchnorm_forward_infer_mt: y overlapping x accepted");
+    s0 = d.s, s0.layout = (trainopt_layout)7;
+    TO_CHECK(t, trainopt_batchnorm_forward_infer_mt(&c, s0, d.x, d.gamma, d.beta, d.rm, d.rv, y, &th) == TRAINOPT_ERR_SHAPE,
+             "batchnorm_forward_infer_mt: layout 7 accepted");
+    TO_CHECK(t, memcmp(before, y, d.total * sizeof(float)) == 0, "a refused threaded forward_infer wrote");
+    s0 = d.s, s0.n = 0;
+    TO_CHECK(t, trainopt_batchnorm_forward_infer_mt(&c, s0, NULL, NULL, NULL, NULL, NULL, NULL, &th) == TRAINOPT_OK,
+             "batchnorm_forward_infer_mt: n 0 refused");
+    free(y), free(before), free(d.x);
+}
+
+/* Lengths around the chunk, odd tails, and more than one round of 256 pieces. Three
+   inputs: finite only; NaN, +-Inf, -0 and denormals spread; finite but for an Inf in the
+   last element (in the last round's last piece). */
+static const size_t pa_gew_lens[] = {1, 37, 16383, 16384, 16385, 50001, 257 * 16384 + 5};
+#define PA_GEW_LENS (sizeof pa_gew_lens / sizeof pa_gew_lens[0])
+#define PA_GEW_MAX (257 * 16384 + 5)
+static const char *const pa_gew_inputs[] = {"finite", "non-finite", "Inf last"};
+
+static void pa_gew_fill(float *g, size_t n, int input) {
+    uint64_t seed = 0x6e7u + n;
+    size_t i;
+    to_rand_fill(&seed, g, n, -4.0f, 4.0f);
+    for (i = 0; i < n; i += 97) g[i] = ldexpf(g[i], (int)((i / 97) % 200) - 100); /* denormals to 2^100 */
+    if (input == 1)
+        for (i = 5; i < n; i += 6007)
+            g[i] = (i / 6007) % 4 == 0 ? NAN : (i / 6007) % 4 == 1 ? -INFINITY : (i / 6007) % 4 == 2 ? -0.0f : INFINITY;
+    if (input == 2) g[n - 1] = INFINITY;
+}
+
+/* clip_grad_value_mt (clip 0.5 and 0) and grad_unscale_mt (found_inf starting 0 and 1, so
+   that a flag is seen set and never cleared) at every length, input and hook: the bits
+   and the flag of the unthreaded calls. The length of two rounds (4.2M floats) runs one
+   variant, the Inf in its last element, so that the sanitizer legs stay short. */
+static void pa_test_grad_elementwise(to_ctx *t) {
+    static const double clips[] = {0.5, 0.0};
+    static const float invs[] = {0.5f, 1.0f / 65536.0f};
+    float *src = (float *)malloc(PA_GEW_MAX * sizeof(float)), *want = (float *)malloc(PA_GEW_MAX * sizeof(float));
+    float *got = (float *)malloc(PA_GEW_MAX * sizeof(float));
+    size_t l, h;
+    int input, v, start;
+    if (!src || !want || !got) exit(2);
+    for (l = 0; l < PA_GEW_LENS; l++)
+        for (input = l + 1 == PA_GEW_LENS ? 2 : 0; input < 3; input++) {
+            const size_t n = pa_gew_lens[l];
+            const int big = l + 1 == PA_GEW_LENS;
+            size_t i;
+            int has_bad = 0;
+            pa_gew_fill(src, n, input);
+            for (i = 0; i < n; i++) has_bad |= !(fabsf(src[i]) < INFINITY);
+            for (v = 0; v < (big ? 1 : 2); v++) {
+                memcpy(want, src, n * sizeof(float));
+                TO_CHECK(t, trainopt_clip_grad_value(n, want, clips[v]) == TRAINOPT_OK, "clip_grad_value refused");
+                for (h = 0; h < PA_HOOKS; h++) {
+                    int threads;
+                    uint64_t seed = 41 + h;
+                    trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &seed);
+                    char what[128];
+                    snprintf(what, sizeof what, "clip_grad_value_mt n %zu clip %g %s, %s", n, clips[v],
+                             pa_gew_inputs[input], pa_hooks[h].name);
+                    memcpy(got, src, n * sizeof(float));
+                    TO_CHECK(t, trainopt_clip_grad_value_mt(n, got, clips[v], &th) == TRAINOPT_OK, "%s: refused", what);
+                    to_bits_equal(t, what, got, want, n);
+                }
+                for (start = 0; start <= (big ? 0 : 1); start++) {
+                    int want_found = start;
+                    memcpy(want, src, n * sizeof(float));
+                    TO_CHECK(t, trainopt_grad_unscale(n, want, invs[v], &want_found) == TRAINOPT_OK, "grad_unscale refused");
+                    TO_CHECK(t, want_found == (start || has_bad), "grad_unscale: found_inf %d from %d, %s, n %zu",
+                             want_found, start, pa_gew_inputs[input], n);
+                    for (h = 0; h < PA_HOOKS; h++) {
+                        int threads, found = start;
+                        uint64_t seed = 53 + h;
+                        trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &seed);
+                        char what[128];
+                        snprintf(what, sizeof what, "grad_unscale_mt n %zu inv_scale %g %s, found_inf from %d, %s", n,
+                                 (double)invs[v], pa_gew_inputs[input], start, pa_hooks[h].name);
+                        memcpy(got, src, n * sizeof(float));
+                        TO_CHECK(t, trainopt_grad_unscale_mt(n, got, invs[v], &found, &th) == TRAINOPT_OK, "%s: refused",
+                                 what);
+                        to_bits_equal(t, what, got, want, n);
+                        TO_CHECK(t, found == want_found, "%s: found_inf %d, the serial call %d", what, found, want_found);
+                    }
+                }
+            }
+        }
+    free(src), free(want), free(got);
+    TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
+}
+
+/* Refused threaded clip_grad_value / grad_unscale calls write nothing and name themselves. */
+static void pa_test_grad_elementwise_refusals(to_ctx *t) {
+    const size_t n = 40000;
+    float *g = (float *)malloc(n * sizeof(float)), *before = (float *)malloc(n * sizeof(float));
+    int *inside; /* a found_inf inside grad (refused before anything is written through it) */
+    int threads = 3, found = 0;
+    trainopt_threads th = TRAINOPT_THREADS_NONE;
+    uint64_t fill = 29;
+    if (!g || !before) exit(2);
+    inside = (int *)(void *)(g + 30000);
+    th.parallel_for = pa_pthread_for, th.ctx = &threads;
+    to_rand_fill(&fill, g, n, -1.0f, 1.0f);
+    g[7] = NAN;
+    memcpy(before, g, n * sizeof(float));
+    TO_CHECK(t, trainopt_clip_grad_value_mt(n, g, -1.0, &th) == TRAINOPT_ERR_HPARAM, "clip_grad_value_mt: clip -1 accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_clip_grad_value_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    TO_CHECK(t, trainopt_clip_grad_value_mt(n, g, NAN, &th) == TRAINOPT_ERR_HPARAM, "clip_grad_value_mt: clip NaN accepted");
+    TO_CHECK(t, trainopt_clip_grad_value_mt(n, NULL, 1.0, &th) == TRAINOPT_ERR_NULL, "clip_grad_value_mt: grad NULL accepted");
+    TO_CHECK(t, trainopt_clip_grad_value_mt(SIZE_MAX / 2, g, 1.0, &th) == TRAINOPT_ERR_SHAPE,
+             "clip_grad_value_mt: n overflowing accepted");
+    TO_CHECK(t, trainopt_grad_unscale_mt(n, g, 0.0f, &found, &th) == TRAINOPT_ERR_HPARAM,
+             "grad_unscale_mt: inv_scale 0 accepted");
+    TO_CHECK(t, strstr(trainopt_last_error(), "trainopt_grad_unscale_mt") != NULL, "the error names %s",
+             trainopt_last_error());
+    TO_CHECK(t, trainopt_grad_unscale_mt(n, g, INFINITY, &found, &th) == TRAINOPT_ERR_HPARAM,
+             "grad_unscale_mt: inv_scale Inf accepted");
+    TO_CHECK(t, trainopt_grad_unscale_mt(n, g, 0.5f, NULL, &th) == TRAINOPT_ERR_NULL,
+             "grad_unscale_mt: found_inf NULL accepted");
+    TO_CHECK(t, trainopt_grad_unscale_mt(n, g, 0.5f, inside, &th) == TRAINOPT_ERR_ALIAS,
+             "grad_unscale_mt: found_inf inside grad accepted");
+    TO_CHECK(t, memcmp(before, g, n * sizeof(float)) == 0 && found == 0, "a refused threaded call wrote");
+    TO_CHECK(t, trainopt_clip_grad_value_mt(0, NULL, 1.0, &th) == TRAINOPT_OK, "clip_grad_value_mt: n 0 refused");
+    TO_CHECK(t, trainopt_grad_unscale_mt(0, NULL, 1.0f, NULL, &th) == TRAINOPT_OK, "grad_unscale_mt: n 0 refused");
+    free(g), free(before);
+}
+
 /* ---- losses on threads -------------------------------------------------------------------- */
 
 /* MSE and BCE: lengths around the block and the chunk, odd tails, and more than one round
@@ -1585,7 +1833,7 @@ static void pa_test_complete(to_ctx *t) {
             TO_CHECK(t, found, "trainopt_%s is in TRAINOPT_KERNELS but has no row in tests/test_parallel.c's pa_optims",
                      listed[i]);
         } else if (pa_ends_with(listed[i], "_mt")) {
-            TO_CHECK(t, strstr(pa_reductions, listed[i]) != NULL,
+            TO_CHECK(t, strstr(pa_reductions, listed[i]) != NULL || strstr(pa_infer_clip_mt, listed[i]) != NULL,
                      "trainopt_%s is in TRAINOPT_KERNELS but not run by tests/test_parallel.c", listed[i]);
         }
     }
@@ -2097,6 +2345,10 @@ void TO_NAME(parallel_tests)(to_ctx *t) {
     to_run(t, "batch norm refusals", pa_test_batchnorm_refusals);
     to_run(t, "dropout", pa_test_dropout);
     to_run(t, "dropout refusals", pa_test_dropout_refusals);
+    to_run(t, "batch norm inference", pa_test_bn_infer);
+    to_run(t, "batch norm inference refusals", pa_test_bn_infer_refusals);
+    to_run(t, "clip_grad_value and grad_unscale", pa_test_grad_elementwise);
+    to_run(t, "clip_grad_value and grad_unscale refusals", pa_test_grad_elementwise_refusals);
     to_run(t, "MSE and BCE", pa_test_pointwise_losses);
     to_run(t, "cross-entropy", pa_test_cross_entropy);
     to_run(t, "loss refusals", pa_test_loss_refusals);
@@ -2248,5 +2500,35 @@ void TO_NAME(parallel_battery)(to_sink *sink) {
             to_emit(sink, name, out, n * sizeof(float));
         }
         free(out);
+    }
+    { /* batch norm inference on two threads (NCHW tiles and image blocks, NHWC tiles and row
+         blocks, with fuse_relu); clip_grad_value and grad_unscale over four pieces with
+         non-finite values */
+        static const size_t shapes[2][4] = {{8, 67, 50, TRAINOPT_NCHW}, {40, 100, 30, TRAINOPT_NHWC}};
+        const size_t n = 50001;
+        float *g = (float *)malloc(n * sizeof(float));
+        int found = 0;
+        if (!g) exit(2);
+        for (i = 0; i < 2; i++) {
+            pa_bni_data d;
+            float *out;
+            char name[64];
+            pa_bni_init(&d, shapes[i]);
+            out = (float *)malloc((d.total + 8) * sizeof(float));
+            if (!out) exit(2);
+            snprintf(name, sizeof name, "batchnorm_infer_mt/%s/status", i ? "nhwc" : "nchw");
+            to_emit_status(sink, name, (int)pa_bni_run(&d, 1, 1, 0, out, &th));
+            snprintf(name, sizeof name, "batchnorm_infer_mt/%s/outputs", i ? "nhwc" : "nchw");
+            to_emit_floats(sink, name, out, d.total);
+            free(out), free(d.x);
+        }
+        pa_gew_fill(g, n, 1);
+        to_emit_status(sink, "clip_grad_value_mt/status", (int)trainopt_clip_grad_value_mt(n, g, 0.5, &th));
+        to_emit_floats(sink, "clip_grad_value_mt/grad", g, n);
+        pa_gew_fill(g, n, 1);
+        to_emit_status(sink, "grad_unscale_mt/status", (int)trainopt_grad_unscale_mt(n, g, 0.5f, &found, &th));
+        to_emit_floats(sink, "grad_unscale_mt/grad", g, n);
+        to_emit(sink, "grad_unscale_mt/found_inf", &found, sizeof found);
+        free(g);
     }
 }

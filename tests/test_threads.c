@@ -549,6 +549,9 @@ static const char *const th_not_elementwise[][2] = {
     {"kaiming_uniform_mt", "threaded itself (tests/test_parallel.c)"},
     {"kaiming_normal_mt", "threaded itself (tests/test_parallel.c)"},
     {"trunc_normal_mt", "threaded itself (tests/test_parallel.c)"},
+    {"batchnorm_forward_infer_mt", "threaded itself (tests/test_parallel.c)"},
+    {"clip_grad_value_mt", "threaded itself (tests/test_parallel.c)"},
+    {"grad_unscale_mt", "threaded itself (tests/test_parallel.c)"},
 };
 
 /* Whether the space-separated list holds the word. */

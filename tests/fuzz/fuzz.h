@@ -219,7 +219,9 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(adamw_step_mp_multi, optim) X(nadam_step_mp_multi, optim)                         \
     X(radam_step_mp_multi, optim) X(adamax_step_mp_multi, optim)                        \
     X(adadelta_step_mp_multi, optim) X(lion_step_mp_multi, optim)                       \
-    X(sfadamw_step_mp_multi, layerwise)
+    X(sfadamw_step_mp_multi, layerwise)                                                 \
+    X(batchnorm_forward_infer_mt, batchnorm) X(clip_grad_value_mt, losses)              \
+    X(grad_unscale_mt, losses)
 #define FZ_REACHED_ENUM(name, target) fz_reached_##name,
 #define FZ_KERNEL_CHECK(family, ret, name, params, args) fz_checked_##name = fz_reached_##name,
 #define FZ_CHECK_REACHED                                   \

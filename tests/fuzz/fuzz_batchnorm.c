@@ -89,6 +89,11 @@ void FZ_NAME(fz_batchnorm)(const uint8_t *data, size_t size, fz_out *out) {
                                                       dx, flags & 64 ? NULL : dg, flags & 64 ? NULL : db, &fz_threads));
     fz_put_floats(out, dx, total), fz_put_floats(out, dg, c), fz_put_floats(out, db, c);
 
+    fz_tag(out, "forward_infer_mt");
+    fz_put_status(out, trainopt_batchnorm_forward_infer_mt(&cfg, s, x, flags & 4 ? NULL : gamma, flags & 8 ? NULL : beta,
+                                                           rm, rv, flags & 128 ? dx : y, &fz_threads));
+    fz_put_floats(out, y, total), fz_put_floats(out, dx, total);
+
     free(x), free(dy), free(y), free(dx), free(gamma), free(beta), free(rm), free(rv), free(sm), free(si);
     free(dg), free(db), free(scale), free(shift);
 }

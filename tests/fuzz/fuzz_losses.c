@@ -118,6 +118,12 @@ void FZ_NAME(fz_losses)(const uint8_t *data, size_t size, fz_out *out) {
     fz_put_status(out, trainopt_clip_grad_norm_mt(k, t, lens, max_norm, flags & 32 ? NULL : &total, &fz_threads));
     fz_put_floats(out, &total, 1);
     for (i = 0; i < 4; i++) fz_put_floats(out, t[i], lens[i]);
+    fz_tag(out, "clip_grad_value_mt");
+    fz_put_status(out, trainopt_clip_grad_value_mt(n, g, clip, &fz_threads));
+    fz_put_floats(out, g, n);
+    fz_tag(out, "grad_unscale_mt");
+    fz_put_status(out, trainopt_grad_unscale_mt(n, b, inv_scale, &found, &fz_threads));
+    fz_put_floats(out, b, n), fz_put(out, &found, sizeof found);
 
     free(a), free(b), free(g), free(logits), free(cg), free(labels);
     for (i = 0; i < 4; i++) free(t[i]);
