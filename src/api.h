@@ -779,6 +779,23 @@ typedef struct {
       void *const *params, const void *const *grads, void *const *momentum_bufs, const trainopt_precision *pr, \
       const trainopt_step_opts *o),                                                                            \
       (c, k, lens, params, grads, momentum_bufs, pr, o))                                                       \
+    X(optim, trainopt_status, lamb_step_mt, (const trainopt_lamb_config *c, int64_t step, size_t k,            \
+      const size_t *lens, float *const *params, const float *const *grads, float *const *exp_avgs,             \
+      float *const *exp_avg_sqs, const trainopt_step_opts *o, const trainopt_threads *threads),                \
+      (c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, o, threads))                                    \
+    X(optim, trainopt_status, lars_step_mt, (const trainopt_lars_config *c, size_t k, const size_t *lens,      \
+      float *const *params, const float *const *grads, float *const *momentum_bufs,                            \
+      const trainopt_step_opts *o, const trainopt_threads *threads),                                           \
+      (c, k, lens, params, grads, momentum_bufs, o, threads))                                                  \
+    X(optim, trainopt_status, lamb_step_mp_mt, (const trainopt_lamb_config *c, int64_t step, size_t k,         \
+      const size_t *lens, void *const *params, const void *const *grads, void *const *exp_avgs,                \
+      void *const *exp_avg_sqs, const trainopt_precision *pr, const trainopt_step_opts *o,                     \
+      const trainopt_threads *threads),                                                                        \
+      (c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, pr, o, threads))                                \
+    X(optim, trainopt_status, lars_step_mp_mt, (const trainopt_lars_config *c, size_t k, const size_t *lens,   \
+      void *const *params, const void *const *grads, void *const *momentum_bufs, const trainopt_precision *pr, \
+      const trainopt_step_opts *o, const trainopt_threads *threads),                                           \
+      (c, k, lens, params, grads, momentum_bufs, pr, o, threads))                                              \
     X(optim, trainopt_status, adafactor_step, (const trainopt_adafactor_config *c, int64_t step, size_t rows,   \
       size_t cols, float *param, const float *grad, float *row_var, float *col_var, float *variance),            \
       (c, step, rows, cols, param, grad, row_var, col_var, variance))                                          \

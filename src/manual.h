@@ -567,7 +567,26 @@
      (its arrays at their own element sizes, its param_aux and copy) before anything is
      written, found_inf or not; an error names tensors[i]; tensors must not share memory
      with each other (not checked).
-     LAMB and LARS take lists already (trainopt_lamb_step, trainopt_lars_step).
+     LAMB and LARS take lists already (trainopt_lamb_step, trainopt_lars_step); their
+     threaded forms take the _ex arguments and the threads:
+       trainopt_lamb_step_mt(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, o, threads)
+       trainopt_lars_step_mt(c, k, lens, params, grads, momentum_bufs, o, threads)
+           the same checks as _ex (every tensor of every list before anything is
+           written; errors name the _mt function), the same o, the same bits. A
+           tensor's trust ratio needs both its norms before its update, so a round has
+           two joins: the norms' pieces (TRAINOPT_CHUNK elements of one tensor, each
+           keeping its 256-element blocks' sums of p^2 and u^2; LAMB stores its moments
+           there), whose block sums the calling thread adds in the serial call's order,
+           tensor by tensor; then the update of every tensor the round completed, in
+           pieces. A round is 32 norm pieces; a longer tensor carries its sums into the
+           next. The norms, trust ratios and bits are the serial call's at any thread
+           count and task order; without a hook, the serial call's own loop.
+       trainopt_lamb_step_mp_mt(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, pr, o, threads)
+       trainopt_lars_step_mp_mt(c, k, lens, params, grads, momentum_bufs, pr, o, threads)
+           trainopt_lamb_step_mp and trainopt_lars_step_mp (MIXED PRECISION) on the
+           threads, the same way: each piece runs their two passes on its blocks with
+           the tensor's own param_aux, copy and stochastic offset. The same checks and
+           the same bits; an all-fp32 descriptor is the fp32 _mt call.
        trainopt_adafactor_step_multi(c, step, k, tensors, o, threads)
            k trainopt_adafactor_tensor {param, grad, row_var, col_var, variance,
            rows, cols}: the arguments of trainopt_adafactor_step per tensor (factored:

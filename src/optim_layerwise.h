@@ -252,13 +252,14 @@ TRAINOPT__FORCE_INLINE trainopt__lw_scalars trainopt__lamb_scalars_make(const tr
     return s;
 }
 
-static inline trainopt_status trainopt__lamb_run(const trainopt_lamb_config *c, int64_t step, size_t k, const size_t *lens,
-                                                 float *const *params, const float *const *grads, float *const *exp_avgs,
-                                                 float *const *exp_avg_sqs, const trainopt_step_opts *o, const char *fn) {
+/* Every argument of a LAMB call, before anything is written (the threaded form's too);
+   *skip: found_inf asks to skip the step. */
+static inline trainopt_status trainopt__lamb_check(const trainopt_lamb_config *c, int64_t step, size_t k, const size_t *lens,
+                                                   float *const *params, const float *const *grads, float *const *exp_avgs,
+                                                   float *const *exp_avg_sqs, const trainopt_step_opts *o, int *skip,
+                                                   const char *fn) {
     trainopt__lw_list lists[4];
-    trainopt__lw_scalars s;
     trainopt_status st;
-    int skip;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if (!trainopt__nonneg(c->lr))
         return trainopt__once_hparam(fn, "lr", c->lr, "is not a finite number >= 0 (optax has no default lr: set it)");
@@ -268,14 +269,24 @@ static inline trainopt_status trainopt__lamb_run(const trainopt_lamb_config *c, 
     if (!trainopt__nonneg(c->eps_root)) return trainopt__once_hparam(fn, "eps_root", c->eps_root, TRAINOPT__WHY_NONNEG);
     if (!trainopt__nonneg(c->weight_decay))
         return trainopt__once_hparam(fn, "weight_decay", c->weight_decay, TRAINOPT__WHY_NONNEG);
-    if ((st = trainopt__step_opts_check(o, 0, NULL, NULL, 0, &skip, fn)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__step_opts_check(o, 0, NULL, NULL, 0, skip, fn)) != TRAINOPT_OK) return st;
     if (step < 1) return trainopt__once_step(fn, step);
     /* the lists are checked even for a skipped step: the count it writes may not lie in them */
     lists[0].ptrs = (const void *const *)params, lists[0].name = "params", lists[0].writes = 1, lists[0].size = sizeof(float);
     lists[1].ptrs = (const void *const *)grads, lists[1].name = "grads", lists[1].writes = 0, lists[1].size = sizeof(float);
     lists[2].ptrs = (const void *const *)exp_avgs, lists[2].name = "exp_avgs", lists[2].writes = 1, lists[2].size = sizeof(float);
     lists[3].ptrs = (const void *const *)exp_avg_sqs, lists[3].name = "exp_avg_sqs", lists[3].writes = 1, lists[3].size = sizeof(float);
-    if ((st = trainopt__lw_check(k, lens, lists, 4, o ? o->nonfinite : NULL, fn)) != TRAINOPT_OK) return st;
+    return trainopt__lw_check(k, lens, lists, 4, o ? o->nonfinite : NULL, fn);
+}
+
+static inline trainopt_status trainopt__lamb_run(const trainopt_lamb_config *c, int64_t step, size_t k, const size_t *lens,
+                                                 float *const *params, const float *const *grads, float *const *exp_avgs,
+                                                 float *const *exp_avg_sqs, const trainopt_step_opts *o, const char *fn) {
+    trainopt__lw_scalars s;
+    trainopt_status st;
+    int skip;
+    st = trainopt__lamb_check(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, o, &skip, fn);
+    if (st != TRAINOPT_OK) return st;
     if (k == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;
@@ -316,13 +327,14 @@ TRAINOPT__FORCE_INLINE trainopt__lw_scalars trainopt__lars_scalars_make(const tr
     return s;
 }
 
-static inline trainopt_status trainopt__lars_run(const trainopt_lars_config *c, size_t k, const size_t *lens,
-                                                 float *const *params, const float *const *grads, float *const *momentum_bufs,
-                                                 const trainopt_step_opts *o, const char *fn) {
+/* Every argument of a LARS call, before anything is written (the threaded form's too);
+   *skip: found_inf asks to skip the step. */
+static inline trainopt_status trainopt__lars_check(const trainopt_lars_config *c, size_t k, const size_t *lens,
+                                                   float *const *params, const float *const *grads,
+                                                   float *const *momentum_bufs, const trainopt_step_opts *o, int *skip,
+                                                   const char *fn) {
     trainopt__lw_list lists[3];
-    trainopt__lw_scalars s;
     trainopt_status st;
-    int skip;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
     if (!trainopt__nonneg(c->lr))
         return trainopt__once_hparam(fn, "lr", c->lr, "is not a finite number >= 0 (optax has no default lr: set it)");
@@ -332,14 +344,23 @@ static inline trainopt_status trainopt__lars_run(const trainopt_lars_config *c, 
         return trainopt__once_hparam(fn, "trust_coefficient", c->trust_coefficient, TRAINOPT__WHY_NONNEG);
     if (!trainopt__nonneg(c->eps)) return trainopt__once_hparam(fn, "eps", c->eps, TRAINOPT__WHY_NONNEG);
     if (!trainopt__nonneg(c->momentum)) return trainopt__once_hparam(fn, "momentum", c->momentum, TRAINOPT__WHY_NONNEG);
-    if ((st = trainopt__step_opts_check(o, 0, NULL, NULL, 0, &skip, fn)) != TRAINOPT_OK) return st;
+    if ((st = trainopt__step_opts_check(o, 0, NULL, NULL, 0, skip, fn)) != TRAINOPT_OK) return st;
     if (k > 0 && c->momentum != 0.0 && momentum_bufs == NULL)
         return trainopt__once_null(fn, "momentum_bufs (needed: momentum > 0)");
     lists[0].ptrs = (const void *const *)params, lists[0].name = "params", lists[0].writes = 1, lists[0].size = sizeof(float);
     lists[1].ptrs = (const void *const *)grads, lists[1].name = "grads", lists[1].writes = 0, lists[1].size = sizeof(float);
     lists[2].ptrs = (const void *const *)momentum_bufs, lists[2].name = "momentum_bufs", lists[2].writes = 1, lists[2].size = sizeof(float);
-    if ((st = trainopt__lw_check(k, lens, lists, momentum_bufs ? 3 : 2, o ? o->nonfinite : NULL, fn)) != TRAINOPT_OK)
-        return st;
+    return trainopt__lw_check(k, lens, lists, momentum_bufs ? 3 : 2, o ? o->nonfinite : NULL, fn);
+}
+
+static inline trainopt_status trainopt__lars_run(const trainopt_lars_config *c, size_t k, const size_t *lens,
+                                                 float *const *params, const float *const *grads, float *const *momentum_bufs,
+                                                 const trainopt_step_opts *o, const char *fn) {
+    trainopt__lw_scalars s;
+    trainopt_status st;
+    int skip;
+    st = trainopt__lars_check(c, k, lens, params, grads, momentum_bufs, o, &skip, fn);
+    if (st != TRAINOPT_OK) return st;
     if (k == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;

@@ -543,6 +543,13 @@ void layerwise(void) {
     note(trainopt_lars_step(&lars, 2, lens, params, grads, states0));
     note(trainopt_lars_step_ex(&lars, 2, lens, params, grads, states0, &o));
     {
+        const trainopt_threads th = {in_order, NULL};
+        note(trainopt_lamb_step_mt(&lamb, 3, 2, lens, params, grads, states0, states1, &o, &th));
+        note(trainopt_lamb_step_mt(&lamb, 4, 2, lens, params, grads, states0, states1, NULL, NULL));
+        note(trainopt_lars_step_mt(&lars, 2, lens, params, grads, states0, &o, &th));
+        note(trainopt_lars_step_mt(&lars, 2, lens, params, grads, NULL, NULL, NULL));
+    }
+    {
         trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
         void *p16[2] = {a, a + 4096}, *s016[2] = {c, c + 4096}, *s116[2] = {d, d + 4096}, *aux[2] = {e, e + 4096};
         const void *g16[2] = {b, b + 4096};
@@ -551,6 +558,13 @@ void layerwise(void) {
         note(trainopt_lamb_step_mp(&lamb, 2, 2, lens, p16, g16, s016, s116, &pr, &o));
         pr.param_mode = TRAINOPT_PARAM_STOCHASTIC, pr.param_aux = NULL, pr.seed = 1, pr.offset = 3;
         note(trainopt_lars_step_mp(&lars, 2, lens, p16, g16, s016, &pr, &o));
+        {
+            const trainopt_threads th = {in_order, NULL};
+            note(trainopt_lars_step_mp_mt(&lars, 2, lens, p16, g16, s016, &pr, &o, &th));
+            pr.param_mode = TRAINOPT_PARAM_KAHAN, pr.param_aux = aux;
+            note(trainopt_lamb_step_mp_mt(&lamb, 3, 2, lens, p16, g16, s016, s116, &pr, &o, &th));
+            note(trainopt_lamb_step_mp_mt(&lamb, 4, 2, lens, p16, g16, s016, s116, &pr, NULL, NULL));
+        }
     }
     note(trainopt_adafactor_step(&af, 2, 256, 256, a, b, c, d, NULL));
     note(trainopt_adafactor_step_ex(&af, 2, 1, 17, a, b, NULL, NULL, c, &o));

@@ -763,6 +763,28 @@ static int bi_lars_ex(bi_args *a) {
     return trainopt_lars_step_ex(C(0) ? &c : NULL, a->n, (const size_t *)a->p[1], LWL(2), (const float *const *)a->p[3],
                                  LWL(4), a->p[6] ? &o : NULL);
 }
+/* The threaded forms: the _ex arguments, then the threads in slot 8 (a serial hook that runs
+   the pieces in reverse; NULL: none). */
+static void bi_lw_reverse_for(void *ctx, size_t count, trainopt_task_fn task, void *arg) {
+    (void)ctx;
+    while (count-- > 0) task(arg, count);
+}
+static const trainopt_threads bi_lw_threads = {bi_lw_reverse_for, NULL};
+static int bi_lamb_mt(bi_args *a) {
+    trainopt_lamb_config c = bi_lamb_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 6, 0, 6, &fi);
+    return trainopt_lamb_step_mt(C(0) ? &c : NULL, a->step, a->n, (const size_t *)a->p[1], LWL(2),
+                                 (const float *const *)a->p[3], LWL(4), LWL(5), a->p[6] ? &o : NULL,
+                                 a->p[8] ? &bi_lw_threads : NULL);
+}
+static int bi_lars_mt(bi_args *a) {
+    trainopt_lars_config c = bi_lars_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 5, 0, 6, &fi);
+    return trainopt_lars_step_mt(C(0) ? &c : NULL, a->n, (const size_t *)a->p[1], LWL(2), (const float *const *)a->p[3],
+                                 LWL(4), a->p[6] ? &o : NULL, a->p[8] ? &bi_lw_threads : NULL);
+}
 /* Rows on the lists: none, an overflowing length, NULL tensors, written tensors overlapping
    each other or a read one (grads may overlap grads), and (ex) the count inside a tensor. */
 static void bi_lw_extra(to_ctx *t, const bi_kernel *k, int nlists, int ex, int hi, int ii) {
@@ -1240,6 +1262,25 @@ static int bi_lars_mp(bi_args *a) {
     const trainopt_precision pr = bi_lw_mp_pr(a, 2);
     return trainopt_lars_step_mp(C(0) ? &c : NULL, a->n, (const size_t *)a->p[1], LWV(2), (const void *const *)a->p[3],
                                  LWV(4), bi_mp_null_pr ? NULL : &pr, a->p[6] ? &o : NULL);
+}
+/* Their threaded forms: the same arguments, then the threads in slot 9 (NULL: none). */
+static int bi_lamb_mp_mt(bi_args *a) {
+    trainopt_lamb_config c = bi_lamb_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 6, 0, 6, &fi);
+    const trainopt_precision pr = bi_lw_mp_pr(a, 1);
+    return trainopt_lamb_step_mp_mt(C(0) ? &c : NULL, a->step, a->n, (const size_t *)a->p[1], LWV(2),
+                                    (const void *const *)a->p[3], LWV(4), LWV(5), bi_mp_null_pr ? NULL : &pr,
+                                    a->p[6] ? &o : NULL, a->p[9] ? &bi_lw_threads : NULL);
+}
+static int bi_lars_mp_mt(bi_args *a) {
+    trainopt_lars_config c = bi_lars_cfg(a);
+    int fi;
+    trainopt_step_opts o = bi_opts(a, 5, 0, 6, &fi);
+    const trainopt_precision pr = bi_lw_mp_pr(a, 2);
+    return trainopt_lars_step_mp_mt(C(0) ? &c : NULL, a->n, (const size_t *)a->p[1], LWV(2), (const void *const *)a->p[3],
+                                    LWV(4), bi_mp_null_pr ? NULL : &pr, a->p[6] ? &o : NULL,
+                                    a->p[9] ? &bi_lw_threads : NULL);
 }
 #undef LWV
 /* Rows on the lists in 16 bits (overlaps counted in each array's own element size), a bad
@@ -2462,6 +2503,10 @@ static const bi_kernel bi_kernels[] = {
      bi_lw_setup, bi_lars_extra},
     {"lars_step_ex", bi_lars_ex, "cxxxx-y", "", "nnnnnn", "--", {0.1, 1e-4, 0.001, 0.0, 0.9, 0.5}, {0}, NO_STEP, 2, 0, ST,
      1, -1, bi_lw_setup, bi_lars_ex_extra},
+    {"lamb_step_mt", bi_lamb_mt, "cxxxxxy-y", "", "nbbnnnn", "-", {0.1, 0.9, 0.999, 1e-6, 0.0, 1e-4, 0.5}, {0}, 1, 2, 0,
+     ST, 1, -1, bi_lw_setup, bi_lamb_ex_extra},
+    {"lars_step_mt", bi_lars_mt, "cxxxx-y-y", "", "nnnnnn", "--", {0.1, 1e-4, 0.001, 0.0, 0.9, 0.5}, {0}, NO_STEP, 2, 0,
+     ST, 1, -1, bi_lw_setup, bi_lars_ex_extra},
     {"adafactor_step", bi_af, "cWRWWw", "", "n-nn-n", "--", {0.01, -0.8, 1e-7, 1e-3, 1.0, 0.1}, {1, 3}, 1, BI_N, BI_BIG_N,
      ST, 0, -1, bi_af_setup, bi_af_extra},
     {"adafactor_step_ex", bi_af_ex, "cWRWWwyy", "", "n-nn-nn", "---", {0.01, -0.8, 1e-7, 1e-3, 1.0, 0.1, 0.5}, {1, 3, 0}, 1,
@@ -2514,6 +2559,10 @@ static const bi_kernel bi_kernels[] = {
     {"lamb_step_mp", bi_lamb_mp, "cxxxxxy", "", "nbbnnnn", "-EEE", {0.1, 0.9, 0.999, 1e-6, 0.0, 1e-4, 0.5},
      {0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, 2, 0, ST, 1, -1, bi_lw_mp_setup, bi_lamb_mp_extra},
     {"lars_step_mp", bi_lars_mp, "cxxxx-y", "", "nnnnnn", "--EEE", {0.1, 1e-4, 0.001, 0.0, 0.9, 0.5},
+     {0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, NO_STEP, 2, 0, ST, 1, -1, bi_lw_mp_setup, bi_lars_mp_extra},
+    {"lamb_step_mp_mt", bi_lamb_mp_mt, "cxxxxxy--y", "", "nbbnnnn", "-EEE", {0.1, 0.9, 0.999, 1e-6, 0.0, 1e-4, 0.5},
+     {0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, 2, 0, ST, 1, -1, bi_lw_mp_setup, bi_lamb_mp_extra},
+    {"lars_step_mp_mt", bi_lars_mp_mt, "cxxxx-y--y", "", "nnnnnn", "--EEE", {0.1, 1e-4, 0.001, 0.0, 0.9, 0.5},
      {0, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, NO_STEP, 2, 0, ST, 1, -1, bi_lw_mp_setup, bi_lars_mp_extra},
     {"adafactor_step_mp", bi_af_mp, "cWRWWWwwyy", "", "n-nn-nn", "---EEE", {0.01, -0.8, 1e-7, 1e-3, 1.0, 0.1, 0.5},
      {1, 2, 0, TRAINOPT_BF16, TRAINOPT_PARAM_KAHAN, TRAINOPT_BF16}, 1, BI_N, BI_BIG_N, ST, 1, -1, bi_af_mp_setup,

@@ -1815,7 +1815,422 @@ static void pa_test_adafactor_refusals(to_ctx *t) {
 
 /* ---- completeness ------------------------------------------------------------------------- */
 
-/* Every _step_multi of the kernel list has a row in pa_optims, every _mt is in pa_reductions. */
+/* ---- LAMB and LARS on threads (trainopt_lamb_step_mt, trainopt_lars_step_mt) ---------------- */
+
+/* Their list: empty, one-element and odd tensors, lengths around TRAINOPT_CHUNK, in the
+   long list one longer than a round of norm pieces (32 * TRAINOPT_CHUNK = 524288: its sums
+   carry into the next round; 6000 elements in the short list, which keeps the valgrind and
+   TSan legs' time down), then 36 short tensors (some empty), so that one round of norm
+   pieces completes many tensors and the rounds' boundaries fall between tensors and inside
+   them. */
+#define PL_K 48
+static const size_t pl_fixed_lens[] = {0, 1, 17, 70001, 16384, 37, 600000, 16385, 5, 0, 3, 255};
+static const char pl_kernels[] = "lamb_step_mt lars_step_mt lamb_step_mp_mt lars_step_mp_mt";
+
+typedef struct {
+    float *block;
+    float *a[PL_K][4]; /* param, grad, state0 (exp_avg / momentum_buf), state1 (exp_avg_sq) */
+    size_t lens[PL_K], total;
+} pl_model;
+
+/* Parameters and gradients around 1 in both signs, states >= 0 (exp_avg_sq must be);
+   a NaN gradient in tensor 3, -Inf in tensor 6 (long list: in its second round), -0 and
+   a denormal. */
+static void pl_model_init(pl_model *m, int long_list) {
+    uint64_t seed = 0x1a3bu;
+    size_t i, at = 0;
+    int a;
+    m->total = 0;
+    for (i = 0; i < PL_K; i++) {
+        m->lens[i] = i < sizeof pl_fixed_lens / sizeof pl_fixed_lens[0] ? pl_fixed_lens[i] : (i * 37) % 90;
+        if (i == 6 && !long_list) m->lens[i] = 6000;
+        m->total += 4 * m->lens[i];
+    }
+    m->block = (float *)malloc((m->total + 1) * sizeof(float));
+    if (!m->block) exit(2);
+    for (i = 0; i < PL_K; i++)
+        for (a = 0; a < 4; a++, at += m->lens[i]) {
+            m->a[i][a] = m->block + at;
+            to_rand_fill(&seed, m->a[i][a], m->lens[i], a < 2 ? -1.5f : 0.0f, 1.5f);
+        }
+    m->a[3][1][100] = NAN, m->a[6][1][long_list ? 550000 : 5000] = -INFINITY;
+    m->a[7][1][3] = -0.0f, m->a[7][1][16384] = 1e-40f;
+}
+
+/* One configuration of the two kernels. */
+typedef struct {
+    const char *name;
+    int lars, wd, momentum, nesterov; /* momentum 0: LARS without buffers (NULL list) */
+    int long_list;
+} pl_case;
+
+static const pl_case pl_cases[] = {
+    {"lamb_step_mt, weight decay, long list", 0, 1, 0, 0, 1},
+    {"lamb_step_mt, no weight decay", 0, 0, 0, 0, 0},
+    {"lars_step_mt, momentum, weight decay, long list", 1, 1, 1, 0, 1},
+    {"lars_step_mt, nesterov, no weight decay", 1, 0, 1, 1, 0},
+    {"lars_step_mt, no momentum (no buffers)", 1, 1, 0, 0, 0},
+};
+#define PL_CASES (sizeof pl_cases / sizeof pl_cases[0])
+
+/* One step of case pc on m: the plain call (_ex with o, the plain step without) when th
+   is NULL, else the _mt form on th. */
+static trainopt_status pl_call(const pl_case *pc, pl_model *m, int64_t step, const trainopt_step_opts *o,
+                               const trainopt_threads *th) {
+    float *params[PL_K], *grads[PL_K], *s0[PL_K], *s1[PL_K];
+    size_t i;
+    for (i = 0; i < PL_K; i++) params[i] = m->a[i][0], grads[i] = m->a[i][1], s0[i] = m->a[i][2], s1[i] = m->a[i][3];
+    if (!pc->lars) {
+        trainopt_lamb_config c = TRAINOPT_LAMB_DEFAULTS;
+        c.lr = 0.01, c.weight_decay = pc->wd ? 0.01 : 0.0;
+        if (th) return trainopt_lamb_step_mt(&c, step, PL_K, m->lens, params, (const float *const *)grads, s0, s1, o, th);
+        return o ? trainopt_lamb_step_ex(&c, step, PL_K, m->lens, params, (const float *const *)grads, s0, s1, o)
+                 : trainopt_lamb_step(&c, step, PL_K, m->lens, params, (const float *const *)grads, s0, s1);
+    } else {
+        trainopt_lars_config c = TRAINOPT_LARS_DEFAULTS;
+        float *const *bufs = pc->momentum ? s0 : NULL;
+        c.lr = 0.1, c.weight_decay = pc->wd ? 1e-4 : 0.0, c.momentum = pc->momentum ? 0.9 : 0.0;
+        c.nesterov = pc->nesterov;
+        if (th) return trainopt_lars_step_mt(&c, PL_K, m->lens, params, (const float *const *)grads, bufs, o, th);
+        return o ? trainopt_lars_step_ex(&c, PL_K, m->lens, params, (const float *const *)grads, bufs, o)
+                 : trainopt_lars_step(&c, PL_K, m->lens, params, (const float *const *)grads, bufs);
+    }
+}
+
+/* The _mt form on an empty list (lens and lists NULL). */
+static trainopt_status pl_call_k0(const pl_case *pc, const trainopt_step_opts *o, const trainopt_threads *th) {
+    if (!pc->lars) {
+        trainopt_lamb_config c = TRAINOPT_LAMB_DEFAULTS;
+        c.lr = 0.01;
+        return trainopt_lamb_step_mt(&c, 1, 0, NULL, NULL, NULL, NULL, NULL, o, th);
+    } else {
+        trainopt_lars_config c = TRAINOPT_LARS_DEFAULTS;
+        c.lr = 0.1;
+        return trainopt_lars_step_mt(&c, 0, NULL, NULL, NULL, NULL, o, th);
+    }
+}
+
+/* PA_STEPS steps of the plain call (th NULL) or the _mt form; *bad sums the counts (o non-NULL). */
+static void pl_steps(to_ctx *t, const pl_case *pc, pl_model *m, const trainopt_step_opts *o, const trainopt_threads *th,
+                     const char *hook, size_t *bad) {
+    trainopt_step_opts local;
+    size_t one_bad;
+    int64_t step;
+    *bad = 0;
+    for (step = 1; step <= PA_STEPS; step++) {
+        trainopt_status st;
+        if (o) local = *o, local.nonfinite = &one_bad, one_bad = (size_t)-1;
+        st = pl_call(pc, m, step, o ? &local : NULL, th);
+        TO_CHECK(t, st == TRAINOPT_OK, "%s, %s: step %d returned %d (%s)", pc->name, hook, (int)step, (int)st,
+                 trainopt_last_error());
+        if (o) *bad += one_bad;
+    }
+}
+
+/* The _mt forms equal the plain calls, bit for bit (every parameter and state), with and
+   without the fused options (scale 0.5, the non-finite count), under every hook (no hook;
+   1, 2, 3, 7 pthreads; reversed and shuffled orders) and on trainopt_pools of 2 and 3. */
+static void pl_test_layerwise(to_ctx *t) {
+    static const int pool_sizes[] = {2, 3};
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    size_t ci, h;
+    o.grad_scale = 0.5;
+    for (ci = 0; ci < PL_CASES; ci++) {
+        const pl_case *pc = &pl_cases[ci];
+        pl_model want, want_plain, got;
+        size_t want_bad, plain_bad;
+        pl_model_init(&want, pc->long_list), pl_model_init(&want_plain, pc->long_list);
+        pl_steps(t, pc, &want, &o, NULL, "reference", &want_bad);
+        pl_steps(t, pc, &want_plain, NULL, NULL, "reference", &plain_bad);
+        TO_CHECK(t, want_bad == 2 * PA_STEPS, "%s: the reference counted %zu non-finite gradients, want %d", pc->name, want_bad,
+                 2 * PA_STEPS);
+        for (h = 0; h < PA_HOOKS + 2; h++) {
+            int threads, plain;
+            uint64_t seed = 277 + h;
+            trainopt_pool *pool = NULL;
+            trainopt_threads th;
+            char hook[48];
+            if (h < PA_HOOKS) {
+                th = pa_threads(&pa_hooks[h], &threads, &seed);
+                snprintf(hook, sizeof hook, "%s", pa_hooks[h].name);
+            } else {
+                TO_CHECK(t, trainopt_pool_create(pool_sizes[h - PA_HOOKS], &pool) == TRAINOPT_OK,
+                         "trainopt_pool_create(%d): %s", pool_sizes[h - PA_HOOKS], trainopt_last_error());
+                if (pool == NULL) continue;
+                th.parallel_for = trainopt_pool_parallel_for, th.ctx = pool;
+                snprintf(hook, sizeof hook, "trainopt_pool of %d", pool_sizes[h - PA_HOOKS]);
+            }
+            for (plain = 0; plain <= 1; plain++) {
+                char what[128];
+                size_t bad;
+                pl_model_init(&got, pc->long_list);
+                pl_steps(t, pc, &got, plain ? NULL : &o, &th, hook, &bad);
+                snprintf(what, sizeof what, "%s, %s, %s", pc->name, hook, plain ? "plain" : "fused (scale 0.5)");
+                to_bits_equal(t, what, got.block, (plain ? &want_plain : &want)->block, got.total);
+                if (!plain) TO_CHECK(t, bad == want_bad, "%s: non-finite count %zu, the plain call's %zu", what, bad, want_bad);
+                free(got.block);
+            }
+            trainopt_pool_destroy(pool);
+        }
+        free(want.block), free(want_plain.block);
+    }
+    TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
+}
+
+static uint64_t pl_hash(const pl_model *m) {
+    const unsigned char *b = (const unsigned char *)m->block;
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i;
+    for (i = 0; i < m->total * sizeof(float); i++) h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Bad input beyond the bad-input matrix's rows, on two threads: a NULL tensor in the middle,
+   tensors that overlap, an overflowing length, the count inside a tensor, a bad
+   hyperparameter or step: refused, the text names the _mt function, nothing written (no
+   tensor, no count); found_inf skips the whole list with a count of 0; k = 0 is OK. */
+static void pl_test_layerwise_refusals(to_ctx *t) {
+    size_t ci;
+    for (ci = 0; ci < PL_CASES; ci += 2) { /* LAMB with decay, LARS with momentum, LARS without buffers */
+        const pl_case *pc = &pl_cases[ci];
+        const char *fn = pc->lars ? "trainopt_lars_step_mt" : "trainopt_lamb_step_mt";
+        pl_model m;
+        trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+        trainopt_threads th = TRAINOPT_THREADS_NONE;
+        int threads = 2, found = 1;
+        size_t bad = 12345, saved_len;
+        float *saved;
+        uint64_t before;
+        th.parallel_for = pa_pthread_for, th.ctx = &threads;
+        o.nonfinite = &bad;
+        pl_model_init(&m, 0);
+        before = pl_hash(&m);
+
+        saved = m.a[6][1], m.a[6][1] = NULL;
+        TO_CHECK(t, pl_call(pc, &m, 1, &o, &th) == TRAINOPT_ERR_NULL, "%s: a NULL grad in the middle accepted", pc->name);
+        TO_CHECK(t, strncmp(trainopt_last_error(), fn, strlen(fn)) == 0 && strstr(trainopt_last_error(), "grads[6]") != NULL,
+                 "%s: the text does not name %s and grads[6]: \"%s\"", pc->name, fn, trainopt_last_error());
+        m.a[6][1] = saved;
+
+        saved = m.a[12][0], m.a[12][0] = m.a[6][0] + 1000;
+        TO_CHECK(t, pl_call(pc, &m, 1, &o, &th) == TRAINOPT_ERR_ALIAS, "%s: params[12] inside params[6] accepted", pc->name);
+        m.a[12][0] = saved;
+
+        saved_len = m.lens[5], m.lens[5] = SIZE_MAX / 2;
+        TO_CHECK(t, pl_call(pc, &m, 1, &o, &th) == TRAINOPT_ERR_SHAPE, "%s: lens[5] overflowing accepted", pc->name);
+        m.lens[5] = saved_len;
+
+        o.nonfinite = (size_t *)(void *)(m.a[40][1] + 2);
+        TO_CHECK(t, m.lens[40] >= 4 && pl_call(pc, &m, 1, &o, &th) == TRAINOPT_ERR_ALIAS,
+                 "%s: o->nonfinite inside grads[40] accepted", pc->name);
+        o.nonfinite = &bad;
+
+        o.grad_scale = NAN;
+        TO_CHECK(t, pl_call(pc, &m, 1, &o, &th) == TRAINOPT_ERR_HPARAM, "%s: grad_scale NaN accepted", pc->name);
+        o.grad_scale = 1.0;
+        if (!pc->lars)
+            TO_CHECK(t, pl_call(pc, &m, 0, &o, &th) == TRAINOPT_ERR_STEP, "%s: step 0 accepted", pc->name);
+        TO_CHECK(t, pl_hash(&m) == before && bad == 12345, "%s: a refused call wrote",
+                 pc->name);
+
+        o.found_inf = &found, o.grad_scale = NAN; /* skipped: a NaN scale is allowed, the count set to 0 */
+        TO_CHECK(t, pl_call(pc, &m, 1, &o, &th) == TRAINOPT_OK && bad == 0 && pl_hash(&m) == before,
+                 "%s: found_inf did not skip the whole list", pc->name);
+        o.found_inf = NULL, o.grad_scale = 1.0, bad = 12345;
+        TO_CHECK(t, pl_call_k0(pc, &o, &th) == TRAINOPT_OK && bad == 0, "%s: k = 0: not OK with a count of 0", pc->name);
+        free(m.block);
+    }
+}
+
+/* The mixed-precision forms (trainopt_lamb_step_mp_mt, trainopt_lars_step_mp_mt) on the same
+   list: every array in the format of its case, held in a float's room each (16-bit formats
+   use the first half of it); aux and copy arrays per tensor. */
+typedef struct {
+    float *block;
+    float *a[PL_K][6]; /* param, grad, state0, state1, param_aux, copy */
+    size_t lens[PL_K], total;
+} plm_model;
+
+typedef struct {
+    const char *name;
+    int lars, wd, momentum, nesterov;
+    trainopt_dtype param, grad, state;
+    trainopt_param_mode mode;
+    int copy; /* 0: none; else a copy in this dtype + 1 */
+    int long_list;
+} plm_case;
+
+static const plm_case plm_cases[] = {
+    {"lamb_step_mp_mt, bf16 Kahan, fp16 grads, bf16 states", 0, 1, 0, 0, TRAINOPT_BF16, TRAINOPT_F16, TRAINOPT_BF16,
+     TRAINOPT_PARAM_KAHAN, 0, 1},
+    {"lamb_step_mp_mt, fp16 stochastic, bf16 grads, fp32 states, bf16 copy", 0, 0, 0, 0, TRAINOPT_F16, TRAINOPT_BF16,
+     TRAINOPT_F32, TRAINOPT_PARAM_STOCHASTIC, 1 + TRAINOPT_BF16, 0},
+    {"lamb_step_mp_mt, all fp32 (the fp32 _mt call)", 0, 1, 0, 0, TRAINOPT_F32, TRAINOPT_F32, TRAINOPT_F32,
+     TRAINOPT_PARAM_NEAREST, 0, 0},
+    {"lars_step_mp_mt, bf16 split, bf16 grads and states, nesterov", 1, 1, 1, 1, TRAINOPT_BF16, TRAINOPT_BF16,
+     TRAINOPT_BF16, TRAINOPT_PARAM_SPLIT, 0, 0},
+    {"lars_step_mp_mt, bf16 nearest, fp32 grads, no buffers, fp16 copy", 1, 0, 0, 0, TRAINOPT_BF16, TRAINOPT_F32,
+     TRAINOPT_F32, TRAINOPT_PARAM_NEAREST, 1 + TRAINOPT_F16, 0},
+};
+#define PLM_CASES (sizeof plm_cases / sizeof plm_cases[0])
+
+/* The values of pl_model_init (NaN and -Inf gradients included), converted to each array's
+   format; aux and copy zero. */
+static void plm_model_init(plm_model *m, const plm_case *pc) {
+    pl_model src;
+    size_t i, at = 0;
+    int a;
+    pl_model_init(&src, pc->long_list);
+    m->total = 0;
+    for (i = 0; i < PL_K; i++) m->lens[i] = src.lens[i], m->total += 6 * src.lens[i];
+    m->block = (float *)calloc(m->total + 1, sizeof(float));
+    if (!m->block) exit(2);
+    for (i = 0; i < PL_K; i++)
+        for (a = 0; a < 6; a++, at += m->lens[i]) {
+            const trainopt_dtype d = a == 0 ? pc->param : a == 1 ? pc->grad : pc->state;
+            m->a[i][a] = m->block + at;
+            if (a < 4 && trainopt_convert(m->lens[i], src.a[i][a], TRAINOPT_F32, m->a[i][a], d, TRAINOPT_ROUND_NEAREST, 0, 0) !=
+                             TRAINOPT_OK)
+                exit(5);
+        }
+    free(src.block);
+}
+
+static trainopt_status plm_call(const plm_case *pc, plm_model *m, int64_t step, const trainopt_step_opts *o,
+                                const trainopt_threads *th) {
+    void *params[PL_K], *s0[PL_K], *s1[PL_K], *aux[PL_K], *copy[PL_K];
+    const void *grads[PL_K];
+    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+    size_t i;
+    for (i = 0; i < PL_K; i++) {
+        params[i] = m->a[i][0], grads[i] = m->a[i][1], s0[i] = m->a[i][2], s1[i] = m->a[i][3];
+        aux[i] = m->a[i][4], copy[i] = m->a[i][5];
+    }
+    pr.param_dtype = pc->param, pr.param_mode = pc->mode, pr.grad_dtype = pc->grad, pr.state_dtype = pc->state;
+    pr.param_aux = pc->mode == TRAINOPT_PARAM_KAHAN || pc->mode == TRAINOPT_PARAM_SPLIT ? (void *)aux : NULL;
+    pr.copy = pc->copy ? (void *)copy : NULL;
+    pr.copy_dtype = pc->copy ? (trainopt_dtype)(pc->copy - 1) : TRAINOPT_BF16;
+    pr.seed = 7, pr.offset = 11;
+    if (!pc->lars) {
+        trainopt_lamb_config c = TRAINOPT_LAMB_DEFAULTS;
+        c.lr = 0.01, c.weight_decay = pc->wd ? 0.01 : 0.0;
+        if (th) return trainopt_lamb_step_mp_mt(&c, step, PL_K, m->lens, params, grads, s0, s1, &pr, o, th);
+        return trainopt_lamb_step_mp(&c, step, PL_K, m->lens, params, grads, s0, s1, &pr, o);
+    } else {
+        trainopt_lars_config c = TRAINOPT_LARS_DEFAULTS;
+        c.lr = 0.1, c.weight_decay = pc->wd ? 1e-4 : 0.0, c.momentum = pc->momentum ? 0.9 : 0.0;
+        c.nesterov = pc->nesterov;
+        if (th) return trainopt_lars_step_mp_mt(&c, PL_K, m->lens, params, grads, pc->momentum ? s0 : NULL, &pr, o, th);
+        return trainopt_lars_step_mp(&c, PL_K, m->lens, params, grads, pc->momentum ? s0 : NULL, &pr, o);
+    }
+}
+
+static void plm_steps(to_ctx *t, const plm_case *pc, plm_model *m, const trainopt_step_opts *o, const trainopt_threads *th,
+                      const char *hook, size_t *bad) {
+    trainopt_step_opts local;
+    size_t one_bad;
+    int64_t step;
+    *bad = 0;
+    for (step = 1; step <= PA_STEPS; step++) {
+        trainopt_status st;
+        if (o) local = *o, local.nonfinite = &one_bad, one_bad = (size_t)-1;
+        st = plm_call(pc, m, step, o ? &local : NULL, th);
+        TO_CHECK(t, st == TRAINOPT_OK, "%s, %s: step %d returned %d (%s)", pc->name, hook, (int)step, (int)st,
+                 trainopt_last_error());
+        if (o) *bad += one_bad;
+    }
+}
+
+/* The first byte where two models differ, or (size_t)-1. */
+static size_t plm_first_difference(const plm_model *a, const plm_model *b) {
+    const unsigned char *x = (const unsigned char *)a->block, *y = (const unsigned char *)b->block;
+    size_t i;
+    for (i = 0; i < a->total * sizeof(float); i++)
+        if (x[i] != y[i]) return i;
+    return (size_t)-1;
+}
+
+/* The _mp_mt forms equal the _mp calls, byte for byte (parameters, compensation or low
+   halves, states, copies), with and without the fused options, under every hook. */
+static void plm_test_layerwise_mp(to_ctx *t) {
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    size_t ci, h;
+    o.grad_scale = 0.5;
+    for (ci = 0; ci < PLM_CASES; ci++) {
+        const plm_case *pc = &plm_cases[ci];
+        plm_model want, want_plain, got;
+        size_t want_bad, plain_bad;
+        plm_model_init(&want, pc), plm_model_init(&want_plain, pc);
+        plm_steps(t, pc, &want, &o, NULL, "reference", &want_bad);
+        plm_steps(t, pc, &want_plain, NULL, NULL, "reference", &plain_bad);
+        TO_CHECK(t, want_bad == 2 * PA_STEPS, "%s: the reference counted %zu non-finite gradients, want %d", pc->name, want_bad,
+                 2 * PA_STEPS);
+        for (h = 0; h < PA_HOOKS; h++) {
+            int threads, plain;
+            uint64_t seed = 377 + h;
+            trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &seed);
+            for (plain = 0; plain <= 1; plain++) {
+                size_t bad, diff;
+                plm_model_init(&got, pc);
+                plm_steps(t, pc, &got, plain ? NULL : &o, &th, pa_hooks[h].name, &bad);
+                diff = plm_first_difference(&got, plain ? &want_plain : &want);
+                TO_CHECK(t, diff == (size_t)-1, "%s, %s, %s: differs from the _mp call at byte %zu of %zu", pc->name,
+                         pa_hooks[h].name, plain ? "plain" : "fused (scale 0.5)", diff, got.total * sizeof(float));
+                if (!plain)
+                    TO_CHECK(t, bad == want_bad, "%s, %s: non-finite count %zu, the _mp call's %zu", pc->name,
+                             pa_hooks[h].name, bad, want_bad);
+                free(got.block);
+            }
+        }
+        free(want.block), free(want_plain.block);
+    }
+    TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
+}
+
+/* A refused _mp_mt call (a NULL tensor mid-list, a NULL aux list for Kahan, a bad config)
+   names itself and writes nothing. */
+static void plm_test_layerwise_mp_refusals(to_ctx *t) {
+    const plm_case *pc = &plm_cases[0]; /* LAMB, Kahan */
+    plm_model m;
+    trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+    trainopt_threads th = TRAINOPT_THREADS_NONE;
+    trainopt_lamb_config c = TRAINOPT_LAMB_DEFAULTS;
+    trainopt_precision pr = TRAINOPT_PRECISION_DEFAULTS;
+    void *params[PL_K], *s0[PL_K], *s1[PL_K], *aux[PL_K];
+    const void *grads[PL_K];
+    int threads = 2;
+    size_t bad = 12345, i;
+    float *before;
+    th.parallel_for = pa_pthread_for, th.ctx = &threads;
+    o.nonfinite = &bad;
+    plm_model_init(&m, pc);
+    before = (float *)malloc((m.total + 1) * sizeof(float));
+    if (!before) exit(2);
+    memcpy(before, m.block, m.total * sizeof(float));
+    for (i = 0; i < PL_K; i++) params[i] = m.a[i][0], grads[i] = m.a[i][1], s0[i] = m.a[i][2], s1[i] = m.a[i][3], aux[i] = m.a[i][4];
+    pr.param_dtype = TRAINOPT_BF16, pr.param_mode = TRAINOPT_PARAM_KAHAN, pr.grad_dtype = TRAINOPT_F16;
+    pr.state_dtype = TRAINOPT_BF16, pr.param_aux = aux;
+    c.lr = 0.01;
+    grads[6] = NULL;
+    TO_CHECK(t, trainopt_lamb_step_mp_mt(&c, 1, PL_K, m.lens, params, grads, s0, s1, &pr, &o, &th) == TRAINOPT_ERR_NULL,
+             "lamb_step_mp_mt: a NULL grad in the middle accepted");
+    TO_CHECK(t, strncmp(trainopt_last_error(), "trainopt_lamb_step_mp_mt: ", 26) == 0,
+             "lamb_step_mp_mt: the text does not name it: \"%s\"", trainopt_last_error());
+    grads[6] = m.a[6][1];
+    pr.param_aux = NULL;
+    TO_CHECK(t, trainopt_lamb_step_mp_mt(&c, 1, PL_K, m.lens, params, grads, s0, s1, &pr, &o, &th) == TRAINOPT_ERR_NULL,
+             "lamb_step_mp_mt: Kahan without param_aux accepted");
+    pr.param_aux = aux;
+    c.beta1 = 1.0;
+    TO_CHECK(t, trainopt_lamb_step_mp_mt(&c, 1, PL_K, m.lens, params, grads, s0, s1, &pr, &o, &th) == TRAINOPT_ERR_HPARAM,
+             "lamb_step_mp_mt: beta1 = 1 accepted");
+    TO_CHECK(t, strncmp(trainopt_last_error(), "trainopt_lamb_step_mp_mt: ", 26) == 0,
+             "lamb_step_mp_mt: the config's refusal does not name it: \"%s\"", trainopt_last_error());
+    TO_CHECK(t, memcmp(before, m.block, m.total * sizeof(float)) == 0 && bad == 12345, "lamb_step_mp_mt: a refused call wrote");
+    free(before), free(m.block);
+}
+
+/* Every _step_multi of the kernel list has a row in pa_optims, every _mt is in pa_reductions (LAMB's and LARS's: pl_kernels). */
 static int pa_ends_with(const char *s, const char *tail) {
     const size_t n = strlen(s), m = strlen(tail);
     return n >= m && strcmp(s + n - m, tail) == 0;
@@ -1833,7 +2248,8 @@ static void pa_test_complete(to_ctx *t) {
             TO_CHECK(t, found, "trainopt_%s is in TRAINOPT_KERNELS but has no row in tests/test_parallel.c's pa_optims",
                      listed[i]);
         } else if (pa_ends_with(listed[i], "_mt")) {
-            TO_CHECK(t, strstr(pa_reductions, listed[i]) != NULL || strstr(pa_infer_clip_mt, listed[i]) != NULL,
+            TO_CHECK(t, strstr(pa_reductions, listed[i]) != NULL || strstr(pa_infer_clip_mt, listed[i]) != NULL ||
+                            strstr(pl_kernels, listed[i]) != NULL,
                      "trainopt_%s is in TRAINOPT_KERNELS but not run by tests/test_parallel.c", listed[i]);
         }
     }
@@ -2364,6 +2780,10 @@ void TO_NAME(parallel_tests)(to_ctx *t) {
     }
     to_run(t, "adafactor_step_multi", pa_test_adafactor);
     to_run(t, "adafactor_step_multi refusals", pa_test_adafactor_refusals);
+    to_run(t, "lamb_step_mt and lars_step_mt", pl_test_layerwise);
+    to_run(t, "lamb_step_mt and lars_step_mt refusals", pl_test_layerwise_refusals);
+    to_run(t, "lamb_step_mp_mt and lars_step_mp_mt", plm_test_layerwise_mp);
+    to_run(t, "lamb_step_mp_mt refusals", plm_test_layerwise_mp_refusals);
 }
 
 /* The multi-tensor steps' results on two threads (which the tests hold equal to the
@@ -2486,6 +2906,31 @@ void TO_NAME(parallel_battery)(to_sink *sink) {
         to_emit_status(sink, "losses_mt/cross_entropy/status", (int)pa_ce_run(batch, classes, x, labels, 0.1, 1, out, &th));
         to_emit_floats(sink, "losses_mt/cross_entropy/outputs", out, 1 + batch * classes);
         free(x), free(y), free(out), free(labels);
+    }
+    { /* LAMB and LARS on two threads (the tests hold them equal to the plain calls): every
+         parameter and state after PA_STEPS fused steps, for each configuration. (Their _mp
+         forms are held to the _mp calls, whose battery rows are test_mixed_layerwise's: raw
+         16-bit NaNs would carry the hardware's NaN sign here.) */
+        size_t ci;
+        for (ci = 0; ci < PL_CASES; ci++) {
+            pl_model m;
+            trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
+            char name[96];
+            int64_t step;
+            uint64_t count;
+            o.grad_scale = 0.5, o.nonfinite = &bad;
+            pl_model_init(&m, 0);
+            for (step = 1; step <= PA_STEPS; step++) {
+                snprintf(name, sizeof name, "layerwise_mt/%zu/status%d", ci, (int)step);
+                to_emit_status(sink, name, (int)pl_call(&pl_cases[ci], &m, step, &o, &th));
+                snprintf(name, sizeof name, "layerwise_mt/%zu/nonfinite%d", ci, (int)step);
+                count = (uint64_t)bad;
+                to_emit(sink, name, &count, sizeof count);
+            }
+            snprintf(name, sizeof name, "layerwise_mt/%zu/arrays", ci);
+            to_emit_floats(sink, name, m.block, m.total);
+            free(m.block);
+        }
     }
     { /* the generators on two threads: three pieces and a short one, at an odd offset */
         const size_t n = 50001;

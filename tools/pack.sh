@@ -12,9 +12,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PARTS="manual.h api.h setup.h status.h validate.h optim.h schedules.h math.h losses.h optim_layerwise.h quant8_maps.h quant8.h random.h convert.h batchnorm.h norms.h parallel.h parallel_norms.h parallel_batchnorm.h parallel_dropout.h parallel_losses.h parallel_random.h mixed.h parallel_mixed.h quant8_mp.h mixed_adafactor.h parallel_adafactor.h mixed_layerwise.h norms_mixed.h dispatch.h pool.h"
+PARTS="manual.h api.h setup.h status.h validate.h optim.h schedules.h math.h losses.h optim_layerwise.h quant8_maps.h quant8.h random.h convert.h batchnorm.h norms.h parallel.h parallel_norms.h parallel_batchnorm.h parallel_dropout.h parallel_losses.h parallel_random.h mixed.h parallel_mixed.h quant8_mp.h mixed_adafactor.h parallel_adafactor.h mixed_layerwise.h parallel_layerwise.h norms_mixed.h dispatch.h pool.h"
 # Parts compiled once per variant under TRAINOPT_DISPATCH (the vector code).
-VARIANT_PARTS="simd.h status.h validate.h optim.h math.h losses.h optim_layerwise.h quant8_maps.h quant8.h random.h convert.h batchnorm.h norms.h parallel.h parallel_norms.h parallel_batchnorm.h parallel_dropout.h parallel_losses.h parallel_random.h mixed.h parallel_mixed.h quant8_mp.h mixed_adafactor.h parallel_adafactor.h mixed_layerwise.h norms_mixed.h"
+VARIANT_PARTS="simd.h status.h validate.h optim.h math.h losses.h optim_layerwise.h quant8_maps.h quant8.h random.h convert.h batchnorm.h norms.h parallel.h parallel_norms.h parallel_batchnorm.h parallel_dropout.h parallel_losses.h parallel_random.h mixed.h parallel_mixed.h quant8_mp.h mixed_adafactor.h parallel_adafactor.h mixed_layerwise.h parallel_layerwise.h norms_mixed.h"
 # Kernel-list families without vector code (src/dispatch.h: TRAINOPT__DISPATCH_<family>).
 ONCE_FAMILIES="text schedule"
 

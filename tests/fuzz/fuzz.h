@@ -199,6 +199,8 @@ static inline size_t fz_len(fz_in *in, size_t max) {
     X(adadelta_step_multi, optim) X(lion_step_multi, optim)                             \
     X(sfadamw_step_multi, layerwise) X(sfadamw_step_mp, layerwise)                     \
     X(lamb_step_mp, layerwise) X(lars_step_mp, layerwise)                               \
+    X(lamb_step_mt, layerwise) X(lars_step_mt, layerwise)                               \
+    X(lamb_step_mp_mt, layerwise) X(lars_step_mp_mt, layerwise)                         \
     X(adafactor_step_mp, layerwise)                                                     \
     X(adafactor_step_multi, layerwise)                                                  \
     X(layernorm_forward_mt, norms) X(layernorm_backward_mt, norms)                      \

@@ -1,7 +1,8 @@
 /* tests/fuzz/fuzz_layerwise.c - LAMB and LARS over a list of up to three tensors,
    Adafactor on one [rows][cols] parameter (factored, or unfactored), schedule-free AdamW
    (advance, step, to_eval, to_train): one configuration, three consecutive steps, plain
-   or fused (_ex with a gradient scale, found_inf, a non-finite count); a state list or
+   or fused (_ex with a gradient scale, found_inf, a non-finite count), LAMB and LARS once
+   more as _mt (and _mp_mt) on a reversing hook; a state list or
    factor left out, a tensor overlapping another, the gradient aliasing the parameters.
    Outputs: the statuses, the count, the scalar state, every array. See fuzz.h. */
 #include "fuzz.h"
@@ -71,6 +72,9 @@ void FZ_NAME(fz_layerwise)(const uint8_t *data, size_t size, fz_out *out) {
             c.lr = h[0], c.beta1 = h[1], c.beta2 = h[2], c.eps = h[3], c.eps_root = h[4], c.weight_decay = h[5];
             st = fused ? trainopt_lamb_step_ex(&c, tstep, k, lens, p, (const float *const *)gl, flags & 8 ? NULL : s0l, s1, op)
                        : trainopt_lamb_step(&c, tstep, k, lens, p, (const float *const *)gl, flags & 8 ? NULL : s0l, s1);
+            if (r == 1) /* the threaded form, the same step again (every check and the same bits as _ex) */
+                fz_put_status(out, trainopt_lamb_step_mt(&c, tstep, k, lens, p, (const float *const *)gl,
+                                                         flags & 8 ? NULL : s0l, s1, op, &fz_threads));
             /* the mixed-precision step on the same buffers: bf16 Kahan parameters (the compensation in
                the second half of each fp32 param), fp16 grads, bf16 states; not with flag 128, whose
                state moved into a param may fit beside 16-bit tensors and run past its buffer */
@@ -82,6 +86,10 @@ void FZ_NAME(fz_layerwise)(const uint8_t *data, size_t size, fz_out *out) {
                 pr.grad_dtype = TRAINOPT_F16, pr.state_dtype = TRAINOPT_BF16;
                 fz_put_status(out, trainopt_lamb_step_mp(&c, tstep, k, lens, (void *const *)p, (const void *const *)gl,
                                                          flags & 8 ? NULL : (void *const *)s0l, (void *const *)s1, &pr, op));
+                if (r == 2)
+                    fz_put_status(out, trainopt_lamb_step_mp_mt(&c, tstep, k, lens, (void *const *)p, (const void *const *)gl,
+                                                                flags & 8 ? NULL : (void *const *)s0l, (void *const *)s1, &pr,
+                                                                op, &fz_threads));
             }
             break;
         }
@@ -91,6 +99,9 @@ void FZ_NAME(fz_layerwise)(const uint8_t *data, size_t size, fz_out *out) {
             c.nesterov = (flags >> 4) & 1;
             st = fused ? trainopt_lars_step_ex(&c, k, lens, p, (const float *const *)gl, flags & 8 ? NULL : s0l, op)
                        : trainopt_lars_step(&c, k, lens, p, (const float *const *)gl, flags & 8 ? NULL : s0l);
+            if (r == 1) /* the threaded form, the same step again */
+                fz_put_status(out, trainopt_lars_step_mt(&c, k, lens, p, (const float *const *)gl, flags & 8 ? NULL : s0l,
+                                                         op, &fz_threads));
             /* mixed precision on the same buffers (not with flag 128, as LAMB's): bf16 stochastic
                parameters, bf16 grads and states, an fp16 copy in the second half of each grad buffer */
             if (flags & 32 && !(flags & 128)) {
@@ -102,6 +113,9 @@ void FZ_NAME(fz_layerwise)(const uint8_t *data, size_t size, fz_out *out) {
                 pr.seed = (uint64_t)ival, pr.offset = (uint64_t)step;
                 fz_put_status(out, trainopt_lars_step_mp(&c, k, lens, (void *const *)p, (const void *const *)gl,
                                                          flags & 8 ? NULL : (void *const *)s0l, &pr, op));
+                if (r == 2)
+                    fz_put_status(out, trainopt_lars_step_mp_mt(&c, k, lens, (void *const *)p, (const void *const *)gl,
+                                                                flags & 8 ? NULL : (void *const *)s0l, &pr, op, &fz_threads));
             }
             break;
         }
