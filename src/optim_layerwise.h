@@ -729,26 +729,55 @@ TRAINOPT__FORCE_INLINE void trainopt__af_weighted_into(trainopt__vf x, trainopt_
     trainopt__v_store(w_acc, trainopt__v_fma(trainopt__v_mul(x, x), inv, trainopt__v_load(w_acc)));
 }
 
-/* The columns' new factors from their sums over the rows, the last block of rows' float
-   sums added here (col_sum[c] + col_acc[c], the per-block order), and the terms of the
-   sum of u^2, (w_sum[c] + w_acc[c]) / C[c], into col_sum (its sums are spent): columns
-   in fixed groups of 16, so the compiler may vectorize the double divisions (each
-   column's operations are those of a column at a time, so are its bits). One column at
-   a time, these took about as long as the sweeps of a [16][4096] step. */
-TRAINOPT__FORCE_INLINE void trainopt__af_col_tail(const trainopt__af_scalars *s, float *col_var, double *col_sum,
-                                                  const double *w_sum, const float *col_acc, const float *w_acc, size_t cols,
-                                                  double rows, int high) {
+/* One column's new factor from its sum over the rows (with `more`, sum[c] + acc[c]: the
+   earlier blocks' double sum and the last block's float one, the per-block order; else
+   the one block's float sum alone, which is the same double: 0.0 + x is x, and these float
+   sums are never -0, as they start at +0 and only add), and its term of the sum of u^2,
+   (w_sum[c] + w_acc[c]) / C[c], into col_sum[c]. With `pow2` (rows a power of two) the mean
+   is the sum times inv_rows = 1/rows, exact: the same correctly rounded value as the
+   division, at a multiplication's cost. */
+TRAINOPT__FORCE_INLINE void trainopt__af_col1(float *col_var, double *col_sum, const double *w_sum, const float *col_acc,
+                                              const float *w_acc, size_t c, double rows, double inv_rows, float w,
+                                              float one_minus_w, int high, int more, int pow2) {
+    const double sum = more ? col_sum[c] + (double)col_acc[c] : (double)col_acc[c];
+    const float mean = (float)(pow2 ? sum * inv_rows : sum / rows);
+    col_var[c] = high ? fmaf(-(mean - col_var[c]), one_minus_w, mean) : fmaf(w, mean - col_var[c], col_var[c]);
+    col_sum[c] = (more ? w_sum[c] + (double)w_acc[c] : (double)w_acc[c]) / (double)col_var[c];
+}
+
+/* The columns' new factors and the terms of the sum of u^2 (trainopt__af_col1), in fixed
+   groups of 16 columns, so the compiler may vectorize the double divisions (each column's
+   operations are those of a column at a time, so are its bits). One column at a time,
+   these took about as long as the sweeps of a [16][4096] step. */
+TRAINOPT__FORCE_INLINE void trainopt__af_col_tail_body(const trainopt__af_scalars *s, float *col_var, double *col_sum,
+                                                       const double *w_sum, const float *col_acc, const float *w_acc,
+                                                       size_t cols, double rows, int high, int more, int pow2) {
     const float w = s->w, one_minus_w = s->one_minus_w; /* not reloaded after each store to col_var */
+    const double inv_rows = 1.0 / rows;
     size_t c = 0, j;
     for (; c + 16 <= cols; c += 16)
-        for (j = c; j < c + 16; j++) {
-            const float mean = (float)((col_sum[j] + (double)col_acc[j]) / rows);
-            col_var[j] = high ? fmaf(-(mean - col_var[j]), one_minus_w, mean) : fmaf(w, mean - col_var[j], col_var[j]);
-            col_sum[j] = (w_sum[j] + (double)w_acc[j]) / (double)col_var[j];
-        }
-    for (; c < cols; c++) {
-        col_var[c] = trainopt__af_lerp1(col_var[c], (float)((col_sum[c] + (double)col_acc[c]) / rows), s);
-        col_sum[c] = (w_sum[c] + (double)w_acc[c]) / (double)col_var[c];
+        for (j = c; j < c + 16; j++)
+            trainopt__af_col1(col_var, col_sum, w_sum, col_acc, w_acc, j, rows, inv_rows, w, one_minus_w, high, more, pow2);
+    for (; c < cols; c++)
+        trainopt__af_col1(col_var, col_sum, w_sum, col_acc, w_acc, c, rows, inv_rows, w, one_minus_w, high, more, pow2);
+}
+
+/* The same with the lerp's form, `more` (rows beyond one block: col_sum and w_sum hold the
+   earlier blocks' sums) and `pow2` as constants: the loop the compiler sees has neither a
+   division it does not need nor a load of a sum that is not there. */
+static inline void trainopt__af_col_tail(const trainopt__af_scalars *s, float *col_var, double *col_sum, const double *w_sum,
+                                         const float *col_acc, const float *w_acc, size_t cols, size_t rows) {
+    const double d = (double)rows;
+    const int form = (s->high ? 4 : 0) + (rows > TRAINOPT__LW_BLOCK ? 2 : 0) + ((rows & (rows - 1)) == 0 ? 1 : 0);
+    switch (form) {
+    case 0: trainopt__af_col_tail_body(s, col_var, col_sum, w_sum, col_acc, w_acc, cols, d, 0, 0, 0); break;
+    case 1: trainopt__af_col_tail_body(s, col_var, col_sum, w_sum, col_acc, w_acc, cols, d, 0, 0, 1); break;
+    case 2: trainopt__af_col_tail_body(s, col_var, col_sum, w_sum, col_acc, w_acc, cols, d, 0, 1, 0); break;
+    case 3: trainopt__af_col_tail_body(s, col_var, col_sum, w_sum, col_acc, w_acc, cols, d, 0, 1, 1); break;
+    case 4: trainopt__af_col_tail_body(s, col_var, col_sum, w_sum, col_acc, w_acc, cols, d, 1, 0, 0); break;
+    case 5: trainopt__af_col_tail_body(s, col_var, col_sum, w_sum, col_acc, w_acc, cols, d, 1, 0, 1); break;
+    case 6: trainopt__af_col_tail_body(s, col_var, col_sum, w_sum, col_acc, w_acc, cols, d, 1, 1, 0); break;
+    default: trainopt__af_col_tail_body(s, col_var, col_sum, w_sum, col_acc, w_acc, cols, d, 1, 1, 1); break;
     }
 }
 
@@ -786,8 +815,7 @@ static inline int trainopt__af_factors_fused(const trainopt__af_scalars *s, cons
     const size_t padded = (cols + 15) / 16 * 16; /* col_acc past cols: the partial vector's zero lanes */
     const size_t whole_vecs = cols - cols % TRAINOPT_SIMD_LANES;
     size_t r, rb, b, i, j, c;
-    for (c = 0; c < cols; c++) col_sum[c] = w_sum[c] = 0.0;
-    for (rb = 0; rb < rows; rb += TRAINOPT__LW_BLOCK) {
+    for (rb = 0; rb < rows; rb += TRAINOPT__LW_BLOCK) { /* col_sum, w_sum: set by the first of several blocks */
         const size_t rend = rows - rb < TRAINOPT__LW_BLOCK ? rows : rb + TRAINOPT__LW_BLOCK;
         for (c = 0; c < padded; c++) col_acc[c] = w_acc[c] = 0.0f;
         for (r = rb; r < rend; r++) {
@@ -826,11 +854,12 @@ static inline int trainopt__af_factors_fused(const trainopt__af_scalars *s, cons
                 trainopt__af_weighted_into(trainopt__grad_load(&s->gi, g, i, TRAINOPT_SIMD_LANES, scaled, NULL), inv, w_acc + i);
             if (i < cols) trainopt__af_weighted_into(trainopt__grad_load(&s->gi, g, i, cols - i, scaled, NULL), inv, w_acc + i);
         }
-        if (rend < rows) /* the last block's sums are added in trainopt__af_col_tail */
+        if (rend < rows && rb == 0) /* 0.0 + x is x (trainopt__af_col1) */
+            for (c = 0; c < cols; c++) col_sum[c] = (double)col_acc[c], w_sum[c] = (double)w_acc[c];
+        else if (rend < rows) /* the last block's sums are added in trainopt__af_col_tail */
             for (c = 0; c < cols; c++) col_sum[c] += (double)col_acc[c], w_sum[c] += (double)w_acc[c];
     }
-    if (s->high) trainopt__af_col_tail(s, col_var, col_sum, w_sum, col_acc, w_acc, cols, (double)rows, 1);
-    else trainopt__af_col_tail(s, col_var, col_sum, w_sum, col_acc, w_acc, cols, (double)rows, 0);
+    trainopt__af_col_tail(s, col_var, col_sum, w_sum, col_acc, w_acc, cols, rows);
     least = trainopt__af_least(col_var, cols);
     /* no element under the floor: every row passes trainopt__af_sweep's test on the least C */
     row_mean = trainopt__af_row_mean(row_var, rows, s->eps1);
