@@ -1107,6 +1107,10 @@
      bits across threads or pieces, call a piece starting at element s with offset + s.
      The step works on blocks of 512 elements: widened into stack buffers (7 KiB to 14 KiB),
      the fp32 kernel, rounded back; the kernels are elementwise, so blocks change no bit.
+     Adam and AdamW without amsgrad, on bf16 or fp16 parameters rounded to nearest with
+     gradients of the same dtype, fp32 or bf16 states and no copy, skip the buffers: their
+     fp32 loop reads and writes the 16-bit arrays itself, widening and rounding in
+     registers; the same operations on the same values, so the same bits.
      A list of tensors in one call, on the caller's threads: trainopt_<opt>_step_mp_multi
      (THREADS), the same bits as one _step_mp per tensor.
      NAdam's mu_product and schedule-free AdamW's state s are the one value of the step
@@ -2560,10 +2564,13 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__adam8bit_mp_args TRAINOPT__PRIVATE(trainopt__adam8bit_mp_args)
 #define trainopt__adam8bit_mp_loops TRAINOPT__PRIVATE(trainopt__adam8bit_mp_loops)
 #define trainopt__adam8bit_run TRAINOPT__PRIVATE(trainopt__adam8bit_run)
-#define trainopt__adam_lanes TRAINOPT__PRIVATE(trainopt__adam_lanes)
+#define trainopt__adam_lanes_as TRAINOPT__PRIVATE(trainopt__adam_lanes_as)
 #define trainopt__adam_loop TRAINOPT__PRIVATE(trainopt__adam_loop)
+#define trainopt__adam_loop_as TRAINOPT__PRIVATE(trainopt__adam_loop_as)
 #define trainopt__adam_loops TRAINOPT__PRIVATE(trainopt__adam_loops)
+#define trainopt__adam_loops_as TRAINOPT__PRIVATE(trainopt__adam_loops_as)
 #define trainopt__adam_moments TRAINOPT__PRIVATE(trainopt__adam_moments)
+#define trainopt__adam_moments_as TRAINOPT__PRIVATE(trainopt__adam_moments_as)
 #define trainopt__adam_run TRAINOPT__PRIVATE(trainopt__adam_run)
 #define trainopt__adam_scalars TRAINOPT__PRIVATE(trainopt__adam_scalars)
 #define trainopt__adam_scalars_make TRAINOPT__PRIVATE(trainopt__adam_scalars_make)
@@ -2762,6 +2769,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__gnmp_forward TRAINOPT__PRIVATE(trainopt__gnmp_forward)
 #define trainopt__gnmp_run TRAINOPT__PRIVATE(trainopt__gnmp_run)
 #define trainopt__grad_in TRAINOPT__PRIVATE(trainopt__grad_in)
+#define trainopt__grad_in_apply TRAINOPT__PRIVATE(trainopt__grad_in_apply)
 #define trainopt__grad_in_make TRAINOPT__PRIVATE(trainopt__grad_in_make)
 #define trainopt__grad_load TRAINOPT__PRIVATE(trainopt__grad_load)
 #define trainopt__half16 TRAINOPT__PRIVATE(trainopt__half16)
@@ -2822,10 +2830,15 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__mask_read TRAINOPT__PRIVATE(trainopt__mask_read)
 #define trainopt__max0 TRAINOPT__PRIVATE(trainopt__max0)
 #define trainopt__max1 TRAINOPT__PRIVATE(trainopt__max1)
+#define trainopt__mp_adam_fused_run TRAINOPT__PRIVATE(trainopt__mp_adam_fused_run)
 #define trainopt__mp_args_ TRAINOPT__PRIVATE(trainopt__mp_args_)
 #define trainopt__mp_call TRAINOPT__PRIVATE(trainopt__mp_call)
+#define trainopt__mp_call_s TRAINOPT__PRIVATE(trainopt__mp_call_s)
 #define trainopt__mp_check TRAINOPT__PRIVATE(trainopt__mp_check)
 #define trainopt__mp_f32_ TRAINOPT__PRIVATE(trainopt__mp_f32_)
+#define trainopt__mp_fused TRAINOPT__PRIVATE(trainopt__mp_fused)
+#define trainopt__mp_fused_adam TRAINOPT__PRIVATE(trainopt__mp_fused_adam)
+#define trainopt__mp_fused_adamw TRAINOPT__PRIVATE(trainopt__mp_fused_adamw)
 #define trainopt__mp_load_param TRAINOPT__PRIVATE(trainopt__mp_load_param)
 #define trainopt__mp_loops TRAINOPT__PRIVATE(trainopt__mp_loops)
 #define trainopt__mp_loops_ TRAINOPT__PRIVATE(trainopt__mp_loops_)
@@ -2925,6 +2938,8 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__norm_y TRAINOPT__PRIVATE(trainopt__norm_y)
 #define trainopt__normal_pair TRAINOPT__PRIVATE(trainopt__normal_pair)
 #define trainopt__off TRAINOPT__PRIVATE(trainopt__off)
+#define trainopt__opt_load TRAINOPT__PRIVATE(trainopt__opt_load)
+#define trainopt__opt_store TRAINOPT__PRIVATE(trainopt__opt_store)
 #define trainopt__overlap TRAINOPT__PRIVATE(trainopt__overlap)
 #define trainopt__partial_overlap TRAINOPT__PRIVATE(trainopt__partial_overlap)
 #define trainopt__pbn_infer_job TRAINOPT__PRIVATE(trainopt__pbn_infer_job)
@@ -3522,12 +3537,11 @@ TRAINOPT__FORCE_INLINE trainopt__grad_in trainopt__grad_in_make(int maximize, co
     return gi;
 }
 
-/* k gradients from grad + i, scaled, counted when not finite, then negated for maximize.
-   `scaled` is a compile-time constant at each call site and `nonfinite` a literal NULL
-   in the plain steps, so the plain loops carry none of this. */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__grad_load(const trainopt__grad_in *gi, const float *grad, size_t i, size_t k,
-                                                        int scaled, size_t *nonfinite) {
-    trainopt__vf g = trainopt__v_load_n(grad + i, k);
+/* k gradients g (already loaded: floats, or bf16/fp16 widened), scaled, counted when not
+   finite, then negated for maximize. `scaled` is a compile-time constant at each call site
+   and `nonfinite` a literal NULL in the plain steps, so the plain loops carry none of this. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__grad_in_apply(const trainopt__grad_in *gi, trainopt__vf g, size_t k, int scaled,
+                                                            size_t *nonfinite) {
     if (scaled) g = trainopt__v_mul(g, trainopt__v_set1(gi->scale));
     if (nonfinite) {
         trainopt__vm bad = trainopt__m_not(trainopt__v_lt(trainopt__v_abs(g), trainopt__v_set1(INFINITY)));
@@ -3535,6 +3549,11 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__grad_load(const trainopt__grad_in 
         *nonfinite += trainopt__popcount(trainopt__m_bits(bad));
     }
     return trainopt__v_xor_bits(g, gi->sign);
+}
+/* The same on k gradients from grad + i. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__grad_load(const trainopt__grad_in *gi, const float *grad, size_t i, size_t k,
+                                                        int scaled, size_t *nonfinite) {
+    return trainopt__grad_in_apply(gi, trainopt__v_load_n(grad + i, k), k, scaled, nonfinite);
 }
 
 /* Checks the options; tells the caller to skip the step (returning OK) when found_inf is set.
@@ -3951,28 +3970,58 @@ typedef struct {
     float decay_factor; /* AdamW: 1 - lr * weight_decay applied to the parameter */
 } trainopt__adam_scalars;
 
-/* Adam's moments of one vector, stored and returned: m = beta1 m + (1 - beta1) g,
-   v = beta2 v + (1 - beta2) g g (Adam, AdamW, NAdam, RAdam, LAMB). */
+/* k values at index i of an array of dtype dt, a compile-time constant at each call site
+   (the fp32 kernels pass TRAINOPT_F32: a plain load): bf16 and fp16 widen exactly, in
+   registers, by the vector layer's rules (>>halfconv), as trainopt_convert does. The
+   mixed-precision steps' fused loops (>>mixed) read their 16-bit arrays through this. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__opt_load(const void *p, int dt, size_t i, size_t k) {
+    if (dt == TRAINOPT_F32) return trainopt__v_load_n((const float *)p + i, k);
+    if (dt == TRAINOPT_F16) return trainopt__v_load_f16_n((const uint16_t *)p + i, k);
+    return trainopt__v_from_bf16(trainopt__vi_load16_n((const uint16_t *)p + i, k));
+}
+/* x stored at index i of an array of dtype dt (a constant, as above), bf16 and fp16
+   rounded to nearest even (trainopt_convert's nearest rounding). */
+TRAINOPT__FORCE_INLINE void trainopt__opt_store(void *p, int dt, size_t i, size_t k, trainopt__vf x) {
+    if (dt == TRAINOPT_F32) trainopt__v_store_n((float *)p + i, x, k);
+    else if (dt == TRAINOPT_F16) trainopt__v_store_f16_n((uint16_t *)p + i, x, k);
+    else trainopt__vi_store16_n((uint16_t *)p + i, trainopt__v_to_bf16(x, 0, trainopt__vi_set1(0u)), k);
+}
+
+/* Adam's moments of one vector, stored (in the states' dtype sdt, a constant) and returned
+   in float: m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g g (Adam, AdamW,
+   NAdam, RAdam, LAMB). */
+TRAINOPT__FORCE_INLINE void trainopt__adam_moments_as(float beta1, float one_minus_beta1, float beta2, float one_minus_beta2,
+                                                      trainopt__vf g, size_t i, size_t k, int sdt, void *exp_avg,
+                                                      void *exp_avg_sq, trainopt__vf *m, trainopt__vf *v) {
+    *m = trainopt__v_fma(trainopt__v_set1(one_minus_beta1), g,
+                         trainopt__v_mul(trainopt__opt_load(exp_avg, sdt, i, k), trainopt__v_set1(beta1)));
+    *v = trainopt__v_fma(trainopt__v_mul(trainopt__v_set1(one_minus_beta2), g), g,
+                         trainopt__v_mul(trainopt__opt_load(exp_avg_sq, sdt, i, k), trainopt__v_set1(beta2)));
+    trainopt__opt_store(exp_avg, sdt, i, k, *m);
+    trainopt__opt_store(exp_avg_sq, sdt, i, k, *v);
+}
 TRAINOPT__FORCE_INLINE void trainopt__adam_moments(float beta1, float one_minus_beta1, float beta2, float one_minus_beta2,
                                                    trainopt__vf g, size_t i, size_t k, float *exp_avg, float *exp_avg_sq,
                                                    trainopt__vf *m, trainopt__vf *v) {
-    *m = trainopt__v_fma(trainopt__v_set1(one_minus_beta1), g,
-                         trainopt__v_mul(trainopt__v_load_n(exp_avg + i, k), trainopt__v_set1(beta1)));
-    *v = trainopt__v_fma(trainopt__v_mul(trainopt__v_set1(one_minus_beta2), g), g,
-                         trainopt__v_mul(trainopt__v_load_n(exp_avg_sq + i, k), trainopt__v_set1(beta2)));
-    trainopt__v_store_n(exp_avg + i, *m, k);
-    trainopt__v_store_n(exp_avg_sq + i, *v, k);
+    trainopt__adam_moments_as(beta1, one_minus_beta1, beta2, one_minus_beta2, g, i, k, TRAINOPT_F32, exp_avg, exp_avg_sq, m, v);
 }
 
-TRAINOPT__FORCE_INLINE void trainopt__adam_lanes(const trainopt__adam_scalars *s, size_t i, size_t k, int scaled,
-                                                 size_t *nonfinite, int l2, int decoupled, int amsgrad, float *param,
-                                                 const float *grad, float *exp_avg, float *exp_avg_sq,
-                                                 float *max_exp_avg_sq) {
-    trainopt__vf p = trainopt__v_load_n(param + i, k);
-    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
+/* One vector of Adam/AdamW. pdt, gdt, sdt: the dtypes of param, grad and the states,
+   constants at each call (all TRAINOPT_F32 in the fp32 kernel; bf16/fp16 in the fused
+   mixed-precision loops, >>mixed): the same float operations in the same order whatever
+   they are, so a 16-bit array widened here gives the bits the fp32 kernel gives on it
+   widened beforehand, and a store rounds once, as trainopt_convert would afterwards.
+   amsgrad's max_exp_avg_sq is fp32 (the fused loops leave amsgrad to the block driver). */
+TRAINOPT__FORCE_INLINE void trainopt__adam_lanes_as(const trainopt__adam_scalars *s, size_t i, size_t k, int scaled,
+                                                    size_t *nonfinite, int l2, int decoupled, int amsgrad, int pdt, int gdt,
+                                                    int sdt, void *param, const void *grad, void *exp_avg, void *exp_avg_sq,
+                                                    float *max_exp_avg_sq) {
+    trainopt__vf p = trainopt__opt_load(param, pdt, i, k);
+    trainopt__vf g = trainopt__grad_in_apply(&s->gi, trainopt__opt_load(grad, gdt, i, k), k, scaled, nonfinite);
     trainopt__vf m, v, denom, update;
     if (l2) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
-    trainopt__adam_moments(s->beta1, s->one_minus_beta1, s->beta2, s->one_minus_beta2, g, i, k, exp_avg, exp_avg_sq, &m, &v);
+    trainopt__adam_moments_as(s->beta1, s->one_minus_beta1, s->beta2, s->one_minus_beta2, g, i, k, sdt, exp_avg, exp_avg_sq,
+                              &m, &v);
     if (amsgrad) {
         v = trainopt__v_max_nan(trainopt__v_load_n(max_exp_avg_sq + i, k), v);
         trainopt__v_store_n(max_exp_avg_sq + i, v, k);
@@ -3985,19 +4034,25 @@ TRAINOPT__FORCE_INLINE void trainopt__adam_lanes(const trainopt__adam_scalars *s
     update = trainopt__v_div(trainopt__v_mul(trainopt__v_set1(s->neg_step_size), m), denom);
     if (decoupled) p = trainopt__v_mul(p, trainopt__v_set1(s->decay_factor));
     p = trainopt__v_add(p, update);
-    trainopt__v_store_n(param + i, p, k);
+    trainopt__opt_store(param, pdt, i, k, p);
 }
 
+TRAINOPT__FORCE_INLINE void trainopt__adam_loop_as(const trainopt__adam_scalars *s, size_t n, int scaled, size_t *nonfinite,
+                                                   int l2, int decoupled, int amsgrad, int pdt, int gdt, int sdt, void *param,
+                                                   const void *grad, void *exp_avg, void *exp_avg_sq, float *max_exp_avg_sq) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
+        trainopt__adam_lanes_as(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, l2, decoupled, amsgrad, pdt, gdt, sdt, param,
+                                grad, exp_avg, exp_avg_sq, max_exp_avg_sq);
+    if (i < n)
+        trainopt__adam_lanes_as(s, i, n - i, scaled, nonfinite, l2, decoupled, amsgrad, pdt, gdt, sdt, param, grad, exp_avg,
+                                exp_avg_sq, max_exp_avg_sq);
+}
 TRAINOPT__FORCE_INLINE void trainopt__adam_loop(const trainopt__adam_scalars *s, size_t n, int scaled, size_t *nonfinite,
                                                 int l2, int decoupled, int amsgrad, float *param, const float *grad,
                                                 float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq) {
-    size_t i = 0;
-    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
-        trainopt__adam_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, l2, decoupled, amsgrad, param, grad, exp_avg,
-                             exp_avg_sq, max_exp_avg_sq);
-    if (i < n)
-        trainopt__adam_lanes(s, i, n - i, scaled, nonfinite, l2, decoupled, amsgrad, param, grad, exp_avg, exp_avg_sq,
-                             max_exp_avg_sq);
+    trainopt__adam_loop_as(s, n, scaled, nonfinite, l2, decoupled, amsgrad, TRAINOPT_F32, TRAINOPT_F32, TRAINOPT_F32, param,
+                           grad, exp_avg, exp_avg_sq, max_exp_avg_sq);
 }
 
 /* Validation shared by the Adam-like configs (Adam, AdamW, NAdam, RAdam, Adamax): lr, betas, eps, weight_decay. */
@@ -4049,6 +4104,20 @@ TRAINOPT__FORCE_INLINE void trainopt__adam_loops(const trainopt_adam_config *c, 
     }
     TRAINOPT__RUN_STEP(o, TRAINOPT__ADAM_LOOP);
 #undef TRAINOPT__ADAM_LOOP
+}
+
+/* The same without amsgrad on arrays of dtypes pdt, gdt, sdt (constants at each call): the
+   fused mixed-precision loops (>>mixed), one pass over the caller's 16-bit arrays. */
+TRAINOPT__FORCE_INLINE void trainopt__adam_loops_as(const trainopt_adam_config *c, int decoupled, const trainopt__adam_scalars *s,
+                                                    int pdt, int gdt, int sdt, size_t n, void *param, const void *grad,
+                                                    void *exp_avg, void *exp_avg_sq, const trainopt_step_opts *o) {
+    const int l2 = !decoupled && c->weight_decay != 0.0, decay = decoupled && c->weight_decay != 0.0;
+#define TRAINOPT__ADAM_LOOP_AS(scaled, bad)                                                                               \
+    if (l2) trainopt__adam_loop_as(s, n, scaled, bad, 1, 0, 0, pdt, gdt, sdt, param, grad, exp_avg, exp_avg_sq, NULL);     \
+    else if (decay) trainopt__adam_loop_as(s, n, scaled, bad, 0, 1, 0, pdt, gdt, sdt, param, grad, exp_avg, exp_avg_sq, NULL); \
+    else trainopt__adam_loop_as(s, n, scaled, bad, 0, 0, 0, pdt, gdt, sdt, param, grad, exp_avg, exp_avg_sq, NULL);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAM_LOOP_AS);
+#undef TRAINOPT__ADAM_LOOP_AS
 }
 
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_config *c, int decoupled, int64_t step,
@@ -14151,7 +14220,9 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_trunc_normal_mt(const trainopt_tru
    _ex kernel runs, with the per-step scalars made once per call), and rounds the results
    back: the math is that kernel's, bit for bit, on the widened inputs, followed by the
    rounding the manual documents (MIXED PRECISION). Blocks are whole vectors and whole
-   generator groups, and the kernels are elementwise, so blocking changes no bit. */
+   generator groups, and the kernels are elementwise, so blocking changes no bit. Adam and
+   AdamW have a fused loop for the formats DeepSpeed's CPU Adam covers (nearest rounding):
+   their fp32 loop on the 16-bit arrays themselves, no blocks (trainopt__mp_fused). */
 
 /* An optimizer's fp32 step on n elements with its state arrays in _step order. */
 typedef trainopt_status (*trainopt__f32_step)(const void *c, int64_t step, size_t n, float *param, const float *grad,
@@ -14179,11 +14250,20 @@ typedef void (*trainopt__mp_loops)(const void *c, int64_t step, const trainopt__
 
 #define TRAINOPT__MP_BLOCK 512 /* elements per block: a multiple of 64 (a generator group) and of every width */
 
+struct trainopt__mp_call_s;
+/* An optimizer's fused loop: the whole call in one pass over the caller's arrays, 16-bit
+   values widened and rounded in registers, for the formats and options it covers (o as the
+   blocks get it: no found_inf, the count into *o->nonfinite). It returns 0 and touches
+   nothing when it does not cover them, and the block driver runs. */
+typedef int (*trainopt__mp_fused)(const struct trainopt__mp_call_s *m, const trainopt_precision *pr,
+                                  const trainopt_step_opts *o);
+
 /* What the driver needs beyond the descriptor: the step, its arrays and names. */
-typedef struct {
+typedef struct trainopt__mp_call_s {
     trainopt__f32_step fn; /* the checks (and the all-fp32 call) */
     trainopt__mp_make make;
     trainopt__mp_loops loops;
+    trainopt__mp_fused fused; /* NULL: the blocks always */
     const void *c;
     int64_t step;
     size_t n;
@@ -14392,7 +14472,7 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
     trainopt__mp_scalars scalars;
     trainopt__philox_key key;
     trainopt_status st;
-    size_t i, k, bad = 0, block_bad;
+    size_t i, k, bad = 0, block_bad = 0;
     int s;
     int f32_param;
     if ((st = trainopt__mp_check(m, pr, o)) != TRAINOPT_OK) return st;
@@ -14416,6 +14496,10 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
     if (!o) bo.grad_scale = 1.0;
     bo.found_inf = NULL;
     bo.nonfinite = o && o->nonfinite ? &block_bad : NULL;
+    if (m->fused && m->fused(m, pr, o ? &bo : NULL)) {
+        if (o && o->nonfinite) *o->nonfinite = block_bad;
+        return TRAINOPT_OK;
+    }
     trainopt__philox_key_seed(&key, pr->seed);
     for (i = 0; i < m->n; i += k) {
         float *p = f32_param ? (float *)m->param + i : pbuf;
@@ -14444,6 +14528,42 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
     }
     if (o && o->nonfinite) *o->nonfinite = bad;
     return TRAINOPT_OK;
+}
+
+/* Adam's and AdamW's fused loop (trainopt__mp_fused): bf16 or fp16 parameters rounded to
+   nearest with gradients of the same dtype, fp32 or bf16 states, no copy, no amsgrad (the
+   mixed-precision paths DeepSpeed's CPU Adam has). The loop is the fp32 kernel's own
+   (trainopt__adam_lanes_as) with the loads and stores in the arrays' dtypes: the same float
+   operations on the same values as the block driver's widen, fp32 loop, round, so the same
+   bits, without the passes through the stack buffers (bench/RESULTS.md, "Fused Adam").
+   Everything else, a NULL state the config needs included, goes to the blocks (whose
+   first block refuses it in the fp32 kernel's words). */
+TRAINOPT__DRIVER int trainopt__mp_adam_fused_run(const trainopt__mp_call *m, const trainopt_precision *pr,
+                                                const trainopt_step_opts *o, int decoupled) {
+    const trainopt_adam_config *c = (const trainopt_adam_config *)m->c;
+    void *const *st = m->states;
+    trainopt__adam_scalars s;
+    if (pr->param_mode != TRAINOPT_PARAM_NEAREST || pr->param_dtype == TRAINOPT_F32 || pr->grad_dtype != pr->param_dtype ||
+        pr->copy != NULL || c->amsgrad || st[0] == NULL || st[1] == NULL)
+        return 0;
+    s = trainopt__adam_scalars_make(c, m->step, o);
+#define TRAINOPT__MP_ADAM_FUSED(pdt, sdt) \
+    trainopt__adam_loops_as(c, decoupled, &s, pdt, pdt, sdt, m->n, m->param, m->grad, st[0], st[1], o)
+    if (pr->param_dtype == TRAINOPT_BF16) {
+        if (pr->state_dtype == TRAINOPT_BF16) TRAINOPT__MP_ADAM_FUSED(TRAINOPT_BF16, TRAINOPT_BF16);
+        else TRAINOPT__MP_ADAM_FUSED(TRAINOPT_BF16, TRAINOPT_F32);
+    } else {
+        if (pr->state_dtype == TRAINOPT_BF16) TRAINOPT__MP_ADAM_FUSED(TRAINOPT_F16, TRAINOPT_BF16);
+        else TRAINOPT__MP_ADAM_FUSED(TRAINOPT_F16, TRAINOPT_F32);
+    }
+#undef TRAINOPT__MP_ADAM_FUSED
+    return 1;
+}
+TRAINOPT__DRIVER int trainopt__mp_fused_adam(const trainopt__mp_call *m, const trainopt_precision *pr, const trainopt_step_opts *o) {
+    return trainopt__mp_adam_fused_run(m, pr, o, 0);
+}
+TRAINOPT__DRIVER int trainopt__mp_fused_adamw(const trainopt__mp_call *m, const trainopt_precision *pr, const trainopt_step_opts *o) {
+    return trainopt__mp_adam_fused_run(m, pr, o, 1);
 }
 
 /* Each optimizer's adapters to its fp32 _ex kernel, scalars and loops, and its _step_mp.
@@ -14483,7 +14603,7 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
     }
 /* The public step: LEAD its parameters between the config and n, CTX_DECL a statement
    making what the adapters' cv points at (CTX), STEP the driver's step number. */
-#define TRAINOPT__MP_PUBLIC(NAME, CONFIG, LEAD, CTX_DECL, CTX, STEP, NSTATES, STATE_PARAMS, STATE_ARGS, ...)          \
+#define TRAINOPT__MP_PUBLIC(NAME, CONFIG, LEAD, CTX_DECL, CTX, STEP, FUSED, NSTATES, STATE_PARAMS, STATE_ARGS, ...)   \
     TRAINOPT__KERNEL_API trainopt_status trainopt_##NAME##_step_mp(const CONFIG *c, TRAINOPT__MP_UNPAREN LEAD, size_t n, \
                                                                    void *param, const void *grad,                      \
                                                                    TRAINOPT__MP_UNPAREN STATE_PARAMS,                  \
@@ -14496,15 +14616,16 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
         m.fn = TRAINOPT__MP_NAME(trainopt__mp_f32_##NAME);                                                           \
         m.make = TRAINOPT__MP_NAME(trainopt__mp_make_##NAME);                                                        \
         m.loops = TRAINOPT__MP_NAME(trainopt__mp_loops_##NAME);                                                      \
+        m.fused = FUSED;                                                                                               \
         m.c = CTX, m.step = STEP, m.n = n, m.param = param, m.grad = grad;                                             \
         m.states = states, m.nstates = NSTATES, m.state_names = names;                                                 \
         m.name = "trainopt_" #NAME "_step_mp";                                                                         \
         return trainopt__mp_run(&m, pr, o);                                                                            \
     }
-#define TRAINOPT__MP_DEFINE(NAME, CONFIG, NSTATES, STATE_PARAMS, STATE_ARGS, MAKE, LOOPS, ...)                        \
+#define TRAINOPT__MP_DEFINE(NAME, CONFIG, FUSED, NSTATES, STATE_PARAMS, STATE_ARGS, MAKE, LOOPS, ...)                 \
     TRAINOPT__MP_ADAPTERS(NAME, const CONFIG *c = (const CONFIG *)cv,                                                  \
                           trainopt_##NAME##_step_ex(c, step, n, param, grad, TRAINOPT__MP_S##NSTATES(st), o), MAKE, LOOPS) \
-    TRAINOPT__MP_PUBLIC(NAME, CONFIG, (int64_t step), (void)0, c, step, NSTATES, STATE_PARAMS, STATE_ARGS, __VA_ARGS__)
+    TRAINOPT__MP_PUBLIC(NAME, CONFIG, (int64_t step), (void)0, c, step, FUSED, NSTATES, STATE_PARAMS, STATE_ARGS, __VA_ARGS__)
 /* A step with one more argument beside the config, x of type EXTRA_TYPE (EXTRA: its value
    from the public parameters LEAD), found next to the config by the adapters (as the
    multi-tensor steps do, src/parallel.h); every block uses the one value. F32_LEAD: the
@@ -14522,36 +14643,36 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
                                                     TRAINOPT__MP_S##NSTATES(st), o),                                   \
                           MAKE, LOOPS)                                                                                 \
     TRAINOPT__MP_PUBLIC(NAME, CONFIG, LEAD, TRAINOPT__MP_NAME(trainopt__mp_args_##NAME) a; a.c = c; a.x = EXTRA, &a,  \
-                        STEP, NSTATES, STATE_PARAMS, STATE_ARGS, __VA_ARGS__)
+                        STEP, NULL, NSTATES, STATE_PARAMS, STATE_ARGS, __VA_ARGS__)
 #define TRAINOPT__MP_UNPAREN(...) __VA_ARGS__
-TRAINOPT__MP_DEFINE(sgd, trainopt_sgd_config, 1, (void *momentum_buf), (momentum_buf),
+TRAINOPT__MP_DEFINE(sgd, trainopt_sgd_config, NULL, 1, (void *momentum_buf), (momentum_buf),
                     s->sgd = trainopt__sgd_scalars_make(c, o),
                     trainopt__sgd_loops(c, &s->sgd, step, n, param, grad, st[0], o), "momentum_buf")
-TRAINOPT__MP_DEFINE(adagrad, trainopt_adagrad_config, 1, (void *state_sum), (state_sum),
+TRAINOPT__MP_DEFINE(adagrad, trainopt_adagrad_config, NULL, 1, (void *state_sum), (state_sum),
                     s->adagrad = trainopt__adagrad_scalars_make(c, step, o),
                     trainopt__adagrad_loops(c, &s->adagrad, n, param, grad, st[0], o), "state_sum")
-TRAINOPT__MP_DEFINE(rmsprop, trainopt_rmsprop_config, 3, (void *square_avg, void *momentum_buf, void *grad_avg),
+TRAINOPT__MP_DEFINE(rmsprop, trainopt_rmsprop_config, NULL, 3, (void *square_avg, void *momentum_buf, void *grad_avg),
                     (square_avg, momentum_buf, grad_avg), s->rmsprop = trainopt__rmsprop_scalars_make(c, o),
                     trainopt__rmsprop_loops(c, &s->rmsprop, n, param, grad, st[0], st[1], st[2], o), "square_avg",
                     "momentum_buf", "grad_avg")
-TRAINOPT__MP_DEFINE(adam, trainopt_adam_config, 3, (void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq),
+TRAINOPT__MP_DEFINE(adam, trainopt_adam_config, trainopt__mp_fused_adam, 3, (void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq),
                     (exp_avg, exp_avg_sq, max_exp_avg_sq), s->adam = trainopt__adam_scalars_make(c, step, o),
                     trainopt__adam_loops(c, 0, &s->adam, n, param, grad, st[0], st[1], st[2], o), "exp_avg", "exp_avg_sq",
                     "max_exp_avg_sq")
-TRAINOPT__MP_DEFINE(adamw, trainopt_adam_config, 3, (void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq),
+TRAINOPT__MP_DEFINE(adamw, trainopt_adam_config, trainopt__mp_fused_adamw, 3, (void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq),
                     (exp_avg, exp_avg_sq, max_exp_avg_sq), s->adam = trainopt__adam_scalars_make(c, step, o),
                     trainopt__adam_loops(c, 1, &s->adam, n, param, grad, st[0], st[1], st[2], o), "exp_avg", "exp_avg_sq",
                     "max_exp_avg_sq")
-TRAINOPT__MP_DEFINE(radam, trainopt_radam_config, 2, (void *exp_avg, void *exp_avg_sq), (exp_avg, exp_avg_sq),
+TRAINOPT__MP_DEFINE(radam, trainopt_radam_config, NULL, 2, (void *exp_avg, void *exp_avg_sq), (exp_avg, exp_avg_sq),
                     s->radam = trainopt__radam_scalars_make(c, step, o),
                     trainopt__radam_loops(c, &s->radam, n, param, grad, st[0], st[1], o), "exp_avg", "exp_avg_sq")
-TRAINOPT__MP_DEFINE(adamax, trainopt_adamax_config, 2, (void *exp_avg, void *exp_inf), (exp_avg, exp_inf),
+TRAINOPT__MP_DEFINE(adamax, trainopt_adamax_config, NULL, 2, (void *exp_avg, void *exp_inf), (exp_avg, exp_inf),
                     s->adamax = trainopt__adamax_scalars_make(c, step, o),
                     trainopt__adamax_loops(c, &s->adamax, n, param, grad, st[0], st[1], o), "exp_avg", "exp_inf")
-TRAINOPT__MP_DEFINE(adadelta, trainopt_adadelta_config, 2, (void *square_avg, void *acc_delta), (square_avg, acc_delta),
+TRAINOPT__MP_DEFINE(adadelta, trainopt_adadelta_config, NULL, 2, (void *square_avg, void *acc_delta), (square_avg, acc_delta),
                     s->adadelta = trainopt__adadelta_scalars_make(c, o),
                     trainopt__adadelta_loops(c, &s->adadelta, n, param, grad, st[0], st[1], o), "square_avg", "acc_delta")
-TRAINOPT__MP_DEFINE(lion, trainopt_lion_config, 1, (void *exp_avg), (exp_avg), s->lion = trainopt__lion_scalars_make(c, o),
+TRAINOPT__MP_DEFINE(lion, trainopt_lion_config, NULL, 1, (void *exp_avg), (exp_avg), s->lion = trainopt__lion_scalars_make(c, o),
                     trainopt__lion_loops(c, &s->lion, n, param, grad, st[0], o), "exp_avg")
 
 /* NAdam's step also takes mu_product; schedule-free AdamW's its scalar state

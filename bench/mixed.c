@@ -106,7 +106,7 @@ typedef struct {
 enum {
     ROW_TO_BF16, ROW_TO_BF16_SR, ROW_TO_F16, ROW_TO_F16_SR, ROW_FROM_BF16, ROW_FROM_F16, ROW_COPY_DOWN, ROW_COPY_UP,
     ROW_ADAMW_F32, ROW_ADAMW_F32_COPY, ROW_ADAMW_BF16_SR, ROW_ADAMW_BF16_KAHAN, ROW_ADAMW_SPLIT, ROW_ADAMW_ALL_BF16,
-    ROW_T28, ROW_T30, ROW_T22, ROW_T14, ROWS
+    ROW_ADAMW_BF16_NEAREST, ROW_ADAMW_F16_NEAREST, ROW_ADAMW_ALL_BF16_NEAREST, ROW_T28, ROW_T30, ROW_T22, ROW_T14, ROWS
 };
 static const struct {
     const char *name;
@@ -118,6 +118,8 @@ static const struct {
     {"adamw_step_ex fp32", 28}, {"adamw_step_mp fp32 master + bf16 copy", 30},
     {"adamw_step_mp bf16 param+grad stochastic, fp32 states", 22}, {"adamw_step_mp bf16 Kahan param (+c), bf16 grad, fp32 states", 26},
     {"adamw_step_mp split bf16 (+low half), bf16 grad, fp32 states", 26}, {"adamw_step_mp bf16 param+grad+states stochastic", 14},
+    {"adamw_step_mp bf16 param+grad nearest, fp32 states (fused)", 22}, {"adamw_step_mp fp16 param+grad nearest, fp32 states (fused)", 22},
+    {"adamw_step_mp bf16 param+grad+states nearest (fused)", 14},
     {"same traffic: 28 B/element", 28}, {"same traffic: 30 B/element", 30}, {"same traffic: 22 B/element", 22},
     {"same traffic: 14 B/element", 14},
 };
@@ -157,6 +159,15 @@ static void run_row(int row, arrays *a, int rep) {
         pr.param_mode = TRAINOPT_PARAM_STOCHASTIC;
         trainopt_adamw_step_mp(&c, step, n, a->h[0], a->h[1], a->h[3], a->h[4], NULL, &pr, NULL);
         break;
+    case ROW_ADAMW_BF16_NEAREST:
+    case ROW_ADAMW_F16_NEAREST: /* nearest rounding: the fused loop (src/mixed.h) */
+        pr.param_dtype = pr.grad_dtype = row == ROW_ADAMW_F16_NEAREST ? TRAINOPT_F16 : TRAINOPT_BF16;
+        trainopt_adamw_step_mp(&c, step, n, a->h[0], a->h[1], a->f[2], a->f[3], NULL, &pr, NULL);
+        break;
+    case ROW_ADAMW_ALL_BF16_NEAREST:
+        pr.param_dtype = TRAINOPT_BF16, pr.grad_dtype = TRAINOPT_BF16, pr.state_dtype = TRAINOPT_BF16;
+        trainopt_adamw_step_mp(&c, step, n, a->h[0], a->h[1], a->h[3], a->h[4], NULL, &pr, NULL);
+        break;
     case ROW_T28: traffic_28(n, a->f[0], a->f[1], a->f[2], a->f[3], NULL); break;
     case ROW_T30: traffic_28(n, a->f[0], a->f[1], a->f[2], a->f[3], a->h[0]); break;
     case ROW_T22: traffic_22(n, a->h[0], a->h[1], a->f[2], a->f[3]); break;
@@ -171,9 +182,9 @@ static int baseline_of(int row) {
     case ROW_FROM_BF16: case ROW_FROM_F16: return ROW_COPY_UP;
     case ROW_ADAMW_F32: return ROW_T28;
     case ROW_ADAMW_F32_COPY: return ROW_T30;
-    case ROW_ADAMW_BF16_SR: return ROW_T22;
+    case ROW_ADAMW_BF16_SR: case ROW_ADAMW_BF16_NEAREST: case ROW_ADAMW_F16_NEAREST: return ROW_T22;
     case ROW_ADAMW_BF16_KAHAN: case ROW_ADAMW_SPLIT: return ROW_T22; /* (4 bytes more: the aux read and write) */
-    case ROW_ADAMW_ALL_BF16: return ROW_T14;
+    case ROW_ADAMW_ALL_BF16: case ROW_ADAMW_ALL_BF16_NEAREST: return ROW_T14;
     default: return -1;
     }
 }

@@ -1106,6 +1106,10 @@
      bits across threads or pieces, call a piece starting at element s with offset + s.
      The step works on blocks of 512 elements: widened into stack buffers (7 KiB to 14 KiB),
      the fp32 kernel, rounded back; the kernels are elementwise, so blocks change no bit.
+     Adam and AdamW without amsgrad, on bf16 or fp16 parameters rounded to nearest with
+     gradients of the same dtype, fp32 or bf16 states and no copy, skip the buffers: their
+     fp32 loop reads and writes the 16-bit arrays itself, widening and rounding in
+     registers; the same operations on the same values, so the same bits.
      A list of tensors in one call, on the caller's threads: trainopt_<opt>_step_mp_multi
      (THREADS), the same bits as one _step_mp per tensor.
      NAdam's mu_product and schedule-free AdamW's state s are the one value of the step

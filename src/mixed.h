@@ -6,7 +6,9 @@
    _ex kernel runs, with the per-step scalars made once per call), and rounds the results
    back: the math is that kernel's, bit for bit, on the widened inputs, followed by the
    rounding the manual documents (MIXED PRECISION). Blocks are whole vectors and whole
-   generator groups, and the kernels are elementwise, so blocking changes no bit. */
+   generator groups, and the kernels are elementwise, so blocking changes no bit. Adam and
+   AdamW have a fused loop for the formats DeepSpeed's CPU Adam covers (nearest rounding):
+   their fp32 loop on the 16-bit arrays themselves, no blocks (trainopt__mp_fused). */
 
 /* An optimizer's fp32 step on n elements with its state arrays in _step order. */
 typedef trainopt_status (*trainopt__f32_step)(const void *c, int64_t step, size_t n, float *param, const float *grad,
@@ -34,11 +36,20 @@ typedef void (*trainopt__mp_loops)(const void *c, int64_t step, const trainopt__
 
 #define TRAINOPT__MP_BLOCK 512 /* elements per block: a multiple of 64 (a generator group) and of every width */
 
+struct trainopt__mp_call_s;
+/* An optimizer's fused loop: the whole call in one pass over the caller's arrays, 16-bit
+   values widened and rounded in registers, for the formats and options it covers (o as the
+   blocks get it: no found_inf, the count into *o->nonfinite). It returns 0 and touches
+   nothing when it does not cover them, and the block driver runs. */
+typedef int (*trainopt__mp_fused)(const struct trainopt__mp_call_s *m, const trainopt_precision *pr,
+                                  const trainopt_step_opts *o);
+
 /* What the driver needs beyond the descriptor: the step, its arrays and names. */
-typedef struct {
+typedef struct trainopt__mp_call_s {
     trainopt__f32_step fn; /* the checks (and the all-fp32 call) */
     trainopt__mp_make make;
     trainopt__mp_loops loops;
+    trainopt__mp_fused fused; /* NULL: the blocks always */
     const void *c;
     int64_t step;
     size_t n;
@@ -247,7 +258,7 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
     trainopt__mp_scalars scalars;
     trainopt__philox_key key;
     trainopt_status st;
-    size_t i, k, bad = 0, block_bad;
+    size_t i, k, bad = 0, block_bad = 0;
     int s;
     int f32_param;
     if ((st = trainopt__mp_check(m, pr, o)) != TRAINOPT_OK) return st;
@@ -271,6 +282,10 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
     if (!o) bo.grad_scale = 1.0;
     bo.found_inf = NULL;
     bo.nonfinite = o && o->nonfinite ? &block_bad : NULL;
+    if (m->fused && m->fused(m, pr, o ? &bo : NULL)) {
+        if (o && o->nonfinite) *o->nonfinite = block_bad;
+        return TRAINOPT_OK;
+    }
     trainopt__philox_key_seed(&key, pr->seed);
     for (i = 0; i < m->n; i += k) {
         float *p = f32_param ? (float *)m->param + i : pbuf;
@@ -299,6 +314,42 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
     }
     if (o && o->nonfinite) *o->nonfinite = bad;
     return TRAINOPT_OK;
+}
+
+/* Adam's and AdamW's fused loop (trainopt__mp_fused): bf16 or fp16 parameters rounded to
+   nearest with gradients of the same dtype, fp32 or bf16 states, no copy, no amsgrad (the
+   mixed-precision paths DeepSpeed's CPU Adam has). The loop is the fp32 kernel's own
+   (trainopt__adam_lanes_as) with the loads and stores in the arrays' dtypes: the same float
+   operations on the same values as the block driver's widen, fp32 loop, round, so the same
+   bits, without the passes through the stack buffers (bench/RESULTS.md, "Fused Adam").
+   Everything else, a NULL state the config needs included, goes to the blocks (whose
+   first block refuses it in the fp32 kernel's words). */
+TRAINOPT__DRIVER int trainopt__mp_adam_fused_run(const trainopt__mp_call *m, const trainopt_precision *pr,
+                                                const trainopt_step_opts *o, int decoupled) {
+    const trainopt_adam_config *c = (const trainopt_adam_config *)m->c;
+    void *const *st = m->states;
+    trainopt__adam_scalars s;
+    if (pr->param_mode != TRAINOPT_PARAM_NEAREST || pr->param_dtype == TRAINOPT_F32 || pr->grad_dtype != pr->param_dtype ||
+        pr->copy != NULL || c->amsgrad || st[0] == NULL || st[1] == NULL)
+        return 0;
+    s = trainopt__adam_scalars_make(c, m->step, o);
+#define TRAINOPT__MP_ADAM_FUSED(pdt, sdt) \
+    trainopt__adam_loops_as(c, decoupled, &s, pdt, pdt, sdt, m->n, m->param, m->grad, st[0], st[1], o)
+    if (pr->param_dtype == TRAINOPT_BF16) {
+        if (pr->state_dtype == TRAINOPT_BF16) TRAINOPT__MP_ADAM_FUSED(TRAINOPT_BF16, TRAINOPT_BF16);
+        else TRAINOPT__MP_ADAM_FUSED(TRAINOPT_BF16, TRAINOPT_F32);
+    } else {
+        if (pr->state_dtype == TRAINOPT_BF16) TRAINOPT__MP_ADAM_FUSED(TRAINOPT_F16, TRAINOPT_BF16);
+        else TRAINOPT__MP_ADAM_FUSED(TRAINOPT_F16, TRAINOPT_F32);
+    }
+#undef TRAINOPT__MP_ADAM_FUSED
+    return 1;
+}
+TRAINOPT__DRIVER int trainopt__mp_fused_adam(const trainopt__mp_call *m, const trainopt_precision *pr, const trainopt_step_opts *o) {
+    return trainopt__mp_adam_fused_run(m, pr, o, 0);
+}
+TRAINOPT__DRIVER int trainopt__mp_fused_adamw(const trainopt__mp_call *m, const trainopt_precision *pr, const trainopt_step_opts *o) {
+    return trainopt__mp_adam_fused_run(m, pr, o, 1);
 }
 
 /* Each optimizer's adapters to its fp32 _ex kernel, scalars and loops, and its _step_mp.
@@ -338,7 +389,7 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
     }
 /* The public step: LEAD its parameters between the config and n, CTX_DECL a statement
    making what the adapters' cv points at (CTX), STEP the driver's step number. */
-#define TRAINOPT__MP_PUBLIC(NAME, CONFIG, LEAD, CTX_DECL, CTX, STEP, NSTATES, STATE_PARAMS, STATE_ARGS, ...)          \
+#define TRAINOPT__MP_PUBLIC(NAME, CONFIG, LEAD, CTX_DECL, CTX, STEP, FUSED, NSTATES, STATE_PARAMS, STATE_ARGS, ...)   \
     TRAINOPT__KERNEL_API trainopt_status trainopt_##NAME##_step_mp(const CONFIG *c, TRAINOPT__MP_UNPAREN LEAD, size_t n, \
                                                                    void *param, const void *grad,                      \
                                                                    TRAINOPT__MP_UNPAREN STATE_PARAMS,                  \
@@ -351,15 +402,16 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
         m.fn = TRAINOPT__MP_NAME(trainopt__mp_f32_##NAME);                                                           \
         m.make = TRAINOPT__MP_NAME(trainopt__mp_make_##NAME);                                                        \
         m.loops = TRAINOPT__MP_NAME(trainopt__mp_loops_##NAME);                                                      \
+        m.fused = FUSED;                                                                                               \
         m.c = CTX, m.step = STEP, m.n = n, m.param = param, m.grad = grad;                                             \
         m.states = states, m.nstates = NSTATES, m.state_names = names;                                                 \
         m.name = "trainopt_" #NAME "_step_mp";                                                                         \
         return trainopt__mp_run(&m, pr, o);                                                                            \
     }
-#define TRAINOPT__MP_DEFINE(NAME, CONFIG, NSTATES, STATE_PARAMS, STATE_ARGS, MAKE, LOOPS, ...)                        \
+#define TRAINOPT__MP_DEFINE(NAME, CONFIG, FUSED, NSTATES, STATE_PARAMS, STATE_ARGS, MAKE, LOOPS, ...)                 \
     TRAINOPT__MP_ADAPTERS(NAME, const CONFIG *c = (const CONFIG *)cv,                                                  \
                           trainopt_##NAME##_step_ex(c, step, n, param, grad, TRAINOPT__MP_S##NSTATES(st), o), MAKE, LOOPS) \
-    TRAINOPT__MP_PUBLIC(NAME, CONFIG, (int64_t step), (void)0, c, step, NSTATES, STATE_PARAMS, STATE_ARGS, __VA_ARGS__)
+    TRAINOPT__MP_PUBLIC(NAME, CONFIG, (int64_t step), (void)0, c, step, FUSED, NSTATES, STATE_PARAMS, STATE_ARGS, __VA_ARGS__)
 /* A step with one more argument beside the config, x of type EXTRA_TYPE (EXTRA: its value
    from the public parameters LEAD), found next to the config by the adapters (as the
    multi-tensor steps do, src/parallel.h); every block uses the one value. F32_LEAD: the
@@ -377,36 +429,36 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
                                                     TRAINOPT__MP_S##NSTATES(st), o),                                   \
                           MAKE, LOOPS)                                                                                 \
     TRAINOPT__MP_PUBLIC(NAME, CONFIG, LEAD, TRAINOPT__MP_NAME(trainopt__mp_args_##NAME) a; a.c = c; a.x = EXTRA, &a,  \
-                        STEP, NSTATES, STATE_PARAMS, STATE_ARGS, __VA_ARGS__)
+                        STEP, NULL, NSTATES, STATE_PARAMS, STATE_ARGS, __VA_ARGS__)
 #define TRAINOPT__MP_UNPAREN(...) __VA_ARGS__
-TRAINOPT__MP_DEFINE(sgd, trainopt_sgd_config, 1, (void *momentum_buf), (momentum_buf),
+TRAINOPT__MP_DEFINE(sgd, trainopt_sgd_config, NULL, 1, (void *momentum_buf), (momentum_buf),
                     s->sgd = trainopt__sgd_scalars_make(c, o),
                     trainopt__sgd_loops(c, &s->sgd, step, n, param, grad, st[0], o), "momentum_buf")
-TRAINOPT__MP_DEFINE(adagrad, trainopt_adagrad_config, 1, (void *state_sum), (state_sum),
+TRAINOPT__MP_DEFINE(adagrad, trainopt_adagrad_config, NULL, 1, (void *state_sum), (state_sum),
                     s->adagrad = trainopt__adagrad_scalars_make(c, step, o),
                     trainopt__adagrad_loops(c, &s->adagrad, n, param, grad, st[0], o), "state_sum")
-TRAINOPT__MP_DEFINE(rmsprop, trainopt_rmsprop_config, 3, (void *square_avg, void *momentum_buf, void *grad_avg),
+TRAINOPT__MP_DEFINE(rmsprop, trainopt_rmsprop_config, NULL, 3, (void *square_avg, void *momentum_buf, void *grad_avg),
                     (square_avg, momentum_buf, grad_avg), s->rmsprop = trainopt__rmsprop_scalars_make(c, o),
                     trainopt__rmsprop_loops(c, &s->rmsprop, n, param, grad, st[0], st[1], st[2], o), "square_avg",
                     "momentum_buf", "grad_avg")
-TRAINOPT__MP_DEFINE(adam, trainopt_adam_config, 3, (void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq),
+TRAINOPT__MP_DEFINE(adam, trainopt_adam_config, trainopt__mp_fused_adam, 3, (void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq),
                     (exp_avg, exp_avg_sq, max_exp_avg_sq), s->adam = trainopt__adam_scalars_make(c, step, o),
                     trainopt__adam_loops(c, 0, &s->adam, n, param, grad, st[0], st[1], st[2], o), "exp_avg", "exp_avg_sq",
                     "max_exp_avg_sq")
-TRAINOPT__MP_DEFINE(adamw, trainopt_adam_config, 3, (void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq),
+TRAINOPT__MP_DEFINE(adamw, trainopt_adam_config, trainopt__mp_fused_adamw, 3, (void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq),
                     (exp_avg, exp_avg_sq, max_exp_avg_sq), s->adam = trainopt__adam_scalars_make(c, step, o),
                     trainopt__adam_loops(c, 1, &s->adam, n, param, grad, st[0], st[1], st[2], o), "exp_avg", "exp_avg_sq",
                     "max_exp_avg_sq")
-TRAINOPT__MP_DEFINE(radam, trainopt_radam_config, 2, (void *exp_avg, void *exp_avg_sq), (exp_avg, exp_avg_sq),
+TRAINOPT__MP_DEFINE(radam, trainopt_radam_config, NULL, 2, (void *exp_avg, void *exp_avg_sq), (exp_avg, exp_avg_sq),
                     s->radam = trainopt__radam_scalars_make(c, step, o),
                     trainopt__radam_loops(c, &s->radam, n, param, grad, st[0], st[1], o), "exp_avg", "exp_avg_sq")
-TRAINOPT__MP_DEFINE(adamax, trainopt_adamax_config, 2, (void *exp_avg, void *exp_inf), (exp_avg, exp_inf),
+TRAINOPT__MP_DEFINE(adamax, trainopt_adamax_config, NULL, 2, (void *exp_avg, void *exp_inf), (exp_avg, exp_inf),
                     s->adamax = trainopt__adamax_scalars_make(c, step, o),
                     trainopt__adamax_loops(c, &s->adamax, n, param, grad, st[0], st[1], o), "exp_avg", "exp_inf")
-TRAINOPT__MP_DEFINE(adadelta, trainopt_adadelta_config, 2, (void *square_avg, void *acc_delta), (square_avg, acc_delta),
+TRAINOPT__MP_DEFINE(adadelta, trainopt_adadelta_config, NULL, 2, (void *square_avg, void *acc_delta), (square_avg, acc_delta),
                     s->adadelta = trainopt__adadelta_scalars_make(c, o),
                     trainopt__adadelta_loops(c, &s->adadelta, n, param, grad, st[0], st[1], o), "square_avg", "acc_delta")
-TRAINOPT__MP_DEFINE(lion, trainopt_lion_config, 1, (void *exp_avg), (exp_avg), s->lion = trainopt__lion_scalars_make(c, o),
+TRAINOPT__MP_DEFINE(lion, trainopt_lion_config, NULL, 1, (void *exp_avg), (exp_avg), s->lion = trainopt__lion_scalars_make(c, o),
                     trainopt__lion_loops(c, &s->lion, n, param, grad, st[0], o), "exp_avg")
 
 /* NAdam's step also takes mu_product; schedule-free AdamW's its scalar state

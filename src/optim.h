@@ -381,28 +381,58 @@ typedef struct {
     float decay_factor; /* AdamW: 1 - lr * weight_decay applied to the parameter */
 } trainopt__adam_scalars;
 
-/* Adam's moments of one vector, stored and returned: m = beta1 m + (1 - beta1) g,
-   v = beta2 v + (1 - beta2) g g (Adam, AdamW, NAdam, RAdam, LAMB). */
+/* k values at index i of an array of dtype dt, a compile-time constant at each call site
+   (the fp32 kernels pass TRAINOPT_F32: a plain load): bf16 and fp16 widen exactly, in
+   registers, by the vector layer's rules (>>halfconv), as trainopt_convert does. The
+   mixed-precision steps' fused loops (>>mixed) read their 16-bit arrays through this. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__opt_load(const void *p, int dt, size_t i, size_t k) {
+    if (dt == TRAINOPT_F32) return trainopt__v_load_n((const float *)p + i, k);
+    if (dt == TRAINOPT_F16) return trainopt__v_load_f16_n((const uint16_t *)p + i, k);
+    return trainopt__v_from_bf16(trainopt__vi_load16_n((const uint16_t *)p + i, k));
+}
+/* x stored at index i of an array of dtype dt (a constant, as above), bf16 and fp16
+   rounded to nearest even (trainopt_convert's nearest rounding). */
+TRAINOPT__FORCE_INLINE void trainopt__opt_store(void *p, int dt, size_t i, size_t k, trainopt__vf x) {
+    if (dt == TRAINOPT_F32) trainopt__v_store_n((float *)p + i, x, k);
+    else if (dt == TRAINOPT_F16) trainopt__v_store_f16_n((uint16_t *)p + i, x, k);
+    else trainopt__vi_store16_n((uint16_t *)p + i, trainopt__v_to_bf16(x, 0, trainopt__vi_set1(0u)), k);
+}
+
+/* Adam's moments of one vector, stored (in the states' dtype sdt, a constant) and returned
+   in float: m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g g (Adam, AdamW,
+   NAdam, RAdam, LAMB). */
+TRAINOPT__FORCE_INLINE void trainopt__adam_moments_as(float beta1, float one_minus_beta1, float beta2, float one_minus_beta2,
+                                                      trainopt__vf g, size_t i, size_t k, int sdt, void *exp_avg,
+                                                      void *exp_avg_sq, trainopt__vf *m, trainopt__vf *v) {
+    *m = trainopt__v_fma(trainopt__v_set1(one_minus_beta1), g,
+                         trainopt__v_mul(trainopt__opt_load(exp_avg, sdt, i, k), trainopt__v_set1(beta1)));
+    *v = trainopt__v_fma(trainopt__v_mul(trainopt__v_set1(one_minus_beta2), g), g,
+                         trainopt__v_mul(trainopt__opt_load(exp_avg_sq, sdt, i, k), trainopt__v_set1(beta2)));
+    trainopt__opt_store(exp_avg, sdt, i, k, *m);
+    trainopt__opt_store(exp_avg_sq, sdt, i, k, *v);
+}
 TRAINOPT__FORCE_INLINE void trainopt__adam_moments(float beta1, float one_minus_beta1, float beta2, float one_minus_beta2,
                                                    trainopt__vf g, size_t i, size_t k, float *exp_avg, float *exp_avg_sq,
                                                    trainopt__vf *m, trainopt__vf *v) {
-    *m = trainopt__v_fma(trainopt__v_set1(one_minus_beta1), g,
-                         trainopt__v_mul(trainopt__v_load_n(exp_avg + i, k), trainopt__v_set1(beta1)));
-    *v = trainopt__v_fma(trainopt__v_mul(trainopt__v_set1(one_minus_beta2), g), g,
-                         trainopt__v_mul(trainopt__v_load_n(exp_avg_sq + i, k), trainopt__v_set1(beta2)));
-    trainopt__v_store_n(exp_avg + i, *m, k);
-    trainopt__v_store_n(exp_avg_sq + i, *v, k);
+    trainopt__adam_moments_as(beta1, one_minus_beta1, beta2, one_minus_beta2, g, i, k, TRAINOPT_F32, exp_avg, exp_avg_sq, m, v);
 }
 
-TRAINOPT__FORCE_INLINE void trainopt__adam_lanes(const trainopt__adam_scalars *s, size_t i, size_t k, int scaled,
-                                                 size_t *nonfinite, int l2, int decoupled, int amsgrad, float *param,
-                                                 const float *grad, float *exp_avg, float *exp_avg_sq,
-                                                 float *max_exp_avg_sq) {
-    trainopt__vf p = trainopt__v_load_n(param + i, k);
-    trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
+/* One vector of Adam/AdamW. pdt, gdt, sdt: the dtypes of param, grad and the states,
+   constants at each call (all TRAINOPT_F32 in the fp32 kernel; bf16/fp16 in the fused
+   mixed-precision loops, >>mixed): the same float operations in the same order whatever
+   they are, so a 16-bit array widened here gives the bits the fp32 kernel gives on it
+   widened beforehand, and a store rounds once, as trainopt_convert would afterwards.
+   amsgrad's max_exp_avg_sq is fp32 (the fused loops leave amsgrad to the block driver). */
+TRAINOPT__FORCE_INLINE void trainopt__adam_lanes_as(const trainopt__adam_scalars *s, size_t i, size_t k, int scaled,
+                                                    size_t *nonfinite, int l2, int decoupled, int amsgrad, int pdt, int gdt,
+                                                    int sdt, void *param, const void *grad, void *exp_avg, void *exp_avg_sq,
+                                                    float *max_exp_avg_sq) {
+    trainopt__vf p = trainopt__opt_load(param, pdt, i, k);
+    trainopt__vf g = trainopt__grad_in_apply(&s->gi, trainopt__opt_load(grad, gdt, i, k), k, scaled, nonfinite);
     trainopt__vf m, v, denom, update;
     if (l2) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
-    trainopt__adam_moments(s->beta1, s->one_minus_beta1, s->beta2, s->one_minus_beta2, g, i, k, exp_avg, exp_avg_sq, &m, &v);
+    trainopt__adam_moments_as(s->beta1, s->one_minus_beta1, s->beta2, s->one_minus_beta2, g, i, k, sdt, exp_avg, exp_avg_sq,
+                              &m, &v);
     if (amsgrad) {
         v = trainopt__v_max_nan(trainopt__v_load_n(max_exp_avg_sq + i, k), v);
         trainopt__v_store_n(max_exp_avg_sq + i, v, k);
@@ -415,19 +445,25 @@ TRAINOPT__FORCE_INLINE void trainopt__adam_lanes(const trainopt__adam_scalars *s
     update = trainopt__v_div(trainopt__v_mul(trainopt__v_set1(s->neg_step_size), m), denom);
     if (decoupled) p = trainopt__v_mul(p, trainopt__v_set1(s->decay_factor));
     p = trainopt__v_add(p, update);
-    trainopt__v_store_n(param + i, p, k);
+    trainopt__opt_store(param, pdt, i, k, p);
 }
 
+TRAINOPT__FORCE_INLINE void trainopt__adam_loop_as(const trainopt__adam_scalars *s, size_t n, int scaled, size_t *nonfinite,
+                                                   int l2, int decoupled, int amsgrad, int pdt, int gdt, int sdt, void *param,
+                                                   const void *grad, void *exp_avg, void *exp_avg_sq, float *max_exp_avg_sq) {
+    size_t i = 0;
+    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
+        trainopt__adam_lanes_as(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, l2, decoupled, amsgrad, pdt, gdt, sdt, param,
+                                grad, exp_avg, exp_avg_sq, max_exp_avg_sq);
+    if (i < n)
+        trainopt__adam_lanes_as(s, i, n - i, scaled, nonfinite, l2, decoupled, amsgrad, pdt, gdt, sdt, param, grad, exp_avg,
+                                exp_avg_sq, max_exp_avg_sq);
+}
 TRAINOPT__FORCE_INLINE void trainopt__adam_loop(const trainopt__adam_scalars *s, size_t n, int scaled, size_t *nonfinite,
                                                 int l2, int decoupled, int amsgrad, float *param, const float *grad,
                                                 float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq) {
-    size_t i = 0;
-    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
-        trainopt__adam_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, l2, decoupled, amsgrad, param, grad, exp_avg,
-                             exp_avg_sq, max_exp_avg_sq);
-    if (i < n)
-        trainopt__adam_lanes(s, i, n - i, scaled, nonfinite, l2, decoupled, amsgrad, param, grad, exp_avg, exp_avg_sq,
-                             max_exp_avg_sq);
+    trainopt__adam_loop_as(s, n, scaled, nonfinite, l2, decoupled, amsgrad, TRAINOPT_F32, TRAINOPT_F32, TRAINOPT_F32, param,
+                           grad, exp_avg, exp_avg_sq, max_exp_avg_sq);
 }
 
 /* Validation shared by the Adam-like configs (Adam, AdamW, NAdam, RAdam, Adamax): lr, betas, eps, weight_decay. */
@@ -479,6 +515,20 @@ TRAINOPT__FORCE_INLINE void trainopt__adam_loops(const trainopt_adam_config *c, 
     }
     TRAINOPT__RUN_STEP(o, TRAINOPT__ADAM_LOOP);
 #undef TRAINOPT__ADAM_LOOP
+}
+
+/* The same without amsgrad on arrays of dtypes pdt, gdt, sdt (constants at each call): the
+   fused mixed-precision loops (>>mixed), one pass over the caller's 16-bit arrays. */
+TRAINOPT__FORCE_INLINE void trainopt__adam_loops_as(const trainopt_adam_config *c, int decoupled, const trainopt__adam_scalars *s,
+                                                    int pdt, int gdt, int sdt, size_t n, void *param, const void *grad,
+                                                    void *exp_avg, void *exp_avg_sq, const trainopt_step_opts *o) {
+    const int l2 = !decoupled && c->weight_decay != 0.0, decay = decoupled && c->weight_decay != 0.0;
+#define TRAINOPT__ADAM_LOOP_AS(scaled, bad)                                                                               \
+    if (l2) trainopt__adam_loop_as(s, n, scaled, bad, 1, 0, 0, pdt, gdt, sdt, param, grad, exp_avg, exp_avg_sq, NULL);     \
+    else if (decay) trainopt__adam_loop_as(s, n, scaled, bad, 0, 1, 0, pdt, gdt, sdt, param, grad, exp_avg, exp_avg_sq, NULL); \
+    else trainopt__adam_loop_as(s, n, scaled, bad, 0, 0, 0, pdt, gdt, sdt, param, grad, exp_avg, exp_avg_sq, NULL);
+    TRAINOPT__RUN_STEP(o, TRAINOPT__ADAM_LOOP_AS);
+#undef TRAINOPT__ADAM_LOOP_AS
 }
 
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__adam_run(const trainopt_adam_config *c, int decoupled, int64_t step,

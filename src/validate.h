@@ -71,12 +71,11 @@ TRAINOPT__FORCE_INLINE trainopt__grad_in trainopt__grad_in_make(int maximize, co
     return gi;
 }
 
-/* k gradients from grad + i, scaled, counted when not finite, then negated for maximize.
-   `scaled` is a compile-time constant at each call site and `nonfinite` a literal NULL
-   in the plain steps, so the plain loops carry none of this. */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__grad_load(const trainopt__grad_in *gi, const float *grad, size_t i, size_t k,
-                                                        int scaled, size_t *nonfinite) {
-    trainopt__vf g = trainopt__v_load_n(grad + i, k);
+/* k gradients g (already loaded: floats, or bf16/fp16 widened), scaled, counted when not
+   finite, then negated for maximize. `scaled` is a compile-time constant at each call site
+   and `nonfinite` a literal NULL in the plain steps, so the plain loops carry none of this. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__grad_in_apply(const trainopt__grad_in *gi, trainopt__vf g, size_t k, int scaled,
+                                                            size_t *nonfinite) {
     if (scaled) g = trainopt__v_mul(g, trainopt__v_set1(gi->scale));
     if (nonfinite) {
         trainopt__vm bad = trainopt__m_not(trainopt__v_lt(trainopt__v_abs(g), trainopt__v_set1(INFINITY)));
@@ -84,6 +83,11 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__grad_load(const trainopt__grad_in 
         *nonfinite += trainopt__popcount(trainopt__m_bits(bad));
     }
     return trainopt__v_xor_bits(g, gi->sign);
+}
+/* The same on k gradients from grad + i. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__grad_load(const trainopt__grad_in *gi, const float *grad, size_t i, size_t k,
+                                                        int scaled, size_t *nonfinite) {
+    return trainopt__grad_in_apply(gi, trainopt__v_load_n(grad + i, k), k, scaled, nonfinite);
 }
 
 /* Checks the options; tells the caller to skip the step (returning OK) when found_inf is set.

@@ -379,6 +379,88 @@ static void test_against_reference(to_ctx *t) {
     mx_free(&a), mx_free(&r), mx_free(&c);
 }
 
+/* Adam and AdamW without amsgrad, which the fused loop runs for bf16/fp16 parameters
+   (nearest) with gradients of their dtype and fp32/bf16 states (src/mixed.h): every weight
+   decay form, maximize, no options, the count alone, and grad_scale with the count; against
+   the reference, and in pieces of 300 or 13 elements. The other setups (stochastic, a copy,
+   mixed gradient dtypes) take the blocks: they run beside as a check that the routing
+   leaves them alone. */
+static trainopt_adam_config mx_fa_config;
+static int mx_fa_decoupled;
+static trainopt_status mx_ex_fa(int64_t step, size_t n, float *p, const float *g, float *const *s, const trainopt_step_opts *o) {
+    return mx_fa_decoupled ? trainopt_adamw_step_ex(&mx_fa_config, step, n, p, g, s[0], s[1], NULL, o)
+                           : trainopt_adam_step_ex(&mx_fa_config, step, n, p, g, s[0], s[1], NULL, o);
+}
+static trainopt_status mx_mp_fa(int64_t step, size_t n, void *p, const void *g, void *const *s, const trainopt_precision *pr,
+                                const trainopt_step_opts *o) {
+    return mx_fa_decoupled ? trainopt_adamw_step_mp(&mx_fa_config, step, n, p, g, s[0], s[1], NULL, pr, o)
+                           : trainopt_adam_step_mp(&mx_fa_config, step, n, p, g, s[0], s[1], NULL, pr, o);
+}
+static void test_fused_adam(to_ctx *t) {
+    static const size_t setups[] = {2, 3, 0, 4}; /* mx_params: bf16-nearest, f16-nearest (fused); f32+bf16copy, bf16-stochastic */
+    const mx_opt opt = {"adam(w)", 2, mx_ex_fa, mx_mp_fa};
+    mx_arrays a, r, c;
+    size_t u, gi, si, combos = 0, bad = 0;
+    int variant, mode;
+    mx_alloc(&a), mx_alloc(&r), mx_alloc(&c);
+    for (variant = 0; variant < 8; variant++) /* decoupled, weight decay, maximize */
+        for (mode = 0; mode < 3; mode++)      /* options: none, the count, grad_scale 0.25 and the count */
+            for (u = 0; u < sizeof setups / sizeof setups[0]; u++)
+                for (gi = 0; gi < 3; gi++)
+                    for (si = 0; si < 2; si++) {
+                        const mx_param *mp = &mx_params[setups[u]];
+                        const trainopt_dtype gd = mx_grad_dtypes[gi], sd = mx_state_dtypes[si];
+                        const size_t piece = combos % 2 ? 300 : 13;
+                        int64_t step;
+                        if (u >= 2 && gi != 1) continue; /* the unfused setups: one gradient dtype is enough */
+                        mx_fa_config = mx_adam(0);
+                        mx_fa_decoupled = variant & 1;
+                        mx_fa_config.weight_decay = variant & 2 ? 0.05 : 0.0;
+                        mx_fa_config.maximize = variant >> 2 & 1;
+                        mx_fill(&a, mp, gd, 7 + combos);
+                        mx_copy(&r, &a);
+                        mx_copy(&c, &a);
+                        for (step = 1; step <= 3; step++) {
+                            size_t nf = 99, nf_ref = 77, nf_c = 0, i, k;
+                            trainopt_step_opts op = TRAINOPT_STEP_OPTS_DEFAULTS;
+                            const trainopt_step_opts *o = mode == 0 ? NULL : &op;
+                            trainopt_precision pr = mx_pr(mp, gd, sd, &a, 50 * (uint64_t)step), prr = mx_pr(mp, gd, sd, &r, pr.offset);
+                            trainopt_status sa, sr;
+                            void *s3[3];
+                            op.grad_scale = mode == 2 ? 0.25 : 1.0;
+                            op.nonfinite = &nf;
+                            s3[0] = a.s[0], s3[1] = a.s[1], s3[2] = NULL;
+                            sa = mx_mp_fa(step, MX_N, a.p, a.g, s3, &pr, o);
+                            op.nonfinite = &nf_ref;
+                            sr = mx_reference(&opt, mp, gd, sd, step, &r, &prr, o);
+                            for (i = 0; i < MX_N; i += k) {
+                                size_t part = 0;
+                                trainopt_precision pc = mx_pr(mp, gd, sd, &c, pr.offset + i);
+                                k = MX_N - i < piece ? MX_N - i : piece;
+                                if (pc.copy) pc.copy = c.copy + i * mx_size(mp->copy);
+                                s3[0] = c.s[0] + i * mx_size(sd), s3[1] = c.s[1] + i * mx_size(sd);
+                                op.nonfinite = &part;
+                                mx_mp_fa(step, k, c.p + i * mx_size(mp->dtype), c.g + i * mx_size(gd), s3, &pc, o);
+                                nf_c += part;
+                            }
+                            if (mode == 0) nf = nf_ref = nf_c = 0;
+                            if ((sa != TRAINOPT_OK || sr != TRAINOPT_OK || !mx_equivalent(&a, &r, mp, sd) || nf != nf_ref ||
+                                 !mx_equivalent(&a, &c, mp, sd) || nf_c != nf || (mode != 0 && nf != 3)) &&
+                                bad++ < 6)
+                                to_fail(t, "%s, wd %g, maximize %d, options %d, %s, grad %d, states %d, step %lld: status %d/%d, "
+                                           "nonfinite %zu/%zu/%zu, %s, %s",
+                                        mx_fa_decoupled ? "adamw" : "adam", mx_fa_config.weight_decay, mx_fa_config.maximize, mode,
+                                        mp->name, (int)gd, (int)sd, (long long)step, (int)sa, (int)sr, nf, nf_ref, nf_c,
+                                        mx_equivalent(&a, &r, mp, sd) ? "same as the reference" : "differs from the reference",
+                                        mx_equivalent(&a, &c, mp, sd) ? "same in pieces" : "differs in pieces");
+                        }
+                        combos++;
+                    }
+    TO_CHECK(t, bad == 0, "%zu of %zu combinations differ", bad, combos);
+    TO_CHECK(t, combos == 8 * 3 * (2 * 6 + 2 * 2), "ran %zu combinations", combos);
+    mx_free(&a), mx_free(&r), mx_free(&c);
+}
+
 /* fp32 everything is the _ex kernel itself; a skipped step writes nothing but the count. */
 static void test_plain_and_skip(to_ctx *t) {
     mx_arrays a, r;
@@ -675,6 +757,7 @@ static void test_adafactor_against_reference(to_ctx *t) {
 
 void TO_NAME(mixed_tests)(to_ctx *t) {
     to_run(t, "against_reference", test_against_reference);
+    to_run(t, "fused_adam", test_fused_adam);
     to_run(t, "plain_and_skip", test_plain_and_skip);
     to_run(t, "small_updates", test_small_updates);
     to_run(t, "torch_sgd", test_torch_sgd);
