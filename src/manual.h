@@ -1338,18 +1338,19 @@
      and errors as the fp32 forms (sizes of x, y, dy, dx in bytes of the dtype, so an
      overlap is judged on the memory really touched), plus TRAINOPT_ERR_HPARAM for a
      dtype that is none of the three (checked before anything else is read).
-     How. The activations are widened into blocks on the stack, cut where the fp32
-     kernel cuts its own sums (1024 values from a row's or a channel's start; the weight
-     gradients' columns, which are independent), so each canonical sum sees the same
-     floats in the same order; the fp32 kernel's code then runs on the blocks. Memory:
-     forward reads a row of up to 1024 values once (longer rows twice) and writes y
-     once; layer/RMS backward reads x and dy twice with weight gradients (row sums,
-     then the 16-row block's columns), the row sums once more per 512 columns beyond
-     the first 512 (the weight gradients' double sums stay on the stack, 512 columns at
-     a time), and once without them (twice for rows over 1024 values); group norm
-     backward reads a group of up to 1024 values once, a longer one twice. Nothing
-     allocates; stack about 48 KB (layer/RMS backward with weight gradients), 20 KB
-     otherwise.
+     How. The activations are widened in registers inside the fp32 kernel's own loops
+     (the dtype a constant in each instantiated loop; the forward statistics run batch
+     norm's block sweeps over the 2-byte values) and y and dx are rounded as they are
+     stored, so each canonical sum sees the same floats in the same order; nothing
+     goes through a block on the stack. Memory, as the fp32 kernel: forward reads x
+     from memory once (its statistics sweep each 1024-value block twice from cache,
+     then y is computed from cache) and writes y once; layer/RMS backward reads x and
+     dy twice with weight gradients (row sums, then the 16-row block's columns), and
+     without dx the row sums once more per 512 columns beyond the first 512; once
+     without weight gradients (the sums, then dx from cache); group norm backward reads
+     a group's x and dy twice (channel sums, then dx; from cache for a group that fits),
+     the sums once more per 256 channels beyond the first 256. Nothing allocates; stack
+     about 8 KB (the weight gradients' double sums).
 
    ERRORS (all families)
      Every kernel returns trainopt_status and checks all of its arguments before

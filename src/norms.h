@@ -65,11 +65,17 @@ TRAINOPT__FORCE_INLINE void trainopt__norm_row_finish(double len, double eps, do
 #define TRAINOPT__NORM_W 1
 #define TRAINOPT__NORM_B 2
 
+/* k values at o of x or dy, whose dtype dt is a constant at every call: floats as
+   they are, bf16 and fp16 (>>norms-mixed) widened in registers, exactly. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__norm_load(const void *p, int dt, size_t o, size_t k) {
+    return dt == TRAINOPT_F32 ? trainopt__v_load_n((const float *)p + o, k) : trainopt__load_as_f32(p, dt, o, k);
+}
+
 /* Forward: y = xhat*w + b, each only when given (F.layer_norm); RMS norm's xhat is
-   x*rstd (mu and cx are 0). */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__norm_y(const trainopt__norm_row *rc, const float *x, const float *w,
+   x*rstd (mu and cx are 0). x of dtype dt, as trainopt__norm_load. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__norm_y(const trainopt__norm_row *rc, const void *x, int dt, const float *w,
                                                      const float *b, size_t i, size_t k, int affine) {
-    trainopt__vf v = trainopt__v_fma(trainopt__v_sub(trainopt__v_load_n(x + i, k), trainopt__v_set1(rc->mu)),
+    trainopt__vf v = trainopt__v_fma(trainopt__v_sub(trainopt__norm_load(x, dt, i, k), trainopt__v_set1(rc->mu)),
                                      trainopt__v_set1(rc->a), trainopt__v_set1(rc->cx));
     if (affine & TRAINOPT__NORM_W) {
         const trainopt__vf wv = trainopt__v_load_n(w + i, k);
@@ -80,12 +86,13 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__norm_y(const trainopt__norm_row *r
     return v;
 }
 
-/* Backward: dx = fma(x - mu, k, fma(g, a, c)), g = dy*w (dy without a weight). */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__norm_dx(const trainopt__norm_row *rc, const float *x, const float *dy,
+/* Backward: dx = fma(x - mu, k, fma(g, a, c)), g = dy*w (dy without a weight); x and
+   dy of dtype dt, as trainopt__norm_load. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__norm_dx(const trainopt__norm_row *rc, const void *x, const void *dy, int dt,
                                                       const float *w, size_t i, size_t k, int affine) {
-    trainopt__vf g = trainopt__v_load_n(dy + i, k);
+    trainopt__vf g = trainopt__norm_load(dy, dt, i, k);
     if (affine & TRAINOPT__NORM_W) g = trainopt__v_mul(g, trainopt__v_load_n(w + i, k));
-    return trainopt__v_fma(trainopt__v_sub(trainopt__v_load_n(x + i, k), trainopt__v_set1(rc->mu)), trainopt__v_set1(rc->k),
+    return trainopt__v_fma(trainopt__v_sub(trainopt__norm_load(x, dt, i, k), trainopt__v_set1(rc->mu)), trainopt__v_set1(rc->k),
                            trainopt__v_fma(g, trainopt__v_set1(rc->a), trainopt__v_set1(rc->c)));
 }
 
@@ -102,25 +109,38 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__norm_dx(const trainopt__norm_row *
    cache, so without the hint memory would idle until the next sums ask for theirs
    (bench/FINDINGS.md: 10-30% off layer and RMS norm forward out of cache; the
    backward, which spends its time on its sums, gained nothing). backward and affine
-   are constants at every call. */
-TRAINOPT__FORCE_INLINE void trainopt__norm_row_body(const trainopt__norm_row *rc, const float *x, const float *dy,
-                                                    const float *w, const float *b, float *out, size_t len,
-                                                    int backward, int affine, int stream, const float *next_x) {
-#define TRAINOPT__NORM_VEC(i, k) \
-    (backward ? trainopt__norm_dx(rc, x, dy, w, i, k, affine) : trainopt__norm_y(rc, x, w, b, i, k, affine))
+   are constants at every call, and so is dt, the dtype of x, dy and the output: bf16
+   and fp16 (>>norms-mixed, never streamed) are widened in registers and y or dx
+   rounded to nearest even as it is stored, the forward prefetching next_x always. */
+TRAINOPT__FORCE_INLINE void trainopt__norm_row_body(const trainopt__norm_row *rc, const void *x, int dt, const void *dy,
+                                                    const float *w, const float *b, void *out, size_t len,
+                                                    int backward, int affine, int stream, const void *next_x) {
+#define TRAINOPT__NORM_VEC(i, k)                                                                    \
+    (backward ? trainopt__norm_dx(rc, x, dy, dt, w, i, k, affine)                                   \
+              : trainopt__norm_y(rc, x, dt, w, b, i, k, affine))
     size_t i = 0;
+    if (dt != TRAINOPT_F32) {
+        const trainopt__vi none = trainopt__vi_set1(0u);
+        for (; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES) {
+            /* 2-byte values: a cache line every other vector; the hint is cheap */
+            if (next_x) TRAINOPT__NORM_PREFETCH((const unsigned char *)next_x + 2 * i);
+            trainopt__store_from_f32(out, dt, 0, i, TRAINOPT_SIMD_LANES, TRAINOPT__NORM_VEC(i, TRAINOPT_SIMD_LANES), none);
+        }
+        if (i < len) trainopt__store_from_f32(out, dt, 0, i, len - i, TRAINOPT__NORM_VEC(i, len - i), none);
+        return;
+    }
     if (stream) {
-        const size_t h = trainopt__bn_head(out, len);
-        if (h) trainopt__v_store_n(out, TRAINOPT__NORM_VEC(0, h), h);
+        const size_t h = trainopt__bn_head((float *)out, len);
+        if (h) trainopt__v_store_n((float *)out, TRAINOPT__NORM_VEC(0, h), h);
         for (i = h; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES) {
-            if (next_x) TRAINOPT__NORM_PREFETCH(next_x + i);
-            trainopt__v_stream(out + i, TRAINOPT__NORM_VEC(i, TRAINOPT_SIMD_LANES));
+            if (next_x) TRAINOPT__NORM_PREFETCH((const float *)next_x + i);
+            trainopt__v_stream((float *)out + i, TRAINOPT__NORM_VEC(i, TRAINOPT_SIMD_LANES));
         }
     } else {
         for (; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES)
-            trainopt__v_store(out + i, TRAINOPT__NORM_VEC(i, TRAINOPT_SIMD_LANES));
+            trainopt__v_store((float *)out + i, TRAINOPT__NORM_VEC(i, TRAINOPT_SIMD_LANES));
     }
-    if (i < len) trainopt__v_store_n(out + i, TRAINOPT__NORM_VEC(i, len - i), len - i);
+    if (i < len) trainopt__v_store_n((float *)out + i, TRAINOPT__NORM_VEC(i, len - i), len - i);
 #undef TRAINOPT__NORM_VEC
 }
 
@@ -131,30 +151,24 @@ TRAINOPT__DRIVER void trainopt__norm_row_pass(const trainopt__norm_row *rc, cons
     const float *nx = next_x; /* the forward's only */
     if (backward) {
         if (affine & TRAINOPT__NORM_W)
-            trainopt__norm_row_body(&local, x, dy, w, NULL, out, len, 1, TRAINOPT__NORM_W, stream, NULL);
+            trainopt__norm_row_body(&local, x, TRAINOPT_F32, dy, w, NULL, out, len, 1, TRAINOPT__NORM_W, stream, NULL);
         else
-            trainopt__norm_row_body(&local, x, dy, NULL, NULL, out, len, 1, 0, stream, NULL);
+            trainopt__norm_row_body(&local, x, TRAINOPT_F32, dy, NULL, NULL, out, len, 1, 0, stream, NULL);
         return;
     }
     switch (affine) {
-    case 0: trainopt__norm_row_body(&local, x, NULL, NULL, NULL, out, len, 0, 0, stream, nx); break;
+    case 0: trainopt__norm_row_body(&local, x, TRAINOPT_F32, NULL, NULL, NULL, out, len, 0, 0, stream, nx); break;
     case TRAINOPT__NORM_W:
-        trainopt__norm_row_body(&local, x, NULL, w, NULL, out, len, 0, TRAINOPT__NORM_W, stream, nx);
+        trainopt__norm_row_body(&local, x, TRAINOPT_F32, NULL, w, NULL, out, len, 0, TRAINOPT__NORM_W, stream, nx);
         break;
     case TRAINOPT__NORM_B:
-        trainopt__norm_row_body(&local, x, NULL, NULL, b, out, len, 0, TRAINOPT__NORM_B, stream, nx);
+        trainopt__norm_row_body(&local, x, TRAINOPT_F32, NULL, NULL, b, out, len, 0, TRAINOPT__NORM_B, stream, nx);
         break;
-    default: trainopt__norm_row_body(&local, x, NULL, w, b, out, len, 0, TRAINOPT__NORM_W | TRAINOPT__NORM_B, stream, nx);
+    default: trainopt__norm_row_body(&local, x, TRAINOPT_F32, NULL, w, b, out, len, 0, TRAINOPT__NORM_W | TRAINOPT__NORM_B, stream, nx);
     }
 }
 
 /* ---- backward sums ---- */
-
-/* k values at o of x or dy, whose dtype dt is a constant at every call: floats as
-   they are, bf16 and fp16 (>>norms-mixed) widened in registers, exactly. */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__norm_load(const void *p, int dt, size_t o, size_t k) {
-    return dt == TRAINOPT_F32 ? trainopt__v_load_n((const float *)p + o, k) : trainopt__load_as_f32(p, dt, o, k);
-}
 
 /* One vector of k values at o: s1 += g, s2 += (x - mu)*g, s3 += x - mu. Lanes past k add +0. */
 TRAINOPT__FORCE_INLINE void trainopt__norm_accum(const void *x, const void *dy, int dt, const float *w, size_t o, size_t k,

@@ -2,44 +2,112 @@
    in one trainopt_dtype; weight, bias, mean, rstd and the weight gradients fp32). The
    result is the fp32 kernel's (>>norms) on the widened inputs, rounded to nearest
    even once at the end: every sum below is one of the fp32 kernel's canonical sums,
-   fed the same floats in the same order. The activations are widened into stack
-   blocks cut where the fp32 kernel cuts its own sums (multiples of BN_BLOCK from a
-   row's or channel's start), so no partial sum sees a different order; layer and
-   RMS norm's backward sums and weight-gradient sweep run the fp32 kernel's own loops
-   with the widening in registers. TRAINOPT_F32 is the fp32 kernel itself. */
+   fed the same floats in the same order. bf16 and fp16 are widened in registers, never
+   through stack blocks: the forward statistics run batch norm's block sweeps over the
+   2-byte values (trainopt__nmp_block_stats), the elementwise passes and the backward
+   sums the fp32 kernel's own loops with a dtype constant (trainopt__norm_load), y and
+   dx rounded as they are stored. TRAINOPT_F32 is the fp32 kernel itself. */
 
-/* Floats of one row widened at a time: a row of up to this many values is widened
-   once and stays on the stack for every sweep; a longer one is widened again per
-   sweep, segment by segment. Equal to BN_BLOCK (the sums' block) so a segment is
-   exactly one of the fp32 kernel's blocks. */
-#define TRAINOPT__NMP_SEG TRAINOPT__BN_BLOCK
+/* ---- forward statistics, widened in registers ---- */
+
+/* One vector of k values at o of the 2-byte x into a block's sums: sum(x) (dev 0), or
+   sum(x - m) and sum((x - m)^2) (dev 1), as trainopt__bn_accum's kinds SUM and DEV.
+   Lanes past k add +0. */
+TRAINOPT__FORCE_INLINE void trainopt__nmp_accum(const void *x, int dt, size_t o, size_t k, int dev, trainopt__vf m,
+                                                trainopt__vf *s1, trainopt__vf *s2) {
+    const trainopt__vf xv = trainopt__norm_load(x, dt, o, k);
+    if (!dev) {
+        *s1 = trainopt__v_add(*s1, xv);
+    } else {
+        const trainopt__vf d = trainopt__v_keep_first(trainopt__v_sub(xv, m), k);
+        *s1 = trainopt__v_add(*s1, d);
+        *s2 = trainopt__v_fma(d, d, *s2);
+    }
+}
+
+/* trainopt__bn_group_sweep over G blocks of one row each (stream j: len values from
+   element off[j]): value i of a block in partial i % 16, the same loop order. Batch
+   norm's sweep reads floats only, hence this copy for 2-byte values. */
+TRAINOPT__FORCE_INLINE void trainopt__nmp_sweep(const void *x, int dt, const size_t *off, int G, size_t len, int dev,
+                                                const trainopt__vf *m, trainopt__acc16 *s1, trainopt__acc16 *s2) {
+    const size_t full = len / 16 * 16;
+    size_t i;
+    int j, v;
+    for (i = 0; i < full; i += 16)
+        TRAINOPT__UNROLL
+        for (j = 0; j < G; j++)
+            TRAINOPT__UNROLL
+            for (v = 0; v < TRAINOPT__ACC_VECS; v++)
+                trainopt__nmp_accum(x, dt, off[j] + i + (size_t)v * TRAINOPT_SIMD_LANES, TRAINOPT_SIMD_LANES, dev, m[j],
+                                    &s1[j].v[v], &s2[j].v[v]);
+    if (full < len)
+        TRAINOPT__UNROLL
+        for (j = 0; j < G; j++)
+            TRAINOPT__UNROLL
+            for (v = 0; v < TRAINOPT__ACC_VECS; v++) {
+                i = full + (size_t)v * TRAINOPT_SIMD_LANES;
+                if (i < len)
+                    trainopt__nmp_accum(x, dt, off[j] + i, trainopt__bn_min(len - i, TRAINOPT_SIMD_LANES), dev, m[j],
+                                        &s1[j].v[v], &s2[j].v[v]);
+            }
+}
+
+/* The double statistics of G rows from row r, len values each, rows len apart from x
+   (dtype dt, a constant): trainopt__norm_stats on the widened rows. Its blocks are a
+   row's segments of BN_BLOCK values (trainopt__bn_blocks_of(1, len)), each swept as
+   trainopt__bn_group_stats does (float mean, then the centered sums from cache) and
+   merged in order. */
+TRAINOPT__FORCE_INLINE void trainopt__nmp_block_stats(const void *x, int dt, size_t len, size_t r, int G, double *mean,
+                                                      double *m2) {
+    trainopt__acc16 a1[TRAINOPT__BN_GROUP], a2[TRAINOPT__BN_GROUP];
+    trainopt__vf m[TRAINOPT__BN_GROUP];
+    size_t off[TRAINOPT__BN_GROUP], s0, n;
+    float mb[TRAINOPT__BN_GROUP];
+    double count = 0.0;
+    int j;
+    for (j = 0; j < G; j++) mean[j] = m2[j] = 0.0;
+    for (s0 = 0; s0 < len; s0 += TRAINOPT__BN_BLOCK) {
+        n = trainopt__bn_min(TRAINOPT__BN_BLOCK, len - s0);
+        TRAINOPT__UNROLL
+        for (j = 0; j < TRAINOPT__BN_GROUP; j++) {
+            trainopt__acc16_zero(&a1[j]);
+            trainopt__acc16_zero(&a2[j]);
+            m[j] = trainopt__v_zero();
+            off[j] = (r + (size_t)j) * len + s0;
+        }
+        trainopt__nmp_sweep(x, dt, off, G, n, 0, m, a1, a2);
+        TRAINOPT__UNROLL
+        for (j = 0; j < G; j++) {
+            mb[j] = trainopt__acc16_sum(&a1[j]) / (float)n; /* bn_group_stats' nb (rows 1): exact */
+            m[j] = trainopt__v_set1(mb[j]);
+            trainopt__acc16_zero(&a1[j]);
+        }
+        trainopt__nmp_sweep(x, dt, off, G, n, 1, m, a1, a2);
+        for (j = 0; j < G; j++)
+            trainopt__bn_merge(count, (double)n, mb[j], trainopt__acc16_sum(&a1[j]), trainopt__acc16_sum(&a2[j]), mean + j,
+                               m2 + j);
+        count += (double)n;
+    }
+}
+
+/* g (GROUP or 1) rows' statistics, the dtype and g made constants. */
+TRAINOPT__DRIVER void trainopt__nmp_stats(const void *x, trainopt_dtype dt, size_t len, size_t r, int g, double *mean,
+                                          double *m2) {
+    if (dt == TRAINOPT_BF16) {
+        if (g > 1) trainopt__nmp_block_stats(x, TRAINOPT_BF16, len, r, TRAINOPT__BN_GROUP, mean, m2);
+        else trainopt__nmp_block_stats(x, TRAINOPT_BF16, len, r, 1, mean, m2);
+    } else {
+        if (g > 1) trainopt__nmp_block_stats(x, TRAINOPT_F16, len, r, TRAINOPT__BN_GROUP, mean, m2);
+        else trainopt__nmp_block_stats(x, TRAINOPT_F16, len, r, 1, mean, m2);
+    }
+}
+
+/* ---- layer and RMS norm ---- */
+
 /* Columns whose weight-gradient double sums live on the stack: a call of more columns
    keeps them in dx's last rows, or without dx sweeps the rows' sums once per tile
    (the same values, so the same bits). */
 #define TRAINOPT__NMP_TILE 512
-
-/* ---- layer and RMS norm ---- */
-
-/* A row's double statistics, as trainopt__norm_stats on the widened row: one block
-   per SEG values, merged in order. The last segment stays widened in seg. */
-TRAINOPT__DRIVER void trainopt__nmp_stats(const void *x, trainopt_dtype dt, size_t base, size_t len, float *seg,
-                                          double *mean, double *m2) {
-    trainopt__bn_group gr;
-    float mb, s1, s2;
-    double count = 0.0;
-    size_t s0;
-    memset(&gr, 0, sizeof gr);
-    gr.rows = 1;
-    gr.stride = len;
-    *mean = *m2 = 0.0;
-    for (s0 = 0; s0 < len; s0 += TRAINOPT__NMP_SEG) {
-        gr.len = trainopt__bn_min(TRAINOPT__NMP_SEG, len - s0);
-        trainopt__mp_widen(seg, x, dt, base + s0, gr.len);
-        trainopt__bn_stats(&gr, 1, seg, &mb, &s1, &s2);
-        trainopt__bn_merge(count, (double)gr.len, mb, s1, s2, mean, m2);
-        count += (double)gr.len;
-    }
-}
 
 typedef struct {
     size_t rows, cols;
@@ -52,26 +120,48 @@ typedef struct {
     float *save_mean, *save_rstd, *dw, *db;
 } trainopt__nmp_args;
 
-/* Forward: per row its statistics, then y segment by segment (a row of up to SEG
-   values is read once; x may be y: each segment is written after its last read). */
+/* One row's y from the 2-byte x (row pointers): trainopt__norm_row_pass's operations,
+   y rounded as it is stored; each affine kind its own loop. */
+TRAINOPT__FORCE_INLINE void trainopt__nmp_row_as(const trainopt__norm_row *rc, const void *x, int dt, const float *w,
+                                                 const float *b, void *out, size_t len, int affine, const void *next_x) {
+    switch (affine) {
+    case 0: trainopt__norm_row_body(rc, x, dt, NULL, NULL, NULL, out, len, 0, 0, 0, next_x); break;
+    case TRAINOPT__NORM_W: trainopt__norm_row_body(rc, x, dt, NULL, w, NULL, out, len, 0, TRAINOPT__NORM_W, 0, next_x); break;
+    case TRAINOPT__NORM_B: trainopt__norm_row_body(rc, x, dt, NULL, NULL, b, out, len, 0, TRAINOPT__NORM_B, 0, next_x); break;
+    default: trainopt__norm_row_body(rc, x, dt, NULL, w, b, out, len, 0, TRAINOPT__NORM_W | TRAINOPT__NORM_B, 0, next_x);
+    }
+}
+
+TRAINOPT__DRIVER void trainopt__nmp_row_pass(const trainopt__norm_row *rc, const void *x, trainopt_dtype dt,
+                                             const float *w, const float *b, void *out, size_t len, int affine,
+                                             const void *next_x) {
+    const trainopt__norm_row local = *rc;
+    if (dt == TRAINOPT_BF16) trainopt__nmp_row_as(&local, x, TRAINOPT_BF16, w, b, out, len, affine, next_x);
+    else trainopt__nmp_row_as(&local, x, TRAINOPT_F16, w, b, out, len, affine, next_x);
+}
+
+/* Forward, as trainopt__norm_forward: GROUP rows' statistics at a time, then each
+   row's y (x may be y: a row's y is written after its statistics and its own reads). */
 TRAINOPT__DRIVER void trainopt__nmp_forward(const trainopt__nmp_args *p) {
+    const size_t whole = p->cols > TRAINOPT__NORM_SMALL_ROW ? 0 : p->rows - p->rows % TRAINOPT__BN_GROUP;
+    const size_t es = trainopt__dtype_size(p->dt);
     const int affine = (p->w ? TRAINOPT__NORM_W : 0) | (p->b ? TRAINOPT__NORM_B : 0);
-    float xs[TRAINOPT__NMP_SEG], ys[TRAINOPT__NMP_SEG];
+    const unsigned char *x = (const unsigned char *)p->x;
+    unsigned char *y = (unsigned char *)p->out;
+    double mean[TRAINOPT__BN_GROUP], m2[TRAINOPT__BN_GROUP], rstd;
     trainopt__norm_row rc;
-    double mean, m2, rstd;
-    size_t r, s0, k;
-    for (r = 0; r < p->rows; r++) {
-        const size_t base = r * p->cols;
-        trainopt__nmp_stats(p->x, p->dt, base, p->cols, xs, &mean, &m2);
-        trainopt__norm_row_finish((double)p->cols, p->eps, mean, m2, p->rms, &rc, &rstd);
-        if (p->save_mean) p->save_mean[r] = rc.mu;
-        if (p->save_rstd) p->save_rstd[r] = rc.a;
-        for (s0 = 0; s0 < p->cols; s0 += TRAINOPT__NMP_SEG) {
-            k = trainopt__bn_min(TRAINOPT__NMP_SEG, p->cols - s0);
-            if (p->cols > TRAINOPT__NMP_SEG) trainopt__mp_widen(xs, p->x, p->dt, base + s0, k);
-            trainopt__norm_row_pass(&rc, xs, NULL, p->w ? p->w + s0 : NULL, p->b ? p->b + s0 : NULL, ys, k, 0, affine, 0,
-                                    NULL);
-            trainopt__mp_narrow(p->out, p->dt, ys, base + s0, k);
+    size_t r;
+    int g, j;
+    for (r = 0; r < p->rows; r += (size_t)g) {
+        g = r < whole ? TRAINOPT__BN_GROUP : 1;
+        trainopt__nmp_stats(p->x, p->dt, p->cols, r, g, mean, m2);
+        for (j = 0; j < g; j++) {
+            const size_t o = (r + (size_t)j) * p->cols * es, next = r + (size_t)g + (size_t)j; /* row j of the next group */
+            trainopt__norm_row_finish((double)p->cols, p->eps, mean[j], m2[j], p->rms, &rc, &rstd);
+            if (p->save_mean) p->save_mean[r + (size_t)j] = rc.mu;
+            if (p->save_rstd) p->save_rstd[r + (size_t)j] = rc.a;
+            trainopt__nmp_row_pass(&rc, x + o, p->dt, p->w, p->b, y + o, p->cols, affine,
+                                   next < p->rows ? x + next * p->cols * es : NULL);
         }
     }
 }
@@ -90,25 +180,31 @@ TRAINOPT__DRIVER void trainopt__nmp_sums(const trainopt__nmp_args *p, size_t at,
     }
 }
 
+/* One row's dx from the 2-byte x and dy (row pointers), the dtype and weight made
+   constants: trainopt__norm_bw_dx's operations, dx rounded as it is stored. */
+TRAINOPT__DRIVER void trainopt__nmp_dx_pass(const trainopt__norm_row *rc, const void *x, const void *dy, trainopt_dtype dt,
+                                            const float *w, void *out, size_t len) {
+    const trainopt__norm_row local = *rc;
+    if (dt == TRAINOPT_BF16) {
+        if (w) trainopt__norm_row_body(&local, x, TRAINOPT_BF16, dy, w, NULL, out, len, 1, TRAINOPT__NORM_W, 0, NULL);
+        else trainopt__norm_row_body(&local, x, TRAINOPT_BF16, dy, NULL, NULL, out, len, 1, 0, 0, NULL);
+    } else {
+        if (w) trainopt__norm_row_body(&local, x, TRAINOPT_F16, dy, w, NULL, out, len, 1, TRAINOPT__NORM_W, 0, NULL);
+        else trainopt__norm_row_body(&local, x, TRAINOPT_F16, dy, NULL, NULL, out, len, 1, 0, 0, NULL);
+    }
+}
+
 /* Row r's backward coefficients (trainopt__norm_bw_rows on the widened row); with
-   dx, the row's dx too, as trainopt__norm_bw_dx. xs, ds: SEG floats each. */
-TRAINOPT__DRIVER void trainopt__nmp_bw_row(const trainopt__nmp_args *p, size_t r, float *xs, float *ds, int dx,
-                                           trainopt__norm_row *rc) {
-    const size_t base = r * p->cols;
+   dx, the row's dx too, as trainopt__norm_bw_dx. */
+TRAINOPT__DRIVER void trainopt__nmp_bw_row(const trainopt__nmp_args *p, size_t r, int dx, trainopt__norm_row *rc) {
+    const size_t base = r * p->cols, at = base * trainopt__dtype_size(p->dt);
     const float mu = p->rms ? 0.0f : p->mean[r];
     double sum[3] = {0.0, 0.0, 0.0};
-    size_t s0, k;
     trainopt__nmp_sums(p, base, p->cols, mu, sum);
     trainopt__norm_backward_row((double)p->cols, sum, mu, p->rstd[r], p->rms, rc);
-    if (!dx) return;
-    for (s0 = 0; s0 < p->cols; s0 += TRAINOPT__NMP_SEG) {
-        float os[TRAINOPT__NMP_SEG];
-        k = trainopt__bn_min(TRAINOPT__NMP_SEG, p->cols - s0);
-        trainopt__mp_widen(xs, p->x, p->dt, base + s0, k);
-        trainopt__mp_widen(ds, p->dy, p->dt, base + s0, k);
-        trainopt__norm_row_pass(rc, xs, ds, p->w ? p->w + s0 : NULL, NULL, os, k, 1, p->w ? TRAINOPT__NORM_W : 0, 0, NULL);
-        trainopt__mp_narrow(p->out, p->dt, os, base + s0, k);
-    }
+    if (dx)
+        trainopt__nmp_dx_pass(rc, (const unsigned char *)p->x + at, (const unsigned char *)p->dy + at, p->dt, p->w,
+                              (unsigned char *)p->out + at, p->cols);
 }
 
 /* The fused sweep of the fp32 kernel (trainopt__norm_wgrad_dx; trainopt__norm_wgrad when
@@ -141,14 +237,13 @@ TRAINOPT__DRIVER void trainopt__nmp_wgrad(const trainopt__nmp_args *p, size_t r0
    same values, so the same bits). */
 TRAINOPT__DRIVER void trainopt__nmp_backward(const trainopt__nmp_args *p) {
     const size_t blocks = (p->rows + TRAINOPT__NORM_ROWS - 1) / TRAINOPT__NORM_ROWS, es = trainopt__dtype_size(p->dt);
-    float xs[TRAINOPT__NMP_SEG], ds[TRAINOPT__NMP_SEG];
     double stack_sums[2 * TRAINOPT__NMP_TILE];
     trainopt__norm_row rc[TRAINOPT__NORM_ROWS];
     trainopt__norm_wsum ws;
     trainopt__norm_dxs dxs;
     size_t r, r0, r1, c0, c1, ndx, tile = TRAINOPT__NMP_TILE, dx_end = p->rows;
     if (!p->dw && !p->db) {
-        for (r = 0; r < p->rows; r++) trainopt__nmp_bw_row(p, r, xs, ds, 1, rc);
+        for (r = 0; r < p->rows; r++) trainopt__nmp_bw_row(p, r, 1, rc);
         return;
     }
     ws.dw = p->dw;
@@ -171,14 +266,14 @@ TRAINOPT__DRIVER void trainopt__nmp_backward(const trainopt__nmp_args *p) {
         for (r0 = 0; r0 < p->rows; r0 = r1) {
             r1 = trainopt__bn_min(p->rows, r0 + TRAINOPT__NORM_ROWS);
             ndx = p->out && r0 < dx_end ? trainopt__bn_min(r1, dx_end) - r0 : 0;
-            for (r = r0; r < r1; r++) trainopt__nmp_bw_row(p, r, xs, ds, 0, rc + (r - r0));
+            for (r = r0; r < r1; r++) trainopt__nmp_bw_row(p, r, 0, rc + (r - r0));
             dxs.out = ndx ? (unsigned char *)p->out + r0 * p->cols * es : NULL;
             dxs.nr = ndx;
             trainopt__nmp_wgrad(p, r0, r1 - r0, c0, c1, rc, &ws, r0 == 0, ndx ? &dxs : NULL);
         }
         if (ws.tw) trainopt__norm_wfinish(&ws, c0, c1);
     }
-    for (r = dx_end; r < p->rows; r++) trainopt__nmp_bw_row(p, r, xs, ds, 1, rc);
+    for (r = dx_end; r < p->rows; r++) trainopt__nmp_bw_row(p, r, 1, rc);
 }
 
 /* ---- group norm (NCHW: group q = (sample, group) is one row of cpg*hw values) ---- */
@@ -193,74 +288,96 @@ typedef struct {
     float *save_mean, *save_rstd, *dw, *db;
 } trainopt__gnmp_args;
 
-/* Forward: each group's statistics (trainopt__nmp_stats), then its channels' runs
-   with trainopt__gn_forward's coefficients, a segment of the group at a time. */
-TRAINOPT__DRIVER void trainopt__gnmp_forward(const trainopt__gnmp_args *p) {
+/* y = fma(x - mu, a, b) over [o, o + len) of the 2-byte x (trainopt__bn_row_norm's
+   operations, without streaming stores), y rounded as it is stored. */
+TRAINOPT__FORCE_INLINE void trainopt__gnmp_run_norm(const void *x, int dt, void *y, size_t o, size_t len, float mu,
+                                                    float a, float b) {
+    const trainopt__vf vmu = trainopt__v_set1(mu), va = trainopt__v_set1(a), vb = trainopt__v_set1(b);
+    const trainopt__vi none = trainopt__vi_set1(0u);
+    const size_t end = o + len;
+    size_t i;
+    for (i = o; i + TRAINOPT_SIMD_LANES <= end; i += TRAINOPT_SIMD_LANES)
+        trainopt__store_from_f32(y, dt, 0, i, TRAINOPT_SIMD_LANES,
+                                 trainopt__bn_norm(trainopt__norm_load(x, dt, i, TRAINOPT_SIMD_LANES), vmu, va, vb, 0), none);
+    if (i < end)
+        trainopt__store_from_f32(y, dt, 0, i, end - i, trainopt__bn_norm(trainopt__norm_load(x, dt, i, end - i), vmu, va, vb, 0),
+                                 none);
+}
+
+/* Forward of every group, as trainopt__gn_forward: GROUP groups' statistics at a
+   time (trainopt__nmp_stats), then each group's channels with its coefficients. */
+TRAINOPT__FORCE_INLINE void trainopt__gnmp_forward_body(const trainopt__gnmp_args *p, int dt) {
     const size_t rows = p->n * p->groups, len = p->cpg * p->hw;
-    float xs[TRAINOPT__NMP_SEG], ys[TRAINOPT__NMP_SEG];
+    const size_t whole = len > TRAINOPT__NORM_SMALL_ROW ? 0 : rows - rows % TRAINOPT__BN_GROUP;
+    double mean[TRAINOPT__BN_GROUP], m2[TRAINOPT__BN_GROUP], rstd;
     trainopt__norm_row rc;
-    double mean, m2, rstd;
-    size_t q, s0, k, at;
-    for (q = 0; q < rows; q++) {
-        const size_t gi = q % p->groups, base = q * len;
-        trainopt__nmp_stats(p->x, p->dt, base, len, xs, &mean, &m2);
-        trainopt__norm_row_finish((double)len, p->eps, mean, m2, 0, &rc, &rstd);
-        if (p->save_mean) p->save_mean[q] = rc.mu;
-        if (p->save_rstd) p->save_rstd[q] = rc.a;
-        for (s0 = 0; s0 < len; s0 += TRAINOPT__NMP_SEG) {
-            k = trainopt__bn_min(TRAINOPT__NMP_SEG, len - s0);
-            if (len > TRAINOPT__NMP_SEG) trainopt__mp_widen(xs, p->x, p->dt, base + s0, k);
-            for (at = s0; at < s0 + k;) { /* the part of channel at / hw inside this segment */
-                const size_t cc = at / p->hw, end = trainopt__bn_min(s0 + k, (cc + 1) * p->hw), ch = gi * p->cpg + cc;
+    size_t q, cc;
+    int g, j;
+    for (q = 0; q < rows; q += (size_t)g) {
+        g = q < whole ? TRAINOPT__BN_GROUP : 1;
+        trainopt__nmp_stats(p->x, p->dt, len, q, g, mean, m2);
+        for (j = 0; j < g; j++) {
+            const size_t row = q + (size_t)j, gi = row % p->groups;
+            trainopt__norm_row_finish((double)len, p->eps, mean[j], m2[j], 0, &rc, &rstd);
+            if (p->save_mean) p->save_mean[row] = rc.mu;
+            if (p->save_rstd) p->save_rstd[row] = rc.a;
+            for (cc = 0; cc < p->cpg; cc++) {
+                const size_t ch = gi * p->cpg + cc;
                 const double ad = (p->w ? (double)p->w[ch] : 1.0) * rstd;
                 const float a = trainopt__bn_f(ad);
-                const float b = trainopt__bn_f(fma(-(mean - (double)rc.mu), ad, p->b ? (double)p->b[ch] : 0.0));
-                trainopt__bn_row_norm(xs + (at - s0), ys + (at - s0), end - at, rc.mu, a, b, 0, 0);
-                at = end;
+                const float b = trainopt__bn_f(fma(-(mean[j] - (double)rc.mu), ad, p->b ? (double)p->b[ch] : 0.0));
+                trainopt__gnmp_run_norm(p->x, dt, p->out, row * len + cc * p->hw, p->hw, rc.mu, a, b);
             }
-            trainopt__mp_narrow(p->out, p->dt, ys, base + s0, k);
         }
     }
 }
 
-/* Channel cc of group row base as floats [s0, s0 + k): from the resident widened
-   group (len <= SEG) or widened into xs, ds. */
-TRAINOPT__FORCE_INLINE size_t trainopt__gnmp_run(const trainopt__gnmp_args *p, int resident, size_t base, size_t cc,
-                                                 size_t s0, float *xs, float *ds) {
-    const size_t k = trainopt__bn_min(TRAINOPT__NMP_SEG, p->hw - s0);
-    if (resident) return cc * p->hw + s0;
-    trainopt__mp_widen(xs, p->x, p->dt, base + cc * p->hw + s0, k);
-    trainopt__mp_widen(ds, p->dy, p->dt, base + cc * p->hw + s0, k);
-    return 0;
+TRAINOPT__DRIVER void trainopt__gnmp_forward(const trainopt__gnmp_args *p) {
+    if (p->dt == TRAINOPT_BF16) trainopt__gnmp_forward_body(p, TRAINOPT_BF16);
+    else trainopt__gnmp_forward_body(p, TRAINOPT_F16);
+}
+
+/* dx = fma(x - mu, k, fma(dy, a, c)) over [o, o + len) of the 2-byte x and dy
+   (trainopt__bn_row_dx's operations, without relu or streaming stores), dx rounded as
+   it is stored. */
+TRAINOPT__FORCE_INLINE void trainopt__gnmp_run_dx(const void *x, const void *dy, int dt, void *dx, size_t o, size_t len,
+                                                  trainopt__vf mu, trainopt__vf a, trainopt__vf k, trainopt__vf c) {
+    const trainopt__vi none = trainopt__vi_set1(0u);
+    const size_t end = o + len;
+    size_t i;
+    for (i = o; i + TRAINOPT_SIMD_LANES <= end; i += TRAINOPT_SIMD_LANES)
+        trainopt__store_from_f32(dx, dt, 0, i, TRAINOPT_SIMD_LANES,
+                                 trainopt__bn_dx(trainopt__norm_load(x, dt, i, TRAINOPT_SIMD_LANES),
+                                                 trainopt__norm_load(dy, dt, i, TRAINOPT_SIMD_LANES), mu, a, k, c),
+                                 none);
+    if (i < end)
+        trainopt__store_from_f32(dx, dt, 0, i, end - i,
+                                 trainopt__bn_dx(trainopt__norm_load(x, dt, i, end - i), trainopt__norm_load(dy, dt, i, end - i),
+                                                 mu, a, k, c),
+                                 none);
 }
 
 /* Backward of channels [cc0, cc1) of group gi over every sample: trainopt__gn_backward_tile
-   on the widened values (each channel's sums in SEG-value segments from its start). */
-TRAINOPT__DRIVER void trainopt__gnmp_backward_tile(const trainopt__gnmp_args *p, size_t gi, size_t cc0, size_t cc1) {
+   with x and dy widened in registers (each channel's sums trainopt__norm_sums' blocks
+   from its start, the same floats in the same order) and dx rounded as it is stored. */
+TRAINOPT__FORCE_INLINE void trainopt__gnmp_backward_body(const trainopt__gnmp_args *p, int dt, size_t gi, size_t cc0,
+                                                         size_t cc1) {
     double tw[TRAINOPT__NORM_TILE], tb[TRAINOPT__NORM_TILE], s_dy[TRAINOPT__NORM_TILE], s_dot[TRAINOPT__NORM_TILE];
-    float xs[TRAINOPT__NMP_SEG], ds[TRAINOPT__NMP_SEG], os[TRAINOPT__NMP_SEG];
-    const size_t len = p->cpg * p->hw;
-    const int resident = len <= TRAINOPT__NMP_SEG;
+    const size_t len = p->cpg * p->hw, es = trainopt__dtype_size((trainopt_dtype)dt);
+    const unsigned char *x = (const unsigned char *)p->x, *dy = (const unsigned char *)p->dy;
     const double inv = 1.0 / ((double)p->cpg * (double)p->hw);
-    size_t n, cc, s0, o;
+    size_t n, cc;
     for (cc = 0; cc < cc1 - cc0; cc++) tw[cc] = tb[cc] = 0.0;
     for (n = 0; n < p->n; n++) {
         const size_t q = n * p->groups + gi, base = q * len;
         const float mu = p->mean[q];
         const double r = (double)p->rstd[q];
         double sum_g = 0.0, dot = 0.0, sum_d = 0.0, delta, k, c;
-        if (resident) {
-            trainopt__mp_widen(xs, p->x, p->dt, base, len);
-            trainopt__mp_widen(ds, p->dy, p->dt, base, len);
-        }
         for (cc = 0; cc < p->cpg; cc++) {
-            const size_t ch = gi * p->cpg + cc;
+            const size_t ch = gi * p->cpg + cc, at = (base + cc * p->hw) * es;
             const double w = p->w ? (double)p->w[ch] : 1.0;
             double s[3] = {0.0, 0.0, 0.0};
-            for (s0 = 0; s0 < p->hw; s0 += TRAINOPT__NMP_SEG) {
-                o = trainopt__gnmp_run(p, resident, base, cc, s0, xs, ds);
-                trainopt__norm_sums(xs + o, ds + o, NULL, mu, trainopt__bn_min(TRAINOPT__NMP_SEG, p->hw - s0), s);
-            }
+            trainopt__norm_sums_body(x + at, dy + at, dt, NULL, mu, p->hw, 0, s);
             sum_g = fma(w, s[0], sum_g);
             dot = fma(w, s[1], dot);
             sum_d += s[2];
@@ -276,15 +393,10 @@ TRAINOPT__DRIVER void trainopt__gnmp_backward_tile(const trainopt__gnmp_args *p,
             const size_t ch = gi * p->cpg + cc, t = cc - cc0;
             tb[t] += s_dy[t];
             tw[t] = fma(fma(-delta, s_dy[t], s_dot[t]), r, tw[t]);
-            if (!p->out) continue;
-            for (s0 = 0; s0 < p->hw; s0 += TRAINOPT__NMP_SEG) {
-                const size_t kk = trainopt__bn_min(TRAINOPT__NMP_SEG, p->hw - s0);
-                o = trainopt__gnmp_run(p, resident, base, cc, s0, xs, ds);
-                trainopt__bn_row_dx(xs + o, ds + o, NULL, os, 0, kk, trainopt__v_set1(mu),
-                                    trainopt__v_set1(trainopt__bn_f(r * (p->w ? (double)p->w[ch] : 1.0))),
-                                    trainopt__v_set1(trainopt__bn_f(k)), trainopt__v_set1(trainopt__bn_f(c)), 0, 0);
-                trainopt__mp_narrow(p->out, p->dt, os, base + cc * p->hw + s0, kk);
-            }
+            if (p->out)
+                trainopt__gnmp_run_dx(p->x, p->dy, dt, p->out, base + cc * p->hw, p->hw, trainopt__v_set1(mu),
+                                      trainopt__v_set1(trainopt__bn_f(r * (p->w ? (double)p->w[ch] : 1.0))),
+                                      trainopt__v_set1(trainopt__bn_f(k)), trainopt__v_set1(trainopt__bn_f(c)));
         }
     }
     for (cc = cc0; cc < cc1; cc++) {
@@ -292,6 +404,11 @@ TRAINOPT__DRIVER void trainopt__gnmp_backward_tile(const trainopt__gnmp_args *p,
         if (p->dw) p->dw[ch] = trainopt__bn_f(tw[cc - cc0]);
         if (p->db) p->db[ch] = trainopt__bn_f(tb[cc - cc0]);
     }
+}
+
+TRAINOPT__DRIVER void trainopt__gnmp_backward_tile(const trainopt__gnmp_args *p, size_t gi, size_t cc0, size_t cc1) {
+    if (p->dt == TRAINOPT_BF16) trainopt__gnmp_backward_body(p, TRAINOPT_BF16, gi, cc0, cc1);
+    else trainopt__gnmp_backward_body(p, TRAINOPT_F16, gi, cc0, cc1);
 }
 
 TRAINOPT__DRIVER void trainopt__gnmp_backward(const trainopt__gnmp_args *p) {

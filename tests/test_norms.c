@@ -643,7 +643,9 @@ static void nmp_expect(to_ctx *t, const char *what, trainopt_dtype dt, const voi
    are the fp32 kernel's on the widened x and dy, y and dx rounded to nearest even;
    opt: bit 1 weight, bit 2 bias, bit 4 no weight gradients. Rows in two calls give
    the whole call's y and dx; in place (y = x) gives the same y; without dx, the same
-   weight gradients. 37 x 1300 keeps the column sums in dx's last rows. */
+   weight gradients. 37 x 1300 keeps the column sums in dx's last rows; 8 x 64 is whole
+   groups of rows (BN_GROUP) of whole vectors, 9 x 2048 two full blocks a row and a
+   last row alone. */
 static void nmp_rows_case(to_ctx *t, trainopt_dtype dt, int rms, size_t rows, size_t cols, int opt) {
     const size_t total = rows * cols, es = dt == TRAINOPT_F32 ? 4 : 2, half = rows / 2;
     const trainopt_norm_config cfg = nm_config(1e-5);
@@ -735,7 +737,8 @@ static void nmp_rows_case(to_ctx *t, trainopt_dtype dt, int rms, size_t rows, si
 }
 
 static void test_mp_rows(to_ctx *t) {
-    static const size_t shapes[][2] = {{3, 1}, {5, 7}, {17, 33}, {2, 1000}, {33, 300}, {3, 1025}, {18, 1000}, {2, 2500}, {4, 4100}, {37, 1300}};
+    static const size_t shapes[][2] = {{3, 1}, {5, 7}, {17, 33}, {2, 1000}, {33, 300}, {3, 1025}, {18, 1000}, {2, 2500}, {4, 4100}, {37, 1300},
+                                       {8, 64}, {9, 2048}};
     static const trainopt_dtype dts[] = {TRAINOPT_F32, TRAINOPT_BF16, TRAINOPT_F16};
     size_t q, d;
     int rms, opt;
@@ -747,7 +750,8 @@ static void test_mp_rows(to_ctx *t) {
 
 /* Group norm in every dtype against the fp32 kernel on the widened values: groups of
    one segment (widened once), of several (channels longer and shorter than one), more
-   than 256 channels per group (two tiles), spatial 1. */
+   than 256 channels per group (two tiles), spatial 1; 15 groups of 802 values (a last
+   group alone, channels of a partial vector), 8 groups of two full blocks. */
 static void nmp_group_case(to_ctx *t, trainopt_dtype dt, size_t n, size_t c, size_t sp, size_t groups, int opt) {
     const trainopt_bn_shape sh = nm_shape(n, c, sp, TRAINOPT_NCHW);
     const size_t total = n * c * sp, es = dt == TRAINOPT_F32 ? 4 : 2, ng = n * groups;
@@ -796,7 +800,7 @@ static void nmp_group_case(to_ctx *t, trainopt_dtype dt, size_t n, size_t c, siz
 
 static void test_mp_groups(to_ctx *t) {
     static const size_t shapes[][4] = {{2, 6, 10, 3}, {3, 4, 300, 2}, {2, 8, 700, 2}, {2, 2, 1500, 1},
-                                       {1, 520, 1, 1}, {4, 32, 1, 32}, {3, 6, 7, 2}, {2, 4, 33, 4}};
+                                       {1, 520, 1, 1}, {4, 32, 1, 32}, {3, 6, 7, 2}, {2, 4, 33, 4}, {5, 6, 401, 3}, {4, 4, 512, 2}};
     static const trainopt_dtype dts[] = {TRAINOPT_F32, TRAINOPT_BF16, TRAINOPT_F16};
     size_t q, d;
     for (d = 0; d < 3; d++)
