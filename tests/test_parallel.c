@@ -1833,10 +1833,10 @@ typedef struct {
     size_t lens[PL_K], total;
 } pl_model;
 
-/* Parameters and gradients around 1 in both signs, states >= 0 (exp_avg_sq must be);
-   a NaN gradient in tensor 3, -Inf in tensor 6 (long list: in its second round), -0 and
+/* Parameters and gradients in both signs, scaled per block (below), states in [0, 1.5)
+   (exp_avg_sq must be >= 0); a NaN gradient in tensor 3, -Inf in tensor 6 (long list: in its second round), -0 and
    a denormal. */
-static void pl_model_init(pl_model *m, int long_list) {
+static void pl_model_init(pl_model *m, int long_list, int scaled) {
     uint64_t seed = 0x1a3bu;
     size_t i, at = 0;
     int a;
@@ -1850,8 +1850,15 @@ static void pl_model_init(pl_model *m, int long_list) {
     if (!m->block) exit(2);
     for (i = 0; i < PL_K; i++)
         for (a = 0; a < 4; a++, at += m->lens[i]) {
+            size_t j;
             m->a[i][a] = m->block + at;
             to_rand_fill(&seed, m->a[i][a], m->lens[i], a < 2 ? -1.5f : 0.0f, 1.5f);
+            /* (scaled) parameters and gradients 2^-20 to 2^20 apart from one 256-element block
+               to the next, so that the double sum of the block sums of p^2 and u^2 is not exact
+               and another order of them (or another grouping) gives other bits; not for fp16
+               arrays, whose range ends at 65504 */
+            for (j = 0; scaled && a < 2 && j < m->lens[i]; j++)
+                m->a[i][a][j] = ldexpf(m->a[i][a][j], (int)(((j / 256) * 13 + i * 5 + (size_t)a * 7) % 41) - 20);
         }
     m->a[3][1][100] = NAN, m->a[6][1][long_list ? 550000 : 5000] = -INFINITY;
     m->a[7][1][3] = -0.0f, m->a[7][1][16384] = 1e-40f;
@@ -1939,7 +1946,7 @@ static void pl_test_layerwise(to_ctx *t) {
         const pl_case *pc = &pl_cases[ci];
         pl_model want, want_plain, got;
         size_t want_bad, plain_bad;
-        pl_model_init(&want, pc->long_list), pl_model_init(&want_plain, pc->long_list);
+        pl_model_init(&want, pc->long_list, 1), pl_model_init(&want_plain, pc->long_list, 1);
         pl_steps(t, pc, &want, &o, NULL, "reference", &want_bad);
         pl_steps(t, pc, &want_plain, NULL, NULL, "reference", &plain_bad);
         TO_CHECK(t, want_bad == 2 * PA_STEPS, "%s: the reference counted %zu non-finite gradients, want %d", pc->name, want_bad,
@@ -1963,7 +1970,7 @@ static void pl_test_layerwise(to_ctx *t) {
             for (plain = 0; plain <= 1; plain++) {
                 char what[128];
                 size_t bad;
-                pl_model_init(&got, pc->long_list);
+                pl_model_init(&got, pc->long_list, 1);
                 pl_steps(t, pc, &got, plain ? NULL : &o, &th, hook, &bad);
                 snprintf(what, sizeof what, "%s, %s, %s", pc->name, hook, plain ? "plain" : "fused (scale 0.5)");
                 to_bits_equal(t, what, got.block, (plain ? &want_plain : &want)->block, got.total);
@@ -2003,7 +2010,7 @@ static void pl_test_layerwise_refusals(to_ctx *t) {
         uint64_t before;
         th.parallel_for = pa_pthread_for, th.ctx = &threads;
         o.nonfinite = &bad;
-        pl_model_init(&m, 0);
+        pl_model_init(&m, 0, 1);
         before = pl_hash(&m);
 
         saved = m.a[6][1], m.a[6][1] = NULL;
@@ -2080,7 +2087,7 @@ static void plm_model_init(plm_model *m, const plm_case *pc) {
     pl_model src;
     size_t i, at = 0;
     int a;
-    pl_model_init(&src, pc->long_list);
+    pl_model_init(&src, pc->long_list, pc->param != TRAINOPT_F16 && pc->grad != TRAINOPT_F16);
     m->total = 0;
     for (i = 0; i < PL_K; i++) m->lens[i] = src.lens[i], m->total += 6 * src.lens[i];
     m->block = (float *)calloc(m->total + 1, sizeof(float));
@@ -2919,7 +2926,7 @@ void TO_NAME(parallel_battery)(to_sink *sink) {
             int64_t step;
             uint64_t count;
             o.grad_scale = 0.5, o.nonfinite = &bad;
-            pl_model_init(&m, 0);
+            pl_model_init(&m, 0, 1);
             for (step = 1; step <= PA_STEPS; step++) {
                 snprintf(name, sizeof name, "layerwise_mt/%zu/status%d", ci, (int)step);
                 to_emit_status(sink, name, (int)pl_call(&pl_cases[ci], &m, step, &o, &th));
