@@ -9,7 +9,7 @@
 # tests/suites.h), FUZZ_TARGETS (the corpora replayed).
 #
 # The sample: the slow legs (gcc and clang -O0, TSan, valgrind, AArch64 under qemu) run
-# their runner with --sample small, which runs every case of the threaded suites under
+# their runner with --sample small, which runs every case of tests/test_parallel.c under
 # fewer hooks and thread counts (tests/harness.h, to_ctx.small); the reference runner,
 # the -O2/-O3, sse2, dispatch and ASan legs run the full sample. The batteries, and so
 # the --expect check against $golden_hashes, are the same in both.

@@ -671,13 +671,6 @@ static void th_compare(to_ctx *t, const th_kernel *k, const th_mem *whole, const
              split->found_inf[1], whole->found_inf[0]);
 }
 
-/* The sample (to_ctx.small, tests/harness.h): the full one runs every split on one thread
-   and on two; the slow legs' small one a split on each, in turn by the kernel's row, so
-   that every split still runs on one thread and on two, and each kernel at two splits. */
-static int th_sampled(const to_ctx *t, size_t row, int s, int threads) {
-    return !t->small || (size_t)s == (row + (size_t)threads) % 3;
-}
-
 static const th_kernel *th_current;
 static void th_test_current(to_ctx *t) {
     const th_kernel *k = th_current;
@@ -688,7 +681,6 @@ static void th_test_current(to_ctx *t) {
     for (s = 0; s < 3; s++)
         for (threads = 1; threads <= 2; threads++) {
             char how[64];
-            if (!th_sampled(t, (size_t)(k - th_kernels), s, threads)) continue;
             th_fill(split);
             snprintf(how, sizeof how, "split at %zu on %d thread%s", k->splits[s], threads, threads > 1 ? "s" : "");
             if (!th_split_run(k, split, k->splits[s], threads)) {
