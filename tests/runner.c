@@ -13,7 +13,7 @@
                           battery records are the ones compared with --expect;
                           naming a suite this runner does not hold is a failure
      --sample small|full  small: the smaller sample of the slow legs (-O0, TSan,
-                          valgrind, qemu; tests/run.sh): test_parallel runs each    
+                          valgrind, qemu; tests/run.sh): test_parallel runs each
                           case under fewer hooks and thread counts, the mixed-precision
                           lists with a shorter long tensor (to_ctx.small); the batteries
                           are the same. full (the default): every repetition.
