@@ -31,6 +31,10 @@ typedef struct to_ctx {
     const char *golden_dir; /* directory holding the committed golden data */
     int failures;           /* failures reported in the current test */
     int passed, failed, skipped;
+    int small;              /* the runner's --sample small: the slow legs' smaller sample of
+                               repetitions (tests/run.sh); a suite's tests may run fewer
+                               sizes or hooks per case, never fewer kinds of case, and its
+                               battery never reads it (the hashes are every leg's) */
 } to_ctx;
 
 /* Runs one test and counts it as passed or failed. */

@@ -8,6 +8,12 @@
 # Environment: VALGRIND_SUITES (the suites valgrind runs; default every suite of
 # tests/suites.h), FUZZ_TARGETS (the corpora replayed).
 #
+# The sample: the slow legs (gcc and clang -O0, TSan, valgrind, AArch64 under qemu) run
+# their runner with --sample small, which runs every case of tests/test_parallel.c under
+# fewer hooks and thread counts (tests/harness.h, to_ctx.small); the reference runner,
+# the -O2/-O3, sse2, dispatch and ASan legs run the full sample. The batteries, and so
+# the --expect check against $golden_hashes, are the same in both.
+#
 # Timing design (2 cores). make test's compile phase (make -j2) builds every runner first;
 # then this script. The runners are one thread each and run one after another in the
 # foreground; the legs that are mostly compiling (hygiene, two compiles at a time; make -j2
@@ -21,6 +27,7 @@ build=$1
 legs=$2
 dispatch_legs=$3
 golden_hashes=tests/golden/hashes.txt
+small="--sample small"
 valgrind_suites=${VALGRIND_SUITES:-$(sed -n 's/^TO_\(BACKEND\|ONCE\)_SUITE(\(.*\))/\2/p' tests/suites.h | paste -sd, -)}
 fuzz_targets=${FUZZ_TARGETS:-optim schedules batchnorm random losses norms}
 passed=0 failed=0 skipped=0
@@ -88,8 +95,13 @@ grep -v '^PASS' "$build/ref/log.txt"
 tally "$build/ref/log.txt"
 
 for leg in $legs; do
-    section "build $leg: every test, and the batteries against $golden_hashes"
-    "$build/$leg/runner" --expect "$golden_hashes" > "$build/$leg/log.txt" 2>&1
+    case $leg in
+        *-O0) sample=$small; what="every test (the small sample)" ;;
+        *) sample=; what="every test" ;;
+    esac
+    section "build $leg: $what, and the batteries against $golden_hashes"
+    # $sample unquoted: empty, or the option and its value
+    "$build/$leg/runner" $sample --expect "$golden_hashes" > "$build/$leg/log.txt" 2>&1
     grep -v '^PASS' "$build/$leg/log.txt"
     tally "$build/$leg/log.txt"
 done
@@ -120,7 +132,7 @@ tally "$build/asan-clang/log.txt"
 
 # ThreadSanitizer: a self-contained block (it builds its own runner; skipped, with the
 # reason, where clang's TSan cannot build or run a threaded program here).
-section "ThreadSanitizer (clang -O1): the threaded suites (the Makefile's SUITES_tsan) on every backend"
+section "ThreadSanitizer (clang -O1): the threaded suites (the Makefile's SUITES_tsan) on every backend, the small sample"
 tsan_probe=$build/tsan-probe
 mkdir -p "$build"
 printf '#include <pthread.h>\nstatic void *f(void *p) { return p; }\nint main(void) { pthread_t t; return pthread_create(&t, 0, f, 0) || pthread_join(t, 0); }\n' > "$tsan_probe.c"
@@ -131,17 +143,17 @@ elif ! "$tsan_probe" > "$tsan_probe.log" 2>&1; then
 elif ! make --no-print-directory -j2 "$build/tsan/runner" > "$build/tsan-build.log" 2>&1; then
     failed=$((failed + 1)); echo "FAIL tsan: the runner does not build (log: $build/tsan-build.log)"
 else
-    "$build/tsan/runner" > "$build/tsan/log.txt" 2>&1 # it holds only SUITES_tsan's suites
+    "$build/tsan/runner" $small > "$build/tsan/log.txt" 2>&1 # it holds only SUITES_tsan's suites
     grep -v '^PASS' "$build/tsan/log.txt" | head -n 40
     if grep -q 'ThreadSanitizer' "$build/tsan/log.txt"; then failed=$((failed + 1)); echo "FAIL tsan: a race was reported"; fi
     tally "$build/tsan/log.txt"
 fi
 
-section "valgrind memcheck, scalar backend only (suites: $valgrind_suites)"
+section "valgrind memcheck, scalar backend only, the small sample (suites: $valgrind_suites)"
 if [ -x "$build/valgrind/runner" ] && command -v valgrind >/dev/null 2>&1; then
     # valgrind's own report goes to memcheck.txt, so the runner's closing count stays last in log.txt
     valgrind -q --error-exitcode=99 --leak-check=no --log-file="$build/valgrind/memcheck.txt" \
-        "$build/valgrind/runner" --only "$valgrind_suites" --expect "$golden_hashes" > "$build/valgrind/log.txt" 2>&1
+        "$build/valgrind/runner" $small --only "$valgrind_suites" --expect "$golden_hashes" > "$build/valgrind/log.txt" 2>&1
     rc=$?
     grep -v '^PASS' "$build/valgrind/log.txt" | head -n 40
     tally "$build/valgrind/log.txt"
@@ -179,9 +191,9 @@ for t in $fuzz_targets; do
     fi
 done
 
-section "native AArch64 (neon) under qemu-user"
+section "native AArch64 (neon) under qemu-user, the small sample"
 if [ -x "$build/aarch64/runner" ] && command -v qemu-aarch64 >/dev/null 2>&1; then
-    qemu-aarch64 "$build/aarch64/runner" --expect "$golden_hashes" > "$build/aarch64/log.txt" 2>&1
+    qemu-aarch64 "$build/aarch64/runner" $small --expect "$golden_hashes" > "$build/aarch64/log.txt" 2>&1
     grep -v '^PASS' "$build/aarch64/log.txt"
     tally "$build/aarch64/log.txt"
 else

@@ -12,6 +12,11 @@
      --only A,B,...       run only these suites (the valgrind leg's subset); their
                           battery records are the ones compared with --expect;
                           naming a suite this runner does not hold is a failure
+     --sample small|full  small: the smaller sample of the slow legs (-O0, TSan,
+                          valgrind, qemu; tests/run.sh): test_parallel runs each
+                          case under fewer hooks and thread counts, the mixed-precision
+                          lists with a shorter long tensor (to_ctx.small); the batteries
+                          are the same. full (the default): every repetition.
 
    The suites are tests/suites.h's, or TO_SUITE_LIST's: a leg that runs only some
    suites (the TSan leg) compiles and links only those, and this file includes the
@@ -218,7 +223,7 @@ static const char *to_cpu_lacks(const char *backend) {
 
 int main(int argc, char **argv) {
     const char *golden = "tests/golden", *write_hashes = NULL, *expect_path = NULL, *only = NULL;
-    int battery_only = 0, i, s;
+    int battery_only = 0, small = 0, i, s;
     to_backend backends[5];
     int nb = 0;
     to_ctx t;
@@ -233,8 +238,12 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--write-hashes") == 0 && i + 1 < argc) write_hashes = argv[++i];
         else if (strcmp(argv[i], "--expect") == 0 && i + 1 < argc) expect_path = argv[++i];
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
+        else if (strcmp(argv[i], "--sample") == 0 && i + 1 < argc && strcmp(argv[i + 1], "small") == 0) small = 1, i++;
+        else if (strcmp(argv[i], "--sample") == 0 && i + 1 < argc && strcmp(argv[i + 1], "full") == 0) small = 0, i++;
         else {
-            fprintf(stderr, "usage: %s [--golden DIR] [--battery-only] [--write-hashes FILE] [--expect FILE] [--only A,B]\n",
+            fprintf(stderr,
+                    "usage: %s [--golden DIR] [--battery-only] [--write-hashes FILE] [--expect FILE] [--only A,B]"
+                    " [--sample small|full]\n",
                     argv[0]);
             return 2;
         }
@@ -273,6 +282,8 @@ int main(int argc, char **argv) {
 
     memset(&t, 0, sizeof t);
     t.golden_dir = golden;
+    t.small = small;
+    if (small) printf("NOTE --sample small: fewer repetitions of each case (tests/harness.h, to_ctx.small)\n");
     to_crash_ctx = &t;
     signal(SIGSEGV, to_on_crash);
     signal(SIGBUS, to_on_crash);

@@ -6,7 +6,8 @@
    in reverse and in a shuffled order. A bad tensor in the middle of a list must be
    refused with nothing written anywhere. pa_complete holds the table against the kernel
    list. Compiled once per backend (see tests/harness.h); the tsan leg runs this suite
-   under ThreadSanitizer. */
+   under ThreadSanitizer. The slow legs (-O0, TSan, valgrind, qemu) run the smaller
+   sample (runner --sample small, pa_sampled): every case, fewer hooks per case. */
 #define _POSIX_C_SOURCE 200112L /* pthreads under -std=c99 */
 #include "harness.h"
 #include "trainopt.h"
@@ -94,6 +95,17 @@ static trainopt_threads pa_threads(const pa_hook *h, int *threads, uint64_t *see
     *threads = h->threads;
     th.ctx = h->fn == pa_shuffled_for ? (void *)seed : (void *)threads;
     return th;
+}
+
+/* The sample (to_ctx.small, tests/harness.h): a full run tries every hook on every case. The
+   slow legs' small sample tries three per case: pthread x3 and shuffled always (threads
+   racing, and an order not the serial one), and in turn by the case's number c one of no
+   hook, pthread x1, x2, x7 and reverse, so that every hook still runs, on every fifth case.
+   A test numbers its cases consecutively (its loops' running count; pm_test_optim says
+   how it numbers); pa_test_sample holds this helper to that. */
+static int pa_sampled(const to_ctx *t, size_t c, size_t h) {
+    static const size_t turn[] = {0, 1, 2, 4, 5}; /* pa_hooks' indices: none, x1, x2, x7, reverse */
+    return !t->small || h == 3 || h == 6 || h == turn[c % 5];
 }
 
 /* ---- the optimizers ----------------------------------------------------------------------- */
@@ -419,6 +431,7 @@ static void pa_test_optim(to_ctx *t) {
         int threads, plain;
         uint64_t seed = 77 + h;
         trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &seed);
+        if (!pa_sampled(t, (size_t)(op - pa_optims), h)) continue; /* a case: one optimizer */
         for (plain = 0; plain <= 1; plain++) {
             char what[96];
             size_t bad = (size_t)-1, total = 0;
@@ -673,7 +686,7 @@ static trainopt_status pa_norm_run(pa_norm_data *d, int rms, int kind, const tra
 /* Every shape, both norms, every choice of outputs, every hook: the bits of the
    unthreaded calls. */
 static void pa_test_norms(to_ctx *t) {
-    size_t s, h;
+    size_t s, h, cases = 0;
     int rms, kind;
     for (s = 0; s < PA_NORM_SHAPES; s++) {
         pa_norm_data d;
@@ -691,12 +704,14 @@ static void pa_test_norms(to_ctx *t) {
                     uint64_t seed = 7 + h;
                     trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &seed);
                     char what[160];
+                    if (!pa_sampled(t, cases, h)) continue;
                     snprintf(what, sizeof what, "%s norm %zux%zu, %s, %s", rms ? "RMS" : "layer", d.rows, d.cols,
                              pa_norm_kind_names[kind], pa_hooks[h].name);
                     TO_CHECK(t, pa_norm_run(&d, rms, kind, &th) == TRAINOPT_OK, "%s: refused: %s", what,
                              trainopt_last_error());
                     to_bits_equal(t, what, d.out, want, PA_NORM_OUT(&d));
                 }
+                cases++;
             }
         free(want), free(d.block), free(d.out);
     }
@@ -801,7 +816,7 @@ static trainopt_status pa_gn_run(pa_gn_data *d, int kind, const trainopt_threads
 
 /* Every shape, every choice of outputs, every hook: the bits of the unthreaded calls. */
 static void pa_test_groupnorm(to_ctx *t) {
-    size_t s, h;
+    size_t s, h, cases = 0;
     int kind;
     for (s = 0; s < PA_GN_SHAPES; s++) {
         pa_gn_data d;
@@ -818,11 +833,13 @@ static void pa_test_groupnorm(to_ctx *t) {
                 uint64_t seed = 11 + h;
                 trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &seed);
                 char what[160];
+                if (!pa_sampled(t, cases, h)) continue;
                 snprintf(what, sizeof what, "group norm n %zu c %zu spatial %zu groups %zu, %s, %s", d.s.n, d.s.c,
                          d.s.spatial, d.groups, pa_norm_kind_names[kind], pa_hooks[h].name);
                 TO_CHECK(t, pa_gn_run(&d, kind, &th) == TRAINOPT_OK, "%s: refused: %s", what, trainopt_last_error());
                 to_bits_equal(t, what, d.out, want, PA_GN_OUT(&d));
             }
+            cases++;
         }
         free(want), free(d.block), free(d.out);
     }
@@ -937,7 +954,7 @@ static trainopt_status pa_bn_run(pa_bn_data *d, int relu, int wgrad, const train
 /* Every shape, with and without fuse_relu and weight gradients, every hook: the bits of
    the unthreaded calls. */
 static void pa_test_batchnorm(to_ctx *t) {
-    size_t s, h;
+    size_t s, h, cases = 0;
     int kind;
     for (s = 0; s < PA_BN_SHAPES; s++) {
         pa_bn_data d;
@@ -954,6 +971,7 @@ static void pa_test_batchnorm(to_ctx *t) {
                 uint64_t seed = 13 + h;
                 trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &seed);
                 char what[160];
+                if (!pa_sampled(t, cases, h)) continue;
                 snprintf(what, sizeof what, "batch norm n %zu c %zu spatial %zu %s%s%s, %s", d.s.n, d.s.c, d.s.spatial,
                          d.s.layout == TRAINOPT_NHWC ? "NHWC" : "NCHW", kind & 1 ? ", relu" : "",
                          kind >> 1 ? ", dgamma, dbeta" : "", pa_hooks[h].name);
@@ -961,6 +979,7 @@ static void pa_test_batchnorm(to_ctx *t) {
                          trainopt_last_error());
                 to_bits_equal(t, what, d.out, want, PA_BN_OUT(&d));
             }
+            cases++;
         }
         free(want), free(d.block), free(d.out);
     }
@@ -1052,7 +1071,7 @@ static void pa_test_dropout(to_ctx *t) {
     float *x = (float *)malloc(PA_DROP_MAX * sizeof(float)), *dy = (float *)malloc(PA_DROP_MAX * sizeof(float));
     float *out = (float *)malloc(floats * sizeof(float)), *want = (float *)malloc(floats * sizeof(float));
     uint64_t seed = 0xd50u;
-    size_t l, pi, h;
+    size_t l, pi, h, cases = 0;
     int o, inplace, with_mask;
     if (!x || !dy || !out || !want) exit(2);
     to_rand_fill(&seed, x, PA_DROP_MAX, -2.0f, 2.0f);
@@ -1073,6 +1092,7 @@ static void pa_test_dropout(to_ctx *t) {
                             uint64_t hseed = 17 + h;
                             trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &hseed);
                             char what[160];
+                            if (!pa_sampled(t, cases, h)) continue;
                             snprintf(what, sizeof what, "dropout n %zu p %g offset %s%s%s, %s", n, pa_drop_ps[pi],
                                      o ? "2^64 - 20001" : "12345", inplace ? ", in place" : "",
                                      with_mask ? ", mask" : "", pa_hooks[h].name);
@@ -1081,6 +1101,7 @@ static void pa_test_dropout(to_ctx *t) {
                                      "%s: refused: %s", what, trainopt_last_error());
                             to_bits_equal(t, what, out, want, used);
                         }
+                        cases++;
                     }
     free(x), free(dy), free(out), free(want);
     TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
@@ -1397,7 +1418,7 @@ static void pa_test_pointwise_losses(to_ctx *t) {
     float *x = (float *)malloc(PA_LOSS_MAX * sizeof(float)), *y = (float *)malloc(PA_LOSS_MAX * sizeof(float));
     float *out = (float *)malloc((PA_LOSS_MAX + 1) * sizeof(float)), *want = (float *)malloc((PA_LOSS_MAX + 1) * sizeof(float));
     uint64_t seed = 0x1055u;
-    size_t l, h;
+    size_t l, h, cases = 0;
     int op, grad_mode, dirty;
     if (!x || !y || !out || !want) exit(2);
     to_rand_fill(&seed, x, PA_LOSS_MAX, -3.0f, 3.0f);
@@ -1415,6 +1436,7 @@ static void pa_test_pointwise_losses(to_ctx *t) {
                         uint64_t hseed = 31 + h;
                         trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &hseed);
                         char what[160];
+                        if (!pa_sampled(t, cases, h)) continue;
                         snprintf(what, sizeof what, "%s n %zu, %s%s, %s", op ? "bce_with_logits_mt" : "mse_loss_mt", n,
                                  grad_mode == 0 ? "no grad" : grad_mode == 1 ? "grad" : "grad in place",
                                  dirty ? ", Inf and NaN" : "", pa_hooks[h].name);
@@ -1422,6 +1444,7 @@ static void pa_test_pointwise_losses(to_ctx *t) {
                                  what, trainopt_last_error());
                         to_bits_equal(t, what, out, want, 1 + (grad_mode ? n : 0));
                     }
+                    cases++;
                 }
     }
     free(x), free(y), free(out), free(want);
@@ -1448,7 +1471,7 @@ static void pa_test_cross_entropy(to_ctx *t) {
     float *want = (float *)malloc((PA_CE_MAX + 1) * sizeof(float));
     int32_t *labels = (int32_t *)malloc(4100 * sizeof(int32_t));
     uint64_t seed = 0xce5u;
-    size_t s, h, b;
+    size_t s, h, b, cases = 0;
     int grad_mode, smooth, dirty;
     if (!x || !out || !want || !labels) exit(2);
     to_rand_fill(&seed, x, PA_CE_MAX, -4.0f, 4.0f);
@@ -1468,6 +1491,7 @@ static void pa_test_cross_entropy(to_ctx *t) {
                         uint64_t hseed = 47 + h;
                         trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &hseed);
                         char what[160];
+                        if (!pa_sampled(t, cases, h)) continue;
                         snprintf(what, sizeof what, "softmax_cross_entropy_mt %zu x %zu, smoothing %g, %s%s, %s", batch,
                                  classes, eps, grad_mode == 0 ? "no grad" : grad_mode == 1 ? "grad" : "grad in place",
                                  dirty ? ", a NaN row" : "", pa_hooks[h].name);
@@ -1475,6 +1499,7 @@ static void pa_test_cross_entropy(to_ctx *t) {
                                  "%s: refused: %s", what, trainopt_last_error());
                         to_bits_equal(t, what, out, want, 1 + (grad_mode ? n : 0));
                     }
+                    cases++;
                 }
             x[n / 2] = keep;
         }
@@ -1566,7 +1591,7 @@ static trainopt_status pa_gen_run(int g, size_t n, uint64_t offset, void *out, c
 /* Every generator, length and offset, every hook: exactly the unthreaded bits. */
 static void pa_test_generators(to_ctx *t) {
     float *out = (float *)malloc(PA_GEN_BIG * sizeof(float)), *want = (float *)malloc(PA_GEN_BIG * sizeof(float));
-    size_t l, h;
+    size_t l, h, cases = 0;
     int g, o;
     if (!out || !want) exit(2);
     for (g = 0; g < PA_GENS; g++)
@@ -1581,12 +1606,14 @@ static void pa_test_generators(to_ctx *t) {
                     int threads;
                     uint64_t hseed = 61 + h;
                     trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &hseed);
+                    if (!pa_sampled(t, cases, h)) continue;
                     TO_CHECK(t, pa_gen_run(g, n, offset, out, &th) == TRAINOPT_OK, "%s n %zu: refused: %s",
                              pa_gen_names[g], n, trainopt_last_error());
                     TO_CHECK(t, memcmp(out, want, n * sizeof(float)) == 0,
                              "%s n %zu offset %s, %s: not the unthreaded call's bits", pa_gen_names[g], n,
                              o ? "2^64 - 20001" : "12345", pa_hooks[h].name);
                 }
+                cases++;
             }
     free(out), free(want);
     TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
@@ -2237,7 +2264,27 @@ static void plm_test_layerwise_mp_refusals(to_ctx *t) {
     free(before), free(m.block);
 }
 
-/* Every _step_multi of the kernel list has a row in pa_optims, every _mt is in pa_reductions (LAMB's and LARS's: pl_kernels). */
+/* The small sample keeps pthread x3 and shuffled in every case, three hooks in all, and
+   runs every hook in any five consecutive cases; the full one runs every hook always. */
+static void pa_test_sample(to_ctx *t) {
+    to_ctx small = *t, full = *t;
+    size_t c, h, seen[PA_HOOKS] = {0};
+    small.small = 1, full.small = 0;
+    for (c = 40; c < 45; c++) {
+        size_t kept = 0;
+        for (h = 0; h < PA_HOOKS; h++) {
+            kept += (size_t)pa_sampled(&small, c, h), seen[h] += (size_t)pa_sampled(&small, c, h);
+            TO_CHECK(t, pa_sampled(&full, c, h), "the full sample skips %s in case %zu", pa_hooks[h].name, c);
+        }
+        TO_CHECK(t, kept == 3 && pa_sampled(&small, c, 3) && pa_sampled(&small, c, 6),
+                 "case %zu: %zu hooks kept, or not pthread x3 and shuffled", c, kept);
+    }
+    for (h = 0; h < PA_HOOKS; h++)
+        TO_CHECK(t, seen[h] > 0, "the small sample never runs %s in five consecutive cases", pa_hooks[h].name);
+}
+
+/* Every _step_multi of the kernel list has a row in pa_optims, every _mt is in pa_reductions (batch norm
+   inference and the gradient utilities: pa_infer_clip_mt; LAMB's and LARS's: pl_kernels). */
 static int pa_ends_with(const char *s, const char *tail) {
     const size_t n = strlen(s), m = strlen(tail);
     return n >= m && strcmp(s + n - m, tail) == 0;
@@ -2361,12 +2408,18 @@ static void pa_test_pool_refusals(to_ctx *t) {
 /* Every _step_mp_multi, in every parameter mode, bf16 and fp16, against one _step_mp per
    tensor (tensor t's stochastic offset advanced by the elements before it), bit for bit:
    lengths 0, 1, 37, 1031 and 70000 (five pieces), under every hook, with and without
-   the fused options; and the list cut into two calls, the second's offset advanced. */
-static const size_t pm_lens[] = {37, 0, 70000, 1, 1031};
+   the fused options; and the list cut into two calls, the second's offset advanced. The
+   small sample (pa_sampled; pm_sample sets it): 37235 (three pieces, the last odd) for
+   70000, and three hooks of seven per case beside the two-call split. */
+static size_t pm_lens[] = {37, 0, 70000, 1, 1031};
 #define PM_K (sizeof pm_lens / sizeof pm_lens[0])
 #define PM_ARRAYS 7 /* param, grad, three states, param_aux, copy: 4 bytes an element whatever the format */
 #define PM_STEPS 2
 #define PM_MID 2 /* the 70000-element tensor: the bad one of the refusals */
+#define PM_MAX_LEN 70000
+
+/* The sample's length of the long tensor: 70000, or 2 * TRAINOPT_CHUNK + 4467 in the small one. */
+static void pm_sample(const to_ctx *t) { pm_lens[PM_MID] = t->small ? 2 * TRAINOPT_CHUNK + 4467 : PM_MAX_LEN; }
 
 typedef struct {
     const char *name; /* the step's short name */
@@ -2485,7 +2538,7 @@ static void pm_model_init(pm_model *m, const pm_case *c, int states) {
     uint64_t seed = 0x3a7bu;
     size_t i, j, at = 0;
     int a;
-    float *tmp = (float *)malloc(70000 * sizeof(float));
+    float *tmp = (float *)malloc(PM_MAX_LEN * sizeof(float));
     m->total = 0;
     for (i = 0; i < PM_K; i++) m->total += pm_lens[i] * PM_ARRAYS;
     m->block = (float *)malloc((m->total + 1) * sizeof(float));
@@ -2584,6 +2637,7 @@ static void pm_reference(const pm_optim *op, pm_model *m, const trainopt_step_op
 static void pm_test_optim(to_ctx *t) {
     const pm_optim *op = pm_current;
     size_t c, h;
+    pm_sample(t);
     for (c = 0; c < PM_CASES; c++) {
         pm_model want[2], got;
         trainopt_step_opts o = TRAINOPT_STEP_OPTS_DEFAULTS;
@@ -2605,6 +2659,8 @@ static void pm_test_optim(to_ctx *t) {
             char what[160];
             size_t bad = (size_t)-1, total = 0;
             int64_t step;
+            /* the case number: each format meets each hook in turn across the optimizers */
+            if (!split_call && !pa_sampled(t, (size_t)(op - pm_optims) * (PM_CASES + 1) + c, h)) continue;
             fused = (int)(h % 2 == 0);
             snprintf(what, sizeof what, "%s, %s %s params, %s grads, %s states%s, %s", op->name, pm_dtype_names[pm_cases[c].param],
                      pm_mode_names[pm_cases[c].mode], pm_dtype_names[pm_cases[c].grad], pm_dtype_names[pm_cases[c].state],
@@ -2663,6 +2719,7 @@ static void pm_test_refusals(to_ctx *t) {
     void *keep;
     th.parallel_for = pa_pthread_for, th.ctx = &threads;
     o.nonfinite = &bad;
+    pm_sample(t);
     pm_model_init(&m, &kahan, op->states);
     before = pm_checksum(&m);
 #define PM_REFUSED(want, why)                                                                                          \
@@ -2749,6 +2806,7 @@ void TO_NAME(parallel_tests)(to_ctx *t) {
     size_t i;
     char name[64];
     to_run(t, "complete", pa_test_complete);
+    to_run(t, "the small sample's hooks", pa_test_sample);
     for (i = 0; i < PA_OPTIMS; i++) {
         pa_current = &pa_optims[i];
         to_run(t, pa_optims[i].name, pa_test_optim);
