@@ -163,6 +163,89 @@ TRAINOPT__FORCE_INLINE void trainopt__q8_dequantize_block(const float *map, size
         trainopt__q8_decode_lanes(&table, codes + i, scale, x + i, len - i < TRAINOPT_SIMD_LANES ? len - i : TRAINOPT_SIMD_LANES);
 }
 
+/* The decode on AVX-512 VBMI byte permutes (AMD Zen 4, Intel Ice Lake and later): 64 codes
+   per round of 8 two-register byte permutes (vpermi2b), where the vector layer's 256-entry
+   lookup (trainopt__v_lookup256) spends 8 vpermi2ps and 7 blends on 16. Each map is kept as
+   four byte planes (>>quant8-maps: byte j of every code's float); a vpermi2b reads plane j
+   for 64 codes from the half of the plane their bit 6 and low bits name, bit 7 picks the
+   half, and the four planes' bytes are interleaved back into floats (the codes permuted
+   first, so that the in-lane interleave gives the elements in order). A table lookup is
+   exact: the same floats, times absmax, so the same bits as the other decode.
+   The avx512 backend is compiled for AVX-512F (the Makefile's -mavx512f, the dispatch
+   variant's target pragma), so VBMI is one function with its own target attribute, chosen
+   at run time by cpuid (a compile-time yes where -mavx512vbmi is given, e.g. -march=native),
+   called once per block so the check and the call are per 256 elements, not per vector.
+   gcc and clang only (the attribute and __builtin_cpu_supports); TRAINOPT_NO_VBMI leaves it
+   out (the tests use it to run the other decode on a VBMI machine). */
+#undef TRAINOPT__Q8_VBMI
+#undef TRAINOPT__Q8_DECODE_VBMI
+#undef TRAINOPT__Q8_BLOCKS
+#if defined(TRAINOPT__BACKEND_AVX512) && (defined(__GNUC__) || defined(__clang__)) && !defined(TRAINOPT_NO_VBMI)
+#define TRAINOPT__Q8_VBMI 1
+TRAINOPT__FORCE_INLINE int trainopt__q8_has_vbmi(void) {
+#if defined(__AVX512VBMI__) && defined(__AVX512BW__)
+    return 1;
+#else
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
+#endif
+}
+
+/* Decodes one block of len codes (trainopt__q8_dequantize_block's floats) from the map's planes. */
+TRAINOPT__DRIVER __attribute__((target("avx512f,avx512bw,avx512vbmi,avx2,fma"))) void
+trainopt__q8_dequantize_vbmi(const uint8_t *planes, size_t len, const uint8_t *codes, float absmax, float *x) {
+    /* in-lane position 16 L + 4 r + i takes element 16 r + 4 L + i: the interleave below puts
+       128-bit lane L of output r at elements 16 r + 4 L to 16 r + 4 L + 3 */
+    static const uint8_t order_bytes[64] = {0,  1,  2,  3,  16, 17, 18, 19, 32, 33, 34, 35, 48, 49, 50, 51,
+                                            4,  5,  6,  7,  20, 21, 22, 23, 36, 37, 38, 39, 52, 53, 54, 55,
+                                            8,  9,  10, 11, 24, 25, 26, 27, 40, 41, 42, 43, 56, 57, 58, 59,
+                                            12, 13, 14, 15, 28, 29, 30, 31, 44, 45, 46, 47, 60, 61, 62, 63};
+    /* the planes' 16 vectors and every step spelled out: gcc -O2 kept arrays and 4-step loops
+       of them on the stack */
+#define TRAINOPT__Q8_PLANE(q) _mm512_loadu_si512((const void *)(planes + 64 * (q)))
+    const __m512i t0 = TRAINOPT__Q8_PLANE(0), t1 = TRAINOPT__Q8_PLANE(1), t2 = TRAINOPT__Q8_PLANE(2), t3 = TRAINOPT__Q8_PLANE(3);
+    const __m512i t4 = TRAINOPT__Q8_PLANE(4), t5 = TRAINOPT__Q8_PLANE(5), t6 = TRAINOPT__Q8_PLANE(6), t7 = TRAINOPT__Q8_PLANE(7);
+    const __m512i t8 = TRAINOPT__Q8_PLANE(8), t9 = TRAINOPT__Q8_PLANE(9), t10 = TRAINOPT__Q8_PLANE(10), t11 = TRAINOPT__Q8_PLANE(11);
+    const __m512i t12 = TRAINOPT__Q8_PLANE(12), t13 = TRAINOPT__Q8_PLANE(13), t14 = TRAINOPT__Q8_PLANE(14),
+                  t15 = TRAINOPT__Q8_PLANE(15);
+#undef TRAINOPT__Q8_PLANE
+    const __m512i order = _mm512_loadu_si512((const void *)order_bytes);
+    const __m512 scale = _mm512_set1_ps(absmax);
+    size_t i;
+    for (i = 0; i < len; i += 64) {
+        const size_t k = len - i < 64 ? len - i : 64;
+        const __mmask64 in = k == 64 ? ~(__mmask64)0 : ((__mmask64)1 << k) - 1; /* no byte past len is read */
+        const __m512i c = _mm512_permutexvar_epi8(order, _mm512_maskz_loadu_epi8(in, codes + i));
+        const __mmask64 high = _mm512_movepi8_mask(c);
+        const __m512i p0 = _mm512_mask_blend_epi8(high, _mm512_permutex2var_epi8(t0, c, t1), _mm512_permutex2var_epi8(t2, c, t3));
+        const __m512i p1 = _mm512_mask_blend_epi8(high, _mm512_permutex2var_epi8(t4, c, t5), _mm512_permutex2var_epi8(t6, c, t7));
+        const __m512i p2 = _mm512_mask_blend_epi8(high, _mm512_permutex2var_epi8(t8, c, t9), _mm512_permutex2var_epi8(t10, c, t11));
+        const __m512i p3 =
+            _mm512_mask_blend_epi8(high, _mm512_permutex2var_epi8(t12, c, t13), _mm512_permutex2var_epi8(t14, c, t15));
+        const __m512i lo01 = _mm512_unpacklo_epi8(p0, p1), hi01 = _mm512_unpackhi_epi8(p0, p1);
+        const __m512i lo23 = _mm512_unpacklo_epi8(p2, p3), hi23 = _mm512_unpackhi_epi8(p2, p3);
+        const __m512 x0 = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(lo01, lo23)), scale);
+        const __m512 x1 = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(lo01, lo23)), scale);
+        const __m512 x2 = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(hi01, hi23)), scale);
+        const __m512 x3 = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(hi01, hi23)), scale);
+        if (k == 64) {
+            _mm512_storeu_ps(x + i, x0);
+            _mm512_storeu_ps(x + i + 16, x1);
+            _mm512_storeu_ps(x + i + 32, x2);
+            _mm512_storeu_ps(x + i + 48, x3);
+        } else { /* element e's lane is stored where its bit of `in` is set */
+            _mm512_mask_storeu_ps(x + i, (__mmask16)(in & 0xffffu), x0);
+            _mm512_mask_storeu_ps(x + i + 16, (__mmask16)(in >> 16 & 0xffffu), x1);
+            _mm512_mask_storeu_ps(x + i + 32, (__mmask16)(in >> 32 & 0xffffu), x2);
+            _mm512_mask_storeu_ps(x + i + 48, (__mmask16)(in >> 48 & 0xffffu), x3);
+        }
+    }
+}
+#define TRAINOPT__Q8_DECODE_VBMI(planes, len, codes, absmax, x) trainopt__q8_dequantize_vbmi(planes, len, codes, absmax, x)
+#else
+#define TRAINOPT__Q8_DECODE_VBMI(planes, len, codes, absmax, x) ((void)0)
+#endif
+
 TRAINOPT__FORCE_INLINE const float *trainopt__q8_map_of(trainopt_q8_map map) {
     return map == TRAINOPT_Q8_SIGNED ? trainopt__q8_signed_map : trainopt__q8_unsigned_map;
 }
@@ -244,6 +327,14 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_dequantize_blockwise(trainopt_q8_m
     const float *m = trainopt__q8_map_of(map);
     size_t b;
     if (st != TRAINOPT_OK || n == 0) return st;
+#if defined(TRAINOPT__Q8_VBMI)
+    if (trainopt__q8_has_vbmi()) {
+        const uint8_t *planes = map == TRAINOPT_Q8_SIGNED ? trainopt__q8_signed_planes : trainopt__q8_unsigned_planes;
+        for (b = 0; b < n; b += block)
+            trainopt__q8_dequantize_vbmi(planes, n - b < block ? n - b : block, codes + b, absmax[b / block], x + b);
+        return TRAINOPT_OK;
+    }
+#endif
     for (b = 0; b < n; b += block)
         trainopt__q8_dequantize_block(m, n - b < block ? n - b : block, codes + b, absmax[b / block], x + b);
     return TRAINOPT_OK;
@@ -304,11 +395,12 @@ typedef struct {
    param and grad, a and b the block's decoded states there), folding each updated vector
    into its state's absmax as it goes; then encodes the block's states. State 0 is decoded
    a block at a time before (where `decode` says so), state 1 a vector at a time inside the
-   loop, so each map's table has the registers to itself (16 on AVX-512). One pass over the
-   block for decode, update and absmax, and one to encode, which needs the absmax first.
-   Every vector's math is the fp32 loop's on the same floats: the bits of a whole-block
-   call of the loop. */
-#define TRAINOPT__Q8_BLOCKS(states, decode, BODY)                                                                  \
+   loop, so each map's table has the registers to itself (16 on AVX-512); with vbmi (a CPU
+   with AVX-512 VBMI, trainopt__q8_dequantize_vbmi) both states a block at a time before.
+   One pass over the block for decode, update and absmax, and one to encode, which needs the
+   absmax first. Every vector's math is the fp32 loop's on the same floats: the bits of a
+   whole-block call of the loop. */
+#define TRAINOPT__Q8_BLOCKS_WITH(states, decode, vbmi, BODY)                                                       \
     do {                                                                                                           \
         const trainopt__vtab256 trainopt__map1 = trainopt__vtab256_load(trainopt__q8_unsigned_map);               \
         size_t trainopt__off, trainopt__i;                                                                         \
@@ -319,13 +411,19 @@ typedef struct {
             trainopt__q8_max trainopt__max0, trainopt__max1;                                                       \
             trainopt__max0.m = trainopt__max1.m = trainopt__v_zero();                                              \
             trainopt__max0.nan = trainopt__max1.nan = 0;                                                           \
-            if (decode)                                                                                            \
+            if ((decode) && (vbmi)) {                                                                              \
+                TRAINOPT__Q8_DECODE_VBMI(trainopt__q8_signed_planes, trainopt__len, codes0 + trainopt__off,        \
+                                         absmax0[trainopt__blk], w.a);                                             \
+                if ((states) > 1)                                                                                  \
+                    TRAINOPT__Q8_DECODE_VBMI(trainopt__q8_unsigned_planes, trainopt__len, codes1 + trainopt__off,  \
+                                             absmax1[trainopt__blk], w.b);                                         \
+            } else if (decode)                                                                                     \
                 trainopt__q8_dequantize_block(trainopt__q8_signed_map, trainopt__len, codes0 + trainopt__off,      \
                                               absmax0[trainopt__blk], w.a);                                        \
             for (trainopt__i = 0; trainopt__i < trainopt__len; trainopt__i += TRAINOPT_SIMD_LANES) {               \
                 const size_t trainopt__k =                                                                         \
                     trainopt__len - trainopt__i < TRAINOPT_SIMD_LANES ? trainopt__len - trainopt__i : TRAINOPT_SIMD_LANES; \
-                if ((states) > 1 && (decode))                                                                      \
+                if ((states) > 1 && (decode) && !(vbmi))                                                           \
                     trainopt__q8_decode_lanes(&trainopt__map1, codes1 + trainopt__off + trainopt__i, trainopt__scale1, \
                                               w.b + trainopt__i, trainopt__k);                                     \
                 BODY(trainopt__off + trainopt__i, trainopt__k, w.a + trainopt__i, w.b + trainopt__i)               \
@@ -338,6 +436,17 @@ typedef struct {
                                           absmax1 + trainopt__blk);                                                \
         }                                                                                                          \
     } while (0)
+/* The block loops twice where the CPU may have VBMI, so that neither copy keeps the other's
+   tables live across the decode's call. */
+#if defined(TRAINOPT__Q8_VBMI)
+#define TRAINOPT__Q8_BLOCKS(states, decode, BODY)                                                                  \
+    do {                                                                                                           \
+        if ((decode) && trainopt__q8_has_vbmi()) TRAINOPT__Q8_BLOCKS_WITH(states, decode, 1, BODY);                \
+        else TRAINOPT__Q8_BLOCKS_WITH(states, decode, 0, BODY);                                                    \
+    } while (0)
+#else
+#define TRAINOPT__Q8_BLOCKS(states, decode, BODY) TRAINOPT__Q8_BLOCKS_WITH(states, decode, 0, BODY)
+#endif
 
 /* >>sgd8bit: SGD with momentum (>>sgd), its momentum buffer in the signed map. */
 TRAINOPT__FORCE_INLINE trainopt_status trainopt__sgd8bit_check(const trainopt_sgd_config *c, const char *fn) {

@@ -4,7 +4,7 @@ blockwise quantization (issue 18).
 
 Run with Debian's python3-torch: /usr/bin/python3 tests/gen_quant8.py
 Writes
-  src/quant8_maps.h        the two dynamic maps and their thresholds (C, generated)
+  src/quant8_maps.h        the two dynamic maps (also as byte planes) and their thresholds (C, generated)
   tests/golden/quant8.bin  quantize/dequantize cases (little-endian):
       header   b"TOQ8", uint32 version (1), uint32 case count
       per case uint32 map (0 signed, 1 unsigned), uint32 block, uint32 n,
@@ -331,6 +331,14 @@ def write_maps(maps, thr, plans, fasts):
             for r in range(0, len(vals), 8):
                 lines.append("    " + ", ".join(hexf(v) if fmt is None else fmt % v for v in vals[r:r + 8]) + ",")
             lines.append("};")
+    lines.append("/* The maps as four byte planes (the AVX-512 VBMI decode, trainopt__q8_dequantize_vbmi): byte j")
+    lines.append("   (little-endian) of code c's float at [256 j + c], so one byte permute reads byte j of 64 codes. */")
+    for name, m in (("signed", maps[0]), ("unsigned", maps[1])):
+        planes = np.frombuffer(np.asarray(m, dtype="<f4").tobytes(), dtype=np.uint8).reshape(256, 4).T.reshape(-1)
+        lines.append("static const uint8_t trainopt__q8_%s_planes[1024] = {" % name)
+        for r in range(0, 1024, 16):
+            lines.append("    " + ", ".join("0x%02x" % v for v in planes[r:r + 16]) + ",")
+        lines.append("};")
     with open(os.path.join(HERE, "..", "src", "quant8_maps.h"), "w") as f:
         f.write("\n".join(lines) + "\n")
 

@@ -323,6 +323,32 @@ static void test_fast_path(to_ctx *t) {
              (unsigned long long)total);
 }
 
+/* The AVX-512 VBMI decode (byte planes and byte permutes) against the vector layer's 256-entry
+   lookup: every code of both maps (the first 256 codes are a permutation of 0..255), every
+   length up to a block and 44 more, and absmax 0, -0, a denormal, NaN, Inf and ordinary values; the bits
+   of every float, and no float past len written. Backends or CPUs without it: nothing to check. */
+static void test_vbmi_decode(to_ctx *t) {
+    enum { LEN = 300 };
+    static const float scales[] = {1.0f, 0.37f, -3.5f, 0.0f, -0.0f, 1e-40f, 3e38f, INFINITY, NAN};
+    uint8_t codes[LEN];
+    float vbmi[LEN + 1], lookup[LEN + 1];
+    size_t len, i;
+    int m, s, ok = 1;
+    for (i = 0; i < LEN; i++) codes[i] = (uint8_t)(i * 97 + i / 256);
+    if (!TO_NAME(to_wb_q8_decode_vbmi)(1, 1, codes, 1.0f, vbmi, lookup)) return;
+    for (m = 0; m < 2 && ok; m++)
+        for (s = 0; s < (int)(sizeof scales / sizeof scales[0]) && ok; s++)
+            for (len = 1; len <= LEN && ok; len++) {
+                memset(vbmi, 0x5a, sizeof vbmi), memset(lookup, 0x5a, sizeof lookup);
+                TO_NAME(to_wb_q8_decode_vbmi)(m == 0, len, codes, scales[s], vbmi, lookup);
+                if (memcmp(vbmi, lookup, sizeof vbmi) != 0)
+                    for (i = 0; i <= len && ok; i++)
+                        if (memcmp(vbmi + i, lookup + i, sizeof(float)) != 0)
+                            ok = 0, to_fail(t, "map %d, absmax %a, len %zu: element %zu (code %u): VBMI %a, lookup %a", m,
+                                            (double)scales[s], len, i, i < len ? (unsigned)codes[i] : 0u, (double)vbmi[i], (double)lookup[i]);
+            }
+}
+
 /* No byte outside [0, n) of any array is touched (guard pages on both sides). */
 static void test_guard(to_ctx *t) {
     static const size_t lens[] = {1, 17, 64, 100};
@@ -826,6 +852,7 @@ void TO_NAME(quant8_tests)(to_ctx *t) {
     to_run(t, "scalar-rule-scales-lengths-offsets", test_reference_rule);
     to_run(t, "every-float-up-to-1-nan-inf", test_every_float);
     to_run(t, "avx512-fast-encoder-lane-by-lane", test_fast_path);
+    to_run(t, "avx512-vbmi-decode-equals-lookup", test_vbmi_decode);
     to_run(t, "guard-pages", test_guard);
     to_run(t, "step-equals-dequantize-fp32-quantize", test_step_equals_composition);
     to_run(t, "chunks-nan-block-found-inf", test_chunks_nan_skip);

@@ -71,3 +71,15 @@ int TO_NAME(to_wb_q8_fast)(int is_signed, uint32_t first, uint32_t stride, size_
     return 0;
 #endif
 }
+
+int TO_NAME(to_wb_q8_decode_vbmi)(int is_signed, size_t len, const uint8_t *codes, float absmax, float *vbmi, float *lookup) {
+#if defined(TRAINOPT__Q8_VBMI) && defined(TRAINOPT__BACKEND_AVX512) /* not after runtime dispatch's variants */
+    if (!trainopt__q8_has_vbmi()) return 0;
+    trainopt__q8_dequantize_vbmi(is_signed ? trainopt__q8_signed_planes : trainopt__q8_unsigned_planes, len, codes, absmax, vbmi);
+    trainopt__q8_dequantize_block(is_signed ? trainopt__q8_signed_map : trainopt__q8_unsigned_map, len, codes, absmax, lookup);
+    return 1;
+#else
+    (void)is_signed, (void)len, (void)codes, (void)absmax, (void)vbmi, (void)lookup;
+    return 0;
+#endif
+}

@@ -31,5 +31,9 @@ void TO_NAME(to_wb_trunc_normal_scalars)(const trainopt_trunc_normal_config *c, 
    bits are first + j * stride, j < n: code[j], and unsure[j] = 1 where it leaves the lane to the
    exact encoder. Returns 0 (and writes nothing) where the backend has no fast path. */
 int TO_NAME(to_wb_q8_fast)(int is_signed, uint32_t first, uint32_t stride, size_t n, uint8_t *code, uint8_t *unsure);
+/* The 8-bit decode of len codes both ways where the backend has the VBMI one and this CPU
+   runs it: vbmi[] by trainopt__q8_dequantize_vbmi, lookup[] by trainopt__q8_dequantize_block
+   (the vector layer's lookup). Returns 0 (and writes nothing) elsewhere. */
+int TO_NAME(to_wb_q8_decode_vbmi)(int is_signed, size_t len, const uint8_t *codes, float absmax, float *vbmi, float *lookup);
 
 #endif
