@@ -104,6 +104,27 @@ class Threads(unittest.TestCase):
                                 self.assertTrue(torch.equal(sa[k][key], v), "%s bf16 threads=%d: state %d %s differs"
                                                 % (name, threads, k, key))
 
+    def test_lists_same_bits_at_1_2_3_threads(self):
+        """LAMB and LARS step a group in one trainopt_{lamb,lars}_step_mt call on the pool: the bits
+        of the plain list call (multi_tensor=False), states included, with and without grad_scale."""
+        for name, kw in (("LAMB", dict(lr=1e-2, weight_decay=0.01)), ("LARS", dict(lr=0.1, nesterov=1)),
+                         ("LARS", dict(lr=0.1, momentum=0.0))):
+            for grad_scale in (None, 0.5):
+                want, ref = self.run_steps(name, kw, 1, grad_scale, multi_tensor=False)
+                for threads in (1, 2, 3):
+                    got, opt = self.run_steps(name, kw, threads, grad_scale)
+                    if threads > 1:
+                        self.assertEqual(opt._pool.threads, threads, (name, threads))
+                    for i, (a, b) in enumerate(zip(got, want)):
+                        self.assertTrue(torch.equal(a, b), "%s %s threads=%d grad_scale=%s: parameter %d differs"
+                                        % (name, kw, threads, grad_scale, i))
+                    sa, sb = opt.state_dict()["state"], ref.state_dict()["state"]
+                    for k in sb:
+                        for key, v in sb[k].items():
+                            if isinstance(v, torch.Tensor):
+                                self.assertTrue(torch.equal(sa[k][key], v), "%s threads=%d: state %d %s differs"
+                                                % (name, threads, k, key))
+
     def test_default_follows_torch_get_num_threads(self):
         before = torch.get_num_threads()
         try:

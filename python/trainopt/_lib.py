@@ -229,6 +229,7 @@ if HAS_ADAFACTOR_MULTI:
     assert ffi_by_address.sizeof("trainopt_adafactor_tensor_by_address") == ffi.sizeof("trainopt_adafactor_tensor")
 ffi_by_address.cdef("\n".join(_by_address_prototype(name) for family, name in _api.KERNELS
                                if optimizer_layout(name) or list_optimizer_layout(name)
+                               or (name.endswith("_step_mt") and list_optimizer_layout(name[:-len("_mt")]))
                                or name.startswith(("adafactor_step", "sfadamw_")) or name.endswith("_step_mp")
                                or (MULTI_STATES and name.endswith(("_step_multi", "_step_mp_multi")))))
 lib_by_address = ffi_by_address.dlopen(path)

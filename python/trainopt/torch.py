@@ -314,7 +314,8 @@ class _TrainoptStep:
                     self._run_rows(self._mixed_function(kernel, gi), cfg, mixed_rows,
                                    [_BF16_PRECISION, opts[0] if opts else ffi.NULL], kernel)
             if is_list:
-                self._run_lists(c_function, cfg, rows, opts, kernel)
+                mt = self._list_mt_function(kernel)
+                self._run_lists(c_function, cfg, rows, opts, kernel, mt, self._threads_hook() if mt else ffi.NULL)
                 continue
             if multi:
                 self._run_multi(multi, cfg, rows, opts, kernel, hook)
@@ -455,9 +456,18 @@ class _TrainoptStep:
             return None
         return getattr(lib_by_address, "trainopt_" + name)
 
-    def _run_lists(self, c_function, cfg, rows, opts, kernel):
+    def _list_mt_function(self, kernel):
+        """trainopt_<opt>_step_mt for a tensor-list KERNEL (lamb_step or lamb_step_ex), or None: its
+        threaded form, which takes the _ex arguments and then the threads (src/parallel_layerwise.h)."""
+        name = (kernel[:-len("_ex")] if kernel.endswith("_ex") else kernel) + "_mt"
+        if not self.multi_tensor or name not in _api.PARAMS:
+            return None
+        return getattr(lib_by_address, "trainopt_" + name)
+
+    def _run_lists(self, c_function, cfg, rows, opts, kernel, mt=None, hook=None):
         """A tensor-list kernel (LAMB, LARS): one call for the tensors of each step value (one, unless
-        parameters joined the group later), then the commits."""
+        parameters joined the group later), then the commits. With MT (its _mt form) the call runs on
+        HOOK's threads: the bits of the plain call at any number of threads."""
         batches = {}
         for row in rows:
             if row[3]:
@@ -466,7 +476,10 @@ class _TrainoptStep:
             lens = ffi_by_address.new("size_t[]", [row[3] for row in batch])
             columns = list(zip(*[row[4] for row in batch]))  # one list per array of the kernel
             lists = [ffi_by_address.new("uintptr_t[]", column) if any(column) else ffi.NULL for column in columns]
-            status = c_function(cfg, *lead, len(batch), lens, *lists, *opts)
+            if mt is not None:
+                status = mt(cfg, *lead, len(batch), lens, *lists, opts[0] if opts else ffi.NULL, hook)
+            else:
+                status = c_function(cfg, *lead, len(batch), lens, *lists, *opts)
             if status:
                 check(status, kernel)
         for p, step, lead, n, pointers, new_state, kept, step_tensor in rows:
