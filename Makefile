@@ -155,7 +155,7 @@ $(BUILD)/$(1)/runner: $(BUILD)/$(1)/runner.o $(BUILD)/$(1)/harness.o \
 	$(2) $(3) $(7) $$^ -o $$@ -lm -pthread
 endef
 # x86 legs: every backend, neon through SIMDe.
-runner_rule = $(call leg_rule,$(1),$(2),$(3),$(X86_BACKENDS),FLAGS_,-DTO_WITH_X86 -DTO_WITH_NEON)
+runner_rule = $(call leg_rule,$(1),$(2),$(3),$(X86_BACKENDS),FLAGS_,-DTO_WITH_AVX2 -DTO_WITH_AVX512 -DTO_WITH_NEON)
 # Runtime-dispatch legs: the library compiled once with TRAINOPT_DISPATCH, in the runner's
 # one backend slot (named scalar), which runs whichever variant the dispatcher picks;
 # run.sh runs it once per TRAINOPT_MAX_BACKEND value.
@@ -164,18 +164,19 @@ dispatch_runner_rule = $(call leg_rule,$(1),$(2),$(3),scalar,DISPATCHFLAGS_)
 
 # The reference build, and the matrix the bit-identity promise covers.
 $(eval $(call runner_rule,ref,gcc,-O2))
+# Each leg compiles the library four times, so a leg must add what no other has. gcc -O3
+# with contraction off; gcc -O3 with every extension of this CPU and contraction on (the
+# scalar backend too can then fuse a product into a sum, which baseline x86-64 cannot);
+# clang -O3 with contraction on; unoptimized gcc (no inlining but the forced, every value
+# through memory). clang -O2 on baseline x86-64 is the clang-dispatch leg's build (below)
+# for scalar, avx2 and avx512. Until 2026-12-06 gcc -O3 -ffp-contract=fast, gcc -O2
+# -march=native, clang -O2 and clang -O0 were legs of their own: make test outgrew the CI's
+# 90 minutes (bench/FINDINGS.md, "make test's time: one leg per question").
 $(eval $(call runner_rule,gcc-O3-contract-off,gcc,-O3 -ffp-contract=off))
-$(eval $(call runner_rule,gcc-O3-contract-fast,gcc,-O3 -ffp-contract=fast))
-$(eval $(call runner_rule,gcc-O2-native,gcc,-O2 -march=native -ffp-contract=fast))
-# Baseline x86-64 (SSE2; the per-backend objects add their own -m flags). gcc's and
-# clang's default -march on Debian is x86-64 too, so the reference build is one as well.
-$(eval $(call runner_rule,clang-O2,clang,-O2 -march=x86-64))
+$(eval $(call runner_rule,gcc-O3-native-contract-fast,gcc,-O3 -march=native -ffp-contract=fast))
 $(eval $(call runner_rule,clang-O3-contract-fast,clang,-O3 -ffp-contract=fast))
-# Unoptimized code: no inlining, every value through memory.
 $(eval $(call runner_rule,gcc-O0,gcc,-O0))
-$(eval $(call runner_rule,clang-O0,clang,-O0))
-MATRIX_LEGS = gcc-O3-contract-off gcc-O3-contract-fast gcc-O2-native clang-O2 clang-O3-contract-fast \
-	gcc-O0 clang-O0
+MATRIX_LEGS = gcc-O3-contract-off gcc-O3-native-contract-fast clang-O3-contract-fast gcc-O0
 # Baseline x86-64 programs with runtime dispatch: every variant must give the reference bits.
 $(eval $(call dispatch_runner_rule,gcc-dispatch,gcc,-O2 -march=x86-64))
 $(eval $(call dispatch_runner_rule,clang-dispatch,clang,-O2 -march=x86-64))
@@ -196,11 +197,13 @@ LIB_EXTRA_asan-clang = -fsanitize=fuzzer-no-link
 $(eval $(call runner_rule,asan-clang,clang,$(SANITIZE)))
 
 # ThreadSanitizer (clang): the suites that run threads (parallel: the library on a pthread
-# pool at 1, 2, 3 and 7 threads; threads: kernels called from two threads at once).
-# tests/run.sh builds and runs it, or says why it is skipped; `make tsan` alone.
+# pool at 1, 2, 3 and 7 threads; threads: kernels called from two threads at once), on the
+# scalar and avx512 backends: what threads share is the drivers' code (src/parallel*.h),
+# the same source on every backend; a backend changes only the per-vector bodies inside
+# one task's slice. tests/run.sh builds and runs it, or says why it is skipped; `make tsan` alone.
 TSAN = -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 SUITES_tsan = parallel threads
-$(eval $(call runner_rule,tsan,clang,$(TSAN)))
+$(eval $(call leg_rule,tsan,clang,$(TSAN),scalar avx512,FLAGS_,-DTO_WITH_AVX512))
 .PHONY: tsan
 tsan: $(BUILD)/tsan/runner
 	$(BUILD)/tsan/runner

@@ -8,21 +8,22 @@
 # Environment: VALGRIND_SUITES (the suites valgrind runs; default every suite of
 # tests/suites.h), FUZZ_TARGETS (the corpora replayed).
 #
-# The sample: the slow legs (gcc and clang -O0, TSan, valgrind, AArch64 under qemu) run
-# their runner with --sample small, which runs every case of tests/test_parallel.c under
-# fewer hooks and thread counts (tests/harness.h, to_ctx.small); the reference runner,
-# the -O2/-O3, sse2, dispatch and ASan legs run the full sample. The batteries, and so
+# The sample: the reference runner and the two ASan legs run the full sample; every other
+# leg (the compiler/flag matrix, sse2, dispatch, TSan, valgrind, AArch64 under qemu) runs
+# its runner with --sample small, which runs every case of tests/test_parallel.c under
+# fewer hooks and thread counts (tests/harness.h, to_ctx.small). The batteries, and so
 # the --expect check against $golden_hashes, are the same in both.
 #
 # Timing design (2 cores). make test's compile phase (make -j2) builds every runner first;
 # then this script. The runners are one thread each and run one after another in the
 # foreground; the legs that are mostly compiling (hygiene, two compiles at a time; make -j2
-# examples-check; install then Python) start at once as three background streams under
-# nice, so the runners keep one core, the streams take the other, and both once the runners
-# end: no core idles until the last stream ends. Their logs are tallied in their place at
-# the end, each section printing the stream's own wall time ("ran N s in the background")
-# after its wait. The MPI leg runs last, alone (np 4 wants both cores). bench/FINDINGS.md
-# ("make test's time") has the measurements.
+# examples-check; install then Python) and the two slowest runners (valgrind, then AArch64
+# under qemu) start at once as four background streams under nice, so the foreground
+# runners keep one core, the streams take the other, and both once the runners end: no
+# core idles until the last stream ends. Their logs are tallied in their place at the end,
+# each section printing the stream's own wall time ("ran N s in the background") after its
+# wait. The MPI leg runs last, alone (np 4 wants both cores). bench/FINDINGS.md ("make
+# test's time") has the measurements.
 build=$1
 legs=$2
 dispatch_legs=$3
@@ -81,13 +82,29 @@ python_leg() {
 }
 background_time() { [ -f "$build/$1.time" ] && echo "   (ran $(cat "$build/$1.time") s in the background)"; }
 mkdir -p "$build"
-rm -f "$build"/hygiene.time "$build"/install.time "$build"/examples-check.time "$build"/python-test.time "$build/python-test.skip"
+rm -f "$build"/hygiene.time "$build"/install.time "$build"/examples-check.time "$build"/python-test.time "$build/python-test.skip" \
+    "$build"/valgrind.time "$build"/aarch64.time
 ( logged hygiene env HYGIENE_JOBS=2 $low sh tests/hygiene.sh "$build/hygiene" ) &
 hygiene_leg=$!
 ( logged examples-check $low make --no-print-directory -j2 examples-check ) &
 examples_leg=$!
 ( logged install $low sh tests/install.sh "$build/install"; logged python-test python_leg ) &
 install_leg=$!
+# valgrind's own report goes to memcheck.txt, so the runner's closing count stays last in
+# log.txt; its exit status (99: memcheck errors) to status.txt.
+valgrind_run() {
+    $low valgrind -q --error-exitcode=99 --leak-check=no --log-file="$build/valgrind/memcheck.txt" \
+        "$build/valgrind/runner" $small --only "$valgrind_suites" --expect "$golden_hashes" > "$build/valgrind/log.txt" 2>&1
+    echo $? > "$build/valgrind/status.txt"
+}
+have_valgrind() { [ -x "$build/valgrind/runner" ] && command -v valgrind >/dev/null 2>&1; }
+have_qemu() { [ -x "$build/aarch64/runner" ] && command -v qemu-aarch64 >/dev/null 2>&1; }
+rm -f "$build/valgrind/status.txt" "$build/aarch64/log.txt"
+(
+    if have_valgrind; then logged valgrind valgrind_run; fi
+    if have_qemu; then logged aarch64 $low qemu-aarch64 "$build/aarch64/runner" $small --expect "$golden_hashes"; fi
+) &
+slow_runners_leg=$!
 
 section "reference build (gcc -O2): unit tests on every backend, identity with scalar and with $golden_hashes"
 "$build/ref/runner" --write-hashes "$build/ref/hashes.txt" --expect "$golden_hashes" > "$build/ref/log.txt" 2>&1
@@ -95,13 +112,8 @@ grep -v '^PASS' "$build/ref/log.txt"
 tally "$build/ref/log.txt"
 
 for leg in $legs; do
-    case $leg in
-        *-O0) sample=$small; what="every test (the small sample)" ;;
-        *) sample=; what="every test" ;;
-    esac
-    section "build $leg: $what, and the batteries against $golden_hashes"
-    # $sample unquoted: empty, or the option and its value
-    "$build/$leg/runner" $sample --expect "$golden_hashes" > "$build/$leg/log.txt" 2>&1
+    section "build $leg: every test (the small sample), and the batteries against $golden_hashes"
+    "$build/$leg/runner" $small --expect "$golden_hashes" > "$build/$leg/log.txt" 2>&1
     grep -v '^PASS' "$build/$leg/log.txt"
     tally "$build/$leg/log.txt"
 done
@@ -113,8 +125,8 @@ for leg in $dispatch_legs; do
             avx2) cpu_has avx2 && cpu_has fma || { skipped=$((skipped + 1)); echo "SKIP $leg [$cap]: this CPU lacks AVX2+FMA"; continue; } ;;
             avx512) cpu_has avx512f || { skipped=$((skipped + 1)); echo "SKIP $leg [$cap]: this CPU lacks AVX-512F"; continue; } ;;
         esac
-        section "build $leg (baseline x86-64, TRAINOPT_DISPATCH) with TRAINOPT_MAX_BACKEND=$cap: every test, batteries against $golden_hashes"
-        TRAINOPT_MAX_BACKEND=$cap "$build/$leg/runner" --expect "$golden_hashes" > "$build/$leg/log-$cap.txt" 2>&1
+        section "build $leg (baseline x86-64, TRAINOPT_DISPATCH) with TRAINOPT_MAX_BACKEND=$cap: every test (the small sample), batteries against $golden_hashes"
+        TRAINOPT_MAX_BACKEND=$cap "$build/$leg/runner" $small --expect "$golden_hashes" > "$build/$leg/log-$cap.txt" 2>&1
         grep -v '^PASS' "$build/$leg/log-$cap.txt"
         tally "$build/$leg/log-$cap.txt"
     done
@@ -132,7 +144,7 @@ tally "$build/asan-clang/log.txt"
 
 # ThreadSanitizer: a self-contained block (it builds its own runner; skipped, with the
 # reason, where clang's TSan cannot build or run a threaded program here).
-section "ThreadSanitizer (clang -O1): the threaded suites (the Makefile's SUITES_tsan) on every backend, the small sample"
+section "ThreadSanitizer (clang -O1): the threaded suites (the Makefile's SUITES_tsan) on scalar and avx512, the small sample"
 tsan_probe=$build/tsan-probe
 mkdir -p "$build"
 printf '#include <pthread.h>\nstatic void *f(void *p) { return p; }\nint main(void) { pthread_t t; return pthread_create(&t, 0, f, 0) || pthread_join(t, 0); }\n' > "$tsan_probe.c"
@@ -147,24 +159,6 @@ else
     grep -v '^PASS' "$build/tsan/log.txt" | head -n 40
     if grep -q 'ThreadSanitizer' "$build/tsan/log.txt"; then failed=$((failed + 1)); echo "FAIL tsan: a race was reported"; fi
     tally "$build/tsan/log.txt"
-fi
-
-section "valgrind memcheck, scalar backend only, the small sample (suites: $valgrind_suites)"
-if [ -x "$build/valgrind/runner" ] && command -v valgrind >/dev/null 2>&1; then
-    # valgrind's own report goes to memcheck.txt, so the runner's closing count stays last in log.txt
-    valgrind -q --error-exitcode=99 --leak-check=no --log-file="$build/valgrind/memcheck.txt" \
-        "$build/valgrind/runner" $small --only "$valgrind_suites" --expect "$golden_hashes" > "$build/valgrind/log.txt" 2>&1
-    rc=$?
-    grep -v '^PASS' "$build/valgrind/log.txt" | head -n 40
-    tally "$build/valgrind/log.txt"
-    if [ "$rc" -eq 99 ] || [ -s "$build/valgrind/memcheck.txt" ]; then
-        failed=$((failed + 1))
-        echo "FAIL valgrind: memcheck reported errors"
-        head -n 40 "$build/valgrind/memcheck.txt"
-    fi
-else
-    skipped=$((skipped + 1))
-    echo "SKIP valgrind: needs valgrind (make test-deps installs it as root)"
 fi
 
 section "determinism: the reference runner run again gives the same battery hashes"
@@ -191,11 +185,27 @@ for t in $fuzz_targets; do
     fi
 done
 
+wait "$slow_runners_leg"
+section "valgrind memcheck, scalar backend only, the small sample (suites: $valgrind_suites)"
+if have_valgrind; then
+    background_time valgrind
+    grep -v '^PASS' "$build/valgrind/log.txt" | head -n 40
+    tally "$build/valgrind/log.txt"
+    if [ "$(cat "$build/valgrind/status.txt" 2>/dev/null)" = 99 ] || [ -s "$build/valgrind/memcheck.txt" ]; then
+        failed=$((failed + 1))
+        echo "FAIL valgrind: memcheck reported errors"
+        head -n 40 "$build/valgrind/memcheck.txt"
+    fi
+else
+    skipped=$((skipped + 1))
+    echo "SKIP valgrind: needs valgrind (make test-deps installs it as root)"
+fi
+
 section "native AArch64 (neon) under qemu-user, the small sample"
-if [ -x "$build/aarch64/runner" ] && command -v qemu-aarch64 >/dev/null 2>&1; then
-    qemu-aarch64 "$build/aarch64/runner" $small --expect "$golden_hashes" > "$build/aarch64/log.txt" 2>&1
-    grep -v '^PASS' "$build/aarch64/log.txt"
-    tally "$build/aarch64/log.txt"
+if have_qemu; then
+    background_time aarch64
+    grep -v '^PASS' "$build/aarch64.log"
+    tally "$build/aarch64.log"
 else
     skipped=$((skipped + 1))
     echo "SKIP aarch64: needs gcc-aarch64-linux-gnu and qemu-user (make test-deps installs them as root)"

@@ -42,14 +42,17 @@ int to_sink_compare(to_ctx *t, const to_sink *got, const to_sink *want);
 /* Declarations of every suite's entry points, per backend. */
 #define TO_BACKEND_SUITE(name)                                          \
     void name##_tests_scalar(to_ctx *); void name##_battery_scalar(to_sink *); \
-    TO_DECL_X86(name) TO_DECL_NEON(name) TO_DECL_SSE2(name)
+    TO_DECL_AVX2(name) TO_DECL_AVX512(name) TO_DECL_NEON(name) TO_DECL_SSE2(name)
 #define TO_ONCE_SUITE(name) void name##_tests_once(to_ctx *);
-#if defined(TO_WITH_X86)
-#define TO_DECL_X86(name)                                                          \
-    void name##_tests_avx2(to_ctx *); void name##_battery_avx2(to_sink *);         \
-    void name##_tests_avx512(to_ctx *); void name##_battery_avx512(to_sink *);
+#if defined(TO_WITH_AVX2)
+#define TO_DECL_AVX2(name) void name##_tests_avx2(to_ctx *); void name##_battery_avx2(to_sink *);
 #else
-#define TO_DECL_X86(name)
+#define TO_DECL_AVX2(name)
+#endif
+#if defined(TO_WITH_AVX512)
+#define TO_DECL_AVX512(name) void name##_tests_avx512(to_ctx *); void name##_battery_avx512(to_sink *);
+#else
+#define TO_DECL_AVX512(name)
 #endif
 #if defined(TO_WITH_NEON)
 #define TO_DECL_NEON(name) void name##_tests_neon(to_ctx *); void name##_battery_neon(to_sink *);
@@ -92,12 +95,14 @@ static void to_fill_scalar(to_backend *b) {
 #include TO_SUITE_LIST
 #undef TO_BACKEND_SUITE
 }
-#if defined(TO_WITH_X86)
+#if defined(TO_WITH_AVX2)
 static void to_fill_avx2(to_backend *b) {
 #define TO_BACKEND_SUITE(sname) to_add(b, #sname, sname##_tests_avx2, sname##_battery_avx2);
 #include TO_SUITE_LIST
 #undef TO_BACKEND_SUITE
 }
+#endif
+#if defined(TO_WITH_AVX512)
 static void to_fill_avx512(to_backend *b) {
 #define TO_BACKEND_SUITE(sname) to_add(b, #sname, sname##_tests_avx512, sname##_battery_avx512);
 #include TO_SUITE_LIST
@@ -208,7 +213,7 @@ static void to_on_crash(int sig) {
 }
 
 static const char *to_cpu_lacks(const char *backend) {
-#if defined(TO_WITH_X86) && (defined(__x86_64__) || defined(__i386__))
+#if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     if (strcmp(backend, "avx2") == 0 && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
         return "this CPU lacks AVX2+FMA";
@@ -262,8 +267,10 @@ int main(int argc, char **argv) {
 
     memset(backends, 0, sizeof backends);
     backends[nb].name = "scalar"; to_fill_scalar(&backends[nb++]);
-#if defined(TO_WITH_X86)
+#if defined(TO_WITH_AVX2)
     backends[nb].name = "avx2"; to_fill_avx2(&backends[nb++]);
+#endif
+#if defined(TO_WITH_AVX512)
     backends[nb].name = "avx512"; to_fill_avx512(&backends[nb++]);
 #endif
 #if defined(TO_WITH_NEON)

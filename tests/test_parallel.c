@@ -1202,7 +1202,7 @@ static trainopt_status pa_bni_run(const pa_bni_data *d, int relu, int affine, in
 /* Every shape, with and without fuse_relu, gamma/beta and in place, every hook: the bits
    of the unthreaded call, and the canaries after y untouched. */
 static void pa_test_bn_infer(to_ctx *t) {
-    size_t s, h;
+    size_t s, h, cases = 0;
     int kind;
     for (s = 0; s < PA_BNI_SHAPES; s++) {
         pa_bni_data d;
@@ -1220,6 +1220,7 @@ static void pa_test_bn_infer(to_ctx *t) {
                 uint64_t seed = 31 + h;
                 trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &seed);
                 char what[160];
+                if (!pa_sampled(t, cases, h)) continue;
                 snprintf(what, sizeof what, "forward_infer_mt n %zu c %zu spatial %zu %s%s%s%s, %s", d.s.n, d.s.c,
                          d.s.spatial, d.s.layout == TRAINOPT_NHWC ? "NHWC" : "NCHW", relu ? ", relu" : "",
                          affine ? "" : ", no gamma/beta", inplace ? ", in place" : "", pa_hooks[h].name);
@@ -1227,6 +1228,7 @@ static void pa_test_bn_infer(to_ctx *t) {
                          trainopt_last_error());
                 to_bits_equal(t, what, got, want, d.total + 8);
             }
+            cases++;
         }
         free(want), free(got), free(d.x);
     }
@@ -1299,7 +1301,7 @@ static void pa_test_grad_elementwise(to_ctx *t) {
     static const float invs[] = {0.5f, 1.0f / 65536.0f};
     float *src = (float *)malloc(PA_GEW_MAX * sizeof(float)), *want = (float *)malloc(PA_GEW_MAX * sizeof(float));
     float *got = (float *)malloc(PA_GEW_MAX * sizeof(float));
-    size_t l, h;
+    size_t l, h, cases = 0;
     int input, v, start;
     if (!src || !want || !got) exit(2);
     for (l = 0; l < PA_GEW_LENS; l++)
@@ -1318,12 +1320,14 @@ static void pa_test_grad_elementwise(to_ctx *t) {
                     uint64_t seed = 41 + h;
                     trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &seed);
                     char what[128];
+                    if (!pa_sampled(t, cases, h)) continue;
                     snprintf(what, sizeof what, "clip_grad_value_mt n %zu clip %g %s, %s", n, clips[v],
                              pa_gew_inputs[input], pa_hooks[h].name);
                     memcpy(got, src, n * sizeof(float));
                     TO_CHECK(t, trainopt_clip_grad_value_mt(n, got, clips[v], &th) == TRAINOPT_OK, "%s: refused", what);
                     to_bits_equal(t, what, got, want, n);
                 }
+                cases++;
                 for (start = 0; start <= (big ? 0 : 1); start++) {
                     int want_found = start;
                     memcpy(want, src, n * sizeof(float));
@@ -1335,6 +1339,7 @@ static void pa_test_grad_elementwise(to_ctx *t) {
                         uint64_t seed = 53 + h;
                         trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &seed);
                         char what[128];
+                        if (!pa_sampled(t, cases, h)) continue;
                         snprintf(what, sizeof what, "grad_unscale_mt n %zu inv_scale %g %s, found_inf from %d, %s", n,
                                  (double)invs[v], pa_gew_inputs[input], start, pa_hooks[h].name);
                         memcpy(got, src, n * sizeof(float));
@@ -1343,6 +1348,7 @@ static void pa_test_grad_elementwise(to_ctx *t) {
                         to_bits_equal(t, what, got, want, n);
                         TO_CHECK(t, found == want_found, "%s: found_inf %d, the serial call %d", what, found, want_found);
                     }
+                    cases++;
                 }
             }
         }
@@ -1985,6 +1991,7 @@ static void pl_test_layerwise(to_ctx *t) {
             trainopt_threads th;
             char hook[48];
             if (h < PA_HOOKS) {
+                if (!pa_sampled(t, ci, h)) continue;
                 th = pa_threads(&pa_hooks[h], &threads, &seed);
                 snprintf(hook, sizeof hook, "%s", pa_hooks[h].name);
             } else {
@@ -2231,6 +2238,7 @@ static void plm_test_layerwise_mp(to_ctx *t) {
             int threads, plain;
             uint64_t seed = 377 + h;
             trainopt_threads th = pa_threads(&pa_hooks[h], &threads, &seed);
+            if (!pa_sampled(t, ci, h)) continue;
             for (plain = 0; plain <= 1; plain++) {
                 size_t bad;
                 char where[160];
