@@ -168,14 +168,15 @@ $(eval $(call runner_rule,ref,gcc,-O2))
 # with contraction off; gcc -O3 with every extension of this CPU and contraction on (the
 # scalar backend too can then fuse a product into a sum, which baseline x86-64 cannot);
 # clang -O3 with contraction on; unoptimized gcc (no inlining but the forced, every value
-# through memory). clang -O2 on baseline x86-64 is the clang-dispatch leg's build (below)
+# through memory) on the scalar and avx512 backends (its library objects are as dear as
+# -O2's, since -O0 emits every forced-inline body unsimplified, and its runner the slowest). clang -O2 on baseline x86-64 is the clang-dispatch leg's build (below)
 # for scalar, avx2 and avx512. Until 2026-12-06 gcc -O3 -ffp-contract=fast, gcc -O2
 # -march=native, clang -O2 and clang -O0 were legs of their own: make test outgrew the CI's
 # 90 minutes (bench/FINDINGS.md, "make test's time: one leg per question").
 $(eval $(call runner_rule,gcc-O3-contract-off,gcc,-O3 -ffp-contract=off))
 $(eval $(call runner_rule,gcc-O3-native-contract-fast,gcc,-O3 -march=native -ffp-contract=fast))
 $(eval $(call runner_rule,clang-O3-contract-fast,clang,-O3 -ffp-contract=fast))
-$(eval $(call runner_rule,gcc-O0,gcc,-O0))
+$(eval $(call leg_rule,gcc-O0,gcc,-O0,scalar avx512,FLAGS_,-DTO_WITH_AVX512))
 MATRIX_LEGS = gcc-O3-contract-off gcc-O3-native-contract-fast clang-O3-contract-fast gcc-O0
 # Baseline x86-64 programs with runtime dispatch: every variant must give the reference bits.
 $(eval $(call dispatch_runner_rule,gcc-dispatch,gcc,-O2 -march=x86-64))
@@ -189,19 +190,21 @@ FLAGS_sse2 = -march=x86-64 -DTO_WANT_SSE2
 $(eval $(call leg_rule,sse2,gcc,-O2,scalar sse2,FLAGS_,-DTO_WITH_SSE2))
 MATRIX_LEGS += sse2
 # AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite, not just the batteries.
-SANITIZE = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-$(eval $(call runner_rule,asan,gcc,$(SANITIZE)))
+# Line tables only (gcc -g1, clang -gline-tables-only): a report's stack still names file
+# and line, and the library objects compile in 60% (gcc) and 76% (clang) of -g's time.
+SANITIZE = -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+$(eval $(call runner_rule,asan,gcc,-g1 $(SANITIZE)))
 # The clang leg's library objects are also the fuzz targets' (below): the same flags plus
 # libFuzzer's coverage instrumentation, which the ASan runtime's weak hooks absorb in the runner.
 LIB_EXTRA_asan-clang = -fsanitize=fuzzer-no-link
-$(eval $(call runner_rule,asan-clang,clang,$(SANITIZE)))
+$(eval $(call runner_rule,asan-clang,clang,-gline-tables-only $(SANITIZE)))
 
 # ThreadSanitizer (clang): the suites that run threads (parallel: the library on a pthread
 # pool at 1, 2, 3 and 7 threads; threads: kernels called from two threads at once), on the
 # scalar and avx512 backends: what threads share is the drivers' code (src/parallel*.h),
 # the same source on every backend; a backend changes only the per-vector bodies inside
 # one task's slice. tests/run.sh builds and runs it, or says why it is skipped; `make tsan` alone.
-TSAN = -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+TSAN = -O1 -gline-tables-only -fsanitize=thread -fno-omit-frame-pointer
 SUITES_tsan = parallel threads
 $(eval $(call leg_rule,tsan,clang,$(TSAN),scalar avx512,FLAGS_,-DTO_WITH_AVX512))
 .PHONY: tsan
@@ -236,7 +239,7 @@ FUZZ_TARGETS += quant8
 FUZZ_BACKENDS = scalar avx2 avx512 neon
 FUZZ_CC       = clang
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS   = $(STRICT) -O1 -g $(FUZZ_SAN)
+FUZZ_CFLAGS   = $(STRICT) -O1 -gline-tables-only $(FUZZ_SAN)
 FUZZ_SECONDS ?= 60
 # Whether clang can link a libFuzzer program (Debian: libclang-rt-14-dev); evaluated only when used.
 HAVE_LIBFUZZER = $(shell echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' | \
