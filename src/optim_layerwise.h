@@ -504,8 +504,9 @@ TRAINOPT__FORCE_INLINE void trainopt__af_col_roots(const float *col_var, float *
 TRAINOPT__FORCE_INLINE float trainopt__af_least(const float *x, size_t n) {
     trainopt__vf m = trainopt__v_set1(INFINITY);
     float lanes[TRAINOPT_SIMD_LANES], least = INFINITY;
+    const size_t whole = n - n % TRAINOPT_SIMD_LANES; /* a precomputed bound: see trainopt__af_sum8 */
     size_t c, j;
-    for (c = 0; c + TRAINOPT_SIMD_LANES <= n; c += TRAINOPT_SIMD_LANES) m = trainopt__v_min(trainopt__v_load(x + c), m);
+    for (c = 0; c < whole; c += TRAINOPT_SIMD_LANES) m = trainopt__v_min(trainopt__v_load(x + c), m);
     trainopt__v_store(lanes, m);
     for (j = 0; j < TRAINOPT_SIMD_LANES; j++)
         if (lanes[j] < least) least = lanes[j];
@@ -705,15 +706,6 @@ TRAINOPT__FORCE_INLINE float trainopt__af_lerp1(float a, float b, const trainopt
     return s->high ? fmaf(-(b - a), s->one_minus_w, b) : fmaf(s->w, b - a, a);
 }
 
-/* x^2 of one vector of g into a row's partial sum and into its columns' float sums, and
-   y^2 of the same vector of p into the row's p partial sum. */
-TRAINOPT__FORCE_INLINE void trainopt__af_sq_into(trainopt__vf x, trainopt__vf y, trainopt__vf *row_acc, float *col_acc,
-                                                 trainopt__vf *p_acc) {
-    *row_acc = trainopt__v_fma(x, x, *row_acc);
-    trainopt__v_store(col_acc, trainopt__v_fma(x, x, trainopt__v_load(col_acc)));
-    *p_acc = trainopt__v_fma(y, y, *p_acc);
-}
-
 /* row_var.mean().clamp_(min=eps1) as a float (the sum in double, in row order; NaN stays). */
 TRAINOPT__FORCE_INLINE float trainopt__af_row_mean(const float *row_var, size_t rows, double eps1) {
     double sum = 0.0;
@@ -722,11 +714,6 @@ TRAINOPT__FORCE_INLINE float trainopt__af_row_mean(const float *row_var, size_t 
     for (r = 0; r < rows; r++) sum += (double)row_var[r];
     mean = (float)(sum / (double)rows);
     return mean < (float)eps1 ? (float)eps1 : mean;
-}
-
-/* x^2 * inv of one vector of g into its columns' float sums. */
-TRAINOPT__FORCE_INLINE void trainopt__af_weighted_into(trainopt__vf x, trainopt__vf inv, float *w_acc) {
-    trainopt__v_store(w_acc, trainopt__v_fma(trainopt__v_mul(x, x), inv, trainopt__v_load(w_acc)));
 }
 
 /* One column's new factor from its sum over the rows (with `more`, sum[c] + acc[c]: the
@@ -754,12 +741,13 @@ TRAINOPT__FORCE_INLINE void trainopt__af_col_tail_body(const trainopt__af_scalar
                                                        size_t cols, double rows, int high, int more, int pow2) {
     const float w = s->w, one_minus_w = s->one_minus_w; /* not reloaded after each store to col_var */
     const double inv_rows = 1.0 / rows;
+    const size_t rest = cols % 16; /* the tail's own count, not `c < cols`: see trainopt__af_sum8 */
     size_t c = 0, j;
     for (; c + 16 <= cols; c += 16)
         for (j = c; j < c + 16; j++)
             trainopt__af_col1(col_var, col_sum, w_sum, col_acc, w_acc, j, rows, inv_rows, w, one_minus_w, high, more, pow2);
-    for (; c < cols; c++)
-        trainopt__af_col1(col_var, col_sum, w_sum, col_acc, w_acc, c, rows, inv_rows, w, one_minus_w, high, more, pow2);
+    for (j = 0; j < rest; j++)
+        trainopt__af_col1(col_var, col_sum, w_sum, col_acc, w_acc, c + j, rows, inv_rows, w, one_minus_w, high, more, pow2);
 }
 
 /* The same with the lerp's form, `more` (rows beyond one block: col_sum and w_sum hold the
@@ -783,11 +771,15 @@ static inline void trainopt__af_col_tail(const trainopt__af_scalars *s, float *c
 
 /* The sum of q[0, n) in double: term c into partial c % 8, the partials added pairwise.
    A fixed order, the same on every backend, without one chain of n dependent adds (at
-   4096 columns the chain alone cost a third of an AdamW step). */
+   4096 columns the chain alone cost a third of an AdamW step). The whole-group loop ends
+   at a precomputed bound, as batch norm's do: with `c + 8 <= n` and a constant n (a
+   caller's [16][4096]), gcc 12 warned about the dead tail (-Waggressive-loop-optimizations,
+   on by default). */
 TRAINOPT__FORCE_INLINE double trainopt__af_sum8(const double *q, size_t n) {
     double part[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
     size_t c, j;
-    for (c = 0; c + 8 <= n; c += 8)
+    const size_t whole = n - n % 8;
+    for (c = 0; c < whole; c += 8)
         for (j = 0; j < 8; j++) part[j] += q[c + j];
     for (j = 0; c < n; c++, j++) part[j] += q[c];
     return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
@@ -803,56 +795,126 @@ TRAINOPT__FORCE_INLINE double trainopt__af_sum8(const double *q, size_t n) {
    g: u^2 = g^2 / (coef[r] C[c]) = mean(R) * (1/C[c]) * g^2 / R[r], so once the row's new
    R[r] is known, the row again (from cache) adds g^2 / R[r] to its column's sum (the
    column sums' order), and sum(u^2) = mean(R) * sum over c of that sum / C[c], in
-   double (trainopt__af_sum8's order). Returns 1 with it in *u_sumsq; 0 (the caller sums the u^2 of the update
-   instead) when some element may be under the eps1^2 floor, where u is not g/sqrt(V),
-   or the sum is not finite (a NaN or Inf factor, 1/R[r] of a zero R[r]). */
+   double (trainopt__af_sum8's order). The fp32 step takes the rows two at a time
+   (trainopt__af_rows_sq): a column's two terms are added one after the other as before,
+   with one load and one store of the column sums for both. Returns 1 with it in
+   *u_sumsq; 0 (the caller sums the u^2 of the update instead) when some element may be
+   under the eps1^2 floor, where u is not g/sqrt(V), or the sum is not finite (a NaN or
+   Inf factor, 1/R[r] of a zero R[r]). */
 #define TRAINOPT__AF_FUSED_COLS 4096 /* its column sums take 24 bytes a column of stack: 96 KB */
+
+/* x^2 of one vector of g of row 0, and with `two` of row 1, into the rows' partial sums
+   and, row 0's first, into their columns' float sums; y^2 of the same vectors of p into
+   the rows' p partial sums. */
+TRAINOPT__FORCE_INLINE void trainopt__af_sq2_into(const trainopt__af_scalars *s, const float *const *g, const float *const *p,
+                                                  size_t at, size_t k, int two, int scaled, size_t *nonfinite,
+                                                  trainopt__vf *acc0, trainopt__vf *pacc0, trainopt__vf *acc1,
+                                                  trainopt__vf *pacc1, float *col_acc) {
+    const trainopt__vf x0 = trainopt__grad_load(&s->gi, g[0], at, k, scaled, nonfinite);
+    const trainopt__vf y0 = k == TRAINOPT_SIMD_LANES ? trainopt__v_load(p[0] + at) : trainopt__v_load_n(p[0] + at, k);
+    trainopt__vf col = trainopt__v_fma(x0, x0, trainopt__v_load(col_acc + at));
+    *acc0 = trainopt__v_fma(x0, x0, *acc0);
+    *pacc0 = trainopt__v_fma(y0, y0, *pacc0);
+    if (two) {
+        const trainopt__vf x1 = trainopt__grad_load(&s->gi, g[1], at, k, scaled, nonfinite);
+        const trainopt__vf y1 = k == TRAINOPT_SIMD_LANES ? trainopt__v_load(p[1] + at) : trainopt__v_load_n(p[1] + at, k);
+        col = trainopt__v_fma(x1, x1, col);
+        *acc1 = trainopt__v_fma(x1, x1, *acc1);
+        *pacc1 = trainopt__v_fma(y1, y1, *pacc1);
+    }
+    trainopt__v_store(col_acc + at, col);
+}
+
+/* One row (two = 0) or two consecutive rows (two = 1) of `cols` g and p: each row's
+   blocked sums of g^2 into total[row] and of p^2 into *p_sumsq (row 0's blocks, then row
+   1's: the rows' order), g^2 into col_acc. `ahead`: the floats from row 0's start to the
+   end of the arrays (0: no prefetch). */
+TRAINOPT__FORCE_INLINE void trainopt__af_rows_sq(const trainopt__af_scalars *s, const float *const *g, const float *const *p,
+                                                 size_t cols, int two, int scaled, size_t *nonfinite, float *col_acc,
+                                                 double *total, double *p_sumsq, size_t ahead) {
+    float p1_blocks[TRAINOPT__AF_FUSED_COLS / TRAINOPT__LW_BLOCK]; /* row 1's p^2 block sums wait for row 0's */
+    size_t b, i, j, q;
+    for (b = 0; b < cols; b += TRAINOPT__LW_BLOCK) {
+        const size_t end = cols - b < TRAINOPT__LW_BLOCK ? cols : b + TRAINOPT__LW_BLOCK;
+        const size_t whole = end - (end - b) % 16;
+        trainopt__acc16 acc0, pacc0, acc1, pacc1;
+        trainopt__acc16_zero(&acc0);
+        trainopt__acc16_zero(&pacc0);
+        trainopt__acc16_zero(&acc1); /* unused with one row: the compiler drops it */
+        trainopt__acc16_zero(&pacc1);
+        for (i = b; i < whole; i += 16) {
+            for (q = 0; q <= (size_t)two; q++)
+                if (i + TRAINOPT__AF_AHEAD + q * cols < ahead) {
+                    TRAINOPT__AF_PREFETCH(g[q] + i + TRAINOPT__AF_AHEAD);
+                    TRAINOPT__AF_PREFETCH(p[q] + i + TRAINOPT__AF_AHEAD);
+                }
+            TRAINOPT__UNROLL_PARTIALS for (j = 0; j < TRAINOPT__ACC_VECS; j++)
+                trainopt__af_sq2_into(s, g, p, i + j * TRAINOPT_SIMD_LANES, TRAINOPT_SIMD_LANES, two, scaled, nonfinite,
+                                      &acc0.v[j], &pacc0.v[j], &acc1.v[j], &pacc1.v[j], col_acc);
+        }
+        for (j = 0; i < end; j++, i += TRAINOPT_SIMD_LANES)
+            trainopt__af_sq2_into(s, g, p, i, end - i < TRAINOPT_SIMD_LANES ? end - i : TRAINOPT_SIMD_LANES, two, scaled,
+                                  nonfinite, &acc0.v[j], &pacc0.v[j], &acc1.v[j], &pacc1.v[j], col_acc);
+        total[0] += (double)trainopt__acc16_sum(&acc0);
+        *p_sumsq += (double)trainopt__acc16_sum(&pacc0);
+        if (two) {
+            total[1] += (double)trainopt__acc16_sum(&acc1);
+            p1_blocks[b / TRAINOPT__LW_BLOCK] = trainopt__acc16_sum(&pacc1);
+        }
+    }
+    if (two)
+        for (b = 0; b < cols; b += TRAINOPT__LW_BLOCK) *p_sumsq += (double)p1_blocks[b / TRAINOPT__LW_BLOCK];
+}
+
+/* g^2 * inv[row] of k <= LANES elements at i of row 0, then with `two` of row 1, into
+   their columns' float sums. */
+TRAINOPT__FORCE_INLINE void trainopt__af_weighted2_into(const trainopt__af_scalars *s, const float *const *g, const float *inv,
+                                                        size_t i, size_t k, int two, int scaled, float *w_acc) {
+    trainopt__vf x = trainopt__grad_load(&s->gi, g[0], i, k, scaled, NULL);
+    trainopt__vf w = trainopt__v_fma(trainopt__v_mul(x, x), trainopt__v_set1(inv[0]), trainopt__v_load(w_acc + i));
+    if (two) {
+        x = trainopt__grad_load(&s->gi, g[1], i, k, scaled, NULL);
+        w = trainopt__v_fma(trainopt__v_mul(x, x), trainopt__v_set1(inv[1]), w);
+    }
+    trainopt__v_store(w_acc + i, w);
+}
+
+/* The same over one row, or two, of `cols`: whole vectors (plain loads), then the last. */
+TRAINOPT__FORCE_INLINE void trainopt__af_rows_weighted(const trainopt__af_scalars *s, const float *const *g, const float *inv,
+                                                       size_t cols, int two, int scaled, float *w_acc) {
+    const size_t whole = cols - cols % TRAINOPT_SIMD_LANES;
+    size_t i;
+    for (i = 0; i < whole; i += TRAINOPT_SIMD_LANES)
+        trainopt__af_weighted2_into(s, g, inv, i, TRAINOPT_SIMD_LANES, two, scaled, w_acc);
+    if (i < cols) trainopt__af_weighted2_into(s, g, inv, i, cols - i, two, scaled, w_acc);
+}
+
 static inline int trainopt__af_factors_fused(const trainopt__af_scalars *s, const float *param, const float *grad, size_t rows,
                                              size_t cols, float *row_var, float *col_var, int scaled, size_t *nonfinite,
                                              double *p_sumsq, double *u_sumsq, trainopt__af_mp *mp) {
-    double col_sum[TRAINOPT__AF_FUSED_COLS], w_sum[TRAINOPT__AF_FUSED_COLS], total;
-    float col_acc[TRAINOPT__AF_FUSED_COLS], w_acc[TRAINOPT__AF_FUSED_COLS], row_mean, least = INFINITY;
+    double col_sum[TRAINOPT__AF_FUSED_COLS], w_sum[TRAINOPT__AF_FUSED_COLS], total[2];
+    float col_acc[TRAINOPT__AF_FUSED_COLS], w_acc[TRAINOPT__AF_FUSED_COLS], row_mean, least = INFINITY, inv[2];
     const size_t padded = (cols + 15) / 16 * 16; /* col_acc past cols: the partial vector's zero lanes */
-    const size_t whole_vecs = cols - cols % TRAINOPT_SIMD_LANES;
-    size_t r, rb, b, i, j, c;
+    size_t r, rb, c, q;
+    int two = 0;
     for (rb = 0; rb < rows; rb += TRAINOPT__LW_BLOCK) { /* col_sum, w_sum: set by the first of several blocks */
         const size_t rend = rows - rb < TRAINOPT__LW_BLOCK ? rows : rb + TRAINOPT__LW_BLOCK;
         for (c = 0; c < padded; c++) col_acc[c] = w_acc[c] = 0.0f;
-        for (r = rb; r < rend; r++) {
-            const float *g = trainopt__af_g(mp, grad, r * cols, cols), *p = trainopt__af_p(mp, (float *)param, r * cols, cols);
+        for (r = rb; r < rend; r += 1 + (size_t)two) {
+            const float *g[2], *p[2];
+            two = mp == NULL && r + 1 < rend; /* two rows where both are in memory (mp's buffers hold one) */
             const size_t ahead = mp ? 0 : (rows - r) * cols;
-            trainopt__vf inv;
-            total = 0.0;
-            for (b = 0; b < cols; b += TRAINOPT__LW_BLOCK) {
-                const size_t end = cols - b < TRAINOPT__LW_BLOCK ? cols : b + TRAINOPT__LW_BLOCK;
-                const size_t whole = end - (end - b) % 16;
-                trainopt__acc16 acc, pacc;
-                trainopt__acc16_zero(&acc);
-                trainopt__acc16_zero(&pacc);
-                for (i = b; i < whole; i += 16) {
-                    if (i + TRAINOPT__AF_AHEAD < ahead) {
-                        TRAINOPT__AF_PREFETCH(g + i + TRAINOPT__AF_AHEAD);
-                        TRAINOPT__AF_PREFETCH(p + i + TRAINOPT__AF_AHEAD);
-                    }
-                    for (j = 0; j < TRAINOPT__ACC_VECS; j++) {
-                        const size_t at = i + j * TRAINOPT_SIMD_LANES;
-                        trainopt__af_sq_into(trainopt__grad_load(&s->gi, g, at, TRAINOPT_SIMD_LANES, scaled, nonfinite),
-                                             trainopt__v_load(p + at), &acc.v[j], col_acc + at, &pacc.v[j]);
-                    }
-                }
-                for (j = 0; i < end; j++, i += TRAINOPT_SIMD_LANES) {
-                    const size_t k = end - i < TRAINOPT_SIMD_LANES ? end - i : TRAINOPT_SIMD_LANES;
-                    trainopt__af_sq_into(trainopt__grad_load(&s->gi, g, i, k, scaled, nonfinite), trainopt__v_load_n(p + i, k),
-                                         &acc.v[j], col_acc + i, &pacc.v[j]);
-                }
-                total += (double)trainopt__acc16_sum(&acc);
-                *p_sumsq += (double)trainopt__acc16_sum(&pacc);
+            g[0] = trainopt__af_g(mp, grad, r * cols, cols), p[0] = trainopt__af_p(mp, (float *)param, r * cols, cols);
+            g[1] = two ? g[0] + cols : g[0], p[1] = two ? p[0] + cols : p[0];
+            total[0] = total[1] = 0.0;
+            if (two) trainopt__af_rows_sq(s, g, p, cols, 1, scaled, nonfinite, col_acc, total, p_sumsq, ahead);
+            else trainopt__af_rows_sq(s, g, p, cols, 0, scaled, nonfinite, col_acc, total, p_sumsq, ahead);
+            for (q = 0; q <= (size_t)two; q++) {
+                row_var[r + q] = trainopt__af_lerp1(row_var[r + q], (float)(total[q] / (double)cols), s);
+                inv[q] = 1.0f / row_var[r + q];
             }
-            row_var[r] = trainopt__af_lerp1(row_var[r], (float)(total / (double)cols), s);
-            inv = trainopt__v_set1(1.0f / row_var[r]);
-            for (i = 0; i < whole_vecs; i += TRAINOPT_SIMD_LANES)
-                trainopt__af_weighted_into(trainopt__grad_load(&s->gi, g, i, TRAINOPT_SIMD_LANES, scaled, NULL), inv, w_acc + i);
-            if (i < cols) trainopt__af_weighted_into(trainopt__grad_load(&s->gi, g, i, cols - i, scaled, NULL), inv, w_acc + i);
+            if (two) trainopt__af_rows_weighted(s, g, inv, cols, 1, scaled, w_acc);
+            else trainopt__af_rows_weighted(s, g, inv, cols, 0, scaled, w_acc);
         }
         if (rend < rows && rb == 0) /* 0.0 + x is x (trainopt__af_col1) */
             for (c = 0; c < cols; c++) col_sum[c] = (double)col_acc[c], w_sum[c] = (double)w_acc[c];
@@ -867,9 +929,9 @@ static inline int trainopt__af_factors_fused(const trainopt__af_scalars *s, cons
         const float coef = row_var[r] / row_mean;
         if (!(coef >= 0.0f && coef * least >= s->eps1_sq)) return 0;
     }
-    total = trainopt__af_sum8(col_sum, cols) * (double)row_mean;
-    if (!trainopt__finite(total)) return 0;
-    *u_sumsq = total;
+    total[0] = trainopt__af_sum8(col_sum, cols) * (double)row_mean;
+    if (!trainopt__finite(total[0])) return 0;
+    *u_sumsq = total[0];
     return 1;
 }
 
