@@ -169,8 +169,9 @@ $(eval $(call runner_rule,ref,gcc,-O2))
 # scalar backend too can then fuse a product into a sum, which baseline x86-64 cannot);
 # clang -O3 with contraction on; unoptimized gcc (no inlining but the forced, every value
 # through memory) on the scalar and avx512 backends (its library objects are as dear as
-# -O2's, since -O0 emits every forced-inline body unsimplified, and its runner the slowest). clang -O2 on baseline x86-64 is the clang-dispatch leg's build (below)
-# for scalar, avx2 and avx512. Until 2026-12-06 gcc -O3 -ffp-contract=fast, gcc -O2
+# -O2's, since -O0 emits every forced-inline body unsimplified, and its runner the
+# slowest). clang -O2 on baseline x86-64 is the clang-dispatch leg's build (below) for
+# scalar, avx2 and avx512. Until 2026-12-06 gcc -O3 -ffp-contract=fast, gcc -O2
 # -march=native, clang -O2 and clang -O0 were legs of their own: make test outgrew the CI's
 # 90 minutes (bench/FINDINGS.md, "make test's time: one leg per question").
 $(eval $(call runner_rule,gcc-O3-contract-off,gcc,-O3 -ffp-contract=off))

@@ -99,7 +99,7 @@ valgrind_run() {
 }
 have_valgrind() { [ -x "$build/valgrind/runner" ] && command -v valgrind >/dev/null 2>&1; }
 have_qemu() { [ -x "$build/aarch64/runner" ] && command -v qemu-aarch64 >/dev/null 2>&1; }
-rm -f "$build/valgrind/status.txt" "$build/aarch64/log.txt"
+rm -f "$build/valgrind/status.txt"
 (
     if have_valgrind; then logged valgrind valgrind_run; fi
     if have_qemu; then logged aarch64 $low qemu-aarch64 "$build/aarch64/runner" $small --expect "$golden_hashes"; fi

@@ -62,6 +62,14 @@ class Threads(unittest.TestCase):
             opt.step(grad_scale=grad_scale)
         return params, opt
 
+    def assert_same_states(self, opt, ref, what):
+        """Every tensor of ref's state equals opt's, bit for bit."""
+        sa, sb = opt.state_dict()["state"], ref.state_dict()["state"]
+        for k in sb:
+            for key, v in sb[k].items():
+                if isinstance(v, torch.Tensor):
+                    self.assertTrue(torch.equal(sa[k][key], v), "%s: state %d %s differs" % (what, k, key))
+
     def test_every_multi_step_class_has_a_case(self):
         self.assertEqual(sorted(multi_step_classes()), sorted(name for name, _ in CASES))
 
@@ -76,12 +84,7 @@ class Threads(unittest.TestCase):
                     for i, (a, b) in enumerate(zip(got, want)):
                         self.assertTrue(torch.equal(a, b), "%s threads=%d grad_scale=%s: parameter %d differs"
                                         % (name, threads, grad_scale, i))
-                    sa, sb = opt.state_dict()["state"], ref.state_dict()["state"]
-                    for k in sb:
-                        for key, v in sb[k].items():
-                            if isinstance(v, torch.Tensor):
-                                self.assertTrue(torch.equal(sa[k][key], v), "%s threads=%d: state %d %s differs"
-                                                % (name, threads, k, key))
+                    self.assert_same_states(opt, ref, "%s threads=%d" % (name, threads))
 
     def test_bfloat16_same_bits_at_1_2_3_threads(self):
         """bf16 groups step through trainopt_<opt>_step_mp_multi on the pool: the bits of one
@@ -97,12 +100,7 @@ class Threads(unittest.TestCase):
                         self.assertTrue(torch.equal(a.view(torch.int16), b.view(torch.int16)),
                                         "%s bf16 threads=%d grad_scale=%s: parameter %d differs"
                                         % (name, threads, grad_scale, i))
-                    sa, sb = opt.state_dict()["state"], ref.state_dict()["state"]
-                    for k in sb:
-                        for key, v in sb[k].items():
-                            if isinstance(v, torch.Tensor):
-                                self.assertTrue(torch.equal(sa[k][key], v), "%s bf16 threads=%d: state %d %s differs"
-                                                % (name, threads, k, key))
+                    self.assert_same_states(opt, ref, "%s bf16 threads=%d" % (name, threads))
 
     def test_lists_same_bits_at_1_2_3_threads(self):
         """LAMB and LARS step a group in one trainopt_{lamb,lars}_step_mt call on the pool: the bits
@@ -118,12 +116,7 @@ class Threads(unittest.TestCase):
                     for i, (a, b) in enumerate(zip(got, want)):
                         self.assertTrue(torch.equal(a, b), "%s %s threads=%d grad_scale=%s: parameter %d differs"
                                         % (name, kw, threads, grad_scale, i))
-                    sa, sb = opt.state_dict()["state"], ref.state_dict()["state"]
-                    for k in sb:
-                        for key, v in sb[k].items():
-                            if isinstance(v, torch.Tensor):
-                                self.assertTrue(torch.equal(sa[k][key], v), "%s threads=%d: state %d %s differs"
-                                                % (name, threads, k, key))
+                    self.assert_same_states(opt, ref, "%s threads=%d" % (name, threads))
 
     def test_default_follows_torch_get_num_threads(self):
         before = torch.get_num_threads()
