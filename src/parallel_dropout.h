@@ -21,9 +21,10 @@ static void trainopt__pdrop_task(void *arg, size_t i) {
     const size_t s = (j->first + i) * TRAINOPT_CHUNK, len = trainopt__bn_min(TRAINOPT_CHUNK, j->n - s);
     if (j->backward)
         trainopt__dropout_backward_body(j->p, j->seed, j->offset + s, len, j->x + s, j->y + s,
-                                        j->mask_in ? j->mask_in + s / 8 : NULL);
+                                        j->mask_in ? j->mask_in + s / 8 : NULL, j->n);
     else
-        trainopt__dropout_apply(j->p, j->seed, j->offset + s, len, j->x + s, j->y + s, j->mask_out ? j->mask_out + s / 8 : NULL);
+        trainopt__dropout_apply(j->p, j->seed, j->offset + s, len, j->x + s, j->y + s, j->mask_out ? j->mask_out + s / 8 : NULL,
+                                j->n);
 }
 
 TRAINOPT__DRIVER void trainopt__pdrop_run(trainopt__pdrop_job *job, const trainopt_threads *threads) {
@@ -42,7 +43,7 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_dropout_forward_mt(double p, uint6
     const trainopt_status st = trainopt__dropout_check_fn(p, n, x, y, mask, 0, "trainopt_dropout_forward_mt");
     if (st != TRAINOPT_OK || n == 0) return st;
     if (!trainopt__has_hook(threads)) {
-        trainopt__dropout_apply(p, seed, offset, n, x, y, mask);
+        trainopt__dropout_apply(p, seed, offset, n, x, y, mask, n);
         return TRAINOPT_OK;
     }
     job.p = p, job.seed = seed, job.offset = offset, job.n = n, job.x = x, job.y = y;
@@ -58,7 +59,7 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_dropout_backward_mt(double p, uint
     const trainopt_status st = trainopt__dropout_check_fn(p, n, dy, dx, mask, 1, "trainopt_dropout_backward_mt");
     if (st != TRAINOPT_OK || n == 0) return st;
     if (!trainopt__has_hook(threads)) {
-        trainopt__dropout_backward_body(p, seed, offset, n, dy, dx, mask);
+        trainopt__dropout_backward_body(p, seed, offset, n, dy, dx, mask, n);
         return TRAINOPT_OK;
     }
     job.p = p, job.seed = seed, job.offset = offset, job.n = n, job.x = dy, job.y = dx;

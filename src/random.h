@@ -202,6 +202,7 @@ typedef struct {
     float *y;
     uint32_t *u;
     trainopt__bitw bw;
+    int stream; /* dropout: whole-group vectors of y go out with streaming stores */
 } trainopt__rng_io;
 
 /* The blocks b0 + lane of stream c2 (b0 % LANES == 0, so the low word never carries). */
@@ -380,12 +381,14 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__half16(trainopt__vi w, int high) {
 }
 
 /* y = x * scale where kept, x * 0 where dropped (PyTorch's x * noise: NaN stays NaN),
-   for k lanes at call index i; returns the keep bits. */
+   for k lanes at call index i; returns the keep bits. k is LANES in a whole group,
+   whose vectors are the aligned ones io->stream speaks of; below LANES in partials. */
 TRAINOPT__FORCE_INLINE uint32_t trainopt__dropout_lanes(const trainopt__rng_scalars *s, const trainopt__rng_io *io, size_t i,
-                                                        size_t k, trainopt__vm keep) {
+                                                        size_t k, int in_group, trainopt__vm keep) {
     const trainopt__vf y =
         trainopt__v_mul(trainopt__v_load_n(io->x + i, k), trainopt__v_select(keep, trainopt__v_set1(s->scale), trainopt__v_zero()));
-    trainopt__v_store_n(io->y + i, y, k);
+    if (in_group && io->stream) trainopt__v_stream(io->y + i, y);
+    else trainopt__v_store_n(io->y + i, y, k);
     return trainopt__m_bits(keep);
 }
 
@@ -414,8 +417,8 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_word(const trainopt__rng_scalars *
         keep0 = trainopt__vi_ge(trainopt__vi_or(trainopt__vi_shl(w, 16), trainopt__half16(t, 0)), th);
         keep1 = trainopt__vi_ge(trainopt__vi_or(trainopt__vi_and(w, trainopt__vi_set1(0xffff0000u)), trainopt__half16(t, 1)), th);
     }
-    bits[0] |= (uint64_t)trainopt__dropout_lanes(s, io, i, TRAINOPT_SIMD_LANES, keep0) << shift;
-    bits[1] |= (uint64_t)trainopt__dropout_lanes(s, io, i + 64, TRAINOPT_SIMD_LANES, keep1) << shift;
+    bits[0] |= (uint64_t)trainopt__dropout_lanes(s, io, i, TRAINOPT_SIMD_LANES, 1, keep0) << shift;
+    bits[1] |= (uint64_t)trainopt__dropout_lanes(s, io, i + 64, TRAINOPT_SIMD_LANES, 1, keep1) << shift;
 }
 
 /* One batch of LANES blocks (b + lane, stream 0, already computed in c) of a
@@ -491,7 +494,7 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_partial(int has_mask, const traino
     high = trainopt__vi_lt(trainopt__vi_set1(0u), trainopt__vi_and(elo, trainopt__vi_set1(64u)));
     draw = trainopt__vi_or(trainopt__vi_shl(trainopt__vi_select(high, trainopt__half16(wc, 1), trainopt__half16(wc, 0)), 16),
                            trainopt__vi_select(high, trainopt__half16(wd, 1), trainopt__half16(wd, 0)));
-    bits = trainopt__dropout_lanes(s, io, i, k, trainopt__vi_ge(draw, trainopt__vi_set1(s->threshold)));
+    bits = trainopt__dropout_lanes(s, io, i, k, 0, trainopt__vi_ge(draw, trainopt__vi_set1(s->threshold)));
     if (has_mask) trainopt__bitw_put(&io->bw, bits & (uint32_t)((1ull << k) - 1u), (unsigned)k);
 }
 
@@ -716,9 +719,11 @@ TRAINOPT__DRIVER void trainopt__dropout_run_mask(const trainopt__rng_scalars *s,
     trainopt__rng_run(TRAINOPT__RNG_DROPOUT, 1, &ls, &lio, n);
 }
 
-/* The shared body of forward and regenerating backward: y from x with the keep bits of (seed, offset). */
+/* The shared body of forward and regenerating backward: y from x with the keep bits of
+   (seed, offset). total: the length of the whole call this range belongs to (>>parallel-dropout
+   runs pieces of one), which decides the kind of store. */
 TRAINOPT__FORCE_INLINE void trainopt__dropout_apply(double p, uint64_t seed, uint64_t offset, size_t n, const float *x, float *y,
-                                                    uint8_t *mask) {
+                                                    uint8_t *mask, size_t total) {
     trainopt__rng_scalars s;
     trainopt__rng_io io;
     if (p == 0.0 || p == 1.0) {
@@ -736,21 +741,24 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_apply(double p, uint64_t seed, uin
     io.x = x;
     io.y = y;
     io.bw.p = mask;
-    /* y goes out with ordinary stores at every size, unlike batch norm's outputs:
-       with streaming stores from TRAINOPT_STREAM_BYTES on, this loop (about 25
-       instructions of generator work per vector stored) ran 1.1-1.45x slower at
-       16M on Zen 5 (avx512 and avx2), although the same-traffic kernel, which
-       stores back to back, is 7% faster streaming (bench/FINDINGS.md, "Dropout
-       and the generator"). */
+    /* From TRAINOPT_STREAM_BYTES on, y goes out with streaming stores where one
+       vector is one whole 64-byte line (AVX-512): 8-19% faster at 16M on Zen 4.
+       Where a vector is half a line (AVX2) the group's order of stores (i, i+64,
+       i+16, ...) leaves the write-combining buffers half full: 14x slower, so
+       ordinary stores there (bench/FINDINGS.md, "Dropout and the generator").
+       The groups start at call index head = (-offset) % 128, their vectors LANES apart. */
+    io.stream = TRAINOPT__STREAM_ALIGN == 64 && total >= TRAINOPT_STREAM_BYTES / sizeof(float) &&
+                (uintptr_t)(y + ((128 - offset % 128) % 128)) % TRAINOPT__STREAM_ALIGN == 0;
     if (mask) trainopt__dropout_run_mask(&s, &io, n);
     else trainopt__dropout_run(&s, &io, n);
+    if (io.stream) trainopt__stream_fence();
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_dropout_forward(double p, uint64_t seed, uint64_t offset, size_t n, const float *x, float *y,
                                                      uint8_t *mask) {
     trainopt_status st = trainopt__dropout_check(p, n, x, y, mask, 0);
     if (st != TRAINOPT_OK || n == 0) return st;
-    trainopt__dropout_apply(p, seed, offset, n, x, y, mask);
+    trainopt__dropout_apply(p, seed, offset, n, x, y, mask, n);
     return TRAINOPT_OK;
 }
 
@@ -783,9 +791,9 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_mask_loop(size_t n, int copy, floa
 
 /* The backward pass of a checked call (shared with >>parallel-dropout's pieces). */
 TRAINOPT__FORCE_INLINE void trainopt__dropout_backward_body(double p, uint64_t seed, uint64_t offset, size_t n, const float *dy,
-                                                            float *dx, const uint8_t *mask) {
+                                                            float *dx, const uint8_t *mask, size_t total) {
     if (mask == NULL) {
-        trainopt__dropout_apply(p, seed, offset, n, dy, dx, NULL);
+        trainopt__dropout_apply(p, seed, offset, n, dy, dx, NULL, total);
     } else if (p == 1.0) {
         trainopt__scale_loop(n, 0.0f, dy, dx);
     } else if (p == 0.0) {
@@ -799,7 +807,7 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_dropout_backward(double p, uint64_
                                                       float *dx, const uint8_t *mask) {
     trainopt_status st = trainopt__dropout_check(p, n, dy, dx, mask, 1);
     if (st != TRAINOPT_OK || n == 0) return st;
-    trainopt__dropout_backward_body(p, seed, offset, n, dy, dx, mask);
+    trainopt__dropout_backward_body(p, seed, offset, n, dy, dx, mask, n);
     return TRAINOPT_OK;
 }
 

@@ -11,6 +11,7 @@
 #define _POSIX_C_SOURCE 200112L /* pthreads under -std=c99 */
 #include "harness.h"
 #include "trainopt.h"
+#include "trainopt_simd.h" /* TRAINOPT__STREAM_ALIGN: where dropout streams */
 
 #include <math.h>
 #include <pthread.h>
@@ -1104,6 +1105,41 @@ static void pa_test_dropout(to_ctx *t) {
                         cases++;
                     }
     free(x), free(dy), free(out), free(want);
+    TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
+}
+
+/* From TRAINOPT_STREAM_BYTES (16 MiB) on, AVX-512 writes y with streaming stores, decided on
+   the whole call's length, so the 64K pieces of a threaded call stream too (with the head of
+   each piece written by ordinary stores). Offset 37 puts the first whole group at element 91
+   and to_buf's misalignment of 5 floats puts it on a line; n a multiple of 16 keeps dx and
+   the regenerated dx on lines as well. Only where one vector is one line (elsewhere the
+   plain stores are the ones pa_test_dropout checks). */
+static void pa_test_dropout_streaming(to_ctx *t) {
+    const size_t n = ((size_t)16 << 20) / sizeof(float) + 1008, used = 3 * n + (n + 7) / 8;
+    static const size_t hooks[] = {2, 5}; /* pthread x2, reverse */
+    to_buf x = to_buf_new(n, 0), dy = to_buf_new(n, 0), want = to_buf_new(used, 5), out = to_buf_new(used, 5);
+    uint64_t seed = 0xd51u;
+    size_t h;
+    if (TRAINOPT__STREAM_ALIGN != 64) {
+        to_buf_free(&x), to_buf_free(&dy), to_buf_free(&want), to_buf_free(&out);
+        return;
+    }
+    to_rand_fill(&seed, x.p, n, -2.0f, 2.0f);
+    to_rand_fill(&seed, dy.p, n, -1.0f, 1.0f);
+    TO_CHECK(t, pa_drop_run(n, 0.3, 37, 0, 1, x.p, dy.p, want.p, NULL) == TRAINOPT_OK,
+             "the unthreaded dropout refused: %s", trainopt_last_error());
+    for (h = 0; h < sizeof hooks / sizeof hooks[0]; h++) {
+        int threads;
+        uint64_t hseed = 17;
+        trainopt_threads th = pa_threads(&pa_hooks[hooks[h]], &threads, &hseed);
+        char what[96];
+        snprintf(what, sizeof what, "dropout of 16 MiB with a mask, %s", pa_hooks[hooks[h]].name);
+        TO_CHECK(t, pa_drop_run(n, 0.3, 37, 0, 1, x.p, dy.p, out.p, &th) == TRAINOPT_OK, "%s: refused: %s", what,
+                 trainopt_last_error());
+        to_bits_equal(t, what, out.p, want.p, used);
+        to_buf_canaries_ok(t, &out, what);
+    }
+    to_buf_free(&x), to_buf_free(&dy), to_buf_free(&want), to_buf_free(&out);
     TO_CHECK(t, !pa_pool_failed, "pthread_create failed");
 }
 
@@ -2862,6 +2898,7 @@ void TO_NAME(parallel_tests)(to_ctx *t) {
     to_run(t, "batch norm", pa_test_batchnorm);
     to_run(t, "batch norm refusals", pa_test_batchnorm_refusals);
     to_run(t, "dropout", pa_test_dropout);
+    to_run(t, "dropout with streaming stores", pa_test_dropout_streaming);
     to_run(t, "dropout refusals", pa_test_dropout_refusals);
     to_run(t, "batch norm inference", pa_test_bn_infer);
     to_run(t, "batch norm inference refusals", pa_test_bn_infer_refusals);
