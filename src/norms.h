@@ -96,13 +96,6 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__norm_dx(const trainopt__norm_row *
                            trainopt__v_fma(g, trainopt__v_set1(rc->a), trainopt__v_set1(rc->c)));
 }
 
-/* A hint to load the cache line at p (no fault, no effect on results). */
-#if defined(__GNUC__) || defined(__clang__)
-#define TRAINOPT__NORM_PREFETCH(p) __builtin_prefetch((p), 0, 3)
-#else
-#define TRAINOPT__NORM_PREFETCH(p) ((void)(p))
-#endif
-
 /* One row of y (backward: dx); with stream, aligned vectors go through streaming
    stores (as >>batchnorm's rows), and the forward prefetches next_x (the row its next
    statistics sweep starts on; NULL: none) alongside: this sweep reads its own row from
@@ -123,7 +116,7 @@ TRAINOPT__FORCE_INLINE void trainopt__norm_row_body(const trainopt__norm_row *rc
         const trainopt__vi none = trainopt__vi_set1(0u);
         for (; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES) {
             /* 2-byte values: a cache line every other vector; the hint is cheap */
-            if (next_x) TRAINOPT__NORM_PREFETCH((const unsigned char *)next_x + 2 * i);
+            if (next_x) TRAINOPT__PREFETCH((const unsigned char *)next_x + 2 * i);
             trainopt__store_from_f32(out, dt, 0, i, TRAINOPT_SIMD_LANES, TRAINOPT__NORM_VEC(i, TRAINOPT_SIMD_LANES), none);
         }
         if (i < len) trainopt__store_from_f32(out, dt, 0, i, len - i, TRAINOPT__NORM_VEC(i, len - i), none);
@@ -133,7 +126,7 @@ TRAINOPT__FORCE_INLINE void trainopt__norm_row_body(const trainopt__norm_row *rc
         const size_t h = trainopt__bn_head((float *)out, len);
         if (h) trainopt__v_store_n((float *)out, TRAINOPT__NORM_VEC(0, h), h);
         for (i = h; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES) {
-            if (next_x) TRAINOPT__NORM_PREFETCH((const float *)next_x + i);
+            if (next_x) TRAINOPT__PREFETCH((const float *)next_x + i);
             trainopt__v_stream((float *)out + i, TRAINOPT__NORM_VEC(i, TRAINOPT_SIMD_LANES));
         }
     } else {

@@ -438,11 +438,6 @@ TRAINOPT__FORCE_INLINE float *trainopt__af_v(trainopt__af_mp *mp, float *varianc
    alone left memory idle between rows: the hint took 10-25% off the two sweeps at
    [4096][4096] (bench/FINDINGS.md). No effect on results. */
 #define TRAINOPT__AF_AHEAD 512
-#if defined(__GNUC__) || defined(__clang__)
-#define TRAINOPT__AF_PREFETCH(p) __builtin_prefetch((p), 0, 3)
-#else
-#define TRAINOPT__AF_PREFETCH(p) ((void)(p))
-#endif
 
 /* Sums of the (scaled) g^2 over g[0, n), each block's sum added to `total` (returned), and
    of p^2 over p[0, n), each block's added to *p_sumsq: blocked order, so a row in pieces
@@ -560,8 +555,8 @@ TRAINOPT__FORCE_INLINE double trainopt__af_row(const trainopt__af_scalars *s, tr
     if (apply) {
         for (i = 0; i + 16 <= whole; i += 16) {
             if (i + TRAINOPT__AF_AHEAD < ahead) {
-                TRAINOPT__AF_PREFETCH(grad + i + TRAINOPT__AF_AHEAD);
-                TRAINOPT__AF_PREFETCH(param + i + TRAINOPT__AF_AHEAD);
+                TRAINOPT__PREFETCH(grad + i + TRAINOPT__AF_AHEAD);
+                TRAINOPT__PREFETCH(param + i + TRAINOPT__AF_AHEAD);
             }
             for (j = i; j < i + 16; j += TRAINOPT_SIMD_LANES)
                 trainopt__af_apply(s, param, j, TRAINOPT_SIMD_LANES,
@@ -811,13 +806,13 @@ TRAINOPT__FORCE_INLINE void trainopt__af_sq2_into(const trainopt__af_scalars *s,
                                                   trainopt__vf *acc0, trainopt__vf *pacc0, trainopt__vf *acc1,
                                                   trainopt__vf *pacc1, float *col_acc) {
     const trainopt__vf x0 = trainopt__grad_load(&s->gi, g[0], at, k, scaled, nonfinite);
-    const trainopt__vf y0 = k == TRAINOPT_SIMD_LANES ? trainopt__v_load(p[0] + at) : trainopt__v_load_n(p[0] + at, k);
+    const trainopt__vf y0 = trainopt__v_load_n(p[0] + at, k);
     trainopt__vf col = trainopt__v_fma(x0, x0, trainopt__v_load(col_acc + at));
     *acc0 = trainopt__v_fma(x0, x0, *acc0);
     *pacc0 = trainopt__v_fma(y0, y0, *pacc0);
     if (two) {
         const trainopt__vf x1 = trainopt__grad_load(&s->gi, g[1], at, k, scaled, nonfinite);
-        const trainopt__vf y1 = k == TRAINOPT_SIMD_LANES ? trainopt__v_load(p[1] + at) : trainopt__v_load_n(p[1] + at, k);
+        const trainopt__vf y1 = trainopt__v_load_n(p[1] + at, k);
         col = trainopt__v_fma(x1, x1, col);
         *acc1 = trainopt__v_fma(x1, x1, *acc1);
         *pacc1 = trainopt__v_fma(y1, y1, *pacc1);
@@ -845,8 +840,8 @@ TRAINOPT__FORCE_INLINE void trainopt__af_rows_sq(const trainopt__af_scalars *s, 
         for (i = b; i < whole; i += 16) {
             for (q = 0; q <= (size_t)two; q++)
                 if (i + TRAINOPT__AF_AHEAD + q * cols < ahead) {
-                    TRAINOPT__AF_PREFETCH(g[q] + i + TRAINOPT__AF_AHEAD);
-                    TRAINOPT__AF_PREFETCH(p[q] + i + TRAINOPT__AF_AHEAD);
+                    TRAINOPT__PREFETCH(g[q] + i + TRAINOPT__AF_AHEAD);
+                    TRAINOPT__PREFETCH(p[q] + i + TRAINOPT__AF_AHEAD);
                 }
             TRAINOPT__UNROLL_PARTIALS for (j = 0; j < TRAINOPT__ACC_VECS; j++)
                 trainopt__af_sq2_into(s, g, p, i + j * TRAINOPT_SIMD_LANES, TRAINOPT_SIMD_LANES, two, scaled, nonfinite,
@@ -889,9 +884,13 @@ TRAINOPT__FORCE_INLINE void trainopt__af_rows_weighted(const trainopt__af_scalar
     if (i < cols) trainopt__af_weighted2_into(s, g, inv, i, cols - i, two, scaled, w_acc);
 }
 
-static inline int trainopt__af_factors_fused(const trainopt__af_scalars *s, const float *param, const float *grad, size_t rows,
-                                             size_t cols, float *row_var, float *col_var, int scaled, size_t *nonfinite,
-                                             double *p_sumsq, double *u_sumsq, trainopt__af_mp *mp) {
+/* NO_CLONE: a program whose one Adafactor call is unfactored gave gcc a clone of this
+   with col_var NULL, which warned about the column code it cannot reach. */
+TRAINOPT__DRIVER TRAINOPT__NO_CLONE int trainopt__af_factors_fused(const trainopt__af_scalars *s, const float *param,
+                                                                   const float *grad, size_t rows, size_t cols,
+                                                                   float *row_var, float *col_var, int scaled,
+                                                                   size_t *nonfinite, double *p_sumsq, double *u_sumsq,
+                                                                   trainopt__af_mp *mp) {
     double col_sum[TRAINOPT__AF_FUSED_COLS], w_sum[TRAINOPT__AF_FUSED_COLS], total[2];
     float col_acc[TRAINOPT__AF_FUSED_COLS], w_acc[TRAINOPT__AF_FUSED_COLS], row_mean, least = INFINITY, inv[2];
     const size_t padded = (cols + 15) / 16 * 16; /* col_acc past cols: the partial vector's zero lanes */
