@@ -123,7 +123,8 @@
      TRAINOPT_SIMDE_NEON  testing only: the NEON backend through SIMDe on any CPU.
      TRAINOPT_STREAM_BYTES  batch-norm and layer/RMS/group-norm outputs of at least this
                           many bytes (default 16 MiB) are written with non-temporal
-                          stores on x86 (dropout's never: it ran slower so);
+                          stores on x86, dropout's on AVX-512 only (a vector is a
+                          whole line there; AVX2's half-line stores ran slower so);
                           SIZE_MAX: never.
      TRAINOPT_THREAD_LOCAL  storage class of trainopt_last_error's buffer: by default
                           _Thread_local (C11), thread_local (C++11), __thread (gcc,
