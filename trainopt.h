@@ -10488,9 +10488,10 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_apply(double p, uint64_t seed, uin
     /* From TRAINOPT_STREAM_BYTES on, y goes out with streaming stores where one
        vector is one whole 64-byte line (AVX-512): 8-19% faster at 16M on Zen 4.
        Where a vector is half a line (AVX2) the group's order of stores (i, i+64,
-       i+16, ...) leaves the write-combining buffers half full: 14x slower, so
-       ordinary stores there (bench/FINDINGS.md, "Dropout and the generator").
-       The groups start at call index head = (-offset) % 128, their vectors LANES apart. */
+       i+16, ...) writes a line's halves in different batches, and streamed it ran
+       0.85-1.08x: ordinary stores there (bench/FINDINGS.md, "Dropout and the
+       generator"). The groups start at call index head = (-offset) % 128, their
+       vectors LANES apart. */
     io.stream = TRAINOPT__STREAM_ALIGN == 64 && total >= TRAINOPT_STREAM_BYTES / sizeof(float) &&
                 (uintptr_t)(y + ((128 - offset % 128) % 128)) % TRAINOPT__STREAM_ALIGN == 0;
     if (mask) trainopt__dropout_run_mask(&s, &io, n);
