@@ -62,15 +62,6 @@
 #define TRAINOPT__DRIVER static
 #endif
 
-/* A driver gcc must not specialize per call site: IPA-CP clones a function for a
-   constant argument, and a clone for a NULL array warns (-Warray-bounds, which
-   -Werror builds stop on) about the code that NULL makes dead. */
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8
-#define TRAINOPT__NO_CLONE __attribute__((noipa))
-#else
-#define TRAINOPT__NO_CLONE
-#endif
-
 /* A hint to load the cache line at p into every level (no fault, no effect on results). */
 #if defined(__GNUC__) || defined(__clang__)
 #define TRAINOPT__PREFETCH(p) __builtin_prefetch((p), 0, 3)

@@ -884,13 +884,9 @@ TRAINOPT__FORCE_INLINE void trainopt__af_rows_weighted(const trainopt__af_scalar
     if (i < cols) trainopt__af_weighted2_into(s, g, inv, i, cols - i, two, scaled, w_acc);
 }
 
-/* NO_CLONE: a program whose one Adafactor call is unfactored gave gcc a clone of this
-   with col_var NULL, which warned about the column code it cannot reach. */
-TRAINOPT__DRIVER TRAINOPT__NO_CLONE int trainopt__af_factors_fused(const trainopt__af_scalars *s, const float *param,
-                                                                   const float *grad, size_t rows, size_t cols,
-                                                                   float *row_var, float *col_var, int scaled,
-                                                                   size_t *nonfinite, double *p_sumsq, double *u_sumsq,
-                                                                   trainopt__af_mp *mp) {
+static inline int trainopt__af_factors_fused(const trainopt__af_scalars *s, const float *param, const float *grad, size_t rows,
+                                             size_t cols, float *row_var, float *col_var, int scaled, size_t *nonfinite,
+                                             double *p_sumsq, double *u_sumsq, trainopt__af_mp *mp) {
     double col_sum[TRAINOPT__AF_FUSED_COLS], w_sum[TRAINOPT__AF_FUSED_COLS], total[2];
     float col_acc[TRAINOPT__AF_FUSED_COLS], w_acc[TRAINOPT__AF_FUSED_COLS], row_mean, least = INFINITY, inv[2];
     const size_t padded = (cols + 15) / 16 * 16; /* col_acc past cols: the partial vector's zero lanes */
