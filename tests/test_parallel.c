@@ -1109,11 +1109,11 @@ static void pa_test_dropout(to_ctx *t) {
 }
 
 /* From TRAINOPT_STREAM_BYTES (16 MiB) on, AVX-512 writes y with streaming stores, decided on
-   the whole call's length, so the 64K pieces of a threaded call stream too (with the head of
-   each piece written by ordinary stores). Offset 37 puts the first whole group at element 91
-   and to_buf's misalignment of 5 floats puts it on a line; n a multiple of 16 keeps dx and
-   the regenerated dx on lines as well. Only where one vector is one line (elsewhere the
-   plain stores are the ones pa_test_dropout checks). */
+   the whole call's length, so the TRAINOPT_CHUNK pieces of a threaded call stream too (each
+   piece's partial head and tail with ordinary stores). Offset 37 puts the first whole group
+   at element 91 and to_buf's misalignment of 5 floats puts it on a line; n a multiple of 16
+   keeps dx and the regenerated dx on lines as well. Only where one vector is one line
+   (elsewhere the plain stores are the ones pa_test_dropout checks). */
 static void pa_test_dropout_streaming(to_ctx *t) {
     const size_t n = ((size_t)16 << 20) / sizeof(float) + 1008, used = 3 * n + (n + 7) / 8;
     static const size_t hooks[] = {2, 5}; /* pthread x2, reverse */
