@@ -2795,12 +2795,16 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__l1l2_lanes TRAINOPT__PRIVATE(trainopt__l1l2_lanes)
 #define trainopt__l1l2_loop TRAINOPT__PRIVATE(trainopt__l1l2_loop)
 #define trainopt__l1l2_scalars TRAINOPT__PRIVATE(trainopt__l1l2_scalars)
+#define trainopt__lamb_call_make TRAINOPT__PRIVATE(trainopt__lamb_call_make)
 #define trainopt__lamb_check TRAINOPT__PRIVATE(trainopt__lamb_check)
 #define trainopt__lamb_direction TRAINOPT__PRIVATE(trainopt__lamb_direction)
+#define trainopt__lamb_mp_make TRAINOPT__PRIVATE(trainopt__lamb_mp_make)
 #define trainopt__lamb_run TRAINOPT__PRIVATE(trainopt__lamb_run)
 #define trainopt__lamb_scalars_make TRAINOPT__PRIVATE(trainopt__lamb_scalars_make)
 #define trainopt__lane_index TRAINOPT__PRIVATE(trainopt__lane_index)
+#define trainopt__lars_call_make TRAINOPT__PRIVATE(trainopt__lars_call_make)
 #define trainopt__lars_check TRAINOPT__PRIVATE(trainopt__lars_check)
+#define trainopt__lars_mp_make TRAINOPT__PRIVATE(trainopt__lars_mp_make)
 #define trainopt__lars_run TRAINOPT__PRIVATE(trainopt__lars_run)
 #define trainopt__lars_scalars_make TRAINOPT__PRIVATE(trainopt__lars_scalars_make)
 #define trainopt__len TRAINOPT__PRIVATE(trainopt__len)
@@ -2817,6 +2821,8 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__lion_scalars_make TRAINOPT__PRIVATE(trainopt__lion_scalars_make)
 #define trainopt__load_as_f32 TRAINOPT__PRIVATE(trainopt__load_as_f32)
 #define trainopt__log_scalar TRAINOPT__PRIVATE(trainopt__log_scalar)
+#define trainopt__lw_call TRAINOPT__PRIVATE(trainopt__lw_call)
+#define trainopt__lw_call_run TRAINOPT__PRIVATE(trainopt__lw_call_run)
 #define trainopt__lw_check TRAINOPT__PRIVATE(trainopt__lw_check)
 #define trainopt__lw_io TRAINOPT__PRIVATE(trainopt__lw_io)
 #define trainopt__lw_list TRAINOPT__PRIVATE(trainopt__lw_list)
@@ -2986,7 +2992,6 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__piece TRAINOPT__PRIVATE(trainopt__piece)
 #define trainopt__ploss_job TRAINOPT__PRIVATE(trainopt__ploss_job)
 #define trainopt__ploss_task TRAINOPT__PRIVATE(trainopt__ploss_task)
-#define trainopt__plw_call TRAINOPT__PRIVATE(trainopt__plw_call)
 #define trainopt__plw_io TRAINOPT__PRIVATE(trainopt__plw_io)
 #define trainopt__plw_job TRAINOPT__PRIVATE(trainopt__plw_job)
 #define trainopt__plw_norms_f32 TRAINOPT__PRIVATE(trainopt__plw_norms_f32)
@@ -6638,6 +6643,29 @@ TRAINOPT__FORCE_INLINE void trainopt__lw_run(int op, const trainopt__lw_scalars 
     }
 }
 
+/* The lists and scalars of one checked LAMB or LARS call, as the passes read them; the
+   threaded forms run the same call in rounds (>>parallel-layerwise). */
+typedef struct {
+    int op; /* TRAINOPT__LW_LAMB or TRAINOPT__LW_LARS */
+    trainopt__lw_scalars s;
+    size_t k;
+    const size_t *lens;
+    float *const *params;
+    const float *const *grads;
+    float *const *state0, *const *state1; /* LAMB: exp_avgs, exp_avg_sqs; LARS: momentum_bufs, NULL */
+    double lr, trust_coef, trust_eps;
+    int has_wd, nesterov;
+} trainopt__lw_call;
+
+/* A call on the calling thread, tensor after tensor. */
+TRAINOPT__DRIVER void trainopt__lw_call_run(const trainopt__lw_call *m, const trainopt_step_opts *o) {
+#define TRAINOPT__LW_CALL_LOOP(scaled, bad)                                                                              \
+    trainopt__lw_run(m->op, &m->s, m->k, m->lens, m->params, m->grads, m->state0, m->state1, m->lr, m->trust_coef,      \
+                     m->trust_eps, scaled, bad, m->has_wd, m->nesterov)
+    TRAINOPT__RUN_STEP(o, TRAINOPT__LW_CALL_LOOP);
+#undef TRAINOPT__LW_CALL_LOOP
+}
+
 /* >>lamb */
 
 /* LAMB's per-step scalars from a checked config (the mixed-precision step makes them too). */
@@ -6660,10 +6688,11 @@ TRAINOPT__FORCE_INLINE trainopt__lw_scalars trainopt__lamb_scalars_make(const tr
 
 /* Every argument of a LAMB call, before anything is written (the threaded form's too);
    *skip: found_inf asks to skip the step. */
-static inline trainopt_status trainopt__lamb_check(const trainopt_lamb_config *c, int64_t step, size_t k, const size_t *lens,
-                                                   float *const *params, const float *const *grads, float *const *exp_avgs,
-                                                   float *const *exp_avg_sqs, const trainopt_step_opts *o, int *skip,
-                                                   const char *fn) {
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__lamb_check(const trainopt_lamb_config *c, int64_t step, size_t k,
+                                                            const size_t *lens, float *const *params,
+                                                            const float *const *grads, float *const *exp_avgs,
+                                                            float *const *exp_avg_sqs, const trainopt_step_opts *o,
+                                                            int *skip, const char *fn) {
     trainopt__lw_list lists[4];
     trainopt_status st;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
@@ -6685,26 +6714,36 @@ static inline trainopt_status trainopt__lamb_check(const trainopt_lamb_config *c
     return trainopt__lw_check(k, lens, lists, 4, o ? o->nonfinite : NULL, fn);
 }
 
-static inline trainopt_status trainopt__lamb_run(const trainopt_lamb_config *c, int64_t step, size_t k, const size_t *lens,
-                                                 float *const *params, const float *const *grads, float *const *exp_avgs,
-                                                 float *const *exp_avg_sqs, const trainopt_step_opts *o, const char *fn) {
-    trainopt__lw_scalars s;
-    trainopt_status st;
+/* A LAMB call checked and made into *m (the threaded form's too). m->k is 0 where nothing
+   is to be updated: a refusal, an empty list, or found_inf's skip (which counts 0). *m is
+   zeroed first, so that every compiler sees it set on every path. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__lamb_call_make(const trainopt_lamb_config *c, int64_t step, size_t k,
+                                                                const size_t *lens, float *const *params,
+                                                                const float *const *grads, float *const *exp_avgs,
+                                                                float *const *exp_avg_sqs, const trainopt_step_opts *o,
+                                                                const char *fn, trainopt__lw_call *m) {
     int skip;
-    st = trainopt__lamb_check(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, o, &skip, fn);
+    const trainopt_status st = trainopt__lamb_check(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, o, &skip, fn);
+    memset(m, 0, sizeof *m);
     if (st != TRAINOPT_OK) return st;
     if (k == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;
     }
-
-    s = trainopt__lamb_scalars_make(c, step, o);
-#define TRAINOPT__LAMB_RUN(scaled, bad)                                                                                 \
-    trainopt__lw_run(TRAINOPT__LW_LAMB, &s, k, lens, params, grads, exp_avgs, exp_avg_sqs, c->lr, 1.0, 0.0, scaled, bad, \
-                     c->weight_decay != 0.0, 0)
-    TRAINOPT__RUN_STEP(o, TRAINOPT__LAMB_RUN);
-#undef TRAINOPT__LAMB_RUN
+    m->op = TRAINOPT__LW_LAMB, m->s = trainopt__lamb_scalars_make(c, step, o);
+    m->k = k, m->lens = lens, m->params = params, m->grads = grads, m->state0 = exp_avgs, m->state1 = exp_avg_sqs;
+    m->lr = c->lr, m->trust_coef = 1.0, m->trust_eps = 0.0; /* LAMB's trust ratio: no coefficient, no eps */
+    m->has_wd = c->weight_decay != 0.0, m->nesterov = 0;
     return TRAINOPT_OK;
+}
+
+static inline trainopt_status trainopt__lamb_run(const trainopt_lamb_config *c, int64_t step, size_t k, const size_t *lens,
+                                                 float *const *params, const float *const *grads, float *const *exp_avgs,
+                                                 float *const *exp_avg_sqs, const trainopt_step_opts *o, const char *fn) {
+    trainopt__lw_call m;
+    const trainopt_status st = trainopt__lamb_call_make(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, o, fn, &m);
+    if (m.k) trainopt__lw_call_run(&m, o);
+    return st;
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_lamb_step(const trainopt_lamb_config *c, int64_t step, size_t k,
@@ -6735,10 +6774,10 @@ TRAINOPT__FORCE_INLINE trainopt__lw_scalars trainopt__lars_scalars_make(const tr
 
 /* Every argument of a LARS call, before anything is written (the threaded form's too);
    *skip: found_inf asks to skip the step. */
-static inline trainopt_status trainopt__lars_check(const trainopt_lars_config *c, size_t k, const size_t *lens,
-                                                   float *const *params, const float *const *grads,
-                                                   float *const *momentum_bufs, const trainopt_step_opts *o, int *skip,
-                                                   const char *fn) {
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__lars_check(const trainopt_lars_config *c, size_t k, const size_t *lens,
+                                                            float *const *params, const float *const *grads,
+                                                            float *const *momentum_bufs, const trainopt_step_opts *o, int *skip,
+                                                            const char *fn) {
     trainopt__lw_list lists[3];
     trainopt_status st;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
@@ -6759,26 +6798,33 @@ static inline trainopt_status trainopt__lars_check(const trainopt_lars_config *c
     return trainopt__lw_check(k, lens, lists, momentum_bufs ? 3 : 2, o ? o->nonfinite : NULL, fn);
 }
 
-static inline trainopt_status trainopt__lars_run(const trainopt_lars_config *c, size_t k, const size_t *lens,
-                                                 float *const *params, const float *const *grads, float *const *momentum_bufs,
-                                                 const trainopt_step_opts *o, const char *fn) {
-    trainopt__lw_scalars s;
-    trainopt_status st;
+/* A LARS call checked and made into *m (the threaded form's too), as LAMB's. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__lars_call_make(const trainopt_lars_config *c, size_t k, const size_t *lens,
+                                                                float *const *params, const float *const *grads,
+                                                                float *const *momentum_bufs, const trainopt_step_opts *o,
+                                                                const char *fn, trainopt__lw_call *m) {
     int skip;
-    st = trainopt__lars_check(c, k, lens, params, grads, momentum_bufs, o, &skip, fn);
+    const trainopt_status st = trainopt__lars_check(c, k, lens, params, grads, momentum_bufs, o, &skip, fn);
+    memset(m, 0, sizeof *m);
     if (st != TRAINOPT_OK) return st;
     if (k == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;
     }
-
-    s = trainopt__lars_scalars_make(c, o);
-#define TRAINOPT__LARS_RUN(scaled, bad)                                                                              \
-    trainopt__lw_run(TRAINOPT__LW_LARS, &s, k, lens, params, grads, momentum_bufs, NULL, c->lr, c->trust_coefficient, \
-                     c->eps, scaled, bad, c->weight_decay != 0.0, c->nesterov != 0)
-    TRAINOPT__RUN_STEP(o, TRAINOPT__LARS_RUN);
-#undef TRAINOPT__LARS_RUN
+    m->op = TRAINOPT__LW_LARS, m->s = trainopt__lars_scalars_make(c, o);
+    m->k = k, m->lens = lens, m->params = params, m->grads = grads, m->state0 = momentum_bufs, m->state1 = NULL;
+    m->lr = c->lr, m->trust_coef = c->trust_coefficient, m->trust_eps = c->eps;
+    m->has_wd = c->weight_decay != 0.0, m->nesterov = c->nesterov != 0;
     return TRAINOPT_OK;
+}
+
+static inline trainopt_status trainopt__lars_run(const trainopt_lars_config *c, size_t k, const size_t *lens,
+                                                 float *const *params, const float *const *grads, float *const *momentum_bufs,
+                                                 const trainopt_step_opts *o, const char *fn) {
+    trainopt__lw_call m;
+    const trainopt_status st = trainopt__lars_call_make(c, k, lens, params, grads, momentum_bufs, o, fn, &m);
+    if (m.k) trainopt__lw_call_run(&m, o);
+    return st;
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_lars_step(const trainopt_lars_config *c, size_t k, const size_t *lens,
@@ -15861,52 +15907,75 @@ TRAINOPT__FORCE_INLINE const trainopt_step_opts *trainopt__mpl_quiet(const train
     return copy;
 }
 
+/* A mixed-precision LAMB call checked (the lists in their formats, then the config, the
+   step and the options by the fp32 kernel's own checks, on an empty list) and made into
+   *m and *s (the threaded form's too). An all-fp32 descriptor is the fp32 kernel's call. */
+static inline trainopt_status trainopt__lamb_mp_make(const trainopt_lamb_config *c, int64_t step, size_t k,
+                                                     const size_t *lens, void *const *params, const void *const *grads,
+                                                     void *const *exp_avgs, void *const *exp_avg_sqs,
+                                                     const trainopt_precision *pr, const trainopt_step_opts *o,
+                                                     const char *fn, trainopt__mpl_call *m, trainopt__lw_scalars *s) {
+    trainopt_step_opts quiet;
+    trainopt_status st;
+    m->op = TRAINOPT__LW_LAMB, m->k = k, m->lens = lens, m->params = params, m->grads = grads;
+    m->state0 = exp_avgs, m->state1 = exp_avg_sqs;
+    if ((st = trainopt__mpl_check(m, pr, o, fn)) != TRAINOPT_OK) return st;
+    st = trainopt_lamb_step_ex(c, step, 0, NULL, NULL, NULL, NULL, NULL, trainopt__mpl_quiet(o, &quiet));
+    if (st != TRAINOPT_OK) return trainopt__mpl_refused(st, fn);
+    *s = trainopt__lamb_scalars_make(c, step, o);
+    m->lr = c->lr, m->trust_coef = 1.0, m->trust_eps = 0.0;
+    m->has_wd = c->weight_decay != 0.0, m->nesterov = 0;
+    return TRAINOPT_OK;
+}
+
 TRAINOPT__KERNEL_API trainopt_status trainopt_lamb_step_mp(const trainopt_lamb_config *c, int64_t step, size_t k,
                                                            const size_t *lens, void *const *params, const void *const *grads,
                                                            void *const *exp_avgs, void *const *exp_avg_sqs,
                                                            const trainopt_precision *pr, const trainopt_step_opts *o) {
-    static const char fn[] = "trainopt_lamb_step_mp";
     trainopt__mpl_call m;
     trainopt__lw_scalars s;
-    trainopt_step_opts quiet;
-    trainopt_status st;
-    m.op = TRAINOPT__LW_LAMB, m.k = k, m.lens = lens, m.params = params, m.grads = grads;
-    m.state0 = exp_avgs, m.state1 = exp_avg_sqs;
-    if ((st = trainopt__mpl_check(&m, pr, o, fn)) != TRAINOPT_OK) return st;
-    /* the config, the step and the options: the fp32 kernel's checks, on an empty list */
-    st = trainopt_lamb_step_ex(c, step, 0, NULL, NULL, NULL, NULL, NULL, trainopt__mpl_quiet(o, &quiet));
-    if (st != TRAINOPT_OK) return trainopt__mpl_refused(st, fn);
+    const trainopt_status st = trainopt__lamb_mp_make(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, pr, o,
+                                                      "trainopt_lamb_step_mp", &m, &s);
+    if (st != TRAINOPT_OK) return st;
     if (trainopt__mpl_all_f32(pr))
         return trainopt_lamb_step_ex(c, step, k, lens, (float *const *)params, (const float *const *)grads,
                                      (float *const *)exp_avgs, (float *const *)exp_avg_sqs, o);
-    s = trainopt__lamb_scalars_make(c, step, o);
-    m.lr = c->lr, m.trust_coef = 1.0, m.trust_eps = 0.0;
-    m.has_wd = c->weight_decay != 0.0, m.nesterov = 0;
     return trainopt__mpl_run(&m, pr, &s, o);
+}
+
+/* LARS's, as LAMB's. */
+static inline trainopt_status trainopt__lars_mp_make(const trainopt_lars_config *c, size_t k, const size_t *lens,
+                                                     void *const *params, const void *const *grads,
+                                                     void *const *momentum_bufs, const trainopt_precision *pr,
+                                                     const trainopt_step_opts *o, const char *fn, trainopt__mpl_call *m,
+                                                     trainopt__lw_scalars *s) {
+    trainopt_step_opts quiet;
+    trainopt_status st;
+    m->op = TRAINOPT__LW_LARS, m->k = k, m->lens = lens, m->params = params, m->grads = grads;
+    m->state0 = momentum_bufs, m->state1 = NULL;
+    if ((st = trainopt__mpl_check(m, pr, o, fn)) != TRAINOPT_OK) return st;
+    st = trainopt_lars_step_ex(c, 0, NULL, NULL, NULL, NULL, trainopt__mpl_quiet(o, &quiet));
+    if (st != TRAINOPT_OK) return trainopt__mpl_refused(st, fn);
+    if (k > 0 && c->momentum != 0.0 && momentum_bufs == NULL)
+        return trainopt__once_null(fn, "momentum_bufs (needed: momentum > 0)");
+    *s = trainopt__lars_scalars_make(c, o);
+    m->lr = c->lr, m->trust_coef = c->trust_coefficient, m->trust_eps = c->eps;
+    m->has_wd = c->weight_decay != 0.0, m->nesterov = c->nesterov != 0;
+    return TRAINOPT_OK;
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_lars_step_mp(const trainopt_lars_config *c, size_t k, const size_t *lens,
                                                            void *const *params, const void *const *grads,
                                                            void *const *momentum_bufs, const trainopt_precision *pr,
                                                            const trainopt_step_opts *o) {
-    static const char fn[] = "trainopt_lars_step_mp";
     trainopt__mpl_call m;
     trainopt__lw_scalars s;
-    trainopt_step_opts quiet;
-    trainopt_status st;
-    m.op = TRAINOPT__LW_LARS, m.k = k, m.lens = lens, m.params = params, m.grads = grads;
-    m.state0 = momentum_bufs, m.state1 = NULL;
-    if ((st = trainopt__mpl_check(&m, pr, o, fn)) != TRAINOPT_OK) return st;
-    st = trainopt_lars_step_ex(c, 0, NULL, NULL, NULL, NULL, trainopt__mpl_quiet(o, &quiet));
-    if (st != TRAINOPT_OK) return trainopt__mpl_refused(st, fn);
-    if (k > 0 && c->momentum != 0.0 && momentum_bufs == NULL)
-        return trainopt__once_null(fn, "momentum_bufs (needed: momentum > 0)");
+    const trainopt_status st =
+        trainopt__lars_mp_make(c, k, lens, params, grads, momentum_bufs, pr, o, "trainopt_lars_step_mp", &m, &s);
+    if (st != TRAINOPT_OK) return st;
     if (trainopt__mpl_all_f32(pr))
         return trainopt_lars_step_ex(c, k, lens, (float *const *)params, (const float *const *)grads,
                                      (float *const *)momentum_bufs, o);
-    s = trainopt__lars_scalars_make(c, o);
-    m.lr = c->lr, m.trust_coef = c->trust_coefficient, m.trust_eps = c->eps;
-    m.has_wd = c->weight_decay != 0.0, m.nesterov = c->nesterov != 0;
     return trainopt__mpl_run(&m, pr, &s, o);
 }
 /* >>parallel-layerwise: trainopt_lamb_step_mt and trainopt_lars_step_mt, LAMB and LARS
@@ -15927,22 +15996,9 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_lars_step_mp(const trainopt_lars_c
    a whole number of them): tensor t's param_aux, copy and stochastic offset (its place in
    the concatenated list) are those trainopt__mpl_passes gives it. */
 
-/* The lists and scalars of one checked call, as the passes read them. */
-typedef struct {
-    int op; /* TRAINOPT__LW_LAMB or TRAINOPT__LW_LARS */
-    const trainopt__lw_scalars *s;
-    size_t k;
-    const size_t *lens;
-    float *const *params;
-    const float *const *grads;
-    float *const *state0, *const *state1; /* LAMB: exp_avgs, exp_avg_sqs; LARS: momentum_bufs, NULL */
-    double lr, trust_coef, trust_eps;
-    int has_wd, nesterov;
-} trainopt__plw_call;
-
 /* One call's rounds: the fp32 lists (m) or the mixed-precision ones (mp, pr, key). */
 typedef struct {
-    const trainopt__plw_call *m;  /* fp32, or NULL */
+    const trainopt__lw_call *m;   /* fp32, or NULL */
     const trainopt__mpl_call *mp; /* mixed precision, or NULL */
     const trainopt_precision *pr; /* (mp) the descriptor; its param_aux and copy are arrays of k */
     const trainopt__lw_scalars *s;
@@ -15964,7 +16020,7 @@ typedef struct {
 } trainopt__plw_job;
 
 /* Tensor t's arrays from element off (as trainopt__lw_run makes them for the whole tensor). */
-TRAINOPT__FORCE_INLINE void trainopt__plw_io(const trainopt__plw_call *m, size_t t, size_t off, trainopt__lw_io *io) {
+TRAINOPT__FORCE_INLINE void trainopt__plw_io(const trainopt__lw_call *m, size_t t, size_t off, trainopt__lw_io *io) {
     io->param = m->params[t] + off;
     io->grad = m->grads[t] + off;
     io->state0 = m->state0 ? m->state0[t] + off : NULL;
@@ -15974,7 +16030,7 @@ TRAINOPT__FORCE_INLINE void trainopt__plw_io(const trainopt__plw_call *m, size_t
 /* Pass 1 on piece i (fp32): each block's sums on its own, from 0 (trainopt__lw_norms'
    block sum). */
 static void trainopt__plw_norms_f32(trainopt__plw_job *j, size_t i) {
-    const trainopt__plw_call *m = j->m;
+    const trainopt__lw_call *m = j->m;
     const trainopt__piece *p = &j->pieces[i];
     size_t b, bad = 0;
     for (b = 0; b < p->len; b += TRAINOPT__LW_BLOCK) {
@@ -15991,7 +16047,7 @@ static void trainopt__plw_norms_f32(trainopt__plw_job *j, size_t i) {
 
 /* Pass 2 on update piece i (fp32). */
 static void trainopt__plw_update_f32(trainopt__plw_job *j, size_t i) {
-    const trainopt__plw_call *m = j->m;
+    const trainopt__lw_call *m = j->m;
     const trainopt__piece *p = &j->updates[i];
     trainopt__lw_io io;
     trainopt__plw_io(m, j->done_tensor[p->tensor], p->offset, &io);
@@ -16119,26 +16175,19 @@ TRAINOPT__DRIVER void trainopt__plw_rounds(trainopt__plw_job *j, uint64_t offset
 }
 
 /* The fp32 lists of a checked call that is not skipped, on the hook. */
-TRAINOPT__DRIVER void trainopt__plw_threaded(const trainopt__plw_call *m, const trainopt_step_opts *o,
+TRAINOPT__DRIVER void trainopt__plw_threaded(const trainopt__lw_call *m, const trainopt_step_opts *o,
                                              const trainopt_threads *threads) {
     trainopt__plw_job job;
-    job.m = m, job.mp = NULL, job.pr = NULL, job.s = m->s;
+    job.m = m, job.mp = NULL, job.pr = NULL, job.s = &m->s;
     job.k = m->k, job.lens = m->lens, job.lr = m->lr, job.trust_coef = m->trust_coef, job.trust_eps = m->trust_eps;
     trainopt__plw_rounds(&job, 0, o, threads);
 }
 
 /* A checked call that is not skipped: the serial loop without a hook, the rounds with one. */
-TRAINOPT__DRIVER void trainopt__plw_run(const trainopt__plw_call *m, const trainopt_step_opts *o,
+TRAINOPT__DRIVER void trainopt__plw_run(const trainopt__lw_call *m, const trainopt_step_opts *o,
                                         const trainopt_threads *threads) {
-    if (trainopt__has_hook(threads)) {
-        trainopt__plw_threaded(m, o, threads);
-        return;
-    }
-#define TRAINOPT__PLW_SERIAL(scaled, bad)                                                                                  \
-    trainopt__lw_run(m->op, m->s, m->k, m->lens, m->params, m->grads, m->state0, m->state1, m->lr, m->trust_coef,         \
-                     m->trust_eps, scaled, bad, m->has_wd, m->nesterov)
-    TRAINOPT__RUN_STEP(o, TRAINOPT__PLW_SERIAL);
-#undef TRAINOPT__PLW_SERIAL
+    if (trainopt__has_hook(threads)) trainopt__plw_threaded(m, o, threads);
+    else trainopt__lw_call_run(m, o);
 }
 
 /* trainopt_lamb_step_ex on the caller's threads: the same checks, the same bits. */
@@ -16146,24 +16195,11 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_lamb_step_mt(const trainopt_lamb_c
                                                            const size_t *lens, float *const *params, const float *const *grads,
                                                            float *const *exp_avgs, float *const *exp_avg_sqs,
                                                            const trainopt_step_opts *o, const trainopt_threads *threads) {
-    static const char fn[] = "trainopt_lamb_step_mt";
-    trainopt__plw_call m;
-    trainopt__lw_scalars s;
-    trainopt_status st;
-    int skip;
-    st = trainopt__lamb_check(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, o, &skip, fn);
-    if (st != TRAINOPT_OK) return st;
-    if (k == 0 || skip) {
-        if (o && o->nonfinite) *o->nonfinite = 0;
-        return TRAINOPT_OK;
-    }
-    s = trainopt__lamb_scalars_make(c, step, o);
-    m.op = TRAINOPT__LW_LAMB, m.s = &s, m.k = k, m.lens = lens, m.params = params, m.grads = grads;
-    m.state0 = exp_avgs, m.state1 = exp_avg_sqs;
-    m.lr = c->lr, m.trust_coef = 1.0, m.trust_eps = 0.0; /* as trainopt__lamb_run */
-    m.has_wd = c->weight_decay != 0.0, m.nesterov = 0;
-    trainopt__plw_run(&m, o, threads);
-    return TRAINOPT_OK;
+    trainopt__lw_call m;
+    const trainopt_status st = trainopt__lamb_call_make(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, o,
+                                                        "trainopt_lamb_step_mt", &m);
+    if (m.k) trainopt__plw_run(&m, o, threads);
+    return st;
 }
 
 /* trainopt_lars_step_ex on the caller's threads: the same checks, the same bits. */
@@ -16171,24 +16207,11 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_lars_step_mt(const trainopt_lars_c
                                                            float *const *params, const float *const *grads,
                                                            float *const *momentum_bufs, const trainopt_step_opts *o,
                                                            const trainopt_threads *threads) {
-    static const char fn[] = "trainopt_lars_step_mt";
-    trainopt__plw_call m;
-    trainopt__lw_scalars s;
-    trainopt_status st;
-    int skip;
-    st = trainopt__lars_check(c, k, lens, params, grads, momentum_bufs, o, &skip, fn);
-    if (st != TRAINOPT_OK) return st;
-    if (k == 0 || skip) {
-        if (o && o->nonfinite) *o->nonfinite = 0;
-        return TRAINOPT_OK;
-    }
-    s = trainopt__lars_scalars_make(c, o);
-    m.op = TRAINOPT__LW_LARS, m.s = &s, m.k = k, m.lens = lens, m.params = params, m.grads = grads;
-    m.state0 = momentum_bufs, m.state1 = NULL;
-    m.lr = c->lr, m.trust_coef = c->trust_coefficient, m.trust_eps = c->eps; /* as trainopt__lars_run */
-    m.has_wd = c->weight_decay != 0.0, m.nesterov = c->nesterov != 0;
-    trainopt__plw_run(&m, o, threads);
-    return TRAINOPT_OK;
+    trainopt__lw_call m;
+    const trainopt_status st =
+        trainopt__lars_call_make(c, k, lens, params, grads, momentum_bufs, o, "trainopt_lars_step_mt", &m);
+    if (m.k) trainopt__plw_run(&m, o, threads);
+    return st;
 }
 
 /* The mixed-precision lists of a checked call (its descriptor not all fp32): found_inf's
@@ -16212,23 +16235,14 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_lamb_step_mp_mt(const trainopt_lam
                                                               const void *const *grads, void *const *exp_avgs,
                                                               void *const *exp_avg_sqs, const trainopt_precision *pr,
                                                               const trainopt_step_opts *o, const trainopt_threads *threads) {
-    static const char fn[] = "trainopt_lamb_step_mp_mt";
     trainopt__mpl_call m;
     trainopt__lw_scalars s;
-    trainopt_step_opts quiet;
-    trainopt_status st;
-    m.op = TRAINOPT__LW_LAMB, m.k = k, m.lens = lens, m.params = params, m.grads = grads;
-    m.state0 = exp_avgs, m.state1 = exp_avg_sqs;
-    if ((st = trainopt__mpl_check(&m, pr, o, fn)) != TRAINOPT_OK) return st;
-    /* the config, the step and the options: the fp32 kernel's checks, on an empty list */
-    st = trainopt_lamb_step_ex(c, step, 0, NULL, NULL, NULL, NULL, NULL, trainopt__mpl_quiet(o, &quiet));
-    if (st != TRAINOPT_OK) return trainopt__mpl_refused(st, fn);
+    const trainopt_status st = trainopt__lamb_mp_make(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, pr, o,
+                                                      "trainopt_lamb_step_mp_mt", &m, &s);
+    if (st != TRAINOPT_OK) return st;
     if (trainopt__mpl_all_f32(pr))
         return trainopt_lamb_step_mt(c, step, k, lens, (float *const *)params, (const float *const *)grads,
                                      (float *const *)exp_avgs, (float *const *)exp_avg_sqs, o, threads);
-    s = trainopt__lamb_scalars_make(c, step, o);
-    m.lr = c->lr, m.trust_coef = 1.0, m.trust_eps = 0.0;
-    m.has_wd = c->weight_decay != 0.0, m.nesterov = 0;
     return trainopt__pmpl_run(&m, pr, &s, o, threads);
 }
 
@@ -16237,24 +16251,14 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_lars_step_mp_mt(const trainopt_lar
                                                               void *const *params, const void *const *grads,
                                                               void *const *momentum_bufs, const trainopt_precision *pr,
                                                               const trainopt_step_opts *o, const trainopt_threads *threads) {
-    static const char fn[] = "trainopt_lars_step_mp_mt";
     trainopt__mpl_call m;
     trainopt__lw_scalars s;
-    trainopt_step_opts quiet;
-    trainopt_status st;
-    m.op = TRAINOPT__LW_LARS, m.k = k, m.lens = lens, m.params = params, m.grads = grads;
-    m.state0 = momentum_bufs, m.state1 = NULL;
-    if ((st = trainopt__mpl_check(&m, pr, o, fn)) != TRAINOPT_OK) return st;
-    st = trainopt_lars_step_ex(c, 0, NULL, NULL, NULL, NULL, trainopt__mpl_quiet(o, &quiet));
-    if (st != TRAINOPT_OK) return trainopt__mpl_refused(st, fn);
-    if (k > 0 && c->momentum != 0.0 && momentum_bufs == NULL)
-        return trainopt__once_null(fn, "momentum_bufs (needed: momentum > 0)");
+    const trainopt_status st =
+        trainopt__lars_mp_make(c, k, lens, params, grads, momentum_bufs, pr, o, "trainopt_lars_step_mp_mt", &m, &s);
+    if (st != TRAINOPT_OK) return st;
     if (trainopt__mpl_all_f32(pr))
         return trainopt_lars_step_mt(c, k, lens, (float *const *)params, (const float *const *)grads,
                                      (float *const *)momentum_bufs, o, threads);
-    s = trainopt__lars_scalars_make(c, o);
-    m.lr = c->lr, m.trust_coef = c->trust_coefficient, m.trust_eps = c->eps;
-    m.has_wd = c->weight_decay != 0.0, m.nesterov = c->nesterov != 0;
     return trainopt__pmpl_run(&m, pr, &s, o, threads);
 }
 /* >>norms-mixed: layer, RMS and group norm with bf16 or fp16 activations (x, y, dy, dx

@@ -165,51 +165,74 @@ TRAINOPT__FORCE_INLINE const trainopt_step_opts *trainopt__mpl_quiet(const train
     return copy;
 }
 
+/* A mixed-precision LAMB call checked (the lists in their formats, then the config, the
+   step and the options by the fp32 kernel's own checks, on an empty list) and made into
+   *m and *s (the threaded form's too). An all-fp32 descriptor is the fp32 kernel's call. */
+static inline trainopt_status trainopt__lamb_mp_make(const trainopt_lamb_config *c, int64_t step, size_t k,
+                                                     const size_t *lens, void *const *params, const void *const *grads,
+                                                     void *const *exp_avgs, void *const *exp_avg_sqs,
+                                                     const trainopt_precision *pr, const trainopt_step_opts *o,
+                                                     const char *fn, trainopt__mpl_call *m, trainopt__lw_scalars *s) {
+    trainopt_step_opts quiet;
+    trainopt_status st;
+    m->op = TRAINOPT__LW_LAMB, m->k = k, m->lens = lens, m->params = params, m->grads = grads;
+    m->state0 = exp_avgs, m->state1 = exp_avg_sqs;
+    if ((st = trainopt__mpl_check(m, pr, o, fn)) != TRAINOPT_OK) return st;
+    st = trainopt_lamb_step_ex(c, step, 0, NULL, NULL, NULL, NULL, NULL, trainopt__mpl_quiet(o, &quiet));
+    if (st != TRAINOPT_OK) return trainopt__mpl_refused(st, fn);
+    *s = trainopt__lamb_scalars_make(c, step, o);
+    m->lr = c->lr, m->trust_coef = 1.0, m->trust_eps = 0.0;
+    m->has_wd = c->weight_decay != 0.0, m->nesterov = 0;
+    return TRAINOPT_OK;
+}
+
 TRAINOPT__KERNEL_API trainopt_status trainopt_lamb_step_mp(const trainopt_lamb_config *c, int64_t step, size_t k,
                                                            const size_t *lens, void *const *params, const void *const *grads,
                                                            void *const *exp_avgs, void *const *exp_avg_sqs,
                                                            const trainopt_precision *pr, const trainopt_step_opts *o) {
-    static const char fn[] = "trainopt_lamb_step_mp";
     trainopt__mpl_call m;
     trainopt__lw_scalars s;
-    trainopt_step_opts quiet;
-    trainopt_status st;
-    m.op = TRAINOPT__LW_LAMB, m.k = k, m.lens = lens, m.params = params, m.grads = grads;
-    m.state0 = exp_avgs, m.state1 = exp_avg_sqs;
-    if ((st = trainopt__mpl_check(&m, pr, o, fn)) != TRAINOPT_OK) return st;
-    /* the config, the step and the options: the fp32 kernel's checks, on an empty list */
-    st = trainopt_lamb_step_ex(c, step, 0, NULL, NULL, NULL, NULL, NULL, trainopt__mpl_quiet(o, &quiet));
-    if (st != TRAINOPT_OK) return trainopt__mpl_refused(st, fn);
+    const trainopt_status st = trainopt__lamb_mp_make(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, pr, o,
+                                                      "trainopt_lamb_step_mp", &m, &s);
+    if (st != TRAINOPT_OK) return st;
     if (trainopt__mpl_all_f32(pr))
         return trainopt_lamb_step_ex(c, step, k, lens, (float *const *)params, (const float *const *)grads,
                                      (float *const *)exp_avgs, (float *const *)exp_avg_sqs, o);
-    s = trainopt__lamb_scalars_make(c, step, o);
-    m.lr = c->lr, m.trust_coef = 1.0, m.trust_eps = 0.0;
-    m.has_wd = c->weight_decay != 0.0, m.nesterov = 0;
     return trainopt__mpl_run(&m, pr, &s, o);
+}
+
+/* LARS's, as LAMB's. */
+static inline trainopt_status trainopt__lars_mp_make(const trainopt_lars_config *c, size_t k, const size_t *lens,
+                                                     void *const *params, const void *const *grads,
+                                                     void *const *momentum_bufs, const trainopt_precision *pr,
+                                                     const trainopt_step_opts *o, const char *fn, trainopt__mpl_call *m,
+                                                     trainopt__lw_scalars *s) {
+    trainopt_step_opts quiet;
+    trainopt_status st;
+    m->op = TRAINOPT__LW_LARS, m->k = k, m->lens = lens, m->params = params, m->grads = grads;
+    m->state0 = momentum_bufs, m->state1 = NULL;
+    if ((st = trainopt__mpl_check(m, pr, o, fn)) != TRAINOPT_OK) return st;
+    st = trainopt_lars_step_ex(c, 0, NULL, NULL, NULL, NULL, trainopt__mpl_quiet(o, &quiet));
+    if (st != TRAINOPT_OK) return trainopt__mpl_refused(st, fn);
+    if (k > 0 && c->momentum != 0.0 && momentum_bufs == NULL)
+        return trainopt__once_null(fn, "momentum_bufs (needed: momentum > 0)");
+    *s = trainopt__lars_scalars_make(c, o);
+    m->lr = c->lr, m->trust_coef = c->trust_coefficient, m->trust_eps = c->eps;
+    m->has_wd = c->weight_decay != 0.0, m->nesterov = c->nesterov != 0;
+    return TRAINOPT_OK;
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_lars_step_mp(const trainopt_lars_config *c, size_t k, const size_t *lens,
                                                            void *const *params, const void *const *grads,
                                                            void *const *momentum_bufs, const trainopt_precision *pr,
                                                            const trainopt_step_opts *o) {
-    static const char fn[] = "trainopt_lars_step_mp";
     trainopt__mpl_call m;
     trainopt__lw_scalars s;
-    trainopt_step_opts quiet;
-    trainopt_status st;
-    m.op = TRAINOPT__LW_LARS, m.k = k, m.lens = lens, m.params = params, m.grads = grads;
-    m.state0 = momentum_bufs, m.state1 = NULL;
-    if ((st = trainopt__mpl_check(&m, pr, o, fn)) != TRAINOPT_OK) return st;
-    st = trainopt_lars_step_ex(c, 0, NULL, NULL, NULL, NULL, trainopt__mpl_quiet(o, &quiet));
-    if (st != TRAINOPT_OK) return trainopt__mpl_refused(st, fn);
-    if (k > 0 && c->momentum != 0.0 && momentum_bufs == NULL)
-        return trainopt__once_null(fn, "momentum_bufs (needed: momentum > 0)");
+    const trainopt_status st =
+        trainopt__lars_mp_make(c, k, lens, params, grads, momentum_bufs, pr, o, "trainopt_lars_step_mp", &m, &s);
+    if (st != TRAINOPT_OK) return st;
     if (trainopt__mpl_all_f32(pr))
         return trainopt_lars_step_ex(c, k, lens, (float *const *)params, (const float *const *)grads,
                                      (float *const *)momentum_bufs, o);
-    s = trainopt__lars_scalars_make(c, o);
-    m.lr = c->lr, m.trust_coef = c->trust_coefficient, m.trust_eps = c->eps;
-    m.has_wd = c->weight_decay != 0.0, m.nesterov = c->nesterov != 0;
     return trainopt__mpl_run(&m, pr, &s, o);
 }

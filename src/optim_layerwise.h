@@ -232,6 +232,29 @@ TRAINOPT__FORCE_INLINE void trainopt__lw_run(int op, const trainopt__lw_scalars 
     }
 }
 
+/* The lists and scalars of one checked LAMB or LARS call, as the passes read them; the
+   threaded forms run the same call in rounds (>>parallel-layerwise). */
+typedef struct {
+    int op; /* TRAINOPT__LW_LAMB or TRAINOPT__LW_LARS */
+    trainopt__lw_scalars s;
+    size_t k;
+    const size_t *lens;
+    float *const *params;
+    const float *const *grads;
+    float *const *state0, *const *state1; /* LAMB: exp_avgs, exp_avg_sqs; LARS: momentum_bufs, NULL */
+    double lr, trust_coef, trust_eps;
+    int has_wd, nesterov;
+} trainopt__lw_call;
+
+/* A call on the calling thread, tensor after tensor. */
+TRAINOPT__DRIVER void trainopt__lw_call_run(const trainopt__lw_call *m, const trainopt_step_opts *o) {
+#define TRAINOPT__LW_CALL_LOOP(scaled, bad)                                                                              \
+    trainopt__lw_run(m->op, &m->s, m->k, m->lens, m->params, m->grads, m->state0, m->state1, m->lr, m->trust_coef,      \
+                     m->trust_eps, scaled, bad, m->has_wd, m->nesterov)
+    TRAINOPT__RUN_STEP(o, TRAINOPT__LW_CALL_LOOP);
+#undef TRAINOPT__LW_CALL_LOOP
+}
+
 /* >>lamb */
 
 /* LAMB's per-step scalars from a checked config (the mixed-precision step makes them too). */
@@ -254,10 +277,11 @@ TRAINOPT__FORCE_INLINE trainopt__lw_scalars trainopt__lamb_scalars_make(const tr
 
 /* Every argument of a LAMB call, before anything is written (the threaded form's too);
    *skip: found_inf asks to skip the step. */
-static inline trainopt_status trainopt__lamb_check(const trainopt_lamb_config *c, int64_t step, size_t k, const size_t *lens,
-                                                   float *const *params, const float *const *grads, float *const *exp_avgs,
-                                                   float *const *exp_avg_sqs, const trainopt_step_opts *o, int *skip,
-                                                   const char *fn) {
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__lamb_check(const trainopt_lamb_config *c, int64_t step, size_t k,
+                                                            const size_t *lens, float *const *params,
+                                                            const float *const *grads, float *const *exp_avgs,
+                                                            float *const *exp_avg_sqs, const trainopt_step_opts *o,
+                                                            int *skip, const char *fn) {
     trainopt__lw_list lists[4];
     trainopt_status st;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
@@ -279,26 +303,36 @@ static inline trainopt_status trainopt__lamb_check(const trainopt_lamb_config *c
     return trainopt__lw_check(k, lens, lists, 4, o ? o->nonfinite : NULL, fn);
 }
 
-static inline trainopt_status trainopt__lamb_run(const trainopt_lamb_config *c, int64_t step, size_t k, const size_t *lens,
-                                                 float *const *params, const float *const *grads, float *const *exp_avgs,
-                                                 float *const *exp_avg_sqs, const trainopt_step_opts *o, const char *fn) {
-    trainopt__lw_scalars s;
-    trainopt_status st;
+/* A LAMB call checked and made into *m (the threaded form's too). m->k is 0 where nothing
+   is to be updated: a refusal, an empty list, or found_inf's skip (which counts 0). *m is
+   zeroed first, so that every compiler sees it set on every path. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__lamb_call_make(const trainopt_lamb_config *c, int64_t step, size_t k,
+                                                                const size_t *lens, float *const *params,
+                                                                const float *const *grads, float *const *exp_avgs,
+                                                                float *const *exp_avg_sqs, const trainopt_step_opts *o,
+                                                                const char *fn, trainopt__lw_call *m) {
     int skip;
-    st = trainopt__lamb_check(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, o, &skip, fn);
+    const trainopt_status st = trainopt__lamb_check(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, o, &skip, fn);
+    memset(m, 0, sizeof *m);
     if (st != TRAINOPT_OK) return st;
     if (k == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;
     }
-
-    s = trainopt__lamb_scalars_make(c, step, o);
-#define TRAINOPT__LAMB_RUN(scaled, bad)                                                                                 \
-    trainopt__lw_run(TRAINOPT__LW_LAMB, &s, k, lens, params, grads, exp_avgs, exp_avg_sqs, c->lr, 1.0, 0.0, scaled, bad, \
-                     c->weight_decay != 0.0, 0)
-    TRAINOPT__RUN_STEP(o, TRAINOPT__LAMB_RUN);
-#undef TRAINOPT__LAMB_RUN
+    m->op = TRAINOPT__LW_LAMB, m->s = trainopt__lamb_scalars_make(c, step, o);
+    m->k = k, m->lens = lens, m->params = params, m->grads = grads, m->state0 = exp_avgs, m->state1 = exp_avg_sqs;
+    m->lr = c->lr, m->trust_coef = 1.0, m->trust_eps = 0.0; /* LAMB's trust ratio: no coefficient, no eps */
+    m->has_wd = c->weight_decay != 0.0, m->nesterov = 0;
     return TRAINOPT_OK;
+}
+
+static inline trainopt_status trainopt__lamb_run(const trainopt_lamb_config *c, int64_t step, size_t k, const size_t *lens,
+                                                 float *const *params, const float *const *grads, float *const *exp_avgs,
+                                                 float *const *exp_avg_sqs, const trainopt_step_opts *o, const char *fn) {
+    trainopt__lw_call m;
+    const trainopt_status st = trainopt__lamb_call_make(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, o, fn, &m);
+    if (m.k) trainopt__lw_call_run(&m, o);
+    return st;
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_lamb_step(const trainopt_lamb_config *c, int64_t step, size_t k,
@@ -329,10 +363,10 @@ TRAINOPT__FORCE_INLINE trainopt__lw_scalars trainopt__lars_scalars_make(const tr
 
 /* Every argument of a LARS call, before anything is written (the threaded form's too);
    *skip: found_inf asks to skip the step. */
-static inline trainopt_status trainopt__lars_check(const trainopt_lars_config *c, size_t k, const size_t *lens,
-                                                   float *const *params, const float *const *grads,
-                                                   float *const *momentum_bufs, const trainopt_step_opts *o, int *skip,
-                                                   const char *fn) {
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__lars_check(const trainopt_lars_config *c, size_t k, const size_t *lens,
+                                                            float *const *params, const float *const *grads,
+                                                            float *const *momentum_bufs, const trainopt_step_opts *o, int *skip,
+                                                            const char *fn) {
     trainopt__lw_list lists[3];
     trainopt_status st;
     if (c == NULL) return trainopt__once_null(fn, "c (the config)");
@@ -353,26 +387,33 @@ static inline trainopt_status trainopt__lars_check(const trainopt_lars_config *c
     return trainopt__lw_check(k, lens, lists, momentum_bufs ? 3 : 2, o ? o->nonfinite : NULL, fn);
 }
 
-static inline trainopt_status trainopt__lars_run(const trainopt_lars_config *c, size_t k, const size_t *lens,
-                                                 float *const *params, const float *const *grads, float *const *momentum_bufs,
-                                                 const trainopt_step_opts *o, const char *fn) {
-    trainopt__lw_scalars s;
-    trainopt_status st;
+/* A LARS call checked and made into *m (the threaded form's too), as LAMB's. */
+TRAINOPT__FORCE_INLINE trainopt_status trainopt__lars_call_make(const trainopt_lars_config *c, size_t k, const size_t *lens,
+                                                                float *const *params, const float *const *grads,
+                                                                float *const *momentum_bufs, const trainopt_step_opts *o,
+                                                                const char *fn, trainopt__lw_call *m) {
     int skip;
-    st = trainopt__lars_check(c, k, lens, params, grads, momentum_bufs, o, &skip, fn);
+    const trainopt_status st = trainopt__lars_check(c, k, lens, params, grads, momentum_bufs, o, &skip, fn);
+    memset(m, 0, sizeof *m);
     if (st != TRAINOPT_OK) return st;
     if (k == 0 || skip) {
         if (o && o->nonfinite) *o->nonfinite = 0;
         return TRAINOPT_OK;
     }
-
-    s = trainopt__lars_scalars_make(c, o);
-#define TRAINOPT__LARS_RUN(scaled, bad)                                                                              \
-    trainopt__lw_run(TRAINOPT__LW_LARS, &s, k, lens, params, grads, momentum_bufs, NULL, c->lr, c->trust_coefficient, \
-                     c->eps, scaled, bad, c->weight_decay != 0.0, c->nesterov != 0)
-    TRAINOPT__RUN_STEP(o, TRAINOPT__LARS_RUN);
-#undef TRAINOPT__LARS_RUN
+    m->op = TRAINOPT__LW_LARS, m->s = trainopt__lars_scalars_make(c, o);
+    m->k = k, m->lens = lens, m->params = params, m->grads = grads, m->state0 = momentum_bufs, m->state1 = NULL;
+    m->lr = c->lr, m->trust_coef = c->trust_coefficient, m->trust_eps = c->eps;
+    m->has_wd = c->weight_decay != 0.0, m->nesterov = c->nesterov != 0;
     return TRAINOPT_OK;
+}
+
+static inline trainopt_status trainopt__lars_run(const trainopt_lars_config *c, size_t k, const size_t *lens,
+                                                 float *const *params, const float *const *grads, float *const *momentum_bufs,
+                                                 const trainopt_step_opts *o, const char *fn) {
+    trainopt__lw_call m;
+    const trainopt_status st = trainopt__lars_call_make(c, k, lens, params, grads, momentum_bufs, o, fn, &m);
+    if (m.k) trainopt__lw_call_run(&m, o);
+    return st;
 }
 
 TRAINOPT__KERNEL_API trainopt_status trainopt_lars_step(const trainopt_lars_config *c, size_t k, const size_t *lens,

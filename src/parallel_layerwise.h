@@ -16,22 +16,9 @@
    a whole number of them): tensor t's param_aux, copy and stochastic offset (its place in
    the concatenated list) are those trainopt__mpl_passes gives it. */
 
-/* The lists and scalars of one checked call, as the passes read them. */
-typedef struct {
-    int op; /* TRAINOPT__LW_LAMB or TRAINOPT__LW_LARS */
-    const trainopt__lw_scalars *s;
-    size_t k;
-    const size_t *lens;
-    float *const *params;
-    const float *const *grads;
-    float *const *state0, *const *state1; /* LAMB: exp_avgs, exp_avg_sqs; LARS: momentum_bufs, NULL */
-    double lr, trust_coef, trust_eps;
-    int has_wd, nesterov;
-} trainopt__plw_call;
-
 /* One call's rounds: the fp32 lists (m) or the mixed-precision ones (mp, pr, key). */
 typedef struct {
-    const trainopt__plw_call *m;  /* fp32, or NULL */
+    const trainopt__lw_call *m;   /* fp32, or NULL */
     const trainopt__mpl_call *mp; /* mixed precision, or NULL */
     const trainopt_precision *pr; /* (mp) the descriptor; its param_aux and copy are arrays of k */
     const trainopt__lw_scalars *s;
@@ -53,7 +40,7 @@ typedef struct {
 } trainopt__plw_job;
 
 /* Tensor t's arrays from element off (as trainopt__lw_run makes them for the whole tensor). */
-TRAINOPT__FORCE_INLINE void trainopt__plw_io(const trainopt__plw_call *m, size_t t, size_t off, trainopt__lw_io *io) {
+TRAINOPT__FORCE_INLINE void trainopt__plw_io(const trainopt__lw_call *m, size_t t, size_t off, trainopt__lw_io *io) {
     io->param = m->params[t] + off;
     io->grad = m->grads[t] + off;
     io->state0 = m->state0 ? m->state0[t] + off : NULL;
@@ -63,7 +50,7 @@ TRAINOPT__FORCE_INLINE void trainopt__plw_io(const trainopt__plw_call *m, size_t
 /* Pass 1 on piece i (fp32): each block's sums on its own, from 0 (trainopt__lw_norms'
    block sum). */
 static void trainopt__plw_norms_f32(trainopt__plw_job *j, size_t i) {
-    const trainopt__plw_call *m = j->m;
+    const trainopt__lw_call *m = j->m;
     const trainopt__piece *p = &j->pieces[i];
     size_t b, bad = 0;
     for (b = 0; b < p->len; b += TRAINOPT__LW_BLOCK) {
@@ -80,7 +67,7 @@ static void trainopt__plw_norms_f32(trainopt__plw_job *j, size_t i) {
 
 /* Pass 2 on update piece i (fp32). */
 static void trainopt__plw_update_f32(trainopt__plw_job *j, size_t i) {
-    const trainopt__plw_call *m = j->m;
+    const trainopt__lw_call *m = j->m;
     const trainopt__piece *p = &j->updates[i];
     trainopt__lw_io io;
     trainopt__plw_io(m, j->done_tensor[p->tensor], p->offset, &io);
@@ -208,26 +195,19 @@ TRAINOPT__DRIVER void trainopt__plw_rounds(trainopt__plw_job *j, uint64_t offset
 }
 
 /* The fp32 lists of a checked call that is not skipped, on the hook. */
-TRAINOPT__DRIVER void trainopt__plw_threaded(const trainopt__plw_call *m, const trainopt_step_opts *o,
+TRAINOPT__DRIVER void trainopt__plw_threaded(const trainopt__lw_call *m, const trainopt_step_opts *o,
                                              const trainopt_threads *threads) {
     trainopt__plw_job job;
-    job.m = m, job.mp = NULL, job.pr = NULL, job.s = m->s;
+    job.m = m, job.mp = NULL, job.pr = NULL, job.s = &m->s;
     job.k = m->k, job.lens = m->lens, job.lr = m->lr, job.trust_coef = m->trust_coef, job.trust_eps = m->trust_eps;
     trainopt__plw_rounds(&job, 0, o, threads);
 }
 
 /* A checked call that is not skipped: the serial loop without a hook, the rounds with one. */
-TRAINOPT__DRIVER void trainopt__plw_run(const trainopt__plw_call *m, const trainopt_step_opts *o,
+TRAINOPT__DRIVER void trainopt__plw_run(const trainopt__lw_call *m, const trainopt_step_opts *o,
                                         const trainopt_threads *threads) {
-    if (trainopt__has_hook(threads)) {
-        trainopt__plw_threaded(m, o, threads);
-        return;
-    }
-#define TRAINOPT__PLW_SERIAL(scaled, bad)                                                                                  \
-    trainopt__lw_run(m->op, m->s, m->k, m->lens, m->params, m->grads, m->state0, m->state1, m->lr, m->trust_coef,         \
-                     m->trust_eps, scaled, bad, m->has_wd, m->nesterov)
-    TRAINOPT__RUN_STEP(o, TRAINOPT__PLW_SERIAL);
-#undef TRAINOPT__PLW_SERIAL
+    if (trainopt__has_hook(threads)) trainopt__plw_threaded(m, o, threads);
+    else trainopt__lw_call_run(m, o);
 }
 
 /* trainopt_lamb_step_ex on the caller's threads: the same checks, the same bits. */
@@ -235,24 +215,11 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_lamb_step_mt(const trainopt_lamb_c
                                                            const size_t *lens, float *const *params, const float *const *grads,
                                                            float *const *exp_avgs, float *const *exp_avg_sqs,
                                                            const trainopt_step_opts *o, const trainopt_threads *threads) {
-    static const char fn[] = "trainopt_lamb_step_mt";
-    trainopt__plw_call m;
-    trainopt__lw_scalars s;
-    trainopt_status st;
-    int skip;
-    st = trainopt__lamb_check(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, o, &skip, fn);
-    if (st != TRAINOPT_OK) return st;
-    if (k == 0 || skip) {
-        if (o && o->nonfinite) *o->nonfinite = 0;
-        return TRAINOPT_OK;
-    }
-    s = trainopt__lamb_scalars_make(c, step, o);
-    m.op = TRAINOPT__LW_LAMB, m.s = &s, m.k = k, m.lens = lens, m.params = params, m.grads = grads;
-    m.state0 = exp_avgs, m.state1 = exp_avg_sqs;
-    m.lr = c->lr, m.trust_coef = 1.0, m.trust_eps = 0.0; /* as trainopt__lamb_run */
-    m.has_wd = c->weight_decay != 0.0, m.nesterov = 0;
-    trainopt__plw_run(&m, o, threads);
-    return TRAINOPT_OK;
+    trainopt__lw_call m;
+    const trainopt_status st = trainopt__lamb_call_make(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, o,
+                                                        "trainopt_lamb_step_mt", &m);
+    if (m.k) trainopt__plw_run(&m, o, threads);
+    return st;
 }
 
 /* trainopt_lars_step_ex on the caller's threads: the same checks, the same bits. */
@@ -260,24 +227,11 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_lars_step_mt(const trainopt_lars_c
                                                            float *const *params, const float *const *grads,
                                                            float *const *momentum_bufs, const trainopt_step_opts *o,
                                                            const trainopt_threads *threads) {
-    static const char fn[] = "trainopt_lars_step_mt";
-    trainopt__plw_call m;
-    trainopt__lw_scalars s;
-    trainopt_status st;
-    int skip;
-    st = trainopt__lars_check(c, k, lens, params, grads, momentum_bufs, o, &skip, fn);
-    if (st != TRAINOPT_OK) return st;
-    if (k == 0 || skip) {
-        if (o && o->nonfinite) *o->nonfinite = 0;
-        return TRAINOPT_OK;
-    }
-    s = trainopt__lars_scalars_make(c, o);
-    m.op = TRAINOPT__LW_LARS, m.s = &s, m.k = k, m.lens = lens, m.params = params, m.grads = grads;
-    m.state0 = momentum_bufs, m.state1 = NULL;
-    m.lr = c->lr, m.trust_coef = c->trust_coefficient, m.trust_eps = c->eps; /* as trainopt__lars_run */
-    m.has_wd = c->weight_decay != 0.0, m.nesterov = c->nesterov != 0;
-    trainopt__plw_run(&m, o, threads);
-    return TRAINOPT_OK;
+    trainopt__lw_call m;
+    const trainopt_status st =
+        trainopt__lars_call_make(c, k, lens, params, grads, momentum_bufs, o, "trainopt_lars_step_mt", &m);
+    if (m.k) trainopt__plw_run(&m, o, threads);
+    return st;
 }
 
 /* The mixed-precision lists of a checked call (its descriptor not all fp32): found_inf's
@@ -301,23 +255,14 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_lamb_step_mp_mt(const trainopt_lam
                                                               const void *const *grads, void *const *exp_avgs,
                                                               void *const *exp_avg_sqs, const trainopt_precision *pr,
                                                               const trainopt_step_opts *o, const trainopt_threads *threads) {
-    static const char fn[] = "trainopt_lamb_step_mp_mt";
     trainopt__mpl_call m;
     trainopt__lw_scalars s;
-    trainopt_step_opts quiet;
-    trainopt_status st;
-    m.op = TRAINOPT__LW_LAMB, m.k = k, m.lens = lens, m.params = params, m.grads = grads;
-    m.state0 = exp_avgs, m.state1 = exp_avg_sqs;
-    if ((st = trainopt__mpl_check(&m, pr, o, fn)) != TRAINOPT_OK) return st;
-    /* the config, the step and the options: the fp32 kernel's checks, on an empty list */
-    st = trainopt_lamb_step_ex(c, step, 0, NULL, NULL, NULL, NULL, NULL, trainopt__mpl_quiet(o, &quiet));
-    if (st != TRAINOPT_OK) return trainopt__mpl_refused(st, fn);
+    const trainopt_status st = trainopt__lamb_mp_make(c, step, k, lens, params, grads, exp_avgs, exp_avg_sqs, pr, o,
+                                                      "trainopt_lamb_step_mp_mt", &m, &s);
+    if (st != TRAINOPT_OK) return st;
     if (trainopt__mpl_all_f32(pr))
         return trainopt_lamb_step_mt(c, step, k, lens, (float *const *)params, (const float *const *)grads,
                                      (float *const *)exp_avgs, (float *const *)exp_avg_sqs, o, threads);
-    s = trainopt__lamb_scalars_make(c, step, o);
-    m.lr = c->lr, m.trust_coef = 1.0, m.trust_eps = 0.0;
-    m.has_wd = c->weight_decay != 0.0, m.nesterov = 0;
     return trainopt__pmpl_run(&m, pr, &s, o, threads);
 }
 
@@ -326,23 +271,13 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_lars_step_mp_mt(const trainopt_lar
                                                               void *const *params, const void *const *grads,
                                                               void *const *momentum_bufs, const trainopt_precision *pr,
                                                               const trainopt_step_opts *o, const trainopt_threads *threads) {
-    static const char fn[] = "trainopt_lars_step_mp_mt";
     trainopt__mpl_call m;
     trainopt__lw_scalars s;
-    trainopt_step_opts quiet;
-    trainopt_status st;
-    m.op = TRAINOPT__LW_LARS, m.k = k, m.lens = lens, m.params = params, m.grads = grads;
-    m.state0 = momentum_bufs, m.state1 = NULL;
-    if ((st = trainopt__mpl_check(&m, pr, o, fn)) != TRAINOPT_OK) return st;
-    st = trainopt_lars_step_ex(c, 0, NULL, NULL, NULL, NULL, trainopt__mpl_quiet(o, &quiet));
-    if (st != TRAINOPT_OK) return trainopt__mpl_refused(st, fn);
-    if (k > 0 && c->momentum != 0.0 && momentum_bufs == NULL)
-        return trainopt__once_null(fn, "momentum_bufs (needed: momentum > 0)");
+    const trainopt_status st =
+        trainopt__lars_mp_make(c, k, lens, params, grads, momentum_bufs, pr, o, "trainopt_lars_step_mp_mt", &m, &s);
+    if (st != TRAINOPT_OK) return st;
     if (trainopt__mpl_all_f32(pr))
         return trainopt_lars_step_mt(c, k, lens, (float *const *)params, (const float *const *)grads,
                                      (float *const *)momentum_bufs, o, threads);
-    s = trainopt__lars_scalars_make(c, o);
-    m.lr = c->lr, m.trust_coef = c->trust_coefficient, m.trust_eps = c->eps;
-    m.has_wd = c->weight_decay != 0.0, m.nesterov = c->nesterov != 0;
     return trainopt__pmpl_run(&m, pr, &s, o, threads);
 }
