@@ -248,8 +248,9 @@ typedef struct {
 
 /* A call on the calling thread, tensor after tensor. */
 TRAINOPT__DRIVER void trainopt__lw_call_run(const trainopt__lw_call *m, const trainopt_step_opts *o) {
+    const trainopt__lw_scalars s = m->s;
 #define TRAINOPT__LW_CALL_LOOP(scaled, bad)                                                                              \
-    trainopt__lw_run(m->op, &m->s, m->k, m->lens, m->params, m->grads, m->state0, m->state1, m->lr, m->trust_coef,      \
+    trainopt__lw_run(m->op, &s, m->k, m->lens, m->params, m->grads, m->state0, m->state1, m->lr, m->trust_coef,      \
                      m->trust_eps, scaled, bad, m->has_wd, m->nesterov)
     TRAINOPT__RUN_STEP(o, TRAINOPT__LW_CALL_LOOP);
 #undef TRAINOPT__LW_CALL_LOOP
