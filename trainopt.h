@@ -6661,9 +6661,17 @@ typedef struct {
 TRAINOPT__DRIVER void trainopt__lw_call_run(const trainopt__lw_call *m, const trainopt_step_opts *o) {
     const trainopt__lw_scalars s = m->s;
 #define TRAINOPT__LW_CALL_LOOP(scaled, bad)                                                                              \
-    trainopt__lw_run(m->op, &s, m->k, m->lens, m->params, m->grads, m->state0, m->state1, m->lr, m->trust_coef,      \
+    trainopt__lw_run(op, &s, m->k, m->lens, m->params, m->grads, m->state0, m->state1, m->lr, m->trust_coef,         \
                      m->trust_eps, scaled, bad, m->has_wd, m->nesterov)
-    TRAINOPT__RUN_STEP(o, TRAINOPT__LW_CALL_LOOP);
+#define TRAINOPT__LW_CALL_OP(op_)                                                                                     \
+    {                                                                                                                 \
+        const int op = op_;                                                                                           \
+        TRAINOPT__RUN_STEP(o, TRAINOPT__LW_CALL_LOOP);                                                                \
+    }
+    /* each op its own loops (the op a constant in each): LARS ran 2-5% slower with one */
+    if (m->op == TRAINOPT__LW_LAMB) TRAINOPT__LW_CALL_OP(TRAINOPT__LW_LAMB)
+    else TRAINOPT__LW_CALL_OP(TRAINOPT__LW_LARS)
+#undef TRAINOPT__LW_CALL_OP
 #undef TRAINOPT__LW_CALL_LOOP
 }
 
@@ -10489,7 +10497,7 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_apply(double p, uint64_t seed, uin
        0.85-1.08x: ordinary stores there (bench/FINDINGS.md, "Dropout and the
        generator"). The groups start at call index head = (-offset) % 128, their
        vectors LANES apart. */
-    io.stream = TRAINOPT__STREAM_ALIGN == 64 && total >= TRAINOPT_STREAM_BYTES / sizeof(float) &&
+    io.stream = TRAINOPT__VECTOR_IS_LINE && total >= TRAINOPT_STREAM_BYTES / sizeof(float) &&
                 (uintptr_t)(y + ((128 - offset % 128) % 128)) % TRAINOPT__STREAM_ALIGN == 0;
     if (mask) trainopt__dropout_run_mask(&s, &io, n);
     else trainopt__dropout_run(&s, &io, n);
