@@ -748,7 +748,7 @@ TRAINOPT__FORCE_INLINE void trainopt__dropout_apply(double p, uint64_t seed, uin
        0.85-1.08x: ordinary stores there (bench/FINDINGS.md, "Dropout and the
        generator"). The groups start at call index head = (-offset) % 128, their
        vectors LANES apart. */
-    io.stream = TRAINOPT__STREAM_ALIGN == 64 && total >= TRAINOPT_STREAM_BYTES / sizeof(float) &&
+    io.stream = TRAINOPT__VECTOR_IS_LINE && total >= TRAINOPT_STREAM_BYTES / sizeof(float) &&
                 (uintptr_t)(y + ((128 - offset % 128) % 128)) % TRAINOPT__STREAM_ALIGN == 0;
     if (mask) trainopt__dropout_run_mask(&s, &io, n);
     else trainopt__dropout_run(&s, &io, n);

@@ -950,6 +950,10 @@ TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) {}
    stores before any later store (sfence); a no-op where v_stream is plain. The
    values stored are the same either way. */
 #define TRAINOPT__STREAM_ALIGN (TRAINOPT_SIMD_LANES * sizeof(float))
+/* Whether one vector is one whole 64-byte cache line (AVX-512): a streaming store
+   then writes a line at once, where half-line stores (AVX2) can leave a line's
+   halves to different write-combining batches. */
+#define TRAINOPT__VECTOR_IS_LINE (TRAINOPT__STREAM_ALIGN == 64)
 
 /* Bitwise xor of a float vector with a pattern: with 0x80000000 it negates
    exactly (NaN payloads included), with 0 it is the identity. */
