@@ -121,7 +121,8 @@ check "TRAINOPT_SYMBOL_PREFIX-renames-the-link-names" prefixed
 # A caller of every public function with constant arguments (TRAINOPT_STATIC, so the kernels
 # are compiled in it): warning-free too once the compiler clones the kernels for them
 # (tests/hygiene_consts.c says what this caught). With TRAINOPT_API=static a function it
-# does not call is an unused-function error: every public function is covered.
+# does not call is an unused-function error: every public function is covered. A program
+# with a single call site of a kernel is another case (tests/hygiene_one_call.c).
 # Every backend: scalar, sse2 (baseline x86-64), avx2, avx512. Not TRAINOPT_DISPATCH, which
 # compiles the scalar, avx2 and avx512 variants again in one unit (three times the compile,
 # no kernel code of its own); its implementation units are compiled at -O2 above.
@@ -129,6 +130,7 @@ for cc in gcc clang; do
     for opt in -O2 -O3; do
         for isa in "-DTRAINOPT_NO_SIMD" "" "-mavx2 -mfma" "-mavx512f -mavx2 -mfma"; do
             check "constant-arguments-$cc$opt-[$isa]" $cc -std=c99 $strict $opt $isa -c tests/hygiene_consts.c -o "$w/consts.o"
+            check "one-call-site-$cc$opt-[$isa]" $cc -std=c99 $strict $opt $isa -c tests/hygiene_one_call.c -o "$w/one_call.o"
         done
     done
 done
