@@ -118,8 +118,9 @@
      TRAINOPT_NO_SSE2     x86 without other vector flags: scalar instead of the sse2 backend.
      TRAINOPT_NO_AVX512   cap x86 at AVX2+FMA even where -mavx512f is given
                           (useful where 512-bit code lowers the clock).
-     TRAINOPT_NO_VBMI     the AVX-512 8-bit decode without VBMI byte permutes, even on a
-                          CPU that has them (chosen by cpuid otherwise; the same bits).
+     TRAINOPT_NO_VBMI     the AVX-512 8-bit decode and trainopt_quantize_blockwise's
+                          encode without VBMI byte permutes, even on a CPU that has
+                          them (chosen by cpuid otherwise; the same bits).
      TRAINOPT_SIMDE_NEON  testing only: the NEON backend through SIMDe on any CPU.
      TRAINOPT_STREAM_BYTES  batch-norm and layer/RMS/group-norm outputs of at least this
                           many bytes (default 16 MiB) are written with non-temporal
@@ -3029,6 +3030,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__prng_task TRAINOPT__PRIVATE(trainopt__prng_task)
 #define trainopt__q TRAINOPT__PRIVATE(trainopt__q)
 #define trainopt__q8_add TRAINOPT__PRIVATE(trainopt__q8_add)
+#define trainopt__q8_block_max TRAINOPT__PRIVATE(trainopt__q8_block_max)
 #define trainopt__q8_bufs TRAINOPT__PRIVATE(trainopt__q8_bufs)
 #define trainopt__q8_check_block TRAINOPT__PRIVATE(trainopt__q8_check_block)
 #define trainopt__q8_check_bufs TRAINOPT__PRIVATE(trainopt__q8_check_bufs)
@@ -3040,8 +3042,12 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__q8_encode TRAINOPT__PRIVATE(trainopt__q8_encode)
 #define trainopt__q8_encode_block TRAINOPT__PRIVATE(trainopt__q8_encode_block)
 #define trainopt__q8_encode_fast TRAINOPT__PRIVATE(trainopt__q8_encode_fast)
+#define trainopt__q8_encode_signed_vbmi TRAINOPT__PRIVATE(trainopt__q8_encode_signed_vbmi)
+#define trainopt__q8_encode_unsigned_vbmi TRAINOPT__PRIVATE(trainopt__q8_encode_unsigned_vbmi)
+#define trainopt__q8_encode_vbmi_body TRAINOPT__PRIVATE(trainopt__q8_encode_vbmi_body)
 #define trainopt__q8_fast_band TRAINOPT__PRIVATE(trainopt__q8_fast_band)
 #define trainopt__q8_fast_fraction TRAINOPT__PRIVATE(trainopt__q8_fast_fraction)
+#define trainopt__q8_fast_magnitude TRAINOPT__PRIVATE(trainopt__q8_fast_magnitude)
 #define trainopt__q8_has_vbmi TRAINOPT__PRIVATE(trainopt__q8_has_vbmi)
 #define trainopt__q8_map_of TRAINOPT__PRIVATE(trainopt__q8_map_of)
 #define trainopt__q8_max TRAINOPT__PRIVATE(trainopt__q8_max)
@@ -3051,7 +3057,6 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__q8_mp_check TRAINOPT__PRIVATE(trainopt__q8_mp_check)
 #define trainopt__q8_mp_loops TRAINOPT__PRIVATE(trainopt__q8_mp_loops)
 #define trainopt__q8_mp_run TRAINOPT__PRIVATE(trainopt__q8_mp_run)
-#define trainopt__q8_quantize_block TRAINOPT__PRIVATE(trainopt__q8_quantize_block)
 #define trainopt__q8_signed_buckets TRAINOPT__PRIVATE(trainopt__q8_signed_buckets)
 #define trainopt__q8_signed_floor TRAINOPT__PRIVATE(trainopt__q8_signed_floor)
 #define trainopt__q8_signed_map TRAINOPT__PRIVATE(trainopt__q8_signed_map)
@@ -9129,8 +9134,12 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_encode(int is_signed, trainopt_
    function of |v| in fixed point, capped at the region's last code. Flagged for the exact
    encoder: a lane within the band of a grid line (where rounding or bitsandbytes' tie rule
    decides; about 0.05% of lanes), NaN, |v| >= 2, and a negative v in the unsigned map. No
-   gather: about twice as fast as trainopt__q8_encode (bench/RESULTS.md). */
-TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_encode_fast(int is_signed, trainopt__vf v, trainopt__vm *unsure) {
+   gather: about twice as fast as trainopt__q8_encode (bench/RESULTS.md).
+   trainopt__q8_fast_magnitude is its first part: the code of |v| in bits 16-23 of each lane
+   (the fixed-point value capped at the last code's top), bits 24-31 zero. checked = 0
+   leaves out the test for |v| >= 2 and NaN, for the signed map where the caller knows no
+   lane is either (the unsigned map keeps it: it also flags a negative v). */
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_fast_magnitude(int is_signed, int checked, trainopt__vf v, trainopt__vm *unsure) {
     const uint32_t *bound = is_signed ? trainopt__q8_signed_octave_bound : trainopt__q8_unsigned_octave_bound;
     const uint32_t *below = is_signed ? trainopt__q8_signed_octave_region : trainopt__q8_unsigned_octave_region;
     const float *slope = is_signed ? trainopt__q8_signed_slope : trainopt__q8_unsigned_slope;
@@ -9147,12 +9156,21 @@ TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_encode_fast(int is_signed, trai
                                                     trainopt__vi_add(lower, trainopt__vi_set1(1)), lower);
     const trainopt__vi q = trainopt__v_to_i(
         trainopt__v_fma(trainopt__v_from_bits(a), trainopt__v_lookup16(slope, region), trainopt__v_lookup16(offset, region)));
-    trainopt__vi code = trainopt__vi_min(trainopt__vi_shr(q, fraction), trainopt__vi_lookup16(top, region));
-    *unsure = trainopt__m_or(trainopt__vi_ge(mag, trainopt__vi_set1(0x40000000u)),
-                             trainopt__vi_none(q, trainopt__vi_set1(((1u << fraction) - 1) & ~(2 * band - 1))));
+    /* q >> fraction <= top exactly where q <= (top << fraction | the fraction's bits); the
+       table of those caps depends on nothing but the map, so a loop makes it once */
+    const trainopt__vi caps = _mm512_or_si512(_mm512_slli_epi32(_mm512_loadu_si512((const void *)top), fraction),
+                                              _mm512_set1_epi32((int)((1u << fraction) - 1)));
+    const trainopt__vi cap = _mm512_permutexvar_epi32(region, caps);
+    *unsure = trainopt__vi_none(q, trainopt__vi_set1(((1u << fraction) - 1) & ~(2 * band - 1)));
+    if (checked || !is_signed) *unsure = trainopt__m_or(trainopt__vi_ge(mag, trainopt__vi_set1(0x40000000u)), *unsure);
+    return trainopt__vi_min(q, cap);
+}
+
+TRAINOPT__FORCE_INLINE trainopt__vi trainopt__q8_encode_fast(int is_signed, trainopt__vf v, trainopt__vm *unsure) {
+    trainopt__vi code = trainopt__vi_shr(trainopt__q8_fast_magnitude(is_signed, 1, v, unsure), (int)trainopt__q8_fast_fraction);
     if (is_signed) { /* -|v|: the mirror code, 254 - code; -1.0's is that of the decade below it */
         const trainopt__vi mirror = trainopt__vi_sub(trainopt__vi_set1(254), trainopt__vi_min(code, trainopt__vi_set1(254)));
-        code = trainopt__vi_select(trainopt__vi_ge(bits, trainopt__vi_set1(0x80000000u)), mirror, code);
+        code = trainopt__vi_select(trainopt__vi_ge(trainopt__v_bits(v), trainopt__vi_set1(0x80000000u)), mirror, code);
     }
     return code;
 }
@@ -9214,16 +9232,15 @@ TRAINOPT__FORCE_INLINE void trainopt__q8_encode_block(int is_signed, size_t len,
     }
 }
 
-/* Encodes one block: its absmax (lanes past len are +0), then the codes. */
-TRAINOPT__FORCE_INLINE void trainopt__q8_quantize_block(int is_signed, size_t len, const float *x, uint8_t *codes,
-                                                        float *absmax) {
+/* The absmax of one block (lanes past len are +0). */
+TRAINOPT__FORCE_INLINE trainopt__q8_max trainopt__q8_block_max(size_t len, const float *x) {
     trainopt__q8_max max;
     size_t i;
     max.m = trainopt__v_zero();
     max.nan = 0;
     for (i = 0; i < len; i += TRAINOPT_SIMD_LANES)
         trainopt__q8_max_add(&max, trainopt__v_load_n(x + i, len - i < TRAINOPT_SIMD_LANES ? len - i : TRAINOPT_SIMD_LANES));
-    trainopt__q8_encode_block(is_signed, len, x, &max, codes, absmax);
+    return max;
 }
 
 /* Decodes k codes: map[code] * absmax, in float (dequantizeBlockwise8bitCpu), the map read
@@ -9321,9 +9338,90 @@ trainopt__q8_dequantize_vbmi(const uint8_t *planes, size_t len, const uint8_t *c
         }
     }
 }
+
+/* trainopt__q8_encode_block's codes, 64 at a time: four vectors through the fast path's
+   magnitude part, one test of their four masks, the codes of |v| (byte 2 of each lane)
+   packed by two byte permutes and a blend, and for the signed map the mirror code 254 - c
+   of the negative lanes by one saturating byte subtraction (254 - 255 = 0: -1.0's code),
+   then one 64-byte store; where the other encoder shifts, mirrors, narrows and stores each
+   vector (vpmovdb). A round with a lane the fast path leaves goes the other encoder's way,
+   vector by vector. In a block without NaN whose absmax is finite every
+   |v| = |x| * (1 / absmax) is below 2, so the signed map leaves out the test for |v| >= 2. */
+TRAINOPT__FORCE_INLINE __attribute__((target("avx512f,avx512bw,avx512vbmi,avx2,fma"))) void
+trainopt__q8_encode_vbmi_body(int is_signed, size_t len, const float *x, const trainopt__q8_max *max, uint8_t *codes,
+                              float *absmax) {
+    static const uint8_t byte_of_lanes[2][64] = { /* byte 0 (the other encoder's codes), byte 2 (magnitudes) */
+        {0,  4,  8,  12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60, 64, 68, 72, 76, 80, 84,  88,  92,  96,  100, 104, 108, 112, 116, 120, 124,
+         0,  4,  8,  12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60, 64, 68, 72, 76, 80, 84,  88,  92,  96,  100, 104, 108, 112, 116, 120, 124},
+        {2,  6,  10, 14, 18, 22, 26, 30, 34, 38, 42, 46, 50, 54, 58, 62, 66, 70, 74, 78, 82, 86,  90,  94,  98,  102, 106, 110, 114, 118, 122, 126,
+         2,  6,  10, 14, 18, 22, 26, 30, 34, 38, 42, 46, 50, 54, 58, 62, 66, 70, 74, 78, 82, 86,  90,  94,  98,  102, 106, 110, 114, 118, 122, 126}};
+    int has_nan;
+    const float m = trainopt__q8_max_end(max, &has_nan);
+    const __m512i low = _mm512_loadu_si512((const void *)byte_of_lanes[0]), third = _mm512_loadu_si512((const void *)byte_of_lanes[1]);
+    const __m512i zero = _mm512_setzero_si512(), mirror_from = _mm512_set1_epi8((char)254);
+    __m512 inv;
+    size_t i;
+    *absmax = has_nan ? NAN : m;
+    if (m == 0.0f) {
+        memset(codes, 0, len);
+        return;
+    }
+    inv = _mm512_set1_ps(1.0f / m);
+#define TRAINOPT__Q8_PACK(a, b, c, d, which)                                                                           \
+    _mm512_mask_blend_epi8(~(__mmask64)0 << 32, _mm512_permutex2var_epi8(a, which, b), _mm512_permutex2var_epi8(c, which, d))
+#define TRAINOPT__Q8_ENCODE64(checked)                                                                                 \
+    for (; i + 64 <= len; i += 64) {                                                                                   \
+        const __m512 v0 = _mm512_mul_ps(_mm512_loadu_ps(x + i), inv), v1 = _mm512_mul_ps(_mm512_loadu_ps(x + i + 16), inv); \
+        const __m512 v2 = _mm512_mul_ps(_mm512_loadu_ps(x + i + 32), inv), v3 = _mm512_mul_ps(_mm512_loadu_ps(x + i + 48), inv); \
+        __mmask16 u0, u1, u2, u3;                                                                                      \
+        const __m512i t0 = trainopt__q8_fast_magnitude(is_signed, checked, v0, &u0);                                   \
+        const __m512i t1 = trainopt__q8_fast_magnitude(is_signed, checked, v1, &u1);                                   \
+        const __m512i t2 = trainopt__q8_fast_magnitude(is_signed, checked, v2, &u2);                                   \
+        const __m512i t3 = trainopt__q8_fast_magnitude(is_signed, checked, v3, &u3);                                   \
+        __m512i c;                                                                                                     \
+        if (_kortestz_mask16_u8(_kor_mask16(u0, u1), _kor_mask16(u2, u3))) {                                           \
+            c = TRAINOPT__Q8_PACK(t0, t1, t2, t3, third);                                                              \
+            if (is_signed) {                                                                                           \
+                const __mmask64 negative = _mm512_kunpackd(                                                            \
+                    _mm512_kunpackw(_mm512_cmplt_epi32_mask(_mm512_castps_si512(v3), zero),                            \
+                                    _mm512_cmplt_epi32_mask(_mm512_castps_si512(v2), zero)),                           \
+                    _mm512_kunpackw(_mm512_cmplt_epi32_mask(_mm512_castps_si512(v1), zero),                            \
+                                    _mm512_cmplt_epi32_mask(_mm512_castps_si512(v0), zero)));                          \
+                c = _mm512_mask_subs_epu8(c, negative, mirror_from, c);                                                \
+            }                                                                                                          \
+        } else {                                                                                                       \
+            c = TRAINOPT__Q8_PACK(trainopt__q8_code(is_signed, v0), trainopt__q8_code(is_signed, v1),                  \
+                                  trainopt__q8_code(is_signed, v2), trainopt__q8_code(is_signed, v3), low);            \
+        }                                                                                                              \
+        _mm512_storeu_si512((void *)(codes + i), c);                                                                   \
+    }
+    i = 0;
+    if (is_signed && !has_nan && m < INFINITY) TRAINOPT__Q8_ENCODE64(0)
+    else TRAINOPT__Q8_ENCODE64(1)
+#undef TRAINOPT__Q8_ENCODE64
+#undef TRAINOPT__Q8_PACK
+    for (; i < len; i += TRAINOPT_SIMD_LANES) {
+        const size_t k = len - i < TRAINOPT_SIMD_LANES ? len - i : TRAINOPT_SIMD_LANES;
+        trainopt__vi_store_u8(codes + i, trainopt__q8_code(is_signed, _mm512_mul_ps(trainopt__v_load_n(x + i, k), inv)), k);
+    }
+}
+
+/* The two maps' encoders (each map's fast path folded for it). */
+TRAINOPT__DRIVER __attribute__((target("avx512f,avx512bw,avx512vbmi,avx2,fma"))) void
+trainopt__q8_encode_signed_vbmi(size_t len, const float *x, const trainopt__q8_max *max, uint8_t *codes, float *absmax) {
+    trainopt__q8_encode_vbmi_body(1, len, x, max, codes, absmax);
+}
+TRAINOPT__DRIVER __attribute__((target("avx512f,avx512bw,avx512vbmi,avx2,fma"))) void
+trainopt__q8_encode_unsigned_vbmi(size_t len, const float *x, const trainopt__q8_max *max, uint8_t *codes, float *absmax) {
+    trainopt__q8_encode_vbmi_body(0, len, x, max, codes, absmax);
+}
 #define TRAINOPT__Q8_DECODE_VBMI(planes, len, codes, absmax, x) trainopt__q8_dequantize_vbmi(planes, len, codes, absmax, x)
+#define TRAINOPT__Q8_ENCODE_VBMI(is_signed, len, x, max, codes, absmax)                                              \
+    ((is_signed) ? trainopt__q8_encode_signed_vbmi(len, x, max, codes, absmax)                                         \
+                 : trainopt__q8_encode_unsigned_vbmi(len, x, max, codes, absmax))
 #else
 #define TRAINOPT__Q8_DECODE_VBMI(planes, len, codes, absmax, x) ((void)0)
+#define TRAINOPT__Q8_ENCODE_VBMI(is_signed, len, x, max, codes, absmax) ((void)0)
 #endif
 
 TRAINOPT__FORCE_INLINE const float *trainopt__q8_map_of(trainopt_q8_map map) {
@@ -9391,11 +9489,18 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_quantize_blockwise(trainopt_q8_map
     const trainopt_status st = trainopt__q8_convert_check(map, block, n, x, codes, absmax, 1, fn);
     size_t b;
     if (st != TRAINOPT_OK || n == 0) return st;
-    for (b = 0; b < n; b += block) /* the map a constant in each call, so each encoder is folded for its map */
-        if (map == TRAINOPT_Q8_SIGNED)
-            trainopt__q8_quantize_block(1, n - b < block ? n - b : block, x + b, codes + b, absmax + b / block);
-        else
-            trainopt__q8_quantize_block(0, n - b < block ? n - b : block, x + b, codes + b, absmax + b / block);
+    for (b = 0; b < n; b += block) { /* the map a constant in each call, so each encoder is folded for its map */
+        const size_t len = n - b < block ? n - b : block;
+        const trainopt__q8_max max = trainopt__q8_block_max(len, x + b);
+#if defined(TRAINOPT__Q8_VBMI)
+        if (trainopt__q8_has_vbmi()) {
+            TRAINOPT__Q8_ENCODE_VBMI(map == TRAINOPT_Q8_SIGNED, len, x + b, &max, codes + b, absmax + b / block);
+            continue;
+        }
+#endif
+        if (map == TRAINOPT_Q8_SIGNED) trainopt__q8_encode_block(1, len, x + b, &max, codes + b, absmax + b / block);
+        else trainopt__q8_encode_block(0, len, x + b, &max, codes + b, absmax + b / block);
+    }
     return TRAINOPT_OK;
 }
 

@@ -117,8 +117,9 @@
      TRAINOPT_NO_SSE2     x86 without other vector flags: scalar instead of the sse2 backend.
      TRAINOPT_NO_AVX512   cap x86 at AVX2+FMA even where -mavx512f is given
                           (useful where 512-bit code lowers the clock).
-     TRAINOPT_NO_VBMI     the AVX-512 8-bit decode without VBMI byte permutes, even on a
-                          CPU that has them (chosen by cpuid otherwise; the same bits).
+     TRAINOPT_NO_VBMI     the AVX-512 8-bit decode and trainopt_quantize_blockwise's
+                          encode without VBMI byte permutes, even on a CPU that has
+                          them (chosen by cpuid otherwise; the same bits).
      TRAINOPT_SIMDE_NEON  testing only: the NEON backend through SIMDe on any CPU.
      TRAINOPT_STREAM_BYTES  batch-norm and layer/RMS/group-norm outputs of at least this
                           many bytes (default 16 MiB) are written with non-temporal

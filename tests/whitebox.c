@@ -72,6 +72,21 @@ int TO_NAME(to_wb_q8_fast)(int is_signed, uint32_t first, uint32_t stride, size_
 #endif
 }
 
+int TO_NAME(to_wb_q8_encode_vbmi)(int is_signed, size_t len, const float *x, uint8_t *vbmi, float *vbmi_absmax, uint8_t *plain,
+                                  float *plain_absmax) {
+#if defined(TRAINOPT__Q8_VBMI) && defined(TRAINOPT__BACKEND_AVX512) /* not after runtime dispatch's variants */
+    const trainopt__q8_max max = trainopt__q8_block_max(len, x);
+    if (!trainopt__q8_has_vbmi()) return 0;
+    TRAINOPT__Q8_ENCODE_VBMI(is_signed, len, x, &max, vbmi, vbmi_absmax);
+    if (is_signed) trainopt__q8_encode_block(1, len, x, &max, plain, plain_absmax);
+    else trainopt__q8_encode_block(0, len, x, &max, plain, plain_absmax);
+    return 1;
+#else
+    (void)is_signed, (void)len, (void)x, (void)vbmi, (void)vbmi_absmax, (void)plain, (void)plain_absmax;
+    return 0;
+#endif
+}
+
 int TO_NAME(to_wb_q8_decode_vbmi)(int is_signed, size_t len, const uint8_t *codes, float absmax, float *vbmi, float *lookup) {
 #if defined(TRAINOPT__Q8_VBMI) && defined(TRAINOPT__BACKEND_AVX512) /* not after runtime dispatch's variants */
     if (!trainopt__q8_has_vbmi()) return 0;

@@ -34,6 +34,11 @@ int TO_NAME(to_wb_q8_fast)(int is_signed, uint32_t first, uint32_t stride, size_
 /* The 8-bit decode of len codes both ways where the backend has the VBMI one and this CPU
    runs it: vbmi[] by trainopt__q8_dequantize_vbmi, lookup[] by trainopt__q8_dequantize_block
    (the vector layer's lookup). Returns 0 (and writes nothing) elsewhere. */
+/* The 8-bit encode of one block of len floats both ways where the backend has the VBMI one
+   and this CPU runs it: vbmi[] and *vbmi_absmax by the VBMI encoder (TRAINOPT__Q8_ENCODE_VBMI),
+   plain[] and *plain_absmax by trainopt__q8_encode_block. Returns 0 (and writes nothing) elsewhere. */
+int TO_NAME(to_wb_q8_encode_vbmi)(int is_signed, size_t len, const float *x, uint8_t *vbmi, float *vbmi_absmax, uint8_t *plain,
+                                  float *plain_absmax);
 int TO_NAME(to_wb_q8_decode_vbmi)(int is_signed, size_t len, const uint8_t *codes, float absmax, float *vbmi, float *lookup);
 
 #endif
