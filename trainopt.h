@@ -9351,13 +9351,18 @@ TRAINOPT__FORCE_INLINE __attribute__((target("avx512f,avx512bw,avx512vbmi,avx2,f
 trainopt__q8_encode_vbmi_body(int is_signed, size_t len, const float *x, const trainopt__q8_max *max, uint8_t *codes,
                               float *absmax) {
     static const uint8_t byte_of_lanes[2][64] = { /* byte 0 (the other encoder's codes), byte 2 (magnitudes) */
-        {0,  4,  8,  12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60, 64, 68, 72, 76, 80, 84,  88,  92,  96,  100, 104, 108, 112, 116, 120, 124,
-         0,  4,  8,  12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60, 64, 68, 72, 76, 80, 84,  88,  92,  96,  100, 104, 108, 112, 116, 120, 124},
-        {2,  6,  10, 14, 18, 22, 26, 30, 34, 38, 42, 46, 50, 54, 58, 62, 66, 70, 74, 78, 82, 86,  90,  94,  98,  102, 106, 110, 114, 118, 122, 126,
-         2,  6,  10, 14, 18, 22, 26, 30, 34, 38, 42, 46, 50, 54, 58, 62, 66, 70, 74, 78, 82, 86,  90,  94,  98,  102, 106, 110, 114, 118, 122, 126}};
+        {  0,   4,   8,  12,  16,  20,  24,  28,  32,  36,  40,  44,  48,  52,  56,  60,
+          64,  68,  72,  76,  80,  84,  88,  92,  96, 100, 104, 108, 112, 116, 120, 124,
+           0,   4,   8,  12,  16,  20,  24,  28,  32,  36,  40,  44,  48,  52,  56,  60,
+          64,  68,  72,  76,  80,  84,  88,  92,  96, 100, 104, 108, 112, 116, 120, 124},
+        {  2,   6,  10,  14,  18,  22,  26,  30,  34,  38,  42,  46,  50,  54,  58,  62,
+          66,  70,  74,  78,  82,  86,  90,  94,  98, 102, 106, 110, 114, 118, 122, 126,
+           2,   6,  10,  14,  18,  22,  26,  30,  34,  38,  42,  46,  50,  54,  58,  62,
+          66,  70,  74,  78,  82,  86,  90,  94,  98, 102, 106, 110, 114, 118, 122, 126}};
     int has_nan;
     const float m = trainopt__q8_max_end(max, &has_nan);
-    const __m512i low = _mm512_loadu_si512((const void *)byte_of_lanes[0]), third = _mm512_loadu_si512((const void *)byte_of_lanes[1]);
+    const __m512i low = _mm512_loadu_si512((const void *)byte_of_lanes[0]);
+    const __m512i third = _mm512_loadu_si512((const void *)byte_of_lanes[1]);
     const __m512i zero = _mm512_setzero_si512(), mirror_from = _mm512_set1_epi8((char)254);
     __m512 inv;
     size_t i;
