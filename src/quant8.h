@@ -191,6 +191,7 @@ TRAINOPT__FORCE_INLINE void trainopt__q8_dequantize_block(const float *map, size
    out (the tests use it to run the other decode on a VBMI machine). */
 #undef TRAINOPT__Q8_VBMI
 #undef TRAINOPT__Q8_DECODE_VBMI
+#undef TRAINOPT__Q8_ENCODE_VBMI
 #undef TRAINOPT__Q8_BLOCKS
 #if defined(TRAINOPT__BACKEND_AVX512) && (defined(__GNUC__) || defined(__clang__)) && !defined(TRAINOPT_NO_VBMI)
 #define TRAINOPT__Q8_VBMI 1
