@@ -2831,6 +2831,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__lw_norm_lanes TRAINOPT__PRIVATE(trainopt__lw_norm_lanes)
 #define trainopt__lw_norms TRAINOPT__PRIVATE(trainopt__lw_norms)
 #define trainopt__lw_norms_of TRAINOPT__PRIVATE(trainopt__lw_norms_of)
+#define trainopt__lw_op_scalars TRAINOPT__PRIVATE(trainopt__lw_op_scalars)
 #define trainopt__lw_run TRAINOPT__PRIVATE(trainopt__lw_run)
 #define trainopt__lw_scalars TRAINOPT__PRIVATE(trainopt__lw_scalars)
 #define trainopt__lw_update TRAINOPT__PRIVATE(trainopt__lw_update)
@@ -6662,26 +6663,29 @@ typedef struct {
     int has_wd, nesterov;
 } trainopt__lw_call;
 
+/* The scalars as op's loops should see them, in a local the loops can read constants from:
+   LARS has no maximize, so its gradient's sign pattern is 0 (read through a pointer it was
+   a runtime xor per gradient vector in LARS's update loop: 1.5-3% on AVX-512 in cache). */
+TRAINOPT__FORCE_INLINE trainopt__lw_scalars trainopt__lw_op_scalars(int op, const trainopt__lw_scalars *s) {
+    trainopt__lw_scalars local = *s;
+    if (op == TRAINOPT__LW_LARS) local.gi.sign = 0;
+    return local;
+}
+
 /* A call on the calling thread, tensor after tensor. */
 TRAINOPT__DRIVER void trainopt__lw_call_run(const trainopt__lw_call *m, const trainopt_step_opts *o) {
-    trainopt__lw_scalars s = m->s;
 #define TRAINOPT__LW_CALL_LOOP(scaled, bad)                                                                              \
     trainopt__lw_run(op, &s, m->k, m->lens, m->params, m->grads, m->state0, m->state1, m->lr, m->trust_coef,         \
                      m->trust_eps, scaled, bad, m->has_wd, m->nesterov)
 #define TRAINOPT__LW_CALL_OP(op_)                                                                                     \
     {                                                                                                                 \
         const int op = op_;                                                                                           \
+        const trainopt__lw_scalars s = trainopt__lw_op_scalars(op, &m->s);                                            \
         TRAINOPT__RUN_STEP(o, TRAINOPT__LW_CALL_LOOP);                                                                \
     }
-    /* each op its own loops, the op a constant in each (LARS ran 2-5% slower with one); LARS
-       has no maximize, so its gradient's sign pattern is said to be 0 here, where the loops
-       see it (read from *m it cost an xor per vector: 1.5-3% on AVX-512) */
-    if (m->op == TRAINOPT__LW_LAMB) {
-        TRAINOPT__LW_CALL_OP(TRAINOPT__LW_LAMB)
-    } else {
-        s.gi.sign = 0;
-        TRAINOPT__LW_CALL_OP(TRAINOPT__LW_LARS)
-    }
+    /* each op its own loops, the op a constant in each (LARS ran 2-5% slower with one) */
+    if (m->op == TRAINOPT__LW_LAMB) TRAINOPT__LW_CALL_OP(TRAINOPT__LW_LAMB)
+    else TRAINOPT__LW_CALL_OP(TRAINOPT__LW_LARS)
 #undef TRAINOPT__LW_CALL_OP
 #undef TRAINOPT__LW_CALL_LOOP
 }
@@ -16158,8 +16162,8 @@ TRAINOPT__FORCE_INLINE void trainopt__plw_io(const trainopt__lw_call *m, size_t 
 }
 
 /* Pass 1 on piece i (fp32): each block's sums on its own, from 0 (trainopt__lw_norms'
-   block sum). */
-static void trainopt__plw_norms_f32(trainopt__plw_job *j, size_t i) {
+   block sum). op is a constant and s its scalars as trainopt__lw_op_scalars gives them. */
+TRAINOPT__FORCE_INLINE void trainopt__plw_norms_f32(trainopt__plw_job *j, size_t i, int op, const trainopt__lw_scalars *s) {
     const trainopt__lw_call *m = j->m;
     const trainopt__piece *p = &j->pieces[i];
     size_t b, bad = 0;
@@ -16168,20 +16172,20 @@ static void trainopt__plw_norms_f32(trainopt__plw_job *j, size_t i) {
         double p_sum = 0.0, u_sum = 0.0;
         trainopt__lw_io io;
         trainopt__plw_io(m, p->tensor, p->offset + b, &io);
-        trainopt__lw_norms_of(m->op, j->s, &io, len, j->scaled, j->counted ? &bad : NULL, m->has_wd, &p_sum, &u_sum);
+        trainopt__lw_norms_of(op, s, &io, len, j->scaled, j->counted ? &bad : NULL, m->has_wd, &p_sum, &u_sum);
         j->p_sums[i][b / TRAINOPT__LW_BLOCK] = p_sum;
         j->u_sums[i][b / TRAINOPT__LW_BLOCK] = u_sum;
     }
     j->nonfinite[i] = bad;
 }
 
-/* Pass 2 on update piece i (fp32). */
-static void trainopt__plw_update_f32(trainopt__plw_job *j, size_t i) {
+/* Pass 2 on update piece i (fp32); op and s as in pass 1. */
+TRAINOPT__FORCE_INLINE void trainopt__plw_update_f32(trainopt__plw_job *j, size_t i, int op, const trainopt__lw_scalars *s) {
     const trainopt__lw_call *m = j->m;
     const trainopt__piece *p = &j->updates[i];
     trainopt__lw_io io;
     trainopt__plw_io(m, j->done_tensor[p->tensor], p->offset, &io);
-    trainopt__lw_update_of(m->op, j->s, &io, p->len, j->done_scale[p->tensor], j->scaled, m->has_wd, m->nesterov);
+    trainopt__lw_update_of(op, s, &io, p->len, j->done_scale[p->tensor], j->scaled, m->has_wd, m->nesterov);
 }
 
 /* Tensor t's descriptor, as trainopt__mpl_passes makes it: its own param_aux, its offset. */
@@ -16248,16 +16252,31 @@ static void trainopt__plw_update_mp(trainopt__plw_job *j, size_t i) {
     }
 }
 
+/* The fp32 pieces run each op's own loops (as trainopt__lw_call_run does). */
 static void trainopt__plw_norms_task(void *arg, size_t i) {
     trainopt__plw_job *j = (trainopt__plw_job *)arg;
-    if (j->mp) trainopt__plw_norms_mp(j, i);
-    else trainopt__plw_norms_f32(j, i);
+    if (j->mp) {
+        trainopt__plw_norms_mp(j, i);
+    } else if (j->m->op == TRAINOPT__LW_LAMB) {
+        const trainopt__lw_scalars s = trainopt__lw_op_scalars(TRAINOPT__LW_LAMB, j->s);
+        trainopt__plw_norms_f32(j, i, TRAINOPT__LW_LAMB, &s);
+    } else {
+        const trainopt__lw_scalars s = trainopt__lw_op_scalars(TRAINOPT__LW_LARS, j->s);
+        trainopt__plw_norms_f32(j, i, TRAINOPT__LW_LARS, &s);
+    }
 }
 
 static void trainopt__plw_update_task(void *arg, size_t i) {
     trainopt__plw_job *j = (trainopt__plw_job *)arg;
-    if (j->mp) trainopt__plw_update_mp(j, i);
-    else trainopt__plw_update_f32(j, i);
+    if (j->mp) {
+        trainopt__plw_update_mp(j, i);
+    } else if (j->m->op == TRAINOPT__LW_LAMB) {
+        const trainopt__lw_scalars s = trainopt__lw_op_scalars(TRAINOPT__LW_LAMB, j->s);
+        trainopt__plw_update_f32(j, i, TRAINOPT__LW_LAMB, &s);
+    } else {
+        const trainopt__lw_scalars s = trainopt__lw_op_scalars(TRAINOPT__LW_LARS, j->s);
+        trainopt__plw_update_f32(j, i, TRAINOPT__LW_LARS, &s);
+    }
 }
 
 /* Both passes over a checked, not skipped list (k > 0) in rounds on the hook (the job's

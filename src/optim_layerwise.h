@@ -246,26 +246,29 @@ typedef struct {
     int has_wd, nesterov;
 } trainopt__lw_call;
 
+/* The scalars as op's loops should see them, in a local the loops can read constants from:
+   LARS has no maximize, so its gradient's sign pattern is 0 (read through a pointer it was
+   a runtime xor per gradient vector in LARS's update loop: 1.5-3% on AVX-512 in cache). */
+TRAINOPT__FORCE_INLINE trainopt__lw_scalars trainopt__lw_op_scalars(int op, const trainopt__lw_scalars *s) {
+    trainopt__lw_scalars local = *s;
+    if (op == TRAINOPT__LW_LARS) local.gi.sign = 0;
+    return local;
+}
+
 /* A call on the calling thread, tensor after tensor. */
 TRAINOPT__DRIVER void trainopt__lw_call_run(const trainopt__lw_call *m, const trainopt_step_opts *o) {
-    trainopt__lw_scalars s = m->s;
 #define TRAINOPT__LW_CALL_LOOP(scaled, bad)                                                                              \
     trainopt__lw_run(op, &s, m->k, m->lens, m->params, m->grads, m->state0, m->state1, m->lr, m->trust_coef,         \
                      m->trust_eps, scaled, bad, m->has_wd, m->nesterov)
 #define TRAINOPT__LW_CALL_OP(op_)                                                                                     \
     {                                                                                                                 \
         const int op = op_;                                                                                           \
+        const trainopt__lw_scalars s = trainopt__lw_op_scalars(op, &m->s);                                            \
         TRAINOPT__RUN_STEP(o, TRAINOPT__LW_CALL_LOOP);                                                                \
     }
-    /* each op its own loops, the op a constant in each (LARS ran 2-5% slower with one); LARS
-       has no maximize, so its gradient's sign pattern is said to be 0 here, where the loops
-       see it (read from *m it cost an xor per vector: 1.5-3% on AVX-512) */
-    if (m->op == TRAINOPT__LW_LAMB) {
-        TRAINOPT__LW_CALL_OP(TRAINOPT__LW_LAMB)
-    } else {
-        s.gi.sign = 0;
-        TRAINOPT__LW_CALL_OP(TRAINOPT__LW_LARS)
-    }
+    /* each op its own loops, the op a constant in each (LARS ran 2-5% slower with one) */
+    if (m->op == TRAINOPT__LW_LAMB) TRAINOPT__LW_CALL_OP(TRAINOPT__LW_LAMB)
+    else TRAINOPT__LW_CALL_OP(TRAINOPT__LW_LARS)
 #undef TRAINOPT__LW_CALL_OP
 #undef TRAINOPT__LW_CALL_LOOP
 }

@@ -48,8 +48,8 @@ TRAINOPT__FORCE_INLINE void trainopt__plw_io(const trainopt__lw_call *m, size_t 
 }
 
 /* Pass 1 on piece i (fp32): each block's sums on its own, from 0 (trainopt__lw_norms'
-   block sum). */
-static void trainopt__plw_norms_f32(trainopt__plw_job *j, size_t i) {
+   block sum). op is a constant and s its scalars as trainopt__lw_op_scalars gives them. */
+TRAINOPT__FORCE_INLINE void trainopt__plw_norms_f32(trainopt__plw_job *j, size_t i, int op, const trainopt__lw_scalars *s) {
     const trainopt__lw_call *m = j->m;
     const trainopt__piece *p = &j->pieces[i];
     size_t b, bad = 0;
@@ -58,20 +58,20 @@ static void trainopt__plw_norms_f32(trainopt__plw_job *j, size_t i) {
         double p_sum = 0.0, u_sum = 0.0;
         trainopt__lw_io io;
         trainopt__plw_io(m, p->tensor, p->offset + b, &io);
-        trainopt__lw_norms_of(m->op, j->s, &io, len, j->scaled, j->counted ? &bad : NULL, m->has_wd, &p_sum, &u_sum);
+        trainopt__lw_norms_of(op, s, &io, len, j->scaled, j->counted ? &bad : NULL, m->has_wd, &p_sum, &u_sum);
         j->p_sums[i][b / TRAINOPT__LW_BLOCK] = p_sum;
         j->u_sums[i][b / TRAINOPT__LW_BLOCK] = u_sum;
     }
     j->nonfinite[i] = bad;
 }
 
-/* Pass 2 on update piece i (fp32). */
-static void trainopt__plw_update_f32(trainopt__plw_job *j, size_t i) {
+/* Pass 2 on update piece i (fp32); op and s as in pass 1. */
+TRAINOPT__FORCE_INLINE void trainopt__plw_update_f32(trainopt__plw_job *j, size_t i, int op, const trainopt__lw_scalars *s) {
     const trainopt__lw_call *m = j->m;
     const trainopt__piece *p = &j->updates[i];
     trainopt__lw_io io;
     trainopt__plw_io(m, j->done_tensor[p->tensor], p->offset, &io);
-    trainopt__lw_update_of(m->op, j->s, &io, p->len, j->done_scale[p->tensor], j->scaled, m->has_wd, m->nesterov);
+    trainopt__lw_update_of(op, s, &io, p->len, j->done_scale[p->tensor], j->scaled, m->has_wd, m->nesterov);
 }
 
 /* Tensor t's descriptor, as trainopt__mpl_passes makes it: its own param_aux, its offset. */
@@ -138,16 +138,31 @@ static void trainopt__plw_update_mp(trainopt__plw_job *j, size_t i) {
     }
 }
 
+/* The fp32 pieces run each op's own loops (as trainopt__lw_call_run does). */
 static void trainopt__plw_norms_task(void *arg, size_t i) {
     trainopt__plw_job *j = (trainopt__plw_job *)arg;
-    if (j->mp) trainopt__plw_norms_mp(j, i);
-    else trainopt__plw_norms_f32(j, i);
+    if (j->mp) {
+        trainopt__plw_norms_mp(j, i);
+    } else if (j->m->op == TRAINOPT__LW_LAMB) {
+        const trainopt__lw_scalars s = trainopt__lw_op_scalars(TRAINOPT__LW_LAMB, j->s);
+        trainopt__plw_norms_f32(j, i, TRAINOPT__LW_LAMB, &s);
+    } else {
+        const trainopt__lw_scalars s = trainopt__lw_op_scalars(TRAINOPT__LW_LARS, j->s);
+        trainopt__plw_norms_f32(j, i, TRAINOPT__LW_LARS, &s);
+    }
 }
 
 static void trainopt__plw_update_task(void *arg, size_t i) {
     trainopt__plw_job *j = (trainopt__plw_job *)arg;
-    if (j->mp) trainopt__plw_update_mp(j, i);
-    else trainopt__plw_update_f32(j, i);
+    if (j->mp) {
+        trainopt__plw_update_mp(j, i);
+    } else if (j->m->op == TRAINOPT__LW_LAMB) {
+        const trainopt__lw_scalars s = trainopt__lw_op_scalars(TRAINOPT__LW_LAMB, j->s);
+        trainopt__plw_update_f32(j, i, TRAINOPT__LW_LAMB, &s);
+    } else {
+        const trainopt__lw_scalars s = trainopt__lw_op_scalars(TRAINOPT__LW_LARS, j->s);
+        trainopt__plw_update_f32(j, i, TRAINOPT__LW_LARS, &s);
+    }
 }
 
 /* Both passes over a checked, not skipped list (k > 0) in rounds on the hook (the job's
