@@ -126,20 +126,27 @@ TRAINOPT__FORCE_INLINE float trainopt__q8_max_end(const trainopt__q8_max *a, int
     return r;
 }
 
+/* Both encoders' start of a block of len floats: stores its absmax, NaN when the block
+   holds a NaN (trainopt's one departure from bitsandbytes), and returns the largest |x|
+   that is not NaN, whose inverse scales the codes; when that is 0 the codes are all 0,
+   written here, and the encoder has nothing left to do. */
+TRAINOPT__FORCE_INLINE float trainopt__q8_block_start(size_t len, const trainopt__q8_max *max, uint8_t *codes, float *absmax,
+                                                      int *has_nan) {
+    const float m = trainopt__q8_max_end(max, has_nan);
+    *absmax = *has_nan ? NAN : m;
+    if (m == 0.0f) memset(codes, 0, len);
+    return m;
+}
+
 /* Encodes one block of len <= block floats whose absmax is known (bitsandbytes'
-   quantize_cpu for one block): absmax stored NaN when the block holds a NaN (trainopt's
-   one departure), all codes 0 when it is 0, else the code of x * (1 / absmax) in float. */
+   quantize_cpu for one block): the code of x * (1 / absmax) in float. */
 TRAINOPT__FORCE_INLINE void trainopt__q8_encode_block(int is_signed, size_t len, const float *x, const trainopt__q8_max *max,
                                                       uint8_t *codes, float *absmax) {
     int has_nan;
-    const float m = trainopt__q8_max_end(max, &has_nan);
+    const float m = trainopt__q8_block_start(len, max, codes, absmax, &has_nan);
     trainopt__vf inv;
     size_t i;
-    *absmax = has_nan ? NAN : m;
-    if (m == 0.0f) {
-        memset(codes, 0, len);
-        return;
-    }
+    if (m == 0.0f) return;
     inv = trainopt__v_set1(1.0f / m);
     for (i = 0; i < len; i += TRAINOPT_SIMD_LANES) {
         const size_t k = len - i < TRAINOPT_SIMD_LANES ? len - i : TRAINOPT_SIMD_LANES;
@@ -276,17 +283,13 @@ trainopt__q8_encode_vbmi_body(int is_signed, size_t len, const float *x, const t
            2,   6,  10,  14,  18,  22,  26,  30,  34,  38,  42,  46,  50,  54,  58,  62,
           66,  70,  74,  78,  82,  86,  90,  94,  98, 102, 106, 110, 114, 118, 122, 126}};
     int has_nan;
-    const float m = trainopt__q8_max_end(max, &has_nan);
+    const float m = trainopt__q8_block_start(len, max, codes, absmax, &has_nan);
     const __m512i low = _mm512_loadu_si512((const void *)byte_of_lanes[0]);
     const __m512i third = _mm512_loadu_si512((const void *)byte_of_lanes[1]);
     const __m512i zero = _mm512_setzero_si512(), mirror_from = _mm512_set1_epi8((char)254);
     __m512 inv;
     size_t i;
-    *absmax = has_nan ? NAN : m;
-    if (m == 0.0f) {
-        memset(codes, 0, len);
-        return;
-    }
+    if (m == 0.0f) return;
     inv = _mm512_set1_ps(1.0f / m);
 #define TRAINOPT__Q8_PACK(a, b, c, d, which)                                                                           \
     _mm512_mask_blend_epi8(~(__mmask64)0 << 32, _mm512_permutex2var_epi8(a, which, b), _mm512_permutex2var_epi8(c, which, d))
