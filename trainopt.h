@@ -2569,16 +2569,17 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__adam8bit_mp_args TRAINOPT__PRIVATE(trainopt__adam8bit_mp_args)
 #define trainopt__adam8bit_mp_loops TRAINOPT__PRIVATE(trainopt__adam8bit_mp_loops)
 #define trainopt__adam8bit_run TRAINOPT__PRIVATE(trainopt__adam8bit_run)
-#define trainopt__adam_lanes_as TRAINOPT__PRIVATE(trainopt__adam_lanes_as)
 #define trainopt__adam_loop TRAINOPT__PRIVATE(trainopt__adam_loop)
 #define trainopt__adam_loop_as TRAINOPT__PRIVATE(trainopt__adam_loop_as)
 #define trainopt__adam_loops TRAINOPT__PRIVATE(trainopt__adam_loops)
 #define trainopt__adam_loops_as TRAINOPT__PRIVATE(trainopt__adam_loops_as)
 #define trainopt__adam_moments TRAINOPT__PRIVATE(trainopt__adam_moments)
 #define trainopt__adam_moments_as TRAINOPT__PRIVATE(trainopt__adam_moments_as)
+#define trainopt__adam_moments_of TRAINOPT__PRIVATE(trainopt__adam_moments_of)
 #define trainopt__adam_run TRAINOPT__PRIVATE(trainopt__adam_run)
 #define trainopt__adam_scalars TRAINOPT__PRIVATE(trainopt__adam_scalars)
 #define trainopt__adam_scalars_make TRAINOPT__PRIVATE(trainopt__adam_scalars_make)
+#define trainopt__adam_values_as TRAINOPT__PRIVATE(trainopt__adam_values_as)
 #define trainopt__adamax_lanes TRAINOPT__PRIVATE(trainopt__adamax_lanes)
 #define trainopt__adamax_loop TRAINOPT__PRIVATE(trainopt__adamax_loop)
 #define trainopt__adamax_loops TRAINOPT__PRIVATE(trainopt__adamax_loops)
@@ -3136,12 +3137,12 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__sgd8bit_mp_args TRAINOPT__PRIVATE(trainopt__sgd8bit_mp_args)
 #define trainopt__sgd8bit_mp_loops TRAINOPT__PRIVATE(trainopt__sgd8bit_mp_loops)
 #define trainopt__sgd8bit_run TRAINOPT__PRIVATE(trainopt__sgd8bit_run)
-#define trainopt__sgd_lanes TRAINOPT__PRIVATE(trainopt__sgd_lanes)
 #define trainopt__sgd_loop TRAINOPT__PRIVATE(trainopt__sgd_loop)
 #define trainopt__sgd_loops TRAINOPT__PRIVATE(trainopt__sgd_loops)
 #define trainopt__sgd_run TRAINOPT__PRIVATE(trainopt__sgd_run)
 #define trainopt__sgd_scalars TRAINOPT__PRIVATE(trainopt__sgd_scalars)
 #define trainopt__sgd_scalars_make TRAINOPT__PRIVATE(trainopt__sgd_scalars_make)
+#define trainopt__sgd_values TRAINOPT__PRIVATE(trainopt__sgd_values)
 #define trainopt__sqrtf_insn TRAINOPT__PRIVATE(trainopt__sqrtf_insn)
 #define trainopt__states_at TRAINOPT__PRIVATE(trainopt__states_at)
 #define trainopt__step_common TRAINOPT__PRIVATE(trainopt__step_common)
@@ -3625,41 +3626,54 @@ typedef struct {
     float neg_lr, weight_decay, momentum, one_minus_dampening;
 } trainopt__sgd_scalars;
 
-/* One vector of k <= LANES elements at offset i. The flags are compile-time
+/* One vector of k <= LANES elements at offset i, computed and not stored: the new
+   parameter p and (with momentum) momentum buffer b. The flags are compile-time
    constants at each call site, so every option combination gets its own loop.
    undamped (dampening 0, PyTorch's default): buf * momentum + g is an addition,
    the same bits as fma(1, g, buf) (the product 1 * g is exact, one rounding),
    one operation fewer on the multiply units, which one-lane code is bound by. */
-TRAINOPT__FORCE_INLINE void trainopt__sgd_lanes(const trainopt__sgd_scalars *s, size_t i, size_t k, int scaled,
-                                                size_t *nonfinite, int has_wd, int has_momentum, int first_step,
-                                                int nesterov, int undamped, float *param, const float *grad, float *buf) {
-    trainopt__vf p = trainopt__v_load_n(param + i, k);
+TRAINOPT__FORCE_INLINE void trainopt__sgd_values(const trainopt__sgd_scalars *s, size_t i, size_t k, int scaled,
+                                                 size_t *nonfinite, int has_wd, int has_momentum, int first_step, int nesterov,
+                                                 int undamped, const float *param, const float *grad, const float *buf,
+                                                 trainopt__vf *p, trainopt__vf *b) {
     trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
-    if (has_wd) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
+    *p = trainopt__v_load_n(param + i, k);
+    if (has_wd) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), *p, g);
     if (has_momentum) {
-        trainopt__vf b;
         if (first_step) {
-            b = g; /* PyTorch clones d_p into a new buffer on the first step */
+            *b = g; /* PyTorch clones d_p into a new buffer on the first step */
         } else {
-            b = trainopt__v_mul(trainopt__v_load_n(buf + i, k), trainopt__v_set1(s->momentum));
-            b = undamped ? trainopt__v_add(b, g) : trainopt__v_fma(trainopt__v_set1(s->one_minus_dampening), g, b);
+            *b = trainopt__v_mul(trainopt__v_load_n(buf + i, k), trainopt__v_set1(s->momentum));
+            *b = undamped ? trainopt__v_add(*b, g) : trainopt__v_fma(trainopt__v_set1(s->one_minus_dampening), g, *b);
         }
-        trainopt__v_store_n(buf + i, b, k);
-        g = nesterov ? trainopt__v_fma(trainopt__v_set1(s->momentum), b, g) : b;
+        g = nesterov ? trainopt__v_fma(trainopt__v_set1(s->momentum), *b, g) : *b;
     }
-    trainopt__v_store_n(param + i, trainopt__v_fma(trainopt__v_set1(s->neg_lr), g, p), k);
+    *p = trainopt__v_fma(trainopt__v_set1(s->neg_lr), g, *p);
 }
 
+/* Two vectors a round, their stores grouped by array, as Adam's loop (trainopt__adam_loop_as
+   says why), then the tail a vector at a time. */
 TRAINOPT__FORCE_INLINE void trainopt__sgd_loop(const trainopt__sgd_scalars *s, size_t n, int scaled, size_t *nonfinite,
                                                int has_wd, int has_momentum, int first_step, int nesterov, int undamped,
                                                float *param, const float *grad, float *buf) {
+    const size_t w = TRAINOPT_SIMD_LANES;
+    trainopt__vf p0, b0 = trainopt__v_zero(), p1, b1 = trainopt__v_zero();
     size_t i = 0;
-    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
-        trainopt__sgd_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov,
-                            undamped, param, grad, buf);
-    if (i < n)
-        trainopt__sgd_lanes(s, i, n - i, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov, undamped, param,
-                            grad, buf);
+    for (; i + 2 * w <= n; i += 2 * w) {
+        trainopt__sgd_values(s, i, w, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov, undamped, param, grad, buf,
+                             &p0, &b0);
+        trainopt__sgd_values(s, i + w, w, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov, undamped, param, grad,
+                             buf, &p1, &b1);
+        trainopt__v_store_n(param + i, p0, w), trainopt__v_store_n(param + i + w, p1, w);
+        if (has_momentum) trainopt__v_store_n(buf + i, b0, w), trainopt__v_store_n(buf + i + w, b1, w);
+    }
+    for (; i < n; i += w) {
+        const size_t k = n - i < w ? n - i : w;
+        trainopt__sgd_values(s, i, k, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov, undamped, param, grad, buf,
+                             &p0, &b0);
+        trainopt__v_store_n(param + i, p0, k);
+        if (has_momentum) trainopt__v_store_n(buf + i, b0, k);
+    }
 }
 
 /* The per-step scalars of a checked config (the 8-bit step, src/quant8.h, shares them). */
@@ -4021,13 +4035,18 @@ TRAINOPT__FORCE_INLINE void trainopt__opt_store(void *p, int dt, size_t i, size_
 /* Adam's moments of one vector, stored (in the states' dtype sdt, a constant) and returned
    in float: m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g g (Adam, AdamW,
    NAdam, RAdam, LAMB). */
-TRAINOPT__FORCE_INLINE void trainopt__adam_moments_as(float beta1, float one_minus_beta1, float beta2, float one_minus_beta2,
-                                                      trainopt__vf g, size_t i, size_t k, int sdt, void *exp_avg,
-                                                      void *exp_avg_sq, trainopt__vf *m, trainopt__vf *v) {
+TRAINOPT__FORCE_INLINE void trainopt__adam_moments_of(float beta1, float one_minus_beta1, float beta2, float one_minus_beta2,
+                                                      trainopt__vf g, size_t i, size_t k, int sdt, const void *exp_avg,
+                                                      const void *exp_avg_sq, trainopt__vf *m, trainopt__vf *v) {
     *m = trainopt__v_fma(trainopt__v_set1(one_minus_beta1), g,
                          trainopt__v_mul(trainopt__opt_load(exp_avg, sdt, i, k), trainopt__v_set1(beta1)));
     *v = trainopt__v_fma(trainopt__v_mul(trainopt__v_set1(one_minus_beta2), g), g,
                          trainopt__v_mul(trainopt__opt_load(exp_avg_sq, sdt, i, k), trainopt__v_set1(beta2)));
+}
+TRAINOPT__FORCE_INLINE void trainopt__adam_moments_as(float beta1, float one_minus_beta1, float beta2, float one_minus_beta2,
+                                                      trainopt__vf g, size_t i, size_t k, int sdt, void *exp_avg,
+                                                      void *exp_avg_sq, trainopt__vf *m, trainopt__vf *v) {
+    trainopt__adam_moments_of(beta1, one_minus_beta1, beta2, one_minus_beta2, g, i, k, sdt, exp_avg, exp_avg_sq, m, v);
     trainopt__opt_store(exp_avg, sdt, i, k, *m);
     trainopt__opt_store(exp_avg_sq, sdt, i, k, *v);
 }
@@ -4037,47 +4056,69 @@ TRAINOPT__FORCE_INLINE void trainopt__adam_moments(float beta1, float one_minus_
     trainopt__adam_moments_as(beta1, one_minus_beta1, beta2, one_minus_beta2, g, i, k, TRAINOPT_F32, exp_avg, exp_avg_sq, m, v);
 }
 
-/* One vector of Adam/AdamW. pdt, gdt, sdt: the dtypes of param, grad and the states,
-   constants at each call (all TRAINOPT_F32 in the fp32 kernel; bf16/fp16 in the fused
-   mixed-precision loops, >>mixed): the same float operations in the same order whatever
-   they are, so a 16-bit array widened here gives the bits the fp32 kernel gives on it
-   widened beforehand, and a store rounds once, as trainopt_convert would afterwards.
-   amsgrad's max_exp_avg_sq is fp32 (the fused loops leave amsgrad to the block driver). */
-TRAINOPT__FORCE_INLINE void trainopt__adam_lanes_as(const trainopt__adam_scalars *s, size_t i, size_t k, int scaled,
-                                                    size_t *nonfinite, int l2, int decoupled, int amsgrad, int pdt, int gdt,
-                                                    int sdt, void *param, const void *grad, void *exp_avg, void *exp_avg_sq,
-                                                    float *max_exp_avg_sq) {
-    trainopt__vf p = trainopt__opt_load(param, pdt, i, k);
+/* One vector of Adam/AdamW, computed and not stored: the new moments m and v (as stored)
+   and parameter p. pdt, gdt, sdt: the dtypes of param, grad and the states, constants at
+   each call (all TRAINOPT_F32 in the fp32 kernel; bf16/fp16 in the fused mixed-precision
+   loops, >>mixed): the same float operations in the same order whatever they are, so a
+   16-bit array widened here gives the bits the fp32 kernel gives on it widened beforehand,
+   and a store rounds once, as trainopt_convert would afterwards. amsgrad's
+   max_exp_avg_sq is fp32 and the one array written here (the fused loops leave amsgrad to
+   the block driver). */
+TRAINOPT__FORCE_INLINE void trainopt__adam_values_as(const trainopt__adam_scalars *s, size_t i, size_t k, int scaled,
+                                                     size_t *nonfinite, int l2, int decoupled, int amsgrad, int pdt, int gdt,
+                                                     int sdt, const void *param, const void *grad, const void *exp_avg,
+                                                     const void *exp_avg_sq, float *max_exp_avg_sq, trainopt__vf *p,
+                                                     trainopt__vf *m, trainopt__vf *v) {
     trainopt__vf g = trainopt__grad_in_apply(&s->gi, trainopt__opt_load(grad, gdt, i, k), k, scaled, nonfinite);
-    trainopt__vf m, v, denom, update;
-    if (l2) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
-    trainopt__adam_moments_as(s->beta1, s->one_minus_beta1, s->beta2, s->one_minus_beta2, g, i, k, sdt, exp_avg, exp_avg_sq,
-                              &m, &v);
+    trainopt__vf v_max, denom, update;
+    *p = trainopt__opt_load(param, pdt, i, k);
+    if (l2) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), *p, g);
+    trainopt__adam_moments_of(s->beta1, s->one_minus_beta1, s->beta2, s->one_minus_beta2, g, i, k, sdt, exp_avg, exp_avg_sq, m,
+                              v);
+    v_max = *v;
     if (amsgrad) {
-        v = trainopt__v_max_nan(trainopt__v_load_n(max_exp_avg_sq + i, k), v);
-        trainopt__v_store_n(max_exp_avg_sq + i, v, k);
+        v_max = trainopt__v_max_nan(trainopt__v_load_n(max_exp_avg_sq + i, k), *v);
+        trainopt__v_store_n(max_exp_avg_sq + i, v_max, k);
     }
-    denom = trainopt__v_fma(trainopt__v_sqrt(v), trainopt__v_set1(s->inv_bias_correction2_sqrt), trainopt__v_set1(s->eps));
+    denom = trainopt__v_fma(trainopt__v_sqrt(v_max), trainopt__v_set1(s->inv_bias_correction2_sqrt), trainopt__v_set1(s->eps));
     /* addcdiv: p + (-step_size * m) / denom. AdamW's decay p * (1 - lr*wd) is rounded before
        that sum, as PyTorch's param.mul_ then addcdiv_: fused into it, the one rounding fewer is
        an error at p's own scale every step (not the update's, 1e-3 of it), which drifted 4e-6
        from torch.optim.AdamW in 100 steps of a model (python/tests, README "Python"). */
-    update = trainopt__v_div(trainopt__v_mul(trainopt__v_set1(s->neg_step_size), m), denom);
-    if (decoupled) p = trainopt__v_mul(p, trainopt__v_set1(s->decay_factor));
-    p = trainopt__v_add(p, update);
-    trainopt__opt_store(param, pdt, i, k, p);
+    update = trainopt__v_div(trainopt__v_mul(trainopt__v_set1(s->neg_step_size), *m), denom);
+    if (decoupled) *p = trainopt__v_mul(*p, trainopt__v_set1(s->decay_factor));
+    *p = trainopt__v_add(*p, update);
 }
 
+/* Adam's loop: two vectors a round, their stores grouped by array (both parameters, both
+   first moments, both second moments), then the tail a vector at a time. The same values
+   stored in another order; out of cache it is faster where the CPU writes memory back a
+   line pair at a time: 1.27x (AVX-512) and 1.7x (AVX2) at 100M on Zen 4, where storing
+   each vector's three arrays in turn wrote the three streams a line (AVX2: half a line) at
+   a time (bench/FINDINGS.md, "Stores grouped by array"). */
 TRAINOPT__FORCE_INLINE void trainopt__adam_loop_as(const trainopt__adam_scalars *s, size_t n, int scaled, size_t *nonfinite,
                                                    int l2, int decoupled, int amsgrad, int pdt, int gdt, int sdt, void *param,
                                                    const void *grad, void *exp_avg, void *exp_avg_sq, float *max_exp_avg_sq) {
+    const size_t w = TRAINOPT_SIMD_LANES;
+    trainopt__vf p0, m0, v0, p1, m1, v1;
     size_t i = 0;
-    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
-        trainopt__adam_lanes_as(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, l2, decoupled, amsgrad, pdt, gdt, sdt, param,
-                                grad, exp_avg, exp_avg_sq, max_exp_avg_sq);
-    if (i < n)
-        trainopt__adam_lanes_as(s, i, n - i, scaled, nonfinite, l2, decoupled, amsgrad, pdt, gdt, sdt, param, grad, exp_avg,
-                                exp_avg_sq, max_exp_avg_sq);
+    for (; i + 2 * w <= n; i += 2 * w) {
+        trainopt__adam_values_as(s, i, w, scaled, nonfinite, l2, decoupled, amsgrad, pdt, gdt, sdt, param, grad, exp_avg,
+                                 exp_avg_sq, max_exp_avg_sq, &p0, &m0, &v0);
+        trainopt__adam_values_as(s, i + w, w, scaled, nonfinite, l2, decoupled, amsgrad, pdt, gdt, sdt, param, grad, exp_avg,
+                                 exp_avg_sq, max_exp_avg_sq, &p1, &m1, &v1);
+        trainopt__opt_store(param, pdt, i, w, p0), trainopt__opt_store(param, pdt, i + w, w, p1);
+        trainopt__opt_store(exp_avg, sdt, i, w, m0), trainopt__opt_store(exp_avg, sdt, i + w, w, m1);
+        trainopt__opt_store(exp_avg_sq, sdt, i, w, v0), trainopt__opt_store(exp_avg_sq, sdt, i + w, w, v1);
+    }
+    for (; i < n; i += w) {
+        const size_t k = n - i < w ? n - i : w;
+        trainopt__adam_values_as(s, i, k, scaled, nonfinite, l2, decoupled, amsgrad, pdt, gdt, sdt, param, grad, exp_avg,
+                                 exp_avg_sq, max_exp_avg_sq, &p0, &m0, &v0);
+        trainopt__opt_store(param, pdt, i, k, p0);
+        trainopt__opt_store(exp_avg, sdt, i, k, m0);
+        trainopt__opt_store(exp_avg_sq, sdt, i, k, v0);
+    }
 }
 TRAINOPT__FORCE_INLINE void trainopt__adam_loop(const trainopt__adam_scalars *s, size_t n, int scaled, size_t *nonfinite,
                                                 int l2, int decoupled, int amsgrad, float *param, const float *grad,
@@ -15053,7 +15094,7 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
 /* Adam's and AdamW's fused loop (trainopt__mp_fused): bf16 or fp16 parameters rounded to
    nearest with gradients of the same dtype, fp32 or bf16 states, no copy, no amsgrad (the
    mixed-precision paths DeepSpeed's CPU Adam has). The loop is the fp32 kernel's own
-   (trainopt__adam_lanes_as) with the loads and stores in the arrays' dtypes: the same float
+   (trainopt__adam_loop_as) with the loads and stores in the arrays' dtypes: the same float
    operations on the same values as the block driver's widen, fp32 loop, round, so the same
    bits, without the passes through the stack buffers (bench/RESULTS.md, "Fused Adam").
    Everything else, a NULL state the config needs included, goes to the blocks (whose

@@ -319,7 +319,7 @@ TRAINOPT__DRIVER trainopt_status trainopt__mp_run(const trainopt__mp_call *m, co
 /* Adam's and AdamW's fused loop (trainopt__mp_fused): bf16 or fp16 parameters rounded to
    nearest with gradients of the same dtype, fp32 or bf16 states, no copy, no amsgrad (the
    mixed-precision paths DeepSpeed's CPU Adam has). The loop is the fp32 kernel's own
-   (trainopt__adam_lanes_as) with the loads and stores in the arrays' dtypes: the same float
+   (trainopt__adam_loop_as) with the loads and stores in the arrays' dtypes: the same float
    operations on the same values as the block driver's widen, fp32 loop, round, so the same
    bits, without the passes through the stack buffers (bench/RESULTS.md, "Fused Adam").
    Everything else, a NULL state the config needs included, goes to the blocks (whose
