@@ -1,3 +1,56 @@
+/* >>elementwise: what the elementwise steps share */
+
+/* k values at index i of an array of dtype dt, a compile-time constant at each call site
+   (the fp32 kernels pass TRAINOPT_F32: a plain load): bf16 and fp16 widen exactly, in
+   registers, by the vector layer's rules (>>halfconv), as trainopt_convert does. The
+   mixed-precision steps' fused loops (>>mixed) read their 16-bit arrays through this. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__opt_load(const void *p, int dt, size_t i, size_t k) {
+    if (dt == TRAINOPT_F32) return trainopt__v_load_n((const float *)p + i, k);
+    if (dt == TRAINOPT_F16) return trainopt__v_load_f16_n((const uint16_t *)p + i, k);
+    return trainopt__v_from_bf16(trainopt__vi_load16_n((const uint16_t *)p + i, k));
+}
+/* x stored at index i of an array of dtype dt (a constant, as above), bf16 and fp16
+   rounded to nearest even (trainopt_convert's nearest rounding). */
+TRAINOPT__FORCE_INLINE void trainopt__opt_store(void *p, int dt, size_t i, size_t k, trainopt__vf x) {
+    if (dt == TRAINOPT_F32) trainopt__v_store_n((float *)p + i, x, k);
+    else if (dt == TRAINOPT_F16) trainopt__v_store_f16_n((uint16_t *)p + i, x, k);
+    else trainopt__vi_store16_n((uint16_t *)p + i, trainopt__v_to_bf16(x, 0, trainopt__vi_set1(0u)), k);
+}
+
+/* The elementwise steps' loop: two vectors a round, then each array the step writes gets
+   both its vectors stored together before the next array's; the tail a vector at a time,
+   the last one partial. The same values in another order of stores: out of cache on Zen 4
+   it is up to 1.6x faster than storing each vector's arrays in turn (AVX2's half-line
+   vectors most; bench/FINDINGS.md, "Stores grouped by array"), in cache the same.
+   VALUES(i, k, x) computes k <= LANES elements at i into x[0..count-1], the new values of
+   the arrays out[0..count-1] (void pointers) whose dtypes are dts[0..count-1] (constants:
+   TRAINOPT_F32 but in the fused mixed-precision loops); bit a of the constant `written`
+   says whether out[a] is written (a state the flags leave out is not). The loops over the
+   outputs are unrolled, so x stays in registers and written and dts fold. */
+#undef TRAINOPT__STORE_RUNS
+#define TRAINOPT__STORE_RUNS(n, count, written, out, dts, VALUES)                                                        \
+    do {                                                                                                          \
+        const size_t trainopt__w = TRAINOPT_SIMD_LANES;                                                           \
+        trainopt__vf trainopt__x0[count], trainopt__x1[count];                                                    \
+        size_t trainopt__i = 0;                                                                                   \
+        int trainopt__a;                                                                                          \
+        for (; trainopt__i + 2 * trainopt__w <= (n); trainopt__i += 2 * trainopt__w) {                            \
+            VALUES(trainopt__i, trainopt__w, trainopt__x0);                                                       \
+            VALUES(trainopt__i + trainopt__w, trainopt__w, trainopt__x1);                                         \
+            TRAINOPT__UNROLL_PARTIALS for (trainopt__a = 0; trainopt__a < (count); trainopt__a++) if ((written) >> trainopt__a & 1) { \
+                trainopt__opt_store(out[trainopt__a], dts[trainopt__a], trainopt__i, trainopt__w, trainopt__x0[trainopt__a]); \
+                trainopt__opt_store(out[trainopt__a], dts[trainopt__a], trainopt__i + trainopt__w, trainopt__w,     \
+                                    trainopt__x1[trainopt__a]);                                                   \
+            }                                                                                                     \
+        }                                                                                                         \
+        for (; trainopt__i < (n); trainopt__i += trainopt__w) {                                                   \
+            const size_t trainopt__k = (n) - trainopt__i < trainopt__w ? (n) - trainopt__i : trainopt__w;         \
+            VALUES(trainopt__i, trainopt__k, trainopt__x0);                                                       \
+            TRAINOPT__UNROLL_PARTIALS for (trainopt__a = 0; trainopt__a < (count); trainopt__a++) if ((written) >> trainopt__a & 1) \
+                trainopt__opt_store(out[trainopt__a], dts[trainopt__a], trainopt__i, trainopt__k, trainopt__x0[trainopt__a]); \
+        }                                                                                                         \
+    } while (0)
+
 /* >>sgd */
 
 typedef struct {
@@ -17,6 +70,7 @@ TRAINOPT__FORCE_INLINE void trainopt__sgd_values(const trainopt__sgd_scalars *s,
                                                  trainopt__vf *p, trainopt__vf *b) {
     trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
     *p = trainopt__v_load_n(param + i, k);
+    *b = trainopt__v_zero(); /* not stored without momentum (a loop may take the flag at run time) */
     if (has_wd) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), *p, g);
     if (has_momentum) {
         if (first_step) {
@@ -30,29 +84,16 @@ TRAINOPT__FORCE_INLINE void trainopt__sgd_values(const trainopt__sgd_scalars *s,
     *p = trainopt__v_fma(trainopt__v_set1(s->neg_lr), g, *p);
 }
 
-/* Two vectors a round, their stores grouped by array, as Adam's loop (trainopt__adam_loop_as
-   says why), then the tail a vector at a time. */
 TRAINOPT__FORCE_INLINE void trainopt__sgd_loop(const trainopt__sgd_scalars *s, size_t n, int scaled, size_t *nonfinite,
                                                int has_wd, int has_momentum, int first_step, int nesterov, int undamped,
                                                float *param, const float *grad, float *buf) {
-    const size_t w = TRAINOPT_SIMD_LANES;
-    trainopt__vf p0, b0 = trainopt__v_zero(), p1, b1 = trainopt__v_zero();
-    size_t i = 0;
-    for (; i + 2 * w <= n; i += 2 * w) {
-        trainopt__sgd_values(s, i, w, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov, undamped, param, grad, buf,
-                             &p0, &b0);
-        trainopt__sgd_values(s, i + w, w, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov, undamped, param, grad,
-                             buf, &p1, &b1);
-        trainopt__v_store_n(param + i, p0, w), trainopt__v_store_n(param + i + w, p1, w);
-        if (has_momentum) trainopt__v_store_n(buf + i, b0, w), trainopt__v_store_n(buf + i + w, b1, w);
-    }
-    for (; i < n; i += w) {
-        const size_t k = n - i < w ? n - i : w;
-        trainopt__sgd_values(s, i, k, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov, undamped, param, grad, buf,
-                             &p0, &b0);
-        trainopt__v_store_n(param + i, p0, k);
-        if (has_momentum) trainopt__v_store_n(buf + i, b0, k);
-    }
+    void *const out[2] = {param, buf};
+    const int dts[2] = {TRAINOPT_F32, TRAINOPT_F32};
+#define TRAINOPT__SGD_VALUES(i, k, x)                                                                                  \
+    trainopt__sgd_values(s, i, k, scaled, nonfinite, has_wd, has_momentum, first_step, nesterov, undamped, param, grad, \
+                         buf, &x[0], &x[1])
+    TRAINOPT__STORE_RUNS(n, 2, 1 | has_momentum << 1, out, dts, TRAINOPT__SGD_VALUES);
+#undef TRAINOPT__SGD_VALUES
 }
 
 /* The per-step scalars of a checked config (the 8-bit step, src/quant8.h, shares them). */
@@ -172,9 +213,10 @@ typedef struct {
     float neg_clr, weight_decay, eps;
 } trainopt__adagrad_scalars;
 
-TRAINOPT__FORCE_INLINE void trainopt__adagrad_lanes(const trainopt__adagrad_scalars *s, size_t i, size_t k, int scaled,
-                                                    size_t *nonfinite, int has_wd, float *param, const float *grad,
-                                                    float *state_sum) {
+/* One vector: x[0] the new parameter, x[1] the new state_sum. */
+TRAINOPT__FORCE_INLINE void trainopt__adagrad_values(const trainopt__adagrad_scalars *s, size_t i, size_t k, int scaled,
+                                                     size_t *nonfinite, int has_wd, const float *param, const float *grad,
+                                                     const float *state_sum, trainopt__vf *x) {
     trainopt__vf p = trainopt__v_load_n(param + i, k);
     trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
     trainopt__vf sum, std;
@@ -182,18 +224,18 @@ TRAINOPT__FORCE_INLINE void trainopt__adagrad_lanes(const trainopt__adagrad_scal
     sum = trainopt__v_fma(g, g, trainopt__v_load_n(state_sum + i, k));
     std = trainopt__v_add(trainopt__v_sqrt(sum), trainopt__v_set1(s->eps));
     /* addcdiv: p + (value * g) / std */
-    p = trainopt__v_add(p, trainopt__v_div(trainopt__v_mul(trainopt__v_set1(s->neg_clr), g), std));
-    trainopt__v_store_n(state_sum + i, sum, k);
-    trainopt__v_store_n(param + i, p, k);
+    x[0] = trainopt__v_add(p, trainopt__v_div(trainopt__v_mul(trainopt__v_set1(s->neg_clr), g), std));
+    x[1] = sum;
 }
 
 TRAINOPT__FORCE_INLINE void trainopt__adagrad_loop(const trainopt__adagrad_scalars *s, size_t n, int scaled,
                                                    size_t *nonfinite, int has_wd, float *param, const float *grad,
                                                    float *state_sum) {
-    size_t i = 0;
-    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
-        trainopt__adagrad_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, param, grad, state_sum);
-    if (i < n) trainopt__adagrad_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, state_sum);
+    void *const out[2] = {param, state_sum};
+    const int dts[2] = {TRAINOPT_F32, TRAINOPT_F32};
+#define TRAINOPT__ADAGRAD_VALUES(i, k, x) trainopt__adagrad_values(s, i, k, scaled, nonfinite, has_wd, param, grad, state_sum, x)
+    TRAINOPT__STORE_RUNS(n, 2, 3, out, dts, TRAINOPT__ADAGRAD_VALUES);
+#undef TRAINOPT__ADAGRAD_VALUES
 }
 
 /* The per-step scalars of a checked config, and the loop it chooses (the mixed-precision
@@ -262,22 +304,25 @@ typedef struct {
     float neg_lr, alpha, one_minus_alpha, eps, weight_decay, momentum;
 } trainopt__rmsprop_scalars;
 
-TRAINOPT__FORCE_INLINE void trainopt__rmsprop_lanes(const trainopt__rmsprop_scalars *s, size_t i, size_t k, int scaled,
-                                                    size_t *nonfinite, int has_wd, int centered, int has_momentum,
-                                                    float *param, const float *grad, float *square_avg,
-                                                    float *momentum_buf, float *grad_avg) {
+/* One vector: x[0] the new parameter, x[1] square_avg, x[2] momentum_buf (has_momentum),
+   x[3] grad_avg (centered). */
+TRAINOPT__FORCE_INLINE void trainopt__rmsprop_values(const trainopt__rmsprop_scalars *s, size_t i, size_t k, int scaled,
+                                                     size_t *nonfinite, int has_wd, int centered, int has_momentum,
+                                                     const float *param, const float *grad, const float *square_avg,
+                                                     const float *momentum_buf, const float *grad_avg, trainopt__vf *x) {
     const trainopt__vf alpha = trainopt__v_set1(s->alpha), one_minus_alpha = trainopt__v_set1(s->one_minus_alpha);
     trainopt__vf p = trainopt__v_load_n(param + i, k);
     trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
     trainopt__vf sq, avg;
+    x[2] = x[3] = trainopt__v_zero(); /* not stored where the flags leave them out (a loop may take them at run time) */
     if (has_wd) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
     sq = trainopt__v_mul(trainopt__v_load_n(square_avg + i, k), alpha);
     sq = trainopt__v_fma(trainopt__v_mul(one_minus_alpha, g), g, sq);
-    trainopt__v_store_n(square_avg + i, sq, k);
+    x[1] = sq;
     if (centered) {
         trainopt__vf a = trainopt__v_mul(trainopt__v_load_n(grad_avg + i, k), alpha);
         a = trainopt__v_fma(one_minus_alpha, g, a);
-        trainopt__v_store_n(grad_avg + i, a, k);
+        x[3] = a;
         avg = trainopt__v_sqrt(trainopt__v_fnma(a, a, sq));
     } else {
         avg = trainopt__v_sqrt(sq);
@@ -287,25 +332,25 @@ TRAINOPT__FORCE_INLINE void trainopt__rmsprop_lanes(const trainopt__rmsprop_scal
         /* buf.mul_(momentum).addcdiv_(g, avg), as one FMA so no compiler can fuse it differently */
         trainopt__vf b = trainopt__v_fma(trainopt__v_load_n(momentum_buf + i, k), trainopt__v_set1(s->momentum),
                                          trainopt__v_div(g, avg));
-        trainopt__v_store_n(momentum_buf + i, b, k);
+        x[2] = b;
         p = trainopt__v_fma(trainopt__v_set1(s->neg_lr), b, p);
     } else {
         p = trainopt__v_add(p, trainopt__v_div(trainopt__v_mul(trainopt__v_set1(s->neg_lr), g), avg));
     }
-    trainopt__v_store_n(param + i, p, k);
+    x[0] = p;
 }
 
 TRAINOPT__FORCE_INLINE void trainopt__rmsprop_loop(const trainopt__rmsprop_scalars *s, size_t n, int scaled,
                                                    size_t *nonfinite, int has_wd, int centered, int has_momentum,
                                                    float *param, const float *grad, float *square_avg,
                                                    float *momentum_buf, float *grad_avg) {
-    size_t i = 0;
-    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
-        trainopt__rmsprop_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, centered, has_momentum, param,
-                                grad, square_avg, momentum_buf, grad_avg);
-    if (i < n)
-        trainopt__rmsprop_lanes(s, i, n - i, scaled, nonfinite, has_wd, centered, has_momentum, param, grad,
-                                square_avg, momentum_buf, grad_avg);
+    void *const out[4] = {param, square_avg, momentum_buf, grad_avg};
+    const int dts[4] = {TRAINOPT_F32, TRAINOPT_F32, TRAINOPT_F32, TRAINOPT_F32};
+#define TRAINOPT__RMSPROP_VALUES(i, k, x)                                                                              \
+    trainopt__rmsprop_values(s, i, k, scaled, nonfinite, has_wd, centered, has_momentum, param, grad, square_avg,       \
+                             momentum_buf, grad_avg, x)
+    TRAINOPT__STORE_RUNS(n, 4, 3 | has_momentum << 2 | centered << 3, out, dts, TRAINOPT__RMSPROP_VALUES);
+#undef TRAINOPT__RMSPROP_VALUES
 }
 
 /* The per-step scalars of a checked config, and the loop it chooses (the mixed-precision
@@ -394,23 +439,6 @@ typedef struct {
     float decay_factor; /* AdamW: 1 - lr * weight_decay applied to the parameter */
 } trainopt__adam_scalars;
 
-/* k values at index i of an array of dtype dt, a compile-time constant at each call site
-   (the fp32 kernels pass TRAINOPT_F32: a plain load): bf16 and fp16 widen exactly, in
-   registers, by the vector layer's rules (>>halfconv), as trainopt_convert does. The
-   mixed-precision steps' fused loops (>>mixed) read their 16-bit arrays through this. */
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__opt_load(const void *p, int dt, size_t i, size_t k) {
-    if (dt == TRAINOPT_F32) return trainopt__v_load_n((const float *)p + i, k);
-    if (dt == TRAINOPT_F16) return trainopt__v_load_f16_n((const uint16_t *)p + i, k);
-    return trainopt__v_from_bf16(trainopt__vi_load16_n((const uint16_t *)p + i, k));
-}
-/* x stored at index i of an array of dtype dt (a constant, as above), bf16 and fp16
-   rounded to nearest even (trainopt_convert's nearest rounding). */
-TRAINOPT__FORCE_INLINE void trainopt__opt_store(void *p, int dt, size_t i, size_t k, trainopt__vf x) {
-    if (dt == TRAINOPT_F32) trainopt__v_store_n((float *)p + i, x, k);
-    else if (dt == TRAINOPT_F16) trainopt__v_store_f16_n((uint16_t *)p + i, x, k);
-    else trainopt__vi_store16_n((uint16_t *)p + i, trainopt__v_to_bf16(x, 0, trainopt__vi_set1(0u)), k);
-}
-
 /* Adam's moments of one vector, stored (in the states' dtype sdt, a constant) and returned
    in float: m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g g (Adam, AdamW,
    NAdam, RAdam, LAMB). */
@@ -469,35 +497,16 @@ TRAINOPT__FORCE_INLINE void trainopt__adam_values_as(const trainopt__adam_scalar
     *p = trainopt__v_add(*p, update);
 }
 
-/* Adam's loop: two vectors a round, their stores grouped by array (both parameters, both
-   first moments, both second moments), then the tail a vector at a time. The same values
-   stored in another order; out of cache it is faster where the CPU writes memory back a
-   line pair at a time: 1.27x (AVX-512) and 1.7x (AVX2) at 100M on Zen 4, where storing
-   each vector's three arrays in turn wrote the three streams a line (AVX2: half a line) at
-   a time (bench/FINDINGS.md, "Stores grouped by array"). */
 TRAINOPT__FORCE_INLINE void trainopt__adam_loop_as(const trainopt__adam_scalars *s, size_t n, int scaled, size_t *nonfinite,
                                                    int l2, int decoupled, int amsgrad, int pdt, int gdt, int sdt, void *param,
                                                    const void *grad, void *exp_avg, void *exp_avg_sq, float *max_exp_avg_sq) {
-    const size_t w = TRAINOPT_SIMD_LANES;
-    trainopt__vf p0, m0, v0, p1, m1, v1;
-    size_t i = 0;
-    for (; i + 2 * w <= n; i += 2 * w) {
-        trainopt__adam_values_as(s, i, w, scaled, nonfinite, l2, decoupled, amsgrad, pdt, gdt, sdt, param, grad, exp_avg,
-                                 exp_avg_sq, max_exp_avg_sq, &p0, &m0, &v0);
-        trainopt__adam_values_as(s, i + w, w, scaled, nonfinite, l2, decoupled, amsgrad, pdt, gdt, sdt, param, grad, exp_avg,
-                                 exp_avg_sq, max_exp_avg_sq, &p1, &m1, &v1);
-        trainopt__opt_store(param, pdt, i, w, p0), trainopt__opt_store(param, pdt, i + w, w, p1);
-        trainopt__opt_store(exp_avg, sdt, i, w, m0), trainopt__opt_store(exp_avg, sdt, i + w, w, m1);
-        trainopt__opt_store(exp_avg_sq, sdt, i, w, v0), trainopt__opt_store(exp_avg_sq, sdt, i + w, w, v1);
-    }
-    for (; i < n; i += w) {
-        const size_t k = n - i < w ? n - i : w;
-        trainopt__adam_values_as(s, i, k, scaled, nonfinite, l2, decoupled, amsgrad, pdt, gdt, sdt, param, grad, exp_avg,
-                                 exp_avg_sq, max_exp_avg_sq, &p0, &m0, &v0);
-        trainopt__opt_store(param, pdt, i, k, p0);
-        trainopt__opt_store(exp_avg, sdt, i, k, m0);
-        trainopt__opt_store(exp_avg_sq, sdt, i, k, v0);
-    }
+    void *const out[3] = {param, exp_avg, exp_avg_sq};
+    const int dts[3] = {pdt, sdt, sdt};
+#define TRAINOPT__ADAM_VALUES(i, k, x)                                                                                  \
+    trainopt__adam_values_as(s, i, k, scaled, nonfinite, l2, decoupled, amsgrad, pdt, gdt, sdt, param, grad, exp_avg,    \
+                             exp_avg_sq, max_exp_avg_sq, &x[0], &x[1], &x[2])
+    TRAINOPT__STORE_RUNS(n, 3, 7, out, dts, TRAINOPT__ADAM_VALUES);
+#undef TRAINOPT__ADAM_VALUES
 }
 TRAINOPT__FORCE_INLINE void trainopt__adam_loop(const trainopt__adam_scalars *s, size_t n, int scaled, size_t *nonfinite,
                                                 int l2, int decoupled, int amsgrad, float *param, const float *grad,
@@ -652,30 +661,34 @@ typedef struct {
     float weight_decay, decay_factor;
 } trainopt__nadam_scalars;
 
-TRAINOPT__FORCE_INLINE void trainopt__nadam_lanes(const trainopt__nadam_scalars *s, size_t i, size_t k, int scaled,
-                                                  size_t *nonfinite, int l2, int decoupled, float *param,
-                                                  const float *grad, float *exp_avg, float *exp_avg_sq) {
+/* One vector: x[0] the new parameter, x[1] and x[2] the moments. */
+TRAINOPT__FORCE_INLINE void trainopt__nadam_values(const trainopt__nadam_scalars *s, size_t i, size_t k, int scaled,
+                                                   size_t *nonfinite, int l2, int decoupled, const float *param,
+                                                   const float *grad, const float *exp_avg, const float *exp_avg_sq,
+                                                   trainopt__vf *x) {
     trainopt__vf p = trainopt__v_load_n(param + i, k);
     trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
-    trainopt__vf m, v, denom, update;
+    trainopt__vf denom, update;
     if (l2) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
-    trainopt__adam_moments(s->beta1, s->one_minus_beta1, s->beta2, s->one_minus_beta2, g, i, k, exp_avg, exp_avg_sq, &m, &v);
-    denom = trainopt__v_fma(trainopt__v_sqrt(v), trainopt__v_set1(s->inv_bias_correction2_sqrt), trainopt__v_set1(s->eps));
+    trainopt__adam_moments_of(s->beta1, s->one_minus_beta1, s->beta2, s->one_minus_beta2, g, i, k, TRAINOPT_F32, exp_avg,
+                              exp_avg_sq, &x[1], &x[2]);
+    denom = trainopt__v_fma(trainopt__v_sqrt(x[2]), trainopt__v_set1(s->inv_bias_correction2_sqrt), trainopt__v_set1(s->eps));
     /* PyTorch's two addcdivs over one denominator, as one division of their summed numerators */
-    update = trainopt__v_fma(trainopt__v_set1(s->neg_grad_step), g, trainopt__v_mul(trainopt__v_set1(s->neg_avg_step), m));
+    update = trainopt__v_fma(trainopt__v_set1(s->neg_grad_step), g, trainopt__v_mul(trainopt__v_set1(s->neg_avg_step), x[1]));
     update = trainopt__v_div(update, denom);
-    if (decoupled) p = trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), update);
-    else p = trainopt__v_add(p, update);
-    trainopt__v_store_n(param + i, p, k);
+    if (decoupled) x[0] = trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), update);
+    else x[0] = trainopt__v_add(p, update);
 }
 
 TRAINOPT__FORCE_INLINE void trainopt__nadam_loop(const trainopt__nadam_scalars *s, size_t n, int scaled, size_t *nonfinite,
                                                  int l2, int decoupled, float *param, const float *grad, float *exp_avg,
                                                  float *exp_avg_sq) {
-    size_t i = 0;
-    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
-        trainopt__nadam_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, l2, decoupled, param, grad, exp_avg, exp_avg_sq);
-    if (i < n) trainopt__nadam_lanes(s, i, n - i, scaled, nonfinite, l2, decoupled, param, grad, exp_avg, exp_avg_sq);
+    void *const out[3] = {param, exp_avg, exp_avg_sq};
+    const int dts[3] = {TRAINOPT_F32, TRAINOPT_F32, TRAINOPT_F32};
+#define TRAINOPT__NADAM_VALUES(i, k, x)                                                                                \
+    trainopt__nadam_values(s, i, k, scaled, nonfinite, l2, decoupled, param, grad, exp_avg, exp_avg_sq, x)
+    TRAINOPT__STORE_RUNS(n, 3, 7, out, dts, TRAINOPT__NADAM_VALUES);
+#undef TRAINOPT__NADAM_VALUES
 }
 
 /* The checks after the hyperparameters, shared by the new optimizers: options, step,
@@ -779,31 +792,33 @@ typedef struct {
     int rectified; /* the approximated SMA is long enough (rho_t > 5): the adaptive step */
 } trainopt__radam_scalars;
 
-TRAINOPT__FORCE_INLINE void trainopt__radam_lanes(const trainopt__radam_scalars *s, size_t i, size_t k, int scaled,
-                                                  size_t *nonfinite, int l2, int decoupled, int rectified, float *param,
-                                                  const float *grad, float *exp_avg, float *exp_avg_sq) {
+/* One vector: x[0] the new parameter, x[1] and x[2] the moments. */
+TRAINOPT__FORCE_INLINE void trainopt__radam_values(const trainopt__radam_scalars *s, size_t i, size_t k, int scaled,
+                                                   size_t *nonfinite, int l2, int decoupled, int rectified, const float *param,
+                                                   const float *grad, const float *exp_avg, const float *exp_avg_sq,
+                                                   trainopt__vf *x) {
     trainopt__vf p = trainopt__v_load_n(param + i, k);
     trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
-    trainopt__vf m, v, update;
+    trainopt__vf update;
     if (l2) g = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g);
-    trainopt__adam_moments(s->beta1, s->one_minus_beta1, s->beta2, s->one_minus_beta2, g, i, k, exp_avg, exp_avg_sq, &m, &v);
-    update = trainopt__v_mul(trainopt__v_set1(s->neg_step_size), m);
+    trainopt__adam_moments_of(s->beta1, s->one_minus_beta1, s->beta2, s->one_minus_beta2, g, i, k, TRAINOPT_F32, exp_avg,
+                              exp_avg_sq, &x[1], &x[2]);
+    update = trainopt__v_mul(trainopt__v_set1(s->neg_step_size), x[1]);
     /* eps is added to sqrt(v) before the bias correction, as 1.13's single-tensor path */
-    if (rectified) update = trainopt__v_div(update, trainopt__v_add(trainopt__v_sqrt(v), trainopt__v_set1(s->eps)));
-    if (decoupled) p = trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), update);
-    else p = trainopt__v_add(p, update);
-    trainopt__v_store_n(param + i, p, k);
+    if (rectified) update = trainopt__v_div(update, trainopt__v_add(trainopt__v_sqrt(x[2]), trainopt__v_set1(s->eps)));
+    if (decoupled) x[0] = trainopt__v_fma(p, trainopt__v_set1(s->decay_factor), update);
+    else x[0] = trainopt__v_add(p, update);
 }
 
 TRAINOPT__FORCE_INLINE void trainopt__radam_loop(const trainopt__radam_scalars *s, size_t n, int scaled, size_t *nonfinite,
                                                  int l2, int decoupled, int rectified, float *param, const float *grad,
                                                  float *exp_avg, float *exp_avg_sq) {
-    size_t i = 0;
-    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
-        trainopt__radam_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, l2, decoupled, rectified, param, grad, exp_avg,
-                              exp_avg_sq);
-    if (i < n)
-        trainopt__radam_lanes(s, i, n - i, scaled, nonfinite, l2, decoupled, rectified, param, grad, exp_avg, exp_avg_sq);
+    void *const out[3] = {param, exp_avg, exp_avg_sq};
+    const int dts[3] = {TRAINOPT_F32, TRAINOPT_F32, TRAINOPT_F32};
+#define TRAINOPT__RADAM_VALUES(i, k, x)                                                                                \
+    trainopt__radam_values(s, i, k, scaled, nonfinite, l2, decoupled, rectified, param, grad, exp_avg, exp_avg_sq, x)
+    TRAINOPT__STORE_RUNS(n, 3, 7, out, dts, TRAINOPT__RADAM_VALUES);
+#undef TRAINOPT__RADAM_VALUES
 }
 
 /* The per-step scalars of a checked config, and the loop they choose (the mixed-precision
@@ -891,9 +906,10 @@ typedef struct {
     float beta1, one_minus_beta1, beta2, eps, neg_clr, weight_decay;
 } trainopt__adamax_scalars;
 
-TRAINOPT__FORCE_INLINE void trainopt__adamax_lanes(const trainopt__adamax_scalars *s, size_t i, size_t k, int scaled,
-                                                   size_t *nonfinite, int has_wd, float *param, const float *grad,
-                                                   float *exp_avg, float *exp_inf) {
+/* One vector: x[0] the new parameter, x[1] exp_avg, x[2] exp_inf. */
+TRAINOPT__FORCE_INLINE void trainopt__adamax_values(const trainopt__adamax_scalars *s, size_t i, size_t k, int scaled,
+                                                    size_t *nonfinite, int has_wd, const float *param, const float *grad,
+                                                    const float *exp_avg, const float *exp_inf, trainopt__vf *x) {
     trainopt__vf p = trainopt__v_load_n(param + i, k);
     trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
     trainopt__vf m, u;
@@ -903,20 +919,20 @@ TRAINOPT__FORCE_INLINE void trainopt__adamax_lanes(const trainopt__adamax_scalar
     /* torch.amax over (exp_inf * beta2, |g| + eps): NaN from either side */
     u = trainopt__v_max_nan(trainopt__v_mul(trainopt__v_load_n(exp_inf + i, k), trainopt__v_set1(s->beta2)),
                             trainopt__v_add(trainopt__v_abs(g), trainopt__v_set1(s->eps)));
-    trainopt__v_store_n(exp_avg + i, m, k);
-    trainopt__v_store_n(exp_inf + i, u, k);
     /* addcdiv: p + (-clr * m) / u */
-    p = trainopt__v_add(p, trainopt__v_div(trainopt__v_mul(trainopt__v_set1(s->neg_clr), m), u));
-    trainopt__v_store_n(param + i, p, k);
+    x[0] = trainopt__v_add(p, trainopt__v_div(trainopt__v_mul(trainopt__v_set1(s->neg_clr), m), u));
+    x[1] = m;
+    x[2] = u;
 }
 
 TRAINOPT__FORCE_INLINE void trainopt__adamax_loop(const trainopt__adamax_scalars *s, size_t n, int scaled,
                                                   size_t *nonfinite, int has_wd, float *param, const float *grad,
                                                   float *exp_avg, float *exp_inf) {
-    size_t i = 0;
-    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
-        trainopt__adamax_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, param, grad, exp_avg, exp_inf);
-    if (i < n) trainopt__adamax_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, exp_avg, exp_inf);
+    void *const out[3] = {param, exp_avg, exp_inf};
+    const int dts[3] = {TRAINOPT_F32, TRAINOPT_F32, TRAINOPT_F32};
+#define TRAINOPT__ADAMAX_VALUES(i, k, x) trainopt__adamax_values(s, i, k, scaled, nonfinite, has_wd, param, grad, exp_avg, exp_inf, x)
+    TRAINOPT__STORE_RUNS(n, 3, 7, out, dts, TRAINOPT__ADAMAX_VALUES);
+#undef TRAINOPT__ADAMAX_VALUES
 }
 
 /* The per-step scalars of a checked config, and the loop it chooses (the mixed-precision
@@ -983,9 +999,10 @@ typedef struct {
     float neg_lr, rho, one_minus_rho, eps, weight_decay;
 } trainopt__adadelta_scalars;
 
-TRAINOPT__FORCE_INLINE void trainopt__adadelta_lanes(const trainopt__adadelta_scalars *s, size_t i, size_t k, int scaled,
-                                                     size_t *nonfinite, int has_wd, float *param, const float *grad,
-                                                     float *square_avg, float *acc_delta) {
+/* One vector: x[0] the new parameter, x[1] square_avg, x[2] acc_delta. */
+TRAINOPT__FORCE_INLINE void trainopt__adadelta_values(const trainopt__adadelta_scalars *s, size_t i, size_t k, int scaled,
+                                                      size_t *nonfinite, int has_wd, const float *param, const float *grad,
+                                                      const float *square_avg, const float *acc_delta, trainopt__vf *x) {
     const trainopt__vf rho = trainopt__v_set1(s->rho), one_minus_rho = trainopt__v_set1(s->one_minus_rho);
     const trainopt__vf eps = trainopt__v_set1(s->eps);
     trainopt__vf p = trainopt__v_load_n(param + i, k);
@@ -997,19 +1014,20 @@ TRAINOPT__FORCE_INLINE void trainopt__adadelta_lanes(const trainopt__adadelta_sc
     acc = trainopt__v_load_n(acc_delta + i, k);
     /* sqrt(acc + eps) / sqrt(sq + eps) * g, in PyTorch's order */
     delta = trainopt__v_mul(trainopt__v_div(trainopt__v_sqrt(trainopt__v_add(acc, eps)), trainopt__v_sqrt(trainopt__v_add(sq, eps))), g);
-    acc = trainopt__v_fma(trainopt__v_mul(one_minus_rho, delta), delta, trainopt__v_mul(acc, rho));
-    trainopt__v_store_n(square_avg + i, sq, k);
-    trainopt__v_store_n(acc_delta + i, acc, k);
-    trainopt__v_store_n(param + i, trainopt__v_fma(trainopt__v_set1(s->neg_lr), delta, p), k);
+    x[0] = trainopt__v_fma(trainopt__v_set1(s->neg_lr), delta, p);
+    x[1] = sq;
+    x[2] = trainopt__v_fma(trainopt__v_mul(one_minus_rho, delta), delta, trainopt__v_mul(acc, rho));
 }
 
 TRAINOPT__FORCE_INLINE void trainopt__adadelta_loop(const trainopt__adadelta_scalars *s, size_t n, int scaled,
                                                     size_t *nonfinite, int has_wd, float *param, const float *grad,
                                                     float *square_avg, float *acc_delta) {
-    size_t i = 0;
-    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
-        trainopt__adadelta_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, param, grad, square_avg, acc_delta);
-    if (i < n) trainopt__adadelta_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, square_avg, acc_delta);
+    void *const out[3] = {param, square_avg, acc_delta};
+    const int dts[3] = {TRAINOPT_F32, TRAINOPT_F32, TRAINOPT_F32};
+#define TRAINOPT__ADADELTA_VALUES(i, k, x)                                                                             \
+    trainopt__adadelta_values(s, i, k, scaled, nonfinite, has_wd, param, grad, square_avg, acc_delta, x)
+    TRAINOPT__STORE_RUNS(n, 3, 7, out, dts, TRAINOPT__ADADELTA_VALUES);
+#undef TRAINOPT__ADADELTA_VALUES
 }
 
 /* The per-step scalars of a checked config, and the loop it chooses (the mixed-precision
@@ -1080,9 +1098,10 @@ typedef struct {
     float neg_lr, beta1, one_minus_beta1, beta2, one_minus_beta2, weight_decay;
 } trainopt__lion_scalars;
 
-TRAINOPT__FORCE_INLINE void trainopt__lion_lanes(const trainopt__lion_scalars *s, size_t i, size_t k, int scaled,
-                                                 size_t *nonfinite, int has_wd, float *param, const float *grad,
-                                                 float *exp_avg) {
+/* One vector: x[0] the new parameter, x[1] exp_avg. */
+TRAINOPT__FORCE_INLINE void trainopt__lion_values(const trainopt__lion_scalars *s, size_t i, size_t k, int scaled,
+                                                  size_t *nonfinite, int has_wd, const float *param, const float *grad,
+                                                  const float *exp_avg, trainopt__vf *x) {
     trainopt__vf p = trainopt__v_load_n(param + i, k);
     trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
     trainopt__vf m = trainopt__v_load_n(exp_avg + i, k);
@@ -1090,17 +1109,17 @@ TRAINOPT__FORCE_INLINE void trainopt__lion_lanes(const trainopt__lion_scalars *s
                                                       trainopt__v_mul(trainopt__v_set1(s->beta1), m)));
     /* optax: add_decayed_weights (u + wd p), then scale_by_learning_rate (-lr) */
     if (has_wd) u = trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, u);
-    m = trainopt__v_fma(trainopt__v_set1(s->one_minus_beta2), g, trainopt__v_mul(trainopt__v_set1(s->beta2), m));
-    trainopt__v_store_n(exp_avg + i, m, k);
-    trainopt__v_store_n(param + i, trainopt__v_fma(trainopt__v_set1(s->neg_lr), u, p), k);
+    x[1] = trainopt__v_fma(trainopt__v_set1(s->one_minus_beta2), g, trainopt__v_mul(trainopt__v_set1(s->beta2), m));
+    x[0] = trainopt__v_fma(trainopt__v_set1(s->neg_lr), u, p);
 }
 
 TRAINOPT__FORCE_INLINE void trainopt__lion_loop(const trainopt__lion_scalars *s, size_t n, int scaled, size_t *nonfinite,
                                                 int has_wd, float *param, const float *grad, float *exp_avg) {
-    size_t i = 0;
-    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
-        trainopt__lion_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, param, grad, exp_avg);
-    if (i < n) trainopt__lion_lanes(s, i, n - i, scaled, nonfinite, has_wd, param, grad, exp_avg);
+    void *const out[2] = {param, exp_avg};
+    const int dts[2] = {TRAINOPT_F32, TRAINOPT_F32};
+#define TRAINOPT__LION_VALUES(i, k, x) trainopt__lion_values(s, i, k, scaled, nonfinite, has_wd, param, grad, exp_avg, x)
+    TRAINOPT__STORE_RUNS(n, 2, 3, out, dts, TRAINOPT__LION_VALUES);
+#undef TRAINOPT__LION_VALUES
 }
 
 /* Lion's config checks and per-step scalars (the 8-bit step, src/quant8.h, shares them). */
