@@ -48,27 +48,11 @@
     const trainopt__vf x0 = trainopt__v_load_n(a1 + (i), (k));                \
     const trainopt__vf x1 = (two) ? trainopt__v_load_n(a1 + (i) + LANES, (k)) : x0;
 
-#define TOB_BODY3_2(i, k, two)  \
-    {                           \
-        TOB_X(i, k, two)        \
-        TOB_ADD_X(a0, i, k, two) \
-        TOB_ADD_X(a2, i, k, two) \
-    }
-#define TOB_BODY4_3(i, k, two)  \
-    {                           \
-        TOB_X(i, k, two)        \
-        TOB_ADD_X(a0, i, k, two) \
-        TOB_ADD_X(a2, i, k, two) \
-        TOB_ADD_X(a3, i, k, two) \
-    }
-#define TOB_BODY5_4(i, k, two)  \
-    {                           \
-        TOB_X(i, k, two)        \
-        TOB_ADD_X(a0, i, k, two) \
-        TOB_ADD_X(a2, i, k, two) \
-        TOB_ADD_X(a3, i, k, two) \
-        TOB_ADD_X(a4, i, k, two) \
-    }
+/* param-like arrays a0, a2, a3, a4 each += the gradient-like a1 */
+#define TOB_ADDS_02(i, k, two) TOB_ADD_X(a0, i, k, two) TOB_ADD_X(a2, i, k, two)
+#define TOB_BODY3_2(i, k, two) { TOB_X(i, k, two) TOB_ADDS_02(i, k, two) }
+#define TOB_BODY4_3(i, k, two) { TOB_X(i, k, two) TOB_ADDS_02(i, k, two) TOB_ADD_X(a3, i, k, two) }
+#define TOB_BODY5_4(i, k, two) { TOB_X(i, k, two) TOB_ADDS_02(i, k, two) TOB_ADD_X(a3, i, k, two) TOB_ADD_X(a4, i, k, two) }
 
 void tob_rw3_2(size_t n, float *a0, const float *a1, float *a2) { TOB_ROOF_LOOP(TOB_BODY3_2); }
 void tob_rw4_3(size_t n, float *a0, const float *a1, float *a2, float *a3) { TOB_ROOF_LOOP(TOB_BODY4_3); }
