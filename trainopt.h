@@ -3652,27 +3652,31 @@ TRAINOPT__FORCE_INLINE void trainopt__opt_store(void *p, int dt, size_t i, size_
    says whether out[a] is written (a state the flags leave out is not). The loops over the
    outputs are unrolled, so x stays in registers and written and dts fold. */
 #undef TRAINOPT__STORE_RUNS
-#define TRAINOPT__STORE_RUNS(n, count, written, out, dts, VALUES)                                                        \
-    do {                                                                                                          \
-        const size_t trainopt__w = TRAINOPT_SIMD_LANES;                                                           \
-        trainopt__vf trainopt__x0[count], trainopt__x1[count];                                                    \
-        size_t trainopt__i = 0;                                                                                   \
-        int trainopt__a;                                                                                          \
-        for (; trainopt__i + 2 * trainopt__w <= (n); trainopt__i += 2 * trainopt__w) {                            \
-            VALUES(trainopt__i, trainopt__w, trainopt__x0);                                                       \
-            VALUES(trainopt__i + trainopt__w, trainopt__w, trainopt__x1);                                         \
-            TRAINOPT__UNROLL_PARTIALS for (trainopt__a = 0; trainopt__a < (count); trainopt__a++) if ((written) >> trainopt__a & 1) { \
-                trainopt__opt_store(out[trainopt__a], dts[trainopt__a], trainopt__i, trainopt__w, trainopt__x0[trainopt__a]); \
-                trainopt__opt_store(out[trainopt__a], dts[trainopt__a], trainopt__i + trainopt__w, trainopt__w,     \
-                                    trainopt__x1[trainopt__a]);                                                   \
-            }                                                                                                     \
-        }                                                                                                         \
-        for (; trainopt__i < (n); trainopt__i += trainopt__w) {                                                   \
-            const size_t trainopt__k = (n) - trainopt__i < trainopt__w ? (n) - trainopt__i : trainopt__w;         \
-            VALUES(trainopt__i, trainopt__k, trainopt__x0);                                                       \
-            TRAINOPT__UNROLL_PARTIALS for (trainopt__a = 0; trainopt__a < (count); trainopt__a++) if ((written) >> trainopt__a & 1) \
-                trainopt__opt_store(out[trainopt__a], dts[trainopt__a], trainopt__i, trainopt__k, trainopt__x0[trainopt__a]); \
-        }                                                                                                         \
+#define TRAINOPT__STORE_RUNS(n, count, written, out, dts, VALUES)                                                   \
+    do {                                                                                                            \
+        const size_t trainopt__w = TRAINOPT_SIMD_LANES;                                                             \
+        trainopt__vf trainopt__x0[count], trainopt__x1[count];                                                      \
+        size_t trainopt__i = 0;                                                                                     \
+        int trainopt__a;                                                                                            \
+        for (; trainopt__i + 2 * trainopt__w <= (n); trainopt__i += 2 * trainopt__w) {                              \
+            VALUES(trainopt__i, trainopt__w, trainopt__x0);                                                         \
+            VALUES(trainopt__i + trainopt__w, trainopt__w, trainopt__x1);                                           \
+            TRAINOPT__UNROLL_PARTIALS for (trainopt__a = 0; trainopt__a < (count); trainopt__a++)                   \
+                if ((written) >> trainopt__a & 1) {                                                                 \
+                    trainopt__opt_store(out[trainopt__a], dts[trainopt__a], trainopt__i, trainopt__w,               \
+                                        trainopt__x0[trainopt__a]);                                                 \
+                    trainopt__opt_store(out[trainopt__a], dts[trainopt__a], trainopt__i + trainopt__w, trainopt__w, \
+                                        trainopt__x1[trainopt__a]);                                                 \
+                }                                                                                                   \
+        }                                                                                                           \
+        for (; trainopt__i < (n); trainopt__i += trainopt__w) {                                                     \
+            const size_t trainopt__k = (n) - trainopt__i < trainopt__w ? (n) - trainopt__i : trainopt__w;           \
+            VALUES(trainopt__i, trainopt__k, trainopt__x0);                                                         \
+            TRAINOPT__UNROLL_PARTIALS for (trainopt__a = 0; trainopt__a < (count); trainopt__a++)                   \
+                if ((written) >> trainopt__a & 1)                                                                   \
+                    trainopt__opt_store(out[trainopt__a], dts[trainopt__a], trainopt__i, trainopt__k,               \
+                                        trainopt__x0[trainopt__a]);                                                 \
+        }                                                                                                           \
     } while (0)
 
 /* >>sgd */
