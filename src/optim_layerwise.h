@@ -118,30 +118,30 @@ TRAINOPT__FORCE_INLINE void trainopt__lw_norm_lanes(int op, const trainopt__lw_s
     *u_sq = trainopt__v_fma(u, u, *u_sq);
 }
 
-/* Pass 2 on k <= LANES elements at i, with neg_scale = -lr * trust ratio:
+/* Pass 2 on k <= LANES elements at i, with neg_scale = -lr * trust ratio, computed and not
+   stored: x[0] the new parameter, x[1] LARS's new trace.
    LAMB  p = p + neg_scale * u   (u again from the stored moments: the same bits as pass 1)
    LARS  d = neg_scale * u;  t = d + momentum*t;  p = p + (nesterov ? d + momentum*t : t) */
-TRAINOPT__FORCE_INLINE void trainopt__lw_update_lanes(int op, const trainopt__lw_scalars *s, const trainopt__lw_io *io,
-                                                      float neg_scale, size_t i, size_t k, int scaled, int has_wd,
-                                                      int has_trace, int nesterov) {
-    trainopt__vf p = trainopt__v_load_n(io->param + i, k);
+TRAINOPT__FORCE_INLINE void trainopt__lw_update_values(int op, const trainopt__lw_scalars *s, const trainopt__lw_io *io,
+                                                       float neg_scale, size_t i, size_t k, int scaled, int has_wd,
+                                                       int has_trace, int nesterov, trainopt__vf *x) {
+    const trainopt__vf p = trainopt__v_load_n(io->param + i, k);
+    x[1] = trainopt__v_zero(); /* stored only with a trace */
     if (op == TRAINOPT__LW_LAMB) {
         const trainopt__vf u = trainopt__lamb_direction(s, p, trainopt__v_load_n(io->state0 + i, k),
                                                         trainopt__v_load_n(io->state1 + i, k), has_wd);
-        p = trainopt__v_fma(trainopt__v_set1(neg_scale), u, p);
+        x[0] = trainopt__v_fma(trainopt__v_set1(neg_scale), u, p);
     } else {
         const trainopt__vf g = trainopt__grad_load(&s->gi, io->grad, i, k, scaled, NULL);
         const trainopt__vf u = has_wd ? trainopt__v_fma(trainopt__v_set1(s->weight_decay), p, g) : g;
         const trainopt__vf d = trainopt__v_mul(u, trainopt__v_set1(neg_scale));
         trainopt__vf out = d;
         if (has_trace) {
-            const trainopt__vf t = trainopt__v_fma(trainopt__v_set1(s->momentum), trainopt__v_load_n(io->state0 + i, k), d);
-            trainopt__v_store_n(io->state0 + i, t, k);
-            out = nesterov ? trainopt__v_fma(trainopt__v_set1(s->momentum), t, d) : t;
+            x[1] = trainopt__v_fma(trainopt__v_set1(s->momentum), trainopt__v_load_n(io->state0 + i, k), d);
+            out = nesterov ? trainopt__v_fma(trainopt__v_set1(s->momentum), x[1], d) : x[1];
         }
-        p = trainopt__v_add(p, out);
+        x[0] = trainopt__v_add(p, out);
     }
-    trainopt__v_store_n(io->param + i, p, k);
 }
 
 /* Pass 1 over one tensor of n elements: its sums of p^2 and u^2, blocked canonical order. */
@@ -168,10 +168,12 @@ TRAINOPT__FORCE_INLINE void trainopt__lw_norms(int op, const trainopt__lw_scalar
 
 TRAINOPT__FORCE_INLINE void trainopt__lw_update(int op, const trainopt__lw_scalars *s, const trainopt__lw_io *io, size_t n,
                                                 float neg_scale, int scaled, int has_wd, int has_trace, int nesterov) {
-    size_t i = 0;
-    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
-        trainopt__lw_update_lanes(op, s, io, neg_scale, i, TRAINOPT_SIMD_LANES, scaled, has_wd, has_trace, nesterov);
-    if (i < n) trainopt__lw_update_lanes(op, s, io, neg_scale, i, n - i, scaled, has_wd, has_trace, nesterov);
+    void *const out[2] = {io->param, io->state0};
+    const int dts[2] = {TRAINOPT_F32, TRAINOPT_F32};
+#define TRAINOPT__LW_UPDATE_VALUES(i, k, x) \
+    trainopt__lw_update_values(op, s, io, neg_scale, i, k, scaled, has_wd, has_trace, nesterov, x)
+    TRAINOPT__STORE_RUNS(n, 2, 1 | has_trace << 1, out, dts, TRAINOPT__LW_UPDATE_VALUES);
+#undef TRAINOPT__LW_UPDATE_VALUES
 }
 
 /* Pass 1 (norms_of) and pass 2 (update_of) over n elements of one tensor, the flags made
@@ -1205,32 +1207,34 @@ typedef struct {
     float neg_lr;
 } trainopt__sfadamw_scalars;
 
-TRAINOPT__FORCE_INLINE void trainopt__sfadamw_lanes(const trainopt__sfadamw_scalars *s, size_t i, size_t k, int scaled,
-                                                    size_t *nonfinite, int has_wd, int high, float *param, const float *grad,
-                                                    float *z, float *exp_avg_sq) {
+/* One vector, computed and not stored: x[0] the new y (the parameter), x[1] z, x[2] exp_avg_sq. */
+TRAINOPT__FORCE_INLINE void trainopt__sfadamw_values(const trainopt__sfadamw_scalars *s, size_t i, size_t k, int scaled,
+                                                     size_t *nonfinite, int has_wd, int high, const float *param,
+                                                     const float *grad, const float *z, const float *exp_avg_sq,
+                                                     trainopt__vf *x) {
     trainopt__vf y = trainopt__v_load_n(param + i, k);
     const trainopt__vf g = trainopt__grad_load(&s->gi, grad, i, k, scaled, nonfinite);
-    trainopt__vf zv = trainopt__v_load_n(z + i, k);
+    const trainopt__vf zv = trainopt__v_load_n(z + i, k);
     trainopt__vf v = trainopt__v_mul(trainopt__v_load_n(exp_avg_sq + i, k), trainopt__v_set1(s->beta2));
     trainopt__vf gn;
     v = trainopt__v_fma(trainopt__v_mul(trainopt__v_set1(s->one_minus_beta2), g), g, v);
-    trainopt__v_store_n(exp_avg_sq + i, v, k);
     gn = trainopt__v_div(g, trainopt__v_add(trainopt__v_sqrt(v), trainopt__v_set1(s->eps)));
     if (has_wd) gn = trainopt__v_fma(trainopt__v_set1(s->weight_decay), y, gn); /* decay at y */
     y = trainopt__v_lerp(y, zv, s->ckp1, s->one_minus_ckp1, high);
-    y = trainopt__v_fma(trainopt__v_set1(s->y_coef), gn, y);
-    zv = trainopt__v_fma(trainopt__v_set1(s->neg_lr), gn, zv);
-    trainopt__v_store_n(param + i, y, k);
-    trainopt__v_store_n(z + i, zv, k);
+    x[0] = trainopt__v_fma(trainopt__v_set1(s->y_coef), gn, y);
+    x[1] = trainopt__v_fma(trainopt__v_set1(s->neg_lr), gn, zv);
+    x[2] = v;
 }
 
 TRAINOPT__FORCE_INLINE void trainopt__sfadamw_loop(const trainopt__sfadamw_scalars *s, size_t n, int scaled, size_t *nonfinite,
                                                    int has_wd, int high, float *param, const float *grad, float *z,
                                                    float *exp_avg_sq) {
-    size_t i = 0;
-    for (; i + TRAINOPT_SIMD_LANES <= n; i += TRAINOPT_SIMD_LANES)
-        trainopt__sfadamw_lanes(s, i, TRAINOPT_SIMD_LANES, scaled, nonfinite, has_wd, high, param, grad, z, exp_avg_sq);
-    if (i < n) trainopt__sfadamw_lanes(s, i, n - i, scaled, nonfinite, has_wd, high, param, grad, z, exp_avg_sq);
+    void *const out[3] = {param, z, exp_avg_sq};
+    const int dts[3] = {TRAINOPT_F32, TRAINOPT_F32, TRAINOPT_F32};
+#define TRAINOPT__SFADAMW_VALUES(i, k, x) \
+    trainopt__sfadamw_values(s, i, k, scaled, nonfinite, has_wd, high, param, grad, z, exp_avg_sq, x)
+    TRAINOPT__STORE_RUNS(n, 3, 7, out, dts, TRAINOPT__SFADAMW_VALUES);
+#undef TRAINOPT__SFADAMW_VALUES
 }
 
 /* Checks the parts of a schedule-free state that a step reads. */
