@@ -32,6 +32,10 @@
    through SIMDe's portable NEON (Debian libsimde-dev). Compile with -mfma on
    x86, or SIMDe emulates vfmaq_f32 as a multiply and an add.
 
+   TRAINOPT_SIMDE_AVX512 (testing only): the avx512 backend on a CPU without AVX-512,
+   through SIMDe's portable AVX-512; defined by tests/simde_avx512.h, which the tests
+   force-include with the intrinsics SIMDe lacks (the simde-avx512 leg).
+
    TRAINOPT_DISPATCH (see trainopt.h): trainopt.h includes this file once per
    variant, each time under a target pragma with TRAINOPT__VARIANT_<NAME> naming
    the backend, after undefining the include guard and the macros below that
@@ -97,6 +101,8 @@
 #define TRAINOPT__BACKEND_SCALAR 1
 #elif defined(TRAINOPT_SIMDE_NEON)
 #define TRAINOPT__BACKEND_NEON 1
+#elif defined(TRAINOPT_SIMDE_AVX512) /* the tests' emulated AVX-512 (tests/simde_avx512.h) */
+#define TRAINOPT__BACKEND_AVX512 1
 #elif defined(__AVX512F__) && !defined(TRAINOPT_NO_AVX512)
 #define TRAINOPT__BACKEND_AVX512 1
 #elif defined(__AVX2__) && defined(__FMA__)
@@ -144,7 +150,11 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_add(trainopt__vf a, trainopt__vf
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_sub(trainopt__vf a, trainopt__vf b) { return _mm512_sub_ps(a, b); }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_mul(trainopt__vf a, trainopt__vf b) {
     trainopt__vf p = _mm512_mul_ps(a, b);
+#if defined(TRAINOPT_SIMDE_AVX512)
+    TRAINOPT__ROUNDED(p, "m"); /* SIMDe's 64-byte vector fits no register of AVX2 */
+#else
     TRAINOPT__ROUNDED(p, "v");
+#endif
     return p;
 }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_div(trainopt__vf a, trainopt__vf b) { return _mm512_div_ps(a, b); }
@@ -1023,7 +1033,9 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup256(const trainopt__vtab25
    against 0.16-0.17 ns/element (bench/RESULTS.md). The empty asm emits nothing. */
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_load_once(const float *p) {
     trainopt__vf x = trainopt__v_load(p);
-#if defined(TRAINOPT__BACKEND_AVX512)
+#if defined(TRAINOPT__BACKEND_AVX512) && defined(TRAINOPT_SIMDE_AVX512)
+    TRAINOPT__ROUNDED(x, "m");
+#elif defined(TRAINOPT__BACKEND_AVX512)
     TRAINOPT__ROUNDED(x, "v");
 #elif defined(TRAINOPT__BACKEND_AVX2) || defined(TRAINOPT__BACKEND_SSE2) || \
     (defined(TRAINOPT__BACKEND_NEON) && defined(TRAINOPT_SIMDE_NEON))

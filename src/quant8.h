@@ -202,9 +202,15 @@ TRAINOPT__FORCE_INLINE void trainopt__q8_dequantize_block(const float *map, size
 #undef TRAINOPT__Q8_BLOCKS
 #if defined(TRAINOPT__BACKEND_AVX512) && (defined(__GNUC__) || defined(__clang__)) && !defined(TRAINOPT_NO_VBMI)
 #define TRAINOPT__Q8_VBMI 1
+#undef TRAINOPT__Q8_VBMI_TARGET
+#if defined(TRAINOPT_SIMDE_AVX512) /* emulated: no AVX-512 instruction may be emitted */
+#define TRAINOPT__Q8_VBMI_TARGET
+#else
+#define TRAINOPT__Q8_VBMI_TARGET __attribute__((target("avx512f,avx512bw,avx512vbmi,avx2,fma")))
+#endif
 TRAINOPT__FORCE_INLINE int trainopt__q8_has_vbmi(void) {
-#if defined(__AVX512VBMI__) && defined(__AVX512BW__)
-    return 1;
+#if (defined(__AVX512VBMI__) && defined(__AVX512BW__)) || defined(TRAINOPT_SIMDE_AVX512)
+    return 1; /* SIMDe's emulation has every instruction */
 #else
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
@@ -212,7 +218,7 @@ TRAINOPT__FORCE_INLINE int trainopt__q8_has_vbmi(void) {
 }
 
 /* Decodes one block of len codes (trainopt__q8_dequantize_block's floats) from the map's planes. */
-TRAINOPT__DRIVER __attribute__((target("avx512f,avx512bw,avx512vbmi,avx2,fma"))) void
+TRAINOPT__DRIVER TRAINOPT__Q8_VBMI_TARGET void
 trainopt__q8_dequantize_vbmi(const uint8_t *planes, size_t len, const uint8_t *codes, float absmax, float *x) {
     /* in-lane position 16 L + 4 r + i takes element 16 r + 4 L + i: the interleave below puts
        128-bit lane L of output r at elements 16 r + 4 L to 16 r + 4 L + 3 */
@@ -270,7 +276,7 @@ trainopt__q8_dequantize_vbmi(const uint8_t *planes, size_t len, const uint8_t *c
    vector (vpmovdb). A round with a lane the fast path leaves goes the other encoder's way,
    vector by vector. In a block without NaN whose absmax is finite every
    |v| = |x| * (1 / absmax) is below 2, so the signed map leaves out the test for |v| >= 2. */
-TRAINOPT__FORCE_INLINE __attribute__((target("avx512f,avx512bw,avx512vbmi,avx2,fma"))) void
+TRAINOPT__FORCE_INLINE TRAINOPT__Q8_VBMI_TARGET void
 trainopt__q8_encode_vbmi_body(int is_signed, size_t len, const float *x, const trainopt__q8_max *max, uint8_t *codes,
                               float *absmax) {
     static const uint8_t byte_of_lanes[2][64] = { /* byte 0 (the other encoder's codes), byte 2 (magnitudes) */
@@ -331,11 +337,11 @@ trainopt__q8_encode_vbmi_body(int is_signed, size_t len, const float *x, const t
 }
 
 /* The two maps' encoders (each map's fast path folded for it). */
-TRAINOPT__DRIVER __attribute__((target("avx512f,avx512bw,avx512vbmi,avx2,fma"))) void
+TRAINOPT__DRIVER TRAINOPT__Q8_VBMI_TARGET void
 trainopt__q8_encode_signed_vbmi(size_t len, const float *x, const trainopt__q8_max *max, uint8_t *codes, float *absmax) {
     trainopt__q8_encode_vbmi_body(1, len, x, max, codes, absmax);
 }
-TRAINOPT__DRIVER __attribute__((target("avx512f,avx512bw,avx512vbmi,avx2,fma"))) void
+TRAINOPT__DRIVER TRAINOPT__Q8_VBMI_TARGET void
 trainopt__q8_encode_unsigned_vbmi(size_t len, const float *x, const trainopt__q8_max *max, uint8_t *codes, float *absmax) {
     trainopt__q8_encode_vbmi_body(0, len, x, max, codes, absmax);
 }

@@ -217,7 +217,13 @@ static const char *to_cpu_lacks(const char *backend) {
     __builtin_cpu_init();
     if (strcmp(backend, "avx2") == 0 && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
         return "this CPU lacks AVX2+FMA";
+#if defined(TO_SIMDE_AVX512) /* the simde-avx512 leg: emulated on AVX2+FMA+F16C */
+    if (strcmp(backend, "avx512") == 0 &&
+        !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")))
+        return "the SIMDe AVX-512 build here uses AVX2+FMA+F16C, which this CPU lacks";
+#else
     if (strcmp(backend, "avx512") == 0 && !__builtin_cpu_supports("avx512f")) return "this CPU lacks AVX-512F";
+#endif
     if (strcmp(backend, "neon") == 0 && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
         return "the SIMDe NEON build here uses AVX2+FMA, which this CPU lacks";
 #else
