@@ -428,7 +428,8 @@
      2900 entries per map). The buckets are fine enough that each holds at most one
      threshold T[j] (the smallest float whose code is >= j; the rule is monotone in v),
      so the entry gives the code of the bucket's lowest v and the position in the bucket
-     from which the code is one more: one gather and a few integer ops per vector, exact,
+     from which the code is one more: one table read per lane (AVX-512's gather; scalar
+     loads on AVX2 and SSE2, faster there) and a few integer ops per vector, exact,
      the same bits on every backend. tests/gen_quant8.py checks each bucket's whole float
      interval against the rule; tests/test_quant8.c checks the kernel against the rule on
      every NaN, +-Inf, every 61st float of [-1, 1] and every float around every change of
@@ -3194,6 +3195,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__v_log1p TRAINOPT__PRIVATE(trainopt__v_log1p)
 #define trainopt__v_lookup16 TRAINOPT__PRIVATE(trainopt__v_lookup16)
 #define trainopt__v_lookup256 TRAINOPT__PRIVATE(trainopt__v_lookup256)
+#define trainopt__v_lookup256_u8 TRAINOPT__PRIVATE(trainopt__v_lookup256_u8)
 #define trainopt__v_lt TRAINOPT__PRIVATE(trainopt__v_lt)
 #define trainopt__v_max TRAINOPT__PRIVATE(trainopt__v_max)
 #define trainopt__v_max_nan TRAINOPT__PRIVATE(trainopt__v_max_nan)
@@ -9336,7 +9338,7 @@ TRAINOPT__FORCE_INLINE trainopt__q8_max trainopt__q8_block_max(size_t len, const
    through the vector layer's 256-entry table (in registers on AVX-512). */
 TRAINOPT__FORCE_INLINE void trainopt__q8_decode_lanes(const trainopt__vtab256 *map, const uint8_t *codes, trainopt__vf scale,
                                                       float *x, size_t k) {
-    trainopt__v_store_n(x, trainopt__v_mul(trainopt__v_lookup256(map, trainopt__vi_load_u8(codes, k)), scale), k);
+    trainopt__v_store_n(x, trainopt__v_mul(trainopt__v_lookup256_u8(map, codes, k), scale), k);
 }
 
 /* Decodes one block. */

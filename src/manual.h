@@ -427,7 +427,8 @@
      2900 entries per map). The buckets are fine enough that each holds at most one
      threshold T[j] (the smallest float whose code is >= j; the rule is monotone in v),
      so the entry gives the code of the bucket's lowest v and the position in the bucket
-     from which the code is one more: one gather and a few integer ops per vector, exact,
+     from which the code is one more: one table read per lane (AVX-512's gather; scalar
+     loads on AVX2 and SSE2, faster there) and a few integer ops per vector, exact,
      the same bits on every backend. tests/gen_quant8.py checks each bucket's whole float
      interval against the rule; tests/test_quant8.c checks the kernel against the rule on
      every NaN, +-Inf, every 61st float of [-1, 1] and every float around every change of

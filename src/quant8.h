@@ -169,7 +169,7 @@ TRAINOPT__FORCE_INLINE trainopt__q8_max trainopt__q8_block_max(size_t len, const
    through the vector layer's 256-entry table (in registers on AVX-512). */
 TRAINOPT__FORCE_INLINE void trainopt__q8_decode_lanes(const trainopt__vtab256 *map, const uint8_t *codes, trainopt__vf scale,
                                                       float *x, size_t k) {
-    trainopt__v_store_n(x, trainopt__v_mul(trainopt__v_lookup256(map, trainopt__vi_load_u8(codes, k)), scale), k);
+    trainopt__v_store_n(x, trainopt__v_mul(trainopt__v_lookup256_u8(map, codes, k), scale), k);
 }
 
 /* Decodes one block. */

@@ -380,7 +380,24 @@ TRAINOPT__FORCE_INLINE void trainopt__vi_store16_n(uint16_t *p, trainopt__vi a, 
     _mm_storeu_si128((__m128i *)(void *)tmp, h);
     memcpy(p, tmp, k * sizeof(uint16_t));
 }
-TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, trainopt__vi idx) { return _mm256_i32gather_ps(table, idx, 4); }
+/* table[idx] by eight scalar loads, not vgatherdps: AMD's Zen 2 and 3 run the gather as
+   microcode (3.7 ns a gather measured on Zen 3, 3.0 for these eight loads), and
+   Intel's microcode against Gather Data Sampling (2023) slowed it on Skylake to Ice Lake
+   (bench/FINDINGS.md, "8-bit states on AVX2: the gathers"). The indices leave the vector
+   64 bits at a time (x86-64), or through memory on 32-bit x86. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, trainopt__vi idx) {
+#if defined(__x86_64__) || defined(_M_X64)
+    const __m128i lo = _mm256_castsi256_si128(idx), hi = _mm256_extracti128_si256(idx, 1);
+    const uint64_t a = (uint64_t)_mm_cvtsi128_si64(lo), b = (uint64_t)_mm_extract_epi64(lo, 1);
+    const uint64_t c = (uint64_t)_mm_cvtsi128_si64(hi), d = (uint64_t)_mm_extract_epi64(hi, 1);
+    return _mm256_set_m128(_mm_setr_ps(table[(uint32_t)c], table[c >> 32], table[(uint32_t)d], table[d >> 32]),
+                           _mm_setr_ps(table[(uint32_t)a], table[a >> 32], table[(uint32_t)b], table[b >> 32]));
+#else
+    uint32_t i[8];
+    _mm256_storeu_si256((__m256i *)(void *)i, idx);
+    return _mm256_setr_ps(table[i[0]], table[i[1]], table[i[2]], table[i[3]], table[i[4]], table[i[5]], table[i[6]], table[i[7]]);
+#endif
+}
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, trainopt__vi idx) {
     const __m256 lo = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table), idx); /* uses idx & 7 */
     const __m256 hi = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table + 8), idx);
@@ -757,17 +774,16 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, tra
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) {
     uint8_t tmp[4] = {0, 0, 0, 0};
     int32_t w;
-    memcpy(tmp, p, k);
-    memcpy(&w, tmp, 4);
+    if (k == 4) memcpy(&w, p, 4); /* a whole vector: one load, no copy of unknown length */
+    else memcpy(tmp, p, k), memcpy(&w, tmp, 4);
     return _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(w), _mm_setzero_si128()), _mm_setzero_si128());
 }
 TRAINOPT__FORCE_INLINE void trainopt__vi_store_u8(uint8_t *p, trainopt__vi a, size_t k) {
-    uint32_t x[4];
-    uint8_t tmp[4];
-    size_t j;
-    _mm_storeu_si128((__m128i *)(void *)x, a);
-    for (j = 0; j < 4; j++) tmp[j] = (uint8_t)x[j];
-    memcpy(p, tmp, k);
+    /* each lane's low byte: masked, the saturating packs keep it */
+    const __m128i w = _mm_packs_epi32(_mm_and_si128(a, _mm_set1_epi32(255)), _mm_setzero_si128());
+    const int32_t b = _mm_cvtsi128_si32(_mm_packus_epi16(w, w));
+    if (k == 4) memcpy(p, &b, 4); /* a whole vector: one store */
+    else memcpy(p, &b, k);
 }
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm_stream_ps(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
@@ -1004,7 +1020,7 @@ TRAINOPT__FORCE_INLINE uint32_t trainopt__popcount(uint32_t x) {
 
 /* A 256-entry table for many lookups (the avx512 backend keeps it in registers): the
    other backends keep the table itself and gather from it (in AVX2 a 256-entry table is
-   32 permutes and 31 blends per 8 lanes, slower than its one gather). */
+   32 permutes and 31 blends per 8 lanes, slower than scalar loads). */
 #if !defined(TRAINOPT__BACKEND_AVX512)
 typedef struct {
     const float *table;
@@ -1016,6 +1032,29 @@ TRAINOPT__FORCE_INLINE trainopt__vtab256 trainopt__vtab256_load(const float *tab
 }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup256(const trainopt__vtab256 *t, trainopt__vi idx) { return trainopt__v_gather(t->table, idx); }
 #endif
+
+/* t's entries for k byte codes at p (lanes past k: entry 0). On AVX2 and SSE2 a whole
+   vector's codes are one 64- or 32-bit load whose bytes index the table directly: the
+   codes never pass through a vector register (bench/FINDINGS.md, "8-bit states on AVX2"). */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup256_u8(const trainopt__vtab256 *t, const uint8_t *p, size_t k) {
+#if defined(TRAINOPT__BACKEND_AVX2)
+    if (k == 8) {
+        const float *m = t->table;
+        uint64_t w;
+        memcpy(&w, p, sizeof w);
+        return _mm256_setr_ps(m[w & 255u], m[w >> 8 & 255u], m[w >> 16 & 255u], m[w >> 24 & 255u], m[w >> 32 & 255u],
+                              m[w >> 40 & 255u], m[w >> 48 & 255u], m[w >> 56]);
+    }
+#elif defined(TRAINOPT__BACKEND_SSE2)
+    if (k == 4) {
+        const float *m = t->table;
+        uint32_t w;
+        memcpy(&w, p, sizeof w);
+        return _mm_setr_ps(m[w & 255u], m[w >> 8 & 255u], m[w >> 16 & 255u], m[w >> 24]);
+    }
+#endif
+    return trainopt__v_lookup256(t, trainopt__vi_load_u8(p, k));
+}
 
 /* >>halfconv: bf16 and fp16 patterns (the low 16 bits of a 32-bit lane) to and from
    float, in integer arithmetic and exact float operations, so every backend gives the
