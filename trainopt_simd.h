@@ -281,6 +281,10 @@ TRAINOPT__FORCE_INLINE void trainopt__vi_store_u8(uint8_t *p, trainopt__vi a, si
     _mm_storeu_si128((__m128i *)(void *)tmp, _mm512_cvtepi32_epi8(a));
     memcpy(p, tmp, k);
 }
+/* t's entries for k byte codes at p (lanes past k: entry 0): the table is in registers. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup256_u8(const trainopt__vtab256 *t, const uint8_t *p, size_t k) {
+    return trainopt__v_lookup256(t, trainopt__vi_load_u8(p, k));
+}
 /* A whole vector to a 64-byte-aligned p, bypassing the cache (see >>derived). */
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm512_stream_ps(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
@@ -424,6 +428,16 @@ TRAINOPT__FORCE_INLINE void trainopt__vi_store_u8(uint8_t *p, trainopt__vi a, si
     _mm_storeu_si128((__m128i *)(void *)tmp, b);
     memcpy(p, tmp, k);
 }
+/* table[p[j]] for a whole vector of byte codes: one 64-bit load whose bytes index the
+   table, so the codes never pass through a vector register (the 8-bit decoder's map
+   read; bench/FINDINGS.md, "8-bit states on AVX2"). x86 is little-endian: byte j is
+   code j. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather_u8(const float *table, const uint8_t *p) {
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    return _mm256_setr_ps(table[w & 255u], table[w >> 8 & 255u], table[w >> 16 & 255u], table[w >> 24 & 255u],
+                          table[w >> 32 & 255u], table[w >> 40 & 255u], table[w >> 48 & 255u], table[w >> 56]);
+}
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm256_stream_ps(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
 
@@ -563,16 +577,27 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, train
     return vld1q_f32(x);
 }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, trainopt__vi idx) { return trainopt__v_gather(table, idx); }
+/* A whole vector's 4 codes: a copy of constant length, one 32-bit load or store (a
+   run-time length is a call to memcpy; it made the same code on SSE2 9.7 times slower). */
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) {
     uint8_t tmp[8] = {0};
-    memcpy(tmp, p, k);
+    if (k == 4) memcpy(tmp, p, 4);
+    else memcpy(tmp, p, k);
     return vmovl_u16(vget_low_u16(vmovl_u8(vld1_u8(tmp))));
 }
 TRAINOPT__FORCE_INLINE void trainopt__vi_store_u8(uint8_t *p, trainopt__vi a, size_t k) {
     uint8_t tmp[8];
     const uint16x4_t h = vmovn_u32(a);
     vst1_u8(tmp, vmovn_u16(vcombine_u16(h, h)));
-    memcpy(p, tmp, k);
+    if (k == 4) memcpy(p, tmp, 4);
+    else memcpy(p, tmp, k);
+}
+/* table[p[j]] for a whole vector of byte codes: each entry loaded straight into its lane. */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather_u8(const float *table, const uint8_t *p) {
+    float32x4_t v = vld1q_dup_f32(table + p[0]);
+    v = vld1q_lane_f32(table + p[1], v, 1);
+    v = vld1q_lane_f32(table + p[2], v, 2);
+    return vld1q_lane_f32(table + p[3], v, 3);
 }
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { trainopt__v_store(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) {}
@@ -786,6 +811,13 @@ TRAINOPT__FORCE_INLINE void trainopt__vi_store_u8(uint8_t *p, trainopt__vi a, si
     if (k == 4) memcpy(p, &b, 4); /* a whole vector: one store */
     else memcpy(p, &b, k);
 }
+/* table[p[j]] for a whole vector of byte codes: one 32-bit load whose bytes index the
+   table (see >>avx2). */
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather_u8(const float *table, const uint8_t *p) {
+    uint32_t w;
+    memcpy(&w, p, sizeof w);
+    return _mm_setr_ps(table[w & 255u], table[w >> 8 & 255u], table[w >> 16 & 255u], table[w >> 24]);
+}
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { _mm_stream_ps(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) { _mm_sfence(); }
 
@@ -954,6 +986,7 @@ TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, train
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, trainopt__vi idx) { return table[idx]; }
 TRAINOPT__FORCE_INLINE trainopt__vi trainopt__vi_load_u8(const uint8_t *p, size_t k) { return k ? *p : 0u; }
 TRAINOPT__FORCE_INLINE void trainopt__vi_store_u8(uint8_t *p, trainopt__vi a, size_t k) { if (k) *p = (uint8_t)a; }
+TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather_u8(const float *table, const uint8_t *p) { return table[*p]; }
 TRAINOPT__FORCE_INLINE void trainopt__v_stream(float *p, trainopt__vf v) { trainopt__v_store(p, v); }
 TRAINOPT__FORCE_INLINE void trainopt__stream_fence(void) {}
 #endif
@@ -1032,30 +1065,12 @@ TRAINOPT__FORCE_INLINE trainopt__vtab256 trainopt__vtab256_load(const float *tab
     return t;
 }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup256(const trainopt__vtab256 *t, trainopt__vi idx) { return trainopt__v_gather(t->table, idx); }
-#endif
-
-/* t's entries for k byte codes at p (lanes past k: entry 0). On AVX2 and SSE2 a whole
-   vector's codes are one 64- or 32-bit load whose bytes index the table directly: the
-   codes never pass through a vector register (bench/FINDINGS.md, "8-bit states on AVX2"). */
+/* t's entries for k byte codes at p (lanes past k: entry 0); a whole vector indexes the
+   table with the code bytes themselves. */
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup256_u8(const trainopt__vtab256 *t, const uint8_t *p, size_t k) {
-#if defined(TRAINOPT__BACKEND_AVX2)
-    if (k == 8) {
-        const float *m = t->table;
-        uint64_t w;
-        memcpy(&w, p, sizeof w);
-        return _mm256_setr_ps(m[w & 255u], m[w >> 8 & 255u], m[w >> 16 & 255u], m[w >> 24 & 255u], m[w >> 32 & 255u],
-                              m[w >> 40 & 255u], m[w >> 48 & 255u], m[w >> 56]);
-    }
-#elif defined(TRAINOPT__BACKEND_SSE2)
-    if (k == 4) {
-        const float *m = t->table;
-        uint32_t w;
-        memcpy(&w, p, sizeof w);
-        return _mm_setr_ps(m[w & 255u], m[w >> 8 & 255u], m[w >> 16 & 255u], m[w >> 24]);
-    }
-#endif
-    return trainopt__v_lookup256(t, trainopt__vi_load_u8(p, k));
+    return k == TRAINOPT_SIMD_LANES ? trainopt__v_gather_u8(t->table, p) : trainopt__v_lookup256(t, trainopt__vi_load_u8(p, k));
 }
+#endif
 
 /* >>halfconv: bf16 and fp16 patterns (the low 16 bits of a 32-bit lane) to and from
    float, in integer arithmetic and exact float operations, so every backend gives the
