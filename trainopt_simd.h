@@ -569,12 +569,13 @@ TRAINOPT__FORCE_INLINE void trainopt__vi_store16_n(uint16_t *p, trainopt__vi a, 
     vst1_u16(tmp, vmovn_u32(a));
     memcpy(p, tmp, k * sizeof(uint16_t));
 }
+/* table[idx]: each entry loaded straight into its lane, not four floats stored to the
+   stack and read back as a vector (a store-to-load forwarding stall on most cores). */
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather(const float *table, trainopt__vi idx) {
-    uint32_t i[4];
-    float x[4];
-    vst1q_u32(i, idx);
-    x[0] = table[i[0]], x[1] = table[i[1]], x[2] = table[i[2]], x[3] = table[i[3]];
-    return vld1q_f32(x);
+    float32x4_t v = vld1q_dup_f32(table + vgetq_lane_u32(idx, 0));
+    v = vld1q_lane_f32(table + vgetq_lane_u32(idx, 1), v, 1);
+    v = vld1q_lane_f32(table + vgetq_lane_u32(idx, 2), v, 2);
+    return vld1q_lane_f32(table + vgetq_lane_u32(idx, 3), v, 3);
 }
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_lookup16(const float *table, trainopt__vi idx) { return trainopt__v_gather(table, idx); }
 /* A whole vector's 4 codes: a copy of constant length, one 32-bit load or store (a
@@ -592,7 +593,7 @@ TRAINOPT__FORCE_INLINE void trainopt__vi_store_u8(uint8_t *p, trainopt__vi a, si
     if (k == 4) memcpy(p, tmp, 4);
     else memcpy(p, tmp, k);
 }
-/* table[p[j]] for a whole vector of byte codes: each entry loaded straight into its lane. */
+/* table[p[j]] for a whole vector of byte codes, as v_gather loads them. */
 TRAINOPT__FORCE_INLINE trainopt__vf trainopt__v_gather_u8(const float *table, const uint8_t *p) {
     float32x4_t v = vld1q_dup_f32(table + p[0]);
     v = vld1q_lane_f32(table + p[1], v, 1);
