@@ -3,7 +3,9 @@
    its C API (Debian libdnnl-dev, oneDNN 2.6).
 
    For each size (N = 32, C = 64, H*W = n / (N*C)) and each memory format
-   oneDNN offers for it - nchw, nhwc and its own blocked nChw16c - it times
+   oneDNN offers for it - nchw, nhwc, and its blocked nChw16c (AVX-512's block)
+   and nChw8c (AVX2's); each row names the implementation oneDNN picked, "ref:any"
+   where a format has no jit kernel on this CPU - it times
    forward training (statistics + normalization, scale and shift), forward
    inference (global statistics) and backward (diff_src, diff_scale,
    diff_shift; oneDNN 2.6 wants the shift among its backward inputs too).
@@ -78,6 +80,17 @@ static void run(dnnl_primitive_t prim, int nargs, const dnnl_exec_arg_t *args) {
     CHECK(dnnl_stream_wait(stream));
 }
 
+/* The implementation oneDNN picked for prim ("jit:avx2", "ref:any", ...): a format
+   its jit kernels do not take on this CPU falls to the reference code. */
+static const char *impl_info(dnnl_primitive_t prim) {
+    const_dnnl_primitive_desc_t pd;
+    const char *info = "?";
+    if (dnnl_primitive_get_primitive_desc(prim, &pd) != dnnl_success ||
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, (void *)&info) != dnnl_success)
+        return "?";
+    return info;
+}
+
 /* Times prim: the first call alone, then the median of repeated calls; prints
    a row for kernel, and another for kernel_nhwc when also_nhwc (the blocked
    format is a candidate for both layouts' tables). */
@@ -98,9 +111,9 @@ static void measure(const char *kernel, int also_nhwc, const char *impl, size_t 
     qsort(t, (size_t)k, sizeof t[0], cmp_double);
     do {
         printf("%s  {\"kernel\": \"%s%s\", \"impl\": \"%s\", \"n\": %zu, \"ns_per_elem\": %.6g, "
-               "\"first_ns_per_elem\": %.6g, \"calls\": %d}",
+               "\"first_ns_per_elem\": %.6g, \"calls\": %d, \"onednn_impl\": \"%s\"}",
                first_row ? "" : ",\n", kernel, also_nhwc == 2 ? "_nhwc" : "", impl, n, 1e9 * t[k / 2] / (double)n,
-               1e9 * first / (double)n, k);
+               1e9 * first / (double)n, k, impl_info(prim));
         first_row = 0;
     } while (also_nhwc && also_nhwc++ < 2);
     fflush(stdout);
@@ -261,6 +274,7 @@ int main(int argc, char **argv) {
         bench_format(sizes[i], dnnl_nchw, "nchw", "");
         bench_format(sizes[i], dnnl_nhwc, "nhwc", "_nhwc");
         bench_format(sizes[i], dnnl_nChw16c, "nChw16c", NULL);
+        bench_format(sizes[i], dnnl_nChw8c, "nChw8c", NULL); /* the AVX2 kernels' blocking */
     }
     printf("\n]}\n");
     dnnl_stream_destroy(stream);

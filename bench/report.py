@@ -521,6 +521,7 @@ def plot(rep, kernels, build, png):
         "onednn-nchw": 'lw 1.5 lc rgb "#8c564b" pt 12',
         "onednn-nhwc": 'lw 1.5 lc rgb "#8c564b" pt 12',
         "onednn-nChw16c": 'lw 1.5 lc rgb "#e377c2" pt 13',
+        "onednn-nChw8c": 'lw 1.5 lc rgb "#e377c2" dt 2 pt 13',
         "roofline": 'lw 3 lc rgb "black" dt 4 pt -1',
         "copy": 'lw 1.5 lc rgb "#7f7f7f" dt 3 pt 4',
         "triad": 'lw 2 lc rgb "#7f7f7f" pt 6',
@@ -531,6 +532,7 @@ def plot(rep, kernels, build, png):
               "torch-single/shipped": "PyTorch as shipped", "roofline": "roofline (same traffic)",
               "torch/steady": "PyTorch steady", "torch/shipped": "PyTorch as shipped",
               "onednn-nchw": "oneDNN nchw", "onednn-nhwc": "oneDNN nhwc", "onednn-nChw16c": "oneDNN nChw16c",
+              "onednn-nChw8c": "oneDNN nChw8c",
               "copy": "STREAM copy", "triad": "STREAM triad"}
     panels = [k for k in kernels if rep.sizes(k)]
     cols = 3
