@@ -4,8 +4,8 @@
 
    For each size (N = 32, C = 64, H*W = n / (N*C)) and each memory format
    oneDNN offers for it - nchw, nhwc, and its blocked nChw16c (AVX-512's block)
-   and nChw8c (AVX2's); each row names the implementation oneDNN picked, "ref:any"
-   where a format has no jit kernel on this CPU - it times
+   and nChw8c (AVX2's); each row names the implementation oneDNN picked,
+   "bnorm_ref:any" where a format has no jit kernel on this CPU - it times
    forward training (statistics + normalization, scale and shift), forward
    inference (global statistics) and backward (diff_src, diff_scale,
    diff_shift; oneDNN 2.6 wants the shift among its backward inputs too).
@@ -80,11 +80,11 @@ static void run(dnnl_primitive_t prim, int nargs, const dnnl_exec_arg_t *args) {
     CHECK(dnnl_stream_wait(stream));
 }
 
-/* The implementation oneDNN picked for prim ("jit:avx2", "ref:any", ...): a format
-   its jit kernels do not take on this CPU falls to the reference code. */
+/* The implementation oneDNN picked for prim ("bnorm_jit:avx2", "bnorm_ref:any",
+   ...): a format its jit kernels do not take on this CPU falls to the reference code. */
 static const char *impl_info(dnnl_primitive_t prim) {
     const_dnnl_primitive_desc_t pd;
-    const char *info = "?";
+    const char *info;
     if (dnnl_primitive_get_primitive_desc(prim, &pd) != dnnl_success ||
         dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, (void *)&info) != dnnl_success)
         return "?";
