@@ -1317,11 +1317,13 @@
      NaN 0x7fc00000 for the per-row scalars) and stays in it, except through the
      column sums dweight/dbias.
      Memory. Forward reads each row twice (statistics, normalization; the second from
-     cache, 4 small rows at a time) and writes y once. Layer/RMS backward reads x and dy
-     of each row twice and once more for the weight gradients (a block of 16 rows, in
-     cache), writes dx once; with more than 256 columns and more than 16 rows the
-     weight gradients' double sums live in the last 4 rows of dx before those are
-     written, and without dx (dx NULL) the rows' sums are swept once per 256 columns.
+     cache, 4 small rows at a time) and writes y once. Layer/RMS backward with dx and
+     more than 16 rows goes row by row: it reads a row's x and dy from memory once (the
+     previous row's sweep prefetches them) and once more from cache, and writes its dx
+     once; the current 16-row block's float column sums live in rows rows-6 and rows-5
+     of dx and their double sums in its last 4 rows, those 6 rows' dx written last.
+     With at most 16 rows, a block of them is read from memory once and swept again from
+     cache; without dx (dx NULL) the rows' sums are swept once per 256 columns.
      Group norm backward keeps those sums on the stack (256 channels at a time; a group
      of more channels has its sums swept once per 256 of them). Stack about 10 KB.
      bf16 and fp16 activations (>>norms-mixed, src/norms_mixed.h):
@@ -2933,6 +2935,7 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__norm_accum TRAINOPT__PRIVATE(trainopt__norm_accum)
 #define trainopt__norm_args TRAINOPT__PRIVATE(trainopt__norm_args)
 #define trainopt__norm_backward TRAINOPT__PRIVATE(trainopt__norm_backward)
+#define trainopt__norm_backward_by_row TRAINOPT__PRIVATE(trainopt__norm_backward_by_row)
 #define trainopt__norm_backward_call TRAINOPT__PRIVATE(trainopt__norm_backward_call)
 #define trainopt__norm_backward_row TRAINOPT__PRIVATE(trainopt__norm_backward_row)
 #define trainopt__norm_backward_setup TRAINOPT__PRIVATE(trainopt__norm_backward_setup)
@@ -2951,12 +2954,15 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__norm_row_body TRAINOPT__PRIVATE(trainopt__norm_row_body)
 #define trainopt__norm_row_finish TRAINOPT__PRIVATE(trainopt__norm_row_finish)
 #define trainopt__norm_row_pass TRAINOPT__PRIVATE(trainopt__norm_row_pass)
+#define trainopt__norm_row_sweep TRAINOPT__PRIVATE(trainopt__norm_row_sweep)
+#define trainopt__norm_row_sweep_body TRAINOPT__PRIVATE(trainopt__norm_row_sweep_body)
 #define trainopt__norm_setd TRAINOPT__PRIVATE(trainopt__norm_setd)
 #define trainopt__norm_spans TRAINOPT__PRIVATE(trainopt__norm_spans)
 #define trainopt__norm_stats TRAINOPT__PRIVATE(trainopt__norm_stats)
 #define trainopt__norm_sums TRAINOPT__PRIVATE(trainopt__norm_sums)
 #define trainopt__norm_sums_body TRAINOPT__PRIVATE(trainopt__norm_sums_body)
 #define trainopt__norm_wfinish TRAINOPT__PRIVATE(trainopt__norm_wfinish)
+#define trainopt__norm_wfold TRAINOPT__PRIVATE(trainopt__norm_wfold)
 #define trainopt__norm_wgrad TRAINOPT__PRIVATE(trainopt__norm_wgrad)
 #define trainopt__norm_wgrad_body TRAINOPT__PRIVATE(trainopt__norm_wgrad_body)
 #define trainopt__norm_wgrad_dx TRAINOPT__PRIVATE(trainopt__norm_wgrad_dx)
@@ -12833,6 +12839,30 @@ TRAINOPT__FORCE_INLINE void trainopt__norm_setd(unsigned char *t, size_t j, doub
     memcpy(t + j * sizeof(double), &v, sizeof v);
 }
 
+/* A block's float column sums lw, lb of columns j .. j+width-1 (entries t0.. of the
+   double sums) into ws: the block's first sums set them, the others add. */
+TRAINOPT__FORCE_INLINE void trainopt__norm_wfold(const trainopt__norm_wsum *ws, size_t j, size_t t0, const float *lw,
+                                                 const float *lb, size_t width, int first) {
+    unsigned char *const tw = ws->tw, *const tb = ws->tb;
+    size_t l;
+    if (!tw) {
+        for (l = 0; l < width; l++) {
+            if (ws->dw) ws->dw[j + l] = trainopt__bn_f((double)lw[l]);
+            if (ws->db) ws->db[j + l] = trainopt__bn_f((double)lb[l]);
+        }
+    } else if (first) {
+        for (l = 0; l < width; l++) {
+            trainopt__norm_setd(tw, t0 + l, (double)lw[l]);
+            trainopt__norm_setd(tb, t0 + l, (double)lb[l]);
+        }
+    } else {
+        for (l = 0; l < width; l++) {
+            trainopt__norm_setd(tw, t0 + l, trainopt__norm_getd(tw, t0 + l) + (double)lw[l]);
+            trainopt__norm_setd(tb, t0 + l, trainopt__norm_getd(tb, t0 + l) + (double)lb[l]);
+        }
+    }
+}
+
 /* Vectors of columns swept together by the weight gradients (independent sums). */
 #define TRAINOPT__NORM_VB 4
 
@@ -12860,7 +12890,7 @@ TRAINOPT__FORCE_INLINE void trainopt__norm_wgrad_body(const void *x, const void 
     trainopt__vf pw[TRAINOPT__NORM_VB], pb[TRAINOPT__NORM_VB];
     float lw[TRAINOPT__NORM_VB * TRAINOPT_SIMD_LANES], lb[TRAINOPT__NORM_VB * TRAINOPT_SIMD_LANES];
     const size_t step = TRAINOPT__NORM_VB * TRAINOPT_SIMD_LANES;
-    size_t j, r, l;
+    size_t j, r;
     int v;
     for (j = c0; j < c1; j += step) {
         const size_t width = trainopt__bn_min(step, c1 - j);
@@ -12895,19 +12925,7 @@ TRAINOPT__FORCE_INLINE void trainopt__norm_wgrad_body(const void *x, const void 
             trainopt__v_store(lw + (size_t)v * TRAINOPT_SIMD_LANES, pw[v]);
             trainopt__v_store(lb + (size_t)v * TRAINOPT_SIMD_LANES, pb[v]);
         }
-        for (l = 0; l < width; l++) {
-            const size_t t = j + l - c0;
-            if (!ws->tw) {
-                if (ws->dw) ws->dw[j + l] = trainopt__bn_f((double)lw[l]);
-                if (ws->db) ws->db[j + l] = trainopt__bn_f((double)lb[l]);
-            } else if (first) {
-                trainopt__norm_setd(ws->tw, t, (double)lw[l]);
-                trainopt__norm_setd(ws->tb, t, (double)lb[l]);
-            } else {
-                trainopt__norm_setd(ws->tw, t, trainopt__norm_getd(ws->tw, t) + (double)lw[l]);
-                trainopt__norm_setd(ws->tb, t, trainopt__norm_getd(ws->tb, t) + (double)lb[l]);
-            }
-        }
+        trainopt__norm_wfold(ws, j, j - c0, lw, lb, width, first);
     }
 }
 
@@ -12936,6 +12954,84 @@ TRAINOPT__DRIVER void trainopt__norm_wfinish(const trainopt__norm_wsum *ws, size
         if (ws->dw) ws->dw[j] = trainopt__bn_f(trainopt__norm_getd(ws->tw, j - c0));
         if (ws->db) ws->db[j] = trainopt__bn_f(trainopt__norm_getd(ws->tb, j - c0));
     }
+}
+
+/* ---- the row-by-row backward's sweep ---- */
+
+/* One row of trainopt__norm_backward_by_row in one sweep from cache: its terms of the
+   weight gradients added to the block's float column sums fw, fb (fw[j] =
+   fma(dy, xhat, fw[j]), fb[j] += dy, from +0 on the block's first row: per column the
+   operations of trainopt__norm_wgrad_body in its row order, so the same bits), and,
+   with dx, its dx (trainopt__norm_dx's operations; streaming stores with stream),
+   while the next row's x and dy (nx, ndy; NULL: none) are prefetched line for line so
+   that its sums sweep finds them in cache. first, dx, weighted and stream are
+   constants at every call. */
+TRAINOPT__FORCE_INLINE void trainopt__norm_row_sweep_body(const trainopt__norm_row *rc, const float *x, const float *dy,
+                                                          const float *w, float *fw, float *fb, float *out, size_t len,
+                                                          int first, int dx, int weighted, int stream, const float *nx,
+                                                          const float *ndy) {
+    const trainopt__vf mu = trainopt__v_set1(rc->mu), a = trainopt__v_set1(rc->a), cx = trainopt__v_set1(rc->cx);
+    const trainopt__vf kk = trainopt__v_set1(rc->k), c = trainopt__v_set1(rc->c);
+    size_t i, h = 0;
+#define TRAINOPT__NORM_SWEEP_VEC(i, k, put)                                                                     \
+    do {                                                                                                        \
+        const trainopt__vf d_ = trainopt__v_load_n(dy + (i), (k));                                              \
+        const trainopt__vf xm_ = trainopt__v_sub(trainopt__v_load_n(x + (i), (k)), mu);                         \
+        const trainopt__vf pw_ = first ? trainopt__v_zero() : trainopt__v_load_n(fw + (i), (k));                \
+        const trainopt__vf pb_ = first ? trainopt__v_zero() : trainopt__v_load_n(fb + (i), (k));                \
+        trainopt__v_store_n(fw + (i), trainopt__v_fma(d_, trainopt__v_fma(xm_, a, cx), pw_), (k));              \
+        trainopt__v_store_n(fb + (i), trainopt__v_add(pb_, d_), (k));                                           \
+        if (dx) {                                                                                               \
+            const trainopt__vf g_ = weighted ? trainopt__v_mul(d_, trainopt__v_load_n(w + (i), (k))) : d_;      \
+            put(out + (i), trainopt__v_fma(xm_, kk, trainopt__v_fma(g_, a, c)), (k));                           \
+        }                                                                                                       \
+    } while (0)
+#define TRAINOPT__NORM_STREAM_N(p, v, k) trainopt__v_stream((p), (v))
+    if (dx && stream) {
+        h = trainopt__bn_head(out, len);
+        if (h) TRAINOPT__NORM_SWEEP_VEC(0, h, trainopt__v_store_n);
+    }
+    for (i = h; i + TRAINOPT_SIMD_LANES <= len; i += TRAINOPT_SIMD_LANES) {
+        if (nx) {
+            TRAINOPT__PREFETCH(nx + i);
+            TRAINOPT__PREFETCH(ndy + i);
+        }
+        if (dx && stream) TRAINOPT__NORM_SWEEP_VEC(i, TRAINOPT_SIMD_LANES, TRAINOPT__NORM_STREAM_N);
+        else TRAINOPT__NORM_SWEEP_VEC(i, TRAINOPT_SIMD_LANES, trainopt__v_store_n);
+    }
+    if (i < len) TRAINOPT__NORM_SWEEP_VEC(i, len - i, trainopt__v_store_n);
+#undef TRAINOPT__NORM_STREAM_N
+#undef TRAINOPT__NORM_SWEEP_VEC
+}
+
+/* trainopt__norm_row_sweep_body with its flags as constants (out NULL: no dx). */
+TRAINOPT__DRIVER void trainopt__norm_row_sweep(const trainopt__norm_row *rc, const float *x, const float *dy, const float *w,
+                                               float *fw, float *fb, float *out, size_t len, int first, int stream,
+                                               const float *nx, const float *ndy) {
+    const trainopt__norm_row local = *rc;
+#define TRAINOPT__NORM_SWEEP(first_, dx_, weighted_, stream_)                                                   \
+    trainopt__norm_row_sweep_body(&local, x, dy, w, fw, fb, out, len, first_, dx_, weighted_, stream_, nx, ndy)
+    if (!out) {
+        if (first) TRAINOPT__NORM_SWEEP(1, 0, 0, 0);
+        else TRAINOPT__NORM_SWEEP(0, 0, 0, 0);
+    } else if (w) {
+        if (stream) {
+            if (first) TRAINOPT__NORM_SWEEP(1, 1, 1, 1);
+            else TRAINOPT__NORM_SWEEP(0, 1, 1, 1);
+        } else {
+            if (first) TRAINOPT__NORM_SWEEP(1, 1, 1, 0);
+            else TRAINOPT__NORM_SWEEP(0, 1, 1, 0);
+        }
+    } else {
+        if (stream) {
+            if (first) TRAINOPT__NORM_SWEEP(1, 1, 0, 1);
+            else TRAINOPT__NORM_SWEEP(0, 1, 0, 1);
+        } else {
+            if (first) TRAINOPT__NORM_SWEEP(1, 1, 0, 0);
+            else TRAINOPT__NORM_SWEEP(0, 1, 0, 0);
+        }
+    }
+#undef TRAINOPT__NORM_SWEEP
 }
 
 /* ---- layer and RMS norm drivers ---- */
@@ -12992,36 +13088,71 @@ TRAINOPT__DRIVER void trainopt__norm_bw_dx(const trainopt__norm_args *p, size_t 
 }
 
 /* The block of rows [r0, r1): its weight-gradient sums into ws (columns [c0, c1)) and,
-   when out is given, its dx of rows before dx_end, in one sweep where it can (no
-   streaming stores, or every row aligned for them), else in a second one. */
+   when out is given, its dx, in one sweep where it can (no streaming stores, or every
+   row aligned for them), else in a second one. */
 TRAINOPT__DRIVER void trainopt__norm_bw_block(const trainopt__norm_args *p, size_t r0, size_t r1, size_t c0, size_t c1,
                                               const trainopt__norm_row *rc, const trainopt__norm_wsum *ws, int first,
-                                              float *out, size_t dx_end) {
-    const size_t cols = p->cols, ndx = out && r0 < dx_end ? trainopt__bn_min(r1, dx_end) - r0 : 0;
+                                              float *out) {
+    const size_t cols = p->cols;
     const int aligned = (uintptr_t)p->out % TRAINOPT__STREAM_ALIGN == 0 && cols * sizeof(float) % TRAINOPT__STREAM_ALIGN == 0;
-    if (ndx && (!p->stream || aligned)) {
+    if (out && (!p->stream || aligned)) {
         trainopt__norm_dxs dxs;
         dxs.out = out + r0 * cols;
         dxs.w = p->w;
-        dxs.nr = ndx;
+        dxs.nr = r1 - r0;
         trainopt__norm_wgrad_dx(p->x + r0 * cols, p->dy + r0 * cols, cols, rc, r1 - r0, c0, c1, ws, first, &dxs, p->stream);
         return;
     }
     trainopt__norm_wgrad(p->x + r0 * cols, p->dy + r0 * cols, cols, rc, r1 - r0, c0, c1, ws, first);
-    if (ndx) trainopt__norm_bw_dx(p, r0, r0 + ndx, rc);
+    if (out) trainopt__norm_bw_dx(p, r0, r1, rc);
 }
 
-/* Rows go in blocks of NORM_ROWS: each block's coefficients, then its weight-gradient
-   sums and its dx (the rows still in cache). The weight gradients' double sums
-   live on the stack for up to TILE columns; for more, in the last 4 rows of dx,
-   whose dx is written last; without dx, a tile of columns at a time, each tile
-   sweeping the rows' sums again (the same values, so the same bits). */
+/* The backward with weight gradients and dx of more than one block of rows: row by
+   row, the row's sums sweep (from cache: the previous row's sweep prefetched it),
+   then one sweep of its weight-gradient terms and dx, so memory is read while the
+   previous row's dx is written. The current block's float column sums live in rows
+   rows-6 and rows-5 of dx and the double sums in its last 4 rows; those 6 rows' dx
+   is written last. A block swept column strip by column strip (trainopt__norm_bw_block)
+   falls out of cache between its sweeps once rows are long, and its 16 rows of x and
+   dy, a power of two apart, fill one L1 set (bench/FINDINGS.md, "Layer norm backward
+   row by row"). */
+TRAINOPT__DRIVER void trainopt__norm_backward_by_row(const trainopt__norm_args *p) {
+    const size_t rows = p->rows, cols = p->cols, dx_end = rows - 6; /* rows > NORM_ROWS here */
+    float *const fw = p->out + dx_end * cols, *const fb = fw + cols;
+    trainopt__norm_row rc;
+    trainopt__norm_wsum ws;
+    size_t r;
+    ws.dw = p->dw;
+    ws.db = p->db;
+    ws.tw = (unsigned char *)(fb + cols);
+    ws.tb = ws.tw + cols * sizeof(double);
+    for (r = 0; r < rows; r++) {
+        const size_t o = r * cols, in_block = r % TRAINOPT__NORM_ROWS;
+        const int next = r + 1 < rows;
+        trainopt__norm_bw_rows(p, r, r + 1, &rc);
+        trainopt__norm_row_sweep(&rc, p->x + o, p->dy + o, p->w, fw, fb, r < dx_end ? p->out + o : NULL, cols, in_block == 0,
+                                 p->stream, next ? p->x + o + cols : NULL, next ? p->dy + o + cols : NULL);
+        if (in_block == TRAINOPT__NORM_ROWS - 1 || !next) trainopt__norm_wfold(&ws, 0, 0, fw, fb, cols, r < TRAINOPT__NORM_ROWS);
+    }
+    trainopt__norm_wfinish(&ws, 0, cols);
+    for (r = dx_end; r < rows; r++) {
+        trainopt__norm_bw_rows(p, r, r + 1, &rc);
+        trainopt__norm_bw_dx(p, r, r + 1, &rc);
+    }
+}
+
+/* With dx and more than one block of rows, row by row (trainopt__norm_backward_by_row).
+   Otherwise rows go in blocks of NORM_ROWS: each block's coefficients, then its
+   weight-gradient sums and its dx (the rows still in cache); the weight gradients'
+   double sums live on the stack, and for more than TILE columns (no dx then) a tile
+   of columns at a time, each tile sweeping the rows' sums again (the same values, so
+   the same bits). */
 TRAINOPT__DRIVER void trainopt__norm_backward(const trainopt__norm_args *p) {
     const size_t rows = p->rows, cols = p->cols, blocks = (rows + TRAINOPT__NORM_ROWS - 1) / TRAINOPT__NORM_ROWS;
     double stack_sums[2 * TRAINOPT__NORM_TILE];
     trainopt__norm_row rc[TRAINOPT__NORM_ROWS];
     trainopt__norm_wsum ws;
-    size_t b, r0, r1, c0, c1, dx_end;
+    size_t b, r0, r1, c0, c1;
     ws.dw = p->dw;
     ws.db = p->db;
     ws.tw = ws.tb = NULL;
@@ -13033,35 +13164,24 @@ TRAINOPT__DRIVER void trainopt__norm_backward(const trainopt__norm_args *p) {
         }
         return;
     }
-    if (blocks == 1 || cols <= TRAINOPT__NORM_TILE || !p->out) {
-        for (c0 = 0; c0 < cols; c0 = c1) {
-            c1 = blocks == 1 ? cols : trainopt__bn_min(cols, c0 + TRAINOPT__NORM_TILE);
-            if (blocks > 1) {
-                ws.tw = (unsigned char *)stack_sums;
-                ws.tb = ws.tw + TRAINOPT__NORM_TILE * sizeof(double);
-            }
-            for (b = 0; b < blocks; b++) {
-                r0 = b * TRAINOPT__NORM_ROWS;
-                r1 = trainopt__bn_min(rows, r0 + TRAINOPT__NORM_ROWS);
-                trainopt__norm_bw_rows(p, r0, r1, rc);
-                trainopt__norm_bw_block(p, r0, r1, c0, c1, rc, &ws, b == 0, c0 == 0 ? p->out : NULL, rows);
-            }
-            if (blocks > 1) trainopt__norm_wfinish(&ws, c0, c1);
-        }
+    if (blocks > 1 && p->out) {
+        trainopt__norm_backward_by_row(p);
         return;
     }
-    dx_end = rows - 4; /* rows > NORM_ROWS here */
-    ws.tw = (unsigned char *)(p->out + dx_end * cols);
-    ws.tb = ws.tw + cols * sizeof(double);
-    for (b = 0; b < blocks; b++) {
-        r0 = b * TRAINOPT__NORM_ROWS;
-        r1 = trainopt__bn_min(rows, r0 + TRAINOPT__NORM_ROWS);
-        trainopt__norm_bw_rows(p, r0, r1, rc);
-        trainopt__norm_bw_block(p, r0, r1, 0, cols, rc, &ws, b == 0, p->out, dx_end);
+    for (c0 = 0; c0 < cols; c0 = c1) {
+        c1 = blocks == 1 ? cols : trainopt__bn_min(cols, c0 + TRAINOPT__NORM_TILE);
+        if (blocks > 1) {
+            ws.tw = (unsigned char *)stack_sums;
+            ws.tb = ws.tw + TRAINOPT__NORM_TILE * sizeof(double);
+        }
+        for (b = 0; b < blocks; b++) {
+            r0 = b * TRAINOPT__NORM_ROWS;
+            r1 = trainopt__bn_min(rows, r0 + TRAINOPT__NORM_ROWS);
+            trainopt__norm_bw_rows(p, r0, r1, rc);
+            trainopt__norm_bw_block(p, r0, r1, c0, c1, rc, &ws, b == 0, c0 == 0 ? p->out : NULL);
+        }
+        if (blocks > 1) trainopt__norm_wfinish(&ws, c0, c1);
     }
-    trainopt__norm_wfinish(&ws, 0, cols);
-    trainopt__norm_bw_rows(p, dx_end, rows, rc);
-    trainopt__norm_bw_dx(p, dx_end, rows, rc);
 }
 
 /* ---- group norm drivers (NCHW: group q = (sample, group) is one row of

@@ -1316,11 +1316,13 @@
      NaN 0x7fc00000 for the per-row scalars) and stays in it, except through the
      column sums dweight/dbias.
      Memory. Forward reads each row twice (statistics, normalization; the second from
-     cache, 4 small rows at a time) and writes y once. Layer/RMS backward reads x and dy
-     of each row twice and once more for the weight gradients (a block of 16 rows, in
-     cache), writes dx once; with more than 256 columns and more than 16 rows the
-     weight gradients' double sums live in the last 4 rows of dx before those are
-     written, and without dx (dx NULL) the rows' sums are swept once per 256 columns.
+     cache, 4 small rows at a time) and writes y once. Layer/RMS backward with dx and
+     more than 16 rows goes row by row: it reads a row's x and dy from memory once (the
+     previous row's sweep prefetches them) and once more from cache, and writes its dx
+     once; the current 16-row block's float column sums live in rows rows-6 and rows-5
+     of dx and their double sums in its last 4 rows, those 6 rows' dx written last.
+     With at most 16 rows, a block of them is read from memory once and swept again from
+     cache; without dx (dx NULL) the rows' sums are swept once per 256 columns.
      Group norm backward keeps those sums on the stack (256 channels at a time; a group
      of more channels has its sums swept once per 256 of them). Stack about 10 KB.
      bf16 and fp16 activations (>>norms-mixed, src/norms_mixed.h):

@@ -294,8 +294,9 @@ static void nm_run(int rms, const trainopt_norm_config *cfg, size_t rows, size_t
 
 /* Chunks of rows give the whole call's y, mean, rstd, dx; 16-row blocks run as
    separate calls, their dweight/dbias added in double in block order and rounded
-   once, give the whole call's dweight/dbias; dx NULL (the tiled path), dx given
-   (scratch in dx) and cols <= 256 (stack) agree; in place = out of place. */
+   once, give the whole call's dweight/dbias; dx given (more than 16 rows: row by row,
+   scratch in dx), 16 rows or fewer (one block) and dx NULL (blocks; stack sums, tiled
+   above 256 columns) agree; in place = out of place. */
 static void test_chunks(to_ctx *t) {
     static const size_t shapes[][2] = {{1, 7}, {17, 33}, {40, 300}, {37, 1000}, {16, 257}, {50, 256}, {21, 4100}};
     static const size_t chunks[] = {1, 3, 16, 17};
@@ -563,7 +564,7 @@ static void test_one_column(to_ctx *t) {
 /* Guard pages: every array flush against a PROT_NONE page after its last element,
    then before its first; one byte touched outside crashes the runner. Rows and cols
    from 0 to 3 AVX-512 widths and past the block sizes (16 rows, 256 and 1024 cols:
-   the stack, dx-scratch and tiled weight-gradient paths). */
+   the one-block, row-by-row (scratch in dx) and tiled weight-gradient paths). */
 enum { NG_X, NG_DY, NG_Y, NG_DX, NG_W, NG_B, NG_M, NG_R, NG_DW, NG_DB, NG_COUNT };
 static int nm_guard_shape(size_t rows, size_t cols, int at_end) {
     const trainopt_norm_config cfg = nm_config(1e-5);
