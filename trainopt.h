@@ -2939,9 +2939,11 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__norm_backward_call TRAINOPT__PRIVATE(trainopt__norm_backward_call)
 #define trainopt__norm_backward_row TRAINOPT__PRIVATE(trainopt__norm_backward_row)
 #define trainopt__norm_backward_setup TRAINOPT__PRIVATE(trainopt__norm_backward_setup)
+#define trainopt__norm_block_by_row TRAINOPT__PRIVATE(trainopt__norm_block_by_row)
 #define trainopt__norm_bw_block TRAINOPT__PRIVATE(trainopt__norm_bw_block)
 #define trainopt__norm_bw_dx TRAINOPT__PRIVATE(trainopt__norm_bw_dx)
 #define trainopt__norm_bw_rows TRAINOPT__PRIVATE(trainopt__norm_bw_rows)
+#define trainopt__norm_bw_tail TRAINOPT__PRIVATE(trainopt__norm_bw_tail)
 #define trainopt__norm_check TRAINOPT__PRIVATE(trainopt__norm_check)
 #define trainopt__norm_dx TRAINOPT__PRIVATE(trainopt__norm_dx)
 #define trainopt__norm_dxs TRAINOPT__PRIVATE(trainopt__norm_dxs)
@@ -3017,10 +3019,13 @@ TRAINOPT_KERNELS(TRAINOPT__DECLARE)
 #define trainopt__pmpl_run TRAINOPT__PRIVATE(trainopt__pmpl_run)
 #define trainopt__pmpl_tensor TRAINOPT__PRIVATE(trainopt__pmpl_tensor)
 #define trainopt__pnorm_backward TRAINOPT__PRIVATE(trainopt__pnorm_backward)
+#define trainopt__pnorm_backward_by_row TRAINOPT__PRIVATE(trainopt__pnorm_backward_by_row)
 #define trainopt__pnorm_backward_call TRAINOPT__PRIVATE(trainopt__pnorm_backward_call)
 #define trainopt__pnorm_bw_job TRAINOPT__PRIVATE(trainopt__pnorm_bw_job)
+#define trainopt__pnorm_by_row_block_task TRAINOPT__PRIVATE(trainopt__pnorm_by_row_block_task)
+#define trainopt__pnorm_by_row_fold_task TRAINOPT__PRIVATE(trainopt__pnorm_by_row_fold_task)
+#define trainopt__pnorm_by_row_job TRAINOPT__PRIVATE(trainopt__pnorm_by_row_job)
 #define trainopt__pnorm_coef_task TRAINOPT__PRIVATE(trainopt__pnorm_coef_task)
-#define trainopt__pnorm_dx_task TRAINOPT__PRIVATE(trainopt__pnorm_dx_task)
 #define trainopt__pnorm_forward_call TRAINOPT__PRIVATE(trainopt__pnorm_forward_call)
 #define trainopt__pnorm_piece_rows TRAINOPT__PRIVATE(trainopt__pnorm_piece_rows)
 #define trainopt__pnorm_rows TRAINOPT__PRIVATE(trainopt__pnorm_rows)
@@ -13107,38 +13112,58 @@ TRAINOPT__DRIVER void trainopt__norm_bw_block(const trainopt__norm_args *p, size
     if (out) trainopt__norm_bw_dx(p, r0, r1, rc);
 }
 
-/* The backward with weight gradients and dx of more than one block of rows: row by
-   row, the row's sums sweep (from cache: the previous row's sweep prefetched it),
-   then one sweep of its weight-gradient terms and dx, so memory is read while the
-   previous row's dx is written. The current block's float column sums live in rows
-   rows-6 and rows-5 of dx and the double sums in its last 4 rows; those 6 rows' dx
-   is written last. A block swept column strip by column strip (trainopt__norm_bw_block)
-   falls out of cache between its sweeps once rows are long, and its 16 rows of x and
-   dy, a power of two apart, fill one L1 set (bench/FINDINGS.md, "Layer norm backward
-   row by row"). */
+/* Rows [r0, r1) of one block, row by row: each row's sums sweep (from cache: the
+   previous row's sweep prefetched it), then one sweep of its weight-gradient terms
+   into the block's float column sums fw, fb and of its dx (rows before dx_end), so
+   memory is read while the previous row's dx is written. Shared with the threaded
+   form (>>parallel-norms). */
+TRAINOPT__DRIVER void trainopt__norm_block_by_row(const trainopt__norm_args *p, size_t r0, size_t r1, float *fw, float *fb,
+                                                  size_t dx_end) {
+    const size_t cols = p->cols;
+    trainopt__norm_row rc;
+    size_t r;
+    for (r = r0; r < r1; r++) {
+        const size_t o = r * cols;
+        const int next = r + 1 < p->rows;
+        trainopt__norm_bw_rows(p, r, r + 1, &rc);
+        trainopt__norm_row_sweep(&rc, p->x + o, p->dy + o, p->w, fw, fb, r < dx_end ? p->out + o : NULL, cols, r == r0,
+                                 p->stream, next ? p->x + o + cols : NULL, next ? p->dy + o + cols : NULL);
+    }
+}
+
+/* dx of rows [r0, r1), each from its own sums: the rows that held scratch sums. */
+TRAINOPT__DRIVER void trainopt__norm_bw_tail(const trainopt__norm_args *p, size_t r0, size_t r1) {
+    trainopt__norm_row rc;
+    size_t r;
+    for (r = r0; r < r1; r++) {
+        trainopt__norm_bw_rows(p, r, r + 1, &rc);
+        trainopt__norm_bw_dx(p, r, r + 1, &rc);
+    }
+}
+
+/* The backward with weight gradients and dx of more than one block of rows: block by
+   block, row by row (trainopt__norm_block_by_row), each block's float column sums then
+   added to the double sums. The float sums live in rows rows-6 and rows-5 of dx and
+   the double sums in its last 4 rows; those 6 rows' dx is written last. A block
+   swept column strip by column strip (trainopt__norm_bw_block) falls out of cache
+   between its sweeps once rows are long, and its 16 rows of x and dy, a power of two
+   apart, fill one L1 set (bench/FINDINGS.md, "Layer norm backward row by row"). */
 TRAINOPT__DRIVER void trainopt__norm_backward_by_row(const trainopt__norm_args *p) {
     const size_t rows = p->rows, cols = p->cols, dx_end = rows - 6; /* rows > NORM_ROWS here */
     float *const fw = p->out + dx_end * cols, *const fb = fw + cols;
-    trainopt__norm_row rc;
     trainopt__norm_wsum ws;
-    size_t r;
+    size_t r0, r1;
     ws.dw = p->dw;
     ws.db = p->db;
     ws.tw = (unsigned char *)(fb + cols);
     ws.tb = ws.tw + cols * sizeof(double);
-    for (r = 0; r < rows; r++) {
-        const size_t o = r * cols, in_block = r % TRAINOPT__NORM_ROWS;
-        const int next = r + 1 < rows;
-        trainopt__norm_bw_rows(p, r, r + 1, &rc);
-        trainopt__norm_row_sweep(&rc, p->x + o, p->dy + o, p->w, fw, fb, r < dx_end ? p->out + o : NULL, cols, in_block == 0,
-                                 p->stream, next ? p->x + o + cols : NULL, next ? p->dy + o + cols : NULL);
-        if (in_block == TRAINOPT__NORM_ROWS - 1 || !next) trainopt__norm_wfold(&ws, 0, 0, fw, fb, cols, r < TRAINOPT__NORM_ROWS);
+    for (r0 = 0; r0 < rows; r0 = r1) {
+        r1 = trainopt__bn_min(rows, r0 + TRAINOPT__NORM_ROWS);
+        trainopt__norm_block_by_row(p, r0, r1, fw, fb, dx_end);
+        trainopt__norm_wfold(&ws, 0, 0, fw, fb, cols, r0 == 0);
     }
     trainopt__norm_wfinish(&ws, 0, cols);
-    for (r = dx_end; r < rows; r++) {
-        trainopt__norm_bw_rows(p, r, r + 1, &rc);
-        trainopt__norm_bw_dx(p, r, r + 1, &rc);
-    }
+    trainopt__norm_bw_tail(p, dx_end, rows);
 }
 
 /* With dx and more than one block of rows, row by row (trainopt__norm_backward_by_row).
@@ -14090,13 +14115,16 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_grad_unscale_mt(size_t n, float *g
      piece is a run of whole rows, computed exactly as the serial call computes it;
    - backward with weight gradients: dweight/dbias sum over rows in the serial call's
      canonical order (blocks of NORM_ROWS rows, each block's float sums with its rows in
-     order, added in double in block order). Columns are independent there, so the
-     threads split the columns, each sweeping every block in order: the same additions
-     in the same order, column by column. A round of blocks goes in three joins: the
-     rows' coefficients (by blocks), the weight-gradient sums (by column tiles), dx (by
-     blocks). The double sums live where the serial call keeps them: on the stack for
-     up to PNORM_STACK_COLS columns, else in dx's last 4 rows, written last; without dx,
-     each column tile sweeps the rows' sums itself, as the serial call does per tile.
+     order, added in double in block order). With dx, a round of blocks goes in two
+     joins: the blocks, row by row as the serial call (each block's float column sums
+     into rows of dx kept for them), then the columns, split by tiles, each adding the
+     round's block sums in block order to the double sums (dx's last 4 rows, as the
+     serial call); those rows' dx is written last. Without dx, columns are split: a
+     round's rows' coefficients (by blocks), then the weight-gradient sums (by column
+     tiles, each sweeping every block in order), the double sums on the stack for up
+     to PNORM_STACK_COLS columns; for more, each column tile sweeps the rows' sums
+     itself, as the serial call does per tile. Either way the same additions in the
+     same order, column by column.
    Every result is the bits of the unthreaded call, for any hook and any task order. */
 
 /* Elements per piece of whole rows (a multiple of NORM_ROWS rows; at least NORM_ROWS). */
@@ -14108,6 +14136,9 @@ TRAINOPT__KERNEL_API trainopt_status trainopt_grad_unscale_mt(size_t n, float *g
 #define TRAINOPT__PNORM_ROUND_ROWS 512
 #define TRAINOPT__PNORM_TILE 128
 #define TRAINOPT__PNORM_STACK_COLS 512
+/* Blocks per round of the row-by-row backward: its float sums take 2 rows of dx each.
+   A performance choice only. */
+#define TRAINOPT__PNORM_BY_ROW_BLOCKS 16
 
 /* Rows per piece of whole rows for rows of cols values. */
 TRAINOPT__FORCE_INLINE size_t trainopt__pnorm_piece_rows(size_t cols) {
@@ -14163,7 +14194,6 @@ TRAINOPT__DRIVER void trainopt__pnorm_rows(const trainopt__norm_args *p, int bac
 typedef struct {
     const trainopt__norm_args *p;
     size_t r0, r1;         /* the round's rows (r0 a multiple of NORM_ROWS) */
-    size_t dx_end;         /* dx of rows from here on is written after the sums */
     trainopt__norm_wsum ws; /* tw, tb: the sums of column 0 (NULL: one block, straight to dw, db) */
     trainopt__norm_row rc[TRAINOPT__PNORM_ROUND_ROWS];
     double stack_sums[2 * TRAINOPT__PNORM_STACK_COLS];
@@ -14189,15 +14219,6 @@ static void trainopt__pnorm_wsum_task(void *arg, size_t i) {
                              trainopt__bn_min(j->r1 - r0, TRAINOPT__NORM_ROWS), c0, c1, &ws, r0 == 0);
 }
 
-/* dx of the round's block i (rows before dx_end). */
-static void trainopt__pnorm_dx_task(void *arg, size_t i) {
-    const trainopt__pnorm_bw_job *j = (const trainopt__pnorm_bw_job *)arg;
-    const size_t r0 = j->r0 + i * TRAINOPT__NORM_ROWS, r1 = trainopt__bn_min(j->r1, r0 + TRAINOPT__NORM_ROWS);
-    if (r0 >= j->dx_end) return;
-    trainopt__norm_bw_dx(j->p, r0, trainopt__bn_min(r1, j->dx_end), j->rc + (r0 - j->r0));
-    if (j->p->stream) trainopt__stream_fence();
-}
-
 /* Without dx and with more columns than the stack holds: column tile i sweeps every
    block's coefficients and sums itself (its double sums on its own stack). */
 static void trainopt__pnorm_tile_task(void *arg, size_t i) {
@@ -14217,6 +14238,57 @@ static void trainopt__pnorm_tile_task(void *arg, size_t i) {
     trainopt__norm_wfinish(&ws, c0, c1);
 }
 
+/* The row-by-row backward (with dx, more than one block): a round's blocks and the
+   column tiles of its sums, in two joins. */
+typedef struct {
+    const trainopt__norm_args *p;
+    size_t b0, nb;          /* the round's first block and its count */
+    size_t dx_end;          /* dx of rows from here on is written after the sums */
+    float *sums;            /* block i of the round: 2*cols floats at sums + 2*i*cols */
+    trainopt__norm_wsum ws; /* the double sums (dx's last 4 rows) */
+} trainopt__pnorm_by_row_job;
+
+static void trainopt__pnorm_by_row_block_task(void *arg, size_t i) {
+    const trainopt__pnorm_by_row_job *j = (const trainopt__pnorm_by_row_job *)arg;
+    const trainopt__norm_args *p = j->p;
+    const size_t r0 = (j->b0 + i) * TRAINOPT__NORM_ROWS, r1 = trainopt__bn_min(p->rows, r0 + TRAINOPT__NORM_ROWS);
+    float *const fw = j->sums + 2 * i * p->cols;
+    trainopt__norm_block_by_row(p, r0, r1, fw, fw + p->cols, j->dx_end);
+    if (p->stream) trainopt__stream_fence(); /* this thread's streaming stores, before the join */
+}
+
+/* Column tile i: the round's block sums added to the double sums, blocks in order. */
+static void trainopt__pnorm_by_row_fold_task(void *arg, size_t i) {
+    const trainopt__pnorm_by_row_job *j = (const trainopt__pnorm_by_row_job *)arg;
+    const size_t cols = j->p->cols, c0 = i * TRAINOPT__PNORM_TILE, c1 = trainopt__bn_min(cols, c0 + TRAINOPT__PNORM_TILE);
+    size_t k;
+    for (k = 0; k < j->nb; k++) {
+        const float *fw = j->sums + 2 * k * cols;
+        trainopt__norm_wfold(&j->ws, c0, c0, fw + c0, fw + cols + c0, c1 - c0, j->b0 + k == 0);
+    }
+}
+
+TRAINOPT__DRIVER void trainopt__pnorm_backward_by_row(const trainopt__norm_args *p, const trainopt_threads *threads) {
+    const size_t rows = p->rows, cols = p->cols, tiles = (cols + TRAINOPT__PNORM_TILE - 1) / TRAINOPT__PNORM_TILE;
+    const size_t blocks = (rows + TRAINOPT__NORM_ROWS - 1) / TRAINOPT__NORM_ROWS;
+    const size_t round = trainopt__bn_min(blocks, TRAINOPT__PNORM_BY_ROW_BLOCKS);
+    trainopt__pnorm_by_row_job job;
+    job.p = p;
+    job.dx_end = rows - 4 - 2 * round; /* < rows - 4: 2*ceil(rows/16) + 4 < rows for rows > 16 */
+    job.sums = p->out + job.dx_end * cols;
+    job.ws.dw = p->dw, job.ws.db = p->db;
+    job.ws.tw = (unsigned char *)(p->out + (rows - 4) * cols);
+    job.ws.tb = job.ws.tw + cols * sizeof(double);
+    for (job.b0 = 0; job.b0 < blocks; job.b0 += job.nb) {
+        job.nb = trainopt__bn_min(round, blocks - job.b0);
+        trainopt__round_run(threads, job.nb, trainopt__pnorm_by_row_block_task, &job);
+        trainopt__round_run(threads, tiles, trainopt__pnorm_by_row_fold_task, &job);
+    }
+    trainopt__norm_wfinish(&job.ws, 0, cols);
+    trainopt__norm_bw_tail(p, job.dx_end, rows);
+    if (p->stream) trainopt__stream_fence();
+}
+
 TRAINOPT__DRIVER void trainopt__pnorm_backward(const trainopt__norm_args *p, const trainopt_threads *threads) {
     const size_t rows = p->rows, cols = p->cols, tiles = (cols + TRAINOPT__PNORM_TILE - 1) / TRAINOPT__PNORM_TILE;
     const size_t blocks = (rows + TRAINOPT__NORM_ROWS - 1) / TRAINOPT__NORM_ROWS;
@@ -14226,8 +14298,12 @@ TRAINOPT__DRIVER void trainopt__pnorm_backward(const trainopt__norm_args *p, con
         trainopt__pnorm_rows(p, 1, threads);
         return;
     }
+    if (blocks > 1 && p->out) {
+        trainopt__pnorm_backward_by_row(p, threads);
+        return;
+    }
     job.p = p;
-    if (blocks > 1 && cols > TRAINOPT__PNORM_STACK_COLS && !p->out) {
+    if (blocks > 1 && cols > TRAINOPT__PNORM_STACK_COLS) { /* no dx here */
         trainopt__round_run(threads, tiles, trainopt__pnorm_tile_task, &job);
         return;
     }
@@ -14235,13 +14311,8 @@ TRAINOPT__DRIVER void trainopt__pnorm_backward(const trainopt__norm_args *p, con
     if (round_rows > TRAINOPT__PNORM_ROUND_ROWS) round_rows = TRAINOPT__PNORM_ROUND_ROWS;
     job.ws.dw = p->dw, job.ws.db = p->db;
     job.ws.tw = job.ws.tb = NULL;
-    job.dx_end = rows;
-    if (blocks > 1 && cols <= TRAINOPT__PNORM_STACK_COLS) {
+    if (blocks > 1) {
         job.ws.tw = (unsigned char *)job.stack_sums;
-        job.ws.tb = job.ws.tw + cols * sizeof(double);
-    } else if (blocks > 1) { /* dx's last 4 rows (rows > NORM_ROWS here) */
-        job.dx_end = rows - 4;
-        job.ws.tw = (unsigned char *)(p->out + job.dx_end * cols);
         job.ws.tb = job.ws.tw + cols * sizeof(double);
     }
     for (job.r0 = 0; job.r0 < rows; job.r0 = job.r1) {
@@ -14249,14 +14320,12 @@ TRAINOPT__DRIVER void trainopt__pnorm_backward(const trainopt__norm_args *p, con
         job.r1 = trainopt__bn_min(rows, job.r0 + round_rows);
         trainopt__round_run(threads, round_blocks, trainopt__pnorm_coef_task, &job);
         trainopt__round_run(threads, tiles, trainopt__pnorm_wsum_task, &job);
-        if (p->out) trainopt__round_run(threads, round_blocks, trainopt__pnorm_dx_task, &job);
+        if (p->out) { /* one block: its dx */
+            trainopt__norm_bw_dx(p, job.r0, job.r1, job.rc);
+            if (p->stream) trainopt__stream_fence();
+        }
     }
     if (job.ws.tw) trainopt__norm_wfinish(&job.ws, 0, cols);
-    if (job.dx_end < rows) { /* the rows that held the sums */
-        trainopt__norm_bw_rows(p, job.dx_end, rows, job.rc);
-        trainopt__norm_bw_dx(p, job.dx_end, rows, job.rc);
-        if (p->stream) trainopt__stream_fence();
-    }
 }
 
 /* ---- public functions ---- */

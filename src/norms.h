@@ -523,38 +523,58 @@ TRAINOPT__DRIVER void trainopt__norm_bw_block(const trainopt__norm_args *p, size
     if (out) trainopt__norm_bw_dx(p, r0, r1, rc);
 }
 
-/* The backward with weight gradients and dx of more than one block of rows: row by
-   row, the row's sums sweep (from cache: the previous row's sweep prefetched it),
-   then one sweep of its weight-gradient terms and dx, so memory is read while the
-   previous row's dx is written. The current block's float column sums live in rows
-   rows-6 and rows-5 of dx and the double sums in its last 4 rows; those 6 rows' dx
-   is written last. A block swept column strip by column strip (trainopt__norm_bw_block)
-   falls out of cache between its sweeps once rows are long, and its 16 rows of x and
-   dy, a power of two apart, fill one L1 set (bench/FINDINGS.md, "Layer norm backward
-   row by row"). */
+/* Rows [r0, r1) of one block, row by row: each row's sums sweep (from cache: the
+   previous row's sweep prefetched it), then one sweep of its weight-gradient terms
+   into the block's float column sums fw, fb and of its dx (rows before dx_end), so
+   memory is read while the previous row's dx is written. Shared with the threaded
+   form (>>parallel-norms). */
+TRAINOPT__DRIVER void trainopt__norm_block_by_row(const trainopt__norm_args *p, size_t r0, size_t r1, float *fw, float *fb,
+                                                  size_t dx_end) {
+    const size_t cols = p->cols;
+    trainopt__norm_row rc;
+    size_t r;
+    for (r = r0; r < r1; r++) {
+        const size_t o = r * cols;
+        const int next = r + 1 < p->rows;
+        trainopt__norm_bw_rows(p, r, r + 1, &rc);
+        trainopt__norm_row_sweep(&rc, p->x + o, p->dy + o, p->w, fw, fb, r < dx_end ? p->out + o : NULL, cols, r == r0,
+                                 p->stream, next ? p->x + o + cols : NULL, next ? p->dy + o + cols : NULL);
+    }
+}
+
+/* dx of rows [r0, r1), each from its own sums: the rows that held scratch sums. */
+TRAINOPT__DRIVER void trainopt__norm_bw_tail(const trainopt__norm_args *p, size_t r0, size_t r1) {
+    trainopt__norm_row rc;
+    size_t r;
+    for (r = r0; r < r1; r++) {
+        trainopt__norm_bw_rows(p, r, r + 1, &rc);
+        trainopt__norm_bw_dx(p, r, r + 1, &rc);
+    }
+}
+
+/* The backward with weight gradients and dx of more than one block of rows: block by
+   block, row by row (trainopt__norm_block_by_row), each block's float column sums then
+   added to the double sums. The float sums live in rows rows-6 and rows-5 of dx and
+   the double sums in its last 4 rows; those 6 rows' dx is written last. A block
+   swept column strip by column strip (trainopt__norm_bw_block) falls out of cache
+   between its sweeps once rows are long, and its 16 rows of x and dy, a power of two
+   apart, fill one L1 set (bench/FINDINGS.md, "Layer norm backward row by row"). */
 TRAINOPT__DRIVER void trainopt__norm_backward_by_row(const trainopt__norm_args *p) {
     const size_t rows = p->rows, cols = p->cols, dx_end = rows - 6; /* rows > NORM_ROWS here */
     float *const fw = p->out + dx_end * cols, *const fb = fw + cols;
-    trainopt__norm_row rc;
     trainopt__norm_wsum ws;
-    size_t r;
+    size_t r0, r1;
     ws.dw = p->dw;
     ws.db = p->db;
     ws.tw = (unsigned char *)(fb + cols);
     ws.tb = ws.tw + cols * sizeof(double);
-    for (r = 0; r < rows; r++) {
-        const size_t o = r * cols, in_block = r % TRAINOPT__NORM_ROWS;
-        const int next = r + 1 < rows;
-        trainopt__norm_bw_rows(p, r, r + 1, &rc);
-        trainopt__norm_row_sweep(&rc, p->x + o, p->dy + o, p->w, fw, fb, r < dx_end ? p->out + o : NULL, cols, in_block == 0,
-                                 p->stream, next ? p->x + o + cols : NULL, next ? p->dy + o + cols : NULL);
-        if (in_block == TRAINOPT__NORM_ROWS - 1 || !next) trainopt__norm_wfold(&ws, 0, 0, fw, fb, cols, r < TRAINOPT__NORM_ROWS);
+    for (r0 = 0; r0 < rows; r0 = r1) {
+        r1 = trainopt__bn_min(rows, r0 + TRAINOPT__NORM_ROWS);
+        trainopt__norm_block_by_row(p, r0, r1, fw, fb, dx_end);
+        trainopt__norm_wfold(&ws, 0, 0, fw, fb, cols, r0 == 0);
     }
     trainopt__norm_wfinish(&ws, 0, cols);
-    for (r = dx_end; r < rows; r++) {
-        trainopt__norm_bw_rows(p, r, r + 1, &rc);
-        trainopt__norm_bw_dx(p, r, r + 1, &rc);
-    }
+    trainopt__norm_bw_tail(p, dx_end, rows);
 }
 
 /* With dx and more than one block of rows, row by row (trainopt__norm_backward_by_row).

@@ -5,13 +5,16 @@
      piece is a run of whole rows, computed exactly as the serial call computes it;
    - backward with weight gradients: dweight/dbias sum over rows in the serial call's
      canonical order (blocks of NORM_ROWS rows, each block's float sums with its rows in
-     order, added in double in block order). Columns are independent there, so the
-     threads split the columns, each sweeping every block in order: the same additions
-     in the same order, column by column. A round of blocks goes in three joins: the
-     rows' coefficients (by blocks), the weight-gradient sums (by column tiles), dx (by
-     blocks). The double sums live where the serial call keeps them: on the stack for
-     up to PNORM_STACK_COLS columns, else in dx's last 4 rows, written last; without dx,
-     each column tile sweeps the rows' sums itself, as the serial call does per tile.
+     order, added in double in block order). With dx, a round of blocks goes in two
+     joins: the blocks, row by row as the serial call (each block's float column sums
+     into rows of dx kept for them), then the columns, split by tiles, each adding the
+     round's block sums in block order to the double sums (dx's last 4 rows, as the
+     serial call); those rows' dx is written last. Without dx, columns are split: a
+     round's rows' coefficients (by blocks), then the weight-gradient sums (by column
+     tiles, each sweeping every block in order), the double sums on the stack for up
+     to PNORM_STACK_COLS columns; for more, each column tile sweeps the rows' sums
+     itself, as the serial call does per tile. Either way the same additions in the
+     same order, column by column.
    Every result is the bits of the unthreaded call, for any hook and any task order. */
 
 /* Elements per piece of whole rows (a multiple of NORM_ROWS rows; at least NORM_ROWS). */
@@ -23,6 +26,9 @@
 #define TRAINOPT__PNORM_ROUND_ROWS 512
 #define TRAINOPT__PNORM_TILE 128
 #define TRAINOPT__PNORM_STACK_COLS 512
+/* Blocks per round of the row-by-row backward: its float sums take 2 rows of dx each.
+   A performance choice only. */
+#define TRAINOPT__PNORM_BY_ROW_BLOCKS 16
 
 /* Rows per piece of whole rows for rows of cols values. */
 TRAINOPT__FORCE_INLINE size_t trainopt__pnorm_piece_rows(size_t cols) {
@@ -78,7 +84,6 @@ TRAINOPT__DRIVER void trainopt__pnorm_rows(const trainopt__norm_args *p, int bac
 typedef struct {
     const trainopt__norm_args *p;
     size_t r0, r1;         /* the round's rows (r0 a multiple of NORM_ROWS) */
-    size_t dx_end;         /* dx of rows from here on is written after the sums */
     trainopt__norm_wsum ws; /* tw, tb: the sums of column 0 (NULL: one block, straight to dw, db) */
     trainopt__norm_row rc[TRAINOPT__PNORM_ROUND_ROWS];
     double stack_sums[2 * TRAINOPT__PNORM_STACK_COLS];
@@ -104,15 +109,6 @@ static void trainopt__pnorm_wsum_task(void *arg, size_t i) {
                              trainopt__bn_min(j->r1 - r0, TRAINOPT__NORM_ROWS), c0, c1, &ws, r0 == 0);
 }
 
-/* dx of the round's block i (rows before dx_end). */
-static void trainopt__pnorm_dx_task(void *arg, size_t i) {
-    const trainopt__pnorm_bw_job *j = (const trainopt__pnorm_bw_job *)arg;
-    const size_t r0 = j->r0 + i * TRAINOPT__NORM_ROWS, r1 = trainopt__bn_min(j->r1, r0 + TRAINOPT__NORM_ROWS);
-    if (r0 >= j->dx_end) return;
-    trainopt__norm_bw_dx(j->p, r0, trainopt__bn_min(r1, j->dx_end), j->rc + (r0 - j->r0));
-    if (j->p->stream) trainopt__stream_fence();
-}
-
 /* Without dx and with more columns than the stack holds: column tile i sweeps every
    block's coefficients and sums itself (its double sums on its own stack). */
 static void trainopt__pnorm_tile_task(void *arg, size_t i) {
@@ -132,6 +128,57 @@ static void trainopt__pnorm_tile_task(void *arg, size_t i) {
     trainopt__norm_wfinish(&ws, c0, c1);
 }
 
+/* The row-by-row backward (with dx, more than one block): a round's blocks and the
+   column tiles of its sums, in two joins. */
+typedef struct {
+    const trainopt__norm_args *p;
+    size_t b0, nb;          /* the round's first block and its count */
+    size_t dx_end;          /* dx of rows from here on is written after the sums */
+    float *sums;            /* block i of the round: 2*cols floats at sums + 2*i*cols */
+    trainopt__norm_wsum ws; /* the double sums (dx's last 4 rows) */
+} trainopt__pnorm_by_row_job;
+
+static void trainopt__pnorm_by_row_block_task(void *arg, size_t i) {
+    const trainopt__pnorm_by_row_job *j = (const trainopt__pnorm_by_row_job *)arg;
+    const trainopt__norm_args *p = j->p;
+    const size_t r0 = (j->b0 + i) * TRAINOPT__NORM_ROWS, r1 = trainopt__bn_min(p->rows, r0 + TRAINOPT__NORM_ROWS);
+    float *const fw = j->sums + 2 * i * p->cols;
+    trainopt__norm_block_by_row(p, r0, r1, fw, fw + p->cols, j->dx_end);
+    if (p->stream) trainopt__stream_fence(); /* this thread's streaming stores, before the join */
+}
+
+/* Column tile i: the round's block sums added to the double sums, blocks in order. */
+static void trainopt__pnorm_by_row_fold_task(void *arg, size_t i) {
+    const trainopt__pnorm_by_row_job *j = (const trainopt__pnorm_by_row_job *)arg;
+    const size_t cols = j->p->cols, c0 = i * TRAINOPT__PNORM_TILE, c1 = trainopt__bn_min(cols, c0 + TRAINOPT__PNORM_TILE);
+    size_t k;
+    for (k = 0; k < j->nb; k++) {
+        const float *fw = j->sums + 2 * k * cols;
+        trainopt__norm_wfold(&j->ws, c0, c0, fw + c0, fw + cols + c0, c1 - c0, j->b0 + k == 0);
+    }
+}
+
+TRAINOPT__DRIVER void trainopt__pnorm_backward_by_row(const trainopt__norm_args *p, const trainopt_threads *threads) {
+    const size_t rows = p->rows, cols = p->cols, tiles = (cols + TRAINOPT__PNORM_TILE - 1) / TRAINOPT__PNORM_TILE;
+    const size_t blocks = (rows + TRAINOPT__NORM_ROWS - 1) / TRAINOPT__NORM_ROWS;
+    const size_t round = trainopt__bn_min(blocks, TRAINOPT__PNORM_BY_ROW_BLOCKS);
+    trainopt__pnorm_by_row_job job;
+    job.p = p;
+    job.dx_end = rows - 4 - 2 * round; /* < rows - 4: 2*ceil(rows/16) + 4 < rows for rows > 16 */
+    job.sums = p->out + job.dx_end * cols;
+    job.ws.dw = p->dw, job.ws.db = p->db;
+    job.ws.tw = (unsigned char *)(p->out + (rows - 4) * cols);
+    job.ws.tb = job.ws.tw + cols * sizeof(double);
+    for (job.b0 = 0; job.b0 < blocks; job.b0 += job.nb) {
+        job.nb = trainopt__bn_min(round, blocks - job.b0);
+        trainopt__round_run(threads, job.nb, trainopt__pnorm_by_row_block_task, &job);
+        trainopt__round_run(threads, tiles, trainopt__pnorm_by_row_fold_task, &job);
+    }
+    trainopt__norm_wfinish(&job.ws, 0, cols);
+    trainopt__norm_bw_tail(p, job.dx_end, rows);
+    if (p->stream) trainopt__stream_fence();
+}
+
 TRAINOPT__DRIVER void trainopt__pnorm_backward(const trainopt__norm_args *p, const trainopt_threads *threads) {
     const size_t rows = p->rows, cols = p->cols, tiles = (cols + TRAINOPT__PNORM_TILE - 1) / TRAINOPT__PNORM_TILE;
     const size_t blocks = (rows + TRAINOPT__NORM_ROWS - 1) / TRAINOPT__NORM_ROWS;
@@ -141,8 +188,12 @@ TRAINOPT__DRIVER void trainopt__pnorm_backward(const trainopt__norm_args *p, con
         trainopt__pnorm_rows(p, 1, threads);
         return;
     }
+    if (blocks > 1 && p->out) {
+        trainopt__pnorm_backward_by_row(p, threads);
+        return;
+    }
     job.p = p;
-    if (blocks > 1 && cols > TRAINOPT__PNORM_STACK_COLS && !p->out) {
+    if (blocks > 1 && cols > TRAINOPT__PNORM_STACK_COLS) { /* no dx here */
         trainopt__round_run(threads, tiles, trainopt__pnorm_tile_task, &job);
         return;
     }
@@ -150,13 +201,8 @@ TRAINOPT__DRIVER void trainopt__pnorm_backward(const trainopt__norm_args *p, con
     if (round_rows > TRAINOPT__PNORM_ROUND_ROWS) round_rows = TRAINOPT__PNORM_ROUND_ROWS;
     job.ws.dw = p->dw, job.ws.db = p->db;
     job.ws.tw = job.ws.tb = NULL;
-    job.dx_end = rows;
-    if (blocks > 1 && cols <= TRAINOPT__PNORM_STACK_COLS) {
+    if (blocks > 1) {
         job.ws.tw = (unsigned char *)job.stack_sums;
-        job.ws.tb = job.ws.tw + cols * sizeof(double);
-    } else if (blocks > 1) { /* dx's last 4 rows (rows > NORM_ROWS here) */
-        job.dx_end = rows - 4;
-        job.ws.tw = (unsigned char *)(p->out + job.dx_end * cols);
         job.ws.tb = job.ws.tw + cols * sizeof(double);
     }
     for (job.r0 = 0; job.r0 < rows; job.r0 = job.r1) {
@@ -164,14 +210,12 @@ TRAINOPT__DRIVER void trainopt__pnorm_backward(const trainopt__norm_args *p, con
         job.r1 = trainopt__bn_min(rows, job.r0 + round_rows);
         trainopt__round_run(threads, round_blocks, trainopt__pnorm_coef_task, &job);
         trainopt__round_run(threads, tiles, trainopt__pnorm_wsum_task, &job);
-        if (p->out) trainopt__round_run(threads, round_blocks, trainopt__pnorm_dx_task, &job);
+        if (p->out) { /* one block: its dx */
+            trainopt__norm_bw_dx(p, job.r0, job.r1, job.rc);
+            if (p->stream) trainopt__stream_fence();
+        }
     }
     if (job.ws.tw) trainopt__norm_wfinish(&job.ws, 0, cols);
-    if (job.dx_end < rows) { /* the rows that held the sums */
-        trainopt__norm_bw_rows(p, job.dx_end, rows, job.rc);
-        trainopt__norm_bw_dx(p, job.dx_end, rows, job.rc);
-        if (p->stream) trainopt__stream_fence();
-    }
 }
 
 /* ---- public functions ---- */
