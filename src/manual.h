@@ -620,11 +620,15 @@
      whole rows (16 rows, or a multiple of 16 making about TRAINOPT_CHUNK values),
      computed as the serial call computes them. dweight and dbias sum over rows in the
      serial call's order (blocks of 16 rows, each block's float sums added in double in
-     block order); the threads split them by columns, each column's sums made in that
-     order, so no partial sum is combined differently. The rows go in rounds of up to
-     512 (three joins of the caller's threads per round: the rows' coefficients, the
-     weight-gradient sums, dx). Without dx and with more than 512 columns, each tile of
-     128 columns sweeps the rows' sums itself, as the serial call does per tile.
+     block order), so no partial sum is combined differently. With dx and more than 16
+     rows, the rows go in rounds of 16 blocks, two joins each: the blocks, one task each,
+     row by row as the serial call (each block's float column sums kept in two rows of
+     dx), then tiles of 128 columns adding the round's block sums in block order; dx's
+     last 4 + 2*min(16, blocks) rows, which held the sums, are written last. Without dx,
+     the threads split the columns, each column's sums made in that order, in rounds of
+     up to 512 rows (the rows' coefficients, then the weight-gradient sums); with more
+     than 512 columns, each tile of 128 columns sweeps the rows' sums itself, as the
+     serial call does per tile.
 
      trainopt_groupnorm_forward_mt, trainopt_groupnorm_backward_mt: the functions without
      _mt (NORMS), threads last, with the same checks and the same bits. The forward
