@@ -425,28 +425,14 @@ TRAINOPT__DRIVER void trainopt__norm_row_sweep(const trainopt__norm_row *rc, con
                                                float *fw, float *fb, float *out, size_t len, int first, int stream,
                                                const float *nx, const float *ndy) {
     const trainopt__norm_row local = *rc;
-#define TRAINOPT__NORM_SWEEP(first_, dx_, weighted_, stream_)                                                   \
-    trainopt__norm_row_sweep_body(&local, x, dy, w, fw, fb, out, len, first_, dx_, weighted_, stream_, nx, ndy)
-    if (!out) {
-        if (first) TRAINOPT__NORM_SWEEP(1, 0, 0, 0);
-        else TRAINOPT__NORM_SWEEP(0, 0, 0, 0);
-    } else if (w) {
-        if (stream) {
-            if (first) TRAINOPT__NORM_SWEEP(1, 1, 1, 1);
-            else TRAINOPT__NORM_SWEEP(0, 1, 1, 1);
-        } else {
-            if (first) TRAINOPT__NORM_SWEEP(1, 1, 1, 0);
-            else TRAINOPT__NORM_SWEEP(0, 1, 1, 0);
-        }
-    } else {
-        if (stream) {
-            if (first) TRAINOPT__NORM_SWEEP(1, 1, 0, 1);
-            else TRAINOPT__NORM_SWEEP(0, 1, 0, 1);
-        } else {
-            if (first) TRAINOPT__NORM_SWEEP(1, 1, 0, 0);
-            else TRAINOPT__NORM_SWEEP(0, 1, 0, 0);
-        }
-    }
+#define TRAINOPT__NORM_SWEEP(dx_, weighted_, stream_)                                                                 \
+    (first ? trainopt__norm_row_sweep_body(&local, x, dy, w, fw, fb, out, len, 1, dx_, weighted_, stream_, nx, ndy)      \
+           : trainopt__norm_row_sweep_body(&local, x, dy, w, fw, fb, out, len, 0, dx_, weighted_, stream_, nx, ndy))
+    if (!out) TRAINOPT__NORM_SWEEP(0, 0, 0);
+    else if (w && stream) TRAINOPT__NORM_SWEEP(1, 1, 1);
+    else if (w) TRAINOPT__NORM_SWEEP(1, 1, 0);
+    else if (stream) TRAINOPT__NORM_SWEEP(1, 0, 1);
+    else TRAINOPT__NORM_SWEEP(1, 0, 0);
 #undef TRAINOPT__NORM_SWEEP
 }
 
