@@ -1,5 +1,6 @@
 /* bench/clock.h - the clock and the median the stand-alone bench programs share
-   (mixed.c, multi.c, multi_overhead.c, quant8.c, dispatch_overhead.c, portable_ab.c).
+   (mixed.c, multi.c, multi_overhead.c, quant8.c, dispatch_overhead.c, portable_ab.c,
+   norms_layout.c).
    The including file defines _POSIX_C_SOURCE 199309L (clock_gettime) before any header. */
 #ifndef TRAINOPT_BENCH_CLOCK_H
 #define TRAINOPT_BENCH_CLOCK_H
