@@ -164,7 +164,7 @@ TRAINOPT__DRIVER void trainopt__pnorm_backward_by_row(const trainopt__norm_args 
     const size_t round = trainopt__bn_min(blocks, TRAINOPT__PNORM_BY_ROW_BLOCKS);
     trainopt__pnorm_by_row_job job;
     job.p = p;
-    job.dx_end = rows - 4 - 2 * round; /* < rows - 4: 2*ceil(rows/16) + 4 < rows for rows > 16 */
+    job.dx_end = rows - 4 - 2 * round; /* > 0: 2*ceil(rows/16) + 4 < rows for rows > 16 */
     job.sums = p->out + job.dx_end * cols;
     job.ws.dw = p->dw, job.ws.db = p->db;
     job.ws.tw = (unsigned char *)(p->out + (rows - 4) * cols);
